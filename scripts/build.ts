@@ -1,0 +1,33 @@
+/**
+ * npm run build: compile src/cli/main.ts into the standalone dist/mountkit (bytecode, minified).
+ * Extra entry points (Worker files) are added here as features need them.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const outfile = join(root, "dist", "mountkit");
+mkdirSync(join(root, "dist"), { recursive: true });
+
+export const EXTRA_ENTRYPOINTS: string[] = [];
+
+const proc = Bun.spawnSync(
+  [
+    process.execPath,
+    "build",
+    "--compile",
+    "--bytecode",
+    "--minify",
+    "--format=esm",
+    "--sourcemap=none",
+    `--outfile=${outfile}`,
+    join(root, "src/cli/main.ts"),
+    ...EXTRA_ENTRYPOINTS.map((e) => join(root, e)),
+  ],
+  { stdout: "inherit", stderr: "inherit", cwd: root },
+);
+if (proc.exitCode !== 0) {
+  console.error(`build: bun build --compile failed (exit ${proc.exitCode})`);
+  process.exit(1);
+}
+console.log(`build: ${outfile}`);

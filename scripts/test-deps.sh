@@ -1,0 +1,17 @@
+#!/bin/sh
+# Debian packages the tests use. Installed when missing (npm test runs as root); a package
+# that cannot be had fails the run.
+set -eu
+need=""
+for pair in mkfs.ext4:e2fsprogs losetup:mount; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+  echo "npm test: installing$need" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 && apt-get install -y -qq $need >&2 || {
+    echo "npm test: could not install$need" >&2
+    exit 1
+  }
+fi

@@ -1,0 +1,106 @@
+/**
+ * A small getopt: short flags (clustered -rv, values as -t tmpfs or -ttmpfs), long flags
+ * (--types tmpfs, --types=tmpfs), `--` ends the flags. Unknown flags are usage errors.
+ */
+import { PlanError } from "../errors.ts";
+
+export interface FlagSpec {
+  readonly long: string;
+  readonly short?: string;
+  /** the flag takes a value; the placeholder shown in --help */
+  readonly value?: string;
+  readonly help: string;
+  /** more names for the same flag (e.g. --fake for --dry-run) */
+  readonly aliases?: readonly string[];
+}
+
+export interface ParsedArgs {
+  /** every value of each flag, in order; a flag without a value records "" */
+  readonly flags: ReadonlyMap<string, readonly string[]>;
+  readonly operands: readonly string[];
+}
+
+export class UsageError extends PlanError {}
+
+export function parseArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
+  const byLong = new Map<string, FlagSpec>();
+  const byShort = new Map<string, FlagSpec>();
+  for (const spec of specs) {
+    byLong.set(spec.long, spec);
+    for (const alias of spec.aliases ?? []) byLong.set(alias, spec);
+    if (spec.short) byShort.set(spec.short, spec);
+  }
+  const flags = new Map<string, string[]>();
+  const operands: string[] = [];
+  const record = (spec: FlagSpec, value: string) => {
+    const list = flags.get(spec.long);
+    if (list) list.push(value);
+    else flags.set(spec.long, [value]);
+  };
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      const spec = byLong.get(name);
+      if (!spec) throw new UsageError(`${command}: unknown option --${name}`, { hint: `see 'mountkit ${command} --help'` });
+      if (spec.value) {
+        if (eq >= 0) record(spec, arg.slice(eq + 1));
+        else if (i + 1 < argv.length) record(spec, argv[++i]!);
+        else throw new UsageError(`${command}: option --${name} needs a value`);
+      } else {
+        if (eq >= 0) throw new UsageError(`${command}: option --${name} takes no value`);
+        record(spec, "");
+      }
+      continue;
+    }
+    if (arg.startsWith("-") && arg.length > 1) {
+      for (let j = 1; j < arg.length; j++) {
+        const letter = arg[j]!;
+        const spec = byShort.get(letter);
+        if (!spec) throw new UsageError(`${command}: unknown option -${letter}`, { hint: `see 'mountkit ${command} --help'` });
+        if (spec.value) {
+          if (j + 1 < arg.length) record(spec, arg.slice(j + 1));
+          else if (i + 1 < argv.length) record(spec, argv[++i]!);
+          else throw new UsageError(`${command}: option -${letter} needs a value`);
+          break;
+        }
+        record(spec, "");
+      }
+      continue;
+    }
+    operands.push(arg);
+  }
+  return { flags, operands };
+}
+
+export function has(args: ParsedArgs, long: string): boolean {
+  return args.flags.has(long);
+}
+
+export function values(args: ParsedArgs, long: string): readonly string[] {
+  return args.flags.get(long) ?? [];
+}
+
+/** The last value given for a flag, or undefined. */
+export function last(args: ParsedArgs, long: string): string | undefined {
+  const list = args.flags.get(long);
+  return list?.[list.length - 1];
+}
+
+/** Help text for a command: usage line, then one line per flag. */
+export function formatHelp(usage: string, summary: string, specs: readonly FlagSpec[]): string {
+  const rows = specs.map((s) => {
+    const names = [s.short ? `-${s.short}` : "", `--${s.long}`, ...(s.aliases ?? []).map((a) => `--${a}`)]
+      .filter(Boolean)
+      .join(", ");
+    return [`${names}${s.value ? ` ${s.value}` : ""}`, s.help] as const;
+  });
+  const width = Math.max(...rows.map(([n]) => n.length));
+  return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`).join("\n")}\n`;
+}

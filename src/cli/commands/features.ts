@@ -1,0 +1,52 @@
+/**
+ * mountkit features: the kernel facts and the strategies they choose.
+ */
+import { ExitCode } from "../../errors.ts";
+import { kernelFacts } from "../../ops/features.ts";
+import { OPTION_TABLE } from "../../plan/option-table.ts";
+import { formatHelp, has, parseArgs, type FlagSpec } from "../args.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+const FLAGS: readonly FlagSpec[] = [
+  { long: "json", help: "print as JSON" },
+  { long: "options", help: "also list every mount option mountkit knows" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
+  const json = argv.includes("--json");
+  try {
+    const args = parseArgs("features", argv, FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp("mountkit features [--json] [--options]", "Show the kernel facts mountkit probed and the strategies they choose.", FLAGS));
+      return ExitCode.ok;
+    }
+    const facts = kernelFacts();
+    const options = OPTION_TABLE.map((o) => ({ name: o.valued ? `${o.name}=` : o.name, kind: o.behaviour.kind, origin: o.origin, help: o.help }));
+    if (json) {
+      printJson(io, { ...facts, ...(has(args, "options") ? { options } : {}) });
+      return ExitCode.ok;
+    }
+    const yes = (b: boolean) => (b ? "yes" : "no");
+    io.out(
+      [
+        `kernel              ${facts.release}`,
+        `page size           ${facts.pageSize}`,
+        `user namespace      ${facts.inUserNamespace ? "inside a child user namespace" : "initial"}`,
+        `mount API (fsopen)  ${yes(facts.mountApi)}`,
+        `mount_setattr       ${yes(facts.mountSetattr)}`,
+        `overlay lowerdir+   ${yes(facts.overlayLowerdirAppend)}`,
+        `LOOP_CONFIGURE      ${yes(facts.loopConfigure)}`,
+        `statx mount id      ${yes(facts.statxMountId)}`,
+        `strategy            ${facts.strategy} (from ${facts.strategySource === "environment" ? "MOUNTKIT_STRATEGY" : "the kernel"})`,
+        "",
+      ].join("\n"),
+    );
+    if (has(args, "options")) {
+      for (const o of options) io.out(`${o.name.padEnd(14)} ${o.kind.padEnd(12)} ${o.help}\n`);
+    }
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * mountkit findmnt: the mount table, or the mount holding PATH, in findmnt's formats.
+ */
+import { realpathSync } from "node:fs";
+import { normalize, resolve } from "node:path";
+import { ExitCode, PlanError, quotePath } from "../../errors.ts";
+import { findmntJson, findmntTable } from "../../mountinfo/findmnt.ts";
+import { lookupMount, fstypeFilter } from "../../mountinfo/lookup.ts";
+import { readMountInfo, readMountInfoFile } from "../../mountinfo/read.ts";
+import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+const FLAGS: readonly FlagSpec[] = [
+  { long: "json", short: "J", help: "JSON with findmnt's field names" },
+  { long: "mountinfo", value: "FILE", help: "read a saved mountinfo table instead of this process's" },
+  { long: "types", short: "t", value: "TYPES", help: "only these filesystem types (comma-separated)" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
+  const json = argv.includes("--json") || argv.includes("-J");
+  try {
+    const args = parseArgs("findmnt", argv, FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp("mountkit findmnt [--json] [--mountinfo FILE] [-t TYPES] [PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length > 1) throw new UsageError("findmnt: give at most one PATH");
+    const file = last(args, "mountinfo");
+    let mounts = file === undefined ? readMountInfo() : readMountInfoFile(file);
+    const types = last(args, "types");
+    if (types) mounts = mounts.filter(fstypeFilter(...types.split(",")));
+
+    const path = args.operands[0];
+    if (path !== undefined) {
+      // A saved table describes another system: look its path up as written.
+      const resolved = file === undefined ? resolveExisting(path) : normalize(resolve("/", path));
+      const holder = lookupMount(mounts, resolved);
+      if (!holder) throw new PlanError(`findmnt: no mount holds ${quotePath(path)}`);
+      mounts = [holder];
+    }
+    if (json) printJson(io, findmntJson(mounts));
+    else io.out(findmntTable(mounts));
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
+
+function resolveExisting(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    throw new PlanError(`findmnt: ${quotePath(path)}: no such file or directory`);
+  }
+}

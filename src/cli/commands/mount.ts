@@ -1,0 +1,116 @@
+/**
+ * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
+ */
+import { ExitCode } from "../../errors.ts";
+import { readMountInfo } from "../../mountinfo/read.ts";
+import { mount, planOnly } from "../../ops/mount.ts";
+import { tokenizeOptionArgs } from "../../plan/options.ts";
+import type { Mount } from "../../plan/mount-request.ts";
+import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
+import { formatHelp, has, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+const PROPAGATION_FLAGS = [
+  ["make-shared", "shared"],
+  ["make-slave", "slave"],
+  ["make-private", "private"],
+  ["make-unbindable", "unbindable"],
+  ["make-rshared", "rshared"],
+  ["make-rslave", "rslave"],
+  ["make-rprivate", "rprivate"],
+  ["make-runbindable", "runbindable"],
+] as const;
+
+export const MOUNT_FLAGS: readonly FlagSpec[] = [
+  { long: "types", short: "t", value: "TYPE", help: "filesystem type (tmpfs, overlay, ext4, ...)" },
+  { long: "options", short: "o", value: "OPTS", help: "comma-separated options; repeat to add more" },
+  { long: "bind", short: "B", help: "bind mount SOURCE on TARGET" },
+  { long: "rbind", short: "R", help: "bind mount SOURCE and everything under it" },
+  { long: "read-only", short: "r", help: "mount read-only (same as -o ro)" },
+  { long: "read-write", short: "w", help: "mount read-write (same as -o rw)", aliases: ["rw"] },
+  ...PROPAGATION_FLAGS.map(([long, word]) => ({ long, help: `change propagation to ${word}` })),
+  { long: "dry-run", short: "n", help: "print the plan (the syscalls) without making them", aliases: ["fake"] },
+  { long: "json", help: "print the result (or the plan) as JSON" },
+  { long: "verbose", short: "v", help: "print each syscall as it is made" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+export const MOUNT_USAGE =
+  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
+  "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
+  "       mountkit mount                    list the mounts";
+
+export function mountCommand(argv: readonly string[], io: Io): ExitCode {
+  const json = argv.includes("--json");
+  try {
+    const args = parseArgs("mount", argv, MOUNT_FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp(MOUNT_USAGE, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", MOUNT_FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length === 0 && args.flags.size === 0) return listMounts(io);
+
+    const { m, target } = requestFrom(args.operands, args.flags, values(args, "options"));
+    const verbose = has(args, "verbose");
+    if (has(args, "dry-run")) {
+      const plan = planOnly(m, target);
+      if (json) printJson(io, { ok: true, dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
+      else for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
+      return ExitCode.ok;
+    }
+    const started = performance.now();
+    const plan: Plan = mount(m, target, verbose ? { log: (line) => io.err(`mountkit: ${line}\n`) } : {});
+    const elapsedMs = performance.now() - started;
+    if (json) printJson(io, { ok: true, action: plan.action, target, steps: plan.steps.map(describeStep), elapsedMs });
+    else if (verbose) io.out(`${plan.action}: done\n`);
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
+
+function requestFrom(
+  operands: readonly string[],
+  flags: ReadonlyMap<string, readonly string[]>,
+  optionArgs: readonly string[],
+): { m: Mount; target: string } {
+  const options = tokenizeOptionArgs(optionArgs);
+  if (flags.has("rbind")) options.push("rbind");
+  else if (flags.has("bind")) options.push("bind");
+  if (flags.has("read-only")) options.push("ro");
+  if (flags.has("read-write")) options.push("rw");
+  for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
+
+  const typeValues = flags.get("types");
+  const type = typeValues?.[typeValues.length - 1] ?? "";
+  if (typeValues && type === "") throw new UsageError("mount: empty filesystem type given with -t");
+
+  const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
+  if (operands.length === 1 && changesExisting) {
+    return { m: { type: "", source: "", options }, target: operands[0]! };
+  }
+  if (operands.length < 2) {
+    throw new UsageError(`mount: missing ${operands.length === 0 ? "SOURCE and TARGET" : "TARGET"} operand`, {
+      hint: "usage: mountkit mount [-t TYPE] [-o OPTS] SOURCE TARGET",
+    });
+  }
+  if (operands.length > 2) throw new UsageError(`mount: too many operands: ${operands.slice(2).join(" ")}`);
+  return { m: { type, source: operands[0]!, options }, target: operands[1]! };
+}
+
+/** `mount` with no arguments: the mount table, as mount(8) prints it. */
+function listMounts(io: Io): ExitCode {
+  const lines = readMountInfo().map((m) => {
+    const esc = (s: string) => s.replace(/[\\\n\t ]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+    return `${esc(m.source)} on ${esc(m.mountpoint)} type ${m.fstype} (${m.options}${superOptionsTail(m.superOptions)})\n`;
+  });
+  io.out(lines.join(""));
+  return ExitCode.ok;
+}
+
+/** Super options without the rw/ro that the per-mount options already show. */
+function superOptionsTail(superOptions: string): string {
+  const rest = superOptions.split(",").filter((o) => o !== "rw" && o !== "ro" && o !== "");
+  return rest.length ? `,${rest.join(",")}` : "";
+}
+

@@ -1,0 +1,72 @@
+/**
+ * mountkit umount: argv -> the unmount family; output and exit code.
+ */
+import { Errno } from "../../errno.ts";
+import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
+import { unmountAll, unmount, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
+import { formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+export const UMOUNT_FLAGS: readonly FlagSpec[] = [
+  { long: "recursive", short: "R", help: "unmount everything at or under each TARGET, deepest first" },
+  { long: "all-stacked", help: "unmount every mount stacked on each TARGET" },
+  { long: "lazy", short: "l", help: "detach now, clean up when no longer busy (MNT_DETACH)" },
+  { long: "force", short: "f", help: "force, for unreachable network or FUSE filesystems (MNT_FORCE)" },
+  { long: "json", help: "print a result per target as JSON" },
+  { long: "verbose", short: "v", help: "print each syscall as it is made" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+export const UMOUNT_USAGE = "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET...";
+
+interface TargetResult {
+  target: string;
+  ok: boolean;
+  unmounted: number;
+  error?: Record<string, unknown>;
+}
+
+export function umountCommand(argv: readonly string[], io: Io): ExitCode {
+  const json = argv.includes("--json");
+  let args;
+  try {
+    args = parseArgs("umount", argv, UMOUNT_FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", UMOUNT_FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+
+  const options: UnmountOptions = {
+    lazy: has(args, "lazy"),
+    force: has(args, "force"),
+    ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+  };
+  const results: TargetResult[] = [];
+  let failures = 0;
+  for (const target of args.operands) {
+    try {
+      let unmounted: number;
+      if (has(args, "recursive")) unmounted = unmountRecursive(target, options);
+      else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
+      else unmounted = unmount(target, options) ? 1 : 0;
+      if (unmounted === 0) {
+        throw new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
+      }
+      results.push({ target, ok: true, unmounted });
+    } catch (err) {
+      failures++;
+      if (!json) reportError(io, err, false);
+      const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) };
+      results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error });
+      if (json) io.err(`mountkit: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  const code =
+    failures === 0 ? ExitCode.ok : failures === results.length ? ExitCode.mountFailed : ExitCode.someFailed;
+  if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
+  return code;
+}

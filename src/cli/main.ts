@@ -1,0 +1,63 @@
+/**
+ * The mountkit binary. Multi-call: invoked through a link named `mount` or `umount` it is
+ * that command. Argument parsing, output and exit codes only.
+ */
+import { basename } from "node:path";
+import { ExitCode } from "../errors.ts";
+import { featuresCommand } from "./commands/features.ts";
+import { findmntCommand } from "./commands/findmnt.ts";
+import { mountCommand } from "./commands/mount.ts";
+import { umountCommand } from "./commands/umount.ts";
+import { processIo, type Io } from "./output.ts";
+import { VERSION } from "../version.ts";
+
+type Command = (argv: readonly string[], io: Io) => ExitCode | Promise<ExitCode>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  mount: { run: mountCommand, summary: "mount a filesystem, or list mounts" },
+  umount: { run: umountCommand, summary: "unmount filesystems (-R recursive, --all-stacked)" },
+  findmnt: { run: findmntCommand, summary: "list mounts, or the mount holding a path" },
+  features: { run: featuresCommand, summary: "kernel facts and the chosen strategies" },
+};
+
+export const MAIN_HELP = `mountkit ${VERSION}: Linux mounting the way containerd does it.
+
+Usage: mountkit <command> [options] [arguments]
+       mountkit --version | --help | <command> --help
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join("\n")}
+
+Exit codes: 0 success, 1 bad usage or input, 2 system error, 32 mount failure,
+64 some but not all operations succeeded.
+`;
+
+/** Run the CLI for an argv (without the program name), as invoked under `invokedAs`. */
+export async function main(invokedAs: string, argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
+  const self = basename(invokedAs);
+  if (self === "mount" || self === "umount") return COMMANDS[self]!.run(argv, io);
+
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    io.out(MAIN_HELP);
+    return command === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (command === "--version" || command === "-V") {
+    io.out(`mountkit ${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    io.err(`mountkit: unknown command ${JSON.stringify(command)} (see 'mountkit --help')\n`);
+    return ExitCode.usage;
+  }
+  return entry.run(rest, io);
+}
+
+if (import.meta.main) {
+  // Compiled, argv[0] is "bun" and argv[1] the embedded script; the name the user typed is argv0.
+  const code = await main(process.argv0, process.argv.slice(2));
+  process.exitCode = code;
+}

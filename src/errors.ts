@@ -1,0 +1,156 @@
+/**
+ * The one error hierarchy of mountkit. Every failure the library raises is a MountkitError;
+ * the CLI maps it to an exit code with exitCodeFor() and prints toJSON() under --json.
+ *
+ * Grammar of messages: "<action that failed>: <detail>", one line, paths quoted when they
+ * hold characters that would break the line.
+ */
+import { errnoMessage, errnoName } from "./errno.ts";
+
+/** util-linux exit codes, as mount(8), umount(8) and findmnt(8) document them. */
+export const ExitCode = {
+  ok: 0,
+  usage: 1,
+  system: 2,
+  mountFailed: 32,
+  someFailed: 64,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class MountkitError extends Error {
+  abstract readonly kind: "plan" | "syscall" | "helper" | "batch";
+  /** A hint for the user: what probably went wrong and what to try. */
+  hint: string | undefined;
+  /** Failures while undoing a failed operation: kept, never allowed to hide the first error. */
+  cleanupErrors: unknown[] = [];
+
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options?.hint;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      kind: this.kind,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.cleanupErrors.length
+        ? { cleanupErrors: this.cleanupErrors.map((e) => (e instanceof MountkitError ? e.toJSON() : String(e))) }
+        : {}),
+    };
+  }
+}
+
+/** Bad input or a request that cannot be planned. Raised before any syscall is made. */
+export class PlanError extends MountkitError {
+  readonly kind = "plan";
+}
+
+/** Raised when a feature is recognised but not built yet (never silently ignored). */
+export class NotSupportedError extends PlanError {}
+
+/** A syscall failed. Carries the syscall, errno (code and name) and the paths involved. */
+export class SyscallError extends MountkitError {
+  readonly kind = "syscall";
+  readonly errno: number;
+  readonly errnoName: string;
+  readonly syscall: string;
+  readonly paths: readonly string[];
+  /** What mountkit was doing, such as "mount tmpfs on /x". Set by ops/. */
+  action: string | undefined;
+
+  constructor(syscall: string, errno: number, paths: readonly string[] = [], action?: string) {
+    super("");
+    this.syscall = syscall;
+    this.errno = errno;
+    this.errnoName = errnoName(errno);
+    this.paths = paths;
+    this.action = action;
+    this.message = this.describe();
+  }
+
+  /** "mount tmpfs on /x: mount(2): EBUSY (Device or resource busy)" */
+  describe(): string {
+    const detail = `${this.syscall}: ${this.errnoName} (${errnoMessage(this.errno)})`;
+    if (this.action) return `${this.action}: ${detail}`;
+    const where = this.paths.length ? `${this.paths.map(quotePath).join(", ")}: ` : "";
+    return `${where}${detail}`;
+  }
+
+  /** Name what was being done; the message is rebuilt to start with it. */
+  withAction(action: string, hint?: string): this {
+    this.action = action;
+    if (hint !== undefined) this.hint = hint;
+    this.message = this.describe();
+    return this;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      syscall: this.syscall,
+      errno: this.errno,
+      errnoName: this.errnoName,
+      paths: this.paths,
+    };
+  }
+}
+
+/** A mount helper (mount.fuse3, fusermount) failed. */
+export class HelperError extends MountkitError {
+  readonly kind = "helper";
+  constructor(
+    message: string,
+    readonly helper: string,
+    readonly argv: readonly string[],
+    readonly exitStatus: number | null,
+    readonly output: string,
+    options?: { cause?: unknown; hint?: string },
+  ) {
+    super(message, options);
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), helper: this.helper, argv: this.argv, exitStatus: this.exitStatus, output: this.output };
+  }
+}
+
+/** Several operations failed; every failure is kept (containerd reports only one). */
+export class BatchError extends MountkitError {
+  readonly kind = "batch";
+  constructor(
+    message: string,
+    readonly errors: readonly MountkitError[],
+    /** How many operations succeeded alongside the failures. */
+    readonly succeeded: number,
+  ) {
+    super(`${message}: ${errors.map((e) => e.message).join("; ")}`);
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), succeeded: this.succeeded, errors: this.errors.map((e) => e.toJSON()) };
+  }
+}
+
+/** True when err is a SyscallError with this errno. Compare codes, never message text. */
+export function isErrno(err: unknown, code: number): err is SyscallError {
+  return err instanceof SyscallError && err.errno === code;
+}
+
+/** The util-linux exit code for a failure. */
+export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof PlanError) return ExitCode.usage;
+  if (err instanceof BatchError) return err.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
+  if (err instanceof SyscallError || err instanceof HelperError) return ExitCode.mountFailed;
+  return ExitCode.system;
+}
+
+/**
+ * A path as it may appear inside a one-line message: unchanged when it is plain, JSON-quoted
+ * when it holds a newline, tab, control character, backslash, quote or leading/trailing space.
+ */
+export function quotePath(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x1f\x7f"\\]|^\s|\s$/.test(path) ? JSON.stringify(path) : path;
+}

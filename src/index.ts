@@ -1,0 +1,48 @@
+/**
+ * mountkit's library API. Everything here is safe to import without root; only calls that
+ * reach the kernel need it.
+ */
+export { VERSION } from "./version.ts";
+export {
+  BatchError,
+  ExitCode,
+  HelperError,
+  MountkitError,
+  NotSupportedError,
+  PlanError,
+  SyscallError,
+  exitCodeFor,
+  isErrno,
+} from "./errors.ts";
+export { Errno, errnoCode, errnoMessage, errnoName } from "./errno.ts";
+
+// plan: pure
+export { MS, MNT, ST, formatFlags, lockedMountFlags, statfsFlagsToMs } from "./plan/flags.ts";
+export { OPTION_TABLE, lookupOption, type OptionSpec } from "./plan/option-table.ts";
+export { classifyOptions, joinData, tokenizeOptions, tokenizeOptionArgs, type ClassifiedOptions } from "./plan/options.ts";
+export { factsForVersion, type KernelFacts, type Strategy } from "./plan/facts.ts";
+export type { Mount } from "./plan/mount-request.ts";
+export { planMount, PLANNERS, type Planner } from "./plan/mount-plan.ts";
+export { describeStep, formatStep, type Plan, type Step, type MountStep } from "./plan/steps.ts";
+export { unmountOrder } from "./plan/unmount-plan.ts";
+
+// mountinfo
+export * from "./mountinfo/index.ts";
+
+// operations
+export { mount, planOnly } from "./ops/mount.ts";
+export {
+  unmount,
+  unmountAll,
+  unmountRecursive,
+  unmountMounts,
+  joinUnderRoot,
+  type UnmountOptions,
+} from "./ops/unmount.ts";
+export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";
+export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/features.ts";
+export type { OpsOptions } from "./ops/context.ts";
+
+// the syscall seam
+export { libcSyscalls, type Syscalls } from "./sys/seam.ts";
+export { injectFaults, type Fault, type FaultPlan, type InjectedSyscalls } from "./sys/inject.ts";

@@ -1,0 +1,235 @@
+/**
+ * Output in the shape util-linux 2.38 findmnt prints, so that scripts written for
+ * `findmnt -J -l -o ID,PARENT,MAJ:MIN,FSROOT,TARGET,SOURCE,FSTYPE,VFS-OPTIONS,FS-OPTIONS,PROPAGATION`
+ * or for `findmnt -l` read ours unchanged. Pure: records in, values and text out.
+ *
+ * Checked against the real findmnt by test/integration/findmnt-compat.test.ts. What it does
+ * that is easy to miss:
+ * - options are printed with the kernel's `\NNN` escapes undone (libmount unmangles them);
+ * - an empty source is `null` in JSON and a blank cell in the table;
+ * - a mount whose fsroot is not "/" shows its source as `source[fsroot]`, even when the
+ *   source is empty (`[/sub]`);
+ * - OPTIONS merges vfs and fs options, keeping one leading rw/ro (see findmntOptions);
+ * - the table escapes unprintable characters as `\xHH` per UTF-8 byte, and a backslash
+ *   followed by "x" as `\x5c`, and aligns columns by terminal width (CJK counts 2).
+ */
+import { decodeMountInfoField } from "./parse.ts";
+import { propagationOf } from "./lookup.ts";
+import type { MountInfo } from "./types.ts";
+
+/** One filesystem of `findmnt -J -l -o ID,PARENT,MAJ:MIN,FSROOT,TARGET,SOURCE,FSTYPE,VFS-OPTIONS,FS-OPTIONS,PROPAGATION`. */
+export interface FindmntRecord {
+  id: number;
+  parent: number;
+  "maj:min": string;
+  fsroot: string;
+  target: string;
+  /** null when the mount has no source (findmnt prints empty cells as null) */
+  source: string | null;
+  fstype: string;
+  "vfs-options": string;
+  "fs-options": string;
+  propagation: string;
+}
+
+export interface FindmntJson {
+  filesystems: FindmntRecord[];
+}
+
+/** findmnt's SOURCE: the source, with `[fsroot]` appended when fsroot is not "/". */
+export function findmntSource(m: MountInfo): string {
+  return m.root === "/" ? m.source : `${m.source}[${m.root}]`;
+}
+
+export function findmntRecord(m: MountInfo): FindmntRecord {
+  const source = findmntSource(m);
+  return {
+    id: m.id,
+    parent: m.parent,
+    "maj:min": `${m.major}:${m.minor}`,
+    fsroot: m.root,
+    target: m.mountpoint,
+    source: source === "" ? null : source,
+    fstype: m.fstype,
+    "vfs-options": decodeMountInfoField(m.options),
+    "fs-options": decodeMountInfoField(m.superOptions),
+    propagation: propagationOf(m),
+  };
+}
+
+export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
+  return { filesystems: mounts.map(findmntRecord) };
+}
+
+/**
+ * The exact bytes `findmnt -J -l -o ID,...,PROPAGATION` prints: libsmartcols' layout
+ * (3-space indent, "},{" between records) and JSON string escapes. Like findmnt, prints
+ * nothing at all for an empty list.
+ */
+export function findmntJsonText(mounts: readonly MountInfo[]): string {
+  if (mounts.length === 0) return "";
+  const records = mounts.map((m) =>
+    Object.entries(findmntRecord(m))
+      .map(([k, v]) => `         ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+      .join(",\n"),
+  );
+  return `{\n   "filesystems": [\n      {\n${records.join("\n      },{\n")}\n      }\n   ]\n}\n`;
+}
+
+/**
+ * findmnt's OPTIONS column (libmount's merge of vfs and fs options): when they differ, the
+ * two lists are joined with up to two "rw" and, if not both were rw, up to two "ro" taken
+ * out, and one "rw" or "ro" put in front. So vfs "rw,relatime" + fs "rw,size=4k" gives
+ * "rw,relatime,size=4k", and vfs "rw,relatime" + fs "ro" gives "ro,relatime".
+ */
+export function findmntOptions(m: MountInfo): string {
+  const vfs = decodeMountInfoField(m.options);
+  const fs = decodeMountInfoField(m.superOptions);
+  if (vfs === fs || fs === "") return vfs;
+  if (vfs === "") return fs;
+  const opts = splitOptions(`${vfs},${fs}`);
+  const rw = removeFirst(opts, "rw") + removeFirst(opts, "rw");
+  let ro = 0;
+  if (rw !== 2) {
+    ro = removeFirst(opts, "ro");
+    if (ro + rw < 2) ro += removeFirst(opts, "ro");
+  }
+  const head = ro > 0 ? "ro" : "rw";
+  return opts.length === 0 ? head : `${head},${opts.join(",")}`;
+}
+
+/** Split on commas outside double quotes, as libmount reads an option string. */
+function splitOptions(s: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 /* " */) quoted = !quoted;
+    else if (c === 44 /* , */ && !quoted) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out.filter((o) => o !== "");
+}
+
+/** Remove the first option called name (with or without a value); 1 if one was removed. */
+function removeFirst(opts: string[], name: string): number {
+  const i = opts.findIndex((o) => o === name || o.startsWith(`${name}=`));
+  if (i < 0) return 0;
+  opts.splice(i, 1);
+  return 1;
+}
+
+const TABLE_COLUMNS = ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"] as const;
+
+/**
+ * The text `findmnt -l` prints when its output is not a terminal: columns TARGET SOURCE
+ * FSTYPE OPTIONS, each as wide as its widest cell, one space apart, the last unpadded, no
+ * truncation. Like findmnt, prints nothing for an empty list.
+ */
+export function findmntTable(mounts: readonly MountInfo[]): string {
+  if (mounts.length === 0) return "";
+  const rows: string[][] = [[...TABLE_COLUMNS]];
+  for (const m of mounts) {
+    rows.push([m.mountpoint, findmntSource(m), m.fstype, findmntOptions(m)].map(safeEncode));
+  }
+  const widths = rows.map((r) => r.map(displayWidth));
+  const colWidth = TABLE_COLUMNS.map((_, c) => Math.max(...widths.map((w) => w[c]!)));
+  let out = "";
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    let line = "";
+    for (let c = 0; c < row.length; c++) {
+      line += row[c]!;
+      if (c < row.length - 1) line += " ".repeat(colWidth[c]! - widths[r]![c]! + 1);
+    }
+    out += `${line}\n`;
+  }
+  return out;
+}
+
+// Characters iswprint(3) rejects in glibc's C.UTF-8: controls, unassigned, surrogates,
+// line and paragraph separators.
+const UNPRINTABLE = /[\p{Cc}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
+const PLAIN = /^[\x20-\x7e]*$/;
+const utf8 = new TextEncoder();
+
+/**
+ * A cell as libsmartcols prints it: each unprintable character becomes `\xHH` per UTF-8
+ * byte, and a backslash before "x" becomes `\x5c` so the output stays unambiguous.
+ */
+export function safeEncode(s: string): string {
+  if (PLAIN.test(s) && !s.includes("\\x")) return s;
+  let out = "";
+  for (let i = 0; i < s.length; ) {
+    const cp = s.codePointAt(i)!;
+    const ch = String.fromCodePoint(cp);
+    i += ch.length;
+    if (cp === 0x5c && s.charCodeAt(i) === 0x78 /* x */) out += "\\x5c";
+    else if (UNPRINTABLE.test(ch)) for (const b of utf8.encode(ch)) out += `\\x${b.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** Columns a printable string takes on a terminal, summing wcwidth(3) per character. */
+export function displayWidth(s: string): number {
+  if (PLAIN.test(s)) return s.length;
+  let w = 0;
+  for (const ch of s) w += charWidth(ch);
+  return w;
+}
+
+// Zero width in glibc: combining marks, format characters except the soft hyphen and the
+// prepended concatenation marks, and Hangul medial/final jamo.
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\p{Cf}\u1160-\u11ff\ud7b0-\ud7ff]/u;
+const SPACING_FORMAT = /[\u00ad\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u{110bd}\u{110cd}]/u;
+
+function charWidth(ch: string): number {
+  const cp = ch.codePointAt(0)!;
+  if (cp < 0x7f) return cp < 0x20 ? 0 : 1;
+  if (ZERO_WIDTH.test(ch) && !SPACING_FORMAT.test(ch)) return 0;
+  return isWide(cp) ? 2 : 1;
+}
+
+// East_Asian_Width W and F ranges of Unicode 14 (glibc 2.36's data), plus the blocks glibc
+// also makes wide (U+3248-324F, U+4DC0-4DFF). Hex, "first-last" or a single code point.
+const WIDE_RANGES =
+  "1100-115f 231a-231b 2329-232a 23e9-23ec 23f0 23f3 25fd-25fe 2614-2615 2648-2653 267f 2693 " +
+  "26a1 26aa-26ab 26bd-26be 26c4-26c5 26ce 26d4 26ea 26f2-26f3 26f5 26fa 26fd 2705 270a-270b " +
+  "2728 274c 274e 2753-2755 2757 2795-2797 27b0 27bf 2b1b-2b1c 2b50 2b55 2e80-2e99 2e9b-2ef3 " +
+  "2f00-2fd5 2ff0-2ffb 3000-303e 3041-3096 3099-30ff 3105-312f 3131-318e 3190-31e3 31f0-321e " +
+  "3220-a48c a490-a4c6 a960-a97c ac00-d7a3 f900-faff fe10-fe19 fe30-fe52 fe54-fe66 fe68-fe6b " +
+  "ff01-ff60 ffe0-ffe6 16fe0-16fe4 16ff0-16ff1 17000-187f7 18800-18cd5 18d00-18d08 1aff0-1aff3 " +
+  "1aff5-1affb 1affd-1affe 1b000-1b122 1b150-1b152 1b164-1b167 1b170-1b2fb 1f004 1f0cf 1f18e " +
+  "1f191-1f19a 1f200-1f202 1f210-1f23b 1f240-1f248 1f250-1f251 1f260-1f265 1f300-1f320 " +
+  "1f32d-1f335 1f337-1f37c 1f37e-1f393 1f3a0-1f3ca 1f3cf-1f3d3 1f3e0-1f3f0 1f3f4 1f3f8-1f43e " +
+  "1f440 1f442-1f4fc 1f4ff-1f53d 1f54b-1f54e 1f550-1f567 1f57a 1f595-1f596 1f5a4 1f5fb-1f64f " +
+  "1f680-1f6c5 1f6cc 1f6d0-1f6d2 1f6d5-1f6d7 1f6dd-1f6df 1f6eb-1f6ec 1f6f4-1f6fc 1f7e0-1f7eb " +
+  "1f7f0 1f90c-1f93a 1f93c-1f945 1f947-1f9ff 1fa70-1fa74 1fa78-1fa7c 1fa80-1fa86 1fa90-1faac " +
+  "1fab0-1faba 1fac0-1fac5 1fad0-1fad9 1fae0-1fae7 1faf0-1faf6 20000-2fffd 30000-3fffd";
+
+let wideTable: Uint32Array | undefined; // [first0, last0, first1, last1, ...], sorted
+
+function isWide(cp: number): boolean {
+  if (cp < 0x1100) return false;
+  wideTable ??= Uint32Array.from(
+    WIDE_RANGES.split(" ").flatMap((r) => {
+      const dash = r.indexOf("-");
+      const first = parseInt(dash < 0 ? r : r.slice(0, dash), 16);
+      return [first, dash < 0 ? first : parseInt(r.slice(dash + 1), 16)];
+    }),
+  );
+  let lo = 0;
+  let hi = wideTable.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (cp < wideTable[2 * mid]!) hi = mid - 1;
+    else if (cp > wideTable[2 * mid + 1]!) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}

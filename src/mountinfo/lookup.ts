@@ -1,0 +1,153 @@
+/**
+ * Questions asked of a parsed mount table: which mount holds a path, which mounts sit under
+ * a directory, and how a mount propagates. Pure; never mutates the caller's arrays.
+ *
+ * Paths are compared by component ("/ab" is not under "/a"), unlike containerd, which
+ * compares string prefixes.
+ */
+import type { MountInfo } from "./types.ts";
+
+/** A predicate over mounts, usable with Array.prototype.filter. */
+export type MountFilter = (m: MountInfo) => boolean;
+
+/**
+ * True when path is prefix or lies below it, comparing whole components. Everything is
+ * under "/". Trailing and doubled slashes are ignored.
+ */
+export function isPathUnder(path: string, prefix: string): boolean {
+  return under(cleanPath(path), cleanPath(prefix));
+}
+
+/**
+ * The mount that holds path: the one a lookup of path would cross last. path must be
+ * absolute and already resolved (no symlinks, "." or ".."); resolving is the caller's job.
+ *
+ * Walks the tree by parent links from the root mount the way the kernel walks a path: at each
+ * mount, the next one entered is the child whose mount point comes FIRST along the path (the
+ * shortest component-wise prefix), and a child on the parent's own mount point (a stack) comes
+ * before all others. So a mount hidden by a later mount on one of its ancestor directories
+ * (both children of the same parent, the hidden one deeper) is never returned, and neither is
+ * the bottom of a stack. Ids are only used as links, never ordered: the kernel reuses them.
+ */
+export function lookupMount(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
+  if (!path.startsWith("/")) throw new Error(`look up mount: path is not absolute: ${JSON.stringify(path)}`);
+  const target = cleanPath(path);
+  const ids = new Set<number>();
+  for (const m of mounts) ids.add(m.id);
+  const children = new Map<number, MountInfo[]>();
+  const roots: MountInfo[] = [];
+  for (const m of mounts) {
+    if (m.parent === m.id || !ids.has(m.parent)) {
+      roots.push(m);
+      continue;
+    }
+    const list = children.get(m.parent);
+    if (list) list.push(m);
+    else children.set(m.parent, [m]);
+  }
+
+  let cur = pickRoot(roots, target);
+  if (!cur) return undefined;
+  // Each step moves to a child; a consistent table cannot need more steps than it has mounts.
+  // The bound keeps a table with a parent cycle (a torn read) from looping forever.
+  for (let budget = mounts.length; budget >= 0; budget--) {
+    let next: MountInfo | undefined;
+    let nextLen = Infinity;
+    for (const c of children.get(cur.id) ?? []) {
+      const mp = cleanPath(c.mountpoint);
+      // "<=": of two children on the same path, the later one in the table is on top.
+      if (mp.length <= nextLen && under(target, mp)) {
+        next = c;
+        nextLen = mp.length;
+      }
+    }
+    if (!next) return cur;
+    cur = next;
+  }
+  return undefined;
+}
+
+/**
+ * The root to start from: a "/" root if there is one, else (a filtered table) the deepest
+ * parentless mount covering path.
+ */
+function pickRoot(roots: readonly MountInfo[], target: string): MountInfo | undefined {
+  let best: MountInfo | undefined;
+  let bestLen = -1;
+  for (const r of roots) {
+    const mp = cleanPath(r.mountpoint);
+    const len = mp === "/" ? Infinity : mp.length;
+    // ">=": with several, the later one in the table (mounted later) is taken.
+    if (len >= bestLen && under(target, mp)) {
+      best = r;
+      bestLen = len;
+    }
+  }
+  return best;
+}
+
+/** Mounts at prefix or below it (containerd's PrefixFilter, by component). */
+export function prefixFilter(prefix: string): MountFilter {
+  const p = cleanPath(prefix);
+  return (m) => under(cleanPath(m.mountpoint), p);
+}
+
+/** Mounts at path or at one of its ancestors (containerd's ParentsFilter, by component). */
+export function parentsFilter(path: string): MountFilter {
+  const p = cleanPath(path);
+  return (m) => under(p, cleanPath(m.mountpoint));
+}
+
+/** Mounts of any of these filesystem types. */
+export function fstypeFilter(...types: string[]): MountFilter {
+  const set = new Set(types);
+  return (m) => set.has(m.fstype);
+}
+
+/**
+ * Mounts exactly at mountpoint (containerd's SingleEntryFilter). Unlike containerd this does
+ * not stop at the first match: every mount of a stack matches; lookupMount gives the top.
+ */
+export function singleEntryFilter(mountpoint: string): MountFilter {
+  const p = cleanPath(mountpoint);
+  return (m) => cleanPath(m.mountpoint) === p;
+}
+
+/** Mounts that pass every filter. */
+export function allOf(...filters: MountFilter[]): MountFilter {
+  return (m) => filters.every((f) => f(m));
+}
+
+/** Mounts that pass at least one filter. */
+export function anyOf(...filters: MountFilter[]): MountFilter {
+  return (m) => filters.some((f) => f(m));
+}
+
+/** The mounts at prefix or below it, in table order, as a new array. */
+export function mountsUnder(mounts: readonly MountInfo[], prefix: string): MountInfo[] {
+  return mounts.filter(prefixFilter(prefix));
+}
+
+/**
+ * findmnt's PROPAGATION column: "shared" or "private", then ",slave" for a mount with a
+ * master and ",unbindable" for an unbindable one ("private,slave", "private,unbindable").
+ */
+export function propagationOf(m: MountInfo): string {
+  let s = m.shared === undefined ? "private" : "shared";
+  if (m.master !== undefined) s += ",slave";
+  if (m.unbindable) s += ",unbindable";
+  return s;
+}
+
+/** p is q or below it; both already clean. */
+function under(p: string, q: string): boolean {
+  if (q === "/") return true;
+  return p === q || (p.length > q.length && p.charCodeAt(q.length) === 47 /* / */ && p.startsWith(q));
+}
+
+/** Drop doubled and trailing slashes ("/a//b/" -> "/a/b"); "/" stays "/". */
+function cleanPath(p: string): string {
+  if (p.length <= 1 || (p.charCodeAt(p.length - 1) !== 47 && !p.includes("//"))) return p;
+  const s = p.replace(/\/{2,}/g, "/");
+  return s.length > 1 && s.endsWith("/") ? s.slice(0, -1) : s;
+}

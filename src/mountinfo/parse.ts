@@ -1,0 +1,172 @@
+/**
+ * Parser of /proc/<pid>/mountinfo (proc_pid_mountinfo(5)). Pure: text in, records out.
+ *
+ *   36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+ *   (1)(2)(3)   (4)   (5)         (6)       (7)      (8) (9)  (10)      (11)
+ *
+ * Fields are separated by single spaces; (7) is zero or more optional fields ended by a lone
+ * "-". The kernel escapes space, tab, newline and backslash in paths as `\NNN` octal.
+ */
+import type { MountInfo } from "./types.ts";
+
+/** A line of mountinfo that does not have the documented shape. */
+export class MountInfoParseError extends Error {
+  constructor(
+    readonly detail: string,
+    /** 1-based line number within the parsed text, when known */
+    readonly line: number | undefined,
+  ) {
+    super(`parse mountinfo line${line === undefined ? "" : ` ${line}`}: ${detail}`);
+    this.name = "MountInfoParseError";
+  }
+}
+
+/** Parse a whole mountinfo text. Empty lines (the trailing one included) are skipped. */
+export function parseMountInfo(text: string): MountInfo[] {
+  const lines = text.split("\n");
+  const out: MountInfo[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === "") continue;
+    out.push(parseMountInfoLine(line, i + 1));
+  }
+  return out;
+}
+
+/** Parse one mountinfo line (without its newline). lineNumber only labels errors. */
+export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo {
+  const fail = (detail: string): never => {
+    throw new MountInfoParseError(`${detail}: ${JSON.stringify(clip(line))}`, lineNumber);
+  };
+  const f = line.split(" ");
+  // 6 fixed fields, "-", then 3 more: at least 10 even with no optional fields.
+  if (f.length < 10) fail(`expected at least 10 space-separated fields, found ${f.length}`);
+  let sep = -1;
+  // Fields 1-6 never equal "-" (ids, "M:m", absolute paths, options), so search after them.
+  for (let i = 6; i < f.length; i++) {
+    if (f[i] === "-") {
+      sep = i;
+      break;
+    }
+  }
+  if (sep < 0) fail(`no "-" separator after the optional fields`);
+  if (f.length - sep !== 4) fail(`expected 3 fields after "-", found ${f.length - sep - 1}`);
+
+  const id = parseUint(f[0]!);
+  if (id < 0) fail(`bad mount id ${JSON.stringify(f[0])}`);
+  const parent = parseUint(f[1]!);
+  if (parent < 0) fail(`bad parent id ${JSON.stringify(f[1])}`);
+  const dev = f[2]!;
+  const colon = dev.indexOf(":");
+  const major = colon < 0 ? -1 : parseUint(dev.slice(0, colon));
+  const minor = colon < 0 ? -1 : parseUint(dev.slice(colon + 1));
+  if (major < 0 || minor < 0) fail(`bad major:minor ${JSON.stringify(dev)}`);
+  if (f[3] === "" || f[4] === "") fail("empty root or mount point");
+  if (f[5] === "") fail("empty mount options");
+  if (f[sep + 1] === "") fail("empty filesystem type");
+
+  let shared: number | undefined;
+  let master: number | undefined;
+  let propagateFrom: number | undefined;
+  let unbindable = false;
+  const optional = f.slice(6, sep);
+  for (const tag of optional) {
+    if (tag === "unbindable") {
+      unbindable = true;
+      continue;
+    }
+    const c = tag.indexOf(":");
+    if (c <= 0) {
+      // Unknown tags are allowed by the format ("future kernels may add more"); keep them.
+      if (tag === "") fail("empty optional field");
+      continue;
+    }
+    const name = tag.slice(0, c);
+    if (name !== "shared" && name !== "master" && name !== "propagate_from") continue;
+    const n = parseUint(tag.slice(c + 1));
+    if (n < 0) fail(`bad optional field ${JSON.stringify(tag)}`);
+    if (name === "shared") shared = n;
+    else if (name === "master") master = n;
+    else propagateFrom = n;
+  }
+
+  return {
+    id,
+    parent,
+    major,
+    minor,
+    root: decodeMountInfoField(f[3]!),
+    mountpoint: decodeMountInfoField(f[4]!),
+    options: f[5]!,
+    optional,
+    fstype: decodeMountInfoField(f[sep + 1]!),
+    source: decodeMountInfoField(f[sep + 2]!),
+    superOptions: f[sep + 3]!,
+    shared,
+    master,
+    propagateFrom,
+    unbindable,
+  };
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/**
+ * Undo the kernel's octal escapes: every `\NNN` (three octal digits, at most \377) becomes
+ * that byte. Runs of escaped bytes are decoded as UTF-8, so `\303\251` is "é". A backslash
+ * not followed by three octal digits is kept as it is.
+ */
+export function decodeMountInfoField(s: string): string {
+  let at = s.indexOf("\\");
+  if (at < 0) return s;
+  let out = "";
+  let last = 0; // start of the text not yet copied to out
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length === 0) return;
+    out += bytes.every((b) => b < 0x80) ? String.fromCharCode(...bytes) : utf8.decode(Uint8Array.from(bytes));
+    bytes = [];
+  };
+  while (at >= 0) {
+    const v = octalByte(s, at + 1);
+    if (v < 0) {
+      at = s.indexOf("\\", at + 1);
+      continue;
+    }
+    if (at > last) {
+      flush();
+      out += s.slice(last, at);
+    }
+    bytes.push(v);
+    last = at + 4;
+    at = s.indexOf("\\", last);
+  }
+  flush();
+  return out + s.slice(last);
+}
+
+/** The byte value of three octal digits at s[i..i+3), or -1. */
+function octalByte(s: string, i: number): number {
+  if (i + 3 > s.length) return -1;
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  const c = s.charCodeAt(i + 2) - 48;
+  if (a < 0 || a > 3 || b < 0 || b > 7 || c < 0 || c > 7) return -1;
+  return a * 64 + b * 8 + c;
+}
+
+/** A non-negative decimal integer with no sign, spaces or exponent, or -1. */
+function parseUint(s: string): number {
+  if (s.length === 0 || s.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function clip(line: string): string {
+  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
+}

@@ -1,0 +1,21 @@
+/**
+ * The one place mountinfo/ touches the system: reading the table. Everything else here is pure.
+ */
+import { readFileSync } from "node:fs";
+import { parseMountInfo } from "./parse.ts";
+import type { MountInfo } from "./types.ts";
+
+/**
+ * The mount table of a process, from /proc/<pid>/mountinfo. The default, "thread-self", is
+ * the calling thread's view, which differs from "self" after a thread-level setns/unshare.
+ */
+export function readMountInfo(pid: number | "self" | "thread-self" = "thread-self"): MountInfo[] {
+  return readMountInfoFile(`/proc/${pid}/mountinfo`);
+}
+
+/** A mountinfo table from any file (a saved copy, or a /proc path). */
+export function readMountInfoFile(path: string): MountInfo[] {
+  // The kernel escapes only space, tab, newline and backslash; other bytes of a path arrive
+  // raw, so a name that is not valid UTF-8 decodes with U+FFFD in it.
+  return parseMountInfo(readFileSync(path, "utf8"));
+}

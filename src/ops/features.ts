@@ -1,0 +1,44 @@
+/**
+ * Kernel facts, probed once per process and cached: the planner's view of this kernel.
+ */
+import { readFileSync } from "node:fs";
+import { release } from "node:os";
+import { factsForVersion, parseStrategy, type KernelFacts } from "../plan/facts.ts";
+import { pageSize } from "../sys/system.ts";
+
+let cached: KernelFacts | undefined;
+
+/** The facts for this process; MOUNTKIT_STRATEGY (fd|legacy) forces the strategy. */
+export function kernelFacts(): KernelFacts {
+  return (cached ??= probeKernelFacts(process.env.MOUNTKIT_STRATEGY));
+}
+
+/** Forget the cached facts (after MOUNTKIT_STRATEGY changes, in tests). */
+export function resetKernelFacts(): void {
+  cached = undefined;
+}
+
+export function probeKernelFacts(strategyEnv: string | undefined): KernelFacts {
+  return factsForVersion(release(), {
+    pageSize: pageSize(),
+    inUserNamespace: runningInUserNamespace(),
+    strategy: parseStrategy(strategyEnv),
+  });
+}
+
+/**
+ * Like moby/sys/userns: the initial user namespace maps the whole id range onto itself,
+ * "0 0 4294967295"; any other map means a child namespace.
+ */
+export function runningInUserNamespace(uidMap?: string): boolean {
+  let text = uidMap;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/uid_map", "utf8");
+    } catch {
+      return false; // no /proc or no user namespaces: the initial namespace
+    }
+  }
+  const fields = text.trim().split(/\s+/);
+  return !(fields.length === 3 && fields[0] === "0" && fields[1] === "0" && fields[2] === "4294967295");
+}

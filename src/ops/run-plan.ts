@@ -1,0 +1,78 @@
+/**
+ * Runs a plan through the syscall seam. Steps that create something register how to undo
+ * it; when a later step fails, the undo actions run newest first and the original error is
+ * thrown, naming the plan's action. The system is left as it was found.
+ */
+import { MountkitError, SyscallError } from "../errors.ts";
+import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
+import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
+import type { OpsContext } from "./context.ts";
+
+export type Undo = () => void;
+
+export interface PlanRun {
+  readonly rollback: Undo[];
+}
+
+/** Execute every step; roll back and rethrow on failure. */
+export function runPlan(plan: Plan, ctx: OpsContext): void {
+  const run: PlanRun = { rollback: [] };
+  for (const step of plan.steps) {
+    try {
+      ctx.log?.(formatStep(step));
+      runStep(step, ctx, run);
+    } catch (err) {
+      rollBack(run, err);
+      if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
+      throw err;
+    }
+  }
+}
+
+function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
+  switch (step.op) {
+    case "mount":
+      return runMountStep(step, ctx, run);
+    case "umount2":
+      return runUnmountStep(step, ctx);
+  }
+}
+
+function runMountStep(step: MountStep, ctx: OpsContext, run: PlanRun): void {
+  let flags = step.flags;
+  if (step.inheritFlags !== 0) flags |= statfsFlagsToMs(ctx.sys.statfs(step.target).flags) & step.inheritFlags;
+  ctx.sys.mount(step.source, step.target, step.fstype, flags, step.data);
+  if (step.undoable) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+function runUnmountStep(step: UnmountStep, ctx: OpsContext): void {
+  ctx.sys.umount2(step.target, step.flags);
+}
+
+/**
+ * Remove the mount a failed plan made. It is ours and on top, so a plain unmount normally
+ * works; if something already holds it, detach it rather than leave it behind.
+ */
+function undoMount(target: string, ctx: OpsContext): void {
+  ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, 0)`);
+  try {
+    ctx.sys.umount2(target, 0);
+  } catch {
+    ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, MNT_DETACH)`);
+    ctx.sys.umount2(target, MNT.DETACH);
+  }
+}
+
+/** Undo newest first; failures of the undo are attached to the original error, not thrown. */
+function rollBack(run: PlanRun, original: unknown): void {
+  const failures: unknown[] = [];
+  for (const undo of run.rollback.reverse()) {
+    try {
+      undo();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  run.rollback.length = 0;
+  if (original instanceof MountkitError) original.cleanupErrors.push(...failures);
+}

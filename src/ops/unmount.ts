@@ -1,0 +1,151 @@
+/**
+ * The unmount family, with containerd's semantics:
+ *   unmount           umount2 with the EBUSY retry policy; EINVAL (not mounted) is success
+ *   unmountAll        peel stacked mounts off a target until it is not a mount point
+ *   unmountRecursive  everything at or under a path, deepest first
+ *   unmountMounts     a list of mounts under a root, in reverse order, every failure reported
+ */
+import { realpathSync } from "node:fs";
+import { join, normalize } from "node:path";
+import { Errno } from "../errno.ts";
+import { BatchError, isErrno, MountkitError, PlanError, SyscallError } from "../errors.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import { MNT } from "../plan/flags.ts";
+import type { Mount } from "../plan/mount-request.ts";
+import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
+import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
+import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
+
+export interface UnmountOptions extends OpsOptions {
+  /** MNT_DETACH: detach now, clean up when no longer busy */
+  lazy?: boolean;
+  /** MNT_FORCE: abort pending requests (network and FUSE filesystems) */
+  force?: boolean;
+  /** raw umount2 flags, OR-ed with lazy/force */
+  flags?: number;
+  /** the EBUSY retry policy; UNMOUNT_BUSY by default */
+  retry?: RetryPolicy;
+}
+
+function umountFlags(options: UnmountOptions): number {
+  return (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
+}
+
+/** umount2 under the retry policy. Returns false when target was not a mount point (EINVAL). */
+function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
+  try {
+    retrySync(policy, () => {
+      ctx.log?.(`umount2(${JSON.stringify(target)}, ${flags})`);
+      ctx.sys.umount2(target, flags);
+    });
+    return true;
+  } catch (err) {
+    if (isErrno(err, Errno.EINVAL)) return false;
+    if (err instanceof SyscallError) err.withAction(`unmount ${target}`);
+    throw err;
+  }
+}
+
+/**
+ * Unmount the top mount at target. Not mounted is not an error (containerd Unmount): the
+ * result says whether a mount was removed.
+ */
+export function unmount(target: string, options: UnmountOptions = {}): boolean {
+  return unmountOnce(target, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options));
+}
+
+/**
+ * Unmount every mount stacked at target until it is no longer a mount point. A target that
+ * does not exist has nothing mounted on it. Returns how many mounts were removed.
+ */
+export function unmountAll(target: string, options: UnmountOptions = {}): number {
+  return peel(target, options, { removed: 0 });
+}
+
+/** unmountAll, counting into tally so that a failure part-way still reports what went. */
+function peel(target: string, options: UnmountOptions, tally: { removed: number }): number {
+  if (target === "") return 0;
+  const ctx = opsContext(options);
+  const flags = umountFlags(options);
+  const policy = options.retry ?? UNMOUNT_BUSY;
+  try {
+    while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
+  } catch (err) {
+    if (!isErrno(err, Errno.ENOENT)) throw err;
+  }
+  return tally.removed;
+}
+
+/**
+ * Unmount everything mounted at or under target, children before parents. Every failure is
+ * reported (containerd returned only a failure of the target itself). A mount hidden under
+ * a stack only becomes reachable once the stack is gone, so passes repeat while they progress;
+ * a mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
+ */
+export function unmountRecursive(target: string, options: UnmountOptions = {}): number {
+  if (target === "") return 0;
+  let resolved: string;
+  try {
+    resolved = realpathSync(target);
+  } catch {
+    return 0; // nothing can be mounted under a path that does not exist
+  }
+  const ctx = opsContext(options);
+  const flags = umountFlags(options);
+  const policy = options.retry ?? UNMOUNT_BUSY;
+  let total = 0;
+  for (;;) {
+    const order = unmountOrder(readMountInfo(), resolved);
+    if (order.length === 0) return total;
+    const children = childrenById(order);
+    const gone = new Set<number>();
+    const errors: MountkitError[] = [];
+    for (const m of order) {
+      if ((children.get(m.id) ?? []).some((child) => !gone.has(child))) continue;
+      try {
+        if (unmountOnce(m.mountpoint, flags, policy, ctx)) gone.add(m.id);
+      } catch (err) {
+        if (isErrno(err, Errno.ENOENT)) continue; // hidden under a stack: next pass
+        if (!(err instanceof MountkitError)) throw err;
+        errors.push(err);
+      }
+    }
+    total += gone.size;
+    if (gone.size === 0) {
+      if (errors.length) throw new BatchError(`unmount ${target} recursively`, errors, total);
+      return total; // what is left cannot be reached from here
+    }
+  }
+}
+
+/**
+ * Unmount a list of containerd mounts whose targets lie under root, in reverse order.
+ * Every failure is collected; a BatchError names them all.
+ */
+export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = {}): number {
+  const targets = mounts.map((m) => {
+    if (m.target === undefined || m.target === "") throw new PlanError("unmount: a mount in the list has no target");
+    return joinUnderRoot(root, m.target);
+  });
+  return unmountEach(targets.reverse(), options, "unmount mounts");
+}
+
+function unmountEach(targets: readonly string[], options: UnmountOptions, action: string): number {
+  const errors: MountkitError[] = [];
+  const tally = { removed: 0 };
+  for (const target of targets) {
+    try {
+      peel(target, options, tally);
+    } catch (err) {
+      if (!(err instanceof MountkitError)) throw err;
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw new BatchError(action, errors, tally.removed);
+  return tally.removed;
+}
+
+/** root + target, lexically: ".." cannot climb above root. */
+export function joinUnderRoot(root: string, target: string): string {
+  return join(root, normalize(`/${target}`));
+}

@@ -1,0 +1,69 @@
+/**
+ * What the planner needs to know about the running kernel and process. Probed once per
+ * process by ops/features.ts; plain data here so that plans stay pure and testable.
+ */
+import { PlanError } from "../errors.ts";
+
+export type Strategy = "fd" | "legacy";
+
+export interface KernelFacts {
+  /** uname release, e.g. "6.18.44" */
+  readonly release: string;
+  readonly version: readonly [major: number, minor: number, patch: number];
+  /** bytes; mount(2) copies at most one page of data */
+  readonly pageSize: number;
+  /** true inside a user namespace other than the initial one (locked mount flags apply) */
+  readonly inUserNamespace: boolean;
+  /** open_tree, move_mount, fsopen, fsconfig, fsmount (5.2) */
+  readonly mountApi: boolean;
+  /** mount_setattr with MOUNT_ATTR_IDMAP (5.12) */
+  readonly mountSetattr: boolean;
+  /** overlay accepts repeated `lowerdir+` and FSCONFIG_SET_FD layers (6.8) */
+  readonly overlayLowerdirAppend: boolean;
+  /** LOOP_CONFIGURE (5.8) */
+  readonly loopConfigure: boolean;
+  /** statx STATX_MNT_ID (5.8) */
+  readonly statxMountId: boolean;
+  /** the strategy for mounts that have two: from MOUNTKIT_STRATEGY, else the best the kernel has */
+  readonly strategy: Strategy;
+  /** where MOUNTKIT_STRATEGY came from, for `features` */
+  readonly strategySource: "environment" | "kernel";
+}
+
+/** Facts for a kernel version, with the feature bits derived from it. */
+export function factsForVersion(
+  release: string,
+  extra: { pageSize?: number; inUserNamespace?: boolean; strategy?: Strategy } = {},
+): KernelFacts {
+  const version = parseKernelRelease(release);
+  const atLeast = (major: number, minor: number) =>
+    version[0] > major || (version[0] === major && version[1] >= minor);
+  const overlayLowerdirAppend = atLeast(6, 8);
+  return {
+    release,
+    version,
+    pageSize: extra.pageSize ?? 4096,
+    inUserNamespace: extra.inUserNamespace ?? false,
+    mountApi: atLeast(5, 2),
+    mountSetattr: atLeast(5, 12),
+    overlayLowerdirAppend,
+    loopConfigure: atLeast(5, 8),
+    statxMountId: atLeast(5, 8),
+    strategy: extra.strategy ?? (overlayLowerdirAppend ? "fd" : "legacy"),
+    strategySource: extra.strategy ? "environment" : "kernel",
+  };
+}
+
+/** "6.18.44-fc-v669" -> [6, 18, 44]; missing parts are 0. */
+export function parseKernelRelease(release: string): [number, number, number] {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(release);
+  if (!m) return [0, 0, 0];
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+
+/** MOUNTKIT_STRATEGY's value, validated; undefined when unset or empty. */
+export function parseStrategy(value: string | undefined): Strategy | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "fd" || value === "legacy") return value;
+  throw new PlanError(`MOUNTKIT_STRATEGY: expected "fd" or "legacy", got ${JSON.stringify(value)}`);
+}

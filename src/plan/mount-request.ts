@@ -1,0 +1,49 @@
+/**
+ * What callers ask for: containerd's Mount {type, source, target, options}, and the
+ * classified view every planner works from. Pure.
+ */
+import { PlanError, quotePath } from "../errors.ts";
+import type { KernelFacts } from "./facts.ts";
+import { classifyOptions, type ClassifiedOptions } from "./options.ts";
+
+export interface Mount {
+  /** filesystem type; "" with a bind option, or "bind", makes a bind mount */
+  readonly type: string;
+  readonly source: string;
+  /** path inside a root, used by batch operations (apply, mountAll); single mounts take a target */
+  readonly target?: string;
+  readonly options: readonly string[];
+}
+
+/** Everything a planner needs, computed once. */
+export interface MountContext {
+  readonly mount: Mount;
+  readonly target: string;
+  readonly options: ClassifiedOptions;
+  readonly facts: KernelFacts;
+  /** "mount tmpfs on /x": the action named in errors */
+  readonly action: string;
+}
+
+export function mountContext(mount: Mount, target: string, facts: KernelFacts): MountContext {
+  validatePath("target", target);
+  if (mount.source.includes("\0")) throw new PlanError(`mount: source ${quotePath(mount.source)} contains a NUL byte`);
+  if (mount.type.includes("\0") || mount.type.includes(",")) {
+    throw new PlanError(`mount: invalid filesystem type ${JSON.stringify(mount.type)}`);
+  }
+  for (const option of mount.options) {
+    if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
+  }
+  const options = classifyOptions(mount.options);
+  return { mount, target, options, facts, action: describeAction(mount, target) };
+}
+
+function describeAction(mount: Mount, target: string): string {
+  const what = mount.source || mount.type || "none";
+  return `mount ${quotePath(what)} on ${quotePath(target)}`;
+}
+
+export function validatePath(what: string, path: string): void {
+  if (path === "") throw new PlanError(`mount: empty ${what} path`);
+  if (path.includes("\0")) throw new PlanError(`mount: ${what} ${quotePath(path)} contains a NUL byte`);
+}

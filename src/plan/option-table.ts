@@ -1,0 +1,112 @@
+/**
+ * The mount option table: data with behaviour bits, in the style of util-linux libmount.
+ * The same table drives classification (classify.ts), `--help` and `features` output.
+ */
+import { MS } from "./flags.ts";
+
+export type OptionBehaviour =
+  /** sets a mount(2) flag */
+  | { kind: "set"; flag: number }
+  /** clears a mount(2) flag */
+  | { kind: "clear"; flag: number }
+  /** a propagation change, applied as its own mount(2) call after the mount */
+  | { kind: "propagation"; flag: number }
+  /** accepted and dropped: it names the default ("defaults" is not fs data) */
+  | { kind: "noop" }
+  /** handled by mountkit itself, never sent to the kernel */
+  | { kind: "userspace" }
+  /** selects a feature that builds extra plan steps (loop devices, idmapping) */
+  | { kind: "feature"; feature: "loop" | "uidmap" | "gidmap" };
+
+export interface OptionSpec {
+  readonly name: string;
+  /** true when the option takes a value: name=value */
+  readonly valued?: boolean;
+  readonly behaviour: OptionBehaviour;
+  readonly help: string;
+  /** where it comes from: containerd's table, or what mount(8) users expect beyond it */
+  readonly origin: "containerd" | "util-linux";
+}
+
+const set = (flag: number): OptionBehaviour => ({ kind: "set", flag });
+const clear = (flag: number): OptionBehaviour => ({ kind: "clear", flag });
+const propagation = (flag: number): OptionBehaviour => ({ kind: "propagation", flag });
+
+export const OPTION_TABLE: readonly OptionSpec[] = [
+  { name: "async", behaviour: clear(MS.SYNCHRONOUS), help: "asynchronous I/O", origin: "containerd" },
+  { name: "atime", behaviour: clear(MS.NOATIME), help: "update access times", origin: "containerd" },
+  { name: "bind", behaviour: set(MS.BIND), help: "bind mount", origin: "containerd" },
+  { name: "defaults", behaviour: { kind: "noop" }, help: "default options (rw,suid,dev,exec,async)", origin: "containerd" },
+  { name: "dev", behaviour: clear(MS.NODEV), help: "allow device files", origin: "containerd" },
+  { name: "diratime", behaviour: clear(MS.NODIRATIME), help: "update directory access times", origin: "containerd" },
+  { name: "dirsync", behaviour: set(MS.DIRSYNC), help: "synchronous directory updates", origin: "containerd" },
+  { name: "exec", behaviour: clear(MS.NOEXEC), help: "allow executing binaries", origin: "containerd" },
+  { name: "mand", behaviour: set(MS.MANDLOCK), help: "mandatory locks (ignored by kernels >= 5.15)", origin: "containerd" },
+  { name: "noatime", behaviour: set(MS.NOATIME), help: "never update access times", origin: "containerd" },
+  { name: "nodev", behaviour: set(MS.NODEV), help: "ignore device files", origin: "containerd" },
+  { name: "nodiratime", behaviour: set(MS.NODIRATIME), help: "never update directory access times", origin: "containerd" },
+  { name: "noexec", behaviour: set(MS.NOEXEC), help: "forbid executing binaries", origin: "containerd" },
+  { name: "nomand", behaviour: clear(MS.MANDLOCK), help: "no mandatory locks", origin: "containerd" },
+  { name: "norelatime", behaviour: clear(MS.RELATIME), help: "not relatime", origin: "containerd" },
+  { name: "nostrictatime", behaviour: clear(MS.STRICTATIME), help: "not strictatime", origin: "containerd" },
+  { name: "nosuid", behaviour: set(MS.NOSUID), help: "ignore set-user-id and set-group-id bits", origin: "containerd" },
+  { name: "rbind", behaviour: set(MS.BIND | MS.REC), help: "recursive bind mount", origin: "containerd" },
+  { name: "relatime", behaviour: set(MS.RELATIME), help: "update access times relative to modification", origin: "containerd" },
+  { name: "remount", behaviour: set(MS.REMOUNT), help: "change an existing mount", origin: "containerd" },
+  { name: "ro", behaviour: set(MS.RDONLY), help: "read-only", origin: "containerd" },
+  { name: "rw", behaviour: clear(MS.RDONLY), help: "read-write", origin: "containerd" },
+  { name: "strictatime", behaviour: set(MS.STRICTATIME), help: "always update access times", origin: "containerd" },
+  { name: "suid", behaviour: clear(MS.NOSUID), help: "honour set-user-id and set-group-id bits", origin: "containerd" },
+  { name: "sync", behaviour: set(MS.SYNCHRONOUS), help: "synchronous I/O", origin: "containerd" },
+  { name: "loop", behaviour: { kind: "feature", feature: "loop" }, help: "mount a file through a loop device", origin: "containerd" },
+  { name: "uidmap", valued: true, behaviour: { kind: "feature", feature: "uidmap" }, help: "idmap the mount: container:host:size[,...]", origin: "containerd" },
+  { name: "gidmap", valued: true, behaviour: { kind: "feature", feature: "gidmap" }, help: "idmap the mount: container:host:size[,...]", origin: "containerd" },
+
+  { name: "nosymfollow", behaviour: set(MS.NOSYMFOLLOW), help: "do not follow symlinks", origin: "util-linux" },
+  { name: "symfollow", behaviour: clear(MS.NOSYMFOLLOW), help: "follow symlinks", origin: "util-linux" },
+  { name: "lazytime", behaviour: set(MS.LAZYTIME), help: "keep timestamps in memory only", origin: "util-linux" },
+  { name: "nolazytime", behaviour: clear(MS.LAZYTIME), help: "write timestamps out", origin: "util-linux" },
+  { name: "silent", behaviour: set(MS.SILENT), help: "suppress some kernel messages", origin: "util-linux" },
+  { name: "loud", behaviour: clear(MS.SILENT), help: "do not suppress kernel messages", origin: "util-linux" },
+  { name: "iversion", behaviour: set(MS.I_VERSION), help: "increment i_version on change", origin: "util-linux" },
+  { name: "noiversion", behaviour: clear(MS.I_VERSION), help: "do not increment i_version", origin: "util-linux" },
+
+  { name: "private", behaviour: propagation(MS.PRIVATE), help: "make the mount private", origin: "util-linux" },
+  { name: "rprivate", behaviour: propagation(MS.PRIVATE | MS.REC), help: "make the mount tree private", origin: "util-linux" },
+  { name: "shared", behaviour: propagation(MS.SHARED), help: "make the mount shared", origin: "util-linux" },
+  { name: "rshared", behaviour: propagation(MS.SHARED | MS.REC), help: "make the mount tree shared", origin: "util-linux" },
+  { name: "slave", behaviour: propagation(MS.SLAVE), help: "make the mount a slave", origin: "util-linux" },
+  { name: "rslave", behaviour: propagation(MS.SLAVE | MS.REC), help: "make the mount tree slaves", origin: "util-linux" },
+  { name: "unbindable", behaviour: propagation(MS.UNBINDABLE), help: "make the mount unbindable", origin: "util-linux" },
+  { name: "runbindable", behaviour: propagation(MS.UNBINDABLE | MS.REC), help: "make the mount tree unbindable", origin: "util-linux" },
+
+  // fstab-only words that mount(8) consumes and never passes to the kernel.
+  { name: "auto", behaviour: { kind: "userspace" }, help: "fstab: mount with -a", origin: "util-linux" },
+  { name: "noauto", behaviour: { kind: "userspace" }, help: "fstab: skip with -a", origin: "util-linux" },
+  { name: "nofail", behaviour: { kind: "userspace" }, help: "fstab: a failure is only a warning", origin: "util-linux" },
+  { name: "_netdev", behaviour: { kind: "userspace" }, help: "fstab: needs the network", origin: "util-linux" },
+  { name: "user", behaviour: { kind: "userspace" }, help: "fstab: users may mount", origin: "util-linux" },
+  { name: "nouser", behaviour: { kind: "userspace" }, help: "fstab: only root may mount", origin: "util-linux" },
+  { name: "users", behaviour: { kind: "userspace" }, help: "fstab: any user may unmount", origin: "util-linux" },
+  { name: "owner", behaviour: { kind: "userspace" }, help: "fstab: the device owner may mount", origin: "util-linux" },
+  { name: "group", behaviour: { kind: "userspace" }, help: "fstab: the device group may mount", origin: "util-linux" },
+  { name: "comment", valued: true, behaviour: { kind: "userspace" }, help: "fstab: a comment for tools", origin: "util-linux" },
+];
+
+const byName = new Map(OPTION_TABLE.map((spec) => [spec.name, spec]));
+
+/** The table entry for an option item ("ro", "uidmap=0:1:1"), or undefined for fs data. */
+export function lookupOption(item: string): OptionSpec | undefined {
+  const eq = item.indexOf("=");
+  if (eq < 0) {
+    const spec = byName.get(item);
+    return spec && !spec.valued ? spec : undefined;
+  }
+  const spec = byName.get(item.slice(0, eq));
+  return spec?.valued ? spec : undefined;
+}
+
+/** x-* and X-* options are for userspace tools (systemd, mount helpers), never the kernel. */
+export function isUserspaceExtension(item: string): boolean {
+  return item.startsWith("x-") || item.startsWith("X-");
+}

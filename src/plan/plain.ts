@@ -1,0 +1,135 @@
+/**
+ * Plain mounts: everything that needs only mount(2). The seed's sequence, fixed:
+ *   1. the mount (or the remount, always made, with NULL data when there is none)
+ *   2. for a bind with per-mount flags: a MS_REMOUNT|MS_BIND call that applies them
+ *      (the kernel ignores them on the bind itself); containerd did this for ro only
+ *   3. each propagation change as its own call (containerd OR-ed them into the mount flags,
+ *      where the kernel refuses them)
+ * Pure.
+ */
+import { PlanError, quotePath } from "../errors.ts";
+import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
+import type { MountContext } from "./mount-request.ts";
+import { dataSize, joinData } from "./options.ts";
+import type { MountStep, Plan } from "./steps.ts";
+
+/** Flags that belong to one mount (not its superblock): a bind applies them by remounting. */
+export const MS_PER_MOUNT =
+  MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NODIRATIME | MS.NOSYMFOLLOW | MS_ATIME_MODE;
+
+/** Flags a remount copies from the mount when the options do not mention them, as mount(8) does. */
+const MS_REMOUNT_INHERITED = MS_PER_MOUNT | MS.SYNCHRONOUS | MS.MANDLOCK;
+
+export function planPlain(ctx: MountContext): Plan {
+  const { mount, target, options, facts } = ctx;
+  let flags = options.flags;
+  if (mount.type === "bind") flags |= MS.BIND; // containerd#12549: a bind type is a bind
+  const bind = (flags & MS.BIND) !== 0;
+  const data = joinData(options.data);
+  checkDataSize(ctx, data);
+
+  const locked = facts.inUserNamespace ? MS_LOCKED_IN_USERNS : 0;
+  const steps: MountStep[] = [];
+
+  if (flags & MS.REMOUNT) {
+    // One call changes an existing mount; flags not given keep their current value.
+    const remountFlags = bind ? (flags & MS_PER_MOUNT) | MS.REMOUNT | MS.BIND : flags & ~MS.REC;
+    steps.push({
+      op: "mount",
+      role: bind ? "bind-remount" : "remount",
+      source: null,
+      target,
+      fstype: null,
+      flags: remountFlags,
+      data: data === "" ? null : data,
+      inheritFlags: ((bind ? MS_PER_MOUNT : MS_REMOUNT_INHERITED) & ~options.flagsMentioned) | locked,
+      undoable: false,
+    });
+  } else if (isPropagationOnly(ctx)) {
+    // `mount --make-private /x`: no new mount, only the propagation calls below.
+  } else if (bind) {
+    steps.push({
+      op: "mount",
+      role: "bind",
+      source: mount.source,
+      target,
+      fstype: null,
+      flags: flags & (MS.BIND | MS.REC),
+      data: null,
+      inheritFlags: 0,
+      undoable: true,
+    });
+  } else {
+    if (mount.type === "") {
+      throw new PlanError(`${ctx.action}: no filesystem type given`, {
+        hint: "give one with -t TYPE (or --bind for a bind mount)",
+      });
+    }
+    steps.push({
+      op: "mount",
+      role: "mount",
+      source: mount.source === "" ? "none" : mount.source,
+      target,
+      fstype: mount.type,
+      flags: flags & ~(MS_PROPAGATION | MS.REMOUNT),
+      data: data === "" ? null : data,
+      inheritFlags: 0,
+      undoable: true,
+    });
+  }
+
+  for (const propagation of options.propagation) {
+    steps.push({
+      op: "mount",
+      role: "propagation",
+      source: null,
+      target,
+      fstype: null,
+      flags: propagation,
+      data: null,
+      inheritFlags: 0,
+      undoable: false,
+    });
+  }
+
+  const perMount = flags & MS_PER_MOUNT;
+  if (bind && !(flags & MS.REMOUNT) && perMount !== 0) {
+    // Inside a user namespace the source's locked flags must be kept or the kernel says EPERM.
+    steps.push({
+      op: "mount",
+      role: "bind-remount",
+      source: null,
+      target,
+      fstype: null,
+      flags: MS.REMOUNT | MS.BIND | perMount,
+      data: null,
+      inheritFlags: locked,
+      undoable: false,
+    });
+  }
+
+  return { action: ctx.action, steps };
+}
+
+/** No source, no type, only propagation words: change the propagation of an existing mount. */
+function isPropagationOnly(ctx: MountContext): boolean {
+  const { mount, options } = ctx;
+  return (
+    mount.source === "" &&
+    mount.type === "" &&
+    options.propagation.length > 0 &&
+    options.flags === 0 &&
+    options.data.length === 0
+  );
+}
+
+/** mount(2) copies one page of data, NUL included; past that the kernel cuts it silently. */
+export function checkDataSize(ctx: MountContext, data: string): void {
+  const size = dataSize(data);
+  if (size > ctx.facts.pageSize) {
+    throw new PlanError(
+      `${ctx.action}: options are ${size} bytes with the NUL, more than the ${ctx.facts.pageSize}-byte page mount(2) accepts`,
+      { hint: `shorten the options for ${quotePath(ctx.target)}` },
+    );
+  }
+}

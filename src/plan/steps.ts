@@ -1,0 +1,82 @@
+/**
+ * A plan is data: the ordered steps an operation will take, each naming the syscall it makes
+ * and its arguments. `--dry-run --json` prints it, tests assert it, ops/ executes it.
+ * A new feature adds its own step kinds here and a runner for them in ops/steps/.
+ */
+import { formatFlags, MNT } from "./flags.ts";
+
+/** mount(2): a new mount, a remount or a propagation change. */
+export interface MountStep {
+  readonly op: "mount";
+  /** why the step exists: the first mount, the propagation change, the read-only remount... */
+  readonly role: "mount" | "bind" | "remount" | "bind-remount" | "propagation";
+  readonly source: string | null;
+  readonly target: string;
+  readonly fstype: string | null;
+  readonly flags: number;
+  readonly data: string | null;
+  /**
+   * Flag bits copied at run time from the mount's current statfs flags (mapped ST_* -> MS_*):
+   * a remount keeps what it does not change, and inside a user namespace the locked flags.
+   */
+  readonly inheritFlags: number;
+  /** true when a later failure must unmount what this step mounted */
+  readonly undoable: boolean;
+}
+
+/** umount2(2). */
+export interface UnmountStep {
+  readonly op: "umount2";
+  readonly target: string;
+  readonly flags: number;
+}
+
+export type Step = MountStep | UnmountStep;
+
+export interface Plan {
+  /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
+  readonly action: string;
+  readonly steps: readonly Step[];
+}
+
+/** A step as printed by --dry-run --json: syscall, arguments, flags as a number and as names. */
+export function describeStep(step: Step): Record<string, unknown> {
+  switch (step.op) {
+    case "mount":
+      return {
+        op: step.op,
+        role: step.role,
+        syscall: "mount",
+        args: {
+          source: step.source,
+          target: step.target,
+          fstype: step.fstype,
+          flags: step.flags,
+          flagNames: formatFlags(step.flags),
+          data: step.data,
+        },
+        ...(step.inheritFlags ? { inheritFlags: step.inheritFlags, inheritFlagNames: formatFlags(step.inheritFlags) } : {}),
+        undoable: step.undoable,
+      };
+    case "umount2":
+      return {
+        op: step.op,
+        syscall: "umount2",
+        args: { target: step.target, flags: step.flags, flagNames: formatFlags(step.flags, MNT, "MNT_") },
+      };
+  }
+}
+
+/** One line per step, C-like: mount("tmpfs", "/x", "tmpfs", MS_NOSUID, "size=1m") */
+export function formatStep(step: Step): string {
+  const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
+  switch (step.op) {
+    case "mount": {
+      const inherit = step.inheritFlags ? `  [+ current ${formatFlags(step.inheritFlags)}]` : "";
+      return `mount(${q(step.source)}, ${q(step.target)}, ${q(step.fstype)}, ${formatFlags(step.flags)}, ${q(step.data)})${inherit}`;
+    }
+    case "umount2":
+      return `umount2(${q(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;
+  }
+}
+

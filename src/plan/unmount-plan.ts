@@ -1,0 +1,37 @@
+/**
+ * In which order to unmount a subtree of the mount table. Pure.
+ */
+import { isPathUnder } from "../mountinfo/lookup.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
+
+/**
+ * The mounts at or under prefix, deepest in the mount tree first (by parent links, not by
+ * path length: a mount stacked on /a is deeper than /a itself, and mount ids are reused).
+ */
+export function unmountOrder(mounts: readonly MountInfo[], prefix: string): MountInfo[] {
+  const inside = mounts.filter((m) => isPathUnder(m.mountpoint, prefix));
+  const byId = new Map(inside.map((m) => [m.id, m]));
+  const depth = new Map<number, number>();
+  const depthOf = (m: MountInfo): number => {
+    const known = depth.get(m.id);
+    if (known !== undefined) return known;
+    depth.set(m.id, 0); // guards a torn table with a parent cycle
+    const parent = m.parent === m.id ? undefined : byId.get(m.parent);
+    const d = parent ? depthOf(parent) + 1 : 0;
+    depth.set(m.id, d);
+    return d;
+  };
+  return inside.map((m) => [depthOf(m), m] as const).sort((a, b) => b[0] - a[0]).map(([, m]) => m);
+}
+
+/** Ids of each mount's children within the list. */
+export function childrenById(mounts: readonly MountInfo[]): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const m of mounts) {
+    if (m.parent === m.id) continue;
+    const list = children.get(m.parent);
+    if (list) list.push(m.id);
+    else children.set(m.parent, [m.id]);
+  }
+  return children;
+}

@@ -1,0 +1,53 @@
+/**
+ * Fault injection at the syscall seam: make the Nth call of a syscall fail with an errno the
+ * kernel cannot be made to return on demand (EBUSY at a chosen step, ECHILD from a helper),
+ * while every other call goes to the real kernel.
+ */
+import { SyscallError } from "../errors.ts";
+import type { Syscalls } from "./seam.ts";
+
+export interface Fault {
+  /** 1-based call numbers of this syscall that fail; "always" fails every call */
+  readonly calls: readonly number[] | "always";
+  readonly errno: number;
+  /** when a target/path argument is given, only calls on that path count */
+  readonly path?: string;
+  /** the syscall named in the error; "<name>(2)" by default */
+  readonly syscall?: string;
+}
+
+export type FaultPlan = Partial<Record<keyof Syscalls, Fault | readonly Fault[]>>;
+
+export interface InjectedSyscalls extends Syscalls {
+  /** how many times each syscall was called, faulted calls included */
+  readonly counts: Record<string, number>;
+  /** the calls made, in order: [syscall, ...arguments] */
+  readonly log: unknown[][];
+}
+
+/** Wrap a seam so the calls the plan names fail; all others are passed through. */
+export function injectFaults(real: Syscalls, faults: FaultPlan): InjectedSyscalls {
+  const counts: Record<string, number> = {};
+  const log: unknown[][] = [];
+  const wrapped: Record<string, unknown> = { counts, log };
+  for (const name of Object.keys(real) as (keyof Syscalls)[]) {
+    const fn = real[name] as (...args: unknown[]) => unknown;
+    const spec = faults[name];
+    const list: readonly Fault[] = spec === undefined ? [] : Array.isArray(spec) ? spec : [spec as Fault];
+    const matched = list.map(() => 0);
+    wrapped[name] = (...args: unknown[]) => {
+      log.push([name, ...args]);
+      counts[name] = (counts[name] ?? 0) + 1;
+      const paths = args.filter((a): a is string => typeof a === "string");
+      list.forEach((fault, i) => {
+        if (fault.path !== undefined && !paths.includes(fault.path)) return;
+        const n = (matched[i] = (matched[i] ?? 0) + 1);
+        if (fault.calls === "always" || fault.calls.includes(n)) {
+          throw new SyscallError(fault.syscall ?? `${name}(2)`, fault.errno, paths);
+        }
+      });
+      return fn(...args);
+    };
+  }
+  return wrapped as unknown as InjectedSyscalls;
+}

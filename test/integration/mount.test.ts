@@ -1,0 +1,245 @@
+// Real mounts through the library, checked in /proc/self/mountinfo. Root, private namespace.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { Errno } from "../../src/errno.ts";
+import { PlanError, SyscallError } from "../../src/errors.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { unmountAll } from "../../src/ops/unmount.ts";
+import { kernelFacts } from "../../src/ops/features.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+
+let s: ReturnType<typeof scratch>;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+function fresh(label: string) {
+  s = scratch(label);
+  cleanups.push(() => s.dispose());
+  return s;
+}
+function dir(...parts: string[]) {
+  const p = s.path(...parts);
+  mkdirSync(p, { recursive: true });
+  return p;
+}
+const top = (path: string) => {
+  const list = mountsUnder(path).filter((m) => m.mountpoint === path);
+  return list[list.length - 1];
+};
+function unmountAfter(path: string) {
+  cleanups.push(() => unmountAll(path));
+}
+
+describe("tmpfs", () => {
+  test("flags reach the mount, data reaches the superblock", () => {
+    fresh("tmpfs");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "tmpfs", source: "mk-tmpfs", options: ["nosuid", "nodev", "noexec", "size=1m", "mode=0700"] }, t);
+    const m = top(t)!;
+    expect(m.fstype).toBe("tmpfs");
+    expect(m.source).toBe("mk-tmpfs");
+    expect(m.options.split(",")).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev", "noexec"]));
+    expect(m.superOptions).toContain("size=1024k");
+    expect(m.superOptions).toContain("mode=700");
+  });
+
+  test("read-only, noatime, nosymfollow", () => {
+    fresh("flags");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "tmpfs", source: "x", options: ["ro", "noatime", "nosymfollow"] }, t);
+    expect(top(t)!.options.split(",")).toEqual(expect.arrayContaining(["ro", "noatime", "nosymfollow"]));
+  });
+
+  test("defaults is not passed to the kernel (tmpfs would refuse it)", () => {
+    fresh("defaults");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "tmpfs", source: "x", options: ["defaults"] }, t);
+    expect(top(t)).toBeDefined();
+  });
+});
+
+describe("bind", () => {
+  test("bind, bind type, rbind keeps submounts and bind does not", () => {
+    fresh("bind");
+    const src = dir("src");
+    const sub = dir("src", "sub");
+    writeFileSync(`${src}/file`, "hello");
+    const a = dir("a");
+    const b = dir("b");
+    const c = dir("c");
+    unmountAfter(sub);
+    mount({ type: "tmpfs", source: "subfs", options: [] }, sub);
+    writeFileSync(`${sub}/inner`, "x");
+    // cleanups run newest first: children are registered after their parents
+    for (const t of [a, `${a}/sub`, b, `${b}/sub`, c]) unmountAfter(t);
+    mount({ type: "", source: src, options: ["bind"] }, a);
+    mount({ type: "", source: src, options: ["rbind"] }, b);
+    mount({ type: "bind", source: src, options: [] }, c);
+    expect(readFileSync(`${a}/file`, "utf8")).toBe("hello");
+    expect(existsSync(`${a}/sub/inner`)).toBe(false);
+    expect(existsSync(`${b}/sub/inner`)).toBe(true);
+    expect(readFileSync(`${c}/file`, "utf8")).toBe("hello");
+  });
+
+  test("bind+ro is read-only (EROFS on write) while the source stays writable", () => {
+    fresh("bindro");
+    const src = dir("src");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "", source: src, options: ["bind", "ro", "nosuid"] }, t);
+    expect(top(t)!.options.split(",")).toEqual(expect.arrayContaining(["ro", "nosuid"]));
+    let code: string | undefined;
+    try {
+      writeFileSync(`${t}/nope`, "x");
+    } catch (e) {
+      code = (e as NodeJS.ErrnoException).code;
+    }
+    expect(code).toBe("EROFS");
+    writeFileSync(`${src}/yes`, "x");
+    expect(existsSync(`${t}/yes`)).toBe(true);
+  });
+});
+
+describe("remount", () => {
+  test("remount,ro then remount,rw keeps nosuid (flags not mentioned are kept)", () => {
+    fresh("remount");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "tmpfs", source: "x", options: ["nosuid", "nodev"] }, t);
+    mount({ type: "", source: "", options: ["remount", "ro"] }, t);
+    expect(top(t)!.options.split(",")).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev"]));
+    mount({ type: "", source: "", options: ["remount", "rw"] }, t);
+    expect(top(t)!.options.split(",")).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev"]));
+    expect(mountsUnder(t)).toHaveLength(1);
+  });
+
+  test("remount with data changes the superblock", () => {
+    fresh("remountdata");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "tmpfs", source: "x", options: ["size=1m"] }, t);
+    mount({ type: "tmpfs", source: "x", options: ["remount", "size=2m"] }, t);
+    expect(top(t)!.superOptions).toContain("size=2048k");
+  });
+});
+
+describe("propagation", () => {
+  test("shared, then private, as separate calls", () => {
+    fresh("prop");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "tmpfs", source: "x", options: ["shared"] }, t);
+    expect(top(t)!.shared).toBeGreaterThan(0);
+    mount({ type: "", source: "", options: ["private"] }, t);
+    expect(top(t)!.shared).toBeUndefined();
+    mount({ type: "", source: "", options: ["unbindable"] }, t);
+    expect(top(t)!.unbindable).toBe(true);
+  });
+});
+
+describe("a failed mount leaves nothing behind", () => {
+  test("propagation step fails: the first mount is undone", () => {
+    fresh("rollback-prop");
+    const t = dir("t");
+    const before = mountTable().length;
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [2], errno: Errno.EINVAL } });
+    let err: unknown;
+    try {
+      mount({ type: "tmpfs", source: "x", options: ["rshared"] }, t, { sys });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).errno).toBe(Errno.EINVAL);
+    expect((err as SyscallError).message).toMatch(/^mount x on .*: mount\(2\): EINVAL \(Invalid argument\)$/);
+    expect(sys.counts.mount).toBe(2);
+    expect(sys.counts.umount2).toBe(1);
+    expect(mountsUnder(t)).toEqual([]);
+    expect(mountTable().length).toBe(before);
+  });
+
+  test("read-only remount fails: the bind is undone", () => {
+    fresh("rollback-ro");
+    const src = dir("src");
+    const t = dir("t");
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [2], errno: Errno.EPERM } });
+    expect(() => mount({ type: "bind", source: src, options: ["ro"] }, t, { sys })).toThrow(/EPERM/);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("when the undo's umount is busy, the mount is detached instead", () => {
+    fresh("rollback-busy");
+    const t = dir("t");
+    const sys = injectFaults(libcSyscalls, {
+      mount: { calls: [2], errno: Errno.EINVAL },
+      umount2: { calls: [1], errno: Errno.EBUSY },
+    });
+    expect(() => mount({ type: "tmpfs", source: "x", options: ["private"] }, t, { sys })).toThrow(SyscallError);
+    expect(sys.log.filter((c) => c[0] === "umount2").map((c) => c[2])).toEqual([0, 2]);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("bad input fails before any syscall", () => {
+    fresh("badinput");
+    const t = dir("t");
+    const sys = injectFaults(libcSyscalls, {});
+    expect(() => mount({ type: "", source: "/dev/nothing", options: [] }, t, { sys })).toThrow(PlanError);
+    expect(() => mount({ type: "tmpfs", source: "x", options: ["x".repeat(5000)] }, t, { sys })).toThrow(PlanError);
+    expect(sys.log).toEqual([]);
+  });
+
+  test("kernel refusals carry syscall, errno, paths and a hint", () => {
+    fresh("refusals");
+    const t = dir("t");
+    const missing = s.path("missing");
+    const cases: [() => unknown, string, RegExp][] = [
+      [() => mount({ type: "tmpfs", source: "x", options: [] }, missing), "ENOENT", /mount point .* does not exist/],
+      [() => mount({ type: "", source: s.path("nosrc"), options: ["bind"] }, t), "ENOENT", /source .* does not exist/],
+      [() => mount({ type: "nosuchfs", source: "x", options: [] }, t), "ENODEV", /unknown filesystem type "nosuchfs"/],
+      [() => mount({ type: "tmpfs", source: "x", options: ["bogus_option=1"] }, t), "EINVAL", /bad option/],
+    ];
+    for (const [run, errnoName, hint] of cases) {
+      let err: unknown;
+      try {
+        run();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(SyscallError);
+      expect((err as SyscallError).errnoName).toBe(errnoName);
+      expect((err as SyscallError).syscall).toBe("mount(2)");
+      expect((err as SyscallError).hint ?? "").toMatch(hint);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+});
+
+describe("awkward paths", () => {
+  test("spaces, tabs, backslashes and newlines mount and read back from mountinfo", () => {
+    fresh("paths");
+    for (const name of ["sp ace", "t\tab", "back\\slash", "new\nline"]) {
+      const t = dir(name);
+      unmountAfter(t);
+      mount({ type: "tmpfs", source: `src ${name}`, options: [] }, t);
+      const m = top(t);
+      expect(m?.mountpoint).toBe(t);
+      expect(m?.source).toBe(`src ${name}`);
+    }
+  });
+});
+
+test("kernel facts: this kernel has the mount API and runs us outside a user namespace", () => {
+  const facts = kernelFacts();
+  expect(facts.mountApi).toBe(true);
+  expect(facts.inUserNamespace).toBe(false);
+  expect(facts.pageSize).toBeGreaterThanOrEqual(4096);
+});
+

@@ -1,0 +1,151 @@
+import { describe, expect, test } from "bun:test";
+import { NotSupportedError, PlanError } from "../../src/errors.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { MS, MS_LOCKED_IN_USERNS } from "../../src/plan/flags.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
+
+const facts = factsForVersion("6.18.0");
+const userns = factsForVersion("6.18.0", { inUserNamespace: true });
+const steps = (type: string, source: string, options: string[], target = "/mnt/x", f = facts) =>
+  planMount({ type, source, options }, target, f).steps as MountStep[];
+
+describe("plain mounts", () => {
+  test("tmpfs with no options: one mount(2) with NULL data", () => {
+    expect(steps("tmpfs", "tmpfs", [])).toEqual([
+      { op: "mount", role: "mount", source: "tmpfs", target: "/mnt/x", fstype: "tmpfs", flags: 0, data: null, inheritFlags: 0, undoable: true },
+    ]);
+  });
+
+  test("flags and data split; data in order", () => {
+    const [s] = steps("tmpfs", "tmpfs", ["nosuid", "size=1m", "nodev", "mode=0700"]);
+    expect(s!.flags).toBe(MS.NOSUID | MS.NODEV);
+    expect(s!.data).toBe("size=1m,mode=0700");
+  });
+
+  test("an empty source is passed as none", () => {
+    expect(steps("tmpfs", "", [])[0]!.source).toBe("none");
+  });
+
+  test("no type and no bind is refused before any syscall", () => {
+    expect(() => steps("", "/dev/sdz", [])).toThrow(PlanError);
+    expect(() => steps("", "/dev/sdz", [])).toThrow(/no filesystem type/);
+  });
+
+  test("data longer than a page (NUL counted) is refused", () => {
+    const exactly = "x".repeat(4095); // 4095 bytes + NUL = one page: fits
+    expect(steps("tmpfs", "t", [exactly])[0]!.data).toBe(exactly);
+    expect(() => steps("tmpfs", "t", ["x".repeat(4096)])).toThrow(/more than the 4096-byte page/);
+  });
+
+  test("an empty or NUL-holding target is refused", () => {
+    expect(() => steps("tmpfs", "t", [], "")).toThrow(PlanError);
+    expect(() => steps("tmpfs", "t", [], "/a\0b")).toThrow(/NUL/);
+  });
+});
+
+describe("binds", () => {
+  test("bind: one call, no fstype, no data", () => {
+    expect(steps("", "/src", ["bind"])).toEqual([
+      { op: "mount", role: "bind", source: "/src", target: "/mnt/x", fstype: null, flags: MS.BIND, data: null, inheritFlags: 0, undoable: true },
+    ]);
+  });
+
+  test("a bind type without a bind option is a bind (containerd#12549)", () => {
+    const s = steps("bind", "/src", []);
+    expect(s).toHaveLength(1);
+    expect(s[0]!.flags).toBe(MS.BIND);
+    expect(s[0]!.fstype).toBeNull();
+  });
+
+  test("rbind keeps MS_REC", () => {
+    expect(steps("", "/src", ["rbind"])[0]!.flags).toBe(MS.BIND | MS.REC);
+  });
+
+  test("bind+ro: bind, then remount|bind|ro", () => {
+    const s = steps("bind", "/src", ["ro"]);
+    expect(s.map((x) => x.role)).toEqual(["bind", "bind-remount"]);
+    expect(s[1]).toMatchObject({ source: null, flags: MS.REMOUNT | MS.BIND | MS.RDONLY, inheritFlags: 0, undoable: false });
+  });
+
+  test("bind with nosuid,nodev applies them by remount (containerd dropped them silently)", () => {
+    const s = steps("", "/src", ["rbind", "nosuid", "nodev"]);
+    expect(s[1]!.flags).toBe(MS.REMOUNT | MS.BIND | MS.NOSUID | MS.NODEV);
+  });
+
+  test("inside a user namespace the remount inherits the locked flags", () => {
+    const s = steps("bind", "/src", ["ro"], "/mnt/x", userns);
+    expect(s[1]!.inheritFlags).toBe(MS_LOCKED_IN_USERNS);
+  });
+
+  test("order follows the seed: mount, propagation, read-only remount", () => {
+    const s = steps("", "/src", ["bind", "ro", "rprivate"]);
+    expect(s.map((x) => x.role)).toEqual(["bind", "propagation", "bind-remount"]);
+    expect(s[1]!.flags).toBe(MS.PRIVATE | MS.REC);
+  });
+});
+
+describe("remount", () => {
+  test("remount without data: one call with NULL data, keeping flags not mentioned", () => {
+    const [s, ...rest] = steps("", "", ["remount", "ro"]);
+    expect(rest).toEqual([]);
+    expect(s).toMatchObject({ role: "remount", source: null, fstype: null, flags: MS.REMOUNT | MS.RDONLY, data: null, undoable: false });
+    expect(s!.inheritFlags & MS.RDONLY).toBe(0);
+    expect(s!.inheritFlags & MS.NOSUID).toBe(MS.NOSUID);
+  });
+
+  test("remount with data passes it", () => {
+    expect(steps("tmpfs", "tmpfs", ["remount", "size=2m"])[0]!.data).toBe("size=2m");
+  });
+
+  test("remount,bind,ro changes only per-mount flags", () => {
+    const [s] = steps("", "", ["remount", "bind", "ro"]);
+    expect(s!.role).toBe("bind-remount");
+    expect(s!.flags).toBe(MS.REMOUNT | MS.BIND | MS.RDONLY);
+  });
+});
+
+describe("propagation", () => {
+  test("propagation only: no mount, one call per word", () => {
+    const s = steps("", "", ["private", "unbindable"]);
+    expect(s.map((x) => [x.role, x.flags, x.source, x.fstype, x.data])).toEqual([
+      ["propagation", MS.PRIVATE, null, null, null],
+      ["propagation", MS.UNBINDABLE, null, null, null],
+    ]);
+  });
+
+  test("a new mount with a propagation word: the mount never carries propagation flags", () => {
+    const s = steps("tmpfs", "tmpfs", ["rshared"]);
+    expect(s[0]!.flags).toBe(0);
+    expect(s[1]!.flags).toBe(MS.SHARED | MS.REC);
+  });
+});
+
+describe("features not built yet are refused, never ignored", () => {
+  test("loop", () => expect(() => steps("ext4", "/img", ["loop"])).toThrow(NotSupportedError));
+  test("uidmap/gidmap", () => expect(() => steps("", "/src", ["bind", "uidmap=0:1:1", "gidmap=0:1:1"])).toThrow(/not supported yet/));
+  test("fuse types", () => expect(() => steps("fuse3.fuse-overlayfs", "overlay", [])).toThrow(NotSupportedError));
+});
+
+describe("printing a plan", () => {
+  test("describeStep names flags and arguments", () => {
+    const s = steps("", "/src", ["rbind"])[0]!;
+    expect(describeStep(s)).toEqual({
+      op: "mount",
+      role: "bind",
+      syscall: "mount",
+      args: { source: "/src", target: "/mnt/x", fstype: null, flags: MS.BIND | MS.REC, flagNames: "MS_BIND|MS_REC", data: null },
+      undoable: true,
+    });
+  });
+  test("formatStep reads like C", () => {
+    expect(formatStep(steps("tmpfs", "tmpfs", ["size=1m", "nosuid"])[0]!)).toBe('mount("tmpfs", "/mnt/x", "tmpfs", MS_NOSUID, "size=1m")');
+  });
+});
+
+test("planMount never mutates the caller's options", () => {
+  const options = ["bind", "ro", "rprivate"];
+  const copy = [...options];
+  planMount({ type: "", source: "/s", options }, "/t", facts);
+  expect(options).toEqual(copy);
+});

@@ -1,0 +1,193 @@
+import { describe, expect, test } from "bun:test";
+import { MountInfoParseError, decodeMountInfoField, parseMountInfo, parseMountInfoLine } from "../../src/mountinfo/index.ts";
+import type { MountInfo } from "../../src/mountinfo/index.ts";
+
+describe("parseMountInfoLine", () => {
+  const cases: { name: string; line: string; want: Partial<MountInfo> }[] = [
+    {
+      name: "no optional fields",
+      line: "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,resuid=65534",
+      want: {
+        id: 27,
+        parent: 1,
+        major: 254,
+        minor: 0,
+        root: "/",
+        mountpoint: "/",
+        options: "rw,relatime",
+        optional: [],
+        fstype: "ext4",
+        source: "/dev/vda",
+        superOptions: "rw,discard,resuid=65534",
+        shared: undefined,
+        master: undefined,
+        propagateFrom: undefined,
+        unbindable: false,
+      },
+    },
+    {
+      name: "the man page example: one optional field, a bind of a subdir",
+      line: "36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue",
+      want: { root: "/mnt1", mountpoint: "/mnt/parent", optional: ["master:1"], master: 1, shared: undefined },
+    },
+    {
+      name: "several optional fields with propagate_from",
+      line: "71 63 0:40 / /s2 rw,relatime shared:2 master:1 propagate_from:7 - tmpfs tmpfs rw",
+      want: {
+        optional: ["shared:2", "master:1", "propagate_from:7"],
+        shared: 2,
+        master: 1,
+        propagateFrom: 7,
+        unbindable: false,
+        fstype: "tmpfs",
+      },
+    },
+    {
+      name: "unbindable",
+      line: "67 63 0:41 / /ub rw,relatime unbindable - tmpfs tmpfs rw",
+      want: { optional: ["unbindable"], unbindable: true, shared: undefined },
+    },
+    {
+      name: "an unknown optional tag is kept but changes nothing",
+      line: "67 63 0:41 / /u rw future:9 shared:3 - tmpfs tmpfs rw",
+      want: { optional: ["future:9", "shared:3"], shared: 3, master: undefined },
+    },
+    {
+      name: "space, tab, newline and backslash escapes in paths and source",
+      line: "70 63 0:44 /a\\040b /m\\011t\\012n\\134x rw - tmpfs my\\040src\\134 rw",
+      want: { root: "/a b", mountpoint: "/m\tt\nn\\x", source: "my src\\" },
+    },
+    {
+      name: "escaped fstype",
+      line: "70 63 0:44 / /f rw - fuse.my\\040fs src rw",
+      want: { fstype: "fuse.my fs" },
+    },
+    {
+      name: "super options with commas are kept as printed",
+      line: "66 63 0:40 / /ov rw - overlay overlay rw,lowerdir=/a\\134\\054b:/c,upperdir=/u\\040p,uuid=on",
+      want: { superOptions: "rw,lowerdir=/a\\134\\054b:/c,upperdir=/u\\040p,uuid=on" },
+    },
+    {
+      name: "empty source (two spaces before the super options)",
+      line: "64 63 0:40 / /e rw,relatime unbindable - tmpfs  rw",
+      want: { fstype: "tmpfs", source: "", superOptions: "rw", unbindable: true },
+    },
+    {
+      name: 'a source spelled "-" is not taken for the separator',
+      line: "64 63 0:40 / /d rw - tmpfs - rw",
+      want: { fstype: "tmpfs", source: "-", superOptions: "rw" },
+    },
+    {
+      name: "large device numbers",
+      line: "5000 4999 259:1048575 / /big rw - xfs /dev/nvme0n1p1 rw",
+      want: { id: 5000, parent: 4999, major: 259, minor: 1048575 },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      expect(parseMountInfoLine(c.line)).toMatchObject(c.want);
+    });
+  }
+
+  const bad: { name: string; line: string; error: RegExp }[] = [
+    { name: "too few fields", line: "27 1 254:0 / / rw - ext4 /dev/vda", error: /at least 10 .* found 9/ },
+    { name: "missing separator", line: "27 1 254:0 / / rw shared:1 ext4 /dev/vda rw", error: /no "-" separator/ },
+    { name: "too many fields after the separator", line: "27 1 254:0 / / rw - ext4 /dev/vda rw extra", error: /expected 3 fields after "-", found 4/ },
+    { name: "non-numeric id", line: "x 1 254:0 / / rw - ext4 /dev/vda rw", error: /bad mount id "x"/ },
+    { name: "negative parent", line: "2 -1 254:0 / / rw - ext4 /dev/vda rw", error: /bad parent id "-1"/ },
+    { name: "major:minor without colon", line: "2 1 2540 / / rw - ext4 /dev/vda rw", error: /bad major:minor "2540"/ },
+    { name: "major:minor with empty minor", line: "2 1 254: / / rw - ext4 /dev/vda rw", error: /bad major:minor/ },
+    { name: "bad peer group", line: "2 1 254:0 / / rw shared:x - ext4 /dev/vda rw", error: /bad optional field "shared:x"/ },
+    { name: "empty optional field", line: "2 1 254:0 / / rw  - ext4 /dev/vda rw", error: /empty optional field/ },
+    { name: "empty mount point", line: "2 1 254:0 /  rw - ext4 /dev/vda rw", error: /empty root or mount point/ },
+    { name: "empty fstype", line: "2 1 254:0 / / rw -  /dev/vda rw", error: /empty filesystem type/ },
+  ];
+  for (const c of bad) {
+    test(`rejects: ${c.name}`, () => {
+      expect(() => parseMountInfoLine(c.line)).toThrow(c.error);
+      expect(() => parseMountInfoLine(c.line)).toThrow(/^parse mountinfo line: /);
+    });
+  }
+
+  test("the error quotes the line and is a MountInfoParseError", () => {
+    let err: unknown;
+    try {
+      parseMountInfoLine("1 2 3");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MountInfoParseError);
+    expect((err as MountInfoParseError).line).toBeUndefined();
+    expect((err as Error).message).toBe('parse mountinfo line: expected at least 10 space-separated fields, found 3: "1 2 3"');
+  });
+});
+
+describe("parseMountInfo", () => {
+  const good = [
+    "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw",
+    "22 27 0:21 / /proc rw,relatime - proc proc rw",
+    "25 24 0:23 / /dev/shm rw,relatime - tmpfs tmpfs rw,size=24684084k",
+  ];
+
+  test("parses every line in order and skips blank trailing lines", () => {
+    const mounts = parseMountInfo(`${good.join("\n")}\n\n\n`);
+    expect(mounts.map((m) => m.mountpoint)).toEqual(["/", "/proc", "/dev/shm"]);
+    expect(mounts.map((m) => m.id)).toEqual([27, 22, 25]);
+  });
+
+  test("empty text is an empty table", () => {
+    expect(parseMountInfo("")).toEqual([]);
+    expect(parseMountInfo("\n")).toEqual([]);
+  });
+
+  test("names the 1-based line number of a malformed line", () => {
+    const text = [good[0], good[1], "", "25 24 0:23 / /dev/shm rw,relatime shared:1 tmpfs tmpfs rw", good[2]].join("\n");
+    let err: unknown;
+    try {
+      parseMountInfo(text);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MountInfoParseError);
+    expect((err as MountInfoParseError).line).toBe(4);
+    expect((err as Error).message).toStartWith('parse mountinfo line 4: no "-" separator');
+  });
+
+  test("5,000 lines parse quickly and correctly", () => {
+    const lines: string[] = ["1 0 8:1 / / rw - ext4 /dev/sda1 rw"];
+    for (let i = 2; i <= 5000; i++) {
+      lines.push(`${i} 1 0:${i} / /run/containers/c${i}/root\\040dir rw,nosuid shared:${i} - overlay overlay rw,lowerdir=/l${i},upperdir=/u${i}`);
+    }
+    const text = `${lines.join("\n")}\n`;
+    const t0 = performance.now();
+    const mounts = parseMountInfo(text);
+    const ms = performance.now() - t0;
+    expect(mounts).toHaveLength(5000);
+    expect(mounts[4999]).toMatchObject({ id: 5000, minor: 5000, shared: 5000, mountpoint: "/run/containers/c5000/root dir" });
+    // Generous bound: this takes a few ms; a regression to quadratic work would not.
+    expect(ms).toBeLessThan(500);
+  });
+});
+
+describe("decodeMountInfoField", () => {
+  const cases: [string, string][] = [
+    ["/plain", "/plain"],
+    ["/a\\040b", "/a b"],
+    ["\\011\\012\\134", "\t\n\\"],
+    ["/h\\043sh", "/h#sh"],
+    ["/caf\\303\\251", "/café"], // escaped UTF-8 bytes form one character
+    ["/\\303\\251\\040x", "/é x"],
+    ["/raw-é\\040", "/raw-é "],
+    ["/not\\08", "/not\\08"], // 8 is not octal
+    ["/short\\04", "/short\\04"],
+    ["/over\\400", "/over\\400"], // above \377
+    ["/lone\\", "/lone\\"],
+    ["\\134\\134", "\\\\"],
+    ["\\134040", "\\040"], // a decoded backslash does not start a new escape
+  ];
+  for (const [input, want] of cases) {
+    test(JSON.stringify(input), () => {
+      expect(decodeMountInfoField(input)).toBe(want);
+    });
+  }
+});

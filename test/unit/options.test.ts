@@ -1,0 +1,148 @@
+import { describe, expect, test } from "bun:test";
+import { PlanError } from "../../src/errors.ts";
+import { MS } from "../../src/plan/flags.ts";
+import { OPTION_TABLE } from "../../src/plan/option-table.ts";
+import { classifyOptions, dataSize, joinData, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
+
+describe("tokenizeOptions (util-linux syntax)", () => {
+  const cases: [string, string[]][] = [
+    ["", []],
+    ["ro", ["ro"]],
+    ["a,b,c", ["a", "b", "c"]],
+    ["a,,b,", ["a", "b"]],
+    ['a,b="x,y",c', ["a", "b=x,y", "c"]],
+    ['uidmap="0:1000:1,1:2000:1",gidmap="0:1000:1"', ["uidmap=0:1000:1,1:2000:1", "gidmap=0:1000:1"]],
+    ['"quoted,whole"', ["quoted,whole"]],
+    ["lowerdir=/a\\:b:/c", ["lowerdir=/a\\:b:/c"]],
+  ];
+  for (const [input, expected] of cases) {
+    test(JSON.stringify(input), () => expect(tokenizeOptions(input)).toEqual(expected));
+  }
+
+  test("an unbalanced quote is a PlanError naming the input", () => {
+    expect(() => tokenizeOptions('a,b="x,y')).toThrow(PlanError);
+    expect(() => tokenizeOptions('a,b="x,y')).toThrow(/unbalanced double quote/);
+  });
+
+  test("repeated -o accumulates in order", () => {
+    expect(tokenizeOptionArgs(["ro,nosuid", "size=1m", "rw"])).toEqual(["ro", "nosuid", "size=1m", "rw"]);
+  });
+});
+
+describe("classifyOptions", () => {
+  const flagCases: [string[], number][] = [
+    [["ro"], MS.RDONLY],
+    [["ro", "rw"], 0],
+    [["rw", "ro"], MS.RDONLY],
+    [["nosuid", "suid"], 0],
+    [["nodev", "noexec", "nosuid"], MS.NODEV | MS.NOEXEC | MS.NOSUID],
+    [["dev", "exec"], 0],
+    [["sync"], MS.SYNCHRONOUS],
+    [["sync", "async"], 0],
+    [["dirsync"], MS.DIRSYNC],
+    [["mand"], MS.MANDLOCK],
+    [["mand", "nomand"], 0],
+    [["bind"], MS.BIND],
+    [["rbind"], MS.BIND | MS.REC],
+    [["remount"], MS.REMOUNT],
+    [["noatime"], MS.NOATIME],
+    [["noatime", "atime"], 0],
+    [["nodiratime", "diratime"], 0],
+    [["relatime"], MS.RELATIME],
+    [["relatime", "norelatime"], 0],
+    [["strictatime"], MS.STRICTATIME],
+    [["strictatime", "nostrictatime"], 0],
+    // the atime modes exclude each other: last wins (the kernel would let noatime win)
+    [["noatime", "relatime"], MS.RELATIME],
+    [["relatime", "noatime"], MS.NOATIME],
+    [["noatime", "strictatime"], MS.STRICTATIME],
+    [["nosymfollow"], MS.NOSYMFOLLOW],
+    [["nosymfollow", "symfollow"], 0],
+    [["lazytime"], MS.LAZYTIME],
+    [["lazytime", "nolazytime"], 0],
+    [["silent"], MS.SILENT],
+    [["silent", "loud"], 0],
+    [["defaults"], 0],
+  ];
+  for (const [options, flags] of flagCases) {
+    test(`${options.join(",")} -> flags ${flags}`, () => expect(classifyOptions(options).flags).toBe(flags));
+  }
+
+  test("defaults is not fs data (containerd passed it to the kernel)", () => {
+    expect(classifyOptions(["defaults"]).data).toEqual([]);
+  });
+
+  test("anything unknown is fs data, in order", () => {
+    const c = classifyOptions(["size=1m", "ro", "mode=0755", "nr_inodes=10"]);
+    expect(c.data).toEqual(["size=1m", "mode=0755", "nr_inodes=10"]);
+    expect(c.flags).toBe(MS.RDONLY);
+  });
+
+  test("propagation words become separate calls, in order, never flags", () => {
+    const c = classifyOptions(["private", "rshared", "slave", "rslave", "unbindable", "runbindable", "rprivate", "shared"]);
+    expect(c.flags).toBe(0);
+    expect(c.propagation).toEqual([
+      MS.PRIVATE,
+      MS.SHARED | MS.REC,
+      MS.SLAVE,
+      MS.SLAVE | MS.REC,
+      MS.UNBINDABLE,
+      MS.UNBINDABLE | MS.REC,
+      MS.PRIVATE | MS.REC,
+      MS.SHARED,
+    ]);
+  });
+
+  test("loop, uidmap= and gidmap= are features, not data", () => {
+    const c = classifyOptions(["loop", "uidmap=0:1000:1,1:2000:1", "gidmap=0:1000:1"]);
+    expect(c.loop).toBe(true);
+    expect(c.uidmap).toBe("0:1000:1,1:2000:1");
+    expect(c.gidmap).toBe("0:1000:1");
+    expect(c.data).toEqual([]);
+  });
+
+  test("a flag name with a value is data; a valued option without one is data", () => {
+    expect(classifyOptions(["ro=1", "uidmap"]).data).toEqual(["ro=1", "uidmap"]);
+  });
+
+  test("userspace words and x-* never reach the kernel", () => {
+    const c = classifyOptions(["nofail", "noauto", "x-systemd.automount", "X-mount.mkdir=0755", "_netdev", "size=1m"]);
+    expect(c.data).toEqual(["size=1m"]);
+    expect(c.userspace).toEqual(["nofail", "noauto", "x-systemd.automount", "X-mount.mkdir=0755", "_netdev"]);
+  });
+
+  test("flagsMentioned records what the options set or cleared, the whole atime group for any atime word", () => {
+    const c = classifyOptions(["rw", "nosuid", "norelatime"]);
+    expect(c.flagsMentioned & MS.RDONLY).toBe(MS.RDONLY);
+    expect(c.flagsMentioned & MS.NOSUID).toBe(MS.NOSUID);
+    expect(c.flagsMentioned & MS.NOATIME).toBe(MS.NOATIME);
+    expect(c.flagsMentioned & MS.NODEV).toBe(0);
+  });
+
+  test("does not mutate the caller's array", () => {
+    const input = Object.freeze(["ro", "size=1m", "shared"]);
+    classifyOptions(input);
+    expect(input).toEqual(["ro", "size=1m", "shared"]);
+  });
+});
+
+describe("the option table", () => {
+  test("holds every containerd option and each name once", () => {
+    const containerd = "async atime bind defaults dev diratime dirsync exec mand noatime nodev nodiratime noexec nomand norelatime nostrictatime nosuid rbind relatime remount ro rw strictatime suid sync".split(" ");
+    const names = OPTION_TABLE.map((o) => o.name);
+    for (const name of containerd) expect(names).toContain(name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe("joinData and dataSize", () => {
+  test("joins with commas and re-quotes a value holding a comma", () => {
+    expect(joinData(["size=1m", "mode=0755"])).toBe("size=1m,mode=0755");
+    expect(joinData(['context=system_u:object_r:tmp_t:s0:c1,c2'])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2"');
+  });
+  test("counts UTF-8 bytes and the NUL", () => {
+    expect(dataSize("")).toBe(1);
+    expect(dataSize("abc")).toBe(4);
+    expect(dataSize("é")).toBe(3);
+  });
+});
