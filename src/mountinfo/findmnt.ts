@@ -137,7 +137,8 @@ export function findmntTable(mounts: readonly MountInfo[]): string {
     rows.push([m.mountpoint, findmntSource(m), m.fstype, findmntOptions(m)].map(safeEncode));
   }
   const widths = rows.map((r) => r.map(displayWidth));
-  const colWidth = TABLE_COLUMNS.map((_, c) => Math.max(...widths.map((w) => w[c]!)));
+  const colWidth = TABLE_COLUMNS.map(() => 0);
+  for (const w of widths) for (let c = 0; c < w.length; c++) colWidth[c] = Math.max(colWidth[c]!, w[c]!);
   let out = "";
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;

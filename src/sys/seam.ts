@@ -1,9 +1,11 @@
 /**
  * The syscall seam: everything ops/ asks of the kernel goes through one Syscalls object.
  * libcSyscalls is the real one; tests wrap it (sys/inject.ts) to fail a chosen call with a
- * chosen errno while every other call stays real. Later features add their calls here.
+ * chosen errno while every other call stays real. Features add their calls here.
  */
+import { close, open, openPath } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
+import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
 
 export interface Syscalls {
@@ -15,8 +17,50 @@ export interface Syscalls {
   statfs(path: string): Statfs;
   /** statx(path, STATX_MNT_ID).stx_mnt_id */
   statxMountId(path: string): number;
+
+  /** open(path, flags, mode) -> fd */
+  open(path: string, flags: number, mode?: number): number;
+  /** open(path, O_PATH|O_CLOEXEC) -> fd */
+  openPath(path: string): number;
+  /** close(fd) */
+  close(fd: number): void;
+
+  /** open_tree(dfd, path, flags) -> mount fd */
+  openTree(dfd: number, path: string, flags: number): number;
+  /** move_mount(fromDfd, fromPath, toDfd, toPath, flags) */
+  moveMount(fromDfd: number, fromPath: string, toDfd: number, toPath: string, flags: number): void;
+  /** fsopen(fsname, flags) -> fs context fd */
+  fsopen(fsname: string, flags: number): number;
+  /** fsconfig(fd, cmd, key, value, aux) */
+  fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void;
+  /** fsmount(fsfd, flags, attrFlags) -> mount fd */
+  fsmount(fsfd: number, flags: number, attrFlags: number): number;
+  /** mount_setattr(dfd, path, flags, attr, sizeof attr) */
+  mountSetattr(
+    dfd: number,
+    path: string,
+    flags: number,
+    attr: { attrSet: number; attrClr: number; propagation: number; usernsFd: number },
+  ): void;
+  /** the kernel's log messages queued on a filesystem context fd */
+  fsContextMessages(fd: number): string[];
 }
 
-export const libcSyscalls: Syscalls = { mount, umount2, statfs, statxMountId };
+export const libcSyscalls: Syscalls = {
+  mount,
+  umount2,
+  statfs,
+  statxMountId,
+  open,
+  openPath,
+  close,
+  openTree,
+  moveMount,
+  fsopen,
+  fsconfig,
+  fsmount,
+  mountSetattr,
+  fsContextMessages,
+};
 
 export type { Statfs };

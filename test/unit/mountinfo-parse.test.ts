@@ -191,3 +191,20 @@ describe("decodeMountInfoField", () => {
     });
   }
 });
+
+describe("mountinfo/ stays pure", () => {
+  // Only read.ts may touch the system; the rest must run anywhere, on any text.
+  const dir = new URL("../../src/mountinfo/", import.meta.url).pathname;
+  const files = ["types.ts", "parse.ts", "lookup.ts", "findmnt.ts", "index.ts"];
+  for (const file of files) {
+    test(`${file} imports nothing that touches the system`, async () => {
+      const src = await Bun.file(dir + file).text();
+      const imports = [...src.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
+      for (const spec of imports) {
+        expect(spec).toMatch(/^\.\/[a-z-]+\.ts$/);
+        if (file !== "index.ts") expect(spec).not.toBe("./read.ts");
+      }
+      expect(src).not.toMatch(/\bBun\.(spawn|file|write)|process\.|require\(/);
+    });
+  }
+});

@@ -1,0 +1,44 @@
+/**
+ * File descriptors: open(2), close(2), read(2), bound from libc.
+ */
+import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
+
+const libc = bindLibc({
+  open: { args: ["cstring", "i32", "u32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+  read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+});
+
+export const O = {
+  RDONLY: 0,
+  WRONLY: 1,
+  RDWR: 2,
+  NONBLOCK: 0o4000,
+  DIRECTORY: 0o200000,
+  NOFOLLOW: 0o400000,
+  CLOEXEC: 0o2000000,
+  PATH: 0o10000000,
+} as const;
+
+/** open(path, flags, mode) -> fd */
+export function open(path: string, flags: number, mode = 0): number {
+  const fd = libc().open(path, flags, mode);
+  if (fd < 0) throw syscallFailure("open(2)", [path]);
+  return fd;
+}
+
+/** open(path, O_PATH|O_CLOEXEC): a handle on a path that grants no I/O (overlay layers by fd). */
+export function openPath(path: string): number {
+  return open(path, O.PATH | O.CLOEXEC);
+}
+
+/** close(fd) */
+export function close(fd: number): void {
+  if (libc().close(fd) !== 0) throw syscallFailure("close(2)");
+}
+
+/** read(fd, buf, len) -> bytes read, or -errno when it fails (EAGAIN and ENODATA are expected). */
+export function readSome(fd: number, buffer: Uint8Array): number {
+  const n = Number(libc().read(fd, buffer, buffer.byteLength));
+  return n < 0 ? -lastErrno() : n;
+}
