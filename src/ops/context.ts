@@ -4,6 +4,7 @@
  */
 import type { KernelFacts } from "../plan/facts.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
+import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
 
 export interface OpsContext {
@@ -11,14 +12,22 @@ export interface OpsContext {
   readonly facts: KernelFacts;
   /** receives one line per syscall made, for -v */
   readonly log: ((line: string) => void) | undefined;
+  /** set while a batch (apply, mountAll, fstab) runs: setup its entries share (batch-shared.ts) */
+  readonly batch?: BatchShared | undefined;
 }
 
 export interface OpsOptions {
   sys?: Syscalls;
   facts?: KernelFacts;
   log?: (line: string) => void;
+  batch?: BatchShared;
 }
 
 export function opsContext(options: OpsOptions = {}): OpsContext {
-  return { sys: options.sys ?? libcSyscalls, facts: options.facts ?? kernelFacts(), log: options.log };
+  return {
+    sys: options.sys ?? libcSyscalls,
+    facts: options.facts ?? options.batch?.facts ?? kernelFacts(),
+    log: options.log,
+    batch: options.batch,
+  };
 }
