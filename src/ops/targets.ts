@@ -9,9 +9,8 @@ import { dirname } from "node:path";
 import { errnoCode } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import type { CreateTarget } from "../plan/batch-entry.ts";
-import { MS } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { classifyOptions } from "../plan/options.ts";
+import { isBind } from "../plan/batch-plan.ts";
 import type { Undo } from "./run-plan.ts";
 
 /** Create hostTarget if it is missing; push the undo of each path created onto undo. */
@@ -38,8 +37,7 @@ export function createTarget(mount: Mount, hostTarget: string, create: CreateTar
 
 /** A bind whose source exists and is not a directory mounts on a file. */
 function isFileBind(mount: Mount): boolean {
-  const bind = mount.type === "bind" || (classifyOptions(mount.options).flags & MS.BIND) !== 0;
-  if (!bind || mount.source === "") return false;
+  if (!isBind(mount) || mount.source === "") return false;
   try {
     return !statSync(mount.source).isDirectory();
   } catch {

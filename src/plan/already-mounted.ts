@@ -5,9 +5,8 @@
  */
 import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
-import { MS } from "./flags.ts";
 import type { Mount } from "./mount-request.ts";
-import { classifyOptions } from "./options.ts";
+import { isBind } from "./batch-plan.ts";
 
 /**
  * True when table holds mount at target. target and realSource are canonical host paths
@@ -17,8 +16,7 @@ import { classifyOptions } from "./options.ts";
 export function isAlreadyMounted(table: readonly MountInfo[], target: string, mount: Mount, realSource: string): boolean {
   const here = table.filter((m) => m.mountpoint === target);
   if (here.length === 0) return false;
-  const bind = mount.type === "bind" || (classifyOptions(mount.options).flags & MS.BIND) !== 0;
-  if (!bind) return here.some((m) => m.fstype === mount.type && (m.source === mount.source || m.source === realSource));
+  if (!isBind(mount)) return here.some((m) => m.fstype === mount.type && (m.source === mount.source || m.source === realSource));
   if (!realSource.startsWith("/")) return false;
   const holder = lookupMount(table, realSource);
   if (!holder) return false;
