@@ -25,11 +25,12 @@ export interface ApplyOptions extends BatchOptions {
 
 export interface ApplyRequest {
   readonly input: ApplyInput;
-  /** the root, as given or derived (not yet canonical) */
-  readonly root: string;
+  readonly name: string;
+  /** the root as given (--root) or derived (OCI root.path); undefined when neither says */
+  readonly root: string | undefined;
 }
 
-/** Parse the input and settle the root. A PlanError for anything wrong, before any mount. */
+/** Parse the input and find its root. A PlanError for anything wrong, before any mount. */
 export function applyRequest(text: string, options: ApplyOptions = {}): ApplyRequest {
   const name = options.file === undefined || options.file === "-" ? "stdin" : options.file;
   const parsed = parseApplyInput(text, { mkdir: options.mkdir ?? false, name });
@@ -39,12 +40,15 @@ export function applyRequest(text: string, options: ApplyOptions = {}): ApplyReq
   const input = parsed.format === "oci" ? { ...parsed, entries: parsed.entries.map((e) => withBundleSource(e, bundle)) } : parsed;
   let root = options.root;
   if (root === undefined && input.root !== undefined) root = isAbsolute(input.root) ? input.root : resolve(bundle, input.root);
-  if (root === undefined) {
-    const rootless = input.entries.find((e) => e.mount.target === "");
-    if (rootless) throw new PlanError(`apply ${name}: ${rootless.where}: no "target", and no --root to mount on`);
-    root = "/";
-  }
-  return { input, root };
+  return { input, name, root };
+}
+
+/** apply's root: the request's, else "/" (then every entry must name its target). */
+export function applyRoot(request: ApplyRequest): string {
+  if (request.root !== undefined) return request.root;
+  const rootless = request.input.entries.find((e) => e.mount.target === "");
+  if (rootless) throw new PlanError(`apply ${request.name}: ${rootless.where}: no "target", and no --root to mount on`);
+  return "/";
 }
 
 /** An OCI bind whose source is relative takes it from the bundle directory. */
@@ -57,7 +61,7 @@ function withBundleSource(entry: BatchEntry, bundle: string): BatchEntry {
 /** Mount everything the input lists (all or nothing unless keepGoing). */
 export function applyText(text: string, options: ApplyOptions = {}): BatchOutcome & { request: ApplyRequest } {
   const request = applyRequest(text, options);
-  const outcome = runBatch(request.input.entries, request.root, { action: "apply", ...options });
+  const outcome = runBatch(request.input.entries, applyRoot(request), { action: "apply", ...options });
   return Object.assign(outcome, { request });
 }
 
@@ -71,7 +75,7 @@ export interface PlannedEntry {
 /** --dry-run: each entry's plan, with no mount made and nothing created. */
 export function planApply(text: string, options: ApplyOptions = {}): { request: ApplyRequest; entries: PlannedEntry[] } {
   const request = applyRequest(text, options);
-  const root = canonicalRoot(request.root);
+  const root = canonicalRoot(applyRoot(request));
   const facts = opsContext(options).facts;
   const targets = new Map(request.input.entries.map((e) => [e, resolveInRoot(root, e.mount.target)]));
   const plans = planBatch(request.input.entries, (e) => targets.get(e)!, facts, "apply");

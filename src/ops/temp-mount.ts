@@ -11,7 +11,7 @@ import { readMountInfo } from "../mountinfo/read.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { readonlyMounts, removeVolatileOption } from "../plan/temp-mounts.ts";
 import { unmountOrder } from "../plan/unmount-plan.ts";
-import { mountAll, type MountAllOptions } from "./batch.ts";
+import { mountAll, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { fsFailure } from "./targets.ts";
 import { isOwnTempDirName, makeTempDir, tempMountLocation } from "./temp-location.ts";
 import { unmountAll, type UnmountOptions } from "./unmount.ts";
@@ -30,7 +30,7 @@ export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action">;
  */
 export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
   const dir = makeTempDir("mount");
-  let batch;
+  let batch: MountedBatch;
   try {
     batch = mountAll(removeVolatileOption(mounts), dir, { ...options, action: `temp mount ${dir}` });
   } catch (err) {
@@ -38,12 +38,25 @@ export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: strin
     if (leftover && err instanceof MountkitError) err.cleanupErrors.push(leftover);
     throw err;
   }
+  // As containerd: rmdir even after a failed unmount; it then fails, harmlessly.
+  return withBatch(batch, () => fn(dir), () => removeDir(dir));
+}
 
+/**
+ * Run fn while batch is mounted, then release it (and run afterRelease, which reports its own
+ * failure), joining errors as withTempMount documents. For callers that mounted a batch
+ * themselves (with-mounts on a given root).
+ */
+export async function withBatch<T>(
+  batch: MountedBatch,
+  fn: () => T | Promise<T>,
+  afterRelease: () => MountkitError | undefined = () => undefined,
+): Promise<T> {
   let failed = false;
   let failure: unknown;
   let result: T | undefined;
   try {
-    result = await fn(dir);
+    result = await fn();
   } catch (err) {
     failed = true;
     failure = err;
@@ -56,7 +69,7 @@ export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: strin
     if (!(err instanceof MountkitError)) throw err;
     cleanup = err;
   }
-  const leftover = removeDir(dir); // as containerd: rmdir even after a failed unmount (it fails, harmlessly)
+  const leftover = afterRelease();
   if (leftover) {
     if (cleanup) cleanup.cleanupErrors.push(leftover);
     else cleanup = leftover;

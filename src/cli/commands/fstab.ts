@@ -1,0 +1,83 @@
+/**
+ * mount -a and umount -a: the fstab forms of mount and umount (util-linux's -a, -T, -t, -O).
+ */
+import { ExitCode, MountkitError } from "../../errors.ts";
+import { planBatch } from "../../plan/batch-plan.ts";
+import { describeStep, formatStep } from "../../plan/steps.ts";
+import { kernelFacts } from "../../ops/features.ts";
+import { DEFAULT_FSTAB, mountFstab, selectFstabFile, unmountFstab } from "../../ops/fstab.ts";
+import { resolveInRoot } from "../../ops/resolve.ts";
+import type { UnmountOptions } from "../../ops/unmount.ts";
+import { has, last, UsageError, type ParsedArgs } from "../args.ts";
+import { batchReporter, reportOutcome } from "../batch-output.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+/** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-n] [-v] [--json] */
+export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
+  const json = has(args, "json");
+  try {
+    if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${args.operands.join(" ")}`);
+    const options = { file: last(args, "fstab") ?? DEFAULT_FSTAB, types: last(args, "types"), testOptions: last(args, "test-opts") };
+    if (has(args, "dry-run")) {
+      const selection = selectFstabFile(options);
+      const targets = new Map(selection.entries.map((e) => [e, resolveInRoot("/", e.mount.target)]));
+      const plans = planBatch(selection.entries, (e) => targets.get(e)!, kernelFacts(), "mount -a");
+      if (json) {
+        printJson(io, {
+          ok: true,
+          dryRun: true,
+          entries: selection.entries.map((e, i) => ({ line: e.index, target: targets.get(e), steps: plans[i]!.steps.map(describeStep) })),
+          skipped: selection.skipped,
+        });
+      } else {
+        selection.entries.forEach((e, i) => {
+          io.out(`# ${e.where}\n`);
+          for (const step of plans[i]!.steps) io.out(`${formatStep(step)}\n`);
+        });
+      }
+      return ExitCode.ok;
+    }
+    const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
+    let outcome;
+    try {
+      outcome = mountFstab({ ...options, onEntry: reporter.onEntry });
+    } finally {
+      reporter.finish();
+    }
+    if (has(args, "verbose") && !json) {
+      for (const s of outcome.selection.skipped) io.out(`mount -a: line ${s.line}: ${s.target}: ignored (${s.reason})\n`);
+    }
+    return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
+
+/** umount -a [-T FILE] [-t TYPES] [-v] [--json] */
+export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions): ExitCode {
+  const json = has(args, "json");
+  try {
+    if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${args.operands.join(" ")}`);
+    const file = last(args, "fstab") ?? DEFAULT_FSTAB;
+    const { results, error } = unmountFstab({ ...unmountOptions, file, types: last(args, "types") });
+    if (has(args, "verbose") && !json) {
+      for (const r of results) io.out(`umount -a: line ${r.line}: ${r.target}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
+    }
+    let code: ExitCode = ExitCode.ok;
+    if (error) {
+      for (const e of error.errors) reportError(io, e, false);
+      code = error.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
+    }
+    if (json) {
+      printJson(io, {
+        ok: code === ExitCode.ok,
+        exitCode: code,
+        fstab: file,
+        results: results.map((r) => ({ line: r.line, target: r.target, ok: r.status !== "failed", status: r.status, ...(r.error ? { error: (r.error as MountkitError).toJSON() } : {}) })),
+      });
+    }
+    return code;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
