@@ -11,7 +11,8 @@ import { isBind } from "../plan/batch-plan.ts";
 import { planBatch } from "../plan/batch-plan.ts";
 import type { Plan } from "../plan/steps.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
-import { opsContext } from "./context.ts";
+import { opsContext, type OpsOptions } from "./context.ts";
+import { checkFsParams } from "./fs-params.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 
 export interface ApplyOptions extends BatchOptions {
@@ -72,12 +73,21 @@ export interface PlannedEntry {
   readonly plan: Plan;
 }
 
-/** --dry-run: each entry's plan, with no mount made and nothing created. */
+/**
+ * --dry-run: each entry's plan, with no mount made and nothing created. The same refusals as
+ * a real run (the plan checks and the kernel's check of each filesystem's options).
+ */
 export function planApply(text: string, options: ApplyOptions = {}): { request: ApplyRequest; entries: PlannedEntry[] } {
   const request = applyRequest(text, options);
-  const root = canonicalRoot(applyRoot(request));
-  const facts = opsContext(options).facts;
-  const targets = new Map(request.input.entries.map((e) => [e, resolveInRoot(root, e.mount.target)]));
-  const plans = planBatch(request.input.entries, (e) => targets.get(e)!, facts, "apply");
-  return { request, entries: request.input.entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! })) };
+  return { request, entries: planEntries(request.input.entries, applyRoot(request), options, "apply") };
+}
+
+/** Plan entries for their targets as they resolve now, and ask the kernel about their options. */
+export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions, action: string): PlannedEntry[] {
+  const canonical = canonicalRoot(root);
+  const ctx = opsContext(options);
+  const targets = new Map(entries.map((e) => [e, resolveInRoot(canonical, e.mount.target)]));
+  const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action);
+  checkFsParams(entries, plans, ctx, action);
+  return entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }));
 }

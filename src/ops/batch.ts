@@ -82,6 +82,8 @@ export interface BatchOutcome extends MountedBatch {
   /** why the batch failed: the failing entry's error (all or nothing, after rollback), or a
    *  BatchError of every failed entry (keepGoing); undefined on success */
   readonly error: MountkitError | undefined;
+  /** how often the batch read the mount table (0 or 1: the shared read) */
+  readonly mountTableReads: number;
 }
 
 /** A mounted entry: its target and the undo actions of its plan and of its created targets. */
@@ -105,7 +107,8 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   try {
     const plans = planBatch(entries, (e) => lexicalJoin(canonical, e.mount.target), ctx.facts, action);
     checkFsParams(entries, plans, ctx, action);
-    outcome = mountEntries(entries, canonical, ctx, options, action);
+    const run = mountEntries(entries, canonical, ctx, options, action);
+    outcome = Object.assign(run, { mountTableReads: shared.mountTableReads });
     return outcome;
   } finally {
     const failures = shared.release();
@@ -114,7 +117,10 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   }
 }
 
-function mountEntries(entries: readonly BatchEntry[], root: string, ctx: OpsContext, options: BatchOptions, action: string): BatchOutcome {
+/** The outcome before the batch-level counters are added. */
+type EntriesOutcome = Omit<BatchOutcome, "mountTableReads">;
+
+function mountEntries(entries: readonly BatchEntry[], root: string, ctx: OpsContext, options: BatchOptions, action: string): EntriesOutcome {
   const mounted: Mounted[] = [];
   const results: EntryResult[] = [];
   const failed: MountkitError[] = [];
@@ -178,7 +184,7 @@ function mountedBatch(
   error: MountkitError | undefined,
   ctx: OpsContext,
   action: string,
-): BatchOutcome {
+): EntriesOutcome {
   return {
     root,
     results,

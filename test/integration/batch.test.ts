@@ -7,6 +7,7 @@ import { BatchError, exitCodeFor, ExitCode, PlanError, SyscallError } from "../.
 import { mountAll, runBatch, type BatchOutcome } from "../../src/ops/batch.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { entriesFromMounts } from "../../src/plan/batch-entry.ts";
+import { parseFstab, selectFstab } from "../../src/plan/fstab.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
@@ -271,5 +272,21 @@ describe("runBatch reports each entry", () => {
     outcome.release();
     expect(existsSync(`${root}/x`)).toBe(false);
     unmountAll(`${root}/x`);
+  });
+});
+
+describe("setup shared by a batch", () => {
+  test("mount -a's already-mounted check reads the mount table once for 30 lines; apply never reads it", () => {
+    s = scratch("shared");
+    const lines = Array.from({ length: 30 }, (_, i) => `tmpfs ${s.dir}/m${i} tmpfs size=64k,X-mount.mkdir 0 0`).join("\n");
+    const entries = selectFstab(parseFstab(lines)).entries;
+    const first = releaseAfter(runBatch(entries, "/", { keepGoing: true, skipMounted: true }));
+    expect(first.mountTableReads).toBe(1);
+    expect(first.results.every((r) => r.status === "mounted")).toBe(true);
+    const again = runBatch(entries, "/", { keepGoing: true, skipMounted: true });
+    expect(again.mountTableReads).toBe(1);
+    expect(again.results.every((r) => r.status === "skipped")).toBe(true);
+    const plain = releaseAfter(mountAll([{ type: "tmpfs", source: "x", target: "/x", options: [] }], dir("root"), { mkdir: true }));
+    expect(plain.mountTableReads).toBe(0);
   });
 });

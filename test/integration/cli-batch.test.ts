@@ -146,6 +146,11 @@ describe("mountkit apply", () => {
         `mount(NULL, "${root}/host", NULL, MS_RDONLY|MS_REMOUNT|MS_BIND, NULL)\n`,
     );
     expect(mountsUnder(root)).toEqual([]);
+    // a dry run refuses what the real run would refuse
+    const bad = list(s.dir, [{ type: "tmpfs", source: "t", target: "/t", options: ["siz=1m"] }]);
+    const refused = run(["apply", "-n", "--root", root, bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`option "siz=1m" refused by the kernel`);
   });
 });
 

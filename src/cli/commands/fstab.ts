@@ -2,11 +2,9 @@
  * mount -a and umount -a: the fstab forms of mount and umount (util-linux's -a, -T, -t, -O).
  */
 import { ExitCode, MountkitError } from "../../errors.ts";
-import { planBatch } from "../../plan/batch-plan.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
-import { kernelFacts } from "../../ops/features.ts";
+import { planEntries } from "../../ops/apply.ts";
 import { DEFAULT_FSTAB, mountFstab, selectFstabFile, unmountFstab } from "../../ops/fstab.ts";
-import { resolveInRoot } from "../../ops/resolve.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
@@ -20,20 +18,19 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
     const options = { file: last(args, "fstab") ?? DEFAULT_FSTAB, types: last(args, "types"), testOptions: last(args, "test-opts") };
     if (has(args, "dry-run")) {
       const selection = selectFstabFile(options);
-      const targets = new Map(selection.entries.map((e) => [e, resolveInRoot("/", e.mount.target)]));
-      const plans = planBatch(selection.entries, (e) => targets.get(e)!, kernelFacts(), "mount -a");
+      const planned = planEntries(selection.entries, "/", {}, "mount -a");
       if (json) {
         printJson(io, {
           ok: true,
           dryRun: true,
-          entries: selection.entries.map((e, i) => ({ line: e.index, target: targets.get(e), steps: plans[i]!.steps.map(describeStep) })),
-          skipped: selection.skipped,
+          entries: planned.map((p) => ({ line: p.entry.index, target: p.target, steps: p.plan.steps.map(describeStep) })),
+          ignored: selection.skipped,
         });
       } else {
-        selection.entries.forEach((e, i) => {
-          io.out(`# ${e.where}\n`);
-          for (const step of plans[i]!.steps) io.out(`${formatStep(step)}\n`);
-        });
+        for (const p of planned) {
+          io.out(`# ${p.entry.where}\n`);
+          for (const step of p.plan.steps) io.out(`${formatStep(step)}\n`);
+        }
       }
       return ExitCode.ok;
     }
