@@ -105,7 +105,9 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   const ctx: OpsContext = { ...base, batch: shared };
   let outcome: BatchOutcome | undefined;
   try {
-    const plans = planBatch(entries, (e) => lexicalJoin(canonical, e.mount.target), ctx.facts, action);
+    // Resolving now (read-only) finds link cycles before any mount; entries are resolved
+    // again right before they are mounted.
+    const plans = planBatch(entries, (e) => resolveInRoot(canonical, e.mount.target), ctx.facts, action);
     checkFsParams(entries, plans, ctx, action);
     const run = mountEntries(entries, canonical, ctx, options, action);
     outcome = Object.assign(run, { mountTableReads: shared.mountTableReads });
@@ -138,7 +140,11 @@ function mountEntries(entries: readonly BatchEntry[], root: string, ctx: OpsCont
     let target = lexicalJoin(root, entry.mount.target);
     const undo: Undo[] = [];
     try {
-      target = resolveInRoot(root, entry.mount.target);
+      try {
+        target = resolveInRoot(root, entry.mount.target);
+      } catch (err) {
+        throw nameEntry(entry, err);
+      }
       if (options.skipMounted && mountedAlready(ctx, entry, target, ours)) {
         report({ index: entry.index, where: entry.where, target, status: "skipped", timeMs: elapsed() });
         continue;
@@ -236,9 +242,8 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
     return err.withAction(`${action}: ${entry.where}: ${err.action ?? `mount on ${target}`}`);
   }
   if (err instanceof PlanError) {
-    const named = nameEntry(entry, err) as PlanError;
-    named.message = `${action}: ${named.message}`;
-    return named;
+    err.message = `${action}: ${err.message}`; // already named by planEntry or at resolution
+    return err;
   }
   if (err instanceof MountkitError) err.message = `${action}: ${entry.where}: ${err.message}`;
   return err;

@@ -47,13 +47,13 @@ function prefixed(prefix: string, err: PlanError): PlanError {
 }
 
 /**
- * Plan every entry before anything is mounted, against the lexical join of its target (the
- * real one can depend on earlier entries' mounts, so it is resolved again at mount time).
- * Every bad entry is reported in one PlanError.
+ * Plan every entry before anything is mounted, for its target as known now (targetOf may
+ * throw a PlanError, such as a symlink cycle; the real target can depend on earlier entries'
+ * mounts, so it is resolved again at mount time). Every bad entry is reported in one PlanError.
  */
 export function planBatch(
   entries: readonly BatchEntry[],
-  lexicalTarget: (entry: BatchEntry) => string,
+  targetOf: (entry: BatchEntry) => string,
   facts: KernelFacts,
   action: string,
 ): Plan[] {
@@ -61,7 +61,13 @@ export function planBatch(
   const problems: PlanError[] = [];
   for (const entry of entries) {
     try {
-      plans.push(planEntry(entry, lexicalTarget(entry), facts));
+      let target: string;
+      try {
+        target = targetOf(entry);
+      } catch (err) {
+        throw nameEntry(entry, err);
+      }
+      plans.push(planEntry(entry, target, facts));
     } catch (err) {
       if (!(err instanceof PlanError)) throw err;
       problems.push(err);

@@ -250,6 +250,21 @@ describe("bad input is refused before any mount", () => {
     );
   });
 
+  test("a symlink cycle in the root, found before the entries ahead of it are mounted", () => {
+    s = scratch("cycle");
+    const root = dir("root");
+    symlinkSync("b", `${root}/a`);
+    symlinkSync("a", `${root}/b`);
+    const message = refused(
+      [
+        { type: "tmpfs", source: "ok", target: "/ok", options: [] },
+        { type: "tmpfs", source: "loop", target: "/a/x", options: [] },
+      ],
+      root,
+    );
+    expect(message).toMatch(/^mount all: entry 2: resolve "?\/a\/x"? in .*: more than 255 symlinks/);
+  });
+
   test("a root that does not exist", () => {
     s = scratch("noroot");
     expect(() => mountAll([{ type: "tmpfs", source: "x", target: "/a", options: [] }], s.path("missing"))).toThrow(PlanError);
