@@ -106,7 +106,7 @@ function spawn(path: string, argv: readonly string[], outputFd: number): number 
     const pid = new Int32Array(1);
     // posix_spawn returns the error number; it does not set errno.
     const rc = c.posix_spawn(pid, path, actions, attr, args.array, env.array);
-    keepAlive(args.buffers, env.buffers);
+    heldForLastSpawn = [args.buffers, env.buffers];
     if (rc !== 0) throw new SyscallError("posix_spawn(3)", rc, [path]);
     return pid[0]!;
   } finally {
@@ -151,7 +151,8 @@ function cStringArray(strings: readonly string[]): { array: BigUint64Array; buff
   return { array, buffers };
 }
 
-/** The pointers in a char *[] do not keep their buffers alive; this use after the call does. */
-function keepAlive(...lists: Buffer[][]): void {
-  for (const list of lists) if (list.length < 0) throw new Error("unreachable");
-}
+/**
+ * The raw pointers in a char *[] do not keep their buffers alive; this reference does, from
+ * before the call until the next spawn.
+ */
+let heldForLastSpawn: Buffer[][] = [];
