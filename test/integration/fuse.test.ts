@@ -31,7 +31,16 @@ beforeAll(() => {
 let s: ReturnType<typeof scratch>;
 const cleanups: (() => void)[] = [];
 afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
+  // every cleanup runs; the first failure is reported
+  let first: unknown;
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      c();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
 });
 function fresh(label: string) {
   s = scratch(label);
@@ -117,6 +126,19 @@ describe("fuse-overlayfs through mount.fuse3, for real", () => {
     expect(unlog.some((l) => l.startsWith("umount2("))).toBe(false);
     expect(fuseMountsAt(merged)).toEqual([]);
     waitForDaemonsGone(s.dir);
+  });
+
+  test("fuse.fuse-overlayfs runs mount.fuse (Debian links it to mount.fuse3) with -t fuse-overlayfs", () => {
+    fresh("fuse2");
+    const { merged, m } = layers();
+    const plan = mount({ ...m, type: "fuse.fuse-overlayfs" }, merged);
+    const step = plan.steps[0] as HelperStep;
+    expect(step.path).toBe(locateHelper("mount.fuse", HELPER_SEARCH_DIRS)!);
+    expect(step.argv[0]).toBe("mount.fuse");
+    expect(step.argv.slice(-2)).toEqual(["-t", "fuse-overlayfs"]);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+    expect(unmount(merged)).toBe(true);
+    expect(fuseMountsAt(merged)).toEqual([]);
   });
 
   test("statx STATX_MNT_ID and mountinfo agree on the mount ID, before and after the mount", () => {
