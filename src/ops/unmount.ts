@@ -10,7 +10,7 @@ import { join, normalize } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
-import { MNT } from "../plan/flags.ts";
+import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
@@ -40,7 +40,7 @@ function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: Op
   if (unmountFuseWithHelpers(target, flags, ctx)) return true;
   try {
     retrySync(policy, () => {
-      ctx.log?.(`umount2(${JSON.stringify(target)}, ${flags})`);
+      ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);
       ctx.sys.umount2(target, flags);
     });
     return true;
