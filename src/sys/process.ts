@@ -36,14 +36,23 @@ const libc = bindLibc({
   close: { args: ["i32"], returns: "i32" },
 });
 
-/** glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336 (x86_64, arm64); room to spare. */
-const FILE_ACTIONS_SIZE = 256;
-const SPAWNATTR_SIZE = 512;
-/** sigset_t: 1024 bits. */
-const SIGSET_SIZE = 128;
-const POSIX_SPAWN_SETSIGDEF = 0x04;
-const POSIX_SPAWN_SETSIGMASK = 0x08;
-const MFD_CLOEXEC = 0x1;
+/**
+ * Buffer sizes for glibc's opaque types: posix_spawn_file_actions_t is 80 bytes and
+ * posix_spawnattr_t 336 on x86_64 and arm64, so these leave room; sigset_t is 1024 bits.
+ * A test compares them and the flags with this machine's headers.
+ */
+export const SPAWN_LAYOUT = {
+  fileActionsBytes: 256,
+  spawnattrBytes: 512,
+  sigsetBytes: 128,
+  POSIX_SPAWN_SETSIGDEF: 0x04,
+  POSIX_SPAWN_SETSIGMASK: 0x08,
+  MFD_CLOEXEC: 0x1,
+} as const;
+const FILE_ACTIONS_SIZE = SPAWN_LAYOUT.fileActionsBytes;
+const SPAWNATTR_SIZE = SPAWN_LAYOUT.spawnattrBytes;
+const SIGSET_SIZE = SPAWN_LAYOUT.sigsetBytes;
+const { POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, MFD_CLOEXEC } = SPAWN_LAYOUT;
 const O_RDONLY = 0;
 const EINTR = 4;
 
