@@ -18,7 +18,7 @@
  * `unshare -m --propagation private` so that no mount reaches the host.
  * Self-contained so that the bench harness (issue 7) can fold it in as a workload.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { measure } from "mitata";
@@ -79,46 +79,55 @@ function assertNothingMountedUnder(dir: string): void {
   if (left.length) throw new Error(`bench-fuse: left mounted: ${left.join("; ")}`);
 }
 
-type Contender = { name: string; once: () => void };
+export type Contender = { name: string; once: () => void };
+
+/**
+ * The workload's contenders, working in dir (layers are made there); the last one is the
+ * reference. For the bench harness to fold in; needs root in a private mount namespace.
+ */
+export function fuseContenders(dir: string): Contender[] {
+  const l = layers(dir);
+  const m = { type: "fuse3.fuse-overlayfs", source: "overlay", options: l.options };
+  const o = l.options.join(",");
+  return [
+    {
+      name: "mountkit library",
+      once: () => {
+        mount(m, l.merged);
+        if (!unmount(l.merged)) throw new Error("mountkit library: nothing unmounted");
+      },
+    },
+    {
+      name: "mountkit binary",
+      once: () => {
+        run([binary, "mount", "-t", "fuse3.fuse-overlayfs", "-o", o, "overlay", l.merged]);
+        run([binary, "umount", l.merged]);
+      },
+    },
+    {
+      // Not a mount: what two starts of the binary cost, the floor under "mountkit binary".
+      name: "binary start x2",
+      once: () => {
+        run([binary, "--version"]);
+        run([binary, "--version"]);
+      },
+    },
+    {
+      name: "util-linux",
+      once: () => {
+        run(["mount", "-t", "fuse.fuse-overlayfs", "-o", o, "overlay", l.merged]);
+        run(["umount", l.merged]);
+      },
+    },
+  ];
+}
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (!existsSync(binary)) throw new Error(`bench-fuse: ${binary} is missing: run 'npm run build' first`);
   const dir = mkdtempSync(join(tmpdir(), "mountkit-bench-fuse-"));
   try {
-    const l = layers(dir);
-    const m = { type: "fuse3.fuse-overlayfs", source: "overlay", options: l.options };
-    const o = l.options.join(",");
-    const contenders: Contender[] = [
-      {
-        name: "mountkit library",
-        once: () => {
-          mount(m, l.merged);
-          if (!unmount(l.merged)) throw new Error("mountkit library: nothing unmounted");
-        },
-      },
-      {
-        name: "mountkit binary",
-        once: () => {
-          run([binary, "mount", "-t", "fuse3.fuse-overlayfs", "-o", o, "overlay", l.merged]);
-          run([binary, "umount", l.merged]);
-        },
-      },
-      {
-        // Not a mount: what two starts of the binary cost, the floor under "mountkit binary".
-        name: "binary start x2",
-        once: () => {
-          run([binary, "--version"]);
-          run([binary, "--version"]);
-        },
-      },
-      {
-        name: "util-linux",
-        once: () => {
-          run(["mount", "-t", "fuse.fuse-overlayfs", "-o", o, "overlay", l.merged]);
-          run(["umount", l.merged]);
-        },
-      },
-    ];
+    const contenders = fuseContenders(dir);
     const reference = contenders.length - 1;
     for (const c of contenders) c.once(); // each works before anything is timed
     assertNothingMountedUnder(dir);
@@ -172,5 +181,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-if (process.env[NS_MARK] !== "1") reexecInPrivateNamespace();
-await main();
+if (import.meta.main) {
+  if (process.env[NS_MARK] !== "1") reexecInPrivateNamespace();
+  await main();
+}

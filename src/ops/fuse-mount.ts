@@ -16,7 +16,7 @@ import type { OpsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import type { PlanRun } from "./run-plan.ts";
-import { unmount } from "./unmount.ts";
+import { unmount, type UnmountOptions } from "./unmount.ts";
 
 /** containerd mountWithHelper: `retriesOnECHILD = 10`, no pause. */
 export const HELPER_ECHILD: RetryPolicy = {
@@ -68,7 +68,12 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
     }
     throw err;
   }
-  if (step.undoable) run.rollback.push(() => void unmount(step.target, { sys: ctx.sys, facts: ctx.facts, log: ctx.log, helperDir: ctx.helperDir }));
+  if (step.undoable) run.rollback.push(() => void unmount(step.target, sameContext(ctx)));
+}
+
+/** ctx as options for the unmount family: same seam, facts, log and helper dir. */
+function sameContext(ctx: OpsContext): UnmountOptions {
+  return { sys: ctx.sys, facts: ctx.facts, log: ctx.log, helperDir: ctx.helperDir };
 }
 
 /**
@@ -86,7 +91,7 @@ function removeNewMount(target: string, before: number, ctx: OpsContext, failure
   }
   if (after === before) return;
   ctx.log?.(`mount ID of ${target} changed (${before} -> ${after ?? "unreachable"}): unmounting the new mount`);
-  const options = { sys: ctx.sys, facts: ctx.facts, log: ctx.log, helperDir: ctx.helperDir };
+  const options = sameContext(ctx);
   if (!failure) {
     unmount(target, options);
     return;
