@@ -11,14 +11,23 @@ export interface OpsContext {
   readonly facts: KernelFacts;
   /** receives one line per syscall made, for -v */
   readonly log: ((line: string) => void) | undefined;
+  /** where mount/unmount helpers are looked up instead of the fixed system dirs (absolute) */
+  readonly helperDir?: string | undefined;
 }
 
 export interface OpsOptions {
   sys?: Syscalls;
   facts?: KernelFacts;
   log?: (line: string) => void;
+  /** look FUSE helpers (mount.fuse3, fusermount3, ...) up only in this absolute directory */
+  helperDir?: string;
 }
 
 export function opsContext(options: OpsOptions = {}): OpsContext {
-  return { sys: options.sys ?? libcSyscalls, facts: options.facts ?? kernelFacts(), log: options.log };
+  return {
+    sys: options.sys ?? libcSyscalls,
+    facts: options.facts ?? kernelFacts(),
+    log: options.log,
+    helperDir: options.helperDir,
+  };
 }

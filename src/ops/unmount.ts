@@ -14,6 +14,7 @@ import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
+import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 
 export interface UnmountOptions extends OpsOptions {
@@ -31,8 +32,12 @@ function umountFlags(options: UnmountOptions): number {
   return (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
 }
 
-/** umount2 under the retry policy. Returns false when target was not a mount point (EINVAL). */
+/**
+ * umount2 under the retry policy. Returns false when target was not a mount point (EINVAL).
+ * A FUSE mount goes to fusermount3/fusermount first, umount2 being their fallback.
+ */
 function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
+  if (unmountFuseWithHelpers(target, flags, ctx)) return true;
   try {
     retrySync(policy, () => {
       ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);

@@ -4,7 +4,7 @@
 import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
 import { unmountAll, unmount, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
-import { formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
@@ -15,6 +15,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print a result per target as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
+  { long: "helper-dir", value: "DIR", help: "look fusermount3/fusermount up only in DIR" },
 ];
 
 export const UMOUNT_USAGE = "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET...";
@@ -44,6 +45,7 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode {
     lazy: has(args, "lazy"),
     force: has(args, "force"),
     ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+    ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
   };
   const results: TargetResult[] = [];
   let failures = 0;
