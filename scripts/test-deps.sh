@@ -3,7 +3,7 @@
 # that cannot be had fails the run.
 set -eu
 need=""
-for pair in mkfs.ext4:e2fsprogs losetup:mount; do
+for pair in mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || need="$need $pkg"
 done
@@ -14,4 +14,9 @@ if [ -n "$need" ]; then
     echo "npm test: could not install$need" >&2
     exit 1
   }
+fi
+# FUSE mounts (test/integration/fuse.test.ts) need the kernel's FUSE device too.
+if [ ! -c /dev/fuse ]; then
+  modprobe fuse 2>/dev/null || true
+  [ -c /dev/fuse ] || { echo "npm test: /dev/fuse is missing (the kernel has no FUSE)" >&2; exit 1; }
 fi

@@ -47,6 +47,19 @@ export type { OpsOptions } from "./ops/context.ts";
 export { libcSyscalls, type Syscalls } from "./sys/seam.ts";
 export { injectFaults, type Fault, type FaultPlan, type InjectedSyscalls } from "./sys/inject.ts";
 
+// FUSE mounts through helpers (docs/fuse.md)
+export {
+  FUSE_MOUNT_HELPERS,
+  FUSE_SUPER_MAGIC,
+  FUSE_UNMOUNT_HELPERS,
+  HELPER_SEARCH_DIRS,
+  fuseHelperFor,
+  fusePlanner,
+} from "./plan/fuse.ts";
+export { formatExec, type HelperStep } from "./plan/steps.ts";
+export { HELPER_ECHILD } from "./ops/fuse-mount.ts";
+export { helperSearchDirs, locateHelper } from "./ops/helpers.ts";
+export { runProcess, PROCESS_OUTPUT_LIMIT, type ProcessExit } from "./sys/process.ts";
 // batches (apply, mountAll, fstab, temp mounts): docs/apply.md
 export { rootPath, MAX_ROOT_PATH_LINKS, type ReadLink } from "./plan/root-path.ts";
 export { parseApplyInput, type ApplyInput } from "./plan/apply-input.ts";

@@ -19,9 +19,11 @@ import { isAlreadyMounted } from "../plan/already-mounted.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
 import type { Mount } from "../plan/mount-request.ts";
+import type { Plan } from "../plan/steps.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
+import { locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { runPlan, type Undo } from "./run-plan.ts";
@@ -107,7 +109,7 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   try {
     // Resolving now (read-only) finds link cycles before any mount; entries are resolved
     // again right before they are mounted.
-    const plans = planBatch(entries, (e) => resolveInRoot(canonical, e.mount.target), ctx.facts, action);
+    const plans = locateAll(entries, planBatch(entries, (e) => resolveInRoot(canonical, e.mount.target), ctx.facts, action), ctx, action);
     checkFsParams(entries, plans, ctx, action);
     const run = mountEntries(entries, canonical, ctx, options, action);
     outcome = Object.assign(run, { mountTableReads: shared.mountTableReads });
@@ -150,7 +152,7 @@ function mountEntries(entries: readonly BatchEntry[], root: string, ctx: OpsCont
         continue;
       }
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log);
-      const plan = planEntry(entry, target, ctx.facts);
+      const plan = locateHelpers(planEntry(entry, target, ctx.facts), ctx);
       runPlan(plan, ctx, { rollback: undo });
       mounted.push({ target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });
@@ -207,6 +209,21 @@ function mountedBatch(
       throw new BatchError(`${action}: release ${root}`, known, 0);
     },
   };
+}
+
+/**
+ * Every plan with its mount helpers located (FUSE), as mount() does: a helper that is not
+ * installed fails the batch before any mount, naming the entry.
+ */
+function locateAll(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): Plan[] {
+  return plans.map((plan, i) => {
+    try {
+      return locateHelpers(plan, ctx);
+    } catch (err) {
+      if (err instanceof MountkitError) err.message = `${action}: ${entries[i]!.where}: ${err.message}`;
+      throw err;
+    }
+  });
 }
 
 /** Undo every mounted entry, newest first; their results become "rolled-back". */

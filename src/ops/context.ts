@@ -12,6 +12,8 @@ export interface OpsContext {
   readonly facts: KernelFacts;
   /** receives one line per syscall made, for -v */
   readonly log: ((line: string) => void) | undefined;
+  /** where mount/unmount helpers are looked up instead of the fixed system dirs (absolute) */
+  readonly helperDir?: string | undefined;
   /** set while a batch (apply, mountAll, fstab) runs: setup its entries share (batch-shared.ts) */
   readonly batch?: BatchShared | undefined;
 }
@@ -20,6 +22,8 @@ export interface OpsOptions {
   sys?: Syscalls;
   facts?: KernelFacts;
   log?: (line: string) => void;
+  /** look FUSE helpers (mount.fuse3, fusermount3, ...) up only in this absolute directory */
+  helperDir?: string;
   batch?: BatchShared;
 }
 
@@ -28,6 +32,7 @@ export function opsContext(options: OpsOptions = {}): OpsContext {
     sys: options.sys ?? libcSyscalls,
     facts: options.facts ?? options.batch?.facts ?? kernelFacts(),
     log: options.log,
+    helperDir: options.helperDir,
     batch: options.batch,
   };
 }

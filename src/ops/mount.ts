@@ -7,13 +7,14 @@ import { planMount } from "../plan/mount-plan.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
+import { locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
 import { runPlan } from "./run-plan.ts";
 
 /** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
 export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan {
   const ctx = opsContext(options);
-  const plan = planMount(m, target, ctx.facts);
+  const plan = locateHelpers(planMount(m, target, ctx.facts), ctx);
   try {
     runPlan(plan, ctx);
   } catch (err) {
@@ -23,7 +24,8 @@ export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan 
   return plan;
 }
 
-/** The plan mount() would run, with no syscall made. */
+/** The plan mount() would run, with no syscall made (helpers are located, not run). */
 export function planOnly(m: Mount, target: string, options: OpsOptions = {}): Plan {
-  return planMount(m, target, opsContext(options).facts);
+  const ctx = opsContext(options);
+  return locateHelpers(planMount(m, target, ctx.facts), ctx);
 }

@@ -7,6 +7,7 @@ import { MountkitError, SyscallError } from "../errors.ts";
 import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
+import { runHelperStep } from "./fuse-mount.ts";
 
 export type Undo = () => void;
 
@@ -40,6 +41,8 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runMountStep(step, ctx, run);
     case "umount2":
       return runUnmountStep(step, ctx);
+    case "helper":
+      return runHelperStep(step, ctx, run);
   }
 }
 

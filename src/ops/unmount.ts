@@ -10,10 +10,11 @@ import { join, normalize, resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
-import { MNT } from "../plan/flags.ts";
+import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
+import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 
@@ -32,11 +33,15 @@ function umountFlags(options: UnmountOptions): number {
   return (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
 }
 
-/** umount2 under the retry policy. Returns false when target was not a mount point (EINVAL). */
+/**
+ * umount2 under the retry policy. Returns false when target was not a mount point (EINVAL).
+ * A FUSE mount goes to fusermount3/fusermount first, umount2 being their fallback.
+ */
 function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
+  if (unmountFuseWithHelpers(target, flags, ctx)) return true;
   try {
     retrySync(policy, () => {
-      ctx.log?.(`umount2(${JSON.stringify(target)}, ${flags})`);
+      ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);
       ctx.sys.umount2(target, flags);
     });
     return true;

@@ -6,7 +6,8 @@ import type { KernelFacts } from "./facts.ts";
 import { mountContext, type Mount, type MountContext } from "./mount-request.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
-import { fusePlanner, idmapPlanner, loopPlanner } from "./unsupported.ts";
+import { idmapPlanner, loopPlanner } from "./unsupported.ts";
+import { fusePlanner } from "./fuse.ts";
 
 export interface Planner {
   readonly name: string;

@@ -31,7 +31,27 @@ export interface UnmountStep {
   readonly flags: number;
 }
 
-export type Step = MountStep | UnmountStep;
+/**
+ * Run a mount helper (mount.fuse3 SOURCE TARGET -o OPT ... -t SUBTYPE): execve of an argv,
+ * never a shell. ops/ locates the helper and runs it (ops/fuse-mount.ts).
+ */
+export interface HelperStep {
+  readonly op: "helper";
+  readonly role: "mount";
+  /** the helper's name; only the allowed names of plan/fuse.ts are ever planned */
+  readonly helper: string;
+  /** absolute path of the helper; null in a plan until ops/ has located it */
+  readonly path: string | null;
+  /** argv, argv[0] being the helper's name */
+  readonly argv: readonly string[];
+  readonly target: string;
+  /** "mount overlay on /x": named in the helper's errors */
+  readonly action: string;
+  /** true when a later failure must unmount what this step mounted */
+  readonly undoable: boolean;
+}
+
+export type Step = MountStep | UnmountStep | HelperStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -64,6 +84,14 @@ export function describeStep(step: Step): Record<string, unknown> {
         syscall: "umount2",
         args: { target: step.target, flags: step.flags, flagNames: formatFlags(step.flags, MNT, "MNT_") },
       };
+    case "helper":
+      return {
+        op: step.op,
+        role: step.role,
+        syscall: "execve",
+        args: { helper: step.helper, path: step.path, argv: step.argv, target: step.target },
+        undoable: step.undoable,
+      };
   }
 }
 
@@ -77,6 +105,14 @@ export function formatStep(step: Step): string {
     }
     case "umount2":
       return `umount2(${q(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;
+    case "helper":
+      return formatExec(step.path ?? `<${step.helper} not located>`, step.argv);
   }
+}
+
+/** execve("/usr/sbin/mount.fuse3", ["mount.fuse3", "overlay", "/x", ...]): how a helper run prints. */
+export function formatExec(path: string, argv: readonly string[]): string {
+  const shown = path.startsWith("<") ? path : JSON.stringify(path);
+  return `execve(${shown}, [${argv.map((a) => JSON.stringify(a)).join(", ")}])`;
 }
 

@@ -11,12 +11,6 @@ function refuse(feature: string): never {
   });
 }
 
-export const fusePlanner: Planner = {
-  name: "fuse",
-  claims: (ctx) => ctx.mount.type.startsWith("fuse.") || ctx.mount.type.startsWith("fuse3."),
-  plan: (ctx) => refuse(`mount ${ctx.mount.type}: FUSE mount helpers`),
-};
-
 export const idmapPlanner: Planner = {
   name: "idmap",
   claims: (ctx) => ctx.options.uidmap !== undefined || ctx.options.gidmap !== undefined,

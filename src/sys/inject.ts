@@ -14,6 +14,12 @@ export interface Fault {
   readonly path?: string;
   /** the syscall named in the error; "<name>(2)" by default */
   readonly syscall?: string;
+  /**
+   * "before" (the default): the call is not made. "after": the real call is made and its
+   * result is lost, replaced by the error (a helper that ran, mounted, and whose wait then
+   * failed with ECHILD).
+   */
+  readonly when?: "before" | "after";
 }
 
 export type FaultPlan = Partial<Record<keyof Syscalls, Fault | readonly Fault[]>>;
@@ -43,7 +49,15 @@ export function injectFaults(real: Syscalls, faults: FaultPlan): InjectedSyscall
         if (fault.path !== undefined && !paths.includes(fault.path)) return;
         const n = (matched[i] = (matched[i] ?? 0) + 1);
         if (fault.calls === "always" || fault.calls.includes(n)) {
-          throw new SyscallError(fault.syscall ?? `${name}(2)`, fault.errno, paths);
+          const error = new SyscallError(fault.syscall ?? `${name}(2)`, fault.errno, paths);
+          if (fault.when === "after") {
+            try {
+              fn(...args);
+            } catch {
+              // the call's own outcome is lost either way
+            }
+          }
+          throw error;
         }
       });
       return fn(...args);

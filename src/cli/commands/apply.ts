@@ -16,6 +16,7 @@ export const APPLY_FLAGS: readonly FlagSpec[] = [
   { long: "dry-run", short: "n", help: "print each entry's plan (the syscalls) without making them", aliases: ["fake"] },
   { long: "json", help: "print a result per entry (target, ok, error, time) as JSON" },
   { long: "verbose", short: "v", help: "print each entry as it is mounted" },
+  { long: "helper-dir", value: "DIR", help: "look FUSE helpers (mount.fuse3, fusermount3) up only in DIR" },
   { long: "help", short: "h", help: "show this help" },
 ];
 
@@ -38,7 +39,8 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     if (args.operands.length !== 1) throw new UsageError(`apply: expected one FILE (or - for stdin), got ${args.operands.length}`);
     const file = args.operands[0]!;
     const text = readInput(file);
-    const options = { file, root: last(args, "root"), mkdir: has(args, "mkdir") };
+    const helperDir = last(args, "helper-dir");
+    const options = { file, root: last(args, "root"), mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }) };
 
     if (has(args, "dry-run")) {
       const { request, entries } = planApply(text, options);

@@ -6,6 +6,7 @@ import { normalize, resolve } from "node:path";
 import { ExitCode, PlanError, quotePath } from "../../errors.ts";
 import { findmntJson, findmntTable } from "../../mountinfo/findmnt.ts";
 import { lookupMount, fstypeFilter } from "../../mountinfo/lookup.ts";
+import { MountInfoParseError } from "../../mountinfo/parse.ts";
 import { readMountInfo, readMountInfoFile } from "../../mountinfo/read.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
@@ -27,7 +28,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     }
     if (args.operands.length > 1) throw new UsageError("findmnt: give at most one PATH");
     const file = last(args, "mountinfo");
-    let mounts = file === undefined ? readMountInfo() : readMountInfoFile(file);
+    let mounts = file === undefined ? readMountInfo() : readSavedTable(file);
     const types = last(args, "types");
     if (types) mounts = mounts.filter(fstypeFilter(...types.split(",")));
 
@@ -44,6 +45,17 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
+  }
+}
+
+/** A saved table that does not parse is bad input (exit 1), not a system error. */
+function readSavedTable(file: string) {
+  try {
+    return readMountInfoFile(file);
+  } catch (err) {
+    if (err instanceof MountInfoParseError) throw new PlanError(`findmnt: ${file}: ${err.message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new PlanError(`findmnt: ${quotePath(file)}: no such file`);
+    throw err;
   }
 }
 

@@ -15,10 +15,16 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${args.operands.join(" ")}`);
-    const options = { file: last(args, "fstab") ?? DEFAULT_FSTAB, types: last(args, "types"), testOptions: last(args, "test-opts") };
+    const helperDir = last(args, "helper-dir");
+    const options = {
+      file: last(args, "fstab") ?? DEFAULT_FSTAB,
+      types: last(args, "types"),
+      testOptions: last(args, "test-opts"),
+      ...(helperDir === undefined ? {} : { helperDir }),
+    };
     if (has(args, "dry-run")) {
       const selection = selectFstabFile(options);
-      const planned = planEntries(selection.entries, "/", {}, "mount -a");
+      const planned = planEntries(selection.entries, "/", options, "mount -a");
       if (json) {
         printJson(io, {
           ok: true,

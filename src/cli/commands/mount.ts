@@ -7,7 +7,7 @@ import { mount, planOnly } from "../../ops/mount.ts";
 import { tokenizeOptionArgs } from "../../plan/options.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
-import { formatHelp, has, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 import { mountAllCommand } from "./fstab.ts";
 
@@ -34,6 +34,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print the result (or the plan) as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
+  { long: "helper-dir", value: "DIR", help: "look FUSE helpers (mount.fuse3, fusermount3) up only in DIR" },
   { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
@@ -58,14 +59,19 @@ export function mountCommand(argv: readonly string[], io: Io): ExitCode {
 
     const { m, target } = requestFrom(args.operands, args.flags, values(args, "options"));
     const verbose = has(args, "verbose");
+    const helperDir = last(args, "helper-dir");
+    const helperOptions = helperDir === undefined ? {} : { helperDir };
     if (has(args, "dry-run")) {
-      const plan = planOnly(m, target);
+      const plan = planOnly(m, target, helperOptions);
       if (json) printJson(io, { ok: true, dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
       else for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
       return ExitCode.ok;
     }
     const started = performance.now();
-    const plan: Plan = mount(m, target, verbose ? { log: (line) => io.err(`mountkit: ${line}\n`) } : {});
+    const plan: Plan = mount(m, target, {
+      ...helperOptions,
+      ...(verbose ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+    });
     const elapsedMs = performance.now() - started;
     if (json) printJson(io, { ok: true, action: plan.action, target, steps: plan.steps.map(describeStep), elapsedMs });
     else if (verbose) io.out(`${plan.action}: done\n`);

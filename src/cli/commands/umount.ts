@@ -4,7 +4,7 @@
 import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
 import { unmountAll, unmount, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
-import { formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 import { umountAllCommand } from "./fstab.ts";
 
@@ -16,6 +16,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print a result per target as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
+  { long: "helper-dir", value: "DIR", help: "look fusermount3/fusermount up only in DIR" },
   { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
   { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
@@ -46,6 +47,7 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode {
         lazy: has(args, "lazy"),
         force: has(args, "force"),
         ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+        ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
       });
     }
     if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
@@ -57,6 +59,7 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode {
     lazy: has(args, "lazy"),
     force: has(args, "force"),
     ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+    ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
   };
   const results: TargetResult[] = [];
   let failures = 0;

@@ -15,6 +15,7 @@ export const WITH_MOUNTS_FLAGS: readonly FlagSpec[] = [
   { long: "mkdir", help: "create missing targets of a containerd list" },
   { long: "read-only", short: "r", help: "mount everything read-only (an overlay's upperdir becomes a lowerdir)" },
   { long: "verbose", short: "v", help: "print each entry as it is mounted" },
+  { long: "helper-dir", value: "DIR", help: "look FUSE helpers (mount.fuse3, fusermount3) up only in DIR" },
   { long: "help", short: "h", help: "show this help" },
 ];
 
@@ -56,7 +57,14 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
     const text = readInput(file);
     await withMountsFromText(
       text,
-      { file, root: last(args, "root"), mkdir: has(args, "mkdir"), readonly: has(args, "read-only"), onEntry: reporter.onEntry },
+      {
+        file,
+        root: last(args, "root"),
+        mkdir: has(args, "mkdir"),
+        readonly: has(args, "read-only"),
+        onEntry: reporter.onEntry,
+        ...(last(args, "helper-dir") === undefined ? {} : { helperDir: last(args, "helper-dir")! }),
+      },
       async (root) => {
         reporter.finish();
         status = await run(command.map((a) => (a === "{}" ? root : a)), root, io);

@@ -1,0 +1,121 @@
+/**
+ * Running a mount helper step (containerd mountWithHelper, fixed where it left mounts behind):
+ *   1. read the target's mount ID (statx STATX_MNT_ID: mountinfo's first field, in ~1 us)
+ *   2. run the helper; exit 0 is success
+ *   3. a plain failure (non-zero exit, killed) is a HelperError with the helper, its argv, its
+ *      exit status and its output; if the helper mounted anyway, that mount is removed first
+ *   4. ECHILD (the wait lost the child, containerd#4387): the helper may or may not have
+ *      mounted. If the mount ID changed, unmount the new mount, then try again, under the
+ *      HELPER_ECHILD policy (10 tries); after the last, a HelperError naming the ECHILD.
+ */
+import { Errno } from "../errno.ts";
+import { HelperError, isErrno, SyscallError } from "../errors.ts";
+import type { HelperStep } from "../plan/steps.ts";
+import type { ProcessExit } from "../sys/seam.ts";
+import type { OpsContext } from "./context.ts";
+import { describeExit } from "./fuse-unmount.ts";
+import { retrySync, type RetryPolicy } from "./retry.ts";
+import type { PlanRun } from "./run-plan.ts";
+import { unmount, type UnmountOptions } from "./unmount.ts";
+
+/** containerd mountWithHelper: `retriesOnECHILD = 10`, no pause. */
+export const HELPER_ECHILD: RetryPolicy = {
+  name: "helper-echild",
+  attempts: 10,
+  delayMs: 0,
+  jitterPerAttemptMs: 0,
+  errnos: [Errno.ECHILD],
+  reason:
+    "the wait for a mount helper can fail with ECHILD when something else in the process reaps the child (containerd#4387)",
+};
+
+/** Run a located helper step; on success, register its unmount for the plan's rollback. */
+export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): void {
+  const path = step.path;
+  if (path === null) throw new Error(`unreachable: ${step.helper} was not located before the plan ran`);
+  const before = ctx.sys.statxMountId(step.target);
+  let tries = 0;
+  try {
+    retrySync(HELPER_ECHILD, (attempt) => {
+      tries = attempt;
+      let exit: ProcessExit;
+      try {
+        exit = ctx.sys.runProcess(path, step.argv);
+      } catch (err) {
+        if (isErrno(err, Errno.ECHILD)) {
+          ctx.log?.(`${step.helper}: waitpid lost the child (ECHILD), try ${attempt} of ${HELPER_ECHILD.attempts}`);
+          removeNewMount(step.target, before, ctx);
+        }
+        throw err;
+      }
+      ctx.log?.(`${step.helper}: ${describeExit(exit)}`);
+      if (exit.exitCode !== 0) {
+        const failure = helperFailed(step, path, exit);
+        removeNewMount(step.target, before, ctx, failure);
+        throw failure;
+      }
+    });
+  } catch (err) {
+    if (isErrno(err, Errno.ECHILD)) {
+      throw new HelperError(
+        `${step.action}: mount helper ${path} ${formatArgv(step.argv)}: waitpid lost the child (ECHILD) on all ${tries} tries`,
+        step.helper,
+        step.argv,
+        null,
+        "",
+        { cause: err, hint: "something in this process reaps children it did not start (containerd#4387)" },
+      );
+    }
+    throw err;
+  }
+  if (step.undoable) run.rollback.push(() => void unmount(step.target, sameContext(ctx)));
+}
+
+/** ctx as options for the unmount family: same seam, facts, log and helper dir. */
+function sameContext(ctx: OpsContext): UnmountOptions {
+  return { sys: ctx.sys, facts: ctx.facts, log: ctx.log, helperDir: ctx.helperDir };
+}
+
+/**
+ * When the target's mount ID is no longer `before`, the helper mounted something: unmount it,
+ * so a retry does not stack a second mount and a failure leaves nothing behind. A target that
+ * statx can no longer reach (a half-made FUSE mount whose daemon died answers ENOTCONN) has
+ * changed too. When `failure` is given, an unmount error is attached to it rather than thrown.
+ */
+function removeNewMount(target: string, before: number, ctx: OpsContext, failure?: HelperError): void {
+  let after: number | undefined;
+  try {
+    after = ctx.sys.statxMountId(target);
+  } catch {
+    after = undefined;
+  }
+  if (after === before) return;
+  ctx.log?.(`mount ID of ${target} changed (${before} -> ${after ?? "unreachable"}): unmounting the new mount`);
+  const options = sameContext(ctx);
+  if (!failure) {
+    unmount(target, options);
+    return;
+  }
+  try {
+    unmount(target, options);
+  } catch (err) {
+    failure.cleanupErrors.push(err);
+  }
+}
+
+function helperFailed(step: HelperStep, path: string, exit: ProcessExit): HelperError {
+  const how = exit.exitCode !== null ? `exited with status ${exit.exitCode}` : `was killed by signal ${exit.signal ?? "?"}`;
+  const output = exit.output.trim();
+  return new HelperError(
+    `${step.action}: mount helper ${path} ${formatArgv(step.argv)} ${how}${output ? `: ${output}` : ""}`,
+    step.helper,
+    step.argv,
+    exit.exitCode,
+    exit.output,
+  );
+}
+
+/** [mount.fuse3 overlay /x -o lowerdir=/l -t fuse-overlayfs], items JSON-quoted when they need it */
+function formatArgv(argv: readonly string[]): string {
+  return `[${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ")}]`;
+}

@@ -1,0 +1,65 @@
+/**
+ * Locating mount helpers on disk. A helper runs as root, so it is looked up in fixed system
+ * directories (HELPER_SEARCH_DIRS), never through PATH, unless the caller names a helper dir.
+ */
+import { accessSync, constants, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { HelperError, PlanError, quotePath } from "../errors.ts";
+import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
+import type { HelperStep, Plan } from "../plan/steps.ts";
+import type { OpsContext } from "./context.ts";
+
+/** The directories searched for helpers: the caller's helper dir alone, or the system ones. */
+export function helperSearchDirs(ctx: Pick<OpsContext, "helperDir">): readonly string[] {
+  if (ctx.helperDir === undefined) return HELPER_SEARCH_DIRS;
+  if (!isAbsolute(ctx.helperDir)) {
+    throw new PlanError(`helper dir ${quotePath(ctx.helperDir)} is not an absolute path`);
+  }
+  return [ctx.helperDir];
+}
+
+/** The first dir/name that is an executable regular file, or undefined. */
+export function locateHelper(name: string, dirs: readonly string[]): string | undefined {
+  for (const dir of dirs) {
+    const path = join(dir, name);
+    try {
+      if (!statSync(path).isFile()) continue;
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // absent or not executable here: try the next dir
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The plan with every helper step's path filled in. A helper that cannot be found fails the
+ * whole plan before anything runs.
+ */
+export function locateHelpers(plan: Plan, ctx: OpsContext): Plan {
+  if (!plan.steps.some((s) => s.op === "helper" && s.path === null)) return plan;
+  const dirs = helperSearchDirs(ctx);
+  const steps = plan.steps.map((step) => {
+    if (step.op !== "helper" || step.path !== null) return step;
+    const path = locateHelper(step.helper, dirs);
+    if (path === undefined) throw helperNotFound(step, dirs, ctx.helperDir !== undefined);
+    return { ...step, path } satisfies HelperStep;
+  });
+  return { ...plan, steps };
+}
+
+function helperNotFound(step: HelperStep, dirs: readonly string[], userDir: boolean): HelperError {
+  return new HelperError(
+    `${step.action}: mount helper ${step.helper} not found in ${dirs.map(quotePath).join(":")}`,
+    step.helper,
+    step.argv,
+    null,
+    "",
+    {
+      hint: userDir
+        ? `put an executable ${step.helper} in the helper dir, or leave the helper dir unset`
+        : `install it (Debian: apt-get install fuse3), or name its directory with --helper-dir`,
+    },
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * FUSE mounts: types "fuse.SUBTYPE" and "fuse3.SUBTYPE" are mounted by running the helper
+ * mount.fuse or mount.fuse3 with containerd's argument shape (mountWithHelper):
+ *
+ *   mount.fuse3 SOURCE TARGET -o OPT1 -o OPT2 ... -t SUBTYPE
+ *
+ * Only the two allowed helper names are ever planned, and always as an argv (no shell).
+ * Propagation words are taken out of the helper's options and applied afterwards as their own
+ * mount(2) calls, as for every other mount (containerd passed them to the helper, which
+ * cannot apply them). Pure: locating the helper on disk is ops/helpers.ts's job.
+ */
+import { PlanError } from "../errors.ts";
+import { MS } from "./flags.ts";
+import type { Planner } from "./mount-plan.ts";
+import type { MountContext } from "./mount-request.ts";
+import { lookupOption } from "./option-table.ts";
+import type { HelperStep, MountStep, Plan } from "./steps.ts";
+
+/** The helpers a FUSE mount may run, by type prefix (containerd's allowedHelperBinaries). */
+export const FUSE_MOUNT_HELPERS = [
+  { prefix: "fuse.", helper: "mount.fuse" },
+  { prefix: "fuse3.", helper: "mount.fuse3" },
+] as const;
+export type FuseMountHelper = (typeof FUSE_MOUNT_HELPERS)[number]["helper"];
+
+/** The helpers a FUSE unmount tries, in order, before plain umount2 (containerd unmountFUSE). */
+export const FUSE_UNMOUNT_HELPERS = ["fusermount3", "fusermount"] as const;
+
+/**
+ * Where helpers are looked up, in order, unless the caller names a helper dir: fixed system
+ * directories, never PATH, so that the environment cannot choose what runs as root.
+ */
+export const HELPER_SEARCH_DIRS: readonly string[] = [
+  "/usr/local/sbin",
+  "/usr/local/bin",
+  "/usr/sbin",
+  "/usr/bin",
+  "/sbin",
+  "/bin",
+];
+
+/** statfs f_type of every FUSE filesystem (FUSE_SUPER_MAGIC in <linux/magic.h>). */
+export const FUSE_SUPER_MAGIC = 0x65735546;
+
+/** The helper and subtype for a FUSE type, or undefined when the type is not FUSE. */
+export function fuseHelperFor(type: string): { helper: FuseMountHelper; subtype: string } | undefined {
+  for (const { prefix, helper } of FUSE_MOUNT_HELPERS) {
+    if (type.startsWith(prefix)) return { helper, subtype: type.slice(prefix.length) };
+  }
+  return undefined;
+}
+
+export const fusePlanner: Planner = {
+  name: "fuse",
+  claims: (ctx) => fuseHelperFor(ctx.mount.type) !== undefined,
+  plan: planFuse,
+};
+
+export function planFuse(ctx: MountContext): Plan {
+  const { mount, target, options } = ctx;
+  const found = fuseHelperFor(mount.type);
+  if (!found) throw new Error(`unreachable: ${mount.type} is not a FUSE type`);
+  const { helper, subtype } = found;
+  if (subtype === "") {
+    throw new PlanError(`${ctx.action}: FUSE type ${JSON.stringify(mount.type)} has no subtype`, {
+      hint: `name the filesystem after the dot, as in ${helper.slice("mount.".length)}.fuse-overlayfs`,
+    });
+  }
+  refuseUnsupported(ctx);
+
+  const helperOptions = mount.options.filter((o) => lookupOption(o)?.behaviour.kind !== "propagation");
+  const argv = [helper, mount.source, target, ...helperOptions.flatMap((o) => ["-o", o]), "-t", subtype];
+  const run: HelperStep = {
+    op: "helper",
+    role: "mount",
+    helper,
+    path: null,
+    argv,
+    target,
+    action: ctx.action,
+    undoable: true,
+  };
+  const propagation: MountStep[] = options.propagation.map((flags) => ({
+    op: "mount",
+    role: "propagation",
+    source: null,
+    target,
+    fstype: null,
+    flags,
+    data: null,
+    inheritFlags: 0,
+    undoable: false,
+  }));
+  return { action: ctx.action, steps: [run, ...propagation] };
+}
+
+/** Options that need mount(2) or another feature; a helper cannot honour them. */
+function refuseUnsupported(ctx: MountContext): void {
+  const { options } = ctx;
+  const refused: string[] = [];
+  if (options.flags & MS.REMOUNT) refused.push("remount");
+  if (options.flags & MS.BIND) refused.push("bind/rbind");
+  if (options.loop) refused.push("loop");
+  if (options.uidmap !== undefined || options.gidmap !== undefined) refused.push("uidmap/gidmap");
+  if (refused.length === 0) return;
+  throw new PlanError(`${ctx.action}: ${refused.join(", ")} cannot be used with a FUSE mount helper`, {
+    hint: "remount an existing FUSE mount without -t; bind or idmap it in a second mount",
+  });
+}

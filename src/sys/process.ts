@@ -1,0 +1,167 @@
+/**
+ * Running a helper program (mount.fuse3, fusermount3) and waiting for it, bound from libc:
+ *   posix_spawn(&pid, path, actions, attr, argv, envp)   no shell; stdin /dev/null;
+ *                                                         stdout+stderr into one memfd
+ *   waitpid(pid, &status, 0)                              its errno reaches the caller
+ *
+ * Why not Bun.spawnSync: it hides ECHILD (exitCode null, no signal), and ECHILD is the one
+ * wait failure the FUSE mount path must see (containerd#4387). Why not Bun.spawn: it is
+ * async, and mount() is synchronous for every other filesystem. Our own waitpid reports the
+ * kernel's answer, and Bun never reaps children it did not spawn.
+ *
+ * Output goes to a memfd, not a pipe: a helper that daemonizes (fuse-overlayfs) may keep the
+ * write end, and a pipe that fills while we block in waitpid would deadlock.
+ */
+import { ptr } from "bun:ffi";
+import { SyscallError } from "../errors.ts";
+import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
+
+const libc = bindLibc({
+  posix_spawn: { args: ["ptr", "cstring", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+  posix_spawn_file_actions_init: { args: ["ptr"], returns: "i32" },
+  posix_spawn_file_actions_destroy: { args: ["ptr"], returns: "i32" },
+  posix_spawn_file_actions_adddup2: { args: ["ptr", "i32", "i32"], returns: "i32" },
+  posix_spawn_file_actions_addopen: { args: ["ptr", "i32", "cstring", "i32", "u32"], returns: "i32" },
+  posix_spawn_file_actions_addclosefrom_np: { args: ["ptr", "i32"], returns: "i32" },
+  posix_spawnattr_init: { args: ["ptr"], returns: "i32" },
+  posix_spawnattr_destroy: { args: ["ptr"], returns: "i32" },
+  posix_spawnattr_setflags: { args: ["ptr", "i16"], returns: "i32" },
+  posix_spawnattr_setsigmask: { args: ["ptr", "ptr"], returns: "i32" },
+  posix_spawnattr_setsigdefault: { args: ["ptr", "ptr"], returns: "i32" },
+  sigemptyset: { args: ["ptr"], returns: "i32" },
+  sigfillset: { args: ["ptr"], returns: "i32" },
+  waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  memfd_create: { args: ["cstring", "u32"], returns: "i32" },
+  pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
+  close: { args: ["i32"], returns: "i32" },
+});
+
+/**
+ * Buffer sizes for glibc's opaque types: posix_spawn_file_actions_t is 80 bytes and
+ * posix_spawnattr_t 336 on x86_64 and arm64, so these leave room; sigset_t is 1024 bits.
+ * A test compares them and the flags with this machine's headers.
+ */
+export const SPAWN_LAYOUT = {
+  fileActionsBytes: 256,
+  spawnattrBytes: 512,
+  sigsetBytes: 128,
+  POSIX_SPAWN_SETSIGDEF: 0x04,
+  POSIX_SPAWN_SETSIGMASK: 0x08,
+  MFD_CLOEXEC: 0x1,
+} as const;
+const FILE_ACTIONS_SIZE = SPAWN_LAYOUT.fileActionsBytes;
+const SPAWNATTR_SIZE = SPAWN_LAYOUT.spawnattrBytes;
+const SIGSET_SIZE = SPAWN_LAYOUT.sigsetBytes;
+const { POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, MFD_CLOEXEC } = SPAWN_LAYOUT;
+const O_RDONLY = 0;
+const EINTR = 4;
+
+/** Output kept from a helper; the rest is dropped (a helper's diagnostics are short). */
+export const PROCESS_OUTPUT_LIMIT = 64 * 1024;
+
+export interface ProcessExit {
+  readonly pid: number;
+  /** the exit status when it exited, else null */
+  readonly exitCode: number | null;
+  /** the signal that killed it, else null */
+  readonly signal: number | null;
+  /** stdout and stderr, interleaved as written, at most PROCESS_OUTPUT_LIMIT bytes */
+  readonly output: string;
+}
+
+/**
+ * Run path with argv (argv[0] included) and the current environment, and wait for it.
+ * Signal dispositions and the mask are reset to defaults in the child, and every fd above 2
+ * is closed, so a daemonizing helper holds nothing of ours.
+ * Throws SyscallError: posix_spawn(3) (ENOENT, EACCES, ...), or waitpid(2) with ECHILD when
+ * the child was reaped by someone else, so its status is lost.
+ */
+export function runProcess(path: string, argv: readonly string[]): ProcessExit {
+  const c = libc();
+  const outputFd = c.memfd_create("mountkit-helper-output", MFD_CLOEXEC);
+  if (outputFd < 0) throw syscallFailure("memfd_create(2)");
+  try {
+    const pid = spawn(path, argv, outputFd);
+    const status = waitFor(pid, path);
+    return { pid, ...decodeStatus(status), output: readOutput(outputFd) };
+  } finally {
+    c.close(outputFd);
+  }
+}
+
+function spawn(path: string, argv: readonly string[], outputFd: number): number {
+  const c = libc();
+  const actions = new Uint8Array(FILE_ACTIONS_SIZE);
+  const attr = new Uint8Array(SPAWNATTR_SIZE);
+  const noSignals = new Uint8Array(SIGSET_SIZE);
+  const allSignals = new Uint8Array(SIGSET_SIZE);
+  c.posix_spawn_file_actions_init(actions);
+  c.posix_spawnattr_init(attr);
+  try {
+    // The actions run in order in the child: stdio first, then everything else closed.
+    expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0), path);
+    expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 1), path);
+    expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 2), path);
+    expectZero(c.posix_spawn_file_actions_addclosefrom_np(actions, 3), path);
+    // Bun ignores or blocks some signals; a helper (and the daemon it leaves) must not inherit that.
+    c.sigemptyset(noSignals);
+    c.sigfillset(allSignals);
+    expectZero(c.posix_spawnattr_setsigmask(attr, noSignals), path);
+    expectZero(c.posix_spawnattr_setsigdefault(attr, allSignals), path);
+    expectZero(c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), path);
+
+    const args = cStringArray(argv);
+    const env = cStringArray(Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`));
+    const pid = new Int32Array(1);
+    // posix_spawn returns the error number; it does not set errno.
+    const rc = c.posix_spawn(pid, path, actions, attr, args.array, env.array);
+    heldForLastSpawn = [args.buffers, env.buffers];
+    if (rc !== 0) throw new SyscallError("posix_spawn(3)", rc, [path]);
+    return pid[0]!;
+  } finally {
+    c.posix_spawn_file_actions_destroy(actions);
+    c.posix_spawnattr_destroy(attr);
+  }
+}
+
+/** waitpid(pid, &status, 0), restarted on EINTR (a signal handler ran; the child is still ours). */
+function waitFor(pid: number, path: string): number {
+  const status = new Int32Array(1);
+  for (;;) {
+    if (libc().waitpid(pid, status, 0) === pid) return status[0]!;
+    const errno = lastErrno();
+    if (errno !== EINTR) throw new SyscallError("waitpid(2)", errno, [path]);
+  }
+}
+
+/** WIFEXITED/WEXITSTATUS and WIFSIGNALED/WTERMSIG from <sys/wait.h>. */
+export function decodeStatus(status: number): { exitCode: number | null; signal: number | null } {
+  const low = status & 0x7f;
+  if (low === 0) return { exitCode: (status >> 8) & 0xff, signal: null };
+  if (low !== 0x7f) return { exitCode: null, signal: low };
+  return { exitCode: null, signal: null }; // stopped: waitpid without WUNTRACED does not report it
+}
+
+function readOutput(fd: number): string {
+  const buffer = new Uint8Array(PROCESS_OUTPUT_LIMIT);
+  const n = Number(libc().pread(fd, buffer, buffer.byteLength, 0));
+  return n > 0 ? new TextDecoder().decode(buffer.subarray(0, n)) : "";
+}
+
+function expectZero(rc: number, path: string): void {
+  if (rc !== 0) throw new SyscallError("posix_spawn(3)", rc, [path]);
+}
+
+/** A NULL-terminated char *[] and the buffers its pointers point into (keep them alive). */
+function cStringArray(strings: readonly string[]): { array: BigUint64Array; buffers: Buffer[] } {
+  const buffers = strings.map((s) => Buffer.from(`${s}\0`, "utf8"));
+  const array = new BigUint64Array(strings.length + 1);
+  buffers.forEach((b, i) => (array[i] = BigInt(ptr(b))));
+  return { array, buffers };
+}
+
+/**
+ * The raw pointers in a char *[] do not keep their buffers alive; this reference does, from
+ * before the call until the next spawn.
+ */
+let heldForLastSpawn: Buffer[][] = [];

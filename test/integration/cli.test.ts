@@ -1,0 +1,240 @@
+// The compiled binary end to end: flags, output, exit codes, nothing left behind on failure.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VERSION } from "../../src/version.ts";
+import { BINARY, runCli } from "../support/cli.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+
+let s: ReturnType<typeof scratch>;
+afterEach(() => s?.dispose());
+const dir = (...parts: string[]) => {
+  const p = s.path(...parts);
+  mkdirSync(p, { recursive: true });
+  return p;
+};
+const oneLineError = (stderr: string) => {
+  const lines = stderr.split("\n").filter(Boolean);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]!.startsWith("mountkit: ")).toBe(true);
+  return lines[0]!;
+};
+
+describe("basics", () => {
+  test("--version matches package.json", () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dir, "../../package.json"), "utf8"));
+    expect(pkg.version).toBe(VERSION);
+    const r = runCli(["--version"]);
+    expect(r).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
+  });
+
+  test("--help for the program and each command", () => {
+    expect(runCli(["--help"]).stdout).toContain("Commands:");
+    for (const cmd of ["mount", "umount", "findmnt", "features"]) {
+      const r = runCli([cmd, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toStartWith(`Usage: mountkit ${cmd}`);
+    }
+  });
+
+  test("unknown command or flag, missing operand: one-line error, exit 1", () => {
+    for (const args of [["frobnicate"], ["mount", "--frob", "a", "b"], ["mount", "-Z"], ["mount", "tmpfs"], ["umount"], ["findmnt", "a", "b"]]) {
+      const r = runCli(args);
+      expect(r.code).toBe(1);
+      oneLineError(r.stderr);
+    }
+  });
+});
+
+describe("mount and umount", () => {
+  test("tmpfs: mount, show, unmount; then 'not mounted' is exit 32", () => {
+    s = scratch("cli");
+    const t = dir("t");
+    expect(runCli(["mount", "-t", "tmpfs", "-o", "size=1m", "-o", "nosuid", "cli-demo", t]).code).toBe(0);
+    const shown = JSON.parse(runCli(["findmnt", "--json", t]).stdout);
+    expect(shown.filesystems[0]).toMatchObject({ target: t, source: "cli-demo", fstype: "tmpfs" });
+    expect(shown.filesystems[0]["vfs-options"]).toContain("nosuid");
+    expect(runCli(["umount", t]).code).toBe(0);
+    expect(mountsUnder(t)).toEqual([]);
+    const again = runCli(["umount", t]);
+    expect(again.code).toBe(32);
+    expect(oneLineError(again.stderr)).toContain("not mounted");
+  });
+
+  test("bind -r, remount, propagation flags", () => {
+    s = scratch("clibind");
+    const src = dir("src");
+    const t = dir("t");
+    expect(runCli(["mount", "--bind", "-r", src, t]).code).toBe(0);
+    expect(mountsUnder(t)[0]!.options).toStartWith("ro");
+    expect(runCli(["mount", "-o", "remount,bind,rw", t]).code).toBe(0);
+    expect(mountsUnder(t)[0]!.options).toStartWith("rw");
+    expect(runCli(["mount", "--make-shared", t]).code).toBe(0);
+    expect(mountsUnder(t)[0]!.shared).toBeGreaterThan(0);
+    expect(runCli(["umount", "--all-stacked", t]).code).toBe(0);
+  });
+
+  test("--dry-run --json prints the plan and mounts nothing", () => {
+    s = scratch("clidry");
+    const src = dir("src");
+    const t = dir("t");
+    const r = runCli(["mount", "-n", "--json", "--rbind", "-o", "ro,rprivate", src, t]);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan.dryRun).toBe(true);
+    expect(plan.steps.map((st: { args: { flagNames: string } }) => st.args.flagNames)).toEqual([
+      "MS_BIND|MS_REC",
+      "MS_REC|MS_PRIVATE",
+      "MS_RDONLY|MS_REMOUNT|MS_BIND",
+    ]);
+    expect(plan.steps[0].args).toMatchObject({ source: src, target: t, flags: 0x5000 });
+    expect(mountsUnder(t)).toEqual([]);
+    const text = runCli(["mount", "--dry-run", "-t", "tmpfs", "-o", "size=1m", "x", t]);
+    expect(text.stdout).toBe(`mount("x", ${JSON.stringify(t)}, "tmpfs", 0, "size=1m")\n`);
+  });
+
+  test("umount of several targets: 64 when some fail, with a result per target under --json", () => {
+    s = scratch("climulti");
+    const a = dir("a");
+    const b = dir("b");
+    runCli(["mount", "-t", "tmpfs", "x", a]);
+    const r = runCli(["umount", "--json", a, b]);
+    expect(r.code).toBe(64);
+    const out = JSON.parse(r.stdout);
+    expect(out.results.map((x: { ok: boolean }) => x.ok)).toEqual([true, false]);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("umount -R", () => {
+    s = scratch("clirec");
+    const t = dir("t");
+    runCli(["mount", "-t", "tmpfs", "x", t]);
+    mkdirSync(`${t}/in`);
+    runCli(["mount", "-t", "tmpfs", "y", `${t}/in`]);
+    expect(runCli(["umount", "-R", t]).code).toBe(0);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+});
+
+describe("bad input: one-line error, the right exit code, nothing mounted", () => {
+  const cases: [string, (t: string, d: string) => string[], number, RegExp][] = [
+    ["empty type", (t) => ["mount", "-t", "", "x", t], 1, /empty filesystem type/],
+    ["unbalanced quote", (t) => ["mount", "-t", "tmpfs", "-o", 'size="1m', "x", t], 1, /unbalanced double quote/],
+    ["data longer than a page", (t) => ["mount", "-t", "tmpfs", "-o", `x=${"a".repeat(5000)}`, "x", t], 1, /more than the \d+-byte page/],
+    ["no type", (t) => ["mount", "/dev/nothing", t], 1, /no filesystem type given/],
+    ["target missing", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/missing`], 32, /ENOENT.*mount point .* does not exist/],
+    ["bind source missing", (t, d) => ["mount", "--bind", `${d}/nosrc`, t], 32, /ENOENT.*source .* does not exist/],
+    ["unknown fs type", (t) => ["mount", "-t", "nosuchfs", "x", t], 32, /ENODEV/],
+    ["target path with a newline", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/no\nsuch`], 32, /"[^"]*no\\nsuch".*does not exist/],
+    ["MOUNTKIT_STRATEGY invalid", (t) => ["mount", "-t", "tmpfs", "x", t], 1, /MOUNTKIT_STRATEGY/],
+  ];
+  for (const [name, args, code, message] of cases) {
+    test(name, () => {
+      s = scratch("clibad");
+      const t = dir("t");
+      const env = name.startsWith("MOUNTKIT") ? { ...process.env, MOUNTKIT_STRATEGY: "turbo" } : undefined;
+      const r = runCli(args(t, s.dir), env ? { env } : {});
+      expect(r.code).toBe(code);
+      expect(oneLineError(r.stderr)).toMatch(message);
+      expect(r.stdout).toBe("");
+      expect(mountsUnder(s.dir)).toEqual([]);
+    });
+  }
+
+  test("--json puts the error object on stdout too", () => {
+    s = scratch("clijson");
+    const r = runCli(["mount", "--json", "-t", "nosuchfs", "x", dir("t")]);
+    expect(r.code).toBe(32);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exitCode: 32, error: { kind: "syscall", errnoName: "ENODEV", syscall: "mount(2)" } });
+  });
+});
+
+describe("awkward paths", () => {
+  test("spaces, tabs, backslashes and newlines mount and show in findmnt --json", () => {
+    s = scratch("cliawk");
+    for (const name of ["with space", "with\ttab", "back\\slash", "new\nline"]) {
+      const t = dir(name);
+      expect(runCli(["mount", "-t", "tmpfs", `src ${name}`, t]).code).toBe(0);
+      const fs = JSON.parse(runCli(["findmnt", "--json", t]).stdout).filesystems;
+      expect(fs).toHaveLength(1);
+      expect(fs[0].target).toBe(t);
+      expect(fs[0].source).toBe(`src ${name}`);
+      expect(runCli(["umount", t]).code).toBe(0);
+    }
+  });
+});
+
+describe("findmnt", () => {
+  test("--mountinfo FILE reads a saved table; PATH picks the top of a stack", () => {
+    s = scratch("clifm");
+    const file = join(s.dir, "mountinfo");
+    writeFileSync(
+      file,
+      [
+        "1 0 8:1 / / rw - ext4 /dev/sda1 rw",
+        "20 1 0:30 / /data rw,nosuid shared:7 - tmpfs one rw",
+        "21 20 0:31 / /data rw - tmpfs two rw,size=1024k",
+        "22 1 0:32 / /data\\040x rw - tmpfs three rw",
+        "",
+      ].join("\n"),
+    );
+    const all = JSON.parse(runCli(["findmnt", "--json", "--mountinfo", file]).stdout).filesystems;
+    expect(all.map((m: { target: string }) => m.target)).toEqual(["/", "/data", "/data", "/data x"]);
+    const one = JSON.parse(runCli(["findmnt", "--json", "--mountinfo", file, "/data/deep/file"]).stdout).filesystems;
+    expect(one).toEqual([
+      { id: 21, parent: 20, "maj:min": "0:31", fsroot: "/", target: "/data", source: "two", fstype: "tmpfs", "vfs-options": "rw", "fs-options": "rw,size=1024k", propagation: "private" },
+    ]);
+  });
+
+  test("a malformed saved table is bad input (exit 1) naming the line", () => {
+    s = scratch("clifmbad");
+    const file = join(s.dir, "mountinfo");
+    writeFileSync(file, "1 0 8:1 / / rw - ext4 /dev/sda1 rw\nnot a mountinfo line\n");
+    const r = runCli(["findmnt", "--mountinfo", file]);
+    expect(r.code).toBe(1);
+    expect(oneLineError(r.stderr)).toMatch(/line 2/);
+  });
+});
+
+describe("features", () => {
+  test("--json names the facts and the strategy; MOUNTKIT_STRATEGY forces it", () => {
+    const facts = JSON.parse(runCli(["features", "--json"]).stdout);
+    expect(facts).toMatchObject({ mountApi: true, strategy: "fd", strategySource: "kernel" });
+    const forced = JSON.parse(runCli(["features", "--json"], { env: { ...process.env, MOUNTKIT_STRATEGY: "legacy" } }).stdout);
+    expect(forced).toMatchObject({ strategy: "legacy", strategySource: "environment" });
+  });
+});
+
+describe("the single binary", () => {
+  test("multi-call: links named mount and umount behave as those commands", () => {
+    s = scratch("climulticall");
+    const links = dir("bin");
+    symlinkSync(BINARY, join(links, "mount"));
+    symlinkSync(BINARY, join(links, "umount"));
+    const t = dir("t");
+    expect(runCli(["-t", "tmpfs", "viaLink", t], { bin: join(links, "mount") }).code).toBe(0);
+    expect(mountsUnder(t)[0]!.source).toBe("viaLink");
+    expect(runCli([t], { bin: join(links, "umount") }).code).toBe(0);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("runs from a temp dir with an empty environment (no PATH, no bun, node or npm)", () => {
+    const home = mkdtempSync(join(tmpdir(), "mountkit-test-bare-"));
+    s = scratch("clibare");
+    try {
+      const bin = join(home, "mountkit");
+      copyFileSync(BINARY, bin);
+      Bun.spawnSync(["chmod", "755", bin]);
+      expect(runCli(["--version"], { bin, env: {} }).stdout).toBe(`mountkit ${VERSION}\n`);
+      const t = dir("t");
+      expect(runCli(["mount", "-t", "tmpfs", "bare", t], { bin, env: { PATH: "" } }).code).toBe(0);
+      expect(mountsUnder(t)[0]!.source).toBe("bare");
+      expect(runCli(["umount", t], { bin, env: { PATH: "" } }).code).toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

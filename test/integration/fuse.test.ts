@@ -1,0 +1,366 @@
+// FUSE mounts through the real mount.fuse3 and Debian's fuse-overlayfs. ECHILD is injected at
+// the seam (the kernel cannot be made to lose one wait on demand), and also provoked for real.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { dlopen } from "bun:ffi";
+import { Errno } from "../../src/errno.ts";
+import { HelperError, PlanError, SyscallError } from "../../src/errors.ts";
+import { lookupMount } from "../../src/mountinfo/lookup.ts";
+import { HELPER_ECHILD } from "../../src/ops/fuse-mount.ts";
+import { locateHelper } from "../../src/ops/helpers.ts";
+import { mount, planOnly } from "../../src/ops/mount.ts";
+import { unmount, unmountAll } from "../../src/ops/unmount.ts";
+import { FUSE_SUPER_MAGIC, HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
+import type { HelperStep } from "../../src/plan/steps.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
+
+let MOUNT_FUSE3 = "";
+beforeAll(() => {
+  requireRootNamespace();
+  // npm test installs these (scripts/test-deps.sh); without them this file must fail, not skip.
+  for (const name of ["mount.fuse3", "fusermount3", "fuse-overlayfs"]) {
+    if (!locateHelper(name, HELPER_SEARCH_DIRS)) throw new Error(`${name} is missing: apt-get install fuse3 fuse-overlayfs`);
+  }
+  if (!existsSync("/dev/fuse")) throw new Error("/dev/fuse is missing: the kernel has no FUSE");
+  MOUNT_FUSE3 = locateHelper("mount.fuse3", HELPER_SEARCH_DIRS)!;
+});
+
+let s: ReturnType<typeof scratch>;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  // every cleanup runs; the first failure is reported
+  let first: unknown;
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      c();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+});
+function fresh(label: string) {
+  s = scratch(label);
+  cleanups.push(() => s.dispose());
+  cleanups.push(() => waitForDaemonsGone(s.dir));
+  return s;
+}
+function dir(...parts: string[]) {
+  const p = s.path(...parts);
+  mkdirSync(p, { recursive: true });
+  return p;
+}
+
+/** lower/ with from-lower, upper/ with from-upper, empty work/ and merged/. */
+function layers() {
+  const lower = dir("lower");
+  const upper = dir("upper");
+  const work = dir("work");
+  const merged = dir("merged");
+  writeFileSync(join(lower, "from-lower"), "lower\n");
+  writeFileSync(join(upper, "from-upper"), "upper\n");
+  cleanups.push(() => unmountAll(merged));
+  const m = { type: "fuse3.fuse-overlayfs", source: "overlay", options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] };
+  return { lower, upper, work, merged, m };
+}
+
+const fuseMountsAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path && m.fstype.startsWith("fuse"));
+
+/** fuse-overlayfs daemons (not zombies) serving a mount under dir. */
+function daemonsUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (cmdline[0]?.endsWith("fuse-overlayfs") && cmdline.some((a) => a.startsWith(dir))) pids.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids;
+}
+
+/** A daemon exits on its own once its mount is gone; wait for that (bounded), then check. */
+function waitForDaemonsGone(dir: string): void {
+  for (let i = 0; i < 100 && daemonsUnder(dir).length > 0; i++) Bun.sleepSync(50);
+  expect(daemonsUnder(dir)).toEqual([]);
+}
+
+/** An executable sh script in dir. */
+function script(dirPath: string, name: string, body: string): string {
+  const path = join(dirPath, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+const helperRuns = (log: unknown[][], path: string) => log.filter((c) => c[0] === "runProcess" && c[1] === path);
+
+describe("fuse-overlayfs through mount.fuse3, for real", () => {
+  test("mount: the merged view has both layers, a write lands in upperdir; unmount through fusermount3", () => {
+    fresh("fuse");
+    const { upper, merged, m } = layers();
+    const lines: string[] = [];
+    const plan = mount(m, merged, { log: (l) => lines.push(l) });
+
+    expect((plan.steps[0] as HelperStep).path).toBe(MOUNT_FUSE3);
+    expect(lines[0]).toBe(
+      `execve("${MOUNT_FUSE3}", ["mount.fuse3", "overlay", "${merged}", "-o", "${m.options[0]}", "-o", "${m.options[1]}", "-o", "${m.options[2]}", "-t", "fuse-overlayfs"])`,
+    );
+    const mounted = fuseMountsAt(merged);
+    expect(mounted.map((x) => x.fstype)).toEqual(["fuse.fuse-overlayfs"]);
+    expect(libcSyscalls.statfs(merged).type).toBe(FUSE_SUPER_MAGIC);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+    expect(readFileSync(join(merged, "from-lower"), "utf8")).toBe("lower\n");
+    writeFileSync(join(merged, "written"), "new\n");
+    expect(readFileSync(join(upper, "written"), "utf8")).toBe("new\n");
+    expect(daemonsUnder(s.dir)).toHaveLength(1);
+
+    const unlog: string[] = [];
+    expect(unmount(merged, { log: (l) => unlog.push(l) })).toBe(true);
+    expect(unlog[0]).toMatch(/^execve\(".*\/fusermount3", \["fusermount3", "-u", ".*merged"\]\)$/);
+    expect(unlog.some((l) => l.startsWith("umount2("))).toBe(false);
+    expect(fuseMountsAt(merged)).toEqual([]);
+    waitForDaemonsGone(s.dir);
+  });
+
+  test("fuse.fuse-overlayfs runs mount.fuse (Debian links it to mount.fuse3) with -t fuse-overlayfs", () => {
+    fresh("fuse2");
+    const { merged, m } = layers();
+    const plan = mount({ ...m, type: "fuse.fuse-overlayfs" }, merged);
+    const step = plan.steps[0] as HelperStep;
+    expect(step.path).toBe(locateHelper("mount.fuse", HELPER_SEARCH_DIRS)!);
+    expect(step.argv[0]).toBe("mount.fuse");
+    expect(step.argv.slice(-2)).toEqual(["-t", "fuse-overlayfs"]);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+    expect(unmount(merged)).toBe(true);
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("statx STATX_MNT_ID and mountinfo agree on the mount ID, before and after the mount", () => {
+    fresh("fuseid");
+    const { merged, m } = layers();
+    const before = libcSyscalls.statxMountId(merged);
+    expect(before).toBe(lookupMount(mountTable(), merged)!.id);
+    mount(m, merged);
+    const after = libcSyscalls.statxMountId(merged);
+    expect(after).not.toBe(before);
+    expect(after).toBe(lookupMount(mountTable(), merged)!.id);
+    expect(after).toBe(fuseMountsAt(merged)[0]!.id);
+  });
+
+  test("the binary: mount -v says which helper ran; umount removes it; --dry-run --json prints the helper step", () => {
+    fresh("fusecli");
+    const { merged, m } = layers();
+    const o = m.options.join(",");
+    const dry = Bun.spawnSync(["dist/mountkit", "mount", "-n", "--json", "-t", m.type, "-o", o, "overlay", merged]);
+    expect(dry.exitCode).toBe(0);
+    const json = JSON.parse(dry.stdout.toString());
+    expect(json.steps[0].op).toBe("helper");
+    expect(json.steps[0].args.path).toBe(MOUNT_FUSE3);
+    expect(json.steps[0].args.argv.slice(-2)).toEqual(["-t", "fuse-overlayfs"]);
+    expect(fuseMountsAt(merged)).toEqual([]);
+
+    const run = Bun.spawnSync(["dist/mountkit", "mount", "-v", "-t", m.type, "-o", o, "overlay", merged]);
+    expect(run.stderr.toString()).toContain(`execve("${MOUNT_FUSE3}"`);
+    expect(run.exitCode).toBe(0);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+    const um = Bun.spawnSync(["dist/mountkit", "umount", "-v", merged]);
+    expect(um.exitCode).toBe(0);
+    expect(um.stderr.toString()).toContain("fusermount3");
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("a propagation word is applied after the helper; if it fails, the FUSE mount is rolled back", () => {
+    fresh("fuseprop");
+    const { merged, m } = layers();
+    mount({ ...m, options: [...m.options, "private"] }, merged);
+    expect(fuseMountsAt(merged)).toHaveLength(1);
+    expect(unmount(merged)).toBe(true);
+
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EINVAL } });
+    expect(() => mount({ ...m, options: [...m.options, "rshared"] }, merged, { sys })).toThrow(/mount\(2\): EINVAL/);
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+});
+
+describe("ECHILD from the helper's wait (containerd#4387), injected at the seam", () => {
+  test("the helper did not mount: no unmount, the retry mounts", () => {
+    fresh("echild1");
+    const { merged, m } = layers();
+    const sys = injectFaults(libcSyscalls, { runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)" } });
+    mount(m, merged, { sys });
+    expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(2);
+    expect(sys.counts.runProcess).toBe(2); // no fusermount3: nothing was unmounted
+    expect(sys.counts.umount2).toBeUndefined();
+    expect(fuseMountsAt(merged)).toHaveLength(1);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+  });
+
+  test("the helper mounted before the wait was lost: that mount is unmounted, the retry mounts once", () => {
+    fresh("echild2");
+    const { merged, m } = layers();
+    const sys = injectFaults(libcSyscalls, {
+      runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
+    });
+    const lines: string[] = [];
+    mount(m, merged, { sys, log: (l) => lines.push(l) });
+    const runs = sys.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
+    expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
+    expect(fuseMountsAt(merged)).toHaveLength(1); // exactly one mount at the end
+    expect(mountsUnder(merged)).toHaveLength(1);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+  });
+
+  test("ECHILD every time: 10 tries, each new mount removed, then the error; nothing left mounted", () => {
+    fresh("echild3");
+    const { merged, m } = layers();
+    const sys = injectFaults(libcSyscalls, {
+      runProcess: { calls: "always", errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
+    });
+    let err: unknown;
+    try {
+      mount(m, merged, { sys });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HelperError);
+    expect((err as HelperError).message).toMatch(/mount helper .*mount\.fuse3 .*ECHILD.* on all 10 tries/);
+    expect((err as HelperError).cause).toBeInstanceOf(SyscallError);
+    expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(HELPER_ECHILD.attempts);
+    expect(HELPER_ECHILD.attempts).toBe(10);
+    const runs = sys.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    expect(runs.filter((r) => r === "fusermount3")).toHaveLength(10);
+    expect(mountsUnder(merged)).toEqual([]);
+  });
+
+  test("the real runner surfaces a real ECHILD: with SIGCHLD ignored the kernel reaps the child", () => {
+    fresh("echildreal");
+    const helper = script(dir("bin"), "mount.fuse3", "exit 0");
+    const { symbols } = dlopen("libc.so.6", { signal: { args: ["i32", "u64"], returns: "u64" } });
+    const SIGCHLD = 17;
+    const previous = symbols.signal(SIGCHLD, 1 /* SIG_IGN */);
+    let err: unknown;
+    try {
+      libcSyscalls.runProcess(helper, ["mount.fuse3"]);
+    } catch (e) {
+      err = e;
+    } finally {
+      symbols.signal(SIGCHLD, previous);
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).syscall).toBe("waitpid(2)");
+    expect((err as SyscallError).errno).toBe(Errno.ECHILD);
+    expect(libcSyscalls.runProcess(helper, ["mount.fuse3"]).exitCode).toBe(0);
+  });
+});
+
+describe("helpers that fail", () => {
+  test("a helper that exits non-zero: its stderr, status and argv are in the error; nothing is mounted", () => {
+    fresh("fusefail");
+    const bin = dir("bin");
+    script(bin, "mount.fuse3", 'echo "cannot mount: $# args: $*" >&2\necho to-stdout\nexit 3');
+    const merged = dir("merged");
+    let err: unknown;
+    try {
+      mount({ type: "fuse3.demo", source: "a b;$(x)", options: ["ro", "k=v"] }, merged, { helperDir: bin });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HelperError);
+    const h = err as HelperError;
+    expect(h.exitStatus).toBe(3);
+    expect(h.argv).toEqual(["mount.fuse3", "a b;$(x)", merged, "-o", "ro", "-o", "k=v", "-t", "demo"]);
+    // 8 arguments arrived as 8: an argv, no shell in between
+    expect(h.output).toContain(`cannot mount: 8 args: a b;$(x) ${merged} -o ro -o k=v -t demo`);
+    expect(h.output).toContain("to-stdout");
+    expect(h.message).toStartWith(`mount a b;$(x) on ${merged}: mount helper ${join(bin, "mount.fuse3")} [mount.fuse3 "a b;$(x)" `);
+    expect(h.message).toContain("exited with status 3: cannot mount");
+    expect(mountsUnder(merged)).toEqual([]);
+  });
+
+  test("a helper that mounts and then fails: its mount is removed (containerd left it)", () => {
+    fresh("fusehalf");
+    const bin = dir("bin");
+    script(bin, "mount.fuse3", 'mount -t tmpfs half "$2" && echo "mounted, then failed" >&2\nexit 1');
+    const merged = dir("merged");
+    expect(() => mount({ type: "fuse3.demo", source: "s", options: [] }, merged, { helperDir: bin })).toThrow(
+      /exited with status 1: mounted, then failed/,
+    );
+    expect(mountsUnder(merged)).toEqual([]);
+  });
+
+  test("a helper that is not in the helper dir: an error before anything runs", () => {
+    fresh("fusenone");
+    const bin = dir("bin");
+    const merged = dir("merged");
+    const sys = injectFaults(libcSyscalls, {});
+    expect(() => mount({ type: "fuse.demo", source: "s", options: [] }, merged, { helperDir: bin, sys })).toThrow(
+      /mount helper mount\.fuse not found in .*\/bin$/,
+    );
+    expect(() => planOnly({ type: "fuse.demo", source: "s", options: [] }, merged, { helperDir: bin })).toThrow(HelperError);
+    expect(sys.counts.runProcess).toBeUndefined();
+    expect(() => mount({ type: "fuse.demo", source: "s", options: [] }, merged, { helperDir: "relative/bin" })).toThrow(PlanError);
+  });
+
+  test("a helper killed by a signal is reported as such", () => {
+    fresh("fusekill");
+    const bin = dir("bin");
+    script(bin, "mount.fuse3", "kill -9 $$");
+    const merged = dir("merged");
+    expect(() => mount({ type: "fuse3.demo", source: "s", options: [] }, merged, { helperDir: bin })).toThrow(
+      /was killed by signal 9/,
+    );
+  });
+});
+
+describe("unmounting FUSE mounts", () => {
+  test("fusermount3 fails, then fusermount fails, then umount2 removes it (containerd's order)", () => {
+    fresh("fuseumfallback");
+    const { merged, m } = layers();
+    mount(m, merged);
+    const bin = dir("fake-bin");
+    const record = s.path("calls");
+    script(bin, "fusermount3", `echo "fusermount3 $*" >> ${record}; echo nope >&2; exit 1`);
+    script(bin, "fusermount", `echo "fusermount $*" >> ${record}; exit 1`);
+    const lines: string[] = [];
+    expect(unmount(merged, { helperDir: bin, log: (l) => lines.push(l) })).toBe(true);
+    expect(readFileSync(record, "utf8")).toBe(`fusermount3 -u ${merged}\nfusermount -u ${merged}\n`);
+    expect(lines.filter((l) => l.startsWith("umount2("))).toHaveLength(1);
+    expect(lines).toContain("fusermount3: exited 1: nope");
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("lazy passes -z to fusermount3; force skips the helpers (and the statfs) for umount2", () => {
+    fresh("fuseumflags");
+    const { merged, m } = layers();
+    mount(m, merged);
+    const lazy: string[] = [];
+    expect(unmount(merged, { lazy: true, log: (l) => lazy.push(l) })).toBe(true);
+    expect(lazy[0]).toContain('["fusermount3", "-u", "-z", ');
+    expect(fuseMountsAt(merged)).toEqual([]);
+    waitForDaemonsGone(s.dir);
+
+    mount(m, merged);
+    const sys = injectFaults(libcSyscalls, {});
+    expect(unmount(merged, { force: true, sys })).toBe(true);
+    expect(sys.counts.statfs).toBeUndefined();
+    expect(sys.counts.runProcess).toBeUndefined();
+    expect(sys.counts.umount2).toBe(1);
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("a plain unmount costs one statfs and runs no helper", () => {
+    fresh("plainum");
+    const t = dir("t");
+    mount({ type: "tmpfs", source: "x", options: [] }, t);
+    const sys = injectFaults(libcSyscalls, {});
+    expect(unmount(t, { sys })).toBe(true);
+    expect(sys.log.map((c) => c[0])).toEqual(["statfs", "umount2"]);
+  });
+});

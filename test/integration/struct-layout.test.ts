@@ -1,0 +1,55 @@
+// The layouts and constants mountkit hard-codes, checked against this machine's C headers.
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MNT, MS, ST } from "../../src/plan/flags.ts";
+import { O } from "../../src/sys/fd.ts";
+import { AT, FSCONFIG, MOUNT_ATTR, MOUNT_ATTR_SIZE, MOVE_MOUNT, OPEN_TREE, SYS } from "../../src/sys/mount-api.ts";
+import { STATFS_SIZE, STATX_MNT_ID, STATX_SIZE } from "../../src/sys/stat.ts";
+
+const work = mkdtempSync(join(tmpdir(), "mountkit-test-layout-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function headerValues(): Map<string, number> {
+  const exe = join(work, "layout");
+  const cc = Bun.spawnSync(["cc", "-o", exe, join(import.meta.dir, "../support/c/layout.c")], { stderr: "pipe" });
+  if (cc.exitCode !== 0) throw new Error(`cc failed (a C compiler is needed for this test): ${cc.stderr}`);
+  const out = Bun.spawnSync([exe]).stdout.toString();
+  return new Map(out.trim().split("\n").map((l) => [l.split(" ")[0]!, Number(l.split(" ")[1])]));
+}
+
+test("struct sizes, offsets, flags and syscall numbers match the headers", () => {
+  const c = headerValues();
+  const ours: Record<string, number> = {
+    "sizeof.statfs": STATFS_SIZE,
+    "offsetof.statfs.f_type": 0,
+    "offsetof.statfs.f_flags": 80,
+    "sizeof.statx": STATX_SIZE,
+    "offsetof.statx.stx_mnt_id": 144,
+    "sizeof.mount_attr": MOUNT_ATTR_SIZE,
+    STATX_MNT_ID,
+    MS_NOSYMFOLLOW: MS.NOSYMFOLLOW,
+    MS_LAZYTIME: MS.LAZYTIME,
+    MS_STRICTATIME: MS.STRICTATIME,
+    MS_RELATIME: MS.RELATIME,
+    MS_SHARED: MS.SHARED,
+    MNT_DETACH: MNT.DETACH,
+    ST_RELATIME: ST.RELATIME,
+    SYS_open_tree: SYS.open_tree,
+    SYS_move_mount: SYS.move_mount,
+    SYS_fsopen: SYS.fsopen,
+    SYS_fsconfig: SYS.fsconfig,
+    SYS_fsmount: SYS.fsmount,
+    SYS_mount_setattr: SYS.mount_setattr,
+    MOUNT_ATTR_IDMAP: MOUNT_ATTR.IDMAP,
+    MOUNT_ATTR_NOSYMFOLLOW: MOUNT_ATTR.NOSYMFOLLOW,
+    MOVE_MOUNT_F_EMPTY_PATH: MOVE_MOUNT.F_EMPTY_PATH,
+    FSCONFIG_SET_FD: FSCONFIG.SET_FD,
+    FSCONFIG_CMD_CREATE: FSCONFIG.CMD_CREATE,
+    OPEN_TREE_CLONE: OPEN_TREE.CLONE,
+    AT_RECURSIVE: AT.RECURSIVE,
+    O_PATH: O.PATH,
+  };
+  expect(Object.fromEntries(Object.keys(ours).map((k) => [k, c.get(k)]))).toEqual(ours);
+});

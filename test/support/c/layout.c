@@ -1,0 +1,46 @@
+/* Prints the struct layouts and constants mountkit hard-codes, from this machine's headers,
+ * as "name value" lines; test/integration/struct-layout.test.ts compares them. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <linux/stat.h>
+#include <linux/mount.h>
+
+#define SHOW(name, value) printf("%s %lld\n", name, (long long)(value))
+
+int main(void) {
+  SHOW("sizeof.statfs", sizeof(struct statfs));
+  SHOW("offsetof.statfs.f_type", offsetof(struct statfs, f_type));
+  SHOW("offsetof.statfs.f_flags", offsetof(struct statfs, f_flags));
+  SHOW("sizeof.statx", sizeof(struct statx));
+  SHOW("offsetof.statx.stx_mnt_id", offsetof(struct statx, stx_mnt_id));
+  SHOW("sizeof.mount_attr", sizeof(struct mount_attr));
+  SHOW("STATX_MNT_ID", STATX_MNT_ID);
+  SHOW("MS_NOSYMFOLLOW", MS_NOSYMFOLLOW);
+  SHOW("MS_LAZYTIME", MS_LAZYTIME);
+  SHOW("MS_STRICTATIME", MS_STRICTATIME);
+  SHOW("MS_RELATIME", MS_RELATIME);
+  SHOW("MS_SHARED", MS_SHARED);
+  SHOW("MNT_DETACH", MNT_DETACH);
+  SHOW("ST_RELATIME", ST_RELATIME);
+  SHOW("SYS_open_tree", SYS_open_tree);
+  SHOW("SYS_move_mount", SYS_move_mount);
+  SHOW("SYS_fsopen", SYS_fsopen);
+  SHOW("SYS_fsconfig", SYS_fsconfig);
+  SHOW("SYS_fsmount", SYS_fsmount);
+  SHOW("SYS_mount_setattr", SYS_mount_setattr);
+  SHOW("MOUNT_ATTR_IDMAP", MOUNT_ATTR_IDMAP);
+  SHOW("MOUNT_ATTR_NOSYMFOLLOW", MOUNT_ATTR_NOSYMFOLLOW);
+  SHOW("MOVE_MOUNT_F_EMPTY_PATH", MOVE_MOUNT_F_EMPTY_PATH);
+  SHOW("FSCONFIG_SET_FD", FSCONFIG_SET_FD);
+  SHOW("FSCONFIG_CMD_CREATE", FSCONFIG_CMD_CREATE);
+  SHOW("OPEN_TREE_CLONE", OPEN_TREE_CLONE);
+  SHOW("AT_RECURSIVE", AT_RECURSIVE);
+  SHOW("O_PATH", O_PATH);
+  return 0;
+}
