@@ -195,6 +195,18 @@ describe("mountkit with-mounts", () => {
     expect(readdirSync(s.path("tmp"))).toEqual([]);
   });
 
+  test("-r: every mount read-only while the command runs", () => {
+    s = scratch("cli-withro");
+    const src = s.path("src");
+    mkdirSync(src);
+    const file = list(s.dir, [{ type: "bind", source: src, options: ["rbind", "rw"] }]);
+    const r = run(["with-mounts", "-r", file, "--", "sh", "-c", 'touch "$MOUNTKIT_ROOT/x" 2>/dev/null && exit 0 || exit 9'], { env: env() });
+    expect(r.code).toBe(9);
+    expect(existsSync(`${src}/x`)).toBe(false);
+    expect(run(["with-mounts", file, "--", "sh", "-c", 'touch "$MOUNTKIT_ROOT/x"'], { env: env() }).code).toBe(0);
+    expect(existsSync(`${src}/x`)).toBe(true);
+  });
+
   test("usage errors: exit 1", () => {
     s = scratch("cli-withuse");
     expect(run(["with-mounts", "x.json"]).code).toBe(1);
