@@ -87,7 +87,7 @@ export function planApply(text: string, options: ApplyOptions = {}): { request: 
 export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions, action: string): PlannedEntry[] {
   const canonical = canonicalRoot(root);
   const ctx = opsContext(options);
-  const targets = new Map(entries.map((e) => [e, resolveInRoot(canonical, e.mount.target)]));
+  const targets = new Map(entries.map((e) => [e, resolveInRoot(canonical, e.mount.target, ctx.sys)]));
   const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action).map((p) => locateHelpers(p, ctx));
   checkFsParams(entries, plans, ctx, action);
   return entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }));

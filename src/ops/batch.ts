@@ -109,9 +109,16 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   try {
     // Resolving now (read-only) finds link cycles before any mount; entries are resolved
     // again right before they are mounted.
-    const plans = locateAll(entries, planBatch(entries, (e) => resolveInRoot(canonical, e.mount.target), ctx.facts, action), ctx, action);
+    const targets = new Map<BatchEntry, string>();
+    const resolveNow = (e: BatchEntry) => {
+      const target = resolveInRoot(canonical, e.mount.target, ctx.sys);
+      targets.set(e, target);
+      return target;
+    };
+    const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action), ctx, action);
     checkFsParams(entries, plans, ctx, action);
-    const run = mountEntries(entries, canonical, ctx, options, action);
+    const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
+    const run = mountEntries(entries, canonical, ctx, options, action, preflight);
     outcome = Object.assign(run, { mountTableReads: shared.mountTableReads });
     return outcome;
   } finally {
@@ -124,7 +131,14 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
 /** The outcome before the batch-level counters are added. */
 type EntriesOutcome = Omit<BatchOutcome, "mountTableReads">;
 
-function mountEntries(entries: readonly BatchEntry[], root: string, ctx: OpsContext, options: BatchOptions, action: string): EntriesOutcome {
+function mountEntries(
+  entries: readonly BatchEntry[],
+  root: string,
+  ctx: OpsContext,
+  options: BatchOptions,
+  action: string,
+  preflight: ReadonlyMap<BatchEntry, { target: string; plan: Plan }>,
+): EntriesOutcome {
   const mounted: Mounted[] = [];
   const results: EntryResult[] = [];
   const failed: MountkitError[] = [];
@@ -143,7 +157,7 @@ function mountEntries(entries: readonly BatchEntry[], root: string, ctx: OpsCont
     const undo: Undo[] = [];
     try {
       try {
-        target = resolveInRoot(root, entry.mount.target);
+        target = resolveInRoot(root, entry.mount.target, ctx.sys);
       } catch (err) {
         throw nameEntry(entry, err);
       }
@@ -152,7 +166,9 @@ function mountEntries(entries: readonly BatchEntry[], root: string, ctx: OpsCont
         continue;
       }
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log);
-      const plan = locateHelpers(planEntry(entry, target, ctx.facts), ctx);
+      // The pre-flight plan stands unless an earlier entry's mount moved the target.
+      const early = preflight.get(entry);
+      const plan = early?.target === target ? early.plan : locateHelpers(planEntry(entry, target, ctx.facts), ctx);
       runPlan(plan, ctx, { rollback: undo });
       mounted.push({ target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });

@@ -70,7 +70,7 @@ export function unmountFstab(options: FstabOptions & UnmountOptions = {}): { res
   for (const l of [...lines].reverse()) {
     let target = l.target;
     try {
-      target = resolveInRoot("/", l.target);
+      target = resolveInRoot("/", l.target, options.sys);
       const removed = unmount(target, options);
       results.push({ line: l.line, target, status: removed ? "unmounted" : "not-mounted" });
     } catch (err) {

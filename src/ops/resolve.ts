@@ -1,25 +1,26 @@
 /**
  * Targets inside a root, resolved on the real filesystem: plan/root-path.ts's rootPath with
- * the real readlink, and the root itself canonicalized once.
+ * readlink from the syscall seam, and the root itself canonicalized once.
  */
-import { readlinkSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
-import { errnoCode } from "../errno.ts";
+import { Errno } from "../errno.ts";
 import { PlanError, quotePath, SyscallError } from "../errors.ts";
-import { rootPath } from "../plan/root-path.ts";
+import { rootPath, type ReadLink } from "../plan/root-path.ts";
+import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
 
 /**
- * readlink(path), or null when path is not a symlink (EINVAL), does not exist (ENOENT) or
- * has a component that is not a directory (ENOTDIR: the mount will say so, naming it).
+ * rootPath's readlink over the seam: the link's target, or null when the path is not a
+ * symlink (EINVAL), does not exist (ENOENT) or has a component that is not a directory
+ * (ENOTDIR: the mount will say so, naming it). Any other errno is a SyscallError.
  */
-export function readLinkOrNull(path: string): string | null {
-  try {
-    return readlinkSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    if (code === "EINVAL" || code === "ENOENT" || code === "ENOTDIR") return null;
-    throw new SyscallError("readlink(2)", errnoCode(code) ?? 0, [path]).withAction(`resolve ${quotePath(path)}`);
-  }
+export function linkReader(sys: Syscalls): ReadLink {
+  return (path) => {
+    const result = sys.readlink(path);
+    if (typeof result === "string") return result;
+    if (result === Errno.EINVAL || result === Errno.ENOENT || result === Errno.ENOTDIR) return null;
+    throw new SyscallError("readlink(2)", result, [path]).withAction(`resolve ${quotePath(path)}`);
+  };
 }
 
 /** The root as an absolute path without symlinks; it must exist. */
@@ -33,6 +34,6 @@ export function canonicalRoot(root: string): string {
 }
 
 /** The host path of target inside an already canonical root (containerd's fs.RootPath). */
-export function resolveInRoot(canonical: string, target: string): string {
-  return rootPath(canonical, target, readLinkOrNull);
+export function resolveInRoot(canonical: string, target: string, sys: Syscalls = libcSyscalls): string {
+  return rootPath(canonical, target, linkReader(sys));
 }

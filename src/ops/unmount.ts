@@ -132,7 +132,8 @@ export function unmountRecursive(target: string, options: UnmountOptions = {}): 
  */
 export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = {}): number {
   const canonical = rootOrAsGiven(root);
-  const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? ""));
+  const sys = opsContext(options).sys;
+  const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? "", sys));
   return unmountEach(targets.reverse(), options, "unmount mounts");
 }
 
