@@ -60,3 +60,17 @@ export { formatExec, type HelperStep } from "./plan/steps.ts";
 export { HELPER_ECHILD } from "./ops/fuse-mount.ts";
 export { helperSearchDirs, locateHelper } from "./ops/helpers.ts";
 export { runProcess, PROCESS_OUTPUT_LIMIT, type ProcessExit } from "./sys/process.ts";
+// batches (apply, mountAll, fstab, temp mounts): docs/apply.md
+export { rootPath, MAX_ROOT_PATH_LINKS, type ReadLink } from "./plan/root-path.ts";
+export { parseApplyInput, type ApplyInput } from "./plan/apply-input.ts";
+export { entriesFromMounts, type BatchEntry, type CreateTarget } from "./plan/batch-entry.ts";
+export { parseFstab, selectFstab, matchFstype, matchOptions, decodeFstabField, type FstabLine } from "./plan/fstab.ts";
+export { readonlyMounts, removeVolatileOption } from "./plan/temp-mounts.ts";
+export { mountAll, runBatch, type BatchOptions, type BatchOutcome, type EntryResult, type MountedBatch } from "./ops/batch.ts";
+export type { BatchShared, SharedResource } from "./ops/batch-shared.ts";
+export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
+export { mountFstab, unmountFstab, type FstabOptions } from "./ops/fstab.ts";
+export { resolveInRoot, canonicalRoot } from "./ops/resolve.ts";
+export { withTempMount, withReadonlyTempMount, withBatch, cleanupTempMounts, type TempCleanup } from "./ops/temp-mount.ts";
+export { tempMountLocation, setTempMountLocation, makeTempDir, TEMP_DIR_PREFIX } from "./ops/temp-location.ts";
+export { withMountsFromText } from "./ops/with-mounts.ts";

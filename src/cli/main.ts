@@ -9,15 +9,19 @@ import { findmntCommand } from "./commands/findmnt.ts";
 import { mountCommand } from "./commands/mount.ts";
 import { umountCommand } from "./commands/umount.ts";
 import { processIo, type Io } from "./output.ts";
+import { applyCommand } from "./commands/apply.ts";
+import { withMountsCommand } from "./commands/with-mounts.ts";
 import { VERSION } from "../version.ts";
 
-type Command = (argv: readonly string[], io: Io) => ExitCode | Promise<ExitCode>;
+type Command = (argv: readonly string[], io: Io) => ExitCode | number | Promise<ExitCode | number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   mount: { run: mountCommand, summary: "mount a filesystem, or list mounts" },
   umount: { run: umountCommand, summary: "unmount filesystems (-R recursive, --all-stacked)" },
   findmnt: { run: findmntCommand, summary: "list mounts, or the mount holding a path" },
   features: { run: featuresCommand, summary: "kernel facts and the chosen strategies" },
+  apply: { run: applyCommand, summary: "mount a containerd mount list or an OCI config.json, all or nothing" },
+  "with-mounts": { run: withMountsCommand, summary: "mount a list, run a command, unmount; exit with its status" },
 };
 
 export const MAIN_HELP = `mountkit ${VERSION}: Linux mounting the way containerd does it.
@@ -35,7 +39,7 @@ Exit codes: 0 success, 1 bad usage or input, 2 system error, 32 mount failure,
 `;
 
 /** Run the CLI for an argv (without the program name), as invoked under `invokedAs`. */
-export async function main(invokedAs: string, argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
+export async function main(invokedAs: string, argv: readonly string[], io: Io = processIo): Promise<ExitCode | number> {
   const self = basename(invokedAs);
   if (self === "mount" || self === "umount") return COMMANDS[self]!.run(argv, io);
 

@@ -6,11 +6,16 @@ import { exitCodeFor, MountkitError, type ExitCode } from "../errors.ts";
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** stderr is a terminal: progress lines may be drawn there */
+  readonly errIsTerminal?: boolean;
 }
 
 export const processIo: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  get errIsTerminal() {
+    return process.stderr.isTTY === true;
+  },
 };
 
 export function printJson(io: Io, value: unknown): void {

@@ -4,6 +4,7 @@
  */
 import type { KernelFacts } from "../plan/facts.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
+import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
 
 export interface OpsContext {
@@ -13,6 +14,8 @@ export interface OpsContext {
   readonly log: ((line: string) => void) | undefined;
   /** where mount/unmount helpers are looked up instead of the fixed system dirs (absolute) */
   readonly helperDir?: string | undefined;
+  /** set while a batch (apply, mountAll, fstab) runs: setup its entries share (batch-shared.ts) */
+  readonly batch?: BatchShared | undefined;
 }
 
 export interface OpsOptions {
@@ -21,13 +24,15 @@ export interface OpsOptions {
   log?: (line: string) => void;
   /** look FUSE helpers (mount.fuse3, fusermount3, ...) up only in this absolute directory */
   helperDir?: string;
+  batch?: BatchShared;
 }
 
 export function opsContext(options: OpsOptions = {}): OpsContext {
   return {
     sys: options.sys ?? libcSyscalls,
-    facts: options.facts ?? kernelFacts(),
+    facts: options.facts ?? options.batch?.facts ?? kernelFacts(),
     log: options.log,
     helperDir: options.helperDir,
+    batch: options.batch,
   };
 }

@@ -15,8 +15,12 @@ export interface PlanRun {
   readonly rollback: Undo[];
 }
 
-/** Execute every step; roll back and rethrow on failure. */
-export function runPlan(plan: Plan, ctx: OpsContext): void {
+/**
+ * Execute every step; roll back and rethrow on failure. With `keep`, the undo actions of a
+ * successful run are handed over to it (a batch runs them to roll back or release the mount
+ * later), so every feature's own cleanup takes part in batch rollback.
+ */
+export function runPlan(plan: Plan, ctx: OpsContext, keep?: PlanRun): void {
   const run: PlanRun = { rollback: [] };
   for (const step of plan.steps) {
     try {
@@ -28,6 +32,7 @@ export function runPlan(plan: Plan, ctx: OpsContext): void {
       throw err;
     }
   }
+  keep?.rollback.push(...run.rollback);
 }
 
 function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {

@@ -6,7 +6,7 @@
  *   unmountMounts     a list of mounts under a root, in reverse order, every failure reported
  */
 import { realpathSync } from "node:fs";
-import { join, normalize } from "node:path";
+import { join, normalize, resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
@@ -15,6 +15,7 @@ import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
+import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 
 export interface UnmountOptions extends OpsOptions {
@@ -124,15 +125,27 @@ export function unmountRecursive(target: string, options: UnmountOptions = {}): 
 }
 
 /**
- * Unmount a list of containerd mounts whose targets lie under root, in reverse order.
+ * Unmount a list of containerd mounts whose targets lie under root, in reverse order. Each
+ * target is joined with root the way it was mounted (containerd's fs.RootPath: symlinks
+ * followed, never out of root); a mount without a target was mounted on root itself.
  * Every failure is collected; a BatchError names them all.
  */
 export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = {}): number {
-  const targets = mounts.map((m) => {
-    if (m.target === undefined || m.target === "") throw new PlanError("unmount: a mount in the list has no target");
-    return joinUnderRoot(root, m.target);
-  });
+  const canonical = rootOrAsGiven(root);
+  const sys = opsContext(options).sys;
+  const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? "", sys));
   return unmountEach(targets.reverse(), options, "unmount mounts");
+}
+
+/** A root that no longer exists has nothing mounted under it; keep its name for the messages. */
+function rootOrAsGiven(root: string): string {
+  if (root === "") throw new PlanError("unmount mounts: empty root path");
+  try {
+    return canonicalRoot(root);
+  } catch (err) {
+    if (err instanceof PlanError) return normalize(resolve(root));
+    throw err;
+  }
 }
 
 function unmountEach(targets: readonly string[], options: UnmountOptions, action: string): number {
@@ -150,7 +163,10 @@ function unmountEach(targets: readonly string[], options: UnmountOptions, action
   return tally.removed;
 }
 
-/** root + target, lexically: ".." cannot climb above root. */
+/**
+ * root + target, lexically: ".." cannot climb above root, but a symlink in target is not
+ * followed. unmountMounts and apply use rootPath (plan/root-path.ts) instead.
+ */
 export function joinUnderRoot(root: string, target: string): string {
   return join(root, normalize(`/${target}`));
 }

@@ -8,6 +8,7 @@ import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit } from "./process.ts";
+import { readlink } from "./readlink.ts";
 
 export interface Syscalls {
   /** mount(source, target, fstype, flags, data) */
@@ -48,6 +49,8 @@ export interface Syscalls {
 
   /** posix_spawn(path, argv) then waitpid: a helper's exit and output; ECHILD when the wait lost it */
   runProcess(path: string, argv: readonly string[]): ProcessExit;
+  /** readlink(path, buf, PATH_MAX): the target, or the errno (EINVAL when not a symlink) */
+  readlink(path: string): string | number;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -66,6 +69,7 @@ export const libcSyscalls: Syscalls = {
   mountSetattr,
   fsContextMessages,
   runProcess,
+  readlink,
 };
 
 export type { Statfs };

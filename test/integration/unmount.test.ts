@@ -1,6 +1,6 @@
 // The unmount family against the real kernel; EBUSY injected only where it must be chosen.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, openSync, closeSync } from "node:fs";
+import { mkdirSync, openSync, closeSync, symlinkSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { BatchError, SyscallError } from "../../src/errors.ts";
 import { mount } from "../../src/ops/mount.ts";
@@ -170,6 +170,31 @@ describe("unmountMounts", () => {
     dir("root", "etc");
     mount({ type: "tmpfs", source: "mk", options: [] }, `${root}/etc`);
     expect(unmountMounts([{ type: "tmpfs", source: "mk", target: "../../../../etc", options: [] }], root)).toBe(1);
+    expect(mountsUnder(root)).toEqual([]);
+  });
+
+  test("a symlinked target is followed inside the root, never to the host path it names", () => {
+    s = scratch("rootpath");
+    const root = dir("root");
+    const outside = dir("outside");
+    const inside = dir("root", outside); // the link's target, read as a path inside root
+    symlinkSync(outside, `${root}/link`);
+    mount({ type: "tmpfs", source: "mk-outside", options: [] }, outside);
+    mount({ type: "tmpfs", source: "mk-inside", options: [] }, inside);
+    try {
+      expect(unmountMounts([{ type: "tmpfs", source: "mk", target: "/link", options: [] }], root)).toBe(1);
+      expect(mountsUnder(root)).toEqual([]);
+      expect(mountsUnder(outside).map((m) => m.source)).toEqual(["mk-outside"]);
+    } finally {
+      unmountAll(outside);
+    }
+  });
+
+  test("a mount without a target was mounted on the root itself", () => {
+    s = scratch("noroot");
+    const root = dir("root");
+    mount({ type: "tmpfs", source: "mk", options: [] }, root);
+    expect(unmountMounts([{ type: "tmpfs", source: "mk", options: [] }], root)).toBe(1);
     expect(mountsUnder(root)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
 import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
+import { mountAllCommand } from "./fstab.ts";
 
 const PROPAGATION_FLAGS = [
   ["make-shared", "shared"],
@@ -34,12 +35,16 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
   { long: "helper-dir", value: "DIR", help: "look FUSE helpers (mount.fuse3, fusermount3) up only in DIR" },
+  { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
+  { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
+  { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
 ];
 
 export const MOUNT_USAGE =
   "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
-  "       mountkit mount                    list the mounts";
+  "       mountkit mount                    list the mounts" +
+  "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
 
 export function mountCommand(argv: readonly string[], io: Io): ExitCode {
   const json = argv.includes("--json");
@@ -49,6 +54,7 @@ export function mountCommand(argv: readonly string[], io: Io): ExitCode {
       io.out(formatHelp(MOUNT_USAGE, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", MOUNT_FLAGS));
       return ExitCode.ok;
     }
+    if (has(args, "all")) return mountAllCommand(args, io);
     if (args.operands.length === 0 && args.flags.size === 0) return listMounts(io);
 
     const { m, target } = requestFrom(args.operands, args.flags, values(args, "options"));

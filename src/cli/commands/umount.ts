@@ -6,6 +6,7 @@ import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.
 import { unmountAll, unmount, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
+import { umountAllCommand } from "./fstab.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "recursive", short: "R", help: "unmount everything at or under each TARGET, deepest first" },
@@ -16,9 +17,14 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
   { long: "helper-dir", value: "DIR", help: "look fusermount3/fusermount up only in DIR" },
+  { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
+  { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
+  { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
 ];
 
-export const UMOUNT_USAGE = "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET...";
+export const UMOUNT_USAGE =
+  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET...\n" +
+  "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [--json] [-v]";
 
 interface TargetResult {
   target: string;
@@ -35,6 +41,14 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode {
     if (has(args, "help")) {
       io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", UMOUNT_FLAGS));
       return ExitCode.ok;
+    }
+    if (has(args, "all")) {
+      return umountAllCommand(args, io, {
+        lazy: has(args, "lazy"),
+        force: has(args, "force"),
+        ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+        ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
+      });
     }
     if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
   } catch (err) {

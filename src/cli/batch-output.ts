@@ -1,0 +1,100 @@
+/**
+ * Output for batches (apply, mount -a, with-mounts): -v prints each entry as it is done, a
+ * progress line on a terminal for batches of more than a few dozen entries, --json a result
+ * per entry, and one line per failure on stderr.
+ */
+import { exitCodeFor, ExitCode, MountkitError } from "../errors.ts";
+import type { EntryResult } from "../ops/batch.ts";
+import { oneLine, printJson, reportError, type Io } from "./output.ts";
+
+/** Batches longer than this get a progress line on a terminal. */
+export const PROGRESS_MIN_ENTRIES = 40;
+/** Redraw the progress line at most this often. */
+const PROGRESS_INTERVAL_MS = 50;
+
+export interface BatchReporter {
+  onEntry(result: EntryResult, done: number, total: number): void;
+  /** clear the progress line */
+  finish(): void;
+}
+
+const STATUS_TEXT: Record<EntryResult["status"], string> = {
+  mounted: "mounted",
+  failed: "failed",
+  warning: "failed (nofail: a warning)",
+  skipped: "already mounted",
+  "rolled-back": "rolled back",
+};
+
+export function batchReporter(io: Io, options: { verbose: boolean; json: boolean; label: string }): BatchReporter {
+  let drawn = false;
+  let last = -Infinity; // the first entry always draws
+  return {
+    onEntry(result, done, total) {
+      if (options.verbose && !options.json) {
+        io.out(`${options.label}: [${done}/${total}] ${result.where}: ${result.target}: ${STATUS_TEXT[result.status]} (${result.timeMs.toFixed(2)} ms)\n`);
+        return;
+      }
+      if (options.json || !io.errIsTerminal || total <= PROGRESS_MIN_ENTRIES) return;
+      const now = performance.now();
+      if (done < total && now - last < PROGRESS_INTERVAL_MS) return;
+      last = now;
+      io.err(`\r\x1b[Kmountkit: ${options.label}: ${done}/${total} entries`);
+      drawn = true;
+    },
+    finish() {
+      if (drawn) io.err("\r\x1b[K");
+      drawn = false;
+    },
+  };
+}
+
+/** One entry in --json output: target, ok, error, time, plus where it came from. */
+export function entryJson(r: EntryResult): Record<string, unknown> {
+  return {
+    index: r.index,
+    where: r.where,
+    target: r.target,
+    ok: r.status === "mounted" || r.status === "skipped",
+    status: r.status,
+    ...(r.error ? { error: r.error.toJSON() } : {}),
+    timeMs: Number(r.timeMs.toFixed(3)),
+  };
+}
+
+/**
+ * After a batch: failures and warnings on stderr (one line each), the --json document on
+ * stdout; returns the exit code (0, 32, or 64 when some entries mounted and others failed).
+ */
+export function reportOutcome(
+  io: Io,
+  outcome: { results: readonly EntryResult[]; warnings: readonly MountkitError[]; error: MountkitError | undefined },
+  json: boolean,
+  extra: Record<string, unknown> = {},
+): ExitCode {
+  for (const w of outcome.warnings) io.err(`mountkit: warning: ${oneLine(w.message)}\n`);
+  const code = outcome.error ? exitCodeFor(outcome.error) : ExitCode.ok;
+  if (outcome.error) {
+    // keep-going: one line per failed entry; all or nothing: the failing entry (and cleanup).
+    const failed = outcome.results.filter((r) => r.status === "failed" && r.error);
+    if (failed.length > 1 || (failed.length === 1 && failed[0]!.error !== outcome.error)) {
+      for (const r of failed) reportError(io, r.error, false);
+    } else reportError(io, outcome.error, false);
+  }
+  if (json) {
+    const count = (status: EntryResult["status"]) => outcome.results.filter((r) => r.status === status).length;
+    printJson(io, {
+      ok: code === ExitCode.ok,
+      exitCode: code,
+      ...extra,
+      mounted: count("mounted"),
+      skipped: count("skipped"),
+      failed: count("failed"),
+      warnings: count("warning"),
+      rolledBack: count("rolled-back"),
+      entries: outcome.results.map(entryJson),
+      ...(outcome.error ? { error: outcome.error.toJSON() } : {}),
+    });
+  }
+  return code;
+}

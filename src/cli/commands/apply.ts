@@ -1,0 +1,83 @@
+/**
+ * mountkit apply: a containerd mount list or an OCI config.json, mounted as one batch.
+ */
+import { readFileSync } from "node:fs";
+import { ExitCode, PlanError, quotePath } from "../../errors.ts";
+import { applyText, planApply } from "../../ops/apply.ts";
+import { describeStep, formatStep } from "../../plan/steps.ts";
+import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { batchReporter, reportOutcome } from "../batch-output.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+export const APPLY_FLAGS: readonly FlagSpec[] = [
+  { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path, else /)" },
+  { long: "mkdir", help: "create missing targets of a containerd list (OCI targets are always created)" },
+  { long: "keep-going", help: "mount what can be mounted; exit 64 if some entries failed" },
+  { long: "dry-run", short: "n", help: "print each entry's plan (the syscalls) without making them", aliases: ["fake"] },
+  { long: "json", help: "print a result per entry (target, ok, error, time) as JSON" },
+  { long: "verbose", short: "v", help: "print each entry as it is mounted" },
+  { long: "helper-dir", value: "DIR", help: "look FUSE helpers (mount.fuse3, fusermount3) up only in DIR" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+export const APPLY_USAGE = "mountkit apply [--root DIR] [--mkdir] [--keep-going] [-n|--dry-run] [--json] [-v] FILE|-";
+
+const APPLY_SUMMARY = `Mount a containerd mount list [{"type","source","target","options"}] or the mounts of an
+OCI config.json, in order. Targets are joined with the root as containerd's fs.RootPath does:
+symlinks are followed without ever leaving the root. Bad input is refused before any mount.
+If an entry fails, everything this call mounted is unmounted again (exit 32), unless
+--keep-going (exit 64 when some entries failed).`;
+
+export function applyCommand(argv: readonly string[], io: Io): ExitCode {
+  const json = argv.includes("--json");
+  try {
+    const args = parseArgs("apply", argv, APPLY_FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp(APPLY_USAGE, APPLY_SUMMARY, APPLY_FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length !== 1) throw new UsageError(`apply: expected one FILE (or - for stdin), got ${args.operands.length}`);
+    const file = args.operands[0]!;
+    const text = readInput(file);
+    const helperDir = last(args, "helper-dir");
+    const options = { file, root: last(args, "root"), mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }) };
+
+    if (has(args, "dry-run")) {
+      const { request, entries } = planApply(text, options);
+      if (json) {
+        printJson(io, {
+          ok: true,
+          dryRun: true,
+          format: request.input.format,
+          entries: entries.map((e) => ({ index: e.entry.index, where: e.entry.where, target: e.target, action: e.plan.action, steps: e.plan.steps.map(describeStep) })),
+        });
+      } else {
+        for (const e of entries) {
+          io.out(`# ${e.entry.where}: ${e.target}\n`);
+          for (const step of e.plan.steps) io.out(`${formatStep(step)}\n`);
+        }
+      }
+      return ExitCode.ok;
+    }
+
+    const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "apply" });
+    let outcome;
+    try {
+      outcome = applyText(text, { ...options, keepGoing: has(args, "keep-going"), onEntry: reporter.onEntry });
+    } finally {
+      reporter.finish();
+    }
+    return reportOutcome(io, outcome, json, { format: outcome.request.input.format, root: outcome.root });
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
+
+/** The input text: a file, or stdin for "-". */
+export function readInput(file: string): string {
+  try {
+    return readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (err) {
+    throw new PlanError(`read ${file === "-" ? "stdin" : quotePath(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * mount -a and umount -a: the fstab forms of mount and umount (util-linux's -a, -T, -t, -O).
+ */
+import { ExitCode, MountkitError } from "../../errors.ts";
+import { describeStep, formatStep } from "../../plan/steps.ts";
+import { planEntries } from "../../ops/apply.ts";
+import { DEFAULT_FSTAB, mountFstab, selectFstabFile, unmountFstab } from "../../ops/fstab.ts";
+import type { UnmountOptions } from "../../ops/unmount.ts";
+import { has, last, UsageError, type ParsedArgs } from "../args.ts";
+import { batchReporter, reportOutcome } from "../batch-output.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+/** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-n] [-v] [--json] */
+export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
+  const json = has(args, "json");
+  try {
+    if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${args.operands.join(" ")}`);
+    const helperDir = last(args, "helper-dir");
+    const options = {
+      file: last(args, "fstab") ?? DEFAULT_FSTAB,
+      types: last(args, "types"),
+      testOptions: last(args, "test-opts"),
+      ...(helperDir === undefined ? {} : { helperDir }),
+    };
+    if (has(args, "dry-run")) {
+      const selection = selectFstabFile(options);
+      const planned = planEntries(selection.entries, "/", options, "mount -a");
+      if (json) {
+        printJson(io, {
+          ok: true,
+          dryRun: true,
+          entries: planned.map((p) => ({ line: p.entry.index, target: p.target, steps: p.plan.steps.map(describeStep) })),
+          ignored: selection.skipped,
+        });
+      } else {
+        for (const p of planned) {
+          io.out(`# ${p.entry.where}\n`);
+          for (const step of p.plan.steps) io.out(`${formatStep(step)}\n`);
+        }
+      }
+      return ExitCode.ok;
+    }
+    const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
+    let outcome;
+    try {
+      outcome = mountFstab({ ...options, onEntry: reporter.onEntry });
+    } finally {
+      reporter.finish();
+    }
+    if (has(args, "verbose") && !json) {
+      for (const s of outcome.selection.skipped) io.out(`mount -a: line ${s.line}: ${s.target}: ignored (${s.reason})\n`);
+    }
+    return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
+
+/** umount -a [-T FILE] [-t TYPES] [-v] [--json] */
+export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions): ExitCode {
+  const json = has(args, "json");
+  try {
+    if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${args.operands.join(" ")}`);
+    const file = last(args, "fstab") ?? DEFAULT_FSTAB;
+    const { results, error } = unmountFstab({ ...unmountOptions, file, types: last(args, "types") });
+    if (has(args, "verbose") && !json) {
+      for (const r of results) io.out(`umount -a: line ${r.line}: ${r.target}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
+    }
+    let code: ExitCode = ExitCode.ok;
+    if (error) {
+      for (const e of error.errors) reportError(io, e, false);
+      code = error.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
+    }
+    if (json) {
+      printJson(io, {
+        ok: code === ExitCode.ok,
+        exitCode: code,
+        fstab: file,
+        results: results.map((r) => ({ line: r.line, target: r.target, ok: r.status !== "failed", status: r.status, ...(r.error ? { error: (r.error as MountkitError).toJSON() } : {}) })),
+      });
+    }
+    return code;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * apply: a containerd mount list or an OCI config.json, mounted as one batch (ops/batch.ts).
+ * Works out the root (--root, else OCI root.path relative to the bundle, else "/"), and gives
+ * the dry-run view: every entry's plan for its target as it resolves now.
+ */
+import { dirname, isAbsolute, resolve } from "node:path";
+import { PlanError } from "../errors.ts";
+import { parseApplyInput, type ApplyInput } from "../plan/apply-input.ts";
+import type { BatchEntry } from "../plan/batch-entry.ts";
+import { isBind } from "../plan/batch-plan.ts";
+import { planBatch } from "../plan/batch-plan.ts";
+import type { Plan } from "../plan/steps.ts";
+import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
+import { opsContext, type OpsOptions } from "./context.ts";
+import { checkFsParams } from "./fs-params.ts";
+import { locateHelpers } from "./helpers.ts";
+import { canonicalRoot, resolveInRoot } from "./resolve.ts";
+
+export interface ApplyOptions extends BatchOptions {
+  /** the root targets are inside; overrides OCI root.path */
+  root?: string;
+  /** create missing targets of a containerd list (OCI targets are always created) */
+  mkdir?: boolean;
+  /** the input's file name, for messages and to find a relative OCI root.path; "-" is stdin */
+  file?: string;
+}
+
+export interface ApplyRequest {
+  readonly input: ApplyInput;
+  readonly name: string;
+  /** the root as given (--root) or derived (OCI root.path); undefined when neither says */
+  readonly root: string | undefined;
+}
+
+/** Parse the input and find its root. A PlanError for anything wrong, before any mount. */
+export function applyRequest(text: string, options: ApplyOptions = {}): ApplyRequest {
+  const name = options.file === undefined || options.file === "-" ? "stdin" : options.file;
+  const parsed = parseApplyInput(text, { mkdir: options.mkdir ?? false, name });
+  // runtime-spec: root.path and relative bind sources are relative to the bundle, the
+  // directory that holds config.json.
+  const bundle = options.file === undefined || options.file === "-" ? process.cwd() : dirname(resolve(options.file));
+  const input = parsed.format === "oci" ? { ...parsed, entries: parsed.entries.map((e) => withBundleSource(e, bundle)) } : parsed;
+  let root = options.root;
+  if (root === undefined && input.root !== undefined) root = isAbsolute(input.root) ? input.root : resolve(bundle, input.root);
+  return { input, name, root };
+}
+
+/** apply's root: the request's, else "/" (then every entry must name its target). */
+export function applyRoot(request: ApplyRequest): string {
+  if (request.root !== undefined) return request.root;
+  const rootless = request.input.entries.find((e) => e.mount.target === "");
+  if (rootless) throw new PlanError(`apply ${request.name}: ${rootless.where}: no "target", and no --root to mount on`);
+  return "/";
+}
+
+/** An OCI bind whose source is relative takes it from the bundle directory. */
+function withBundleSource(entry: BatchEntry, bundle: string): BatchEntry {
+  const m = entry.mount;
+  if (m.source === "" || isAbsolute(m.source) || !isBind(m)) return entry;
+  return { ...entry, mount: { ...m, source: resolve(bundle, m.source) } };
+}
+
+/** Mount everything the input lists (all or nothing unless keepGoing). */
+export function applyText(text: string, options: ApplyOptions = {}): BatchOutcome & { request: ApplyRequest } {
+  const request = applyRequest(text, options);
+  const outcome = runBatch(request.input.entries, applyRoot(request), { action: "apply", ...options });
+  return Object.assign(outcome, { request });
+}
+
+export interface PlannedEntry {
+  readonly entry: BatchEntry;
+  /** the host target as it resolves now (an earlier entry's mount may change it at run time) */
+  readonly target: string;
+  readonly plan: Plan;
+}
+
+/**
+ * --dry-run: each entry's plan, with no mount made and nothing created. The same refusals as
+ * a real run (the plan checks and the kernel's check of each filesystem's options).
+ */
+export function planApply(text: string, options: ApplyOptions = {}): { request: ApplyRequest; entries: PlannedEntry[] } {
+  const request = applyRequest(text, options);
+  return { request, entries: planEntries(request.input.entries, applyRoot(request), options, "apply") };
+}
+
+/** Plan entries for their targets as they resolve now, and ask the kernel about their options. */
+export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions, action: string): PlannedEntry[] {
+  const canonical = canonicalRoot(root);
+  const ctx = opsContext(options);
+  const targets = new Map(entries.map((e) => [e, resolveInRoot(canonical, e.mount.target, ctx.sys)]));
+  const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action).map((p) => locateHelpers(p, ctx));
+  checkFsParams(entries, plans, ctx, action);
+  return entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }));
+}

@@ -1,0 +1,330 @@
+/**
+ * Many mounts in one call (apply, mountAll, mount -a, temp mounts), in order, parents first.
+ *
+ *   1. plan every entry (planMount, the single-mount path) and ask the kernel about each new
+ *      filesystem's type and options: a bad entry refuses the whole call before any mount
+ *   2. per entry: resolve its target inside the root (fs.RootPath), create it if asked, plan
+ *      it again for the resolved target, run the plan keeping its undo actions
+ *   3. on a failure: all or nothing (the default) undoes every entry mounted so far, newest
+ *      first, and reports the failing one; keepGoing undoes only the failed entry and goes on;
+ *      a `nofail` entry's failure is a warning
+ *
+ * Setup shared by the entries (kernel facts, the mount table, per-batch resources such as a
+ * user namespace per id mapping) lives in batch-shared.ts and is released when the batch ends.
+ */
+import { realpathSync } from "node:fs";
+import { join, normalize } from "node:path";
+import { BatchError, MountkitError, PlanError, SyscallError } from "../errors.ts";
+import { isAlreadyMounted } from "../plan/already-mounted.ts";
+import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
+import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
+import type { Mount } from "../plan/mount-request.ts";
+import type { Plan } from "../plan/steps.ts";
+import { openBatchShared } from "./batch-shared.ts";
+import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
+import { checkFsParams } from "./fs-params.ts";
+import { locateHelpers } from "./helpers.ts";
+import { mountHint } from "./hints.ts";
+import { canonicalRoot, resolveInRoot } from "./resolve.ts";
+import { runPlan, type Undo } from "./run-plan.ts";
+import { createTarget } from "./targets.ts";
+
+export interface BatchOptions extends OpsOptions {
+  /** mount what can be mounted: a failed entry is undone alone and the others stay (exit 64) */
+  keepGoing?: boolean;
+  /** skip an entry already in the mount table (mount -a); the table is read once */
+  skipMounted?: boolean;
+  /** called after each entry, for -v, progress and --json */
+  onEntry?: (result: EntryResult, done: number, total: number) => void;
+  /** the operation named in messages: "apply", "mount -a", "temp mount" */
+  action?: string;
+}
+
+export type EntryStatus =
+  /** mounted, and still mounted when the call returned */
+  | "mounted"
+  /** failed (its own partial work undone) */
+  | "failed"
+  /** a nofail entry that failed: a warning */
+  | "warning"
+  /** left alone: already mounted */
+  | "skipped"
+  /** mounted, then undone because a later entry failed */
+  | "rolled-back";
+
+export interface EntryResult {
+  readonly index: number;
+  readonly where: string;
+  /** the host path it was (or would have been) mounted on */
+  readonly target: string;
+  readonly status: EntryStatus;
+  readonly error?: MountkitError | undefined;
+  /** wall time spent on the entry, in ms */
+  readonly timeMs: number;
+}
+
+/** What a batch mounted, and how to take it down again. */
+export interface MountedBatch {
+  /** the canonical root the targets were resolved in */
+  readonly root: string;
+  readonly results: readonly EntryResult[];
+  /** host paths still mounted by this batch, in mount order */
+  readonly targets: readonly string[];
+  /** problems that did not fail the batch: nofail entries, releasing shared setup */
+  readonly warnings: readonly MountkitError[];
+  /**
+   * Undo every entry still mounted, newest first: its plan's undo actions (unmount; a busy
+   * mount is detached) then the targets it created (rmdir, never recursive). Every failure is
+   * reported in one BatchError. Idempotent.
+   */
+  release(): void;
+}
+
+export interface BatchOutcome extends MountedBatch {
+  /** why the batch failed: the failing entry's error (all or nothing, after rollback), or a
+   *  BatchError of every failed entry (keepGoing); undefined on success */
+  readonly error: MountkitError | undefined;
+  /** how often the batch read the mount table (0 or 1: the shared read) */
+  readonly mountTableReads: number;
+}
+
+/** A mounted entry: its target and the undo actions of its plan and of its created targets. */
+interface Mounted {
+  readonly target: string;
+  readonly undo: Undo[];
+  readonly resultIndex: number;
+}
+
+/**
+ * Run a batch. Throws a PlanError (nothing mounted) for bad input; mount failures are in the
+ * outcome's error, after the rollback the mode asks for.
+ */
+export function runBatch(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
+  const action = options.action ?? "mount batch";
+  const canonical = canonicalRoot(root);
+  const base = opsContext(options);
+  const shared = openBatchShared(base.facts);
+  const ctx: OpsContext = { ...base, batch: shared };
+  let outcome: BatchOutcome | undefined;
+  try {
+    // Resolving now (read-only) finds link cycles before any mount; entries are resolved
+    // again right before they are mounted.
+    const targets = new Map<BatchEntry, string>();
+    const resolveNow = (e: BatchEntry) => {
+      const target = resolveInRoot(canonical, e.mount.target, ctx.sys);
+      targets.set(e, target);
+      return target;
+    };
+    const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action), ctx, action);
+    checkFsParams(entries, plans, ctx, action);
+    const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
+    const run = mountEntries(entries, canonical, ctx, options, action, preflight);
+    outcome = Object.assign(run, { mountTableReads: shared.mountTableReads });
+    return outcome;
+  } finally {
+    const failures = shared.release();
+    if (outcome) attachCleanup(outcome, failures);
+    else if (failures.length > 0) base.log?.(`release shared setup: ${failures.map(String).join("; ")}`);
+  }
+}
+
+/** The outcome before the batch-level counters are added. */
+type EntriesOutcome = Omit<BatchOutcome, "mountTableReads">;
+
+function mountEntries(
+  entries: readonly BatchEntry[],
+  root: string,
+  ctx: OpsContext,
+  options: BatchOptions,
+  action: string,
+  preflight: ReadonlyMap<BatchEntry, { target: string; plan: Plan }>,
+): EntriesOutcome {
+  const mounted: Mounted[] = [];
+  const results: EntryResult[] = [];
+  const failed: MountkitError[] = [];
+  const warnings: MountkitError[] = [];
+  const ours: { target: string; mount: Mount }[] = [];
+  let error: MountkitError | undefined;
+  const report = (result: EntryResult) => {
+    results.push(result);
+    options.onEntry?.(result, results.length, entries.length);
+  };
+
+  for (const entry of entries) {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    let target = lexicalJoin(root, entry.mount.target);
+    const undo: Undo[] = [];
+    try {
+      try {
+        target = resolveInRoot(root, entry.mount.target, ctx.sys);
+      } catch (err) {
+        throw nameEntry(entry, err);
+      }
+      if (options.skipMounted && mountedAlready(ctx, entry, target, ours)) {
+        report({ index: entry.index, where: entry.where, target, status: "skipped", timeMs: elapsed() });
+        continue;
+      }
+      if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log);
+      // The pre-flight plan stands unless an earlier entry's mount moved the target.
+      const early = preflight.get(entry);
+      const plan = early?.target === target ? early.plan : locateHelpers(planEntry(entry, target, ctx.facts), ctx);
+      runPlan(plan, ctx, { rollback: undo });
+      mounted.push({ target, undo, resultIndex: results.length });
+      ours.push({ target, mount: entry.mount });
+      report({ index: entry.index, where: entry.where, target, status: "mounted", timeMs: elapsed() });
+    } catch (thrown) {
+      const cleanup = runUndo(undo); // the targets this entry created; its plan undid itself
+      const err = entryFailure(entry, thrown, target, action);
+      if (!(err instanceof MountkitError)) {
+        // Not a mount failure but a bug: still leave nothing behind, then let it surface.
+        rollBack(mounted, results, ctx);
+        throw err;
+      }
+      err.cleanupErrors.push(...cleanup);
+      if (entry.nofail) {
+        warnings.push(err);
+        report({ index: entry.index, where: entry.where, target, status: "warning", error: err, timeMs: elapsed() });
+      } else if (options.keepGoing) {
+        failed.push(err);
+        report({ index: entry.index, where: entry.where, target, status: "failed", error: err, timeMs: elapsed() });
+      } else {
+        err.cleanupErrors.push(...rollBack(mounted, results, ctx));
+        report({ index: entry.index, where: entry.where, target, status: "failed", error: err, timeMs: elapsed() });
+        error = err;
+        break;
+      }
+    }
+  }
+  if (!error && failed.length > 0) error = new BatchError(action, failed, mounted.length);
+  return mountedBatch(root, results, mounted, warnings, error, ctx, action);
+}
+
+function mountedBatch(
+  root: string,
+  results: EntryResult[],
+  mounted: Mounted[],
+  warnings: MountkitError[],
+  error: MountkitError | undefined,
+  ctx: OpsContext,
+  action: string,
+): EntriesOutcome {
+  return {
+    root,
+    results,
+    get targets() {
+      return mounted.map((m) => m.target);
+    },
+    warnings,
+    error,
+    release() {
+      const failures = rollBack(mounted, results, ctx);
+      if (failures.length === 0) return;
+      const known = failures.filter((f): f is MountkitError => f instanceof MountkitError);
+      if (known.length < failures.length) throw failures.find((f) => !(f instanceof MountkitError));
+      throw new BatchError(`${action}: release ${root}`, known, 0);
+    },
+  };
+}
+
+/**
+ * Every plan with its mount helpers located (FUSE), as mount() does: a helper that is not
+ * installed fails the batch before any mount, naming the entry.
+ */
+function locateAll(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): Plan[] {
+  return plans.map((plan, i) => {
+    try {
+      return locateHelpers(plan, ctx);
+    } catch (err) {
+      if (err instanceof MountkitError) err.message = `${action}: ${entries[i]!.where}: ${err.message}`;
+      throw err;
+    }
+  });
+}
+
+/** Undo every mounted entry, newest first; their results become "rolled-back". */
+function rollBack(mounted: Mounted[], results: EntryResult[], ctx: OpsContext): unknown[] {
+  const failures: unknown[] = [];
+  while (mounted.length > 0) {
+    const m = mounted.pop()!;
+    ctx.log?.(`rollback: ${results[m.resultIndex]?.where ?? m.target}`);
+    failures.push(...runUndo(m.undo));
+    const r = results[m.resultIndex];
+    if (r) results[m.resultIndex] = { ...r, status: "rolled-back" };
+  }
+  return failures;
+}
+
+/** Run undo actions newest first; every failure is returned, none stops the others. */
+function runUndo(undo: Undo[]): unknown[] {
+  const failures: unknown[] = [];
+  for (const u of undo.splice(0).reverse()) {
+    try {
+      u();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  return failures;
+}
+
+/** The entry's failure, named: "apply: entry 3 (/dev/pts): mount devpts on /r/dev/pts: mount(2): ..." */
+function entryFailure(entry: BatchEntry, err: unknown, target: string, action: string): unknown {
+  if (err instanceof SyscallError) {
+    if (err.hint === undefined) err.hint = mountHint(err, entry.mount, target);
+    return err.withAction(`${action}: ${entry.where}: ${err.action ?? `mount on ${target}`}`);
+  }
+  if (err instanceof PlanError) {
+    err.message = `${action}: ${err.message}`; // already named by planEntry or at resolution
+    return err;
+  }
+  if (err instanceof MountkitError) err.message = `${action}: ${entry.where}: ${err.message}`;
+  return err;
+}
+
+/** mount -a's "already mounted": in the table read once for the batch, or mounted by it. */
+function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours: readonly { target: string; mount: Mount }[]): boolean {
+  const m = entry.mount;
+  if (ours.some((o) => o.target === target && o.mount.type === m.type && o.mount.source === m.source)) return true;
+  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source));
+}
+
+function realSource(source: string): string {
+  if (!source.startsWith("/")) return source;
+  try {
+    return realpathSync(source);
+  } catch {
+    return source;
+  }
+}
+
+/** Attach what failed while releasing shared setup: to the error, else as warnings. */
+function attachCleanup(outcome: BatchOutcome, failures: unknown[]): void {
+  if (failures.length === 0) return;
+  if (outcome.error) outcome.error.cleanupErrors.push(...failures);
+  else (outcome.warnings as MountkitError[]).push(...failures.filter((f): f is MountkitError => f instanceof MountkitError));
+}
+
+/** root + target without touching the filesystem: the name used before the target is resolved. */
+export function lexicalJoin(root: string, target: string): string {
+  return join(root, normalize(`/${target}`));
+}
+
+export interface MountAllOptions extends BatchOptions {
+  /** create missing targets (directories 0755; an empty file for a bind of a file) */
+  mkdir?: boolean;
+}
+
+/**
+ * Mount every mount at its target inside root, in order (containerd's mount.All with each
+ * Mount's Target joined by fs.RootPath). A PlanError, before any mount, names a bad entry.
+ * All or nothing by default: on a failure what was mounted is undone and the failing entry's
+ * error is thrown. With keepGoing nothing is thrown for mount failures: the outcome's error is
+ * the BatchError of the failed entries and what mounted stays. release() unmounts it all.
+ */
+export function mountAll(mounts: readonly Mount[], root: string, options: MountAllOptions = {}): BatchOutcome {
+  const entries = entriesFromMounts(mounts, options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined);
+  const outcome = runBatch(entries, root, { action: "mount all", ...options });
+  if (outcome.error && !options.keepGoing) throw outcome.error;
+  return outcome;
+}

@@ -1,0 +1,67 @@
+/**
+ * Ask the kernel, before a batch mounts anything, whether each new filesystem's type exists
+ * and accepts its options: fsopen(type) then one fsconfig per option on a context that is
+ * never turned into a mount. mount(2) would only say EINVAL at the entry itself, after the
+ * entries before it were mounted; this names the option up front ("tmpfs: Unknown parameter
+ * 'siz'"). Only EINVAL and ENODEV are refusals: any other errno (a path that an earlier entry
+ * will create, EPERM) leaves the judgement to the mount itself.
+ */
+import { Errno } from "../errno.ts";
+import { isErrno } from "../errors.ts";
+import { badEntries } from "../plan/apply-input.ts";
+import type { BatchEntry } from "../plan/batch-entry.ts";
+import { fsParamCheck, refusedParam, type FsParamCheck } from "../plan/batch-plan.ts";
+import type { Plan } from "../plan/steps.ts";
+import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
+import type { OpsContext } from "./context.ts";
+
+/** fsconfig copies at most 256 bytes of a string value, NUL included; longer ones are not checked. */
+const FSCONFIG_STRING_MAX = 255;
+
+/** Check every entry's filesystem parameters; one PlanError lists every refusal. */
+export function checkFsParams(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): void {
+  if (!ctx.facts.mountApi) return; // no fsopen on this kernel: the mounts themselves will tell
+  const verdicts = new Map<string, { param: string | undefined; detail: string } | null>();
+  const problems: string[] = [];
+  entries.forEach((entry, i) => {
+    const check = fsParamCheck(entry, plans[i]!);
+    if (!check) return;
+    const key = [check.fstype, ...check.params].join("\0");
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = askKernel(check, ctx);
+      verdicts.set(key, verdict);
+    }
+    if (verdict) problems.push(refusedParam(entry, check, verdict.param, verdict.detail).message);
+  });
+  if (problems.length > 0) throw badEntries(action, problems);
+}
+
+/** null when the kernel took everything (or cannot say); else what it refused and why. */
+function askKernel(check: FsParamCheck, ctx: OpsContext): { param: string | undefined; detail: string } | null {
+  let fd: number;
+  try {
+    fd = ctx.sys.fsopen(check.fstype, FSOPEN_CLOEXEC);
+  } catch (err) {
+    if (isErrno(err, Errno.ENODEV)) return { param: undefined, detail: "unknown filesystem type (not in /proc/filesystems)" };
+    return null;
+  }
+  try {
+    for (const param of check.params) {
+      const eq = param.indexOf("=");
+      const key = eq < 0 ? param : param.slice(0, eq);
+      const value = eq < 0 ? null : param.slice(eq + 1);
+      if (value !== null && Buffer.byteLength(value) > FSCONFIG_STRING_MAX) continue;
+      try {
+        ctx.sys.fsconfig(fd, value === null ? FSCONFIG.SET_FLAG : FSCONFIG.SET_STRING, key, value, 0);
+      } catch (err) {
+        if (!isErrno(err, Errno.EINVAL)) continue;
+        const said = ctx.sys.fsContextMessages(fd).map((m) => m.trim().replace(/^[ewi] /, "")).join("; ");
+        return { param, detail: said || "EINVAL (Invalid argument)" };
+      }
+    }
+    return null;
+  } finally {
+    ctx.sys.close(fd);
+  }
+}

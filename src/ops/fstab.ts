@@ -1,0 +1,90 @@
+/**
+ * mount -a and umount -a over an fstab, as util-linux does them: in file order (unmounting in
+ * reverse), each line on its own (no rollback: a failed line does not undo the others),
+ * already-mounted lines skipped, `nofail` failures as warnings.
+ */
+import { readFileSync } from "node:fs";
+import { Errno } from "../errno.ts";
+import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { matchFstype, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
+import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
+import { resolveInRoot } from "./resolve.ts";
+import { unmount, type UnmountOptions } from "./unmount.ts";
+
+export const DEFAULT_FSTAB = "/etc/fstab";
+
+export interface FstabOptions {
+  /** the fstab to read; /etc/fstab by default */
+  file?: string;
+  /** mount -t: only these types (libmount list syntax: "tmpfs,proc", "nonfs") */
+  types?: string;
+  /** mount -O: only lines whose options match (libmount syntax: "noauto", "+nofail") */
+  testOptions?: string;
+}
+
+/** Read and parse an fstab; a PlanError names the file, and each bad line. */
+export function readFstab(file = DEFAULT_FSTAB) {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new PlanError(`read ${quotePath(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseFstab(text, file);
+}
+
+/** The lines mount -a would mount, and those it leaves out. No syscall beyond reading the file. */
+export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
+  const file = options.file ?? DEFAULT_FSTAB;
+  return selectFstab(readFstab(file), { types: options.types, options: options.testOptions }, file);
+}
+
+/**
+ * mount -a: every selected line, in file order. Lines already mounted are skipped; a failure
+ * leaves the other lines mounted; nofail lines fail with a warning. The outcome's error is a
+ * BatchError of the failed lines (exit 64 when some mounted, 32 when none did).
+ */
+export function mountFstab(options: FstabOptions & BatchOptions = {}): BatchOutcome & { selection: FstabSelection } {
+  const selection = selectFstabFile(options);
+  const outcome = runBatch(selection.entries, "/", { ...options, action: "mount -a", keepGoing: true, skipMounted: true });
+  return Object.assign(outcome, { selection });
+}
+
+export interface FstabUnmountResult {
+  readonly line: number;
+  readonly target: string;
+  readonly status: "unmounted" | "not-mounted" | "failed";
+  readonly error?: MountkitError;
+}
+
+/**
+ * umount -a -T FILE: the fstab's mount points in reverse file order, each one unmounted if
+ * something is mounted there (noauto lines included: they may have been mounted by hand; swap
+ * lines and lines outside -t left out). Every failure is reported in one BatchError.
+ */
+export function unmountFstab(options: FstabOptions & UnmountOptions = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
+  const file = options.file ?? DEFAULT_FSTAB;
+  const lines = readFstab(file).filter((l) => l.fstype !== "swap" && l.target.startsWith("/") && matchFstype(l.fstype, options.types));
+  const results: FstabUnmountResult[] = [];
+  const errors: MountkitError[] = [];
+  for (const l of [...lines].reverse()) {
+    let target = l.target;
+    try {
+      target = resolveInRoot("/", l.target, options.sys);
+      const removed = unmount(target, options);
+      results.push({ line: l.line, target, status: removed ? "unmounted" : "not-mounted" });
+    } catch (err) {
+      if (!(err instanceof MountkitError)) throw err;
+      if (isErrno(err, Errno.ENOENT)) {
+        results.push({ line: l.line, target, status: "not-mounted" }); // no such mount point
+        continue;
+      }
+      if (err instanceof SyscallError) err.withAction(`umount -a: line ${l.line}: ${err.action ?? `unmount ${quotePath(target)}`}`);
+      else err.message = `umount -a: line ${l.line}: ${err.message}`;
+      errors.push(err);
+      results.push({ line: l.line, target, status: "failed", error: err });
+    }
+  }
+  const unmounted = results.filter((r) => r.status === "unmounted").length;
+  return { results, error: errors.length ? new BatchError("umount -a", errors, unmounted) : undefined };
+}

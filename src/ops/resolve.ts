@@ -1,0 +1,39 @@
+/**
+ * Targets inside a root, resolved on the real filesystem: plan/root-path.ts's rootPath with
+ * readlink from the syscall seam, and the root itself canonicalized once.
+ */
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
+import { Errno } from "../errno.ts";
+import { PlanError, quotePath, SyscallError } from "../errors.ts";
+import { rootPath, type ReadLink } from "../plan/root-path.ts";
+import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
+
+/**
+ * rootPath's readlink over the seam: the link's target, or null when the path is not a
+ * symlink (EINVAL), does not exist (ENOENT) or has a component that is not a directory
+ * (ENOTDIR: the mount will say so, naming it). Any other errno is a SyscallError.
+ */
+export function linkReader(sys: Syscalls): ReadLink {
+  return (path) => {
+    const result = sys.readlink(path);
+    if (typeof result === "string") return result;
+    if (result === Errno.EINVAL || result === Errno.ENOENT || result === Errno.ENOTDIR) return null;
+    throw new SyscallError("readlink(2)", result, [path]).withAction(`resolve ${quotePath(path)}`);
+  };
+}
+
+/** The root as an absolute path without symlinks; it must exist. */
+export function canonicalRoot(root: string): string {
+  try {
+    return realpathSync(resolve(root));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new PlanError(`root ${quotePath(root)}: ${code === "ENOENT" ? "no such directory" : code || String(err)}`);
+  }
+}
+
+/** The host path of target inside an already canonical root (containerd's fs.RootPath). */
+export function resolveInRoot(canonical: string, target: string, sys: Syscalls = libcSyscalls): string {
+  return rootPath(canonical, target, linkReader(sys));
+}

@@ -1,0 +1,65 @@
+/**
+ * Creating missing mount targets, as container runtimes do for OCI mounts: each missing
+ * directory from the deepest existing one down, and for a bind of a file an empty file as the
+ * last component. Every path created registers its own undo (rmdir or unlink, never a
+ * recursive delete), so a rollback leaves the tree as it was.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import { errnoCode } from "../errno.ts";
+import { quotePath, SyscallError } from "../errors.ts";
+import type { CreateTarget } from "../plan/batch-entry.ts";
+import type { Mount } from "../plan/mount-request.ts";
+import { isBind } from "../plan/batch-plan.ts";
+import type { Undo } from "./run-plan.ts";
+
+/** Create hostTarget if it is missing; push the undo of each path created onto undo. */
+export function createTarget(mount: Mount, hostTarget: string, create: CreateTarget, undo: Undo[], log?: (line: string) => void): void {
+  if (existsSync(hostTarget)) return;
+  const missing: string[] = [];
+  for (let p = hostTarget; !existsSync(p); p = dirname(p)) {
+    missing.unshift(p);
+    if (p === "/") break;
+  }
+  const fileLast = isFileBind(mount);
+  missing.forEach((path, i) => {
+    const asFile = fileLast && i === missing.length - 1;
+    try {
+      if (asFile) closeSync(openSync(path, "wx", 0o644));
+      else mkdirSync(path, create.mode);
+    } catch (err) {
+      throw fsFailure(err, asFile ? "open(2)" : "mkdir(2)", path, `create mount point ${quotePath(path)}`);
+    }
+    log?.(asFile ? `create file ${quotePath(path)}` : `mkdir ${quotePath(path)} ${create.mode.toString(8).padStart(4, "0")}`);
+    undo.push(() => removeCreated(path, asFile, log));
+  });
+}
+
+/** A bind whose source exists and is not a directory mounts on a file. */
+function isFileBind(mount: Mount): boolean {
+  if (!isBind(mount) || mount.source === "") return false;
+  try {
+    return !statSync(mount.source).isDirectory();
+  } catch {
+    return false; // missing source: the mount reports it
+  }
+}
+
+/** Remove a path this batch created. Gone already (it was inside an unmounted tmpfs) is fine. */
+function removeCreated(path: string, isFile: boolean, log?: (line: string) => void): void {
+  log?.(`rollback: ${isFile ? "unlink" : "rmdir"} ${quotePath(path)}`);
+  try {
+    if (isFile) unlinkSync(path);
+    else rmdirSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw fsFailure(err, isFile ? "unlink(2)" : "rmdir(2)", path, `remove created mount point ${quotePath(path)}`);
+  }
+}
+
+/** A node:fs failure as a SyscallError naming the action. */
+export function fsFailure(err: unknown, syscall: string, path: string, action: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const errno = code === undefined ? undefined : errnoCode(code);
+  return errno === undefined ? err : new SyscallError(syscall, errno, [path]).withAction(action);
+}

@@ -1,0 +1,183 @@
+/**
+ * Temp mounts, as containerd's mount.WithTempMount: mount a list into a fresh directory of the
+ * temp location, run a function on it, then unmount and rmdir (never a recursive delete: if
+ * the unmount failed, a recursive delete would go through the mount into its data).
+ * cleanupTempMounts() takes down what a crashed run left in the temp location.
+ */
+import { lstatSync, readdirSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { MountkitError, PlanError, quotePath } from "../errors.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { Mount } from "../plan/mount-request.ts";
+import { readonlyMounts, removeVolatileOption } from "../plan/temp-mounts.ts";
+import { unmountOrder } from "../plan/unmount-plan.ts";
+import { mountAll, type MountAllOptions, type MountedBatch } from "./batch.ts";
+import { fsFailure } from "./targets.ts";
+import { isOwnTempDirName, makeTempDir, tempMountLocation } from "./temp-location.ts";
+import { unmountAll, type UnmountOptions } from "./unmount.ts";
+
+export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action">;
+
+/**
+ * Mount mounts into a new temp dir, call fn(dir), then unmount and remove the dir whatever fn
+ * did. Errors, joined as containerd joins them:
+ *   the mounts fail     that error (nothing left mounted, the dir removed)
+ *   fn fails            fn's error, unchanged
+ *   the cleanup fails   its error (a BatchError naming each mount left)
+ *   fn and cleanup fail the cleanup's error, its message followed by fn's, and fn's error as
+ *                       its cause (containerd: "failed to unmount <dir>: <uerr>: <err>")
+ * Overlay mounts lose `volatile` first: overlayfs refuses to mount a volatile upperdir again.
+ */
+export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
+  const dir = makeTempDir("mount");
+  let batch: MountedBatch;
+  try {
+    batch = mountAll(removeVolatileOption(mounts), dir, { ...options, action: `temp mount ${dir}` });
+  } catch (err) {
+    const leftover = removeDir(dir);
+    if (leftover && err instanceof MountkitError) err.cleanupErrors.push(leftover);
+    throw err;
+  }
+  // As containerd: rmdir even after a failed unmount; it then fails, harmlessly.
+  return withBatch(batch, () => fn(dir), () => removeDir(dir));
+}
+
+/**
+ * Run fn while batch is mounted, then release it (and run afterRelease, which reports its own
+ * failure), joining errors as withTempMount documents. For callers that mounted a batch
+ * themselves (with-mounts on a given root).
+ */
+export async function withBatch<T>(
+  batch: MountedBatch,
+  fn: () => T | Promise<T>,
+  afterRelease: () => MountkitError | undefined = () => undefined,
+): Promise<T> {
+  let failed = false;
+  let failure: unknown;
+  let result: T | undefined;
+  try {
+    result = await fn();
+  } catch (err) {
+    failed = true;
+    failure = err;
+  }
+
+  let cleanup: MountkitError | undefined;
+  try {
+    batch.release();
+  } catch (err) {
+    if (!(err instanceof MountkitError)) throw err;
+    cleanup = err;
+  }
+  const leftover = afterRelease();
+  if (leftover) {
+    if (cleanup) cleanup.cleanupErrors.push(leftover);
+    else cleanup = leftover;
+  }
+
+  if (!cleanup) {
+    if (failed) throw failure;
+    return result as T;
+  }
+  if (failed) {
+    cleanup.message = `${cleanup.message}: ${failure instanceof Error ? failure.message : String(failure)}`;
+    Object.defineProperty(cleanup, "cause", { value: failure, configurable: true, writable: true });
+  }
+  throw cleanup;
+}
+
+/** withTempMount with every mount read-only (an overlay's upperdir becomes its top lowerdir). */
+export function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
+  return withTempMount(readonlyMounts(mounts), fn, options);
+}
+
+/** rmdir(dir); the failure as a MountkitError, or undefined. */
+function removeDir(dir: string): MountkitError | undefined {
+  try {
+    rmdirSync(dir);
+    return undefined;
+  } catch (err) {
+    const failure = fsFailure(err, "rmdir(2)", dir, `remove temp mount dir ${quotePath(dir)}`);
+    if (failure instanceof MountkitError) return failure;
+    throw failure;
+  }
+}
+
+export interface TempCleanup {
+  /** mounts taken down */
+  readonly unmounted: number;
+  /** directories removed (rmdir) */
+  readonly removed: readonly string[];
+  /** every problem, one per mount or directory; none stops the others */
+  readonly warnings: readonly MountkitError[];
+}
+
+/**
+ * Take down what earlier runs left in the temp location (containerd's CleanupTempMounts):
+ * for each of mountkit's own directories there ("mountkit-*"), unmount every mount inside it,
+ * deepest first, then remove its empty directories bottom-up with rmdir, never crossing into
+ * another filesystem. A directory where a mount stays, or that holds a file, is left and
+ * reported. Call it when no other mountkit process is using the location (at start-up).
+ */
+export function cleanupTempMounts(options: UnmountOptions = {}): TempCleanup {
+  const location = tempMountLocation();
+  const warnings: MountkitError[] = [];
+  const removed: string[] = [];
+  let unmounted = 0;
+  const table = readMountInfo();
+  for (const name of ownDirs(location, warnings)) {
+    const dir = join(location, name);
+    let stuck = false;
+    for (const m of unmountOrder(table, dir)) {
+      try {
+        unmounted += unmountAll(m.mountpoint, options);
+      } catch (err) {
+        if (!(err instanceof MountkitError)) throw err;
+        warnings.push(err);
+        stuck = true;
+      }
+    }
+    if (stuck) {
+      warnings.push(new PlanError(`clean up ${quotePath(dir)}: left in place, a mount inside it could not be unmounted`));
+      continue;
+    }
+    removeEmptyTree(dir, lstatSync(dir).dev, removed, warnings);
+  }
+  return { unmounted, removed, warnings };
+}
+
+function ownDirs(location: string, warnings: MountkitError[]): string[] {
+  try {
+    return readdirSync(location)
+      .filter(isOwnTempDirName)
+      .filter((name) => {
+        const st = lstatSync(join(location, name));
+        return st.isDirectory(); // never follow a link out of the location
+      })
+      .sort();
+  } catch (err) {
+    const failure = fsFailure(err, "open(2)", location, `read temp mount location ${quotePath(location)}`);
+    if (failure instanceof MountkitError) warnings.push(failure);
+    return [];
+  }
+}
+
+/**
+ * rmdir dir and the empty directories under it, children first. A directory on another
+ * filesystem (a mount that stayed) is not entered; a file stops its parents' removal. Both
+ * are reported, nothing is deleted but empty directories.
+ */
+function removeEmptyTree(dir: string, dev: number, removed: string[], warnings: MountkitError[]): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      const child = join(dir, name);
+      const st = lstatSync(child);
+      if (st.isDirectory() && st.dev === dev) removeEmptyTree(child, dev, removed, warnings);
+    }
+    rmdirSync(dir);
+    removed.push(dir);
+  } catch (err) {
+    const failure = fsFailure(err, "rmdir(2)", dir, `clean up ${quotePath(dir)}`);
+    warnings.push(failure instanceof MountkitError ? failure : new PlanError(`clean up ${quotePath(dir)}: ${String(failure)}`));
+  }
+}

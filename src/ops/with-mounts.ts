@@ -1,0 +1,33 @@
+/**
+ * with-mounts: mount what an apply input lists, run something, take it all down again.
+ * The root: --root, else an OCI config's root.path, else a fresh temp dir (withTempMount),
+ * in which every target is created.
+ */
+import type { Mount } from "../plan/mount-request.ts";
+import { readonlyMounts } from "../plan/temp-mounts.ts";
+import { applyRequest, type ApplyOptions } from "./apply.ts";
+import { runBatch } from "./batch.ts";
+import { withBatch, withTempMount } from "./temp-mount.ts";
+
+export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing"> {
+  /** every mount read-only (withReadonlyTempMount's rewrite) */
+  readonly?: boolean;
+}
+
+/** Mount the input's list, call fn(root), unmount; errors joined as withTempMount does. */
+export async function withMountsFromText<T>(text: string, options: WithMountsOptions, fn: (root: string) => T | Promise<T>): Promise<T> {
+  const request = applyRequest(text, options);
+  const rewrite = (entries: typeof request.input.entries) => {
+    if (!options.readonly) return entries;
+    const ro = readonlyMounts(entries.map((e) => e.mount));
+    return entries.map((e, i) => ({ ...e, mount: { ...e.mount, options: ro[i]!.options } }));
+  };
+  if (request.root === undefined) {
+    const mounts: Mount[] = rewrite(request.input.entries).map((e) => e.mount);
+    // A fresh temp dir is empty: every target inside it has to be created.
+    return withTempMount(mounts, fn, { ...options, mkdir: true });
+  }
+  const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: "with-mounts" });
+  if (outcome.error) throw outcome.error;
+  return withBatch(outcome, () => fn(outcome.root));
+}

@@ -1,0 +1,167 @@
+/**
+ * What `apply` reads: a containerd mount list `[{type, source, target, options}]` or an OCI
+ * runtime config.json (its `mounts` and `root.path`). Every entry is checked here, before any
+ * mount is made; a bad one is a PlanError naming its entry number. Pure.
+ */
+import { PlanError, quotePath } from "../errors.ts";
+import { DEFAULT_TARGET_MODE, type BatchEntry } from "./batch-entry.ts";
+import { parseJsonText } from "./json-text.ts";
+
+export interface ApplyInput {
+  readonly format: "containerd" | "oci";
+  readonly entries: readonly BatchEntry[];
+  /** OCI root.path as written (relative paths are relative to the bundle); undefined if absent */
+  readonly root: string | undefined;
+}
+
+export interface ApplyInputOptions {
+  /** create missing targets of a containerd list (OCI input always creates them, as runtimes do) */
+  readonly mkdir?: boolean;
+  /** the input's name in messages: a file name, or "stdin" */
+  readonly name?: string;
+}
+
+const CONTAINERD_FIELDS = new Set(["type", "source", "target", "options"]);
+const OCI_MOUNT_FIELDS = new Set(["destination", "type", "source", "options", "uidMappings", "gidMappings"]);
+
+/** Parse and check apply's input text. */
+export function parseApplyInput(text: string, options: ApplyInputOptions = {}): ApplyInput {
+  const name = options.name ?? "input";
+  const doc = parseJsonText(text, `apply ${quotePath(name)}`);
+  if (Array.isArray(doc)) {
+    const create = options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined;
+    const entries = collect(name, doc, (item, index) => containerdEntry(item, index, create));
+    return { format: "containerd", entries, root: undefined };
+  }
+  if (isObject(doc) && "mounts" in doc) return ociInput(name, doc);
+  throw new PlanError(
+    `apply ${quotePath(name)}: expected a list of mounts [{"type","source","target","options"}] or an OCI config.json (an object with "mounts")`,
+  );
+}
+
+/** Build every entry; report every bad one at once, each with its number. */
+function collect(name: string, items: readonly unknown[], build: (item: unknown, index: number) => BatchEntry): BatchEntry[] {
+  const entries: BatchEntry[] = [];
+  const problems: string[] = [];
+  items.forEach((item, i) => {
+    try {
+      entries.push(build(item, i + 1));
+    } catch (err) {
+      if (!(err instanceof PlanError)) throw err;
+      problems.push(err.message);
+    }
+  });
+  if (problems.length > 0) throw badEntries(`apply ${quotePath(name)}`, problems);
+  return entries;
+}
+
+/** One PlanError for one or more bad entries: "apply x: entry 3: ..." or "...: 2 bad entries: ...". */
+export function badEntries(action: string, problems: readonly string[]): PlanError {
+  if (problems.length === 1) return new PlanError(`${action}: ${problems[0]}`, { hint: "nothing was mounted" });
+  return new PlanError(`${action}: ${problems.length} bad entries: ${problems.join("; ")}`, { hint: "nothing was mounted" });
+}
+
+function containerdEntry(item: unknown, index: number, createTarget: BatchEntry["createTarget"]): BatchEntry {
+  const where = `entry ${index}`;
+  if (!isObject(item)) throw new PlanError(`${where}: expected an object {"type","source","target","options"}`);
+  for (const key of Object.keys(item)) {
+    if (!CONTAINERD_FIELDS.has(key)) throw new PlanError(`${where}: unknown field ${JSON.stringify(key)}`);
+  }
+  const type = requiredString(item, "type", where);
+  const source = requiredString(item, "source", where);
+  const target = optionalString(item, "target", where) ?? "";
+  const options = stringList(item, "options", where);
+  return { index, where, mount: { type, source, target, options }, createTarget, nofail: false };
+}
+
+function ociInput(name: string, doc: Record<string, unknown>): ApplyInput {
+  const mounts = doc.mounts;
+  if (!Array.isArray(mounts)) throw new PlanError(`apply ${quotePath(name)}: "mounts" must be a list`);
+  let root: string | undefined;
+  if (doc.root !== undefined) {
+    if (!isObject(doc.root) || typeof doc.root.path !== "string" || doc.root.path === "") {
+      throw new PlanError(`apply ${quotePath(name)}: "root" must be an object with a non-empty "path"`);
+    }
+    root = doc.root.path;
+  }
+  const entries = collect(name, mounts, ociEntry);
+  return { format: "oci", entries, root };
+}
+
+function ociEntry(item: unknown, index: number): BatchEntry {
+  const where = `entry ${index}`;
+  if (!isObject(item)) throw new PlanError(`${where}: expected an object {"destination","type","source","options"}`);
+  for (const key of Object.keys(item)) {
+    if (!OCI_MOUNT_FIELDS.has(key)) throw new PlanError(`${where}: unknown field ${JSON.stringify(key)}`);
+  }
+  const destination = requiredString(item, "destination", where);
+  if (!destination.startsWith("/")) {
+    throw new PlanError(`${where}: "destination" must be an absolute path inside the container, got ${quotePath(destination)}`);
+  }
+  const type = optionalString(item, "type", where) ?? "";
+  const source = optionalString(item, "source", where) ?? "";
+  const options = stringList(item, "options", where);
+  // Runtime-spec id mappings are containerd's uidmap=/gidmap= options ("container:host:size,...").
+  const uidmap = idMappings(item, "uidMappings", where);
+  const gidmap = idMappings(item, "gidMappings", where);
+  if (uidmap !== undefined) options.push(`uidmap=${uidmap}`);
+  if (gidmap !== undefined) options.push(`gidmap=${gidmap}`);
+  return {
+    index,
+    where: `${where} (${destination})`,
+    mount: { type, source, target: destination, options },
+    createTarget: { mode: DEFAULT_TARGET_MODE },
+    nofail: false,
+  };
+}
+
+/** [{containerID, hostID, size}] -> "0:1000:65536,..."; undefined when absent or empty. */
+function idMappings(item: Record<string, unknown>, key: string, where: string): string | undefined {
+  const value = item[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new PlanError(`${where}: "${key}" must be a list of {containerID, hostID, size}`);
+  if (value.length === 0) return undefined;
+  return value
+    .map((m, i) => {
+      const fields = ["containerID", "hostID", "size"] as const;
+      if (!isObject(m)) throw new PlanError(`${where}: ${key}[${i}] must be an object {containerID, hostID, size}`);
+      const [c, h, s] = fields.map((f) => {
+        const n = m[f];
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+          throw new PlanError(`${where}: ${key}[${i}].${f} must be an integer from 0 to 4294967295`);
+        }
+        return n;
+      });
+      if (s === 0) throw new PlanError(`${where}: ${key}[${i}].size must not be 0`);
+      return `${c}:${h}:${s}`;
+    })
+    .join(",");
+}
+
+function requiredString(item: Record<string, unknown>, key: string, where: string): string {
+  if (!(key in item)) throw new PlanError(`${where}: missing "${key}"`);
+  const value = optionalString(item, key, where);
+  return value ?? "";
+}
+
+function optionalString(item: Record<string, unknown>, key: string, where: string): string | undefined {
+  const value = item[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new PlanError(`${where}: "${key}" must be a string`);
+  if (value.includes("\0")) throw new PlanError(`${where}: "${key}" contains a NUL byte`);
+  return value;
+}
+
+function stringList(item: Record<string, unknown>, key: string, where: string): string[] {
+  const value = item[key];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new PlanError(`${where}: "${key}" must be a list of strings`);
+  }
+  for (const v of value) if (v === "") throw new PlanError(`${where}: "${key}" holds an empty option`);
+  return [...value];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

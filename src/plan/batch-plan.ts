@@ -1,0 +1,106 @@
+/**
+ * Planning a batch. Each entry goes through planMount, the same path as a single mount, so
+ * every feature planner (loop, idmap, FUSE) works in batches as soon as it exists. What a
+ * batch adds: the entry named in every message, options that mean nothing for a bind refused,
+ * and the list of filesystem parameters the kernel is asked to check before anything is
+ * mounted. Pure.
+ */
+import { PlanError, quotePath } from "../errors.ts";
+import type { BatchEntry } from "./batch-entry.ts";
+import type { KernelFacts } from "./facts.ts";
+import { MS } from "./flags.ts";
+import { planMount } from "./mount-plan.ts";
+import type { Mount } from "./mount-request.ts";
+import { classifyOptions } from "./options.ts";
+import type { Plan } from "./steps.ts";
+
+/** The plan of one entry for its host target; a PlanError names the entry. */
+export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFacts): Plan {
+  try {
+    const options = classifyOptions(entry.mount.options);
+    if (isBind(entry.mount) && options.data.length > 0 && !(options.flags & MS.REMOUNT)) {
+      const [first] = options.data;
+      throw new PlanError(`unknown option ${JSON.stringify(first)}: a bind mount takes only mount flags`, {
+        hint: "bind mounts pass no options to a filesystem; see 'mountkit features --options'",
+      });
+    }
+    return planMount(entry.mount, hostTarget, facts);
+  } catch (err) {
+    throw nameEntry(entry, err);
+  }
+}
+
+/** A bind: the "bind" type (containerd#12549) or a bind/rbind option. */
+export function isBind(mount: Mount): boolean {
+  return mount.type === "bind" || (classifyOptions(mount.options).flags & MS.BIND) !== 0;
+}
+
+/** Prefix a PlanError with the entry ("entry 3 (/dev/pts): ..."); other errors pass unchanged. */
+export function nameEntry(entry: BatchEntry, err: unknown): unknown {
+  return err instanceof PlanError ? prefixed(`${entry.where}: `, err) : err;
+}
+
+/** The same PlanError (same class, same hint) with its message prefixed. */
+function prefixed(prefix: string, err: PlanError): PlanError {
+  const Same = err.constructor as new (message: string, options?: { cause?: unknown; hint?: string }) => PlanError;
+  return new Same(`${prefix}${err.message}`, { cause: err, ...(err.hint ? { hint: err.hint } : {}) });
+}
+
+/**
+ * Plan every entry before anything is mounted, for its target as known now (targetOf may
+ * throw a PlanError, such as a symlink cycle; the real target can depend on earlier entries'
+ * mounts, so it is resolved again at mount time). Every bad entry is reported in one PlanError.
+ */
+export function planBatch(
+  entries: readonly BatchEntry[],
+  targetOf: (entry: BatchEntry) => string,
+  facts: KernelFacts,
+  action: string,
+): Plan[] {
+  const plans: Plan[] = [];
+  const problems: PlanError[] = [];
+  for (const entry of entries) {
+    try {
+      let target: string;
+      try {
+        target = targetOf(entry);
+      } catch (err) {
+        throw nameEntry(entry, err);
+      }
+      plans.push(planEntry(entry, target, facts));
+    } catch (err) {
+      if (!(err instanceof PlanError)) throw err;
+      problems.push(err);
+    }
+  }
+  if (problems.length === 1) throw prefixed(`${action}: `, problems[0]!);
+  if (problems.length > 1) {
+    throw new PlanError(`${action}: ${problems.length} bad entries: ${problems.map((p) => p.message).join("; ")}`, {
+      hint: "nothing was mounted",
+    });
+  }
+  return plans;
+}
+
+/** A new filesystem an entry creates, and the parameters it passes: what the kernel can check. */
+export interface FsParamCheck {
+  readonly fstype: string;
+  /** fs data items, each "key" (a flag) or "key=value" */
+  readonly params: readonly string[];
+}
+
+/**
+ * The filesystem the entry's plan creates with mount(2) (role "mount"), with its data items;
+ * undefined for binds, remounts, propagation changes and plans of other kinds.
+ */
+export function fsParamCheck(entry: BatchEntry, plan: Plan): FsParamCheck | undefined {
+  const step = plan.steps.find((s) => s.op === "mount" && s.role === "mount");
+  if (!step || step.op !== "mount" || step.fstype === null) return undefined;
+  return { fstype: step.fstype, params: classifyOptions(entry.mount.options).data };
+}
+
+/** The message for a parameter the kernel refused, naming the entry. */
+export function refusedParam(entry: BatchEntry, check: FsParamCheck, param: string | undefined, detail: string): PlanError {
+  const what = param === undefined ? `filesystem type ${JSON.stringify(check.fstype)}` : `option ${JSON.stringify(param)}`;
+  return new PlanError(`${entry.where}: ${check.fstype} on ${quotePath(entry.mount.target || "/")}: ${what} refused by the kernel: ${detail}`);
+}

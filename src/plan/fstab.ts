@@ -1,0 +1,220 @@
+/**
+ * fstab(5) as util-linux reads it: one mount per line, six whitespace-separated fields (the
+ * last three optional), `#` comments and blank lines ignored, `\NNN` octal escapes in fields
+ * (`\040` for a space). Which lines `mount -a` takes: not `noauto`, not swap, matching -t and
+ * -O as libmount matches them. Every bad line is reported, by number, before any mount. Pure.
+ */
+import { PlanError, quotePath } from "../errors.ts";
+import { badEntries } from "./apply-input.ts";
+import { DEFAULT_TARGET_MODE, type BatchEntry, type CreateTarget } from "./batch-entry.ts";
+import { tokenizeOptions } from "./options.ts";
+
+export interface FstabLine {
+  /** 1-based line number in the file */
+  readonly line: number;
+  /** fs_spec, decoded; a LABEL=/UUID=/... tag is turned into its /dev/disk/by-* path */
+  readonly source: string;
+  /** fs_file, decoded */
+  readonly target: string;
+  /** fs_vfstype */
+  readonly fstype: string;
+  /** fs_mntops, decoded and split (util-linux quoting); "defaults" when absent */
+  readonly options: readonly string[];
+  readonly freq: number;
+  readonly passno: number;
+}
+
+/** Parse an fstab; a PlanError lists every bad line. */
+export function parseFstab(text: string, name = "fstab"): FstabLine[] {
+  const lines: FstabLine[] = [];
+  const problems: string[] = [];
+  text.split("\n").forEach((raw, i) => {
+    try {
+      const parsed = parseLine(raw, i + 1);
+      if (parsed) lines.push(parsed);
+    } catch (err) {
+      if (!(err instanceof PlanError)) throw err;
+      problems.push(err.message);
+    }
+  });
+  if (problems.length > 0) throw badEntries(`read ${quotePath(name)}`, problems);
+  return lines;
+}
+
+function parseLine(raw: string, line: number): FstabLine | undefined {
+  const text = raw.trim();
+  if (text === "" || text.startsWith("#")) return undefined;
+  const fields = text.split(/[ \t]+/);
+  if (fields.length < 3) {
+    throw new PlanError(`line ${line}: ${fields.length} field${fields.length === 1 ? "" : "s"}, expected at least 3 (source, target, type)`);
+  }
+  if (fields.length > 6) throw new PlanError(`line ${line}: ${fields.length} fields, expected at most 6`);
+  const [spec, file, vfstype, mntops, freq, passno] = fields.map(decodeFstabField) as [string, string, string, ...string[]];
+  let options: string[];
+  try {
+    options = mntops === undefined ? ["defaults"] : tokenizeOptions(mntops);
+  } catch (err) {
+    throw new PlanError(`line ${line}: ${(err as Error).message}`);
+  }
+  return {
+    line,
+    source: sourceFromTag(spec),
+    target: file,
+    fstype: vfstype,
+    options,
+    freq: number(freq, "dump frequency", line),
+    passno: number(passno, "pass number", line),
+  };
+}
+
+function number(field: string | undefined, what: string, line: number): number {
+  if (field === undefined) return 0;
+  if (!/^\d+$/.test(field)) throw new PlanError(`line ${line}: ${what} ${JSON.stringify(field)} is not a number`);
+  return Number(field);
+}
+
+/** Undo fstab's octal escapes: `\040` space, `\011` tab, `\012` newline, `\134` backslash. */
+export function decodeFstabField(field: string): string {
+  if (!field.includes("\\")) return field;
+  const bytes: number[] = [];
+  const raw = new TextEncoder().encode(field);
+  for (let i = 0; i < raw.length; i++) {
+    const octal = raw[i] === 92 ? /^[0-3][0-7]{2}/.exec(String.fromCharCode(...raw.subarray(i + 1, i + 4))) : null;
+    if (octal) {
+      bytes.push(parseInt(octal[0], 8));
+      i += 3;
+    } else bytes.push(raw[i]!);
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+const TAG_DIRS: Record<string, string> = {
+  LABEL: "by-label",
+  UUID: "by-uuid",
+  PARTLABEL: "by-partlabel",
+  PARTUUID: "by-partuuid",
+  ID: "by-id",
+};
+
+/**
+ * LABEL=x, UUID=x, PARTLABEL=x, PARTUUID=x, ID=x -> the udev link /dev/disk/by-*\/x that
+ * names the device (libmount asks udev's links first too). Anything else is unchanged.
+ */
+export function sourceFromTag(spec: string): string {
+  const m = /^(LABEL|UUID|PARTLABEL|PARTUUID|ID)=(.+)$/.exec(spec);
+  if (!m) return spec;
+  let value = m[2]!;
+  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) value = value.slice(1, -1);
+  return `/dev/disk/${TAG_DIRS[m[1]!]}/${udevEncode(value)}`;
+}
+
+/** udev's name encoding for /dev/disk links: bytes outside [A-Za-z0-9#+-.:=@_] as \xNN. */
+function udevEncode(value: string): string {
+  let out = "";
+  for (const ch of value) {
+    if (/[A-Za-z0-9#+\-.:=@_]/.test(ch) || ch.charCodeAt(0) > 0x7f) out += ch;
+    else out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/**
+ * libmount's mnt_match_fstype: a comma list of types; a leading "no" negates the whole list
+ * (`nonfs,tmpfs`: neither nfs nor tmpfs); an item "noX" excludes X. No pattern matches all.
+ */
+export function matchFstype(fstype: string, pattern: string | undefined): boolean {
+  if (pattern === undefined || pattern === "") return true;
+  let list = pattern;
+  let negated = false;
+  if (list.startsWith("no")) {
+    negated = true;
+    list = list.slice(2);
+  }
+  const type = fstype.toLowerCase();
+  for (const item of list.toLowerCase().split(",")) {
+    if (item === `no${type}`) return false;
+    if (item === type) return !negated;
+  }
+  return negated;
+}
+
+/**
+ * libmount's mnt_match_options (mount -O): every item of pattern must hold. "X" needs option X
+ * (with "X=v", that value); "noX" needs X absent; "+noX" needs the literal option "noX".
+ */
+export function matchOptions(options: readonly string[], pattern: string | undefined): boolean {
+  if (pattern === undefined) return true;
+  for (const raw of pattern.split(",")) {
+    if (raw === "" || raw === "+") continue;
+    const literal = raw.startsWith("+");
+    const item = literal ? raw.slice(1) : raw;
+    const negated = !literal && item.startsWith("no");
+    const wanted = negated ? item.slice(2) : item;
+    const present = options.some((o) => (wanted.includes("=") ? o === wanted : o === wanted || o.startsWith(`${wanted}=`)));
+    if (present === negated) return false;
+  }
+  return true;
+}
+
+export interface FstabSelection {
+  /** the lines to mount, as batch entries (target: the absolute mount point) */
+  readonly entries: readonly BatchEntry[];
+  /** lines left out, with why: "noauto", "swap", "type", "options" */
+  readonly skipped: readonly { readonly line: number; readonly target: string; readonly reason: string }[];
+}
+
+export interface FstabFilter {
+  /** mount -t: a type list (libmount syntax) */
+  readonly types?: string;
+  /** mount -O: an option pattern (libmount syntax) */
+  readonly options?: string;
+}
+
+/** The lines `mount -a` mounts, in file order; bad lines are refused, each by number. */
+export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {}, name = "fstab"): FstabSelection {
+  const entries: BatchEntry[] = [];
+  const skipped: { line: number; target: string; reason: string }[] = [];
+  const problems: string[] = [];
+  for (const l of lines) {
+    const skip = (reason: string) => skipped.push({ line: l.line, target: l.target, reason });
+    if (l.fstype === "swap" || l.target === "swap") skip("swap");
+    else if (l.options.includes("noauto")) skip("noauto");
+    else if (!matchFstype(l.fstype, filter.types)) skip("type");
+    else if (!matchOptions(l.options, filter.options)) skip("options");
+    else {
+      try {
+        entries.push(fstabEntry(l));
+      } catch (err) {
+        if (!(err instanceof PlanError)) throw err;
+        problems.push(err.message);
+      }
+    }
+  }
+  if (problems.length > 0) throw badEntries(`mount -a ${quotePath(name)}`, problems);
+  return { entries, skipped };
+}
+
+function fstabEntry(l: FstabLine): BatchEntry {
+  const where = `line ${l.line}`;
+  if (!l.target.startsWith("/")) throw new PlanError(`${where}: mount point ${quotePath(l.target)} is not an absolute path`);
+  return {
+    index: l.line,
+    where: `${where} (${l.target})`,
+    mount: { type: l.fstype === "none" ? "" : l.fstype, source: l.source, target: l.target, options: l.options },
+    createTarget: mkdirOption(l.options, where),
+    nofail: l.options.includes("nofail"),
+  };
+}
+
+/** X-mount.mkdir[=mode] (x-mount.mkdir too, as util-linux still accepts it): create the target. */
+function mkdirOption(options: readonly string[], where: string): CreateTarget | undefined {
+  let result: CreateTarget | undefined;
+  for (const o of options) {
+    const m = /^[xX]-mount\.mkdir(?:=(.*))?$/.exec(o);
+    if (!m) continue;
+    if (m[1] === undefined) result = { mode: DEFAULT_TARGET_MODE };
+    else if (/^[0-7]{1,4}$/.test(m[1])) result = { mode: parseInt(m[1], 8) };
+    else throw new PlanError(`${where}: X-mount.mkdir mode ${JSON.stringify(m[1])} is not an octal mode`);
+  }
+  return result;
+}

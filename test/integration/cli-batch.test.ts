@@ -1,0 +1,286 @@
+// The built binary (dist/mountkit, made by npm test): apply, with-mounts, mount -a, umount -a.
+// Exit codes, output and what is left in the mount table. Root, private mount namespace.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+const BIN = join(import.meta.dir, "../../dist/mountkit");
+const FIXTURE = join(import.meta.dir, "../fixtures/oci-bundle/config.json");
+
+beforeAll(() => {
+  requireRootNamespace();
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm test (it builds the binary first)`);
+});
+
+let s: ReturnType<typeof scratch>;
+afterEach(() => {
+  run(["umount", "-R", s.dir]);
+  s.dispose();
+});
+const mountinfoText = () => readFileSync("/proc/self/mountinfo", "utf8");
+
+function run(argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
+  const r = Bun.spawnSync([BIN, ...argv], {
+    stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin),
+    env: { ...process.env, ...options.env },
+  });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+function list(dir: string, mounts: unknown[]): string {
+  const file = join(dir, "list.json");
+  writeFileSync(file, JSON.stringify(mounts, null, 2));
+  return file;
+}
+
+describe("mountkit apply", () => {
+  test("a containerd list: mounted in order; --json has a result per entry", () => {
+    s = scratch("cli-apply");
+    const root = s.path("root");
+    mkdirSync(root);
+    const file = list(s.dir, [
+      { type: "tmpfs", source: "first", target: "/a", options: ["size=1m"] },
+      { type: "tmpfs", source: "second", target: "/a/b", options: [] },
+    ]);
+    const r = run(["apply", "--root", root, "--mkdir", "--json", file]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc).toMatchObject({ ok: true, exitCode: 0, format: "containerd", root, mounted: 2, failed: 0 });
+    expect(doc.entries.map((e: { target: string; ok: boolean }) => [e.target, e.ok])).toEqual([
+      [`${root}/a`, true],
+      [`${root}/a/b`, true],
+    ]);
+    expect(typeof doc.entries[0].timeMs).toBe("number");
+    expect(mountsUnder(root).map((m) => m.source)).toEqual(["first", "second"]);
+  });
+
+  test("-v prints each entry as it is mounted", () => {
+    s = scratch("cli-verbose");
+    const root = s.path("root");
+    mkdirSync(root);
+    const file = list(s.dir, [{ type: "tmpfs", source: "x", target: "/x", options: [] }]);
+    const r = run(["apply", "-v", "--mkdir", "--root", root, file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^apply: \\[1/1\\] entry 1: ${root}/x: mounted \\(\\d+\\.\\d+ ms\\)\\n$`));
+  });
+
+  test("a failing entry: exit 32, one line naming it, everything rolled back", () => {
+    s = scratch("cli-fail");
+    const root = s.path("root");
+    mkdirSync(`${root}/a`, { recursive: true });
+    const file = list(s.dir, [
+      { type: "tmpfs", source: "a", target: "/a", options: [] },
+      { type: "tmpfs", source: "b", target: "/missing", options: [] },
+    ]);
+    const before = mountinfoText();
+    const r = run(["apply", "--root", root, "--json", file]);
+    expect(r.code).toBe(32);
+    expect(r.err).toBe(
+      `mountkit: apply: entry 2: mount b on ${root}/missing: mount(2): ENOENT (No such file or directory) (mount point ${root}/missing does not exist)\n`,
+    );
+    const doc = JSON.parse(r.out);
+    expect(doc.entries.map((e: { status: string }) => e.status)).toEqual(["rolled-back", "failed"]);
+    expect(doc.error.errnoName).toBe("ENOENT");
+    expect(mountinfoText()).toBe(before);
+  });
+
+  test("--keep-going: what can be mounted stays; exit 64", () => {
+    s = scratch("cli-keep");
+    const root = s.path("root");
+    mkdirSync(`${root}/a`, { recursive: true });
+    mkdirSync(`${root}/c`);
+    const file = list(s.dir, ["a", "missing", "c"].map((d) => ({ type: "tmpfs", source: d, target: `/${d}`, options: [] })));
+    const r = run(["apply", "--keep-going", "--root", root, file]);
+    expect(r.code).toBe(64);
+    expect(r.err).toMatch(/^mountkit: apply: entry 2: mount missing on .*: ENOENT/);
+    expect(mountsUnder(root).map((m) => m.source)).toEqual(["a", "c"]);
+  });
+
+  test("bad input: exit 1, the entry or position named, nothing mounted", () => {
+    s = scratch("cli-bad");
+    const root = s.path("root");
+    mkdirSync(root);
+    const before = mountinfoText();
+    const bad = run(["apply", "--root", root, "-"], { stdin: '[{"type": "tmpfs", "source": "a", "target": "/a"},\n {"type": tmpfs}]' });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^mountkit: apply stdin: invalid JSON at line 2, column 11: /);
+    const missing = run(["apply", "--root", root, "-"], { stdin: JSON.stringify([{ type: "tmpfs", source: "a", target: "/a" }, { type: "tmpfs", target: "/b" }]) });
+    expect(missing.code).toBe(1);
+    expect(missing.err).toBe('mountkit: apply stdin: entry 2: missing "source" (nothing was mounted)\n');
+    const option = run(["apply", "--mkdir", "--root", root, "-"], {
+      stdin: JSON.stringify([{ type: "tmpfs", source: "a", target: "/a" }, { type: "tmpfs", source: "b", target: "/b", options: ["nosiud"] }]),
+    });
+    expect(option.code).toBe(1);
+    expect(option.err).toContain(`entry 2: tmpfs on /b: option "nosiud" refused by the kernel: tmpfs: Unknown parameter 'nosiud'`);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  test("an OCI bundle's config.json: root.path taken from the bundle", () => {
+    s = scratch("cli-oci");
+    const bundle = s.dir;
+    copyFileSync(FIXTURE, join(bundle, "config.json"));
+    mkdirSync(join(bundle, "rootfs/etc"), { recursive: true });
+    writeFileSync(join(bundle, "hostname"), "box\n");
+    mkdirSync(join(bundle, "data"));
+    mkdirSync(join(bundle, "secrets"));
+    const r = run(["apply", join(bundle, "config.json")]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(mountsUnder(join(bundle, "rootfs"))).toHaveLength(10);
+    expect(readFileSync(join(bundle, "rootfs/etc/hostname"), "utf8")).toBe("box\n");
+  });
+
+  test("--dry-run prints each entry's syscalls and mounts nothing", () => {
+    s = scratch("cli-dry");
+    const root = s.path("root");
+    mkdirSync(root);
+    const file = list(s.dir, [{ type: "bind", source: "/", target: "/host", options: ["rbind", "ro"] }]);
+    const r = run(["apply", "-n", "--root", root, file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      `# entry 1: ${root}/host\n` +
+        `mount("/", "${root}/host", NULL, MS_BIND|MS_REC, NULL)\n` +
+        `mount(NULL, "${root}/host", NULL, MS_RDONLY|MS_REMOUNT|MS_BIND, NULL)\n`,
+    );
+    expect(mountsUnder(root)).toEqual([]);
+    // a dry run refuses what the real run would refuse
+    const bad = list(s.dir, [{ type: "tmpfs", source: "t", target: "/t", options: ["siz=1m"] }]);
+    const refused = run(["apply", "-n", "--root", root, bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`option "siz=1m" refused by the kernel`);
+  });
+});
+
+describe("mountkit with-mounts", () => {
+  const env = () => ({ MOUNTKIT_TMPDIR: s.path("tmp") });
+
+  test("runs the command on the mounts and exits with its status; nothing left behind", () => {
+    s = scratch("cli-with");
+    const src = s.path("src");
+    mkdirSync(src);
+    writeFileSync(`${src}/hello`, "hi");
+    const file = list(s.dir, [
+      { type: "tmpfs", source: "wm-root", options: [] },
+      { type: "bind", source: src, target: "/in", options: ["bind", "ro"] },
+    ]);
+    const before = mountinfoText();
+    const r = run(["with-mounts", file, "--", "sh", "-c", 'cat "$MOUNTKIT_ROOT/in/hello"; echo " $1"; exit 7', "sh", "{}"], { env: env() });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(7);
+    expect(r.out).toMatch(new RegExp(`^hi ${s.path("tmp")}/mountkit-mount-\\w+\\n$`));
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(s.path("tmp"))).toEqual([]);
+  });
+
+  test("a command killed by a signal gives 128+N; one that cannot start gives 127", () => {
+    s = scratch("cli-withsig");
+    const file = list(s.dir, [{ type: "tmpfs", source: "t", options: [] }]);
+    expect(run(["with-mounts", file, "--", "sh", "-c", "kill -TERM $$"], { env: env() }).code).toBe(143);
+    const missing = run(["with-mounts", file, "--", "/nonexistent/command"], { env: env() });
+    expect(missing.code).toBe(127);
+    expect(missing.err).toMatch(/^mountkit: with-mounts: run \/nonexistent\/command: /);
+    expect(readdirSync(s.path("tmp"))).toEqual([]);
+  });
+
+  test("when the mounts fail the command does not run: exit 32", () => {
+    s = scratch("cli-withfail");
+    const file = list(s.dir, [{ type: "bind", source: s.path("no-such-source"), options: ["bind"] }]);
+    const marker = s.path("ran");
+    const r = run(["with-mounts", file, "--", "touch", marker], { env: env() });
+    expect(r.code).toBe(32);
+    expect(existsSync(marker)).toBe(false);
+    expect(readdirSync(s.path("tmp"))).toEqual([]);
+  });
+
+  test("-r: every mount read-only while the command runs", () => {
+    s = scratch("cli-withro");
+    const src = s.path("src");
+    mkdirSync(src);
+    const file = list(s.dir, [{ type: "bind", source: src, options: ["rbind", "rw"] }]);
+    const r = run(["with-mounts", "-r", file, "--", "sh", "-c", 'touch "$MOUNTKIT_ROOT/x" 2>/dev/null && exit 0 || exit 9'], { env: env() });
+    expect(r.code).toBe(9);
+    expect(existsSync(`${src}/x`)).toBe(false);
+    expect(run(["with-mounts", file, "--", "sh", "-c", 'touch "$MOUNTKIT_ROOT/x"'], { env: env() }).code).toBe(0);
+    expect(existsSync(`${src}/x`)).toBe(true);
+  });
+
+  test("usage errors: exit 1", () => {
+    s = scratch("cli-withuse");
+    expect(run(["with-mounts", "x.json"]).code).toBe(1);
+    expect(run(["with-mounts", "--", "true"]).code).toBe(1);
+  });
+});
+
+describe("mountkit mount -a / umount -a", () => {
+  function fstab(lines: string[]): string {
+    const file = s.path("fstab");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    return file;
+  }
+
+  test("escapes, noauto, X-mount.mkdir, nofail; a second run finds them mounted; umount -a undoes", () => {
+    s = scratch("cli-fstab");
+    const d = s.dir;
+    mkdirSync(`${d}/src`);
+    const file = fstab([
+      "# comment",
+      "",
+      `tmpfs ${d}/with\\040space tmpfs size=1m,X-mount.mkdir 0 0`,
+      `tmpfs ${d}/later tmpfs noauto,X-mount.mkdir 0 0`,
+      `${d}/src ${d}/bound none bind,ro,X-mount.mkdir=0700 0 0`,
+      `tmpfs ${d}/absent tmpfs nofail 0 0`,
+    ]);
+    const first = run(["mount", "-a", "-T", file, "--json"]);
+    expect(first.code).toBe(0);
+    const doc = JSON.parse(first.out);
+    expect(doc.entries.map((e: { where: string; status: string }) => [e.where, e.status])).toEqual([
+      [`line 3 (${d}/with space)`, "mounted"],
+      [`line 5 (${d}/bound)`, "mounted"],
+      [`line 6 (${d}/absent)`, "warning"],
+    ]);
+    expect(doc.ignored).toEqual([{ line: 4, target: `${d}/later`, reason: "noauto" }]);
+    expect(first.err).toMatch(/^mountkit: warning: mount -a: line 6 .*ENOENT/);
+    expect(mountsUnder(d).map((m) => m.mountpoint)).toEqual([`${d}/with space`, `${d}/bound`]);
+    expect(existsSync(`${d}/later`)).toBe(false);
+
+    const again = run(["mount", "-a", "-T", file, "-t", "tmpfs,none", "--json"]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out).entries.map((e: { status: string }) => e.status)).toEqual(["skipped", "skipped", "warning"]);
+    expect(mountsUnder(d)).toHaveLength(2);
+
+    const down = run(["umount", "-a", "-T", file, "-v"]);
+    expect(down.code).toBe(0);
+    expect(down.out.split("\n").filter(Boolean)).toEqual([
+      `umount -a: line 6: ${d}/absent: not mounted`,
+      `umount -a: line 5: ${d}/bound: unmounted`,
+      `umount -a: line 4: ${d}/later: not mounted`,
+      `umount -a: line 3: ${d}/with space: unmounted`,
+    ]);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
+  test("exit 64 when some lines fail, 32 when all do", () => {
+    s = scratch("cli-fstabfail");
+    const d = s.dir;
+    mkdirSync(`${d}/ok`);
+    const some = run(["mount", "-a", "-T", fstab([`tmpfs ${d}/ok tmpfs defaults`, `tmpfs ${d}/nope tmpfs defaults`])]);
+    expect(some.code).toBe(64);
+    expect(some.err).toMatch(/^mountkit: mount -a: line 2 .*ENOENT/);
+    run(["umount", "-a", "-T", s.path("fstab")]);
+    const all = run(["mount", "-a", "-T", fstab([`tmpfs ${d}/nope tmpfs defaults`])]);
+    expect(all.code).toBe(32);
+  });
+
+  test("a line with too few fields refuses the whole file: exit 1, nothing mounted", () => {
+    s = scratch("cli-fstabbad");
+    const d = s.dir;
+    mkdirSync(`${d}/a`);
+    const r = run(["mount", "-a", "-T", fstab([`tmpfs ${d}/a tmpfs defaults`, `tmpfs ${d}/b`])]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`mountkit: read ${d}/fstab: line 2: 2 fields, expected at least 3 (source, target, type) (nothing was mounted)\n`);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+});

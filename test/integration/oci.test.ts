@@ -1,0 +1,159 @@
+// apply of an OCI config.json shaped like `runc spec` output, in a runtime bundle layout
+// (bundle/config.json, bundle/rootfs). Real proc, tmpfs, devpts, mqueue, sysfs, cgroup2 and
+// binds, in the test's private mount namespace.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Errno } from "../../src/errno.ts";
+import { SyscallError } from "../../src/errors.ts";
+import { applyText, planApply } from "../../src/ops/apply.ts";
+import type { BatchOutcome } from "../../src/ops/batch.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { unmountAll } from "../../src/ops/unmount.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+
+const FIXTURE = join(import.meta.dir, "../fixtures/oci-bundle/config.json");
+let s: ReturnType<typeof scratch>;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+  s.dispose();
+});
+const mountinfoText = () => readFileSync("/proc/self/mountinfo", "utf8");
+
+/** A bundle as runtimes see it: config.json, rootfs/ (with /var/run -> /run), bind sources. */
+function bundle(configText?: string) {
+  s = scratch("oci");
+  const dir = s.dir;
+  const config = join(dir, "config.json");
+  if (configText === undefined) copyFileSync(FIXTURE, config);
+  else writeFileSync(config, configText);
+  const rootfs = join(dir, "rootfs");
+  for (const d of ["etc", "var", "proc", "sys"]) mkdirSync(join(rootfs, d), { recursive: true });
+  symlinkSync("/run", join(rootfs, "var/run")); // as in most distribution images
+  writeFileSync(join(dir, "hostname"), "runc\n");
+  mkdirSync(join(dir, "data/sub"), { recursive: true });
+  writeFileSync(join(dir, "data/file"), "data");
+  mkdirSync(join(dir, "secrets"));
+  writeFileSync(join(dir, "secrets/token"), "t0ken");
+  // a submount in the data source: rbind must bring it along
+  mount({ type: "tmpfs", source: "data-sub", options: [] }, join(dir, "data/sub"));
+  cleanups.push(() => unmountAll(join(dir, "data/sub")));
+  return { dir, config, rootfs };
+}
+
+/** Every path under dir with its kind, without following links: the tree a rollback restores. */
+function tree(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix))
+    .sort()
+    .flatMap((name) => {
+      const rel = join(prefix, name);
+      const st = lstatSync(join(dir, rel));
+      const kind = st.isSymbolicLink() ? "link" : st.isDirectory() ? "dir" : "file";
+      return [`${kind} ${rel}`, ...(kind === "dir" ? tree(dir, rel) : [])];
+    });
+}
+
+const releaseAfter = <T extends BatchOutcome>(b: T): T => {
+  cleanups.push(() => b.release());
+  return b;
+};
+
+describe("apply an OCI config.json from a runc bundle", () => {
+  test("every mount lands inside rootfs with its options; release restores table and tree", () => {
+    const b = bundle();
+    const before = mountinfoText();
+    const treeBefore = tree(b.rootfs);
+    const outcome = releaseAfter(applyText(readFileSync(b.config, "utf8"), { file: b.config }));
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.root).toBe(b.rootfs);
+
+    const rel = (p: string) => p.slice(b.rootfs.length) || "/";
+    const mounts = mountsUnder(b.rootfs);
+    expect(mounts.map((m) => [rel(m.mountpoint), m.fstype])).toEqual([
+      ["/proc", "proc"],
+      ["/dev", "tmpfs"],
+      ["/dev/pts", "devpts"],
+      ["/dev/shm", "tmpfs"],
+      ["/dev/mqueue", "mqueue"],
+      ["/sys", "sysfs"],
+      ["/sys/fs/cgroup", "cgroup2"],
+      ["/etc/hostname", mounts[7]!.fstype],
+      ["/data", mounts[8]!.fstype],
+      ["/data/sub", "tmpfs"], // rbind brought the submount
+      ["/run/secrets", mounts[10]!.fstype], // /var/run -> /run, resolved inside rootfs
+    ]);
+    const at = (p: string) => mounts.find((m) => rel(m.mountpoint) === p)!;
+    const opts = (p: string) => at(p).options.split(",");
+    expect(opts("/dev")).toEqual(["rw", "nosuid"]); // strictatime: the kernel prints neither relatime nor noatime
+    expect(at("/dev").superOptions).toContain("size=65536k");
+    expect(at("/dev").superOptions).toContain("mode=755");
+    expect(opts("/dev/pts")).toEqual(expect.arrayContaining(["nosuid", "noexec"]));
+    expect(at("/dev/pts").superOptions).toBe("rw,gid=5,mode=620,ptmxmode=666");
+    expect(at("/dev/shm").superOptions).toBe("rw,size=65536k"); // tmpfs does not print its default mode
+    expect(statSync(join(b.rootfs, "dev/shm")).mode & 0o7777).toBe(0o1777);
+    expect(opts("/dev/mqueue")).toEqual(expect.arrayContaining(["nosuid", "nodev", "noexec"]));
+    expect(opts("/sys")).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev", "noexec"]));
+    expect(opts("/sys/fs/cgroup")).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev", "noexec", "relatime"]));
+    expect(opts("/etc/hostname")).toEqual(expect.arrayContaining(["ro", "nosuid"]));
+    expect(opts("/data")).toContain("nosuid");
+    expect(at("/data").shared).toBeUndefined(); // rprivate
+    expect(opts("/run/secrets")).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev"]));
+
+    expect(readFileSync(join(b.rootfs, "etc/hostname"), "utf8")).toBe("runc\n");
+    expect(readFileSync(join(b.rootfs, "proc/self/status"), "utf8")).toContain("Pid:");
+    expect(existsSync(join(b.rootfs, "sys/kernel"))).toBe(true);
+    expect(readFileSync(join(b.rootfs, "run/secrets/token"), "utf8")).toBe("t0ken");
+    expect(mountsUnder("/run/secrets")).toEqual([]); // never the host's /run
+    expect(existsSync("/run/secrets/token")).toBe(false);
+
+    outcome.release();
+    expect(mountinfoText()).toBe(before);
+    expect(tree(b.rootfs)).toEqual(treeBefore); // created targets (dev, etc/hostname, run/...) gone
+  });
+
+  test("runc's own cgroup entry (cgroup v1, no controllers) fails on this host; everything is rolled back", () => {
+    // The host mounts each cgroup v1 controller on its own hierarchy under /sys/fs/cgroup; a
+    // "cgroup" mount naming no controllers asks for all of them in one hierarchy, which the
+    // kernel refuses (EBUSY). runc does not mount it either: it bind-mounts the host's
+    // hierarchies. That is runtime policy, not a mount; see docs/apply.md.
+    const text = readFileSync(FIXTURE, "utf8").replace('"type": "cgroup2"', '"type": "cgroup"');
+    const b = bundle(text);
+    const before = mountinfoText();
+    const treeBefore = tree(b.rootfs);
+    const outcome = applyText(text, { file: b.config });
+    cleanups.push(() => outcome.release());
+    expect(outcome.error).toBeInstanceOf(SyscallError);
+    const err = outcome.error as SyscallError;
+    expect(err.errno).toBe(Errno.EBUSY);
+    expect(err.message).toStartWith(`apply: entry 7 (/sys/fs/cgroup): mount cgroup on ${b.rootfs}/sys/fs/cgroup: mount(2): EBUSY`);
+    expect(outcome.results.map((r) => r.status)).toEqual([...Array(6).fill("rolled-back"), "failed"]);
+    expect(mountinfoText()).toBe(before);
+    expect(tree(b.rootfs)).toEqual(treeBefore);
+  });
+
+  test("dry run: every entry's plan, nothing mounted or created", () => {
+    const b = bundle();
+    const before = mountinfoText();
+    const treeBefore = tree(b.rootfs);
+    const { request, entries } = planApply(readFileSync(b.config, "utf8"), { file: b.config });
+    expect(request.input.format).toBe("oci");
+    expect(entries.map((e) => e.target.slice(b.rootfs.length))).toEqual([
+      "/proc",
+      "/dev",
+      "/dev/pts",
+      "/dev/shm",
+      "/dev/mqueue",
+      "/sys",
+      "/sys/fs/cgroup",
+      "/etc/hostname",
+      "/data",
+      "/run/secrets",
+    ]);
+    expect(entries[7]!.plan.steps.map((st) => st.op === "mount" && st.role)).toEqual(["bind", "bind-remount"]);
+    expect(mountinfoText()).toBe(before);
+    expect(tree(b.rootfs)).toEqual(treeBefore);
+  });
+});

@@ -1,0 +1,185 @@
+// Temp mounts and cleanupTempMounts against the real kernel (root, private namespace).
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { Errno } from "../../src/errno.ts";
+import { BatchError, MountkitError, SyscallError } from "../../src/errors.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
+import { cleanupTempMounts, withReadonlyTempMount, withTempMount } from "../../src/ops/temp-mount.ts";
+import { unmountRecursive } from "../../src/ops/unmount.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+
+let s: ReturnType<typeof scratch>;
+let location: string;
+afterEach(() => {
+  unmountRecursive(location);
+  resetTempMountLocation();
+  s.dispose();
+});
+function fresh(label: string) {
+  s = scratch(label);
+  location = setTempMountLocation(s.path("tmp"));
+}
+const mountinfoText = () => readFileSync("/proc/self/mountinfo", "utf8");
+
+describe("withTempMount", () => {
+  test("mounts into a fresh mountkit-mount-* dir, runs fn, unmounts and removes the dir", async () => {
+    fresh("temp");
+    const src = s.path("src");
+    mkdirSync(src);
+    writeFileSync(`${src}/f`, "hello");
+    const before = mountinfoText();
+    let seen = "";
+    const result = await withTempMount(
+      [
+        { type: "tmpfs", source: "temp-root", options: [] },
+        { type: "bind", source: src, target: "/inner", options: ["bind"] },
+      ],
+      async (dir) => {
+        seen = dir;
+        expect(dirname(dir)).toBe(tempMountLocation());
+        expect(basename(dir)).toStartWith("mountkit-mount-");
+        expect(mountsUnder(dir).map((m) => m.mountpoint)).toEqual([dir, `${dir}/inner`]);
+        return readFileSync(`${dir}/inner/f`, "utf8");
+      },
+      { mkdir: true },
+    );
+    expect(result).toBe("hello");
+    expect(existsSync(seen)).toBe(false);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
+  test("fn's error comes back unchanged, after the same cleanup", async () => {
+    fresh("tempfail");
+    const before = mountinfoText();
+    const mine = new TypeError("callback broke");
+    let caught: unknown;
+    try {
+      await withTempMount([{ type: "tmpfs", source: "t", options: [] }], () => {
+        throw mine;
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBe(mine);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
+  test("a failed mount leaves nothing: no mount, no dir", async () => {
+    fresh("tempmnt");
+    const before = mountinfoText();
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [2], errno: Errno.ENOSPC } });
+    let called = false;
+    const attempt = withTempMount(
+      [
+        { type: "tmpfs", source: "a", options: [] },
+        { type: "tmpfs", source: "b", target: "/b", options: [] },
+      ],
+      () => {
+        called = true;
+      },
+      { sys, mkdir: true },
+    );
+    await expect(attempt).rejects.toThrow(/temp mount .*mountkit-mount-.*: entry 2: mount b on .*: mount\(2\): ENOSPC/);
+    expect(called).toBe(false);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
+  test("fn and the cleanup both fail: the cleanup's error, fn's message after it, fn's error as cause", async () => {
+    fresh("tempboth");
+    const sys = injectFaults(libcSyscalls, { umount2: { calls: "always", errno: Errno.EBUSY } });
+    const mine = new Error("callback broke");
+    let dir = "";
+    let caught: unknown;
+    try {
+      await withTempMount([{ type: "tmpfs", source: "t", options: [] }], (d) => {
+        dir = d;
+        throw mine;
+      }, { sys });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(BatchError);
+    const err = caught as BatchError;
+    expect(err.message).toMatch(/release .*mountkit-mount-.*umount2\(2\): EBUSY.*: callback broke$/);
+    expect(err.cause).toBe(mine);
+    expect(err.cleanupErrors.map((e) => (e as SyscallError).errnoName)).toEqual(["EBUSY"]); // the rmdir of a mounted dir
+    // the dir stays, its mount too: never a recursive delete through it
+    expect(mountsUnder(dir)).toHaveLength(1);
+  });
+});
+
+describe("withReadonlyTempMount", () => {
+  test("every mount is read-only inside fn; the source stays writable", async () => {
+    fresh("tempro");
+    const src = s.path("src");
+    mkdirSync(src);
+    await withReadonlyTempMount([{ type: "bind", source: src, options: ["rbind", "rw"] }], (dir) => {
+      expect(() => writeFileSync(`${dir}/x`, "no")).toThrow(/EROFS|read-only/i);
+      expect(mountsUnder(dir)[0]!.options.split(",")).toContain("ro");
+    });
+    writeFileSync(`${src}/x`, "yes");
+  });
+});
+
+describe("cleanupTempMounts", () => {
+  test("unmounts and removes what a crashed run left, deepest first; leaves what is not mountkit's", () => {
+    fresh("cleanup");
+    // a crashed temp mount: tmpfs, a nested tmpfs, a stack on the nested one, a bind target on disk
+    const crashed = join(location, "mountkit-mount-abc123");
+    mkdirSync(crashed);
+    mount({ type: "tmpfs", source: "crashed-root", options: [] }, crashed);
+    mkdirSync(`${crashed}/a/b`, { recursive: true });
+    mount({ type: "tmpfs", source: "crashed-nested", options: [] }, `${crashed}/a/b`);
+    mount({ type: "tmpfs", source: "crashed-stacked", options: [] }, `${crashed}/a/b`);
+    // another feature's leftover, never mounted: empty directories only
+    const idmap = join(location, "mountkit-idmap-x1");
+    mkdirSync(`${idmap}/lower/1`, { recursive: true });
+    // a directory with a file in it: kept, reported
+    const withFile = join(location, "mountkit-mount-file00");
+    mkdirSync(withFile);
+    writeFileSync(`${withFile}/keep-me`, "data");
+    // not mountkit's: untouched, mount included
+    const foreign = join(location, "other-tool");
+    mkdirSync(foreign);
+    mount({ type: "tmpfs", source: "foreign", options: [] }, foreign);
+
+    const sys = injectFaults(libcSyscalls, {});
+    const result = cleanupTempMounts({ sys });
+    const order = sys.log.filter((c) => c[0] === "umount2").map((c) => c[1]);
+    expect(order.indexOf(`${crashed}/a/b`)).toBeLessThan(order.indexOf(crashed));
+    expect(result.unmounted).toBe(3);
+    expect(mountsUnder(crashed)).toEqual([]);
+    expect(existsSync(crashed)).toBe(false);
+    expect(existsSync(idmap)).toBe(false);
+    expect(result.removed).toEqual(expect.arrayContaining([crashed, idmap, `${idmap}/lower`, `${idmap}/lower/1`]));
+    expect(readFileSync(`${withFile}/keep-me`, "utf8")).toBe("data");
+    expect(result.warnings.map((w) => (w as SyscallError).errnoName)).toEqual(["ENOTEMPTY"]);
+    expect(result.warnings[0]!.message).toContain(withFile);
+    expect(mountsUnder(foreign).map((m) => m.source)).toEqual(["foreign"]);
+  });
+
+  test("a mount that cannot be unmounted is a warning, and its directory is left alone", () => {
+    fresh("cleanbusy");
+    const crashed = join(location, "mountkit-mount-busy00");
+    mkdirSync(crashed);
+    mount({ type: "tmpfs", source: "busy", options: [] }, crashed);
+    writeFileSync(`${crashed}/data`, "x");
+    const sys = injectFaults(libcSyscalls, { umount2: { calls: "always", errno: Errno.EBUSY } });
+    const result = cleanupTempMounts({ sys, retry: { name: "t", attempts: 1, delayMs: 0, jitterPerAttemptMs: 0, errnos: [], reason: "test" } });
+    expect(result.warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/unmount .*busy00: umount2\(2\): EBUSY/),
+      expect.stringMatching(/left in place/),
+    ]);
+    expect(result.warnings.every((w) => w instanceof MountkitError)).toBe(true);
+    expect(readFileSync(`${crashed}/data`, "utf8")).toBe("x"); // nothing deleted through the mount
+  });
+});

@@ -1,0 +1,151 @@
+// fstab parsing and mount -a selection, as util-linux does them; pure.
+import { describe, expect, test } from "bun:test";
+import { PlanError } from "../../src/errors.ts";
+import { decodeFstabField, matchFstype, matchOptions, parseFstab, selectFstab, sourceFromTag } from "../../src/plan/fstab.ts";
+
+const FSTAB = [
+  "# /etc/fstab: static file system information.",
+  "",
+  "   # an indented comment",
+  "proc            /proc          proc    defaults        0 0",
+  "tmpfs\t/mnt/with\\040space\ttmpfs\tsize=1m,mode=0700\t0\t0",
+  "/srv/data       /mnt/data      none    bind,ro,X-mount.mkdir=0700",
+  "tmpfs           /mnt/later     tmpfs   noauto,size=2m  0 0",
+  "tmpfs           /mnt/optional  tmpfs   nofail,x-mount.mkdir",
+  "UUID=1234-abcd  /boot          vfat    umask=0077      0 2",
+  "/dev/sda2       none           swap    sw              0 0",
+  "tmpfs           /mnt/bare      tmpfs",
+].join("\n");
+
+describe("parseFstab", () => {
+  const lines = parseFstab(FSTAB);
+
+  test("comments and blank lines are skipped; lines keep their numbers", () => {
+    expect(lines.map((l) => l.line)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  test("fields are decoded; missing options mean defaults, missing numbers 0", () => {
+    expect(lines[1]).toEqual({
+      line: 5,
+      source: "tmpfs",
+      target: "/mnt/with space",
+      fstype: "tmpfs",
+      options: ["size=1m", "mode=0700"],
+      freq: 0,
+      passno: 0,
+    });
+    expect(lines[7]).toMatchObject({ target: "/mnt/bare", options: ["defaults"], freq: 0, passno: 0 });
+    expect(lines[5]).toMatchObject({ source: "/dev/disk/by-uuid/1234-abcd", passno: 2 });
+  });
+
+  test("too few fields, too many, bad numbers: every bad line named, nothing returned", () => {
+    let err: unknown;
+    try {
+      parseFstab("tmpfs /a tmpfs\n/dev/x /y\n# fine\ntmpfs /b tmpfs defaults 0 0 extra\ntmpfs /c tmpfs defaults x", "my.fstab");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PlanError);
+    expect((err as Error).message).toBe(
+      "read my.fstab: 3 bad entries: line 2: 2 fields, expected at least 3 (source, target, type); " +
+        "line 4: 7 fields, expected at most 6; line 5: dump frequency \"x\" is not a number",
+    );
+  });
+
+  test("an unbalanced quote in the options is refused with its line", () => {
+    expect(() => parseFstab('tmpfs /a tmpfs context="x 0 0')).toThrow(/line 1: parse options: unbalanced/);
+  });
+});
+
+describe("octal escapes and tags", () => {
+  test.each([
+    ["/mnt/a\\040b", "/mnt/a b"],
+    ["tab\\011here", "tab\there"],
+    ["back\\134slash", "back\\slash"],
+    ["nl\\012", "nl\n"],
+    ["\\303\\251t\\303\\251", "été"],
+    ["not\\9escape", "not\\9escape"],
+    ["short\\04", "short\\04"],
+  ])("%j -> %j", (field, decoded) => {
+    expect(decodeFstabField(field)).toBe(decoded);
+  });
+
+  test.each([
+    ["LABEL=root", "/dev/disk/by-label/root"],
+    ['LABEL="my disk"', "/dev/disk/by-label/my\\x20disk"],
+    ["PARTUUID=abc-1", "/dev/disk/by-partuuid/abc-1"],
+    ["PARTLABEL=a/b", "/dev/disk/by-partlabel/a\\x2fb"],
+    ["/dev/sda1", "/dev/sda1"],
+    ["tmpfs", "tmpfs"],
+  ])("%j -> %j", (spec, path) => {
+    expect(sourceFromTag(spec)).toBe(path);
+  });
+});
+
+describe("mount -a selection", () => {
+  const lines = parseFstab(FSTAB);
+
+  test("noauto and swap are left out; X-mount.mkdir and nofail are read", () => {
+    const { entries, skipped } = selectFstab(lines);
+    expect(entries.map((e) => e.mount.target)).toEqual(["/proc", "/mnt/with space", "/mnt/data", "/mnt/optional", "/boot", "/mnt/bare"]);
+    expect(skipped).toEqual([
+      { line: 7, target: "/mnt/later", reason: "noauto" },
+      { line: 10, target: "none", reason: "swap" },
+    ]);
+    const data = entries.find((e) => e.mount.target === "/mnt/data")!;
+    expect(data).toMatchObject({ index: 6, where: "line 6 (/mnt/data)", createTarget: { mode: 0o700 }, nofail: false });
+    expect(data.mount.type).toBe(""); // "none" + bind: a bind
+    const optional = entries.find((e) => e.mount.target === "/mnt/optional")!;
+    expect(optional).toMatchObject({ createTarget: { mode: 0o755 }, nofail: true });
+  });
+
+  test("-t and -O filter", () => {
+    expect(selectFstab(lines, { types: "tmpfs" }).entries.map((e) => e.index)).toEqual([5, 8, 11]);
+    expect(selectFstab(lines, { types: "notmpfs,vfat" }).entries.map((e) => e.index)).toEqual([4, 6]);
+    expect(selectFstab(lines, { options: "+nofail" }).entries.map((e) => e.index)).toEqual([8]);
+    // libmount: "noX" means "X is absent", so "nofail" alone matches every line without "fail"
+    expect(selectFstab(lines, { options: "nofail" }).entries.map((e) => e.index)).toEqual([4, 5, 6, 8, 9, 11]);
+    expect(selectFstab(lines, { types: "tmpfs", options: "nonofail" }).entries.map((e) => e.index)).toEqual([5, 11]);
+  });
+
+  test("a relative mount point and a bad mkdir mode are refused by line", () => {
+    const bad = parseFstab("tmpfs rel tmpfs defaults\ntmpfs /x tmpfs X-mount.mkdir=rwx");
+    expect(() => selectFstab(bad, {}, "f")).toThrow(
+      /mount -a f: 2 bad entries: line 1: mount point rel is not an absolute path; line 2: X-mount.mkdir mode "rwx" is not an octal mode/,
+    );
+  });
+});
+
+describe("libmount matching", () => {
+  test.each([
+    ["ext4", undefined, true],
+    ["ext4", "ext4", true],
+    ["ext4", "xfs,ext4", true],
+    ["ext4", "xfs", false],
+    ["ext4", "noext4", false],
+    ["xfs", "noext4", true],
+    ["nfs", "nonfs,tmpfs", false],
+    ["tmpfs", "nonfs,tmpfs", false],
+    ["ext4", "nonfs,tmpfs", true],
+    ["tmpfs", "xfs,notmpfs", false],
+  ])("type %s against %j: %p", (type, pattern, expected) => {
+    expect(matchFstype(type, pattern)).toBe(expected);
+  });
+
+  test.each([
+    [["xxx", "yyy", "zzz"], "nozzz", false],
+    [["xxx", "yyy", "zzz"], "xxx,noeee", true],
+    [["bar", "zzz"], "nofoo", true],
+    [["nofoo", "bar"], "nofoo", true],
+    [["nofoo", "bar"], "+nofoo", true],
+    [["bar", "zzz"], "+nofoo", false],
+    [["bar", "zzz"], "", true],
+    [[], "+", true],
+    [[], "foo", false],
+    [[], "nofoo", true],
+    [["size=1m"], "size", true],
+    [["size=1m"], "size=2m", false],
+  ])("options %j against %j: %p", (options, pattern, expected) => {
+    expect(matchOptions(options, pattern)).toBe(expected);
+  });
+});
