@@ -46,3 +46,10 @@ export type { OpsOptions } from "./ops/context.ts";
 // the syscall seam
 export { libcSyscalls, type Syscalls } from "./sys/seam.ts";
 export { injectFaults, type Fault, type FaultPlan, type InjectedSyscalls } from "./sys/inject.ts";
+
+// idmapped mounts (docs/idmap.md)
+export { parseIdMappings, idMappingPair, type IdMapping, type IdMappingPair } from "./plan/idmap-mapping.ts";
+export { planIdmapMount, type IdmapAttrs } from "./plan/idmap.ts";
+export { parseLowerdir, formatLowerdir, type Lowerdirs } from "./plan/lowerdir.ts";
+export { usernsFd, closeUsernsFds, idmapMount, openIdmappedTree, cleanupIdmapTemp } from "./ops/idmap.ts";
+export { tempMountLocation, setTempMountLocation } from "./ops/temp-location.ts";

@@ -9,11 +9,12 @@ import type { Plan } from "../plan/steps.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { mountHint } from "./hints.ts";
 import { runPlan } from "./run-plan.ts";
+import { newTempPath } from "./temp-location.ts";
 
 /** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
 export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan {
   const ctx = opsContext(options);
-  const plan = planMount(m, target, ctx.facts);
+  const plan = planMount(m, target, ctx.facts, planEnv());
   try {
     runPlan(plan, ctx);
   } catch (err) {
@@ -25,5 +26,10 @@ export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan 
 
 /** The plan mount() would run, with no syscall made. */
 export function planOnly(m: Mount, target: string, options: OpsOptions = {}): Plan {
-  return planMount(m, target, opsContext(options).facts);
+  return planMount(m, target, opsContext(options).facts, planEnv());
+}
+
+/** Run-time choices plans need: a fresh temp dir path (made only by plans that use it). */
+function planEnv() {
+  return { tempDir: newTempPath("ovl-idmapped") };
 }

@@ -4,6 +4,7 @@
  * A new feature adds its own step kinds here and a runner for them in ops/steps/.
  */
 import { formatFlags, MNT } from "./flags.ts";
+import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from "./idmap-steps.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep {
@@ -31,7 +32,7 @@ export interface UnmountStep {
   readonly flags: number;
 }
 
-export type Step = MountStep | UnmountStep;
+export type Step = MountStep | UnmountStep | IdmapStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -41,6 +42,7 @@ export interface Plan {
 
 /** A step as printed by --dry-run --json: syscall, arguments, flags as a number and as names. */
 export function describeStep(step: Step): Record<string, unknown> {
+  if (isIdmapStep(step)) return describeIdmapStep(step);
   switch (step.op) {
     case "mount":
       return {
@@ -70,6 +72,7 @@ export function describeStep(step: Step): Record<string, unknown> {
 /** One line per step, C-like: mount("tmpfs", "/x", "tmpfs", MS_NOSUID, "size=1m") */
 export function formatStep(step: Step): string {
   const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
+  if (isIdmapStep(step)) return formatIdmapStep(step);
   switch (step.op) {
     case "mount": {
       const inherit = step.inheritFlags ? `  [+ current ${formatFlags(step.inheritFlags)}]` : "";

@@ -17,12 +17,6 @@ export const fusePlanner: Planner = {
   plan: (ctx) => refuse(`mount ${ctx.mount.type}: FUSE mount helpers`),
 };
 
-export const idmapPlanner: Planner = {
-  name: "idmap",
-  claims: (ctx) => ctx.options.uidmap !== undefined || ctx.options.gidmap !== undefined,
-  plan: () => refuse("uidmap/gidmap: idmapped mounts"),
-};
-
 export const loopPlanner: Planner = {
   name: "loop",
   claims: (ctx) => ctx.options.loop,

@@ -7,6 +7,8 @@ import { close, open, openPath } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
+import { mkdir, rmdir, writeFileOnce } from "./file.ts";
+import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./process.ts";
 
 export interface Syscalls {
   /** mount(source, target, fstype, flags, data) */
@@ -44,6 +46,19 @@ export interface Syscalls {
   ): void;
   /** the kernel's log messages queued on a filesystem context fd */
   fsContextMessages(fd: number): string[];
+
+  /** clone(libc syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd): a child that waits */
+  cloneWaitingChild(flags: number): WaitingChild;
+  /** pidfd_send_signal(pidfd, signal, NULL, 0) */
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  /** waitid(P_PIDFD, pidfd, &info, WEXITED|__WALL) */
+  waitPidfd(pidfd: number): void;
+  /** open(path, O_WRONLY), one write(2) of text, close */
+  writeFileOnce(path: string, text: string): void;
+  /** mkdir(path, mode) */
+  mkdir(path: string, mode: number): void;
+  /** rmdir(path) */
+  rmdir(path: string): void;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -61,6 +76,12 @@ export const libcSyscalls: Syscalls = {
   fsmount,
   mountSetattr,
   fsContextMessages,
+  cloneWaitingChild,
+  pidfdSendSignal,
+  waitPidfd,
+  writeFileOnce,
+  mkdir,
+  rmdir,
 };
 
-export type { Statfs };
+export type { Statfs, WaitingChild };
