@@ -50,7 +50,9 @@ export function idmapMount(source: string, target: string, usernsFd: number, att
  * [|AT_RECURSIVE]) then mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY). Read-only unless
  * readOnly is false. The caller owns the returned fd and must close it; closing it while the
  * tree is attached nowhere releases the tree. Handed to fsconfig(FSCONFIG_SET_FD, "lowerdir+")
- * it becomes an overlay layer with no mount point of its own (docs/idmap.md).
+ * it becomes an overlay layer with no mount point of its own (docs/idmap.md); keep it open
+ * until fsconfig(FSCONFIG_CMD_CREATE) has returned, then close it: the overlay holds its own
+ * clone. Closed earlier, the tree dissolves and CMD_CREATE fails with EINVAL.
  */
 export function openIdmappedTree(
   path: string,

@@ -147,10 +147,15 @@ export function idMappingPair(
       hint: `add ${missing}=container:host:size (the same value as ${given} when ids map alike); containerd ignores a lone ${given} and mounts without idmapping`,
     });
   }
-  const pair = { uidmap: parseIdMappings("uidmap", uidmap), gidmap: parseIdMappings("gidmap", gidmap) };
-  checkMapFileSize("uidmap", pair.uidmap, pageSize);
-  checkMapFileSize("gidmap", pair.gidmap, pageSize);
-  return pair;
+  try {
+    const pair = { uidmap: parseIdMappings("uidmap", uidmap), gidmap: parseIdMappings("gidmap", gidmap) };
+    checkMapFileSize("uidmap", pair.uidmap, pageSize);
+    checkMapFileSize("gidmap", pair.gidmap, pageSize);
+    return pair;
+  } catch (err) {
+    if (!(err instanceof PlanError)) throw err;
+    throw new PlanError(`${action}: ${err.message}`, err.hint === undefined ? undefined : { hint: err.hint });
+  }
 }
 
 /** A key equal for equal namespaces however the options were spelled (leading zeros). */

@@ -4,6 +4,7 @@
 // shows the kernel accepts it. Root, private mount namespace.
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { Errno } from "../../src/errno.ts";
 import { closeUsernsFds, openIdmappedTree, usernsFd } from "../../src/ops/idmap.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../../src/sys/mount-api.ts";
@@ -74,6 +75,33 @@ test("a detached idmapped read-only tree is accepted by fsconfig(FSCONFIG_SET_FD
   writeFileSync(`${merged}/new`, "n");
   expect(readFileSync(`${upper}/new`, "utf8")).toBe("n");
   expect(statSync(`${lower0}/top`)).toMatchObject({ uid: 1000, gid: 2000 });
+});
+
+test("a tree fd must stay open until FSCONFIG_CMD_CREATE: closed earlier, overlay cannot clone the layer", () => {
+  s = scratch("fd-layer-early-close");
+  cleanups.push(() => s.dispose());
+  const lower = s.path("lower");
+  mkdirSync(lower);
+  const userns = usernsFd(MAP, MAP);
+  const fds = openFdCount();
+  const fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const tree = openIdmappedTree(lower, userns);
+      sys.fsconfig(fsfd, FSCONFIG.SET_FD, "lowerdir+", null, tree); // accepted...
+      sys.close(tree); // ...but the detached tree dissolves when its last fd closes
+    }
+    let errno: number | undefined;
+    try {
+      sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0);
+    } catch (err) {
+      errno = (err as { errno?: number }).errno;
+    }
+    expect(errno).toBe(Errno.EINVAL); // the kernel logs "overlayfs: failed to clone lowerpath"
+  } finally {
+    sys.close(fsfd);
+  }
+  expect(openFdCount()).toBe(fds);
 });
 
 test("openIdmappedTree: read-only by default, the fd is the caller's; a bad namespace closes it", () => {
