@@ -18,7 +18,7 @@
  */
 import { dlopen, type Pointer } from "bun:ffi";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { release, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { measure } from "mitata";
 import { closeUsernsFds, idmapMount, openIdmappedTree, usernsFd } from "../src/ops/idmap.ts";
@@ -281,7 +281,7 @@ const report = workloads.map((w) => {
 });
 
 if (JSON_OUT) {
-  console.log(JSON.stringify({ rounds: ROUNDS, timeMsPerMeasure: TIME_MS, kernel: process.versions, results: report }, null, 2));
+  console.log(JSON.stringify({ rounds: ROUNDS, timeMsPerMeasure: TIME_MS, kernel: release(), bun: Bun.version, results: report }, null, 2));
 } else {
   const us = (ns: number) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(1)} us` : `${ns.toFixed(0)} ns`);
   console.log(`\nidmap benchmarks: ${ROUNDS} rounds, median of per-round values; ratio = avg / the C reference's avg in the same round\n`);

@@ -53,6 +53,14 @@ function fdIn(state: IdmapRunState, slot: string): number {
   return fd;
 }
 
+/**
+ * The fd in a slot of a running plan, for other step runners (the overlay fd strategy hands
+ * idmapped layer slots to fsconfig(FSCONFIG_SET_FD)). Throws when the slot is empty.
+ */
+export function fdInSlot(run: PlanRun, slot: string): number {
+  return fdIn(stateOf(run), slot);
+}
+
 export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): void {
   const state = stateOf(run);
   const { sys } = ctx;

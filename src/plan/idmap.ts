@@ -67,6 +67,16 @@ export function idmapTreeSteps(
   ];
 }
 
+/**
+ * For the fd-based idmapped overlay (wired by the overlay planner of issue 3): the steps that
+ * leave a detached, idmapped, read-only tree of layer open in slot, ready for
+ * fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $slot). The slot must stay open until
+ * FSCONFIG_CMD_CREATE has returned; a `close` step for it belongs after that call.
+ */
+export function idmappedLayerSteps(layer: string, slot: string, usernsSlot: string = USERNS_SLOT): IdmapStep[] {
+  return idmapTreeSteps(layer, "", usernsSlot, { attrSet: MOUNT_ATTR.RDONLY }, slot, "temp-lower").slice(0, 2);
+}
+
 /** The plan of idmapMount(): an idmapped clone of source at target, through the caller's fd. */
 export function planIdmapMount(source: string, target: string, usernsFd: number, attrs: IdmapAttrs = {}): Plan {
   if (source === "" || target === "") throw new PlanError("idmap mount: empty source or target path");

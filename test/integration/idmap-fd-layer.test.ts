@@ -5,7 +5,12 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
+import { opsContext } from "../../src/ops/context.ts";
 import { closeUsernsFds, openIdmappedTree, usernsFd } from "../../src/ops/idmap.ts";
+import { fdInSlot, runIdmapStep } from "../../src/ops/idmap-run.ts";
+import type { PlanRun } from "../../src/ops/run-plan.ts";
+import { idMappingPair } from "../../src/plan/idmap-mapping.ts";
+import { idmappedLayerSteps } from "../../src/plan/idmap.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../../src/sys/mount-api.ts";
 import { libcSyscalls as sys } from "../../src/sys/seam.ts";
@@ -101,6 +106,42 @@ test("a tree fd must stay open until FSCONFIG_CMD_CREATE: closed earlier, overla
   } finally {
     sys.close(fsfd);
   }
+  expect(openFdCount()).toBe(fds);
+});
+
+test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig (how issue 3 wires it)", () => {
+  s = scratch("fd-layer-steps");
+  cleanups.push(() => s.dispose());
+  const [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map((n) => {
+    const p = s.path(n);
+    mkdirSync(p);
+    return p;
+  }) as [string, string, string, string];
+  writeFileSync(`${lower}/f`, "f");
+  chownSync(`${lower}/f`, 3, 4);
+  cleanups.push(() => unmountAll(merged));
+  const ctx = opsContext();
+  const run: PlanRun = { rollback: [] };
+  usernsFd(MAP, MAP); // cached before counting: the userns step borrows it
+  const fds = openFdCount();
+  const pair = idMappingPair(MAP, MAP, 4096, "test");
+  runIdmapStep({ op: "userns", slot: "userns", uidmap: pair.uidmap, gidmap: pair.gidmap }, ctx, run);
+  for (const step of idmappedLayerSteps(lower, "layer0")) runIdmapStep(step, ctx, run);
+  const fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);
+  try {
+    sys.fsconfig(fsfd, FSCONFIG.SET_FD, "lowerdir+", null, fdInSlot(run, "layer0"));
+    sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "upperdir", upper, 0);
+    sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "workdir", work, 0);
+    sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0);
+    runIdmapStep({ op: "close", slot: "layer0" }, ctx, run);
+    const mfd = sys.fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+    sys.moveMount(mfd, "", -100, merged, MOVE_MOUNT.F_EMPTY_PATH);
+    sys.close(mfd);
+  } finally {
+    sys.close(fsfd);
+  }
+  expect(() => fdInSlot(run, "layer0")).toThrow(/slot \$layer0 is empty/);
+  expect(statSync(`${merged}/f`)).toMatchObject({ uid: 100003, gid: 100004 });
   expect(openFdCount()).toBe(fds);
 });
 

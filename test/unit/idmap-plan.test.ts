@@ -3,9 +3,10 @@ import { describe, expect, test } from "bun:test";
 import { NotSupportedError, PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
-import { bindAttrs, planIdmapMount } from "../../src/plan/idmap.ts";
+import { bindAttrs, idmappedLayerSteps, planIdmapMount } from "../../src/plan/idmap.ts";
 import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "../../src/plan/mount-api-flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
+import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
 import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
 import * as sysApi from "../../src/sys/mount-api.ts";
 
@@ -196,6 +197,13 @@ describe("idmapMount's plan", () => {
     expect(() => planIdmapMount("/s", "/t", 3, { attrSet: MOUNT_ATTR.NOATIME })).toThrow(/needs MOUNT_ATTR__ATIME/);
     expect(() => planIdmapMount("/s", "/t", 3, { attrSet: MOUNT_ATTR.NOATIME, attrClr: MOUNT_ATTR_ATIME_MASK })).not.toThrow();
   });
+});
+
+test("idmappedLayerSteps: a detached idmapped read-only tree left open in its slot (fd strategy)", () => {
+  expect(idmappedLayerSteps("/l0", "layer0")).toEqual([
+    { op: "open_tree", slot: "layer0", path: "/l0", flags: CLONE },
+    { op: "mount_setattr", slot: "layer0", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+  ] as IdmapStep[]);
 });
 
 describe("dry run", () => {
