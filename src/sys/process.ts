@@ -17,6 +17,7 @@ const libc = bindLibc({
   dlsym: { args: ["ptr", "cstring"], returns: "ptr" },
   waitid: { args: ["i32", "i32", "ptr", "i32"], returns: "i32" },
   syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+  pthread_sigmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
 });
 
 export const CLONE = {
@@ -44,6 +45,12 @@ const STACK_SIZE = 64 * 1024;
 const stack = new Uint8Array(STACK_SIZE);
 let stackUser: number | null = null;
 const pidfdBox = new Int32Array(1);
+// sizeof(sigset_t) in glibc: every signal blocked, and the caller's mask saved to restore.
+const SIGSET_SIZE = 128;
+const allSignals = new Uint8Array(SIGSET_SIZE).fill(0xff);
+const savedMask = new Uint8Array(SIGSET_SIZE);
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
 const siginfo = new Uint8Array(SIGINFO_SIZE);
 let pauseEntry: Pointer | null = null;
 
@@ -69,8 +76,9 @@ export interface WaitingChild {
 }
 
 /**
- * clone(syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd, NULL, NULL): a child
- * sharing our memory that waits in pause(2) until killed. No exit signal: a waitpid(-1) made
+ * clone(syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd, NULL, NULL), with all
+ * signals blocked around the call: a child sharing our memory that waits in pause(2) until
+ * killed. No exit signal: a waitpid(-1) made
  * elsewhere in the process (without __WALL) never reaps it, so its pid stays ours until
  * waitPidfd. The caller must pidfdSendSignal(SIGKILL) and waitPidfd it, then close the pidfd.
  */
@@ -78,8 +86,13 @@ export function cloneWaitingChild(flags: number): WaitingChild {
   if (process.arch !== "x64") throw new Error(`cloneWaitingChild: SYS_pause is x86_64 only; this is ${process.arch}`);
   if (stackUser !== null) throw new Error("cloneWaitingChild: the previous child has not been reaped");
   pidfdBox[0] = -1;
+  // The child inherits the signal mask: with every signal blocked it never runs one of our
+  // handlers on its stack, in our memory. Only SIGKILL (which cannot be blocked) ends it.
+  if (libc().pthread_sigmask(SIG_BLOCK, allSignals, savedMask) !== 0) throw new Error("pthread_sigmask failed");
   const pid = libc().clone(entry(), stackTop() as Pointer, CLONE.VM | CLONE.PIDFD | flags, SYS_PROCESS.pause, pidfdBox, null, null);
-  if (pid < 0) throw syscallFailure("clone(2)");
+  const failure = pid < 0 ? syscallFailure("clone(2)") : undefined;
+  libc().pthread_sigmask(SIG_SETMASK, savedMask, null);
+  if (failure) throw failure;
   const pidfd = pidfdBox[0]!;
   stackUser = pidfd;
   return { pid, pidfd };

@@ -1,6 +1,6 @@
 // User namespace fds from a waiting child: real kernel, root, private mount namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, usernsFd } from "../../src/ops/idmap.ts";
@@ -13,6 +13,12 @@ import { requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 afterEach(() => closeUsernsCache(libcSyscalls));
+
+/** SigBlk of /proc/.../status as a bit set: bit n-1 is signal n. */
+function sigBlk(statusPath: string): bigint {
+  const line = readFileSync(statusPath, "utf8").split("\n").find((l) => l.startsWith("SigBlk:"))!;
+  return BigInt(`0x${line.split(/\s+/)[1]}`);
+}
 
 const pair = (uid: string, gid = uid): IdMappingPair => idMappingPair(uid, gid, 4096, "test");
 
@@ -39,6 +45,22 @@ describe("createUsernsFd", () => {
     }
     expect(openFdCount()).toBe(fds);
     expectNoChildLeft(sys.cloned, before);
+  });
+
+  test("the child waits with every signal blocked (no handler of ours runs in it); our mask is restored", () => {
+    let childMask: bigint | undefined;
+    const sys = {
+      ...libcSyscalls,
+      writeFileOnce(path: string, text: string) {
+        if (path.endsWith("/uid_map")) childMask = sigBlk(`${path.slice(0, -"uid_map".length)}status`);
+        libcSyscalls.writeFileOnce(path, text);
+      },
+    };
+    const before = sigBlk("/proc/thread-self/status");
+    libcSyscalls.close(createUsernsFd(pair("0:1000:1"), sys));
+    const SIGINT = 2n, SIGTERM = 15n, SIGCHLD = 17n, SIGUSR1 = 10n;
+    for (const signal of [SIGINT, SIGTERM, SIGCHLD, SIGUSR1]) expect((childMask! >> (signal - 1n)) & 1n).toBe(1n);
+    expect(sigBlk("/proc/thread-self/status")).toBe(before);
   });
 
   test("each call is a new namespace", () => {
