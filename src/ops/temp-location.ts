@@ -35,6 +35,6 @@ export function resetTempMountLocation(): void {
  * The plan creates it with mkdir, which fails rather than share an existing directory.
  */
 export function newTempPath(prefix: string): string {
-  const random = Math.random().toString(36).slice(2, 8);
+  const random = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0");
   return `${tempMountLocation()}/${prefix}-${process.pid}-${++sequence}-${random}`;
 }
