@@ -74,3 +74,8 @@ export { resolveInRoot, canonicalRoot } from "./ops/resolve.ts";
 export { withTempMount, withReadonlyTempMount, withBatch, cleanupTempMounts, type TempCleanup } from "./ops/temp-mount.ts";
 export { tempMountLocation, setTempMountLocation, makeTempDir, TEMP_DIR_PREFIX } from "./ops/temp-location.ts";
 export { withMountsFromText } from "./ops/with-mounts.ts";
+// idmapped mounts (docs/idmap.md)
+export { parseIdMappings, idMappingPair, type IdMapping, type IdMappingPair } from "./plan/idmap-mapping.ts";
+export { planIdmapMount, type IdmapAttrs } from "./plan/idmap.ts";
+export { parseLowerdir, formatLowerdir, type Lowerdirs } from "./plan/lowerdir.ts";
+export { usernsFd, closeUsernsFds, idmapMount, openIdmappedTree, cleanupIdmapTemp } from "./ops/idmap.ts";

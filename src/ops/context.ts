@@ -6,6 +6,7 @@ import type { KernelFacts } from "../plan/facts.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
+import type { RetryPolicy } from "./retry.ts";
 
 export interface OpsContext {
   readonly sys: Syscalls;
@@ -16,6 +17,8 @@ export interface OpsContext {
   readonly helperDir?: string | undefined;
   /** set while a batch (apply, mountAll, fstab) runs: setup its entries share (batch-shared.ts) */
   readonly batch?: BatchShared | undefined;
+  /** the EBUSY policy for unmounts a plan makes (temp mounts); UNMOUNT_BUSY when undefined */
+  readonly unmountRetry?: RetryPolicy | undefined;
 }
 
 export interface OpsOptions {
@@ -25,6 +28,7 @@ export interface OpsOptions {
   /** look FUSE helpers (mount.fuse3, fusermount3, ...) up only in this absolute directory */
   helperDir?: string;
   batch?: BatchShared;
+  unmountRetry?: RetryPolicy;
 }
 
 export function opsContext(options: OpsOptions = {}): OpsContext {
@@ -34,5 +38,6 @@ export function opsContext(options: OpsOptions = {}): OpsContext {
     log: options.log,
     helperDir: options.helperDir,
     batch: options.batch,
+    unmountRetry: options.unmountRetry,
   };
 }

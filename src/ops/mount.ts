@@ -10,11 +10,12 @@ import { opsContext, type OpsOptions } from "./context.ts";
 import { locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
 import { runPlan } from "./run-plan.ts";
+import { newTempPath } from "./temp-location.ts";
 
 /** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
 export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan {
   const ctx = opsContext(options);
-  const plan = locateHelpers(planMount(m, target, ctx.facts), ctx);
+  const plan = locateHelpers(planMount(m, target, ctx.facts, planEnv()), ctx);
   try {
     runPlan(plan, ctx);
   } catch (err) {
@@ -27,5 +28,10 @@ export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan 
 /** The plan mount() would run, with no syscall made (helpers are located, not run). */
 export function planOnly(m: Mount, target: string, options: OpsOptions = {}): Plan {
   const ctx = opsContext(options);
-  return locateHelpers(planMount(m, target, ctx.facts), ctx);
+  return locateHelpers(planMount(m, target, ctx.facts, planEnv()), ctx);
+}
+
+/** Run-time choices plans need: a fresh temp dir path (made only by plans that use it). */
+function planEnv() {
+  return { tempDir: newTempPath("idmap") };
 }

@@ -6,8 +6,10 @@
 import { MountkitError, SyscallError } from "../errors.ts";
 import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
+import { isIdmapStep } from "../plan/idmap-steps.ts";
 import type { OpsContext } from "./context.ts";
 import { runHelperStep } from "./fuse-mount.ts";
+import { runIdmapStep } from "./idmap-run.ts";
 
 export type Undo = () => void;
 
@@ -36,6 +38,7 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: PlanRun): void {
 }
 
 function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
+  if (isIdmapStep(step)) return runIdmapStep(step, ctx, run);
   switch (step.op) {
     case "mount":
       return runMountStep(step, ctx, run);

@@ -72,3 +72,14 @@ export function makeTempDir(kind: string): string {
 export function isOwnTempDirName(name: string): boolean {
   return name.startsWith(TEMP_DIR_PREFIX) && name.length > TEMP_DIR_PREFIX.length;
 }
+
+let sequence = 0;
+
+/**
+ * A fresh path in the temp location, not created: mountkit-<kind>-<pid>-<n>-<random>. The plan
+ * that uses it creates it with mkdir, which fails rather than share an existing directory.
+ */
+export function newTempPath(kind: string): string {
+  const random = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0");
+  return join(tempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-${process.pid}-${++sequence}-${random}`);
+}

@@ -3,11 +3,12 @@
  * order; the first that claims the request plans it. Pure.
  */
 import type { KernelFacts } from "./facts.ts";
-import { mountContext, type Mount, type MountContext } from "./mount-request.ts";
+import { mountContext, type Mount, type MountContext, type PlanEnv } from "./mount-request.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
-import { idmapPlanner, loopPlanner } from "./unsupported.ts";
+import { idmapPlanner } from "./idmap.ts";
 import { fusePlanner } from "./fuse.ts";
+import { loopPlanner } from "./unsupported.ts";
 
 export interface Planner {
   readonly name: string;
@@ -19,8 +20,8 @@ const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPla
 
 export const PLANNERS: readonly Planner[] = [fusePlanner, idmapPlanner, loopPlanner, plainPlanner];
 
-export function planMount(mount: Mount, target: string, facts: KernelFacts): Plan {
-  const ctx = mountContext(mount, target, facts);
+export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
+  const ctx = mountContext(mount, target, facts, env);
   for (const planner of PLANNERS) if (planner.claims(ctx)) return planner.plan(ctx);
   throw new Error("unreachable: the plain planner claims every mount");
 }

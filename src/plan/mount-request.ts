@@ -23,9 +23,17 @@ export interface MountContext {
   readonly facts: KernelFacts;
   /** "mount tmpfs on /x": the action named in errors */
   readonly action: string;
+  /** run-time choices made by ops/ that some plans need */
+  readonly env: PlanEnv;
 }
 
-export function mountContext(mount: Mount, target: string, facts: KernelFacts): MountContext {
+/** Choices ops/ makes before planning (plans stay pure): plain data, all optional. */
+export interface PlanEnv {
+  /** a path that does not exist yet, for a plan's temp directory (idmapped overlay lowers) */
+  readonly tempDir?: string;
+}
+
+export function mountContext(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): MountContext {
   validatePath("target", target);
   if (mount.source.includes("\0")) throw new PlanError(`mount: source ${quotePath(mount.source)} contains a NUL byte`);
   if (mount.type.includes("\0") || mount.type.includes(",")) {
@@ -35,7 +43,7 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts): 
     if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
   }
   const options = classifyOptions(mount.options);
-  return { mount, target, options, facts, action: describeAction(mount, target) };
+  return { mount, target, options, facts, action: describeAction(mount, target), env };
 }
 
 function describeAction(mount: Mount, target: string): string {

@@ -4,6 +4,7 @@
  * A new feature adds its own step kinds here and a runner for them in ops/steps/.
  */
 import { formatFlags, MNT } from "./flags.ts";
+import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from "./idmap-steps.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep {
@@ -51,7 +52,7 @@ export interface HelperStep {
   readonly undoable: boolean;
 }
 
-export type Step = MountStep | UnmountStep | HelperStep;
+export type Step = MountStep | UnmountStep | HelperStep | IdmapStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -61,6 +62,7 @@ export interface Plan {
 
 /** A step as printed by --dry-run --json: syscall, arguments, flags as a number and as names. */
 export function describeStep(step: Step): Record<string, unknown> {
+  if (isIdmapStep(step)) return describeIdmapStep(step);
   switch (step.op) {
     case "mount":
       return {
@@ -98,6 +100,7 @@ export function describeStep(step: Step): Record<string, unknown> {
 /** One line per step, C-like: mount("tmpfs", "/x", "tmpfs", MS_NOSUID, "size=1m") */
 export function formatStep(step: Step): string {
   const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
+  if (isIdmapStep(step)) return formatIdmapStep(step);
   switch (step.op) {
     case "mount": {
       const inherit = step.inheritFlags ? `  [+ current ${formatFlags(step.inheritFlags)}]` : "";

@@ -11,12 +11,6 @@ function refuse(feature: string): never {
   });
 }
 
-export const idmapPlanner: Planner = {
-  name: "idmap",
-  claims: (ctx) => ctx.options.uidmap !== undefined || ctx.options.gidmap !== undefined,
-  plan: () => refuse("uidmap/gidmap: idmapped mounts"),
-};
-
 export const loopPlanner: Planner = {
   name: "loop",
   claims: (ctx) => ctx.options.loop,

@@ -9,6 +9,8 @@ import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, 
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
+import { mkdir, rmdir, writeFileOnce } from "./file.ts";
+import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
 
 export interface Syscalls {
   /** mount(source, target, fstype, flags, data) */
@@ -51,6 +53,18 @@ export interface Syscalls {
   runProcess(path: string, argv: readonly string[]): ProcessExit;
   /** readlink(path, buf, PATH_MAX): the target, or the errno (EINVAL when not a symlink) */
   readlink(path: string): string | number;
+  /** clone(libc syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd): a child that waits */
+  cloneWaitingChild(flags: number): WaitingChild;
+  /** pidfd_send_signal(pidfd, signal, NULL, 0) */
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  /** waitid(P_PIDFD, pidfd, &info, WEXITED|__WALL) */
+  waitPidfd(pidfd: number): void;
+  /** open(path, O_WRONLY), one write(2) of text, close */
+  writeFileOnce(path: string, text: string): void;
+  /** mkdir(path, mode) */
+  mkdir(path: string, mode: number): void;
+  /** rmdir(path) */
+  rmdir(path: string): void;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -70,7 +84,12 @@ export const libcSyscalls: Syscalls = {
   fsContextMessages,
   runProcess,
   readlink,
+  cloneWaitingChild,
+  pidfdSendSignal,
+  waitPidfd,
+  writeFileOnce,
+  mkdir,
+  rmdir,
 };
 
-export type { Statfs };
-export type { ProcessExit };
+export type { Statfs, ProcessExit, WaitingChild };

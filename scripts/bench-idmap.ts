@@ -1,0 +1,306 @@
+/**
+ * Benchmarks of idmapped mounts, each beside a C reference measured in the same run:
+ *   user namespace fd, cold (create + close) and cached
+ *   idmapped bind mount + umount
+ *   idmapped overlay mount + umount with 10 and 50 layers: legacy strategy (what mount() does
+ *   today) and the fd strategy (C, and mountkit's building blocks composed by hand until the
+ *   overlay planner of issue 3 wires them in)
+ *
+ * The C reference (scripts/bench/idmap-ref.c) is built here into scripts/bench/build/ as a
+ * shared library and called through bun:ffi, so both sides are timed by mitata's measure() in
+ * the same process and mount namespace. Contenders alternate: every round measures each of
+ * them once, in reversed order on odd rounds; the report gives the median over rounds.
+ *
+ * Root only. Re-executes itself inside `unshare -m --propagation private`: nothing it mounts
+ * can reach the host. Self-contained: the general harness (issue 7) is separate.
+ *
+ *   bun scripts/bench-idmap.ts [--rounds N] [--time MS] [--json] [--filter REGEX]
+ */
+import { dlopen, type Pointer } from "bun:ffi";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { release, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { measure } from "mitata";
+import { closeUsernsFds, idmapMount, openIdmappedTree, usernsFd } from "../src/ops/idmap.ts";
+import { mount } from "../src/ops/mount.ts";
+import { setTempMountLocation } from "../src/ops/temp-location.ts";
+import { unmount, unmountRecursive } from "../src/ops/unmount.ts";
+import { createUsernsFd } from "../src/ops/userns.ts";
+import { readMountInfo } from "../src/mountinfo/read.ts";
+import { idMappingPair, idMapFileText } from "../src/plan/idmap-mapping.ts";
+import { FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../src/sys/mount-api.ts";
+import { libcSyscalls as sys } from "../src/sys/seam.ts";
+
+const PRIVATE_MARK = "MOUNTKIT_BENCH_IDMAP_PRIVATE";
+const here = dirname(import.meta.path);
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+const ROUNDS = Number(arg("rounds") ?? 3);
+const TIME_MS = Number(arg("time") ?? 400);
+const JSON_OUT = process.argv.includes("--json");
+const FILTER = new RegExp(arg("filter") ?? ".");
+
+if (process.getuid?.() !== 0) {
+  console.error("bench-idmap: must run as root (it mounts)");
+  process.exit(1);
+}
+if (process.env[PRIVATE_MARK] !== "1") {
+  const child = Bun.spawnSync(["unshare", "-m", "--propagation", "private", process.execPath, import.meta.path, ...process.argv.slice(2)], {
+    env: { ...process.env, [PRIVATE_MARK]: "1" },
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  process.exit(child.exitCode ?? 1);
+}
+
+// --- the C reference, built now ---
+const source = join(here, "bench/idmap-ref.c");
+const library = join(here, "bench/build/libidmapref.so");
+mkdirSync(dirname(library), { recursive: true });
+const cc = Bun.spawnSync(["cc", "-O2", "-Wall", "-shared", "-fPIC", "-o", library, source], { stderr: "pipe" });
+if (cc.exitCode !== 0) {
+  console.error(`bench-idmap: building the C reference failed:\n${cc.stderr.toString()}`);
+  process.exit(1);
+}
+const ref = dlopen(library, {
+  ref_userns_cold: { args: ["cstring", "cstring"], returns: "i32" },
+  ref_userns_cached: { args: ["cstring", "cstring"], returns: "i32" },
+  ref_bind: { args: ["cstring", "cstring", "i32"], returns: "i32" },
+  ref_overlay_legacy: { args: ["cstring", "cstring", "i32", "cstring", "cstring", "cstring", "i32"], returns: "i32" },
+  ref_overlay_fd: { args: ["cstring", "i32", "cstring", "cstring", "cstring", "i32"], returns: "i32" },
+}).symbols;
+function ok(ret: number, what: string): void {
+  if (ret < 0) throw new Error(`C reference ${what} failed: errno ${-ret}`);
+}
+
+// --- fixtures ---
+const MAP = "0:100000:65536";
+const pair = idMappingPair(MAP, MAP, 4096, "bench");
+const MAP_FILE = idMapFileText(pair.uidmap);
+const root = mkdtempSync(join(tmpdir(), "mountkit-bench-idmap-"));
+const path = (...parts: string[]) => join(root, ...parts);
+const mk = (...parts: string[]) => {
+  const p = path(...parts);
+  mkdirSync(p, { recursive: true });
+  return p;
+};
+const layers = Array.from({ length: 50 }, (_, i) => {
+  const layer = mk("layers", `l${i}`);
+  for (let f = 0; f < 3; f++) {
+    writeFileSync(`${layer}/f${i}-${f}`, "x");
+    chownSync(`${layer}/f${i}-${f}`, 1000 + f, 1000 + f);
+  }
+  return layer;
+});
+const bindSource = layers[0]!;
+const temp = mk("tmp");
+setTempMountLocation(temp);
+
+const mountkitUserns = usernsFd(MAP, MAP);
+const cUserns = ref.ref_userns_cached(MAP_FILE, MAP_FILE);
+ok(cUserns, "userns");
+
+/** Per contender its own dirs, so an unmount that lags cannot disturb the next one. */
+function overlayDirs(name: string) {
+  return { upper: mk(name, "upper"), work: mk(name, "work"), target: mk(name, "merged") };
+}
+
+function mountkitLegacyOverlay(n: number) {
+  const d = overlayDirs(`mk-legacy-${n}`);
+  const m = {
+    type: "overlay",
+    source: "overlay",
+    options: [`lowerdir=${layers.slice(0, n).join(":")}`, `upperdir=${d.upper}`, `workdir=${d.work}`, `uidmap=${MAP}`, `gidmap=${MAP}`],
+  };
+  return () => {
+    mount(m, d.target);
+    unmount(d.target);
+  };
+}
+
+function cLegacyOverlay(n: number) {
+  const d = overlayDirs(`c-legacy-${n}`);
+  const list = layers.slice(0, n).join(":");
+  return () => ok(ref.ref_overlay_legacy(temp, list, n, d.upper, d.work, d.target, cUserns), "legacy overlay");
+}
+
+/** The fd strategy from mountkit's building blocks (what the merged overlay planner will run). */
+function mountkitFdOverlay(n: number) {
+  const d = overlayDirs(`mk-fd-${n}`);
+  const own = layers.slice(0, n);
+  return () => {
+    const fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);
+    // A tree fd must stay open until CMD_CREATE: closing it dissolves the detached tree and
+    // overlay then fails to clone the layer (EINVAL, "failed to clone lowerpath").
+    const trees: number[] = [];
+    try {
+      for (const layer of own) {
+        const tree = openIdmappedTree(layer, mountkitUserns);
+        trees.push(tree);
+        sys.fsconfig(fsfd, FSCONFIG.SET_FD, "lowerdir+", null, tree);
+      }
+      sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "upperdir", d.upper, 0);
+      sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "workdir", d.work, 0);
+      sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0);
+      for (const tree of trees.splice(0)) sys.close(tree);
+      const mfd = sys.fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+      try {
+        sys.moveMount(mfd, "", -100, d.target, MOVE_MOUNT.F_EMPTY_PATH);
+      } finally {
+        sys.close(mfd);
+      }
+    } finally {
+      for (const tree of trees) sys.close(tree);
+      sys.close(fsfd);
+    }
+    sys.umount2(d.target, 0);
+  };
+}
+
+function cFdOverlay(n: number) {
+  const d = overlayDirs(`c-fd-${n}`);
+  const list = layers.slice(0, n).join(":");
+  return () => ok(ref.ref_overlay_fd(list, n, d.upper, d.work, d.target, cUserns), "fd overlay");
+}
+
+interface Contender {
+  readonly name: string;
+  readonly reference: boolean;
+  readonly fn: () => void;
+}
+interface Workload {
+  readonly name: string;
+  readonly contenders: readonly Contender[];
+}
+
+const bindTargets = { mountkit: mk("bind-mk"), library: mk("bind-lib"), c: mk("bind-c") };
+const workloads: Workload[] = [
+  {
+    name: "user namespace fd, cold (create + close)",
+    contenders: [
+      { name: "mountkit createUsernsFd", reference: false, fn: () => sys.close(createUsernsFd(pair, sys)) },
+      { name: "C clone(CLONE_VM) + pidfd", reference: true, fn: () => ok(ref.ref_userns_cold(MAP_FILE, MAP_FILE), "userns") },
+    ],
+  },
+  {
+    name: "user namespace fd, cached",
+    contenders: [
+      { name: "mountkit usernsFd (parse + lookup)", reference: false, fn: () => void usernsFd(MAP, MAP) },
+      { name: "C static cache", reference: true, fn: () => void ref.ref_userns_cached(MAP_FILE, MAP_FILE) },
+    ],
+  },
+  {
+    name: "idmapped bind mount + umount",
+    contenders: [
+      {
+        name: "mountkit mount(bind,uidmap,gidmap)",
+        reference: false,
+        fn: () => {
+          mount({ type: "bind", source: bindSource, options: ["bind", `uidmap=${MAP}`, `gidmap=${MAP}`] }, bindTargets.mountkit);
+          unmount(bindTargets.mountkit);
+        },
+      },
+      {
+        name: "mountkit idmapMount()",
+        reference: false,
+        fn: () => {
+          idmapMount(bindSource, bindTargets.library, mountkitUserns);
+          sys.umount2(bindTargets.library, 0);
+        },
+      },
+      { name: "C open_tree+setattr+move_mount", reference: true, fn: () => ok(ref.ref_bind(bindSource, bindTargets.c, cUserns), "bind") },
+    ],
+  },
+  ...[10, 50].map((n) => ({
+    name: `idmapped overlay, ${n} layers, legacy strategy (temp dirs), mount + umount`,
+    contenders: [
+      { name: "mountkit mount(overlay,uidmap,gidmap)", reference: false, fn: mountkitLegacyOverlay(n) },
+      { name: "C legacy", reference: true, fn: cLegacyOverlay(n) },
+    ],
+  })),
+  ...[10, 50].map((n) => ({
+    name: `idmapped overlay, ${n} layers, fd strategy (lowerdir+ fds), mount + umount`,
+    contenders: [
+      { name: "mountkit building blocks (not yet in mount())", reference: false, fn: mountkitFdOverlay(n) },
+      { name: "C fd", reference: true, fn: cFdOverlay(n) },
+    ],
+  })),
+].filter((w) => FILTER.test(w.name));
+
+// --- measure, alternating ---
+interface Sample {
+  avg: number;
+  p50: number;
+  p99: number;
+}
+const results = new Map<string, Sample[]>();
+const key = (w: Workload, c: Contender) => `${w.name}\u0000${c.name}`;
+
+try {
+  for (const w of workloads) for (const c of w.contenders) c.fn(); // warm up, and fail early
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const w of workloads) {
+      const order = round % 2 === 0 ? w.contenders : [...w.contenders].reverse();
+      for (const c of order) {
+        const stats = await measure(c.fn, { min_cpu_time: TIME_MS * 1e6, max_samples: 100_000 });
+        const list = results.get(key(w, c)) ?? [];
+        list.push({ avg: stats.avg, p50: stats.p50, p99: stats.p99 });
+        results.set(key(w, c), list);
+      }
+    }
+    if (!JSON_OUT) console.error(`bench-idmap: round ${round + 1}/${ROUNDS} done`);
+  }
+} finally {
+  cleanup();
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const report = workloads.map((w) => {
+  const referenceName = w.contenders.find((c) => c.reference)!.name;
+  const refSamples = results.get(key(w, w.contenders.find((c) => c.reference)!))!;
+  return {
+    workload: w.name,
+    reference: referenceName,
+    contenders: w.contenders.map((c) => {
+      const samples = results.get(key(w, c))!;
+      return {
+        name: c.name,
+        avgNs: median(samples.map((x) => x.avg)),
+        p50Ns: median(samples.map((x) => x.p50)),
+        p99Ns: median(samples.map((x) => x.p99)),
+        // per round, contender / reference of the same round; the median of those
+        ratioToReference: median(samples.map((x, i) => x.avg / refSamples[i]!.avg)),
+      };
+    }),
+  };
+});
+
+if (JSON_OUT) {
+  console.log(JSON.stringify({ rounds: ROUNDS, timeMsPerMeasure: TIME_MS, kernel: release(), bun: Bun.version, results: report }, null, 2));
+} else {
+  const us = (ns: number) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(1)} us` : `${ns.toFixed(0)} ns`);
+  console.log(`\nidmap benchmarks: ${ROUNDS} rounds, median of per-round values; ratio = avg / the C reference's avg in the same round\n`);
+  for (const w of report) {
+    console.log(w.workload);
+    for (const c of w.contenders) {
+      console.log(`  ${c.name.padEnd(48)} avg ${us(c.avgNs).padStart(10)}  p50 ${us(c.p50Ns).padStart(10)}  p99 ${us(c.p99Ns).padStart(10)}  x${c.ratioToReference.toFixed(2)}`);
+    }
+  }
+}
+
+/** Unmount whatever is left under the fixture, then remove it; never through a mount point. */
+function cleanup(): void {
+  closeUsernsFds();
+  unmountRecursive(root);
+  const left = readMountInfo().filter((m) => m.mountpoint === root || m.mountpoint.startsWith(`${root}/`));
+  if (left.length > 0) {
+    console.error(`bench-idmap: mounts remain under ${root}; leaving it in place`);
+    return;
+  }
+  if (existsSync(root)) rmSync(resolve(root), { recursive: true, force: true });
+}

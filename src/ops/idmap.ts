@@ -1,0 +1,122 @@
+/**
+ * Idmapped mounts as library calls:
+ *   usernsFd(uidmap, gidmap)      the cached user namespace fd for a mapping pair (borrowed)
+ *   idmapMount(src, dst, fd, ...) an idmapped clone of src attached at dst, as a plan
+ *   openIdmappedTree(path, fd)    a detached idmapped tree fd, for overlay `lowerdir+` by fd
+ *   cleanupIdmapTemp(dir)         remove a temp lower dir left behind by a busy mount
+ * mount() with uidmap=/gidmap= options goes through the idmap planner instead (plan/idmap.ts).
+ */
+import { readdirSync } from "node:fs";
+import { Errno } from "../errno.ts";
+import { isErrno, MountkitError, SyscallError } from "../errors.ts";
+import { idMappingPair } from "../plan/idmap-mapping.ts";
+import { planIdmapMount, type IdmapAttrs } from "../plan/idmap.ts";
+import { AT, AT_FDCWD, MOUNT_ATTR, OPEN_TREE } from "../plan/mount-api-flags.ts";
+import type { Plan } from "../plan/steps.ts";
+import { opsContext, type OpsOptions } from "./context.ts";
+import { retrySync, UNMOUNT_BUSY } from "./retry.ts";
+import { runPlan } from "./run-plan.ts";
+import { closeUsernsCache, usernsFdFor } from "./userns.ts";
+
+export type { IdmapAttrs };
+
+/**
+ * The user namespace fd for containerd-style mappings ("0:100000:65536"), created once per
+ * process and pair. The cache owns it: do not close it; closeUsernsFds() closes them all.
+ */
+export function usernsFd(uidmap: string, gidmap: string, options: OpsOptions = {}): number {
+  const ctx = opsContext(options);
+  return usernsFdFor(idMappingPair(uidmap, gidmap, ctx.facts.pageSize, "user namespace"), ctx.sys);
+}
+
+/** Close every cached user namespace fd; returns how many were open. */
+export function closeUsernsFds(options: OpsOptions = {}): number {
+  return closeUsernsCache(opsContext(options).sys);
+}
+
+/**
+ * Attach an idmapped clone of source at target: open_tree(OPEN_TREE_CLONE[|AT_RECURSIVE]),
+ * mount_setattr(MOUNT_ATTR_IDMAP|attrSet, attrClr, usernsFd), move_mount. usernsFd stays the
+ * caller's. On failure nothing is left: the clone is closed, an attached tree unmounted.
+ */
+export function idmapMount(source: string, target: string, usernsFd: number, attrs: IdmapAttrs = {}, options: OpsOptions = {}): Plan {
+  const plan = planIdmapMount(source, target, usernsFd, attrs);
+  runPlan(plan, opsContext(options));
+  return plan;
+}
+
+/**
+ * A detached, idmapped tree of path: open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC
+ * [|AT_RECURSIVE]) then mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY). Read-only unless
+ * readOnly is false. The caller owns the returned fd and must close it; closing it while the
+ * tree is attached nowhere releases the tree. Handed to fsconfig(FSCONFIG_SET_FD, "lowerdir+")
+ * it becomes an overlay layer with no mount point of its own (docs/idmap.md); keep it open
+ * until fsconfig(FSCONFIG_CMD_CREATE) has returned, then close it: the overlay holds its own
+ * clone. Closed earlier, the tree dissolves and CMD_CREATE fails with EINVAL.
+ */
+export function openIdmappedTree(
+  path: string,
+  usernsFd: number,
+  { readOnly = true, recursive = false }: { readOnly?: boolean; recursive?: boolean } = {},
+  options: OpsOptions = {},
+): number {
+  const { sys } = opsContext(options);
+  const rec = recursive ? AT.RECURSIVE : 0;
+  const action = `open idmapped tree of ${path}`;
+  let fd: number;
+  try {
+    fd = sys.openTree(AT_FDCWD, path, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | rec);
+  } catch (err) {
+    throw err instanceof SyscallError ? err.withAction(action) : err;
+  }
+  try {
+    sys.mountSetattr(fd, "", AT.EMPTY_PATH | rec, {
+      attrSet: MOUNT_ATTR.IDMAP | (readOnly ? MOUNT_ATTR.RDONLY : 0),
+      attrClr: 0,
+      propagation: 0,
+      usernsFd,
+    });
+  } catch (err) {
+    sys.close(fd);
+    throw err instanceof SyscallError ? err.withAction(action) : err;
+  }
+  return fd;
+}
+
+/**
+ * Remove a temp dir of idmapped lowers that a failed cleanup left (a lower was busy): unmount
+ * each entry under the EBUSY policy until it is no mount point, rmdir it, then rmdir dir.
+ * Only rmdir: a dir that still holds anything stays, and the error says which.
+ */
+export function cleanupIdmapTemp(dir: string, options: OpsOptions = {}): void {
+  const ctx = opsContext(options);
+  const policy = ctx.unmountRetry ?? UNMOUNT_BUSY;
+  const errors: unknown[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = `${dir}/${name}`;
+    try {
+      for (;;) {
+        try {
+          retrySync(policy, () => ctx.sys.umount2(path, 0));
+        } catch (err) {
+          if (isErrno(err, Errno.EINVAL)) break; // not (or no longer) a mount point
+          throw err;
+        }
+      }
+      ctx.sys.rmdir(path);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  try {
+    if (errors.length === 0) ctx.sys.rmdir(dir);
+  } catch (err) {
+    errors.push(err);
+  }
+  if (errors.length) {
+    const first = errors[0];
+    if (first instanceof SyscallError) first.withAction(`clean up idmap temp dir ${dir}`);
+    if (first instanceof MountkitError) first.cleanupErrors.push(...errors.slice(1));
+    throw first;
+  }
+}

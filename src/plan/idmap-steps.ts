@@ -1,0 +1,227 @@
+/**
+ * Plan steps of idmapped mounts: the user namespace, the fd-based mount API calls that clone,
+ * idmap and attach a tree, and the temp directories of the legacy idmapped overlay.
+ * Fds live in named slots ("userns", "tree", "lower0"): a step that opens one names the slot,
+ * later steps refer to it, and ops/ owns and closes what is in them. Pure.
+ */
+import { formatFlags } from "./flags.ts";
+import { formatMapping, idMapFileText, type IdMapping } from "./idmap-mapping.ts";
+import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE } from "./mount-api-flags.ts";
+
+/**
+ * A user namespace with these maps, its fd put in slot. ops/ creates it with a waiting child
+ * (clone, write uid_map, setgroups deny, gid_map, open /proc/PID/ns/user, kill and reap) or
+ * reuses the one it cached for the same maps; the cache owns the fd.
+ */
+export interface UsernsStep {
+  readonly op: "userns";
+  readonly slot: string;
+  readonly uidmap: readonly IdMapping[];
+  readonly gidmap: readonly IdMapping[];
+}
+
+/** An fd the caller owns, used by later steps and never closed by the plan. */
+export interface BorrowFdStep {
+  readonly op: "borrow_fd";
+  readonly slot: string;
+  readonly fd: number;
+  /** what the fd is, for dry runs: "user namespace" */
+  readonly what: string;
+}
+
+/** open_tree(AT_FDCWD, path, flags) -> slot: with OPEN_TREE_CLONE a detached copy (a bind). */
+export interface OpenTreeStep {
+  readonly op: "open_tree";
+  readonly slot: string;
+  readonly path: string;
+  readonly flags: number;
+}
+
+/** mount_setattr(slot, "", flags, {attr_set, attr_clr, 0, userns_fd}, 32) */
+export interface MountSetattrStep {
+  readonly op: "mount_setattr";
+  readonly slot: string;
+  /** AT_EMPTY_PATH, with AT_RECURSIVE for a recursive clone */
+  readonly flags: number;
+  readonly attrSet: number;
+  readonly attrClr: number;
+  /** the slot holding the user namespace fd, for MOUNT_ATTR_IDMAP */
+  readonly usernsSlot: string | null;
+}
+
+/** move_mount(slot, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH): attach the tree. */
+export interface MoveMountStep {
+  readonly op: "move_mount";
+  readonly slot: string;
+  readonly target: string;
+  readonly flags: number;
+  /**
+   * "target": the caller's mount point; a later failure unmounts it (detaching if busy).
+   * "temp-lower": an idmapped lower in a temp dir; a failure unmounts it under the EBUSY
+   * policy and, if it stays busy, leaves it mounted read-only rather than detach or delete.
+   */
+  readonly role: "target" | "temp-lower";
+}
+
+/** close(slot) */
+export interface CloseStep {
+  readonly op: "close";
+  readonly slot: string;
+}
+
+/** mkdir(path, mode): fails if it exists (a temp dir is never shared). */
+export interface MkdirStep {
+  readonly op: "mkdir";
+  readonly path: string;
+  readonly mode: number;
+}
+
+/** rmdir(path): removes an empty directory only, never what a mount holds. */
+export interface RmdirStep {
+  readonly op: "rmdir";
+  readonly path: string;
+}
+
+/** umount2(target, 0) under the named EBUSY retry policy (ops/retry.ts). */
+export interface UnmountTempStep {
+  readonly op: "unmount_temp";
+  readonly target: string;
+  readonly retry: "unmount-busy";
+}
+
+export type IdmapStep =
+  | UsernsStep
+  | BorrowFdStep
+  | OpenTreeStep
+  | MountSetattrStep
+  | MoveMountStep
+  | CloseStep
+  | MkdirStep
+  | RmdirStep
+  | UnmountTempStep;
+
+const IDMAP_OPS: ReadonlySet<string> = new Set([
+  "userns",
+  "borrow_fd",
+  "open_tree",
+  "mount_setattr",
+  "move_mount",
+  "close",
+  "mkdir",
+  "rmdir",
+  "unmount_temp",
+]);
+
+export function isIdmapStep(step: { readonly op: string }): step is IdmapStep {
+  return IDMAP_OPS.has(step.op);
+}
+
+const OPEN_TREE_NAMES = {
+  OPEN_TREE_CLONE: OPEN_TREE.CLONE,
+  OPEN_TREE_CLOEXEC: OPEN_TREE.CLOEXEC,
+  AT_RECURSIVE: AT.RECURSIVE,
+  AT_EMPTY_PATH: AT.EMPTY_PATH,
+};
+const AT_NAMES = { AT_EMPTY_PATH: AT.EMPTY_PATH, AT_RECURSIVE: AT.RECURSIVE };
+const MOVE_MOUNT_NAMES = { MOVE_MOUNT_F_EMPTY_PATH: MOVE_MOUNT.F_EMPTY_PATH };
+
+export const formatOpenTreeFlags = (flags: number) => formatFlags(flags, OPEN_TREE_NAMES, "");
+export const formatAtFlags = (flags: number) => formatFlags(flags, AT_NAMES, "");
+export const formatMoveMountFlags = (flags: number) => formatFlags(flags, MOVE_MOUNT_NAMES, "");
+export const formatMountAttr = (attr: number) => formatFlags(attr, MOUNT_ATTR, "MOUNT_ATTR_");
+
+const mode = (m: number) => `0${m.toString(8)}`;
+
+/** A step as --dry-run --json prints it. */
+export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
+  switch (step.op) {
+    case "userns":
+      return {
+        op: step.op,
+        syscall: "clone",
+        args: {
+          uidmap: step.uidmap.map(formatMapping).join(","),
+          gidmap: step.gidmap.map(formatMapping).join(","),
+        },
+        result: `$${step.slot}`,
+      };
+    case "borrow_fd":
+      return { op: step.op, args: { fd: step.fd, what: step.what }, result: `$${step.slot}` };
+    case "open_tree":
+      return {
+        op: step.op,
+        syscall: "open_tree",
+        args: { dfd: "AT_FDCWD", path: step.path, flags: step.flags, flagNames: formatOpenTreeFlags(step.flags) },
+        result: `$${step.slot}`,
+      };
+    case "mount_setattr":
+      return {
+        op: step.op,
+        syscall: "mount_setattr",
+        args: {
+          dfd: `$${step.slot}`,
+          path: "",
+          flags: step.flags,
+          flagNames: formatAtFlags(step.flags),
+          attrSet: step.attrSet,
+          attrSetNames: formatMountAttr(step.attrSet),
+          attrClr: step.attrClr,
+          attrClrNames: formatMountAttr(step.attrClr),
+          usernsFd: step.usernsSlot === null ? null : `$${step.usernsSlot}`,
+        },
+      };
+    case "move_mount":
+      return {
+        op: step.op,
+        role: step.role,
+        syscall: "move_mount",
+        args: {
+          fromDfd: `$${step.slot}`,
+          fromPath: "",
+          toDfd: "AT_FDCWD",
+          toPath: step.target,
+          flags: step.flags,
+          flagNames: formatMoveMountFlags(step.flags),
+        },
+      };
+    case "close":
+      return { op: step.op, syscall: "close", args: { fd: `$${step.slot}` } };
+    case "mkdir":
+      return { op: step.op, syscall: "mkdir", args: { path: step.path, mode: mode(step.mode) } };
+    case "rmdir":
+      return { op: step.op, syscall: "rmdir", args: { path: step.path } };
+    case "unmount_temp":
+      return { op: step.op, syscall: "umount2", args: { target: step.target, flags: 0 }, retry: step.retry };
+  }
+}
+
+/** One C-like line per step, as --dry-run and -v print them. */
+export function formatIdmapStep(step: IdmapStep): string {
+  const q = JSON.stringify;
+  switch (step.op) {
+    case "userns":
+      return (
+        `$${step.slot} = open("/proc/PID/ns/user") of a waiting clone(CLONE_NEWUSER) child after writing ` +
+        `uid_map ${q(idMapFileText(step.uidmap).trimEnd())}, setgroups "deny", gid_map ${q(idMapFileText(step.gidmap).trimEnd())}; ` +
+        `the child is then killed and reaped through its pidfd  [cached per process]`
+      );
+    case "borrow_fd":
+      return `$${step.slot} = ${step.fd}  [the caller's ${step.what} fd]`;
+    case "open_tree":
+      return `$${step.slot} = open_tree(AT_FDCWD, ${q(step.path)}, ${formatOpenTreeFlags(step.flags)})`;
+    case "mount_setattr": {
+      const userns = step.usernsSlot === null ? "0" : `$${step.usernsSlot}`;
+      return `mount_setattr($${step.slot}, "", ${formatAtFlags(step.flags)}, {attr_set: ${formatMountAttr(step.attrSet)}, attr_clr: ${formatMountAttr(step.attrClr)}, userns_fd: ${userns}})`;
+    }
+    case "move_mount":
+      return `move_mount($${step.slot}, "", AT_FDCWD, ${q(step.target)}, ${formatMoveMountFlags(step.flags)})`;
+    case "close":
+      return `close($${step.slot})`;
+    case "mkdir":
+      return `mkdir(${q(step.path)}, ${mode(step.mode)})`;
+    case "rmdir":
+      return `rmdir(${q(step.path)})`;
+    case "unmount_temp":
+      return `umount2(${q(step.target)}, 0)  [retry ${step.retry}; left mounted read-only if still busy]`;
+  }
+}

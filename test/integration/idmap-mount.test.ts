@@ -1,0 +1,222 @@
+// Idmapped mounts on the real kernel: owners seen through the mount, read-only and writable,
+// binds through mount(), other filesystems, rollback. Root, private mount namespace.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { Errno } from "../../src/errno.ts";
+import { PlanError, SyscallError } from "../../src/errors.ts";
+import { closeUsernsFds, idmapMount, usernsFd } from "../../src/ops/idmap.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
+import { MOUNT_ATTR } from "../../src/plan/mount-api-flags.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { openFdCount } from "../support/processes.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+afterAll(() => closeUsernsFds());
+
+// container 0..65535 -> host 100000..165535, and container 65536 -> host 0 so that root
+// (host 0) can create files through the mount: they land on disk as 65536.
+const MAP = "0:100000:65536,65536:0:1";
+const IDMAP_OPTIONS = [`uidmap=${MAP}`, `gidmap=${MAP}`];
+
+let s: ReturnType<typeof scratch>;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+function fresh(label: string) {
+  s = scratch(label);
+  cleanups.push(() => s.dispose());
+  return s;
+}
+function dir(...parts: string[]) {
+  const p = s.path(...parts);
+  mkdirSync(p, { recursive: true });
+  return p;
+}
+function unmountAfter(path: string) {
+  cleanups.push(() => unmountAll(path));
+}
+
+/** A source tree whose files are owned by container ids (as an image layer stores them). */
+function containerTree(): string {
+  const src = dir("src");
+  for (const [name, uid, gid] of [["root-file", 0, 0], ["user-file", 1000, 2000], ["last-file", 65535, 65535]] as const) {
+    writeFileSync(`${src}/${name}`, name);
+    chownSync(`${src}/${name}`, uid, gid);
+  }
+  const writable = dir("src", "write-test");
+  chownSync(writable, 0, 0);
+  return src;
+}
+
+function expectMappedOwners(root: string) {
+  expect(statSync(`${root}/root-file`)).toMatchObject({ uid: 100000, gid: 100000 });
+  expect(statSync(`${root}/user-file`)).toMatchObject({ uid: 101000, gid: 102000 });
+  expect(statSync(`${root}/last-file`)).toMatchObject({ uid: 165535, gid: 165535 });
+  expect(readFileSync(`${root}/user-file`, "utf8")).toBe("user-file");
+}
+
+function errnoOf(fn: () => void): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code;
+  }
+  return undefined;
+}
+
+const topAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path);
+
+describe("idmapMount()", () => {
+  test("files owned by container ids show the mapped host ids; a writable mount writes", () => {
+    fresh("idmap-rw");
+    const src = containerTree();
+    const dst = dir("dst");
+    unmountAfter(dst);
+    idmapMount(src, dst, usernsFd(MAP, MAP));
+    expectMappedOwners(dst);
+    // the source itself is unchanged
+    expect(statSync(`${src}/user-file`)).toMatchObject({ uid: 1000, gid: 2000 });
+    writeFileSync(`${dst}/write-test/new`, "x");
+    expect(statSync(`${dst}/write-test/new`)).toMatchObject({ uid: 0, gid: 0 });
+    expect(statSync(`${src}/write-test/new`)).toMatchObject({ uid: 65536, gid: 65536 }); // on disk: the container id
+    const [m] = topAt(dst);
+    expect(m!.options.split(",")).toEqual(expect.arrayContaining(["rw", "idmapped"]));
+  });
+
+  test("read-only: writes fail with EROFS, owners are still mapped", () => {
+    fresh("idmap-ro");
+    const src = containerTree();
+    const dst = dir("dst");
+    unmountAfter(dst);
+    idmapMount(src, dst, usernsFd(MAP, MAP), { attrSet: MOUNT_ATTR.RDONLY });
+    expectMappedOwners(dst);
+    expect(errnoOf(() => writeFileSync(`${dst}/write-test/new`, "x"))).toBe("EROFS");
+    expect(topAt(dst)[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
+  });
+
+  test("recursive: a submount is idmapped too", () => {
+    fresh("idmap-rec");
+    const src = containerTree();
+    const sub = dir("src", "sub");
+    unmountAfter(sub);
+    mount({ type: "tmpfs", source: "idmap-sub", options: [] }, sub);
+    writeFileSync(`${sub}/inner`, "i");
+    chownSync(`${sub}/inner`, 1000, 1000);
+    const dst = dir("dst");
+    cleanups.push(() => unmountRecursive(dst));
+    idmapMount(src, dst, usernsFd(MAP, MAP), { recursive: true });
+    expect(statSync(`${dst}/sub/inner`)).toMatchObject({ uid: 101000, gid: 101000 });
+    expect(topAt(`${dst}/sub`)[0]!.options).toContain("idmapped");
+  });
+
+  test("mount_setattr failing (a bad namespace fd) leaves nothing", () => {
+    fresh("idmap-badfd");
+    const src = containerTree();
+    const dst = dir("dst");
+    const fds = openFdCount();
+    let caught: unknown;
+    try {
+      idmapMount(src, dst, 0 /* stdin: not a user namespace */);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SyscallError);
+    expect((caught as SyscallError).syscall).toBe("mount_setattr(2)");
+    expect(mountsUnder(dst)).toEqual([]);
+    expect(openFdCount()).toBe(fds);
+  });
+});
+
+describe("mount() with uidmap=/gidmap=", () => {
+  test("a read-only bind is idmapped (containerd skipped it): one mount, ro, idmapped", () => {
+    fresh("bind-ro");
+    const src = containerTree();
+    const dst = dir("dst");
+    unmountAfter(dst);
+    mount({ type: "bind", source: src, options: ["rbind", "ro", ...IDMAP_OPTIONS] }, dst);
+    expectMappedOwners(dst);
+    expect(errnoOf(() => writeFileSync(`${dst}/write-test/new`, "x"))).toBe("EROFS");
+    const at = topAt(dst);
+    expect(at).toHaveLength(1);
+    expect(at[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
+  });
+
+  test("a writable bind with nosuid,nodev and a propagation change", () => {
+    fresh("bind-rw");
+    const src = containerTree();
+    const dst = dir("dst");
+    unmountAfter(dst);
+    mount({ type: "", source: src, options: ["bind", "nosuid", "nodev", "rprivate", ...IDMAP_OPTIONS] }, dst);
+    expectMappedOwners(dst);
+    writeFileSync(`${dst}/write-test/new`, "x");
+    expect(statSync(`${src}/write-test/new`).uid).toBe(65536);
+    const [m] = topAt(dst);
+    expect(m!.options.split(",")).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev", "idmapped"]));
+    expect(m!.optional).toEqual([]); // private
+  });
+
+  test("tmpfs: mounted, then an idmapped clone on top (containerd's sequence)", () => {
+    fresh("tmpfs");
+    const dst = dir("dst");
+    unmountAfter(dst);
+    mount({ type: "tmpfs", source: "idmapped-tmpfs", options: ["size=1m", ...IDMAP_OPTIONS] }, dst);
+    const at = topAt(dst);
+    expect(at).toHaveLength(2);
+    expect(at[1]!.options).toContain("idmapped");
+    expect(at[0]!.options).not.toContain("idmapped");
+    // a file root creates lands on the tmpfs as container id 65536 and reads back as root
+    writeFileSync(`${dst}/f`, "x");
+    expect(statSync(`${dst}/f`).uid).toBe(0);
+    expect(unmountAll(dst)).toBe(2);
+  });
+
+  test("a lone uidmap is refused before any syscall", () => {
+    fresh("lone");
+    const src = containerTree();
+    const dst = dir("dst");
+    const sys = injectFaults(libcSyscalls, {});
+    expect(() => mount({ type: "bind", source: src, options: [`uidmap=${MAP}`] }, dst, { sys })).toThrow(PlanError);
+    expect(sys.log).toEqual([]);
+  });
+
+  test("move_mount failing: nothing mounted, no fd left", () => {
+    fresh("move-fail");
+    const src = containerTree();
+    const dst = dir("dst");
+    usernsFd(MAP, MAP); // cached before counting
+    const fds = openFdCount();
+    const sys = injectFaults(libcSyscalls, { moveMount: { calls: [1], errno: Errno.EBUSY, syscall: "move_mount(2)" } });
+    expect(() => mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, dst, { sys })).toThrow(
+      `mount ${src} on ${dst}: move_mount(2): EBUSY`,
+    );
+    expect(mountsUnder(dst)).toEqual([]);
+    expect(openFdCount()).toBe(fds);
+  });
+
+  test("a failure after the tree is attached (the propagation change) unmounts it; no fd left", () => {
+    fresh("attached-fail");
+    const src = containerTree();
+    const dst = dir("dst");
+    usernsFd(MAP, MAP);
+    const fds = openFdCount();
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EINVAL } });
+    expect(() => mount({ type: "bind", source: src, options: ["bind", "rshared", ...IDMAP_OPTIONS] }, dst, { sys })).toThrow(
+      `mount ${src} on ${dst}: mount(2): EINVAL`,
+    );
+    expect(sys.log.map((call) => call[0])).toContain("moveMount");
+    expect(mountsUnder(dst)).toEqual([]);
+    expect(openFdCount()).toBe(fds);
+  });
+
+  test("a failure after the tmpfs is mounted unmounts it", () => {
+    fresh("tmpfs-fail");
+    const dst = dir("dst");
+    const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EPERM, syscall: "mount_setattr(2)" } });
+    expect(() => mount({ type: "tmpfs", source: "x", options: IDMAP_OPTIONS }, dst, { sys })).toThrow(/mount_setattr\(2\): EPERM/);
+    expect(mountsUnder(dst)).toEqual([]);
+  });
+});

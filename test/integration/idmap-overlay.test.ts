@@ -1,0 +1,255 @@
+// Idmapped overlays, legacy strategy: lowers idmapped read-only into temp dirs, the overlay on
+// those, the temp mounts removed. The data-loss cases of containerd#10704/#10721/#12139: a temp
+// mount that cannot be unmounted never costs the lower layer a file. Root, private namespace.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Errno } from "../../src/errno.ts";
+import { SyscallError } from "../../src/errors.ts";
+import { cleanupIdmapTemp, closeUsernsFds } from "../../src/ops/idmap.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { UNMOUNT_BUSY, withPolicy } from "../../src/ops/retry.ts";
+import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
+import { unmount, unmountAll } from "../../src/ops/unmount.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
+import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+
+const MAP = "0:100000:65536,65536:0:1";
+const IDMAP_OPTIONS = [`uidmap=${MAP}`, `gidmap=${MAP}`];
+const QUICK = withPolicy(UNMOUNT_BUSY, { attempts: 3, delayMs: 1 });
+
+let s: ReturnType<typeof scratch>;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+  closeUsernsFds();
+});
+
+/** A scratch dir with its own temp mount location, so only this test's temp dirs are seen. */
+function fresh(label: string) {
+  s = scratch(label);
+  cleanups.push(() => s.dispose());
+  setTempMountLocation(s.path("tmp"));
+  cleanups.push(resetTempMountLocation);
+  return s;
+}
+function dir(...parts: string[]) {
+  const p = s.path(...parts);
+  mkdirSync(p, { recursive: true });
+  return p;
+}
+
+/** n lower layers with files owned by container ids; returns their paths, top first. */
+function lowers(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const layer = dir(`lower${i}`);
+    writeFileSync(`${layer}/file${i}`, `content of layer ${i}`);
+    chownSync(`${layer}/file${i}`, 1000 + i, 2000 + i);
+    mkdirSync(`${layer}/sub${i}`);
+    writeFileSync(`${layer}/sub${i}/deep`, `deep ${i}`);
+    return layer;
+  });
+}
+
+/** Every file under dir with its content and on-disk owner: what must never change. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        out[p] = `dir ${st.uid}:${st.gid}`;
+        walk(p);
+      } else out[p] = `${readFileSync(p, "utf8")} ${st.uid}:${st.gid}`;
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function overlayMount(layers: readonly string[], upper: string, work: string) {
+  return {
+    type: "overlay",
+    source: "overlay",
+    options: [`lowerdir=${layers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS],
+  };
+}
+
+function errnoOf(fn: () => void): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code;
+  }
+  return undefined;
+}
+
+describe("the normal lifecycle", () => {
+  test("the merged view shows mapped owners; every temp mount and dir is gone afterwards", () => {
+    fresh("ovl");
+    const layers = lowers(3);
+    const before = layers.map(snapshot);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    const plan = mount(overlayMount(layers, upper, work), merged);
+
+    // what the plan did: temp dirs under the configured location, all removed again
+    const temp = plan.steps.find((step) => step.op === "mkdir")!;
+    expect(temp.op === "mkdir" && temp.path.startsWith(`${tempMountLocation()}/mountkit-idmap-`)).toBe(true);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+    expect(mountsUnder(tempMountLocation())).toEqual([]);
+
+    for (let i = 0; i < 3; i++) {
+      expect(statSync(`${merged}/file${i}`)).toMatchObject({ uid: 101000 + i, gid: 102000 + i });
+      expect(readFileSync(`${merged}/sub${i}/deep`, "utf8")).toBe(`deep ${i}`);
+    }
+    // the upper layer is the container's own: written through the overlay as root (host 0)
+    writeFileSync(`${merged}/new`, "n");
+    expect(readFileSync(`${upper}/new`, "utf8")).toBe("n");
+    expect(layers.map(snapshot)).toEqual(before);
+    expect(mountsUnder(merged)).toHaveLength(1);
+  });
+
+  test("a lowerdir holding an escaped colon is one layer", () => {
+    fresh("ovl-colon");
+    const layer = dir("lower:colon");
+    writeFileSync(`${layer}/f`, "c");
+    chownSync(`${layer}/f`, 7, 7);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${layer.replace(":", "\\:")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS] }, merged);
+    expect(statSync(`${merged}/f`).uid).toBe(100007);
+  });
+
+  test("a failure while preparing the lowers removes every temp mount and dir made so far", () => {
+    fresh("ovl-prep-fail");
+    const layers = lowers(3);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    const sys = injectFaults(libcSyscalls, { openTree: { calls: [3], errno: Errno.ENOENT, syscall: "open_tree(2)" } });
+    const fds = openFdCount();
+    expect(() => mount(overlayMount(layers, upper, work), merged, { sys, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
+    expect(mountsUnder(s.dir)).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+    expect(openFdCount()).toBe(fds + 1); // the cached namespace fd only
+  });
+
+  test("the overlay mount failing removes every temp mount and dir", () => {
+    fresh("ovl-mount-fail");
+    const layers = lowers(2);
+    const [upper, merged] = [dir("upper"), dir("merged")];
+    // workdir on another filesystem: the kernel refuses the overlay itself
+    const work = dir("tmpfs");
+    cleanups.push(() => unmountAll(work));
+    mount({ type: "tmpfs", source: "other-fs", options: [] }, work);
+    expect(() => mount(overlayMount(layers, upper, work), merged, { unmountRetry: QUICK })).toThrow(
+      /mount overlay on .*merged: mount\(2\): EXDEV|EINVAL/,
+    );
+    expect(mountsUnder(merged)).toEqual([]);
+    expect(mountsUnder(tempMountLocation())).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+  });
+});
+
+describe("a temp mount that cannot be unmounted", () => {
+  /** A seam whose first unmount of temp lower 0 finds an fd held open inside it: a real EBUSY. */
+  function holdingTempLowerZero(): { sys: Syscalls; held: () => number | undefined; path: () => string | undefined } {
+    let fd: number | undefined;
+    let path: string | undefined;
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      umount2(target, flags) {
+        if (fd === undefined && /\/mountkit-idmap-[^/]+\/0$/.test(target)) {
+          path = target;
+          fd = openSync(`${target}/sub0`, "r"); // something (a shell, a scanner) is inside it
+        }
+        libcSyscalls.umount2(target, flags);
+      },
+    };
+    return { sys, held: () => fd, path: () => path };
+  }
+
+  test("the dir stays, the leaked mount is read-only, the lower layer is intact; releasing and cleaning up removes it", () => {
+    fresh("ovl-busy");
+    const layers = lowers(2);
+    const before = layers.map(snapshot);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    const busy = holdingTempLowerZero();
+    let caught: unknown;
+    try {
+      mount(overlayMount(layers, upper, work), merged, { sys: busy.sys, unmountRetry: QUICK });
+    } catch (err) {
+      caught = err;
+    }
+    const fd = busy.held();
+    expect(fd).toBeDefined();
+    try {
+      // the failure is reported, naming the syscall, errno and the leaked path
+      expect(caught).toBeInstanceOf(SyscallError);
+      const err = caught as SyscallError;
+      expect(err.errno).toBe(Errno.EBUSY);
+      expect(err.message).toMatch(/^mount overlay on .*merged: umount2\(2\): EBUSY/);
+      expect(err.paths).toEqual([busy.path()!]);
+      expect(err.hint).toContain(`stays mounted read-only at ${busy.path()}`);
+
+      // the overlay was rolled back; only the busy temp lower is left, read-only and idmapped
+      expect(mountsUnder(merged)).toEqual([]);
+      const leaked = mountsUnder(tempMountLocation());
+      expect(leaked.map((m) => m.mountpoint)).toEqual([busy.path()!]);
+      expect(leaked[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
+      expect(errnoOf(() => writeFileSync(`${busy.path()}/intruder`, "x"))).toBe("EROFS");
+      const tempDir = join(busy.path()!, "..");
+      expect(readdirSync(tempDir)).toEqual(["0"]); // lower 1's dir was removed, lower 0's stays
+
+      // nothing was deleted through it: every lower file and its content is there
+      expect(layers.map(snapshot)).toEqual(before);
+      expect(readFileSync(`${busy.path()}/file0`, "utf8")).toBe("content of layer 0");
+
+      // cleaning up while it is still held fails the same safe way
+      expect(() => cleanupIdmapTemp(tempDir, { unmountRetry: QUICK })).toThrow(/EBUSY/);
+      expect(existsSync(busy.path()!)).toBe(true);
+      expect(layers.map(snapshot)).toEqual(before);
+    } finally {
+      closeSync(fd!);
+    }
+    // released: cleaning up again removes the mount and the dirs, and only those
+    const tempDir = join(busy.path()!, "..");
+    cleanupIdmapTemp(tempDir, { unmountRetry: QUICK });
+    expect(existsSync(tempDir)).toBe(false);
+    expect(mountsUnder(tempMountLocation())).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+    expect(layers.map(snapshot)).toEqual(before);
+  });
+});
+
+test("50 idmapped overlay mounts in a loop leave no mount, temp dir, child process or fd", () => {
+  fresh("ovl-loop");
+  const layers = lowers(3);
+  const before = layers.map(snapshot);
+  const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+  closeUsernsFds();
+  const fds = openFdCount();
+  const childrenBefore = children();
+  const sys = recordingChildren(libcSyscalls);
+  for (let i = 0; i < 50; i++) {
+    mount(overlayMount(layers, upper, work), merged, { sys });
+    expect(statSync(`${merged}/file2`).uid).toBe(101002);
+    expect(unmount(merged)).toBe(true);
+  }
+  expect(mountsUnder(merged)).toEqual([]);
+  expect(mountsUnder(tempMountLocation())).toEqual([]);
+  expect(readdirSync(tempMountLocation())).toEqual([]);
+  // one namespace for the 50 mounts (cached), its holder child killed and reaped
+  expect(sys.cloned).toHaveLength(1);
+  for (const c of sys.cloned) expect(notOurChild(c.pid)).toBe(true);
+  expect(children().filter((c) => c.state === "Z")).toEqual([]);
+  expect(children().map((c) => c.pid).sort()).toEqual(childrenBefore.map((c) => c.pid).sort());
+  expect(openFdCount()).toBe(fds + 1); // the cached namespace fd
+  expect(closeUsernsFds()).toBe(1);
+  expect(openFdCount()).toBe(fds);
+  expect(layers.map(snapshot)).toEqual(before);
+});

@@ -1,0 +1,62 @@
+// The temp mount location: $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp, unless set.
+import { afterEach, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { newTempPath, resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
+
+const savedXdg = process.env.XDG_RUNTIME_DIR;
+afterEach(() => {
+  if (savedXdg === undefined) delete process.env.XDG_RUNTIME_DIR;
+  else process.env.XDG_RUNTIME_DIR = savedXdg;
+  resetTempMountLocation();
+});
+
+test("the default is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp, read once", () => {
+  const base = mkdtempSync(join(tmpdir(), "mountkit-test-tempdefault-"));
+  const savedMk = process.env.MOUNTKIT_TMPDIR;
+  try {
+    delete process.env.MOUNTKIT_TMPDIR;
+    resetTempMountLocation(); // an earlier test file may have fixed it in this process
+    process.env.XDG_RUNTIME_DIR = `${base}/xdg`;
+    expect(tempMountLocation()).toBe(`${base}/xdg`);
+    process.env.XDG_RUNTIME_DIR = "/elsewhere";
+    expect(tempMountLocation()).toBe(`${base}/xdg`); // kept for the process, as containerd does
+    resetTempMountLocation();
+    process.env.MOUNTKIT_TMPDIR = `${base}/mk`;
+    expect(tempMountLocation()).toBe(`${base}/mk`);
+    resetTempMountLocation();
+    delete process.env.MOUNTKIT_TMPDIR;
+    process.env.XDG_RUNTIME_DIR = "";
+    expect(tempMountLocation()).toBe("/tmp");
+  } finally {
+    if (savedMk === undefined) delete process.env.MOUNTKIT_TMPDIR;
+    else process.env.MOUNTKIT_TMPDIR = savedMk;
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test("set creates the dir 0700 and keeps its canonical path; it wins over the environment", () => {
+  const base = mkdtempSync(join(tmpdir(), "mountkit-test-temploc-"));
+  try {
+    symlinkSync(base, `${base}-link`);
+    setTempMountLocation(`${base}-link/a/b`);
+    expect(tempMountLocation()).toBe(`${base}/a/b`);
+    expect(statSync(`${base}/a/b`).mode & 0o777).toBe(0o700);
+    process.env.XDG_RUNTIME_DIR = "/elsewhere";
+    expect(tempMountLocation()).toBe(`${base}/a/b`);
+    resetTempMountLocation();
+    expect(tempMountLocation()).toBe("/elsewhere");
+  } finally {
+    rmSync(`${base}-link`, { force: true });
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test("newTempPath: a fresh mountkit-<kind> name under the location each time, not created", () => {
+  const a = newTempPath("idmap");
+  const b = newTempPath("idmap");
+  expect(a).toMatch(new RegExp(`^${tempMountLocation()}/mountkit-idmap-${process.pid}-\\d+-[a-z0-9]+$`));
+  expect(existsSync(a)).toBe(false);
+  expect(a).not.toBe(b);
+});

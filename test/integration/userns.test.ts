@@ -1,0 +1,163 @@
+// User namespace fds from a waiting child: real kernel, root, private mount namespace.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, readlinkSync } from "node:fs";
+import { Errno } from "../../src/errno.ts";
+import { PlanError, SyscallError } from "../../src/errors.ts";
+import { closeUsernsFds, usernsFd } from "../../src/ops/idmap.ts";
+import { closeUsernsCache, createUsernsFd, usernsCacheSize, usernsFdFor } from "../../src/ops/userns.ts";
+import { idMappingPair, type IdMappingPair } from "../../src/plan/idmap-mapping.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
+import { requireRootNamespace } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+afterEach(() => closeUsernsCache(libcSyscalls));
+
+/** SigBlk of /proc/.../status as a bit set: bit n-1 is signal n. */
+function sigBlk(statusPath: string): bigint {
+  const line = readFileSync(statusPath, "utf8").split("\n").find((l) => l.startsWith("SigBlk:"))!;
+  return BigInt(`0x${line.split(/\s+/)[1]}`);
+}
+
+const pair = (uid: string, gid = uid): IdMappingPair => idMappingPair(uid, gid, 4096, "test");
+
+function expectNoChildLeft(cloned: readonly { pid: number }[], before: ReturnType<typeof children>) {
+  expect(cloned.length).toBeGreaterThan(0);
+  for (const c of cloned) expect(notOurChild(c.pid)).toBe(true);
+  expect(children().filter((c) => c.state === "Z")).toEqual([]);
+  expect(children().map((c) => c.pid).sort()).toEqual(before.map((c) => c.pid).sort());
+}
+
+describe("createUsernsFd", () => {
+  test("an fd of a new user namespace; the child is killed and reaped", () => {
+    const sys = recordingChildren(libcSyscalls);
+    const before = children();
+    const fds = openFdCount();
+    const fd = createUsernsFd(pair("0:100000:65536,65536:200000:1000"), sys);
+    try {
+      const link = readlinkSync(`/proc/self/fd/${fd}`);
+      expect(link).toMatch(/^user:\[\d+\]$/);
+      expect(link).not.toBe(readlinkSync("/proc/self/ns/user"));
+      expect(openFdCount()).toBe(fds + 1); // the namespace fd only: the pidfd is closed
+    } finally {
+      libcSyscalls.close(fd);
+    }
+    expect(openFdCount()).toBe(fds);
+    expectNoChildLeft(sys.cloned, before);
+  });
+
+  test("the child waits with every signal blocked (no handler of ours runs in it); our mask is restored", () => {
+    let childMask: bigint | undefined;
+    const sys = {
+      ...libcSyscalls,
+      writeFileOnce(path: string, text: string) {
+        if (path.endsWith("/uid_map")) childMask = sigBlk(`${path.slice(0, -"uid_map".length)}status`);
+        libcSyscalls.writeFileOnce(path, text);
+      },
+    };
+    const before = sigBlk("/proc/thread-self/status");
+    libcSyscalls.close(createUsernsFd(pair("0:1000:1"), sys));
+    const SIGINT = 2n, SIGTERM = 15n, SIGCHLD = 17n, SIGUSR1 = 10n;
+    for (const signal of [SIGINT, SIGTERM, SIGCHLD, SIGUSR1]) expect((childMask! >> (signal - 1n)) & 1n).toBe(1n);
+    expect(sigBlk("/proc/thread-self/status")).toBe(before);
+  });
+
+  test("each call is a new namespace", () => {
+    const a = createUsernsFd(pair("0:1000:1"), libcSyscalls);
+    const b = createUsernsFd(pair("0:1000:1"), libcSyscalls);
+    try {
+      expect(readlinkSync(`/proc/self/fd/${a}`)).not.toBe(readlinkSync(`/proc/self/fd/${b}`));
+    } finally {
+      libcSyscalls.close(a);
+      libcSyscalls.close(b);
+    }
+  });
+
+  test("200 in a row leave no child, zombie or fd", () => {
+    const sys = recordingChildren(libcSyscalls);
+    const before = children();
+    const fds = openFdCount();
+    for (let i = 0; i < 200; i++) libcSyscalls.close(createUsernsFd(pair(`0:${100000 + i}:1`), sys));
+    expect(sys.cloned).toHaveLength(200);
+    expect(openFdCount()).toBe(fds);
+    expectNoChildLeft(sys.cloned, before);
+  });
+
+  test("a map the kernel refuses: the error names the action and the child is gone", () => {
+    // Built by hand past the parser, which refuses overlaps before any process exists.
+    const overlapping: IdMappingPair = {
+      uidmap: [{ containerId: 0, hostId: 1000, size: 10 }, { containerId: 5, hostId: 5000, size: 10 }],
+      gidmap: [{ containerId: 0, hostId: 1000, size: 10 }],
+    };
+    const sys = recordingChildren(libcSyscalls);
+    const before = children();
+    const fds = openFdCount();
+    let caught: unknown;
+    try {
+      createUsernsFd(overlapping, sys);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SyscallError);
+    const err = caught as SyscallError;
+    expect(err.errno).toBe(Errno.EINVAL);
+    expect(err.message).toMatch(/^create user namespace uidmap=0:1000:10,5:5000:10 gidmap=0:1000:10: write\(2\): EINVAL/);
+    expect(err.paths[0]).toMatch(/^\/proc\/\d+\/uid_map$/);
+    expect(openFdCount()).toBe(fds);
+    expectNoChildLeft(sys.cloned, before);
+  });
+
+  for (const [what, faults] of [
+    ["writing gid_map fails", { writeFileOnce: { calls: [3], errno: Errno.EPERM, syscall: "write(2)" } }],
+    ["writing setgroups fails", { writeFileOnce: { calls: [2], errno: Errno.EACCES, syscall: "write(2)" } }],
+    ["opening the namespace fails", { open: { calls: [1], errno: Errno.EMFILE } }],
+  ] as const) {
+    test(`${what}: nothing is left`, () => {
+      const sys = recordingChildren(injectFaults(libcSyscalls, faults));
+      const before = children();
+      const fds = openFdCount();
+      expect(() => createUsernsFd(pair("0:100000:65536"), sys)).toThrow(/^create user namespace .*: (write|open)\(2\)/);
+      expect(openFdCount()).toBe(fds);
+      expectNoChildLeft(sys.cloned, before);
+    });
+  }
+
+  test("an interrupted waitid is retried until the child is reaped", () => {
+    const sys = recordingChildren(injectFaults(libcSyscalls, { waitPidfd: { calls: [1, 2], errno: Errno.EINTR } }));
+    const before = children();
+    libcSyscalls.close(createUsernsFd(pair("0:100000:65536"), sys));
+    expectNoChildLeft(sys.cloned, before);
+  });
+
+  test("clone failing is reported with the action", () => {
+    const sys = injectFaults(libcSyscalls, { cloneWaitingChild: { calls: [1], errno: Errno.ENOSPC, syscall: "clone(2)" } });
+    expect(() => createUsernsFd(pair("0:1:1"), sys)).toThrow("create user namespace uidmap=0:1:1 gidmap=0:1:1: clone(2): ENOSPC");
+  });
+});
+
+describe("the per-process cache", () => {
+  test("one namespace per (uidmap, gidmap) pair; closeUsernsFds closes them", () => {
+    const sys = recordingChildren(libcSyscalls);
+    const fds = openFdCount();
+    const a = usernsFdFor(pair("0:100000:65536"), sys);
+    expect(usernsFdFor(pair("0:100000:65536"), sys)).toBe(a);
+    expect(usernsFdFor(pair("00:100000:65536"), sys)).toBe(a); // same mapping, other spelling
+    const b = usernsFdFor(pair("0:100000:65536", "0:200000:65536"), sys);
+    expect(b).not.toBe(a);
+    expect(sys.cloned).toHaveLength(2);
+    expect(usernsCacheSize()).toBe(2);
+    expect(openFdCount()).toBe(fds + 2);
+    expect(closeUsernsFds()).toBe(2);
+    expect(usernsCacheSize()).toBe(0);
+    expect(openFdCount()).toBe(fds);
+  });
+
+  test("usernsFd parses the option syntax and refuses bad mappings before any child", () => {
+    const sys = recordingChildren(libcSyscalls);
+    expect(() => usernsFd("0:1:1", "0:1:-1", { sys })).toThrow(PlanError);
+    expect(sys.cloned).toHaveLength(0);
+    const fd = usernsFd("0:100000:65536", "0:100000:65536", { sys });
+    expect(readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^user:/);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * What a test process holds: its open fds and its child processes (zombies included), so a
+ * test can show that an operation left none behind. Only this process's own are looked at:
+ * other engineers run tests on this machine at the same time.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { Syscalls, WaitingChild } from "../../src/sys/seam.ts";
+
+/** Open fds of this process (the readdir's own fd is counted the same way each time). */
+export function openFdCount(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+/** Pids whose parent is this process, with their state (Z for a zombie). */
+export function children(): { pid: number; state: string }[] {
+  const found: { pid: number; state: string }[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; split after the last ')'
+    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(ppid) === process.pid) found.push({ pid: Number(name), state: state! });
+  }
+  return found;
+}
+
+/** true when pid is gone or belongs to someone else's process now. */
+export function notOurChild(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== process.pid;
+  } catch {
+    return true;
+  }
+}
+
+/** A seam that records every waiting child it creates; everything stays real. */
+export function recordingChildren(real: Syscalls): Syscalls & { readonly cloned: WaitingChild[] } {
+  const cloned: WaitingChild[] = [];
+  return {
+    ...real,
+    cloned,
+    cloneWaitingChild(flags: number) {
+      const child = real.cloneWaitingChild(flags);
+      cloned.push(child);
+      return child;
+    },
+  };
+}

@@ -1,0 +1,245 @@
+// Plans of idmapped mounts: pure, asserted step by step.
+import { describe, expect, test } from "bun:test";
+import { NotSupportedError, PlanError } from "../../src/errors.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
+import { bindAttrs, idmappedLayerSteps, planIdmapMount } from "../../src/plan/idmap.ts";
+import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "../../src/plan/mount-api-flags.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
+import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
+import * as sysApi from "../../src/sys/mount-api.ts";
+
+const facts = factsForVersion("6.18.0");
+const MAP = ["uidmap=0:100000:65536", "gidmap=0:100000:65536"];
+const USERNS = {
+  op: "userns",
+  slot: "userns",
+  uidmap: [{ containerId: 0, hostId: 100000, size: 65536 }],
+  gidmap: [{ containerId: 0, hostId: 100000, size: 65536 }],
+};
+const TEMP = "/run/user/0/mountkit-idmap-1-1-abc";
+const plan = (type: string, source: string, options: string[], target = "/mnt/t", f = facts) =>
+  planMount({ type, source, options: [...options, ...MAP] }, target, f, { tempDir: TEMP });
+const CLONE = OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC;
+
+function tree(path: string, target: string, attrSet: number, slot = "tree", extra: Partial<Record<string, unknown>> = {}) {
+  const recursive = extra.recursive ? AT.RECURSIVE : 0;
+  return [
+    { op: "open_tree", slot, path, flags: CLONE | recursive },
+    {
+      op: "mount_setattr",
+      slot,
+      flags: AT.EMPTY_PATH | recursive,
+      attrSet: MOUNT_ATTR.IDMAP | attrSet,
+      attrClr: (extra.attrClr as number) ?? 0,
+      usernsSlot: "userns",
+    },
+    { op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role: (extra.role as string) ?? "target" },
+    { op: "close", slot },
+  ];
+}
+
+describe("binds: one idmapped clone of the source, attributes in the same mount_setattr", () => {
+  test("a read-only bind is idmapped (containerd returned before idmapping it)", () => {
+    expect(plan("", "/src", ["bind", "ro"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY)] as Step[]);
+  });
+
+  test("a writable bind; the bind type is a bind too", () => {
+    expect(plan("", "/src", ["bind"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0)] as Step[]);
+    expect(plan("bind", "/src", []).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0)] as Step[]);
+  });
+
+  test("rbind clones and idmaps recursively", () => {
+    expect(plan("", "/src", ["rbind", "ro"]).steps).toEqual([
+      USERNS,
+      ...tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY, "tree", { recursive: true }),
+    ] as Step[]);
+  });
+
+  test("propagation changes come after the tree is attached", () => {
+    const steps = plan("", "/src", ["bind", "rprivate"]).steps;
+    expect(steps.map((s) => s.op)).toEqual(["userns", "open_tree", "mount_setattr", "move_mount", "close", "mount"]);
+    expect(steps[5]).toMatchObject({ role: "propagation", target: "/mnt/t", flags: MS.PRIVATE | MS.REC });
+  });
+
+  test("per-mount options: given ones set, negated ones cleared, atime as a mode", () => {
+    expect(bindAttrs(MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)).toEqual({
+      attrSet: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+      attrClr: 0,
+    });
+    expect(bindAttrs(0, MS.RDONLY | MS.NOSUID)).toEqual({ attrSet: 0, attrClr: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID });
+    expect(bindAttrs(MS.NOATIME, MS.NOATIME)).toEqual({ attrSet: MOUNT_ATTR.NOATIME, attrClr: MOUNT_ATTR_ATIME_MASK });
+    expect(bindAttrs(MS.STRICTATIME, MS.STRICTATIME)).toEqual({ attrSet: MOUNT_ATTR.STRICTATIME, attrClr: MOUNT_ATTR_ATIME_MASK });
+    expect(bindAttrs(MS.RELATIME, MS.RELATIME)).toEqual({ attrSet: 0, attrClr: MOUNT_ATTR_ATIME_MASK });
+    expect(bindAttrs(MS.NOSYMFOLLOW | MS.NODIRATIME, MS.NOSYMFOLLOW | MS.NODIRATIME)).toEqual({
+      attrSet: MOUNT_ATTR.NOSYMFOLLOW | MOUNT_ATTR.NODIRATIME,
+      attrClr: 0,
+    });
+    const steps = plan("", "/src", ["bind", "rw", "nosuid"]).steps;
+    expect(steps[2]).toMatchObject({ attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.NOSUID, attrClr: MOUNT_ATTR.RDONLY });
+  });
+});
+
+describe("other filesystems: mount(2), then an idmapped clone of it on top (containerd)", () => {
+  test("tmpfs", () => {
+    const steps = plan("tmpfs", "tmpfs", ["size=1m", "ro", "shared"]).steps;
+    expect(steps).toEqual([
+      USERNS,
+      { op: "mount", role: "mount", source: "tmpfs", target: "/mnt/t", fstype: "tmpfs", flags: MS.RDONLY, data: "size=1m", inheritFlags: 0, undoable: true },
+      ...tree("/mnt/t", "/mnt/t", 0),
+      { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.SHARED, data: null, inheritFlags: 0, undoable: false },
+    ] as Step[]);
+  });
+});
+
+describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs", () => {
+  const overlay = (lowerdir: string, more: string[] = []) =>
+    plan("overlay", "overlay", [`lowerdir=${lowerdir}`, "upperdir=/u", "workdir=/w", ...more]).steps;
+
+  test("the whole sequence", () => {
+    expect(overlay("/l1:/l2")).toEqual([
+      USERNS,
+      { op: "mkdir", path: TEMP, mode: 0o700 },
+      { op: "mkdir", path: `${TEMP}/0`, mode: 0o700 },
+      ...tree("/l1", `${TEMP}/0`, MOUNT_ATTR.RDONLY, "lower0", { role: "temp-lower" }),
+      { op: "mkdir", path: `${TEMP}/1`, mode: 0o700 },
+      ...tree("/l2", `${TEMP}/1`, MOUNT_ATTR.RDONLY, "lower1", { role: "temp-lower" }),
+      {
+        op: "mount",
+        role: "mount",
+        source: "overlay",
+        target: "/mnt/t",
+        fstype: "overlay",
+        flags: 0,
+        data: `lowerdir=${TEMP}/0:${TEMP}/1,upperdir=/u,workdir=/w`,
+        inheritFlags: 0,
+        undoable: true,
+      },
+      { op: "unmount_temp", target: `${TEMP}/0`, retry: "unmount-busy" },
+      { op: "rmdir", path: `${TEMP}/0` },
+      { op: "unmount_temp", target: `${TEMP}/1`, retry: "unmount-busy" },
+      { op: "rmdir", path: `${TEMP}/1` },
+      { op: "rmdir", path: TEMP },
+    ] as Step[]);
+  });
+
+  test("every temp lower is read-only; the upper layer is not idmapped", () => {
+    const steps = overlay("/a:/b:/c");
+    const setattrs = steps.filter((s) => s.op === "mount_setattr");
+    expect(setattrs).toHaveLength(3);
+    for (const s of setattrs) expect(s.op === "mount_setattr" && s.attrSet & MOUNT_ATTR.RDONLY).toBeTruthy();
+    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b", "/c"]);
+  });
+
+  test("an escaped colon is one layer; data-only layers keep their '::'", () => {
+    const steps = overlay("/with\\:colon::/data");
+    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/with:colon", "/data"]);
+    const mount = steps.find((s) => s.op === "mount");
+    expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0::${TEMP}/1,upperdir=/u,workdir=/w`);
+  });
+
+  test("the other options keep their place; the last lowerdir= counts", () => {
+    const steps = plan("overlay", "overlay", ["index=off", "lowerdir=/old", "lowerdir=/new", "userxattr"]).steps;
+    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/new"]);
+    const mount = steps.find((s) => s.op === "mount");
+    expect(mount?.op === "mount" && mount.data).toBe(`index=off,lowerdir=/old,lowerdir=${TEMP}/0,userxattr`);
+  });
+
+  test("refusals", () => {
+    expect(() => plan("overlay", "overlay", ["upperdir=/u"])).toThrow(/needs lowerdir=/);
+    expect(() => plan("overlay", "overlay", ["lowerdir+=/a"])).toThrow(NotSupportedError);
+    expect(() => planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", facts)).toThrow(/needs a temp directory/);
+    expect(() =>
+      planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", facts, { tempDir: "/tmp/a,b" }),
+    ).toThrow(/holds a comma/);
+    const many = Array.from({ length: 120 }, (_, i) => `/layer${i}`).join(":");
+    expect(() => plan("overlay", "overlay", [`lowerdir=${many}`])).toThrow(/more than the 4096-byte page/);
+  });
+});
+
+describe("refused before any syscall", () => {
+  test("a lone uidmap or gidmap", () => {
+    expect(() => planMount({ type: "", source: "/s", options: ["bind", "uidmap=0:1:1"] }, "/t", facts)).toThrow(
+      /uidmap given without gidmap/,
+    );
+    expect(() => planMount({ type: "", source: "/s", options: ["bind", "gidmap=0:1:1"] }, "/t", facts)).toThrow(
+      /gidmap given without uidmap/,
+    );
+  });
+  test("a bad mapping", () => {
+    const bad = { type: "", source: "/s", options: ["bind", "uidmap=0:1:-1", "gidmap=0:1:1"] };
+    expect(() => planMount(bad, "/t", facts)).toThrow(/^mount \/s on \/t: uidmap: invalid mapping "0:1:-1": size -1 is negative$/);
+  });
+  test("remount", () => expect(() => plan("", "", ["remount", "bind"], "/t")).toThrow(/cannot be added by a remount/));
+  test("loop", () => expect(() => plan("ext4", "/img", ["loop"])).toThrow(NotSupportedError));
+  test("a kernel without mount_setattr", () => {
+    expect(() => plan("", "/s", ["bind"], "/t", factsForVersion("5.11.0"))).toThrow(/mount_setattr \(Linux 5.12\)/);
+  });
+  test("PlanError, exit code 1", () => {
+    expect(() => planMount({ type: "", source: "/s", options: ["bind", "uidmap=x", "gidmap=0:1:1"] }, "/t", facts)).toThrow(PlanError);
+  });
+});
+
+describe("idmapMount's plan", () => {
+  test("borrows the caller's fd; recursive and attributes", () => {
+    const p = planIdmapMount("/s", "/t", 7, { attrSet: MOUNT_ATTR.RDONLY, recursive: true });
+    expect(p.action).toBe("idmap /s onto /t");
+    expect(p.steps).toEqual([
+      { op: "borrow_fd", slot: "userns", fd: 7, what: "user namespace" },
+      ...tree("/s", "/t", MOUNT_ATTR.RDONLY, "tree", { recursive: true }),
+    ] as Step[]);
+  });
+  test("bad arguments", () => {
+    expect(() => planIdmapMount("/s", "/t", -1)).toThrow(/invalid user namespace fd/);
+    expect(() => planIdmapMount("", "/t", 3)).toThrow(/empty source/);
+    expect(() => planIdmapMount("/s", "/t", 3, { attrSet: MOUNT_ATTR.IDMAP })).toThrow(/set by idmapMount itself/);
+    expect(() => planIdmapMount("/s", "/t", 3, { attrSet: MOUNT_ATTR.NOATIME })).toThrow(/needs MOUNT_ATTR__ATIME/);
+    expect(() => planIdmapMount("/s", "/t", 3, { attrSet: MOUNT_ATTR.NOATIME, attrClr: MOUNT_ATTR_ATIME_MASK })).not.toThrow();
+  });
+});
+
+test("idmappedLayerSteps: a detached idmapped read-only tree left open in its slot (fd strategy)", () => {
+  expect(idmappedLayerSteps("/l0", "layer0")).toEqual([
+    { op: "open_tree", slot: "layer0", path: "/l0", flags: CLONE },
+    { op: "mount_setattr", slot: "layer0", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+  ] as IdmapStep[]);
+});
+
+describe("dry run", () => {
+  test("every step prints as C and describes with flag names", () => {
+    const steps = plan("overlay", "overlay", ["lowerdir=/l1", "upperdir=/u", "workdir=/w"]).steps;
+    const lines = steps.map(formatStep);
+    expect(lines[0]).toContain('uid_map "0 100000 65536", setgroups "deny", gid_map "0 100000 65536"');
+    expect(lines).toContain(`$lower0 = open_tree(AT_FDCWD, "/l1", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)`);
+    expect(lines).toContain(
+      `mount_setattr($lower0, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: 0, userns_fd: $userns})`,
+    );
+    expect(lines).toContain(`move_mount($lower0, "", AT_FDCWD, "${TEMP}/0", MOVE_MOUNT_F_EMPTY_PATH)`);
+    expect(lines).toContain(`mkdir("${TEMP}", 0700)`);
+    expect(lines).toContain(`umount2("${TEMP}/0", 0)  [retry unmount-busy; left mounted read-only if still busy]`);
+    expect(lines.at(-1)).toBe(`rmdir("${TEMP}")`);
+    const described = steps.map(describeStep);
+    expect(described[0]).toMatchObject({ op: "userns", args: { uidmap: "0:100000:65536", gidmap: "0:100000:65536" } });
+    expect(described.find((d) => d.op === "mount_setattr")).toMatchObject({
+      args: { attrSetNames: "MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP", usernsFd: "$userns", flagNames: "AT_EMPTY_PATH" },
+    });
+    expect(JSON.parse(JSON.stringify(described))).toEqual(described);
+  });
+});
+
+test("the plan's mount API constants equal the FFI layer's", () => {
+  expect(OPEN_TREE).toEqual(sysApi.OPEN_TREE);
+  expect(AT.EMPTY_PATH).toBe(sysApi.AT.EMPTY_PATH);
+  expect(AT.RECURSIVE).toBe(sysApi.AT.RECURSIVE);
+  expect(MOVE_MOUNT.F_EMPTY_PATH).toBe(sysApi.MOVE_MOUNT.F_EMPTY_PATH);
+  for (const [name, value] of Object.entries(MOUNT_ATTR)) expect(sysApi.MOUNT_ATTR[name as keyof typeof sysApi.MOUNT_ATTR]).toBe(value);
+  expect(MOUNT_ATTR_ATIME_MASK).toBe(sysApi.MOUNT_ATTR.ATIME_MASK);
+});
+
+test("planning never mutates the caller's options", () => {
+  const options = ["lowerdir=/a:/b", "upperdir=/u", "workdir=/w", ...MAP];
+  const copy = [...options];
+  planMount({ type: "overlay", source: "o", options }, "/t", facts, { tempDir: TEMP });
+  expect(options).toEqual(copy);
+});
