@@ -18,6 +18,11 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   umount: { run: umountCommand, summary: "unmount filesystems (-R recursive, --all-stacked)" },
   findmnt: { run: findmntCommand, summary: "list mounts, or the mount holding a path" },
   features: { run: featuresCommand, summary: "kernel facts and the chosen strategies" },
+  // Loaded on demand: no other command pays for mitata and the workloads.
+  bench: {
+    run: async (argv, io) => (await import("./commands/bench.ts")).benchCommand(argv, io),
+    summary: "measure mount throughput (ops/s, latency p50/p99) in a private namespace",
+  },
 };
 
 export const MAIN_HELP = `mountkit ${VERSION}: Linux mounting the way containerd does it.
