@@ -9,7 +9,7 @@
 import { readlinkSync } from "node:fs";
 import { MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { CLONE } from "../sys/namespace.ts";
-import { opsContext, type OpsOptions } from "./context.ts";
+import { NO_OPTIONS, opsContext, type OpsOptions } from "./context.ts";
 import { mount } from "./mount.ts";
 
 export interface PrivateMountNamespace {
@@ -25,7 +25,7 @@ const NS_LINK = "/proc/thread-self/ns/mnt";
  * unshare(CLONE_NEWNS), then mount --make-rprivate / in the new namespace: without it, mounts
  * under a shared mount (systemd makes / shared) would propagate back to the host.
  */
-export function enterPrivateMountNamespace(options: OpsOptions = {}): PrivateMountNamespace {
+export function enterPrivateMountNamespace(options: OpsOptions = NO_OPTIONS): PrivateMountNamespace {
   const ctx = opsContext(options);
   const action = "enter a private mount namespace";
   const previous = namespaceOf(action);

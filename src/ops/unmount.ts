@@ -13,7 +13,7 @@ import { readMountInfo } from "../mountinfo/read.ts";
 import { MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
-import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
+import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 
 export interface UnmountOptions extends OpsOptions {
@@ -50,7 +50,7 @@ function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: Op
  * Unmount the top mount at target. Not mounted is not an error (containerd Unmount): the
  * result says whether a mount was removed.
  */
-export function unmount(target: string, options: UnmountOptions = {}): boolean {
+export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
   return unmountOnce(target, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options));
 }
 
@@ -58,7 +58,7 @@ export function unmount(target: string, options: UnmountOptions = {}): boolean {
  * Unmount every mount stacked at target until it is no longer a mount point. A target that
  * does not exist has nothing mounted on it. Returns how many mounts were removed.
  */
-export function unmountAll(target: string, options: UnmountOptions = {}): number {
+export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS): number {
   return peel(target, options, { removed: 0 });
 }
 
@@ -82,7 +82,7 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
  * a stack only becomes reachable once the stack is gone, so passes repeat while they progress;
  * a mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
  */
-export function unmountRecursive(target: string, options: UnmountOptions = {}): number {
+export function unmountRecursive(target: string, options: UnmountOptions = NO_OPTIONS): number {
   if (target === "") return 0;
   let resolved: string;
   try {
@@ -122,7 +122,7 @@ export function unmountRecursive(target: string, options: UnmountOptions = {}): 
  * Unmount a list of containerd mounts whose targets lie under root, in reverse order.
  * Every failure is collected; a BatchError names them all.
  */
-export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = {}): number {
+export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = NO_OPTIONS): number {
   const targets = mounts.map((m) => {
     if (m.target === undefined || m.target === "") throw new PlanError("unmount: a mount in the list has no target");
     return joinUnderRoot(root, m.target);
