@@ -4,10 +4,6 @@
  */
 import { basename } from "node:path";
 import { ExitCode } from "../errors.ts";
-import { featuresCommand } from "./commands/features.ts";
-import { findmntCommand } from "./commands/findmnt.ts";
-import { mountCommand } from "./commands/mount.ts";
-import { umountCommand } from "./commands/umount.ts";
 import { processIo, type Io } from "./output.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { withMountsCommand } from "./commands/with-mounts.ts";
@@ -15,13 +11,37 @@ import { VERSION } from "../version.ts";
 
 type Command = (argv: readonly string[], io: Io) => ExitCode | number | Promise<ExitCode | number>;
 
+// Each command's module is imported when it runs: start-up evaluates only what the command
+// uses (`--version` loads no FFI, no fs, no mitata; docs/bench.md has the measurements).
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  mount: { run: mountCommand, summary: "mount a filesystem, or list mounts" },
-  umount: { run: umountCommand, summary: "unmount filesystems (-R recursive, --all-stacked)" },
-  findmnt: { run: findmntCommand, summary: "list mounts, or the mount holding a path" },
-  features: { run: featuresCommand, summary: "kernel facts and the chosen strategies" },
-  apply: { run: applyCommand, summary: "mount a containerd mount list or an OCI config.json, all or nothing" },
-  "with-mounts": { run: withMountsCommand, summary: "mount a list, run a command, unmount; exit with its status" },
+  mount: {
+    run: async (argv, io) => (await import("./commands/mount.ts")).mountCommand(argv, io),
+    summary: "mount a filesystem, or list mounts",
+  },
+  umount: {
+    run: async (argv, io) => (await import("./commands/umount.ts")).umountCommand(argv, io),
+    summary: "unmount filesystems (-R recursive, --all-stacked)",
+  },
+  findmnt: {
+    run: async (argv, io) => (await import("./commands/findmnt.ts")).findmntCommand(argv, io),
+    summary: "list mounts, or the mount holding a path",
+  },
+  features: {
+    run: async (argv, io) => (await import("./commands/features.ts")).featuresCommand(argv, io),
+    summary: "kernel facts and the chosen strategies",
+  },
+  bench: {
+    run: async (argv, io) => (await import("./commands/bench.ts")).benchCommand(argv, io),
+    summary: "measure mount throughput (ops/s, latency p50/p99) in a private namespace",
+  },
+  apply: {
+    run: async (argv, io) => (await import("./commands/apply.ts")).applyCommand(argv, io),
+    summary: "mount a containerd mount list or an OCI config.json, all or nothing",
+  },
+  "with-mounts": {
+    run: async (argv, io) => (await import("./commands/with-mounts.ts")).withMountsCommand(argv, io),
+    summary: "mount a list, run a command, unmount; exit with its status",
+  },
 };
 
 export const MAIN_HELP = `mountkit ${VERSION}: Linux mounting the way containerd does it.

@@ -1,6 +1,8 @@
 /**
  * Output for the CLI: results on stdout, one-line errors on stderr, JSON on request.
  */
+import { writeSync } from "node:fs";
+import { isatty } from "node:tty";
 import { exitCodeFor, MountkitError, type ExitCode } from "../errors.ts";
 
 export interface Io {
@@ -10,13 +12,32 @@ export interface Io {
   readonly errIsTerminal?: boolean;
 }
 
+/**
+ * Plain write(2)s to fds 1 and 2. process.stdout/stderr are Node streams whose first use costs
+ * about 10 ms of start-up in the compiled binary (docs/bench.md); node:fs is loaded anyway.
+ */
 export const processIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
+  out: (text) => writeAll(1, text),
+  err: (text) => writeAll(2, text),
   get errIsTerminal() {
-    return process.stderr.isTTY === true;
+    // node:tty rather than process.stderr: the stream costs start-up time on first use
+    return isatty(2);
   },
 };
+
+function writeAll(fd: number, text: string): void {
+  let rest = Buffer.from(text);
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") Bun.sleepSync(1); // a non-blocking pipe that is full: wait for the reader
+      else if (code === "EPIPE") return; // the reader is gone (mountkit findmnt | head -1)
+      else throw err;
+    }
+  }
+}
 
 export function printJson(io: Io, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);

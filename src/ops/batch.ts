@@ -23,7 +23,7 @@ import type { Plan } from "../plan/steps.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
-import { locateHelpers } from "./helpers.ts";
+import { PLAN_ENV, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { runPlan, type Undo } from "./run-plan.ts";
@@ -115,7 +115,7 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
       targets.set(e, target);
       return target;
     };
-    const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action), ctx, action);
+    const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, PLAN_ENV), ctx, action);
     checkFsParams(entries, plans, ctx, action);
     const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
     const run = mountEntries(entries, canonical, ctx, options, action, preflight);
@@ -168,7 +168,7 @@ function mountEntries(
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log);
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
-      const plan = early?.target === target ? early.plan : locateHelpers(planEntry(entry, target, ctx.facts), ctx);
+      const plan = early?.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, PLAN_ENV), ctx);
       runPlan(plan, ctx, { rollback: undo });
       mounted.push({ target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });
@@ -234,7 +234,7 @@ function mountedBatch(
 function locateAll(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): Plan[] {
   return plans.map((plan, i) => {
     try {
-      return locateHelpers(plan, ctx);
+      return readyToRun(plan, ctx);
     } catch (err) {
       if (err instanceof MountkitError) err.message = `${action}: ${entries[i]!.where}: ${err.message}`;
       throw err;

@@ -31,7 +31,28 @@ export interface OpsOptions {
   unmountRetry?: RetryPolicy;
 }
 
-export function opsContext(options: OpsOptions = {}): OpsContext {
+/** The options of a caller that passed none: shared, so a call allocates nothing for them. */
+export const NO_OPTIONS: OpsOptions = Object.freeze({});
+
+// The context of callers that pass nothing, reused while the cached kernel facts stay the same:
+// the hot path of a mount allocates as little as it can (docs/bench.md has the measurements).
+let defaultContext: OpsContext | undefined;
+
+export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
+  if (
+    options.sys === undefined &&
+    options.facts === undefined &&
+    options.log === undefined &&
+    options.helperDir === undefined &&
+    options.batch === undefined &&
+    options.unmountRetry === undefined
+  ) {
+    const facts = kernelFacts();
+    if (defaultContext === undefined || defaultContext.facts !== facts) {
+      defaultContext = { sys: libcSyscalls, facts, log: undefined };
+    }
+    return defaultContext;
+  }
   return {
     sys: options.sys ?? libcSyscalls,
     facts: options.facts ?? options.batch?.facts ?? kernelFacts(),

@@ -4,18 +4,18 @@
  */
 import { SyscallError } from "../errors.ts";
 import { planMount } from "../plan/mount-plan.ts";
-import type { Mount } from "../plan/mount-request.ts";
+import type { Mount, PlanEnv } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
-import { opsContext, type OpsOptions } from "./context.ts";
+import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
 import { runPlan } from "./run-plan.ts";
 import { newTempPath } from "./temp-location.ts";
 
 /** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
-export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan {
+export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
   const ctx = opsContext(options);
-  const plan = locateHelpers(planMount(m, target, ctx.facts, planEnv()), ctx);
+  const plan = preparePlan(m, target, ctx);
   try {
     runPlan(plan, ctx);
   } catch (err) {
@@ -26,12 +26,29 @@ export function mount(m: Mount, target: string, options: OpsOptions = {}): Plan 
 }
 
 /** The plan mount() would run, with no syscall made (helpers are located, not run). */
-export function planOnly(m: Mount, target: string, options: OpsOptions = {}): Plan {
-  const ctx = opsContext(options);
-  return locateHelpers(planMount(m, target, ctx.facts, planEnv()), ctx);
+export function planOnly(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
+  return preparePlan(m, target, opsContext(options));
 }
 
-/** Run-time choices plans need: a fresh temp dir path (made only by plans that use it). */
-function planEnv() {
-  return { tempDir: newTempPath("idmap") };
+/**
+ * The one way an entry becomes a runnable plan, for mount() and for batches: the pure plan,
+ * then what ops/ resolves before running it (helper paths).
+ */
+export function preparePlan(m: Mount, target: string, ctx: OpsContext): Plan {
+  return readyToRun(planMount(m, target, ctx.facts, PLAN_ENV), ctx);
+}
+
+/** What ops/ resolves in a pure plan before running it; batches call it for their entries. */
+export function readyToRun(plan: Plan, ctx: OpsContext): Plan {
+  return locateHelpers(plan, ctx);
+}
+
+/**
+ * Run-time choices plans may need, computed only when a planner reads them: a fresh temp
+ * dir path (the idmapped overlay's temp lowerdirs). Nothing is allocated for other mounts.
+ */
+export const PLAN_ENV: PlanEnv = {
+  get tempDir() {
+    return newTempPath("idmap");
+  },
 }

@@ -13,7 +13,7 @@ import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
-import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
+import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
@@ -56,7 +56,7 @@ function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: Op
  * Unmount the top mount at target. Not mounted is not an error (containerd Unmount): the
  * result says whether a mount was removed.
  */
-export function unmount(target: string, options: UnmountOptions = {}): boolean {
+export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
   return unmountOnce(target, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options));
 }
 
@@ -64,7 +64,7 @@ export function unmount(target: string, options: UnmountOptions = {}): boolean {
  * Unmount every mount stacked at target until it is no longer a mount point. A target that
  * does not exist has nothing mounted on it. Returns how many mounts were removed.
  */
-export function unmountAll(target: string, options: UnmountOptions = {}): number {
+export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS): number {
   return peel(target, options, { removed: 0 });
 }
 
@@ -88,7 +88,7 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
  * a stack only becomes reachable once the stack is gone, so passes repeat while they progress;
  * a mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
  */
-export function unmountRecursive(target: string, options: UnmountOptions = {}): number {
+export function unmountRecursive(target: string, options: UnmountOptions = NO_OPTIONS): number {
   if (target === "") return 0;
   let resolved: string;
   try {
@@ -130,7 +130,7 @@ export function unmountRecursive(target: string, options: UnmountOptions = {}): 
  * followed, never out of root); a mount without a target was mounted on root itself.
  * Every failure is collected; a BatchError names them all.
  */
-export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = {}): number {
+export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = NO_OPTIONS): number {
   const canonical = rootOrAsGiven(root);
   const sys = opsContext(options).sys;
   const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? "", sys));

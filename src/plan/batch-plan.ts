@@ -10,12 +10,12 @@ import type { BatchEntry } from "./batch-entry.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { planMount } from "./mount-plan.ts";
-import type { Mount } from "./mount-request.ts";
+import type { Mount, PlanEnv } from "./mount-request.ts";
 import { classifyOptions } from "./options.ts";
 import type { Plan } from "./steps.ts";
 
 /** The plan of one entry for its host target; a PlanError names the entry. */
-export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFacts): Plan {
+export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   try {
     const options = classifyOptions(entry.mount.options);
     if (isBind(entry.mount) && options.data.length > 0 && !(options.flags & MS.REMOUNT)) {
@@ -24,7 +24,7 @@ export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFa
         hint: "bind mounts pass no options to a filesystem; see 'mountkit features --options'",
       });
     }
-    return planMount(entry.mount, hostTarget, facts);
+    return planMount(entry.mount, hostTarget, facts, env);
   } catch (err) {
     throw nameEntry(entry, err);
   }
@@ -56,6 +56,7 @@ export function planBatch(
   targetOf: (entry: BatchEntry) => string,
   facts: KernelFacts,
   action: string,
+  env: PlanEnv = {},
 ): Plan[] {
   const plans: Plan[] = [];
   const problems: PlanError[] = [];
@@ -67,7 +68,7 @@ export function planBatch(
       } catch (err) {
         throw nameEntry(entry, err);
       }
-      plans.push(planEntry(entry, target, facts));
+      plans.push(planEntry(entry, target, facts, env));
     } catch (err) {
       if (!(err instanceof PlanError)) throw err;
       problems.push(err);

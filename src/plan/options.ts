@@ -52,13 +52,16 @@ export interface ClassifiedOptions {
   readonly userspace: readonly string[];
 }
 
+/** Shared by every classification that has none of a list: the hot path allocates no arrays. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /** Classify an ordered option list. Never mutates the input. */
 export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let flags = 0;
   let flagsMentioned = 0;
-  const propagation: number[] = [];
-  const data: string[] = [];
-  const userspace: string[] = [];
+  let propagation: number[] | undefined;
+  let data: string[] | undefined;
+  let userspace: string[] | undefined;
   let loop = false;
   let uidmap: string | undefined;
   let gidmap: string | undefined;
@@ -66,8 +69,8 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   for (const item of options) {
     const spec = lookupOption(item);
     if (!spec) {
-      if (isUserspaceExtension(item)) userspace.push(item);
-      else data.push(item);
+      if (isUserspaceExtension(item)) (userspace ??= []).push(item);
+      else (data ??= []).push(item);
       continue;
     }
     const b = spec.behaviour;
@@ -86,12 +89,12 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         flagsMentioned |= b.flag & MS_ATIME_MODE ? b.flag | MS_ATIME_MODE : b.flag;
         break;
       case "propagation":
-        propagation.push(b.flag);
+        (propagation ??= []).push(b.flag);
         break;
       case "noop":
         break;
       case "userspace":
-        userspace.push(item);
+        (userspace ??= []).push(item);
         break;
       case "feature":
         if (b.feature === "loop") loop = true;
@@ -100,7 +103,16 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         break;
     }
   }
-  return { flags, flagsMentioned, propagation, data, loop, uidmap, gidmap, userspace };
+  return {
+    flags,
+    flagsMentioned,
+    propagation: propagation ?? NONE,
+    data: data ?? NONE,
+    loop,
+    uidmap,
+    gidmap,
+    userspace: userspace ?? NONE,
+  };
 }
 
 /**
@@ -108,6 +120,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
  * (`context="a,b"`), as the kernel's LSM option parser expects.
  */
 export function joinData(items: readonly string[]): string {
+  if (items.length === 0) return "";
   return items
     .map((item) => {
       if (!item.includes(",")) return item;
@@ -119,5 +132,6 @@ export function joinData(items: readonly string[]): string {
 
 /** Bytes the kernel copies for a data string: its UTF-8 length plus the NUL. */
 export function dataSize(data: string): number {
+  if (data === "") return 1;
   return Buffer.byteLength(data, "utf8") + 1;
 }

@@ -11,6 +11,7 @@ import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { mkdir, rmdir, writeFileOnce } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
+import { unshare } from "./namespace.ts";
 
 export interface Syscalls {
   /** mount(source, target, fstype, flags, data) */
@@ -65,6 +66,8 @@ export interface Syscalls {
   mkdir(path: string, mode: number): void;
   /** rmdir(path) */
   rmdir(path: string): void;
+  /** unshare(flags) */
+  unshare(flags: number): void;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -90,6 +93,7 @@ export const libcSyscalls: Syscalls = {
   writeFileOnce,
   mkdir,
   rmdir,
+  unshare,
 };
 
 export type { Statfs, ProcessExit, WaitingChild };

@@ -1,0 +1,63 @@
+/**
+ * Benchmark output: the JSON document of `mountkit bench --json`, and the table for people.
+ */
+import { formatDuration, formatRate } from "./stats.ts";
+import type { WorkloadResult } from "./run.ts";
+
+export interface BenchReport {
+  readonly ok: boolean;
+  readonly version: string;
+  readonly kernel: string;
+  /** measured seconds asked for per workload */
+  readonly durationSec: number;
+  /** how the run was isolated from the host */
+  readonly isolation: { readonly method: string; readonly namespace: string; readonly scratch: string };
+  /** the signal that stopped the run early, if one did */
+  readonly interrupted: string | null;
+  readonly workloads: readonly Record<string, unknown>[];
+}
+
+/** One result as JSON: latencies in nanoseconds under `latencyNs`. */
+export function resultJson(r: WorkloadResult): Record<string, unknown> {
+  const base = { name: r.name, group: r.group, status: r.status };
+  switch (r.status) {
+    case "ok":
+      return {
+        ...base,
+        ops: r.stats.ops,
+        opsPerSec: round(r.stats.opsPerSec),
+        latencyNs: {
+          mean: round(r.stats.meanNs),
+          p50: round(r.stats.p50Ns),
+          p99: round(r.stats.p99Ns),
+          min: round(r.stats.minNs),
+          max: round(r.stats.maxNs),
+        },
+      };
+    case "skipped":
+      return { ...base, reason: r.reason };
+    case "failed":
+      return { ...base, error: r.error };
+    case "interrupted":
+      return base;
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+/** The results as an aligned text table, one line per workload; a skipped one says why. */
+export function resultTable(results: readonly WorkloadResult[]): string {
+  const header = ["workload", "ops/s", "p50", "p99", "ops"] as const;
+  const rows = results.map((r) =>
+    r.status === "ok"
+      ? [r.name, formatRate(r.stats.opsPerSec), formatDuration(r.stats.p50Ns), formatDuration(r.stats.p99Ns), String(r.stats.ops)]
+      : { name: r.name, note: r.status === "skipped" ? `skipped: ${r.reason}` : r.status === "failed" ? `failed: ${r.error}` : "interrupted" },
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (Array.isArray(row) ? row[i]! : i === 0 ? row.name : "").length)));
+  const line = (row: readonly string[]) =>
+    row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const body = rows.map((row) => (Array.isArray(row) ? line(row) : `${row.name.padEnd(widths[0]!)}  ${row.note}`));
+  return `${[line(header), ...body].join("\n")}\n`;
+}

@@ -1,0 +1,68 @@
+/**
+ * What a benchmark workload is. Each feature contributes its workloads in one file under
+ * src/bench/workloads/ and one line in registry.ts.
+ *
+ * A workload runs inside the private mount namespace, in a directory of its own on which the
+ * runner has mounted a fresh tmpfs: setup() prepares what the operation needs there, op() is one
+ * measured operation through the library (mount and unmount, a lookup...), and teardown() releases
+ * what the runner cannot: the runner detaches the workload's tmpfs, and every mount under it,
+ * by itself.
+ */
+import type { KernelFacts } from "../plan/facts.ts";
+
+export type WorkloadGroup = "plain" | "mountinfo" | "overlay" | "loop" | "idmap" | "apply";
+
+/** What a workload may ask about the host before it runs. */
+export interface BenchHost {
+  readonly facts: KernelFacts;
+  /** an executable on PATH (or in /sbin, /usr/sbin), or undefined */
+  which(command: string): string | undefined;
+}
+
+/** The command-line tools that scripts/bench.ts runs once per operation. */
+export type CliTool = "util-linux" | "busybox" | "mountkit";
+
+/**
+ * A command of a CLI contender: argv[0] is the tool's applet ("mount", "umount", "findmnt"),
+ * which scripts/bench.ts resolves for each tool.
+ */
+export type CliCommand = readonly string[];
+
+export interface PreparedWorkload {
+  /** One measured operation through the library. Throws on failure. */
+  op(): void;
+  /** Release what setup made beyond mounts under the workload's directory (loop devices, processes). */
+  teardown?(): void;
+  /** The same operation as raw syscalls in scripts/bench/mountbench.c: its mode and arguments. */
+  readonly c?: { readonly mode: string; readonly args: readonly string[] };
+  /** The same operation per command-line tool: the commands that one operation runs, in order. */
+  readonly cli?: Partial<Record<CliTool, readonly CliCommand[]>>;
+}
+
+export interface Workload {
+  /** unique, used by --workload: "tmpfs", "bind+ro", "mountinfo-lookup-1000" */
+  readonly name: string;
+  readonly group: WorkloadGroup;
+  /** one line: what one operation does */
+  readonly summary: string;
+  /** why it cannot run on this host, or undefined when it can */
+  unavailable(host: BenchHost): string | undefined;
+  /** Prepare in dir, a fresh tmpfs owned by this workload. */
+  setup(dir: string, host: BenchHost): PreparedWorkload;
+}
+
+/** The reason given by workloads whose feature has not landed in this version. */
+export const NOT_BUILT = "not built in this version";
+
+/** A registered workload whose feature is not built yet: always skipped, with NOT_BUILT. */
+export function notBuilt(name: string, group: WorkloadGroup, summary: string): Workload {
+  return {
+    name,
+    group,
+    summary,
+    unavailable: () => NOT_BUILT,
+    setup: () => {
+      throw new Error(`bench: workload ${name}: ${NOT_BUILT}`);
+    },
+  };
+}

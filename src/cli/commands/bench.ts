@@ -1,0 +1,130 @@
+/**
+ * mountkit bench: mount throughput per workload (ops/s, latency p50/p99), measured with mitata
+ * inside a private mount namespace on a scratch tmpfs. Loaded lazily by main.ts, so that other
+ * commands never load mitata.
+ */
+import { ExitCode, PlanError } from "../../errors.ts";
+import { benchHost } from "../../bench/host.ts";
+import { selectWorkloads } from "../../bench/registry.ts";
+import { resultJson, resultTable, type BenchReport } from "../../bench/report.ts";
+import { runBench, type Progress, type WorkloadResult } from "../../bench/run.ts";
+import { enterSandbox, type Sandbox } from "../../bench/sandbox.ts";
+import { formatRate } from "../../bench/stats.ts";
+import { VERSION } from "../../version.ts";
+import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { printJson, processIo, reportError, type Io } from "../output.ts";
+
+const FLAGS: readonly FlagSpec[] = [
+  { long: "json", help: "print the results as JSON" },
+  { long: "workload", short: "w", value: "NAME", help: "run this workload, or every workload of a group; repeat for more (all by default)" },
+  { long: "duration", short: "d", value: "SEC", help: "measured seconds per workload (default 1)" },
+  { long: "list", help: "list the workloads and whether each can run here" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+const USAGE = "mountkit bench [--json] [--workload NAME]... [--duration SEC] [--list]";
+const SUMMARY =
+  "Measure mount throughput: each workload's operation (a mount and its unmount, a lookup...) runs\n" +
+  "through the library for --duration seconds; ops/s and latency p50/p99 are reported. Runs as root\n" +
+  "in its own private mount namespace on a scratch tmpfs: the host's mounts are never touched, and\n" +
+  "everything is cleaned up when it ends or is interrupted (Ctrl-C). Exits 130 when interrupted.";
+
+const DEFAULT_DURATION_SEC = 1;
+const MAX_DURATION_SEC = 3600;
+const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+export async function benchCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
+  const json = argv.includes("--json");
+  try {
+    const args = parseArgs("bench", argv, FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp(USAGE, SUMMARY, FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length) throw new UsageError(`bench: unexpected operand ${JSON.stringify(args.operands[0])}`);
+    const durationSec = parseDuration(last(args, "duration"));
+    const workloads = selectWorkloads(values(args, "workload"));
+    const host = benchHost();
+    if (has(args, "list")) {
+      const list = workloads.map((w) => ({ name: w.name, group: w.group, summary: w.summary, unavailable: w.unavailable(host) ?? null }));
+      if (json) printJson(io, { workloads: list });
+      else for (const w of list) io.out(`${w.name.padEnd(24)} ${w.unavailable === null ? w.summary : `skipped: ${w.unavailable}`}\n`);
+      return ExitCode.ok;
+    }
+
+    let stoppedBy: StopSignal | undefined;
+    const onSignal = (signal: StopSignal) => {
+      stoppedBy ??= signal;
+    };
+    for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
+    const progress = io === processIo && process.stderr.isTTY ? progressLine(io) : undefined;
+    let sandbox: Sandbox | undefined;
+    let results: WorkloadResult[];
+    try {
+      sandbox = enterSandbox();
+      results = await runBench({
+        workloads,
+        durationSec,
+        host,
+        sandbox,
+        stopRequested: () => stoppedBy !== undefined,
+        ...(progress ? { onProgress: progress.show } : {}),
+      });
+    } finally {
+      progress?.clear();
+      sandbox?.close();
+      for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.off(signal, onSignal);
+    }
+
+    if (json) {
+      const report: BenchReport = {
+        ok: stoppedBy === undefined && results.every((r) => r.status !== "failed"),
+        version: VERSION,
+        kernel: host.facts.release,
+        durationSec,
+        isolation: { method: "unshare(CLONE_NEWNS) of the main thread, mounts rprivate", namespace: sandbox.namespace.current, scratch: sandbox.root },
+        interrupted: stoppedBy ?? null,
+        workloads: results.map(resultJson),
+      };
+      printJson(io, report);
+    } else {
+      io.out(resultTable(results));
+    }
+    if (stoppedBy !== undefined) {
+      io.err(`mountkit: bench: stopped by ${stoppedBy}; everything it mounted was removed\n`);
+      return (128 + STOP_SIGNALS[stoppedBy]) as ExitCode;
+    }
+    for (const r of results) if (r.status === "failed") io.err(`mountkit: bench: workload ${r.name} failed: ${r.error}\n`);
+    const failed = results.filter((r) => r.status === "failed").length;
+    if (failed === 0) return ExitCode.ok;
+    return results.some((r) => r.status === "ok") ? ExitCode.someFailed : ExitCode.mountFailed;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
+
+function parseDuration(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_DURATION_SEC;
+  const sec = Number(text);
+  if (text.trim() === "" || !Number.isFinite(sec) || sec <= 0 || sec > MAX_DURATION_SEC) {
+    throw new PlanError(`bench: --duration takes seconds between 0 and ${MAX_DURATION_SEC}, got ${JSON.stringify(text)}`);
+  }
+  return sec;
+}
+
+/** One line on the terminal, rewritten in place while a workload runs. */
+function progressLine(io: Io): { show(p: Progress): void; clear(): void } {
+  let shown = false;
+  return {
+    show(p) {
+      const rate = p.opsPerSec === undefined ? "" : `  ${formatRate(p.opsPerSec)} ops/s`;
+      const phase = p.phase === "measure" ? `${p.measuredSec.toFixed(1)}/${p.durationSec} s` : p.phase;
+      io.err(`\r\x1b[K[${p.index + 1}/${p.total}] ${p.name}  ${phase}${rate}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) io.err("\r\x1b[K");
+    },
+  };
+}

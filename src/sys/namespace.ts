@@ -1,0 +1,23 @@
+/**
+ * Namespaces: unshare(2), bound from libc.
+ */
+import { bindLibc, syscallFailure } from "./libc.ts";
+
+const libc = bindLibc({
+  unshare: { args: ["i32"], returns: "i32" },
+});
+
+/** CLONE_* flags of unshare(2) and clone(2) that mountkit uses. */
+export const CLONE = {
+  NEWNS: 0x00020000,
+  FS: 0x00000200,
+  NEWUSER: 0x10000000,
+} as const;
+
+/**
+ * unshare(flags). With CLONE_NEWNS only the calling thread moves to the new mount namespace
+ * (the kernel unshares its fs_struct too); threads that already exist stay where they were.
+ */
+export function unshare(flags: number): void {
+  if (libc().unshare(flags) !== 0) throw syscallFailure("unshare(2)");
+}

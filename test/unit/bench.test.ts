@@ -1,0 +1,257 @@
+// The benchmark harness without the kernel: registry, statistics, output, and the runner driven
+// with a stand-in sandbox and measure function. Real runs are in test/integration/bench-binary.
+import { describe, expect, test } from "bun:test";
+import { PlanError } from "../../src/errors.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { selectWorkloads, WORKLOADS } from "../../src/bench/registry.ts";
+import { resultJson, resultTable } from "../../src/bench/report.ts";
+import { runBench, type WorkloadResult } from "../../src/bench/run.ts";
+import type { Sandbox } from "../../src/bench/sandbox.ts";
+import { formatDuration, formatRate, latencyStats } from "../../src/bench/stats.ts";
+import { NOT_BUILT, type BenchHost, type Workload } from "../../src/bench/workload.ts";
+
+const host: BenchHost = { facts: factsForVersion("6.18.0"), which: () => undefined };
+
+describe("registry", () => {
+  test("names are unique and every group of the issue is registered", () => {
+    const names = WORKLOADS.map((w) => w.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of [
+      "tmpfs",
+      "bind",
+      "bind+ro",
+      "mountinfo-lookup-10",
+      "mountinfo-lookup-1000",
+      "mountinfo-lookup-5000",
+      "overlay-1-fd",
+      "overlay-500-legacy",
+      "loop-ext4",
+      "idmap-bind",
+      "idmap-overlay",
+      "apply-100",
+    ]) {
+      expect(names).toContain(name);
+    }
+  });
+
+  test("features not in this version are skipped with the reason, the built ones run", () => {
+    const reasons = Object.fromEntries(WORKLOADS.map((w) => [w.name, w.unavailable(host)]));
+    for (const name of ["overlay-10-fd", "overlay-100-legacy", "loop-ext4", "idmap-bind", "idmap-overlay", "apply-100"]) {
+      expect(reasons[name]).toBe(NOT_BUILT);
+    }
+    for (const name of ["tmpfs", "bind", "bind+ro", "mountinfo-lookup-5000", "mount-id-statx-5000"]) {
+      expect(reasons[name]).toBeUndefined();
+    }
+    const overlay = WORKLOADS.find((w) => w.name === "overlay-1-fd")!;
+    expect(() => overlay.setup("/nowhere", host)).toThrow(NOT_BUILT);
+  });
+
+  test("statx is skipped on a kernel without STATX_MNT_ID", () => {
+    const old: BenchHost = { facts: factsForVersion("5.4.0"), which: () => undefined };
+    expect(WORKLOADS.find((w) => w.name === "mount-id-statx-5000")!.unavailable(old)).toContain("STATX_MNT_ID");
+  });
+
+  test("selection keeps registry order, accepts groups, rejects unknown names", () => {
+    expect(selectWorkloads([]).length).toBe(WORKLOADS.length);
+    expect(selectWorkloads(["bind+ro", "tmpfs"]).map((w) => w.name)).toEqual(["tmpfs", "bind+ro"]);
+    expect(selectWorkloads(["plain"]).map((w) => w.name)).toEqual(["tmpfs", "bind", "bind+ro"]);
+    expect(selectWorkloads(["tmpfs", "plain"]).map((w) => w.name)).toEqual(["tmpfs", "bind", "bind+ro"]);
+    expect(() => selectWorkloads(["tmpfs", "nope"])).toThrow(PlanError);
+    expect(() => selectWorkloads(["nope"])).toThrow(/unknown workload "nope"/);
+  });
+
+  test("every workload has a summary and a known group", () => {
+    for (const w of WORKLOADS) {
+      expect(w.summary.length).toBeGreaterThan(10);
+      expect(["plain", "mountinfo", "overlay", "loop", "idmap", "apply"]).toContain(w.group);
+    }
+  });
+});
+
+describe("stats", () => {
+  test("percentiles, mean and ops/s over unsorted samples", () => {
+    const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1 ns
+    const s = latencyStats(samples);
+    expect(s.ops).toBe(100);
+    expect(s.minNs).toBe(1);
+    expect(s.maxNs).toBe(100);
+    expect(s.p50Ns).toBe(50);
+    expect(s.p99Ns).toBe(99);
+    expect(s.meanNs).toBe(50.5);
+    expect(s.opsPerSec).toBeCloseTo(1e9 / 50.5);
+    expect(samples[0]).toBe(100); // not sorted in place
+  });
+
+  test("no samples is an error, not NaN", () => {
+    expect(() => latencyStats([])).toThrow("no samples");
+  });
+
+  test("formatting", () => {
+    expect(formatDuration(850)).toBe("850 ns");
+    expect(formatDuration(12_345)).toBe("12.3 us");
+    expect(formatDuration(1_200_000)).toBe("1.20 ms");
+    expect(formatRate(12_345.6)).toBe("12,346");
+    expect(formatRate(69.54)).toBe("69.5");
+  });
+});
+
+/** A sandbox that records what the runner asks of it; nothing is mounted. */
+function fakeSandbox(): Sandbox & { made: string[]; released: string[] } {
+  const made: string[] = [];
+  const released: string[] = [];
+  return {
+    made,
+    released,
+    namespace: { previous: "mnt:[1]", current: "mnt:[2]" },
+    root: "/scratch",
+    workloadDir(name) {
+      made.push(`/scratch/${name}`);
+      return `/scratch/${name}`;
+    },
+    releaseWorkloadDir(dir) {
+      released.push(dir);
+    },
+    close() {},
+  };
+}
+
+function fakeWorkload(name: string, behaviour: { setupThrows?: boolean; opThrows?: boolean; unavailable?: string } = {}) {
+  const calls = { setup: 0, op: 0, teardown: 0 };
+  const workload: Workload = {
+    name,
+    group: "plain",
+    summary: `fake workload ${name}`,
+    unavailable: () => behaviour.unavailable,
+    setup() {
+      calls.setup++;
+      if (behaviour.setupThrows) throw new Error("setup broke");
+      return {
+        op() {
+          calls.op++;
+          if (behaviour.opThrows) throw new Error("op broke");
+        },
+        teardown() {
+          calls.teardown++;
+        },
+      };
+    },
+  };
+  return { workload, calls };
+}
+
+/** A measure stand-in: calls op once, reports 10 samples of 1 ms. */
+async function fakeMeasure(op: () => void): Promise<number[]> {
+  op();
+  return Array.from({ length: 10 }, () => 1e6);
+}
+
+describe("runner", () => {
+  test("measures until the duration is reached, tears down and releases every directory", async () => {
+    const a = fakeWorkload("a");
+    const skipped = fakeWorkload("s", { unavailable: "no reason to run" });
+    const sandbox = fakeSandbox();
+    const results = await runBench({ workloads: [a.workload, skipped.workload], durationSec: 0.05, host, sandbox, measure: fakeMeasure });
+    expect(results.map((r) => r.status)).toEqual(["ok", "skipped"]);
+    const ok = results[0] as Extract<WorkloadResult, { status: "ok" }>;
+    expect(ok.stats.ops).toBe(50); // 5 slices of 10 ms measured
+    expect(ok.stats.opsPerSec).toBeCloseTo(1000);
+    expect(a.calls).toEqual({ setup: 1, op: 5, teardown: 1 });
+    expect(skipped.calls.setup).toBe(0);
+    expect(sandbox.made).toEqual(["/scratch/a"]);
+    expect(sandbox.released).toEqual(["/scratch/a"]);
+    expect((results[1] as Extract<WorkloadResult, { status: "skipped" }>).reason).toBe("no reason to run");
+  });
+
+  test("a failing setup or operation is reported, and its directory is still released", async () => {
+    const bad = fakeWorkload("bad", { setupThrows: true });
+    const broken = fakeWorkload("broken", { opThrows: true });
+    const good = fakeWorkload("good");
+    const sandbox = fakeSandbox();
+    const results = await runBench({
+      workloads: [bad.workload, broken.workload, good.workload],
+      durationSec: 0.01,
+      host,
+      sandbox,
+      measure: fakeMeasure,
+    });
+    expect(results.map((r) => r.status)).toEqual(["failed", "failed", "ok"]);
+    expect((results[0] as Extract<WorkloadResult, { status: "failed" }>).error).toBe("setup broke");
+    expect((results[1] as Extract<WorkloadResult, { status: "failed" }>).error).toBe("op broke");
+    expect(broken.calls.teardown).toBe(1);
+    expect(sandbox.released).toEqual(["/scratch/bad", "/scratch/broken", "/scratch/good"]);
+  });
+
+  test("a stop request ends the current workload after its slice and skips the rest", async () => {
+    const first = fakeWorkload("first");
+    const second = fakeWorkload("second");
+    let slices = 0;
+    const sandbox = fakeSandbox();
+    const results = await runBench({
+      workloads: [first.workload, second.workload],
+      durationSec: 10,
+      host,
+      sandbox,
+      measure: async (op) => {
+        slices++;
+        return fakeMeasure(op);
+      },
+      stopRequested: () => slices >= 2,
+    });
+    expect(results.map((r) => r.status)).toEqual(["ok", "interrupted"]);
+    expect(first.calls.teardown).toBe(1);
+    expect(second.calls.setup).toBe(0);
+    expect(sandbox.released).toEqual(["/scratch/first"]);
+  });
+
+  test("progress is reported per slice with ops/s", async () => {
+    const seen: string[] = [];
+    await runBench({
+      workloads: [fakeWorkload("p").workload],
+      durationSec: 0.02,
+      host,
+      sandbox: fakeSandbox(),
+      measure: fakeMeasure,
+      onProgress: (p) => seen.push(`${p.phase}:${p.measuredSec.toFixed(2)}:${p.opsPerSec === undefined ? "-" : Math.round(p.opsPerSec)}`),
+    });
+    expect(seen).toEqual(["setup:0.00:-", "measure:0.01:1000", "measure:0.02:1000", "teardown:0.02:1000"]);
+  });
+});
+
+describe("report", () => {
+  const results: WorkloadResult[] = [
+    {
+      name: "tmpfs",
+      group: "plain",
+      summary: "",
+      status: "ok",
+      stats: { ops: 3, opsPerSec: 14285.71, meanNs: 70000, p50Ns: 69000.04, p99Ns: 90000, minNs: 60000, maxNs: 90000 },
+    },
+    { name: "overlay-1-fd", group: "overlay", summary: "", status: "skipped", reason: NOT_BUILT },
+    { name: "x", group: "plain", summary: "", status: "failed", error: "mount(2): EPERM" },
+  ];
+
+  test("JSON: latencies in ns under latencyNs, reasons for the rest", () => {
+    expect(results.map(resultJson)).toEqual([
+      {
+        name: "tmpfs",
+        group: "plain",
+        status: "ok",
+        ops: 3,
+        opsPerSec: 14285.7,
+        latencyNs: { mean: 70000, p50: 69000, p99: 90000, min: 60000, max: 90000 },
+      },
+      { name: "overlay-1-fd", group: "overlay", status: "skipped", reason: NOT_BUILT },
+      { name: "x", group: "plain", status: "failed", error: "mount(2): EPERM" },
+    ]);
+  });
+
+  test("table: one aligned line per workload", () => {
+    const lines = resultTable(results).trimEnd().split("\n");
+    expect(lines).toEqual([
+      "workload       ops/s      p50      p99  ops",
+      "tmpfs         14,286  69.0 us  90.0 us    3",
+      "overlay-1-fd  skipped: not built in this version",
+      "x             failed: mount(2): EPERM",
+    ]);
+  });
+});
