@@ -7,25 +7,38 @@ import { MountkitError, SyscallError } from "../errors.ts";
 import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
+import { runFsContextStep } from "./fs-context.ts";
+import { runMountInDirStep } from "./mount-in-dir.ts";
 
 export type Undo = () => void;
 
 export interface PlanRun {
   readonly rollback: Undo[];
+  /**
+   * fds that steps produce for later steps, by handle name (a detached mount tree used as an
+   * overlay layer). The producing step owns each one and pushes its close onto `release`.
+   */
+  readonly handles: Map<string, number>;
+  /** run when the plan ends, whether it succeeded or not, newest first */
+  readonly release: Undo[];
 }
 
 /** Execute every step; roll back and rethrow on failure. */
 export function runPlan(plan: Plan, ctx: OpsContext): void {
-  const run: PlanRun = { rollback: [] };
-  for (const step of plan.steps) {
-    try {
-      ctx.log?.(formatStep(step));
-      runStep(step, ctx, run);
-    } catch (err) {
-      rollBack(run, err);
-      if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
-      throw err;
+  const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
+  try {
+    for (const step of plan.steps) {
+      try {
+        ctx.log?.(formatStep(step));
+        runStep(step, ctx, run);
+      } catch (err) {
+        rollBack(run, err);
+        if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
+        throw err;
+      }
     }
+  } finally {
+    for (const release of run.release.splice(0).reverse()) release();
   }
 }
 
@@ -35,6 +48,10 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runMountStep(step, ctx, run);
     case "umount2":
       return runUnmountStep(step, ctx);
+    case "fs-context":
+      return runFsContextStep(step, ctx, run);
+    case "mount-in-dir":
+      return runMountInDirStep(step, ctx, run);
   }
 }
 
@@ -53,7 +70,7 @@ function runUnmountStep(step: UnmountStep, ctx: OpsContext): void {
  * Remove the mount a failed plan made. It is ours and on top, so a plain unmount normally
  * works; if something already holds it, detach it rather than leave it behind.
  */
-function undoMount(target: string, ctx: OpsContext): void {
+export function undoMount(target: string, ctx: OpsContext): void {
   ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, 0)`);
   try {
     ctx.sys.umount2(target, 0);

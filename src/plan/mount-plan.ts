@@ -4,6 +4,7 @@
  */
 import type { KernelFacts } from "./facts.ts";
 import { mountContext, type Mount, type MountContext } from "./mount-request.ts";
+import { overlayPlanner } from "./overlay.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
 import { fusePlanner, idmapPlanner, loopPlanner } from "./unsupported.ts";
@@ -16,7 +17,7 @@ export interface Planner {
 
 const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPlain };
 
-export const PLANNERS: readonly Planner[] = [fusePlanner, idmapPlanner, loopPlanner, plainPlanner];
+export const PLANNERS: readonly Planner[] = [fusePlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts): Plan {
   const ctx = mountContext(mount, target, facts);

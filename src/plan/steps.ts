@@ -4,6 +4,8 @@
  * A new feature adds its own step kinds here and a runner for them in ops/steps/.
  */
 import { formatFlags, MNT } from "./flags.ts";
+import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
+import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep {
@@ -31,7 +33,7 @@ export interface UnmountStep {
   readonly flags: number;
 }
 
-export type Step = MountStep | UnmountStep;
+export type Step = MountStep | UnmountStep | FsContextStep | MountInDirStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -64,6 +66,10 @@ export function describeStep(step: Step): Record<string, unknown> {
         syscall: "umount2",
         args: { target: step.target, flags: step.flags, flagNames: formatFlags(step.flags, MNT, "MNT_") },
       };
+    case "fs-context":
+      return describeFsContextStep(step);
+    case "mount-in-dir":
+      return describeMountInDirStep(step);
   }
 }
 
@@ -77,6 +83,10 @@ export function formatStep(step: Step): string {
     }
     case "umount2":
       return `umount2(${q(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;
+    case "fs-context":
+      return formatFsContextStep(step);
+    case "mount-in-dir":
+      return formatMountInDirStep(step);
   }
 }
 

@@ -7,6 +7,7 @@ import { close, open, openPath } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
+import { mountInDir } from "./dir-thread.ts";
 
 export interface Syscalls {
   /** mount(source, target, fstype, flags, data) */
@@ -44,6 +45,9 @@ export interface Syscalls {
   ): void;
   /** the kernel's log messages queued on a filesystem context fd */
   fsContextMessages(fd: number): string[];
+
+  /** mount(source, target, fstype, flags, data) from a thread whose working directory is dir */
+  mountInDir(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -61,6 +65,7 @@ export const libcSyscalls: Syscalls = {
   fsmount,
   mountSetattr,
   fsContextMessages,
+  mountInDir,
 };
 
 export type { Statfs };
