@@ -25,6 +25,12 @@ export type { Mount } from "./plan/mount-request.ts";
 export { planMount, PLANNERS, type Planner } from "./plan/mount-plan.ts";
 export { describeStep, formatStep, type Plan, type Step, type MountStep } from "./plan/steps.ts";
 export { unmountOrder } from "./plan/unmount-plan.ts";
+export { readOnly, readonlyMounts, readonlyOverlayOptions, removeVolatileOption } from "./plan/mount-helpers.ts";
+export { overlayStrategy, overlayLayerSources, overlayFsContextStep, type OverlayLayerSources } from "./plan/overlay.ts";
+export { parseOverlayOptions, splitLowerdirValue, joinLowerdirValue, type OverlayConfig } from "./plan/overlay-options.ts";
+export { compactLayers, longestCommonPrefix, type Compaction } from "./plan/overlay-compaction.ts";
+export type { FsContextStep, FsParam, LayerSource } from "./plan/fs-context-step.ts";
+export type { MountInDirStep } from "./plan/mount-in-dir-step.ts";
 
 // mountinfo
 export * from "./mountinfo/index.ts";
@@ -46,3 +52,4 @@ export type { OpsOptions } from "./ops/context.ts";
 // the syscall seam
 export { libcSyscalls, type Syscalls } from "./sys/seam.ts";
 export { injectFaults, type Fault, type FaultPlan, type InjectedSyscalls } from "./sys/inject.ts";
+export { withDirThread } from "./sys/dir-thread.ts";

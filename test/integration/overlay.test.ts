@@ -11,6 +11,7 @@ import { opsContext } from "../../src/ops/context.ts";
 import type { PlanRun } from "../../src/ops/run-plan.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { factsForVersion, type KernelFacts, type Strategy } from "../../src/plan/facts.ts";
+import { readonlyMounts } from "../../src/plan/mount-helpers.ts";
 import { joinLowerdirValue } from "../../src/plan/overlay-options.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { OPEN_TREE } from "../../src/sys/mount-api.ts";
@@ -111,6 +112,23 @@ for (const strategy of STRATEGIES) {
       writeFileSync(join(t, "written"), "hello");
       expect(readFileSync(join(upper, "written"), "utf8")).toBe("hello");
       expect(overlaysAt(t)[0]!.options.split(",")).toContain("nodev");
+    });
+
+    test("readonlyMounts() of a used overlay mounts read-only with the upper layer's files on top", () => {
+      fresh(`ov-${strategy}-readonly`);
+      const layers = makeLayers(2);
+      const upper = dir("up:per");
+      const rw = { type: "overlay", source: "overlay", options: [`lowerdir=${layers.join(":")}`, `upperdir=${upper}`, `workdir=${dir("work")}`] };
+      const t = dir("merged");
+      unmountAfter(t);
+      mount(rw, t, { facts });
+      writeFileSync(join(t, "top"), "upper");
+      unmountAll(t);
+      const [ro] = readonlyMounts([rw]);
+      mount(ro!, t, { facts });
+      expect(readFileSync(join(t, "top"), "utf8")).toBe("upper");
+      expect((caught(() => writeFileSync(join(t, "x"), "")) as NodeJS.ErrnoException).code).toBe("EROFS");
+      expect(rw.options).toHaveLength(3);
     });
 
     test("layer names holding ':', ',' and '\\' (escaped in lowerdir=) and a ':' in upperdir", () => {
