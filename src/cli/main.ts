@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import { ExitCode } from "../errors.ts";
 import { featuresCommand } from "./commands/features.ts";
 import { findmntCommand } from "./commands/findmnt.ts";
+import { loopCommand } from "./commands/loop.ts";
 import { mountCommand } from "./commands/mount.ts";
 import { umountCommand } from "./commands/umount.ts";
 import { processIo, type Io } from "./output.ts";
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   umount: { run: umountCommand, summary: "unmount filesystems (-R recursive, --all-stacked)" },
   findmnt: { run: findmntCommand, summary: "list mounts, or the mount holding a path" },
   features: { run: featuresCommand, summary: "kernel facts and the chosen strategies" },
+  loop: { run: loopCommand, summary: "attach a file to a loop device, or detach loop devices" },
 };
 
 export const MAIN_HELP = `mountkit ${VERSION}: Linux mounting the way containerd does it.

@@ -9,6 +9,7 @@ import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } fr
 import type { OpsContext } from "./context.ts";
 import { runFsContextStep } from "./fs-context.ts";
 import { runMountInDirStep } from "./mount-in-dir.ts";
+import { runLoopMountStep } from "./loop.ts";
 
 export type Undo = () => void;
 
@@ -52,6 +53,8 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runFsContextStep(step, ctx, run);
     case "mount-in-dir":
       return runMountInDirStep(step, ctx, run);
+    case "loop-mount":
+      return runLoopMountStep(step, ctx, run);
   }
 }
 

@@ -4,10 +4,11 @@
  */
 import type { KernelFacts } from "./facts.ts";
 import { mountContext, type Mount, type MountContext } from "./mount-request.ts";
+import { loopPlanner } from "./loop.ts";
 import { overlayPlanner } from "./overlay.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
-import { fusePlanner, idmapPlanner, loopPlanner } from "./unsupported.ts";
+import { fusePlanner, idmapPlanner } from "./unsupported.ts";
 
 export interface Planner {
   readonly name: string;

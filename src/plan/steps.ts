@@ -6,6 +6,7 @@
 import { formatFlags, MNT } from "./flags.ts";
 import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
+import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep {
@@ -33,7 +34,7 @@ export interface UnmountStep {
   readonly flags: number;
 }
 
-export type Step = MountStep | UnmountStep | FsContextStep | MountInDirStep;
+export type Step = MountStep | UnmountStep | FsContextStep | MountInDirStep | LoopMountStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -70,6 +71,8 @@ export function describeStep(step: Step): Record<string, unknown> {
       return describeFsContextStep(step);
     case "mount-in-dir":
       return describeMountInDirStep(step);
+    case "loop-mount":
+      return describeLoopMountStep(step);
   }
 }
 
@@ -87,6 +90,8 @@ export function formatStep(step: Step): string {
       return formatFsContextStep(step);
     case "mount-in-dir":
       return formatMountInDirStep(step);
+    case "loop-mount":
+      return formatLoopMountStep(step);
   }
 }
 

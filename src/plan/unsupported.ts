@@ -22,9 +22,3 @@ export const idmapPlanner: Planner = {
   claims: (ctx) => ctx.options.uidmap !== undefined || ctx.options.gidmap !== undefined,
   plan: () => refuse("uidmap/gidmap: idmapped mounts"),
 };
-
-export const loopPlanner: Planner = {
-  name: "loop",
-  claims: (ctx) => ctx.options.loop,
-  plan: () => refuse("loop: loop devices"),
-};

@@ -8,6 +8,17 @@ import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
 import { mountInDir } from "./dir-thread.ts";
+import {
+  loopClrFd,
+  loopConfigure,
+  loopCtlGetFree,
+  loopGetStatus64,
+  loopSetDirectIo,
+  loopSetFd,
+  loopSetStatus64,
+  type LoopInfo,
+  type LoopStatus,
+} from "./loop.ts";
 
 export interface Syscalls {
   /** mount(source, target, fstype, flags, data) */
@@ -48,6 +59,21 @@ export interface Syscalls {
 
   /** mount(source, target, fstype, flags, data) from a thread whose working directory is dir */
   mountInDir(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+
+  /** ioctl(ctlFd, LOOP_CTL_GET_FREE) -> N */
+  loopCtlGetFree(ctlFd: number): number;
+  /** ioctl(loopFd, LOOP_CONFIGURE, {backingFd, blockSize, info}) */
+  loopConfigure(loopFd: number, backingFd: number, blockSize: number, info: LoopInfo): void;
+  /** ioctl(loopFd, LOOP_SET_FD, backingFd) */
+  loopSetFd(loopFd: number, backingFd: number): void;
+  /** ioctl(loopFd, LOOP_SET_STATUS64, info) */
+  loopSetStatus64(loopFd: number, info: LoopInfo): void;
+  /** ioctl(loopFd, LOOP_GET_STATUS64) */
+  loopGetStatus64(loopFd: number): LoopStatus;
+  /** ioctl(loopFd, LOOP_SET_DIRECT_IO, on) */
+  loopSetDirectIo(loopFd: number, on: boolean): void;
+  /** ioctl(loopFd, LOOP_CLR_FD) */
+  loopClrFd(loopFd: number): void;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -66,6 +92,13 @@ export const libcSyscalls: Syscalls = {
   mountSetattr,
   fsContextMessages,
   mountInDir,
+  loopCtlGetFree,
+  loopConfigure,
+  loopSetFd,
+  loopSetStatus64,
+  loopGetStatus64,
+  loopSetDirectIo,
+  loopClrFd,
 };
 
 export type { Statfs };
