@@ -6,6 +6,7 @@ import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, PlanError, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { runFsContextStep } from "../../src/ops/fs-context.ts";
+import { probeOverlay } from "../../src/ops/overlay-probe.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { opsContext } from "../../src/ops/context.ts";
 import type { PlanRun } from "../../src/ops/run-plan.ts";
@@ -375,4 +376,33 @@ describe("the binary", () => {
 test("version-derived facts choose fd on this kernel", () => {
   expect(factsForVersion("6.18.0").strategy).toBe("fd");
   expect(factsForVersion("6.7.0").strategy).toBe("legacy");
+});
+
+describe("features", () => {
+  test("mountkit features shows the overlay strategy, forced or probed, and the loop ioctls", () => {
+    const text = (env: Record<string, string>) => {
+      const run = Bun.spawnSync([BINARY, "features"], { env: { ...process.env, ...env } });
+      expect(run.exitCode).toBe(0);
+      return run.stdout.toString();
+    };
+    const chosen = text({ MOUNTKIT_STRATEGY: "" });
+    expect(chosen).toMatch(/^overlay strategy +fd: fsopen \+ one fsconfig per layer/m);
+    expect(chosen).toMatch(/^overlay probe +lowerdir\+ yes, layer fds yes$/m);
+    expect(chosen).toMatch(/^loop attach +LOOP_CONFIGURE$/m);
+    const forced = text({ MOUNTKIT_STRATEGY: "legacy" });
+    expect(forced).toMatch(/^overlay strategy +legacy: mount\(2\), lowerdirs compacted/m);
+    expect(forced).toMatch(/^loop attach +LOOP_SET_FD \+ LOOP_SET_STATUS64$/m);
+    const json = JSON.parse(Bun.spawnSync([BINARY, "features", "--json"], { env: { ...process.env, MOUNTKIT_STRATEGY: "legacy" } }).stdout.toString());
+    expect(json).toMatchObject({ overlayStrategy: "legacy", loopMethod: "set-fd", overlayProbe: { probed: true, lowerdirAppend: true } });
+  });
+
+  test("the probe reads a refusal as 'no', closes what it opened, and never mounts", () => {
+    const before = openFds();
+    const tableSize = mountTable().length;
+    const sys = injectFaults(libcSyscalls, { fsconfig: { calls: [1], errno: Errno.EINVAL } });
+    expect(probeOverlay(sys)).toEqual({ probed: true, lowerdirAppend: false, layerFd: true });
+    expect(probeOverlay(injectFaults(libcSyscalls, { fsopen: { calls: [1], errno: Errno.ENODEV } }))).toMatchObject({ probed: false });
+    expect(newFds(before)).toEqual([]);
+    expect(mountTable().length).toBe(tableSize);
+  });
 });
