@@ -17,8 +17,8 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
   const fsfd = sys.fsopen(step.fstype, FSOPEN_CLOEXEC);
   try {
     for (const param of step.params) configure(sys, fsfd, param, run);
-    withKernelMessages(sys, fsfd, "FSCONFIG_CMD_CREATE", () => sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0));
-    const mntfd = withKernelMessages(sys, fsfd, "fsmount", () => sys.fsmount(fsfd, FSMOUNT_CLOEXEC, step.attrFlags));
+    onContext(sys, fsfd, "FSCONFIG_CMD_CREATE", () => sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0));
+    const mntfd = onContext(sys, fsfd, "fsmount", () => sys.fsmount(fsfd, FSMOUNT_CLOEXEC, step.attrFlags));
     try {
       sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
     } finally {
@@ -31,37 +31,42 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
 }
 
 function configure(sys: Syscalls, fsfd: number, param: FsParam, run: PlanRun): void {
-  switch (param.kind) {
-    case "flag":
-      return withKernelMessages(sys, fsfd, param.key, () => sys.fsconfig(fsfd, FSCONFIG.SET_FLAG, param.key, null, 0));
-    case "string":
-      return withKernelMessages(sys, fsfd, `${param.key}=${param.value}`, () =>
-        sys.fsconfig(fsfd, FSCONFIG.SET_STRING, param.key, param.value, 0),
-      );
-    case "layer":
-      return configureLayer(sys, fsfd, param.key, param.source, run);
+  try {
+    switch (param.kind) {
+      case "flag":
+        return sys.fsconfig(fsfd, FSCONFIG.SET_FLAG, param.key, null, 0);
+      case "string":
+        return sys.fsconfig(fsfd, FSCONFIG.SET_STRING, param.key, param.value, 0);
+      case "layer":
+        return configureLayer(sys, fsfd, param.key, param.source, run);
+    }
+  } catch (err) {
+    throw withKernelMessages(sys, fsfd, describeParam(param), err);
   }
 }
 
+/** What was being configured, for an error: "index=maybe", "lowerdir+ /x". */
+function describeParam(param: FsParam): string {
+  if (param.kind === "flag") return param.key;
+  if (param.kind === "string") return `${param.key}=${param.value}`;
+  return `${param.key} ${layerLabel(param.source)}`;
+}
+
 function configureLayer(sys: Syscalls, fsfd: number, key: string, source: LayerSource, run: PlanRun): void {
-  const what = `${key} ${layerLabel(source)}`;
   switch (source.kind) {
     case "path":
-      return withKernelMessages(sys, fsfd, what, () => sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, source.path, 0));
+      return sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, source.path, 0);
     case "handle": {
       const fd = run.handles.get(source.handle);
-      if (fd === undefined) throw new Error(`internal: layer ${what} uses handle "${source.handle}", which no earlier step produced`);
-      return withKernelMessages(sys, fsfd, what, () => sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd));
+      if (fd === undefined) throw new Error(`internal: layer ${key} ${source.label} uses handle "${source.handle}", which no earlier step produced`);
+      return sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd);
     }
     case "opath": {
-      const fd = withKernelMessages(sys, fsfd, what, () => sys.openPath(source.path));
+      const fd = sys.openPath(source.path);
       try {
-        if (source.pass === "fd") {
-          withKernelMessages(sys, fsfd, what, () => sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd));
-        } else {
-          // Kernels whose overlay takes no fds still resolve this short magic link to the layer.
-          withKernelMessages(sys, fsfd, what, () => sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, `/proc/self/fd/${fd}`, 0));
-        }
+        if (source.pass === "fd") sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd);
+        // Kernels whose overlay takes no fds still resolve this short magic link to the layer.
+        else sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, `/proc/self/fd/${fd}`, 0);
       } finally {
         closeQuietly(sys, fd);
       }
@@ -70,23 +75,28 @@ function configureLayer(sys: Syscalls, fsfd: number, key: string, source: LayerS
 }
 
 /**
- * Run one call on the context; when it fails, name what was being configured and add what the
- * kernel logged into the context ("e overlay: failed to resolve '/x': -2" -> "overlay: ...").
+ * A failed call on the context: name what was being configured and add what the kernel
+ * logged into the context ("e overlay: failed to resolve '/x': -2" -> "overlay: ...").
  */
-function withKernelMessages<T>(sys: Syscalls, fsfd: number, what: string, call: () => T): T {
+function withKernelMessages(sys: Syscalls, fsfd: number, what: string, err: unknown): unknown {
+  if (err instanceof SyscallError) {
+    let messages: string[] = [];
+    try {
+      messages = sys.fsContextMessages(fsfd).map(formatKernelMessage);
+    } catch {
+      // The messages only explain the failure; without them the error still stands.
+    }
+    err.withDetails(what, ...messages);
+  }
+  return err;
+}
+
+/** Run one call on the context, adding the kernel's messages to its failure. */
+function onContext<T>(sys: Syscalls, fsfd: number, what: string, call: () => T): T {
   try {
     return call();
   } catch (err) {
-    if (err instanceof SyscallError) {
-      let messages: string[] = [];
-      try {
-        messages = sys.fsContextMessages(fsfd).map(formatKernelMessage);
-      } catch {
-        // The messages only explain the failure; without them the error still stands.
-      }
-      err.withDetails(what, ...messages);
-    }
-    throw err;
+    throw withKernelMessages(sys, fsfd, what, err);
   }
 }
 

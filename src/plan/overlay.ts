@@ -56,8 +56,9 @@ export interface OverlayLayerSources {
 
 /** Each layer by path, or, past fsconfig's value limit, by an O_PATH fd opened at run time. */
 export function overlayLayerSources(config: OverlayConfig, facts: KernelFacts): OverlayLayerSources {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short paths skip the byte count.
   const source = (path: string): LayerSource =>
-    Buffer.byteLength(path, "utf8") + 1 > FSCONFIG_VALUE_MAX
+    path.length * 3 + 1 > FSCONFIG_VALUE_MAX && Buffer.byteLength(path, "utf8") + 1 > FSCONFIG_VALUE_MAX
       ? { kind: "opath", path, pass: facts.overlayLayerFd ? "fd" : "proc-path" }
       : { kind: "path", path };
   return {
