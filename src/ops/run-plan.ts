@@ -30,7 +30,7 @@ export function runPlan(plan: Plan, ctx: OpsContext): void {
   try {
     for (const step of plan.steps) {
       try {
-        ctx.log?.(formatStep(step));
+        if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);
         runStep(step, ctx, run);
       } catch (err) {
         rollBack(run, err);

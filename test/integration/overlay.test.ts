@@ -310,6 +310,20 @@ describe("legacy strategy specifics", () => {
     await eventually("the dir thread exits", () => workerThreads() === 0);
   });
 
+  test("a compacted mount that fails leaves no mount and no Worker thread", async () => {
+    fresh("ov-thread-fail");
+    const present = makeLayers(128);
+    const layers = [...present, join(present[0]!, "../../missing-layer/fs")];
+    const t = dir("merged");
+    const err = caught(() => mount({ type: "overlay", source: "overlay", options: [`lowerdir=${layers.join(":")}`] }, t, { facts })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.syscall).toBe("mount(2)");
+    expect(err.hint).toContain("missing-layer");
+    expect(err.hint).toMatch(/does not exist/);
+    expect(mountsUnder(t)).toEqual([]);
+    await eventually("the dir thread exits", () => workerThreads() === 0);
+  });
+
   test("a relative target is resolved against the process's cwd, not the thread's", () => {
     fresh("ov-relative");
     const layers = makeLayers(128);
