@@ -171,12 +171,14 @@ describe("the EBUSY race", () => {
     unmountAfter(t);
     const sys = injectFaults(libcSyscalls, { loopConfigure: { calls: [1, 2], errno: Errno.EBUSY } });
     mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts, sys });
-    expect(sys.counts.loopCtlGetFree).toBe(3);
-    expect(sys.counts.loopConfigure).toBe(3);
+    // Two races faked; another engineer's process may win a real one too.
+    const tries = sys.counts.loopCtlGetFree!;
+    expect(tries).toBeGreaterThanOrEqual(3);
+    expect(sys.counts.loopConfigure).toBe(tries);
     // every device fd opened for a lost race was closed again
     const opened = sys.log.filter((c) => c[0] === "open" && String(c[1]).startsWith("/dev/loop") && c[1] !== "/dev/loop-control");
-    expect(opened).toHaveLength(3);
-    expect(sys.counts.close).toBe(2 + 3); // backing + control, three device fds
+    expect(opened).toHaveLength(tries);
+    expect(sys.counts.close).toBe(2 + tries); // backing + control, one fd per device tried
     expect(loopDevicesOf(img).sysfs).toEqual([sourceAt(t)!]);
   });
 
