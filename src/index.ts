@@ -31,6 +31,8 @@ export { parseOverlayOptions, splitLowerdirValue, joinLowerdirValue, type Overla
 export { compactLayers, longestCommonPrefix, type Compaction } from "./plan/overlay-compaction.ts";
 export type { FsContextStep, FsParam, LayerSource } from "./plan/fs-context-step.ts";
 export type { MountInDirStep } from "./plan/mount-in-dir-step.ts";
+export type { LoopMountStep, LoopSetup } from "./plan/loop-step.ts";
+export { parseSize } from "./plan/size.ts";
 
 // mountinfo
 export * from "./mountinfo/index.ts";
@@ -47,6 +49,9 @@ export {
 } from "./ops/unmount.ts";
 export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";
 export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/features.ts";
+export { attachLoop, detachLoop, type AttachLoopOptions, type LoopAttachment } from "./ops/loop.ts";
+export { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./ops/loop-retry.ts";
+export { probeOverlay, type OverlayProbe } from "./ops/overlay-probe.ts";
 export type { OpsOptions } from "./ops/context.ts";
 
 // the syscall seam
