@@ -27,20 +27,23 @@ export interface PlanRun {
 /** Execute every step; roll back and rethrow on failure. */
 export function runPlan(plan: Plan, ctx: OpsContext): void {
   const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
-  try {
-    for (const step of plan.steps) {
-      try {
-        if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);
-        runStep(step, ctx, run);
-      } catch (err) {
-        rollBack(run, err);
-        if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
-        throw err;
-      }
+  for (const step of plan.steps) {
+    try {
+      if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);
+      runStep(step, ctx, run);
+    } catch (err) {
+      rollBack(run, err);
+      release(run);
+      if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
+      throw err;
     }
-  } finally {
-    for (const release of run.release.splice(0).reverse()) release();
   }
+  release(run);
+}
+
+/** End of the plan: release what steps handed to later steps (their fds), newest first. */
+function release(run: PlanRun): void {
+  for (const undo of run.release.splice(0).reverse()) undo();
 }
 
 function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
