@@ -9,7 +9,9 @@ const root = join(import.meta.dir, "..");
 const outfile = join(root, "dist", "mountkit");
 mkdirSync(join(root, "dist"), { recursive: true });
 
-export const EXTRA_ENTRYPOINTS: string[] = [];
+export const EXTRA_ENTRYPOINTS: string[] = [
+  "src/sys/dir-thread-worker.ts", // the thread that makes compacted overlay mounts (src/sys/dir-thread.ts)
+];
 
 const proc = Bun.spawnSync(
   [

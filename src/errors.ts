@@ -59,6 +59,11 @@ export class SyscallError extends MountkitError {
   readonly paths: readonly string[];
   /** What mountkit was doing, such as "mount tmpfs on /x". Set by ops/. */
   action: string | undefined;
+  /**
+   * What the errno alone does not say, appended to the message: the parameter that failed,
+   * the kernel's own messages from an fs context ("overlay: failed to resolve '/x': -2").
+   */
+  details: string[] = [];
 
   constructor(syscall: string, errno: number, paths: readonly string[] = [], action?: string) {
     super("");
@@ -72,7 +77,7 @@ export class SyscallError extends MountkitError {
 
   /** "mount tmpfs on /x: mount(2): EBUSY (Device or resource busy)" */
   describe(): string {
-    const detail = `${this.syscall}: ${this.errnoName} (${errnoMessage(this.errno)})`;
+    const detail = [`${this.syscall}: ${this.errnoName} (${errnoMessage(this.errno)})`, ...(this.details ?? [])].join(": ");
     if (this.action) return `${this.action}: ${detail}`;
     const where = this.paths.length ? `${this.paths.map(quotePath).join(", ")}: ` : "";
     return `${where}${detail}`;
@@ -86,6 +91,13 @@ export class SyscallError extends MountkitError {
     return this;
   }
 
+  /** Add details after the errno; the message is rebuilt. */
+  withDetails(...details: string[]): this {
+    this.details.push(...details);
+    this.message = this.describe();
+    return this;
+  }
+
   override toJSON(): Record<string, unknown> {
     return {
       ...super.toJSON(),
@@ -93,6 +105,7 @@ export class SyscallError extends MountkitError {
       errno: this.errno,
       errnoName: this.errnoName,
       paths: this.paths,
+      ...(this.details.length ? { details: this.details } : {}),
     };
   }
 }

@@ -25,6 +25,14 @@ export type { Mount } from "./plan/mount-request.ts";
 export { planMount, PLANNERS, type Planner } from "./plan/mount-plan.ts";
 export { describeStep, formatStep, type Plan, type Step, type MountStep } from "./plan/steps.ts";
 export { unmountOrder } from "./plan/unmount-plan.ts";
+export { readOnly, readonlyMounts, readonlyOverlayOptions, removeVolatileOption } from "./plan/mount-helpers.ts";
+export { overlayStrategy, overlayLayerSources, overlayFsContextStep, type OverlayLayerSources } from "./plan/overlay.ts";
+export { parseOverlayOptions, splitLowerdirValue, joinLowerdirValue, type OverlayConfig } from "./plan/overlay-options.ts";
+export { compactLayers, longestCommonPrefix, type Compaction } from "./plan/overlay-compaction.ts";
+export type { FsContextStep, FsParam, LayerSource } from "./plan/fs-context-step.ts";
+export type { MountInDirStep } from "./plan/mount-in-dir-step.ts";
+export type { LoopMountStep, LoopSetup } from "./plan/loop-step.ts";
+export { parseSize } from "./plan/size.ts";
 
 // mountinfo
 export * from "./mountinfo/index.ts";
@@ -41,6 +49,9 @@ export {
 } from "./ops/unmount.ts";
 export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";
 export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/features.ts";
+export { attachLoop, detachLoop, type AttachLoopOptions, type LoopAttachment } from "./ops/loop.ts";
+export { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./ops/loop-retry.ts";
+export { probeOverlay, type OverlayProbe } from "./ops/overlay-probe.ts";
 export type { OpsOptions } from "./ops/context.ts";
 
 // the syscall seam
@@ -65,7 +76,6 @@ export { rootPath, MAX_ROOT_PATH_LINKS, type ReadLink } from "./plan/root-path.t
 export { parseApplyInput, type ApplyInput } from "./plan/apply-input.ts";
 export { entriesFromMounts, type BatchEntry, type CreateTarget } from "./plan/batch-entry.ts";
 export { parseFstab, selectFstab, matchFstype, matchOptions, decodeFstabField, type FstabLine } from "./plan/fstab.ts";
-export { readonlyMounts, removeVolatileOption } from "./plan/temp-mounts.ts";
 export { mountAll, runBatch, type BatchOptions, type BatchOutcome, type EntryResult, type MountedBatch } from "./ops/batch.ts";
 export type { BatchShared, SharedResource } from "./ops/batch-shared.ts";
 export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
@@ -79,3 +89,4 @@ export { parseIdMappings, idMappingPair, type IdMapping, type IdMappingPair } fr
 export { planIdmapMount, type IdmapAttrs } from "./plan/idmap.ts";
 export { parseLowerdir, formatLowerdir, type Lowerdirs } from "./plan/lowerdir.ts";
 export { usernsFd, closeUsernsFds, idmapMount, openIdmappedTree, cleanupIdmapTemp } from "./ops/idmap.ts";
+export { withDirThread } from "./sys/dir-thread.ts";

@@ -42,6 +42,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: async (argv, io) => (await import("./commands/with-mounts.ts")).withMountsCommand(argv, io),
     summary: "mount a list, run a command, unmount; exit with its status",
   },
+  loop: {
+    run: async (argv, io) => (await import("./commands/loop.ts")).loopCommand(argv, io),
+    summary: "attach a file to a loop device, or detach loop devices",
+  },
 };
 
 export const MAIN_HELP = `mountkit ${VERSION}: Linux mounting the way containerd does it.

@@ -6,8 +6,13 @@ import { existsSync, statSync } from "node:fs";
 import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
+import { overlayHint } from "./overlay-hints.ts";
 
 export function mountHint(err: SyscallError, mount: Mount, target: string): string | undefined {
+  if (mount.type === "overlay") {
+    const hint = overlayHint(err, mount);
+    if (hint !== undefined) return hint ?? undefined;
+  }
   switch (err.errno) {
     case Errno.ENOENT:
       if (!existsSync(target)) return `mount point ${quotePath(target)} does not exist`;

@@ -10,11 +10,21 @@ import { isIdmapStep } from "../plan/idmap-steps.ts";
 import type { OpsContext } from "./context.ts";
 import { runHelperStep } from "./fuse-mount.ts";
 import { runIdmapStep } from "./idmap-run.ts";
+import { runFsContextStep } from "./fs-context.ts";
+import { runMountInDirStep } from "./mount-in-dir.ts";
+import { runLoopMountStep } from "./loop.ts";
 
 export type Undo = () => void;
 
 export interface PlanRun {
   readonly rollback: Undo[];
+  /**
+   * fds that steps produce for later steps, by handle name (a detached mount tree used as an
+   * overlay layer). The producing step owns each one and pushes its close onto `release`.
+   */
+  readonly handles: Map<string, number>;
+  /** run when the plan ends, whether it succeeded or not, newest first */
+  readonly release: Undo[];
 }
 
 /**
@@ -22,19 +32,26 @@ export interface PlanRun {
  * successful run are handed over to it (a batch runs them to roll back or release the mount
  * later), so every feature's own cleanup takes part in batch rollback.
  */
-export function runPlan(plan: Plan, ctx: OpsContext, keep?: PlanRun): void {
-  const run: PlanRun = { rollback: [] };
+export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollback">): void {
+  const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
   for (const step of plan.steps) {
     try {
-      ctx.log?.(formatStep(step));
+      if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);
       runStep(step, ctx, run);
     } catch (err) {
       rollBack(run, err);
+      release(run);
       if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
       throw err;
     }
   }
   keep?.rollback.push(...run.rollback);
+  release(run);
+}
+
+/** End of the plan: release what steps handed to later steps (their fds), newest first. */
+function release(run: PlanRun): void {
+  for (const undo of run.release.splice(0).reverse()) undo();
 }
 
 function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
@@ -46,6 +63,12 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runUnmountStep(step, ctx);
     case "helper":
       return runHelperStep(step, ctx, run);
+    case "fs-context":
+      return runFsContextStep(step, ctx, run);
+    case "mount-in-dir":
+      return runMountInDirStep(step, ctx, run);
+    case "loop-mount":
+      return runLoopMountStep(step, ctx, run);
   }
 }
 
@@ -64,7 +87,7 @@ function runUnmountStep(step: UnmountStep, ctx: OpsContext): void {
  * Remove the mount a failed plan made. It is ours and on top, so a plain unmount normally
  * works; if something already holds it, detach it rather than leave it behind.
  */
-function undoMount(target: string, ctx: OpsContext): void {
+export function undoMount(target: string, ctx: OpsContext): void {
   ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, 0)`);
   try {
     ctx.sys.umount2(target, 0);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { MountkitError, PlanError, quotePath } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { readonlyMounts, removeVolatileOption } from "../plan/temp-mounts.ts";
+import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
 import { unmountOrder } from "../plan/unmount-plan.ts";
 import { mountAll, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { fsFailure } from "./targets.ts";

@@ -4,7 +4,7 @@
  * in which every target is created.
  */
 import type { Mount } from "../plan/mount-request.ts";
-import { readonlyMounts } from "../plan/temp-mounts.ts";
+import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
 import { runBatch } from "./batch.ts";
 import { withBatch, withTempMount } from "./temp-mount.ts";

@@ -18,8 +18,10 @@ export interface KernelFacts {
   readonly mountApi: boolean;
   /** mount_setattr with MOUNT_ATTR_IDMAP (5.12) */
   readonly mountSetattr: boolean;
-  /** overlay accepts repeated `lowerdir+` and FSCONFIG_SET_FD layers (6.8) */
+  /** overlay accepts repeated `lowerdir+` and `datadir+` (6.8) */
   readonly overlayLowerdirAppend: boolean;
+  /** overlay takes O_PATH fds as layers (FSCONFIG_SET_FD: layers by fd 6.13, O_PATH fds 6.15) */
+  readonly overlayLayerFd: boolean;
   /** LOOP_CONFIGURE (5.8) */
   readonly loopConfigure: boolean;
   /** statx STATX_MNT_ID (5.8) */
@@ -47,6 +49,7 @@ export function factsForVersion(
     mountApi: atLeast(5, 2),
     mountSetattr: atLeast(5, 12),
     overlayLowerdirAppend,
+    overlayLayerFd: atLeast(6, 15),
     loopConfigure: atLeast(5, 8),
     statxMountId: atLeast(5, 8),
     strategy: extra.strategy ?? (overlayLowerdirAppend ? "fd" : "legacy"),

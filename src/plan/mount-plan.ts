@@ -4,11 +4,12 @@
  */
 import type { KernelFacts } from "./facts.ts";
 import { mountContext, type Mount, type MountContext, type PlanEnv } from "./mount-request.ts";
+import { fusePlanner } from "./fuse.ts";
+import { idmapPlanner } from "./idmap.ts";
+import { loopPlanner } from "./loop.ts";
+import { overlayPlanner } from "./overlay.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
-import { idmapPlanner } from "./idmap.ts";
-import { fusePlanner } from "./fuse.ts";
-import { loopPlanner } from "./unsupported.ts";
 
 export interface Planner {
   readonly name: string;
@@ -18,7 +19,7 @@ export interface Planner {
 
 const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPlain };
 
-export const PLANNERS: readonly Planner[] = [fusePlanner, idmapPlanner, loopPlanner, plainPlanner];
+export const PLANNERS: readonly Planner[] = [fusePlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   const ctx = mountContext(mount, target, facts, env);

@@ -5,6 +5,9 @@
  */
 import { formatFlags, MNT } from "./flags.ts";
 import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from "./idmap-steps.ts";
+import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
+import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
+import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep {
@@ -52,7 +55,7 @@ export interface HelperStep {
   readonly undoable: boolean;
 }
 
-export type Step = MountStep | UnmountStep | HelperStep | IdmapStep;
+export type Step = MountStep | UnmountStep | HelperStep | IdmapStep | FsContextStep | MountInDirStep | LoopMountStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -94,6 +97,12 @@ export function describeStep(step: Step): Record<string, unknown> {
         args: { helper: step.helper, path: step.path, argv: step.argv, target: step.target },
         undoable: step.undoable,
       };
+    case "fs-context":
+      return describeFsContextStep(step);
+    case "mount-in-dir":
+      return describeMountInDirStep(step);
+    case "loop-mount":
+      return describeLoopMountStep(step);
   }
 }
 
@@ -110,6 +119,12 @@ export function formatStep(step: Step): string {
       return `umount2(${q(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;
     case "helper":
       return formatExec(step.path ?? `<${step.helper} not located>`, step.argv);
+    case "fs-context":
+      return formatFsContextStep(step);
+    case "mount-in-dir":
+      return formatMountInDirStep(step);
+    case "loop-mount":
+      return formatLoopMountStep(step);
   }
 }
 

@@ -12,6 +12,18 @@ import { readlink } from "./readlink.ts";
 import { mkdir, rmdir, writeFileOnce } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
 import { unshare } from "./namespace.ts";
+import { mountInDir } from "./dir-thread.ts";
+import {
+  loopClrFd,
+  loopConfigure,
+  loopCtlGetFree,
+  loopGetStatus64,
+  loopSetDirectIo,
+  loopSetFd,
+  loopSetStatus64,
+  type LoopInfo,
+  type LoopStatus,
+} from "./loop.ts";
 
 export interface Syscalls {
   /** mount(source, target, fstype, flags, data) */
@@ -68,6 +80,23 @@ export interface Syscalls {
   rmdir(path: string): void;
   /** unshare(flags) */
   unshare(flags: number): void;
+  /** mount(source, target, fstype, flags, data) from a thread whose working directory is dir */
+  mountInDir(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+
+  /** ioctl(ctlFd, LOOP_CTL_GET_FREE) -> N */
+  loopCtlGetFree(ctlFd: number): number;
+  /** ioctl(loopFd, LOOP_CONFIGURE, {backingFd, blockSize, info}) */
+  loopConfigure(loopFd: number, backingFd: number, blockSize: number, info: LoopInfo): void;
+  /** ioctl(loopFd, LOOP_SET_FD, backingFd) */
+  loopSetFd(loopFd: number, backingFd: number): void;
+  /** ioctl(loopFd, LOOP_SET_STATUS64, info) */
+  loopSetStatus64(loopFd: number, info: LoopInfo): void;
+  /** ioctl(loopFd, LOOP_GET_STATUS64) */
+  loopGetStatus64(loopFd: number): LoopStatus;
+  /** ioctl(loopFd, LOOP_SET_DIRECT_IO, on) */
+  loopSetDirectIo(loopFd: number, on: boolean): void;
+  /** ioctl(loopFd, LOOP_CLR_FD) */
+  loopClrFd(loopFd: number): void;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -94,6 +123,14 @@ export const libcSyscalls: Syscalls = {
   mkdir,
   rmdir,
   unshare,
+  mountInDir,
+  loopCtlGetFree,
+  loopConfigure,
+  loopSetFd,
+  loopSetStatus64,
+  loopGetStatus64,
+  loopSetDirectIo,
+  loopClrFd,
 };
 
 export type { Statfs, ProcessExit, WaitingChild };

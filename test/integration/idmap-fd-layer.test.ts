@@ -121,7 +121,7 @@ test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig
   chownSync(`${lower}/f`, 3, 4);
   cleanups.push(() => unmountAll(merged));
   const ctx = opsContext();
-  const run: PlanRun = { rollback: [] };
+  const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
   usernsFd(MAP, MAP); // cached before counting: the userns step borrows it
   const fds = openFdCount();
   const pair = idMappingPair(MAP, MAP, 4096, "test");

@@ -4,6 +4,9 @@
 import { ExitCode } from "../../errors.ts";
 import { kernelFacts } from "../../ops/features.ts";
 import { OPTION_TABLE } from "../../plan/option-table.ts";
+import { probeOverlay } from "../../ops/overlay-probe.ts";
+import { overlayStrategy } from "../../plan/overlay.ts";
+import { loopMethod } from "../../plan/loop.ts";
 import { formatHelp, has, parseArgs, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
@@ -12,6 +15,11 @@ const FLAGS: readonly FlagSpec[] = [
   { long: "options", help: "also list every mount option mountkit knows" },
   { long: "help", short: "h", help: "show this help" },
 ];
+
+const OVERLAY_STRATEGY_TEXT = {
+  fd: "fd: fsopen + one fsconfig per layer (lowerdir+), no size limit",
+  legacy: "legacy: mount(2), lowerdirs compacted from pagesize-512 bytes on",
+} as const;
 
 export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
   const json = argv.includes("--json");
@@ -22,9 +30,15 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
       return ExitCode.ok;
     }
     const facts = kernelFacts();
+    const overlay = probeOverlay();
+    const strategies = {
+      overlayStrategy: overlayStrategy(facts),
+      loopMethod: loopMethod(facts),
+      overlayProbe: overlay,
+    };
     const options = OPTION_TABLE.map((o) => ({ name: o.valued ? `${o.name}=` : o.name, kind: o.behaviour.kind, origin: o.origin, help: o.help }));
     if (json) {
-      printJson(io, { ...facts, ...(has(args, "options") ? { options } : {}) });
+      printJson(io, { ...facts, ...strategies, ...(has(args, "options") ? { options } : {}) });
       return ExitCode.ok;
     }
     const yes = (b: boolean) => (b ? "yes" : "no");
@@ -39,6 +53,10 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
         `LOOP_CONFIGURE      ${yes(facts.loopConfigure)}`,
         `statx mount id      ${yes(facts.statxMountId)}`,
         `strategy            ${facts.strategy} (from ${facts.strategySource === "environment" ? "MOUNTKIT_STRATEGY" : "the kernel"})`,
+        `overlay layer fds   ${yes(facts.overlayLayerFd)}`,
+        `overlay probe       ${overlay.probed ? `lowerdir+ ${yes(overlay.lowerdirAppend)}, layer fds ${yes(overlay.layerFd)}` : `not probed: ${overlay.reason}`}`,
+        `overlay strategy    ${OVERLAY_STRATEGY_TEXT[strategies.overlayStrategy]}`,
+        `loop attach         ${strategies.loopMethod === "configure" ? "LOOP_CONFIGURE" : "LOOP_SET_FD + LOOP_SET_STATUS64"}`,
         "",
       ].join("\n"),
     );

@@ -1,0 +1,96 @@
+/**
+ * mountkit loop attach|detach: loop devices by hand (losetup -f --show, losetup -d).
+ */
+import { ExitCode, MountkitError } from "../../errors.ts";
+import { attachLoop, detachLoop } from "../../ops/loop.ts";
+import { parseSize } from "../../plan/size.ts";
+import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { printJson, reportError, type Io } from "../output.ts";
+
+const ATTACH_FLAGS: readonly FlagSpec[] = [
+  { long: "read-only", short: "r", help: "attach read-only" },
+  { long: "direct-io", help: "read and write the file with direct I/O" },
+  { long: "autoclear", help: "detach when the last user closes the device (at once, unless something opened it first)" },
+  { long: "offset", short: "o", value: "BYTES", help: "start this far into the file (4096, 1MiB, ...)" },
+  { long: "sizelimit", value: "BYTES", help: "show at most this much of the file" },
+  { long: "json", help: "print the result as JSON" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+const DETACH_FLAGS: readonly FlagSpec[] = [
+  { long: "json", help: "print a result per device as JSON" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+export const LOOP_USAGE =
+  "mountkit loop attach [-r] [--direct-io] [--autoclear] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
+  "       mountkit loop detach [--json] DEV...";
+
+export function loopCommand(argv: readonly string[], io: Io): ExitCode {
+  const [sub, ...rest] = argv;
+  const json = rest.includes("--json");
+  if (sub === "attach") return attach(rest, io, json);
+  if (sub === "detach") return detach(rest, io, json);
+  if (sub === "--help" || sub === "-h") {
+    io.out(`Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, or detach loop devices.\n`);
+    return ExitCode.ok;
+  }
+  return reportError(io, new UsageError(`loop: expected attach or detach, got ${JSON.stringify(sub ?? "")}`, { hint: `usage: ${LOOP_USAGE}` }), json);
+}
+
+function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
+  try {
+    const args = parseArgs("loop attach", argv, ATTACH_FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp(LOOP_USAGE.split("\n")[0]!.trim(), "Attach FILE to a free loop device and print the device.", ATTACH_FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length !== 1) throw new UsageError("loop attach: give exactly one FILE");
+    const offset = last(args, "offset");
+    const sizeLimit = last(args, "sizelimit");
+    const loop = attachLoop(args.operands[0]!, {
+      readOnly: has(args, "read-only"),
+      directIo: has(args, "direct-io"),
+      autoclear: has(args, "autoclear"),
+      offset: offset === undefined ? 0 : parseSize("offset", offset),
+      sizeLimit: sizeLimit === undefined ? 0 : parseSize("sizelimit", sizeLimit),
+    });
+    loop.close();
+    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number });
+    else io.out(`${loop.device}\n`);
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+}
+
+function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
+  let devices: readonly string[];
+  try {
+    const args = parseArgs("loop detach", argv, DETACH_FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp(LOOP_USAGE.split("\n")[1]!.trim(), "Detach loop devices (when a device is in use, when its last user closes it).", DETACH_FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length === 0) throw new UsageError("loop detach: missing DEV operand");
+    devices = args.operands;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
+  const results: { device: string; ok: boolean; error?: Record<string, unknown> }[] = [];
+  let failures = 0;
+  for (const device of devices) {
+    try {
+      detachLoop(device);
+      results.push({ device, ok: true });
+    } catch (err) {
+      failures++;
+      if (!json) reportError(io, err, false);
+      else io.err(`mountkit: ${err instanceof Error ? err.message : String(err)}\n`);
+      results.push({ device, ok: false, error: err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) } });
+    }
+  }
+  const code = failures === 0 ? ExitCode.ok : failures === devices.length ? ExitCode.mountFailed : ExitCode.someFailed;
+  if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
+  return code;
+}

@@ -1,0 +1,119 @@
+/**
+ * Runs an fs-context step (plan/fs-context-step.ts): fsopen, one fsconfig per parameter,
+ * CMD_CREATE, fsmount, move_mount. Owns every fd it opens and closes each on every path:
+ * a layer's O_PATH fd right after its fsconfig call (the kernel holds its own reference),
+ * the mount fd after move_mount (closing it unmounts the tree if move_mount failed), the
+ * context fd last. A failed fsconfig or fsmount carries the kernel's messages from the context.
+ */
+import { SyscallError } from "../errors.ts";
+import { layerLabel, type FsContextStep, type FsParam, type LayerSource } from "../plan/fs-context-step.ts";
+import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../sys/mount-api.ts";
+import type { Syscalls } from "../sys/seam.ts";
+import type { OpsContext } from "./context.ts";
+import { undoMount, type PlanRun } from "./run-plan.ts";
+
+export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: PlanRun): void {
+  const { sys } = ctx;
+  const fsfd = sys.fsopen(step.fstype, FSOPEN_CLOEXEC);
+  try {
+    for (const param of step.params) configure(sys, fsfd, param, run);
+    onContext(sys, fsfd, "FSCONFIG_CMD_CREATE", () => sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0));
+    const mntfd = onContext(sys, fsfd, "fsmount", () => sys.fsmount(fsfd, FSMOUNT_CLOEXEC, step.attrFlags));
+    try {
+      sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
+    } finally {
+      closeQuietly(sys, mntfd);
+    }
+  } finally {
+    closeQuietly(sys, fsfd);
+  }
+  if (step.undoable) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+function configure(sys: Syscalls, fsfd: number, param: FsParam, run: PlanRun): void {
+  try {
+    switch (param.kind) {
+      case "flag":
+        return sys.fsconfig(fsfd, FSCONFIG.SET_FLAG, param.key, null, 0);
+      case "string":
+        return sys.fsconfig(fsfd, FSCONFIG.SET_STRING, param.key, param.value, 0);
+      case "layer":
+        return configureLayer(sys, fsfd, param.key, param.source, run);
+    }
+  } catch (err) {
+    throw withKernelMessages(sys, fsfd, describeParam(param), err);
+  }
+}
+
+/** What was being configured, for an error: "index=maybe", "lowerdir+ /x". */
+function describeParam(param: FsParam): string {
+  if (param.kind === "flag") return param.key;
+  if (param.kind === "string") return `${param.key}=${param.value}`;
+  return `${param.key} ${layerLabel(param.source)}`;
+}
+
+function configureLayer(sys: Syscalls, fsfd: number, key: string, source: LayerSource, run: PlanRun): void {
+  switch (source.kind) {
+    case "path":
+      return sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, source.path, 0);
+    case "handle": {
+      const fd = run.handles.get(source.handle);
+      if (fd === undefined) throw new Error(`internal: layer ${key} ${source.label} uses handle "${source.handle}", which no earlier step produced`);
+      return sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd);
+    }
+    case "opath": {
+      const fd = sys.openPath(source.path);
+      try {
+        if (source.pass === "fd") sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd);
+        // Kernels whose overlay takes no fds still resolve this short magic link to the layer.
+        else sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, `/proc/self/fd/${fd}`, 0);
+      } finally {
+        closeQuietly(sys, fd);
+      }
+    }
+  }
+}
+
+/**
+ * A failed call on the context: name what was being configured and add what the kernel
+ * logged into the context ("e overlay: failed to resolve '/x': -2" -> "overlay: ...").
+ */
+function withKernelMessages(sys: Syscalls, fsfd: number, what: string, err: unknown): unknown {
+  if (err instanceof SyscallError) {
+    let messages: string[] = [];
+    try {
+      messages = sys.fsContextMessages(fsfd).map(formatKernelMessage);
+    } catch {
+      // The messages only explain the failure; without them the error still stands.
+    }
+    err.withDetails(what, ...messages);
+  }
+  return err;
+}
+
+/** Run one call on the context, adding the kernel's messages to its failure. */
+function onContext<T>(sys: Syscalls, fsfd: number, what: string, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw withKernelMessages(sys, fsfd, what, err);
+  }
+}
+
+/** The kernel prefixes each message with its level: "e " error, "w " warning, "i " info. */
+export function formatKernelMessage(message: string): string {
+  const text = message.replace(/\n$/, "");
+  if (text.startsWith("e ")) return text.slice(2);
+  if (text.startsWith("w ")) return `warning: ${text.slice(2)}`;
+  if (text.startsWith("i ")) return `info: ${text.slice(2)}`;
+  return text;
+}
+
+/** close(2) on a cleanup path: Linux frees the fd even when close reports an error. */
+export function closeQuietly(sys: Syscalls, fd: number): void {
+  try {
+    sys.close(fd);
+  } catch {
+    // nothing to undo: the descriptor is released either way
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Retry policies of loop device setup (see retry.ts for how policies run).
+ */
+import { Errno } from "../errno.ts";
+import type { RetryPolicy } from "./retry.ts";
+
+/**
+ * LOOP_CTL_GET_FREE hands the same free device to every process that asks before one of them
+ * binds it; the others' LOOP_CONFIGURE (or LOOP_SET_FD) then fails with EBUSY. Ask for another
+ * device: containerd's setupLoop tries 99 times, pausing a random 0..attempt*10 ms so racing
+ * processes spread out (after util-linux losetup's create_loop).
+ */
+export const LOOP_ATTACH_BUSY: RetryPolicy = {
+  name: "loop-attach-busy",
+  attempts: 99,
+  delayMs: 0,
+  jitterPerAttemptMs: 10,
+  errnos: [Errno.EBUSY],
+  reason: "another process bound the free loop device first (containerd setupLoop, util-linux create_loop)",
+};
+
+/**
+ * LOOP_SET_STATUS64 answers EAGAIN while the device's queue is being frozen; util-linux
+ * repeats it 250 ms apart, 10 times (lib/loopdev.c repeat_on_eagain, LOOPDEV_MAX_TRIES).
+ */
+export const LOOP_STATUS_AGAIN: RetryPolicy = {
+  name: "loop-status-again",
+  attempts: 10,
+  delayMs: 250,
+  jitterPerAttemptMs: 0,
+  errnos: [Errno.EAGAIN],
+  reason: "LOOP_SET_STATUS64 may answer EAGAIN while the device is busy (util-linux repeat_on_eagain)",
+};

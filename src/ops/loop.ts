@@ -1,0 +1,214 @@
+/**
+ * Loop devices: attach a file to a free device (containerd's setupLoop), detach one, and run
+ * the loop-mount step. Ownership: the backing file's fd and /dev/loop-control's are closed
+ * before attach returns; the device's fd belongs to whoever attached it until they close it.
+ * A loop mount closes it right after mount(2) succeeds, so autoclear frees the device at
+ * unmount; when the mount fails, the device is detached and its fd closed.
+ */
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { Errno } from "../errno.ts";
+import { quotePath, SyscallError } from "../errors.ts";
+import { loopMethod } from "../plan/loop.ts";
+import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
+import { O } from "../sys/fd.ts";
+import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
+import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
+import { closeQuietly } from "./fs-context.ts";
+import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
+import { retrySync, type RetryPolicy } from "./retry.ts";
+import { undoMount, type PlanRun } from "./run-plan.ts";
+
+/** A bound loop device and an open fd on it. */
+export interface AttachedLoop {
+  /** "/dev/loopN" */
+  readonly device: string;
+  readonly number: number;
+  /** open on the device; while it is, an autoclear device stays attached */
+  readonly fd: number;
+}
+
+/** Attach setup.file to a free loop device, retrying under `policy` when another process wins the race. */
+export function attachLoopDevice(setup: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY): AttachedLoop {
+  const { sys } = ctx;
+  const file = resolve(setup.file);
+  const mode = (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC;
+  try {
+    const backing = sys.open(file, mode);
+    try {
+      const control = sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+      try {
+        return retrySync(policy, () => bindFreeDevice(setup, file, mode, backing, control, ctx));
+      } finally {
+        closeQuietly(sys, control);
+      }
+    } finally {
+      closeQuietly(sys, backing);
+    }
+  } catch (err) {
+    if (err instanceof SyscallError && err.hint === undefined) err.hint = loopHint(err, setup.file);
+    throw err;
+  }
+}
+
+function bindFreeDevice(setup: LoopSetup, file: string, mode: number, backing: number, control: number, ctx: OpsContext): AttachedLoop {
+  const { sys } = ctx;
+  const number = sys.loopCtlGetFree(control);
+  const device = `/dev/loop${number}`;
+  ctx.log?.(`loop: ${device} is free`);
+  const fd = sys.open(device, mode);
+  try {
+    if (setup.method === "configure") {
+      const flags =
+        LO_FLAGS.AUTOCLEAR * Number(setup.autoclear) + LO_FLAGS.READ_ONLY * Number(setup.readOnly) + LO_FLAGS.DIRECT_IO * Number(setup.directIo);
+      sys.loopConfigure(fd, backing, 0, info(setup, file, flags));
+    } else {
+      bindLegacy(setup, file, backing, fd, ctx);
+    }
+    return { device, number, fd };
+  } catch (err) {
+    closeQuietly(sys, fd);
+    if (err instanceof SyscallError) err.withDetails(device);
+    throw err;
+  }
+}
+
+/**
+ * Kernels before 5.8: LOOP_SET_FD, then the status, then direct I/O. Read-only comes from the
+ * O_RDONLY backing fd (the status cannot set it). A failure after LOOP_SET_FD detaches again.
+ */
+function bindLegacy(setup: LoopSetup, file: string, backing: number, fd: number, ctx: OpsContext): void {
+  const { sys } = ctx;
+  sys.loopSetFd(fd, backing);
+  try {
+    const status = info(setup, file, setup.autoclear ? LO_FLAGS.AUTOCLEAR : 0);
+    retrySync(LOOP_STATUS_AGAIN, () => sys.loopSetStatus64(fd, status));
+    if (setup.directIo) sys.loopSetDirectIo(fd, true);
+  } catch (err) {
+    clearQuietly(fd, ctx);
+    throw err;
+  }
+}
+
+function info(setup: LoopSetup, file: string, flags: number): LoopInfo {
+  return { offset: setup.offset, sizeLimit: setup.sizeLimit, flags, fileName: file };
+}
+
+function clearQuietly(fd: number, ctx: OpsContext): void {
+  try {
+    ctx.sys.loopClrFd(fd);
+  } catch {
+    // ENXIO: already detached; the fd's close below frees an autoclear device anyway
+  }
+}
+
+/** Detach a device this code attached and close its fd; used when the mount on it failed. */
+function releaseLoop(loop: AttachedLoop, ctx: OpsContext): void {
+  ctx.log?.(`rollback: ioctl(${loop.device}, LOOP_CLR_FD)`);
+  clearQuietly(loop.fd, ctx);
+  closeQuietly(ctx.sys, loop.fd);
+}
+
+export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: PlanRun): void {
+  const loop = attachLoopDevice(step.loop, ctx);
+  try {
+    ctx.sys.mount(loop.device, step.target, step.fstype, step.flags, step.data);
+  } catch (err) {
+    releaseLoop(loop, ctx);
+    if (err instanceof SyscallError) {
+      err.withDetails(`${quotePath(step.loop.file)} on ${loop.device}`);
+      if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${step.fstype} filesystem, or an option is wrong`;
+    }
+    throw err;
+  }
+  // The mount holds the device now: with autoclear the kernel detaches it at unmount.
+  closeQuietly(ctx.sys, loop.fd);
+  if (step.undoable) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/** What the user can do about a failed attach. */
+export function loopHint(err: SyscallError, file: string): string | undefined {
+  if (err.paths.includes(LOOP_CONTROL_PATH)) return "no loop device support: load the loop module (modprobe loop)";
+  if (err.errno === Errno.ENOENT && err.paths.length && !err.paths[0]!.startsWith("/dev/loop")) return `${quotePath(file)} does not exist`;
+  if (err.errno === Errno.EISDIR || err.errno === Errno.EINVAL || err.errno === Errno.ENOTTY) {
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile() && !stat.isBlockDevice()) return `${quotePath(file)} is not a regular file or block device`;
+    } catch {
+      return undefined;
+    }
+  }
+  if (err.errno === Errno.EROFS || err.errno === Errno.EACCES) return `${quotePath(file)} cannot be written: attach it read-only (-r, or -o ro)`;
+  return undefined;
+}
+
+export interface AttachLoopOptions extends OpsOptions {
+  readOnly?: boolean;
+  directIo?: boolean;
+  /** the kernel detaches the device when its last user closes it */
+  autoclear?: boolean;
+  /** bytes into the file where the device starts */
+  offset?: number;
+  /** bytes of the file the device shows; 0 for the rest */
+  sizeLimit?: number;
+  /** the EBUSY race policy; LOOP_ATTACH_BUSY by default */
+  retry?: RetryPolicy;
+}
+
+export interface LoopAttachment extends AttachedLoop {
+  /** Close the device's fd (an autoclear device is then detached unless something else holds it). */
+  close(): void;
+}
+
+/**
+ * Attach file to a free loop device (losetup -f). The caller owns the returned fd: keep it
+ * open until the device is in use when autoclear is set, then close() it.
+ */
+export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopAttachment {
+  const ctx = opsContext(options);
+  const setup: LoopSetup = {
+    file,
+    readOnly: options.readOnly ?? false,
+    autoclear: options.autoclear ?? false,
+    directIo: options.directIo ?? false,
+    offset: options.offset ?? 0,
+    sizeLimit: options.sizeLimit ?? 0,
+    method: loopMethod(ctx.facts),
+  };
+  let attached: AttachedLoop;
+  try {
+    attached = attachLoopDevice(setup, ctx, options.retry);
+  } catch (err) {
+    if (err instanceof SyscallError && err.action === undefined) err.withAction(`attach ${quotePath(file)} to a loop device`);
+    throw err;
+  }
+  let open = true;
+  return {
+    ...attached,
+    close() {
+      if (open) closeQuietly(ctx.sys, attached.fd);
+      open = false;
+    },
+  };
+}
+
+/** Detach a loop device (losetup -d): now, or when its last user closes it if it is in use. */
+export function detachLoop(device: string, options: OpsOptions = {}): void {
+  const ctx = opsContext(options);
+  const action = `detach ${quotePath(device)}`;
+  try {
+    const fd = ctx.sys.open(device, O.RDONLY | O.CLOEXEC);
+    try {
+      ctx.sys.loopClrFd(fd);
+    } finally {
+      closeQuietly(ctx.sys, fd);
+    }
+  } catch (err) {
+    if (err instanceof SyscallError) {
+      err.withAction(action);
+      if (err.errno === Errno.ENXIO) err.hint ??= "the device is not attached to a file";
+      if (err.errno === Errno.ENOTTY) err.hint ??= `${quotePath(device)} is not a loop device`;
+    }
+    throw err;
+  }
+}

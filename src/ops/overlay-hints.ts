@@ -1,0 +1,69 @@
+/**
+ * Hints for failed overlay mounts. overlayfs writes most of its reasons to the kernel log,
+ * not to the fs context, so on the failure path we look at the layers ourselves, as mount(8)
+ * would: which one is missing, which is not a directory, what is missing beside an upperdir.
+ */
+import { statSync } from "node:fs";
+import { Errno } from "../errno.ts";
+import { quotePath, type SyscallError } from "../errors.ts";
+import { classifyOptions } from "../plan/options.ts";
+import type { Mount } from "../plan/mount-request.ts";
+import { parseOverlayOptions, type OverlayConfig } from "../plan/overlay-options.ts";
+
+/**
+ * A hint; null when the error already says why (the kernel's own messages are in it);
+ * undefined when the generic mount hints apply.
+ */
+export function overlayHint(err: SyscallError, mount: Mount): string | null | undefined {
+  let config: OverlayConfig;
+  try {
+    config = parseOverlayOptions(classifyOptions(mount.options).data);
+  } catch {
+    return undefined;
+  }
+  const layers: [string, string][] = [
+    ...config.lowerdirs.map((p): [string, string] => ["lowerdir", p]),
+    ...config.datadirs.map((p): [string, string] => ["data-only lowerdir", p]),
+    ...(config.upperdir === undefined ? [] : [["upperdir", config.upperdir] as [string, string]]),
+    ...(config.workdir === undefined ? [] : [["workdir", config.workdir] as [string, string]]),
+  ];
+  switch (err.errno) {
+    case Errno.ENOENT:
+    case Errno.ENOTDIR: {
+      for (const [key, path] of layers) {
+        const stat = statOrUndefined(path);
+        if (!stat) return `${key} ${quotePath(path)} does not exist`;
+        if (!stat.isDirectory()) return `${key} ${quotePath(path)} is not a directory`;
+      }
+      return undefined;
+    }
+    case Errno.EINVAL: {
+      // details = [the parameter, ...the kernel's messages]
+      if (err.details.length > 1) return null;
+      if (config.lowerdirs.length === 0) return "an overlay needs at least one lowerdir";
+      if (config.upperdir === undefined && config.lowerdirs.length < 2) {
+        return "a read-only overlay (no upperdir) needs at least two lowerdirs";
+      }
+      if (config.upperdir !== undefined && config.workdir === undefined) {
+        return "an upperdir needs a workdir: an empty directory on the same filesystem";
+      }
+      if (config.workdir !== undefined && config.upperdir === undefined) return "a workdir is used only with an upperdir";
+      if (config.upperdir !== undefined && config.workdir !== undefined) {
+        const upper = statOrUndefined(config.upperdir);
+        const work = statOrUndefined(config.workdir);
+        if (upper && work && upper.dev !== work.dev) return "upperdir and workdir must be on the same filesystem";
+      }
+      return "overlayfs logged the reason in the kernel log (dmesg)";
+    }
+    default:
+      return undefined;
+  }
+}
+
+function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * mount(2) flags in the fd-based mount API's terms: superblock flags become fsconfig flag
+ * parameters ("ro", "sync", ...), per-mount flags become fsmount's MOUNT_ATTR_* bits. mount(2)
+ * with MS_RDONLY makes both the superblock and the mount read-only; so does "ro" here. Pure.
+ */
+import { PlanError } from "../errors.ts";
+import { formatFlags, MS, MS_PROPAGATION } from "./flags.ts";
+import { MOUNT_ATTR } from "./fs-context-step.ts";
+
+/** Superblock flags and the fsconfig flag names the VFS gives them (fs/fs_context.c). */
+const SB_FLAG_PARAMS: ReadonlyArray<readonly [number, string]> = [
+  [MS.RDONLY, "ro"],
+  [MS.SYNCHRONOUS, "sync"],
+  [MS.DIRSYNC, "dirsync"],
+  [MS.LAZYTIME, "lazytime"],
+  [MS.MANDLOCK, "mand"],
+];
+
+const ATTRS: ReadonlyArray<readonly [number, number]> = [
+  [MS.RDONLY, MOUNT_ATTR.RDONLY],
+  [MS.NOSUID, MOUNT_ATTR.NOSUID],
+  [MS.NODEV, MOUNT_ATTR.NODEV],
+  [MS.NOEXEC, MOUNT_ATTR.NOEXEC],
+  [MS.NODIRATIME, MOUNT_ATTR.NODIRATIME],
+  [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW],
+  [MS.NOATIME, MOUNT_ATTR.NOATIME],
+  [MS.STRICTATIME, MOUNT_ATTR.STRICTATIME],
+];
+
+/** Flags with no meaning here: relatime is fsmount's default, silent only quiets dmesg. */
+const IGNORED = MS.RELATIME | MS.SILENT | MS_PROPAGATION;
+
+export interface FsContextFlags {
+  /** fsconfig(FSCONFIG_SET_FLAG) keys */
+  readonly sbFlags: readonly string[];
+  /** fsmount attr_flags */
+  readonly attrFlags: number;
+}
+
+/** Split mount(2) flags; a flag the fd API cannot express is a PlanError naming it. */
+export function fsContextFlags(flags: number, action: string): FsContextFlags {
+  const sbFlags: string[] = [];
+  let attrFlags = 0;
+  let handled = IGNORED;
+  for (const [ms, key] of SB_FLAG_PARAMS) {
+    handled |= ms;
+    if (flags & ms) sbFlags.push(key);
+  }
+  for (const [ms, attr] of ATTRS) {
+    handled |= ms;
+    if (flags & ms) attrFlags |= attr;
+  }
+  const rest = flags & ~handled;
+  if (rest !== 0) {
+    throw new PlanError(`${action}: ${formatFlags(rest)} has no equivalent in the fd-based mount API`, {
+      hint: "drop the option, or use mount(2) with MOUNTKIT_STRATEGY=legacy",
+    });
+  }
+  return { sbFlags, attrFlags };
+}

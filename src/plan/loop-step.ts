@@ -1,0 +1,105 @@
+/**
+ * The loop-mount step: attach an image file to a free loop device, mount the device, then
+ * close the device's fd. Autoclear makes the kernel free the device when the mount goes away;
+ * the fd must stay open until the mount holds the device, or the device is freed under it.
+ *
+ *   backing = open(file, O_RDWR or O_RDONLY)
+ *   N = ioctl(open("/dev/loop-control"), LOOP_CTL_GET_FREE)        } retried on EBUSY, when
+ *   loopfd = open("/dev/loopN")                                     } another process took
+ *   ioctl(loopfd, LOOP_CONFIGURE, {backing, info: offset, sizelimit, LO_FLAGS_*})    } loopN first
+ *     or (kernels before 5.8) LOOP_SET_FD, LOOP_SET_STATUS64, LOOP_SET_DIRECT_IO
+ *   mount("/dev/loopN", target, fstype, flags, data)
+ *   close(loopfd)
+ * Pure.
+ */
+import { formatFlags } from "./flags.ts";
+
+export type LoopMethod = "configure" | "set-fd";
+
+export interface LoopSetup {
+  /** the backing file (an image) or block device */
+  readonly file: string;
+  /** LO_FLAGS_READ_ONLY, and the backing file opened O_RDONLY */
+  readonly readOnly: boolean;
+  /** LO_FLAGS_AUTOCLEAR: the kernel detaches the device when its last user closes it */
+  readonly autoclear: boolean;
+  /** LO_FLAGS_DIRECT_IO: the device reads and writes the file with O_DIRECT */
+  readonly directIo: boolean;
+  /** bytes into the file where the device starts */
+  readonly offset: number;
+  /** bytes of the file the device shows; 0 for the rest of it */
+  readonly sizeLimit: number;
+  /** LOOP_CONFIGURE (one ioctl, 5.8) or LOOP_SET_FD + LOOP_SET_STATUS64 */
+  readonly method: LoopMethod;
+}
+
+export interface LoopMountStep {
+  readonly op: "loop-mount";
+  readonly loop: LoopSetup;
+  readonly target: string;
+  readonly fstype: string;
+  readonly flags: number;
+  readonly data: string | null;
+  /** true when a later failure must unmount what this step mounted */
+  readonly undoable: boolean;
+}
+
+/** "LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR" for the flags a setup asks for. */
+export function loopFlagNames(loop: LoopSetup): string {
+  const names = [
+    loop.readOnly ? "LO_FLAGS_READ_ONLY" : "",
+    loop.autoclear ? "LO_FLAGS_AUTOCLEAR" : "",
+    loop.directIo ? "LO_FLAGS_DIRECT_IO" : "",
+  ].filter(Boolean);
+  return names.length ? names.join("|") : "0";
+}
+
+export function describeLoopMountStep(step: LoopMountStep): Record<string, unknown> {
+  return {
+    op: step.op,
+    syscalls: ["open", "ioctl", "mount", "close"],
+    loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
+    args: {
+      source: "/dev/loopN",
+      target: step.target,
+      fstype: step.fstype,
+      flags: step.flags,
+      flagNames: formatFlags(step.flags),
+      data: step.data,
+    },
+    undoable: step.undoable,
+  };
+}
+
+/** The calls the step makes, one per line, C-like. */
+export function formatLoopSetup(loop: LoopSetup): string[] {
+  const q = JSON.stringify;
+  const mode = loop.readOnly ? "O_RDONLY" : "O_RDWR";
+  const info = `{lo_offset: ${loop.offset}, lo_sizelimit: ${loop.sizeLimit}, lo_flags: ${loopFlagNames(loop)}, lo_file_name: ${q(loop.file)}}`;
+  const lines = [
+    `backing = open(${q(loop.file)}, ${mode}|O_CLOEXEC)`,
+    `N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)`,
+    `loopfd = open("/dev/loopN", ${mode}|O_CLOEXEC)`,
+  ];
+  if (loop.method === "configure") {
+    lines.push(`ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: 0, info: ${info}})`);
+  } else {
+    const settable = { ...loop, readOnly: false, directIo: false }; // read-only comes from the O_RDONLY backing fd
+    lines.push(
+      "ioctl(loopfd, LOOP_SET_FD, backing)",
+      `ioctl(loopfd, LOOP_SET_STATUS64, {lo_offset: ${loop.offset}, lo_sizelimit: ${loop.sizeLimit}, lo_flags: ${loopFlagNames(settable)}, lo_file_name: ${q(loop.file)}})`,
+    );
+    if (loop.directIo) lines.push("ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)");
+  }
+  lines.push("close(backing)");
+  return lines;
+}
+
+export function formatLoopMountStep(step: LoopMountStep): string {
+  const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
+  return [
+    ...formatLoopSetup(step.loop),
+    `mount("/dev/loopN", ${q(step.target)}, ${q(step.fstype)}, ${formatFlags(step.flags)}, ${q(step.data)})`,
+    "close(loopfd)",
+  ].join("\n");
+}

@@ -1,0 +1,68 @@
+/**
+ * containerd's Mount helpers (RemoveVolatileOption, readonlyMounts, Mount.ReadOnly), without
+ * their aliasing: every function returns new arrays and new Mount objects where something
+ * changes, and never writes to what it was given (containerd's RemoveVolatileOption appended
+ * into the caller's backing array, and readonlyMounts rewrote the caller's slice in place).
+ * Pure.
+ */
+import { MS } from "./flags.ts";
+import type { Mount } from "./mount-request.ts";
+import { classifyOptions } from "./options.ts";
+import { escapeLowerdir, unescapeOverlayPath } from "./overlay-options.ts";
+
+/** Options that make an overlay skip syncs; unsafe once a container's data must survive a crash. */
+const VOLATILE_OPTIONS: ReadonlySet<string> = new Set(["volatile", "fsync=volatile"]);
+
+/** The mounts with `volatile` and `fsync=volatile` taken off every overlay. A new array. */
+export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
+  return mounts.map((m) => {
+    if (m.type !== "overlay" || !m.options.some((o) => VOLATILE_OPTIONS.has(o))) return m;
+    return { ...m, options: m.options.filter((o) => !VOLATILE_OPTIONS.has(o)) };
+  });
+}
+
+/**
+ * The mounts made read-only. An overlay loses its upperdir and workdir, and the upperdir
+ * becomes its top lower layer (the merged view stays the same, frozen). Every other mount gets
+ * `ro` in place of any `rw`/`ro`. A new array of new Mount objects.
+ */
+export function readonlyMounts(mounts: readonly Mount[]): Mount[] {
+  return mounts.map((m) => {
+    if (m.type === "overlay") return { ...m, options: readonlyOverlayOptions(m.options) };
+    return { ...m, options: [...m.options.filter((o) => o !== "rw" && o !== "ro"), "ro"] };
+  });
+}
+
+/**
+ * Overlay options without upperdir/workdir, the upperdir first among the lower layers. The
+ * upperdir is re-escaped for `lowerdir=` (containerd joined it raw, so a ':' in it split it).
+ */
+export function readonlyOverlayOptions(options: readonly string[]): string[] {
+  let upper: string | undefined;
+  const out: string[] = [];
+  for (const o of options) {
+    if (o.startsWith("upperdir=")) upper = unescapeOverlayPath(o.slice("upperdir=".length));
+    else if (!o.startsWith("workdir=")) out.push(o);
+  }
+  if (upper === undefined) return out;
+  const lowerdir = out.findIndex((o) => o.startsWith("lowerdir="));
+  if (lowerdir >= 0) {
+    out[lowerdir] = `lowerdir=${escapeLowerdir(upper)}:${out[lowerdir]!.slice("lowerdir=".length)}`;
+    return out;
+  }
+  // Layers given one by one: the upper layer goes before the first of them.
+  const firstAppended = out.findIndex((o) => o.startsWith("lowerdir+="));
+  if (firstAppended >= 0) {
+    out.splice(firstAppended, 0, `lowerdir+=${upper}`);
+    return out;
+  }
+  return [...out, `lowerdir=${escapeLowerdir(upper)}`];
+}
+
+/**
+ * Whether the options make the mount read-only. The last of `ro` and `rw` wins, as in
+ * mount(2); containerd's ReadOnly answered true for any `ro`, even one a later `rw` undid.
+ */
+export function readOnly(m: Mount): boolean {
+  return (classifyOptions(m.options).flags & MS.RDONLY) !== 0;
+}

@@ -1,0 +1,170 @@
+/**
+ * Overlay options as data: the layers (lowerdir, data-only layers, upperdir, workdir) with the
+ * kernel's escapes removed, and every other option kept as given, in order. Each strategy
+ * renders the layers its own way: escaped into one mount(2) string, or one fsconfig call per
+ * layer with the raw path. Pure.
+ *
+ * The kernel's syntax (fs/overlayfs/params.c): in `lowerdir=` a backslash escapes the next
+ * character, `:` separates layers and `::` starts the data-only layers (6.5+); upperdir and
+ * workdir are unescaped the same way. Through mount(2), `,` separates options unless escaped.
+ * `lowerdir+=` and `datadir+=` (6.8+) take one raw path each.
+ */
+import { PlanError } from "../errors.ts";
+
+export interface OverlayConfig {
+  /** lower layers, top first, as real paths */
+  readonly lowerdirs: readonly string[];
+  /** data-only lower layers (after `::`), reached only through metacopy redirects */
+  readonly datadirs: readonly string[];
+  readonly upperdir: string | undefined;
+  readonly workdir: string | undefined;
+  /** every other fs data item, as given and in order (index=on, metacopy=on, volatile, userxattr) */
+  readonly other: readonly string[];
+}
+
+/** Overlay data items -> a config. Never mutates its input. */
+export function parseOverlayOptions(data: readonly string[]): OverlayConfig {
+  let lowerdirs: string[] = [];
+  let datadirs: string[] = [];
+  let upperdir: string | undefined;
+  let workdir: string | undefined;
+  const other: string[] = [];
+  for (const item of data) {
+    const eq = item.indexOf("=");
+    const key = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? undefined : item.slice(eq + 1);
+    switch (value === undefined ? "" : key) {
+      case "lowerdir": {
+        // A later lowerdir= replaces the earlier one, as in the kernel.
+        const split = splitLowerdirValue(value!);
+        lowerdirs = split.lowerdirs;
+        datadirs = split.datadirs;
+        break;
+      }
+      case "lowerdir+":
+        lowerdirs.push(nonEmpty(key, value!));
+        break;
+      case "datadir+":
+        datadirs.push(nonEmpty(key, value!));
+        break;
+      case "upperdir":
+        upperdir = nonEmpty(key, unescapeOverlayPath(value!));
+        break;
+      case "workdir":
+        workdir = nonEmpty(key, unescapeOverlayPath(value!));
+        break;
+      default:
+        other.push(item);
+    }
+  }
+  return { lowerdirs, datadirs, upperdir, workdir, other };
+}
+
+function nonEmpty(key: string, path: string): string {
+  if (path === "") throw new PlanError(`overlay: empty ${key} path`);
+  return path;
+}
+
+/**
+ * A `lowerdir=` value -> its layers. `\x` is x, `:` separates layers, `::` separates
+ * data-only layers, which must come last (`/l1:/l2::/d1::/d2`). Hundreds of layers make this
+ * string tens of kilobytes, so it is cut with slices, never built a character at a time.
+ */
+export function splitLowerdirValue(value: string): { lowerdirs: string[]; datadirs: string[] } {
+  if (!value.includes("\\")) return splitUnescaped(value);
+  const lowerdirs: string[] = [];
+  const datadirs: string[] = [];
+  let inData = false;
+  let start = 0;
+  let escaped = false;
+  const BACKSLASH = 92;
+  const COLON = 58;
+  for (let i = 0; i <= value.length; i++) {
+    const code = i < value.length ? value.charCodeAt(i) : -1;
+    if (code === BACKSLASH && i + 1 < value.length) {
+      escaped = true;
+      i++;
+      continue;
+    }
+    if (code !== COLON && code !== -1) continue;
+    const raw = value.slice(start, i);
+    if (raw === "") throw new PlanError(`overlay: empty layer in lowerdir=${value}`);
+    (inData ? datadirs : lowerdirs).push(escaped ? unescapeOverlayPath(raw) : raw);
+    escaped = false;
+    if (code === COLON && value.charCodeAt(i + 1) === COLON) {
+      if (value.charCodeAt(i + 2) === COLON) {
+        throw new PlanError(`overlay: only ':' or '::' may separate layers in lowerdir=${value}`);
+      }
+      inData = true;
+      i++;
+    } else if (code === COLON && inData) {
+      throw new PlanError(`overlay: regular layers cannot follow data-only layers ('::') in lowerdir=${value}`);
+    }
+    start = i + 1;
+  }
+  return { lowerdirs, datadirs };
+}
+
+/** The common case, no backslash at all: the native split, with "" marking a "::". */
+function splitUnescaped(value: string): { lowerdirs: string[]; datadirs: string[] } {
+  const parts = value.split(":");
+  if (!parts.includes("")) return { lowerdirs: parts, datadirs: [] };
+  const lowerdirs: string[] = [];
+  const datadirs: string[] = [];
+  let inData = false;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const next = parts[i + 1];
+    if (part === "") throw new PlanError(`overlay: ${next === "" ? "only ':' or '::' may separate layers" : "empty layer"} in lowerdir=${value}`);
+    (inData ? datadirs : lowerdirs).push(part);
+    if (next === "" && i + 2 < parts.length) {
+      inData = true;
+      i++;
+    } else if (inData && i + 1 < parts.length) {
+      throw new PlanError(`overlay: regular layers cannot follow data-only layers ('::') in lowerdir=${value}`);
+    }
+  }
+  return { lowerdirs, datadirs };
+}
+
+/** The kernel's ovl_unescape: every backslash escapes the character after it. */
+export function unescapeOverlayPath(path: string): string {
+  return path.includes("\\") ? path.replace(/\\(.)/gs, "$1") : path;
+}
+
+/** A path inside `lowerdir=` for mount(2): escape `\`, `:` and `,`. */
+export function escapeLowerdir(path: string): string {
+  return LOWERDIR_SPECIAL.test(path) ? path.replace(/[\\:,]/g, "\\$&") : path;
+}
+const LOWERDIR_SPECIAL = /[\\:,]/;
+
+/** upperdir/workdir for mount(2): escape `\` and `,` (a `:` is taken literally there). */
+export function escapeOverlayPath(path: string): string {
+  return path.replace(/[\\,]/g, "\\$&");
+}
+
+/** The `lowerdir=` value for mount(2), data-only layers after `::`. */
+export function joinLowerdirValue(lowerdirs: readonly string[], datadirs: readonly string[]): string {
+  return [lowerdirs.map(escapeLowerdir).join(":"), ...datadirs.map(escapeLowerdir)].join("::");
+}
+
+/** The config as mount(2) data items: lowerdir, upperdir, workdir, then the rest in order. */
+export function overlayDataItems(config: OverlayConfig): string[] {
+  const items: string[] = [];
+  if (config.lowerdirs.length || config.datadirs.length) {
+    items.push(`lowerdir=${joinLowerdirValue(config.lowerdirs, config.datadirs)}`);
+  }
+  if (config.upperdir !== undefined) items.push(`upperdir=${escapeOverlayPath(config.upperdir)}`);
+  if (config.workdir !== undefined) items.push(`workdir=${escapeOverlayPath(config.workdir)}`);
+  return [...items, ...config.other];
+}
+
+/** Every layer path of the config: lower, data-only, upper, work. */
+export function overlayPaths(config: OverlayConfig): string[] {
+  return [
+    ...config.lowerdirs,
+    ...config.datadirs,
+    ...(config.upperdir === undefined ? [] : [config.upperdir]),
+    ...(config.workdir === undefined ? [] : [config.workdir]),
+  ];
+}

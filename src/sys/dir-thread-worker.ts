@@ -1,0 +1,43 @@
+/**
+ * The body of a dir thread (see dir-thread.ts): a Worker that leaves the process's shared
+ * filesystem state once (unshare(CLONE_FS)), then for each request chdir(dir) and mount(2).
+ * Replies through the request's shared buffer: [done, failed step, errno].
+ * Listed as an extra entry point of the compiled binary in scripts/build.ts.
+ */
+import { bindLibc, lastErrno } from "./libc.ts";
+import { DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
+
+const libc = bindLibc({
+  unshare: { args: ["i32"], returns: "i32" },
+  chdir: { args: ["cstring"], returns: "i32" },
+  mount: { args: ["cstring", "cstring", "cstring", "u64", "cstring"], returns: "i32" },
+});
+
+declare const self: Worker;
+
+/** CLONE_FS from <sched.h>: cwd, root and umask shared with the rest of the process. */
+const CLONE_FS = 0x200;
+let unshared = false;
+
+function serve(request: DirMountRequest): [step: number, errno: number] {
+  const c = libc();
+  if (!unshared) {
+    if (c.unshare(CLONE_FS) !== 0) return [DIR_THREAD_STEP.unshare, lastErrno()];
+    unshared = true;
+  }
+  if (c.chdir(request.dir) !== 0) return [DIR_THREAD_STEP.chdir, lastErrno()];
+  const failed = c.mount(request.source, request.target, request.fstype, request.flags, request.data) !== 0 ? lastErrno() : 0;
+  // Leave the directory at once: a working directory inside a filesystem keeps it busy.
+  c.chdir("/");
+  return failed ? [DIR_THREAD_STEP.mount, failed] : [0, 0];
+}
+
+self.onmessage = (event: MessageEvent) => {
+  const request = event.data as DirMountRequest;
+  const reply = new Int32Array(request.reply);
+  const [step, errno] = serve(request);
+  reply[1] = step;
+  reply[2] = errno;
+  Atomics.store(reply, 0, 1);
+  Atomics.notify(reply, 0);
+};

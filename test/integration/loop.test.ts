@@ -1,0 +1,321 @@
+// Real loop devices and loop mounts of small ext4 images. Root, private mount namespace.
+// Other engineers use loop devices on this machine at the same time: every check looks only at
+// the devices bound to this test's own image, and every device is released in finally.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Errno } from "../../src/errno.ts";
+import { exitCodeFor, PlanError, SyscallError } from "../../src/errors.ts";
+import { probeKernelFacts } from "../../src/ops/features.ts";
+import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
+import { LOOP_ATTACH_BUSY } from "../../src/ops/loop-retry.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { withPolicy } from "../../src/ops/retry.ts";
+import { unmountAll } from "../../src/ops/unmount.ts";
+import type { Strategy } from "../../src/plan/facts.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { LO_FLAGS } from "../../src/sys/loop.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
+
+beforeAll(requireRootNamespace);
+
+const BINARY = join(import.meta.dir, "../../dist/mountkit");
+
+let s: ReturnType<typeof scratch>;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+function fresh(label: string) {
+  s = scratch(label);
+  cleanups.push(() => s.dispose());
+  return s;
+}
+function dir(...parts: string[]) {
+  const p = s.path(...parts);
+  mkdirSync(p, { recursive: true });
+  return p;
+}
+/** An image of this test, whose devices are checked and released when the test ends. */
+function image(name = "img", sizeMiB = 8, extra: string[] = [], fsSize?: string): string {
+  const path = makeExt4Image(s.path(name), sizeMiB, extra, fsSize);
+  cleanups.push(() => {
+    for (const device of loopDevicesOf(path).sysfs) {
+      try {
+        detachLoop(device);
+      } catch {
+        // already going away
+      }
+    }
+  });
+  return path;
+}
+function unmountAfter(path: string) {
+  cleanups.push(() => unmountAll(path));
+}
+const none = { sysfs: [], losetup: [] };
+const sysfsValue = (device: string, file: string) => readFileSync(`/sys/block/${device.slice("/dev/".length)}/${file}`, "utf8").trim();
+const sourceAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.source;
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+for (const strategy of ["fd", "legacy"] as Strategy[]) {
+  const method = strategy === "fd" ? "LOOP_CONFIGURE" : "LOOP_SET_FD + LOOP_SET_STATUS64";
+  describe(`loop mounts by ${method}`, () => {
+    const facts = probeKernelFacts(strategy);
+
+    test("mount an ext4 image: autoclear, then unmount frees the device; no fd left open", () => {
+      fresh(`loop-${strategy}`);
+      const img = image();
+      const t = dir("m");
+      unmountAfter(t);
+      const before = openFds();
+      const plan = mount({ type: "ext4", source: img, options: ["loop", "nodev"] }, t, { facts });
+      expect(newFds(before)).toEqual([]);
+      expect(plan.steps[0]).toMatchObject({ op: "loop-mount", loop: { method: strategy === "fd" ? "configure" : "set-fd", autoclear: true } });
+      const device = sourceAt(t)!;
+      expect(device).toMatch(/^\/dev\/loop\d+$/);
+      expect(loopDevicesOf(img)).toEqual({ sysfs: [device], losetup: [device] });
+      expect(sysfsValue(device, "loop/autoclear")).toBe("1");
+      writeFileSync(join(t, "hello"), "world");
+      unmountAll(t);
+      expect(loopDevicesOf(img)).toEqual(none);
+    });
+
+    test("ro mounts a read-only device; direct-io reaches the device", () => {
+      fresh(`loop-${strategy}-ro`);
+      const img = image();
+      const t = dir("m");
+      unmountAfter(t);
+      mount({ type: "ext4", source: img, options: ["loop", "ro", "direct-io"] }, t, { facts });
+      const device = sourceAt(t)!;
+      expect(sysfsValue(device, "ro")).toBe("1");
+      expect(sysfsValue(device, "loop/dio")).toBe("1");
+      expect((caught(() => writeFileSync(join(t, "x"), "")) as NodeJS.ErrnoException).code).toBe("EROFS");
+    });
+
+    test("offset= and sizelimit= (util-linux's loop options) reach the device", () => {
+      fresh(`loop-${strategy}-offset`);
+      const img = image("img", 16, ["-E", "offset=1048576"], "8M");
+      const t = dir("m");
+      unmountAfter(t);
+      mount({ type: "ext4", source: img, options: ["loop", "offset=1MiB", "sizelimit=8M"] }, t, { facts });
+      const device = sourceAt(t)!;
+      expect(sysfsValue(device, "loop/offset")).toBe("1048576");
+      expect(sysfsValue(device, "loop/sizelimit")).toBe(String(8 << 20));
+      expect(Number(sysfsValue(device, "size")) * 512).toBe(8 << 20);
+    });
+
+    test("an image with no valid filesystem: exit 32, the device is freed, nothing mounted", () => {
+      fresh(`loop-${strategy}-badfs`);
+      const img = s.path("zeros");
+      writeFileSync(img, new Uint8Array(4 << 20));
+      cleanups.push(() => loopDevicesOf(img).sysfs.forEach((d) => detachLoop(d)));
+      const t = dir("m");
+      const before = openFds();
+      const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts })) as SyscallError;
+      expect(err).toBeInstanceOf(SyscallError);
+      expect(err.syscall).toBe("mount(2)");
+      expect(exitCodeFor(err)).toBe(32);
+      expect(err.message).toMatch(/on \/dev\/loop\d+/);
+      expect(err.hint).toMatch(/holds no valid ext4 filesystem/);
+      expect(newFds(before)).toEqual([]);
+      expect(loopDevicesOf(img)).toEqual(none);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+
+    test("a source that is not a regular file or block device: exit 32 and a hint", () => {
+      fresh(`loop-${strategy}-notfile`);
+      const t = dir("m");
+      for (const source of [dir("a-directory"), "/dev/null"]) {
+        const before = openFds();
+        const err = caught(() => mount({ type: "ext4", source, options: ["loop"] }, t, { facts })) as SyscallError;
+        expect(err).toBeInstanceOf(SyscallError);
+        expect(exitCodeFor(err)).toBe(32);
+        expect(err.hint).toMatch(/is not a regular file or block device/);
+        expect(newFds(before)).toEqual([]);
+        expect(loopDevicesOf(source)).toEqual(none);
+      }
+    });
+
+    test("the step after LOOP_SET_FD / LOOP_CONFIGURE fails: the device is detached again", () => {
+      fresh(`loop-${strategy}-fault`);
+      const img = image();
+      const t = dir("m");
+      const fault = strategy === "fd" ? { mount: { calls: [1], errno: Errno.EIO } } : { loopSetStatus64: { calls: [1], errno: Errno.EIO } };
+      const sys = injectFaults(libcSyscalls, fault);
+      const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts, sys })) as SyscallError;
+      expect(err.errno).toBe(Errno.EIO);
+      expect(sys.counts.loopClrFd).toBe(1);
+      expect(loopDevicesOf(img)).toEqual(none);
+    });
+  });
+}
+
+describe("the EBUSY race", () => {
+  const facts = probeKernelFacts("fd");
+
+  test("another process takes the free device first: the next free one is tried", () => {
+    fresh("loop-race");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    const sys = injectFaults(libcSyscalls, { loopConfigure: { calls: [1, 2], errno: Errno.EBUSY } });
+    mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts, sys });
+    // Two races faked; another engineer's process may win a real one too.
+    const tries = sys.counts.loopCtlGetFree!;
+    expect(tries).toBeGreaterThanOrEqual(3);
+    expect(sys.counts.loopConfigure).toBe(tries);
+    // every device fd opened for a lost race was closed again
+    const opened = sys.log.filter((c) => c[0] === "open" && String(c[1]).startsWith("/dev/loop") && c[1] !== "/dev/loop-control");
+    expect(opened).toHaveLength(tries);
+    expect(sys.counts.close).toBe(2 + tries); // backing + control, one fd per device tried
+    expect(loopDevicesOf(img).sysfs).toEqual([sourceAt(t)!]);
+  });
+
+  test("the policy gives up after its attempts with EBUSY; nothing is left", () => {
+    fresh("loop-race-lost");
+    const img = image();
+    const sys = injectFaults(libcSyscalls, { loopConfigure: { calls: "always", errno: Errno.EBUSY, syscall: "ioctl(LOOP_CONFIGURE)" } });
+    const before = openFds();
+    const err = caught(() => attachLoop(img, { facts, sys, retry: withPolicy(LOOP_ATTACH_BUSY, { attempts: 4, jitterPerAttemptMs: 0 }) })) as SyscallError;
+    expect(err.errno).toBe(Errno.EBUSY);
+    expect(err.message).toMatch(/^attach .* to a loop device: ioctl\(LOOP_CONFIGURE\): EBUSY/);
+    expect(sys.counts.loopConfigure).toBe(4);
+    expect(newFds(before)).toEqual([]);
+    expect(loopDevicesOf(img)).toEqual(none);
+  });
+
+  test("containerd's policy: 99 attempts, a random pause up to attempt x 10 ms, EBUSY only", () => {
+    expect(LOOP_ATTACH_BUSY).toMatchObject({ attempts: 99, delayMs: 0, jitterPerAttemptMs: 10, errnos: [Errno.EBUSY] });
+  });
+});
+
+describe("attachLoop / detachLoop", () => {
+  for (const strategy of ["fd", "legacy"] as Strategy[]) {
+    test(`attach with every option, read back by LOOP_GET_STATUS64 (${strategy})`, () => {
+      fresh(`loop-attach-${strategy}`);
+      const img = image("img", 16);
+      const facts = probeKernelFacts(strategy);
+      const loop = attachLoop(img, { facts, readOnly: true, autoclear: true, directIo: true, offset: 4096, sizeLimit: 1 << 20 });
+      try {
+        const status = libcSyscalls.loopGetStatus64(loop.fd);
+        expect(status).toMatchObject({ number: loop.number, offset: 4096, sizeLimit: 1 << 20, fileName: img });
+        expect(status.flags & (LO_FLAGS.READ_ONLY | LO_FLAGS.AUTOCLEAR | LO_FLAGS.DIRECT_IO)).toBe(LO_FLAGS.READ_ONLY | LO_FLAGS.AUTOCLEAR | LO_FLAGS.DIRECT_IO);
+        expect(sysfsValue(loop.device, "loop/offset")).toBe("4096");
+        expect(loopDevicesOf(img).sysfs).toEqual([loop.device]);
+      } finally {
+        loop.close(); // autoclear: closing the last fd detaches it
+      }
+      expect(loopDevicesOf(img)).toEqual(none);
+    });
+  }
+
+  test("without autoclear the device outlives the fd until detachLoop", () => {
+    fresh("loop-detach");
+    const img = image();
+    const loop = attachLoop(img);
+    try {
+      loop.close();
+      expect(loopDevicesOf(img)).toEqual({ sysfs: [loop.device], losetup: [loop.device] });
+    } finally {
+      detachLoop(loop.device);
+    }
+    expect(loopDevicesOf(img)).toEqual(none);
+    const err = caught(() => detachLoop(loop.device)) as SyscallError;
+    expect(err.errno).toBe(Errno.ENXIO);
+    expect(err.message).toMatch(/^detach \/dev\/loop\d+: ioctl\(LOOP_CLR_FD\): ENXIO/);
+    expect(err.hint).toMatch(/not attached/);
+  });
+
+  test("a file name longer than lo_file_name keeps its first 63 bytes", () => {
+    fresh("loop-longname");
+    const img = image(`${"n".repeat(100)}.img`);
+    const loop = attachLoop(img, { autoclear: true });
+    try {
+      const name = libcSyscalls.loopGetStatus64(loop.fd).fileName;
+      expect(name).toBe(img.slice(0, 63));
+    } finally {
+      loop.close();
+    }
+  });
+});
+
+describe("bad input", () => {
+  const facts = probeKernelFacts("fd");
+  test("refused before any syscall: no type, loop with bind, a bad size", () => {
+    const sys = injectFaults(libcSyscalls, {});
+    for (const [m, pattern] of [
+      [{ type: "", source: "/img", options: ["loop"] }, /needs the filesystem type/],
+      [{ type: "ext4", source: "/img", options: ["loop", "bind"] }, /loop and bind/],
+      [{ type: "ext4", source: "/img", options: ["loop", "offset=12q"] }, /offset: "12q" is not a size/],
+    ] as const) {
+      expect(() => mount(m, "/mnt", { facts, sys })).toThrow(PlanError);
+      expect(() => mount(m, "/mnt", { facts, sys })).toThrow(pattern);
+    }
+    expect(sys.log).toEqual([]);
+  });
+
+  test("a missing image: open(2) ENOENT, exit 32, no device touched", () => {
+    fresh("loop-missing");
+    const sys = injectFaults(libcSyscalls, {});
+    const err = caught(() => mount({ type: "ext4", source: s.path("nope.img"), options: ["loop"] }, dir("m"), { facts, sys })) as SyscallError;
+    expect(err.errno).toBe(Errno.ENOENT);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(err.hint).toMatch(/does not exist/);
+    expect(sys.counts.loopCtlGetFree ?? 0).toBe(0);
+  });
+});
+
+describe("the binary", () => {
+  test("loop attach prints the device; loop detach frees it", () => {
+    fresh("loop-cli");
+    const img = image();
+    const attach = Bun.spawnSync([BINARY, "loop", "attach", "-r", img]);
+    expect(attach.stderr.toString()).toBe("");
+    expect(attach.exitCode).toBe(0);
+    const device = attach.stdout.toString().trim();
+    expect(device).toMatch(/^\/dev\/loop\d+$/);
+    try {
+      expect(loopDevicesOf(img).sysfs).toEqual([device]);
+      expect(sysfsValue(device, "ro")).toBe("1");
+    } finally {
+      const detach = Bun.spawnSync([BINARY, "loop", "detach", device]);
+      expect(detach.exitCode).toBe(0);
+    }
+    expect(loopDevicesOf(img)).toEqual(none);
+    const again = Bun.spawnSync([BINARY, "loop", "detach", device]);
+    expect(again.exitCode).toBe(32);
+    expect(again.stderr.toString()).toMatch(/ENXIO/);
+  });
+
+  test("mount -o loop through the binary, and a bad image exits 32 leaving no device", () => {
+    fresh("loop-cli-mount");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    const ok = Bun.spawnSync([BINARY, "mount", "-t", "ext4", "-o", "loop,ro", img, t]);
+    expect(ok.stderr.toString()).toBe("");
+    expect(ok.exitCode).toBe(0);
+    expect(sourceAt(t)).toMatch(/^\/dev\/loop\d+$/);
+    unmountAll(t);
+    expect(loopDevicesOf(img)).toEqual(none);
+
+    const zeros = s.path("zeros");
+    writeFileSync(zeros, new Uint8Array(4 << 20));
+    const bad = Bun.spawnSync([BINARY, "mount", "-t", "ext4", "-o", "loop", zeros, t]);
+    expect(bad.exitCode).toBe(32);
+    expect(loopDevicesOf(zeros)).toEqual(none);
+    expect(existsSync(t)).toBe(true);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * What a test checks was not left behind: open file descriptors and Worker threads of this
+ * process. Loop devices are checked per device in loop tests (others use loop devices too).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * This process's open fds, sorted. Take it around synchronous code only, and compare with
+ * newFds(): fds of earlier child processes may close in between, which is no leak.
+ */
+export function openFds(): number[] {
+  return readdirSync("/proc/self/fd")
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** The fds open now that were not open before. */
+export function newFds(before: readonly number[]): number[] {
+  return openFds().filter((fd) => !before.includes(fd));
+}
+
+/** Threads of this process named "Worker" (Bun names its Worker threads so). */
+export function workerThreads(): number {
+  let count = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim() === "Worker") count++;
+    } catch {
+      // the thread exited while we looked
+    }
+  }
+  return count;
+}
+
+/**
+ * Wait until cond() holds, for things the kernel finishes shortly after a call returns (a
+ * terminated thread exiting). Fails the test, naming what, if it never holds; not a timing check.
+ */
+export async function eventually(what: string, cond: () => boolean, limitMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > limitMs) throw new Error(`never happened: ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+/**
+ * Loop devices bound to this backing file, from sysfs (/sys/block/loopN/loop/backing_file)
+ * and from `losetup -a`; both must agree that a test's own image is attached nowhere.
+ */
+export function loopDevicesOf(image: string): { sysfs: string[]; losetup: string[] } {
+  const sysfs: string[] = [];
+  for (const name of readdirSync("/sys/block")) {
+    if (!name.startsWith("loop")) continue;
+    try {
+      if (readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim() === image) sysfs.push(`/dev/${name}`);
+    } catch {
+      // not bound, or unbound while we looked
+    }
+  }
+  const run = Bun.spawnSync(["losetup", "-a"]);
+  if (run.exitCode !== 0) throw new Error(`losetup -a failed: ${run.stderr.toString()}`);
+  const losetup = run.stdout
+    .toString()
+    .split("\n")
+    .filter((line) => line.includes(`(${image})`))
+    .map((line) => line.slice(0, line.indexOf(":")));
+  return { sysfs: sysfs.sort(), losetup: losetup.sort() };
+}
+
+/**
+ * A small ext4 image (4 KiB blocks) at path: a file of sizeMiB, extra mkfs.ext4 arguments
+ * before the path, and the filesystem's own size after it when it is not the whole file.
+ */
+export function makeExt4Image(path: string, sizeMiB = 8, extra: string[] = [], fsSize?: string): string {
+  const truncate = Bun.spawnSync(["truncate", "-s", `${sizeMiB}M`, path]);
+  if (truncate.exitCode !== 0) throw new Error(`truncate: ${truncate.stderr.toString()}`);
+  const mkfs = Bun.spawnSync(["mkfs.ext4", "-q", "-F", "-b", "4096", ...extra, path, ...(fsSize ? [fsSize] : [])]);
+  if (mkfs.exitCode !== 0) throw new Error(`mkfs.ext4 ${path}: ${mkfs.stderr.toString()}`);
+  return path;
+}

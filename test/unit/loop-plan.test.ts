@@ -1,0 +1,92 @@
+// Loop mount plans and util-linux sizes. Pure.
+import { describe, expect, test } from "bun:test";
+import { PlanError } from "../../src/errors.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
+import type { LoopMountStep } from "../../src/plan/loop-step.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import { parseSize } from "../../src/plan/size.ts";
+import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
+
+const fd = factsForVersion("6.18.0");
+const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
+const plan = (options: string[], facts = fd) => planMount({ type: "ext4", source: "/images/a.img", options }, "/mnt", facts);
+
+describe("sizes", () => {
+  test("bytes, hex, binary and decimal suffixes", () => {
+    expect(parseSize("offset", "4096")).toBe(4096);
+    expect(parseSize("offset", "0x1000")).toBe(4096);
+    expect(parseSize("offset", "1K")).toBe(1024);
+    expect(parseSize("offset", "1MiB")).toBe(1 << 20);
+    expect(parseSize("offset", "2KB")).toBe(2000);
+    expect(parseSize("offset", "1g")).toBe(2 ** 30);
+    expect(parseSize("offset", "0")).toBe(0);
+  });
+  test("anything else is a PlanError naming the option", () => {
+    for (const bad of ["", "-1", "1.5M", "12q", "M", "1 M B"]) expect(() => parseSize("sizelimit", bad)).toThrow(/^sizelimit: /);
+    expect(() => parseSize("offset", "9E")).toThrow(/too large/);
+  });
+});
+
+describe("the loop planner", () => {
+  test("containerd's defaults: autoclear, LOOP_CONFIGURE on 5.8+, the fs data left alone", () => {
+    const [step] = plan(["loop", "noatime", "errors=remount-ro"]).steps as [LoopMountStep];
+    expect(step).toEqual({
+      op: "loop-mount",
+      loop: { file: "/images/a.img", readOnly: false, autoclear: true, directIo: false, offset: 0, sizeLimit: 0, method: "configure" },
+      target: "/mnt",
+      fstype: "ext4",
+      flags: MS.NOATIME,
+      data: "errors=remount-ro",
+      undoable: true,
+    });
+  });
+
+  test("ro, direct-io, offset= and sizelimit= are loop options, not fs data", () => {
+    const [step] = plan(["loop", "ro", "direct-io", "offset=1MiB", "sizelimit=0x800000", "data=ordered"]).steps as [LoopMountStep];
+    expect(step.loop).toMatchObject({ readOnly: true, directIo: true, offset: 1 << 20, sizeLimit: 8 << 20 });
+    expect(step.data).toBe("data=ordered");
+    expect(step.flags).toBe(MS.RDONLY);
+  });
+
+  test("the legacy ioctls before 5.8, or when MOUNTKIT_STRATEGY=legacy", () => {
+    expect((plan(["loop"], legacy).steps[0] as LoopMountStep).loop.method).toBe("set-fd");
+    expect((plan(["loop"], factsForVersion("5.4.0")).steps[0] as LoopMountStep).loop.method).toBe("set-fd");
+  });
+
+  test("propagation follows as its own step", () => {
+    const steps = plan(["loop", "rprivate"]).steps;
+    expect(steps.map((s) => s.op)).toEqual(["loop-mount", "mount"]);
+    expect((steps[1] as MountStep).flags).toBe(MS.PRIVATE | MS.REC);
+  });
+
+  test("a remount with loop is a plain remount", () => {
+    expect(plan(["loop", "remount", "ro"]).steps[0]!.op).toBe("mount");
+  });
+
+  test("refusals: no type, no source, with bind", () => {
+    expect(() => planMount({ type: "", source: "/a.img", options: ["loop"] }, "/m", fd)).toThrow(PlanError);
+    expect(() => planMount({ type: "ext4", source: "", options: ["loop"] }, "/m", fd)).toThrow(/image file/);
+    expect(() => plan(["loop", "bind"])).toThrow(/loop and bind/);
+  });
+
+  test("dry run shows each call, flags by name", () => {
+    const step = plan(["loop", "ro", "direct-io", "offset=4096"]).steps[0]!;
+    expect(formatStep(step).split("\n")).toEqual([
+      'backing = open("/images/a.img", O_RDONLY|O_CLOEXEC)',
+      'N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)',
+      'loopfd = open("/dev/loopN", O_RDONLY|O_CLOEXEC)',
+      'ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: 0, info: {lo_offset: 4096, lo_sizelimit: 0, lo_flags: LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR|LO_FLAGS_DIRECT_IO, lo_file_name: "/images/a.img"}})',
+      "close(backing)",
+      'mount("/dev/loopN", "/mnt", "ext4", MS_RDONLY, NULL)',
+      "close(loopfd)",
+    ]);
+    const legacyLines = formatStep(plan(["loop", "direct-io"], legacy).steps[0]!).split("\n");
+    expect(legacyLines.slice(3, 6)).toEqual([
+      "ioctl(loopfd, LOOP_SET_FD, backing)",
+      'ioctl(loopfd, LOOP_SET_STATUS64, {lo_offset: 0, lo_sizelimit: 0, lo_flags: LO_FLAGS_AUTOCLEAR, lo_file_name: "/images/a.img"})',
+      "ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)",
+    ]);
+    expect(describeStep(step)).toMatchObject({ op: "loop-mount", loop: { flagNames: "LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR|LO_FLAGS_DIRECT_IO" } });
+  });
+});

@@ -1,0 +1,74 @@
+// containerd's Mount helpers, without aliasing: inputs are frozen, so any write would throw.
+import { describe, expect, test } from "bun:test";
+import type { Mount } from "../../src/plan/mount-request.ts";
+import { readOnly, readonlyMounts, readonlyOverlayOptions, removeVolatileOption } from "../../src/plan/mount-helpers.ts";
+import { splitLowerdirValue } from "../../src/plan/overlay-options.ts";
+
+function frozen(mounts: Mount[]): readonly Mount[] {
+  for (const m of mounts) {
+    Object.freeze(m.options);
+    Object.freeze(m);
+  }
+  return Object.freeze(mounts);
+}
+
+describe("removeVolatileOption", () => {
+  test("takes volatile and fsync=volatile off overlays only; the input is untouched", () => {
+    const input = frozen([
+      { type: "overlay", source: "overlay", options: ["lowerdir=/l", "volatile", "upperdir=/u", "fsync=volatile", "workdir=/w"] },
+      { type: "tmpfs", source: "t", options: ["volatile"] },
+      { type: "overlay", source: "overlay", options: ["lowerdir=/a:/b"] },
+    ]);
+    const out = removeVolatileOption(input);
+    expect(out).not.toBe(input);
+    expect(out.map((m) => m.options)).toEqual([["lowerdir=/l", "upperdir=/u", "workdir=/w"], ["volatile"], ["lowerdir=/a:/b"]]);
+    expect(input[0]!.options).toContain("volatile");
+    // Unchanged mounts are shared (they are never written to); changed ones are new objects.
+    expect(out[1]).toBe(input[1]);
+    expect(out[0]).not.toBe(input[0]);
+  });
+
+  test("containerd's aliasing case: the result and the input never share a changed array", () => {
+    const options = ["volatile", "lowerdir=/l", "x"];
+    const input = [{ type: "overlay", source: "o", options }];
+    const out = removeVolatileOption(input);
+    (out[0]!.options as string[]).push("appended");
+    expect(options).toEqual(["volatile", "lowerdir=/l", "x"]);
+  });
+});
+
+describe("readonlyMounts", () => {
+  test("overlay: upperdir becomes the top lower layer, workdir dropped", () => {
+    const input = frozen([{ type: "overlay", source: "overlay", options: ["index=off", "lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"] }]);
+    expect(readonlyMounts(input)[0]!.options).toEqual(["index=off", "lowerdir=/u:/l1:/l2"]);
+    expect(input[0]!.options).toEqual(["index=off", "lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"]);
+  });
+
+  test("an upperdir holding ':' or an escape stays one layer", () => {
+    const [options] = [readonlyOverlayOptions(["lowerdir=/l", "upperdir=/up:per\\,x", "workdir=/w"])];
+    const value = options[0]!.slice("lowerdir=".length);
+    expect(splitLowerdirValue(value).lowerdirs).toEqual(["/up:per,x", "/l"]);
+  });
+
+  test("layers given one by one: lowerdir+= upper goes first", () => {
+    expect(readonlyOverlayOptions(["lowerdir+=/a", "lowerdir+=/b", "upperdir=/u", "workdir=/w"])).toEqual(["lowerdir+=/u", "lowerdir+=/a", "lowerdir+=/b"]);
+  });
+
+  test("an overlay without upperdir is unchanged; others get one ro in place of rw/ro", () => {
+    const input = frozen([
+      { type: "overlay", source: "o", options: ["lowerdir=/a:/b"] },
+      { type: "ext4", source: "/dev/x", options: ["rw", "noatime", "ro"] },
+      { type: "bind", source: "/s", options: ["rbind"] },
+    ]);
+    expect(readonlyMounts(input).map((m) => m.options)).toEqual([["lowerdir=/a:/b"], ["noatime", "ro"], ["rbind", "ro"]]);
+  });
+});
+
+describe("readOnly", () => {
+  test("the last of ro and rw wins", () => {
+    expect(readOnly({ type: "tmpfs", source: "t", options: ["ro"] })).toBe(true);
+    expect(readOnly({ type: "tmpfs", source: "t", options: ["ro", "rw"] })).toBe(false);
+    expect(readOnly({ type: "tmpfs", source: "t", options: ["rw", "nosuid", "ro"] })).toBe(true);
+    expect(readOnly({ type: "tmpfs", source: "t", options: [] })).toBe(false);
+  });
+});
