@@ -55,7 +55,7 @@ function bindFreeDevice(setup: LoopSetup, file: string, mode: number, backing: n
   const { sys } = ctx;
   const number = sys.loopCtlGetFree(control);
   const device = `/dev/loop${number}`;
-  ctx.log?.(`loop: ${device} is free`);
+  ctx.log?.(`loop: LOOP_CTL_GET_FREE gave N = ${number}: ${device}`);
   const fd = sys.open(device, mode);
   try {
     if (setup.method === "configure") {
