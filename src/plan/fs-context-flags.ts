@@ -5,7 +5,7 @@
  */
 import { PlanError } from "../errors.ts";
 import { formatFlags, MS, MS_PROPAGATION } from "./flags.ts";
-import { MOUNT_ATTR } from "./fs-context-step.ts";
+import { MOUNT_ATTR } from "./mount-api-flags.ts";
 
 /** Superblock flags and the fsconfig flag names the VFS gives them (fs/fs_context.c). */
 const SB_FLAG_PARAMS: ReadonlyArray<readonly [number, string]> = [

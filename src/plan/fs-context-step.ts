@@ -20,22 +20,7 @@
  * Pure.
  */
 import { formatFlags } from "./flags.ts";
-
-/**
- * MOUNT_ATTR_* for fsmount's attr_flags (<linux/mount.h>); the plan computes them, so they
- * live here (a test checks they equal sys/mount-api.ts's, which plans may not import).
- */
-export const MOUNT_ATTR = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  NOATIME: 0x10,
-  STRICTATIME: 0x20,
-  NODIRATIME: 0x80,
-  IDMAP: 0x100000,
-  NOSYMFOLLOW: 0x200000,
-} as const;
+import { MOUNT_ATTR } from "./mount-api-flags.ts";
 
 /** The longest string fsconfig takes, NUL included (strndup_user(value, 256) in fs/fsopen.c). */
 export const FSCONFIG_VALUE_MAX = 256;

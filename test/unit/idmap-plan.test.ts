@@ -8,7 +8,6 @@ import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "..
 import { planMount } from "../../src/plan/mount-plan.ts";
 import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
 import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
-import * as sysApi from "../../src/sys/mount-api.ts";
 
 const facts = factsForVersion("6.18.0");
 const MAP = ["uidmap=0:100000:65536", "gidmap=0:100000:65536"];
@@ -226,15 +225,6 @@ describe("dry run", () => {
     });
     expect(JSON.parse(JSON.stringify(described))).toEqual(described);
   });
-});
-
-test("the plan's mount API constants equal the FFI layer's", () => {
-  expect(OPEN_TREE).toEqual(sysApi.OPEN_TREE);
-  expect(AT.EMPTY_PATH).toBe(sysApi.AT.EMPTY_PATH);
-  expect(AT.RECURSIVE).toBe(sysApi.AT.RECURSIVE);
-  expect(MOVE_MOUNT.F_EMPTY_PATH).toBe(sysApi.MOVE_MOUNT.F_EMPTY_PATH);
-  for (const [name, value] of Object.entries(MOUNT_ATTR)) expect(sysApi.MOUNT_ATTR[name as keyof typeof sysApi.MOUNT_ATTR]).toBe(value);
-  expect(MOUNT_ATTR_ATIME_MASK).toBe(sysApi.MOUNT_ATTR.ATIME_MASK);
 });
 
 test("planning never mutates the caller's options", () => {
