@@ -21,7 +21,8 @@ import type { MountContext } from "./mount-request.ts";
 import { compactLayers } from "./overlay-compaction.ts";
 import { overlayDataItems, parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
 import { dataSize } from "./options.ts";
-import type { MountStep, Plan, Step } from "./steps.ts";
+import { propagationSteps } from "./propagation.ts";
+import type { MountStep, Plan } from "./steps.ts";
 
 /** containerd compacts the lowerdirs once the options reach pagesize-512 bytes. */
 export const COMPACTION_MARGIN = 512;
@@ -132,18 +133,4 @@ function tooLong(ctx: MountContext, size: number, why: string): PlanError {
     `${ctx.action}: overlay options are ${size} bytes with the NUL, more than the ${ctx.facts.pageSize}-byte page mount(2) takes, ${why}`,
     { hint: "use the fd strategy (MOUNTKIT_STRATEGY=fd, Linux 6.8+), which passes each layer on its own" },
   );
-}
-
-function propagationSteps(ctx: MountContext): Step[] {
-  return ctx.options.propagation.map((flags) => ({
-    op: "mount",
-    role: "propagation",
-    source: null,
-    target: ctx.target,
-    fstype: null,
-    flags,
-    data: null,
-    inheritFlags: 0,
-    undoable: false,
-  }));
 }

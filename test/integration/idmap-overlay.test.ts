@@ -14,6 +14,8 @@ import { unmount, unmountAll } from "../../src/ops/unmount.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
+import { probeKernelFacts } from "../../src/ops/features.ts";
+import { eventually, workerThreads } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -223,6 +225,47 @@ describe("a temp mount that cannot be unmounted", () => {
     expect(mountsUnder(tempMountLocation())).toEqual([]);
     expect(readdirSync(tempMountLocation())).toEqual([]);
     expect(layers.map(snapshot)).toEqual(before);
+  });
+});
+
+describe("long options: compacted after the idmap step, as containerd recomputes them", () => {
+  test("128 layers of long paths: mounted from a thread in the temp dir, every layer mapped, nothing left", async () => {
+    fresh("ovl-128");
+    const root = dir(`a-long-runtime-root-${"r".repeat(40)}`, "io.containerd.snapshotter.v1.overlayfs", "snapshots");
+    const layers = Array.from({ length: 128 }, (_, i) => {
+      const layer = join(root, String(i), "fs");
+      mkdirSync(layer, { recursive: true });
+      writeFileSync(`${layer}/f${i}`, String(i));
+      chownSync(`${layer}/f${i}`, i, i);
+      return layer;
+    });
+    expect(layers.join(":").length).toBeGreaterThan(4096 * 3);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    const cwd = process.cwd();
+    const plan = mount(overlayMount(layers, upper, work), merged, { facts: probeKernelFacts("legacy") });
+    expect(process.cwd()).toBe(cwd);
+    const overlay = plan.steps.find((step) => step.op === "mount-in-dir");
+    expect(overlay?.op === "mount-in-dir" && overlay.dir.startsWith(`${tempMountLocation()}/mountkit-idmap-`)).toBe(true);
+    for (const i of [0, 1, 63, 127]) expect(statSync(`${merged}/f${i}`)).toMatchObject({ uid: 100000 + i, gid: 100000 + i });
+    expect(readdirSync(merged)).toHaveLength(128);
+    writeFileSync(`${merged}/new`, "n");
+    expect(statSync(`${upper}/new`)).toMatchObject({ uid: 0, gid: 0 });
+    expect(mountsUnder(merged)).toHaveLength(1);
+    expect(mountsUnder(tempMountLocation())).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+    await eventually("the one-shot dir thread exits", () => workerThreads() === 0);
+  });
+
+  test("a temp location whose path holds a comma and a colon is escaped in the options", () => {
+    fresh("ovl-odd-temp");
+    setTempMountLocation(s.path("tmp,with:odd"));
+    const layers = lowers(2);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    mount(overlayMount(layers, upper, work), merged, { facts: probeKernelFacts("legacy") });
+    expect(statSync(`${merged}/file1`)).toMatchObject({ uid: 101001, gid: 102001 });
+    expect(readdirSync(tempMountLocation())).toEqual([]);
   });
 });
 

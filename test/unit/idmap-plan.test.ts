@@ -138,22 +138,58 @@ describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs",
     expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0::${TEMP}/1,upperdir=/u,workdir=/w`);
   });
 
-  test("the other options keep their place; the last lowerdir= counts", () => {
+  test("the other options keep their order; the last lowerdir= counts and only it reaches the kernel", () => {
     const steps = plan("overlay", "overlay", ["index=off", "lowerdir=/old", "lowerdir=/new", "userxattr"]).steps;
     expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/new"]);
     const mount = steps.find((s) => s.op === "mount");
-    expect(mount?.op === "mount" && mount.data).toBe(`index=off,lowerdir=/old,lowerdir=${TEMP}/0,userxattr`);
+    expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0,index=off,userxattr`);
+  });
+
+  test("layers given as lowerdir+= and datadir+= are idmapped like lowerdir= ones", () => {
+    const steps = plan("overlay", "overlay", ["lowerdir+=/a", "lowerdir+=/b:c", "datadir+=/d"]).steps;
+    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b:c", "/d"]);
+    const mount = steps.find((s) => s.op === "mount");
+    expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0:${TEMP}/1::${TEMP}/2`);
+  });
+
+  test("a temp location holding a comma or colon is escaped in the options", () => {
+    const steps = planMount({ type: "overlay", source: "o", options: ["lowerdir=/a:/b", ...MAP] }, "/t", facts, { tempDir: "/tmp/a,b:c" }).steps;
+    const mount = steps.find((s) => s.op === "mount");
+    expect(mount?.op === "mount" && mount.data).toBe("lowerdir=/tmp/a\\,b\\:c/0:/tmp/a\\,b\\:c/1");
   });
 
   test("refusals", () => {
     expect(() => plan("overlay", "overlay", ["upperdir=/u"])).toThrow(/needs lowerdir=/);
-    expect(() => plan("overlay", "overlay", ["lowerdir+=/a"])).toThrow(NotSupportedError);
+    expect(() => plan("overlay", "overlay", ["lowerdir=/a\\"])).toThrow(/lone backslash/);
     expect(() => planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", facts)).toThrow(/needs a temp directory/);
-    expect(() =>
-      planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", facts, { tempDir: "/tmp/a,b" }),
-    ).toThrow(/holds a comma/);
-    const many = Array.from({ length: 120 }, (_, i) => `/layer${i}`).join(":");
-    expect(() => plan("overlay", "overlay", [`lowerdir=${many}`])).toThrow(/more than the 4096-byte page/);
+  });
+
+  test("long options are compacted after the idmap step, relative to the temp dir (containerd recomputes them too)", () => {
+    const layers = Array.from({ length: 128 }, (_, i) => `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/${i}/fs`);
+    const steps = plan("overlay", "overlay", [`lowerdir=${layers.join(":")}`, "upperdir=/u", "workdir=/w"]).steps;
+    const mount = steps.find((s) => s.op === "mount-in-dir");
+    expect(mount).toEqual({
+      op: "mount-in-dir",
+      dir: `${TEMP}/`,
+      source: "overlay",
+      target: "/mnt/t",
+      fstype: "overlay",
+      flags: 0,
+      data: `lowerdir=${layers.map((_, i) => i).join(":")},upperdir=/u,workdir=/w`,
+      undoable: true,
+    });
+    // the mount comes after every temp lower exists, and before any is removed
+    const at = steps.indexOf(mount!);
+    expect(steps.slice(0, at).filter((s) => s.op === "move_mount")).toHaveLength(128);
+    expect(steps.slice(at).filter((s) => s.op === "unmount_temp")).toHaveLength(128);
+  });
+
+  test("a relative upperdir, or options too long even compacted, are refused clearly before any syscall", () => {
+    const layers = (n: number) => Array.from({ length: n }, (_, i) => `/l/${i}`).join(":");
+    expect(() => plan("overlay", "overlay", [`lowerdir=${layers(1500)}`])).toThrow(
+      /overlay options are \d+ bytes with the NUL, more than the 4096-byte page mount\(2\) takes, even with the layers relative to/,
+    );
+    expect(() => plan("overlay", "overlay", [`lowerdir=${layers(600)}`, "upperdir=rel", "workdir=/w"])).toThrow(/upperdir "?rel"? must be absolute/);
   });
 });
 

@@ -41,6 +41,43 @@ describe("lowerdir parsing", () => {
     expect(() => splitLowerdirValue("")).toThrow(/empty layer/);
     expect(() => splitLowerdirValue("/a:")).toThrow(/empty layer/);
     expect(() => splitLowerdirValue(":/a")).toThrow(/empty layer/);
+    expect(() => splitLowerdirValue("::/data")).toThrow(/empty layer/);
+    expect(() => splitLowerdirValue("/a\\::")).toThrow(/empty layer/);
+  });
+
+  // One parser serves every planner (overlay, idmapped overlay); these are the cases both had.
+  const table: [string, string[], string[]][] = [
+    ["/a", ["/a"], []],
+    ["/with\\:colon:/b", ["/with:colon", "/b"], []], // the seed split this into three layers
+    ["/back\\\\slash:/b", ["/back\\slash", "/b"], []],
+    ["/a:/b::/data1::/data2", ["/a", "/b"], ["/data1", "/data2"]],
+    ["/a::/data", ["/a"], ["/data"]],
+    ["/e\\:x::/d\\:y", ["/e:x"], ["/d:y"]],
+  ];
+  for (const [value, lowerdirs, datadirs] of table) {
+    test(`${value}: split, and joined back to the same value`, () => {
+      expect(splitLowerdirValue(value)).toEqual({ lowerdirs, datadirs });
+      expect(joinLowerdirValue(lowerdirs, datadirs)).toBe(value);
+    });
+  }
+
+  test("':::' and a lone trailing backslash are refused with a hint (the kernel would drop the backslash silently)", () => {
+    for (const value of ["/a:::/b", "/x\\:y:::/b"]) expect(() => splitLowerdirValue(value)).toThrow(/':::'|empty layer/);
+    const err = (() => {
+      try {
+        splitLowerdirValue("/a:/b\\");
+      } catch (e) {
+        return e as PlanError;
+      }
+    })();
+    expect(err).toBeInstanceOf(PlanError);
+    expect(err!.message).toBe('overlay: lowerdir="/a:/b\\\\" ends with a lone backslash');
+    expect(err!.hint).toContain("'\\:'");
+  });
+
+  test("a refused value of hundreds of layers is cut short in the message", () => {
+    const value = `${Array.from({ length: 500 }, (_, i) => `/layer/${i}`).join(":")}:`;
+    expect(() => splitLowerdirValue(value)).toThrow(/^overlay: lowerdir="\/layer\/0:.{150,}\.\.\." has an empty layer/);
   });
 
   test("escape then split gives the paths back, whatever they hold", () => {
