@@ -10,6 +10,7 @@ import { layerLabel, type FsContextStep, type FsParam, type LayerSource } from "
 import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../sys/mount-api.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
+import { closeQuietly, handleFd } from "./plan-handles.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
 export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: PlanRun): void {
@@ -56,11 +57,9 @@ function configureLayer(sys: Syscalls, fsfd: number, key: string, source: LayerS
   switch (source.kind) {
     case "path":
       return sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, source.path, 0);
-    case "handle": {
-      const fd = run.handles.get(source.handle);
-      if (fd === undefined) throw new Error(`internal: layer ${key} ${source.label} uses handle "${source.handle}", which no earlier step produced`);
-      return sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd);
-    }
+    case "handle":
+      // borrowed: the step that produced the fd owns it (closed after CMD_CREATE, or at the plan's end)
+      return sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, handleFd(run, source.handle));
     case "opath": {
       const fd = sys.openPath(source.path);
       try {
@@ -107,13 +106,4 @@ export function formatKernelMessage(message: string): string {
   if (text.startsWith("w ")) return `warning: ${text.slice(2)}`;
   if (text.startsWith("i ")) return `info: ${text.slice(2)}`;
   return text;
-}
-
-/** close(2) on a cleanup path: Linux frees the fd even when close reports an error. */
-export function closeQuietly(sys: Syscalls, fd: number): void {
-  try {
-    sys.close(fd);
-  } catch {
-    // nothing to undo: the descriptor is released either way
-  }
 }
