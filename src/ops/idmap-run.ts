@@ -20,8 +20,10 @@ import type { PlanRun } from "./run-plan.ts";
 import { usernsFdFor } from "./userns.ts";
 import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
 
-/** The mounts and dirs one run of a plan made, for its undo actions (they also run later, in a batch's rollback). */
+/** What one run of a plan cloned, attached and created, for its messages and undo actions (which also run later, in a batch's rollback). */
 interface TempState {
+  /** the path each cloned tree came from, by handle: named when a call on the tree fails */
+  readonly trees: Map<string, string>;
   /** mount points where this run attached a tree that is still there */
   readonly attached: Set<string>;
   /** temp mounts whose unmount already exhausted the EBUSY policy: left mounted */
@@ -35,7 +37,7 @@ const temps = new WeakMap<PlanRun, TempState>();
 function stateOf(run: PlanRun): TempState {
   let state = temps.get(run);
   if (state === undefined) {
-    state = { attached: new Set(), busy: new Set(), dirs: new Set() };
+    state = { trees: new Map(), attached: new Set(), busy: new Set(), dirs: new Set() };
     temps.set(run, state);
   }
   return state;
@@ -56,18 +58,19 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       lendHandle(run, step.slot, step.fd);
       return;
     case "open_tree":
-      ownHandle(run, step.slot, sys.openTree(AT_FDCWD, step.path, step.flags), sys);
+      ownHandle(run, step.slot, naming(step.path, () => sys.openTree(AT_FDCWD, step.path, step.flags)), sys);
+      stateOf(run).trees.set(step.slot, step.path);
       return;
-    case "mount_setattr":
-      sys.mountSetattr(handleFd(run, step.slot), "", step.flags, {
-        attrSet: step.attrSet,
-        attrClr: step.attrClr,
-        propagation: 0,
-        usernsFd: step.usernsSlot === null ? 0 : handleFd(run, step.usernsSlot),
-      });
+    case "mount_setattr": {
+      const fd = handleFd(run, step.slot);
+      const usernsFd = step.usernsSlot === null ? 0 : handleFd(run, step.usernsSlot);
+      const attr = { attrSet: step.attrSet, attrClr: step.attrClr, propagation: 0, usernsFd };
+      naming(stateOf(run).trees.get(step.slot), () => sys.mountSetattr(fd, "", step.flags, attr));
       return;
+    }
     case "move_mount": {
-      sys.moveMount(handleFd(run, step.slot), "", AT_FDCWD, step.target, step.flags);
+      const temp = step.role === "temp-lower" ? step.target : undefined; // the action names the target already
+      naming(temp, () => sys.moveMount(handleFd(run, step.slot), "", AT_FDCWD, step.target, step.flags));
       const state = stateOf(run);
       state.attached.add(step.target);
       run.rollback.push(() => detachAttached(state, step, ctx));
@@ -90,6 +93,16 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
     case "unmount_temp":
       unmountTemp(stateOf(run), step, ctx);
       return;
+  }
+}
+
+/** Run a call on a tree; its failure names the path (the action alone names only the target). */
+function naming<T>(path: string | undefined, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    if (err instanceof SyscallError && path !== undefined) err.withDetails(path);
+    throw err;
   }
 }
 

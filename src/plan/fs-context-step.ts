@@ -15,8 +15,8 @@
  *   - "handle": an fd that an earlier step of the same plan produced and owns, passed by
  *               FSCONFIG_SET_FD. A detached idmapped tree (open_tree(OPEN_TREE_CLONE) then
  *               mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY)) becomes an overlay layer this
- *               way: its producing step stores the fd under a handle name in the plan run and
- *               closes it when the plan ends; this step only borrows it.
+ *               way (plan/idmap-overlay.ts): its producing step owns the fd, in the plan run's
+ *               handles (ops/plan-handles.ts); this step only borrows it.
  * Pure.
  */
 import { formatFlags } from "./flags.ts";
@@ -89,7 +89,7 @@ export function formatFsContextStep(step: FsContextStep): string {
     else {
       const s = p.source;
       if (s.kind === "path") lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, ${q(s.path)}, 0)`);
-      else if (s.kind === "handle") lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, NULL, <${s.handle}: ${s.label}>)`);
+      else if (s.kind === "handle") lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, NULL, $${s.handle})  [${s.label}]`);
       else if (s.pass === "fd") {
         lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, NULL, open(${q(s.path)}, O_PATH|O_CLOEXEC))`);
       } else {

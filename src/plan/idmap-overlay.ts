@@ -3,6 +3,13 @@
  * layer as it is (containerd idmaps lowers only). Two strategies, as for every overlay
  * (facts.strategy, which MOUNTKIT_STRATEGY can force):
  *
+ *   fd      (containerd#11354) each layer a detached, idmapped, read-only tree, open_tree
+ *           (OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY), handed to
+ *           the overlay's fs context by fsconfig(FSCONFIG_SET_FD, "lowerdir+"). No temp mount
+ *           point ever exists. The tree fds stay open until FSCONFIG_CMD_CREATE has returned
+ *           (closed earlier, a detached tree dissolves and CMD_CREATE fails with EINVAL), then
+ *           `close` steps release them; on a failure the plan's end does. Needs overlay layer
+ *           fds (facts.overlayLayerFd); without them the legacy strategy is used.
  *   legacy  the seed's prepareIDMappedOverlay: each layer idmapped read-only into a 0700 temp
  *           dir, the overlay mounted on those by mount(2) (compacted like any long overlay,
  *           as containerd recomputes the options after that step), then every temp mount
@@ -12,23 +19,48 @@
  * Pure.
  */
 import { PlanError } from "../errors.ts";
+import type { KernelFacts, Strategy } from "./facts.ts";
+import type { LayerSource } from "./fs-context-step.ts";
 import type { IdMappingPair } from "./idmap-mapping.ts";
-import { idmapTreeSteps, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
+import { idmappedLayerSteps, idmapTreeSteps, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
 import { MOUNT_ATTR } from "./mount-api-flags.ts";
 import type { MountContext } from "./mount-request.ts";
-import { overlayLegacyStep } from "./overlay.ts";
+import { overlayFsContextStep, overlayLayerSources, overlayLegacyStep } from "./overlay.ts";
 import { parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { Plan, Step } from "./steps.ts";
 
 const TEMP_DIR_MODE = 0o700;
 
+/** How idmapped overlays are mounted under these facts. */
+export function idmapOverlayStrategy(facts: KernelFacts): Strategy {
+  return facts.strategy === "fd" && facts.overlayLayerFd ? "fd" : "legacy";
+}
+
 export function planIdmappedOverlay(ctx: MountContext, pair: IdMappingPair): Plan {
   const config = parseOverlayOptions(ctx.options.data);
   if (config.lowerdirs.length + config.datadirs.length === 0) {
     throw new PlanError(`${ctx.action}: overlay with uidmap/gidmap needs lowerdir=`);
   }
-  return planLegacy(ctx, config, pair);
+  return idmapOverlayStrategy(ctx.facts) === "fd" ? planFd(ctx, config, pair) : planLegacy(ctx, config, pair);
+}
+
+function planFd(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
+  const steps: Step[] = [usernsStep(pair)];
+  const handles: string[] = [];
+  const layer = (path: string): LayerSource => {
+    const handle = `layer${handles.length}`;
+    handles.push(handle);
+    steps.push(...idmappedLayerSteps(path, handle));
+    return { kind: "handle", handle, label: path };
+  };
+  const lower = config.lowerdirs.map(layer);
+  const data = config.datadirs.map(layer);
+  // upper and work stay plain paths (by O_PATH fd past fsconfig's value limit)
+  steps.push(overlayFsContextStep(ctx, config, { ...overlayLayerSources(config, ctx.facts), lower, data }));
+  for (const handle of handles) steps.push({ op: "close", slot: handle });
+  steps.push(...propagationSteps(ctx));
+  return { action: ctx.action, steps };
 }
 
 function planLegacy(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {

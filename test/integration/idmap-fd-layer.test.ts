@@ -1,7 +1,7 @@
-// The building block of the fd-based idmapped overlay (containerd#11354): a detached,
-// idmapped, read-only tree handed to overlay as a `lowerdir+` layer by fd. No temp mount point
-// exists at any moment. The overlay planner of issue 3 wires this in (docs/idmap.md); this test
-// shows the kernel accepts it. Root, private mount namespace.
+// The kernel facts the fd-based idmapped overlay (containerd#11354) rests on, shown with the
+// bare building blocks: a detached, idmapped, read-only tree is accepted as a `lowerdir+` layer
+// by fd, and it must stay open until FSCONFIG_CMD_CREATE. mount() uses them through
+// plan/idmap-overlay.ts (idmap-overlay-fd.test.ts). Root, private mount namespace.
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";

@@ -1,5 +1,6 @@
-// Idmapped overlays, legacy strategy: lowers idmapped read-only into temp dirs, the overlay on
-// those, the temp mounts removed. The data-loss cases of containerd#10704/#10721/#12139: a temp
+// Idmapped overlays, legacy strategy (forced: this kernel would choose fd, see
+// idmap-overlay-fd.test.ts): lowers idmapped read-only into temp dirs, the overlay on those,
+// the temp mounts removed. The data-loss cases of containerd#10704/#10721/#12139: a temp
 // mount that cannot be unmounted never costs the lower layer a file. Root, private namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -16,13 +17,13 @@ import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { eventually, workerThreads } from "../support/resources.ts";
+import { errnoOf, IDMAP_OPTIONS, idmappedOverlay, makeLowers, snapshot } from "../support/idmap-overlay.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
-const MAP = "0:100000:65536,65536:0:1";
-const IDMAP_OPTIONS = [`uidmap=${MAP}`, `gidmap=${MAP}`];
 const QUICK = withPolicy(UNMOUNT_BUSY, { attempts: 3, delayMs: 1 });
+const LEGACY = probeKernelFacts("legacy");
 
 let s: ReturnType<typeof scratch>;
 const cleanups: (() => void)[] = [];
@@ -45,51 +46,8 @@ function dir(...parts: string[]) {
   return p;
 }
 
-/** n lower layers with files owned by container ids; returns their paths, top first. */
-function lowers(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => {
-    const layer = dir(`lower${i}`);
-    writeFileSync(`${layer}/file${i}`, `content of layer ${i}`);
-    chownSync(`${layer}/file${i}`, 1000 + i, 2000 + i);
-    mkdirSync(`${layer}/sub${i}`);
-    writeFileSync(`${layer}/sub${i}/deep`, `deep ${i}`);
-    return layer;
-  });
-}
-
-/** Every file under dir with its content and on-disk owner: what must never change. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) {
-        out[p] = `dir ${st.uid}:${st.gid}`;
-        walk(p);
-      } else out[p] = `${readFileSync(p, "utf8")} ${st.uid}:${st.gid}`;
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function overlayMount(layers: readonly string[], upper: string, work: string) {
-  return {
-    type: "overlay",
-    source: "overlay",
-    options: [`lowerdir=${layers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS],
-  };
-}
-
-function errnoOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code;
-  }
-  return undefined;
-}
+const lowers = (n: number) => makeLowers(n, (name) => dir(name));
+const overlayMount = (layers: readonly string[], upper: string, work: string) => idmappedOverlay(layers, upper, work);
 
 describe("the normal lifecycle", () => {
   test("the merged view shows mapped owners; every temp mount and dir is gone afterwards", () => {
@@ -98,7 +56,7 @@ describe("the normal lifecycle", () => {
     const before = layers.map(snapshot);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    const plan = mount(overlayMount(layers, upper, work), merged);
+    const plan = mount(overlayMount(layers, upper, work), merged, { facts: LEGACY });
 
     // what the plan did: temp dirs under the configured location, all removed again
     const temp = plan.steps.find((step) => step.op === "mkdir")!;
@@ -124,7 +82,7 @@ describe("the normal lifecycle", () => {
     chownSync(`${layer}/f`, 7, 7);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${layer.replace(":", "\\:")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS] }, merged);
+    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${layer.replace(":", "\\:")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS] }, merged, { facts: LEGACY });
     expect(statSync(`${merged}/f`).uid).toBe(100007);
   });
 
@@ -134,7 +92,7 @@ describe("the normal lifecycle", () => {
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     const sys = injectFaults(libcSyscalls, { openTree: { calls: [3], errno: Errno.ENOENT, syscall: "open_tree(2)" } });
     const fds = openFdCount();
-    expect(() => mount(overlayMount(layers, upper, work), merged, { sys, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
+    expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
     expect(mountsUnder(s.dir)).toEqual([]);
     expect(readdirSync(tempMountLocation())).toEqual([]);
     expect(openFdCount()).toBe(fds + 1); // the cached namespace fd only
@@ -148,7 +106,7 @@ describe("the normal lifecycle", () => {
     const work = dir("tmpfs");
     cleanups.push(() => unmountAll(work));
     mount({ type: "tmpfs", source: "other-fs", options: [] }, work);
-    expect(() => mount(overlayMount(layers, upper, work), merged, { unmountRetry: QUICK })).toThrow(
+    expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, unmountRetry: QUICK })).toThrow(
       /mount overlay on .*merged: mount\(2\): EXDEV|EINVAL/,
     );
     expect(mountsUnder(merged)).toEqual([]);
@@ -183,7 +141,7 @@ describe("a temp mount that cannot be unmounted", () => {
     const busy = holdingTempLowerZero();
     let caught: unknown;
     try {
-      mount(overlayMount(layers, upper, work), merged, { sys: busy.sys, unmountRetry: QUICK });
+      mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys: busy.sys, unmountRetry: QUICK });
     } catch (err) {
       caught = err;
     }
@@ -243,7 +201,7 @@ describe("long options: compacted after the idmap step, as containerd recomputes
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
     const cwd = process.cwd();
-    const plan = mount(overlayMount(layers, upper, work), merged, { facts: probeKernelFacts("legacy") });
+    const plan = mount(overlayMount(layers, upper, work), merged, { facts: LEGACY });
     expect(process.cwd()).toBe(cwd);
     const overlay = plan.steps.find((step) => step.op === "mount-in-dir");
     expect(overlay?.op === "mount-in-dir" && overlay.dir.startsWith(`${tempMountLocation()}/mountkit-idmap-`)).toBe(true);
@@ -263,13 +221,13 @@ describe("long options: compacted after the idmap step, as containerd recomputes
     const layers = lowers(2);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    mount(overlayMount(layers, upper, work), merged, { facts: probeKernelFacts("legacy") });
+    mount(overlayMount(layers, upper, work), merged, { facts: LEGACY });
     expect(statSync(`${merged}/file1`)).toMatchObject({ uid: 101001, gid: 102001 });
     expect(readdirSync(tempMountLocation())).toEqual([]);
   });
 });
 
-test("50 idmapped overlay mounts in a loop leave no mount, temp dir, child process or fd", () => {
+test("50 legacy idmapped overlay mounts in a loop leave no mount, temp dir, child process or fd", () => {
   fresh("ovl-loop");
   const layers = lowers(3);
   const before = layers.map(snapshot);
@@ -279,7 +237,7 @@ test("50 idmapped overlay mounts in a loop leave no mount, temp dir, child proce
   const childrenBefore = children();
   const sys = recordingChildren(libcSyscalls);
   for (let i = 0; i < 50; i++) {
-    mount(overlayMount(layers, upper, work), merged, { sys });
+    mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys });
     expect(statSync(`${merged}/file2`).uid).toBe(101002);
     expect(unmount(merged)).toBe(true);
   }

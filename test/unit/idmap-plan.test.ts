@@ -4,12 +4,14 @@ import { NotSupportedError, PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { bindAttrs, idmappedLayerSteps, planIdmapMount } from "../../src/plan/idmap.ts";
+import { idmapOverlayStrategy } from "../../src/plan/idmap-overlay.ts";
 import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "../../src/plan/mount-api-flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
 import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
 
 const facts = factsForVersion("6.18.0");
+const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
 const MAP = ["uidmap=0:100000:65536", "gidmap=0:100000:65536"];
 const USERNS = {
   op: "userns",
@@ -92,7 +94,98 @@ describe("other filesystems: mount(2), then an idmapped clone of it on top (cont
   });
 });
 
+describe("overlay: the fd strategy, lowers as detached idmapped trees handed over by fd", () => {
+  const layerSteps = (path: string, slot: string) => [
+    { op: "open_tree", slot, path, flags: CLONE },
+    { op: "mount_setattr", slot, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+  ];
+
+  test("the whole sequence: trees, one fs context, the trees closed after it, then propagation; no temp dir", () => {
+    const steps = planMount(
+      { type: "overlay", source: "overlay", options: ["lowerdir=/l1:/l\\:2::/d", "upperdir=/u", "workdir=/w", "index=off", "ro", "rprivate", ...MAP] },
+      "/mnt/t",
+      facts,
+    ).steps;
+    expect(steps).toEqual([
+      USERNS,
+      ...layerSteps("/l1", "layer0"),
+      ...layerSteps("/l:2", "layer1"),
+      ...layerSteps("/d", "layer2"),
+      {
+        op: "fs-context",
+        fstype: "overlay",
+        params: [
+          { kind: "string", key: "source", value: "overlay" },
+          { kind: "flag", key: "ro" },
+          { kind: "string", key: "index", value: "off" },
+          { kind: "layer", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: "/l1" } },
+          { kind: "layer", key: "lowerdir+", source: { kind: "handle", handle: "layer1", label: "/l:2" } },
+          { kind: "layer", key: "datadir+", source: { kind: "handle", handle: "layer2", label: "/d" } },
+          { kind: "layer", key: "upperdir", source: { kind: "path", path: "/u" } },
+          { kind: "layer", key: "workdir", source: { kind: "path", path: "/w" } },
+        ],
+        attrFlags: MOUNT_ATTR.RDONLY,
+        target: "/mnt/t",
+        undoable: true,
+      },
+      { op: "close", slot: "layer0" },
+      { op: "close", slot: "layer1" },
+      { op: "close", slot: "layer2" },
+      { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.PRIVATE | MS.REC, data: null, inheritFlags: 0, undoable: false },
+    ] as Step[]);
+  });
+
+  test("lowerdir+= layers; an upperdir past fsconfig's value limit goes by O_PATH fd", () => {
+    const upper = `/${"u".repeat(300)}`;
+    const steps = plan("overlay", "overlay", ["lowerdir+=/a", "lowerdir+=/b", `upperdir=${upper}`, "workdir=/w"]).steps;
+    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b"]);
+    const fsContext = steps.find((s) => s.op === "fs-context");
+    expect(fsContext?.op === "fs-context" && fsContext.params.find((p) => p.key === "upperdir")).toEqual({
+      kind: "layer",
+      key: "upperdir",
+      source: { kind: "opath", path: upper, pass: "fd" },
+    });
+  });
+
+  test("500 layers: 500 trees and 500 lowerdir+ fds, no size limit", () => {
+    const layers = Array.from({ length: 500 }, (_, i) => `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/${i}/fs`);
+    const steps = plan("overlay", "overlay", [`lowerdir=${layers.join(":")}`]).steps;
+    expect(steps.filter((s) => s.op === "open_tree")).toHaveLength(500);
+    expect(steps.filter((s) => s.op === "close")).toHaveLength(500);
+  });
+
+  test("the strategy: fd when the kernel takes layer fds and none is forced, else legacy", () => {
+    expect(idmapOverlayStrategy(facts)).toBe("fd");
+    expect(idmapOverlayStrategy(legacy)).toBe("legacy");
+    // overlay's own fd strategy from 6.8, but detached trees as layers need layer fds
+    expect(idmapOverlayStrategy(factsForVersion("6.10.0"))).toBe("legacy");
+    expect(idmapOverlayStrategy(factsForVersion("6.10.0", { strategy: "fd" }))).toBe("legacy");
+    const options = ["lowerdir=/a:/b", ...MAP];
+    expect(planMount({ type: "overlay", source: "o", options }, "/t", factsForVersion("6.10.0"), { tempDir: TEMP }).steps[1]!.op).toBe("mkdir");
+    expect(planMount({ type: "overlay", source: "o", options }, "/t", facts).steps[1]!.op).toBe("open_tree");
+  });
+
+  test("dry run: the trees print as $layer handles, the fs context takes them by FSCONFIG_SET_FD", () => {
+    const steps = plan("overlay", "overlay", ["lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"]).steps;
+    const lines = steps.flatMap((step) => formatStep(step).split("\n"));
+    expect(lines).toContain(`$layer0 = open_tree(AT_FDCWD, "/l1", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)`);
+    expect(lines).toContain(
+      `mount_setattr($layer1, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: 0, userns_fd: $userns})`,
+    );
+    expect(lines).toContain(`fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $layer0)  [/l1]`);
+    expect(lines.indexOf("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)")).toBeLessThan(lines.indexOf("close($layer0)"));
+    expect(lines.at(-1)).toBe("close($layer1)");
+    expect(lines.some((l) => l.includes("mkdir") || l.includes("umount2"))).toBe(false);
+    const described = steps.map(describeStep);
+    const params = described.find((d) => d.op === "fs-context")!.params as unknown[];
+    expect(params).toContainEqual({ cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: "/l1" } });
+    expect(JSON.parse(JSON.stringify(described))).toEqual(described);
+  });
+});
+
 describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs", () => {
+  const plan = (type: string, source: string, options: string[], target = "/mnt/t") =>
+    planMount({ type, source, options: [...options, ...MAP] }, target, legacy, { tempDir: TEMP });
   const overlay = (lowerdir: string, more: string[] = []) =>
     plan("overlay", "overlay", [`lowerdir=${lowerdir}`, "upperdir=/u", "workdir=/w", ...more]).steps;
 
@@ -153,7 +246,7 @@ describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs",
   });
 
   test("a temp location holding a comma or colon is escaped in the options", () => {
-    const steps = planMount({ type: "overlay", source: "o", options: ["lowerdir=/a:/b", ...MAP] }, "/t", facts, { tempDir: "/tmp/a,b:c" }).steps;
+    const steps = planMount({ type: "overlay", source: "o", options: ["lowerdir=/a:/b", ...MAP] }, "/t", legacy, { tempDir: "/tmp/a,b:c" }).steps;
     const mount = steps.find((s) => s.op === "mount");
     expect(mount?.op === "mount" && mount.data).toBe("lowerdir=/tmp/a\\,b\\:c/0:/tmp/a\\,b\\:c/1");
   });
@@ -161,7 +254,7 @@ describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs",
   test("refusals", () => {
     expect(() => plan("overlay", "overlay", ["upperdir=/u"])).toThrow(/needs lowerdir=/);
     expect(() => plan("overlay", "overlay", ["lowerdir=/a\\"])).toThrow(/lone backslash/);
-    expect(() => planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", facts)).toThrow(/needs a temp directory/);
+    expect(() => planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", legacy)).toThrow(/needs a temp directory/);
   });
 
   test("long options are compacted after the idmap step, relative to the temp dir (containerd recomputes them too)", () => {
@@ -243,7 +336,7 @@ test("idmappedLayerSteps: a detached idmapped read-only tree left open in its sl
 
 describe("dry run", () => {
   test("every step prints as C and describes with flag names", () => {
-    const steps = plan("overlay", "overlay", ["lowerdir=/l1", "upperdir=/u", "workdir=/w"]).steps;
+    const steps = plan("overlay", "overlay", ["lowerdir=/l1", "upperdir=/u", "workdir=/w"], "/mnt/t", legacy).steps;
     const lines = steps.map(formatStep);
     expect(lines[0]).toContain('uid_map "0 100000 65536", setgroups "deny", gid_map "0 100000 65536"');
     expect(lines).toContain(`$lower0 = open_tree(AT_FDCWD, "/l1", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)`);
@@ -261,6 +354,27 @@ describe("dry run", () => {
     });
     expect(JSON.parse(JSON.stringify(described))).toEqual(described);
   });
+});
+
+test("close steps only ever name fds the same plan opened (a borrowed fd is never closed)", () => {
+  const plans = [
+    plan("", "/src", ["bind", "ro"]),
+    plan("tmpfs", "tmpfs", ["size=1m"]),
+    plan("overlay", "overlay", ["lowerdir=/a:/b::/d", "upperdir=/u", "workdir=/w"]),
+    plan("overlay", "overlay", ["lowerdir=/a:/b::/d", "upperdir=/u", "workdir=/w"], "/mnt/t", legacy),
+    planIdmapMount("/s", "/t", 7),
+  ];
+  for (const p of plans) {
+    const opened = new Set<string>();
+    for (const step of p.steps) {
+      if (step.op === "open_tree") opened.add(step.slot);
+      if (step.op === "close") {
+        expect([step.slot, opened.has(step.slot)]).toEqual([step.slot, true]);
+        opened.delete(step.slot);
+      }
+    }
+    expect(opened.size).toBe(0);
+  }
 });
 
 test("planning never mutates the caller's options", () => {
