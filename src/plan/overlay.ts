@@ -55,18 +55,24 @@ export interface OverlayLayerSources {
   readonly work: LayerSource | undefined;
 }
 
-/** Each layer by path, or, past fsconfig's value limit, by an O_PATH fd opened at run time. */
+/**
+ * Each layer by path, or by an O_PATH fd opened at run time: past fsconfig's value limit, and
+ * for an upperdir/workdir holding a backslash, which overlay unescapes in those two values
+ * even through fsconfig (ovl_mount_dir; `lowerdir+`/`datadir+` are taken raw).
+ */
 export function overlayLayerSources(config: OverlayConfig, facts: KernelFacts): OverlayLayerSources {
+  const byFd = (path: string): LayerSource => ({ kind: "opath", path, pass: facts.overlayLayerFd ? "fd" : "proc-path" });
   // A UTF-16 unit is at most 3 UTF-8 bytes: short paths skip the byte count.
   const source = (path: string): LayerSource =>
     path.length * 3 + 1 > FSCONFIG_VALUE_MAX && Buffer.byteLength(path, "utf8") + 1 > FSCONFIG_VALUE_MAX
-      ? { kind: "opath", path, pass: facts.overlayLayerFd ? "fd" : "proc-path" }
+      ? byFd(path)
       : { kind: "path", path };
+  const unescaped = (path: string): LayerSource => (path.includes("\\") ? byFd(path) : source(path));
   return {
     lower: config.lowerdirs.map(source),
     data: config.datadirs.map(source),
-    upper: config.upperdir === undefined ? undefined : source(config.upperdir),
-    work: config.workdir === undefined ? undefined : source(config.workdir),
+    upper: config.upperdir === undefined ? undefined : unescaped(config.upperdir),
+    work: config.workdir === undefined ? undefined : unescaped(config.workdir),
   };
 }
 

@@ -194,6 +194,16 @@ describe("fd strategy", () => {
     expect(lowers.map((p) => (p.kind === "layer" && p.source.kind === "path" ? p.source.path : ""))).toEqual(paths);
   });
 
+  test("an upperdir or workdir holding a backslash goes by O_PATH fd (overlay would unescape the string); a lower does not", () => {
+    const step = plan(["lowerdir=/l\\\\1", "upperdir=/u\\\\p", "workdir=/w\\\\k"]).steps[0] as FsContextStep;
+    const sources = step.params.filter((p) => p.kind === "layer").map((p) => (p.kind === "layer" ? p.source : undefined));
+    expect(sources).toEqual([
+      { kind: "path", path: "/l\\1" },
+      { kind: "opath", path: "/u\\p", pass: "fd" },
+      { kind: "opath", path: "/w\\k", pass: "fd" },
+    ]);
+  });
+
   test("a path past fsconfig's 256-byte value limit (NUL counted) is passed as an O_PATH fd", () => {
     const at255 = `/${"a".repeat(254)}`; // 255 bytes + NUL = 256: fits
     const at256 = `/${"b".repeat(255)}`;
