@@ -14,6 +14,7 @@
  */
 import { NotSupportedError, PlanError, quotePath } from "../errors.ts";
 import { MS } from "./flags.ts";
+import { MS_TO_MOUNT_ATTR } from "./fs-context-flags.ts";
 import { idMappingPair, type IdMappingPair } from "./idmap-mapping.ts";
 import { planIdmappedOverlay } from "./idmap-overlay.ts";
 import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs } from "./idmap-tree.ts";
@@ -79,16 +80,6 @@ export function planIdmapped(ctx: MountContext): Plan {
 function isBind(ctx: MountContext): boolean {
   return ctx.mount.type === "bind" || (ctx.options.flags & MS.BIND) !== 0;
 }
-
-/** mount(2) per-mount flags and the MOUNT_ATTR_* bit each becomes. */
-const MS_TO_MOUNT_ATTR: ReadonlyArray<readonly [number, number]> = [
-  [MS.RDONLY, MOUNT_ATTR.RDONLY],
-  [MS.NOSUID, MOUNT_ATTR.NOSUID],
-  [MS.NODEV, MOUNT_ATTR.NODEV],
-  [MS.NOEXEC, MOUNT_ATTR.NOEXEC],
-  [MS.NODIRATIME, MOUNT_ATTR.NODIRATIME],
-  [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW],
-];
 
 /**
  * The per-mount options of a bind as mount_setattr attributes: options given are set, options

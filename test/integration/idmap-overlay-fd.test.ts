@@ -3,48 +3,30 @@
 // the overlay by FSCONFIG_SET_FD, no temp mount point at any moment, every tree fd open until
 // FSCONFIG_CMD_CREATE has returned and closed on every path. Root, private mount namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { closeUsernsFds, usernsFd } from "../../src/ops/idmap.ts";
 import { mount } from "../../src/ops/mount.ts";
-import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
+import { tempMountLocation } from "../../src/ops/temp-location.ts";
 import { unmount, unmountAll } from "../../src/ops/unmount.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
 import { FSCONFIG } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
-import { errnoOf, IDMAP_OPTIONS, idmappedOverlay, makeLowers, MAP, snapshot } from "../support/idmap-overlay.ts";
+import { errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, MAP, snapshot } from "../support/idmap-overlay.ts";
 import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
-import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
+import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
 const FD = probeKernelFacts("fd");
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-  closeUsernsFds();
-});
-
-/** A scratch dir with its own temp mount location, so a temp dir made by anything shows. */
-function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
-  setTempMountLocation(s.path("tmp"));
-  cleanups.push(resetTempMountLocation);
-  return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
-const lowers = (n: number) => makeLowers(n, (name) => dir(name));
+const fx = idmapOverlayFixture();
+afterEach(() => fx.tearDown());
+const { cleanups, fresh, dir, lowers } = fx;
 
 /** What must hold after any idmapped overlay attempt, failed or not: nothing of ours is left. */
 function expectNothingLeft(merged: string) {
@@ -79,11 +61,11 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       expect(statSync(`${upper}/new`)).toMatchObject({ uid: 0, gid: 0 });
       expect(layers.map(snapshot)).toEqual(before);
       // the mount table shows the overlay only, idmapped layers listed by fd ("/") under fd
-      const [overlay, ...others] = mountsUnder(s.dir);
+      const [overlay, ...others] = mountsUnder(fx.scratch.dir);
       expect(others).toEqual([]);
       expect(overlay!.fstype).toBe("overlay");
       if (strategy === "fd") expect(overlay!.superOptions).toContain("lowerdir+=/");
-      expectNothingLeft(`${s.dir}/nothing`);
+      expectNothingLeft(`${fx.scratch.dir}/nothing`);
     });
 
     test("read-only overlays: no upperdir, or ro with one; writes fail with EROFS", () => {
@@ -99,6 +81,31 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       expect(mountsUnder(merged)[0]!.options.split(",")).toContain("ro");
       expect(errnoOf(() => writeFileSync(`${merged}/x`, "x"))).toBe("EROFS");
       expect(readdirSync(upper)).toEqual([]);
+    });
+    test("50 idmapped overlay mounts in a loop leave no mount, temp dir, child process or fd", () => {
+      fresh(`idov-loop-${strategy}`);
+      const layers = lowers(3);
+      const before = layers.map(snapshot);
+      const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+      closeUsernsFds();
+      const fds = openFdCount();
+      const childrenBefore = children();
+      const sys = recordingChildren(libcSyscalls);
+      for (let i = 0; i < 50; i++) {
+        const plan = mount(idmappedOverlay(layers, upper, work), merged, { facts, sys });
+        expect(plan.steps.some((step) => step.op === "mkdir")).toBe(strategy === "legacy");
+        expect(statSync(`${merged}/file2`).uid).toBe(101002);
+        expect(unmount(merged)).toBe(true);
+      }
+      expectNothingLeft(merged);
+      expect(sys.cloned).toHaveLength(1); // one namespace for the 50 mounts (cached)
+      for (const c of sys.cloned) expect(notOurChild(c.pid)).toBe(true);
+      expect(children().filter((c) => c.state === "Z")).toEqual([]);
+      expect(children().map((c) => c.pid).sort()).toEqual(childrenBefore.map((c) => c.pid).sort());
+      expect(openFdCount()).toBe(fds + 1); // the cached namespace fd
+      expect(closeUsernsFds()).toBe(1);
+      expect(openFdCount()).toBe(fds);
+      expect(layers.map(snapshot)).toEqual(before);
     });
   });
 }
@@ -214,7 +221,7 @@ describe("fd strategy", () => {
     cleanups.push(() => unmountAll(merged));
     usernsFd(MAP, MAP);
     const fds = openFdCount();
-    const missing = s.path("no-such-layer");
+    const missing = fx.scratch.path("no-such-layer");
     expect(() => mount(idmappedOverlay([layers[0]!, missing], upper, work), merged, { facts: FD })).toThrow(
       /^mount overlay on .*merged: open_tree\(2\): ENOENT \(No such file or directory\): .*no-such-layer$/,
     );
@@ -223,32 +230,6 @@ describe("fd strategy", () => {
     expect(() => mount(idmappedOverlay(layers, upper, other), merged, { facts: FD })).toThrow(/FSCONFIG_CMD_CREATE/);
     expect(openFdCount()).toBe(fds);
     expectNothingLeft(merged);
-  });
-
-  test("50 idmapped overlay mounts in a loop leave no mount, temp dir, child process or fd", () => {
-    fresh("idov-fd-loop");
-    const layers = lowers(3);
-    const before = layers.map(snapshot);
-    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
-    closeUsernsFds();
-    const fds = openFdCount();
-    const childrenBefore = children();
-    const sys = recordingChildren(libcSyscalls);
-    for (let i = 0; i < 50; i++) {
-      const plan = mount(idmappedOverlay(layers, upper, work), merged, { facts: FD, sys });
-      expect(plan.steps.some((step) => step.op === "mkdir")).toBe(false);
-      expect(statSync(`${merged}/file2`).uid).toBe(101002);
-      expect(unmount(merged)).toBe(true);
-    }
-    expectNothingLeft(merged);
-    expect(sys.cloned).toHaveLength(1); // one namespace for the 50 mounts (cached)
-    for (const c of sys.cloned) expect(notOurChild(c.pid)).toBe(true);
-    expect(children().filter((c) => c.state === "Z")).toEqual([]);
-    expect(children().map((c) => c.pid).sort()).toEqual(childrenBefore.map((c) => c.pid).sort());
-    expect(openFdCount()).toBe(fds + 1); // the cached namespace fd
-    expect(closeUsernsFds()).toBe(1);
-    expect(openFdCount()).toBe(fds);
-    expect(layers.map(snapshot)).toEqual(before);
   });
 });
 
@@ -292,7 +273,7 @@ describe("the binary", () => {
     const layers = lowers(2);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    const env = { ...process.env, MOUNTKIT_STRATEGY: "fd", XDG_RUNTIME_DIR: s.path("tmp") };
+    const env = { ...process.env, MOUNTKIT_STRATEGY: "fd", XDG_RUNTIME_DIR: fx.scratch.path("tmp") };
     const run = runCli(["mount", "-v", ...options(layers, upper, work), merged], { env });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $layer0)  [${layers[0]}]`);

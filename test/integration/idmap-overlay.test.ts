@@ -7,46 +7,28 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
-import { cleanupIdmapTemp, closeUsernsFds } from "../../src/ops/idmap.ts";
+import { cleanupIdmapTemp } from "../../src/ops/idmap.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { UNMOUNT_BUSY, withPolicy } from "../../src/ops/retry.ts";
-import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
-import { unmount, unmountAll } from "../../src/ops/unmount.ts";
+import { setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
+import { unmountAll } from "../../src/ops/unmount.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
-import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
+import { openFdCount } from "../support/processes.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { eventually, workerThreads } from "../support/resources.ts";
-import { errnoOf, IDMAP_OPTIONS, idmappedOverlay, makeLowers, snapshot } from "../support/idmap-overlay.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, snapshot } from "../support/idmap-overlay.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
 const QUICK = withPolicy(UNMOUNT_BUSY, { attempts: 3, delayMs: 1 });
 const LEGACY = probeKernelFacts("legacy");
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-  closeUsernsFds();
-});
+const fx = idmapOverlayFixture();
+afterEach(() => fx.tearDown());
+const { cleanups, fresh, dir, lowers } = fx;
 
-/** A scratch dir with its own temp mount location, so only this test's temp dirs are seen. */
-function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
-  setTempMountLocation(s.path("tmp"));
-  cleanups.push(resetTempMountLocation);
-  return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
-
-const lowers = (n: number) => makeLowers(n, (name) => dir(name));
 const overlayMount = (layers: readonly string[], upper: string, work: string) => idmappedOverlay(layers, upper, work);
 
 describe("the normal lifecycle", () => {
@@ -93,7 +75,7 @@ describe("the normal lifecycle", () => {
     const sys = injectFaults(libcSyscalls, { openTree: { calls: [3], errno: Errno.ENOENT, syscall: "open_tree(2)" } });
     const fds = openFdCount();
     expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
-    expect(mountsUnder(s.dir)).toEqual([]);
+    expect(mountsUnder(fx.scratch.dir)).toEqual([]);
     expect(readdirSync(tempMountLocation())).toEqual([]);
     expect(openFdCount()).toBe(fds + 1); // the cached namespace fd only
   });
@@ -217,7 +199,7 @@ describe("long options: compacted after the idmap step, as containerd recomputes
 
   test("a temp location whose path holds a comma and a colon is escaped in the options", () => {
     fresh("ovl-odd-temp");
-    setTempMountLocation(s.path("tmp,with:odd"));
+    setTempMountLocation(fx.scratch.path("tmp,with:odd"));
     const layers = lowers(2);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
@@ -225,32 +207,4 @@ describe("long options: compacted after the idmap step, as containerd recomputes
     expect(statSync(`${merged}/file1`)).toMatchObject({ uid: 101001, gid: 102001 });
     expect(readdirSync(tempMountLocation())).toEqual([]);
   });
-});
-
-test("50 legacy idmapped overlay mounts in a loop leave no mount, temp dir, child process or fd", () => {
-  fresh("ovl-loop");
-  const layers = lowers(3);
-  const before = layers.map(snapshot);
-  const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
-  closeUsernsFds();
-  const fds = openFdCount();
-  const childrenBefore = children();
-  const sys = recordingChildren(libcSyscalls);
-  for (let i = 0; i < 50; i++) {
-    mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys });
-    expect(statSync(`${merged}/file2`).uid).toBe(101002);
-    expect(unmount(merged)).toBe(true);
-  }
-  expect(mountsUnder(merged)).toEqual([]);
-  expect(mountsUnder(tempMountLocation())).toEqual([]);
-  expect(readdirSync(tempMountLocation())).toEqual([]);
-  // one namespace for the 50 mounts (cached), its holder child killed and reaped
-  expect(sys.cloned).toHaveLength(1);
-  for (const c of sys.cloned) expect(notOurChild(c.pid)).toBe(true);
-  expect(children().filter((c) => c.state === "Z")).toEqual([]);
-  expect(children().map((c) => c.pid).sort()).toEqual(childrenBefore.map((c) => c.pid).sort());
-  expect(openFdCount()).toBe(fds + 1); // the cached namespace fd
-  expect(closeUsernsFds()).toBe(1);
-  expect(openFdCount()).toBe(fds);
-  expect(layers.map(snapshot)).toEqual(before);
 });

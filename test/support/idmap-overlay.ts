@@ -4,10 +4,50 @@
  */
 import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { closeUsernsFds } from "../../src/ops/idmap.ts";
+import { resetTempMountLocation, setTempMountLocation } from "../../src/ops/temp-location.ts";
+import { scratch } from "./root.ts";
 
 /** uid/gid map of every idmapped overlay test: container 0.. is host 100000.., container 65536 is host 0 */
 export const MAP = "0:100000:65536,65536:0:1";
 export const IDMAP_OPTIONS = [`uidmap=${MAP}`, `gidmap=${MAP}`];
+
+/**
+ * The per-test state of an idmapped overlay test file: a scratch dir with its own temp mount
+ * location (so any temp dir a mount makes shows there), and cleanups run after each test,
+ * newest first, before the cached user namespaces are closed.
+ */
+export function idmapOverlayFixture() {
+  let current: ReturnType<typeof scratch> | undefined;
+  const cleanups: (() => void)[] = [];
+  const fixture = {
+    cleanups,
+    get scratch() {
+      if (current === undefined) throw new Error("call fresh() first");
+      return current;
+    },
+    fresh(label: string) {
+      const s = (current = scratch(label));
+      cleanups.push(() => s.dispose());
+      setTempMountLocation(s.path("tmp"));
+      cleanups.push(resetTempMountLocation);
+      return s;
+    },
+    /** a new dir under the scratch dir */
+    dir(...parts: string[]) {
+      const p = fixture.scratch.path(...parts);
+      mkdirSync(p, { recursive: true });
+      return p;
+    },
+    /** makeLowers() under the scratch dir */
+    lowers: (n: number) => makeLowers(n, (name) => fixture.dir(name)),
+    tearDown() {
+      for (const c of cleanups.splice(0).reverse()) c();
+      closeUsernsFds();
+    },
+  };
+  return fixture;
+}
 
 /**
  * n lower layers made by mkdirIn (a dir under the test's scratch): layer i holds file<i>
