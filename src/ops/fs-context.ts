@@ -1,6 +1,8 @@
 /**
  * Runs an fs-context step (plan/fs-context-step.ts): fsopen, one fsconfig per parameter,
- * CMD_CREATE, fsmount, move_mount. Owns every fd it opens and closes each on every path:
+ * CMD_CREATE, fsmount, move_mount. Handle layers are borrowed; those named in closeAfterCreate
+ * are closed once CMD_CREATE has returned (on a failure before, the plan's end closes them).
+ * Owns every fd it opens and closes each on every path:
  * a layer's O_PATH fd right after its fsconfig call (the kernel holds its own reference),
  * the mount fd after move_mount (closing it unmounts the tree if move_mount failed), the
  * context fd last. A failed fsconfig or fsmount carries the kernel's messages from the context.
@@ -10,7 +12,7 @@ import { layerLabel, type FsContextStep, type FsParam, type LayerSource } from "
 import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../sys/mount-api.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
-import { closeQuietly, handleFd } from "./plan-handles.ts";
+import { closeHandle, closeQuietly, handleFd } from "./plan-handles.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
 export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: PlanRun): void {
@@ -19,6 +21,7 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
   try {
     for (const param of step.params) configure(sys, fsfd, param, run);
     onContext(sys, fsfd, "FSCONFIG_CMD_CREATE", () => sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0));
+    for (const handle of step.closeAfterCreate ?? []) closeHandle(run, handle, sys);
     const mntfd = onContext(sys, fsfd, "fsmount", () => sys.fsmount(fsfd, FSMOUNT_CLOEXEC, step.attrFlags));
     try {
       sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);

@@ -45,6 +45,12 @@ export interface FsContextStep {
   readonly target: string;
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
+  /**
+   * Handles ("handle" layers of earlier steps) this step closes as soon as FSCONFIG_CMD_CREATE
+   * has returned: the filesystem holds its own references then. A detached layer tree must
+   * stay open until that call (closed earlier, it dissolves and CMD_CREATE fails with EINVAL).
+   */
+  readonly closeAfterCreate?: readonly string[];
 }
 
 /** What a layer is, for messages: its path, or the handle's label. */
@@ -75,6 +81,7 @@ export function describeFsContextStep(step: FsContextStep): Record<string, unkno
     attrFlagNames: formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_"),
     target: step.target,
     undoable: step.undoable,
+    ...(step.closeAfterCreate?.length ? { closeAfterCreate: step.closeAfterCreate.map((h) => `$${h}`) } : {}),
   };
 }
 
@@ -98,6 +105,7 @@ export function formatFsContextStep(step: FsContextStep): string {
     }
   }
   lines.push("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");
+  for (const handle of step.closeAfterCreate ?? []) lines.push(`close($${handle})`);
   lines.push(`mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, ${formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_")})`);
   lines.push(`move_mount(mntfd, "", AT_FDCWD, ${q(step.target)}, MOVE_MOUNT_F_EMPTY_PATH)`);
   return lines.join("\n");

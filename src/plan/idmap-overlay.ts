@@ -7,9 +7,10 @@
  *           (OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY), handed to
  *           the overlay's fs context by fsconfig(FSCONFIG_SET_FD, "lowerdir+"). No temp mount
  *           point ever exists. The tree fds stay open until FSCONFIG_CMD_CREATE has returned
- *           (closed earlier, a detached tree dissolves and CMD_CREATE fails with EINVAL), then
- *           `close` steps release them; on a failure the plan's end does. Needs overlay layer
- *           fds (facts.overlayLayerFd); without them the legacy strategy is used.
+ *           (closed earlier, a detached tree dissolves and CMD_CREATE fails with EINVAL), and
+ *           are closed right then, by the fs-context step (closeAfterCreate); on a failure
+ *           before it, the plan's end closes them. Needs overlay layer fds
+ *           (facts.overlayLayerFd); without them the legacy strategy is used.
  *   legacy  the seed's prepareIDMappedOverlay: each layer idmapped read-only into a 0700 temp
  *           dir, the overlay mounted on those by mount(2) (compacted like any long overlay,
  *           as containerd recomputes the options after that step), then every temp mount
@@ -57,9 +58,8 @@ function planFd(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): 
   const lower = config.lowerdirs.map(layer);
   const data = config.datadirs.map(layer);
   // upper and work stay plain paths (by O_PATH fd past fsconfig's value limit)
-  steps.push(overlayFsContextStep(ctx, config, { ...overlayLayerSources(config, ctx.facts), lower, data }));
-  for (const handle of handles) steps.push({ op: "close", slot: handle });
-  steps.push(...propagationSteps(ctx));
+  const overlay = overlayFsContextStep(ctx, config, { ...overlayLayerSources(config, ctx.facts), lower, data });
+  steps.push({ ...overlay, closeAfterCreate: handles }, ...propagationSteps(ctx));
   return { action: ctx.action, steps };
 }
 

@@ -114,23 +114,25 @@ describe("fd strategy", () => {
   /** A seam that watches the tree fds: open when CMD_CREATE runs, closed after it, never before. */
   function watchingTrees() {
     const trees: number[] = [];
+    const open = new Set<number>(); // tree fds not closed yet (a closed fd's number is reused)
     const events: string[] = [];
     const sys: Syscalls = {
       ...libcSyscalls,
       openTree(dfd, path, flags) {
         const fd = libcSyscalls.openTree(dfd, path, flags);
         trees.push(fd);
+        open.add(fd);
         return fd;
       },
       fsconfig(fd, cmd, key, value, aux) {
         if (cmd === FSCONFIG.CMD_CREATE) {
-          events.push(`create with ${trees.filter((t) => existsSync(`/proc/self/fd/${t}`)).length} trees open`);
+          events.push(`create with ${[...open].filter((t) => existsSync(`/proc/self/fd/${t}`)).length} trees open`);
         }
         libcSyscalls.fsconfig(fd, cmd, key, value, aux);
         if (cmd === FSCONFIG.CMD_CREATE) events.push("created");
       },
       close(fd) {
-        if (trees.includes(fd)) events.push("close tree");
+        if (open.delete(fd)) events.push("close tree");
         libcSyscalls.close(fd);
       },
       mkdir(path, mode) {
@@ -145,7 +147,7 @@ describe("fd strategy", () => {
     return { sys, trees, events };
   }
 
-  test("the trees stay open until FSCONFIG_CMD_CREATE has returned, then close; no temp mount point ever exists", () => {
+  test("the trees stay open until FSCONFIG_CMD_CREATE has returned and are closed right then; no temp mount point ever exists", () => {
     fresh("idov-fd-order");
     const layers = lowers(3);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
@@ -160,10 +162,10 @@ describe("fd strategy", () => {
     expect(watch.events).toEqual([
       "create with 3 trees open",
       "created",
+      "close tree",
+      "close tree",
+      "close tree",
       `move_mount to ${merged}`,
-      "close tree",
-      "close tree",
-      "close tree",
     ]);
     expect(existsSync(tempMountLocation())).toBe(true); // made by setTempMountLocation, and
     expect(readdirSync(tempMountLocation())).toEqual([]); // never used
@@ -251,7 +253,8 @@ describe("the binary", () => {
     const fd = runCli(args, { env: { ...process.env, MOUNTKIT_STRATEGY: "fd" } });
     expect([fd.code, fd.stderr]).toEqual([0, ""]);
     const steps = JSON.parse(fd.stdout).steps as { op: string; params?: { cmd: string; key: string; source?: unknown }[] }[];
-    expect(steps.map((step) => step.op)).toEqual(["userns", "open_tree", "mount_setattr", "open_tree", "mount_setattr", "fs-context", "close", "close"]);
+    expect(steps.map((step) => step.op)).toEqual(["userns", "open_tree", "mount_setattr", "open_tree", "mount_setattr", "fs-context"]);
+    expect((steps[5] as { closeAfterCreate?: string[] }).closeAfterCreate).toEqual(["$layer0", "$layer1"]);
     expect(steps[5]!.params!.filter((p) => p.key === "lowerdir+")).toEqual([
       { cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: layers[0] } },
       { cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer1", label: layers[1] } },

@@ -100,7 +100,7 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
     { op: "mount_setattr", slot, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
   ];
 
-  test("the whole sequence: trees, one fs context, the trees closed after it, then propagation; no temp dir", () => {
+  test("the whole sequence: trees, one fs context that closes them once CMD_CREATE returns, then propagation; no temp dir", () => {
     const steps = planMount(
       { type: "overlay", source: "overlay", options: ["lowerdir=/l1:/l\\:2::/d", "upperdir=/u", "workdir=/w", "index=off", "ro", "rprivate", ...MAP] },
       "/mnt/t",
@@ -127,10 +127,8 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
         attrFlags: MOUNT_ATTR.RDONLY,
         target: "/mnt/t",
         undoable: true,
+        closeAfterCreate: ["layer0", "layer1", "layer2"],
       },
-      { op: "close", slot: "layer0" },
-      { op: "close", slot: "layer1" },
-      { op: "close", slot: "layer2" },
       { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.PRIVATE | MS.REC, data: null, inheritFlags: 0, undoable: false },
     ] as Step[]);
   });
@@ -151,7 +149,8 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
     const layers = Array.from({ length: 500 }, (_, i) => `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/${i}/fs`);
     const steps = plan("overlay", "overlay", [`lowerdir=${layers.join(":")}`]).steps;
     expect(steps.filter((s) => s.op === "open_tree")).toHaveLength(500);
-    expect(steps.filter((s) => s.op === "close")).toHaveLength(500);
+    const fsContext = steps.find((s) => s.op === "fs-context");
+    expect(fsContext?.op === "fs-context" && fsContext.closeAfterCreate).toHaveLength(500);
   });
 
   test("the strategy: fd when the kernel takes layer fds and none is forced, else legacy", () => {
@@ -173,10 +172,11 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
       `mount_setattr($layer1, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: 0, userns_fd: $userns})`,
     );
     expect(lines).toContain(`fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $layer0)  [/l1]`);
-    expect(lines.indexOf("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)")).toBeLessThan(lines.indexOf("close($layer0)"));
-    expect(lines.at(-1)).toBe("close($layer1)");
+    const create = lines.indexOf("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");
+    expect(lines.slice(create + 1, create + 4)).toEqual(["close($layer0)", "close($layer1)", "mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0)"]);
     expect(lines.some((l) => l.includes("mkdir") || l.includes("umount2"))).toBe(false);
     const described = steps.map(describeStep);
+    expect(described.find((d) => d.op === "fs-context")!.closeAfterCreate).toEqual(["$layer0", "$layer1"]);
     const params = described.find((d) => d.op === "fs-context")!.params as unknown[];
     expect(params).toContainEqual({ cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: "/l1" } });
     expect(JSON.parse(JSON.stringify(described))).toEqual(described);
@@ -356,7 +356,7 @@ describe("dry run", () => {
   });
 });
 
-test("close steps only ever name fds the same plan opened (a borrowed fd is never closed)", () => {
+test("plans only ever close fds they opened, each once (a borrowed fd is never closed)", () => {
   const plans = [
     plan("", "/src", ["bind", "ro"]),
     plan("tmpfs", "tmpfs", ["size=1m"]),
@@ -368,9 +368,10 @@ test("close steps only ever name fds the same plan opened (a borrowed fd is neve
     const opened = new Set<string>();
     for (const step of p.steps) {
       if (step.op === "open_tree") opened.add(step.slot);
-      if (step.op === "close") {
-        expect([step.slot, opened.has(step.slot)]).toEqual([step.slot, true]);
-        opened.delete(step.slot);
+      const closed = step.op === "close" ? [step.slot] : step.op === "fs-context" ? (step.closeAfterCreate ?? []) : [];
+      for (const slot of closed) {
+        expect([slot, opened.has(slot)]).toEqual([slot, true]);
+        opened.delete(slot);
       }
     }
     expect(opened.size).toBe(0);
