@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -132,16 +133,32 @@ int ref_bind(const char *src, const char *dst, int userns) {
 	return umount2(dst, 0) < 0 ? -errno : 0;
 }
 
+struct mount_at {
+	const char *dir, *target, *data;
+	int ret;
+};
+
+/* containerd's mountAt: a thread of its own working directory makes the mount. */
+static void *mount_at_thread(void *arg) {
+	struct mount_at *m = arg;
+	if (unshare(CLONE_FS) < 0 || chdir(m->dir) < 0 || mount("overlay", m->target, "overlay", 0, m->data) < 0) m->ret = -errno;
+	return NULL;
+}
+
 /* Legacy idmapped overlay: layers ("a:b:c", n of them) idmapped read-only into temp dirs under
- * tmpbase, overlay mounted with mount(2), temp mounts and dirs removed; then the overlay unmounted. */
+ * tmpbase (named as mountkit names them, so both compact at the same layer count), overlay
+ * mounted with mount(2), temp mounts and dirs removed; then the overlay unmounted. From
+ * pagesize-512 bytes of options on, containerd's compaction: the layers relative to the temp
+ * dir ("0:1:..."), the mount made by a thread working there. */
+static int sequence;
 int ref_overlay_legacy(const char *tmpbase, const char *layers, int n, const char *upper, const char *work, const char *target, int userns) {
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/ovl-idmapped-XXXXXX", tmpbase);
+	snprintf(dir, sizeof dir, "%s/mountkit-idmap-%d-%d-XXXXXX", tmpbase, (int)getpid(), ++sequence);
 	if (!mkdtemp(dir)) FAIL();
 	char *list = strdup(layers), *save = NULL, *layer = strtok_r(list, ":", &save);
 	size_t cap = 64 + n * (strlen(dir) + 8) + strlen(upper) + strlen(work);
-	char *data = malloc(cap), temp[4200];
-	size_t len = (size_t)snprintf(data, cap, "lowerdir=");
+	char *data = malloc(cap), *relative = malloc(cap), temp[4200];
+	size_t len = (size_t)snprintf(data, cap, "lowerdir="), rlen = (size_t)snprintf(relative, cap, "lowerdir=");
 	int err = 0, made = 0;
 	for (int i = 0; i < n && layer && !err; i++, layer = strtok_r(NULL, ":", &save)) {
 		snprintf(temp, sizeof temp, "%s/%d", dir, i);
@@ -151,10 +168,21 @@ int ref_overlay_legacy(const char *tmpbase, const char *layers, int n, const cha
 		if (fd < 0) { err = fd; break; }
 		if ((err = attach(fd, temp))) break;
 		len += (size_t)snprintf(data + len, cap - len, "%s%s", i ? ":" : "", temp);
+		rlen += (size_t)snprintf(relative + rlen, cap - rlen, "%s%d", i ? ":" : "", i);
 	}
 	if (!err) {
-		snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
-		if (mount("overlay", target, "overlay", 0, data) < 0) err = -errno;
+		len += (size_t)snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
+		snprintf(relative + rlen, cap - rlen, ",upperdir=%s,workdir=%s", upper, work);
+		if ((long)len + 1 < sysconf(_SC_PAGESIZE) - 512) {
+			if (mount("overlay", target, "overlay", 0, data) < 0) err = -errno;
+		} else {
+			struct mount_at m = {dir, target, relative, 0};
+			pthread_t thread;
+			if ((err = -pthread_create(&thread, NULL, mount_at_thread, &m)) == 0) {
+				pthread_join(thread, NULL);
+				err = m.ret;
+			}
+		}
 	}
 	for (int i = 0; i < made; i++) {
 		snprintf(temp, sizeof temp, "%s/%d", dir, i);
@@ -164,6 +192,7 @@ int ref_overlay_legacy(const char *tmpbase, const char *layers, int n, const cha
 	rmdir(dir);
 	free(list);
 	free(data);
+	free(relative);
 	if (err) return err;
 	return umount2(target, 0) < 0 ? -errno : 0;
 }
@@ -173,6 +202,12 @@ int ref_overlay_legacy(const char *tmpbase, const char *layers, int n, const cha
 int ref_overlay_fd(const char *layers, int n, const char *upper, const char *work, const char *target, int userns) {
 	int fsfd = syscall(SYS_fsopen, "overlay", 1);
 	if (fsfd < 0) FAIL();
+	/* the source, as mount(2) gets it and mountkit sets it */
+	if (syscall(SYS_fsconfig, fsfd, REF_FSCONFIG_SET_STRING, "source", "overlay", 0) < 0) {
+		int e = -errno;
+		close(fsfd);
+		return e;
+	}
 	char *list = strdup(layers), *save = NULL, *layer = strtok_r(list, ":", &save);
 	/* the tree fds stay open until CMD_CREATE: a closed detached tree cannot be cloned by overlay */
 	int *trees = calloc((size_t)n, sizeof *trees), opened = 0;

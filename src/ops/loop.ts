@@ -14,7 +14,7 @@ import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { O } from "../sys/fd.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
-import { closeQuietly } from "./fs-context.ts";
+import { closeQuietly } from "./plan-handles.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";

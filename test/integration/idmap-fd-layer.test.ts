@@ -1,13 +1,14 @@
-// The building block of the fd-based idmapped overlay (containerd#11354): a detached,
-// idmapped, read-only tree handed to overlay as a `lowerdir+` layer by fd. No temp mount point
-// exists at any moment. The overlay planner of issue 3 wires this in (docs/idmap.md); this test
-// shows the kernel accepts it. Root, private mount namespace.
+// The kernel facts the fd-based idmapped overlay (containerd#11354) rests on, shown with the
+// bare building blocks: a detached, idmapped, read-only tree is accepted as a `lowerdir+` layer
+// by fd, and it must stay open until FSCONFIG_CMD_CREATE. mount() uses them through
+// plan/idmap-overlay.ts (idmap-overlay-fd.test.ts). Root, private mount namespace.
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { opsContext } from "../../src/ops/context.ts";
 import { closeUsernsFds, openIdmappedTree, usernsFd } from "../../src/ops/idmap.ts";
-import { fdInSlot, runIdmapStep } from "../../src/ops/idmap-run.ts";
+import { runIdmapStep } from "../../src/ops/idmap-run.ts";
+import { handleFd } from "../../src/ops/plan-handles.ts";
 import type { PlanRun } from "../../src/ops/run-plan.ts";
 import { idMappingPair } from "../../src/plan/idmap-mapping.ts";
 import { idmappedLayerSteps } from "../../src/plan/idmap.ts";
@@ -109,7 +110,7 @@ test("a tree fd must stay open until FSCONFIG_CMD_CREATE: closed earlier, overla
   expect(openFdCount()).toBe(fds);
 });
 
-test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig (how issue 3 wires it)", () => {
+test("idmappedLayerSteps run as plan steps; the layer's fd is a plan handle for fsconfig; the close step empties it", () => {
   s = scratch("fd-layer-steps");
   cleanups.push(() => s.dispose());
   const [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map((n) => {
@@ -129,7 +130,7 @@ test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig
   for (const step of idmappedLayerSteps(lower, "layer0")) runIdmapStep(step, ctx, run);
   const fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);
   try {
-    sys.fsconfig(fsfd, FSCONFIG.SET_FD, "lowerdir+", null, fdInSlot(run, "layer0"));
+    sys.fsconfig(fsfd, FSCONFIG.SET_FD, "lowerdir+", null, handleFd(run, "layer0"));
     sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "upperdir", upper, 0);
     sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "workdir", work, 0);
     sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0);
@@ -140,7 +141,9 @@ test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig
   } finally {
     sys.close(fsfd);
   }
-  expect(() => fdInSlot(run, "layer0")).toThrow(/slot \$layer0 is empty/);
+  expect(() => handleFd(run, "layer0")).toThrow(/plan handle \$layer0 is empty/);
+  expect(run.release).toHaveLength(1); // the owned tree's close, a no-op now
+  for (const release of run.release) release();
   expect(statSync(`${merged}/f`)).toMatchObject({ uid: 100003, gid: 100004 });
   expect(openFdCount()).toBe(fds);
 });

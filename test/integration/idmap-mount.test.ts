@@ -12,6 +12,7 @@ import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { openFdCount } from "../support/processes.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { errnoOf } from "../support/idmap-overlay.ts";
 
 beforeAll(requireRootNamespace);
 afterAll(() => closeUsernsFds());
@@ -57,15 +58,6 @@ function expectMappedOwners(root: string) {
   expect(statSync(`${root}/user-file`)).toMatchObject({ uid: 101000, gid: 102000 });
   expect(statSync(`${root}/last-file`)).toMatchObject({ uid: 165535, gid: 165535 });
   expect(readFileSync(`${root}/user-file`, "utf8")).toBe("user-file");
-}
-
-function errnoOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code;
-  }
-  return undefined;
 }
 
 const topAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path);
