@@ -1,6 +1,6 @@
 #!/bin/sh
-# Debian packages the tests use (cc compiles the struct-layout checks against the C headers). Installed when missing (npm test runs as root); a package
-# that cannot be had fails the run.
+# Debian packages the tests use (cc compiles the struct-layout checks against the C headers).
+# Installed when missing (npm test runs as root); a package that cannot be had fails the run.
 set -eu
 need=""
 for pair in cc:gcc mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs; do
