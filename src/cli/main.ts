@@ -55,7 +55,7 @@ Usage: mountkit <command> [options] [arguments]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join("\n")}
 
 Exit codes: 0 success, 1 bad usage or input, 2 system error, 32 mount failure,

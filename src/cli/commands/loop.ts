@@ -32,7 +32,7 @@ export function loopCommand(argv: readonly string[], io: Io): ExitCode {
   if (sub === "attach") return attach(rest, io, json);
   if (sub === "detach") return detach(rest, io, json);
   if (sub === "--help" || sub === "-h") {
-    io.out(`Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, or detach loop devices.\n`);
+    io.out(`Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, or detach loop devices.\nOptions: mountkit loop attach --help, mountkit loop detach --help.\n`);
     return ExitCode.ok;
   }
   return reportError(io, new UsageError(`loop: expected attach or detach, got ${JSON.stringify(sub ?? "")}`, { hint: `usage: ${LOOP_USAGE}` }), json);
