@@ -110,7 +110,7 @@ function run(argv: readonly string[]): string {
 /** Build the C floor, an empty compiled Bun program (the start-up floor) and dist/mountkit. */
 function buildReferences(): void {
   mkdirSync(BUILD, { recursive: true });
-  run(["cc", "-O2", "-Wall", "-Wextra", "-o", MOUNTBENCH, join(ROOT, "scripts/bench/mountbench.c")]);
+  run(["cc", "-O2", "-Wall", "-Wextra", "-pthread", "-o", MOUNTBENCH, join(ROOT, "scripts/bench/mountbench.c")]);
   const empty = join(BUILD, "empty.ts");
   writeFileSync(empty, "// the start-up floor of a compiled Bun program\n");
   run([process.execPath, "build", "--compile", "--bytecode", "--minify", "--format=esm", `--outfile=${BUN_EMPTY}`, empty]);
@@ -145,6 +145,9 @@ function toolResolver(host: BenchHost): (tool: CliTool, applet: string) => strin
   };
 }
 
+/** An environment assignment leading a CLI command (`MOUNTKIT_STRATEGY=legacy`). */
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
 /** The contenders that can run one workload here. */
 function runnersFor(prepared: PreparedWorkload, resolve: ReturnType<typeof toolResolver>): Map<ContenderName, Runner> {
   const runners = new Map<ContenderName, Runner>();
@@ -158,8 +161,11 @@ function runnersFor(prepared: PreparedWorkload, resolve: ReturnType<typeof toolR
     const commands = prepared.cli?.[tool];
     if (!commands) continue;
     const argvs = commands.map((c) => {
-      const program = resolve(tool, c[0]!);
-      return program ? [...program, ...c.slice(1)] : undefined;
+      // NAME=VALUE items before the applet go to mountbench, which sets them for that command
+      const assignments = c.slice(0, c.findIndex((item) => !ASSIGNMENT.test(item)));
+      const applet = c[assignments.length]!;
+      const program = resolve(tool, applet);
+      return program ? [...assignments, ...program, ...c.slice(assignments.length + 1)] : undefined;
     });
     if (argvs.some((a) => a === undefined)) continue;
     const joined = argvs.flatMap((a, i) => (i === 0 ? a! : [";", ...a!]));

@@ -1,0 +1,99 @@
+/**
+ * Idmapped mounts through mount() with uidmap=/gidmap= options, and the user namespace they
+ * need. The namespace fd is cached per mapping pair by the library, so a mount measures the
+ * mount; userns-create measures making one (what each CLI invocation pays once).
+ *   idmap-bind               open_tree(CLONE), mount_setattr(IDMAP), move_mount; unmount
+ *   idmap-overlay-10-fd      each layer a detached idmapped tree given to overlay by fd
+ *   idmap-overlay-10-legacy  each layer idmapped into a temp dir, overlay mount(2), temp mounts removed
+ * The overlay strategies are forced through the kernel facts passed to mount(): the workload
+ * measures whatever mount() does for those facts (docs/bench.md says which path that was).
+ * The legacy strategy's temp dirs go to the workload's own tmpfs (the temp mount location is
+ * set for the workload and reset after it).
+ */
+import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
+import { resetTempMountLocation, setTempMountLocation } from "../../ops/temp-location.ts";
+import type { Strategy } from "../../plan/facts.ts";
+import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
+import { factsWithStrategy, makeDir, mountThenUnmount } from "./common.ts";
+import { containerdLayers, overlayUnavailable } from "./overlay.ts";
+
+/** Container ids 0-65535 as host ids 100000-165535, for users and groups. */
+export const BENCH_ID_MAP = "0:100000:65536";
+const IDMAP_OPTIONS = [`uidmap=${BENCH_ID_MAP}`, `gidmap=${BENCH_ID_MAP}`];
+const OVERLAY_LAYERS = 10;
+
+function idmapUnavailable(host: BenchHost): string | undefined {
+  if (!host.facts.mountSetattr) return `idmapped mounts need mount_setattr (Linux 5.12); this kernel is ${host.facts.release}`;
+  // The namespace's holder child runs libc syscall(SYS_pause): x86_64's number (docs/idmap.md).
+  if (process.arch !== "x64") return `the user namespace holder is built for x86_64 only; this is ${process.arch}`;
+  return undefined;
+}
+
+const usernsCreate: Workload = {
+  name: "userns-create",
+  group: "idmap",
+  summary: "create a user namespace fd for a mapping (a waiting CLONE_VM child, maps written, child reaped), close it",
+  unavailable: idmapUnavailable,
+  setup(): PreparedWorkload {
+    closeUsernsFds();
+    return {
+      op() {
+        usernsFd(BENCH_ID_MAP, BENCH_ID_MAP);
+        if (closeUsernsFds() !== 1) throw new Error("bench: the user namespace was not cached");
+      },
+      teardown: () => void closeUsernsFds(),
+      c: { mode: "userns", args: [BENCH_ID_MAP, BENCH_ID_MAP] },
+    };
+  },
+};
+
+const idmapBind: Workload = {
+  name: "idmap-bind",
+  group: "idmap",
+  summary: "idmapped bind mount of a directory (uidmap/gidmap), unmount it",
+  unavailable: idmapUnavailable,
+  setup(dir): PreparedWorkload {
+    const source = makeDir(dir, "source");
+    const target = makeDir(dir, "target");
+    usernsFd(BENCH_ID_MAP, BENCH_ID_MAP); // made once, as every later mount finds it cached
+    return {
+      op: mountThenUnmount({ type: "bind", source, options: ["bind", ...IDMAP_OPTIONS] }, target),
+      teardown: () => void closeUsernsFds(),
+      c: { mode: "idmap-bind", args: [source, target, BENCH_ID_MAP, BENCH_ID_MAP] },
+      cli: { mountkit: [["mount", "--bind", "-o", IDMAP_OPTIONS.join(","), source, target], ["umount", target]] },
+    };
+  },
+};
+
+function idmapOverlay(strategy: Strategy): Workload {
+  return {
+    name: `idmap-overlay-${OVERLAY_LAYERS}-${strategy}`,
+    group: "idmap",
+    summary: `overlay of ${OVERLAY_LAYERS} idmapped lower layers (${strategy} strategy), unmount it`,
+    unavailable: (host) => idmapUnavailable(host) ?? overlayUnavailable(host, strategy),
+    setup(dir, host): PreparedWorkload {
+      const { lowers, upper, work } = containerdLayers(dir, OVERLAY_LAYERS);
+      const target = makeDir(dir, "merged");
+      const temp = makeDir(dir, "tmp");
+      const options = [`lowerdir=${lowers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS];
+      setTempMountLocation(temp);
+      usernsFd(BENCH_ID_MAP, BENCH_ID_MAP);
+      const cArgs = [target, upper, work, BENCH_ID_MAP, BENCH_ID_MAP, ...(strategy === "legacy" ? [temp] : []), ...lowers];
+      const mountkit: CliCommand[] = [
+        [`MOUNTKIT_STRATEGY=${strategy}`, `MOUNTKIT_TMPDIR=${temp}`, "mount", "-t", "overlay", "-o", options.join(","), "overlay", target],
+        ["umount", target],
+      ];
+      return {
+        op: mountThenUnmount({ type: "overlay", source: "overlay", options }, target, { facts: factsWithStrategy(host.facts, strategy) }),
+        teardown() {
+          closeUsernsFds();
+          resetTempMountLocation();
+        },
+        c: { mode: `idmap-overlay-${strategy}`, args: cArgs },
+        cli: { mountkit },
+      };
+    },
+  };
+}
+
+export const idmapWorkloads: readonly Workload[] = [usernsCreate, idmapBind, idmapOverlay("fd"), idmapOverlay("legacy")];
