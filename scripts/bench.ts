@@ -53,6 +53,8 @@ interface ContenderResult {
 interface WorkloadRow {
   readonly workload: string;
   readonly results: readonly ContenderResult[];
+  /** the kinds of step the library's mount plans (the path it measured) */
+  readonly steps?: string;
 }
 
 export interface Results {
@@ -259,7 +261,8 @@ async function measureWorkload(
   try {
     const prepared = workload.setup(dir, host);
     try {
-      return { workload: workload.name, results: await alternate(workload.name, runnersFor(prepared, resolve), args) };
+      const results = await alternate(workload.name, runnersFor(prepared, resolve), args);
+      return { workload: workload.name, results, ...(prepared.steps === undefined ? {} : { steps: prepared.steps }) };
     } finally {
       prepared.teardown?.();
     }
@@ -308,6 +311,26 @@ function latencyTable(results: Results): string {
   return lines.join("\n");
 }
 
+/** Each contender against util-linux, one per operation, where util-linux ran: the CLI comparison. */
+function utilLinuxTable(results: Results): string {
+  const lines = ["ops/s relative to util-linux (one util-linux process per mount and per umount):"];
+  for (const row of results.rows) {
+    const reference = row.results.find((r) => r.contender === "util-linux")?.stats;
+    if (!reference || row.workload === "startup") continue;
+    const parts = row.results
+      .filter((r) => r.stats && r.contender !== "util-linux")
+      .map((r) => `${r.contender} ${(r.stats!.opsPerSec / reference.opsPerSec).toPrecision(3)}x`);
+    lines.push(`  ${row.workload}: ${parts.join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** What the library's operation ran, for rows where mount() chose among strategies. */
+function stepsTable(results: Results): string {
+  const rows = results.rows.filter((row) => row.steps !== undefined);
+  return ["library steps per mount (the path measured):", ...rows.map((row) => `  ${row.workload}: ${row.steps}`)].join("\n");
+}
+
 function writeSvg(results: Results): string {
   const path = join(ROOT, "docs/bench.svg");
   mkdirSync(join(ROOT, "docs"), { recursive: true });
@@ -344,6 +367,8 @@ async function main(): Promise<void> {
   );
   console.log(table(results, args.markdown));
   console.log(latencyTable(results));
+  console.log(utilLinuxTable(results));
+  console.log(stepsTable(results));
   if (args.from === undefined) console.log(`results: ${saved}`);
   if (args.svg) console.log(`chart: ${writeSvg(results)}`);
 }

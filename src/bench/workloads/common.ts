@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OpsOptions } from "../../ops/context.ts";
-import { mount } from "../../ops/mount.ts";
+import { mount, planOnly } from "../../ops/mount.ts";
 import { unmount } from "../../ops/unmount.ts";
 import type { KernelFacts, Strategy } from "../../plan/facts.ts";
 import type { Mount } from "../../plan/mount-request.ts";
@@ -17,6 +17,11 @@ export function mountThenUnmount(m: Mount, target: string, options?: OpsOptions)
     mount(m, target, options);
     if (!unmount(target, options)) throw new Error(`bench: ${target} was not mounted after mount()`);
   };
+}
+
+/** The kinds of step mount() plans for m on target, each named once, in order of first use. */
+export function plannedSteps(m: Mount, target: string, options?: OpsOptions): string {
+  return [...new Set(planOnly(m, target, options).steps.map((step) => step.op))].join(", ");
 }
 
 /** The same commands for util-linux, busybox and mountkit: they share mount(8)'s syntax. */

@@ -14,7 +14,7 @@ import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
 import { resetTempMountLocation, setTempMountLocation } from "../../ops/temp-location.ts";
 import type { Strategy } from "../../plan/facts.ts";
 import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
-import { factsWithStrategy, makeDir, mountThenUnmount } from "./common.ts";
+import { factsWithStrategy, makeDir, mountThenUnmount, plannedSteps } from "./common.ts";
 import { containerdLayers, overlayUnavailable } from "./overlay.ts";
 
 /** Container ids 0-65535 as host ids 100000-165535, for users and groups. */
@@ -56,8 +56,10 @@ const idmapBind: Workload = {
     const source = makeDir(dir, "source");
     const target = makeDir(dir, "target");
     usernsFd(BENCH_ID_MAP, BENCH_ID_MAP); // made once, as every later mount finds it cached
+    const m = { type: "bind", source, options: ["bind", ...IDMAP_OPTIONS] };
     return {
-      op: mountThenUnmount({ type: "bind", source, options: ["bind", ...IDMAP_OPTIONS] }, target),
+      op: mountThenUnmount(m, target),
+      steps: plannedSteps(m, target),
       teardown: () => void closeUsernsFds(),
       c: { mode: "idmap-bind", args: [source, target, BENCH_ID_MAP, BENCH_ID_MAP] },
       cli: { mountkit: [["mount", "--bind", "-o", IDMAP_OPTIONS.join(","), source, target], ["umount", target]] },
@@ -83,8 +85,11 @@ function idmapOverlay(strategy: Strategy): Workload {
         [`MOUNTKIT_STRATEGY=${strategy}`, `MOUNTKIT_TMPDIR=${temp}`, "mount", "-t", "overlay", "-o", options.join(","), "overlay", target],
         ["umount", target],
       ];
+      const m = { type: "overlay", source: "overlay", options };
+      const facts = factsWithStrategy(host.facts, strategy);
       return {
-        op: mountThenUnmount({ type: "overlay", source: "overlay", options }, target, { facts: factsWithStrategy(host.facts, strategy) }),
+        op: mountThenUnmount(m, target, { facts }),
+        steps: plannedSteps(m, target, { facts }),
         teardown() {
           closeUsernsFds();
           resetTempMountLocation();

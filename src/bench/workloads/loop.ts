@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { detachLoop } from "../../ops/loop.ts";
 import type { Strategy } from "../../plan/facts.ts";
 import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
-import { factsWithStrategy, filesystemMissing, makeDir, mountThenUnmount, runMarker } from "./common.ts";
+import { factsWithStrategy, filesystemMissing, makeDir, mountThenUnmount, plannedSteps, runMarker } from "./common.ts";
 
 const IMAGE_MIB = 16;
 
@@ -59,8 +59,10 @@ function loopWorkload(strategy: Strategy): Workload {
       const facts = factsWithStrategy(host.facts, strategy);
       const commands: CliCommand[] = [["mount", "-t", "ext4", "-o", "loop,ro", image, target], ["umount", target]];
       const mountkit: CliCommand[] = [[`MOUNTKIT_STRATEGY=${strategy}`, ...commands[0]!], commands[1]!];
+      const m = { type: "ext4", source: image, options: ["loop", "ro"] };
       return {
-        op: mountThenUnmount({ type: "ext4", source: image, options: ["loop", "ro"] }, target, { facts }),
+        op: mountThenUnmount(m, target, { facts }),
+        steps: plannedSteps(m, target, { facts }),
         teardown() {
           for (const device of loopDevicesOf(image)) detachLoop(device);
         },
