@@ -338,12 +338,20 @@ function writeSvg(results: Results): string {
     title: "mountkit: operations per second by workload (higher is better)",
     subtitle:
       `${results.durationSec} s per contender in ${results.rounds} alternating rounds, one run, Linux ${results.kernel}` +
-      `${results.noIdle ? ", no deep idle" : ""}; startup = the tool doing nothing`,
+      `${results.noIdle ? ", no deep idle (/dev/cpu_dma_latency 0)" : ""}\n` +
+      `"× C": ops/s relative to the C contender of the same workload; startup: each tool starting and exiting`,
     series: CONTENDERS.map((c) => ({ name: c.label, color: c.color })),
     groups: results.rows.map((row) => ({
       label: row.workload,
       values: Object.fromEntries(
         CONTENDERS.map((c) => [c.label, row.results.find((r) => r.contender === c.name)?.stats?.opsPerSec]),
+      ),
+      notes: Object.fromEntries(
+        CONTENDERS.filter((c) => c.name !== "c").map((c) => {
+          const r = row.results.find((x) => x.contender === c.name);
+          const x = r ? ratio(row, r) : undefined;
+          return [c.label, x === undefined ? undefined : `${x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)}× C`];
+        }),
       ),
     })),
   });
