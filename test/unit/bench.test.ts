@@ -109,6 +109,8 @@ describe("stats", () => {
     expect(formatDuration(1_200_000)).toBe("1.20 ms");
     expect(formatRate(12_345.6)).toBe("12,346");
     expect(formatRate(69.54)).toBe("69.5");
+    expect(formatRate(999.6)).toBe("1,000");
+    expect(formatRate(999.4)).toBe("999");
   });
 });
 
