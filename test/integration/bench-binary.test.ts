@@ -223,3 +223,38 @@ describe("interrupted", () => {
     });
   }
 });
+
+describe("interrupted while holding what a detach does not release", () => {
+  // Stopped while measuring: the teardown still detaches the loop devices and waits for the FUSE
+  // daemons. "Measuring" is seen from outside: a loop device bound to the run's image, a daemon
+  // carrying the run's marker.
+  const cases = [
+    { workload: "loop-ext4", measuring: (marker: string) => loopDevicesMarked(marker).length > 0 },
+    { workload: "fuse-overlayfs", measuring: (marker: string) => processesOf(marker).some((p) => p.includes(": fuse-overlayfs ")) },
+  ];
+  for (const { workload, measuring } of cases) {
+    test(`${workload}: SIGINT, exit 130, nothing left`, async () => {
+      const child = Bun.spawn([binary, "bench", "--workload", workload, "--duration", "600", "--json"], {
+        env: { PATH: "/usr/bin:/bin" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const marker = `mountkit-bench-${child.pid}`;
+      try {
+        while (!measuring(marker)) {
+          if (child.exitCode !== null) throw new Error(`bench exited early: ${await new Response(child.stderr).text()}`);
+          await Bun.sleep(5);
+        }
+        child.kill("SIGINT");
+        expect(await child.exited).toBe(130);
+        const report = JSON.parse(await new Response(child.stdout).text());
+        expect(report.interrupted).toBe("SIGINT");
+        expect(report.workloads).toHaveLength(1);
+        expectNothingLeft(child.pid);
+      } finally {
+        child.kill("SIGKILL");
+        await child.exited;
+      }
+    });
+  }
+});
