@@ -1,9 +1,9 @@
 #!/bin/sh
-# Debian packages the tests use. Installed when missing (npm test runs as root); a package
-# that cannot be had fails the run.
+# Debian packages the tests use (cc compiles the struct-layout checks against the C headers).
+# Installed when missing (npm test runs as root); a package that cannot be had fails the run.
 set -eu
 need=""
-for pair in mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs; do
+for pair in cc:gcc mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || need="$need $pkg"
 done

@@ -87,6 +87,6 @@ export { withMountsFromText } from "./ops/with-mounts.ts";
 // idmapped mounts (docs/idmap.md)
 export { parseIdMappings, idMappingPair, type IdMapping, type IdMappingPair } from "./plan/idmap-mapping.ts";
 export { planIdmapMount, type IdmapAttrs } from "./plan/idmap.ts";
-export { parseLowerdir, formatLowerdir, type Lowerdirs } from "./plan/lowerdir.ts";
+export { idmapOverlayStrategy } from "./plan/idmap-overlay.ts";
 export { usernsFd, closeUsernsFds, idmapMount, openIdmappedTree, cleanupIdmapTemp } from "./ops/idmap.ts";
 export { withDirThread } from "./sys/dir-thread.ts";

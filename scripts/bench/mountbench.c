@@ -34,7 +34,8 @@
  *                                 as a lowerdir+ fd; CMD_CREATE; fsmount; move_mount; umount2
  *     idmap-overlay-legacy TARGET UPPER WORK UIDMAP GIDMAP TMPBASE LAYER...
  *                                 each layer idmapped read-only into a temp dir under TMPBASE,
- *                                 mount(2) of the overlay on them, temp mounts and dirs removed; umount2
+ *                                 mount(2) of the overlay on them (compacted from pagesize-512
+ *                                 bytes on, as overlay-legacy), temp mounts and dirs removed; umount2
  *     apply ROOT SOURCE N         mount ROOT/m1..mN in order (odd: tmpfs "size=64k", even: a bind
  *                                 of SOURCE), then umount2 each, newest first
  *     exec [NAME=VALUE]... ARGV... [\; [NAME=VALUE]... ARGV...]
@@ -601,13 +602,17 @@ static int idmap_overlay_fd(const char *target, const char *upper, const char *w
   return attach(mfd, target);
 }
 
+/* The temp dirs are named as mountkit names them (mountkit-idmap-<pid>-<n>-<random>), so that
+ * both reach the compaction threshold at the same layer count. */
+static int idmap_sequence;
+
 static int idmap_overlay_legacy(const char *target, const char *upper, const char *work, const char *tmpbase) {
   char dir[4096], temp[4200];
-  snprintf(dir, sizeof dir, "%s/mountkit-idmap-XXXXXX", tmpbase);
+  snprintf(dir, sizeof dir, "%s/mountkit-idmap-%d-%d-XXXXXX", tmpbase, (int)getpid(), ++idmap_sequence);
   if (!mkdtemp(dir)) return -errno;
   size_t cap = 64 + (size_t)nlayers * (strlen(dir) + 8) + strlen(upper) + strlen(work);
-  char *data = malloc(cap);
-  size_t len = (size_t)snprintf(data, cap, "lowerdir=");
+  char *data = malloc(cap), *relative = malloc(cap);
+  size_t len = (size_t)snprintf(data, cap, "lowerdir="), rlen = (size_t)snprintf(relative, cap, "lowerdir=");
   int err = 0, made = 0;
   for (int i = 0; i < nlayers && !err; i++) {
     snprintf(temp, sizeof temp, "%s/%d", dir, i);
@@ -623,10 +628,22 @@ static int idmap_overlay_legacy(const char *target, const char *upper, const cha
     }
     if ((err = attach(fd, temp))) break;
     len += (size_t)snprintf(data + len, cap - len, "%s%s", i ? ":" : "", temp);
+    rlen += (size_t)snprintf(relative + rlen, cap - rlen, "%s%d", i ? ":" : "", i);
   }
   if (!err) {
-    snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
-    if (mount("overlay", target, "overlay", 0, data) < 0) err = -errno;
+    len += (size_t)snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
+    snprintf(relative + rlen, cap - rlen, ",upperdir=%s,workdir=%s", upper, work);
+    if ((long)len + 1 < sysconf(_SC_PAGESIZE) - COMPACTION_MARGIN) {
+      if (mount("overlay", target, "overlay", 0, data) < 0) err = -errno;
+    } else {
+      /* containerd's compaction: the layers relative to the temp dir, mounted from a thread there */
+      struct mount_at m = {dir, target, relative, 0};
+      pthread_t thread;
+      if ((err = -pthread_create(&thread, NULL, mount_at_thread, &m)) == 0) {
+        pthread_join(thread, NULL);
+        err = m.ret;
+      }
+    }
   }
   for (int i = 0; i < made; i++) {
     snprintf(temp, sizeof temp, "%s/%d", dir, i);
@@ -635,6 +652,7 @@ static int idmap_overlay_legacy(const char *target, const char *upper, const cha
   }
   rmdir(dir);
   free(data);
+  free(relative);
   return err;
 }
 

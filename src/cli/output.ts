@@ -2,7 +2,6 @@
  * Output for the CLI: results on stdout, one-line errors on stderr, JSON on request.
  */
 import { writeSync } from "node:fs";
-import { isatty } from "node:tty";
 import { exitCodeFor, MountkitError, type ExitCode } from "../errors.ts";
 
 export interface Io {
@@ -20,8 +19,9 @@ export const processIo: Io = {
   out: (text) => writeAll(1, text),
   err: (text) => writeAll(2, text),
   get errIsTerminal() {
-    // node:tty rather than process.stderr: the stream costs start-up time on first use
-    return isatty(2);
+    // Loaded on first use only: importing node:tty costs about 3 ms of start-up, and
+    // process.stderr more (docs/bench.md). Only batch progress lines ask.
+    return (require("node:tty") as typeof import("node:tty")).isatty(2);
   },
 };
 

@@ -1,6 +1,8 @@
 /**
  * Runs an fs-context step (plan/fs-context-step.ts): fsopen, one fsconfig per parameter,
- * CMD_CREATE, fsmount, move_mount. Owns every fd it opens and closes each on every path:
+ * CMD_CREATE, fsmount, move_mount. Handle layers are borrowed; those named in closeAfterCreate
+ * are closed once CMD_CREATE has returned (on a failure before, the plan's end closes them).
+ * Owns every fd it opens and closes each on every path:
  * a layer's O_PATH fd right after its fsconfig call (the kernel holds its own reference),
  * the mount fd after move_mount (closing it unmounts the tree if move_mount failed), the
  * context fd last. A failed fsconfig or fsmount carries the kernel's messages from the context.
@@ -10,6 +12,7 @@ import { layerLabel, type FsContextStep, type FsParam, type LayerSource } from "
 import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../sys/mount-api.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
+import { closeHandle, closeQuietly, handleFd } from "./plan-handles.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
 export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: PlanRun): void {
@@ -18,6 +21,7 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
   try {
     for (const param of step.params) configure(sys, fsfd, param, run);
     onContext(sys, fsfd, "FSCONFIG_CMD_CREATE", () => sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0));
+    for (const handle of step.closeAfterCreate ?? []) closeHandle(run, handle, sys);
     const mntfd = onContext(sys, fsfd, "fsmount", () => sys.fsmount(fsfd, FSMOUNT_CLOEXEC, step.attrFlags));
     try {
       sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
@@ -56,11 +60,9 @@ function configureLayer(sys: Syscalls, fsfd: number, key: string, source: LayerS
   switch (source.kind) {
     case "path":
       return sys.fsconfig(fsfd, FSCONFIG.SET_STRING, key, source.path, 0);
-    case "handle": {
-      const fd = run.handles.get(source.handle);
-      if (fd === undefined) throw new Error(`internal: layer ${key} ${source.label} uses handle "${source.handle}", which no earlier step produced`);
-      return sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, fd);
-    }
+    case "handle":
+      // borrowed: the step that produced the fd owns it (closed after CMD_CREATE, or at the plan's end)
+      return sys.fsconfig(fsfd, FSCONFIG.SET_FD, key, null, handleFd(run, source.handle));
     case "opath": {
       const fd = sys.openPath(source.path);
       try {
@@ -107,13 +109,4 @@ export function formatKernelMessage(message: string): string {
   if (text.startsWith("w ")) return `warning: ${text.slice(2)}`;
   if (text.startsWith("i ")) return `info: ${text.slice(2)}`;
   return text;
-}
-
-/** close(2) on a cleanup path: Linux frees the fd even when close reports an error. */
-export function closeQuietly(sys: Syscalls, fd: number): void {
-  try {
-    sys.close(fd);
-  } catch {
-    // nothing to undo: the descriptor is released either way
-  }
 }

@@ -1,8 +1,9 @@
 /**
- * Runs the idmap steps of a plan (plan/idmap-steps.ts). Each run owns what its steps create
- * and knows, per resource, whether it still exists: fds in slots, trees it attached, dirs it
- * made. Undo actions consult that, so a rollback touches only what this run still holds:
- *   - an fd it opened is closed; a borrowed or cached one never is
+ * Runs the idmap steps of a plan (plan/idmap-steps.ts). fds go through the plan's handles
+ * (ops/plan-handles.ts): a tree this run cloned is owned and closed at its `close` step or when
+ * the plan ends; the user namespace fd is borrowed from the cache and never closed here.
+ * The legacy idmapped overlay's temp mounts and dirs are tracked per run, so an undo touches
+ * only what this run still holds:
  *   - a tree it attached at the caller's target is unmounted (detached if busy)
  *   - a temp idmapped lower is unmounted under the EBUSY policy; if it stays busy it is left
  *     mounted (read-only, as every temp lower is) and its dir is left too: nothing is ever
@@ -17,12 +18,12 @@ import type { OpsContext } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { usernsFdFor } from "./userns.ts";
+import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
 
-interface IdmapRunState {
-  /** slot -> fd, while open */
-  readonly fds: Map<string, number>;
-  /** slots whose fd this run opened and must close */
-  readonly owned: Set<string>;
+/** What one run of a plan cloned, attached and created, for its messages and undo actions (which also run later, in a batch's rollback). */
+interface TempState {
+  /** the path each cloned tree came from, by handle: named when a call on the tree fails */
+  readonly trees: Map<string, string>;
   /** mount points where this run attached a tree that is still there */
   readonly attached: Set<string>;
   /** temp mounts whose unmount already exhausted the EBUSY policy: left mounted */
@@ -31,13 +32,13 @@ interface IdmapRunState {
   readonly dirs: Set<string>;
 }
 
-const states = new WeakMap<PlanRun, IdmapRunState>();
+const temps = new WeakMap<PlanRun, TempState>();
 
-function stateOf(run: PlanRun): IdmapRunState {
-  let state = states.get(run);
+function stateOf(run: PlanRun): TempState {
+  let state = temps.get(run);
   if (state === undefined) {
-    state = { fds: new Map(), owned: new Set(), attached: new Set(), busy: new Set(), dirs: new Set() };
-    states.set(run, state);
+    state = { trees: new Map(), attached: new Set(), busy: new Set(), dirs: new Set() };
+    temps.set(run, state);
   }
   return state;
 }
@@ -47,76 +48,65 @@ function busyPolicy(ctx: OpsContext): RetryPolicy {
   return ctx.unmountRetry ?? UNMOUNT_BUSY;
 }
 
-function fdIn(state: IdmapRunState, slot: string): number {
-  const fd = state.fds.get(slot);
-  if (fd === undefined) throw new Error(`plan error: fd slot $${slot} is empty`);
-  return fd;
-}
-
-/**
- * The fd in a slot of a running plan, for other step runners (the overlay fd strategy hands
- * idmapped layer slots to fsconfig(FSCONFIG_SET_FD)). Throws when the slot is empty.
- */
-export function fdInSlot(run: PlanRun, slot: string): number {
-  return fdIn(stateOf(run), slot);
-}
-
 export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): void {
-  const state = stateOf(run);
   const { sys } = ctx;
   switch (step.op) {
     case "userns":
-      state.fds.set(step.slot, usernsFdFor({ uidmap: step.uidmap, gidmap: step.gidmap }, sys));
+      lendHandle(run, step.slot, usernsFdFor({ uidmap: step.uidmap, gidmap: step.gidmap }, sys));
       return;
     case "borrow_fd":
-      state.fds.set(step.slot, step.fd);
+      lendHandle(run, step.slot, step.fd);
       return;
-    case "open_tree": {
-      const fd = sys.openTree(AT_FDCWD, step.path, step.flags);
-      state.fds.set(step.slot, fd);
-      state.owned.add(step.slot);
-      run.rollback.push(() => closeSlot(state, step.slot, ctx));
+    case "open_tree":
+      ownHandle(run, step.slot, naming(step.path, () => sys.openTree(AT_FDCWD, step.path, step.flags)), sys);
+      stateOf(run).trees.set(step.slot, step.path);
+      return;
+    case "mount_setattr": {
+      const fd = handleFd(run, step.slot);
+      const usernsFd = step.usernsSlot === null ? 0 : handleFd(run, step.usernsSlot);
+      const attr = { attrSet: step.attrSet, attrClr: step.attrClr, propagation: 0, usernsFd };
+      naming(stateOf(run).trees.get(step.slot), () => sys.mountSetattr(fd, "", step.flags, attr));
       return;
     }
-    case "mount_setattr":
-      sys.mountSetattr(fdIn(state, step.slot), "", step.flags, {
-        attrSet: step.attrSet,
-        attrClr: step.attrClr,
-        propagation: 0,
-        usernsFd: step.usernsSlot === null ? 0 : fdIn(state, step.usernsSlot),
-      });
-      return;
-    case "move_mount":
-      sys.moveMount(fdIn(state, step.slot), "", AT_FDCWD, step.target, step.flags);
+    case "move_mount": {
+      const temp = step.role === "temp-lower" ? step.target : undefined; // the action names the target already
+      naming(temp, () => sys.moveMount(handleFd(run, step.slot), "", AT_FDCWD, step.target, step.flags));
+      const state = stateOf(run);
       state.attached.add(step.target);
       run.rollback.push(() => detachAttached(state, step, ctx));
       return;
+    }
     case "close":
-      closeSlot(state, step.slot, ctx);
+      closeHandle(run, step.slot, sys);
       return;
-    case "mkdir":
+    case "mkdir": {
       sys.mkdir(step.path, step.mode);
+      const state = stateOf(run);
       state.dirs.add(step.path);
       run.rollback.push(() => removeDirIfFree(state, step.path, ctx));
       return;
+    }
     case "rmdir":
       sys.rmdir(step.path);
-      state.dirs.delete(step.path);
+      stateOf(run).dirs.delete(step.path);
       return;
     case "unmount_temp":
-      unmountTemp(state, step, ctx);
+      unmountTemp(stateOf(run), step, ctx);
       return;
   }
 }
 
-function closeSlot(state: IdmapRunState, slot: string, ctx: OpsContext): void {
-  const fd = state.fds.get(slot);
-  state.fds.delete(slot);
-  if (fd === undefined || !state.owned.delete(slot)) return;
-  ctx.sys.close(fd);
+/** Run a call on a tree; its failure names the path (the action alone names only the target). */
+function naming<T>(path: string | undefined, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    if (err instanceof SyscallError && path !== undefined) err.withDetails(path);
+    throw err;
+  }
 }
 
-function unmountTemp(state: IdmapRunState, step: Pick<UnmountTempStep, "target">, ctx: OpsContext): void {
+function unmountTemp(state: TempState, step: Pick<UnmountTempStep, "target">, ctx: OpsContext): void {
   try {
     retrySync(busyPolicy(ctx), () => ctx.sys.umount2(step.target, 0));
   } catch (err) {
@@ -130,7 +120,7 @@ function unmountTemp(state: IdmapRunState, step: Pick<UnmountTempStep, "target">
 }
 
 /** Undo a move_mount: only if the tree is still attached there, and never through a busy temp lower. */
-function detachAttached(state: IdmapRunState, step: MoveMountStep, ctx: OpsContext): void {
+function detachAttached(state: TempState, step: MoveMountStep, ctx: OpsContext): void {
   if (!state.attached.has(step.target) || state.busy.has(step.target)) return;
   if (step.role === "temp-lower") {
     unmountTemp(state, step, ctx);
@@ -147,7 +137,7 @@ function detachAttached(state: IdmapRunState, step: MoveMountStep, ctx: OpsConte
 }
 
 /** Undo a mkdir: rmdir only, and not while a mount or a dir of ours is left inside. */
-function removeDirIfFree(state: IdmapRunState, path: string, ctx: OpsContext): void {
+function removeDirIfFree(state: TempState, path: string, ctx: OpsContext): void {
   if (!state.dirs.has(path)) return;
   const inside = (p: string) => p === path || p.startsWith(`${path}/`);
   if ([...state.attached].some(inside)) return;

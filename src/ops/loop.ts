@@ -14,7 +14,7 @@ import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { O } from "../sys/fd.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
-import { closeQuietly } from "./fs-context.ts";
+import { closeQuietly } from "./plan-handles.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
@@ -55,7 +55,7 @@ function bindFreeDevice(setup: LoopSetup, file: string, mode: number, backing: n
   const { sys } = ctx;
   const number = sys.loopCtlGetFree(control);
   const device = `/dev/loop${number}`;
-  ctx.log?.(`loop: ${device} is free`);
+  ctx.log?.(`loop: LOOP_CTL_GET_FREE gave N = ${number}: ${device}`);
   const fd = sys.open(device, mode);
   try {
     if (setup.method === "configure") {

@@ -7,7 +7,7 @@ import { isErrno, SyscallError } from "../errors.ts";
 import { Errno } from "../errno.ts";
 import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
-import { closeQuietly } from "./fs-context.ts";
+import { closeQuietly } from "./plan-handles.ts";
 
 export type OverlayProbe =
   | { readonly probed: true; readonly lowerdirAppend: boolean; readonly layerFd: boolean }

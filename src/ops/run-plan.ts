@@ -19,8 +19,9 @@ export type Undo = () => void;
 export interface PlanRun {
   readonly rollback: Undo[];
   /**
-   * fds that steps produce for later steps, by handle name (a detached mount tree used as an
-   * overlay layer). The producing step owns each one and pushes its close onto `release`.
+   * fds that steps produce for later steps, by handle name (the user namespace, a detached
+   * idmapped tree used as an overlay layer). Owned ones close through `release`; the helpers
+   * in ops/plan-handles.ts are the way in and out.
    */
   readonly handles: Map<string, number>;
   /** run when the plan ends, whether it succeeded or not, newest first */

@@ -5,7 +5,7 @@
  */
 import { PlanError } from "../errors.ts";
 import { formatFlags, MS, MS_PROPAGATION } from "./flags.ts";
-import { MOUNT_ATTR } from "./fs-context-step.ts";
+import { MOUNT_ATTR } from "./mount-api-flags.ts";
 
 /** Superblock flags and the fsconfig flag names the VFS gives them (fs/fs_context.c). */
 const SB_FLAG_PARAMS: ReadonlyArray<readonly [number, string]> = [
@@ -16,13 +16,21 @@ const SB_FLAG_PARAMS: ReadonlyArray<readonly [number, string]> = [
   [MS.MANDLOCK, "mand"],
 ];
 
-const ATTRS: ReadonlyArray<readonly [number, number]> = [
+/**
+ * mount(2) per-mount flags and the MOUNT_ATTR_* bit each becomes, atime modes aside (those are
+ * one mode, not independent bits: see ATTRS, and bindAttrs in plan/idmap.ts).
+ */
+export const MS_TO_MOUNT_ATTR: ReadonlyArray<readonly [number, number]> = [
   [MS.RDONLY, MOUNT_ATTR.RDONLY],
   [MS.NOSUID, MOUNT_ATTR.NOSUID],
   [MS.NODEV, MOUNT_ATTR.NODEV],
   [MS.NOEXEC, MOUNT_ATTR.NOEXEC],
   [MS.NODIRATIME, MOUNT_ATTR.NODIRATIME],
   [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW],
+];
+
+const ATTRS: ReadonlyArray<readonly [number, number]> = [
+  ...MS_TO_MOUNT_ATTR,
   [MS.NOATIME, MOUNT_ATTR.NOATIME],
   [MS.STRICTATIME, MOUNT_ATTR.STRICTATIME],
 ];

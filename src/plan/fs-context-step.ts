@@ -15,27 +15,12 @@
  *   - "handle": an fd that an earlier step of the same plan produced and owns, passed by
  *               FSCONFIG_SET_FD. A detached idmapped tree (open_tree(OPEN_TREE_CLONE) then
  *               mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY)) becomes an overlay layer this
- *               way: its producing step stores the fd under a handle name in the plan run and
- *               closes it when the plan ends; this step only borrows it.
+ *               way (plan/idmap-overlay.ts): its producing step owns the fd, in the plan run's
+ *               handles (ops/plan-handles.ts); this step only borrows it.
  * Pure.
  */
 import { formatFlags } from "./flags.ts";
-
-/**
- * MOUNT_ATTR_* for fsmount's attr_flags (<linux/mount.h>); the plan computes them, so they
- * live here (a test checks they equal sys/mount-api.ts's, which plans may not import).
- */
-export const MOUNT_ATTR = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  NOATIME: 0x10,
-  STRICTATIME: 0x20,
-  NODIRATIME: 0x80,
-  IDMAP: 0x100000,
-  NOSYMFOLLOW: 0x200000,
-} as const;
+import { MOUNT_ATTR } from "./mount-api-flags.ts";
 
 /** The longest string fsconfig takes, NUL included (strndup_user(value, 256) in fs/fsopen.c). */
 export const FSCONFIG_VALUE_MAX = 256;
@@ -60,6 +45,12 @@ export interface FsContextStep {
   readonly target: string;
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
+  /**
+   * Handles ("handle" layers of earlier steps) this step closes as soon as FSCONFIG_CMD_CREATE
+   * has returned: the filesystem holds its own references then. A detached layer tree must
+   * stay open until that call (closed earlier, it dissolves and CMD_CREATE fails with EINVAL).
+   */
+  readonly closeAfterCreate?: readonly string[];
 }
 
 /** What a layer is, for messages: its path, or the handle's label. */
@@ -90,6 +81,7 @@ export function describeFsContextStep(step: FsContextStep): Record<string, unkno
     attrFlagNames: formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_"),
     target: step.target,
     undoable: step.undoable,
+    ...(step.closeAfterCreate?.length ? { closeAfterCreate: step.closeAfterCreate.map((h) => `$${h}`) } : {}),
   };
 }
 
@@ -104,7 +96,7 @@ export function formatFsContextStep(step: FsContextStep): string {
     else {
       const s = p.source;
       if (s.kind === "path") lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, ${q(s.path)}, 0)`);
-      else if (s.kind === "handle") lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, NULL, <${s.handle}: ${s.label}>)`);
+      else if (s.kind === "handle") lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, NULL, $${s.handle})  [${s.label}]`);
       else if (s.pass === "fd") {
         lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, NULL, open(${q(s.path)}, O_PATH|O_CLOEXEC))`);
       } else {
@@ -113,6 +105,7 @@ export function formatFsContextStep(step: FsContextStep): string {
     }
   }
   lines.push("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");
+  for (const handle of step.closeAfterCreate ?? []) lines.push(`close($${handle})`);
   lines.push(`mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, ${formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_")})`);
   lines.push(`move_mount(mntfd, "", AT_FDCWD, ${q(step.target)}, MOVE_MOUNT_F_EMPTY_PATH)`);
   return lines.join("\n");

@@ -14,7 +14,8 @@ import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import type { MountContext } from "./mount-request.ts";
 import { lookupOption } from "./option-table.ts";
-import type { HelperStep, MountStep, Plan } from "./steps.ts";
+import { propagationSteps } from "./propagation.ts";
+import type { HelperStep, Plan } from "./steps.ts";
 
 /** The helpers a FUSE mount may run, by type prefix (containerd's allowedHelperBinaries). */
 export const FUSE_MOUNT_HELPERS = [
@@ -57,7 +58,7 @@ export const fusePlanner: Planner = {
 };
 
 export function planFuse(ctx: MountContext): Plan {
-  const { mount, target, options } = ctx;
+  const { mount, target } = ctx;
   const found = fuseHelperFor(mount.type);
   if (!found) throw new Error(`unreachable: ${mount.type} is not a FUSE type`);
   const { helper, subtype } = found;
@@ -80,18 +81,7 @@ export function planFuse(ctx: MountContext): Plan {
     action: ctx.action,
     undoable: true,
   };
-  const propagation: MountStep[] = options.propagation.map((flags) => ({
-    op: "mount",
-    role: "propagation",
-    source: null,
-    target,
-    fstype: null,
-    flags,
-    data: null,
-    inheritFlags: 0,
-    undoable: false,
-  }));
-  return { action: ctx.action, steps: [run, ...propagation] };
+  return { action: ctx.action, steps: [run, ...propagationSteps(ctx)] };
 }
 
 /** Options that need mount(2) or another feature; a helper cannot honour them. */

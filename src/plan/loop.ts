@@ -11,8 +11,9 @@ import type { Planner } from "./mount-plan.ts";
 import type { MountContext } from "./mount-request.ts";
 import { joinData } from "./options.ts";
 import { checkDataSize } from "./plain.ts";
+import { propagationSteps } from "./propagation.ts";
 import { parseSize } from "./size.ts";
-import type { Plan, Step } from "./steps.ts";
+import type { Plan } from "./steps.ts";
 
 export const loopPlanner: Planner = {
   name: "loop",
@@ -68,16 +69,5 @@ export function planLoop(ctx: MountContext): Plan {
     data: data === "" ? null : data,
     undoable: true,
   };
-  const propagation: Step[] = options.propagation.map((flags) => ({
-    op: "mount",
-    role: "propagation",
-    source: null,
-    target: ctx.target,
-    fstype: null,
-    flags,
-    data: null,
-    inheritFlags: 0,
-    undoable: false,
-  }));
-  return { action: ctx.action, steps: [first, ...propagation] };
+  return { action: ctx.action, steps: [first, ...propagationSteps(ctx)] };
 }

@@ -81,24 +81,24 @@ export function splitLowerdirValue(value: string): { lowerdirs: string[]; datadi
   const COLON = 58;
   for (let i = 0; i <= value.length; i++) {
     const code = i < value.length ? value.charCodeAt(i) : -1;
-    if (code === BACKSLASH && i + 1 < value.length) {
+    if (code === BACKSLASH) {
+      // The kernel drops a trailing lone backslash silently; a path ending in one is a typo.
+      if (i + 1 === value.length) throw lowerdirError(value, "ends with a lone backslash");
       escaped = true;
       i++;
       continue;
     }
     if (code !== COLON && code !== -1) continue;
     const raw = value.slice(start, i);
-    if (raw === "") throw new PlanError(`overlay: empty layer in lowerdir=${value}`);
+    if (raw === "") throw lowerdirError(value, "has an empty layer");
     (inData ? datadirs : lowerdirs).push(escaped ? unescapeOverlayPath(raw) : raw);
     escaped = false;
     if (code === COLON && value.charCodeAt(i + 1) === COLON) {
-      if (value.charCodeAt(i + 2) === COLON) {
-        throw new PlanError(`overlay: only ':' or '::' may separate layers in lowerdir=${value}`);
-      }
+      if (value.charCodeAt(i + 2) === COLON) throw lowerdirError(value, "has ':::' (only ':' or '::' may separate layers)");
       inData = true;
       i++;
     } else if (code === COLON && inData) {
-      throw new PlanError(`overlay: regular layers cannot follow data-only layers ('::') in lowerdir=${value}`);
+      throw lowerdirError(value, "has a regular layer after a data-only one: regular layers cannot follow data-only layers ('::')");
     }
     start = i + 1;
   }
@@ -115,16 +115,24 @@ function splitUnescaped(value: string): { lowerdirs: string[]; datadirs: string[
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
     const next = parts[i + 1];
-    if (part === "") throw new PlanError(`overlay: ${next === "" ? "only ':' or '::' may separate layers" : "empty layer"} in lowerdir=${value}`);
+    if (part === "") throw lowerdirError(value, "has an empty layer (a ':' at either end, or ':::')");
     (inData ? datadirs : lowerdirs).push(part);
     if (next === "" && i + 2 < parts.length) {
       inData = true;
       i++;
     } else if (inData && i + 1 < parts.length) {
-      throw new PlanError(`overlay: regular layers cannot follow data-only layers ('::') in lowerdir=${value}`);
+      throw lowerdirError(value, "has a regular layer after a data-only one: regular layers cannot follow data-only layers ('::')");
     }
   }
   return { lowerdirs, datadirs };
+}
+
+/** A refused lowerdir= value; a value of hundreds of layers is cut short in the message. */
+function lowerdirError(value: string, detail: string): PlanError {
+  const shown = value.length > 200 ? `${value.slice(0, 200)}...` : value;
+  return new PlanError(`overlay: lowerdir=${JSON.stringify(shown)} ${detail}`, {
+    hint: "separate layers with ':' (data-only layers with '::', last); write ':' or '\\' inside a path as '\\:' or '\\\\'",
+  });
 }
 
 /** The kernel's ovl_unescape: every backslash escapes the character after it. */

@@ -21,7 +21,8 @@ import type { MountContext } from "./mount-request.ts";
 import { compactLayers } from "./overlay-compaction.ts";
 import { overlayDataItems, parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
 import { dataSize } from "./options.ts";
-import type { MountStep, Plan, Step } from "./steps.ts";
+import { propagationSteps } from "./propagation.ts";
+import type { MountStep, Plan } from "./steps.ts";
 
 /** containerd compacts the lowerdirs once the options reach pagesize-512 bytes. */
 export const COMPACTION_MARGIN = 512;
@@ -54,18 +55,24 @@ export interface OverlayLayerSources {
   readonly work: LayerSource | undefined;
 }
 
-/** Each layer by path, or, past fsconfig's value limit, by an O_PATH fd opened at run time. */
+/**
+ * Each layer by path, or by an O_PATH fd opened at run time: past fsconfig's value limit, and
+ * for an upperdir/workdir holding a backslash, which overlay unescapes in those two values
+ * even through fsconfig (ovl_mount_dir; `lowerdir+`/`datadir+` are taken raw).
+ */
 export function overlayLayerSources(config: OverlayConfig, facts: KernelFacts): OverlayLayerSources {
+  const byFd = (path: string): LayerSource => ({ kind: "opath", path, pass: facts.overlayLayerFd ? "fd" : "proc-path" });
   // A UTF-16 unit is at most 3 UTF-8 bytes: short paths skip the byte count.
   const source = (path: string): LayerSource =>
     path.length * 3 + 1 > FSCONFIG_VALUE_MAX && Buffer.byteLength(path, "utf8") + 1 > FSCONFIG_VALUE_MAX
-      ? { kind: "opath", path, pass: facts.overlayLayerFd ? "fd" : "proc-path" }
+      ? byFd(path)
       : { kind: "path", path };
+  const unescaped = (path: string): LayerSource => (path.includes("\\") ? byFd(path) : source(path));
   return {
     lower: config.lowerdirs.map(source),
     data: config.datadirs.map(source),
-    upper: config.upperdir === undefined ? undefined : source(config.upperdir),
-    work: config.workdir === undefined ? undefined : source(config.workdir),
+    upper: config.upperdir === undefined ? undefined : unescaped(config.upperdir),
+    work: config.workdir === undefined ? undefined : unescaped(config.workdir),
   };
 }
 
@@ -132,18 +139,4 @@ function tooLong(ctx: MountContext, size: number, why: string): PlanError {
     `${ctx.action}: overlay options are ${size} bytes with the NUL, more than the ${ctx.facts.pageSize}-byte page mount(2) takes, ${why}`,
     { hint: "use the fd strategy (MOUNTKIT_STRATEGY=fd, Linux 6.8+), which passes each layer on its own" },
   );
-}
-
-function propagationSteps(ctx: MountContext): Step[] {
-  return ctx.options.propagation.map((flags) => ({
-    op: "mount",
-    role: "propagation",
-    source: null,
-    target: ctx.target,
-    fstype: null,
-    flags,
-    data: null,
-    inheritFlags: 0,
-    undoable: false,
-  }));
 }

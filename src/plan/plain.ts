@@ -11,6 +11,7 @@ import { PlanError, quotePath } from "../errors.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import type { MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
+import { propagationSteps } from "./propagation.ts";
 import type { MountStep, Plan } from "./steps.ts";
 
 /** Flags that belong to one mount (not its superblock): a bind applies them by remounting. */
@@ -78,19 +79,7 @@ export function planPlain(ctx: MountContext): Plan {
     });
   }
 
-  for (const propagation of options.propagation) {
-    steps.push({
-      op: "mount",
-      role: "propagation",
-      source: null,
-      target,
-      fstype: null,
-      flags: propagation,
-      data: null,
-      inheritFlags: 0,
-      undoable: false,
-    });
-  }
+  steps.push(...propagationSteps(ctx));
 
   const perMount = flags & MS_PER_MOUNT;
   if (bind && !(flags & MS.REMOUNT) && perMount !== 0) {

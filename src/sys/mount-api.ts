@@ -5,6 +5,7 @@
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
 import { readSome } from "./fd.ts";
+import { MOUNT_ATTR_SIZE } from "../plan/mount-api-flags.ts";
 
 export const SYS = {
   open_tree: 428,
@@ -33,59 +34,18 @@ const withNumbers = bindLibc({
   syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
 });
 
-export const AT = {
-  FDCWD: -100,
-  SYMLINK_NOFOLLOW: 0x100,
-  NO_AUTOMOUNT: 0x800,
-  EMPTY_PATH: 0x1000,
-  RECURSIVE: 0x8000,
-} as const;
-
-export const OPEN_TREE = { CLONE: 1, CLOEXEC: 0o2000000 } as const;
-
-export const MOVE_MOUNT = {
-  F_SYMLINKS: 0x1,
-  F_AUTOMOUNTS: 0x2,
-  F_EMPTY_PATH: 0x4,
-  T_SYMLINKS: 0x10,
-  T_AUTOMOUNTS: 0x20,
-  T_EMPTY_PATH: 0x40,
-  SET_GROUP: 0x100,
-  BENEATH: 0x200,
-} as const;
-
-export const FSOPEN_CLOEXEC = 0x1;
-export const FSMOUNT_CLOEXEC = 0x1;
-
-export const FSCONFIG = {
-  SET_FLAG: 0,
-  SET_STRING: 1,
-  SET_BINARY: 2,
-  SET_PATH: 3,
-  SET_PATH_EMPTY: 4,
-  SET_FD: 5,
-  CMD_CREATE: 6,
-  CMD_RECONFIGURE: 7,
-  CMD_CREATE_EXCL: 8,
-} as const;
-
-/** MOUNT_ATTR_* for fsmount attr_flags and mount_setattr. */
-export const MOUNT_ATTR = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  ATIME_MASK: 0x70,
-  RELATIME: 0x0,
-  NOATIME: 0x10,
-  STRICTATIME: 0x20,
-  NODIRATIME: 0x80,
-  IDMAP: 0x100000,
-  NOSYMFOLLOW: 0x200000,
-} as const;
-
-/** sizeof(struct mount_attr) = 4 x u64: attr_set, attr_clr, propagation, userns_fd */
-export const MOUNT_ATTR_SIZE = 32;
+// The constants live in one pure module that plans also use; re-exported for FFI callers.
+export {
+  AT,
+  FSCONFIG,
+  FSMOUNT_CLOEXEC,
+  FSOPEN_CLOEXEC,
+  MOUNT_ATTR,
+  MOUNT_ATTR_ATIME_MASK,
+  MOUNT_ATTR_SIZE,
+  MOVE_MOUNT,
+  OPEN_TREE,
+} from "../plan/mount-api-flags.ts";
 
 function check(ret: number | bigint, syscall: string, paths: readonly (string | null)[]): number {
   const n = Number(ret);

@@ -1,20 +1,21 @@
-// The building block of the fd-based idmapped overlay (containerd#11354): a detached,
-// idmapped, read-only tree handed to overlay as a `lowerdir+` layer by fd. No temp mount point
-// exists at any moment. The overlay planner of issue 3 wires this in (docs/idmap.md); this test
-// shows the kernel accepts it. Root, private mount namespace.
+// The kernel facts the fd-based idmapped overlay (containerd#11354) rests on, shown with the
+// bare building blocks: a detached, idmapped, read-only tree is accepted as a `lowerdir+` layer
+// by fd, and it must stay open until FSCONFIG_CMD_CREATE. mount() uses them through
+// plan/idmap-overlay.ts (idmap-overlay-fd.test.ts). Root, private mount namespace.
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { opsContext } from "../../src/ops/context.ts";
 import { closeUsernsFds, openIdmappedTree, usernsFd } from "../../src/ops/idmap.ts";
-import { fdInSlot, runIdmapStep } from "../../src/ops/idmap-run.ts";
+import { runIdmapStep } from "../../src/ops/idmap-run.ts";
+import { handleFd } from "../../src/ops/plan-handles.ts";
 import type { PlanRun } from "../../src/ops/run-plan.ts";
 import { idMappingPair } from "../../src/plan/idmap-mapping.ts";
 import { idmappedLayerSteps } from "../../src/plan/idmap.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../../src/sys/mount-api.ts";
 import { libcSyscalls as sys } from "../../src/sys/seam.ts";
-import { openFdCount } from "../support/processes.ts";
+import { fdChanges, openFds } from "../support/resources.ts";
 import { mountTable, mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -43,7 +44,7 @@ test("a detached idmapped read-only tree is accepted by fsconfig(FSCONFIG_SET_FD
   cleanups.push(() => unmountAll(merged));
 
   const userns = usernsFd(MAP, MAP);
-  const fds = openFdCount();
+  const fds = openFds();
   const mountsBefore = mountTable().length;
   const trees = [openIdmappedTree(lower0, userns), openIdmappedTree(lower1, userns)];
   // the trees are detached: the mount table has not grown
@@ -65,7 +66,7 @@ test("a detached idmapped read-only tree is accepted by fsconfig(FSCONFIG_SET_FD
     // the overlay keeps its own references: the caller's tree fds are closed right away
     for (const fd of trees) sys.close(fd);
   }
-  expect(openFdCount()).toBe(fds);
+  expect(fdChanges(fds)).toEqual([]);
 
   // the merged view shows the mapped owners of both layers
   expect(statSync(`${merged}/top`)).toMatchObject({ uid: 101000, gid: 102000 });
@@ -88,7 +89,7 @@ test("a tree fd must stay open until FSCONFIG_CMD_CREATE: closed earlier, overla
   const lower = s.path("lower");
   mkdirSync(lower);
   const userns = usernsFd(MAP, MAP);
-  const fds = openFdCount();
+  const fds = openFds();
   const fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);
   try {
     for (let i = 0; i < 2; i++) {
@@ -106,10 +107,10 @@ test("a tree fd must stay open until FSCONFIG_CMD_CREATE: closed earlier, overla
   } finally {
     sys.close(fsfd);
   }
-  expect(openFdCount()).toBe(fds);
+  expect(fdChanges(fds)).toEqual([]);
 });
 
-test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig (how issue 3 wires it)", () => {
+test("idmappedLayerSteps run as plan steps; the layer's fd is a plan handle for fsconfig; the close step empties it", () => {
   s = scratch("fd-layer-steps");
   cleanups.push(() => s.dispose());
   const [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map((n) => {
@@ -123,13 +124,13 @@ test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig
   const ctx = opsContext();
   const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
   usernsFd(MAP, MAP); // cached before counting: the userns step borrows it
-  const fds = openFdCount();
+  const fds = openFds();
   const pair = idMappingPair(MAP, MAP, 4096, "test");
   runIdmapStep({ op: "userns", slot: "userns", uidmap: pair.uidmap, gidmap: pair.gidmap }, ctx, run);
   for (const step of idmappedLayerSteps(lower, "layer0")) runIdmapStep(step, ctx, run);
   const fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);
   try {
-    sys.fsconfig(fsfd, FSCONFIG.SET_FD, "lowerdir+", null, fdInSlot(run, "layer0"));
+    sys.fsconfig(fsfd, FSCONFIG.SET_FD, "lowerdir+", null, handleFd(run, "layer0"));
     sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "upperdir", upper, 0);
     sys.fsconfig(fsfd, FSCONFIG.SET_STRING, "workdir", work, 0);
     sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0);
@@ -140,9 +141,11 @@ test("idmappedLayerSteps run as plan steps; fdInSlot hands the layer to fsconfig
   } finally {
     sys.close(fsfd);
   }
-  expect(() => fdInSlot(run, "layer0")).toThrow(/slot \$layer0 is empty/);
+  expect(() => handleFd(run, "layer0")).toThrow(/plan handle \$layer0 is empty/);
+  expect(run.release).toHaveLength(1); // the owned tree's close, a no-op now
+  for (const release of run.release) release();
   expect(statSync(`${merged}/f`)).toMatchObject({ uid: 100003, gid: 100004 });
-  expect(openFdCount()).toBe(fds);
+  expect(fdChanges(fds)).toEqual([]);
 });
 
 test("openIdmappedTree: read-only by default, the fd is the caller's; a bad namespace closes it", () => {
@@ -151,9 +154,9 @@ test("openIdmappedTree: read-only by default, the fd is the caller's; a bad name
   const src = s.path("src");
   mkdirSync(src);
   const userns = usernsFd(MAP, MAP);
-  const fds = openFdCount();
+  const fds = openFds();
   const fd = openIdmappedTree(src, userns);
-  expect(openFdCount()).toBe(fds + 1);
+  expect(fdChanges(fds)).toEqual([`+${fd} /`]); // a detached tree reads as "/"
   // attached where we can see it, it shows read-only and idmapped
   const at = s.path("at");
   mkdirSync(at);
@@ -162,5 +165,5 @@ test("openIdmappedTree: read-only by default, the fd is the caller's; a bad name
   cleanups.push(() => unmountAll(at));
   expect(mountsUnder(at)[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
   expect(() => openIdmappedTree(src, 0)).toThrow(/^open idmapped tree of .*: mount_setattr\(2\)/);
-  expect(openFdCount()).toBe(fds);
+  expect(fdChanges(fds)).toEqual([]);
 });

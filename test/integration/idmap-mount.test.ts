@@ -10,8 +10,9 @@ import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
 import { MOUNT_ATTR } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { openFdCount } from "../support/processes.ts";
+import { fdChanges, openFds } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { errnoOf } from "../support/idmap-overlay.ts";
 
 beforeAll(requireRootNamespace);
 afterAll(() => closeUsernsFds());
@@ -57,15 +58,6 @@ function expectMappedOwners(root: string) {
   expect(statSync(`${root}/user-file`)).toMatchObject({ uid: 101000, gid: 102000 });
   expect(statSync(`${root}/last-file`)).toMatchObject({ uid: 165535, gid: 165535 });
   expect(readFileSync(`${root}/user-file`, "utf8")).toBe("user-file");
-}
-
-function errnoOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code;
-  }
-  return undefined;
 }
 
 const topAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path);
@@ -117,7 +109,7 @@ describe("idmapMount()", () => {
     fresh("idmap-badfd");
     const src = containerTree();
     const dst = dir("dst");
-    const fds = openFdCount();
+    const fds = openFds();
     let caught: unknown;
     try {
       idmapMount(src, dst, 0 /* stdin: not a user namespace */);
@@ -127,7 +119,7 @@ describe("idmapMount()", () => {
     expect(caught).toBeInstanceOf(SyscallError);
     expect((caught as SyscallError).syscall).toBe("mount_setattr(2)");
     expect(mountsUnder(dst)).toEqual([]);
-    expect(openFdCount()).toBe(fds);
+    expect(fdChanges(fds)).toEqual([]);
   });
 });
 
@@ -188,13 +180,13 @@ describe("mount() with uidmap=/gidmap=", () => {
     const src = containerTree();
     const dst = dir("dst");
     usernsFd(MAP, MAP); // cached before counting
-    const fds = openFdCount();
+    const fds = openFds();
     const sys = injectFaults(libcSyscalls, { moveMount: { calls: [1], errno: Errno.EBUSY, syscall: "move_mount(2)" } });
     expect(() => mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, dst, { sys })).toThrow(
       `mount ${src} on ${dst}: move_mount(2): EBUSY`,
     );
     expect(mountsUnder(dst)).toEqual([]);
-    expect(openFdCount()).toBe(fds);
+    expect(fdChanges(fds)).toEqual([]);
   });
 
   test("a failure after the tree is attached (the propagation change) unmounts it; no fd left", () => {
@@ -202,14 +194,14 @@ describe("mount() with uidmap=/gidmap=", () => {
     const src = containerTree();
     const dst = dir("dst");
     usernsFd(MAP, MAP);
-    const fds = openFdCount();
+    const fds = openFds();
     const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EINVAL } });
     expect(() => mount({ type: "bind", source: src, options: ["bind", "rshared", ...IDMAP_OPTIONS] }, dst, { sys })).toThrow(
       `mount ${src} on ${dst}: mount(2): EINVAL`,
     );
     expect(sys.log.map((call) => call[0])).toContain("moveMount");
     expect(mountsUnder(dst)).toEqual([]);
-    expect(openFdCount()).toBe(fds);
+    expect(fdChanges(fds)).toEqual([]);
   });
 
   test("a failure after the tmpfs is mounted unmounts it", () => {

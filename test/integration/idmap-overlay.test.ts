@@ -1,93 +1,34 @@
-// Idmapped overlays, legacy strategy: lowers idmapped read-only into temp dirs, the overlay on
-// those, the temp mounts removed. The data-loss cases of containerd#10704/#10721/#12139: a temp
+// Idmapped overlays, legacy strategy (forced: this kernel would choose fd, see
+// idmap-overlay-fd.test.ts): lowers idmapped read-only into temp dirs, the overlay on those,
+// the temp mounts removed. The data-loss cases of containerd#10704/#10721/#12139: a temp
 // mount that cannot be unmounted never costs the lower layer a file. Root, private namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
-import { cleanupIdmapTemp, closeUsernsFds } from "../../src/ops/idmap.ts";
+import { cleanupIdmapTemp } from "../../src/ops/idmap.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { UNMOUNT_BUSY, withPolicy } from "../../src/ops/retry.ts";
-import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
-import { unmount, unmountAll } from "../../src/ops/unmount.ts";
+import { setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
+import { unmountAll } from "../../src/ops/unmount.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
-import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { probeKernelFacts } from "../../src/ops/features.ts";
+import { eventually, fdChanges, openFds, workerThreads } from "../support/resources.ts";
+import { errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, snapshot } from "../support/idmap-overlay.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
-const MAP = "0:100000:65536,65536:0:1";
-const IDMAP_OPTIONS = [`uidmap=${MAP}`, `gidmap=${MAP}`];
 const QUICK = withPolicy(UNMOUNT_BUSY, { attempts: 3, delayMs: 1 });
+const LEGACY = probeKernelFacts("legacy");
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-  closeUsernsFds();
-});
+const fx = idmapOverlayFixture();
+afterEach(() => fx.tearDown());
+const { cleanups, fresh, dir, lowers } = fx;
 
-/** A scratch dir with its own temp mount location, so only this test's temp dirs are seen. */
-function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
-  setTempMountLocation(s.path("tmp"));
-  cleanups.push(resetTempMountLocation);
-  return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
-
-/** n lower layers with files owned by container ids; returns their paths, top first. */
-function lowers(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => {
-    const layer = dir(`lower${i}`);
-    writeFileSync(`${layer}/file${i}`, `content of layer ${i}`);
-    chownSync(`${layer}/file${i}`, 1000 + i, 2000 + i);
-    mkdirSync(`${layer}/sub${i}`);
-    writeFileSync(`${layer}/sub${i}/deep`, `deep ${i}`);
-    return layer;
-  });
-}
-
-/** Every file under dir with its content and on-disk owner: what must never change. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) {
-        out[p] = `dir ${st.uid}:${st.gid}`;
-        walk(p);
-      } else out[p] = `${readFileSync(p, "utf8")} ${st.uid}:${st.gid}`;
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function overlayMount(layers: readonly string[], upper: string, work: string) {
-  return {
-    type: "overlay",
-    source: "overlay",
-    options: [`lowerdir=${layers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS],
-  };
-}
-
-function errnoOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code;
-  }
-  return undefined;
-}
+const overlayMount = (layers: readonly string[], upper: string, work: string) => idmappedOverlay(layers, upper, work);
 
 describe("the normal lifecycle", () => {
   test("the merged view shows mapped owners; every temp mount and dir is gone afterwards", () => {
@@ -96,7 +37,7 @@ describe("the normal lifecycle", () => {
     const before = layers.map(snapshot);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    const plan = mount(overlayMount(layers, upper, work), merged);
+    const plan = mount(overlayMount(layers, upper, work), merged, { facts: LEGACY });
 
     // what the plan did: temp dirs under the configured location, all removed again
     const temp = plan.steps.find((step) => step.op === "mkdir")!;
@@ -122,7 +63,7 @@ describe("the normal lifecycle", () => {
     chownSync(`${layer}/f`, 7, 7);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${layer.replace(":", "\\:")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS] }, merged);
+    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${layer.replace(":", "\\:")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS] }, merged, { facts: LEGACY });
     expect(statSync(`${merged}/f`).uid).toBe(100007);
   });
 
@@ -131,11 +72,11 @@ describe("the normal lifecycle", () => {
     const layers = lowers(3);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     const sys = injectFaults(libcSyscalls, { openTree: { calls: [3], errno: Errno.ENOENT, syscall: "open_tree(2)" } });
-    const fds = openFdCount();
-    expect(() => mount(overlayMount(layers, upper, work), merged, { sys, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
-    expect(mountsUnder(s.dir)).toEqual([]);
+    const fds = openFds();
+    expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
+    expect(mountsUnder(fx.scratch.dir)).toEqual([]);
     expect(readdirSync(tempMountLocation())).toEqual([]);
-    expect(openFdCount()).toBe(fds + 1); // the cached namespace fd only
+    expect(fdChanges(fds)).toEqual([expect.stringMatching(/^\+\d+ user:\[/)]); // the cached namespace fd only
   });
 
   test("the overlay mount failing removes every temp mount and dir", () => {
@@ -146,7 +87,7 @@ describe("the normal lifecycle", () => {
     const work = dir("tmpfs");
     cleanups.push(() => unmountAll(work));
     mount({ type: "tmpfs", source: "other-fs", options: [] }, work);
-    expect(() => mount(overlayMount(layers, upper, work), merged, { unmountRetry: QUICK })).toThrow(
+    expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, unmountRetry: QUICK })).toThrow(
       /mount overlay on .*merged: mount\(2\): EXDEV|EINVAL/,
     );
     expect(mountsUnder(merged)).toEqual([]);
@@ -181,7 +122,7 @@ describe("a temp mount that cannot be unmounted", () => {
     const busy = holdingTempLowerZero();
     let caught: unknown;
     try {
-      mount(overlayMount(layers, upper, work), merged, { sys: busy.sys, unmountRetry: QUICK });
+      mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys: busy.sys, unmountRetry: QUICK });
     } catch (err) {
       caught = err;
     }
@@ -226,30 +167,43 @@ describe("a temp mount that cannot be unmounted", () => {
   });
 });
 
-test("50 idmapped overlay mounts in a loop leave no mount, temp dir, child process or fd", () => {
-  fresh("ovl-loop");
-  const layers = lowers(3);
-  const before = layers.map(snapshot);
-  const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
-  closeUsernsFds();
-  const fds = openFdCount();
-  const childrenBefore = children();
-  const sys = recordingChildren(libcSyscalls);
-  for (let i = 0; i < 50; i++) {
-    mount(overlayMount(layers, upper, work), merged, { sys });
-    expect(statSync(`${merged}/file2`).uid).toBe(101002);
-    expect(unmount(merged)).toBe(true);
-  }
-  expect(mountsUnder(merged)).toEqual([]);
-  expect(mountsUnder(tempMountLocation())).toEqual([]);
-  expect(readdirSync(tempMountLocation())).toEqual([]);
-  // one namespace for the 50 mounts (cached), its holder child killed and reaped
-  expect(sys.cloned).toHaveLength(1);
-  for (const c of sys.cloned) expect(notOurChild(c.pid)).toBe(true);
-  expect(children().filter((c) => c.state === "Z")).toEqual([]);
-  expect(children().map((c) => c.pid).sort()).toEqual(childrenBefore.map((c) => c.pid).sort());
-  expect(openFdCount()).toBe(fds + 1); // the cached namespace fd
-  expect(closeUsernsFds()).toBe(1);
-  expect(openFdCount()).toBe(fds);
-  expect(layers.map(snapshot)).toEqual(before);
+describe("long options: compacted after the idmap step, as containerd recomputes them", () => {
+  test("128 layers of long paths: mounted from a thread in the temp dir, every layer mapped, nothing left", async () => {
+    fresh("ovl-128");
+    const root = dir(`a-long-runtime-root-${"r".repeat(40)}`, "io.containerd.snapshotter.v1.overlayfs", "snapshots");
+    const layers = Array.from({ length: 128 }, (_, i) => {
+      const layer = join(root, String(i), "fs");
+      mkdirSync(layer, { recursive: true });
+      writeFileSync(`${layer}/f${i}`, String(i));
+      chownSync(`${layer}/f${i}`, i, i);
+      return layer;
+    });
+    expect(layers.join(":").length).toBeGreaterThan(4096 * 3);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    const cwd = process.cwd();
+    const plan = mount(overlayMount(layers, upper, work), merged, { facts: LEGACY });
+    expect(process.cwd()).toBe(cwd);
+    const overlay = plan.steps.find((step) => step.op === "mount-in-dir");
+    expect(overlay?.op === "mount-in-dir" && overlay.dir.startsWith(`${tempMountLocation()}/mountkit-idmap-`)).toBe(true);
+    for (const i of [0, 1, 63, 127]) expect(statSync(`${merged}/f${i}`)).toMatchObject({ uid: 100000 + i, gid: 100000 + i });
+    expect(readdirSync(merged)).toHaveLength(128);
+    writeFileSync(`${merged}/new`, "n");
+    expect(statSync(`${upper}/new`)).toMatchObject({ uid: 0, gid: 0 });
+    expect(mountsUnder(merged)).toHaveLength(1);
+    expect(mountsUnder(tempMountLocation())).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+    await eventually("the one-shot dir thread exits", () => workerThreads() === 0);
+  });
+
+  test("a temp location whose path holds a comma and a colon is escaped in the options", () => {
+    fresh("ovl-odd-temp");
+    setTempMountLocation(fx.scratch.path("tmp,with:odd"));
+    const layers = lowers(2);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    mount(overlayMount(layers, upper, work), merged, { facts: LEGACY });
+    expect(statSync(`${merged}/file1`)).toMatchObject({ uid: 101001, gid: 102001 });
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+  });
 });

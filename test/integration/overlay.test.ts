@@ -150,6 +150,20 @@ for (const strategy of STRATEGIES) {
       expect(existsSync(join(upper, "w"))).toBe(true);
     });
 
+    test("an upperdir and workdir holding '\\' (overlay unescapes those two, through fsconfig too)", () => {
+      fresh(`ov-${strategy}-backslash`);
+      const [lower] = makeLayers(1);
+      const upper = dir("up\\per");
+      const work = dir("wo\\rk");
+      const t = dir("merged");
+      unmountAfter(t);
+      const escape = (path: string) => path.replace(/\\/g, "\\\\");
+      mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower}`, `upperdir=${escape(upper)}`, `workdir=${escape(work)}`] }, t, { facts });
+      writeFileSync(join(t, "w"), "");
+      expect(existsSync(join(upper, "w"))).toBe(true);
+      expect(readdirSync(s.dir).sort()).toEqual(["layers", "merged", "up\\per", "wo\\rk"]);
+    });
+
     test("mount and unmount leave no fd open; a failed mount neither", async () => {
       fresh(`ov-${strategy}-fds`);
       const layers = makeLayers(200);

@@ -8,7 +8,8 @@ import { closeUsernsCache, createUsernsFd, usernsCacheSize, usernsFdFor } from "
 import { idMappingPair, type IdMappingPair } from "../../src/plan/idmap-mapping.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { children, notOurChild, openFdCount, recordingChildren } from "../support/processes.ts";
+import { children, notOurChild, recordingChildren } from "../support/processes.ts";
+import { fdChanges, openFds } from "../support/resources.ts";
 import { requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -33,17 +34,17 @@ describe("createUsernsFd", () => {
   test("an fd of a new user namespace; the child is killed and reaped", () => {
     const sys = recordingChildren(libcSyscalls);
     const before = children();
-    const fds = openFdCount();
+    const fds = openFds();
     const fd = createUsernsFd(pair("0:100000:65536,65536:200000:1000"), sys);
     try {
       const link = readlinkSync(`/proc/self/fd/${fd}`);
       expect(link).toMatch(/^user:\[\d+\]$/);
       expect(link).not.toBe(readlinkSync("/proc/self/ns/user"));
-      expect(openFdCount()).toBe(fds + 1); // the namespace fd only: the pidfd is closed
+      expect(fdChanges(fds)).toEqual([expect.stringMatching(/^\+\d+ user:\[/)]); // the namespace fd only: the pidfd is closed
     } finally {
       libcSyscalls.close(fd);
     }
-    expect(openFdCount()).toBe(fds);
+    expect(fdChanges(fds)).toEqual([]);
     expectNoChildLeft(sys.cloned, before);
   });
 
@@ -77,10 +78,10 @@ describe("createUsernsFd", () => {
   test("200 in a row leave no child, zombie or fd", () => {
     const sys = recordingChildren(libcSyscalls);
     const before = children();
-    const fds = openFdCount();
+    const fds = openFds();
     for (let i = 0; i < 200; i++) libcSyscalls.close(createUsernsFd(pair(`0:${100000 + i}:1`), sys));
     expect(sys.cloned).toHaveLength(200);
-    expect(openFdCount()).toBe(fds);
+    expect(fdChanges(fds)).toEqual([]);
     expectNoChildLeft(sys.cloned, before);
   });
 
@@ -92,7 +93,7 @@ describe("createUsernsFd", () => {
     };
     const sys = recordingChildren(libcSyscalls);
     const before = children();
-    const fds = openFdCount();
+    const fds = openFds();
     let caught: unknown;
     try {
       createUsernsFd(overlapping, sys);
@@ -104,7 +105,7 @@ describe("createUsernsFd", () => {
     expect(err.errno).toBe(Errno.EINVAL);
     expect(err.message).toMatch(/^create user namespace uidmap=0:1000:10,5:5000:10 gidmap=0:1000:10: write\(2\): EINVAL/);
     expect(err.paths[0]).toMatch(/^\/proc\/\d+\/uid_map$/);
-    expect(openFdCount()).toBe(fds);
+    expect(fdChanges(fds)).toEqual([]);
     expectNoChildLeft(sys.cloned, before);
   });
 
@@ -116,9 +117,9 @@ describe("createUsernsFd", () => {
     test(`${what}: nothing is left`, () => {
       const sys = recordingChildren(injectFaults(libcSyscalls, faults));
       const before = children();
-      const fds = openFdCount();
+      const fds = openFds();
       expect(() => createUsernsFd(pair("0:100000:65536"), sys)).toThrow(/^create user namespace .*: (write|open)\(2\)/);
-      expect(openFdCount()).toBe(fds);
+      expect(fdChanges(fds)).toEqual([]);
       expectNoChildLeft(sys.cloned, before);
     });
   }
@@ -139,7 +140,7 @@ describe("createUsernsFd", () => {
 describe("the per-process cache", () => {
   test("one namespace per (uidmap, gidmap) pair; closeUsernsFds closes them", () => {
     const sys = recordingChildren(libcSyscalls);
-    const fds = openFdCount();
+    const fds = openFds();
     const a = usernsFdFor(pair("0:100000:65536"), sys);
     expect(usernsFdFor(pair("0:100000:65536"), sys)).toBe(a);
     expect(usernsFdFor(pair("00:100000:65536"), sys)).toBe(a); // same mapping, other spelling
@@ -147,10 +148,10 @@ describe("the per-process cache", () => {
     expect(b).not.toBe(a);
     expect(sys.cloned).toHaveLength(2);
     expect(usernsCacheSize()).toBe(2);
-    expect(openFdCount()).toBe(fds + 2);
+    expect(fdChanges(fds)).toEqual([expect.stringMatching(/^\+\d+ user:\[/), expect.stringMatching(/^\+\d+ user:\[/)]);
     expect(closeUsernsFds()).toBe(2);
     expect(usernsCacheSize()).toBe(0);
-    expect(openFdCount()).toBe(fds);
+    expect(fdChanges(fds)).toEqual([]);
   });
 
   test("usernsFd parses the option syntax and refuses bad mappings before any child", () => {

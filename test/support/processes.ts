@@ -1,15 +1,10 @@
 /**
- * What a test process holds: its open fds and its child processes (zombies included), so a
+ * What a test process holds: its child processes (zombies included), so a
  * test can show that an operation left none behind. Only this process's own are looked at:
  * other engineers run tests on this machine at the same time.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { Syscalls, WaitingChild } from "../../src/sys/seam.ts";
-
-/** Open fds of this process (the readdir's own fd is counted the same way each time). */
-export function openFdCount(): number {
-  return readdirSync("/proc/self/fd").length;
-}
 
 /** Pids whose parent is this process, with their state (Z for a zombie). */
 export function children(): { pid: number; state: string }[] {

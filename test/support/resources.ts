@@ -2,21 +2,49 @@
  * What a test checks was not left behind: open file descriptors and Worker threads of this
  * process. Loop devices are checked per device in loop tests (others use loop devices too).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+
+/** This process's open fds and what each points to (readlink of /proc/self/fd/N). */
+export type FdSnapshot = ReadonlyMap<number, string>;
 
 /**
- * This process's open fds, sorted. Take it around synchronous code only, and compare with
- * newFds(): fds of earlier child processes may close in between, which is no leak.
+ * Kinds of fd the Bun runtime opens and closes on its own threads at any time (event loop,
+ * timers, child-process pipes): never mountkit's, so never counted as a leak or a loss.
  */
-export function openFds(): number[] {
-  return readdirSync("/proc/self/fd")
-    .map(Number)
-    .sort((a, b) => a - b);
+const RUNTIME_FD = /^(pipe:|socket:|anon_inode:\[(eventfd|eventpoll|timerfd|signalfd|io_uring)\])/;
+
+/** Snapshot the fds. Take it around synchronous code only, and compare with fdChanges(). */
+export function openFds(): FdSnapshot {
+  const fds = new Map<number, string>();
+  for (const name of readdirSync("/proc/self/fd")) {
+    try {
+      fds.set(Number(name), readlinkSync(`/proc/self/fd/${name}`));
+    } catch {
+      // the readdir's own fd, gone by now
+    }
+  }
+  return fds;
 }
 
-/** The fds open now that were not open before. */
-export function newFds(before: readonly number[]): number[] {
-  return openFds().filter((fd) => !before.includes(fd));
+/**
+ * What changed since `before`, runtime fds left out: "+9 /dev/loop0" for an fd opened and
+ * kept, "-7 /x" for one that was closed (a double close hits someone else's fd).
+ */
+export function fdChanges(before: FdSnapshot): string[] {
+  const now = openFds();
+  const changes: string[] = [];
+  for (const [fd, target] of now) {
+    if (before.get(fd) !== target && !RUNTIME_FD.test(target)) changes.push(`+${fd} ${target}`);
+  }
+  for (const [fd, target] of before) {
+    if (now.get(fd) !== target && !RUNTIME_FD.test(target)) changes.push(`-${fd} ${target}`);
+  }
+  return changes;
+}
+
+/** The fds opened since `before` and still open (runtime fds left out). */
+export function newFds(before: FdSnapshot): string[] {
+  return fdChanges(before).filter((c) => c.startsWith("+"));
 }
 
 /** Threads of this process named "Worker" (Bun names its Worker threads so). */

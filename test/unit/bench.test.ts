@@ -33,6 +33,8 @@ describe("registry", () => {
       "idmap-bind",
       "idmap-overlay-10-fd",
       "idmap-overlay-10-legacy",
+      "idmap-overlay-50-fd",
+      "idmap-overlay-50-legacy",
       "apply-100",
       "fuse-overlayfs",
     ]) {
@@ -45,7 +47,7 @@ describe("registry", () => {
     const reasons = Object.fromEntries(WORKLOADS.map((w) => [w.name, w.unavailable(old)]));
     for (const n of [1, 10, 100, 500]) expect(reasons[`overlay-${n}-fd`]).toContain("lowerdir+ (Linux 6.8)");
     expect(reasons["loop-ext4"]).toContain("LOOP_CONFIGURE needs Linux 5.8");
-    for (const name of ["userns-create", "idmap-bind", "idmap-overlay-10-fd", "idmap-overlay-10-legacy"]) {
+    for (const name of ["userns-create", "idmap-bind", "idmap-overlay-10-fd", "idmap-overlay-50-legacy"]) {
       expect(reasons[name]).toContain("mount_setattr (Linux 5.12)");
     }
     expect(reasons["mount-id-statx-5000"]).toContain("STATX_MNT_ID");

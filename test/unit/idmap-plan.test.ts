@@ -4,13 +4,14 @@ import { NotSupportedError, PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { bindAttrs, idmappedLayerSteps, planIdmapMount } from "../../src/plan/idmap.ts";
+import { idmapOverlayStrategy } from "../../src/plan/idmap-overlay.ts";
 import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "../../src/plan/mount-api-flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
 import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
-import * as sysApi from "../../src/sys/mount-api.ts";
 
 const facts = factsForVersion("6.18.0");
+const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
 const MAP = ["uidmap=0:100000:65536", "gidmap=0:100000:65536"];
 const USERNS = {
   op: "userns",
@@ -93,7 +94,98 @@ describe("other filesystems: mount(2), then an idmapped clone of it on top (cont
   });
 });
 
+describe("overlay: the fd strategy, lowers as detached idmapped trees handed over by fd", () => {
+  const layerSteps = (path: string, slot: string) => [
+    { op: "open_tree", slot, path, flags: CLONE },
+    { op: "mount_setattr", slot, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+  ];
+
+  test("the whole sequence: trees, one fs context that closes them once CMD_CREATE returns, then propagation; no temp dir", () => {
+    const steps = planMount(
+      { type: "overlay", source: "overlay", options: ["lowerdir=/l1:/l\\:2::/d", "upperdir=/u", "workdir=/w", "index=off", "ro", "rprivate", ...MAP] },
+      "/mnt/t",
+      facts,
+    ).steps;
+    expect(steps).toEqual([
+      USERNS,
+      ...layerSteps("/l1", "layer0"),
+      ...layerSteps("/l:2", "layer1"),
+      ...layerSteps("/d", "layer2"),
+      {
+        op: "fs-context",
+        fstype: "overlay",
+        params: [
+          { kind: "string", key: "source", value: "overlay" },
+          { kind: "flag", key: "ro" },
+          { kind: "string", key: "index", value: "off" },
+          { kind: "layer", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: "/l1" } },
+          { kind: "layer", key: "lowerdir+", source: { kind: "handle", handle: "layer1", label: "/l:2" } },
+          { kind: "layer", key: "datadir+", source: { kind: "handle", handle: "layer2", label: "/d" } },
+          { kind: "layer", key: "upperdir", source: { kind: "path", path: "/u" } },
+          { kind: "layer", key: "workdir", source: { kind: "path", path: "/w" } },
+        ],
+        attrFlags: MOUNT_ATTR.RDONLY,
+        target: "/mnt/t",
+        undoable: true,
+        closeAfterCreate: ["layer0", "layer1", "layer2"],
+      },
+      { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.PRIVATE | MS.REC, data: null, inheritFlags: 0, undoable: false },
+    ] as Step[]);
+  });
+
+  test("lowerdir+= layers; an upperdir past fsconfig's value limit goes by O_PATH fd", () => {
+    const upper = `/${"u".repeat(300)}`;
+    const steps = plan("overlay", "overlay", ["lowerdir+=/a", "lowerdir+=/b", `upperdir=${upper}`, "workdir=/w"]).steps;
+    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b"]);
+    const fsContext = steps.find((s) => s.op === "fs-context");
+    expect(fsContext?.op === "fs-context" && fsContext.params.find((p) => p.key === "upperdir")).toEqual({
+      kind: "layer",
+      key: "upperdir",
+      source: { kind: "opath", path: upper, pass: "fd" },
+    });
+  });
+
+  test("500 layers: 500 trees and 500 lowerdir+ fds, no size limit", () => {
+    const layers = Array.from({ length: 500 }, (_, i) => `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/${i}/fs`);
+    const steps = plan("overlay", "overlay", [`lowerdir=${layers.join(":")}`]).steps;
+    expect(steps.filter((s) => s.op === "open_tree")).toHaveLength(500);
+    const fsContext = steps.find((s) => s.op === "fs-context");
+    expect(fsContext?.op === "fs-context" && fsContext.closeAfterCreate).toHaveLength(500);
+  });
+
+  test("the strategy: fd when the kernel takes layer fds and none is forced, else legacy", () => {
+    expect(idmapOverlayStrategy(facts)).toBe("fd");
+    expect(idmapOverlayStrategy(legacy)).toBe("legacy");
+    // overlay's own fd strategy from 6.8, but detached trees as layers need layer fds
+    expect(idmapOverlayStrategy(factsForVersion("6.10.0"))).toBe("legacy");
+    expect(idmapOverlayStrategy(factsForVersion("6.10.0", { strategy: "fd" }))).toBe("legacy");
+    const options = ["lowerdir=/a:/b", ...MAP];
+    expect(planMount({ type: "overlay", source: "o", options }, "/t", factsForVersion("6.10.0"), { tempDir: TEMP }).steps[1]!.op).toBe("mkdir");
+    expect(planMount({ type: "overlay", source: "o", options }, "/t", facts).steps[1]!.op).toBe("open_tree");
+  });
+
+  test("dry run: the trees print as $layer handles, the fs context takes them by FSCONFIG_SET_FD", () => {
+    const steps = plan("overlay", "overlay", ["lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"]).steps;
+    const lines = steps.flatMap((step) => formatStep(step).split("\n"));
+    expect(lines).toContain(`$layer0 = open_tree(AT_FDCWD, "/l1", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)`);
+    expect(lines).toContain(
+      `mount_setattr($layer1, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: 0, userns_fd: $userns})`,
+    );
+    expect(lines).toContain(`fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $layer0)  [/l1]`);
+    const create = lines.indexOf("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");
+    expect(lines.slice(create + 1, create + 4)).toEqual(["close($layer0)", "close($layer1)", "mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0)"]);
+    expect(lines.some((l) => l.includes("mkdir") || l.includes("umount2"))).toBe(false);
+    const described = steps.map(describeStep);
+    expect(described.find((d) => d.op === "fs-context")!.closeAfterCreate).toEqual(["$layer0", "$layer1"]);
+    const params = described.find((d) => d.op === "fs-context")!.params as unknown[];
+    expect(params).toContainEqual({ cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: "/l1" } });
+    expect(JSON.parse(JSON.stringify(described))).toEqual(described);
+  });
+});
+
 describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs", () => {
+  const plan = (type: string, source: string, options: string[], target = "/mnt/t") =>
+    planMount({ type, source, options: [...options, ...MAP] }, target, legacy, { tempDir: TEMP });
   const overlay = (lowerdir: string, more: string[] = []) =>
     plan("overlay", "overlay", [`lowerdir=${lowerdir}`, "upperdir=/u", "workdir=/w", ...more]).steps;
 
@@ -139,22 +231,58 @@ describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs",
     expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0::${TEMP}/1,upperdir=/u,workdir=/w`);
   });
 
-  test("the other options keep their place; the last lowerdir= counts", () => {
+  test("the other options keep their order; the last lowerdir= counts and only it reaches the kernel", () => {
     const steps = plan("overlay", "overlay", ["index=off", "lowerdir=/old", "lowerdir=/new", "userxattr"]).steps;
     expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/new"]);
     const mount = steps.find((s) => s.op === "mount");
-    expect(mount?.op === "mount" && mount.data).toBe(`index=off,lowerdir=/old,lowerdir=${TEMP}/0,userxattr`);
+    expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0,index=off,userxattr`);
+  });
+
+  test("layers given as lowerdir+= and datadir+= are idmapped like lowerdir= ones", () => {
+    const steps = plan("overlay", "overlay", ["lowerdir+=/a", "lowerdir+=/b:c", "datadir+=/d"]).steps;
+    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b:c", "/d"]);
+    const mount = steps.find((s) => s.op === "mount");
+    expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0:${TEMP}/1::${TEMP}/2`);
+  });
+
+  test("a temp location holding a comma or colon is escaped in the options", () => {
+    const steps = planMount({ type: "overlay", source: "o", options: ["lowerdir=/a:/b", ...MAP] }, "/t", legacy, { tempDir: "/tmp/a,b:c" }).steps;
+    const mount = steps.find((s) => s.op === "mount");
+    expect(mount?.op === "mount" && mount.data).toBe("lowerdir=/tmp/a\\,b\\:c/0:/tmp/a\\,b\\:c/1");
   });
 
   test("refusals", () => {
     expect(() => plan("overlay", "overlay", ["upperdir=/u"])).toThrow(/needs lowerdir=/);
-    expect(() => plan("overlay", "overlay", ["lowerdir+=/a"])).toThrow(NotSupportedError);
-    expect(() => planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", facts)).toThrow(/needs a temp directory/);
-    expect(() =>
-      planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", facts, { tempDir: "/tmp/a,b" }),
-    ).toThrow(/holds a comma/);
-    const many = Array.from({ length: 120 }, (_, i) => `/layer${i}`).join(":");
-    expect(() => plan("overlay", "overlay", [`lowerdir=${many}`])).toThrow(/more than the 4096-byte page/);
+    expect(() => plan("overlay", "overlay", ["lowerdir=/a\\"])).toThrow(/lone backslash/);
+    expect(() => planMount({ type: "overlay", source: "o", options: ["lowerdir=/a", ...MAP] }, "/t", legacy)).toThrow(/needs a temp directory/);
+  });
+
+  test("long options are compacted after the idmap step, relative to the temp dir (containerd recomputes them too)", () => {
+    const layers = Array.from({ length: 128 }, (_, i) => `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/${i}/fs`);
+    const steps = plan("overlay", "overlay", [`lowerdir=${layers.join(":")}`, "upperdir=/u", "workdir=/w"]).steps;
+    const mount = steps.find((s) => s.op === "mount-in-dir");
+    expect(mount).toEqual({
+      op: "mount-in-dir",
+      dir: `${TEMP}/`,
+      source: "overlay",
+      target: "/mnt/t",
+      fstype: "overlay",
+      flags: 0,
+      data: `lowerdir=${layers.map((_, i) => i).join(":")},upperdir=/u,workdir=/w`,
+      undoable: true,
+    });
+    // the mount comes after every temp lower exists, and before any is removed
+    const at = steps.indexOf(mount!);
+    expect(steps.slice(0, at).filter((s) => s.op === "move_mount")).toHaveLength(128);
+    expect(steps.slice(at).filter((s) => s.op === "unmount_temp")).toHaveLength(128);
+  });
+
+  test("a relative upperdir, or options too long even compacted, are refused clearly before any syscall", () => {
+    const layers = (n: number) => Array.from({ length: n }, (_, i) => `/l/${i}`).join(":");
+    expect(() => plan("overlay", "overlay", [`lowerdir=${layers(1500)}`])).toThrow(
+      /overlay options are \d+ bytes with the NUL, more than the 4096-byte page mount\(2\) takes, even with the layers relative to/,
+    );
+    expect(() => plan("overlay", "overlay", [`lowerdir=${layers(600)}`, "upperdir=rel", "workdir=/w"])).toThrow(/upperdir "?rel"? must be absolute/);
   });
 });
 
@@ -208,7 +336,7 @@ test("idmappedLayerSteps: a detached idmapped read-only tree left open in its sl
 
 describe("dry run", () => {
   test("every step prints as C and describes with flag names", () => {
-    const steps = plan("overlay", "overlay", ["lowerdir=/l1", "upperdir=/u", "workdir=/w"]).steps;
+    const steps = plan("overlay", "overlay", ["lowerdir=/l1", "upperdir=/u", "workdir=/w"], "/mnt/t", legacy).steps;
     const lines = steps.map(formatStep);
     expect(lines[0]).toContain('uid_map "0 100000 65536", setgroups "deny", gid_map "0 100000 65536"');
     expect(lines).toContain(`$lower0 = open_tree(AT_FDCWD, "/l1", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)`);
@@ -228,13 +356,26 @@ describe("dry run", () => {
   });
 });
 
-test("the plan's mount API constants equal the FFI layer's", () => {
-  expect(OPEN_TREE).toEqual(sysApi.OPEN_TREE);
-  expect(AT.EMPTY_PATH).toBe(sysApi.AT.EMPTY_PATH);
-  expect(AT.RECURSIVE).toBe(sysApi.AT.RECURSIVE);
-  expect(MOVE_MOUNT.F_EMPTY_PATH).toBe(sysApi.MOVE_MOUNT.F_EMPTY_PATH);
-  for (const [name, value] of Object.entries(MOUNT_ATTR)) expect(sysApi.MOUNT_ATTR[name as keyof typeof sysApi.MOUNT_ATTR]).toBe(value);
-  expect(MOUNT_ATTR_ATIME_MASK).toBe(sysApi.MOUNT_ATTR.ATIME_MASK);
+test("plans only ever close fds they opened, each once (a borrowed fd is never closed)", () => {
+  const plans = [
+    plan("", "/src", ["bind", "ro"]),
+    plan("tmpfs", "tmpfs", ["size=1m"]),
+    plan("overlay", "overlay", ["lowerdir=/a:/b::/d", "upperdir=/u", "workdir=/w"]),
+    plan("overlay", "overlay", ["lowerdir=/a:/b::/d", "upperdir=/u", "workdir=/w"], "/mnt/t", legacy),
+    planIdmapMount("/s", "/t", 7),
+  ];
+  for (const p of plans) {
+    const opened = new Set<string>();
+    for (const step of p.steps) {
+      if (step.op === "open_tree") opened.add(step.slot);
+      const closed = step.op === "close" ? [step.slot] : step.op === "fs-context" ? (step.closeAfterCreate ?? []) : [];
+      for (const slot of closed) {
+        expect([slot, opened.has(slot)]).toEqual([slot, true]);
+        opened.delete(slot);
+      }
+    }
+    expect(opened.size).toBe(0);
+  }
 });
 
 test("planning never mutates the caller's options", () => {

@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { factsForVersion, type KernelFacts } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
-import { MOUNT_ATTR, type FsContextStep } from "../../src/plan/fs-context-step.ts";
+import type { FsContextStep } from "../../src/plan/fs-context-step.ts";
+import { MOUNT_ATTR } from "../../src/plan/mount-api-flags.ts";
 import type { MountInDirStep } from "../../src/plan/mount-in-dir-step.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import { cleanPath, compactLayers, longestCommonPrefix, parentDir } from "../../src/plan/overlay-compaction.ts";
@@ -16,7 +17,6 @@ import {
   unescapeOverlayPath,
 } from "../../src/plan/overlay-options.ts";
 import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
-import { MOUNT_ATTR as SYS_MOUNT_ATTR } from "../../src/sys/mount-api.ts";
 
 const fd = factsForVersion("6.18.0", { strategy: "fd" });
 const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
@@ -41,6 +41,43 @@ describe("lowerdir parsing", () => {
     expect(() => splitLowerdirValue("")).toThrow(/empty layer/);
     expect(() => splitLowerdirValue("/a:")).toThrow(/empty layer/);
     expect(() => splitLowerdirValue(":/a")).toThrow(/empty layer/);
+    expect(() => splitLowerdirValue("::/data")).toThrow(/empty layer/);
+    expect(() => splitLowerdirValue("/a\\::")).toThrow(/empty layer/);
+  });
+
+  // One parser serves every planner (overlay, idmapped overlay); these are the cases both had.
+  const table: [string, string[], string[]][] = [
+    ["/a", ["/a"], []],
+    ["/with\\:colon:/b", ["/with:colon", "/b"], []], // the seed split this into three layers
+    ["/back\\\\slash:/b", ["/back\\slash", "/b"], []],
+    ["/a:/b::/data1::/data2", ["/a", "/b"], ["/data1", "/data2"]],
+    ["/a::/data", ["/a"], ["/data"]],
+    ["/e\\:x::/d\\:y", ["/e:x"], ["/d:y"]],
+  ];
+  for (const [value, lowerdirs, datadirs] of table) {
+    test(`${value}: split, and joined back to the same value`, () => {
+      expect(splitLowerdirValue(value)).toEqual({ lowerdirs, datadirs });
+      expect(joinLowerdirValue(lowerdirs, datadirs)).toBe(value);
+    });
+  }
+
+  test("':::' and a lone trailing backslash are refused with a hint (the kernel would drop the backslash silently)", () => {
+    for (const value of ["/a:::/b", "/x\\:y:::/b"]) expect(() => splitLowerdirValue(value)).toThrow(/':::'|empty layer/);
+    const err = (() => {
+      try {
+        splitLowerdirValue("/a:/b\\");
+      } catch (e) {
+        return e as PlanError;
+      }
+    })();
+    expect(err).toBeInstanceOf(PlanError);
+    expect(err!.message).toBe('overlay: lowerdir="/a:/b\\\\" ends with a lone backslash');
+    expect(err!.hint).toContain("'\\:'");
+  });
+
+  test("a refused value of hundreds of layers is cut short in the message", () => {
+    const value = `${Array.from({ length: 500 }, (_, i) => `/layer/${i}`).join(":")}:`;
+    expect(() => splitLowerdirValue(value)).toThrow(/^overlay: lowerdir="\/layer\/0:.{150,}\.\.\." has an empty layer/);
   });
 
   test("escape then split gives the paths back, whatever they hold", () => {
@@ -157,6 +194,16 @@ describe("fd strategy", () => {
     expect(lowers.map((p) => (p.kind === "layer" && p.source.kind === "path" ? p.source.path : ""))).toEqual(paths);
   });
 
+  test("an upperdir or workdir holding a backslash goes by O_PATH fd (overlay would unescape the string); a lower does not", () => {
+    const step = plan(["lowerdir=/l\\\\1", "upperdir=/u\\\\p", "workdir=/w\\\\k"]).steps[0] as FsContextStep;
+    const sources = step.params.filter((p) => p.kind === "layer").map((p) => (p.kind === "layer" ? p.source : undefined));
+    expect(sources).toEqual([
+      { kind: "path", path: "/l\\1" },
+      { kind: "opath", path: "/u\\p", pass: "fd" },
+      { kind: "opath", path: "/w\\k", pass: "fd" },
+    ]);
+  });
+
   test("a path past fsconfig's 256-byte value limit (NUL counted) is passed as an O_PATH fd", () => {
     const at255 = `/${"a".repeat(254)}`; // 255 bytes + NUL = 256: fits
     const at256 = `/${"b".repeat(255)}`;
@@ -199,10 +246,6 @@ describe("fd strategy", () => {
       ],
       attrFlagNames: "MOUNT_ATTR_NODEV",
     });
-  });
-
-  test("the plan's MOUNT_ATTR bits are the kernel interface's", () => {
-    for (const [name, bit] of Object.entries(MOUNT_ATTR)) expect(SYS_MOUNT_ATTR[name as keyof typeof SYS_MOUNT_ATTR]).toBe(bit);
   });
 
   test("remounts and binds of an overlay stay plain mount(2) calls", () => {

@@ -3,16 +3,19 @@
  * need. The namespace fd is cached per mapping pair by the library, so a mount measures the
  * mount; userns-create measures making one (what each CLI invocation pays once).
  *   idmap-bind               open_tree(CLONE), mount_setattr(IDMAP), move_mount; unmount
- *   idmap-overlay-10-fd      each layer a detached idmapped tree given to overlay by fd
- *   idmap-overlay-10-legacy  each layer idmapped into a temp dir, overlay mount(2), temp mounts removed
+ *   idmap-overlay-{10,50}-fd      each layer a detached idmapped tree given to overlay by fd
+ *   idmap-overlay-{10,50}-legacy  each layer idmapped into a temp dir, overlay mount(2) (50
+ *                                 layers: compacted, made by the dir thread, which the workload
+ *                                 holds for its run), temp mounts removed
  * The overlay strategies are forced through the kernel facts passed to mount(): the workload
- * measures whatever mount() does for those facts (docs/bench.md says which path that was).
+ * measures whatever mount() does for those facts (`steps` says which path that was).
  * The legacy strategy's temp dirs go to the workload's own tmpfs (the temp mount location is
  * set for the workload and reset after it).
  */
 import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
 import { resetTempMountLocation, setTempMountLocation } from "../../ops/temp-location.ts";
 import type { Strategy } from "../../plan/facts.ts";
+import { withDirThread } from "../../sys/dir-thread.ts";
 import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
 import { factsWithStrategy, makeDir, mountThenUnmount, plannedSteps } from "./common.ts";
 import { containerdLayers, overlayUnavailable } from "./overlay.ts";
@@ -20,7 +23,7 @@ import { containerdLayers, overlayUnavailable } from "./overlay.ts";
 /** Container ids 0-65535 as host ids 100000-165535, for users and groups. */
 export const BENCH_ID_MAP = "0:100000:65536";
 const IDMAP_OPTIONS = [`uidmap=${BENCH_ID_MAP}`, `gidmap=${BENCH_ID_MAP}`];
-const OVERLAY_LAYERS = 10;
+const OVERLAY_LAYERS = [10, 50] as const;
 
 function idmapUnavailable(host: BenchHost): string | undefined {
   if (!host.facts.mountSetattr) return `idmapped mounts need mount_setattr (Linux 5.12); this kernel is ${host.facts.release}`;
@@ -67,14 +70,14 @@ const idmapBind: Workload = {
   },
 };
 
-function idmapOverlay(strategy: Strategy): Workload {
+function idmapOverlay(layers: number, strategy: Strategy): Workload {
   return {
-    name: `idmap-overlay-${OVERLAY_LAYERS}-${strategy}`,
+    name: `idmap-overlay-${layers}-${strategy}`,
     group: "idmap",
-    summary: `overlay of ${OVERLAY_LAYERS} idmapped lower layers (${strategy} strategy), unmount it`,
+    summary: `overlay of ${layers} idmapped lower layers (${strategy} strategy), unmount it`,
     unavailable: (host) => idmapUnavailable(host) ?? overlayUnavailable(host, strategy),
     setup(dir, host): PreparedWorkload {
-      const { lowers, upper, work } = containerdLayers(dir, OVERLAY_LAYERS);
+      const { lowers, upper, work } = containerdLayers(dir, layers);
       const target = makeDir(dir, "merged");
       const temp = makeDir(dir, "tmp");
       const options = [`lowerdir=${lowers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS];
@@ -87,10 +90,14 @@ function idmapOverlay(strategy: Strategy): Workload {
       ];
       const m = { type: "overlay", source: "overlay", options };
       const facts = factsWithStrategy(host.facts, strategy);
+      // As for plain overlays: one dir thread for the run, should the options need compaction.
+      let endThreadSession = () => {};
+      if (strategy === "legacy") void withDirThread(() => new Promise<void>((resolve) => (endThreadSession = resolve)));
       return {
         op: mountThenUnmount(m, target, { facts }),
         steps: plannedSteps(m, target, { facts }),
         teardown() {
+          endThreadSession();
           closeUsernsFds();
           resetTempMountLocation();
         },
@@ -101,4 +108,8 @@ function idmapOverlay(strategy: Strategy): Workload {
   };
 }
 
-export const idmapWorkloads: readonly Workload[] = [usernsCreate, idmapBind, idmapOverlay("fd"), idmapOverlay("legacy")];
+export const idmapWorkloads: readonly Workload[] = [
+  usernsCreate,
+  idmapBind,
+  ...OVERLAY_LAYERS.flatMap((layers) => [idmapOverlay(layers, "fd"), idmapOverlay(layers, "legacy")]),
+];

@@ -6,6 +6,7 @@ import { kernelFacts } from "../../ops/features.ts";
 import { OPTION_TABLE } from "../../plan/option-table.ts";
 import { probeOverlay } from "../../ops/overlay-probe.ts";
 import { overlayStrategy } from "../../plan/overlay.ts";
+import { idmapOverlayStrategy } from "../../plan/idmap-overlay.ts";
 import { loopMethod } from "../../plan/loop.ts";
 import { formatHelp, has, parseArgs, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
@@ -21,6 +22,11 @@ const OVERLAY_STRATEGY_TEXT = {
   legacy: "legacy: mount(2), lowerdirs compacted from pagesize-512 bytes on",
 } as const;
 
+const IDMAP_OVERLAY_STRATEGY_TEXT = {
+  fd: "fd: detached idmapped trees as lowerdir+ fds, no temp mount point",
+  legacy: "legacy: idmapped lowers mounted in temp dirs for the mount(2) call",
+} as const;
+
 export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
   const json = argv.includes("--json");
   try {
@@ -33,6 +39,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
     const overlay = probeOverlay();
     const strategies = {
       overlayStrategy: overlayStrategy(facts),
+      idmapOverlayStrategy: idmapOverlayStrategy(facts),
       loopMethod: loopMethod(facts),
       overlayProbe: overlay,
     };
@@ -56,6 +63,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
         `overlay layer fds   ${yes(facts.overlayLayerFd)}`,
         `overlay probe       ${overlay.probed ? `lowerdir+ ${yes(overlay.lowerdirAppend)}, layer fds ${yes(overlay.layerFd)}` : `not probed: ${overlay.reason}`}`,
         `overlay strategy    ${OVERLAY_STRATEGY_TEXT[strategies.overlayStrategy]}`,
+        `idmapped overlay    ${IDMAP_OVERLAY_STRATEGY_TEXT[strategies.idmapOverlayStrategy]}`,
         `loop attach         ${strategies.loopMethod === "configure" ? "LOOP_CONFIGURE" : "LOOP_SET_FD + LOOP_SET_STATUS64"}`,
         "",
       ].join("\n"),

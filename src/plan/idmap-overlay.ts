@@ -1,0 +1,92 @@
+/**
+ * Idmapped overlays: each lower layer (data-only ones too) idmapped and read-only, the upper
+ * layer as it is (containerd idmaps lowers only). Two strategies, as for every overlay
+ * (facts.strategy, which MOUNTKIT_STRATEGY can force):
+ *
+ *   fd      (containerd#11354) each layer a detached, idmapped, read-only tree, open_tree
+ *           (OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY), handed to
+ *           the overlay's fs context by fsconfig(FSCONFIG_SET_FD, "lowerdir+"). No temp mount
+ *           point ever exists. The tree fds stay open until FSCONFIG_CMD_CREATE has returned
+ *           (closed earlier, a detached tree dissolves and CMD_CREATE fails with EINVAL), and
+ *           are closed right then, by the fs-context step (closeAfterCreate); on a failure
+ *           before it, the plan's end closes them. Needs overlay layer fds
+ *           (facts.overlayLayerFd); without them the legacy strategy is used.
+ *   legacy  the seed's prepareIDMappedOverlay: each layer idmapped read-only into a 0700 temp
+ *           dir, the overlay mounted on those by mount(2) (compacted like any long overlay,
+ *           as containerd recomputes the options after that step), then every temp mount
+ *           unmounted (EBUSY policy) and its dir removed with rmdir. A temp mount that stays
+ *           busy is left mounted read-only: nothing is ever deleted through it.
+ *
+ * Pure.
+ */
+import { PlanError } from "../errors.ts";
+import type { KernelFacts, Strategy } from "./facts.ts";
+import type { LayerSource } from "./fs-context-step.ts";
+import type { IdMappingPair } from "./idmap-mapping.ts";
+import { idmappedLayerSteps, idmapTreeSteps, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
+import { MOUNT_ATTR } from "./mount-api-flags.ts";
+import type { MountContext } from "./mount-request.ts";
+import { overlayFsContextStep, overlayLayerSources, overlayLegacyStep } from "./overlay.ts";
+import { parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
+import { propagationSteps } from "./propagation.ts";
+import type { Plan, Step } from "./steps.ts";
+
+const TEMP_DIR_MODE = 0o700;
+
+/** How idmapped overlays are mounted under these facts. */
+export function idmapOverlayStrategy(facts: KernelFacts): Strategy {
+  return facts.strategy === "fd" && facts.overlayLayerFd ? "fd" : "legacy";
+}
+
+export function planIdmappedOverlay(ctx: MountContext, pair: IdMappingPair): Plan {
+  const config = parseOverlayOptions(ctx.options.data);
+  if (config.lowerdirs.length + config.datadirs.length === 0) {
+    throw new PlanError(`${ctx.action}: overlay with uidmap/gidmap needs lowerdir=`);
+  }
+  return idmapOverlayStrategy(ctx.facts) === "fd" ? planFd(ctx, config, pair) : planLegacy(ctx, config, pair);
+}
+
+function planFd(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
+  const steps: Step[] = [usernsStep(pair)];
+  const handles: string[] = [];
+  const layer = (path: string): LayerSource => {
+    const handle = `layer${handles.length}`;
+    handles.push(handle);
+    steps.push(...idmappedLayerSteps(path, handle));
+    return { kind: "handle", handle, label: path };
+  };
+  const lower = config.lowerdirs.map(layer);
+  const data = config.datadirs.map(layer);
+  // upper and work stay plain paths (by O_PATH fd past fsconfig's value limit)
+  const overlay = overlayFsContextStep(ctx, config, { ...overlayLayerSources(config, ctx.facts), lower, data });
+  steps.push({ ...overlay, closeAfterCreate: handles }, ...propagationSteps(ctx));
+  return { action: ctx.action, steps };
+}
+
+function planLegacy(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
+  const tempDir = ctx.env.tempDir;
+  if (tempDir === undefined || tempDir === "") {
+    throw new PlanError(`${ctx.action}: an idmapped overlay needs a temp directory for its lower layers`, {
+      hint: "plan it through mount()/planOnly(), which choose one under the temp mount location",
+    });
+  }
+  // Every layer is replaced by its idmapped temp mount, in order; the overlay's own rendering
+  // escapes them, and compacts them (relative to tempDir) when the options grow past a page.
+  const layers = [...config.lowerdirs, ...config.datadirs];
+  const temps = layers.map((_, i) => `${tempDir}/${i}`);
+  const split = config.lowerdirs.length;
+  const overlay = overlayLegacyStep(ctx, { ...config, lowerdirs: temps.slice(0, split), datadirs: temps.slice(split) });
+
+  const steps: Step[] = [usernsStep(pair), { op: "mkdir", path: tempDir, mode: TEMP_DIR_MODE }];
+  layers.forEach((layer, i) => {
+    steps.push({ op: "mkdir", path: temps[i]!, mode: TEMP_DIR_MODE });
+    steps.push(...idmapTreeSteps(layer, temps[i]!, USERNS_SLOT, { attrSet: MOUNT_ATTR.RDONLY }, `lower${i}`, "temp-lower"));
+  });
+  steps.push(overlay, ...propagationSteps(ctx));
+  for (const temp of temps) {
+    steps.push({ op: "unmount_temp", target: temp, retry: "unmount-busy" });
+    steps.push({ op: "rmdir", path: temp });
+  }
+  steps.push({ op: "rmdir", path: tempDir });
+  return { action: ctx.action, steps };
+}

@@ -1,0 +1,71 @@
+/**
+ * The building blocks of every idmapped mount: the user namespace, and a clone of a tree
+ * idmapped through it, either attached somewhere or left detached in an fd slot (an overlay
+ * layer handed over by FSCONFIG_SET_FD). Pure.
+ */
+import type { IdMappingPair } from "./idmap-mapping.ts";
+import type { IdmapStep, UsernsStep } from "./idmap-steps.ts";
+import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE } from "./mount-api-flags.ts";
+
+/** What idmapMount() applies besides the idmap. */
+export interface IdmapAttrs {
+  /** MOUNT_ATTR_* to set along with MOUNT_ATTR_IDMAP (MOUNT_ATTR_RDONLY for a read-only mount) */
+  readonly attrSet?: number;
+  /** MOUNT_ATTR_* to clear */
+  readonly attrClr?: number;
+  /** clone and idmap the whole tree under source (AT_RECURSIVE), like rbind */
+  readonly recursive?: boolean;
+}
+
+/** The slot every idmap plan keeps its user namespace fd in. */
+export const USERNS_SLOT = "userns";
+
+/** The user namespace for a mapping pair, in USERNS_SLOT (created, or reused from the cache). */
+export function usernsStep(pair: IdMappingPair): UsernsStep {
+  return { op: "userns", slot: USERNS_SLOT, uidmap: pair.uidmap, gidmap: pair.gidmap };
+}
+
+/** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP|attrSet): a detached idmapped clone in slot. */
+export function detachedIdmappedTreeSteps(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs): IdmapStep[] {
+  const recursive = attrs.recursive ? AT.RECURSIVE : 0;
+  return [
+    { op: "open_tree", slot, path: source, flags: OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | recursive },
+    {
+      op: "mount_setattr",
+      slot,
+      flags: AT.EMPTY_PATH | recursive,
+      attrSet: MOUNT_ATTR.IDMAP | (attrs.attrSet ?? 0),
+      attrClr: attrs.attrClr ?? 0,
+      usernsSlot,
+    },
+  ];
+}
+
+/**
+ * Steps that clone source, idmap the clone through the namespace in usernsSlot and attach it
+ * at target, closing the clone's fd.
+ */
+export function idmapTreeSteps(
+  source: string,
+  target: string,
+  usernsSlot: string,
+  attrs: IdmapAttrs,
+  slot: string,
+  role: "target" | "temp-lower",
+): IdmapStep[] {
+  return [
+    ...detachedIdmappedTreeSteps(source, slot, usernsSlot, attrs),
+    { op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role },
+    { op: "close", slot },
+  ];
+}
+
+/**
+ * The fd-based idmapped overlay's layer: a detached, idmapped, read-only tree of layer left
+ * open in slot for fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $slot). The slot must
+ * stay open until FSCONFIG_CMD_CREATE has returned (closed earlier, the tree dissolves and
+ * CMD_CREATE fails with EINVAL); its `close` step belongs after that call.
+ */
+export function idmappedLayerSteps(layer: string, slot: string, usernsSlot: string = USERNS_SLOT): IdmapStep[] {
+  return detachedIdmappedTreeSteps(layer, slot, usernsSlot, { attrSet: MOUNT_ATTR.RDONLY });
+}
