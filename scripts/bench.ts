@@ -53,6 +53,8 @@ interface ContenderResult {
 interface WorkloadRow {
   readonly workload: string;
   readonly results: readonly ContenderResult[];
+  /** the kinds of step the library's mount plans (the path it measured) */
+  readonly steps?: string;
 }
 
 export interface Results {
@@ -110,7 +112,7 @@ function run(argv: readonly string[]): string {
 /** Build the C floor, an empty compiled Bun program (the start-up floor) and dist/mountkit. */
 function buildReferences(): void {
   mkdirSync(BUILD, { recursive: true });
-  run(["cc", "-O2", "-Wall", "-Wextra", "-o", MOUNTBENCH, join(ROOT, "scripts/bench/mountbench.c")]);
+  run(["cc", "-O2", "-Wall", "-Wextra", "-pthread", "-o", MOUNTBENCH, join(ROOT, "scripts/bench/mountbench.c")]);
   const empty = join(BUILD, "empty.ts");
   writeFileSync(empty, "// the start-up floor of a compiled Bun program\n");
   run([process.execPath, "build", "--compile", "--bytecode", "--minify", "--format=esm", `--outfile=${BUN_EMPTY}`, empty]);
@@ -145,6 +147,9 @@ function toolResolver(host: BenchHost): (tool: CliTool, applet: string) => strin
   };
 }
 
+/** An environment assignment leading a CLI command (`MOUNTKIT_STRATEGY=legacy`). */
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
 /** The contenders that can run one workload here. */
 function runnersFor(prepared: PreparedWorkload, resolve: ReturnType<typeof toolResolver>): Map<ContenderName, Runner> {
   const runners = new Map<ContenderName, Runner>();
@@ -158,8 +163,11 @@ function runnersFor(prepared: PreparedWorkload, resolve: ReturnType<typeof toolR
     const commands = prepared.cli?.[tool];
     if (!commands) continue;
     const argvs = commands.map((c) => {
-      const program = resolve(tool, c[0]!);
-      return program ? [...program, ...c.slice(1)] : undefined;
+      // NAME=VALUE items before the applet go to mountbench, which sets them for that command
+      const assignments = c.slice(0, c.findIndex((item) => !ASSIGNMENT.test(item)));
+      const applet = c[assignments.length]!;
+      const program = resolve(tool, applet);
+      return program ? [...assignments, ...program, ...c.slice(assignments.length + 1)] : undefined;
     });
     if (argvs.some((a) => a === undefined)) continue;
     const joined = argvs.flatMap((a, i) => (i === 0 ? a! : [";", ...a!]));
@@ -253,7 +261,8 @@ async function measureWorkload(
   try {
     const prepared = workload.setup(dir, host);
     try {
-      return { workload: workload.name, results: await alternate(workload.name, runnersFor(prepared, resolve), args) };
+      const results = await alternate(workload.name, runnersFor(prepared, resolve), args);
+      return { workload: workload.name, results, ...(prepared.steps === undefined ? {} : { steps: prepared.steps }) };
     } finally {
       prepared.teardown?.();
     }
@@ -302,6 +311,26 @@ function latencyTable(results: Results): string {
   return lines.join("\n");
 }
 
+/** Each contender against util-linux, one per operation, where util-linux ran: the CLI comparison. */
+function utilLinuxTable(results: Results): string {
+  const lines = ["ops/s relative to util-linux (one util-linux process per mount and per umount):"];
+  for (const row of results.rows) {
+    const reference = row.results.find((r) => r.contender === "util-linux")?.stats;
+    if (!reference || row.workload === "startup") continue;
+    const parts = row.results
+      .filter((r) => r.stats && r.contender !== "util-linux")
+      .map((r) => `${r.contender} ${(r.stats!.opsPerSec / reference.opsPerSec).toPrecision(3)}x`);
+    lines.push(`  ${row.workload}: ${parts.join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** What the library's operation ran, for rows where mount() chose among strategies. */
+function stepsTable(results: Results): string {
+  const rows = results.rows.filter((row) => row.steps !== undefined);
+  return ["library steps per mount (the path measured):", ...rows.map((row) => `  ${row.workload}: ${row.steps}`)].join("\n");
+}
+
 function writeSvg(results: Results): string {
   const path = join(ROOT, "docs/bench.svg");
   mkdirSync(join(ROOT, "docs"), { recursive: true });
@@ -309,12 +338,20 @@ function writeSvg(results: Results): string {
     title: "mountkit: operations per second by workload (higher is better)",
     subtitle:
       `${results.durationSec} s per contender in ${results.rounds} alternating rounds, one run, Linux ${results.kernel}` +
-      `${results.noIdle ? ", no deep idle" : ""}; startup = the tool doing nothing`,
+      `${results.noIdle ? ", no deep idle (/dev/cpu_dma_latency 0)" : ""}\n` +
+      `"× C": ops/s relative to the C contender of the same workload; startup: each tool starting and exiting`,
     series: CONTENDERS.map((c) => ({ name: c.label, color: c.color })),
     groups: results.rows.map((row) => ({
       label: row.workload,
       values: Object.fromEntries(
         CONTENDERS.map((c) => [c.label, row.results.find((r) => r.contender === c.name)?.stats?.opsPerSec]),
+      ),
+      notes: Object.fromEntries(
+        CONTENDERS.filter((c) => c.name !== "c").map((c) => {
+          const r = row.results.find((x) => x.contender === c.name);
+          const x = r ? ratio(row, r) : undefined;
+          return [c.label, x === undefined ? undefined : `${x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)}× C`];
+        }),
       ),
     })),
   });
@@ -338,6 +375,8 @@ async function main(): Promise<void> {
   );
   console.log(table(results, args.markdown));
   console.log(latencyTable(results));
+  console.log(utilLinuxTable(results));
+  console.log(stepsTable(results));
   if (args.from === undefined) console.log(`results: ${saved}`);
   if (args.svg) console.log(`chart: ${writeSvg(results)}`);
 }

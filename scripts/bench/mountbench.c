@@ -2,7 +2,8 @@
  * mountbench: the kernel floor for scripts/bench.ts. Runs one operation in a loop for a
  * given time, timing each operation with CLOCK_MONOTONIC, and prints one latency in
  * nanoseconds per line on stdout. The operations are the raw syscalls that mountkit's
- * workloads make, or commands run one after another (fork/exec/wait) for the CLI contenders.
+ * workloads make, written the way a careful C program would, or commands run one after
+ * another (posix_spawn + waitpid) for the CLI contenders.
  *
  *   mountbench MS MODE ARGS...
  *     tmpfs TARGET                mount("none", TARGET, "tmpfs", 0, NULL); umount2(TARGET, 0)
@@ -10,21 +11,56 @@
  *     bind-ro SOURCE TARGET       the bind, then mount(NULL, TARGET, NULL, MS_REMOUNT|MS_BIND|MS_RDONLY, NULL); umount2
  *     mountinfo PATH              read /proc/thread-self/mountinfo whole, find PATH's last line
  *     statx PATH                  statx(AT_FDCWD, PATH, AT_NO_AUTOMOUNT, STATX_MNT_ID).stx_mnt_id
- *     exec ARGV... [\; ARGV...]   run each command, in order, per operation; any failure stops
+ *     overlay-fd TARGET OPTION... the options parsed (lowerdir= split at unescaped colons), then
+ *                                 fsopen, fsconfig per option and per lowerdir+ layer (an O_PATH
+ *                                 fd past fsconfig's 256-byte value limit), CMD_CREATE, fsmount,
+ *                                 move_mount; umount2
+ *     overlay-legacy TARGET OPTION...
+ *                                 one mount(2) string; from pagesize-512 bytes on, containerd's
+ *                                 compaction and the mount made from a new thread that did
+ *                                 unshare(CLONE_FS) + chdir (containerd's mountAt); umount2
+ *     loop IMAGE TARGET FSTYPE ro|rw
+ *                                 LOOP_CTL_GET_FREE, LOOP_CONFIGURE with autoclear, mount(2),
+ *                                 close the device fd; umount2 (the kernel frees the device)
+ *     loop-legacy IMAGE TARGET FSTYPE ro|rw
+ *                                 the same with LOOP_SET_FD + LOOP_SET_STATUS64
+ *     userns UIDMAP GIDMAP        a user namespace fd from a waiting CLONE_VM child (maps in
+ *                                 mountkit's "inside:outside:count[,...]" form), child reaped, fd closed
+ *     idmap-bind SOURCE TARGET UIDMAP GIDMAP
+ *                                 open_tree(CLONE), mount_setattr(IDMAP), move_mount; umount2
+ *                                 (the namespace is made once, before timing, as mountkit caches it)
+ *     idmap-overlay-fd TARGET UPPER WORK UIDMAP GIDMAP LAYER...
+ *                                 each layer a detached idmapped read-only tree given to overlay
+ *                                 as a lowerdir+ fd; CMD_CREATE; fsmount; move_mount; umount2
+ *     idmap-overlay-legacy TARGET UPPER WORK UIDMAP GIDMAP TMPBASE LAYER...
+ *                                 each layer idmapped read-only into a temp dir under TMPBASE,
+ *                                 mount(2) of the overlay on them (compacted from pagesize-512
+ *                                 bytes on, as overlay-legacy), temp mounts and dirs removed; umount2
+ *     apply ROOT SOURCE N         mount ROOT/m1..mN in order (odd: tmpfs "size=64k", even: a bind
+ *                                 of SOURCE), then umount2 each, newest first
+ *     exec [NAME=VALUE]... ARGV... [\; [NAME=VALUE]... ARGV...]
+ *                                 run each command, in order, per operation, with the
+ *                                 assignments added to its environment; any failure stops
  *
- * MS is the measuring time in milliseconds; at least 3 operations run. Built by scripts/bench.ts
- * with `cc -O2` into scripts/bench/build/.
+ * MS is the measuring time in milliseconds; at least 3 operations run. Any failure exits 1
+ * with the call and errno named. Built by scripts/bench.ts with `cc -O2` into scripts/bench/build/.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +68,30 @@
 #ifndef STATX_MNT_ID
 #define STATX_MNT_ID 0x1000U
 #endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x1000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The fd mount API, numbered here so that old headers do not matter. */
+#define OPEN_TREE_CLONE_ 1
+#define MOUNT_ATTR_RDONLY_ 0x1
+#define MOUNT_ATTR_IDMAP_ 0x100000
+#define MOVE_MOUNT_F_EMPTY_PATH_ 0x4
+#define FSOPEN_CLOEXEC_ 1
+#define FSMOUNT_CLOEXEC_ 1
+#define FSCONFIG_SET_FLAG_ 0
+#define FSCONFIG_SET_STRING_ 1
+#define FSCONFIG_SET_FD_ 5
+#define FSCONFIG_CMD_CREATE_ 6
+struct mount_attr_ {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+#define VALUE_MAX 256 /* fsconfig copies at most 256 bytes per value, NUL included */
+#define COMPACTION_MARGIN 512
 
 extern char **environ;
 
@@ -46,24 +106,41 @@ static void die(const char *what, const char *path) {
   exit(1);
 }
 
-/* One operation of each mode. Each returns nothing and exits on failure. */
-static const char *arg1, *arg2;
+/* errno from a helper that returns -errno */
+static void check(int ret, const char *what, const char *path) {
+  if (ret < 0) {
+    errno = -ret;
+    die(what, path);
+  }
+}
+
+static void umount_or_die(const char *target) {
+  if (umount2(target, 0) != 0) die("umount2", target);
+}
+
+/* The mode's arguments after MODE. */
+static char **arg;
+static int nargs;
+
+/* ---- plain mounts ---------------------------------------------------------------------- */
 
 static void op_tmpfs(void) {
-  if (mount("none", arg1, "tmpfs", 0, NULL) != 0) die("mount tmpfs on", arg1);
-  if (umount2(arg1, 0) != 0) die("umount2", arg1);
+  if (mount("none", arg[0], "tmpfs", 0, NULL) != 0) die("mount tmpfs on", arg[0]);
+  umount_or_die(arg[0]);
 }
 
 static void op_bind(void) {
-  if (mount(arg1, arg2, NULL, MS_BIND, NULL) != 0) die("bind mount on", arg2);
-  if (umount2(arg2, 0) != 0) die("umount2", arg2);
+  if (mount(arg[0], arg[1], NULL, MS_BIND, NULL) != 0) die("bind mount on", arg[1]);
+  umount_or_die(arg[1]);
 }
 
 static void op_bind_ro(void) {
-  if (mount(arg1, arg2, NULL, MS_BIND, NULL) != 0) die("bind mount on", arg2);
-  if (mount(NULL, arg2, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) die("read-only remount of", arg2);
-  if (umount2(arg2, 0) != 0) die("umount2", arg2);
+  if (mount(arg[0], arg[1], NULL, MS_BIND, NULL) != 0) die("bind mount on", arg[1]);
+  if (mount(NULL, arg[1], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) die("read-only remount of", arg[1]);
+  umount_or_die(arg[1]);
 }
+
+/* ---- mount table ----------------------------------------------------------------------- */
 
 static char *table;
 static size_t table_cap;
@@ -87,7 +164,7 @@ static void op_mountinfo(void) {
   }
   close(fd);
   table[len] = '\0';
-  size_t want = strlen(arg1), found = 0;
+  size_t want = strlen(arg[0]), found = 0;
   for (char *line = table; line < table + len;) {
     char *end = memchr(line, '\n', (size_t)(table + len - line));
     if (!end) end = table + len;
@@ -96,26 +173,520 @@ static void op_mountinfo(void) {
       field = memchr(field, ' ', (size_t)(end - field));
       if (field) field++;
     }
-    if (field && (size_t)(end - field) > want && memcmp(field, arg1, want) == 0 && field[want] == ' ') {
+    if (field && (size_t)(end - field) > want && memcmp(field, arg[0], want) == 0 && field[want] == ' ') {
       found = (size_t)(line - table) + 1;
     }
     line = end + 1;
   }
   if (!found) {
     errno = ENOENT;
-    die("no mount at", arg1);
+    die("no mount at", arg[0]);
   }
   sink = found;
 }
 
 static void op_statx(void) {
   struct statx st;
-  if (statx(AT_FDCWD, arg1, AT_NO_AUTOMOUNT, STATX_MNT_ID, &st) != 0) die("statx", arg1);
+  if (statx(AT_FDCWD, arg[0], AT_NO_AUTOMOUNT, STATX_MNT_ID, &st) != 0) die("statx", arg[0]);
   sink = st.stx_mnt_id;
 }
 
-/* exec: commands separated by ";" arguments, each run to completion in turn. */
-static char **commands[16];
+/* ---- overlay ----------------------------------------------------------------------------- */
+
+static int sys_fsopen(const char *fs, unsigned flags) { return (int)syscall(SYS_fsopen, fs, flags); }
+static int sys_fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux) {
+  return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
+}
+static int sys_fsmount(int fd, unsigned flags, unsigned attrs) { return (int)syscall(SYS_fsmount, fd, flags, attrs); }
+static int sys_move_mount(int from, const char *fp, int to, const char *tp, unsigned flags) {
+  return (int)syscall(SYS_move_mount, from, fp, to, tp, flags);
+}
+
+/* The layers and the other options of an overlay, parsed like the kernel parses lowerdir=. */
+struct overlay {
+  char **lowers;
+  int nlowers;
+  char *upper, *work;
+  const char **other;
+  int nother;
+};
+
+static char *unescape(const char *s, size_t n) {
+  char *out = malloc(n + 1), *d = out;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\\' && i + 1 < n) i++;
+    *d++ = s[i];
+  }
+  *d = 0;
+  return out;
+}
+
+static void overlay_free(struct overlay *o) {
+  for (int i = 0; i < o->nlowers; i++) free(o->lowers[i]);
+  free(o->lowers);
+  free(o->upper);
+  free(o->work);
+  free(o->other);
+}
+
+static void overlay_parse(char *const *options, int n, struct overlay *o) {
+  memset(o, 0, sizeof(*o));
+  o->other = malloc(sizeof(char *) * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) {
+    const char *opt = options[i];
+    if (!strncmp(opt, "lowerdir=", 9)) {
+      const char *v = opt + 9;
+      size_t len = strlen(v), start = 0;
+      o->lowers = malloc(sizeof(char *) * (len / 2 + 2));
+      for (size_t k = 0; k <= len; k++) {
+        if (v[k] == '\\' && k + 1 < len) {
+          k++;
+          continue;
+        }
+        if (v[k] == ':' || v[k] == 0) {
+          o->lowers[o->nlowers++] = unescape(v + start, k - start);
+          start = k + 1;
+        }
+      }
+    } else if (!strncmp(opt, "upperdir=", 9)) {
+      o->upper = unescape(opt + 9, strlen(opt + 9));
+    } else if (!strncmp(opt, "workdir=", 8)) {
+      o->work = unescape(opt + 8, strlen(opt + 8));
+    } else {
+      o->other[o->nother++] = opt;
+    }
+  }
+}
+
+static int set_layer(int fsfd, const char *key, const char *path) {
+  if (strlen(path) + 1 <= VALUE_MAX) return sys_fsconfig(fsfd, FSCONFIG_SET_STRING_, key, path, 0);
+  int fd = open(path, O_PATH | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = sys_fsconfig(fsfd, FSCONFIG_SET_FD_, key, NULL, fd);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return r;
+}
+
+#define TRY(call)      \
+  do {                 \
+    if ((call) < 0) {  \
+      ret = -errno;    \
+      goto out;        \
+    }                  \
+  } while (0)
+
+static int overlay_fd(const char *target, char *const *options, int noptions) {
+  struct overlay o;
+  overlay_parse(options, noptions, &o);
+  int ret = 0, fsfd = sys_fsopen("overlay", FSOPEN_CLOEXEC_), mntfd = -1;
+  if (fsfd < 0) {
+    ret = -errno;
+    goto out;
+  }
+  TRY(sys_fsconfig(fsfd, FSCONFIG_SET_STRING_, "source", "overlay", 0));
+  for (int i = 0; i < o.nother; i++) {
+    const char *eq = strchr(o.other[i], '=');
+    if (!eq) {
+      TRY(sys_fsconfig(fsfd, FSCONFIG_SET_FLAG_, o.other[i], NULL, 0));
+    } else {
+      char key[64];
+      snprintf(key, sizeof key, "%.*s", (int)(eq - o.other[i]), o.other[i]);
+      TRY(sys_fsconfig(fsfd, FSCONFIG_SET_STRING_, key, eq + 1, 0));
+    }
+  }
+  for (int i = 0; i < o.nlowers; i++) TRY(set_layer(fsfd, "lowerdir+", o.lowers[i]));
+  if (o.upper) TRY(set_layer(fsfd, "upperdir", o.upper));
+  if (o.work) TRY(set_layer(fsfd, "workdir", o.work));
+  TRY(sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE_, NULL, NULL, 0));
+  TRY(mntfd = sys_fsmount(fsfd, FSMOUNT_CLOEXEC_, 0));
+  TRY(sys_move_mount(mntfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH_));
+out:
+  if (mntfd >= 0) close(mntfd);
+  if (fsfd >= 0) close(fsfd);
+  overlay_free(&o);
+  return ret;
+}
+
+/* Append s to d, escaping what the kernel's parser would split on. */
+static size_t put_escaped(char *d, const char *s, const char *special) {
+  size_t n = 0;
+  for (; *s; s++) {
+    if (strchr(special, *s)) d[n++] = '\\';
+    d[n++] = *s;
+  }
+  return n;
+}
+
+static char *overlay_data(const struct overlay *o, char *const *lowers) {
+  size_t cap = 64;
+  for (int i = 0; i < o->nlowers; i++) cap += 2 * strlen(lowers[i]) + 1;
+  if (o->upper) cap += 2 * strlen(o->upper) + 10;
+  if (o->work) cap += 2 * strlen(o->work) + 10;
+  for (int i = 0; i < o->nother; i++) cap += strlen(o->other[i]) + 1;
+  char *data = malloc(cap), *d = data;
+  d += sprintf(d, "lowerdir=");
+  for (int i = 0; i < o->nlowers; i++) {
+    if (i) *d++ = ':';
+    d += put_escaped(d, lowers[i], "\\:,");
+  }
+  if (o->upper) d += sprintf(d, ",upperdir="), d += put_escaped(d, o->upper, "\\,");
+  if (o->work) d += sprintf(d, ",workdir="), d += put_escaped(d, o->work, "\\,");
+  for (int i = 0; i < o->nother; i++) d += sprintf(d, ",%s", o->other[i]);
+  *d = 0;
+  return data;
+}
+
+/* containerd's compaction: the parent of the layers' longest common prefix, or NULL. */
+static char *common_dir(char **layers, int n) {
+  if (n <= 1) return NULL;
+  size_t len = strlen(layers[0]);
+  for (int i = 1; i < n; i++) {
+    size_t k = 0;
+    while (k < len && layers[i][k] == layers[0][k]) k++;
+    len = k;
+  }
+  while (len > 0 && layers[0][len - 1] != '/') len--; /* path.Dir: up to the last slash */
+  if (len <= 1) return NULL;                            /* "/" or nothing in common */
+  for (int i = 0; i < n; i++)
+    if (strlen(layers[i]) <= len) return NULL;
+  char *dir = malloc(len + 1);
+  memcpy(dir, layers[0], len);
+  dir[len] = 0;
+  return dir;
+}
+
+struct mount_at {
+  const char *dir, *target, *data;
+  int ret;
+};
+
+static void *mount_at_thread(void *p) {
+  struct mount_at *m = p;
+  if (unshare(CLONE_FS) < 0 || chdir(m->dir) < 0 || mount("overlay", m->target, "overlay", 0, m->data) < 0) m->ret = -errno;
+  return NULL;
+}
+
+static int overlay_legacy(const char *target, char *const *options, int noptions) {
+  struct overlay o;
+  overlay_parse(options, noptions, &o);
+  long page = sysconf(_SC_PAGESIZE);
+  char *data = overlay_data(&o, o.lowers), *dir = NULL;
+  int ret = 0;
+  if ((long)strlen(data) + 1 >= page - COMPACTION_MARGIN && (dir = common_dir(o.lowers, o.nlowers))) {
+    size_t skip = strlen(dir);
+    char **relative = malloc(sizeof(char *) * (size_t)o.nlowers);
+    for (int i = 0; i < o.nlowers; i++) relative[i] = o.lowers[i] + skip;
+    free(data);
+    data = overlay_data(&o, relative);
+    free(relative);
+  }
+  if ((long)strlen(data) + 1 > page) {
+    ret = -EINVAL;
+  } else if (dir) {
+    struct mount_at m = {dir, target, data, 0};
+    pthread_t thread;
+    if ((ret = -pthread_create(&thread, NULL, mount_at_thread, &m)) == 0) {
+      pthread_join(thread, NULL);
+      ret = m.ret;
+    }
+  } else if (mount("overlay", target, "overlay", 0, data) < 0) {
+    ret = -errno;
+  }
+  free(dir);
+  free(data);
+  overlay_free(&o);
+  return ret;
+}
+
+static void op_overlay_fd(void) {
+  check(overlay_fd(arg[0], arg + 1, nargs - 1), "fd overlay mount on", arg[0]);
+  umount_or_die(arg[0]);
+}
+
+static void op_overlay_legacy(void) {
+  check(overlay_legacy(arg[0], arg + 1, nargs - 1), "legacy overlay mount on", arg[0]);
+  umount_or_die(arg[0]);
+}
+
+/* ---- loop devices ------------------------------------------------------------------------ */
+
+/* Attach IMAGE to a free loop device with autoclear and mount it; -errno on failure. */
+static int loop_mount(const char *image, const char *target, const char *fstype, int ro, int legacy) {
+  int mode = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  int ret = 0, loopfd = -1, ctl = -1, backing = open(image, mode);
+  char device[32];
+  if (backing < 0) return -errno;
+  if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) < 0) {
+    ret = -errno;
+    goto out;
+  }
+  for (int attempt = 1; attempt < 100; attempt++) {
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    if (n < 0) {
+      ret = -errno;
+      goto out;
+    }
+    snprintf(device, sizeof device, "/dev/loop%d", n);
+    if ((loopfd = open(device, mode)) < 0) {
+      ret = -errno;
+      goto out;
+    }
+    int r;
+    if (!legacy) {
+      struct loop_config config = {.fd = (unsigned)backing};
+      config.info.lo_flags = LO_FLAGS_AUTOCLEAR | (ro ? LO_FLAGS_READ_ONLY : 0);
+      snprintf((char *)config.info.lo_file_name, LO_NAME_SIZE, "%s", image);
+      r = ioctl(loopfd, LOOP_CONFIGURE, &config);
+    } else if ((r = ioctl(loopfd, LOOP_SET_FD, backing)) == 0) {
+      struct loop_info64 info = {.lo_flags = LO_FLAGS_AUTOCLEAR};
+      snprintf((char *)info.lo_file_name, LO_NAME_SIZE, "%s", image);
+      if ((r = ioctl(loopfd, LOOP_SET_STATUS64, &info)) < 0) {
+        int saved = errno;
+        ioctl(loopfd, LOOP_CLR_FD, 0);
+        errno = saved;
+      }
+    }
+    if (r == 0) break;
+    ret = -errno;
+    close(loopfd);
+    loopfd = -1;
+    if (ret != -EBUSY) goto out; /* EBUSY: another process took the device first; try the next */
+    usleep((useconds_t)(rand() % (attempt * 10 + 1)) * 1000);
+  }
+  if (loopfd < 0) goto out;
+  ret = 0;
+  if (mount(device, target, fstype, ro ? MS_RDONLY : 0, NULL) < 0) {
+    ret = -errno;
+    ioctl(loopfd, LOOP_CLR_FD, 0);
+  }
+out:
+  if (loopfd >= 0) close(loopfd); /* after the mount: autoclear frees the device at umount */
+  if (ctl >= 0) close(ctl);
+  close(backing);
+  return ret;
+}
+
+static int loop_ro;
+
+static void op_loop(void) {
+  check(loop_mount(arg[0], arg[1], arg[2], loop_ro, 0), "loop mount on", arg[1]);
+  umount_or_die(arg[1]);
+}
+
+static void op_loop_legacy(void) {
+  check(loop_mount(arg[0], arg[1], arg[2], loop_ro, 1), "legacy loop mount on", arg[1]);
+  umount_or_die(arg[1]);
+}
+
+/* ---- user namespaces and idmapped mounts --------------------------------------------------- */
+
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+static int wait_forever(void *unused) {
+  (void)unused;
+  for (;;) syscall(SYS_pause);
+  return 0;
+}
+
+static int write_once(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = write(fd, text, strlen(text));
+  int err = n < 0 ? -errno : 0;
+  close(fd);
+  return err;
+}
+
+/* "0:100000:65536,..." (mountkit's option form) -> "0 100000 65536\n..." (the proc file's) */
+static char *map_file_text(const char *option) {
+  char *text = malloc(strlen(option) + 2), *d = text;
+  for (const char *s = option; *s; s++) *d++ = *s == ':' ? ' ' : *s == ',' ? '\n' : *s;
+  *d++ = '\n';
+  *d = 0;
+  return text;
+}
+
+/* A user namespace fd: a waiting CLONE_VM child writes nothing; we write its maps, open its
+ * namespace, then kill and reap it through its pidfd. -errno on failure. */
+static int userns_fd(const char *uid_map, const char *gid_map) {
+  int pidfd = -1;
+  pid_t pid = clone(wait_forever, child_stack + sizeof child_stack, CLONE_NEWUSER | CLONE_VM | CLONE_PIDFD, NULL, &pidfd);
+  if (pid < 0) return -errno;
+  char path[64];
+  int fd = -1, err;
+  snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+  if ((err = write_once(path, uid_map)) == 0) {
+    snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
+    if ((err = write_once(path, "deny")) == 0) {
+      snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+      if ((err = write_once(path, gid_map)) == 0) {
+        snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) err = -errno;
+      }
+    }
+  }
+  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+  siginfo_t info;
+  while (waitid(P_PIDFD, pidfd, &info, WEXITED | __WALL) < 0 && errno == EINTR) {
+  }
+  close(pidfd);
+  return err ? err : fd;
+}
+
+static char *uid_text, *gid_text;
+static int userns = -1;
+
+static void op_userns(void) {
+  int fd = userns_fd(uid_text, gid_text);
+  check(fd, "user namespace for", arg[0]);
+  close(fd);
+}
+
+/* A detached idmapped clone of src: its fd, or -errno. */
+static int idmapped_clone(const char *src, uint64_t attrs) {
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE_ | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct mount_attr_ attr = {.attr_set = MOUNT_ATTR_IDMAP_ | attrs, .userns_fd = (uint64_t)userns};
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  return fd;
+}
+
+/* Attach a detached tree at target and close its fd. */
+static int attach(int fd, const char *target) {
+  int err = sys_move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH_) < 0 ? -errno : 0;
+  close(fd);
+  return err;
+}
+
+static void op_idmap_bind(void) {
+  int fd = idmapped_clone(arg[0], 0);
+  check(fd, "idmapped clone of", arg[0]);
+  check(attach(fd, arg[1]), "move_mount to", arg[1]);
+  umount_or_die(arg[1]);
+}
+
+/* idmap-overlay-*: TARGET UPPER WORK UIDMAP GIDMAP [TMPBASE] LAYER... */
+static char **layers;
+static int nlayers;
+
+static int idmap_overlay_fd(const char *target, const char *upper, const char *work) {
+  int fsfd = sys_fsopen("overlay", FSOPEN_CLOEXEC_);
+  if (fsfd < 0) return -errno;
+  /* the tree fds stay open until CMD_CREATE: a closed detached tree cannot be cloned by overlay */
+  int *trees = calloc((size_t)nlayers, sizeof *trees), opened = 0, err = 0, mfd = -1;
+  if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING_, "source", "overlay", 0) < 0) err = -errno;
+  for (int i = 0; i < nlayers && !err; i++) {
+    int fd = idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
+    if (fd < 0) {
+      err = fd;
+      break;
+    }
+    trees[opened++] = fd;
+    if (sys_fsconfig(fsfd, FSCONFIG_SET_FD_, "lowerdir+", NULL, fd) < 0) err = -errno;
+  }
+  if (!err && sys_fsconfig(fsfd, FSCONFIG_SET_STRING_, "upperdir", upper, 0) < 0) err = -errno;
+  if (!err && sys_fsconfig(fsfd, FSCONFIG_SET_STRING_, "workdir", work, 0) < 0) err = -errno;
+  if (!err && sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE_, NULL, NULL, 0) < 0) err = -errno;
+  for (int i = 0; i < opened; i++) close(trees[i]);
+  free(trees);
+  if (!err && (mfd = sys_fsmount(fsfd, FSMOUNT_CLOEXEC_, 0)) < 0) err = -errno;
+  close(fsfd);
+  if (err) return err;
+  return attach(mfd, target);
+}
+
+/* The temp dirs are named as mountkit names them (mountkit-idmap-<pid>-<n>-<random>), so that
+ * both reach the compaction threshold at the same layer count. */
+static int idmap_sequence;
+
+static int idmap_overlay_legacy(const char *target, const char *upper, const char *work, const char *tmpbase) {
+  char dir[4096], temp[4200];
+  snprintf(dir, sizeof dir, "%s/mountkit-idmap-%d-%d-XXXXXX", tmpbase, (int)getpid(), ++idmap_sequence);
+  if (!mkdtemp(dir)) return -errno;
+  size_t cap = 64 + (size_t)nlayers * (strlen(dir) + 8) + strlen(upper) + strlen(work);
+  char *data = malloc(cap), *relative = malloc(cap);
+  size_t len = (size_t)snprintf(data, cap, "lowerdir="), rlen = (size_t)snprintf(relative, cap, "lowerdir=");
+  int err = 0, made = 0;
+  for (int i = 0; i < nlayers && !err; i++) {
+    snprintf(temp, sizeof temp, "%s/%d", dir, i);
+    if (mkdir(temp, 0700) < 0) {
+      err = -errno;
+      break;
+    }
+    made++;
+    int fd = idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
+    if (fd < 0) {
+      err = fd;
+      break;
+    }
+    if ((err = attach(fd, temp))) break;
+    len += (size_t)snprintf(data + len, cap - len, "%s%s", i ? ":" : "", temp);
+    rlen += (size_t)snprintf(relative + rlen, cap - rlen, "%s%d", i ? ":" : "", i);
+  }
+  if (!err) {
+    len += (size_t)snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
+    snprintf(relative + rlen, cap - rlen, ",upperdir=%s,workdir=%s", upper, work);
+    if ((long)len + 1 < sysconf(_SC_PAGESIZE) - COMPACTION_MARGIN) {
+      if (mount("overlay", target, "overlay", 0, data) < 0) err = -errno;
+    } else {
+      /* containerd's compaction: the layers relative to the temp dir, mounted from a thread there */
+      struct mount_at m = {dir, target, relative, 0};
+      pthread_t thread;
+      if ((err = -pthread_create(&thread, NULL, mount_at_thread, &m)) == 0) {
+        pthread_join(thread, NULL);
+        err = m.ret;
+      }
+    }
+  }
+  for (int i = 0; i < made; i++) {
+    snprintf(temp, sizeof temp, "%s/%d", dir, i);
+    umount2(temp, 0); /* fails harmlessly for a dir whose layer was never attached */
+    rmdir(temp);
+  }
+  rmdir(dir);
+  free(data);
+  free(relative);
+  return err;
+}
+
+static void op_idmap_overlay_fd(void) {
+  check(idmap_overlay_fd(arg[0], arg[1], arg[2]), "idmapped fd overlay on", arg[0]);
+  umount_or_die(arg[0]);
+}
+
+static void op_idmap_overlay_legacy(void) {
+  check(idmap_overlay_legacy(arg[0], arg[1], arg[2], arg[5]), "idmapped legacy overlay on", arg[0]);
+  umount_or_die(arg[0]);
+}
+
+/* ---- many mounts ---------------------------------------------------------------------------- */
+
+static char **apply_targets;
+static int apply_count;
+
+static void op_apply(void) {
+  for (int i = 1; i <= apply_count; i++) {
+    const char *t = apply_targets[i - 1];
+    int r = i % 2 ? mount("bench", t, "tmpfs", 0, "size=64k") : mount(arg[1], t, NULL, MS_BIND, NULL);
+    if (r != 0) die("mount on", t);
+  }
+  for (int i = apply_count; i >= 1; i--) umount_or_die(apply_targets[i - 1]);
+}
+
+/* ---- commands --------------------------------------------------------------------------------- */
+
+struct command {
+  char **argv;
+  char **envp;
+};
+static struct command *commands;
 static int ncommands;
 
 static posix_spawn_file_actions_t quiet; /* stdout to /dev/null: only the exit status counts */
@@ -123,49 +694,136 @@ static posix_spawn_file_actions_t quiet; /* stdout to /dev/null: only the exit s
 static void op_exec(void) {
   for (int i = 0; i < ncommands; i++) {
     pid_t pid;
-    int err = posix_spawn(&pid, commands[i][0], &quiet, NULL, commands[i], environ);
+    int err = posix_spawn(&pid, commands[i].argv[0], &quiet, NULL, commands[i].argv, commands[i].envp);
     if (err != 0) {
       errno = err;
-      die("spawn", commands[i][0]);
+      die("spawn", commands[i].argv[0]);
     }
     int status;
-    if (waitpid(pid, &status, 0) < 0) die("waitpid", commands[i][0]);
+    if (waitpid(pid, &status, 0) < 0) die("waitpid", commands[i].argv[0]);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fprintf(stderr, "mountbench: %s failed (status 0x%x)\n", commands[i][0], status);
+      fprintf(stderr, "mountbench: %s failed (status 0x%x)\n", commands[i].argv[0], status);
       exit(1);
     }
   }
 }
 
-int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: mountbench MS tmpfs|bind|bind-ro|mountinfo|statx|exec ARGS...\n");
-    return 2;
+/* environ with the assignments added, replacing a variable of the same name. */
+static char **environment_with(char **assignments, int n) {
+  if (n == 0) return environ;
+  int count = 0;
+  while (environ[count]) count++;
+  char **envp = malloc(sizeof(char *) * (size_t)(count + n + 1));
+  int k = 0;
+  for (int i = 0; i < n; i++) envp[k++] = assignments[i];
+  for (int i = 0; i < count; i++) {
+    int replaced = 0;
+    for (int j = 0; j < n && !replaced; j++) {
+      size_t name = (size_t)(strchr(assignments[j], '=') - assignments[j]) + 1;
+      replaced = strncmp(environ[i], assignments[j], name) == 0;
+    }
+    if (!replaced) envp[k++] = environ[i];
   }
-  uint64_t budget = strtoull(argv[1], NULL, 10) * 1000000u;
-  const char *mode = argv[2];
-  arg1 = argv[3];
-  arg2 = argc > 4 ? argv[4] : NULL;
+  envp[k] = NULL;
+  return envp;
+}
+
+/* Split ARGS at ";" into commands, each with its leading NAME=VALUE assignments. */
+static void parse_commands(char **args, int n) {
+  commands = calloc((size_t)n + 1, sizeof *commands);
+  int start = 0;
+  for (int i = 0; i <= n; i++) {
+    if (i < n && strcmp(args[i], ";") != 0) continue;
+    if (i < n) args[i] = NULL;
+    int assignments = 0;
+    while (start + assignments < i && args[start + assignments][0] != '/' && strchr(args[start + assignments], '=')) assignments++;
+    if (start + assignments == i) {
+      fprintf(stderr, "mountbench: exec: an empty command\n");
+      exit(2);
+    }
+    commands[ncommands].argv = &args[start + assignments];
+    commands[ncommands].envp = environment_with(&args[start], assignments);
+    ncommands++;
+    start = i + 1;
+  }
+}
+
+/* ---- main ---------------------------------------------------------------------------------------- */
+
+struct mode {
+  const char *name;
+  int min_args; /* after MODE */
   void (*op)(void);
-  if (strcmp(mode, "tmpfs") == 0) op = op_tmpfs;
-  else if (strcmp(mode, "bind") == 0 && arg2) op = op_bind;
-  else if (strcmp(mode, "bind-ro") == 0 && arg2) op = op_bind_ro;
-  else if (strcmp(mode, "mountinfo") == 0) op = op_mountinfo;
-  else if (strcmp(mode, "statx") == 0) op = op_statx;
-  else if (strcmp(mode, "exec") == 0) {
-    op = op_exec;
+};
+
+static const struct mode MODES[] = {
+    {"tmpfs", 1, op_tmpfs},
+    {"bind", 2, op_bind},
+    {"bind-ro", 2, op_bind_ro},
+    {"mountinfo", 1, op_mountinfo},
+    {"statx", 1, op_statx},
+    {"overlay-fd", 2, op_overlay_fd},
+    {"overlay-legacy", 2, op_overlay_legacy},
+    {"loop", 4, op_loop},
+    {"loop-legacy", 4, op_loop_legacy},
+    {"userns", 2, op_userns},
+    {"idmap-bind", 4, op_idmap_bind},
+    {"idmap-overlay-fd", 6, op_idmap_overlay_fd},
+    {"idmap-overlay-legacy", 7, op_idmap_overlay_legacy},
+    {"apply", 3, op_apply},
+    {"exec", 1, op_exec},
+};
+
+static void usage(void) {
+  fprintf(stderr, "usage: mountbench MS MODE ARGS...; modes:");
+  for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++) fprintf(stderr, " %s", MODES[i].name);
+  fprintf(stderr, "\n");
+  exit(2);
+}
+
+/* What a mode prepares before timing starts (the same that mountkit prepares once per process). */
+static void prepare(const char *mode) {
+  if (!strcmp(mode, "loop") || !strcmp(mode, "loop-legacy")) {
+    loop_ro = !strcmp(arg[3], "ro");
+  } else if (!strcmp(mode, "userns")) {
+    uid_text = map_file_text(arg[0]);
+    gid_text = map_file_text(arg[1]);
+  } else if (!strcmp(mode, "idmap-bind") || !strncmp(mode, "idmap-overlay-", 14)) {
+    int maps = !strcmp(mode, "idmap-bind") ? 2 : 3;
+    uid_text = map_file_text(arg[maps]);
+    gid_text = map_file_text(arg[maps + 1]);
+    userns = userns_fd(uid_text, gid_text); /* mountkit caches one per mapping pair too */
+    check(userns, "user namespace for", arg[maps]);
+    int first_layer = !strcmp(mode, "idmap-overlay-legacy") ? 6 : 5;
+    layers = arg + first_layer;
+    nlayers = nargs - first_layer;
+  } else if (!strcmp(mode, "apply")) {
+    apply_count = atoi(arg[2]);
+    apply_targets = malloc(sizeof(char *) * (size_t)(apply_count > 0 ? apply_count : 1));
+    for (int i = 1; i <= apply_count; i++) {
+      if (asprintf(&apply_targets[i - 1], "%s/m%d", arg[0], i) < 0) die("asprintf", NULL);
+    }
+  } else if (!strcmp(mode, "exec")) {
     posix_spawn_file_actions_init(&quiet);
     posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    commands[ncommands++] = &argv[3];
-    for (int i = 3; i < argc; i++) {
-      if (strcmp(argv[i], ";") != 0) continue;
-      argv[i] = NULL;
-      if (i + 1 < argc && ncommands < 16) commands[ncommands++] = &argv[i + 1];
-    }
-  } else {
-    fprintf(stderr, "mountbench: unknown mode %s or missing argument\n", mode);
-    return 2;
+    parse_commands(arg, nargs);
   }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) usage();
+  uint64_t budget = strtoull(argv[1], NULL, 10) * 1000000u;
+  const char *mode = argv[2];
+  arg = argv + 3;
+  nargs = argc - 3;
+  void (*op)(void) = NULL;
+  for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++) {
+    if (strcmp(mode, MODES[i].name) != 0) continue;
+    if (nargs < MODES[i].min_args) usage();
+    op = MODES[i].op;
+  }
+  if (!op) usage();
+  prepare(mode);
 
   size_t cap = 1 << 16, n = 0;
   uint64_t *samples = malloc(cap * sizeof *samples);
@@ -183,6 +841,7 @@ int main(int argc, char **argv) {
     }
     samples[n++] = dt;
   }
+  if (userns >= 0) close(userns);
   for (size_t i = 0; i < n; i++) printf("%llu\n", (unsigned long long)samples[i]);
   return 0;
 }

@@ -3,8 +3,12 @@
  * import line here and one file in workloads/.
  */
 import { PlanError } from "../errors.ts";
+import { applyWorkloads } from "./workloads/apply.ts";
+import { fuseWorkloads } from "./workloads/fuse.ts";
+import { idmapWorkloads } from "./workloads/idmap.ts";
+import { loopWorkloads } from "./workloads/loop.ts";
 import { mountinfoWorkloads } from "./workloads/mountinfo.ts";
-import { applyWorkloads, idmapWorkloads, loopWorkloads, overlayWorkloads } from "./workloads/not-built.ts";
+import { overlayWorkloads } from "./workloads/overlay.ts";
 import { plainWorkloads } from "./workloads/plain.ts";
 import type { Workload } from "./workload.ts";
 
@@ -15,6 +19,7 @@ export const WORKLOADS: readonly Workload[] = [
   ...idmapWorkloads,
   ...mountinfoWorkloads,
   ...applyWorkloads,
+  ...fuseWorkloads,
 ];
 
 /**

@@ -43,7 +43,7 @@ export function formatDuration(ns: number): string {
 
 /** Operations per second with thousands separators, three significant digits below 1000. */
 export function formatRate(opsPerSec: number): string {
-  if (opsPerSec >= 1000) return Math.round(opsPerSec).toLocaleString("en-US");
+  if (opsPerSec >= 999.5) return Math.round(opsPerSec).toLocaleString("en-US"); // 999.6 is "1,000", not "1000"
   return sig3(opsPerSec);
 }
 

@@ -10,7 +10,7 @@
  */
 import type { KernelFacts } from "../plan/facts.ts";
 
-export type WorkloadGroup = "plain" | "mountinfo" | "overlay" | "loop" | "idmap" | "apply";
+export type WorkloadGroup = "plain" | "mountinfo" | "overlay" | "loop" | "idmap" | "apply" | "fuse";
 
 /** What a workload may ask about the host before it runs. */
 export interface BenchHost {
@@ -23,8 +23,9 @@ export interface BenchHost {
 export type CliTool = "util-linux" | "busybox" | "mountkit";
 
 /**
- * A command of a CLI contender: argv[0] is the tool's applet ("mount", "umount", "findmnt"),
- * which scripts/bench.ts resolves for each tool.
+ * A command of a CLI contender: the tool's applet ("mount", "umount", "findmnt"), which
+ * scripts/bench.ts resolves for each tool, then its arguments. Leading NAME=VALUE items are
+ * added to that command's environment (`MOUNTKIT_STRATEGY=legacy`), as a shell would.
  */
 export type CliCommand = readonly string[];
 
@@ -37,6 +38,8 @@ export interface PreparedWorkload {
   readonly c?: { readonly mode: string; readonly args: readonly string[] };
   /** The same operation per command-line tool: the commands that one operation runs, in order. */
   readonly cli?: Partial<Record<CliTool, readonly CliCommand[]>>;
+  /** The kinds of step the library's mount plans, in order ("userns, open_tree, fs-context, ..."), for reports. */
+  readonly steps?: string;
 }
 
 export interface Workload {
@@ -49,20 +52,4 @@ export interface Workload {
   unavailable(host: BenchHost): string | undefined;
   /** Prepare in dir, a fresh tmpfs owned by this workload. */
   setup(dir: string, host: BenchHost): PreparedWorkload;
-}
-
-/** The reason given by workloads whose feature has not landed in this version. */
-export const NOT_BUILT = "not built in this version";
-
-/** A registered workload whose feature is not built yet: always skipped, with NOT_BUILT. */
-export function notBuilt(name: string, group: WorkloadGroup, summary: string): Workload {
-  return {
-    name,
-    group,
-    summary,
-    unavailable: () => NOT_BUILT,
-    setup: () => {
-      throw new Error(`bench: workload ${name}: ${NOT_BUILT}`);
-    },
-  };
 }

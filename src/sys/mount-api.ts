@@ -82,6 +82,17 @@ export function fsmount(fsfd: number, flags: number, attrFlags: number): number 
   return check(withNumbers().syscall(SYS.fsmount, fsfd, flags, attrFlags, 0, 0, 0), "fsmount(2)", []);
 }
 
+// struct mount_attr, filled for each call: calls are synchronous (the kernel copies it during
+// the call) and each Worker has its own module instance. One buffer, as for statfs: an idmapped
+// overlay makes one call per layer, and a new array and four BigInts each time were garbage.
+const mountAttr = new Uint32Array(MOUNT_ATTR_SIZE / 4);
+
+/** Store a u64 field of struct mount_attr (little-endian halves; values below 2^53). */
+function setU64(index: number, value: number): void {
+  mountAttr[index * 2] = value % 0x1_0000_0000;
+  mountAttr[index * 2 + 1] = Math.floor(value / 0x1_0000_0000);
+}
+
 /** mount_setattr(dfd, path, flags, &{attrSet, attrClr, propagation, usernsFd}, 32) */
 export function mountSetattr(
   dfd: number,
@@ -89,13 +100,11 @@ export function mountSetattr(
   flags: number,
   attr: { attrSet: number; attrClr: number; propagation: number; usernsFd: number },
 ): void {
-  const buffer = new BigUint64Array([
-    BigInt(attr.attrSet),
-    BigInt(attr.attrClr),
-    BigInt(attr.propagation),
-    BigInt(attr.usernsFd),
-  ]);
-  check(withBuffer().syscall(SYS.mount_setattr, dfd, path, flags, buffer, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", [path]);
+  setU64(0, attr.attrSet);
+  setU64(1, attr.attrClr);
+  setU64(2, attr.propagation);
+  setU64(3, attr.usernsFd);
+  check(withBuffer().syscall(SYS.mount_setattr, dfd, path, flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", [path]);
 }
 
 /**

@@ -2,7 +2,7 @@
 // namespace, skips, bad input, and a clean stop on SIGINT/SIGTERM. Needs dist/mountkit (npm test
 // builds it). Root, private namespace.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountTable, requireRootNamespace } from "../support/root.ts";
@@ -22,12 +22,50 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(copyDir, { recursive: true, force: true }));
 
-function bench(args: string[]) {
-  const run = Bun.spawnSync([binary, "bench", ...args], { env: { PATH: "" }, cwd: copyDir, stdout: "pipe", stderr: "pipe" });
-  return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() };
+function bench(args: string[], env: Record<string, string> = { PATH: "" }) {
+  const run = Bun.spawnSync([binary, "bench", ...args], { env, cwd: copyDir, stdout: "pipe", stderr: "pipe" });
+  return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString(), pid: run.pid };
 }
 
 const benchMounts = () => mountTable().filter((m) => m.source.startsWith("mountkit-bench"));
+
+/** Loop devices whose backing file carries a run's marker (its image's name), from sysfs. */
+function loopDevicesMarked(marker: string): string[] {
+  return readdirSync("/sys/block").filter((name) => {
+    try {
+      return name.startsWith("loop") && readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").includes(marker);
+    } catch {
+      return false; // not bound
+    }
+  });
+}
+
+/** Live processes that run the copied binary or carry a run's marker in their argv. */
+function processesOf(marker: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, "utf8");
+      if (argv.includes(marker) || argv.split("\0")[0] === binary) found.push(`${name}: ${argv.replaceAll("\0", " ")}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * What a finished run may not have left: mounts here, loop devices bound to its images,
+ * processes (FUSE daemons, namespace holders), anything in the temp dirs it was pointed at.
+ */
+function expectNothingLeft(pid: number, tempDirs: readonly string[] = []): void {
+  const marker = `mountkit-bench-${pid}`;
+  expect(benchMounts()).toEqual([]);
+  expect(loopDevicesMarked(marker)).toEqual([]);
+  expect(processesOf(marker)).toEqual([]);
+  for (const dir of tempDirs) expect(readdirSync(dir)).toEqual([]);
+}
 
 describe("mountkit bench --json", () => {
   test("tmpfs for 0.2 s: the documented JSON shape, measured in another namespace", () => {
@@ -61,27 +99,82 @@ describe("mountkit bench --json", () => {
     expect(existsSync(copyDir)).toBe(true);
   });
 
-  test("every built workload runs once briefly; unbuilt ones are skipped with the reason", () => {
-    const { code, stdout, stderr } = bench([
-      "-w", "bind", "-w", "bind+ro", "-w", "mountinfo-lookup-10", "-w", "mount-id-statx-5000", "-w", "overlay-1-fd", "-w", "apply-100",
-      "--duration", "0.05", "--json",
-    ]);
-    expect(stderr).toBe("");
-    expect(code).toBe(0);
-    const byName = Object.fromEntries(JSON.parse(stdout).workloads.map((w: { name: string }) => [w.name, w]));
-    for (const name of ["bind", "bind+ro", "mountinfo-lookup-10", "mount-id-statx-5000"]) expect(byName[name].status).toBe("ok");
-    expect(byName["overlay-1-fd"]).toEqual({ name: "overlay-1-fd", group: "overlay", status: "skipped", reason: "not built in this version" });
-    expect(byName["apply-100"].status).toBe("skipped");
-    expect(benchMounts()).toEqual([]);
+  test("workloads of every group run briefly from the binary with an empty PATH and leave nothing behind", () => {
+    // Temp dirs the bench must not use (its temp mounts live on its own scratch tmpfs), on a
+    // filesystem its namespace does not cover.
+    const temp = mkdtempSync("/var/tmp/mountkit-bench-test-");
+    try {
+      const names = [
+        "bind",
+        "bind+ro",
+        "overlay-1-fd",
+        "overlay-100-legacy",
+        "loop-ext4",
+        "userns-create",
+        "idmap-bind",
+        "idmap-overlay-10-fd",
+        "idmap-overlay-10-legacy",
+        "mountinfo-lookup-10",
+        "mount-id-statx-5000",
+        "apply-100",
+        "fuse-overlayfs",
+      ];
+      const run = bench([...names.flatMap((n) => ["-w", n]), "--duration", "0.05", "--json"], {
+        PATH: "",
+        MOUNTKIT_TMPDIR: temp,
+        XDG_RUNTIME_DIR: temp,
+      });
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout);
+      expect(report.ok).toBe(true);
+      const byName = Object.fromEntries(report.workloads.map((w: { name: string }) => [w.name, w]));
+      expect(Object.keys(byName)).toEqual(names); // registry order
+      for (const name of names.slice(0, -1)) {
+        expect(byName[name]).toMatchObject({ name, status: "ok", ops: expect.any(Number), opsPerSec: expect.any(Number) });
+        expect(Object.keys(byName[name].latencyNs).sort()).toEqual(["max", "mean", "min", "p50", "p99"]);
+      }
+      expect(byName["loop-ext4"].group).toBe("loop");
+      expect(byName["idmap-overlay-10-fd"].group).toBe("idmap");
+      // mount.fuse3 starts the daemon through PATH, which is empty here: skipped, saying so.
+      expect(byName["fuse-overlayfs"]).toEqual({
+        name: "fuse-overlayfs",
+        group: "fuse",
+        status: "skipped",
+        reason: 'fuse-overlayfs not found on PATH (""): mount.fuse3 starts it through PATH (Debian: fuse-overlayfs)',
+      });
+      expectNothingLeft(run.pid, [temp]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
+  test("fuse-overlayfs runs when its daemon is on PATH; the daemons are gone afterwards", () => {
+    const run = bench(["-w", "fuse-overlayfs", "--duration", "0.05", "--json"], { PATH: "/usr/bin:/bin" });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const [w] = JSON.parse(run.stdout).workloads;
+    expect(w).toMatchObject({ name: "fuse-overlayfs", group: "fuse", status: "ok" });
+    expect(w.ops).toBeGreaterThan(0);
+    expectNothingLeft(run.pid);
+  });
+
+  test("--list names every workload, and why one is skipped here", () => {
+    const run = bench(["--list", "--json"]);
+    expect(run.code).toBe(0);
+    const list = JSON.parse(run.stdout).workloads as { name: string; unavailable: string | null }[];
+    expect(list.length).toBeGreaterThan(20);
+    expect(list.find((w) => w.name === "loop-ext4")!.unavailable).toBeNull(); // mkfs.ext4 from /usr/sbin or /sbin
+    expect(list.find((w) => w.name === "fuse-overlayfs")!.unavailable).toContain("not found on PATH");
   });
 
   test("the table on stdout without --json", () => {
-    const { code, stdout } = bench(["-w", "tmpfs", "-w", "loop-ext4", "--duration", "0.05"]);
+    const { code, stdout } = bench(["-w", "tmpfs", "-w", "fuse-overlayfs", "--duration", "0.05"]);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^workload\s+ops\/s\s+p50\s+p99\s+ops$/);
     expect(lines[1]).toMatch(/^tmpfs\s+[\d,.]+\s+[\d.]+ [mun]?s\s+[\d.]+ [mun]?s\s+\d+$/);
-    expect(lines[2]).toMatch(/^loop-ext4\s+skipped: not built in this version$/);
+    expect(lines[2]).toMatch(/^fuse-overlayfs\s+skipped: fuse-overlayfs not found on PATH/);
   });
 });
 
@@ -123,6 +216,41 @@ describe("interrupted", () => {
         expect(report.workloads.map((w: { status: string }) => w.status)).toEqual(["ok", "interrupted"]);
         expect(await new Response(child.stderr).text()).toContain(`stopped by ${signal}`);
         expect(benchMounts()).toEqual([]);
+      } finally {
+        child.kill("SIGKILL");
+        await child.exited;
+      }
+    });
+  }
+});
+
+describe("interrupted while holding what a detach does not release", () => {
+  // Stopped while measuring: the teardown still detaches the loop devices and waits for the FUSE
+  // daemons. "Measuring" is seen from outside: a loop device bound to the run's image, a daemon
+  // carrying the run's marker.
+  const cases = [
+    { workload: "loop-ext4", measuring: (marker: string) => loopDevicesMarked(marker).length > 0 },
+    { workload: "fuse-overlayfs", measuring: (marker: string) => processesOf(marker).some((p) => p.includes(": fuse-overlayfs ")) },
+  ];
+  for (const { workload, measuring } of cases) {
+    test(`${workload}: SIGINT, exit 130, nothing left`, async () => {
+      const child = Bun.spawn([binary, "bench", "--workload", workload, "--duration", "600", "--json"], {
+        env: { PATH: "/usr/bin:/bin" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const marker = `mountkit-bench-${child.pid}`;
+      try {
+        while (!measuring(marker)) {
+          if (child.exitCode !== null) throw new Error(`bench exited early: ${await new Response(child.stderr).text()}`);
+          await Bun.sleep(5);
+        }
+        child.kill("SIGINT");
+        expect(await child.exited).toBe(130);
+        const report = JSON.parse(await new Response(child.stdout).text());
+        expect(report.interrupted).toBe("SIGINT");
+        expect(report.workloads).toHaveLength(1);
+        expectNothingLeft(child.pid);
       } finally {
         child.kill("SIGKILL");
         await child.exited;

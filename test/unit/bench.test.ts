@@ -8,12 +8,15 @@ import { resultJson, resultTable } from "../../src/bench/report.ts";
 import { runBench, type WorkloadResult } from "../../src/bench/run.ts";
 import type { Sandbox } from "../../src/bench/sandbox.ts";
 import { formatDuration, formatRate, latencyStats } from "../../src/bench/stats.ts";
-import { NOT_BUILT, type BenchHost, type Workload } from "../../src/bench/workload.ts";
+import type { BenchHost, Workload } from "../../src/bench/workload.ts";
+import { factsWithStrategy } from "../../src/bench/workloads/common.ts";
+
+const NOT_HERE = "not available here";
 
 const host: BenchHost = { facts: factsForVersion("6.18.0"), which: () => undefined };
 
 describe("registry", () => {
-  test("names are unique and every group of the issue is registered", () => {
+  test("names are unique and every workload of the issue is registered", () => {
     const names = WORKLOADS.map((w) => w.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of [
@@ -23,32 +26,48 @@ describe("registry", () => {
       "mountinfo-lookup-10",
       "mountinfo-lookup-1000",
       "mountinfo-lookup-5000",
-      "overlay-1-fd",
-      "overlay-500-legacy",
+      ...[1, 10, 100, 500].flatMap((n) => [`overlay-${n}-fd`, `overlay-${n}-legacy`]),
       "loop-ext4",
+      "loop-ext4-legacy",
+      "userns-create",
       "idmap-bind",
-      "idmap-overlay",
+      "idmap-overlay-10-fd",
+      "idmap-overlay-10-legacy",
+      "idmap-overlay-50-fd",
+      "idmap-overlay-50-legacy",
       "apply-100",
+      "fuse-overlayfs",
     ]) {
       expect(names).toContain(name);
     }
   });
 
-  test("features not in this version are skipped with the reason, the built ones run", () => {
-    const reasons = Object.fromEntries(WORKLOADS.map((w) => [w.name, w.unavailable(host)]));
-    for (const name of ["overlay-10-fd", "overlay-100-legacy", "loop-ext4", "idmap-bind", "idmap-overlay", "apply-100"]) {
-      expect(reasons[name]).toBe(NOT_BUILT);
+  test("on an old kernel, each workload that needs a newer one is skipped with what it needs", () => {
+    const old: BenchHost = { facts: factsForVersion("5.4.0"), which: () => "/sbin/mkfs.ext4" };
+    const reasons = Object.fromEntries(WORKLOADS.map((w) => [w.name, w.unavailable(old)]));
+    for (const n of [1, 10, 100, 500]) expect(reasons[`overlay-${n}-fd`]).toContain("lowerdir+ (Linux 6.8)");
+    expect(reasons["loop-ext4"]).toContain("LOOP_CONFIGURE needs Linux 5.8");
+    for (const name of ["userns-create", "idmap-bind", "idmap-overlay-10-fd", "idmap-overlay-50-legacy"]) {
+      expect(reasons[name]).toContain("mount_setattr (Linux 5.12)");
     }
-    for (const name of ["tmpfs", "bind", "bind+ro", "mountinfo-lookup-5000", "mount-id-statx-5000"]) {
-      expect(reasons[name]).toBeUndefined();
-    }
-    const overlay = WORKLOADS.find((w) => w.name === "overlay-1-fd")!;
-    expect(() => overlay.setup("/nowhere", host)).toThrow(NOT_BUILT);
+    expect(reasons["mount-id-statx-5000"]).toContain("STATX_MNT_ID");
+    for (const name of ["tmpfs", "bind", "bind+ro", "mountinfo-lookup-5000", "apply-100"]) expect(reasons[name]).toBeUndefined();
   });
 
-  test("statx is skipped on a kernel without STATX_MNT_ID", () => {
-    const old: BenchHost = { facts: factsForVersion("5.4.0"), which: () => undefined };
-    expect(WORKLOADS.find((w) => w.name === "mount-id-statx-5000")!.unavailable(old)).toContain("STATX_MNT_ID");
+  test("without mkfs.ext4 the loop workloads are skipped, naming it and where it was looked for", () => {
+    for (const name of ["loop-ext4", "loop-ext4-legacy"]) {
+      const reason = WORKLOADS.find((w) => w.name === name)!.unavailable(host);
+      expect(reason).toContain("mkfs.ext4 not found on PATH or in /usr/local/sbin, /usr/sbin, /sbin");
+    }
+  });
+
+  test("a strategy is forced through the facts passed to mount(), never the environment", () => {
+    const facts = factsForVersion("6.18.0");
+    const legacy = factsWithStrategy(facts, "legacy");
+    expect(legacy.strategy).toBe("legacy");
+    expect(facts.strategy).toBe("fd"); // not mutated
+    expect({ ...legacy, strategy: "fd" }).toEqual(facts);
+    expect(factsWithStrategy(facts, "fd")).toBe(facts);
   });
 
   test("selection keeps registry order, accepts groups, rejects unknown names", () => {
@@ -63,7 +82,7 @@ describe("registry", () => {
   test("every workload has a summary and a known group", () => {
     for (const w of WORKLOADS) {
       expect(w.summary.length).toBeGreaterThan(10);
-      expect(["plain", "mountinfo", "overlay", "loop", "idmap", "apply"]).toContain(w.group);
+      expect(["plain", "mountinfo", "overlay", "loop", "idmap", "apply", "fuse"]).toContain(w.group);
     }
   });
 });
@@ -92,6 +111,8 @@ describe("stats", () => {
     expect(formatDuration(1_200_000)).toBe("1.20 ms");
     expect(formatRate(12_345.6)).toBe("12,346");
     expect(formatRate(69.54)).toBe("69.5");
+    expect(formatRate(999.6)).toBe("1,000");
+    expect(formatRate(999.4)).toBe("999");
   });
 });
 
@@ -226,7 +247,7 @@ describe("report", () => {
       status: "ok",
       stats: { ops: 3, opsPerSec: 14285.71, meanNs: 70000, p50Ns: 69000.04, p99Ns: 90000, minNs: 60000, maxNs: 90000 },
     },
-    { name: "overlay-1-fd", group: "overlay", summary: "", status: "skipped", reason: NOT_BUILT },
+    { name: "overlay-1-fd", group: "overlay", summary: "", status: "skipped", reason: NOT_HERE },
     { name: "x", group: "plain", summary: "", status: "failed", error: "mount(2): EPERM" },
   ];
 
@@ -240,7 +261,7 @@ describe("report", () => {
         opsPerSec: 14285.7,
         latencyNs: { mean: 70000, p50: 69000, p99: 90000, min: 60000, max: 90000 },
       },
-      { name: "overlay-1-fd", group: "overlay", status: "skipped", reason: NOT_BUILT },
+      { name: "overlay-1-fd", group: "overlay", status: "skipped", reason: NOT_HERE },
       { name: "x", group: "plain", status: "failed", error: "mount(2): EPERM" },
     ]);
   });
@@ -250,7 +271,7 @@ describe("report", () => {
     expect(lines).toEqual([
       "workload       ops/s      p50      p99  ops",
       "tmpfs         14,286  69.0 us  90.0 us    3",
-      "overlay-1-fd  skipped: not built in this version",
+      "overlay-1-fd  skipped: not available here",
       "x             failed: mount(2): EPERM",
     ]);
   });

@@ -4,25 +4,8 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { mount } from "../../ops/mount.ts";
-import { unmount } from "../../ops/unmount.ts";
-import type { Mount } from "../../plan/mount-request.ts";
-import type { CliCommand, PreparedWorkload, Workload } from "../workload.ts";
-
-/** mount m on target, then unmount it: one operation. */
-function mountThenUnmount(m: Mount, target: string): () => void {
-  return () => {
-    mount(m, target);
-    if (!unmount(target)) throw new Error(`bench: ${target} was not mounted after mount()`);
-  };
-}
-
-/** The same commands for util-linux, busybox and mountkit: they share mount(8)'s syntax. */
-function everyTool(commands: readonly CliCommand[]): PreparedWorkload["cli"] {
-  return { "util-linux": commands, busybox: commands, mountkit: commands };
-}
-
-const always = () => undefined;
+import type { CliCommand, Workload } from "../workload.ts";
+import { always, everyTool, mountThenUnmount } from "./common.ts";
 
 export const tmpfs: Workload = {
   name: "tmpfs",

@@ -1,0 +1,115 @@
+/**
+ * Idmapped mounts through mount() with uidmap=/gidmap= options, and the user namespace they
+ * need. The namespace fd is cached per mapping pair by the library, so a mount measures the
+ * mount; userns-create measures making one (what each CLI invocation pays once).
+ *   idmap-bind               open_tree(CLONE), mount_setattr(IDMAP), move_mount; unmount
+ *   idmap-overlay-{10,50}-fd      each layer a detached idmapped tree given to overlay by fd
+ *   idmap-overlay-{10,50}-legacy  each layer idmapped into a temp dir, overlay mount(2) (50
+ *                                 layers: compacted, made by the dir thread, which the workload
+ *                                 holds for its run), temp mounts removed
+ * The overlay strategies are forced through the kernel facts passed to mount(): the workload
+ * measures whatever mount() does for those facts (`steps` says which path that was).
+ * The legacy strategy's temp dirs go to the workload's own tmpfs (the temp mount location is
+ * set for the workload and reset after it).
+ */
+import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
+import { resetTempMountLocation, setTempMountLocation } from "../../ops/temp-location.ts";
+import type { Strategy } from "../../plan/facts.ts";
+import { withDirThread } from "../../sys/dir-thread.ts";
+import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
+import { factsWithStrategy, makeDir, mountThenUnmount, plannedSteps } from "./common.ts";
+import { containerdLayers, overlayUnavailable } from "./overlay.ts";
+
+/** Container ids 0-65535 as host ids 100000-165535, for users and groups. */
+export const BENCH_ID_MAP = "0:100000:65536";
+const IDMAP_OPTIONS = [`uidmap=${BENCH_ID_MAP}`, `gidmap=${BENCH_ID_MAP}`];
+const OVERLAY_LAYERS = [10, 50] as const;
+
+function idmapUnavailable(host: BenchHost): string | undefined {
+  if (!host.facts.mountSetattr) return `idmapped mounts need mount_setattr (Linux 5.12); this kernel is ${host.facts.release}`;
+  // The namespace's holder child runs libc syscall(SYS_pause): x86_64's number (docs/idmap.md).
+  if (process.arch !== "x64") return `the user namespace holder is built for x86_64 only; this is ${process.arch}`;
+  return undefined;
+}
+
+const usernsCreate: Workload = {
+  name: "userns-create",
+  group: "idmap",
+  summary: "create a user namespace fd for a mapping (a waiting CLONE_VM child, maps written, child reaped), close it",
+  unavailable: idmapUnavailable,
+  setup(): PreparedWorkload {
+    closeUsernsFds();
+    return {
+      op() {
+        usernsFd(BENCH_ID_MAP, BENCH_ID_MAP);
+        if (closeUsernsFds() !== 1) throw new Error("bench: the user namespace was not cached");
+      },
+      teardown: () => void closeUsernsFds(),
+      c: { mode: "userns", args: [BENCH_ID_MAP, BENCH_ID_MAP] },
+    };
+  },
+};
+
+const idmapBind: Workload = {
+  name: "idmap-bind",
+  group: "idmap",
+  summary: "idmapped bind mount of a directory (uidmap/gidmap), unmount it",
+  unavailable: idmapUnavailable,
+  setup(dir): PreparedWorkload {
+    const source = makeDir(dir, "source");
+    const target = makeDir(dir, "target");
+    usernsFd(BENCH_ID_MAP, BENCH_ID_MAP); // made once, as every later mount finds it cached
+    const m = { type: "bind", source, options: ["bind", ...IDMAP_OPTIONS] };
+    return {
+      op: mountThenUnmount(m, target),
+      steps: plannedSteps(m, target),
+      teardown: () => void closeUsernsFds(),
+      c: { mode: "idmap-bind", args: [source, target, BENCH_ID_MAP, BENCH_ID_MAP] },
+      cli: { mountkit: [["mount", "--bind", "-o", IDMAP_OPTIONS.join(","), source, target], ["umount", target]] },
+    };
+  },
+};
+
+function idmapOverlay(layers: number, strategy: Strategy): Workload {
+  return {
+    name: `idmap-overlay-${layers}-${strategy}`,
+    group: "idmap",
+    summary: `overlay of ${layers} idmapped lower layers (${strategy} strategy), unmount it`,
+    unavailable: (host) => idmapUnavailable(host) ?? overlayUnavailable(host, strategy),
+    setup(dir, host): PreparedWorkload {
+      const { lowers, upper, work } = containerdLayers(dir, layers);
+      const target = makeDir(dir, "merged");
+      const temp = makeDir(dir, "tmp");
+      const options = [`lowerdir=${lowers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS];
+      setTempMountLocation(temp);
+      usernsFd(BENCH_ID_MAP, BENCH_ID_MAP);
+      const cArgs = [target, upper, work, BENCH_ID_MAP, BENCH_ID_MAP, ...(strategy === "legacy" ? [temp] : []), ...lowers];
+      const mountkit: CliCommand[] = [
+        [`MOUNTKIT_STRATEGY=${strategy}`, `MOUNTKIT_TMPDIR=${temp}`, "mount", "-t", "overlay", "-o", options.join(","), "overlay", target],
+        ["umount", target],
+      ];
+      const m = { type: "overlay", source: "overlay", options };
+      const facts = factsWithStrategy(host.facts, strategy);
+      // As for plain overlays: one dir thread for the run, should the options need compaction.
+      let endThreadSession = () => {};
+      if (strategy === "legacy") void withDirThread(() => new Promise<void>((resolve) => (endThreadSession = resolve)));
+      return {
+        op: mountThenUnmount(m, target, { facts }),
+        steps: plannedSteps(m, target, { facts }),
+        teardown() {
+          endThreadSession();
+          closeUsernsFds();
+          resetTempMountLocation();
+        },
+        c: { mode: `idmap-overlay-${strategy}`, args: cArgs },
+        cli: { mountkit },
+      };
+    },
+  };
+}
+
+export const idmapWorkloads: readonly Workload[] = [
+  usernsCreate,
+  idmapBind,
+  ...OVERLAY_LAYERS.flatMap((layers) => [idmapOverlay(layers, "fd"), idmapOverlay(layers, "legacy")]),
+];
