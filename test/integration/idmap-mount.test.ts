@@ -1,7 +1,7 @@
 // Idmapped mounts on the real kernel: owners seen through the mount, read-only and writable,
 // binds through mount(), other filesystems, rollback. Root, private mount namespace.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, idmapMount, usernsFd } from "../../src/ops/idmap.ts";
@@ -11,7 +11,8 @@ import { MOUNT_ATTR } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { errnoOf } from "../support/idmap-overlay.ts";
 
 beforeAll(requireRootNamespace);
@@ -22,24 +23,10 @@ afterAll(() => closeUsernsFds());
 const MAP = "0:100000:65536,65536:0:1";
 const IDMAP_OPTIONS = [`uidmap=${MAP}`, `gidmap=${MAP}`];
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
-  return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
-function unmountAfter(path: string) {
-  cleanups.push(() => unmountAll(path));
-}
+const ws = workspace();
+const { cleanups, dir, unmountAfter } = ws;
+let s: Scratch;
+const fresh = (label: string) => (s = ws.fresh(label));
 
 /** A source tree whose files are owned by container ids (as an image layer stores them). */
 function containerTree(): string {

@@ -1,8 +1,8 @@
 // Real loop devices and loop mounts of small ext4 images. Root, private mount namespace.
 // Other engineers use loop devices on this machine at the same time: every check looks only at
 // the devices bound to this test's own image, and every device is released in finally.
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, PlanError, SyscallError } from "../../src/errors.ts";
@@ -16,28 +16,18 @@ import type { Strategy } from "../../src/plan/facts.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { LO_FLAGS } from "../../src/sys/loop.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
 
 beforeAll(requireRootNamespace);
 
 const BINARY = join(import.meta.dir, "../../dist/mountkit");
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
-  return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
+const ws = workspace();
+const { cleanups, dir, unmountAfter } = ws;
+let s: Scratch;
+const fresh = (label: string) => (s = ws.fresh(label));
 /** An image of this test, whose devices are checked and released when the test ends. */
 function image(name = "img", sizeMiB = 8, extra: string[] = [], fsSize?: string): string {
   const path = makeExt4Image(s.path(name), sizeMiB, extra, fsSize);
@@ -51,9 +41,6 @@ function image(name = "img", sizeMiB = 8, extra: string[] = [], fsSize?: string)
     }
   });
   return path;
-}
-function unmountAfter(path: string) {
-  cleanups.push(() => unmountAll(path));
 }
 const none = { sysfs: [], losetup: [] };
 const sysfsValue = (device: string, file: string) => readFileSync(`/sys/block/${device.slice("/dev/".length)}/${file}`, "utf8").trim();

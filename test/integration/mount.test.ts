@@ -1,39 +1,25 @@
 // Real mounts through the library, checked in /proc/self/mountinfo. Root, private namespace.
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
 import { mount } from "../../src/ops/mount.ts";
-import { unmountAll } from "../../src/ops/unmount.ts";
 import { kernelFacts } from "../../src/ops/features.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
-  return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
+const ws = workspace();
+const { cleanups, dir, unmountAfter } = ws;
+let s: Scratch;
+const fresh = (label: string) => (s = ws.fresh(label));
 const top = (path: string) => {
   const list = mountsUnder(path).filter((m) => m.mountpoint === path);
   return list[list.length - 1];
 };
-function unmountAfter(path: string) {
-  cleanups.push(() => unmountAll(path));
-}
 
 describe("tmpfs", () => {
   test("flags reach the mount, data reaches the superblock", () => {

@@ -1,5 +1,5 @@
 // Real overlay mounts, both strategies forced on this kernel. Root, private mount namespace.
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
@@ -18,7 +18,8 @@ import { injectFaults } from "../../src/sys/inject.ts";
 import { OPEN_TREE } from "../../src/sys/mount-api.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { withDirThread } from "../../src/sys/dir-thread.ts";
-import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
 import { eventually, newFds, openFds, workerThreads } from "../support/resources.ts";
 
 beforeAll(requireRootNamespace);
@@ -27,24 +28,10 @@ const BINARY = join(import.meta.dir, "../../dist/mountkit");
 const STRATEGIES: Strategy[] = ["fd", "legacy"];
 const factsFor = (strategy: Strategy): KernelFacts => probeKernelFacts(strategy);
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
-  return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
-function unmountAfter(path: string) {
-  cleanups.push(() => unmountAll(path));
-}
+const ws = workspace();
+const { cleanups, dir, unmountAfter } = ws;
+let s: Scratch;
+const fresh = (label: string) => (s = ws.fresh(label));
 const overlaysAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path && m.fstype === "overlay");
 
 /**

@@ -1,0 +1,44 @@
+/**
+ * The per-test workspace of the integration tests: a scratch dir (fresh), directories in it
+ * (dir), and cleanups that run after each test, newest first (unmountAfter, cleanups). The
+ * scratch dir's own check for leaked mounts runs last.
+ */
+import { afterEach } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { unmountAll } from "../../src/ops/unmount.ts";
+import { scratch } from "./root.ts";
+
+export type Scratch = ReturnType<typeof scratch>;
+
+export function workspace() {
+  let current: Scratch | undefined;
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+    current = undefined;
+  });
+  const here = (): Scratch => {
+    if (!current) throw new Error("workspace: call fresh() first in this test");
+    return current;
+  };
+  return {
+    cleanups,
+    /** A new scratch dir for this test; disposed (and checked for leaks) after it. */
+    fresh(label: string): Scratch {
+      const s = scratch(label);
+      current = s;
+      cleanups.push(() => s.dispose());
+      return s;
+    },
+    /** mkdir -p of a path in this test's scratch dir. */
+    dir(...parts: string[]): string {
+      const p = here().path(...parts);
+      mkdirSync(p, { recursive: true });
+      return p;
+    },
+    /** Unmount everything stacked on path after the test (register parents before children). */
+    unmountAfter(path: string): void {
+      cleanups.push(() => unmountAll(path));
+    },
+  };
+}
