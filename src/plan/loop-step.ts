@@ -12,7 +12,7 @@
  *   close(loopfd)
  * Pure.
  */
-import { formatFlags } from "./flags.ts";
+import { formatMountCall, mountCallArgs } from "./mount-call.ts";
 
 export type LoopMethod = "configure" | "set-fd";
 
@@ -59,14 +59,7 @@ export function describeLoopMountStep(step: LoopMountStep): Record<string, unkno
     op: step.op,
     syscalls: ["open", "ioctl", "mount", "close"],
     loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
-    args: {
-      source: "/dev/loopN",
-      target: step.target,
-      fstype: step.fstype,
-      flags: step.flags,
-      flagNames: formatFlags(step.flags),
-      data: step.data,
-    },
+    args: mountCallArgs({ ...step, source: "/dev/loopN" }),
     undoable: step.undoable,
   };
 }
@@ -96,10 +89,9 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
 }
 
 export function formatLoopMountStep(step: LoopMountStep): string {
-  const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
   return [
     ...formatLoopSetup(step.loop),
-    `mount("/dev/loopN", ${q(step.target)}, ${q(step.fstype)}, ${formatFlags(step.flags)}, ${q(step.data)})`,
+    formatMountCall({ ...step, source: "/dev/loopN" }),
     "close(loopfd)",
   ].join("\n");
 }

@@ -8,7 +8,7 @@
  *
  * The target is resolved against the process's working directory before the call. Pure.
  */
-import { formatFlags } from "./flags.ts";
+import { cString, formatMountCall, mountCallArgs } from "./mount-call.ts";
 
 export interface MountInDirStep {
   readonly op: "mount-in-dir";
@@ -28,22 +28,11 @@ export function describeMountInDirStep(step: MountInDirStep): Record<string, unk
     op: step.op,
     syscall: "mount",
     dir: step.dir,
-    args: {
-      source: step.source,
-      target: step.target,
-      fstype: step.fstype,
-      flags: step.flags,
-      flagNames: formatFlags(step.flags),
-      data: step.data,
-    },
+    args: mountCallArgs(step),
     undoable: step.undoable,
   };
 }
 
 export function formatMountInDirStep(step: MountInDirStep): string {
-  const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
-  return (
-    `[thread] unshare(CLONE_FS); chdir(${q(step.dir)})\n` +
-    `[thread] mount(${q(step.source)}, ${q(step.target)}, ${q(step.fstype)}, ${formatFlags(step.flags)}, ${q(step.data)})`
-  );
+  return `[thread] unshare(CLONE_FS); chdir(${cString(step.dir)})\n[thread] ${formatMountCall(step)}`;
 }

@@ -4,6 +4,7 @@
  * A new feature adds its own step kinds here and a runner for them in ops/steps/.
  */
 import { formatFlags, MNT } from "./flags.ts";
+import { cString, formatMountCall, mountCallArgs } from "./mount-call.ts";
 import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from "./idmap-steps.ts";
 import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
@@ -72,14 +73,7 @@ export function describeStep(step: Step): Record<string, unknown> {
         op: step.op,
         role: step.role,
         syscall: "mount",
-        args: {
-          source: step.source,
-          target: step.target,
-          fstype: step.fstype,
-          flags: step.flags,
-          flagNames: formatFlags(step.flags),
-          data: step.data,
-        },
+        args: mountCallArgs(step),
         ...(step.inheritFlags ? { inheritFlags: step.inheritFlags, inheritFlagNames: formatFlags(step.inheritFlags) } : {}),
         undoable: step.undoable,
       };
@@ -108,15 +102,14 @@ export function describeStep(step: Step): Record<string, unknown> {
 
 /** One line per step, C-like: mount("tmpfs", "/x", "tmpfs", MS_NOSUID, "size=1m") */
 export function formatStep(step: Step): string {
-  const q = (s: string | null) => (s === null ? "NULL" : JSON.stringify(s));
   if (isIdmapStep(step)) return formatIdmapStep(step);
   switch (step.op) {
     case "mount": {
       const inherit = step.inheritFlags ? `  [+ current ${formatFlags(step.inheritFlags)}]` : "";
-      return `mount(${q(step.source)}, ${q(step.target)}, ${q(step.fstype)}, ${formatFlags(step.flags)}, ${q(step.data)})${inherit}`;
+      return `${formatMountCall(step)}${inherit}`;
     }
     case "umount2":
-      return `umount2(${q(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;
+      return `umount2(${cString(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;
     case "helper":
       return formatExec(step.path ?? `<${step.helper} not located>`, step.argv);
     case "fs-context":
