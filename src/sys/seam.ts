@@ -3,7 +3,7 @@
  * libcSyscalls is the real one; tests wrap it (sys/inject.ts) to fail a chosen call with a
  * chosen errno while every other call stays real. Features add their calls here.
  */
-import { close, open, openPath } from "./fd.ts";
+import { close, dupCloexec, open, openPath } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
@@ -97,6 +97,9 @@ export interface Syscalls {
   loopSetDirectIo(loopFd: number, on: boolean): void;
   /** ioctl(loopFd, LOOP_CLR_FD) */
   loopClrFd(loopFd: number): void;
+
+  /** fcntl(fd, F_DUPFD_CLOEXEC, 0) -> a new fd of the same open file, the caller's to close */
+  dupCloexec(fd: number): number;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -131,6 +134,7 @@ export const libcSyscalls: Syscalls = {
   loopGetStatus64,
   loopSetDirectIo,
   loopClrFd,
+  dupCloexec,
 };
 
 export type { Statfs, ProcessExit, WaitingChild };

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MNT, MS, ST } from "../../src/plan/flags.ts";
-import { O } from "../../src/sys/fd.ts";
+import { F, O } from "../../src/sys/fd.ts";
 import {
   AT,
   FSCONFIG,
@@ -88,6 +88,7 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     MOUNT_ATTR_STRICTATIME: MOUNT_ATTR.STRICTATIME,
     MOUNT_ATTR_NODIRATIME: MOUNT_ATTR.NODIRATIME,
     O_PATH: O.PATH,
+    F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,
   };
   expect(Object.fromEntries(Object.keys(ours).map((k) => [k, c.get(k)]))).toEqual(ours);
 });

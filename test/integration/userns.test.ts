@@ -4,7 +4,7 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, usernsFd } from "../../src/ops/idmap.ts";
-import { closeUsernsCache, createUsernsFd, usernsCacheSize, usernsFdFor } from "../../src/ops/userns.ts";
+import { closeUsernsCache, createUsernsFd, USERNS_CACHE_LIMIT, usernsCacheSize, usernsFdFor } from "../../src/ops/userns.ts";
 import { idMappingPair, type IdMappingPair } from "../../src/plan/idmap-mapping.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
@@ -159,6 +159,54 @@ describe("the per-process cache", () => {
     expect(() => usernsFd("0:1:1", "0:1:-1", { sys })).toThrow(PlanError);
     expect(sys.cloned).toHaveLength(0);
     const fd = usernsFd("0:100000:65536", "0:100000:65536", { sys });
-    expect(readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^user:/);
+    try {
+      expect(readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^user:/);
+    } finally {
+      libcSyscalls.close(fd);
+    }
+  });
+
+  test("usernsFd hands out the caller's own fd: closing it keeps the cache's, and evictions never retarget it", () => {
+    const fds = openFds();
+    const mine = usernsFd("0:100000:65536", "0:100000:65536");
+    const namespace = readlinkSync(`/proc/self/fd/${mine}`);
+    const cached = usernsFdFor(pair("0:100000:65536"), libcSyscalls);
+    expect(mine).not.toBe(cached);
+    expect(readlinkSync(`/proc/self/fd/${cached}`)).toBe(namespace); // the same namespace, another fd
+    // Enough other pairs to evict it: the cache closes its fd, and new namespaces take free numbers.
+    for (let i = 0; i < USERNS_CACHE_LIMIT; i++) usernsFdFor(pair(`0:${200000 + i}:1`), libcSyscalls);
+    expect(readlinkSync(`/proc/self/fd/${mine}`)).toBe(namespace);
+    libcSyscalls.close(mine);
+    const again = usernsFd("0:100000:65536", "0:100000:65536");
+    libcSyscalls.close(again);
+    expect(readlinkSync(`/proc/self/fd/${usernsFdFor(pair("0:100000:65536"), libcSyscalls)}`)).toMatch(/^user:/);
+    closeUsernsFds();
+    expect(fdChanges(fds)).toEqual([]);
+  });
+
+  test("the duplicate failing: the error names the action, the cache keeps its fd, no fd is left", () => {
+    usernsFdFor(pair("0:100000:65536"), libcSyscalls);
+    const fds = openFds();
+    const sys = injectFaults(libcSyscalls, { dupCloexec: { calls: [1], errno: Errno.EMFILE, syscall: "fcntl(2)" } });
+    expect(() => usernsFd("0:100000:65536", "0:100000:65536", { sys })).toThrow(
+      "duplicate the user namespace fd for uidmap=0:100000:65536 gidmap=0:100000:65536: fcntl(2): EMFILE",
+    );
+    expect(fdChanges(fds)).toEqual([]);
+    expect(usernsCacheSize()).toBe(1);
+  });
+
+  test("eviction is least recently used: a hit keeps its namespace cached", () => {
+    const sys = recordingChildren(libcSyscalls);
+    const kept = usernsFdFor(pair("0:100000:65536"), sys);
+    for (let i = 1; i < USERNS_CACHE_LIMIT; i++) usernsFdFor(pair(`0:${200000 + i}:1`), sys);
+    expect(usernsCacheSize()).toBe(USERNS_CACHE_LIMIT);
+    expect(usernsFdFor(pair("0:100000:65536"), sys)).toBe(kept); // a hit: now the most recently used
+    usernsFdFor(pair("0:300000:1"), sys); // one more: the least recently used goes
+    expect(usernsCacheSize()).toBe(USERNS_CACHE_LIMIT);
+    const clones = sys.cloned.length;
+    expect(usernsFdFor(pair("0:100000:65536"), sys)).toBe(kept);
+    expect(sys.cloned).toHaveLength(clones); // still cached: no new namespace
+    usernsFdFor(pair("0:200001:1"), sys); // the first of the others was the one evicted
+    expect(sys.cloned).toHaveLength(clones + 1);
   });
 });
