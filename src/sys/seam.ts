@@ -32,8 +32,8 @@ export interface Syscalls {
   umount2(target: string, flags: number): void;
   /** statfs(path): magic and ST_* flags */
   statfs(path: string): Statfs;
-  /** statx(path, STATX_MNT_ID).stx_mnt_id */
-  statxMountId(path: string): number;
+  /** statx(path, STATX_MNT_ID).stx_mnt_id; undefined when the kernel has none (before Linux 5.8) */
+  statxMountId(path: string): number | undefined;
 
   /** open(path, flags, mode) -> fd */
   open(path: string, flags: number, mode?: number): number;

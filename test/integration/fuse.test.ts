@@ -217,6 +217,23 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
   });
 
+  test("statx without a mount ID (before Linux 5.8): the mount ID comes from mountinfo, and the new mount is still found", () => {
+    fresh("echildnoid");
+    const { merged, m } = layers();
+    const faulted = injectFaults(libcSyscalls, {
+      runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
+    });
+    // What statx answers on a kernel without STATX_MNT_ID: success, the bit missing from stx_mask.
+    const sys = { ...faulted, statxMountId: (path: string) => (faulted.statxMountId(path), undefined) };
+    const lines: string[] = [];
+    mount(m, merged, { sys, log: (l) => lines.push(l) });
+    const runs = faulted.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
+    expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
+    expect(fuseMountsAt(merged)).toHaveLength(1); // the first mount was found and removed: no stack
+    expect(mountsUnder(merged)).toHaveLength(1);
+  });
+
   test("ECHILD every time: 10 tries, each new mount removed, then the error; nothing left mounted", () => {
     fresh("echild3");
     const { merged, m } = layers();

@@ -38,6 +38,7 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     "offsetof.statfs.f_flags": 80,
     "sizeof.statx": STATX_SIZE,
     "offsetof.statx.stx_mnt_id": 144,
+    "offsetof.statx.stx_mask": 0,
     "sizeof.mount_attr": MOUNT_ATTR_SIZE,
     STATX_MNT_ID,
     MS_NOSYMFOLLOW: MS.NOSYMFOLLOW,

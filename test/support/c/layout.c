@@ -20,6 +20,7 @@ int main(void) {
   SHOW("offsetof.statfs.f_flags", offsetof(struct statfs, f_flags));
   SHOW("sizeof.statx", sizeof(struct statx));
   SHOW("offsetof.statx.stx_mnt_id", offsetof(struct statx, stx_mnt_id));
+  SHOW("offsetof.statx.stx_mask", offsetof(struct statx, stx_mask));
   SHOW("sizeof.mount_attr", sizeof(struct mount_attr));
   SHOW("STATX_MNT_ID", STATX_MNT_ID);
   SHOW("MS_NOSYMFOLLOW", MS_NOSYMFOLLOW);
