@@ -234,6 +234,36 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     expect(mountsUnder(merged)).toHaveLength(1);
   });
 
+  test("ECHILD, and the lost helper's mount cannot be removed: the ECHILD HelperError, the unmount failure attached, no further try", () => {
+    fresh("echildumount");
+    const { merged, m } = layers();
+    const fusermount3 = locateHelper("fusermount3", HELPER_SEARCH_DIRS)!;
+    const sys = injectFaults(libcSyscalls, {
+      runProcess: [
+        { calls: "always", errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
+        { calls: "always", errno: Errno.EACCES, syscall: "posix_spawn(3)", path: fusermount3 },
+      ],
+      umount2: { calls: "always", errno: Errno.EPERM, path: merged },
+    });
+    let err: unknown;
+    try {
+      mount(m, merged, { sys });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HelperError);
+    const h = err as HelperError;
+    expect(h.message).toMatch(/mount helper .*mount\.fuse3 .*waitpid lost the child \(ECHILD\)/);
+    expect(h.cause).toBeInstanceOf(SyscallError);
+    expect((h.cause as SyscallError).errno).toBe(Errno.ECHILD);
+    expect(h.cleanupErrors).toHaveLength(1);
+    expect((h.cleanupErrors[0] as SyscallError).errno).toBe(Errno.EPERM);
+    expect((h.cleanupErrors[0] as SyscallError).syscall).toBe("umount2(2)");
+    // Another try would stack a second mount on the one that could not be removed.
+    expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(1);
+    expect(fuseMountsAt(merged)).toHaveLength(1); // left for the test's cleanup, as the error says
+  });
+
   test("ECHILD every time: 10 tries, each new mount removed, then the error; nothing left mounted", () => {
     fresh("echild3");
     const { merged, m } = layers();
