@@ -2,7 +2,7 @@
  * Running a mount helper step (containerd mountWithHelper, fixed where it left mounts behind):
  *   1. read the target's mount ID (statx STATX_MNT_ID: mountinfo's first field, in ~1 us; on a
  *      kernel whose statx has none, before Linux 5.8, the mountinfo entry of its real path)
- *   2. run the helper; exit 0 is success
+ *   2. run the helper (PATH: the helper dirs, never the caller's: helper-env.ts); exit 0 is success
  *   3. a plain failure (non-zero exit, killed) is a HelperError with the helper, its argv, its
  *      exit status and its output; if the helper mounted anyway, that mount is removed first
  *   4. ECHILD (the wait lost the child, containerd#4387): the helper may or may not have
@@ -20,6 +20,8 @@ import type { HelperStep } from "../plan/steps.ts";
 import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
+import { helperEnvironment } from "./helper-env.ts";
+import { helperSearchDirs } from "./helpers.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
@@ -39,6 +41,7 @@ export const HELPER_ECHILD: RetryPolicy = {
 export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): void {
   const path = step.path;
   if (path === null) throw new Error(`unreachable: ${step.helper} was not located before the plan ran`);
+  const env = helperEnvironment(helperSearchDirs(ctx));
   const before = mountIdOf(step.target, ctx);
   let tries = 0;
   try {
@@ -46,7 +49,7 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
       tries = attempt;
       let exit: ProcessExit;
       try {
-        exit = ctx.sys.runProcess(path, step.argv);
+        exit = ctx.sys.runProcess(path, step.argv, env);
       } catch (err) {
         if (!isErrno(err, Errno.ECHILD)) throw err;
         ctx.log?.(`${step.helper}: waitpid lost the child (ECHILD), try ${attempt} of ${HELPER_ECHILD.attempts}`);

@@ -70,18 +70,20 @@ export interface ProcessExit {
 }
 
 /**
- * Run path with argv (argv[0] included) and the current environment, and wait for it.
+ * Run path with argv (argv[0] included) and env ("NAME=value" items; this process's
+ * environment when omitted), and wait for it. What a helper's environment should hold is
+ * ops/'s decision (ops/helper-env.ts).
  * Signal dispositions and the mask are reset to defaults in the child, and every fd above 2
  * is closed, so a daemonizing helper holds nothing of ours.
  * Throws SyscallError: posix_spawn(3) (ENOENT, EACCES, ...), or waitpid(2) with ECHILD when
  * the child was reaped by someone else, so its status is lost.
  */
-export function runProcess(path: string, argv: readonly string[]): ProcessExit {
+export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment()): ProcessExit {
   const c = libc();
   const outputFd = c.memfd_create("mountkit-helper-output", MFD_CLOEXEC);
   if (outputFd < 0) throw syscallFailure("memfd_create(2)");
   try {
-    const pid = spawn(path, argv, outputFd);
+    const pid = spawn(path, argv, env, outputFd);
     const status = waitFor(pid, path);
     return { pid, ...decodeStatus(status), output: readOutput(outputFd) };
   } finally {
@@ -89,7 +91,12 @@ export function runProcess(path: string, argv: readonly string[]): ProcessExit {
   }
 }
 
-function spawn(path: string, argv: readonly string[], outputFd: number): number {
+/** This process's environment as "NAME=value" items. */
+export function currentEnvironment(): string[] {
+  return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
+}
+
+function spawn(path: string, argv: readonly string[], envItems: readonly string[], outputFd: number): number {
   const c = libc();
   const actions = new Uint8Array(FILE_ACTIONS_SIZE);
   const attr = new Uint8Array(SPAWNATTR_SIZE);
@@ -111,7 +118,7 @@ function spawn(path: string, argv: readonly string[], outputFd: number): number 
     expectZero(c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), path);
 
     const args = cStringArray(argv);
-    const env = cStringArray(Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`));
+    const env = cStringArray(envItems);
     const pid = new Int32Array(1);
     // posix_spawn returns the error number; it does not set errno.
     const rc = c.posix_spawn(pid, path, actions, attr, args.array, env.array);

@@ -62,8 +62,8 @@ export interface Syscalls {
   /** the kernel's log messages queued on a filesystem context fd */
   fsContextMessages(fd: number): string[];
 
-  /** posix_spawn(path, argv) then waitpid: a helper's exit and output; ECHILD when the wait lost it */
-  runProcess(path: string, argv: readonly string[]): ProcessExit;
+  /** posix_spawn(path, argv, env) then waitpid: a helper's exit and output; ECHILD when the wait lost it */
+  runProcess(path: string, argv: readonly string[], env: readonly string[]): ProcessExit;
   /** readlink(path, buf, PATH_MAX): the target, or the errno (EINVAL when not a symlink) */
   readlink(path: string): string | number;
   /** clone(libc syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd): a child that waits */

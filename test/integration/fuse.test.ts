@@ -141,6 +141,24 @@ describe("fuse-overlayfs through mount.fuse3, for real", () => {
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
+  test("the daemon is not chosen by the caller's PATH: a fake fuse-overlayfs first on PATH does not run", () => {
+    fresh("fusepath");
+    const { merged, m } = layers();
+    const fakeBin = dir("fake-bin");
+    const ran = s.path("fake-ran");
+    script(fakeBin, "fuse-overlayfs", `echo "$@" > ${ran}\nexit 1`);
+    const path = process.env.PATH;
+    process.env.PATH = `${fakeBin}:${path ?? ""}`;
+    try {
+      mount(m, merged);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(existsSync(ran)).toBe(false);
+    expect(fuseMountsAt(merged).map((x) => x.fstype)).toEqual(["fuse.fuse-overlayfs"]);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+  });
+
   test("statx STATX_MNT_ID and mountinfo agree on the mount ID, before and after the mount", () => {
     fresh("fuseid");
     const { merged, m } = layers();
@@ -294,7 +312,7 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     const previous = symbols.signal(SIGCHLD, 1 /* SIG_IGN */);
     let err: unknown;
     try {
-      libcSyscalls.runProcess(helper, ["mount.fuse3"]);
+      libcSyscalls.runProcess(helper, ["mount.fuse3"], []);
     } catch (e) {
       err = e;
     } finally {
@@ -303,7 +321,7 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     expect(err).toBeInstanceOf(SyscallError);
     expect((err as SyscallError).syscall).toBe("waitpid(2)");
     expect((err as SyscallError).errno).toBe(Errno.ECHILD);
-    expect(libcSyscalls.runProcess(helper, ["mount.fuse3"]).exitCode).toBe(0);
+    expect(libcSyscalls.runProcess(helper, ["mount.fuse3"], []).exitCode).toBe(0);
   });
 });
 
