@@ -15,6 +15,7 @@ import { idMapFileText, mappingPairKey, formatMapping, type IdMappingPair } from
 import { O } from "../sys/fd.ts";
 import { CLONE, SIG } from "../sys/clone.ts";
 import type { Syscalls, WaitingChild } from "../sys/seam.ts";
+import { closeQuietly } from "./plan-handles.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 
 /** waitid(2) returns EINTR when a signal handler without SA_RESTART runs meanwhile. */
@@ -62,7 +63,7 @@ export function createUsernsFd(pair: IdMappingPair, sys: Syscalls): number {
     else if (failure instanceof MountkitError) failure.cleanupErrors.push(err);
   }
   if (failure !== undefined) {
-    if (nsFd >= 0) sys.close(nsFd);
+    if (nsFd >= 0) closeQuietly(sys, nsFd);
     if (failure instanceof SyscallError && failure.action === undefined) failure.withAction(action);
     throw failure;
   }
@@ -85,7 +86,7 @@ function endChild(child: WaitingChild, sys: Syscalls): void {
       if (!isErrno(err, Errno.ECHILD)) throw err; // reaped by someone else: gone all the same
     }
   } finally {
-    sys.close(child.pidfd);
+    closeQuietly(sys, child.pidfd); // an error of close must not replace the kill's or the wait's
   }
 }
 
@@ -116,7 +117,7 @@ export function usernsFdFor(pair: IdMappingPair, sys: Syscalls): number {
   while (cache.size >= USERNS_CACHE_LIMIT) {
     const [oldestKey, oldestFd] = cache.entries().next().value!;
     cache.delete(oldestKey);
-    sys.close(oldestFd);
+    closeQuietly(sys, oldestFd);
   }
   cache.set(key, fd);
   return fd;
@@ -144,6 +145,6 @@ export function usernsCacheSize(): number {
 export function closeUsernsCache(sys: Pick<Syscalls, "close">): number {
   const fds = [...cache.values()];
   cache.clear();
-  for (const fd of fds) sys.close(fd);
+  for (const fd of fds) closeQuietly(sys, fd);
   return fds.length;
 }

@@ -124,6 +124,28 @@ describe("createUsernsFd", () => {
     });
   }
 
+  test("closing the pidfd or the namespace fd failing never replaces the error that ended the call", () => {
+    const sys = recordingChildren(
+      injectFaults(libcSyscalls, {
+        // "after": the real calls are made (the child is reaped, the fds are closed), then fail
+        waitPidfd: { calls: [1], errno: Errno.EINVAL, syscall: "waitid(2)", when: "after" },
+        close: { calls: [1, 2], errno: Errno.EIO, when: "after" },
+      }),
+    );
+    const before = children();
+    const fds = openFds();
+    let caught: unknown;
+    try {
+      createUsernsFd(pair("0:100000:65536"), sys);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SyscallError);
+    expect((caught as SyscallError).message).toMatch(/^create user namespace .*: waitid\(2\): EINVAL/);
+    expect(fdChanges(fds)).toEqual([]);
+    expectNoChildLeft(sys.cloned, before);
+  });
+
   test("an interrupted waitid is retried until the child is reaped", () => {
     const sys = recordingChildren(injectFaults(libcSyscalls, { waitPidfd: { calls: [1, 2], errno: Errno.EINTR } }));
     const before = children();
@@ -193,6 +215,21 @@ describe("the per-process cache", () => {
     );
     expect(fdChanges(fds)).toEqual([]);
     expect(usernsCacheSize()).toBe(1);
+  });
+
+  test("a close that fails while evicting or closing them all loses no fd and stops nothing", () => {
+    const fds = openFds();
+    for (let i = 0; i < USERNS_CACHE_LIMIT; i++) usernsFdFor(pair(`0:${200000 + i}:1`), libcSyscalls);
+    // the eviction's close fails (after closing, as Linux does): the new namespace is still cached
+    const evicting = injectFaults(libcSyscalls, { close: { calls: [2], errno: Errno.EIO, when: "after" } });
+    const fd = usernsFdFor(pair("0:100000:65536"), evicting);
+    expect(evicting.log.filter((c) => c[0] === "close")).toHaveLength(2); // the pidfd, then the evicted fd
+    expect(usernsFdFor(pair("0:100000:65536"), libcSyscalls)).toBe(fd);
+    expect(usernsCacheSize()).toBe(USERNS_CACHE_LIMIT);
+    const closing = injectFaults(libcSyscalls, { close: { calls: [1], errno: Errno.EIO, when: "after" } });
+    expect(closeUsernsCache(closing)).toBe(USERNS_CACHE_LIMIT);
+    expect(closing.counts.close).toBe(USERNS_CACHE_LIMIT);
+    expect(fdChanges(fds)).toEqual([]);
   });
 
   test("eviction is least recently used: a hit keeps its namespace cached", () => {
