@@ -13,7 +13,9 @@
  * write end, and a pipe that fills while we block in waitpid would deadlock.
  */
 import { ptr } from "bun:ffi";
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
+import { O } from "./fd.ts";
 import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
@@ -53,8 +55,6 @@ const FILE_ACTIONS_SIZE = SPAWN_LAYOUT.fileActionsBytes;
 const SPAWNATTR_SIZE = SPAWN_LAYOUT.spawnattrBytes;
 const SIGSET_SIZE = SPAWN_LAYOUT.sigsetBytes;
 const { POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, MFD_CLOEXEC } = SPAWN_LAYOUT;
-const O_RDONLY = 0;
-const EINTR = 4;
 
 /** Output kept from a helper; the rest is dropped (a helper's diagnostics are short). */
 export const PROCESS_OUTPUT_LIMIT = 64 * 1024;
@@ -106,7 +106,7 @@ function spawn(path: string, argv: readonly string[], envItems: readonly string[
   c.posix_spawnattr_init(attr);
   try {
     // The actions run in order in the child: stdio first, then everything else closed.
-    expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0), path);
+    expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O.RDONLY, 0), path);
     expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 1), path);
     expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 2), path);
     expectZero(c.posix_spawn_file_actions_addclosefrom_np(actions, 3), path);
@@ -137,7 +137,7 @@ function waitFor(pid: number, path: string): number {
   for (;;) {
     if (libc().waitpid(pid, status, 0) === pid) return status[0]!;
     const errno = lastErrno();
-    if (errno !== EINTR) throw new SyscallError("waitpid(2)", errno, [path]);
+    if (errno !== Errno.EINTR) throw new SyscallError("waitpid(2)", errno, [path]);
   }
 }
 

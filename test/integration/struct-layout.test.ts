@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MNT, MS, ST } from "../../src/plan/flags.ts";
 import { F, O } from "../../src/sys/fd.ts";
+import { CLONE } from "../../src/sys/namespace.ts";
 import {
   AT,
   FSCONFIG,
@@ -90,6 +91,11 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     MOUNT_ATTR_NODIRATIME: MOUNT_ATTR.NODIRATIME,
     O_PATH: O.PATH,
     F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,
+    CLONE_VM: CLONE.VM,
+    CLONE_FS: CLONE.FS,
+    CLONE_PIDFD: CLONE.PIDFD,
+    CLONE_NEWNS: CLONE.NEWNS,
+    CLONE_NEWUSER: CLONE.NEWUSER,
   };
   expect(Object.fromEntries(Object.keys(ours).map((k) => [k, c.get(k)]))).toEqual(ours);
 });

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -72,5 +73,10 @@ int main(void) {
   SHOW("MOUNT_ATTR_NODIRATIME", MOUNT_ATTR_NODIRATIME);
   SHOW("O_PATH", O_PATH);
   SHOW("F_DUPFD_CLOEXEC", F_DUPFD_CLOEXEC);
+  SHOW("CLONE_VM", CLONE_VM);
+  SHOW("CLONE_FS", CLONE_FS);
+  SHOW("CLONE_PIDFD", CLONE_PIDFD);
+  SHOW("CLONE_NEWNS", CLONE_NEWNS);
+  SHOW("CLONE_NEWUSER", CLONE_NEWUSER);
   return 0;
 }
