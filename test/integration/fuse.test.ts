@@ -14,6 +14,7 @@ import { unmount, unmountAll } from "../../src/ops/unmount.ts";
 import { FUSE_SUPER_MAGIC, HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
 import type { HelperStep } from "../../src/plan/steps.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
+import { caught } from "../support/caught.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -99,6 +100,9 @@ function script(dirPath: string, name: string, body: string): string {
 }
 
 const helperRuns = (log: unknown[][], path: string) => log.filter((c) => c[0] === "runProcess" && c[1] === path);
+/** argv[0] of every process run, in order. */
+const processesRun = (log: unknown[][]) => log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+
 
 describe("fuse-overlayfs through mount.fuse3, for real", () => {
   test("mount: the merged view has both layers, a write lands in upperdir; unmount through fusermount3", () => {
@@ -227,7 +231,7 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     });
     const lines: string[] = [];
     mount(m, merged, { sys, log: (l) => lines.push(l) });
-    const runs = sys.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    const runs = processesRun(sys.log);
     expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
     expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
     expect(fuseMountsAt(merged)).toHaveLength(1); // exactly one mount at the end
@@ -245,7 +249,7 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     const sys = { ...faulted, statxMountId: (path: string) => (faulted.statxMountId(path), undefined) };
     const lines: string[] = [];
     mount(m, merged, { sys, log: (l) => lines.push(l) });
-    const runs = faulted.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    const runs = processesRun(faulted.log);
     expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
     expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
     expect(fuseMountsAt(merged)).toHaveLength(1); // the first mount was found and removed: no stack
@@ -263,12 +267,7 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
       ],
       umount2: { calls: "always", errno: Errno.EPERM, path: merged },
     });
-    let err: unknown;
-    try {
-      mount(m, merged, { sys });
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(() => mount(m, merged, { sys }));
     expect(err).toBeInstanceOf(HelperError);
     const h = err as HelperError;
     expect(h.message).toMatch(/mount helper .*mount\.fuse3 .*waitpid lost the child \(ECHILD\)/);
@@ -288,18 +287,13 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     const sys = injectFaults(libcSyscalls, {
       runProcess: { calls: "always", errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
     });
-    let err: unknown;
-    try {
-      mount(m, merged, { sys });
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(() => mount(m, merged, { sys }));
     expect(err).toBeInstanceOf(HelperError);
     expect((err as HelperError).message).toMatch(/mount helper .*mount\.fuse3 .*ECHILD.* on all 10 tries/);
     expect((err as HelperError).cause).toBeInstanceOf(SyscallError);
     expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(HELPER_ECHILD.attempts);
     expect(HELPER_ECHILD.attempts).toBe(10);
-    const runs = sys.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    const runs = processesRun(sys.log);
     expect(runs.filter((r) => r === "fusermount3")).toHaveLength(10);
     expect(mountsUnder(merged)).toEqual([]);
   });
@@ -331,12 +325,7 @@ describe("helpers that fail", () => {
     const bin = dir("bin");
     script(bin, "mount.fuse3", 'echo "cannot mount: $# args: $*" >&2\necho to-stdout\nexit 3');
     const merged = dir("merged");
-    let err: unknown;
-    try {
-      mount({ type: "fuse3.demo", source: "a b;$(x)", options: ["ro", "k=v"] }, merged, { helperDir: bin });
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(() => mount({ type: "fuse3.demo", source: "a b;$(x)", options: ["ro", "k=v"] }, merged, { helperDir: bin }));
     expect(err).toBeInstanceOf(HelperError);
     const h = err as HelperError;
     expect(h.exitStatus).toBe(3);

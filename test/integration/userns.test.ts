@@ -9,6 +9,7 @@ import { idMappingPair, type IdMappingPair } from "../../src/plan/idmap-mapping.
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { children, notOurChild, recordingChildren } from "../support/processes.ts";
+import { caught } from "../support/caught.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
 import { requireRootNamespace } from "../support/root.ts";
 
@@ -134,14 +135,9 @@ describe("createUsernsFd", () => {
     );
     const before = children();
     const fds = openFds();
-    let caught: unknown;
-    try {
-      createUsernsFd(pair("0:100000:65536"), sys);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(SyscallError);
-    expect((caught as SyscallError).message).toMatch(/^create user namespace .*: waitid\(2\): EINVAL/);
+    const err = caught(() => createUsernsFd(pair("0:100000:65536"), sys));
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).message).toMatch(/^create user namespace .*: waitid\(2\): EINVAL/);
     expect(fdChanges(fds)).toEqual([]);
     expectNoChildLeft(sys.cloned, before);
   });
