@@ -14,7 +14,11 @@ import { errnoCode } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
 
-/** How long to wait for an answer: a thread that cannot start never answers. */
+/**
+ * How long to wait for an answer: a thread that cannot start never answers. Known limit: a
+ * mount(2) still blocked in the kernel when the wait gives up cannot be interrupted, and if it
+ * succeeds later nothing rolls it back (never seen; mount(2) of an overlay does not block).
+ */
 const ANSWER_TIMEOUT_MS = 10_000;
 const ETIMEDOUT = errnoCode("ETIMEDOUT")!;
 
@@ -61,6 +65,10 @@ export class DirThread {
     if (step === DIR_THREAD_STEP.mount) throw new SyscallError("mount(2)", errno, [source ?? "", target]);
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -74,7 +82,8 @@ let session: { thread: DirThread | undefined } | undefined;
 /** One mount(2) from dir: on the thread of withDirThread(), or on a thread of its own. */
 export function mountInDir(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
   if (session) {
-    session.thread ??= new DirThread();
+    // A thread closed by a timeout is replaced, so one lost answer does not fail the session.
+    if (session.thread === undefined || session.thread.closed) session.thread = new DirThread();
     return session.thread.mount(dir, source, target, fstype, flags, data);
   }
   const thread = new DirThread();

@@ -2,20 +2,16 @@
  * Directories and one-shot file writes: mkdir(2), rmdir(2), and open/write/close for files
  * that must be written in a single write(2) (/proc/PID/uid_map and gid_map).
  */
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
+import { close, O, open } from "./fd.ts";
 import { bindLibc, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
   mkdir: { args: ["cstring", "u32"], returns: "i32" },
   rmdir: { args: ["cstring"], returns: "i32" },
-  open: { args: ["cstring", "i32", "u32"], returns: "i32" },
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
-  close: { args: ["i32"], returns: "i32" },
 });
-
-const O_WRONLY = 1;
-const EIO = 5;
-const O_CLOEXEC = 0o2000000;
 
 /** mkdir(path, mode): fails with EEXIST when path exists. */
 export function mkdir(path: string, mode: number): void {
@@ -33,13 +29,16 @@ export function rmdir(path: string): void {
  */
 export function writeFileOnce(path: string, text: string): void {
   const bytes = Buffer.from(text);
-  const fd = libc().open(path, O_WRONLY | O_CLOEXEC, 0);
-  if (fd < 0) throw syscallFailure("open(2)", [path]);
+  const fd = open(path, O.WRONLY | O.CLOEXEC);
   try {
     const n = Number(libc().write(fd, bytes, bytes.byteLength));
     if (n < 0) throw syscallFailure("write(2)", [path]);
-    if (n !== bytes.byteLength) throw new SyscallError("write(2)", EIO, [path]);
+    if (n !== bytes.byteLength) throw new SyscallError("write(2)", Errno.EIO, [path]);
   } finally {
-    libc().close(fd);
+    try {
+      close(fd);
+    } catch {
+      // the write's outcome is what the caller needs; a failed close must not replace it
+    }
   }
 }

@@ -9,7 +9,7 @@ import { closeUsernsFds } from "../../src/ops/idmap.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { recordingChildren } from "../support/processes.ts";
-import { loopDevicesOf, makeExt4Image } from "../support/resources.ts";
+import { expectFreed, loopDevicesOf, makeExt4Image } from "../support/resources.ts";
 import { mountTable, mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -44,7 +44,7 @@ function fixture() {
   return { root, img, mounts };
 }
 
-test("one user namespace per distinct mapping; the loop mount and the idmaps all work", () => {
+test("one user namespace per distinct mapping; the loop mount and the idmaps all work", async () => {
   const { root, img, mounts } = fixture();
   // The tmpfs on the root hides root/a..d: mkdir creates them inside it.
   closeUsernsFds();
@@ -63,10 +63,10 @@ test("one user namespace per distinct mapping; the loop mount and the idmaps all
     batch.release();
   }
   expect(mountsUnder(root)).toEqual([]);
-  expect(loopDevicesOf(img)).toEqual({ sysfs: [], losetup: [] });
+  await expectFreed(img);
 });
 
-test("a failure after them undoes the loop device and the idmapped mounts; the table is as before", () => {
+test("a failure after them undoes the loop device and the idmapped mounts; the table is as before", async () => {
   const { root, img, mounts } = fixture();
   const before = mountTable();
   const failing = [...mounts, { type: "tmpfs", source: "last", target: "/d", options: [] }];
@@ -81,5 +81,5 @@ test("a failure after them undoes the loop device and the idmapped mounts; the t
   expect(err).toBeInstanceOf(SyscallError);
   expect((err as SyscallError).message).toMatch(/entry 6/);
   expect(mountTable()).toEqual(before);
-  expect(loopDevicesOf(img)).toEqual({ sysfs: [], losetup: [] });
+  await expectFreed(img);
 });

@@ -18,7 +18,7 @@ import { LO_FLAGS } from "../../src/sys/loop.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
+import { expectFreed, loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
 import { caught } from "../support/caught.ts";
 
 beforeAll(requireRootNamespace);
@@ -52,7 +52,7 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
   describe(`loop mounts by ${method}`, () => {
     const facts = probeKernelFacts(strategy);
 
-    test("mount an ext4 image: autoclear, then unmount frees the device; no fd left open", () => {
+    test("mount an ext4 image: autoclear, then unmount frees the device; no fd left open", async () => {
       fresh(`loop-${strategy}`);
       const img = image();
       const t = dir("m");
@@ -67,7 +67,7 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       expect(sysfsValue(device, "loop/autoclear")).toBe("1");
       writeFileSync(join(t, "hello"), "world");
       unmountAll(t);
-      expect(loopDevicesOf(img)).toEqual(none);
+      await expectFreed(img);
     });
 
     test("ro mounts a read-only device; direct-io reaches the device", () => {
@@ -94,7 +94,7 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       expect(Number(sysfsValue(device, "size")) * 512).toBe(8 << 20);
     });
 
-    test("an image with no valid filesystem: exit 32, the device is freed, nothing mounted", () => {
+    test("an image with no valid filesystem: exit 32, the device is freed, nothing mounted", async () => {
       fresh(`loop-${strategy}-badfs`);
       const img = s.path("zeros");
       writeFileSync(img, new Uint8Array(4 << 20));
@@ -108,11 +108,11 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       expect(err.message).toMatch(/on \/dev\/loop\d+/);
       expect(err.hint).toMatch(/holds no valid ext4 filesystem/);
       expect(newFds(before)).toEqual([]);
-      expect(loopDevicesOf(img)).toEqual(none);
+      await expectFreed(img);
       expect(mountsUnder(t)).toEqual([]);
     });
 
-    test("a source that is not a regular file or block device: exit 32 and a hint", () => {
+    test("a source that is not a regular file or block device: exit 32 and a hint", async () => {
       fresh(`loop-${strategy}-notfile`);
       const t = dir("m");
       for (const source of [dir("a-directory"), "/dev/null"]) {
@@ -122,11 +122,11 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
         expect(exitCodeFor(err)).toBe(32);
         expect(err.hint).toMatch(/is not a regular file or block device/);
         expect(newFds(before)).toEqual([]);
-        expect(loopDevicesOf(source)).toEqual(none);
+        await expectFreed(source);
       }
     });
 
-    test("the step after LOOP_SET_FD / LOOP_CONFIGURE fails: the device is detached again", () => {
+    test("the step after LOOP_SET_FD / LOOP_CONFIGURE fails: the device is detached again", async () => {
       fresh(`loop-${strategy}-fault`);
       const img = image();
       const t = dir("m");
@@ -135,7 +135,7 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts, sys })) as SyscallError;
       expect(err.errno).toBe(Errno.EIO);
       expect(sys.counts.loopClrFd).toBe(1);
-      expect(loopDevicesOf(img)).toEqual(none);
+      await expectFreed(img);
     });
   });
 }
@@ -161,7 +161,7 @@ describe("the EBUSY race", () => {
     expect(loopDevicesOf(img).sysfs).toEqual([sourceAt(t)!]);
   });
 
-  test("the policy gives up after its attempts with EBUSY; nothing is left", () => {
+  test("the policy gives up after its attempts with EBUSY; nothing is left", async () => {
     fresh("loop-race-lost");
     const img = image();
     const sys = injectFaults(libcSyscalls, { loopConfigure: { calls: "always", errno: Errno.EBUSY, syscall: "ioctl(LOOP_CONFIGURE)" } });
@@ -171,7 +171,7 @@ describe("the EBUSY race", () => {
     expect(err.message).toMatch(/^attach .* to a loop device: ioctl\(LOOP_CONFIGURE\): EBUSY/);
     expect(sys.counts.loopConfigure).toBe(4);
     expect(newFds(before)).toEqual([]);
-    expect(loopDevicesOf(img)).toEqual(none);
+    await expectFreed(img);
   });
 
   test("containerd's policy: 99 attempts, a random pause up to attempt x 10 ms, EBUSY only", () => {
@@ -181,7 +181,7 @@ describe("the EBUSY race", () => {
 
 describe("attachLoop / detachLoop", () => {
   for (const strategy of ["fd", "legacy"] as Strategy[]) {
-    test(`attach with every option, read back by LOOP_GET_STATUS64 (${strategy})`, () => {
+    test(`attach with every option, read back by LOOP_GET_STATUS64 (${strategy})`, async () => {
       fresh(`loop-attach-${strategy}`);
       const img = image("img", 16);
       const facts = probeKernelFacts(strategy);
@@ -195,11 +195,11 @@ describe("attachLoop / detachLoop", () => {
       } finally {
         loop.close(); // autoclear: closing the last fd detaches it
       }
-      expect(loopDevicesOf(img)).toEqual(none);
+      await expectFreed(img);
     });
   }
 
-  test("without autoclear the device outlives the fd until detachLoop", () => {
+  test("without autoclear the device outlives the fd until detachLoop", async () => {
     fresh("loop-detach");
     const img = image();
     const loop = attachLoop(img);
@@ -209,7 +209,7 @@ describe("attachLoop / detachLoop", () => {
     } finally {
       detachLoop(loop.device);
     }
-    expect(loopDevicesOf(img)).toEqual(none);
+    await expectFreed(img);
     const err = caught(() => detachLoop(loop.device)) as SyscallError;
     expect(err.errno).toBe(Errno.ENXIO);
     expect(err.message).toMatch(/^detach \/dev\/loop\d+: ioctl\(LOOP_CLR_FD\): ENXIO/);
@@ -256,7 +256,7 @@ describe("bad input", () => {
 });
 
 describe("the binary", () => {
-  test("loop attach prints the device; loop detach frees it", () => {
+  test("loop attach prints the device; loop detach frees it", async () => {
     fresh("loop-cli");
     const img = image();
     const attach = Bun.spawnSync([BINARY, "loop", "attach", "-r", img]);
@@ -271,13 +271,13 @@ describe("the binary", () => {
       const detach = Bun.spawnSync([BINARY, "loop", "detach", device]);
       expect(detach.exitCode).toBe(0);
     }
-    expect(loopDevicesOf(img)).toEqual(none);
+    await expectFreed(img);
     const again = Bun.spawnSync([BINARY, "loop", "detach", device]);
     expect(again.exitCode).toBe(32);
     expect(again.stderr.toString()).toMatch(/ENXIO/);
   });
 
-  test("mount -o loop through the binary, and a bad image exits 32 leaving no device", () => {
+  test("mount -o loop through the binary, and a bad image exits 32 leaving no device", async () => {
     fresh("loop-cli-mount");
     const img = image();
     const t = dir("m");
@@ -287,13 +287,13 @@ describe("the binary", () => {
     expect(ok.exitCode).toBe(0);
     expect(sourceAt(t)).toMatch(/^\/dev\/loop\d+$/);
     unmountAll(t);
-    expect(loopDevicesOf(img)).toEqual(none);
+    await expectFreed(img);
 
     const zeros = s.path("zeros");
     writeFileSync(zeros, new Uint8Array(4 << 20));
     const bad = Bun.spawnSync([BINARY, "mount", "-t", "ext4", "-o", "loop", zeros, t]);
     expect(bad.exitCode).toBe(32);
-    expect(loopDevicesOf(zeros)).toEqual(none);
+    await expectFreed(zeros);
     expect(existsSync(t)).toBe(true);
     expect(mountsUnder(t)).toEqual([]);
   });

@@ -107,3 +107,16 @@ export function makeExt4Image(path: string, sizeMiB = 8, extra: string[] = [], f
   if (mkfs.exitCode !== 0) throw new Error(`mkfs.ext4 ${path}: ${mkfs.stderr.toString()}`);
   return path;
 }
+
+/**
+ * Wait until no loop device is bound to image. The kernel frees an autoclear device when its
+ * last user goes, which under load can land just after umount2 returns; fails, naming the
+ * devices, if it never happens. Not a timing check.
+ */
+export async function expectFreed(image: string): Promise<void> {
+  const free = () => {
+    const { sysfs, losetup } = loopDevicesOf(image);
+    return sysfs.length === 0 && losetup.length === 0;
+  };
+  await eventually(`no loop device bound to ${image}`, free);
+}

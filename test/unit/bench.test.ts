@@ -66,8 +66,11 @@ describe("registry", () => {
     const legacy = factsWithStrategy(facts, "legacy");
     expect(legacy.strategy).toBe("legacy");
     expect(facts.strategy).toBe("fd"); // not mutated
-    expect({ ...legacy, strategy: "fd" }).toEqual(facts);
-    expect(factsWithStrategy(facts, "fd")).toBe(facts);
+    expect({ ...legacy, strategy: "fd", strategySource: "kernel" }).toEqual(facts);
+    // forced as MOUNTKIT_STRATEGY would force it (the legacy loop ioctls follow a forced legacy)
+    expect(factsWithStrategy(facts, "fd")).toEqual({ ...facts, strategySource: "environment" });
+    const forced = factsWithStrategy(facts, "fd");
+    expect(factsWithStrategy(forced, "fd")).toBe(forced);
   });
 
   test("selection keeps registry order, accepts groups, rejects unknown names", () => {

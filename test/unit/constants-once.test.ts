@@ -12,9 +12,6 @@ function sources(): [string, string][] {
   return files.map((f) => [relative(SRC, join(SRC, f)), readFileSync(join(SRC, f), "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "")]);
 }
 
-/** Files with an errno literal that their owner is changing in a parallel branch; empty once merged. */
-const ERRNO_LITERAL_PENDING = new Set(["sys/file.ts"]);
-
 test("the CLONE_* flags are defined once, in sys/namespace.ts", () => {
   const defining = sources()
     .filter(([, code]) => /\b(const|let|var)\s+CLONE(_[A-Z]+)?\s*=/.test(code))
@@ -25,7 +22,7 @@ test("the CLONE_* flags are defined once, in sys/namespace.ts", () => {
 test("errno codes are named through Errno, never written as numbers", () => {
   const literal = /\b(const|let|var)\s+E[A-Z0-9]+\s*=\s*\d+|errnos:\s*\[[^\]]*\d+|errno\s*[!=]==?\s*\d+|isErrno\([^,()]+,\s*\d+/;
   const found = sources()
-    .filter(([file, code]) => file !== "errno.ts" && !ERRNO_LITERAL_PENDING.has(file) && literal.test(code))
+    .filter(([file, code]) => file !== "errno.ts" && literal.test(code))
     .map(([file, code]) => `${file}: ${literal.exec(code)![0]}`);
   expect(found).toEqual([]);
 });

@@ -54,6 +54,14 @@ describe("the loop planner", () => {
     expect((plan(["loop"], factsForVersion("5.4.0")).steps[0] as LoopMountStep).loop.method).toBe("set-fd");
   });
 
+  test("LOOP_CONFIGURE on 5.8-6.7 kernels too, whose overlay strategy is legacy", () => {
+    for (const release of ["5.8.0", "5.10.0", "6.1.0", "6.6.0"]) {
+      const facts = factsForVersion(release);
+      expect(facts.strategy).toBe("legacy");
+      expect((plan(["loop"], facts).steps[0] as LoopMountStep).loop.method).toBe("configure");
+    }
+  });
+
   test("propagation follows as its own step", () => {
     const steps = plan(["loop", "rprivate"]).steps;
     expect(steps.map((s) => s.op)).toEqual(["loop-mount", "mount"]);

@@ -34,7 +34,8 @@ export function everyTool(commands: readonly CliCommand[]): PreparedWorkload["cl
  * one. (MOUNTKIT_STRATEGY does the same for a whole process; the bench leaves it alone.)
  */
 export function factsWithStrategy(facts: KernelFacts, strategy: Strategy): KernelFacts {
-  return facts.strategy === strategy ? facts : { ...facts, strategy };
+  // As MOUNTKIT_STRATEGY would: a forced legacy strategy also selects the legacy loop ioctls.
+  return facts.strategy === strategy && facts.strategySource === "environment" ? facts : { ...facts, strategy, strategySource: "environment" };
 }
 
 /**

@@ -1,5 +1,5 @@
-// src/plan must not touch the system: no FFI, no fs, no processes, no environment.
-// Checked over the transitive closure of what src/plan imports.
+// Layering (DESIGN.md): src/plan must not touch the system (no FFI, fs, processes or
+// environment, over the transitive closure of what it imports), and src/sys imports nothing above it.
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -46,4 +46,22 @@ test("the purity check itself catches a forbidden import", () => {
   expect(FORBIDDEN_SPECIFIERS.test("node:fs")).toBe(true);
   expect(FORBIDDEN_CODE.test("const x = Bun.spawnSync(['x'])")).toBe(true);
   expect(FORBIDDEN_CODE.test("process.env.HOME")).toBe(true);
+});
+
+test("src/sys imports nothing above it but the pure constant tables of src/plan", () => {
+  // Dependencies point down (DESIGN.md). The kernel ABI constants that plans print live in
+  // src/plan (pure); src/sys may read them, and nothing else from the layers above it.
+  const allowed = new Set([join(SRC, "plan/flags.ts"), join(SRC, "plan/mount-api-flags.ts"), join(SRC, "errors.ts"), join(SRC, "errno.ts")]);
+  const problems: string[] = [];
+  const files = readdirSync(join(SRC, "sys")).filter((f) => f.endsWith(".ts"));
+  expect(files.length).toBeGreaterThan(5);
+  for (const f of files) {
+    const file = join(SRC, "sys", f);
+    for (const spec of importsOf(file)) {
+      if (!spec.startsWith(".")) continue;
+      const target = resolve(dirname(file), spec);
+      if (!target.startsWith(join(SRC, "sys")) && !allowed.has(target)) problems.push(`${file}: imports ${spec}`);
+    }
+  }
+  expect(problems).toEqual([]);
 });
