@@ -1,19 +1,27 @@
 /**
  * Running a mount helper step (containerd mountWithHelper, fixed where it left mounts behind):
- *   1. read the target's mount ID (statx STATX_MNT_ID: mountinfo's first field, in ~1 us)
- *   2. run the helper; exit 0 is success
+ *   1. read the target's mount ID (statx STATX_MNT_ID: mountinfo's first field, in ~1 us; on a
+ *      kernel whose statx has none, before Linux 5.8, the mountinfo entry of its real path)
+ *   2. run the helper (PATH: the helper dirs, never the caller's: helper-env.ts); exit 0 is success
  *   3. a plain failure (non-zero exit, killed) is a HelperError with the helper, its argv, its
  *      exit status and its output; if the helper mounted anyway, that mount is removed first
  *   4. ECHILD (the wait lost the child, containerd#4387): the helper may or may not have
  *      mounted. If the mount ID changed, unmount the new mount, then try again, under the
- *      HELPER_ECHILD policy (10 tries); after the last, a HelperError naming the ECHILD.
+ *      HELPER_ECHILD policy (10 tries); after the last, a HelperError naming the ECHILD. If
+ *      that unmount fails, the tries end there (another would stack a mount on the one left):
+ *      the same HelperError, with the unmount failure in its cleanupErrors.
  */
+import { realpathSync } from "node:fs";
 import { Errno } from "../errno.ts";
-import { HelperError, isErrno, SyscallError } from "../errors.ts";
+import { HelperError, isErrno } from "../errors.ts";
+import { lookupMount } from "../mountinfo/lookup.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
 import type { HelperStep } from "../plan/steps.ts";
 import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
+import { helperEnvironment } from "./helper-env.ts";
+import { helperSearchDirs } from "./helpers.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
@@ -33,39 +41,34 @@ export const HELPER_ECHILD: RetryPolicy = {
 export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): void {
   const path = step.path;
   if (path === null) throw new Error(`unreachable: ${step.helper} was not located before the plan ran`);
-  const before = ctx.sys.statxMountId(step.target);
+  const env = helperEnvironment(helperSearchDirs(ctx));
+  const before = mountIdOf(step.target, ctx);
   let tries = 0;
   try {
     retrySync(HELPER_ECHILD, (attempt) => {
       tries = attempt;
       let exit: ProcessExit;
       try {
-        exit = ctx.sys.runProcess(path, step.argv);
+        exit = ctx.sys.runProcess(path, step.argv, env);
       } catch (err) {
-        if (isErrno(err, Errno.ECHILD)) {
-          ctx.log?.(`${step.helper}: waitpid lost the child (ECHILD), try ${attempt} of ${HELPER_ECHILD.attempts}`);
-          removeNewMount(step.target, before, ctx);
-        }
-        throw err;
+        if (!isErrno(err, Errno.ECHILD)) throw err;
+        ctx.log?.(`${step.helper}: waitpid lost the child (ECHILD), try ${attempt} of ${HELPER_ECHILD.attempts}`);
+        const unmountFailure = removeNewMount(step.target, before, ctx);
+        if (unmountFailure === undefined) throw err; // nothing left mounted: worth another try
+        const lost = childLost(step, path, err, `on try ${attempt} of ${HELPER_ECHILD.attempts}, and the mount it made could not be removed`);
+        lost.cleanupErrors.push(unmountFailure);
+        throw lost;
       }
       ctx.log?.(`${step.helper}: ${describeExit(exit)}`);
       if (exit.exitCode !== 0) {
         const failure = helperFailed(step, path, exit);
-        removeNewMount(step.target, before, ctx, failure);
+        const unmountFailure = removeNewMount(step.target, before, ctx);
+        if (unmountFailure !== undefined) failure.cleanupErrors.push(unmountFailure);
         throw failure;
       }
     });
   } catch (err) {
-    if (isErrno(err, Errno.ECHILD)) {
-      throw new HelperError(
-        `${step.action}: mount helper ${path} ${formatArgv(step.argv)}: waitpid lost the child (ECHILD) on all ${tries} tries`,
-        step.helper,
-        step.argv,
-        null,
-        "",
-        { cause: err, hint: "something in this process reaps children it did not start (containerd#4387)" },
-      );
-    }
+    if (isErrno(err, Errno.ECHILD)) throw childLost(step, path, err, `on all ${tries} tries`);
     throw err;
   }
   if (step.undoable) run.rollback.push(() => void unmount(step.target, sameContext(ctx)));
@@ -80,27 +83,51 @@ function sameContext(ctx: OpsContext): UnmountOptions {
  * When the target's mount ID is no longer `before`, the helper mounted something: unmount it,
  * so a retry does not stack a second mount and a failure leaves nothing behind. A target that
  * statx can no longer reach (a half-made FUSE mount whose daemon died answers ENOTCONN) has
- * changed too. When `failure` is given, an unmount error is attached to it rather than thrown.
+ * changed too. Returns the unmount's error instead of throwing it: the caller's error is the
+ * one to report, with this one attached.
  */
-function removeNewMount(target: string, before: number, ctx: OpsContext, failure?: HelperError): void {
+function removeNewMount(target: string, before: number, ctx: OpsContext): unknown {
   let after: number | undefined;
   try {
-    after = ctx.sys.statxMountId(target);
+    after = mountIdOf(target, ctx);
   } catch {
     after = undefined;
   }
-  if (after === before) return;
+  if (after === before) return undefined;
   ctx.log?.(`mount ID of ${target} changed (${before} -> ${after ?? "unreachable"}): unmounting the new mount`);
-  const options = sameContext(ctx);
-  if (!failure) {
-    unmount(target, options);
-    return;
-  }
   try {
-    unmount(target, options);
+    unmount(target, sameContext(ctx));
+    return undefined;
   } catch (err) {
-    failure.cleanupErrors.push(err);
+    return err;
   }
+}
+
+/** The helper's wait failed with ECHILD (cause): "... waitpid lost the child (ECHILD) <when>". */
+function childLost(step: HelperStep, path: string, cause: unknown, when: string): HelperError {
+  return new HelperError(
+    `${step.action}: mount helper ${path} ${formatArgv(step.argv)}: waitpid lost the child (ECHILD) ${when}`,
+    step.helper,
+    step.argv,
+    null,
+    "",
+    { cause, hint: "something in this process reaps children it did not start (containerd#4387)" },
+  );
+}
+
+/**
+ * The ID of the mount that holds path (the top of a stack): statx's stx_mnt_id, or where statx
+ * has none (STATX_MNT_ID is Linux 5.8) the mountinfo entry of its real path, which costs a
+ * read of the whole table instead of ~1 us.
+ */
+function mountIdOf(path: string, ctx: OpsContext): number {
+  const id = ctx.sys.statxMountId(path);
+  if (id !== undefined) return id;
+  ctx.log?.(`statx gave no mount ID for ${path} (STATX_MNT_ID is Linux 5.8): looking it up in mountinfo`);
+  const real = realpathSync(path);
+  const mount = lookupMount(readMountInfo(), real);
+  if (mount === undefined) throw new Error(`mountinfo has no mount holding ${real}`);
+  return mount.id;
 }
 
 function helperFailed(step: HelperStep, path: string, exit: ProcessExit): HelperError {

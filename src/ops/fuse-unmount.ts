@@ -14,6 +14,7 @@ import { FUSE_SUPER_MAGIC, FUSE_UNMOUNT_HELPERS } from "../plan/fuse.ts";
 import { formatExec } from "../plan/steps.ts";
 import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
+import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
 
 /**
@@ -24,6 +25,7 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
   if ((flags & ~MNT.DETACH) !== 0) return false;
   if (!isFuse(target, ctx)) return false;
   const dirs = helperSearchDirs(ctx);
+  let env: string[] | undefined;
   const tried = new Set<string>();
   for (const name of FUSE_UNMOUNT_HELPERS) {
     const path = locateHelper(name, dirs);
@@ -37,7 +39,7 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
     const argv = [name, "-u", ...(flags & MNT.DETACH ? ["-z"] : []), target];
     ctx.log?.(formatExec(path, argv));
     try {
-      const exit = ctx.sys.runProcess(path, argv);
+      const exit = ctx.sys.runProcess(path, argv, (env ??= helperEnvironment(dirs)));
       ctx.log?.(`${name}: ${describeExit(exit)}`);
       if (exit.exitCode === 0) return true;
     } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * Idmapped mounts as library calls:
- *   usernsFd(uidmap, gidmap)      the cached user namespace fd for a mapping pair (borrowed)
+ *   usernsFd(uidmap, gidmap)      a user namespace fd for a mapping pair (the caller's to close)
  *   idmapMount(src, dst, fd, ...) an idmapped clone of src attached at dst, as a plan
  *   openIdmappedTree(path, fd)    a detached idmapped tree fd, for overlay `lowerdir+` by fd
  *   cleanupIdmapTemp(dir)         remove a temp lower dir left behind by a busy mount
@@ -16,20 +16,22 @@ import type { Plan } from "../plan/steps.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY } from "./retry.ts";
 import { runPlan } from "./run-plan.ts";
-import { closeUsernsCache, usernsFdFor } from "./userns.ts";
+import { closeUsernsCache, ownedUsernsFd } from "./userns.ts";
 
 export type { IdmapAttrs };
 
 /**
- * The user namespace fd for containerd-style mappings ("0:100000:65536"), created once per
- * process and pair. The cache owns it: do not close it; closeUsernsFds() closes them all.
+ * A user namespace fd for containerd-style mappings ("0:100000:65536"). The caller owns it and
+ * closes it. The namespace is made once per process and pair and cached; each call returns a
+ * new duplicate (close-on-exec) of the cached fd, which keeps naming that namespace after the
+ * cache lets go of it.
  */
 export function usernsFd(uidmap: string, gidmap: string, options: OpsOptions = {}): number {
   const ctx = opsContext(options);
-  return usernsFdFor(idMappingPair(uidmap, gidmap, ctx.facts.pageSize, "user namespace"), ctx.sys);
+  return ownedUsernsFd(idMappingPair(uidmap, gidmap, ctx.facts.pageSize, "user namespace"), ctx.sys);
 }
 
-/** Close every cached user namespace fd; returns how many were open. */
+/** Close every cached user namespace fd (fds returned by usernsFd stay open); returns how many were open. */
 export function closeUsernsFds(options: OpsOptions = {}): number {
   return closeUsernsCache(opsContext(options).sys);
 }

@@ -45,7 +45,7 @@ export function closeHandle(run: PlanRun, name: string, sys: Syscalls): void {
 }
 
 /** close(2) on a cleanup path: Linux frees the fd even when close reports an error. */
-export function closeQuietly(sys: Syscalls, fd: number): void {
+export function closeQuietly(sys: Pick<Syscalls, "close">, fd: number): void {
   try {
     sys.close(fd);
   } catch {

@@ -2,6 +2,7 @@
  * Retries are named policies, never inline loops. Each cites the bug it exists for.
  * Errors are matched by errno code, never by message text.
  */
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 
 export interface RetryPolicy {
@@ -24,7 +25,7 @@ export const UNMOUNT_BUSY: RetryPolicy = {
   attempts: 50,
   delayMs: 50,
   jitterPerAttemptMs: 0,
-  errnos: [16 /* EBUSY */],
+  errnos: [Errno.EBUSY],
   reason: "a mount stays busy for a moment after its last user exits (containerd unmount retries)",
 };
 

@@ -13,8 +13,10 @@ import { Errno } from "../errno.ts";
 import { isErrno, MountkitError, SyscallError } from "../errors.ts";
 import { idMapFileText, mappingPairKey, formatMapping, type IdMappingPair } from "../plan/idmap-mapping.ts";
 import { O } from "../sys/fd.ts";
-import { CLONE, SIG } from "../sys/clone.ts";
+import { SIG } from "../sys/clone.ts";
+import { CLONE } from "../sys/namespace.ts";
 import type { Syscalls, WaitingChild } from "../sys/seam.ts";
+import { closeQuietly } from "./plan-handles.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 
 /** waitid(2) returns EINTR when a signal handler without SA_RESTART runs meanwhile. */
@@ -62,7 +64,7 @@ export function createUsernsFd(pair: IdMappingPair, sys: Syscalls): number {
     else if (failure instanceof MountkitError) failure.cleanupErrors.push(err);
   }
   if (failure !== undefined) {
-    if (nsFd >= 0) sys.close(nsFd);
+    if (nsFd >= 0) closeQuietly(sys, nsFd);
     if (failure instanceof SyscallError && failure.action === undefined) failure.withAction(action);
     throw failure;
   }
@@ -85,31 +87,54 @@ function endChild(child: WaitingChild, sys: Syscalls): void {
       if (!isErrno(err, Errno.ECHILD)) throw err; // reaped by someone else: gone all the same
     }
   } finally {
-    sys.close(child.pidfd);
+    closeQuietly(sys, child.pidfd); // an error of close must not replace the kill's or the wait's
   }
 }
 
 /**
  * The per-process cache: one namespace fd per (uidmap, gidmap) pair, so a batch of idmapped
- * mounts creates each namespace once. The cache owns the fds: callers borrow them for the
- * length of a call and never close them. Bounded: the oldest entry is closed beyond the limit.
+ * mounts creates each namespace once. The cache owns the fds. Bounded: beyond the limit the
+ * least recently used entry is closed, and its fd number is free for the next open, so a
+ * cached fd is only ever lent for the length of one plan run (ops/idmap-run.ts); callers
+ * outside a plan get their own duplicate (ownedUsernsFd).
  */
 const cache = new Map<string, number>();
 export const USERNS_CACHE_LIMIT = 64;
 
-/** The cached namespace fd for pair, created on first use. Borrowed: do not close it. */
+/**
+ * The cached namespace fd for pair, created on first use. Borrowed: do not close it, and do
+ * not keep it past the current plan run: a later call may evict and close it.
+ */
 export function usernsFdFor(pair: IdMappingPair, sys: Syscalls): number {
   const key = mappingPairKey(pair);
   const cached = cache.get(key);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    // Map keeps insertion order: moving a hit to the end makes the first entry the least recently used.
+    cache.delete(key);
+    cache.set(key, cached);
+    return cached;
+  }
   const fd = createUsernsFd(pair, sys);
   while (cache.size >= USERNS_CACHE_LIMIT) {
     const [oldestKey, oldestFd] = cache.entries().next().value!;
     cache.delete(oldestKey);
-    sys.close(oldestFd);
+    closeQuietly(sys, oldestFd);
   }
   cache.set(key, fd);
   return fd;
+}
+
+/**
+ * A namespace fd for pair that the caller owns and closes: fcntl(F_DUPFD_CLOEXEC) of the
+ * cached one, so it names the same namespace whatever the cache evicts later.
+ */
+export function ownedUsernsFd(pair: IdMappingPair, sys: Syscalls): number {
+  const cached = usernsFdFor(pair, sys);
+  try {
+    return sys.dupCloexec(cached);
+  } catch (err) {
+    throw err instanceof SyscallError ? err.withAction(`duplicate the user namespace fd for ${describePair(pair)}`) : err;
+  }
 }
 
 /** How many namespace fds the cache holds. */
@@ -121,6 +146,6 @@ export function usernsCacheSize(): number {
 export function closeUsernsCache(sys: Pick<Syscalls, "close">): number {
   const fds = [...cache.values()];
   cache.clear();
-  for (const fd of fds) sys.close(fd);
+  for (const fd of fds) closeQuietly(sys, fd);
   return fds.length;
 }

@@ -137,8 +137,9 @@ export interface IdMappingPair {
  */
 /**
  * Valid pairs already parsed, by their option text: a batch or a benchmark mounts the same
- * mapping again and again, and parsing and validating it cost about 1 us each time. Bounded;
- * the pairs are frozen, so sharing them is safe.
+ * mapping again and again, and parsing and validating it cost about 1 us each time. Bounded.
+ * Every pair handed out is shared (plans carry its arrays), so it is frozen all the way down:
+ * the pair, both arrays and each mapping.
  */
 const parsedPairs = new Map<string, IdMappingPair>();
 const PARSED_PAIRS_LIMIT = 64;
@@ -159,7 +160,10 @@ export function idMappingPair(
   const known = parsedPairs.get(cacheKey);
   if (known) return known;
   try {
-    const pair: IdMappingPair = Object.freeze({ uidmap: parseIdMappings("uidmap", uidmap), gidmap: parseIdMappings("gidmap", gidmap) });
+    const pair: IdMappingPair = Object.freeze({
+      uidmap: frozenMappings(parseIdMappings("uidmap", uidmap)),
+      gidmap: frozenMappings(parseIdMappings("gidmap", gidmap)),
+    });
     checkMapFileSize("uidmap", pair.uidmap, pageSize);
     checkMapFileSize("gidmap", pair.gidmap, pageSize);
     if (parsedPairs.size >= PARSED_PAIRS_LIMIT) parsedPairs.clear();
@@ -169,6 +173,11 @@ export function idMappingPair(
     if (!(err instanceof PlanError)) throw err;
     throw new PlanError(`${action}: ${err.message}`, err.hint === undefined ? undefined : { hint: err.hint });
   }
+}
+
+function frozenMappings(mappings: IdMapping[]): readonly IdMapping[] {
+  for (const m of mappings) Object.freeze(m);
+  return Object.freeze(mappings);
 }
 
 const pairKeys = new WeakMap<IdMappingPair, string>();

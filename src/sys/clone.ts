@@ -9,7 +9,9 @@
  * on a stack we own; the stack must stay allocated while the child lives.
  */
 import { ptr, type Pointer } from "bun:ffi";
+import { Errno } from "../errno.ts";
 import { bindLibc, syscallFailure } from "./libc.ts";
+import { CLONE } from "./namespace.ts";
 
 const libc = bindLibc({
   // int clone(int (*fn)(void *), void *stack, int flags, void *arg, pid_t *ptid, void *tls, pid_t *ctid)
@@ -19,12 +21,6 @@ const libc = bindLibc({
   syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
   pthread_sigmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
 });
-
-export const CLONE = {
-  VM: 0x100,
-  PIDFD: 0x1000,
-  NEWUSER: 0x10000000,
-} as const;
 
 export const SIG = { KILL: 9 } as const;
 
@@ -37,7 +33,6 @@ const WEXITED = 4;
 const __WALL = 0x40000000;
 /** sizeof(siginfo_t) */
 const SIGINFO_SIZE = 128;
-const ECHILD = 10;
 
 // The child's stack. One child at a time uses it: cloneWaitingChild refuses a second one
 // until the first is reaped. The child needs a few hundred bytes; 64 KiB is generous.
@@ -110,7 +105,7 @@ export function waitPidfd(pidfd: number): void {
   if (libc().waitid(P_PIDFD, pidfd, siginfo, WEXITED | __WALL) !== 0) {
     const failure = syscallFailure("waitid(2)");
     // ECHILD: already reaped (by a waitid(__WALL) elsewhere); the child is gone all the same.
-    if (failure.errno === ECHILD && stackUser === pidfd) stackUser = null;
+    if (failure.errno === Errno.ECHILD && stackUser === pidfd) stackUser = null;
     throw failure;
   }
   if (stackUser === pidfd) stackUser = null;

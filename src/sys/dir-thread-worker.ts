@@ -6,6 +6,7 @@
  */
 import { bindLibc, lastErrno } from "./libc.ts";
 import { DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
+import { CLONE } from "./namespace.ts";
 
 const libc = bindLibc({
   unshare: { args: ["i32"], returns: "i32" },
@@ -15,14 +16,13 @@ const libc = bindLibc({
 
 declare const self: Worker;
 
-/** CLONE_FS from <sched.h>: cwd, root and umask shared with the rest of the process. */
-const CLONE_FS = 0x200;
 let unshared = false;
 
 function serve(request: DirMountRequest): [step: number, errno: number] {
   const c = libc();
   if (!unshared) {
-    if (c.unshare(CLONE_FS) !== 0) return [DIR_THREAD_STEP.unshare, lastErrno()];
+    // CLONE_FS: cwd, root and umask shared with the rest of the process
+    if (c.unshare(CLONE.FS) !== 0) return [DIR_THREAD_STEP.unshare, lastErrno()];
     unshared = true;
   }
   if (c.chdir(request.dir) !== 0) return [DIR_THREAD_STEP.chdir, lastErrno()];

@@ -1,5 +1,5 @@
 /**
- * File descriptors: open(2), close(2), read(2), bound from libc.
+ * File descriptors: open(2), close(2), read(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
  */
 import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
 
@@ -7,6 +7,8 @@ const libc = bindLibc({
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  // variadic in C; its third argument is an int for F_DUPFD_CLOEXEC
+  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
 });
 
 export const O = {
@@ -35,6 +37,21 @@ export function openPath(path: string): number {
 /** close(fd) */
 export function close(fd: number): void {
   if (libc().close(fd) !== 0) throw syscallFailure("close(2)");
+}
+
+/** fcntl(2) commands. */
+export const F = {
+  DUPFD_CLOEXEC: 1030,
+} as const;
+
+/**
+ * fcntl(fd, F_DUPFD_CLOEXEC, 0) -> a new fd, the lowest free, on the same open file and
+ * close-on-exec: a handle the caller owns while fd stays someone else's.
+ */
+export function dupCloexec(fd: number): number {
+  const copy = libc().fcntl(fd, F.DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw syscallFailure("fcntl(2)");
+  return copy;
 }
 
 /** read(fd, buf, len) -> bytes read, or -errno when it fails (EAGAIN and ENODATA are expected). */

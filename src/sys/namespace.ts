@@ -7,10 +7,12 @@ const libc = bindLibc({
   unshare: { args: ["i32"], returns: "i32" },
 });
 
-/** CLONE_* flags of unshare(2) and clone(2) that mountkit uses. */
+/** CLONE_* flags of unshare(2) and clone(2) that mountkit uses (<sched.h>): the one definition. */
 export const CLONE = {
-  NEWNS: 0x00020000,
+  VM: 0x00000100,
   FS: 0x00000200,
+  PIDFD: 0x00001000,
+  NEWNS: 0x00020000,
   NEWUSER: 0x10000000,
 } as const;
 

@@ -13,7 +13,9 @@
  * write end, and a pipe that fills while we block in waitpid would deadlock.
  */
 import { ptr } from "bun:ffi";
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
+import { O } from "./fd.ts";
 import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
@@ -53,8 +55,6 @@ const FILE_ACTIONS_SIZE = SPAWN_LAYOUT.fileActionsBytes;
 const SPAWNATTR_SIZE = SPAWN_LAYOUT.spawnattrBytes;
 const SIGSET_SIZE = SPAWN_LAYOUT.sigsetBytes;
 const { POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, MFD_CLOEXEC } = SPAWN_LAYOUT;
-const O_RDONLY = 0;
-const EINTR = 4;
 
 /** Output kept from a helper; the rest is dropped (a helper's diagnostics are short). */
 export const PROCESS_OUTPUT_LIMIT = 64 * 1024;
@@ -70,18 +70,20 @@ export interface ProcessExit {
 }
 
 /**
- * Run path with argv (argv[0] included) and the current environment, and wait for it.
+ * Run path with argv (argv[0] included) and env ("NAME=value" items; this process's
+ * environment when omitted), and wait for it. What a helper's environment should hold is
+ * ops/'s decision (ops/helper-env.ts).
  * Signal dispositions and the mask are reset to defaults in the child, and every fd above 2
  * is closed, so a daemonizing helper holds nothing of ours.
  * Throws SyscallError: posix_spawn(3) (ENOENT, EACCES, ...), or waitpid(2) with ECHILD when
  * the child was reaped by someone else, so its status is lost.
  */
-export function runProcess(path: string, argv: readonly string[]): ProcessExit {
+export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment()): ProcessExit {
   const c = libc();
   const outputFd = c.memfd_create("mountkit-helper-output", MFD_CLOEXEC);
   if (outputFd < 0) throw syscallFailure("memfd_create(2)");
   try {
-    const pid = spawn(path, argv, outputFd);
+    const pid = spawn(path, argv, env, outputFd);
     const status = waitFor(pid, path);
     return { pid, ...decodeStatus(status), output: readOutput(outputFd) };
   } finally {
@@ -89,7 +91,12 @@ export function runProcess(path: string, argv: readonly string[]): ProcessExit {
   }
 }
 
-function spawn(path: string, argv: readonly string[], outputFd: number): number {
+/** This process's environment as "NAME=value" items. */
+export function currentEnvironment(): string[] {
+  return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
+}
+
+function spawn(path: string, argv: readonly string[], envItems: readonly string[], outputFd: number): number {
   const c = libc();
   const actions = new Uint8Array(FILE_ACTIONS_SIZE);
   const attr = new Uint8Array(SPAWNATTR_SIZE);
@@ -99,7 +106,7 @@ function spawn(path: string, argv: readonly string[], outputFd: number): number 
   c.posix_spawnattr_init(attr);
   try {
     // The actions run in order in the child: stdio first, then everything else closed.
-    expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0), path);
+    expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O.RDONLY, 0), path);
     expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 1), path);
     expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 2), path);
     expectZero(c.posix_spawn_file_actions_addclosefrom_np(actions, 3), path);
@@ -111,7 +118,7 @@ function spawn(path: string, argv: readonly string[], outputFd: number): number 
     expectZero(c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), path);
 
     const args = cStringArray(argv);
-    const env = cStringArray(Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`));
+    const env = cStringArray(envItems);
     const pid = new Int32Array(1);
     // posix_spawn returns the error number; it does not set errno.
     const rc = c.posix_spawn(pid, path, actions, attr, args.array, env.array);
@@ -130,7 +137,7 @@ function waitFor(pid: number, path: string): number {
   for (;;) {
     if (libc().waitpid(pid, status, 0) === pid) return status[0]!;
     const errno = lastErrno();
-    if (errno !== EINTR) throw new SyscallError("waitpid(2)", errno, [path]);
+    if (errno !== Errno.EINTR) throw new SyscallError("waitpid(2)", errno, [path]);
   }
 }
 

@@ -3,7 +3,7 @@
  * libcSyscalls is the real one; tests wrap it (sys/inject.ts) to fail a chosen call with a
  * chosen errno while every other call stays real. Features add their calls here.
  */
-import { close, open, openPath } from "./fd.ts";
+import { close, dupCloexec, open, openPath } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
@@ -32,8 +32,8 @@ export interface Syscalls {
   umount2(target: string, flags: number): void;
   /** statfs(path): magic and ST_* flags */
   statfs(path: string): Statfs;
-  /** statx(path, STATX_MNT_ID).stx_mnt_id */
-  statxMountId(path: string): number;
+  /** statx(path, STATX_MNT_ID).stx_mnt_id; undefined when the kernel has none (before Linux 5.8) */
+  statxMountId(path: string): number | undefined;
 
   /** open(path, flags, mode) -> fd */
   open(path: string, flags: number, mode?: number): number;
@@ -62,8 +62,8 @@ export interface Syscalls {
   /** the kernel's log messages queued on a filesystem context fd */
   fsContextMessages(fd: number): string[];
 
-  /** posix_spawn(path, argv) then waitpid: a helper's exit and output; ECHILD when the wait lost it */
-  runProcess(path: string, argv: readonly string[]): ProcessExit;
+  /** posix_spawn(path, argv, env) then waitpid: a helper's exit and output; ECHILD when the wait lost it */
+  runProcess(path: string, argv: readonly string[], env: readonly string[]): ProcessExit;
   /** readlink(path, buf, PATH_MAX): the target, or the errno (EINVAL when not a symlink) */
   readlink(path: string): string | number;
   /** clone(libc syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd): a child that waits */
@@ -97,6 +97,9 @@ export interface Syscalls {
   loopSetDirectIo(loopFd: number, on: boolean): void;
   /** ioctl(loopFd, LOOP_CLR_FD) */
   loopClrFd(loopFd: number): void;
+
+  /** fcntl(fd, F_DUPFD_CLOEXEC, 0) -> a new fd of the same open file, the caller's to close */
+  dupCloexec(fd: number): number;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -131,6 +134,7 @@ export const libcSyscalls: Syscalls = {
   loopGetStatus64,
   loopSetDirectIo,
   loopClrFd,
+  dupCloexec,
 };
 
 export type { Statfs, ProcessExit, WaitingChild };

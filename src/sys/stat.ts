@@ -13,8 +13,9 @@ export const STATFS_SIZE = 120;
 const STATFS_F_TYPE = 0;
 const STATFS_F_FLAGS = 80;
 
-/** sizeof(struct statx), and the offset of stx_mnt_id. */
+/** sizeof(struct statx), and the offsets of stx_mask (u32) and stx_mnt_id (u64). */
 export const STATX_SIZE = 256;
+const STATX_MASK_OFFSET = 0;
 const STATX_MNT_ID_OFFSET = 144;
 export const STATX_MNT_ID = 0x1000;
 const AT_FDCWD = -100;
@@ -42,10 +43,20 @@ export function statfs(path: string): Statfs {
   };
 }
 
-/** statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &buf).stx_mnt_id: mountinfo's first field. */
-export function statxMountId(path: string): number {
+/**
+ * statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &buf).stx_mnt_id: mountinfo's first
+ * field. undefined when the kernel leaves STATX_MNT_ID out of stx_mask (before Linux 5.8 it
+ * succeeds and leaves stx_mnt_id 0): the caller must find the mount another way.
+ */
+export function statxMountId(path: string): number | undefined {
   if (libc().statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, statxBuffer) !== 0) {
     throw syscallFailure("statx(2)", [path]);
   }
-  return Number(statxView.getBigUint64(STATX_MNT_ID_OFFSET, true));
+  return mountIdOfStatx(statxView);
+}
+
+/** stx_mnt_id of a filled struct statx, or undefined when stx_mask says it was not filled. */
+export function mountIdOfStatx(statx: DataView): number | undefined {
+  if ((statx.getUint32(STATX_MASK_OFFSET, true) & STATX_MNT_ID) === 0) return undefined;
+  return Number(statx.getBigUint64(STATX_MNT_ID_OFFSET, true));
 }

@@ -14,6 +14,7 @@ import { unmount, unmountAll } from "../../src/ops/unmount.ts";
 import { FUSE_SUPER_MAGIC, HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
 import type { HelperStep } from "../../src/plan/steps.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
+import { caught } from "../support/caught.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -99,6 +100,9 @@ function script(dirPath: string, name: string, body: string): string {
 }
 
 const helperRuns = (log: unknown[][], path: string) => log.filter((c) => c[0] === "runProcess" && c[1] === path);
+/** argv[0] of every process run, in order. */
+const processesRun = (log: unknown[][]) => log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+
 
 describe("fuse-overlayfs through mount.fuse3, for real", () => {
   test("mount: the merged view has both layers, a write lands in upperdir; unmount through fusermount3", () => {
@@ -139,6 +143,24 @@ describe("fuse-overlayfs through mount.fuse3, for real", () => {
     expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
     expect(unmount(merged)).toBe(true);
     expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("the daemon is not chosen by the caller's PATH: a fake fuse-overlayfs first on PATH does not run", () => {
+    fresh("fusepath");
+    const { merged, m } = layers();
+    const fakeBin = dir("fake-bin");
+    const ran = s.path("fake-ran");
+    script(fakeBin, "fuse-overlayfs", `echo "$@" > ${ran}\nexit 1`);
+    const path = process.env.PATH;
+    process.env.PATH = `${fakeBin}:${path ?? ""}`;
+    try {
+      mount(m, merged);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(existsSync(ran)).toBe(false);
+    expect(fuseMountsAt(merged).map((x) => x.fstype)).toEqual(["fuse.fuse-overlayfs"]);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
   });
 
   test("statx STATX_MNT_ID and mountinfo agree on the mount ID, before and after the mount", () => {
@@ -209,12 +231,54 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     });
     const lines: string[] = [];
     mount(m, merged, { sys, log: (l) => lines.push(l) });
-    const runs = sys.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    const runs = processesRun(sys.log);
     expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
     expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
     expect(fuseMountsAt(merged)).toHaveLength(1); // exactly one mount at the end
     expect(mountsUnder(merged)).toHaveLength(1);
     expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+  });
+
+  test("statx without a mount ID (before Linux 5.8): the mount ID comes from mountinfo, and the new mount is still found", () => {
+    fresh("echildnoid");
+    const { merged, m } = layers();
+    const faulted = injectFaults(libcSyscalls, {
+      runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
+    });
+    // What statx answers on a kernel without STATX_MNT_ID: success, the bit missing from stx_mask.
+    const sys = { ...faulted, statxMountId: (path: string) => (faulted.statxMountId(path), undefined) };
+    const lines: string[] = [];
+    mount(m, merged, { sys, log: (l) => lines.push(l) });
+    const runs = processesRun(faulted.log);
+    expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
+    expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
+    expect(fuseMountsAt(merged)).toHaveLength(1); // the first mount was found and removed: no stack
+    expect(mountsUnder(merged)).toHaveLength(1);
+  });
+
+  test("ECHILD, and the lost helper's mount cannot be removed: the ECHILD HelperError, the unmount failure attached, no further try", () => {
+    fresh("echildumount");
+    const { merged, m } = layers();
+    const fusermount3 = locateHelper("fusermount3", HELPER_SEARCH_DIRS)!;
+    const sys = injectFaults(libcSyscalls, {
+      runProcess: [
+        { calls: "always", errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
+        { calls: "always", errno: Errno.EACCES, syscall: "posix_spawn(3)", path: fusermount3 },
+      ],
+      umount2: { calls: "always", errno: Errno.EPERM, path: merged },
+    });
+    const err = caught(() => mount(m, merged, { sys }));
+    expect(err).toBeInstanceOf(HelperError);
+    const h = err as HelperError;
+    expect(h.message).toMatch(/mount helper .*mount\.fuse3 .*waitpid lost the child \(ECHILD\)/);
+    expect(h.cause).toBeInstanceOf(SyscallError);
+    expect((h.cause as SyscallError).errno).toBe(Errno.ECHILD);
+    expect(h.cleanupErrors).toHaveLength(1);
+    expect((h.cleanupErrors[0] as SyscallError).errno).toBe(Errno.EPERM);
+    expect((h.cleanupErrors[0] as SyscallError).syscall).toBe("umount2(2)");
+    // Another try would stack a second mount on the one that could not be removed.
+    expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(1);
+    expect(fuseMountsAt(merged)).toHaveLength(1); // left for the test's cleanup, as the error says
   });
 
   test("ECHILD every time: 10 tries, each new mount removed, then the error; nothing left mounted", () => {
@@ -223,18 +287,13 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     const sys = injectFaults(libcSyscalls, {
       runProcess: { calls: "always", errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: MOUNT_FUSE3 },
     });
-    let err: unknown;
-    try {
-      mount(m, merged, { sys });
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(() => mount(m, merged, { sys }));
     expect(err).toBeInstanceOf(HelperError);
     expect((err as HelperError).message).toMatch(/mount helper .*mount\.fuse3 .*ECHILD.* on all 10 tries/);
     expect((err as HelperError).cause).toBeInstanceOf(SyscallError);
     expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(HELPER_ECHILD.attempts);
     expect(HELPER_ECHILD.attempts).toBe(10);
-    const runs = sys.log.filter((c) => c[0] === "runProcess").map((c) => (c[2] as string[])[0]);
+    const runs = processesRun(sys.log);
     expect(runs.filter((r) => r === "fusermount3")).toHaveLength(10);
     expect(mountsUnder(merged)).toEqual([]);
   });
@@ -247,7 +306,7 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     const previous = symbols.signal(SIGCHLD, 1 /* SIG_IGN */);
     let err: unknown;
     try {
-      libcSyscalls.runProcess(helper, ["mount.fuse3"]);
+      libcSyscalls.runProcess(helper, ["mount.fuse3"], []);
     } catch (e) {
       err = e;
     } finally {
@@ -256,7 +315,7 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     expect(err).toBeInstanceOf(SyscallError);
     expect((err as SyscallError).syscall).toBe("waitpid(2)");
     expect((err as SyscallError).errno).toBe(Errno.ECHILD);
-    expect(libcSyscalls.runProcess(helper, ["mount.fuse3"]).exitCode).toBe(0);
+    expect(libcSyscalls.runProcess(helper, ["mount.fuse3"], []).exitCode).toBe(0);
   });
 });
 
@@ -266,12 +325,7 @@ describe("helpers that fail", () => {
     const bin = dir("bin");
     script(bin, "mount.fuse3", 'echo "cannot mount: $# args: $*" >&2\necho to-stdout\nexit 3');
     const merged = dir("merged");
-    let err: unknown;
-    try {
-      mount({ type: "fuse3.demo", source: "a b;$(x)", options: ["ro", "k=v"] }, merged, { helperDir: bin });
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(() => mount({ type: "fuse3.demo", source: "a b;$(x)", options: ["ro", "k=v"] }, merged, { helperDir: bin }));
     expect(err).toBeInstanceOf(HelperError);
     const h = err as HelperError;
     expect(h.exitStatus).toBe(3);

@@ -15,6 +15,7 @@ import { idmappedLayerSteps } from "../../src/plan/idmap.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../../src/sys/mount-api.ts";
 import { libcSyscalls as sys } from "../../src/sys/seam.ts";
+import { cacheUserns } from "../support/idmap-overlay.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
 import { mountTable, mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -44,6 +45,7 @@ test("a detached idmapped read-only tree is accepted by fsconfig(FSCONFIG_SET_FD
   cleanups.push(() => unmountAll(merged));
 
   const userns = usernsFd(MAP, MAP);
+  cleanups.push(() => sys.close(userns));
   const fds = openFds();
   const mountsBefore = mountTable().length;
   const trees = [openIdmappedTree(lower0, userns), openIdmappedTree(lower1, userns)];
@@ -89,6 +91,7 @@ test("a tree fd must stay open until FSCONFIG_CMD_CREATE: closed earlier, overla
   const lower = s.path("lower");
   mkdirSync(lower);
   const userns = usernsFd(MAP, MAP);
+  cleanups.push(() => sys.close(userns));
   const fds = openFds();
   const fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);
   try {
@@ -123,7 +126,7 @@ test("idmappedLayerSteps run as plan steps; the layer's fd is a plan handle for 
   cleanups.push(() => unmountAll(merged));
   const ctx = opsContext();
   const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
-  usernsFd(MAP, MAP); // cached before counting: the userns step borrows it
+  cacheUserns(MAP); // before counting: the userns step borrows it
   const fds = openFds();
   const pair = idMappingPair(MAP, MAP, 4096, "test");
   runIdmapStep({ op: "userns", slot: "userns", uidmap: pair.uidmap, gidmap: pair.gidmap }, ctx, run);
@@ -154,6 +157,7 @@ test("openIdmappedTree: read-only by default, the fd is the caller's; a bad name
   const src = s.path("src");
   mkdirSync(src);
   const userns = usernsFd(MAP, MAP);
+  cleanups.push(() => sys.close(userns));
   const fds = openFds();
   const fd = openIdmappedTree(src, userns);
   expect(fdChanges(fds)).toEqual([`+${fd} /`]); // a detached tree reads as "/"

@@ -13,7 +13,7 @@ import { libcSyscalls } from "../../src/sys/seam.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { errnoOf } from "../support/idmap-overlay.ts";
+import { cacheUserns, errnoOf } from "../support/idmap-overlay.ts";
 
 beforeAll(requireRootNamespace);
 afterAll(() => closeUsernsFds());
@@ -47,6 +47,13 @@ function expectMappedOwners(root: string) {
   expect(readFileSync(`${root}/user-file`, "utf8")).toBe("user-file");
 }
 
+/** A user namespace fd for MAP, closed after the test. */
+function ownUsernsFd(): number {
+  const fd = usernsFd(MAP, MAP);
+  cleanups.push(() => libcSyscalls.close(fd));
+  return fd;
+}
+
 const topAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path);
 
 describe("idmapMount()", () => {
@@ -55,7 +62,7 @@ describe("idmapMount()", () => {
     const src = containerTree();
     const dst = dir("dst");
     unmountAfter(dst);
-    idmapMount(src, dst, usernsFd(MAP, MAP));
+    idmapMount(src, dst, ownUsernsFd());
     expectMappedOwners(dst);
     // the source itself is unchanged
     expect(statSync(`${src}/user-file`)).toMatchObject({ uid: 1000, gid: 2000 });
@@ -71,7 +78,7 @@ describe("idmapMount()", () => {
     const src = containerTree();
     const dst = dir("dst");
     unmountAfter(dst);
-    idmapMount(src, dst, usernsFd(MAP, MAP), { attrSet: MOUNT_ATTR.RDONLY });
+    idmapMount(src, dst, ownUsernsFd(), { attrSet: MOUNT_ATTR.RDONLY });
     expectMappedOwners(dst);
     expect(errnoOf(() => writeFileSync(`${dst}/write-test/new`, "x"))).toBe("EROFS");
     expect(topAt(dst)[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
@@ -87,7 +94,7 @@ describe("idmapMount()", () => {
     chownSync(`${sub}/inner`, 1000, 1000);
     const dst = dir("dst");
     cleanups.push(() => unmountRecursive(dst));
-    idmapMount(src, dst, usernsFd(MAP, MAP), { recursive: true });
+    idmapMount(src, dst, ownUsernsFd(), { recursive: true });
     expect(statSync(`${dst}/sub/inner`)).toMatchObject({ uid: 101000, gid: 101000 });
     expect(topAt(`${dst}/sub`)[0]!.options).toContain("idmapped");
   });
@@ -166,7 +173,7 @@ describe("mount() with uidmap=/gidmap=", () => {
     fresh("move-fail");
     const src = containerTree();
     const dst = dir("dst");
-    usernsFd(MAP, MAP); // cached before counting
+    cacheUserns(MAP); // before counting
     const fds = openFds();
     const sys = injectFaults(libcSyscalls, { moveMount: { calls: [1], errno: Errno.EBUSY, syscall: "move_mount(2)" } });
     expect(() => mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, dst, { sys })).toThrow(
@@ -180,7 +187,7 @@ describe("mount() with uidmap=/gidmap=", () => {
     fresh("attached-fail");
     const src = containerTree();
     const dst = dir("dst");
-    usernsFd(MAP, MAP);
+    cacheUserns(MAP);
     const fds = openFds();
     const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EINVAL } });
     expect(() => mount({ type: "bind", source: src, options: ["bind", "rshared", ...IDMAP_OPTIONS] }, dst, { sys })).toThrow(

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeF
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
-import { closeUsernsFds, usernsFd } from "../../src/ops/idmap.ts";
+import { closeUsernsFds } from "../../src/ops/idmap.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { tempMountLocation } from "../../src/ops/temp-location.ts";
 import { unmount, unmountAll } from "../../src/ops/unmount.ts";
@@ -16,7 +16,7 @@ import { FSCONFIG } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
-import { errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, MAP, snapshot } from "../support/idmap-overlay.ts";
+import { cacheUserns, errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, MAP, snapshot } from "../support/idmap-overlay.ts";
 import { children, notOurChild, recordingChildren } from "../support/processes.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
 import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
@@ -153,7 +153,7 @@ describe("fd strategy", () => {
     const layers = lowers(3);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    usernsFd(MAP, MAP);
+    cacheUserns();
     const fds = openFds();
     const mountsBefore = mountTable().length;
     const watch = watchingTrees();
@@ -200,7 +200,7 @@ describe("fd strategy", () => {
       const layers = lowers(3);
       const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
       cleanups.push(() => unmountAll(merged));
-      usernsFd(MAP, MAP); // cached before counting: the plan borrows it
+      cacheUserns(); // before counting: the plan borrows it
       const fds = openFds();
       let caught: unknown;
       try {
@@ -222,7 +222,7 @@ describe("fd strategy", () => {
     const layers = lowers(2);
     const [upper, work, merged, other] = [dir("upper"), dir("work"), dir("merged"), dir("other-fs")];
     cleanups.push(() => unmountAll(merged));
-    usernsFd(MAP, MAP);
+    cacheUserns();
     const fds = openFds();
     const missing = fx.scratch.path("no-such-layer");
     expect(() => mount(idmappedOverlay([layers[0]!, missing], upper, work), merged, { facts: FD })).toThrow(

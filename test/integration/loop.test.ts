@@ -19,6 +19,7 @@ import { libcSyscalls } from "../../src/sys/seam.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { expectFreed, loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
+import { caught } from "../support/caught.ts";
 
 beforeAll(requireRootNamespace);
 
@@ -45,15 +46,6 @@ function image(name = "img", sizeMiB = 8, extra: string[] = [], fsSize?: string)
 const none = { sysfs: [], losetup: [] };
 const sysfsValue = (device: string, file: string) => readFileSync(`/sys/block/${device.slice("/dev/".length)}/${file}`, "utf8").trim();
 const sourceAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.source;
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
 for (const strategy of ["fd", "legacy"] as Strategy[]) {
   const method = strategy === "fd" ? "LOOP_CONFIGURE" : "LOOP_SET_FD + LOOP_SET_STATUS64";

@@ -21,6 +21,7 @@ import { withDirThread } from "../../src/sys/dir-thread.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
 import { eventually, newFds, openFds, workerThreads } from "../support/resources.ts";
+import { caught } from "../support/caught.ts";
 
 beforeAll(requireRootNamespace);
 
@@ -47,16 +48,6 @@ function makeLayers(n: number, name = "layers"): string[] {
     writeFileSync(join(layer, "top"), String(k + 1));
     return layer;
   });
-}
-
-/** What fn threw; undefined when it did not throw. */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
 }
 
 for (const strategy of STRATEGIES) {

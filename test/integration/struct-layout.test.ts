@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MNT, MS, ST } from "../../src/plan/flags.ts";
-import { O } from "../../src/sys/fd.ts";
+import { F, O } from "../../src/sys/fd.ts";
+import { CLONE } from "../../src/sys/namespace.ts";
 import {
   AT,
   FSCONFIG,
@@ -38,6 +39,7 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     "offsetof.statfs.f_flags": 80,
     "sizeof.statx": STATX_SIZE,
     "offsetof.statx.stx_mnt_id": 144,
+    "offsetof.statx.stx_mask": 0,
     "sizeof.mount_attr": MOUNT_ATTR_SIZE,
     STATX_MNT_ID,
     MS_NOSYMFOLLOW: MS.NOSYMFOLLOW,
@@ -88,6 +90,12 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     MOUNT_ATTR_STRICTATIME: MOUNT_ATTR.STRICTATIME,
     MOUNT_ATTR_NODIRATIME: MOUNT_ATTR.NODIRATIME,
     O_PATH: O.PATH,
+    F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,
+    CLONE_VM: CLONE.VM,
+    CLONE_FS: CLONE.FS,
+    CLONE_PIDFD: CLONE.PIDFD,
+    CLONE_NEWNS: CLONE.NEWNS,
+    CLONE_NEWUSER: CLONE.NEWUSER,
   };
   expect(Object.fromEntries(Object.keys(ours).map((k) => [k, c.get(k)]))).toEqual(ours);
 });

@@ -4,11 +4,12 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, usernsFd } from "../../src/ops/idmap.ts";
-import { closeUsernsCache, createUsernsFd, usernsCacheSize, usernsFdFor } from "../../src/ops/userns.ts";
+import { closeUsernsCache, createUsernsFd, USERNS_CACHE_LIMIT, usernsCacheSize, usernsFdFor } from "../../src/ops/userns.ts";
 import { idMappingPair, type IdMappingPair } from "../../src/plan/idmap-mapping.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { children, notOurChild, recordingChildren } from "../support/processes.ts";
+import { caught } from "../support/caught.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
 import { requireRootNamespace } from "../support/root.ts";
 
@@ -124,6 +125,23 @@ describe("createUsernsFd", () => {
     });
   }
 
+  test("closing the pidfd or the namespace fd failing never replaces the error that ended the call", () => {
+    const sys = recordingChildren(
+      injectFaults(libcSyscalls, {
+        // "after": the real calls are made (the child is reaped, the fds are closed), then fail
+        waitPidfd: { calls: [1], errno: Errno.EINVAL, syscall: "waitid(2)", when: "after" },
+        close: { calls: [1, 2], errno: Errno.EIO, when: "after" },
+      }),
+    );
+    const before = children();
+    const fds = openFds();
+    const err = caught(() => createUsernsFd(pair("0:100000:65536"), sys));
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).message).toMatch(/^create user namespace .*: waitid\(2\): EINVAL/);
+    expect(fdChanges(fds)).toEqual([]);
+    expectNoChildLeft(sys.cloned, before);
+  });
+
   test("an interrupted waitid is retried until the child is reaped", () => {
     const sys = recordingChildren(injectFaults(libcSyscalls, { waitPidfd: { calls: [1, 2], errno: Errno.EINTR } }));
     const before = children();
@@ -159,6 +177,69 @@ describe("the per-process cache", () => {
     expect(() => usernsFd("0:1:1", "0:1:-1", { sys })).toThrow(PlanError);
     expect(sys.cloned).toHaveLength(0);
     const fd = usernsFd("0:100000:65536", "0:100000:65536", { sys });
-    expect(readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^user:/);
+    try {
+      expect(readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^user:/);
+    } finally {
+      libcSyscalls.close(fd);
+    }
+  });
+
+  test("usernsFd hands out the caller's own fd: closing it keeps the cache's, and evictions never retarget it", () => {
+    const fds = openFds();
+    const mine = usernsFd("0:100000:65536", "0:100000:65536");
+    const namespace = readlinkSync(`/proc/self/fd/${mine}`);
+    const cached = usernsFdFor(pair("0:100000:65536"), libcSyscalls);
+    expect(mine).not.toBe(cached);
+    expect(readlinkSync(`/proc/self/fd/${cached}`)).toBe(namespace); // the same namespace, another fd
+    // Enough other pairs to evict it: the cache closes its fd, and new namespaces take free numbers.
+    for (let i = 0; i < USERNS_CACHE_LIMIT; i++) usernsFdFor(pair(`0:${200000 + i}:1`), libcSyscalls);
+    expect(readlinkSync(`/proc/self/fd/${mine}`)).toBe(namespace);
+    libcSyscalls.close(mine);
+    const again = usernsFd("0:100000:65536", "0:100000:65536");
+    libcSyscalls.close(again);
+    expect(readlinkSync(`/proc/self/fd/${usernsFdFor(pair("0:100000:65536"), libcSyscalls)}`)).toMatch(/^user:/);
+    closeUsernsFds();
+    expect(fdChanges(fds)).toEqual([]);
+  });
+
+  test("the duplicate failing: the error names the action, the cache keeps its fd, no fd is left", () => {
+    usernsFdFor(pair("0:100000:65536"), libcSyscalls);
+    const fds = openFds();
+    const sys = injectFaults(libcSyscalls, { dupCloexec: { calls: [1], errno: Errno.EMFILE, syscall: "fcntl(2)" } });
+    expect(() => usernsFd("0:100000:65536", "0:100000:65536", { sys })).toThrow(
+      "duplicate the user namespace fd for uidmap=0:100000:65536 gidmap=0:100000:65536: fcntl(2): EMFILE",
+    );
+    expect(fdChanges(fds)).toEqual([]);
+    expect(usernsCacheSize()).toBe(1);
+  });
+
+  test("a close that fails while evicting or closing them all loses no fd and stops nothing", () => {
+    const fds = openFds();
+    for (let i = 0; i < USERNS_CACHE_LIMIT; i++) usernsFdFor(pair(`0:${200000 + i}:1`), libcSyscalls);
+    // the eviction's close fails (after closing, as Linux does): the new namespace is still cached
+    const evicting = injectFaults(libcSyscalls, { close: { calls: [2], errno: Errno.EIO, when: "after" } });
+    const fd = usernsFdFor(pair("0:100000:65536"), evicting);
+    expect(evicting.log.filter((c) => c[0] === "close")).toHaveLength(2); // the pidfd, then the evicted fd
+    expect(usernsFdFor(pair("0:100000:65536"), libcSyscalls)).toBe(fd);
+    expect(usernsCacheSize()).toBe(USERNS_CACHE_LIMIT);
+    const closing = injectFaults(libcSyscalls, { close: { calls: [1], errno: Errno.EIO, when: "after" } });
+    expect(closeUsernsCache(closing)).toBe(USERNS_CACHE_LIMIT);
+    expect(closing.counts.close).toBe(USERNS_CACHE_LIMIT);
+    expect(fdChanges(fds)).toEqual([]);
+  });
+
+  test("eviction is least recently used: a hit keeps its namespace cached", () => {
+    const sys = recordingChildren(libcSyscalls);
+    const kept = usernsFdFor(pair("0:100000:65536"), sys);
+    for (let i = 1; i < USERNS_CACHE_LIMIT; i++) usernsFdFor(pair(`0:${200000 + i}:1`), sys);
+    expect(usernsCacheSize()).toBe(USERNS_CACHE_LIMIT);
+    expect(usernsFdFor(pair("0:100000:65536"), sys)).toBe(kept); // a hit: now the most recently used
+    usernsFdFor(pair("0:300000:1"), sys); // one more: the least recently used goes
+    expect(usernsCacheSize()).toBe(USERNS_CACHE_LIMIT);
+    const clones = sys.cloned.length;
+    expect(usernsFdFor(pair("0:100000:65536"), sys)).toBe(kept);
+    expect(sys.cloned).toHaveLength(clones); // still cached: no new namespace
+    usernsFdFor(pair("0:200001:1"), sys); // the first of the others was the one evicted
+    expect(sys.cloned).toHaveLength(clones + 1);
   });
 });

@@ -4,13 +4,22 @@
  */
 import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { closeUsernsFds } from "../../src/ops/idmap.ts";
+import { closeUsernsFds, usernsFd } from "../../src/ops/idmap.ts";
 import { resetTempMountLocation, setTempMountLocation } from "../../src/ops/temp-location.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
 import { scratch } from "./root.ts";
 
 /** uid/gid map of every idmapped overlay test: container 0.. is host 100000.., container 65536 is host 0 */
 export const MAP = "0:100000:65536,65536:0:1";
 export const IDMAP_OPTIONS = [`uidmap=${MAP}`, `gidmap=${MAP}`];
+
+/**
+ * Make and cache the user namespace for map before a test counts fds (a plan borrows the
+ * cached one); the duplicate usernsFd() returns is closed at once.
+ */
+export function cacheUserns(map = MAP): void {
+  libcSyscalls.close(usernsFd(map, map));
+}
 
 /**
  * The per-test state of an idmapped overlay test file: a scratch dir with its own temp mount

@@ -8,6 +8,7 @@ import { idmapOverlayStrategy } from "../../src/plan/idmap-overlay.ts";
 import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "../../src/plan/mount-api-flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
+import type { IdMapping } from "../../src/plan/idmap-mapping.ts";
 import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
 
 const facts = factsForVersion("6.18.0");
@@ -79,6 +80,18 @@ describe("binds: one idmapped clone of the source, attributes in the same mount_
     });
     const steps = plan("", "/src", ["bind", "rw", "nosuid"]).steps;
     expect(steps[2]).toMatchObject({ attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.NOSUID, attrClr: MOUNT_ATTR.RDONLY });
+  });
+});
+
+describe("the mappings a plan carries are shared with later plans (parsed once per option text)", () => {
+  test("they are frozen: changing a returned plan's mapping throws, and a later plan of the same options is unchanged", () => {
+    const userns = (p: ReturnType<typeof plan>) => p.steps.find((step) => step.op === "userns") as Extract<IdmapStep, { op: "userns" }>;
+    const first = userns(plan("bind", "/src", ["bind"]));
+    const uidmap = first.uidmap as IdMapping[];
+    expect(() => (uidmap[0]! as { hostId: number }).hostId = 0).toThrow(TypeError);
+    expect(() => uidmap.push({ containerId: 70000, hostId: 0, size: 1 })).toThrow(TypeError);
+    expect(() => (first.gidmap as IdMapping[]).splice(0)).toThrow(TypeError);
+    expect(userns(plan("bind", "/src", ["bind"])) as unknown).toEqual(USERNS);
   });
 });
 

@@ -36,6 +36,16 @@ describe("runProcess", () => {
     }
   });
 
+  test("env is the child's whole environment; without it the child gets this process's", () => {
+    expect(runProcess("/usr/bin/env", ["env"], ["A=1", "B=two words"]).output).toBe("A=1\nB=two words\n");
+    process.env.MOUNTKIT_TEST_INHERITED = "yes";
+    try {
+      expect(runProcess("/usr/bin/env", ["env"]).output).toContain("MOUNTKIT_TEST_INHERITED=yes\n");
+    } finally {
+      delete process.env.MOUNTKIT_TEST_INHERITED;
+    }
+  });
+
   test("a signal death is reported as the signal", () => {
     const exit = runProcess("/bin/sh", ["sh", "-c", "kill -TERM $$"]);
     expect(exit).toMatchObject({ exitCode: null, signal: 15 });
@@ -77,13 +87,13 @@ describe("fault injection after the real call", () => {
       },
     } as unknown as Syscalls;
     const after = injectFaults(fake, { runProcess: { calls: [1], errno: Errno.ECHILD, when: "after" } });
-    expect(() => after.runProcess("/h", ["h"])).toThrow(/ECHILD/);
+    expect(() => after.runProcess("/h", ["h"], [])).toThrow(/ECHILD/);
     expect(made).toEqual(["/h"]);
-    expect(after.runProcess("/h", ["h"]).exitCode).toBe(0);
+    expect(after.runProcess("/h", ["h"], []).exitCode).toBe(0);
     expect(made).toEqual(["/h", "/h"]);
 
     const before = injectFaults(fake, { runProcess: { calls: [1], errno: Errno.ECHILD } });
-    expect(() => before.runProcess("/b", ["b"])).toThrow(/runProcess\(2\): ECHILD/);
+    expect(() => before.runProcess("/b", ["b"], [])).toThrow(/runProcess\(2\): ECHILD/);
     expect(made).toEqual(["/h", "/h"]);
   });
 });

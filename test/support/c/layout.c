@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -20,6 +21,7 @@ int main(void) {
   SHOW("offsetof.statfs.f_flags", offsetof(struct statfs, f_flags));
   SHOW("sizeof.statx", sizeof(struct statx));
   SHOW("offsetof.statx.stx_mnt_id", offsetof(struct statx, stx_mnt_id));
+  SHOW("offsetof.statx.stx_mask", offsetof(struct statx, stx_mask));
   SHOW("sizeof.mount_attr", sizeof(struct mount_attr));
   SHOW("STATX_MNT_ID", STATX_MNT_ID);
   SHOW("MS_NOSYMFOLLOW", MS_NOSYMFOLLOW);
@@ -70,5 +72,11 @@ int main(void) {
   SHOW("MOUNT_ATTR_STRICTATIME", MOUNT_ATTR_STRICTATIME);
   SHOW("MOUNT_ATTR_NODIRATIME", MOUNT_ATTR_NODIRATIME);
   SHOW("O_PATH", O_PATH);
+  SHOW("F_DUPFD_CLOEXEC", F_DUPFD_CLOEXEC);
+  SHOW("CLONE_VM", CLONE_VM);
+  SHOW("CLONE_FS", CLONE_FS);
+  SHOW("CLONE_PIDFD", CLONE_PIDFD);
+  SHOW("CLONE_NEWNS", CLONE_NEWNS);
+  SHOW("CLONE_NEWUSER", CLONE_NEWUSER);
   return 0;
 }
