@@ -156,6 +156,7 @@ function ownDirs(location: string, warnings: MountkitError[]): string[] {
       })
       .sort();
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return []; // not made yet: nothing was left there
     const failure = fsFailure(err, "open(2)", location, `read temp mount location ${quotePath(location)}`);
     if (failure instanceof MountkitError) warnings.push(failure);
     return [];
