@@ -285,6 +285,24 @@ describe("the binary", () => {
     expect(again.stderr.toString()).toMatch(/ENXIO/);
   });
 
+  test("loop attach --autoclear is refused (exit 1, a hint), attaching nothing", () => {
+    fresh("loop-cli-autoclear");
+    const img = image();
+    const r = Bun.spawnSync([BINARY, "loop", "attach", "--autoclear", img]);
+    expect(r.stdout.toString()).toBe("");
+    expect(r.exitCode).toBe(1);
+    const err = r.stderr.toString();
+    expect(err).toMatch(/^mountkit: loop attach: --autoclear would detach the device at once.*\n$/);
+    expect(err.split("\n")).toHaveLength(2); // one line
+    expect(err).toContain("mount -o loop");
+    expect(loopDevicesOf(img)).toEqual(none);
+    const json = Bun.spawnSync([BINARY, "loop", "attach", "--autoclear", "--json", img]);
+    expect(json.exitCode).toBe(1);
+    expect(JSON.parse(json.stdout.toString())).toMatchObject({ ok: false, exitCode: 1, error: { kind: "plan" } });
+    const help = Bun.spawnSync([BINARY, "loop", "attach", "--help"]).stdout.toString();
+    expect(help).toMatch(/--autoclear +refused here/);
+  });
+
   test("mount -o loop through the binary, and a bad image exits 32 leaving no device", () => {
     fresh("loop-cli-mount");
     const img = image();
