@@ -7,6 +7,7 @@ export {
   BatchError,
   ExitCode,
   HelperError,
+  MountFailedError,
   MountkitError,
   NotSupportedError,
   PlanError,

@@ -14,7 +14,7 @@
  */
 import { realpathSync } from "node:fs";
 import { join, normalize } from "node:path";
-import { BatchError, MountkitError, PlanError, SyscallError } from "../errors.ts";
+import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isAlreadyMounted } from "../plan/already-mounted.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
@@ -275,8 +275,10 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
     return err.withAction(`${action}: ${entry.where}: ${err.action ?? `mount on ${target}`}`);
   }
   if (err instanceof PlanError) {
-    err.message = `${action}: ${err.message}`; // already named by planEntry or at resolution
-    return err;
+    // Every entry was planned before the first mount: one that fails to plan now does so
+    // because of what earlier entries mounted, so it is a mount failure (32), not bad input.
+    // Already named by planEntry or at resolution.
+    return new MountFailedError(`${action}: ${err.message}`, err, err.hint ? { hint: err.hint } : undefined);
   }
   if (err instanceof MountkitError) err.message = `${action}: ${entry.where}: ${err.message}`;
   return err;
