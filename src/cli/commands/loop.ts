@@ -5,7 +5,7 @@ import { ExitCode, MountkitError } from "../../errors.ts";
 import { attachLoop, detachLoop } from "../../ops/loop.ts";
 import { parseSize } from "../../plan/size.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { printJson, reportError, type Io } from "../output.ts";
+import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "read-only", short: "r", help: "attach read-only" },
@@ -93,7 +93,7 @@ function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     } catch (err) {
       failures++;
       if (!json) reportError(io, err, false);
-      else io.err(`mountkit: ${err instanceof Error ? err.message : String(err)}\n`);
+      else io.err(errorLine(err));
       results.push({ device, ok: false, error: err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) } });
     }
   }
