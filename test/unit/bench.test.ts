@@ -133,6 +133,7 @@ function fakeSandbox(): Sandbox & { made: string[]; released: string[] } {
       released.push(dir);
     },
     close() {},
+    leftovers: () => [],
   };
 }
 
