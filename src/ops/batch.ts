@@ -13,7 +13,6 @@
  * user namespace per id mapping) lives in batch-shared.ts and is released when the batch ends.
  */
 import { realpathSync } from "node:fs";
-import { join, normalize } from "node:path";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isAlreadyMounted } from "../plan/already-mounted.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
@@ -28,6 +27,7 @@ import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { runPlan, type Undo } from "./run-plan.ts";
 import { createTarget } from "./targets.ts";
+import { joinUnderRoot } from "./unmount.ts";
 
 export interface BatchOptions extends OpsOptions {
   /** mount what can be mounted: a failed entry is undone alone and the others stay (exit 64) */
@@ -153,7 +153,7 @@ function mountEntries(
   for (const entry of entries) {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
-    let target = lexicalJoin(root, entry.mount.target);
+    let target = joinUnderRoot(root, entry.mount.target); // its name until it is resolved
     const undo: Undo[] = [];
     try {
       try {
@@ -305,11 +305,6 @@ function attachCleanup(outcome: BatchOutcome, failures: unknown[]): void {
   if (failures.length === 0) return;
   if (outcome.error) outcome.error.cleanupErrors.push(...failures);
   else (outcome.warnings as MountkitError[]).push(...failures.filter((f): f is MountkitError => f instanceof MountkitError));
-}
-
-/** root + target without touching the filesystem: the name used before the target is resolved. */
-export function lexicalJoin(root: string, target: string): string {
-  return join(root, normalize(`/${target}`));
 }
 
 export interface MountAllOptions extends BatchOptions {
