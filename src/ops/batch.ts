@@ -9,8 +9,8 @@
  *      first, and reports the failing one; keepGoing undoes only the failed entry and goes on;
  *      a `nofail` entry's failure is a warning
  *
- * Setup shared by the entries (kernel facts, the mount table, per-batch resources such as a
- * user namespace per id mapping) lives in batch-shared.ts and is released when the batch ends.
+ * Setup shared by the entries (kernel facts, the mount table read once) lives in
+ * batch-shared.ts.
  */
 import { realpathSync } from "node:fs";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
@@ -70,7 +70,7 @@ export interface MountedBatch {
   readonly results: readonly EntryResult[];
   /** host paths still mounted by this batch, in mount order */
   readonly targets: readonly string[];
-  /** problems that did not fail the batch: nofail entries, releasing shared setup */
+  /** problems that did not fail the batch: nofail entries */
   readonly warnings: readonly MountkitError[];
   /**
    * Undo every entry still mounted, newest first: its plan's undo actions (unmount; a busy
@@ -105,27 +105,19 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   const base = opsContext(options);
   const shared = openBatchShared(base.facts);
   const ctx: OpsContext = { ...base, batch: shared };
-  let outcome: BatchOutcome | undefined;
-  try {
-    // Resolving now (read-only) finds link cycles before any mount; entries are resolved
-    // again right before they are mounted.
-    const targets = new Map<BatchEntry, string>();
-    const resolveNow = (e: BatchEntry) => {
-      const target = resolveInRoot(canonical, e.mount.target, ctx.sys);
-      targets.set(e, target);
-      return target;
-    };
-    const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, PLAN_ENV), ctx, action);
-    checkFsParams(entries, plans, ctx, action);
-    const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
-    const run = mountEntries(entries, canonical, ctx, options, action, preflight);
-    outcome = Object.assign(run, { mountTableReads: shared.mountTableReads });
-    return outcome;
-  } finally {
-    const failures = shared.release();
-    if (outcome) attachCleanup(outcome, failures);
-    else if (failures.length > 0) base.log?.(`release shared setup: ${failures.map(String).join("; ")}`);
-  }
+  // Resolving now (read-only) finds link cycles before any mount; entries are resolved
+  // again right before they are mounted.
+  const targets = new Map<BatchEntry, string>();
+  const resolveNow = (e: BatchEntry) => {
+    const target = resolveInRoot(canonical, e.mount.target, ctx.sys);
+    targets.set(e, target);
+    return target;
+  };
+  const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, PLAN_ENV), ctx, action);
+  checkFsParams(entries, plans, ctx, action);
+  const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
+  const run = mountEntries(entries, canonical, ctx, options, action, preflight);
+  return Object.assign(run, { mountTableReads: shared.mountTableReads });
 }
 
 /** The outcome before the batch-level counters are added. */
@@ -298,13 +290,6 @@ function realSource(source: string): string {
   } catch {
     return source;
   }
-}
-
-/** Attach what failed while releasing shared setup: to the error, else as warnings. */
-function attachCleanup(outcome: BatchOutcome, failures: unknown[]): void {
-  if (failures.length === 0) return;
-  if (outcome.error) outcome.error.cleanupErrors.push(...failures);
-  else (outcome.warnings as MountkitError[]).push(...failures.filter((f): f is MountkitError => f instanceof MountkitError));
 }
 
 export interface MountAllOptions extends BatchOptions {
