@@ -70,7 +70,7 @@ export interface MountedBatch {
   readonly results: readonly EntryResult[];
   /** host paths still mounted by this batch, in mount order */
   readonly targets: readonly string[];
-  /** problems that did not fail the batch: nofail entries */
+  /** problems that did not fail the batch: nofail entries, a failed close after checking options */
   readonly warnings: readonly MountkitError[];
   /**
    * Undo every entry still mounted, newest first: its plan's undo actions (unmount; a busy
@@ -114,9 +114,9 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
     return target;
   };
   const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, PLAN_ENV), ctx, action);
-  checkFsParams(entries, plans, ctx, action);
+  const checked = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
   const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
-  const run = mountEntries(entries, canonical, ctx, options, action, preflight);
+  const run = mountEntries(entries, canonical, ctx, options, action, preflight, checked);
   return Object.assign(run, { mountTableReads: shared.mountTableReads });
 }
 
@@ -130,11 +130,12 @@ function mountEntries(
   options: BatchOptions,
   action: string,
   preflight: ReadonlyMap<BatchEntry, { target: string; plan: Plan }>,
+  preflightWarnings: readonly MountkitError[],
 ): EntriesOutcome {
   const mounted: Mounted[] = [];
   const results: EntryResult[] = [];
   const failed: MountkitError[] = [];
-  const warnings: MountkitError[] = [];
+  const warnings: MountkitError[] = [...preflightWarnings];
   const ours: { target: string; mount: Mount }[] = [];
   let error: MountkitError | undefined;
   const report = (result: EntryResult) => {
