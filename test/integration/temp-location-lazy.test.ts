@@ -18,14 +18,19 @@ const legacy = (tmp: string) => ({ ...process.env, MOUNTKIT_STRATEGY: "legacy", 
 
 afterEach(resetTempMountLocation);
 
+/** $MOUNTKIT_TMPDIR = dir for this test, read afresh; restored after it. */
+function useTmpdir(dir: string): void {
+  const saved = process.env.MOUNTKIT_TMPDIR;
+  cleanups.push(() => (saved === undefined ? delete process.env.MOUNTKIT_TMPDIR : (process.env.MOUNTKIT_TMPDIR = saved)));
+  process.env.MOUNTKIT_TMPDIR = dir;
+  resetTempMountLocation();
+}
+
 test("computing the location and a temp path creates nothing; the path is canonical through a link", () => {
   const s = fresh("tmploc-lazy");
   const real = dir("real");
   symlinkSync(real, s.path("link"));
-  const saved = process.env.MOUNTKIT_TMPDIR;
-  cleanups.push(() => (saved === undefined ? delete process.env.MOUNTKIT_TMPDIR : (process.env.MOUNTKIT_TMPDIR = saved)));
-  process.env.MOUNTKIT_TMPDIR = s.path("link", "a", "b");
-  resetTempMountLocation();
+  useTmpdir(s.path("link", "a", "b"));
   expect(tempMountLocation()).toBe(join(real, "a", "b"));
   expect(newTempPath("idmap").startsWith(`${real}/a/b/mountkit-idmap-`)).toBe(true);
   expect(readdirSync(real)).toEqual([]);
@@ -34,10 +39,7 @@ test("computing the location and a temp path creates nothing; the path is canoni
 test("a location that exists but is not a directory is refused while planning", () => {
   const s = fresh("tmploc-file");
   writeFileSync(s.path("file"), "");
-  const saved = process.env.MOUNTKIT_TMPDIR;
-  cleanups.push(() => (saved === undefined ? delete process.env.MOUNTKIT_TMPDIR : (process.env.MOUNTKIT_TMPDIR = saved)));
-  process.env.MOUNTKIT_TMPDIR = s.path("file");
-  resetTempMountLocation();
+  useTmpdir(s.path("file"));
   expect(() => tempMountLocation()).toThrow("is not a directory");
 });
 
@@ -76,10 +78,7 @@ test("a real legacy idmapped overlay creates the missing location (0700) and lea
 
 test("cleanupTempMounts on a location not made yet: nothing to do, no warning, nothing created", () => {
   const s = fresh("tmploc-clean");
-  const saved = process.env.MOUNTKIT_TMPDIR;
-  cleanups.push(() => (saved === undefined ? delete process.env.MOUNTKIT_TMPDIR : (process.env.MOUNTKIT_TMPDIR = saved)));
-  process.env.MOUNTKIT_TMPDIR = s.path("tmp");
-  resetTempMountLocation();
+  useTmpdir(s.path("tmp"));
   expect(cleanupTempMounts()).toEqual({ unmounted: 0, removed: [], warnings: [] });
   expect(existsSync(s.path("tmp"))).toBe(false);
 });
