@@ -286,20 +286,6 @@ describe("the binary", () => {
     expect(again.stderr.toString()).toMatch(/ENXIO/);
   });
 
-  test("loop attach --autoclear is refused (exit 1, a hint), attaching nothing", () => {
-    fresh("loop-cli-autoclear");
-    const img = image();
-    const refused = runCli(["loop", "attach", "--autoclear", img]);
-    expect(refused).toMatchObject({ code: 1, stdout: "" });
-    expect(refused.stderr).toMatch(/^mountkit: loop attach: --autoclear would detach the device at once \(.*mount -o loop.*\)\n$/);
-    expect(refused.stderr.split("\n")).toHaveLength(2); // one line
-    expect(loopDevicesOf(img)).toEqual(none);
-    const json = runCli(["loop", "attach", "--autoclear", "--json", img]);
-    expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 1, error: { kind: "plan" } });
-    expect(runCli(["loop", "attach", "--help"]).stdout).toMatch(/--autoclear +refused here/);
-  });
-
   test("mount -o loop through the binary, and a bad image exits 32 leaving no device", () => {
     fresh("loop-cli-mount");
     const img = image();
@@ -319,5 +305,19 @@ describe("the binary", () => {
     expect(loopDevicesOf(zeros)).toEqual(none);
     expect(existsSync(t)).toBe(true);
     expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("loop attach --autoclear is refused (exit 1, a hint), attaching nothing", () => {
+    fresh("loop-cli-autoclear");
+    const img = image();
+    const refused = runCli(["loop", "attach", "--autoclear", img]);
+    expect(refused).toMatchObject({ code: 1, stdout: "" });
+    expect(refused.stderr).toMatch(/^mountkit: loop attach: --autoclear would detach the device at once \(.*mount -o loop.*\)\n$/);
+    expect(refused.stderr.split("\n")).toHaveLength(2); // one line
+    expect(loopDevicesOf(img)).toEqual(none);
+    const json = runCli(["loop", "attach", "--autoclear", "--json", img]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 1, error: { kind: "plan" } });
+    expect(runCli(["loop", "attach", "--help"]).stdout).toMatch(/--autoclear +refused here/);
   });
 });
