@@ -18,7 +18,7 @@ export const ExitCode = {
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export abstract class MountkitError extends Error {
-  abstract readonly kind: "plan" | "syscall" | "helper" | "batch";
+  abstract readonly kind: "plan" | "syscall" | "helper" | "batch" | "mount";
   /** A hint for the user: what probably went wrong and what to try. */
   hint: string | undefined;
   /** Failures while undoing a failed operation: kept, never allowed to hide the first error. */
@@ -146,6 +146,23 @@ export class BatchError extends MountkitError {
   }
 }
 
+/**
+ * A mount operation failed after it had begun (exit 32), for a reason that is no syscall's
+ * errno: a batch entry whose target only fails to resolve once earlier entries are mounted
+ * (they are rolled back). The cause, a PlanError, says why; it is not one itself, since exit 1
+ * means "refused before any mount".
+ */
+export class MountFailedError extends MountkitError {
+  readonly kind = "mount";
+  constructor(message: string, override readonly cause: MountkitError, options?: { hint?: string }) {
+    super(message, { cause, ...options });
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), cause: this.cause.toJSON() };
+  }
+}
+
 /** True when err is a SyscallError with this errno. Compare codes, never message text. */
 export function isErrno(err: unknown, code: number): err is SyscallError {
   return err instanceof SyscallError && err.errno === code;
@@ -155,7 +172,7 @@ export function isErrno(err: unknown, code: number): err is SyscallError {
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof PlanError) return ExitCode.usage;
   if (err instanceof BatchError) return err.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
-  if (err instanceof SyscallError || err instanceof HelperError) return ExitCode.mountFailed;
+  if (err instanceof SyscallError || err instanceof HelperError || err instanceof MountFailedError) return ExitCode.mountFailed;
   return ExitCode.system;
 }
 

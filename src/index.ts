@@ -7,6 +7,7 @@ export {
   BatchError,
   ExitCode,
   HelperError,
+  MountFailedError,
   MountkitError,
   NotSupportedError,
   PlanError,
@@ -77,7 +78,7 @@ export { parseApplyInput, type ApplyInput } from "./plan/apply-input.ts";
 export { entriesFromMounts, type BatchEntry, type CreateTarget } from "./plan/batch-entry.ts";
 export { parseFstab, selectFstab, matchFstype, matchOptions, decodeFstabField, type FstabLine } from "./plan/fstab.ts";
 export { mountAll, runBatch, type BatchOptions, type BatchOutcome, type EntryResult, type MountedBatch } from "./ops/batch.ts";
-export type { BatchShared, SharedResource } from "./ops/batch-shared.ts";
+export type { BatchShared } from "./ops/batch-shared.ts";
 export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
 export { mountFstab, unmountFstab, type FstabOptions } from "./ops/fstab.ts";
 export { resolveInRoot, canonicalRoot } from "./ops/resolve.ts";

@@ -2,6 +2,7 @@
  * Benchmark output: the JSON document of `mountkit bench --json`, and the table for people.
  */
 import { formatDuration, formatRate } from "./stats.ts";
+import type { Leftover } from "./leftovers.ts";
 import type { WorkloadResult } from "./run.ts";
 
 export interface BenchReport {
@@ -15,6 +16,8 @@ export interface BenchReport {
   /** the signal that stopped the run early, if one did */
   readonly interrupted: string | null;
   readonly workloads: readonly Record<string, unknown>[];
+  /** mounts the run added to its own namespace and did not take down, read right before it exits: [] unless the teardown leaked */
+  readonly leftovers: readonly Leftover[];
 }
 
 /** One result as JSON: latencies in nanoseconds under `latencyNs`. */

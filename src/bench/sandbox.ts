@@ -7,9 +7,11 @@
 import { mkdirSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PlanError } from "../errors.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
 import { mount } from "../ops/mount.ts";
 import { enterPrivateMountNamespace, type PrivateMountNamespace } from "../ops/namespace.ts";
 import { unmount } from "../ops/unmount.ts";
+import { mountsAdded, type Leftover } from "./leftovers.ts";
 
 /** Directories the scratch tmpfs may cover, the first that exists. */
 const SCRATCH_CANDIDATES = ["/tmp", "/run", "/mnt"];
@@ -24,10 +26,13 @@ export interface Sandbox {
   releaseWorkloadDir(dir: string): void;
   /** Detach the scratch tmpfs. The namespace itself ends with the process. */
   close(): void;
+  /** The mounts the run added to its namespace and did not take down: [] after close() of a clean run. */
+  leftovers(): Leftover[];
 }
 
 export function enterSandbox(): Sandbox {
   const namespace = enterPrivateMountNamespace();
+  const atEntry = readMountInfo("thread-self"); // this thread's namespace: the one it mounts in
   const root = SCRATCH_CANDIDATES.find(isDirectory);
   if (root === undefined) throw new PlanError(`bench: none of ${SCRATCH_CANDIDATES.join(", ")} exists to hold the scratch tmpfs`);
   mount({ type: "tmpfs", source: "mountkit-bench", options: ["mode=0700"] }, root);
@@ -51,6 +56,7 @@ export function enterSandbox(): Sandbox {
       closed = true;
       unmount(root, { lazy: true });
     },
+    leftovers: () => mountsAdded(atEntry, readMountInfo("thread-self")),
   };
 }
 

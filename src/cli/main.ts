@@ -5,8 +5,6 @@
 import { basename } from "node:path";
 import { ExitCode } from "../errors.ts";
 import { processIo, type Io } from "./output.ts";
-import { applyCommand } from "./commands/apply.ts";
-import { withMountsCommand } from "./commands/with-mounts.ts";
 import { VERSION } from "../version.ts";
 
 type Command = (argv: readonly string[], io: Io) => ExitCode | number | Promise<ExitCode | number>;

@@ -43,20 +43,30 @@ export function printJson(io: Io, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Print a failure and return its exit code. With --json the result object goes to stdout too. */
+/**
+ * Print a failure, one line on stderr, and return its exit code. With --json the result object
+ * (cleanup errors included) goes to stdout too.
+ */
 export function reportError(io: Io, err: unknown, json: boolean): ExitCode {
   const code = exitCodeFor(err);
   const message = err instanceof Error ? err.message : String(err);
-  const hint = err instanceof MountkitError && err.hint ? ` (${err.hint})` : "";
-  io.err(`mountkit: ${oneLine(message)}${oneLine(hint)}\n`);
-  if (err instanceof MountkitError) {
-    for (const cleanup of err.cleanupErrors) io.err(`mountkit: while cleaning up: ${oneLine(String((cleanup as Error).message ?? cleanup))}\n`);
-  }
+  io.err(errorLine(err));
   if (json) {
     const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message };
     printJson(io, { ok: false, exitCode: code, error });
   }
   return code;
+}
+
+/**
+ * A failure as its one stderr line: the message, the hint, then what failed while cleaning up
+ * ("mountkit: ... (hint); while cleaning up: ...").
+ */
+export function errorLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = err instanceof MountkitError && err.hint ? ` (${err.hint})` : "";
+  const cleanups = err instanceof MountkitError ? err.cleanupErrors.map((c) => `; while cleaning up: ${c instanceof Error ? c.message : String(c)}`) : [];
+  return `mountkit: ${oneLine(message)}${oneLine(hint)}${oneLine(cleanups.join(""))}\n`;
 }
 
 /** Messages are one line whatever the paths in them hold. */

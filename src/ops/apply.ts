@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { PlanError } from "../errors.ts";
 import { parseApplyInput, type ApplyInput } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
-import { isBind } from "../plan/batch-plan.ts";
+import { isBind } from "../plan/mount-request.ts";
 import { planBatch } from "../plan/batch-plan.ts";
 import type { Plan } from "../plan/steps.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
@@ -56,7 +56,7 @@ export function applyRoot(request: ApplyRequest): string {
 /** An OCI bind whose source is relative takes it from the bundle directory. */
 function withBundleSource(entry: BatchEntry, bundle: string): BatchEntry {
   const m = entry.mount;
-  if (m.source === "" || isAbsolute(m.source) || !isBind(m)) return entry;
+  if (m.source === "" || isAbsolute(m.source) || !isBind({ mount: m })) return entry;
   return { ...entry, mount: { ...m, source: resolve(bundle, m.source) } };
 }
 

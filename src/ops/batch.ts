@@ -9,12 +9,11 @@
  *      first, and reports the failing one; keepGoing undoes only the failed entry and goes on;
  *      a `nofail` entry's failure is a warning
  *
- * Setup shared by the entries (kernel facts, the mount table, per-batch resources such as a
- * user namespace per id mapping) lives in batch-shared.ts and is released when the batch ends.
+ * Setup shared by the entries (kernel facts, the mount table read once) lives in
+ * batch-shared.ts.
  */
 import { realpathSync } from "node:fs";
-import { join, normalize } from "node:path";
-import { BatchError, MountkitError, PlanError, SyscallError } from "../errors.ts";
+import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isAlreadyMounted } from "../plan/already-mounted.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
@@ -28,6 +27,7 @@ import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { runPlan, type Undo } from "./run-plan.ts";
 import { createTarget } from "./targets.ts";
+import { joinUnderRoot } from "./unmount.ts";
 
 export interface BatchOptions extends OpsOptions {
   /** mount what can be mounted: a failed entry is undone alone and the others stay (exit 64) */
@@ -70,7 +70,7 @@ export interface MountedBatch {
   readonly results: readonly EntryResult[];
   /** host paths still mounted by this batch, in mount order */
   readonly targets: readonly string[];
-  /** problems that did not fail the batch: nofail entries, releasing shared setup */
+  /** problems that did not fail the batch: nofail entries, a failed close after checking options */
   readonly warnings: readonly MountkitError[];
   /**
    * Undo every entry still mounted, newest first: its plan's undo actions (unmount; a busy
@@ -105,27 +105,19 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   const base = opsContext(options);
   const shared = openBatchShared(base.facts);
   const ctx: OpsContext = { ...base, batch: shared };
-  let outcome: BatchOutcome | undefined;
-  try {
-    // Resolving now (read-only) finds link cycles before any mount; entries are resolved
-    // again right before they are mounted.
-    const targets = new Map<BatchEntry, string>();
-    const resolveNow = (e: BatchEntry) => {
-      const target = resolveInRoot(canonical, e.mount.target, ctx.sys);
-      targets.set(e, target);
-      return target;
-    };
-    const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, PLAN_ENV), ctx, action);
-    checkFsParams(entries, plans, ctx, action);
-    const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
-    const run = mountEntries(entries, canonical, ctx, options, action, preflight);
-    outcome = Object.assign(run, { mountTableReads: shared.mountTableReads });
-    return outcome;
-  } finally {
-    const failures = shared.release();
-    if (outcome) attachCleanup(outcome, failures);
-    else if (failures.length > 0) base.log?.(`release shared setup: ${failures.map(String).join("; ")}`);
-  }
+  // Resolving now (read-only) finds link cycles before any mount; entries are resolved
+  // again right before they are mounted.
+  const targets = new Map<BatchEntry, string>();
+  const resolveNow = (e: BatchEntry) => {
+    const target = resolveInRoot(canonical, e.mount.target, ctx.sys);
+    targets.set(e, target);
+    return target;
+  };
+  const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, PLAN_ENV), ctx, action);
+  const checked = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
+  const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
+  const run = mountEntries(entries, canonical, ctx, options, action, preflight, checked);
+  return Object.assign(run, { mountTableReads: shared.mountTableReads });
 }
 
 /** The outcome before the batch-level counters are added. */
@@ -138,11 +130,12 @@ function mountEntries(
   options: BatchOptions,
   action: string,
   preflight: ReadonlyMap<BatchEntry, { target: string; plan: Plan }>,
+  preflightWarnings: readonly MountkitError[],
 ): EntriesOutcome {
   const mounted: Mounted[] = [];
   const results: EntryResult[] = [];
   const failed: MountkitError[] = [];
-  const warnings: MountkitError[] = [];
+  const warnings: MountkitError[] = [...preflightWarnings];
   const ours: { target: string; mount: Mount }[] = [];
   let error: MountkitError | undefined;
   const report = (result: EntryResult) => {
@@ -153,7 +146,7 @@ function mountEntries(
   for (const entry of entries) {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
-    let target = lexicalJoin(root, entry.mount.target);
+    let target = joinUnderRoot(root, entry.mount.target); // its name until it is resolved
     const undo: Undo[] = [];
     try {
       try {
@@ -275,8 +268,10 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
     return err.withAction(`${action}: ${entry.where}: ${err.action ?? `mount on ${target}`}`);
   }
   if (err instanceof PlanError) {
-    err.message = `${action}: ${err.message}`; // already named by planEntry or at resolution
-    return err;
+    // Every entry was planned before the first mount: one that fails to plan now does so
+    // because of what earlier entries mounted, so it is a mount failure (32), not bad input.
+    // Already named by planEntry or at resolution.
+    return new MountFailedError(`${action}: ${err.message}`, err, err.hint ? { hint: err.hint } : undefined);
   }
   if (err instanceof MountkitError) err.message = `${action}: ${entry.where}: ${err.message}`;
   return err;
@@ -296,18 +291,6 @@ function realSource(source: string): string {
   } catch {
     return source;
   }
-}
-
-/** Attach what failed while releasing shared setup: to the error, else as warnings. */
-function attachCleanup(outcome: BatchOutcome, failures: unknown[]): void {
-  if (failures.length === 0) return;
-  if (outcome.error) outcome.error.cleanupErrors.push(...failures);
-  else (outcome.warnings as MountkitError[]).push(...failures.filter((f): f is MountkitError => f instanceof MountkitError));
-}
-
-/** root + target without touching the filesystem: the name used before the target is resolved. */
-export function lexicalJoin(root: string, target: string): string {
-  return join(root, normalize(`/${target}`));
 }
 
 export interface MountAllOptions extends BatchOptions {

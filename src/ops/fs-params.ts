@@ -7,7 +7,7 @@
  * will create, EPERM) leaves the judgement to the mount itself.
  */
 import { Errno } from "../errno.ts";
-import { isErrno } from "../errors.ts";
+import { isErrno, type MountkitError, SyscallError } from "../errors.ts";
 import { badEntries } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { fsParamCheck, refusedParam, type FsParamCheck } from "../plan/batch-plan.ts";
@@ -18,27 +18,40 @@ import type { OpsContext } from "./context.ts";
 /** fsconfig copies at most 256 bytes of a string value, NUL included; longer ones are not checked. */
 const FSCONFIG_STRING_MAX = 255;
 
-/** Check every entry's filesystem parameters; one PlanError lists every refusal. */
-export function checkFsParams(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): void {
-  if (!ctx.facts.mountApi) return; // no fsopen on this kernel: the mounts themselves will tell
+/**
+ * Check every entry's filesystem parameters; one PlanError lists every refusal. Failures to
+ * close a checking context are returned (warnings of the batch), or kept with the PlanError as
+ * cleanup errors: they never stand in for the check's answer.
+ */
+export function checkFsParams(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): MountkitError[] {
+  if (!ctx.facts.mountApi) return []; // no fsopen on this kernel: the mounts themselves will tell
   const verdicts = new Map<string, { param: string | undefined; detail: string } | null>();
   const problems: string[] = [];
+  const cleanup: MountkitError[] = [];
   entries.forEach((entry, i) => {
     const check = fsParamCheck(entry, plans[i]!);
     if (!check) return;
     const key = [check.fstype, ...check.params].join("\0");
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
-      verdict = askKernel(check, ctx);
+      verdict = askKernel(check, ctx, cleanup);
       verdicts.set(key, verdict);
     }
     if (verdict) problems.push(refusedParam(entry, check, verdict.param, verdict.detail).message);
   });
-  if (problems.length > 0) throw badEntries(action, problems);
+  if (problems.length > 0) {
+    const refusal = badEntries(action, problems);
+    refusal.cleanupErrors.push(...cleanup);
+    throw refusal;
+  }
+  return cleanup;
 }
 
-/** null when the kernel took everything (or cannot say); else what it refused and why. */
-function askKernel(check: FsParamCheck, ctx: OpsContext): { param: string | undefined; detail: string } | null {
+/**
+ * null when the kernel took everything (or cannot say); else what it refused and why. A
+ * failing close of the context is pushed to cleanup.
+ */
+function askKernel(check: FsParamCheck, ctx: OpsContext, cleanup: MountkitError[]): { param: string | undefined; detail: string } | null {
   let fd: number;
   try {
     fd = ctx.sys.fsopen(check.fstype, FSOPEN_CLOEXEC);
@@ -62,6 +75,11 @@ function askKernel(check: FsParamCheck, ctx: OpsContext): { param: string | unde
     }
     return null;
   } finally {
-    ctx.sys.close(fd);
+    try {
+      ctx.sys.close(fd);
+    } catch (err) {
+      if (!(err instanceof SyscallError)) throw err;
+      cleanup.push(err.withAction(`${check.fstype}: close the fs context that checked its options`));
+    }
   }
 }

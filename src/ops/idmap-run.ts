@@ -19,6 +19,7 @@ import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { usernsFdFor } from "./userns.ts";
 import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
+import { ensureTempParent } from "./temp-location.ts";
 
 /** What one run of a plan cloned, attached and created, for its messages and undo actions (which also run later, in a batch's rollback). */
 interface TempState {
@@ -80,7 +81,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       closeHandle(run, step.slot, sys);
       return;
     case "mkdir": {
-      sys.mkdir(step.path, step.mode);
+      sys.mkdir(ensureTempParent(step.path), step.mode);
       const state = stateOf(run);
       state.dirs.add(step.path);
       run.rollback.push(() => removeDirIfFree(state, step.path, ctx));

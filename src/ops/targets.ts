@@ -10,7 +10,7 @@ import { errnoCode } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import type { CreateTarget } from "../plan/batch-entry.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { isBind } from "../plan/batch-plan.ts";
+import { isBind } from "../plan/mount-request.ts";
 import type { Undo } from "./run-plan.ts";
 
 /** Create hostTarget if it is missing; push the undo of each path created onto undo. */
@@ -37,7 +37,7 @@ export function createTarget(mount: Mount, hostTarget: string, create: CreateTar
 
 /** A bind whose source exists and is not a directory mounts on a file. */
 function isFileBind(mount: Mount): boolean {
-  if (!isBind(mount) || mount.source === "") return false;
+  if (!isBind({ mount }) || mount.source === "") return false;
   try {
     return !statSync(mount.source).isDirectory();
   } catch {

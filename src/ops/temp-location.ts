@@ -4,14 +4,16 @@
  * cleanupTempMounts() finds everything a crashed run left behind.
  *
  *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp (containerd uses
- *             $XDG_RUNTIME_DIR, else the system temp dir)
- *   set       setTempMountLocation(dir): created 0700 if missing, kept canonical
+ *             $XDG_RUNTIME_DIR, else the system temp dir); read once, kept canonical, and
+ *             created 0700 only when a dir is first made in it: planning (a dry run) never
+ *             writes, it only reads the path
+ *   set       setTempMountLocation(dir): created 0700 at once if missing, kept canonical
  *
  * Every directory made here is named TEMP_DIR_PREFIX + kind + "-" + random ("mountkit-mount-
  * a1B2c3"), so cleanup touches only mountkit's own directories.
  */
 import { lstatSync, mkdirSync, mkdtempSync, realpathSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { PlanError, quotePath } from "../errors.ts";
 import { fsFailure } from "./targets.ts";
 
@@ -19,28 +21,79 @@ import { fsFailure } from "./targets.ts";
 export const TEMP_DIR_PREFIX = "mountkit-";
 
 let location: string | undefined;
+/** whether location is known to exist (created or checked since it was chosen) */
+let created = false;
 
-/** The canonical temp mount location (created on first use when it is the default). */
+/** The canonical temp mount location. Reads the file system, never writes it (see ensureTempMountLocation). */
 export function tempMountLocation(): string {
   if (location === undefined) {
     const chosen = process.env.MOUNTKIT_TMPDIR || process.env.XDG_RUNTIME_DIR || "/tmp";
-    location = ensureLocation(chosen);
+    location = canonicalLocation(chosen);
+    created = false;
   }
   return location;
 }
 
 /** Use dir for temp mounts from now on (containerd's SetTempMountLocation). Returns it canonical. */
 export function setTempMountLocation(dir: string): string {
-  location = ensureLocation(dir);
+  location = createLocation(dir);
+  created = true;
   return location;
 }
 
 /** Forget a set location: the next use takes the default again (tests). */
 export function resetTempMountLocation(): void {
   location = undefined;
+  created = false;
 }
 
-function ensureLocation(dir: string): string {
+/** The temp mount location, created 0700 if missing: for code about to make a dir in it. */
+export function ensureTempMountLocation(): string {
+  const dir = tempMountLocation();
+  if (!created) {
+    createLocation(dir);
+    created = true;
+  }
+  return dir;
+}
+
+/**
+ * path, once its parent exists when that parent is the temp mount location: a plan's mkdir
+ * step calls it, so the location a plan named while planning is created when the plan runs.
+ * Any other path is returned untouched.
+ */
+export function ensureTempParent(path: string): string {
+  if (!created && location !== undefined && dirname(path) === location) ensureTempMountLocation();
+  return path;
+}
+
+/**
+ * dir absolute and canonical without creating it: the real path of its deepest existing
+ * ancestor, then the missing components (which cannot be links yet). That ancestor must be
+ * a directory.
+ */
+function canonicalLocation(dir: string): string {
+  if (dir === "") throw new PlanError("temp mount location: empty path");
+  const missing: string[] = [];
+  let existing = resolve(dir);
+  for (;;) {
+    try {
+      const canonical = realpathSync(existing);
+      if (!lstatSync(canonical).isDirectory()) throw new PlanError(`temp mount location ${quotePath(dir)}: ${quotePath(existing)} is not a directory`);
+      return join(canonical, ...missing);
+    } catch (err) {
+      if (err instanceof PlanError) throw err;
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || existing === "/") {
+        throw fsFailure(err, "realpath(3)", existing, `temp mount location ${quotePath(dir)}`);
+      }
+      missing.unshift(basename(existing));
+      existing = dirname(existing);
+    }
+  }
+}
+
+/** mkdir -p dir (0700), returned canonical; it must be a directory. */
+function createLocation(dir: string): string {
   if (dir === "") throw new PlanError("temp mount location: empty path");
   const absolute = resolve(dir);
   try {
@@ -60,7 +113,7 @@ function ensureLocation(dir: string): string {
  */
 export function makeTempDir(kind: string): string {
   if (!/^[a-z0-9]+$/.test(kind)) throw new Error(`temp dir kind must be lower-case letters and digits: ${JSON.stringify(kind)}`);
-  const prefix = join(tempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-`);
+  const prefix = join(ensureTempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-`);
   try {
     return mkdtempSync(prefix);
   } catch (err) {
@@ -76,8 +129,9 @@ export function isOwnTempDirName(name: string): boolean {
 let sequence = 0;
 
 /**
- * A fresh path in the temp location, not created: mountkit-<kind>-<pid>-<n>-<random>. The plan
- * that uses it creates it with mkdir, which fails rather than share an existing directory.
+ * A fresh path in the temp location, not created (nor is the location): mountkit-<kind>-<pid>-
+ * <n>-<random>. The plan that uses it creates it with mkdir, which fails rather than share an
+ * existing directory, after ensureTempParent() has created the location.
  */
 export function newTempPath(kind: string): string {
   const random = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0");

@@ -91,16 +91,20 @@ export function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (dir: str
   return withTempMount(readonlyMounts(mounts), fn, options);
 }
 
-/** rmdir(dir); the failure as a MountkitError, or undefined. */
+/** rmdir(dir); the failure as a MountkitError, or undefined. Never throws: callers are cleaning up. */
 function removeDir(dir: string): MountkitError | undefined {
   try {
     rmdirSync(dir);
     return undefined;
   } catch (err) {
-    const failure = fsFailure(err, "rmdir(2)", dir, `remove temp mount dir ${quotePath(dir)}`);
-    if (failure instanceof MountkitError) return failure;
-    throw failure;
+    return cleanupFailure(err, "rmdir(2)", dir, `remove temp mount dir ${quotePath(dir)}`);
   }
+}
+
+/** A failure while cleaning up, as a MountkitError to report (one without an errno keeps its text). */
+function cleanupFailure(err: unknown, syscall: string, path: string, action: string): MountkitError {
+  const failure = fsFailure(err, syscall, path, action);
+  return failure instanceof MountkitError ? failure : new PlanError(`${action}: ${String(failure)}`, { cause: failure });
 }
 
 export interface TempCleanup {
@@ -156,6 +160,7 @@ function ownDirs(location: string, warnings: MountkitError[]): string[] {
       })
       .sort();
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return []; // not made yet: nothing was left there
     const failure = fsFailure(err, "open(2)", location, `read temp mount location ${quotePath(location)}`);
     if (failure instanceof MountkitError) warnings.push(failure);
     return [];
@@ -177,7 +182,6 @@ function removeEmptyTree(dir: string, dev: number, removed: string[], warnings: 
     rmdirSync(dir);
     removed.push(dir);
   } catch (err) {
-    const failure = fsFailure(err, "rmdir(2)", dir, `clean up ${quotePath(dir)}`);
-    warnings.push(failure instanceof MountkitError ? failure : new PlanError(`clean up ${quotePath(dir)}: ${String(failure)}`));
+    warnings.push(cleanupFailure(err, "rmdir(2)", dir, `clean up ${quotePath(dir)}`));
   }
 }

@@ -165,7 +165,8 @@ function unmountEach(targets: readonly string[], options: UnmountOptions, action
 
 /**
  * root + target, lexically: ".." cannot climb above root, but a symlink in target is not
- * followed. unmountMounts and apply use rootPath (plan/root-path.ts) instead.
+ * followed. unmountMounts and apply resolve with rootPath (plan/root-path.ts); a batch uses
+ * this to name an entry's target until it is resolved.
  */
 export function joinUnderRoot(root: string, target: string): string {
   return join(root, normalize(`/${target}`));

@@ -5,8 +5,7 @@
  */
 import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
-import type { Mount } from "./mount-request.ts";
-import { isBind } from "./batch-plan.ts";
+import { isBind, type Mount } from "./mount-request.ts";
 
 /**
  * True when table holds mount at target. target and realSource are canonical host paths
@@ -16,7 +15,7 @@ import { isBind } from "./batch-plan.ts";
 export function isAlreadyMounted(table: readonly MountInfo[], target: string, mount: Mount, realSource: string): boolean {
   const here = table.filter((m) => m.mountpoint === target);
   if (here.length === 0) return false;
-  if (!isBind(mount)) return here.some((m) => m.fstype === mount.type && (m.source === mount.source || m.source === realSource));
+  if (!isBind({ mount })) return here.some((m) => m.fstype === mount.type && (m.source === mount.source || m.source === realSource));
   if (!realSource.startsWith("/")) return false;
   const holder = lookupMount(table, realSource);
   if (!holder) return false;

@@ -10,7 +10,7 @@ import type { BatchEntry } from "./batch-entry.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { planMount } from "./mount-plan.ts";
-import type { Mount, PlanEnv } from "./mount-request.ts";
+import { isBind, type PlanEnv } from "./mount-request.ts";
 import { classifyOptions } from "./options.ts";
 import type { Plan } from "./steps.ts";
 
@@ -18,7 +18,7 @@ import type { Plan } from "./steps.ts";
 export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   try {
     const options = classifyOptions(entry.mount.options);
-    if (isBind(entry.mount) && options.data.length > 0 && !(options.flags & MS.REMOUNT)) {
+    if (isBind({ mount: entry.mount, options }) && options.data.length > 0 && !(options.flags & MS.REMOUNT)) {
       const [first] = options.data;
       throw new PlanError(`unknown option ${JSON.stringify(first)}: a bind mount takes only mount flags`, {
         hint: "bind mounts pass no options to a filesystem; see 'mountkit features --options'",
@@ -28,11 +28,6 @@ export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFa
   } catch (err) {
     throw nameEntry(entry, err);
   }
-}
-
-/** A bind: the "bind" type (containerd#12549) or a bind/rbind option. */
-export function isBind(mount: Mount): boolean {
-  return mount.type === "bind" || (classifyOptions(mount.options).flags & MS.BIND) !== 0;
 }
 
 /** Prefix a PlanError with the entry ("entry 3 (/dev/pts): ..."); other errors pass unchanged. */

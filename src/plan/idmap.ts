@@ -20,7 +20,7 @@ import { planIdmappedOverlay } from "./idmap-overlay.ts";
 import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs } from "./idmap-tree.ts";
 import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
 import type { Planner } from "./mount-plan.ts";
-import type { MountContext } from "./mount-request.ts";
+import { isBind, type MountContext } from "./mount-request.ts";
 import { planPlain } from "./plain.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { Plan } from "./steps.ts";
@@ -75,10 +75,6 @@ export function planIdmapped(ctx: MountContext): Plan {
   if (mount.type === "overlay") return planIdmappedOverlay(ctx, pair);
   if (isBind(ctx)) return planIdmappedBind(ctx, pair);
   return planIdmappedFilesystem(ctx, pair);
-}
-
-function isBind(ctx: MountContext): boolean {
-  return ctx.mount.type === "bind" || (ctx.options.flags & MS.BIND) !== 0;
 }
 
 /**

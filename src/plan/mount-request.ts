@@ -4,6 +4,7 @@
  */
 import { PlanError, quotePath } from "../errors.ts";
 import type { KernelFacts } from "./facts.ts";
+import { MS } from "./flags.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
 
 export interface Mount {
@@ -44,6 +45,15 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
   }
   const options = classifyOptions(mount.options);
   return { mount, target, options, facts, action: describeAction(mount, target), env };
+}
+
+/**
+ * A bind: the "bind" type (containerd#12549) or a bind/rbind option. Takes a MountContext, or
+ * a Mount alone ({mount}); options classified already are not classified again.
+ */
+export function isBind(request: { readonly mount: Mount; readonly options?: ClassifiedOptions }): boolean {
+  const { mount, options } = request;
+  return mount.type === "bind" || ((options ?? classifyOptions(mount.options)).flags & MS.BIND) !== 0;
 }
 
 function describeAction(mount: Mount, target: string): string {

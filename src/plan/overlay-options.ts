@@ -166,13 +166,3 @@ export function overlayDataItems(config: OverlayConfig): string[] {
   if (config.workdir !== undefined) items.push(`workdir=${escapeOverlayPath(config.workdir)}`);
   return [...items, ...config.other];
 }
-
-/** Every layer path of the config: lower, data-only, upper, work. */
-export function overlayPaths(config: OverlayConfig): string[] {
-  return [
-    ...config.lowerdirs,
-    ...config.datadirs,
-    ...(config.upperdir === undefined ? [] : [config.upperdir]),
-    ...(config.workdir === undefined ? [] : [config.workdir]),
-  ];
-}

@@ -9,7 +9,7 @@
  */
 import { PlanError, quotePath } from "../errors.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
-import type { MountContext } from "./mount-request.ts";
+import { isBind, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { MountStep, Plan } from "./steps.ts";
@@ -24,8 +24,8 @@ const MS_REMOUNT_INHERITED = MS_PER_MOUNT | MS.SYNCHRONOUS | MS.MANDLOCK;
 export function planPlain(ctx: MountContext): Plan {
   const { mount, target, options, facts } = ctx;
   let flags = options.flags;
-  if (mount.type === "bind") flags |= MS.BIND; // containerd#12549: a bind type is a bind
-  const bind = (flags & MS.BIND) !== 0;
+  const bind = isBind(ctx);
+  if (bind) flags |= MS.BIND; // containerd#12549: a bind type is a bind
   const data = joinData(options.data);
   checkDataSize(ctx, data);
 

@@ -233,6 +233,28 @@ describe("bad input is refused before any mount", () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
+  test("a failing close(2) of the checking context never hides the refusal, nor fails a good batch", () => {
+    s = scratch("badclose");
+    const root = dir("root");
+    mkdirSync(`${root}/a`);
+    // the real close is made (no fd leaks), then reported as failed
+    const failingClose = () => injectFaults(libcSyscalls, { close: { calls: [1], errno: Errno.EIO, when: "after" } });
+    const bad = [{ type: "tmpfs", source: "typo", target: "/a", options: ["siz=1m"] }];
+    let err: unknown;
+    try {
+      mountAll(bad, root, { sys: failingClose() });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PlanError);
+    expect((err as PlanError).message).toContain(`option "siz=1m" refused by the kernel`);
+    expect((err as PlanError).cleanupErrors.map((e) => (e as SyscallError).errnoName)).toEqual(["EIO"]);
+
+    const good = releaseAfter(mountAll([{ type: "tmpfs", source: "fine", target: "/a", options: ["size=1m"] }], root, { sys: failingClose() }));
+    expect(good.results.map((r) => r.status)).toEqual(["mounted"]);
+    expect(good.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/close\(2\): EIO/)]);
+  });
+
   test("an unknown filesystem type, an option on a bind, and a missing type: all named at once", () => {
     s = scratch("badmany");
     const root = dir("root");

@@ -56,11 +56,14 @@ function processesOf(marker: string): string[] {
 }
 
 /**
- * What a finished run may not have left: mounts here, loop devices bound to its images,
- * processes (FUSE daemons, namespace holders), anything in the temp dirs it was pointed at.
+ * What a finished run may not have left: mounts in its own namespace (its report's leftovers,
+ * read there right before it exited: its mounts never reach this namespace) or here, loop
+ * devices bound to its images, processes (FUSE daemons, namespace holders), anything in the
+ * temp dirs it was pointed at.
  */
-function expectNothingLeft(pid: number, tempDirs: readonly string[] = []): void {
+function expectNothingLeft(pid: number, report: { leftovers: unknown }, tempDirs: readonly string[] = []): void {
   const marker = `mountkit-bench-${pid}`;
+  expect(report.leftovers).toEqual([]);
   expect(benchMounts()).toEqual([]);
   expect(loopDevicesMarked(marker)).toEqual([]);
   expect(processesOf(marker)).toEqual([]);
@@ -93,7 +96,8 @@ describe("mountkit bench --json", () => {
     expect(w.latencyNs.min).toBeLessThanOrEqual(w.latencyNs.p50);
     expect(w.latencyNs.p50).toBeLessThanOrEqual(w.latencyNs.p99);
     expect(w.latencyNs.p99).toBeLessThanOrEqual(w.latencyNs.max);
-    // Nothing reached this namespace, and /tmp here was never covered.
+    // Nothing was left in its namespace, nothing reached this one, and /tmp here was never covered.
+    expect(report.leftovers).toEqual([]);
     expect(mountTable().length).toBe(before);
     expect(benchMounts()).toEqual([]);
     expect(existsSync(copyDir)).toBe(true);
@@ -143,7 +147,7 @@ describe("mountkit bench --json", () => {
         status: "skipped",
         reason: 'fuse-overlayfs not found on PATH (""): mount.fuse3 starts it through PATH (Debian: fuse-overlayfs)',
       });
-      expectNothingLeft(run.pid, [temp]);
+      expectNothingLeft(run.pid, report, [temp]);
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }
@@ -153,10 +157,11 @@ describe("mountkit bench --json", () => {
     const run = bench(["-w", "fuse-overlayfs", "--duration", "0.05", "--json"], { PATH: "/usr/bin:/bin" });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    const [w] = JSON.parse(run.stdout).workloads;
+    const report = JSON.parse(run.stdout);
+    const [w] = report.workloads;
     expect(w).toMatchObject({ name: "fuse-overlayfs", group: "fuse", status: "ok" });
     expect(w.ops).toBeGreaterThan(0);
-    expectNothingLeft(run.pid);
+    expectNothingLeft(run.pid, report);
   });
 
   test("--list names every workload, and why one is skipped here", () => {
@@ -215,6 +220,7 @@ describe("interrupted", () => {
         expect(report.interrupted).toBe(signal);
         expect(report.workloads.map((w: { status: string }) => w.status)).toEqual(["ok", "interrupted"]);
         expect(await new Response(child.stderr).text()).toContain(`stopped by ${signal}`);
+        expect(report.leftovers).toEqual([]);
         expect(benchMounts()).toEqual([]);
       } finally {
         child.kill("SIGKILL");
@@ -250,7 +256,7 @@ describe("interrupted while holding what a detach does not release", () => {
         const report = JSON.parse(await new Response(child.stdout).text());
         expect(report.interrupted).toBe("SIGINT");
         expect(report.workloads).toHaveLength(1);
-        expectNothingLeft(child.pid);
+        expectNothingLeft(child.pid, report);
       } finally {
         child.kill("SIGKILL");
         await child.exited;

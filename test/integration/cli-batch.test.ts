@@ -1,7 +1,7 @@
 // The built binary (dist/mountkit, made by npm test): apply, with-mounts, mount -a, umount -a.
 // Exit codes, output and what is left in the mount table. Root, private mount namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -84,6 +84,34 @@ describe("mountkit apply", () => {
     expect(doc.entries.map((e: { status: string }) => e.status)).toEqual(["rolled-back", "failed"]);
     expect(doc.error.errnoName).toBe("ENOENT");
     expect(mountinfoText()).toBe(before);
+  });
+
+  test("a target that resolves into a link cycle only once an earlier entry is mounted: exit 32, rolled back", () => {
+    s = scratch("cli-latecycle");
+    const root = s.path("root");
+    mkdirSync(`${root}/x`, { recursive: true });
+    const cyclic = s.path("cyclic"); // bound on /x by entry 1: /x/a then loops
+    mkdirSync(cyclic);
+    symlinkSync("b", `${cyclic}/a`);
+    symlinkSync("a", `${cyclic}/b`);
+    const file = list(s.dir, [
+      { type: "bind", source: cyclic, target: "/x", options: ["bind"] },
+      { type: "tmpfs", source: "late", target: "/x/a/sub", options: [] },
+    ]);
+    const before = mountinfoText();
+    const r = run(["apply", "--root", root, "--json", file]);
+    expect(r.err).toMatch(/^mountkit: apply: entry 2: resolve .*a link cycle.*\n$/);
+    expect(r.code).toBe(32);
+    const doc = JSON.parse(r.out);
+    expect(doc.exitCode).toBe(32);
+    expect(doc.entries.map((e: { status: string }) => e.status)).toEqual(["rolled-back", "failed"]);
+    expect(doc.error).toMatchObject({ kind: "mount", cause: { kind: "plan" } });
+    expect(mountinfoText()).toBe(before);
+    // the same cycle present before any mount is bad input: exit 1
+    const direct = list(s.dir, [{ type: "tmpfs", source: "early", target: "/a/sub", options: [] }]);
+    const early = run(["apply", "--root", cyclic, direct]);
+    expect(early.err).toMatch(/a link cycle/);
+    expect(early.code).toBe(1);
   });
 
   test("--keep-going: what can be mounted stays; exit 64", () => {

@@ -16,6 +16,7 @@ import type { Strategy } from "../../src/plan/facts.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { LO_FLAGS } from "../../src/sys/loop.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
+import { runCli } from "../support/cli.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { expectFreed, loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
@@ -296,5 +297,19 @@ describe("the binary", () => {
     await expectFreed(zeros);
     expect(existsSync(t)).toBe(true);
     expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("loop attach --autoclear is refused (exit 1, a hint), attaching nothing", () => {
+    fresh("loop-cli-autoclear");
+    const img = image();
+    const refused = runCli(["loop", "attach", "--autoclear", img]);
+    expect(refused).toMatchObject({ code: 1, stdout: "" });
+    expect(refused.stderr).toMatch(/^mountkit: loop attach: --autoclear would detach the device at once \(.*mount -o loop.*\)\n$/);
+    expect(refused.stderr.split("\n")).toHaveLength(2); // one line
+    expect(loopDevicesOf(img)).toEqual(none);
+    const json = runCli(["loop", "attach", "--autoclear", "--json", img]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 1, error: { kind: "plan" } });
+    expect(runCli(["loop", "attach", "--help"]).stdout).toMatch(/--autoclear +refused here/);
   });
 });

@@ -1,5 +1,6 @@
 // Temp mounts and cleanupTempMounts against the real kernel (root, private namespace).
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import * as fs from "node:fs";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Errno } from "../../src/errno.ts";
@@ -91,6 +92,28 @@ describe("withTempMount", () => {
     expect(called).toBe(false);
     expect(mountinfoText()).toBe(before);
     expect(readdirSync(location)).toEqual([]);
+  });
+
+  test("a failed mount whose rmdir also fails oddly: the mount's error, the rmdir's kept as a cleanup error", async () => {
+    fresh("temprmdir");
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.ENOSPC } });
+    // an rmdir failure without an errno (the kernel gives none such; this stands for any surprise)
+    const rmdir = spyOn(fs, "rmdirSync").mockImplementation(() => {
+      throw new TypeError("rmdir broke");
+    });
+    let caught: unknown;
+    try {
+      await withTempMount([{ type: "tmpfs", source: "a", options: [] }], () => {}, { sys });
+    } catch (err) {
+      caught = err;
+    } finally {
+      rmdir.mockRestore();
+    }
+    expect(caught).toBeInstanceOf(SyscallError);
+    expect((caught as SyscallError).errnoName).toBe("ENOSPC");
+    const [left] = (caught as SyscallError).cleanupErrors as MountkitError[];
+    expect(left?.message).toMatch(/^remove temp mount dir .*mountkit-mount-\w+: TypeError: rmdir broke$/);
+    for (const name of readdirSync(location)) fs.rmdirSync(join(location, name)); // what the broken rmdir left
   });
 
   test("fn and the cleanup both fail: the cleanup's error, fn's message after it, fn's error as cause", async () => {

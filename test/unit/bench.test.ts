@@ -136,6 +136,7 @@ function fakeSandbox(): Sandbox & { made: string[]; released: string[] } {
       released.push(dir);
     },
     close() {},
+    leftovers: () => [],
   };
 }
 

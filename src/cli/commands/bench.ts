@@ -12,7 +12,7 @@ import { enterSandbox, type Sandbox } from "../../bench/sandbox.ts";
 import { formatRate } from "../../bench/stats.ts";
 import { VERSION } from "../../version.ts";
 import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
-import { printJson, processIo, reportError, type Io } from "../output.ts";
+import { oneLine, printJson, processIo, reportError, type Io } from "../output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print the results as JSON" },
@@ -76,20 +76,26 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
       sandbox?.close();
       for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.off(signal, onSignal);
     }
+    // Read last, after every teardown: the run's own namespace is the only place a leak shows.
+    const leftovers = sandbox.leftovers();
 
     if (json) {
       const report: BenchReport = {
-        ok: stoppedBy === undefined && results.every((r) => r.status !== "failed"),
+        ok: stoppedBy === undefined && results.every((r) => r.status !== "failed") && leftovers.length === 0,
         version: VERSION,
         kernel: host.facts.release,
         durationSec,
         isolation: { method: "unshare(CLONE_NEWNS) of the main thread, mounts rprivate", namespace: sandbox.namespace.current, scratch: sandbox.root },
         interrupted: stoppedBy ?? null,
         workloads: results.map(resultJson),
+        leftovers,
       };
       printJson(io, report);
     } else {
       io.out(resultTable(results));
+    }
+    if (leftovers.length > 0) {
+      io.err(`mountkit: bench: left mounted in its namespace: ${oneLine(leftovers.map((m) => `${m.target} (${m.fstype} ${m.source})`).join(", "))}\n`);
     }
     if (stoppedBy !== undefined) {
       io.err(`mountkit: bench: stopped by ${stoppedBy}; everything it mounted was removed\n`);
@@ -97,7 +103,7 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
     }
     for (const r of results) if (r.status === "failed") io.err(`mountkit: bench: workload ${r.name} failed: ${r.error}\n`);
     const failed = results.filter((r) => r.status === "failed").length;
-    if (failed === 0) return ExitCode.ok;
+    if (failed === 0) return leftovers.length === 0 ? ExitCode.ok : ExitCode.system;
     return results.some((r) => r.status === "ok") ? ExitCode.someFailed : ExitCode.mountFailed;
   } catch (err) {
     return reportError(io, err, json);

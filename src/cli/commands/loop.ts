@@ -5,12 +5,14 @@ import { ExitCode, MountkitError } from "../../errors.ts";
 import { attachLoop, detachLoop } from "../../ops/loop.ts";
 import { parseSize } from "../../plan/size.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { printJson, reportError, type Io } from "../output.ts";
+import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "read-only", short: "r", help: "attach read-only" },
   { long: "direct-io", help: "read and write the file with direct I/O" },
-  { long: "autoclear", help: "detach when the last user closes the device (at once, unless something opened it first)" },
+  // Kept for the CLI contract, refused: the command closes the only fd it has, so the kernel
+  // would detach the device before anyone could use the name printed.
+  { long: "autoclear", help: "refused here: it frees the device once nothing holds it open, at once for this command (mount -o loop sets it)" },
   { long: "offset", short: "o", value: "BYTES", help: "start this far into the file (4096, 1MiB, ...)" },
   { long: "sizelimit", value: "BYTES", help: "show at most this much of the file" },
   { long: "json", help: "print the result as JSON" },
@@ -21,6 +23,11 @@ const DETACH_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print a result per device as JSON" },
   { long: "help", short: "h", help: "show this help" },
 ];
+
+const AUTOCLEAR_HINT =
+  "autoclear frees a loop device as soon as nothing holds it open, and this command exits holding nothing; " +
+  "mount -o loop sets autoclear and holds the device until the mount does, and the library's attachLoop() " +
+  "supports it for a caller that keeps loop.fd open";
 
 export const LOOP_USAGE =
   "mountkit loop attach [-r] [--direct-io] [--autoclear] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
@@ -46,12 +53,12 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
       return ExitCode.ok;
     }
     if (args.operands.length !== 1) throw new UsageError("loop attach: give exactly one FILE");
+    if (has(args, "autoclear")) throw new UsageError("loop attach: --autoclear would detach the device at once", { hint: AUTOCLEAR_HINT });
     const offset = last(args, "offset");
     const sizeLimit = last(args, "sizelimit");
     const loop = attachLoop(args.operands[0]!, {
       readOnly: has(args, "read-only"),
       directIo: has(args, "direct-io"),
-      autoclear: has(args, "autoclear"),
       offset: offset === undefined ? 0 : parseSize("offset", offset),
       sizeLimit: sizeLimit === undefined ? 0 : parseSize("sizelimit", sizeLimit),
     });
@@ -86,7 +93,7 @@ function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     } catch (err) {
       failures++;
       if (!json) reportError(io, err, false);
-      else io.err(`mountkit: ${err instanceof Error ? err.message : String(err)}\n`);
+      else io.err(errorLine(err));
       results.push({ device, ok: false, error: err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) } });
     }
   }

@@ -5,7 +5,7 @@ import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
 import { unmountAll, unmount, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { printJson, reportError, type Io } from "../output.ts";
+import { errorLine, printJson, reportError, type Io } from "../output.ts";
 import { umountAllCommand } from "./fstab.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
@@ -78,7 +78,7 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode {
       if (!json) reportError(io, err, false);
       const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) };
       results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error });
-      if (json) io.err(`mountkit: ${err instanceof Error ? err.message : String(err)}\n`);
+      if (json) io.err(errorLine(err));
     }
   }
   const code =

@@ -1,0 +1,21 @@
+// main.ts loads each command's module only when that command runs (start-up cost, docs/bench.md):
+// a static import of a command module would load it for every invocation.
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
+
+function staticImports(source: string): string[] {
+  return [...source.matchAll(/^\s*import\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]!);
+}
+
+test("main.ts imports no command module statically", () => {
+  const imports = staticImports(readFileSync(MAIN, "utf8"));
+  expect(imports.length).toBeGreaterThan(0);
+  expect(imports.filter((spec) => spec.includes("/commands/"))).toEqual([]);
+});
+
+test("the check sees a static import of a command", () => {
+  expect(staticImports('import { x } from "./commands/apply.ts";\nconst y = await import("./commands/mount.ts");')).toEqual(["./commands/apply.ts"]);
+});

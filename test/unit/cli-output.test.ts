@@ -1,0 +1,50 @@
+// reportError: one line on stderr whatever failed while cleaning up; --json keeps every part.
+import { expect, test } from "bun:test";
+import { oneLine, reportError, type Io } from "../../src/cli/output.ts";
+import { Errno } from "../../src/errno.ts";
+import { HelperError, PlanError, SyscallError } from "../../src/errors.ts";
+
+function capture(): Io & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
+
+function failureWithCleanups(): SyscallError {
+  const err = new SyscallError("mount(2)", Errno.EINVAL, ["/t"]).withAction("mount overlay on /t", "check the options");
+  err.cleanupErrors.push(new SyscallError("umount2(2)", Errno.EBUSY, ["/tmp/a"]).withAction("unmount /tmp/a"));
+  err.cleanupErrors.push(new PlanError("rmdir /tmp/b:\nleft in place"));
+  err.cleanupErrors.push("not an Error");
+  return err;
+}
+
+test("cleanup failures follow the error on the same line", () => {
+  const io = capture();
+  expect(reportError(io, failureWithCleanups(), false)).toBe(32);
+  expect(io.stderr).toBe(
+    "mountkit: mount overlay on /t: mount(2): EINVAL (Invalid argument) (check the options)" +
+      "; while cleaning up: unmount /tmp/a: umount2(2): EBUSY (Device or resource busy)" +
+      "; while cleaning up: rmdir /tmp/b:\\nleft in place" +
+      "; while cleaning up: not an Error\n",
+  );
+  expect(io.stdout).toBe("");
+});
+
+test("--json: the same one stderr line, and every cleanup error in the error object", () => {
+  const io = capture();
+  expect(reportError(io, failureWithCleanups(), true)).toBe(32);
+  expect(io.stderr.split("\n")).toHaveLength(2);
+  const doc = JSON.parse(io.stdout);
+  expect(doc).toMatchObject({ ok: false, exitCode: 32, error: { kind: "syscall", hint: "check the options" } });
+  expect(doc.error.cleanupErrors).toEqual([
+    expect.objectContaining({ kind: "syscall", errnoName: "EBUSY" }),
+    expect.objectContaining({ kind: "plan", message: "rmdir /tmp/b:\nleft in place" }),
+    "not an Error",
+  ]);
+});
+
+test("without cleanup errors: the message and hint only", () => {
+  const io = capture();
+  expect(reportError(io, new HelperError("mount.fuse3 failed", "mount.fuse3", [], 1, ""), false)).toBe(32);
+  expect(io.stderr).toBe("mountkit: mount.fuse3 failed\n");
+  expect(oneLine("a\nb")).toBe("a\\nb");
+});
