@@ -1,6 +1,7 @@
 /**
  * fuse-overlayfs through its mount helper: mount() runs mount.fuse3 (which starts the
- * fuse-overlayfs daemon through /bin/sh and PATH), unmount() runs fusermount3 -u. The C
+ * fuse-overlayfs daemon through /bin/sh and a PATH of the helper dirs), unmount() runs
+ * fusermount3 -u. The C
  * contender runs the same two helpers directly (posix_spawn + waitpid), the floor for a
  * helper-made mount. Each daemon exits once its mount is gone; teardown waits for this run's
  * daemons (their argv carries the run's marker as the source) and kills any that stay.
@@ -11,25 +12,17 @@ import { HELPER_SEARCH_DIRS } from "../../plan/fuse.ts";
 import type { PreparedWorkload, Workload } from "../workload.ts";
 import { filesystemMissing, makeDir, mountThenUnmount, runMarker } from "./common.ts";
 
-/** dash's search path when PATH is unset; mount.fuse3's /bin/sh then finds the daemon there. */
-const SHELL_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const DAEMON = "fuse-overlayfs";
 const DAEMON_EXIT_WAIT_MS = 5000;
-
-/** The daemon as mount.fuse3's shell would find it: through PATH (absolute entries only). */
-function daemonOnShellPath(path: string | undefined = process.env.PATH): string | undefined {
-  const dirs = (path ?? SHELL_DEFAULT_PATH).split(":").filter((d) => d.startsWith("/"));
-  return locateHelper(DAEMON, dirs);
-}
 
 function fuseUnavailable(release: string): string | undefined {
   if (!existsSync("/dev/fuse")) return "no /dev/fuse";
   for (const helper of ["mount.fuse3", "fusermount3"]) {
     if (locateHelper(helper, HELPER_SEARCH_DIRS) === undefined) return `${helper} not found in ${HELPER_SEARCH_DIRS.join(":")} (Debian: fuse3)`;
   }
-  if (daemonOnShellPath() === undefined) {
-    const where = process.env.PATH === undefined ? "the shell's default PATH" : `PATH (${JSON.stringify(process.env.PATH)})`;
-    return `${DAEMON} not found on ${where}: mount.fuse3 starts it through PATH (Debian: fuse-overlayfs)`;
+  // mount.fuse3 starts the daemon through PATH, which the library sets to the helper dirs.
+  if (locateHelper(DAEMON, HELPER_SEARCH_DIRS) === undefined) {
+    return `${DAEMON} not found in ${HELPER_SEARCH_DIRS.join(":")} (Debian: fuse-overlayfs)`;
   }
   return filesystemMissing("fuse", "fuse", release);
 }

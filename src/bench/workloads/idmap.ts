@@ -13,6 +13,7 @@
  * set for the workload and reset after it).
  */
 import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
+import { libcSyscalls } from "../../sys/seam.ts";
 import { resetTempMountLocation, setTempMountLocation } from "../../ops/temp-location.ts";
 import type { Strategy } from "../../plan/facts.ts";
 import { withDirThread } from "../../sys/dir-thread.ts";
@@ -41,7 +42,7 @@ const usernsCreate: Workload = {
     closeUsernsFds();
     return {
       op() {
-        usernsFd(BENCH_ID_MAP, BENCH_ID_MAP);
+        libcSyscalls.close(usernsFd(BENCH_ID_MAP, BENCH_ID_MAP)); // the caller's copy
         if (closeUsernsFds() !== 1) throw new Error("bench: the user namespace was not cached");
       },
       teardown: () => void closeUsernsFds(),
@@ -58,7 +59,7 @@ const idmapBind: Workload = {
   setup(dir): PreparedWorkload {
     const source = makeDir(dir, "source");
     const target = makeDir(dir, "target");
-    usernsFd(BENCH_ID_MAP, BENCH_ID_MAP); // made once, as every later mount finds it cached
+    libcSyscalls.close(usernsFd(BENCH_ID_MAP, BENCH_ID_MAP)); // made once and cached for every later mount
     const m = { type: "bind", source, options: ["bind", ...IDMAP_OPTIONS] };
     return {
       op: mountThenUnmount(m, target),
@@ -82,7 +83,7 @@ function idmapOverlay(layers: number, strategy: Strategy): Workload {
       const temp = makeDir(dir, "tmp");
       const options = [`lowerdir=${lowers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS];
       setTempMountLocation(temp);
-      usernsFd(BENCH_ID_MAP, BENCH_ID_MAP);
+      libcSyscalls.close(usernsFd(BENCH_ID_MAP, BENCH_ID_MAP)); // made once and cached
       const cArgs = [target, upper, work, BENCH_ID_MAP, BENCH_ID_MAP, ...(strategy === "legacy" ? [temp] : []), ...lowers];
       const mountkit: CliCommand[] = [
         [`MOUNTKIT_STRATEGY=${strategy}`, `MOUNTKIT_TMPDIR=${temp}`, "mount", "-t", "overlay", "-o", options.join(","), "overlay", target],
