@@ -82,13 +82,7 @@ function configureLayer(sys: Syscalls, fsfd: number, key: string, source: LayerS
  */
 function withKernelMessages(sys: Syscalls, fsfd: number, what: string, err: unknown): unknown {
   if (err instanceof SyscallError) {
-    let messages: string[] = [];
-    try {
-      messages = sys.fsContextMessages(fsfd).map(formatKernelMessage);
-    } catch {
-      // The messages only explain the failure; without them the error still stands.
-    }
-    err.withDetails(what, ...messages);
+    err.withDetails(what, ...readKernelMessages(sys, fsfd));
   }
   return err;
 }
@@ -99,6 +93,18 @@ function onContext<T>(sys: Syscalls, fsfd: number, what: string, call: () => T):
     return call();
   } catch (err) {
     throw withKernelMessages(sys, fsfd, what, err);
+  }
+}
+
+/**
+ * The messages the kernel queued on a filesystem context, formatted; none when they cannot be
+ * read: they only explain a failure, which stands without them.
+ */
+export function readKernelMessages(sys: Syscalls, fsfd: number): string[] {
+  try {
+    return sys.fsContextMessages(fsfd).map(formatKernelMessage);
+  } catch {
+    return [];
   }
 }
 

@@ -14,6 +14,7 @@ import { fsParamCheck, refusedParam, type FsParamCheck } from "../plan/batch-pla
 import type { Plan } from "../plan/steps.ts";
 import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
 import type { OpsContext } from "./context.ts";
+import { readKernelMessages } from "./fs-context.ts";
 
 /** fsconfig copies at most 256 bytes of a string value, NUL included; longer ones are not checked. */
 const FSCONFIG_STRING_MAX = 255;
@@ -69,7 +70,7 @@ function askKernel(check: FsParamCheck, ctx: OpsContext, cleanup: MountkitError[
         ctx.sys.fsconfig(fd, value === null ? FSCONFIG.SET_FLAG : FSCONFIG.SET_STRING, key, value, 0);
       } catch (err) {
         if (!isErrno(err, Errno.EINVAL)) continue;
-        const said = ctx.sys.fsContextMessages(fd).map((m) => m.trim().replace(/^[ewi] /, "")).join("; ");
+        const said = readKernelMessages(ctx.sys, fd).join("; ");
         return { param, detail: said || "EINVAL (Invalid argument)" };
       }
     }

@@ -11,12 +11,11 @@
  */
 import { Errno } from "../errno.ts";
 import { isErrno, SyscallError } from "../errors.ts";
-import { MNT } from "../plan/flags.ts";
 import type { IdmapStep, MoveMountStep, UnmountTempStep } from "../plan/idmap-steps.ts";
 import { AT_FDCWD } from "../plan/mount-api-flags.ts";
 import type { OpsContext } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
-import type { PlanRun } from "./run-plan.ts";
+import { undoMount, type PlanRun } from "./run-plan.ts";
 import { usernsFdFor } from "./userns.ts";
 import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
 import { ensureTempParent } from "./temp-location.ts";
@@ -127,13 +126,7 @@ function detachAttached(state: TempState, step: MoveMountStep, ctx: OpsContext):
     unmountTemp(state, step, ctx);
     return;
   }
-  ctx.log?.(`rollback: umount2(${JSON.stringify(step.target)}, 0)`);
-  try {
-    ctx.sys.umount2(step.target, 0);
-  } catch {
-    ctx.log?.(`rollback: umount2(${JSON.stringify(step.target)}, MNT_DETACH)`);
-    ctx.sys.umount2(step.target, MNT.DETACH);
-  }
+  undoMount(step.target, ctx);
   state.attached.delete(step.target);
 }
 
