@@ -8,17 +8,13 @@
  *
  * The target is resolved against the process's working directory before the call. Pure.
  */
-import { cString, formatMountCall, mountCallArgs } from "./mount-call.ts";
+import { cString, formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
 
-export interface MountInDirStep {
+/** The mount(2) call, made from a thread whose working directory is dir. */
+export interface MountInDirStep extends MountCall {
   readonly op: "mount-in-dir";
   /** the working directory of the mounting thread */
   readonly dir: string;
-  readonly source: string | null;
-  readonly target: string;
-  readonly fstype: string | null;
-  readonly flags: number;
-  readonly data: string | null;
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
 }

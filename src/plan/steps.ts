@@ -4,22 +4,17 @@
  * A new feature adds its own step kinds here and a runner for them in ops/steps/.
  */
 import { formatFlags, MNT } from "./flags.ts";
-import { cString, formatMountCall, mountCallArgs } from "./mount-call.ts";
+import { cString, formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
 import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from "./idmap-steps.ts";
 import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
 import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
-export interface MountStep {
+export interface MountStep extends MountCall {
   readonly op: "mount";
   /** why the step exists: the first mount, the propagation change, the read-only remount... */
   readonly role: "mount" | "bind" | "remount" | "bind-remount" | "propagation";
-  readonly source: string | null;
-  readonly target: string;
-  readonly fstype: string | null;
-  readonly flags: number;
-  readonly data: string | null;
   /**
    * Flag bits copied at run time from the mount's current statfs flags (mapped ST_* -> MS_*):
    * a remount keeps what it does not change, and inside a user namespace the locked flags.
