@@ -173,6 +173,26 @@ describe("a failed mount leaves nothing behind", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
+  test("when the undo itself fails, the first error is thrown and the undo's failure kept beside it", () => {
+    fresh("rollback-fails");
+    const t = dir("t");
+    unmountAfter(t); // the injected faults leave the mount: the real unmount removes it after the test
+    const sys = injectFaults(libcSyscalls, {
+      mount: { calls: [2], errno: Errno.EINVAL },
+      umount2: { calls: "always", errno: Errno.EPERM },
+    });
+    let err: unknown;
+    try {
+      mount({ type: "tmpfs", source: "x", options: ["private"] }, t, { sys });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).errnoName).toBe("EINVAL");
+    expect((err as SyscallError).cleanupErrors).toHaveLength(1);
+    expect(((err as SyscallError).cleanupErrors[0] as SyscallError).errnoName).toBe("EPERM");
+  });
+
   test("bad input fails before any syscall", () => {
     fresh("badinput");
     const t = dir("t");
