@@ -1,11 +1,13 @@
 /**
- * Unmounting a FUSE mount as containerd does (unmountFUSE): `fusermount3 -u`, then
- * `fusermount -u`, then plain umount2 as the fallback (the caller's). fusermount is setuid
- * and lets a user unmount their own FUSE mounts where umount2 would say EPERM.
+ * Unmounting a FUSE mount that umount2 may not remove: `fusermount3 -u`, then `fusermount -u`,
+ * as containerd's unmountFUSE does. fusermount is setuid and lets a user unmount their own FUSE
+ * mounts, where umount2 says EPERM.
  *
- * The check that routes here is one statfs(2) of the target, so plain unmounts stay cheap.
- * It is skipped for MNT_FORCE or MNT_EXPIRE, which only umount2 can do; MNT_FORCE is also
- * what to use on a FUSE mount whose daemon hangs, where even statfs would block.
+ * containerd runs them first, after a statfs(2) of every target. mountkit calls them only after
+ * umount2 said EPERM: for a caller allowed to unmount, fusermount -u is that same umount2 (with
+ * /etc/mtab a link to /proc/self/mounts), and the statfs first cost every unmount a syscall and
+ * blocked for good on a FUSE mount whose daemon hangs (statfs waits for the daemon; umount2 does
+ * not). The helpers are skipped for MNT_FORCE or MNT_EXPIRE, which only umount2 can do.
  */
 import { realpathSync } from "node:fs";
 import { SyscallError } from "../errors.ts";
@@ -17,13 +19,16 @@ import type { OpsContext } from "./context.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
 
+/** What the fusermount helpers did with a target. */
+export type FuseUnmountResult = "not-fuse" | "unmounted" | "helpers-failed";
+
 /**
- * Unmount target with the fusermount helpers when it is on a FUSE filesystem. True when a
- * helper unmounted it; false when it is not FUSE or every helper failed (then umount2 runs).
+ * Unmount target with the fusermount helpers when it is on a FUSE filesystem ("not-fuse"
+ * otherwise, and for flags only umount2 knows).
  */
-export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsContext): boolean {
-  if ((flags & ~MNT.DETACH) !== 0) return false;
-  if (!isFuse(target, ctx)) return false;
+export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsContext): FuseUnmountResult {
+  if ((flags & ~MNT.DETACH) !== 0) return "not-fuse";
+  if (!isFuse(target, ctx)) return "not-fuse";
   const dirs = helperSearchDirs(ctx);
   let env: string[] | undefined;
   const tried = new Set<string>();
@@ -41,16 +46,16 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
     try {
       const exit = ctx.sys.runProcess(path, argv, (env ??= helperEnvironment(dirs)));
       ctx.log?.(`${name}: ${describeExit(exit)}`);
-      if (exit.exitCode === 0) return true;
+      if (exit.exitCode === 0) return "unmounted";
     } catch (err) {
       if (!(err instanceof SyscallError)) throw err;
-      ctx.log?.(`${name}: ${err.message}`); // ECHILD included: the umount2 fallback settles it
+      ctx.log?.(`${name}: ${err.message}`); // ECHILD included: umount2 settles it
     }
   }
-  return false;
+  return "helpers-failed";
 }
 
-/** statfs(target).f_type is FUSE_SUPER_MAGIC. A target statfs cannot reach is left to umount2. */
+/** statfs(target).f_type is FUSE_SUPER_MAGIC. A target statfs cannot reach is not FUSE. */
 function isFuse(target: string, ctx: OpsContext): boolean {
   try {
     return ctx.sys.statfs(target).type === FUSE_SUPER_MAGIC;

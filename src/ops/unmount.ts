@@ -34,11 +34,26 @@ function umountFlags(options: UnmountOptions): number {
 }
 
 /**
- * umount2 under the retry policy. Returns false when target was not a mount point (EINVAL).
- * A FUSE mount goes to fusermount3/fusermount first, umount2 being their fallback.
+ * Remove the top mount at target. Returns false when target was not a mount point (EINVAL).
+ * When umount2 is not permitted (EPERM) and target is a FUSE mount, fusermount3/fusermount
+ * unmount it: they are setuid and let a user remove their own FUSE mounts (fuse-unmount.ts).
+ * If they fail too, umount2 has the last word, as in containerd's order.
  */
 function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
-  if (unmountFuseWithHelpers(target, flags, ctx)) return true;
+  try {
+    return umount2Retrying(target, flags, policy, ctx);
+  } catch (err) {
+    if (!isErrno(err, Errno.EPERM)) throw err;
+    const helpers = unmountFuseWithHelpers(target, flags, ctx);
+    if (helpers === "unmounted") return true;
+    if (helpers === "not-fuse") throw err;
+    // No helper removed it, or one did and then lost its wait: umount2 says which (EINVAL).
+    return umount2Retrying(target, flags, policy, ctx);
+  }
+}
+
+/** umount2 under the retry policy; false when target was not a mount point (EINVAL). */
+function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
   try {
     retrySync(policy, () => {
       ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);

@@ -19,6 +19,8 @@ import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
 
 let MOUNT_FUSE3 = "";
+/** uid and gid of Debian's nobody/nogroup: an unprivileged user for the fusermount path */
+const NOBODY = 65534;
 beforeAll(() => {
   requireRootNamespace();
   // npm test installs these (scripts/test-deps.sh); without them this file must fail, not skip.
@@ -105,7 +107,7 @@ const processesRun = (log: unknown[][]) => log.filter((c) => c[0] === "runProces
 
 
 describe("fuse-overlayfs through mount.fuse3, for real", () => {
-  test("mount: the merged view has both layers, a write lands in upperdir; unmount through fusermount3", () => {
+  test("mount: the merged view has both layers, a write lands in upperdir; root unmounts it with umount2 alone", () => {
     fresh("fuse");
     const { upper, merged, m } = layers();
     const lines: string[] = [];
@@ -126,8 +128,8 @@ describe("fuse-overlayfs through mount.fuse3, for real", () => {
 
     const unlog: string[] = [];
     expect(unmount(merged, { log: (l) => unlog.push(l) })).toBe(true);
-    expect(unlog[0]).toMatch(/^execve\(".*\/fusermount3", \["fusermount3", "-u", ".*merged"\]\)$/);
-    expect(unlog.some((l) => l.startsWith("umount2("))).toBe(false);
+    // umount2 is allowed here: no statfs, no fusermount (they are for EPERM, below)
+    expect(unlog).toEqual([`umount2(${JSON.stringify(merged)}, 0)`]);
     expect(fuseMountsAt(merged)).toEqual([]);
     waitForDaemonsGone(s.dir);
   });
@@ -193,7 +195,7 @@ describe("fuse-overlayfs through mount.fuse3, for real", () => {
     expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
     const um = Bun.spawnSync(["dist/mountkit", "umount", "-v", merged]);
     expect(um.exitCode).toBe(0);
-    expect(um.stderr.toString()).toContain("fusermount3");
+    expect(um.stderr.toString()).toContain(`umount2(${JSON.stringify(merged)}, 0)`);
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
@@ -231,8 +233,8 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     });
     const lines: string[] = [];
     mount(m, merged, { sys, log: (l) => lines.push(l) });
-    const runs = processesRun(sys.log);
-    expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
+    expect(processesRun(sys.log)).toEqual(["mount.fuse3", "mount.fuse3"]);
+    expect(sys.log.filter((c) => c[0] === "umount2")).toEqual([["umount2", merged, 0]]);
     expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
     expect(fuseMountsAt(merged)).toHaveLength(1); // exactly one mount at the end
     expect(mountsUnder(merged)).toHaveLength(1);
@@ -249,8 +251,8 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     const sys = { ...faulted, statxMountId: (path: string) => (faulted.statxMountId(path), undefined) };
     const lines: string[] = [];
     mount(m, merged, { sys, log: (l) => lines.push(l) });
-    const runs = processesRun(faulted.log);
-    expect(runs).toEqual(["mount.fuse3", "fusermount3", "mount.fuse3"]);
+    expect(processesRun(faulted.log)).toEqual(["mount.fuse3", "mount.fuse3"]);
+    expect(faulted.counts.umount2).toBe(1);
     expect(lines.some((l) => /mount ID of .* changed/.test(l))).toBe(true);
     expect(fuseMountsAt(merged)).toHaveLength(1); // the first mount was found and removed: no stack
     expect(mountsUnder(merged)).toHaveLength(1);
@@ -276,6 +278,9 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     expect(h.cleanupErrors).toHaveLength(1);
     expect((h.cleanupErrors[0] as SyscallError).errno).toBe(Errno.EPERM);
     expect((h.cleanupErrors[0] as SyscallError).syscall).toBe("umount2(2)");
+    // umount2's EPERM sent it to fusermount3, which failed too; then umount2 had the last word
+    expect(helperRuns(sys.log, fusermount3)).toHaveLength(1);
+    expect(sys.counts.umount2).toBe(2);
     // Another try would stack a second mount on the one that could not be removed.
     expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(1);
     expect(fuseMountsAt(merged)).toHaveLength(1); // left for the test's cleanup, as the error says
@@ -293,8 +298,8 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     expect((err as HelperError).cause).toBeInstanceOf(SyscallError);
     expect(helperRuns(sys.log, MOUNT_FUSE3)).toHaveLength(HELPER_ECHILD.attempts);
     expect(HELPER_ECHILD.attempts).toBe(10);
-    const runs = processesRun(sys.log);
-    expect(runs.filter((r) => r === "fusermount3")).toHaveLength(10);
+    expect(sys.counts.umount2).toBe(10); // each lost helper's mount removed
+    expect(processesRun(sys.log).filter((r) => r !== "mount.fuse3")).toEqual([]);
     expect(mountsUnder(merged)).toEqual([]);
   });
 
@@ -374,7 +379,7 @@ describe("helpers that fail", () => {
 });
 
 describe("unmounting FUSE mounts", () => {
-  test("fusermount3 fails, then fusermount fails, then umount2 removes it (containerd's order)", () => {
+  test("EPERM from umount2 on a FUSE mount: fusermount3, then fusermount, then umount2 again (containerd's order)", () => {
     fresh("fuseumfallback");
     const { merged, m } = layers();
     mount(m, merged);
@@ -382,39 +387,108 @@ describe("unmounting FUSE mounts", () => {
     const record = s.path("calls");
     script(bin, "fusermount3", `echo "fusermount3 $*" >> ${record}; echo nope >&2; exit 1`);
     script(bin, "fusermount", `echo "fusermount $*" >> ${record}; exit 1`);
+    // root may always unmount: the EPERM an unprivileged caller gets is injected
+    const sys = injectFaults(libcSyscalls, { umount2: { calls: [1], errno: Errno.EPERM } });
     const lines: string[] = [];
-    expect(unmount(merged, { helperDir: bin, log: (l) => lines.push(l) })).toBe(true);
+    expect(unmount(merged, { sys, helperDir: bin, log: (l) => lines.push(l) })).toBe(true);
     expect(readFileSync(record, "utf8")).toBe(`fusermount3 -u ${merged}\nfusermount -u ${merged}\n`);
-    expect(lines.filter((l) => l.startsWith("umount2("))).toHaveLength(1);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "runProcess", "runProcess", "umount2"]);
     expect(lines).toContain("fusermount3: exited 1: nope");
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
-  test("lazy passes -z to fusermount3; force skips the helpers (and the statfs) for umount2", () => {
-    fresh("fuseumflags");
+  test("EPERM, and fusermount3 unmounts it: no umount2 after it; lazy passes -z", () => {
+    fresh("fuseumlazy");
     const { merged, m } = layers();
     mount(m, merged);
+    const sys = injectFaults(libcSyscalls, { umount2: { calls: [1], errno: Errno.EPERM } });
     const lazy: string[] = [];
-    expect(unmount(merged, { lazy: true, log: (l) => lazy.push(l) })).toBe(true);
-    expect(lazy[0]).toContain('["fusermount3", "-u", "-z", ');
-    expect(fuseMountsAt(merged)).toEqual([]);
-    waitForDaemonsGone(s.dir);
-
-    mount(m, merged);
-    const sys = injectFaults(libcSyscalls, {});
-    expect(unmount(merged, { force: true, sys })).toBe(true);
-    expect(sys.counts.statfs).toBeUndefined();
-    expect(sys.counts.runProcess).toBeUndefined();
-    expect(sys.counts.umount2).toBe(1);
+    expect(unmount(merged, { lazy: true, sys, log: (l) => lazy.push(l) })).toBe(true);
+    expect(lazy[0]).toBe(`umount2(${JSON.stringify(merged)}, MNT_DETACH)`);
+    expect(lazy[1]).toMatch(/^execve\(".*\/fusermount3", \["fusermount3", "-u", "-z", ".*merged"\]\)$/);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "runProcess"]);
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
-  test("a plain unmount costs one statfs and runs no helper", () => {
+  test("force never runs the helpers: fusermount cannot force", () => {
+    fresh("fuseumforce");
+    const { merged, m } = layers();
+    mount(m, merged);
+    const sys = injectFaults(libcSyscalls, { umount2: { calls: [1], errno: Errno.EPERM } });
+    expect(caught(() => unmount(merged, { force: true, sys }))).toBeInstanceOf(SyscallError);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2"]);
+    expect(unmount(merged, { force: true })).toBe(true);
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("EPERM on a mount that is not FUSE: the EPERM, and no helper runs", () => {
+    fresh("plaineperm");
+    const t = dir("t");
+    mount({ type: "tmpfs", source: "x", options: [] }, t);
+    cleanups.push(() => unmountAll(t));
+    const sys = injectFaults(libcSyscalls, { umount2: { calls: [1], errno: Errno.EPERM } });
+    const err = caught(() => unmount(t, { sys }));
+    expect((err as SyscallError).errno).toBe(Errno.EPERM);
+    expect((err as SyscallError).message).toContain(`unmount ${t}: umount2(2): EPERM`);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs"]);
+    expect(mountsUnder(t)).toHaveLength(1);
+  });
+
+  test("a plain unmount is one umount2: no statfs, no helper", () => {
     fresh("plainum");
     const t = dir("t");
     mount({ type: "tmpfs", source: "x", options: [] }, t);
     const sys = injectFaults(libcSyscalls, {});
     expect(unmount(t, { sys })).toBe(true);
-    expect(sys.log.map((c) => c[0])).toEqual(["statfs", "umount2"]);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2"]);
+  });
+
+  test("an unprivileged user's own FUSE mount: umount2 says EPERM, the setuid fusermount3 removes it (real, as nobody)", () => {
+    fresh("fuseuser");
+    chmodSync(s.dir, 0o755);
+    const { lower, upper, work, merged } = layers();
+    for (const p of [lower, upper, work, merged]) Bun.spawnSync(["chown", "-R", `${NOBODY}:${NOBODY}`, p]);
+    // libfuse opens /dev/fuse as the user: a 0666 node bound over it, in this mount namespace only
+    const devDir = dir("dev");
+    mount({ type: "tmpfs", source: "fuse-dev", options: ["mode=755"] }, devDir);
+    cleanups.push(() => unmountAll(devDir));
+    expect(Bun.spawnSync(["mknod", "-m", "666", join(devDir, "fuse"), "c", "10", "229"]).exitCode).toBe(0);
+    mount({ type: "", source: join(devDir, "fuse"), options: ["bind"] }, "/dev/fuse");
+    cleanups.push(() => unmountAll("/dev/fuse"));
+
+    const asNobody = (argv: string[]) =>
+      Bun.spawnSync(["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", ...argv]);
+    const made = asNobody([MOUNT_FUSE3, "overlay", merged, "-o", `lowerdir=${lower},upperdir=${upper},workdir=${work}`, "-t", "fuse-overlayfs"]);
+    expect(made.stderr.toString()).not.toContain("cannot mount");
+    expect(made.exitCode).toBe(0);
+    const mounted = fuseMountsAt(merged);
+    expect(mounted).toHaveLength(1);
+    expect(mounted[0]!.superOptions).toContain(`user_id=${NOBODY}`);
+
+    const um = asNobody([join(process.cwd(), "dist/mountkit"), "umount", "-v", merged]);
+    const log = um.stderr.toString().split("\n");
+    expect(um.exitCode).toBe(0);
+    expect(log[0]).toBe(`mountkit: umount2(${JSON.stringify(merged)}, 0)`);
+    expect(log[1]).toMatch(/^mountkit: execve\(".*\/fusermount3", \["fusermount3", "-u", ".*merged"\]\)$/);
+    expect(log[2]).toBe("mountkit: fusermount3: exited 0");
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("a FUSE mount whose daemon is stopped: statfs would block, unmount does not", () => {
+    fresh("fusestopped");
+    const { merged, m } = layers();
+    mount(m, merged);
+    const [daemon] = daemonsUnder(s.dir);
+    expect(daemon).toBeNumber();
+    process.kill(daemon!, "SIGSTOP");
+    try {
+      // what containerd's isFUSE() would do first: stat -f waits for the stopped daemon
+      const probe = Bun.spawnSync(["timeout", "1", "stat", "-f", merged]);
+      expect(probe.exitCode).toBe(124);
+      expect(unmount(merged)).toBe(true);
+      expect(fuseMountsAt(merged)).toEqual([]);
+    } finally {
+      process.kill(daemon!, "SIGCONT");
+    }
   });
 });
