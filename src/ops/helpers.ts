@@ -46,7 +46,7 @@ export function locateHelpers(plan: Plan, ctx: OpsContext): Plan {
     if (path === undefined) throw helperNotFound(step, dirs, ctx.helperDir !== undefined);
     return { ...step, path } satisfies HelperStep;
   });
-  return { ...plan, steps };
+  return { action: plan.action, steps };
 }
 
 function helperNotFound(step: HelperStep, dirs: readonly string[], userDir: boolean): HelperError {

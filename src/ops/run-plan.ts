@@ -28,13 +28,23 @@ export interface PlanRun {
   readonly release: Undo[];
 }
 
+/** A run's state; most plans hand no fd on, so the handle map is made on first use. */
+class PlanRunState implements PlanRun {
+  readonly rollback: Undo[] = [];
+  readonly release: Undo[] = [];
+  #handles: Map<string, number> | undefined;
+  get handles(): Map<string, number> {
+    return (this.#handles ??= new Map());
+  }
+}
+
 /**
  * Execute every step; roll back and rethrow on failure. With `keep`, the undo actions of a
  * successful run are handed over to it (a batch runs them to roll back or release the mount
  * later), so every feature's own cleanup takes part in batch rollback.
  */
 export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollback">): void {
-  const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
+  const run = new PlanRunState();
   for (const step of plan.steps) {
     try {
       if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);

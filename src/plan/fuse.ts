@@ -12,7 +12,7 @@
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
-import type { MountContext } from "./mount-request.ts";
+import { planFor, type MountContext } from "./mount-request.ts";
 import { lookupOption } from "./option-table.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
@@ -51,9 +51,16 @@ export function fuseHelperFor(type: string): { helper: FuseMountHelper; subtype:
   return undefined;
 }
 
+/** fuse.* or fuse3.*: asked of every mount, so it allocates nothing. */
+function isFuseType(type: string): boolean {
+  if (!type.startsWith("fuse")) return false;
+  for (const { prefix } of FUSE_MOUNT_HELPERS) if (type.startsWith(prefix)) return true;
+  return false;
+}
+
 export const fusePlanner: Planner = {
   name: "fuse",
-  claims: (ctx) => fuseHelperFor(ctx.mount.type) !== undefined,
+  claims: (ctx) => isFuseType(ctx.mount.type),
   plan: planFuse,
 };
 
@@ -81,7 +88,7 @@ export function planFuse(ctx: MountContext): Plan {
     action: ctx.action,
     undoable: true,
   };
-  return { action: ctx.action, steps: [run, ...propagationSteps(ctx)] };
+  return planFor(ctx, [run, ...propagationSteps(ctx)]);
 }
 
 /** Options that need mount(2) or another feature; a helper cannot honour them. */

@@ -25,7 +25,7 @@ import type { LayerSource } from "./fs-context-step.ts";
 import type { IdMappingPair } from "./idmap-mapping.ts";
 import { idmappedLayerSteps, idmapTreeSteps, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
 import { MOUNT_ATTR } from "./mount-api-flags.ts";
-import type { MountContext } from "./mount-request.ts";
+import { planFor, type MountContext } from "./mount-request.ts";
 import { overlayFsContextStep, overlayLayerSources, overlayLegacyStep } from "./overlay.ts";
 import { parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
 import { propagationSteps } from "./propagation.ts";
@@ -60,7 +60,7 @@ function planFd(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): 
   // upper and work stay plain paths (by O_PATH fd past fsconfig's value limit)
   const overlay = overlayFsContextStep(ctx, config, { ...overlayLayerSources(config, ctx.facts), lower, data });
   steps.push({ ...overlay, closeAfterCreate: handles }, ...propagationSteps(ctx));
-  return { action: ctx.action, steps };
+  return planFor(ctx, steps);
 }
 
 function planLegacy(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
@@ -88,5 +88,5 @@ function planLegacy(ctx: MountContext, config: OverlayConfig, pair: IdMappingPai
     steps.push({ op: "rmdir", path: temp });
   }
   steps.push({ op: "rmdir", path: tempDir });
-  return { action: ctx.action, steps };
+  return planFor(ctx, steps);
 }

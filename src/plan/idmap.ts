@@ -20,7 +20,7 @@ import { planIdmappedOverlay } from "./idmap-overlay.ts";
 import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs } from "./idmap-tree.ts";
 import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
 import type { Planner } from "./mount-plan.ts";
-import { isBind, type MountContext } from "./mount-request.ts";
+import { isBind, planFor, type MountContext } from "./mount-request.ts";
 import { planPlain } from "./plain.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { Plan } from "./steps.ts";
@@ -103,29 +103,23 @@ function planIdmappedBind(ctx: MountContext, pair: IdMappingPair): Plan {
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
   const recursive = (options.flags & MS.REC) !== 0;
   const attrs = { ...bindAttrs(options.flags, options.flagsMentioned), recursive };
-  return {
-    action: ctx.action,
-    steps: [
+  return planFor(ctx, [
       usernsStep(pair),
       ...idmapTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT, "target"),
       ...propagationSteps(ctx),
-    ],
-  };
+  ]);
 }
 
 function planIdmappedFilesystem(ctx: MountContext, pair: IdMappingPair): Plan {
-  const plain = planPlain({ ...ctx, options: { ...ctx.options, propagation: [] } });
+  const plain = planPlain({ ...ctx, action: ctx.action, options: { ...ctx.options, propagation: [] } });
   const [first] = plain.steps;
   if (plain.steps.length !== 1 || first?.op !== "mount" || first.role !== "mount") {
     throw new Error(`unreachable: a new ${ctx.mount.type} mount plans one mount(2) step`);
   }
-  return {
-    action: ctx.action,
-    steps: [
+  return planFor(ctx, [
       usernsStep(pair),
       first,
       ...idmapTreeSteps(ctx.target, ctx.target, USERNS_SLOT, {}, TREE_SLOT, "target"),
       ...propagationSteps(ctx),
-    ],
-  };
+  ]);
 }

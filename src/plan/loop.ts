@@ -8,7 +8,7 @@ import type { KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import type { LoopMethod, LoopMountStep, LoopSetup } from "./loop-step.ts";
 import type { Planner } from "./mount-plan.ts";
-import type { MountContext } from "./mount-request.ts";
+import { planFor, type MountContext } from "./mount-request.ts";
 import { joinData } from "./options.ts";
 import { checkDataSize } from "./plain.ts";
 import { propagationSteps } from "./propagation.ts";
@@ -74,5 +74,5 @@ export function planLoop(ctx: MountContext): Plan {
     data: data === "" ? null : data,
     undoable: true,
   };
-  return { action: ctx.action, steps: [first, ...propagationSteps(ctx)] };
+  return planFor(ctx, [first, ...propagationSteps(ctx)]);
 }

@@ -6,6 +6,7 @@ import { PlanError, quotePath } from "../errors.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
+import type { Plan, Step } from "./steps.ts";
 
 export interface Mount {
   /** filesystem type; "" with a bind option, or "bind", makes a bind mount */
@@ -43,8 +44,46 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
   for (const option of mount.options) {
     if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
   }
-  const options = classifyOptions(mount.options);
-  return { mount, target, options, facts, action: describeAction(mount, target), env };
+  return new RequestContext(mount, target, classifyOptions(mount.options), facts, env);
+}
+
+/**
+ * The action is described only when an error, -v or --json reads it: a mount that succeeds
+ * never does. Classes, not object literals with getters, which cost more than the planning.
+ */
+class RequestContext implements MountContext {
+  #action: string | undefined;
+  constructor(
+    readonly mount: Mount,
+    readonly target: string,
+    readonly options: ClassifiedOptions,
+    readonly facts: KernelFacts,
+    readonly env: PlanEnv,
+  ) {}
+  get action(): string {
+    return (this.#action ??= describeAction(this.mount, this.target));
+  }
+}
+
+class RequestPlan implements Plan {
+  readonly #ctx: MountContext;
+  constructor(
+    ctx: MountContext,
+    readonly steps: readonly Step[],
+  ) {
+    this.#ctx = ctx;
+  }
+  get action(): string {
+    return this.#ctx.action;
+  }
+  toJSON(): Plan {
+    return { action: this.action, steps: this.steps };
+  }
+}
+
+/** The plan of a request: its action is taken from ctx when read. */
+export function planFor(ctx: MountContext, steps: readonly Step[]): Plan {
+  return new RequestPlan(ctx, steps);
 }
 
 /**

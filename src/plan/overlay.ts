@@ -17,7 +17,7 @@ import { fsContextFlags } from "./fs-context-flags.ts";
 import { FSCONFIG_VALUE_MAX, type FsContextStep, type FsParam, type LayerSource } from "./fs-context-step.ts";
 import type { MountInDirStep } from "./mount-in-dir-step.ts";
 import type { Planner } from "./mount-plan.ts";
-import type { MountContext } from "./mount-request.ts";
+import { planFor, type MountContext } from "./mount-request.ts";
 import { compactLayers } from "./overlay-compaction.ts";
 import { overlayDataItems, parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
 import { dataSize } from "./options.ts";
@@ -44,7 +44,7 @@ export function planOverlay(ctx: MountContext): Plan {
     overlayStrategy(ctx.facts) === "fd"
       ? overlayFsContextStep(ctx, config, overlayLayerSources(config, ctx.facts))
       : overlayLegacyStep(ctx, config);
-  return { action: ctx.action, steps: [first, ...propagationSteps(ctx)] };
+  return planFor(ctx, [first, ...propagationSteps(ctx)]);
 }
 
 /** Where each layer of an overlay comes from, for the fd strategy. */

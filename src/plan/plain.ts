@@ -9,7 +9,7 @@
  */
 import { PlanError, quotePath } from "../errors.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
-import { isBind, type MountContext } from "./mount-request.ts";
+import { isBind, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { MountStep, Plan } from "./steps.ts";
@@ -97,7 +97,7 @@ export function planPlain(ctx: MountContext): Plan {
     });
   }
 
-  return { action: ctx.action, steps };
+  return planFor(ctx, steps);
 }
 
 /** No source, no type, only propagation words: change the propagation of an existing mount. */

@@ -6,7 +6,10 @@
 import type { MountContext } from "./mount-request.ts";
 import type { MountStep } from "./steps.ts";
 
-export function propagationSteps(ctx: Pick<MountContext, "options" | "target">): MountStep[] {
+const NO_STEPS: readonly MountStep[] = Object.freeze([]);
+
+export function propagationSteps(ctx: Pick<MountContext, "options" | "target">): readonly MountStep[] {
+  if (ctx.options.propagation.length === 0) return NO_STEPS; // most mounts: nothing to allocate
   return ctx.options.propagation.map((flags) => ({
     op: "mount",
     role: "propagation",
