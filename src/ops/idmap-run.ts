@@ -20,27 +20,37 @@ import { usernsFdFor } from "./userns.ts";
 import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
 import { ensureTempParent } from "./temp-location.ts";
 
-/** What one run of a plan cloned, attached and created, for its messages and undo actions (which also run later, in a batch's rollback). */
-interface TempState {
+/**
+ * What one run of a plan cloned, attached and created, for its messages and undo actions
+ * (which also run later, in a batch's rollback). Each collection is made on first use: an
+ * idmapped bind needs two of the four.
+ */
+export class IdmapRunState {
+  #trees: Map<string, string> | undefined;
+  #attached: Set<string> | undefined;
+  #busy: Set<string> | undefined;
+  #dirs: Set<string> | undefined;
   /** the path each cloned tree came from, by handle: named when a call on the tree fails */
-  readonly trees: Map<string, string>;
+  get trees(): Map<string, string> {
+    return (this.#trees ??= new Map());
+  }
   /** mount points where this run attached a tree that is still there */
-  readonly attached: Set<string>;
+  get attached(): Set<string> {
+    return (this.#attached ??= new Set());
+  }
   /** temp mounts whose unmount already exhausted the EBUSY policy: left mounted */
-  readonly busy: Set<string>;
+  get busy(): Set<string> {
+    return (this.#busy ??= new Set());
+  }
   /** dirs this run created that still exist */
-  readonly dirs: Set<string>;
+  get dirs(): Set<string> {
+    return (this.#dirs ??= new Set());
+  }
 }
-
-const temps = new WeakMap<PlanRun, TempState>();
+type TempState = IdmapRunState;
 
 function stateOf(run: PlanRun): TempState {
-  let state = temps.get(run);
-  if (state === undefined) {
-    state = { trees: new Map(), attached: new Set(), busy: new Set(), dirs: new Set() };
-    temps.set(run, state);
-  }
-  return state;
+  return (run.idmap ??= new IdmapRunState());
 }
 
 /** The EBUSY policy for temp unmounts: the context's, else containerd's 50 x 50 ms. */
@@ -52,25 +62,35 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
   const { sys } = ctx;
   switch (step.op) {
     case "userns":
-      lendHandle(run, step.slot, usernsFdFor({ uidmap: step.uidmap, gidmap: step.gidmap }, sys));
+      lendHandle(run, step.slot, usernsFdFor(step, sys)); // a userns step holds the pair's maps
       return;
     case "borrow_fd":
       lendHandle(run, step.slot, step.fd);
       return;
     case "open_tree":
-      ownHandle(run, step.slot, naming(step.path, () => sys.openTree(AT_FDCWD, step.path, step.flags)), sys);
+      try {
+        ownHandle(run, step.slot, sys.openTree(AT_FDCWD, step.path, step.flags), sys);
+      } catch (err) {
+        throw naming(err, step.path);
+      }
       stateOf(run).trees.set(step.slot, step.path);
       return;
     case "mount_setattr": {
       const fd = handleFd(run, step.slot);
       const usernsFd = step.usernsSlot === null ? 0 : handleFd(run, step.usernsSlot);
-      const attr = { attrSet: step.attrSet, attrClr: step.attrClr, propagation: 0, usernsFd };
-      naming(stateOf(run).trees.get(step.slot), () => sys.mountSetattr(fd, "", step.flags, attr));
+      try {
+        sys.mountSetattr(fd, "", step.flags, { attrSet: step.attrSet, attrClr: step.attrClr, propagation: 0, usernsFd });
+      } catch (err) {
+        throw naming(err, stateOf(run).trees.get(step.slot));
+      }
       return;
     }
     case "move_mount": {
-      const temp = step.role === "temp-lower" ? step.target : undefined; // the action names the target already
-      naming(temp, () => sys.moveMount(handleFd(run, step.slot), "", AT_FDCWD, step.target, step.flags));
+      try {
+        sys.moveMount(handleFd(run, step.slot), "", AT_FDCWD, step.target, step.flags);
+      } catch (err) {
+        throw naming(err, step.role === "temp-lower" ? step.target : undefined); // the action names the target already
+      }
       const state = stateOf(run);
       state.attached.add(step.target);
       run.rollback.push(() => detachAttached(state, step, ctx));
@@ -96,14 +116,10 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
   }
 }
 
-/** Run a call on a tree; its failure names the path (the action alone names only the target). */
-function naming<T>(path: string | undefined, call: () => T): T {
-  try {
-    return call();
-  } catch (err) {
-    if (err instanceof SyscallError && path !== undefined) err.withDetails(path);
-    throw err;
-  }
+/** The failure of a call on a tree, naming its path (the action alone names only the target). */
+function naming(err: unknown, path: string | undefined): unknown {
+  if (err instanceof SyscallError && path !== undefined) err.withDetails(path);
+  return err;
 }
 
 function unmountTemp(state: TempState, step: Pick<UnmountTempStep, "target">, ctx: OpsContext): void {

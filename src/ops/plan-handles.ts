@@ -26,8 +26,9 @@ export function lendHandle(run: PlanRun, name: string, fd: number): void {
 }
 
 function claim(run: PlanRun, name: string, fd: number): void {
-  if (run.handles.has(name)) throw new Error(`internal: plan handle $${name} is already taken`);
-  run.handles.set(name, fd);
+  const handles = run.handles;
+  if (handles.has(name)) throw new Error(`internal: plan handle $${name} is already taken`);
+  handles.set(name, fd);
 }
 
 /** The fd under a handle; an empty handle is a planning bug, not a system failure. */

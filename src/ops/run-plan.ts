@@ -9,7 +9,7 @@ import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } fr
 import { isIdmapStep } from "../plan/idmap-steps.ts";
 import type { OpsContext } from "./context.ts";
 import { runHelperStep } from "./fuse-mount.ts";
-import { runIdmapStep } from "./idmap-run.ts";
+import { runIdmapStep, type IdmapRunState } from "./idmap-run.ts";
 import { runFsContextStep } from "./fs-context.ts";
 import { runMountInDirStep } from "./mount-in-dir.ts";
 import { runLoopMountStep } from "./loop.ts";
@@ -26,12 +26,15 @@ export interface PlanRun {
   readonly handles: Map<string, number>;
   /** run when the plan ends, whether it succeeded or not, newest first */
   readonly release: Undo[];
+  /** what the idmap steps of this run cloned, attached and created (ops/idmap-run.ts) */
+  idmap?: IdmapRunState;
 }
 
 /** A run's state; most plans hand no fd on, so the handle map is made on first use. */
 class PlanRunState implements PlanRun {
   readonly rollback: Undo[] = [];
   readonly release: Undo[] = [];
+  idmap: IdmapRunState | undefined = undefined;
   #handles: Map<string, number> | undefined;
   get handles(): Map<string, number> {
     return (this.#handles ??= new Map());
@@ -64,8 +67,11 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollb
 function release(run: PlanRun): void {
   const list = run.release;
   if (list.length === 0) return; // most plans hand nothing on: no allocation on the hot path
-  const undos = list.splice(0);
-  for (let i = undos.length - 1; i >= 0; i--) undos[i]!();
+  for (let i = list.length - 1; i >= 0; i--) {
+    const undo = list[i]!;
+    list.length = i; // taken off before it runs: each runs once, whatever throws
+    undo();
+  }
 }
 
 function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {

@@ -148,11 +148,13 @@ export function idMappingPair(
   uidmap: string | undefined,
   gidmap: string | undefined,
   pageSize: number,
-  action: string,
+  request: string | { readonly action: string },
 ): IdMappingPair {
+  // a request's action is described only for an error
+  const actionOf = () => (typeof request === "string" ? request : request.action);
   if (uidmap === undefined || gidmap === undefined) {
     const [given, missing] = uidmap === undefined ? ["gidmap", "uidmap"] : ["uidmap", "gidmap"];
-    throw new PlanError(`${action}: ${given} given without ${missing}: an idmapped mount needs both`, {
+    throw new PlanError(`${actionOf()}: ${given} given without ${missing}: an idmapped mount needs both`, {
       hint: `add ${missing}=container:host:size (the same value as ${given} when ids map alike); containerd ignores a lone ${given} and mounts without idmapping`,
     });
   }
@@ -171,7 +173,7 @@ export function idMappingPair(
     return pair;
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
-    throw new PlanError(`${action}: ${err.message}`, err.hint === undefined ? undefined : { hint: err.hint });
+    throw new PlanError(`${actionOf()}: ${err.message}`, err.hint === undefined ? undefined : { hint: err.hint });
   }
 }
 
@@ -180,14 +182,18 @@ function frozenMappings(mappings: IdMapping[]): readonly IdMapping[] {
   return Object.freeze(mappings);
 }
 
-const pairKeys = new WeakMap<IdMappingPair, string>();
+// By the map arrays, which parsed pairs share (frozen): plans and steps that copy the two
+// arrays into objects of their own still find the key already made.
+const pairKeys = new WeakMap<readonly IdMapping[], WeakMap<readonly IdMapping[], string>>();
 
 /** A key equal for equal namespaces however the options were spelled (leading zeros). */
 export function mappingPairKey(pair: IdMappingPair): string {
-  let key = pairKeys.get(pair);
+  let byGidmap = pairKeys.get(pair.uidmap);
+  if (byGidmap === undefined) pairKeys.set(pair.uidmap, (byGidmap = new WeakMap()));
+  let key = byGidmap.get(pair.gidmap);
   if (key === undefined) {
     key = `${pair.uidmap.map(formatMapping).join(",")}|${pair.gidmap.map(formatMapping).join(",")}`;
-    pairKeys.set(pair, key);
+    byGidmap.set(pair.gidmap, key);
   }
   return key;
 }

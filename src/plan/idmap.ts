@@ -61,7 +61,7 @@ export const idmapPlanner: Planner = {
 
 export function planIdmapped(ctx: MountContext): Plan {
   const { options, facts, mount } = ctx;
-  const pair = idMappingPair(options.uidmap, options.gidmap, facts.pageSize, ctx.action);
+  const pair = idMappingPair(options.uidmap, options.gidmap, facts.pageSize, ctx);
   if (options.flags & MS.REMOUNT) {
     throw new PlanError(`${ctx.action}: uidmap/gidmap cannot be added by a remount`, {
       hint: "the kernel idmaps new mounts only: mount again with the mapping",
