@@ -20,9 +20,18 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
   const fsfd = sys.fsopen(step.fstype, FSOPEN_CLOEXEC);
   try {
     for (const param of step.params) configure(sys, fsfd, param, run);
-    onContext(sys, fsfd, "FSCONFIG_CMD_CREATE", () => sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0));
-    for (const handle of step.closeAfterCreate ?? []) closeHandle(run, handle, sys);
-    const mntfd = onContext(sys, fsfd, "fsmount", () => sys.fsmount(fsfd, FSMOUNT_CLOEXEC, step.attrFlags));
+    try {
+      sys.fsconfig(fsfd, FSCONFIG.CMD_CREATE, null, null, 0);
+    } catch (err) {
+      throw withKernelMessages(sys, fsfd, "FSCONFIG_CMD_CREATE", err);
+    }
+    if (step.closeAfterCreate) for (const handle of step.closeAfterCreate) closeHandle(run, handle, sys);
+    let mntfd: number;
+    try {
+      mntfd = sys.fsmount(fsfd, FSMOUNT_CLOEXEC, step.attrFlags);
+    } catch (err) {
+      throw withKernelMessages(sys, fsfd, "fsmount", err);
+    }
     try {
       sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
     } finally {
@@ -85,15 +94,6 @@ function withKernelMessages(sys: Syscalls, fsfd: number, what: string, err: unkn
     err.withDetails(what, ...readKernelMessages(sys, fsfd));
   }
   return err;
-}
-
-/** Run one call on the context, adding the kernel's messages to its failure. */
-function onContext<T>(sys: Syscalls, fsfd: number, what: string, call: () => T): T {
-  try {
-    return call();
-  } catch (err) {
-    throw withKernelMessages(sys, fsfd, what, err);
-  }
 }
 
 /**

@@ -38,7 +38,7 @@ export function locateHelper(name: string, dirs: readonly string[]): string | un
  * whole plan before anything runs.
  */
 export function locateHelpers(plan: Plan, ctx: OpsContext): Plan {
-  if (!plan.steps.some((s) => s.op === "helper" && s.path === null)) return plan;
+  if (!needsHelperPath(plan)) return plan;
   const dirs = helperSearchDirs(ctx);
   const steps = plan.steps.map((step) => {
     if (step.op !== "helper" || step.path !== null) return step;
@@ -47,6 +47,12 @@ export function locateHelpers(plan: Plan, ctx: OpsContext): Plan {
     return { ...step, path } satisfies HelperStep;
   });
   return { action: plan.action, steps };
+}
+
+/** A helper step still without its path; a loop, as every mount asks. */
+function needsHelperPath(plan: Plan): boolean {
+  for (const step of plan.steps) if (step.op === "helper" && step.path === null) return true;
+  return false;
 }
 
 function helperNotFound(step: HelperStep, dirs: readonly string[], userDir: boolean): HelperError {

@@ -6,7 +6,6 @@
 import { MountkitError, SyscallError } from "../errors.ts";
 import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
-import { isIdmapStep } from "../plan/idmap-steps.ts";
 import type { OpsContext } from "./context.ts";
 import { runHelperStep } from "./fuse-mount.ts";
 import { runIdmapStep, type IdmapRunState } from "./idmap-run.ts";
@@ -75,7 +74,6 @@ function release(run: PlanRun): void {
 }
 
 function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
-  if (isIdmapStep(step)) return runIdmapStep(step, ctx, run);
   switch (step.op) {
     case "mount":
       return runMountStep(step, ctx, run);
@@ -89,6 +87,8 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runMountInDirStep(step, ctx, run);
     case "loop-mount":
       return runLoopMountStep(step, ctx, run);
+    default:
+      return runIdmapStep(step, ctx, run); // the rest are idmap steps (plan/idmap-steps.ts)
   }
 }
 

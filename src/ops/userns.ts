@@ -100,6 +100,8 @@ function endChild(child: WaitingChild, sys: Syscalls): void {
  */
 const cache = new Map<string, number>();
 export const USERNS_CACHE_LIMIT = 64;
+/** the key used last: already the most recent entry, so a hit on it reorders nothing */
+let lastKey: string | undefined;
 
 /**
  * The cached namespace fd for pair, created on first use. Borrowed: do not close it, and do
@@ -108,6 +110,8 @@ export const USERNS_CACHE_LIMIT = 64;
 export function usernsFdFor(pair: IdMappingPair, sys: Syscalls): number {
   const key = mappingPairKey(pair);
   const cached = cache.get(key);
+  if (cached !== undefined && key === lastKey) return cached;
+  lastKey = key;
   if (cached !== undefined) {
     // Map keeps insertion order: moving a hit to the end makes the first entry the least recently used.
     cache.delete(key);

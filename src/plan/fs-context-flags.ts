@@ -46,7 +46,7 @@ export interface FsContextFlags {
 }
 
 /** Split mount(2) flags; a flag the fd API cannot express is a PlanError naming it. */
-export function fsContextFlags(flags: number, action: string): FsContextFlags {
+export function fsContextFlags(flags: number, request: { readonly action: string }): FsContextFlags {
   const sbFlags: string[] = [];
   let attrFlags = 0;
   let handled = IGNORED;
@@ -60,7 +60,7 @@ export function fsContextFlags(flags: number, action: string): FsContextFlags {
   }
   const rest = flags & ~handled;
   if (rest !== 0) {
-    throw new PlanError(`${action}: ${formatFlags(rest)} has no equivalent in the fd-based mount API`, {
+    throw new PlanError(`${request.action}: ${formatFlags(rest)} has no equivalent in the fd-based mount API`, {
       hint: "drop the option, or use mount(2) with MOUNTKIT_STRATEGY=legacy",
     });
   }

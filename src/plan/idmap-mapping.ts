@@ -141,7 +141,9 @@ export interface IdMappingPair {
  * Every pair handed out is shared (plans carry its arrays), so it is frozen all the way down:
  * the pair, both arrays and each mapping.
  */
-const parsedPairs = new Map<string, IdMappingPair>();
+// uidmap -> gidmap -> the pair, checked against one page size (another size parses again)
+const parsedPairs = new Map<string, Map<string, { readonly pair: IdMappingPair; readonly pageSize: number }>>();
+let parsedCount = 0;
 const PARSED_PAIRS_LIMIT = 64;
 
 export function idMappingPair(
@@ -158,9 +160,8 @@ export function idMappingPair(
       hint: `add ${missing}=container:host:size (the same value as ${given} when ids map alike); containerd ignores a lone ${given} and mounts without idmapping`,
     });
   }
-  const cacheKey = `${uidmap}\n${gidmap}\n${pageSize}`;
-  const known = parsedPairs.get(cacheKey);
-  if (known) return known;
+  const known = parsedPairs.get(uidmap)?.get(gidmap);
+  if (known !== undefined && known.pageSize === pageSize) return known.pair;
   try {
     const pair: IdMappingPair = Object.freeze({
       uidmap: frozenMappings(parseIdMappings("uidmap", uidmap)),
@@ -168,8 +169,14 @@ export function idMappingPair(
     });
     checkMapFileSize("uidmap", pair.uidmap, pageSize);
     checkMapFileSize("gidmap", pair.gidmap, pageSize);
-    if (parsedPairs.size >= PARSED_PAIRS_LIMIT) parsedPairs.clear();
-    parsedPairs.set(cacheKey, pair);
+    if (parsedCount >= PARSED_PAIRS_LIMIT) {
+      parsedPairs.clear();
+      parsedCount = 0;
+    }
+    let byGidmap = parsedPairs.get(uidmap);
+    if (byGidmap === undefined) parsedPairs.set(uidmap, (byGidmap = new Map()));
+    byGidmap.set(gidmap, { pair, pageSize });
+    parsedCount++;
     return pair;
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;

@@ -101,12 +101,12 @@ export function bindAttrs(flags: number, mentioned: number): { attrSet: number; 
 function planIdmappedBind(ctx: MountContext, pair: IdMappingPair): Plan {
   const { options, mount, target } = ctx;
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
-  const recursive = (options.flags & MS.REC) !== 0;
-  const attrs = { ...bindAttrs(options.flags, options.flagsMentioned), recursive };
+  const { attrSet, attrClr } = bindAttrs(options.flags, options.flagsMentioned);
+  const attrs: IdmapAttrs = { attrSet, attrClr, recursive: (options.flags & MS.REC) !== 0 };
   return planFor(ctx, [
-      usernsStep(pair),
-      ...idmapTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT, "target"),
-      ...propagationSteps(ctx),
+    usernsStep(pair),
+    ...idmapTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT, "target"),
+    ...propagationSteps(ctx),
   ]);
 }
 
@@ -117,9 +117,9 @@ function planIdmappedFilesystem(ctx: MountContext, pair: IdMappingPair): Plan {
     throw new Error(`unreachable: a new ${ctx.mount.type} mount plans one mount(2) step`);
   }
   return planFor(ctx, [
-      usernsStep(pair),
-      first,
-      ...idmapTreeSteps(ctx.target, ctx.target, USERNS_SLOT, {}, TREE_SLOT, "target"),
-      ...propagationSteps(ctx),
+    usernsStep(pair),
+    first,
+    ...idmapTreeSteps(ctx.target, ctx.target, USERNS_SLOT, {}, TREE_SLOT, "target"),
+    ...propagationSteps(ctx),
   ]);
 }

@@ -94,16 +94,17 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
 ];
 
 const byName = new Map(OPTION_TABLE.map((spec) => [spec.name, spec]));
-// "name=" of the few options with a value: matched in place, no substring made per item
-const valued = OPTION_TABLE.filter((spec) => spec.valued).map((spec) => ({ prefix: `${spec.name}=`, spec }));
+// The few options with a value, matched in place: no substring is made per item.
+const valued = OPTION_TABLE.filter((spec) => spec.valued);
 
 /** The table entry for an option item ("ro", "uidmap=0:1:1"), or undefined for fs data. */
 export function lookupOption(item: string): OptionSpec | undefined {
-  if (!item.includes("=")) {
+  const eq = item.indexOf("=");
+  if (eq < 0) {
     const spec = byName.get(item);
     return spec && !spec.valued ? spec : undefined;
   }
-  for (const { prefix, spec } of valued) if (item.startsWith(prefix)) return spec;
+  for (const spec of valued) if (eq === spec.name.length && item.startsWith(spec.name)) return spec;
   return undefined;
 }
 

@@ -148,12 +148,20 @@ const LOWERDIR_SPECIAL = /[\\:,]/;
 
 /** upperdir/workdir for mount(2): escape `\` and `,` (a `:` is taken literally there). */
 export function escapeOverlayPath(path: string): string {
-  return path.replace(/[\\,]/g, "\\$&");
+  return OVERLAY_PATH_SPECIAL.test(path) ? path.replace(/[\\,]/g, "\\$&") : path;
 }
+const OVERLAY_PATH_SPECIAL = /[\\,]/;
 
 /** The `lowerdir=` value for mount(2), data-only layers after `::`. */
 export function joinLowerdirValue(lowerdirs: readonly string[], datadirs: readonly string[]): string {
-  return [lowerdirs.map(escapeLowerdir).join(":"), ...datadirs.map(escapeLowerdir)].join("::");
+  const lower = joinLayers(lowerdirs);
+  return datadirs.length === 0 ? lower : `${lower}::${datadirs.map(escapeLowerdir).join("::")}`;
+}
+
+/** Layers joined with `:`, each escaped; most paths need no escape, and then none is copied. */
+function joinLayers(paths: readonly string[]): string {
+  for (const path of paths) if (LOWERDIR_SPECIAL.test(path)) return paths.map(escapeLowerdir).join(":");
+  return paths.join(":");
 }
 
 /** The config as mount(2) data items: lowerdir, upperdir, workdir, then the rest in order. */

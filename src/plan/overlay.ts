@@ -81,7 +81,7 @@ export function overlayLayerSources(config: OverlayConfig, facts: KernelFacts): 
  * "handle" sources) pass them in `sources`; the other options come from `config`.
  */
 export function overlayFsContextStep(ctx: MountContext, config: OverlayConfig, sources: OverlayLayerSources): FsContextStep {
-  const { sbFlags, attrFlags } = fsContextFlags(ctx.options.flags, ctx.action);
+  const { sbFlags, attrFlags } = fsContextFlags(ctx.options.flags, ctx); // ctx: its action is described only for an error
   const params: FsParam[] = [];
   if (ctx.mount.source !== "") params.push({ kind: "string", key: "source", value: ctx.mount.source });
   for (const key of sbFlags) params.push({ kind: "flag", key });
