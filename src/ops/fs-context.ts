@@ -40,7 +40,7 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
   } finally {
     closeQuietly(sys, fsfd);
   }
-  if (step.undoable) run.rollback.push(() => undoMount(step.target, ctx));
+  if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
 }
 
 function configure(sys: Syscalls, fsfd: number, param: FsParam, run: PlanRun): void {

@@ -71,7 +71,7 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
     if (isErrno(err, Errno.ECHILD)) throw childLost(step, path, err, `on all ${tries} tries`);
     throw err;
   }
-  if (step.undoable) run.rollback.push(() => void unmount(step.target, sameContext(ctx)));
+  if (step.undoable && run.undoWanted) run.rollback.push(() => void unmount(step.target, sameContext(ctx)));
 }
 
 /** ctx as options for the unmount family: same seam, facts, log and helper dir. */

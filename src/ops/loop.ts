@@ -123,7 +123,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   }
   // The mount holds the device now: with autoclear the kernel detaches it at unmount.
   closeQuietly(ctx.sys, loop.fd);
-  if (step.undoable) run.rollback.push(() => undoMount(step.target, ctx));
+  if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
 }
 
 /** What the user can do about a failed attach. */

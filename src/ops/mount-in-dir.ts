@@ -11,5 +11,5 @@ import { undoMount, type PlanRun } from "./run-plan.ts";
 export function runMountInDirStep(step: MountInDirStep, ctx: OpsContext, run: PlanRun): void {
   const target = resolve(step.target);
   ctx.sys.mountInDir(resolve(step.dir), step.source, target, step.fstype, step.flags, step.data);
-  if (step.undoable) run.rollback.push(() => undoMount(target, ctx));
+  if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(target, ctx));
 }

@@ -38,9 +38,12 @@ export function pauseMs(policy: RetryPolicy, attempt: number): number {
   return policy.delayMs + (policy.jitterPerAttemptMs ? Math.random() * attempt * policy.jitterPerAttemptMs : 0);
 }
 
-/** Run fn under policy, blocking the thread between tries. */
-export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T): T {
-  for (let attempt = 1; ; attempt++) {
+/**
+ * Run fn under policy, blocking the thread between tries. A caller that made the first try
+ * itself (without a closure, on a hot path) passes the number of the next one.
+ */
+export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T, firstAttempt = 1): T {
+  for (let attempt = firstAttempt; ; attempt++) {
     try {
       return fn(attempt);
     } catch (err) {

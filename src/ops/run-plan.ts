@@ -27,16 +27,39 @@ export interface PlanRun {
   readonly release: Undo[];
   /** what the idmap steps of this run cloned, attached and created (ops/idmap-run.ts) */
   idmap?: IdmapRunState;
+  /**
+   * Whether the running step's undo can ever run: false for the last step of a plan outside a
+   * batch, since nothing after it can fail. A step that creates something registers its undo
+   * only when this is true (an allocation saved on every single mount).
+   */
+  readonly undoWanted: boolean;
 }
 
-/** A run's state; most plans hand no fd on, so the handle map is made on first use. */
+/**
+ * A run's state. Each list and the handle map are made on first use: a plain mount, one step
+ * with nothing to hand on or undo, allocates none of them (in place, right after the kernel's
+ * work, each allocation costs several times what it does in a warm loop).
+ */
 class PlanRunState implements PlanRun {
-  readonly rollback: Undo[] = [];
-  readonly release: Undo[] = [];
   idmap: IdmapRunState | undefined = undefined;
+  undoWanted = true;
+  #rollback: Undo[] | undefined;
+  #release: Undo[] | undefined;
   #handles: Map<string, number> | undefined;
+  get rollback(): Undo[] {
+    return (this.#rollback ??= []);
+  }
+  get release(): Undo[] {
+    return (this.#release ??= []);
+  }
   get handles(): Map<string, number> {
     return (this.#handles ??= new Map());
+  }
+  get hasRollback(): boolean {
+    return this.#rollback !== undefined && this.#rollback.length > 0;
+  }
+  get hasRelease(): boolean {
+    return this.#release !== undefined && this.#release.length > 0;
   }
 }
 
@@ -47,7 +70,10 @@ class PlanRunState implements PlanRun {
  */
 export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollback">): void {
   const run = new PlanRunState();
-  for (const step of plan.steps) {
+  const { steps } = plan;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    run.undoWanted = keep !== undefined || i < steps.length - 1;
     try {
       if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);
       runStep(step, ctx, run);
@@ -58,14 +84,14 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollb
       throw err;
     }
   }
-  keep?.rollback.push(...run.rollback);
+  if (keep && run.hasRollback) keep.rollback.push(...run.rollback);
   release(run);
 }
 
 /** End of the plan: release what steps handed to later steps (their fds), newest first. */
-function release(run: PlanRun): void {
+function release(run: PlanRunState): void {
+  if (!run.hasRelease) return;
   const list = run.release;
-  if (list.length === 0) return; // most plans hand nothing on: no allocation on the hot path
   for (let i = list.length - 1; i >= 0; i--) {
     const undo = list[i]!;
     list.length = i; // taken off before it runs: each runs once, whatever throws
@@ -96,7 +122,7 @@ function runMountStep(step: MountStep, ctx: OpsContext, run: PlanRun): void {
   let flags = step.flags;
   if (step.inheritFlags !== 0) flags |= statfsFlagsToMs(ctx.sys.statfs(step.target).flags) & step.inheritFlags;
   ctx.sys.mount(step.source, step.target, step.fstype, flags, step.data);
-  if (step.undoable) run.rollback.push(() => undoMount(step.target, ctx));
+  if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
 }
 
 function runUnmountStep(step: UnmountStep, ctx: OpsContext): void {
@@ -118,7 +144,8 @@ export function undoMount(target: string, ctx: OpsContext): void {
 }
 
 /** Undo newest first; failures of the undo are attached to the original error, not thrown. */
-function rollBack(run: PlanRun, original: unknown): void {
+function rollBack(run: PlanRunState, original: unknown): void {
+  if (!run.hasRollback) return;
   const failures: unknown[] = [];
   for (const undo of run.rollback.reverse()) {
     try {

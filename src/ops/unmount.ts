@@ -16,7 +16,7 @@ import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
-import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
+import { pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 
 export interface UnmountOptions extends OpsOptions {
   /** MNT_DETACH: detach now, clean up when no longer busy */
@@ -55,16 +55,24 @@ function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: Op
 /** umount2 under the retry policy; false when target was not a mount point (EINVAL). */
 function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
   try {
-    retrySync(policy, () => {
-      ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);
-      ctx.sys.umount2(target, flags);
-    });
+    try {
+      umount2Logged(target, flags, ctx); // the first try makes no closure: most unmounts need one
+    } catch (err) {
+      if (!shouldRetry(policy, err, 1)) throw err;
+      Bun.sleepSync(pauseMs(policy, 1));
+      retrySync(policy, () => umount2Logged(target, flags, ctx), 2);
+    }
     return true;
   } catch (err) {
     if (isErrno(err, Errno.EINVAL)) return false;
     if (err instanceof SyscallError) err.withAction(`unmount ${target}`);
     throw err;
   }
+}
+
+function umount2Logged(target: string, flags: number, ctx: OpsContext): void {
+  ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);
+  ctx.sys.umount2(target, flags);
 }
 
 /**

@@ -79,7 +79,7 @@ export function planPlain(ctx: MountContext): Plan {
     });
   }
 
-  steps.push(...propagationSteps(ctx));
+  if (options.propagation.length > 0) steps.push(...propagationSteps(ctx));
 
   const perMount = flags & MS_PER_MOUNT;
   if (bind && !(flags & MS.REMOUNT) && perMount !== 0) {

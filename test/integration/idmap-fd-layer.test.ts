@@ -125,7 +125,7 @@ test("idmappedLayerSteps run as plan steps; the layer's fd is a plan handle for 
   chownSync(`${lower}/f`, 3, 4);
   cleanups.push(() => unmountAll(merged));
   const ctx = opsContext();
-  const run: PlanRun = { rollback: [], handles: new Map(), release: [] };
+  const run: PlanRun = { rollback: [], handles: new Map(), release: [], undoWanted: true };
   cacheUserns(MAP); // before counting: the userns step borrows it
   const fds = openFds();
   const pair = idMappingPair(MAP, MAP, 4096, "test");

@@ -3,7 +3,9 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
-import { mount } from "../../src/ops/mount.ts";
+import { mount, preparePlan } from "../../src/ops/mount.ts";
+import { opsContext } from "../../src/ops/context.ts";
+import { runPlan } from "../../src/ops/run-plan.ts";
 import { kernelFacts } from "../../src/ops/features.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
@@ -249,3 +251,26 @@ test("kernel facts: this kernel has the mount API and runs us outside a user nam
   expect(facts.pageSize).toBeGreaterThanOrEqual(4096);
 });
 
+
+describe("undo records", () => {
+  // The last step's undo is made only for a batch: nothing after it in its own plan can fail.
+  test("a batch (keep) gets the undo of a one-step plan's mount, and it unmounts", () => {
+    fresh("undo");
+    const t = dir("t");
+    unmountAfter(t);
+    const ctx = opsContext();
+    const plan = preparePlan({ type: "tmpfs", source: "undo", options: [] }, t, ctx);
+    expect(plan.steps).toHaveLength(1);
+
+    runPlan(plan, ctx);
+    expect(mountsUnder(t)).toHaveLength(1);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).toContain(` ${t} `);
+
+    const keep = { rollback: [] as (() => void)[] };
+    runPlan(plan, ctx, keep);
+    expect(mountsUnder(t)).toHaveLength(2);
+    expect(keep.rollback).toHaveLength(1);
+    keep.rollback[0]!();
+    expect(mountsUnder(t)).toHaveLength(1);
+  });
+});

@@ -9,7 +9,7 @@ function recording(): { sys: Syscalls; closed: number[] } {
   const closed: number[] = [];
   return { sys: { close: (fd: number) => void closed.push(fd) } as unknown as Syscalls, closed };
 }
-const newRun = (): PlanRun => ({ rollback: [], handles: new Map(), release: [] });
+const newRun = (): PlanRun => ({ rollback: [], handles: new Map(), release: [], undoWanted: true });
 const endPlan = (run: PlanRun) => {
   for (const release of run.release.splice(0).reverse()) release();
 };
