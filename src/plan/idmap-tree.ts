@@ -53,11 +53,9 @@ export function idmapTreeSteps(
   slot: string,
   role: "target" | "temp-lower",
 ): IdmapStep[] {
-  return [
-    ...detachedIdmappedTreeSteps(source, slot, usernsSlot, attrs),
-    { op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role },
-    { op: "close", slot },
-  ];
+  const steps = detachedIdmappedTreeSteps(source, slot, usernsSlot, attrs);
+  steps.push({ op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role }, { op: "close", slot });
+  return steps;
 }
 
 /**

@@ -23,7 +23,7 @@ import type { Planner } from "./mount-plan.ts";
 import { isBind, planFor, type MountContext } from "./mount-request.ts";
 import { planPlain } from "./plain.ts";
 import { propagationSteps } from "./propagation.ts";
-import type { Plan } from "./steps.ts";
+import type { Plan, Step } from "./steps.ts";
 
 export { idmappedLayerSteps, idmapTreeSteps, USERNS_SLOT, type IdmapAttrs } from "./idmap-tree.ts";
 
@@ -103,11 +103,9 @@ function planIdmappedBind(ctx: MountContext, pair: IdMappingPair): Plan {
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
   const { attrSet, attrClr } = bindAttrs(options.flags, options.flagsMentioned);
   const attrs: IdmapAttrs = { attrSet, attrClr, recursive: (options.flags & MS.REC) !== 0 };
-  return planFor(ctx, [
-    usernsStep(pair),
-    ...idmapTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT, "target"),
-    ...propagationSteps(ctx),
-  ]);
+  const steps: Step[] = [usernsStep(pair), ...idmapTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT, "target")];
+  if (options.propagation.length > 0) steps.push(...propagationSteps(ctx));
+  return planFor(ctx, steps);
 }
 
 function planIdmappedFilesystem(ctx: MountContext, pair: IdMappingPair): Plan {
