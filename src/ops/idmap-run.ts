@@ -47,9 +47,8 @@ export class IdmapRunState {
     return (this.#dirs ??= new Set());
   }
 }
-type TempState = IdmapRunState;
 
-function stateOf(run: PlanRun): TempState {
+function stateOf(run: PlanRun): IdmapRunState {
   return (run.idmap ??= new IdmapRunState());
 }
 
@@ -122,7 +121,7 @@ function naming(err: unknown, path: string | undefined): unknown {
   return err;
 }
 
-function unmountTemp(state: TempState, step: Pick<UnmountTempStep, "target">, ctx: OpsContext): void {
+function unmountTemp(state: IdmapRunState, step: Pick<UnmountTempStep, "target">, ctx: OpsContext): void {
   try {
     retrySync(busyPolicy(ctx), () => ctx.sys.umount2(step.target, 0));
   } catch (err) {
@@ -136,7 +135,7 @@ function unmountTemp(state: TempState, step: Pick<UnmountTempStep, "target">, ct
 }
 
 /** Undo a move_mount: only if the tree is still attached there, and never through a busy temp lower. */
-function detachAttached(state: TempState, step: MoveMountStep, ctx: OpsContext): void {
+function detachAttached(state: IdmapRunState, step: MoveMountStep, ctx: OpsContext): void {
   if (!state.attached.has(step.target) || state.busy.has(step.target)) return;
   if (step.role === "temp-lower") {
     unmountTemp(state, step, ctx);
@@ -147,7 +146,7 @@ function detachAttached(state: TempState, step: MoveMountStep, ctx: OpsContext):
 }
 
 /** Undo a mkdir: rmdir only, and not while a mount or a dir of ours is left inside. */
-function removeDirIfFree(state: TempState, path: string, ctx: OpsContext): void {
+function removeDirIfFree(state: IdmapRunState, path: string, ctx: OpsContext): void {
   if (!state.dirs.has(path)) return;
   const inside = (p: string) => p === path || p.startsWith(`${path}/`);
   if ([...state.attached].some(inside)) return;

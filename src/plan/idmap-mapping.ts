@@ -152,11 +152,9 @@ export function idMappingPair(
   pageSize: number,
   request: string | { readonly action: string },
 ): IdMappingPair {
-  // a request's action is described only for an error
-  const actionOf = () => (typeof request === "string" ? request : request.action);
   if (uidmap === undefined || gidmap === undefined) {
     const [given, missing] = uidmap === undefined ? ["gidmap", "uidmap"] : ["uidmap", "gidmap"];
-    throw new PlanError(`${actionOf()}: ${given} given without ${missing}: an idmapped mount needs both`, {
+    throw new PlanError(`${actionOf(request)}: ${given} given without ${missing}: an idmapped mount needs both`, {
       hint: `add ${missing}=container:host:size (the same value as ${given} when ids map alike); containerd ignores a lone ${given} and mounts without idmapping`,
     });
   }
@@ -180,8 +178,13 @@ export function idMappingPair(
     return pair;
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
-    throw new PlanError(`${actionOf()}: ${err.message}`, err.hint === undefined ? undefined : { hint: err.hint });
+    throw new PlanError(`${actionOf(request)}: ${err.message}`, err.hint === undefined ? undefined : { hint: err.hint });
   }
+}
+
+/** A request's action, described only for an error. */
+function actionOf(request: string | { readonly action: string }): string {
+  return typeof request === "string" ? request : request.action;
 }
 
 function frozenMappings(mappings: IdMapping[]): readonly IdMapping[] {
