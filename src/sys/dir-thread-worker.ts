@@ -1,11 +1,12 @@
 /**
  * The body of a dir thread (see dir-thread.ts): a Worker that leaves the process's shared
  * filesystem state once (unshare(CLONE_FS)), then for each request chdir(dir) and mount(2).
- * Replies through the request's shared buffer: [done, failed step, errno].
+ * Replies through the request's shared buffer: [state, failed step, errno]; the state says
+ * "taken" before the work starts and "answered" when it is done (dir-thread-protocol.ts).
  * Listed as an extra entry point of the compiled binary in scripts/build.ts.
  */
 import { bindLibc, lastErrno } from "./libc.ts";
-import { DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
+import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
 import { CLONE } from "./namespace.ts";
 
 const libc = bindLibc({
@@ -35,9 +36,12 @@ function serve(request: DirMountRequest): [step: number, errno: number] {
 self.onmessage = (event: MessageEvent) => {
   const request = event.data as DirMountRequest;
   const reply = new Int32Array(request.reply);
+  // The caller may have given up waiting and cancelled: then nothing is done.
+  if (Atomics.compareExchange(reply, 0, DIR_THREAD_STATE.posted, DIR_THREAD_STATE.taken) !== DIR_THREAD_STATE.posted) return;
+  Atomics.notify(reply, 0);
   const [step, errno] = serve(request);
   reply[1] = step;
   reply[2] = errno;
-  Atomics.store(reply, 0, 1);
+  Atomics.store(reply, 0, DIR_THREAD_STATE.answered);
   Atomics.notify(reply, 0);
 };

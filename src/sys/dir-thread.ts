@@ -12,14 +12,16 @@
 import { existsSync } from "node:fs";
 import { errnoCode } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
+import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
 
 /**
- * How long to wait for an answer: a thread that cannot start never answers. Known limit: a
- * mount(2) still blocked in the kernel when the wait gives up cannot be interrupted, and if it
- * succeeds later nothing rolls it back (never seen; mount(2) of an overlay does not block).
+ * How long to wait for the thread to take a request up: a thread that cannot start never does,
+ * and a blocked caller cannot see the Worker's error event. Once the request is taken, the
+ * caller waits for the answer as long as mount(2) itself would block (a target under a FUSE
+ * mount whose daemon hangs): giving up then would leave a mount that may still succeed, with
+ * nobody to undo it. Settable for tests.
  */
-const ANSWER_TIMEOUT_MS = 10_000;
+export const DIR_THREAD_TIMEOUT = { startMs: 10_000 };
 const ETIMEDOUT = errnoCode("ETIMEDOUT")!;
 
 /** The worker's script: beside this file, or in the compiled binary's embedded files. */
@@ -39,25 +41,31 @@ export class DirThread {
   readonly #reply = new Int32Array(this.#buffer);
   #closed = false;
 
-  constructor() {
-    this.#worker = new Worker(workerUrl());
+  /** workerScript: the thread's script; the real one unless a test brings its own */
+  constructor(workerScript: string = workerUrl()) {
+    this.#worker = new Worker(workerScript);
     this.#worker.unref();
   }
 
   /** [thread] chdir(dir); mount(source, target, fstype, flags, data); chdir("/") */
   mount(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
     if (this.#closed) throw new Error("dir thread: used after close");
-    Atomics.store(this.#reply, 0, 0);
+    const { posted, taken, cancelled } = DIR_THREAD_STATE;
+    Atomics.store(this.#reply, 0, posted);
     const request: DirMountRequest = { reply: this.#buffer, dir, source, target, fstype, flags, data };
     this.#worker.postMessage(request);
-    const deadline = performance.now() + ANSWER_TIMEOUT_MS;
-    while (Atomics.load(this.#reply, 0) === 0) {
+    const deadline = performance.now() + DIR_THREAD_TIMEOUT.startMs;
+    while (Atomics.load(this.#reply, 0) === posted) {
       const left = deadline - performance.now();
-      if (left <= 0 || Atomics.wait(this.#reply, 0, 0, left) === "timed-out") {
+      if (left <= 0 || Atomics.wait(this.#reply, 0, posted, left) === "timed-out") {
+        // Cancelled before the thread took it: nothing was attempted and nothing will be.
+        if (Atomics.compareExchange(this.#reply, 0, posted, cancelled) !== posted) break; // taken just now
         this.close();
-        throw new SyscallError("mount(2)", ETIMEDOUT, [target]).withDetails(`the thread mounting from ${dir} did not answer`);
+        throw new SyscallError("mount(2)", ETIMEDOUT, [target]).withDetails(`the thread mounting from ${dir} did not start`);
       }
     }
+    // Taken up: the mount is under way and this waits for it as mount(2) would.
+    while (Atomics.load(this.#reply, 0) === taken) Atomics.wait(this.#reply, 0, taken);
     const step = this.#reply[1]!;
     const errno = this.#reply[2]!;
     if (step === DIR_THREAD_STEP.unshare) throw new SyscallError("unshare(2)", errno);
