@@ -35,12 +35,9 @@ export function parseMountInfo(text: string): MountInfo[] {
 
 /** Parse one mountinfo line (without its newline). lineNumber only labels errors. */
 export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo {
-  const fail = (detail: string): never => {
-    throw new MountInfoParseError(`${detail}: ${JSON.stringify(clip(line))}`, lineNumber);
-  };
   const f = line.split(" ");
   // 6 fixed fields, "-", then 3 more: at least 10 even with no optional fields.
-  if (f.length < 10) fail(`expected at least 10 space-separated fields, found ${f.length}`);
+  if (f.length < 10) fail(line, lineNumber, `expected at least 10 space-separated fields, found ${f.length}`);
   let sep = -1;
   // Fields 1-6 never equal "-" (ids, "M:m", absolute paths, options), so search after them.
   for (let i = 6; i < f.length; i++) {
@@ -49,21 +46,22 @@ export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo
       break;
     }
   }
-  if (sep < 0) fail(`no "-" separator after the optional fields`);
-  if (f.length - sep !== 4) fail(`expected 3 fields after "-", found ${f.length - sep - 1}`);
+  if (sep < 0) fail(line, lineNumber, `no "-" separator after the optional fields`);
+  if (f.length - sep !== 4) fail(line, lineNumber, `expected 3 fields after "-", found ${f.length - sep - 1}`);
 
-  const id = parseUint(f[0]!);
-  if (id < 0) fail(`bad mount id ${JSON.stringify(f[0])}`);
-  const parent = parseUint(f[1]!);
-  if (parent < 0) fail(`bad parent id ${JSON.stringify(f[1])}`);
+  const id = parseUint(f[0]!, 0, f[0]!.length);
+  if (id < 0) fail(line, lineNumber, `bad mount id ${JSON.stringify(f[0])}`);
+  const parent = parseUint(f[1]!, 0, f[1]!.length);
+  if (parent < 0) fail(line, lineNumber, `bad parent id ${JSON.stringify(f[1])}`);
   const dev = f[2]!;
   const colon = dev.indexOf(":");
-  const major = colon < 0 ? -1 : parseUint(dev.slice(0, colon));
-  const minor = colon < 0 ? -1 : parseUint(dev.slice(colon + 1));
-  if (major < 0 || minor < 0) fail(`bad major:minor ${JSON.stringify(dev)}`);
-  if (f[3] === "" || f[4] === "") fail("empty root or mount point");
-  if (f[5] === "") fail("empty mount options");
-  if (f[sep + 1] === "") fail("empty filesystem type");
+  // parsed in place: two substrings per line were most of what this field cost
+  const major = colon < 0 ? -1 : parseUint(dev, 0, colon);
+  const minor = colon < 0 ? -1 : parseUint(dev, colon + 1, dev.length);
+  if (major < 0 || minor < 0) fail(line, lineNumber, `bad major:minor ${JSON.stringify(dev)}`);
+  if (f[3] === "" || f[4] === "") fail(line, lineNumber, "empty root or mount point");
+  if (f[5] === "") fail(line, lineNumber, "empty mount options");
+  if (f[sep + 1] === "") fail(line, lineNumber, "empty filesystem type");
 
   let shared: number | undefined;
   let master: number | undefined;
@@ -78,13 +76,13 @@ export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo
     const c = tag.indexOf(":");
     if (c <= 0) {
       // Unknown tags are allowed by the format ("future kernels may add more"); keep them.
-      if (tag === "") fail("empty optional field");
+      if (tag === "") fail(line, lineNumber, "empty optional field");
       continue;
     }
     const name = tag.slice(0, c);
     if (name !== "shared" && name !== "master" && name !== "propagate_from") continue;
-    const n = parseUint(tag.slice(c + 1));
-    if (n < 0) fail(`bad optional field ${JSON.stringify(tag)}`);
+    const n = parseUint(tag, c + 1, tag.length);
+    if (n < 0) fail(line, lineNumber, `bad optional field ${JSON.stringify(tag)}`);
     if (name === "shared") shared = n;
     else if (name === "master") master = n;
     else propagateFrom = n;
@@ -155,16 +153,21 @@ function octalByte(s: string, i: number): number {
   return a * 64 + b * 8 + c;
 }
 
-/** A non-negative decimal integer with no sign, spaces or exponent, or -1. */
-function parseUint(s: string): number {
-  if (s.length === 0 || s.length > 15) return -1;
+/** s[start..end) as a non-negative decimal integer with no sign, spaces or exponent, or -1. */
+function parseUint(s: string, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = start; i < end; i++) {
     const d = s.charCodeAt(i) - 48;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
   }
   return n;
+}
+
+/** A refused line; no closure per line is made for it. */
+function fail(line: string, lineNumber: number | undefined, detail: string): never {
+  throw new MountInfoParseError(`${detail}: ${JSON.stringify(clip(line))}`, lineNumber);
 }
 
 function clip(line: string): string {
