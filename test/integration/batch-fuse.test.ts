@@ -14,6 +14,7 @@ import type { Mount } from "../../src/plan/mount-request.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { daemonsUnder, waitForDaemonsGone } from "../support/fuse-daemons.ts";
 
 beforeAll(() => {
   requireRootNamespace();
@@ -29,27 +30,6 @@ afterEach(() => {
   waitForDaemonsGone(s.dir);
   s.dispose();
 });
-
-/** fuse-overlayfs daemons serving a mount under dir (their command line names it). */
-function daemonsUnder(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((e) => /^\d+$/.test(e))
-    .filter((pid) => {
-      try {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-        return argv[0]?.endsWith("fuse-overlayfs") && argv.some((a) => a.startsWith(dir));
-      } catch {
-        return false; // exited while we looked
-      }
-    })
-    .map(Number);
-}
-
-/** A daemon exits on its own once its mount is gone: wait for that (bounded), then check. */
-function waitForDaemonsGone(dir: string): void {
-  for (let i = 0; i < 100 && daemonsUnder(dir).length > 0; i++) Bun.sleepSync(50);
-  expect(daemonsUnder(dir)).toEqual([]);
-}
 
 function batch(): { root: string; mounts: Mount[] } {
   s = scratch("bfuse");

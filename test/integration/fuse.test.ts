@@ -1,7 +1,7 @@
 // FUSE mounts through the real mount.fuse3 and Debian's fuse-overlayfs. ECHILD is injected at
 // the seam (the kernel cannot be made to lose one wait on demand), and also provoked for real.
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dlopen } from "bun:ffi";
 import { Errno } from "../../src/errno.ts";
@@ -16,7 +16,9 @@ import type { HelperStep } from "../../src/plan/steps.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { caught } from "../support/caught.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { mountsUnder, mountTable, requireRootNamespace, scratch } from "../support/root.ts";
+import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+import { daemonsUnder, waitForDaemonsGone } from "../support/fuse-daemons.ts";
 
 let MOUNT_FUSE3 = "";
 /** uid and gid of Debian's nobody/nogroup: an unprivileged user for the fusermount path */
@@ -31,30 +33,14 @@ beforeAll(() => {
   MOUNT_FUSE3 = locateHelper("mount.fuse3", HELPER_SEARCH_DIRS)!;
 });
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  // every cleanup runs; the first failure is reported
-  let first: unknown;
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      c();
-    } catch (err) {
-      first ??= err;
-    }
-  }
-  if (first !== undefined) throw first;
-});
+const ws = workspace();
+const { cleanups, dir } = ws;
+let s: Scratch;
+/** A scratch dir for this test; after it, its daemons must be gone, then it is disposed. */
 function fresh(label: string) {
-  s = scratch(label);
-  cleanups.push(() => s.dispose());
+  s = ws.fresh(label);
   cleanups.push(() => waitForDaemonsGone(s.dir));
   return s;
-}
-function dir(...parts: string[]) {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
 }
 
 /** lower/ with from-lower, upper/ with from-upper, empty work/ and merged/. */
@@ -71,27 +57,6 @@ function layers() {
 }
 
 const fuseMountsAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path && m.fstype.startsWith("fuse"));
-
-/** fuse-overlayfs daemons (not zombies) serving a mount under dir. */
-function daemonsUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (cmdline[0]?.endsWith("fuse-overlayfs") && cmdline.some((a) => a.startsWith(dir))) pids.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
-}
-
-/** A daemon exits on its own once its mount is gone; wait for that (bounded), then check. */
-function waitForDaemonsGone(dir: string): void {
-  for (let i = 0; i < 100 && daemonsUnder(dir).length > 0; i++) Bun.sleepSync(50);
-  expect(daemonsUnder(dir)).toEqual([]);
-}
 
 /** An executable sh script in dir. */
 function script(dirPath: string, name: string, body: string): string {

@@ -14,8 +14,17 @@ export function workspace() {
   let current: Scratch | undefined;
   const cleanups: (() => void)[] = [];
   afterEach(() => {
-    for (const cleanup of cleanups.splice(0).reverse()) cleanup();
     current = undefined;
+    // Every cleanup runs (a leaked scratch dir must not follow a failed check); the first failure is reported.
+    let first: unknown;
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        cleanup();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first !== undefined) throw first;
   });
   const here = (): Scratch => {
     if (!current) throw new Error("workspace: call fresh() first in this test");

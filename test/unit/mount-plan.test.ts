@@ -147,3 +147,19 @@ test("planMount never mutates the caller's options", () => {
   planMount({ type: "", source: "/s", options }, "/t", facts);
   expect(options).toEqual(copy);
 });
+
+describe("a plan's action", () => {
+  // Plans describe their action only when read (a successful mount never does): a getter, which
+  // JSON.stringify would skip without the plan's toJSON.
+  test("is read and serialised like a plain field", () => {
+    const plan = planMount({ type: "tmpfs", source: "t", options: [] }, "/x y", facts);
+    expect(plan.action).toBe("mount t on /x y");
+    expect(JSON.parse(JSON.stringify(plan))).toEqual({ action: "mount t on /x y", steps: JSON.parse(JSON.stringify(plan.steps)) });
+  });
+
+  test("an error before any step still names it", () => {
+    expect(() => planMount({ type: "", source: "s", options: [] }, "/t", facts)).toThrow(
+      /^mount s on \/t: no filesystem type given/,
+    );
+  });
+});
