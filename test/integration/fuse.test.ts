@@ -375,6 +375,20 @@ describe("unmounting FUSE mounts", () => {
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
+  test("EPERM, and fusermount3 unmounts but its wait is lost (ECHILD): the last umount2 finds nothing, unmount() says false", () => {
+    fresh("fuseumechild");
+    const { merged, m } = layers();
+    mount(m, merged);
+    const fusermount3 = locateHelper("fusermount3", HELPER_SEARCH_DIRS)!;
+    const sys = injectFaults(libcSyscalls, {
+      umount2: { calls: [1], errno: Errno.EPERM },
+      runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: fusermount3 },
+    });
+    expect(unmount(merged, { sys })).toBe(false); // the documented limit: it was removed, by the helper
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "runProcess", "umount2"]);
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
   test("force never runs the helpers: fusermount cannot force", () => {
     fresh("fuseumforce");
     const { merged, m } = layers();
