@@ -184,6 +184,7 @@ export const Errno = {
   ENOTTY: 25,
   ENOSPC: 28,
   EROFS: 30,
+  EPIPE: 32,
   ENAMETOOLONG: 36,
   ENOSYS: 38,
   ELOOP: 40,

@@ -1,8 +1,9 @@
 /**
  * Output for the CLI: results on stdout, one-line errors on stderr, JSON on request.
  */
-import { writeSync } from "node:fs";
-import { exitCodeFor, MountkitError, type ExitCode } from "../errors.ts";
+import { Errno } from "../errno.ts";
+import { exitCodeFor, MountkitError, SyscallError, type ExitCode } from "../errors.ts";
+import { writeSome } from "../sys/fd.ts";
 
 export interface Io {
   out(text: string): void;
@@ -12,8 +13,9 @@ export interface Io {
 }
 
 /**
- * Plain write(2)s to fds 1 and 2. process.stdout/stderr are Node streams whose first use costs
- * about 10 ms of start-up in the compiled binary (docs/bench.md); node:fs is loaded anyway.
+ * Plain write(2)s to fds 1 and 2 through libc. process.stdout/stderr are Node streams whose
+ * first use costs about 10 ms of start-up in the compiled binary, and importing node:fs for
+ * writeSync about 1 ms (docs/bench.md).
  */
 export const processIo: Io = {
   out: (text) => writeAll(1, text),
@@ -28,14 +30,11 @@ export const processIo: Io = {
 function writeAll(fd: number, text: string): void {
   let rest = Buffer.from(text);
   while (rest.length > 0) {
-    try {
-      rest = rest.subarray(writeSync(fd, rest));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EAGAIN") Bun.sleepSync(1); // a non-blocking pipe that is full: wait for the reader
-      else if (code === "EPIPE") return; // the reader is gone (mountkit findmnt | head -1)
-      else throw err;
-    }
+    const n = writeSome(fd, rest);
+    if (n >= 0) rest = rest.subarray(n);
+    else if (n === -Errno.EAGAIN) Bun.sleepSync(1); // a non-blocking pipe that is full: wait for the reader
+    else if (n === -Errno.EPIPE) return; // the reader is gone (mountkit findmnt | head -1)
+    else if (n !== -Errno.EINTR) throw new SyscallError("write(2)", -n, []);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one place mountinfo/ touches the system: reading the table. Everything else here is pure.
  */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../sys/file.ts";
 import { parseMountInfo } from "./parse.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -17,5 +17,5 @@ export function readMountInfo(pid: number | "self" | "thread-self" = "thread-sel
 export function readMountInfoFile(path: string): MountInfo[] {
   // The kernel escapes only space, tab, newline and backslash; other bytes of a path arrive
   // raw, so a name that is not valid UTF-8 decodes with U+FFFD in it.
-  return parseMountInfo(readFileSync(path, "utf8"));
+  return parseMountInfo(readTextFile(path));
 }

@@ -12,13 +12,13 @@
  * Setup shared by the entries (kernel facts, the mount table read once) lives in
  * batch-shared.ts.
  */
-import { realpathSync } from "node:fs";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isAlreadyMounted } from "../plan/already-mounted.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
+import { realpath } from "../sys/realpath.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
@@ -287,7 +287,7 @@ function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours
 function realSource(source: string): string {
   if (!source.startsWith("/")) return source;
   try {
-    return realpathSync(source);
+    return realpath(source);
   } catch {
     return source;
   }

@@ -1,9 +1,9 @@
 /**
  * Kernel facts, probed once per process and cached: the planner's view of this kernel.
  */
-import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { factsForVersion, parseStrategy, type KernelFacts } from "../plan/facts.ts";
+import { readTextFile } from "../sys/file.ts";
 import { pageSize } from "../sys/system.ts";
 
 let cached: KernelFacts | undefined;
@@ -34,7 +34,7 @@ export function runningInUserNamespace(uidMap?: string): boolean {
   let text = uidMap;
   if (text === undefined) {
     try {
-      text = readFileSync("/proc/self/uid_map", "utf8");
+      text = readTextFile("/proc/self/uid_map");
     } catch {
       return false; // no /proc or no user namespaces: the initial namespace
     }

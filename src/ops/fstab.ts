@@ -3,10 +3,10 @@
  * reverse), each line on its own (no rollback: a failed line does not undo the others),
  * already-mounted lines skipped, `nofail` failures as warnings.
  */
-import { readFileSync } from "node:fs";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { matchFstype, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
+import { readTextFile } from "../sys/file.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import { resolveInRoot } from "./resolve.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
@@ -26,9 +26,9 @@ export interface FstabOptions {
 export function readFstab(file = DEFAULT_FSTAB) {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextFile(file);
   } catch (err) {
-    throw new PlanError(`read ${quotePath(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new PlanError(`read ${quotePath(file)}: ${err instanceof SyscallError ? err.errnoName : String(err)}`);
   }
   return parseFstab(text, file);
 }

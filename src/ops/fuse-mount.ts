@@ -11,12 +11,12 @@
  *      that unmount fails, the tries end there (another would stack a mount on the one left):
  *      the same HelperError, with the unmount failure in its cleanupErrors.
  */
-import { realpathSync } from "node:fs";
 import { Errno } from "../errno.ts";
 import { HelperError, isErrno } from "../errors.ts";
 import { lookupMount } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { HelperStep } from "../plan/steps.ts";
+import { realpath } from "../sys/realpath.ts";
 import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
@@ -124,7 +124,7 @@ function mountIdOf(path: string, ctx: OpsContext): number {
   const id = ctx.sys.statxMountId(path);
   if (id !== undefined) return id;
   ctx.log?.(`statx gave no mount ID for ${path} (STATX_MNT_ID is Linux 5.8): looking it up in mountinfo`);
-  const real = realpathSync(path);
+  const real = realpath(path);
   const mount = lookupMount(readMountInfo(), real);
   if (mount === undefined) throw new Error(`mountinfo has no mount holding ${real}`);
   return mount.id;

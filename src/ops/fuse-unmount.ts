@@ -9,11 +9,11 @@
  * blocked for good on a FUSE mount whose daemon hangs (statfs waits for the daemon; umount2 does
  * not). The helpers are skipped for MNT_FORCE or MNT_EXPIRE, which only umount2 can do.
  */
-import { realpathSync } from "node:fs";
 import { SyscallError } from "../errors.ts";
 import { MNT } from "../plan/flags.ts";
 import { FUSE_SUPER_MAGIC, FUSE_UNMOUNT_HELPERS } from "../plan/fuse.ts";
 import { formatExec } from "../plan/steps.ts";
+import { realpath } from "../sys/realpath.ts";
 import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { helperEnvironment } from "./helper-env.ts";
@@ -66,7 +66,7 @@ function isFuse(target: string, ctx: OpsContext): boolean {
 
 function realFile(path: string): string {
   try {
-    return realpathSync(path);
+    return realpath(path);
   } catch {
     return path;
   }

@@ -2,10 +2,11 @@
  * Locating mount helpers on disk. A helper runs as root, so it is looked up in fixed system
  * directories (HELPER_SEARCH_DIRS), never through PATH, unless the caller names a helper dir.
  */
-import { accessSync, constants, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { HelperError, PlanError, quotePath } from "../errors.ts";
 import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
+import { accessible, X_OK } from "../sys/file.ts";
+import { fileType } from "../sys/stat.ts";
 import type { HelperStep, Plan } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
 
@@ -22,13 +23,8 @@ export function helperSearchDirs(ctx: Pick<OpsContext, "helperDir">): readonly s
 export function locateHelper(name: string, dirs: readonly string[]): string | undefined {
   for (const dir of dirs) {
     const path = join(dir, name);
-    try {
-      if (!statSync(path).isFile()) continue;
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // absent or not executable here: try the next dir
-    }
+    // absent or not executable here: try the next dir
+    if (fileType(path) === "file" && accessible(path, X_OK)) return path;
   }
   return undefined;
 }

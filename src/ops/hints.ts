@@ -2,10 +2,10 @@
  * Hints for failed mounts: what mount(8) would say. Runs only on the failure path, so it
  * may look at the filesystem.
  */
-import { existsSync, statSync } from "node:fs";
 import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
+import { fileType } from "../sys/stat.ts";
 import { overlayHint } from "./overlay-hints.ts";
 
 export function mountHint(err: SyscallError, mount: Mount, target: string): string | undefined {
@@ -15,8 +15,8 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
   }
   switch (err.errno) {
     case Errno.ENOENT:
-      if (!existsSync(target)) return `mount point ${quotePath(target)} does not exist`;
-      if (mount.source.startsWith("/") && !existsSync(mount.source)) {
+      if (fileType(target) === undefined) return `mount point ${quotePath(target)} does not exist`;
+      if (mount.source.startsWith("/") && fileType(mount.source) === undefined) {
         return `source ${quotePath(mount.source)} does not exist`;
       }
       return undefined;
@@ -25,7 +25,7 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     case Errno.ENODEV:
       return `unknown filesystem type ${JSON.stringify(mount.type)} (not in /proc/filesystems)`;
     case Errno.ENOTBLK:
-      return `source ${quotePath(mount.source)} is not a block device${isFile(mount.source) ? " (use -o loop for an image file)" : ""}`;
+      return `source ${quotePath(mount.source)} is not a block device${fileType(mount.source) === "file" ? " (use -o loop for an image file)" : ""}`;
     case Errno.EPERM:
     case Errno.EACCES:
       return "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
@@ -35,13 +35,5 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
     default:
       return undefined;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
   }
 }

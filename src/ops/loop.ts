@@ -5,7 +5,6 @@
  * A loop mount closes it right after mount(2) succeeds, so autoclear frees the device at
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
-import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
@@ -13,6 +12,7 @@ import { loopMethod } from "../plan/loop.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { O } from "../sys/fd.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
+import { fileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
@@ -131,12 +131,8 @@ export function loopHint(err: SyscallError, file: string): string | undefined {
   if (err.paths.includes(LOOP_CONTROL_PATH)) return "no loop device support: load the loop module (modprobe loop)";
   if (err.errno === Errno.ENOENT && err.paths.length && !err.paths[0]!.startsWith("/dev/loop")) return `${quotePath(file)} does not exist`;
   if (err.errno === Errno.EISDIR || err.errno === Errno.EINVAL || err.errno === Errno.ENOTTY) {
-    try {
-      const stat = statSync(file);
-      if (!stat.isFile() && !stat.isBlockDevice()) return `${quotePath(file)} is not a regular file or block device`;
-    } catch {
-      return undefined;
-    }
+    const type = fileType(file);
+    if (type !== undefined && type !== "file" && type !== "block") return `${quotePath(file)} is not a regular file or block device`;
   }
   if (err.errno === Errno.EROFS || err.errno === Errno.EACCES) return `${quotePath(file)} cannot be written: attach it read-only (-r, or -o ro)`;
   return undefined;

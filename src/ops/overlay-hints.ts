@@ -3,12 +3,12 @@
  * not to the fs context, so on the failure path we look at the layers ourselves, as mount(8)
  * would: which one is missing, which is not a directory, what is missing beside an upperdir.
  */
-import { statSync } from "node:fs";
 import { Errno } from "../errno.ts";
 import { quotePath, type SyscallError } from "../errors.ts";
 import { classifyOptions } from "../plan/options.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { parseOverlayOptions, type OverlayConfig } from "../plan/overlay-options.ts";
+import { statPath } from "../sys/stat.ts";
 
 /**
  * A hint; null when the error already says why (the kernel's own messages are in it);
@@ -31,9 +31,9 @@ export function overlayHint(err: SyscallError, mount: Mount): string | null | un
     case Errno.ENOENT:
     case Errno.ENOTDIR: {
       for (const [key, path] of layers) {
-        const stat = statOrUndefined(path);
+        const stat = statPath(path);
         if (!stat) return `${key} ${quotePath(path)} does not exist`;
-        if (!stat.isDirectory()) return `${key} ${quotePath(path)} is not a directory`;
+        if (stat.type !== "dir") return `${key} ${quotePath(path)} is not a directory`;
       }
       return undefined;
     }
@@ -49,21 +49,13 @@ export function overlayHint(err: SyscallError, mount: Mount): string | null | un
       }
       if (config.workdir !== undefined && config.upperdir === undefined) return "a workdir is used only with an upperdir";
       if (config.upperdir !== undefined && config.workdir !== undefined) {
-        const upper = statOrUndefined(config.upperdir);
-        const work = statOrUndefined(config.workdir);
-        if (upper && work && upper.dev !== work.dev) return "upperdir and workdir must be on the same filesystem";
+        const upper = statPath(config.upperdir);
+        const work = statPath(config.workdir);
+        if (upper && work && upper.device !== work.device) return "upperdir and workdir must be on the same filesystem";
       }
       return "overlayfs logged the reason in the kernel log (dmesg)";
     }
     default:
       return undefined;
-  }
-}
-
-function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
   }
 }

@@ -2,11 +2,11 @@
  * Targets inside a root, resolved on the real filesystem: plan/root-path.ts's rootPath with
  * readlink from the syscall seam, and the root itself canonicalized once.
  */
-import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { PlanError, quotePath, SyscallError } from "../errors.ts";
 import { rootPath, type ReadLink } from "../plan/root-path.ts";
+import { realpath } from "../sys/realpath.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
 
 /**
@@ -26,10 +26,10 @@ export function linkReader(sys: Syscalls): ReadLink {
 /** The root as an absolute path without symlinks; it must exist. */
 export function canonicalRoot(root: string): string {
   try {
-    return realpathSync(resolve(root));
+    return realpath(resolve(root));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    throw new PlanError(`root ${quotePath(root)}: ${code === "ENOENT" ? "no such directory" : code || String(err)}`);
+    if (!(err instanceof SyscallError)) throw err;
+    throw new PlanError(`root ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory" : err.errnoName}`);
   }
 }
 

@@ -4,20 +4,21 @@
  * last component. Every path created registers its own undo (rmdir or unlink, never a
  * recursive delete), so a rollback leaves the tree as it was.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { errnoCode } from "../errno.ts";
+import { Errno, errnoCode } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import type { CreateTarget } from "../plan/batch-entry.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { isBind } from "../plan/mount-request.ts";
+import { createEmptyFile, mkdir, rmdir, unlink } from "../sys/file.ts";
+import { fileType } from "../sys/stat.ts";
 import type { Undo } from "./run-plan.ts";
 
 /** Create hostTarget if it is missing; push the undo of each path created onto undo. */
 export function createTarget(mount: Mount, hostTarget: string, create: CreateTarget, undo: Undo[], log?: (line: string) => void): void {
-  if (existsSync(hostTarget)) return;
+  if (fileType(hostTarget) !== undefined) return;
   const missing: string[] = [];
-  for (let p = hostTarget; !existsSync(p); p = dirname(p)) {
+  for (let p = hostTarget; fileType(p) === undefined; p = dirname(p)) {
     missing.unshift(p);
     if (p === "/") break;
   }
@@ -25,8 +26,8 @@ export function createTarget(mount: Mount, hostTarget: string, create: CreateTar
   missing.forEach((path, i) => {
     const asFile = fileLast && i === missing.length - 1;
     try {
-      if (asFile) closeSync(openSync(path, "wx", 0o644));
-      else mkdirSync(path, create.mode);
+      if (asFile) createEmptyFile(path, 0o644);
+      else mkdir(path, create.mode);
     } catch (err) {
       throw fsFailure(err, asFile ? "open(2)" : "mkdir(2)", path, `create mount point ${quotePath(path)}`);
     }
@@ -38,27 +39,25 @@ export function createTarget(mount: Mount, hostTarget: string, create: CreateTar
 /** A bind whose source exists and is not a directory mounts on a file. */
 function isFileBind(mount: Mount): boolean {
   if (!isBind({ mount }) || mount.source === "") return false;
-  try {
-    return !statSync(mount.source).isDirectory();
-  } catch {
-    return false; // missing source: the mount reports it
-  }
+  const type = fileType(mount.source);
+  return type !== undefined && type !== "dir"; // a missing source: the mount reports it
 }
 
 /** Remove a path this batch created. Gone already (it was inside an unmounted tmpfs) is fine. */
 function removeCreated(path: string, isFile: boolean, log?: (line: string) => void): void {
   log?.(`rollback: ${isFile ? "unlink" : "rmdir"} ${quotePath(path)}`);
   try {
-    if (isFile) unlinkSync(path);
-    else rmdirSync(path);
+    if (isFile) unlink(path);
+    else rmdir(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    if (err instanceof SyscallError && err.errno === Errno.ENOENT) return;
     throw fsFailure(err, isFile ? "unlink(2)" : "rmdir(2)", path, `remove created mount point ${quotePath(path)}`);
   }
 }
 
-/** A node:fs failure as a SyscallError naming the action. */
+/** A failed file operation (a SyscallError, or a node:fs error) as a SyscallError naming the action. */
 export function fsFailure(err: unknown, syscall: string, path: string, action: string): unknown {
+  if (err instanceof SyscallError) return err.withAction(action);
   const code = (err as NodeJS.ErrnoException)?.code;
   const errno = code === undefined ? undefined : errnoCode(code);
   return errno === undefined ? err : new SyscallError(syscall, errno, [path]).withAction(action);

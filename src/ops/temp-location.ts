@@ -12,9 +12,12 @@
  * Every directory made here is named TEMP_DIR_PREFIX + kind + "-" + random ("mountkit-mount-
  * a1B2c3"), so cleanup touches only mountkit's own directories.
  */
-import { lstatSync, mkdirSync, mkdtempSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { PlanError, quotePath } from "../errors.ts";
+import { Errno } from "../errno.ts";
+import { PlanError, quotePath, SyscallError } from "../errors.ts";
+import { makeUniqueDir, mkdirAll } from "../sys/file.ts";
+import { realpath } from "../sys/realpath.ts";
+import { fileType } from "../sys/stat.ts";
 import { fsFailure } from "./targets.ts";
 
 /** The prefix of every directory mountkit creates in the temp location. */
@@ -78,12 +81,12 @@ function canonicalLocation(dir: string): string {
   let existing = resolve(dir);
   for (;;) {
     try {
-      const canonical = realpathSync(existing);
-      if (!lstatSync(canonical).isDirectory()) throw new PlanError(`temp mount location ${quotePath(dir)}: ${quotePath(existing)} is not a directory`);
+      const canonical = realpath(existing);
+      if (fileType(canonical, false) !== "dir") throw new PlanError(`temp mount location ${quotePath(dir)}: ${quotePath(existing)} is not a directory`);
       return join(canonical, ...missing);
     } catch (err) {
       if (err instanceof PlanError) throw err;
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || existing === "/") {
+      if (!(err instanceof SyscallError) || err.errno !== Errno.ENOENT || existing === "/") {
         throw fsFailure(err, "realpath(3)", existing, `temp mount location ${quotePath(dir)}`);
       }
       missing.unshift(basename(existing));
@@ -97,9 +100,9 @@ function createLocation(dir: string): string {
   if (dir === "") throw new PlanError("temp mount location: empty path");
   const absolute = resolve(dir);
   try {
-    mkdirSync(absolute, { recursive: true, mode: 0o700 });
-    const canonical = realpathSync(absolute);
-    if (!lstatSync(canonical).isDirectory()) throw new PlanError(`temp mount location ${quotePath(dir)} is not a directory`);
+    mkdirAll(absolute, 0o700);
+    const canonical = realpath(absolute);
+    if (fileType(canonical, false) !== "dir") throw new PlanError(`temp mount location ${quotePath(dir)} is not a directory`);
     return canonical;
   } catch (err) {
     if (err instanceof PlanError) throw err;
@@ -115,7 +118,7 @@ export function makeTempDir(kind: string): string {
   if (!/^[a-z0-9]+$/.test(kind)) throw new Error(`temp dir kind must be lower-case letters and digits: ${JSON.stringify(kind)}`);
   const prefix = join(ensureTempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-`);
   try {
-    return mkdtempSync(prefix);
+    return makeUniqueDir(prefix);
   } catch (err) {
     throw fsFailure(err, "mkdir(2)", prefix, "create a temp mount directory");
   }

@@ -5,7 +5,6 @@
  *   unmountRecursive  everything at or under a path, deepest first
  *   unmountMounts     a list of mounts under a root, in reverse order, every failure reported
  */
-import { realpathSync } from "node:fs";
 import { join, normalize, resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, SyscallError } from "../errors.ts";
@@ -13,6 +12,7 @@ import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
+import { realpath } from "../sys/realpath.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
@@ -115,7 +115,7 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
   if (target === "") return 0;
   let resolved: string;
   try {
-    resolved = realpathSync(target);
+    resolved = realpath(target);
   } catch {
     return 0; // nothing can be mounted under a path that does not exist
   }

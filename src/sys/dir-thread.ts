@@ -9,7 +9,6 @@
  * when the callback returns. A thread never keeps the process alive (unref) and leaves the
  * directory after each mount so it never holds a filesystem busy.
  */
-import { existsSync } from "node:fs";
 import { errnoCode } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
@@ -30,6 +29,8 @@ function workerUrl(): string {
   // scripts/build.ts adds the worker as an entry point; bun stores entry points under their
   // common root, which is src/ while every entry point lives there.
   const candidates = ["/$bunfs/root/sys/dir-thread-worker.js", "/$bunfs/root/src/sys/dir-thread-worker.js"];
+  // node:fs, loaded here only: Bun's embedded files are invisible to libc's stat.
+  const { existsSync } = require("node:fs") as typeof import("node:fs");
   const found = candidates.find((path) => existsSync(path));
   if (found === undefined) throw new Error("dir thread: the worker entry point is missing from this binary (scripts/build.ts)");
   return found;

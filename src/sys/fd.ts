@@ -7,6 +7,7 @@ const libc = bindLibc({
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   // variadic in C; its third argument is an int for F_DUPFD_CLOEXEC
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
 });
@@ -15,6 +16,8 @@ export const O = {
   RDONLY: 0,
   WRONLY: 1,
   RDWR: 2,
+  CREAT: 0o100,
+  EXCL: 0o200,
   NONBLOCK: 0o4000,
   DIRECTORY: 0o200000,
   NOFOLLOW: 0o400000,
@@ -57,5 +60,11 @@ export function dupCloexec(fd: number): number {
 /** read(fd, buf, len) -> bytes read, or -errno when it fails (EAGAIN and ENODATA are expected). */
 export function readSome(fd: number, buffer: Uint8Array): number {
   const n = Number(libc().read(fd, buffer, buffer.byteLength));
+  return n < 0 ? -lastErrno() : n;
+}
+
+/** write(fd, buf, len) -> bytes written, or -errno when it fails (EAGAIN, EPIPE are expected). */
+export function writeSome(fd: number, buffer: Uint8Array): number {
+  const n = Number(libc().write(fd, buffer, buffer.byteLength));
   return n < 0 ? -lastErrno() : n;
 }

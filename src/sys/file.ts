@@ -1,17 +1,26 @@
 /**
- * Directories and one-shot file writes: mkdir(2), rmdir(2), and open/write/close for files
- * that must be written in a single write(2) (/proc/PID/uid_map and gid_map).
+ * Files and directories through libc: mkdir(2), rmdir(2), unlink(2), access(2), mkdtemp(3),
+ * whole-file reads, and open/write/close for files that must be written in a single write(2)
+ * (/proc/PID/uid_map and gid_map). The CLI's paths use these rather than node:fs, whose
+ * import alone costs about 1 ms of each start (docs/bench.md).
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { close, O, open } from "./fd.ts";
+import { close, O, open, readSome } from "./fd.ts";
 import { bindLibc, syscallFailure } from "./libc.ts";
+import { fileType } from "./stat.ts";
 
 const libc = bindLibc({
   mkdir: { args: ["cstring", "u32"], returns: "i32" },
   rmdir: { args: ["cstring"], returns: "i32" },
+  unlink: { args: ["cstring"], returns: "i32" },
+  access: { args: ["cstring", "i32"], returns: "i32" },
+  mkdtemp: { args: ["ptr"], returns: "ptr" },
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
 });
+
+/** access(2) modes. */
+export const X_OK = 1;
 
 /** mkdir(path, mode): fails with EEXIST when path exists. */
 export function mkdir(path: string, mode: number): void {
@@ -42,3 +51,79 @@ export function writeFileOnce(path: string, text: string): void {
     }
   }
 }
+
+/** unlink(path) */
+export function unlink(path: string): void {
+  if (libc().unlink(path) !== 0) throw syscallFailure("unlink(2)", [path]);
+}
+
+/** access(path, mode) === 0: the caller may use path that way (X_OK: execute). */
+export function accessible(path: string, mode: number): boolean {
+  return libc().access(path, mode) === 0;
+}
+
+/** open(path, O_WRONLY|O_CREAT|O_EXCL), then close: an empty file; EEXIST when path exists. */
+export function createEmptyFile(path: string, mode: number): void {
+  close(open(path, O.WRONLY | O.CREAT | O.EXCL | O.CLOEXEC, mode));
+}
+
+/**
+ * mkdir -p: path and its missing parents, each with mode (what the umask leaves of it). An
+ * existing directory is fine; an existing file is EEXIST, as mkdir(2) says.
+ */
+export function mkdirAll(path: string, mode: number): void {
+  if (libc().mkdir(path, mode) === 0) return;
+  const err = syscallFailure("mkdir(2)", [path]);
+  if (err.errno === Errno.EEXIST) {
+    if (fileType(path) === "dir") return;
+    throw err;
+  }
+  const parent = path.replace(/\/+[^/]*\/*$/, "");
+  if (err.errno !== Errno.ENOENT || parent === "" || parent === path) throw err;
+  mkdirAll(parent, mode);
+  mkdir(path, mode);
+}
+
+/** mkdtemp(prefix + "XXXXXX"): a new directory, mode 0700, with a unique name; its path. */
+export function makeUniqueDir(prefix: string): string {
+  const template = Buffer.from(`${prefix}XXXXXX\0`);
+  if (libc().mkdtemp(template) === null) throw syscallFailure("mkdtemp(3)", [`${prefix}XXXXXX`]);
+  return template.toString("utf8", 0, template.length - 1);
+}
+
+const decoder = new TextDecoder();
+
+/** The whole content of a file as UTF-8 text (proc files included, whose size reads as 0). */
+export function readTextFile(path: string): string {
+  const fd = open(path, O.RDONLY | O.CLOEXEC);
+  try {
+    return readTextFd(fd, path);
+  } finally {
+    close(fd);
+  }
+}
+
+/** Read fd to its end as UTF-8 text; path names it in errors ("stdin" for fd 0). */
+export function readTextFd(fd: number, path: string): string {
+  let buffer = new Uint8Array(readBufferSize);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const bigger = new Uint8Array(buffer.length * 2);
+      bigger.set(buffer);
+      buffer = bigger;
+    }
+    const n = readSome(fd, buffer.subarray(length));
+    if (n > 0) length += n;
+    else if (n === 0) break;
+    else if (n === -Errno.EAGAIN) Bun.sleepSync(1); // a non-blocking stdin with nothing yet
+    else if (n !== -Errno.EINTR) throw new SyscallError("read(2)", -n, [path]);
+  }
+  // The next read starts at the size this one needed: a mountinfo table read again and again
+  // takes one read(2) pass instead of growing from scratch each time.
+  readBufferSize = Math.max(readBufferSize, Math.min(buffer.length, MAX_REMEMBERED_SIZE));
+  return decoder.decode(buffer.subarray(0, length));
+}
+
+let readBufferSize = 16 * 1024;
+const MAX_REMEMBERED_SIZE = 4 * 1024 * 1024;

@@ -40,6 +40,14 @@ describe("basics", () => {
     }
   });
 
+  test("output to a pipe whose reader is gone: the write's EPIPE ends the output quietly, exit 0", () => {
+    // `true` exits before the binary has started, so every write(2) of the help text gets EPIPE
+    // (Bun ignores SIGPIPE). pipefail makes the pipeline's status the binary's.
+    const proc = Bun.spawnSync(["bash", "-c", 'set -o pipefail; "$0" --help | true', BINARY]);
+    expect(proc.stderr.toString()).toBe("");
+    expect(proc.exitCode).toBe(0);
+  });
+
   test("unknown command or flag, missing operand: one-line error, exit 1", () => {
     for (const args of [["frobnicate"], ["mount", "--frob", "a", "b"], ["mount", "-Z"], ["mount", "tmpfs"], ["umount"], ["findmnt", "a", "b"]]) {
       const r = runCli(args);

@@ -65,3 +65,23 @@ test("src/sys imports nothing above it but the pure constant tables of src/plan"
   }
   expect(problems).toEqual([]);
 });
+
+test("the CLI's start-up and its mount, umount, findmnt and apply commands import no node:fs", () => {
+  // Importing node:fs costs about 1 ms of each start of the binary (docs/bench.md): these
+  // paths use src/sys/file.ts, stat.ts and realpath.ts instead.
+  const entries = ["cli/main.ts", "cli/commands/mount.ts", "cli/commands/umount.ts", "cli/commands/findmnt.ts", "cli/commands/apply.ts"];
+  const seen = new Set<string>();
+  const queue = entries.map((e) => join(SRC, e));
+  const problems: string[] = [];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const spec of importsOf(file)) {
+      if (/^(node:)?fs(\/promises)?$/.test(spec)) problems.push(`${file.slice(SRC.length + 1)}: imports ${spec}`);
+      else if (spec.startsWith(".")) queue.push(resolve(dirname(file), spec));
+    }
+  }
+  expect(seen.size).toBeGreaterThan(50);
+  expect(problems).toEqual([]);
+});

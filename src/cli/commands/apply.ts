@@ -1,10 +1,10 @@
 /**
  * mountkit apply: a containerd mount list or an OCI config.json, mounted as one batch.
  */
-import { readFileSync } from "node:fs";
-import { ExitCode, PlanError, quotePath } from "../../errors.ts";
+import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { applyText, planApply } from "../../ops/apply.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
+import { readTextFd, readTextFile } from "../../sys/file.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
@@ -76,8 +76,8 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
 /** The input text: a file, or stdin for "-". */
 export function readInput(file: string): string {
   try {
-    return readFileSync(file === "-" ? 0 : file, "utf8");
+    return file === "-" ? readTextFd(0, "stdin") : readTextFile(file);
   } catch (err) {
-    throw new PlanError(`read ${file === "-" ? "stdin" : quotePath(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new PlanError(`read ${file === "-" ? "stdin" : quotePath(file)}: ${err instanceof SyscallError ? err.errnoName : String(err)}`);
   }
 }

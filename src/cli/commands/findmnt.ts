@@ -1,13 +1,14 @@
 /**
  * mountkit findmnt: the mount table, or the mount holding PATH, in findmnt's formats.
  */
-import { realpathSync } from "node:fs";
 import { normalize, resolve } from "node:path";
-import { ExitCode, PlanError, quotePath } from "../../errors.ts";
+import { Errno } from "../../errno.ts";
+import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { findmntJson, findmntTable } from "../../mountinfo/findmnt.ts";
 import { lookupMount, fstypeFilter } from "../../mountinfo/lookup.ts";
 import { MountInfoParseError } from "../../mountinfo/parse.ts";
 import { readMountInfo, readMountInfoFile } from "../../mountinfo/read.ts";
+import { realpath } from "../../sys/realpath.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
@@ -54,14 +55,14 @@ function readSavedTable(file: string) {
     return readMountInfoFile(file);
   } catch (err) {
     if (err instanceof MountInfoParseError) throw new PlanError(`findmnt: ${file}: ${err.message}`, { cause: err });
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new PlanError(`findmnt: ${quotePath(file)}: no such file`);
+    if (err instanceof SyscallError && err.errno === Errno.ENOENT) throw new PlanError(`findmnt: ${quotePath(file)}: no such file`);
     throw err;
   }
 }
 
 function resolveExisting(path: string): string {
   try {
-    return realpathSync(path);
+    return realpath(path);
   } catch {
     throw new PlanError(`findmnt: ${quotePath(path)}: no such file or directory`);
   }

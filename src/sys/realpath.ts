@@ -1,0 +1,18 @@
+/**
+ * realpath(3), bound from libc: a path made absolute, without `.`, `..` or symlinks.
+ */
+import { bindLibc, syscallFailure } from "./libc.ts";
+import { READLINK_MAX } from "./readlink.ts";
+
+const libc = bindLibc({ realpath: { args: ["cstring", "ptr"], returns: "ptr" } });
+
+// PATH_MAX bytes, as realpath(3) requires of a caller's buffer; calls are synchronous.
+const buffer = new Uint8Array(READLINK_MAX);
+const decoder = new TextDecoder();
+
+/** realpath(path, buf): the canonical path; ENOENT when a component is missing. */
+export function realpath(path: string): string {
+  if (libc().realpath(path, buffer) === null) throw syscallFailure("realpath(3)", [path]);
+  const end = buffer.indexOf(0);
+  return decoder.decode(buffer.subarray(0, end < 0 ? buffer.length : end));
+}
