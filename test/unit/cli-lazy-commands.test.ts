@@ -19,3 +19,11 @@ test("main.ts imports no command module statically", () => {
 test("the check sees a static import of a command", () => {
   expect(staticImports('import { x } from "./commands/apply.ts";\nconst y = await import("./commands/mount.ts");')).toEqual(["./commands/apply.ts"]);
 });
+
+test("mount and umount load the fstab and batch code only for -a", () => {
+  for (const command of ["mount.ts", "umount.ts"]) {
+    const imports = staticImports(readFileSync(join(import.meta.dir, "../../src/cli/commands", command), "utf8"));
+    expect(imports.length).toBeGreaterThan(3);
+    expect(imports.filter((spec) => /fstab|batch|apply/.test(spec))).toEqual([]);
+  }
+});

@@ -9,7 +9,6 @@ import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
 import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
-import { mountAllCommand } from "./fstab.ts";
 
 const PROPAGATION_FLAGS = [
   ["make-shared", "shared"],
@@ -46,7 +45,7 @@ export const MOUNT_USAGE =
   "       mountkit mount                    list the mounts" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
 
-export function mountCommand(argv: readonly string[], io: Io): ExitCode {
+export function mountCommand(argv: readonly string[], io: Io): ExitCode | Promise<ExitCode> {
   const json = argv.includes("--json");
   try {
     const args = parseArgs("mount", argv, MOUNT_FLAGS);
@@ -54,7 +53,8 @@ export function mountCommand(argv: readonly string[], io: Io): ExitCode {
       io.out(formatHelp(MOUNT_USAGE, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", MOUNT_FLAGS));
       return ExitCode.ok;
     }
-    if (has(args, "all")) return mountAllCommand(args, io);
+    // fstab and batches load only for -a: a single mount starts without them.
+    if (has(args, "all")) return import("./fstab.ts").then((m) => m.mountAllCommand(args, io));
     if (args.operands.length === 0 && args.flags.size === 0) return listMounts(io);
 
     const { m, target } = requestFrom(args.operands, args.flags, values(args, "options"));

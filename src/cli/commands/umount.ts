@@ -4,9 +4,8 @@
 import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
 import { unmountAll, unmount, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
-import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
-import { umountAllCommand } from "./fstab.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "recursive", short: "R", help: "unmount everything at or under each TARGET, deepest first" },
@@ -33,9 +32,9 @@ interface TargetResult {
   error?: Record<string, unknown>;
 }
 
-export function umountCommand(argv: readonly string[], io: Io): ExitCode {
+export function umountCommand(argv: readonly string[], io: Io): ExitCode | Promise<ExitCode> {
   const json = argv.includes("--json");
-  let args;
+  let args: ParsedArgs;
   try {
     args = parseArgs("umount", argv, UMOUNT_FLAGS);
     if (has(args, "help")) {
@@ -43,12 +42,15 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode {
       return ExitCode.ok;
     }
     if (has(args, "all")) {
-      return umountAllCommand(args, io, {
+      const options: UnmountOptions = {
         lazy: has(args, "lazy"),
         force: has(args, "force"),
         ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
         ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
-      });
+      };
+      // fstab and batches load only for -a, as in mount.
+      const all = args;
+      return import("./fstab.ts").then((m) => m.umountAllCommand(all, io, options));
     }
     if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
   } catch (err) {
