@@ -92,6 +92,10 @@ export function makeUniqueDir(prefix: string): string {
 }
 
 const decoder = new TextDecoder();
+// The buffer a whole-file read starts with: the largest any read needed so far (up to 4 MiB),
+// so a mountinfo table read again and again is not regrown from 16 KiB each time.
+let readBufferSize = 16 * 1024;
+const MAX_REMEMBERED_SIZE = 4 * 1024 * 1024;
 
 /** The whole content of a file as UTF-8 text (proc files included, whose size reads as 0). */
 export function readTextFile(path: string): string {
@@ -119,11 +123,6 @@ export function readTextFd(fd: number, path: string): string {
     else if (n === -Errno.EAGAIN) Bun.sleepSync(1); // a non-blocking stdin with nothing yet
     else if (n !== -Errno.EINTR) throw new SyscallError("read(2)", -n, [path]);
   }
-  // The next read starts at the size this one needed: a mountinfo table read again and again
-  // takes one read(2) pass instead of growing from scratch each time.
   readBufferSize = Math.max(readBufferSize, Math.min(buffer.length, MAX_REMEMBERED_SIZE));
   return decoder.decode(buffer.subarray(0, length));
 }
-
-let readBufferSize = 16 * 1024;
-const MAX_REMEMBERED_SIZE = 4 * 1024 * 1024;

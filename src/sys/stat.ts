@@ -13,13 +13,15 @@ export const STATFS_SIZE = 120;
 const STATFS_F_TYPE = 0;
 const STATFS_F_FLAGS = 80;
 
-/** sizeof(struct statx), and the offsets of stx_mask (u32) and stx_mnt_id (u64). */
+/** sizeof(struct statx), and the offsets of the fields read from it. */
 export const STATX_SIZE = 256;
-const STATX_MASK_OFFSET = 0;
-const STATX_MODE_OFFSET = 28;
-const STATX_DEV_MAJOR_OFFSET = 136;
-const STATX_DEV_MINOR_OFFSET = 140;
-const STATX_MNT_ID_OFFSET = 144;
+export const STATX_OFFSET = {
+  mask: 0, // u32
+  mode: 28, // u16
+  devMajor: 136, // u32
+  devMinor: 140, // u32
+  mntId: 144, // u64
+} as const;
 export const STATX_TYPE = 0x1;
 export const STATX_MNT_ID = 0x1000;
 const AT_FDCWD = -100;
@@ -62,8 +64,8 @@ export function statxMountId(path: string): number | undefined {
 
 /** stx_mnt_id of a filled struct statx, or undefined when stx_mask says it was not filled. */
 export function mountIdOfStatx(statx: DataView): number | undefined {
-  if ((statx.getUint32(STATX_MASK_OFFSET, true) & STATX_MNT_ID) === 0) return undefined;
-  return Number(statx.getBigUint64(STATX_MNT_ID_OFFSET, true));
+  if ((statx.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID) === 0) return undefined;
+  return Number(statx.getBigUint64(STATX_OFFSET.mntId, true));
 }
 
 /** What a path is: the S_IFMT bits of its mode, named. */
@@ -93,9 +95,9 @@ export interface PathStat {
  */
 export function statPath(path: string, followLinks = true): PathStat | undefined {
   if (libc().statx(AT_FDCWD, path, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
-  const type = FILE_TYPES[statxView.getUint16(STATX_MODE_OFFSET, true) & 0o170000];
+  const type = FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000];
   if (type === undefined) return undefined;
-  const device = statxView.getUint32(STATX_DEV_MAJOR_OFFSET, true) * 2 ** 32 + statxView.getUint32(STATX_DEV_MINOR_OFFSET, true);
+  const device = statxView.getUint32(STATX_OFFSET.devMajor, true) * 2 ** 32 + statxView.getUint32(STATX_OFFSET.devMinor, true);
   return { type, device };
 }
 

@@ -18,7 +18,7 @@ import {
   OPEN_TREE,
   SYS,
 } from "../../src/sys/mount-api.ts";
-import { STATFS_SIZE, STATX_MNT_ID, STATX_SIZE } from "../../src/sys/stat.ts";
+import { STATFS_SIZE, STATX_MNT_ID, STATX_OFFSET, STATX_SIZE, STATX_TYPE } from "../../src/sys/stat.ts";
 
 const work = mkdtempSync(join(tmpdir(), "mountkit-test-layout-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -38,8 +38,12 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     "offsetof.statfs.f_type": 0,
     "offsetof.statfs.f_flags": 80,
     "sizeof.statx": STATX_SIZE,
-    "offsetof.statx.stx_mnt_id": 144,
-    "offsetof.statx.stx_mask": 0,
+    "offsetof.statx.stx_mnt_id": STATX_OFFSET.mntId,
+    "offsetof.statx.stx_mask": STATX_OFFSET.mask,
+    "offsetof.statx.stx_mode": STATX_OFFSET.mode,
+    "offsetof.statx.stx_dev_major": STATX_OFFSET.devMajor,
+    "offsetof.statx.stx_dev_minor": STATX_OFFSET.devMinor,
+    STATX_TYPE,
     "sizeof.mount_attr": MOUNT_ATTR_SIZE,
     STATX_MNT_ID,
     MS_NOSYMFOLLOW: MS.NOSYMFOLLOW,
@@ -90,6 +94,8 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     MOUNT_ATTR_STRICTATIME: MOUNT_ATTR.STRICTATIME,
     MOUNT_ATTR_NODIRATIME: MOUNT_ATTR.NODIRATIME,
     O_PATH: O.PATH,
+    O_CREAT: O.CREAT,
+    O_EXCL: O.EXCL,
     F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,
     CLONE_VM: CLONE.VM,
     CLONE_FS: CLONE.FS,

@@ -22,6 +22,13 @@ int main(void) {
   SHOW("sizeof.statx", sizeof(struct statx));
   SHOW("offsetof.statx.stx_mnt_id", offsetof(struct statx, stx_mnt_id));
   SHOW("offsetof.statx.stx_mask", offsetof(struct statx, stx_mask));
+  SHOW("offsetof.statx.stx_mode", offsetof(struct statx, stx_mode));
+  SHOW("offsetof.statx.stx_dev_major", offsetof(struct statx, stx_dev_major));
+  SHOW("offsetof.statx.stx_dev_minor", offsetof(struct statx, stx_dev_minor));
+  SHOW("STATX_TYPE", STATX_TYPE);
+  SHOW("AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW);
+  SHOW("O_CREAT", O_CREAT);
+  SHOW("O_EXCL", O_EXCL);
   SHOW("sizeof.mount_attr", sizeof(struct mount_attr));
   SHOW("STATX_MNT_ID", STATX_MNT_ID);
   SHOW("MS_NOSYMFOLLOW", MS_NOSYMFOLLOW);
