@@ -9,39 +9,40 @@ import { VERSION } from "../version.ts";
 
 type Command = (argv: readonly string[], io: Io) => ExitCode | number | Promise<ExitCode | number>;
 
-// Each command's module is imported when it runs: start-up evaluates only what the command
-// uses (`--version` loads no FFI, no fs, no mitata; docs/bench.md has the measurements).
+// Each command's module is loaded when it runs, so start-up evaluates only what the command uses
+// (`--version` loads no FFI and no mitata), and with require(), which loads it synchronously:
+// an `await import()` of the same chunk cost about 1-3 ms more per command (docs/bench.md).
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   mount: {
-    run: async (argv, io) => (await import("./commands/mount.ts")).mountCommand(argv, io),
+    run: (argv, io) => (require("./commands/mount.ts") as typeof import("./commands/mount.ts")).mountCommand(argv, io),
     summary: "mount a filesystem, or list mounts",
   },
   umount: {
-    run: async (argv, io) => (await import("./commands/umount.ts")).umountCommand(argv, io),
+    run: (argv, io) => (require("./commands/umount.ts") as typeof import("./commands/umount.ts")).umountCommand(argv, io),
     summary: "unmount filesystems (-R recursive, --all-stacked)",
   },
   findmnt: {
-    run: async (argv, io) => (await import("./commands/findmnt.ts")).findmntCommand(argv, io),
+    run: (argv, io) => (require("./commands/findmnt.ts") as typeof import("./commands/findmnt.ts")).findmntCommand(argv, io),
     summary: "list mounts, or the mount holding a path",
   },
   features: {
-    run: async (argv, io) => (await import("./commands/features.ts")).featuresCommand(argv, io),
+    run: (argv, io) => (require("./commands/features.ts") as typeof import("./commands/features.ts")).featuresCommand(argv, io),
     summary: "kernel facts and the chosen strategies",
   },
   bench: {
-    run: async (argv, io) => (await import("./commands/bench.ts")).benchCommand(argv, io),
+    run: (argv, io) => (require("./commands/bench.ts") as typeof import("./commands/bench.ts")).benchCommand(argv, io),
     summary: "measure mount throughput (ops/s, latency p50/p99) in a private namespace",
   },
   apply: {
-    run: async (argv, io) => (await import("./commands/apply.ts")).applyCommand(argv, io),
+    run: (argv, io) => (require("./commands/apply.ts") as typeof import("./commands/apply.ts")).applyCommand(argv, io),
     summary: "mount a containerd mount list or an OCI config.json, all or nothing",
   },
   "with-mounts": {
-    run: async (argv, io) => (await import("./commands/with-mounts.ts")).withMountsCommand(argv, io),
+    run: (argv, io) => (require("./commands/with-mounts.ts") as typeof import("./commands/with-mounts.ts")).withMountsCommand(argv, io),
     summary: "mount a list, run a command, unmount; exit with its status",
   },
   loop: {
-    run: async (argv, io) => (await import("./commands/loop.ts")).loopCommand(argv, io),
+    run: (argv, io) => (require("./commands/loop.ts") as typeof import("./commands/loop.ts")).loopCommand(argv, io),
     summary: "attach a file to a loop device, or detach loop devices",
   },
 };

@@ -45,7 +45,7 @@ export const MOUNT_USAGE =
   "       mountkit mount                    list the mounts" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
 
-export function mountCommand(argv: readonly string[], io: Io): ExitCode | Promise<ExitCode> {
+export function mountCommand(argv: readonly string[], io: Io): ExitCode {
   const json = argv.includes("--json");
   try {
     const args = parseArgs("mount", argv, MOUNT_FLAGS);
@@ -54,7 +54,7 @@ export function mountCommand(argv: readonly string[], io: Io): ExitCode | Promis
       return ExitCode.ok;
     }
     // fstab and batches load only for -a: a single mount starts without them.
-    if (has(args, "all")) return import("./fstab.ts").then((m) => m.mountAllCommand(args, io));
+    if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io);
     if (args.operands.length === 0 && args.flags.size === 0) return listMounts(io);
 
     const { m, target } = requestFrom(args.operands, args.flags, values(args, "options"));

@@ -32,7 +32,7 @@ interface TargetResult {
   error?: Record<string, unknown>;
 }
 
-export function umountCommand(argv: readonly string[], io: Io): ExitCode | Promise<ExitCode> {
+export function umountCommand(argv: readonly string[], io: Io): ExitCode {
   const json = argv.includes("--json");
   let args: ParsedArgs;
   try {
@@ -49,8 +49,7 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode | Promi
         ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
       };
       // fstab and batches load only for -a, as in mount.
-      const all = args;
-      return import("./fstab.ts").then((m) => m.umountAllCommand(all, io, options));
+      return (require("./fstab.ts") as typeof import("./fstab.ts")).umountAllCommand(args, io, options);
     }
     if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
   } catch (err) {
