@@ -1,7 +1,7 @@
 /**
  * File descriptors: open(2), close(2), read(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
  */
-import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
+import { bindLibc, lastErrno, refuseNul, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
@@ -27,6 +27,7 @@ export const O = {
 
 /** open(path, flags, mode) -> fd */
 export function open(path: string, flags: number, mode = 0): number {
+  refuseNul(path, "open(2)");
   const fd = libc().open(path, flags, mode);
   if (fd < 0) throw syscallFailure("open(2)", [path]);
   return fd;

@@ -7,7 +7,7 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { close, O, open, readSome } from "./fd.ts";
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, refuseNul, syscallFailure } from "./libc.ts";
 import { fileType } from "./stat.ts";
 
 const libc = bindLibc({
@@ -24,11 +24,13 @@ export const X_OK = 1;
 
 /** mkdir(path, mode): fails with EEXIST when path exists. */
 export function mkdir(path: string, mode: number): void {
+  refuseNul(path, "mkdir(2)");
   if (libc().mkdir(path, mode) !== 0) throw syscallFailure("mkdir(2)", [path]);
 }
 
 /** rmdir(path): an empty directory only; EBUSY on a mount point, ENOTEMPTY otherwise. */
 export function rmdir(path: string): void {
+  refuseNul(path, "rmdir(2)");
   if (libc().rmdir(path) !== 0) throw syscallFailure("rmdir(2)", [path]);
 }
 
@@ -54,12 +56,13 @@ export function writeFileOnce(path: string, text: string): void {
 
 /** unlink(path) */
 export function unlink(path: string): void {
+  refuseNul(path, "unlink(2)");
   if (libc().unlink(path) !== 0) throw syscallFailure("unlink(2)", [path]);
 }
 
 /** access(path, mode) === 0: the caller may use path that way (X_OK: execute). */
 export function accessible(path: string, mode: number): boolean {
-  return libc().access(path, mode) === 0;
+  return !path.includes("\0") && libc().access(path, mode) === 0;
 }
 
 /** open(path, O_WRONLY|O_CREAT|O_EXCL), then close: an empty file; EEXIST when path exists. */
@@ -72,6 +75,7 @@ export function createEmptyFile(path: string, mode: number): void {
  * existing directory is fine; an existing file is EEXIST, as mkdir(2) says.
  */
 export function mkdirAll(path: string, mode: number): void {
+  refuseNul(path, "mkdir(2)");
   if (libc().mkdir(path, mode) === 0) return;
   const err = syscallFailure("mkdir(2)", [path]);
   if (err.errno === Errno.EEXIST) {
@@ -86,6 +90,7 @@ export function mkdirAll(path: string, mode: number): void {
 
 /** mkdtemp(prefix + "XXXXXX"): a new directory, mode 0700, with a unique name; its path. */
 export function makeUniqueDir(prefix: string): string {
+  refuseNul(prefix, "mkdtemp(3)");
   const template = Buffer.from(`${prefix}XXXXXX\0`);
   if (libc().mkdtemp(template) === null) throw syscallFailure("mkdtemp(3)", [`${prefix}XXXXXX`]);
   return template.toString("utf8", 0, template.length - 1);

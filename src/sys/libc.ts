@@ -4,6 +4,7 @@
  * Every failure becomes a SyscallError carrying the syscall, errno and paths.
  */
 import { dlopen, read, type FFIFunction, type Library, type Pointer } from "bun:ffi";
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 
 export const LIBC_PATH = "libc.so.6";
@@ -22,6 +23,14 @@ export function lastErrno(): number {
   errnoPointer ??= errnoLib().__errno_location() as Pointer | null;
   if (errnoPointer === null) throw new Error("__errno_location returned NULL");
   return read.i32(errnoPointer, 0);
+}
+
+/**
+ * A `cstring` argument reaches C cut at its first NUL, so a path holding one would name another
+ * file: refuse it before the call (EINVAL), as node:fs refuses it.
+ */
+export function refuseNul(path: string, syscall: string): void {
+  if (path.includes("\0")) throw new SyscallError(syscall, Errno.EINVAL, [path]);
 }
 
 /** The SyscallError for the call that just failed. */

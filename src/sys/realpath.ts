@@ -1,7 +1,7 @@
 /**
  * realpath(3), bound from libc: a path made absolute, without `.`, `..` or symlinks.
  */
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, refuseNul, syscallFailure } from "./libc.ts";
 import { READLINK_MAX } from "./readlink.ts";
 
 const libc = bindLibc({ realpath: { args: ["cstring", "ptr"], returns: "ptr" } });
@@ -12,6 +12,7 @@ const decoder = new TextDecoder();
 
 /** realpath(path, buf): the canonical path; ENOENT when a component is missing. */
 export function realpath(path: string): string {
+  refuseNul(path, "realpath(3)");
   if (libc().realpath(path, buffer) === null) throw syscallFailure("realpath(3)", [path]);
   const end = buffer.indexOf(0);
   return decoder.decode(buffer.subarray(0, end < 0 ? buffer.length : end));

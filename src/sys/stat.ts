@@ -94,6 +94,7 @@ export interface PathStat {
  * checks of hints and helper look-ups; node:fs would cost about 1 ms of start-up for them.
  */
 export function statPath(path: string, followLinks = true): PathStat | undefined {
+  if (path.includes("\0")) return undefined; // C would see the path cut at the NUL
   if (libc().statx(AT_FDCWD, path, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
   const type = FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000];
   if (type === undefined) return undefined;

@@ -126,3 +126,26 @@ test("createEmptyFile, unlink and accessible", () => {
   expect(fileType(s.path("f"))).toBeUndefined();
   expect((caught(() => unlink(s.path("f"))) as SyscallError).errno).toBe(Errno.ENOENT);
 });
+
+test("a path with a NUL byte is refused before any call (C would see it cut short), nothing is made", () => {
+  s = scratch("nul");
+  writeFileSync(s.path("file"), "x");
+  const cut = `${s.path("made")}\0/more`; // C would see .../made
+  const calls: [string, () => unknown][] = [
+    ["mkdir(2)", () => mkdirAll(cut, 0o700)],
+    ["mkdtemp(3)", () => makeUniqueDir(cut)],
+    ["open(2)", () => createEmptyFile(cut, 0o644)],
+    ["open(2)", () => readTextFile(`${s.path("file")}\0`)],
+    ["unlink(2)", () => unlink(`${s.path("file")}\0`)],
+    ["realpath(3)", () => realpath(`${s.path("file")}\0`)],
+  ];
+  for (const [syscall, call] of calls) {
+    const err = caught(call) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect([err.syscall, err.errnoName]).toEqual([syscall, "EINVAL"]);
+  }
+  expect(fileType(`${s.path("file")}\0`)).toBeUndefined();
+  expect(accessible(`/bin/sh\0`, X_OK)).toBe(false);
+  expect(readdirSync(s.dir)).toEqual(["file"]);
+  expect(readFileSync(s.path("file"), "utf8")).toBe("x");
+});
