@@ -11,6 +11,7 @@ import { locateHelper } from "../../src/ops/helpers.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
 import { DIR_THREAD_TIMEOUT, DirThread, mountInDir, withDirThread } from "../../src/sys/dir-thread.ts";
+import { DIR_THREAD_STATE, type DirMountRequest } from "../../src/sys/dir-thread-protocol.ts";
 import { caught } from "../support/caught.ts";
 import { daemonsUnder, waitForDaemonsGone } from "../support/fuse-daemons.ts";
 import { children } from "../support/processes.ts";
@@ -77,4 +78,33 @@ test("a mount(2) that blocks past the start timeout is waited for, not abandoned
   expect(resumer === undefined || resumer.state === "Z").toBe(true);
   expect(await resume.exited).toBe(0);
   expect(mountsUnder(target).map((m) => m.fstype)).toEqual(["tmpfs"]);
+});
+
+test("the thread skips a request its caller cancelled before the thread took it, and serves the next", () => {
+  // The caller cancels by compare-and-swap only while the request is still "posted"; a thread
+  // that gets to such a request afterwards must leave it alone. The real worker script is given
+  // a request already cancelled, then a live one: messages are handled in order, so once the
+  // live one is answered, the cancelled one has been seen.
+  const s = ws.fresh("dtcancel");
+  const skipped = dir("skipped");
+  const served = dir("served");
+  const worker = new Worker(new URL("../../src/sys/dir-thread-worker.ts", import.meta.url).href);
+  cleanups.push(() => worker.terminate());
+  const request = (target: string, state: number): Int32Array => {
+    const reply = new Int32Array(new SharedArrayBuffer(12));
+    Atomics.store(reply, 0, state);
+    const message: DirMountRequest = { reply: reply.buffer as SharedArrayBuffer, dir: s.dir, source: "none", target, fstype: "tmpfs", flags: 0, data: null };
+    worker.postMessage(message);
+    return reply;
+  };
+  const cancelled = request(skipped, DIR_THREAD_STATE.cancelled);
+  const live = request(served, DIR_THREAD_STATE.posted);
+  unmountAfter(served);
+  for (const state of [DIR_THREAD_STATE.posted, DIR_THREAD_STATE.taken]) {
+    while (Atomics.load(live, 0) === state) expect(Atomics.wait(live, 0, state, 10_000)).not.toBe("timed-out");
+  }
+  expect([...live]).toEqual([DIR_THREAD_STATE.answered, 0, 0]);
+  expect(mountsUnder(served).map((m) => m.fstype)).toEqual(["tmpfs"]);
+  expect([...cancelled]).toEqual([DIR_THREAD_STATE.cancelled, 0, 0]);
+  expect(mountsUnder(skipped)).toEqual([]);
 });
