@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { MountInfoParseError, decodeMountInfoField, parseMountInfo, parseMountInfoLine } from "../../src/mountinfo/index.ts";
+import { readLineAt } from "../../src/mountinfo/parse.ts";
 import type { MountInfo } from "../../src/mountinfo/index.ts";
 
 describe("parseMountInfoLine", () => {
@@ -166,6 +168,73 @@ describe("parseMountInfo", () => {
     expect(mounts[4999]).toMatchObject({ id: 5000, minor: 5000, shared: 5000, mountpoint: "/run/containers/c5000/root dir" });
     // Generous bound: this takes a few ms; a regression to quadratic work would not.
     expect(ms).toBeLessThan(500);
+  });
+});
+
+describe("parseMountInfo reads each line in place exactly as parseMountInfoLine does", () => {
+  // parseMountInfo reads well-formed lines without splitting them (faster) and hands any other
+  // line to parseMountInfoLine; both must give the same record, or the same refusal.
+  const tags = ["", " shared:1", " master:2", " shared:3 master:4 propagate_from:5", " unbindable", " future:x", " :odd", " shared:7 unbindable"];
+  const paths = ["/", "/a", "/a\\040b", "/m\\011t\\012n\\134x", "/caf\\303\\251", "/-", "/x:y"];
+  const tails = ["- ext4 /dev/vda rw", "- tmpfs  rw", "- tmpfs - rw", "- fuse.my\\040fs src rw,user_id=0", "- tmpfs tmpfs ", "- - - -"];
+  const generated: string[] = [];
+  let id = 20;
+  for (const tag of tags) for (const path of paths) for (const tail of tails) generated.push(`${id++} 1 0:${id % 97} ${path} ${path}/m rw,relatime${tag} ${tail}`);
+  const malformed = [
+    "27 1 254:0 / / rw - ext4 /dev/vda",
+    "27 1 254:0 / / rw shared:1 ext4 /dev/vda rw",
+    "27 1 254:0 / / rw - ext4 /dev/vda rw extra",
+    "x 1 254:0 / / rw - ext4 /dev/vda rw",
+    "2 -1 254:0 / / rw - ext4 /dev/vda rw",
+    "2 1 2540 / / rw - ext4 /dev/vda rw",
+    "2 1 254: / / rw - ext4 /dev/vda rw",
+    "2 1 :0 / / rw - ext4 /dev/vda rw",
+    "2 1 1:2:3 / / rw - ext4 /dev/vda rw",
+    "2 1 254:0 / / rw shared:x - ext4 /dev/vda rw",
+    "2 1 254:0 / / rw shared: - ext4 /dev/vda rw",
+    "2 1 254:0 / / rw  - ext4 /dev/vda rw",
+    "2 1 254:0 /  rw - ext4 /dev/vda rw",
+    "2 1 254:0  / rw - ext4 /dev/vda rw",
+    "2 1 254:0 / /  - ext4 /dev/vda rw",
+    "2 1 254:0 / / rw -  /dev/vda rw",
+    "2 1 254:0 / / rw -",
+    "2 1 254:0 / / rw - ",
+    "2 1 254:0 / / rw - ext4",
+    " 1 254:0 / / rw - ext4 /dev/vda rw",
+    "1 2 3",
+  ];
+
+  function outcome(fn: () => unknown): unknown {
+    try {
+      return fn();
+    } catch (err) {
+      return err instanceof MountInfoParseError ? `${err.message} (line ${err.line})` : err;
+    }
+  }
+
+  test(`${generated.length} well-formed lines: the same records, each read in place`, () => {
+    for (const line of generated) {
+      expect(readLineAt(line, 0, line.length)).toEqual(parseMountInfoLine(line));
+      expect(readLineAt(`x\n${line}\ny`, 2, line.length + 2)).toEqual(parseMountInfoLine(line)); // within a table
+      expect(parseMountInfo(line)).toEqual([parseMountInfoLine(line)]);
+    }
+    expect(parseMountInfo(generated.join("\n"))).toEqual(generated.map((l) => parseMountInfoLine(l)));
+  });
+
+  test("this machine's own table: the same records", () => {
+    const text = readFileSync("/proc/self/mountinfo", "utf8");
+    const lines = text.split("\n").filter((l) => l !== "");
+    expect(lines.length).toBeGreaterThan(3);
+    expect(parseMountInfo(text)).toEqual(lines.map((l) => parseMountInfoLine(l)));
+  });
+
+  test(`${malformed.length} malformed lines: the same refusal, naming the line`, () => {
+    for (const line of malformed) {
+      expect(readLineAt(line, 0, line.length)).toBeUndefined();
+      const text = `${generated[0]}\n${line}\n`;
+      expect(outcome(() => parseMountInfo(text))).toBe(outcome(() => parseMountInfoLine(line, 2)));
+      expect(String(outcome(() => parseMountInfo(text)))).toStartWith("parse mountinfo line 2: ");
+    }
   });
 });
 
