@@ -97,10 +97,11 @@ export function makeUniqueDir(prefix: string): string {
 }
 
 const decoder = new TextDecoder();
-// The buffer a whole-file read starts with: the largest any read needed so far (up to 4 MiB),
-// so a mountinfo table read again and again is not regrown from 16 KiB each time.
-let readBufferSize = 16 * 1024;
-const MAX_REMEMBERED_SIZE = 4 * 1024 * 1024;
+// One read buffer, kept between calls (they are synchronous; each Worker has its own): a
+// mountinfo table read again and again is read into memory already mapped, not into a fresh
+// zeroed allocation each time. One grown past 4 MiB is dropped after its read.
+const KEPT_BUFFER_MAX = 4 * 1024 * 1024;
+let readBuffer: Uint8Array | undefined;
 
 /** The whole content of a file as UTF-8 text (proc files included, whose size reads as 0). */
 export function readTextFile(path: string): string {
@@ -114,7 +115,7 @@ export function readTextFile(path: string): string {
 
 /** Read fd to its end as UTF-8 text; path names it in errors ("stdin" for fd 0). */
 export function readTextFd(fd: number, path: string): string {
-  let buffer = new Uint8Array(readBufferSize);
+  let buffer = (readBuffer ??= new Uint8Array(16 * 1024));
   let length = 0;
   for (;;) {
     if (length === buffer.length) {
@@ -128,6 +129,6 @@ export function readTextFd(fd: number, path: string): string {
     else if (n === -Errno.EAGAIN) Bun.sleepSync(1); // a non-blocking stdin with nothing yet
     else if (n !== -Errno.EINTR) throw new SyscallError("read(2)", -n, [path]);
   }
-  readBufferSize = Math.max(readBufferSize, Math.min(buffer.length, MAX_REMEMBERED_SIZE));
+  if (buffer.length <= KEPT_BUFFER_MAX) readBuffer = buffer;
   return decoder.decode(buffer.subarray(0, length));
 }
