@@ -34,9 +34,13 @@ export function lookupMount(mounts: readonly MountInfo[], path: string): MountIn
   const target = cleanPath(path);
   const ids = new Set<number>();
   for (const m of mounts) ids.add(m.id);
+  // Only a mount on target or on one of its ancestors can be crossed on the way to it: the
+  // tree is built from those alone (a few, where a table of thousands would mean thousands
+  // of lists).
   const children = new Map<number, MountInfo[]>();
   const roots: MountInfo[] = [];
   for (const m of mounts) {
+    if (!under(target, cleanPath(m.mountpoint))) continue;
     if (m.parent === m.id || !ids.has(m.parent)) {
       roots.push(m);
       continue;
@@ -54,9 +58,9 @@ export function lookupMount(mounts: readonly MountInfo[], path: string): MountIn
     let next: MountInfo | undefined;
     let nextLen = Infinity;
     for (const c of children.get(cur.id) ?? []) {
-      const mp = cleanPath(c.mountpoint);
+      const mp = cleanPath(c.mountpoint); // on target's way, as every mount in the tree
       // "<=": of two children on the same path, the later one in the table is on top.
-      if (mp.length <= nextLen && under(target, mp)) {
+      if (mp.length <= nextLen) {
         next = c;
         nextLen = mp.length;
       }
