@@ -1,5 +1,5 @@
 /**
- * File descriptors: open(2), close(2), read(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
+ * File descriptors: open(2), close(2), read(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
  */
 import { bindLibc, lastErrno, refuseNul, syscallFailure } from "./libc.ts";
 

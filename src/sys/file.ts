@@ -6,7 +6,7 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { close, O, open, readSome } from "./fd.ts";
+import { close, O, open, readSome, writeSome } from "./fd.ts";
 import { bindLibc, refuseNul, syscallFailure } from "./libc.ts";
 import { fileType } from "./stat.ts";
 
@@ -16,7 +16,6 @@ const libc = bindLibc({
   unlink: { args: ["cstring"], returns: "i32" },
   access: { args: ["cstring", "i32"], returns: "i32" },
   mkdtemp: { args: ["ptr"], returns: "ptr" },
-  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
 });
 
 /** access(2) modes. */
@@ -42,8 +41,8 @@ export function writeFileOnce(path: string, text: string): void {
   const bytes = Buffer.from(text);
   const fd = open(path, O.WRONLY | O.CLOEXEC);
   try {
-    const n = Number(libc().write(fd, bytes, bytes.byteLength));
-    if (n < 0) throw syscallFailure("write(2)", [path]);
+    const n = writeSome(fd, bytes);
+    if (n < 0) throw new SyscallError("write(2)", -n, [path]);
     if (n !== bytes.byteLength) throw new SyscallError("write(2)", Errno.EIO, [path]);
   } finally {
     try {
