@@ -228,6 +228,36 @@ describe("parseMountInfo reads each line in place exactly as parseMountInfoLine 
     expect(parseMountInfo(text)).toEqual(lines.map((l) => parseMountInfoLine(l)));
   });
 
+  test("20,000 seeded random lines, most of them well formed: the same outcome for each", () => {
+    let seed = 12345;
+    const pick = <T,>(xs: readonly T[]): T => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return xs[(seed >>> 16) % xs.length]!; // the high bits: the low ones of this generator cycle
+    };
+    const often = <T,>(good: readonly T[], any: readonly T[]): T => (pick([1, 2, 3, 4, 5, 6, 7, 8, 9, 0]) ? pick(good) : pick(any));
+    let readInPlace = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const fields = [
+        often(["1", "22"], ["x", "", "-1", "123456789012345678"]),
+        often(["1", "3"], ["x", ""]),
+        often(["0:5", "254:0"], ["254:", ":0", "2540", "1:2:3", ""]),
+        often(["/", "/a"], ["", "-", "/x:y", "/\\303\\251"]),
+        often(["/m", "/a\\040b"], ["", "-"]),
+        often(["rw", "rw,relatime"], ["", "-"]),
+        ...Array.from({ length: pick([0, 0, 1, 2, 3]) }, () => often(["shared:1", "master:2", "unbindable"], ["", "master:x", "shared:", ":1", "future:9", "propagate_from:3"])),
+        ...(often([true], [false]) ? ["-"] : []),
+        ...Array.from({ length: often([3], [0, 1, 2, 4]) }, () => pick(["tmpfs", "none", "", "-", "rw,size=1k", "fuse.a\\040b"])),
+      ];
+      const line = fields.join(" ");
+      const inPlace = readLineAt(line, 0, line.length);
+      const reference = outcome(() => parseMountInfoLine(line));
+      if (inPlace === undefined) expect(String(reference)).toStartWith("parse mountinfo line: "); // declined only what is refused
+      else expect(inPlace).toEqual(reference as MountInfo); // taken only what is valid, read the same
+      if (inPlace !== undefined) readInPlace++;
+    }
+    expect(readInPlace).toBeGreaterThan(5_000);
+  });
+
   test(`${malformed.length} malformed lines: the same refusal, naming the line`, () => {
     for (const line of malformed) {
       expect(readLineAt(line, 0, line.length)).toBeUndefined();
