@@ -21,19 +21,14 @@ import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts"
 import { ensureTempParent } from "./temp-location.ts";
 
 /**
- * What one run of a plan cloned, attached and created, for its messages and undo actions
- * (which also run later, in a batch's rollback). Each collection is made on first use: an
- * idmapped bind needs two of the four.
+ * What one run of a plan attached and created, for its undo actions (which also run later, in
+ * a batch's rollback). Each collection is made on first use: an idmapped bind needs none, as
+ * nothing after its attach can fail.
  */
 export class IdmapRunState {
-  #trees: Map<string, string> | undefined;
   #attached: Set<string> | undefined;
   #busy: Set<string> | undefined;
   #dirs: Set<string> | undefined;
-  /** the path each cloned tree came from, by handle: named when a call on the tree fails */
-  get trees(): Map<string, string> {
-    return (this.#trees ??= new Map());
-  }
   /** mount points where this run attached a tree that is still there */
   get attached(): Set<string> {
     return (this.#attached ??= new Set());
@@ -72,7 +67,6 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       } catch (err) {
         throw naming(err, step.path);
       }
-      stateOf(run).trees.set(step.slot, step.path);
       return;
     case "mount_setattr": {
       const fd = handleFd(run, step.slot);
@@ -80,7 +74,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       try {
         sys.mountSetattr(fd, "", step.flags, { attrSet: step.attrSet, attrClr: step.attrClr, propagation: 0, usernsFd });
       } catch (err) {
-        throw naming(err, stateOf(run).trees.get(step.slot));
+        throw naming(err, step.tree);
       }
       return;
     }
@@ -90,6 +84,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       } catch (err) {
         throw naming(err, step.role === "temp-lower" ? step.target : undefined); // the action names the target already
       }
+      if (!run.undoWanted) return; // nothing after it can fail: no undo, no record
       const state = stateOf(run);
       state.attached.add(step.target);
       run.rollback.push(() => detachAttached(state, step, ctx));

@@ -38,11 +38,16 @@ export function handleFd(run: PlanRun, name: string): number {
   return fd;
 }
 
-/** A `close` step: the handle is emptied first, so the plan's end does not close it twice. */
+/**
+ * A `close` step: the handle is emptied first, so the plan's end does not close it twice. It
+ * cannot fail: Linux releases the fd even when close(2) reports an error, and what the fd gave
+ * is attached or handed on by then (containerd's `defer unix.Close` ignores it too). So plans
+ * need no undo for the steps before their closing ones (run-plan.ts).
+ */
 export function closeHandle(run: PlanRun, name: string, sys: Syscalls): void {
   const fd = handleFd(run, name);
   run.handles.delete(name);
-  sys.close(fd);
+  closeQuietly(sys, fd);
 }
 
 /** close(2) on a cleanup path: Linux frees the fd even when close reports an error. */

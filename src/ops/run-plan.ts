@@ -25,12 +25,13 @@ export interface PlanRun {
   readonly handles: Map<string, number>;
   /** run when the plan ends, whether it succeeded or not, newest first */
   readonly release: Undo[];
-  /** what the idmap steps of this run cloned, attached and created (ops/idmap-run.ts) */
+  /** what the idmap steps of this run attached and created (ops/idmap-run.ts) */
   idmap?: IdmapRunState;
   /**
-   * Whether the running step's undo can ever run: false for the last step of a plan outside a
-   * batch, since nothing after it can fail. A step that creates something registers its undo
-   * only when this is true (an allocation saved on every single mount).
+   * Whether the running step's undo can ever run: false, outside a batch, for the last step
+   * that can fail (only close steps may follow it), since nothing after it can fail. A step
+   * that creates something registers its undo only when this is true (an allocation saved on
+   * every single mount).
    */
   readonly undoWanted: boolean;
 }
@@ -71,9 +72,12 @@ class PlanRunState implements PlanRun {
 export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollback">): void {
   const run = new PlanRunState();
   const { steps } = plan;
+  // The last step that can fail: close steps cannot (plan-handles.ts closeHandle).
+  let lastFallible = steps.length - 1;
+  while (lastFallible > 0 && steps[lastFallible]!.op === "close") lastFallible--;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    run.undoWanted = keep !== undefined || i < steps.length - 1;
+    run.undoWanted = keep !== undefined || i < lastFallible;
     try {
       if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);
       runStep(step, ctx, run);

@@ -41,6 +41,8 @@ export interface OpenTreeStep {
 export interface MountSetattrStep {
   readonly op: "mount_setattr";
   readonly slot: string;
+  /** the path the tree in slot was cloned from: a failure names it */
+  readonly tree: string;
   /** AT_EMPTY_PATH, with AT_RECURSIVE for a recursive clone */
   readonly flags: number;
   readonly attrSet: number;

@@ -33,6 +33,7 @@ export function detachedIdmappedTreeSteps(source: string, slot: string, usernsSl
     {
       op: "mount_setattr",
       slot,
+      tree: source,
       flags: AT.EMPTY_PATH | recursive,
       attrSet: MOUNT_ATTR.IDMAP | (attrs.attrSet ?? 0),
       attrClr: attrs.attrClr ?? 0,

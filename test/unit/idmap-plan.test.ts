@@ -32,6 +32,7 @@ function tree(path: string, target: string, attrSet: number, slot = "tree", extr
     {
       op: "mount_setattr",
       slot,
+      tree: path,
       flags: AT.EMPTY_PATH | recursive,
       attrSet: MOUNT_ATTR.IDMAP | attrSet,
       attrClr: (extra.attrClr as number) ?? 0,
@@ -110,7 +111,7 @@ describe("other filesystems: mount(2), then an idmapped clone of it on top (cont
 describe("overlay: the fd strategy, lowers as detached idmapped trees handed over by fd", () => {
   const layerSteps = (path: string, slot: string) => [
     { op: "open_tree", slot, path, flags: CLONE },
-    { op: "mount_setattr", slot, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+    { op: "mount_setattr", slot, tree: path, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
   ];
 
   test("the whole sequence: trees, one fs context that closes them once CMD_CREATE returns, then propagation; no temp dir", () => {
@@ -343,7 +344,7 @@ describe("idmapMount's plan", () => {
 test("idmappedLayerSteps: a detached idmapped read-only tree left open in its slot (fd strategy)", () => {
   expect(idmappedLayerSteps("/l0", "layer0")).toEqual([
     { op: "open_tree", slot: "layer0", path: "/l0", flags: CLONE },
-    { op: "mount_setattr", slot: "layer0", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+    { op: "mount_setattr", slot: "layer0", tree: "/l0", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
   ] as IdmapStep[]);
 });
 
