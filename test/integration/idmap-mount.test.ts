@@ -198,6 +198,22 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(fdChanges(fds)).toEqual([]);
   });
 
+  test("a close(2) error on the attached tree is ignored, as containerd ignores it: the mount stands, no fd left", () => {
+    fresh("close-fail");
+    const src = containerTree();
+    const dst = dir("dst");
+    cacheUserns(MAP);
+    const fds = openFds();
+    // the real close is made (Linux releases the fd whatever it reports), then reported as failed
+    const sys = injectFaults(libcSyscalls, { close: { calls: [1], errno: Errno.EIO, when: "after" } });
+    mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, dst, { sys });
+    unmountAfter(dst);
+    expect(sys.log.map((call) => call[0])).toEqual(["openTree", "mountSetattr", "moveMount", "close"]);
+    expect(topAt(dst)).toHaveLength(1);
+    expectMappedOwners(dst);
+    expect(fdChanges(fds)).toEqual([]);
+  });
+
   test("a failure after the tmpfs is mounted unmounts it", () => {
     fresh("tmpfs-fail");
     const dst = dir("dst");
