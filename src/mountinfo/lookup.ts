@@ -50,7 +50,7 @@ export function lookupMount(mounts: readonly MountInfo[], path: string): MountIn
     else children.set(m.parent, [m]);
   }
 
-  let cur = pickRoot(roots, target);
+  let cur = pickRoot(roots);
   if (!cur) return undefined;
   // Each step moves to a child; a consistent table cannot need more steps than it has mounts.
   // The bound keeps a table with a parent cycle (a torn read) from looping forever.
@@ -72,17 +72,17 @@ export function lookupMount(mounts: readonly MountInfo[], path: string): MountIn
 }
 
 /**
- * The root to start from: a "/" root if there is one, else (a filtered table) the deepest
- * parentless mount covering path.
+ * The root to start from, among parentless mounts that all cover the path: a "/" root if there
+ * is one, else (a filtered table) the deepest.
  */
-function pickRoot(roots: readonly MountInfo[], target: string): MountInfo | undefined {
+function pickRoot(roots: readonly MountInfo[]): MountInfo | undefined {
   let best: MountInfo | undefined;
   let bestLen = -1;
   for (const r of roots) {
     const mp = cleanPath(r.mountpoint);
     const len = mp === "/" ? Infinity : mp.length;
     // ">=": with several, the later one in the table (mounted later) is taken.
-    if (len >= bestLen && under(target, mp)) {
+    if (len >= bestLen) {
       best = r;
       bestLen = len;
     }
