@@ -18,20 +18,22 @@ export const SYS = {
 } as const;
 
 // syscall() is variadic; it is bound once per argument shape, each with all seven arguments.
+// Its result is a long, read as an int: these calls return an fd, 0 or -1, and an i64 result
+// would come back as a BigInt, one allocation per call.
 const withStrings = bindLibc({
-  syscall: { args: ["i64", "i64", "cstring", "i64", "cstring", "i64", "i64"], returns: "i64" },
+  syscall: { args: ["i64", "i64", "cstring", "i64", "cstring", "i64", "i64"], returns: "i32" },
 });
 const withLeadingString = bindLibc({
-  syscall: { args: ["i64", "cstring", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+  syscall: { args: ["i64", "cstring", "i64", "i64", "i64", "i64", "i64"], returns: "i32" },
 });
 const withBuffer = bindLibc({
-  syscall: { args: ["i64", "i64", "cstring", "i64", "ptr", "i64", "i64"], returns: "i64" },
+  syscall: { args: ["i64", "i64", "cstring", "i64", "ptr", "i64", "i64"], returns: "i32" },
 });
 const withKeyValue = bindLibc({
-  syscall: { args: ["i64", "i64", "i64", "cstring", "cstring", "i64", "i64"], returns: "i64" },
+  syscall: { args: ["i64", "i64", "i64", "cstring", "cstring", "i64", "i64"], returns: "i32" },
 });
 const withNumbers = bindLibc({
-  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i32" },
 });
 
 // The constants live in one pure module that plans also use; re-exported for FFI callers.
@@ -47,15 +49,15 @@ export {
   OPEN_TREE,
 } from "../plan/mount-api-flags.ts";
 
-function check(ret: number | bigint, syscall: string, paths: readonly (string | null)[]): number {
-  const n = Number(ret);
-  if (n < 0) throw syscallFailure(syscall, paths);
-  return n;
+/** The call's result, or its SyscallError naming the paths (an array made only on failure). */
+function check(ret: number, syscall: string, path?: string | null, otherPath?: string): number {
+  if (ret < 0) throw syscallFailure(syscall, [path, otherPath]);
+  return ret;
 }
 
 /** open_tree(dfd, path, flags) -> a mount fd (a detached clone with OPEN_TREE_CLONE) */
 export function openTree(dfd: number, path: string, flags: number): number {
-  return check(withStrings().syscall(SYS.open_tree, dfd, path, flags, null, 0, 0), "open_tree(2)", [path]);
+  return check(withStrings().syscall(SYS.open_tree, dfd, path, flags, null, 0, 0), "open_tree(2)", path);
 }
 
 /** move_mount(fromDfd, fromPath, toDfd, toPath, flags) */
@@ -63,23 +65,24 @@ export function moveMount(fromDfd: number, fromPath: string, toDfd: number, toPa
   check(
     withStrings().syscall(SYS.move_mount, fromDfd, fromPath, toDfd, toPath, flags, 0),
     "move_mount(2)",
-    [fromPath, toPath],
+    fromPath,
+    toPath,
   );
 }
 
 /** fsopen(fsname, flags) -> a filesystem context fd */
 export function fsopen(fsname: string, flags: number): number {
-  return check(withLeadingString().syscall(SYS.fsopen, fsname, flags, 0, 0, 0, 0), "fsopen(2)", []);
+  return check(withLeadingString().syscall(SYS.fsopen, fsname, flags, 0, 0, 0, 0), "fsopen(2)");
 }
 
 /** fsconfig(fd, cmd, key, value, aux); value is a string or NULL */
 export function fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void {
-  check(withKeyValue().syscall(SYS.fsconfig, fd, cmd, key, value, aux, 0), "fsconfig(2)", [value]);
+  check(withKeyValue().syscall(SYS.fsconfig, fd, cmd, key, value, aux, 0), "fsconfig(2)", value);
 }
 
 /** fsmount(fsfd, flags, attrFlags) -> a detached mount fd */
 export function fsmount(fsfd: number, flags: number, attrFlags: number): number {
-  return check(withNumbers().syscall(SYS.fsmount, fsfd, flags, attrFlags, 0, 0, 0), "fsmount(2)", []);
+  return check(withNumbers().syscall(SYS.fsmount, fsfd, flags, attrFlags, 0, 0, 0), "fsmount(2)");
 }
 
 // struct mount_attr, filled for each call: calls are synchronous (the kernel copies it during
@@ -104,7 +107,7 @@ export function mountSetattr(
   setU64(1, attr.attrClr);
   setU64(2, attr.propagation);
   setU64(3, attr.usernsFd);
-  check(withBuffer().syscall(SYS.mount_setattr, dfd, path, flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", [path]);
+  check(withBuffer().syscall(SYS.mount_setattr, dfd, path, flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
 }
 
 /**
