@@ -63,7 +63,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       return;
     case "open_tree":
       try {
-        ownHandle(run, step.slot, sys.openTree(AT_FDCWD, step.path, step.flags), sys);
+        ownHandle(run, step.slot, sys.openTree(AT_FDCWD, step.path, step.flags));
       } catch (err) {
         throw naming(err, step.path);
       }

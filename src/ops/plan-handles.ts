@@ -2,40 +2,49 @@
  * fds that the steps of one plan run hand to later steps, by handle name ("userns", "tree",
  * "layer0"), kept in PlanRun.handles. The one mechanism for every runner (the idmap steps, the
  * overlay's FSCONFIG_SET_FD layers):
- *   - an fd a step opened is owned: ownHandle() puts its close on run.release, which runs when
- *     the plan ends, success or failure, unless a `close` step closed it earlier;
+ *   - an fd a step opened is owned: a `close` step closes it, or at the latest releaseHandles()
+ *     when the plan ends, success or failure;
  *   - a borrowed fd (the caller's, or the cached user namespace) is lent: the plan never closes it.
  * Plans only ever name owned handles in `close` steps (tested in test/unit/idmap-plan.test.ts).
+ * A run holds a few handles at most (one per overlay layer), so they are a list searched by
+ * name: no map and no closure per fd on the path of every idmapped mount.
  */
 import type { Syscalls } from "../sys/seam.ts";
 import type { PlanRun } from "./run-plan.ts";
 
-/** An fd this run opened: closed by closeHandle(), or at the latest when the plan ends. */
-export function ownHandle(run: PlanRun, name: string, fd: number, sys: Syscalls): void {
-  claim(run, name, fd);
-  run.release.push(() => {
-    if (run.handles.get(name) !== fd) return; // closed by its step already
-    run.handles.delete(name);
-    closeQuietly(sys, fd);
-  });
+/** An fd under the name later steps use. */
+export interface PlanHandle {
+  readonly name: string;
+  readonly fd: number;
+  /** opened by this run, so closed by it; false for a borrowed fd */
+  readonly owned: boolean;
+}
+
+/** An fd this run opened: closed by closeHandle(), or at the latest by releaseHandles(). */
+export function ownHandle(run: PlanRun, name: string, fd: number): void {
+  claim(run, { name, fd, owned: true });
 }
 
 /** An fd someone else owns, for the steps of this run to use and never close. */
 export function lendHandle(run: PlanRun, name: string, fd: number): void {
-  claim(run, name, fd);
+  claim(run, { name, fd, owned: false });
 }
 
-function claim(run: PlanRun, name: string, fd: number): void {
-  const handles = run.handles;
-  if (handles.has(name)) throw new Error(`internal: plan handle $${name} is already taken`);
-  handles.set(name, fd);
+function claim(run: PlanRun, handle: PlanHandle): void {
+  if (indexOf(run.handles, handle.name) >= 0) throw new Error(`internal: plan handle $${handle.name} is already taken`);
+  run.handles.push(handle);
+}
+
+function indexOf(handles: readonly PlanHandle[], name: string): number {
+  for (let i = 0; i < handles.length; i++) if (handles[i]!.name === name) return i;
+  return -1;
 }
 
 /** The fd under a handle; an empty handle is a planning bug, not a system failure. */
 export function handleFd(run: PlanRun, name: string): number {
-  const fd = run.handles.get(name);
-  if (fd === undefined) throw new Error(`internal: plan handle $${name} is empty (no earlier step produced it, or it was closed)`);
-  return fd;
+  const i = indexOf(run.handles, name);
+  if (i < 0) throw new Error(`internal: plan handle $${name} is empty (no earlier step produced it, or it was closed)`);
+  return run.handles[i]!.fd;
 }
 
 /**
@@ -46,8 +55,18 @@ export function handleFd(run: PlanRun, name: string): number {
  */
 export function closeHandle(run: PlanRun, name: string, sys: Syscalls): void {
   const fd = handleFd(run, name);
-  run.handles.delete(name);
+  run.handles.splice(indexOf(run.handles, name), 1);
   closeQuietly(sys, fd);
+}
+
+/** The plan's end: close every owned fd still held, newest first; lent ones stay open. */
+export function releaseHandles(run: PlanRun, sys: Pick<Syscalls, "close">): void {
+  const handles = run.handles;
+  for (let i = handles.length - 1; i >= 0; i--) {
+    const handle = handles[i]!;
+    handles.length = i; // taken off before it is closed: each closes once
+    if (handle.owned) closeQuietly(sys, handle.fd);
+  }
 }
 
 /** close(2) on a cleanup path: Linux frees the fd even when close reports an error. */

@@ -12,6 +12,7 @@ import { runIdmapStep, type IdmapRunState } from "./idmap-run.ts";
 import { runFsContextStep } from "./fs-context.ts";
 import { runMountInDirStep } from "./mount-in-dir.ts";
 import { runLoopMountStep } from "./loop.ts";
+import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
 
 export type Undo = () => void;
 
@@ -19,12 +20,10 @@ export interface PlanRun {
   readonly rollback: Undo[];
   /**
    * fds that steps produce for later steps, by handle name (the user namespace, a detached
-   * idmapped tree used as an overlay layer). Owned ones close through `release`; the helpers
-   * in ops/plan-handles.ts are the way in and out.
+   * idmapped tree used as an overlay layer); owned ones are closed when the plan ends, whether
+   * it succeeded or not. The helpers in ops/plan-handles.ts are the way in and out.
    */
-  readonly handles: Map<string, number>;
-  /** run when the plan ends, whether it succeeded or not, newest first */
-  readonly release: Undo[];
+  readonly handles: PlanHandle[];
   /** what the idmap steps of this run attached and created (ops/idmap-run.ts) */
   idmap?: IdmapRunState;
   /**
@@ -37,7 +36,7 @@ export interface PlanRun {
 }
 
 /**
- * A run's state. Each list and the handle map are made on first use: a plain mount, one step
+ * A run's state. The rollback and handle lists are made on first use: a plain mount, one step
  * with nothing to hand on or undo, allocates none of them (in place, right after the kernel's
  * work, each allocation costs several times what it does in a warm loop).
  */
@@ -45,22 +44,18 @@ class PlanRunState implements PlanRun {
   idmap: IdmapRunState | undefined = undefined;
   undoWanted = true;
   #rollback: Undo[] | undefined;
-  #release: Undo[] | undefined;
-  #handles: Map<string, number> | undefined;
+  #handles: PlanHandle[] | undefined;
   get rollback(): Undo[] {
     return (this.#rollback ??= []);
   }
-  get release(): Undo[] {
-    return (this.#release ??= []);
-  }
-  get handles(): Map<string, number> {
-    return (this.#handles ??= new Map());
+  get handles(): PlanHandle[] {
+    return (this.#handles ??= []);
   }
   get hasRollback(): boolean {
     return this.#rollback !== undefined && this.#rollback.length > 0;
   }
-  get hasRelease(): boolean {
-    return this.#release !== undefined && this.#release.length > 0;
+  get hasHandles(): boolean {
+    return this.#handles !== undefined && this.#handles.length > 0;
   }
 }
 
@@ -83,24 +78,13 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollb
       runStep(step, ctx, run);
     } catch (err) {
       rollBack(run, err);
-      release(run);
+      if (run.hasHandles) releaseHandles(run, ctx.sys);
       if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
       throw err;
     }
   }
   if (keep && run.hasRollback) keep.rollback.push(...run.rollback);
-  release(run);
-}
-
-/** End of the plan: release what steps handed to later steps (their fds), newest first. */
-function release(run: PlanRunState): void {
-  if (!run.hasRelease) return;
-  const list = run.release;
-  for (let i = list.length - 1; i >= 0; i--) {
-    const undo = list[i]!;
-    list.length = i; // taken off before it runs: each runs once, whatever throws
-    undo();
-  }
+  if (run.hasHandles) releaseHandles(run, ctx.sys);
 }
 
 function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {

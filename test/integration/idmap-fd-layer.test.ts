@@ -8,7 +8,7 @@ import { Errno } from "../../src/errno.ts";
 import { opsContext } from "../../src/ops/context.ts";
 import { closeUsernsFds, openIdmappedTree, usernsFd } from "../../src/ops/idmap.ts";
 import { runIdmapStep } from "../../src/ops/idmap-run.ts";
-import { handleFd } from "../../src/ops/plan-handles.ts";
+import { handleFd, releaseHandles } from "../../src/ops/plan-handles.ts";
 import type { PlanRun } from "../../src/ops/run-plan.ts";
 import { idMappingPair } from "../../src/plan/idmap-mapping.ts";
 import { idmappedLayerSteps } from "../../src/plan/idmap.ts";
@@ -125,7 +125,7 @@ test("idmappedLayerSteps run as plan steps; the layer's fd is a plan handle for 
   chownSync(`${lower}/f`, 3, 4);
   cleanups.push(() => unmountAll(merged));
   const ctx = opsContext();
-  const run: PlanRun = { rollback: [], handles: new Map(), release: [], undoWanted: true };
+  const run: PlanRun = { rollback: [], handles: [], undoWanted: true };
   cacheUserns(MAP); // before counting: the userns step borrows it
   const fds = openFds();
   const pair = idMappingPair(MAP, MAP, 4096, "test");
@@ -145,8 +145,8 @@ test("idmappedLayerSteps run as plan steps; the layer's fd is a plan handle for 
     sys.close(fsfd);
   }
   expect(() => handleFd(run, "layer0")).toThrow(/plan handle \$layer0 is empty/);
-  expect(run.release).toHaveLength(1); // the owned tree's close, a no-op now
-  for (const release of run.release) release();
+  expect(run.handles.map((h) => [h.name, h.owned])).toEqual([["userns", false]]); // the close step took the tree
+  releaseHandles(run, sys); // the plan's end: the borrowed namespace stays open
   expect(statSync(`${merged}/f`)).toMatchObject({ uid: 100003, gid: 100004 });
   expect(fdChanges(fds)).toEqual([]);
 });

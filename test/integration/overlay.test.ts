@@ -248,7 +248,7 @@ describe("fd strategy specifics", () => {
     const treeFd = libcSyscalls.openTree(-100, detached, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
     const before = mountTable().length;
     try {
-      const run: PlanRun = { rollback: [], handles: new Map([["tree:0", treeFd]]), release: [], undoWanted: true };
+      const run: PlanRun = { rollback: [], handles: [{ name: "tree:0", fd: treeFd, owned: false }], undoWanted: true };
       runFsContextStep(
         {
           op: "fs-context",
