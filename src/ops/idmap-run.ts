@@ -72,7 +72,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       const fd = handleFd(run, step.slot);
       const usernsFd = step.usernsSlot === null ? 0 : handleFd(run, step.usernsSlot);
       try {
-        sys.mountSetattr(fd, "", step.flags, { attrSet: step.attrSet, attrClr: step.attrClr, propagation: 0, usernsFd });
+        sys.mountSetattr(fd, "", step.flags, step.attrSet, step.attrClr, 0, usernsFd);
       } catch (err) {
         throw naming(err, step.tree);
       }

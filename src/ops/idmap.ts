@@ -72,12 +72,7 @@ export function openIdmappedTree(
     throw err instanceof SyscallError ? err.withAction(action) : err;
   }
   try {
-    sys.mountSetattr(fd, "", AT.EMPTY_PATH | rec, {
-      attrSet: MOUNT_ATTR.IDMAP | (readOnly ? MOUNT_ATTR.RDONLY : 0),
-      attrClr: 0,
-      propagation: 0,
-      usernsFd,
-    });
+    sys.mountSetattr(fd, "", AT.EMPTY_PATH | rec, MOUNT_ATTR.IDMAP | (readOnly ? MOUNT_ATTR.RDONLY : 0), 0, 0, usernsFd);
   } catch (err) {
     sys.close(fd);
     throw err instanceof SyscallError ? err.withAction(action) : err;

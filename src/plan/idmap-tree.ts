@@ -4,7 +4,7 @@
  * layer handed over by FSCONFIG_SET_FD). Pure.
  */
 import type { IdMappingPair } from "./idmap-mapping.ts";
-import type { IdmapStep, UsernsStep } from "./idmap-steps.ts";
+import type { IdmapStep, MountSetattrStep, OpenTreeStep, UsernsStep } from "./idmap-steps.ts";
 import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE } from "./mount-api-flags.ts";
 
 /** What idmapMount() applies besides the idmap. */
@@ -27,19 +27,24 @@ export function usernsStep(pair: IdMappingPair): UsernsStep {
 
 /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP|attrSet): a detached idmapped clone in slot. */
 export function detachedIdmappedTreeSteps(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs): IdmapStep[] {
+  return [openTreeStep(source, slot, attrs), idmapSetattrStep(source, slot, usernsSlot, attrs)];
+}
+
+function openTreeStep(source: string, slot: string, attrs: IdmapAttrs): OpenTreeStep {
   const recursive = attrs.recursive ? AT.RECURSIVE : 0;
-  return [
-    { op: "open_tree", slot, path: source, flags: OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | recursive },
-    {
-      op: "mount_setattr",
-      slot,
-      tree: source,
-      flags: AT.EMPTY_PATH | recursive,
-      attrSet: MOUNT_ATTR.IDMAP | (attrs.attrSet ?? 0),
-      attrClr: attrs.attrClr ?? 0,
-      usernsSlot,
-    },
-  ];
+  return { op: "open_tree", slot, path: source, flags: OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | recursive };
+}
+
+function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs): MountSetattrStep {
+  return {
+    op: "mount_setattr",
+    slot,
+    tree: source,
+    flags: AT.EMPTY_PATH | (attrs.recursive ? AT.RECURSIVE : 0),
+    attrSet: MOUNT_ATTR.IDMAP | (attrs.attrSet ?? 0),
+    attrClr: attrs.attrClr ?? 0,
+    usernsSlot,
+  };
 }
 
 /**
@@ -54,9 +59,13 @@ export function idmapTreeSteps(
   slot: string,
   role: "target" | "temp-lower",
 ): IdmapStep[] {
-  const steps = detachedIdmappedTreeSteps(source, slot, usernsSlot, attrs);
-  steps.push({ op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role }, { op: "close", slot });
-  return steps;
+  // one array literal: every mount of an idmapped bind builds it
+  return [
+    openTreeStep(source, slot, attrs),
+    idmapSetattrStep(source, slot, usernsSlot, attrs),
+    { op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role },
+    { op: "close", slot },
+  ];
 }
 
 /**

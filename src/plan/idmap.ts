@@ -81,8 +81,9 @@ export function planIdmapped(ctx: MountContext): Plan {
  * The per-mount options of a bind as mount_setattr attributes: options given are set, options
  * negated (rw, suid, exec...) are cleared, the rest is inherited from the source, as a bind
  * clone does. An atime mode replaces the source's (the kernel wants the whole mask cleared).
+ * rbind (MS_REC) clones the whole tree.
  */
-export function bindAttrs(flags: number, mentioned: number): { attrSet: number; attrClr: number } {
+export function bindAttrs(flags: number, mentioned: number): Required<IdmapAttrs> {
   let attrSet = 0;
   let attrClr = 0;
   for (const [ms, attr] of MS_TO_MOUNT_ATTR) {
@@ -95,14 +96,13 @@ export function bindAttrs(flags: number, mentioned: number): { attrSet: number; 
     else if (flags & MS.STRICTATIME) attrSet |= MOUNT_ATTR.STRICTATIME;
     // relatime is the mode with no bit: clearing the mask selects it
   }
-  return { attrSet, attrClr };
+  return { attrSet, attrClr, recursive: (flags & MS.REC) !== 0 };
 }
 
 function planIdmappedBind(ctx: MountContext, pair: IdMappingPair): Plan {
   const { options, mount, target } = ctx;
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
-  const { attrSet, attrClr } = bindAttrs(options.flags, options.flagsMentioned);
-  const attrs: IdmapAttrs = { attrSet, attrClr, recursive: (options.flags & MS.REC) !== 0 };
+  const attrs = bindAttrs(options.flags, options.flagsMentioned);
   const steps: Step[] = [usernsStep(pair), ...idmapTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT, "target")];
   if (options.propagation.length > 0) steps.push(...propagationSteps(ctx));
   return planFor(ctx, steps);

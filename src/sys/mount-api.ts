@@ -96,17 +96,23 @@ function setU64(index: number, value: number): void {
   mountAttr[index * 2 + 1] = Math.floor(value / 0x1_0000_0000);
 }
 
-/** mount_setattr(dfd, path, flags, &{attrSet, attrClr, propagation, usernsFd}, 32) */
+/**
+ * mount_setattr(dfd, path, flags, &{attrSet, attrClr, propagation, usernsFd}, 32). The struct's
+ * fields are arguments, not an object: no allocation on each idmapped mount.
+ */
 export function mountSetattr(
   dfd: number,
   path: string,
   flags: number,
-  attr: { attrSet: number; attrClr: number; propagation: number; usernsFd: number },
+  attrSet: number,
+  attrClr: number,
+  propagation: number,
+  usernsFd: number,
 ): void {
-  setU64(0, attr.attrSet);
-  setU64(1, attr.attrClr);
-  setU64(2, attr.propagation);
-  setU64(3, attr.usernsFd);
+  setU64(0, attrSet);
+  setU64(1, attrClr);
+  setU64(2, propagation);
+  setU64(3, usernsFd);
   check(withBuffer().syscall(SYS.mount_setattr, dfd, path, flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
 }
 

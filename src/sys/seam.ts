@@ -52,13 +52,8 @@ export interface Syscalls {
   fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void;
   /** fsmount(fsfd, flags, attrFlags) -> mount fd */
   fsmount(fsfd: number, flags: number, attrFlags: number): number;
-  /** mount_setattr(dfd, path, flags, attr, sizeof attr) */
-  mountSetattr(
-    dfd: number,
-    path: string,
-    flags: number,
-    attr: { attrSet: number; attrClr: number; propagation: number; usernsFd: number },
-  ): void;
+  /** mount_setattr(dfd, path, flags, &{attrSet, attrClr, propagation, usernsFd}, sizeof attr) */
+  mountSetattr(dfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number, usernsFd: number): void;
   /** the kernel's log messages queued on a filesystem context fd */
   fsContextMessages(fd: number): string[];
 

@@ -66,19 +66,23 @@ describe("binds: one idmapped clone of the source, attributes in the same mount_
     expect(steps[5]).toMatchObject({ role: "propagation", target: "/mnt/t", flags: MS.PRIVATE | MS.REC });
   });
 
-  test("per-mount options: given ones set, negated ones cleared, atime as a mode", () => {
+  test("per-mount options: given ones set, negated ones cleared, atime as a mode, rbind recursive", () => {
+    const no = { recursive: false };
     expect(bindAttrs(MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)).toEqual({
       attrSet: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
       attrClr: 0,
+      ...no,
     });
-    expect(bindAttrs(0, MS.RDONLY | MS.NOSUID)).toEqual({ attrSet: 0, attrClr: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID });
-    expect(bindAttrs(MS.NOATIME, MS.NOATIME)).toEqual({ attrSet: MOUNT_ATTR.NOATIME, attrClr: MOUNT_ATTR_ATIME_MASK });
-    expect(bindAttrs(MS.STRICTATIME, MS.STRICTATIME)).toEqual({ attrSet: MOUNT_ATTR.STRICTATIME, attrClr: MOUNT_ATTR_ATIME_MASK });
-    expect(bindAttrs(MS.RELATIME, MS.RELATIME)).toEqual({ attrSet: 0, attrClr: MOUNT_ATTR_ATIME_MASK });
+    expect(bindAttrs(0, MS.RDONLY | MS.NOSUID)).toEqual({ attrSet: 0, attrClr: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID, ...no });
+    expect(bindAttrs(MS.NOATIME, MS.NOATIME)).toEqual({ attrSet: MOUNT_ATTR.NOATIME, attrClr: MOUNT_ATTR_ATIME_MASK, ...no });
+    expect(bindAttrs(MS.STRICTATIME, MS.STRICTATIME)).toEqual({ attrSet: MOUNT_ATTR.STRICTATIME, attrClr: MOUNT_ATTR_ATIME_MASK, ...no });
+    expect(bindAttrs(MS.RELATIME, MS.RELATIME)).toEqual({ attrSet: 0, attrClr: MOUNT_ATTR_ATIME_MASK, ...no });
     expect(bindAttrs(MS.NOSYMFOLLOW | MS.NODIRATIME, MS.NOSYMFOLLOW | MS.NODIRATIME)).toEqual({
       attrSet: MOUNT_ATTR.NOSYMFOLLOW | MOUNT_ATTR.NODIRATIME,
       attrClr: 0,
+      ...no,
     });
+    expect(bindAttrs(MS.BIND | MS.REC, 0)).toEqual({ attrSet: 0, attrClr: 0, recursive: true });
     const steps = plan("", "/src", ["bind", "rw", "nosuid"]).steps;
     expect(steps[2]).toMatchObject({ attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.NOSUID, attrClr: MOUNT_ATTR.RDONLY });
   });
