@@ -43,7 +43,9 @@
  *                                 assignments added to its environment; any failure stops
  *
  * MS is the measuring time in milliseconds; at least 3 operations run. Any failure exits 1
- * with the call and errno named. Built by scripts/bench.ts with `cc -O2` into scripts/bench/build/.
+ * with the call and errno named. Built by scripts/bench.ts with `cc -O2` into scripts/bench/build/;
+ * scripts/bench-in-process.ts builds it with -DMOUNTBENCH_SHARED as a shared object instead,
+ * whose mountbench_select/run/end make the same operations inside a Bun process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -95,11 +97,6 @@ struct mount_attr_ {
 
 extern char **environ;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what, const char *path) {
   fprintf(stderr, "mountbench: %s %s: %s\n", what, path ? path : "", strerror(errno));
@@ -774,12 +771,6 @@ static const struct mode MODES[] = {
     {"exec", 1, op_exec},
 };
 
-static void usage(void) {
-  fprintf(stderr, "usage: mountbench MS MODE ARGS...; modes:");
-  for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++) fprintf(stderr, " %s", MODES[i].name);
-  fprintf(stderr, "\n");
-  exit(2);
-}
 
 /* What a mode prepares before timing starts (the same that mountkit prepares once per process). */
 static void prepare(const char *mode) {
@@ -808,6 +799,58 @@ static void prepare(const char *mode) {
     posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
     parse_commands(arg, nargs);
   }
+}
+
+#ifdef MOUNTBENCH_SHARED
+/*
+ * Built with -DMOUNTBENCH_SHARED -shared (scripts/bench-in-process.ts): the same operations
+ * called in-process through bun:ffi, so the C floor and the library run interleaved in one
+ * process, under the same conditions. Failures still exit the process (die), naming the call.
+ */
+static void (*selected)(void);
+
+/* MODE ARGS...: the arguments are copied; 0, or -1 for an unknown mode or too few arguments. */
+int mountbench_select(int argc, char **argv) {
+  if (argc < 1) return -1;
+  char **copy = calloc((size_t)argc, sizeof *copy);
+  if (!copy) die("calloc", NULL);
+  for (int i = 0; i < argc; i++) {
+    copy[i] = strdup(argv[i]);
+    if (!copy[i]) die("strdup", NULL);
+  }
+  arg = copy + 1;
+  nargs = argc - 1;
+  selected = NULL;
+  for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++) {
+    if (!strcmp(copy[0], MODES[i].name) && nargs >= MODES[i].min_args) selected = MODES[i].op;
+  }
+  if (!selected) return -1;
+  prepare(copy[0]);
+  return 0;
+}
+
+/* The selected operation, count times. */
+void mountbench_run(uint32_t count) {
+  for (uint32_t i = 0; i < count; i++) selected();
+}
+
+/* Release what the mode prepared (the user namespace fd). */
+void mountbench_end(void) {
+  if (userns >= 0) close(userns);
+  userns = -1;
+}
+#else
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: mountbench MS MODE ARGS...; modes:");
+  for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++) fprintf(stderr, " %s", MODES[i].name);
+  fprintf(stderr, "\n");
+  exit(2);
 }
 
 int main(int argc, char **argv) {
@@ -845,3 +888,4 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < n; i++) printf("%llu\n", (unsigned long long)samples[i]);
   return 0;
 }
+#endif
