@@ -27,7 +27,11 @@ export const processIo: Io = {
   },
 };
 
-function writeAll(fd: number, text: string): void {
+/**
+ * Write all of text to fd: a full non-blocking pipe is waited for, a reader that is gone
+ * (EPIPE) ends the output quietly, any other failure is a SyscallError.
+ */
+export function writeAll(fd: number, text: string): void {
   let rest = Buffer.from(text);
   while (rest.length > 0) {
     const n = writeSome(fd, rest);
