@@ -71,8 +71,8 @@ export function overlayLayerSources(config: OverlayConfig, facts: KernelFacts): 
 
 const NO_SOURCES: readonly LayerSource[] = Object.freeze([]);
 
-// Plain functions and loops, no closures: planning runs between a mount's syscalls, where
-// every piece of code it touches costs a cache miss (docs/bench.md, "Where the time goes").
+// Plain functions and loops, no closures made per plan: planning runs between a mount's
+// syscalls, where what it touches is mostly out of the caches (docs/bench.md, "Where the time goes").
 function layerSources(paths: readonly string[], facts: KernelFacts): LayerSource[] {
   const sources: LayerSource[] = [];
   for (let i = 0; i < paths.length; i++) sources.push(layerSource(paths[i]!, facts));
