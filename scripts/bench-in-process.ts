@@ -20,7 +20,7 @@ import { benchHost } from "../src/bench/host.ts";
 import { selectWorkloads } from "../src/bench/registry.ts";
 import { enterSandbox } from "../src/bench/sandbox.ts";
 import { formatRate } from "../src/bench/stats.ts";
-import type { Workload } from "../src/bench/workload.ts";
+import type { BenchHost, Workload } from "../src/bench/workload.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUILD = join(ROOT, "scripts/bench/build");
@@ -87,8 +87,8 @@ interface Row {
   readonly rounds: number;
 }
 
-function measure(workload: Workload, floor: Floor, dir: string, args: Args): Row | undefined {
-  const prepared = workload.setup(dir, benchHost());
+function measure(workload: Workload, host: BenchHost, floor: Floor, dir: string, args: Args): Row | undefined {
+  const prepared = workload.setup(dir, host);
   try {
     if (!prepared.c || prepared.c.mode === "exec") return undefined;
     selectMode(floor, prepared.c.mode, prepared.c.args);
@@ -151,7 +151,7 @@ function main(): void {
       if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${workload.name}`);
       const dir = sandbox.workloadDir(workload.name);
       try {
-        const row = measure(workload, floor, dir, args);
+        const row = measure(workload, host, floor, dir, args);
         if (row) rows.push(row);
       } finally {
         sandbox.releaseWorkloadDir(dir);
