@@ -13,7 +13,6 @@
  * Each row: ops/s of each (1 / mean latency over its blocks) and the library's ratio to C,
  * with the standard error of the per-round ratios.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { dlopen, ptr } from "bun:ffi";
 import { benchHost } from "../src/bench/host.ts";
@@ -21,9 +20,8 @@ import { selectWorkloads } from "../src/bench/registry.ts";
 import { enterSandbox } from "../src/bench/sandbox.ts";
 import { formatRate } from "../src/bench/stats.ts";
 import type { BenchHost, Workload } from "../src/bench/workload.ts";
+import { BUILD, compileMountbench, holdNoIdle, walkArgs } from "./bench/harness.ts";
 
-const ROOT = join(import.meta.dir, "..");
-const BUILD = join(ROOT, "scripts/bench/build");
 const FLOOR = join(BUILD, "mountbench.so");
 
 interface Args {
@@ -35,30 +33,20 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { durationSec: 10, blockMs: 20, workloads: [], noIdle: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`bench: ${a} needs a value`);
-      return v;
-    };
-    if (a === "--duration") args.durationSec = Number(value());
-    else if (a === "--block-ms") args.blockMs = Number(value());
-    else if (a === "--workload" || a === "-w") args.workloads.push(value());
-    else if (a === "--no-idle") args.noIdle = true;
-    else throw new Error(`bench: unknown argument ${a}`);
-  }
+  walkArgs(argv, (flag, value) => {
+    if (flag === "--duration") args.durationSec = Number(value());
+    else if (flag === "--block-ms") args.blockMs = Number(value());
+    else if (flag === "--workload" || flag === "-w") args.workloads.push(value());
+    else if (flag === "--no-idle") args.noIdle = true;
+    else return false;
+    return true;
+  });
   if (!(args.durationSec > 0) || !(args.blockMs > 0)) throw new Error("bench: --duration and --block-ms must be positive");
   return args;
 }
 
 function buildFloor(): void {
-  mkdirSync(BUILD, { recursive: true });
-  const source = join(ROOT, "scripts/bench/mountbench.c");
-  const cc = Bun.spawnSync(["cc", "-O2", "-Wall", "-Wextra", "-pthread", "-shared", "-fPIC", "-DMOUNTBENCH_SHARED", "-o", FLOOR, source], {
-    stderr: "pipe",
-  });
-  if (cc.exitCode !== 0) throw new Error(`cc: exit ${cc.exitCode}: ${cc.stderr.toString().trim()}`);
+  compileMountbench(["-shared", "-fPIC", "-DMOUNTBENCH_SHARED", "-o", FLOOR]);
 }
 
 function loadFloor() {
@@ -141,9 +129,7 @@ function main(): void {
   const floor = loadFloor();
   const host = benchHost();
   const chosen = selectWorkloads(args.workloads).filter((w) => w.unavailable(host) === undefined);
-  // The kernel honours the request while the fd stays open; closing it restores the default.
-  const dmaLatency = args.noIdle ? openSync("/dev/cpu_dma_latency", "w") : undefined;
-  if (dmaLatency !== undefined) writeSync(dmaLatency, new Int32Array([0]));
+  const releaseNoIdle = args.noIdle ? holdNoIdle() : undefined;
   const sandbox = enterSandbox();
   const rows: Row[] = [];
   try {
@@ -159,7 +145,7 @@ function main(): void {
     }
   } finally {
     sandbox.close();
-    if (dmaLatency !== undefined) closeSync(dmaLatency);
+    releaseNoIdle?.();
   }
   if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   console.log(

@@ -18,7 +18,7 @@
  * --svg writes docs/bench.svg; --markdown prints the table as Markdown for docs/bench.md.
  * The results are kept in scripts/bench/build/results.json; --from FILE redraws from them.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchHost } from "../src/bench/host.ts";
 import { measureSlice } from "../src/bench/measure.ts";
@@ -26,10 +26,9 @@ import { selectWorkloads } from "../src/bench/registry.ts";
 import { enterSandbox, type Sandbox } from "../src/bench/sandbox.ts";
 import { formatDuration, formatRate, latencyStats, type LatencyStats } from "../src/bench/stats.ts";
 import type { BenchHost, CliTool, PreparedWorkload, Workload } from "../src/bench/workload.ts";
+import { BUILD, compileMountbench, holdNoIdle, ROOT, walkArgs } from "./bench/harness.ts";
 import { barChartSvg } from "./bench/svg.ts";
 
-const ROOT = join(import.meta.dir, "..");
-const BUILD = join(ROOT, "scripts/bench/build");
 const MOUNTBENCH = join(BUILD, "mountbench");
 const BUN_EMPTY = join(BUILD, "bun-empty");
 const MOUNTKIT = join(ROOT, "dist/mountkit");
@@ -82,22 +81,17 @@ interface Args {
 
 function parseCommandLine(argv: readonly string[]): Args {
   const args: Args = { durationSec: 2, rounds: 5, workloads: [], svg: false, markdown: false, noIdle: false, from: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`bench: ${a} needs a value`);
-      return v;
-    };
-    if (a === "--duration") args.durationSec = Number(value());
-    else if (a === "--rounds") args.rounds = Number(value());
-    else if (a === "--workload" || a === "-w") args.workloads.push(value());
-    else if (a === "--svg") args.svg = true;
-    else if (a === "--markdown") args.markdown = true;
-    else if (a === "--no-idle") args.noIdle = true;
-    else if (a === "--from") args.from = value();
-    else throw new Error(`bench: unknown argument ${a}`);
-  }
+  walkArgs(argv, (flag, value) => {
+    if (flag === "--duration") args.durationSec = Number(value());
+    else if (flag === "--rounds") args.rounds = Number(value());
+    else if (flag === "--workload" || flag === "-w") args.workloads.push(value());
+    else if (flag === "--svg") args.svg = true;
+    else if (flag === "--markdown") args.markdown = true;
+    else if (flag === "--no-idle") args.noIdle = true;
+    else if (flag === "--from") args.from = value();
+    else return false;
+    return true;
+  });
   if (!(args.durationSec > 0) || !(args.rounds >= 1)) throw new Error("bench: --duration and --rounds must be positive");
   return args;
 }
@@ -111,8 +105,7 @@ function run(argv: readonly string[]): string {
 
 /** Build the C floor, an empty compiled Bun program (the start-up floor) and dist/mountkit. */
 function buildReferences(): void {
-  mkdirSync(BUILD, { recursive: true });
-  run(["cc", "-O2", "-Wall", "-Wextra", "-pthread", "-o", MOUNTBENCH, join(ROOT, "scripts/bench/mountbench.c")]);
+  compileMountbench(["-o", MOUNTBENCH]);
   const empty = join(BUILD, "empty.ts");
   writeFileSync(empty, "// the start-up floor of a compiled Bun program\n");
   run([process.execPath, "build", "--compile", "--bytecode", "--minify", "--format=esm", `--outfile=${BUN_EMPTY}`, empty]);
@@ -229,16 +222,14 @@ async function measureAll(args: Args): Promise<Results> {
   const resolve = toolResolver(host);
   const chosen = selectWorkloads(args.workloads).filter((w) => w.unavailable(host) === undefined);
   const rows: WorkloadRow[] = [];
-  // The kernel honours the request while the fd stays open; closing it restores the default.
-  const dmaLatency = args.noIdle ? openSync("/dev/cpu_dma_latency", "w") : undefined;
-  if (dmaLatency !== undefined) writeSync(dmaLatency, new Int32Array([0]));
+  const releaseNoIdle = args.noIdle ? holdNoIdle() : undefined;
   const sandbox: Sandbox = enterSandbox();
   try {
     rows.push({ workload: "startup", results: await alternate("startup", startupRunners(resolve), args) });
     for (const workload of chosen) rows.push(await measureWorkload(workload, sandbox, host, resolve, args));
   } finally {
     sandbox.close();
-    if (dmaLatency !== undefined) closeSync(dmaLatency);
+    releaseNoIdle?.();
   }
   return {
     when: new Date().toISOString(),

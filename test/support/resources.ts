@@ -3,6 +3,7 @@
  * process. Loop devices are checked per device in loop tests (others use loop devices too).
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { loopDevicesOf as loopDevicesInSysfs } from "../../src/bench/workloads/loop.ts";
 
 /** This process's open fds and what each points to (readlink of /proc/self/fd/N). */
 export type FdSnapshot = ReadonlyMap<number, string>;
@@ -77,15 +78,7 @@ export async function eventually(what: string, cond: () => boolean, limitMs = 10
  * and from `losetup -a`; both must agree that a test's own image is attached nowhere.
  */
 export function loopDevicesOf(image: string): { sysfs: string[]; losetup: string[] } {
-  const sysfs: string[] = [];
-  for (const name of readdirSync("/sys/block")) {
-    if (!name.startsWith("loop")) continue;
-    try {
-      if (readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim() === image) sysfs.push(`/dev/${name}`);
-    } catch {
-      // not bound, or unbound while we looked
-    }
-  }
+  const sysfs = loopDevicesInSysfs(image); // the bench's own lookup: its teardown relies on it too
   const run = Bun.spawnSync(["losetup", "-a"]);
   if (run.exitCode !== 0) throw new Error(`losetup -a failed: ${run.stderr.toString()}`);
   const losetup = run.stdout

@@ -6,12 +6,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dlopen, ptr } from "bun:ffi";
+import { MOUNTBENCH_CFLAGS, MOUNTBENCH_SOURCE } from "../../scripts/bench/harness.ts";
 
-const SOURCE = join(import.meta.dir, "../../scripts/bench/mountbench.c");
-const CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror", "-pthread"];
-
+/** The benchmarks' own flags, with warnings as errors. */
 function cc(args: readonly string[]): void {
-  const run = Bun.spawnSync(["cc", ...CFLAGS, ...args], { stderr: "pipe" });
+  const run = Bun.spawnSync(["cc", ...MOUNTBENCH_CFLAGS, "-Werror", ...args, MOUNTBENCH_SOURCE], { stderr: "pipe" });
   expect(run.stderr.toString()).toBe("");
   expect(run.exitCode).toBe(0);
 }
@@ -27,8 +26,8 @@ function argv(strings: readonly string[]): { array: BigUint64Array; keep: Uint8A
 test("mountbench.c builds as the program and as the in-process shared object", () => {
   const dir = mkdtempSync(join(tmpdir(), "mountkit-mountbench-"));
   try {
-    cc(["-o", join(dir, "mountbench"), SOURCE]);
-    cc(["-shared", "-fPIC", "-DMOUNTBENCH_SHARED", "-o", join(dir, "mountbench.so"), SOURCE]);
+    cc(["-o", join(dir, "mountbench")]);
+    cc(["-shared", "-fPIC", "-DMOUNTBENCH_SHARED", "-o", join(dir, "mountbench.so")]);
     const usage = Bun.spawnSync([join(dir, "mountbench")], { stderr: "pipe" });
     expect(usage.exitCode).toBe(2);
     expect(usage.stderr.toString()).toContain("idmap-bind");
