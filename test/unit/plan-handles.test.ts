@@ -43,3 +43,17 @@ test("a handle is taken once; an empty one is a planning error", () => {
   expect(() => lendHandle(run, "layer0", 4)).toThrow(/already taken/);
   expect(() => handleFd(run, "nothing")).toThrow(/no earlier step produced it/);
 });
+
+test("closing a handle in the middle keeps the others, in order: the plan's end closes them newest first", () => {
+  const { sys, closed } = recording();
+  const run = newRun();
+  lendHandle(run, "userns", 3);
+  ownHandle(run, "layer0", 10);
+  ownHandle(run, "layer1", 11);
+  ownHandle(run, "layer2", 12);
+  closeHandle(run, "layer1", sys);
+  expect(run.handles.map((h) => h.name)).toEqual(["userns", "layer0", "layer2"]);
+  expect(handleFd(run, "layer2")).toBe(12);
+  releaseHandles(run, sys);
+  expect(closed).toEqual([11, 12, 10]);
+});
