@@ -487,13 +487,17 @@ static int wait_forever(void *unused) {
   return 0;
 }
 
-static int write_once(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  ssize_t n = write(fd, text, strlen(text));
-  int err = n < 0 ? -errno : 0;
-  close(fd);
-  return err;
+/* One write of all of text to an open proc file; -errno, or -EIO when short. */
+static int write_all(int fd, const char *text) {
+  size_t len = strlen(text);
+  ssize_t n = write(fd, text, len);
+  return n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
+}
+
+static int open_child_file(pid_t pid, const char *name, int flags) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+  return open(path, flags | O_CLOEXEC);
 }
 
 /* "0:100000:65536,..." (mountkit's option form) -> "0 100000 65536\n..." (the proc file's) */
@@ -505,31 +509,31 @@ static char *map_file_text(const char *option) {
   return text;
 }
 
-/* A user namespace fd: a waiting CLONE_VM child writes nothing; we write its maps, open its
- * namespace, then kill and reap it through its pidfd. -errno on failure. */
+/* A user namespace fd, in mountkit's order (src/ops/userns.ts): a waiting CLONE_VM child;
+ * its map files and namespace opened (each names the namespace from then on); the child
+ * killed; the maps written through the open files while it exits; the child reaped through its
+ * pidfd. -errno on failure. */
 static int userns_fd(const char *uid_map, const char *gid_map) {
   int pidfd = -1;
   pid_t pid = clone(wait_forever, child_stack + sizeof child_stack, CLONE_NEWUSER | CLONE_VM | CLONE_PIDFD, NULL, &pidfd);
   if (pid < 0) return -errno;
-  char path[64];
-  int fd = -1, err;
-  snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
-  if ((err = write_once(path, uid_map)) == 0) {
-    snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
-    if ((err = write_once(path, "deny")) == 0) {
-      snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
-      if ((err = write_once(path, gid_map)) == 0) {
-        snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) err = -errno;
-      }
-    }
-  }
+  int uid_fd = open_child_file(pid, "uid_map", O_WRONLY);
+  int setgroups_fd = open_child_file(pid, "setgroups", O_WRONLY);
+  int gid_fd = open_child_file(pid, "gid_map", O_WRONLY);
+  int fd = open_child_file(pid, "ns/user", O_RDONLY);
+  int err = uid_fd < 0 || setgroups_fd < 0 || gid_fd < 0 || fd < 0 ? -errno : 0;
   syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+  if (!err) err = write_all(uid_fd, uid_map);
+  if (!err) err = write_all(setgroups_fd, "deny");
+  if (!err) err = write_all(gid_fd, gid_map);
+  if (uid_fd >= 0) close(uid_fd);
+  if (setgroups_fd >= 0) close(setgroups_fd);
+  if (gid_fd >= 0) close(gid_fd);
   siginfo_t info;
   while (waitid(P_PIDFD, pidfd, &info, WEXITED | __WALL) < 0 && errno == EINTR) {
   }
   close(pidfd);
+  if (err && fd >= 0) close(fd);
   return err ? err : fd;
 }
 

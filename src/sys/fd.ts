@@ -1,6 +1,8 @@
 /**
  * File descriptors: open(2), close(2), read(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
  */
+import { Errno } from "../errno.ts";
+import { SyscallError } from "../errors.ts";
 import { bindLibc, lastErrno, refuseNul, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
@@ -68,4 +70,14 @@ export function readSome(fd: number, buffer: Uint8Array): number {
 export function writeSome(fd: number, buffer: Uint8Array): number {
   const n = Number(libc().write(fd, buffer, buffer.byteLength));
   return n < 0 ? -lastErrno() : n;
+}
+
+/**
+ * One write(fd, bytes) that must take all of bytes (the proc map files take their whole content
+ * in one write or nothing): a short write is EIO. Errors name path, the file fd was opened from.
+ */
+export function writeOnce(fd: number, bytes: Uint8Array, path: string): void {
+  const n = writeSome(fd, bytes);
+  if (n < 0) throw new SyscallError("write(2)", -n, [path]);
+  if (n !== bytes.byteLength) throw new SyscallError("write(2)", Errno.EIO, [path]);
 }

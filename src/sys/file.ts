@@ -1,12 +1,11 @@
 /**
  * Files and directories through libc: mkdir(2), rmdir(2), unlink(2), access(2), mkdtemp(3),
- * whole-file reads, and open/write/close for files that must be written in a single write(2)
- * (/proc/PID/uid_map and gid_map). The CLI's paths use these rather than node:fs, whose
- * import alone costs about 1 ms of each start (docs/bench.md).
+ * whole-file reads. The CLI's paths use these rather than node:fs, whose import alone costs
+ * about 1 ms of each start (docs/bench.md).
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { close, O, open, readSome, writeSome } from "./fd.ts";
+import { close, O, open, readSome } from "./fd.ts";
 import { bindLibc, refuseNul, syscallFailure } from "./libc.ts";
 import { fileType } from "./stat.ts";
 
@@ -31,26 +30,6 @@ export function mkdir(path: string, mode: number): void {
 export function rmdir(path: string): void {
   refuseNul(path, "rmdir(2)");
   if (libc().rmdir(path) !== 0) throw syscallFailure("rmdir(2)", [path]);
-}
-
-/**
- * open(path, O_WRONLY|O_CLOEXEC); write(fd, text) once; close(fd). A short write is an
- * error (EIO): the proc map files take their whole content in one write or nothing.
- */
-export function writeFileOnce(path: string, text: string): void {
-  const bytes = Buffer.from(text);
-  const fd = open(path, O.WRONLY | O.CLOEXEC);
-  try {
-    const n = writeSome(fd, bytes);
-    if (n < 0) throw new SyscallError("write(2)", -n, [path]);
-    if (n !== bytes.byteLength) throw new SyscallError("write(2)", Errno.EIO, [path]);
-  } finally {
-    try {
-      close(fd);
-    } catch {
-      // the write's outcome is what the caller needs; a failed close must not replace it
-    }
-  }
 }
 
 /** unlink(path) */

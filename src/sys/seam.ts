@@ -3,13 +3,13 @@
  * libcSyscalls is the real one; tests wrap it (sys/inject.ts) to fail a chosen call with a
  * chosen errno while every other call stays real. Features add their calls here.
  */
-import { close, dupCloexec, open, openPath } from "./fd.ts";
+import { close, dupCloexec, open, openPath, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxMountId, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
-import { mkdir, rmdir, writeFileOnce } from "./file.ts";
+import { mkdir, rmdir } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
 import { unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
@@ -67,8 +67,8 @@ export interface Syscalls {
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** waitid(P_PIDFD, pidfd, &info, WEXITED|__WALL) */
   waitPidfd(pidfd: number): void;
-  /** open(path, O_WRONLY), one write(2) of text, close */
-  writeFileOnce(path: string, text: string): void;
+  /** write(fd, bytes) in one call, all of it or an error (EIO when short) naming path */
+  writeOnce(fd: number, bytes: Uint8Array, path: string): void;
   /** mkdir(path, mode) */
   mkdir(path: string, mode: number): void;
   /** rmdir(path) */
@@ -117,7 +117,7 @@ export const libcSyscalls: Syscalls = {
   cloneWaitingChild,
   pidfdSendSignal,
   waitPidfd,
-  writeFileOnce,
+  writeOnce,
   mkdir,
   rmdir,
   unshare,

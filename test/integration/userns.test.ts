@@ -49,13 +49,36 @@ describe("createUsernsFd", () => {
     expectNoChildLeft(sys.cloned, before);
   });
 
+  test("the namespace has the maps and setgroups deny, written after the child was killed", () => {
+    const sys = injectFaults(libcSyscalls, {});
+    const fd = createUsernsFd(pair("0:100000:65536,65536:200000:1000", "0:300000:10"), sys);
+    try {
+      // Seen from inside the namespace by a process that joins it through our fd.
+      const inside = (file: string) => {
+        const run = Bun.spawnSync(["nsenter", `--user=/proc/${process.pid}/fd/${fd}`, "cat", `/proc/self/${file}`]);
+        expect(run.stderr.toString()).toBe("");
+        return run.stdout.toString().trim().split("\n").map((line) => line.trim().split(/\s+/).join(" "));
+      };
+      expect(inside("uid_map")).toEqual(["0 100000 65536", "65536 200000 1000"]);
+      expect(inside("gid_map")).toEqual(["0 300000 10"]);
+      expect(inside("setgroups")).toEqual(["deny"]);
+    } finally {
+      libcSyscalls.close(fd);
+    }
+    const calls = sys.log.map((call) => call[0]);
+    expect(calls.indexOf("pidfdSendSignal")).toBeGreaterThan(calls.lastIndexOf("open"));
+    expect(calls.indexOf("pidfdSendSignal")).toBeLessThan(calls.indexOf("writeOnce"));
+    expect(calls.filter((c) => c === "writeOnce")).toHaveLength(3);
+    expect(calls.lastIndexOf("writeOnce")).toBeLessThan(calls.indexOf("waitPidfd"));
+  });
+
   test("the child waits with every signal blocked (no handler of ours runs in it); our mask is restored", () => {
     let childMask: bigint | undefined;
     const sys = {
       ...libcSyscalls,
-      writeFileOnce(path: string, text: string) {
+      open(path: string, flags: number, mode?: number) {
         if (path.endsWith("/uid_map")) childMask = sigBlk(`${path.slice(0, -"uid_map".length)}status`);
-        libcSyscalls.writeFileOnce(path, text);
+        return libcSyscalls.open(path, flags, mode);
       },
     };
     const before = sigBlk("/proc/thread-self/status");
@@ -111,9 +134,11 @@ describe("createUsernsFd", () => {
   });
 
   for (const [what, faults] of [
-    ["writing gid_map fails", { writeFileOnce: { calls: [3], errno: Errno.EPERM, syscall: "write(2)" } }],
-    ["writing setgroups fails", { writeFileOnce: { calls: [2], errno: Errno.EACCES, syscall: "write(2)" } }],
-    ["opening the namespace fails", { open: { calls: [1], errno: Errno.EMFILE } }],
+    ["writing gid_map fails", { writeOnce: { calls: [3], errno: Errno.EPERM, syscall: "write(2)" } }],
+    ["writing setgroups fails", { writeOnce: { calls: [2], errno: Errno.EACCES, syscall: "write(2)" } }],
+    ["opening uid_map fails", { open: { calls: [1], errno: Errno.EACCES } }],
+    ["opening gid_map fails", { open: { calls: [3], errno: Errno.EMFILE } }],
+    ["opening the namespace fails", { open: { calls: [4], errno: Errno.EMFILE } }],
   ] as const) {
     test(`${what}: nothing is left`, () => {
       const sys = recordingChildren(injectFaults(libcSyscalls, faults));
@@ -125,12 +150,12 @@ describe("createUsernsFd", () => {
     });
   }
 
-  test("closing the pidfd or the namespace fd failing never replaces the error that ended the call", () => {
+  test("closing a map file, the pidfd or the namespace fd failing never replaces the error that ended the call", () => {
     const sys = recordingChildren(
       injectFaults(libcSyscalls, {
         // "after": the real calls are made (the child is reaped, the fds are closed), then fail
         waitPidfd: { calls: [1], errno: Errno.EINVAL, syscall: "waitid(2)", when: "after" },
-        close: { calls: [1, 2], errno: Errno.EIO, when: "after" },
+        close: { calls: [1, 2, 3, 4, 5], errno: Errno.EIO, when: "after" }, // the three map files, the pidfd, the namespace fd
       }),
     );
     const before = children();
@@ -217,9 +242,9 @@ describe("the per-process cache", () => {
     const fds = openFds();
     for (let i = 0; i < USERNS_CACHE_LIMIT; i++) usernsFdFor(pair(`0:${200000 + i}:1`), libcSyscalls);
     // the eviction's close fails (after closing, as Linux does): the new namespace is still cached
-    const evicting = injectFaults(libcSyscalls, { close: { calls: [2], errno: Errno.EIO, when: "after" } });
+    const evicting = injectFaults(libcSyscalls, { close: { calls: [5], errno: Errno.EIO, when: "after" } });
     const fd = usernsFdFor(pair("0:100000:65536"), evicting);
-    expect(evicting.log.filter((c) => c[0] === "close")).toHaveLength(2); // the pidfd, then the evicted fd
+    expect(evicting.log.filter((c) => c[0] === "close")).toHaveLength(5); // three map files, the pidfd, then the evicted fd
     expect(usernsFdFor(pair("0:100000:65536"), libcSyscalls)).toBe(fd);
     expect(usernsCacheSize()).toBe(USERNS_CACHE_LIMIT);
     const closing = injectFaults(libcSyscalls, { close: { calls: [1], errno: Errno.EIO, when: "after" } });
