@@ -19,6 +19,7 @@ import { undoMount, type PlanRun } from "./run-plan.ts";
 import { usernsFdFor } from "./userns.ts";
 import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
 import { ensureTempParent } from "./temp-location.ts";
+import { runOpenLayerStep, runSharedTreeStep, type SharedTree } from "./idmap-shared.ts";
 
 /**
  * What one run of a plan attached and created, for its undo actions (which also run later, in
@@ -29,6 +30,8 @@ export class IdmapRunState {
   #attached: Set<string> | undefined;
   #busy: Set<string> | undefined;
   #dirs: Set<string> | undefined;
+  /** the layers' shared clone (ops/idmap-shared.ts), when the kernel took it */
+  shared: SharedTree | undefined = undefined;
   /** mount points where this run attached a tree that is still there */
   get attached(): Set<string> {
     return (this.#attached ??= new Set());
@@ -78,6 +81,12 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       }
       return;
     }
+    case "idmap_shared_tree":
+      stateOf(run).shared = runSharedTreeStep(step, ctx, run);
+      return;
+    case "open_layer":
+      runOpenLayerStep(step, run.idmap?.shared, ctx, run);
+      return;
     case "move_mount": {
       try {
         sys.moveMount(handleFd(run, step.slot), "", AT_FDCWD, step.target, step.flags);

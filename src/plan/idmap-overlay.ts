@@ -11,6 +11,11 @@
  *           are closed right then, by the fs-context step (closeAfterCreate); on a failure
  *           before it, the plan's end closes them. Needs overlay layer fds
  *           (facts.overlayLayerFd); without them the legacy strategy is used.
+ *           Two layers or more share one clone: the layers' common parent directory is
+ *           cloned and idmapped once, and each layer opened inside it (openat2, checked to be
+ *           the same directory through the parent's mount; else the layer gets its own clone).
+ *           A clone and its idmap cost about 37 us per layer in C; opening a layer inside the
+ *           shared one is a few microseconds.
  *   legacy  the seed's prepareIDMappedOverlay: each layer idmapped read-only into a 0700 temp
  *           dir, the overlay mounted on those by mount(2) (compacted like any long overlay,
  *           as containerd recomputes the options after that step), then every temp mount
@@ -23,7 +28,7 @@ import { PlanError } from "../errors.ts";
 import type { KernelFacts, Strategy } from "./facts.ts";
 import type { LayerSource } from "./fs-context-step.ts";
 import type { IdMappingPair } from "./idmap-mapping.ts";
-import { idmappedLayerSteps, idmapTreeSteps, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
+import { idmappedLayerSteps, idmapTreeSteps, openLayerStep, sharedLayerParent, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
 import { MOUNT_ATTR } from "./mount-api-flags.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
 import { overlayFsContextStep, overlayLayerSources, overlayLegacyStep } from "./overlay.ts";
@@ -32,6 +37,8 @@ import { propagationSteps } from "./propagation.ts";
 import type { Plan, Step } from "./steps.ts";
 
 const TEMP_DIR_MODE = 0o700;
+/** The shared clone of the layers' parent: closed when the plan ends (after CMD_CREATE). */
+const SHARED_TREE_SLOT = "layers";
 
 /** How idmapped overlays are mounted under these facts. */
 export function idmapOverlayStrategy(facts: KernelFacts): Strategy {
@@ -49,10 +56,13 @@ export function planIdmappedOverlay(ctx: MountContext, pair: IdMappingPair): Pla
 function planFd(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
   const steps: Step[] = [usernsStep(pair)];
   const handles: string[] = [];
+  const parent = sharedLayerParent([...config.lowerdirs, ...config.datadirs]);
+  if (parent !== undefined) steps.push({ op: "idmap_shared_tree", slot: SHARED_TREE_SLOT, path: parent, usernsSlot: USERNS_SLOT });
   const layer = (path: string): LayerSource => {
     const handle = `layer${handles.length}`;
     handles.push(handle);
-    steps.push(...idmappedLayerSteps(path, handle));
+    if (parent !== undefined) steps.push(openLayerStep(path, handle, SHARED_TREE_SLOT, parent));
+    else steps.push(...idmappedLayerSteps(path, handle));
     return { kind: "handle", handle, label: path };
   };
   const lower = config.lowerdirs.map(layer);

@@ -51,6 +51,38 @@ export interface MountSetattrStep {
   readonly usernsSlot: string | null;
 }
 
+/**
+ * One idmapped, read-only clone of the layers' common parent directory in slot, for the
+ * open_layer steps after it: open_tree(AT_FDCWD, path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) +
+ * mount_setattr(slot, "", AT_EMPTY_PATH, {MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY, userns}). When
+ * the kernel refuses it (the parent's filesystem cannot be idmapped, say), the slot stays empty
+ * and every layer gets its own clone: nothing fails here.
+ */
+export interface SharedTreeStep {
+  readonly op: "idmap_shared_tree";
+  readonly slot: string;
+  readonly path: string;
+  readonly usernsSlot: string;
+}
+
+/**
+ * An overlay layer taken from the shared clone in `tree`: openat2(tree, relative,
+ * O_PATH|O_DIRECTORY|O_CLOEXEC, RESOLVE_BENEATH|RESOLVE_NO_XDEV|RESOLVE_NO_MAGICLINKS) -> slot,
+ * kept only if it is the directory `path` names (same device and inode) and path lies on the
+ * parent's own mount (same mount ID): a layer behind a mount point or a symlink out of the
+ * parent would be another directory in the clone. Otherwise, or without the clone, path's own
+ * idmapped read-only clone (open_tree + mount_setattr) goes in slot.
+ */
+export interface OpenLayerStep {
+  readonly op: "open_layer";
+  readonly slot: string;
+  readonly tree: string;
+  readonly parent: string;
+  readonly path: string;
+  readonly relative: string;
+  readonly usernsSlot: string;
+}
+
 /** move_mount(slot, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH): attach the tree. */
 export interface MoveMountStep {
   readonly op: "move_mount";
@@ -96,6 +128,8 @@ export type IdmapStep =
   | BorrowFdStep
   | OpenTreeStep
   | MountSetattrStep
+  | SharedTreeStep
+  | OpenLayerStep
   | MoveMountStep
   | CloseStep
   | MkdirStep
@@ -107,6 +141,8 @@ const IDMAP_OPS: ReadonlySet<string> = new Set([
   "borrow_fd",
   "open_tree",
   "mount_setattr",
+  "idmap_shared_tree",
+  "open_layer",
   "move_mount",
   "close",
   "mkdir",
@@ -133,6 +169,10 @@ export const formatMoveMountFlags = (flags: number) => formatFlags(flags, MOVE_M
 export const formatMountAttr = (attr: number) => formatFlags(attr, MOUNT_ATTR, "MOUNT_ATTR_");
 
 const mode = (m: number) => `0${m.toString(8)}`;
+
+/** What an idmapped overlay's shared clone is opened and set with (ops/ makes the same calls). */
+export const SHARED_TREE_FLAGS = OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC;
+export const SHARED_TREE_ATTRS = MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY;
 
 /** A step as --dry-run --json prints it. */
 export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
@@ -171,6 +211,23 @@ export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
           attrClrNames: formatMountAttr(step.attrClr),
           usernsFd: step.usernsSlot === null ? null : `$${step.usernsSlot}`,
         },
+      };
+    case "idmap_shared_tree":
+      return {
+        op: step.op,
+        syscalls: ["open_tree", "mount_setattr"],
+        args: { path: step.path, flags: SHARED_TREE_FLAGS, attrSet: SHARED_TREE_ATTRS, attrSetNames: formatMountAttr(SHARED_TREE_ATTRS), usernsFd: `$${step.usernsSlot}` },
+        result: `$${step.slot}`,
+        fallback: "each layer its own clone",
+      };
+    case "open_layer":
+      return {
+        op: step.op,
+        syscall: "openat2",
+        args: { dfd: `$${step.tree}`, path: step.relative, resolve: "RESOLVE_BENEATH|RESOLVE_NO_XDEV|RESOLVE_NO_MAGICLINKS" },
+        layer: step.path,
+        result: `$${step.slot}`,
+        fallback: { syscalls: ["open_tree", "mount_setattr"], path: step.path, attrSetNames: formatMountAttr(SHARED_TREE_ATTRS) },
       };
     case "move_mount":
       return {
@@ -215,6 +272,16 @@ export function formatIdmapStep(step: IdmapStep): string {
       const userns = step.usernsSlot === null ? "0" : `$${step.usernsSlot}`;
       return `mount_setattr($${step.slot}, "", ${formatAtFlags(step.flags)}, {attr_set: ${formatMountAttr(step.attrSet)}, attr_clr: ${formatMountAttr(step.attrClr)}, userns_fd: ${userns}})`;
     }
+    case "idmap_shared_tree":
+      return (
+        `$${step.slot} = open_tree(AT_FDCWD, ${q(step.path)}, ${formatOpenTreeFlags(SHARED_TREE_FLAGS)}); ` +
+        `mount_setattr($${step.slot}, "", AT_EMPTY_PATH, {attr_set: ${formatMountAttr(SHARED_TREE_ATTRS)}, userns_fd: $${step.usernsSlot}})  [one clone for the layers below; if refused, one per layer]`
+      );
+    case "open_layer":
+      return (
+        `$${step.slot} = openat2($${step.tree}, ${q(step.relative)}, O_PATH|O_DIRECTORY, RESOLVE_BENEATH|RESOLVE_NO_XDEV)  ` +
+        `[if it is ${q(step.path)} on the mount of ${q(step.parent)}; else open_tree + mount_setattr of ${q(step.path)}]`
+      );
     case "move_mount":
       return `move_mount($${step.slot}, "", AT_FDCWD, ${q(step.target)}, ${formatMoveMountFlags(step.flags)})`;
     case "close":

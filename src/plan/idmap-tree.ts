@@ -4,7 +4,7 @@
  * layer handed over by FSCONFIG_SET_FD). Pure.
  */
 import type { IdMappingPair } from "./idmap-mapping.ts";
-import type { IdmapStep, MountSetattrStep, OpenTreeStep, UsernsStep } from "./idmap-steps.ts";
+import type { IdmapStep, MountSetattrStep, OpenLayerStep, OpenTreeStep, UsernsStep } from "./idmap-steps.ts";
 import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE } from "./mount-api-flags.ts";
 
 /** What idmapMount() applies besides the idmap. */
@@ -76,4 +76,47 @@ export function idmapTreeSteps(
  */
 export function idmappedLayerSteps(layer: string, slot: string, usernsSlot: string = USERNS_SLOT): IdmapStep[] {
   return detachedIdmappedTreeSteps(layer, slot, usernsSlot, { attrSet: MOUNT_ATTR.RDONLY });
+}
+
+/**
+ * The directory that holds every layer, when one idmapped clone of it can stand for one clone
+ * per layer (plan/idmap-overlay.ts): two layers or more, every one a clean absolute path (no
+ * ".", "..", "//" or trailing "/", so the path below the parent is the one the kernel walks).
+ * undefined otherwise.
+ */
+export function sharedLayerParent(layers: readonly string[]): string | undefined {
+  if (layers.length < 2) return undefined;
+  let parent: string | undefined;
+  for (const layer of layers) {
+    if (!isCleanAbsolute(layer)) return undefined;
+    parent = parent === undefined ? layer : commonDir(parent, layer);
+  }
+  return parent;
+}
+
+function isCleanAbsolute(path: string): boolean {
+  if (!path.startsWith("/") || path === "/") return false;
+  if (path.endsWith("/") || path.includes("//")) return false;
+  return !path.includes("/./") && !path.includes("/../") && !path.endsWith("/.") && !path.endsWith("/..");
+}
+
+/** The longest directory both clean absolute paths are in or are, by whole components. */
+function commonDir(a: string, b: string): string {
+  if (a === b) return a;
+  const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
+  if (longer.startsWith(shorter) && longer[shorter.length] === "/") return shorter;
+  let end = 0; // the last "/" up to which both agree
+  for (let i = 0; i < shorter.length && shorter[i] === longer[i]; i++) if (shorter[i] === "/") end = i;
+  return end === 0 ? "/" : shorter.slice(0, end);
+}
+
+/** layer's path below parent ("." for parent itself), for openat2 relative to its clone. */
+export function pathBelow(parent: string, layer: string): string {
+  if (layer === parent) return ".";
+  return parent === "/" ? layer.slice(1) : layer.slice(parent.length + 1);
+}
+
+/** The open_layer step of one layer of a shared clone (plan/idmap-steps.ts OpenLayerStep). */
+export function openLayerStep(layer: string, slot: string, tree: string, parent: string, usernsSlot: string = USERNS_SLOT): OpenLayerStep {
+  return { op: "open_layer", slot, tree, parent, path: layer, relative: pathBelow(parent, layer), usernsSlot };
 }

@@ -12,7 +12,20 @@ const libc = bindLibc({
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   // variadic in C; its third argument is an int for F_DUPFD_CLOEXEC
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+  // syscall(SYS_openat2, dfd, path, &how, sizeof how): glibc before 2.39 has no wrapper
+  syscall: { args: ["i64", "i64", "cstring", "ptr", "i64"], returns: "i32" },
 });
+
+/** openat2(2): asm-generic number, shared by x86_64 and arm64 (Linux 5.6). */
+const SYS_OPENAT2 = 437;
+
+/** openat2's RESOLVE_* flags. */
+export const RESOLVE = {
+  NO_XDEV: 0x01,
+  NO_MAGICLINKS: 0x02,
+  NO_SYMLINKS: 0x04,
+  BENEATH: 0x08,
+} as const;
 
 export const O = {
   RDONLY: 0,
@@ -32,6 +45,22 @@ export function open(path: string, flags: number, mode = 0): number {
   refuseNul(path, "open(2)");
   const fd = libc().open(path, flags, mode);
   if (fd < 0) throw syscallFailure("open(2)", [path]);
+  return fd;
+}
+
+// struct open_how {u64 flags, mode, resolve}: one buffer, filled per call (calls are synchronous).
+const openHow = new Uint32Array(6);
+
+/**
+ * openat2(dfd, path, {flags, 0, resolve}) -> fd. With RESOLVE_BENEATH and RESOLVE_NO_XDEV the
+ * path cannot leave the tree below dfd, by "..", a symlink or a mount point.
+ */
+export function openat2(dfd: number, path: string, flags: number, resolve: number): number {
+  refuseNul(path, "openat2(2)");
+  openHow[0] = flags;
+  openHow[4] = resolve;
+  const fd = libc().syscall(SYS_OPENAT2, dfd, path, openHow, openHow.byteLength);
+  if (fd < 0) throw syscallFailure("openat2(2)", [path]);
   return fd;
 }
 

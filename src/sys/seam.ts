@@ -3,10 +3,10 @@
  * libcSyscalls is the real one; tests wrap it (sys/inject.ts) to fail a chosen call with a
  * chosen errno while every other call stays real. Features add their calls here.
  */
-import { close, dupCloexec, open, openPath, writeOnce } from "./fd.ts";
+import { close, dupCloexec, open, openat2, openPath, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
-import { statfs, statxMountId, type Statfs } from "./stat.ts";
+import { statfs, statxIdentity, statxMountId, type FileIdentity, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { mkdir, rmdir } from "./file.ts";
@@ -34,9 +34,13 @@ export interface Syscalls {
   statfs(path: string): Statfs;
   /** statx(path, STATX_MNT_ID).stx_mnt_id; undefined when the kernel has none (before Linux 5.8) */
   statxMountId(path: string): number | undefined;
+  /** statx(dfd, path, flags, STATX_INO|STATX_MNT_ID): mount ID, device and inode */
+  statxIdentity(dfd: number, path: string, flags: number): FileIdentity;
 
   /** open(path, flags, mode) -> fd */
   open(path: string, flags: number, mode?: number): number;
+  /** openat2(dfd, path, {flags, 0, resolve}) -> fd */
+  openat2(dfd: number, path: string, flags: number, resolve: number): number;
   /** open(path, O_PATH|O_CLOEXEC) -> fd */
   openPath(path: string): number;
   /** close(fd) */
@@ -102,7 +106,9 @@ export const libcSyscalls: Syscalls = {
   umount2,
   statfs,
   statxMountId,
+  statxIdentity,
   open,
+  openat2,
   openPath,
   close,
   openTree,
@@ -132,4 +138,4 @@ export const libcSyscalls: Syscalls = {
   dupCloexec,
 };
 
-export type { Statfs, ProcessExit, WaitingChild };
+export type { FileIdentity, Statfs, ProcessExit, WaitingChild };

@@ -1,5 +1,5 @@
 /**
- * statfs(2) and statx(2) (the mount ID, and a file's type), bound from libc.
+ * statfs(2) and statx(2) (the mount ID, a file's identity and its type), bound from libc.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
 
@@ -18,11 +18,13 @@ export const STATX_SIZE = 256;
 export const STATX_OFFSET = {
   mask: 0, // u32
   mode: 28, // u16
+  ino: 32, // u64
   devMajor: 136, // u32
   devMinor: 140, // u32
   mntId: 144, // u64
 } as const;
 export const STATX_TYPE = 0x1;
+export const STATX_INO = 0x100;
 export const STATX_MNT_ID = 0x1000;
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -66,6 +68,29 @@ export function statxMountId(path: string): number | undefined {
 export function mountIdOfStatx(statx: DataView): number | undefined {
   if ((statx.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID) === 0) return undefined;
   return Number(statx.getBigUint64(STATX_OFFSET.mntId, true));
+}
+
+/** Which directory or file a path names, and through which mount. */
+export interface FileIdentity {
+  /** stx_mnt_id; 0 when the kernel has none (before Linux 5.8) */
+  readonly mountId: number;
+  /** the filesystem's device, major and minor in one number */
+  readonly device: number;
+  readonly ino: number;
+}
+
+/**
+ * statx(dfd, path, flags, STATX_INO|STATX_MNT_ID): the identity of what path names (with
+ * AT_EMPTY_PATH and "", of dfd itself). Two names of one directory through one mount have the
+ * same identity.
+ */
+export function statxIdentity(dfd: number, path: string, flags: number): FileIdentity {
+  if (libc().statx(dfd, path, flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  return {
+    mountId: mountIdOfStatx(statxView) ?? 0,
+    device: statxView.getUint32(STATX_OFFSET.devMajor, true) * 2 ** 32 + statxView.getUint32(STATX_OFFSET.devMinor, true),
+    ino: Number(statxView.getBigUint64(STATX_OFFSET.ino, true)),
+  };
 }
 
 /** What a path is: the S_IFMT bits of its mode, named. */

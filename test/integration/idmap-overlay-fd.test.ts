@@ -3,7 +3,7 @@
 // the overlay by FSCONFIG_SET_FD, no temp mount point at any moment, every tree fd open until
 // FSCONFIG_CMD_CREATE has returned and closed on every path. Root, private mount namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, chownSync, existsSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
@@ -112,19 +112,23 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
 }
 
 describe("fd strategy", () => {
-  /** A seam that watches the tree fds: open when CMD_CREATE runs, closed after it, never before. */
+  /**
+   * A seam that watches the tree fds (the shared clone and the layers opened in it, or a
+   * layer's own clone): open when CMD_CREATE runs, closed after it, never before.
+   */
   function watchingTrees() {
-    const trees: number[] = [];
+    const trees: string[] = [];
     const open = new Set<number>(); // tree fds not closed yet (a closed fd's number is reused)
     const events: string[] = [];
+    const opened = (what: string, fd: number) => {
+      trees.push(what);
+      open.add(fd);
+      return fd;
+    };
     const sys: Syscalls = {
       ...libcSyscalls,
-      openTree(dfd, path, flags) {
-        const fd = libcSyscalls.openTree(dfd, path, flags);
-        trees.push(fd);
-        open.add(fd);
-        return fd;
-      },
+      openTree: (dfd, path, flags) => opened(`open_tree ${path}`, libcSyscalls.openTree(dfd, path, flags)),
+      openat2: (dfd, path, flags, resolve) => opened(`openat2 ${path}`, libcSyscalls.openat2(dfd, path, flags, resolve)),
       fsconfig(fd, cmd, key, value, aux) {
         if (cmd === FSCONFIG.CMD_CREATE) {
           events.push(`create with ${[...open].filter((t) => existsSync(`/proc/self/fd/${t}`)).length} trees open`);
@@ -148,7 +152,7 @@ describe("fd strategy", () => {
     return { sys, trees, events };
   }
 
-  test("the trees stay open until FSCONFIG_CMD_CREATE has returned and are closed right then; no temp mount point ever exists", () => {
+  test("one idmapped clone of the layers' parent, each layer opened in it; all open until FSCONFIG_CMD_CREATE has returned, the layers closed right then; no temp mount point ever exists", () => {
     fresh("idov-fd-order");
     const layers = lowers(3);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
@@ -158,20 +162,68 @@ describe("fd strategy", () => {
     const mountsBefore = mountTable().length;
     const watch = watchingTrees();
     mount(idmappedOverlay(layers, upper, work), merged, { facts: FD, sys: watch.sys });
-    expect(watch.trees).toHaveLength(3);
-    // no mkdir at all, and one move_mount: the overlay's, onto the target
+    expect(watch.trees).toEqual([`open_tree ${fx.scratch.dir}`, "openat2 lower0", "openat2 lower1", "openat2 lower2"]);
+    // no mkdir at all, and one move_mount: the overlay's, onto the target; the shared clone is
+    // released when the plan ends
     expect(watch.events).toEqual([
-      "create with 3 trees open",
+      "create with 4 trees open",
       "created",
       "close tree",
       "close tree",
       "close tree",
       `move_mount to ${merged}`,
+      "close tree",
     ]);
+    for (let i = 0; i < 3; i++) expect(statSync(`${merged}/file${i}`)).toMatchObject({ uid: 101000 + i, gid: 102000 + i });
     expect(existsSync(tempMountLocation())).toBe(true); // made by setTempMountLocation, and
     expect(readdirSync(tempMountLocation())).toEqual([]); // never used
     expect(mountTable().length).toBe(mountsBefore + 1);
     expect(fdChanges(fds)).toEqual([]);
+  });
+
+  /** Mounts the 3 layers, checks the merged view, and returns which trees were opened. */
+  function mountedTrees(layers: string[], sys: Syscalls, expected: (i: number) => string = (i) => `content of layer ${i}`): string[] {
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    cacheUserns();
+    const fds = openFds();
+    const watch = watchingTrees();
+    mount(idmappedOverlay(layers, upper, work), merged, { facts: FD, sys: { ...sys, openTree: watch.sys.openTree, openat2: watch.sys.openat2, close: watch.sys.close } });
+    for (let i = 0; i < 3; i++) {
+      expect(statSync(`${merged}/file${i}`)).toMatchObject({ uid: 101000 + i, gid: 102000 + i });
+      expect(readFileSync(`${merged}/file${i}`, "utf8")).toBe(expected(i));
+    }
+    expect(unmount(merged)).toBe(true);
+    expect(fdChanges(fds)).toEqual([]);
+    expectNothingLeft(merged);
+    return watch.trees;
+  }
+
+  test("the kernel refusing the shared clone: every layer gets its own clone, the same overlay", () => {
+    fresh("idov-fd-shared-refused");
+    const layers = lowers(3);
+    const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EINVAL, syscall: "mount_setattr(2)" } });
+    expect(mountedTrees(layers, sys)).toEqual([`open_tree ${fx.scratch.dir}`, ...layers.map((l) => `open_tree ${l}`)]);
+  });
+
+  test("a layer behind a mount point below the parent gets its own clone: the overlay shows that mount's files, not what it covers", () => {
+    fresh("idov-fd-submount");
+    const layers = lowers(3);
+    writeFileSync(`${layers[1]}/file1`, "covered"); // what the clone of the parent would show
+    mount({ type: "tmpfs", source: "layer1", options: [] }, layers[1]!);
+    cleanups.push(() => unmountAll(layers[1]!));
+    writeFileSync(`${layers[1]}/file1`, "content of layer 1");
+    chownSync(`${layers[1]}/file1`, 1001, 2001);
+    expect(mountedTrees(layers, libcSyscalls)).toEqual([`open_tree ${fx.scratch.dir}`, "openat2 lower0", `open_tree ${layers[1]}`, "openat2 lower2"]);
+  });
+
+  test("a layer reached through a symlink out of the parent gets its own clone (openat2 stays beneath the clone)", () => {
+    fresh("idov-fd-symlink");
+    const layers = lowers(3);
+    const elsewhere = dir("elsewhere");
+    renameSync(layers[2]!, `${elsewhere}/lower2`);
+    symlinkSync(`${elsewhere}/lower2`, layers[2]!); // absolute: resolved below the clone it would leave it
+    expect(mountedTrees(layers, libcSyscalls)).toEqual([`open_tree ${fx.scratch.dir}`, "openat2 lower0", "openat2 lower1", `open_tree ${layers[2]}`]);
   });
 
   /** fsconfig fails at one command (CMD_CREATE), with everything else real. */
@@ -186,8 +238,9 @@ describe("fd strategy", () => {
   }
 
   const faults: [string, () => Syscalls, RegExp][] = [
-    ["open_tree of the 2nd layer", () => injectFaults(libcSyscalls, { openTree: { calls: [2], errno: Errno.ENOENT, syscall: "open_tree(2)" } }), /open_tree\(2\): ENOENT \(No such file or directory\): .*lower1$/],
-    ["mount_setattr of the 3rd layer", () => injectFaults(libcSyscalls, { mountSetattr: { calls: [3], errno: Errno.EINVAL, syscall: "mount_setattr(2)" } }), /mount_setattr\(2\): EINVAL \(Invalid argument\): .*lower2$/],
+    // (the shared clone refused by the kernel, so that each layer gets its own)
+    ["open_tree of the 2nd layer's own clone", () => injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EINVAL }, openTree: { calls: [3], errno: Errno.ENOENT, syscall: "open_tree(2)" } }), /open_tree\(2\): ENOENT \(No such file or directory\): .*lower1$/],
+    ["mount_setattr of the 3rd layer's own clone", () => injectFaults(libcSyscalls, { mountSetattr: { calls: [1, 4], errno: Errno.EINVAL, syscall: "mount_setattr(2)" } }), /mount_setattr\(2\): EINVAL \(Invalid argument\): .*lower2$/],
     ["FSCONFIG_SET_FD of the 2nd layer", () => injectFaults(libcSyscalls, { fsconfig: { calls: [2], errno: Errno.EINVAL, path: "lowerdir+", syscall: "fsconfig(2)" } }), /fsconfig\(2\): EINVAL.*lowerdir\+ /],
     ["FSCONFIG_CMD_CREATE", () => failingCommand(FSCONFIG.CMD_CREATE, Errno.EINVAL), /fsconfig\(2\): EINVAL.*FSCONFIG_CMD_CREATE/],
     ["fsmount", () => injectFaults(libcSyscalls, { fsmount: { calls: [1], errno: Errno.ENOMEM, syscall: "fsmount(2)" } }), /fsmount\(2\): ENOMEM/],
@@ -254,9 +307,9 @@ describe("the binary", () => {
     const fd = runCli(args, { env: { ...process.env, MOUNTKIT_STRATEGY: "fd" } });
     expect([fd.code, fd.stderr]).toEqual([0, ""]);
     const steps = JSON.parse(fd.stdout).steps as { op: string; params?: { cmd: string; key: string; source?: unknown }[] }[];
-    expect(steps.map((step) => step.op)).toEqual(["userns", "open_tree", "mount_setattr", "open_tree", "mount_setattr", "fs-context"]);
-    expect((steps[5] as { closeAfterCreate?: string[] }).closeAfterCreate).toEqual(["$layer0", "$layer1"]);
-    expect(steps[5]!.params!.filter((p) => p.key === "lowerdir+")).toEqual([
+    expect(steps.map((step) => step.op)).toEqual(["userns", "idmap_shared_tree", "open_layer", "open_layer", "fs-context"]);
+    expect((steps[4] as { closeAfterCreate?: string[] }).closeAfterCreate).toEqual(["$layer0", "$layer1"]);
+    expect(steps[4]!.params!.filter((p) => p.key === "lowerdir+")).toEqual([
       { cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: layers[0] } },
       { cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer1", label: layers[1] } },
     ]);

@@ -4,6 +4,7 @@ import { NotSupportedError, PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { bindAttrs, idmappedLayerSteps, planIdmapMount } from "../../src/plan/idmap.ts";
+import { pathBelow, sharedLayerParent } from "../../src/plan/idmap-tree.ts";
 import { idmapOverlayStrategy } from "../../src/plan/idmap-overlay.ts";
 import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "../../src/plan/mount-api-flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
@@ -118,7 +119,22 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
     { op: "mount_setattr", slot, tree: path, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
   ];
 
-  test("the whole sequence: trees, one fs context that closes them once CMD_CREATE returns, then propagation; no temp dir", () => {
+  const sharedLayer = (path: string, slot: string, parent: string, relative: string) => ({
+    op: "open_layer",
+    slot,
+    tree: "layers",
+    parent,
+    path,
+    relative,
+    usernsSlot: "userns",
+  });
+
+  test("one layer: its own idmapped read-only clone", () => {
+    const steps = plan("overlay", "overlay", ["lowerdir=/var/l1", "upperdir=/u", "workdir=/w"]).steps;
+    expect(steps.slice(0, 3)).toEqual([USERNS, ...layerSteps("/var/l1", "layer0")] as Step[]);
+  });
+
+  test("the whole sequence: one shared clone, the layers opened in it, one fs context that closes them once CMD_CREATE returns, then propagation; no temp dir", () => {
     const steps = planMount(
       { type: "overlay", source: "overlay", options: ["lowerdir=/l1:/l\\:2::/d", "upperdir=/u", "workdir=/w", "index=off", "ro", "rprivate", ...MAP] },
       "/mnt/t",
@@ -126,9 +142,10 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
     ).steps;
     expect(steps).toEqual([
       USERNS,
-      ...layerSteps("/l1", "layer0"),
-      ...layerSteps("/l:2", "layer1"),
-      ...layerSteps("/d", "layer2"),
+      { op: "idmap_shared_tree", slot: "layers", path: "/", usernsSlot: "userns" },
+      sharedLayer("/l1", "layer0", "/", "l1"),
+      sharedLayer("/l:2", "layer1", "/", "l:2"),
+      sharedLayer("/d", "layer2", "/", "d"),
       {
         op: "fs-context",
         fstype: "overlay",
@@ -154,7 +171,7 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
   test("lowerdir+= layers; an upperdir past fsconfig's value limit goes by O_PATH fd", () => {
     const upper = `/${"u".repeat(300)}`;
     const steps = plan("overlay", "overlay", ["lowerdir+=/a", "lowerdir+=/b", `upperdir=${upper}`, "workdir=/w"]).steps;
-    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b"]);
+    expect(steps.filter((s) => s.op === "open_layer").map((s) => s.op === "open_layer" && s.path)).toEqual(["/a", "/b"]);
     const fsContext = steps.find((s) => s.op === "fs-context");
     expect(fsContext?.op === "fs-context" && fsContext.params.find((p) => p.key === "upperdir")).toEqual({
       kind: "layer",
@@ -163,10 +180,13 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
     });
   });
 
-  test("500 layers: 500 trees and 500 lowerdir+ fds, no size limit", () => {
-    const layers = Array.from({ length: 500 }, (_, i) => `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/${i}/fs`);
+  test("500 layers: one clone of their parent, 500 layers opened in it and 500 lowerdir+ fds, no size limit", () => {
+    const snapshots = "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots";
+    const layers = Array.from({ length: 500 }, (_, i) => `${snapshots}/${i}/fs`);
     const steps = plan("overlay", "overlay", [`lowerdir=${layers.join(":")}`]).steps;
-    expect(steps.filter((s) => s.op === "open_tree")).toHaveLength(500);
+    expect(steps.filter((s) => s.op === "open_tree")).toHaveLength(0);
+    expect(steps.filter((s) => s.op === "idmap_shared_tree")).toEqual([{ op: "idmap_shared_tree", slot: "layers", path: snapshots, usernsSlot: "userns" }]);
+    expect(steps.filter((s) => s.op === "open_layer").map((s) => s.op === "open_layer" && s.relative)).toEqual(layers.map((_, i) => `${i}/fs`));
     const fsContext = steps.find((s) => s.op === "fs-context");
     expect(fsContext?.op === "fs-context" && fsContext.closeAfterCreate).toHaveLength(500);
   });
@@ -179,25 +199,59 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
     expect(idmapOverlayStrategy(factsForVersion("6.10.0", { strategy: "fd" }))).toBe("legacy");
     const options = ["lowerdir=/a:/b", ...MAP];
     expect(planMount({ type: "overlay", source: "o", options }, "/t", factsForVersion("6.10.0"), { tempDir: TEMP }).steps[1]!.op).toBe("mkdir");
-    expect(planMount({ type: "overlay", source: "o", options }, "/t", facts).steps[1]!.op).toBe("open_tree");
+    expect(planMount({ type: "overlay", source: "o", options }, "/t", facts).steps[1]!.op).toBe("idmap_shared_tree");
   });
 
-  test("dry run: the trees print as $layer handles, the fs context takes them by FSCONFIG_SET_FD", () => {
-    const steps = plan("overlay", "overlay", ["lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"]).steps;
+  test("dry run: the shared clone and the layers print as $ handles, the fs context takes them by FSCONFIG_SET_FD", () => {
+    const steps = plan("overlay", "overlay", ["lowerdir=/l/1:/l/2", "upperdir=/u", "workdir=/w"]).steps;
     const lines = steps.flatMap((step) => formatStep(step).split("\n"));
-    expect(lines).toContain(`$layer0 = open_tree(AT_FDCWD, "/l1", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)`);
     expect(lines).toContain(
-      `mount_setattr($layer1, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: 0, userns_fd: $userns})`,
+      `$layers = open_tree(AT_FDCWD, "/l", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC); mount_setattr($layers, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, userns_fd: $userns})  [one clone for the layers below; if refused, one per layer]`,
     );
-    expect(lines).toContain(`fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $layer0)  [/l1]`);
+    expect(lines).toContain(
+      `$layer1 = openat2($layers, "2", O_PATH|O_DIRECTORY, RESOLVE_BENEATH|RESOLVE_NO_XDEV)  [if it is "/l/2" on the mount of "/l"; else open_tree + mount_setattr of "/l/2"]`,
+    );
+    expect(lines).toContain(`fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $layer0)  [/l/1]`);
     const create = lines.indexOf("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");
     expect(lines.slice(create + 1, create + 4)).toEqual(["close($layer0)", "close($layer1)", "mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0)"]);
     expect(lines.some((l) => l.includes("mkdir") || l.includes("umount2"))).toBe(false);
     const described = steps.map(describeStep);
     expect(described.find((d) => d.op === "fs-context")!.closeAfterCreate).toEqual(["$layer0", "$layer1"]);
     const params = described.find((d) => d.op === "fs-context")!.params as unknown[];
-    expect(params).toContainEqual({ cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: "/l1" } });
+    expect(params).toContainEqual({ cmd: "FSCONFIG_SET_FD", key: "lowerdir+", source: { kind: "handle", handle: "layer0", label: "/l/1" } });
+    expect(described.find((d) => d.op === "open_layer")).toMatchObject({ syscall: "openat2", args: { dfd: "$layers", path: "1" }, layer: "/l/1" });
     expect(JSON.parse(JSON.stringify(described))).toEqual(described);
+  });
+});
+
+describe("the layers' shared parent: whole path components, clean absolute paths only", () => {
+  const cases: [string[], string | undefined][] = [
+    [["/a/x", "/a/y"], "/a"],
+    [["/a/x/1", "/a/x/2", "/a/y"], "/a"],
+    [["/a", "/a/b"], "/a"],
+    [["/a/b", "/a"], "/a"],
+    [["/a/b", "/a/b"], "/a/b"],
+    [["/ab", "/ac"], "/"],
+    [["/x/l", "/x/lm"], "/x"],
+    [["/x/lm", "/x/l"], "/x"],
+    [["/l1", "/l:2", "/d"], "/"],
+    [["/only"], undefined], // one layer: its own clone
+    [["relative", "/a"], undefined],
+    [["/a/../b", "/a/c"], undefined],
+    [["/a/./b", "/a/c"], undefined],
+    [["/a//b", "/a/c"], undefined],
+    [["/a/b/", "/a/c"], undefined],
+    [["/a/b/..", "/a/c"], undefined],
+    [["/", "/a"], undefined],
+  ];
+  for (const [layers, parent] of cases) {
+    test(`${JSON.stringify(layers)} -> ${parent}`, () => expect(sharedLayerParent(layers)).toBe(parent));
+  }
+
+  test("each layer's path below the parent", () => {
+    expect(pathBelow("/a", "/a/x/1")).toBe("x/1");
+    expect(pathBelow("/a", "/a")).toBe(".");
+    expect(pathBelow("/", "/l:2")).toBe("l:2");
   });
 });
 
@@ -385,7 +439,8 @@ test("plans only ever close fds they opened, each once (a borrowed fd is never c
   for (const p of plans) {
     const opened = new Set<string>();
     for (const step of p.steps) {
-      if (step.op === "open_tree") opened.add(step.slot);
+      // (an idmap_shared_tree slot is named by no close step: the plan's end releases it)
+      if (step.op === "open_tree" || step.op === "open_layer") opened.add(step.slot);
       const closed = step.op === "close" ? [step.slot] : step.op === "fs-context" ? (step.closeAfterCreate ?? []) : [];
       for (const slot of closed) {
         expect([slot, opened.has(slot)]).toEqual([slot, true]);
