@@ -30,8 +30,10 @@
  *                                 open_tree(CLONE), mount_setattr(IDMAP), move_mount; umount2
  *                                 (the namespace is made once, before timing, as mountkit caches it)
  *     idmap-overlay-fd TARGET UPPER WORK UIDMAP GIDMAP LAYER...
- *                                 each layer a detached idmapped read-only tree given to overlay
- *                                 as a lowerdir+ fd; CMD_CREATE; fsmount; move_mount; umount2
+ *                                 one idmapped read-only clone of the layers' parent, each layer
+ *                                 opened in it (openat2, checked as mountkit checks it) and given
+ *                                 to overlay as a lowerdir+ fd; CMD_CREATE; fsmount; move_mount;
+ *                                 umount2
  *     idmap-overlay-legacy TARGET UPPER WORK UIDMAP GIDMAP TMPBASE LAYER...
  *                                 each layer idmapped read-only into a temp dir under TMPBASE,
  *                                 mount(2) of the overlay on them (compacted from pagesize-512
@@ -577,14 +579,91 @@ static void op_idmap_bind(void) {
 static char **layers;
 static int nlayers;
 
+/* The layers' common parent (by whole path components) and each layer's path below it, as
+ * mountkit plans them (src/plan/idmap-tree.ts); NULL when the layers do not share one. */
+static char *shared_parent;
+static char **below_parent;
+
+static void prepare_shared_parent(void) {
+  if (nlayers < 2) return;
+  size_t end = strlen(layers[0]);
+  for (int i = 1; i < nlayers; i++) {
+    size_t k = 0;
+    while (k < end && layers[i][k] == layers[0][k]) k++;
+    if (k < end || (layers[i][k] != '/' && layers[i][k] != 0)) { /* back to the last '/' both share */
+      while (k > 0 && layers[0][k] != '/') k--;
+    }
+    end = k;
+  }
+  shared_parent = end == 0 ? strdup("/") : strndup(layers[0], end);
+  below_parent = calloc((size_t)nlayers, sizeof *below_parent);
+  for (int i = 0; i < nlayers; i++) {
+    const char *rest = layers[i] + (end == 0 ? 1 : end + 1);
+    below_parent[i] = strlen(layers[i]) == end ? "." : (char *)rest;
+  }
+}
+
+struct open_how_ {
+  uint64_t flags, mode, resolve;
+};
+#define RESOLVE_NO_XDEV_ 0x01
+#define RESOLVE_NO_MAGICLINKS_ 0x02
+#define RESOLVE_BENEATH_ 0x08
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x1000
+#endif
+
+static int identity(int dfd, const char *path, int flags, struct statx *st) {
+  return statx(dfd, path, flags, STATX_INO | STATX_MNT_ID, st);
+}
+
+/* Layer i from the shared clone, checked as mountkit checks it (src/ops/idmap-shared.ts):
+ * the same mount as the parent, opened beneath the clone, the same device and inode; else its
+ * own idmapped clone. */
+static int layer_fd(int tree, uint64_t parent_mnt, uint64_t clone_mnt, int i) {
+  struct statx want, got;
+  if (tree >= 0 && identity(AT_FDCWD, layers[i], 0, &want) == 0 && want.stx_mnt_id == parent_mnt) {
+    struct open_how_ how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_BENEATH_ | RESOLVE_NO_XDEV_ | RESOLVE_NO_MAGICLINKS_};
+    int fd = (int)syscall(SYS_openat2, tree, below_parent[i], &how, sizeof how);
+    if (fd >= 0) {
+      if (identity(fd, "", AT_EMPTY_PATH, &got) == 0 && got.stx_mnt_id == clone_mnt && got.stx_ino == want.stx_ino &&
+          got.stx_dev_major == want.stx_dev_major && got.stx_dev_minor == want.stx_dev_minor) {
+        return fd;
+      }
+      close(fd);
+    }
+  }
+  return idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
+}
+
+/* The shared idmapped read-only clone of the parent, or -1 (refused: each layer its own). */
+static int shared_clone(uint64_t *parent_mnt, uint64_t *clone_mnt) {
+  struct statx st;
+  if (!shared_parent || identity(AT_FDCWD, shared_parent, 0, &st) != 0) return -1;
+  *parent_mnt = st.stx_mnt_id;
+  int tree = idmapped_clone(shared_parent, MOUNT_ATTR_RDONLY_);
+  if (tree < 0) return -1;
+  if (identity(tree, "", AT_EMPTY_PATH, &st) != 0) {
+    close(tree);
+    return -1;
+  }
+  *clone_mnt = st.stx_mnt_id;
+  return tree;
+}
+
 static int idmap_overlay_fd(const char *target, const char *upper, const char *work) {
   int fsfd = sys_fsopen("overlay", FSOPEN_CLOEXEC_);
   if (fsfd < 0) return -errno;
   /* the tree fds stay open until CMD_CREATE: a closed detached tree cannot be cloned by overlay */
   int *trees = calloc((size_t)nlayers, sizeof *trees), opened = 0, err = 0, mfd = -1;
+  uint64_t parent_mnt = 0, clone_mnt = 0;
+  int tree = shared_clone(&parent_mnt, &clone_mnt);
   if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING_, "source", "overlay", 0) < 0) err = -errno;
   for (int i = 0; i < nlayers && !err; i++) {
-    int fd = idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
+    int fd = layer_fd(tree, parent_mnt, clone_mnt, i);
     if (fd < 0) {
       err = fd;
       break;
@@ -597,6 +676,7 @@ static int idmap_overlay_fd(const char *target, const char *upper, const char *w
   if (!err && sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE_, NULL, NULL, 0) < 0) err = -errno;
   for (int i = 0; i < opened; i++) close(trees[i]);
   free(trees);
+  if (tree >= 0) close(tree);
   if (!err && (mfd = sys_fsmount(fsfd, FSMOUNT_CLOEXEC_, 0)) < 0) err = -errno;
   close(fsfd);
   if (err) return err;
@@ -792,6 +872,7 @@ static void prepare(const char *mode) {
     int first_layer = !strcmp(mode, "idmap-overlay-legacy") ? 6 : 5;
     layers = arg + first_layer;
     nlayers = nargs - first_layer;
+    if (!strcmp(mode, "idmap-overlay-fd")) prepare_shared_parent();
   } else if (!strcmp(mode, "apply")) {
     apply_count = atoi(arg[2]);
     apply_targets = malloc(sizeof(char *) * (size_t)(apply_count > 0 ? apply_count : 1));
