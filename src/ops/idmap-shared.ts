@@ -6,9 +6,10 @@
  * its path names, the layer is cloned alone, whose errors are then the mount's.
  */
 import { SyscallError } from "../errors.ts";
-import { AT, AT_FDCWD, MOUNT_ATTR, OPEN_TREE } from "../plan/mount-api-flags.ts";
+import { AT, AT_FDCWD, MOUNT_ATTR } from "../plan/mount-api-flags.ts";
 import { SHARED_TREE_ATTRS, SHARED_TREE_FLAGS, type OpenLayerStep, type SharedTreeStep } from "../plan/idmap-steps.ts";
 import { O, RESOLVE } from "../sys/fd.ts";
+import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly, handleFd, ownHandle } from "./plan-handles.ts";
 import type { PlanRun } from "./run-plan.ts";
@@ -32,8 +33,7 @@ export function runSharedTreeStep(step: SharedTreeStep, ctx: OpsContext, run: Pl
   try {
     const parent = sys.statxIdentity(AT_FDCWD, step.path, 0);
     if (parent.mountId === 0) return undefined; // no mount IDs (before Linux 5.8): no way to check a layer
-    tree = sys.openTree(AT_FDCWD, step.path, SHARED_TREE_FLAGS);
-    sys.mountSetattr(tree, "", AT.EMPTY_PATH, SHARED_TREE_ATTRS, 0, 0, handleFd(run, step.usernsSlot));
+    tree = idmappedClone(sys, step.path, handleFd(run, step.usernsSlot), SHARED_TREE_ATTRS, false);
     const clone = sys.statxIdentity(tree, "", AT.EMPTY_PATH);
     ownHandle(run, step.slot, tree);
     return { slot: step.slot, parentMountId: parent.mountId, cloneMountId: clone.mountId };
@@ -77,15 +77,26 @@ function layerInShared(step: OpenLayerStep, shared: SharedTree, ctx: OpsContext,
 
 /** What idmappedLayerSteps makes for a layer of its own: a read-only idmapped clone. */
 function ownLayerClone(step: OpenLayerStep, ctx: OpsContext, run: PlanRun): number {
-  const { sys } = ctx;
-  let tree = -1;
   try {
-    tree = sys.openTree(AT_FDCWD, step.path, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
-    sys.mountSetattr(tree, "", AT.EMPTY_PATH, MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, 0, 0, handleFd(run, step.usernsSlot));
-    return tree;
+    return idmappedClone(ctx.sys, step.path, handleFd(run, step.usernsSlot), SHARED_TREE_ATTRS, false);
   } catch (err) {
-    if (tree >= 0) closeQuietly(sys, tree);
     if (err instanceof SyscallError) err.withDetails(step.path); // the action names the target only
     throw err;
   }
+}
+
+/**
+ * open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]) + mount_setattr(IDMAP|attrSet):
+ * a detached idmapped clone, the caller's to close; on failure nothing is left open.
+ */
+export function idmappedClone(sys: Syscalls, path: string, usernsFd: number, attrSet: number, recursive: boolean): number {
+  const rec = recursive ? AT.RECURSIVE : 0;
+  const tree = sys.openTree(AT_FDCWD, path, SHARED_TREE_FLAGS | rec);
+  try {
+    sys.mountSetattr(tree, "", AT.EMPTY_PATH | rec, MOUNT_ATTR.IDMAP | attrSet, 0, 0, usernsFd);
+  } catch (err) {
+    closeQuietly(sys, tree);
+    throw err;
+  }
+  return tree;
 }

@@ -11,12 +11,13 @@ import { Errno } from "../errno.ts";
 import { isErrno, MountkitError, SyscallError } from "../errors.ts";
 import { idMappingPair } from "../plan/idmap-mapping.ts";
 import { planIdmapMount, type IdmapAttrs } from "../plan/idmap.ts";
-import { AT, AT_FDCWD, MOUNT_ATTR, OPEN_TREE } from "../plan/mount-api-flags.ts";
+import { MOUNT_ATTR } from "../plan/mount-api-flags.ts";
 import type { Plan } from "../plan/steps.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY } from "./retry.ts";
 import { runPlan } from "./run-plan.ts";
 import { closeUsernsCache, ownedUsernsFd } from "./userns.ts";
+import { idmappedClone } from "./idmap-shared.ts";
 
 export type { IdmapAttrs };
 
@@ -63,21 +64,11 @@ export function openIdmappedTree(
   options: OpsOptions = {},
 ): number {
   const { sys } = opsContext(options);
-  const rec = recursive ? AT.RECURSIVE : 0;
-  const action = `open idmapped tree of ${path}`;
-  let fd: number;
   try {
-    fd = sys.openTree(AT_FDCWD, path, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | rec);
+    return idmappedClone(sys, path, usernsFd, readOnly ? MOUNT_ATTR.RDONLY : 0, recursive);
   } catch (err) {
-    throw err instanceof SyscallError ? err.withAction(action) : err;
+    throw err instanceof SyscallError ? err.withAction(`open idmapped tree of ${path}`) : err;
   }
-  try {
-    sys.mountSetattr(fd, "", AT.EMPTY_PATH | rec, MOUNT_ATTR.IDMAP | (readOnly ? MOUNT_ATTR.RDONLY : 0), 0, 0, usernsFd);
-  } catch (err) {
-    sys.close(fd);
-    throw err instanceof SyscallError ? err.withAction(action) : err;
-  }
-  return fd;
 }
 
 /**

@@ -88,9 +88,14 @@ export function statxIdentity(dfd: number, path: string, flags: number): FileIde
   if (libc().statx(dfd, path, flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   return {
     mountId: mountIdOfStatx(statxView) ?? 0,
-    device: statxView.getUint32(STATX_OFFSET.devMajor, true) * 2 ** 32 + statxView.getUint32(STATX_OFFSET.devMinor, true),
+    device: deviceOfStatx(),
     ino: Number(statxView.getBigUint64(STATX_OFFSET.ino, true)),
   };
+}
+
+/** stx_dev_major and stx_dev_minor of the last statx, in one number. */
+function deviceOfStatx(): number {
+  return statxView.getUint32(STATX_OFFSET.devMajor, true) * 2 ** 32 + statxView.getUint32(STATX_OFFSET.devMinor, true);
 }
 
 /** What a path is: the S_IFMT bits of its mode, named. */
@@ -123,8 +128,7 @@ export function statPath(path: string, followLinks = true): PathStat | undefined
   if (libc().statx(AT_FDCWD, path, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
   const type = FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000];
   if (type === undefined) return undefined;
-  const device = statxView.getUint32(STATX_OFFSET.devMajor, true) * 2 ** 32 + statxView.getUint32(STATX_OFFSET.devMinor, true);
-  return { type, device };
+  return { type, device: deviceOfStatx() };
 }
 
 /** The type of what path names, or undefined when it cannot be stat()ed. */

@@ -217,6 +217,22 @@ describe("fd strategy", () => {
     expect(mountedTrees(layers, libcSyscalls)).toEqual([`open_tree ${fx.scratch.dir}`, "openat2 lower0", `open_tree ${layers[1]}`, "openat2 lower2"]);
   });
 
+  test("a layer opened in the clone that is not the same directory (renamed meanwhile, say) is closed and gets its own clone", () => {
+    fresh("idov-fd-other-inode");
+    const layers = lowers(3);
+    let opened = 0;
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      // a race the kernel cannot be made to lose on demand: the 2nd layer's fd reports another inode
+      statxIdentity(dfd, path, flags) {
+        const identity = libcSyscalls.statxIdentity(dfd, path, flags);
+        return path === "" && dfd >= 0 && ++opened === 3 ? { ...identity, ino: identity.ino + 1 } : identity;
+      },
+    };
+    // (the 1st statx of an fd is the clone's own; the 3rd is the 2nd layer's)
+    expect(mountedTrees(layers, sys)).toEqual([`open_tree ${fx.scratch.dir}`, "openat2 lower0", "openat2 lower1", `open_tree ${layers[1]}`, "openat2 lower2"]);
+  });
+
   test("a layer reached through a symlink out of the parent gets its own clone (openat2 stays beneath the clone)", () => {
     fresh("idov-fd-symlink");
     const layers = lowers(3);
