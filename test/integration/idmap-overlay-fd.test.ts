@@ -206,6 +206,26 @@ describe("fd strategy", () => {
     expect(mountedTrees(layers, sys)).toEqual([`open_tree ${fx.scratch.dir}`, ...layers.map((l) => `open_tree ${l}`)]);
   });
 
+  test("statx of the shared clone itself failing: the clone is closed, every layer gets its own clone", () => {
+    fresh("idov-fd-clone-statx");
+    const layers = lowers(3);
+    // statx #1 is the parent's path, #2 the clone's fd
+    const sys = injectFaults(libcSyscalls, { statxIdentity: { calls: [2], errno: Errno.EINTR, syscall: "statx(2)" } });
+    expect(mountedTrees(layers, sys)).toEqual([`open_tree ${fx.scratch.dir}`, ...layers.map((l) => `open_tree ${l}`)]);
+    expect(sys.counts.openat2 ?? 0).toBe(0);
+  });
+
+  test("a kernel without mount IDs (statx leaves STATX_MNT_ID out, before Linux 5.8): no shared clone, every layer its own", () => {
+    fresh("idov-fd-no-mount-id");
+    const layers = lowers(3);
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      statxIdentity: (dfd, path, flags) => ({ ...libcSyscalls.statxIdentity(dfd, path, flags), mountId: 0 }),
+    };
+    // no clone of the parent is even attempted: there is nothing to check a layer against
+    expect(mountedTrees(layers, sys)).toEqual(layers.map((l) => `open_tree ${l}`));
+  });
+
   test("a layer behind a mount point below the parent gets its own clone: the overlay shows that mount's files, not what it covers", () => {
     fresh("idov-fd-submount");
     const layers = lowers(3);
