@@ -253,7 +253,7 @@ async function measureWorkload(
     const prepared = workload.setup(dir, host);
     try {
       const results = await alternate(workload.name, runnersFor(prepared, resolve), args);
-      return { workload: workload.name, results, ...(prepared.steps === undefined ? {} : { steps: prepared.steps }) };
+      return { workload: workload.name, results, ...(prepared.steps === undefined ? {} : { steps: prepared.steps.join(", ") }) };
     } finally {
       prepared.teardown?.();
     }

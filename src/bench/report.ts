@@ -20,13 +20,17 @@ export interface BenchReport {
   readonly leftovers: readonly Leftover[];
 }
 
-/** One result as JSON: latencies in nanoseconds under `latencyNs`. */
+/**
+ * One result as JSON: latencies in nanoseconds under `latencyNs`; `steps`, the kinds of step the
+ * library's mount planned (the path measured), for workloads that mount.
+ */
 export function resultJson(r: WorkloadResult): Record<string, unknown> {
   const base = { name: r.name, group: r.group, status: r.status };
   switch (r.status) {
     case "ok":
       return {
         ...base,
+        ...(r.steps === undefined ? {} : { steps: r.steps }),
         ops: r.stats.ops,
         opsPerSec: round(r.stats.opsPerSec),
         latencyNs: {
@@ -40,7 +44,7 @@ export function resultJson(r: WorkloadResult): Record<string, unknown> {
     case "skipped":
       return { ...base, reason: r.reason };
     case "failed":
-      return { ...base, error: r.error };
+      return { ...base, ...(r.steps === undefined ? {} : { steps: r.steps }), error: r.error };
     case "interrupted":
       return base;
   }
@@ -50,7 +54,10 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-/** The results as an aligned text table, one line per workload; a skipped one says why. */
+/**
+ * The results as an aligned text table, one line per workload (a skipped one says why), then
+ * the steps each measured mount planned.
+ */
 export function resultTable(results: readonly WorkloadResult[]): string {
   const header = ["workload", "ops/s", "p50", "p99", "ops"] as const;
   const rows = results.map((r) =>
@@ -62,5 +69,7 @@ export function resultTable(results: readonly WorkloadResult[]): string {
   const line = (row: readonly string[]) =>
     row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
   const body = rows.map((row) => (Array.isArray(row) ? line(row) : `${row.name.padEnd(widths[0]!)}  ${row.note}`));
-  return `${[line(header), ...body].join("\n")}\n`;
+  const planned = results.flatMap((r) => ("steps" in r && r.steps !== undefined ? [`  ${r.name}: ${r.steps.join(", ")}`] : []));
+  const steps = planned.length === 0 ? [] : ["", "steps the library's mount planned (the path measured):", ...planned];
+  return `${[line(header), ...body, ...steps].join("\n")}\n`;
 }

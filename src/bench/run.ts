@@ -14,10 +14,15 @@ interface ResultBase {
   readonly summary: string;
 }
 
+/** The kinds of step the library's mount planned for the workload (the path measured), when it mounts. */
+interface PlannedPath {
+  readonly steps?: readonly string[];
+}
+
 export type WorkloadResult =
-  | (ResultBase & { readonly status: "ok"; readonly stats: LatencyStats })
+  | (ResultBase & PlannedPath & { readonly status: "ok"; readonly stats: LatencyStats })
   | (ResultBase & { readonly status: "skipped"; readonly reason: string })
-  | (ResultBase & { readonly status: "failed"; readonly error: string })
+  | (ResultBase & PlannedPath & { readonly status: "failed"; readonly error: string })
   /** stopped by a signal before anything was measured */
   | (ResultBase & { readonly status: "interrupted" });
 
@@ -89,10 +94,12 @@ async function runWorkload(
   const samples: number[] = [];
   let measuredNs = 0;
   let failure: string | undefined;
+  let planned: PlannedPath = {};
   report("setup", 0, samples);
   const dir = options.sandbox.workloadDir(workload.name);
   try {
     const prepared = workload.setup(dir, options.host);
+    if (prepared.steps !== undefined) planned = { steps: prepared.steps };
     try {
       const budgetNs = options.durationSec * 1e9;
       while (measuredNs < budgetNs && !stop()) {
@@ -114,7 +121,7 @@ async function runWorkload(
   } finally {
     options.sandbox.releaseWorkloadDir(dir);
   }
-  if (failure !== undefined) return { ...base, status: "failed", error: failure };
+  if (failure !== undefined) return { ...base, ...planned, status: "failed", error: failure };
   if (samples.length === 0) return { ...base, status: "interrupted" };
-  return { ...base, status: "ok", stats: latencyStats(samples) };
+  return { ...base, ...planned, status: "ok", stats: latencyStats(samples) };
 }

@@ -38,8 +38,8 @@ export interface PreparedWorkload {
   readonly c?: { readonly mode: string; readonly args: readonly string[] };
   /** The same operation per command-line tool: the commands that one operation runs, in order. */
   readonly cli?: Partial<Record<CliTool, readonly CliCommand[]>>;
-  /** The kinds of step the library's mount plans, in order ("userns, open_tree, fs-context, ..."), for reports. */
-  readonly steps?: string;
+  /** The kinds of step the library's mount plans, each once, in order of first use (["userns", "open_tree", ...]), for reports. */
+  readonly steps?: readonly string[];
 }
 
 export interface Workload {

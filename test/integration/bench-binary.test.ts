@@ -88,7 +88,7 @@ describe("mountkit bench --json", () => {
     expect(report.isolation.namespace).not.toBe(readlinkSync("/proc/thread-self/ns/mnt"));
     expect(report.workloads).toHaveLength(1);
     const [w] = report.workloads;
-    expect(w).toMatchObject({ name: "tmpfs", group: "plain", status: "ok" });
+    expect(w).toMatchObject({ name: "tmpfs", group: "plain", status: "ok", steps: ["mount"] });
     expect(Object.keys(w.latencyNs).sort()).toEqual(["max", "mean", "min", "p50", "p99"]);
     for (const v of Object.values(w.latencyNs)) expect(typeof v).toBe("number");
     expect(w.ops).toBeGreaterThan(0);
@@ -140,6 +140,15 @@ describe("mountkit bench --json", () => {
       }
       expect(byName["loop-ext4"].group).toBe("loop");
       expect(byName["idmap-overlay-10-fd"].group).toBe("idmap");
+      // the path each mount measured, as the library planned it; workloads that do not mount have none
+      expect(byName["bind+ro"].steps).toEqual(["mount"]);
+      expect(byName["overlay-1-fd"].steps).toEqual(["fs-context"]);
+      expect(byName["overlay-100-legacy"].steps).toEqual(["mount-in-dir"]);
+      expect(byName["loop-ext4"].steps).toEqual(["loop-mount"]);
+      expect(byName["idmap-bind"].steps).toEqual(["userns", "open_tree", "mount_setattr", "move_mount", "close"]);
+      expect(byName["idmap-overlay-10-fd"].steps).toEqual(["userns", "idmap_shared_tree", "open_layer", "fs-context"]);
+      expect(byName["fuse-overlayfs"].steps).toEqual(["helper"]);
+      for (const name of ["userns-create", "mountinfo-lookup-10", "mount-id-statx-5000", "apply-100"]) expect(byName[name].steps).toBeUndefined();
       // PATH is empty here: the library gives mount.fuse3 the helper dirs to find the daemon in.
       expect(byName["fuse-overlayfs"].group).toBe("fuse");
       expectNothingLeft(run.pid, report, [temp]);
@@ -176,6 +185,7 @@ describe("mountkit bench --json", () => {
     expect(lines[0]).toMatch(/^workload\s+ops\/s\s+p50\s+p99\s+ops$/);
     expect(lines[1]).toMatch(/^tmpfs\s+[\d,.]+\s+[\d.]+ [mun]?s\s+[\d.]+ [mun]?s\s+\d+$/);
     expect(lines[2]).toMatch(/^fuse-overlayfs\s+[\d,.]+\s+[\d.]+ [mun]?s\s+[\d.]+ [mun]?s\s+\d+$/);
+    expect(lines.slice(3)).toEqual(["", "steps the library's mount planned (the path measured):", "  tmpfs: mount", "  fuse-overlayfs: helper"]);
   });
 });
 

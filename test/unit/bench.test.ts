@@ -140,7 +140,7 @@ function fakeSandbox(): Sandbox & { made: string[]; released: string[] } {
   };
 }
 
-function fakeWorkload(name: string, behaviour: { setupThrows?: boolean; opThrows?: boolean; unavailable?: string } = {}) {
+function fakeWorkload(name: string, behaviour: { setupThrows?: boolean; opThrows?: boolean; unavailable?: string; steps?: string[] } = {}) {
   const calls = { setup: 0, op: 0, teardown: 0 };
   const workload: Workload = {
     name,
@@ -151,6 +151,7 @@ function fakeWorkload(name: string, behaviour: { setupThrows?: boolean; opThrows
       calls.setup++;
       if (behaviour.setupThrows) throw new Error("setup broke");
       return {
+        ...(behaviour.steps === undefined ? {} : { steps: behaviour.steps }),
         op() {
           calls.op++;
           if (behaviour.opThrows) throw new Error("op broke");
@@ -206,6 +207,21 @@ describe("runner", () => {
     expect(sandbox.released).toEqual(["/scratch/bad", "/scratch/broken", "/scratch/good"]);
   });
 
+  test("the steps a workload's mount plans reach its result, measured or failed", async () => {
+    const results = await runBench({
+      workloads: [fakeWorkload("planned", { steps: ["userns", "open_tree"] }).workload, fakeWorkload("broken", { steps: ["mount"], opThrows: true }).workload, fakeWorkload("bare").workload],
+      durationSec: 0.01,
+      host,
+      sandbox: fakeSandbox(),
+      measure: fakeMeasure,
+    });
+    expect(results.map((r) => [r.status, "steps" in r ? r.steps : undefined])).toEqual([
+      ["ok", ["userns", "open_tree"]],
+      ["failed", ["mount"]],
+      ["ok", undefined],
+    ]);
+  });
+
   test("a stop request ends the current workload after its slice and skips the rest", async () => {
     const first = fakeWorkload("first");
     const second = fakeWorkload("second");
@@ -249,34 +265,56 @@ describe("report", () => {
       group: "plain",
       summary: "",
       status: "ok",
+      steps: ["mount"],
       stats: { ops: 3, opsPerSec: 14285.71, meanNs: 70000, p50Ns: 69000.04, p99Ns: 90000, minNs: 60000, maxNs: 90000 },
     },
     { name: "overlay-1-fd", group: "overlay", summary: "", status: "skipped", reason: NOT_HERE },
-    { name: "x", group: "plain", summary: "", status: "failed", error: "mount(2): EPERM" },
+    { name: "x", group: "plain", summary: "", status: "failed", steps: ["mount", "loop-mount"], error: "mount(2): EPERM" },
+    {
+      name: "mountinfo-lookup-10",
+      group: "mountinfo",
+      summary: "",
+      status: "ok",
+      stats: { ops: 1, opsPerSec: 1000, meanNs: 1e6, p50Ns: 1e6, p99Ns: 1e6, minNs: 1e6, maxNs: 1e6 },
+    },
   ];
 
-  test("JSON: latencies in ns under latencyNs, reasons for the rest", () => {
+  test("JSON: latencies in ns under latencyNs, the planned steps of a mount, reasons for the rest", () => {
     expect(results.map(resultJson)).toEqual([
       {
         name: "tmpfs",
         group: "plain",
         status: "ok",
+        steps: ["mount"],
         ops: 3,
         opsPerSec: 14285.7,
         latencyNs: { mean: 70000, p50: 69000, p99: 90000, min: 60000, max: 90000 },
       },
       { name: "overlay-1-fd", group: "overlay", status: "skipped", reason: NOT_HERE },
-      { name: "x", group: "plain", status: "failed", error: "mount(2): EPERM" },
+      { name: "x", group: "plain", status: "failed", steps: ["mount", "loop-mount"], error: "mount(2): EPERM" },
+      {
+        name: "mountinfo-lookup-10",
+        group: "mountinfo",
+        status: "ok",
+        ops: 1,
+        opsPerSec: 1000,
+        latencyNs: { mean: 1e6, p50: 1e6, p99: 1e6, min: 1e6, max: 1e6 },
+      },
     ]);
   });
 
-  test("table: one aligned line per workload", () => {
+  test("table: one aligned line per workload, then the steps each mount planned", () => {
     const lines = resultTable(results).trimEnd().split("\n");
     expect(lines).toEqual([
-      "workload       ops/s      p50      p99  ops",
-      "tmpfs         14,286  69.0 us  90.0 us    3",
-      "overlay-1-fd  skipped: not available here",
-      "x             failed: mount(2): EPERM",
+      "workload              ops/s      p50      p99  ops",
+      "tmpfs                14,286  69.0 us  90.0 us    3",
+      "overlay-1-fd         skipped: not available here",
+      "x                    failed: mount(2): EPERM",
+      "mountinfo-lookup-10   1,000  1.00 ms  1.00 ms    1",
+      "",
+      "steps the library's mount planned (the path measured):",
+      "  tmpfs: mount",
+      "  x: mount, loop-mount",
     ]);
   });
 });

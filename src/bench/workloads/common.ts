@@ -20,8 +20,13 @@ export function mountThenUnmount(m: Mount, target: string, options?: OpsOptions)
 }
 
 /** The kinds of step mount() plans for m on target, each named once, in order of first use. */
-export function plannedSteps(m: Mount, target: string, options?: OpsOptions): string {
-  return [...new Set(planOnly(m, target, options).steps.map((step) => step.op))].join(", ");
+export function plannedSteps(m: Mount, target: string, options?: OpsOptions): string[] {
+  return [...new Set(planOnly(m, target, options).steps.map((step) => step.op))];
+}
+
+/** The library's operation for m on target (mountThenUnmount), and the steps it plans. */
+export function mountOp(m: Mount, target: string, options?: OpsOptions): Pick<PreparedWorkload, "op" | "steps"> {
+  return { op: mountThenUnmount(m, target, options), steps: plannedSteps(m, target, options) };
 }
 
 /** The same commands for util-linux, busybox and mountkit: they share mount(8)'s syntax. */

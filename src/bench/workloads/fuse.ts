@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { locateHelper } from "../../ops/helpers.ts";
 import { HELPER_SEARCH_DIRS } from "../../plan/fuse.ts";
 import type { PreparedWorkload, Workload } from "../workload.ts";
-import { filesystemMissing, makeDir, mountThenUnmount, runMarker } from "./common.ts";
+import { filesystemMissing, makeDir, mountOp, runMarker } from "./common.ts";
 
 const DAEMON = "fuse-overlayfs";
 const DAEMON_EXIT_WAIT_MS = 5000;
@@ -72,7 +72,7 @@ const fuseOverlayfs: Workload = {
     const mountHelper = locateHelper("mount.fuse3", HELPER_SEARCH_DIRS)!;
     const unmountHelper = locateHelper("fusermount3", HELPER_SEARCH_DIRS)!;
     return {
-      op: mountThenUnmount({ type: `fuse3.${DAEMON}`, source, options }, merged),
+      ...mountOp({ type: `fuse3.${DAEMON}`, source, options }, merged),
       teardown: () => awaitDaemons(source),
       c: {
         mode: "exec",

@@ -18,7 +18,7 @@ import { resetTempMountLocation, setTempMountLocation } from "../../ops/temp-loc
 import type { Strategy } from "../../plan/facts.ts";
 import { withDirThread } from "../../sys/dir-thread.ts";
 import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
-import { factsWithStrategy, makeDir, mountThenUnmount, plannedSteps } from "./common.ts";
+import { factsWithStrategy, makeDir, mountOp } from "./common.ts";
 import { containerdLayers, overlayUnavailable } from "./overlay.ts";
 
 /** Container ids 0-65535 as host ids 100000-165535, for users and groups. */
@@ -62,8 +62,7 @@ const idmapBind: Workload = {
     libcSyscalls.close(usernsFd(BENCH_ID_MAP, BENCH_ID_MAP)); // made once and cached for every later mount
     const m = { type: "bind", source, options: ["bind", ...IDMAP_OPTIONS] };
     return {
-      op: mountThenUnmount(m, target),
-      steps: plannedSteps(m, target),
+      ...mountOp(m, target),
       teardown: () => void closeUsernsFds(),
       c: { mode: "idmap-bind", args: [source, target, BENCH_ID_MAP, BENCH_ID_MAP] },
       cli: { mountkit: [["mount", "--bind", "-o", IDMAP_OPTIONS.join(","), source, target], ["umount", target]] },
@@ -95,8 +94,7 @@ function idmapOverlay(layers: number, strategy: Strategy): Workload {
       let endThreadSession = () => {};
       if (strategy === "legacy") void withDirThread(() => new Promise<void>((resolve) => (endThreadSession = resolve)));
       return {
-        op: mountThenUnmount(m, target, { facts }),
-        steps: plannedSteps(m, target, { facts }),
+        ...mountOp(m, target, { facts }),
         teardown() {
           endThreadSession();
           closeUsernsFds();

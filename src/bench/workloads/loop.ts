@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { detachLoop } from "../../ops/loop.ts";
 import type { Strategy } from "../../plan/facts.ts";
 import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
-import { factsWithStrategy, filesystemMissing, makeDir, mountThenUnmount, plannedSteps, runMarker } from "./common.ts";
+import { factsWithStrategy, filesystemMissing, makeDir, mountOp, runMarker } from "./common.ts";
 
 const IMAGE_MIB = 16;
 
@@ -61,8 +61,7 @@ function loopWorkload(strategy: Strategy): Workload {
       const mountkit: CliCommand[] = [[`MOUNTKIT_STRATEGY=${strategy}`, ...commands[0]!], commands[1]!];
       const m = { type: "ext4", source: image, options: ["loop", "ro"] };
       return {
-        op: mountThenUnmount(m, target, { facts }),
-        steps: plannedSteps(m, target, { facts }),
+        ...mountOp(m, target, { facts }),
         teardown() {
           for (const device of loopDevicesOf(image)) detachLoop(device);
         },

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { Strategy } from "../../plan/facts.ts";
 import { withDirThread } from "../../sys/dir-thread.ts";
 import type { BenchHost, CliCommand, PreparedWorkload, Workload } from "../workload.ts";
-import { factsWithStrategy, filesystemMissing, makeDir, mountThenUnmount, plannedSteps } from "./common.ts";
+import { factsWithStrategy, filesystemMissing, makeDir, mountOp } from "./common.ts";
 
 export const OVERLAY_LAYERS = [1, 10, 100, 500] as const;
 const STRATEGIES: readonly Strategy[] = ["fd", "legacy"];
@@ -64,8 +64,7 @@ function overlayWorkload(layers: number, strategy: Strategy): Workload {
       const fits = Buffer.byteLength(options.join(",")) + 1 <= host.facts.pageSize;
       const m = { type: "overlay", source: "overlay", options };
       return {
-        op: mountThenUnmount(m, target, { facts }),
-        steps: plannedSteps(m, target, { facts }),
+        ...mountOp(m, target, { facts }),
         teardown: () => endThreadSession(),
         c: { mode: `overlay-${strategy}`, args: [target, ...options] },
         cli: strategy === "legacy" && fits ? { mountkit, "util-linux": plain, busybox: plain } : { mountkit },

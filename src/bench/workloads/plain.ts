@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { CliCommand, Workload } from "../workload.ts";
-import { always, everyTool, mountThenUnmount } from "./common.ts";
+import { always, everyTool, mountOp } from "./common.ts";
 
 export const tmpfs: Workload = {
   name: "tmpfs",
@@ -16,7 +16,7 @@ export const tmpfs: Workload = {
     const target = join(dir, "target");
     mkdirSync(target);
     return {
-      op: mountThenUnmount({ type: "tmpfs", source: "none", options: [] }, target),
+      ...mountOp({ type: "tmpfs", source: "none", options: [] }, target),
       c: { mode: "tmpfs", args: [target] },
       cli: everyTool([["mount", "-t", "tmpfs", "none", target], ["umount", target]]),
     };
@@ -31,7 +31,7 @@ export const bind: Workload = {
   setup(dir) {
     const { source, target } = bindDirs(dir);
     return {
-      op: mountThenUnmount({ type: "", source, options: ["bind"] }, target),
+      ...mountOp({ type: "", source, options: ["bind"] }, target),
       c: { mode: "bind", args: [source, target] },
       cli: everyTool([["mount", "-o", "bind", source, target], ["umount", target]]),
     };
@@ -47,7 +47,7 @@ export const bindReadOnly: Workload = {
     const { source, target } = bindDirs(dir);
     const commands: CliCommand[] = [["mount", "-o", "bind,ro", source, target], ["umount", target]];
     return {
-      op: mountThenUnmount({ type: "", source, options: ["bind", "ro"] }, target),
+      ...mountOp({ type: "", source, options: ["bind", "ro"] }, target),
       c: { mode: "bind-ro", args: [source, target] },
       // busybox 1.35 makes `-o bind,ro` one mount(2) call, which leaves the bind writable:
       // it does not do the same work, so it is not a contender here.
