@@ -31,7 +31,7 @@ import type { IdMappingPair } from "./idmap-mapping.ts";
 import { idmappedLayerSteps, idmapTreeSteps, openLayerStep, sharedLayerParent, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
 import { MOUNT_ATTR } from "./mount-api-flags.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
-import { overlayFsContextStep, overlayLayerSources, overlayLegacyStep } from "./overlay.ts";
+import { overlayFsContextStep, overlayLegacyStep, upperSource, workSource } from "./overlay.ts";
 import { parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { Plan, Step } from "./steps.ts";
@@ -56,21 +56,32 @@ export function planIdmappedOverlay(ctx: MountContext, pair: IdMappingPair): Pla
 function planFd(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
   const steps: Step[] = [usernsStep(pair)];
   const handles: string[] = [];
-  const parent = sharedLayerParent([...config.lowerdirs, ...config.datadirs]);
+  const { lowerdirs, datadirs } = config;
+  const parent = sharedLayerParent(datadirs.length === 0 ? lowerdirs : [...lowerdirs, ...datadirs]);
   if (parent !== undefined) steps.push({ op: "idmap_shared_tree", slot: SHARED_TREE_SLOT, path: parent, usernsSlot: USERNS_SLOT });
-  const layer = (path: string): LayerSource => {
+  const lower = handleLayers(lowerdirs, parent, steps, handles);
+  const data = handleLayers(datadirs, parent, steps, handles);
+  // upper and work stay plain paths (by O_PATH fd past fsconfig's value limit)
+  const sources = { lower, data, upper: upperSource(config, ctx.facts), work: workSource(config, ctx.facts) };
+  steps.push({ ...overlayFsContextStep(ctx, config, sources), closeAfterCreate: handles }, ...propagationSteps(ctx));
+  return planFor(ctx, steps);
+}
+
+/**
+ * Each layer's steps (opened in the shared clone of parent, or cloned alone) appended to steps,
+ * its slot to handles; returns the layers as handle sources. A loop, no closure per plan.
+ */
+function handleLayers(paths: readonly string[], parent: string | undefined, steps: Step[], handles: string[]): LayerSource[] {
+  const sources: LayerSource[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]!;
     const handle = `layer${handles.length}`;
     handles.push(handle);
     if (parent !== undefined) steps.push(openLayerStep(path, handle, SHARED_TREE_SLOT, parent));
     else steps.push(...idmappedLayerSteps(path, handle));
-    return { kind: "handle", handle, label: path };
-  };
-  const lower = config.lowerdirs.map(layer);
-  const data = config.datadirs.map(layer);
-  // upper and work stay plain paths (by O_PATH fd past fsconfig's value limit)
-  const overlay = overlayFsContextStep(ctx, config, { ...overlayLayerSources(config, ctx.facts), lower, data });
-  steps.push({ ...overlay, closeAfterCreate: handles }, ...propagationSteps(ctx));
-  return planFor(ctx, steps);
+    sources.push({ kind: "handle", handle, label: path });
+  }
+  return sources;
 }
 
 function planLegacy(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {

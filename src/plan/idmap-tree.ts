@@ -86,29 +86,39 @@ export function idmappedLayerSteps(layer: string, slot: string, usernsSlot: stri
  */
 export function sharedLayerParent(layers: readonly string[]): string | undefined {
   if (layers.length < 2) return undefined;
-  let parent: string | undefined;
-  for (const layer of layers) {
+  let parent = layers[0]!;
+  if (!isCleanAbsolute(parent)) return undefined;
+  for (let i = 1; i < layers.length; i++) {
+    const layer = layers[i]!;
     if (!isCleanAbsolute(layer)) return undefined;
-    parent = parent === undefined ? layer : commonDir(parent, layer);
+    parent = commonDir(parent, layer);
   }
   return parent;
 }
 
 function isCleanAbsolute(path: string): boolean {
-  if (!path.startsWith("/") || path === "/") return false;
-  if (path.endsWith("/") || path.includes("//")) return false;
-  return !path.includes("/./") && !path.includes("/../") && !path.endsWith("/.") && !path.endsWith("/..");
+  const n = path.length;
+  return n > 1 && path.charCodeAt(0) === SLASH && path.charCodeAt(n - 1) !== SLASH && !UNCLEAN_PATH.test(path);
 }
+/** "//", or a "." or ".." component */
+const UNCLEAN_PATH = /\/\/|\/\.\.?(?:\/|$)/;
 
 /** The longest directory both clean absolute paths are in or are, by whole components. */
 function commonDir(a: string, b: string): string {
   if (a === b) return a;
-  const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
-  if (longer.startsWith(shorter) && longer[shorter.length] === "/") return shorter;
+  // the usual case once the parent is found: b is below a
+  if (b.length > a.length && b.startsWith(a) && b.charCodeAt(a.length) === SLASH) return a;
+  if (a.length > b.length && a.startsWith(b) && a.charCodeAt(b.length) === SLASH) return b;
+  const n = Math.min(a.length, b.length);
   let end = 0; // the last "/" up to which both agree
-  for (let i = 0; i < shorter.length && shorter[i] === longer[i]; i++) if (shorter[i] === "/") end = i;
-  return end === 0 ? "/" : shorter.slice(0, end);
+  for (let i = 0; i < n; i++) {
+    const c = a.charCodeAt(i);
+    if (c !== b.charCodeAt(i)) break;
+    if (c === SLASH) end = i;
+  }
+  return end === 0 ? "/" : a.slice(0, end);
 }
+const SLASH = 0x2f;
 
 /** layer's path below parent ("." for parent itself), for openat2 relative to its clone. */
 export function pathBelow(parent: string, layer: string): string {

@@ -64,9 +64,19 @@ export function overlayLayerSources(config: OverlayConfig, facts: KernelFacts): 
   return {
     lower: layerSources(config.lowerdirs, facts),
     data: config.datadirs.length === 0 ? NO_SOURCES : layerSources(config.datadirs, facts),
-    upper: config.upperdir === undefined ? undefined : unescapedLayerSource(config.upperdir, facts),
-    work: config.workdir === undefined ? undefined : unescapedLayerSource(config.workdir, facts),
+    upper: upperSource(config, facts),
+    work: workSource(config, facts),
   };
+}
+
+/** The upperdir's source alone (callers that bring their own lower layers). */
+export function upperSource(config: OverlayConfig, facts: KernelFacts): LayerSource | undefined {
+  return config.upperdir === undefined ? undefined : unescapedLayerSource(config.upperdir, facts);
+}
+
+/** The workdir's source alone. */
+export function workSource(config: OverlayConfig, facts: KernelFacts): LayerSource | undefined {
+  return config.workdir === undefined ? undefined : unescapedLayerSource(config.workdir, facts);
 }
 
 const NO_SOURCES: readonly LayerSource[] = Object.freeze([]);

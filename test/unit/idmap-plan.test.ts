@@ -243,6 +243,11 @@ describe("the layers' shared parent: whole path components, clean absolute paths
     [["/a/b/", "/a/c"], undefined],
     [["/a/b/..", "/a/c"], undefined],
     [["/", "/a"], undefined],
+    [["/a/b/.", "/a/c"], undefined],
+    [["/a/c", "/a/./b"], undefined], // any layer, not only the first
+    [["/a/.hidden", "/a/..b", "/a/c."], "/a"], // names that start or end with dots are names
+    [["/a/b", "/a/bc/d"], "/a"],
+    [["/a/bc/d", "/a/b"], "/a"],
   ];
   for (const [layers, parent] of cases) {
     test(`${JSON.stringify(layers)} -> ${parent}`, () => expect(sharedLayerParent(layers)).toBe(parent));
