@@ -5,9 +5,13 @@
  *   - an fd a step opened is owned: a `close` step closes it, or at the latest releaseHandles()
  *     when the plan ends, success or failure;
  *   - a borrowed fd (the caller's, or the cached user namespace) is lent: the plan never closes it.
- * Plans only ever name owned handles in `close` steps (tested in test/unit/idmap-plan.test.ts).
- * A run holds a few handles at most (one per overlay layer), so they are a list searched by
- * name: no map and no closure per fd on the path of every idmapped mount.
+ * Plans only ever name owned handles in `close` steps, and never take a handle still held
+ * (both tested in test/unit/idmap-plan.test.ts, so taking one does not search for it).
+ * A run holds a few handles (one per overlay layer), so they are a list searched by name: no
+ * map and no closure per fd on the path of every idmapped mount. Steps use them mostly in the
+ * order they were taken (an overlay's layers are opened, handed to fsconfig and closed one
+ * after another), so a search starts at the last handle found: an overlay of N layers costs
+ * about 2N comparisons, not N^2.
  */
 import type { Syscalls } from "../sys/seam.ts";
 import type { PlanRun } from "./run-plan.ts";
@@ -31,18 +35,31 @@ export function lendHandle(run: PlanRun, name: string, fd: number): void {
 }
 
 function claim(run: PlanRun, handle: PlanHandle): void {
-  if (indexOf(run.handles, handle.name) >= 0) throw new Error(`internal: plan handle $${handle.name} is already taken`);
   run.handles.push(handle);
 }
 
-function indexOf(handles: readonly PlanHandle[], name: string): number {
-  for (let i = 0; i < handles.length; i++) if (handles[i]!.name === name) return i;
+/**
+ * Where name is in run.handles, or -1. The search starts at the last handle found (a step
+ * using it again: the shared clone each layer is opened in), then goes on to the next (the
+ * next layer), wrapping around.
+ */
+function indexOf(run: PlanRun, name: string): number {
+  const handles = run.handles;
+  const n = handles.length;
+  const start = run.handleCursor ?? 0;
+  for (let k = 0; k < n; k++) {
+    const i = (start + k) % n;
+    if (handles[i]!.name === name) {
+      run.handleCursor = i;
+      return i;
+    }
+  }
   return -1;
 }
 
 /** The fd under a handle; an empty handle is a planning bug, not a system failure. */
 export function handleFd(run: PlanRun, name: string): number {
-  const i = indexOf(run.handles, name);
+  const i = indexOf(run, name);
   if (i < 0) throw emptyHandle(name);
   return run.handles[i]!.fd;
 }
@@ -59,12 +76,14 @@ function emptyHandle(name: string): Error {
  */
 export function closeHandle(run: PlanRun, name: string, sys: Syscalls): void {
   const handles = run.handles;
-  const i = indexOf(handles, name);
+  const i = indexOf(run, name);
   if (i < 0) throw emptyHandle(name);
   const { fd } = handles[i]!;
-  // taken out in place, keeping the order releaseHandles() closes in (splice would make an array)
+  // taken out in place, keeping the order releaseHandles() closes in (splice would make an
+  // array); the next handle, now at i, is where the next search starts
   handles.copyWithin(i, i + 1);
   handles.length--;
+  run.handleCursor = i;
   closeQuietly(sys, fd);
 }
 

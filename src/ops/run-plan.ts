@@ -24,6 +24,8 @@ export interface PlanRun {
    * it succeeded or not. The helpers in ops/plan-handles.ts are the way in and out.
    */
   readonly handles: PlanHandle[];
+  /** where the next search of handles starts: the last one found (ops/plan-handles.ts) */
+  handleCursor?: number;
   /** what the idmap steps of this run attached and created (ops/idmap-run.ts) */
   idmap?: IdmapRunState;
   /**
@@ -43,6 +45,7 @@ export interface PlanRun {
 class PlanRunState implements PlanRun {
   idmap: IdmapRunState | undefined = undefined;
   undoWanted = true;
+  handleCursor = 0;
   #rollback: Undo[] | undefined;
   #handles: PlanHandle[] | undefined;
   get rollback(): Undo[] {

@@ -433,17 +433,30 @@ describe("dry run", () => {
   });
 });
 
-test("plans only ever close fds they opened, each once (a borrowed fd is never closed)", () => {
+test("plans only ever close fds they opened, each once (a borrowed fd is never closed), and never take a slot still held", () => {
+  const overlay = (lowerdir: string) => ["lowerdir=" + lowerdir, "upperdir=/u", "workdir=/w", ...MAP];
   const plans = [
     plan("", "/src", ["bind", "ro"]),
+    plan("", "/src", ["bind", "ro", ...MAP]),
     plan("tmpfs", "tmpfs", ["size=1m"]),
     plan("overlay", "overlay", ["lowerdir=/a:/b::/d", "upperdir=/u", "workdir=/w"]),
     plan("overlay", "overlay", ["lowerdir=/a:/b::/d", "upperdir=/u", "workdir=/w"], "/mnt/t", legacy),
+    plan("overlay", "overlay", overlay("/l/a:/l/b::/l/d")), // fd: a shared clone
+    plan("overlay", "overlay", overlay("/a")), // fd: the layer's own clone
+    plan("overlay", "overlay", overlay("/l/a:/l/b::/l/d"), "/mnt/t", legacy),
     planIdmapMount("/s", "/t", 7),
   ];
   for (const p of plans) {
     const opened = new Set<string>();
+    const held = new Set<string>();
     for (const step of p.steps) {
+      const taken = "slot" in step && step.op !== "close" && step.op !== "mount_setattr" && step.op !== "move_mount" ? step.slot : undefined;
+      if (taken !== undefined) {
+        expect([step.op, taken, held.has(taken)]).toEqual([step.op, taken, false]);
+        held.add(taken);
+      }
+      if (step.op === "close") held.delete(step.slot);
+      if (step.op === "fs-context") for (const slot of step.closeAfterCreate ?? []) held.delete(slot);
       // (an idmap_shared_tree slot is named by no close step: the plan's end releases it)
       if (step.op === "open_tree" || step.op === "open_layer") opened.add(step.slot);
       const closed = step.op === "close" ? [step.slot] : step.op === "fs-context" ? (step.closeAfterCreate ?? []) : [];

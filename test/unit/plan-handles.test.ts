@@ -36,12 +36,31 @@ test("a close step closes the fd once: the plan's end does not close it again", 
   expect(closed).toEqual([10, 10]);
 });
 
-test("a handle is taken once; an empty one is a planning error", () => {
-  const { sys } = recording();
+test("an empty handle is a planning error", () => {
   const run = newRun();
-  ownHandle(run, "layer0", 10);
-  expect(() => lendHandle(run, "layer0", 4)).toThrow(/already taken/);
   expect(() => handleFd(run, "nothing")).toThrow(/no earlier step produced it/);
+  ownHandle(run, "layer0", 10);
+  expect(() => handleFd(run, "nothing")).toThrow(/no earlier step produced it/);
+});
+
+test("handles are found in any order, though the search starts after the last one found", () => {
+  const { sys, closed } = recording();
+  const run = newRun();
+  lendHandle(run, "userns", 3);
+  for (let i = 0; i < 50; i++) ownHandle(run, `layer${i}`, 100 + i);
+  // in order (an overlay's fsconfig calls), backwards, and scattered
+  for (let i = 0; i < 50; i++) expect(handleFd(run, `layer${i}`)).toBe(100 + i);
+  for (let i = 49; i >= 0; i--) expect(handleFd(run, `layer${i}`)).toBe(100 + i);
+  for (const i of [7, 3, 49, 0, 25]) expect(handleFd(run, `layer${i}`)).toBe(100 + i);
+  expect(handleFd(run, "userns")).toBe(3);
+  // closed in order (closeAfterCreate), every other one, then the rest at the plan's end
+  for (let i = 0; i < 50; i += 2) closeHandle(run, `layer${i}`, sys);
+  expect(closed).toEqual(Array.from({ length: 25 }, (_, k) => 100 + 2 * k));
+  for (let i = 1; i < 50; i += 2) expect(handleFd(run, `layer${i}`)).toBe(100 + i);
+  expect(() => handleFd(run, "layer48")).toThrow(/is empty/);
+  releaseHandles(run, sys);
+  expect(closed.slice(25)).toEqual(Array.from({ length: 25 }, (_, k) => 100 + 49 - 2 * k)); // newest first, userns lent
+  expect(run.handles).toEqual([]);
 });
 
 test("closing a handle in the middle keeps the others, in order: the plan's end closes them newest first", () => {
