@@ -7,8 +7,8 @@
  */
 import { SyscallError } from "../errors.ts";
 import { AT, AT_FDCWD, MOUNT_ATTR } from "../plan/mount-api-flags.ts";
-import { SHARED_TREE_ATTRS, SHARED_TREE_FLAGS, type OpenLayerStep, type SharedTreeStep } from "../plan/idmap-steps.ts";
-import { O, RESOLVE } from "../sys/fd.ts";
+import { LAYER_RESOLVE, SHARED_TREE_ATTRS, SHARED_TREE_FLAGS, type OpenLayerStep, type SharedTreeStep } from "../plan/idmap-steps.ts";
+import { O } from "../sys/fd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly, handleFd, ownHandle } from "./plan-handles.ts";
@@ -23,8 +23,7 @@ export interface SharedTree {
   readonly cloneMountId: number;
 }
 
-const LAYER_OPEN_FLAGS = O.PATH | O.DIRECTORY | O.CLOEXEC;
-const LAYER_RESOLVE = RESOLVE.BENEATH | RESOLVE.NO_XDEV | RESOLVE.NO_MAGICLINKS;
+const LAYER_OPEN_FLAGS = O.PATH | O.DIRECTORY | O.CLOEXEC; // as plan/idmap-steps.ts prints it
 
 /** open_tree + mount_setattr of the parent; on any refusal the run goes on without it. */
 export function runSharedTreeStep(step: SharedTreeStep, ctx: OpsContext, run: PlanRun): SharedTree | undefined {

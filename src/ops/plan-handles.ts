@@ -26,16 +26,12 @@ export interface PlanHandle {
 
 /** An fd this run opened: closed by closeHandle(), or at the latest by releaseHandles(). */
 export function ownHandle(run: PlanRun, name: string, fd: number): void {
-  claim(run, { name, fd, owned: true });
+  run.handles.push({ name, fd, owned: true });
 }
 
 /** An fd someone else owns, for the steps of this run to use and never close. */
 export function lendHandle(run: PlanRun, name: string, fd: number): void {
-  claim(run, { name, fd, owned: false });
-}
-
-function claim(run: PlanRun, handle: PlanHandle): void {
-  run.handles.push(handle);
+  run.handles.push({ name, fd, owned: false });
 }
 
 /**

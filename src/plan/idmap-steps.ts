@@ -6,7 +6,7 @@
  */
 import { formatFlags } from "./flags.ts";
 import { formatMapping, idMapFileText, type IdMapping } from "./idmap-mapping.ts";
-import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE } from "./mount-api-flags.ts";
+import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE, RESOLVE } from "./mount-api-flags.ts";
 
 /**
  * A user namespace with these maps, its fd put in slot. ops/ creates it with a waiting child
@@ -173,6 +173,9 @@ const mode = (m: number) => `0${m.toString(8)}`;
 /** What an idmapped overlay's shared clone is opened and set with (ops/ makes the same calls). */
 export const SHARED_TREE_FLAGS = OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC;
 export const SHARED_TREE_ATTRS = MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY;
+/** How a layer is resolved inside the shared clone: no "..", symlink or mount point out of it. */
+export const LAYER_RESOLVE = RESOLVE.BENEATH | RESOLVE.NO_XDEV | RESOLVE.NO_MAGICLINKS;
+const formatResolve = (flags: number) => formatFlags(flags, RESOLVE, "RESOLVE_");
 
 /** A step as --dry-run --json prints it. */
 export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
@@ -224,7 +227,7 @@ export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
       return {
         op: step.op,
         syscall: "openat2",
-        args: { dfd: `$${step.tree}`, path: step.relative, resolve: "RESOLVE_BENEATH|RESOLVE_NO_XDEV|RESOLVE_NO_MAGICLINKS" },
+        args: { dfd: `$${step.tree}`, path: step.relative, flags: "O_PATH|O_DIRECTORY|O_CLOEXEC", resolve: formatResolve(LAYER_RESOLVE) },
         layer: step.path,
         result: `$${step.slot}`,
         fallback: { syscalls: ["open_tree", "mount_setattr"], path: step.path, attrSetNames: formatMountAttr(SHARED_TREE_ATTRS) },
@@ -279,7 +282,7 @@ export function formatIdmapStep(step: IdmapStep): string {
       );
     case "open_layer":
       return (
-        `$${step.slot} = openat2($${step.tree}, ${q(step.relative)}, O_PATH|O_DIRECTORY, RESOLVE_BENEATH|RESOLVE_NO_XDEV)  ` +
+        `$${step.slot} = openat2($${step.tree}, ${q(step.relative)}, O_PATH|O_DIRECTORY|O_CLOEXEC, ${formatResolve(LAYER_RESOLVE)})  ` +
         `[if it is ${q(step.path)} on the mount of ${q(step.parent)}; else open_tree + mount_setattr of ${q(step.path)}]`
       );
     case "move_mount":

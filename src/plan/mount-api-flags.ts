@@ -5,6 +5,17 @@
  * this machine's C headers by test/integration/struct-layout.test.ts. Pure.
  */
 
+/**
+ * openat2(2)'s RESOLVE_* flags (<linux/openat2.h>): how an idmapped overlay's layers are opened
+ * inside the shared clone of their parent.
+ */
+export const RESOLVE = {
+  NO_XDEV: 0x01,
+  NO_MAGICLINKS: 0x02,
+  NO_SYMLINKS: 0x04,
+  BENEATH: 0x08,
+} as const;
+
 /** *at() flags used with open_tree, mount_setattr and move_mount; FDCWD is the dirfd for "the cwd". */
 export const AT = {
   FDCWD: -100,

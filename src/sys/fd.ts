@@ -17,15 +17,10 @@ const libc = bindLibc({
 });
 
 /** openat2(2): asm-generic number, shared by x86_64 and arm64 (Linux 5.6). */
-const SYS_OPENAT2 = 437;
+export const SYS_OPENAT2 = 437;
 
-/** openat2's RESOLVE_* flags. */
-export const RESOLVE = {
-  NO_XDEV: 0x01,
-  NO_MAGICLINKS: 0x02,
-  NO_SYMLINKS: 0x04,
-  BENEATH: 0x08,
-} as const;
+// The RESOLVE_* flags live with the mount API's constants, which plans print.
+export { RESOLVE } from "../plan/mount-api-flags.ts";
 
 export const O = {
   RDONLY: 0,
@@ -49,7 +44,8 @@ export function open(path: string, flags: number, mode = 0): number {
 }
 
 // struct open_how {u64 flags, mode, resolve}: one buffer, filled per call (calls are synchronous).
-const openHow = new Uint32Array(6);
+export const OPEN_HOW_SIZE = 24;
+const openHow = new Uint32Array(OPEN_HOW_SIZE / 4);
 
 /**
  * openat2(dfd, path, {flags, 0, resolve}) -> fd. With RESOLVE_BENEATH and RESOLVE_NO_XDEV the

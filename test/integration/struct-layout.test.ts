@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MNT, MS, ST } from "../../src/plan/flags.ts";
-import { F, O } from "../../src/sys/fd.ts";
+import { F, O, OPEN_HOW_SIZE, RESOLVE, SYS_OPENAT2 } from "../../src/sys/fd.ts";
 import { CLONE } from "../../src/sys/namespace.ts";
 import {
   AT,
@@ -94,6 +94,12 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     MOUNT_ATTR_STRICTATIME: MOUNT_ATTR.STRICTATIME,
     MOUNT_ATTR_NODIRATIME: MOUNT_ATTR.NODIRATIME,
     O_PATH: O.PATH,
+    "sizeof.open_how": OPEN_HOW_SIZE,
+    SYS_openat2: SYS_OPENAT2,
+    RESOLVE_NO_XDEV: RESOLVE.NO_XDEV,
+    RESOLVE_NO_MAGICLINKS: RESOLVE.NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS: RESOLVE.NO_SYMLINKS,
+    RESOLVE_BENEATH: RESOLVE.BENEATH,
     O_CREAT: O.CREAT,
     O_EXCL: O.EXCL,
     F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,

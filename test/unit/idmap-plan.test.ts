@@ -209,7 +209,7 @@ describe("overlay: the fd strategy, lowers as detached idmapped trees handed ove
       `$layers = open_tree(AT_FDCWD, "/l", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC); mount_setattr($layers, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, userns_fd: $userns})  [one clone for the layers below; if refused, one per layer]`,
     );
     expect(lines).toContain(
-      `$layer1 = openat2($layers, "2", O_PATH|O_DIRECTORY, RESOLVE_BENEATH|RESOLVE_NO_XDEV)  [if it is "/l/2" on the mount of "/l"; else open_tree + mount_setattr of "/l/2"]`,
+      `$layer1 = openat2($layers, "2", O_PATH|O_DIRECTORY|O_CLOEXEC, RESOLVE_NO_XDEV|RESOLVE_NO_MAGICLINKS|RESOLVE_BENEATH)  [if it is "/l/2" on the mount of "/l"; else open_tree + mount_setattr of "/l/2"]`,
     );
     expect(lines).toContain(`fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $layer0)  [/l/1]`);
     const create = lines.indexOf("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");

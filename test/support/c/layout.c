@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <linux/stat.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 
 #define SHOW(name, value) printf("%s %lld\n", name, (long long)(value))
 
@@ -79,6 +80,12 @@ int main(void) {
   SHOW("MOUNT_ATTR_STRICTATIME", MOUNT_ATTR_STRICTATIME);
   SHOW("MOUNT_ATTR_NODIRATIME", MOUNT_ATTR_NODIRATIME);
   SHOW("O_PATH", O_PATH);
+  SHOW("sizeof.open_how", sizeof(struct open_how));
+  SHOW("SYS_openat2", SYS_openat2);
+  SHOW("RESOLVE_NO_XDEV", RESOLVE_NO_XDEV);
+  SHOW("RESOLVE_NO_MAGICLINKS", RESOLVE_NO_MAGICLINKS);
+  SHOW("RESOLVE_NO_SYMLINKS", RESOLVE_NO_SYMLINKS);
+  SHOW("RESOLVE_BENEATH", RESOLVE_BENEATH);
   SHOW("F_DUPFD_CLOEXEC", F_DUPFD_CLOEXEC);
   SHOW("CLONE_VM", CLONE_VM);
   SHOW("CLONE_FS", CLONE_FS);
