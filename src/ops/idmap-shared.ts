@@ -9,6 +9,7 @@ import { SyscallError } from "../errors.ts";
 import { AT, AT_FDCWD, MOUNT_ATTR } from "../plan/mount-api-flags.ts";
 import { LAYER_RESOLVE, SHARED_TREE_ATTRS, SHARED_TREE_FLAGS, type OpenLayerStep, type SharedTreeStep } from "../plan/idmap-steps.ts";
 import { O } from "../sys/fd.ts";
+import { sameFile } from "../sys/stat.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly, handleFd, ownHandle } from "./plan-handles.ts";
@@ -65,7 +66,7 @@ function layerInShared(step: OpenLayerStep, shared: SharedTree, ctx: OpsContext,
     if (wanted.mountId !== shared.parentMountId) return -1;
     fd = sys.openat2(handleFd(run, shared.slot), step.relative, LAYER_OPEN_FLAGS, LAYER_RESOLVE);
     const found = sys.statxIdentity(fd, "", AT.EMPTY_PATH);
-    if (found.mountId === shared.cloneMountId && found.device === wanted.device && found.ino === wanted.ino) return fd;
+    if (found.mountId === shared.cloneMountId && sameFile(found, wanted)) return fd;
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
   }

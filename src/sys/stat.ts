@@ -67,7 +67,16 @@ export function statxMountId(path: string): number | undefined {
 /** stx_mnt_id of a filled struct statx, or undefined when stx_mask says it was not filled. */
 export function mountIdOfStatx(statx: DataView): number | undefined {
   if ((statx.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID) === 0) return undefined;
-  return Number(statx.getBigUint64(STATX_OFFSET.mntId, true));
+  return u64(statx, STATX_OFFSET.mntId);
+}
+
+/**
+ * A u64 field as a number, read in halves: getBigUint64 makes a BigInt on the heap per call.
+ * Exact below 2^53 (a mount ID, a device); an inode number can be above (overlay's xino puts a
+ * layer's index in its top bits), and is kept in halves instead (FileIdentity).
+ */
+function u64(view: DataView, offset: number): number {
+  return view.getUint32(offset + 4, true) * 2 ** 32 + view.getUint32(offset, true);
 }
 
 /** Which directory or file a path names, and through which mount. */
@@ -76,7 +85,14 @@ export interface FileIdentity {
   readonly mountId: number;
   /** the filesystem's device, major and minor in one number */
   readonly device: number;
-  readonly ino: number;
+  /** stx_ino's high and low 32 bits: one number would round inode numbers above 2^53 */
+  readonly inoHigh: number;
+  readonly inoLow: number;
+}
+
+/** Whether two identities name the same file (on whichever mounts). */
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.inoLow === b.inoLow && a.inoHigh === b.inoHigh && a.device === b.device;
 }
 
 /**
@@ -86,16 +102,22 @@ export interface FileIdentity {
  */
 export function statxIdentity(dfd: number, path: string, flags: number): FileIdentity {
   if (libc().statx(dfd, path, flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  return identityOfStatx(statxView);
+}
+
+/** The identity in a filled struct statx. */
+export function identityOfStatx(statx: DataView): FileIdentity {
   return {
-    mountId: mountIdOfStatx(statxView) ?? 0,
-    device: deviceOfStatx(),
-    ino: Number(statxView.getBigUint64(STATX_OFFSET.ino, true)),
+    mountId: mountIdOfStatx(statx) ?? 0,
+    device: deviceOfStatx(statx),
+    inoHigh: statx.getUint32(STATX_OFFSET.ino + 4, true),
+    inoLow: statx.getUint32(STATX_OFFSET.ino, true),
   };
 }
 
-/** stx_dev_major and stx_dev_minor of the last statx, in one number. */
-function deviceOfStatx(): number {
-  return statxView.getUint32(STATX_OFFSET.devMajor, true) * 2 ** 32 + statxView.getUint32(STATX_OFFSET.devMinor, true);
+/** stx_dev_major and stx_dev_minor of a filled struct statx, in one number. */
+function deviceOfStatx(statx: DataView): number {
+  return statx.getUint32(STATX_OFFSET.devMajor, true) * 2 ** 32 + statx.getUint32(STATX_OFFSET.devMinor, true);
 }
 
 /** What a path is: the S_IFMT bits of its mode, named. */
@@ -128,7 +150,7 @@ export function statPath(path: string, followLinks = true): PathStat | undefined
   if (libc().statx(AT_FDCWD, path, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
   const type = FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000];
   if (type === undefined) return undefined;
-  return { type, device: deviceOfStatx() };
+  return { type, device: deviceOfStatx(statxView) };
 }
 
 /** The type of what path names, or undefined when it cannot be stat()ed. */

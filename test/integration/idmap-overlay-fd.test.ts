@@ -246,7 +246,7 @@ describe("fd strategy", () => {
       // a race the kernel cannot be made to lose on demand: the 2nd layer's fd reports another inode
       statxIdentity(dfd, path, flags) {
         const identity = libcSyscalls.statxIdentity(dfd, path, flags);
-        return path === "" && dfd >= 0 && ++opened === 3 ? { ...identity, ino: identity.ino + 1 } : identity;
+        return path === "" && dfd >= 0 && ++opened === 3 ? { ...identity, inoLow: identity.inoLow + 1 } : identity;
       },
     };
     // (the 1st statx of an fd is the clone's own; the 3rd is the 2nd layer's)

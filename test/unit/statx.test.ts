@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mountIdOfStatx, STATX_MNT_ID, STATX_SIZE } from "../../src/sys/stat.ts";
+import { identityOfStatx, mountIdOfStatx, sameFile, STATX_MNT_ID, STATX_SIZE } from "../../src/sys/stat.ts";
 
 /** A struct statx as the kernel fills it: stx_mask (u32 at 0), stx_mnt_id (u64 at 144). */
 function statx(mask: number, mountId: number): DataView {
@@ -17,5 +17,34 @@ describe("the mount ID of a struct statx", () => {
   test("none when the kernel left STATX_MNT_ID out of stx_mask (before Linux 5.8), whatever stx_mnt_id holds", () => {
     expect(mountIdOfStatx(statx(0x7ff, 0))).toBeUndefined();
     expect(mountIdOfStatx(statx(0x7ff, 99))).toBeUndefined();
+  });
+});
+
+describe("the identity of a struct statx", () => {
+  /** stx_ino (u64 at 32), stx_dev_major/minor (u32 at 136, 140), stx_mnt_id with its mask bit */
+  function statxOf(ino: bigint, major = 0, minor = 44, mountId = 7): DataView {
+    const view = statx(STATX_MNT_ID, mountId);
+    view.setBigUint64(32, ino, true);
+    view.setUint32(136, major, true);
+    view.setUint32(140, minor, true);
+    return view;
+  }
+
+  test("inode numbers above 2^53 stay exact: overlay's xino puts the layer in the top bits", () => {
+    const a = identityOfStatx(statxOf(2n ** 63n + 100n));
+    const b = identityOfStatx(statxOf(2n ** 63n + 200n));
+    expect(Number(2n ** 63n + 100n)).toBe(Number(2n ** 63n + 200n)); // what one number would compare
+    expect(sameFile(a, b)).toBe(false);
+    expect(sameFile(a, identityOfStatx(statxOf(2n ** 63n + 100n)))).toBe(true);
+    expect(a).toEqual({ mountId: 7, device: 44, inoHigh: 2 ** 31, inoLow: 100 });
+  });
+
+  test("the same inode on another device is another file", () => {
+    expect(sameFile(identityOfStatx(statxOf(12n, 0, 44)), identityOfStatx(statxOf(12n, 0, 45)))).toBe(false);
+    expect(sameFile(identityOfStatx(statxOf(12n, 8, 1)), identityOfStatx(statxOf(12n, 9, 1)))).toBe(false);
+  });
+
+  test("a mount ID above 2^32 is read whole", () => {
+    expect(mountIdOfStatx(statx(STATX_MNT_ID, 2 ** 40 + 3))).toBe(2 ** 40 + 3);
   });
 });
