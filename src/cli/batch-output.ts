@@ -35,7 +35,7 @@ export function batchReporter(io: Io, options: { verbose: boolean; json: boolean
         io.out(`${options.label}: [${done}/${total}] ${result.where}: ${result.target}: ${STATUS_TEXT[result.status]} (${result.timeMs.toFixed(2)} ms)\n`);
         return;
       }
-      if (options.json || !io.errIsTerminal || total <= PROGRESS_MIN_ENTRIES) return;
+      if (options.json || total <= PROGRESS_MIN_ENTRIES || !io.errIsTerminal) return;
       const now = performance.now();
       if (done < total && now - last < PROGRESS_INTERVAL_MS) return;
       last = now;

@@ -3,7 +3,7 @@
  */
 import { Errno } from "../errno.ts";
 import { exitCodeFor, MountkitError, SyscallError, type ExitCode } from "../errors.ts";
-import { writeSome } from "../sys/fd.ts";
+import { isTerminal, writeSome } from "../sys/fd.ts";
 
 export interface Io {
   out(text: string): void;
@@ -21,11 +21,12 @@ export const processIo: Io = {
   out: (text) => writeAll(1, text),
   err: (text) => writeAll(2, text),
   get errIsTerminal() {
-    // Loaded on first use only: importing node:tty costs about 3 ms of start-up, and
+    // Asked once per process, of libc: node:tty costs about 3 ms of start-up, and
     // process.stderr more (docs/bench.md). Only batch progress lines ask.
-    return (require("node:tty") as typeof import("node:tty")).isatty(2);
+    return (stderrIsTerminal ??= isTerminal(2));
   },
 };
+let stderrIsTerminal: boolean | undefined;
 
 /**
  * Write all of text to fd: a full non-blocking pipe is waited for, a reader that is gone

@@ -91,6 +91,14 @@ export function readSome(fd: number, buffer: Uint8Array): number {
   return n < 0 ? -lastErrno() : n;
 }
 
+// Bound on its own: only a batch's progress line asks, and each symbol bound costs start-up.
+const ttyLib = bindLibc({ isatty: { args: ["i32"], returns: "i32" } });
+
+/** isatty(fd): whether fd is a terminal. (node:tty would load Node's stream modules, about 3 ms of start-up.) */
+export function isTerminal(fd: number): boolean {
+  return ttyLib().isatty(fd) === 1;
+}
+
 /** write(fd, buf, len) -> bytes written, or -errno when it fails (EAGAIN, EPIPE are expected). */
 export function writeSome(fd: number, buffer: Uint8Array): number {
   const n = Number(libc().write(fd, buffer, buffer.byteLength));

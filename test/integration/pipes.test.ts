@@ -7,7 +7,7 @@ import { writeAll } from "../../src/cli/output.ts";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { readTextFd } from "../../src/sys/file.ts";
-import { close, O, open } from "../../src/sys/fd.ts";
+import { close, isTerminal, O, open } from "../../src/sys/fd.ts";
 import { caught } from "../support/caught.ts";
 
 const libc = dlopen("libc.so.6", {
@@ -72,5 +72,20 @@ test("writeAll ends quietly when the reader is gone (EPIPE), and names any other
     expect(err).toMatchObject({ syscall: "write(2)", errno: Errno.EBADF });
   } finally {
     close(readOnly);
+  }
+});
+
+test("isTerminal: a pty is a terminal (what draws a batch's progress line), a pipe and a file are not", () => {
+  const pty = open("/dev/ptmx", O.RDWR | O.CLOEXEC); // the master side of a new pseudo-terminal
+  const [r, w] = pipe("read");
+  const file = open("/dev/null", O.RDONLY | O.CLOEXEC);
+  try {
+    expect(isTerminal(pty)).toBe(true);
+    expect(isTerminal(r)).toBe(false);
+    expect(isTerminal(w)).toBe(false);
+    expect(isTerminal(file)).toBe(false);
+    expect(isTerminal(-1)).toBe(false);
+  } finally {
+    for (const fd of [pty, r, w, file]) close(fd);
   }
 });

@@ -8,6 +8,19 @@ const SRC = resolve(import.meta.dir, "../../src");
 const FORBIDDEN_SPECIFIERS = /^(bun:ffi|bun:sqlite|node:(fs|fs\/promises|child_process|os|worker_threads|net|dgram)|fs|child_process|os)$/;
 const FORBIDDEN_CODE = /\b(Bun\.(spawn|spawnSync|file|write|sleep|sleepSync|\$)|process\.(env|cwd|chdir|exit)|require\()/;
 
+/** Node modules that cost the binary's start-up milliseconds to load. */
+const SLOW_TO_LOAD = /^(node:)?(fs(\/promises)?|tty)$/;
+
+/** Files whose require() of such a module runs only for work that takes far longer anyway. */
+const LOADED_ONLY_FOR_RARE_WORK = new Set([
+  "sys/dir-thread.ts", // starts a thread for a compacted legacy overlay
+]);
+
+/** The Node modules a file require()s (commands are required too, lazily: not followed here). */
+function requiredNodeModules(file: string): string[] {
+  return [...readFileSync(file, "utf8").matchAll(/\brequire\("([^".][^"]*)"\)/g)].map((m) => m[1]!);
+}
+
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
   return [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]!);
@@ -66,9 +79,10 @@ test("src/sys imports nothing above it but the pure constant tables of src/plan"
   expect(problems).toEqual([]);
 });
 
-test("the CLI's start-up and its mount, umount, findmnt and apply commands import no node:fs", () => {
-  // Importing node:fs costs about 1 ms of each start of the binary (docs/bench.md): these
-  // paths use src/sys/file.ts, stat.ts and realpath.ts instead.
+test("the CLI's start-up and its mount, umount, findmnt and apply commands import no node:fs or node:tty", () => {
+  // Importing node:fs costs about 1 ms of each start of the binary, node:tty (which loads Node's
+  // streams) about 3 ms (docs/bench.md): these paths use src/sys/file.ts, stat.ts, realpath.ts
+  // and fd.ts instead, and require() them nowhere either.
   const entries = ["cli/main.ts", "cli/commands/mount.ts", "cli/commands/umount.ts", "cli/commands/findmnt.ts", "cli/commands/apply.ts"];
   const seen = new Set<string>();
   const queue = entries.map((e) => join(SRC, e));
@@ -77,11 +91,24 @@ test("the CLI's start-up and its mount, umount, findmnt and apply commands impor
     const file = queue.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
+    const name = file.slice(SRC.length + 1);
+    // a require() of a Node module on these paths loads it on first use: as costly, later
+    for (const spec of requiredNodeModules(file)) {
+      if (SLOW_TO_LOAD.test(spec) && !LOADED_ONLY_FOR_RARE_WORK.has(name)) problems.push(`${name}: requires ${spec}`);
+    }
     for (const spec of importsOf(file)) {
-      if (/^(node:)?fs(\/promises)?$/.test(spec)) problems.push(`${file.slice(SRC.length + 1)}: imports ${spec}`);
+      if (SLOW_TO_LOAD.test(spec)) problems.push(`${name}: imports ${spec}`);
       else if (spec.startsWith(".")) queue.push(resolve(dirname(file), spec));
     }
   }
   expect(seen.size).toBeGreaterThan(50);
   expect(problems).toEqual([]);
+});
+
+test("the start-up check sees a require() of node:tty as well as an import", () => {
+  expect(SLOW_TO_LOAD.test("node:tty")).toBe(true);
+  expect(SLOW_TO_LOAD.test("fs")).toBe(true);
+  expect(SLOW_TO_LOAD.test("node:path")).toBe(false);
+  expect(requiredNodeModules(join(SRC, "sys/dir-thread.ts"))).toContain("node:fs");
+  expect(requiredNodeModules(join(SRC, "cli/main.ts"))).toEqual([]); // its commands are relative
 });
