@@ -9,6 +9,9 @@ const root = join(import.meta.dir, "..");
 const outfile = join(root, "dist", "mountkit");
 mkdirSync(join(root, "dist"), { recursive: true });
 
+/** The JIT policy the binary starts with (Bun.unsafe.setJITPolicy): 1 is JavaScriptCore's normal one. */
+export const JIT_POLICY = 10;
+
 export const EXTRA_ENTRYPOINTS: string[] = [
   "src/sys/dir-thread-worker.ts", // the thread that makes compacted overlay mounts (src/sys/dir-thread.ts)
 ];
@@ -24,6 +27,11 @@ const proc = Bun.spawnSync(
     // Each command's module in its own chunk, loaded when the command runs: measured, it took
     // about 1.5 ms off `--version` and 1 ms off a mount (one bundle was loaded whole).
     "--splitting",
+    // JavaScriptCore's tier-up thresholds x10 for the binary: a command runs its code a handful
+    // of times, and compiling it (baseline JIT, which also starts the JIT's worker thread) cost
+    // 1-2 ms of a mount, umount or apply (docs/bench.md). Long runs still tier up, 10x later;
+    // the bench engine sets the normal policy before measuring (src/bench/run.ts).
+    `--compile-jit-policy=${JIT_POLICY}`,
     "--sourcemap=none",
     `--outfile=${outfile}`,
     join(root, "src/cli/main.ts"),

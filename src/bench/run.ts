@@ -53,6 +53,9 @@ export interface RunOptions {
 }
 
 export async function runBench(options: RunOptions): Promise<WorkloadResult[]> {
+  // The binary starts with the JIT reluctant (scripts/build.ts), which suits one-off commands:
+  // throughput is measured at JavaScriptCore's normal policy, as a long-running caller has it.
+  Bun.unsafe.setJITPolicy(1);
   const results: WorkloadResult[] = [];
   const stop = options.stopRequested ?? (() => false);
   for (const [index, workload] of options.workloads.entries()) {

@@ -188,6 +188,24 @@ describe("runner", () => {
     expect((results[1] as Extract<WorkloadResult, { status: "skipped" }>).reason).toBe("no reason to run");
   });
 
+  test("measures at JavaScriptCore's normal JIT policy, whatever the binary started with", async () => {
+    const a = fakeWorkload("a");
+    const policies: number[] = [];
+    const original = Bun.unsafe.setJITPolicy;
+    Bun.unsafe.setJITPolicy = (scale: number) => void policies.push(scale);
+    try {
+      const measure = (op: () => void) => {
+        policies.push(-1); // when the first operation is measured
+        return fakeMeasure(op);
+      };
+      await runBench({ workloads: [a.workload], durationSec: 0.01, host, sandbox: fakeSandbox(), measure });
+    } finally {
+      Bun.unsafe.setJITPolicy = original;
+    }
+    expect(policies[0]).toBe(1);
+    expect(policies).toContain(-1);
+  });
+
   test("a failing setup or operation is reported, and its directory is still released", async () => {
     const bad = fakeWorkload("bad", { setupThrows: true });
     const broken = fakeWorkload("broken", { opThrows: true });
