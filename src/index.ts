@@ -76,11 +76,11 @@ export { runProcess, PROCESS_OUTPUT_LIMIT, type ProcessExit } from "./sys/proces
 export { rootPath, MAX_ROOT_PATH_LINKS, type ReadLink } from "./plan/root-path.ts";
 export { parseApplyInput, type ApplyInput } from "./plan/apply-input.ts";
 export { entriesFromMounts, type BatchEntry, type CreateTarget } from "./plan/batch-entry.ts";
-export { parseFstab, selectFstab, matchFstype, matchOptions, decodeFstabField, type FstabLine } from "./plan/fstab.ts";
+export { parseFstab, selectFstab, findFstabLine, matchFstype, matchOptions, decodeFstabField, type FstabLine } from "./plan/fstab.ts";
 export { mountAll, runBatch, type BatchOptions, type BatchOutcome, type EntryResult, type MountedBatch } from "./ops/batch.ts";
 export type { BatchShared } from "./ops/batch-shared.ts";
 export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
-export { mountFstab, unmountFstab, type FstabOptions } from "./ops/fstab.ts";
+export { fstabRequest, mountFromFstab, mountFstab, planFromFstab, unmountFstab, type FstabMountOptions, type FstabOptions } from "./ops/fstab.ts";
 export { resolveInRoot, canonicalRoot } from "./ops/resolve.ts";
 export { withTempMount, withReadonlyTempMount, withBatch, cleanupTempMounts, type TempCleanup } from "./ops/temp-mount.ts";
 export { tempMountLocation, setTempMountLocation, makeTempDir, TEMP_DIR_PREFIX } from "./ops/temp-location.ts";

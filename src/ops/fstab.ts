@@ -3,12 +3,20 @@
  * reverse), each line on its own (no rollback: a failed line does not undo the others),
  * already-mounted lines skipped, `nofail` failures as warnings.
  */
+import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
-import { matchFstype, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
+import type { BatchEntry } from "../plan/batch-entry.ts";
+import { findFstabLine, fstabEntry, matchFstype, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
+import type { Plan } from "../plan/steps.ts";
 import { readTextFile } from "../sys/file.ts";
+import { realpath } from "../sys/realpath.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
+import type { OpsOptions } from "./context.ts";
+import { mount, planOnly } from "./mount.ts";
 import { resolveInRoot } from "./resolve.ts";
+import type { Undo } from "./run-plan.ts";
+import { createTarget } from "./targets.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
@@ -48,6 +56,73 @@ export function mountFstab(options: FstabOptions & BatchOptions = {}): BatchOutc
   const selection = selectFstabFile(options);
   const outcome = runBatch(selection.entries, "/", { ...options, action: "mount -a", keepGoing: true, skipMounted: true });
   return Object.assign(outcome, { selection });
+}
+
+/** mount X with one operand: the fstab to look X up in, and what the command line adds. */
+export interface FstabMountOptions extends OpsOptions {
+  /** the fstab; /etc/fstab by default */
+  file?: string;
+  /** -t: replaces the line's type */
+  type?: string;
+  /** command-line options, after the line's own: the last one wins, as in mount(8) */
+  options?: readonly string[];
+}
+
+/**
+ * What `mount X` mounts, as mount(8) does with one operand: the fstab line whose mount point
+ * (else whose source) is X, with the command line's options after the line's. A PlanError
+ * when no line names X.
+ */
+export function fstabRequest(operand: string, options: FstabMountOptions = {}): BatchEntry {
+  const file = options.file ?? DEFAULT_FSTAB;
+  const line = findFstabLine(readFstab(file), operand, canonicalPath);
+  if (line === undefined) {
+    throw new PlanError(`mount: ${quotePath(operand)}: can't find in ${quotePath(file)}`, {
+      hint: "give both SOURCE and TARGET, or add a line for it to the fstab",
+    });
+  }
+  const entry = fstabEntry(line);
+  const type = options.type ?? entry.mount.type;
+  return { ...entry, mount: { ...entry.mount, type, options: [...entry.mount.options, ...(options.options ?? [])] } };
+}
+
+/** The plan `mount X` would run, and its mount point; nothing is created or mounted. */
+export function planFromFstab(operand: string, options: FstabMountOptions = {}): { plan: Plan; target: string } {
+  const entry = fstabRequest(operand, options);
+  return { plan: planOnly(entry.mount, entry.mount.target!, options), target: entry.mount.target! };
+}
+
+/**
+ * mount X from the fstab (fstabRequest). A line's X-mount.mkdir creates the missing mount
+ * point first, and removes what it created again (rmdir only) when the mount fails.
+ */
+export function mountFromFstab(operand: string, options: FstabMountOptions = {}): { plan: Plan; target: string } {
+  const entry = fstabRequest(operand, options);
+  const target = entry.mount.target!;
+  const undo: Undo[] = [];
+  if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, options.log);
+  try {
+    return { plan: mount(entry.mount, target, options), target };
+  } catch (err) {
+    for (const remove of undo.reverse()) {
+      try {
+        remove();
+      } catch (cleanup) {
+        if (err instanceof MountkitError) err.cleanupErrors.push(cleanup);
+      }
+    }
+    throw err;
+  }
+}
+
+/** A path as libmount compares fstab paths: canonical when it exists, else made absolute. */
+function canonicalPath(path: string): string {
+  try {
+    return realpath(path);
+  } catch (err) {
+    if (err instanceof SyscallError) return resolve(path);
+    throw err;
+  }
 }
 
 export interface FstabUnmountResult {

@@ -194,7 +194,30 @@ export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {
   return { entries, skipped };
 }
 
-function fstabEntry(l: FstabLine): BatchEntry {
+/**
+ * The line `mount X` (one operand) mounts, found as libmount finds it: the last line whose mount
+ * point is X, else the last whose source is X (a LABEL=/UUID=... tag as its /dev/disk link).
+ * Each is compared as written, then canonical: `canonical` is the caller's realpath, asked of X
+ * and of the lines' absolute paths. Swap lines are never taken. undefined when none names X.
+ */
+export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string): FstabLine | undefined {
+  const mountable = lines.filter((l) => l.fstype !== "swap" && l.target !== "swap");
+  const wanted = canonical(operand);
+  return (
+    lastLine(mountable, (l) => l.target === operand) ??
+    lastLine(mountable, (l) => l.target.startsWith("/") && canonical(l.target) === wanted) ??
+    lastLine(mountable, (l) => l.source === sourceFromTag(operand)) ??
+    lastLine(mountable, (l) => l.source.startsWith("/") && canonical(l.source) === wanted)
+  );
+}
+
+function lastLine(lines: readonly FstabLine[], matches: (l: FstabLine) => boolean): FstabLine | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) if (matches(lines[i]!)) return lines[i];
+  return undefined;
+}
+
+/** A line as a batch entry: its mount, X-mount.mkdir and nofail. */
+export function fstabEntry(l: FstabLine): BatchEntry {
   const where = `line ${l.line}`;
   if (!l.target.startsWith("/")) throw new PlanError(`${where}: mount point ${quotePath(l.target)} is not an absolute path`);
   return {

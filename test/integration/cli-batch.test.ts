@@ -302,6 +302,53 @@ describe("mountkit mount -a / umount -a", () => {
     expect(all.code).toBe(32);
   });
 
+  test("mount with one operand mounts its fstab line: by mount point (the last line wins), or by source; -o goes after the line's options", () => {
+    s = scratch("cli-fstab1");
+    const d = s.dir;
+    mkdirSync(`${d}/src`);
+    mkdirSync(`${d}/t`);
+    const file = fstab([`tmpfs ${d}/t tmpfs size=1m,mode=0700`, `tmpfs ${d}/t tmpfs size=2m`, `${d}/src ${d}/bound none bind,X-mount.mkdir`]);
+
+    const byTarget = run(["mount", "-T", file, `${d}/t`, "--json"]);
+    expect(byTarget.code).toBe(0);
+    expect(JSON.parse(byTarget.out).target).toBe(`${d}/t`);
+    expect(mountsUnder(d).map((m) => [m.mountpoint, m.fstype, m.superOptions.split(",")[1]])).toEqual([[`${d}/t`, "tmpfs", "size=2048k"]]);
+    expect(run(["umount", `${d}/t`]).code).toBe(0);
+
+    expect(run(["mount", "-T", file, "-o", "size=4m", `${d}/t/`]).code).toBe(0); // the canonical path matches too
+    expect(mountsUnder(d).map((m) => m.superOptions.split(",")[1])).toEqual(["size=4096k"]);
+    expect(run(["umount", `${d}/t`]).code).toBe(0);
+
+    const bySource = run(["mount", "-T", file, "-r", `${d}/src`]);
+    expect(bySource).toEqual({ code: 0, out: "", err: "" });
+    expect(mountsUnder(d).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[`${d}/bound`, "ro"]]);
+    expect(run(["umount", `${d}/bound`]).code).toBe(0);
+  });
+
+  test("mount with one operand: --dry-run prints the line's plan; a name in no line is exit 1; a failed mount removes the mount point X-mount.mkdir made", () => {
+    s = scratch("cli-fstab1b");
+    const d = s.dir;
+    const file = fstab([`tmpfs ${d}/made tmpfs X-mount.mkdir,size=1m`, `tmpfs ${d}/bad tmpfs X-mount.mkdir,nosuchoption=1`]);
+
+    const dry = run(["mount", "-T", file, "-n", "--json", `${d}/made`]);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.out).steps.map((step: { syscall: string; args: { data: string } }) => [step.syscall, step.args.data])).toEqual([["mount", "size=1m"]]);
+    expect(existsSync(`${d}/made`)).toBe(false);
+
+    const missing = run(["mount", "-T", file, `${d}/elsewhere`]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toBe(`mountkit: mount: ${d}/elsewhere: can't find in ${file} (give both SOURCE and TARGET, or add a line for it to the fstab)\n`);
+
+    const failed = run(["mount", "-T", file, `${d}/bad`]);
+    expect(failed.code).toBe(32);
+    expect(failed.err).toMatch(/mount\(2\): EINVAL/);
+    expect(existsSync(`${d}/bad`)).toBe(false);
+    expect(mountsUnder(d)).toEqual([]);
+
+    expect(run(["mount", "-T", file, `${d}/made`]).code).toBe(0);
+    expect(mountsUnder(d).map((m) => m.mountpoint)).toEqual([`${d}/made`]);
+  });
+
   test("a line with too few fields refuses the whole file: exit 1, nothing mounted", () => {
     s = scratch("cli-fstabbad");
     const d = s.dir;

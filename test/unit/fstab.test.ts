@@ -1,7 +1,7 @@
 // fstab parsing and mount -a selection, as util-linux does them; pure.
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { decodeFstabField, matchFstype, matchOptions, parseFstab, selectFstab, sourceFromTag } from "../../src/plan/fstab.ts";
+import { decodeFstabField, findFstabLine, matchFstype, matchOptions, parseFstab, selectFstab, sourceFromTag } from "../../src/plan/fstab.ts";
 
 const FSTAB = [
   "# /etc/fstab: static file system information.",
@@ -147,5 +147,45 @@ describe("libmount matching", () => {
     [["size=1m"], "size=2m", false],
   ])("options %j against %j: %p", (options, pattern, expected) => {
     expect(matchOptions(options, pattern)).toBe(expected);
+  });
+});
+
+describe("the line for one operand (mount X)", () => {
+  const lines = parseFstab(
+    [
+      "tmpfs           /mnt/scratch   tmpfs   size=1m",
+      "/srv/data       /mnt/data      none    bind",
+      "tmpfs           /mnt/scratch   tmpfs   size=2m", // the later line for the same mount point wins
+      "UUID=1234-abcd  /boot          vfat    umask=0077",
+      "/dev/sda2       none           swap    sw",
+      "/srv/other      /mnt/other/    none    bind",
+    ].join("\n"),
+  );
+  // the caller's realpath: /link names /mnt, a trailing slash goes; anything else is itself
+  const canonical = (path: string) => path.replace(/^\/link(?=\/|$)/, "/mnt").replace(/(.)\/$/, "$1");
+  const find = (operand: string) => findFstabLine(lines, operand, canonical)?.line;
+
+  test("by mount point, the last line that names it", () => {
+    expect(find("/mnt/scratch")).toBe(3);
+    expect(find("/mnt/data")).toBe(2);
+  });
+
+  test("by mount point through its canonical path, on either side", () => {
+    expect(find("/link/data")).toBe(2);
+    expect(find("/mnt/other")).toBe(6);
+  });
+
+  test("else by source, a tag as its /dev/disk link", () => {
+    expect(find("/srv/data")).toBe(2);
+    expect(find("UUID=1234-abcd")).toBe(4);
+    expect(find("/dev/disk/by-uuid/1234-abcd")).toBe(4);
+  });
+
+  test("a mount point wins over a source; swap lines and unknown names are not found", () => {
+    const both = parseFstab(["/x /y none bind", "/z /x none bind"].join("\n"));
+    expect(findFstabLine(both, "/x", (p) => p)?.line).toBe(2);
+    expect(find("/dev/sda2")).toBeUndefined();
+    expect(find("none")).toBeUndefined();
+    expect(find("/mnt/nowhere")).toBeUndefined();
   });
 });

@@ -1,14 +1,23 @@
 /**
- * mount -a and umount -a: the fstab forms of mount and umount (util-linux's -a, -T, -t, -O).
+ * The fstab forms of mount and umount (util-linux's -a, -T, -t, -O, and mount with one operand).
  */
 import { ExitCode, MountkitError } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { planEntries } from "../../ops/apply.ts";
-import { DEFAULT_FSTAB, mountFstab, selectFstabFile, unmountFstab } from "../../ops/fstab.ts";
+import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, selectFstabFile, unmountFstab, type FstabMountOptions } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
+import type { SingleMount } from "./mount.ts";
+
+/** mount [-T FILE] [-t TYPE] [-o OPTS] X: the fstab line for X (ops/fstab.ts fstabRequest). */
+export function fstabMount(operand: string, options: Pick<FstabMountOptions, "file" | "type" | "options">): SingleMount {
+  return {
+    plan: (ops) => planFromFstab(operand, { ...ops, ...options }),
+    run: (ops) => mountFromFstab(operand, { ...ops, ...options }),
+  };
+}
 
 /** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-n] [-v] [--json] */
 export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {

@@ -5,6 +5,7 @@ import { ExitCode } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mount, planOnly } from "../../ops/mount.ts";
 import { tokenizeOptionArgs } from "../../plan/options.ts";
+import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
 import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
@@ -35,12 +36,13 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "help", short: "h", help: "show this help" },
   { long: "helper-dir", value: "DIR", help: "look FUSE helpers (mount.fuse3, fusermount3) up only in DIR" },
   { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
-  { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
+  { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of /etc/fstab" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
 ];
 
 export const MOUNT_USAGE =
   "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
+  "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
   "       mountkit mount                    list the mounts" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
@@ -57,18 +59,23 @@ export function mountCommand(argv: readonly string[], io: Io): ExitCode {
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io);
     if (args.operands.length === 0 && args.flags.size === 0) return listMounts(io);
 
-    const { m, target } = requestFrom(args.operands, args.flags, values(args, "options"));
+    const request = requestFrom(args.operands, args.flags, values(args, "options"));
+    // One operand: the fstab line for it, as mount(8) does (its code loads only for this form).
+    const single =
+      request.kind === "fstab"
+        ? (require("./fstab.ts") as typeof import("./fstab.ts")).fstabMount(request.operand, { file: last(args, "fstab"), type: request.type, options: request.options })
+        : directMount(request.m, request.target);
     const verbose = has(args, "verbose");
     const helperDir = last(args, "helper-dir");
     const helperOptions = helperDir === undefined ? {} : { helperDir };
     if (has(args, "dry-run")) {
-      const plan = planOnly(m, target, helperOptions);
+      const { plan } = single.plan(helperOptions);
       if (json) printJson(io, { ok: true, dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
       else for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
       return ExitCode.ok;
     }
     const started = performance.now();
-    const plan: Plan = mount(m, target, {
+    const { plan, target } = single.run({
       ...helperOptions,
       ...(verbose ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
     });
@@ -81,11 +88,25 @@ export function mountCommand(argv: readonly string[], io: Io): ExitCode {
   }
 }
 
-function requestFrom(
-  operands: readonly string[],
-  flags: ReadonlyMap<string, readonly string[]>,
-  optionArgs: readonly string[],
-): { m: Mount; target: string } {
+/** One mount the command makes: planned for --dry-run, or run. */
+export interface SingleMount {
+  plan(options: OpsOptions): { plan: Plan; target: string };
+  run(options: OpsOptions): { plan: Plan; target: string };
+}
+
+function directMount(m: Mount, target: string): SingleMount {
+  return {
+    plan: (options) => ({ plan: planOnly(m, target, options), target }),
+    run: (options) => ({ plan: mount(m, target, options), target }),
+  };
+}
+
+type Request =
+  | { readonly kind: "direct"; readonly m: Mount; readonly target: string }
+  /** one operand, a mount point or source to find in the fstab; -t and the options override it */
+  | { readonly kind: "fstab"; readonly operand: string; readonly type: string | undefined; readonly options: readonly string[] };
+
+function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>, optionArgs: readonly string[]): Request {
   const options = tokenizeOptionArgs(optionArgs);
   if (flags.has("rbind")) options.push("rbind");
   else if (flags.has("bind")) options.push("bind");
@@ -99,15 +120,14 @@ function requestFrom(
 
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
   if (operands.length === 1 && changesExisting) {
-    return { m: { type: "", source: "", options }, target: operands[0]! };
+    return { kind: "direct", m: { type: "", source: "", options }, target: operands[0]! };
   }
-  if (operands.length < 2) {
-    throw new UsageError(`mount: missing ${operands.length === 0 ? "SOURCE and TARGET" : "TARGET"} operand`, {
-      hint: "usage: mountkit mount [-t TYPE] [-o OPTS] SOURCE TARGET",
-    });
+  if (operands.length === 1) return { kind: "fstab", operand: operands[0]!, type: typeValues ? type : undefined, options };
+  if (operands.length === 0) {
+    throw new UsageError("mount: missing SOURCE and TARGET operands", { hint: "usage: mountkit mount [-t TYPE] [-o OPTS] SOURCE TARGET" });
   }
   if (operands.length > 2) throw new UsageError(`mount: too many operands: ${operands.slice(2).join(" ")}`);
-  return { m: { type, source: operands[0]!, options }, target: operands[1]! };
+  return { kind: "direct", m: { type, source: operands[0]!, options }, target: operands[1]! };
 }
 
 /** `mount` with no arguments: the mount table, as mount(8) prints it. */
