@@ -43,6 +43,7 @@ export { mount, planOnly } from "./ops/mount.ts";
 export {
   unmount,
   unmountAll,
+  unmountDevice,
   unmountRecursive,
   unmountMounts,
   joinUnderRoot,

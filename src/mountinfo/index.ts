@@ -7,6 +7,7 @@ export {
   fstypeFilter,
   isPathUnder,
   lookupMount,
+  mountsOfDevice,
   mountsUnder,
   parentsFilter,
   prefixFilter,

@@ -127,6 +127,21 @@ export function anyOf(...filters: MountFilter[]): MountFilter {
   return (m) => filters.some((f) => f(m));
 }
 
+/**
+ * The mounts of a device ("maj:min", as the table writes it) and, of those, the one umount(8)
+ * given the device removes: the last in the table that a lookup of its mount point reaches
+ * (lookupMount), so never the bottom of a stack or a mount hidden under a later one, whose
+ * umount2 would remove another mount. reachable is undefined when every one is hidden.
+ */
+export function mountsOfDevice(mounts: readonly MountInfo[], device: string): { all: MountInfo[]; reachable: MountInfo | undefined } {
+  const all = mounts.filter((m) => `${m.major}:${m.minor}` === device);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const m = all[i]!;
+    if (lookupMount(mounts, m.mountpoint)?.id === m.id) return { all, reachable: m };
+  }
+  return { all, reachable: undefined };
+}
+
 /** The mounts at prefix or below it, in table order, as a new array. */
 export function mountsUnder(mounts: readonly MountInfo[], prefix: string): MountInfo[] {
   return mounts.filter(prefixFilter(prefix));

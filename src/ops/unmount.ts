@@ -1,18 +1,21 @@
 /**
  * The unmount family, with containerd's semantics:
  *   unmount           umount2 with the EBUSY retry policy; EINVAL (not mounted) is success
+ *   unmountDevice     umount(8) given a block device: the mount of it its mount point reaches
  *   unmountAll        peel stacked mounts off a target until it is not a mount point
  *   unmountRecursive  everything at or under a path, deepest first
  *   unmountMounts     a list of mounts under a root, in reverse order, every failure reported
  */
 import { join, normalize, resolve } from "node:path";
 import { Errno } from "../errno.ts";
-import { BatchError, isErrno, MountkitError, PlanError, SyscallError } from "../errors.ts";
+import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { mountsOfDevice } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { realpath } from "../sys/realpath.ts";
+import { blockDeviceNumber } from "../sys/stat.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
@@ -81,6 +84,28 @@ function umount2Logged(target: string, flags: number, ctx: OpsContext): void {
  */
 export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
   return unmountOnce(target, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options));
+}
+
+/**
+ * umount(8) given a block device (/dev/sdb1, /dev/loop3, a /dev/disk/by-* link): the latest
+ * mount of it that its mount point leads to (mountsOfDevice) is unmounted, and its mount point
+ * returned. undefined when path is no block device or nothing of it is mounted. A device
+ * mounted only where other mounts hide it is refused: umount2 of that mount point would remove
+ * the mount on top.
+ */
+export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
+  const device = blockDeviceNumber(path);
+  if (device === undefined) return undefined;
+  const { all, reachable } = mountsOfDevice(readMountInfo(), device);
+  if (all.length === 0) return undefined;
+  if (reachable === undefined) {
+    const where = all.map((m) => quotePath(m.mountpoint)).join(", ");
+    throw new PlanError(`unmount ${quotePath(path)}: it is mounted only under other mounts (on ${where})`, {
+      hint: "unmount what is mounted over it first, or name the mount point",
+    });
+  }
+  // not mounted any more (unmounted meanwhile): as if it never was
+  return unmountOnce(reachable.mountpoint, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options)) ? reachable.mountpoint : undefined;
 }
 
 /**

@@ -19,6 +19,8 @@ export const STATX_OFFSET = {
   mask: 0, // u32
   mode: 28, // u16
   ino: 32, // u64
+  rdevMajor: 128, // u32
+  rdevMinor: 132, // u32
   devMajor: 136, // u32
   devMinor: 140, // u32
   mntId: 144, // u64
@@ -151,6 +153,18 @@ export function statPath(path: string, followLinks = true): PathStat | undefined
   const type = FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000];
   if (type === undefined) return undefined;
   return { type, device: deviceOfStatx(statxView) };
+}
+
+/**
+ * The device a block special file stands for, as mountinfo writes it ("7:3" for /dev/loop3),
+ * following symlinks (/dev/disk/by-label/x); undefined when path is no block device or cannot
+ * be stat()ed.
+ */
+export function blockDeviceNumber(path: string): string | undefined {
+  if (path.includes("\0")) return undefined;
+  if (libc().statx(AT_FDCWD, path, 0, STATX_TYPE, statxBuffer) !== 0) return undefined;
+  if (FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000] !== "block") return undefined;
+  return `${statxView.getUint32(STATX_OFFSET.rdevMajor, true)}:${statxView.getUint32(STATX_OFFSET.rdevMinor, true)}`;
 }
 
 /** The type of what path names, or undefined when it cannot be stat()ed. */

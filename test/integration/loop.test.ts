@@ -299,6 +299,36 @@ describe("the binary", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
+  test("umount DEVICE, as umount(8): the device's mount is removed and the device freed; never through a mount over it", async () => {
+    fresh("loop-cli-umount-device");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    expect(runCli(["mount", "-t", "ext4", "-o", "loop", img, t]).code).toBe(0);
+    const device = sourceAt(t)!;
+    expect(device).toMatch(/^\/dev\/loop\d+$/);
+
+    // a tmpfs over it: umount2 of t would remove the tmpfs, so the device's mount is refused
+    expect(runCli(["mount", "-t", "tmpfs", "over", t]).code).toBe(0);
+    const covered = runCli(["umount", device]);
+    expect(covered.code).toBe(32);
+    expect(covered.stderr).toBe(`mountkit: unmount ${device}: it is mounted only under other mounts (on ${t}) (unmount what is mounted over it first, or name the mount point)\n`);
+    expect(mountsUnder(t).map((m) => m.fstype)).toEqual(["ext4", "tmpfs"]);
+    expect(runCli(["umount", t]).code).toBe(0);
+
+    const byDevice = runCli(["umount", "--json", device]);
+    expect(byDevice.code).toBe(0);
+    expect(JSON.parse(byDevice.stdout).results).toEqual([{ target: device, ok: true, unmounted: 1 }]);
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(img);
+
+    // a device mounted nowhere, and a file that is no device: not mounted, as before
+    const again = runCli(["umount", device]);
+    expect(again.code).toBe(32);
+    expect(again.stderr).toMatch(/not mounted/);
+    expect(runCli(["umount", img]).code).toBe(32);
+  });
+
   test("loop attach --autoclear is refused (exit 1, a hint), attaching nothing", () => {
     fresh("loop-cli-autoclear");
     const img = image();

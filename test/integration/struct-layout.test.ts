@@ -43,6 +43,8 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     "offsetof.statx.stx_mode": STATX_OFFSET.mode,
     "offsetof.statx.stx_dev_major": STATX_OFFSET.devMajor,
     "offsetof.statx.stx_dev_minor": STATX_OFFSET.devMinor,
+    "offsetof.statx.stx_rdev_major": STATX_OFFSET.rdevMajor,
+    "offsetof.statx.stx_rdev_minor": STATX_OFFSET.rdevMinor,
     STATX_TYPE,
     "sizeof.mount_attr": MOUNT_ATTR_SIZE,
     STATX_MNT_ID,

@@ -5,6 +5,7 @@ import {
   fstypeFilter,
   isPathUnder,
   lookupMount,
+  mountsOfDevice,
   mountsUnder,
   parentsFilter,
   prefixFilter,
@@ -226,4 +227,27 @@ describe("propagationOf", () => {
       expect(propagationOf(mnt(1, 0, "/", extra))).toBe(want);
     });
   }
+});
+
+describe("mountsOfDevice: the mount umount(8) given a device removes", () => {
+  const loop3 = { major: 7, minor: 3, fstype: "ext4", source: "/dev/loop3" };
+  const root = mnt(1, 1, "/", { major: 8, minor: 1 });
+
+  test("the last mount of the device in the table", () => {
+    const table = [root, mnt(20, 1, "/a", loop3), mnt(21, 1, "/b", loop3), mnt(22, 1, "/c")];
+    const { all, reachable } = mountsOfDevice(table, "7:3");
+    expect(all.map((m) => m.mountpoint)).toEqual(["/a", "/b"]);
+    expect(reachable?.mountpoint).toBe("/b");
+  });
+
+  test("never one under a stack or under a later mount above it: umount2 there would remove that one", () => {
+    const stacked = [root, mnt(20, 1, "/a", loop3), mnt(21, 1, "/b", loop3), mnt(22, 21, "/b")];
+    expect(mountsOfDevice(stacked, "7:3").reachable?.id).toBe(20);
+    const overAncestor = [root, mnt(20, 1, "/x/y", loop3), mnt(22, 1, "/x")];
+    expect(mountsOfDevice(overAncestor, "7:3")).toEqual({ all: [overAncestor[1]!], reachable: undefined });
+  });
+
+  test("a device mounted nowhere", () => {
+    expect(mountsOfDevice([root, mnt(20, 1, "/a", loop3)], "7:4")).toEqual({ all: [], reachable: undefined });
+  });
 });

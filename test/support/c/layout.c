@@ -26,6 +26,8 @@ int main(void) {
   SHOW("offsetof.statx.stx_mode", offsetof(struct statx, stx_mode));
   SHOW("offsetof.statx.stx_dev_major", offsetof(struct statx, stx_dev_major));
   SHOW("offsetof.statx.stx_dev_minor", offsetof(struct statx, stx_dev_minor));
+  SHOW("offsetof.statx.stx_rdev_major", offsetof(struct statx, stx_rdev_major));
+  SHOW("offsetof.statx.stx_rdev_minor", offsetof(struct statx, stx_rdev_minor));
   SHOW("STATX_TYPE", STATX_TYPE);
   SHOW("AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW);
   SHOW("O_CREAT", O_CREAT);
