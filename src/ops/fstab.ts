@@ -1,7 +1,8 @@
 /**
- * mount -a and umount -a over an fstab, as util-linux does them: in file order (unmounting in
- * reverse), each line on its own (no rollback: a failed line does not undo the others),
- * already-mounted lines skipped, `nofail` failures as warnings.
+ * The fstab forms of mount and umount, as util-linux does them. mount -a and umount -a: in file
+ * order (unmounting in reverse), each line on its own (no rollback: a failed line does not undo
+ * the others), already-mounted lines skipped, `nofail` failures as warnings. mount X: the one
+ * line for X.
  */
 import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
@@ -100,8 +101,8 @@ export function mountFromFstab(operand: string, options: FstabMountOptions = {})
   const entry = fstabRequest(operand, options);
   const target = entry.mount.target!;
   const undo: Undo[] = [];
-  if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, options.log);
   try {
+    if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, options.log);
     return { plan: mount(entry.mount, target, options), target };
   } catch (err) {
     for (const remove of undo.reverse()) {

@@ -74,7 +74,7 @@ export function mountIdOfStatx(statx: DataView): number | undefined {
 
 /**
  * A u64 field as a number, read in halves: getBigUint64 makes a BigInt on the heap per call.
- * Exact below 2^53 (a mount ID, a device); an inode number can be above (overlay's xino puts a
+ * Exact below 2^53 (a mount ID); an inode number can be above (overlay's xino puts a
  * layer's index in its top bits), and is kept in halves instead (FileIdentity).
  */
 function u64(view: DataView, offset: number): number {
