@@ -18,13 +18,14 @@
  * one, each with its own scratch directory. An A/B of a change then shares the C floor, the
  * process and the hour; each library's ratio to C is given.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { dlopen, ptr } from "bun:ffi";
 import { benchHost } from "../src/bench/host.ts";
 import { selectWorkloads } from "../src/bench/registry.ts";
 import { enterSandbox } from "../src/bench/sandbox.ts";
 import { formatRate } from "../src/bench/stats.ts";
+import { makeDir } from "../src/bench/workloads/common.ts";
 import type { BenchHost, Workload } from "../src/bench/workload.ts";
 import { BUILD, compileMountbench, holdNoIdle, walkArgs } from "./bench/harness.ts";
 
@@ -114,12 +115,6 @@ function measure(workload: Workload, other: Workload | undefined, host: BenchHos
   } finally {
     prepared.teardown?.();
   }
-}
-
-function makeDir(dir: string, name: string): string {
-  const path = join(dir, name);
-  mkdirSync(path);
-  return path;
 }
 
 function measureSelected(name: string, floor: Floor, library: () => void, against: (() => void) | undefined, args: Args): Row {

@@ -18,7 +18,7 @@ import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
-import { realpath } from "../sys/realpath.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
@@ -285,12 +285,7 @@ function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours
 }
 
 function realSource(source: string): string {
-  if (!source.startsWith("/")) return source;
-  try {
-    return realpath(source);
-  } catch {
-    return source;
-  }
+  return source.startsWith("/") ? (existingRealpath(source) ?? source) : source;
 }
 
 export interface MountAllOptions extends BatchOptions {

@@ -11,7 +11,7 @@ import type { BatchEntry } from "../plan/batch-entry.ts";
 import { findFstabLine, fstabEntry, matchFstype, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
 import type { Plan } from "../plan/steps.ts";
 import { readTextFile } from "../sys/file.ts";
-import { realpath } from "../sys/realpath.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import type { OpsOptions } from "./context.ts";
 import { mount, planOnly } from "./mount.ts";
@@ -118,12 +118,7 @@ export function mountFromFstab(operand: string, options: FstabMountOptions = {})
 
 /** A path as libmount compares fstab paths: canonical when it exists, else made absolute. */
 function canonicalPath(path: string): string {
-  try {
-    return realpath(path);
-  } catch (err) {
-    if (err instanceof SyscallError) return resolve(path);
-    throw err;
-  }
+  return existingRealpath(path) ?? resolve(path);
 }
 
 export interface FstabUnmountResult {

@@ -13,7 +13,7 @@ import { SyscallError } from "../errors.ts";
 import { MNT } from "../plan/flags.ts";
 import { FUSE_SUPER_MAGIC, FUSE_UNMOUNT_HELPERS } from "../plan/fuse.ts";
 import { formatExec } from "../plan/steps.ts";
-import { realpath } from "../sys/realpath.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { helperEnvironment } from "./helper-env.ts";
@@ -65,11 +65,7 @@ function isFuse(target: string, ctx: OpsContext): boolean {
 }
 
 function realFile(path: string): string {
-  try {
-    return realpath(path);
-  } catch {
-    return path;
-  }
+  return existingRealpath(path) ?? path;
 }
 
 /** "exited 0", "exited 1: fusermount3: entry for /x not found", "killed by signal 9" */

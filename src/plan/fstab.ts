@@ -203,10 +203,11 @@ export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {
 export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string): FstabLine | undefined {
   const mountable = lines.filter((l) => l.fstype !== "swap" && l.target !== "swap");
   const wanted = canonical(operand);
+  const tagged = sourceFromTag(operand);
   return (
     lastLine(mountable, (l) => l.target === operand) ??
     lastLine(mountable, (l) => l.target.startsWith("/") && canonical(l.target) === wanted) ??
-    lastLine(mountable, (l) => l.source === sourceFromTag(operand)) ??
+    lastLine(mountable, (l) => l.source === tagged) ??
     lastLine(mountable, (l) => l.source.startsWith("/") && canonical(l.source) === wanted)
   );
 }

@@ -161,9 +161,8 @@ export function statPath(path: string, followLinks = true): PathStat | undefined
  * be stat()ed.
  */
 export function blockDeviceNumber(path: string): string | undefined {
-  if (path.includes("\0")) return undefined;
-  if (libc().statx(AT_FDCWD, path, 0, STATX_TYPE, statxBuffer) !== 0) return undefined;
-  if (FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000] !== "block") return undefined;
+  if (statPath(path)?.type !== "block") return undefined;
+  // stx_rdev of the struct statPath's statx just filled
   return `${statxView.getUint32(STATX_OFFSET.rdevMajor, true)}:${statxView.getUint32(STATX_OFFSET.rdevMinor, true)}`;
 }
 

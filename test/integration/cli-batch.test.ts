@@ -347,6 +347,13 @@ describe("mountkit mount -a / umount -a", () => {
 
     expect(run(["mount", "-T", file, `${d}/made`]).code).toBe(0);
     expect(mountsUnder(d).map((m) => m.mountpoint)).toEqual([`${d}/made`]);
+
+    // X-mount.mkdir failing part-way (a name longer than 255 bytes): the parent it made goes too
+    const tooLong = `${d}/parent/${"x".repeat(300)}`;
+    const partWay = run(["mount", "-T", fstab([`tmpfs ${tooLong} tmpfs X-mount.mkdir`]), tooLong]);
+    expect(partWay.code).not.toBe(0);
+    expect(partWay.err).toMatch(/mkdir\(2\): ENAMETOOLONG/);
+    expect(existsSync(`${d}/parent`)).toBe(false);
   });
 
   test("a line with too few fields refuses the whole file: exit 1, nothing mounted", () => {
