@@ -149,13 +149,23 @@ export class BatchError extends MountkitError {
 /**
  * A mount operation failed after it had begun (exit 32), for a reason that is no syscall's
  * errno: a batch entry whose target only fails to resolve once earlier entries are mounted
- * (they are rolled back). The cause, a PlanError, says why; it is not one itself, since exit 1
+ * (they are rolled back), a device whose superblock names no filesystem. The cause, a PlanError, says why; it is not one itself, since exit 1
  * means "refused before any mount".
  */
 export class MountFailedError extends MountkitError {
   readonly kind = "mount";
-  constructor(message: string, override readonly cause: MountkitError, options?: { hint?: string }) {
-    super(message, { cause, ...options });
+  /** What mountkit was doing, once named (by the constructor, or ops/ with withAction). */
+  action: string | undefined;
+  constructor(message: string, override readonly cause: MountkitError, options?: { hint?: string; action?: string }) {
+    super(options?.action === undefined ? message : `${options.action}: ${message}`, { cause, hint: options?.hint });
+    this.action = options?.action;
+  }
+
+  /** Name what was being done: the message then starts with it. */
+  withAction(action: string): this {
+    this.action = action;
+    this.message = `${action}: ${this.message}`;
+    return this;
   }
 
   override toJSON(): Record<string, unknown> {

@@ -22,6 +22,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
+import { loopBackingFile } from "./loop.ts";
 import { PLAN_ENV, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
@@ -271,7 +272,7 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
     // Every entry was planned before the first mount: one that fails to plan now does so
     // because of what earlier entries mounted, so it is a mount failure (32), not bad input.
     // Already named by planEntry or at resolution.
-    return new MountFailedError(`${action}: ${err.message}`, err, err.hint ? { hint: err.hint } : undefined);
+    return new MountFailedError(err.message, err, { action, hint: err.hint });
   }
   if (err instanceof MountkitError) err.message = `${action}: ${entry.where}: ${err.message}`;
   return err;
@@ -281,7 +282,7 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
 function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours: readonly { target: string; mount: Mount }[]): boolean {
   const m = entry.mount;
   if (ours.some((o) => o.target === target && o.mount.type === m.type && o.mount.source === m.source)) return true;
-  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source));
+  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source), loopBackingFile);
 }
 
 function realSource(source: string): string {

@@ -11,10 +11,12 @@ import { quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { O } from "../sys/fd.ts";
+import { readTextFile } from "../sys/file.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { fileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
@@ -111,19 +113,35 @@ function releaseLoop(loop: AttachedLoop, ctx: OpsContext): void {
 
 export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: PlanRun): void {
   const loop = attachLoopDevice(step.loop, ctx);
+  let fstype = step.fstype;
   try {
-    ctx.sys.mount(loop.device, step.target, step.fstype, step.flags, step.data);
+    fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file);
+    ctx.sys.mount(loop.device, step.target, fstype, step.flags, step.data);
   } catch (err) {
     releaseLoop(loop, ctx);
     if (err instanceof SyscallError) {
       err.withDetails(`${quotePath(step.loop.file)} on ${loop.device}`);
-      if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${step.fstype} filesystem, or an option is wrong`;
+      if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${fstype ?? "known"} filesystem, or an option is wrong`;
     }
     throw err;
   }
   // The mount holds the device now: with autoclear the kernel detaches it at unmount.
   closeQuietly(ctx.sys, loop.fd);
   if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/**
+ * The file a loop device is attached to (/sys/block/loopN/loop/backing_file, as losetup reads
+ * it), or undefined when it is no attached loop device.
+ */
+export function loopBackingFile(device: string): string | undefined {
+  const name = device.slice(device.lastIndexOf("/") + 1);
+  try {
+    return readTextFile(`/sys/block/${name}/loop/backing_file`).replace(/\n$/, "");
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
 }
 
 /** What the user can do about a failed attach. */

@@ -4,11 +4,12 @@
  */
 import { SyscallError } from "../errors.ts";
 import { planMount } from "../plan/mount-plan.ts";
-import type { Mount, PlanEnv } from "../plan/mount-request.ts";
+import type { Mount, PlanEnv, SourceKind } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
+import { fileType } from "../sys/stat.ts";
 import { runPlan } from "./run-plan.ts";
 import { newTempPath } from "./temp-location.ts";
 
@@ -43,12 +44,20 @@ export function readyToRun(plan: Plan, ctx: OpsContext): Plan {
   return locateHelpers(plan, ctx);
 }
 
+/** What a mount's source names, following symlinks (/dev/disk/by-label/x). */
+function sourceKind(source: string): SourceKind {
+  const type = fileType(source);
+  return type === "block" || type === "file" ? type : "other";
+}
+
 /**
  * Run-time choices plans may need, computed only when a planner reads them: a fresh temp
- * dir path (the idmapped overlay's temp lowerdirs). Nothing is allocated for other mounts.
+ * dir path (the idmapped overlay's temp lowerdirs), what a type-less or image mount's source
+ * is. Nothing is allocated or stat()ed for other mounts.
  */
 export const PLAN_ENV: PlanEnv = {
   get tempDir() {
     return newTempPath("idmap");
   },
+  sourceKind,
 }

@@ -3,7 +3,7 @@
  * it; when a later step fails, the undo actions run newest first and the original error is
  * thrown, naming the plan's action. The system is left as it was found.
  */
-import { MountkitError, SyscallError } from "../errors.ts";
+import { MountFailedError, MountkitError, SyscallError } from "../errors.ts";
 import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
@@ -12,6 +12,7 @@ import { runIdmapStep, type IdmapRunState } from "./idmap-run.ts";
 import { runFsContextStep } from "./fs-context.ts";
 import { runMountInDirStep } from "./mount-in-dir.ts";
 import { runLoopMountStep } from "./loop.ts";
+import { runProbedMountStep } from "./probe.ts";
 import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
 
 export type Undo = () => void;
@@ -82,7 +83,7 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollb
     } catch (err) {
       rollBack(run, err);
       if (run.hasHandles) releaseHandles(run, ctx.sys);
-      if (err instanceof SyscallError && err.action === undefined) err.withAction(plan.action);
+      if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(plan.action);
       throw err;
     }
   }
@@ -104,6 +105,8 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runMountInDirStep(step, ctx, run);
     case "loop-mount":
       return runLoopMountStep(step, ctx, run);
+    case "probed-mount":
+      return runProbedMountStep(step, ctx, run);
     default:
       return runIdmapStep(step, ctx, run); // the rest are idmap steps (plan/idmap-steps.ts)
   }

@@ -1,21 +1,39 @@
 /**
  * Is an fstab entry already mounted? util-linux's test (mnt_table_is_fs_mounted), simplified:
- * a mount on the same mount point of the same filesystem type from the same source, or for a
- * bind, the same directory of the same filesystem. Pure.
+ * a mount on the same mount point of the same filesystem type (any, for "auto") from the same
+ * source (for an image, a loop device attached to it), or for a bind, the same directory of
+ * the same filesystem. Pure.
  */
 import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
-import { isBind, type Mount } from "./mount-request.ts";
+import { isBind, isTypeUnknown, type Mount } from "./mount-request.ts";
+
+/** The file a loop device (/dev/loopN) is attached to, or undefined (the kernel's sysfs). */
+export type LoopBackingFile = (device: string) => string | undefined;
+
+const LOOP_DEVICE = /^\/dev\/loop\d+$/;
 
 /**
  * True when table holds mount at target. target and realSource are canonical host paths
  * (realSource: the source with its symlinks resolved, or the source as written when it is not
- * a path); table is /proc/<pid>/mountinfo as parsed.
+ * a path); table is /proc/<pid>/mountinfo as parsed; loopBackingFile reads what a loop
+ * device in the table is attached to (util-linux compares it with an image's path).
  */
-export function isAlreadyMounted(table: readonly MountInfo[], target: string, mount: Mount, realSource: string): boolean {
+export function isAlreadyMounted(
+  table: readonly MountInfo[],
+  target: string,
+  mount: Mount,
+  realSource: string,
+  loopBackingFile: LoopBackingFile = () => undefined,
+): boolean {
   const here = table.filter((m) => m.mountpoint === target);
   if (here.length === 0) return false;
-  if (!isBind({ mount })) return here.some((m) => m.fstype === mount.type && (m.source === mount.source || m.source === realSource));
+  if (!isBind({ mount })) {
+    const anyType = isTypeUnknown(mount.type); // "auto": whatever its superblock said
+    const sameSource = (source: string) =>
+      source === mount.source || source === realSource || (LOOP_DEVICE.test(source) && loopBackingFile(source) === realSource);
+    return here.some((m) => (anyType || m.fstype === mount.type) && sameSource(m.source));
+  }
   if (!realSource.startsWith("/")) return false;
   const holder = lookupMount(table, realSource);
   if (!holder) return false;

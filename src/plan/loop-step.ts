@@ -8,11 +8,14 @@
  *   loopfd = open("/dev/loopN")                                     } another process took
  *   ioctl(loopfd, LOOP_CONFIGURE, {backing, info: offset, sizelimit, LO_FLAGS_*})    } loopN first
  *     or (kernels before 5.8) LOOP_SET_FD, LOOP_SET_STATUS64, LOOP_SET_DIRECT_IO
+ *   (no type given: pread the device's superblock for it, as plan/probe-step.ts)
  *   mount("/dev/loopN", target, fstype, flags, data)
  *   close(loopfd)
  * Pure.
  */
 import { formatMountCall, mountCallArgs } from "./mount-call.ts";
+import { formatProbedMountCall } from "./probe-step.ts";
+import { PROBE_BYTES } from "./superblock.ts";
 
 export type LoopMethod = "configure" | "set-fd";
 
@@ -37,7 +40,8 @@ export interface LoopMountStep {
   readonly op: "loop-mount";
   readonly loop: LoopSetup;
   readonly target: string;
-  readonly fstype: string;
+  /** null: none given, read from the device's superblock once attached (mount(8)'s auto) */
+  readonly fstype: string | null;
   readonly flags: number;
   readonly data: string | null;
   /** true when a later failure must unmount what this step mounted */
@@ -57,9 +61,10 @@ export function loopFlagNames(loop: LoopSetup): string {
 export function describeLoopMountStep(step: LoopMountStep): Record<string, unknown> {
   return {
     op: step.op,
-    syscalls: ["open", "ioctl", "mount", "close"],
+    syscalls: step.fstype === null ? ["open", "ioctl", "pread", "mount", "close"] : ["open", "ioctl", "mount", "close"],
     loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
-    args: mountCallArgs({ ...step, source: "/dev/loopN" }),
+    ...(step.fstype === null ? { probe: { device: "/dev/loopN", bytes: PROBE_BYTES } } : {}),
+    args: { ...mountCallArgs({ ...step, source: "/dev/loopN" }), ...(step.fstype === null ? { fstypeFrom: "superblock" } : {}) },
     undoable: step.undoable,
   };
 }
@@ -89,9 +94,7 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
 }
 
 export function formatLoopMountStep(step: LoopMountStep): string {
-  return [
-    ...formatLoopSetup(step.loop),
-    formatMountCall({ ...step, source: "/dev/loopN" }),
-    "close(loopfd)",
-  ].join("\n");
+  const call = { ...step, source: "/dev/loopN" };
+  const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, formatProbedMountCall(call)] : [formatMountCall(call)];
+  return [...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
 }

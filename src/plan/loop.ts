@@ -1,14 +1,16 @@
 /**
  * Loop-backed mounts (the `loop` option): containerd's semantics (autoclear, read-only when
  * the mount is, `direct-io`), plus util-linux's `offset=` and `sizelimit=`. Those three are
- * loop options, taken out of the filesystem's data. Pure.
+ * loop options, taken out of the filesystem's data. As mount(8) does, a regular file mounted
+ * with no type or a block filesystem's type gets a loop device without the option, and a
+ * loop mount with no type reads it from the device's superblock. Pure.
  */
 import { PlanError } from "../errors.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import type { LoopMethod, LoopMountStep, LoopSetup } from "./loop-step.ts";
 import type { Planner } from "./mount-plan.ts";
-import { planFor, type MountContext } from "./mount-request.ts";
+import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { joinData } from "./options.ts";
 import { checkDataSize } from "./plain.ts";
 import { propagationSteps } from "./propagation.ts";
@@ -17,9 +19,30 @@ import type { Plan } from "./steps.ts";
 
 export const loopPlanner: Planner = {
   name: "loop",
-  claims: (ctx) => ctx.options.loop && (ctx.options.flags & MS.REMOUNT) === 0,
+  claims: (ctx) => (ctx.options.flags & MS.REMOUNT) === 0 && (ctx.options.loop || isImageMount(ctx)),
   plan: planLoop,
 };
+
+/**
+ * Types whose filesystems live on a block device: a regular file given as their source is
+ * an image, mounted through a loop device (mount(8) asks libblkid which types it knows).
+ */
+export const BLOCK_FILESYSTEMS: ReadonlySet<string> = new Set([
+  "ext2", "ext3", "ext4", "xfs", "btrfs", "squashfs", "erofs", "f2fs", "iso9660", "udf",
+  "vfat", "msdos", "exfat", "ntfs", "ntfs3", "hfsplus", "jfs", "nilfs2", "minix",
+]);
+
+/**
+ * mount(8)'s automatic loop device: a new mount (no bind, no remount) whose source is a
+ * regular file and whose type is unknown or a block filesystem's. The source is looked at only
+ * for those types, so tmpfs, overlay and bind mounts never pay for it.
+ */
+export function isImageMount(ctx: MountContext): boolean {
+  const { mount } = ctx;
+  if (mount.source === "" || isBind(ctx)) return false;
+  if (!isTypeUnknown(mount.type) && !BLOCK_FILESYSTEMS.has(mount.type)) return false;
+  return ctx.sourceKind === "file";
+}
 
 /**
  * LOOP_CONFIGURE where the kernel has it (5.8+), unless MOUNTKIT_STRATEGY=legacy asks for the
@@ -48,10 +71,7 @@ export function takeLoopOptions(data: readonly string[]): { directIo: boolean; o
 
 export function planLoop(ctx: MountContext): Plan {
   const { mount, options } = ctx;
-  if (options.flags & MS.BIND) throw new PlanError(`${ctx.action}: loop and bind cannot be combined`);
-  if (mount.type === "" || mount.type === "bind") {
-    throw new PlanError(`${ctx.action}: a loop mount needs the filesystem type`, { hint: "give it with -t TYPE (ext4, squashfs, erofs, ...)" });
-  }
+  if (isBind(ctx)) throw new PlanError(`${ctx.action}: loop and bind cannot be combined`);
   if (mount.source === "") throw new PlanError(`${ctx.action}: a loop mount needs the image file as its source`);
   const { directIo, offset, sizeLimit, rest } = takeLoopOptions(options.data);
   const loop: LoopSetup = {
@@ -69,7 +89,7 @@ export function planLoop(ctx: MountContext): Plan {
     op: "loop-mount",
     loop,
     target: ctx.target,
-    fstype: mount.type,
+    fstype: isTypeUnknown(mount.type) ? null : mount.type,
     flags: options.flags & ~(MS_PROPAGATION | MS.REMOUNT),
     data: data === "" ? null : data,
     undoable: true,

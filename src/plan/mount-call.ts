@@ -29,7 +29,7 @@ export function cString(s: string | null): string {
   return s === null ? "NULL" : JSON.stringify(s);
 }
 
-/** mount("tmpfs", "/x", "tmpfs", MS_NOSUID, "size=1m") */
-export function formatMountCall(call: MountCall): string {
-  return `mount(${cString(call.source)}, ${cString(call.target)}, ${cString(call.fstype)}, ${formatFlags(call.flags)}, ${cString(call.data)})`;
+/** mount("tmpfs", "/x", "tmpfs", MS_NOSUID, "size=1m"); fstypeShown replaces the quoted type */
+export function formatMountCall(call: MountCall, fstypeShown = cString(call.fstype)): string {
+  return `mount(${cString(call.source)}, ${cString(call.target)}, ${fstypeShown}, ${formatFlags(call.flags)}, ${cString(call.data)})`;
 }

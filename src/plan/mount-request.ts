@@ -27,12 +27,28 @@ export interface MountContext {
   readonly action: string;
   /** run-time choices made by ops/ that some plans need */
   readonly env: PlanEnv;
+  /** what the source names (env.sourceKind, asked once, on first read; "other" without it) */
+  readonly sourceKind: SourceKind;
 }
 
 /** Choices ops/ makes before planning (plans stay pure): plain data, all optional. */
 export interface PlanEnv {
   /** a path that does not exist yet, for a plan's temp directory (idmapped overlay lowers) */
   readonly tempDir?: string;
+  /**
+   * What a source path names, asked only of a new mount whose type is unknown or a block
+   * filesystem's (mount(8) mounts an image file through a loop device, and reads a device's
+   * type from its superblock). Without it every source counts as "other".
+   */
+  readonly sourceKind?: (source: string) => SourceKind;
+}
+
+/** A source as the type-less and image mounts see it: a block device, a regular file, or else. */
+export type SourceKind = "block" | "file" | "other";
+
+/** No type given: "" (and no bind), or mount(8)'s "auto". The device's superblock names it. */
+export function isTypeUnknown(type: string): boolean {
+  return type === "" || type === "auto";
 }
 
 export function mountContext(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): MountContext {
@@ -53,6 +69,7 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
  */
 class RequestContext implements MountContext {
   #action: string | undefined;
+  #sourceKind: SourceKind | undefined;
   constructor(
     readonly mount: Mount,
     readonly target: string,
@@ -62,6 +79,9 @@ class RequestContext implements MountContext {
   ) {}
   get action(): string {
     return (this.#action ??= describeAction(this.mount, this.target));
+  }
+  get sourceKind(): SourceKind {
+    return (this.#sourceKind ??= this.env.sourceKind?.(this.mount.source) ?? "other");
   }
 }
 

@@ -9,10 +9,11 @@
  */
 import { PlanError, quotePath } from "../errors.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
-import { isBind, planFor, type MountContext } from "./mount-request.ts";
+import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
-import type { MountStep, Plan } from "./steps.ts";
+import type { ProbedMountStep } from "./probe-step.ts";
+import type { MountStep, Plan, Step } from "./steps.ts";
 
 /** Flags that belong to one mount (not its superblock): a bind applies them by remounting. */
 export const MS_PER_MOUNT =
@@ -30,7 +31,7 @@ export function planPlain(ctx: MountContext): Plan {
   checkDataSize(ctx, data);
 
   const locked = facts.inUserNamespace ? MS_LOCKED_IN_USERNS : 0;
-  const steps: MountStep[] = [];
+  const steps: Step[] = [];
 
   if (flags & MS.REMOUNT) {
     // One call changes an existing mount; flags not given keep their current value.
@@ -60,12 +61,9 @@ export function planPlain(ctx: MountContext): Plan {
       inheritFlags: 0,
       undoable: true,
     });
+  } else if (isTypeUnknown(mount.type)) {
+    steps.push(probedMount(ctx, flags, data));
   } else {
-    if (mount.type === "") {
-      throw new PlanError(`${ctx.action}: no filesystem type given`, {
-        hint: "give one with -t TYPE (or --bind for a bind mount)",
-      });
-    }
     steps.push({
       op: "mount",
       role: "mount",
@@ -98,6 +96,28 @@ export function planPlain(ctx: MountContext): Plan {
   }
 
   return planFor(ctx, steps);
+}
+
+/**
+ * No type given ("" or "auto"): a block device's type is read from its superblock, as mount(8)
+ * does. (A regular file is an image: the loop planner takes it.) Anything else cannot be told.
+ */
+function probedMount(ctx: MountContext, flags: number, data: string): ProbedMountStep {
+  const { source } = ctx.mount;
+  if (source === "" || ctx.sourceKind !== "block") {
+    const what = source === "" ? "no source" : `${quotePath(source)} is no block device or image file`;
+    throw new PlanError(`${ctx.action}: no filesystem type given, and ${what} to read it from`, {
+      hint: "give one with -t TYPE (or --bind for a bind mount)",
+    });
+  }
+  return {
+    op: "probed-mount",
+    source,
+    target: ctx.target,
+    flags: flags & ~(MS_PROPAGATION | MS.REMOUNT),
+    data: data === "" ? null : data,
+    undoable: true,
+  };
 }
 
 /** No source, no type, only propagation words: change the propagation of an existing mount. */

@@ -9,6 +9,7 @@ import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from 
 import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
 import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
+import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } from "./probe-step.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep extends MountCall {
@@ -51,7 +52,15 @@ export interface HelperStep {
   readonly undoable: boolean;
 }
 
-export type Step = MountStep | UnmountStep | HelperStep | IdmapStep | FsContextStep | MountInDirStep | LoopMountStep;
+export type Step =
+  | MountStep
+  | UnmountStep
+  | HelperStep
+  | IdmapStep
+  | FsContextStep
+  | MountInDirStep
+  | LoopMountStep
+  | ProbedMountStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -92,6 +101,8 @@ export function describeStep(step: Step): Record<string, unknown> {
       return describeMountInDirStep(step);
     case "loop-mount":
       return describeLoopMountStep(step);
+    case "probed-mount":
+      return describeProbedMountStep(step);
   }
 }
 
@@ -113,6 +124,8 @@ export function formatStep(step: Step): string {
       return formatMountInDirStep(step);
     case "loop-mount":
       return formatLoopMountStep(step);
+    case "probed-mount":
+      return formatProbedMountStep(step);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * File descriptors: open(2), close(2), read(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
+ * File descriptors: open(2), close(2), read(2), pread(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
@@ -89,6 +89,28 @@ export function dupCloexec(fd: number): number {
 export function readSome(fd: number, buffer: Uint8Array): number {
   const n = Number(libc().read(fd, buffer, buffer.byteLength));
   return n < 0 ? -lastErrno() : n;
+}
+
+// Bound on its own, as isatty below: only a mount that probes a filesystem type reads this way.
+const preadLib = bindLibc({ pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" } });
+
+/**
+ * pread(fd, buf, len, offset) until buf is full or the file ends -> the bytes read. EINTR is
+ * retried; other errors are a SyscallError naming path, the file fd was opened from.
+ */
+export function readAt(fd: number, buffer: Uint8Array, offset: number, path: string): number {
+  let filled = 0;
+  while (filled < buffer.byteLength) {
+    const n = Number(preadLib().pread(fd, buffer.subarray(filled), buffer.byteLength - filled, offset + filled));
+    if (n === 0) break;
+    if (n < 0) {
+      const errno = lastErrno();
+      if (errno === Errno.EINTR) continue;
+      throw new SyscallError("pread(2)", errno, [path]);
+    }
+    filled += n;
+  }
+  return filled;
 }
 
 // Bound on its own: only a batch's progress line asks, and each symbol bound costs start-up.

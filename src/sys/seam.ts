@@ -3,7 +3,7 @@
  * libcSyscalls is the real one; tests wrap it (sys/inject.ts) to fail a chosen call with a
  * chosen errno while every other call stays real. Features add their calls here.
  */
-import { close, dupCloexec, open, openat2, openPath, writeOnce } from "./fd.ts";
+import { close, dupCloexec, open, openat2, openPath, readAt, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxIdentity, statxMountId, type FileIdentity, type Statfs } from "./stat.ts";
@@ -99,6 +99,8 @@ export interface Syscalls {
 
   /** fcntl(fd, F_DUPFD_CLOEXEC, 0) -> a new fd of the same open file, the caller's to close */
   dupCloexec(fd: number): number;
+  /** pread(fd, buf, len, offset) until buf is full or the file ends -> bytes read; path names fd in errors */
+  readAt(fd: number, buffer: Uint8Array, offset: number, path: string): number;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -136,6 +138,7 @@ export const libcSyscalls: Syscalls = {
   loopSetDirectIo,
   loopClrFd,
   dupCloexec,
+  readAt,
 };
 
 export type { FileIdentity, Statfs, ProcessExit, WaitingChild };

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { loopDevicesOf as loopDevicesInSysfs } from "../../src/bench/workloads/loop.ts";
+import { detachLoop } from "../../src/ops/loop.ts";
 
 /** This process's open fds and what each points to (readlink of /proc/self/fd/N). */
 export type FdSnapshot = ReadonlyMap<number, string>;
@@ -87,6 +88,17 @@ export function loopDevicesOf(image: string): { sysfs: string[]; losetup: string
     .filter((line) => line.includes(`(${image})`))
     .map((line) => line.slice(0, line.indexOf(":")));
   return { sysfs: sysfs.sort(), losetup: losetup.sort() };
+}
+
+/** Detach every loop device still bound to image: a test's cleanup, whatever the test did. */
+export function detachLoopDevicesOf(image: string): void {
+  for (const device of loopDevicesOf(image).sysfs) {
+    try {
+      detachLoop(device);
+    } catch {
+      // already going away
+    }
+  }
 }
 
 /**

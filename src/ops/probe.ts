@@ -1,0 +1,47 @@
+/**
+ * Filesystem types read from superblocks: the probe behind a mount with no type (mount(8)'s
+ * libblkid step) and the probed-mount step. The device's first PROBE_BYTES are read through
+ * the seam; plan/superblock.ts names what they hold.
+ */
+import { MountFailedError, PlanError, quotePath } from "../errors.ts";
+import type { ProbedMountStep } from "../plan/probe-step.ts";
+import { identifySuperblock, KNOWN_SUPERBLOCKS, PROBE_BYTES } from "../plan/superblock.ts";
+import { O } from "../sys/fd.ts";
+import type { OpsContext } from "./context.ts";
+import { closeQuietly } from "./plan-handles.ts";
+import { undoMount, type PlanRun } from "./run-plan.ts";
+
+/**
+ * The type of the filesystem on an open device (fd), named `device` in messages, with `what`
+ * (the image file of a loop device) in errors. A device whose superblock is unknown, or that holds
+ * swap or an encrypted volume, is a MountFailedError (exit 32) saying which.
+ */
+export function probeType(fd: number, device: string, ctx: OpsContext, what = device): string {
+  const bytes = new Uint8Array(PROBE_BYTES);
+  const length = ctx.sys.readAt(fd, bytes, 0, device);
+  const found = identifySuperblock(bytes.subarray(0, length));
+  const action = `read the filesystem type of ${quotePath(device)}${what === device ? "" : ` (${quotePath(what)})`}`;
+  if (found?.kind === "filesystem") {
+    ctx.log?.(`probe: ${quotePath(device)} holds ${found.type}`);
+    return found.type;
+  }
+  if (found?.kind === "not-mountable") {
+    const cause = new PlanError(`${action}: it is ${found.what}`, { hint: found.hint });
+    throw new MountFailedError(cause.message, cause, { hint: found.hint });
+  }
+  const cause = new PlanError(`${action}: no superblock of a type mountkit knows (${KNOWN_SUPERBLOCKS.join(", ")}) in its first ${length} bytes`);
+  throw new MountFailedError(cause.message, cause, { hint: "give the type with -t TYPE" });
+}
+
+/** probed-mount: read the device's type, then mount it as that. */
+export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: PlanRun): void {
+  const fd = ctx.sys.open(step.source, O.RDONLY | O.CLOEXEC);
+  let fstype: string;
+  try {
+    fstype = probeType(fd, step.source, ctx);
+  } finally {
+    closeQuietly(ctx.sys, fd);
+  }
+  ctx.sys.mount(step.source, step.target, fstype, step.flags, step.data);
+  if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}

@@ -1,0 +1,51 @@
+/**
+ * A mount with no filesystem type (none given, or "auto"), as mount(8) makes it: the device's
+ * first bytes are read, its superblock names the type (plan/superblock.ts), and mount(2) is
+ * called with that type.
+ *
+ *   fd = open(source, O_RDONLY|O_CLOEXEC); pread(fd, buf, PROBE_BYTES, 0); close(fd)
+ *   mount(source, target, <type from the superblock>, flags, data)
+ *
+ * A loop mount without a type probes its loop device the same way (plan/loop-step.ts).
+ * Pure.
+ */
+import { formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
+import { PROBE_BYTES } from "./superblock.ts";
+
+export interface ProbedMountStep {
+  readonly op: "probed-mount";
+  /** the block device */
+  readonly source: string;
+  readonly target: string;
+  readonly flags: number;
+  readonly data: string | null;
+  /** true when a later failure must unmount what this step mounted */
+  readonly undoable: boolean;
+}
+
+/** How a type read from the superblock prints in a mount(2) line. */
+export const PROBED_TYPE = "<type from the superblock>";
+
+/** The probe's read of device, C-like. */
+export function formatProbe(device: string): string {
+  return `fd = open(${JSON.stringify(device)}, O_RDONLY|O_CLOEXEC); pread(fd, buf, ${PROBE_BYTES}, 0); close(fd)`;
+}
+
+/** mount(2) with the probed type in place of fstype. */
+export function formatProbedMountCall(call: Omit<MountCall, "fstype">): string {
+  return formatMountCall({ ...call, fstype: null }, PROBED_TYPE);
+}
+
+export function formatProbedMountStep(step: ProbedMountStep): string {
+  return `${formatProbe(step.source)}\n${formatProbedMountCall(step)}`;
+}
+
+export function describeProbedMountStep(step: ProbedMountStep): Record<string, unknown> {
+  return {
+    op: step.op,
+    syscalls: ["open", "pread", "close", "mount"],
+    probe: { device: step.source, bytes: PROBE_BYTES },
+    args: { ...mountCallArgs({ ...step, fstype: null }), fstypeFrom: "superblock" },
+    undoable: step.undoable,
+  };
+}

@@ -1,0 +1,170 @@
+// Mounts with no type, as mount(8) makes them: an image file gets a loop device on its own and
+// a device's type is read from its superblock. Real images and loop devices; root, private
+// mount namespace. Other engineers use loop devices here too: checks look only at the devices
+// bound to this test's own images, and every device is released in finally.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { Errno } from "../../src/errno.ts";
+import { exitCodeFor, MountFailedError, SyscallError } from "../../src/errors.ts";
+import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { unmountAll } from "../../src/ops/unmount.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { caught } from "../support/caught.ts";
+import { runCli } from "../support/cli.ts";
+import { detachLoopDevicesOf, expectFreed, loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+
+const ws = workspace();
+const { cleanups, dir, unmountAfter } = ws;
+let s: Scratch;
+const fresh = (label: string) => (s = ws.fresh(label));
+
+/** Release every loop device still bound to path when the test ends, whatever happened. */
+function releaseAfter(path: string): string {
+  cleanups.push(() => detachLoopDevicesOf(path));
+  return path;
+}
+const image = (name: string, extra: string[] = []) => releaseAfter(makeExt4Image(s.path(name), 8, extra));
+const mountAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target);
+
+describe("an image file with no type", () => {
+  for (const [fstype, extra] of [
+    ["ext2", ["-t", "ext2"]],
+    ["ext3", ["-t", "ext3"]],
+    ["ext4", []],
+  ] as const) {
+    test(`${fstype}: a loop device of its own, the type from the superblock, freed at unmount`, async () => {
+      fresh(`probe-${fstype}`);
+      const img = image(`${fstype}.img`, [...extra]);
+      const t = dir("m");
+      unmountAfter(t);
+      const before = openFds();
+      const plan = mount({ type: "", source: img, options: ["nodev"] }, t);
+      expect(newFds(before)).toEqual([]);
+      expect(plan.steps.map((step) => step.op)).toEqual(["loop-mount"]);
+      const mounted = mountAt(t)!;
+      expect(mounted).toMatchObject({ fstype, source: loopDevicesOf(img).sysfs[0] });
+      unmountAll(t);
+      await expectFreed(img);
+    });
+  }
+
+  test("a block device with type auto: read from the device, then mount(2)", async () => {
+    fresh("probe-block");
+    const img = image("img");
+    const t = dir("m");
+    unmountAfter(t);
+    const loop = attachLoop(img);
+    try {
+      const before = openFds();
+      const plan = mount({ type: "auto", source: loop.device, options: ["ro"] }, t);
+      expect(newFds(before)).toEqual([]);
+      expect(plan.steps.map((step) => step.op)).toEqual(["probed-mount"]);
+      expect(mountAt(t)).toMatchObject({ fstype: "ext4", source: loop.device });
+      expect(mountAt(t)!.options).toMatch(/^ro,/);
+      unmountAll(t);
+    } finally {
+      loop.close();
+      detachLoop(loop.device);
+    }
+    await expectFreed(img);
+  });
+});
+
+describe("nothing mountable found: exit 32, the device released, nothing mounted", () => {
+  test("a swap area and a file of zeros, through a loop device", async () => {
+    fresh("probe-bad");
+    const swap = releaseAfter(s.path("swap"));
+    writeFileSync(swap, new Uint8Array(1 << 20));
+    const mkswap = Bun.spawnSync(["mkswap", swap]);
+    expect(mkswap.exitCode).toBe(0);
+    const zeros = releaseAfter(s.path("zeros"));
+    writeFileSync(zeros, new Uint8Array(1 << 20));
+    const t = dir("m");
+    unmountAfter(t);
+
+    const before = openFds();
+    const swapErr = caught(() => mount({ type: "", source: swap, options: [] }, t));
+    expect(swapErr).toBeInstanceOf(MountFailedError);
+    expect(exitCodeFor(swapErr)).toBe(32);
+    expect((swapErr as Error).message).toMatch(
+      new RegExp(`^mount ${swap} on ${t}: read the filesystem type of /dev/loop\\d+ \\(${swap}\\): it is a swap area$`),
+    );
+    expect((swapErr as MountFailedError).hint).toMatch(/swapon/);
+
+    const zerosErr = caught(() => mount({ type: "auto", source: zeros, options: ["loop"] }, t)) as MountFailedError;
+    expect(zerosErr.message).toMatch(/no superblock of a type mountkit knows .* in its first 69632 bytes$/);
+    expect(newFds(before)).toEqual([]);
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(swap);
+    await expectFreed(zeros);
+  });
+
+  test("a read error (EIO injected at pread): the SyscallError names the device, which is freed", async () => {
+    fresh("probe-eio");
+    const img = image("img");
+    const t = dir("m");
+    unmountAfter(t);
+    const sys = injectFaults(libcSyscalls, { readAt: { calls: [1], errno: Errno.EIO, syscall: "pread(2)" } });
+    const err = caught(() => mount({ type: "", source: img, options: [] }, t, { sys })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.message).toMatch(new RegExp(`^mount ${img} on ${t}: pread\\(2\\): EIO .*${img} on /dev/loop\\d+`));
+    expect(sys.counts.mount ?? 0).toBe(0);
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(img);
+  });
+});
+
+describe("the binary", () => {
+  test("mount IMAGE DIR with no type; --dry-run prints the probe", async () => {
+    fresh("probe-cli");
+    const img = image("img");
+    const t = dir("m");
+    unmountAfter(t);
+    const dry = runCli(["mount", "-n", img, t]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`pread(loopfd, buf, 69632, 0)\nmount("/dev/loopN", "${t}", <type from the superblock>, 0, NULL)`);
+    expect(mountsUnder(t)).toEqual([]);
+
+    const verbose = runCli(["mount", "-v", "-t", "auto", img, t]);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toMatch(/probe: \/dev\/loop\d+ holds ext4/);
+    expect(mountAt(t)?.fstype).toBe("ext4");
+    expect(runCli(["umount", t]).code).toBe(0);
+    await expectFreed(img);
+
+    const dirSource = runCli(["mount", dir("src"), t]);
+    expect(dirSource.code).toBe(1);
+    expect(dirSource.stderr).toMatch(/no filesystem type given, and .*src is no block device or image file to read it from/);
+  });
+
+  test("mount -a: an auto line and a loop line mount once; run again, both are already mounted", async () => {
+    fresh("probe-fstab");
+    const a = image("a.img");
+    const b = image("b.img");
+    const ta = dir("a");
+    const tb = dir("b");
+    unmountAfter(ta);
+    unmountAfter(tb);
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `${a} ${ta} auto defaults 0 0\n${b} ${tb} ext4 loop,nodev 0 0\n`);
+    const first = runCli(["mount", "-a", "-T", fstab, "--json"]);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).entries.map((r: { status: string }) => r.status)).toEqual(["mounted", "mounted"]);
+    const again = runCli(["mount", "-a", "-T", fstab, "--json"]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).entries.map((r: { status: string }) => r.status)).toEqual(["skipped", "skipped"]);
+    const verbose = runCli(["mount", "-a", "-T", fstab, "-v"]);
+    expect(`${verbose.stdout}${verbose.stderr}`.match(/: already mounted/g)).toHaveLength(2);
+    expect(mountsUnder(ta)).toHaveLength(1);
+    expect(mountsUnder(tb)).toHaveLength(1);
+    expect(runCli(["umount", "-a", "-T", fstab]).code).toBe(0);
+    await expectFreed(a);
+    await expectFreed(b);
+  });
+});

@@ -1,0 +1,122 @@
+// Mounts with no type (none, or "auto") and image files without -o loop, as mount(8) plans
+// them: the planner asks what the source is only when the type leaves it open. Pure.
+import { describe, expect, test } from "bun:test";
+import { PlanError } from "../../src/errors.ts";
+import { isAlreadyMounted } from "../../src/plan/already-mounted.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
+import type { LoopMountStep } from "../../src/plan/loop-step.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import type { Mount, SourceKind } from "../../src/plan/mount-request.ts";
+import type { ProbedMountStep } from "../../src/plan/probe-step.ts";
+import { describeStep, formatStep } from "../../src/plan/steps.ts";
+import { PROBE_BYTES } from "../../src/plan/superblock.ts";
+import type { MountInfo } from "../../src/mountinfo/types.ts";
+
+const facts = factsForVersion("6.18.0");
+const kinds: Record<string, SourceKind> = { "/dev/sdb1": "block", "/img/a.ext4": "file", "/srv": "other" };
+
+/** The plan, and the sources the planner asked about. */
+function planOf(type: string, source: string, options: string[] = []) {
+  const asked: string[] = [];
+  const sourceKind = (path: string): SourceKind => {
+    asked.push(path);
+    return kinds[path] ?? "other";
+  };
+  const plan = planMount({ type, source, options }, "/mnt", facts, { sourceKind });
+  return { steps: plan.steps, asked };
+}
+
+describe("no type given", () => {
+  test("a block device: its type is read from the superblock, then mount(2)", () => {
+    for (const type of ["", "auto"]) {
+      const { steps, asked } = planOf(type, "/dev/sdb1", ["ro", "noatime", "errors=remount-ro"]);
+      expect(asked).toEqual(["/dev/sdb1"]);
+      expect(steps).toEqual([
+        { op: "probed-mount", source: "/dev/sdb1", target: "/mnt", flags: MS.RDONLY | MS.NOATIME, data: "errors=remount-ro", undoable: true },
+      ] satisfies ProbedMountStep[]);
+    }
+    const [step] = planOf("", "/dev/sdb1").steps;
+    expect(formatStep(step!)).toBe(
+      `fd = open("/dev/sdb1", O_RDONLY|O_CLOEXEC); pread(fd, buf, ${PROBE_BYTES}, 0); close(fd)\n` +
+        `mount("/dev/sdb1", "/mnt", <type from the superblock>, 0, NULL)`,
+    );
+    expect(describeStep(step!)).toMatchObject({ op: "probed-mount", probe: { device: "/dev/sdb1" }, args: { fstype: null, fstypeFrom: "superblock" } });
+  });
+
+  test("a regular file: a loop device (mount(8)'s auto-loop), its type read once attached", () => {
+    for (const type of ["", "auto"]) {
+      const { steps } = planOf(type, "/img/a.ext4", ["ro"]);
+      expect(steps).toHaveLength(1);
+      expect(steps[0]).toMatchObject({ op: "loop-mount", fstype: null, loop: { file: "/img/a.ext4", readOnly: true, autoclear: true } });
+    }
+    const text = formatStep(planOf("", "/img/a.ext4").steps[0]!);
+    expect(text).toContain(`pread(loopfd, buf, ${PROBE_BYTES}, 0)\nmount("/dev/loopN", "/mnt", <type from the superblock>, 0, NULL)`);
+  });
+
+  test("-o loop with no type probes the attached device too", () => {
+    const { steps, asked } = planOf("", "/img/a.ext4", ["loop"]);
+    expect(asked).toEqual([]); // the option says it all
+    expect((steps[0] as LoopMountStep).fstype).toBeNull();
+  });
+
+  test("anything else cannot be told: a PlanError before any syscall", () => {
+    expect(() => planOf("", "/srv")).toThrow(PlanError);
+    expect(() => planOf("", "/srv")).toThrow(/^mount \/srv on \/mnt: no filesystem type given, and \/srv is no block device or image file to read it from$/);
+    expect(() => planOf("auto", "")).toThrow(/no filesystem type given, and no source to read it from/);
+    // without a sourceKind in the env (a caller planning on its own), every source is "other"
+    expect(() => planMount({ type: "", source: "/dev/sdb1", options: [] }, "/mnt", facts)).toThrow(/no filesystem type given/);
+  });
+});
+
+describe("an image file given a block filesystem's type", () => {
+  test("gets a loop device, with that type", () => {
+    const { steps } = planOf("ext4", "/img/a.ext4", ["nodev"]);
+    expect(steps[0]).toMatchObject({ op: "loop-mount", fstype: "ext4", flags: MS.NODEV });
+  });
+
+  test("the same type on a block device is a plain mount(2)", () => {
+    const { steps } = planOf("ext4", "/dev/sdb1");
+    expect(steps[0]).toMatchObject({ op: "mount", source: "/dev/sdb1", fstype: "ext4" });
+  });
+});
+
+describe("the source is looked at only when the type leaves it open", () => {
+  test("tmpfs, overlay, binds, remounts and propagation changes never ask", () => {
+    const cases: [string, string, string[]][] = [
+      ["tmpfs", "/img/a.ext4", []],
+      ["overlay", "overlay", ["lowerdir=/a:/b"]],
+      ["", "/img/a.ext4", ["bind"]],
+      ["bind", "/img/a.ext4", []],
+      ["", "", ["remount", "ro"]],
+      ["", "", ["private"]],
+    ];
+    for (const [type, source, options] of cases) {
+      const { asked, steps } = planOf(type, source, options);
+      expect(asked).toEqual([]);
+      expect(steps.every((s) => s.op !== "loop-mount" && s.op !== "probed-mount")).toBe(true);
+    }
+  });
+});
+
+describe("already mounted (mount -a)", () => {
+  const row = (mountpoint: string, source: string, fstype: string): MountInfo =>
+    ({ id: 1, parent: 0, major: 7, minor: 0, root: "/", mountpoint, options: "rw", optional: [], fstype, source, superOptions: "rw" }) as unknown as MountInfo;
+  const table = [row("/mnt", "/dev/loop3", "ext4"), row("/data", "/dev/sdb1", "xfs")];
+  const m = (type: string, source: string, options: string[] = []): Mount => ({ type, source, options });
+  const backing = (device: string) => (device === "/dev/loop3" ? "/img/a.ext4" : undefined);
+
+  test("auto matches whatever type the mount has; a given type must match", () => {
+    expect(isAlreadyMounted(table, "/data", m("auto", "/dev/sdb1"), "/dev/sdb1")).toBe(true);
+    expect(isAlreadyMounted(table, "/data", m("", "/dev/sdb1"), "/dev/sdb1")).toBe(true);
+    expect(isAlreadyMounted(table, "/data", m("ext4", "/dev/sdb1"), "/dev/sdb1")).toBe(false);
+  });
+
+  test("an image is mounted when a loop device attached to it is mounted there", () => {
+    expect(isAlreadyMounted(table, "/mnt", m("ext4", "/img/a.ext4", ["loop"]), "/img/a.ext4", backing)).toBe(true);
+    expect(isAlreadyMounted(table, "/mnt", m("auto", "/img/a.ext4"), "/img/a.ext4", backing)).toBe(true);
+    expect(isAlreadyMounted(table, "/mnt", m("ext4", "/img/b.ext4", ["loop"]), "/img/b.ext4", backing)).toBe(false);
+    // without the kernel's answer, a loop device is only its own name
+    expect(isAlreadyMounted(table, "/mnt", m("ext4", "/img/a.ext4", ["loop"]), "/img/a.ext4")).toBe(false);
+  });
+});
