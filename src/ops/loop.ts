@@ -16,7 +16,7 @@ import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { fileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
-import { probeType } from "./probe.ts";
+import { probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
@@ -121,6 +121,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
     releaseLoop(loop, ctx);
     if (err instanceof SyscallError) {
       err.withDetails(`${quotePath(step.loop.file)} on ${loop.device}`);
+      if (step.fstype === null && fstype !== null) err.hint ??= probedTypeHint(err, fstype, step.loop.file);
       if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${fstype ?? "known"} filesystem, or an option is wrong`;
     }
     throw err;

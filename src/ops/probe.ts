@@ -3,7 +3,8 @@
  * libblkid step) and the probed-mount step. The device's first PROBE_BYTES are read through
  * the seam; plan/superblock.ts names what they hold.
  */
-import { MountFailedError, PlanError, quotePath } from "../errors.ts";
+import { Errno } from "../errno.ts";
+import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { ProbedMountStep } from "../plan/probe-step.ts";
 import { identifySuperblock, KNOWN_SUPERBLOCKS, PROBE_BYTES } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
@@ -42,6 +43,18 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
   } finally {
     closeQuietly(ctx.sys, fd);
   }
-  ctx.sys.mount(step.source, step.target, fstype, step.flags, step.data);
+  try {
+    ctx.sys.mount(step.source, step.target, fstype, step.flags, step.data);
+  } catch (err) {
+    if (err instanceof SyscallError) err.hint ??= probedTypeHint(err, fstype, step.source);
+    throw err;
+  }
   if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/** mount(2) refused a type read from the superblock: say which, since the user never gave it. */
+export function probedTypeHint(err: SyscallError, fstype: string, device: string): string | undefined {
+  if (err.errno === Errno.ENODEV) return `${quotePath(device)} holds ${fstype}, which this kernel does not have (not in /proc/filesystems: modprobe ${fstype})`;
+  if (err.errno === Errno.EINVAL) return `${quotePath(device)} looks like ${fstype} but the kernel refused it: a damaged filesystem, or a wrong option`;
+  return undefined;
 }

@@ -120,6 +120,31 @@ describe("nothing mountable found: exit 32, the device released, nothing mounted
   });
 });
 
+describe("mount(2) refusing the type read from the superblock", () => {
+  test("the hint names the type the user never gave (ENODEV injected: this kernel has ext4)", async () => {
+    fresh("probe-enodev");
+    const img = image("img");
+    const t = dir("m");
+    unmountAfter(t);
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.ENODEV } });
+    const err = caught(() => mount({ type: "", source: img, options: [] }, t, { sys })) as SyscallError;
+    expect(err.errno).toBe(Errno.ENODEV);
+    expect(err.hint).toBe(`${img} holds ext4, which this kernel does not have (not in /proc/filesystems: modprobe ext4)`);
+    await expectFreed(img);
+
+    const loop = attachLoop(img);
+    try {
+      const onDevice = caught(() => mount({ type: "auto", source: loop.device, options: [] }, t, { sys: injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EINVAL } }) }));
+      expect((onDevice as SyscallError).hint).toBe(`${loop.device} looks like ext4 but the kernel refused it: a damaged filesystem, or a wrong option`);
+    } finally {
+      loop.close();
+      detachLoop(loop.device);
+    }
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(img);
+  });
+});
+
 describe("the binary", () => {
   test("mount IMAGE DIR with no type; --dry-run prints the probe", async () => {
     fresh("probe-cli");
