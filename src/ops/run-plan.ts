@@ -116,7 +116,13 @@ function runMountStep(step: MountStep, ctx: OpsContext, run: PlanRun): void {
   let flags = step.flags;
   if (step.inheritFlags !== 0) flags |= statfsFlagsToMs(ctx.sys.statfs(step.target).flags) & step.inheritFlags;
   ctx.sys.mount(step.source, step.target, step.fstype, flags, step.data);
-  if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+  if (step.undoable && run.undoWanted) run.rollback.push(step.role === "move" ? () => moveBack(step, ctx) : () => undoMount(step.target, ctx));
+}
+
+/** Undo a move: the mount goes back where it came from. */
+function moveBack(step: MountStep, ctx: OpsContext): void {
+  ctx.log?.(`rollback: mount(${JSON.stringify(step.target)}, ${JSON.stringify(step.source)}, NULL, MS_MOVE, NULL)`);
+  ctx.sys.mount(step.target, step.source!, null, step.flags, null);
 }
 
 function runUnmountStep(step: UnmountStep, ctx: OpsContext): void {

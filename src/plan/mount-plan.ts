@@ -7,6 +7,7 @@ import { mountContext, type Mount, type MountContext, type PlanEnv } from "./mou
 import { fusePlanner } from "./fuse.ts";
 import { idmapPlanner } from "./idmap.ts";
 import { loopPlanner } from "./loop.ts";
+import { movePlanner } from "./move.ts";
 import { overlayPlanner } from "./overlay.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
@@ -19,7 +20,7 @@ export interface Planner {
 
 const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPlain };
 
-export const PLANNERS: readonly Planner[] = [fusePlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
+export const PLANNERS: readonly Planner[] = [movePlanner, fusePlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   const ctx = mountContext(mount, target, facts, env);

@@ -68,6 +68,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "nolazytime", behaviour: clear(MS.LAZYTIME), help: "write timestamps out", origin: "util-linux" },
   { name: "silent", behaviour: set(MS.SILENT), help: "suppress some kernel messages", origin: "util-linux" },
   { name: "loud", behaviour: clear(MS.SILENT), help: "do not suppress kernel messages", origin: "util-linux" },
+  { name: "move", behaviour: set(MS.MOVE), help: "move the mount at the source to the target (mount --move)", origin: "util-linux" },
   { name: "iversion", behaviour: set(MS.I_VERSION), help: "increment i_version on change", origin: "util-linux" },
   { name: "noiversion", behaviour: clear(MS.I_VERSION), help: "do not increment i_version", origin: "util-linux" },
 

@@ -15,13 +15,13 @@ import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } 
 export interface MountStep extends MountCall {
   readonly op: "mount";
   /** why the step exists: the first mount, the propagation change, the read-only remount... */
-  readonly role: "mount" | "bind" | "remount" | "bind-remount" | "propagation";
+  readonly role: "mount" | "bind" | "remount" | "bind-remount" | "propagation" | "move";
   /**
    * Flag bits copied at run time from the mount's current statfs flags (mapped ST_* -> MS_*):
    * a remount keeps what it does not change, and inside a user namespace the locked flags.
    */
   readonly inheritFlags: number;
-  /** true when a later failure must unmount what this step mounted */
+  /** true when a later failure must undo this step: unmount what it mounted, or move it back */
   readonly undoable: boolean;
 }
 

@@ -27,6 +27,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "options", short: "o", value: "OPTS", help: "comma-separated options; repeat to add more" },
   { long: "bind", short: "B", help: "bind mount SOURCE on TARGET" },
   { long: "rbind", short: "R", help: "bind mount SOURCE and everything under it" },
+  { long: "move", short: "M", help: "move the mount at SOURCE (and all under it) to TARGET" },
   { long: "read-only", short: "r", help: "mount read-only (same as -o ro)" },
   { long: "read-write", short: "w", help: "mount read-write (same as -o rw)", aliases: ["rw"] },
   ...PROPAGATION_FLAGS.map(([long, word]) => ({ long, help: `change propagation to ${word}` })),
@@ -41,7 +42,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const MOUNT_USAGE =
-  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
+  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
   "       mountkit mount                    list the mounts" +
@@ -110,6 +111,7 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
   const options = tokenizeOptionArgs(optionArgs);
   if (flags.has("rbind")) options.push("rbind");
   else if (flags.has("bind")) options.push("bind");
+  if (flags.has("move")) options.push("move");
   if (flags.has("read-only")) options.push("ro");
   if (flags.has("read-write")) options.push("rw");
   for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
@@ -122,6 +124,7 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
   if (operands.length === 1 && changesExisting) {
     return { kind: "direct", m: { type: "", source: "", options }, target: operands[0]! };
   }
+  if (operands.length === 1 && flags.has("move")) throw new UsageError("mount: --move needs the mount point to move and where to (SOURCE TARGET)");
   if (operands.length === 1) return { kind: "fstab", operand: operands[0]!, type: typeValues ? type : undefined, options };
   if (operands.length === 0) {
     throw new UsageError("mount: missing SOURCE and TARGET operands", { hint: "usage: mountkit mount [-t TYPE] [-o OPTS] SOURCE TARGET" });

@@ -1,0 +1,84 @@
+// mount --move on real mounts: the tree moves, a failure after the move moves it back.
+// Root, private mount namespace.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Errno } from "../../src/errno.ts";
+import { SyscallError } from "../../src/errors.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { caught } from "../support/caught.ts";
+import { runCli } from "../support/cli.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { workspace } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+
+const ws = workspace();
+const { dir, unmountAfter } = ws;
+/** A fresh scratch dir with two mount points in it, each unmounted after the test. */
+function fromAndTo(label: string): { from: string; to: string } {
+  ws.fresh(label);
+  const from = dir("from");
+  const to = dir("to");
+  unmountAfter(from);
+  unmountAfter(to);
+  return { from, to };
+}
+const points = (path: string) => mountsUnder(path).map((m) => `${m.mountpoint} ${m.fstype} ${m.source}`);
+
+describe("mount --move", () => {
+  test("the mount and the mounts under it move; the old place is a plain directory again", () => {
+    const { from, to } = fromAndTo("move");
+    mount({ type: "tmpfs", source: "mk-move", options: [] }, from);
+    const sub = dir("from", "sub");
+    unmountAfter(sub);
+    unmountAfter(join(to, "sub"));
+    mount({ type: "tmpfs", source: "mk-sub", options: [] }, sub);
+    writeFileSync(join(from, "hello"), "x");
+
+    const plan = mount({ type: "", source: from, options: ["move", "private"] }, to);
+    expect(plan.steps.map((s) => s.op === "mount" && s.role)).toEqual(["move", "propagation"]);
+    expect(points(from)).toEqual([]);
+    expect(points(to)).toEqual([`${to} tmpfs mk-move`, `${to}/sub tmpfs mk-sub`]);
+    expect(existsSync(join(to, "hello"))).toBe(true);
+    expect(existsSync(join(from, "hello"))).toBe(false);
+  });
+
+  test("a failure after the move (EINVAL injected at the propagation call) moves the mount back", () => {
+    const { from, to } = fromAndTo("move-back");
+    mount({ type: "tmpfs", source: "mk-back", options: [] }, from);
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [2], errno: Errno.EINVAL } });
+    const err = caught(() => mount({ type: "", source: from, options: ["move", "shared"] }, to, { sys })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.errno).toBe(Errno.EINVAL);
+    expect(err.cleanupErrors).toEqual([]);
+    expect(sys.log.filter((call) => call[0] === "mount").map((call) => call.slice(1, 3))).toEqual([
+      [from, to],
+      [null, to],
+      [to, from], // the rollback
+    ]);
+    expect(points(to)).toEqual([]);
+    expect(points(from)).toEqual([`${from} tmpfs mk-back`]);
+  });
+
+  test("the binary: -M SOURCE TARGET; bad use exits 1, a source that is no mount point 32", () => {
+    const { from, to } = fromAndTo("move-cli");
+    expect(runCli(["mount", "-t", "tmpfs", "mk-cli", from]).code).toBe(0);
+    expect(runCli(["mount", "-n", "--move", from, to]).stdout).toBe(`mount("${from}", "${to}", NULL, MS_MOVE, NULL)\n`);
+    expect(runCli(["mount", "-M", from, to])).toMatchObject({ code: 0, stderr: "" });
+    expect(points(to)).toEqual([`${to} tmpfs mk-cli`]);
+
+    const oneOperand = runCli(["mount", "--move", to]);
+    expect(oneOperand.code).toBe(1);
+    expect(oneOperand.stderr).toMatch(/--move needs the mount point to move and where to/);
+    const withRo = runCli(["mount", "--move", "-r", to, from]);
+    expect(withRo.code).toBe(1);
+    expect(withRo.stderr).toMatch(/a move takes no other options \(given: ro\)/);
+    const notMounted = runCli(["mount", "--move", from, to]); // from is a plain directory now
+    expect(notMounted.code).toBe(32);
+    expect(notMounted.stderr).toMatch(/mount\(2\): EINVAL/);
+    expect(points(to)).toEqual([`${to} tmpfs mk-cli`]);
+  });
+});
