@@ -22,6 +22,8 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
+import { deviceTagOf } from "../plan/device-tag.ts";
+import { deviceOfTag } from "./block-devices.ts";
 import { loopBackingFile } from "./loop.ts";
 import { PLAN_ENV, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
@@ -285,8 +287,11 @@ function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours
   return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source), loopBackingFile);
 }
 
+/** The source as the mount table shows it: a UUID=/LABEL= tag as its device, symlinks resolved. */
 function realSource(source: string): string {
-  return source.startsWith("/") ? (existingRealpath(source) ?? source) : source;
+  const tag = deviceTagOf(source);
+  const device = tag === undefined ? source : (deviceOfTag(tag) ?? source);
+  return device.startsWith("/") ? (existingRealpath(device) ?? device) : device;
 }
 
 export interface MountAllOptions extends BatchOptions {

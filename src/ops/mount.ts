@@ -10,6 +10,7 @@ import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./cont
 import { locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
 import { fileType } from "../sys/stat.ts";
+import { deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
 import { newTempPath } from "./temp-location.ts";
 
@@ -53,11 +54,12 @@ function sourceKind(source: string): SourceKind {
 /**
  * Run-time choices plans may need, computed only when a planner reads them: a fresh temp
  * dir path (the idmapped overlay's temp lowerdirs), what a type-less or image mount's source
- * is. Nothing is allocated or stat()ed for other mounts.
+ * is, the device a UUID=/LABEL= source names. Nothing is allocated or stat()ed for other mounts.
  */
 export const PLAN_ENV: PlanEnv = {
   get tempDir() {
     return newTempPath("idmap");
   },
   sourceKind,
+  deviceOfTag,
 }

@@ -7,6 +7,7 @@
 import { PlanError, quotePath } from "../errors.ts";
 import { badEntries } from "./apply-input.ts";
 import { DEFAULT_TARGET_MODE, type BatchEntry, type CreateTarget } from "./batch-entry.ts";
+import { udevEncode } from "./device-tag.ts";
 import { tokenizeOptions } from "./options.ts";
 
 export interface FstabLine {
@@ -108,15 +109,6 @@ export function sourceFromTag(spec: string): string {
   return `/dev/disk/${TAG_DIRS[m[1]!]}/${udevEncode(value)}`;
 }
 
-/** udev's name encoding for /dev/disk links: bytes outside [A-Za-z0-9#+-.:=@_] as \xNN. */
-function udevEncode(value: string): string {
-  let out = "";
-  for (const ch of value) {
-    if (/[A-Za-z0-9#+\-.:=@_]/.test(ch) || ch.charCodeAt(0) > 0x7f) out += ch;
-    else out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  }
-  return out;
-}
 
 /**
  * libmount's mnt_match_fstype: a comma list of types; a leading "no" negates the whole list

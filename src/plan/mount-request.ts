@@ -5,6 +5,7 @@
 import { PlanError, quotePath } from "../errors.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
+import { deviceTagOf, type DeviceTag } from "./device-tag.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
 import type { Plan, Step } from "./steps.ts";
 
@@ -41,6 +42,11 @@ export interface PlanEnv {
    * type from its superblock). Without it every source counts as "other".
    */
   readonly sourceKind?: (source: string) => SourceKind;
+  /**
+   * The block device a UUID=/LABEL= source (or its /dev/disk link) names, or undefined when no
+   * device has it. Without it such sources are passed on as written.
+   */
+  readonly deviceOfTag?: (tag: DeviceTag) => string | undefined;
 }
 
 /** A source as the type-less and image mounts see it: a block device, a regular file, or else. */
@@ -60,7 +66,18 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
   for (const option of mount.options) {
     if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
   }
+  const tag = env.deviceOfTag === undefined ? undefined : deviceTagOf(mount.source);
+  if (tag !== undefined) mount = { ...mount, source: deviceOfTag(tag, mount, target, env.deviceOfTag!) };
   return new RequestContext(mount, target, classifyOptions(mount.options), facts, env);
+}
+
+/** The device for a UUID=/LABEL= source, as mount(8) finds it; a PlanError when none has it. */
+function deviceOfTag(tag: DeviceTag, mount: Mount, target: string, find: (tag: DeviceTag) => string | undefined): string {
+  const device = find(tag);
+  if (device !== undefined) return device;
+  throw new PlanError(`${describeAction(mount, target)}: no block device has ${tag.name} ${JSON.stringify(tag.value)}`, {
+    hint: `looked for ${tag.link}, then read the superblock of each device in /proc/partitions`,
+  });
 }
 
 /**

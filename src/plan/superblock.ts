@@ -113,3 +113,70 @@ function hasAscii(bytes: Uint8Array, offset: number, text: string): boolean {
 function u32(bytes: Uint8Array, view: DataView, offset: number): number | undefined {
   return offset + 4 <= bytes.length ? view.getUint32(offset, true) : undefined;
 }
+
+/** A filesystem's own names, as blkid reports them (UUID lower-case hex, vfat's serial XXXX-XXXX). */
+export interface SuperblockIds {
+  readonly uuid?: string;
+  readonly label?: string;
+}
+
+/**
+ * The UUID and label in bytes (the start of a device) for the filesystems that carry them and
+ * mount(8) users name in fstab: ext2/3/4, xfs, btrfs, erofs, vfat. Empty for others.
+ */
+export function superblockIds(bytes: Uint8Array): SuperblockIds {
+  const found = identifySuperblock(bytes);
+  if (found?.kind !== "filesystem") return {};
+  switch (found.type) {
+    case "ext2":
+    case "ext3":
+    case "ext4": // s_uuid at 0x68, s_volume_name[16] at 0x78
+      return ids(uuidAt(bytes, 1024 + 0x68), textAt(bytes, 1024 + 0x78, 16));
+    case "xfs": // sb_uuid at 32, sb_fname[12] at 108
+      return ids(uuidAt(bytes, 32), textAt(bytes, 108, 12));
+    case "btrfs": // fsid at 32, label[256] at 0x12b of the superblock at 64 KiB
+      return ids(uuidAt(bytes, 65536 + 32), textAt(bytes, 65536 + 0x12b, 256));
+    case "erofs": // uuid at 48, volume_name[16] at 64 of the superblock at 1 KiB
+      return ids(uuidAt(bytes, 1024 + 48), textAt(bytes, 1024 + 64, 16));
+    case "vfat":
+      return fatIds(bytes);
+    default:
+      return {};
+  }
+}
+
+function ids(uuid: string | undefined, label: string | undefined): SuperblockIds {
+  return { ...(uuid ? { uuid } : {}), ...(label ? { label } : {}) };
+}
+
+/** 16 bytes as 8-4-4-4-12 hex; undefined when all zero (no UUID set). */
+function uuidAt(bytes: Uint8Array, offset: number): string | undefined {
+  if (offset + 16 > bytes.length) return undefined;
+  const raw = bytes.subarray(offset, offset + 16);
+  if (raw.every((b) => b === 0)) return undefined;
+  const hex = Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A NUL-padded UTF-8 field; undefined when empty. */
+function textAt(bytes: Uint8Array, offset: number, length: number): string | undefined {
+  if (offset + length > bytes.length) return undefined;
+  const field = bytes.subarray(offset, offset + length);
+  const end = field.indexOf(0);
+  const text = new TextDecoder().decode(end < 0 ? field : field.subarray(0, end));
+  return text === "" ? undefined : text;
+}
+
+/**
+ * FAT: the volume serial (blkid's UUID, "1A2B-3C4D") and label from the extended boot record,
+ * at 67/71 for FAT32 and 39/43 for FAT12/16; the label space-padded, "NO NAME" meaning none.
+ */
+function fatIds(bytes: Uint8Array): SuperblockIds {
+  const fat32 = hasAscii(bytes, 82, "FAT32   ");
+  const serialAt = fat32 ? 67 : 39;
+  if (bytes[serialAt - 1] !== 0x29) return {}; // no extended boot signature: no serial, no label
+  const serial = bytes.slice(serialAt, serialAt + 4).reverse();
+  const hex = Array.from(serial, (b) => b.toString(16).padStart(2, "0").toUpperCase()).join("");
+  const label = textAt(bytes, serialAt + 4, 11)?.trimEnd();
+  return ids(`${hex.slice(0, 4)}-${hex.slice(4)}`, label && label !== "NO NAME" ? label : undefined);
+}

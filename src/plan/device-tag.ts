@@ -1,0 +1,57 @@
+/**
+ * Sources that name a device by its filesystem's UUID or label, as mount(8) takes them:
+ * `UUID=x`, `LABEL=x`, or udev's links for them (/dev/disk/by-uuid/x, /dev/disk/by-label/x,
+ * which fstab tags become). ops/ finds the device: through the link when udev made it, else by
+ * reading the superblocks of the block devices in /proc/partitions (libblkid's way), which is
+ * what a minimal host without udev has. Pure.
+ */
+export type DeviceTagName = "UUID" | "LABEL";
+
+export interface DeviceTag {
+  readonly name: DeviceTagName;
+  /** the UUID or label, decoded */
+  readonly value: string;
+  /** the udev link that names the device when udev runs */
+  readonly link: string;
+}
+
+const LINK_DIRS: Readonly<Record<DeviceTagName, string>> = { UUID: "/dev/disk/by-uuid/", LABEL: "/dev/disk/by-label/" };
+
+/** The tag a source names, or undefined for every other source (two prefix tests for those). */
+export function deviceTagOf(source: string): DeviceTag | undefined {
+  if (source.startsWith("/dev/disk/by-")) {
+    for (const name of ["UUID", "LABEL"] as const) {
+      const dir = LINK_DIRS[name];
+      if (source.startsWith(dir) && source.length > dir.length && !source.includes("/", dir.length)) {
+        return { name, value: udevDecode(source.slice(dir.length)), link: source };
+      }
+    }
+    return undefined;
+  }
+  const m = /^(UUID|LABEL)=(.+)$/.exec(source);
+  if (!m) return undefined;
+  const name = m[1] as DeviceTagName;
+  let value = m[2]!;
+  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) value = value.slice(1, -1);
+  return { name, value, link: `${LINK_DIRS[name]}${udevEncode(value)}` };
+}
+
+/** Whether a filesystem's ids match a tag: UUIDs compared case-blind (blkid prints vfat's upper-case). */
+export function tagMatches(tag: DeviceTag, ids: { readonly uuid?: string; readonly label?: string }): boolean {
+  if (tag.name === "LABEL") return ids.label === tag.value;
+  return ids.uuid !== undefined && ids.uuid.toLowerCase() === tag.value.toLowerCase();
+}
+
+/** udev's name encoding for /dev/disk links: bytes outside [A-Za-z0-9#+-.:=@_] as \xNN. */
+export function udevEncode(value: string): string {
+  let out = "";
+  for (const ch of value) {
+    if (/[A-Za-z0-9#+\-.:=@_]/.test(ch) || ch.charCodeAt(0) > 0x7f) out += ch;
+    else out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  }
+  return out;
+}
+
+function udevDecode(name: string): string {
+  return name.replace(/\\x([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}

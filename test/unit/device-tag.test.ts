@@ -1,0 +1,118 @@
+// Sources naming a device by UUID or label, and the ids superblocks carry. Pure.
+import { describe, expect, test } from "bun:test";
+import { PlanError } from "../../src/errors.ts";
+import { deviceTagOf, tagMatches, type DeviceTag } from "../../src/plan/device-tag.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import { PROBE_BYTES, superblockIds } from "../../src/plan/superblock.ts";
+
+describe("deviceTagOf", () => {
+  test("UUID= and LABEL=, quoted or not, with the udev link for each", () => {
+    expect(deviceTagOf("UUID=0a1b-2c")).toEqual({ name: "UUID", value: "0a1b-2c", link: "/dev/disk/by-uuid/0a1b-2c" });
+    expect(deviceTagOf('LABEL="my data"')).toEqual({ name: "LABEL", value: "my data", link: "/dev/disk/by-label/my\\x20data" });
+    expect(deviceTagOf("LABEL='root'")?.value).toBe("root");
+  });
+
+  test("the udev links themselves (what fstab tags become), decoded", () => {
+    expect(deviceTagOf("/dev/disk/by-label/my\\x20data")).toEqual({ name: "LABEL", value: "my data", link: "/dev/disk/by-label/my\\x20data" });
+    expect(deviceTagOf("/dev/disk/by-uuid/0a1b")?.name).toBe("UUID");
+  });
+
+  test("every other source is no tag", () => {
+    for (const source of ["/dev/sda1", "/dev/disk/by-id/ata-x", "/dev/disk/by-uuid/", "/dev/disk/by-uuid/a/b", "UUID=", "uuid=x", "PARTUUID=x", "tmpfs", ""]) {
+      expect(deviceTagOf(source)).toBeUndefined();
+    }
+  });
+
+  test("UUIDs match case-blind, labels exactly", () => {
+    const uuid = deviceTagOf("UUID=1A2B-3C4D")!;
+    expect(tagMatches(uuid, { uuid: "1a2b-3c4d" })).toBe(true);
+    expect(tagMatches(uuid, { label: "1A2B-3C4D" })).toBe(false);
+    const label = deviceTagOf("LABEL=Data")!;
+    expect(tagMatches(label, { label: "Data" })).toBe(true);
+    expect(tagMatches(label, { label: "data" })).toBe(false);
+  });
+});
+
+describe("superblockIds", () => {
+  const at = (bytes: Uint8Array, offset: number, what: number[] | string) =>
+    bytes.set(typeof what === "string" ? [...what].map((c) => c.charCodeAt(0)) : what, offset);
+  const uuidBytes = [0x0a, 0x1b, 0x2c, 0x3d, 0, 0, 0x40, 0, 0x80, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc];
+
+  test("ext4: s_uuid and s_volume_name", () => {
+    const bytes = new Uint8Array(PROBE_BYTES);
+    at(bytes, 1024 + 0x38, [0x53, 0xef]);
+    at(bytes, 1024 + 0x60, [0x40]); // extents: ext4
+    at(bytes, 1024 + 0x68, uuidBytes);
+    at(bytes, 1024 + 0x78, "my data");
+    expect(superblockIds(bytes)).toEqual({ uuid: "0a1b2c3d-0000-4000-8000-123456789abc", label: "my data" });
+    at(bytes, 1024 + 0x68, new Array(16).fill(0)); // no UUID set
+    at(bytes, 1024 + 0x78, new Array(16).fill(0));
+    expect(superblockIds(bytes)).toEqual({});
+  });
+
+  test("xfs and btrfs", () => {
+    const xfs = new Uint8Array(PROBE_BYTES);
+    at(xfs, 0, "XFSB");
+    at(xfs, 32, uuidBytes);
+    at(xfs, 108, "xlab");
+    expect(superblockIds(xfs)).toEqual({ uuid: "0a1b2c3d-0000-4000-8000-123456789abc", label: "xlab" });
+    const btrfs = new Uint8Array(PROBE_BYTES);
+    at(btrfs, 65536 + 64, "_BHRfS_M");
+    at(btrfs, 65536 + 32, uuidBytes);
+    at(btrfs, 65536 + 0x12b, "pool");
+    expect(superblockIds(btrfs)).toEqual({ uuid: "0a1b2c3d-0000-4000-8000-123456789abc", label: "pool" });
+  });
+
+  test("vfat: the serial as XXXX-XXXX and the padded label, FAT32 and FAT16 layouts; NO NAME is none", () => {
+    const fat32 = new Uint8Array(PROBE_BYTES);
+    at(fat32, 510, [0x55, 0xaa]);
+    at(fat32, 82, "FAT32   ");
+    at(fat32, 66, [0x29, 0x4d, 0x3c, 0x2b, 0x1a]);
+    at(fat32, 71, "VOLX       ");
+    expect(superblockIds(fat32)).toEqual({ uuid: "1A2B-3C4D", label: "VOLX" });
+    const fat16 = new Uint8Array(PROBE_BYTES);
+    at(fat16, 510, [0x55, 0xaa]);
+    at(fat16, 54, "FAT16   ");
+    at(fat16, 38, [0x29, 0xcd, 0xab, 0x34, 0x12]);
+    at(fat16, 43, "NO NAME    ");
+    expect(superblockIds(fat16)).toEqual({ uuid: "1234-ABCD" });
+    at(fat16, 38, [0]); // no extended boot signature
+    expect(superblockIds(fat16)).toEqual({});
+  });
+
+  test("nothing for filesystems without ids here, or no filesystem", () => {
+    const squashfs = new Uint8Array(PROBE_BYTES);
+    at(squashfs, 0, "hsqs");
+    expect(superblockIds(squashfs)).toEqual({});
+    expect(superblockIds(new Uint8Array(100))).toEqual({});
+  });
+});
+
+describe("planning with a tag as the source", () => {
+  const facts = factsForVersion("6.18.0");
+  const asked: DeviceTag[] = [];
+  const env = {
+    deviceOfTag: (tag: DeviceTag) => {
+      asked.push(tag);
+      return tag.value === "known" ? "/dev/vdb1" : undefined;
+    },
+  };
+
+  test("the device found takes the source's place; other sources never ask", () => {
+    const plan = planMount({ type: "ext4", source: "LABEL=known", options: [] }, "/mnt", facts, env);
+    expect(plan.steps[0]).toMatchObject({ op: "mount", source: "/dev/vdb1", fstype: "ext4" });
+    expect(asked.map((t) => t.link)).toEqual(["/dev/disk/by-label/known"]);
+    planMount({ type: "tmpfs", source: "tmpfs", options: [] }, "/mnt", facts, env);
+    expect(asked).toHaveLength(1);
+  });
+
+  test("no device with it: a PlanError naming the tag, before any syscall", () => {
+    expect(() => planMount({ type: "ext4", source: "UUID=abc", options: [] }, "/mnt", facts, env)).toThrow(PlanError);
+    expect(() => planMount({ type: "ext4", source: "UUID=abc", options: [] }, "/mnt", facts, env)).toThrow(/^mount UUID=abc on \/mnt: no block device has UUID "abc"$/);
+  });
+
+  test("without a finder (a caller planning on its own) the source stays as written", () => {
+    expect(planMount({ type: "ext4", source: "UUID=abc", options: [] }, "/mnt", facts).steps[0]).toMatchObject({ source: "UUID=abc" });
+  });
+});
