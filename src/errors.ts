@@ -149,8 +149,8 @@ export class BatchError extends MountkitError {
 /**
  * A mount operation failed after it had begun (exit 32), for a reason that is no syscall's
  * errno: a batch entry whose target only fails to resolve once earlier entries are mounted
- * (they are rolled back), a device whose superblock names no filesystem. The cause, a PlanError, says why; it is not one itself, since exit 1
- * means "refused before any mount".
+ * (they are rolled back), a device whose superblock names no filesystem. The cause, a
+ * PlanError, says why; it is not one itself, since exit 1 means "refused before any mount".
  */
 export class MountFailedError extends MountkitError {
   readonly kind = "mount";

@@ -14,6 +14,7 @@
  */
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isAlreadyMounted } from "../plan/already-mounted.ts";
+import { deviceTagOf } from "../plan/device-tag.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
 import type { Mount } from "../plan/mount-request.ts";
@@ -22,7 +23,6 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
-import { deviceTagOf } from "../plan/device-tag.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { loopBackingFile } from "./loop.ts";
 import { PLAN_ENV, readyToRun } from "./mount.ts";

@@ -17,7 +17,7 @@ export interface DeviceTag {
 
 const LINK_DIRS: Readonly<Record<DeviceTagName, string>> = { UUID: "/dev/disk/by-uuid/", LABEL: "/dev/disk/by-label/" };
 
-/** The tag a source names, or undefined for every other source (two prefix tests for those). */
+/** The tag a source names, or undefined for every other source (three prefix tests for those). */
 export function deviceTagOf(source: string): DeviceTag | undefined {
   if (source.startsWith("/dev/disk/by-")) {
     for (const name of ["UUID", "LABEL"] as const) {
@@ -28,6 +28,7 @@ export function deviceTagOf(source: string): DeviceTag | undefined {
     }
     return undefined;
   }
+  if (!source.startsWith("UUID=") && !source.startsWith("LABEL=")) return undefined;
   const m = /^(UUID|LABEL)=(.+)$/.exec(source);
   if (!m) return undefined;
   const name = m[1] as DeviceTagName;

@@ -32,7 +32,10 @@ export interface MountContext {
   readonly sourceKind: SourceKind;
 }
 
-/** Choices ops/ makes before planning (plans stay pure): plain data, all optional. */
+/**
+ * What ops/ provides for planning (plans stay pure): run-time choices and look-ups, all
+ * optional, each asked only when a planner needs it.
+ */
 export interface PlanEnv {
   /** a path that does not exist yet, for a plan's temp directory (idmapped overlay lowers) */
   readonly tempDir?: string;
