@@ -7,16 +7,28 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { tagMatches, type DeviceTag } from "../plan/device-tag.ts";
-import { PROBE_BYTES, superblockIds } from "../plan/superblock.ts";
-import { close, O, open, readAt } from "../sys/fd.ts";
+import { superblockIds } from "../plan/superblock.ts";
+import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
+import { existingRealpath } from "../sys/realpath.ts";
+import { libcSyscalls } from "../sys/seam.ts";
 import { statPath } from "../sys/stat.ts";
+import { closeQuietly } from "./plan-handles.ts";
+import { readDeviceStart } from "./probe.ts";
 
-/** The device tag names: its udev link when that is a block device, else the first device whose superblock matches. */
+/**
+ * The device a tag names: where its udev link points when that is a block device (canonical,
+ * /dev/sdb1, as libmount passes it to mount(2) and mountinfo then shows), else the scan's answer.
+ */
 export function deviceOfTag(tag: DeviceTag): string | undefined {
-  if (statPath(tag.link)?.type === "block") return tag.link;
+  if (statPath(tag.link)?.type === "block") return existingRealpath(tag.link) ?? tag.link;
+  return scanForTag(tag);
+}
+
+/** The first device in /proc/partitions whose superblock carries the tag's UUID or label. */
+export function scanForTag(tag: DeviceTag): string | undefined {
   return partitionDevices().find((device) => {
-    const bytes = readDeviceStart(device);
+    const bytes = deviceStart(device);
     return bytes !== undefined && tagMatches(tag, superblockIds(bytes));
   });
 }
@@ -43,23 +55,18 @@ export function partitionDevices(): string[] {
  * The first PROBE_BYTES of a device, or undefined when it cannot be read (no medium, no
  * permission, gone): such a device names nothing. O_NONBLOCK, as blkid, so a CD drive does not wait.
  */
-function readDeviceStart(device: string): Uint8Array | undefined {
+function deviceStart(device: string): Uint8Array | undefined {
   let fd: number;
   try {
-    fd = open(device, O.RDONLY | O.CLOEXEC | O.NONBLOCK);
+    fd = libcSyscalls.open(device, O.RDONLY | O.CLOEXEC | O.NONBLOCK);
   } catch {
     return undefined;
   }
   try {
-    const bytes = new Uint8Array(PROBE_BYTES);
-    return bytes.subarray(0, readAt(fd, bytes, 0, device));
+    return readDeviceStart(fd, device, libcSyscalls);
   } catch {
     return undefined;
   } finally {
-    try {
-      close(fd);
-    } catch {
-      // a read-only fd: nothing written that a failed close could lose
-    }
+    closeQuietly(libcSyscalls, fd);
   }
 }

@@ -8,6 +8,7 @@ import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.
 import type { ProbedMountStep } from "../plan/probe-step.ts";
 import { identifySuperblock, KNOWN_SUPERBLOCKS, PROBE_BYTES } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
+import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
@@ -18,9 +19,9 @@ import { undoMount, type PlanRun } from "./run-plan.ts";
  * swap or an encrypted volume, is a MountFailedError (exit 32) saying which.
  */
 export function probeType(fd: number, device: string, ctx: OpsContext, what = device): string {
-  const bytes = new Uint8Array(PROBE_BYTES);
-  const length = ctx.sys.readAt(fd, bytes, 0, device);
-  const found = identifySuperblock(bytes.subarray(0, length));
+  const bytes = readDeviceStart(fd, device, ctx.sys);
+  const length = bytes.length;
+  const found = identifySuperblock(bytes);
   const action = `read the filesystem type of ${quotePath(device)}${what === device ? "" : ` (${quotePath(what)})`}`;
   if (found?.kind === "filesystem") {
     ctx.log?.(`probe: ${quotePath(device)} holds ${found.type}`);
@@ -32,6 +33,12 @@ export function probeType(fd: number, device: string, ctx: OpsContext, what = de
   }
   const cause = new PlanError(`${action}: no superblock of a type mountkit knows (${KNOWN_SUPERBLOCKS.join(", ")}) in its first ${length} bytes`);
   throw new MountFailedError(cause.message, cause, { hint: "give the type with -t TYPE" });
+}
+
+/** The first PROBE_BYTES of an open device (fewer when it is smaller): where superblocks are. */
+export function readDeviceStart(fd: number, device: string, sys: Syscalls): Uint8Array {
+  const bytes = new Uint8Array(PROBE_BYTES);
+  return bytes.subarray(0, sys.readAt(fd, bytes, 0, device));
 }
 
 /** probed-mount: read the device's type, then mount it as that. */

@@ -29,12 +29,22 @@ export function deviceTagOf(source: string): DeviceTag | undefined {
     return undefined;
   }
   if (!source.startsWith("UUID=") && !source.startsWith("LABEL=")) return undefined;
-  const m = /^(UUID|LABEL)=(.+)$/.exec(source);
+  const spec = parseTagSpec(source);
+  if (spec === undefined) return undefined;
+  const name = spec.name as DeviceTagName;
+  return { name, value: spec.value, link: `${LINK_DIRS[name]}${udevEncode(spec.value)}` };
+}
+
+/**
+ * NAME=value for the tags fstab(5) knows (LABEL, UUID, PARTLABEL, PARTUUID, ID), the value
+ * unquoted ('x' or "x"); undefined for anything else.
+ */
+export function parseTagSpec(spec: string): { name: string; value: string } | undefined {
+  const m = /^(LABEL|UUID|PARTLABEL|PARTUUID|ID)=(.+)$/.exec(spec);
   if (!m) return undefined;
-  const name = m[1] as DeviceTagName;
   let value = m[2]!;
   if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) value = value.slice(1, -1);
-  return { name, value, link: `${LINK_DIRS[name]}${udevEncode(value)}` };
+  return { name: m[1]!, value };
 }
 
 /** Whether a filesystem's ids match a tag: UUIDs compared case-blind (blkid prints vfat's upper-case). */

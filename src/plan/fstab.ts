@@ -7,7 +7,7 @@
 import { PlanError, quotePath } from "../errors.ts";
 import { badEntries } from "./apply-input.ts";
 import { DEFAULT_TARGET_MODE, type BatchEntry, type CreateTarget } from "./batch-entry.ts";
-import { udevEncode } from "./device-tag.ts";
+import { parseTagSpec, udevEncode } from "./device-tag.ts";
 import { tokenizeOptions } from "./options.ts";
 
 export interface FstabLine {
@@ -102,11 +102,8 @@ const TAG_DIRS: Record<string, string> = {
  * names the device (libmount asks udev's links first too). Anything else is unchanged.
  */
 export function sourceFromTag(spec: string): string {
-  const m = /^(LABEL|UUID|PARTLABEL|PARTUUID|ID)=(.+)$/.exec(spec);
-  if (!m) return spec;
-  let value = m[2]!;
-  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) value = value.slice(1, -1);
-  return `/dev/disk/${TAG_DIRS[m[1]!]}/${udevEncode(value)}`;
+  const tag = parseTagSpec(spec);
+  return tag === undefined ? spec : `/dev/disk/${TAG_DIRS[tag.name]}/${udevEncode(tag.value)}`;
 }
 
 

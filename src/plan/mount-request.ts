@@ -70,12 +70,12 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
     if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
   }
   const tag = env.deviceOfTag === undefined ? undefined : deviceTagOf(mount.source);
-  if (tag !== undefined) mount = { ...mount, source: deviceOfTag(tag, mount, target, env.deviceOfTag!) };
+  if (tag !== undefined) mount = { ...mount, source: taggedDevice(tag, mount, target, env.deviceOfTag!) };
   return new RequestContext(mount, target, classifyOptions(mount.options), facts, env);
 }
 
 /** The device for a UUID=/LABEL= source, as mount(8) finds it; a PlanError when none has it. */
-function deviceOfTag(tag: DeviceTag, mount: Mount, target: string, find: (tag: DeviceTag) => string | undefined): string {
+function taggedDevice(tag: DeviceTag, mount: Mount, target: string, find: (tag: DeviceTag) => string | undefined): string {
   const device = find(tag);
   if (device !== undefined) return device;
   throw new PlanError(`${describeAction(mount, target)}: no block device has ${tag.name} ${JSON.stringify(tag.value)}`, {

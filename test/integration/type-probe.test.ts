@@ -30,6 +30,14 @@ function releaseAfter(path: string): string {
   return path;
 }
 const image = (name: string, extra: string[] = []) => releaseAfter(makeExt4Image(s.path(name), 8, extra));
+/** A fresh scratch dir with an ext4 image (its devices released) and a mount point (unmounted) in it. */
+function imageAndTarget(label: string, mkfsArgs: string[] = []): { img: string; t: string } {
+  fresh(label);
+  const img = image("img", mkfsArgs);
+  const t = dir("m");
+  unmountAfter(t);
+  return { img, t };
+}
 const mountAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target);
 
 describe("an image file with no type", () => {
@@ -39,10 +47,7 @@ describe("an image file with no type", () => {
     ["ext4", []],
   ] as const) {
     test(`${fstype}: a loop device of its own, the type from the superblock, freed at unmount`, async () => {
-      fresh(`probe-${fstype}`);
-      const img = image(`${fstype}.img`, [...extra]);
-      const t = dir("m");
-      unmountAfter(t);
+      const { img, t } = imageAndTarget(`probe-${fstype}`, [...extra]);
       const before = openFds();
       const plan = mount({ type: "", source: img, options: ["nodev"] }, t);
       expect(newFds(before)).toEqual([]);
@@ -55,10 +60,7 @@ describe("an image file with no type", () => {
   }
 
   test("a block device with type auto: read from the device, then mount(2)", async () => {
-    fresh("probe-block");
-    const img = image("img");
-    const t = dir("m");
-    unmountAfter(t);
+    const { img, t } = imageAndTarget("probe-block");
     const loop = attachLoop(img);
     try {
       const before = openFds();
@@ -76,7 +78,7 @@ describe("an image file with no type", () => {
   });
 });
 
-describe("nothing mountable found: exit 32, the device released, nothing mounted", () => {
+describe("nothing mountable found: the device released, nothing mounted", () => {
   test("a swap area and a file of zeros, through a loop device", async () => {
     fresh("probe-bad");
     const swap = releaseAfter(s.path("swap"));
@@ -105,11 +107,28 @@ describe("nothing mountable found: exit 32, the device released, nothing mounted
     await expectFreed(zeros);
   });
 
+  test("in mount -a: the line is named, the others mount, exit 64, the device freed", async () => {
+    fresh("probe-bad-fstab");
+    const zeros = releaseAfter(s.path("zeros"));
+    writeFileSync(zeros, new Uint8Array(1 << 20));
+    const good = image("good.img");
+    const [bad, ok] = [dir("bad"), dir("ok")];
+    unmountAfter(bad);
+    unmountAfter(ok);
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `${zeros} ${bad} auto defaults 0 0\n${good} ${ok} auto defaults 0 0\n`);
+    const run = runCli(["mount", "-a", "-T", fstab]);
+    expect(run.code).toBe(64);
+    expect(run.stderr).toMatch(
+      new RegExp(`line 1 \\(${bad}\\): mount ${zeros} on ${bad}: read the filesystem type of /dev/loop\\d+ \\(${zeros}\\): no superblock`),
+    );
+    expect(mountsUnder(bad)).toEqual([]);
+    expect(mountAt(ok)?.fstype).toBe("ext4");
+    await expectFreed(zeros);
+  });
+
   test("a read error (EIO injected at pread): the SyscallError names the device, which is freed", async () => {
-    fresh("probe-eio");
-    const img = image("img");
-    const t = dir("m");
-    unmountAfter(t);
+    const { img, t } = imageAndTarget("probe-eio");
     const sys = injectFaults(libcSyscalls, { readAt: { calls: [1], errno: Errno.EIO, syscall: "pread(2)" } });
     const err = caught(() => mount({ type: "", source: img, options: [] }, t, { sys })) as SyscallError;
     expect(err).toBeInstanceOf(SyscallError);
@@ -122,10 +141,7 @@ describe("nothing mountable found: exit 32, the device released, nothing mounted
 
 describe("mount(2) refusing the type read from the superblock", () => {
   test("the hint names the type the user never gave (ENODEV injected: this kernel has ext4)", async () => {
-    fresh("probe-enodev");
-    const img = image("img");
-    const t = dir("m");
-    unmountAfter(t);
+    const { img, t } = imageAndTarget("probe-enodev");
     const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.ENODEV } });
     const err = caught(() => mount({ type: "", source: img, options: [] }, t, { sys })) as SyscallError;
     expect(err.errno).toBe(Errno.ENODEV);
@@ -147,10 +163,7 @@ describe("mount(2) refusing the type read from the superblock", () => {
 
 describe("the binary", () => {
   test("mount IMAGE DIR with no type; --dry-run prints the probe", async () => {
-    fresh("probe-cli");
-    const img = image("img");
-    const t = dir("m");
-    unmountAfter(t);
+    const { img, t } = imageAndTarget("probe-cli");
     const dry = runCli(["mount", "-n", img, t]);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`pread(loopfd, buf, 69632, 0)\nmount("/dev/loopN", "${t}", <type from the superblock>, 0, NULL)`);
