@@ -13,7 +13,7 @@ import type { Plan } from "../plan/steps.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
-import { PLAN_ENV, readyToRun } from "./mount.ts";
+import { planEnv, readyToRun } from "./mount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 
 export interface ApplyOptions extends BatchOptions {
@@ -88,7 +88,7 @@ export function planEntries(entries: readonly BatchEntry[], root: string, option
   const canonical = canonicalRoot(root);
   const ctx = opsContext(options);
   const targets = new Map(entries.map((e) => [e, resolveInRoot(canonical, e.mount.target, ctx.sys)]));
-  const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action, PLAN_ENV).map((p) => readyToRun(p, ctx));
+  const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action, planEnv(ctx)).map((p) => readyToRun(p, ctx));
   checkFsParams(entries, plans, ctx, action);
   return entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }));
 }

@@ -25,7 +25,7 @@ import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { loopBackingFile } from "./loop.ts";
-import { PLAN_ENV, readyToRun } from "./mount.ts";
+import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { runPlan, type Undo } from "./run-plan.ts";
@@ -116,7 +116,7 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
     targets.set(e, target);
     return target;
   };
-  const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, PLAN_ENV), ctx, action);
+  const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, planEnv(ctx)), ctx, action);
   const checked = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
   const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
   const run = mountEntries(entries, canonical, ctx, options, action, preflight, checked);
@@ -164,7 +164,7 @@ function mountEntries(
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log);
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
-      const plan = early?.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, PLAN_ENV), ctx);
+      const plan = early?.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
       runPlan(plan, ctx, { rollback: undo });
       mounted.push({ target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });

@@ -19,6 +19,10 @@ export interface OpsContext {
   readonly batch?: BatchShared | undefined;
   /** the EBUSY policy for unmounts a plan makes (temp mounts); UNMOUNT_BUSY when undefined */
   readonly unmountRetry?: RetryPolicy | undefined;
+  /** mount -w: a write-protected source fails instead of being mounted read-only */
+  readonly readWriteOnly?: boolean | undefined;
+  /** receives what the user should know of a mount that succeeded (mounted read-only instead) */
+  readonly warn?: ((message: string) => void) | undefined;
 }
 
 export interface OpsOptions {
@@ -29,6 +33,10 @@ export interface OpsOptions {
   helperDir?: string;
   batch?: BatchShared;
   unmountRetry?: RetryPolicy;
+  /** mount -w: never fall back to read-only on a write-protected source (mount(8)'s explicit read-write) */
+  readWriteOnly?: boolean;
+  /** called with a warning when a mount succeeds differently from what was asked (mounted read-only) */
+  warn?: (message: string) => void;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */
@@ -45,7 +53,9 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.log === undefined &&
     options.helperDir === undefined &&
     options.batch === undefined &&
-    options.unmountRetry === undefined
+    options.unmountRetry === undefined &&
+    options.readWriteOnly === undefined &&
+    options.warn === undefined
   ) {
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
@@ -60,5 +70,7 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     helperDir: options.helperDir,
     batch: options.batch,
     unmountRetry: options.unmountRetry,
+    readWriteOnly: options.readWriteOnly,
+    warn: options.warn,
   };
 }

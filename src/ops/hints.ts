@@ -5,8 +5,11 @@
 import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { fileType } from "../sys/stat.ts";
+import { readTextFile } from "../sys/file.ts";
+import { blockDeviceNumber, fileType } from "../sys/stat.ts";
 import { overlayHint } from "./overlay-hints.ts";
+
+const NEEDS_PRIVILEGE = "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
 
 export function mountHint(err: SyscallError, mount: Mount, target: string): string | undefined {
   if (mount.type === "overlay") {
@@ -26,14 +29,30 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return `unknown filesystem type ${JSON.stringify(mount.type)} (not in /proc/filesystems)`;
     case Errno.ENOTBLK:
       return `source ${quotePath(mount.source)} is not a block device${fileType(mount.source) === "file" ? " (use -o loop for an image file)" : ""}`;
-    case Errno.EPERM:
+    case Errno.EROFS:
     case Errno.EACCES:
-      return "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
+      if (isWriteProtected(mount.source)) {
+        return `${quotePath(mount.source)} is write-protected, and read-write was asked explicitly (-w): mount it read-only (-r), or leave out -w`;
+      }
+      return err.errno === Errno.EACCES ? NEEDS_PRIVILEGE : undefined;
+    case Errno.EPERM:
+      return NEEDS_PRIVILEGE;
     case Errno.EBUSY:
       return `${quotePath(target)} or the source is busy`;
     case Errno.EINVAL:
       return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
     default:
       return undefined;
+  }
+}
+
+/** Whether source is a read-only block device (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */
+function isWriteProtected(source: string): boolean {
+  const device = blockDeviceNumber(source);
+  if (device === undefined) return false;
+  try {
+    return readTextFile(`/sys/dev/block/${device}/ro`).trim() === "1";
+  } catch {
+    return false;
   }
 }

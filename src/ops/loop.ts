@@ -10,6 +10,7 @@ import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
+import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
@@ -18,6 +19,7 @@ import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
+import { warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
@@ -28,19 +30,20 @@ export interface AttachedLoop {
   readonly number: number;
   /** open on the device; while it is, an autoclear device stays attached */
   readonly fd: number;
+  /** attached read-only: asked, or the file could not be opened for writing (readOnlyFallback) */
+  readonly readOnly: boolean;
 }
 
 /** Attach setup.file to a free loop device, retrying under `policy` when another process wins the race. */
-export function attachLoopDevice(setup: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY): AttachedLoop {
+export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY): AttachedLoop {
   const { sys } = ctx;
-  const file = resolve(setup.file);
-  const mode = (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC;
+  const file = resolve(asked.file);
   try {
-    const backing = sys.open(file, mode);
+    const { setup, backing } = openBacking(asked, file, ctx);
     try {
       const control = sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
       try {
-        return retrySync(policy, () => bindFreeDevice(setup, file, mode, backing, control, ctx));
+        return retrySync(policy, () => bindFreeDevice(setup, file, backing, control, ctx));
       } finally {
         closeQuietly(sys, control);
       }
@@ -48,17 +51,33 @@ export function attachLoopDevice(setup: LoopSetup, ctx: OpsContext, policy: Retr
       closeQuietly(sys, backing);
     }
   } catch (err) {
-    if (err instanceof SyscallError && err.hint === undefined) err.hint = loopHint(err, setup.file);
+    if (err instanceof SyscallError && err.hint === undefined) err.hint = loopHint(err, asked.file);
     throw err;
   }
 }
 
-function bindFreeDevice(setup: LoopSetup, file: string, mode: number, backing: number, control: number, ctx: OpsContext): AttachedLoop {
+/**
+ * The backing file's fd, opened as the setup asks; a file that refuses writing (a read-only
+ * filesystem, no write permission) is opened read-only when the setup allows the fallback,
+ * as losetup does, and the setup returned says so.
+ */
+function openBacking(setup: LoopSetup, file: string, ctx: OpsContext): { setup: LoopSetup; backing: number } {
+  try {
+    return { setup, backing: ctx.sys.open(file, (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC) };
+  } catch (err) {
+    const writeRefused = err instanceof SyscallError && (err.errno === Errno.EROFS || err.errno === Errno.EACCES);
+    if (!writeRefused || setup.readOnly || !setup.readOnlyFallback) throw err;
+    ctx.log?.(`loop: ${quotePath(file)} cannot be opened for writing (${err.errnoName}): attaching it read-only`);
+    return { setup: { ...setup, readOnly: true }, backing: ctx.sys.open(file, O.RDONLY | O.CLOEXEC) };
+  }
+}
+
+function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control: number, ctx: OpsContext): AttachedLoop {
   const { sys } = ctx;
   const number = sys.loopCtlGetFree(control);
   const device = `/dev/loop${number}`;
   ctx.log?.(`loop: LOOP_CTL_GET_FREE gave N = ${number}: ${device}`);
-  const fd = sys.open(device, mode);
+  const fd = sys.open(device, (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC);
   try {
     if (setup.method === "configure") {
       const flags =
@@ -67,7 +86,7 @@ function bindFreeDevice(setup: LoopSetup, file: string, mode: number, backing: n
     } else {
       bindLegacy(setup, file, backing, fd, ctx);
     }
-    return { device, number, fd };
+    return { device, number, fd, readOnly: setup.readOnly };
   } catch (err) {
     closeQuietly(sys, fd);
     if (err instanceof SyscallError) err.withDetails(device);
@@ -114,9 +133,11 @@ function releaseLoop(loop: AttachedLoop, ctx: OpsContext): void {
 export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: PlanRun): void {
   const loop = attachLoopDevice(step.loop, ctx);
   let fstype = step.fstype;
+  // attached read-only though the mount asked for writing: the file is write-protected
+  const forcedReadOnly = loop.readOnly && !step.loop.readOnly;
   try {
     fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file);
-    ctx.sys.mount(loop.device, step.target, fstype, step.flags, step.data);
+    ctx.sys.mount(loop.device, step.target, fstype, forcedReadOnly ? step.flags | MS.RDONLY : step.flags, step.data);
   } catch (err) {
     releaseLoop(loop, ctx);
     if (err instanceof SyscallError) {
@@ -128,6 +149,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   }
   // The mount holds the device now: with autoclear the kernel detaches it at unmount.
   closeQuietly(ctx.sys, loop.fd);
+  if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
 }
 
@@ -153,7 +175,9 @@ export function loopHint(err: SyscallError, file: string): string | undefined {
     const type = fileType(file);
     if (type !== undefined && type !== "file" && type !== "block") return `${quotePath(file)} is not a regular file or block device`;
   }
-  if (err.errno === Errno.EROFS || err.errno === Errno.EACCES) return `${quotePath(file)} cannot be written: attach it read-only (-r, or -o ro)`;
+  // Reached only without the read-only fallback (mount -w), or when even reading is refused.
+  if (err.errno === Errno.EROFS) return `${quotePath(file)} is on a read-only filesystem: mount it read-only (-r), or leave out -w`;
+  if (err.errno === Errno.EACCES) return `${quotePath(file)} cannot be opened: check its permissions, or mount it read-only (-r)`;
   return undefined;
 }
 
@@ -189,6 +213,7 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     offset: options.offset ?? 0,
     sizeLimit: options.sizeLimit ?? 0,
     method: loopMethod(ctx.facts),
+    readOnlyFallback: true, // as losetup: a file that refuses writing is attached read-only
   };
   let attached: AttachedLoop;
   try {

@@ -37,7 +37,7 @@ export function planOnly(m: Mount, target: string, options: OpsOptions = NO_OPTI
  * then what ops/ resolves before running it (helper paths).
  */
 export function preparePlan(m: Mount, target: string, ctx: OpsContext): Plan {
-  return readyToRun(planMount(m, target, ctx.facts, PLAN_ENV), ctx);
+  return readyToRun(planMount(m, target, ctx.facts, planEnv(ctx)), ctx);
 }
 
 /** What ops/ resolves in a pure plan before running it; batches call it for their entries. */
@@ -56,10 +56,18 @@ function sourceKind(source: string): SourceKind {
  * dir path (the idmapped overlay's temp lowerdirs), what a type-less or image mount's source
  * is, the device a UUID=/LABEL= source names. Nothing is allocated or stat()ed for other mounts.
  */
-export const PLAN_ENV: PlanEnv = {
+const PLAN_ENV: PlanEnv = {
   get tempDir() {
     return newTempPath("idmap");
   },
   sourceKind,
   deviceOfTag,
+};
+
+/** PLAN_ENV for mount -w: no read-only fallback (plan/read-only-fallback.ts). */
+const READ_WRITE_ONLY_ENV: PlanEnv = Object.create(PLAN_ENV, { readWriteOnly: { value: true } });
+
+/** What plans of this context are made with. */
+export function planEnv(ctx: OpsContext): PlanEnv {
+  return ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
 }

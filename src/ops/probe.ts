@@ -11,6 +11,7 @@ import { O } from "../sys/fd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { mountOrReadOnly } from "./read-only-fallback.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
 /**
@@ -51,7 +52,8 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
     closeQuietly(ctx.sys, fd);
   }
   try {
-    ctx.sys.mount(step.source, step.target, fstype, step.flags, step.data);
+    if (step.readOnlyFallback) mountOrReadOnly(step.source, step.target, fstype, step.flags, step.data, ctx);
+    else ctx.sys.mount(step.source, step.target, fstype, step.flags, step.data);
   } catch (err) {
     if (err instanceof SyscallError) err.hint ??= probedTypeHint(err, fstype, step.source);
     throw err;

@@ -15,6 +15,7 @@
  */
 import { formatMountCall, mountCallArgs } from "./mount-call.ts";
 import { formatProbedMountCall } from "./probe-step.ts";
+import { LOOP_FALLBACK_LINE } from "./read-only-fallback.ts";
 import { PROBE_BYTES } from "./superblock.ts";
 
 export type LoopMethod = "configure" | "set-fd";
@@ -34,6 +35,11 @@ export interface LoopSetup {
   readonly sizeLimit: number;
   /** LOOP_CONFIGURE (one ioctl, 5.8) or LOOP_SET_FD + LOOP_SET_STATUS64 */
   readonly method: LoopMethod;
+  /**
+   * A file that cannot be opened for writing (EROFS, EACCES) is attached read-only instead,
+   * as losetup does; a loop mount is then made read-only (plan/read-only-fallback.ts).
+   */
+  readonly readOnlyFallback: boolean;
 }
 
 export interface LoopMountStep {
@@ -76,6 +82,7 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
   const info = `{lo_offset: ${loop.offset}, lo_sizelimit: ${loop.sizeLimit}, lo_flags: ${loopFlagNames(loop)}, lo_file_name: ${q(loop.file)}}`;
   const lines = [
     `backing = open(${q(loop.file)}, ${mode}|O_CLOEXEC)`,
+    ...(loop.readOnlyFallback && !loop.readOnly ? [LOOP_FALLBACK_LINE] : []),
     `N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)`,
     `loopfd = open("/dev/loopN", ${mode}|O_CLOEXEC)`,
   ];

@@ -14,6 +14,7 @@ import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-reque
 import { joinData } from "./options.ts";
 import { checkDataSize } from "./plain.ts";
 import { propagationSteps } from "./propagation.ts";
+import { readOnlyFallback } from "./read-only-fallback.ts";
 import { parseSize } from "./size.ts";
 import type { Plan } from "./steps.ts";
 
@@ -82,6 +83,7 @@ export function planLoop(ctx: MountContext): Plan {
     offset,
     sizeLimit,
     method: loopMethod(ctx.facts),
+    readOnlyFallback: readOnlyFallback(ctx, options.flags),
   };
   const data = joinData(rest);
   checkDataSize(ctx, data);

@@ -50,6 +50,11 @@ export interface PlanEnv {
    * device has it. Without it such sources are passed on as written.
    */
   readonly deviceOfTag?: (tag: DeviceTag) => string | undefined;
+  /**
+   * mount -w: read-write was asked explicitly, so a write-protected source is an error rather
+   * than a read-only mount (plan/read-only-fallback.ts).
+   */
+  readonly readWriteOnly?: boolean;
 }
 
 /** A source as the type-less and image mounts see it: a block device, a regular file, or else. */

@@ -13,6 +13,7 @@ import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-reque
 import { dataSize, joinData } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { ProbedMountStep } from "./probe-step.ts";
+import { isDevicePath, readOnlyFallback } from "./read-only-fallback.ts";
 import type { MountStep, Plan, Step } from "./steps.ts";
 
 /** Flags that belong to one mount (not its superblock): a bind applies them by remounting. */
@@ -64,16 +65,18 @@ export function planPlain(ctx: MountContext): Plan {
   } else if (isTypeUnknown(mount.type)) {
     steps.push(probedMount(ctx, flags, data));
   } else {
+    const mountFlags = flags & ~(MS_PROPAGATION | MS.REMOUNT);
     steps.push({
       op: "mount",
       role: "mount",
       source: mount.source === "" ? "none" : mount.source,
       target,
       fstype: mount.type,
-      flags: flags & ~(MS_PROPAGATION | MS.REMOUNT),
+      flags: mountFlags,
       data: data === "" ? null : data,
       inheritFlags: 0,
       undoable: true,
+      readOnlyFallback: isDevicePath(mount.source) && readOnlyFallback(ctx, mountFlags),
     });
   }
 
@@ -110,13 +113,15 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
       hint: "give one with -t TYPE (or --bind for a bind mount)",
     });
   }
+  const mountFlags = flags & ~(MS_PROPAGATION | MS.REMOUNT);
   return {
     op: "probed-mount",
     source,
     target: ctx.target,
-    flags: flags & ~(MS_PROPAGATION | MS.REMOUNT),
+    flags: mountFlags,
     data: data === "" ? null : data,
     undoable: true,
+    readOnlyFallback: readOnlyFallback(ctx, mountFlags),
   };
 }
 

@@ -10,6 +10,7 @@
  * Pure.
  */
 import { formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
+import { formatMountFallback } from "./read-only-fallback.ts";
 import { PROBE_BYTES } from "./superblock.ts";
 
 export interface ProbedMountStep {
@@ -21,6 +22,8 @@ export interface ProbedMountStep {
   readonly data: string | null;
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
+  /** a write-protected device is mounted read-only instead (plan/read-only-fallback.ts) */
+  readonly readOnlyFallback: boolean;
 }
 
 /** How a type read from the superblock prints in a mount(2) line. */
@@ -37,7 +40,8 @@ export function formatProbedMountCall(call: Omit<MountCall, "fstype">): string {
 }
 
 export function formatProbedMountStep(step: ProbedMountStep): string {
-  return `${formatProbe(step.source)}\n${formatProbedMountCall(step)}`;
+  const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source)}` : "";
+  return `${formatProbe(step.source)}\n${formatProbedMountCall(step)}${fallback}`;
 }
 
 export function describeProbedMountStep(step: ProbedMountStep): Record<string, unknown> {
@@ -46,6 +50,7 @@ export function describeProbedMountStep(step: ProbedMountStep): Record<string, u
     syscalls: ["open", "pread", "close", "mount"],
     probe: { device: step.source, bytes: PROBE_BYTES },
     args: { ...mountCallArgs({ ...step, fstype: null }), fstypeFrom: "superblock" },
+    readOnlyFallback: step.readOnlyFallback,
     undoable: step.undoable,
   };
 }

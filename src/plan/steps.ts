@@ -9,6 +9,7 @@ import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from 
 import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
 import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
+import { formatMountFallback } from "./read-only-fallback.ts";
 import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } from "./probe-step.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
@@ -23,6 +24,8 @@ export interface MountStep extends MountCall {
   readonly inheritFlags: number;
   /** true when a later failure must undo this step: unmount what it mounted, or move it back */
   readonly undoable: boolean;
+  /** a write-protected source is mounted read-only instead (plan/read-only-fallback.ts) */
+  readonly readOnlyFallback?: boolean;
 }
 
 /** umount2(2). */
@@ -79,6 +82,7 @@ export function describeStep(step: Step): Record<string, unknown> {
         syscall: "mount",
         args: mountCallArgs(step),
         ...(step.inheritFlags ? { inheritFlags: step.inheritFlags, inheritFlagNames: formatFlags(step.inheritFlags) } : {}),
+        ...(step.readOnlyFallback ? { readOnlyFallback: true } : {}),
         undoable: step.undoable,
       };
     case "umount2":
@@ -112,7 +116,8 @@ export function formatStep(step: Step): string {
   switch (step.op) {
     case "mount": {
       const inherit = step.inheritFlags ? `  [+ current ${formatFlags(step.inheritFlags)}]` : "";
-      return `${formatMountCall(step)}${inherit}`;
+      const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source!)}` : "";
+      return `${formatMountCall(step)}${inherit}${fallback}`;
     }
     case "umount2":
       return `umount2(${cString(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;

@@ -106,7 +106,7 @@ describe("other filesystems: mount(2), then an idmapped clone of it on top (cont
     const steps = plan("tmpfs", "tmpfs", ["size=1m", "ro", "shared"]).steps;
     expect(steps).toEqual([
       USERNS,
-      { op: "mount", role: "mount", source: "tmpfs", target: "/mnt/t", fstype: "tmpfs", flags: MS.RDONLY, data: "size=1m", inheritFlags: 0, undoable: true },
+      { op: "mount", role: "mount", source: "tmpfs", target: "/mnt/t", fstype: "tmpfs", flags: MS.RDONLY, data: "size=1m", inheritFlags: 0, undoable: true, readOnlyFallback: false },
       ...tree("/mnt/t", "/mnt/t", 0),
       { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.SHARED, data: null, inheritFlags: 0, undoable: false },
     ] as Step[]);

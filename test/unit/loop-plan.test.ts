@@ -33,7 +33,7 @@ describe("the loop planner", () => {
     const [step] = plan(["loop", "noatime", "errors=remount-ro"]).steps as [LoopMountStep];
     expect(step).toEqual({
       op: "loop-mount",
-      loop: { file: "/images/a.img", readOnly: false, autoclear: true, directIo: false, offset: 0, sizeLimit: 0, method: "configure" },
+      loop: { file: "/images/a.img", readOnly: false, autoclear: true, directIo: false, offset: 0, sizeLimit: 0, method: "configure", readOnlyFallback: true },
       target: "/mnt",
       fstype: "ext4",
       flags: MS.NOATIME,
@@ -44,7 +44,7 @@ describe("the loop planner", () => {
 
   test("ro, direct-io, offset= and sizelimit= are loop options, not fs data", () => {
     const [step] = plan(["loop", "ro", "direct-io", "offset=1MiB", "sizelimit=0x800000", "data=ordered"]).steps as [LoopMountStep];
-    expect(step.loop).toMatchObject({ readOnly: true, directIo: true, offset: 1 << 20, sizeLimit: 8 << 20 });
+    expect(step.loop).toMatchObject({ readOnly: true, directIo: true, offset: 1 << 20, sizeLimit: 8 << 20, readOnlyFallback: false });
     expect(step.data).toBe("data=ordered");
     expect(step.flags).toBe(MS.RDONLY);
   });
@@ -90,7 +90,7 @@ describe("the loop planner", () => {
       "close(loopfd)",
     ]);
     const legacyLines = formatStep(plan(["loop", "direct-io"], legacy).steps[0]!).split("\n");
-    expect(legacyLines.slice(3, 6)).toEqual([
+    expect(legacyLines.slice(4, 7)).toEqual([
       "ioctl(loopfd, LOOP_SET_FD, backing)",
       'ioctl(loopfd, LOOP_SET_STATUS64, {lo_offset: 0, lo_sizelimit: 0, lo_flags: LO_FLAGS_AUTOCLEAR, lo_file_name: "/images/a.img"})',
       "ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)",

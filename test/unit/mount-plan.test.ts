@@ -13,7 +13,7 @@ const steps = (type: string, source: string, options: string[], target = "/mnt/x
 describe("plain mounts", () => {
   test("tmpfs with no options: one mount(2) with NULL data", () => {
     expect(steps("tmpfs", "tmpfs", [])).toEqual([
-      { op: "mount", role: "mount", source: "tmpfs", target: "/mnt/x", fstype: "tmpfs", flags: 0, data: null, inheritFlags: 0, undoable: true },
+      { op: "mount", role: "mount", source: "tmpfs", target: "/mnt/x", fstype: "tmpfs", flags: 0, data: null, inheritFlags: 0, undoable: true, readOnlyFallback: false },
     ]);
   });
 

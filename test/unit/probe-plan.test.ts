@@ -33,13 +33,14 @@ describe("no type given", () => {
       const { steps, asked } = planOf(type, "/dev/sdb1", ["ro", "noatime", "errors=remount-ro"]);
       expect(asked).toEqual(["/dev/sdb1"]);
       expect(steps).toEqual([
-        { op: "probed-mount", source: "/dev/sdb1", target: "/mnt", flags: MS.RDONLY | MS.NOATIME, data: "errors=remount-ro", undoable: true },
+        { op: "probed-mount", source: "/dev/sdb1", target: "/mnt", flags: MS.RDONLY | MS.NOATIME, data: "errors=remount-ro", undoable: true, readOnlyFallback: false },
       ] satisfies ProbedMountStep[]);
     }
     const [step] = planOf("", "/dev/sdb1").steps;
     expect(formatStep(step!)).toBe(
       `fd = open("/dev/sdb1", O_RDONLY|O_CLOEXEC); pread(fd, buf, ${PROBE_BYTES}, 0); close(fd)\n` +
-        `mount("/dev/sdb1", "/mnt", <type from the superblock>, 0, NULL)`,
+        `mount("/dev/sdb1", "/mnt", <type from the superblock>, 0, NULL)\n` +
+        `  (EACCES or EROFS, or EBUSY while "/dev/sdb1" is mounted read-only: the same call with MS_RDONLY)`,
     );
     expect(describeStep(step!)).toMatchObject({ op: "probed-mount", probe: { device: "/dev/sdb1" }, args: { fstype: null, fstypeFrom: "superblock" } });
   });

@@ -63,7 +63,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "apply" });
     let outcome;
     try {
-      outcome = applyText(text, { ...options, keepGoing: has(args, "keep-going"), onEntry: reporter.onEntry });
+      outcome = applyText(text, { ...options, keepGoing: has(args, "keep-going"), onEntry: reporter.onEntry, warn: (message) => io.err(`apply: ${message}\n`) });
     } finally {
       reporter.finish();
     }

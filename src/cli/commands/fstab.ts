@@ -52,7 +52,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
     let outcome;
     try {
-      outcome = mountFstab({ ...options, onEntry: reporter.onEntry });
+      outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: (message) => io.err(`mount -a: ${message}\n`) });
     } finally {
       reporter.finish();
     }

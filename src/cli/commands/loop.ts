@@ -1,7 +1,7 @@
 /**
  * mountkit loop attach|detach: loop devices by hand (losetup -f --show, losetup -d).
  */
-import { ExitCode, MountkitError } from "../../errors.ts";
+import { ExitCode, MountkitError, quotePath } from "../../errors.ts";
 import { attachLoop, detachLoop } from "../../ops/loop.ts";
 import { parseSize } from "../../plan/size.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
@@ -56,14 +56,18 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     if (has(args, "autoclear")) throw new UsageError("loop attach: --autoclear would detach the device at once", { hint: AUTOCLEAR_HINT });
     const offset = last(args, "offset");
     const sizeLimit = last(args, "sizelimit");
-    const loop = attachLoop(args.operands[0]!, {
-      readOnly: has(args, "read-only"),
+    const file = args.operands[0]!;
+    const readOnly = has(args, "read-only");
+    const loop = attachLoop(file, {
+      readOnly,
       directIo: has(args, "direct-io"),
       offset: offset === undefined ? 0 : parseSize("offset", offset),
       sizeLimit: sizeLimit === undefined ? 0 : parseSize("sizelimit", sizeLimit),
     });
     loop.close();
-    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number });
+    // losetup attaches a file that refuses writing read-only, silently; say so
+    if (loop.readOnly && !readOnly) io.err(`mountkit: loop attach: ${quotePath(file)} is write-protected: ${loop.device} is read-only\n`);
+    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number, readOnly: loop.readOnly });
     else io.out(`${loop.device}\n`);
     return ExitCode.ok;
   } catch (err) {

@@ -29,7 +29,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "rbind", short: "R", help: "bind mount SOURCE and everything under it" },
   { long: "move", short: "M", help: "move the mount at SOURCE (and all under it) to TARGET" },
   { long: "read-only", short: "r", help: "mount read-only (same as -o ro)" },
-  { long: "read-write", short: "w", help: "mount read-write (same as -o rw)", aliases: ["rw"] },
+  { long: "read-write", short: "w", help: "mount read-write, or fail: never read-only on a write-protected device (-o rw falls back)", aliases: ["rw"] },
   ...PROPAGATION_FLAGS.map(([long, word]) => ({ long, help: `change propagation to ${word}` })),
   { long: "dry-run", short: "n", help: "print the plan (the syscalls) without making them", aliases: ["fake"] },
   { long: "json", help: "print the result (or the plan) as JSON" },
@@ -68,16 +68,21 @@ export function mountCommand(argv: readonly string[], io: Io): ExitCode {
         : directMount(request.m, request.target);
     const verbose = has(args, "verbose");
     const helperDir = last(args, "helper-dir");
-    const helperOptions = helperDir === undefined ? {} : { helperDir };
+    const planOptions: OpsOptions = {
+      ...(helperDir === undefined ? {} : { helperDir }),
+      // mount(8): -w is an explicit read-write request, which -r after it cancels
+      ...(has(args, "read-write") && !has(args, "read-only") ? { readWriteOnly: true } : {}),
+    };
     if (has(args, "dry-run")) {
-      const { plan } = single.plan(helperOptions);
+      const { plan } = single.plan(planOptions);
       if (json) printJson(io, { ok: true, dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
       else for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
       return ExitCode.ok;
     }
     const started = performance.now();
     const { plan, target } = single.run({
-      ...helperOptions,
+      ...planOptions,
+      warn: (message) => io.err(`mountkit: ${message}\n`),
       ...(verbose ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
     });
     const elapsedMs = performance.now() - started;
