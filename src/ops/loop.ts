@@ -17,6 +17,7 @@ import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { fileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { mountFirstType } from "./mount-types.ts";
 import { probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { warnReadOnly } from "./read-only-fallback.ts";
@@ -137,7 +138,9 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   const forcedReadOnly = loop.readOnly && !step.loop.readOnly;
   try {
     fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file);
-    ctx.sys.mount(loop.device, step.target, fstype, forcedReadOnly ? step.flags | MS.RDONLY : step.flags, step.data);
+    const flags = forcedReadOnly ? step.flags | MS.RDONLY : step.flags;
+    if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, false, ctx, step.loop.file);
+    else ctx.sys.mount(loop.device, step.target, fstype, flags, step.data);
   } catch (err) {
     releaseLoop(loop, ctx);
     if (err instanceof SyscallError) {

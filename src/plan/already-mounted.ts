@@ -1,8 +1,8 @@
 /**
  * Is an fstab entry already mounted? util-linux's test (mnt_table_is_fs_mounted), simplified:
- * a mount on the same mount point of the same filesystem type (any, for "auto") from the same
- * source (for an image, a loop device attached to it), or for a bind, the same directory of
- * the same filesystem. Pure.
+ * a mount on the same mount point of the same filesystem type (any, for "auto"; any of a type
+ * list's) from the same source (for an image, a loop device attached to it), or for a bind,
+ * the same directory of the same filesystem. Pure.
  */
 import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
@@ -30,9 +30,10 @@ export function isAlreadyMounted(
   if (here.length === 0) return false;
   if (!isBind({ mount })) {
     const anyType = isTypeUnknown(mount.type); // "auto": whatever its superblock said
+    const types = mount.type.split(","); // a type list: whichever of them mounted it
     const sameSource = (source: string) =>
       source === mount.source || source === realSource || (LOOP_DEVICE.test(source) && loopBackingFile(source) === realSource);
-    return here.some((m) => (anyType || m.fstype === mount.type) && sameSource(m.source));
+    return here.some((m) => (anyType || types.includes(m.fstype)) && sameSource(m.source));
   }
   if (!realSource.startsWith("/")) return false;
   const holder = lookupMount(table, realSource);

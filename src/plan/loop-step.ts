@@ -16,6 +16,7 @@
 import { formatMountCall, mountCallArgs } from "./mount-call.ts";
 import { formatProbedMountCall } from "./probe-step.ts";
 import { LOOP_FALLBACK_LINE } from "./read-only-fallback.ts";
+import { formatOtherTypes } from "./type-list.ts";
 import { PROBE_BYTES } from "./superblock.ts";
 
 export type LoopMethod = "configure" | "set-fd";
@@ -48,6 +49,8 @@ export interface LoopMountStep {
   readonly target: string;
   /** null: none given, read from the device's superblock once attached (mount(8)'s auto) */
   readonly fstype: string | null;
+  /** a type list's types after fstype, each tried when the kernel refuses the one before (plan/type-list.ts) */
+  readonly otherTypes?: readonly string[];
   readonly flags: number;
   readonly data: string | null;
   /** true when a later failure must unmount what this step mounted */
@@ -70,6 +73,7 @@ export function describeLoopMountStep(step: LoopMountStep): Record<string, unkno
     syscalls: step.fstype === null ? ["open", "ioctl", "pread", "mount", "close"] : ["open", "ioctl", "mount", "close"],
     loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
     ...(step.fstype === null ? { probe: { device: "/dev/loopN", bytes: PROBE_BYTES } } : {}),
+    ...(step.otherTypes ? { otherTypes: step.otherTypes } : {}),
     args: { ...mountCallArgs({ ...step, source: "/dev/loopN" }), ...(step.fstype === null ? { fstypeFrom: "superblock" } : {}) },
     undoable: step.undoable,
   };
@@ -103,5 +107,6 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
 export function formatLoopMountStep(step: LoopMountStep): string {
   const call = { ...step, source: "/dev/loopN" };
   const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, formatProbedMountCall(call)] : [formatMountCall(call)];
+  if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
   return [...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
 }

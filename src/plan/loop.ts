@@ -35,13 +35,13 @@ export const BLOCK_FILESYSTEMS: ReadonlySet<string> = new Set([
 
 /**
  * mount(8)'s automatic loop device: a new mount (no bind, no remount) whose source is a
- * regular file and whose type is unknown or a block filesystem's. The source is looked at only
+ * regular file and whose type is unknown or a block filesystem's (one of a type list's). The source is looked at only
  * for those types, so tmpfs, overlay and bind mounts never pay for it.
  */
 export function isImageMount(ctx: MountContext): boolean {
   const { mount } = ctx;
   if (mount.source === "" || isBind(ctx)) return false;
-  if (!isTypeUnknown(mount.type) && !BLOCK_FILESYSTEMS.has(mount.type)) return false;
+  if (!isTypeUnknown(mount.type) && !BLOCK_FILESYSTEMS.has(mount.type) && !ctx.otherTypes.some((t) => BLOCK_FILESYSTEMS.has(t))) return false;
   return ctx.sourceKind === "file";
 }
 
@@ -92,6 +92,7 @@ export function planLoop(ctx: MountContext): Plan {
     loop,
     target: ctx.target,
     fstype: isTypeUnknown(mount.type) ? null : mount.type,
+    ...(ctx.otherTypes.length === 0 ? {} : { otherTypes: ctx.otherTypes }),
     flags: options.flags & ~(MS_PROPAGATION | MS.REMOUNT),
     data: data === "" ? null : data,
     undoable: true,

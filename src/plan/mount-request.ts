@@ -7,6 +7,7 @@ import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { deviceTagOf, type DeviceTag } from "./device-tag.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
+import { parseTypeList } from "./type-list.ts";
 import type { Plan, Step } from "./steps.ts";
 
 export interface Mount {
@@ -30,6 +31,11 @@ export interface MountContext {
   readonly env: PlanEnv;
   /** what the source names (env.sourceKind, asked once, on first read; "other" without it) */
   readonly sourceKind: SourceKind;
+  /**
+   * The types of a type list after the first (mount.type), tried in order when the kernel
+   * refuses the one before (plan/type-list.ts); empty for a single type.
+   */
+  readonly otherTypes: readonly string[];
 }
 
 /**
@@ -68,16 +74,20 @@ export function isTypeUnknown(type: string): boolean {
 export function mountContext(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): MountContext {
   validatePath("target", target);
   if (mount.source.includes("\0")) throw new PlanError(`mount: source ${quotePath(mount.source)} contains a NUL byte`);
-  if (mount.type.includes("\0") || mount.type.includes(",")) {
-    throw new PlanError(`mount: invalid filesystem type ${JSON.stringify(mount.type)}`);
-  }
+  if (mount.type.includes("\0")) throw new PlanError(`mount: invalid filesystem type ${JSON.stringify(mount.type)}`);
   for (const option of mount.options) {
     if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
   }
   const tag = env.deviceOfTag === undefined ? undefined : deviceTagOf(mount.source);
   if (tag !== undefined) mount = { ...mount, source: taggedDevice(tag, mount, target, env.deviceOfTag!) };
-  return new RequestContext(mount, target, classifyOptions(mount.options), facts, env);
+  const options = classifyOptions(mount.options);
+  if (!mount.type.includes(",")) return new RequestContext(mount, target, options, facts, env, NO_OTHER_TYPES);
+  // A type list: planners see its first type, and the step tries the others after it.
+  const [first, ...others] = parseTypeList(mount.type, options, describeAction(mount, target));
+  return new RequestContext({ ...mount, type: first! }, target, options, facts, env, others);
 }
+
+const NO_OTHER_TYPES: readonly string[] = Object.freeze([]);
 
 /** The device for a UUID=/LABEL= source, as mount(8) finds it; a PlanError when none has it. */
 function taggedDevice(tag: DeviceTag, mount: Mount, target: string, find: (tag: DeviceTag) => string | undefined): string {
@@ -101,6 +111,7 @@ class RequestContext implements MountContext {
     readonly options: ClassifiedOptions,
     readonly facts: KernelFacts,
     readonly env: PlanEnv,
+    readonly otherTypes: readonly string[],
   ) {}
   get action(): string {
     return (this.#action ??= describeAction(this.mount, this.target));

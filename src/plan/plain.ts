@@ -66,7 +66,7 @@ export function planPlain(ctx: MountContext): Plan {
     steps.push(probedMount(ctx, flags, data));
   } else {
     const mountFlags = flags & ~(MS_PROPAGATION | MS.REMOUNT);
-    steps.push({
+    const step: MountStep = {
       op: "mount",
       role: "mount",
       source: mount.source === "" ? "none" : mount.source,
@@ -77,7 +77,8 @@ export function planPlain(ctx: MountContext): Plan {
       inheritFlags: 0,
       undoable: true,
       readOnlyFallback: isDevicePath(mount.source) && readOnlyFallback(ctx, mountFlags),
-    });
+    };
+    steps.push(ctx.otherTypes.length === 0 ? step : { ...step, otherTypes: ctx.otherTypes });
   }
 
   if (options.propagation.length > 0) steps.push(...propagationSteps(ctx));

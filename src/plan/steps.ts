@@ -10,6 +10,7 @@ import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
 import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
 import { formatMountFallback } from "./read-only-fallback.ts";
+import { formatOtherTypes } from "./type-list.ts";
 import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } from "./probe-step.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
@@ -26,6 +27,8 @@ export interface MountStep extends MountCall {
   readonly undoable: boolean;
   /** a write-protected source is mounted read-only instead (plan/read-only-fallback.ts) */
   readonly readOnlyFallback?: boolean;
+  /** a type list's types after fstype, each tried when the kernel refuses the one before (plan/type-list.ts) */
+  readonly otherTypes?: readonly string[];
 }
 
 /** umount2(2). */
@@ -83,6 +86,7 @@ export function describeStep(step: Step): Record<string, unknown> {
         args: mountCallArgs(step),
         ...(step.inheritFlags ? { inheritFlags: step.inheritFlags, inheritFlagNames: formatFlags(step.inheritFlags) } : {}),
         ...(step.readOnlyFallback ? { readOnlyFallback: true } : {}),
+        ...(step.otherTypes ? { otherTypes: step.otherTypes } : {}),
         undoable: step.undoable,
       };
     case "umount2":
@@ -116,8 +120,9 @@ export function formatStep(step: Step): string {
   switch (step.op) {
     case "mount": {
       const inherit = step.inheritFlags ? `  [+ current ${formatFlags(step.inheritFlags)}]` : "";
+      const types = step.otherTypes ? `\n${formatOtherTypes(step.otherTypes)}` : "";
       const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source!)}` : "";
-      return `${formatMountCall(step)}${inherit}${fallback}`;
+      return `${formatMountCall(step)}${inherit}${types}${fallback}`;
     }
     case "umount2":
       return `umount2(${cString(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;

@@ -23,7 +23,7 @@ const PROPAGATION_FLAGS = [
 ] as const;
 
 export const MOUNT_FLAGS: readonly FlagSpec[] = [
-  { long: "types", short: "t", value: "TYPE", help: "filesystem type (tmpfs, overlay, ext4, ...); none or auto: read from the device" },
+  { long: "types", short: "t", value: "TYPE", help: "filesystem type (tmpfs, overlay, ext4, ...); none or auto: read from the device; a list (udf,iso9660): each in turn" },
   { long: "options", short: "o", value: "OPTS", help: "comma-separated options; repeat to add more" },
   { long: "bind", short: "B", help: "bind mount SOURCE on TARGET" },
   { long: "rbind", short: "R", help: "bind mount SOURCE and everything under it" },
