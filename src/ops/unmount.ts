@@ -1,7 +1,7 @@
 /**
  * The unmount family, with containerd's semantics:
  *   unmount           umount2 with the EBUSY retry policy; EINVAL (not mounted) is success
- *   unmountDevice     umount(8) given a block device: the mount of it its mount point reaches
+ *   unmountDevice     umount(8) given a block device or UUID=/LABEL=: the mount of it its mount point reaches
  *   unmountAll        peel stacked mounts off a target until it is not a mount point
  *   unmountRecursive  everything at or under a path, deepest first
  *   unmountMounts     a list of mounts under a root, in reverse order, every failure reported
@@ -16,6 +16,8 @@ import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { realpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
+import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
+import { deviceOfTag } from "./block-devices.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
@@ -87,14 +89,17 @@ export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): b
 }
 
 /**
- * umount(8) given a block device (/dev/sdb1, /dev/loop3, a /dev/disk/by-* link): the latest
- * mount of it that its mount point leads to (mountsOfDevice) is unmounted, and its mount point
- * returned. undefined when path is no block device or nothing of it is mounted. A device
- * mounted only where other mounts hide it is refused: umount2 of that mount point would remove
- * the mount on top.
+ * umount(8) given a block device (/dev/sdb1, /dev/loop3, a /dev/disk/by-* link, UUID=x or
+ * LABEL=x): the latest mount of it that its mount point leads to (mountsOfDevice) is
+ * unmounted, and its mount point returned. undefined when path is no block device or nothing
+ * of it is mounted. A tag no device has is a PlanError naming it. A device mounted only where
+ * other mounts hide it is refused: umount2 of that mount point would remove the mount on top.
  */
 export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
-  const device = blockDeviceNumber(path);
+  const tag = deviceTagOf(path);
+  const named = tag === undefined ? path : deviceOfTag(tag);
+  if (named === undefined) throw noDeviceWithTag(tag!, `unmount ${path}`);
+  const device = blockDeviceNumber(named);
   if (device === undefined) return undefined;
   const { all, reachable } = mountsOfDevice(readMountInfo(), device);
   if (all.length === 0) return undefined;

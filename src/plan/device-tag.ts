@@ -5,6 +5,8 @@
  * reading the superblocks of the block devices in /proc/partitions (libblkid's way), which is
  * what a minimal host without udev has. Pure.
  */
+import { PlanError } from "../errors.ts";
+
 export type DeviceTagName = "UUID" | "LABEL";
 
 export interface DeviceTag {
@@ -65,4 +67,11 @@ export function udevEncode(value: string): string {
 
 function udevDecode(name: string): string {
   return name.replace(/\\x([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** The error of a tag no block device has, for `action` ("mount LABEL=x on /mnt"). */
+export function noDeviceWithTag(tag: DeviceTag, action: string): PlanError {
+  return new PlanError(`${action}: no block device has ${tag.name} ${JSON.stringify(tag.value)}`, {
+    hint: `looked for ${tag.link}, then read the superblock of each device in /proc/partitions`,
+  });
 }

@@ -5,7 +5,7 @@
 import { PlanError, quotePath } from "../errors.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
-import { deviceTagOf, type DeviceTag } from "./device-tag.ts";
+import { deviceTagOf, noDeviceWithTag, type DeviceTag } from "./device-tag.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
 import { parseTypeList } from "./type-list.ts";
 import type { Plan, Step } from "./steps.ts";
@@ -93,9 +93,7 @@ const NO_OTHER_TYPES: readonly string[] = Object.freeze([]);
 function taggedDevice(tag: DeviceTag, mount: Mount, target: string, find: (tag: DeviceTag) => string | undefined): string {
   const device = find(tag);
   if (device !== undefined) return device;
-  throw new PlanError(`${describeAction(mount, target)}: no block device has ${tag.name} ${JSON.stringify(tag.value)}`, {
-    hint: `looked for ${tag.link}, then read the superblock of each device in /proc/partitions`,
-  });
+  throw noDeviceWithTag(tag, describeAction(mount, target));
 }
 
 /**

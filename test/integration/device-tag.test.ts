@@ -80,4 +80,21 @@ describe("UUID= and LABEL= sources", () => {
     expect(runCli(["umount", "-a", "-T", fstab]).code).toBe(0);
     expect(mountsUnder(t)).toEqual([]);
   });
+
+  test("umount UUID=x and LABEL=x unmount the device's mount; not mounted, or a tag nobody has, fails that target (exit 32)", () => {
+    const { uuid, name, device } = labelledDevice("tag-umount");
+    const t = dir("m");
+    unmountAfter(t);
+    for (const tag of [`LABEL=${name}`, `UUID=${uuid.toUpperCase()}`]) {
+      mount({ type: "ext4", source: device, options: [] }, t);
+      expect(runCli(["umount", tag])).toMatchObject({ code: 0, stderr: "" });
+      expect(mountsUnder(t)).toEqual([]);
+    }
+    const notMounted = runCli(["umount", `LABEL=${name}`]);
+    expect(notMounted.code).toBe(32);
+    expect(notMounted.stderr).toContain("not mounted");
+    const nobody = runCli(["umount", `LABEL=${name}x`]);
+    expect(nobody.code).toBe(32);
+    expect(nobody.stderr).toContain(`unmount LABEL=${name}x: no block device has LABEL "${name}x"`);
+  });
 });

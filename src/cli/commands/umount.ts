@@ -4,6 +4,7 @@
 import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
 import { unmountAll, unmount, unmountDevice, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
+import { deviceTagOf } from "../../plan/device-tag.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
@@ -22,7 +23,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const UMOUNT_USAGE =
-  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET|DEVICE...\n" +
+  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
   "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [--json] [-v]";
 
 interface TargetResult {
@@ -69,7 +70,8 @@ export function umountCommand(argv: readonly string[], io: Io): ExitCode {
       let unmounted: number;
       if (has(args, "recursive")) unmounted = unmountRecursive(target, options);
       else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
-      // umount(8) takes a device too: when TARGET is no mount point, the device's mount
+      // umount(8) takes a device too (UUID=/LABEL= naming one): when TARGET is no mount point, the device's mount
+      else if (deviceTagOf(target) !== undefined) unmounted = unmountDevice(target, options) !== undefined ? 1 : 0;
       else unmounted = unmount(target, options) || unmountDevice(target, options) !== undefined ? 1 : 0;
       if (unmounted === 0) {
         throw new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
