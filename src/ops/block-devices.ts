@@ -1,12 +1,14 @@
 /**
- * Finding a block device by its filesystem's UUID or label (mount UUID=x, fstab's LABEL=x),
- * as libblkid does: udev's /dev/disk link when there is one, else the superblock of each block
- * device the kernel lists in /proc/partitions, read with pread. Minimal hosts (an initramfs, a
- * container host without udev) have no /dev/disk at all.
+ * Finding a block device by its filesystem's UUID or label (mount UUID=x, fstab's LABEL=x), or
+ * its partition's (PARTUUID=x, PARTLABEL=x), as libblkid does: udev's /dev/disk link when
+ * there is one, else the superblock (or the disk's partition table) of each block device the
+ * kernel lists in /proc/partitions, read with pread. Minimal hosts (an initramfs, a container
+ * host without udev) have no /dev/disk at all.
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { tagMatches, type DeviceTag } from "../plan/device-tag.ts";
+import { isPartitionTag, tagMatches, type DeviceTag } from "../plan/device-tag.ts";
+import { partitionIds } from "../plan/partition-table.ts";
 import { superblockIds } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
@@ -25,12 +27,59 @@ export function deviceOfTag(tag: DeviceTag): string | undefined {
   return scanForTag(tag);
 }
 
-/** The first device in /proc/partitions whose superblock carries the tag's UUID or label. */
+/**
+ * The first device in /proc/partitions whose superblock carries the tag's UUID or label, or
+ * for PARTUUID/PARTLABEL, the first partition whose entry in its disk's table does.
+ */
 export function scanForTag(tag: DeviceTag): string | undefined {
+  if (isPartitionTag(tag)) return scanPartitionTables(tag, partitionDevices());
   return partitionDevices().find((device) => {
     const bytes = deviceStart(device);
     return bytes !== undefined && tagMatches(tag, superblockIds(bytes));
   });
+}
+
+/** Where the kernel shows block devices: sysfs and /dev (a test hands in a tree of its own). */
+export interface BlockLayout {
+  readonly sysfs: string;
+  readonly dev: string;
+}
+const KERNEL_LAYOUT: BlockLayout = { sysfs: "/sys", dev: "/dev" };
+
+/**
+ * The first of devices that is a partition whose entry in its disk's table carries the tag's
+ * PARTUUID or PARTLABEL; each disk is read once.
+ */
+export function scanPartitionTables(tag: DeviceTag, devices: readonly string[], layout: BlockLayout = KERNEL_LAYOUT): string | undefined {
+  const disks = new Map<string, Uint8Array | undefined>();
+  return devices.find((device) => {
+    const partition = partitionOf(device, layout);
+    if (partition === undefined) return false;
+    if (!disks.has(partition.disk)) disks.set(partition.disk, deviceStart(partition.disk));
+    const bytes = disks.get(partition.disk);
+    const ids = bytes === undefined ? undefined : partitionIds(bytes, partition.number);
+    return ids !== undefined && tagMatches(tag, ids);
+  });
+}
+
+/**
+ * The disk and number of a partition (/dev/loop0p2: /dev/loop0, 2), from sysfs, where a
+ * partition's directory has a `partition` file and sits in its disk's; undefined for a whole disk.
+ */
+export function partitionOf(device: string, layout: BlockLayout = KERNEL_LAYOUT): { disk: string; number: number } | undefined {
+  const name = device.slice(device.lastIndexOf("/") + 1);
+  const link = `${layout.sysfs}/class/block/${name}`;
+  let number: number;
+  try {
+    number = Number(readTextFile(`${link}/partition`).trim());
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
+  const dir = existingRealpath(link);
+  if (dir === undefined || !Number.isInteger(number) || number < 1) return undefined;
+  const parent = dir.slice(0, dir.lastIndexOf("/"));
+  return { disk: `${layout.dev}/${parent.slice(parent.lastIndexOf("/") + 1)}`, number };
 }
 
 /** /dev/NAME for each device in /proc/partitions that exists as a block device here. */

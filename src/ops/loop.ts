@@ -82,7 +82,10 @@ function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control
   try {
     if (setup.method === "configure") {
       const flags =
-        LO_FLAGS.AUTOCLEAR * Number(setup.autoclear) + LO_FLAGS.READ_ONLY * Number(setup.readOnly) + LO_FLAGS.DIRECT_IO * Number(setup.directIo);
+        LO_FLAGS.AUTOCLEAR * Number(setup.autoclear) +
+        LO_FLAGS.READ_ONLY * Number(setup.readOnly) +
+        LO_FLAGS.DIRECT_IO * Number(setup.directIo) +
+        LO_FLAGS.PARTSCAN * Number(setup.partscan === true);
       sys.loopConfigure(fd, backing, 0, info(setup, file, flags));
     } else {
       bindLegacy(setup, file, backing, fd, ctx);
@@ -103,7 +106,7 @@ function bindLegacy(setup: LoopSetup, file: string, backing: number, fd: number,
   const { sys } = ctx;
   sys.loopSetFd(fd, backing);
   try {
-    const status = info(setup, file, setup.autoclear ? LO_FLAGS.AUTOCLEAR : 0);
+    const status = info(setup, file, (setup.autoclear ? LO_FLAGS.AUTOCLEAR : 0) | (setup.partscan ? LO_FLAGS.PARTSCAN : 0));
     retrySync(LOOP_STATUS_AGAIN, () => sys.loopSetStatus64(fd, status));
     if (setup.directIo) sys.loopSetDirectIo(fd, true);
   } catch (err) {
@@ -193,6 +196,8 @@ export interface AttachLoopOptions extends OpsOptions {
   offset?: number;
   /** bytes of the file the device shows; 0 for the rest */
   sizeLimit?: number;
+  /** the kernel reads the file's partition table: /dev/loopNp1, ... (losetup -P) */
+  partscan?: boolean;
   /** the EBUSY race policy; LOOP_ATTACH_BUSY by default */
   retry?: RetryPolicy;
 }
@@ -215,6 +220,7 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     directIo: options.directIo ?? false,
     offset: options.offset ?? 0,
     sizeLimit: options.sizeLimit ?? 0,
+    partscan: options.partscan ?? false,
     method: loopMethod(ctx.facts),
     readOnlyFallback: true, // as losetup: a file that refuses writing is attached read-only
   };

@@ -1,13 +1,14 @@
 /**
- * Sources that name a device by its filesystem's UUID or label, as mount(8) takes them:
- * `UUID=x`, `LABEL=x`, or udev's links for them (/dev/disk/by-uuid/x, /dev/disk/by-label/x,
- * which fstab tags become). ops/ finds the device: through the link when udev made it, else by
- * reading the superblocks of the block devices in /proc/partitions (libblkid's way), which is
- * what a minimal host without udev has. Pure.
+ * Sources that name a device by its filesystem's UUID or label, or by its partition's (GPT
+ * entry or MBR slot), as mount(8) takes them: `UUID=x`, `LABEL=x`, `PARTUUID=x`,
+ * `PARTLABEL=x`, or udev's links for them (/dev/disk/by-uuid/x, ...by-partlabel/x, which fstab
+ * tags become). ops/ finds the device: through the link when udev made it, else by reading
+ * the superblocks (or the disks' partition tables) of the block devices in /proc/partitions
+ * (libblkid's way), which is what a minimal host without udev has. Pure.
  */
 import { PlanError } from "../errors.ts";
 
-export type DeviceTagName = "UUID" | "LABEL";
+export type DeviceTagName = "UUID" | "LABEL" | "PARTUUID" | "PARTLABEL";
 
 export interface DeviceTag {
   readonly name: DeviceTagName;
@@ -17,12 +18,23 @@ export interface DeviceTag {
   readonly link: string;
 }
 
-const LINK_DIRS: Readonly<Record<DeviceTagName, string>> = { UUID: "/dev/disk/by-uuid/", LABEL: "/dev/disk/by-label/" };
+const LINK_DIRS: Readonly<Record<DeviceTagName, string>> = {
+  UUID: "/dev/disk/by-uuid/",
+  LABEL: "/dev/disk/by-label/",
+  PARTUUID: "/dev/disk/by-partuuid/",
+  PARTLABEL: "/dev/disk/by-partlabel/",
+};
+const TAG_NAMES = Object.keys(LINK_DIRS) as DeviceTagName[];
 
-/** The tag a source names, or undefined for every other source (three prefix tests for those). */
+/** Whether a tag names a partition (its table entry), not the filesystem in it. */
+export function isPartitionTag(tag: DeviceTag): boolean {
+  return tag.name === "PARTUUID" || tag.name === "PARTLABEL";
+}
+
+/** The tag a source names, or undefined for every other source (four prefix tests for those). */
 export function deviceTagOf(source: string): DeviceTag | undefined {
   if (source.startsWith("/dev/disk/by-")) {
-    for (const name of ["UUID", "LABEL"] as const) {
+    for (const name of TAG_NAMES) {
       const dir = LINK_DIRS[name];
       if (source.startsWith(dir) && source.length > dir.length && !source.includes("/", dir.length)) {
         return { name, value: udevDecode(source.slice(dir.length)), link: source };
@@ -30,9 +42,9 @@ export function deviceTagOf(source: string): DeviceTag | undefined {
     }
     return undefined;
   }
-  if (!source.startsWith("UUID=") && !source.startsWith("LABEL=")) return undefined;
+  if (!source.startsWith("UUID=") && !source.startsWith("LABEL=") && !source.startsWith("PART")) return undefined;
   const spec = parseTagSpec(source);
-  if (spec === undefined) return undefined;
+  if (spec === undefined || spec.name === "ID") return undefined;
   const name = spec.name as DeviceTagName;
   return { name, value: spec.value, link: `${LINK_DIRS[name]}${udevEncode(spec.value)}` };
 }
@@ -49,9 +61,12 @@ export function parseTagSpec(spec: string): { name: string; value: string } | un
   return { name: m[1]!, value };
 }
 
-/** Whether a filesystem's ids match a tag: UUIDs compared case-blind (blkid prints vfat's upper-case). */
+/**
+ * Whether ids match a tag: a filesystem's for UUID/LABEL, a partition's for PARTUUID/PARTLABEL.
+ * UUIDs are compared case-blind (blkid prints vfat's upper-case).
+ */
 export function tagMatches(tag: DeviceTag, ids: { readonly uuid?: string; readonly label?: string }): boolean {
-  if (tag.name === "LABEL") return ids.label === tag.value;
+  if (tag.name === "LABEL" || tag.name === "PARTLABEL") return ids.label === tag.value;
   return ids.uuid !== undefined && ids.uuid.toLowerCase() === tag.value.toLowerCase();
 }
 
@@ -72,6 +87,6 @@ function udevDecode(name: string): string {
 /** The error of a tag no block device has, for `action` ("mount LABEL=x on /mnt"). */
 export function noDeviceWithTag(tag: DeviceTag, action: string): PlanError {
   return new PlanError(`${action}: no block device has ${tag.name} ${JSON.stringify(tag.value)}`, {
-    hint: `looked for ${tag.link}, then read the superblock of each device in /proc/partitions`,
+    hint: `looked for ${tag.link}, then read the ${isPartitionTag(tag) ? "partition table of each disk" : "superblock of each device"} in /proc/partitions`,
   });
 }

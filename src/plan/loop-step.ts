@@ -30,6 +30,8 @@ export interface LoopSetup {
   readonly autoclear: boolean;
   /** LO_FLAGS_DIRECT_IO: the device reads and writes the file with O_DIRECT */
   readonly directIo: boolean;
+  /** LO_FLAGS_PARTSCAN: the kernel reads the image's partition table (/dev/loopNpM), losetup -P */
+  readonly partscan?: boolean;
   /** bytes into the file where the device starts */
   readonly offset: number;
   /** bytes of the file the device shows; 0 for the rest of it */
@@ -63,6 +65,7 @@ export function loopFlagNames(loop: LoopSetup): string {
     loop.readOnly ? "LO_FLAGS_READ_ONLY" : "",
     loop.autoclear ? "LO_FLAGS_AUTOCLEAR" : "",
     loop.directIo ? "LO_FLAGS_DIRECT_IO" : "",
+    loop.partscan ? "LO_FLAGS_PARTSCAN" : "",
   ].filter(Boolean);
   return names.length ? names.join("|") : "0";
 }

@@ -1,7 +1,7 @@
 // Sources naming a device by UUID or label, and the ids superblocks carry. Pure.
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { deviceTagOf, tagMatches, type DeviceTag } from "../../src/plan/device-tag.ts";
+import { deviceTagOf, isPartitionTag, tagMatches, type DeviceTag } from "../../src/plan/device-tag.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import { PROBE_BYTES, superblockIds } from "../../src/plan/superblock.ts";
@@ -13,13 +13,25 @@ describe("deviceTagOf", () => {
     expect(deviceTagOf("LABEL='root'")?.value).toBe("root");
   });
 
+  test("PARTUUID= and PARTLABEL=: a partition's own ids, with udev's by-part* links", () => {
+    expect(deviceTagOf("PARTUUID=1a2b3c4d-02")).toEqual({ name: "PARTUUID", value: "1a2b3c4d-02", link: "/dev/disk/by-partuuid/1a2b3c4d-02" });
+    expect(deviceTagOf('PARTLABEL="EFI system"')).toEqual({ name: "PARTLABEL", value: "EFI system", link: "/dev/disk/by-partlabel/EFI\\x20system" });
+    expect(isPartitionTag(deviceTagOf("PARTLABEL=x")!)).toBe(true);
+    expect(isPartitionTag(deviceTagOf("LABEL=x")!)).toBe(false);
+    const partLabel = deviceTagOf("PARTLABEL=root")!;
+    expect(tagMatches(partLabel, { uuid: "x", label: "root" })).toBe(true);
+    expect(tagMatches(deviceTagOf("PARTUUID=1A2B3C4D-02")!, { uuid: "1a2b3c4d-02" })).toBe(true);
+  });
+
   test("the udev links themselves (what fstab tags become), decoded", () => {
     expect(deviceTagOf("/dev/disk/by-label/my\\x20data")).toEqual({ name: "LABEL", value: "my data", link: "/dev/disk/by-label/my\\x20data" });
     expect(deviceTagOf("/dev/disk/by-uuid/0a1b")?.name).toBe("UUID");
+    expect(deviceTagOf("/dev/disk/by-partuuid/0a1b-01")?.name).toBe("PARTUUID");
+    expect(deviceTagOf("/dev/disk/by-partlabel/boot")?.name).toBe("PARTLABEL");
   });
 
   test("every other source is no tag", () => {
-    for (const source of ["/dev/sda1", "/dev/disk/by-id/ata-x", "/dev/disk/by-uuid/", "/dev/disk/by-uuid/a/b", "UUID=", "uuid=x", "PARTUUID=x", "tmpfs", ""]) {
+    for (const source of ["/dev/sda1", "/dev/disk/by-id/ata-x", "/dev/disk/by-uuid/", "/dev/disk/by-uuid/a/b", "UUID=", "uuid=x", "PARTUUID=", "ID=ata-x", "PART=x", "tmpfs", ""]) {
       expect(deviceTagOf(source)).toBeUndefined();
     }
   });

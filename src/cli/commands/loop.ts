@@ -10,6 +10,7 @@ import { errorLine, printJson, reportError, type Io } from "../output.ts";
 const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "read-only", short: "r", help: "attach read-only" },
   { long: "direct-io", help: "read and write the file with direct I/O" },
+  { long: "partscan", short: "P", help: "scan the file's partition table: /dev/loopNp1, ... (losetup -P)" },
   // Kept for the CLI contract, refused: the command closes the only fd it has, so the kernel
   // would detach the device before anyone could use the name printed.
   { long: "autoclear", help: "refused here: it frees the device once nothing holds it open, at once for this command (mount -o loop sets it)" },
@@ -30,7 +31,7 @@ const AUTOCLEAR_HINT =
   "supports it for a caller that keeps loop.fd open";
 
 export const LOOP_USAGE =
-  "mountkit loop attach [-r] [--direct-io] [--autoclear] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
+  "mountkit loop attach [-r] [-P|--partscan] [--direct-io] [--autoclear] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
   "       mountkit loop detach [--json] DEV...";
 
 export function loopCommand(argv: readonly string[], io: Io): ExitCode {
@@ -61,6 +62,7 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     const loop = attachLoop(file, {
       readOnly,
       directIo: has(args, "direct-io"),
+      partscan: has(args, "partscan"),
       offset: offset === undefined ? 0 : parseSize("offset", offset),
       sizeLimit: sizeLimit === undefined ? 0 : parseSize("sizelimit", sizeLimit),
     });
