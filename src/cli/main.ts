@@ -64,7 +64,9 @@ Exit codes: 0 success, 1 bad usage or input, 2 system error, 32 mount failure,
 /** Run the CLI for an argv (without the program name), as invoked under `invokedAs`. */
 export async function main(invokedAs: string, argv: readonly string[], io: Io = processIo): Promise<ExitCode | number> {
   const self = basename(invokedAs);
-  if (self === "mount" || self === "umount") return COMMANDS[self]!.run(argv, io);
+  // Standing in for mount(8) and umount(8): their command lines (-n is --no-mtab there).
+  if (self === "mount") return (require("./commands/mount.ts") as typeof import("./commands/mount.ts")).mountCommand(argv, io, "mount(8)");
+  if (self === "umount") return (require("./commands/umount.ts") as typeof import("./commands/umount.ts")).umountCommand(argv, io, "mount(8)");
 
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {

@@ -229,6 +229,32 @@ describe("the single binary", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
+  test("multi-call: as mount(8), -n is --no-mtab (it mounts) and -f is the dry run; mountkit mount -n stays the dry run", () => {
+    s = scratch("climount8");
+    const links = dir("bin");
+    const mount8 = join(links, "mount");
+    const umount8 = join(links, "umount");
+    symlinkSync(BINARY, mount8);
+    symlinkSync(BINARY, umount8);
+    const t = dir("t");
+    // an init script's line: it must mount, not print a plan
+    expect(runCli(["-n", "-t", "tmpfs", "-o", "size=1m", "initScript", t], { bin: mount8 })).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    expect(mountsUnder(t).map((m) => m.source)).toEqual(["initScript"]);
+    expect(runCli(["-n", "-o", "remount,ro", t], { bin: mount8 }).code).toBe(0);
+    expect(mountsUnder(t)[0]!.options.split(",")).toContain("ro");
+    expect(runCli(["--no-mtab", t], { bin: umount8 }).code).toBe(0);
+    expect(runCli(["-nv", "-t", "tmpfs", "clustered", t], { bin: mount8 }).code).toBe(0);
+    expect(runCli(["-n", t], { bin: umount8 }).code).toBe(0);
+    expect(mountsUnder(t)).toEqual([]);
+
+    const fake = runCli(["-f", "-t", "tmpfs", "faked", t], { bin: mount8 });
+    expect(fake).toMatchObject({ code: 0, stdout: `mount("faked", ${JSON.stringify(t)}, "tmpfs", 0, NULL)\n` });
+    expect(runCli(["--help"], { bin: mount8 }).stdout).toContain("-f, --dry-run");
+    const dry = runCli(["mount", "-n", "-t", "tmpfs", "dry", t]);
+    expect(dry).toMatchObject({ code: 0, stdout: `mount("dry", ${JSON.stringify(t)}, "tmpfs", 0, NULL)\n` });
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
   test("runs from a temp dir with an empty environment (no PATH, no bun, node or npm)", () => {
     const home = mkdtempSync(join(tmpdir(), "mountkit-test-bare-"));
     s = scratch("clibare");

@@ -41,6 +41,20 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
 ];
 
+/**
+ * The flags of `mount` when the binary stands in for mount(8) (a link named mount): -n is
+ * mount(8)'s --no-mtab, which init scripts pass routinely (`mount -n -o remount,rw /`) and
+ * which must mount, not print a plan; the dry run is mount(8)'s -f (--fake). `mountkit mount`
+ * keeps -n as its --dry-run (DESIGN.md's contract).
+ */
+export const MOUNT8_FLAGS: readonly FlagSpec[] = [
+  ...MOUNT_FLAGS.map((f) => (f.long === "dry-run" ? { ...f, short: "f" } : f)),
+  { long: "no-mtab", short: "n", help: "accepted, as mount(8): mountkit writes no /etc/mtab (the kernel's table is the only one)" },
+];
+
+/** Which command line a mount or umount invocation speaks: mountkit's, or mount(8)'s (a link named mount or umount). */
+export type Dialect = "mountkit" | "mount(8)";
+
 export const MOUNT_USAGE =
   "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
@@ -48,12 +62,14 @@ export const MOUNT_USAGE =
   "       mountkit mount                    list the mounts" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
 
-export function mountCommand(argv: readonly string[], io: Io): ExitCode {
+export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
   const json = argv.includes("--json");
   try {
-    const args = parseArgs("mount", argv, MOUNT_FLAGS);
+    const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
+    const args = parseArgs("mount", argv, flagSpecs);
     if (has(args, "help")) {
-      io.out(formatHelp(MOUNT_USAGE, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", MOUNT_FLAGS));
+      const usage = dialect === "mount(8)" ? MOUNT_USAGE.replace(/-n\|--dry-run/g, "-f|--fake").replace(/mountkit mount/g, "mount") : MOUNT_USAGE;
+      io.out(formatHelp(usage, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", flagSpecs));
       return ExitCode.ok;
     }
     // fstab and batches load only for -a: a single mount starts without them.

@@ -5,6 +5,7 @@ import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
 import { unmountAll, unmount, unmountDevice, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
+import type { Dialect } from "./mount.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
@@ -22,6 +23,12 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
 ];
 
+/** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted. */
+export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
+  ...UMOUNT_FLAGS,
+  { long: "no-mtab", short: "n", help: "accepted, as umount(8): mountkit writes no /etc/mtab" },
+];
+
 export const UMOUNT_USAGE =
   "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
   "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [--json] [-v]";
@@ -33,13 +40,14 @@ interface TargetResult {
   error?: Record<string, unknown>;
 }
 
-export function umountCommand(argv: readonly string[], io: Io): ExitCode {
+export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
   const json = argv.includes("--json");
   let args: ParsedArgs;
   try {
-    args = parseArgs("umount", argv, UMOUNT_FLAGS);
+    const flagSpecs = dialect === "mount(8)" ? UMOUNT8_FLAGS : UMOUNT_FLAGS;
+    args = parseArgs("umount", argv, flagSpecs);
     if (has(args, "help")) {
-      io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", UMOUNT_FLAGS));
+      io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", flagSpecs));
       return ExitCode.ok;
     }
     if (has(args, "all")) {

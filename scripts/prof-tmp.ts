@@ -1,0 +1,17 @@
+import { benchHost } from "../src/bench/host.ts";
+import { selectWorkloads } from "../src/bench/registry.ts";
+import { enterSandbox } from "../src/bench/sandbox.ts";
+const name = process.argv[2]!;
+const n = Number(process.argv[3] ?? 20000);
+const sandbox = enterSandbox();
+const host = benchHost();
+const [w] = selectWorkloads([name]);
+const dir = sandbox.workloadDir(name);
+const prepared = w!.setup(dir, host);
+for (let i = 0; i < 200; i++) prepared.op();
+const t0 = performance.now();
+for (let i = 0; i < n; i++) prepared.op();
+console.log(name, ((performance.now() - t0) * 1000 / n).toFixed(1), "us/op");
+prepared.teardown?.();
+sandbox.releaseWorkloadDir(dir);
+sandbox.close();
