@@ -49,6 +49,7 @@ export {
   joinUnderRoot,
   type UnmountOptions,
 } from "./ops/unmount.ts";
+export { unmountDetachingLoop } from "./ops/unmount-loop.ts";
 export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";
 export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/features.ts";
 export { attachLoop, detachLoop, type AttachLoopOptions, type LoopAttachment } from "./ops/loop.ts";

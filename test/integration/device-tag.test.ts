@@ -81,6 +81,22 @@ describe("UUID= and LABEL= sources", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
+  test("mount -L LABEL DIR, -U UUID DIR, --source/--target, as mount(8); -L with -U is a usage error", () => {
+    const { uuid, name, device } = labelledDevice("tag-flags");
+    const t = dir("m");
+    unmountAfter(t);
+    for (const args of [["-L", name, t], ["-U", uuid, "-c", t], ["-L", name, "--target", t], ["--source", device, "--target", t], ["--target", t, device]]) {
+      expect(runCli(["mount", ...args])).toMatchObject({ code: 0, stderr: "" });
+      expect(mountedAt(t)).toEqual([`${device} ext4`]);
+      expect(runCli(["umount", t]).code).toBe(0);
+    }
+    const both = runCli(["mount", "-L", name, "-U", uuid, t]);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain("give the source once");
+    expect(runCli(["mount", "-L", name, device, t]).stderr).toContain("too many operands");
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
   test("umount UUID=x and LABEL=x unmount the device's mount; not mounted, or a tag nobody has, fails that target (exit 32)", () => {
     const { uuid, name, device } = labelledDevice("tag-umount");
     const t = dir("m");

@@ -270,6 +270,32 @@ describe("the binary", () => {
     expect(again.stderr.toString()).toMatch(/ENXIO/);
   });
 
+  test("umount -d detaches a device attached by hand, named by mount point or by device; an autoclear one is fine too", async () => {
+    fresh("loop-umount-d");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    for (const by of ["mount point", "device"]) {
+      const attach = runCli(["loop", "attach", img]);
+      expect(attach.code).toBe(0);
+      const device = attach.stdout.trim();
+      expect(runCli(["mount", device, t]).code).toBe(0);
+      const umount = runCli(["umount", "-d", by === "device" ? device : t]);
+      expect(umount).toMatchObject({ code: 0, stderr: "" });
+      expect(mountsUnder(t)).toEqual([]);
+      await expectFreed(img);
+    }
+    // a loop mount's own device has autoclear: gone at the unmount, and -d is no error
+    expect(runCli(["mount", img, t]).code).toBe(0);
+    expect(runCli(["umount", "-d", t])).toMatchObject({ code: 0, stderr: "" });
+    await expectFreed(img);
+    // without -d, a device attached by hand stays attached
+    const device = runCli(["loop", "attach", img]).stdout.trim();
+    expect(runCli(["mount", device, t]).code).toBe(0);
+    expect(runCli(["umount", t]).code).toBe(0);
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  });
+
   test("mount -o loop through the binary, and a bad image exits 32 leaving no device", async () => {
     fresh("loop-cli-mount");
     const img = image();

@@ -39,6 +39,11 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of /etc/fstab" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
+  { long: "label", short: "L", value: "LABEL", help: "the source is the device whose filesystem has this label (LABEL=...)" },
+  { long: "uuid", short: "U", value: "UUID", help: "the source is the device whose filesystem has this UUID (UUID=...)" },
+  { long: "source", value: "SOURCE", help: "the source, named explicitly (the operand is then the mount point)" },
+  { long: "target", value: "DIR", help: "the mount point, named explicitly" },
+  { long: "no-canonicalize", short: "c", help: "accepted, as mount(8): paths go to the kernel as given anyway" },
 ];
 
 /**
@@ -57,6 +62,7 @@ export type Dialect = "mountkit" | "mount(8)";
 
 export const MOUNT_USAGE =
   "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
+  "       mountkit mount [-t TYPE] [-o OPTS]... -L LABEL|-U UUID|--source SOURCE [--target] TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
   "       mountkit mount                    list the mounts" +
@@ -141,6 +147,7 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
   const type = typeValues?.[typeValues.length - 1] ?? "";
   if (typeValues && type === "") throw new UsageError("mount: empty filesystem type given with -t");
 
+  operands = explicitOperands(operands, flags);
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
   if (operands.length === 1 && changesExisting) {
     return { kind: "direct", m: { type: "", source: "", options }, target: operands[0]! };
@@ -152,6 +159,26 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
   }
   if (operands.length > 2) throw new UsageError(`mount: too many operands: ${operands.slice(2).join(" ")}`);
   return { kind: "direct", m: { type, source: operands[0]!, options }, target: operands[1]! };
+}
+
+/**
+ * The operands with mount(8)'s named ones in place: -L x and -U x are the source LABEL=x and
+ * UUID=x, --source and --target name either side; the remaining operand fills the other.
+ */
+function explicitOperands(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>): readonly string[] {
+  const lastOf = (name: string) => flags.get(name)?.at(-1);
+  const named = [["label", "LABEL="], ["uuid", "UUID="], ["source", ""]] as const;
+  const sources = named.filter(([name]) => flags.has(name)).map(([name, prefix]) => `${prefix}${lastOf(name)}`);
+  if (sources.length > 1) throw new UsageError("mount: give the source once: -L, -U and --source exclude each other");
+  const source = sources[0];
+  const target = lastOf("target");
+  if (source === undefined && target === undefined) return operands;
+  const expected = Number(source === undefined) + Number(target === undefined);
+  if (operands.length > expected) throw new UsageError(`mount: too many operands with ${source === undefined ? "--target" : "the source named"}: ${operands.join(" ")}`);
+  if (source !== undefined && target !== undefined) return [source, target];
+  // one side named: the operand, if any, is the other (none: the fstab line for the one named)
+  if (source !== undefined) return operands.length === 0 ? [source] : [source, operands[0]!];
+  return operands.length === 0 ? [target!] : [operands[0]!, target!];
 }
 
 /** `mount` with no arguments: the mount table, as mount(8) prints it. */

@@ -6,6 +6,7 @@ import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.
 import { unmountAll, unmount, unmountDevice, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import type { Dialect } from "./mount.ts";
+import { unmountDetachingLoop } from "../../ops/unmount-loop.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
@@ -21,6 +22,8 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
   { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
+  { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
+  { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway" },
 ];
 
 /** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted. */
@@ -30,7 +33,7 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const UMOUNT_USAGE =
-  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [--json] [-v] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
+  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [-d] [--json] [-v] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
   "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [--json] [-v]";
 
 interface TargetResult {
@@ -80,6 +83,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
       // umount(8) takes a device too (UUID=/LABEL= naming one): when TARGET is no mount point, the device's mount
       else if (deviceTagOf(target) !== undefined) unmounted = unmountDevice(target, options) !== undefined ? 1 : 0;
+      else if (has(args, "detach-loop")) unmounted = unmountDetachingLoop(target, options) ? 1 : 0;
       else unmounted = unmount(target, options) || unmountDevice(target, options) !== undefined ? 1 : 0;
       if (unmounted === 0) {
         throw new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
