@@ -39,7 +39,7 @@ export { parseSize } from "./plan/size.ts";
 export * from "./mountinfo/index.ts";
 
 // operations
-export { mount, planOnly } from "./ops/mount.ts";
+export { mount, mountMakingTarget, planOnly } from "./ops/mount.ts";
 export {
   unmount,
   unmountAll,

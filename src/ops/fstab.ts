@@ -17,7 +17,7 @@ import type { OpsOptions } from "./context.ts";
 import { mount, planOnly } from "./mount.ts";
 import { resolveInRoot } from "./resolve.ts";
 import type { Undo } from "./run-plan.ts";
-import { createTarget } from "./targets.ts";
+import { withCreatedTarget } from "./targets.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
@@ -100,20 +100,8 @@ export function planFromFstab(operand: string, options: FstabMountOptions = {}):
 export function mountFromFstab(operand: string, options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
   const target = entry.mount.target!;
-  const undo: Undo[] = [];
-  try {
-    if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, options.log);
-    return { plan: mount(entry.mount, target, options), target };
-  } catch (err) {
-    for (const remove of undo.reverse()) {
-      try {
-        remove();
-      } catch (cleanup) {
-        if (err instanceof MountkitError) err.cleanupErrors.push(cleanup);
-      }
-    }
-    throw err;
-  }
+  const run = () => mount(entry.mount, target, options);
+  return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run) : run(), target };
 }
 
 /** A path as libmount compares fstab paths: canonical when it exists, else made absolute. */

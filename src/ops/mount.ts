@@ -12,6 +12,8 @@ import { mountHint } from "./hints.ts";
 import { fileType } from "../sys/stat.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
+import { withCreatedTarget } from "./targets.ts";
+import { targetCreation } from "../plan/batch-entry.ts";
 import { newTempPath } from "./temp-location.ts";
 
 /** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
@@ -25,6 +27,16 @@ export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS
     throw err;
   }
   return plan;
+}
+
+/**
+ * mount(), honouring X-mount.mkdir[=mode] as mount(8) does on its command line: a missing
+ * target is created first (mode 0755 unless given), and removed again if the mount fails.
+ */
+export function mountMakingTarget(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
+  const create = targetCreation(m.options, "X-mount.mkdir");
+  if (create === undefined) return mount(m, target, options);
+  return withCreatedTarget(m, target, create, options.log, () => mount(m, target, options));
 }
 
 /** The plan mount() would run, with no syscall made (helpers are located, not run). */

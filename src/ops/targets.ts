@@ -6,13 +6,35 @@
  */
 import { dirname } from "node:path";
 import { Errno, errnoCode } from "../errno.ts";
-import { quotePath, SyscallError } from "../errors.ts";
+import { MountkitError, quotePath, SyscallError } from "../errors.ts";
 import type { CreateTarget } from "../plan/batch-entry.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { isBind } from "../plan/mount-request.ts";
 import { createEmptyFile, mkdir, rmdir, unlink } from "../sys/file.ts";
 import { fileType } from "../sys/stat.ts";
 import type { Undo } from "./run-plan.ts";
+
+/**
+ * Run fn (a mount) after creating hostTarget if it is missing; when fn fails, remove what was
+ * created again (rmdir or unlink only), newest first, and throw fn's error with any cleanup
+ * failure attached.
+ */
+export function withCreatedTarget<T>(mount: Mount, hostTarget: string, create: CreateTarget, log: ((line: string) => void) | undefined, fn: () => T): T {
+  const undo: Undo[] = [];
+  try {
+    createTarget(mount, hostTarget, create, undo, log);
+    return fn();
+  } catch (err) {
+    for (const remove of undo.reverse()) {
+      try {
+        remove();
+      } catch (cleanup) {
+        if (err instanceof MountkitError) err.cleanupErrors.push(cleanup);
+      }
+    }
+    throw err;
+  }
+}
 
 /** Create hostTarget if it is missing; push the undo of each path created onto undo. */
 export function createTarget(mount: Mount, hostTarget: string, create: CreateTarget, undo: Undo[], log?: (line: string) => void): void {

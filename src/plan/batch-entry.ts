@@ -1,8 +1,9 @@
 /**
  * One entry of a batch (apply, mountAll, fstab, temp mounts): a containerd Mount whose target
  * is a path inside the batch's root, plus what the input said about creating the target and
- * about failing. Pure data.
+ * about failing, and the X-mount.mkdir option that asks for the target. Pure.
  */
+import { PlanError } from "../errors.ts";
 import type { Mount } from "./mount-request.ts";
 
 /** Create a missing target: directories with this mode (an empty file for a bind of a file). */
@@ -35,4 +36,17 @@ export function entriesFromMounts(mounts: readonly Mount[], createTarget?: Creat
     createTarget,
     nofail: false,
   }));
+}
+
+/** X-mount.mkdir[=mode] (x-mount.mkdir too, as util-linux still accepts it): create the target. */
+export function targetCreation(options: readonly string[], where: string): CreateTarget | undefined {
+  let result: CreateTarget | undefined;
+  for (const o of options) {
+    const m = /^[xX]-mount\.mkdir(?:=(.*))?$/.exec(o);
+    if (!m) continue;
+    if (m[1] === undefined) result = { mode: DEFAULT_TARGET_MODE };
+    else if (/^[0-7]{1,4}$/.test(m[1])) result = { mode: parseInt(m[1], 8) };
+    else throw new PlanError(`${where}: X-mount.mkdir mode ${JSON.stringify(m[1])} is not an octal mode`);
+  }
+  return result;
 }

@@ -6,7 +6,7 @@
  */
 import { PlanError, quotePath } from "../errors.ts";
 import { badEntries } from "./apply-input.ts";
-import { DEFAULT_TARGET_MODE, type BatchEntry, type CreateTarget } from "./batch-entry.ts";
+import { targetCreation, type BatchEntry } from "./batch-entry.ts";
 import { parseTagSpec, udevEncode } from "./device-tag.ts";
 import { tokenizeOptions } from "./options.ts";
 
@@ -214,20 +214,8 @@ export function fstabEntry(l: FstabLine): BatchEntry {
     index: l.line,
     where: `${where} (${l.target})`,
     mount: { type: l.fstype === "none" ? "" : l.fstype, source: l.source, target: l.target, options: l.options },
-    createTarget: mkdirOption(l.options, where),
+    createTarget: targetCreation(l.options, where),
     nofail: l.options.includes("nofail"),
   };
 }
 
-/** X-mount.mkdir[=mode] (x-mount.mkdir too, as util-linux still accepts it): create the target. */
-function mkdirOption(options: readonly string[], where: string): CreateTarget | undefined {
-  let result: CreateTarget | undefined;
-  for (const o of options) {
-    const m = /^[xX]-mount\.mkdir(?:=(.*))?$/.exec(o);
-    if (!m) continue;
-    if (m[1] === undefined) result = { mode: DEFAULT_TARGET_MODE };
-    else if (/^[0-7]{1,4}$/.test(m[1])) result = { mode: parseInt(m[1], 8) };
-    else throw new PlanError(`${where}: X-mount.mkdir mode ${JSON.stringify(m[1])} is not an octal mode`);
-  }
-  return result;
-}

@@ -1,6 +1,6 @@
 // The compiled binary end to end: flags, output, exit codes, nothing left behind on failure.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
@@ -70,6 +70,25 @@ describe("mount and umount", () => {
     const again = runCli(["umount", t]);
     expect(again.code).toBe(32);
     expect(oneLineError(again.stderr)).toContain("not mounted");
+  });
+
+  test("-o X-mount.mkdir[=mode] creates a missing mount point, as mount(8); a failed mount removes it again", () => {
+    s = scratch("climkdir");
+    const base = dir("base");
+    const deep = join(base, "a", "b");
+    expect(runCli(["mount", "-t", "tmpfs", "-o", "X-mount.mkdir=0700", "made", deep])).toMatchObject({ code: 0, stderr: "" });
+    expect(mountsUnder(deep).map((m) => m.source)).toEqual(["made"]);
+    expect(runCli(["umount", deep]).code).toBe(0);
+    expect((statSync(join(base, "a")).mode & 0o7777).toString(8)).toBe("700");
+    rmSync(join(base, "a"), { recursive: true });
+
+    const failed = runCli(["mount", "-t", "tmpfs", "-o", "X-mount.mkdir,size=nonsense", "bad", deep]);
+    expect(failed.code).toBe(32);
+    expect(readdirSync(base)).toEqual([]);
+    const badMode = runCli(["mount", "-t", "tmpfs", "-o", "X-mount.mkdir=rwx", "bad", deep]);
+    expect(badMode.code).toBe(1);
+    expect(badMode.stderr).toContain('X-mount.mkdir mode "rwx" is not an octal mode');
+    expect(mountsUnder(base)).toEqual([]);
   });
 
   test("bind -r, remount, propagation flags", () => {

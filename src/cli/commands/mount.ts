@@ -3,7 +3,7 @@
  */
 import { ExitCode } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
-import { mount, planOnly } from "../../ops/mount.ts";
+import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { tokenizeOptionArgs } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
@@ -125,7 +125,7 @@ export interface SingleMount {
 function directMount(m: Mount, target: string): SingleMount {
   return {
     plan: (options) => ({ plan: planOnly(m, target, options), target }),
-    run: (options) => ({ plan: mount(m, target, options), target }),
+    run: (options) => ({ plan: mountMakingTarget(m, target, options), target }),
   };
 }
 
