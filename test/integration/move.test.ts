@@ -63,6 +63,21 @@ describe("mount --move", () => {
     expect(points(from)).toEqual([`${from} tmpfs mk-back`]);
   });
 
+  test("when the move back fails too (EBUSY injected), the error carries it and the mount stays where it went", () => {
+    const { from, to } = fromAndTo("move-back-fails");
+    mount({ type: "tmpfs", source: "mk-stuck", options: [] }, from);
+    // the propagation call (2) and the move back (3) both refused
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [2, 3], errno: Errno.EBUSY } });
+    const err = caught(() => mount({ type: "", source: from, options: ["move", "shared"] }, to, { sys })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.paths).toEqual([to]);
+    expect(err.cleanupErrors).toHaveLength(1);
+    expect(err.cleanupErrors[0]).toMatchObject({ syscall: "mount(2)", errno: Errno.EBUSY, paths: [to, from] });
+    // nothing was lost: the mount is at the new place, whole
+    expect(points(to)).toEqual([`${to} tmpfs mk-stuck`]);
+    expect(points(from)).toEqual([]);
+  });
+
   test("the binary: -M SOURCE TARGET; bad use exits 1, a source that is no mount point 32", () => {
     const { from, to } = fromAndTo("move-cli");
     expect(runCli(["mount", "-t", "tmpfs", "mk-cli", from]).code).toBe(0);
