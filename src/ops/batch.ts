@@ -20,10 +20,9 @@ import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { existingRealpath } from "../sys/realpath.ts";
-import { openBatchShared } from "./batch-shared.ts";
+import { openBatchShared, type BatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
-import { deviceOfTag } from "./block-devices.ts";
 import { loopBackingFile } from "./loop.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
@@ -284,13 +283,13 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
 function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours: readonly { target: string; mount: Mount }[]): boolean {
   const m = entry.mount;
   if (ours.some((o) => o.target === target && o.mount.type === m.type && o.mount.source === m.source)) return true;
-  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source), loopBackingFile);
+  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source, ctx.batch!), loopBackingFile);
 }
 
 /** The source as the mount table shows it: a UUID=/LABEL= tag as its device, symlinks resolved. */
-function realSource(source: string): string {
+function realSource(source: string, batch: BatchShared): string {
   const tag = deviceTagOf(source);
-  const device = tag === undefined ? source : (deviceOfTag(tag) ?? source);
+  const device = tag === undefined ? source : (batch.deviceOfTag(tag) ?? source);
   return device.startsWith("/") ? (existingRealpath(device) ?? device) : device;
 }
 

@@ -12,6 +12,8 @@ import { mountHint } from "./hints.ts";
 import { fileType } from "../sys/stat.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
+import type { BatchShared } from "./batch-shared.ts";
+import type { DeviceTag } from "../plan/device-tag.ts";
 import { withCreatedTarget } from "./targets.ts";
 import { targetCreation } from "../plan/batch-entry.ts";
 import { newTempPath } from "./temp-location.ts";
@@ -79,7 +81,18 @@ const PLAN_ENV: PlanEnv = {
 /** PLAN_ENV for mount -w: no read-only fallback (plan/read-only-fallback.ts). */
 const READ_WRITE_ONLY_ENV: PlanEnv = Object.create(PLAN_ENV, { readWriteOnly: { value: true } });
 
+/** Each batch's PlanEnv: its tags found through the batch, once (batch-shared.ts). */
+const batchEnvs = new WeakMap<BatchShared, PlanEnv>();
+
 /** What plans of this context are made with. */
 export function planEnv(ctx: OpsContext): PlanEnv {
-  return ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
+  const base = ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
+  const { batch } = ctx;
+  if (batch === undefined) return base;
+  let env = batchEnvs.get(batch);
+  if (env === undefined) {
+    env = Object.create(base, { deviceOfTag: { value: (tag: DeviceTag) => batch.deviceOfTag(tag) } }) as PlanEnv;
+    batchEnvs.set(batch, env);
+  }
+  return env;
 }
