@@ -123,32 +123,104 @@ function removeFirst(opts: string[], name: string): number {
   return 1;
 }
 
-const TABLE_COLUMNS = ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"] as const;
+/** A findmnt column: its name (-o), its JSON value, and how the table shows it. */
+interface Column {
+  readonly value: (m: MountInfo) => string | number | null;
+  /** the table's text when it differs from the value's (MAJ:MIN is aligned on its colon) */
+  readonly text?: (m: MountInfo) => string;
+  /** right-aligned in the table, as findmnt's numeric columns */
+  readonly right?: boolean;
+}
+
+/** The columns of findmnt(8) that mountinfo answers, by name. */
+export const FINDMNT_COLUMNS: Readonly<Record<string, Column>> = {
+  TARGET: { value: (m) => m.mountpoint },
+  SOURCE: { value: (m) => findmntSource(m) || null },
+  FSTYPE: { value: (m) => m.fstype },
+  OPTIONS: { value: findmntOptions },
+  "VFS-OPTIONS": { value: (m) => decodeMountInfoField(m.options) },
+  "FS-OPTIONS": { value: (m) => decodeMountInfoField(m.superOptions) },
+  ID: { value: (m) => m.id, right: true },
+  PARENT: { value: (m) => m.parent, right: true },
+  // findmnt prints "%3u:%-3u" in a table, so the colons line up
+  "MAJ:MIN": { value: (m) => `${m.major}:${m.minor}`, text: (m) => `${String(m.major).padStart(3)}:${String(m.minor).padEnd(3)}` },
+  FSROOT: { value: (m) => m.root },
+  PROPAGATION: { value: propagationOf },
+};
+
+/** findmnt's default list columns. */
+export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"];
+
+/** -o NAME,NAME: the columns, upper-cased as findmnt takes them; unknown names are listed in the error. */
+export function parseColumns(list: string): string[] {
+  const names = list.split(",").map((n) => n.trim().toUpperCase());
+  const unknown = names.filter((n) => !Object.hasOwn(FINDMNT_COLUMNS, n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(`unknown column${unknown.length === 1 ? "" : "s"}: ${unknown.join(", ") || "(none)"}; known: ${Object.keys(FINDMNT_COLUMNS).join(", ")}`);
+  }
+  return names;
+}
+
+/** `findmnt -J -l -o COLUMNS`: one object per mount, keys the column names in lower case. */
+export function findmntColumnsJson(mounts: readonly MountInfo[], columns: readonly string[]): { filesystems: Record<string, string | number | null>[] } {
+  return {
+    filesystems: mounts.map((m) => Object.fromEntries(columns.map((c) => [c.toLowerCase(), FINDMNT_COLUMNS[c]!.value(m)]))),
+  };
+}
+
+export interface TableOptions {
+  /** print the header line (findmnt -n leaves it out) */
+  readonly headings?: boolean;
+  /** findmnt -r: cells one space apart, unaligned, every byte but printable ASCII as \xHH (a space \x20) */
+  readonly raw?: boolean;
+}
 
 /**
- * The text `findmnt -l` prints when its output is not a terminal: columns TARGET SOURCE
- * FSTYPE OPTIONS, each as wide as its widest cell, one space apart, the last unpadded, no
- * truncation. Like findmnt, prints nothing for an empty list.
+ * The text `findmnt -l` prints when its output is not a terminal: by default the columns
+ * TARGET SOURCE FSTYPE OPTIONS, each as wide as its widest cell, one space apart, the last
+ * unpadded (numeric columns right-aligned), no truncation; -o picks others, -n drops the
+ * header, -r prints raw. Like findmnt, prints nothing for an empty list.
  */
-export function findmntTable(mounts: readonly MountInfo[]): string {
+export function findmntTable(mounts: readonly MountInfo[], columns: readonly string[] = DEFAULT_COLUMNS, options: TableOptions = {}): string {
   if (mounts.length === 0) return "";
-  const rows: string[][] = [[...TABLE_COLUMNS]];
+  const { headings = true, raw = false } = options;
+  const specs = columns.map((c) => FINDMNT_COLUMNS[c]!);
+  const rows: string[][] = headings ? [[...columns]] : [];
   for (const m of mounts) {
-    rows.push([m.mountpoint, findmntSource(m), m.fstype, findmntOptions(m)].map(safeEncode));
+    rows.push(
+      specs.map((spec) => {
+        const text = !raw && spec.text ? spec.text(m) : String(spec.value(m) ?? "");
+        return raw ? rawEncode(text) : safeEncode(text);
+      }),
+    );
   }
+  if (raw) return rows.map((row) => `${row.join(" ")}\n`).join("");
   const widths = rows.map((r) => r.map(displayWidth));
-  const colWidth = TABLE_COLUMNS.map(() => 0);
+  const colWidth = columns.map(() => 0);
   for (const w of widths) for (let c = 0; c < w.length; c++) colWidth[c] = Math.max(colWidth[c]!, w[c]!);
   let out = "";
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     let line = "";
     for (let c = 0; c < row.length; c++) {
-      line += row[c]!;
-      if (c < row.length - 1) line += " ".repeat(colWidth[c]! - widths[r]![c]! + 1);
+      const pad = " ".repeat(colWidth[c]! - widths[r]![c]!);
+      const last = c === row.length - 1;
+      line += specs[c]!.right ? pad + row[c]! : row[c]! + (last ? "" : pad);
+      if (!last) line += " ";
     }
     out += `${line}\n`;
   }
+  return out;
+}
+
+/**
+ * A raw cell (findmnt -r): every byte but printable ASCII as \xHH, the space and the
+ * backslash included, so cells split on spaces and decode unambiguously (non-ASCII by byte).
+ */
+function rawEncode(s: string): string {
+  if (/^[\x21-\x5b\x5d-\x7e]*$/.test(s)) return s;
+  let out = "";
+  for (const b of utf8.encode(s)) out += b > 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   return out;
 }
 

@@ -14,15 +14,19 @@ export {
   propagationOf,
   singleEntryFilter,
 } from "./lookup.ts";
-export type { FindmntJson, FindmntRecord } from "./findmnt.ts";
+export type { FindmntJson, FindmntRecord, TableOptions } from "./findmnt.ts";
 export {
+  DEFAULT_COLUMNS,
   displayWidth,
+  FINDMNT_COLUMNS,
+  findmntColumnsJson,
   findmntJson,
   findmntJsonText,
   findmntOptions,
   findmntRecord,
   findmntSource,
   findmntTable,
+  parseColumns,
   safeEncode,
 } from "./findmnt.ts";
 export { readMountInfo, readMountInfoFile } from "./read.ts";

@@ -216,6 +216,21 @@ describe("findmnt", () => {
     ]);
   });
 
+  test("-o COLUMNS, -n, -r (the scripting forms: findmnt -rno SOURCE /); an unknown column is bad usage", () => {
+    s = scratch("clifmcols");
+    const file = join(s.dir, "mountinfo");
+    writeFileSync(file, ["1 0 8:1 / / rw - ext4 /dev/sda1 rw", "20 1 0:30 / /my\\040data rw shared:7 - tmpfs my\\040src rw", ""].join("\n"));
+    expect(runCli(["findmnt", "--mountinfo", file, "-rno", "SOURCE", "/"]).stdout).toBe("/dev/sda1\n");
+    expect(runCli(["findmnt", "--mountinfo", file, "-r", "-o", "target,source,id"]).stdout).toBe("TARGET SOURCE ID\n/ /dev/sda1 1\n/my\\x20data my\\x20src 20\n");
+    expect(runCli(["findmnt", "--mountinfo", file, "-n", "-o", "ID,FSTYPE,PROPAGATION"]).stdout).toBe(" 1 ext4  private\n20 tmpfs shared\n");
+    expect(JSON.parse(runCli(["findmnt", "--mountinfo", file, "-J", "-o", "TARGET,MAJ:MIN", "/my data"]).stdout)).toEqual({
+      filesystems: [{ target: "/my data", "maj:min": "0:30" }],
+    });
+    const bad = runCli(["findmnt", "-o", "TARGET,SIZE"]);
+    expect(bad.code).toBe(1);
+    expect(oneLineError(bad.stderr)).toMatch(/unknown column: SIZE/);
+  });
+
   test("a malformed saved table is bad input (exit 1) naming the line", () => {
     s = scratch("clifmbad");
     const file = join(s.dir, "mountinfo");

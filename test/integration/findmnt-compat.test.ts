@@ -8,8 +8,10 @@ import { mkdtempSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  findmntColumnsJson,
   findmntJson,
   findmntJsonText,
+  parseColumns,
   findmntTable,
   isPathUnder,
   lookupMount,
@@ -19,6 +21,8 @@ import type { FindmntRecord, MountInfo } from "../../src/mountinfo/index.ts";
 
 const COLUMNS = "ID,PARENT,MAJ:MIN,FSROOT,TARGET,SOURCE,FSTYPE,VFS-OPTIONS,FS-OPTIONS,PROPAGATION";
 const MARK = "@@mountkit-findmnt-compat@@";
+// -o with the numeric (right-aligned) columns and MAJ:MIN (aligned on its colon) among others
+const PICKED = "ID,PARENT,MAJ:MIN,FSTYPE,TARGET,PROPAGATION,FSROOT";
 
 // Awkward names, passed through the environment so the shell never has to quote them.
 const NAMES = {
@@ -65,6 +69,12 @@ echo "${MARK} json"
 findmnt -J -l -o ${COLUMNS}
 echo "${MARK} table"
 findmnt -l
+echo "${MARK} columns"
+findmnt -l -o ${PICKED}
+echo "${MARK} raw"
+findmnt -rn -o TARGET,SOURCE,FSTYPE,OPTIONS
+echo "${MARK} jsoncols"
+findmnt -J -l -o ${PICKED}
 echo "${MARK} lookups"
 for p in "$@"; do
   exec 3< "$d/$p"
@@ -77,6 +87,9 @@ let dir = "";
 let mounts: MountInfo[] = [];
 let findmntJsonOut = "";
 let findmntTableOut = "";
+let findmntColumnsOut = "";
+let findmntRawOut = "";
+let findmntJsonColumnsOut = "";
 let kernelIds: number[] = [];
 
 beforeAll(() => {
@@ -88,11 +101,14 @@ beforeAll(() => {
   });
   const out = r.stdout.toString();
   if (r.exitCode !== 0) throw new Error(`findmnt-compat setup failed (${r.exitCode}): ${r.stderr.toString()}`);
-  const [mi, json, table, ids] = out.split(new RegExp(`^${MARK} \\w+\\n`, "m"));
+  const [mi, json, table, columns, raw, jsonColumns, ids] = out.split(new RegExp(`^${MARK} \\w+\\n`, "m"));
   if (ids === undefined) throw new Error(`findmnt-compat: unexpected output: ${out}`);
   mounts = parseMountInfo(mi!);
   findmntJsonOut = json!;
   findmntTableOut = table!;
+  findmntColumnsOut = columns!;
+  findmntRawOut = raw!;
+  findmntJsonColumnsOut = jsonColumns!;
   kernelIds = ids.trim().split("\n").map(Number);
 });
 
@@ -135,6 +151,14 @@ describe("findmnt compatibility (root, unshare -m)", () => {
   test("findmnt -l: byte-identical for the whole namespace", () => {
     expect(findmntTableOut).toContain("new\\x0aline");
     expect(findmntTable(mounts)).toBe(findmntTableOut);
+  });
+
+  test("findmnt -l -o COLUMNS, -rn -o COLUMNS and -J -l -o COLUMNS: the same, for the whole namespace", () => {
+    const picked = parseColumns(PICKED.toLowerCase());
+    expect(findmntTable(mounts, picked)).toBe(findmntColumnsOut);
+    expect(findmntRawOut).toContain("\\x20"); // the source "my src", and paths with spaces
+    expect(findmntTable(mounts, ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"], { headings: false, raw: true })).toBe(findmntRawOut);
+    expect(findmntColumnsJson(mounts, picked)).toEqual(JSON.parse(findmntJsonColumnsOut));
   });
 
   test("lookupMount picks the mount the kernel resolves each path to (stacks, hidden mounts)", () => {

@@ -4,7 +4,7 @@
 import { normalize, resolve } from "node:path";
 import { Errno } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
-import { findmntJson, findmntTable } from "../../mountinfo/findmnt.ts";
+import { FINDMNT_COLUMNS, findmntColumnsJson, findmntJson, findmntTable, parseColumns } from "../../mountinfo/findmnt.ts";
 import { lookupMount, fstypeFilter } from "../../mountinfo/lookup.ts";
 import { MountInfoParseError } from "../../mountinfo/parse.ts";
 import { readMountInfo, readMountInfoFile } from "../../mountinfo/read.ts";
@@ -16,6 +16,10 @@ const FLAGS: readonly FlagSpec[] = [
   { long: "json", short: "J", help: "JSON with findmnt's field names" },
   { long: "mountinfo", value: "FILE", help: "read a saved mountinfo table instead of this process's" },
   { long: "types", short: "t", value: "TYPES", help: "only these filesystem types (comma-separated)" },
+  { long: "output", short: "o", value: "COLUMNS", help: `columns to print (${Object.keys(FINDMNT_COLUMNS).join(",")})` },
+  { long: "noheadings", short: "n", help: "leave out the header line" },
+  { long: "raw", short: "r", help: "raw output: one space between cells, blanks escaped (\\x20)" },
+  { long: "list", short: "l", help: "a list, not a tree (accepted: mountkit always prints a list)" },
   { long: "help", short: "h", help: "show this help" },
 ];
 
@@ -24,7 +28,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
   try {
     const args = parseArgs("findmnt", argv, FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp("mountkit findmnt [--json] [--mountinfo FILE] [-t TYPES] [PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
+      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [--mountinfo FILE] [-t TYPES] [PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
       return ExitCode.ok;
     }
     if (args.operands.length > 1) throw new UsageError("findmnt: give at most one PATH");
@@ -41,11 +45,22 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
       if (!holder) throw new PlanError(`findmnt: no mount holds ${quotePath(path)}`);
       mounts = [holder];
     }
-    if (json) printJson(io, findmntJson(mounts));
-    else io.out(findmntTable(mounts));
+    const output = last(args, "output");
+    const columns = output === undefined ? undefined : outputColumns(output);
+    if (json) printJson(io, columns === undefined ? findmntJson(mounts) : findmntColumnsJson(mounts, columns));
+    else io.out(findmntTable(mounts, columns, { headings: !has(args, "noheadings"), raw: has(args, "raw") }));
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
+  }
+}
+
+/** -o's columns; an unknown one is bad usage. */
+function outputColumns(list: string): string[] {
+  try {
+    return parseColumns(list);
+  } catch (err) {
+    throw new UsageError(`findmnt: ${(err as Error).message}`);
   }
 }
 
