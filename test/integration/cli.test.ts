@@ -72,6 +72,25 @@ describe("mount and umount", () => {
     expect(oneLineError(again.stderr)).toContain("not mounted");
   });
 
+  test("mount with no operands lists the table as mount(8) does; -t TYPES keeps those types, a no prefix excludes", () => {
+    s = scratch("clilist");
+    const t = dir("my list");
+    expect(runCli(["mount", "-t", "tmpfs", "-o", "size=1m", "listed src", t]).code).toBe(0);
+    const escaped = t.replace(/ /g, "\\040");
+    const line = `listed\\040src on ${escaped} type tmpfs (rw,relatime,size=1024k)`;
+    const all = runCli(["mount"]);
+    expect(all.code).toBe(0);
+    expect(all.stdout.split("\n")).toContain(line);
+    expect(all.stdout).toContain(" type proc (");
+    const tmpfsOnly = runCli(["mount", "-t", "tmpfs"]).stdout.split("\n").filter(Boolean);
+    expect(tmpfsOnly).toContain(line);
+    expect(tmpfsOnly.every((l) => l.includes(" type tmpfs ("))).toBe(true);
+    const notTmpfs = runCli(["mount", "-t", "notmpfs"]).stdout;
+    expect(notTmpfs).not.toContain(" type tmpfs (");
+    expect(notTmpfs).toContain(" type proc (");
+    expect(runCli(["umount", t]).code).toBe(0);
+  });
+
   test("-o X-mount.mkdir[=mode] creates a missing mount point, as mount(8); a failed mount removes it again", () => {
     s = scratch("climkdir");
     const base = dir("base");

@@ -65,7 +65,7 @@ export const MOUNT_USAGE =
   "       mountkit mount [-t TYPE] [-o OPTS]... -L LABEL|-U UUID|--source SOURCE [--target] TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
-  "       mountkit mount                    list the mounts" +
+  "       mountkit mount [-t TYPES]         list the mounts (of those types)" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
 
 export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
@@ -80,7 +80,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     }
     // fstab and batches load only for -a: a single mount starts without them.
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io);
-    if (args.operands.length === 0 && args.flags.size === 0) return listMounts(io);
+    // No operands, no flags but -t: the mount table (of those types), as mount(8) lists it.
+    if (args.operands.length === 0 && [...args.flags.keys()].every((f) => f === "types")) return listMounts(io, last(args, "types"));
 
     const request = requestFrom(args.operands, args.flags, values(args, "options"));
     // One operand: the fstab line for it, as mount(8) does (its code loads only for this form).
@@ -181,9 +182,14 @@ function explicitOperands(operands: readonly string[], flags: ReadonlyMap<string
   return operands.length === 0 ? [target!] : [operands[0]!, target!];
 }
 
-/** `mount` with no arguments: the mount table, as mount(8) prints it. */
-function listMounts(io: Io): ExitCode {
-  const lines = readMountInfo().map((m) => {
+/** `mount` with no arguments: the mount table, as mount(8) prints it; `-t TYPES` keeps those types (a "no" prefix excludes). */
+function listMounts(io: Io, types: string | undefined): ExitCode {
+  let mounts = readMountInfo();
+  if (types !== undefined) {
+    const { matchFstype } = require("../../plan/fstab.ts") as typeof import("../../plan/fstab.ts");
+    mounts = mounts.filter((m) => matchFstype(m.fstype, types));
+  }
+  const lines = mounts.map((m) => {
     const esc = (s: string) => s.replace(/[\\\n\t ]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
     return `${esc(m.source)} on ${esc(m.mountpoint)} type ${m.fstype} (${m.options}${superOptionsTail(m.superOptions)})\n`;
   });
