@@ -74,7 +74,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
     const args = parseArgs("mount", argv, flagSpecs);
     if (has(args, "help")) {
-      const usage = dialect === "mount(8)" ? MOUNT_USAGE.replace(/-n\|--dry-run/g, "-f|--fake").replace(/mountkit mount/g, "mount") : MOUNT_USAGE;
+      const usage = dialect === "mount(8)" ? MOUNT_USAGE.replace(/-n\|--dry-run/g, "-f|--fake").replace(/\[-n\]/g, "[-f]").replace(/mountkit mount/g, "mount") : MOUNT_USAGE;
       io.out(formatHelp(usage, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", flagSpecs));
       return ExitCode.ok;
     }
