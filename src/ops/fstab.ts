@@ -19,6 +19,7 @@ import { resolveInRoot } from "./resolve.ts";
 import type { Undo } from "./run-plan.ts";
 import { withCreatedTarget } from "./targets.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
+import { unmountOrRemountReadOnly } from "./unmount-readonly.ts";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
 
@@ -112,7 +113,8 @@ function canonicalPath(path: string): string {
 export interface FstabUnmountResult {
   readonly line: number;
   readonly target: string;
-  readonly status: "unmounted" | "not-mounted" | "failed";
+  /** remounted-read-only: busy, with readOnlyWhenBusy (umount -a -r) */
+  readonly status: "unmounted" | "not-mounted" | "remounted-read-only" | "failed";
   readonly error?: MountkitError;
 }
 
@@ -121,7 +123,7 @@ export interface FstabUnmountResult {
  * something is mounted there (noauto lines included: they may have been mounted by hand; swap
  * lines and lines outside -t left out). Every failure is reported in one BatchError.
  */
-export function unmountFstab(options: FstabOptions & UnmountOptions = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
+export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnlyWhenBusy?: boolean } = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
   const file = options.file ?? DEFAULT_FSTAB;
   const lines = readFstab(file).filter((l) => l.fstype !== "swap" && l.target.startsWith("/") && matchFstype(l.fstype, options.types));
   const results: FstabUnmountResult[] = [];
@@ -130,8 +132,8 @@ export function unmountFstab(options: FstabOptions & UnmountOptions = {}): { res
     let target = l.target;
     try {
       target = resolveInRoot("/", l.target, options.sys);
-      const removed = unmount(target, options);
-      results.push({ line: l.line, target, status: removed ? "unmounted" : "not-mounted" });
+      if (options.readOnlyWhenBusy) results.push({ line: l.line, target, status: unmountOrRemountReadOnly(target, options) });
+      else results.push({ line: l.line, target, status: unmount(target, options) ? "unmounted" : "not-mounted" });
     } catch (err) {
       if (!(err instanceof MountkitError)) throw err;
       if (isErrno(err, Errno.ENOENT)) {

@@ -66,7 +66,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
 }
 
 /** umount -a [-T FILE] [-t TYPES] [-v] [--json] */
-export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions): ExitCode {
+export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions & { readOnlyWhenBusy: boolean }): ExitCode {
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${args.operands.join(" ")}`);

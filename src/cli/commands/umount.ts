@@ -7,6 +7,7 @@ import { unmountAll, unmount, unmountDevice, unmountRecursive, type UnmountOptio
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import type { Dialect } from "./mount.ts";
 import { unmountDetachingLoop } from "../../ops/unmount-loop.ts";
+import { unmountOrRemountReadOnly } from "../../ops/unmount-readonly.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
@@ -22,6 +23,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
   { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
+  { long: "read-only", short: "r", help: "when a mount stays busy, remount it read-only instead (as at shutdown)" },
   { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
   { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway" },
 ];
@@ -33,14 +35,28 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const UMOUNT_USAGE =
-  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [-d] [--json] [-v] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
-  "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [--json] [-v]";
+  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [-r] [-d] [--json] [-v] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
+  "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [-r] [--json] [-v]";
 
 interface TargetResult {
   target: string;
   ok: boolean;
   unmounted: number;
+  /** umount -r: it stayed busy and was remounted read-only instead */
+  remountedReadOnly?: true;
   error?: Record<string, unknown>;
+}
+
+/** The unmount options the flags ask for; warnings (remounted read-only) go to stderr. */
+function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean } {
+  return {
+    lazy: has(args, "lazy"),
+    force: has(args, "force"),
+    readOnlyWhenBusy: has(args, "read-only"),
+    warn: (message) => io.err(`mountkit: ${message}\n`),
+    ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+    ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
+  };
 }
 
 export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
@@ -53,27 +69,17 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", flagSpecs));
       return ExitCode.ok;
     }
-    if (has(args, "all")) {
-      const options: UnmountOptions = {
-        lazy: has(args, "lazy"),
-        force: has(args, "force"),
-        ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
-        ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
-      };
-      // fstab and batches load only for -a, as in mount.
-      return (require("./fstab.ts") as typeof import("./fstab.ts")).umountAllCommand(args, io, options);
+    if (has(args, "read-only") && (has(args, "recursive") || has(args, "all-stacked"))) {
+      throw new UsageError("umount: -r goes with a plain unmount or -a, not with -R or --all-stacked");
     }
+    // fstab and batches load only for -a, as in mount.
+    if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).umountAllCommand(args, io, unmountOptionsOf(args, io));
     if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
   } catch (err) {
     return reportError(io, err, json);
   }
 
-  const options: UnmountOptions = {
-    lazy: has(args, "lazy"),
-    force: has(args, "force"),
-    ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
-    ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
-  };
+  const options = unmountOptionsOf(args, io);
   const results: TargetResult[] = [];
   let failures = 0;
   for (const target of args.operands) {
@@ -84,6 +90,14 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       // umount(8) takes a device too (UUID=/LABEL= naming one): when TARGET is no mount point, the device's mount
       else if (deviceTagOf(target) !== undefined) unmounted = unmountDevice(target, options) !== undefined ? 1 : 0;
       else if (has(args, "detach-loop")) unmounted = unmountDetachingLoop(target, options) ? 1 : 0;
+      else if (has(args, "read-only")) {
+        const outcome = unmountOrRemountReadOnly(target, options);
+        if (outcome === "remounted-read-only") {
+          results.push({ target, ok: true, unmounted: 0, remountedReadOnly: true });
+          continue;
+        }
+        unmounted = outcome === "unmounted" ? 1 : 0;
+      }
       else unmounted = unmount(target, options) || unmountDevice(target, options) !== undefined ? 1 : 0;
       if (unmounted === 0) {
         throw new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
