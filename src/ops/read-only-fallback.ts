@@ -25,7 +25,7 @@ export function mountOrReadOnly(source: string, target: string, fstype: string |
       ctx.sys.mount(source, target, fstype, flags | MS.RDONLY, data);
     } catch (again) {
       // The read-only call's error is the one that says what else is wrong (as mount(8) reports it).
-      if (again instanceof SyscallError) again.hint ??= `read-write was refused first (${err.errnoName}: write-protected), then this read-only retry`;
+      if (again instanceof SyscallError) again.hint ??= `read-write was refused first (${err.errnoName}, as for a write-protected source), then this read-only retry`;
       throw again;
     }
   }

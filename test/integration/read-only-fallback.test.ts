@@ -134,7 +134,7 @@ describe("a write-protected block device", () => {
     const err = caught(() => mount({ type: "ext4", source: loop.device, options: [] }, t, { warn: (w) => warnings.push(w) })) as SyscallError;
     expect(err).toBeInstanceOf(SyscallError);
     expect(err.syscall).toBe("mount(2)");
-    expect(err.hint).toMatch(/read-write was refused first \(E(ACCES|ROFS): write-protected\), then this read-only retry/);
+    expect(err.hint).toMatch(/read-write was refused first \(E(ACCES|ROFS), as for a write-protected source\), then this read-only retry/);
     expect(warnings).toEqual([]);
     expect(mountsUnder(t)).toEqual([]);
   });
