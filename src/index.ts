@@ -51,6 +51,7 @@ export {
 } from "./ops/unmount.ts";
 export { unmountDetachingLoop } from "./ops/unmount-loop.ts";
 export { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./ops/unmount-readonly.ts";
+export { unmountMountTable, UMOUNT_ALL_DEFAULT_TYPES, type TableUnmountOptions, type TableUnmountResult } from "./ops/unmount-table.ts";
 export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";
 export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/features.ts";
 export { attachLoop, detachLoop, type AttachLoopOptions, type LoopAttachment } from "./ops/loop.ts";

@@ -65,15 +65,25 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
   }
 }
 
-/** umount -a [-T FILE] [-t TYPES] [-v] [--json] */
-export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions & { readOnlyWhenBusy: boolean }): ExitCode {
+/**
+ * umount -a [-T FILE] [-t TYPES] [-r] [-v] [--json]: the fstab's mount points, or (`from`
+ * "mount table": umount(8)'s -a, for a link named umount) every mount of the table.
+ */
+export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions & { readOnlyWhenBusy: boolean }, from: "fstab" | "mount table" = "fstab"): ExitCode {
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${args.operands.join(" ")}`);
     const file = last(args, "fstab") ?? DEFAULT_FSTAB;
-    const { results, error } = unmountFstab({ ...unmountOptions, file, types: last(args, "types") });
+    const types = last(args, "types");
+    const { results, error } =
+      from === "fstab"
+        ? unmountFstab({ ...unmountOptions, file, types })
+        : (require("../../ops/unmount-table.ts") as typeof import("../../ops/unmount-table.ts")).unmountMountTable({ ...unmountOptions, ...(types === undefined ? {} : { types }) });
     if (has(args, "verbose") && !json) {
-      for (const r of results) io.out(`umount -a: line ${r.line}: ${r.target}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
+      for (const r of results) {
+        const where = "line" in r ? `line ${r.line}: ` : "";
+        io.out(`umount -a: ${where}${r.target}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
+      }
     }
     let code: ExitCode = ExitCode.ok;
     if (error) {
@@ -84,8 +94,14 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
       printJson(io, {
         ok: code === ExitCode.ok,
         exitCode: code,
-        fstab: file,
-        results: results.map((r) => ({ line: r.line, target: r.target, ok: r.status !== "failed", status: r.status, ...(r.error ? { error: (r.error as MountkitError).toJSON() } : {}) })),
+        ...(from === "fstab" ? { fstab: file } : { from: "mountinfo" }),
+        results: results.map((r) => ({
+          ...("line" in r ? { line: r.line } : { fstype: r.fstype }),
+          target: r.target,
+          ok: r.status !== "failed",
+          status: r.status,
+          ...(r.error ? { error: (r.error as MountkitError).toJSON() } : {}),
+        })),
       });
     }
     return code;

@@ -28,9 +28,11 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway" },
 ];
 
-/** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted. */
+/** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted; -a is the mount table's. */
 export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
-  ...UMOUNT_FLAGS,
+  ...UMOUNT_FLAGS.map((f) =>
+    f.long === "all" ? { ...f, help: "unmount every mount of the table (but proc, sysfs, devpts...; -t picks), children first; with -T the fstab's" } : f,
+  ),
   { long: "no-mtab", short: "n", help: "accepted, as umount(8): mountkit writes no /etc/mtab" },
 ];
 
@@ -73,7 +75,11 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       throw new UsageError("umount: -r goes with a plain unmount or -a, not with -R or --all-stacked");
     }
     // fstab and batches load only for -a, as in mount.
-    if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).umountAllCommand(args, io, unmountOptionsOf(args, io));
+    if (has(args, "all")) {
+      // As umount(8), a link named umount unmounts the mount table; -T FILE (or mountkit umount) the fstab's.
+      const from = dialect === "mount(8)" && !has(args, "fstab") ? "mount table" : "fstab";
+      return (require("./fstab.ts") as typeof import("./fstab.ts")).umountAllCommand(args, io, unmountOptionsOf(args, io), from);
+    }
     if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
   } catch (err) {
     return reportError(io, err, json);

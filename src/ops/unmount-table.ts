@@ -1,0 +1,68 @@
+/**
+ * umount -a as umount(8) and busybox do it: every mount in this namespace's table, children
+ * before parents, but for the kernel's own pseudo filesystems (proc, devpts, sysfs, ...: the
+ * types -t leaves out by default); with readOnlyWhenBusy, a mount that stays busy is remounted
+ * read-only instead (shutdown's `umount -a -r`). A mount whose children stay is not tried: it
+ * cannot go, and "/" is never unmounted this way.
+ */
+import { Errno } from "../errno.ts";
+import { BatchError, isErrno, MountkitError } from "../errors.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import { matchFstype } from "../plan/fstab.ts";
+import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
+import { NO_OPTIONS } from "./context.ts";
+import { unmount, type UnmountOptions } from "./unmount.ts";
+import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
+
+/** util-linux umount -a's types when -t gives none: the kernel's own filesystems stay. */
+export const UMOUNT_ALL_DEFAULT_TYPES = "noproc,nodevfs,nodevpts,nosysfs,norpc_pipefs,nonfsd,noselinuxfs";
+
+export interface TableUnmountResult {
+  readonly target: string;
+  readonly fstype: string;
+  readonly status: UnmountOrReadOnly | "failed";
+  readonly error?: MountkitError;
+}
+
+export interface TableUnmountOptions extends UnmountOptions {
+  /** umount -t: a type list ("no" excludes); UMOUNT_ALL_DEFAULT_TYPES when undefined */
+  types?: string;
+  /** umount -r: remount read-only what stays busy */
+  readOnlyWhenBusy?: boolean;
+}
+
+/** Unmount every mount of the table that -t selects; every failure in one BatchError. */
+export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { results: TableUnmountResult[]; error: BatchError | undefined } {
+  const types = options.types ?? UMOUNT_ALL_DEFAULT_TYPES;
+  const results: TableUnmountResult[] = [];
+  const errors: MountkitError[] = [];
+  const tried = new Set<number>();
+  // Passes repeat while they progress: a mount hidden under a stack is reachable once it goes.
+  for (;;) {
+    const order = unmountOrder(readMountInfo(), "/");
+    const children = childrenById(order);
+    const present = new Set(order.map((m) => m.id));
+    let progressed = false;
+    for (const m of order) {
+      if (tried.has(m.id) || !matchFstype(m.fstype, types)) continue;
+      if ((children.get(m.id) ?? []).some((child) => present.has(child))) continue;
+      tried.add(m.id);
+      try {
+        const status = options.readOnlyWhenBusy ? unmountOrRemountReadOnly(m.mountpoint, options) : unmount(m.mountpoint, options) ? "unmounted" : "not-mounted";
+        results.push({ target: m.mountpoint, fstype: m.fstype, status });
+        if (status === "unmounted") {
+          present.delete(m.id);
+          progressed = true;
+        }
+      } catch (err) {
+        if (isErrno(err, Errno.ENOENT)) continue; // its mount point went with another mount
+        if (!(err instanceof MountkitError)) throw err;
+        errors.push(err);
+        results.push({ target: m.mountpoint, fstype: m.fstype, status: "failed", error: err });
+      }
+    }
+    if (!progressed) break;
+  }
+  const unmounted = results.filter((r) => r.status === "unmounted").length;
+  return { results, error: errors.length ? new BatchError("umount -a", errors, unmounted) : undefined };
+}

@@ -1,0 +1,82 @@
+// A link named umount: `umount -a` unmounts the mount table, as umount(8) and busybox do (not
+// the fstab's mount points, as `mountkit umount -a` does). It runs in a namespace of its own
+// (unshare -m inside this test's), so what it unmounts there leaves this process's mounts be.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { parseMountInfo } from "../../src/mountinfo/parse.ts";
+import { UMOUNT_ALL_DEFAULT_TYPES } from "../../src/ops/unmount-table.ts";
+import { matchFstype } from "../../src/plan/fstab.ts";
+import { BINARY } from "../support/cli.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { workspace } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+const ws = workspace();
+
+/** Run script in a new private mount namespace with $UMOUNT the link; its stdout split at MARK. */
+function inOwnNamespace(script: string, env: Record<string, string>): { code: number; parts: string[]; stderr: string } {
+  const run = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, ...env } });
+  return { code: run.exitCode ?? -1, parts: run.stdout.toString().split("@@MARK@@\n"), stderr: run.stderr.toString() };
+}
+
+/** A fresh scratch dir with a link named umount to the binary, and a directory `a` to mount on. */
+function setUp(label: string): { umount: string; a: string } {
+  ws.fresh(label);
+  const umount = join(ws.dir("bin"), "umount");
+  symlinkSync(BINARY, umount);
+  return { umount, a: ws.dir("a") };
+}
+
+describe("umount -a through a link named umount", () => {
+  test("-t tmpfs: every tmpfs in the table goes, nested ones first; other types stay, and so do the mounts holding them", () => {
+    const { umount, a } = setUp("umount-a-table");
+    const script = `
+      set -e
+      mount -t tmpfs outer "$A"; mkdir "$A/inner" "$A/side"; mount -t tmpfs inner "$A/inner"
+      mount -t ramfs keep "$A/side"
+      cat /proc/self/mountinfo; echo @@MARK@@
+      "$UMOUNT" -a -t tmpfs -v; echo "exit=$?"; echo @@MARK@@
+      cat /proc/self/mountinfo`;
+    const { code, parts, stderr } = inOwnNamespace(script, { A: a, UMOUNT: umount });
+    // -v logs each umount2 call on stderr, and nothing else went there
+    expect(stderr.split("\n").filter(Boolean).every((line) => line.startsWith("mountkit: umount2("))).toBe(true);
+    expect(stderr).toContain(`mountkit: umount2(${JSON.stringify(join(a, "inner"))}, 0)`);
+    expect(code).toBe(0);
+    const [before, output, after] = parts as [string, string, string];
+    const beforeTable = parseMountInfo(before);
+    const afterTable = parseMountInfo(after);
+    const tmpfsBefore = beforeTable.filter((m) => m.fstype === "tmpfs").map((m) => m.mountpoint);
+    expect(tmpfsBefore).toEqual(expect.arrayContaining([a, join(a, "inner")]));
+    // inner went; outer stays, holding the ramfs on side, which -t tmpfs leaves
+    const at = (table: typeof afterTable, path: string) => table.filter((m) => m.mountpoint === path).map((m) => m.fstype);
+    expect(at(afterTable, join(a, "inner"))).toEqual([]);
+    expect(at(afterTable, a)).toEqual(["tmpfs"]);
+    expect(at(afterTable, join(a, "side"))).toEqual(["ramfs"]);
+    // every tmpfs left holds a mount of another type; no other type went
+    for (const m of afterTable.filter((m) => m.fstype === "tmpfs")) expect(afterTable.some((c) => c.parent === m.id)).toBe(true);
+    expect(afterTable.filter((m) => m.fstype !== "tmpfs").length).toBe(beforeTable.filter((m) => m.fstype !== "tmpfs").length);
+    expect(output).toContain(`umount -a: ${join(a, "inner")}: `);
+    expect(output).toContain("exit=0");
+    // this process's namespace never saw any of it
+    expect(mountsUnder(a)).toEqual([]);
+  });
+
+  test("without -t: all but the kernel's own filesystems (proc, sysfs, devpts, ...) and what holds them", () => {
+    const { umount, a } = setUp("umount-a-all");
+    const script = `
+      mount -t tmpfs mine "$A"
+      "$UMOUNT" -a --json > "$A.json" 2>/dev/null; echo "exit=$?"; echo @@MARK@@
+      cat /proc/self/mountinfo`;
+    const { parts } = inOwnNamespace(script, { A: a, UMOUNT: umount });
+    const [output, after] = parts as [string, string];
+    expect(output).toMatch(/^exit=(0|32|64)\n$/);
+    const table = parseMountInfo(after);
+    expect(table.some((m) => m.mountpoint === a)).toBe(false);
+    // what is left is a kernel filesystem, or a mount that holds one (its parent chain)
+    const kept = table.filter((m) => !matchFstype(m.fstype, UMOUNT_ALL_DEFAULT_TYPES));
+    expect(kept.length).toBeGreaterThan(0); // /proc at least: the script read it
+    const holds = (m: (typeof table)[number]): boolean => kept.includes(m) || table.some((c) => c.parent === m.id && c.id !== m.id && holds(c));
+    for (const m of table) expect(holds(m)).toBe(true);
+  });
+});
