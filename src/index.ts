@@ -49,7 +49,7 @@ export {
   joinUnderRoot,
   type UnmountOptions,
 } from "./ops/unmount.ts";
-export { unmountDetachingLoop } from "./ops/unmount-loop.ts";
+export { umountOperand, type UmountOperandOptions } from "./ops/umount-operand.ts";
 export { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./ops/unmount-readonly.ts";
 export { unmountMountTable, UMOUNT_ALL_DEFAULT_TYPES, type TableUnmountOptions, type TableUnmountResult } from "./ops/unmount-table.ts";
 export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";

@@ -104,3 +104,6 @@ export function formatHelp(usage: string, summary: string, specs: readonly FlagS
   const width = Math.max(...rows.map(([n]) => n.length));
   return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`).join("\n")}\n`;
 }
+
+/** -n, --no-mtab: accepted by mount and umount as mount(8)'s stand-ins; mountkit writes no /etc/mtab. */
+export const NO_MTAB_FLAG: FlagSpec = { long: "no-mtab", short: "n", help: "accepted, as mount(8): mountkit writes no /etc/mtab (the kernel's table is the only one)" };

@@ -7,6 +7,7 @@
 import { Errno } from "../errno.ts";
 import { isErrno, SyscallError } from "../errors.ts";
 import { MS } from "../plan/flags.ts";
+import { formatMountCall } from "../plan/mount-call.ts";
 import { NO_OPTIONS, opsContext } from "./context.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 
@@ -19,9 +20,10 @@ export function unmountOrRemountReadOnly(target: string, options: UnmountOptions
   } catch (err) {
     if (!isErrno(err, Errno.EBUSY)) throw err;
     const ctx = opsContext(options);
-    ctx.log?.(`mount(NULL, ${JSON.stringify(target)}, NULL, MS_REMOUNT|MS_RDONLY, NULL)`);
+    const remount = { source: null, target, fstype: null, flags: MS.REMOUNT | MS.RDONLY, data: null };
+    ctx.log?.(formatMountCall(remount));
     try {
-      ctx.sys.mount(null, target, null, MS.REMOUNT | MS.RDONLY, null);
+      ctx.sys.mount(remount.source, target, remount.fstype, remount.flags, remount.data);
     } catch (remount) {
       if (err instanceof SyscallError && remount instanceof SyscallError) err.hint ??= `remounting it read-only failed too: ${remount.errnoName}`;
       throw err;

@@ -96,21 +96,32 @@ export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): b
  * other mounts hide it is refused: umount2 of that mount point would remove the mount on top.
  */
 export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
+  const point = mountPointOfDevice(path);
+  // not mounted any more (unmounted meanwhile): as if it never was
+  if (point === undefined || !unmountOnce(point, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options))) return undefined;
+  return point;
+}
+
+/**
+ * Where the device path names (a block device, a /dev/disk link, UUID=/LABEL=/PART... tag) is
+ * mounted: its latest mount that its mount point leads to; undefined when path is no block
+ * device or nothing of it is mounted. A tag no device has, or a device mounted only under
+ * other mounts, is a PlanError.
+ */
+export function mountPointOfDevice(path: string): string | undefined {
   const tag = deviceTagOf(path);
   const named = tag === undefined ? path : deviceOfTag(tag);
   if (named === undefined) throw noDeviceWithTag(tag!, `unmount ${path}`);
   const device = blockDeviceNumber(named);
   if (device === undefined) return undefined;
   const { all, reachable } = mountsOfDevice(readMountInfo(), device);
-  if (all.length === 0) return undefined;
-  if (reachable === undefined) {
+  if (all.length > 0 && reachable === undefined) {
     const where = all.map((m) => quotePath(m.mountpoint)).join(", ");
     throw new PlanError(`unmount ${quotePath(path)}: it is mounted only under other mounts (on ${where})`, {
       hint: "unmount what is mounted over it first, or name the mount point",
     });
   }
-  // not mounted any more (unmounted meanwhile): as if it never was
-  return unmountOnce(reachable.mountpoint, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options)) ? reachable.mountpoint : undefined;
+  return reachable?.mountpoint;
 }
 
 /**

@@ -6,12 +6,12 @@
  */
 import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
+import { isLoopDevice } from "./loop.ts";
 import { isBind, isTypeUnknown, type Mount } from "./mount-request.ts";
 
 /** The file a loop device (/dev/loopN) is attached to, or undefined (the kernel's sysfs). */
 export type LoopBackingFile = (device: string) => string | undefined;
 
-const LOOP_DEVICE = /^\/dev\/loop\d+$/;
 
 /**
  * True when table holds mount at target. target and realSource are canonical host paths
@@ -32,7 +32,7 @@ export function isAlreadyMounted(
     const anyType = isTypeUnknown(mount.type); // "auto": whatever its superblock said
     const types = mount.type.split(","); // a type list: whichever of them mounted it
     const sameSource = (source: string) =>
-      source === mount.source || source === realSource || (LOOP_DEVICE.test(source) && loopBackingFile(source) === realSource);
+      source === mount.source || source === realSource || (isLoopDevice(source) && loopBackingFile(source) === realSource);
     return here.some((m) => (anyType || types.includes(m.fstype)) && sameSource(m.source));
   }
   if (!realSource.startsWith("/")) return false;

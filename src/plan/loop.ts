@@ -45,6 +45,11 @@ export function isImageMount(ctx: MountContext): boolean {
   return ctx.sourceKind === "file";
 }
 
+/** Whether a path is a loop device's node, as mount sources show them (/dev/loop3). */
+export function isLoopDevice(path: string): boolean {
+  return /^\/dev\/loop\d+$/.test(path);
+}
+
 /**
  * LOOP_CONFIGURE where the kernel has it (5.8+), unless MOUNTKIT_STRATEGY=legacy asks for the
  * old pair. The kernel's default strategy is about overlay (6.8+) and does not decide this: the

@@ -289,6 +289,12 @@ describe("the binary", () => {
     expect(runCli(["mount", img, t]).code).toBe(0);
     expect(runCli(["umount", "-d", t])).toMatchObject({ code: 0, stderr: "" });
     await expectFreed(img);
+    // -r with -d: not busy, so unmounted, then detached; named by its device
+    const byHand = runCli(["loop", "attach", img]).stdout.trim();
+    expect(runCli(["mount", byHand, t]).code).toBe(0);
+    expect(runCli(["umount", "-r", "-d", byHand])).toMatchObject({ code: 0, stderr: "" });
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(img);
     // without -d, a device attached by hand stays attached
     const device = runCli(["loop", "attach", img]).stdout.trim();
     expect(runCli(["mount", device, t]).code).toBe(0);

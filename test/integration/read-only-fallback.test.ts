@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
+import { probeKernelFacts } from "../../src/ops/features.ts";
 import { attachLoop, detachLoop, type LoopAttachment } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
@@ -49,21 +50,23 @@ function writeProtectedDevice(image: string): LoopAttachment {
 }
 
 describe("an image on a read-only filesystem", () => {
-  test("is attached read-only and mounted read-only, with mount(8)'s warning; unmounting frees the device", async () => {
-    const { view } = imageOnReadOnlyFs("ro-image");
-    const t = dir("m");
-    unmountAfter(t);
-    const warnings: string[] = [];
-    mount({ type: "ext4", source: view, options: ["nodev"] }, t, { warn: (w) => warnings.push(w) });
-    const m = mountAt(t)!;
-    expect(m.options.split(",")).toContain("ro");
-    expect(m.options.split(",")).toContain("nodev");
-    expect(sysfsRo(m.source)).toBe("1");
-    expect(readFileSync(`/sys/block/${m.source.slice(5)}/loop/backing_file`, "utf8").trim()).toBe(view);
-    expect(warnings).toEqual([`${t}: ${WARNING}`]);
-    unmountAll(t);
-    await expectFreed(view);
-  });
+  for (const strategy of ["fd", "legacy"] as const) {
+    test(`is attached read-only and mounted read-only, with mount(8)'s warning; unmounting frees the device (${strategy === "fd" ? "LOOP_CONFIGURE" : "LOOP_SET_FD"})`, async () => {
+      const { view } = imageOnReadOnlyFs(`ro-image-${strategy}`);
+      const t = dir("m");
+      unmountAfter(t);
+      const warnings: string[] = [];
+      mount({ type: "ext4", source: view, options: ["nodev"] }, t, { warn: (w) => warnings.push(w), facts: probeKernelFacts(strategy) });
+      const m = mountAt(t)!;
+      expect(m.options.split(",")).toContain("ro");
+      expect(m.options.split(",")).toContain("nodev");
+      expect(sysfsRo(m.source)).toBe("1");
+      expect(readFileSync(`/sys/block/${m.source.slice(5)}/loop/backing_file`, "utf8").trim()).toBe(view);
+      expect(warnings).toEqual([`${t}: ${WARNING}`]);
+      unmountAll(t);
+      await expectFreed(view);
+    });
+  }
 
   test("with read-write asked explicitly (-w): EROFS from open, naming the file; no mount, no device", () => {
     const { view } = imageOnReadOnlyFs("ro-image-w");
@@ -111,6 +114,18 @@ describe("a write-protected block device", () => {
       expect(log.at(-1)).toContain("MS_RDONLY");
     });
   }
+
+  test("with a type list: each type is tried, and the one that fits is mounted read-only", () => {
+    const { image } = imageOnReadOnlyFs("ro-device-types");
+    const loop = writeProtectedDevice(image);
+    const t = dir("m");
+    unmountAfter(t);
+    const warnings: string[] = [];
+    mount({ type: "squashfs,ext4", source: loop.device, options: [] }, t, { warn: (w) => warnings.push(w) });
+    expect(mountAt(t)).toMatchObject({ source: loop.device, fstype: "ext4" });
+    expect(mountAt(t)!.options.split(",")).toContain("ro");
+    expect(warnings).toEqual([`${t}: ${WARNING}`]);
+  });
 
   test("with -w: the kernel's refusal, and nothing mounted", () => {
     const { image } = imageOnReadOnlyFs("ro-device-w");

@@ -10,6 +10,9 @@ import { mount } from "../../src/ops/mount.ts";
 import { UNMOUNT_BUSY, withPolicy } from "../../src/ops/retry.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { unmountOrRemountReadOnly } from "../../src/ops/unmount-readonly.ts";
+import { umountOperand } from "../../src/ops/umount-operand.ts";
+import { attachLoop } from "../../src/ops/loop.ts";
+import { detachLoopDevicesOf, loopDevicesOf, makeExt4Image } from "../support/resources.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
@@ -55,6 +58,30 @@ describe("unmountOrRemountReadOnly", () => {
     expect(unmountOrRemountReadOnly(t, { retry: quick })).toBe("unmounted");
     expect(mountsUnder(t)).toEqual([]);
     expect(unmountOrRemountReadOnly(t, { retry: quick })).toBe("not-mounted");
+  });
+
+  test("named by its device, and with -d: a busy loop mount is remounted read-only and its device stays attached", () => {
+    s = scratch("umro-device");
+    const image = makeExt4Image(s.path("a.img"));
+    const loop = attachLoop(image);
+    try {
+      const t = s.path("t");
+      mkdirSync(t);
+      mount({ type: "ext4", source: loop.device, options: [] }, t);
+      loop.close(); // the mount holds the device now; an open fd would defer its detach
+      held.push(openSync(join(t, "lost+found"), "r"));
+      const warnings: string[] = [];
+      expect(umountOperand(loop.device, { retry: quick, readOnlyWhenBusy: true, detachLoop: true, warn: (w) => warnings.push(w) })).toBe("remounted-read-only");
+      expect(superOptions(t)).toContain("ro");
+      expect(warnings).toEqual([`${t}: busy - remounted read-only`]);
+      expect(loopDevicesOf(image).sysfs).toEqual([loop.device]);
+      closeSync(held.pop()!);
+      expect(umountOperand(loop.device, { retry: quick, detachLoop: true })).toBe("unmounted");
+      expect(loopDevicesOf(image).sysfs).toEqual([]);
+    } finally {
+      loop.close();
+      detachLoopDevicesOf(image);
+    }
   });
 
   test("the read-only remount refused as well (EACCES injected): the EBUSY error, naming both", () => {

@@ -8,7 +8,7 @@ import { tokenizeOptionArgs } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
-import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { formatHelp, has, last, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
 const PROPAGATION_FLAGS = [
@@ -54,7 +54,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
  */
 export const MOUNT8_FLAGS: readonly FlagSpec[] = [
   ...MOUNT_FLAGS.map((f) => (f.long === "dry-run" ? { ...f, short: "f" } : f)),
-  { long: "no-mtab", short: "n", help: "accepted, as mount(8): mountkit writes no /etc/mtab (the kernel's table is the only one)" },
+  NO_MTAB_FLAG,
 ];
 
 /** Which command line a mount or umount invocation speaks: mountkit's, or mount(8)'s (a link named mount or umount). */

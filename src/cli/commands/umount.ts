@@ -3,12 +3,10 @@
  */
 import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
-import { unmountAll, unmount, unmountDevice, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
-import { deviceTagOf } from "../../plan/device-tag.ts";
+import { unmountAll, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
-import { unmountDetachingLoop } from "../../ops/unmount-loop.ts";
-import { unmountOrRemountReadOnly } from "../../ops/unmount-readonly.ts";
-import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { umountOperand } from "../../ops/umount-operand.ts";
+import { formatHelp, has, last, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
@@ -33,7 +31,7 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
   ...UMOUNT_FLAGS.map((f) =>
     f.long === "all" ? { ...f, help: "unmount every mount of the table (but proc, sysfs, devpts...; -t picks), children first; with -T the fstab's" } : f,
   ),
-  { long: "no-mtab", short: "n", help: "accepted, as umount(8): mountkit writes no /etc/mtab" },
+  NO_MTAB_FLAG,
 ];
 
 export const UMOUNT_USAGE =
@@ -50,11 +48,12 @@ interface TargetResult {
 }
 
 /** The unmount options the flags ask for; warnings (remounted read-only) go to stderr. */
-function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean } {
+function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean; detachLoop: boolean } {
   return {
     lazy: has(args, "lazy"),
     force: has(args, "force"),
     readOnlyWhenBusy: has(args, "read-only"),
+    detachLoop: has(args, "detach-loop"),
     warn: (message) => io.err(`mountkit: ${message}\n`),
     ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
     ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
@@ -93,18 +92,15 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       let unmounted: number;
       if (has(args, "recursive")) unmounted = unmountRecursive(target, options);
       else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
-      // umount(8) takes a device too (UUID=/LABEL= naming one): when TARGET is no mount point, the device's mount
-      else if (deviceTagOf(target) !== undefined) unmounted = unmountDevice(target, options) !== undefined ? 1 : 0;
-      else if (has(args, "detach-loop")) unmounted = unmountDetachingLoop(target, options) ? 1 : 0;
-      else if (has(args, "read-only")) {
-        const outcome = unmountOrRemountReadOnly(target, options);
+      else {
+        // umount(8) takes a device or UUID=/LABEL= too: when TARGET is no mount point, the device's mount
+        const outcome = umountOperand(target, options);
         if (outcome === "remounted-read-only") {
           results.push({ target, ok: true, unmounted: 0, remountedReadOnly: true });
           continue;
         }
         unmounted = outcome === "unmounted" ? 1 : 0;
       }
-      else unmounted = unmount(target, options) || unmountDevice(target, options) !== undefined ? 1 : 0;
       if (unmounted === 0) {
         throw new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
       }

@@ -1,0 +1,58 @@
+/**
+ * One operand of umount(8): a mount point, else a block device or UUID=/LABEL=/PART... tag
+ * naming one (its latest reachable mount), with umount's -r (a mount that stays busy is
+ * remounted read-only: unmount-readonly.ts) and -d (the loop device the mount was made from is
+ * detached afterwards; one attached by hand stays attached otherwise, a loop mount's own has
+ * autoclear).
+ */
+import { Errno } from "../errno.ts";
+import { isErrno } from "../errors.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import { deviceTagOf } from "../plan/device-tag.ts";
+import { isLoopDevice } from "../plan/loop.ts";
+import { existingRealpath } from "../sys/realpath.ts";
+import { NO_OPTIONS } from "./context.ts";
+import { detachLoop } from "./loop.ts";
+import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
+import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
+
+export interface UmountOperandOptions extends UnmountOptions {
+  /** umount -r: remount read-only what stays busy */
+  readOnlyWhenBusy?: boolean;
+  /** umount -d: detach the loop device the mount was made from */
+  detachLoop?: boolean;
+}
+
+/** Unmount what operand names, as umount(8) does for one operand. */
+export function umountOperand(operand: string, options: UmountOperandOptions = NO_OPTIONS): UnmountOrReadOnly {
+  // A tag names a device only; anything else is tried as a mount point first.
+  if (deviceTagOf(operand) === undefined) {
+    const outcome = unmountAt(operand, options);
+    if (outcome !== "not-mounted") return outcome;
+  }
+  const point = mountPointOfDevice(operand);
+  return point === undefined ? "not-mounted" : unmountAt(point, options);
+}
+
+/** The top mount at point, under -r and -d. */
+function unmountAt(point: string, options: UmountOperandOptions): UnmountOrReadOnly {
+  const loop = options.detachLoop ? loopDeviceAt(point) : undefined; // read before it goes
+  const outcome = options.readOnlyWhenBusy ? unmountOrRemountReadOnly(point, options) : unmount(point, options) ? "unmounted" : "not-mounted";
+  if (outcome === "unmounted" && loop !== undefined) {
+    try {
+      detachLoop(loop, options);
+    } catch (err) {
+      // ENXIO: autoclear detached it already, at the unmount
+      if (!isErrno(err, Errno.ENXIO)) throw err;
+    }
+  }
+  return outcome;
+}
+
+/** The loop device the top mount at path was made from, if it was. */
+function loopDeviceAt(path: string): string | undefined {
+  const canonical = existingRealpath(path);
+  if (canonical === undefined) return undefined;
+  const source = readMountInfo().findLast((m) => m.mountpoint === canonical)?.source;
+  return source !== undefined && isLoopDevice(source) ? source : undefined;
+}
