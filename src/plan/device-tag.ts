@@ -18,13 +18,20 @@ export interface DeviceTag {
   readonly link: string;
 }
 
-const LINK_DIRS: Readonly<Record<DeviceTagName, string>> = {
+/** udev's link directory for each tag fstab(5) knows; ID names a device, not a filesystem. */
+const LINK_DIRS: Readonly<Record<DeviceTagName | "ID", string>> = {
   UUID: "/dev/disk/by-uuid/",
   LABEL: "/dev/disk/by-label/",
   PARTUUID: "/dev/disk/by-partuuid/",
   PARTLABEL: "/dev/disk/by-partlabel/",
+  ID: "/dev/disk/by-id/",
 };
-const TAG_NAMES = Object.keys(LINK_DIRS) as DeviceTagName[];
+const TAG_NAMES: readonly DeviceTagName[] = ["UUID", "LABEL", "PARTUUID", "PARTLABEL"];
+
+/** udev's link for NAME=value (NAME one of parseTagSpec's). */
+export function tagLink(name: DeviceTagName | "ID", value: string): string {
+  return `${LINK_DIRS[name]}${udevEncode(value)}`;
+}
 
 /** Whether a tag names a partition (its table entry), not the filesystem in it. */
 export function isPartitionTag(tag: DeviceTag): boolean {
@@ -45,20 +52,19 @@ export function deviceTagOf(source: string): DeviceTag | undefined {
   if (!source.startsWith("UUID=") && !source.startsWith("LABEL=") && !source.startsWith("PART")) return undefined;
   const spec = parseTagSpec(source);
   if (spec === undefined || spec.name === "ID") return undefined;
-  const name = spec.name as DeviceTagName;
-  return { name, value: spec.value, link: `${LINK_DIRS[name]}${udevEncode(spec.value)}` };
+  return { name: spec.name, value: spec.value, link: tagLink(spec.name, spec.value) };
 }
 
 /**
  * NAME=value for the tags fstab(5) knows (LABEL, UUID, PARTLABEL, PARTUUID, ID), the value
  * unquoted ('x' or "x"); undefined for anything else.
  */
-export function parseTagSpec(spec: string): { name: string; value: string } | undefined {
+export function parseTagSpec(spec: string): { name: DeviceTagName | "ID"; value: string } | undefined {
   const m = /^(LABEL|UUID|PARTLABEL|PARTUUID|ID)=(.+)$/.exec(spec);
   if (!m) return undefined;
   let value = m[2]!;
   if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) value = value.slice(1, -1);
-  return { name: m[1]!, value };
+  return { name: m[1] as DeviceTagName | "ID", value };
 }
 
 /**

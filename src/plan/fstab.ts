@@ -7,7 +7,7 @@
 import { PlanError, quotePath } from "../errors.ts";
 import { badEntries } from "./apply-input.ts";
 import { targetCreation, type BatchEntry } from "./batch-entry.ts";
-import { parseTagSpec, udevEncode } from "./device-tag.ts";
+import { parseTagSpec, tagLink } from "./device-tag.ts";
 import { tokenizeOptions } from "./options.ts";
 
 export interface FstabLine {
@@ -89,23 +89,14 @@ export function decodeFstabField(field: string): string {
   return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
-const TAG_DIRS: Record<string, string> = {
-  LABEL: "by-label",
-  UUID: "by-uuid",
-  PARTLABEL: "by-partlabel",
-  PARTUUID: "by-partuuid",
-  ID: "by-id",
-};
-
 /**
  * LABEL=x, UUID=x, PARTLABEL=x, PARTUUID=x, ID=x -> the udev link /dev/disk/by-*\/x that
  * names the device (libmount asks udev's links first too). Anything else is unchanged.
  */
 export function sourceFromTag(spec: string): string {
   const tag = parseTagSpec(spec);
-  return tag === undefined ? spec : `/dev/disk/${TAG_DIRS[tag.name]}/${udevEncode(tag.value)}`;
+  return tag === undefined ? spec : tagLink(tag.name, tag.value);
 }
-
 
 /**
  * libmount's mnt_match_fstype: a comma list of types; a leading "no" negates the whole list
