@@ -20,8 +20,10 @@
  *                                 compaction and the mount made from a new thread that did
  *                                 unshare(CLONE_FS) + chdir (containerd's mountAt); umount2
  *     loop IMAGE TARGET FSTYPE ro|rw
- *                                 LOOP_CTL_GET_FREE, LOOP_CONFIGURE with autoclear, mount(2),
- *                                 close the device fd; umount2 (the kernel frees the device)
+ *                                 the look for a device attached to IMAGE already (/proc/partitions,
+ *                                 sysfs, LOOP_GET_STATUS64: mount(8)'s reuse), LOOP_CTL_GET_FREE,
+ *                                 LOOP_CONFIGURE with autoclear, mount(2), close the device fd;
+ *                                 umount2 (the kernel frees the device)
  *     loop-legacy IMAGE TARGET FSTYPE ro|rw
  *                                 the same with LOOP_SET_FD + LOOP_SET_STATUS64
  *     userns UIDMAP GIDMAP        a user namespace fd from a waiting CLONE_VM child (maps in
@@ -52,6 +54,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/loop.h>
 #include <pthread.h>
 #include <sched.h>
@@ -411,11 +414,56 @@ static void op_overlay_legacy(void) {
 
 /* ---- loop devices ------------------------------------------------------------------------ */
 
-/* Attach IMAGE to a free loop device with autoclear and mount it; -errno on failure. */
+/*
+ * As mount(8) since util-linux 2.29: an open fd on the loop device already attached to IMAGE
+ * over the whole file (found through /proc/partitions, the device's sysfs backing_file and
+ * LOOP_GET_STATUS64), its name in device; -1 when there is none.
+ */
+static int attached_loop_of(const char *image, char *device, size_t size) {
+  char partitions[16384], real[PATH_MAX], path[96], backing[PATH_MAX];
+  int fd = open("/proc/partitions", O_RDONLY | O_CLOEXEC), have_real = 0;
+  if (fd < 0) return -1;
+  ssize_t length = read(fd, partitions, sizeof partitions - 1);
+  close(fd);
+  if (length <= 0) return -1;
+  partitions[length] = 0;
+  for (char *line = strtok(partitions, "\n"); line; line = strtok(NULL, "\n")) {
+    unsigned number;
+    char name[32], tail;
+    if (sscanf(line, " %*u %*u %*u %31s", name) != 1 || sscanf(name, "loop%u%c", &number, &tail) != 1) continue;
+    if (!have_real && !(have_real = realpath(image, real) != NULL)) return -1;
+    snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
+    int sysfs = open(path, O_RDONLY | O_CLOEXEC);
+    if (sysfs < 0) continue;
+    ssize_t n = read(sysfs, backing, sizeof backing - 1);
+    close(sysfs);
+    if (n <= 0) continue;
+    backing[n - (backing[n - 1] == '\n')] = 0;
+    if (strcmp(backing, real)) continue;
+    struct stat st;
+    struct loop_info64 info;
+    snprintf(device, size, "/dev/%s", name);
+    int loopfd = open(device, O_RDONLY | O_CLOEXEC);
+    if (loopfd < 0) continue;
+    if (stat(real, &st) == 0 && ioctl(loopfd, LOOP_GET_STATUS64, &info) == 0 && info.lo_inode == st.st_ino &&
+        info.lo_device == st.st_dev && info.lo_offset == 0 && info.lo_sizelimit == 0)
+      return loopfd;
+    close(loopfd);
+  }
+  return -1;
+}
+
+/* Attach IMAGE to a free loop device with autoclear (or reuse its device) and mount it; -errno on failure. */
 static int loop_mount(const char *image, const char *target, const char *fstype, int ro, int legacy) {
   int mode = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  char device[48];
+  int reused = attached_loop_of(image, device, sizeof device);
+  if (reused >= 0) {
+    int ret = mount(device, target, fstype, ro ? MS_RDONLY : 0, NULL) < 0 ? -errno : 0;
+    close(reused);
+    return ret;
+  }
   int ret = 0, loopfd = -1, ctl = -1, backing = open(image, mode);
-  char device[32];
   if (backing < 0) return -errno;
   if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) < 0) {
     ret = -errno;

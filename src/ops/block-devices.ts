@@ -12,6 +12,7 @@ import { partitionIds } from "../plan/partition-table.ts";
 import { superblockIds } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
+import { partitionNames } from "../plan/proc-partitions.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import { libcSyscalls } from "../sys/seam.ts";
 import { statPath } from "../sys/stat.ts";
@@ -91,13 +92,9 @@ export function partitionDevices(): string[] {
     if (err instanceof SyscallError && err.errno === Errno.ENOENT) return []; // no /proc
     throw err;
   }
-  // "major minor  #blocks  name", a blank line, then one device per line
-  const devices: string[] = [];
-  for (const line of text.split("\n").slice(1)) {
-    const name = line.trim().split(/\s+/)[3];
-    if (name && statPath(`/dev/${name}`)?.type === "block") devices.push(`/dev/${name}`);
-  }
-  return devices;
+  return partitionNames(text)
+    .map((name) => `/dev/${name}`)
+    .filter((device) => statPath(device)?.type === "block");
 }
 
 /**

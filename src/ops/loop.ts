@@ -12,7 +12,6 @@ import { loopMethod } from "../plan/loop.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
-import { readTextFile } from "../sys/file.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { fileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
@@ -20,7 +19,8 @@ import { closeQuietly } from "./plan-handles.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
-import { warnReadOnly } from "./read-only-fallback.ts";
+import { attachedLoopOf } from "./loop-reuse.ts";
+import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
@@ -33,6 +33,8 @@ export interface AttachedLoop {
   readonly fd: number;
   /** attached read-only: asked, or the file could not be opened for writing (readOnlyFallback) */
   readonly readOnly: boolean;
+  /** attached before, by someone else (ops/loop-reuse.ts): never detached here */
+  readonly reused?: boolean;
 }
 
 /** Attach setup.file to a free loop device, retrying under `policy` when another process wins the race. */
@@ -127,22 +129,31 @@ function clearQuietly(fd: number, ctx: OpsContext): void {
   }
 }
 
-/** Detach a device this code attached and close its fd; used when the mount on it failed. */
+/**
+ * Used when the mount on the device failed: detach a device this code attached, and close its
+ * fd (a reused device, someone else's, is only closed).
+ */
 function releaseLoop(loop: AttachedLoop, ctx: OpsContext): void {
-  ctx.log?.(`rollback: ioctl(${loop.device}, LOOP_CLR_FD)`);
-  clearQuietly(loop.fd, ctx);
+  if (!loop.reused) {
+    ctx.log?.(`rollback: ioctl(${loop.device}, LOOP_CLR_FD)`);
+    clearQuietly(loop.fd, ctx);
+  }
   closeQuietly(ctx.sys, loop.fd);
 }
 
 export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: PlanRun): void {
-  const loop = attachLoopDevice(step.loop, ctx);
+  const loop = attachedLoopOf(step.loop, ctx) ?? attachLoopDevice(step.loop, ctx);
   let fstype = step.fstype;
-  // attached read-only though the mount asked for writing: the file is write-protected
+  // attached read-only though the mount asked for writing: the file is write-protected, or
+  // the device reused was attached read-only
   const forcedReadOnly = loop.readOnly && !step.loop.readOnly;
+  // A reused device's filesystem may be mounted read-only already (EBUSY for read-write).
+  const fallback = loop.reused === true && step.loop.readOnlyFallback && !forcedReadOnly;
   try {
     fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file);
     const flags = forcedReadOnly ? step.flags | MS.RDONLY : step.flags;
-    if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, false, ctx, step.loop.file);
+    if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file);
+    else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, step.data, ctx);
     else ctx.sys.mount(loop.device, step.target, fstype, flags, step.data);
   } catch (err) {
     releaseLoop(loop, ctx);
@@ -157,20 +168,6 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   closeQuietly(ctx.sys, loop.fd);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
-}
-
-/**
- * The file a loop device is attached to (/sys/block/loopN/loop/backing_file, as losetup reads
- * it), or undefined when it is no attached loop device.
- */
-export function loopBackingFile(device: string): string | undefined {
-  const name = device.slice(device.lastIndexOf("/") + 1);
-  try {
-    return readTextFile(`/sys/block/${name}/loop/backing_file`).replace(/\n$/, "");
-  } catch (err) {
-    if (err instanceof SyscallError) return undefined;
-    throw err;
-  }
 }
 
 /** What the user can do about a failed attach. */

@@ -8,31 +8,36 @@ import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { isLoopDevice } from "./loop.ts";
 import { isBind, isTypeUnknown, type Mount } from "./mount-request.ts";
+import { parseSize } from "./size.ts";
 
-/** The file a loop device (/dev/loopN) is attached to, or undefined (the kernel's sysfs). */
-export type LoopBackingFile = (device: string) => string | undefined;
+/** The file a loop device (/dev/loopN) is attached to and its offset, or undefined (the kernel's sysfs). */
+export type LoopBacking = (device: string) => { readonly file: string; readonly offset: number } | undefined;
 
 
 /**
  * True when table holds mount at target. target and realSource are canonical host paths
  * (realSource: the source with its symlinks resolved, or the source as written when it is not
- * a path); table is /proc/<pid>/mountinfo as parsed; loopBackingFile reads what a loop
- * device in the table is attached to (util-linux compares it with an image's path).
+ * a path); table is /proc/<pid>/mountinfo as parsed; loopBacking reads what a loop
+ * device in the table is attached to (util-linux compares it with an image's path and the
+ * entry's offset=).
  */
 export function isAlreadyMounted(
   table: readonly MountInfo[],
   target: string,
   mount: Mount,
   realSource: string,
-  loopBackingFile: LoopBackingFile = () => undefined,
+  loopBacking: LoopBacking = () => undefined,
 ): boolean {
   const here = table.filter((m) => m.mountpoint === target);
   if (here.length === 0) return false;
   if (!isBind({ mount })) {
     const anyType = isTypeUnknown(mount.type); // "auto": whatever its superblock said
     const types = mount.type.split(","); // a type list: whichever of them mounted it
-    const sameSource = (source: string) =>
-      source === mount.source || source === realSource || (isLoopDevice(source) && loopBackingFile(source) === realSource);
+    const sameSource = (source: string) => source === mount.source || source === realSource || (isLoopDevice(source) && isImageOn(source));
+    const isImageOn = (device: string) => {
+      const backing = loopBacking(device);
+      return backing !== undefined && backing.file === realSource && backing.offset === imageOffset(mount.options);
+    };
     return here.some((m) => (anyType || types.includes(m.fstype)) && sameSource(m.source));
   }
   if (!realSource.startsWith("/")) return false;
@@ -40,6 +45,17 @@ export function isAlreadyMounted(
   if (!holder) return false;
   const fsRoot = bindRoot(holder, realSource);
   return here.some((m) => m.major === holder.major && m.minor === holder.minor && m.root === fsRoot);
+}
+
+/** The last offset= of an entry's options in bytes (0 without one; NaN, matching nothing, when it is bad). */
+function imageOffset(options: readonly string[]): number {
+  const item = options.findLast((o) => o.startsWith("offset="));
+  if (item === undefined) return 0;
+  try {
+    return parseSize("offset", item.slice("offset=".length));
+  } catch {
+    return Number.NaN; // planning the entry reports it
+  }
 }
 
 /** The fsroot a bind of path shows in mountinfo: the holder's own root plus path below it. */

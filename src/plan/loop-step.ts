@@ -2,6 +2,7 @@
  * The loop-mount step: attach an image file to a free loop device, mount the device, then
  * close the device's fd. Autoclear makes the kernel free the device when the mount goes away;
  * the fd must stay open until the mount holds the device, or the device is freed under it.
+ * A device attached to the same range of the file already is mounted instead (loop-reuse.ts).
  *
  *   backing = open(file, O_RDWR or O_RDONLY)
  *   N = ioctl(open("/dev/loop-control"), LOOP_CTL_GET_FREE)        } retried on EBUSY, when
@@ -13,6 +14,7 @@
  *   close(loopfd)
  * Pure.
  */
+import { describeLoopRange } from "./loop-reuse.ts";
 import { formatMountCall, mountCallArgs } from "./mount-call.ts";
 import { formatProbedMountCall } from "./probe-step.ts";
 import { LOOP_FALLBACK_LINE } from "./read-only-fallback.ts";
@@ -111,5 +113,10 @@ export function formatLoopMountStep(step: LoopMountStep): string {
   const call = { ...step, source: "/dev/loopN" };
   const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, formatProbedMountCall(call)] : [formatMountCall(call)];
   if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
-  return [...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
+  return [reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
+}
+
+/** How --dry-run shows the look for a device attached to the file already (plan/loop-reuse.ts). */
+function reuseLine(loop: LoopSetup): string {
+  return `(a loop device attached to ${JSON.stringify(loop.file)} already, at ${describeLoopRange(loop)}, is mounted instead: loopfd = open it; one over an overlapping range is refused)`;
 }

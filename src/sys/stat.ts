@@ -28,7 +28,7 @@ export const STATX_OFFSET = {
 export const STATX_TYPE = 0x1;
 export const STATX_INO = 0x100;
 export const STATX_MNT_ID = 0x1000;
-const AT_FDCWD = -100;
+export const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_NO_AUTOMOUNT = 0x800;
 

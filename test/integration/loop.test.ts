@@ -19,7 +19,7 @@ import { libcSyscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { detachLoopDevicesOf, expectFreed, loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
+import { expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { caught } from "../support/caught.ts";
 
 beforeAll(requireRootNamespace);
@@ -27,15 +27,9 @@ beforeAll(requireRootNamespace);
 const BINARY = join(import.meta.dir, "../../dist/mountkit");
 
 const ws = workspace();
-const { cleanups, dir, unmountAfter } = ws;
+const { cleanups, dir, image, unmountAfter } = ws;
 let s: Scratch;
 const fresh = (label: string) => (s = ws.fresh(label));
-/** An image of this test, whose devices are checked and released when the test ends. */
-function image(name = "img", sizeMiB = 8, extra: string[] = [], fsSize?: string): string {
-  const path = makeExt4Image(s.path(name), sizeMiB, extra, fsSize);
-  cleanups.push(() => detachLoopDevicesOf(path));
-  return path;
-}
 const none = { sysfs: [], losetup: [] };
 const sysfsValue = (device: string, file: string) => readFileSync(`/sys/block/${device.slice("/dev/".length)}/${file}`, "utf8").trim();
 const sourceAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.source;

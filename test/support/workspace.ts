@@ -6,6 +6,7 @@
 import { afterEach } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { unmountAll } from "../../src/ops/unmount.ts";
+import { detachLoopDevicesOf, makeExt4Image } from "./resources.ts";
 import { scratch } from "./root.ts";
 
 export type Scratch = ReturnType<typeof scratch>;
@@ -44,6 +45,15 @@ export function workspace() {
       const p = here().path(...parts);
       mkdirSync(p, { recursive: true });
       return p;
+    },
+    /**
+     * An ext4 image in this test's scratch dir (makeExt4Image's arguments); every loop device
+     * still bound to it is detached after the test, whatever the test did.
+     */
+    image(name = "img", sizeMiB = 8, extra: string[] = [], fsSize?: string): string {
+      const path = makeExt4Image(here().path(name), sizeMiB, extra, fsSize);
+      cleanups.push(() => detachLoopDevicesOf(path));
+      return path;
     },
     /** Unmount everything stacked on path after the test (register parents before children). */
     unmountAfter(path: string): void {

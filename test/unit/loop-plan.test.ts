@@ -5,6 +5,8 @@ import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import type { LoopMountStep } from "../../src/plan/loop-step.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
+import { attachedLoopNames, loopRangeRelation } from "../../src/plan/loop-reuse.ts";
+import { partitionNames } from "../../src/plan/proc-partitions.ts";
 import { parseSize } from "../../src/plan/size.ts";
 import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
 
@@ -81,6 +83,7 @@ describe("the loop planner", () => {
   test("dry run shows each call, flags by name", () => {
     const step = plan(["loop", "ro", "direct-io", "offset=4096"]).steps[0]!;
     expect(formatStep(step).split("\n")).toEqual([
+      '(a loop device attached to "/images/a.img" already, at offset 4096, sizelimit 0, is mounted instead: loopfd = open it; one over an overlapping range is refused)',
       'backing = open("/images/a.img", O_RDONLY|O_CLOEXEC)',
       'N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)',
       'loopfd = open("/dev/loopN", O_RDONLY|O_CLOEXEC)',
@@ -90,11 +93,46 @@ describe("the loop planner", () => {
       "close(loopfd)",
     ]);
     const legacyLines = formatStep(plan(["loop", "direct-io"], legacy).steps[0]!).split("\n");
-    expect(legacyLines.slice(4, 7)).toEqual([
+    expect(legacyLines.slice(5, 8)).toEqual([
       "ioctl(loopfd, LOOP_SET_FD, backing)",
       'ioctl(loopfd, LOOP_SET_STATUS64, {lo_offset: 0, lo_sizelimit: 0, lo_flags: LO_FLAGS_AUTOCLEAR, lo_file_name: "/images/a.img"})',
       "ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)",
     ]);
     expect(describeStep(step)).toMatchObject({ op: "loop-mount", loop: { flagNames: "LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR|LO_FLAGS_DIRECT_IO" } });
+  });
+});
+
+describe("reusing an attached device (util-linux's overlap test)", () => {
+  const MiB = 1 << 20;
+  test.each([
+    [{ offset: 0, sizeLimit: 0 }, { offset: 0, sizeLimit: 0 }, "same"],
+    [{ offset: MiB, sizeLimit: 8 * MiB }, { offset: MiB, sizeLimit: 8 * MiB }, "same"],
+    // the same range written another way is not "same": util-linux compares the values given
+    [{ offset: 0, sizeLimit: 0 }, { offset: 0, sizeLimit: 16 * MiB }, "overlapping"],
+    [{ offset: 0, sizeLimit: 0 }, { offset: 8 * MiB, sizeLimit: 0 }, "overlapping"],
+    [{ offset: 0, sizeLimit: 8 * MiB }, { offset: 4 * MiB, sizeLimit: 0 }, "overlapping"],
+    [{ offset: 4 * MiB, sizeLimit: 0 }, { offset: 0, sizeLimit: 8 * MiB }, "overlapping"],
+    [{ offset: 0, sizeLimit: 8 * MiB }, { offset: 8 * MiB, sizeLimit: 0 }, "apart"],
+    [{ offset: 8 * MiB, sizeLimit: 0 }, { offset: 0, sizeLimit: 8 * MiB }, "apart"],
+    [{ offset: 8 * MiB, sizeLimit: MiB }, { offset: 0, sizeLimit: 8 * MiB }, "apart"],
+    [{ offset: 8 * MiB, sizeLimit: MiB }, { offset: 0, sizeLimit: 8 * MiB + 1 }, "overlapping"],
+  ] as const)("attached %o, asked %o: %s", (attached, wanted, relation) => {
+    expect(loopRangeRelation(attached, wanted)).toBe(relation);
+  });
+
+  test("the attached devices are the loopN lines of /proc/partitions (no partitions, no other disks)", () => {
+    const text = [
+      "major minor  #blocks  name",
+      "",
+      " 254        0  268435456 vda",
+      "   7        0       8192 loop0",
+      " 259        0       4096 loop0p1",
+      "   7       12      16384 loop12",
+      " 252        0    4021240 zram0",
+      "",
+    ].join("\n");
+    expect(attachedLoopNames(text)).toEqual(["loop0", "loop12"]);
+    expect(partitionNames(text)).toEqual(["vda", "loop0", "loop0p1", "loop12", "zram0"]);
+    expect(attachedLoopNames("major minor  #blocks  name\n\n")).toEqual([]);
   });
 });

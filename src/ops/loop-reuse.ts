@@ -1,0 +1,141 @@
+/**
+ * Finding the loop device a file is attached to already, for a loop mount to use it again
+ * (plan/loop-reuse.ts says why). /proc/partitions names the attached devices; sysfs says
+ * which file each one shows; LOOP_GET_STATUS64 on an open fd confirms the file by device and
+ * inode and gives the range and flags, and the fd keeps an autoclear device from going away
+ * until the mount holds it.
+ */
+import { Errno } from "../errno.ts";
+import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import type { LoopSetup } from "../plan/loop-step.ts";
+import { attachedLoopNames, describeLoopRange, loopRangeRelation } from "../plan/loop-reuse.ts";
+import { O } from "../sys/fd.ts";
+import { readTextFile } from "../sys/file.ts";
+import { LO_FLAGS, type LoopStatus } from "../sys/loop.ts";
+import { existingRealpath } from "../sys/realpath.ts";
+import { AT_FDCWD } from "../sys/stat.ts";
+import type { OpsContext } from "./context.ts";
+import type { AttachedLoop } from "./loop.ts";
+import { closeQuietly } from "./plan-handles.ts";
+
+/** The kernel's partition list: every block device with a size, the attached loop devices among them. */
+export const PARTITIONS_PATH = "/proc/partitions";
+
+/**
+ * The device attached to setup.file over the same range, opened, or undefined when there is
+ * none (or /proc/partitions cannot be read: then, as containerd, a new device is attached).
+ * A device over an overlapping range is an error, as is a read-only one when the mount must
+ * be read-write (mount -w).
+ */
+export function attachedLoopOf(setup: LoopSetup, ctx: OpsContext): AttachedLoop | undefined {
+  const names = attachedLoopNamesOrNone(ctx);
+  if (names.length === 0) return undefined;
+  const file = existingRealpath(setup.file);
+  if (file === undefined) return undefined; // the attach names what is wrong with it
+  let identity: { device: number; inode: number } | undefined;
+  for (const name of names) {
+    if (loopBackingFile(name) !== file) continue;
+    identity ??= kernelIdentity(file, ctx);
+    const found = openIfSameFile(name, identity, ctx);
+    if (found === undefined) continue;
+    const { fd, status } = found;
+    const device = `/dev/${name}`;
+    const relation = loopRangeRelation(status, setup);
+    if (relation === "apart") {
+      closeQuietly(ctx.sys, fd);
+      continue;
+    }
+    const readOnly = (status.flags & LO_FLAGS.READ_ONLY) !== 0;
+    if (relation === "overlapping" || (readOnly && !setup.readOnly && !setup.readOnlyFallback)) {
+      closeQuietly(ctx.sys, fd);
+      throw relation === "overlapping" ? overlapError(setup, device, status) : readOnlyError(setup, device);
+    }
+    ctx.log?.(`loop: ${quotePath(file)} is attached to ${device} already (${describeLoopRange(status)}): mounting that device, as mount(8) does`);
+    return { device, number: status.number, fd, readOnly, reused: true };
+  }
+  return undefined;
+}
+
+function attachedLoopNamesOrNone(ctx: OpsContext): string[] {
+  try {
+    return attachedLoopNames(readTextFile(PARTITIONS_PATH));
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err;
+    ctx.log?.(`loop: ${PARTITIONS_PATH}: ${err.errnoName}: no look for a device attached to the file already`);
+    return [];
+  }
+}
+
+/**
+ * The file a loop device is attached to (/sys/block/loopN/loop/backing_file, as losetup reads
+ * it), or undefined when it is no attached loop device. device: "/dev/loopN" or "loopN".
+ */
+export function loopBackingFile(device: string): string | undefined {
+  return sysfsLoopValue(device, "backing_file");
+}
+
+/** The file a loop device is attached to and its offset in it, from sysfs; undefined when it is not attached. */
+export function loopBacking(device: string): { file: string; offset: number } | undefined {
+  const file = loopBackingFile(device);
+  const offset = file === undefined ? undefined : sysfsLoopValue(device, "offset");
+  return offset === undefined ? undefined : { file: file!, offset: Number(offset) };
+}
+
+/** /sys/block/loopN/loop/NAME without its newline, or undefined when it cannot be read. */
+function sysfsLoopValue(device: string, name: string): string | undefined {
+  const loop = device.slice(device.lastIndexOf("/") + 1);
+  try {
+    return readTextFile(`/sys/block/${loop}/loop/${name}`).replace(/\n$/, "");
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
+}
+
+/** The file's device and inode as LOOP_GET_STATUS64 reports them (lo_device: the kernel's new_encode_dev). */
+function kernelIdentity(file: string, ctx: OpsContext): { device: number; inode: number } {
+  const id = ctx.sys.statxIdentity(AT_FDCWD, file, 0);
+  const major = Math.floor(id.device / 2 ** 32);
+  const minor = id.device % 2 ** 32;
+  return { device: (minor % 256) + major * 256 + (minor - (minor % 256)) * 4096, inode: id.inoHigh * 2 ** 32 + id.inoLow };
+}
+
+/**
+ * The device opened, with its status, when it is attached to that very file; undefined when it
+ * is not, or was detached meanwhile (ENXIO), or cannot be opened.
+ */
+function openIfSameFile(name: string, identity: { device: number; inode: number }, ctx: OpsContext): { fd: number; status: LoopStatus } | undefined {
+  let fd: number;
+  try {
+    // Read-only is enough: mount(2) opens the device by its path; this fd only holds it.
+    fd = ctx.sys.open(`/dev/${name}`, O.RDONLY | O.CLOEXEC);
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
+  try {
+    const status = ctx.sys.loopGetStatus64(fd);
+    if (status.device === identity.device && status.inode === identity.inode) return { fd, status };
+  } catch (err) {
+    if (!(err instanceof SyscallError && err.errno === Errno.ENXIO)) {
+      closeQuietly(ctx.sys, fd);
+      throw err;
+    }
+  }
+  closeQuietly(ctx.sys, fd);
+  return undefined;
+}
+
+function overlapError(setup: LoopSetup, device: string, status: LoopStatus): MountFailedError {
+  const why = `${quotePath(setup.file)} is attached to ${device} over a range (${describeLoopRange(status)}) that overlaps the one asked (${describeLoopRange(setup)})`;
+  return new MountFailedError(`overlapping loop device exists: ${why}`, new PlanError(why), {
+    hint: `two loop devices over one part of a file corrupt what is mounted through them: mount ${device} itself, ask for the same offset= and sizelimit=, or detach it (mountkit loop detach ${device})`,
+  });
+}
+
+function readOnlyError(setup: LoopSetup, device: string): MountFailedError {
+  const why = `${quotePath(setup.file)} is attached to ${device} read-only, and read-write was asked (-w)`;
+  return new MountFailedError(why, new PlanError(why), {
+    hint: `mount it read-only (-r), or without -w, or detach ${device} first (mountkit loop detach ${device})`,
+  });
+}

@@ -1,0 +1,207 @@
+// A loop mount of a file attached to a loop device already mounts that device, as mount(8)
+// does (plan/loop-reuse.ts). Real devices; root, private mount namespace. Every device bound
+// to a test's image is released in its cleanup, whatever the test did.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Errno } from "../../src/errno.ts";
+import { exitCodeFor, MountFailedError, SyscallError } from "../../src/errors.ts";
+import { probeKernelFacts } from "../../src/ops/features.ts";
+import { attachLoop } from "../../src/ops/loop.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { unmount, unmountAll } from "../../src/ops/unmount.ts";
+import type { Strategy } from "../../src/plan/facts.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
+import { runCli } from "../support/cli.ts";
+import { caught } from "../support/caught.ts";
+import { detachLoopDevicesOf, eventually, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+
+const ws = workspace();
+const { cleanups, dir, image, unmountAfter } = ws;
+let s: Scratch;
+const fresh = (label: string) => (s = ws.fresh(label));
+/** A device attached by hand (no autoclear), closed at once: it stays until detached. */
+function attachedByHand(img: string, options: Parameters<typeof attachLoop>[1] = {}): string {
+  const attached = attachLoop(img, options);
+  attached.close();
+  return attached.device;
+}
+const sourceAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.source;
+const optionsAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.options ?? "";
+
+for (const strategy of ["fd", "legacy"] as Strategy[]) {
+  describe(`with ${strategy === "fd" ? "LOOP_CONFIGURE" : "LOOP_SET_FD"} attaching`, () => {
+    const facts = probeKernelFacts(strategy);
+
+    test("two loop mounts of one image share one device, which the last unmount frees", async () => {
+      fresh(`reuse-two-${strategy}`);
+      const img = image();
+      const [a, b] = [dir("a"), dir("b")];
+      unmountAfter(a);
+      unmountAfter(b);
+      mount({ type: "ext4", source: img, options: ["loop"] }, a, { facts });
+      const before = openFds();
+      const log: string[] = [];
+      mount({ type: "ext4", source: img, options: ["loop"] }, b, { facts, log: (line) => log.push(line) });
+      expect(newFds(before)).toEqual([]);
+      const device = sourceAt(a)!;
+      expect(sourceAt(b)).toBe(device);
+      expect(loopDevicesOf(img).sysfs).toEqual([device]);
+      expect(log.join("\n")).toContain(`is attached to ${device} already (offset 0, sizelimit 0): mounting that device`);
+      // one filesystem: what is written through one mount is there through the other
+      writeFileSync(join(a, "note"), "one cache");
+      expect(readFileSync(join(b, "note"), "utf8")).toBe("one cache");
+      unmountAll(a);
+      expect(loopDevicesOf(img).sysfs).toEqual([device]);
+      unmountAll(b);
+      await expectFreed(img);
+    });
+  });
+}
+
+describe("a device attached by hand", () => {
+  test("is mounted, and stays attached after the unmount (it is not the mount's)", () => {
+    fresh("reuse-by-hand");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    const device = attachedByHand(img);
+    mount({ type: "ext4", source: img, options: ["loop"] }, t);
+    expect(sourceAt(t)).toBe(device);
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+    expect(unmount(t)).toBe(true);
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  });
+
+  test("a failed mount on it closes its fd and leaves it attached (never LOOP_CLR_FD)", () => {
+    fresh("reuse-failed");
+    const zeros = s.path("zeros");
+    writeFileSync(zeros, new Uint8Array(4 << 20));
+    cleanups.push(() => detachLoopDevicesOf(zeros));
+    const t = dir("m");
+    const device = attachedByHand(zeros);
+    const before = openFds();
+    const err = caught(() => mount({ type: "ext4", source: zeros, options: ["loop"] }, t)) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.syscall).toBe("mount(2)");
+    expect(err.message).toContain(`on ${device}`);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(newFds(before)).toEqual([]);
+    expect(loopDevicesOf(zeros).sysfs).toEqual([device]);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("read-only: a read-write loop mount is made read-only with mount(8)'s warning; with -w it is refused", () => {
+    fresh("reuse-ro");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    const device = attachedByHand(img, { readOnly: true });
+    const warnings: string[] = [];
+    mount({ type: "ext4", source: img, options: ["loop"] }, t, { warn: (line) => warnings.push(line) });
+    expect(sourceAt(t)).toBe(device);
+    expect(optionsAt(t)).toMatch(/^ro(,|$)/);
+    expect(warnings).toEqual([`${t}: WARNING: source write-protected, mounted read-only`]);
+    unmountAll(t);
+
+    const before = openFds();
+    const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { readWriteOnly: true })) as MountFailedError;
+    expect(err).toBeInstanceOf(MountFailedError);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(err.message).toContain(`is attached to ${device} read-only, and read-write was asked (-w)`);
+    expect(err.message).toContain(`mount ${JSON.stringify(img).slice(1, -1)} on`);
+    expect(newFds(before)).toEqual([]);
+    expect(mountsUnder(t)).toEqual([]);
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  });
+
+  test("read-write but its filesystem mounted read-only: EBUSY, then the read-only retry", () => {
+    fresh("reuse-busy-ro");
+    const img = image();
+    const [a, b] = [dir("a"), dir("b")];
+    unmountAfter(a);
+    unmountAfter(b);
+    const device = attachedByHand(img);
+    mount({ type: "ext4", source: device, options: ["ro"] }, a);
+    const warnings: string[] = [];
+    mount({ type: "ext4", source: img, options: ["loop"] }, b, { warn: (line) => warnings.push(line) });
+    expect(sourceAt(b)).toBe(device);
+    expect(optionsAt(b)).toMatch(/^ro(,|$)/);
+    expect(warnings).toHaveLength(1);
+  });
+});
+
+describe("ranges of the file", () => {
+  test("an overlapping range is refused: exit 32, no device attached, nothing mounted", () => {
+    fresh("reuse-overlap");
+    const img = image("img", 16, ["-E", "offset=1048576"], "8M");
+    const t = dir("m");
+    const device = attachedByHand(img, { sizeLimit: 8 << 20 });
+    const before = openFds();
+    const err = caught(() => mount({ type: "ext4", source: img, options: ["loop", "offset=1M", "sizelimit=8M"] }, t)) as MountFailedError;
+    expect(err).toBeInstanceOf(MountFailedError);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(err.message).toContain(`overlapping loop device exists: ${img} is attached to ${device} over a range (offset 0, sizelimit ${8 << 20})`);
+    expect(err.hint).toContain(`mountkit loop detach ${device}`);
+    expect(newFds(before)).toEqual([]);
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("a separate range gets a device of its own; the same range given again shares it", async () => {
+    fresh("reuse-apart");
+    const img = image("img", 16, ["-E", "offset=8388608"], "8M");
+    const [a, b] = [dir("a"), dir("b")];
+    unmountAfter(a);
+    unmountAfter(b);
+    const first = attachedByHand(img, { sizeLimit: 8 << 20 });
+    mount({ type: "ext4", source: img, options: ["loop", "offset=8M"] }, a);
+    const second = sourceAt(a)!;
+    expect(second).not.toBe(first);
+    expect(loopDevicesOf(img).sysfs.sort()).toEqual([first, second].sort());
+    mount({ type: "ext4", source: img, options: ["loop", "offset=8M"] }, b);
+    expect(sourceAt(b)).toBe(second);
+    unmountAll(a);
+    unmountAll(b);
+    await expectFreedBut(img, first);
+  });
+});
+
+test("a device detached between the look and LOOP_GET_STATUS64 (ENXIO) is passed over: a new one is attached", async () => {
+  fresh("reuse-race");
+  const img = image();
+  const t = dir("m");
+  unmountAfter(t);
+  const device = attachedByHand(img);
+  const sys = injectFaults(libcSyscalls, { loopGetStatus64: { calls: [1], errno: Errno.ENXIO } });
+  mount({ type: "ext4", source: img, options: ["loop"] }, t, { sys });
+  expect(sys.counts.loopGetStatus64).toBe(1); // the device by hand was found, and its status asked
+  expect(sourceAt(t)).not.toBe(device);
+  expect(loopDevicesOf(img).sysfs).toHaveLength(2);
+  unmountAll(t);
+  await expectFreedBut(img, device);
+});
+
+test("through the binary: mount -o loop of an attached image uses its device; -v says so", () => {
+  fresh("reuse-cli");
+  const img = image();
+  const t = dir("m");
+  unmountAfter(t);
+  const device = attachedByHand(img);
+  const run = runCli(["mount", "-v", "-o", "loop", img, t]);
+  expect(run.code).toBe(0);
+  expect(run.stdout + run.stderr).toContain(`is attached to ${device} already`);
+  expect(sourceAt(t)).toBe(device);
+  const dry = runCli(["mount", "--dry-run", "-o", "loop", img, t]);
+  expect(dry.stdout).toContain("is mounted instead");
+});
+
+/** Wait until the autoclear devices of image are freed and only `kept` is bound to it. */
+async function expectFreedBut(image: string, kept: string): Promise<void> {
+  await eventually(`only ${kept} bound to ${image}`, () => loopDevicesOf(image).sysfs.join() === kept);
+}
