@@ -23,7 +23,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { openBatchShared, type BatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
-import { loopBacking } from "./loop-reuse.ts";
+import { loopBacking } from "./loop-sysfs.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";

@@ -16,6 +16,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { AT_FDCWD } from "../sys/stat.ts";
 import type { OpsContext } from "./context.ts";
 import type { AttachedLoop } from "./loop.ts";
+import { loopBackingFile } from "./loop-sysfs.ts";
 import { closeQuietly } from "./plan-handles.ts";
 
 /** The kernel's partition list: every block device with a size, the attached loop devices among them. */
@@ -63,32 +64,6 @@ function attachedLoopNamesOrNone(ctx: OpsContext): string[] {
     if (!(err instanceof SyscallError)) throw err;
     ctx.log?.(`loop: ${PARTITIONS_PATH}: ${err.errnoName}: no look for a device attached to the file already`);
     return [];
-  }
-}
-
-/**
- * The file a loop device is attached to (/sys/block/loopN/loop/backing_file, as losetup reads
- * it), or undefined when it is no attached loop device. device: "/dev/loopN" or "loopN".
- */
-export function loopBackingFile(device: string): string | undefined {
-  return sysfsLoopValue(device, "backing_file");
-}
-
-/** The file a loop device is attached to and its offset in it, from sysfs; undefined when it is not attached. */
-export function loopBacking(device: string): { file: string; offset: number } | undefined {
-  const file = loopBackingFile(device);
-  const offset = file === undefined ? undefined : sysfsLoopValue(device, "offset");
-  return offset === undefined ? undefined : { file: file!, offset: Number(offset) };
-}
-
-/** /sys/block/loopN/loop/NAME without its newline, or undefined when it cannot be read. */
-function sysfsLoopValue(device: string, name: string): string | undefined {
-  const loop = device.slice(device.lastIndexOf("/") + 1);
-  try {
-    return readTextFile(`/sys/block/${loop}/loop/${name}`).replace(/\n$/, "");
-  } catch (err) {
-    if (err instanceof SyscallError) return undefined;
-    throw err;
   }
 }
 

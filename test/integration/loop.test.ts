@@ -264,6 +264,41 @@ describe("the binary", () => {
     expect(again.stderr.toString()).toMatch(/ENXIO/);
   });
 
+  test("loop list [FILE] prints what losetup --list [-j FILE] prints, byte for byte; --json its document", async () => {
+    fresh("loop-list");
+    const [a, b] = [image("a"), image("b a.img")];
+    const attached = (args: string[]) => {
+      const run = runCli(["loop", "attach", ...args]);
+      expect(run.code).toBe(0);
+      return run.stdout.trim();
+    };
+    const devices = [attached(["--offset", "4096", a]), attached(["-r", "--sizelimit", "1MiB", "--direct-io", b]), attached([a])];
+    const losetup = (args: string[]) => {
+      const run = Bun.spawnSync(["losetup", "--list", ...args]);
+      expect(run.exitCode).toBe(0);
+      return run.stdout.toString();
+    };
+    for (const file of [a, b]) {
+      const ours = runCli(["loop", "list", file]);
+      expect(ours).toMatchObject({ code: 0, stderr: "" });
+      expect(ours.stdout).toBe(losetup(["-j", file]));
+      expect(JSON.parse(runCli(["loop", "list", "--json", file]).stdout)).toEqual(JSON.parse(losetup(["--json", "-j", file])));
+    }
+    expect(runCli(["loop", "list", a]).stdout.split("\n").filter((line) => line.startsWith("/dev/"))).toHaveLength(2);
+    // the whole list holds each of them, with its file
+    const all = runCli(["loop", "list"]).stdout;
+    for (const [i, device] of devices.entries()) expect(all).toMatch(new RegExp(`^${device} .* ${i === 1 ? b : a} `, "m"));
+    for (const device of devices) detachLoop(device);
+    await expectFreed(a);
+    await expectFreed(b);
+    expect(runCli(["loop", "list", a])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(JSON.parse(runCli(["loop", "list", "--json", a]).stdout)).toEqual({ loopdevices: [] });
+    // a file that is not there: the error names realpath(3), ENOENT and the path
+    const missing = runCli(["loop", "list", s.path("missing.img")]);
+    expect(missing.code).toBe(32);
+    expect(missing.stderr).toContain(`${s.path("missing.img")}: realpath(3): ENOENT`);
+  });
+
   test("umount -d detaches a device attached by hand, named by mount point or by device; an autoclear one is fine too", async () => {
     fresh("loop-umount-d");
     const img = image();

@@ -1,10 +1,13 @@
 /**
- * mountkit loop attach|detach: loop devices by hand (losetup -f --show, losetup -d).
+ * mountkit loop attach|detach|list: loop devices by hand (losetup -f --show, losetup -d,
+ * losetup --list [-j FILE]).
  */
 import { ExitCode, MountkitError, quotePath } from "../../errors.ts";
 import { attachLoop, detachLoop } from "../../ops/loop.ts";
+import { listLoopDevices } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { formatLoopTable, loopListJson } from "../loop-list-output.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
@@ -25,6 +28,11 @@ const DETACH_FLAGS: readonly FlagSpec[] = [
   { long: "help", short: "h", help: "show this help" },
 ];
 
+const LIST_FLAGS: readonly FlagSpec[] = [
+  { long: "json", help: "print losetup --list --json's document" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
 const AUTOCLEAR_HINT =
   "autoclear frees a loop device as soon as nothing holds it open, and this command exits holding nothing; " +
   "mount -o loop sets autoclear and holds the device until the mount does, and the library's attachLoop() " +
@@ -32,18 +40,23 @@ const AUTOCLEAR_HINT =
 
 export const LOOP_USAGE =
   "mountkit loop attach [-r] [-P|--partscan] [--direct-io] [--autoclear] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
-  "       mountkit loop detach [--json] DEV...";
+  "       mountkit loop detach [--json] DEV...\n" +
+  "       mountkit loop list [--json] [FILE]";
 
 export function loopCommand(argv: readonly string[], io: Io): ExitCode {
   const [sub, ...rest] = argv;
   const json = rest.includes("--json");
   if (sub === "attach") return attach(rest, io, json);
   if (sub === "detach") return detach(rest, io, json);
+  if (sub === "list") return list(rest, io, json);
   if (sub === "--help" || sub === "-h") {
-    io.out(`Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, or detach loop devices.\nOptions: mountkit loop attach --help, mountkit loop detach --help.\n`);
+    io.out(
+      `Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, detach loop devices, or list the attached ones.\n` +
+        "Options: mountkit loop attach --help, mountkit loop detach --help, mountkit loop list --help.\n",
+    );
     return ExitCode.ok;
   }
-  return reportError(io, new UsageError(`loop: expected attach or detach, got ${JSON.stringify(sub ?? "")}`, { hint: `usage: ${LOOP_USAGE}` }), json);
+  return reportError(io, new UsageError(`loop: expected attach, detach or list, got ${JSON.stringify(sub ?? "")}`, { hint: `usage: ${LOOP_USAGE}` }), json);
 }
 
 function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
@@ -106,4 +119,21 @@ function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
   const code = failures === 0 ? ExitCode.ok : failures === devices.length ? ExitCode.mountFailed : ExitCode.someFailed;
   if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
   return code;
+}
+
+function list(argv: readonly string[], io: Io, json: boolean): ExitCode {
+  try {
+    const args = parseArgs("loop list", argv, LIST_FLAGS);
+    if (has(args, "help")) {
+      io.out(formatHelp(LOOP_USAGE.split("\n")[2]!.trim(), "List the attached loop devices (losetup --list), or those attached to FILE (losetup -j FILE).", LIST_FLAGS));
+      return ExitCode.ok;
+    }
+    if (args.operands.length > 1) throw new UsageError("loop list: give at most one FILE");
+    const devices = listLoopDevices(args.operands[0]);
+    if (json) printJson(io, loopListJson(devices));
+    else io.out(formatLoopTable(devices));
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
 }
