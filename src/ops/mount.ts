@@ -17,6 +17,7 @@ import type { DeviceTag } from "../plan/device-tag.ts";
 import { withCreatedTarget } from "./targets.ts";
 import { targetCreation } from "../plan/batch-entry.ts";
 import { newTempPath } from "./temp-location.ts";
+import { groupIdOf, userIdOf } from "../sys/users.ts";
 
 /** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
 export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
@@ -68,7 +69,8 @@ function sourceKind(source: string): SourceKind {
 /**
  * Run-time choices plans may need, computed only when a planner reads them: a fresh temp
  * dir path (the idmapped overlay's temp lowerdirs), what a type-less or image mount's source
- * is, the device a UUID=/LABEL= source names. Nothing is allocated or stat()ed for other mounts.
+ * is, the device a UUID=/LABEL= source names, the ids of X-mount.owner/group names. Nothing is
+ * allocated or stat()ed for other mounts.
  */
 const PLAN_ENV: PlanEnv = {
   get tempDir() {
@@ -76,6 +78,8 @@ const PLAN_ENV: PlanEnv = {
   },
   sourceKind,
   deviceOfTag,
+  userId: userIdOf,
+  groupId: groupIdOf,
 };
 
 /** PLAN_ENV for mount -w: no read-only fallback (plan/read-only-fallback.ts). */

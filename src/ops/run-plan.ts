@@ -15,6 +15,7 @@ import { runLoopMountStep } from "./loop.ts";
 import { runProbedMountStep } from "./probe.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
+import { runSetOwnerStep } from "./mountpoint-owner.ts";
 import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
 
 export type Undo = () => void;
@@ -109,6 +110,8 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runLoopMountStep(step, ctx, run);
     case "probed-mount":
       return runProbedMountStep(step, ctx, run);
+    case "set-owner":
+      return runSetOwnerStep(step, ctx, run);
     default:
       return runIdmapStep(step, ctx, run); // the rest are idmap steps (plan/idmap-steps.ts)
   }

@@ -3,7 +3,8 @@
  * order; the first that claims the request plans it. Pure.
  */
 import type { KernelFacts } from "./facts.ts";
-import { mountContext, type Mount, type MountContext, type PlanEnv } from "./mount-request.ts";
+import { mountContext, planFor, type Mount, type MountContext, type PlanEnv } from "./mount-request.ts";
+import { setOwnerStep } from "./mountpoint-owner.ts";
 import { fusePlanner } from "./fuse.ts";
 import { idmapPlanner } from "./idmap.ts";
 import { loopPlanner } from "./loop.ts";
@@ -24,6 +25,12 @@ export const PLANNERS: readonly Planner[] = [movePlanner, fusePlanner, idmapPlan
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   const ctx = mountContext(mount, target, facts, env);
-  for (const planner of PLANNERS) if (planner.claims(ctx)) return planner.plan(ctx);
+  for (const planner of PLANNERS) {
+    if (!planner.claims(ctx)) continue;
+    const plan = planner.plan(ctx);
+    // X-mount.owner/group/mode: the mount's root changed once it is mounted (mountpoint-owner.ts)
+    const owner = ctx.options.userspace.length === 0 ? undefined : setOwnerStep(ctx);
+    return owner === undefined ? plan : planFor(ctx, [...plan.steps, owner]);
+  }
   throw new Error("unreachable: the plain planner claims every mount");
 }

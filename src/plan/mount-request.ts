@@ -61,6 +61,10 @@ export interface PlanEnv {
    * than a read-only mount (plan/read-only-fallback.ts).
    */
   readonly readWriteOnly?: boolean;
+  /** The uid of a user name (X-mount.owner=NAME), or undefined when there is none. */
+  readonly userId?: (name: string) => number | undefined;
+  /** The gid of a group name (X-mount.group=NAME), or undefined when there is none. */
+  readonly groupId?: (name: string) => number | undefined;
 }
 
 /** A source as the type-less and image mounts see it: a block device, a regular file, or else. */

@@ -12,6 +12,7 @@ import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "
 import { formatMountFallback } from "./read-only-fallback.ts";
 import { formatOtherTypes } from "./type-list.ts";
 import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } from "./probe-step.ts";
+import { describeSetOwnerStep, formatSetOwnerStep, type SetOwnerStep } from "./mountpoint-owner.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep extends MountCall {
@@ -66,7 +67,8 @@ export type Step =
   | FsContextStep
   | MountInDirStep
   | LoopMountStep
-  | ProbedMountStep;
+  | ProbedMountStep
+  | SetOwnerStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -111,6 +113,8 @@ export function describeStep(step: Step): Record<string, unknown> {
       return describeLoopMountStep(step);
     case "probed-mount":
       return describeProbedMountStep(step);
+    case "set-owner":
+      return describeSetOwnerStep(step);
   }
 }
 
@@ -136,6 +140,8 @@ export function formatStep(step: Step): string {
       return formatLoopMountStep(step);
     case "probed-mount":
       return formatProbedMountStep(step);
+    case "set-owner":
+      return formatSetOwnerStep(step);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Files and directories through libc: mkdir(2), rmdir(2), unlink(2), access(2), mkdtemp(3),
- * whole-file reads. The CLI's paths use these rather than node:fs, whose import alone costs
+ * Files and directories through libc: mkdir(2), rmdir(2), unlink(2), access(2), lchown(2),
+ * chmod(2), mkdtemp(3), whole-file reads. The CLI's paths use these rather than node:fs, whose import alone costs
  * about 1 ms of each start (docs/bench.md).
  */
 import { Errno } from "../errno.ts";
@@ -13,6 +13,8 @@ const libc = bindLibc({
   mkdir: { args: ["cstring", "u32"], returns: "i32" },
   rmdir: { args: ["cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
+  lchown: { args: ["cstring", "u32", "u32"], returns: "i32" },
+  chmod: { args: ["cstring", "u32"], returns: "i32" },
   access: { args: ["cstring", "i32"], returns: "i32" },
   mkdtemp: { args: ["ptr"], returns: "ptr" },
 });
@@ -36,6 +38,18 @@ export function rmdir(path: string): void {
 export function unlink(path: string): void {
   refuseNul(path, "unlink(2)");
   if (libc().unlink(path) !== 0) throw syscallFailure("unlink(2)", [path]);
+}
+
+/** lchown(path, uid, gid); -1 (0xffffffff) leaves that id as it is. A symlink itself is changed, never its target. */
+export function lchown(path: string, uid: number, gid: number): void {
+  refuseNul(path, "lchown(2)");
+  if (libc().lchown(path, uid >>> 0, gid >>> 0) !== 0) throw syscallFailure("lchown(2)", [path]);
+}
+
+/** chmod(path, mode) */
+export function chmod(path: string, mode: number): void {
+  refuseNul(path, "chmod(2)");
+  if (libc().chmod(path, mode) !== 0) throw syscallFailure("chmod(2)", [path]);
 }
 
 /** access(path, mode) === 0: the caller may use path that way (X_OK: execute). */

@@ -6,10 +6,10 @@
 import { close, dupCloexec, open, openat2, openPath, readAt, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
-import { statfs, statxIdentity, statxMountId, type FileIdentity, type Statfs } from "./stat.ts";
+import { statfs, statxIdentity, statxMountId, statxOwnership, type FileIdentity, type Ownership, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
-import { mkdir, rmdir } from "./file.ts";
+import { chmod, lchown, mkdir, rmdir } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
 import { unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
@@ -77,6 +77,12 @@ export interface Syscalls {
   mkdir(path: string, mode: number): void;
   /** rmdir(path) */
   rmdir(path: string): void;
+  /** statx(path, STATX_UID|STATX_GID|STATX_MODE), not following a symlink: owner, group, permission bits */
+  statxOwnership(path: string): Ownership;
+  /** lchown(path, uid, gid); -1 keeps that id */
+  lchown(path: string, uid: number, gid: number): void;
+  /** chmod(path, mode) */
+  chmod(path: string, mode: number): void;
   /** unshare(flags) */
   unshare(flags: number): void;
   /** mount(source, target, fstype, flags, data) from a thread whose working directory is dir */
@@ -128,6 +134,9 @@ export const libcSyscalls: Syscalls = {
   writeOnce,
   mkdir,
   rmdir,
+  statxOwnership,
+  lchown,
+  chmod,
   unshare,
   mountInDir,
   loopCtlGetFree,

@@ -17,6 +17,8 @@ const STATFS_F_FLAGS = 80;
 export const STATX_SIZE = 256;
 export const STATX_OFFSET = {
   mask: 0, // u32
+  uid: 20, // u32
+  gid: 24, // u32
   mode: 28, // u16
   ino: 32, // u64
   rdevMajor: 128, // u32
@@ -26,6 +28,9 @@ export const STATX_OFFSET = {
   mntId: 144, // u64
 } as const;
 export const STATX_TYPE = 0x1;
+export const STATX_MODE = 0x2;
+export const STATX_UID = 0x8;
+export const STATX_GID = 0x10;
 export const STATX_INO = 0x100;
 export const STATX_MNT_ID = 0x1000;
 export const AT_FDCWD = -100;
@@ -169,4 +174,24 @@ export function blockDeviceNumber(path: string): string | undefined {
 /** The type of what path names, or undefined when it cannot be stat()ed. */
 export function fileType(path: string, followLinks = true): FileType | undefined {
   return statPath(path, followLinks)?.type;
+}
+
+/** Who owns a file, and its permission bits. */
+export interface Ownership {
+  readonly uid: number;
+  readonly gid: number;
+  /** the permission bits of st_mode (07777) */
+  readonly mode: number;
+}
+
+/** statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_UID|STATX_GID|STATX_MODE): owner, group, permission bits. */
+export function statxOwnership(path: string): Ownership {
+  if (libc().statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_MODE, statxBuffer) !== 0) {
+    throw syscallFailure("statx(2)", [path]);
+  }
+  return {
+    uid: statxView.getUint32(STATX_OFFSET.uid, true),
+    gid: statxView.getUint32(STATX_OFFSET.gid, true),
+    mode: statxView.getUint16(STATX_OFFSET.mode, true) & 0o7777,
+  };
 }
