@@ -7,13 +7,14 @@
  * Only the two allowed helper names are ever planned, and always as an argv (no shell).
  * Propagation words are taken out of the helper's options and applied afterwards as their own
  * mount(2) calls, as for every other mount (containerd passed them to the helper, which
- * cannot apply them). Pure: locating the helper on disk is ops/helpers.ts's job.
+ * cannot apply them); so are the X-mount.* options mountkit carries out itself (mkdir, owner,
+ * group, mode). Pure: locating the helper on disk is ops/helpers.ts's job.
  */
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
-import { lookupOption } from "./option-table.ts";
+import { isCarriedOutByMount, lookupOption } from "./option-table.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
 
@@ -76,7 +77,7 @@ export function planFuse(ctx: MountContext): Plan {
   }
   refuseUnsupported(ctx);
 
-  const helperOptions = mount.options.filter((o) => lookupOption(o)?.behaviour.kind !== "propagation");
+  const helperOptions = mount.options.filter((o) => lookupOption(o)?.behaviour.kind !== "propagation" && !isCarriedOutByMount(o));
   const argv = [helper, mount.source, target, ...helperOptions.flatMap((o) => ["-o", o]), "-t", subtype];
   const run: HelperStep = {
     op: "helper",

@@ -113,3 +113,11 @@ export function lookupOption(item: string): OptionSpec | undefined {
 export function isUserspaceExtension(item: string): boolean {
   return item.startsWith("x-") || item.startsWith("X-");
 }
+
+/**
+ * The X-mount.* options mountkit carries out itself, as mount(8) does (X-mount.mkdir,
+ * X-mount.owner, X-mount.group, X-mount.mode): not handed on to a mount helper.
+ */
+export function isCarriedOutByMount(item: string): boolean {
+  return /^[xX]-mount\.(mkdir|owner|group|mode)(=|$)/.test(item);
+}

@@ -36,6 +36,12 @@ describe("helper choice", () => {
 });
 
 describe("argv shape (containerd mountWithHelper)", () => {
+  test("X-mount.mkdir/owner/group/mode are mountkit's to carry out, not the helper's; other x- options go on", () => {
+    const p = plan("fuse3.fuse-overlayfs", "overlay", ["lowerdir=/l", "X-mount.mkdir", "X-mount.owner=0", "x-mount.mode=0755", "x-systemd.automount"]);
+    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse3", "overlay", "/x/merged", "-o", "lowerdir=/l", "-o", "x-systemd.automount", "-t", "fuse-overlayfs"]);
+    expect(p.steps.map((s) => s.op)).toEqual(["helper", "set-owner"]);
+  });
+
   test("SOURCE TARGET -o OPT1 -o OPT2 ... -t SUBTYPE, one -o per option, in order", () => {
     const p = plan("fuse3.fuse-overlayfs", "overlay", ["lowerdir=/l2:/l1", "upperdir=/u", "workdir=/w"]);
     expect(p.steps).toHaveLength(1);
