@@ -57,6 +57,7 @@ export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/fea
 export { attachLoop, detachLoop, type AttachLoopOptions, type LoopAttachment } from "./ops/loop.ts";
 export { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./ops/loop-retry.ts";
 export { listLoopDevices, type LoopDevice } from "./ops/loop-list.ts";
+export { enterMountNamespace } from "./ops/enter-namespace.ts";
 export { probeOverlay, type OverlayProbe } from "./ops/overlay-probe.ts";
 export type { OpsOptions } from "./ops/context.ts";
 

@@ -107,3 +107,11 @@ export function formatHelp(usage: string, summary: string, specs: readonly FlagS
 
 /** -n, --no-mtab: accepted by mount and umount as mount(8)'s stand-ins; mountkit writes no /etc/mtab. */
 export const NO_MTAB_FLAG: FlagSpec = { long: "no-mtab", short: "n", help: "accepted, as mount(8): mountkit writes no /etc/mtab (the kernel's table is the only one)" };
+
+/** -N, --namespace NS: mount(8)'s and umount(8)'s, the mount namespace to work in. */
+export const NAMESPACE_FLAG: FlagSpec = {
+  long: "namespace",
+  short: "N",
+  value: "NS",
+  help: "work in another mount namespace: a PID's, or a namespace file (/proc/PID/ns/mnt)",
+};

@@ -1,10 +1,11 @@
 /**
- * Namespaces: unshare(2), bound from libc.
+ * Namespaces: unshare(2) and setns(2), bound from libc.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
   unshare: { args: ["i32"], returns: "i32" },
+  setns: { args: ["i32", "i32"], returns: "i32" },
 });
 
 /** CLONE_* flags of unshare(2) and clone(2) that mountkit uses (<sched.h>): the one definition. */
@@ -22,4 +23,12 @@ export const CLONE = {
  */
 export function unshare(flags: number): void {
   if (libc().unshare(flags) !== 0) throw syscallFailure("unshare(2)");
+}
+
+/**
+ * setns(fd, nstype). Into a mount namespace only a thread whose fs_struct is its own may go
+ * (EINVAL otherwise): in the multi-threaded Bun process, unshare(CLONE_FS) first.
+ */
+export function setns(fd: number, nstype: number): void {
+  if (libc().setns(fd, nstype) !== 0) throw syscallFailure("setns(2)");
 }

@@ -11,7 +11,7 @@ import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { chmod, lchown, mkdir, rmdir } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
-import { unshare } from "./namespace.ts";
+import { setns, unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
 import {
   loopClrFd,
@@ -85,6 +85,8 @@ export interface Syscalls {
   chmod(path: string, mode: number): void;
   /** unshare(flags) */
   unshare(flags: number): void;
+  /** setns(fd, nstype) */
+  setns(fd: number, nstype: number): void;
   /** mount(source, target, fstype, flags, data) from a thread whose working directory is dir */
   mountInDir(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
 
@@ -138,6 +140,7 @@ export const libcSyscalls: Syscalls = {
   lchown,
   chmod,
   unshare,
+  setns,
   mountInDir,
   loopCtlGetFree,
   loopConfigure,

@@ -15,6 +15,7 @@ import { printJson, reportError, type Io } from "../output.ts";
 const FLAGS: readonly FlagSpec[] = [
   { long: "json", short: "J", help: "JSON with findmnt's field names" },
   { long: "mountinfo", value: "FILE", help: "read a saved mountinfo table instead of this process's" },
+  { long: "task", short: "N", value: "TID", help: "the mount table of that task's namespace (/proc/TID/mountinfo), as findmnt -N" },
   { long: "types", short: "t", value: "TYPES", help: "only these filesystem types (comma-separated)" },
   { long: "output", short: "o", value: "COLUMNS", help: `columns to print (${Object.keys(FINDMNT_COLUMNS).join(",")})` },
   { long: "noheadings", short: "n", help: "leave out the header line" },
@@ -28,18 +29,20 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
   try {
     const args = parseArgs("findmnt", argv, FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [--mountinfo FILE] [-t TYPES] [PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
+      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [--mountinfo FILE|-N TID] [-t TYPES] [PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
       return ExitCode.ok;
     }
     if (args.operands.length > 1) throw new UsageError("findmnt: give at most one PATH");
-    const file = last(args, "mountinfo");
+    const task = last(args, "task");
+    if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
+    const file = task === undefined ? last(args, "mountinfo") : `/proc/${task}/mountinfo`;
     let mounts = file === undefined ? readMountInfo() : readSavedTable(file);
     const types = last(args, "types");
     if (types) mounts = mounts.filter(fstypeFilter(...types.split(",")));
 
     const path = args.operands[0];
     if (path !== undefined) {
-      // A saved table describes another system: look its path up as written.
+      // A saved table, or another namespace's, describes another tree: look its path up as written.
       const resolved = file === undefined ? resolveExisting(path) : normalize(resolve("/", path));
       const holder = lookupMount(mounts, resolved);
       if (!holder) throw new PlanError(`findmnt: no mount holds ${quotePath(path)}`);

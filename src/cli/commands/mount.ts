@@ -8,7 +8,8 @@ import { tokenizeOptionArgs } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
-import { formatHelp, has, last, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { enterAskedNamespace } from "../namespace.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
 const PROPAGATION_FLAGS = [
@@ -44,6 +45,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "source", value: "SOURCE", help: "the source, named explicitly (the operand is then the mount point)" },
   { long: "target", value: "DIR", help: "the mount point, named explicitly" },
   { long: "no-canonicalize", short: "c", help: "accepted, as mount(8): paths go to the kernel as given anyway" },
+  NAMESPACE_FLAG,
 ];
 
 /**
@@ -61,7 +63,7 @@ export const MOUNT8_FLAGS: readonly FlagSpec[] = [
 export type Dialect = "mountkit" | "mount(8)";
 
 export const MOUNT_USAGE =
-  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] SOURCE TARGET\n" +
+  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] [-N NS] SOURCE TARGET\n" +
   "       mountkit mount [-t TYPE] [-o OPTS]... -L LABEL|-U UUID|--source SOURCE [--target] TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
@@ -78,10 +80,11 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       io.out(formatHelp(usage, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", flagSpecs));
       return ExitCode.ok;
     }
+    enterAskedNamespace(args, io);
     // fstab and batches load only for -a: a single mount starts without them.
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io);
     // No operands, no flags but -t: the mount table (of those types), as mount(8) lists it.
-    if (args.operands.length === 0 && [...args.flags.keys()].every((f) => f === "types")) return listMounts(io, last(args, "types"));
+    if (args.operands.length === 0 && [...args.flags.keys()].every((f) => f === "types" || f === "namespace")) return listMounts(io, last(args, "types"));
 
     const request = requestFrom(args.operands, args.flags, values(args, "options"));
     // One operand: the fstab line for it, as mount(8) does (its code loads only for this form).

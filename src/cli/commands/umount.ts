@@ -6,7 +6,8 @@ import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.
 import { unmountAll, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
-import { formatHelp, has, last, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { enterAskedNamespace } from "../namespace.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
@@ -24,6 +25,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "read-only", short: "r", help: "when a mount stays busy, remount it read-only instead (as at shutdown)" },
   { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
   { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway" },
+  NAMESPACE_FLAG,
 ];
 
 /** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted; -a is the mount table's. */
@@ -35,7 +37,7 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const UMOUNT_USAGE =
-  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [-r] [-d] [--json] [-v] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
+  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [-r] [-d] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
   "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [-r] [--json] [-v]";
 
 interface TargetResult {
@@ -73,6 +75,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     if (has(args, "read-only") && (has(args, "recursive") || has(args, "all-stacked"))) {
       throw new UsageError("umount: -r goes with a plain unmount or -a, not with -R or --all-stacked");
     }
+    enterAskedNamespace(args, io);
     // fstab and batches load only for -a, as in mount.
     if (has(args, "all")) {
       // As umount(8), a link named umount unmounts the mount table; -T FILE (or mountkit umount) the fstab's.

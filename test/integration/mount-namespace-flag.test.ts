@@ -1,0 +1,68 @@
+// mount -N / umount -N (and findmnt -N): mounting in another process's mount namespace, as
+// mount(8) -N does. The other namespace is a `sleep` started by unshare(1), killed in cleanup;
+// the namespace goes with it. Root, private mount namespace.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, readlinkSync } from "node:fs";
+import { parseMountInfo } from "../../src/mountinfo/parse.ts";
+import { runCli } from "../support/cli.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { eventually } from "../support/resources.ts";
+import { workspace } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+const ws = workspace();
+const { cleanups, dir } = ws;
+
+/** A process alone in a new private mount namespace (a copy of this one): its pid. */
+async function namespaceHolder(): Promise<number> {
+  const holder = Bun.spawn(["unshare", "--mount", "--propagation", "private", "sleep", "600"]);
+  cleanups.push(() => holder.kill("SIGKILL")); // its namespace, and what was mounted there, go with it
+  // unshare(1) execs sleep once it is in the new namespace
+  await eventually("the holder in its own namespace", () => nsOf(holder.pid) !== nsOf(process.pid) && comm(holder.pid) === "sleep");
+  return holder.pid;
+}
+const nsOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return "";
+  }
+};
+const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+const mountsOf = (pid: number, path: string) => parseMountInfo(readFileSync(`/proc/${pid}/mountinfo`, "utf8")).filter((m) => m.mountpoint === path);
+
+describe("-N NS", () => {
+  test("mount -N PID mounts in that namespace only; findmnt -N and mount -N list it there; umount -N removes it", async () => {
+    ws.fresh("ns-flag");
+    const t = dir("m");
+    const pid = await namespaceHolder();
+    for (const ns of [String(pid), `/proc/${pid}/ns/mnt`]) {
+      const mounted = runCli(["mount", "-N", ns, "-v", "-t", "tmpfs", "-o", "size=1m", "tmpfs-in-ns", t]);
+      expect(mounted.code).toBe(0);
+      expect(mounted.stderr).toContain(`in mount namespace ${nsOf(pid)} (was ${nsOf(process.pid)})`);
+      expect(mountsOf(pid, t).map((m) => [m.fstype, m.source])).toEqual([["tmpfs", "tmpfs-in-ns"]]);
+      expect(mountsUnder(t)).toEqual([]); // never here
+      const found = runCli(["findmnt", "-N", String(pid), "--json", t]);
+      expect(found.code).toBe(0);
+      expect(JSON.parse(found.stdout)).toMatchObject({ filesystems: [{ target: t, source: "tmpfs-in-ns", fstype: "tmpfs" }] });
+      expect(runCli(["mount", "-N", ns, "-t", "tmpfs"]).stdout).toContain(`tmpfs-in-ns on ${t} type tmpfs`);
+      expect(runCli(["umount", "-N", ns, t])).toMatchObject({ code: 0, stderr: "" });
+      expect(mountsOf(pid, t)).toEqual([]);
+    }
+  });
+
+  test("bad namespaces: no such process, a file that is no namespace; each names the call, errno and path, nothing mounted", async () => {
+    ws.fresh("ns-flag-bad");
+    const t = dir("m");
+    const none = runCli(["mount", "-N", "999999999", "-t", "tmpfs", "tmpfs", t]);
+    expect(none.code).toBe(32);
+    expect(none.stderr).toContain("enter the mount namespace of 999999999: open(2): ENOENT");
+    expect(none.stderr).toContain("no process 999999999");
+    const notNs = runCli(["umount", "-N", "/etc/hostname", t]);
+    expect(notNs.code).toBe(32);
+    expect(notNs.stderr).toContain("setns(2): EINVAL");
+    expect(notNs.stderr).toContain("/etc/hostname is not a mount namespace file");
+    expect(runCli(["findmnt", "-N", "x"]).code).toBe(1);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+});
