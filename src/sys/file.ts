@@ -1,7 +1,7 @@
 /**
  * Files and directories through libc: mkdir(2), rmdir(2), unlink(2), access(2), lchown(2),
- * chmod(2), mkdtemp(3), whole-file reads. The CLI's paths use these rather than node:fs, whose import alone costs
- * about 1 ms of each start (docs/bench.md).
+ * chmod(2), mkdtemp(3), whole-file reads. The CLI's paths use these rather than node:fs, whose
+ * import alone costs about 1 ms of each start (docs/bench.md).
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";

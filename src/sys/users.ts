@@ -12,7 +12,7 @@ const libc = bindLibc({
 });
 
 /** offsetof(struct passwd, pw_uid) and offsetof(struct group, gr_gid) on 64-bit Linux: after two pointers */
-const ID_OFFSET = 16;
+export const ID_OFFSET = 16;
 
 /** The uid of user name, or undefined when there is no such user. */
 export function userIdOf(name: string): number | undefined {

@@ -18,7 +18,8 @@ import {
   OPEN_TREE,
   SYS,
 } from "../../src/sys/mount-api.ts";
-import { STATFS_SIZE, STATX_MNT_ID, STATX_OFFSET, STATX_SIZE, STATX_TYPE } from "../../src/sys/stat.ts";
+import { STATFS_SIZE, STATX_GID, STATX_MNT_ID, STATX_MODE, STATX_OFFSET, STATX_SIZE, STATX_TYPE, STATX_UID } from "../../src/sys/stat.ts";
+import { ID_OFFSET } from "../../src/sys/users.ts";
 
 const work = mkdtempSync(join(tmpdir(), "mountkit-test-layout-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -41,6 +42,13 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     "offsetof.statx.stx_mnt_id": STATX_OFFSET.mntId,
     "offsetof.statx.stx_mask": STATX_OFFSET.mask,
     "offsetof.statx.stx_mode": STATX_OFFSET.mode,
+    "offsetof.statx.stx_uid": STATX_OFFSET.uid,
+    "offsetof.statx.stx_gid": STATX_OFFSET.gid,
+    STATX_UID,
+    STATX_GID,
+    STATX_MODE,
+    "offsetof.passwd.pw_uid": ID_OFFSET,
+    "offsetof.group.gr_gid": ID_OFFSET,
     "offsetof.statx.stx_dev_major": STATX_OFFSET.devMajor,
     "offsetof.statx.stx_dev_minor": STATX_OFFSET.devMinor,
     "offsetof.statx.stx_rdev_major": STATX_OFFSET.rdevMajor,

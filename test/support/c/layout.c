@@ -13,6 +13,8 @@
 #include <linux/stat.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <pwd.h>
+#include <grp.h>
 
 #define SHOW(name, value) printf("%s %lld\n", name, (long long)(value))
 
@@ -24,6 +26,13 @@ int main(void) {
   SHOW("offsetof.statx.stx_mnt_id", offsetof(struct statx, stx_mnt_id));
   SHOW("offsetof.statx.stx_mask", offsetof(struct statx, stx_mask));
   SHOW("offsetof.statx.stx_mode", offsetof(struct statx, stx_mode));
+  SHOW("offsetof.statx.stx_uid", offsetof(struct statx, stx_uid));
+  SHOW("offsetof.statx.stx_gid", offsetof(struct statx, stx_gid));
+  SHOW("STATX_UID", STATX_UID);
+  SHOW("STATX_GID", STATX_GID);
+  SHOW("STATX_MODE", STATX_MODE);
+  SHOW("offsetof.passwd.pw_uid", offsetof(struct passwd, pw_uid));
+  SHOW("offsetof.group.gr_gid", offsetof(struct group, gr_gid));
   SHOW("offsetof.statx.stx_dev_major", offsetof(struct statx, stx_dev_major));
   SHOW("offsetof.statx.stx_dev_minor", offsetof(struct statx, stx_dev_minor));
   SHOW("offsetof.statx.stx_rdev_major", offsetof(struct statx, stx_rdev_major));
