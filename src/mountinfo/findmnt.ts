@@ -62,14 +62,15 @@ export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
 }
 
 /**
- * The exact bytes `findmnt -J -l -o ID,...,PROPAGATION` prints: libsmartcols' layout
- * (3-space indent, "},{" between records) and JSON string escapes. Like findmnt, prints
- * nothing at all for an empty list.
+ * The exact bytes `findmnt -J -l -o ID,...,PROPAGATION` prints (or, with columns, `findmnt -J
+ * -l -o COLUMNS`): libsmartcols' layout (3-space indent, "},{" between records) and JSON string
+ * escapes. Like findmnt, prints nothing at all for an empty list.
  */
-export function findmntJsonText(mounts: readonly MountInfo[]): string {
+export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly string[]): string {
   if (mounts.length === 0) return "";
-  const records = mounts.map((m) =>
-    Object.entries(findmntRecord(m))
+  const objects = columns === undefined ? mounts.map(findmntRecord) : findmntColumnsJson(mounts, columns).filesystems;
+  const records = objects.map((record) =>
+    Object.entries(record)
       .map(([k, v]) => `         ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
       .join(",\n"),
   );

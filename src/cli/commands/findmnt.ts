@@ -1,26 +1,35 @@
 /**
- * mountkit findmnt: the mount table, or the mount holding PATH, in findmnt's formats.
+ * mountkit findmnt: the mount table, or the mount holding PATH, or the mounts on a mount
+ * point (-M) or of a source (-S), in findmnt's formats.
  */
 import { normalize, resolve } from "node:path";
 import { Errno } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
-import { FINDMNT_COLUMNS, findmntColumnsJson, findmntJson, findmntTable, parseColumns } from "../../mountinfo/findmnt.ts";
-import { lookupMount, fstypeFilter } from "../../mountinfo/lookup.ts";
+import { FINDMNT_COLUMNS, findmntJsonText, findmntTable, parseColumns } from "../../mountinfo/findmnt.ts";
+import { lookupMount } from "../../mountinfo/lookup.ts";
+import { matchFstype } from "../../plan/fstab.ts";
 import { MountInfoParseError } from "../../mountinfo/parse.ts";
 import { readMountInfo, readMountInfoFile } from "../../mountinfo/read.ts";
-import { realpath } from "../../sys/realpath.ts";
+import { existingRealpath, realpath } from "../../sys/realpath.ts";
+import { deviceTagOf } from "../../plan/device-tag.ts";
+import { deviceOfTag } from "../../ops/block-devices.ts";
+import type { MountInfo } from "../../mountinfo/types.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { printJson, reportError, type Io } from "../output.ts";
+import { reportError, type Io } from "../output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { long: "json", short: "J", help: "JSON with findmnt's field names" },
   { long: "mountinfo", value: "FILE", help: "read a saved mountinfo table instead of this process's" },
   { long: "task", short: "N", value: "TID", help: "the mount table of that task's namespace (/proc/TID/mountinfo), as findmnt -N" },
-  { long: "types", short: "t", value: "TYPES", help: "only these filesystem types (comma-separated)" },
+  { long: "types", short: "t", value: "TYPES", help: "only these filesystem types (comma-separated; a leading no: all but these)" },
   { long: "output", short: "o", value: "COLUMNS", help: `columns to print (${Object.keys(FINDMNT_COLUMNS).join(",")})` },
   { long: "noheadings", short: "n", help: "leave out the header line" },
   { long: "raw", short: "r", help: "raw output: one space between cells, blanks escaped (\\x20)" },
   { long: "list", short: "l", help: "a list, not a tree (accepted: mountkit always prints a list)" },
+  { long: "mountpoint", short: "M", value: "PATH", help: "the mounts on exactly this mount point (stacked ones too); exit 1 when none" },
+  { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
+  { long: "target", short: "T", value: "PATH", help: "the mount holding PATH, as a PATH operand" },
+  { long: "first-only", short: "f", help: "print the first mount found only" },
   { long: "help", short: "h", help: "show this help" },
 ];
 
@@ -29,33 +38,55 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
   try {
     const args = parseArgs("findmnt", argv, FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [--mountinfo FILE|-N TID] [-t TYPES] [PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
+      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [-f] [--mountinfo FILE|-N TID] [-t TYPES] [-M PATH] [-S SPEC] [[-T] PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
       return ExitCode.ok;
     }
-    if (args.operands.length > 1) throw new UsageError("findmnt: give at most one PATH");
+    const target = last(args, "target");
+    if (args.operands.length + (target === undefined ? 0 : 1) > 1) throw new UsageError("findmnt: give at most one PATH");
     const task = last(args, "task");
     if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
     const file = task === undefined ? last(args, "mountinfo") : `/proc/${task}/mountinfo`;
     let mounts = file === undefined ? readMountInfo() : readSavedTable(file);
     const types = last(args, "types");
-    if (types) mounts = mounts.filter(fstypeFilter(...types.split(",")));
+    if (types) mounts = mounts.filter((m) => matchFstype(m.fstype, types)); // "nonfs,tmpfs", "noproc": as findmnt -t
 
-    const path = args.operands[0];
+    // A saved table, or another namespace's, describes another tree: its paths are taken as written.
+    const inTable = (path: string) => (file === undefined ? resolveExisting(path) : normalize(resolve("/", path)));
+    const path = target ?? args.operands[0];
     if (path !== undefined) {
-      // A saved table, or another namespace's, describes another tree: look its path up as written.
-      const resolved = file === undefined ? resolveExisting(path) : normalize(resolve("/", path));
-      const holder = lookupMount(mounts, resolved);
+      const holder = lookupMount(mounts, inTable(path));
       if (!holder) throw new PlanError(`findmnt: no mount holds ${quotePath(path)}`);
       mounts = [holder];
     }
+    // -M and -S select as findmnt does: every match.
+    const mountpoint = last(args, "mountpoint");
+    if (mountpoint !== undefined) {
+      const at = file === undefined ? existingRealpath(mountpoint) : inTable(mountpoint);
+      mounts = at === undefined ? [] : mounts.filter((m) => m.mountpoint === at);
+    }
+    const source = last(args, "source");
+    if (source !== undefined) mounts = mounts.filter(sourceFilter(source, file === undefined));
+    if (has(args, "first-only")) mounts = mounts.slice(0, 1);
+    // As findmnt: a search that finds nothing prints nothing and exits 1.
+    if ((mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
     const output = last(args, "output");
     const columns = output === undefined ? undefined : outputColumns(output);
-    if (json) printJson(io, columns === undefined ? findmntJson(mounts) : findmntColumnsJson(mounts, columns));
+    if (json) io.out(findmntJsonText(mounts, columns)); // libsmartcols' bytes, as findmnt -J prints them
     else io.out(findmntTable(mounts, columns, { headings: !has(args, "noheadings"), raw: has(args, "raw") }));
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
   }
+}
+
+/**
+ * -S SPEC: a mount whose source is SPEC as written; for a UUID=/LABEL=/PART... tag (or its
+ * /dev/disk link) in this system's table, the source of the device it names.
+ */
+function sourceFilter(spec: string, live: boolean): (m: MountInfo) => boolean {
+  const tag = live ? deviceTagOf(spec) : undefined;
+  const device = tag === undefined ? undefined : deviceOfTag(tag);
+  return (m) => m.source === spec || (device !== undefined && m.source === device);
 }
 
 /** -o's columns; an unknown one is bad usage. */
