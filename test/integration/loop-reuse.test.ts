@@ -2,7 +2,7 @@
 // does (plan/loop-reuse.ts). Real devices; root, private mount namespace. Every device bound
 // to a test's image is released in its cleanup, whatever the test did.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, MountFailedError, SyscallError } from "../../src/errors.ts";
@@ -75,6 +75,19 @@ describe("a device attached by hand", () => {
     expect(sourceAt(t)).toBe(device);
     expect(loopDevicesOf(img).sysfs).toEqual([device]);
     expect(unmount(t)).toBe(true);
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  });
+
+  test("found by the file's real path: a symlink to the image finds the device attached by its own name", () => {
+    fresh("reuse-symlink");
+    const img = image();
+    const link = s.path("link-to-img");
+    symlinkSync(img, link);
+    const t = dir("m");
+    unmountAfter(t);
+    const device = attachedByHand(img);
+    mount({ type: "ext4", source: link, options: ["loop"] }, t);
+    expect(sourceAt(t)).toBe(device);
     expect(loopDevicesOf(img).sysfs).toEqual([device]);
   });
 
