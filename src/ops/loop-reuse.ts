@@ -51,6 +51,10 @@ export function attachedLoopOf(setup: LoopSetup, ctx: OpsContext): AttachedLoop 
       closeQuietly(ctx.sys, fd);
       throw relation === "overlapping" ? overlapError(setup, device, status) : readOnlyError(setup, device);
     }
+    if (setup.device !== undefined && setup.device !== device) {
+      closeQuietly(ctx.sys, fd);
+      throw conflictError(setup, device);
+    }
     ctx.log?.(`loop: ${quotePath(file)} is attached to ${device} already (${describeLoopRange(status)}): mounting that device, as mount(8) does`);
     return { device, number: status.number, fd, readOnly, reused: true };
   }
@@ -112,5 +116,12 @@ function readOnlyError(setup: LoopSetup, device: string): MountFailedError {
   const why = `${quotePath(setup.file)} is attached to ${device} read-only, and read-write was asked (-w)`;
   return new MountFailedError(why, new PlanError(why), {
     hint: `mount it read-only (-r), or without -w, or detach ${device} first (mountkit loop detach ${device})`,
+  });
+}
+
+function conflictError(setup: LoopSetup, device: string): MountFailedError {
+  const why = `${quotePath(setup.file)} is attached to ${device} already, and loop=${setup.device} asks for another device over it`;
+  return new MountFailedError(why, new PlanError(why), {
+    hint: `give loop=${device}, or loop alone, to mount it through ${device}; or detach ${device} first`,
   });
 }

@@ -44,6 +44,8 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
   try {
     const { setup, backing } = openBacking(asked, file, ctx);
     try {
+      // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
+      if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx);
       const control = sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
       try {
         return retrySync(policy, () => bindFreeDevice(setup, file, backing, control, ctx));
@@ -54,7 +56,7 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
       closeQuietly(sys, backing);
     }
   } catch (err) {
-    if (err instanceof SyscallError && err.hint === undefined) err.hint = loopHint(err, asked.file);
+    if (err instanceof SyscallError && err.hint === undefined) err.hint = loopHint(err, asked.file, asked.device);
     throw err;
   }
 }
@@ -76,10 +78,15 @@ function openBacking(setup: LoopSetup, file: string, ctx: OpsContext): { setup: 
 }
 
 function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control: number, ctx: OpsContext): AttachedLoop {
+  const number = ctx.sys.loopCtlGetFree(control);
+  ctx.log?.(`loop: LOOP_CTL_GET_FREE gave N = ${number}: /dev/loop${number}`);
+  return bindDevice(setup, file, backing, `/dev/loop${number}`, ctx);
+}
+
+/** Attach the backing fd to device (/dev/loopN); EBUSY when something is attached to it. */
+function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext): AttachedLoop {
   const { sys } = ctx;
-  const number = sys.loopCtlGetFree(control);
-  const device = `/dev/loop${number}`;
-  ctx.log?.(`loop: LOOP_CTL_GET_FREE gave N = ${number}: ${device}`);
+  const number = Number(device.slice("/dev/loop".length));
   const fd = sys.open(device, (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC);
   try {
     if (setup.method === "configure") {
@@ -171,8 +178,10 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
 }
 
 /** What the user can do about a failed attach. */
-export function loopHint(err: SyscallError, file: string): string | undefined {
+export function loopHint(err: SyscallError, file: string, device?: string): string | undefined {
   if (err.paths.includes(LOOP_CONTROL_PATH)) return "no loop device support: load the loop module (modprobe loop)";
+  if (device !== undefined && err.errno === Errno.EBUSY) return `${device} is attached to another file: name a free device, or give loop alone for one`;
+  if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return `there is no ${device}: name an existing loop device, or give loop alone`;
   if (err.errno === Errno.ENOENT && err.paths.length && !err.paths[0]!.startsWith("/dev/loop")) return `${quotePath(file)} does not exist`;
   if (err.errno === Errno.EISDIR || err.errno === Errno.EINVAL || err.errno === Errno.ENOTTY) {
     const type = fileType(file);

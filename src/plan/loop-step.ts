@@ -38,6 +38,8 @@ export interface LoopSetup {
   readonly offset: number;
   /** bytes of the file the device shows; 0 for the rest of it */
   readonly sizeLimit: number;
+  /** loop=/dev/loopN: this device rather than a free one from LOOP_CTL_GET_FREE */
+  readonly device?: string;
   /** LOOP_CONFIGURE (one ioctl, 5.8) or LOOP_SET_FD + LOOP_SET_STATUS64 */
   readonly method: LoopMethod;
   /**
@@ -92,8 +94,9 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
   const lines = [
     `backing = open(${q(loop.file)}, ${mode}|O_CLOEXEC)`,
     ...(loop.readOnlyFallback && !loop.readOnly ? [LOOP_FALLBACK_LINE] : []),
-    `N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)`,
-    `loopfd = open("/dev/loopN", ${mode}|O_CLOEXEC)`,
+    ...(loop.device === undefined
+      ? [`N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)`, `loopfd = open("/dev/loopN", ${mode}|O_CLOEXEC)`]
+      : [`loopfd = open(${q(loop.device)}, ${mode}|O_CLOEXEC)`]),
   ];
   if (loop.method === "configure") {
     lines.push(`ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: 0, info: ${info}})`);
@@ -110,7 +113,7 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
 }
 
 export function formatLoopMountStep(step: LoopMountStep): string {
-  const call = { ...step, source: "/dev/loopN" };
+  const call = { ...step, source: step.loop.device ?? "/dev/loopN" };
   const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, formatProbedMountCall(call)] : [formatMountCall(call)];
   if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
   return [reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
@@ -118,5 +121,6 @@ export function formatLoopMountStep(step: LoopMountStep): string {
 
 /** How --dry-run shows the look for a device attached to the file already (plan/loop-reuse.ts). */
 function reuseLine(loop: LoopSetup): string {
-  return `(a loop device attached to ${JSON.stringify(loop.file)} already, at ${describeLoopRange(loop)}, is mounted instead: loopfd = open it; one over an overlapping range is refused)`;
+  const which = loop.device === undefined ? "a loop device" : `${loop.device}, when it is the loop device`;
+  return `(${which} attached to ${JSON.stringify(loop.file)} already, at ${describeLoopRange(loop)}, is mounted instead: loopfd = open it; one over an overlapping range is refused)`;
 }

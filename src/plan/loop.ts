@@ -1,9 +1,10 @@
 /**
  * Loop-backed mounts (the `loop` option): containerd's semantics (autoclear, read-only when
  * the mount is, `direct-io`), plus util-linux's `offset=` and `sizelimit=`. Those three are
- * loop options, taken out of the filesystem's data. As mount(8) does, a regular file mounted
- * with no type or a block filesystem's type gets a loop device without the option, and a
- * loop mount with no type reads it from the device's superblock. Pure.
+ * loop options, taken out of the filesystem's data; `loop=/dev/loopN` names the device to use.
+ * As mount(8) does, a regular file mounted with no type or a block filesystem's type gets a
+ * loop device without the option, and a loop mount with no type reads it from the device's
+ * superblock. Pure.
  */
 import { PlanError } from "../errors.ts";
 import type { KernelFacts } from "./facts.ts";
@@ -80,8 +81,13 @@ export function planLoop(ctx: MountContext): Plan {
   if (isBind(ctx)) throw new PlanError(`${ctx.action}: loop and bind cannot be combined`);
   if (mount.source === "") throw new PlanError(`${ctx.action}: a loop mount needs the image file as its source`);
   const { directIo, offset, sizeLimit, rest } = takeLoopOptions(options.data);
+  const device = options.loopDevice;
+  if (device !== undefined && !isLoopDevice(device)) {
+    throw new PlanError(`${ctx.action}: loop=${device} is not a loop device`, { hint: "name one as /dev/loopN, or give loop alone for a free one" });
+  }
   const loop: LoopSetup = {
     file: mount.source,
+    ...(device === undefined ? {} : { device }),
     readOnly: (options.flags & MS.RDONLY) !== 0,
     autoclear: true,
     directIo,

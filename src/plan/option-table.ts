@@ -16,7 +16,7 @@ export type OptionBehaviour =
   /** handled by mountkit itself, never sent to the kernel */
   | { kind: "userspace" }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
-  | { kind: "feature"; feature: "loop" | "uidmap" | "gidmap" };
+  | { kind: "feature"; feature: "loop" | "loop-device" | "uidmap" | "gidmap" };
 
 export interface OptionSpec {
   readonly name: string;
@@ -69,6 +69,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "silent", behaviour: set(MS.SILENT), help: "suppress some kernel messages", origin: "util-linux" },
   { name: "loud", behaviour: clear(MS.SILENT), help: "do not suppress kernel messages", origin: "util-linux" },
   { name: "move", behaviour: set(MS.MOVE), help: "move the mount at the source to the target (mount --move)", origin: "util-linux" },
+  { name: "loop", valued: true, behaviour: { kind: "feature", feature: "loop-device" }, help: "mount a file through this loop device (loop=/dev/loopN)", origin: "util-linux" },
   { name: "iversion", behaviour: set(MS.I_VERSION), help: "increment i_version on change", origin: "util-linux" },
   { name: "noiversion", behaviour: clear(MS.I_VERSION), help: "do not increment i_version", origin: "util-linux" },
 
@@ -94,7 +95,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "comment", valued: true, behaviour: { kind: "userspace" }, help: "fstab: a comment for tools", origin: "util-linux" },
 ];
 
-const byName = new Map(OPTION_TABLE.map((spec) => [spec.name, spec]));
+// "loop" is both a word and loop=DEVICE: words by name, the valued ones apart.
+const byName = new Map(OPTION_TABLE.filter((spec) => !spec.valued).map((spec) => [spec.name, spec]));
 // The few options with a value, matched in place: no substring is made per item.
 const valued = OPTION_TABLE.filter((spec) => spec.valued);
 
@@ -102,8 +104,7 @@ const valued = OPTION_TABLE.filter((spec) => spec.valued);
 export function lookupOption(item: string): OptionSpec | undefined {
   const eq = item.indexOf("=");
   if (eq < 0) {
-    const spec = byName.get(item);
-    return spec && !spec.valued ? spec : undefined;
+    return byName.get(item);
   }
   for (const spec of valued) if (eq === spec.name.length && item.startsWith(spec.name)) return spec;
   return undefined;

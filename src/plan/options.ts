@@ -46,6 +46,8 @@ export interface ClassifiedOptions {
   /** fs-specific data items, in order ("size=1m", "lowerdir=...") */
   readonly data: readonly string[];
   readonly loop: boolean;
+  /** loop=/dev/loopN (util-linux): the device to use (loop is then true) */
+  readonly loopDevice: string | undefined;
   readonly uidmap: string | undefined;
   readonly gidmap: string | undefined;
   /** userspace-only options (nofail, x-*, ...), kept for the tools that read them */
@@ -63,6 +65,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let data: string[] | undefined;
   let userspace: string[] | undefined;
   let loop = false;
+  let loopDevice: string | undefined;
   let uidmap: string | undefined;
   let gidmap: string | undefined;
 
@@ -98,6 +101,10 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         break;
       case "feature":
         if (b.feature === "loop") loop = true;
+        else if (b.feature === "loop-device") {
+          loop = true;
+          loopDevice = item.slice("loop=".length);
+        }
         else if (b.feature === "uidmap") uidmap = item.slice("uidmap=".length);
         else gidmap = item.slice("gidmap=".length);
         break;
@@ -109,6 +116,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     propagation: propagation ?? NONE,
     data: data ?? NONE,
     loop,
+    loopDevice,
     uidmap,
     gidmap,
     userspace: userspace ?? NONE,

@@ -185,6 +185,61 @@ describe("ranges of the file", () => {
   });
 });
 
+describe("loop=/dev/loopN", () => {
+  /** A loop device no file is attached to now (others may take it meanwhile: rare here). */
+  const freeDevice = () => {
+    const run = Bun.spawnSync(["losetup", "-f"]);
+    expect(run.exitCode).toBe(0);
+    return run.stdout.toString().trim();
+  };
+
+  test("mounts through that device, which the unmount frees (autoclear)", async () => {
+    fresh("loop-named");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    const device = freeDevice();
+    mount({ type: "ext4", source: img, options: [`loop=${device}`] }, t);
+    expect(sourceAt(t)).toBe(device);
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+    unmountAll(t);
+    await expectFreed(img);
+  });
+
+  test("a device attached to another file: EBUSY with a hint; it stays as it was, nothing mounted", () => {
+    fresh("loop-named-busy");
+    const [img, other] = [image("img"), image("other")];
+    const t = dir("m");
+    const busy = attachedByHand(other);
+    const before = openFds();
+    const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${busy}`] }, t)) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.errnoName).toBe("EBUSY");
+    expect(err.hint).toContain(`${busy} is attached to another file`);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(newFds(before)).toEqual([]);
+    expect(loopDevicesOf(other).sysfs).toEqual([busy]);
+    expect(loopDevicesOf(img).sysfs).toEqual([]);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("the image attached to another device already: refused (a second device over it); loop= that device reuses it", () => {
+    fresh("loop-named-conflict");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    const attached = attachedByHand(img);
+    const other = freeDevice();
+    const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${other}`] }, t)) as MountFailedError;
+    expect(err).toBeInstanceOf(MountFailedError);
+    expect(err.message).toContain(`is attached to ${attached} already, and loop=${other} asks for another device over it`);
+    expect(loopDevicesOf(img).sysfs).toEqual([attached]);
+    expect(mountsUnder(t)).toEqual([]);
+    mount({ type: "ext4", source: img, options: [`loop=${attached}`] }, t);
+    expect(sourceAt(t)).toBe(attached);
+  });
+});
+
 test("a device detached between the look and LOOP_GET_STATUS64 (ENXIO) is passed over: a new one is attached", async () => {
   fresh("reuse-race");
   const img = image();

@@ -136,3 +136,22 @@ describe("reusing an attached device (util-linux's overlap test)", () => {
     expect(attachedLoopNames("major minor  #blocks  name\n\n")).toEqual([]);
   });
 });
+
+describe("loop=/dev/loopN (util-linux)", () => {
+  test("the device named is used, no LOOP_CTL_GET_FREE; it makes a loop mount of any type", () => {
+    const step = plan(["loop=/dev/loop5", "ro"]).steps[0] as LoopMountStep;
+    expect(step.loop.device).toBe("/dev/loop5");
+    expect(step.data).toBeNull();
+    const lines = formatStep(step).split("\n");
+    expect(lines.some((line) => line.includes("LOOP_CTL_GET_FREE"))).toBe(false);
+    expect(lines).toContain('loopfd = open("/dev/loop5", O_RDONLY|O_CLOEXEC)');
+    expect(lines).toContain('mount("/dev/loop5", "/mnt", "ext4", MS_RDONLY, NULL)');
+    expect((plan(["loop"]).steps[0] as LoopMountStep).loop.device).toBeUndefined();
+  });
+
+  test("anything but a loop device is refused before any syscall", () => {
+    for (const device of ["/dev/sda", "loop5", "/dev/loop", "/dev/loop5p1"]) {
+      expect(() => plan([`loop=${device}`])).toThrow(new RegExp(`loop=${device} is not a loop device`));
+    }
+  });
+});

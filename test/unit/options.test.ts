@@ -127,11 +127,18 @@ describe("classifyOptions", () => {
 });
 
 describe("the option table", () => {
-  test("holds every containerd option and each name once", () => {
+  test("holds every containerd option and each name once (as a word, and once as name=value)", () => {
     const containerd = "async atime bind defaults dev diratime dirsync exec mand noatime nodev nodiratime noexec nomand norelatime nostrictatime nosuid rbind relatime remount ro rw strictatime suid sync".split(" ");
     const names = OPTION_TABLE.map((o) => o.name);
     for (const name of containerd) expect(names).toContain(name);
-    expect(new Set(names).size).toBe(names.length);
+    const forms = OPTION_TABLE.map((o) => (o.valued ? `${o.name}=` : o.name));
+    expect(new Set(forms).size).toBe(forms.length);
+  });
+
+  test("loop is a word, and loop=/dev/loopN names the device", () => {
+    expect(classifyOptions(["loop"])).toMatchObject({ loop: true, loopDevice: undefined, data: [] });
+    expect(classifyOptions(["loop=/dev/loop5", "ro"])).toMatchObject({ loop: true, loopDevice: "/dev/loop5", data: [] });
+    expect(classifyOptions(["size=1m"])).toMatchObject({ loop: false, loopDevice: undefined });
   });
 });
 
