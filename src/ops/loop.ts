@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
-import { quotePath, SyscallError } from "../errors.ts";
+import { MountFailedError, quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
@@ -206,6 +206,11 @@ export interface AttachLoopOptions extends OpsOptions {
   partscan?: boolean;
   /** the EBUSY race policy; LOOP_ATTACH_BUSY by default */
   retry?: RetryPolicy;
+  /**
+   * losetup --nooverlap: a device attached to the file over the same range already is
+   * returned (reused: true) instead of a second one; one over an overlapping range is an error.
+   */
+  noOverlap?: boolean;
 }
 
 export interface LoopAttachment extends AttachedLoop {
@@ -232,9 +237,9 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
   };
   let attached: AttachedLoop;
   try {
-    attached = attachLoopDevice(setup, ctx, options.retry);
+    attached = (options.noOverlap ? attachedLoopOf(setup, ctx) : undefined) ?? attachLoopDevice(setup, ctx, options.retry);
   } catch (err) {
-    if (err instanceof SyscallError && err.action === undefined) err.withAction(`attach ${quotePath(file)} to a loop device`);
+    if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(`attach ${quotePath(file)} to a loop device`);
     throw err;
   }
   let open = true;

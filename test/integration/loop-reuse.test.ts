@@ -269,6 +269,24 @@ test("through the binary: mount -o loop of an attached image uses its device; -v
   expect(dry.stdout).toContain("is mounted instead");
 });
 
+test("loop attach -L (losetup --nooverlap) prints the device attached already; an overlapping range is refused; without -L a second one", () => {
+  fresh("reuse-attach-L");
+  const img = image();
+  const device = attachedByHand(img);
+  const again = runCli(["loop", "attach", "-L", "--json", img]);
+  expect(again.code).toBe(0);
+  expect(JSON.parse(again.stdout)).toEqual({ ok: true, device, number: Number(device.slice("/dev/loop".length)), readOnly: false, reused: true });
+  expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  const overlap = runCli(["loop", "attach", "-L", "--offset", "4096", img]);
+  expect(overlap.code).toBe(32);
+  expect(overlap.stderr).toContain(`attach ${img} to a loop device: overlapping loop device exists`);
+  expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  const second = runCli(["loop", "attach", img]);
+  expect(second.code).toBe(0);
+  expect(second.stdout.trim()).not.toBe(device);
+  expect(loopDevicesOf(img).sysfs).toHaveLength(2);
+});
+
 /** Wait until the autoclear devices of image are freed and only `kept` is bound to it. */
 async function expectFreedBut(image: string, kept: string): Promise<void> {
   await eventually(`only ${kept} bound to ${image}`, () => loopDevicesOf(image).sysfs.join() === kept);

@@ -19,6 +19,7 @@ const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "autoclear", help: "refused here: it frees the device once nothing holds it open, at once for this command (mount -o loop sets it)" },
   { long: "offset", short: "o", value: "BYTES", help: "start this far into the file (4096, 1MiB, ...)" },
   { long: "sizelimit", value: "BYTES", help: "show at most this much of the file" },
+  { long: "nooverlap", short: "L", help: "print the device attached to FILE over the same range already instead of attaching another (losetup -L)" },
   { long: "json", help: "print the result as JSON" },
   { long: "help", short: "h", help: "show this help" },
 ];
@@ -39,7 +40,7 @@ const AUTOCLEAR_HINT =
   "supports it for a caller that keeps loop.fd open";
 
 export const LOOP_USAGE =
-  "mountkit loop attach [-r] [-P|--partscan] [--direct-io] [--autoclear] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
+  "mountkit loop attach [-r] [-P|--partscan] [--direct-io] [--autoclear] [-L|--nooverlap] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
   "       mountkit loop detach [--json] DEV...\n" +
   "       mountkit loop list [--json] [FILE]";
 
@@ -76,13 +77,17 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
       readOnly,
       directIo: has(args, "direct-io"),
       partscan: has(args, "partscan"),
+      noOverlap: has(args, "nooverlap"),
       offset: offset === undefined ? 0 : parseSize("offset", offset),
       sizeLimit: sizeLimit === undefined ? 0 : parseSize("sizelimit", sizeLimit),
     });
     loop.close();
     // losetup attaches a file that refuses writing read-only, silently; say so
-    if (loop.readOnly && !readOnly) io.err(`mountkit: loop attach: ${quotePath(file)} is write-protected: ${loop.device} is read-only\n`);
-    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number, readOnly: loop.readOnly });
+    if (loop.readOnly && !readOnly) {
+      const why = loop.reused ? `is attached to ${loop.device} already, read-only` : `is write-protected: ${loop.device} is read-only`;
+      io.err(`mountkit: loop attach: ${quotePath(file)} ${why}\n`);
+    }
+    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}) });
     else io.out(`${loop.device}\n`);
     return ExitCode.ok;
   } catch (err) {
