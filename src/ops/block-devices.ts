@@ -97,6 +97,13 @@ export function partitionDevices(): string[] {
     .filter((device) => statPath(device)?.type === "block");
 }
 
+/** The label of the filesystem on a block device (mount -l), or undefined: none, no block device, unreadable. */
+export function deviceLabel(device: string): string | undefined {
+  if (statPath(device)?.type !== "block") return undefined;
+  const bytes = deviceStart(device);
+  return bytes === undefined ? undefined : superblockIds(bytes).label;
+}
+
 /**
  * The first PROBE_BYTES of a device, or undefined when it cannot be read (no medium, no
  * permission, gone): such a device names nothing. O_NONBLOCK, as blkid, so a CD drive does not wait.

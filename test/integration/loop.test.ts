@@ -299,6 +299,31 @@ describe("the binary", () => {
     expect(missing.stderr).toContain(`${s.path("missing.img")}: realpath(3): ENOENT`);
   });
 
+  test("mount -l lists each device's filesystem label as [LABEL], line for line as util-linux mount -l", () => {
+    fresh("loop-mount-l");
+    const img = image("img", 8, ["-L", "mk-label"]);
+    const t = dir("m");
+    unmountAfter(t);
+    expect(runCli(["mount", "-o", "loop", img, t]).code).toBe(0);
+    const lineAt = (out: string) => out.split("\n").find((line) => line.includes(` on ${t} type `));
+    const ours = runCli(["mount", "-l", "-t", "ext4"]);
+    expect(ours.code).toBe(0);
+    const theirs = Bun.spawnSync(["mount", "-l", "-t", "ext4"]).stdout.toString();
+    // an autoclear loop device shows as its backing file, as libmount's mnt_pretty_path does
+    expect(lineAt(ours.stdout)).toBe(`${img} on ${t} type ext4 (rw,relatime) [mk-label]`);
+    expect(lineAt(ours.stdout)).toBe(lineAt(theirs));
+    // without -l, no labels
+    expect(lineAt(runCli(["mount", "-t", "ext4"]).stdout)).not.toContain("[mk-label]");
+    // a device attached by hand (no autoclear) shows as itself
+    const byHand = runCli(["loop", "attach", image("img2", 8, ["-L", "by-hand"])]).stdout.trim();
+    const t2 = dir("m2");
+    unmountAfter(t2);
+    expect(runCli(["mount", byHand, t2]).code).toBe(0);
+    const lineAt2 = (out: string) => out.split("\n").find((line) => line.includes(` on ${t2} type `));
+    expect(lineAt2(runCli(["mount", "-l"]).stdout)).toBe(`${byHand} on ${t2} type ext4 (rw,relatime) [by-hand]`);
+    expect(lineAt2(Bun.spawnSync(["mount", "-l"]).stdout.toString())).toBe(`${byHand} on ${t2} type ext4 (rw,relatime) [by-hand]`);
+  });
+
   test("umount -d detaches a device attached by hand, named by mount point or by device; an autoclear one is fine too", async () => {
     fresh("loop-umount-d");
     const img = image();

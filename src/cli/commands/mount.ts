@@ -46,6 +46,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "target", value: "DIR", help: "the mount point, named explicitly" },
   { long: "no-canonicalize", short: "c", help: "accepted, as mount(8): paths go to the kernel as given anyway" },
   NAMESPACE_FLAG,
+  { long: "show-labels", short: "l", help: "with the list of mounts: each device's filesystem label, as [LABEL] (mount -l)" },
 ];
 
 /**
@@ -67,7 +68,7 @@ export const MOUNT_USAGE =
   "       mountkit mount [-t TYPE] [-o OPTS]... -L LABEL|-U UUID|--source SOURCE [--target] TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
-  "       mountkit mount [-t TYPES]         list the mounts (of those types)" +
+  "       mountkit mount [-l] [-t TYPES]    list the mounts (of those types; -l: with labels)" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
 
 export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
@@ -84,7 +85,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     // fstab and batches load only for -a: a single mount starts without them.
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io);
     // No operands, no flags but -t: the mount table (of those types), as mount(8) lists it.
-    if (args.operands.length === 0 && [...args.flags.keys()].every((f) => f === "types" || f === "namespace")) return listMounts(io, last(args, "types"));
+    if (args.operands.length === 0 && [...args.flags.keys()].every((f) => LIST_FLAGS.has(f))) return listMounts(io, last(args, "types"), has(args, "show-labels"));
 
     const request = requestFrom(args.operands, args.flags, values(args, "options"));
     // One operand: the fstab line for it, as mount(8) does (its code loads only for this form).
@@ -186,18 +187,33 @@ function explicitOperands(operands: readonly string[], flags: ReadonlyMap<string
 }
 
 /** `mount` with no arguments: the mount table, as mount(8) prints it; `-t TYPES` keeps those types (a "no" prefix excludes). */
-function listMounts(io: Io, types: string | undefined): ExitCode {
+/** The flags that go with the list of mounts (`mount`, `mount -t TYPES`, `mount -l`). */
+const LIST_FLAGS: ReadonlySet<string> = new Set(["types", "namespace", "show-labels"]);
+
+function listMounts(io: Io, types: string | undefined, labels: boolean): ExitCode {
   let mounts = readMountInfo();
   if (types !== undefined) {
     const { matchFstype } = require("../../plan/fstab.ts") as typeof import("../../plan/fstab.ts");
     mounts = mounts.filter((m) => matchFstype(m.fstype, types));
   }
+  const labelOf = labels ? (require("../../ops/block-devices.ts") as typeof import("../../ops/block-devices.ts")).deviceLabel : undefined;
   const lines = mounts.map((m) => {
     const esc = (s: string) => s.replace(/[\\\n\t ]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
-    return `${esc(m.source)} on ${esc(m.mountpoint)} type ${m.fstype} (${m.options}${superOptionsTail(m.superOptions)})\n`;
+    const label = labelOf !== undefined && m.source.startsWith("/dev/") ? labelOf(m.source) : undefined;
+    return `${esc(shownSource(m.source))} on ${esc(m.mountpoint)} type ${m.fstype} (${m.options}${superOptionsTail(m.superOptions)})${label ? ` [${label}]` : ""}\n`;
   });
   io.out(lines.join(""));
   return ExitCode.ok;
+}
+
+/**
+ * A source as mount(8) lists it (libmount's mnt_pretty_path): a loop device that goes away with
+ * its mount (autoclear, as -o loop makes them) is shown as its backing file.
+ */
+function shownSource(source: string): string {
+  if (!/^\/dev\/loop\d+$/.test(source)) return source;
+  const { loopBacking, sysfsLoopValue } = require("../../ops/loop-sysfs.ts") as typeof import("../../ops/loop-sysfs.ts");
+  return sysfsLoopValue(source, "autoclear") === "1" ? (loopBacking(source)?.file ?? source) : source;
 }
 
 /** Super options without the rw/ro that the per-mount options already show. */
