@@ -255,6 +255,23 @@ test("a device detached between the look and LOOP_GET_STATUS64 (ENXIO) is passed
   await expectFreedBut(img, device);
 });
 
+test("any other failure of LOOP_GET_STATUS64 stops the mount: the device's fd closed, nothing attached or mounted", () => {
+  fresh("reuse-status-fails");
+  const img = image();
+  const t = dir("m");
+  const device = attachedByHand(img);
+  const sys = injectFaults(libcSyscalls, { loopGetStatus64: { calls: [1], errno: Errno.EIO, syscall: "ioctl(LOOP_GET_STATUS64)" } });
+  const before = openFds();
+  const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { sys })) as SyscallError;
+  expect(err).toBeInstanceOf(SyscallError);
+  expect(err.syscall).toBe("ioctl(LOOP_GET_STATUS64)");
+  expect(err.errnoName).toBe("EIO");
+  expect(exitCodeFor(err)).toBe(32);
+  expect(newFds(before)).toEqual([]);
+  expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  expect(mountsUnder(t)).toEqual([]);
+});
+
 test("through the binary: mount -o loop of an attached image uses its device; -v says so", () => {
   fresh("reuse-cli");
   const img = image();

@@ -1,7 +1,7 @@
 // X-mount.owner=, X-mount.group= and X-mount.mode= on the real kernel: the mount's root gets
 // them; a failure unmounts and puts back what was changed. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, SyscallError } from "../../src/errors.ts";
 import { mountAll } from "../../src/ops/batch.ts";
@@ -55,6 +55,19 @@ describe("the library", () => {
     expect(sys.counts.lchown).toBe(2); // the change, then putting it back
     expect(mountsUnder(t)).toEqual([]);
     expect(ownership(src)).toEqual(before);
+  });
+
+  test("putting the owner back fails too: the chmod error stands, the restore's failure rides along, the bind is still undone", () => {
+    fresh("owner-restore-fails");
+    const src = dir("src");
+    const t = dir("m");
+    const sys = injectFaults(libcSyscalls, { chmod: { calls: [1], errno: Errno.EPERM }, lchown: { calls: [2], errno: Errno.EIO } });
+    const err = caught(() => mount({ type: "", source: src, options: ["bind", "X-mount.owner=1234", "X-mount.mode=0700"] }, t, { sys })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.syscall).toBe("chmod(2)");
+    expect(err.cleanupErrors.map((e) => (e as SyscallError).message)).toEqual([expect.stringContaining("lchown(2): EIO")]);
+    expect(mountsUnder(t)).toEqual([]);
+    chownSync(src, 0, 0); // the restore was refused by the injected fault: put it back for the scratch's removal
   });
 
   test("a batch entry after it fails: the batch is rolled back, the bind's source owned as before", () => {

@@ -4,6 +4,8 @@
 import { ExitCode } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
+import { loopBackingFile, sysfsLoopValue } from "../../ops/loop-sysfs.ts";
+import { isLoopDevice } from "../../plan/loop.ts";
 import { tokenizeOptionArgs } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
@@ -211,9 +213,8 @@ function listMounts(io: Io, types: string | undefined, labels: boolean): ExitCod
  * its mount (autoclear, as -o loop makes them) is shown as its backing file.
  */
 function shownSource(source: string): string {
-  if (!/^\/dev\/loop\d+$/.test(source)) return source;
-  const { loopBacking, sysfsLoopValue } = require("../../ops/loop-sysfs.ts") as typeof import("../../ops/loop-sysfs.ts");
-  return sysfsLoopValue(source, "autoclear") === "1" ? (loopBacking(source)?.file ?? source) : source;
+  if (!isLoopDevice(source) || sysfsLoopValue(source, "autoclear") !== "1") return source;
+  return loopBackingFile(source) ?? source;
 }
 
 /** Super options without the rw/ro that the per-mount options already show. */
