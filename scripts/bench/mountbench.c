@@ -416,12 +416,13 @@ static void op_overlay_legacy(void) {
 
 /*
  * As mount(8) since util-linux 2.29: an open fd on the loop device already attached to IMAGE
- * over the whole file (found through /proc/partitions, the device's sysfs backing_file and
- * LOOP_GET_STATUS64), its name in device; -1 when there is none.
+ * over the whole file (found through /proc/partitions and LOOP_GET_STATUS64: the same device
+ * and inode, as util-linux's loopcxt_is_used), its name in device; -1 when there is none.
  */
 static int attached_loop_of(const char *image, char *device, size_t size) {
-  char partitions[16384], real[PATH_MAX], path[96], backing[PATH_MAX];
-  int fd = open("/proc/partitions", O_RDONLY | O_CLOEXEC), have_real = 0;
+  char partitions[16384];
+  int fd = open("/proc/partitions", O_RDONLY | O_CLOEXEC), have_stat = 0;
+  struct stat st;
   if (fd < 0) return -1;
   ssize_t length = read(fd, partitions, sizeof partitions - 1);
   close(fd);
@@ -431,22 +432,13 @@ static int attached_loop_of(const char *image, char *device, size_t size) {
     unsigned number;
     char name[32], tail;
     if (sscanf(line, " %*u %*u %*u %31s", name) != 1 || sscanf(name, "loop%u%c", &number, &tail) != 1) continue;
-    if (!have_real && !(have_real = realpath(image, real) != NULL)) return -1;
-    snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
-    int sysfs = open(path, O_RDONLY | O_CLOEXEC);
-    if (sysfs < 0) continue;
-    ssize_t n = read(sysfs, backing, sizeof backing - 1);
-    close(sysfs);
-    if (n <= 0) continue;
-    backing[n - (backing[n - 1] == '\n')] = 0;
-    if (strcmp(backing, real)) continue;
-    struct stat st;
+    if (!have_stat && !(have_stat = stat(image, &st) == 0)) return -1;
     struct loop_info64 info;
     snprintf(device, size, "/dev/%s", name);
     int loopfd = open(device, O_RDONLY | O_CLOEXEC);
     if (loopfd < 0) continue;
-    if (stat(real, &st) == 0 && ioctl(loopfd, LOOP_GET_STATUS64, &info) == 0 && info.lo_inode == st.st_ino &&
-        info.lo_device == st.st_dev && info.lo_offset == 0 && info.lo_sizelimit == 0)
+    if (ioctl(loopfd, LOOP_GET_STATUS64, &info) == 0 && info.lo_inode == st.st_ino && info.lo_device == st.st_dev &&
+        info.lo_offset == 0 && info.lo_sizelimit == 0)
       return loopfd;
     close(loopfd);
   }

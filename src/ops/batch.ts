@@ -23,7 +23,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { openBatchShared, type BatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
-import { loopBacking } from "./loop-sysfs.ts";
+import { loopShowsFile } from "./loop-reuse.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
@@ -283,7 +283,9 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
 function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours: readonly { target: string; mount: Mount }[]): boolean {
   const m = entry.mount;
   if (ours.some((o) => o.target === target && o.mount.type === m.type && o.mount.source === m.source)) return true;
-  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source, ctx.batch!), loopBacking);
+  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source, ctx.batch!), (device, file, offset) =>
+    loopShowsFile(device, file, offset, ctx),
+  );
 }
 
 /** The source as the mount table shows it: a UUID=/LABEL= tag as its device, symlinks resolved. */

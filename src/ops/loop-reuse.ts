@@ -1,9 +1,11 @@
 /**
  * Finding the loop device a file is attached to already, for a loop mount to use it again
- * (plan/loop-reuse.ts says why). /proc/partitions names the attached devices; sysfs says
- * which file each one shows; LOOP_GET_STATUS64 on an open fd confirms the file by device and
- * inode and gives the range and flags, and the fd keeps an autoclear device from going away
- * until the mount holds it.
+ * (plan/loop-reuse.ts says why). /proc/partitions names the attached devices; LOOP_GET_STATUS64
+ * on an open fd of each tells the file by device and inode, as util-linux's loopcxt_is_used,
+ * and gives the range and flags; the fd keeps an autoclear device from going away until the
+ * mount holds it. The name sysfs shows (backing_file) is not compared: it is the path the file
+ * was opened by, which another path to the same file (a bind mount of its directory, a hard
+ * link, another mount namespace) does not match.
  */
 import { Errno } from "../errno.ts";
 import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
@@ -16,7 +18,6 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { AT_FDCWD } from "../sys/stat.ts";
 import type { OpsContext } from "./context.ts";
 import type { AttachedLoop } from "./loop.ts";
-import { loopBackingFile } from "./loop-sysfs.ts";
 import { closeQuietly } from "./plan-handles.ts";
 
 /** The kernel's partition list: every block device with a size, the attached loop devices among them. */
@@ -33,10 +34,8 @@ export function attachedLoopOf(setup: LoopSetup, ctx: OpsContext): AttachedLoop 
   if (names.length === 0) return undefined;
   const file = existingRealpath(setup.file);
   if (file === undefined) return undefined; // the attach names what is wrong with it
-  let identity: { device: number; inode: number } | undefined;
+  const identity = kernelIdentity(file, ctx);
   for (const name of names) {
-    if (loopBackingFile(name) !== file) continue;
-    identity ??= kernelIdentity(file, ctx);
     const found = openIfSameFile(name, identity, ctx);
     if (found === undefined) continue;
     const { fd, status } = found;
@@ -69,6 +68,43 @@ function attachedLoopNamesOrNone(ctx: OpsContext): string[] {
     ctx.log?.(`loop: ${PARTITIONS_PATH}: ${err.errnoName}: no look for a device attached to the file already`);
     return [];
   }
+}
+
+/**
+ * The attached loop devices that show file (any range), by device and inode: what umount
+ * IMAGE unmounts (util-linux: loopdev_count_by_backing_file). [] when none is attached or
+ * /proc/partitions cannot be read.
+ */
+export function loopDevicesShowing(file: string, ctx: OpsContext): string[] {
+  const names = attachedLoopNamesOrNone(ctx);
+  if (names.length === 0) return [];
+  const identity = kernelIdentity(file, ctx);
+  const devices: string[] = [];
+  for (const name of names) {
+    const found = openIfSameFile(name, identity, ctx);
+    if (found === undefined) continue;
+    closeQuietly(ctx.sys, found.fd);
+    devices.push(`/dev/${name}`);
+  }
+  return devices;
+}
+
+/**
+ * Is device (/dev/loopN) attached to file at offset? By device and inode, as util-linux's
+ * loopdev_is_used (mount -a's "already mounted"); false when either cannot be read.
+ */
+export function loopShowsFile(device: string, file: string, offset: number, ctx: OpsContext): boolean {
+  let identity: { device: number; inode: number };
+  try {
+    identity = kernelIdentity(file, ctx);
+  } catch (err) {
+    if (err instanceof SyscallError) return false;
+    throw err;
+  }
+  const found = openIfSameFile(device.slice(device.lastIndexOf("/") + 1), identity, ctx);
+  if (found === undefined) return false;
+  closeQuietly(ctx.sys, found.fd);
+  return found.status.offset === offset;
 }
 
 /** The file's device and inode as LOOP_GET_STATUS64 reports them (lo_device: the kernel's new_encode_dev). */

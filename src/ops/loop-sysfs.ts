@@ -15,13 +15,6 @@ export function loopBackingFile(device: string): string | undefined {
   return sysfsLoopValue(device, "backing_file");
 }
 
-/** The file a loop device is attached to and its offset in it; undefined when it is not attached. */
-export function loopBacking(device: string): { file: string; offset: number } | undefined {
-  const file = loopBackingFile(device);
-  const offset = file === undefined ? undefined : sysfsLoopValue(device, "offset");
-  return offset === undefined ? undefined : { file: file!, offset: Number(offset) };
-}
-
 /** /sys/block/loopN/loop/NAME without its newline, or undefined when it cannot be read. */
 export function sysfsLoopValue(device: string, name: string): string | undefined {
   return sysfsValue(`${device.slice(device.lastIndexOf("/") + 1)}/loop/${name}`);

@@ -1,18 +1,21 @@
 /**
  * One operand of umount(8): a mount point, else a block device or UUID=/LABEL=/PART... tag
- * naming one (its latest reachable mount), with umount's -r (a mount that stays busy is
+ * naming one (its latest reachable mount), else an image file with one loop device attached
+ * (that device's mount, as util-linux), with umount's -r (a mount that stays busy is
  * remounted read-only: unmount-readonly.ts) and -d (the loop device the mount was made from is
  * detached afterwards; one attached by hand stays attached otherwise, a loop mount's own has
  * autoclear).
  */
 import { Errno } from "../errno.ts";
-import { isErrno } from "../errors.ts";
+import { isErrno, PlanError, quotePath } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";
 import { isLoopDevice } from "../plan/loop.ts";
 import { existingRealpath } from "../sys/realpath.ts";
-import { NO_OPTIONS } from "./context.ts";
+import { fileType } from "../sys/stat.ts";
+import { NO_OPTIONS, opsContext } from "./context.ts";
 import { detachLoop } from "./loop.ts";
+import { loopDevicesShowing } from "./loop-reuse.ts";
 import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
 
@@ -30,8 +33,20 @@ export function umountOperand(operand: string, options: UmountOperandOptions = N
     const outcome = unmountAt(operand, options);
     if (outcome !== "not-mounted") return outcome;
   }
-  const point = mountPointOfDevice(operand);
+  const point = mountPointOfDevice(operand) ?? mountPointOfImage(operand, options);
   return point === undefined ? "not-mounted" : unmountAt(point, options);
+}
+
+/** The mount point of the one loop device attached to image (a regular file), if there is one. */
+function mountPointOfImage(image: string, options: UmountOperandOptions): string | undefined {
+  if (fileType(image) !== "file") return undefined;
+  const devices = loopDevicesShowing(image, opsContext(options));
+  if (devices.length > 1) {
+    throw new PlanError(`unmount ${quotePath(image)}: it is attached to ${devices.length} loop devices (${devices.join(", ")})`, {
+      hint: "name the loop device or the mount point to unmount",
+    });
+  }
+  return devices.length === 1 ? mountPointOfDevice(devices[0]!) : undefined;
 }
 
 /** The top mount at point, under -r and -d. */

@@ -10,23 +10,21 @@ import { isLoopDevice } from "./loop.ts";
 import { isBind, isTypeUnknown, type Mount } from "./mount-request.ts";
 import { parseSize } from "./size.ts";
 
-/** The file a loop device (/dev/loopN) is attached to and its offset, or undefined (the kernel's sysfs). */
-export type LoopBacking = (device: string) => { readonly file: string; readonly offset: number } | undefined;
-
+/** Is the loop device (/dev/loopN) attached to file at offset? (util-linux's loopdev_is_used: by device and inode) */
+export type LoopShows = (device: string, file: string, offset: number) => boolean;
 
 /**
  * True when table holds mount at target. target and realSource are canonical host paths
  * (realSource: the source with its symlinks resolved, or the source as written when it is not
- * a path); table is /proc/<pid>/mountinfo as parsed; loopBacking reads what a loop
- * device in the table is attached to (util-linux compares it with an image's path and the
- * entry's offset=).
+ * a path); table is /proc/<pid>/mountinfo as parsed; loopShows asks the kernel whether a loop
+ * device in the table is attached to the image at the entry's offset=.
  */
 export function isAlreadyMounted(
   table: readonly MountInfo[],
   target: string,
   mount: Mount,
   realSource: string,
-  loopBacking: LoopBacking = () => undefined,
+  loopShows: LoopShows = () => false,
 ): boolean {
   const here = table.filter((m) => m.mountpoint === target);
   if (here.length === 0) return false;
@@ -34,10 +32,7 @@ export function isAlreadyMounted(
     const anyType = isTypeUnknown(mount.type); // "auto": whatever its superblock said
     const types = mount.type.split(","); // a type list: whichever of them mounted it
     const sameSource = (source: string) => source === mount.source || source === realSource || (isLoopDevice(source) && isImageOn(source));
-    const isImageOn = (device: string) => {
-      const backing = loopBacking(device);
-      return backing !== undefined && backing.file === realSource && backing.offset === imageOffset(mount.options);
-    };
+    const isImageOn = (device: string) => realSource.startsWith("/") && loopShows(device, realSource, imageOffset(mount.options));
     return here.some((m) => (anyType || types.includes(m.fstype)) && sameSource(m.source));
   }
   if (!realSource.startsWith("/")) return false;

@@ -2,7 +2,7 @@
 // does (plan/loop-reuse.ts). Real devices; root, private mount namespace. Every device bound
 // to a test's image is released in its cleanup, whatever the test did.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, MountFailedError, SyscallError } from "../../src/errors.ts";
@@ -89,6 +89,26 @@ describe("a device attached by hand", () => {
     mount({ type: "ext4", source: link, options: ["loop"] }, t);
     expect(sourceAt(t)).toBe(device);
     expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  });
+
+  test("found by device and inode, as util-linux: the image by another path (a bind mount of its dir, a hard link) finds it", () => {
+    fresh("reuse-other-path");
+    const img = image();
+    const device = attachedByHand(img);
+    const view = dir("view");
+    unmountAfter(view);
+    mount({ type: "none", source: s.dir, options: ["bind"] }, view);
+    const hardLink = s.path("hard-link");
+    linkSync(img, hardLink);
+    for (const [label, source] of [["bind", join(view, "img")], ["hard link", hardLink]] as const) {
+      const t = dir(`m-${label.replace(" ", "-")}`);
+      unmountAfter(t);
+      mount({ type: "ext4", source, options: ["loop"] }, t);
+      expect([label, sourceAt(t)]).toEqual([label, device]);
+    }
+    expect(loopDevicesOf(img).sysfs).toEqual([device]);
+    expect(loopDevicesOf(hardLink).sysfs).toEqual([]);
+    expect(loopDevicesOf(join(view, "img")).sysfs).toEqual([]);
   });
 
   test("a failed mount on it closes its fd and leaves it attached (never LOOP_CLR_FD)", () => {
@@ -302,6 +322,38 @@ test("loop attach -L (losetup --nooverlap) prints the device attached already; a
   expect(second.code).toBe(0);
   expect(second.stdout.trim()).not.toBe(device);
   expect(loopDevicesOf(img).sysfs).toHaveLength(2);
+});
+
+test("umount IMAGE (util-linux): the mount of the one loop device attached to it, found by a hard link too; two devices: refused, both named", async () => {
+  fresh("umount-image");
+  const img = image();
+  const hardLink = s.path("hard-link");
+  linkSync(img, hardLink);
+  const t = dir("m");
+  unmountAfter(t);
+  expect(runCli(["mount", "-o", "loop", img, t]).code).toBe(0);
+  const device = sourceAt(t)!;
+  const run = runCli(["umount", "--json", hardLink]);
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout).results).toEqual([{ target: hardLink, ok: true, unmounted: 1 }]);
+  expect(mountsUnder(t)).toEqual([]);
+  await expectFreed(img);
+
+  const none = runCli(["umount", img]);
+  expect(none.code).toBe(32);
+  expect(none.stderr).toContain("not mounted");
+
+  const byHand = attachedByHand(img);
+  const other = attachedByHand(img, { offset: 1 << 20 });
+  expect(runCli(["mount", byHand, t]).code).toBe(0);
+  const two = runCli(["umount", img]);
+  expect(two.code).toBe(32);
+  expect(two.stderr).toContain(`unmount ${img}: it is attached to 2 loop devices (`);
+  for (const device of [byHand, other]) expect(two.stderr).toContain(device);
+  expect(sourceAt(t)).toBe(byHand);
+  const d = runCli(["umount", "-d", byHand]);
+  expect(d.code).toBe(0);
+  expect(loopDevicesOf(img).sysfs).toEqual([other]);
 });
 
 /** Wait until the autoclear devices of image are freed and only `kept` is bound to it. */

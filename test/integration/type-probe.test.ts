@@ -3,7 +3,7 @@
 // mount namespace. Other engineers use loop devices here too: checks look only at the devices
 // bound to this test's own images, and every device is released in finally.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { linkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, MountFailedError, SyscallError } from "../../src/errors.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
@@ -204,5 +204,23 @@ describe("the binary", () => {
     expect(runCli(["umount", "-a", "-T", fstab]).code).toBe(0);
     await expectFreed(a);
     await expectFreed(b);
+  });
+
+  test("mount -a: a loop line is already mounted when its image, by another name (a hard link), is on the target's device", async () => {
+    fresh("probe-fstab-link");
+    const img = image("img");
+    const link = s.path("hard-link");
+    linkSync(img, link);
+    const t = dir("m");
+    unmountAfter(t);
+    expect(runCli(["mount", "-o", "loop", img, t]).code).toBe(0);
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `${link} ${t} ext4 loop 0 0\n${link} ${t} ext4 loop,offset=4096 0 0\n`);
+    const run = runCli(["mount", "-a", "-T", fstab, "--json"]);
+    // the second line asks another range of the file: not the mounted one, and refused (it overlaps)
+    expect(JSON.parse(run.stdout).entries.map((r: { status: string }) => r.status)).toEqual(["skipped", "failed"]);
+    expect(mountsUnder(t)).toHaveLength(1);
+    expect(runCli(["umount", t]).code).toBe(0);
+    await expectFreed(img);
   });
 });

@@ -105,7 +105,10 @@ describe("already mounted (mount -a)", () => {
     ({ id: 1, parent: 0, major: 7, minor: 0, root: "/", mountpoint, options: "rw", optional: [], fstype, source, superOptions: "rw" }) as unknown as MountInfo;
   const table = [row("/mnt", "/dev/loop3", "ext4"), row("/data", "/dev/sdb1", "xfs")];
   const m = (type: string, source: string, options: string[] = []): Mount => ({ type, source, options });
-  const backing = (device: string) => (device === "/dev/loop3" ? { file: "/img/a.ext4", offset: 0 } : undefined);
+  /** the kernel's answer for /dev/loop3 attached to /img/a.ext4 at offset */
+  const attachedAt = (offset: number) => (device: string, file: string, at: number) =>
+    device === "/dev/loop3" && file === "/img/a.ext4" && at === offset;
+  const backing = attachedAt(0);
 
   test("auto matches whatever type the mount has; a given type must match", () => {
     expect(isAlreadyMounted(table, "/data", m("auto", "/dev/sdb1"), "/dev/sdb1")).toBe(true);
@@ -119,7 +122,7 @@ describe("already mounted (mount -a)", () => {
     expect(isAlreadyMounted(table, "/mnt", m("ext4", "/img/b.ext4", ["loop"]), "/img/b.ext4", backing)).toBe(false);
     // another offset of the same file is another filesystem (util-linux compares offset= too)
     expect(isAlreadyMounted(table, "/mnt", m("ext4", "/img/a.ext4", ["loop", "offset=1M"]), "/img/a.ext4", backing)).toBe(false);
-    const atOffset = () => ({ file: "/img/a.ext4", offset: 1 << 20 });
+    const atOffset = attachedAt(1 << 20);
     expect(isAlreadyMounted(table, "/mnt", m("ext4", "/img/a.ext4", ["loop", "offset=1M"]), "/img/a.ext4", atOffset)).toBe(true);
     expect(isAlreadyMounted(table, "/mnt", m("ext4", "/img/a.ext4", ["loop", "offset=x"]), "/img/a.ext4", atOffset)).toBe(false);
     // without the kernel's answer, a loop device is only its own name
