@@ -3,6 +3,8 @@
  * and what sysfs says of each (loop-sysfs.ts).
  */
 import { realpath } from "../sys/realpath.ts";
+import { opsContext } from "./context.ts";
+import { loopDevicesShowing } from "./loop-reuse.ts";
 import { loopBackingFile, sysfsLoopValue, sysfsValue, SYS_BLOCK } from "./loop-sysfs.ts";
 
 /** An attached loop device, as `losetup --list` shows it. */
@@ -26,15 +28,19 @@ export interface LoopDevice {
 
 /**
  * The attached loop devices in sysfs's order, as losetup -l lists them (the kernel's directory
- * order, not by number), or only those attached to file (losetup -j FILE), compared by its
- * real path. A file that cannot be resolved is a SyscallError of realpath(3).
+ * order, not by number), or only those attached to file (losetup -j FILE): by device and inode
+ * (LOOP_GET_STATUS64), as losetup, so another path to the file matches too; by its real path
+ * where a device cannot be opened (not root). A file that cannot be resolved is a
+ * SyscallError of realpath(3).
  */
 export function listLoopDevices(file?: string): LoopDevice[] {
   const wanted = file === undefined ? undefined : realpath(file);
+  const showing = wanted === undefined ? [] : loopDevicesShowing(wanted, opsContext());
   const devices: LoopDevice[] = [];
   for (const name of loopNames()) {
     const device = loopDevice(name);
-    if (device !== undefined && (wanted === undefined || device.backingFile === wanted)) devices.push(device);
+    if (device === undefined) continue;
+    if (wanted === undefined || showing.includes(device.device) || device.backingFile === wanted) devices.push(device);
   }
   return devices;
 }

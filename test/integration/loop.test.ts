@@ -2,7 +2,7 @@
 // Other engineers use loop devices on this machine at the same time: every check looks only at
 // the devices bound to this test's own image, and every device is released in finally.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, PlanError, SyscallError } from "../../src/errors.ts";
@@ -285,6 +285,11 @@ describe("the binary", () => {
       expect(JSON.parse(runCli(["loop", "list", "--json", file]).stdout)).toEqual(JSON.parse(losetup(["--json", "-j", file])));
     }
     expect(runCli(["loop", "list", a]).stdout.split("\n").filter((line) => line.startsWith("/dev/"))).toHaveLength(2);
+    // another name for a (a hard link) finds its devices by device and inode, as losetup -j
+    const hardLink = s.path("hard-link");
+    linkSync(a, hardLink);
+    expect(runCli(["loop", "list", hardLink]).stdout).toBe(losetup(["-j", hardLink]));
+    expect(runCli(["loop", "list", hardLink]).stdout.split("\n").filter((line) => line.startsWith("/dev/"))).toHaveLength(2);
     // the whole list holds each of them, with its file
     const all = runCli(["loop", "list"]).stdout;
     for (const [i, device] of devices.entries()) expect(all).toMatch(new RegExp(`^${device} .* ${i === 1 ? b : a} `, "m"));
