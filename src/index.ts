@@ -50,6 +50,7 @@ export {
   type UnmountOptions,
 } from "./ops/unmount.ts";
 export { umountOperand, type UmountOperandOptions } from "./ops/umount-operand.ts";
+export { unmountAllTargets, type AllTargetsOptions, type AllTargetsOutcome } from "./ops/umount-all-targets.ts";
 export { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./ops/unmount-readonly.ts";
 export { unmountMountTable, UMOUNT_ALL_DEFAULT_TYPES, type TableUnmountOptions, type TableUnmountResult } from "./ops/unmount-table.ts";
 export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";

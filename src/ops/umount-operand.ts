@@ -39,6 +39,15 @@ export function umountOperand(operand: string, options: UmountOperandOptions = N
 
 /** The mount point of the one loop device attached to image (a regular file), if there is one. */
 function mountPointOfImage(image: string, options: UmountOperandOptions): string | undefined {
+  const device = loopDeviceOfImage(image, options);
+  return device === undefined ? undefined : mountPointOfDevice(device);
+}
+
+/**
+ * The one loop device attached to image when it is a regular file; undefined when it is no
+ * file or none is attached. Attached to several, it names no one filesystem: a PlanError.
+ */
+export function loopDeviceOfImage(image: string, options: UmountOperandOptions): string | undefined {
   if (fileType(image) !== "file") return undefined;
   const devices = loopDevicesShowing(image, opsContext(options));
   if (devices.length > 1) {
@@ -46,11 +55,11 @@ function mountPointOfImage(image: string, options: UmountOperandOptions): string
       hint: "name the loop device or the mount point to unmount",
     });
   }
-  return devices.length === 1 ? mountPointOfDevice(devices[0]!) : undefined;
+  return devices[0];
 }
 
 /** The top mount at point, under -r and -d. */
-function unmountAt(point: string, options: UmountOperandOptions): UnmountOrReadOnly {
+export function unmountAt(point: string, options: UmountOperandOptions): UnmountOrReadOnly {
   const loop = options.detachLoop ? loopDeviceAt(point) : undefined; // read before it goes
   const outcome = options.readOnlyWhenBusy ? unmountOrRemountReadOnly(point, options) : unmount(point, options) ? "unmounted" : "not-mounted";
   if (outcome === "unmounted" && loop !== undefined) {

@@ -6,6 +6,7 @@ import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.
 import { unmountAll, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
+import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
 import { formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
@@ -26,6 +27,8 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
   { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway" },
   NAMESPACE_FLAG,
+  { long: "all-targets", short: "A", help: "unmount every mount of the filesystem TARGET names (a mount point, device, tag or image), latest first" },
+  { long: "quiet", short: "q", help: "print no 'not mounted' error (the exit code stays 32)" },
 ];
 
 /** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted; -a is the mount table's. */
@@ -37,7 +40,7 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const UMOUNT_USAGE =
-  "mountkit umount [-R|--recursive] [--all-stacked] [-l|--lazy] [-f] [-r] [-d] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x...\n" +
+  "mountkit umount [-R|--recursive] [--all-stacked] [-A] [-l|--lazy] [-f] [-r] [-d] [-q] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x|IMAGE...\n" +
   "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [-r] [--json] [-v]";
 
 interface TargetResult {
@@ -75,6 +78,9 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     if (has(args, "read-only") && (has(args, "recursive") || has(args, "all-stacked"))) {
       throw new UsageError("umount: -r goes with a plain unmount or -a, not with -R or --all-stacked");
     }
+    if (has(args, "all-targets") && (has(args, "all") || has(args, "all-stacked"))) {
+      throw new UsageError("umount: -A goes with TARGET operands (and -R), not with -a or --all-stacked");
+    }
     enterAskedNamespace(args, io);
     // fstab and batches load only for -a, as in mount.
     if (has(args, "all")) {
@@ -88,11 +94,18 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   }
 
   const options = unmountOptionsOf(args, io);
+  const quiet = has(args, "quiet");
   const results: TargetResult[] = [];
   let failures = 0;
   for (const target of args.operands) {
     try {
       let unmounted: number;
+      if (has(args, "all-targets")) {
+        const outcome = unmountAllTargets(target, { ...options, recursive: has(args, "recursive") });
+        if (outcome.unmounted === 0 && outcome.remountedReadOnly.length === 0) throw notMounted(target);
+        results.push({ target, ok: true, unmounted: outcome.unmounted, ...(outcome.remountedReadOnly.length > 0 ? { remountedReadOnly: true as const } : {}) });
+        continue;
+      }
       if (has(args, "recursive")) unmounted = unmountRecursive(target, options);
       else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
       else {
@@ -104,20 +117,25 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
         }
         unmounted = outcome === "unmounted" ? 1 : 0;
       }
-      if (unmounted === 0) {
-        throw new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
-      }
+      if (unmounted === 0) throw notMounted(target);
       results.push({ target, ok: true, unmounted });
     } catch (err) {
       failures++;
-      if (!json) reportError(io, err, false);
+      // -q: umount(8)'s quiet, for scripts that unmount what may not be mounted
+      const silent = quiet && err instanceof SyscallError && err.syscall === "umount2(2)" && err.errno === Errno.EINVAL;
+      if (!json && !silent) reportError(io, err, false);
       const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) };
       results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error });
-      if (json) io.err(errorLine(err));
+      if (json && !silent) io.err(errorLine(err));
     }
   }
   const code =
     failures === 0 ? ExitCode.ok : failures === results.length ? ExitCode.mountFailed : ExitCode.someFailed;
   if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
   return code;
+}
+
+/** The error of an operand with nothing mounted: umount2's EINVAL, as umount(8) reports it. */
+function notMounted(target: string): SyscallError {
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
 }
