@@ -9,6 +9,11 @@ export interface FlagSpec {
   readonly short?: string;
   /** the flag takes a value; the placeholder shown in --help */
   readonly value?: string;
+  /**
+   * the flag may take a value, as getopt's optional_argument: only as --flag=VALUE or -fVALUE
+   * (never the next argument); without one it records ""
+   */
+  readonly optionalValue?: string;
   readonly help: string;
   /** more names for the same flag (e.g. --fake for --dry-run) */
   readonly aliases?: readonly string[];
@@ -49,7 +54,9 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const spec = byLong.get(name);
       if (!spec) throw new UsageError(`${command}: unknown option --${name}`, { hint: `see 'mountkit ${command} --help'` });
-      if (spec.value) {
+      if (spec.optionalValue) {
+        record(spec, eq >= 0 ? arg.slice(eq + 1) : "");
+      } else if (spec.value) {
         if (eq >= 0) record(spec, arg.slice(eq + 1));
         else if (i + 1 < argv.length) record(spec, argv[++i]!);
         else throw new UsageError(`${command}: option --${name} needs a value`);
@@ -64,6 +71,10 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
         const letter = arg[j]!;
         const spec = byShort.get(letter);
         if (!spec) throw new UsageError(`${command}: unknown option -${letter}`, { hint: `see 'mountkit ${command} --help'` });
+        if (spec.optionalValue) {
+          record(spec, arg.slice(j + 1)); // the rest of the cluster, as getopt
+          break;
+        }
         if (spec.value) {
           if (j + 1 < arg.length) record(spec, arg.slice(j + 1));
           else if (i + 1 < argv.length) record(spec, argv[++i]!);
@@ -99,7 +110,8 @@ export function formatHelp(usage: string, summary: string, specs: readonly FlagS
     const names = [s.short ? `-${s.short}` : "", `--${s.long}`, ...(s.aliases ?? []).map((a) => `--${a}`)]
       .filter(Boolean)
       .join(", ");
-    return [`${names}${s.value ? ` ${s.value}` : ""}`, s.help] as const;
+    const value = s.value ? ` ${s.value}` : s.optionalValue ? `[=${s.optionalValue}]` : "";
+    return [`${names}${value}`, s.help] as const;
   });
   const width = Math.max(...rows.map(([n]) => n.length));
   return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`).join("\n")}\n`;

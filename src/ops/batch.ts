@@ -13,17 +13,14 @@
  * batch-shared.ts.
  */
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
-import { isAlreadyMounted } from "../plan/already-mounted.ts";
-import { deviceTagOf } from "../plan/device-tag.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
-import { existingRealpath } from "../sys/realpath.ts";
-import { openBatchShared, type BatchShared } from "./batch-shared.ts";
+import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { checkFsParams } from "./fs-params.ts";
-import { loopShowsFile } from "./loop-reuse.ts";
+import { isMountedAlready } from "./already-mounted.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
@@ -283,16 +280,8 @@ function entryFailure(entry: BatchEntry, err: unknown, target: string, action: s
 function mountedAlready(ctx: OpsContext, entry: BatchEntry, target: string, ours: readonly { target: string; mount: Mount }[]): boolean {
   const m = entry.mount;
   if (ours.some((o) => o.target === target && o.mount.type === m.type && o.mount.source === m.source)) return true;
-  return isAlreadyMounted(ctx.batch!.mountTable(), target, m, realSource(m.source, ctx.batch!), (device, file, offset) =>
-    loopShowsFile(device, file, offset, ctx),
-  );
-}
-
-/** The source as the mount table shows it: a UUID=/LABEL= tag as its device, symlinks resolved. */
-function realSource(source: string, batch: BatchShared): string {
-  const tag = deviceTagOf(source);
-  const device = tag === undefined ? source : (batch.deviceOfTag(tag) ?? source);
-  return device.startsWith("/") ? (existingRealpath(device) ?? device) : device;
+  const batch = ctx.batch!;
+  return isMountedAlready(m, target, ctx, batch.mountTable(), (tag) => batch.deviceOfTag(tag));
 }
 
 export interface MountAllOptions extends BatchOptions {

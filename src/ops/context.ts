@@ -37,6 +37,8 @@ export interface OpsOptions {
   readWriteOnly?: boolean;
   /** called with a warning when a mount succeeds differently from what was asked (mounted read-only) */
   warn?: (message: string) => void;
+  /** mount --onlyonce: refuse (exit 32) what is mounted on the target already, as mount -a skips it */
+  onlyOnce?: boolean;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */

@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
-import type { BatchEntry } from "../plan/batch-entry.ts";
+import { targetCreation, type BatchEntry } from "../plan/batch-entry.ts";
 import { findFstabLine, fstabEntry, matchFstype, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
 import type { Plan } from "../plan/steps.ts";
 import { readTextFile } from "../sys/file.ts";
@@ -85,7 +85,10 @@ export function fstabRequest(operand: string, options: FstabMountOptions = {}): 
   }
   const entry = fstabEntry(line);
   const type = options.type ?? entry.mount.type;
-  return { ...entry, mount: { ...entry.mount, type, options: [...entry.mount.options, ...(options.options ?? [])] } };
+  if (options.options === undefined || options.options.length === 0) return { ...entry, mount: { ...entry.mount, type } };
+  // The command line's options come after the line's: its X-mount.mkdir (mount -m) counts too.
+  const merged = [...entry.mount.options, ...options.options];
+  return { ...entry, mount: { ...entry.mount, type, options: merged }, createTarget: targetCreation(merged, entry.where) };
 }
 
 /** The plan `mount X` would run, and its mount point; nothing is created or mounted. */

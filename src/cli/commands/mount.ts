@@ -49,6 +49,8 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "no-canonicalize", short: "c", help: "accepted, as mount(8): paths go to the kernel as given anyway" },
   NAMESPACE_FLAG,
   { long: "show-labels", short: "l", help: "with the list of mounts: each device's filesystem label, as [LABEL] (mount -l)" },
+  { long: "mkdir", short: "m", optionalValue: "MODE", help: "create a missing TARGET (and its parents), as -o X-mount.mkdir[=MODE]" },
+  { long: "onlyonce", help: "fail (exit 32) when it is mounted on TARGET already, as mount -a skips it" },
 ];
 
 /**
@@ -66,7 +68,7 @@ export const MOUNT8_FLAGS: readonly FlagSpec[] = [
 export type Dialect = "mountkit" | "mount(8)";
 
 export const MOUNT_USAGE =
-  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] [-N NS] SOURCE TARGET\n" +
+  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [-m[MODE]] [--onlyonce] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] [-N NS] SOURCE TARGET\n" +
   "       mountkit mount [-t TYPE] [-o OPTS]... -L LABEL|-U UUID|--source SOURCE [--target] TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
@@ -101,6 +103,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       ...(helperDir === undefined ? {} : { helperDir }),
       // mount(8): -w is an explicit read-write request, which -r after it cancels
       ...(has(args, "read-write") && !has(args, "read-only") ? { readWriteOnly: true } : {}),
+      ...(has(args, "onlyonce") ? { onlyOnce: true } : {}),
     };
     if (has(args, "dry-run")) {
       const { plan } = single.plan(planOptions);
@@ -148,6 +151,8 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
   if (flags.has("move")) options.push("move");
   if (flags.has("read-only")) options.push("ro");
   if (flags.has("read-write")) options.push("rw");
+  const mkdirMode = flags.get("mkdir")?.at(-1);
+  if (mkdirMode !== undefined) options.push(mkdirMode === "" ? "X-mount.mkdir" : `X-mount.mkdir=${mkdirMode}`);
   for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
 
   const typeValues = flags.get("types");

@@ -1,0 +1,46 @@
+/**
+ * mount(8)'s "already mounted" test (plan/already-mounted.ts) against the kernel: the mount
+ * table, the source as the table would show it, and the loop devices an image is attached
+ * to. mount -a skips what it finds; mount --onlyonce refuses it.
+ */
+import { MountFailedError, PlanError, quotePath } from "../errors.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
+import { isAlreadyMounted } from "../plan/already-mounted.ts";
+import { deviceTagOf, type DeviceTag } from "../plan/device-tag.ts";
+import type { Mount } from "../plan/mount-request.ts";
+import { existingRealpath } from "../sys/realpath.ts";
+import { deviceOfTag } from "./block-devices.ts";
+import type { OpsContext } from "./context.ts";
+import { loopShowsFile } from "./loop-reuse.ts";
+
+/** Is m mounted on target already? table and deviceOfTag: a batch's, read once for all its entries. */
+export function isMountedAlready(
+  m: Mount,
+  target: string,
+  ctx: OpsContext,
+  table: readonly MountInfo[] = readMountInfo(),
+  tagDevice: (tag: DeviceTag) => string | undefined = deviceOfTag,
+): boolean {
+  const canonical = existingRealpath(target);
+  if (canonical === undefined) return false; // nothing is mounted on a path that is not there
+  return isAlreadyMounted(table, canonical, m, sourceAsShown(m.source, tagDevice), (device, file, offset) =>
+    loopShowsFile(device, file, offset, ctx),
+  );
+}
+
+/** The source as the mount table shows it: a UUID=/LABEL= tag as its device, symlinks resolved. */
+function sourceAsShown(source: string, tagDevice: (tag: DeviceTag) => string | undefined): string {
+  const tag = deviceTagOf(source);
+  const device = tag === undefined ? source : (tagDevice(tag) ?? source);
+  return device.startsWith("/") ? (existingRealpath(device) ?? device) : device;
+}
+
+/** mount --onlyonce of something mounted already: util-linux's MNT_ERR_ONLYONCE, exit 32. */
+export function alreadyMountedError(m: Mount, target: string): MountFailedError {
+  const why = `${quotePath(m.source)} is already mounted on ${quotePath(target)}`;
+  return new MountFailedError("filesystem already mounted", new PlanError(why), {
+    action: `mount ${quotePath(m.source)} on ${quotePath(target)}`,
+    hint: "--onlyonce mounts it only when it is not mounted there yet",
+  });
+}

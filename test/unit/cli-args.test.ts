@@ -1,0 +1,56 @@
+// The CLI's small getopt (src/cli/args.ts): what mount(8)'s and umount(8)'s users type.
+import { describe, expect, test } from "bun:test";
+import { formatHelp, parseArgs, UsageError, type FlagSpec } from "../../src/cli/args.ts";
+import { caught } from "../support/caught.ts";
+
+const SPECS: readonly FlagSpec[] = [
+  { long: "types", short: "t", value: "TYPE", help: "type" },
+  { long: "read-only", short: "r", help: "ro" },
+  { long: "verbose", short: "v", help: "verbose" },
+  { long: "dry-run", short: "n", help: "dry run", aliases: ["fake"] },
+  { long: "mkdir", short: "m", optionalValue: "MODE", help: "mkdir" },
+];
+const parse = (...argv: string[]) => {
+  const { flags, operands } = parseArgs("mount", argv, SPECS);
+  return { flags: Object.fromEntries(flags), operands };
+};
+
+describe("parseArgs", () => {
+  test("short flags clustered, a value attached or next; long flags with = or next; aliases; -- ends the flags", () => {
+    expect(parse("-rv", "-ttmpfs", "a", "b")).toEqual({ flags: { "read-only": [""], verbose: [""], types: ["tmpfs"] }, operands: ["a", "b"] });
+    expect(parse("-rt", "tmpfs", "--types=ext4", "--types", "xfs")).toEqual({ flags: { "read-only": [""], types: ["tmpfs", "ext4", "xfs"] }, operands: [] });
+    expect(parse("--fake", "--", "-r", "x")).toEqual({ flags: { "dry-run": [""] }, operands: ["-r", "x"] });
+    expect(parse("-", "x").operands).toEqual(["-", "x"]);
+  });
+
+  test("an optional value, as getopt's optional_argument: only attached (-m0700, --mkdir=0700), never the next argument", () => {
+    expect(parse("-m", "a", "b")).toEqual({ flags: { mkdir: [""] }, operands: ["a", "b"] });
+    expect(parse("-m0700", "a", "b")).toEqual({ flags: { mkdir: ["0700"] }, operands: ["a", "b"] });
+    expect(parse("-rm0700", "a")).toEqual({ flags: { "read-only": [""], mkdir: ["0700"] }, operands: ["a"] });
+    expect(parse("--mkdir", "0700", "a")).toEqual({ flags: { mkdir: [""] }, operands: ["0700", "a"] });
+    expect(parse("--mkdir=0700", "a")).toEqual({ flags: { mkdir: ["0700"] }, operands: ["a"] });
+    // the rest of a cluster is the value, as getopt reads -mv
+    expect(parse("-mv")).toEqual({ flags: { mkdir: ["v"] }, operands: [] });
+  });
+
+  test("bad usage: unknown flags, a missing value, a value given to a flag that takes none", () => {
+    for (const [argv, message] of [
+      [["-x"], "mount: unknown option -x"],
+      [["--nope"], "mount: unknown option --nope"],
+      [["-t"], "mount: option -t needs a value"],
+      [["--types"], "mount: option --types needs a value"],
+      [["--verbose=1"], "mount: option --verbose takes no value"],
+    ] as const) {
+      const err = caught(() => parse(...argv));
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).message).toBe(message);
+    }
+  });
+
+  test("--help shows a value as ' VALUE' and an optional one as '[=VALUE]'", () => {
+    const help = formatHelp("mount ...", "Mount.", SPECS);
+    expect(help).toContain("-t, --types TYPE");
+    expect(help).toContain("-m, --mkdir[=MODE]");
+    expect(help).toContain("-n, --dry-run, --fake");
+  });
+});
