@@ -16,7 +16,7 @@ import { AT_FDCWD } from "../plan/mount-api-flags.ts";
 import type { OpsContext } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
-import { usernsFdFor } from "./userns.ts";
+import { openUserNamespace, usernsFdFor } from "./userns.ts";
 import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
 import { ensureTempParent } from "./temp-location.ts";
 import { runOpenLayerStep, runSharedTreeStep, type SharedTree } from "./idmap-shared.ts";
@@ -60,6 +60,9 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
   switch (step.op) {
     case "userns":
       lendHandle(run, step.slot, usernsFdFor(step, sys)); // a userns step holds the pair's maps
+      return;
+    case "open_userns":
+      ownHandle(run, step.slot, openUserNamespace(step.path, sys));
       return;
     case "borrow_fd":
       lendHandle(run, step.slot, step.fd);

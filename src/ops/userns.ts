@@ -10,7 +10,7 @@
  * through the pidfd. No child outlives the call, whatever fails.
  */
 import { Errno } from "../errno.ts";
-import { isErrno, MountkitError, SyscallError } from "../errors.ts";
+import { isErrno, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { idMapFileText, mappingPairKey, formatMapping, type IdMappingPair } from "../plan/idmap-mapping.ts";
 import { O } from "../sys/fd.ts";
 import { SIG } from "../sys/clone.ts";
@@ -192,4 +192,36 @@ export function closeUsernsCache(sys: Pick<Syscalls, "close">): number {
   cache.clear();
   for (const fd of fds) closeQuietly(sys, fd);
   return fds.length;
+}
+
+/**
+ * An existing user namespace by its file (X-mount.idmap=/proc/PID/ns/user), opened for the
+ * caller to close: util-linux's open_userns. The fd must be a user namespace's (ioctl
+ * NS_GET_NSTYPE), or mount_setattr would refuse it later with a bare EINVAL.
+ */
+export function openUserNamespace(path: string, sys: Syscalls): number {
+  let fd: number;
+  try {
+    fd = sys.open(path, O.RDONLY | O.CLOEXEC);
+  } catch (err) {
+    throw err instanceof SyscallError ? err.withDetails(path) : err; // the action names the mount's paths only
+  }
+  let type: number;
+  try {
+    type = sys.namespaceType(fd);
+  } catch (err) {
+    closeQuietly(sys, fd);
+    if (!isErrno(err, Errno.ENOTTY)) throw err instanceof SyscallError ? err.withDetails(path) : err;
+    throw notUserNamespace(path, "no namespace at all");
+  }
+  if (type !== CLONE.NEWUSER) {
+    closeQuietly(sys, fd);
+    throw notUserNamespace(path, "a namespace of another kind");
+  }
+  return fd;
+}
+
+function notUserNamespace(path: string, what: string): MountFailedError {
+  const why = `X-mount.idmap=${path} is ${what}, not a user namespace`;
+  return new MountFailedError(why, new PlanError(why), { hint: "name a user namespace file, such as /proc/PID/ns/user" });
 }

@@ -99,7 +99,7 @@ function refuseUnsupported(ctx: MountContext): void {
   if (options.flags & MS.REMOUNT) refused.push("remount");
   if (options.flags & MS.BIND) refused.push("bind/rbind");
   if (options.loop) refused.push("loop");
-  if (options.uidmap !== undefined || options.gidmap !== undefined) refused.push("uidmap/gidmap");
+  if (options.uidmap !== undefined || options.gidmap !== undefined || options.idmap !== undefined) refused.push("uidmap/gidmap/X-mount.idmap");
   if (refused.length === 0) return;
   throw new PlanError(`${ctx.action}: ${refused.join(", ")} cannot be used with a FUSE mount helper`, {
     hint: "remount an existing FUSE mount without -t; bind or idmap it in a second mount",

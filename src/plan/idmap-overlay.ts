@@ -27,8 +27,7 @@
 import { PlanError } from "../errors.ts";
 import type { KernelFacts, Strategy } from "./facts.ts";
 import type { LayerSource } from "./fs-context-step.ts";
-import type { IdMappingPair } from "./idmap-mapping.ts";
-import { idmappedLayerSteps, idmapTreeSteps, openLayerStep, sharedLayerParent, USERNS_SLOT, usernsStep } from "./idmap-tree.ts";
+import { idmappedLayerSteps, idmapTreeSteps, openLayerStep, sharedLayerParent, USERNS_SLOT, usernsStep, type UserNamespace } from "./idmap-tree.ts";
 import { MOUNT_ATTR } from "./mount-api-flags.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
 import { overlayFsContextStep, overlayLegacyStep, upperSource, workSource } from "./overlay.ts";
@@ -45,7 +44,7 @@ export function idmapOverlayStrategy(facts: KernelFacts): Strategy {
   return facts.strategy === "fd" && facts.overlayLayerFd ? "fd" : "legacy";
 }
 
-export function planIdmappedOverlay(ctx: MountContext, pair: IdMappingPair): Plan {
+export function planIdmappedOverlay(ctx: MountContext, pair: UserNamespace): Plan {
   const config = parseOverlayOptions(ctx.options.data);
   if (config.lowerdirs.length + config.datadirs.length === 0) {
     throw new PlanError(`${ctx.action}: overlay with uidmap/gidmap needs lowerdir=`);
@@ -53,7 +52,7 @@ export function planIdmappedOverlay(ctx: MountContext, pair: IdMappingPair): Pla
   return idmapOverlayStrategy(ctx.facts) === "fd" ? planFd(ctx, config, pair) : planLegacy(ctx, config, pair);
 }
 
-function planFd(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
+function planFd(ctx: MountContext, config: OverlayConfig, pair: UserNamespace): Plan {
   const steps: Step[] = [usernsStep(pair)];
   const handles: string[] = [];
   const { lowerdirs, datadirs } = config;
@@ -84,7 +83,7 @@ function handleLayers(paths: readonly string[], parent: string | undefined, step
   return sources;
 }
 
-function planLegacy(ctx: MountContext, config: OverlayConfig, pair: IdMappingPair): Plan {
+function planLegacy(ctx: MountContext, config: OverlayConfig, pair: UserNamespace): Plan {
   const tempDir = ctx.env.tempDir;
   if (tempDir === undefined || tempDir === "") {
     throw new PlanError(`${ctx.action}: an idmapped overlay needs a temp directory for its lower layers`, {

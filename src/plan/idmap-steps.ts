@@ -20,6 +20,16 @@ export interface UsernsStep {
   readonly gidmap: readonly IdMapping[];
 }
 
+/**
+ * An existing user namespace, by its file (X-mount.idmap=/proc/PID/ns/user): opened, checked to
+ * be a user namespace (ioctl NS_GET_NSTYPE), its fd put in slot and closed when the plan ends.
+ */
+export interface OpenUsernsStep {
+  readonly op: "open_userns";
+  readonly slot: string;
+  readonly path: string;
+}
+
 /** An fd the caller owns, used by later steps and never closed by the plan. */
 export interface BorrowFdStep {
   readonly op: "borrow_fd";
@@ -125,6 +135,7 @@ export interface UnmountTempStep {
 
 export type IdmapStep =
   | UsernsStep
+  | OpenUsernsStep
   | BorrowFdStep
   | OpenTreeStep
   | MountSetattrStep
@@ -138,6 +149,7 @@ export type IdmapStep =
 
 const IDMAP_OPS: ReadonlySet<string> = new Set([
   "userns",
+  "open_userns",
   "borrow_fd",
   "open_tree",
   "mount_setattr",
@@ -190,6 +202,8 @@ export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
         },
         result: `$${step.slot}`,
       };
+    case "open_userns":
+      return { op: step.op, syscalls: ["open", "ioctl"], args: { path: step.path, flags: "O_RDONLY|O_CLOEXEC", check: "NS_GET_NSTYPE == CLONE_NEWUSER" }, result: `$${step.slot}` };
     case "borrow_fd":
       return { op: step.op, args: { fd: step.fd, what: step.what }, result: `$${step.slot}` };
     case "open_tree":
@@ -267,6 +281,8 @@ export function formatIdmapStep(step: IdmapStep): string {
         `uid_map ${q(idMapFileText(step.uidmap).trimEnd())}, setgroups "deny", gid_map ${q(idMapFileText(step.gidmap).trimEnd())}; ` +
         `the child is then killed and reaped through its pidfd  [cached per process]`
       );
+    case "open_userns":
+      return `$${step.slot} = open(${q(step.path)}, O_RDONLY|O_CLOEXEC)  [ioctl(NS_GET_NSTYPE) must say CLONE_NEWUSER]`;
     case "borrow_fd":
       return `$${step.slot} = ${step.fd}  [the caller's ${step.what} fd]`;
     case "open_tree":

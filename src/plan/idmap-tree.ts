@@ -4,7 +4,7 @@
  * layer handed over by FSCONFIG_SET_FD). Pure.
  */
 import type { IdMappingPair } from "./idmap-mapping.ts";
-import type { IdmapStep, MountSetattrStep, OpenLayerStep, OpenTreeStep, UsernsStep } from "./idmap-steps.ts";
+import type { IdmapStep, MountSetattrStep, OpenLayerStep, OpenTreeStep, OpenUsernsStep, UsernsStep } from "./idmap-steps.ts";
 import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE } from "./mount-api-flags.ts";
 
 /** What idmapMount() applies besides the idmap. */
@@ -20,9 +20,13 @@ export interface IdmapAttrs {
 /** The slot every idmap plan keeps its user namespace fd in. */
 export const USERNS_SLOT = "userns";
 
-/** The user namespace for a mapping pair, in USERNS_SLOT (created, or reused from the cache). */
-export function usernsStep(pair: IdMappingPair): UsernsStep {
-  return { op: "userns", slot: USERNS_SLOT, uidmap: pair.uidmap, gidmap: pair.gidmap };
+/** The user namespace of an idmapped mount: one with these maps, or an existing one's file (X-mount.idmap=/proc/PID/ns/user). */
+export type UserNamespace = IdMappingPair | { readonly file: string };
+
+/** The user namespace in USERNS_SLOT: created for a mapping pair (or reused from the cache), or opened from its file. */
+export function usernsStep(userns: UserNamespace): UsernsStep | OpenUsernsStep {
+  if ("file" in userns) return { op: "open_userns", slot: USERNS_SLOT, path: userns.file };
+  return { op: "userns", slot: USERNS_SLOT, uidmap: userns.uidmap, gidmap: userns.gidmap };
 }
 
 /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP|attrSet): a detached idmapped clone in slot. */

@@ -15,9 +15,10 @@
 import { NotSupportedError, PlanError, quotePath } from "../errors.ts";
 import { MS } from "./flags.ts";
 import { MS_TO_MOUNT_ATTR } from "./fs-context-flags.ts";
-import { idMappingPair, type IdMappingPair } from "./idmap-mapping.ts";
+import { idMappingPair } from "./idmap-mapping.ts";
 import { planIdmappedOverlay } from "./idmap-overlay.ts";
-import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs } from "./idmap-tree.ts";
+import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs, type UserNamespace } from "./idmap-tree.ts";
+import { xMountUserNamespace } from "./x-mount-idmap.ts";
 import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import { isBind, planFor, type MountContext } from "./mount-request.ts";
@@ -55,13 +56,13 @@ function checkAttrs(attrs: IdmapAttrs): void {
 
 export const idmapPlanner: Planner = {
   name: "idmap",
-  claims: (ctx) => ctx.options.uidmap !== undefined || ctx.options.gidmap !== undefined,
+  claims: (ctx) => ctx.options.uidmap !== undefined || ctx.options.gidmap !== undefined || ctx.options.idmap !== undefined,
   plan: planIdmapped,
 };
 
 export function planIdmapped(ctx: MountContext): Plan {
   const { options, facts, mount } = ctx;
-  const pair = idMappingPair(options.uidmap, options.gidmap, facts.pageSize, ctx);
+  const userns = userNamespaceOf(ctx);
   if (options.flags & MS.REMOUNT) {
     throw new PlanError(`${ctx.action}: uidmap/gidmap cannot be added by a remount`, {
       hint: "the kernel idmaps new mounts only: mount again with the mapping",
@@ -72,9 +73,21 @@ export function planIdmapped(ctx: MountContext): Plan {
   }
   if (options.loop) throw new NotSupportedError(`${ctx.action}: loop with uidmap/gidmap: not supported yet`);
 
-  if (mount.type === "overlay") return planIdmappedOverlay(ctx, pair);
-  if (isBind(ctx)) return planIdmappedBind(ctx, pair);
-  return planIdmappedFilesystem(ctx, pair);
+  if (mount.type === "overlay") return planIdmappedOverlay(ctx, userns);
+  if (isBind(ctx)) return planIdmappedBind(ctx, userns);
+  return planIdmappedFilesystem(ctx, userns);
+}
+
+/** containerd's uidmap=/gidmap= pair, or util-linux's X-mount.idmap=: one of the two, never both. */
+function userNamespaceOf(ctx: MountContext): UserNamespace {
+  const { options, facts } = ctx;
+  if (options.idmap === undefined) return idMappingPair(options.uidmap, options.gidmap, facts.pageSize, ctx);
+  if (options.uidmap !== undefined || options.gidmap !== undefined) {
+    throw new PlanError(`${ctx.action}: X-mount.idmap= and uidmap=/gidmap= both name the mount's user namespace`, {
+      hint: "give one of them: X-mount.idmap=b:0:100000:65536 is uidmap=0:100000:65536,gidmap=0:100000:65536",
+    });
+  }
+  return xMountUserNamespace(options.idmap, facts.pageSize, ctx);
 }
 
 /**
@@ -99,7 +112,7 @@ export function bindAttrs(flags: number, mentioned: number): Required<IdmapAttrs
   return { attrSet, attrClr, recursive: (flags & MS.REC) !== 0 };
 }
 
-function planIdmappedBind(ctx: MountContext, pair: IdMappingPair): Plan {
+function planIdmappedBind(ctx: MountContext, pair: UserNamespace): Plan {
   const { options, mount, target } = ctx;
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
   const attrs = bindAttrs(options.flags, options.flagsMentioned);
@@ -108,7 +121,7 @@ function planIdmappedBind(ctx: MountContext, pair: IdMappingPair): Plan {
   return planFor(ctx, steps);
 }
 
-function planIdmappedFilesystem(ctx: MountContext, pair: IdMappingPair): Plan {
+function planIdmappedFilesystem(ctx: MountContext, pair: UserNamespace): Plan {
   const plain = planPlain({ ...ctx, action: ctx.action, options: { ...ctx.options, propagation: [] } });
   const [first] = plain.steps;
   if (plain.steps.length !== 1 || first?.op !== "mount" || first.role !== "mount") {

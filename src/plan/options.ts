@@ -50,6 +50,8 @@ export interface ClassifiedOptions {
   readonly loopDevice: string | undefined;
   readonly uidmap: string | undefined;
   readonly gidmap: string | undefined;
+  /** X-mount.idmap=VALUE (util-linux): mappings or a user namespace file, as given */
+  readonly idmap: string | undefined;
   /** userspace-only options (nofail, x-*, ...), kept for the tools that read them */
   readonly userspace: readonly string[];
 }
@@ -68,6 +70,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let loopDevice: string | undefined;
   let uidmap: string | undefined;
   let gidmap: string | undefined;
+  let idmap: string | undefined;
 
   for (const item of options) {
     const spec = lookupOption(item);
@@ -106,7 +109,8 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
           loopDevice = item.slice("loop=".length);
         }
         else if (b.feature === "uidmap") uidmap = item.slice("uidmap=".length);
-        else gidmap = item.slice("gidmap=".length);
+        else if (b.feature === "gidmap") gidmap = item.slice("gidmap=".length);
+        else idmap = item.slice("X-mount.idmap=".length);
         break;
     }
   }
@@ -119,6 +123,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     loopDevice,
     uidmap,
     gidmap,
+    idmap,
     userspace: userspace ?? NONE,
   };
 }

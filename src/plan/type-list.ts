@@ -23,7 +23,7 @@ export function parseTypeList(type: string, options: ClassifiedOptions, action: 
   }
   const refused = [
     options.flags & (MS.BIND | MS.REMOUNT | MS.MOVE) ? "bind, remount and move" : "",
-    options.uidmap !== undefined || options.gidmap !== undefined ? "uidmap= and gidmap=" : "",
+    options.uidmap !== undefined || options.gidmap !== undefined || options.idmap !== undefined ? "uidmap=, gidmap= and X-mount.idmap=" : "",
   ].filter(Boolean);
   if (refused.length > 0) throw new PlanError(`${action}: a type list (${JSON.stringify(type)}) does not go with ${refused.join(", ")}`);
   if (new Set(types).size !== types.length) throw new PlanError(`${action}: a type is repeated in the type list ${JSON.stringify(type)}`);

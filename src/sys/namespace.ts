@@ -1,12 +1,16 @@
 /**
- * Namespaces: unshare(2) and setns(2), bound from libc.
+ * Namespaces: unshare(2), setns(2) and nsfs's NS_GET_NSTYPE ioctl, bound from libc.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
   unshare: { args: ["i32"], returns: "i32" },
   setns: { args: ["i32", "i32"], returns: "i32" },
+  ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
 });
+
+/** NS_GET_NSTYPE, _IO(0xb7, 0x3) (<linux/nsfs.h>): the CLONE_NEW* type of a namespace fd. */
+export const NS_GET_NSTYPE = 0xb703;
 
 /** CLONE_* flags of unshare(2) and clone(2) that mountkit uses (<sched.h>): the one definition. */
 export const CLONE = {
@@ -31,4 +35,14 @@ export function unshare(flags: number): void {
  */
 export function setns(fd: number, nstype: number): void {
   if (libc().setns(fd, nstype) !== 0) throw syscallFailure("setns(2)");
+}
+
+/**
+ * ioctl(fd, NS_GET_NSTYPE) -> the namespace's CLONE_NEW* type (CLONE.NEWUSER for a user
+ * namespace); ENOTTY for an fd that is no namespace.
+ */
+export function namespaceType(fd: number): number {
+  const type = libc().ioctl(fd, NS_GET_NSTYPE, 0);
+  if (type < 0) throw syscallFailure("ioctl(NS_GET_NSTYPE)");
+  return type;
 }

@@ -11,7 +11,7 @@ import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { chmod, lchown, mkdir, rmdir } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
-import { setns, unshare } from "./namespace.ts";
+import { namespaceType, setns, unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
 import {
   loopClrFd,
@@ -87,6 +87,8 @@ export interface Syscalls {
   unshare(flags: number): void;
   /** setns(fd, nstype) */
   setns(fd: number, nstype: number): void;
+  /** ioctl(fd, NS_GET_NSTYPE) -> the CLONE_NEW* type of a namespace fd */
+  namespaceType(fd: number): number;
   /** mount(source, target, fstype, flags, data) from a thread whose working directory is dir */
   mountInDir(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
 
@@ -141,6 +143,7 @@ export const libcSyscalls: Syscalls = {
   chmod,
   unshare,
   setns,
+  namespaceType,
   mountInDir,
   loopCtlGetFree,
   loopConfigure,

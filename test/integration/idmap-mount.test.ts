@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
-import { PlanError, SyscallError } from "../../src/errors.ts";
+import { exitCodeFor, MountFailedError, PlanError, SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, idmapMount, usernsFd } from "../../src/ops/idmap.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
@@ -14,6 +14,8 @@ import { fdChanges, openFds } from "../support/resources.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { cacheUserns, errnoOf } from "../support/idmap-overlay.ts";
+import { caught } from "../support/caught.ts";
+import { runCli } from "../support/cli.ts";
 
 beforeAll(requireRootNamespace);
 afterAll(() => closeUsernsFds());
@@ -220,5 +222,65 @@ describe("mount() with uidmap=/gidmap=", () => {
     const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EPERM, syscall: "mount_setattr(2)" } });
     expect(() => mount({ type: "tmpfs", source: "x", options: IDMAP_OPTIONS }, dst, { sys })).toThrow(/mount_setattr\(2\): EPERM/);
     expect(mountsUnder(dst)).toEqual([]);
+  });
+});
+
+describe("mount() with X-mount.idmap= (util-linux)", () => {
+  test("mappings: the same idmapped bind as uidmap=/gidmap=", () => {
+    fresh("xidmap-maps");
+    const src = containerTree();
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "none", source: src, options: ["bind", "X-mount.idmap=b:0:100000:65536 b:65536:0:1"] }, t);
+    expectMappedOwners(t);
+    writeFileSync(`${t}/write-test/new`, "x");
+    expect(statSync(`${src}/write-test/new`)).toMatchObject({ uid: 65536, gid: 65536 });
+  });
+
+  test("a user namespace file: that namespace is used; the plan's fd on it is closed", () => {
+    fresh("xidmap-file");
+    const src = containerTree();
+    const t = dir("t");
+    unmountAfter(t);
+    const nsFd = ownUsernsFd();
+    const before = openFds();
+    mount({ type: "none", source: src, options: ["bind", "ro", `X-mount.idmap=/proc/self/fd/${nsFd}`] }, t);
+    expect(fdChanges(before)).toEqual([]);
+    expectMappedOwners(t);
+    expect(topAt(t)).toHaveLength(1);
+    expect(errnoOf(() => writeFileSync(`${t}/write-test/new`, "x"))).toBe("EROFS");
+  });
+
+  test("through the binary: another process's namespace by its /proc path, as mount(8) users give it", () => {
+    fresh("xidmap-cli");
+    const src = containerTree();
+    const t = dir("t");
+    unmountAfter(t);
+    const path = `/proc/${process.pid}/fd/${ownUsernsFd()}`;
+    const run = runCli(["mount", "-v", "--bind", "-o", `X-mount.idmap=${path}`, src, t]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`$userns = open(${JSON.stringify(path)}, O_RDONLY|O_CLOEXEC)`);
+    expectMappedOwners(t);
+  });
+
+  test("a file that is no user namespace: refused after opening it, nothing mounted, no fd left", () => {
+    fresh("xidmap-not-userns");
+    const src = containerTree();
+    const t = dir("t");
+    const plainFile = s.path("plain");
+    writeFileSync(plainFile, "");
+    const before = openFds();
+    for (const [path, what] of [["/proc/self/ns/mnt", "a namespace of another kind"], [plainFile, "no namespace at all"]] as const) {
+      const err = caught(() => mount({ type: "none", source: src, options: ["bind", `X-mount.idmap=${path}`] }, t)) as MountFailedError;
+      expect(err).toBeInstanceOf(MountFailedError);
+      expect(err.message).toContain(`X-mount.idmap=${path} is ${what}, not a user namespace`);
+      expect(exitCodeFor(err)).toBe(32);
+    }
+    const missing = caught(() => mount({ type: "none", source: src, options: ["bind", `X-mount.idmap=${s.path("missing")}`] }, t)) as SyscallError;
+    expect(missing).toBeInstanceOf(SyscallError);
+    expect([missing.syscall, missing.errno]).toEqual(["open(2)", Errno.ENOENT]);
+    expect(missing.message).toContain(s.path("missing"));
+    expect(fdChanges(before)).toEqual([]);
+    expect(mountsUnder(t)).toEqual([]);
   });
 });

@@ -56,7 +56,7 @@ describe("a type list", () => {
       ["ext4,none", [], /"none" cannot be one of a type list/],
       ["ext4,xfs", ["bind"], /does not go with bind, remount and move/],
       ["ext4,xfs", ["remount", "ro"], /does not go with bind, remount and move/],
-      ["ext4,xfs", ["uidmap=0:1000:1", "gidmap=0:1000:1"], /does not go with uidmap= and gidmap=/],
+      ["ext4,xfs", ["uidmap=0:1000:1", "gidmap=0:1000:1"], /does not go with uidmap=, gidmap= and X-mount\.idmap=/],
       ["ext4,xfs,ext4", [], /a type is repeated/],
     ];
     for (const [type, options, message] of refused) {
