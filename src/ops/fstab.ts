@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { targetCreation, type BatchEntry } from "../plan/batch-entry.ts";
-import { findFstabLine, fstabEntry, matchFstype, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
+import { findFstabLine, fstabEntry, matchFstype, matchOptions, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
 import type { Plan } from "../plan/steps.ts";
 import { readTextFile } from "../sys/file.ts";
 import { existingRealpath } from "../sys/realpath.ts";
@@ -124,11 +124,13 @@ export interface FstabUnmountResult {
 /**
  * umount -a -T FILE: the fstab's mount points in reverse file order, each one unmounted if
  * something is mounted there (noauto lines included: they may have been mounted by hand; swap
- * lines and lines outside -t left out). Every failure is reported in one BatchError.
+ * lines and lines outside -t or -O left out). Every failure is reported in one BatchError.
  */
 export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnlyWhenBusy?: boolean } = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
   const file = options.file ?? DEFAULT_FSTAB;
-  const lines = readFstab(file).filter((l) => l.fstype !== "swap" && l.target.startsWith("/") && matchFstype(l.fstype, options.types));
+  const lines = readFstab(file).filter(
+    (l) => l.fstype !== "swap" && l.target.startsWith("/") && matchFstype(l.fstype, options.types) && matchOptions(l.options, options.testOptions),
+  );
   const results: FstabUnmountResult[] = [];
   const errors: MountkitError[] = [];
   for (const l of [...lines].reverse()) {

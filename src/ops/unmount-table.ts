@@ -8,7 +8,8 @@
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
-import { matchFstype } from "../plan/fstab.ts";
+import { matchFstype, matchOptions } from "../plan/fstab.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { NO_OPTIONS } from "./context.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
@@ -29,6 +30,8 @@ export interface TableUnmountOptions extends UnmountOptions {
   types?: string;
   /** umount -r: remount read-only what stays busy */
   readOnlyWhenBusy?: boolean;
+  /** umount -O: only mounts whose options (per-mount and superblock) match, as mount -a -O */
+  testOptions?: string;
 }
 
 /** Unmount every mount of the table that -t selects; every failure in one BatchError. */
@@ -44,7 +47,7 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
     const present = new Set(order.map((m) => m.id));
     let progressed = false;
     for (const m of order) {
-      if (tried.has(m.id) || !matchFstype(m.fstype, types)) continue;
+      if (tried.has(m.id) || !matchFstype(m.fstype, types) || !matchesTestOptions(m, options.testOptions)) continue;
       if ((children.get(m.id) ?? []).some((child) => present.has(child))) continue;
       tried.add(m.id);
       try {
@@ -65,4 +68,9 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
   }
   const unmounted = results.filter((r) => r.status === "unmounted").length;
   return { results, error: errors.length ? new BatchError("umount -a", errors, unmounted) : undefined };
+}
+
+/** -O against a mount's options: the per-mount ones, then the superblock's (util-linux joins both). */
+function matchesTestOptions(m: MountInfo, pattern: string | undefined): boolean {
+  return pattern === undefined || matchOptions([...m.options.split(","), ...m.superOptions.split(",")], pattern);
 }

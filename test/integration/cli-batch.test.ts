@@ -290,6 +290,20 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
+  test("umount -a -O: only the fstab lines whose options match", () => {
+    s = scratch("cli-umount-test-opts");
+    const d = s.dir;
+    for (const name of ["kept", "gone"]) mkdirSync(`${d}/${name}`);
+    const file = fstab([`kept ${d}/kept tmpfs defaults,x-keep`, `gone ${d}/gone tmpfs defaults`]);
+    expect(run(["mount", "-a", "-T", file]).code).toBe(0);
+    const down = run(["umount", "-a", "-T", file, "-O", "nox-keep", "-v"]);
+    expect(down.code).toBe(0);
+    expect(down.out).toBe(`umount -a: line 2: ${d}/gone: unmounted\n`);
+    expect(mountsUnder(d).map((m) => m.source)).toEqual(["kept"]);
+    expect(run(["umount", "-a", "-T", file, "-O", "x-keep"]).code).toBe(0);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
   test("exit 64 when some lines fail, 32 when all do", () => {
     s = scratch("cli-fstabfail");
     const d = s.dir;

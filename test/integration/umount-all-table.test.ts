@@ -62,6 +62,24 @@ describe("umount -a through a link named umount", () => {
     expect(mountsUnder(a)).toEqual([]);
   });
 
+  test("-O: only the mounts whose options match, per-mount (ro) or the superblock's as the table shows them (size=2048k)", () => {
+    const { umount, a } = setUp("umount-a-test-opts");
+    const script = `
+      set -e
+      mkdir "$A/ro" "$A/sized" "$A/other"
+      mount -t tmpfs -o ro,size=1m picked-ro "$A/ro"; mount -t tmpfs -o size=2m picked-size "$A/sized"; mount -t tmpfs -o size=3m other "$A/other"
+      "$UMOUNT" -a -t tmpfs -O ro; echo @@MARK@@
+      cat /proc/self/mountinfo; echo @@MARK@@
+      "$UMOUNT" -a -t tmpfs -O size=2048k; echo @@MARK@@
+      cat /proc/self/mountinfo`;
+    const { code, parts, stderr } = inOwnNamespace(script, { A: a, UMOUNT: umount });
+    expect([code, stderr]).toEqual([0, ""]);
+    const sourcesUnder = (table: string) => parseMountInfo(table).filter((m) => m.mountpoint.startsWith(`${a}/`)).map((m) => m.source);
+    expect(sourcesUnder(parts[1]!)).toEqual(["picked-size", "other"]);
+    expect(sourcesUnder(parts[3]!)).toEqual(["other"]);
+    expect(mountsUnder(a)).toEqual([]);
+  });
+
   test("without -t: all but the kernel's own filesystems (proc, sysfs, devpts, ...) and what holds them", () => {
     const { umount, a } = setUp("umount-a-all");
     const script = `

@@ -75,10 +75,15 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
     if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${args.operands.join(" ")}`);
     const file = last(args, "fstab") ?? DEFAULT_FSTAB;
     const types = last(args, "types");
+    const testOptions = last(args, "test-opts");
     const { results, error } =
       from === "fstab"
-        ? unmountFstab({ ...unmountOptions, file, types })
-        : (require("../../ops/unmount-table.ts") as typeof import("../../ops/unmount-table.ts")).unmountMountTable({ ...unmountOptions, ...(types === undefined ? {} : { types }) });
+        ? unmountFstab({ ...unmountOptions, file, types, testOptions })
+        : (require("../../ops/unmount-table.ts") as typeof import("../../ops/unmount-table.ts")).unmountMountTable({
+            ...unmountOptions,
+            ...(types === undefined ? {} : { types }),
+            ...(testOptions === undefined ? {} : { testOptions }),
+          });
     if (has(args, "verbose") && !json) {
       for (const r of results) {
         const where = "line" in r ? `line ${r.line}: ` : "";

@@ -23,6 +23,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
   { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
+  { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only mounts whose options match OPTS (no... excludes), as mount -a -O" },
   { long: "read-only", short: "r", help: "when a mount stays busy, remount it read-only instead (as at shutdown)" },
   { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
   { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway" },
@@ -41,7 +42,7 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
 
 export const UMOUNT_USAGE =
   "mountkit umount [-R|--recursive] [--all-stacked] [-A] [-l|--lazy] [-f] [-r] [-d] [-q] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x|IMAGE...\n" +
-  "       mountkit umount -a [-T FSTAB] [-t TYPES] [-l] [-f] [-r] [--json] [-v]";
+  "       mountkit umount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-l] [-f] [-r] [--json] [-v]";
 
 interface TargetResult {
   target: string;
