@@ -11,13 +11,14 @@
  */
 import { Errno } from "../errno.ts";
 import { isErrno, SyscallError } from "../errors.ts";
-import type { IdmapStep, MoveMountStep, UnmountTempStep } from "../plan/idmap-steps.ts";
+import { LAYER_RESOLVE, SUBDIR_TREE_FLAGS, type IdmapStep, type MoveMountStep, type UnmountTempStep } from "../plan/idmap-steps.ts";
+import { O } from "../sys/fd.ts";
 import { AT_FDCWD } from "../plan/mount-api-flags.ts";
 import type { OpsContext } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 import { openUserNamespace, usernsFdFor } from "./userns.ts";
-import { closeHandle, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
+import { closeHandle, closeQuietly, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
 import { ensureTempParent } from "./temp-location.ts";
 import { runOpenLayerStep, runSharedTreeStep, type SharedTree } from "./idmap-shared.ts";
 
@@ -89,6 +90,9 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       return;
     case "open_layer":
       runOpenLayerStep(step, run.idmap?.shared, ctx, run);
+      return;
+    case "open_subdir":
+      ownHandle(run, step.slot, openSubdirTree(step.root, step.path, sys));
       return;
     case "move_mount": {
       try {
@@ -165,4 +169,28 @@ function removeDirIfFree(state: IdmapRunState, path: string, ctx: OpsContext): v
     throw err.withAction(`remove temp dir ${path}`);
   }
   state.dirs.delete(path);
+}
+
+/**
+ * X-mount.subdir's detached clone of root/path, resolved beneath root's filesystem (no "..",
+ * symlink or mount point out of it). The fds it opens on the way are closed.
+ */
+function openSubdirTree(root: string, path: string, sys: OpsContext["sys"]): number {
+  const rootFd = sys.openPath(root);
+  let dirFd: number;
+  try {
+    dirFd = sys.openat2(rootFd, path, O.PATH | O.DIRECTORY | O.CLOEXEC, LAYER_RESOLVE);
+  } catch (err) {
+    if (isErrno(err, Errno.EXDEV)) (err as SyscallError).hint = "a symlink, \"..\" or mount point on the way leads out of the filesystem; name the directory itself";
+    throw naming(err, `${path} below the filesystem's root (X-mount.subdir)`);
+  } finally {
+    closeQuietly(sys, rootFd);
+  }
+  try {
+    return sys.openTree(dirFd, "", SUBDIR_TREE_FLAGS);
+  } catch (err) {
+    throw naming(err, path);
+  } finally {
+    closeQuietly(sys, dirFd);
+  }
 }

@@ -3,7 +3,8 @@
  * it; when a later step fails, the undo actions run newest first and the original error is
  * thrown, naming the plan's action. The system is left as it was found.
  */
-import { MountFailedError, MountkitError, SyscallError } from "../errors.ts";
+import { isErrno, MountFailedError, MountkitError, SyscallError } from "../errors.ts";
+import { Errno } from "../errno.ts";
 import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
@@ -144,7 +145,9 @@ export function undoMount(target: string, ctx: OpsContext): void {
   ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, 0)`);
   try {
     ctx.sys.umount2(target, 0);
-  } catch {
+  } catch (err) {
+    // Nothing mounted there any more (X-mount.subdir unmounts its temp mount itself): nothing to undo.
+    if (isErrno(err, Errno.EINVAL) || isErrno(err, Errno.ENOENT)) return;
     ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, MNT_DETACH)`);
     ctx.sys.umount2(target, MNT.DETACH);
   }

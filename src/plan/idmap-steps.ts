@@ -93,6 +93,19 @@ export interface OpenLayerStep {
   readonly usernsSlot: string;
 }
 
+/**
+ * A detached clone of a directory of the filesystem mounted at root (X-mount.subdir):
+ * openat2(root's O_PATH fd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, RESOLVE_BENEATH|RESOLVE_NO_XDEV|
+ * RESOLVE_NO_MAGICLINKS), so no "..", symlink or mount point leads out of that filesystem, then
+ * open_tree(fd, "", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_EMPTY_PATH) -> slot.
+ */
+export interface OpenSubdirStep {
+  readonly op: "open_subdir";
+  readonly slot: string;
+  readonly root: string;
+  readonly path: string;
+}
+
 /** move_mount(slot, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH): attach the tree. */
 export interface MoveMountStep {
   readonly op: "move_mount";
@@ -141,6 +154,7 @@ export type IdmapStep =
   | MountSetattrStep
   | SharedTreeStep
   | OpenLayerStep
+  | OpenSubdirStep
   | MoveMountStep
   | CloseStep
   | MkdirStep
@@ -155,6 +169,7 @@ const IDMAP_OPS: ReadonlySet<string> = new Set([
   "mount_setattr",
   "idmap_shared_tree",
   "open_layer",
+  "open_subdir",
   "move_mount",
   "close",
   "mkdir",
@@ -185,6 +200,8 @@ const mode = (m: number) => `0${m.toString(8)}`;
 /** What an idmapped overlay's shared clone is opened and set with (ops/ makes the same calls). */
 export const SHARED_TREE_FLAGS = OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC;
 export const SHARED_TREE_ATTRS = MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY;
+/** What X-mount.subdir's directory is cloned with: a detached copy of that one mount. */
+export const SUBDIR_TREE_FLAGS = OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.EMPTY_PATH;
 /** How a layer is resolved inside the shared clone: no "..", symlink or mount point out of it. */
 export const LAYER_RESOLVE = RESOLVE.BENEATH | RESOLVE.NO_XDEV | RESOLVE.NO_MAGICLINKS;
 const formatResolve = (flags: number) => formatFlags(flags, RESOLVE, "RESOLVE_");
@@ -246,6 +263,13 @@ export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
         result: `$${step.slot}`,
         fallback: { syscalls: ["open_tree", "mount_setattr"], path: step.path, attrSetNames: formatMountAttr(SHARED_TREE_ATTRS) },
       };
+    case "open_subdir":
+      return {
+        op: step.op,
+        syscalls: ["openat2", "open_tree"],
+        args: { root: step.root, path: step.path, resolve: formatResolve(LAYER_RESOLVE), flags: SUBDIR_TREE_FLAGS, flagNames: formatOpenTreeFlags(SUBDIR_TREE_FLAGS) },
+        result: `$${step.slot}`,
+      };
     case "move_mount":
       return {
         op: step.op,
@@ -300,6 +324,11 @@ export function formatIdmapStep(step: IdmapStep): string {
       return (
         `$${step.slot} = openat2($${step.tree}, ${q(step.relative)}, O_PATH|O_DIRECTORY|O_CLOEXEC, ${formatResolve(LAYER_RESOLVE)})  ` +
         `[if it is ${q(step.path)} on the mount of ${q(step.parent)}; else open_tree + mount_setattr of ${q(step.path)}]`
+      );
+    case "open_subdir":
+      return (
+        `$${step.slot} = open_tree(openat2(open(${q(step.root)}, O_PATH), ${q(step.path)}, O_PATH|O_DIRECTORY|O_CLOEXEC, ${formatResolve(LAYER_RESOLVE)}), "", ` +
+        `${formatOpenTreeFlags(SUBDIR_TREE_FLAGS)})`
       );
     case "move_mount":
       return `move_mount($${step.slot}, "", AT_FDCWD, ${q(step.target)}, ${formatMoveMountFlags(step.flags)})`;

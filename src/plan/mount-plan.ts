@@ -12,6 +12,7 @@ import { movePlanner } from "./move.ts";
 import { overlayPlanner } from "./overlay.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
+import { withSubdir } from "./subdir.ts";
 
 export interface Planner {
   readonly name: string;
@@ -27,7 +28,9 @@ export function planMount(mount: Mount, target: string, facts: KernelFacts, env:
   const ctx = mountContext(mount, target, facts, env);
   for (const planner of PLANNERS) {
     if (!planner.claims(ctx)) continue;
-    const plan = planner.plan(ctx);
+    let plan = planner.plan(ctx);
+    // X-mount.subdir: the filesystem mounted on a temp dir, one directory of it on the target (subdir.ts)
+    if (ctx.options.subdir !== undefined) plan = withSubdir(plan, ctx, ctx.options.subdir);
     // X-mount.owner/group/mode: the mount's root changed once it is mounted (mountpoint-owner.ts)
     const owner = ctx.options.userspace.length === 0 ? undefined : setOwnerStep(ctx);
     return owner === undefined ? plan : planFor(ctx, [...plan.steps, owner]);

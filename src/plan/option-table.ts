@@ -16,7 +16,7 @@ export type OptionBehaviour =
   /** handled by mountkit itself, never sent to the kernel */
   | { kind: "userspace" }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
-  | { kind: "feature"; feature: "loop" | "loop-device" | "uidmap" | "gidmap" | "idmap" };
+  | { kind: "feature"; feature: "loop" | "loop-device" | "uidmap" | "gidmap" | "idmap" | "subdir" };
 
 export interface OptionSpec {
   readonly name: string;
@@ -71,6 +71,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "move", behaviour: set(MS.MOVE), help: "move the mount at the source to the target (mount --move)", origin: "util-linux" },
   { name: "loop", valued: true, behaviour: { kind: "feature", feature: "loop-device" }, help: "mount a file through this loop device (loop=/dev/loopN)", origin: "util-linux" },
   { name: "X-mount.idmap", valued: true, behaviour: { kind: "feature", feature: "idmap" }, help: "idmap the mount: [u:|g:|b:]id-mount:id-host:id-range ... (blank-separated), or a user namespace file", origin: "util-linux" },
+  { name: "X-mount.subdir", valued: true, behaviour: { kind: "feature", feature: "subdir" }, help: "mount this directory of the filesystem, not its root", origin: "util-linux" },
   { name: "iversion", behaviour: set(MS.I_VERSION), help: "increment i_version on change", origin: "util-linux" },
   { name: "noiversion", behaviour: clear(MS.I_VERSION), help: "do not increment i_version", origin: "util-linux" },
 
@@ -118,8 +119,9 @@ export function isUserspaceExtension(item: string): boolean {
 
 /**
  * The X-mount.* options mountkit carries out itself, as mount(8) does (X-mount.mkdir,
- * X-mount.owner, X-mount.group, X-mount.mode, X-mount.idmap): not handed on to a mount helper.
+ * X-mount.owner, X-mount.group, X-mount.mode, X-mount.idmap, X-mount.subdir): not handed on
+ * to a mount helper.
  */
 export function isCarriedOutByMount(item: string): boolean {
-  return /^[xX]-mount\.(mkdir|owner|group|mode|idmap)(=|$)/.test(item);
+  return /^[xX]-mount\.(mkdir|owner|group|mode|idmap|subdir)(=|$)/.test(item);
 }

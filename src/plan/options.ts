@@ -52,6 +52,8 @@ export interface ClassifiedOptions {
   readonly gidmap: string | undefined;
   /** X-mount.idmap=VALUE (util-linux): mappings or a user namespace file, as given */
   readonly idmap: string | undefined;
+  /** X-mount.subdir=DIR (util-linux): the directory of the filesystem to mount, as given */
+  readonly subdir: string | undefined;
   /** userspace-only options (nofail, x-*, ...), kept for the tools that read them */
   readonly userspace: readonly string[];
 }
@@ -71,6 +73,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let uidmap: string | undefined;
   let gidmap: string | undefined;
   let idmap: string | undefined;
+  let subdir: string | undefined;
 
   for (const item of options) {
     const spec = lookupOption(item);
@@ -110,7 +113,8 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         }
         else if (b.feature === "uidmap") uidmap = item.slice("uidmap=".length);
         else if (b.feature === "gidmap") gidmap = item.slice("gidmap=".length);
-        else idmap = item.slice("X-mount.idmap=".length);
+        else if (b.feature === "idmap") idmap = item.slice("X-mount.idmap=".length);
+        else subdir = item.slice("X-mount.subdir=".length);
         break;
     }
   }
@@ -124,6 +128,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     uidmap,
     gidmap,
     idmap,
+    subdir,
     userspace: userspace ?? NONE,
   };
 }
