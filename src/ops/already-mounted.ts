@@ -14,7 +14,10 @@ import { deviceOfTag } from "./block-devices.ts";
 import type { OpsContext } from "./context.ts";
 import { loopShowsFile } from "./loop-reuse.ts";
 
-/** Is m mounted on target already? table and deviceOfTag: a batch's, read once for all its entries. */
+/**
+ * Is m mounted on target already? target: a canonical path (a batch's resolved target, or
+ * realpath'd by the caller); table and tagDevice: a batch's, read once for all its entries.
+ */
 export function isMountedAlready(
   m: Mount,
   target: string,
@@ -22,9 +25,7 @@ export function isMountedAlready(
   table: readonly MountInfo[] = readMountInfo(),
   tagDevice: (tag: DeviceTag) => string | undefined = deviceOfTag,
 ): boolean {
-  const canonical = existingRealpath(target);
-  if (canonical === undefined) return false; // nothing is mounted on a path that is not there
-  return isAlreadyMounted(table, canonical, m, sourceAsShown(m.source, tagDevice), (device, file, offset) =>
+  return isAlreadyMounted(table, target, m, sourceAsShown(m.source, tagDevice), (device, file, offset) =>
     loopShowsFile(device, file, offset, ctx),
   );
 }
@@ -36,8 +37,14 @@ function sourceAsShown(source: string, tagDevice: (tag: DeviceTag) => string | u
   return device.startsWith("/") ? (existingRealpath(device) ?? device) : device;
 }
 
-/** mount --onlyonce of something mounted already: util-linux's MNT_ERR_ONLYONCE, exit 32. */
-export function alreadyMountedError(m: Mount, target: string): MountFailedError {
+/** mount --onlyonce: what is mounted on target already is util-linux's MNT_ERR_ONLYONCE, exit 32. */
+export function refuseMountedAlready(m: Mount, target: string, ctx: OpsContext): void {
+  const canonical = existingRealpath(target);
+  // nothing is mounted on a path that is not there
+  if (canonical !== undefined && isMountedAlready(m, canonical, ctx)) throw alreadyMountedError(m, target);
+}
+
+function alreadyMountedError(m: Mount, target: string): MountFailedError {
   const why = `${quotePath(m.source)} is already mounted on ${quotePath(target)}`;
   return new MountFailedError("filesystem already mounted", new PlanError(why), {
     action: `mount ${quotePath(m.source)} on ${quotePath(target)}`,

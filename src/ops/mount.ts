@@ -18,12 +18,12 @@ import { withCreatedTarget } from "./targets.ts";
 import { targetCreation } from "../plan/batch-entry.ts";
 import { newTempPath } from "./temp-location.ts";
 import { groupIdOf, userIdOf } from "../sys/users.ts";
-import { alreadyMountedError, isMountedAlready } from "./already-mounted.ts";
+import { refuseMountedAlready } from "./already-mounted.ts";
 
 /** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
 export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
   const ctx = opsContext(options);
-  if (options.onlyOnce === true && isMountedAlready(m, target, ctx)) throw alreadyMountedError(m, target);
+  if (options.onlyOnce === true) refuseMountedAlready(m, target, ctx);
   const plan = preparePlan(m, target, ctx);
   try {
     runPlan(plan, ctx);

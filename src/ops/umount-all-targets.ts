@@ -10,12 +10,11 @@ import { PlanError, quotePath } from "../errors.ts";
 import { lookupMount } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
-import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
+import { deviceTagOf } from "../plan/device-tag.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
-import { deviceOfTag } from "./block-devices.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
-import { unmountRecursive } from "./unmount.ts";
+import { blockDeviceNumberOf, unmountRecursive } from "./unmount.ts";
 
 export interface AllTargetsOptions extends UmountOperandOptions {
   /** umount -A -R: each mount with everything under it */
@@ -60,18 +59,13 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
  * point, a block device (or tag), or the loop device attached to an image file.
  */
 function filesystemOf(operand: string, table: readonly MountInfo[], options: AllTargetsOptions): string | undefined {
-  const tag = deviceTagOf(operand);
-  if (tag !== undefined) {
-    const named = deviceOfTag(tag);
-    if (named === undefined) throw noDeviceWithTag(tag, `unmount ${operand}`);
-    return blockDeviceNumber(named);
+  const canonical = deviceTagOf(operand) === undefined ? existingRealpath(operand) : undefined;
+  if (canonical !== undefined) {
+    const top = lookupMount(table, canonical);
+    if (top !== undefined && top.mountpoint === canonical) return `${top.major}:${top.minor}`;
   }
-  const canonical = existingRealpath(operand);
-  if (canonical === undefined) return undefined;
-  const top = lookupMount(table, canonical);
-  if (top !== undefined && top.mountpoint === canonical) return `${top.major}:${top.minor}`;
-  const block = blockDeviceNumber(canonical);
-  if (block !== undefined) return block;
+  const block = blockDeviceNumberOf(canonical ?? operand);
+  if (block !== undefined || canonical === undefined) return block;
   const loop = loopDeviceOfImage(canonical, options);
   return loop === undefined ? undefined : blockDeviceNumber(loop);
 }

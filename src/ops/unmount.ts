@@ -103,16 +103,25 @@ export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS
 }
 
 /**
+ * The device number ("major:minor", as mountinfo writes it) of the block device path names (a
+ * device, a /dev/disk link, or a UUID=/LABEL=/PART... tag); undefined when path is no block
+ * device. A tag no device has is a PlanError.
+ */
+export function blockDeviceNumberOf(path: string): string | undefined {
+  const tag = deviceTagOf(path);
+  const named = tag === undefined ? path : deviceOfTag(tag);
+  if (named === undefined) throw noDeviceWithTag(tag!, `unmount ${path}`);
+  return blockDeviceNumber(named);
+}
+
+/**
  * Where the device path names (a block device, a /dev/disk link, UUID=/LABEL=/PART... tag) is
  * mounted: its latest mount that its mount point leads to; undefined when path is no block
  * device or nothing of it is mounted. A tag no device has, or a device mounted only under
  * other mounts, is a PlanError.
  */
 export function mountPointOfDevice(path: string): string | undefined {
-  const tag = deviceTagOf(path);
-  const named = tag === undefined ? path : deviceOfTag(tag);
-  if (named === undefined) throw noDeviceWithTag(tag!, `unmount ${path}`);
-  const device = blockDeviceNumber(named);
+  const device = blockDeviceNumberOf(path);
   if (device === undefined) return undefined;
   const { all, reachable } = mountsOfDevice(readMountInfo(), device);
   if (all.length > 0 && reachable === undefined) {

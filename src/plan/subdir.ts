@@ -31,7 +31,7 @@ export function withSubdir(plan: Plan, ctx: MountContext, subdir: string): Plan 
     { op: "mkdir", path: temp, mode: TEMP_DIR_MODE },
     { ...first, target: temp },
     { op: "open_subdir", slot: SUBDIR_SLOT, root: temp, path },
-    { op: "unmount_temp", target: temp, retry: "unmount-busy" },
+    { op: "umount2", target: temp, flags: 0 }, // the clone holds the filesystem, not this mount
     { op: "rmdir", path: temp },
     { op: "move_mount", slot: SUBDIR_SLOT, target: ctx.target, flags: MOVE_MOUNT.F_EMPTY_PATH, role: "target" },
     { op: "close", slot: SUBDIR_SLOT },

@@ -40,20 +40,16 @@ export function parseXMountIdmap(value: string): XMountIdmap {
 
 /** The user namespace an X-mount.idmap value asks for, its maps checked as uidmap=/gidmap= are. */
 export function xMountUserNamespace(value: string, pageSize: number, request: { readonly action: string }): UserNamespace {
+  let parsed: XMountIdmap;
   try {
-    const parsed = parseXMountIdmap(value);
-    if (parsed.kind === "file") return { file: parsed.path };
-    try {
-      return idMappingPair(parsed.uidmap, parsed.gidmap, pageSize, "");
-    } catch (err) {
-      if (!(err instanceof PlanError)) throw err;
-      // idMappingPair names the uidmap/gidmap text it was given: say it came from X-mount.idmap
-      throw idmapError(value, err.message.replace(/^: /, ""), err.hint);
-    }
+    parsed = parseXMountIdmap(value);
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
     throw new PlanError(`${request.action}: ${err.message}`, err.hint === undefined ? undefined : { hint: err.hint });
   }
+  if (parsed.kind === "file") return { file: parsed.path };
+  // idMappingPair's errors name the uidmap/gidmap text made here: the prefix says where it came from
+  return idMappingPair(parsed.uidmap, parsed.gidmap, pageSize, `${request.action}: X-mount.idmap=${JSON.stringify(value)}`);
 }
 
 function idmapError(value: string, detail: string, hint?: string): PlanError {

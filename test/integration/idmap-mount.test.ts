@@ -276,6 +276,11 @@ describe("mount() with X-mount.idmap= (util-linux)", () => {
       expect(err.message).toContain(`X-mount.idmap=${path} is ${what}, not a user namespace`);
       expect(exitCodeFor(err)).toBe(32);
     }
+    // NS_GET_NSTYPE failing otherwise (injected): its error, naming the file; the fd closed
+    const sys = injectFaults(libcSyscalls, { namespaceType: { calls: "always", errno: Errno.EPERM, syscall: "ioctl(NS_GET_NSTYPE)" } });
+    const refused = caught(() => mount({ type: "none", source: src, options: ["bind", "X-mount.idmap=/proc/self/ns/user"] }, t, { sys })) as SyscallError;
+    expect([refused.syscall, refused.errno]).toEqual(["ioctl(NS_GET_NSTYPE)", Errno.EPERM]);
+    expect(refused.message).toContain("/proc/self/ns/user");
     const missing = caught(() => mount({ type: "none", source: src, options: ["bind", `X-mount.idmap=${s.path("missing")}`] }, t)) as SyscallError;
     expect(missing).toBeInstanceOf(SyscallError);
     expect([missing.syscall, missing.errno]).toEqual(["open(2)", Errno.ENOENT]);

@@ -94,3 +94,17 @@ test("move_mount failing (EBUSY injected): the clone is dropped, the temp mount 
   expect(readdirSync(temp)).toEqual([]);
   await expectFreed(img);
 });
+
+test("the temp mount's unmount failing (EBUSY injected): the clone is dropped, the rollback unmounts the temp mount and removes its dir", async () => {
+  const { temp, img, t } = setUp("subdir-temp-busy");
+  const sys = injectFaults(libcSyscalls, { umount2: { calls: [1], errno: Errno.EBUSY, syscall: "umount2(2)" } });
+  const err = caught(() => mount({ type: "ext4", source: img, options: ["loop", "X-mount.subdir=sub"] }, t, { sys })) as SyscallError;
+  expect(err).toBeInstanceOf(SyscallError);
+  expect([err.syscall, err.errno]).toEqual(["umount2(2)", Errno.EBUSY]);
+  expect(err.cleanupErrors).toEqual([]);
+  expect(sys.counts.umount2).toBe(2); // the failed one, then the rollback's
+  expect(sys.counts.moveMount ?? 0).toBe(0);
+  expect(mountsUnder(ws.dir())).toEqual([]);
+  expect(readdirSync(temp)).toEqual([]);
+  await expectFreed(img);
+});

@@ -39,14 +39,13 @@ test("-A IMAGE and -A DEVICE: every mount of the loop device attached to the ima
   unmountAfter(a);
   unmountAfter(b);
   for (const t of [a, b]) expect(runCli(["mount", "-o", "loop", img, t]).code).toBe(0);
-  const [device] = loopDevicesOf(img).sysfs;
+  expect(loopDevicesOf(img).sysfs).toHaveLength(1); // the second mount reused the first one's device
   expect(runCli(["umount", "-A", img])).toEqual({ code: 0, stdout: "", stderr: "" });
   expect([...points(a), ...points(b)]).toEqual([]);
   await expectFreed(img);
 
   for (const t of [a, b]) expect(runCli(["mount", "-o", "loop", img, t]).code).toBe(0);
   const again = loopDevicesOf(img).sysfs[0]!;
-  expect(device).toBeDefined();
   expect(runCli(["umount", "-A", "--json", again]).stdout).toContain('"unmounted": 2');
   expect([...points(a), ...points(b)]).toEqual([]);
   await expectFreed(img);
@@ -97,4 +96,19 @@ test("-q: nothing mounted is exit 32 without a message; other errors are still s
   const usage = runCli(["umount", "-A", "-a"]);
   expect(usage.code).toBe(1);
   expect(usage.stderr).toContain("-A goes with TARGET operands");
+});
+
+test("-A -d: every mount of a loop device attached by hand goes, then the device is detached", async () => {
+  ws.fresh("all-targets-detach");
+  const img = image();
+  const device = runCli(["loop", "attach", img]).stdout.trim();
+  const [a, b] = [dir("a"), dir("b")];
+  unmountAfter(a);
+  unmountAfter(b);
+  for (const t of [a, b]) expect(runCli(["mount", device, t]).code).toBe(0);
+  const run = runCli(["umount", "-A", "-d", "--json", a]);
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout).results).toEqual([{ target: a, ok: true, unmounted: 2 }]);
+  expect([...points(a), ...points(b)]).toEqual([]);
+  await expectFreed(img);
 });

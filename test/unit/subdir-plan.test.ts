@@ -15,7 +15,7 @@ const plan = (type: string, source: string, options: string[]) =>
 
 test("tmpfs: mkdir, the mount on the temp dir, the clone of DIR, the temp unmounted and removed, the clone attached; propagation after", () => {
   const p = plan("tmpfs", "x", ["ro", "X-mount.subdir=/a//b/", "shared"]);
-  expect(p.steps.map((s) => s.op)).toEqual(["mkdir", "mount", "open_subdir", "unmount_temp", "rmdir", "move_mount", "close", "mount"]);
+  expect(p.steps.map((s) => s.op)).toEqual(["mkdir", "mount", "open_subdir", "umount2", "rmdir", "move_mount", "close", "mount"]);
   expect(p.steps[0]).toEqual({ op: "mkdir", path: TEMP, mode: 0o700 });
   expect(p.steps[1]).toMatchObject({ op: "mount", role: "mount", source: "x", target: TEMP, fstype: "tmpfs", flags: 1 });
   expect(p.steps[2]).toEqual({ op: "open_subdir", slot: "subdir", root: TEMP, path: "a/b" });
@@ -27,7 +27,7 @@ test("tmpfs: mkdir, the mount on the temp dir, the clone of DIR, the temp unmoun
 test("a loop mount of an image: the loop-mount step goes to the temp dir", () => {
   const p = plan("ext4", "/img", ["loop", "X-mount.subdir=data"]);
   expect(p.steps[1]).toMatchObject({ op: "loop-mount", target: TEMP });
-  expect(p.steps.map((s) => s.op)).toEqual(["mkdir", "loop-mount", "open_subdir", "unmount_temp", "rmdir", "move_mount", "close"]);
+  expect(p.steps.map((s) => s.op)).toEqual(["mkdir", "loop-mount", "open_subdir", "umount2", "rmdir", "move_mount", "close"]);
 });
 
 test("refused before any syscall: with a bind, remount, overlay or idmap; an empty path, '.' or '..'", () => {
