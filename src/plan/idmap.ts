@@ -7,7 +7,8 @@
  *       attrs) -> move_mount(target). containerd bound, remounted read-only and returned before
  *       idmapping: a read-only bind was never idmapped. Here ro is part of the same setattr.
  *   other filesystems             containerd's sequence: mount(2), then an idmapped clone of
- *       the new mount attached on top of it (the kernel idmaps detached mounts only).
+ *       the new mount attached on top of it (the kernel idmaps detached mounts only). Images
+ *       too (loop, as containerd's Mount: the loop device's filesystem, then the clone).
  *   overlay                       plan/idmap-overlay.ts: the lower layers idmapped read-only,
  *       as detached trees handed to the overlay by fd, or (legacy) mounted in temp dirs.
  * Pure.
@@ -21,10 +22,11 @@ import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs, type UserName
 import { xMountUserNamespace } from "./x-mount-idmap.ts";
 import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
 import type { Planner } from "./mount-plan.ts";
-import { isBind, planFor, type MountContext } from "./mount-request.ts";
+import { isBind, planFor, withOptions, type MountContext } from "./mount-request.ts";
+import { isImageMount, planLoop } from "./loop.ts";
 import { planPlain } from "./plain.ts";
 import { propagationSteps } from "./propagation.ts";
-import type { Plan, Step } from "./steps.ts";
+import { isNewFilesystemMount, type Plan, type Step } from "./steps.ts";
 
 export { idmappedLayerSteps, idmapTreeSteps, USERNS_SLOT, type IdmapAttrs } from "./idmap-tree.ts";
 
@@ -71,11 +73,12 @@ export function planIdmapped(ctx: MountContext): Plan {
   if (!facts.mountSetattr) {
     throw new NotSupportedError(`${ctx.action}: idmapped mounts need mount_setattr (Linux 5.12); this kernel is ${facts.release}`);
   }
-  if (options.loop) throw new NotSupportedError(`${ctx.action}: loop with uidmap/gidmap: not supported yet`);
-
-  if (mount.type === "overlay") return planIdmappedOverlay(ctx, userns);
-  if (isBind(ctx)) return planIdmappedBind(ctx, userns);
-  return planIdmappedFilesystem(ctx, userns);
+  // an image (the loop option, or a file with a block filesystem's type) is a filesystem too;
+  // before the bind test, so that loop with bind is refused as without the mapping
+  const image = options.loop || isImageMount(ctx);
+  if (mount.type === "overlay" && !image) return planIdmappedOverlay(ctx, userns);
+  if (isBind(ctx) && !image) return planIdmappedBind(ctx, userns);
+  return planIdmappedFilesystem(ctx, userns, image ? planLoop : planPlain);
 }
 
 /** containerd's uidmap=/gidmap= pair, or util-linux's X-mount.idmap=: one of the two, never both. */
@@ -121,11 +124,12 @@ function planIdmappedBind(ctx: MountContext, pair: UserNamespace): Plan {
   return planFor(ctx, steps);
 }
 
-function planIdmappedFilesystem(ctx: MountContext, pair: UserNamespace): Plan {
-  const plain = planPlain({ ...ctx, action: ctx.action, options: { ...ctx.options, propagation: [] } });
-  const [first] = plain.steps;
-  if (plain.steps.length !== 1 || first?.op !== "mount" || first.role !== "mount") {
-    throw new Error(`unreachable: a new ${ctx.mount.type} mount plans one mount(2) step`);
+/** The filesystem mounted by its own planner (a loop device's, a type read from the device, or a given one), then idmapped. */
+function planIdmappedFilesystem(ctx: MountContext, pair: UserNamespace, planUnmapped: (ctx: MountContext) => Plan): Plan {
+  const unmapped = planUnmapped(withOptions(ctx, { ...ctx.options, propagation: [] }));
+  const [first] = unmapped.steps;
+  if (unmapped.steps.length !== 1 || first === undefined || !isNewFilesystemMount(first)) {
+    throw new Error(`unreachable: a new ${ctx.mount.type || "typeless"} mount plans one mount step`);
   }
   return planFor(ctx, [
     usernsStep(pair),

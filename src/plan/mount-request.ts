@@ -123,6 +123,43 @@ class RequestContext implements MountContext {
   }
 }
 
+/**
+ * ctx with other options, for a planner that plans part of a request through another one.
+ * Its action and source kind are ctx's, still asked only when read (a spread would drop them:
+ * they are getters).
+ */
+export function withOptions(ctx: MountContext, options: ClassifiedOptions): MountContext {
+  return new OptionsOverride(ctx, options);
+}
+
+class OptionsOverride implements MountContext {
+  readonly #base: MountContext;
+  constructor(base: MountContext, readonly options: ClassifiedOptions) {
+    this.#base = base;
+  }
+  get mount(): Mount {
+    return this.#base.mount;
+  }
+  get target(): string {
+    return this.#base.target;
+  }
+  get facts(): KernelFacts {
+    return this.#base.facts;
+  }
+  get env(): PlanEnv {
+    return this.#base.env;
+  }
+  get otherTypes(): readonly string[] {
+    return this.#base.otherTypes;
+  }
+  get action(): string {
+    return this.#base.action;
+  }
+  get sourceKind(): SourceKind {
+    return this.#base.sourceKind;
+  }
+}
+
 class RequestPlan implements Plan {
   readonly #ctx: MountContext;
   constructor(

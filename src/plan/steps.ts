@@ -76,6 +76,11 @@ export interface Plan {
   readonly steps: readonly Step[];
 }
 
+/** The mount steps that make a new filesystem's mount: a type given, read from the device, or a loop device's. */
+export function isNewFilesystemMount(step: Step): step is Extract<Step, { op: "mount" | "probed-mount" | "loop-mount" }> {
+  return (step.op === "mount" && step.role === "mount") || step.op === "probed-mount" || step.op === "loop-mount";
+}
+
 /** A step as printed by --dry-run --json: syscall, arguments, flags as a number and as names. */
 export function describeStep(step: Step): Record<string, unknown> {
   if (isIdmapStep(step)) return describeIdmapStep(step);

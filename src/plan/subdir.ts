@@ -10,7 +10,7 @@
 import { PlanError } from "../errors.ts";
 import { MOVE_MOUNT } from "./mount-api-flags.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
-import type { Plan, Step } from "./steps.ts";
+import { isNewFilesystemMount, type Plan, type Step } from "./steps.ts";
 
 const SUBDIR_SLOT = "subdir";
 const TEMP_DIR_MODE = 0o700;
@@ -38,11 +38,6 @@ export function withSubdir(plan: Plan, ctx: MountContext, subdir: string): Plan 
     ...rest,
   ];
   return planFor(ctx, steps);
-}
-
-/** The mount steps that make a new filesystem's mount: a type given, read from the device, or a loop device's. */
-function isNewFilesystemMount(step: Step): step is Extract<Step, { op: "mount" | "probed-mount" | "loop-mount" }> {
-  return (step.op === "mount" && step.role === "mount") || step.op === "probed-mount" || step.op === "loop-mount";
 }
 
 /** DIR as a path below the filesystem's root: leading slashes dropped, no "." or ".." parts, not empty. */

@@ -10,7 +10,7 @@ import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
 import { MOUNT_ATTR } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { fdChanges, openFds } from "../support/resources.ts";
+import { expectFreed, fdChanges, loopDevicesOf, openFds } from "../support/resources.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { cacheUserns, errnoOf } from "../support/idmap-overlay.ts";
@@ -222,6 +222,75 @@ describe("mount() with uidmap=/gidmap=", () => {
     const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EPERM, syscall: "mount_setattr(2)" } });
     expect(() => mount({ type: "tmpfs", source: "x", options: IDMAP_OPTIONS }, dst, { sys })).toThrow(/mount_setattr\(2\): EPERM/);
     expect(mountsUnder(dst)).toEqual([]);
+  });
+});
+
+describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap)", () => {
+  test("loop: the image's container-owned files show the mapped host ids; unmounting both mounts frees the device; no fd left", async () => {
+    fresh("loop");
+    const img = ws.image("img", 16, ["-d", containerTree()]);
+    const dst = dir("dst");
+    unmountAfter(dst);
+    cacheUserns(MAP);
+    const fds = openFds();
+    mount({ type: "ext4", source: img, options: ["loop", ...IDMAP_OPTIONS] }, dst);
+    expect(fdChanges(fds)).toEqual([]);
+    const at = topAt(dst);
+    expect(at).toHaveLength(2);
+    expect(at[0]!.source).toMatch(/^\/dev\/loop\d+$/);
+    expect(at[0]!.options).not.toContain("idmapped");
+    expect(at[1]!.options).toContain("idmapped");
+    expectMappedOwners(dst);
+    // root writes through the mapping: on the image the file is container id 65536
+    writeFileSync(`${dst}/written`, "x");
+    expect(statSync(`${dst}/written`).uid).toBe(0);
+    expect(loopDevicesOf(img).sysfs).toEqual([at[0]!.source]);
+    expect(unmountAll(dst)).toBe(2);
+    await expectFreed(img);
+  });
+
+  test("an image file with no type and no loop option: loop device, type from the superblock, idmapped, read-only", async () => {
+    fresh("image-auto");
+    const img = ws.image("img", 16, ["-d", containerTree()]);
+    const dst = dir("dst");
+    unmountAfter(dst);
+    mount({ type: "", source: img, options: ["ro", ...IDMAP_OPTIONS] }, dst);
+    const at = topAt(dst);
+    expect(at.map((m) => m.fstype)).toEqual(["ext4", "ext4"]);
+    expectMappedOwners(dst);
+    expect(errnoOf(() => writeFileSync(`${dst}/x`, ""))).toBe("EROFS");
+    expect(unmountAll(dst)).toBe(2);
+    await expectFreed(img);
+  });
+
+  test("mount_setattr failing after the loop mount: the filesystem is unmounted and the device freed; no fd left", async () => {
+    fresh("loop-fail");
+    const img = ws.image();
+    const dst = dir("dst");
+    cacheUserns(MAP);
+    const fds = openFds();
+    const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EPERM, syscall: "mount_setattr(2)" } });
+    const err = caught(() => mount({ type: "ext4", source: img, options: ["loop", ...IDMAP_OPTIONS] }, dst, { sys })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.message).toMatch(/mount_setattr\(2\): EPERM/);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(mountsUnder(dst)).toEqual([]);
+    expect(fdChanges(fds)).toEqual([]);
+    await expectFreed(img);
+  });
+
+  test("through the binary: mount -o loop,uidmap=,gidmap= and umount --all-stacked", async () => {
+    fresh("loop-cli");
+    const img = ws.image("img", 16, ["-d", containerTree()]);
+    const dst = dir("dst");
+    unmountAfter(dst);
+    // the mappings hold commas: quoted, in util-linux option syntax
+    const mounted = runCli(["mount", "-t", "ext4", "-o", `loop,uidmap="${MAP}",gidmap="${MAP}"`, img, dst]);
+    expect(mounted).toMatchObject({ code: 0, stderr: "" });
+    expectMappedOwners(dst);
+    expect(runCli(["umount", "--all-stacked", dst])).toMatchObject({ code: 0, stderr: "" });
+    expect(mountsUnder(dst)).toEqual([]);
+    await expectFreed(img);
   });
 });
 

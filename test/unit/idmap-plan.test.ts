@@ -1,6 +1,6 @@
 // Plans of idmapped mounts: pure, asserted step by step.
 import { describe, expect, test } from "bun:test";
-import { NotSupportedError, PlanError } from "../../src/errors.ts";
+import { PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { bindAttrs, idmappedLayerSteps, planIdmapMount } from "../../src/plan/idmap.ts";
@@ -8,6 +8,7 @@ import { pathBelow, sharedLayerParent } from "../../src/plan/idmap-tree.ts";
 import { idmapOverlayStrategy } from "../../src/plan/idmap-overlay.ts";
 import { AT, MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK, MOVE_MOUNT, OPEN_TREE } from "../../src/plan/mount-api-flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
+import type { SourceKind } from "../../src/plan/mount-request.ts";
 import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
 import type { IdMapping } from "../../src/plan/idmap-mapping.ts";
 import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
@@ -110,6 +111,40 @@ describe("other filesystems: mount(2), then an idmapped clone of it on top (cont
       ...tree("/mnt/t", "/mnt/t", 0),
       { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.SHARED, data: null, inheritFlags: 0, undoable: false },
     ] as Step[]);
+  });
+
+  const kindOf = (kind: SourceKind) => ({ tempDir: TEMP, sourceKind: () => kind });
+  const planWith = (type: string, source: string, options: string[], kind: SourceKind) =>
+    planMount({ type, source, options: [...options, ...MAP] }, "/mnt/t", facts, kindOf(kind));
+
+  test("an image with the loop option (containerd's Mount: the loop device's filesystem, then the clone)", () => {
+    const steps = planWith("ext4", "/img", ["loop", "ro", "direct-io", "private"], "file").steps;
+    expect(steps).toEqual([
+      USERNS,
+      expect.objectContaining({ op: "loop-mount", target: "/mnt/t", fstype: "ext4", flags: MS.RDONLY, data: null }),
+      ...tree("/mnt/t", "/mnt/t", 0),
+      { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.PRIVATE, data: null, inheritFlags: 0, undoable: false },
+    ] as Step[]);
+    expect(steps[1]).toMatchObject({ loop: { file: "/img", readOnly: true, autoclear: true, directIo: true } });
+  });
+
+  test("an image file without the loop option, with or without a type, gets its loop device as without the mapping", () => {
+    for (const type of ["ext4", "", "auto"]) {
+      const steps = planWith(type, "/img", [], "file").steps;
+      expect(steps.map((s) => s.op)).toEqual(["userns", "loop-mount", "open_tree", "mount_setattr", "move_mount", "close"]);
+      expect(steps[1]).toMatchObject({ fstype: type === "ext4" ? "ext4" : null, loop: { file: "/img" } });
+    }
+  });
+
+  test("a block device with no type: its type read from the superblock (the getters of the request reach the planner)", () => {
+    const steps = planWith("", "/dev/vdb", [], "block").steps;
+    expect(steps.map((s) => s.op)).toEqual(["userns", "probed-mount", "open_tree", "mount_setattr", "move_mount", "close"]);
+    expect(steps[1]).toMatchObject({ source: "/dev/vdb", target: "/mnt/t" });
+    expect(() => planWith("", "/srv/dir", [], "other")).toThrow(/no filesystem type given, and "?\/srv\/dir"? is no block device or image file/);
+  });
+
+  test("loop with bind is refused as without the mapping", () => {
+    expect(() => planWith("", "/img", ["bind", "loop"], "file")).toThrow(/loop and bind cannot be combined/);
   });
 });
 
@@ -377,7 +412,6 @@ describe("refused before any syscall", () => {
     expect(() => planMount(bad, "/t", facts)).toThrow(/^mount \/s on \/t: uidmap: invalid mapping "0:1:-1": size -1 is negative$/);
   });
   test("remount", () => expect(() => plan("", "", ["remount", "bind"], "/t")).toThrow(/cannot be added by a remount/));
-  test("loop", () => expect(() => plan("ext4", "/img", ["loop"])).toThrow(NotSupportedError));
   test("a kernel without mount_setattr", () => {
     expect(() => plan("", "/s", ["bind"], "/t", factsForVersion("5.11.0"))).toThrow(/mount_setattr \(Linux 5.12\)/);
   });
