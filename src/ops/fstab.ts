@@ -7,8 +7,8 @@
 import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
-import { targetCreation, type BatchEntry } from "../plan/batch-entry.ts";
-import { findFstabLine, fstabEntry, matchFstype, matchOptions, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
+import type { BatchEntry } from "../plan/batch-entry.ts";
+import { findFstabLine, fstabEntry, matchFstype, withCommandLineOptions, matchOptions, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
 import type { Plan } from "../plan/steps.ts";
 import { readTextFile } from "../sys/file.ts";
 import { existingRealpath } from "../sys/realpath.ts";
@@ -30,6 +30,8 @@ export interface FstabOptions {
   types?: string;
   /** mount -O: only lines whose options match (libmount syntax: "noauto", "+nofail") */
   testOptions?: string;
+  /** mount -a -o: options added after each selected line's own (-O matches the line's alone) */
+  options?: readonly string[];
 }
 
 /** Read and parse an fstab; a PlanError names the file, and each bad line. */
@@ -46,7 +48,10 @@ export function readFstab(file = DEFAULT_FSTAB) {
 /** The lines mount -a would mount, and those it leaves out. No syscall beyond reading the file. */
 export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
   const file = options.file ?? DEFAULT_FSTAB;
-  return selectFstab(readFstab(file), { types: options.types, options: options.testOptions }, file);
+  const selection = selectFstab(readFstab(file), { types: options.types, options: options.testOptions }, file);
+  const extra = options.options;
+  if (extra === undefined || extra.length === 0) return selection;
+  return { ...selection, entries: selection.entries.map((entry) => withCommandLineOptions(entry, extra)) };
 }
 
 /**
@@ -83,12 +88,8 @@ export function fstabRequest(operand: string, options: FstabMountOptions = {}): 
       hint: "give both SOURCE and TARGET, or add a line for it to the fstab",
     });
   }
-  const entry = fstabEntry(line);
-  const type = options.type ?? entry.mount.type;
-  if (options.options === undefined || options.options.length === 0) return { ...entry, mount: { ...entry.mount, type } };
-  // The command line's options come after the line's: its X-mount.mkdir (mount -m) counts too.
-  const merged = [...entry.mount.options, ...options.options];
-  return { ...entry, mount: { ...entry.mount, type, options: merged }, createTarget: targetCreation(merged, entry.where) };
+  const entry = withCommandLineOptions(fstabEntry(line), options.options ?? []);
+  return options.type === undefined ? entry : { ...entry, mount: { ...entry.mount, type: options.type } };
 }
 
 /** The plan `mount X` would run, and its mount point; nothing is created or mounted. */

@@ -210,3 +210,19 @@ export function fstabEntry(l: FstabLine): BatchEntry {
   };
 }
 
+/**
+ * A line's entry with the command line's options (mount X -o, mount -a -o) after the line's
+ * own, so that the last one wins, as mount(8) combines them by default (--options-mode
+ * prepend); an X-mount.mkdir (mount -m) or nofail among them counts as the line's would.
+ */
+export function withCommandLineOptions(entry: BatchEntry, options: readonly string[]): BatchEntry {
+  if (options.length === 0) return entry;
+  const merged = [...entry.mount.options, ...options];
+  return {
+    ...entry,
+    mount: { ...entry.mount, options: merged },
+    createTarget: targetCreation(merged, entry.where),
+    nofail: merged.includes("nofail"),
+  };
+}
+

@@ -304,6 +304,22 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
+  test("mount -a -o, -r: after each selected line's options (-O matches the line's alone), as mount(8) -a; --bind is refused", () => {
+    s = scratch("cli-fstab-o");
+    const d = s.dir;
+    const file = fstab([`one ${d}/one tmpfs size=1m,X-mount.mkdir`, `two ${d}/two tmpfs size=1m,x-two,X-mount.mkdir`]);
+    const mounted = run(["mount", "-a", "-T", file, "-O", "nox-two", "-o", "nosuid,size=2m", "-r"]);
+    expect(mounted).toMatchObject({ code: 0, err: "" });
+    const [one, ...others] = mountsUnder(d);
+    expect(others).toEqual([]);
+    expect(one).toMatchObject({ mountpoint: `${d}/one`, source: "one" });
+    expect(one!.options.split(",")).toEqual(expect.arrayContaining(["ro", "nosuid"]));
+    expect(one!.superOptions).toContain("size=2048k");
+    expect(run(["mount", "-a", "-T", file, "--bind"])).toMatchObject({ code: 1, err: expect.stringContaining("mount -a: --bind names one mount") });
+    expect(run(["umount", "-a", "-T", file]).code).toBe(0);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
   test("exit 64 when some lines fail, 32 when all do", () => {
     s = scratch("cli-fstabfail");
     const d = s.dir;

@@ -1,7 +1,7 @@
 // fstab parsing and mount -a selection, as util-linux does them; pure.
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { decodeFstabField, findFstabLine, matchFstype, matchOptions, parseFstab, selectFstab, sourceFromTag } from "../../src/plan/fstab.ts";
+import { decodeFstabField, findFstabLine, matchFstype, matchOptions, parseFstab, selectFstab, sourceFromTag, withCommandLineOptions } from "../../src/plan/fstab.ts";
 
 const FSTAB = [
   "# /etc/fstab: static file system information.",
@@ -106,6 +106,16 @@ describe("mount -a selection", () => {
     // libmount: "noX" means "X is absent", so "nofail" alone matches every line without "fail"
     expect(selectFstab(lines, { options: "nofail" }).entries.map((e) => e.index)).toEqual([4, 5, 6, 8, 9, 11]);
     expect(selectFstab(lines, { types: "tmpfs", options: "nonofail" }).entries.map((e) => e.index)).toEqual([5, 11]);
+  });
+
+  test("the command line's options (mount -a -o) go after each line's own; its mkdir and nofail count; none: the entry as it was", () => {
+    const [proc, spaced] = selectFstab(lines).entries;
+    expect(withCommandLineOptions(proc!, [])).toBe(proc!);
+    const merged = withCommandLineOptions(spaced!, ["ro", "X-mount.mkdir=0750", "nofail", "size=2m"]);
+    expect(merged.mount.options).toEqual(["size=1m", "mode=0700", "ro", "X-mount.mkdir=0750", "nofail", "size=2m"]);
+    expect(merged).toMatchObject({ createTarget: { mode: 0o750 }, nofail: true, where: spaced!.where, index: spaced!.index });
+    expect(spaced!.mount.options).toEqual(["size=1m", "mode=0700"]); // never the caller's arrays
+    expect(() => withCommandLineOptions(proc!, ["X-mount.mkdir=rwx"])).toThrow(/line 4 \(\/proc\): X-mount.mkdir mode "rwx" is not an octal mode/);
   });
 
   test("a relative mount point and a bad mkdir mode are refused by line", () => {

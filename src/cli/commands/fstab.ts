@@ -6,10 +6,10 @@ import { describeStep, formatStep } from "../../plan/steps.ts";
 import { planEntries } from "../../ops/apply.ts";
 import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, selectFstabFile, unmountFstab, type FstabMountOptions } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
-import { has, last, UsageError, type ParsedArgs } from "../args.ts";
+import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
-import type { SingleMount } from "./mount.ts";
+import { commandLineOptions, readWriteOnly, type SingleMount } from "./mount.ts";
 
 /** mount [-T FILE] [-t TYPE] [-o OPTS] X: the fstab line for X (ops/fstab.ts fstabRequest). */
 export function fstabMount(operand: string, options: Pick<FstabMountOptions, "file" | "type" | "options">): SingleMount {
@@ -19,16 +19,24 @@ export function fstabMount(operand: string, options: Pick<FstabMountOptions, "fi
   };
 }
 
-/** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-n] [-v] [--json] */
+/** Flags of one mount, which mean nothing for a whole fstab. */
+const SINGLE_MOUNT_FLAGS = ["bind", "rbind", "move", "label", "uuid", "source", "target"] as const;
+
+/** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-o OPTS] [-n] [-v] [--json] */
 export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${args.operands.join(" ")}`);
+    const single = SINGLE_MOUNT_FLAGS.filter((flag) => has(args, flag));
+    if (single.length > 0) throw new UsageError(`mount -a: --${single.join(", --")} name${single.length === 1 ? "s" : ""} one mount, not every fstab line`);
     const helperDir = last(args, "helper-dir");
     const options = {
       file: last(args, "fstab") ?? DEFAULT_FSTAB,
       types: last(args, "types"),
       testOptions: last(args, "test-opts"),
+      // -o, -r, -w, -m, --make-*: after each line's own options, as mount(8) -a adds them
+      options: commandLineOptions(args.flags, values(args, "options")),
+      ...readWriteOnly(args),
       ...(helperDir === undefined ? {} : { helperDir }),
     };
     if (has(args, "dry-run")) {

@@ -10,7 +10,7 @@ import { tokenizeOptionArgs } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
-import { formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
@@ -27,7 +27,7 @@ const PROPAGATION_FLAGS = [
 
 export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "types", short: "t", value: "TYPE", help: "filesystem type (tmpfs, overlay, ext4, ...); none or auto: read from the device; a list (udf,iso9660): each in turn" },
-  { long: "options", short: "o", value: "OPTS", help: "comma-separated options; repeat to add more" },
+  { long: "options", short: "o", value: "OPTS", help: "comma-separated options; repeat to add more (with -a or one operand: after the fstab line's own)" },
   { long: "bind", short: "B", help: "bind mount SOURCE on TARGET" },
   { long: "rbind", short: "R", help: "bind mount SOURCE and everything under it" },
   { long: "move", short: "M", help: "move the mount at SOURCE (and all under it) to TARGET" },
@@ -73,7 +73,7 @@ export const MOUNT_USAGE =
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
   "       mountkit mount [-l] [-t TYPES]    list the mounts (of those types; -l: with labels)" +
-  "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-n] [--json] [-v]";
+  "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [-n] [--json] [-v]";
 
 export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
   const json = argv.includes("--json");
@@ -101,8 +101,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     const helperDir = last(args, "helper-dir");
     const planOptions: OpsOptions = {
       ...(helperDir === undefined ? {} : { helperDir }),
-      // mount(8): -w is an explicit read-write request, which -r after it cancels
-      ...(has(args, "read-write") && !has(args, "read-only") ? { readWriteOnly: true } : {}),
+      ...readWriteOnly(args),
       ...(has(args, "onlyonce") ? { onlyOnce: true } : {}),
     };
     if (has(args, "dry-run")) {
@@ -126,6 +125,11 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
   }
 }
 
+/** mount(8): -w is an explicit read-write request, which -r after it cancels. */
+export function readWriteOnly(args: ParsedArgs): Pick<OpsOptions, "readWriteOnly"> {
+  return has(args, "read-write") && !has(args, "read-only") ? { readWriteOnly: true } : {};
+}
+
 /** One mount the command makes: planned for --dry-run, or run. */
 export interface SingleMount {
   plan(options: OpsOptions): { plan: Plan; target: string };
@@ -144,7 +148,11 @@ type Request =
   /** one operand, a mount point or source to find in the fstab; -t and the options override it */
   | { readonly kind: "fstab"; readonly operand: string; readonly type: string | undefined; readonly options: readonly string[] };
 
-function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>, optionArgs: readonly string[]): Request {
+/**
+ * The options the command line gives: -o's, then those its flags stand for (--bind, -r, -w,
+ * -m, --make-*), as mount(8) adds them.
+ */
+export function commandLineOptions(flags: ReadonlyMap<string, readonly string[]>, optionArgs: readonly string[]): string[] {
   const options = tokenizeOptionArgs(optionArgs);
   if (flags.has("rbind")) options.push("rbind");
   else if (flags.has("bind")) options.push("bind");
@@ -154,6 +162,11 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
   const mkdirMode = flags.get("mkdir")?.at(-1);
   if (mkdirMode !== undefined) options.push(mkdirMode === "" ? "X-mount.mkdir" : `X-mount.mkdir=${mkdirMode}`);
   for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
+  return options;
+}
+
+function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>, optionArgs: readonly string[]): Request {
+  const options = commandLineOptions(flags, optionArgs);
 
   const typeValues = flags.get("types");
   const type = typeValues?.[typeValues.length - 1] ?? "";
