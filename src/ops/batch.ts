@@ -14,7 +14,9 @@
  */
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
+import { hasTransform } from "../plan/activation.ts";
 import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
+import { runActivatedBatch } from "./activation.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { openBatchShared } from "./batch-shared.ts";
@@ -100,6 +102,10 @@ interface Mounted {
  */
 export function runBatch(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
   const action = options.action ?? "mount batch";
+  // containerd's mount transformers (format/, mkdir/): temp mounts first (ops/activation.ts)
+  if (entries.some((e) => hasTransform(e.mount.type))) {
+    return runActivatedBatch(entries, options, action, (system) => runBatch(system, root, options));
+  }
   const canonical = canonicalRoot(root);
   const base = opsContext(options);
   const shared = openBatchShared(base.facts);

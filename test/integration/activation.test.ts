@@ -1,0 +1,186 @@
+// containerd's mount transformers (format/, mkdir/) on the real kernel: image layers mounted on
+// temp dirs, an overlay of them on the root, the temp mounts gone afterwards; mkdir beneath
+// a mount only; failures leave nothing. Root, private mount namespace.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { exitCodeFor, MountkitError, SyscallError } from "../../src/errors.ts";
+import { applyText } from "../../src/ops/apply.ts";
+import { mountAll } from "../../src/ops/batch.ts";
+import { tempMountLocation } from "../../src/ops/temp-location.ts";
+import { caught } from "../support/caught.ts";
+import { runCli } from "../support/cli.ts";
+import { expectFreed, fdChanges, loopDevicesOf, openFds } from "../support/resources.ts";
+import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
+import { snapshotList } from "../support/snapshot-list.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+
+const ws = workspace();
+const { dir, unmountAfter } = ws;
+let s: Scratch;
+const fresh = (label: string) => (s = ws.fresh(label));
+
+const activationDirs = () => readdirSync(tempMountLocation()).filter((n) => n.startsWith("mountkit-activate-"));
+const tableSize = () => mountTable().length;
+
+/** A writable ext4 image and a read-only layer image holding etc/motd, as the erofs snapshotter's files. */
+function images(rwExtra: (d: string) => void = () => {}) {
+  const layer = dir("layer-content", "etc");
+  writeFileSync(join(layer, "motd"), "from the layer\n");
+  const rwContent = dir("rw-content");
+  rwExtra(rwContent);
+  return { rw: ws.image("rw.img", 16, ["-d", rwContent]), layer: ws.image("layer.img", 16, ["-d", join(layer, "..")]) };
+}
+
+
+describe("mountAll with containerd's transforms", () => {
+  test("the erofs snapshotter's list: the overlay of the image mounts stands alone; release frees the loop devices", async () => {
+    fresh("activate");
+    const { rw, layer } = images();
+    const root = dir("root");
+    unmountAfter(root);
+    const before = tableSize();
+    const fds = openFds();
+    const outcome = mountAll(snapshotList(rw, layer, "ext4"), root);
+    expect(outcome.targets).toEqual([root]);
+    expect(outcome.results.map((r) => [r.where, r.status])).toEqual([["entry 3", "mounted"]]);
+    // one mount more than before: the overlay; the image mounts were detached, their dirs removed
+    expect(tableSize()).toBe(before + 1);
+    expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["overlay"]);
+    expect(activationDirs()).toEqual([]);
+    expect(fdChanges(fds)).toEqual([]);
+    // the overlay holds the layers: both devices stay attached while it is mounted
+    expect(loopDevicesOf(rw).sysfs).toHaveLength(1);
+    expect(loopDevicesOf(layer).sysfs).toHaveLength(1);
+    expect(readFileSync(join(root, "etc/motd"), "utf8")).toBe("from the layer\n");
+    writeFileSync(join(root, "written"), "upper");
+    outcome.release();
+    expect(mountsUnder(root)).toEqual([]);
+    await expectFreed(rw);
+    await expectFreed(layer);
+    // the write landed in the writable image's upper dir
+    const check = dir("check");
+    const seen = mountAll([{ type: "ext4", source: rw, options: ["ro", "loop"] }], check);
+    try {
+      expect(readFileSync(join(check, "upper/written"), "utf8")).toBe("upper");
+      expect(statSync(join(check, "upper")).mode & 0o7777).toBe(0o755);
+    } finally {
+      seen.release();
+    }
+    await expectFreed(rw);
+  });
+
+  test("format/mkdir/bind (the blockfile snapshotter's shape): the directory made with its mode and owner, then bound", async () => {
+    fresh("activate-bind");
+    const { rw } = images();
+    const root = dir("root");
+    unmountAfter(root);
+    const outcome = mountAll(
+      [
+        { type: "ext4", source: rw, options: ["rw", "loop"] },
+        { type: "format/mkdir/bind", source: "{{ mount 0 }}/upper", options: ["X-containerd.mkdir.path={{ mount 0 }}/upper:0750:1000:2000", "rw", "rbind"] },
+      ],
+      root,
+    );
+    expect(statSync(root)).toMatchObject({ uid: 1000, gid: 2000 });
+    expect(statSync(root).mode & 0o7777).toBe(0o750);
+    expect(activationDirs()).toEqual([]);
+    outcome.release();
+    await expectFreed(rw);
+  });
+
+  test("an X-containerd.mkdir.path through a symlink out of the image is refused (EXDEV): nothing made outside, nothing left", async () => {
+    fresh("activate-escape");
+    const outside = dir("outside");
+    const { rw, layer } = images((content) => symlinkSync(outside, join(content, "upper")));
+    const root = dir("root");
+    const before = tableSize();
+    const err = caught(() => mountAll(snapshotList(rw, layer, "ext4").map((m, i) => (i < 2 ? m : { ...m, options: ["X-containerd.mkdir.path={{ mount 0 }}/upper/x", "lowerdir={{ mount 1 }}"] })), root)) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.errnoName).toBe("EXDEV");
+    expect(err.message).toMatch(/X-containerd\.mkdir\.path=.*\/upper\/x: create "?upper\/x"? beneath/);
+    expect(err.hint).toMatch(/leads out of the mount/);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(tableSize()).toBe(before);
+    expect(activationDirs()).toEqual([]);
+    await expectFreed(rw);
+    await expectFreed(layer);
+  });
+
+  test("the overlay failing after the temp mounts (a lower dir that does not exist): exit 32, every temp mount and device gone", async () => {
+    fresh("activate-fail");
+    const { rw, layer } = images();
+    const root = dir("root");
+    const before = tableSize();
+    const list = snapshotList(rw, layer, "ext4").map((m, i) => (i < 2 ? m : { ...m, options: m.options.map((o) => (o.startsWith("lowerdir=") ? "lowerdir={{ mount 1 }}/missing" : o)) }));
+    const err = caught(() => mountAll(list, root)) as MountkitError;
+    expect(err).toBeInstanceOf(MountkitError);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(err.message).toMatch(/entry 3/);
+    expect(tableSize()).toBe(before);
+    expect(activationDirs()).toEqual([]);
+    await expectFreed(rw);
+    await expectFreed(layer);
+  });
+
+  test("a temp mount failing (an image that is no filesystem): the earlier temp mounts undone, exit 32, named", async () => {
+    fresh("activate-temp-fail");
+    const { rw } = images();
+    const zeros = s.path("zeros.img");
+    writeFileSync(zeros, new Uint8Array(4 << 20));
+    ws.cleanups.push(() => loopDevicesOf(zeros).sysfs.length === 0 || Bun.spawnSync(["losetup", "-d", ...loopDevicesOf(zeros).sysfs]));
+    const before = tableSize();
+    const err = caught(() => mountAll(snapshotList(rw, zeros, "ext4"), dir("root"))) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.message).toMatch(/^mount all: entry 2: mount .*zeros\.img.*: mount\(2\): EINVAL/);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(tableSize()).toBe(before);
+    expect(activationDirs()).toEqual([]);
+    await expectFreed(rw);
+    await expectFreed(zeros);
+  });
+});
+
+describe("mountkit apply with containerd's transforms", () => {
+  test("--dry-run prints the temp mounts and the filled-in overlay, making nothing; the real run mounts", async () => {
+    fresh("activate-cli");
+    const { rw, layer } = images();
+    const root = dir("root");
+    unmountAfter(root);
+    const file = s.path("list.json");
+    writeFileSync(file, JSON.stringify(snapshotList(rw, layer, "ext4")));
+    const dry = runCli(["apply", "--dry-run", "--root", root, file]);
+    expect(dry).toMatchObject({ code: 0, stderr: "" });
+    const headers = dry.stdout.split("\n").filter((l) => l.startsWith("# "));
+    expect(headers).toEqual([
+      expect.stringMatching(/^# entry 1: \/.*\/mountkit-activate-[^/]+\/2$/),
+      expect.stringMatching(/^# entry 2: \/.*\/mountkit-activate-[^/]+\/1$/),
+      `# entry 3: ${root}`,
+    ]);
+    expect(dry.stdout).toMatch(/"lowerdir\+", "\/.*\/mountkit-activate-[^/]+\/1"/);
+    expect(activationDirs()).toEqual([]);
+    expect(loopDevicesOf(rw).sysfs).toEqual([]);
+
+    const real = runCli(["apply", "--root", root, "--json", file]);
+    expect(real).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(real.stdout).entries.map((e: { where: string; status: string }) => [e.where, e.status])).toEqual([["entry 3", "mounted"]]);
+    expect(readFileSync(join(root, "etc/motd"), "utf8")).toBe("from the layer\n");
+    expect(activationDirs()).toEqual([]);
+    expect(runCli(["umount", root])).toMatchObject({ code: 0, stderr: "" });
+    await expectFreed(rw);
+    await expectFreed(layer);
+    expect(existsSync(root)).toBe(true);
+  });
+
+  test("applyText refuses an unknown transform before anything (exit 1)", () => {
+    fresh("activate-unknown");
+    const err = caught(() => applyText(JSON.stringify([{ type: "mkfs/ext4", source: "/x.img", target: "/", options: ["loop"] }]), { root: dir("root") })) as MountkitError;
+    expect(err).toBeInstanceOf(MountkitError);
+    expect(exitCodeFor(err)).toBe(1);
+    expect(err.message).toMatch(/entry 1: unknown mount transform "mkfs"/);
+    expect(activationDirs()).toEqual([]);
+  });
+});
