@@ -2,7 +2,7 @@
 // temp dirs, an overlay of them on the root, the temp mounts gone afterwards; mkdir beneath
 // a mount only; failures leave nothing. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exitCodeFor, MountkitError, SyscallError } from "../../src/errors.ts";
 import { applyText } from "../../src/ops/apply.ts";
@@ -26,12 +26,12 @@ const activationDirs = () => readdirSync(tempMountLocation()).filter((n) => n.st
 const tableSize = () => mountTable().length;
 
 /** A writable ext4 image and a read-only layer image holding etc/motd, as the erofs snapshotter's files. */
-function images(rwExtra: (d: string) => void = () => {}) {
-  const layer = dir("layer-content", "etc");
+function images(rwExtra: (d: string) => void = () => {}, name = "") {
+  const layer = dir(`${name}layer-content`, "etc");
   writeFileSync(join(layer, "motd"), "from the layer\n");
-  const rwContent = dir("rw-content");
+  const rwContent = dir(`${name}rw-content`);
   rwExtra(rwContent);
-  return { rw: ws.image("rw.img", 16, ["-d", rwContent]), layer: ws.image("layer.img", 16, ["-d", join(layer, "..")]) };
+  return { rw: ws.image(`${name}rw.img`, 16, ["-d", rwContent]), layer: ws.image(`${name}layer.img`, 16, ["-d", join(layer, "..")]) };
 }
 
 
@@ -108,6 +108,36 @@ describe("mountAll with containerd's transforms", () => {
     expect(activationDirs()).toEqual([]);
     await expectFreed(rw);
     await expectFreed(layer);
+  });
+
+  test("X-containerd.mkdir.path on an existing directory leaves it as it is; on a file it is an error naming it", async () => {
+    fresh("activate-exists");
+    const { rw, layer } = images((content) => {
+      mkdirSync(join(content, "upper"), { mode: 0o711 });
+      chmodSync(join(content, "upper"), 0o711);
+      mkdirSync(join(content, "work"));
+    });
+    const root = dir("root");
+    unmountAfter(root);
+    mountAll(snapshotList(rw, layer, "ext4"), root).release();
+    const check = dir("check");
+    const seen = mountAll([{ type: "ext4", source: rw, options: ["ro", "loop"] }], check);
+    try {
+      expect(statSync(join(check, "upper")).mode & 0o7777).toBe(0o711);
+    } finally {
+      seen.release();
+    }
+
+    const file = images((content) => writeFileSync(join(content, "upper"), "not a dir"), "file-");
+    const before = tableSize();
+    const err = caught(() => mountAll(snapshotList(file.rw, file.layer, "ext4"), root)) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.errnoName).toBe("ENOTDIR");
+    expect(err.hint).toMatch(/\/upper"? exists and is not a directory/);
+    expect(tableSize()).toBe(before);
+    expect(activationDirs()).toEqual([]);
+    await expectFreed(file.rw);
+    await expectFreed(file.layer);
   });
 
   test("the overlay failing after the temp mounts (a lower dir that does not exist): exit 32, every temp mount and device gone", async () => {

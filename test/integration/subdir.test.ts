@@ -11,7 +11,7 @@ import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
 import { runCli } from "../support/cli.ts";
-import { expectFreed, makeExt4Image } from "../support/resources.ts";
+import { expectFreed, fdChanges, makeExt4Image, openFds } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
@@ -104,6 +104,22 @@ test("the temp mount's unmount failing (EBUSY injected): the clone is dropped, t
   expect(err.cleanupErrors).toEqual([]);
   expect(sys.counts.umount2).toBe(2); // the failed one, then the rollback's
   expect(sys.counts.moveMount ?? 0).toBe(0);
+  expect(mountsUnder(ws.dir())).toEqual([]);
+  expect(readdirSync(temp)).toEqual([]);
+  await expectFreed(img);
+});
+
+test("open_tree failing after openat2 found the directory (EMFILE injected): the directory's fd closed, the temp mount undone, no fd left", async () => {
+  const { temp, img, t } = setUp("subdir-open-tree-fail");
+  const fds = openFds();
+  const sys = injectFaults(libcSyscalls, { openTree: { calls: [1], errno: Errno.EMFILE, syscall: "open_tree(2)" } });
+  const err = caught(() => mount({ type: "ext4", source: img, options: ["loop", "X-mount.subdir=sub"] }, t, { sys })) as SyscallError;
+  expect(err).toBeInstanceOf(SyscallError);
+  expect([err.syscall, err.errno]).toEqual(["open_tree(2)", Errno.EMFILE]);
+  expect(err.message).toContain("sub");
+  expect(sys.counts.openat2).toBe(1);
+  expect(sys.counts.moveMount ?? 0).toBe(0);
+  expect(fdChanges(fds)).toEqual([]);
   expect(mountsUnder(ws.dir())).toEqual([]);
   expect(readdirSync(temp)).toEqual([]);
   await expectFreed(img);
