@@ -24,12 +24,15 @@ export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
 /**
  * The mounts made read-only. An overlay loses its upperdir and workdir, and the upperdir
  * becomes its top lower layer (the merged view stays the same, frozen). Every other mount gets
- * `ro` in place of any `rw`/`ro`. A new array of new Mount objects.
+ * `ro` in place of any `rw`/`ro`. Under containerd's transform prefixes (plan/activation.ts) an
+ * overlay is still one ("format/mkdir/overlay"), and the X-containerd.mkdir options go: a
+ * read-only view creates nothing. A new array of new Mount objects.
  */
 export function readonlyMounts(mounts: readonly Mount[]): Mount[] {
   return mounts.map((m) => {
-    if (m.type === "overlay") return { ...m, options: readonlyOverlayOptions(m.options) };
-    return { ...m, options: [...m.options.filter((o) => o !== "rw" && o !== "ro"), "ro"] };
+    const options = m.type.includes("/") ? m.options.filter((o) => !o.startsWith("X-containerd.mkdir.")) : m.options;
+    if (m.type.slice(m.type.lastIndexOf("/") + 1) === "overlay") return { ...m, options: readonlyOverlayOptions(options) };
+    return { ...m, options: [...options.filter((o) => o !== "rw" && o !== "ro"), "ro"] };
   });
 }
 

@@ -8,6 +8,7 @@ import { exitCodeFor, MountkitError, SyscallError } from "../../src/errors.ts";
 import { applyText } from "../../src/ops/apply.ts";
 import { mountAll } from "../../src/ops/batch.ts";
 import { tempMountLocation } from "../../src/ops/temp-location.ts";
+import { withReadonlyTempMount } from "../../src/ops/temp-mount.ts";
 import { caught } from "../support/caught.ts";
 import { runCli } from "../support/cli.ts";
 import { expectFreed, fdChanges, loopDevicesOf, openFds } from "../support/resources.ts";
@@ -138,6 +139,28 @@ describe("mountAll with containerd's transforms", () => {
     expect(activationDirs()).toEqual([]);
     await expectFreed(file.rw);
     await expectFreed(file.layer);
+  });
+
+  test("withReadonlyTempMount of the list: the upper dir becomes the top layer, nothing is written, nothing is left", async () => {
+    fresh("activate-readonly");
+    const { rw, layer } = images();
+    const root = dir("root");
+    unmountAfter(root);
+    const used = mountAll(snapshotList(rw, layer, "ext4"), root);
+    writeFileSync(join(root, "written"), "in the upper dir");
+    used.release();
+    await expectFreed(rw);
+    const before = tableSize();
+    const seen = await withReadonlyTempMount(snapshotList(rw, layer, "ext4"), (view) => {
+      const write = caught(() => writeFileSync(join(view, "more"), "x")) as NodeJS.ErrnoException;
+      return { written: readFileSync(join(view, "written"), "utf8"), motd: readFileSync(join(view, "etc/motd"), "utf8"), write: write.code };
+    });
+    expect(seen).toEqual({ written: "in the upper dir", motd: "from the layer\n", write: "EROFS" });
+    expect(tableSize()).toBe(before);
+    // neither the temp mount's dir nor the activation's (the scratch dirs are mountkit-test-*)
+    expect(readdirSync(tempMountLocation()).filter((n) => n.startsWith("mountkit-") && !n.startsWith("mountkit-test-"))).toEqual([]);
+    await expectFreed(rw);
+    await expectFreed(layer);
   });
 
   test("the overlay failing after the temp mounts (a lower dir that does not exist): exit 32, every temp mount and device gone", async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { readOnly, readonlyMounts, readonlyOverlayOptions, removeVolatileOption } from "../../src/plan/mount-helpers.ts";
+import { snapshotList } from "../support/snapshot-list.ts";
 import { splitLowerdirValue } from "../../src/plan/overlay-options.ts";
 
 function frozen(mounts: Mount[]): readonly Mount[] {
@@ -61,6 +62,17 @@ describe("readonlyMounts", () => {
       { type: "bind", source: "/s", options: ["rbind"] },
     ]);
     expect(readonlyMounts(input).map((m) => m.options)).toEqual([["lowerdir=/a:/b"], ["noatime", "ro"], ["rbind", "ro"]]);
+  });
+
+  test("containerd's transform lists: a format/mkdir/overlay is an overlay; the mkdir options go, the images get ro", () => {
+    const ro = readonlyMounts(frozen(snapshotList("/rw.img", "/layer.erofs")));
+    expect(ro.map((m) => [m.type, m.options])).toEqual([
+      ["ext4", ["loop", "ro"]],
+      ["erofs", ["loop", "ro"]],
+      ["format/mkdir/overlay", ["lowerdir={{ mount 0 }}/upper:{{ mount 1 }}"]],
+    ]);
+    const bind = readonlyMounts([{ type: "format/mkdir/bind", source: "{{ mount 0 }}/upper", options: ["X-containerd.mkdir.path={{ mount 0 }}/upper", "rw", "rbind"] }]);
+    expect(bind[0]!.options).toEqual(["rbind", "ro"]);
   });
 });
 
