@@ -89,26 +89,21 @@ export function planApply(text: string, options: ApplyOptions = {}): { request: 
 export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions, action: string): PlannedEntry[] {
   const canonical = canonicalRoot(root);
   const ctx = opsContext(options);
-  if (entries.some((e) => hasTransform(e.mount.type))) return planActivated(entries, canonical, ctx, action);
-  const targets = new Map(entries.map((e) => [e, resolveInRoot(canonical, e.mount.target, ctx.sys)]));
-  const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action, planEnv(ctx)).map((p) => readyToRun(p, ctx));
-  checkFsParams(entries, plans, ctx, action);
-  return entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }));
-}
-
-/**
- * The dry run of a list with containerd's transforms: the temp mounts on their (future) temp
- * directories, then the real mounts with the templates filled. The kernel is not asked about
- * their options: what they name exists only once the temp mounts do.
- */
-function planActivated(entries: readonly BatchEntry[], root: string, ctx: OpsContext, action: string): PlannedEntry[] {
+  if (!entries.some((e) => hasTransform(e.mount.type))) return planInRoot(entries, canonical, ctx, action, true);
+  // containerd's transforms: the temp mounts on their (future) temp directories, then the real
+  // mounts with the templates filled. The kernel is not asked about the real mounts' options:
+  // what they name exists only once the temp mounts do.
   const activation = planActivation(entries, newTempPath("activate"))!;
-  const env = planEnv(ctx);
   const temp = activation.temp.map((t) => {
     const entry = { ...t.entry, mount: { ...t.mount, target: t.mountPoint } };
-    return { entry, target: t.mountPoint, plan: readyToRun(planEntry(entry, t.mountPoint, ctx.facts, env), ctx) };
+    return { entry, target: t.mountPoint, plan: readyToRun(planEntry(entry, t.mountPoint, ctx.facts, planEnv(ctx)), ctx) };
   });
-  const targets = new Map(activation.system.map((e) => [e, resolveInRoot(root, e.mount.target, ctx.sys)]));
-  const plans = planBatch(activation.system, (e) => targets.get(e)!, ctx.facts, action, env).map((p) => readyToRun(p, ctx));
-  return [...temp, ...activation.system.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }))];
+  return [...temp, ...planInRoot(activation.system, canonical, ctx, action, false)];
+}
+
+function planInRoot(entries: readonly BatchEntry[], root: string, ctx: OpsContext, action: string, askKernel: boolean): PlannedEntry[] {
+  const targets = new Map(entries.map((e) => [e, resolveInRoot(root, e.mount.target, ctx.sys)]));
+  const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action, planEnv(ctx)).map((p) => readyToRun(p, ctx));
+  if (askKernel) checkFsParams(entries, plans, ctx, action);
+  return entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }));
 }

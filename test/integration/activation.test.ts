@@ -2,7 +2,10 @@
 // temp dirs, an overlay of them on the root, the temp mounts gone afterwards; mkdir beneath
 // a mount only; failures leave nothing. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { Errno } from "../../src/errno.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
 import { join } from "node:path";
 import { exitCodeFor, MountkitError, SyscallError } from "../../src/errors.ts";
 import { applyText } from "../../src/ops/apply.ts";
@@ -159,6 +162,35 @@ describe("mountAll with containerd's transforms", () => {
     expect(tableSize()).toBe(before);
     // neither the temp mount's dir nor the activation's (the scratch dirs are mountkit-test-*)
     expect(readdirSync(tempMountLocation()).filter((n) => n.startsWith("mountkit-") && !n.startsWith("mountkit-test-"))).toEqual([]);
+    await expectFreed(rw);
+    await expectFreed(layer);
+  });
+
+  test("a temp dir that cannot be removed (EBUSY injected at rmdir): a warning each, the overlay stands; the mounts were detached all the same", async () => {
+    fresh("activate-cleanup-fail");
+    const { rw, layer } = images();
+    const root = dir("root");
+    unmountAfter(root);
+    const sys = injectFaults(libcSyscalls, { rmdir: { calls: [1], errno: Errno.EBUSY, syscall: "rmdir(2)" } });
+    const outcome = mountAll(snapshotList(rw, layer, "ext4"), root, { sys });
+    const left = activationDirs().map((name) => join(tempMountLocation(), name));
+    // if an expectation fails first: the empty dirs go all the same (rmdir only)
+    ws.cleanups.push(() => {
+      for (const d of left.filter((d) => existsSync(d))) {
+        for (const name of readdirSync(d)) rmdirSync(join(d, name));
+        rmdirSync(d);
+      }
+    });
+    expect(outcome.error).toBeUndefined();
+    // the mount point dir "1" failed, so the temp dir is not empty either
+    expect(outcome.warnings.map((w) => (w as SyscallError).errnoName)).toEqual(["EBUSY", "ENOTEMPTY"]);
+    expect(left).toHaveLength(1);
+    expect(readdirSync(left[0]!)).toEqual(["1"]);
+    expect(mountsUnder(left[0]!)).toEqual([]); // detached before the rmdir
+    expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["overlay"]);
+    rmdirSync(join(left[0]!, "1"));
+    rmdirSync(left[0]!);
+    outcome.release();
     await expectFreed(rw);
     await expectFreed(layer);
   });

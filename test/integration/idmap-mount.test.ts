@@ -226,11 +226,17 @@ describe("mount() with uidmap=/gidmap=", () => {
 });
 
 describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap)", () => {
-  test("loop: the image's container-owned files show the mapped host ids; unmounting both mounts frees the device; no fd left", async () => {
-    fresh("loop");
+  /** An ext4 image of containerTree() and a mount point unmounted after the test. */
+  function imageAndTarget(label: string): { img: string; dst: string } {
+    fresh(label);
     const img = ws.image("img", 16, ["-d", containerTree()]);
     const dst = dir("dst");
     unmountAfter(dst);
+    return { img, dst };
+  }
+
+  test("loop: the image's container-owned files show the mapped host ids; unmounting both mounts frees the device; no fd left", async () => {
+    const { img, dst } = imageAndTarget("loop");
     cacheUserns(MAP);
     const fds = openFds();
     mount({ type: "ext4", source: img, options: ["loop", ...IDMAP_OPTIONS] }, dst);
@@ -250,10 +256,7 @@ describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap
   });
 
   test("an image file with no type and no loop option: loop device, type from the superblock, idmapped, read-only", async () => {
-    fresh("image-auto");
-    const img = ws.image("img", 16, ["-d", containerTree()]);
-    const dst = dir("dst");
-    unmountAfter(dst);
+    const { img, dst } = imageAndTarget("image-auto");
     mount({ type: "", source: img, options: ["ro", ...IDMAP_OPTIONS] }, dst);
     const at = topAt(dst);
     expect(at.map((m) => m.fstype)).toEqual(["ext4", "ext4"]);
@@ -280,10 +283,7 @@ describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap
   });
 
   test("through the binary: mount -o loop,uidmap=,gidmap= and umount --all-stacked", async () => {
-    fresh("loop-cli");
-    const img = ws.image("img", 16, ["-d", containerTree()]);
-    const dst = dir("dst");
-    unmountAfter(dst);
+    const { img, dst } = imageAndTarget("loop-cli");
     // the mappings hold commas: quoted, in util-linux option syntax
     const mounted = runCli(["mount", "-t", "ext4", "-o", `loop,uidmap="${MAP}",gidmap="${MAP}"`, img, dst]);
     expect(mounted).toMatchObject({ code: 0, stderr: "" });
