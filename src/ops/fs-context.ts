@@ -5,11 +5,11 @@
  * Owns every fd it opens and closes each on every path:
  * a layer's O_PATH fd right after its fsconfig call (the kernel holds its own reference),
  * the mount fd after move_mount (closing it unmounts the tree if move_mount failed), the
- * context fd last. A failed fsconfig or fsmount carries the kernel's messages from the context.
+ * context fd last. An idmapped step idmaps the mount before it is attached (step.idmap). A failed fsconfig or fsmount carries the kernel's messages from the context.
  */
 import { SyscallError } from "../errors.ts";
 import { layerLabel, type FsContextStep, type FsParam, type LayerSource } from "../plan/fs-context-step.ts";
-import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOVE_MOUNT } from "../sys/mount-api.ts";
+import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOUNT_ATTR, MOVE_MOUNT } from "../sys/mount-api.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeHandle, closeQuietly, handleFd } from "./plan-handles.ts";
@@ -33,6 +33,7 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
       throw withKernelMessages(sys, fsfd, "fsmount", err);
     }
     try {
+      if (step.idmap !== undefined) sys.mountSetattr(mntfd, "", AT.EMPTY_PATH, MOUNT_ATTR.IDMAP, 0, 0, handleFd(run, step.idmap));
       sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
     } finally {
       closeQuietly(sys, mntfd);

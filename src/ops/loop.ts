@@ -20,6 +20,7 @@ import { mountFirstType } from "./mount-types.ts";
 import { probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { attachedLoopOf } from "./loop-reuse.ts";
+import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
@@ -159,9 +160,10 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   try {
     fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file);
     const flags = forcedReadOnly ? step.flags | MS.RDONLY : step.flags;
-    if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file);
-    else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, step.data, ctx);
-    else ctx.sys.mount(loop.device, step.target, fstype, flags, step.data);
+    const how = newMountOf(step.idmap, ctx, run);
+    if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file, how);
+    else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, step.data, ctx, how);
+    else how.mount(loop.device, step.target, fstype, flags, step.data);
   } catch (err) {
     releaseLoop(loop, ctx);
     if (err instanceof SyscallError) {

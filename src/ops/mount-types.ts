@@ -4,12 +4,15 @@
  * such type), as libmount does.
  */
 import { quotePath, SyscallError } from "../errors.ts";
-import { formatMountCall } from "../plan/mount-call.ts";
 import { NEXT_TYPE_ERRNOS } from "../plan/type-list.ts";
 import type { OpsContext } from "./context.ts";
+import { plainMount, type NewMount } from "./new-mount.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
 
-/** Mount source with the first of types the kernel takes; returns that type. `what` names the source in hints (a loop device's image). */
+/**
+ * Mount source with the first of types the kernel takes; returns that type. `what` names the
+ * source in hints (a loop device's image); `how` makes each call (mount(2), or idmapped).
+ */
 export function mountFirstType(
   source: string,
   target: string,
@@ -19,12 +22,13 @@ export function mountFirstType(
   readOnlyFallback: boolean,
   ctx: OpsContext,
   what = source,
+  how: NewMount = plainMount(ctx),
 ): string {
   for (let i = 0; ; i++) {
     const type = types[i]!;
     try {
-      if (readOnlyFallback) mountOrReadOnly(source, target, type, flags, data, ctx);
-      else ctx.sys.mount(source, target, type, flags, data);
+      if (readOnlyFallback) mountOrReadOnly(source, target, type, flags, data, ctx, how);
+      else how.mount(source, target, type, flags, data);
       return type;
     } catch (err) {
       const next = types[i + 1];
@@ -34,7 +38,7 @@ export function mountFirstType(
         throw err;
       }
       ctx.log?.(`${err.errnoName}: not ${type}; the next type`);
-      ctx.log?.(formatMountCall({ source, target, fstype: next, flags, data }));
+      ctx.log?.(how.format({ source, target, fstype: next, flags, data }));
     }
   }
 }

@@ -11,6 +11,7 @@ import { O } from "../sys/fd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
@@ -52,8 +53,9 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
     closeQuietly(ctx.sys, fd);
   }
   try {
-    if (step.readOnlyFallback) mountOrReadOnly(step.source, step.target, fstype, step.flags, step.data, ctx);
-    else ctx.sys.mount(step.source, step.target, fstype, step.flags, step.data);
+    const how = newMountOf(step.idmap, ctx, run);
+    if (step.readOnlyFallback) mountOrReadOnly(step.source, step.target, fstype, step.flags, step.data, ctx, how);
+    else how.mount(step.source, step.target, fstype, step.flags, step.data);
   } catch (err) {
     if (err instanceof SyscallError) err.hint ??= probedTypeHint(err, fstype, step.source);
     throw err;

@@ -7,22 +7,30 @@ import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { MS } from "../plan/flags.ts";
-import { formatMountCall } from "../plan/mount-call.ts";
 import { readOnlyWarning } from "../plan/read-only-fallback.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import type { OpsContext } from "./context.ts";
+import { plainMount, type NewMount } from "./new-mount.ts";
 
-/** mount(2), made again read-only when source turns out write-protected. */
-export function mountOrReadOnly(source: string, target: string, fstype: string | null, flags: number, data: string | null, ctx: OpsContext): void {
+/** mount(2) (or `how`'s way), made again read-only when source turns out write-protected. */
+export function mountOrReadOnly(
+  source: string,
+  target: string,
+  fstype: string | null,
+  flags: number,
+  data: string | null,
+  ctx: OpsContext,
+  how: NewMount = plainMount(ctx),
+): void {
   try {
-    ctx.sys.mount(source, target, fstype, flags, data);
+    how.mount(source, target, fstype, flags, data);
     return;
   } catch (err) {
     if (!(err instanceof SyscallError) || !refusesWriting(err, source)) throw err;
     ctx.log?.(`${err.errnoName}: ${quotePath(source)} is write-protected; again read-only`);
-    ctx.log?.(formatMountCall({ source, target, fstype, flags: flags | MS.RDONLY, data }));
+    ctx.log?.(how.format({ source, target, fstype, flags: flags | MS.RDONLY, data }));
     try {
-      ctx.sys.mount(source, target, fstype, flags | MS.RDONLY, data);
+      how.mount(source, target, fstype, flags | MS.RDONLY, data);
     } catch (again) {
       // The read-only call's error is the one that says what else is wrong (as mount(8) reports it).
       if (again instanceof SyscallError) again.hint ??= `read-write was refused first (${err.errnoName}, as for a write-protected source), then this read-only retry`;

@@ -15,6 +15,7 @@ import { runMountInDirStep } from "./mount-in-dir.ts";
 import { runLoopMountStep } from "./loop.ts";
 import { runProbedMountStep } from "./probe.ts";
 import { mountFirstType } from "./mount-types.ts";
+import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
 import { runSetOwnerStep } from "./mountpoint-owner.ts";
 import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
@@ -121,8 +122,11 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
 function runMountStep(step: MountStep, ctx: OpsContext, run: PlanRun): void {
   let flags = step.flags;
   if (step.inheritFlags !== 0) flags |= statfsFlagsToMs(ctx.sys.statfs(step.target).flags) & step.inheritFlags;
-  if (step.otherTypes) mountFirstType(step.source!, step.target, [step.fstype!, ...step.otherTypes], flags, step.data, step.readOnlyFallback === true, ctx);
-  else if (step.readOnlyFallback) mountOrReadOnly(step.source!, step.target, step.fstype, flags, step.data, ctx);
+  if (step.otherTypes) {
+    const how = newMountOf(step.idmap, ctx, run);
+    mountFirstType(step.source!, step.target, [step.fstype!, ...step.otherTypes], flags, step.data, step.readOnlyFallback === true, ctx, step.source!, how);
+  } else if (step.readOnlyFallback) mountOrReadOnly(step.source!, step.target, step.fstype, flags, step.data, ctx, newMountOf(step.idmap, ctx, run));
+  else if (step.idmap !== undefined) newMountOf(step.idmap, ctx, run).mount(step.source, step.target, step.fstype, flags, step.data);
   else ctx.sys.mount(step.source, step.target, step.fstype, flags, step.data);
   if (step.undoable && run.undoWanted) run.rollback.push(step.role === "move" ? () => moveBack(step, ctx) : () => undoMount(step.target, ctx));
 }

@@ -45,20 +45,25 @@ export interface FsContextFlags {
   readonly attrFlags: number;
 }
 
+/** Every flag the fd API expresses (or ignores, as meaningless there). */
+const HANDLED = [...SB_FLAG_PARAMS, ...ATTRS].reduce((all, [ms]) => all | ms, IGNORED);
+
+/** The flags of a mount(2) call that the fd API cannot express (MS_I_VERSION, MS_BIND...); 0 when none. */
+export function flagsWithoutFsContextEquivalent(flags: number): number {
+  return flags & ~HANDLED;
+}
+
 /** Split mount(2) flags; a flag the fd API cannot express is a PlanError naming it. */
 export function fsContextFlags(flags: number, request: { readonly action: string }): FsContextFlags {
   const sbFlags: string[] = [];
   let attrFlags = 0;
-  let handled = IGNORED;
   for (const [ms, key] of SB_FLAG_PARAMS) {
-    handled |= ms;
     if (flags & ms) sbFlags.push(key);
   }
   for (const [ms, attr] of ATTRS) {
-    handled |= ms;
     if (flags & ms) attrFlags |= attr;
   }
-  const rest = flags & ~handled;
+  const rest = flagsWithoutFsContextEquivalent(flags);
   if (rest !== 0) {
     throw new PlanError(`${request.action}: ${formatFlags(rest)} has no equivalent in the fd-based mount API`, {
       hint: "drop the option, or use mount(2) with MOUNTKIT_STRATEGY=legacy",

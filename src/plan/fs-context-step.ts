@@ -51,6 +51,12 @@ export interface FsContextStep {
    * stay open until that call (closed earlier, it dissolves and CMD_CREATE fails with EINVAL).
    */
   readonly closeAfterCreate?: readonly string[];
+  /**
+   * The handle slot of a user namespace fd: the new mount is idmapped with it
+   * (mount_setattr(MOUNT_ATTR_IDMAP)) between fsmount and move_mount, while it is still
+   * detached, the only time the kernel allows it (plan/idmapped-new-mount.ts).
+   */
+  readonly idmap?: string;
 }
 
 /** What a layer is, for messages: its path, or the handle's label. */
@@ -69,7 +75,7 @@ export function paramCommand(param: FsParam): "SET_FLAG" | "SET_STRING" | "SET_F
 export function describeFsContextStep(step: FsContextStep): Record<string, unknown> {
   return {
     op: step.op,
-    syscalls: ["fsopen", "fsconfig", "fsmount", "move_mount"],
+    syscalls: step.idmap === undefined ? ["fsopen", "fsconfig", "fsmount", "move_mount"] : ["fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount"],
     fstype: step.fstype,
     params: step.params.map((p) => ({
       cmd: `FSCONFIG_${paramCommand(p)}`,
@@ -79,16 +85,17 @@ export function describeFsContextStep(step: FsContextStep): Record<string, unkno
     })),
     attrFlags: step.attrFlags,
     attrFlagNames: formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_"),
+    ...(step.idmap !== undefined ? { idmap: { attrSet: MOUNT_ATTR.IDMAP, usernsFd: `$${step.idmap}` } } : {}),
     target: step.target,
     undoable: step.undoable,
     ...(step.closeAfterCreate?.length ? { closeAfterCreate: step.closeAfterCreate.map((h) => `$${h}`) } : {}),
   };
 }
 
-/** The calls the step makes, one per line, C-like. */
-export function formatFsContextStep(step: FsContextStep): string {
+/** The calls the step makes, one per line, C-like; fstypeShown replaces the quoted type. */
+export function formatFsContextStep(step: FsContextStep, fstypeShown = JSON.stringify(step.fstype)): string {
   const q = JSON.stringify;
-  const lines = [`fsfd = fsopen(${q(step.fstype)}, FSOPEN_CLOEXEC)`];
+  const lines = [`fsfd = fsopen(${fstypeShown}, FSOPEN_CLOEXEC)`];
   for (const p of step.params) {
     const cmd = `FSCONFIG_${paramCommand(p)}`;
     if (p.kind === "flag") lines.push(`fsconfig(fsfd, ${cmd}, ${q(p.key)}, NULL, 0)`);
@@ -107,6 +114,7 @@ export function formatFsContextStep(step: FsContextStep): string {
   lines.push("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");
   for (const handle of step.closeAfterCreate ?? []) lines.push(`close($${handle})`);
   lines.push(`mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, ${formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_")})`);
+  if (step.idmap !== undefined) lines.push(`mount_setattr(mntfd, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_IDMAP, userns_fd: $${step.idmap}})`);
   lines.push(`move_mount(mntfd, "", AT_FDCWD, ${q(step.target)}, MOVE_MOUNT_F_EMPTY_PATH)`);
   return lines.join("\n");
 }

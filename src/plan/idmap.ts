@@ -6,9 +6,11 @@
  *       open_tree(source, OPEN_TREE_CLONE[|AT_RECURSIVE]) -> mount_setattr(IDMAP|per-mount
  *       attrs) -> move_mount(target). containerd bound, remounted read-only and returned before
  *       idmapping: a read-only bind was never idmapped. Here ro is part of the same setattr.
- *   other filesystems             containerd's sequence: mount(2), then an idmapped clone of
- *       the new mount attached on top of it (the kernel idmaps detached mounts only). Images
- *       too (loop, as containerd's Mount: the loop device's filesystem, then the clone).
+ *   other filesystems             one mount: the mount(2) call made through the fd API, and
+ *       the new mount idmapped before move_mount attaches it (the kernel idmaps detached
+ *       mounts only: plan/idmapped-new-mount.ts). Images too (loop, as containerd's Mount).
+ *       Where the fd API cannot say the call, containerd's sequence: mount(2), then an
+ *       idmapped clone of the new mount attached on top of it (two mounts).
  *   overlay                       plan/idmap-overlay.ts: the lower layers idmapped read-only,
  *       as detached trees handed to the overlay by fd, or (legacy) mounted in temp dirs.
  * Pure.
@@ -17,6 +19,7 @@ import { NotSupportedError, PlanError, quotePath } from "../errors.ts";
 import { MS } from "./flags.ts";
 import { MS_TO_MOUNT_ATTR } from "./fs-context-flags.ts";
 import { idMappingPair } from "./idmap-mapping.ts";
+import { fitsFsContext } from "./idmapped-new-mount.ts";
 import { planIdmappedOverlay } from "./idmap-overlay.ts";
 import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs, type UserNamespace } from "./idmap-tree.ts";
 import { xMountUserNamespace } from "./x-mount-idmap.ts";
@@ -131,6 +134,12 @@ function planIdmappedFilesystem(ctx: MountContext, pair: UserNamespace, planUnma
   if (unmapped.steps.length !== 1 || first === undefined || !isNewFilesystemMount(first)) {
     throw new Error(`unreachable: a new ${ctx.mount.type || "typeless"} mount plans one mount step`);
   }
+  // One mount, idmapped before it is attached, where the fd API can say the call (it can
+  // unless a flag such as MS_I_VERSION or a value past 255 bytes is in it).
+  if (ctx.facts.mountApi && fitsFsContext(first.flags, first.data)) {
+    return planFor(ctx, [usernsStep(pair), { ...first, idmap: USERNS_SLOT }, ...propagationSteps(ctx)]);
+  }
+  // containerd's sequence: the mount, and an idmapped clone of it on top
   return planFor(ctx, [
     usernsStep(pair),
     first,

@@ -15,6 +15,7 @@
  * Pure.
  */
 import { describeLoopRange } from "./loop-reuse.ts";
+import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { formatMountCall, mountCallArgs } from "./mount-call.ts";
 import { formatProbedMountCall } from "./probe-step.ts";
 import { LOOP_FALLBACK_LINE } from "./read-only-fallback.ts";
@@ -61,6 +62,8 @@ export interface LoopMountStep {
   readonly data: string | null;
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
+  /** the device's filesystem made idmapped with the user namespace in this slot, through the fd API (plan/idmapped-new-mount.ts) */
+  readonly idmap?: string;
 }
 
 /** "LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR" for the flags a setup asks for. */
@@ -77,11 +80,12 @@ export function loopFlagNames(loop: LoopSetup): string {
 export function describeLoopMountStep(step: LoopMountStep): Record<string, unknown> {
   return {
     op: step.op,
-    syscalls: step.fstype === null ? ["open", "ioctl", "pread", "mount", "close"] : ["open", "ioctl", "mount", "close"],
+    syscalls: ["open", "ioctl", ...(step.fstype === null ? ["pread"] : []), ...newMountSyscalls(step.idmap), "close"],
     loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
     ...(step.fstype === null ? { probe: { device: "/dev/loopN", bytes: PROBE_BYTES } } : {}),
     ...(step.otherTypes ? { otherTypes: step.otherTypes } : {}),
     args: { ...mountCallArgs({ ...step, source: "/dev/loopN" }), ...(step.fstype === null ? { fstypeFrom: "superblock" } : {}) },
+    ...(step.idmap !== undefined ? idmappedNewMountDescription({ ...step, source: "/dev/loopN" }, step.idmap) : {}),
     undoable: step.undoable,
   };
 }
@@ -114,7 +118,8 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
 
 export function formatLoopMountStep(step: LoopMountStep): string {
   const call = { ...step, source: step.loop.device ?? "/dev/loopN" };
-  const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, formatProbedMountCall(call)] : [formatMountCall(call)];
+  const typed = step.idmap === undefined ? formatMountCall(call) : formatIdmappedNewMount(call, step.idmap);
+  const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, formatProbedMountCall(call, step.idmap)] : [typed];
   if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
   return [reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
 }

@@ -6,9 +6,11 @@
  *   fd = open(source, O_RDONLY|O_CLOEXEC); pread(fd, buf, PROBE_BYTES, 0); close(fd)
  *   mount(source, target, <type from the superblock>, flags, data)
  *
+ * (idmapped: the fd API's calls instead of mount(2), plan/idmapped-new-mount.ts)
  * A loop mount without a type probes its loop device the same way (plan/loop-step.ts).
  * Pure.
  */
+import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
 import { formatMountFallback } from "./read-only-fallback.ts";
 import { PROBE_BYTES } from "./superblock.ts";
@@ -24,6 +26,8 @@ export interface ProbedMountStep {
   readonly undoable: boolean;
   /** a write-protected device is mounted read-only instead (plan/read-only-fallback.ts) */
   readonly readOnlyFallback: boolean;
+  /** made idmapped with the user namespace in this slot, through the fd API (plan/idmapped-new-mount.ts) */
+  readonly idmap?: string;
 }
 
 /** How a type read from the superblock prints in a mount(2) line. */
@@ -34,22 +38,24 @@ export function formatProbe(device: string): string {
   return `fd = open(${JSON.stringify(device)}, O_RDONLY|O_CLOEXEC); pread(fd, buf, ${PROBE_BYTES}, 0); close(fd)`;
 }
 
-/** mount(2) with the probed type in place of fstype. */
-export function formatProbedMountCall(call: Omit<MountCall, "fstype">): string {
+/** mount(2) with the probed type in place of fstype (or, idmapped, the fd API's calls). */
+export function formatProbedMountCall(call: Omit<MountCall, "fstype">, idmap?: string): string {
+  if (idmap !== undefined) return formatIdmappedNewMount({ ...call, fstype: null }, idmap, PROBED_TYPE);
   return formatMountCall({ ...call, fstype: null }, PROBED_TYPE);
 }
 
 export function formatProbedMountStep(step: ProbedMountStep): string {
   const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source)}` : "";
-  return `${formatProbe(step.source)}\n${formatProbedMountCall(step)}${fallback}`;
+  return `${formatProbe(step.source)}\n${formatProbedMountCall(step, step.idmap)}${fallback}`;
 }
 
 export function describeProbedMountStep(step: ProbedMountStep): Record<string, unknown> {
   return {
     op: step.op,
-    syscalls: ["open", "pread", "close", "mount"],
+    syscalls: ["open", "pread", "close", ...newMountSyscalls(step.idmap)],
     probe: { device: step.source, bytes: PROBE_BYTES },
     args: { ...mountCallArgs({ ...step, fstype: null }), fstypeFrom: "superblock" },
+    ...(step.idmap !== undefined ? idmappedNewMountDescription({ ...step, fstype: null }, step.idmap) : {}),
     readOnlyFallback: step.readOnlyFallback,
     undoable: step.undoable,
   };

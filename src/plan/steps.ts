@@ -7,6 +7,7 @@ import { formatFlags, MNT } from "./flags.ts";
 import { cString, formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
 import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from "./idmap-steps.ts";
 import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "./fs-context-step.ts";
+import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
 import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
 import { formatMountFallback } from "./read-only-fallback.ts";
@@ -30,6 +31,8 @@ export interface MountStep extends MountCall {
   readonly readOnlyFallback?: boolean;
   /** a type list's types after fstype, each tried when the kernel refuses the one before (plan/type-list.ts) */
   readonly otherTypes?: readonly string[];
+  /** role "mount" only: made idmapped with the user namespace in this slot, through the fd API (plan/idmapped-new-mount.ts) */
+  readonly idmap?: string;
 }
 
 /** umount2(2). */
@@ -89,7 +92,7 @@ export function describeStep(step: Step): Record<string, unknown> {
       return {
         op: step.op,
         role: step.role,
-        syscall: "mount",
+        ...(step.idmap === undefined ? { syscall: "mount" } : { syscalls: newMountSyscalls(step.idmap), ...idmappedNewMountDescription(step, step.idmap) }),
         args: mountCallArgs(step),
         ...(step.inheritFlags ? { inheritFlags: step.inheritFlags, inheritFlagNames: formatFlags(step.inheritFlags) } : {}),
         ...(step.readOnlyFallback ? { readOnlyFallback: true } : {}),
@@ -131,7 +134,8 @@ export function formatStep(step: Step): string {
       const inherit = step.inheritFlags ? `  [+ current ${formatFlags(step.inheritFlags)}]` : "";
       const types = step.otherTypes ? `\n${formatOtherTypes(step.otherTypes)}` : "";
       const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source!)}` : "";
-      return `${formatMountCall(step)}${inherit}${types}${fallback}`;
+      const call = step.idmap === undefined ? formatMountCall(step) : formatIdmappedNewMount(step, step.idmap);
+      return `${call}${inherit}${types}${fallback}`;
     }
     case "umount2":
       return `umount2(${cString(step.target)}, ${formatFlags(step.flags, MNT, "MNT_")})`;

@@ -2,7 +2,7 @@
  * mount(8)'s type lists: `-t udf,iso9660`, or the same in an fstab type field. The types are
  * tried in order, the next one when the kernel refuses the last as not its filesystem (EINVAL)
  * or as unknown (ENODEV). A list names filesystems a device or image may hold: binds, overlays,
- * FUSE, idmapped mounts, remounts and moves take one type. Pure.
+ * FUSE, remounts and moves take one type. Pure.
  */
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
@@ -21,11 +21,10 @@ export function parseTypeList(type: string, options: ClassifiedOptions, action: 
       hint: "a type list names filesystems a device or image may hold, tried in order",
     });
   }
-  const refused = [
-    options.flags & (MS.BIND | MS.REMOUNT | MS.MOVE) ? "bind, remount and move" : "",
-    options.uidmap !== undefined || options.gidmap !== undefined || options.idmap !== undefined ? "uidmap=, gidmap= and X-mount.idmap=" : "",
-  ].filter(Boolean);
-  if (refused.length > 0) throw new PlanError(`${action}: a type list (${JSON.stringify(type)}) does not go with ${refused.join(", ")}`);
+  // An idmapped mount takes a list too: each type is tried the idmapped way (plan/idmapped-new-mount.ts).
+  if (options.flags & (MS.BIND | MS.REMOUNT | MS.MOVE)) {
+    throw new PlanError(`${action}: a type list (${JSON.stringify(type)}) does not go with bind, remount and move`);
+  }
   if (new Set(types).size !== types.length) throw new PlanError(`${action}: a type is repeated in the type list ${JSON.stringify(type)}`);
   return types;
 }

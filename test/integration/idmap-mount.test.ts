@@ -147,19 +147,50 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(m!.optional).toEqual([]); // private
   });
 
-  test("tmpfs: mounted, then an idmapped clone on top (containerd's sequence)", () => {
+  test("tmpfs: one mount, idmapped before it was attached; one unmount removes it", () => {
     fresh("tmpfs");
     const dst = dir("dst");
     unmountAfter(dst);
-    mount({ type: "tmpfs", source: "idmapped-tmpfs", options: ["size=1m", ...IDMAP_OPTIONS] }, dst);
+    const sys = injectFaults(libcSyscalls, {});
+    mount({ type: "tmpfs", source: "idmapped-tmpfs", options: ["size=1m", "nodev", ...IDMAP_OPTIONS] }, dst, { sys });
+    expect(sys.log.map((call) => call[0])).toEqual(["fsopen", "fsconfig", "fsconfig", "fsconfig", "fsmount", "mountSetattr", "moveMount", "close", "close"]);
+    const at = topAt(dst);
+    expect(at).toHaveLength(1);
+    expect(at[0]!.options.split(",")).toEqual(expect.arrayContaining(["rw", "nodev", "idmapped"]));
+    expect(at[0]).toMatchObject({ fstype: "tmpfs", source: "idmapped-tmpfs" });
+    expect(at[0]!.superOptions).toContain("size=1024k");
+    // a file root creates lands on the tmpfs as container id 65536 and reads back as root
+    writeFileSync(`${dst}/f`, "x");
+    expect(statSync(`${dst}/f`).uid).toBe(0);
+    expect(unmountAll(dst)).toBe(1);
+  });
+
+  test("a flag the fd API cannot say (iversion): containerd's sequence, an idmapped clone on top of the mount", () => {
+    fresh("tmpfs-stacked");
+    const dst = dir("dst");
+    unmountAfter(dst);
+    mount({ type: "tmpfs", source: "stacked-tmpfs", options: ["size=1m", "iversion", ...IDMAP_OPTIONS] }, dst);
     const at = topAt(dst);
     expect(at).toHaveLength(2);
     expect(at[1]!.options).toContain("idmapped");
     expect(at[0]!.options).not.toContain("idmapped");
-    // a file root creates lands on the tmpfs as container id 65536 and reads back as root
     writeFileSync(`${dst}/f`, "x");
     expect(statSync(`${dst}/f`).uid).toBe(0);
     expect(unmountAll(dst)).toBe(2);
+  });
+
+  test("an option the filesystem refuses: its fsconfig named with the kernel's words, nothing mounted, no fd left", () => {
+    fresh("tmpfs-bad-option");
+    const dst = dir("dst");
+    cacheUserns(MAP);
+    const fds = openFds();
+    const err = caught(() => mount({ type: "tmpfs", source: "x", options: ["sise=1m", ...IDMAP_OPTIONS] }, dst)) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.message).toContain(`mount x on ${dst}: fsconfig(2): EINVAL`);
+    expect(err.message).toContain("sise=1m");
+    expect(err.message).toContain("tmpfs: Unknown parameter 'sise'");
+    expect(mountsUnder(dst)).toEqual([]);
+    expect(fdChanges(fds)).toEqual([]);
   });
 
   test("a lone uidmap is refused before any syscall", () => {
@@ -216,11 +247,24 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(fdChanges(fds)).toEqual([]);
   });
 
-  test("a failure after the tmpfs is mounted unmounts it", () => {
+  test("mount_setattr failing on the new tmpfs: never attached, no fd left", () => {
     fresh("tmpfs-fail");
     const dst = dir("dst");
+    cacheUserns(MAP);
+    const fds = openFds();
     const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EPERM, syscall: "mount_setattr(2)" } });
     expect(() => mount({ type: "tmpfs", source: "x", options: IDMAP_OPTIONS }, dst, { sys })).toThrow(/mount_setattr\(2\): EPERM/);
+    expect(sys.log.map((call) => call[0])).not.toContain("moveMount");
+    expect(mountsUnder(dst)).toEqual([]);
+    expect(fdChanges(fds)).toEqual([]);
+  });
+
+  test("a failure after the idmapped tmpfs is attached (the propagation change) unmounts it", () => {
+    fresh("tmpfs-attached-fail");
+    const dst = dir("dst");
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EINVAL } });
+    expect(() => mount({ type: "tmpfs", source: "x", options: ["rshared", ...IDMAP_OPTIONS] }, dst, { sys })).toThrow(/mount\(2\): EINVAL/);
+    expect(sys.log.map((call) => call[0])).toContain("moveMount");
     expect(mountsUnder(dst)).toEqual([]);
   });
 });
@@ -235,23 +279,22 @@ describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap
     return { img, dst };
   }
 
-  test("loop: the image's container-owned files show the mapped host ids; unmounting both mounts frees the device; no fd left", async () => {
+  test("loop: one idmapped mount of the device; the image's container-owned files show the mapped host ids; one unmount frees the device; no fd left", async () => {
     const { img, dst } = imageAndTarget("loop");
     cacheUserns(MAP);
     const fds = openFds();
     mount({ type: "ext4", source: img, options: ["loop", ...IDMAP_OPTIONS] }, dst);
     expect(fdChanges(fds)).toEqual([]);
     const at = topAt(dst);
-    expect(at).toHaveLength(2);
+    expect(at).toHaveLength(1);
     expect(at[0]!.source).toMatch(/^\/dev\/loop\d+$/);
-    expect(at[0]!.options).not.toContain("idmapped");
-    expect(at[1]!.options).toContain("idmapped");
+    expect(at[0]!.options).toContain("idmapped");
     expectMappedOwners(dst);
     // root writes through the mapping: on the image the file is container id 65536
     writeFileSync(`${dst}/written`, "x");
     expect(statSync(`${dst}/written`).uid).toBe(0);
     expect(loopDevicesOf(img).sysfs).toEqual([at[0]!.source]);
-    expect(unmountAll(dst)).toBe(2);
+    expect(unmountAll(dst)).toBe(1);
     await expectFreed(img);
   });
 
@@ -259,14 +302,49 @@ describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap
     const { img, dst } = imageAndTarget("image-auto");
     mount({ type: "", source: img, options: ["ro", ...IDMAP_OPTIONS] }, dst);
     const at = topAt(dst);
-    expect(at.map((m) => m.fstype)).toEqual(["ext4", "ext4"]);
+    expect(at.map((m) => m.fstype)).toEqual(["ext4"]);
+    expect(at[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
+    expect(at[0]!.superOptions.split(",")).toContain("ro");
     expectMappedOwners(dst);
     expect(errnoOf(() => writeFileSync(`${dst}/x`, ""))).toBe("EROFS");
-    expect(unmountAll(dst)).toBe(2);
+    expect(unmountAll(dst)).toBe(1);
     await expectFreed(img);
   });
 
-  test("mount_setattr failing after the loop mount: the filesystem is unmounted and the device freed; no fd left", async () => {
+  test("a type list: each type tried through the fd API in turn (xfs refused by CMD_CREATE, then ext4), one idmapped mount", async () => {
+    const { img, dst } = imageAndTarget("type-list");
+    const sys = injectFaults(libcSyscalls, {});
+    const log: string[] = [];
+    mount({ type: "xfs,ext4", source: img, options: ["loop", "ro", ...IDMAP_OPTIONS] }, dst, { sys, log: (line) => log.push(line) });
+    expect(sys.log.filter((call) => call[0] === "fsopen").map((call) => call[1])).toEqual(["xfs", "ext4"]);
+    // -v shows the retry as the calls it makes
+    const retry = log.indexOf("EINVAL: not xfs; the next type");
+    expect(retry).toBeGreaterThan(0);
+    expect(log[retry + 1]).toStartWith('fsfd = fsopen("ext4", FSOPEN_CLOEXEC)\n');
+    const at = topAt(dst);
+    expect(at.map((m) => [m.fstype, m.options.includes("idmapped")])).toEqual([["ext4", true]]);
+    expectMappedOwners(dst);
+    expect(unmountAll(dst)).toBe(1);
+    await expectFreed(img);
+  });
+
+  test("an option ext4 refuses: the kernel's words in the error, the device freed, no fd left", async () => {
+    fresh("loop-bad-option");
+    const img = ws.image();
+    const dst = dir("dst");
+    cacheUserns(MAP);
+    const fds = openFds();
+    const err = caught(() => mount({ type: "ext4", source: img, options: ["loop", "bogus_opt", ...IDMAP_OPTIONS] }, dst)) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.message).toMatch(/fsconfig\(2\): EINVAL/);
+    expect(err.message).toContain("bogus_opt");
+    expect(exitCodeFor(err)).toBe(32);
+    expect(mountsUnder(dst)).toEqual([]);
+    expect(fdChanges(fds)).toEqual([]);
+    await expectFreed(img);
+  });
+
+  test("mount_setattr failing on the loop device's new mount: never attached, the device freed; no fd left", async () => {
     fresh("loop-fail");
     const img = ws.image();
     const dst = dir("dst");
@@ -282,13 +360,14 @@ describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap
     await expectFreed(img);
   });
 
-  test("through the binary: mount -o loop,uidmap=,gidmap= and umount --all-stacked", async () => {
+  test("through the binary: mount -o loop,uidmap=,gidmap=, and one umount", async () => {
     const { img, dst } = imageAndTarget("loop-cli");
     // the mappings hold commas: quoted, in util-linux option syntax
     const mounted = runCli(["mount", "-t", "ext4", "-o", `loop,uidmap="${MAP}",gidmap="${MAP}"`, img, dst]);
     expect(mounted).toMatchObject({ code: 0, stderr: "" });
     expectMappedOwners(dst);
-    expect(runCli(["umount", "--all-stacked", dst])).toMatchObject({ code: 0, stderr: "" });
+    expect(topAt(dst)).toHaveLength(1);
+    expect(runCli(["umount", dst])).toMatchObject({ code: 0, stderr: "" });
     expect(mountsUnder(dst)).toEqual([]);
     await expectFreed(img);
   });

@@ -102,45 +102,96 @@ describe("the mappings a plan carries are shared with later plans (parsed once p
   });
 });
 
-describe("other filesystems: mount(2), then an idmapped clone of it on top (containerd)", () => {
-  test("tmpfs", () => {
-    const steps = plan("tmpfs", "tmpfs", ["size=1m", "ro", "shared"]).steps;
+describe("other filesystems: one mount, made through the fd API and idmapped before it is attached", () => {
+  test("tmpfs: the mount step carries the user namespace's slot; dry run shows the fd API's calls", () => {
+    const steps = plan("tmpfs", "tmpfs", ["size=1m", "ro", "nosuid", "shared"]).steps;
     expect(steps).toEqual([
       USERNS,
-      { op: "mount", role: "mount", source: "tmpfs", target: "/mnt/t", fstype: "tmpfs", flags: MS.RDONLY, data: "size=1m", inheritFlags: 0, undoable: true, readOnlyFallback: false },
-      ...tree("/mnt/t", "/mnt/t", 0),
+      {
+        op: "mount",
+        role: "mount",
+        source: "tmpfs",
+        target: "/mnt/t",
+        fstype: "tmpfs",
+        flags: MS.RDONLY | MS.NOSUID,
+        data: "size=1m",
+        inheritFlags: 0,
+        undoable: true,
+        readOnlyFallback: false,
+        idmap: "userns",
+      },
       { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.SHARED, data: null, inheritFlags: 0, undoable: false },
     ] as Step[]);
+    expect(formatStep(steps[1]!).split("\n")).toEqual([
+      'fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC)',
+      'fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "tmpfs", 0)',
+      'fsconfig(fsfd, FSCONFIG_SET_STRING, "size", "1m", 0)',
+      'fsconfig(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0)',
+      "fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)",
+      "mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID)",
+      'mount_setattr(mntfd, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_IDMAP, userns_fd: $userns})',
+      'move_mount(mntfd, "", AT_FDCWD, "/mnt/t", MOVE_MOUNT_F_EMPTY_PATH)',
+    ]);
+    expect(describeStep(steps[1]!)).toMatchObject({
+      syscalls: ["fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount"],
+      idmap: "$userns",
+      fsContext: {
+        fstype: "tmpfs",
+        params: [
+          { cmd: "FSCONFIG_SET_STRING", key: "source", value: "tmpfs" },
+          { cmd: "FSCONFIG_SET_STRING", key: "size", value: "1m" },
+          { cmd: "FSCONFIG_SET_FLAG", key: "ro" },
+        ],
+        attrFlags: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID,
+        idmap: { attrSet: MOUNT_ATTR.IDMAP, usernsFd: "$userns" },
+      },
+    });
   });
 
   const kindOf = (kind: SourceKind) => ({ tempDir: TEMP, sourceKind: () => kind });
-  const planWith = (type: string, source: string, options: string[], kind: SourceKind) =>
-    planMount({ type, source, options: [...options, ...MAP] }, "/mnt/t", facts, kindOf(kind));
+  const planWith = (type: string, source: string, options: string[], kind: SourceKind, f = facts) =>
+    planMount({ type, source, options: [...options, ...MAP] }, "/mnt/t", f, kindOf(kind));
 
-  test("an image with the loop option (containerd's Mount: the loop device's filesystem, then the clone)", () => {
+  test("an image with the loop option (containerd's Mount: the loop device's filesystem, idmapped)", () => {
     const steps = planWith("ext4", "/img", ["loop", "ro", "direct-io", "private"], "file").steps;
     expect(steps).toEqual([
       USERNS,
-      expect.objectContaining({ op: "loop-mount", target: "/mnt/t", fstype: "ext4", flags: MS.RDONLY, data: null }),
-      ...tree("/mnt/t", "/mnt/t", 0),
+      expect.objectContaining({ op: "loop-mount", target: "/mnt/t", fstype: "ext4", flags: MS.RDONLY, data: null, idmap: "userns" }),
       { op: "mount", role: "propagation", source: null, target: "/mnt/t", fstype: null, flags: MS.PRIVATE, data: null, inheritFlags: 0, undoable: false },
     ] as Step[]);
     expect(steps[1]).toMatchObject({ loop: { file: "/img", readOnly: true, autoclear: true, directIo: true } });
+    expect(formatStep(steps[1]!)).toContain('fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "/dev/loopN", 0)\n');
+    expect(describeStep(steps[1]!)).toMatchObject({ syscalls: ["open", "ioctl", "fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount", "close"], idmap: "$userns" });
   });
 
   test("an image file without the loop option, with or without a type, gets its loop device as without the mapping", () => {
     for (const type of ["ext4", "", "auto"]) {
       const steps = planWith(type, "/img", [], "file").steps;
-      expect(steps.map((s) => s.op)).toEqual(["userns", "loop-mount", "open_tree", "mount_setattr", "move_mount", "close"]);
-      expect(steps[1]).toMatchObject({ fstype: type === "ext4" ? "ext4" : null, loop: { file: "/img" } });
+      expect(steps.map((s) => s.op)).toEqual(["userns", "loop-mount"]);
+      expect(steps[1]).toMatchObject({ fstype: type === "ext4" ? "ext4" : null, loop: { file: "/img" }, idmap: "userns" });
     }
   });
 
   test("a block device with no type: its type read from the superblock (the getters of the request reach the planner)", () => {
     const steps = planWith("", "/dev/vdb", [], "block").steps;
-    expect(steps.map((s) => s.op)).toEqual(["userns", "probed-mount", "open_tree", "mount_setattr", "move_mount", "close"]);
-    expect(steps[1]).toMatchObject({ source: "/dev/vdb", target: "/mnt/t" });
+    expect(steps.map((s) => s.op)).toEqual(["userns", "probed-mount"]);
+    expect(steps[1]).toMatchObject({ source: "/dev/vdb", target: "/mnt/t", idmap: "userns" });
+    expect(formatStep(steps[1]!)).toContain("fsfd = fsopen(<type from the superblock>, FSOPEN_CLOEXEC)");
+    expect(describeStep(steps[1]!)).toMatchObject({ syscalls: ["open", "pread", "close", "fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount"], fsContext: { fstype: null } });
     expect(() => planWith("", "/srv/dir", [], "other")).toThrow(/no filesystem type given, and "?\/srv\/dir"? is no block device or image file/);
+  });
+
+  test("what the fd API cannot say (MS_I_VERSION, a value past 255 bytes, no fd API): containerd's two stacked mounts", () => {
+    const stacked = [USERNS, expect.objectContaining({ op: "mount", role: "mount" }), ...tree("/mnt/t", "/mnt/t", 0)] as Step[];
+    const iversion = plan("tmpfs", "tmpfs", ["iversion"]).steps;
+    expect(iversion).toEqual(stacked);
+    expect(iversion[1]).not.toHaveProperty("idmap");
+    // fsconfig copies 256 bytes, NUL included
+    const long = plan("tmpfs", "tmpfs", [`x=${"v".repeat(256)}`]).steps;
+    expect(long).toEqual(stacked);
+    expect(plan("tmpfs", "tmpfs", [`x=${"v".repeat(255)}`]).steps[1]).toHaveProperty("idmap", "userns");
+    const noFdApi = planWith("tmpfs", "tmpfs", [], "other", { ...facts, mountApi: false }).steps;
+    expect(noFdApi).toEqual(stacked);
   });
 
   test("loop with bind is refused as without the mapping", () => {

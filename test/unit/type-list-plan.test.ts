@@ -56,7 +56,6 @@ describe("a type list", () => {
       ["ext4,none", [], /"none" cannot be one of a type list/],
       ["ext4,xfs", ["bind"], /does not go with bind, remount and move/],
       ["ext4,xfs", ["remount", "ro"], /does not go with bind, remount and move/],
-      ["ext4,xfs", ["uidmap=0:1000:1", "gidmap=0:1000:1"], /does not go with uidmap=, gidmap= and X-mount\.idmap=/],
       ["ext4,xfs,ext4", [], /a type is repeated/],
     ];
     for (const [type, options, message] of refused) {
@@ -64,6 +63,16 @@ describe("a type list", () => {
       expect(err).toBeInstanceOf(PlanError);
       expect((err as PlanError).message).toMatch(message);
     }
+  });
+});
+
+describe("an idmapped mount with a type list", () => {
+  test("each type is tried the idmapped way: one mount step carrying the list and the user namespace's slot", () => {
+    const steps = plan("ext4,xfs", "/dev/sr0", ["uidmap=0:1000:1", "gidmap=0:1000:1"]).steps;
+    expect(steps.map((s) => s.op)).toEqual(["userns", "mount"]);
+    expect(steps[1]).toMatchObject({ fstype: "ext4", otherTypes: ["xfs"], idmap: "userns" });
+    expect(formatStep(steps[1]!)).toContain('fsfd = fsopen("ext4", FSOPEN_CLOEXEC)');
+    expect(formatStep(steps[1]!)).toContain('(EINVAL or ENODEV: the same call with "xfs")');
   });
 });
 
