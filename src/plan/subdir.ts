@@ -18,16 +18,27 @@ const TEMP_DIR_MODE = 0o700;
 /** The plan with its first mount made on a temp dir and DIR of it attached at the target. */
 export function withSubdir(plan: Plan, ctx: MountContext, subdir: string): Plan {
   const path = subdirPath(subdir, ctx);
-  const [first, ...rest] = plan.steps;
+  // An idmapped filesystem's user namespace comes first; its one mount is idmapped, and so is
+  // the clone of its directory. (Its stacked form, an idmapped clone on top, is refused.)
+  const leading = plan.steps[0]?.op === "userns" || plan.steps[0]?.op === "open_userns" ? 1 : 0;
+  const first = plan.steps[leading];
+  const rest = plan.steps.slice(leading + 1);
   // An overlay's strategies differ (fs-context or mount(2)): refused under both alike.
-  if (first === undefined || !isNewFilesystemMount(first) || first.target !== ctx.target || ctx.mount.type === "overlay") {
-    throw new PlanError(`${ctx.action}: X-mount.subdir goes with a new mount of a filesystem, not with a bind, remount, move, overlay, idmapped or FUSE mount`, {
+  if (
+    first === undefined ||
+    !isNewFilesystemMount(first) ||
+    first.target !== ctx.target ||
+    ctx.mount.type === "overlay" ||
+    (leading === 1 && first.idmap === undefined)
+  ) {
+    throw new PlanError(`${ctx.action}: X-mount.subdir goes with a new mount of a filesystem (idmapped too), not with a bind, remount, move, overlay or FUSE mount`, {
       hint: "for a directory of a mounted filesystem, bind mount that directory (--bind)",
     });
   }
   const temp = ctx.env.tempDir;
   if (temp === undefined || temp === "") throw new PlanError(`${ctx.action}: X-mount.subdir needs a temp dir for the filesystem's root`);
   const steps: Step[] = [
+    ...plan.steps.slice(0, leading),
     { op: "mkdir", path: temp, mode: TEMP_DIR_MODE },
     { ...first, target: temp },
     { op: "open_subdir", slot: SUBDIR_SLOT, root: temp, path },

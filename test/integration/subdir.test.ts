@@ -2,9 +2,10 @@
 // through a temp mount of its root that leaves nothing behind. Real loop and tmpfs mounts;
 // root, private mount namespace. The temp mount location is this test's own dir.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
+import { closeUsernsFds } from "../../src/ops/idmap.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { resetTempMountLocation, setTempMountLocation } from "../../src/ops/temp-location.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
@@ -16,7 +17,10 @@ import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
-afterAll(() => resetTempMountLocation());
+afterAll(() => {
+  resetTempMountLocation();
+  closeUsernsFds();
+});
 
 const ws = workspace();
 const { cleanups, dir, unmountAfter } = ws;
@@ -53,6 +57,18 @@ test("the directory of the image is mounted (fsroot /sub), a symlink inside the 
   const run = runCli(["mount", "-o", "loop,X-mount.subdir=inside", img, t]);
   expect(run.code).toBe(0);
   expect(mountsUnder(t).map((m) => m.root)).toEqual(["/sub"]);
+  expect(runCli(["umount", t]).code).toBe(0);
+  await expectFreed(img);
+});
+
+test("idmapped: the clone of the directory keeps the mount's idmapping; one mount, no temp dir, the unmount frees the loop device", async () => {
+  const { temp, img, t } = setUp("subdir-idmap");
+  mount({ type: "ext4", source: img, options: ["loop", "X-mount.subdir=sub", "uidmap=0:100000:65536", "gidmap=0:200000:65536"] }, t);
+  expect(statSync(`${t}/file`)).toMatchObject({ uid: 100000, gid: 200000 });
+  expect(readFileSync(`${t}/file`, "utf8")).toBe("in sub");
+  const at = mountsUnder(t);
+  expect(at.map((m) => [m.mountpoint, m.root, m.fstype, m.options.split(",").includes("idmapped")])).toEqual([[t, "/sub", "ext4", true]]);
+  expect(readdirSync(temp)).toEqual([]);
   expect(runCli(["umount", t]).code).toBe(0);
   await expectFreed(img);
 });
