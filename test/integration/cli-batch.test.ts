@@ -320,6 +320,40 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
+  test("X-mount.mkdir: a created dir that cannot be removed after a failed mount is kept and named (never a recursive delete)", () => {
+    s = scratch("cli-fstab-mkdir-cleanup");
+    const d = s.dir;
+    // a FUSE helper that leaves a file in its target, then fails
+    mkdirSync(`${d}/helpers`);
+    writeFileSync(`${d}/helpers/mount.fuse3`, '#!/bin/sh\necho keep > "$2/left-by-helper"\necho "helper: no" >&2\nexit 1\n', { mode: 0o755 });
+    const file = fstab([`src ${d}/made/m fuse3.fake X-mount.mkdir 0 0`]);
+    const r = run(["mount", "-a", "-T", file, "--helper-dir", `${d}/helpers`]);
+    expect(r.code).toBe(32);
+    expect(r.err).toContain("helper: no");
+    expect(r.err).toContain(`remove created mount point ${d}/made/m: rmdir(2): ENOTEMPTY`);
+    // the parent it created is empty but for the kept dir: not removed either (ENOTEMPTY), and the file is intact
+    expect(r.err).toContain(`remove created mount point ${d}/made: rmdir(2): ENOTEMPTY`);
+    expect(readFileSync(`${d}/made/m/left-by-helper`, "utf8")).toBe("keep\n");
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
+  test("mount -a -w: a line's ro is overridden, as -o rw would", () => {
+    s = scratch("cli-fstab-w");
+    const d = s.dir;
+    const file = fstab([`rw-now ${d}/m tmpfs ro,size=1m,X-mount.mkdir`]);
+    expect(run(["mount", "-a", "-T", file, "-w"])).toMatchObject({ code: 0, err: "" });
+    const [m, ...others] = mountsUnder(d);
+    expect(others).toEqual([]);
+    expect(m!.options.split(",")).toContain("rw");
+    expect(m!.superOptions.split(",")).toContain("rw");
+    writeFileSync(`${d}/m/written`, "x");
+    expect(run(["umount", "-a", "-T", file]).code).toBe(0);
+    expect(run(["mount", "-a", "-T", file]).code).toBe(0);
+    expect(mountsUnder(d)[0]!.options.split(",")).toContain("ro");
+    expect(run(["umount", "-a", "-T", file]).code).toBe(0);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
   test("exit 64 when some lines fail, 32 when all do", () => {
     s = scratch("cli-fstabfail");
     const d = s.dir;
