@@ -6,6 +6,7 @@
 import { isErrno, MountFailedError, MountkitError, SyscallError } from "../errors.ts";
 import { Errno } from "../errno.ts";
 import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
+import { AT } from "../plan/mount-api-flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
 import { runHelperStep } from "./fuse-mount.ts";
@@ -114,6 +115,8 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runProbedMountStep(step, ctx, run);
     case "set-owner":
       return runSetOwnerStep(step, ctx, run);
+    case "set-tree-attrs":
+      return ctx.sys.mountSetattr(AT.FDCWD, step.target, AT.RECURSIVE, step.attrSet, step.attrClr, 0, 0);
     default:
       return runIdmapStep(step, ctx, run); // the rest are idmap steps (plan/idmap-steps.ts)
   }

@@ -7,8 +7,9 @@
  * Only the two allowed helper names are ever planned, and always as an argv (no shell).
  * Propagation words are taken out of the helper's options and applied afterwards as their own
  * mount(2) calls, as for every other mount (containerd passed them to the helper, which
- * cannot apply them); so are the X-mount.* options mountkit carries out itself (mkdir, owner,
- * group, mode). Pure: locating the helper on disk is ops/helpers.ts's job.
+ * cannot apply them); so are recursive attributes (rro..., set by mount_setattr afterwards)
+ * and the X-mount.* options mountkit carries out itself (mkdir, owner, group, mode). Pure:
+ * locating the helper on disk is ops/helpers.ts's job.
  */
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
@@ -77,7 +78,7 @@ export function planFuse(ctx: MountContext): Plan {
   }
   refuseUnsupported(ctx);
 
-  const helperOptions = mount.options.filter((o) => lookupOption(o)?.behaviour.kind !== "propagation" && !isCarriedOutByMount(o));
+  const helperOptions = mount.options.filter((o) => !carriedOutAfterward(lookupOption(o)?.behaviour.kind) && !isCarriedOutByMount(o));
   const argv = [helper, mount.source, target, ...helperOptions.flatMap((o) => ["-o", o]), "-t", subtype];
   const run: HelperStep = {
     op: "helper",
@@ -104,4 +105,9 @@ function refuseUnsupported(ctx: MountContext): void {
   throw new PlanError(`${ctx.action}: ${refused.join(", ")} cannot be used with a FUSE mount helper`, {
     hint: "remount an existing FUSE mount without -t; bind or idmap it in a second mount",
   });
+}
+
+/** Propagation words and recursive attributes (rro...) are applied to the helper's mount afterwards, by mountkit. */
+function carriedOutAfterward(kind: string | undefined): boolean {
+  return kind === "propagation" || kind === "recursive";
 }

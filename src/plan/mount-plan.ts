@@ -13,6 +13,7 @@ import { overlayPlanner } from "./overlay.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
 import { withSubdir } from "./subdir.ts";
+import { setTreeAttrsStep } from "./recursive-attrs.ts";
 
 export interface Planner {
   readonly name: string;
@@ -31,6 +32,9 @@ export function planMount(mount: Mount, target: string, facts: KernelFacts, env:
     let plan = planner.plan(ctx);
     // X-mount.subdir: the filesystem mounted on a temp dir, one directory of it on the target (subdir.ts)
     if (ctx.options.subdir !== undefined) plan = withSubdir(plan, ctx, ctx.options.subdir);
+    // rro, ro=recursive...: the whole tree at the target, once it is mounted (recursive-attrs.ts)
+    const attrs = ctx.options.recursiveAttrs;
+    if (attrs !== undefined) plan = planFor(ctx, [...plan.steps, setTreeAttrsStep(ctx, attrs)]);
     // X-mount.owner/group/mode: the mount's root changed once it is mounted (mountpoint-owner.ts)
     const owner = ctx.options.userspace.length === 0 ? undefined : setOwnerStep(ctx);
     return owner === undefined ? plan : planFor(ctx, [...plan.steps, owner]);

@@ -3,6 +3,7 @@
  * The same table drives classification (classify.ts), `--help` and `features` output.
  */
 import { MS } from "./flags.ts";
+import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
 
 export type OptionBehaviour =
   /** sets a mount(2) flag */
@@ -16,7 +17,12 @@ export type OptionBehaviour =
   /** handled by mountkit itself, never sent to the kernel */
   | { kind: "userspace" }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
-  | { kind: "feature"; feature: "loop" | "loop-device" | "uidmap" | "gidmap" | "idmap" | "subdir" };
+  | { kind: "feature"; feature: "loop" | "loop-device" | "uidmap" | "gidmap" | "idmap" | "subdir" }
+  /**
+   * a mount attribute for the whole tree at the target, set with mount_setattr(AT_RECURSIVE)
+   * once it is mounted (OCI's rro, rnosuid...): MOUNT_ATTR_* bits set and cleared
+   */
+  | { kind: "recursive"; set: number; clr: number };
 
 export interface OptionSpec {
   readonly name: string;
@@ -24,11 +30,16 @@ export interface OptionSpec {
   readonly valued?: boolean;
   readonly behaviour: OptionBehaviour;
   readonly help: string;
-  /** where it comes from: containerd's table, or what mount(8) users expect beyond it */
-  readonly origin: "containerd" | "util-linux";
+  /** where it comes from: containerd's table, what mount(8) users expect beyond it, or the OCI runtime spec */
+  readonly origin: "containerd" | "util-linux" | "oci";
 }
 
 const set = (flag: number): OptionBehaviour => ({ kind: "set", flag });
+const recursive = (set: number, clr: number): OptionBehaviour => ({ kind: "recursive", set, clr });
+// An atime mode is set by clearing the whole atime field (the kernel refuses part of it).
+const recursiveAtime = (mode: number): OptionBehaviour => recursive(mode, MOUNT_ATTR_ATIME_MASK);
+/** MOUNT_ATTR_RELATIME: no bit, the atime field cleared */
+const RELATIME_MODE = 0;
 const clear = (flag: number): OptionBehaviour => ({ kind: "clear", flag });
 const propagation = (flag: number): OptionBehaviour => ({ kind: "propagation", flag });
 
@@ -84,6 +95,29 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "unbindable", behaviour: propagation(MS.UNBINDABLE), help: "make the mount unbindable", origin: "util-linux" },
   { name: "runbindable", behaviour: propagation(MS.UNBINDABLE | MS.REC), help: "make the mount tree unbindable", origin: "util-linux" },
 
+  // OCI runtime-spec 1.1's recursive attributes (runc, Docker's read-only binds): the whole tree
+  // at the target, submounts included, where ro,rbind makes only the top mount read-only.
+  // util-linux 2.39 writes them NAME=recursive (ro=recursive): see lookupOption.
+  { name: "rro", behaviour: recursive(MOUNT_ATTR.RDONLY, 0), help: "read-only, submounts too", origin: "oci" },
+  { name: "rrw", behaviour: recursive(0, MOUNT_ATTR.RDONLY), help: "read-write, submounts too", origin: "oci" },
+  { name: "rnosuid", behaviour: recursive(MOUNT_ATTR.NOSUID, 0), help: "nosuid, submounts too", origin: "oci" },
+  { name: "rsuid", behaviour: recursive(0, MOUNT_ATTR.NOSUID), help: "suid, submounts too", origin: "oci" },
+  { name: "rnodev", behaviour: recursive(MOUNT_ATTR.NODEV, 0), help: "nodev, submounts too", origin: "oci" },
+  { name: "rdev", behaviour: recursive(0, MOUNT_ATTR.NODEV), help: "dev, submounts too", origin: "oci" },
+  { name: "rnoexec", behaviour: recursive(MOUNT_ATTR.NOEXEC, 0), help: "noexec, submounts too", origin: "oci" },
+  { name: "rexec", behaviour: recursive(0, MOUNT_ATTR.NOEXEC), help: "exec, submounts too", origin: "oci" },
+  { name: "rnodiratime", behaviour: recursive(MOUNT_ATTR.NODIRATIME, 0), help: "nodiratime, submounts too", origin: "oci" },
+  { name: "rdiratime", behaviour: recursive(0, MOUNT_ATTR.NODIRATIME), help: "diratime, submounts too", origin: "oci" },
+  { name: "rnosymfollow", behaviour: recursive(MOUNT_ATTR.NOSYMFOLLOW, 0), help: "nosymfollow, submounts too", origin: "oci" },
+  { name: "rsymfollow", behaviour: recursive(0, MOUNT_ATTR.NOSYMFOLLOW), help: "symfollow, submounts too", origin: "oci" },
+  { name: "rnoatime", behaviour: recursiveAtime(MOUNT_ATTR.NOATIME), help: "noatime, submounts too", origin: "oci" },
+  { name: "rstrictatime", behaviour: recursiveAtime(MOUNT_ATTR.STRICTATIME), help: "strictatime, submounts too", origin: "oci" },
+  { name: "rrelatime", behaviour: recursiveAtime(RELATIME_MODE), help: "relatime, submounts too", origin: "oci" },
+  // not noatime / not relatime / not strictatime: the kernel's default mode, relatime
+  { name: "ratime", behaviour: recursiveAtime(RELATIME_MODE), help: "atime (relatime), submounts too", origin: "oci" },
+  { name: "rnorelatime", behaviour: recursiveAtime(RELATIME_MODE), help: "norelatime (relatime), submounts too", origin: "oci" },
+  { name: "rnostrictatime", behaviour: recursiveAtime(RELATIME_MODE), help: "nostrictatime (relatime), submounts too", origin: "oci" },
+
   // fstab-only words that mount(8) consumes and never passes to the kernel.
   { name: "auto", behaviour: { kind: "userspace" }, help: "fstab: mount with -a", origin: "util-linux" },
   { name: "noauto", behaviour: { kind: "userspace" }, help: "fstab: skip with -a", origin: "util-linux" },
@@ -102,15 +136,24 @@ const byName = new Map(OPTION_TABLE.filter((spec) => !spec.valued).map((spec) =>
 // The few options with a value, matched in place: no substring is made per item.
 const valued = OPTION_TABLE.filter((spec) => spec.valued);
 
-/** The table entry for an option item ("ro", "uidmap=0:1:1"), or undefined for fs data. */
+/**
+ * The table entry for an option item ("ro", "uidmap=0:1:1"), or undefined for fs data.
+ * util-linux's NAME=recursive (ro=recursive, nosuid=recursive) is OCI's rNAME.
+ */
 export function lookupOption(item: string): OptionSpec | undefined {
   const eq = item.indexOf("=");
   if (eq < 0) {
     return byName.get(item);
   }
   for (const spec of valued) if (eq === spec.name.length && item.startsWith(spec.name)) return spec;
+  if (item.endsWith(RECURSIVE_SUFFIX) && eq === item.length - RECURSIVE_SUFFIX.length) {
+    const spec = byName.get(`r${item.slice(0, eq)}`);
+    if (spec?.behaviour.kind === "recursive") return spec;
+  }
   return undefined;
 }
+
+const RECURSIVE_SUFFIX = "=recursive";
 
 /** x-* and X-* options are for userspace tools (systemd, mount helpers), never the kernel. */
 export function isUserspaceExtension(item: string): boolean {

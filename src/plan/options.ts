@@ -56,6 +56,14 @@ export interface ClassifiedOptions {
   readonly subdir: string | undefined;
   /** userspace-only options (nofail, x-*, ...), kept for the tools that read them */
   readonly userspace: readonly string[];
+  /** OCI's rro, rnosuid... (util-linux's ro=recursive): for the whole tree at the target; undefined when none */
+  readonly recursiveAttrs: RecursiveAttrs | undefined;
+}
+
+/** MOUNT_ATTR_* bits to set and to clear on every mount of a tree (mount_setattr(AT_RECURSIVE)). */
+export interface RecursiveAttrs {
+  readonly set: number;
+  readonly clr: number;
 }
 
 /** Shared by every classification that has none of a list: the hot path allocates no arrays. */
@@ -74,6 +82,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let gidmap: string | undefined;
   let idmap: string | undefined;
   let subdir: string | undefined;
+  let recursiveAttrs: RecursiveAttrs | undefined;
 
   for (const item of options) {
     const spec = lookupOption(item);
@@ -116,6 +125,12 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         else if (b.feature === "idmap") idmap = item.slice("X-mount.idmap=".length);
         else subdir = item.slice("X-mount.subdir=".length);
         break;
+      case "recursive": {
+        // the last option given for a bit wins, as for flags
+        const { set = 0, clr = 0 } = recursiveAttrs ?? {};
+        recursiveAttrs = { set: (set & ~b.clr & ~b.set) | b.set, clr: (clr & ~b.set) | b.clr };
+        break;
+      }
     }
   }
   return {
@@ -130,6 +145,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     idmap,
     subdir,
     userspace: userspace ?? NONE,
+    recursiveAttrs,
   };
 }
 

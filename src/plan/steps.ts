@@ -14,6 +14,7 @@ import { formatMountFallback } from "./read-only-fallback.ts";
 import { formatOtherTypes } from "./type-list.ts";
 import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } from "./probe-step.ts";
 import { describeSetOwnerStep, formatSetOwnerStep, type SetOwnerStep } from "./mountpoint-owner.ts";
+import { describeSetTreeAttrsStep, formatSetTreeAttrsStep, type SetTreeAttrsStep } from "./recursive-attrs.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep extends MountCall {
@@ -71,7 +72,8 @@ export type Step =
   | MountInDirStep
   | LoopMountStep
   | ProbedMountStep
-  | SetOwnerStep;
+  | SetOwnerStep
+  | SetTreeAttrsStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -123,6 +125,8 @@ export function describeStep(step: Step): Record<string, unknown> {
       return describeProbedMountStep(step);
     case "set-owner":
       return describeSetOwnerStep(step);
+    case "set-tree-attrs":
+      return describeSetTreeAttrsStep(step);
   }
 }
 
@@ -151,6 +155,8 @@ export function formatStep(step: Step): string {
       return formatProbedMountStep(step);
     case "set-owner":
       return formatSetOwnerStep(step);
+    case "set-tree-attrs":
+      return formatSetTreeAttrsStep(step);
   }
 }
 
