@@ -5,7 +5,8 @@
  * Owns every fd it opens and closes each on every path:
  * a layer's O_PATH fd right after its fsconfig call (the kernel holds its own reference),
  * the mount fd after move_mount (closing it unmounts the tree if move_mount failed), the
- * context fd last. An idmapped step idmaps the mount before it is attached (step.idmap). A failed fsconfig or fsmount carries the kernel's messages from the context.
+ * context fd last. An idmapped step idmaps the mount before it is attached (step.idmap).
+ * A failed fsconfig or fsmount carries the kernel's messages from the context.
  */
 import { SyscallError } from "../errors.ts";
 import { layerLabel, type FsContextStep, type FsParam, type LayerSource } from "../plan/fs-context-step.ts";
