@@ -13,17 +13,27 @@
  * user namespace's slot as `idmap`; their runners turn each mount(2) call they would make
  * (every type of a type list, the read-only retry) into this step. Pure.
  */
+import { PlanError } from "../errors.ts";
 import { fsContextFlags, flagsWithoutFsContextEquivalent } from "./fs-context-flags.ts";
 import { describeFsContextStep, FSCONFIG_VALUE_MAX, formatFsContextStep, type FsContextStep, type FsParam } from "./fs-context-step.ts";
 import type { MountCall } from "./mount-call.ts";
+import { tokenizeOptions } from "./options.ts";
 
 /**
  * Whether a mount(2) call's flags and data can be said through fsconfig: every flag has an
- * equivalent there, and every value fits its 255-byte limit.
+ * equivalent there, every value fits its 255-byte limit, and the data splits into items (an
+ * unbalanced quote is left to mount(2), which takes the string as it is).
  */
 export function fitsFsContext(flags: number, data: string | null): boolean {
   if (flagsWithoutFsContextEquivalent(flags) !== 0) return false;
-  return dataParams(data).every((param) => param.kind !== "string" || Buffer.byteLength(param.value) < FSCONFIG_VALUE_MAX);
+  let params: FsParam[];
+  try {
+    params = dataParams(data);
+  } catch (err) {
+    if (err instanceof PlanError) return false;
+    throw err;
+  }
+  return params.every((param) => param.kind !== "string" || Buffer.byteLength(param.value) < FSCONFIG_VALUE_MAX);
 }
 
 /** The fs-context step that makes the mount of call, idmapped with the user namespace in slot usernsSlot. */
@@ -45,33 +55,17 @@ export function idmappedNewMount(call: MountCall, usernsSlot: string): FsContext
 }
 
 /**
- * mount(2)'s data as fsconfig parameters, split as the kernel splits it (at commas; an item
- * "key=value" is a string, "key" a flag; empty items skipped), and, as util-linux's option
- * syntax allows, a comma inside double quotes kept in its value, whose quotes are dropped
- * (context="a,b" -> context = a,b: the kernel strips them from mount(2)'s string itself).
+ * mount(2)'s data as fsconfig parameters: split as util-linux's option syntax splits it (at
+ * commas outside double quotes, the quotes dropped: joinData quoted a value holding a comma,
+ * and the kernel strips such quotes from mount(2)'s string itself); "key=value" is a string,
+ * "key" a flag. An unbalanced quote is a PlanError.
  */
 export function dataParams(data: string | null): FsParam[] {
-  const params: FsParam[] = [];
-  if (data === null) return params;
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i <= data.length; i++) {
-    const c = data[i];
-    if (c === '"') quoted = !quoted;
-    else if (i === data.length || (c === "," && !quoted)) {
-      const item = data.slice(start, i);
-      start = i + 1;
-      if (item === "") continue;
-      const eq = item.indexOf("=");
-      if (eq < 0) params.push({ kind: "flag", key: item });
-      else params.push({ kind: "string", key: item.slice(0, eq), value: unquote(item.slice(eq + 1)) });
-    }
-  }
-  return params;
-}
-
-function unquote(value: string): string {
-  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  if (data === null) return [];
+  return tokenizeOptions(data).map((item): FsParam => {
+    const eq = item.indexOf("=");
+    return eq < 0 ? { kind: "flag", key: item } : { kind: "string", key: item.slice(0, eq), value: item.slice(eq + 1) };
+  });
 }
 
 /** How a step prints its mount: the mount(2) line, or with idmap the fs-context calls. */

@@ -5,12 +5,13 @@ import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, MountFailedError, PlanError, SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, idmapMount, usernsFd } from "../../src/ops/idmap.ts";
+import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
 import { MOUNT_ATTR } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { expectFreed, fdChanges, loopDevicesOf, openFds } from "../support/resources.ts";
+import { detachLoopDevicesOf, expectFreed, fdChanges, loopDevicesOf, openFds } from "../support/resources.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { cacheUserns, errnoOf } from "../support/idmap-overlay.ts";
@@ -326,6 +327,29 @@ describe("mount() of an image with uidmap=/gidmap= (containerd's loop then idmap
     expectMappedOwners(dst);
     expect(unmountAll(dst)).toBe(1);
     await expectFreed(img);
+  });
+
+  test("a write-protected device: the fd API's call refused, made again read-only the same way, with mount(8)'s warning", () => {
+    const { img, dst } = imageAndTarget("read-only-device");
+    cleanups.push(() => detachLoopDevicesOf(img));
+    const loop = attachLoop(img, { readOnly: true });
+    cleanups.push(() => {
+      loop.close();
+      detachLoop(loop.device);
+    });
+    const sys = injectFaults(libcSyscalls, {});
+    const warnings: string[] = [];
+    mount({ type: "ext4", source: loop.device, options: IDMAP_OPTIONS }, dst, { sys, warn: (w) => warnings.push(w) });
+    // the first fs context is refused at CMD_CREATE, the second carries "ro"
+    expect(sys.log.filter((call) => call[0] === "fsopen")).toHaveLength(2);
+    expect(sys.log.filter((call) => call[0] === "fsconfig" && call[3] === "ro")).toHaveLength(1);
+    expect(sys.log.filter((call) => call[0] === "mount")).toEqual([]);
+    expect(warnings).toEqual([`${dst}: WARNING: source write-protected, mounted read-only`]);
+    const at = topAt(dst);
+    expect(at).toHaveLength(1);
+    expect(at[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
+    expectMappedOwners(dst);
+    expect(unmountAll(dst)).toBe(1);
   });
 
   test("an option ext4 refuses: the kernel's words in the error, the device freed, no fd left", async () => {

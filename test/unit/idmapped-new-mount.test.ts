@@ -14,9 +14,13 @@ describe("mount(2)'s data as fsconfig parameters", () => {
     ["x=a=b", [{ kind: "string", key: "x", value: "a=b" }]],
     // util-linux's quoting: the comma stays in the value, the quotes go (the kernel drops them from mount(2)'s string)
     ['context="system_u:object_r:t:s0:c1,c2",ro', [{ kind: "string", key: "context", value: "system_u:object_r:t:s0:c1,c2" }, { kind: "flag", key: "ro" }]],
-    ['a="x,y', [{ kind: "string", key: "a", value: '"x,y' }]],
   ] as const)("%p", (data, params) => {
     expect(dataParams(data)).toEqual(params as never);
+  });
+
+  test("an unbalanced quote: refused by the split, so the call stays a mount(2) with the string as it is", () => {
+    expect(() => dataParams('a="x,y')).toThrow(/unbalanced double quote/);
+    expect(fitsFsContext(0, 'a="x,y')).toBe(false);
   });
 });
 
