@@ -23,6 +23,10 @@ export interface OpsContext {
   readonly readWriteOnly?: boolean | undefined;
   /** receives what the user should know of a mount that succeeded (mounted read-only instead) */
   readonly warn?: ((message: string) => void) | undefined;
+  /** run util-linux's mount.TYPE helpers for the types that have one (plan/external-helper.ts) */
+  readonly externalHelpers?: boolean | undefined;
+  /** mount -s: such a helper gets -s, to ignore the options it does not know */
+  readonly sloppy?: boolean | undefined;
 }
 
 export interface OpsOptions {
@@ -39,6 +43,14 @@ export interface OpsOptions {
   warn?: (message: string) => void;
   /** mount --onlyonce: refuse (exit 32) what is mounted on the target already, as mount -a skips it */
   onlyOnce?: boolean;
+  /**
+   * Run util-linux's mount.TYPE helpers (mount.nfs, mount.cifs...) for a new mount of a type
+   * that has one in the helper dirs, as mount(8) does. Off by default: containerd runs FUSE
+   * helpers only.
+   */
+  externalHelpers?: boolean;
+  /** mount -s: pass -s to such a helper (ignore the options it does not know) */
+  sloppy?: boolean;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */
@@ -57,7 +69,9 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.batch === undefined &&
     options.unmountRetry === undefined &&
     options.readWriteOnly === undefined &&
-    options.warn === undefined
+    options.warn === undefined &&
+    options.externalHelpers === undefined &&
+    options.sloppy === undefined
   ) {
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
@@ -74,5 +88,7 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     unmountRetry: options.unmountRetry,
     readWriteOnly: options.readWriteOnly,
     warn: options.warn,
+    externalHelpers: options.externalHelpers,
+    sloppy: options.sloppy,
   };
 }

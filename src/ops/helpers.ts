@@ -8,6 +8,7 @@ import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
 import { accessible, X_OK } from "../sys/file.ts";
 import { fileType } from "../sys/stat.ts";
 import type { HelperStep, Plan } from "../plan/steps.ts";
+import type { ExternalHelpers } from "../plan/external-helper.ts";
 import type { OpsContext } from "./context.ts";
 
 /** The directories searched for helpers: the caller's helper dir alone, or the system ones. */
@@ -64,4 +65,28 @@ function helperNotFound(step: HelperStep, dirs: readonly string[], userDir: bool
         : `install it (Debian: apt-get install fuse3), or name its directory with --helper-dir`,
     },
   );
+}
+
+/**
+ * util-linux's mount.TYPE helpers as plans look them up: the first name found in the helper
+ * dirs, each name looked up once per context; -s for mount -s, -v when syscalls are logged
+ * (mount -v), as libmount passes them.
+ */
+export function externalHelpers(ctx: OpsContext): ExternalHelpers {
+  const dirs = helperSearchDirs(ctx);
+  const found = new Map<string, string | undefined>();
+  const where = (name: string): string | undefined => {
+    if (!found.has(name)) found.set(name, locateHelper(name, dirs));
+    return found.get(name);
+  };
+  return {
+    find(names) {
+      for (const name of names) {
+        const path = where(name);
+        if (path !== undefined) return { name, path };
+      }
+      return undefined;
+    },
+    flags: [...(ctx.sloppy ? ["-s"] : []), ...(ctx.log !== undefined ? ["-v"] : [])],
+  };
 }

@@ -7,7 +7,7 @@ import { planMount } from "../plan/mount-plan.ts";
 import type { Mount, PlanEnv, SourceKind } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
-import { locateHelpers } from "./helpers.ts";
+import { externalHelpers, locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
 import { fileType } from "../sys/stat.ts";
 import { deviceOfTag } from "./block-devices.ts";
@@ -92,6 +92,12 @@ const batchEnvs = new WeakMap<BatchShared, PlanEnv>();
 
 /** What plans of this context are made with. */
 export function planEnv(ctx: OpsContext): PlanEnv {
+  const env = sharedPlanEnv(ctx);
+  // mount(8)'s helpers: a look-up of its own per context, made only for the CLI's mounts.
+  return ctx.externalHelpers ? Object.create(env, { externalHelpers: { value: externalHelpers(ctx) } }) : env;
+}
+
+function sharedPlanEnv(ctx: OpsContext): PlanEnv {
   const base = ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
   const { batch } = ctx;
   if (batch === undefined) return base;

@@ -5,6 +5,7 @@
 import type { KernelFacts } from "./facts.ts";
 import { mountContext, planFor, type Mount, type MountContext, type PlanEnv } from "./mount-request.ts";
 import { setOwnerStep } from "./mountpoint-owner.ts";
+import { externalHelperPlanner } from "./external-helper.ts";
 import { fusePlanner } from "./fuse.ts";
 import { idmapPlanner } from "./idmap.ts";
 import { loopPlanner } from "./loop.ts";
@@ -23,7 +24,7 @@ export interface Planner {
 
 const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPlain };
 
-export const PLANNERS: readonly Planner[] = [movePlanner, fusePlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
+export const PLANNERS: readonly Planner[] = [movePlanner, fusePlanner, externalHelperPlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   const ctx = mountContext(mount, target, facts, env);

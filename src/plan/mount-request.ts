@@ -9,6 +9,7 @@ import { deviceTagOf, noDeviceWithTag, type DeviceTag } from "./device-tag.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
 import { parseTypeList } from "./type-list.ts";
 import type { Plan, Step } from "./steps.ts";
+import type { ExternalHelpers } from "./external-helper.ts";
 
 export interface Mount {
   /** filesystem type; "" with a bind option, or "bind", makes a bind mount */
@@ -65,6 +66,11 @@ export interface PlanEnv {
   readonly userId?: (name: string) => number | undefined;
   /** The gid of a group name (X-mount.group=NAME), or undefined when there is none. */
   readonly groupId?: (name: string) => number | undefined;
+  /**
+   * util-linux's mount.TYPE helpers, when the caller runs them (mount(8) does; containerd and
+   * the library by default run FUSE helpers only): plan/external-helper.ts.
+   */
+  readonly externalHelpers?: ExternalHelpers;
 }
 
 /** A source as the type-less and image mounts see it: a block device, a regular file, or else. */

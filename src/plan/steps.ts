@@ -50,7 +50,10 @@ export interface UnmountStep {
 export interface HelperStep {
   readonly op: "helper";
   readonly role: "mount";
-  /** the helper's name; only the allowed names of plan/fuse.ts are ever planned */
+  /**
+   * the helper's name: one of plan/fuse.ts's allowed FUSE helpers, or, when the caller runs
+   * util-linux's helpers, a mount.TYPE found in the helper dirs (plan/external-helper.ts)
+   */
   readonly helper: string;
   /** absolute path of the helper; null in a plan until ops/ has located it */
   readonly path: string | null;

@@ -9,7 +9,7 @@ import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
-import { commandLineOptions, readWriteOnly, type SingleMount } from "./mount.ts";
+import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
 
 /** mount [-T FILE] [-t TYPE] [-o OPTS] X: the fstab line for X (ops/fstab.ts fstabRequest). */
 export function fstabMount(operand: string, options: Pick<FstabMountOptions, "file" | "type" | "options">): SingleMount {
@@ -37,6 +37,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
       // -o, -r, -w, -m, --make-*: after each line's own options, as mount(8) -a adds them
       options: commandLineOptions(args.flags, values(args, "options")),
       ...readWriteOnly(args),
+      ...helperChoice(args),
       ...(helperDir === undefined ? {} : { helperDir }),
     };
     if (has(args, "dry-run")) {

@@ -38,7 +38,9 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print the result (or the plan) as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
-  { long: "helper-dir", value: "DIR", help: "look FUSE helpers (mount.fuse3, fusermount3) up only in DIR" },
+  { long: "helper-dir", value: "DIR", help: "look mount helpers (mount.TYPE, mount.fuse3, fusermount3) up only in DIR" },
+  { long: "internal-only", short: "i", help: "do not run mount.TYPE helpers (mount.nfs, mount.cifs...): the kernel mounts every type but FUSE" },
+  { long: "sloppy", short: "s", help: "pass -s to a mount.TYPE helper: it ignores the options it does not know" },
   { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of /etc/fstab" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
@@ -68,7 +70,7 @@ export const MOUNT8_FLAGS: readonly FlagSpec[] = [
 export type Dialect = "mountkit" | "mount(8)";
 
 export const MOUNT_USAGE =
-  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [-m[MODE]] [--onlyonce] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] [-N NS] SOURCE TARGET\n" +
+  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [-i] [-s] [-m[MODE]] [--onlyonce] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] [-N NS] SOURCE TARGET\n" +
   "       mountkit mount [-t TYPE] [-o OPTS]... -L LABEL|-U UUID|--source SOURCE [--target] TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
@@ -102,6 +104,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     const planOptions: OpsOptions = {
       ...(helperDir === undefined ? {} : { helperDir }),
       ...readWriteOnly(args),
+      ...helperChoice(args),
       ...(has(args, "onlyonce") ? { onlyOnce: true } : {}),
     };
     if (has(args, "dry-run")) {
@@ -128,6 +131,11 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
 /** mount(8): -w is an explicit read-write request, which -r after it cancels. */
 export function readWriteOnly(args: ParsedArgs): Pick<OpsOptions, "readWriteOnly"> {
   return has(args, "read-write") && !has(args, "read-only") ? { readWriteOnly: true } : {};
+}
+
+/** mount(8) runs mount.TYPE helpers unless -i; -s goes to them. */
+export function helperChoice(args: ParsedArgs): Pick<OpsOptions, "externalHelpers" | "sloppy"> {
+  return { externalHelpers: !has(args, "internal-only"), ...(has(args, "sloppy") ? { sloppy: true } : {}) };
 }
 
 /** One mount the command makes: planned for --dry-run, or run. */

@@ -1,0 +1,118 @@
+/**
+ * util-linux's external mount helpers: mount(8) hands a filesystem type that has a program
+ * mount.TYPE in the helper dirs (mount.nfs, mount.cifs, mount.ntfs-3g...) to that program,
+ * which knows what the kernel alone does not (an NFS server's address, CIFS credentials).
+ * libmount's argv shape:
+ *
+ *   mount.TYPE SOURCE TARGET [-s] [-v] -o OPTIONS [-t TYPE]
+ *
+ * -t only for a TYPE.SUBTYPE run by mount.TYPE's helper. Only when the caller asks (the CLI,
+ * unless -i): containerd runs FUSE helpers alone (plan/fuse.ts), and so does the library by
+ * default. Binds, moves, remounts, loop and idmapped mounts and type lists stay mountkit's,
+ * as libmount keeps binds, moves and type patterns. Pure: ops/ finds the helper on disk
+ * (PlanEnv.externalHelpers) and runs it.
+ */
+import { PlanError } from "../errors.ts";
+import { MS } from "./flags.ts";
+import type { Planner } from "./mount-plan.ts";
+import { isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
+import { isUserspaceExtension, lookupOption } from "./option-table.ts";
+import { propagationSteps } from "./propagation.ts";
+import type { HelperStep, Plan } from "./steps.ts";
+
+/** What ops/ provides when the caller runs external helpers. */
+export interface ExternalHelpers {
+  /** The first of these helper names found in the helper dirs, with its path; undefined when none is. */
+  find(names: readonly string[]): { readonly name: string; readonly path: string } | undefined;
+  /** Flags every helper gets after SOURCE TARGET: -s (mount -s, sloppy), -v (mount -v). */
+  readonly flags: readonly string[];
+}
+
+// Never a path: a type names a file in the helper dirs and nothing else.
+const HELPER_TYPE = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$/;
+
+/**
+ * The helper names mount(8) tries for a type, in order: mount.TYPE, then for TYPE.SUBTYPE
+ * mount.TYPE without its last ".SUBTYPE" (libmount's helper lookup). None for a type that is
+ * not a plain name, or that names no filesystem (none, auto, bind).
+ */
+export function helperNamesFor(type: string): readonly string[] {
+  if (isTypeUnknown(type) || type === "none" || type === "bind" || !HELPER_TYPE.test(type)) return [];
+  const dot = type.lastIndexOf(".");
+  return dot > 0 ? [`mount.${type}`, `mount.${type.slice(0, dot)}`] : [`mount.${type}`];
+}
+
+/** A new mount of a named filesystem, the only kind mount(8) hands to a helper. */
+function isHelperMount(ctx: MountContext): boolean {
+  const { options } = ctx;
+  if (options.flags & (MS.BIND | MS.MOVE | MS.REMOUNT)) return false;
+  if (options.loop || options.uidmap !== undefined || options.gidmap !== undefined || options.idmap !== undefined) return false;
+  return ctx.otherTypes.length === 0;
+}
+
+function helperOf(ctx: MountContext): { readonly name: string; readonly path: string } | undefined {
+  const helpers = ctx.env.externalHelpers;
+  if (helpers === undefined || !isHelperMount(ctx)) return undefined;
+  const names = helperNamesFor(ctx.mount.type);
+  return names.length === 0 ? undefined : helpers.find(names);
+}
+
+export const externalHelperPlanner: Planner = {
+  name: "external-helper",
+  // The look-up is made only when the caller runs helpers (env.externalHelpers); ops/ remembers its answers.
+  claims: (ctx) => ctx.env.externalHelpers !== undefined && helperOf(ctx) !== undefined,
+  plan: planExternalHelper,
+};
+
+export function planExternalHelper(ctx: MountContext): Plan {
+  const helper = helperOf(ctx);
+  if (helper === undefined) throw new Error(`unreachable: no mount helper for ${ctx.mount.type}`);
+  const { mount, target } = ctx;
+  const optionString = helperOptionString(mount.options);
+  const argv = [
+    helper.name,
+    mount.source === "" ? "none" : mount.source,
+    target,
+    ...ctx.env.externalHelpers!.flags,
+    ...(optionString === "" ? [] : ["-o", optionString]),
+    ...(helper.name === `mount.${mount.type}` ? [] : ["-t", mount.type]),
+  ];
+  if (ctx.options.subdir !== undefined) {
+    throw new PlanError(`${ctx.action}: X-mount.subdir cannot be used with the mount helper ${helper.name}`, {
+      hint: "mount the filesystem, then bind mount the directory (--bind); or -i to mount without the helper",
+    });
+  }
+  const run: HelperStep = { op: "helper", role: "mount", helper: helper.name, path: helper.path, argv, target, action: ctx.action, undoable: true };
+  return planFor(ctx, [run, ...propagationSteps(ctx)]);
+}
+
+/**
+ * The options as one -o string, as libmount hands them on: without the words it keeps from
+ * helpers (its MNT_NOHLPS options: auto, noauto, comment=, x-* and X-* (X-mount.* among them:
+ * mountkit carries those out), the loop device's offset=, sizelimit=, encryption=), without
+ * "defaults", and without what mountkit applies afterwards (propagation, recursive
+ * attributes). An item whose value has a comma is quoted again, as util-linux writes it
+ * (context="a,b").
+ */
+export function helperOptionString(options: readonly string[]): string {
+  const kept: string[] = [];
+  for (const item of options) {
+    if (!passedToHelper(item)) continue;
+    kept.push(item.includes(",") ? quoteValue(item) : item);
+  }
+  return kept.join(",");
+}
+
+const KEPT_FROM_HELPERS = new Set(["auto", "noauto", "defaults"]);
+const KEPT_FROM_HELPERS_VALUED = /^(comment|offset|sizelimit|encryption)=/;
+
+function passedToHelper(item: string): boolean {
+  if (KEPT_FROM_HELPERS.has(item) || KEPT_FROM_HELPERS_VALUED.test(item) || isUserspaceExtension(item)) return false;
+  const kind = lookupOption(item)?.behaviour.kind;
+  return kind !== "propagation" && kind !== "recursive";
+}
+
+function quoteValue(item: string): string {
+  const eq = item.indexOf("=");
+  return eq < 0 ? `"${item}"` : `${item.slice(0, eq + 1)}"${item.slice(eq + 1)}"`;
+}

@@ -1,0 +1,177 @@
+// util-linux's mount.TYPE helpers: mount(8) (and mountkit mount, unless -i) hands a type that has
+// one to it. The helper here is a script of the test's own that records its argv and makes a
+// real tmpfs mount with the binary itself (-i, so that it does not call itself); root, private
+// mount namespace.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HelperError, SyscallError } from "../../src/errors.ts";
+import { mount } from "../../src/ops/mount.ts";
+import { unmount } from "../../src/ops/unmount.ts";
+import { caught } from "../support/caught.ts";
+import { BINARY, runCli } from "../support/cli.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { workspace } from "../support/workspace.ts";
+
+beforeAll(() => {
+  requireRootNamespace();
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: npm test builds it (npm run build)`);
+});
+
+const ws = workspace();
+const { dir, unmountAfter } = ws;
+
+const mountsAt = (target: string) => mountsUnder(target).filter((m) => m.mountpoint === target);
+
+/**
+ * A helper dir with mount.mkfake: it writes its argv to argv.log, one item per line, then mounts
+ * a tmpfs with the -o it was given (and `extra` options) on its TARGET, and exits with `status`.
+ */
+function helperDir(options: { extra?: string; status?: number; name?: string } = {}) {
+  const helpers = dir("helpers");
+  const log = join(helpers, "argv.log");
+  const extra = options.extra === undefined ? "" : `,${options.extra}`;
+  const body = [
+    "#!/bin/sh",
+    `printf '%s\\n' "$@" > ${log}`,
+    'src=$1; tgt=$2; shift 2; opts=""',
+    'while [ $# -gt 0 ]; do case $1 in -o) opts=$2; shift 2;; *) shift;; esac; done',
+    `${BINARY} mount -i -t tmpfs -o "mode=0755$\{opts:+,$opts\}${extra}" "$src" "$tgt" || exit 1`,
+    `echo "mkfake: done with $tgt"`,
+    `exit ${options.status ?? 0}`,
+  ].join("\n");
+  const path = join(helpers, options.name ?? "mount.mkfake");
+  writeFileSync(path, `${body}\n`);
+  chmodSync(path, 0o755);
+  return { helpers, argv: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : undefined) };
+}
+
+describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () => {
+  test("libmount's argv (SOURCE TARGET -s -o OPTIONS), the fstab words left out; the helper's mount is the one made, and umount takes it down", () => {
+    ws.fresh("ext-helper");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = helperDir();
+    const r = runCli(["mount", "-t", "mkfake", "-s", "-o", "size=2m,nofail,noauto,x-systemd.automount,comment=c,shared", "--helper-dir", helpers, "srv:/export", target]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(argv()).toEqual(["srv:/export", target, "-s", "-o", "size=2m,nofail"]);
+    const [made] = mountsAt(target);
+    expect(made).toMatchObject({ source: "srv:/export", fstype: "tmpfs" });
+    expect(made!.superOptions).toContain("size=2048k");
+    // "shared" was kept from the helper and applied by mountkit afterwards
+    expect(made!.shared).toBeGreaterThan(0);
+    expect(runCli(["umount", target]).code).toBe(0);
+    expect(mountsAt(target)).toEqual([]);
+  });
+
+  test("-v goes to the helper as well; TYPE.SUBTYPE run by mount.TYPE gets -t TYPE.SUBTYPE", () => {
+    ws.fresh("ext-helper-sub");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = helperDir();
+    const r = runCli(["mount", "-v", "-t", "mkfake.sub", "--helper-dir", helpers, "src", target]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`mount.mkfake: exited 0: mkfake: done with ${target}`);
+    expect(argv()).toEqual(["src", target, "-v", "-t", "mkfake.sub"]);
+    expect(mountsAt(target).map((m) => m.fstype)).toEqual(["tmpfs"]);
+  });
+
+  test("--dry-run prints the helper's execve with its path and runs nothing", () => {
+    ws.fresh("ext-helper-dry");
+    const target = dir("t");
+    const { helpers, argv } = helperDir();
+    const r = runCli(["mount", "--dry-run", "-t", "mkfake", "-o", "size=1m", "--helper-dir", helpers, "src", target]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`execve(${JSON.stringify(join(helpers, "mount.mkfake"))}, ["mount.mkfake", "src", ${JSON.stringify(target)}, "-o", "size=1m"])\n`);
+    expect(argv()).toBeUndefined();
+    expect(mountsAt(target)).toEqual([]);
+  });
+
+  test("-i: no helper; the kernel is asked for the type and refuses it (mount(2), ENODEV, exit 32), nothing mounted", () => {
+    ws.fresh("ext-helper-i");
+    const target = dir("t");
+    const { helpers, argv } = helperDir();
+    const r = runCli(["mount", "-i", "-t", "mkfake", "--helper-dir", helpers, "src", target]);
+    expect(r.code).toBe(32);
+    expect(r.stderr).toContain("mount(2)");
+    expect(r.stderr).toContain("ENODEV");
+    expect(argv()).toBeUndefined();
+    expect(mountsAt(target)).toEqual([]);
+  });
+
+  test("a helper that fails after mounting: exit 32 naming the helper, its status and output; its mount is removed", () => {
+    ws.fresh("ext-helper-fail");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = helperDir({ status: 32 });
+    const r = runCli(["mount", "-t", "mkfake", "--helper-dir", helpers, "src", target]);
+    expect(r.code).toBe(32);
+    expect(r.stderr).toContain(`mount helper ${join(helpers, "mount.mkfake")}`);
+    expect(r.stderr).toContain(`exited with status 32: mkfake: done with ${target}`);
+    expect(argv()).toEqual(["src", target]);
+    expect(mountsAt(target)).toEqual([]);
+  });
+
+  test("a step after the helper fails (X-mount.mode on a read-only mount: chmod EROFS): the helper's mount is rolled back", () => {
+    ws.fresh("ext-helper-rollback");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = helperDir({ extra: "ro" });
+    const r = runCli(["mount", "-t", "mkfake", "-o", "X-mount.mode=0700", "--helper-dir", helpers, "src", target]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("EROFS");
+    expect(argv()).toEqual(["src", target]); // X-mount.* is mountkit's, not the helper's
+    expect(mountsAt(target)).toEqual([]);
+  });
+
+  test("mount -a hands an fstab line's type to its helper too (and -i to the kernel)", () => {
+    const s = ws.fresh("ext-helper-fstab");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = helperDir();
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `fstab-src ${target} mkfake size=1m,defaults,_netdev 0 0\n`);
+    const internal = runCli(["mount", "-a", "-i", "-T", fstab, "--helper-dir", helpers]);
+    expect(internal.code).not.toBe(0);
+    expect(internal.stderr).toContain('filesystem type "mkfake" refused by the kernel');
+    expect(argv()).toBeUndefined();
+    const r = runCli(["mount", "-a", "-T", fstab, "--helper-dir", helpers]);
+    expect(r.code).toBe(0);
+    expect(argv()).toEqual(["fstab-src", target, "-o", "size=1m,_netdev"]);
+    expect(mountsAt(target).map((m) => m.source)).toEqual(["fstab-src"]);
+  });
+});
+
+describe("the library runs them only when asked (containerd runs FUSE helpers alone)", () => {
+  test("externalHelpers: true runs the helper; by default the kernel is asked and refuses the type", () => {
+    ws.fresh("ext-helper-lib");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = helperDir();
+    const m = { type: "mkfake", source: "lib-src", options: ["size=1m"] };
+    const refused = caught(() => mount(m, target, { helperDir: helpers }));
+    expect(refused).toBeInstanceOf(SyscallError);
+    expect((refused as SyscallError).errnoName).toBe("ENODEV");
+    expect(argv()).toBeUndefined();
+    const plan = mount(m, target, { helperDir: helpers, externalHelpers: true, sloppy: true });
+    expect(plan.steps.map((s) => s.op)).toEqual(["helper"]);
+    expect(argv()).toEqual(["lib-src", target, "-s", "-o", "size=1m"]);
+    expect(mountsAt(target).map((m) => m.source)).toEqual(["lib-src"]);
+    unmount(target);
+    expect(mountsAt(target)).toEqual([]);
+  });
+
+  test("a helper that cannot mount: HelperError with its argv and exit status, nothing left", () => {
+    ws.fresh("ext-helper-lib-fail");
+    const target = dir("t");
+    unmountAfter(target);
+    // the helper's own mount fails: tmpfs refuses the option
+    const { helpers } = helperDir({ extra: "no-such-tmpfs-option" });
+    const err = caught(() => mount({ type: "mkfake", source: "s", options: [] }, target, { helperDir: helpers, externalHelpers: true }));
+    expect(err).toBeInstanceOf(HelperError);
+    expect((err as HelperError).exitStatus).toBe(1);
+    expect((err as HelperError).argv).toEqual(["mount.mkfake", "s", target]);
+    expect(mountsAt(target)).toEqual([]);
+  });
+});

@@ -1,0 +1,140 @@
+// util-linux's mount.TYPE helpers, planned: which mounts go to one, and libmount's argv shape. Pure.
+import { describe, expect, test } from "bun:test";
+import { PlanError } from "../../src/errors.ts";
+import { helperNamesFor, helperOptionString, type ExternalHelpers } from "../../src/plan/external-helper.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import type { PlanEnv } from "../../src/plan/mount-request.ts";
+import type { HelperStep, MountStep } from "../../src/plan/steps.ts";
+
+const facts = factsForVersion("6.18.0");
+
+/** Helpers "installed" under /sbin by name; records every look-up. */
+function helpersOf(installed: readonly string[], flags: readonly string[] = []): ExternalHelpers & { asked: string[][] } {
+  const asked: string[][] = [];
+  return {
+    asked,
+    flags,
+    find(names) {
+      asked.push([...names]);
+      const name = names.find((n) => installed.includes(n));
+      return name === undefined ? undefined : { name, path: `/sbin/${name}` };
+    },
+  };
+}
+
+const plan = (type: string, source: string, options: string[], externalHelpers?: ExternalHelpers, env: PlanEnv = {}) =>
+  planMount({ type, source, options }, "/mnt/x", facts, externalHelpers === undefined ? env : { ...env, externalHelpers });
+
+describe("which helper names a type gives", () => {
+  test("mount.TYPE; for TYPE.SUBTYPE that name, then the one without its last .SUBTYPE", () => {
+    expect(helperNamesFor("nfs")).toEqual(["mount.nfs"]);
+    expect(helperNamesFor("ntfs-3g")).toEqual(["mount.ntfs-3g"]);
+    expect(helperNamesFor("nfs4.x.y")).toEqual(["mount.nfs4.x.y", "mount.nfs4.x"]);
+  });
+
+  test("none for types that name no filesystem, and never a path", () => {
+    for (const type of ["", "auto", "none", "bind", "../../tmp/evil", "a/b", ".hidden", "a b", "x\n"]) expect(helperNamesFor(type)).toEqual([]);
+  });
+});
+
+describe("which mounts go to a helper", () => {
+  test("a new mount of a type with a helper: the helper's argv, then the propagation calls", () => {
+    const helpers = helpersOf(["mount.nfs"]);
+    const p = plan("nfs", "srv:/export", ["vers=4.2", "ro", "rshared"], helpers);
+    expect(p.steps[0]).toEqual({
+      op: "helper",
+      role: "mount",
+      helper: "mount.nfs",
+      path: "/sbin/mount.nfs",
+      argv: ["mount.nfs", "srv:/export", "/mnt/x", "-o", "vers=4.2,ro"],
+      target: "/mnt/x",
+      action: "mount srv:/export on /mnt/x",
+      undoable: true,
+    } satisfies HelperStep);
+    expect(p.steps.slice(1).map((s) => [(s as MountStep).role, (s as MountStep).flags])).toEqual([["propagation", MS.SHARED | MS.REC]]);
+  });
+
+  test("without the caller asking (the library's default, containerd's), no helper is looked up", () => {
+    expect(plan("nfs", "srv:/export", []).steps[0]!.op).toBe("mount");
+  });
+
+  test("a type with no helper installed is the kernel's", () => {
+    const helpers = helpersOf(["mount.nfs"]);
+    expect(plan("tmpfs", "tmpfs", ["size=1m"], helpers).steps[0]!.op).toBe("mount");
+    expect(helpers.asked).toEqual([["mount.tmpfs"]]);
+  });
+
+  test("bind, move, remount, loop, idmapped mounts and type lists stay mountkit's, the helper not even looked up", () => {
+    const helpers = helpersOf(["mount.nfs", "mount.ext4", "mount.tmpfs"]);
+    const cases: [string, string[]][] = [
+      ["nfs", ["bind"]],
+      ["nfs", ["rbind"]],
+      ["nfs", ["remount", "ro"]],
+      ["", ["move"]],
+      ["ext4", ["loop"]],
+      ["tmpfs", ["uidmap=0:1000:1", "gidmap=0:1000:1"]],
+      ["tmpfs", ["X-mount.idmap=0:1000:1"]],
+      ["ext4,nfs", []],
+    ];
+    for (const [type, options] of cases) {
+      const steps = plan(type, type === "ext4" ? "/img" : "/src", options, helpers).steps;
+      expect(steps.some((s) => s.op === "helper")).toBe(false);
+    }
+    expect(helpers.asked).toEqual([]);
+  });
+
+  test("FUSE types keep containerd's helper shape (mount.fuse3 -o OPT ... -t SUBTYPE)", () => {
+    const helpers = helpersOf(["mount.fuse3", "mount.fuse3.sshfs"]);
+    const step = plan("fuse3.sshfs", "me@host:/", ["ro"], helpers).steps[0] as HelperStep;
+    expect(step.argv).toEqual(["mount.fuse3", "me@host:/", "/mnt/x", "-o", "ro", "-t", "sshfs"]);
+    expect(helpers.asked).toEqual([]);
+  });
+
+  test("the type fuse alone (no subtype) goes to mount.fuse, as mount(8) hands it", () => {
+    const step = plan("fuse", "sshfs#me@host:/", ["allow_other"], helpersOf(["mount.fuse"])).steps[0] as HelperStep;
+    expect(step.argv).toEqual(["mount.fuse", "sshfs#me@host:/", "/mnt/x", "-o", "allow_other"]);
+  });
+
+  test("X-mount.subdir is refused with a helper, before anything runs", () => {
+    expect(() => plan("nfs", "srv:/", ["X-mount.subdir=a"], helpersOf(["mount.nfs"]))).toThrow(PlanError);
+    expect(() => plan("nfs", "srv:/", ["X-mount.subdir=a"], helpersOf(["mount.nfs"]))).toThrow(/X-mount.subdir cannot be used with the mount helper mount.nfs/);
+  });
+
+  test("X-mount.owner/mode are carried out by mountkit after the helper's mount", () => {
+    const p = plan("nfs", "srv:/", ["X-mount.mode=0700"], helpersOf(["mount.nfs"]));
+    expect(p.steps.map((s) => s.op)).toEqual(["helper", "set-owner"]);
+    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.nfs", "srv:/", "/mnt/x"]);
+  });
+});
+
+describe("libmount's argv shape", () => {
+  test("SOURCE TARGET, then the flags (-s, -v), then -o OPTIONS as one string", () => {
+    const step = plan("cifs", "//srv/share", ["user=me", "vers=3.0"], helpersOf(["mount.cifs"], ["-s", "-v"])).steps[0] as HelperStep;
+    expect(step.argv).toEqual(["mount.cifs", "//srv/share", "/mnt/x", "-s", "-v", "-o", "user=me,vers=3.0"]);
+  });
+
+  test("TYPE.SUBTYPE run by mount.TYPE gets -t TYPE.SUBTYPE; run by its own helper, no -t", () => {
+    expect((plan("nfs.x", "s:/", [], helpersOf(["mount.nfs"])).steps[0] as HelperStep).argv).toEqual(["mount.nfs", "s:/", "/mnt/x", "-t", "nfs.x"]);
+    expect((plan("nfs.x", "s:/", [], helpersOf(["mount.nfs", "mount.nfs.x"])).steps[0] as HelperStep).argv).toEqual(["mount.nfs.x", "s:/", "/mnt/x"]);
+  });
+
+  test("no source: none, as mount(8) names it", () => {
+    expect((plan("ramfs", "", [], helpersOf(["mount.ramfs"])).steps[0] as HelperStep).argv).toEqual(["mount.ramfs", "none", "/mnt/x"]);
+  });
+
+  test("the options libmount keeps from helpers are left out, the rest kept in order", () => {
+    expect(
+      helperOptionString(["defaults", "auto", "noauto", "comment=x", "x-systemd.automount", "X-mount.mkdir", "offset=4096", "sizelimit=1", "nofail", "_netdev", "ro", "vers=4"]),
+    ).toBe("nofail,_netdev,ro,vers=4");
+  });
+
+  test("propagation words and recursive attributes are applied afterwards, not handed on", () => {
+    expect(helperOptionString(["rshared", "private", "rro", "ro=recursive", "nosuid"])).toBe("nosuid");
+  });
+
+  test("a value with a comma is quoted again, as util-linux writes it", () => {
+    expect(helperOptionString(["context=system_u:object_r:tmp_t:s0:c1,c2", "a,b"])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2","a,b"');
+  });
+});
