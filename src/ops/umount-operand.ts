@@ -4,7 +4,8 @@
  * (that device's mount, as util-linux), with umount's -r (a mount that stays busy is
  * remounted read-only: unmount-readonly.ts) and -d (the loop device the mount was made from is
  * detached afterwards; one attached by hand stays attached otherwise, a loop mount's own has
- * autoclear).
+ * autoclear). With externalHelpers (umount(8), unless -i), a mount whose type has an
+ * umount.TYPE helper is unmounted by it (umount-helper.ts).
  */
 import { Errno } from "../errno.ts";
 import { isErrno, PlanError, quotePath } from "../errors.ts";
@@ -18,6 +19,7 @@ import { detachLoop } from "./loop.ts";
 import { loopDevicesShowing } from "./loop-reuse.ts";
 import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
+import { unmountWithHelper } from "./umount-helper.ts";
 
 export interface UmountOperandOptions extends UnmountOptions {
   /** umount -r: remount read-only what stays busy */
@@ -61,7 +63,14 @@ export function loopDeviceOfImage(image: string, options: UmountOperandOptions):
 /** The top mount at point, under -r and -d. */
 export function unmountAt(point: string, options: UmountOperandOptions): UnmountOrReadOnly {
   const loop = options.detachLoop ? loopDeviceAt(point) : undefined; // read before it goes
-  const outcome = options.readOnlyWhenBusy ? unmountOrRemountReadOnly(point, options) : unmount(point, options) ? "unmounted" : "not-mounted";
+  const outcome: UnmountOrReadOnly =
+    options.externalHelpers && unmountWithHelper(point, options)
+      ? "unmounted"
+      : options.readOnlyWhenBusy
+        ? unmountOrRemountReadOnly(point, options)
+        : unmount(point, options)
+          ? "unmounted"
+          : "not-mounted";
   if (outcome === "unmounted" && loop !== undefined) {
     try {
       detachLoop(loop, options);

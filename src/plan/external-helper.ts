@@ -32,14 +32,35 @@ export interface ExternalHelpers {
 const HELPER_TYPE = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$/;
 
 /**
- * The helper names mount(8) tries for a type, in order: mount.TYPE, then for TYPE.SUBTYPE
- * mount.TYPE without its last ".SUBTYPE" (libmount's helper lookup). None for a type that is
- * not a plain name, or that names no filesystem (none, auto, bind).
+ * The helper names mount(8) (umount(8): "umount") tries for a type, in order: mount.TYPE, then
+ * for TYPE.SUBTYPE mount.TYPE without its last ".SUBTYPE" (libmount's helper lookup). None for
+ * a type that is not a plain name, or that names no filesystem (none, auto, bind).
  */
-export function helperNamesFor(type: string): readonly string[] {
+export function helperNamesFor(type: string, command: "mount" | "umount" = "mount"): readonly string[] {
   if (isTypeUnknown(type) || type === "none" || type === "bind" || !HELPER_TYPE.test(type)) return [];
   const dot = type.lastIndexOf(".");
-  return dot > 0 ? [`mount.${type}`, `mount.${type.slice(0, dot)}`] : [`mount.${type}`];
+  return dot > 0 ? [`${command}.${type}`, `${command}.${type.slice(0, dot)}`] : [`${command}.${type}`];
+}
+
+/**
+ * libmount's argv for an umount.TYPE helper: umount.TYPE TARGET [-l] [-f] [-v] [-r] [-t TYPE],
+ * -t only for a TYPE.SUBTYPE run by umount.TYPE's helper.
+ */
+export function umountHelperArgv(
+  helper: string,
+  target: string,
+  type: string,
+  flags: { readonly lazy?: boolean; readonly force?: boolean; readonly verbose?: boolean; readonly readOnly?: boolean },
+): string[] {
+  return [
+    helper,
+    target,
+    ...(flags.lazy ? ["-l"] : []),
+    ...(flags.force ? ["-f"] : []),
+    ...(flags.verbose ? ["-v"] : []),
+    ...(flags.readOnly ? ["-r"] : []),
+    ...(helper === `umount.${type}` ? [] : ["-t", type]),
+  ];
 }
 
 /** A new mount of a named filesystem, the only kind mount(8) hands to a helper. */

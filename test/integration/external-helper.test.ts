@@ -143,6 +143,47 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
   });
 });
 
+/** A helper dir with umount.tmpfs: it writes its argv to argv.log, then unmounts its TARGET with the binary (-i) and exits with `status`. */
+function umountHelperDir(status = 0) {
+  const helpers = dir("uhelpers");
+  const log = join(helpers, "argv.log");
+  const body = ["#!/bin/sh", `printf '%s\\n' "$@" > ${log}`, status === 0 ? `exec ${BINARY} umount -i "$1"` : `echo "umount.tmpfs: refused"; exit ${status}`].join("\n");
+  writeFileSync(join(helpers, "umount.tmpfs"), `${body}\n`);
+  chmodSync(join(helpers, "umount.tmpfs"), 0o755);
+  return { helpers, argv: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : undefined) };
+}
+
+describe("mountkit umount runs the mount's umount.TYPE helper, as umount(8) does", () => {
+  test("libmount's argv (TARGET [-l] [-f] [-v] [-r]): the helper's unmount is the one made", () => {
+    ws.fresh("ext-uhelper");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = umountHelperDir();
+    expect(runCli(["mount", "-t", "tmpfs", "uh-src", target]).code).toBe(0);
+    const r = runCli(["umount", "-l", "-v", "--helper-dir", helpers, target]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`execve(${JSON.stringify(join(helpers, "umount.tmpfs"))}, ["umount.tmpfs", ${JSON.stringify(target)}, "-l", "-v"])`);
+    expect(argv()).toEqual([target, "-l", "-v"]);
+    expect(mountsAt(target)).toEqual([]);
+  });
+
+  test("-i: umount2 itself, no helper; a failing helper is exit 32 naming it, the mount left as it was", () => {
+    ws.fresh("ext-uhelper-fail");
+    const target = dir("t");
+    unmountAfter(target);
+    const { helpers, argv } = umountHelperDir(1);
+    expect(runCli(["mount", "-t", "tmpfs", "uh-src", target]).code).toBe(0);
+    const failed = runCli(["umount", "--helper-dir", helpers, target]);
+    expect(failed.code).toBe(32);
+    expect(failed.stderr).toContain(`umount helper ${join(helpers, "umount.tmpfs")} exited 1: umount.tmpfs: refused`);
+    expect(argv()).toEqual([target]);
+    expect(mountsAt(target).map((m) => m.source)).toEqual(["uh-src"]);
+    const internal = runCli(["umount", "-i", "--helper-dir", helpers, target]);
+    expect(internal.code).toBe(0);
+    expect(mountsAt(target)).toEqual([]);
+  });
+});
+
 describe("the library runs them only when asked (containerd runs FUSE helpers alone)", () => {
   test("externalHelpers: true runs the helper; by default the kernel is asked and refuses the type", () => {
     ws.fresh("ext-helper-lib");

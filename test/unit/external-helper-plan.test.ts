@@ -1,7 +1,7 @@
 // util-linux's mount.TYPE helpers, planned: which mounts go to one, and libmount's argv shape. Pure.
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { helperNamesFor, helperOptionString, type ExternalHelpers } from "../../src/plan/external-helper.ts";
+import { helperNamesFor, helperOptionString, umountHelperArgv, type ExternalHelpers } from "../../src/plan/external-helper.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
@@ -136,5 +136,15 @@ describe("libmount's argv shape", () => {
 
   test("a value with a comma is quoted again, as util-linux writes it", () => {
     expect(helperOptionString(["context=system_u:object_r:tmp_t:s0:c1,c2", "a,b"])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2","a,b"');
+  });
+});
+
+describe("umount.TYPE helpers", () => {
+  test("umount.TYPE, then for TYPE.SUBTYPE umount.TYPE; libmount's argv TARGET [-l] [-f] [-v] [-r] [-t TYPE.SUBTYPE]", () => {
+    expect(helperNamesFor("nfs4", "umount")).toEqual(["umount.nfs4"]);
+    expect(helperNamesFor("fuse.sshfs", "umount")).toEqual(["umount.fuse.sshfs", "umount.fuse"]);
+    expect(umountHelperArgv("umount.nfs", "/mnt/x", "nfs", {})).toEqual(["umount.nfs", "/mnt/x"]);
+    expect(umountHelperArgv("umount.nfs", "/mnt/x", "nfs", { lazy: true, force: true, verbose: true, readOnly: true })).toEqual(["umount.nfs", "/mnt/x", "-l", "-f", "-v", "-r"]);
+    expect(umountHelperArgv("umount.fuse", "/mnt/x", "fuse.sshfs", { force: true })).toEqual(["umount.fuse", "/mnt/x", "-f", "-t", "fuse.sshfs"]);
   });
 });

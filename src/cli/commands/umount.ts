@@ -19,7 +19,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print a result per target as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
-  { long: "helper-dir", value: "DIR", help: "look fusermount3/fusermount up only in DIR" },
+  { long: "helper-dir", value: "DIR", help: "look umount.TYPE, fusermount3 and fusermount up only in DIR" },
   { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab" },
   { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
@@ -30,6 +30,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   NAMESPACE_FLAG,
   { long: "all-targets", short: "A", help: "unmount every mount of the filesystem TARGET names (a mount point, device, tag or image), latest first" },
   { long: "quiet", short: "q", help: "print no 'not mounted' error (the exit code stays 32)" },
+  { long: "internal-only", short: "i", help: "do not run umount.TYPE helpers (umount.nfs...): umount2 unmounts every type" },
 ];
 
 /** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted; -a is the mount table's. */
@@ -41,7 +42,7 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const UMOUNT_USAGE =
-  "mountkit umount [-R|--recursive] [--all-stacked] [-A] [-l|--lazy] [-f] [-r] [-d] [-q] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x|IMAGE...\n" +
+  "mountkit umount [-R|--recursive] [--all-stacked] [-A] [-l|--lazy] [-f] [-r] [-d] [-q] [-i] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x|IMAGE...\n" +
   "       mountkit umount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-l] [-f] [-r] [--json] [-v]";
 
 interface TargetResult {
@@ -60,6 +61,7 @@ function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnly
     force: has(args, "force"),
     readOnlyWhenBusy: has(args, "read-only"),
     detachLoop: has(args, "detach-loop"),
+    externalHelpers: !has(args, "internal-only"),
     warn: (message) => io.err(`mountkit: ${message}\n`),
     ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
     ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
