@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
-import { findFstabLine, fstabEntry, matchFstype, withCommandLineOptions, matchOptions, parseFstab, selectFstab, type FstabSelection } from "../plan/fstab.ts";
+import { findFstabLine, findFstabPair, fstabEntry, matchFstype, withCommandLineOptions, matchOptions, parseFstab, selectFstab, type FstabSelection, type OptionsMode } from "../plan/fstab.ts";
 import type { Plan } from "../plan/steps.ts";
 import { readTextFile } from "../sys/file.ts";
 import { existingRealpath } from "../sys/realpath.ts";
@@ -32,6 +32,8 @@ export interface FstabOptions {
   testOptions?: string;
   /** mount -a -o: options added after each selected line's own (-O matches the line's alone) */
   options?: readonly string[];
+  /** --options-mode: how those combine with a line's (after them by default) */
+  optionsMode?: OptionsMode;
 }
 
 /** Read and parse an fstab; a PlanError names the file, and each bad line. */
@@ -49,9 +51,10 @@ export function readFstab(file = DEFAULT_FSTAB) {
 export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
   const file = options.file ?? DEFAULT_FSTAB;
   const selection = selectFstab(readFstab(file), { types: options.types, options: options.testOptions }, file);
-  const extra = options.options;
-  if (extra === undefined || extra.length === 0) return selection;
-  return { ...selection, entries: selection.entries.map((entry) => withCommandLineOptions(entry, extra)) };
+  const extra = options.options ?? [];
+  const mode = options.optionsMode ?? "prepend";
+  if (extra.length === 0 && mode !== "ignore") return selection;
+  return { ...selection, entries: selection.entries.map((entry) => withCommandLineOptions(entry, extra, mode)) };
 }
 
 /**
@@ -73,27 +76,34 @@ export interface FstabMountOptions extends OpsOptions {
   type?: string;
   /** command-line options, after the line's own: the last one wins, as in mount(8) */
   options?: readonly string[];
+  /** --options-mode: how the command line's options combine with the line's */
+  optionsMode?: OptionsMode;
 }
 
 /**
  * What `mount X` mounts, as mount(8) does with one operand: the fstab line whose mount point
- * (else whose source) is X, with the command line's options after the line's. A PlanError
- * when no line names X.
+ * (else whose source) is X, with the command line's options after the line's (or as
+ * optionsMode says). With {source, target} (mount --options-source-force SOURCE TARGET), the
+ * line with both, mounted from that source on that target. A PlanError when no line is found.
  */
-export function fstabRequest(operand: string, options: FstabMountOptions = {}): BatchEntry {
+export function fstabRequest(operand: string | { readonly source: string; readonly target: string }, options: FstabMountOptions = {}): BatchEntry {
   const file = options.file ?? DEFAULT_FSTAB;
-  const line = findFstabLine(readFstab(file), operand, canonicalPath);
+  const lines = readFstab(file);
+  const line = typeof operand === "string" ? findFstabLine(lines, operand, canonicalPath) : findFstabPair(lines, operand.source, operand.target, canonicalPath);
   if (line === undefined) {
-    throw new PlanError(`mount: ${quotePath(operand)}: can't find in ${quotePath(file)}`, {
-      hint: "give both SOURCE and TARGET, or add a line for it to the fstab",
+    const what = typeof operand === "string" ? quotePath(operand) : `${quotePath(operand.source)} on ${quotePath(operand.target)}`;
+    throw new PlanError(`mount: ${what}: can't find in ${quotePath(file)}`, {
+      hint: typeof operand === "string" ? "give both SOURCE and TARGET, or add a line for it to the fstab" : "leave out --options-source-force, or add a line with that source and mount point",
     });
   }
-  const entry = withCommandLineOptions(fstabEntry(line), options.options ?? []);
-  return options.type === undefined ? entry : { ...entry, mount: { ...entry.mount, type: options.type } };
+  const entry = withCommandLineOptions(fstabEntry(line), options.options ?? [], options.optionsMode);
+  // The command line's source, target and type win over the line's, as libmount applies a line.
+  const given = typeof operand === "string" ? {} : { source: operand.source, target: operand.target };
+  return options.type === undefined && typeof operand === "string" ? entry : { ...entry, mount: { ...entry.mount, ...given, ...(options.type === undefined ? {} : { type: options.type }) } };
 }
 
 /** The plan `mount X` would run, and its mount point; nothing is created or mounted. */
-export function planFromFstab(operand: string, options: FstabMountOptions = {}): { plan: Plan; target: string } {
+export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
   return { plan: planOnly(entry.mount, entry.mount.target!, options), target: entry.mount.target! };
 }
@@ -102,7 +112,7 @@ export function planFromFstab(operand: string, options: FstabMountOptions = {}):
  * mount X from the fstab (fstabRequest). A line's X-mount.mkdir creates the missing mount
  * point first, and removes what it created again (rmdir only) when the mount fails.
  */
-export function mountFromFstab(operand: string, options: FstabMountOptions = {}): { plan: Plan; target: string } {
+export function mountFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
   const target = entry.mount.target!;
   const run = () => mount(entry.mount, target, options);

@@ -180,6 +180,24 @@ export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {
  * Each is compared as written, then canonical: `canonical` is the caller's realpath, asked of X
  * and of the lines' absolute paths. Swap lines are never taken. undefined when none names X.
  */
+/**
+ * The line for `mount --options-source-force SOURCE TARGET`: the last line with both that
+ * mount point and that source, each compared as findFstabLine compares it (libmount's
+ * mnt_table_find_pair). undefined when none has both.
+ */
+export function findFstabPair(lines: readonly FstabLine[], source: string, target: string, canonical: (path: string) => string): FstabLine | undefined {
+  const wantedTarget = canonical(target);
+  const wantedSource = source.startsWith("/") ? canonical(source) : undefined;
+  const tagged = sourceFromTag(source);
+  return lastLine(
+    lines,
+    (l) =>
+      l.fstype !== "swap" &&
+      (l.target === target || (l.target.startsWith("/") && canonical(l.target) === wantedTarget)) &&
+      (l.source === source || l.source === tagged || (wantedSource !== undefined && l.source.startsWith("/") && canonical(l.source) === wantedSource)),
+  );
+}
+
 export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string): FstabLine | undefined {
   const mountable = lines.filter((l) => l.fstype !== "swap" && l.target !== "swap");
   const wanted = canonical(operand);
@@ -211,13 +229,35 @@ export function fstabEntry(l: FstabLine): BatchEntry {
 }
 
 /**
- * A line's entry with the command line's options (mount X -o, mount -a -o) after the line's
- * own, so that the last one wins, as mount(8) combines them by default (--options-mode
- * prepend); an X-mount.mkdir (mount -m) or nofail among them counts as the line's would.
+ * How mount(8) combines a line's options with the command line's (--options-mode): prepend
+ * (the default) puts the line's first, so the command line's win; append the other way round;
+ * replace keeps the line's alone, ignore the command line's alone.
  */
-export function withCommandLineOptions(entry: BatchEntry, options: readonly string[]): BatchEntry {
-  if (options.length === 0) return entry;
-  const merged = [...entry.mount.options, ...options];
+export type OptionsMode = "prepend" | "append" | "replace" | "ignore";
+export const OPTIONS_MODES: readonly OptionsMode[] = ["prepend", "append", "replace", "ignore"];
+
+/** The options a line's entry is mounted with, under mode. */
+export function combineOptions(lineOptions: readonly string[], commandLine: readonly string[], mode: OptionsMode = "prepend"): readonly string[] {
+  switch (mode) {
+    case "prepend":
+      return [...lineOptions, ...commandLine];
+    case "append":
+      return [...commandLine, ...lineOptions];
+    case "replace":
+      return lineOptions;
+    case "ignore":
+      return commandLine;
+  }
+}
+
+/**
+ * A line's entry with the command line's options (mount X -o, mount -a -o) combined as mode
+ * says (after the line's own by default, so that the last one wins); an X-mount.mkdir
+ * (mount -m) or nofail among the result counts as the line's would.
+ */
+export function withCommandLineOptions(entry: BatchEntry, options: readonly string[], mode: OptionsMode = "prepend"): BatchEntry {
+  if (options.length === 0 && mode !== "ignore") return entry;
+  const merged = combineOptions(entry.mount.options, options, mode);
   return {
     ...entry,
     mount: { ...entry.mount, options: merged },

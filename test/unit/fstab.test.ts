@@ -1,7 +1,18 @@
 // fstab parsing and mount -a selection, as util-linux does them; pure.
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { decodeFstabField, findFstabLine, matchFstype, matchOptions, parseFstab, selectFstab, sourceFromTag, withCommandLineOptions } from "../../src/plan/fstab.ts";
+import {
+  combineOptions,
+  decodeFstabField,
+  findFstabLine,
+  findFstabPair,
+  matchFstype,
+  matchOptions,
+  parseFstab,
+  selectFstab,
+  sourceFromTag,
+  withCommandLineOptions,
+} from "../../src/plan/fstab.ts";
 
 const FSTAB = [
   "# /etc/fstab: static file system information.",
@@ -118,6 +129,22 @@ describe("mount -a selection", () => {
     expect(() => withCommandLineOptions(proc!, ["X-mount.mkdir=rwx"])).toThrow(/line 4 \(\/proc\): X-mount.mkdir mode "rwx" is not an octal mode/);
   });
 
+  test("--options-mode: prepend (the default) and append order them; replace keeps the line's, ignore the command line's", () => {
+    const line = ["size=1m", "nofail"];
+    const given = ["size=2m", "ro"];
+    expect(combineOptions(line, given)).toEqual(["size=1m", "nofail", "size=2m", "ro"]);
+    expect(combineOptions(line, given, "append")).toEqual(["size=2m", "ro", "size=1m", "nofail"]);
+    expect(combineOptions(line, given, "replace")).toEqual(line);
+    expect(combineOptions(line, given, "ignore")).toEqual(given);
+    // ignore drops the line's options even with none given, and its nofail and mkdir with them
+    const optional = selectFstab(lines).entries.find((e) => e.mount.target === "/mnt/optional")!;
+    expect(optional).toMatchObject({ nofail: true, createTarget: { mode: 0o755 } });
+    const ignored = withCommandLineOptions(optional, [], "ignore");
+    expect(ignored.mount.options).toEqual([]);
+    expect(ignored).toMatchObject({ nofail: false, createTarget: undefined });
+    expect(withCommandLineOptions(optional, [], "replace")).toBe(optional);
+  });
+
   test("a relative mount point and a bad mkdir mode are refused by line", () => {
     const bad = parseFstab("tmpfs rel tmpfs defaults\ntmpfs /x tmpfs X-mount.mkdir=rwx");
     expect(() => selectFstab(bad, {}, "f")).toThrow(
@@ -197,5 +224,24 @@ describe("the line for one operand (mount X)", () => {
     expect(find("/dev/sda2")).toBeUndefined();
     expect(find("none")).toBeUndefined();
     expect(find("/mnt/nowhere")).toBeUndefined();
+  });
+});
+
+describe("findFstabPair (mount --options-source-force SOURCE TARGET)", () => {
+  const pairs = parseFstab(["tmpfs /mnt/a tmpfs size=1m", "other /mnt/a tmpfs size=2m", "tmpfs /mnt/b tmpfs size=3m", "UUID=1234 /mnt/c ext4 ro", "tmpfs /mnt/a tmpfs size=4m"].join("\n"));
+  const canonical = (p: string) => p.replace("/link", "/mnt");
+  const find = (source: string, target: string) => findFstabPair(pairs, source, target, canonical)?.line;
+
+  test("the last line with both the source and the mount point; a tag matches as written or as its /dev/disk link", () => {
+    expect(find("tmpfs", "/mnt/a")).toBe(5);
+    expect(find("other", "/mnt/a")).toBe(2);
+    expect(find("tmpfs", "/link/b")).toBe(3); // the mount point compared canonical too
+    expect(find("UUID=1234", "/mnt/c")).toBe(4);
+  });
+
+  test("one side alone is not enough", () => {
+    expect(find("other", "/mnt/b")).toBeUndefined();
+    expect(find("nothing", "/mnt/a")).toBeUndefined();
+    expect(find("tmpfs", "/mnt/none")).toBeUndefined();
   });
 });

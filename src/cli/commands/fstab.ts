@@ -10,13 +10,26 @@ import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
+import { OPTIONS_MODES, type OptionsMode } from "../../plan/fstab.ts";
 
-/** mount [-T FILE] [-t TYPE] [-o OPTS] X: the fstab line for X (ops/fstab.ts fstabRequest). */
-export function fstabMount(operand: string, options: Pick<FstabMountOptions, "file" | "type" | "options">): SingleMount {
+/**
+ * mount [-T FILE] [-t TYPE] [-o OPTS] [--options-mode MODE] X: the fstab line for X
+ * (ops/fstab.ts fstabRequest); SOURCE and TARGET with --options-source-force.
+ */
+export function fstabMount(operand: Parameters<typeof mountFromFstab>[0], args: ParsedArgs, given: Pick<FstabMountOptions, "type" | "options">): SingleMount {
+  const options: FstabMountOptions = { ...given, file: last(args, "fstab"), optionsMode: optionsModeOf(args) };
   return {
     plan: (ops) => planFromFstab(operand, { ...ops, ...options }),
     run: (ops) => mountFromFstab(operand, { ...ops, ...options }),
   };
+}
+
+/** --options-mode MODE, checked; undefined when not given (prepend). */
+function optionsModeOf(args: ParsedArgs): OptionsMode | undefined {
+  const mode = last(args, "options-mode");
+  if (mode === undefined) return undefined;
+  if (!(OPTIONS_MODES as readonly string[]).includes(mode)) throw new UsageError(`mount: --options-mode ${JSON.stringify(mode)}: not one of ${OPTIONS_MODES.join(", ")}`);
+  return mode as OptionsMode;
 }
 
 /** Flags of one mount, which mean nothing for a whole fstab. */
@@ -36,6 +49,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
       testOptions: last(args, "test-opts"),
       // -o, -r, -w, -m, --make-*: after each line's own options, as mount(8) -a adds them
       options: commandLineOptions(args.flags, values(args, "options")),
+      optionsMode: optionsModeOf(args),
       ...readWriteOnly(args),
       ...helperChoice(args),
       ...(helperDir === undefined ? {} : { helperDir }),

@@ -53,6 +53,9 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "show-labels", short: "l", help: "with the list of mounts: each device's filesystem label, as [LABEL] (mount -l)" },
   { long: "mkdir", short: "m", optionalValue: "MODE", help: "create a missing TARGET (and its parents), as -o X-mount.mkdir[=MODE]" },
   { long: "onlyonce", help: "fail (exit 32) when it is mounted on TARGET already, as mount -a skips it" },
+  { long: "options-mode", value: "MODE", help: "how -o combines with an fstab line's options: prepend (the default: -o after the line's), append, replace (the line's alone), ignore (-o alone)" },
+  { long: "options-source", value: "LIST", help: "where one operand is looked up: fstab (the default), mtab (remounts keep the mount's own options anyway), disable" },
+  { long: "options-source-force", help: "with SOURCE and TARGET, apply the fstab line that has both too" },
 ];
 
 /**
@@ -97,7 +100,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     // One operand: the fstab line for it, as mount(8) does (its code loads only for this form).
     const single =
       request.kind === "fstab"
-        ? (require("./fstab.ts") as typeof import("./fstab.ts")).fstabMount(request.operand, { file: last(args, "fstab"), type: request.type, options: request.options })
+        ? (require("./fstab.ts") as typeof import("./fstab.ts")).fstabMount(request.operand, args, { type: request.type, options: request.options })
         : directMount(request.m, request.target);
     const verbose = has(args, "verbose");
     const helperDir = last(args, "helper-dir");
@@ -154,7 +157,13 @@ function directMount(m: Mount, target: string): SingleMount {
 type Request =
   | { readonly kind: "direct"; readonly m: Mount; readonly target: string }
   /** one operand, a mount point or source to find in the fstab; -t and the options override it */
-  | { readonly kind: "fstab"; readonly operand: string; readonly type: string | undefined; readonly options: readonly string[] };
+  | {
+      readonly kind: "fstab";
+      /** SOURCE and TARGET with --options-source-force: the line with both */
+      readonly operand: string | { readonly source: string; readonly target: string };
+      readonly type: string | undefined;
+      readonly options: readonly string[];
+    };
 
 /**
  * The options the command line gives: -o's, then those its flags stand for (--bind, -r, -w,
@@ -186,12 +195,29 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
     return { kind: "direct", m: { type: "", source: "", options }, target: operands[0]! };
   }
   if (operands.length === 1 && flags.has("move")) throw new UsageError("mount: --move needs the mount point to move and where to (SOURCE TARGET)");
-  if (operands.length === 1) return { kind: "fstab", operand: operands[0]!, type: typeValues ? type : undefined, options };
+  const fstab = readsFstab(flags);
+  if (operands.length === 1) {
+    if (!fstab) throw new UsageError(`mount ${operands[0]}: --options-source ${flags.get("options-source")!.at(-1)} reads no fstab, so one operand names nothing to mount`, { hint: "give SOURCE and TARGET" });
+    return { kind: "fstab", operand: operands[0]!, type: typeValues ? type : undefined, options };
+  }
   if (operands.length === 0) {
     throw new UsageError("mount: missing SOURCE and TARGET operands", { hint: "usage: mountkit mount [-t TYPE] [-o OPTS] SOURCE TARGET" });
   }
   if (operands.length > 2) throw new UsageError(`mount: too many operands: ${operands.slice(2).join(" ")}`);
+  if (fstab && flags.has("options-source-force")) {
+    return { kind: "fstab", operand: { source: operands[0]!, target: operands[1]! }, type: typeValues ? type : undefined, options };
+  }
   return { kind: "direct", m: { type, source: operands[0]!, options }, target: operands[1]! };
+}
+
+/** --options-source LIST (fstab, mtab, disable; fstab,mtab by default): whether the fstab is read. */
+function readsFstab(flags: ReadonlyMap<string, readonly string[]>): boolean {
+  const list = flags.get("options-source")?.at(-1);
+  if (list === undefined) return true;
+  const sources = list.split(",");
+  const unknown = sources.filter((s) => s !== "fstab" && s !== "mtab" && s !== "disable");
+  if (unknown.length > 0 || list === "") throw new UsageError(`mount: --options-source ${JSON.stringify(list)}: not a list of fstab, mtab and disable`);
+  return sources.includes("fstab") && !sources.includes("disable");
 }
 
 /**
