@@ -11,6 +11,7 @@ import { attachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmount, unmountAll } from "../../src/ops/unmount.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
@@ -354,6 +355,26 @@ test("umount IMAGE (util-linux): the mount of the one loop device attached to it
   const d = runCli(["umount", "-d", byHand]);
   expect(d.code).toBe(0);
   expect(loopDevicesOf(img).sysfs).toEqual([other]);
+});
+
+test("/proc/partitions unreadable: no look, a device of its own is attached (as containerd does), and the log says why", () => {
+  fresh("reuse-no-partitions");
+  const img = image();
+  const [a, b] = [dir("a"), dir("b")];
+  unmountAfter(a);
+  unmountAfter(b);
+  mount({ type: "ext4", source: img, options: ["loop"] }, a);
+  // This process's /proc/self/mem, bound over /proc/partitions (in this test's namespace only):
+  // a read at offset 0 is EIO, an address nothing is mapped at.
+  libcSyscalls.mount(`/proc/${process.pid}/mem`, "/proc/partitions", null, MS.BIND, null);
+  cleanups.push(() => unmountAll("/proc/partitions"));
+  expect(caught(() => readFileSync("/proc/partitions"))).toMatchObject({ code: "EIO" });
+  const log: string[] = [];
+  mount({ type: "ext4", source: img, options: ["loop"] }, b, { log: (line) => log.push(line) });
+  expect(log).toContain("loop: /proc/partitions: EIO: no look for a device attached to the file already");
+  const [first, second] = [sourceAt(a), sourceAt(b)];
+  expect(second).not.toBe(first);
+  expect(loopDevicesOf(img).sysfs.sort()).toEqual([first!, second!].sort());
 });
 
 /** Wait until the autoclear devices of image are freed and only `kept` is bound to it. */

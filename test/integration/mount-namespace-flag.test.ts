@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
 import { parseMountInfo } from "../../src/mountinfo/parse.ts";
-import { runCli } from "../support/cli.ts";
+import { BINARY, runCli } from "../support/cli.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { eventually } from "../support/resources.ts";
 import { workspace } from "../support/workspace.ts";
@@ -63,6 +63,18 @@ describe("-N NS", () => {
     expect(notNs.stderr).toContain("setns(2): EINVAL");
     expect(notNs.stderr).toContain("/etc/hostname is not a mount namespace file");
     expect(runCli(["findmnt", "-N", "x"]).code).toBe(1);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("without CAP_SYS_ADMIN (root, the capability dropped by setpriv): setns's EPERM, with the capabilities it needs named", () => {
+    ws.fresh("ns-flag-eperm");
+    const t = dir("m");
+    // its own namespace file opens fine; entering any namespace takes CAP_SYS_ADMIN
+    const proc = Bun.spawnSync(["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", BINARY, "mount", "-N", "/proc/self/ns/mnt", "-t", "tmpfs", "tmpfs", t]);
+    expect(proc.exitCode).toBe(32);
+    const stderr = proc.stderr.toString();
+    expect(stderr).toContain("enter the mount namespace of /proc/self/ns/mnt: setns(2): EPERM");
+    expect(stderr).toContain("needs CAP_SYS_ADMIN and CAP_SYS_CHROOT");
     expect(mountsUnder(t)).toEqual([]);
   });
 });

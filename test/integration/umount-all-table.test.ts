@@ -80,6 +80,31 @@ describe("umount -a through a link named umount", () => {
     expect(mountsUnder(a)).toEqual([]);
   });
 
+  test("-r: a mount that stays busy is remounted read-only (warned, exit 0), the rest unmounted", () => {
+    const { umount, a } = setUp("umount-a-r");
+    const script = `
+      set -e
+      mount -t tmpfs outer "$A"; mkdir "$A/busy" "$A/free"
+      mount -t tmpfs busy "$A/busy"; mount -t tmpfs free "$A/free"
+      (cd "$A/busy" && exec sleep 600) & holder=$!
+      trap 'kill $holder' EXIT # whatever happens: it holds this namespace and its mounts
+      while [ "$(readlink /proc/$holder/cwd)" != "$A/busy" ]; do sleep 0.01; done
+      set +e
+      "$UMOUNT" -a -r -t tmpfs; echo "exit=$?"; echo @@MARK@@
+      cat /proc/self/mountinfo`;
+    const { code, parts, stderr } = inOwnNamespace(script, { A: a, UMOUNT: umount });
+    expect(code).toBe(0);
+    const [output, after] = parts as [string, string];
+    expect(output).toBe("exit=0\n");
+    expect(stderr).toContain(`${join(a, "busy")}: busy - remounted read-only`);
+    const table = parseMountInfo(after);
+    // the busy one stays, read-only; its parent holds it; the free one went
+    const busy = table.filter((m) => m.mountpoint === join(a, "busy"));
+    expect(busy.map((m) => [m.source, m.options.split(",")[0]])).toEqual([["busy", "ro"]]);
+    expect(table.some((m) => m.mountpoint === join(a, "free"))).toBe(false);
+    expect(table.some((m) => m.mountpoint === a)).toBe(true);
+  });
+
   test("without -t: all but the kernel's own filesystems (proc, sysfs, devpts, ...) and what holds them", () => {
     const { umount, a } = setUp("umount-a-all");
     const script = `
