@@ -98,8 +98,9 @@ export function fstabRequest(operand: string | { readonly source: string; readon
   }
   const entry = withCommandLineOptions(fstabEntry(line), options.options ?? [], options.optionsMode);
   // The command line's source, target and type win over the line's, as libmount applies a line.
-  const given = typeof operand === "string" ? {} : { source: operand.source, target: operand.target };
-  return options.type === undefined && typeof operand === "string" ? entry : { ...entry, mount: { ...entry.mount, ...given, ...(options.type === undefined ? {} : { type: options.type }) } };
+  const placed = typeof operand === "string" ? entry.mount : { ...entry.mount, source: operand.source, target: operand.target };
+  const typed = options.type === undefined ? placed : { ...placed, type: options.type };
+  return typed === entry.mount ? entry : { ...entry, mount: typed };
 }
 
 /** The plan `mount X` would run, and its mount point; nothing is created or mounted. */

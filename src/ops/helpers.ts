@@ -68,9 +68,9 @@ function helperNotFound(step: HelperStep, dirs: readonly string[], userDir: bool
 }
 
 /**
- * util-linux's mount.TYPE helpers as plans look them up: the first name found in the helper
- * dirs, each name looked up once per context; -s for mount -s, -v when syscalls are logged
- * (mount -v), as libmount passes them.
+ * util-linux's mount.TYPE helpers as a plan looks them up: the first name found in the helper
+ * dirs, each name looked up once per plan (a planner asks when it claims and when it plans);
+ * -s for mount -s, -v when syscalls are logged (mount -v), as libmount passes them.
  */
 export function externalHelpers(ctx: OpsContext): ExternalHelpers {
   const dirs = helperSearchDirs(ctx);

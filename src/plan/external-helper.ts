@@ -88,6 +88,11 @@ export const externalHelperPlanner: Planner = {
 export function planExternalHelper(ctx: MountContext): Plan {
   const helper = helperOf(ctx);
   if (helper === undefined) throw new Error(`unreachable: no mount helper for ${ctx.mount.type}`);
+  if (ctx.options.subdir !== undefined) {
+    throw new PlanError(`${ctx.action}: X-mount.subdir cannot be used with the mount helper ${helper.name}`, {
+      hint: "mount the filesystem, then bind mount the directory (--bind); or -i to mount without the helper",
+    });
+  }
   const { mount, target } = ctx;
   const optionString = helperOptionString(mount.options);
   const argv = [
@@ -98,11 +103,6 @@ export function planExternalHelper(ctx: MountContext): Plan {
     ...(optionString === "" ? [] : ["-o", optionString]),
     ...(helper.name === `mount.${mount.type}` ? [] : ["-t", mount.type]),
   ];
-  if (ctx.options.subdir !== undefined) {
-    throw new PlanError(`${ctx.action}: X-mount.subdir cannot be used with the mount helper ${helper.name}`, {
-      hint: "mount the filesystem, then bind mount the directory (--bind); or -i to mount without the helper",
-    });
-  }
   const run: HelperStep = { op: "helper", role: "mount", helper: helper.name, path: helper.path, argv, target, action: ctx.action, undoable: true };
   return planFor(ctx, [run, ...propagationSteps(ctx)]);
 }

@@ -180,6 +180,18 @@ export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {
  * Each is compared as written, then canonical: `canonical` is the caller's realpath, asked of X
  * and of the lines' absolute paths. Swap lines are never taken. undefined when none names X.
  */
+export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string): FstabLine | undefined {
+  const mountable = lines.filter((l) => l.fstype !== "swap" && l.target !== "swap");
+  const wanted = canonical(operand);
+  const tagged = sourceFromTag(operand);
+  return (
+    lastLine(mountable, (l) => l.target === operand) ??
+    lastLine(mountable, (l) => l.target.startsWith("/") && canonical(l.target) === wanted) ??
+    lastLine(mountable, (l) => l.source === tagged) ??
+    lastLine(mountable, (l) => l.source.startsWith("/") && canonical(l.source) === wanted)
+  );
+}
+
 /**
  * The line for `mount --options-source-force SOURCE TARGET`: the last line with both that
  * mount point and that source, each compared as findFstabLine compares it (libmount's
@@ -195,18 +207,6 @@ export function findFstabPair(lines: readonly FstabLine[], source: string, targe
       l.fstype !== "swap" &&
       (l.target === target || (l.target.startsWith("/") && canonical(l.target) === wantedTarget)) &&
       (l.source === source || l.source === tagged || (wantedSource !== undefined && l.source.startsWith("/") && canonical(l.source) === wantedSource)),
-  );
-}
-
-export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string): FstabLine | undefined {
-  const mountable = lines.filter((l) => l.fstype !== "swap" && l.target !== "swap");
-  const wanted = canonical(operand);
-  const tagged = sourceFromTag(operand);
-  return (
-    lastLine(mountable, (l) => l.target === operand) ??
-    lastLine(mountable, (l) => l.target.startsWith("/") && canonical(l.target) === wanted) ??
-    lastLine(mountable, (l) => l.source === tagged) ??
-    lastLine(mountable, (l) => l.source.startsWith("/") && canonical(l.source) === wanted)
   );
 }
 
