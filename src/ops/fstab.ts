@@ -16,7 +16,6 @@ import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import type { OpsOptions } from "./context.ts";
 import { mount, planOnly } from "./mount.ts";
 import { resolveInRoot } from "./resolve.ts";
-import type { Undo } from "./run-plan.ts";
 import { withCreatedTarget } from "./targets.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly } from "./unmount-readonly.ts";

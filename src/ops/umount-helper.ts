@@ -5,10 +5,9 @@
  * looked up as mount.TYPE helpers are (helpers.ts), and its exit status is the outcome.
  */
 import { HelperError } from "../errors.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
 import { helperNamesFor, umountHelperArgv } from "../plan/external-helper.ts";
 import { formatExec } from "../plan/steps.ts";
-import { existingRealpath } from "../sys/realpath.ts";
 import { opsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
@@ -16,21 +15,17 @@ import { helperSearchDirs, locateHelper } from "./helpers.ts";
 import type { UmountOperandOptions } from "./umount-operand.ts";
 
 /**
- * Unmount the top mount at point with its type's umount.TYPE helper: true when one ran and
- * succeeded, false when the mount's type has none (the caller unmounts it itself). A helper
+ * Unmount the top mount (its mountinfo entry) with its type's umount.TYPE helper: true when one
+ * ran and succeeded, false when the type has none (the caller unmounts it itself). A helper
  * that fails is a HelperError with its argv, status and output.
  */
-export function unmountWithHelper(point: string, options: UmountOperandOptions): boolean {
-  const mountpoint = existingRealpath(point);
-  if (mountpoint === undefined) return false;
-  const top = readMountInfo().findLast((m) => m.mountpoint === mountpoint);
-  if (top === undefined) return false;
+export function unmountWithHelper(top: MountInfo, options: UmountOperandOptions): boolean {
   const ctx = opsContext(options);
   const dirs = helperSearchDirs(ctx);
   for (const name of helperNamesFor(top.fstype, "umount")) {
     const path = locateHelper(name, dirs);
     if (path === undefined) continue;
-    const argv = umountHelperArgv(name, mountpoint, top.fstype, {
+    const argv = umountHelperArgv(name, top.mountpoint, top.fstype, {
       lazy: options.lazy,
       force: options.force,
       verbose: ctx.log !== undefined,
@@ -40,7 +35,7 @@ export function unmountWithHelper(point: string, options: UmountOperandOptions):
     const exit = ctx.sys.runProcess(path, argv, helperEnvironment(dirs));
     ctx.log?.(`${name}: ${describeExit(exit)}`);
     if (exit.exitCode === 0) return true;
-    throw new HelperError(`unmount ${mountpoint}: umount helper ${path} ${describeExit(exit)}`, name, argv, exit.exitCode, exit.output, {
+    throw new HelperError(`unmount ${top.mountpoint}: umount helper ${path} ${describeExit(exit)}`, name, argv, exit.exitCode, exit.output, {
       hint: "-i unmounts it without the helper",
     });
   }

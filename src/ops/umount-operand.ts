@@ -10,6 +10,7 @@
 import { Errno } from "../errno.ts";
 import { isErrno, PlanError, quotePath } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";
 import { isLoopDevice } from "../plan/loop.ts";
 import { existingRealpath } from "../sys/realpath.ts";
@@ -60,17 +61,12 @@ export function loopDeviceOfImage(image: string, options: UmountOperandOptions):
   return devices[0];
 }
 
-/** The top mount at point, under -r and -d. */
+/** The top mount at point, under -r and -d, or by its type's umount.TYPE helper. */
 export function unmountAt(point: string, options: UmountOperandOptions): UnmountOrReadOnly {
-  const loop = options.detachLoop ? loopDeviceAt(point) : undefined; // read before it goes
-  const outcome: UnmountOrReadOnly =
-    options.externalHelpers && unmountWithHelper(point, options)
-      ? "unmounted"
-      : options.readOnlyWhenBusy
-        ? unmountOrRemountReadOnly(point, options)
-        : unmount(point, options)
-          ? "unmounted"
-          : "not-mounted";
+  // Its mountinfo entry, read once and before it goes: the loop device (-d), the type (helpers).
+  const top = options.detachLoop || options.externalHelpers ? topMountAt(point) : undefined;
+  const loop = options.detachLoop && top !== undefined && isLoopDevice(top.source) ? top.source : undefined;
+  const outcome = unmountTop(point, top, options);
   if (outcome === "unmounted" && loop !== undefined) {
     try {
       detachLoop(loop, options);
@@ -82,10 +78,14 @@ export function unmountAt(point: string, options: UmountOperandOptions): Unmount
   return outcome;
 }
 
-/** The loop device the top mount at path was made from, if it was. */
-function loopDeviceAt(path: string): string | undefined {
+function unmountTop(point: string, top: MountInfo | undefined, options: UmountOperandOptions): UnmountOrReadOnly {
+  if (options.externalHelpers && top !== undefined && unmountWithHelper(top, options)) return "unmounted";
+  if (options.readOnlyWhenBusy) return unmountOrRemountReadOnly(point, options);
+  return unmount(point, options) ? "unmounted" : "not-mounted";
+}
+
+/** The mountinfo entry of the top mount at path (its canonical path), if one is there. */
+function topMountAt(path: string): MountInfo | undefined {
   const canonical = existingRealpath(path);
-  if (canonical === undefined) return undefined;
-  const source = readMountInfo().findLast((m) => m.mountpoint === canonical)?.source;
-  return source !== undefined && isLoopDevice(source) ? source : undefined;
+  return canonical === undefined ? undefined : readMountInfo().findLast((m) => m.mountpoint === canonical);
 }

@@ -14,7 +14,7 @@ import type { Mount } from "../../src/plan/mount-request.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
-import { daemonsUnder, waitForDaemonsGone } from "../support/fuse-daemons.ts";
+import { waitForDaemonsGone } from "../support/fuse-daemons.ts";
 
 beforeAll(() => {
   requireRootNamespace();

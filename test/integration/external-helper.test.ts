@@ -6,10 +6,12 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HelperError, SyscallError } from "../../src/errors.ts";
+import { attachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmount } from "../../src/ops/unmount.ts";
 import { caught } from "../support/caught.ts";
 import { BINARY, runCli } from "../support/cli.ts";
+import { loopDevicesOf } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
@@ -24,26 +26,28 @@ const { dir, unmountAfter } = ws;
 const mountsAt = (target: string) => mountsUnder(target).filter((m) => m.mountpoint === target);
 
 /**
- * A helper dir with mount.mkfake: it writes its argv to argv.log, one item per line, then mounts
- * a tmpfs with the -o it was given (and `extra` options) on its TARGET, and exits with `status`.
+ * A helper dir `name` in the test's scratch dir holding one sh script, `helper`, that first
+ * writes its argv to argv.log, one item per line, then runs `body`; argv() reads that log
+ * (undefined when the helper never ran).
  */
-function helperDir(options: { extra?: string; status?: number; name?: string } = {}) {
-  const helpers = dir("helpers");
+function scriptHelper(name: string, helper: string, body: readonly string[]) {
+  const helpers = dir(name);
   const log = join(helpers, "argv.log");
+  writeFileSync(join(helpers, helper), ["#!/bin/sh", `printf '%s\\n' "$@" > ${log}`, ...body, ""].join("\n"));
+  chmodSync(join(helpers, helper), 0o755);
+  return { helpers, argv: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : undefined) };
+}
+
+/** mount.mkfake: mounts a tmpfs with the -o it was given (and `extra` options) on its TARGET, then exits with `status`. */
+function helperDir(options: { extra?: string; status?: number } = {}) {
   const extra = options.extra === undefined ? "" : `,${options.extra}`;
-  const body = [
-    "#!/bin/sh",
-    `printf '%s\\n' "$@" > ${log}`,
+  return scriptHelper("helpers", "mount.mkfake", [
     'src=$1; tgt=$2; shift 2; opts=""',
     'while [ $# -gt 0 ]; do case $1 in -o) opts=$2; shift 2;; *) shift;; esac; done',
     `${BINARY} mount -i -t tmpfs -o "mode=0755$\{opts:+,$opts\}${extra}" "$src" "$tgt" || exit 1`,
     `echo "mkfake: done with $tgt"`,
     `exit ${options.status ?? 0}`,
-  ].join("\n");
-  const path = join(helpers, options.name ?? "mount.mkfake");
-  writeFileSync(path, `${body}\n`);
-  chmodSync(path, 0o755);
-  return { helpers, argv: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : undefined) };
+  ]);
 }
 
 describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () => {
@@ -143,14 +147,9 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
   });
 });
 
-/** A helper dir with umount.tmpfs: it writes its argv to argv.log, then unmounts its TARGET with the binary (-i) and exits with `status`. */
-function umountHelperDir(status = 0) {
-  const helpers = dir("uhelpers");
-  const log = join(helpers, "argv.log");
-  const body = ["#!/bin/sh", `printf '%s\\n' "$@" > ${log}`, status === 0 ? `exec ${BINARY} umount -i "$1"` : `echo "umount.tmpfs: refused"; exit ${status}`].join("\n");
-  writeFileSync(join(helpers, "umount.tmpfs"), `${body}\n`);
-  chmodSync(join(helpers, "umount.tmpfs"), 0o755);
-  return { helpers, argv: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : undefined) };
+/** umount.TYPE (tmpfs by default): unmounts its TARGET with the binary (-i), or with `status` not 0 refuses. */
+function umountHelperDir(status = 0, type = "tmpfs") {
+  return scriptHelper("uhelpers", `umount.${type}`, [status === 0 ? `exec ${BINARY} umount -i "$1"` : `echo "umount.${type}: refused"; exit ${status}`]);
 }
 
 describe("mountkit umount runs the mount's umount.TYPE helper, as umount(8) does", () => {
@@ -182,6 +181,23 @@ describe("mountkit umount runs the mount's umount.TYPE helper, as umount(8) does
     expect(internal.code).toBe(0);
     expect(mountsAt(target)).toEqual([]);
   });
+});
+
+test("umount -d with a helper: the helper unmounts, then the loop device the mount was made from is detached", () => {
+  ws.fresh("ext-uhelper-loop");
+  const target = dir("t");
+  unmountAfter(target);
+  const img = ws.image();
+  const attached = attachLoop(img); // by hand: no autoclear, so only -d frees it
+  attached.close();
+  const { helpers, argv } = umountHelperDir(0, "ext4");
+  expect(runCli(["mount", "-t", "ext4", attached.device, target]).code).toBe(0);
+  const r = runCli(["umount", "-d", "--helper-dir", helpers, target]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(argv()).toEqual([target]);
+  expect(mountsAt(target)).toEqual([]);
+  expect(loopDevicesOf(img).sysfs).toEqual([]);
 });
 
 describe("the library runs them only when asked (containerd runs FUSE helpers alone)", () => {

@@ -16,7 +16,7 @@ import { FSCONFIG } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
-import { cacheUserns, errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, MAP, snapshot } from "../support/idmap-overlay.ts";
+import { cacheUserns, errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, snapshot } from "../support/idmap-overlay.ts";
 import { children, notOurChild, recordingChildren } from "../support/processes.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
 import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";

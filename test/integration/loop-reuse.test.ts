@@ -333,7 +333,6 @@ test("umount IMAGE (util-linux): the mount of the one loop device attached to it
   const t = dir("m");
   unmountAfter(t);
   expect(runCli(["mount", "-o", "loop", img, t]).code).toBe(0);
-  const device = sourceAt(t)!;
   const run = runCli(["umount", "--json", hardLink]);
   expect(run.code).toBe(0);
   expect(JSON.parse(run.stdout).results).toEqual([{ target: hardLink, ok: true, unmounted: 1 }]);

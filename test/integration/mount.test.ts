@@ -15,7 +15,7 @@ import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.t
 beforeAll(requireRootNamespace);
 
 const ws = workspace();
-const { cleanups, dir, unmountAfter } = ws;
+const { dir, unmountAfter } = ws;
 let s: Scratch;
 const fresh = (label: string) => (s = ws.fresh(label));
 const top = (path: string) => {

@@ -30,7 +30,7 @@ const STRATEGIES: Strategy[] = ["fd", "legacy"];
 const factsFor = (strategy: Strategy): KernelFacts => probeKernelFacts(strategy);
 
 const ws = workspace();
-const { cleanups, dir, unmountAfter } = ws;
+const { dir, unmountAfter } = ws;
 let s: Scratch;
 const fresh = (label: string) => (s = ws.fresh(label));
 const overlaysAt = (path: string) => mountsUnder(path).filter((m) => m.mountpoint === path && m.fstype === "overlay");

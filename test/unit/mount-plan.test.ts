@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { NotSupportedError, PlanError } from "../../src/errors.ts";
+import { PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS, MS_LOCKED_IN_USERNS } from "../../src/plan/flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
