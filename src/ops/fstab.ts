@@ -15,7 +15,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import type { OpsOptions } from "./context.ts";
 import { mount, planOnly } from "./mount.ts";
-import { resolveInRoot } from "./resolve.ts";
+import { canonicalRoot, resolveInRoot, targetInPrefix } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly } from "./unmount-readonly.ts";
@@ -33,6 +33,8 @@ export interface FstabOptions {
   options?: readonly string[];
   /** --options-mode: how those combine with a line's (after them by default) */
   optionsMode?: OptionsMode;
+  /** --target-prefix: every mount point inside this directory (resolved in it, as in a root) */
+  targetPrefix?: string;
 }
 
 /** Read and parse an fstab; a PlanError names the file, and each bad line. */
@@ -63,8 +65,13 @@ export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
  */
 export function mountFstab(options: FstabOptions & BatchOptions = {}): BatchOutcome & { selection: FstabSelection } {
   const selection = selectFstabFile(options);
-  const outcome = runBatch(selection.entries, "/", { ...options, action: "mount -a", keepGoing: true, skipMounted: true });
+  const outcome = runBatch(selection.entries, fstabRoot(options), { ...options, action: "mount -a", keepGoing: true, skipMounted: true });
   return Object.assign(outcome, { selection });
+}
+
+/** Where mount -a resolves the lines' mount points: in --target-prefix (which must exist), else "/". */
+export function fstabRoot(options: Pick<FstabOptions, "targetPrefix">): string {
+  return options.targetPrefix === undefined ? "/" : canonicalRoot(options.targetPrefix, "--target-prefix");
 }
 
 /** mount X with one operand: the fstab to look X up in, and what the command line adds. */
@@ -77,6 +84,8 @@ export interface FstabMountOptions extends OpsOptions {
   options?: readonly string[];
   /** --options-mode: how the command line's options combine with the line's */
   optionsMode?: OptionsMode;
+  /** --target-prefix: the line's mount point inside this directory (resolved in it, as in a root) */
+  targetPrefix?: string;
 }
 
 /**
@@ -105,7 +114,8 @@ export function fstabRequest(operand: string | { readonly source: string; readon
 /** The plan `mount X` would run, and its mount point; nothing is created or mounted. */
 export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
-  return { plan: planOnly(entry.mount, entry.mount.target!, options), target: entry.mount.target! };
+  const target = placedTarget(entry.mount.target!, options);
+  return { plan: planOnly(entry.mount, target, options), target };
 }
 
 /**
@@ -114,9 +124,14 @@ export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], optio
  */
 export function mountFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
-  const target = entry.mount.target!;
+  const target = placedTarget(entry.mount.target!, options);
   const run = () => mount(entry.mount, target, options);
   return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run) : run(), target };
+}
+
+/** Where a line's mount point is mounted: inside --target-prefix when one is given. */
+function placedTarget(target: string, options: FstabMountOptions): string {
+  return options.targetPrefix === undefined ? target : targetInPrefix(options.targetPrefix, target, options.sys);
 }
 
 /** A path as libmount compares fstab paths: canonical when it exists, else made absolute. */

@@ -23,17 +23,26 @@ export function linkReader(sys: Syscalls): ReadLink {
   };
 }
 
-/** The root as an absolute path without symlinks; it must exist. */
-export function canonicalRoot(root: string): string {
+/** The root as an absolute path without symlinks; it must exist. `what` names it in the error. */
+export function canonicalRoot(root: string, what = "root"): string {
   try {
     return realpath(resolve(root));
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
-    throw new PlanError(`root ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory" : err.errnoName}`);
+    throw new PlanError(`${what} ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory" : err.errnoName}`);
   }
 }
 
 /** The host path of target inside an already canonical root (containerd's fs.RootPath). */
 export function resolveInRoot(canonical: string, target: string, sys: Syscalls = libcSyscalls): string {
   return rootPath(canonical, target, linkReader(sys));
+}
+
+/**
+ * mount --target-prefix DIR: target inside DIR, resolved as a target inside a root is, so that
+ * neither `..` nor a symlink (`/chroot/var/run -> /run`) leads out of it. (mount(8) prepends
+ * DIR and lets the kernel follow such links out.)
+ */
+export function targetInPrefix(prefix: string, target: string, sys: Syscalls = libcSyscalls): string {
+  return resolveInRoot(canonicalRoot(prefix, "--target-prefix"), target, sys);
 }

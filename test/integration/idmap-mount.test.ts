@@ -435,6 +435,36 @@ describe("mount() with X-mount.idmap= (util-linux)", () => {
     expectMappedOwners(t);
   });
 
+  test("through the binary: --map-users and --map-groups (mount(8) 2.39), mappings and a namespace file", () => {
+    fresh("xidmap-map-flags");
+    const src = containerTree();
+    const t = dir("t");
+    unmountAfter(t);
+    // containerd's comma-separated mapping, each one given its kind
+    const mapped = runCli(["mount", "--bind", "--map-users", MAP, "--map-groups", MAP, src, t]);
+    expect(mapped).toMatchObject({ code: 0, stderr: "" });
+    expectMappedOwners(t);
+    writeFileSync(`${t}/write-test/map-flags`, "x");
+    expect(statSync(`${src}/write-test/map-flags`)).toMatchObject({ uid: 65536, gid: 65536 });
+    expect(runCli(["umount", t]).code).toBe(0);
+
+    const path = `/proc/${process.pid}/fd/${ownUsernsFd()}`;
+    const byFile = runCli(["mount", "--bind", "-r", `--map-users=${path}`, src, t]);
+    expect(byFile).toMatchObject({ code: 0, stderr: "" });
+    expectMappedOwners(t);
+    expect(errnoOf(() => writeFileSync(`${t}/write-test/new`, "x"))).toBe("EROFS");
+    expect(runCli(["umount", t]).code).toBe(0);
+
+    // only users mapped: refused before any syscall, naming what is missing
+    const usersOnly = runCli(["mount", "--bind", "--map-users", "0:100000:65536", src, t]);
+    expect(usersOnly.code).toBe(1);
+    expect(usersOnly.stderr).toContain("only u: mappings");
+    const both = runCli(["mount", "--bind", "--map-users", path, "--map-groups", MAP, src, t]);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain("a user namespace file maps users and groups: give it once");
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
   test("a file that is no user namespace: refused after opening it, nothing mounted, no fd left", () => {
     fresh("xidmap-not-userns");
     const src = containerTree();

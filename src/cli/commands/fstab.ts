@@ -4,7 +4,7 @@
 import { ExitCode, MountkitError } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { planEntries } from "../../ops/apply.ts";
-import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, selectFstabFile, unmountFstab, type FstabMountOptions } from "../../ops/fstab.ts";
+import { DEFAULT_FSTAB, fstabRoot, mountFromFstab, mountFstab, planFromFstab, selectFstabFile, unmountFstab, type FstabMountOptions } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
@@ -16,7 +16,7 @@ import { OPTIONS_MODES, type OptionsMode } from "../../plan/fstab.ts";
  * mount [-T FILE] [-t TYPE] [-o OPTS] [--options-mode MODE] X: the fstab line for X
  * (ops/fstab.ts fstabRequest); SOURCE and TARGET with --options-source-force.
  */
-export function fstabMount(operand: Parameters<typeof mountFromFstab>[0], args: ParsedArgs, given: Pick<FstabMountOptions, "type" | "options">): SingleMount {
+export function fstabMount(operand: Parameters<typeof mountFromFstab>[0], args: ParsedArgs, given: Pick<FstabMountOptions, "type" | "options" | "targetPrefix">): SingleMount {
   const options: FstabMountOptions = { ...given, file: last(args, "fstab"), optionsMode: optionsModeOf(args) };
   return {
     plan: (ops) => planFromFstab(operand, { ...ops, ...options }),
@@ -50,13 +50,14 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
       // -o, -r, -w, -m, --make-*: after each line's own options, as mount(8) -a adds them
       options: commandLineOptions(args.flags, values(args, "options")),
       optionsMode: optionsModeOf(args),
+      targetPrefix: last(args, "target-prefix"),
       ...readWriteOnly(args),
       ...helperChoice(args),
       ...(helperDir === undefined ? {} : { helperDir }),
     };
     if (has(args, "dry-run")) {
       const selection = selectFstabFile(options);
-      const planned = planEntries(selection.entries, "/", options, "mount -a");
+      const planned = planEntries(selection.entries, fstabRoot(options), options, "mount -a");
       if (json) {
         printJson(io, {
           ok: true,

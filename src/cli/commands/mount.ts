@@ -4,6 +4,7 @@
 import { ExitCode } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
+import { targetInPrefix } from "../../ops/resolve.ts";
 import { loopBackingFile, sysfsLoopValue } from "../../ops/loop-sysfs.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
 import { tokenizeOptionArgs } from "../../plan/options.ts";
@@ -52,6 +53,9 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   NAMESPACE_FLAG,
   { long: "show-labels", short: "l", help: "with the list of mounts: each device's filesystem label, as [LABEL] (mount -l)" },
   { long: "mkdir", short: "m", optionalValue: "MODE", help: "create a missing TARGET (and its parents), as -o X-mount.mkdir[=MODE]" },
+  { long: "map-users", value: "MAP|NSFILE", help: "idmap the mount: container:host:count user mappings (repeat for more), or a user namespace file such as /proc/PID/ns/user for users and groups (as -o X-mount.idmap=)" },
+  { long: "map-groups", value: "MAP", help: "idmap the mount: container:host:count group mappings (repeat for more), with --map-users" },
+  { long: "target-prefix", value: "DIR", help: "mount every target inside DIR: its path (symlinks included) resolved as if DIR were /, as apply --root does" },
   { long: "onlyonce", help: "fail (exit 32) when it is mounted on TARGET already, as mount -a skips it" },
   { long: "options-mode", value: "MODE", help: "how -o combines with an fstab line's options: prepend (the default: -o after the line's), append, replace (the line's alone), ignore (-o alone)" },
   { long: "options-source", value: "LIST", help: "where one operand is looked up: fstab (the default), mtab (remounts keep the mount's own options anyway), disable" },
@@ -73,12 +77,12 @@ export const MOUNT8_FLAGS: readonly FlagSpec[] = [
 export type Dialect = "mountkit" | "mount(8)";
 
 export const MOUNT_USAGE =
-  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [-i] [-s] [-m[MODE]] [--onlyonce] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] [-N NS] SOURCE TARGET\n" +
+  "mountkit mount [-t TYPE] [-o OPTS]... [--bind|--rbind|--move] [-r] [-i] [-s] [-m[MODE]] [--map-users MAP] [--map-groups MAP] [--target-prefix DIR] [--onlyonce] [--make-(r)private|shared|slave|unbindable] [-n|--dry-run] [--json] [-v] [-N NS] SOURCE TARGET\n" +
   "       mountkit mount [-t TYPE] [-o OPTS]... -L LABEL|-U UUID|--source SOURCE [--target] TARGET\n" +
   "       mountkit mount [-T FSTAB] [-t TYPE] [-o OPTS]... TARGET|SOURCE   the fstab line for it\n" +
   "       mountkit mount [-o OPTS] --make-*|-o remount,... TARGET\n" +
   "       mountkit mount [-l] [-t TYPES]    list the mounts (of those types; -l: with labels)" +
-  "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [-n] [--json] [-v]";
+  "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [--target-prefix DIR] [-n] [--json] [-v]";
 
 export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
   const json = argv.includes("--json");
@@ -97,11 +101,12 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     if (args.operands.length === 0 && [...args.flags.keys()].every((f) => LIST_FLAGS.has(f))) return listMounts(io, last(args, "types"), has(args, "show-labels"));
 
     const request = requestFrom(args.operands, args.flags, values(args, "options"));
+    const targetPrefix = last(args, "target-prefix");
     // One operand: the fstab line for it, as mount(8) does (its code loads only for this form).
     const single =
       request.kind === "fstab"
-        ? (require("./fstab.ts") as typeof import("./fstab.ts")).fstabMount(request.operand, args, { type: request.type, options: request.options })
-        : directMount(request.m, request.target);
+        ? (require("./fstab.ts") as typeof import("./fstab.ts")).fstabMount(request.operand, args, { type: request.type, options: request.options, targetPrefix })
+        : directMount(request.m, targetPrefix === undefined ? request.target : targetInPrefix(targetPrefix, request.target));
     const verbose = has(args, "verbose");
     const helperDir = last(args, "helper-dir");
     const planOptions: OpsOptions = {
@@ -179,7 +184,31 @@ export function commandLineOptions(flags: ReadonlyMap<string, readonly string[]>
   const mkdirMode = flags.get("mkdir")?.at(-1);
   if (mkdirMode !== undefined) options.push(mkdirMode === "" ? "X-mount.mkdir" : `X-mount.mkdir=${mkdirMode}`);
   for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
+  const idmap = idmapOption(flags.get("map-users") ?? [], flags.get("map-groups") ?? []);
+  if (idmap !== undefined) options.push(idmap);
   return options;
+}
+
+/**
+ * --map-users and --map-groups as mount(8) (2.39) turns them into X-mount.idmap=: each mapping
+ * with its u: or g: prefix, blank-separated; or one user namespace file (to either flag) for
+ * both, given alone. A value may hold several mappings, separated by blanks or commas; a leading
+ * "=" is dropped, as mount(8) drops it (--map-users==/proc/1/ns/user).
+ */
+export function idmapOption(users: readonly string[], groups: readonly string[]): string | undefined {
+  const strip = (v: string) => (v.startsWith("=") ? v.slice(1) : v);
+  const maps = [...users.map((v) => ["u", strip(v)] as const), ...groups.map((v) => ["g", strip(v)] as const)];
+  if (maps.length === 0) return undefined;
+  const files = maps.filter(([, v]) => v.startsWith("/"));
+  if (files.length > 0) {
+    if (maps.length > 1) throw new UsageError("mount: a user namespace file maps users and groups: give it once, without other --map-users or --map-groups");
+    return `X-mount.idmap=${files[0]![1]}`;
+  }
+  // each mapping its prefix: a value with several (blank- or, as containerd writes them,
+  // comma-separated) must not leave the later ones unprefixed, which would map both kinds
+  const entries = maps.flatMap(([kind, v]) => v.split(/[\s,]+/).filter((m) => m !== "").map((m) => `${kind}:${m}`));
+  if (entries.length === 0) throw new UsageError("mount: --map-users/--map-groups: empty mapping");
+  return `X-mount.idmap=${entries.join(" ")}`;
 }
 
 function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>, optionArgs: readonly string[]): Request {
