@@ -17,8 +17,8 @@ import type { OpsOptions } from "./context.ts";
 import { mount, planOnly } from "./mount.ts";
 import { canonicalRoot, resolveInRoot, targetInPrefix } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
-import { unmount, type UnmountOptions } from "./unmount.ts";
-import { unmountOrRemountReadOnly } from "./unmount-readonly.ts";
+import type { UnmountOptions } from "./unmount.ts";
+import { unmountAt } from "./umount-operand.ts";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
 
@@ -163,8 +163,8 @@ export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnly
     let target = l.target;
     try {
       target = resolveInRoot("/", l.target, options.sys);
-      if (options.readOnlyWhenBusy) results.push({ line: l.line, target, status: unmountOrRemountReadOnly(target, options) });
-      else results.push({ line: l.line, target, status: unmount(target, options) ? "unmounted" : "not-mounted" });
+      // as umount TARGET takes it: -r, and its type's umount.TYPE helper with externalHelpers
+      results.push({ line: l.line, target, status: unmountAt(target, options) });
     } catch (err) {
       if (!(err instanceof MountkitError)) throw err;
       if (isErrno(err, Errno.ENOENT)) {

@@ -2,29 +2,62 @@
  * util-linux's umount.TYPE helpers (umount.nfs, umount.udisks2...): umount(8) hands the
  * unmount of a mount whose type has one to that program, which tells the server or daemon
  * what the kernel does not. Only when the caller asks (the CLI, unless -i); the helper is
- * looked up as mount.TYPE helpers are (helpers.ts), and its exit status is the outcome.
+ * looked up as mount.TYPE helpers are (helpers.ts), and its exit status is the outcome. As
+ * libmount does, this holds for every mount umount takes down: one operand, -R, -A and -a.
  */
 import { HelperError } from "../errors.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { helperNamesFor, umountHelperArgv } from "../plan/external-helper.ts";
 import { formatExec } from "../plan/steps.ts";
+import { fileType } from "../sys/stat.ts";
 import { opsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
-import type { UmountOperandOptions } from "./umount-operand.ts";
+import type { UnmountOptions } from "./unmount.ts";
+
+export interface HelperUnmountOptions extends UnmountOptions {
+  /** umount -r: the helper gets -r (remount read-only what stays busy) */
+  readOnlyWhenBusy?: boolean;
+}
 
 /**
- * Unmount the top mount (its mountinfo entry) with its type's umount.TYPE helper: true when one
- * ran and succeeded, false when the type has none (the caller unmounts it itself). A helper
- * that fails is a HelperError with its argv, status and output.
+ * Unmounts a mount (its mountinfo entry, the top one at its mount point) with its type's
+ * umount.TYPE helper: true when one ran and succeeded, false when the type has none (the caller
+ * unmounts it itself). A helper that fails is a HelperError with its argv, status and output.
  */
-export function unmountWithHelper(top: MountInfo, options: UmountOperandOptions): boolean {
+export type HelperUnmounter = (top: MountInfo) => boolean;
+
+/**
+ * The helper unmounter of one command, or undefined when the caller runs no helpers. Each
+ * type's helper is looked up once: -R and -a take down many mounts of few types.
+ */
+export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter | undefined {
+  if (!options.externalHelpers) return undefined;
   const ctx = opsContext(options);
   const dirs = helperSearchDirs(ctx);
-  for (const name of helperNamesFor(top.fstype, "umount")) {
-    const path = locateHelper(name, dirs);
-    if (path === undefined) continue;
+  const found = new Map<string, { readonly name: string; readonly path: string } | null>();
+  const helperOf = (type: string) => {
+    let helper = found.get(type);
+    if (helper === undefined) {
+      helper = null;
+      for (const name of helperNamesFor(type, "umount")) {
+        const path = locateHelper(name, dirs);
+        if (path !== undefined) {
+          helper = { name, path };
+          break;
+        }
+      }
+      found.set(type, helper);
+    }
+    return helper;
+  };
+  return (top) => {
+    const helper = helperOf(top.fstype);
+    // A mount point that cannot be reached (hidden under a later mount) is left to umount2,
+    // whose ENOENT the recursive and table unmounts take as "try again next pass".
+    if (helper === null || fileType(top.mountpoint) === undefined) return false;
+    const { name, path } = helper;
     const argv = umountHelperArgv(name, top.mountpoint, top.fstype, {
       lazy: options.lazy,
       force: options.force,
@@ -38,6 +71,10 @@ export function unmountWithHelper(top: MountInfo, options: UmountOperandOptions)
     throw new HelperError(`unmount ${top.mountpoint}: umount helper ${path} ${describeExit(exit)}`, name, argv, exit.exitCode, exit.output, {
       hint: "-i unmounts it without the helper",
     });
-  }
-  return false;
+  };
+}
+
+/** One mount through its type's helper (helperUnmounter), for a caller that unmounts one. */
+export function unmountWithHelper(top: MountInfo, options: HelperUnmountOptions): boolean {
+  return helperUnmounter(options)?.(top) ?? false;
 }

@@ -3,7 +3,8 @@
  * before parents, but for the kernel's own pseudo filesystems (proc, devpts, sysfs, ...: the
  * types -t leaves out by default); with readOnlyWhenBusy, a mount that stays busy is remounted
  * read-only instead (shutdown's `umount -a -r`). A mount whose children stay is not tried: it
- * cannot go, and "/" is never unmounted this way.
+ * cannot go, and "/" is never unmounted this way. With externalHelpers, a mount whose type has
+ * an umount.TYPE helper is unmounted by it (given -r with readOnlyWhenBusy), as umount(8) does.
  */
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError } from "../errors.ts";
@@ -14,6 +15,7 @@ import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { NO_OPTIONS } from "./context.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
+import { helperUnmounter } from "./umount-helper.ts";
 
 /** util-linux umount -a's types when -t gives none: the kernel's own filesystems stay. */
 export const UMOUNT_ALL_DEFAULT_TYPES = "noproc,nodevfs,nodevpts,nosysfs,norpc_pipefs,nonfsd,noselinuxfs";
@@ -40,6 +42,7 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
   const results: TableUnmountResult[] = [];
   const errors: MountkitError[] = [];
   const tried = new Set<number>();
+  const viaHelper = helperUnmounter(options);
   // Passes repeat while they progress: a mount hidden under a stack is reachable once it goes.
   for (;;) {
     const order = unmountOrder(readMountInfo(), "/");
@@ -51,7 +54,13 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
       if ((children.get(m.id) ?? []).some((child) => present.has(child))) continue;
       tried.add(m.id);
       try {
-        const status = options.readOnlyWhenBusy ? unmountOrRemountReadOnly(m.mountpoint, options) : unmount(m.mountpoint, options) ? "unmounted" : "not-mounted";
+        const status: UnmountOrReadOnly = viaHelper?.(m)
+          ? "unmounted"
+          : options.readOnlyWhenBusy
+            ? unmountOrRemountReadOnly(m.mountpoint, options)
+            : unmount(m.mountpoint, options)
+              ? "unmounted"
+              : "not-mounted";
         results.push({ target: m.mountpoint, fstype: m.fstype, status });
         if (status === "unmounted") {
           present.delete(m.id);

@@ -21,6 +21,7 @@ import { deviceOfTag } from "./block-devices.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
+import { helperUnmounter } from "./umount-helper.ts";
 import { pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 
 export interface UnmountOptions extends OpsOptions {
@@ -156,7 +157,8 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
 }
 
 /**
- * Unmount everything mounted at or under target, children before parents. Every failure is
+ * Unmount everything mounted at or under target, children before parents (with
+ * externalHelpers, a mount whose type has an umount.TYPE helper by that helper). Every failure is
  * reported (containerd returned only a failure of the target itself). A mount hidden under
  * a stack only becomes reachable once the stack is gone, so passes repeat while they progress;
  * a mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
@@ -172,6 +174,7 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
   const ctx = opsContext(options);
   const flags = umountFlags(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
+  const viaHelper = helperUnmounter(options);
   let total = 0;
   for (;;) {
     const order = unmountOrder(readMountInfo(), resolved);
@@ -182,7 +185,8 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
     for (const m of order) {
       if ((children.get(m.id) ?? []).some((child) => !gone.has(child))) continue;
       try {
-        if (unmountOnce(m.mountpoint, flags, policy, ctx)) gone.add(m.id);
+        // its children gone, m is the top mount at its mount point: its type's helper may take it
+        if (viaHelper?.(m) || unmountOnce(m.mountpoint, flags, policy, ctx)) gone.add(m.id);
       } catch (err) {
         if (isErrno(err, Errno.ENOENT)) continue; // hidden under a stack: next pass
         if (!(err instanceof MountkitError)) throw err;

@@ -3,7 +3,7 @@
 // real tmpfs mount with the binary itself (-i, so that it does not call itself); root, private
 // mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HelperError, SyscallError } from "../../src/errors.ts";
 import { attachLoop } from "../../src/ops/loop.ts";
@@ -198,6 +198,90 @@ test("umount -d with a helper: the helper unmounts, then the loop device the mou
   expect(argv()).toEqual([target]);
   expect(mountsAt(target)).toEqual([]);
   expect(loopDevicesOf(img).sysfs).toEqual([]);
+});
+
+/** umount.TYPE that appends its arguments (one line per run) to calls.log, then unmounts its TARGET with the binary (-i). */
+function loggingUmountHelper(type: string) {
+  const helpers = dir("uhelpers-log");
+  const log = join(helpers, "calls.log");
+  writeFileSync(join(helpers, `umount.${type}`), ["#!/bin/sh", `echo "$*" >> ${log}`, `exec ${BINARY} umount -i "$1"`, ""].join("\n"));
+  chmodSync(join(helpers, `umount.${type}`), 0o755);
+  return { helpers, calls: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : []) };
+}
+
+describe("every mount umount takes down goes through its type's helper, as libmount's umount does", () => {
+  test("-R: each tmpfs under TARGET by umount.tmpfs (children first), the ramfs by umount2; -i none", () => {
+    ws.fresh("ext-uhelper-recursive");
+    const top = dir("t");
+    const [a, b] = [dir("t", "a"), dir("t", "b")];
+    for (const path of [top, a, b]) unmountAfter(path);
+    const mountTree = () => {
+      for (const [type, source, target] of [["tmpfs", "r-top", top], ["tmpfs", "r-a", a], ["ramfs", "r-b", b]] as const) {
+        expect(runCli(["mount", "-m", "-t", type, source, target]).code).toBe(0);
+      }
+    };
+    mountTree();
+    const { helpers, calls } = loggingUmountHelper("tmpfs");
+    const r = runCli(["umount", "-R", "--helper-dir", helpers, top]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(calls()).toEqual([a, top]);
+    expect(mountsUnder(top)).toEqual([]);
+    mountTree();
+    expect(runCli(["umount", "-R", "-i", "--helper-dir", helpers, top]).code).toBe(0);
+    expect(calls()).toEqual([a, top]);
+    expect(mountsUnder(top)).toEqual([]);
+  });
+
+  test("-R over a stack that hides a mount point: the hidden mount is left for the next pass, then its helper runs", () => {
+    ws.fresh("ext-uhelper-hidden");
+    const top = dir("t");
+    const sub = join(top, "sub");
+    unmountAfter(top);
+    unmountAfter(sub);
+    expect(runCli(["mount", "-t", "tmpfs", "bottom", top]).code).toBe(0);
+    expect(runCli(["mount", "-m", "-t", "tmpfs", "sub", sub]).code).toBe(0);
+    expect(runCli(["mount", "-t", "tmpfs", "over", top]).code).toBe(0); // sub's mount point is gone from view
+    const { helpers, calls } = loggingUmountHelper("tmpfs");
+    const r = runCli(["umount", "-R", "--helper-dir", helpers, top]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(calls()).toEqual([top, sub, top]);
+    expect(mountsUnder(top)).toEqual([]);
+  });
+
+  test("-a -T FSTAB: the lines' tmpfs mounts by umount.tmpfs, in reverse order; -A: every mount of the filesystem, latest first", () => {
+    const s = ws.fresh("ext-uhelper-all");
+    const [t1, t2, t3] = [dir("t1"), dir("t2"), dir("t3")];
+    for (const path of [t1, t2, t3]) unmountAfter(path);
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `fa ${t1} tmpfs defaults 0 0\nfb ${t2} ramfs defaults 0 0\nfc ${t3} tmpfs defaults 0 0\n`);
+    expect(runCli(["mount", "-a", "-T", fstab]).code).toBe(0);
+    const { helpers, calls } = loggingUmountHelper("tmpfs");
+    const all = runCli(["umount", "-a", "-T", fstab, "--helper-dir", helpers]);
+    expect([all.code, all.stderr]).toEqual([0, ""]);
+    expect(calls()).toEqual([t3, t1]);
+    expect([t1, t2, t3].flatMap(mountsAt)).toEqual([]);
+
+    expect(runCli(["mount", "-t", "tmpfs", "fa", t1]).code).toBe(0);
+    expect(runCli(["mount", "--bind", t1, t2]).code).toBe(0);
+    const targets = runCli(["umount", "-A", "--helper-dir", helpers, t1]);
+    expect([targets.code, targets.stderr]).toEqual([0, ""]);
+    expect(calls()).toEqual([t3, t1, t2, t1]);
+    expect([t1, t2].flatMap(mountsAt)).toEqual([]);
+  });
+
+  test("a link named umount, -a over the mount table (-t ramfs): each ramfs by umount.ramfs", () => {
+    ws.fresh("ext-uhelper-table");
+    const a = dir("a");
+    const umount = join(dir("bin"), "umount");
+    symlinkSync(BINARY, umount);
+    const { helpers, calls } = loggingUmountHelper("ramfs");
+    // a namespace of its own: what umount -a takes down there leaves this process's mounts be
+    const script = `set -e; mount -t ramfs outer "$A"; mkdir "$A/in"; mount -t ramfs inner "$A/in"; "$UMOUNT" -a -t ramfs --helper-dir "$H"; grep -c " $A" /proc/self/mountinfo || true`;
+    const run = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, A: a, UMOUNT: umount, H: helpers } });
+    expect([run.exitCode, run.stderr.toString()]).toEqual([0, ""]);
+    expect(run.stdout.toString().trim()).toBe("0");
+    expect(calls()).toEqual([join(a, "in"), a]);
+  });
 });
 
 describe("the library runs them only when asked (containerd runs FUSE helpers alone)", () => {
