@@ -158,7 +158,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   // A reused device's filesystem may be mounted read-only already (EBUSY for read-write).
   const fallback = loop.reused === true && step.loop.readOnlyFallback && !forcedReadOnly;
   try {
-    fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file);
+    fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file, step.allowedTypes);
     const flags = forcedReadOnly ? step.flags | MS.RDONLY : step.flags;
     const how = newMountOf(step.idmap, ctx, run);
     if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file, how);

@@ -6,6 +6,7 @@
 import { Errno } from "../errno.ts";
 import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { ProbedMountStep } from "../plan/probe-step.ts";
+import { matchFstype } from "../plan/type-pattern.ts";
 import { identifySuperblock, KNOWN_SUPERBLOCKS, PROBE_BYTES } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import type { Syscalls } from "../sys/seam.ts";
@@ -18,15 +19,20 @@ import { undoMount, type PlanRun } from "./run-plan.ts";
 /**
  * The type of the filesystem on an open device (fd), named `device` in messages, with `what`
  * (the image file of a loop device) in errors. A device whose superblock is unknown, or that holds
- * swap or an encrypted volume, is a MountFailedError (exit 32) saying which.
+ * swap or an encrypted volume, or a type outside `allowed` (X-mount.auto-fstypes), is a
+ * MountFailedError (exit 32) saying which.
  */
-export function probeType(fd: number, device: string, ctx: OpsContext, what = device): string {
+export function probeType(fd: number, device: string, ctx: OpsContext, what = device, allowed?: string): string {
   const bytes = readDeviceStart(fd, device, ctx.sys);
   const length = bytes.length;
   const found = identifySuperblock(bytes);
   const action = `read the filesystem type of ${quotePath(device)}${what === device ? "" : ` (${quotePath(what)})`}`;
   if (found?.kind === "filesystem") {
     ctx.log?.(`probe: ${quotePath(device)} holds ${found.type}`);
+    if (!matchFstype(found.type, allowed)) {
+      const cause = new PlanError(`${action}: it holds ${found.type}, which X-mount.auto-fstypes=${allowed} leaves out`);
+      throw new MountFailedError(cause.message, cause, { hint: "give the type with -t TYPE, or allow it in X-mount.auto-fstypes" });
+    }
     return found.type;
   }
   if (found?.kind === "not-mountable") {
@@ -48,7 +54,7 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
   const fd = ctx.sys.open(step.source, O.RDONLY | O.CLOEXEC);
   let fstype: string;
   try {
-    fstype = probeType(fd, step.source, ctx);
+    fstype = probeType(fd, step.source, ctx, step.source, step.allowedTypes);
   } finally {
     closeQuietly(ctx.sys, fd);
   }

@@ -9,6 +9,9 @@ import { badEntries } from "./apply-input.ts";
 import { targetCreation, type BatchEntry } from "./batch-entry.ts";
 import { parseTagSpec, tagLink } from "./device-tag.ts";
 import { tokenizeOptions } from "./options.ts";
+import { matchFstype } from "./type-pattern.ts";
+
+export { matchFstype };
 
 export interface FstabLine {
   /** 1-based line number in the file */
@@ -96,26 +99,6 @@ export function decodeFstabField(field: string): string {
 export function sourceFromTag(spec: string): string {
   const tag = parseTagSpec(spec);
   return tag === undefined ? spec : tagLink(tag.name, tag.value);
-}
-
-/**
- * libmount's mnt_match_fstype: a comma list of types; a leading "no" negates the whole list
- * (`nonfs,tmpfs`: neither nfs nor tmpfs); an item "noX" excludes X. No pattern matches all.
- */
-export function matchFstype(fstype: string, pattern: string | undefined): boolean {
-  if (pattern === undefined || pattern === "") return true;
-  let list = pattern;
-  let negated = false;
-  if (list.startsWith("no")) {
-    negated = true;
-    list = list.slice(2);
-  }
-  const type = fstype.toLowerCase();
-  for (const item of list.toLowerCase().split(",")) {
-    if (item === `no${type}`) return false;
-    if (item === type) return !negated;
-  }
-  return negated;
 }
 
 /**

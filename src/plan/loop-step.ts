@@ -17,7 +17,7 @@
 import { describeLoopRange } from "./loop-reuse.ts";
 import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { formatMountCall, mountCallArgs } from "./mount-call.ts";
-import { formatProbedMountCall } from "./probe-step.ts";
+import { formatAllowedTypes, formatProbedMountCall } from "./probe-step.ts";
 import { LOOP_FALLBACK_LINE } from "./read-only-fallback.ts";
 import { formatOtherTypes } from "./type-list.ts";
 import { PROBE_BYTES } from "./superblock.ts";
@@ -64,6 +64,8 @@ export interface LoopMountStep {
   readonly undoable: boolean;
   /** the device's filesystem made idmapped with the user namespace in this slot, through the fd API (plan/idmapped-new-mount.ts) */
   readonly idmap?: string;
+  /** fstype null, X-mount.auto-fstypes given: the types the superblock may name (a type list) */
+  readonly allowedTypes?: string;
 }
 
 /** "LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR" for the flags a setup asks for. */
@@ -82,7 +84,7 @@ export function describeLoopMountStep(step: LoopMountStep): Record<string, unkno
     op: step.op,
     syscalls: ["open", "ioctl", ...(step.fstype === null ? ["pread"] : []), ...newMountSyscalls(step.idmap), "close"],
     loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
-    ...(step.fstype === null ? { probe: { device: "/dev/loopN", bytes: PROBE_BYTES } } : {}),
+    ...(step.fstype === null ? { probe: { device: "/dev/loopN", bytes: PROBE_BYTES, ...(step.allowedTypes === undefined ? {} : { allowedTypes: step.allowedTypes }) } } : {}),
     ...(step.otherTypes ? { otherTypes: step.otherTypes } : {}),
     args: { ...mountCallArgs({ ...step, source: "/dev/loopN" }), ...(step.fstype === null ? { fstypeFrom: "superblock" } : {}) },
     ...(step.idmap !== undefined ? idmappedNewMountDescription({ ...step, source: "/dev/loopN" }, step.idmap) : {}),
@@ -119,7 +121,7 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
 export function formatLoopMountStep(step: LoopMountStep): string {
   const call = { ...step, source: step.loop.device ?? "/dev/loopN" };
   const typed = step.idmap === undefined ? formatMountCall(call) : formatIdmappedNewMount(call, step.idmap);
-  const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, formatProbedMountCall(call, step.idmap)] : [typed];
+  const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, ...formatAllowedTypes(step.allowedTypes), formatProbedMountCall(call, step.idmap)] : [typed];
   if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
   return [reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
 }

@@ -14,6 +14,7 @@ import type { Planner } from "./mount-plan.ts";
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { joinData } from "./options.ts";
 import { checkDataSize } from "./plain.ts";
+import { allowedProbedTypes } from "./probe-step.ts";
 import { propagationSteps } from "./propagation.ts";
 import { readOnlyFallback } from "./read-only-fallback.ts";
 import { parseSize } from "./size.ts";
@@ -98,11 +99,14 @@ export function planLoop(ctx: MountContext): Plan {
   };
   const data = joinData(rest);
   checkDataSize(ctx, data);
+  const fstype = isTypeUnknown(mount.type) ? null : mount.type;
+  const allowedTypes = fstype === null ? allowedProbedTypes(options.userspace, ctx.action) : undefined;
   const first: LoopMountStep = {
     op: "loop-mount",
     loop,
     target: ctx.target,
-    fstype: isTypeUnknown(mount.type) ? null : mount.type,
+    fstype,
+    ...(allowedTypes === undefined ? {} : { allowedTypes }),
     ...(ctx.otherTypes.length === 0 ? {} : { otherTypes: ctx.otherTypes }),
     flags: options.flags & ~(MS_PROPAGATION | MS.REMOUNT),
     data: data === "" ? null : data,

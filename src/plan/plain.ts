@@ -12,7 +12,7 @@ import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
-import type { ProbedMountStep } from "./probe-step.ts";
+import { allowedProbedTypes, type ProbedMountStep } from "./probe-step.ts";
 import { isDevicePath, readOnlyFallback } from "./read-only-fallback.ts";
 import type { MountStep, Plan, Step } from "./steps.ts";
 
@@ -115,6 +115,7 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
     });
   }
   const mountFlags = flags & ~(MS_PROPAGATION | MS.REMOUNT);
+  const allowedTypes = allowedProbedTypes(ctx.options.userspace, ctx.action);
   return {
     op: "probed-mount",
     source,
@@ -123,6 +124,7 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
     data: data === "" ? null : data,
     undoable: true,
     readOnlyFallback: readOnlyFallback(ctx, mountFlags),
+    ...(allowedTypes === undefined ? {} : { allowedTypes }),
   };
 }
 

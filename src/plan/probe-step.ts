@@ -10,6 +10,7 @@
  * A loop mount without a type probes its loop device the same way (plan/loop-step.ts).
  * Pure.
  */
+import { PlanError } from "../errors.ts";
 import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
 import { formatMountFallback } from "./read-only-fallback.ts";
@@ -28,6 +29,30 @@ export interface ProbedMountStep {
   readonly readOnlyFallback: boolean;
   /** made idmapped with the user namespace in this slot, through the fd API (plan/idmapped-new-mount.ts) */
   readonly idmap?: string;
+  /** X-mount.auto-fstypes: the types the superblock may name (a type list); any when absent */
+  readonly allowedTypes?: string;
+}
+
+const AUTO_FSTYPES = "X-mount.auto-fstypes=";
+
+/**
+ * util-linux 2.39's X-mount.auto-fstypes=LIST among the userspace options (the last one): the
+ * types a probed superblock may name, in -t's list syntax ("ext4,btrfs"; "novfat,ntfs" leaves
+ * those out). undefined when not given. An empty list is a PlanError.
+ */
+export function allowedProbedTypes(userspace: readonly string[], action: string): string | undefined {
+  const item = userspace.findLast((o) => o.startsWith(AUTO_FSTYPES));
+  if (item === undefined) return undefined;
+  const list = item.slice(AUTO_FSTYPES.length);
+  if (list === "" || list.split(",").some((t) => t === "")) {
+    throw new PlanError(`${action}: ${item}: an empty type in the list`, { hint: "list the types the device may hold: X-mount.auto-fstypes=ext4,btrfs (or novfat to leave one out)" });
+  }
+  return list;
+}
+
+/** The dry run's note of the types allowed, when X-mount.auto-fstypes limits them. */
+export function formatAllowedTypes(allowed: string | undefined): string[] {
+  return allowed === undefined ? [] : [`# the type read must match X-mount.auto-fstypes=${allowed}`];
 }
 
 /** How a type read from the superblock prints in a mount(2) line. */
@@ -46,14 +71,14 @@ export function formatProbedMountCall(call: Omit<MountCall, "fstype">, idmap?: s
 
 export function formatProbedMountStep(step: ProbedMountStep): string {
   const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source)}` : "";
-  return `${formatProbe(step.source)}\n${formatProbedMountCall(step, step.idmap)}${fallback}`;
+  return [formatProbe(step.source), ...formatAllowedTypes(step.allowedTypes), `${formatProbedMountCall(step, step.idmap)}${fallback}`].join("\n");
 }
 
 export function describeProbedMountStep(step: ProbedMountStep): Record<string, unknown> {
   return {
     op: step.op,
     syscalls: ["open", "pread", "close", ...newMountSyscalls(step.idmap)],
-    probe: { device: step.source, bytes: PROBE_BYTES },
+    probe: { device: step.source, bytes: PROBE_BYTES, ...(step.allowedTypes === undefined ? {} : { allowedTypes: step.allowedTypes }) },
     args: { ...mountCallArgs({ ...step, fstype: null }), fstypeFrom: "superblock" },
     ...(step.idmap !== undefined ? idmappedNewMountDescription({ ...step, fstype: null }, step.idmap) : {}),
     readOnlyFallback: step.readOnlyFallback,

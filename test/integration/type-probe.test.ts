@@ -139,6 +139,43 @@ describe("nothing mountable found: the device released, nothing mounted", () => 
   });
 });
 
+describe("X-mount.auto-fstypes (util-linux 2.39): the types the superblock may name", () => {
+  test("an image through the binary: a type the list allows mounts; one it leaves out is exit 32 naming both, the device freed", async () => {
+    const { img, t } = imageAndTarget("probe-auto-fstypes");
+    // a list holds commas: quoted, in util-linux option syntax
+    const allowed = runCli(["mount", "-o", `X-mount.auto-fstypes="xfs,ext4"`, img, t]);
+    expect(allowed).toMatchObject({ code: 0, stderr: "" });
+    expect(mountAt(t)).toMatchObject({ fstype: "ext4" });
+    unmountAll(t);
+    await expectFreed(img);
+    for (const list of ["xfs,btrfs", "noext4"]) {
+      const refused = runCli(["mount", "-o", `X-mount.auto-fstypes="${list}"`, img, t]);
+      expect([list, refused.code]).toEqual([list, 32]);
+      expect(refused.stderr).toContain(`it holds ext4, which X-mount.auto-fstypes=${list} leaves out`);
+      expect(mountAt(t)).toBeUndefined();
+      await expectFreed(img);
+    }
+  });
+
+  test("a block device (the library): refused before mount(2), the probe's fd closed", async () => {
+    const { img, t } = imageAndTarget("probe-auto-fstypes-block");
+    const loop = attachLoop(img);
+    try {
+      const before = openFds();
+      const err = caught(() => mount({ type: "", source: loop.device, options: ["X-mount.auto-fstypes=vfat"] }, t));
+      expect(err).toBeInstanceOf(MountFailedError);
+      expect(exitCodeFor(err)).toBe(32);
+      expect((err as Error).message).toContain(`read the filesystem type of ${loop.device}: it holds ext4, which X-mount.auto-fstypes=vfat leaves out`);
+      expect(newFds(before)).toEqual([]);
+      expect(mountAt(t)).toBeUndefined();
+    } finally {
+      loop.close();
+      detachLoop(loop.device);
+    }
+    await expectFreed(img);
+  });
+});
+
 describe("mount(2) refusing the type read from the superblock", () => {
   test("the hint names the type the user never gave (ENODEV injected: this kernel has ext4)", async () => {
     const { img, t } = imageAndTarget("probe-enodev");

@@ -70,6 +70,25 @@ describe("no type given", () => {
   });
 });
 
+describe("X-mount.auto-fstypes (util-linux 2.39): the types the superblock may name", () => {
+  test("carried by the probe steps, block device and image alike (the last one given), shown by the dry run", () => {
+    const [probed] = planOf("", "/dev/sdb1", ["X-mount.auto-fstypes=vfat", "X-mount.auto-fstypes=ext4,btrfs"]).steps;
+    expect(probed).toMatchObject({ op: "probed-mount", allowedTypes: "ext4,btrfs", data: null });
+    expect(formatStep(probed!)).toContain(`pread(fd, buf, ${PROBE_BYTES}, 0); close(fd)\n# the type read must match X-mount.auto-fstypes=ext4,btrfs\nmount(`);
+    expect(describeStep(probed!)).toMatchObject({ probe: { device: "/dev/sdb1", allowedTypes: "ext4,btrfs" } });
+    const [looped] = planOf("", "/img/a.ext4", ["X-mount.auto-fstypes=novfat"]).steps;
+    expect(looped).toMatchObject({ op: "loop-mount", fstype: null, allowedTypes: "novfat" });
+    expect(formatStep(looped!)).toContain("# the type read must match X-mount.auto-fstypes=novfat");
+  });
+
+  test("a type given: nothing is read, so the list plays no part; an empty type in it is refused", () => {
+    expect(planOf("ext4", "/img/a.ext4", ["X-mount.auto-fstypes=xfs"]).steps[0]).not.toHaveProperty("allowedTypes");
+    for (const list of ["", "ext4,", ",xfs"]) {
+      expect(() => planOf("", "/dev/sdb1", [`X-mount.auto-fstypes=${list}`])).toThrow(`X-mount.auto-fstypes=${list}: an empty type in the list`);
+    }
+  });
+});
+
 describe("an image file given a block filesystem's type", () => {
   test("gets a loop device, with that type", () => {
     const { steps } = planOf("ext4", "/img/a.ext4", ["nodev"]);
