@@ -6,11 +6,14 @@
 import { Errno } from "../errno.ts";
 import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { ProbedMountStep } from "../plan/probe-step.ts";
+import { externalHelperArgv, helperNamesFor, type HelperArguments } from "../plan/external-helper.ts";
 import { matchFstype } from "../plan/type-pattern.ts";
 import { identifySuperblock, KNOWN_SUPERBLOCKS, PROBE_BYTES } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
+import { runHelperStep } from "./fuse-mount.ts";
+import { externalHelpers } from "./helpers.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
@@ -58,6 +61,7 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
   } finally {
     closeQuietly(ctx.sys, fd);
   }
+  if (step.helper !== undefined && mountedByHelper(step, step.helper, fstype, ctx, run)) return;
   try {
     const how = newMountOf(step.idmap, ctx, run);
     if (step.readOnlyFallback) mountOrReadOnly(step.source, step.target, fstype, step.flags, step.data, ctx, how);
@@ -67,6 +71,19 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
     throw err;
   }
   if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/**
+ * The type read has a mount.TYPE helper (the caller runs them): it mounts the device, as
+ * mount(8) hands a probed ntfs to mount.ntfs. false when the type has none.
+ */
+function mountedByHelper(step: ProbedMountStep, args: HelperArguments, fstype: string, ctx: OpsContext, run: PlanRun): boolean {
+  const found = externalHelpers(ctx).find(helperNamesFor(fstype));
+  if (found === undefined) return false;
+  const argv = externalHelperArgv(found.name, fstype, step.source, step.target, args);
+  const action = step.action ?? `mount ${quotePath(step.source)} on ${quotePath(step.target)}`;
+  runHelperStep({ op: "helper", role: "mount", helper: found.name, path: found.path, argv, target: step.target, action, undoable: step.undoable }, ctx, run);
+  return true;
 }
 
 /** mount(2) refused a type read from the superblock: say which, since the user never gave it. */

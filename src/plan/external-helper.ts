@@ -94,17 +94,40 @@ export function planExternalHelper(ctx: MountContext): Plan {
     });
   }
   const { mount, target } = ctx;
-  const optionString = helperOptionString(mount.options);
-  const argv = [
-    helper.name,
-    mount.source === "" ? "none" : mount.source,
-    target,
-    ...ctx.env.externalHelpers!.flags,
-    ...(optionString === "" ? [] : ["-o", optionString]),
-    ...(helper.name === `mount.${mount.type}` ? [] : ["-t", mount.type]),
-  ];
+  const argv = externalHelperArgv(helper.name, mount.type, mount.source, target, { flags: ctx.env.externalHelpers!.flags, options: helperOptionString(mount.options) });
   const run: HelperStep = { op: "helper", role: "mount", helper: helper.name, path: helper.path, argv, target, action: ctx.action, undoable: true };
   return planFor(ctx, [run, ...propagationSteps(ctx)]);
+}
+
+/** What a helper gets besides SOURCE TARGET: the flags (-s, -v) and the -o string. */
+export interface HelperArguments {
+  readonly flags: readonly string[];
+  /** helperOptionString's; "" for none (no -o then) */
+  readonly options: string;
+}
+
+/** libmount's argv for a mount.TYPE helper (`helper` its name): mount.TYPE SOURCE TARGET [-s] [-v] [-o OPTIONS] [-t TYPE]. */
+export function externalHelperArgv(helper: string, type: string, source: string, target: string, args: HelperArguments): string[] {
+  return [
+    helper,
+    source === "" ? "none" : source,
+    target,
+    ...args.flags,
+    ...(args.options === "" ? [] : ["-o", args.options]),
+    ...(helper === `mount.${type}` ? [] : ["-t", type]),
+  ];
+}
+
+/**
+ * A mount whose type is read from the superblock, when the caller runs helpers and mount(8)
+ * would hand it to one: what the helper of the type found gets (ops/probe.ts looks it up once
+ * the type is known, as libmount looks up the helper of the type it probed). undefined when
+ * the kernel mounts it whatever the type.
+ */
+export function probedHelperArguments(ctx: MountContext): HelperArguments | undefined {
+  const helpers = ctx.env.externalHelpers;
+  if (helpers === undefined || !isHelperMount(ctx) || ctx.options.subdir !== undefined) return undefined;
+  return { flags: helpers.flags, options: helperOptionString(ctx.mount.options) };
 }
 
 /**

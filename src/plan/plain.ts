@@ -12,6 +12,7 @@ import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
+import { probedHelperArguments } from "./external-helper.ts";
 import { allowedProbedTypes, type ProbedMountStep } from "./probe-step.ts";
 import { isDevicePath, readOnlyFallback } from "./read-only-fallback.ts";
 import type { MountStep, Plan, Step } from "./steps.ts";
@@ -116,6 +117,7 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
   }
   const mountFlags = flags & ~(MS_PROPAGATION | MS.REMOUNT);
   const allowedTypes = allowedProbedTypes(ctx.options.userspace, ctx.action);
+  const helper = probedHelperArguments(ctx);
   return {
     op: "probed-mount",
     source,
@@ -125,6 +127,7 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
     undoable: true,
     readOnlyFallback: readOnlyFallback(ctx, mountFlags),
     ...(allowedTypes === undefined ? {} : { allowedTypes }),
+    ...(helper === undefined ? {} : { helper, action: ctx.action }),
   };
 }
 

@@ -11,6 +11,7 @@
  * Pure.
  */
 import { PlanError } from "../errors.ts";
+import type { HelperArguments } from "./external-helper.ts";
 import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
 import { formatMountFallback } from "./read-only-fallback.ts";
@@ -31,6 +32,13 @@ export interface ProbedMountStep {
   readonly idmap?: string;
   /** X-mount.auto-fstypes: the types the superblock may name (a type list); any when absent */
   readonly allowedTypes?: string;
+  /**
+   * the caller runs mount.TYPE helpers: the type read is handed to its helper when it has one,
+   * with these arguments (plan/external-helper.ts), instead of mount(2)
+   */
+  readonly helper?: HelperArguments;
+  /** "mount /dev/sdb1 on /mnt": named in a helper's errors */
+  readonly action?: string;
 }
 
 const AUTO_FSTYPES = "X-mount.auto-fstypes=";
@@ -71,7 +79,14 @@ export function formatProbedMountCall(call: Omit<MountCall, "fstype">, idmap?: s
 
 export function formatProbedMountStep(step: ProbedMountStep): string {
   const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source)}` : "";
-  return [formatProbe(step.source), ...formatAllowedTypes(step.allowedTypes), `${formatProbedMountCall(step, step.idmap)}${fallback}`].join("\n");
+  const helper = step.helper === undefined ? [] : [formatProbedHelper(step, step.helper)];
+  return [formatProbe(step.source), ...formatAllowedTypes(step.allowedTypes), ...helper, `${formatProbedMountCall(step, step.idmap)}${fallback}`].join("\n");
+}
+
+/** The dry run's line for the helper a probed type may have. */
+function formatProbedHelper(step: ProbedMountStep, helper: HelperArguments): string {
+  const argv = [JSON.stringify(step.source), JSON.stringify(step.target), ...helper.flags.map((f) => JSON.stringify(f)), ...(helper.options === "" ? [] : ['"-o"', JSON.stringify(helper.options)])];
+  return `# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", ${argv.join(", ")}]); else:`;
 }
 
 export function describeProbedMountStep(step: ProbedMountStep): Record<string, unknown> {
@@ -82,6 +97,7 @@ export function describeProbedMountStep(step: ProbedMountStep): Record<string, u
     args: { ...mountCallArgs({ ...step, fstype: null }), fstypeFrom: "superblock" },
     ...(step.idmap !== undefined ? idmappedNewMountDescription({ ...step, fstype: null }, step.idmap) : {}),
     readOnlyFallback: step.readOnlyFallback,
+    ...(step.helper === undefined ? {} : { helper: { flags: step.helper.flags, options: step.helper.options } }),
     undoable: step.undoable,
   };
 }

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HelperError, SyscallError } from "../../src/errors.ts";
-import { attachLoop } from "../../src/ops/loop.ts";
+import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmount } from "../../src/ops/unmount.ts";
 import { caught } from "../support/caught.ts";
@@ -145,6 +145,31 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     expect(argv()).toEqual(["fstab-src", target, "-o", "size=1m,_netdev"]);
     expect(mountsAt(target).map((m) => m.source)).toEqual(["fstab-src"]);
   });
+});
+
+test("a type read from the superblock goes to its helper too (mount(8) hands a probed ntfs to mount.ntfs); -i: the kernel", () => {
+  ws.fresh("ext-helper-probed");
+  const target = dir("t");
+  unmountAfter(target);
+  const img = ws.image();
+  const loop = attachLoop(img);
+  try {
+    const { helpers, argv } = scriptHelper("helpers", "mount.ext4", [`exec ${BINARY} mount -i -t ext4 -o "$4" "$1" "$2"`]);
+    const r = runCli(["mount", "--helper-dir", helpers, "-o", "ro,noatime,X-mount.mkdir", loop.device, target]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(argv()).toEqual([loop.device, target, "-o", "ro,noatime"]);
+    expect(mountsAt(target).map((m) => [m.fstype, m.options.split(",")[0]])).toEqual([["ext4", "ro"]]);
+    expect(runCli(["umount", "-i", target]).code).toBe(0);
+    // -i: no helper; the probed type straight to mount(2)
+    const internal = runCli(["mount", "-i", "--helper-dir", helpers, loop.device, target]);
+    expect([internal.code, internal.stderr]).toEqual([0, ""]);
+    expect(argv()).toEqual([loop.device, target, "-o", "ro,noatime"]); // the first run's
+    expect(mountsAt(target).map((m) => m.fstype)).toEqual(["ext4"]);
+    expect(runCli(["umount", "-i", target]).code).toBe(0);
+  } finally {
+    loop.close();
+    detachLoop(loop.device);
+  }
 });
 
 /** umount.TYPE (tmpfs by default): unmounts its TARGET with the binary (-i), or with `status` not 0 refuses. */

@@ -89,6 +89,27 @@ describe("X-mount.auto-fstypes (util-linux 2.39): the types the superblock may n
   });
 });
 
+describe("a caller that runs mount.TYPE helpers (mount(8)): the type read may have one", () => {
+  const externalHelpers = { find: () => undefined, flags: ["-s"] };
+  const plan = (options: string[], idmap = false) =>
+    planMount({ type: "", source: "/dev/sdb1", options: idmap ? [...options, "X-mount.idmap=b:0:1000:1"] : options }, "/mnt", facts, { sourceKind: () => "block", externalHelpers }).steps.find(
+      (s): s is ProbedMountStep => s.op === "probed-mount",
+    )!;
+
+  test("the probe step carries the helper's arguments, libmount's -o string; the dry run shows the helper's argv", () => {
+    const step = plan(["ro", "uid=1000", "noauto", "X-mount.mkdir", "shared"]);
+    expect(step).toMatchObject({ op: "probed-mount", helper: { flags: ["-s"], options: "ro,uid=1000" }, action: "mount /dev/sdb1 on /mnt" });
+    expect(formatStep(step)).toContain(`# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", "/dev/sdb1", "/mnt", "-s", "-o", "ro,uid=1000"]); else:\nmount("/dev/sdb1"`);
+    expect(describeStep(step)).toMatchObject({ helper: { flags: ["-s"], options: "ro,uid=1000" } });
+  });
+
+  test("none for an idmapped mount (mountkit makes those), nor for a caller that runs no helpers", () => {
+    expect(plan([], true)).toMatchObject({ op: "probed-mount", idmap: "userns" });
+    expect(plan([], true).helper).toBeUndefined();
+    expect((planOf("", "/dev/sdb1").steps[0] as ProbedMountStep).helper).toBeUndefined();
+  });
+});
+
 describe("an image file given a block filesystem's type", () => {
   test("gets a loop device, with that type", () => {
     const { steps } = planOf("ext4", "/img/a.ext4", ["nodev"]);
