@@ -163,8 +163,7 @@ export function isUserspaceExtension(item: string): boolean {
 /**
  * The X-mount.* options mountkit carries out itself, as mount(8) does (X-mount.mkdir,
  * X-mount.owner, X-mount.group, X-mount.mode, X-mount.idmap, X-mount.subdir,
- * X-mount.auto-fstypes): not handed on
- * to a mount helper.
+ * X-mount.auto-fstypes): not handed on to a mount helper.
  */
 export function isCarriedOutByMount(item: string): boolean {
   return /^[xX]-mount\.(mkdir|owner|group|mode|idmap|subdir|auto-fstypes)(=|$)/.test(item);

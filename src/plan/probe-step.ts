@@ -8,6 +8,8 @@
  *
  * (idmapped: the fd API's calls instead of mount(2), plan/idmapped-new-mount.ts)
  * A loop mount without a type probes its loop device the same way (plan/loop-step.ts).
+ * X-mount.auto-fstypes limits the types the superblock may name; when the caller runs
+ * mount.TYPE helpers, the type read goes to its helper if it has one (as libmount does).
  * Pure.
  */
 import { PlanError } from "../errors.ts";
