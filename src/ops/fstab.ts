@@ -19,6 +19,7 @@ import { canonicalRoot, resolveInRoot, targetInPrefix } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
 import type { UnmountOptions } from "./unmount.ts";
 import { unmountAt } from "./umount-operand.ts";
+import { helperUnmounter } from "./umount-helper.ts";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
 
@@ -159,12 +160,13 @@ export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnly
   );
   const results: FstabUnmountResult[] = [];
   const errors: MountkitError[] = [];
+  const viaHelper = helperUnmounter(options);
   for (const l of [...lines].reverse()) {
     let target = l.target;
     try {
       target = resolveInRoot("/", l.target, options.sys);
       // as umount TARGET takes it: -r, and its type's umount.TYPE helper with externalHelpers
-      results.push({ line: l.line, target, status: unmountAt(target, options) });
+      results.push({ line: l.line, target, status: unmountAt(target, options, viaHelper) });
     } catch (err) {
       if (!(err instanceof MountkitError)) throw err;
       if (isErrno(err, Errno.ENOENT)) {

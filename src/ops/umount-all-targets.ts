@@ -15,6 +15,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
 import { blockDeviceNumberOf, unmountRecursive } from "./unmount.ts";
+import { helperUnmounter } from "./umount-helper.ts";
 
 export interface AllTargetsOptions extends UmountOperandOptions {
   /** umount -A -R: each mount with everything under it */
@@ -33,6 +34,7 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
   if (device === undefined) return { unmounted: 0, remountedReadOnly: [] };
   const done = new Set<number>();
   const remountedReadOnly: string[] = [];
+  const viaHelper = helperUnmounter(options);
   let unmounted = 0;
   for (;;) {
     // Read again each time: an unmount (-R above all) changes what is reachable.
@@ -48,7 +50,7 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
       unmounted += unmountRecursive(next.mountpoint, options);
       continue;
     }
-    const outcome = unmountAt(next.mountpoint, options);
+    const outcome = unmountAt(next.mountpoint, options, viaHelper);
     if (outcome === "unmounted") unmounted++;
     else if (outcome === "remounted-read-only") remountedReadOnly.push(next.mountpoint);
   }

@@ -73,8 +73,3 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
     });
   };
 }
-
-/** One mount through its type's helper (helperUnmounter), for a caller that unmounts one. */
-export function unmountWithHelper(top: MountInfo, options: HelperUnmountOptions): boolean {
-  return helperUnmounter(options)?.(top) ?? false;
-}

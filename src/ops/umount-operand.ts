@@ -20,7 +20,7 @@ import { detachLoop } from "./loop.ts";
 import { loopDevicesShowing } from "./loop-reuse.ts";
 import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
-import { unmountWithHelper } from "./umount-helper.ts";
+import { helperUnmounter, type HelperUnmounter } from "./umount-helper.ts";
 
 export interface UmountOperandOptions extends UnmountOptions {
   /** umount -r: remount read-only what stays busy */
@@ -61,12 +61,15 @@ export function loopDeviceOfImage(image: string, options: UmountOperandOptions):
   return devices[0];
 }
 
-/** The top mount at point, under -r and -d, or by its type's umount.TYPE helper. */
-export function unmountAt(point: string, options: UmountOperandOptions): UnmountOrReadOnly {
+/**
+ * The top mount at point, under -r and -d, or by its type's umount.TYPE helper. A caller that
+ * unmounts many (umount -a, -A) passes one helperUnmounter, so that each type is looked up once.
+ */
+export function unmountAt(point: string, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined = helperUnmounter(options)): UnmountOrReadOnly {
   // Its mountinfo entry, read once and before it goes: the loop device (-d), the type (helpers).
-  const top = options.detachLoop || options.externalHelpers ? topMountAt(point) : undefined;
+  const top = options.detachLoop || viaHelper !== undefined ? topMountAt(point) : undefined;
   const loop = options.detachLoop && top !== undefined && isLoopDevice(top.source) ? top.source : undefined;
-  const outcome = unmountTop(point, top, options);
+  const outcome = unmountTop(point, top, options, viaHelper);
   if (outcome === "unmounted" && loop !== undefined) {
     try {
       detachLoop(loop, options);
@@ -78,8 +81,8 @@ export function unmountAt(point: string, options: UmountOperandOptions): Unmount
   return outcome;
 }
 
-function unmountTop(point: string, top: MountInfo | undefined, options: UmountOperandOptions): UnmountOrReadOnly {
-  if (options.externalHelpers && top !== undefined && unmountWithHelper(top, options)) return "unmounted";
+function unmountTop(point: string, top: MountInfo | undefined, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined): UnmountOrReadOnly {
+  if (viaHelper !== undefined && top !== undefined && viaHelper(top)) return "unmounted";
   if (options.readOnlyWhenBusy) return unmountOrRemountReadOnly(point, options);
   return unmount(point, options) ? "unmounted" : "not-mounted";
 }

@@ -166,6 +166,12 @@ test("a type read from the superblock goes to its helper too (mount(8) hands a p
     expect(argv()).toEqual([loop.device, target, "-o", "ro,noatime"]); // the first run's
     expect(mountsAt(target).map((m) => m.fstype)).toEqual(["ext4"]);
     expect(runCli(["umount", "-i", target]).code).toBe(0);
+    // a step after the helper's mount fails (X-mount.mode on a read-only mount: chmod EROFS): its mount is rolled back
+    const failed = runCli(["mount", "--helper-dir", helpers, "-o", "ro,X-mount.mode=0700", loop.device, target]);
+    expect(failed.code).toBe(32);
+    expect(failed.stderr).toContain("EROFS");
+    expect(argv()).toEqual([loop.device, target, "-o", "ro"]);
+    expect(mountsAt(target)).toEqual([]);
   } finally {
     loop.close();
     detachLoop(loop.device);
