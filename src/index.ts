@@ -87,7 +87,7 @@ export { parseFstab, selectFstab, findFstabLine, matchFstype, matchOptions, deco
 export { mountAll, runBatch, type BatchOptions, type BatchOutcome, type EntryResult, type MountedBatch } from "./ops/batch.ts";
 export type { BatchShared } from "./ops/batch-shared.ts";
 export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
-export { fstabRequest, mountFromFstab, mountFstab, planFromFstab, unmountFstab, type FstabMountOptions, type FstabOptions } from "./ops/fstab.ts";
+export { fstabRequest, mountFromFstab, mountFstab, planFromFstab, unmountFstab, type FstabMountOptions, type FstabOptions, type FstabPaths } from "./ops/fstab.ts";
 export { resolveInRoot, canonicalRoot, targetInPrefix } from "./ops/resolve.ts";
 export { withTempMount, withReadonlyTempMount, withBatch, cleanupTempMounts, type TempCleanup } from "./ops/temp-mount.ts";
 export { tempMountLocation, setTempMountLocation, makeTempDir, TEMP_DIR_PREFIX } from "./ops/temp-location.ts";

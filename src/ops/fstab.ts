@@ -4,13 +4,28 @@
  * the others), already-mounted lines skipped, `nofail` failures as warnings. mount X: the one
  * line for X.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
-import { findFstabLine, findFstabPair, fstabEntry, matchFstype, withCommandLineOptions, matchOptions, parseFstab, selectFstab, type FstabSelection, type OptionsMode } from "../plan/fstab.ts";
+import {
+  findFstabLine,
+  findFstabPair,
+  fstabEntry,
+  lineName,
+  matchFstype,
+  matchOptions,
+  parseFstab,
+  selectFstab,
+  withCommandLineOptions,
+  type FstabLine,
+  type FstabSelection,
+  type OptionsMode,
+} from "../plan/fstab.ts";
 import type { Plan } from "../plan/steps.ts";
+import { compareVersions } from "../plan/version-sort.ts";
 import { readTextFile } from "../sys/file.ts";
+import { fileType } from "../sys/stat.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import type { OpsOptions } from "./context.ts";
@@ -23,9 +38,15 @@ import { helperUnmounter } from "./umount-helper.ts";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
 
+/**
+ * The fstab to read (mount -T, repeatable): a file, or a directory whose `*.fstab` files are
+ * read in version order; several are read one after the other. /etc/fstab by default.
+ */
+export type FstabPaths = string | readonly string[];
+
 export interface FstabOptions {
   /** the fstab to read; /etc/fstab by default */
-  file?: string;
+  file?: FstabPaths;
   /** mount -t: only these types (libmount list syntax: "tmpfs,proc", "nonfs") */
   types?: string;
   /** mount -O: only lines whose options match (libmount syntax: "noauto", "+nofail") */
@@ -38,21 +59,58 @@ export interface FstabOptions {
   targetPrefix?: string;
 }
 
-/** Read and parse an fstab; a PlanError names the file, and each bad line. */
-export function readFstab(file = DEFAULT_FSTAB) {
-  let text: string;
+/**
+ * Read and parse an fstab, or several one after the other, each a file or a directory (as
+ * libmount reads `-T DIR`: its regular files named `*.fstab`, not hidden, in strverscmp order).
+ * Lines carry their file when they come from more than one, or from a directory. A PlanError
+ * names the file, and each bad line.
+ */
+export function readFstab(paths: FstabPaths = DEFAULT_FSTAB): FstabLine[] {
+  const given = typeof paths === "string" ? [paths] : paths.length > 0 ? paths : [DEFAULT_FSTAB];
+  const files = given.flatMap(filesOfFstabPath);
+  const named = files.length !== 1 || files[0] !== given[0];
+  return files.flatMap((file) => {
+    const lines = parseFstab(readFstabText(file), file);
+    return named ? lines.map((l) => ({ ...l, file })) : lines;
+  });
+}
+
+/** How messages name the fstab: its path, or the paths given, joined. */
+export function fstabName(paths: FstabPaths | undefined): string {
+  if (paths === undefined || paths.length === 0) return quotePath(DEFAULT_FSTAB);
+  return typeof paths === "string" ? quotePath(paths) : paths.map(quotePath).join(", ");
+}
+
+function readFstabText(file: string): string {
   try {
-    text = readTextFile(file);
+    return readTextFile(file);
   } catch (err) {
     throw new PlanError(`read ${quotePath(file)}: ${err instanceof SyscallError ? err.errnoName : String(err)}`);
   }
-  return parseFstab(text, file);
 }
+
+/** A path given to -T: itself, or a directory's `*.fstab` files in version order. */
+function filesOfFstabPath(path: string): string[] {
+  if (fileType(path) !== "dir") return [path]; // read, or its error named, as a file
+  let names: string[];
+  try {
+    // node:fs only here: loading it costs every mount -a about 1 ms (docs/bench.md)
+    names = (require("node:fs") as typeof import("node:fs")).readdirSync(path);
+  } catch (err) {
+    throw new PlanError(`read ${quotePath(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return names
+    .filter((name) => !name.startsWith(".") && name.length > FSTAB_SUFFIX.length && name.endsWith(FSTAB_SUFFIX))
+    .sort(compareVersions)
+    .map((name) => join(path, name))
+    .filter((file) => fileType(file) === "file");
+}
+
+const FSTAB_SUFFIX = ".fstab";
 
 /** The lines mount -a would mount, and those it leaves out. No syscall beyond reading the file. */
 export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
-  const file = options.file ?? DEFAULT_FSTAB;
-  const selection = selectFstab(readFstab(file), { types: options.types, options: options.testOptions }, file);
+  const selection = selectFstab(readFstab(options.file), { types: options.types, options: options.testOptions }, fstabName(options.file));
   const extra = options.options ?? [];
   const mode = options.optionsMode ?? "prepend";
   if (extra.length === 0 && mode !== "ignore") return selection;
@@ -77,8 +135,8 @@ export function fstabRoot(options: Pick<FstabOptions, "targetPrefix">): string {
 
 /** mount X with one operand: the fstab to look X up in, and what the command line adds. */
 export interface FstabMountOptions extends OpsOptions {
-  /** the fstab; /etc/fstab by default */
-  file?: string;
+  /** the fstab (files or directories); /etc/fstab by default */
+  file?: FstabPaths;
   /** -t: replaces the line's type */
   type?: string;
   /** command-line options, after the line's own: the last one wins, as in mount(8) */
@@ -96,12 +154,11 @@ export interface FstabMountOptions extends OpsOptions {
  * line with both, mounted from that source on that target. A PlanError when no line is found.
  */
 export function fstabRequest(operand: string | { readonly source: string; readonly target: string }, options: FstabMountOptions = {}): BatchEntry {
-  const file = options.file ?? DEFAULT_FSTAB;
-  const lines = readFstab(file);
+  const lines = readFstab(options.file);
   const line = typeof operand === "string" ? findFstabLine(lines, operand, canonicalPath) : findFstabPair(lines, operand.source, operand.target, canonicalPath);
   if (line === undefined) {
     const what = typeof operand === "string" ? quotePath(operand) : `${quotePath(operand.source)} on ${quotePath(operand.target)}`;
-    throw new PlanError(`mount: ${what}: can't find in ${quotePath(file)}`, {
+    throw new PlanError(`mount: ${what}: can't find in ${fstabName(options.file)}`, {
       hint: typeof operand === "string" ? "give both SOURCE and TARGET, or add a line for it to the fstab" : "leave out --options-source-force, or add a line with that source and mount point",
     });
   }
@@ -142,6 +199,8 @@ function canonicalPath(path: string): string {
 
 export interface FstabUnmountResult {
   readonly line: number;
+  /** the file of the line, when the lines come from more than one */
+  readonly file?: string;
   readonly target: string;
   /** remounted-read-only: busy, with readOnlyWhenBusy (umount -a -r) */
   readonly status: "unmounted" | "not-mounted" | "remounted-read-only" | "failed";
@@ -154,29 +213,29 @@ export interface FstabUnmountResult {
  * lines and lines outside -t or -O left out). Every failure is reported in one BatchError.
  */
 export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnlyWhenBusy?: boolean } = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
-  const file = options.file ?? DEFAULT_FSTAB;
-  const lines = readFstab(file).filter(
+  const lines = readFstab(options.file).filter(
     (l) => l.fstype !== "swap" && l.target.startsWith("/") && matchFstype(l.fstype, options.types) && matchOptions(l.options, options.testOptions),
   );
   const results: FstabUnmountResult[] = [];
   const errors: MountkitError[] = [];
   const viaHelper = helperUnmounter(options);
   for (const l of [...lines].reverse()) {
+    const line = { line: l.line, ...(l.file === undefined ? {} : { file: l.file }) };
     let target = l.target;
     try {
       target = resolveInRoot("/", l.target, options.sys);
       // as umount TARGET takes it: -r, and its type's umount.TYPE helper with externalHelpers
-      results.push({ line: l.line, target, status: unmountAt(target, options, viaHelper) });
+      results.push({ ...line, target, status: unmountAt(target, options, viaHelper) });
     } catch (err) {
       if (!(err instanceof MountkitError)) throw err;
       if (isErrno(err, Errno.ENOENT)) {
-        results.push({ line: l.line, target, status: "not-mounted" }); // no such mount point
+        results.push({ ...line, target, status: "not-mounted" }); // no such mount point
         continue;
       }
-      if (err instanceof SyscallError) err.withAction(`umount -a: line ${l.line}: ${err.action ?? `unmount ${quotePath(target)}`}`);
-      else err.message = `umount -a: line ${l.line}: ${err.message}`;
+      if (err instanceof SyscallError) err.withAction(`umount -a: ${lineName(l)}: ${err.action ?? `unmount ${quotePath(target)}`}`);
+      else err.message = `umount -a: ${lineName(l)}: ${err.message}`;
       errors.push(err);
-      results.push({ line: l.line, target, status: "failed", error: err });
+      results.push({ ...line, target, status: "failed", error: err });
     }
   }
   const unmounted = results.filter((r) => r.status === "unmounted").length;

@@ -16,6 +16,8 @@ export { matchFstype };
 export interface FstabLine {
   /** 1-based line number in the file */
   readonly line: number;
+  /** the file it was read from, when the lines come from more than one (mount -T DIR) */
+  readonly file?: string;
   /** fs_spec, decoded; a LABEL=/UUID=/... tag is turned into its /dev/disk/by-* path */
   readonly source: string;
   /** fs_file, decoded */
@@ -123,7 +125,7 @@ export interface FstabSelection {
   /** the lines to mount, as batch entries (target: the absolute mount point) */
   readonly entries: readonly BatchEntry[];
   /** lines left out, with why: "noauto", "swap", "type", "options" */
-  readonly skipped: readonly { readonly line: number; readonly target: string; readonly reason: string }[];
+  readonly skipped: readonly { readonly line: number; readonly file?: string; readonly target: string; readonly reason: string }[];
 }
 
 export interface FstabFilter {
@@ -136,10 +138,10 @@ export interface FstabFilter {
 /** The lines `mount -a` mounts, in file order; bad lines are refused, each by number. */
 export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {}, name = "fstab"): FstabSelection {
   const entries: BatchEntry[] = [];
-  const skipped: { line: number; target: string; reason: string }[] = [];
+  const skipped: { line: number; file?: string; target: string; reason: string }[] = [];
   const problems: string[] = [];
   for (const l of lines) {
-    const skip = (reason: string) => skipped.push({ line: l.line, target: l.target, reason });
+    const skip = (reason: string) => skipped.push({ line: l.line, ...(l.file === undefined ? {} : { file: l.file }), target: l.target, reason });
     if (l.fstype === "swap" || l.target === "swap") skip("swap");
     else if (l.options.includes("noauto")) skip("noauto");
     else if (!matchFstype(l.fstype, filter.types)) skip("type");
@@ -200,7 +202,7 @@ function lastLine(lines: readonly FstabLine[], matches: (l: FstabLine) => boolea
 
 /** A line as a batch entry: its mount, X-mount.mkdir and nofail. */
 export function fstabEntry(l: FstabLine): BatchEntry {
-  const where = `line ${l.line}`;
+  const where = lineName(l);
   if (!l.target.startsWith("/")) throw new PlanError(`${where}: mount point ${quotePath(l.target)} is not an absolute path`);
   return {
     index: l.line,
@@ -209,6 +211,11 @@ export function fstabEntry(l: FstabLine): BatchEntry {
     createTarget: targetCreation(l.options, where),
     nofail: l.options.includes("nofail"),
   };
+}
+
+/** How messages name a line: "line 7", or "/etc/fstab.d/b.fstab: line 7" when there are several files. */
+export function lineName(l: Pick<FstabLine, "line" | "file">): string {
+  return l.file === undefined ? `line ${l.line}` : `${l.file}: line ${l.line}`;
 }
 
 /**

@@ -290,6 +290,85 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
+  test("-T DIR reads its *.fstab files in version order, -T repeated reads each in turn; lines are named by file", () => {
+    s = scratch("cli-fstab-dir");
+    const d = s.dir;
+    const dir = s.path("fstab.d");
+    mkdirSync(dir);
+    mkdirSync(`${dir}/sub.fstab`); // a directory, not a file: left out
+    writeFileSync(`${dir}/b10.fstab`, `b10 ${d}/m/b10 tmpfs X-mount.mkdir\n`);
+    writeFileSync(`${dir}/b2.fstab`, `b2 ${d}/m/b2 tmpfs X-mount.mkdir\nb2-later ${d}/m/b2-later tmpfs noauto\n`);
+    writeFileSync(`${dir}/.hidden.fstab`, `hidden ${d}/m/hidden tmpfs X-mount.mkdir\n`);
+    writeFileSync(`${dir}/notes.txt`, "this is no fstab line\n");
+    symlinkSync(`${dir}/b2.fstab`, `${dir}/c-link.fstab`); // a link to a regular file counts, as libmount follows it
+    const extra = fstab([`extra ${d}/m/extra tmpfs X-mount.mkdir`]);
+
+    const dry = run(["mount", "-a", "-T", dir, "-T", extra, "--dry-run", "--json"]);
+    expect(dry.code).toBe(0);
+    const planned = JSON.parse(dry.out);
+    expect(planned.entries.map((e: { where: string }) => e.where)).toEqual([
+      `${dir}/b2.fstab: line 1 (${d}/m/b2)`,
+      `${dir}/b10.fstab: line 1 (${d}/m/b10)`,
+      `${dir}/c-link.fstab: line 1 (${d}/m/b2)`,
+      `${extra}: line 1 (${d}/m/extra)`,
+    ]);
+    expect(planned.ignored).toEqual([
+      { line: 2, file: `${dir}/b2.fstab`, target: `${d}/m/b2-later`, reason: "noauto" },
+      { line: 2, file: `${dir}/c-link.fstab`, target: `${d}/m/b2-later`, reason: "noauto" },
+    ]);
+    expect(mountsUnder(d)).toEqual([]);
+
+    const up = run(["mount", "-a", "-T", dir, "-T", extra, "--json"]);
+    expect(up.code).toBe(0);
+    const doc = JSON.parse(up.out);
+    expect(doc.fstab).toEqual([dir, extra]);
+    expect(doc.entries.map((e: { status: string }) => e.status)).toEqual(["mounted", "mounted", "skipped", "mounted"]);
+    expect(mountsUnder(d).map((m) => m.source)).toEqual(["b2", "b10", "extra"]);
+
+    // one operand: the last line for it across the files; -T with one file keeps "line N" alone
+    run(["umount", `${d}/m/b2`]);
+    const single = run(["mount", "-T", dir, "-T", extra, `${d}/m/b2`, "-v"]);
+    expect(single.code).toBe(0);
+    expect(mountsUnder(d).map((m) => m.source)).toEqual(["b10", "extra", "b2"]);
+
+    const down = run(["umount", "-a", "-T", dir, "-T", extra, "--json"]);
+    expect(down.code).toBe(0);
+    const results = JSON.parse(down.out).results;
+    expect(results.map((r: { file: string; line: number; status: string }) => [r.file, r.line, r.status])).toEqual([
+      [extra, 1, "unmounted"],
+      [`${dir}/c-link.fstab`, 2, "not-mounted"],
+      [`${dir}/c-link.fstab`, 1, "unmounted"],
+      [`${dir}/b10.fstab`, 1, "unmounted"],
+      [`${dir}/b2.fstab`, 2, "not-mounted"],
+      [`${dir}/b2.fstab`, 1, "not-mounted"],
+    ]);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
+  test("-T: a bad line is named by its file; a missing path or an empty directory", () => {
+    s = scratch("cli-fstab-dir-bad");
+    const d = s.dir;
+    const dir = s.path("fstab.d");
+    mkdirSync(dir);
+    const empty = run(["mount", "-a", "-T", dir, "--json"]);
+    expect(empty.code).toBe(0);
+    expect(JSON.parse(empty.out).entries).toEqual([]);
+
+    writeFileSync(`${dir}/a.fstab`, `a ${d}/a tmpfs X-mount.mkdir\n`);
+    writeFileSync(`${dir}/b.fstab`, "only-two fields\n");
+    const bad = run(["mount", "-a", "-T", dir]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain(`${dir}/b.fstab`);
+    expect(bad.err).toContain("line 1: 2 fields");
+    expect(mountsUnder(d)).toEqual([]);
+    expect(existsSync(`${d}/a`)).toBe(false);
+
+    const missing = run(["mount", "-a", "-T", `${d}/nowhere`, "-T", dir]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(`read ${d}/nowhere: ENOENT`);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
   test("umount -a -O: only the fstab lines whose options match", () => {
     s = scratch("cli-umount-test-opts");
     const d = s.dir;

@@ -4,24 +4,30 @@
 import { ExitCode, MountkitError } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { planEntries } from "../../ops/apply.ts";
-import { DEFAULT_FSTAB, fstabRoot, mountFromFstab, mountFstab, planFromFstab, selectFstabFile, unmountFstab, type FstabMountOptions } from "../../ops/fstab.ts";
+import { DEFAULT_FSTAB, fstabRoot, mountFromFstab, mountFstab, planFromFstab, selectFstabFile, unmountFstab, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
-import { OPTIONS_MODES, type OptionsMode } from "../../plan/fstab.ts";
+import { lineName, OPTIONS_MODES, type OptionsMode } from "../../plan/fstab.ts";
 
 /**
  * mount [-T FILE] [-t TYPE] [-o OPTS] [--options-mode MODE] X: the fstab line for X
  * (ops/fstab.ts fstabRequest); SOURCE and TARGET with --options-source-force.
  */
 export function fstabMount(operand: Parameters<typeof mountFromFstab>[0], args: ParsedArgs, given: Pick<FstabMountOptions, "type" | "options" | "targetPrefix">): SingleMount {
-  const options: FstabMountOptions = { ...given, file: last(args, "fstab"), optionsMode: optionsModeOf(args) };
+  const options: FstabMountOptions = { ...given, file: fstabPathsOf(args), optionsMode: optionsModeOf(args) };
   return {
     plan: (ops) => planFromFstab(operand, { ...ops, ...options }),
     run: (ops) => mountFromFstab(operand, { ...ops, ...options }),
   };
+}
+
+/** -T, repeatable: one path as it is (JSON keeps printing it as a string), several as a list. */
+function fstabPathsOf(args: ParsedArgs): FstabPaths {
+  const paths = values(args, "fstab");
+  return paths.length === 0 ? DEFAULT_FSTAB : paths.length === 1 ? paths[0]! : paths;
 }
 
 /** --options-mode MODE, checked; undefined when not given (prepend). */
@@ -44,7 +50,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
     if (single.length > 0) throw new UsageError(`mount -a: --${single.join(", --")} name${single.length === 1 ? "s" : ""} one mount, not every fstab line`);
     const helperDir = last(args, "helper-dir");
     const options = {
-      file: last(args, "fstab") ?? DEFAULT_FSTAB,
+      file: fstabPathsOf(args),
       types: last(args, "types"),
       testOptions: last(args, "test-opts"),
       // -o, -r, -w, -m, --make-*: after each line's own options, as mount(8) -a adds them
@@ -62,7 +68,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
         printJson(io, {
           ok: true,
           dryRun: true,
-          entries: planned.map((p) => ({ line: p.entry.index, target: p.target, steps: p.plan.steps.map(describeStep) })),
+          entries: planned.map((p) => ({ line: p.entry.index, where: p.entry.where, target: p.target, steps: p.plan.steps.map(describeStep) })),
           ignored: selection.skipped,
         });
       } else {
@@ -81,7 +87,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
       reporter.finish();
     }
     if (has(args, "verbose") && !json) {
-      for (const s of outcome.selection.skipped) io.out(`mount -a: line ${s.line}: ${s.target}: ignored (${s.reason})\n`);
+      for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${s.target}: ignored (${s.reason})\n`);
     }
     return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
   } catch (err) {
@@ -97,7 +103,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${args.operands.join(" ")}`);
-    const file = last(args, "fstab") ?? DEFAULT_FSTAB;
+    const file = fstabPathsOf(args);
     const types = last(args, "types");
     const testOptions = last(args, "test-opts");
     const { results, error } =
@@ -110,7 +116,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
           });
     if (has(args, "verbose") && !json) {
       for (const r of results) {
-        const where = "line" in r ? `line ${r.line}: ` : "";
+        const where = "line" in r ? `${lineName(r)}: ` : "";
         io.out(`umount -a: ${where}${r.target}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
       }
     }
@@ -125,7 +131,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
         exitCode: code,
         ...(from === "fstab" ? { fstab: file } : { from: "mountinfo" }),
         results: results.map((r) => ({
-          ...("line" in r ? { line: r.line } : { fstype: r.fstype }),
+          ...("line" in r ? { line: r.line, ...(r.file === undefined ? {} : { file: r.file }) } : { fstype: r.fstype }),
           target: r.target,
           ok: r.status !== "failed",
           status: r.status,

@@ -43,7 +43,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "internal-only", short: "i", help: "do not run mount.TYPE helpers (mount.nfs, mount.cifs...): the kernel mounts every type but FUSE" },
   { long: "sloppy", short: "s", help: "pass -s to a mount.TYPE helper: it ignores the options it does not know" },
   { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
-  { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of /etc/fstab" },
+  { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of /etc/fstab (a directory: its *.fstab files, in version order); repeat for more" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
   { long: "label", short: "L", value: "LABEL", help: "the source is the device whose filesystem has this label (LABEL=...)" },
   { long: "uuid", short: "U", value: "UUID", help: "the source is the device whose filesystem has this UUID (UUID=...)" },
