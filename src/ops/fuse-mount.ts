@@ -13,15 +13,13 @@
  */
 import { Errno } from "../errno.ts";
 import { HelperError, isErrno } from "../errors.ts";
-import { lookupMount } from "../mountinfo/lookup.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
 import type { HelperStep } from "../plan/steps.ts";
-import { realpath } from "../sys/realpath.ts";
 import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs } from "./helpers.ts";
+import { mountIdOf, reachableMountId } from "./mount-id.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
@@ -87,12 +85,7 @@ function sameContext(ctx: OpsContext): UnmountOptions {
  * one to report, with this one attached.
  */
 function removeNewMount(target: string, before: number, ctx: OpsContext): unknown {
-  let after: number | undefined;
-  try {
-    after = mountIdOf(target, ctx);
-  } catch {
-    after = undefined;
-  }
+  const after = reachableMountId(target, ctx);
   if (after === before) return undefined;
   ctx.log?.(`mount ID of ${target} changed (${before} -> ${after ?? "unreachable"}): unmounting the new mount`);
   try {
@@ -113,21 +106,6 @@ function childLost(step: HelperStep, path: string, cause: unknown, when: string)
     "",
     { cause, hint: "something in this process reaps children it did not start (containerd#4387)" },
   );
-}
-
-/**
- * The ID of the mount that holds path (the top of a stack): statx's stx_mnt_id, or where statx
- * has none (STATX_MNT_ID is Linux 5.8) the mountinfo entry of its real path, which costs a
- * read of the whole table instead of ~1 us.
- */
-function mountIdOf(path: string, ctx: OpsContext): number {
-  const id = ctx.sys.statxMountId(path);
-  if (id !== undefined) return id;
-  ctx.log?.(`statx gave no mount ID for ${path} (STATX_MNT_ID is Linux 5.8): looking it up in mountinfo`);
-  const real = realpath(path);
-  const mount = lookupMount(readMountInfo(), real);
-  if (mount === undefined) throw new Error(`mountinfo has no mount holding ${real}`);
-  return mount.id;
 }
 
 function helperFailed(step: HelperStep, path: string, exit: ProcessExit): HelperError {

@@ -9,7 +9,8 @@
  * blocked for good on a FUSE mount whose daemon hangs (statfs waits for the daemon; umount2 does
  * not). The helpers are skipped for MNT_FORCE or MNT_EXPIRE, which only umount2 can do.
  */
-import { SyscallError } from "../errors.ts";
+import { Errno } from "../errno.ts";
+import { isErrno, SyscallError } from "../errors.ts";
 import { MNT } from "../plan/flags.ts";
 import { FUSE_SUPER_MAGIC, FUSE_UNMOUNT_HELPERS } from "../plan/fuse.ts";
 import { formatExec } from "../plan/steps.ts";
@@ -18,6 +19,7 @@ import type { ProcessExit } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
+import { reachableMountId } from "./mount-id.ts";
 
 /** What the fusermount helpers did with a target. */
 export type FuseUnmountResult = "not-fuse" | "unmounted" | "helpers-failed";
@@ -30,6 +32,8 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
   if ((flags & ~MNT.DETACH) !== 0) return "not-fuse";
   if (!isFuse(target, ctx)) return "not-fuse";
   const dirs = helperSearchDirs(ctx);
+  // what a helper whose wait is lost (ECHILD) left behind shows in the target's mount ID
+  const before = reachableMountId(target, ctx);
   let env: string[] | undefined;
   const tried = new Set<string>();
   for (const name of FUSE_UNMOUNT_HELPERS) {
@@ -49,7 +53,17 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
       if (exit.exitCode === 0) return "unmounted";
     } catch (err) {
       if (!(err instanceof SyscallError)) throw err;
-      ctx.log?.(`${name}: ${err.message}`); // ECHILD included: umount2 settles it
+      ctx.log?.(`${name}: ${err.message}`);
+      if (isErrno(err, Errno.ECHILD) && before !== undefined) {
+        // Unmounted before its wait was lost? Then another umount2 would take down the mount
+        // below it, if any. Unchanged, or unreachable (still a FUSE mount, its daemon gone),
+        // the next helper (or umount2) tries.
+        const after = reachableMountId(target, ctx);
+        if (after !== undefined && after !== before) {
+          ctx.log?.(`mount ID of ${target} changed (${before} -> ${after}): ${name} unmounted it`);
+          return "unmounted";
+        }
+      }
     }
   }
   return "helpers-failed";

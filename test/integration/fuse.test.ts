@@ -357,7 +357,7 @@ describe("unmounting FUSE mounts", () => {
     const lines: string[] = [];
     expect(unmount(merged, { sys, helperDir: bin, log: (l) => lines.push(l) })).toBe(true);
     expect(readFileSync(record, "utf8")).toBe(`fusermount3 -u ${merged}\nfusermount -u ${merged}\n`);
-    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "runProcess", "runProcess", "umount2"]);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "statxMountId", "runProcess", "runProcess", "umount2"]);
     expect(lines).toContain("fusermount3: exited 1: nope");
     expect(fuseMountsAt(merged)).toEqual([]);
   });
@@ -371,21 +371,44 @@ describe("unmounting FUSE mounts", () => {
     expect(unmount(merged, { lazy: true, sys, log: (l) => lazy.push(l) })).toBe(true);
     expect(lazy[0]).toBe(`umount2(${JSON.stringify(merged)}, MNT_DETACH)`);
     expect(lazy[1]).toMatch(/^execve\(".*\/fusermount3", \["fusermount3", "-u", "-z", ".*merged"\]\)$/);
-    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "runProcess"]);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "statxMountId", "runProcess"]);
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
-  test("EPERM, and fusermount3 unmounts but its wait is lost (ECHILD): the last umount2 finds nothing, unmount() says false", () => {
+  test("EPERM, and fusermount3 unmounts but its wait is lost (ECHILD): the mount ID changed, so it counts as unmounted; no umount2 after it", () => {
     fresh("fuseumechild");
     const { merged, m } = layers();
+    // a tmpfs under the FUSE mount: an umount2 after the helper's would have taken it down too
+    const below = mount({ type: "tmpfs", source: "below", options: [] }, merged);
+    expect(below.steps.length).toBeGreaterThan(0);
     mount(m, merged);
     const fusermount3 = locateHelper("fusermount3", HELPER_SEARCH_DIRS)!;
     const sys = injectFaults(libcSyscalls, {
       umount2: { calls: [1], errno: Errno.EPERM },
       runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: fusermount3 },
     });
-    expect(unmount(merged, { sys })).toBe(false); // the documented limit: it was removed, by the helper
-    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "runProcess", "umount2"]);
+    const lines: string[] = [];
+    expect(unmount(merged, { sys, log: (l) => lines.push(l) })).toBe(true);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "statxMountId", "runProcess", "statxMountId"]);
+    expect(lines.some((l) => /mount ID of .* changed \(\d+ -> \d+\): fusermount3 unmounted it/.test(l))).toBe(true);
+    expect(fuseMountsAt(merged)).toEqual([]);
+    expect(mountsUnder(merged).map((x) => [x.source, x.fstype])).toEqual([["below", "tmpfs"]]);
+    expect(unmount(merged)).toBe(true);
+  });
+
+  test("EPERM, and fusermount3's wait is lost (ECHILD) before it unmounted: the same mount ID, so fusermount and umount2 go on", () => {
+    fresh("fuseumechild-none");
+    const { merged, m } = layers();
+    mount(m, merged);
+    const bin = dir("fake-bin");
+    script(bin, "fusermount3", "exit 0"); // removes nothing; its wait is lost all the same
+    script(bin, "fusermount", "exit 1");
+    const sys = injectFaults(libcSyscalls, {
+      umount2: { calls: [1], errno: Errno.EPERM },
+      runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after", path: join(bin, "fusermount3") },
+    });
+    expect(unmount(merged, { sys, helperDir: bin })).toBe(true);
+    expect(sys.log.map((c) => c[0])).toEqual(["umount2", "statfs", "statxMountId", "runProcess", "statxMountId", "runProcess", "umount2"]);
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
