@@ -76,7 +76,7 @@ export {
   fusePlanner,
 } from "./plan/fuse.ts";
 export { formatExec, type HelperStep } from "./plan/steps.ts";
-export { HELPER_ECHILD } from "./ops/fuse-mount.ts";
+export { HELPER_ECHILD } from "./ops/retry.ts";
 export { helperSearchDirs, locateHelper } from "./ops/helpers.ts";
 export { runProcess, PROCESS_OUTPUT_LIMIT, type ProcessExit } from "./sys/process.ts";
 // batches (apply, mountAll, fstab, temp mounts): docs/apply.md

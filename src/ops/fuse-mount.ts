@@ -20,20 +20,10 @@ import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs } from "./helpers.ts";
 import { mountIdOf, reachableMountId } from "./mount-id.ts";
-import { retrySync, type RetryPolicy } from "./retry.ts";
+import { HELPER_ECHILD, retrySync } from "./retry.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 
-/** containerd mountWithHelper: `retriesOnECHILD = 10`, no pause. */
-export const HELPER_ECHILD: RetryPolicy = {
-  name: "helper-echild",
-  attempts: 10,
-  delayMs: 0,
-  jitterPerAttemptMs: 0,
-  errnos: [Errno.ECHILD],
-  reason:
-    "the wait for a mount helper can fail with ECHILD when something else in the process reaps the child (containerd#4387)",
-};
 
 /** Run a located helper step; on success, register its unmount for the plan's rollback. */
 export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): void {

@@ -29,6 +29,20 @@ export const UNMOUNT_BUSY: RetryPolicy = {
   reason: "a mount stays busy for a moment after its last user exits (containerd unmount retries)",
 };
 
+/**
+ * containerd mountWithHelper: `retriesOnECHILD = 10`, no pause. mountkit's umount.TYPE helpers
+ * get the same.
+ */
+export const HELPER_ECHILD: RetryPolicy = {
+  name: "helper-echild",
+  attempts: 10,
+  delayMs: 0,
+  jitterPerAttemptMs: 0,
+  errnos: [Errno.ECHILD],
+  reason:
+    "the wait for a mount helper can fail with ECHILD when something else in the process reaps the child (containerd#4387)",
+};
+
 /** true when err should be retried under policy after `attempt` tries (1-based). */
 export function shouldRetry(policy: RetryPolicy, err: unknown, attempt: number): boolean {
   return attempt < policy.attempts && err instanceof SyscallError && policy.errnos.includes(err.errno);

@@ -5,15 +5,19 @@
  * looked up as mount.TYPE helpers are (helpers.ts), and its exit status is the outcome. As
  * libmount does, this holds for every mount umount takes down: one operand, -R, -A and -a.
  */
-import { HelperError } from "../errors.ts";
+import { Errno } from "../errno.ts";
+import { HelperError, isErrno } from "../errors.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { helperNamesFor, umountHelperArgv } from "../plan/external-helper.ts";
 import { formatExec } from "../plan/steps.ts";
+import type { ProcessExit } from "../sys/seam.ts";
 import { fileType } from "../sys/stat.ts";
-import { opsContext } from "./context.ts";
+import { opsContext, type OpsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
+import { reachableMountId } from "./mount-id.ts";
+import { HELPER_ECHILD } from "./retry.ts";
 import type { UnmountOptions } from "./unmount.ts";
 
 export interface HelperUnmountOptions extends UnmountOptions {
@@ -65,11 +69,42 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
       readOnly: options.readOnlyWhenBusy,
     });
     ctx.log?.(formatExec(path, argv));
-    const exit = ctx.sys.runProcess(path, argv, helperEnvironment(dirs));
+    const exit = runUnlessUnmounted(top.mountpoint, path, argv, helperEnvironment(dirs), ctx);
+    if (exit === "unmounted") return true;
     ctx.log?.(`${name}: ${describeExit(exit)}`);
     if (exit.exitCode === 0) return true;
     throw new HelperError(`unmount ${top.mountpoint}: umount helper ${path} ${describeExit(exit)}`, name, argv, exit.exitCode, exit.output, {
       hint: "-i unmounts it without the helper",
     });
   };
+}
+
+/**
+ * Run the helper; when its wait is lost (ECHILD: something else in the process reaped it), the
+ * mount ID at the mount point says whether it unmounted before: changed, "unmounted" (running
+ * it again, or umount2, would take down the mount below); unchanged, run it again, under the
+ * mount helpers' HELPER_ECHILD policy, then a HelperError naming the ECHILD.
+ */
+function runUnlessUnmounted(mountpoint: string, path: string, argv: readonly string[], env: readonly string[], ctx: OpsContext): ProcessExit | "unmounted" {
+  const name = argv[0]!;
+  const before = reachableMountId(mountpoint, ctx);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return ctx.sys.runProcess(path, argv, env);
+    } catch (err) {
+      if (!isErrno(err, Errno.ECHILD)) throw err;
+      const after = reachableMountId(mountpoint, ctx);
+      if (before !== undefined && after !== undefined && after !== before) {
+        ctx.log?.(`${name}: waitpid lost the child (ECHILD); the mount ID of ${mountpoint} changed (${before} -> ${after}): it unmounted`);
+        return "unmounted";
+      }
+      if (attempt >= HELPER_ECHILD.attempts) {
+        throw new HelperError(`unmount ${mountpoint}: umount helper ${path}: waitpid lost the child (ECHILD) on all ${attempt} tries`, name, argv, null, "", {
+          cause: err,
+          hint: "something in this process reaps children it did not start (containerd#4387)",
+        });
+      }
+      ctx.log?.(`${name}: waitpid lost the child (ECHILD), the mount still there: try ${attempt + 1} of ${HELPER_ECHILD.attempts}`);
+    }
+  }
 }

@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { HelperError, SyscallError } from "../../src/errors.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
+import { HELPER_ECHILD } from "../../src/ops/retry.ts";
+import { unmountAt } from "../../src/ops/umount-operand.ts";
 import { unmount } from "../../src/ops/unmount.ts";
+import { Errno } from "../../src/errno.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { loopDevicesOf } from "../support/resources.ts";
@@ -211,6 +216,49 @@ describe("mountkit umount runs the mount's umount.TYPE helper, as umount(8) does
     const internal = runCli(["umount", "-i", "--helper-dir", helpers, target]);
     expect(internal.code).toBe(0);
     expect(mountsAt(target)).toEqual([]);
+  });
+});
+
+describe("an umount.TYPE helper whose wait is lost (ECHILD), injected at the seam", () => {
+  /** a tmpfs "below" and a tmpfs "top" stacked on a fresh target, and the helper dir */
+  function stacked(label: string) {
+    ws.fresh(label);
+    const target = dir("t");
+    unmountAfter(target);
+    mount({ type: "tmpfs", source: "below", options: [] }, target);
+    mount({ type: "tmpfs", source: "top", options: [] }, target);
+    return { target, ...umountHelperDir() };
+  }
+  const helperRuns = (sys: ReturnType<typeof injectFaults>) => sys.log.filter((c) => c[0] === "runProcess").length;
+
+  test("after it unmounted: the mount ID changed, so it counts as unmounted, and the mount below stays", () => {
+    const { target, helpers, argv } = stacked("ext-uhelper-echild-after");
+    const sys = injectFaults(libcSyscalls, { runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)", when: "after" } });
+    const lines: string[] = [];
+    expect(unmountAt(target, { externalHelpers: true, helperDir: helpers, sys, log: (l) => lines.push(l) })).toBe("unmounted");
+    expect(argv()).toEqual([target, "-v"]);
+    expect(helperRuns(sys)).toBe(1);
+    expect(lines.some((l) => /umount\.tmpfs: waitpid lost the child \(ECHILD\); the mount ID of .* changed \(\d+ -> \d+\): it unmounted/.test(l))).toBe(true);
+    expect(mountsAt(target).map((m) => m.source)).toEqual(["below"]);
+  });
+
+  test("before it ran: the same mount ID, so it runs again and unmounts the top mount alone", () => {
+    const { target, helpers } = stacked("ext-uhelper-echild-before");
+    const sys = injectFaults(libcSyscalls, { runProcess: { calls: [1], errno: Errno.ECHILD, syscall: "waitpid(2)" } });
+    expect(unmountAt(target, { externalHelpers: true, helperDir: helpers, sys })).toBe("unmounted");
+    expect(helperRuns(sys)).toBe(2);
+    expect(mountsAt(target).map((m) => m.source)).toEqual(["below"]);
+  });
+
+  test("every time: HELPER_ECHILD's 10 tries, then a HelperError naming the ECHILD; the mounts as they were", () => {
+    const { target, helpers } = stacked("ext-uhelper-echild-always");
+    const sys = injectFaults(libcSyscalls, { runProcess: { calls: "always", errno: Errno.ECHILD, syscall: "waitpid(2)" } });
+    const err = caught(() => unmountAt(target, { externalHelpers: true, helperDir: helpers, sys }));
+    expect(err).toBeInstanceOf(HelperError);
+    expect((err as HelperError).message).toBe(`unmount ${target}: umount helper ${join(helpers, "umount.tmpfs")}: waitpid lost the child (ECHILD) on all 10 tries`);
+    expect(((err as HelperError).cause as SyscallError).errnoName).toBe("ECHILD");
+    expect(helperRuns(sys)).toBe(HELPER_ECHILD.attempts);
+    expect(mountsAt(target).map((m) => m.source)).toEqual(["below", "top"]);
   });
 });
 

@@ -7,7 +7,7 @@ import { dlopen } from "bun:ffi";
 import { Errno } from "../../src/errno.ts";
 import { HelperError, PlanError, SyscallError } from "../../src/errors.ts";
 import { lookupMount } from "../../src/mountinfo/lookup.ts";
-import { HELPER_ECHILD } from "../../src/ops/fuse-mount.ts";
+import { HELPER_ECHILD } from "../../src/ops/retry.ts";
 import { locateHelper } from "../../src/ops/helpers.ts";
 import { mount, planOnly } from "../../src/ops/mount.ts";
 import { unmount, unmountAll } from "../../src/ops/unmount.ts";
