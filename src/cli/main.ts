@@ -41,6 +41,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: (argv, io) => (require("./commands/with-mounts.ts") as typeof import("./commands/with-mounts.ts")).withMountsCommand(argv, io),
     summary: "mount a list, run a command, unmount; exit with its status",
   },
+  cleanup: {
+    run: (argv, io) => (require("./commands/cleanup.ts") as typeof import("./commands/cleanup.ts")).cleanupCommand(argv, io),
+    summary: "unmount and remove what crashed runs left in the temp mount location",
+  },
   loop: {
     run: (argv, io) => (require("./commands/loop.ts") as typeof import("./commands/loop.ts")).loopCommand(argv, io),
     summary: "attach a file to a loop device, or detach loop devices",

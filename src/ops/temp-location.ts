@@ -9,8 +9,10 @@
  *             writes, it only reads the path
  *   set       setTempMountLocation(dir): created 0700 at once if missing, kept canonical
  *
- * Every directory made here is named TEMP_DIR_PREFIX + kind + "-" + random ("mountkit-mount-
- * a1B2c3"), so cleanup touches only mountkit's own directories.
+ * Every directory made here is named TEMP_DIR_PREFIX + kind + "-" + the maker's pid + "-" +
+ * random ("mountkit-mount-4242-a1B2c3"), so cleanup touches only mountkit's own directories, and
+ * by default only those of processes no longer running. (Older versions made
+ * "mountkit-mount-a1B2c3", with no pid: cleanup takes those for a crashed run's.)
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { Errno } from "../errno.ts";
@@ -116,7 +118,7 @@ function createLocation(dir: string): string {
  */
 export function makeTempDir(kind: string): string {
   if (!/^[a-z0-9]+$/.test(kind)) throw new Error(`temp dir kind must be lower-case letters and digits: ${JSON.stringify(kind)}`);
-  const prefix = join(ensureTempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-`);
+  const prefix = join(ensureTempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-${process.pid}-`);
   try {
     return makeUniqueDir(prefix);
   } catch (err) {
@@ -127,6 +129,12 @@ export function makeTempDir(kind: string): string {
 /** A name in the temp location that mountkit made. */
 export function isOwnTempDirName(name: string): boolean {
   return name.startsWith(TEMP_DIR_PREFIX) && name.length > TEMP_DIR_PREFIX.length;
+}
+
+/** The pid of the process that made a temp dir, from its name; undefined for a name without one. */
+export function tempDirOwner(name: string): number | undefined {
+  const match = /^mountkit-[a-z0-9]+-(\d+)-/.exec(name);
+  return match ? Number(match[1]) : undefined;
 }
 
 let sequence = 0;

@@ -13,7 +13,7 @@ import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
 import { unmountOrder } from "../plan/unmount-plan.ts";
 import { mountAll, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { fsFailure } from "./targets.ts";
-import { isOwnTempDirName, makeTempDir, tempMountLocation } from "./temp-location.ts";
+import { isOwnTempDirName, makeTempDir, tempDirOwner, tempMountLocation } from "./temp-location.ts";
 import { unmountAll, type UnmountOptions } from "./unmount.ts";
 
 export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action">;
@@ -112,8 +112,17 @@ export interface TempCleanup {
   readonly unmounted: number;
   /** directories removed (rmdir) */
   readonly removed: readonly string[];
+  /** directories of processes still running (this one included), left alone */
+  readonly skipped: readonly string[];
   /** every problem, one per mount or directory; none stops the others */
   readonly warnings: readonly MountkitError[];
+}
+
+export interface TempCleanupOptions extends UnmountOptions {
+  /** the directory to clean; the temp mount location by default */
+  location?: string;
+  /** also the directories of processes still running (their pid is in the name) */
+  includeRunning?: boolean;
 }
 
 /**
@@ -121,16 +130,25 @@ export interface TempCleanup {
  * for each of mountkit's own directories there ("mountkit-*"), unmount every mount inside it,
  * deepest first, then remove its empty directories bottom-up with rmdir, never crossing into
  * another filesystem. A directory where a mount stays, or that holds a file, is left and
- * reported. Call it when no other mountkit process is using the location (at start-up).
+ * reported. A directory whose maker (the pid in its name) is still running is in use, and
+ * left alone unless includeRunning: a second process cleaning up at start-up does not take
+ * down the temp mounts of one at work. (A pid reused since the crash keeps a directory until
+ * a later run; a maker in another pid namespace cannot be seen from here.)
  */
-export function cleanupTempMounts(options: UnmountOptions = {}): TempCleanup {
-  const location = tempMountLocation();
+export function cleanupTempMounts(options: TempCleanupOptions = {}): TempCleanup {
+  const location = options.location ?? tempMountLocation();
   const warnings: MountkitError[] = [];
   const removed: string[] = [];
+  const skipped: string[] = [];
   let unmounted = 0;
   const table = readMountInfo();
   for (const name of ownDirs(location, warnings)) {
     const dir = join(location, name);
+    const owner = tempDirOwner(name);
+    if (!options.includeRunning && owner !== undefined && processRunning(owner)) {
+      skipped.push(dir);
+      continue;
+    }
     let stuck = false;
     for (const m of unmountOrder(table, dir)) {
       try {
@@ -147,7 +165,18 @@ export function cleanupTempMounts(options: UnmountOptions = {}): TempCleanup {
     }
     removeEmptyTree(dir, lstatSync(dir).dev, removed, warnings);
   }
-  return { unmounted, removed, warnings };
+  return { unmounted, removed, skipped, warnings };
+}
+
+/** kill(pid, 0): the process exists (EPERM: it does, and is someone else's). */
+function processRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function ownDirs(location: string, warnings: MountkitError[]): string[] {

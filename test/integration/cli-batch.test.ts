@@ -198,7 +198,7 @@ describe("mountkit with-mounts", () => {
     const r = run(["with-mounts", file, "--", "sh", "-c", 'cat "$MOUNTKIT_ROOT/in/hello"; echo " $1"; exit 7', "sh", "{}"], { env: env() });
     expect(r.err).toBe("");
     expect(r.code).toBe(7);
-    expect(r.out).toMatch(new RegExp(`^hi ${s.path("tmp")}/mountkit-mount-\\w+\\n$`));
+    expect(r.out).toMatch(new RegExp(`^hi ${s.path("tmp")}/mountkit-mount-\\d+-\\w+\\n$`));
     expect(mountinfoText()).toBe(before);
     expect(readdirSync(s.path("tmp"))).toEqual([]);
   });

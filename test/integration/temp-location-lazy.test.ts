@@ -79,6 +79,6 @@ test("a real legacy idmapped overlay creates the missing location (0700) and lea
 test("cleanupTempMounts on a location not made yet: nothing to do, no warning, nothing created", () => {
   const s = fresh("tmploc-clean");
   useTmpdir(s.path("tmp"));
-  expect(cleanupTempMounts()).toEqual({ unmounted: 0, removed: [], warnings: [] });
+  expect(cleanupTempMounts()).toEqual({ unmounted: 0, removed: [], skipped: [], warnings: [] });
   expect(existsSync(s.path("tmp"))).toBe(false);
 });

@@ -112,7 +112,7 @@ describe("withTempMount", () => {
     expect(caught).toBeInstanceOf(SyscallError);
     expect((caught as SyscallError).errnoName).toBe("ENOSPC");
     const [left] = (caught as SyscallError).cleanupErrors as MountkitError[];
-    expect(left?.message).toMatch(/^remove temp mount dir .*mountkit-mount-\w+: TypeError: rmdir broke$/);
+    expect(left?.message).toMatch(new RegExp(`^remove temp mount dir .*mountkit-mount-${process.pid}-\\w+: TypeError: rmdir broke$`));
     for (const name of readdirSync(location)) fs.rmdirSync(join(location, name)); // what the broken rmdir left
   });
 
