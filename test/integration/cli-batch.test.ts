@@ -369,6 +369,17 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
+  test("-F (mount(8)'s fork per line, which init scripts pass with -a) is accepted: every line mounted, in file order", () => {
+    s = scratch("cli-fstab-fork");
+    const d = s.dir;
+    const file = fstab([`outer ${d}/outer tmpfs X-mount.mkdir`, `inner ${d}/outer/inner tmpfs X-mount.mkdir`]);
+    const r = run(["mount", "-a", "-F", "-T", file]);
+    expect([r.code, r.err]).toEqual([0, ""]);
+    expect(mountsUnder(d).map((m) => m.source)).toEqual(["outer", "inner"]);
+    expect(run(["umount", "-a", "-T", file]).code).toBe(0);
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
   test("umount -a -O: only the fstab lines whose options match", () => {
     s = scratch("cli-umount-test-opts");
     const d = s.dir;

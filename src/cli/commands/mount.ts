@@ -50,6 +50,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "source", value: "SOURCE", help: "the source, named explicitly (the operand is then the mount point)" },
   { long: "target", value: "DIR", help: "the mount point, named explicitly" },
   { long: "no-canonicalize", short: "c", help: "accepted, as mount(8): paths go to the kernel as given anyway" },
+  { long: "fork", short: "F", help: "accepted with -a, as mount(8): the lines are mounted one after another in file order (mount(8) forks a process per line, in no set order)" },
   NAMESPACE_FLAG,
   { long: "show-labels", short: "l", help: "with the list of mounts: each device's filesystem label, as [LABEL] (mount -l)" },
   { long: "mkdir", short: "m", optionalValue: "MODE", help: "create a missing TARGET (and its parents), as -o X-mount.mkdir[=MODE]" },
