@@ -49,6 +49,21 @@ export function checkFsParams(entries: readonly BatchEntry[], plans: readonly Pl
 }
 
 /**
+ * What the kernel refuses of one entry's filesystem parameters ("option \"mode=banana\"
+ * refused by the kernel: tmpfs: Bad value for 'mode'"), or undefined when it takes them, cannot
+ * say, or the plan makes no new filesystem: findmnt --verify's check of a line.
+ */
+export function kernelRefusal(entry: BatchEntry, plan: Plan, ctx: OpsContext): string | undefined {
+  if (!ctx.facts.mountApi) return undefined;
+  const check = fsParamCheck(entry, plan);
+  if (!check) return undefined;
+  const verdict = askKernel(check, ctx, []);
+  if (!verdict) return undefined;
+  const what = verdict.param === undefined ? `filesystem type ${JSON.stringify(check.fstype)}` : `option ${JSON.stringify(verdict.param)}`;
+  return `${what} refused by the kernel: ${verdict.detail}`;
+}
+
+/**
  * null when the kernel took everything (or cannot say); else what it refused and why. A
  * failing close of the context is pushed to cleanup.
  */

@@ -16,6 +16,7 @@ import {
   matchFstype,
   matchOptions,
   parseFstab,
+  parseFstabLines,
   selectFstab,
   withCommandLineOptions,
   type FstabLine,
@@ -66,13 +67,34 @@ export interface FstabOptions {
  * names the file, and each bad line.
  */
 export function readFstab(paths: FstabPaths = DEFAULT_FSTAB): FstabLine[] {
+  return fstabTexts(paths).flatMap(({ file, text, named }) => {
+    const lines = parseFstab(text, file);
+    return named ? lines.map((l) => ({ ...l, file })) : lines;
+  });
+}
+
+/**
+ * readFstab, but a bad line is one problem among the others ("FILE: line 3: ...", the file
+ * named as readFstab names lines), not a refusal of the whole file: findmnt --verify. A file
+ * that cannot be read is still a PlanError.
+ */
+export function readFstabLenient(paths: FstabPaths = DEFAULT_FSTAB): { lines: FstabLine[]; problems: string[] } {
+  const lines: FstabLine[] = [];
+  const problems: string[] = [];
+  for (const { file, text, named } of fstabTexts(paths)) {
+    const parsed = parseFstabLines(text);
+    lines.push(...(named ? parsed.lines.map((l) => ({ ...l, file })) : parsed.lines));
+    problems.push(...(named ? parsed.problems.map((p) => `${file}: ${p}`) : parsed.problems));
+  }
+  return { lines, problems };
+}
+
+/** The text of each file the paths name, in order; named: its lines carry the file. */
+function fstabTexts(paths: FstabPaths): { file: string; text: string; named: boolean }[] {
   const given = typeof paths === "string" ? [paths] : paths.length > 0 ? paths : [DEFAULT_FSTAB];
   const files = given.flatMap(filesOfFstabPath);
   const named = files.length !== 1 || files[0] !== given[0];
-  return files.flatMap((file) => {
-    const lines = parseFstab(readFstabText(file), file);
-    return named ? lines.map((l) => ({ ...l, file })) : lines;
-  });
+  return files.map((file) => ({ file, text: readFstabText(file), named }));
 }
 
 /** How messages name the fstab: its path, or the paths given, joined. */

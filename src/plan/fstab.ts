@@ -32,6 +32,13 @@ export interface FstabLine {
 
 /** Parse an fstab; a PlanError lists every bad line. */
 export function parseFstab(text: string, name = "fstab"): FstabLine[] {
+  const { lines, problems } = parseFstabLines(text);
+  if (problems.length > 0) throw badEntries(`read ${quotePath(name)}`, problems);
+  return lines;
+}
+
+/** Parse an fstab, keeping the good lines and each bad line's problem ("line 3: ..."), in order. */
+export function parseFstabLines(text: string): { lines: FstabLine[]; problems: string[] } {
   const lines: FstabLine[] = [];
   const problems: string[] = [];
   text.split("\n").forEach((raw, i) => {
@@ -43,8 +50,7 @@ export function parseFstab(text: string, name = "fstab"): FstabLine[] {
       problems.push(err.message);
     }
   });
-  if (problems.length > 0) throw badEntries(`read ${quotePath(name)}`, problems);
-  return lines;
+  return { lines, problems };
 }
 
 function parseLine(raw: string, line: number): FstabLine | undefined {

@@ -30,6 +30,10 @@ const FLAGS: readonly FlagSpec[] = [
   { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
   { long: "target", short: "T", value: "PATH", help: "the mount holding PATH, as a PATH operand" },
   { long: "first-only", short: "f", help: "print the first mount found only" },
+  { long: "verify", short: "x", help: "check the fstab instead: targets, sources, types, options, order (errors exit 1)" },
+  { long: "tab-file", short: "F", value: "FILE", help: "with --verify: check FILE instead of /etc/fstab (a directory: its *.fstab files); repeat for more" },
+  { long: "verbose", short: "v", help: "with --verify: every line, with what was found right" },
+  { long: "helper-dir", value: "DIR", help: "with --verify: look mount.TYPE helpers up only in DIR" },
   { long: "help", short: "h", help: "show this help" },
 ];
 
@@ -38,9 +42,11 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
   try {
     const args = parseArgs("findmnt", argv, FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [-f] [--mountinfo FILE|-N TID] [-t TYPES] [-M PATH] [-S SPEC] [[-T] PATH]", "List mounts, or show the mount that holds PATH.", FLAGS));
+      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [-f] [--mountinfo FILE|-N TID] [-t TYPES] [-M PATH] [-S SPEC] [[-T] PATH]\n       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [-v] [--json]", "List mounts, or show the mount that holds PATH; or check an fstab.", FLAGS));
       return ExitCode.ok;
     }
+    // the fstab checks load only for --verify
+    if (has(args, "verify")) return (require("./findmnt-verify.ts") as typeof import("./findmnt-verify.ts")).verifyCommand(args, io, json);
     const target = last(args, "target");
     if (args.operands.length + (target === undefined ? 0 : 1) > 1) throw new UsageError("findmnt: give at most one PATH");
     const task = last(args, "task");

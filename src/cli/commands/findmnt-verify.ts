@@ -1,0 +1,60 @@
+/**
+ * mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [-v] [--json]: an fstab's problems, as
+ * util-linux's findmnt --verify prints them. Exit 1 when there are errors (parse errors
+ * included), 0 when there are warnings at most.
+ */
+import { ExitCode } from "../../errors.ts";
+import { verifyFstabFile } from "../../ops/fstab-verify.ts";
+import type { VerifyLevel } from "../../plan/fstab-verify.ts";
+import { matchFstype } from "../../plan/type-pattern.ts";
+import { has, last, values, type ParsedArgs } from "../args.ts";
+import { printJson, type Io } from "../output.ts";
+
+const MARK: Readonly<Record<VerifyLevel, string>> = { error: "[E]", warning: "[W]", info: "[ ]" };
+
+export function verifyCommand(args: ParsedArgs, io: Io, json: boolean): ExitCode {
+  const paths = values(args, "tab-file");
+  const types = last(args, "types");
+  const helperDir = last(args, "helper-dir");
+  const verdict = verifyFstabFile(paths.length === 0 ? undefined : paths, helperDir === undefined ? {} : { helperDir });
+  const lines = types === undefined ? verdict.lines : verdict.lines.filter((v) => matchFstype(v.line.fstype, types));
+  const errors = lines.reduce((n, v) => n + v.notes.filter((note) => note.level === "error").length, 0);
+  const warnings = lines.reduce((n, v) => n + v.notes.filter((note) => note.level === "warning").length, 0);
+  const parseErrors = verdict.parseErrors;
+  const code = errors + parseErrors.length > 0 ? ExitCode.usage : ExitCode.ok;
+  if (json) {
+    printJson(io, {
+      ok: code === ExitCode.ok,
+      exitCode: code,
+      parseErrors,
+      errors,
+      warnings,
+      filesystems: lines.map(({ line, notes }) => ({
+        line: line.line,
+        ...(line.file === undefined ? {} : { file: line.file }),
+        target: line.target,
+        source: line.source,
+        fstype: line.fstype,
+        checks: notes,
+      })),
+    });
+    return code;
+  }
+  const verbose = has(args, "verbose");
+  let text = "";
+  for (const problem of parseErrors) text += `   [E] parse error: ${problem}\n`;
+  for (const { line, notes } of lines) {
+    const shown = verbose ? notes : notes.filter((n) => n.level !== "info");
+    if (shown.length === 0 && !verbose) continue;
+    text += `${line.fstype === "swap" ? line.source : line.target}\n`;
+    for (const n of shown) text += `   ${MARK[n.level]} ${n.message}\n`;
+  }
+  if (errors + warnings + parseErrors.length === 0) text += `${text === "" ? "" : "\n"}Success, no errors or warnings detected\n`;
+  else text += `\n${count(parseErrors.length, "parse error")}, ${count(errors, "error")}, ${count(warnings, "warning")}\n`;
+  io.out(text);
+  return code;
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}

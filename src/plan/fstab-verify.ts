@@ -1,0 +1,178 @@
+/**
+ * findmnt --verify: what is wrong with an fstab before a boot finds out, as util-linux's
+ * findmnt checks it: each line's target, source, type and options, and the lines' order.
+ * Errors are what makes `mount -a` fail on that line; warnings what is suspicious. Pure: what
+ * the system holds comes in through VerifyFacts.
+ */
+import { normalize } from "node:path";
+import type { BatchEntry } from "./batch-entry.ts";
+import { deviceTagOf } from "./device-tag.ts";
+import { fstabEntry, lineName, type FstabLine } from "./fstab.ts";
+import { PlanError } from "../errors.ts";
+
+/** What a path is, as far as the checks care. */
+export type VerifyPathType = "dir" | "file" | "block" | "other";
+
+/** The system, as the checks see it. */
+export interface VerifyFacts {
+  /** what path names (links followed); undefined when it does not exist */
+  pathType(path: string): VerifyPathType | undefined;
+  /** the device a LABEL=, UUID=, PARTUUID=... source names; undefined when none does */
+  taggedDevice(source: string): string | undefined;
+  /** whether this kernel (loaded or as a module) or a mount.TYPE helper mounts the type */
+  knownType(type: string): boolean;
+  /** the type in a block device's superblock; undefined when it cannot be read or is unknown */
+  probedType(device: string): string | undefined;
+  /** why mountkit or the kernel would refuse the line's options (planned, then asked of the kernel without mounting), or undefined */
+  planProblem(entry: BatchEntry): string | undefined;
+}
+
+export type VerifyLevel = "error" | "warning" | "info";
+
+export interface VerifyNote {
+  readonly level: VerifyLevel;
+  readonly message: string;
+}
+
+export interface LineVerdict {
+  readonly line: FstabLine;
+  readonly notes: readonly VerifyNote[];
+}
+
+export interface FstabVerdict {
+  /** the bad lines' problems, as the parser words them ("line 3: 2 fields, ...") */
+  readonly parseErrors: readonly string[];
+  readonly lines: readonly LineVerdict[];
+  readonly errors: number;
+  readonly warnings: number;
+}
+
+/** Types that name no filesystem of the kernel's. */
+const PSEUDO_TYPES = new Set(["none", "bind", "rbind", "auto", "swap", "ignore"]);
+
+/** Check every line; parseErrors are passed through, counted as errors' peers. */
+export function verifyFstab(lines: readonly FstabLine[], parseErrors: readonly string[], facts: VerifyFacts): FstabVerdict {
+  const verdicts = lines.map((line, i) => ({ line, notes: verifyLine(line, lines.slice(0, i), facts) }));
+  const count = (level: VerifyLevel) => verdicts.reduce((n, v) => n + v.notes.filter((note) => note.level === level).length, 0);
+  return { parseErrors, lines: verdicts, errors: count("error"), warnings: count("warning") };
+}
+
+function verifyLine(line: FstabLine, earlier: readonly FstabLine[], facts: VerifyFacts): VerifyNote[] {
+  const notes: VerifyNote[] = [];
+  const note = (level: VerifyLevel, message: string) => notes.push({ level, message });
+  const swap = line.fstype === "swap" || line.target === "swap";
+  // what mount -a skips or forgives is not worth an error
+  const optional = line.options.includes("noauto") || line.options.includes("nofail");
+  const missing: VerifyLevel = optional ? "warning" : "error";
+  const bind = line.options.some((o) => o === "bind" || o === "rbind") || line.fstype === "bind" || line.fstype === "rbind";
+
+  if (!swap) verifyTarget(line, earlier, facts, note, missing, bind);
+  const device = verifySource(line, facts, note, missing, bind);
+  if (swap) {
+    if (device !== undefined && facts.pathType(device) !== undefined) note("info", "swap area");
+    return notes;
+  }
+  verifyType(line, device, facts, note);
+  if (line.target.startsWith("/")) {
+    let entry: BatchEntry | undefined;
+    try {
+      entry = fstabEntry(line);
+    } catch (err) {
+      if (!(err instanceof PlanError)) throw err;
+      note("error", err.message.slice(`${lineName(line)}: `.length));
+    }
+    // planning a line whose source or target is missing would only say so again
+    const problem = entry === undefined || notes.some((n) => n.level === "error") ? undefined : facts.planProblem(entry);
+    if (problem !== undefined) note("error", problem);
+  }
+  if (line.target === "/" && line.passno !== 1 && line.passno !== 0) note("warning", `recommended root filesystem pass number is 1 (it is ${line.passno})`);
+  return notes;
+}
+
+type Note = (level: VerifyLevel, message: string) => void;
+
+function verifyTarget(line: FstabLine, earlier: readonly FstabLine[], facts: VerifyFacts, note: Note, missing: VerifyLevel, bind: boolean): void {
+  if (!line.target.startsWith("/")) {
+    note("error", `target ${JSON.stringify(line.target)} is not an absolute path`);
+    return;
+  }
+  const target = comparable(line.target);
+  const same = earlier.find((l) => l.target.startsWith("/") && comparable(l.target) === target);
+  if (same !== undefined) note("warning", `target specified more than once (also ${lineName(same)}): mounted on top of it`);
+  // A mount point listed before its parent is hidden by the parent's mount when mount -a gets to it.
+  // (the root is mounted before mount -a runs, which skips it)
+  const hidden = target === "/" ? undefined : earlier.find((l) => l.target.startsWith("/") && isUnder(comparable(l.target), target) && !isNoauto(l));
+  if (hidden !== undefined && !isNoauto(line)) note("warning", `order is wrong: ${hidden.target} (${lineName(hidden)}) is mounted before it, and this mount hides it`);
+  const type = facts.pathType(line.target);
+  if (type === undefined) {
+    const mkdir = line.options.some((o) => o === "X-mount.mkdir" || o.startsWith("X-mount.mkdir=") || o === "x-mount.mkdir" || o.startsWith("x-mount.mkdir="));
+    if (mkdir) note("info", "target does not exist; X-mount.mkdir creates it");
+    else note(missing, "target does not exist");
+  } else if (type !== "dir" && !(bind && type === "file")) {
+    note("error", `target is not a directory${bind ? " (nor a file, for a bind of one)" : ""}`);
+  }
+}
+
+/** The device the line mounts, when its source names one (a path or a tag); undefined for "tmpfs", "server:/x"... */
+function verifySource(line: FstabLine, facts: VerifyFacts, note: Note, missing: VerifyLevel, bind: boolean): string | undefined {
+  const tag = deviceTagOf(line.source);
+  if (tag !== undefined) {
+    const spec = `${tag.name}=${tag.value}`;
+    const device = facts.taggedDevice(line.source);
+    if (device === undefined) note(missing, `unreachable source: ${spec}`);
+    else note("info", `source ${spec} is ${device}`);
+    return device;
+  }
+  if (!line.source.startsWith("/")) return undefined;
+  const type = facts.pathType(line.source);
+  if (type === undefined) {
+    note(missing, `unreachable source: ${line.source}`);
+    return undefined;
+  }
+  if (bind) return undefined;
+  return type === "block" ? line.source : undefined;
+}
+
+function verifyType(line: FstabLine, device: string | undefined, facts: VerifyFacts, note: Note): void {
+  const listed = line.fstype.split(",").filter((t) => t !== "");
+  const wanted = listed.filter((t) => !PSEUDO_TYPES.has(t));
+  for (const type of wanted) {
+    if (!isHelperOnly(type) && !facts.knownType(type)) note("warning", `unknown filesystem type ${JSON.stringify(type)}`);
+  }
+  if (device === undefined) return;
+  const onDisk = facts.probedType(device);
+  const auto = listed.length === 0 || listed.includes("auto");
+  if (onDisk === undefined) {
+    if (auto) note("error", `cannot detect the on-disk filesystem type of ${device}`);
+    return;
+  }
+  if (auto) note("info", `on-disk type: ${onDisk}`);
+  else if (wanted.length > 0 && !wanted.some((t) => sameFamily(t, onDisk))) {
+    note("warning", `type ${line.fstype} does not match the on-disk ${onDisk}`);
+  }
+}
+
+/** FUSE types and the like are mounted by their helpers: the kernel has no such name. */
+function isHelperOnly(type: string): boolean {
+  return type.startsWith("fuse.") || type.startsWith("fuse3.") || type === "fuse" || type === "fuse3";
+}
+
+/** The ext4 driver mounts ext2 and ext3 too: a line saying ext3 for an ext4-featured volume is no mismatch worth a word. */
+function sameFamily(type: string, onDisk: string): boolean {
+  return type === onDisk || (/^ext[234]$/.test(type) && /^ext[234]$/.test(onDisk));
+}
+
+function isNoauto(line: FstabLine): boolean {
+  return line.options.includes("noauto") || line.fstype === "swap";
+}
+
+/** A path as mount points compare: normalized, no trailing slash. */
+function comparable(path: string): string {
+  const normal = normalize(path);
+  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+
+/** child is strictly below parent, by path component. */
+function isUnder(child: string, parent: string): boolean {
+  return child !== parent && (parent === "/" ? true : child.startsWith(`${parent}/`));
+}
