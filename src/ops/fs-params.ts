@@ -10,7 +10,7 @@ import { Errno } from "../errno.ts";
 import { isErrno, type MountkitError, SyscallError } from "../errors.ts";
 import { badEntries } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
-import { fsParamCheck, refusedParam, type FsParamCheck } from "../plan/batch-plan.ts";
+import { fsParamCheck, refusalText, refusedParam, type FsParamCheck } from "../plan/batch-plan.ts";
 import type { Plan } from "../plan/steps.ts";
 import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
 import type { OpsContext } from "./context.ts";
@@ -58,9 +58,7 @@ export function kernelRefusal(entry: BatchEntry, plan: Plan, ctx: OpsContext): s
   const check = fsParamCheck(entry, plan);
   if (!check) return undefined;
   const verdict = askKernel(check, ctx, []);
-  if (!verdict) return undefined;
-  const what = verdict.param === undefined ? `filesystem type ${JSON.stringify(check.fstype)}` : `option ${JSON.stringify(verdict.param)}`;
-  return `${what} refused by the kernel: ${verdict.detail}`;
+  return verdict ? refusalText(check, verdict.param, verdict.detail) : undefined;
 }
 
 /**

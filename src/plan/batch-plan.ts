@@ -97,6 +97,11 @@ export function fsParamCheck(entry: BatchEntry, plan: Plan): FsParamCheck | unde
 
 /** The message for a parameter the kernel refused, naming the entry. */
 export function refusedParam(entry: BatchEntry, check: FsParamCheck, param: string | undefined, detail: string): PlanError {
+  return new PlanError(`${entry.where}: ${check.fstype} on ${quotePath(entry.mount.target || "/")}: ${refusalText(check, param, detail)}`);
+}
+
+/** "option \"mode=x\" refused by the kernel: DETAIL" (the type itself when param is undefined). */
+export function refusalText(check: FsParamCheck, param: string | undefined, detail: string): string {
   const what = param === undefined ? `filesystem type ${JSON.stringify(check.fstype)}` : `option ${JSON.stringify(param)}`;
-  return new PlanError(`${entry.where}: ${check.fstype} on ${quotePath(entry.mount.target || "/")}: ${what} refused by the kernel: ${detail}`);
+  return `${what} refused by the kernel: ${detail}`;
 }
