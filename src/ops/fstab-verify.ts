@@ -29,12 +29,15 @@ export function verifyFstabFile(paths: FstabPaths | undefined, options: OpsOptio
   return verifyFstab(lines, problems, systemFacts(options));
 }
 
-/** The facts, each kind read once per verification. */
+/**
+ * The facts, each read once per verification: a tag or a device named on several lines (a
+ * tag may mean a scan of every partition's superblock) is looked up once.
+ */
 export function systemFacts(options: OpsOptions): VerifyFacts {
   const ctx = opsContext(options);
   const dirs = helperSearchDirs(ctx);
   let kernelTypes: Set<string> | undefined;
-  return {
+  const facts: VerifyFacts = {
     pathType(path) {
       const type = statPath(path)?.type;
       return type === undefined ? undefined : type === "dir" || type === "file" || type === "block" ? (type as VerifyPathType) : "other";
@@ -76,6 +79,16 @@ export function systemFacts(options: OpsOptions): VerifyFacts {
       // a new filesystem's options, asked of the kernel without mounting (fsopen + fsconfig)
       return kernelRefusal(entry, plan, ctx);
     },
+  };
+  return { ...facts, taggedDevice: once(facts.taggedDevice), probedType: once(facts.probedType) };
+}
+
+/** f with each argument's answer kept. */
+function once(f: (key: string) => string | undefined): (key: string) => string | undefined {
+  const answers = new Map<string, string | undefined>();
+  return (key) => {
+    if (!answers.has(key)) answers.set(key, f(key));
+    return answers.get(key);
   };
 }
 

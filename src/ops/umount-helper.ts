@@ -17,7 +17,7 @@ import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
 import { reachableMountId } from "./mount-id.ts";
-import { HELPER_ECHILD } from "./retry.ts";
+import { HELPER_ECHILD, retrySync } from "./retry.ts";
 import type { UnmountOptions } from "./unmount.ts";
 
 export interface HelperUnmountOptions extends UnmountOptions {
@@ -88,23 +88,28 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
 function runUnlessUnmounted(mountpoint: string, path: string, argv: readonly string[], env: readonly string[], ctx: OpsContext): ProcessExit | "unmounted" {
   const name = argv[0]!;
   const before = reachableMountId(mountpoint, ctx);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return ctx.sys.runProcess(path, argv, env);
-    } catch (err) {
-      if (!isErrno(err, Errno.ECHILD)) throw err;
-      const after = reachableMountId(mountpoint, ctx);
-      if (before !== undefined && after !== undefined && after !== before) {
-        ctx.log?.(`${name}: waitpid lost the child (ECHILD); the mount ID of ${mountpoint} changed (${before} -> ${after}): it unmounted`);
-        return "unmounted";
+  let tries = 0;
+  try {
+    return retrySync(HELPER_ECHILD, (attempt): ProcessExit | "unmounted" => {
+      tries = attempt;
+      try {
+        return ctx.sys.runProcess(path, argv, env);
+      } catch (err) {
+        if (!isErrno(err, Errno.ECHILD)) throw err;
+        const after = reachableMountId(mountpoint, ctx);
+        if (before !== undefined && after !== undefined && after !== before) {
+          ctx.log?.(`${name}: waitpid lost the child (ECHILD); the mount ID of ${mountpoint} changed (${before} -> ${after}): it unmounted`);
+          return "unmounted";
+        }
+        ctx.log?.(`${name}: waitpid lost the child (ECHILD), the mount still there: try ${attempt} of ${HELPER_ECHILD.attempts}`);
+        throw err; // the policy runs it again
       }
-      if (attempt >= HELPER_ECHILD.attempts) {
-        throw new HelperError(`unmount ${mountpoint}: umount helper ${path}: waitpid lost the child (ECHILD) on all ${attempt} tries`, name, argv, null, "", {
-          cause: err,
-          hint: "something in this process reaps children it did not start (containerd#4387)",
-        });
-      }
-      ctx.log?.(`${name}: waitpid lost the child (ECHILD), the mount still there: try ${attempt + 1} of ${HELPER_ECHILD.attempts}`);
-    }
+    });
+  } catch (err) {
+    if (!isErrno(err, Errno.ECHILD)) throw err;
+    throw new HelperError(`unmount ${mountpoint}: umount helper ${path}: waitpid lost the child (ECHILD) on all ${tries} tries`, name, argv, null, "", {
+      cause: err,
+      hint: "something in this process reaps children it did not start (containerd#4387)",
+    });
   }
 }

@@ -53,8 +53,12 @@ const PSEUDO_TYPES = new Set(["none", "bind", "rbind", "auto", "swap", "ignore"]
 /** Check every line; parseErrors are passed through, counted as errors' peers. */
 export function verifyFstab(lines: readonly FstabLine[], parseErrors: readonly string[], facts: VerifyFacts): FstabVerdict {
   const verdicts = lines.map((line, i) => ({ line, notes: verifyLine(line, lines.slice(0, i), facts) }));
-  const count = (level: VerifyLevel) => verdicts.reduce((n, v) => n + v.notes.filter((note) => note.level === level).length, 0);
-  return { parseErrors, lines: verdicts, errors: count("error"), warnings: count("warning") };
+  return { parseErrors, lines: verdicts, errors: countNotes(verdicts, "error"), warnings: countNotes(verdicts, "warning") };
+}
+
+/** How many notes of a level some lines have (findmnt --verify -t counts the lines it shows). */
+export function countNotes(verdicts: readonly LineVerdict[], level: VerifyLevel): number {
+  return verdicts.reduce((n, v) => n + v.notes.filter((note) => note.level === level).length, 0);
 }
 
 function verifyLine(line: FstabLine, earlier: readonly FstabLine[], facts: VerifyFacts): VerifyNote[] {

@@ -62,5 +62,5 @@ function byLength(x: Uint8Array, y: Uint8Array, i: number, byteOrder: number): n
   while (isDigit(x[ex] ?? 0)) ex++;
   let ey = i;
   while (isDigit(y[ey] ?? 0)) ey++;
-  return ex - i !== ey - i ? ex - i - (ey - i) : byteOrder;
+  return ex !== ey ? ex - ey : byteOrder;
 }

@@ -5,7 +5,7 @@
  */
 import { ExitCode } from "../../errors.ts";
 import { verifyFstabFile } from "../../ops/fstab-verify.ts";
-import type { VerifyLevel } from "../../plan/fstab-verify.ts";
+import { countNotes, type VerifyLevel } from "../../plan/fstab-verify.ts";
 import { matchFstype } from "../../plan/type-pattern.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
 import { printJson, type Io } from "../output.ts";
@@ -18,8 +18,8 @@ export function verifyCommand(args: ParsedArgs, io: Io, json: boolean): ExitCode
   const helperDir = last(args, "helper-dir");
   const verdict = verifyFstabFile(paths.length === 0 ? undefined : paths, helperDir === undefined ? {} : { helperDir });
   const lines = types === undefined ? verdict.lines : verdict.lines.filter((v) => matchFstype(v.line.fstype, types));
-  const errors = lines.reduce((n, v) => n + v.notes.filter((note) => note.level === "error").length, 0);
-  const warnings = lines.reduce((n, v) => n + v.notes.filter((note) => note.level === "warning").length, 0);
+  const errors = lines === verdict.lines ? verdict.errors : countNotes(lines, "error");
+  const warnings = lines === verdict.lines ? verdict.warnings : countNotes(lines, "warning");
   const parseErrors = verdict.parseErrors;
   const code = errors + parseErrors.length > 0 ? ExitCode.usage : ExitCode.ok;
   if (json) {
