@@ -12,6 +12,8 @@ import type { Mount } from "../plan/mount-request.ts";
 import { isBind } from "../plan/mount-request.ts";
 import { createEmptyFile, mkdir, rmdir, unlink } from "../sys/file.ts";
 import { fileType } from "../sys/stat.ts";
+import { libcSyscalls } from "../sys/seam.ts";
+import { closeOpen, openInRoot, relativeInRoot, renamedPaths } from "./pinned-target.ts";
 import type { Undo } from "./run-plan.ts";
 
 /**
@@ -36,8 +38,13 @@ export function withCreatedTarget<T>(mount: Mount, hostTarget: string, create: C
   }
 }
 
-/** Create hostTarget if it is missing; push the undo of each path created onto undo. */
-export function createTarget(mount: Mount, hostTarget: string, create: CreateTarget, undo: Undo[], log?: (line: string) => void): void {
+/**
+ * Create hostTarget if it is missing; push the undo of each path created onto undo. Inside a
+ * root (a batch's, not "/"), each path is made, and removed again, in its parent directory
+ * opened inside the root (ops/pinned-target.ts), so a symlink swapped onto the path since it
+ * was resolved cannot lead the mkdir out of the root.
+ */
+export function createTarget(mount: Mount, hostTarget: string, create: CreateTarget, undo: Undo[], log?: (line: string) => void, root = "/"): void {
   if (fileType(hostTarget) !== undefined) return;
   const missing: string[] = [];
   for (let p = hostTarget; fileType(p) === undefined; p = dirname(p)) {
@@ -48,13 +55,12 @@ export function createTarget(mount: Mount, hostTarget: string, create: CreateTar
   missing.forEach((path, i) => {
     const asFile = fileLast && i === missing.length - 1;
     try {
-      if (asFile) createEmptyFile(path, 0o644);
-      else mkdir(path, create.mode);
+      inParentOf(root, path, (at) => (asFile ? createEmptyFile(at, 0o644) : mkdir(at, create.mode)));
     } catch (err) {
       throw fsFailure(err, asFile ? "open(2)" : "mkdir(2)", path, `create mount point ${quotePath(path)}`);
     }
     log?.(asFile ? `create file ${quotePath(path)}` : `mkdir ${quotePath(path)} ${create.mode.toString(8).padStart(4, "0")}`);
-    undo.push(() => removeCreated(path, asFile, log));
+    undo.push(() => removeCreated(root, path, asFile, log));
   });
 }
 
@@ -66,14 +72,32 @@ function isFileBind(mount: Mount): boolean {
 }
 
 /** Remove a path this batch created. Gone already (it was inside an unmounted tmpfs) is fine. */
-function removeCreated(path: string, isFile: boolean, log?: (line: string) => void): void {
+function removeCreated(root: string, path: string, isFile: boolean, log?: (line: string) => void): void {
   log?.(`rollback: ${isFile ? "unlink" : "rmdir"} ${quotePath(path)}`);
   try {
-    if (isFile) unlink(path);
-    else rmdir(path);
+    inParentOf(root, path, (at) => (isFile ? unlink(at) : rmdir(at)));
   } catch (err) {
     if (err instanceof SyscallError && err.errno === Errno.ENOENT) return;
     throw fsFailure(err, isFile ? "unlink(2)" : "rmdir(2)", path, `remove created mount point ${quotePath(path)}`);
+  }
+}
+
+/**
+ * fn(path), or inside a root fn of the path through its parent directory opened inside the
+ * root (/proc/self/fd/N/NAME: mkdir, open(O_CREAT|O_EXCL), rmdir and unlink do not follow a
+ * symlink at NAME). Errors name path.
+ */
+function inParentOf(root: string, path: string, fn: (at: string) => void): void {
+  if (root === "/") return fn(path);
+  const slash = path.lastIndexOf("/");
+  const parent = openInRoot(root, relativeInRoot(root, path.slice(0, slash) || "/"), path);
+  const at = `${parent.path}/${path.slice(slash + 1)}`;
+  try {
+    fn(at);
+  } catch (err) {
+    throw err instanceof SyscallError ? renamedPaths(err, [at], path) : err;
+  } finally {
+    closeOpen(libcSyscalls, parent);
   }
 }
 

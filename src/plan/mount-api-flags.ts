@@ -14,6 +14,7 @@ export const RESOLVE = {
   NO_MAGICLINKS: 0x02,
   NO_SYMLINKS: 0x04,
   BENEATH: 0x08,
+  IN_ROOT: 0x10,
 } as const;
 
 /** *at() flags used with open_tree, mount_setattr and move_mount; FDCWD is the dirfd for "the cwd". */

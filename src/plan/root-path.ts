@@ -5,7 +5,8 @@
  * root, so no link and no ".." can lead outside it. Pure: the caller supplies readlink.
  *
  * Race: the links are read one at a time; a process that changes the tree meanwhile can
- * still redirect the result. openat2(RESOLVE_IN_ROOT) would close that window (docs/apply.md).
+ * redirect the result. So a batch mounts through the target opened with openat2
+ * (RESOLVE_IN_ROOT) instead of this path (ops/pinned-target.ts, docs/apply.md).
  */
 import { PlanError, quotePath } from "../errors.ts";
 

@@ -46,7 +46,7 @@ export function injectFaults(real: Syscalls, faults: FaultPlan): InjectedSyscall
       counts[name] = (counts[name] ?? 0) + 1;
       const paths = args.filter((a): a is string => typeof a === "string");
       list.forEach((fault, i) => {
-        if (fault.path !== undefined && !paths.includes(fault.path)) return;
+        if (fault.path !== undefined && !paths.includes(fault.path) && !paths.some((p) => fdPathNames(real, p, fault.path!))) return;
         const n = (matched[i] = (matched[i] ?? 0) + 1);
         if (fault.calls === "always" || fault.calls.includes(n)) {
           const error = new SyscallError(fault.syscall ?? `${name}(2)`, fault.errno, paths);
@@ -64,4 +64,13 @@ export function injectFaults(real: Syscalls, faults: FaultPlan): InjectedSyscall
     };
   }
   return wrapped as unknown as InjectedSyscalls;
+}
+
+/**
+ * Whether path is a /proc/self/fd/N path (a mount point pinned by fd: ops/pinned-target.ts)
+ * of the file at wanted: a fault on a path also hits the calls made on it by fd.
+ */
+function fdPathNames(real: Syscalls, path: string, wanted: string): boolean {
+  const fd = /^\/proc\/self\/fd\/\d+(?=\/\.$|$)/.exec(path);
+  return fd !== null && real.readlink(fd[0]) === wanted;
 }

@@ -7,6 +7,7 @@ import { BatchError, exitCodeFor, ExitCode, PlanError, SyscallError } from "../.
 import { mountAll, runBatch, type BatchOutcome } from "../../src/ops/batch.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { entriesFromMounts } from "../../src/plan/batch-entry.ts";
+import { MNT } from "../../src/plan/flags.ts";
 import { parseFstab, selectFstab } from "../../src/plan/fstab.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
@@ -81,9 +82,10 @@ describe("mountAll: 200 tmpfs and bind entries", () => {
     expect(e.message).toBe(`mount all: entry 150: mount ${src} on ${root}/m150: mount(2): EBUSY (Device or resource busy)`);
     expect(e.cleanupErrors).toEqual([]);
     expect(exitCodeFor(e)).toBe(ExitCode.mountFailed);
-    // 149 mounted before the failure, every one of them undone
-    const unmounts = sys.log.filter((c) => c[0] === "umount2").map((c) => c[1]);
-    expect(unmounts).toEqual(Array.from({ length: 149 }, (_, i) => `${root}/m${149 - i}`));
+    // 149 mounted before the failure, every one of them undone, newest first: each through
+    // its parent directory opened inside the root (ops/pinned-target.ts), not by its path
+    const unmounts = sys.log.filter((c) => c[0] === "umount2").map((c) => [c[1], c[2]]);
+    expect(unmounts).toEqual(Array.from({ length: 149 }, (_, i) => [expect.stringMatching(new RegExp(`^/proc/self/fd/\\d+/m${149 - i}$`)), MNT.NOFOLLOW]));
   });
 
   test("the kernel is asked about each distinct filesystem once, and mountinfo not at all", () => {
@@ -161,7 +163,7 @@ describe("nested targets and RootPath", () => {
         ],
         root,
       ),
-    ).toThrow(/mount all: entry 2: mount b on .*\/root\/b: mount\(2\): ENOENT/);
+    ).toThrow(/mount all: entry 2: mount b on .*\/root\/b: openat2\(2\): ENOENT/);
     expect(mountinfoText()).toBe(before);
   });
 

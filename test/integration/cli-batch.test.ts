@@ -78,7 +78,7 @@ describe("mountkit apply", () => {
     const r = run(["apply", "--root", root, "--json", file]);
     expect(r.code).toBe(32);
     expect(r.err).toBe(
-      `mountkit: apply: entry 2: mount b on ${root}/missing: mount(2): ENOENT (No such file or directory) (mount point ${root}/missing does not exist)\n`,
+      `mountkit: apply: entry 2: mount b on ${root}/missing: openat2(2): ENOENT (No such file or directory) (mount point ${root}/missing does not exist)\n`,
     );
     const doc = JSON.parse(r.out);
     expect(doc.entries.map((e: { status: string }) => e.status)).toEqual(["rolled-back", "failed"]);
