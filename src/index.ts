@@ -88,7 +88,7 @@ export { mountAll, runBatch, type BatchOptions, type BatchOutcome, type EntryRes
 export type { BatchShared } from "./ops/batch-shared.ts";
 export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
 export { fstabRequest, mountFromFstab, mountFstab, planFromFstab, unmountFstab, type FstabMountOptions, type FstabOptions, type FstabPaths } from "./ops/fstab.ts";
-export { resolveInRoot, canonicalRoot, targetInPrefix } from "./ops/resolve.ts";
+export { resolveInRoot, canonicalRoot, targetInPrefix, placeInPrefix } from "./ops/resolve.ts";
 export { withTempMount, withReadonlyTempMount, withBatch, cleanupTempMounts, type TempCleanup, type TempCleanupOptions } from "./ops/temp-mount.ts";
 export { tempMountLocation, setTempMountLocation, makeTempDir, TEMP_DIR_PREFIX } from "./ops/temp-location.ts";
 export { withMountsFromText } from "./ops/with-mounts.ts";

@@ -26,8 +26,8 @@ import { isMountedAlready } from "./already-mounted.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
-import { pinTarget } from "./pinned-target.ts";
-import { runPlan, type Undo } from "./run-plan.ts";
+import { runPlanInRoot } from "./pinned-target.ts";
+import type { Undo } from "./run-plan.ts";
 import { createTarget } from "./targets.ts";
 import { joinUnderRoot } from "./unmount.ts";
 
@@ -168,7 +168,7 @@ function mountEntries(
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
       const plan = early?.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
-      runPinned(plan, root, target, ctx, undo);
+      runPlanInRoot(plan, root, target, ctx, { rollback: undo });
       mounted.push({ target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });
       report({ index: entry.index, where: entry.where, target, status: "mounted", timeMs: elapsed() });
@@ -224,26 +224,6 @@ function mountedBatch(
       throw new BatchError(`${action}: release ${root}`, known, 0);
     },
   };
-}
-
-/**
- * Run an entry's plan. Inside a root its calls on the target go through the target opened
- * inside the root (ops/pinned-target.ts), so a process changing the tree since the target was
- * resolved cannot send the mount elsewhere; at "/" (mount -a) there is nothing to stay inside.
- */
-function runPinned(plan: Plan, root: string, target: string, ctx: OpsContext, undo: Undo[]): void {
-  if (root === "/") return runPlan(plan, ctx, { rollback: undo });
-  let pin;
-  try {
-    pin = pinTarget(root, target, ctx.sys);
-  } catch (err) {
-    throw err instanceof SyscallError ? err.withAction(plan.action) : err; // as the mount would fail
-  }
-  try {
-    runPlan(plan, { ...ctx, sys: pin.sys }, { rollback: undo });
-  } finally {
-    pin.close();
-  }
 }
 
 /**

@@ -51,6 +51,12 @@ export interface OpsOptions {
   externalHelpers?: boolean;
   /** mount -s: pass -s to such a helper (ignore the options it does not know) */
   sloppy?: boolean;
+  /**
+   * The canonical root the target was resolved in (mount --target-prefix): the mount point is
+   * created and mounted through the target opened inside it (ops/pinned-target.ts), as a
+   * batch's are.
+   */
+  targetRoot?: string;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */

@@ -31,7 +31,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import type { OpsOptions } from "./context.ts";
 import { mount, planOnly } from "./mount.ts";
-import { canonicalRoot, resolveInRoot, targetInPrefix } from "./resolve.ts";
+import { canonicalRoot, placeInPrefix, resolveInRoot } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
 import type { UnmountOptions } from "./unmount.ts";
 import { unmountAt } from "./umount-operand.ts";
@@ -194,7 +194,7 @@ export function fstabRequest(operand: string | { readonly source: string; readon
 /** The plan `mount X` would run, and its mount point; nothing is created or mounted. */
 export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
-  const target = placedTarget(entry.mount.target!, options);
+  const { target } = placedTarget(entry.mount.target!, options);
   return { plan: planOnly(entry.mount, target, options), target };
 }
 
@@ -204,14 +204,14 @@ export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], optio
  */
 export function mountFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
-  const target = placedTarget(entry.mount.target!, options);
-  const run = () => mount(entry.mount, target, options);
-  return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run) : run(), target };
+  const { root, target } = placedTarget(entry.mount.target!, options);
+  const run = () => mount(entry.mount, target, { ...options, targetRoot: root });
+  return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run, root) : run(), target };
 }
 
-/** Where a line's mount point is mounted: inside --target-prefix when one is given. */
-function placedTarget(target: string, options: FstabMountOptions): string {
-  return options.targetPrefix === undefined ? target : targetInPrefix(options.targetPrefix, target, options.sys);
+/** Where a line's mount point is mounted: inside --target-prefix (the root) when one is given. */
+function placedTarget(target: string, options: FstabMountOptions): { root: string; target: string } {
+  return options.targetPrefix === undefined ? { root: "/", target } : placeInPrefix(options.targetPrefix, target, options.sys);
 }
 
 /** A path as libmount compares fstab paths: canonical when it exists, else made absolute. */

@@ -12,6 +12,7 @@ import { mountHint } from "./hints.ts";
 import { fileType } from "../sys/stat.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
+import { runPlanInRoot } from "./pinned-target.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import type { DeviceTag } from "../plan/device-tag.ts";
 import { withCreatedTarget } from "./targets.ts";
@@ -26,7 +27,8 @@ export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS
   if (options.onlyOnce === true) refuseMountedAlready(m, target, ctx);
   const plan = preparePlan(m, target, ctx);
   try {
-    runPlan(plan, ctx);
+    if (options.targetRoot === undefined) runPlan(plan, ctx);
+    else runPlanInRoot(plan, options.targetRoot, target, ctx);
   } catch (err) {
     if (err instanceof SyscallError && err.hint === undefined) err.hint = mountHint(err, m, target);
     throw err;
@@ -41,7 +43,7 @@ export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS
 export function mountMakingTarget(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
   const create = targetCreation(m.options, "X-mount.mkdir");
   if (create === undefined) return mount(m, target, options);
-  return withCreatedTarget(m, target, create, options.log, () => mount(m, target, options));
+  return withCreatedTarget(m, target, create, options.log, () => mount(m, target, options), options.targetRoot);
 }
 
 /** The plan mount() would run, with no syscall made (helpers are located, not run). */

@@ -25,12 +25,35 @@ import { MNT, MS, MS_PROPAGATION } from "../plan/flags.ts";
 import { AT, MOVE_MOUNT, RESOLVE } from "../plan/mount-api-flags.ts";
 import { O } from "../sys/fd.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
+import type { Plan } from "../plan/steps.ts";
+import type { OpsContext } from "./context.ts";
+import { runPlan, type PlanRun } from "./run-plan.ts";
 
 export interface PinnedTarget {
   /** the seam for the entry's plan: calls on the target go through the pinned fds */
   readonly sys: Syscalls;
   /** Close the fds (the entry has run). Later calls on the target open it inside the root again. */
   close(): void;
+}
+
+/**
+ * runPlan for a target inside root: its calls on the target go through the target opened
+ * inside the root, so a process changing the tree since the target was resolved cannot send
+ * the mount elsewhere. At "/" (mount -a, a plain mount) there is nothing to stay inside: by path.
+ */
+export function runPlanInRoot(plan: Plan, root: string, target: string, ctx: OpsContext, keep?: Pick<PlanRun, "rollback">): void {
+  if (root === "/") return runPlan(plan, ctx, keep);
+  let pin: PinnedTarget;
+  try {
+    pin = pinTarget(root, target, ctx.sys);
+  } catch (err) {
+    throw err instanceof SyscallError ? err.withAction(plan.action) : err; // where the mount would fail
+  }
+  try {
+    runPlan(plan, { ...ctx, sys: pin.sys }, keep);
+  } finally {
+    pin.close();
+  }
 }
 
 /** openat2's resolution for a target inside a root: links as if the root were "/", no /proc magic. */

@@ -44,5 +44,11 @@ export function resolveInRoot(canonical: string, target: string, sys: Syscalls =
  * DIR and lets the kernel follow such links out.)
  */
 export function targetInPrefix(prefix: string, target: string, sys: Syscalls = libcSyscalls): string {
-  return resolveInRoot(canonicalRoot(prefix, "--target-prefix"), target, sys);
+  return placeInPrefix(prefix, target, sys).target;
+}
+
+/** targetInPrefix, with the canonical prefix it was resolved in (OpsOptions.targetRoot). */
+export function placeInPrefix(prefix: string, target: string, sys: Syscalls = libcSyscalls): { root: string; target: string } {
+  const root = canonicalRoot(prefix, "--target-prefix");
+  return { root, target: resolveInRoot(root, target, sys) };
 }

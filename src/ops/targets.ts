@@ -21,10 +21,10 @@ import type { Undo } from "./run-plan.ts";
  * created again (rmdir or unlink only), newest first, and throw fn's error with any cleanup
  * failure attached.
  */
-export function withCreatedTarget<T>(mount: Mount, hostTarget: string, create: CreateTarget, log: ((line: string) => void) | undefined, fn: () => T): T {
+export function withCreatedTarget<T>(mount: Mount, hostTarget: string, create: CreateTarget, log: ((line: string) => void) | undefined, fn: () => T, root = "/"): T {
   const undo: Undo[] = [];
   try {
-    createTarget(mount, hostTarget, create, undo, log);
+    createTarget(mount, hostTarget, create, undo, log, root);
     return fn();
   } catch (err) {
     for (const remove of undo.reverse()) {

@@ -7,6 +7,9 @@ import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { MountFailedError, SyscallError } from "../../src/errors.ts";
 import { mountAll, type BatchOutcome } from "../../src/ops/batch.ts";
+import { mountMakingTarget } from "../../src/ops/mount.ts";
+import { placeInPrefix } from "../../src/ops/resolve.ts";
+import { unmount } from "../../src/ops/unmount.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
@@ -202,5 +205,22 @@ describe("mount points created inside the root", () => {
     expect(readdirSync(`${outside}/b`)).toEqual([]); // before, mkdir made outside/b/c
     expect(mountsUnder(root)).toEqual([]);
     expect(mountsUnder(outside)).toEqual([]);
+  });
+});
+
+describe("one mount with --target-prefix (OpsOptions.targetRoot)", () => {
+  test("is pinned as a batch entry is: the swap before mount(2) leaves it inside the prefix", () => {
+    s = scratch("pin-prefix");
+    const { root, outside, swapToSymlink, unswap } = layout();
+    const placed = placeInPrefix(root, "/a/t");
+    expect(placed).toEqual({ root, target: `${root}/a/t` });
+    const sys = swapBefore("mount", 1, swapToSymlink);
+    mountMakingTarget({ type: "tmpfs", source: "prefixed", options: ["size=64k"] }, placed.target, { sys, targetRoot: placed.root });
+    expect(sys.mounts[0]).toMatch(/^\/proc\/self\/fd\/\d+$/);
+    expect(mountsUnder(outside)).toEqual([]);
+    expect(mountsUnder(root).map((m) => [m.mountpoint, m.source])).toEqual([[`${root}/a-moved/t`, "prefixed"]]);
+    unswap();
+    unmount(placed.target);
+    expect(mountsUnder(root)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
 import { ExitCode } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
-import { targetInPrefix } from "../../ops/resolve.ts";
+import { placeInPrefix } from "../../ops/resolve.ts";
 import { loopBackingFile, sysfsLoopValue } from "../../ops/loop-sysfs.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
 import { tokenizeOptionArgs } from "../../plan/options.ts";
@@ -107,7 +107,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     const single =
       request.kind === "fstab"
         ? (require("./fstab.ts") as typeof import("./fstab.ts")).fstabMount(request.operand, args, { type: request.type, options: request.options, targetPrefix })
-        : directMount(request.m, targetPrefix === undefined ? request.target : targetInPrefix(targetPrefix, request.target));
+        : directMount(request.m, targetPrefix === undefined ? { root: undefined, target: request.target } : placeInPrefix(targetPrefix, request.target));
     const verbose = has(args, "verbose");
     const helperDir = last(args, "helper-dir");
     const planOptions: OpsOptions = {
@@ -153,10 +153,11 @@ export interface SingleMount {
   run(options: OpsOptions): { plan: Plan; target: string };
 }
 
-function directMount(m: Mount, target: string): SingleMount {
+/** root: the --target-prefix the target was resolved in, which the mount stays inside */
+function directMount(m: Mount, { root, target }: { root: string | undefined; target: string }): SingleMount {
   return {
     plan: (options) => ({ plan: planOnly(m, target, options), target }),
-    run: (options) => ({ plan: mountMakingTarget(m, target, options), target }),
+    run: (options) => ({ plan: mountMakingTarget(m, target, root === undefined ? options : { ...options, targetRoot: root }), target }),
   };
 }
 
