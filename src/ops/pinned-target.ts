@@ -1,21 +1,21 @@
 /**
- * A batch entry's mount point pinned inside its root. containerd's fs.RootPath reads a
+ * A mount point pinned inside its root (a batch's, or mount --target-prefix's). containerd's fs.RootPath reads a
  * target's links one at a time and mounts on the path it found, so a process that swaps a
  * directory on that path for a symlink in between sends the mount out of the root (runc's
  * CVE-2021-30465). Here the resolved target is opened with openat2(RESOLVE_IN_ROOT), which the
- * kernel keeps inside the root whatever the tree does meanwhile, and the plan's calls on the
- * target go through that fd:
+ * kernel keeps inside the root whatever the tree does meanwhile (its parent directory so, and
+ * its name in that with no link followed), and the plan's calls on the target go through it:
  *
  *   - calls that make a mount there (mount(2), move_mount, the dir thread's mount(2)) name
  *     the fd: the mount lands on the directory that was opened, or the file;
  *   - calls on the mount made there (a remount, a propagation change, statfs, X-mount.owner's
  *     chown and chmod, mount_setattr) need the new mount, which the fd does not reach (the
- *     kernel's jump to the fd's file does not cross the mount on it): the target is opened
- *     again inside the root, and used only when that is a mount other than the fd's, at the
- *     same place (/proc/self/fd's path of each), else the entry fails and is rolled back;
+ *     kernel's jump to the fd's file does not cross the mount on it): the name is looked up
+ *     again in the pinned parent, and used only when that is on a mount other than the
+ *     target's and the parent's, else the entry fails and is rolled back;
  *   - umount2 crosses the mount on the fd's file (the kernel looks a mount point up), so an
  *     undo goes through the fd; once the entry has run the fds are closed, and a later undo
- *     (a rollback, release()) opens the target inside the root again.
+ *     (a rollback, release()) opens the parent inside the root again.
  *
  * Paths in errors are the target's, never /proc/self/fd/N. Mount helpers (FUSE, mount.TYPE)
  * get the target's path in their argv: a helper's mount is not pinned.
@@ -56,8 +56,10 @@ export function runPlanInRoot(plan: Plan, root: string, target: string, ctx: Ops
   }
 }
 
-/** openat2's resolution for a target inside a root: links as if the root were "/", no /proc magic. */
+/** openat2's resolution for a target's parent inside a root: links as if the root were "/", no /proc magic. */
 const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
+/** and for its name in that parent: no link at all, nothing above the parent */
+const BENEATH = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS;
 
 /** mount(2) flags of calls that change the mount on a path rather than make one there. */
 const ON_MOUNT = MS.REMOUNT | MS_PROPAGATION;
@@ -93,7 +95,7 @@ export function pinTarget(root: string, target: string, sys: Syscalls): PinnedTa
   /** Run use with the mount made on the target (or, before one is, the target itself). */
   const onMount = <T>(use: (at: Fd) => T): T => {
     if (pin === undefined || !mounted) return onTarget(use); // opened now: on top of the mount there
-    made ??= madeMount(pin, root, inRoot, target, sys);
+    made ??= madeMount(pin, root, target, sys);
     return named(() => use(made!), pin, made);
   };
   const making = <T>(use: (at: Fd) => T): T => {
@@ -180,15 +182,16 @@ export function pinTarget(root: string, target: string, sys: Syscalls): PinnedTa
  */
 function unmountInRoot(root: string, inRoot: string, target: string, flags: number, sys: Syscalls): void {
   if (inRoot === ".") return sys.umount2(root, flags);
-  const slash = inRoot.lastIndexOf("/");
-  const parent = openInRoot(root, slash < 0 ? "." : inRoot.slice(0, slash), target, sys);
-  const path = `${parent.path}/${inRoot.slice(slash + 1)}`;
+  // In the root itself: the root's path is the caller's, only the name is the tree's.
+  if (!inRoot.includes("/")) return sys.umount2(target, flags | MNT.NOFOLLOW);
+  const parent = openParentInRoot(root, inRoot, target, sys);
+  const path = `/proc/self/fd/${parent.parentFd}/${parent.name}`;
   try {
     sys.umount2(path, flags | MNT.NOFOLLOW);
   } catch (err) {
     throw err instanceof SyscallError ? renamedPaths(err, [path], target) : err;
   } finally {
-    closeOpen(sys, parent);
+    closeParent(sys, parent);
   }
 }
 
@@ -198,29 +201,26 @@ export interface Fd {
   readonly path: string;
 }
 
-/** The target's fd inside the root, with the root's fd it was opened from. */
-export interface OpenTarget extends Fd {
-  readonly rootFd: number;
-}
+/** The target's fd inside the root, with the fds it was opened from. */
+export interface OpenTarget extends Fd, OpenParent {}
 
 /**
- * The mount just made on the pinned target: the target opened inside the root again (the
- * lookup crosses into the mount on top), accepted only when it is on another mount than the
- * pinned fd and at the same place; else a rename or a swap moved the target meanwhile.
+ * The mount just made on the pinned target: its name looked up again in the pinned parent
+ * directory (the lookup crosses into the mount on top), accepted only when that is on a mount
+ * other than the pinned target's and its parent's; else the name now holds another directory
+ * (a rename or a swap moved the target meanwhile). The root itself is looked up by its path.
  */
-function madeMount(pin: OpenTarget, root: string, inRoot: string, target: string, sys: Syscalls): Fd {
-  // The root itself: "." from the root's fd stays on the directory under the mount.
+function madeMount(pin: OpenTarget, root: string, target: string, sys: Syscalls): Fd {
   let fd: number;
   try {
-    fd = inRoot === "." ? sys.open(root, O.PATH | O.CLOEXEC) : sys.openat2(pin.rootFd, inRoot, O.PATH | O.CLOEXEC, IN_ROOT);
+    fd = pin.name === "." ? sys.open(root, O.PATH | O.CLOEXEC) : sys.openat2(pin.parentFd, pin.name, O.PATH | O.CLOEXEC, BENEATH);
   } catch (err) {
-    throw err instanceof SyscallError ? renamedPaths(err, [inRoot], target) : err;
+    throw err instanceof SyscallError ? renamedPaths(err, [pin.name], target) : err;
   }
-  const top = { fd, path: `/proc/self/fd/${fd}` };
   try {
-    const samePlace = sys.readlink(top.path) === sys.readlink(pin.path);
-    const otherMount = sys.statxIdentity(fd, "", AT.EMPTY_PATH).mountId !== sys.statxIdentity(pin.fd, "", AT.EMPTY_PATH).mountId;
-    if (samePlace && otherMount) return top;
+    const mountId = sys.statxIdentity(fd, "", AT.EMPTY_PATH).mountId;
+    const below = [pin.fd, pin.parentFd].map((f) => sys.statxIdentity(f, "", AT.EMPTY_PATH).mountId);
+    if (!below.includes(mountId)) return { fd, path: `/proc/self/fd/${fd}` };
   } catch (err) {
     closeQuietly(sys, fd);
     throw err;
@@ -228,7 +228,7 @@ function madeMount(pin: OpenTarget, root: string, inRoot: string, target: string
   closeQuietly(sys, fd);
   throw new MountFailedError(
     `${quotePath(target)} changed while it was being mounted: the mount there is not the one just made`,
-    new PlanError(`opened inside ${quotePath(root)} again, the target is not on the new mount (a directory on its path was renamed or replaced)`),
+    new PlanError(`looked up inside ${quotePath(root)} again, the target is not on the new mount (a directory on its path was renamed or replaced)`),
   );
 }
 
@@ -241,10 +241,33 @@ export function relativeInRoot(root: string, target: string): string {
 }
 
 /**
- * The root's O_PATH fd, the target's inside it (inRoot, relative to the root) and the
- * /proc/self/fd path that names the latter. Errors name target.
+ * The target opened inside the root: its parent directory with openat2(RESOLVE_IN_ROOT) (links
+ * followed as if the root were "/"), then its name in that directory with no link at all
+ * followed (inRoot, as resolveInRoot gave it, holds none; one there now was swapped in: ELOOP).
+ * Errors name target.
  */
 export function openInRoot(root: string, inRoot: string, target: string, sys: Syscalls = libcSyscalls): OpenTarget {
+  const action = `open mount point ${quotePath(target)} inside ${quotePath(root)}`;
+  const parent = openParentInRoot(root, inRoot, target, sys);
+  try {
+    const fd = parent.name === "." ? parent.parentFd : sys.openat2(parent.parentFd, parent.name, O.PATH | O.CLOEXEC, BENEATH);
+    return { ...parent, fd, path: `/proc/self/fd/${fd}` };
+  } catch (err) {
+    closeParent(sys, parent);
+    throw err instanceof SyscallError && err.action === undefined ? renamedPaths(err, [parent.name], target).withAction(action) : err;
+  }
+}
+
+/** The root's fd, the target's parent directory's inside it, and the target's name in that. */
+interface OpenParent {
+  readonly rootFd: number;
+  /** rootFd itself when the parent is the root */
+  readonly parentFd: number;
+  /** the target's last component; "." for the root itself (then parentFd is the root's fd) */
+  readonly name: string;
+}
+
+function openParentInRoot(root: string, inRoot: string, target: string, sys: Syscalls): OpenParent {
   const action = `open mount point ${quotePath(target)} inside ${quotePath(root)}`;
   let rootFd: number;
   try {
@@ -252,19 +275,31 @@ export function openInRoot(root: string, inRoot: string, target: string, sys: Sy
   } catch (err) {
     throw err instanceof SyscallError ? err.withAction(action) : err;
   }
+  requireProcFds(sys, rootFd, action);
+  const slash = inRoot.lastIndexOf("/");
+  if (slash < 0) return { rootFd, parentFd: rootFd, name: inRoot };
+  const parentPath = inRoot.slice(0, slash);
   try {
-    const fd = sys.openat2(rootFd, inRoot, O.PATH | O.CLOEXEC, IN_ROOT);
-    const path = `/proc/self/fd/${fd}`;
-    const link = sys.readlink(path);
-    if (typeof link !== "string") {
-      closeQuietly(sys, fd);
-      throw new SyscallError("readlink(2)", link, [path]).withAction(`${action} (mounting by fd needs /proc)`);
-    }
-    return { rootFd, fd, path };
+    const parentFd = sys.openat2(rootFd, parentPath, O.PATH | O.DIRECTORY | O.CLOEXEC, IN_ROOT);
+    return { rootFd, parentFd, name: inRoot.slice(slash + 1) };
   } catch (err) {
     closeQuietly(sys, rootFd);
-    throw err instanceof SyscallError && err.action === undefined ? renamedPaths(err, [inRoot], target).withAction(action) : err;
+    throw err instanceof SyscallError ? renamedPaths(err, [parentPath], target).withAction(action) : err;
   }
+}
+
+let procFdsSeen = false;
+
+/** Mounting by fd names /proc/self/fd/N: without /proc that fails, so say why, once per process. */
+function requireProcFds(sys: Syscalls, fd: number, action: string): void {
+  if (procFdsSeen) return;
+  const link = sys.readlink(`/proc/self/fd/${fd}`);
+  if (typeof link === "string") {
+    procFdsSeen = true;
+    return;
+  }
+  closeQuietly(sys, fd);
+  throw new SyscallError("readlink(2)", link, [`/proc/self/fd/${fd}`]).withAction(`${action} (mounting by fd needs /proc)`);
 }
 
 /** Whether the pinned file is a directory: a path through it with "/." resolves only then. */
@@ -287,8 +322,13 @@ export function renamedPaths(err: SyscallError, from: readonly string[], target:
 }
 
 export function closeOpen(sys: Syscalls, open: OpenTarget): void {
-  closeQuietly(sys, open.fd);
-  closeQuietly(sys, open.rootFd);
+  if (open.fd !== open.parentFd) closeQuietly(sys, open.fd);
+  closeParent(sys, open);
+}
+
+function closeParent(sys: Syscalls, parent: OpenParent): void {
+  if (parent.parentFd !== parent.rootFd) closeQuietly(sys, parent.parentFd);
+  closeQuietly(sys, parent.rootFd);
 }
 
 function closeQuietly(sys: Syscalls, fd: number): void {

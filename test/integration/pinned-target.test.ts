@@ -4,13 +4,16 @@
 // root. The swap is made at the syscall seam, right before the chosen call, by a wrapper that
 // then makes the real call: everything else is the real kernel.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { MountFailedError, SyscallError } from "../../src/errors.ts";
 import { mountAll, type BatchOutcome } from "../../src/ops/batch.ts";
+import { probeKernelFacts } from "../../src/ops/features.ts";
 import { mountMakingTarget } from "../../src/ops/mount.ts";
 import { placeInPrefix } from "../../src/ops/resolve.ts";
 import { unmount } from "../../src/ops/unmount.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
+import { AT } from "../../src/plan/mount-api-flags.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -32,6 +35,15 @@ const releaseAfter = <T extends BatchOutcome>(b: T): T => {
   return b;
 };
 const fdCount = () => readdirSync("/proc/self/fd").length;
+/** The process's fds open on a path in dir (the dir thread's own fds are not). */
+const fdsInto = (dir: string) =>
+  readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+    } catch {
+      return false; // the fd the listing itself used
+    }
+  });
 
 /** The real seam, with `swap` run once right before the nth call of a syscall (mount or openat2). */
 function swapBefore(call: "mount" | "openat2", n: number, swap: () => void): Syscalls & { mounts: string[] } {
@@ -53,6 +65,16 @@ function swapBefore(call: "mount" | "openat2", n: number, swap: () => void): Sys
       return libcSyscalls.openat2(dfd, path, flags, resolve);
     },
   };
+}
+
+/**
+ * Run script in dir from a process in a mount namespace of its own where nothing is mounted
+ * under dir: in ours the new mount makes dir's entry a mount point, which cannot be renamed,
+ * but a process elsewhere (another container sharing the directory) can rename it.
+ */
+function fromOtherNamespace(dir: string, script: string): void {
+  const r = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-euc", `umount -R ${dir}/t; cd ${dir}; ${script}`]);
+  if (r.exitCode !== 0) throw new Error(`swap failed: ${r.stderr.toString()}`);
 }
 
 /** A root holding a/t, and a host directory outside it whose t is what a redirect would hit. */
@@ -105,39 +127,37 @@ describe("a target swapped for a symlink after it was resolved", () => {
     expect(mountsUnder(root)).toEqual([]);
   });
 
-  test("a swap before the new mount is looked up for its remount: the entry fails inside the root and is rolled back, no fd left", () => {
+  test("the target's name swapped for a symlink before the new mount is looked up for its remount: refused, rolled back, no fd left", () => {
     s = scratch("pin-lookup");
-    const { root, outside, swapToSymlink, unswap } = layout();
+    const { root, outside } = layout();
     const src = dir("src");
     libcSyscalls.mount("host-tmpfs", `${outside}/t`, "tmpfs", 0, "size=64k");
     cleanups.push(() => libcSyscalls.umount2(`${outside}/t`, 0));
-    const before = fdCount();
-    // the 1st openat2 pins the target; the 2nd looks the new mount up inside the root, where
-    // the symlink to the host directory leads nowhere
-    const sys = swapBefore("openat2", 2, swapToSymlink);
+    // openat2 #1 opens the target's parent inside the root, #2 the target in it, #3 looks
+    // the new mount up by name in that parent: right before it, the name becomes a symlink to
+    // the host's mount, which that lookup does not follow
+    const sys = swapBefore("openat2", 3, () => fromOtherNamespace(`${root}/a`, `mv t t-moved && ln -s ${outside}/t t`));
     let err: unknown;
     try {
       mountAll([{ type: "bind", source: src, target: "/a/t", options: ["bind", "ro"] }], root, { sys });
     } catch (e) {
       err = e;
     }
-    unswap();
+    rmSync(`${root}/a/t`);
+    renameSync(`${root}/a/t-moved`, `${root}/a/t`);
     expect(err).toBeInstanceOf(SyscallError);
-    expect((err as SyscallError).message).toStartWith(`mount all: entry 1: mount ${src} on ${root}/a/t: openat2(2): ENOENT`);
+    expect((err as SyscallError).message).toStartWith(`mount all: entry 1: mount ${src} on ${root}/a/t: openat2(2): ELOOP`);
     expect((err as SyscallError).paths).toEqual([`${root}/a/t`]);
     expect(mountsUnder(root)).toEqual([]); // the bind was undone through the pinned fd
     expect(mountsUnder(outside).map((m) => [m.source, m.options.split(",")[0]])).toEqual([["host-tmpfs", "rw"]]);
-    expect(fdCount()).toBe(before);
+    expect(fdsInto(s.dir)).toEqual([]); // (spawning the other namespace's process leaves Bun fds of its own)
   });
 
   test("a remount finding another directory at the target's place (renamed, no symlink) refuses it: not the mount just made", () => {
     s = scratch("pin-rename");
     const { root } = layout();
     const src = dir("src");
-    const sys = swapBefore("openat2", 2, () => {
-      renameSync(`${root}/a`, `${root}/a-moved`);
-      mkdirSync(`${root}/a/t`, { recursive: true });
-    });
+    const sys = swapBefore("openat2", 3, () => fromOtherNamespace(`${root}/a`, "mv t t-moved && mkdir t"));
     let err: unknown;
     try {
       mountAll([{ type: "bind", source: src, target: "/a/t", options: ["bind", "ro"] }], root, { sys });
@@ -146,7 +166,7 @@ describe("a target swapped for a symlink after it was resolved", () => {
     }
     expect(err).toBeInstanceOf(MountFailedError);
     expect((err as Error).message).toContain(`${root}/a/t changed while it was being mounted: the mount there is not the one just made`);
-    expect(mountsUnder(root)).toEqual([]); // the bind under a-moved/t undone
+    expect(mountsUnder(root)).toEqual([]); // the bind on a/t-moved undone
   });
 });
 
@@ -178,6 +198,35 @@ describe("pinned targets in the normal case", () => {
     expect(mountsUnder(root)).toEqual([]);
     expect(fdCount()).toBe(before);
   });
+});
+
+describe("overlays inside a root, each strategy", () => {
+  for (const strategy of ["fd", "legacy"] as const) {
+    test(`${strategy}: 100 layers with long paths, mounted through the pinned target (${strategy === "fd" ? "move_mount to its fd" : "the dir thread's mount(2) on /proc/self/fd/N"})`, () => {
+      s = scratch(`pin-ovl-${strategy}`);
+      const root = dir("root");
+      const long = "layer-with-a-long-name"; // 100 absolute paths: well over a page; relative: under
+      const layers = Array.from({ length: 100 }, (_, i) => dir("layers", `${long}-${i}`));
+      writeFileSync(`${layers[42]}/from-42`, "42\n");
+      const options = [`lowerdir=${layers.join(":")}`, `upperdir=${dir("upper")}`, `workdir=${dir("work")}`];
+      const sys = injectFaults(libcSyscalls, {});
+      const batch = releaseAfter(mountAll([{ type: "overlay", source: "overlay", target: "/merged", options }], root, { sys, mkdir: true, facts: probeKernelFacts(strategy) }));
+      expect(readFileSync(`${root}/merged/from-42`, "utf8")).toBe("42\n");
+      expect(mountsUnder(root).map((m) => [m.mountpoint, m.fstype])).toEqual([[`${root}/merged`, "overlay"]]);
+      if (strategy === "fd") {
+        const moves = sys.log.filter((c) => c[0] === "moveMount");
+        expect(moves).toHaveLength(1);
+        expect(moves[0]![3]).not.toBe(AT.FDCWD); // to the target's fd
+        expect(moves[0]![4]).toBe("");
+      } else {
+        const made = sys.log.filter((c) => c[0] === "mountInDir");
+        expect(made.map((c) => c[3])).toEqual([expect.stringMatching(/^\/proc\/self\/fd\/\d+$/)]);
+      }
+      expect(fdsInto(s.dir)).toEqual([]); // the legacy way starts the dir thread, whose fds stay
+      batch.release();
+      expect(mountsUnder(root)).toEqual([]);
+    });
+  }
 });
 
 describe("mount points created inside the root", () => {
