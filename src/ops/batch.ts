@@ -26,7 +26,8 @@ import { isMountedAlready } from "./already-mounted.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
-import { runPlanInRoot } from "./pinned-target.ts";
+import { openRoot, runPlanInRoot } from "./pinned-target.ts";
+import { closeQuietly } from "./plan-handles.ts";
 import type { Undo } from "./run-plan.ts";
 import { createTarget } from "./targets.ts";
 import { joinUnderRoot } from "./unmount.ts";
@@ -122,8 +123,14 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, planEnv(ctx)), ctx, action);
   const checked = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
   const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
-  const run = mountEntries(entries, canonical, ctx, options, action, preflight, checked);
-  return Object.assign(run, { mountTableReads: shared.mountTableReads });
+  // The root's fd, for every entry's target opened inside it (ops/pinned-target.ts)
+  const rootFd = { fd: canonical === "/" ? undefined : openRoot(canonical, ctx.sys) };
+  try {
+    const run = mountEntries(entries, canonical, ctx, options, action, preflight, checked, rootFd);
+    return Object.assign(run, { mountTableReads: shared.mountTableReads });
+  } finally {
+    if (rootFd.fd !== undefined) closeQuietly(ctx.sys, rootFd.fd);
+  }
 }
 
 /** The outcome before the batch-level counters are added. */
@@ -137,6 +144,7 @@ function mountEntries(
   action: string,
   preflight: ReadonlyMap<BatchEntry, { target: string; plan: Plan }>,
   preflightWarnings: readonly MountkitError[],
+  rootFd: { fd: number | undefined },
 ): EntriesOutcome {
   const mounted: Mounted[] = [];
   const results: EntryResult[] = [];
@@ -168,7 +176,13 @@ function mountEntries(
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
       const plan = early?.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
-      runPlanInRoot(plan, root, target, ctx, { rollback: undo });
+      runPlanInRoot(plan, root, target, ctx, { rollback: undo }, rootFd.fd);
+      if (target === root && rootFd.fd !== undefined) {
+        // a mount on the root itself: the later targets are inside it, which the old fd, on
+        // the directory under it, does not reach
+        closeQuietly(ctx.sys, rootFd.fd);
+        rootFd.fd = openRoot(root, ctx.sys);
+      }
       mounted.push({ target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });
       report({ index: entry.index, where: entry.where, target, status: "mounted", timeMs: elapsed() });

@@ -27,6 +27,7 @@ import { O } from "../sys/fd.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
 import type { Plan } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
+import { closeQuietly } from "./plan-handles.ts";
 import { runPlan, type PlanRun } from "./run-plan.ts";
 
 export interface PinnedTarget {
@@ -41,11 +42,11 @@ export interface PinnedTarget {
  * inside the root, so a process changing the tree since the target was resolved cannot send
  * the mount elsewhere. At "/" (mount -a, a plain mount) there is nothing to stay inside: by path.
  */
-export function runPlanInRoot(plan: Plan, root: string, target: string, ctx: OpsContext, keep?: Pick<PlanRun, "rollback">): void {
+export function runPlanInRoot(plan: Plan, root: string, target: string, ctx: OpsContext, keep?: Pick<PlanRun, "rollback">, rootFd?: number): void {
   if (root === "/") return runPlan(plan, ctx, keep);
   let pin: PinnedTarget;
   try {
-    pin = pinTarget(root, target, ctx.sys);
+    pin = pinTarget(root, target, ctx.sys, rootFd);
   } catch (err) {
     throw err instanceof SyscallError ? err.withAction(plan.action) : err; // where the mount would fail
   }
@@ -69,10 +70,10 @@ const ON_MOUNT = MS.REMOUNT | MS_PROPAGATION;
  * seam that mounts through it. Fails, before anything is mounted, when the target cannot be
  * opened inside the root (missing, or a loop of links), naming the target.
  */
-export function pinTarget(root: string, target: string, sys: Syscalls): PinnedTarget {
+export function pinTarget(root: string, target: string, sys: Syscalls, rootFd?: number): PinnedTarget {
   const inRoot = relativeInRoot(root, target);
   /** the target's fds while the entry runs; undefined once closed */
-  let pin: OpenTarget | undefined = openInRoot(root, inRoot, target, sys);
+  let pin: OpenTarget | undefined = openInRoot(root, inRoot, target, sys, rootFd);
   /** whether a call has made a mount on the target since it was opened */
   let mounted = false;
   /** that mount, opened inside the root and checked on first use */
@@ -246,9 +247,9 @@ export function relativeInRoot(root: string, target: string): string {
  * followed (inRoot, as resolveInRoot gave it, holds none; one there now was swapped in: ELOOP).
  * Errors name target.
  */
-export function openInRoot(root: string, inRoot: string, target: string, sys: Syscalls = libcSyscalls): OpenTarget {
+export function openInRoot(root: string, inRoot: string, target: string, sys: Syscalls = libcSyscalls, rootFd?: number): OpenTarget {
   const action = `open mount point ${quotePath(target)} inside ${quotePath(root)}`;
-  const parent = openParentInRoot(root, inRoot, target, sys);
+  const parent = openParentInRoot(root, inRoot, target, sys, rootFd);
   try {
     const fd = parent.name === "." ? parent.parentFd : sys.openat2(parent.parentFd, parent.name, O.PATH | O.CLOEXEC, BENEATH);
     return { ...parent, fd, path: `/proc/self/fd/${fd}` };
@@ -261,14 +262,32 @@ export function openInRoot(root: string, inRoot: string, target: string, sys: Sy
 /** The root's fd, the target's parent directory's inside it, and the target's name in that. */
 interface OpenParent {
   readonly rootFd: number;
+  /** false when the root's fd is the caller's (a batch opens it once), not to be closed here */
+  readonly ownsRoot: boolean;
   /** rootFd itself when the parent is the root */
   readonly parentFd: number;
   /** the target's last component; "." for the root itself (then parentFd is the root's fd) */
   readonly name: string;
 }
 
-function openParentInRoot(root: string, inRoot: string, target: string, sys: Syscalls): OpenParent {
+function openParentInRoot(root: string, inRoot: string, target: string, sys: Syscalls, sharedRootFd?: number): OpenParent {
   const action = `open mount point ${quotePath(target)} inside ${quotePath(root)}`;
+  const ownsRoot = sharedRootFd === undefined;
+  const rootFd = sharedRootFd ?? openRoot(root, sys, action);
+  const slash = inRoot.lastIndexOf("/");
+  if (slash < 0) return { rootFd, ownsRoot, parentFd: rootFd, name: inRoot };
+  const parentPath = inRoot.slice(0, slash);
+  try {
+    const parentFd = sys.openat2(rootFd, parentPath, O.PATH | O.DIRECTORY | O.CLOEXEC, IN_ROOT);
+    return { rootFd, ownsRoot, parentFd, name: inRoot.slice(slash + 1) };
+  } catch (err) {
+    if (ownsRoot) closeQuietly(sys, rootFd);
+    throw err instanceof SyscallError ? renamedPaths(err, [parentPath], target).withAction(action) : err;
+  }
+}
+
+/** The root's O_PATH fd, for the targets inside it (a batch opens it once for all its entries). */
+export function openRoot(root: string, sys: Syscalls = libcSyscalls, action = `open root ${quotePath(root)}`): number {
   let rootFd: number;
   try {
     rootFd = sys.open(root, O.PATH | O.DIRECTORY | O.CLOEXEC);
@@ -276,16 +295,7 @@ function openParentInRoot(root: string, inRoot: string, target: string, sys: Sys
     throw err instanceof SyscallError ? err.withAction(action) : err;
   }
   requireProcFds(sys, rootFd, action);
-  const slash = inRoot.lastIndexOf("/");
-  if (slash < 0) return { rootFd, parentFd: rootFd, name: inRoot };
-  const parentPath = inRoot.slice(0, slash);
-  try {
-    const parentFd = sys.openat2(rootFd, parentPath, O.PATH | O.DIRECTORY | O.CLOEXEC, IN_ROOT);
-    return { rootFd, parentFd, name: inRoot.slice(slash + 1) };
-  } catch (err) {
-    closeQuietly(sys, rootFd);
-    throw err instanceof SyscallError ? renamedPaths(err, [parentPath], target).withAction(action) : err;
-  }
+  return rootFd;
 }
 
 let procFdsSeen = false;
@@ -328,13 +338,5 @@ export function closeOpen(sys: Syscalls, open: OpenTarget): void {
 
 function closeParent(sys: Syscalls, parent: OpenParent): void {
   if (parent.parentFd !== parent.rootFd) closeQuietly(sys, parent.parentFd);
-  closeQuietly(sys, parent.rootFd);
-}
-
-function closeQuietly(sys: Syscalls, fd: number): void {
-  try {
-    sys.close(fd);
-  } catch {
-    // close errors are ignored, as everywhere in mountkit (ops/plan-handles.ts)
-  }
+  if (parent.ownsRoot) closeQuietly(sys, parent.rootFd);
 }
