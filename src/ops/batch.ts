@@ -129,7 +129,7 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
     const run = mountEntries(entries, canonical, ctx, options, action, preflight, checked, rootFd);
     return Object.assign(run, { mountTableReads: shared.mountTableReads });
   } finally {
-    if (rootFd.fd !== undefined) closeQuietly(ctx.sys, rootFd.fd);
+    closeRootFd(rootFd, ctx);
   }
 }
 
@@ -191,6 +191,7 @@ function mountEntries(
       const err = entryFailure(entry, thrown, target, action);
       if (!(err instanceof MountkitError)) {
         // Not a mount failure but a bug: still leave nothing behind, then let it surface.
+        closeRootFd(rootFd, ctx);
         rollBack(mounted, results, ctx);
         throw err;
       }
@@ -202,6 +203,7 @@ function mountEntries(
         failed.push(err);
         report({ index: entry.index, where: entry.where, target, status: "failed", error: err, timeMs: elapsed() });
       } else {
+        closeRootFd(rootFd, ctx);
         err.cleanupErrors.push(...rollBack(mounted, results, ctx));
         report({ index: entry.index, where: entry.where, target, status: "failed", error: err, timeMs: elapsed() });
         error = err;
@@ -211,6 +213,12 @@ function mountEntries(
   }
   if (!error && failed.length > 0) error = new BatchError(action, failed, mounted.length);
   return mountedBatch(root, results, mounted, warnings, error, ctx, action);
+}
+
+/** Close the batch's fd of the root: done with, or about to be unmounted (open, it would keep a mount on the root busy). */
+function closeRootFd(rootFd: { fd: number | undefined }, ctx: OpsContext): void {
+  if (rootFd.fd !== undefined) closeQuietly(ctx.sys, rootFd.fd);
+  rootFd.fd = undefined;
 }
 
 function mountedBatch(

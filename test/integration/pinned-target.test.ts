@@ -5,6 +5,7 @@
 // then makes the real call: everything else is the real kernel.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { Errno } from "../../src/errno.ts";
 import { MountFailedError, SyscallError } from "../../src/errors.ts";
 import { mountAll, type BatchOutcome } from "../../src/ops/batch.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
@@ -12,6 +13,7 @@ import { mountMakingTarget } from "../../src/ops/mount.ts";
 import { placeInPrefix } from "../../src/ops/resolve.ts";
 import { unmount } from "../../src/ops/unmount.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
+import { MNT } from "../../src/plan/flags.ts";
 import { AT } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
@@ -198,6 +200,22 @@ describe("pinned targets in the normal case", () => {
     expect(mountsUnder(root)).toEqual([]);
     expect(fdCount()).toBe(before);
   });
+});
+
+test("a failure after an entry on the root itself rolls everything back with plain unmounts: the batch's fd of the root holds nothing busy", () => {
+  s = scratch("pin-rootfail");
+  const root = dir("root");
+  // the third entry's mount fails (a fault on its pinned target's path)
+  const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EIO, path: `${root}/bad` } });
+  const mounts: Mount[] = [
+    { type: "tmpfs", source: "top", target: "/", options: ["size=64k"] },
+    { type: "tmpfs", source: "inner", target: "/inner", options: ["size=64k"] },
+    { type: "tmpfs", source: "bad", target: "/bad", options: ["size=64k"] },
+  ];
+  expect(() => mountAll(mounts, root, { sys, mkdir: true })).toThrow(/entry 3: mount bad on .*: mount\(2\): EIO/);
+  expect(mountsUnder(root)).toEqual([]);
+  const unmounts = sys.log.filter((c) => c[0] === "umount2");
+  expect(unmounts.map((c) => (c[2] as number) & MNT.DETACH)).toEqual([0, 0]); // none busy, so none detached
 });
 
 describe("overlays inside a root, each strategy", () => {
