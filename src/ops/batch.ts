@@ -172,7 +172,7 @@ function mountEntries(
         report({ index: entry.index, where: entry.where, target, status: "skipped", timeMs: elapsed() });
         continue;
       }
-      if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log, root);
+      if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log, root, rootFd.fd);
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
       const plan = early?.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);

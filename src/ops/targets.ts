@@ -44,7 +44,7 @@ export function withCreatedTarget<T>(mount: Mount, hostTarget: string, create: C
  * opened inside the root (ops/pinned-target.ts), so a symlink swapped onto the path since it
  * was resolved cannot lead the mkdir out of the root.
  */
-export function createTarget(mount: Mount, hostTarget: string, create: CreateTarget, undo: Undo[], log?: (line: string) => void, root = "/"): void {
+export function createTarget(mount: Mount, hostTarget: string, create: CreateTarget, undo: Undo[], log?: (line: string) => void, root = "/", rootFd?: number): void {
   if (fileType(hostTarget) !== undefined) return;
   const missing: string[] = [];
   for (let p = hostTarget; fileType(p) === undefined; p = dirname(p)) {
@@ -55,7 +55,7 @@ export function createTarget(mount: Mount, hostTarget: string, create: CreateTar
   missing.forEach((path, i) => {
     const asFile = fileLast && i === missing.length - 1;
     try {
-      inParentOf(root, path, (at) => (asFile ? createEmptyFile(at, 0o644) : mkdir(at, create.mode)));
+      inParentOf(root, path, (at) => (asFile ? createEmptyFile(at, 0o644) : mkdir(at, create.mode)), rootFd);
     } catch (err) {
       throw fsFailure(err, asFile ? "open(2)" : "mkdir(2)", path, `create mount point ${quotePath(path)}`);
     }
@@ -85,12 +85,12 @@ function removeCreated(root: string, path: string, isFile: boolean, log?: (line:
 /**
  * fn(path), or inside a root fn of the path through its parent directory opened inside the
  * root (/proc/self/fd/N/NAME: mkdir, open(O_CREAT|O_EXCL), rmdir and unlink do not follow a
- * symlink at NAME). Errors name path.
+ * symlink at NAME). rootFd: the batch's fd of the root, when it has one open. Errors name path.
  */
-function inParentOf(root: string, path: string, fn: (at: string) => void): void {
+function inParentOf(root: string, path: string, fn: (at: string) => void, rootFd?: number): void {
   if (root === "/") return fn(path);
   const slash = path.lastIndexOf("/");
-  const parent = openInRoot(root, relativeInRoot(root, path.slice(0, slash) || "/"), path);
+  const parent = openInRoot(root, relativeInRoot(root, path.slice(0, slash) || "/"), path, libcSyscalls, rootFd);
   const at = `${parent.path}/${path.slice(slash + 1)}`;
   try {
     fn(at);

@@ -270,6 +270,11 @@ describe("mount points created inside the root", () => {
     expect(err).toBeInstanceOf(SyscallError);
     expect((err as SyscallError).message).toStartWith(`mount all: entry 1: create mount point ${root}/a/b/c: openat2(2): ENOENT`);
     expect(readdirSync(`${outside}/b`)).toEqual([]); // before, mkdir made outside/b/c
+    // and its rollback does not follow the symlink either: a/b, made before the swap, is left
+    // where it went, and the rmdir's refusal is reported with the error
+    const cleanup = (err as SyscallError).cleanupErrors as SyscallError[];
+    expect(cleanup.map((e) => [e.errnoName, e.paths])).toEqual([["ELOOP", [`${root}/a/b`]]]);
+    expect(readdirSync(`${root}/a-moved`)).toEqual(["b", "t"]);
     expect(mountsUnder(root)).toEqual([]);
     expect(mountsUnder(outside)).toEqual([]);
   });
