@@ -147,6 +147,28 @@ export class BatchError extends MountkitError {
 }
 
 /**
+ * A failure another mountkit process reported in its --json output (mount -a -F runs one per
+ * fstab line): its message, hint and JSON as that process printed them.
+ */
+export class ReportedError extends MountkitError {
+  readonly kind: MountkitError["kind"];
+  constructor(readonly reported: Readonly<Record<string, unknown>>) {
+    super(typeof reported.message === "string" ? reported.message : JSON.stringify(reported), {
+      hint: typeof reported.hint === "string" ? reported.hint : undefined,
+    });
+    const kinds: readonly string[] = ["plan", "syscall", "helper", "batch", "mount"];
+    this.kind = kinds.includes(reported.kind as string) ? (reported.kind as MountkitError["kind"]) : "mount";
+    if (Array.isArray(reported.cleanupErrors)) {
+      this.cleanupErrors = reported.cleanupErrors.map((c) => (typeof c === "object" && c !== null ? new ReportedError(c as Record<string, unknown>) : String(c)));
+    }
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...this.reported };
+  }
+}
+
+/**
  * A mount operation failed after it had begun (exit 32), for a reason that is no syscall's
  * errno: a batch entry whose target only fails to resolve once earlier entries are mounted
  * (they are rolled back), a device whose superblock names no filesystem. The cause, a

@@ -369,7 +369,7 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
-  test("-F (mount(8)'s fork per line, which init scripts pass with -a) is accepted: every line mounted, in file order", () => {
+  test("-F (a process per line, in parallel): a line inside another line's mount point still waits for it", () => {
     s = scratch("cli-fstab-fork");
     const d = s.dir;
     const file = fstab([`outer ${d}/outer tmpfs X-mount.mkdir`, `inner ${d}/outer/inner tmpfs X-mount.mkdir`]);

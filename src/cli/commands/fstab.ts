@@ -10,7 +10,7 @@ import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
-import { lineName, OPTIONS_MODES, type OptionsMode } from "../../plan/fstab.ts";
+import { lineName, OPTIONS_MODES, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
 /**
  * mount [-T FILE] [-t TYPE] [-o OPTS] [--options-mode MODE] X: the fstab line for X
@@ -41,8 +41,8 @@ function optionsModeOf(args: ParsedArgs): OptionsMode | undefined {
 /** Flags of one mount, which mean nothing for a whole fstab. */
 const SINGLE_MOUNT_FLAGS = ["bind", "rbind", "move", "label", "uuid", "source", "target"] as const;
 
-/** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-o OPTS] [-n] [-v] [--json] */
-export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
+/** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-o OPTS] [-F] [-n] [-v] [--json] */
+export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<ExitCode> {
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${args.operands.join(" ")}`);
@@ -79,6 +79,16 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
       }
       return ExitCode.ok;
     }
+    const report = (outcome: Parameters<typeof reportOutcome>[1] & { selection: FstabSelection }) => {
+      if (has(args, "verbose") && !json) {
+        for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${s.target}: ignored (${s.reason})\n`);
+      }
+      return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
+    };
+    if (has(args, "fork")) {
+      const forked = require("./fstab-fork.ts") as typeof import("./fstab-fork.ts");
+      return forked.mountAllForked(args, io, options).then(report, (err: unknown) => reportError(io, err, json));
+    }
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
     let outcome;
     try {
@@ -86,10 +96,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode {
     } finally {
       reporter.finish();
     }
-    if (has(args, "verbose") && !json) {
-      for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${s.target}: ignored (${s.reason})\n`);
-    }
-    return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
+    return report(outcome);
   } catch (err) {
     return reportError(io, err, json);
   }

@@ -50,7 +50,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "source", value: "SOURCE", help: "the source, named explicitly (the operand is then the mount point)" },
   { long: "target", value: "DIR", help: "the mount point, named explicitly" },
   { long: "no-canonicalize", short: "c", help: "accepted, as mount(8): paths go to the kernel as given anyway" },
-  { long: "fork", short: "F", help: "accepted with -a, as mount(8): the lines are mounted one after another in file order (mount(8) forks a process per line, in no set order)" },
+  { long: "fork", short: "F", help: "with -a: mount the lines in parallel, a process per line (a line waits for the earlier lines that hold its mount point, source or layers)" },
   NAMESPACE_FLAG,
   { long: "show-labels", short: "l", help: "with the list of mounts: each device's filesystem label, as [LABEL] (mount -l)" },
   { long: "mkdir", short: "m", optionalValue: "MODE", help: "create a missing TARGET (and its parents), as -o X-mount.mkdir[=MODE]" },
@@ -85,7 +85,7 @@ export const MOUNT_USAGE =
   "       mountkit mount [-l] [-t TYPES]    list the mounts (of those types; -l: with labels)" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [--target-prefix DIR] [-n] [--json] [-v]";
 
-export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
+export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | Promise<ExitCode> {
   const json = argv.includes("--json");
   try {
     const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;

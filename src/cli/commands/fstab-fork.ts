@@ -1,0 +1,77 @@
+/**
+ * mount -a -F: each fstab line mounted by a `mountkit mount` process of its own, several at
+ * once (ops/fstab-fork.ts decides which may run together). The process reads its one line as an
+ * fstab on stdin, so it mounts exactly what `mount -a` would for that line; its --json result
+ * says how it went.
+ */
+import { HelperError, MountFailedError, ReportedError } from "../../errors.ts";
+import type { BatchEntry } from "../../plan/batch-entry.ts";
+import { fstabLineText } from "../../plan/fstab-fork.ts";
+import { mountFstabForked, type ForkedFstabOptions, type ForkedFstabOutcome, type ForkedLineOutcome } from "../../ops/fstab-fork.ts";
+import { has, last, type ParsedArgs } from "../args.ts";
+import { batchReporter } from "../batch-output.ts";
+import { errorLine, type Io } from "../output.ts";
+
+/** This program again: the compiled binary, or Bun running the entry script. */
+function selfCommand(): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+/**
+ * The flags of mount -a that each line's process needs: the options are already combined into
+ * the line (so it replaces, rather than adds, the command line's), -w as the refusal to fall
+ * back to read-only, and the helper and prefix choices (-v stays with mount -a, which prints
+ * each line as it finishes: a line's process logs nothing more than in mount -a without -F).
+ */
+function lineFlags(args: ParsedArgs): string[] {
+  const flags = ["--json", "-T", "/dev/stdin", "--options-mode", "replace"];
+  if (has(args, "read-write") && !has(args, "read-only")) flags.push("-w");
+  if (has(args, "internal-only")) flags.push("-i");
+  if (has(args, "sloppy")) flags.push("-s");
+  const helperDir = last(args, "helper-dir");
+  if (helperDir !== undefined) flags.push("--helper-dir", helperDir);
+  const prefix = last(args, "target-prefix");
+  if (prefix !== undefined) flags.push("--target-prefix", prefix);
+  return flags;
+}
+
+/** Run `mountkit mount` for one line; its stderr is passed on, but for the error it reports. */
+async function mountLineProcess(entry: BatchEntry, flags: readonly string[], io: Io): Promise<ForkedLineOutcome> {
+  const argv = [...selfCommand(), "mount", ...flags, "--", entry.mount.target];
+  const child = Bun.spawn(argv, {
+    argv0: "mountkit",
+    stdin: new TextEncoder().encode(fstabLineText(entry)),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, status] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const action = `mount -a: ${entry.where}`;
+  let result: { ok?: unknown; error?: Record<string, unknown> } | undefined;
+  try {
+    result = JSON.parse(stdout);
+  } catch {
+    result = undefined;
+  }
+  if (status === 0 && result?.ok === true) {
+    if (stderr) io.err(stderr);
+    return {};
+  }
+  if (result?.error && typeof result.error === "object") {
+    const reported = new ReportedError(result.error);
+    io.err(stderr.replace(errorLine(reported), ""));
+    return { error: new MountFailedError(reported.message, reported, { action, hint: reported.hint }) };
+  }
+  const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with status ${status}`;
+  return { error: new HelperError(`${action}: ${argv.join(" ")} ${how}`, argv[0]!, argv, status, stderr) };
+}
+
+/** mount -a -F: the options mountAllCommand built, the lines mounted in parallel; it reports the outcome. */
+export async function mountAllForked(args: ParsedArgs, io: Io, options: Omit<ForkedFstabOptions, "mountLine">): Promise<ForkedFstabOutcome> {
+  const flags = lineFlags(args);
+  const reporter = batchReporter(io, { verbose: has(args, "verbose"), json: has(args, "json"), label: "mount -a" });
+  try {
+    return await mountFstabForked({ ...options, onEntry: reporter.onEntry, mountLine: (entry) => mountLineProcess(entry, flags, io) });
+  } finally {
+    reporter.finish();
+  }
+}
