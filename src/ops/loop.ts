@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { MountFailedError, quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
+import type { HelperArguments } from "../plan/external-helper.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
@@ -17,7 +18,7 @@ import { fileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { mountFirstType } from "./mount-types.ts";
-import { probedTypeHint, probeType } from "./probe.ts";
+import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { attachedLoopOf } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
@@ -157,11 +158,16 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   const forcedReadOnly = loop.readOnly && !step.loop.readOnly;
   // A reused device's filesystem may be mounted read-only already (EBUSY for read-write).
   const fallback = loop.reused === true && step.loop.readOnlyFallback && !forcedReadOnly;
+  let byHelper = false;
   try {
     fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file, step.allowedTypes);
     const flags = forcedReadOnly ? step.flags | MS.RDONLY : step.flags;
     const how = newMountOf(step.idmap, ctx, run);
-    if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file, how);
+    // no type given, and the type read has a mount.TYPE helper: the helper mounts the device
+    byHelper = step.helper !== undefined && mountedByHelper(loop.device, step.target, fstype, { args: loopHelperArgs(step.helper, forcedReadOnly), action: step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`, undoable: step.undoable }, ctx, run);
+    if (byHelper) {
+      // its undo is the helper step's own
+    } else if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file, how);
     else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, step.data, ctx, how);
     else how.mount(loop.device, step.target, fstype, flags, step.data);
   } catch (err) {
@@ -176,7 +182,13 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   // The mount holds the device now: with autoclear the kernel detaches it at unmount.
   closeQuietly(ctx.sys, loop.fd);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
-  if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+  if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/** A helper mounting a device attached read-only (the file is write-protected) is asked for ro too. */
+function loopHelperArgs(args: HelperArguments, forcedReadOnly: boolean): HelperArguments {
+  if (!forcedReadOnly) return args;
+  return { ...args, options: args.options === "" ? "ro" : `${args.options},ro` };
 }
 
 /** What the user can do about a failed attach. */

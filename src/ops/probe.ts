@@ -61,7 +61,8 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
   } finally {
     closeQuietly(ctx.sys, fd);
   }
-  if (step.helper !== undefined && mountedByHelper(step, step.helper, fstype, ctx, run)) return;
+  const action = step.action ?? `mount ${quotePath(step.source)} on ${quotePath(step.target)}`;
+  if (step.helper !== undefined && mountedByHelper(step.source, step.target, fstype, { args: step.helper, action, undoable: step.undoable }, ctx, run)) return;
   try {
     const how = newMountOf(step.idmap, ctx, run);
     if (step.readOnlyFallback) mountOrReadOnly(step.source, step.target, fstype, step.flags, step.data, ctx, how);
@@ -77,12 +78,18 @@ export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: 
  * The type read has a mount.TYPE helper (the caller runs them): it mounts the device, as
  * mount(8) hands a probed ntfs to mount.ntfs. false when the type has none.
  */
-function mountedByHelper(step: ProbedMountStep, args: HelperArguments, fstype: string, ctx: OpsContext, run: PlanRun): boolean {
+export function mountedByHelper(
+  device: string,
+  target: string,
+  fstype: string,
+  how: { readonly args: HelperArguments; readonly action: string; readonly undoable: boolean },
+  ctx: OpsContext,
+  run: PlanRun,
+): boolean {
   const found = externalHelpers(ctx).find(helperNamesFor(fstype));
   if (found === undefined) return false;
-  const argv = externalHelperArgv(found.name, fstype, step.source, step.target, args);
-  const action = step.action ?? `mount ${quotePath(step.source)} on ${quotePath(step.target)}`;
-  runHelperStep({ op: "helper", role: "mount", helper: found.name, path: found.path, argv, target: step.target, action, undoable: step.undoable }, ctx, run);
+  const argv = externalHelperArgv(found.name, fstype, device, target, how.args);
+  runHelperStep({ op: "helper", role: "mount", helper: found.name, path: found.path, argv, target, action: how.action, undoable: how.undoable }, ctx, run);
   return true;
 }
 

@@ -131,6 +131,24 @@ export function probedHelperArguments(ctx: MountContext): HelperArguments | unde
 }
 
 /**
+ * An image or loop mount with no type, when the caller runs helpers: what the helper of the
+ * type read from the loop device's superblock gets (ops/loop.ts), as libmount hands a probed
+ * loop device to mount.TYPE. The loop options are left out: the device is attached already.
+ * undefined when the kernel mounts it whatever the type (helpers not run, an idmapped mount,
+ * X-mount.subdir).
+ */
+export function probedLoopHelperArguments(ctx: MountContext): HelperArguments | undefined {
+  const helpers = ctx.env.externalHelpers;
+  const { options } = ctx;
+  if (helpers === undefined || options.subdir !== undefined || options.uidmap !== undefined || options.gidmap !== undefined || options.idmap !== undefined) return undefined;
+  return { flags: helpers.flags, options: helperOptionString(ctx.mount.options.filter((o) => !isLoopOption(o))) };
+}
+
+function isLoopOption(item: string): boolean {
+  return item === "loop" || item.startsWith("loop=") || item === "direct-io";
+}
+
+/**
  * The options as one -o string, as libmount hands them on: without the words it keeps from
  * helpers (its MNT_NOHLPS options: auto, noauto, comment=, x-* and X-* (X-mount.* among them:
  * mountkit carries those out), the loop device's offset=, sizelimit=, encryption=), without

@@ -14,10 +14,11 @@
  *   close(loopfd)
  * Pure.
  */
+import type { HelperArguments } from "./external-helper.ts";
 import { describeLoopRange } from "./loop-reuse.ts";
 import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { formatMountCall, mountCallArgs } from "./mount-call.ts";
-import { formatAllowedTypes, formatProbedMountCall } from "./probe-step.ts";
+import { formatAllowedTypes, formatProbedHelper, formatProbedMountCall } from "./probe-step.ts";
 import { LOOP_FALLBACK_LINE } from "./read-only-fallback.ts";
 import { formatOtherTypes } from "./type-list.ts";
 import { PROBE_BYTES } from "./superblock.ts";
@@ -66,6 +67,13 @@ export interface LoopMountStep {
   readonly idmap?: string;
   /** fstype null, X-mount.auto-fstypes given: the types the superblock may name (a type list) */
   readonly allowedTypes?: string;
+  /**
+   * fstype null, the caller runs mount.TYPE helpers: the loop device goes to the helper of the
+   * type read when it has one, with these arguments (plan/external-helper.ts), instead of mount(2)
+   */
+  readonly helper?: HelperArguments;
+  /** "mount /img on /mnt": named in a helper's errors */
+  readonly action?: string;
 }
 
 /** "LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR" for the flags a setup asks for. */
@@ -88,6 +96,7 @@ export function describeLoopMountStep(step: LoopMountStep): Record<string, unkno
     ...(step.otherTypes ? { otherTypes: step.otherTypes } : {}),
     args: { ...mountCallArgs({ ...step, source: "/dev/loopN" }), ...(step.fstype === null ? { fstypeFrom: "superblock" } : {}) },
     ...(step.idmap !== undefined ? idmappedNewMountDescription({ ...step, source: "/dev/loopN" }, step.idmap) : {}),
+    ...(step.helper === undefined ? {} : { helper: { flags: step.helper.flags, options: step.helper.options } }),
     undoable: step.undoable,
   };
 }
@@ -121,7 +130,8 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
 export function formatLoopMountStep(step: LoopMountStep): string {
   const call = { ...step, source: step.loop.device ?? "/dev/loopN" };
   const typed = step.idmap === undefined ? formatMountCall(call) : formatIdmappedNewMount(call, step.idmap);
-  const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, ...formatAllowedTypes(step.allowedTypes), formatProbedMountCall(call, step.idmap)] : [typed];
+  const helper = step.helper === undefined ? [] : [formatProbedHelper(call.source, step.target, step.helper)];
+  const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, ...formatAllowedTypes(step.allowedTypes), ...helper, formatProbedMountCall(call, step.idmap)] : [typed];
   if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
   return [reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
 }

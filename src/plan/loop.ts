@@ -7,6 +7,7 @@
  * superblock. Pure.
  */
 import { PlanError } from "../errors.ts";
+import { probedLoopHelperArguments } from "./external-helper.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import type { LoopMethod, LoopMountStep, LoopSetup } from "./loop-step.ts";
@@ -101,6 +102,7 @@ export function planLoop(ctx: MountContext): Plan {
   checkDataSize(ctx, data);
   const fstype = isTypeUnknown(mount.type) ? null : mount.type;
   const allowedTypes = fstype === null ? allowedProbedTypes(options.userspace, ctx.action) : undefined;
+  const helper = fstype === null ? probedLoopHelperArguments(ctx) : undefined;
   const first: LoopMountStep = {
     op: "loop-mount",
     loop,
@@ -111,6 +113,7 @@ export function planLoop(ctx: MountContext): Plan {
     flags: options.flags & ~(MS_PROPAGATION | MS.REMOUNT),
     data: data === "" ? null : data,
     undoable: true,
+    ...(helper === undefined ? {} : { helper, action: ctx.action }),
   };
   return planFor(ctx, [first, ...propagationSteps(ctx)]);
 }

@@ -81,13 +81,13 @@ export function formatProbedMountCall(call: Omit<MountCall, "fstype">, idmap?: s
 
 export function formatProbedMountStep(step: ProbedMountStep): string {
   const fallback = step.readOnlyFallback ? `\n${formatMountFallback(step.source)}` : "";
-  const helper = step.helper === undefined ? [] : [formatProbedHelper(step, step.helper)];
+  const helper = step.helper === undefined ? [] : [formatProbedHelper(step.source, step.target, step.helper)];
   return [formatProbe(step.source), ...formatAllowedTypes(step.allowedTypes), ...helper, `${formatProbedMountCall(step, step.idmap)}${fallback}`].join("\n");
 }
 
-/** The dry run's line for the helper a probed type may have. */
-function formatProbedHelper(step: ProbedMountStep, helper: HelperArguments): string {
-  const argv = [JSON.stringify(step.source), JSON.stringify(step.target), ...helper.flags.map((f) => JSON.stringify(f)), ...(helper.options === "" ? [] : ['"-o"', JSON.stringify(helper.options)])];
+/** The dry run's line for the helper a probed type may have (source: the device it gets). */
+export function formatProbedHelper(source: string, target: string, helper: HelperArguments): string {
+  const argv = [JSON.stringify(source), JSON.stringify(target), ...helper.flags.map((f) => JSON.stringify(f)), ...(helper.options === "" ? [] : ['"-o"', JSON.stringify(helper.options)])];
   return `# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", ${argv.join(", ")}]); else:`;
 }
 

@@ -183,6 +183,48 @@ test("a type read from the superblock goes to its helper too (mount(8) hands a p
   }
 });
 
+test("an image with no type: its loop device's probed type goes to that type's helper, given the device; the device is freed at unmount, or when the helper fails", () => {
+  ws.fresh("ext-helper-image");
+  const target = dir("t");
+  unmountAfter(target);
+  const img = ws.image();
+  const noDevice = { sysfs: [], losetup: [] };
+  const { helpers, argv } = scriptHelper("helpers", "mount.ext4", [
+    'case "$4" in *fail-here*) echo "mount.ext4: refused" >&2; exit 3;; esac',
+    `exec ${BINARY} mount -i -t ext4 -o "$4" "$1" "$2"`,
+  ]);
+  const dry = runCli(["mount", "-n", "--helper-dir", helpers, "-o", "noatime", img, target]);
+  expect(dry.code).toBe(0);
+  expect(dry.stdout).toContain(`# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", "/dev/loopN", ${JSON.stringify(target)}, "-o", "noatime"]); else:`);
+
+  // loop, loop=... and direct-io are the attached device's: the helper never sees them
+  const r = runCli(["mount", "--helper-dir", helpers, "-o", "loop,direct-io,noatime", img, target]);
+  expect([r.code, r.stderr]).toEqual([0, ""]);
+  const devices = loopDevicesOf(img);
+  expect(devices.sysfs.length).toBe(1);
+  const device = devices.sysfs[0]!;
+  expect(argv()).toEqual([device, target, "-o", "noatime"]);
+  expect(mountsAt(target).map((m) => [m.fstype, m.source])).toEqual([["ext4", device]]);
+  expect(runCli(["umount", "-i", target]).code).toBe(0);
+  expect(mountsAt(target)).toEqual([]);
+  expect(loopDevicesOf(img)).toEqual(noDevice); // autoclear: the device went with the mount
+
+  const failed = runCli(["mount", "--helper-dir", helpers, "-o", "noatime,fail-here", img, target]);
+  expect(failed.code).toBe(32);
+  expect(failed.stderr).toContain("mount.ext4: refused");
+  expect(argv()).toEqual([expect.stringMatching(/^\/dev\/loop\d+$/), target, "-o", "noatime,fail-here"]);
+  expect(mountsAt(target)).toEqual([]);
+  expect(loopDevicesOf(img)).toEqual(noDevice);
+
+  // -i: the kernel mounts the probed type itself
+  const internal = runCli(["mount", "-i", "--helper-dir", helpers, "-o", "noatime", img, target]);
+  expect([internal.code, internal.stderr]).toEqual([0, ""]);
+  expect(argv()![3]).toBe("noatime,fail-here"); // the helper did not run again
+  expect(mountsAt(target).map((m) => m.fstype)).toEqual(["ext4"]);
+  expect(runCli(["umount", "-i", target]).code).toBe(0);
+  expect(loopDevicesOf(img)).toEqual(noDevice);
+});
+
 /** umount.TYPE (tmpfs by default): unmounts its TARGET with the binary (-i), or with `status` not 0 refuses. */
 function umountHelperDir(status = 0, type = "tmpfs") {
   return scriptHelper("uhelpers", `umount.${type}`, [status === 0 ? `exec ${BINARY} umount -i "$1"` : `echo "umount.${type}: refused"; exit ${status}`]);

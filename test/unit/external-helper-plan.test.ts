@@ -6,6 +6,7 @@ import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import type { PlanEnv } from "../../src/plan/mount-request.ts";
+import type { LoopMountStep } from "../../src/plan/loop-step.ts";
 import type { HelperStep, MountStep } from "../../src/plan/steps.ts";
 
 const facts = factsForVersion("6.18.0");
@@ -146,5 +147,26 @@ describe("umount.TYPE helpers", () => {
     expect(umountHelperArgv("umount.nfs", "/mnt/x", "nfs", {})).toEqual(["umount.nfs", "/mnt/x"]);
     expect(umountHelperArgv("umount.nfs", "/mnt/x", "nfs", { lazy: true, force: true, verbose: true, readOnly: true })).toEqual(["umount.nfs", "/mnt/x", "-l", "-f", "-v", "-r"]);
     expect(umountHelperArgv("umount.fuse", "/mnt/x", "fuse.sshfs", { force: true })).toEqual(["umount.fuse", "/mnt/x", "-f", "-t", "fuse.sshfs"]);
+  });
+});
+
+describe("an image with no type (a loop device, its type read once attached)", () => {
+  const image: PlanEnv = { sourceKind: () => "file" };
+  const loopStep = (p: ReturnType<typeof plan>) => p.steps.find((s) => s.op === "loop-mount") as LoopMountStep;
+
+  test("the helper of the type read gets the device with the options but the loop ones; none looked up before the type is known", () => {
+    const helpers = helpersOf(["mount.ext4"], ["-s"]);
+    const step = loopStep(plan("", "/img", ["loop", "loop=/dev/loop7", "direct-io", "offset=4096", "noatime", "user_xattr", "X-mount.mkdir"], helpers, image));
+    expect(step.fstype).toBeNull();
+    expect(step.helper).toEqual({ flags: ["-s"], options: "noatime,user_xattr" });
+    expect(step.loop).toMatchObject({ device: "/dev/loop7", directIo: true, offset: 4096 });
+    expect(helpers.asked).toEqual([]);
+  });
+
+  test("no helper when the caller runs none, the type is given, or the mount is idmapped", () => {
+    expect(loopStep(plan("", "/img", ["noatime"], undefined, image)).helper).toBeUndefined();
+    // a type given: its own helper, if any, gets the image file itself (the planner above), else the kernel mounts the device
+    expect(loopStep(plan("ext4", "/img", ["noatime"], helpersOf(["mount.xfs"]), image)).helper).toBeUndefined();
+    expect(loopStep(plan("", "/img", ["uidmap=0:1000:1", "gidmap=0:1000:1"], helpersOf(["mount.ext4"]), image)).helper).toBeUndefined();
   });
 });
