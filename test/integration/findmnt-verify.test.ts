@@ -2,7 +2,7 @@
 // image on a loop device included (its superblock's type and UUID). Root, private namespace;
 // the loop device is released whatever happens.
 import { afterEach, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { filesystemTypesOfKernel } from "../../src/ops/fstab-verify.ts";
@@ -108,4 +108,31 @@ test("the kernel's types: /proc/filesystems, and the filesystem modules it could
   expect(types.has("iso9660")).toBe(true);
   expect(types.has("zonefs")).toBe(true);
   expect(types.has("no-such-fs")).toBe(false);
+});
+
+test("a block device that cannot be read (a node of a major no driver has): type auto is an error, a given type is not checked against the disk", () => {
+  s = scratch("verify-unreadable");
+  const d = s.dir;
+  mkdirSync(`${d}/m`);
+  const node = s.path("nodev");
+  // major 240 is reserved for local use: no driver, so open(2) fails (ENXIO) without creating anything
+  const made = Bun.spawnSync(["mknod", node, "b", "240", "0"]);
+  expect(made.exitCode).toBe(0);
+  expect(() => openSync(node, "r")).toThrow(/ENXIO|EACCES/); // EACCES where the scratch dir's filesystem is nodev
+  const fstab = s.path("fstab");
+  writeFileSync(fstab, [`${node} ${d}/m auto defaults`, `${node} ${d}/m ext4 noauto`, ""].join("\n"));
+  const r = runCli(["findmnt", "--verify", "-F", fstab, "-v"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe(
+    [
+      `${d}/m`,
+      `   [E] cannot detect the on-disk filesystem type of ${node}`,
+      `${d}/m`,
+      "   [W] target specified more than once (also line 1): mounted on top of it",
+      "",
+      "0 parse errors, 1 error, 1 warning",
+      "",
+    ].join("\n"),
+  );
 });
