@@ -141,17 +141,20 @@ export function pinTarget(root: string, target: string, sys: Syscalls, rootFd?: 
       if (dfd !== AT.FDCWD || path !== target) return sys.mountSetattr(dfd, path, flags, attrSet, attrClr, propagation, usernsFd);
       return onMount((at) => sys.mountSetattr(at.fd, "", flags | AT.EMPTY_PATH, attrSet, attrClr, propagation, usernsFd));
     },
-    // The mount's root, not the /proc link: with "/." the link is not the path's last step
-    // (lchown, and statx without following, would act on the link itself). Only a directory
-    // resolves so: X-mount.owner on a file's mount keeps the target's path.
-    statxOwnership(path) {
-      return path === target && targetIsDir() ? onMount((at) => sys.statxOwnership(`${at.path}/.`)) : sys.statxOwnership(path);
+    // The mount's root, not the /proc link itself: a directory through "fd/." (the link is not
+    // the path's last step), a file through the calls that follow a link (statx without
+    // AT_SYMLINK_NOFOLLOW, chown for lchown; chmod follows anyway).
+    statxOwnership(path, followLinks) {
+      if (path !== target) return sys.statxOwnership(path, followLinks);
+      return targetIsDir() ? onMount((at) => sys.statxOwnership(`${at.path}/.`)) : onMount((at) => sys.statxOwnership(at.path, true));
     },
     lchown(path, uid, gid) {
-      return path === target && targetIsDir() ? onMount((at) => sys.lchown(`${at.path}/.`, uid, gid)) : sys.lchown(path, uid, gid);
+      if (path !== target) return sys.lchown(path, uid, gid);
+      return targetIsDir() ? onMount((at) => sys.lchown(`${at.path}/.`, uid, gid)) : onMount((at) => sys.chown(at.path, uid, gid));
     },
     chmod(path, mode) {
-      return path === target && targetIsDir() ? onMount((at) => sys.chmod(`${at.path}/.`, mode)) : sys.chmod(path, mode);
+      if (path !== target) return sys.chmod(path, mode);
+      return targetIsDir() ? onMount((at) => sys.chmod(`${at.path}/.`, mode)) : onMount((at) => sys.chmod(at.path, mode));
     },
   };
   let isDir: boolean | undefined;

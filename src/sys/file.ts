@@ -14,6 +14,7 @@ const libc = bindLibc({
   rmdir: { args: ["cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
   lchown: { args: ["cstring", "u32", "u32"], returns: "i32" },
+  chown: { args: ["cstring", "u32", "u32"], returns: "i32" },
   chmod: { args: ["cstring", "u32"], returns: "i32" },
   access: { args: ["cstring", "i32"], returns: "i32" },
   mkdtemp: { args: ["ptr"], returns: "ptr" },
@@ -44,6 +45,12 @@ export function unlink(path: string): void {
 export function lchown(path: string, uid: number, gid: number): void {
   refuseNul(path, "lchown(2)");
   if (libc().lchown(path, uid >>> 0, gid >>> 0) !== 0) throw syscallFailure("lchown(2)", [path]);
+}
+
+/** chown(path, uid, gid), following a symlink (a /proc/self/fd link to its file); -1 leaves that id. */
+export function chown(path: string, uid: number, gid: number): void {
+  refuseNul(path, "chown(2)");
+  if (libc().chown(path, uid >>> 0, gid >>> 0) !== 0) throw syscallFailure("chown(2)", [path]);
 }
 
 /** chmod(path, mode) */

@@ -9,7 +9,7 @@ import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, 
 import { statfs, statxIdentity, statxMountId, statxOwnership, type FileIdentity, type Ownership, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
-import { chmod, lchown, mkdir, rmdir } from "./file.ts";
+import { chmod, chown, lchown, mkdir, rmdir } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
 import { namespaceType, setns, unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
@@ -77,10 +77,12 @@ export interface Syscalls {
   mkdir(path: string, mode: number): void;
   /** rmdir(path) */
   rmdir(path: string): void;
-  /** statx(path, STATX_UID|STATX_GID|STATX_MODE), not following a symlink: owner, group, permission bits */
-  statxOwnership(path: string): Ownership;
+  /** statx(path, STATX_UID|STATX_GID|STATX_MODE), not following a symlink unless followLinks: owner, group, permission bits */
+  statxOwnership(path: string, followLinks?: boolean): Ownership;
   /** lchown(path, uid, gid); -1 keeps that id */
   lchown(path: string, uid: number, gid: number): void;
+  /** chown(path, uid, gid), following a symlink; -1 keeps that id */
+  chown(path: string, uid: number, gid: number): void;
   /** chmod(path, mode) */
   chmod(path: string, mode: number): void;
   /** unshare(flags) */
@@ -140,6 +142,7 @@ export const libcSyscalls: Syscalls = {
   rmdir,
   statxOwnership,
   lchown,
+  chown,
   chmod,
   unshare,
   setns,

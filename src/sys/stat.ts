@@ -184,9 +184,12 @@ export interface Ownership {
   readonly mode: number;
 }
 
-/** statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_UID|STATX_GID|STATX_MODE): owner, group, permission bits. */
-export function statxOwnership(path: string): Ownership {
-  if (libc().statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_MODE, statxBuffer) !== 0) {
+/**
+ * statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_UID|STATX_GID|STATX_MODE): owner, group,
+ * permission bits; followLinks: without AT_SYMLINK_NOFOLLOW (a /proc/self/fd link's file).
+ */
+export function statxOwnership(path: string, followLinks = false): Ownership {
+  if (libc().statx(AT_FDCWD, path, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_MODE, statxBuffer) !== 0) {
     throw syscallFailure("statx(2)", [path]);
   }
   return {

@@ -202,6 +202,49 @@ describe("pinned targets in the normal case", () => {
   });
 });
 
+test("X-mount.owner and X-mount.mode on a file's mount point go through the new mount's fd, to the file mounted there", () => {
+  s = scratch("pin-file-owner");
+  const root = dir("root");
+  writeFileSync(s.path("source"), "bound\n");
+  mkdirSync(`${root}/etc`);
+  writeFileSync(`${root}/etc/conf`, "mount point\n");
+  const calls: string[] = [];
+  const recording: Syscalls = {
+    ...libcSyscalls,
+    statxOwnership(path, followLinks) {
+      calls.push(`statx ${path}${followLinks ? " (follow)" : ""}`);
+      return libcSyscalls.statxOwnership(path, followLinks);
+    },
+    lchown(path, uid, gid) {
+      calls.push(`lchown ${path}`);
+      return libcSyscalls.lchown(path, uid, gid);
+    },
+    chown(path, uid, gid) {
+      calls.push(`chown ${path}`);
+      return libcSyscalls.chown(path, uid, gid);
+    },
+    chmod(path, mode) {
+      calls.push(`chmod ${path}`);
+      return libcSyscalls.chmod(path, mode);
+    },
+  };
+  const batch = releaseAfter(
+    mountAll([{ type: "bind", source: s.path("source"), target: "/etc/conf", options: ["bind", "X-mount.owner=65534", "X-mount.group=65533", "X-mount.mode=0604"] }], root, { sys: recording }),
+  );
+  expect(calls.length).toBe(3);
+  expect(calls[0]).toMatch(/^statx \/proc\/self\/fd\/\d+ \(follow\)$/);
+  expect(calls[1]).toMatch(/^chown \/proc\/self\/fd\/\d+$/);
+  expect(calls[2]).toMatch(/^chmod \/proc\/self\/fd\/\d+$/);
+  // the bound file (the source's inode) changed, not the mount point under it
+  const bound = statSync(s.path("source"));
+  expect([bound.uid, bound.gid, bound.mode & 0o7777]).toEqual([65534, 65533, 0o604]);
+  expect(readFileSync(`${root}/etc/conf`, "utf8")).toBe("bound\n");
+  batch.release();
+  const under = statSync(`${root}/etc/conf`);
+  expect([under.uid, under.gid]).toEqual([0, 0]);
+  expect(readFileSync(`${root}/etc/conf`, "utf8")).toBe("mount point\n");
+});
+
 test("a failure after an entry on the root itself rolls everything back with plain unmounts: the batch's fd of the root holds nothing busy", () => {
   s = scratch("pin-rootfail");
   const root = dir("root");
