@@ -2,7 +2,7 @@
 // mount(8) -N does. The other namespace is a `sleep` started by unshare(1), killed in cleanup;
 // the namespace goes with it. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { parseMountInfo } from "../../src/mountinfo/parse.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
@@ -49,6 +49,19 @@ describe("-N NS", () => {
       expect(runCli(["umount", "-N", ns, t])).toMatchObject({ code: 0, stderr: "" });
       expect(mountsOf(pid, t)).toEqual([]);
     }
+  });
+
+  test("mount -a -F -N PID: each line's process is born in that namespace and mounts there", async () => {
+    const sc = ws.fresh("ns-flag-fork");
+    const a = dir("a");
+    const b = dir("b");
+    const pid = await namespaceHolder();
+    const fstab = sc.path("fstab");
+    writeFileSync(fstab, `ns-a ${a} tmpfs size=1m\nns-b ${b} tmpfs size=1m\n`);
+    const r = runCli(["mount", "-a", "-F", "-N", String(pid), "-T", fstab]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect([...mountsOf(pid, a), ...mountsOf(pid, b)].map((m) => m.source)).toEqual(["ns-a", "ns-b"]);
+    expect(mountsUnder(sc.dir)).toEqual([]); // never here
   });
 
   test("bad namespaces: no such process, a file that is no namespace; each names the call, errno and path, nothing mounted", async () => {
