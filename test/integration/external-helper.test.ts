@@ -4,7 +4,7 @@
 // mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { HelperError, SyscallError } from "../../src/errors.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
@@ -222,6 +222,21 @@ test("an image with no type: its loop device's probed type goes to that type's h
   expect(argv()![3]).toBe("noatime,fail-here"); // the helper did not run again
   expect(mountsAt(target).map((m) => m.fstype)).toEqual(["ext4"]);
   expect(runCli(["umount", "-i", target]).code).toBe(0);
+  expect(loopDevicesOf(img)).toEqual(noDevice);
+
+  // write-protected (reached through a read-only bind of its directory): the device is attached
+  // read-only, so the helper is asked for ro as well
+  const ro = dir("ro");
+  unmountAfter(ro);
+  expect(runCli(["mount", "--bind", "-r", dirname(img), ro]).code).toBe(0);
+  const protectedImage = join(ro, basename(img));
+  const readOnly = runCli(["mount", "--helper-dir", helpers, "-o", "noatime", protectedImage, target]);
+  expect(readOnly.code).toBe(0);
+  expect(readOnly.stderr).toContain("read-only");
+  expect(argv()).toEqual([expect.stringMatching(/^\/dev\/loop\d+$/), target, "-o", "noatime,ro"]);
+  expect(mountsAt(target).map((m) => m.options.split(",")[0])).toEqual(["ro"]);
+  expect(runCli(["umount", "-i", target]).code).toBe(0);
+  expect(loopDevicesOf(protectedImage)).toEqual(noDevice);
   expect(loopDevicesOf(img)).toEqual(noDevice);
 });
 

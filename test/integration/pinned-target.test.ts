@@ -3,7 +3,7 @@
 // after the target was resolved cannot send the mount, or its read-only remount, out of the
 // root. The swap is made at the syscall seam, right before the chosen call, by a wrapper that
 // then makes the real call: everything else is the real kernel.
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { MountFailedError, SyscallError } from "../../src/errors.ts";
@@ -17,21 +17,14 @@ import { MNT } from "../../src/plan/flags.ts";
 import { AT } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { workspace, type Scratch } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 
-let s: ReturnType<typeof scratch>;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-  s.dispose();
-});
-const dir = (...parts: string[]) => {
-  const p = s.path(...parts);
-  mkdirSync(p, { recursive: true });
-  return p;
-};
+const ws = workspace();
+const { cleanups, dir } = ws;
+let s: Scratch;
 const releaseAfter = <T extends BatchOutcome>(b: T): T => {
   cleanups.push(() => b.release());
   return b;
@@ -99,7 +92,7 @@ function layout() {
 
 describe("a target swapped for a symlink after it was resolved", () => {
   test("the mount lands on the directory that was resolved, inside the root, not on the symlink's target", () => {
-    s = scratch("pin-mount");
+    s = ws.fresh("pin-mount");
     const { root, outside, swapToSymlink, unswap } = layout();
     const sys = swapBefore("mount", 1, swapToSymlink);
     const batch = releaseAfter(mountAll([{ type: "tmpfs", source: "pinned", target: "/a/t", options: ["size=64k"] }], root, { sys }));
@@ -112,7 +105,7 @@ describe("a target swapped for a symlink after it was resolved", () => {
   });
 
   test("a read-only bind's remount goes through the new mount's fd: the swap right before it changes nothing", () => {
-    s = scratch("pin-ro");
+    s = ws.fresh("pin-ro");
     const { root, outside, swapToSymlink, unswap } = layout();
     const src = dir("src");
     // a mount outside the root where the symlink leads: a remount by path (containerd's)
@@ -130,7 +123,7 @@ describe("a target swapped for a symlink after it was resolved", () => {
   });
 
   test("the target's name swapped for a symlink before the new mount is looked up for its remount: refused, rolled back, no fd left", () => {
-    s = scratch("pin-lookup");
+    s = ws.fresh("pin-lookup");
     const { root, outside } = layout();
     const src = dir("src");
     libcSyscalls.mount("host-tmpfs", `${outside}/t`, "tmpfs", 0, "size=64k");
@@ -156,7 +149,7 @@ describe("a target swapped for a symlink after it was resolved", () => {
   });
 
   test("a remount finding another directory at the target's place (renamed, no symlink) refuses it: not the mount just made", () => {
-    s = scratch("pin-rename");
+    s = ws.fresh("pin-rename");
     const { root } = layout();
     const src = dir("src");
     const sys = swapBefore("openat2", 3, () => fromOtherNamespace(`${root}/a`, "mv t t-moved && mkdir t"));
@@ -174,7 +167,7 @@ describe("a target swapped for a symlink after it was resolved", () => {
 
 describe("pinned targets in the normal case", () => {
   test("binds of a directory and of a file, read-only, a tmpfs with X-mount.owner, and the root itself: made, released, no fd left", () => {
-    s = scratch("pin-kinds");
+    s = ws.fresh("pin-kinds");
     const root = dir("root");
     const src = dir("src");
     writeFileSync(s.path("file"), "host file\n");
@@ -203,7 +196,7 @@ describe("pinned targets in the normal case", () => {
 });
 
 test("X-mount.owner and X-mount.mode on a file's mount point go through the new mount's fd, to the file mounted there", () => {
-  s = scratch("pin-file-owner");
+  s = ws.fresh("pin-file-owner");
   const root = dir("root");
   writeFileSync(s.path("source"), "bound\n");
   mkdirSync(`${root}/etc`);
@@ -246,7 +239,7 @@ test("X-mount.owner and X-mount.mode on a file's mount point go through the new 
 });
 
 test("a failure after an entry on the root itself rolls everything back with plain unmounts: the batch's fd of the root holds nothing busy", () => {
-  s = scratch("pin-rootfail");
+  s = ws.fresh("pin-rootfail");
   const root = dir("root");
   // the third entry's mount fails (a fault on its pinned target's path)
   const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EIO, path: `${root}/bad` } });
@@ -264,7 +257,7 @@ test("a failure after an entry on the root itself rolls everything back with pla
 describe("overlays inside a root, each strategy", () => {
   for (const strategy of ["fd", "legacy"] as const) {
     test(`${strategy}: 100 layers with long paths, mounted through the pinned target (${strategy === "fd" ? "move_mount to its fd" : "the dir thread's mount(2) on /proc/self/fd/N"})`, () => {
-      s = scratch(`pin-ovl-${strategy}`);
+      s = ws.fresh(`pin-ovl-${strategy}`);
       const root = dir("root");
       const long = "layer-with-a-long-name"; // 100 absolute paths: well over a page; relative: under
       const layers = Array.from({ length: 100 }, (_, i) => dir("layers", `${long}-${i}`));
@@ -292,7 +285,7 @@ describe("overlays inside a root, each strategy", () => {
 
 describe("mount points created inside the root", () => {
   test("a symlink swapped onto the path between two mkdirs does not lead the second out of the root", () => {
-    s = scratch("pin-mkdir");
+    s = ws.fresh("pin-mkdir");
     const { root, outside, swapToSymlink } = layout();
     dir("outside/b");
     let swapped = false;
@@ -325,7 +318,7 @@ describe("mount points created inside the root", () => {
 
 describe("one mount with --target-prefix (OpsOptions.targetRoot)", () => {
   test("is pinned as a batch entry is: the swap before mount(2) leaves it inside the prefix", () => {
-    s = scratch("pin-prefix");
+    s = ws.fresh("pin-prefix");
     const { root, outside, swapToSymlink, unswap } = layout();
     const placed = placeInPrefix(root, "/a/t");
     expect(placed).toEqual({ root, target: `${root}/a/t` });
