@@ -1,20 +1,27 @@
 /**
  * A batch whose list uses containerd's mount transformers (plan/activation.ts): the mounts
- * before the last transformed one are made on directories of a fresh 0700 temp dir, the
- * X-containerd.mkdir.path directories created beneath them, the real mounts made as a batch on
- * their targets; then the temp mounts are detached and their directories removed (rmdir only),
- * whatever the batch's outcome: what the real mounts use (overlay layers, bind sources) they
- * hold themselves. A failure before the real mounts undoes what was made.
+ * before the last transformed one are made on directories of a fresh 0700 temp dir (a loop
+ * handler's device attached, with a symlink to it there instead), the X-containerd.mkdir.path
+ * directories created beneath them and the mkfs/ images made where missing, the real mounts
+ * made as a batch on their targets; then the temp mounts are detached, the symlinks removed,
+ * the loop handlers' fds closed and the directories removed (rmdir only), whatever the batch's
+ * outcome: what the real mounts use (overlay layers, bind sources, a loop device) they hold
+ * themselves. A failure before the real mounts undoes what was made; an image this call made
+ * is removed again when nothing of the call is left mounted.
  */
 import { Errno } from "../errno.ts";
 import { isErrno, MountFailedError, MountkitError, PlanError, SyscallError, quotePath } from "../errors.ts";
-import { planActivation, type Activation, type MkdirAction } from "../plan/activation.ts";
+import { planActivation, type Activation, type MkdirAction, type TempMount } from "../plan/activation.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { LAYER_RESOLVE } from "../plan/idmap-steps.ts";
+import { loopMethod } from "../plan/loop.ts";
+import type { MkfsAction } from "../plan/mkfs.ts";
 import { RESOLVE } from "../plan/mount-api-flags.ts";
 import { O } from "../sys/fd.ts";
 import type { BatchOptions, BatchOutcome } from "./batch.ts";
 import { opsContext, type OpsContext } from "./context.ts";
+import { attachLoopDevice } from "./loop.ts";
+import { ensureImage, removeMadeImage, type MadeImage } from "./mkfs-image.ts";
 import { mount } from "./mount.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { ensureTempParent, newTempPath } from "./temp-location.ts";
@@ -34,17 +41,26 @@ export function runActivatedBatch(
   let outcome: BatchOutcome;
   try {
     ctx.sys.mkdir(ensureTempParent(tempDir), 0o700);
-    made.dirCreated = true;
+    made.undo.push(() => ctx.sys.rmdir(tempDir));
     mountTemps(activation, made, ctx, options, action);
     for (const mk of activation.systemMkdirs) makeDirBeneath(mk, ctx);
-    outcome = runSystem(activation.system);
+    const mkfs = activation.systemMkfs;
+    if (mkfs !== undefined) {
+      try {
+        makeImage(mkfs, made, ctx);
+      } catch (err) {
+        throw inEntry(err, activation.system[0]!, action, `make the image ${quotePath(mkfs.image)}`);
+      }
+    }
+    outcome = runSystem(activation.system.map((e) => withDeviceSource(e, made)));
   } catch (err) {
-    const cleanup = made.release();
+    const cleanup = [...made.release(), ...made.removeImages()];
     if (err instanceof MountkitError) err.cleanupErrors.push(...cleanup);
     throw err;
   }
   // The real mounts hold what they use: the temp mounts go, even after a failed batch.
   const cleanup = made.release();
+  if (outcome.error !== undefined && outcome.targets.length === 0) cleanup.push(...made.removeImages());
   (outcome.warnings as MountkitError[]).push(...cleanup.filter((e): e is MountkitError => e instanceof MountkitError));
   return outcome;
 }
@@ -52,46 +68,105 @@ export function runActivatedBatch(
 function mountTemps(activation: Activation, made: TempMounts, ctx: OpsContext, options: BatchOptions, action: string): void {
   for (const t of activation.temp) {
     try {
-      ctx.sys.mkdir(t.mountPoint, 0o700);
-      made.dirs.push(t.mountPoint);
       for (const mk of t.mkdirs) makeDirBeneath(mk, ctx);
+      if (t.mkfs !== undefined) makeImage(t.mkfs, made, ctx);
+      if (t.loop !== undefined) {
+        attachLoopHandler(t, made, ctx);
+        continue;
+      }
+      ctx.sys.mkdir(t.mountPoint, 0o700);
+      made.undo.push(() => ctx.sys.rmdir(t.mountPoint));
       mount(t.mount, t.mountPoint, options);
-      made.mounts.push(t.mountPoint);
+      made.undo.push(() => void unmount(t.mountPoint, { sys: ctx.sys, log: options.log, lazy: true }));
       ctx.log?.(`${action}: ${t.entry.where}: mounted on ${t.mountPoint} (a temp mount of the list)`);
     } catch (err) {
-      if (err instanceof SyscallError) throw err.withAction(`${action}: ${t.entry.where}: ${err.action ?? `mount on ${t.mountPoint}`}`);
-      if (err instanceof PlanError) throw new MountFailedError(`${t.entry.where}: ${err.message}`, err, { action, hint: err.hint });
-      if (err instanceof MountkitError) err.message = `${action}: ${t.entry.where}: ${err.message}`;
-      throw err;
+      throw inEntry(err, t.entry, action, `mount on ${t.mountPoint}`);
     }
   }
 }
 
-/** What the activation made in its temp dir, and how to take it down. */
+/** err, its message starting with the action and the entry it happened in. */
+function inEntry(err: unknown, entry: BatchEntry, action: string, doing: string): unknown {
+  if (err instanceof SyscallError) return err.withAction(`${action}: ${entry.where}: ${err.action ?? doing}`);
+  if (err instanceof PlanError) return new MountFailedError(`${entry.where}: ${err.message}`, err, { action, hint: err.hint });
+  if (err instanceof MountkitError) err.message = `${action}: ${entry.where}: ${err.message}`;
+  return err;
+}
+
+/**
+ * containerd's loop handler: the source attached to a loop device with autoclear, and a
+ * symlink to the device on the mount point. The device's fd stays open until the release, after
+ * the real mounts (which hold the device themselves) are made: then the kernel detaches it when
+ * the last of them is unmounted, or at once if none was made.
+ */
+function attachLoopHandler(t: TempMount, made: TempMounts, ctx: OpsContext): void {
+  const { readOnly, directIo } = t.loop!;
+  let loop;
+  try {
+    loop = attachLoopDevice({ file: t.mount.source, readOnly, autoclear: true, directIo, offset: 0, sizeLimit: 0, method: loopMethod(ctx.facts), readOnlyFallback: false }, ctx);
+  } catch (err) {
+    if (err instanceof SyscallError && err.action === undefined) err.withAction(`attach ${quotePath(t.mount.source)} to a loop device (containerd's loop handler)`);
+    throw err;
+  }
+  made.undo.push(() => closeQuietly(ctx.sys, loop.fd));
+  ctx.sys.symlink(loop.device, t.mountPoint);
+  made.undo.push(() => ctx.sys.unlink(t.mountPoint));
+  made.devices.set(t.mountPoint, loop.device);
+  ctx.log?.(`loop handler: ${quotePath(t.mount.source)} attached to ${loop.device}, linked from ${t.mountPoint}`);
+}
+
+/**
+ * A real mount whose source is a loop handler's symlink mounts the device itself: the kernel
+ * keeps the source as given, and the symlink goes once the real mounts stand.
+ */
+function withDeviceSource(entry: BatchEntry, made: TempMounts): BatchEntry {
+  const device = made.devices.get(entry.mount.source);
+  return device === undefined ? entry : { ...entry, mount: { ...entry.mount, source: device } };
+}
+
+/** mkfs/'s image, made unless it exists; recorded for removal if the call leaves nothing mounted. */
+function makeImage(mkfs: MkfsAction, made: TempMounts, ctx: OpsContext): void {
+  const image = ensureImage(mkfs, ctx);
+  if (image !== undefined) made.images.push(image);
+}
+
+/** What the activation made, and how to take it down. */
 class TempMounts {
-  dirCreated = false;
-  readonly dirs: string[] = [];
-  readonly mounts: string[] = [];
+  /** undo actions, in the order their work was done: the temp dir's rmdir first */
+  readonly undo: (() => void)[] = [];
+  /** each loop handler's symlink and its device */
+  readonly devices = new Map<string, string>();
+  /** images mkfs/ made in this call */
+  readonly images: MadeImage[] = [];
   constructor(
     readonly tempDir: string,
     readonly ctx: OpsContext,
     readonly options: BatchOptions,
   ) {}
 
-  /** Detach every temp mount, newest first, then rmdir their directories and the temp dir; the failures. */
+  /** Undo what was made, newest first (temp mounts detached, symlinks and dirs removed); the failures. */
   release(): unknown[] {
     const failures: unknown[] = [];
-    const attempt = (fn: () => void) => {
+    for (const undo of this.undo.splice(0).reverse()) {
       try {
-        fn();
+        undo();
       } catch (err) {
         failures.push(err);
       }
-    };
-    for (const mp of this.mounts.splice(0).reverse()) attempt(() => void unmount(mp, { sys: this.ctx.sys, log: this.options.log, lazy: true }));
-    for (const dir of this.dirs.splice(0).reverse()) attempt(() => this.ctx.sys.rmdir(dir));
-    if (this.dirCreated) attempt(() => this.ctx.sys.rmdir(this.tempDir));
-    this.dirCreated = false;
+    }
+    return failures;
+  }
+
+  /** Remove the images this call made (when nothing of it is left mounted); the failures. */
+  removeImages(): unknown[] {
+    const failures: unknown[] = [];
+    for (const image of this.images.splice(0).reverse()) {
+      try {
+        removeMadeImage(image, this.ctx);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
     return failures;
   }
 }

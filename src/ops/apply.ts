@@ -4,12 +4,13 @@
  * the dry-run view: every entry's plan for its target as it resolves now.
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import { PlanError } from "../errors.ts";
+import { PlanError, quotePath } from "../errors.ts";
 import { parseApplyInput, type ApplyInput } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { isBind } from "../plan/mount-request.ts";
 import { planBatch, planEntry } from "../plan/batch-plan.ts";
-import { hasTransform, planActivation } from "../plan/activation.ts";
+import { hasTransform, planActivation, type MkdirAction } from "../plan/activation.ts";
+import { describeMkfs, type MkfsAction } from "../plan/mkfs.ts";
 import type { Plan } from "../plan/steps.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
@@ -74,6 +75,8 @@ export interface PlannedEntry {
   /** the host target as it resolves now (an earlier entry's mount may change it at run time) */
   readonly target: string;
   readonly plan: Plan;
+  /** what is done before the plan runs (containerd's mkdir/ and mkfs/ transforms, its loop handler), as text */
+  readonly prepare?: readonly string[];
 }
 
 /**
@@ -94,11 +97,26 @@ export function planEntries(entries: readonly BatchEntry[], root: string, option
   // mounts with the templates filled. The kernel is not asked about the real mounts' options:
   // what they name exists only once the temp mounts do.
   const activation = planActivation(entries, newTempPath("activate"))!;
-  const temp = activation.temp.map((t) => {
+  const temp = activation.temp.map((t): PlannedEntry => {
     const entry = { ...t.entry, mount: { ...t.mount, target: t.mountPoint } };
-    return { entry, target: t.mountPoint, plan: readyToRun(planEntry(entry, t.mountPoint, ctx.facts, planEnv(ctx)), ctx) };
+    const prepare = preparation(t.mkdirs, t.mkfs);
+    if (t.loop !== undefined) {
+      const flags = ["LO_FLAGS_AUTOCLEAR", ...(t.loop.readOnly ? ["LO_FLAGS_READ_ONLY"] : []), ...(t.loop.directIo ? ["LO_FLAGS_DIRECT_IO"] : [])].join("|");
+      prepare.push(`attach ${quotePath(t.mount.source)} to a free loop device (${flags}), then symlink(/dev/loopN, ${JSON.stringify(t.mountPoint)}) (containerd's loop handler)`);
+      return { entry, target: t.mountPoint, plan: { action: `attach ${quotePath(t.mount.source)} to a loop device`, steps: [] }, prepare };
+    }
+    return { entry, target: t.mountPoint, plan: readyToRun(planEntry(entry, t.mountPoint, ctx.facts, planEnv(ctx)), ctx), prepare };
   });
-  return [...temp, ...planInRoot(activation.system, canonical, ctx, action, false)];
+  const system = planInRoot(activation.system, canonical, ctx, action, false);
+  system[0] = { ...system[0]!, prepare: preparation(activation.systemMkdirs, activation.systemMkfs) };
+  return [...temp, ...system];
+}
+
+/** The dry run's lines for what the transforms do before a mount. */
+function preparation(mkdirs: readonly MkdirAction[], mkfs: MkfsAction | undefined): string[] {
+  const lines = mkdirs.map((mk) => `mkdir ${quotePath(`${mk.root}/${mk.below}`)} (0${mk.mode.toString(8)}) beneath ${quotePath(mk.root)}`);
+  if (mkfs !== undefined) lines.push(describeMkfs(mkfs));
+  return lines;
 }
 
 function planInRoot(entries: readonly BatchEntry[], root: string, ctx: OpsContext, action: string, askKernel: boolean): PlannedEntry[] {

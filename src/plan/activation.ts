@@ -7,6 +7,11 @@
  *             source, target and options filled from the mounts before it (N counts from 0)
  *   mkdir/    each X-containerd.mkdir.path=DIR[:MODE[:UID:GID]] option taken out and DIR
  *             created (mode 0700 by default, as containerd), before the mount
+ *   mkfs/     the X-containerd.mkfs.* options taken out, and the source, a filesystem image,
+ *             made when it does not exist (plan/mkfs.ts)
+ *
+ * and a temp mount of type "loop" is containerd's loop handler: its source attached to a loop
+ * device, and {{ mount N }} a symlink to the device, which a later mount of the list mounts.
  *
  * Everything before the last mount with a transform is mounted on a directory of its own in a
  * temp dir (what {{ mount N }} names); that mount and those after it are the list's real
@@ -15,14 +20,15 @@
  *
  * Unlike containerd's manager, which keeps the temp mounts (and a database of them) until the
  * activation is removed, mountkit detaches them once the real mounts stand: overlay layers and
- * bind sources hold their own references, so nothing but the real mounts is left to release.
- * mkfs/ (a filesystem image created on first use) is not done. Pure.
+ * bind sources hold their own references, so nothing but the real mounts is left to release;
+ * a loop handler's device is attached with autoclear, so it goes with the last mount of it. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
 import type { BatchEntry } from "./batch-entry.ts";
 import type { Mount } from "./mount-request.ts";
+import { takeMkfsOptions, type MkfsAction } from "./mkfs.ts";
 
-const KNOWN_TRANSFORMS = ["format", "mkdir"] as const;
+const KNOWN_TRANSFORMS = ["format", "mkdir", "mkfs"] as const;
 type Transform = (typeof KNOWN_TRANSFORMS)[number];
 
 const MKDIR_OPTION = "X-containerd.mkdir.";
@@ -44,14 +50,27 @@ export interface MkdirAction {
   readonly option: string;
 }
 
+/** containerd's loop handler: the source attached to a loop device (autoclear), and a symlink to it. */
+export interface LoopHandler {
+  readonly readOnly: boolean;
+  readonly directIo: boolean;
+}
+
+/** The type containerd's loop handler takes. */
+export const LOOP_HANDLER_TYPE = "loop";
+
 /** A mount made on a directory of the activation's temp dir. */
 export interface TempMount {
   readonly entry: BatchEntry;
   readonly mount: Mount;
-  /** where it is mounted: a directory in the temp dir ({{ mount N }}) */
+  /** where it is mounted: a directory in the temp dir ({{ mount N }}); a loop handler's symlink */
   readonly mountPoint: string;
   /** made before the mount */
   readonly mkdirs: readonly MkdirAction[];
+  /** the image made before the mount, when it does not exist (mkfs/) */
+  readonly mkfs: MkfsAction | undefined;
+  /** set when this is containerd's loop handler rather than a mount */
+  readonly loop: LoopHandler | undefined;
 }
 
 export interface Activation {
@@ -62,6 +81,8 @@ export interface Activation {
   readonly system: readonly BatchEntry[];
   /** the first real mount's directories, made before it */
   readonly systemMkdirs: readonly MkdirAction[];
+  /** the first real mount's image, made before it when it does not exist (mkfs/) */
+  readonly systemMkfs: MkfsAction | undefined;
 }
 
 /** Whether a type asks for a transform: filesystem types never hold a "/". */
@@ -89,15 +110,26 @@ export function planActivation(entries: readonly BatchEntry[], tempDir: string):
   const active: { readonly source: string; readonly target: string; readonly mountPoint: string }[] = [];
   for (let i = 0; i < last; i++) {
     const entry = entries[i]!;
-    const { mount, mkdirs } = transformed(entry, chains[i]!, active);
+    const { mount, mkdirs, mkfs } = transformed(entry, chains[i]!, active);
     const mountPoint = `${tempDir}/${last - i}`;
-    temp.push({ entry, mount, mountPoint, mkdirs });
+    temp.push({ entry, mount, mountPoint, mkdirs, mkfs, loop: mount.type === LOOP_HANDLER_TYPE ? loopHandler(mount.options) : undefined });
     active.push({ source: mount.source, target: entry.mount.target, mountPoint });
   }
   const first = entries[last]!;
-  const { mount, mkdirs } = transformed(first, chains[last]!, active);
+  const { mount, mkdirs, mkfs } = transformed(first, chains[last]!, active);
   const system = [{ ...first, mount: { ...mount, target: mount.target ?? "" } }, ...entries.slice(last + 1)];
-  return { tempDir, temp, system, systemMkdirs: mkdirs };
+  for (const entry of system) {
+    if (entry.mount.type !== LOOP_HANDLER_TYPE) continue;
+    throw new PlanError(`${entry.where}: type "loop" (containerd's loop handler) makes a loop device for a later mount of the list, and this one has none after it`, {
+      hint: 'follow it with the mount of the device, e.g. {"type": "format/ext4", "source": "{{ mount N }}"}, or mount the image with the loop option',
+    });
+  }
+  return { tempDir, temp, system, systemMkdirs: mkdirs, systemMkfs: mkfs };
+}
+
+/** containerd's loop handler reads two options: ro and direct-io; it ignores the rest. */
+function loopHandler(options: readonly string[]): LoopHandler {
+  return { readOnly: options.includes("ro"), directIo: options.includes("direct-io") };
 }
 
 interface Chain {
@@ -111,10 +143,7 @@ function transformsOf(entry: BatchEntry): Chain {
   const type = parts.pop()!;
   const transforms = parts.map((name) => {
     if ((KNOWN_TRANSFORMS as readonly string[]).includes(name)) return name as Transform;
-    const hint =
-      name === "mkfs"
-        ? "mkfs/ (containerd's manager making a filesystem image on first use) is not supported: create the image beforehand and mount it with loop"
-        : `known transforms: ${KNOWN_TRANSFORMS.map((t) => `${t}/`).join(", ")}`;
+    const hint = `known transforms: ${KNOWN_TRANSFORMS.map((t) => `${t}/`).join(", ")}`;
     throw new PlanError(`${entry.where}: unknown mount transform ${JSON.stringify(name)} in type ${JSON.stringify(entry.mount.type)}`, { hint });
   });
   if (transforms.length > 0 && type === "") throw new PlanError(`${entry.where}: type ${JSON.stringify(entry.mount.type)} names no filesystem type after its transforms`);
@@ -125,15 +154,21 @@ function transformed(
   entry: BatchEntry,
   chain: Chain,
   active: readonly { source: string; target: string; mountPoint: string }[],
-): { mount: Mount; mkdirs: MkdirAction[] } {
+): { mount: Mount; mkdirs: MkdirAction[]; mkfs: MkfsAction | undefined } {
   let mount: Mount = { type: chain.type, source: entry.mount.source, target: entry.mount.target, options: [...entry.mount.options] };
   const mkdirs: MkdirAction[] = [];
+  let mkfs: MkfsAction | undefined;
   try {
     for (const transform of chain.transforms) {
       if (transform === "format") mount = formatted(mount, active);
-      else {
+      else if (transform === "mkdir") {
         const taken = takeMkdirOptions(mount.options, active.map((a) => a.mountPoint));
         mkdirs.push(...taken.mkdirs);
+        mount = { ...mount, options: taken.options };
+      } else {
+        if (mkfs !== undefined) throw new PlanError(`type ${JSON.stringify(entry.mount.type)} asks for mkfs/ twice`);
+        const taken = takeMkfsOptions(mount.source, mount.options);
+        mkfs = taken.mkfs;
         mount = { ...mount, options: taken.options };
       }
     }
@@ -141,7 +176,7 @@ function transformed(
     if (err instanceof PlanError) throw new PlanError(`${entry.where}: ${err.message}`, { cause: err, ...(err.hint ? { hint: err.hint } : {}) });
     throw err;
   }
-  return { mount, mkdirs };
+  return { mount, mkdirs, mkfs };
 }
 
 function formatted(mount: Mount, active: readonly { source: string; target: string; mountPoint: string }[]): Mount {

@@ -19,3 +19,17 @@ export function parseSize(option: string, text: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new PlanError(`${option}: ${text} is too large`);
   return Number(value);
 }
+
+/**
+ * Sizes as containerd's options take them (go-units RAMInBytes: X-containerd.mkfs.size=):
+ * a number, a fraction allowed, then optionally a space and k, m, g, t or p, each a power of
+ * 1024 whether or not "i" and "b" follow ("64MiB", "64MB", "64m" are all 64 * 2^20).
+ */
+export function parseBinarySize(option: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text);
+  if (!m) throw new PlanError(`${option}: ${JSON.stringify(text)} is not a size (e.g. 67108864, 64MiB, 1g)`);
+  const power = m[2] === undefined ? 0 : "kmgtp".indexOf(m[2].toLowerCase()) + 1;
+  const value = Math.trunc(Number(m[1]) * 1024 ** power);
+  if (!Number.isSafeInteger(value)) throw new PlanError(`${option}: ${text} is too large`);
+  return value;
+}

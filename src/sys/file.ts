@@ -1,6 +1,6 @@
 /**
  * Files and directories through libc: mkdir(2), rmdir(2), unlink(2), access(2), lchown(2),
- * chmod(2), mkdtemp(3), whole-file reads. The CLI's paths use these rather than node:fs, whose
+ * chmod(2), ftruncate(2), renameat2(2), symlink(2), mkdtemp(3), whole-file reads. The CLI's paths use these rather than node:fs, whose
  * import alone costs about 1 ms of each start (docs/bench.md).
  */
 import { Errno } from "../errno.ts";
@@ -18,7 +18,14 @@ const libc = bindLibc({
   chmod: { args: ["cstring", "u32"], returns: "i32" },
   access: { args: ["cstring", "i32"], returns: "i32" },
   mkdtemp: { args: ["ptr"], returns: "ptr" },
+  ftruncate: { args: ["i32", "i64"], returns: "i32" },
+  renameat2: { args: ["i32", "cstring", "i32", "cstring", "u32"], returns: "i32" },
+  symlink: { args: ["cstring", "cstring"], returns: "i32" },
 });
+
+const AT_FDCWD = -100;
+/** renameat2's flag: fail with EEXIST rather than replace what is at the new name */
+const RENAME_NOREPLACE = 1;
 
 /** access(2) modes. */
 export const X_OK = 1;
@@ -39,6 +46,25 @@ export function rmdir(path: string): void {
 export function unlink(path: string): void {
   refuseNul(path, "unlink(2)");
   if (libc().unlink(path) !== 0) throw syscallFailure("unlink(2)", [path]);
+}
+
+/** ftruncate(fd, size): the file's length set to size (a sparse file when it grows); path names fd in errors */
+export function ftruncate(fd: number, size: number, path: string): void {
+  if (libc().ftruncate(fd, size) !== 0) throw syscallFailure("ftruncate(2)", [path]);
+}
+
+/** renameat2(from, to, RENAME_NOREPLACE): EEXIST when something is at `to` already, never replaced */
+export function renameNoReplace(from: string, to: string): void {
+  refuseNul(from, "renameat2(2)");
+  refuseNul(to, "renameat2(2)");
+  if (libc().renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) !== 0) throw syscallFailure("renameat2(2)", [from, to]);
+}
+
+/** symlink(target, path): a symlink at path pointing to target */
+export function symlink(target: string, path: string): void {
+  refuseNul(target, "symlink(2)");
+  refuseNul(path, "symlink(2)");
+  if (libc().symlink(target, path) !== 0) throw syscallFailure("symlink(2)", [path, target]);
 }
 
 /** lchown(path, uid, gid); -1 (0xffffffff) leaves that id as it is. A symlink itself is changed, never its target. */

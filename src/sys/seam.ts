@@ -9,7 +9,7 @@ import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, 
 import { statfs, statxIdentity, statxMountId, statxOwnership, type FileIdentity, type Ownership, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit } from "./process.ts";
 import { readlink } from "./readlink.ts";
-import { chmod, chown, lchown, mkdir, rmdir } from "./file.ts";
+import { chmod, chown, ftruncate, lchown, mkdir, renameNoReplace, rmdir, symlink, unlink } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
 import { namespaceType, setns, unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
@@ -77,6 +77,14 @@ export interface Syscalls {
   mkdir(path: string, mode: number): void;
   /** rmdir(path) */
   rmdir(path: string): void;
+  /** unlink(path) */
+  unlink(path: string): void;
+  /** ftruncate(fd, size); path names fd in errors */
+  ftruncate(fd: number, size: number, path: string): void;
+  /** renameat2(from, to, RENAME_NOREPLACE): EEXIST rather than replacing what is at `to` */
+  renameNoReplace(from: string, to: string): void;
+  /** symlink(target, path) */
+  symlink(target: string, path: string): void;
   /** statx(path, STATX_UID|STATX_GID|STATX_MODE), not following a symlink unless followLinks: owner, group, permission bits */
   statxOwnership(path: string, followLinks?: boolean): Ownership;
   /** lchown(path, uid, gid); -1 keeps that id */
@@ -140,6 +148,10 @@ export const libcSyscalls: Syscalls = {
   writeOnce,
   mkdir,
   rmdir,
+  unlink,
+  ftruncate,
+  renameNoReplace,
+  symlink,
   statxOwnership,
   lchown,
   chown,

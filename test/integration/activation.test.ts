@@ -244,6 +244,9 @@ describe("mountkit apply with containerd's transforms", () => {
       expect.stringMatching(/^# entry 1: \/.*\/mountkit-activate-[^/]+\/2$/),
       expect.stringMatching(/^# entry 2: \/.*\/mountkit-activate-[^/]+\/1$/),
       `# entry 3: ${root}`,
+      // what the mkdir/ transform does before the overlay
+      expect.stringMatching(/^# first: mkdir \/.*\/mountkit-activate-[^/]+\/2\/upper \(0755\) beneath \/.*\/2$/),
+      expect.stringMatching(/^# first: mkdir \/.*\/mountkit-activate-[^/]+\/2\/work \(0755\) beneath \/.*\/2$/),
     ]);
     expect(dry.stdout).toMatch(/"lowerdir\+", "\/.*\/mountkit-activate-[^/]+\/1"/);
     expect(activationDirs()).toEqual([]);
@@ -262,10 +265,10 @@ describe("mountkit apply with containerd's transforms", () => {
 
   test("applyText refuses an unknown transform before anything (exit 1)", () => {
     fresh("activate-unknown");
-    const err = caught(() => applyText(JSON.stringify([{ type: "mkfs/ext4", source: "/x.img", target: "/", options: ["loop"] }]), { root: dir("root") })) as MountkitError;
+    const err = caught(() => applyText(JSON.stringify([{ type: "mkfs2/ext4", source: "/x.img", target: "/", options: ["loop"] }]), { root: dir("root") })) as MountkitError;
     expect(err).toBeInstanceOf(MountkitError);
     expect(exitCodeFor(err)).toBe(1);
-    expect(err.message).toMatch(/entry 1: unknown mount transform "mkfs"/);
+    expect(err.message).toMatch(/entry 1: unknown mount transform "mkfs2"/);
     expect(activationDirs()).toEqual([]);
   });
 });

@@ -49,11 +49,19 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
           ok: true,
           dryRun: true,
           format: request.input.format,
-          entries: entries.map((e) => ({ index: e.entry.index, where: e.entry.where, target: e.target, action: e.plan.action, steps: e.plan.steps.map(describeStep) })),
+          entries: entries.map((e) => ({
+            index: e.entry.index,
+            where: e.entry.where,
+            target: e.target,
+            action: e.plan.action,
+            ...(e.prepare?.length ? { prepare: e.prepare } : {}),
+            steps: e.plan.steps.map(describeStep),
+          })),
         });
       } else {
         for (const e of entries) {
           io.out(`# ${e.entry.where}: ${e.target}\n`);
+          for (const line of e.prepare ?? []) io.out(`# first: ${line}\n`);
           for (const step of e.plan.steps) io.out(`${formatStep(step)}\n`);
         }
       }
