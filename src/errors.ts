@@ -205,6 +205,8 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof PlanError) return ExitCode.usage;
   if (err instanceof BatchError) return err.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
   if (err instanceof SyscallError || err instanceof HelperError || err instanceof MountFailedError) return ExitCode.mountFailed;
+  // another process's error: its kind says which of the above it was
+  if (err instanceof ReportedError) return err.kind === "plan" ? ExitCode.usage : ExitCode.mountFailed;
   return ExitCode.system;
 }
 

@@ -7,9 +7,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { MountFailedError, MountkitError, PlanError } from "../../src/errors.ts";
 import { mountFstabForked } from "../../src/ops/fstab-fork.ts";
+import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import type { BatchEntry } from "../../src/plan/batch-entry.ts";
 import { BINARY, runCli } from "../support/cli.ts";
+import { detachLoopDevicesOf, makeExt4Image } from "../support/resources.ts";
 import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
@@ -132,6 +134,26 @@ describe("mount -a -F (through the binary)", () => {
       cause: { kind: "syscall", syscall: "mount(2)", errnoName: "ENOENT", paths: ["bad", `${d}/missing`] },
     });
     expect(mountsUnder(d).length).toBe(1);
+  });
+
+  test("a line's process that succeeds with a warning (a write-protected device mounted read-only): the warning reaches mount -a's stderr", () => {
+    const s = ws.fresh("fork-warn");
+    const d = s.dir;
+    const image = makeExt4Image(join(d, "a.img"));
+    ws.cleanups.push(() => detachLoopDevicesOf(image));
+    const loop = attachLoop(image, { readOnly: true });
+    ws.cleanups.push(() => {
+      loop.close();
+      detachLoop(loop.device);
+    });
+    mkdirSync(join(d, "m"));
+    unmountUnderAfter(d);
+    const fstab = join(d, "fstab");
+    writeFileSync(fstab, `${loop.device} ${d}/m ext4 defaults\n`);
+    const r = runCli(["mount", "-a", "-F", "-T", fstab]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`mountkit: ${d}/m: WARNING: source write-protected, mounted read-only\n`);
+    expect(mountsUnder(d).map((m) => [m.mountpoint, m.source, m.options.split(",").includes("ro")])).toEqual([[`${d}/m`, loop.device, true]]);
   });
 
   test("a bad line refuses the whole file before any process starts; --target-prefix and -o reach each line", () => {

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { oneLine, reportError, type Io } from "../../src/cli/output.ts";
 import { Errno } from "../../src/errno.ts";
-import { HelperError, PlanError, SyscallError } from "../../src/errors.ts";
+import { exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
 
 function capture(): Io & { stdout: string; stderr: string } {
   const io = { stdout: "", stderr: "", out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
@@ -40,6 +40,27 @@ test("--json: the same one stderr line, and every cleanup error in the error obj
     expect.objectContaining({ kind: "plan", message: "rmdir /tmp/b:\nleft in place" }),
     "not an Error",
   ]);
+});
+
+test("an error rebuilt from a process's --json (mount -a -F's ReportedError) reports as the process did, cleanups included", () => {
+  const original = capture();
+  reportError(original, failureWithCleanups(), true);
+  const reported = new ReportedError(JSON.parse(original.stdout).error);
+  expect(reported.kind).toBe("syscall");
+  expect(exitCodeFor(reported)).toBe(32);
+  expect(reported.cleanupErrors.map((c) => (c instanceof ReportedError ? c.kind : c))).toEqual(["syscall", "plan", "not an Error"]);
+  const text = capture();
+  const textBefore = capture();
+  expect(reportError(text, reported, false)).toBe(32);
+  reportError(textBefore, failureWithCleanups(), false);
+  expect(text.stderr).toBe(textBefore.stderr);
+  const json = capture();
+  reportError(json, reported, true);
+  expect(JSON.parse(json.stdout).error).toEqual(JSON.parse(original.stdout).error);
+  // a kind it does not know is reported as a mount failure (exit 32), never dropped
+  expect(new ReportedError({ kind: "weird", message: "m" }).kind).toBe("mount");
+  expect(exitCodeFor(new ReportedError({ kind: "plan", message: "refused" }))).toBe(1);
+  expect(new ReportedError({ nothing: 1 }).message).toBe('{"nothing":1}');
 });
 
 test("without cleanup errors: the message and hint only", () => {
