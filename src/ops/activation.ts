@@ -37,7 +37,7 @@ export function runActivatedBatch(
   const tempDir = newTempPath("activate");
   const activation = planActivation(entries, tempDir)!; // a PlanError here: nothing made yet
   const ctx = opsContext(options);
-  const made = new TempMounts(tempDir, ctx, options);
+  const made = new TempMounts(ctx);
   let outcome: BatchOutcome;
   try {
     ctx.sys.mkdir(ensureTempParent(tempDir), 0o700);
@@ -138,11 +138,7 @@ class TempMounts {
   readonly devices = new Map<string, string>();
   /** images mkfs/ made in this call */
   readonly images: MadeImage[] = [];
-  constructor(
-    readonly tempDir: string,
-    readonly ctx: OpsContext,
-    readonly options: BatchOptions,
-  ) {}
+  constructor(readonly ctx: OpsContext) {}
 
   /** Undo what was made, newest first (temp mounts detached, symlinks and dirs removed); the failures. */
   release(): unknown[] {

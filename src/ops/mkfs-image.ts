@@ -31,6 +31,15 @@ export interface MadeImage {
 
 /** Make mkfs's image unless it exists; what was made, or undefined when it was there already. */
 export function ensureImage(mkfs: MkfsAction, ctx: OpsContext): MadeImage | undefined {
+  try {
+    return checkOrMake(mkfs, ctx);
+  } catch (err) {
+    if (err instanceof SyscallError && err.action === undefined) err.withAction(`make the image ${quotePath(mkfs.image)}`);
+    throw err;
+  }
+}
+
+function checkOrMake(mkfs: MkfsAction, ctx: OpsContext): MadeImage | undefined {
   // a dangling symlink shows as one, and is refused below
   const there = statPath(mkfs.image, true) ?? statPath(mkfs.image, false);
   if (there !== undefined) {
@@ -47,7 +56,13 @@ export function ensureImage(mkfs: MkfsAction, ctx: OpsContext): MadeImage | unde
     });
   }
   const file = formattingName(mkfs.image, Math.floor(Math.random() * 36 ** 8).toString(36));
-  const fd = sys.open(file, O.RDWR | O.CREAT | O.EXCL | O.CLOEXEC, 0o640);
+  let fd: number;
+  try {
+    fd = sys.open(file, O.RDWR | O.CREAT | O.EXCL | O.CLOEXEC, 0o640);
+  } catch (err) {
+    if (isErrno(err, Errno.ENOENT)) (err as SyscallError).hint = `the image's directory ${quotePath(file.slice(0, file.lastIndexOf("/")) || "/")} does not exist`;
+    throw err;
+  }
   let identity: FileIdentity;
   let placed = false;
   try {
@@ -71,9 +86,6 @@ export function ensureImage(mkfs: MkfsAction, ctx: OpsContext): MadeImage | unde
       ctx.log?.(`mkfs: ${quotePath(mkfs.image)} was made by someone else meanwhile: used as it is`);
       return undefined;
     }
-  } catch (err) {
-    if (err instanceof SyscallError && err.action === undefined) err.withAction(`make the image ${quotePath(mkfs.image)}`);
-    throw err;
   } finally {
     if (!placed) unlinkQuietly(file, ctx);
   }

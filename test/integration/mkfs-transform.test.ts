@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exitCodeFor, HelperError, MountkitError } from "../../src/errors.ts";
+import { exitCodeFor, HelperError, MountkitError, SyscallError } from "../../src/errors.ts";
 import { mountAll } from "../../src/ops/batch.ts";
 import { tempMountLocation } from "../../src/ops/temp-location.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
@@ -153,6 +153,19 @@ describe("mkfs/ leaves no half-made image", () => {
     expect(err).toBeInstanceOf(HelperError);
     expect(err.message).toMatch(/make the image .*: mkfs\.ext4 not found in .*empty-helpers/);
     expect(err.hint).toMatch(/put mkfs\.ext4 in the helper dir/);
+    expect(readdirSync(images)).toEqual([]);
+    expect(activationDirs()).toEqual([]);
+  });
+
+  test("an image whose directory does not exist: the open named, exit 32, nothing made", () => {
+    const { images } = imagePath("mkfs-no-dir");
+    const image = join(images, "absent", "rw.img");
+    const err = caught(() => mountAll(loopList(image, "/data"), dir("root"))) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(err.message).toMatch(/^mount all: entry 1: make the image .*\/absent\/rw\.img: open\(2\): ENOENT/);
+    expect(err.paths[0]).toMatch(/\/absent\/\.rw\.img\.mkfs-\w+$/);
+    expect(err.hint).toBe(`the image's directory ${join(images, "absent")} does not exist`);
     expect(readdirSync(images)).toEqual([]);
     expect(activationDirs()).toEqual([]);
   });
