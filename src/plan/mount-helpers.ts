@@ -25,15 +25,25 @@ export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
  * The mounts made read-only. An overlay loses its upperdir and workdir, and the upperdir
  * becomes its top lower layer (the merged view stays the same, frozen). Every other mount gets
  * `ro` in place of any `rw`/`ro`. Under containerd's transform prefixes (plan/activation.ts) an
- * overlay is still one ("format/mkdir/overlay"), and the X-containerd.mkdir options go: a
- * read-only view creates nothing. A new array of new Mount objects.
+ * overlay is still one ("format/mkdir/overlay"), and the X-containerd.mkdir options, the mkfs/
+ * transform and its X-containerd.mkfs options go: a read-only view creates nothing (a missing
+ * image is then an error). A new array of new Mount objects.
  */
 export function readonlyMounts(mounts: readonly Mount[]): Mount[] {
   return mounts.map((m) => {
-    const options = m.type.includes("/") ? m.options.filter((o) => !o.startsWith("X-containerd.mkdir.")) : m.options;
-    if (m.type.slice(m.type.lastIndexOf("/") + 1) === "overlay") return { ...m, options: readonlyOverlayOptions(options) };
-    return { ...m, options: [...options.filter((o) => o !== "rw" && o !== "ro"), "ro"] };
+    const transformed = m.type.includes("/");
+    const type = transformed ? withoutMkfs(m.type) : m.type;
+    const options = transformed ? m.options.filter((o) => !o.startsWith("X-containerd.mkdir.") && !o.startsWith("X-containerd.mkfs.")) : m.options;
+    if (type.slice(type.lastIndexOf("/") + 1) === "overlay") return { ...m, type, options: readonlyOverlayOptions(options) };
+    return { ...m, type, options: [...options.filter((o) => o !== "rw" && o !== "ro"), "ro"] };
   });
+}
+
+/** "mkfs/ext4" -> "ext4", "format/mkfs/loop" -> "format/loop" */
+function withoutMkfs(type: string): string {
+  const parts = type.split("/");
+  const last = parts.pop()!;
+  return [...parts.filter((p) => p !== "mkfs"), last].join("/");
 }
 
 /**

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { exitCodeFor, HelperError, MountkitError, SyscallError } from "../../src/errors.ts";
 import { mountAll } from "../../src/ops/batch.ts";
 import { tempMountLocation } from "../../src/ops/temp-location.ts";
+import { withReadonlyTempMount } from "../../src/ops/temp-mount.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { identifySuperblock } from "../../src/plan/superblock.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
@@ -114,6 +115,34 @@ describe("mkfs/ with the loop handler", () => {
     expect(activationDirs()).toEqual([]);
     expect(runCli(["umount", root])).toMatchObject({ code: 0, stderr: "" });
     await expectFreed(image);
+  });
+});
+
+describe("a read-only view of an mkfs/ list (withReadonlyTempMount)", () => {
+  test("makes no image: a missing one is an error; an existing one is attached and mounted read-only", async () => {
+    const { images, image } = imagePath("mkfs-readonly");
+    const view = [
+      { type: "mkfs/loop", source: image, options: ["X-containerd.mkfs.size=16MiB"] },
+      { type: "format/ext4", source: "{{ mount 0 }}", options: ["rw"] },
+    ];
+    const missing = (await withReadonlyTempMount(view, () => "mounted").catch((e: unknown) => e)) as SyscallError;
+    expect(missing).toBeInstanceOf(SyscallError);
+    expect(missing.errnoName).toBe("ENOENT");
+    expect(readdirSync(images)).toEqual([]);
+
+    const root = dir("root");
+    dir("root", "data");
+    mountAll(loopList(image, "/data"), root).release();
+    await expectFreed(image);
+    const seen = await withReadonlyTempMount(view, (d) => {
+      const write = caught(() => writeFileSync(join(d, "more"), "x")) as NodeJS.ErrnoException;
+      const devices = loopDevicesOf(image).sysfs;
+      const readOnly = devices.map((dev) => readFileSync(`/sys/block/${dev.slice("/dev/".length)}/ro`, "utf8").trim());
+      return { lostFound: existsSync(join(d, "lost+found")), write: write.code, readOnly };
+    });
+    expect(seen).toEqual({ lostFound: true, write: "EROFS", readOnly: ["1"] }); // the loop handler attached it read-only
+    await expectFreed(image);
+    expect(activationDirs()).toEqual([]);
   });
 });
 

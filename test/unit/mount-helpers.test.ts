@@ -64,7 +64,7 @@ describe("readonlyMounts", () => {
     expect(readonlyMounts(input).map((m) => m.options)).toEqual([["lowerdir=/a:/b"], ["noatime", "ro"], ["rbind", "ro"]]);
   });
 
-  test("containerd's transform lists: a format/mkdir/overlay is an overlay; the mkdir options go, the images get ro", () => {
+  test("containerd's transform lists: a format/mkdir/overlay is an overlay; the mkdir options go, the images get ro; mkfs/ goes", () => {
     const ro = readonlyMounts(frozen(snapshotList("/rw.img", "/layer.erofs")));
     expect(ro.map((m) => [m.type, m.options])).toEqual([
       ["ext4", ["loop", "ro"]],
@@ -73,6 +73,17 @@ describe("readonlyMounts", () => {
     ]);
     const bind = readonlyMounts([{ type: "format/mkdir/bind", source: "{{ mount 0 }}/upper", options: ["X-containerd.mkdir.path={{ mount 0 }}/upper", "rw", "rbind"] }]);
     expect(bind[0]!.options).toEqual(["rbind", "ro"]);
+    // mkfs/ makes nothing in a read-only view: the transform and its options go; a loop handler attaches read-only
+    const blocks = readonlyMounts([
+      { type: "mkfs/loop", source: "/disk.img", options: ["X-containerd.mkfs.size=200MiB", "X-containerd.mkfs.fs=ext4"] },
+      { type: "format/ext4", source: "{{ mount 0 }}", options: ["rw"] },
+      { type: "format/mkfs/ext4", source: "{{ source 0 }}", options: ["X-containerd.mkfs.size=1m", "loop"] },
+    ]);
+    expect(blocks.map((m) => [m.type, m.options])).toEqual([
+      ["loop", ["ro"]],
+      ["format/ext4", ["ro"]],
+      ["format/ext4", ["loop", "ro"]],
+    ]);
   });
 });
 
