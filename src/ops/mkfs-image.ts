@@ -14,7 +14,7 @@ import { Errno } from "../errno.ts";
 import { HelperError, isErrno, MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { formattingName, mkfsArgv, type MkfsAction } from "../plan/mkfs.ts";
 import { AT } from "../plan/mount-api-flags.ts";
-import { identifySuperblock, PROBE_BYTES } from "../plan/superblock.ts";
+import { identifySuperblock } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import { sameFile, statPath, type FileIdentity } from "../sys/stat.ts";
 import type { OpsContext } from "./context.ts";
@@ -22,6 +22,7 @@ import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { readDeviceStart } from "./probe.ts";
 
 /** An image this call made: removed again if nothing of the call is left mounted. */
 export interface MadeImage {
@@ -48,10 +49,10 @@ function checkOrMake(mkfs: MkfsAction, ctx: OpsContext): MadeImage | undefined {
     return undefined;
   }
   const { sys } = ctx;
-  const helper = locateHelper(mkfs.helper, helperSearchDirs(ctx));
+  const dirs = helperSearchDirs(ctx);
+  const helper = locateHelper(mkfs.helper, dirs);
   if (helper === undefined) {
-    const dirs = helperSearchDirs(ctx).map(quotePath).join(":");
-    throw new HelperError(`make the image ${quotePath(mkfs.image)}: ${mkfs.helper} not found in ${dirs}`, mkfs.helper, mkfsArgv(mkfs, mkfs.image), null, "", {
+    throw new HelperError(`make the image ${quotePath(mkfs.image)}: ${mkfs.helper} not found in ${dirs.map(quotePath).join(":")}`, mkfs.helper, mkfsArgv(mkfs, mkfs.image), null, "", {
       hint: ctx.helperDir !== undefined ? `put ${mkfs.helper} in the helper dir, or leave it unset` : `install it (Debian: apt-get install ${mkfs.fs === "xfs" ? "xfsprogs" : "e2fsprogs"})`,
     });
   }
@@ -74,7 +75,7 @@ function checkOrMake(mkfs: MkfsAction, ctx: OpsContext): MadeImage | undefined {
     }
     const argv = mkfsArgv(mkfs, file);
     ctx.log?.(`mkfs: ${argv.join(" ")} (${mkfs.size} bytes), then renamed to ${quotePath(mkfs.image)}`);
-    const exit = sys.runProcess(helper, argv, helperEnvironment(helperSearchDirs(ctx)));
+    const exit = sys.runProcess(helper, argv, helperEnvironment(dirs));
     if (exit.exitCode !== 0) {
       throw new HelperError(`make the image ${quotePath(mkfs.image)}: ${helper} ${describeExit(exit)}`, mkfs.helper, argv, exit.exitCode, exit.output);
     }
@@ -116,8 +117,7 @@ function checkExisting(mkfs: MkfsAction, type: string, ctx: OpsContext): void {
   const fd = ctx.sys.open(mkfs.image, O.RDONLY | O.CLOEXEC);
   let found: string | undefined;
   try {
-    const bytes = new Uint8Array(PROBE_BYTES);
-    const sb = identifySuperblock(bytes.subarray(0, ctx.sys.readAt(fd, bytes, 0, mkfs.image)));
+    const sb = identifySuperblock(readDeviceStart(fd, mkfs.image, ctx.sys));
     found = sb?.kind === "filesystem" ? sb.type : undefined;
   } finally {
     closeQuietly(ctx.sys, fd);

@@ -242,6 +242,37 @@ describe("mkfs/ leaves no half-made image", () => {
     await expectFreed(image);
   });
 
+  test("a temp mount failing after the image and its loop handler: the image removed, the device freed, the symlink and temp dir gone", async () => {
+    const { images, image } = imagePath("mkfs-temp-fail");
+    const before = mountTable().length;
+    const list: Mount[] = [
+      { type: "mkfs/loop", source: image, options: ["X-containerd.mkfs.size=16MiB"] },
+      { type: "tmpfs", source: "bad", options: ["bogus=1"] },
+      { type: "format/ext4", source: "{{ mount 0 }}", target: "/data", options: [] },
+    ];
+    const err = caught(() => mountAll(list, dir("root"))) as MountkitError;
+    expect(err).toBeInstanceOf(MountkitError);
+    expect(exitCodeFor(err)).toBe(32);
+    expect(err.message).toMatch(/^mount all: entry 2: /);
+    expect(err.cleanupErrors).toEqual([]);
+    expect(readdirSync(images)).toEqual([]); // the image this call made is gone
+    await expectFreed(image); // the handler's fd closed: autoclear detached the device
+    expect(mountTable().length).toBe(before);
+    expect(activationDirs()).toEqual([]);
+  });
+
+  test("a loop handler whose image is missing: the attach named, nothing left", () => {
+    const { images } = imagePath("loop-handler-missing");
+    const missing = join(images, "absent.img");
+    const err = caught(() =>
+      mountAll([{ type: "loop", source: missing, options: [] }, { type: "format/ext4", source: "{{ mount 0 }}", target: "/data", options: [] }], dir("root")),
+    ) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.errnoName).toBe("ENOENT");
+    expect(err.message).toMatch(/^mount all: entry 1: attach .*absent\.img to a loop device \(containerd's loop handler\)/);
+    expect(activationDirs()).toEqual([]);
+  });
+
   test("another process makes the image while mkfs runs: its image is used, ours removed (RENAME_NOREPLACE)", async () => {
     const { images, image } = imagePath("mkfs-race");
     const content = dir("their-content");
