@@ -727,27 +727,56 @@ static int idmap_overlay_fd(const char *target, const char *upper, const char *w
  * both reach the compaction threshold at the same layer count. */
 static int idmap_sequence;
 
+/* Layer i as mountkit's legacy strategy takes it (src/ops/idmap-shared-temp.ts): a symlink
+ * "layers/<below parent>" at temp when it is the same directory through the shared temp mount,
+ * on that mount, and on the parent's mount; else its own idmapped read-only temp mount there.
+ * *linked says which, for the cleanup. */
+static int legacy_layer(const char *shared_dir, uint64_t parent_mnt, uint64_t clone_mnt, int i, const char *temp, int *linked) {
+  struct statx want, got;
+  char via[8400], target[4200];
+  *linked = 0;
+  if (clone_mnt && identity(AT_FDCWD, layers[i], 0, &want) == 0 && want.stx_mnt_id == parent_mnt) {
+    int whole = !strcmp(below_parent[i], ".");
+    snprintf(via, sizeof via, "%s%s%s", shared_dir, whole ? "" : "/", whole ? "" : below_parent[i]);
+    if (identity(AT_FDCWD, via, 0, &got) == 0 && got.stx_mnt_id == clone_mnt && got.stx_ino == want.stx_ino &&
+        got.stx_dev_major == want.stx_dev_major && got.stx_dev_minor == want.stx_dev_minor) {
+      snprintf(target, sizeof target, "layers%s%s", whole ? "" : "/", whole ? "" : below_parent[i]);
+      if (symlink(target, temp) < 0) return -errno;
+      *linked = 1;
+      return 0;
+    }
+  }
+  if (mkdir(temp, 0700) < 0) return -errno;
+  int fd = idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
+  if (fd < 0) {
+    rmdir(temp);
+    return fd;
+  }
+  return attach(fd, temp);
+}
+
 static int idmap_overlay_legacy(const char *target, const char *upper, const char *work, const char *tmpbase) {
-  char dir[4096], temp[4200];
+  char dir[4096], temp[4200], shared_dir[4200];
   snprintf(dir, sizeof dir, "%s/mountkit-idmap-%d-%d-XXXXXX", tmpbase, (int)getpid(), ++idmap_sequence);
   if (!mkdtemp(dir)) return -errno;
   size_t cap = 64 + (size_t)nlayers * (strlen(dir) + 8) + strlen(upper) + strlen(work);
   char *data = malloc(cap), *relative = malloc(cap);
+  int *linked = calloc((size_t)nlayers + 1, sizeof *linked);
   size_t len = (size_t)snprintf(data, cap, "lowerdir="), rlen = (size_t)snprintf(relative, cap, "lowerdir=");
-  int err = 0, made = 0;
+  int err = 0, made = 0, shared = 0;
+  uint64_t parent_mnt = 0, clone_mnt = 0;
+  /* two layers or more: one idmapped read-only temp mount of their parent (containerd#12092) */
+  snprintf(shared_dir, sizeof shared_dir, "%s/layers", dir);
+  if (shared_parent) {
+    if (mkdir(shared_dir, 0700) < 0) err = -errno;
+    int tree = err ? -1 : shared_clone(&parent_mnt, &clone_mnt);
+    if (tree >= 0) shared = attach(tree, shared_dir) == 0;
+    if (!shared) clone_mnt = 0;
+  }
   for (int i = 0; i < nlayers && !err; i++) {
     snprintf(temp, sizeof temp, "%s/%d", dir, i);
-    if (mkdir(temp, 0700) < 0) {
-      err = -errno;
-      break;
-    }
+    if ((err = legacy_layer(shared_dir, parent_mnt, clone_mnt, i, temp, &linked[i]))) break;
     made++;
-    int fd = idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
-    if (fd < 0) {
-      err = fd;
-      break;
-    }
-    if ((err = attach(fd, temp))) break;
     len += (size_t)snprintf(data + len, cap - len, "%s%s", i ? ":" : "", temp);
     rlen += (size_t)snprintf(relative + rlen, cap - rlen, "%s%d", i ? ":" : "", i);
   }
@@ -768,10 +797,17 @@ static int idmap_overlay_legacy(const char *target, const char *upper, const cha
   }
   for (int i = 0; i < made; i++) {
     snprintf(temp, sizeof temp, "%s/%d", dir, i);
-    umount2(temp, 0); /* fails harmlessly for a dir whose layer was never attached */
-    rmdir(temp);
+    if (linked[i]) {
+      unlink(temp);
+    } else {
+      umount2(temp, 0);
+      rmdir(temp);
+    }
   }
+  if (shared) umount2(shared_dir, 0);
+  if (shared_parent) rmdir(shared_dir);
   rmdir(dir);
+  free(linked);
   free(data);
   free(relative);
   return err;
@@ -912,7 +948,7 @@ static void prepare(const char *mode) {
     int first_layer = !strcmp(mode, "idmap-overlay-legacy") ? 6 : 5;
     layers = arg + first_layer;
     nlayers = nargs - first_layer;
-    if (!strcmp(mode, "idmap-overlay-fd")) prepare_shared_parent();
+    prepare_shared_parent(); /* both strategies share one clone of the layers' parent */
   } else if (!strcmp(mode, "apply")) {
     apply_count = atoi(arg[2]);
     apply_targets = malloc(sizeof(char *) * (size_t)(apply_count > 0 ? apply_count : 1));

@@ -40,7 +40,7 @@ export function runSharedTreeStep(step: SharedTreeStep, ctx: OpsContext, run: Pl
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
     if (tree >= 0) closeQuietly(sys, tree);
-    ctx.log?.(`shared clone of ${JSON.stringify(step.path)} refused (${err.message}): one clone per layer`);
+    ctx.log?.(`shared clone of ${JSON.stringify(step.path)} refused (${err.syscall}: ${err.errnoName}): one clone per layer`);
     return undefined;
   }
 }

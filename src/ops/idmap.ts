@@ -6,7 +6,7 @@
  *   cleanupIdmapTemp(dir)         remove a temp lower dir left behind by a busy mount
  * mount() with uidmap=/gidmap= options goes through the idmap planner instead (plan/idmap.ts).
  */
-import { readdirSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import { Errno } from "../errno.ts";
 import { isErrno, MountkitError, SyscallError } from "../errors.ts";
 import { idMappingPair } from "../plan/idmap-mapping.ts";
@@ -72,8 +72,9 @@ export function openIdmappedTree(
 }
 
 /**
- * Remove a temp dir of idmapped lowers that a failed cleanup left (a lower was busy): unmount
- * each entry under the EBUSY policy until it is no mount point, rmdir it, then rmdir dir.
+ * Remove a temp dir of idmapped lowers that a failed cleanup left (a lower was busy): unlink
+ * each layer's symlink into the shared temp mount (the link, never what it points to), unmount
+ * every other entry under the EBUSY policy until it is no mount point, rmdir it, then rmdir dir.
  * Only rmdir: a dir that still holds anything stays, and the error says which.
  */
 export function cleanupIdmapTemp(dir: string, options: OpsOptions = {}): void {
@@ -83,6 +84,10 @@ export function cleanupIdmapTemp(dir: string, options: OpsOptions = {}): void {
   for (const name of readdirSync(dir)) {
     const path = `${dir}/${name}`;
     try {
+      if (lstatSync(path).isSymbolicLink()) {
+        ctx.sys.unlink(path); // umount2 or rmdir would follow it into the shared mount
+        continue;
+      }
       for (;;) {
         try {
           retrySync(policy, () => ctx.sys.umount2(path, 0));

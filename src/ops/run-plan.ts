@@ -10,7 +10,8 @@ import { AT } from "../plan/mount-api-flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
 import { runHelperStep } from "./fuse-mount.ts";
-import { runIdmapStep, type IdmapRunState } from "./idmap-run.ts";
+import { runIdmapStep } from "./idmap-run.ts";
+import type { IdmapRunState } from "./idmap-temp.ts";
 import { runFsContextStep } from "./fs-context.ts";
 import { runMountInDirStep } from "./mount-in-dir.ts";
 import { runLoopMountStep } from "./loop.ts";
@@ -33,7 +34,7 @@ export interface PlanRun {
   readonly handles: PlanHandle[];
   /** where the next search of handles starts: the last one found (ops/plan-handles.ts) */
   handleCursor?: number;
-  /** what the idmap steps of this run attached and created (ops/idmap-run.ts) */
+  /** what the idmap steps of this run attached and created (ops/idmap-temp.ts) */
   idmap?: IdmapRunState;
   /**
    * Whether the running step's undo can ever run: false, outside a batch, for the last step

@@ -4,7 +4,7 @@
  * the unmount failed, a recursive delete would go through the mount into its data).
  * cleanupTempMounts() takes down what a crashed run left in the temp location.
  */
-import { lstatSync, readdirSync, rmdirSync } from "node:fs";
+import { lstatSync, readdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MountkitError, PlanError, quotePath } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
@@ -196,10 +196,20 @@ function ownDirs(location: string, warnings: MountkitError[]): string[] {
   }
 }
 
+function unlinkLink(path: string, warnings: MountkitError[]): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    warnings.push(cleanupFailure(err, "unlink(2)", path, `clean up ${quotePath(path)}`));
+  }
+}
+
 /**
- * rmdir dir and the empty directories under it, children first. A directory on another
- * filesystem (a mount that stayed) is not entered; a file stops its parents' removal. Both
- * are reported, nothing is deleted but empty directories.
+ * rmdir dir and the empty directories under it, children first, unlinking the symlinks our
+ * runs make there (an idmapped layer's link into its shared temp mount, a loop handler's
+ * device link): the link goes, never what it points to. A directory on another filesystem (a
+ * mount that stayed) is not entered; a file stops its parents' removal. Both are reported,
+ * nothing is deleted but empty directories and links.
  */
 function removeEmptyTree(dir: string, dev: number, removed: string[], warnings: MountkitError[]): void {
   try {
@@ -207,6 +217,7 @@ function removeEmptyTree(dir: string, dev: number, removed: string[], warnings: 
       const child = join(dir, name);
       const st = lstatSync(child);
       if (st.isDirectory() && st.dev === dev) removeEmptyTree(child, dev, removed, warnings);
+      else if (st.isSymbolicLink()) unlinkLink(child, warnings);
     }
     rmdirSync(dir);
     removed.push(dir);

@@ -21,13 +21,19 @@
  *           as containerd recomputes the options after that step), then every temp mount
  *           unmounted (EBUSY policy) and its dir removed with rmdir. A temp mount that stays
  *           busy is left mounted read-only: nothing is ever deleted through it.
+ *           Two layers or more share one temp mount, as in containerd since #12092: their
+ *           common parent idmapped read-only once at TEMP/layers, and TEMP/N a symlink to the
+ *           layer's path in it, checked to be the same directory there (else TEMP/N gets the
+ *           layer's own temp mount). The overlay's options name TEMP/N either way; the
+ *           symlinks are unlinked after it, never anything they point to.
  *
  * Pure.
  */
 import { PlanError } from "../errors.ts";
 import type { KernelFacts, Strategy } from "./facts.ts";
 import type { LayerSource } from "./fs-context-step.ts";
-import { idmappedLayerSteps, idmapTreeSteps, openLayerStep, sharedLayerParent, USERNS_SLOT, usernsStep, type UserNamespace } from "./idmap-tree.ts";
+import type { LinkLayerStep } from "./idmap-steps.ts";
+import { idmappedLayerSteps, idmapTreeSteps, openLayerStep, pathBelow, sharedLayerParent, USERNS_SLOT, usernsStep, type UserNamespace } from "./idmap-tree.ts";
 import { MOUNT_ATTR } from "./mount-api-flags.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
 import { overlayFsContextStep, overlayLegacyStep, upperSource, workSource } from "./overlay.ts";
@@ -38,6 +44,8 @@ import type { Plan, Step } from "./steps.ts";
 const TEMP_DIR_MODE = 0o700;
 /** The shared clone of the layers' parent: closed when the plan ends (after CMD_CREATE). */
 const SHARED_TREE_SLOT = "layers";
+/** The legacy strategy's one temp mount of the layers' parent, in its temp dir. */
+const SHARED_TEMP_NAME = "layers";
 
 /** How idmapped overlays are mounted under these facts. */
 export function idmapOverlayStrategy(facts: KernelFacts): Strategy {
@@ -90,7 +98,7 @@ function planLegacy(ctx: MountContext, config: OverlayConfig, pair: UserNamespac
       hint: "plan it through mount()/planOnly(), which choose one under the temp mount location",
     });
   }
-  // Every layer is replaced by its idmapped temp mount, in order; the overlay's own rendering
+  // Every layer is replaced by its idmapped temp path, in order; the overlay's own rendering
   // escapes them, and compacts them (relative to tempDir) when the options grow past a page.
   const layers = [...config.lowerdirs, ...config.datadirs];
   const temps = layers.map((_, i) => `${tempDir}/${i}`);
@@ -98,15 +106,33 @@ function planLegacy(ctx: MountContext, config: OverlayConfig, pair: UserNamespac
   const overlay = overlayLegacyStep(ctx, { ...config, lowerdirs: temps.slice(0, split), datadirs: temps.slice(split) });
 
   const steps: Step[] = [usernsStep(pair), { op: "mkdir", path: tempDir, mode: TEMP_DIR_MODE }];
-  layers.forEach((layer, i) => {
-    steps.push({ op: "mkdir", path: temps[i]!, mode: TEMP_DIR_MODE });
-    steps.push(...idmapTreeSteps(layer, temps[i]!, USERNS_SLOT, { attrSet: MOUNT_ATTR.RDONLY }, `lower${i}`, "temp-lower"));
-  });
-  steps.push(overlay, ...propagationSteps(ctx));
-  for (const temp of temps) {
-    steps.push({ op: "unmount_temp", target: temp, retry: "unmount-busy" });
-    steps.push({ op: "rmdir", path: temp });
+  const parent = sharedLayerParent(layers);
+  if (parent === undefined) {
+    layers.forEach((layer, i) => {
+      steps.push({ op: "mkdir", path: temps[i]!, mode: TEMP_DIR_MODE });
+      steps.push(...idmapTreeSteps(layer, temps[i]!, USERNS_SLOT, { attrSet: MOUNT_ATTR.RDONLY }, `lower${i}`, "temp-lower"));
+    });
+    steps.push(overlay, ...propagationSteps(ctx));
+    for (const temp of temps) {
+      steps.push({ op: "unmount_temp", target: temp, retry: "unmount-busy" });
+      steps.push({ op: "rmdir", path: temp });
+    }
+  } else {
+    const shared = `${tempDir}/${SHARED_TEMP_NAME}`;
+    steps.push({ op: "mkdir", path: shared, mode: TEMP_DIR_MODE });
+    steps.push({ op: "idmap_shared_temp", path: parent, target: shared, usernsSlot: USERNS_SLOT });
+    layers.forEach((layer, i) => steps.push(linkLayerStep(layer, temps[i]!, parent, shared)));
+    steps.push(overlay, ...propagationSteps(ctx));
+    for (const temp of temps) steps.push({ op: "release_layer", link: temp, retry: "unmount-busy" });
+    steps.push({ op: "release_shared_temp", target: shared, retry: "unmount-busy" }, { op: "rmdir", path: shared });
   }
   steps.push({ op: "rmdir", path: tempDir });
   return planFor(ctx, steps);
+}
+
+/** A layer's link to its path in the shared temp mount (relative, so it holds wherever the temp dir is). */
+function linkLayerStep(layer: string, link: string, parent: string, shared: string): LinkLayerStep {
+  const below = pathBelow(parent, layer);
+  const inShared = below === "." ? "" : `/${below}`;
+  return { op: "link_layer", path: layer, link, linkTarget: `${SHARED_TEMP_NAME}${inShared}`, via: `${shared}${inShared}`, usernsSlot: USERNS_SLOT };
 }

@@ -94,6 +94,57 @@ export interface OpenLayerStep {
 }
 
 /**
+ * The legacy idmapped overlay's one temp mount for all its layers (containerd#12092): an
+ * idmapped, read-only clone of the layers' common parent attached at target (an empty temp
+ * dir): statx(path) for its mount ID, open_tree(AT_FDCWD, path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC),
+ * mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY), move_mount(target), close. When the kernel
+ * refuses it, nothing is attached and every layer gets its own temp mount: nothing fails here.
+ */
+export interface SharedTempStep {
+  readonly op: "idmap_shared_temp";
+  readonly path: string;
+  readonly target: string;
+  readonly usernsSlot: string;
+}
+
+/**
+ * One layer of a legacy idmapped overlay at `link`, the path the overlay's options name.
+ * When the shared temp mount is attached, and `via` (the layer's path through it) is the
+ * directory `path` names (same device and inode), on the shared mount itself, and path lies on
+ * the parent's own mount: symlink(linkTarget, link), linkTarget being via relative to link's
+ * dir. A layer behind a mount point, or a symlink leading out of the parent, would be another
+ * directory there, or a directory that is not idmapped: such a layer, or every layer without
+ * the shared mount, gets its own temp mount instead (mkdir(link, 0700), open_tree +
+ * mount_setattr(MOUNT_ATTR_IDMAP|MOUNT_ATTR_RDONLY) + move_mount(link)).
+ */
+export interface LinkLayerStep {
+  readonly op: "link_layer";
+  readonly path: string;
+  readonly link: string;
+  readonly linkTarget: string;
+  readonly via: string;
+  readonly usernsSlot: string;
+}
+
+/**
+ * Undo a link_layer once the overlay holds its layers: unlink(link) for a symlink (never
+ * anything it points to); for a layer's own temp mount umount2 under the retry policy, then
+ * rmdir, left mounted read-only if it stays busy.
+ */
+export interface ReleaseLayerStep {
+  readonly op: "release_layer";
+  readonly link: string;
+  readonly retry: "unmount-busy";
+}
+
+/** umount2(target, 0) of the shared temp mount under the retry policy, if it was attached; left mounted read-only if it stays busy. */
+export interface ReleaseSharedTempStep {
+  readonly op: "release_shared_temp";
+  readonly target: string;
+  readonly retry: "unmount-busy";
+}
+
+/**
  * A detached clone of a directory of the filesystem mounted at root (X-mount.subdir):
  * openat2(root's O_PATH fd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, RESOLVE_BENEATH|RESOLVE_NO_XDEV|
  * RESOLVE_NO_MAGICLINKS), so no "..", symlink or mount point leads out of that filesystem, then
@@ -154,6 +205,10 @@ export type IdmapStep =
   | MountSetattrStep
   | SharedTreeStep
   | OpenLayerStep
+  | SharedTempStep
+  | LinkLayerStep
+  | ReleaseLayerStep
+  | ReleaseSharedTempStep
   | OpenSubdirStep
   | MoveMountStep
   | CloseStep
@@ -169,6 +224,10 @@ const IDMAP_OPS: ReadonlySet<string> = new Set([
   "mount_setattr",
   "idmap_shared_tree",
   "open_layer",
+  "idmap_shared_temp",
+  "link_layer",
+  "release_layer",
+  "release_shared_temp",
   "open_subdir",
   "move_mount",
   "close",
@@ -263,6 +322,26 @@ export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
         result: `$${step.slot}`,
         fallback: { syscalls: ["open_tree", "mount_setattr"], path: step.path, attrSetNames: formatMountAttr(SHARED_TREE_ATTRS) },
       };
+    case "idmap_shared_temp":
+      return {
+        op: step.op,
+        syscalls: ["statx", "open_tree", "mount_setattr", "move_mount", "close"],
+        args: { path: step.path, target: step.target, flags: SHARED_TREE_FLAGS, attrSet: SHARED_TREE_ATTRS, attrSetNames: formatMountAttr(SHARED_TREE_ATTRS), usernsFd: `$${step.usernsSlot}` },
+        fallback: "each layer its own temp mount",
+      };
+    case "link_layer":
+      return {
+        op: step.op,
+        syscalls: ["statx", "statx", "symlink"],
+        args: { target: step.linkTarget, linkpath: step.link },
+        layer: step.path,
+        via: step.via,
+        fallback: { syscalls: ["mkdir", "open_tree", "mount_setattr", "move_mount", "close"], path: step.path, target: step.link, attrSetNames: formatMountAttr(SHARED_TREE_ATTRS) },
+      };
+    case "release_layer":
+      return { op: step.op, syscall: "unlink", args: { path: step.link }, orOwnMount: { syscalls: ["umount2", "rmdir"], retry: step.retry } };
+    case "release_shared_temp":
+      return { op: step.op, syscall: "umount2", args: { target: step.target, flags: 0 }, retry: step.retry, onlyIfAttached: true };
     case "open_subdir":
       return {
         op: step.op,
@@ -325,6 +404,21 @@ export function formatIdmapStep(step: IdmapStep): string {
         `$${step.slot} = openat2($${step.tree}, ${q(step.relative)}, O_PATH|O_DIRECTORY|O_CLOEXEC, ${formatResolve(LAYER_RESOLVE)})  ` +
         `[if it is ${q(step.path)} on the mount of ${q(step.parent)}; else open_tree + mount_setattr of ${q(step.path)}]`
       );
+    case "idmap_shared_temp":
+      return (
+        `move_mount(open_tree(AT_FDCWD, ${q(step.path)}, ${formatOpenTreeFlags(SHARED_TREE_FLAGS)}) after mount_setattr(` +
+        `{attr_set: ${formatMountAttr(SHARED_TREE_ATTRS)}, userns_fd: $${step.usernsSlot}}), "", AT_FDCWD, ${q(step.target)}, MOVE_MOUNT_F_EMPTY_PATH)  ` +
+        `[one temp mount for the layers below; if refused, one per layer]`
+      );
+    case "link_layer":
+      return (
+        `symlink(${q(step.linkTarget)}, ${q(step.link)})  [if ${q(step.via)} is ${q(step.path)} on the shared temp mount; ` +
+        `else mkdir + open_tree + mount_setattr + move_mount of ${q(step.path)} there]`
+      );
+    case "release_layer":
+      return `unlink(${q(step.link)})  [or, for the layer's own temp mount: umount2 (retry ${step.retry}; left mounted read-only if still busy) + rmdir]`;
+    case "release_shared_temp":
+      return `umount2(${q(step.target)}, 0)  [if attached; retry ${step.retry}; left mounted read-only if still busy]`;
     case "open_subdir":
       return (
         `$${step.slot} = open_tree(openat2(open(${q(step.root)}, O_PATH), ${q(step.path)}, O_PATH|O_DIRECTORY|O_CLOEXEC, ${formatResolve(LAYER_RESOLVE)}), "", ` +

@@ -3,7 +3,7 @@
 // the temp mounts removed. The data-loss cases of containerd#10704/#10721/#12139: a temp
 // mount that cannot be unmounted never costs the lower layer a file. Root, private namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
@@ -16,7 +16,7 @@ import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { eventually, fdChanges, openFds, workerThreads } from "../support/resources.ts";
-import { errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, snapshot } from "../support/idmap-overlay.ts";
+import { errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, makeLowers, snapshot } from "../support/idmap-overlay.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -37,7 +37,28 @@ describe("the normal lifecycle", () => {
     const before = layers.map(snapshot);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
     cleanups.push(() => unmountAll(merged));
-    const plan = mount(overlayMount(layers, upper, work), merged, { facts: LEGACY });
+    // what the temp location holds when the overlay is mounted (containerd#12092: one idmapped
+    // mount of the layers' parent, each layer a link to its path in it)
+    let during: { mounts: { mountpoint: string; options: string }[]; entries: string[]; links: string[] } | undefined;
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      mount(source, target, fstype, flags, data) {
+        if (fstype === "overlay") {
+          const temp = readdirSync(tempMountLocation())[0]!;
+          const tempDir = join(tempMountLocation(), temp);
+          const entries = readdirSync(tempDir).sort();
+          const links = entries.filter((e) => e !== "layers").map((e) => readlinkSync(join(tempDir, e)));
+          during = { mounts: mountsUnder(tempMountLocation()), entries, links };
+        }
+        libcSyscalls.mount(source, target, fstype, flags, data);
+      },
+    };
+    const plan = mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys });
+    expect(during!.entries).toEqual(["0", "1", "2", "layers"]);
+    expect(during!.links).toEqual(["layers/lower0", "layers/lower1", "layers/lower2"]);
+    expect(during!.mounts).toHaveLength(1);
+    expect(during!.mounts[0]!.mountpoint).toEndWith("/layers");
+    expect(during!.mounts[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
 
     // what the plan did: temp dirs under the configured location, all removed again
     const temp = plan.steps.find((step) => step.op === "mkdir")!;
@@ -67,13 +88,21 @@ describe("the normal lifecycle", () => {
     expect(statSync(`${merged}/f`).uid).toBe(100007);
   });
 
-  test("a failure while preparing the lowers removes every temp mount and dir made so far", () => {
+  test("a failure while preparing the lowers removes every temp mount, link and dir made so far", () => {
     fresh("ovl-prep-fail");
     const layers = lowers(3);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
-    const sys = injectFaults(libcSyscalls, { openTree: { calls: [3], errno: Errno.ENOENT, syscall: "open_tree(2)" } });
+    // the shared temp mount made and the first layer linked, then the second link refused
+    const linkFails = injectFaults(libcSyscalls, { symlink: { calls: [2], errno: Errno.EACCES, syscall: "symlink(2)" } });
+    // the shared clone refused (each layer then its own), the second layer's own clone refused
+    const cloneFails = injectFaults(libcSyscalls, { openTree: { calls: [1, 3], errno: Errno.ENOENT, syscall: "open_tree(2)" } });
     const fds = openFds();
-    expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
+    expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys: linkFails, unmountRetry: QUICK })).toThrow(/symlink\(2\): EACCES/);
+    expect(linkFails.counts.moveMount).toBe(1);
+    expect(mountsUnder(fx.scratch.dir)).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+    expect(() => mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys: cloneFails, unmountRetry: QUICK })).toThrow(/open_tree\(2\): ENOENT/);
+    expect(cloneFails.counts.moveMount).toBe(1); // the first layer's own temp mount
     expect(mountsUnder(fx.scratch.dir)).toEqual([]);
     expect(readdirSync(tempMountLocation())).toEqual([]);
     expect(fdChanges(fds)).toEqual([expect.stringMatching(/^\+\d+ user:\[/)]); // the cached namespace fd only
@@ -97,16 +126,16 @@ describe("the normal lifecycle", () => {
 });
 
 describe("a temp mount that cannot be unmounted", () => {
-  /** A seam whose first unmount of temp lower 0 finds an fd held open inside it: a real EBUSY. */
-  function holdingTempLowerZero(): { sys: Syscalls; held: () => number | undefined; path: () => string | undefined } {
+  /** A seam whose first unmount of the temp mount whose path matches finds an fd held open inside it: a real EBUSY. */
+  function holding(name: RegExp, inside: string): { sys: Syscalls; held: () => number | undefined; path: () => string | undefined } {
     let fd: number | undefined;
     let path: string | undefined;
     const sys: Syscalls = {
       ...libcSyscalls,
       umount2(target, flags) {
-        if (fd === undefined && /\/mountkit-idmap-[^/]+\/0$/.test(target)) {
+        if (fd === undefined && name.test(target)) {
           path = target;
-          fd = openSync(`${target}/sub0`, "r"); // something (a shell, a scanner) is inside it
+          fd = openSync(`${target}/${inside}`, "r"); // something (a shell, a scanner) is inside it
         }
         libcSyscalls.umount2(target, flags);
       },
@@ -114,12 +143,14 @@ describe("a temp mount that cannot be unmounted", () => {
     return { sys, held: () => fd, path: () => path };
   }
 
-  test("the dir stays, the leaked mount is read-only, the lower layer is intact; releasing and cleaning up removes it", () => {
-    fresh("ovl-busy");
-    const layers = lowers(2);
+  /**
+   * Mount with busy's seam: the mount fails with EBUSY naming the leaked temp mount, which is
+   * left read-only and idmapped, nothing else of the call is left, the layers are intact, and
+   * cleaning up removes it once released (and not before).
+   */
+  function leavesBusyMountSafely(layers: string[], busy: ReturnType<typeof holding>, leftInTempDir: string[], fileThrough: [string, string]) {
     const before = layers.map(snapshot);
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
-    const busy = holdingTempLowerZero();
     let caught: unknown;
     try {
       mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys: busy.sys, unmountRetry: QUICK });
@@ -128,6 +159,7 @@ describe("a temp mount that cannot be unmounted", () => {
     }
     const fd = busy.held();
     expect(fd).toBeDefined();
+    const tempDir = join(busy.path()!, "..");
     try {
       // the failure is reported, naming the syscall, errno and the leaked path
       expect(caught).toBeInstanceOf(SyscallError);
@@ -137,18 +169,17 @@ describe("a temp mount that cannot be unmounted", () => {
       expect(err.paths).toEqual([busy.path()!]);
       expect(err.hint).toContain(`stays mounted read-only at ${busy.path()}`);
 
-      // the overlay was rolled back; only the busy temp lower is left, read-only and idmapped
+      // the overlay was rolled back; only the busy temp mount is left, read-only and idmapped
       expect(mountsUnder(merged)).toEqual([]);
       const leaked = mountsUnder(tempMountLocation());
       expect(leaked.map((m) => m.mountpoint)).toEqual([busy.path()!]);
       expect(leaked[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
       expect(errnoOf(() => writeFileSync(`${busy.path()}/intruder`, "x"))).toBe("EROFS");
-      const tempDir = join(busy.path()!, "..");
-      expect(readdirSync(tempDir)).toEqual(["0"]); // lower 1's dir was removed, lower 0's stays
+      expect(readdirSync(tempDir)).toEqual(leftInTempDir); // every other link, mount and dir was removed
 
       // nothing was deleted through it: every lower file and its content is there
       expect(layers.map(snapshot)).toEqual(before);
-      expect(readFileSync(`${busy.path()}/file0`, "utf8")).toBe("content of layer 0");
+      expect(readFileSync(`${busy.path()}/${fileThrough[0]}`, "utf8")).toBe(fileThrough[1]);
 
       // cleaning up while it is still held fails the same safe way
       expect(() => cleanupIdmapTemp(tempDir, { unmountRetry: QUICK })).toThrow(/EBUSY/);
@@ -158,12 +189,90 @@ describe("a temp mount that cannot be unmounted", () => {
       closeSync(fd!);
     }
     // released: cleaning up again removes the mount and the dirs, and only those
-    const tempDir = join(busy.path()!, "..");
     cleanupIdmapTemp(tempDir, { unmountRetry: QUICK });
     expect(existsSync(tempDir)).toBe(false);
     expect(mountsUnder(tempMountLocation())).toEqual([]);
     expect(readdirSync(tempMountLocation())).toEqual([]);
     expect(layers.map(snapshot)).toEqual(before);
+  }
+
+  test("the layers' shared temp mount: it stays read-only with its dir, the layers are intact; releasing and cleaning up removes it", () => {
+    fresh("ovl-busy");
+    const busy = holding(/\/mountkit-idmap-[^/]+\/layers$/, "lower0/sub0");
+    leavesBusyMountSafely(lowers(2), busy, ["layers"], ["lower0/file0", "content of layer 0"]);
+  });
+
+  test("a layer's own temp mount (behind a mount point, not in the shared one): the same", () => {
+    fresh("ovl-busy-own");
+    const lower0 = dir("lower0");
+    mount({ type: "tmpfs", source: "layer-fs", options: [] }, lower0);
+    cleanups.push(() => unmountAll(lower0));
+    const busy = holding(/\/mountkit-idmap-[^/]+\/0$/, "sub0");
+    leavesBusyMountSafely(lowers(2), busy, ["0"], ["file0", "content of layer 0"]);
+  });
+
+  test("cleanupIdmapTemp unlinks a crashed run's layer links, never what they point to", () => {
+    fresh("ovl-crashed-links");
+    const layers = lowers(2);
+    const before = layers.map(snapshot);
+    const tempDir = dir("tmp", "mountkit-idmap-1-1-crashed");
+    symlinkSync(layers[0]!, join(tempDir, "0")); // a link to the layer itself: only the link may go
+    symlinkSync("layers/lower1", join(tempDir, "1")); // dangling
+    cleanupIdmapTemp(tempDir, { unmountRetry: QUICK });
+    expect(existsSync(tempDir)).toBe(false);
+    expect(layers.map(snapshot)).toEqual(before);
+  });
+});
+
+describe("the shared temp mount stands only for layers that are the same directory in it", () => {
+  function mountedWithLog(layers: string[]): string[] {
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    const log: string[] = [];
+    mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, log: (line) => log.push(line) });
+    for (let i = 0; i < layers.length; i++) {
+      expect(statSync(`${merged}/file${i}`)).toMatchObject({ uid: 101000 + i, gid: 102000 + i });
+      expect(readFileSync(`${merged}/file${i}`, "utf8")).toBe(`content of layer ${i}`);
+    }
+    expect(mountsUnder(merged)).toHaveLength(1);
+    expect(mountsUnder(tempMountLocation())).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
+    return log.filter((line) => /its own temp mount|one temp mount per layer/.test(line));
+  }
+
+  test("a layer behind a mount point below the parent (the shared clone shows the dir under it) gets its own", () => {
+    fresh("ovl-shared-mountpoint");
+    const lower1 = dir("lower1");
+    mount({ type: "tmpfs", source: "layer-fs", options: [] }, lower1);
+    cleanups.push(() => unmountAll(lower1));
+    const layers = lowers(3);
+    expect(mountedWithLog(layers)).toEqual([`layer ${JSON.stringify(layers[1])} is not the same directory in the shared temp mount: its own temp mount`]);
+  });
+
+  test("a layer reached by a symlink out of the parent (through the shared mount it would not be idmapped) gets its own", () => {
+    fresh("ovl-shared-symlink");
+    const [real] = makeLowers(1, (name) => dir("elsewhere", name)); // file0 owned by 1000:2000
+    const layers = lowers(2);
+    const linked = fx.scratch.path("lowers-parent", "lower0");
+    mkdirSync(join(linked, ".."), { recursive: true });
+    symlinkSync(real!, linked);
+    const parentLayers = [linked, ...layers.slice(1).map((l) => { const moved = fx.scratch.path("lowers-parent", "lower1"); renameSync(l, moved); return moved; })];
+    expect(mountedWithLog(parentLayers)).toEqual([`layer ${JSON.stringify(linked)} is not the same directory in the shared temp mount: its own temp mount`]);
+  });
+
+  test("the shared clone refused by the kernel: every layer its own temp mount", () => {
+    fresh("ovl-shared-refused");
+    const layers = lowers(2);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EINVAL, syscall: "mount_setattr(2)" } });
+    const log: string[] = [];
+    mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys, log: (line) => log.push(line) });
+    expect(log.filter((line) => line.startsWith("shared temp mount of"))).toEqual([expect.stringMatching(/refused \(mount_setattr\(2\): EINVAL\): one temp mount per layer$/)]);
+    expect(sys.counts.moveMount).toBe(2);
+    for (let i = 0; i < 2; i++) expect(statSync(`${merged}/file${i}`)).toMatchObject({ uid: 101000 + i, gid: 102000 + i });
+    expect(mountsUnder(tempMountLocation())).toEqual([]);
+    expect(readdirSync(tempMountLocation())).toEqual([]);
   });
 });
 

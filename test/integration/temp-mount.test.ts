@@ -166,6 +166,17 @@ describe("cleanupTempMounts", () => {
     // another feature's leftover, never mounted: empty directories only
     const idmap = join(location, "mountkit-idmap-x1");
     mkdirSync(`${idmap}/lower/1`, { recursive: true });
+    // a legacy idmapped overlay's: the layers' shared temp mount and the layers' links into it
+    // (and one to a layer itself): the links go, never what they point to
+    const layers = join(location, "mountkit-idmap-x2");
+    mkdirSync(`${layers}/layers`, { recursive: true });
+    mount({ type: "tmpfs", source: "crashed-layers", options: [] }, `${layers}/layers`);
+    mkdirSync(`${layers}/layers/lower0`);
+    const outside = s.path("a-layer");
+    mkdirSync(outside);
+    writeFileSync(`${outside}/f`, "layer file");
+    fs.symlinkSync("layers/lower0", `${layers}/0`);
+    fs.symlinkSync(outside, `${layers}/1`);
     // a directory with a file in it: kept, reported
     const withFile = join(location, "mountkit-mount-file00");
     mkdirSync(withFile);
@@ -179,10 +190,13 @@ describe("cleanupTempMounts", () => {
     const result = cleanupTempMounts({ sys });
     const order = sys.log.filter((c) => c[0] === "umount2").map((c) => c[1]);
     expect(order.indexOf(`${crashed}/a/b`)).toBeLessThan(order.indexOf(crashed));
-    expect(result.unmounted).toBe(3);
+    expect(result.unmounted).toBe(4);
     expect(mountsUnder(crashed)).toEqual([]);
+    expect(mountsUnder(layers)).toEqual([]);
     expect(existsSync(crashed)).toBe(false);
     expect(existsSync(idmap)).toBe(false);
+    expect(existsSync(layers)).toBe(false);
+    expect(readFileSync(`${outside}/f`, "utf8")).toBe("layer file");
     expect(result.removed).toEqual(expect.arrayContaining([crashed, idmap, `${idmap}/lower`, `${idmap}/lower/1`]));
     expect(readFileSync(`${withFile}/keep-me`, "utf8")).toBe("data");
     expect(result.warnings.map((w) => (w as SyscallError).errnoName)).toEqual(["ENOTEMPTY"]);

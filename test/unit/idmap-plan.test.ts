@@ -352,44 +352,85 @@ describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs",
   const overlay = (lowerdir: string, more: string[] = []) =>
     plan("overlay", "overlay", [`lowerdir=${lowerdir}`, "upperdir=/u", "workdir=/w", ...more]).steps;
 
-  test("the whole sequence", () => {
-    expect(overlay("/l1:/l2")).toEqual([
+  const link = (path: string, i: number, below: string) => ({
+    op: "link_layer" as const,
+    path,
+    link: `${TEMP}/${i}`,
+    linkTarget: `layers/${below}`,
+    via: `${TEMP}/layers/${below}`,
+    usernsSlot: "userns",
+  });
+  /** the overlay's mount(2) on the temp lowers */
+  const overlayMount = (lowerdir: string) => ({
+    op: "mount" as const,
+    role: "mount" as const,
+    source: "overlay",
+    target: "/mnt/t",
+    fstype: "overlay",
+    flags: 0,
+    data: `lowerdir=${lowerdir},upperdir=/u,workdir=/w`,
+    inheritFlags: 0,
+    undoable: true,
+  });
+  const linkedPaths = (steps: readonly Step[]) => steps.filter((s) => s.op === "link_layer").map((s) => s.op === "link_layer" && s.path);
+
+  test("the whole sequence: one temp mount of the layers' parent, each layer a link to its path there (containerd#12092)", () => {
+    expect(overlay("/l/1:/l/2")).toEqual([
       USERNS,
       { op: "mkdir", path: TEMP, mode: 0o700 },
-      { op: "mkdir", path: `${TEMP}/0`, mode: 0o700 },
-      ...tree("/l1", `${TEMP}/0`, MOUNT_ATTR.RDONLY, "lower0", { role: "temp-lower" }),
-      { op: "mkdir", path: `${TEMP}/1`, mode: 0o700 },
-      ...tree("/l2", `${TEMP}/1`, MOUNT_ATTR.RDONLY, "lower1", { role: "temp-lower" }),
-      {
-        op: "mount",
-        role: "mount",
-        source: "overlay",
-        target: "/mnt/t",
-        fstype: "overlay",
-        flags: 0,
-        data: `lowerdir=${TEMP}/0:${TEMP}/1,upperdir=/u,workdir=/w`,
-        inheritFlags: 0,
-        undoable: true,
-      },
-      { op: "unmount_temp", target: `${TEMP}/0`, retry: "unmount-busy" },
-      { op: "rmdir", path: `${TEMP}/0` },
-      { op: "unmount_temp", target: `${TEMP}/1`, retry: "unmount-busy" },
-      { op: "rmdir", path: `${TEMP}/1` },
+      { op: "mkdir", path: `${TEMP}/layers`, mode: 0o700 },
+      { op: "idmap_shared_temp", path: "/l", target: `${TEMP}/layers`, usernsSlot: "userns" },
+      link("/l/1", 0, "1"),
+      link("/l/2", 1, "2"),
+      overlayMount(`${TEMP}/0:${TEMP}/1`),
+      { op: "release_layer", link: `${TEMP}/0`, retry: "unmount-busy" },
+      { op: "release_layer", link: `${TEMP}/1`, retry: "unmount-busy" },
+      { op: "release_shared_temp", target: `${TEMP}/layers`, retry: "unmount-busy" },
+      { op: "rmdir", path: `${TEMP}/layers` },
       { op: "rmdir", path: TEMP },
     ] as Step[]);
   });
 
-  test("every temp lower is read-only; the upper layer is not idmapped", () => {
-    const steps = overlay("/a:/b:/c");
-    const setattrs = steps.filter((s) => s.op === "mount_setattr");
-    expect(setattrs).toHaveLength(3);
+  test("a layer that is the parent of the others links to the shared mount's root", () => {
+    const steps = overlay("/l:/l/a");
+    expect(steps.filter((s) => s.op === "link_layer")).toEqual([
+      { ...link("/l", 0, ""), linkTarget: "layers", via: `${TEMP}/layers` },
+      link("/l/a", 1, "a"),
+    ]);
+  });
+
+  test("one layer, or layers with no clean shared parent: the seed's sequence, each layer its own temp mount", () => {
+    expect(overlay("/l1")).toEqual([
+      USERNS,
+      { op: "mkdir", path: TEMP, mode: 0o700 },
+      { op: "mkdir", path: `${TEMP}/0`, mode: 0o700 },
+      ...tree("/l1", `${TEMP}/0`, MOUNT_ATTR.RDONLY, "lower0", { role: "temp-lower" }),
+      overlayMount(`${TEMP}/0`),
+      { op: "unmount_temp", target: `${TEMP}/0`, retry: "unmount-busy" },
+      { op: "rmdir", path: `${TEMP}/0` },
+      { op: "rmdir", path: TEMP },
+    ] as Step[]);
+    const unclean = overlay("/a/../b:/c");
+    expect(unclean.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a/../b", "/c"]);
+    expect(unclean.some((s) => s.op === "idmap_shared_temp" || s.op === "link_layer")).toBe(false);
+  });
+
+  test("every temp lower is read-only, shared or alone; the upper layer is not idmapped", () => {
+    const shared = overlay("/a:/b:/c").map(describeStep);
+    expect(shared.find((d) => d.op === "idmap_shared_temp")).toMatchObject({ args: { path: "/", attrSetNames: "MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP" } });
+    for (const d of shared.filter((d) => d.op === "link_layer")) expect(d).toMatchObject({ fallback: { attrSetNames: "MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP" } });
+    const alone = overlay("/a/../b:/c");
+    const setattrs = alone.filter((s) => s.op === "mount_setattr");
+    expect(setattrs).toHaveLength(2);
     for (const s of setattrs) expect(s.op === "mount_setattr" && s.attrSet & MOUNT_ATTR.RDONLY).toBeTruthy();
-    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b", "/c"]);
+    const idmapped = (steps: readonly Step[]) => steps.flatMap((s) => (s.op === "open_tree" || s.op === "idmap_shared_temp" || s.op === "link_layer" ? [s.path] : []));
+    expect(idmapped(overlay("/a:/b:/c"))).toEqual(["/", "/a", "/b", "/c"]);
+    expect(idmapped(alone)).toEqual(["/a/../b", "/c"]);
   });
 
   test("an escaped colon is one layer; data-only layers keep their '::'", () => {
     const steps = overlay("/with\\:colon::/data");
-    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/with:colon", "/data"]);
+    expect(linkedPaths(steps)).toEqual(["/with:colon", "/data"]);
     const mount = steps.find((s) => s.op === "mount");
     expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0::${TEMP}/1,upperdir=/u,workdir=/w`);
   });
@@ -397,13 +438,14 @@ describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs",
   test("the other options keep their order; the last lowerdir= counts and only it reaches the kernel", () => {
     const steps = plan("overlay", "overlay", ["index=off", "lowerdir=/old", "lowerdir=/new", "userxattr"]).steps;
     expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/new"]);
+    expect(linkedPaths(steps)).toEqual([]);
     const mount = steps.find((s) => s.op === "mount");
     expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0,index=off,userxattr`);
   });
 
   test("layers given as lowerdir+= and datadir+= are idmapped like lowerdir= ones", () => {
     const steps = plan("overlay", "overlay", ["lowerdir+=/a", "lowerdir+=/b:c", "datadir+=/d"]).steps;
-    expect(steps.filter((s) => s.op === "open_tree").map((s) => s.op === "open_tree" && s.path)).toEqual(["/a", "/b:c", "/d"]);
+    expect(linkedPaths(steps)).toEqual(["/a", "/b:c", "/d"]);
     const mount = steps.find((s) => s.op === "mount");
     expect(mount?.op === "mount" && mount.data).toBe(`lowerdir=${TEMP}/0:${TEMP}/1::${TEMP}/2`);
   });
@@ -436,8 +478,11 @@ describe("overlay: the legacy strategy, lowers idmapped read-only in temp dirs",
     });
     // the mount comes after every temp lower exists, and before any is removed
     const at = steps.indexOf(mount!);
-    expect(steps.slice(0, at).filter((s) => s.op === "move_mount")).toHaveLength(128);
-    expect(steps.slice(at).filter((s) => s.op === "unmount_temp")).toHaveLength(128);
+    expect(steps.slice(0, at).filter((s) => s.op === "link_layer")).toHaveLength(128);
+    expect(steps.slice(at).filter((s) => s.op === "release_layer")).toHaveLength(128);
+    expect(steps.filter((s) => s.op === "idmap_shared_temp")).toEqual([
+      { op: "idmap_shared_temp", path: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots", target: `${TEMP}/layers`, usernsSlot: "userns" },
+    ]);
   });
 
   test("a relative upperdir, or options too long even compacted, are refused clearly before any syscall", () => {
@@ -516,6 +561,23 @@ describe("dry run", () => {
     });
     expect(JSON.parse(JSON.stringify(described))).toEqual(described);
   });
+});
+
+test("dry run of a legacy overlay's shared temp mount: the mount, the links and their fallback, the releases", () => {
+  const steps = plan("overlay", "overlay", ["lowerdir=/l/1:/l/2", "upperdir=/u", "workdir=/w"], "/mnt/t", legacy).steps;
+  const lines = steps.map(formatStep);
+  expect(lines).toContain(
+    `move_mount(open_tree(AT_FDCWD, "/l", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) after mount_setattr({attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, userns_fd: $userns}), "", AT_FDCWD, "${TEMP}/layers", MOVE_MOUNT_F_EMPTY_PATH)  [one temp mount for the layers below; if refused, one per layer]`,
+  );
+  expect(lines).toContain(
+    `symlink("layers/2", "${TEMP}/1")  [if "${TEMP}/layers/2" is "/l/2" on the shared temp mount; else mkdir + open_tree + mount_setattr + move_mount of "/l/2" there]`,
+  );
+  expect(lines).toContain(`unlink("${TEMP}/0")  [or, for the layer's own temp mount: umount2 (retry unmount-busy; left mounted read-only if still busy) + rmdir]`);
+  expect(lines).toContain(`umount2("${TEMP}/layers", 0)  [if attached; retry unmount-busy; left mounted read-only if still busy]`);
+  const described = steps.map(describeStep);
+  expect(described.find((d) => d.op === "link_layer")).toMatchObject({ syscalls: ["statx", "statx", "symlink"], args: { target: "layers/1", linkpath: `${TEMP}/0` }, layer: "/l/1" });
+  expect(described.find((d) => d.op === "release_shared_temp")).toMatchObject({ syscall: "umount2", args: { target: `${TEMP}/layers` }, onlyIfAttached: true });
+  expect(JSON.parse(JSON.stringify(described))).toEqual(described);
 });
 
 test("plans only ever close fds they opened, each once (a borrowed fd is never closed), and never take a slot still held", () => {
