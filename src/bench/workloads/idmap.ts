@@ -4,9 +4,10 @@
  * mount; userns-create measures making one (what each CLI invocation pays once).
  *   idmap-bind               open_tree(CLONE), mount_setattr(IDMAP), move_mount; unmount
  *   idmap-overlay-{10,50}-fd      each layer a detached idmapped tree given to overlay by fd
- *   idmap-overlay-{10,50}-legacy  each layer idmapped into a temp dir, overlay mount(2) (50
- *                                 layers: compacted, made by the dir thread, which the workload
- *                                 holds for its run), temp mounts removed
+ *   idmap-overlay-{10,50}-legacy  the layers' parent idmapped into a temp dir once, a symlink
+ *                                 per layer into it, overlay mount(2) (50 layers: compacted, made
+ *                                 by the dir thread, which the workload holds for its run), the
+ *                                 links and the temp mount removed
  * The overlay strategies are forced through the kernel facts passed to mount(): the workload
  * measures whatever mount() does for those facts (`steps` says which path that was).
  * The legacy strategy's temp dirs go to the workload's own tmpfs (the temp mount location is
