@@ -138,7 +138,9 @@ export class BatchError extends MountkitError {
     /** How many operations succeeded alongside the failures. */
     readonly succeeded: number,
   ) {
-    super(`${message}: ${errors.map((e) => e.message).join("; ")}`);
+    // each error names the action already ("mount all: entry 3: ..."): said once, first
+    const prefix = `${message}: `;
+    super(`${prefix}${errors.map((e) => (e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message)).join("; ")}`);
   }
 
   override toJSON(): Record<string, unknown> {

@@ -3,8 +3,9 @@
 // temp mount; a failed mkfs, a file of zeroes, a later failure and a racing creator each leave
 // nothing half-made. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, HelperError, MountkitError, SyscallError } from "../../src/errors.ts";
 import { mountAll } from "../../src/ops/batch.ts";
 import { tempMountLocation } from "../../src/ops/temp-location.ts";
@@ -259,6 +260,61 @@ describe("mkfs/ leaves no half-made image", () => {
     await expectFreed(image); // the handler's fd closed: autoclear detached the device
     expect(mountTable().length).toBe(before);
     expect(activationDirs()).toEqual([]);
+  });
+
+  test("keep-going: the image stays while a mount of it stands, and goes when every real mount failed", async () => {
+    const { images, image } = imagePath("mkfs-keep-going");
+    const root = dir("root");
+    unmountAfter(dir("root", "data"));
+    const before = mountTable().length;
+    const withBadTmpfs = (target: string): Mount[] => [...loopList(image, target), { type: "tmpfs", source: "bad", target: "/missing", options: [] }];
+
+    const partly = mountAll(withBadTmpfs("/data"), root, { keepGoing: true });
+    expect(partly.error?.message).toMatch(/^mount all: entry 3: mount bad on .*\/missing: openat2\(2\): ENOENT/);
+    expect(exitCodeFor(partly.error!)).toBe(64);
+    expect(partly.targets).toEqual([join(root, "data")]);
+    expect(holdsExt4(image)).toBe(true); // mounted: kept
+    expect(readdirSync(images)).toEqual(["rw.img"]);
+    expect(mountsUnder(join(root, "data")).map((m) => m.fstype)).toEqual(["ext4"]);
+    partly.release();
+    await expectFreed(image);
+    expect(mountTable().length).toBe(before);
+    rmSync(image);
+
+    const none = mountAll(withBadTmpfs("/missing-too"), root, { keepGoing: true });
+    expect(none.targets).toEqual([]);
+    expect(none.error?.message).toMatch(/missing-too/);
+    expect(readdirSync(images)).toEqual([]); // nothing of the call mounted: the image it made is gone
+    await expectFreed(image);
+    expect(mountTable().length).toBe(before);
+    expect(activationDirs()).toEqual([]);
+  });
+
+  test("a loop handler's symlink that cannot be removed at release: a warning naming unlink and the link, the mount stands, the device is still freed", async () => {
+    const { image } = imagePath("loop-handler-unlink-fails");
+    const root = dir("root");
+    unmountAfter(dir("root", "data"));
+    const sys = injectFaults(libcSyscalls, { unlink: { calls: [1], errno: Errno.EPERM, syscall: "unlink(2)" } });
+    const outcome = mountAll(loopList(image, "/data"), root, { sys });
+    const left = activationDirs().map((name) => join(tempMountLocation(), name));
+    // whatever fails below: the link and the dir go (the link only, never the device)
+    ws.cleanups.push(() => {
+      for (const d of left) {
+        for (const name of readdirSync(d)) rmSync(join(d, name));
+        rmdirSync(d);
+      }
+    });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/mountkit-activate-[^/]+\/1: unlink\(2\): EPERM/),
+      expect.stringMatching(/mountkit-activate-[^/]+: rmdir\(2\): ENOTEMPTY/),
+    ]);
+    expect(left).toHaveLength(1);
+    expect(readdirSync(left[0]!)).toEqual(["1"]);
+    expect(lstatSync(join(left[0]!, "1")).isSymbolicLink()).toBe(true);
+    expect(mountsUnder(join(root, "data")).map((m) => m.fstype)).toEqual(["ext4"]);
+    outcome.release();
+    await expectFreed(image); // the handler's fd was closed all the same
   });
 
   test("a loop handler whose image is missing: the attach named, nothing left", () => {

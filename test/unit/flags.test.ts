@@ -82,6 +82,11 @@ describe("errors", () => {
     expect(exitCodeFor(new BatchError("x", [new PlanError("a")], 0))).toBe(32);
     expect(exitCodeFor(new Error("boom"))).toBe(2);
   });
+
+  test("a BatchError names its action once, before each failure's message", () => {
+    const failures = [new PlanError("mount all: entry 2: bad"), new PlanError("something else")];
+    expect(new BatchError("mount all", failures, 1).message).toBe("mount all: entry 2: bad; something else");
+  });
   test("paths that would break a line are quoted", () => {
     expect(quotePath("/a b")).toBe("/a b");
     expect(quotePath("/a\nb")).toBe('"/a\\nb"');
