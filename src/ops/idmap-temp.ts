@@ -55,9 +55,12 @@ function busyPolicy(ctx: OpsContext): RetryPolicy {
   return ctx.unmountRetry ?? UNMOUNT_BUSY;
 }
 
-/** Record a tree attached at target, and (when the run can still fail) how to undo it. */
+/**
+ * Record a tree attached at target, and how to undo it. A temp lower is always recorded: the
+ * release steps read the record. The caller's target only when the run can still fail.
+ */
 export function recordAttached(state: IdmapRunState, target: string, role: "target" | "temp-lower", ctx: OpsContext, run: PlanRun): void {
-  if (!run.undoWanted) return; // nothing after it can fail: no undo, no record
+  if (role === "target" && !run.undoWanted) return; // nothing after it can fail: no undo, no record
   state.attached.add(target);
   run.rollback.push(() => detachAttached(state, target, role, ctx));
 }

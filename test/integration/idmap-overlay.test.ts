@@ -16,7 +16,7 @@ import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { eventually, fdChanges, openFds, workerThreads } from "../support/resources.ts";
-import { errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, makeLowers, snapshot } from "../support/idmap-overlay.ts";
+import { cacheUserns, errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, makeLowers, snapshot } from "../support/idmap-overlay.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -260,20 +260,28 @@ describe("the shared temp mount stands only for layers that are the same directo
     expect(mountedWithLog(parentLayers)).toEqual([`layer ${JSON.stringify(linked)} is not the same directory in the shared temp mount: its own temp mount`]);
   });
 
-  test("the shared clone refused by the kernel: every layer its own temp mount", () => {
-    fresh("ovl-shared-refused");
-    const layers = lowers(2);
-    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
-    cleanups.push(() => unmountAll(merged));
-    const sys = injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EINVAL, syscall: "mount_setattr(2)" } });
-    const log: string[] = [];
-    mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys, log: (line) => log.push(line) });
-    expect(log.filter((line) => line.startsWith("shared temp mount of"))).toEqual([expect.stringMatching(/refused \(mount_setattr\(2\): EINVAL\): one temp mount per layer$/)]);
-    expect(sys.counts.moveMount).toBe(2);
-    for (let i = 0; i < 2; i++) expect(statSync(`${merged}/file${i}`)).toMatchObject({ uid: 101000 + i, gid: 102000 + i });
-    expect(mountsUnder(tempMountLocation())).toEqual([]);
-    expect(readdirSync(tempMountLocation())).toEqual([]);
-  });
+  for (const [step, fault] of [
+    ["mount_setattr", { mountSetattr: { calls: [1], errno: Errno.EINVAL, syscall: "mount_setattr(2)" } }],
+    ["move_mount", { moveMount: { calls: [1], errno: Errno.EINVAL, syscall: "move_mount(2)" } }],
+  ] as const) {
+    test(`the shared temp mount refused by the kernel (at ${step}): every layer its own temp mount`, () => {
+      fresh(`ovl-shared-refused-${step}`);
+      const layers = lowers(2);
+      const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+      cleanups.push(() => unmountAll(merged));
+      const sys = injectFaults(libcSyscalls, fault);
+      cacheUserns(); // made before the fds are counted: the plan borrows it
+      const fds = openFds();
+      const log: string[] = [];
+      mount(overlayMount(layers, upper, work), merged, { facts: LEGACY, sys, log: (line) => log.push(line) });
+      expect(log.filter((line) => line.startsWith("shared temp mount of"))).toEqual([expect.stringMatching(new RegExp(`refused \\(${step}\\(2\\): EINVAL\\): one temp mount per layer$`))]);
+      expect(sys.counts.moveMount).toBe(step === "move_mount" ? 3 : 2);
+      for (let i = 0; i < 2; i++) expect(statSync(`${merged}/file${i}`)).toMatchObject({ uid: 101000 + i, gid: 102000 + i });
+      expect(mountsUnder(tempMountLocation())).toEqual([]);
+      expect(readdirSync(tempMountLocation())).toEqual([]);
+      expect(fdChanges(fds)).toEqual([]); // the refused clone's fd was closed
+    });
+  }
 });
 
 describe("long options: compacted after the idmap step, as containerd recomputes them", () => {
