@@ -15,6 +15,7 @@
  */
 import { decodeMountInfoField } from "./parse.ts";
 import { propagationOf } from "./lookup.ts";
+import type { MountNode } from "./findmnt-tree.ts";
 import type { MountInfo } from "./types.ts";
 
 /** One filesystem of `findmnt -J -l -o ID,PARENT,MAJ:MIN,FSROOT,TARGET,SOURCE,FSTYPE,VFS-OPTIONS,FS-OPTIONS,PROPAGATION`. */
@@ -67,14 +68,28 @@ export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
  * escapes. Like findmnt, prints nothing at all for an empty list.
  */
 export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly string[]): string {
-  if (mounts.length === 0) return "";
-  const objects = columns === undefined ? mounts.map(findmntRecord) : findmntColumnsJson(mounts, columns).filesystems;
-  const records = objects.map((record) =>
-    Object.entries(record)
-      .map(([k, v]) => `         ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
-      .join(",\n"),
-  );
-  return `{\n   "filesystems": [\n      {\n${records.join("\n      },{\n")}\n      }\n   ]\n}\n`;
+  return findmntJsonTreeText(mounts.map((mount) => ({ mount, children: [] })), columns);
+}
+
+/**
+ * findmnt -J with a tree (-R): each mount's object holds the mounts below it under
+ * "children", nested as libsmartcols prints them (6 more spaces per level).
+ */
+export function findmntJsonTreeText(forest: readonly MountNode[], columns?: readonly string[]): string {
+  if (forest.length === 0) return "";
+  const record = columns === undefined ? findmntRecord : (m: MountInfo) => columnsRecord(m, columns);
+  const objects = (nodes: readonly MountNode[], depth: number): string => {
+    const pad = " ".repeat(6 + 6 * depth);
+    const keyPad = " ".repeat(9 + 6 * depth);
+    const bodies = nodes.map((n) => {
+      const body = Object.entries(record(n.mount))
+        .map(([k, v]) => `${keyPad}${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+        .join(",\n");
+      return n.children.length === 0 ? body : `${body},\n${keyPad}"children": [\n${objects(n.children, depth + 1)}\n${keyPad}]`;
+    });
+    return `${pad}{\n${bodies.join(`\n${pad}},{\n`)}\n${pad}}`;
+  };
+  return `{\n   "filesystems": [\n${objects(forest, 0)}\n   ]\n}\n`;
 }
 
 /**
@@ -164,9 +179,39 @@ export function parseColumns(list: string): string[] {
 
 /** `findmnt -J -l -o COLUMNS`: one object per mount, keys the column names in lower case. */
 export function findmntColumnsJson(mounts: readonly MountInfo[], columns: readonly string[]): { filesystems: Record<string, string | number | null>[] } {
-  return {
-    filesystems: mounts.map((m) => Object.fromEntries(columns.map((c) => [c.toLowerCase(), FINDMNT_COLUMNS[c]!.value(m)]))),
-  };
+  return { filesystems: mounts.map((m) => columnsRecord(m, columns)) };
+}
+
+function columnsRecord(m: MountInfo, columns: readonly string[]): Record<string, string | number | null> {
+  return Object.fromEntries(columns.map((c) => [c.toLowerCase(), FINDMNT_COLUMNS[c]!.value(m)]));
+}
+
+export interface PairsOptions {
+  /** findmnt -y: names as shell variables ("MAJ:MIN" becomes MAJ_MIN) */
+  readonly shell?: boolean;
+}
+
+/**
+ * findmnt -P: one line per mount, NAME="value" for each column, one space apart. In the value
+ * every byte that is not printable ASCII, and the four that a shell would expand or end the
+ * quotes at (" \ ` $), is written \xHH, so `eval` of a line sets the variables safely.
+ */
+export function findmntPairs(mounts: readonly MountInfo[], columns: readonly string[] = DEFAULT_COLUMNS, options: PairsOptions = {}): string {
+  const names = columns.map((c) => (options.shell ? c.replace(/%/g, "_PCT").replace(/[^A-Za-z0-9_]/g, "_") : c));
+  const specs = columns.map((c) => FINDMNT_COLUMNS[c]!);
+  let out = "";
+  for (const m of mounts) out += `${specs.map((spec, i) => `${names[i]}="${pairsEncode(String(spec.value(m) ?? ""))}"`).join(" ")}\n`;
+  return out;
+}
+
+function pairsEncode(s: string): string {
+  if (/^[\x20\x21\x23\x25-\x5b\x5d-\x5f\x61-\x7e]*$/.test(s)) return s;
+  let out = "";
+  for (const b of utf8.encode(s)) {
+    const plain = b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x24 && b !== 0x5c && b !== 0x60;
+    out += plain ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return out;
 }
 
 export interface TableOptions {
@@ -174,6 +219,8 @@ export interface TableOptions {
   readonly headings?: boolean;
   /** findmnt -r: cells one space apart, unaligned, every byte but printable ASCII as \xHH (a space \x20) */
   readonly raw?: boolean;
+  /** a tree (-R): per mount, the text drawn before its TARGET cell (treePrefixes); not with raw */
+  readonly treePrefixes?: readonly string[];
 }
 
 /**
@@ -184,20 +231,22 @@ export interface TableOptions {
  */
 export function findmntTable(mounts: readonly MountInfo[], columns: readonly string[] = DEFAULT_COLUMNS, options: TableOptions = {}): string {
   if (mounts.length === 0) return "";
-  const { headings = true, raw = false } = options;
+  const { headings = true, raw = false, treePrefixes } = options;
   const specs = columns.map((c) => FINDMNT_COLUMNS[c]!);
+  const tree = raw ? -1 : treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
   const rows: string[][] = headings ? [[...columns]] : [];
-  for (const m of mounts) {
+  mounts.forEach((m, r) => {
     rows.push(
-      specs.map((spec) => {
+      specs.map((spec, c) => {
         const text = !raw && spec.text ? spec.text(m) : String(spec.value(m) ?? "");
-        return raw ? rawEncode(text) : safeEncode(text);
+        return raw ? rawEncode(text) : (c === tree ? treePrefixes![r]! : "") + safeEncode(text);
       }),
     );
-  }
+  });
   if (raw) return rows.map((row) => `${row.join(" ")}\n`).join("");
   const widths = rows.map((r) => r.map(displayWidth));
-  const colWidth = columns.map(() => 0);
+  // libsmartcols makes a column at least as wide as its header, printed (-n) or not
+  const colWidth = columns.map((c) => c.length);
   for (const w of widths) for (let c = 0; c < w.length; c++) colWidth[c] = Math.max(colWidth[c]!, w[c]!);
   let out = "";
   for (let r = 0; r < rows.length; r++) {

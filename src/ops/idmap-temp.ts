@@ -90,7 +90,7 @@ export function unmountTemp(state: IdmapRunState, target: string, ctx: OpsContex
   } catch (err) {
     if (isErrno(err, Errno.EBUSY)) {
       state.busy.add(target);
-      err.hint = `the idmapped temp mount of lower layers stays mounted read-only at ${target}; the layers' files are untouched. Once nothing uses it, remove it with cleanupIdmapTemp() or umount and rmdir`;
+      err.hint = `the idmapped temp mount of lower layers stays mounted read-only at ${target}; the layers' files are untouched. Once nothing uses it, \`mountkit cleanup\` removes it (the library: cleanupIdmapTemp() or cleanupTempMounts()), as do umount and rmdir`;
     }
     throw err;
   }

@@ -26,33 +26,108 @@ const QUERIES = [
   ["-n", "-o", "SOURCE", "-T", "$D/b/deep"],
 ];
 
+/**
+ * Run each query with util-linux findmnt, then with ours, in one private namespace after setup;
+ * expects the same output and exit code from both, and returns util-linux's outputs.
+ */
+function sameAsFindmnt(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>): string[] {
+  const run = (tool: string, args: readonly string[]) => `${tool} ${args.map((a) => `"${a}"`).join(" ")}; echo "exit=$?"; echo ${MARK}`;
+  const script = ["set -u", setup, `echo ${MARK}`, ...queries.flatMap((args) => [run("findmnt", args), run('"$MK"', ["findmnt", ...args])])].join("\n");
+  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, ...env, MK: BINARY, LC_ALL: "C.UTF-8" } });
+  expect(proc.stderr.toString()).toBe("");
+  expect(proc.exitCode).toBe(0);
+  const outputs = proc.stdout.toString().split(`${MARK}\n`).slice(1, -1);
+  expect(outputs).toHaveLength(queries.length * 2);
+  for (let i = 0; i < queries.length; i++) {
+    const [theirs, ours] = [outputs[2 * i]!, outputs[2 * i + 1]!];
+    const query = queries[i]!.join(" ");
+    expect([query, ours]).toEqual([query, theirs]);
+  }
+  return outputs.filter((_, i) => i % 2 === 0);
+}
+
 test("-M every mount on the mount point, -S every mount of a source, -f the first, -T the holder; exit 1 and no output for none", () => {
   ws.fresh("findmnt-select");
   const d = ws.dir("d");
   ws.dir("d", "a");
   ws.dir("d", "b");
-  const run = (tool: string, args: string[]) => `${tool} ${args.map((a) => `"${a}"`).join(" ")}; echo "exit=$?"; echo ${MARK}`;
-  const script = [
-    "set -u",
-    'mount -t tmpfs mk-one "$D/a"; mount -t tmpfs mk-two "$D/a"; mount -t tmpfs mk-three "$D/b"; mkdir "$D/b/deep"',
-    `echo ${MARK}`,
-    ...QUERIES.flatMap((args) => [run("findmnt", args), run('"$MK"', ["findmnt", ...args])]),
-  ].join("\n");
-  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: d, MK: BINARY } });
-  expect(proc.stderr.toString()).toBe("");
-  expect(proc.exitCode).toBe(0);
-  const outputs = proc.stdout.toString().split(`${MARK}\n`).slice(1, -1);
-  expect(outputs).toHaveLength(QUERIES.length * 2);
-  for (let i = 0; i < QUERIES.length; i++) {
-    const [theirs, ours] = [outputs[2 * i]!, outputs[2 * i + 1]!];
-    const query = QUERIES[i]!.join(" ");
-    expect([query, ours]).toEqual([query, theirs]);
-  }
+  const setup = 'mount -t tmpfs mk-one "$D/a"; mount -t tmpfs mk-two "$D/a"; mount -t tmpfs mk-three "$D/b"; mkdir "$D/b/deep"';
+  const outputs = sameAsFindmnt(setup, QUERIES, { D: d });
   // what the queries found, so equal outputs are not two empty ones
   expect(outputs[0]).toContain(`${d}/a mk-one`);
   expect(outputs[0]).toContain(`${d}/a mk-two`);
-  expect(outputs[4]).not.toContain("mk-two");
-  expect(outputs[8]).toBe(`${d}/b\nexit=0\n`);
-  expect(outputs[14]).toBe("exit=1\n");
+  expect(outputs[2]).not.toContain("mk-two");
+  expect(outputs[4]).toBe(`${d}/b\nexit=0\n`);
+  expect(outputs[7]).toBe("exit=1\n");
 });
 
+// A tree under $D: a (with a/x, whose a/x/z, and a/y), b, and c holding a stack of two; names
+// a shell would expand, quotes and non-ASCII under q.
+const TREE_SETUP = [
+  'mount -t tmpfs -o size=1m top "$D"',
+  'mkdir "$D/a" "$D/b" "$D/c" "$D/q"',
+  'mount -t tmpfs -o size=2m,noexec ta "$D/a"; mkdir "$D/a/x" "$D/a/y"',
+  'mount -t tmpfs tax "$D/a/x"; mkdir "$D/a/x/z"; mount -t tmpfs taxz "$D/a/x/z"; mount -t tmpfs tay "$D/a/y"',
+  'mount -t tmpfs tb "$D/b"; mount -t tmpfs tc "$D/c"; mount -t tmpfs tc2 "$D/c"',
+  'mount -t tmpfs tq "$D/q"; cd "$D/q"; for n in "a b" \'d$v\' \'bq`x\' \'q"d\' "t\tb" "漢字" \'b\\s\'; do mkdir "$n"; mount -t tmpfs "s $n" "$n"; done; cd /',
+  'mount -t tmpfs "" "$D/b"',
+].join("\n");
+
+const TREE_QUERIES = [
+  ["-R", "-o", "TARGET,SOURCE,ID", "$D"],
+  ["-R", "-n", "-o", "SOURCE,TARGET", "$D/a"],
+  ["-R", "-o", "ID,SOURCE", "$D"],
+  ["-R", "-l", "-o", "TARGET,SOURCE", "$D"],
+  ["-R", "-r", "-n", "-o", "TARGET,SOURCE", "$D/a"],
+  ["-R", "-J", "-o", "TARGET,SOURCE,ID", "$D"],
+  ["-R", "-J", "-o", "ID,SOURCE", "$D/a"],
+  ["-R", "-J", "-l", "-o", "TARGET,ID", "$D/a"],
+  ["-R", "-f", "-o", "TARGET,SOURCE", "-M", "$D/c"],
+  ["-R", "-P", "-o", "TARGET,SOURCE", "$D/a"],
+  ["-R", "-o", "TARGET,SOURCE", "-t", "proc", "$D/a"],
+  ["-R", "-o", "TARGET,SOURCE", "-S", "tax"],
+  ["-R", "-U", "-o", "TARGET,SOURCE,ID", "$D"],
+  ["-R", "-U", "-l", "-o", "TARGET,SOURCE", "$D"],
+  ["-U", "-n", "-o", "SOURCE", "-M", "$D/c"],
+  ["-P", "-o", "TARGET,SOURCE,FSTYPE,MAJ:MIN,VFS-OPTIONS", "-R", "$D/q"],
+  ["-P", "-y", "-o", "TARGET,MAJ:MIN,VFS-OPTIONS,FS-OPTIONS", "$D/a"],
+  ["-P", "-M", "$D/b"],
+  ["-P", "-M", "$D/nothing"],
+  ["-l", "-n", "-o", "TARGET", "-O", "+noexec", "-R"],
+  ["-n", "-o", "SOURCE", "-O", "size=2048k,rw", "-M", "$D/a"],
+  ["-n", "-o", "SOURCE", "-O", "nosize", "-M", "$D/a"],
+  ["-n", "-o", "SOURCE", "-O", "noexec", "-t", "notmpfs", "-M", "$D/a"],
+  ["-k", "-u", "-n", "-o", "SOURCE", "$D/a/y"],
+  ["-m", "-n", "-o", "SOURCE", "$D/a/y"],
+];
+
+test("-R the tree below a mount (drawn, listed, nested in JSON), -P/-y pairs, -O options, -U over-mounts: as findmnt", () => {
+  ws.fresh("findmnt-tree");
+  const d = ws.dir("d");
+  const outputs = sameAsFindmnt(TREE_SETUP, TREE_QUERIES, { D: d });
+  // what they found, so that equal outputs are not two empty or trivial ones
+  expect(outputs[0]).toMatch(new RegExp(`\n│ │ └─${d}/a/x/z +taxz `));
+  expect(outputs[0]).toMatch(new RegExp(`\n│ └─${d}/c +tc2 `));
+  expect(outputs[5]).toContain(`"children": [`);
+  expect(outputs[6]).not.toContain("children");
+  expect(outputs[12]).not.toContain(" tc ");
+  expect(outputs[15]).toContain(`SOURCE="s d\\x24v"`);
+  expect(outputs[15]).toContain(`\\xe6\\xbc\\xa2`);
+  expect(outputs[16]).toContain(`MAJ_MIN="`);
+  expect(outputs[17]).toContain(`SOURCE=""`);
+  expect(outputs[18]).toBe("exit=1\n");
+  expect(outputs[19]).toBe(`${d}/a\n${d}/a/x\n${d}/a/x/z\n${d}/a/y\nexit=0\n`); // the literal noexec, then what is below it
+  expect(outputs[20]).toBe("ta\nexit=0\n");
+  expect(outputs[21]).toBe("exit=1\n");
+});
+
+test("-P with -J, -r or -l, and -k with -m or -N, are refused as findmnt refuses them (exit 1; with -J the error as JSON)", () => {
+  for (const args of [["-P", "-r"], ["-l", "-P"], ["-k", "-m"], ["-N", String(process.pid), "-k"]]) {
+    const proc = Bun.spawnSync([BINARY, "findmnt", ...args]);
+    expect([args.join(" "), proc.exitCode, proc.stdout.toString()]).toEqual([args.join(" "), 1, ""]);
+    expect(proc.stderr.toString()).toStartWith("mountkit: findmnt: mutually exclusive arguments: ");
+  }
+  const json = Bun.spawnSync([BINARY, "findmnt", "-P", "-J"]);
+  expect(json.exitCode).toBe(1);
+  expect(JSON.parse(json.stdout.toString()).error.message).toBe("findmnt: mutually exclusive arguments: --json --pairs");
+});

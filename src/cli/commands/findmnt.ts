@@ -5,9 +5,10 @@
 import { normalize, resolve } from "node:path";
 import { Errno } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
-import { FINDMNT_COLUMNS, findmntJsonText, findmntTable, parseColumns } from "../../mountinfo/findmnt.ts";
+import { FINDMNT_COLUMNS, findmntJsonText, findmntJsonTreeText, findmntPairs, findmntTable, parseColumns } from "../../mountinfo/findmnt.ts";
+import { flattenForest, submountForest, treePrefixes, uniqueTargets } from "../../mountinfo/findmnt-tree.ts";
 import { lookupMount } from "../../mountinfo/lookup.ts";
-import { matchFstype } from "../../plan/fstab.ts";
+import { matchFstype, matchOptions } from "../../plan/fstab.ts";
 import { MountInfoParseError } from "../../mountinfo/parse.ts";
 import { readMountInfo, readMountInfoFile } from "../../mountinfo/read.ts";
 import { existingRealpath, realpath } from "../../sys/realpath.ts";
@@ -25,7 +26,15 @@ const FLAGS: readonly FlagSpec[] = [
   { long: "output", short: "o", value: "COLUMNS", help: `columns to print (${Object.keys(FINDMNT_COLUMNS).join(",")})` },
   { long: "noheadings", short: "n", help: "leave out the header line" },
   { long: "raw", short: "r", help: "raw output: one space between cells, blanks escaped (\\x20)" },
-  { long: "list", short: "l", help: "a list, not a tree (accepted: mountkit always prints a list)" },
+  { long: "list", short: "l", help: "a list, not a tree (mountkit prints a tree only for -R)" },
+  { long: "pairs", short: "P", help: "NAME=\"value\" pairs, one line per mount (characters a shell would expand as \\xHH)" },
+  { long: "shell", short: "y", help: "with -P: column names usable as shell variables (MAJ:MIN as MAJ_MIN)" },
+  { long: "submounts", short: "R", help: "each mount found and every mount below it, as a tree (TARGET drawn as one; with -l, -r, -P a list)" },
+  { long: "options", short: "O", value: "LIST", help: "only mounts whose options match LIST (mount -O syntax: noX for X absent)" },
+  { long: "uniq", short: "U", help: "leave out over-mounted mounts (a later mount has the same target)" },
+  { long: "kernel", short: "k", help: "accepted: mountkit always reads the kernel's table" },
+  { long: "mtab", short: "m", help: "accepted: the kernel's table is mountkit's only one" },
+  { long: "notruncate", short: "u", help: "accepted: mountkit never truncates a cell" },
   { long: "mountpoint", short: "M", value: "PATH", help: "the mounts on exactly this mount point (stacked ones too); exit 1 when none" },
   { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
   { long: "target", short: "T", value: "PATH", help: "the mount holding PATH, as a PATH operand" },
@@ -42,27 +51,34 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
   try {
     const args = parseArgs("findmnt", argv, FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp("mountkit findmnt [--json] [-o COLUMNS] [-n] [-r] [-f] [--mountinfo FILE|-N TID] [-t TYPES] [-M PATH] [-S SPEC] [[-T] PATH]\n       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [-v] [--json]", "List mounts, or show the mount that holds PATH; or check an fstab.", FLAGS));
+      io.out(formatHelp("mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS] [-n] [-f] [-R] [-U] [--mountinfo FILE|-N TID] [-t TYPES] [-O OPTS] [-M PATH] [-S SPEC] [[-T] PATH]\n       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [-v] [--json]", "List mounts, or show the mount that holds PATH; or check an fstab.", FLAGS));
       return ExitCode.ok;
     }
     // the fstab checks load only for --verify
     if (has(args, "verify")) return (require("./findmnt-verify.ts") as typeof import("./findmnt-verify.ts")).verifyCommand(args, io, json);
     const target = last(args, "target");
     if (args.operands.length + (target === undefined ? 0 : 1) > 1) throw new UsageError("findmnt: give at most one PATH");
+    const format = (["json", "pairs", "raw", "list"] as const).filter((f) => has(args, f) || (f === "json" && json));
+    if (has(args, "pairs") && format.length > 1) throw new UsageError(`findmnt: mutually exclusive arguments: ${format.map((f) => `--${f}`).join(" ")}`);
+    const tables = (["task", "kernel", "mtab"] as const).filter((f) => has(args, f));
+    if (tables.length > 1) throw new UsageError(`findmnt: mutually exclusive arguments: ${tables.map((f) => `--${f}`).join(" ")}`);
     const task = last(args, "task");
     if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
     const file = task === undefined ? last(args, "mountinfo") : `/proc/${task}/mountinfo`;
-    let mounts = file === undefined ? readMountInfo() : readSavedTable(file);
+    let table = file === undefined ? readMountInfo() : readSavedTable(file);
+    if (has(args, "uniq")) table = uniqueTargets(table);
+    let mounts = table;
     const types = last(args, "types");
     if (types) mounts = mounts.filter((m) => matchFstype(m.fstype, types)); // "nonfs,tmpfs", "noproc": as findmnt -t
+    const options = last(args, "options");
+    if (options !== undefined) mounts = mounts.filter((m) => matchOptions([...m.options.split(","), ...m.superOptions.split(",")], options));
 
     // A saved table, or another namespace's, describes another tree: its paths are taken as written.
     const inTable = (path: string) => (file === undefined ? resolveExisting(path) : normalize(resolve("/", path)));
     const path = target ?? args.operands[0];
     if (path !== undefined) {
       const holder = lookupMount(mounts, inTable(path));
-      if (!holder) throw new PlanError(`findmnt: no mount holds ${quotePath(path)}`);
-      mounts = [holder];
+      mounts = holder ? [holder] : [];
     }
     // -M and -S select as findmnt does: every match.
     const mountpoint = last(args, "mountpoint");
@@ -73,12 +89,17 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     const source = last(args, "source");
     if (source !== undefined) mounts = mounts.filter(sourceFilter(source, file === undefined));
     if (has(args, "first-only")) mounts = mounts.slice(0, 1);
-    // As findmnt: a search that finds nothing prints nothing and exits 1.
-    if ((mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
+    // As findmnt: a search that finds nothing (a PATH no mount of those -t/-O holds) prints nothing and exits 1.
+    if ((path !== undefined || mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
     const output = last(args, "output");
     const columns = output === undefined ? undefined : outputColumns(output);
-    if (json) io.out(findmntJsonText(mounts, columns)); // libsmartcols' bytes, as findmnt -J prints them
-    else io.out(findmntTable(mounts, columns, { headings: !has(args, "noheadings"), raw: has(args, "raw") }));
+    // -R: what was found and everything below it; drawn as a tree in the TARGET column, as findmnt does
+    const forest = has(args, "submounts") ? submountForest(table, mounts) : undefined;
+    if (forest) mounts = flattenForest(forest);
+    const tree = forest !== undefined && !has(args, "list") && !has(args, "raw") && (columns === undefined || columns.includes("TARGET"));
+    if (json) io.out(tree ? findmntJsonTreeText(forest!, columns) : findmntJsonText(mounts, columns)); // libsmartcols' bytes, as findmnt -J prints them
+    else if (has(args, "pairs")) io.out(findmntPairs(mounts, columns, { shell: has(args, "shell") }));
+    else io.out(findmntTable(mounts, columns, { headings: !has(args, "noheadings"), raw: has(args, "raw"), ...(tree ? { treePrefixes: treePrefixes(forest!) } : {}) }));
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);

@@ -1,0 +1,93 @@
+/**
+ * findmnt's tree: the mounts below a mount (-R), the tree prefixes of its TARGET column and its
+ * nested JSON, and -U's removal of over-mounted targets. Pure: records in, records out.
+ * Checked against util-linux 2.38 findmnt by test/integration/findmnt-select.test.ts.
+ */
+import type { MountInfo } from "./types.ts";
+
+/** A mount and the mounts made on it (children ordered by mount ID, as libmount walks them). */
+export interface MountNode {
+  readonly mount: MountInfo;
+  readonly children: readonly MountNode[];
+}
+
+/**
+ * findmnt -R: each selected mount with every mount below it, in table order of the selection,
+ * a selected mount already printed below an earlier one left out. The submounts come from the
+ * whole table, whatever filter chose the selection (findmnt applies -t, -O, -S, -T only to it).
+ */
+export function submountForest(table: readonly MountInfo[], selected: readonly MountInfo[]): MountNode[] {
+  const childrenOf = new Map<number, MountInfo[]>();
+  for (const m of table) {
+    if (m.parent === m.id) continue; // the root of a tree is its own parent
+    const list = childrenOf.get(m.parent);
+    if (list) list.push(m);
+    else childrenOf.set(m.parent, [m]);
+  }
+  for (const list of childrenOf.values()) list.sort((a, b) => a.id - b.id);
+  const placed = new Set<number>();
+  const node = (mount: MountInfo): MountNode => {
+    placed.add(mount.id);
+    const children: MountNode[] = [];
+    for (const child of childrenOf.get(mount.id) ?? []) if (!placed.has(child.id)) children.push(node(child));
+    return { mount, children };
+  };
+  const forest: MountNode[] = [];
+  for (const m of selected) if (!placed.has(m.id)) forest.push(node(m));
+  return forest;
+}
+
+/** The forest's mounts, each before the mounts below it (findmnt's list order for -R). */
+export function flattenForest(forest: readonly MountNode[]): MountInfo[] {
+  const out: MountInfo[] = [];
+  const visit = (n: MountNode) => {
+    out.push(n.mount);
+    n.children.forEach(visit);
+  };
+  forest.forEach(visit);
+  return out;
+}
+
+/**
+ * The TARGET column's prefix for each mount of flattenForest(forest), as libsmartcols draws a
+ * tree: per ancestor below the top "│ " while it has later siblings (else two spaces), then
+ * "├─" or, for a last child, "└─"; nothing for the top mounts.
+ */
+export function treePrefixes(forest: readonly MountNode[]): string[] {
+  const out: string[] = [];
+  const visit = (n: MountNode, indent: string, branch: string) => {
+    out.push(indent + branch);
+    n.children.forEach((child, i) => {
+      const last = i === n.children.length - 1;
+      visit(child, branch === "" ? "" : indent + (branch === "├─" ? "│ " : "  "), last ? "└─" : "├─");
+    });
+  };
+  for (const n of forest) visit(n, "", "");
+  return out;
+}
+
+/**
+ * findmnt -U: leave out each mount that a later mount in the table has the same target as (an
+ * over-mounted one), giving its children the removed mount's parent, so the tree stays whole
+ * (libmount's mnt_table_uniq_fs with MNT_UNIQ_KEEPTREE).
+ */
+export function uniqueTargets(table: readonly MountInfo[]): MountInfo[] {
+  const lastWithTarget = new Map<string, number>();
+  table.forEach((m, i) => lastWithTarget.set(m.mountpoint, i));
+  const parentOfRemoved = new Map<number, number>();
+  const kept: MountInfo[] = [];
+  table.forEach((m, i) => {
+    if (lastWithTarget.get(m.mountpoint) === i) kept.push(m);
+    else parentOfRemoved.set(m.id, m.parent);
+  });
+  if (parentOfRemoved.size === 0) return kept;
+  const liveParent = (id: number): number => {
+    const seen = new Set<number>();
+    while (parentOfRemoved.has(id) && !seen.has(id)) {
+      seen.add(id);
+      id = parentOfRemoved.get(id)!;
+    }
+    return id;
+  };
+  return kept.map((m) => (parentOfRemoved.has(m.parent) ? { ...m, parent: liveParent(m.parent) } : m));
+}

@@ -1,0 +1,120 @@
+// findmnt -R, -U, -P as pure functions; test/integration/findmnt-select.test.ts compares the
+// same outputs with util-linux findmnt byte for byte.
+import { describe, expect, test } from "bun:test";
+import { flattenForest, submountForest, treePrefixes, uniqueTargets } from "../../src/mountinfo/findmnt-tree.ts";
+import { findmntJsonTreeText, findmntPairs, findmntTable } from "../../src/mountinfo/findmnt.ts";
+import { parseMountInfo } from "../../src/mountinfo/index.ts";
+import type { MountInfo } from "../../src/mountinfo/types.ts";
+
+// id parent target source: a root, /a (with /a/x, whose /a/x/z, then /a/y mounted before /a/x),
+// /b, and /c holding a stack of two.
+const table = parseMountInfo(
+  [
+    "1 1 0:1 / / rw - tmpfs root rw",
+    "2 1 0:2 / /a rw - tmpfs ta rw",
+    "5 2 0:5 / /a/y rw - tmpfs tay rw",
+    "3 2 0:3 / /a/x rw - tmpfs tax rw",
+    "4 3 0:4 / /a/x/z rw - tmpfs taxz rw",
+    "6 1 0:6 / /b rw - tmpfs tb rw",
+    "7 1 0:7 / /c rw - tmpfs tc rw",
+    "8 7 0:8 / /c rw - tmpfs tc2 rw",
+  ].join("\n") + "\n",
+);
+const byId = (id: number) => table.find((m) => m.id === id)!;
+const ids = (mounts: readonly MountInfo[]) => mounts.map((m) => m.id);
+
+describe("submountForest (findmnt -R)", () => {
+  test("a mount and everything below it, children by mount ID, depth first", () => {
+    expect(ids(flattenForest(submountForest(table, [byId(2)])))).toEqual([2, 3, 4, 5]);
+    expect(ids(flattenForest(submountForest(table, [byId(1)])))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  test("a selected mount already below an earlier one is printed once; the root's own parent is no loop", () => {
+    const forest = submountForest(table, [byId(7), byId(8), byId(6)]);
+    expect(forest.map((n) => n.mount.id)).toEqual([7, 6]);
+    expect(ids(flattenForest(forest))).toEqual([7, 8, 6]);
+  });
+
+  test("a table whose parents form a cycle still ends", () => {
+    const cyclic = parseMountInfo("1 2 0:1 / /x rw - tmpfs a rw\n2 1 0:2 / /x/y rw - tmpfs b rw\n");
+    expect(ids(flattenForest(submountForest(cyclic, cyclic)))).toEqual([1, 2]);
+  });
+
+  test("nothing selected, nothing printed", () => {
+    expect(submountForest(table, [])).toEqual([]);
+  });
+});
+
+describe("treePrefixes", () => {
+  test("the TARGET column's branches as libsmartcols draws them", () => {
+    expect(treePrefixes(submountForest(table, [byId(1)]))).toEqual(["", "├─", "│ ├─", "│ │ └─", "│ └─", "├─", "└─", "  └─"]);
+  });
+
+  test("findmntTable puts them before TARGET, wherever it is, and widens the column", () => {
+    const forest = submountForest(table, [byId(2)]);
+    const text = findmntTable(flattenForest(forest), ["SOURCE", "TARGET"], { treePrefixes: treePrefixes(forest) });
+    expect(text).toBe("SOURCE TARGET\nta     /a\ntax    ├─/a/x\ntaxz   │ └─/a/x/z\ntay    └─/a/y\n");
+    // raw output has no tree
+    expect(findmntTable(flattenForest(forest), ["TARGET"], { raw: true, headings: false, treePrefixes: treePrefixes(forest) })).toBe("/a\n/a/x\n/a/x/z\n/a/y\n");
+  });
+});
+
+describe("findmntJsonTreeText", () => {
+  test("children nested under their mount, 6 more spaces a level", () => {
+    const forest = submountForest(table, [byId(3), byId(6)]);
+    expect(findmntJsonTreeText(forest, ["TARGET", "ID"])).toBe(
+      [
+        "{",
+        '   "filesystems": [',
+        "      {",
+        '         "target": "/a/x",',
+        '         "id": 3,',
+        '         "children": [',
+        "            {",
+        '               "target": "/a/x/z",',
+        '               "id": 4',
+        "            }",
+        "         ]",
+        "      },{",
+        '         "target": "/b",',
+        '         "id": 6',
+        "      }",
+        "   ]",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    expect(findmntJsonTreeText([], ["TARGET"])).toBe("");
+  });
+});
+
+describe("uniqueTargets (findmnt -U)", () => {
+  test("an over-mounted mount is left out, its children given its parent", () => {
+    const stacked = parseMountInfo(
+      ["1 1 0:1 / / rw - tmpfs root rw", "2 1 0:2 / /c rw - tmpfs tc rw", "3 2 0:3 / /c rw - tmpfs tc2 rw", "4 3 0:4 / /c rw - tmpfs tc3 rw", "5 4 0:5 / /c/d rw - tmpfs td rw"].join("\n") + "\n",
+    );
+    const unique = uniqueTargets(stacked);
+    expect(unique.map((m) => [m.id, m.parent])).toEqual([
+      [1, 1],
+      [4, 1],
+      [5, 4],
+    ]);
+    expect(treePrefixes(submountForest(unique, [unique[0]!]))).toEqual(["", "└─", "  └─"]);
+    // no stack: the same records
+    const flat = uniqueTargets(table.filter((m) => m.id !== 7));
+    expect(flat.every((m) => table.includes(m))).toBe(true);
+  });
+});
+
+describe("findmntPairs (findmnt -P, -y)", () => {
+  test("NAME=\"value\", with what a shell would expand escaped as \\xHH; empty values kept", () => {
+    const [m] = parseMountInfo('9 1 0:9 / /q/a\\040$v`"\\134 rw - tmpfs  rw\n');
+    expect(findmntPairs([m!], ["TARGET", "SOURCE", "MAJ:MIN"])).toBe('TARGET="/q/a \\x24v\\x60\\x22\\x5c" SOURCE="" MAJ:MIN="0:9"\n');
+    expect(findmntPairs([m!], ["MAJ:MIN", "VFS-OPTIONS"], { shell: true })).toBe('MAJ_MIN="0:9" VFS_OPTIONS="rw"\n');
+  });
+
+  test("non-ASCII and control characters by UTF-8 byte", () => {
+    const [m] = parseMountInfo("9 1 0:9 / /漢\\011 rw - tmpfs x rw\n");
+    expect(findmntPairs([m!], ["TARGET"])).toBe('TARGET="/\\xe6\\xbc\\xa2\\x09"\n');
+  });
+});
