@@ -32,6 +32,13 @@ const proc = Bun.spawnSync(
     // 1-2 ms of a mount, umount or apply (docs/bench.md). Long runs still tier up, 10x later;
     // the bench engine sets the normal policy before measuring (src/bench/run.ts).
     `--compile-jit-policy=${JIT_POLICY}`,
+    // A compiled Bun program reads bunfig.toml and .env from its working directory by default:
+    // run as root from a directory someone else can write, a bunfig.toml `preload` would run
+    // their code as root and a .env would set MOUNTKIT_* for them. mountkit reads neither.
+    "--no-compile-autoload-bunfig",
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-tsconfig",
+    "--no-compile-autoload-package-json",
     "--sourcemap=none",
     `--outfile=${outfile}`,
     join(root, "src/cli/main.ts"),

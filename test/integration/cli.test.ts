@@ -309,6 +309,33 @@ describe("the single binary", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
+  test("reads no bunfig.toml, .env, package.json or tsconfig.json from its working directory (a preload there would run as root)", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mountkit-test-cwd-"));
+    try {
+      const marker = join(cwd, "preloaded");
+      writeFileSync(join(cwd, "evil.js"), `require("fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`);
+      writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./evil.js"]\n[run]\nbun = true\n');
+      writeFileSync(join(cwd, ".env"), "MOUNTKIT_STRATEGY=bogus\nMOUNTKIT_TMPDIR=/nonexistent\n");
+      writeFileSync(join(cwd, ".env.production"), "MOUNTKIT_STRATEGY=bogus\n");
+      writeFileSync(join(cwd, "package.json"), '{"type": "commonjs", "imports": {"#x": "./evil.js"}}\n');
+      writeFileSync(join(cwd, "tsconfig.json"), '{"compilerOptions": {"paths": {"*": ["./evil.js"]}}}\n');
+      const env = { ...process.env };
+      delete env.MOUNTKIT_STRATEGY;
+      delete env.MOUNTKIT_TMPDIR;
+      const proc = Bun.spawnSync([BINARY, "features", "--json"], { cwd, env });
+      expect(proc.stderr.toString()).toBe("");
+      expect(proc.exitCode).toBe(0);
+      expect(JSON.parse(proc.stdout.toString()).strategySource).toBe("kernel"); // not the .env's MOUNTKIT_STRATEGY
+      expect(readdirSync(cwd).sort()).toEqual([".env", ".env.production", "bunfig.toml", "evil.js", "package.json", "tsconfig.json"]);
+      // the same files do reach a program that reads them: the test's files are live
+      const bun = Bun.spawnSync([process.execPath, "-e", "console.log(process.env.MOUNTKIT_STRATEGY)"], { cwd, env });
+      expect(bun.stdout.toString()).toBe("bogus\n");
+      expect(readdirSync(cwd)).toContain("preloaded");
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   test("runs from a temp dir with an empty environment (no PATH, no bun, node or npm)", () => {
     const home = mkdtempSync(join(tmpdir(), "mountkit-test-bare-"));
     s = scratch("clibare");
