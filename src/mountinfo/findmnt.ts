@@ -76,9 +76,23 @@ export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly
  * "children", nested as libsmartcols prints them (6 more spaces per level).
  */
 export function findmntJsonTreeText(forest: readonly MountNode[], columns?: readonly string[]): string {
+  return jsonTreeText(forest, columns === undefined ? findmntRecord : (m: MountInfo) => columnsRecord(m, columns, FINDMNT_COLUMNS));
+}
+
+/** findmnt -J -o COLUMNS of any rows (fstab lines too): one object per row, keys the column names in lower case. */
+export function rowsJsonText<T>(rows: readonly T[], columns: readonly string[], specs: Columns<T>): string {
+  return jsonTreeText(rows.map((mount) => ({ mount, children: [] })), (row: T) => columnsRecord(row, columns, specs));
+}
+
+/** A row and the rows below it (a MountNode, or a row with none). */
+interface TreeNode<T> {
+  readonly mount: T;
+  readonly children: readonly TreeNode<T>[];
+}
+
+function jsonTreeText<T>(forest: readonly TreeNode<T>[], record: (row: T) => object): string {
   if (forest.length === 0) return "";
-  const record = columns === undefined ? findmntRecord : (m: MountInfo) => columnsRecord(m, columns);
-  const objects = (nodes: readonly MountNode[], depth: number): string => {
+  const objects = (nodes: readonly TreeNode<T>[], depth: number): string => {
     const pad = " ".repeat(6 + 6 * depth);
     const keyPad = " ".repeat(9 + 6 * depth);
     const bodies = nodes.map((n) => {
@@ -114,8 +128,8 @@ export function findmntOptions(m: MountInfo): string {
   return opts.length === 0 ? head : `${head},${opts.join(",")}`;
 }
 
-/** Split on commas outside double quotes, as libmount reads an option string. */
-function splitOptions(s: string): string[] {
+/** Split on commas outside double quotes, as libmount reads an option string (quotes kept, empty items dropped). */
+export function splitOptions(s: string): string[] {
   const out: string[] = [];
   let start = 0;
   let quoted = false;
@@ -139,17 +153,22 @@ function removeFirst(opts: string[], name: string): number {
   return 1;
 }
 
-/** A findmnt column: its name (-o), its JSON value, and how the table shows it. */
-interface Column {
-  readonly value: (m: MountInfo) => string | number | null;
+/** A findmnt column of rows of type T: its JSON value, and how the table shows it. */
+export interface Column<T> {
+  readonly value: (row: T) => string | number | null;
   /** the table's text when it differs from the value's (MAJ:MIN is aligned on its colon) */
-  readonly text?: (m: MountInfo) => string;
+  readonly text?: (row: T) => string;
   /** right-aligned in the table, as findmnt's numeric columns */
   readonly right?: boolean;
 }
 
-/** The columns of findmnt(8) that mountinfo answers, by name. */
-export const FINDMNT_COLUMNS: Readonly<Record<string, Column>> = {
+/** Columns by name (-o), for one kind of row: a mount, an fstab line. */
+export type Columns<T> = Readonly<Record<string, Column<T>>>;
+
+const NONE = () => null;
+
+/** The columns of findmnt(8) that mountinfo answers, by name (FREQ and PASSNO are fstab's: empty here). */
+export const FINDMNT_COLUMNS: Columns<MountInfo> = {
   TARGET: { value: (m) => m.mountpoint },
   SOURCE: { value: (m) => findmntSource(m) || null },
   FSTYPE: { value: (m) => m.fstype },
@@ -162,14 +181,20 @@ export const FINDMNT_COLUMNS: Readonly<Record<string, Column>> = {
   "MAJ:MIN": { value: (m) => `${m.major}:${m.minor}`, text: (m) => `${String(m.major).padStart(3)}:${String(m.minor).padEnd(3)}` },
   FSROOT: { value: (m) => m.root },
   PROPAGATION: { value: propagationOf },
+  FREQ: { value: NONE, right: true },
+  PASSNO: { value: NONE, right: true },
 };
 
 /** findmnt's default list columns. */
 export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"];
 
-/** -o NAME,NAME: the columns, upper-cased as findmnt takes them; unknown names are listed in the error. */
+/**
+ * -o NAME,NAME: the columns, upper-cased as findmnt takes them; "+NAME,..." adds them to the
+ * default ones. Unknown names are listed in the error.
+ */
 export function parseColumns(list: string): string[] {
-  const names = list.split(",").map((n) => n.trim().toUpperCase());
+  const added = list.startsWith("+");
+  const names = [...(added ? DEFAULT_COLUMNS : []), ...(added ? list.slice(1) : list).split(",").map((n) => n.trim().toUpperCase())];
   const unknown = names.filter((n) => !Object.hasOwn(FINDMNT_COLUMNS, n));
   if (unknown.length > 0 || names.length === 0) {
     throw new Error(`unknown column${unknown.length === 1 ? "" : "s"}: ${unknown.join(", ") || "(none)"}; known: ${Object.keys(FINDMNT_COLUMNS).join(", ")}`);
@@ -179,11 +204,11 @@ export function parseColumns(list: string): string[] {
 
 /** `findmnt -J -l -o COLUMNS`: one object per mount, keys the column names in lower case. */
 export function findmntColumnsJson(mounts: readonly MountInfo[], columns: readonly string[]): { filesystems: Record<string, string | number | null>[] } {
-  return { filesystems: mounts.map((m) => columnsRecord(m, columns)) };
+  return { filesystems: mounts.map((m) => columnsRecord(m, columns, FINDMNT_COLUMNS)) };
 }
 
-function columnsRecord(m: MountInfo, columns: readonly string[]): Record<string, string | number | null> {
-  return Object.fromEntries(columns.map((c) => [c.toLowerCase(), FINDMNT_COLUMNS[c]!.value(m)]));
+function columnsRecord<T>(row: T, columns: readonly string[], specs: Columns<T>): Record<string, string | number | null> {
+  return Object.fromEntries(columns.map((c) => [c.toLowerCase(), specs[c]!.value(row)]));
 }
 
 export interface PairsOptions {
@@ -197,10 +222,15 @@ export interface PairsOptions {
  * quotes at (" \ ` $), is written \xHH, so `eval` of a line sets the variables safely.
  */
 export function findmntPairs(mounts: readonly MountInfo[], columns: readonly string[] = DEFAULT_COLUMNS, options: PairsOptions = {}): string {
+  return rowsPairs(mounts, columns, FINDMNT_COLUMNS, options);
+}
+
+/** findmnt -P of any rows (fstab lines too). */
+export function rowsPairs<T>(rows: readonly T[], columns: readonly string[], specs: Columns<T>, options: PairsOptions = {}): string {
   const names = columns.map((c) => (options.shell ? c.replace(/%/g, "_PCT").replace(/[^A-Za-z0-9_]/g, "_") : c));
-  const specs = columns.map((c) => FINDMNT_COLUMNS[c]!);
+  const picked = columns.map((c) => specs[c]!);
   let out = "";
-  for (const m of mounts) out += `${specs.map((spec, i) => `${names[i]}="${pairsEncode(String(spec.value(m) ?? ""))}"`).join(" ")}\n`;
+  for (const row of rows) out += `${picked.map((spec, i) => `${names[i]}="${pairsEncode(String(spec.value(row) ?? ""))}"`).join(" ")}\n`;
   return out;
 }
 
@@ -230,12 +260,17 @@ export interface TableOptions {
  * header, -r prints raw. Like findmnt, prints nothing for an empty list.
  */
 export function findmntTable(mounts: readonly MountInfo[], columns: readonly string[] = DEFAULT_COLUMNS, options: TableOptions = {}): string {
-  if (mounts.length === 0) return "";
+  return rowsTable(mounts, columns, FINDMNT_COLUMNS, options);
+}
+
+/** findmnt's table of any rows (fstab lines too), as findmntTable prints mounts. */
+export function rowsTable<T>(items: readonly T[], columns: readonly string[], columnSpecs: Columns<T>, options: TableOptions = {}): string {
+  if (items.length === 0) return "";
   const { headings = true, raw = false, treePrefixes } = options;
-  const specs = columns.map((c) => FINDMNT_COLUMNS[c]!);
+  const specs = columns.map((c) => columnSpecs[c]!);
   const tree = raw ? -1 : treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
   const rows: string[][] = headings ? [[...columns]] : [];
-  mounts.forEach((m, r) => {
+  items.forEach((m, r) => {
     rows.push(
       specs.map((spec, c) => {
         const text = !raw && spec.text ? spec.text(m) : String(spec.value(m) ?? "");
@@ -255,7 +290,8 @@ export function findmntTable(mounts: readonly MountInfo[], columns: readonly str
     for (let c = 0; c < row.length; c++) {
       const pad = " ".repeat(colWidth[c]! - widths[r]![c]!);
       const last = c === row.length - 1;
-      line += specs[c]!.right ? pad + row[c]! : row[c]! + (last ? "" : pad);
+      // an empty last cell is not padded, even a right-aligned one (FREQ of a mount)
+      line += last && row[c] === "" ? "" : specs[c]!.right ? pad + row[c]! : row[c]! + (last ? "" : pad);
       if (!last) line += " ";
     }
     out += `${line}\n`;

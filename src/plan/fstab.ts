@@ -20,12 +20,16 @@ export interface FstabLine {
   readonly file?: string;
   /** fs_spec, decoded; a LABEL=/UUID=/... tag is turned into its /dev/disk/by-* path */
   readonly source: string;
+  /** fs_spec as written, decoded (a tag stays "UUID=..."): what findmnt --fstab shows */
+  readonly spec: string;
   /** fs_file, decoded */
   readonly target: string;
   /** fs_vfstype */
   readonly fstype: string;
   /** fs_mntops, decoded and split (util-linux quoting); "defaults" when absent */
   readonly options: readonly string[];
+  /** fs_mntops as written, decoded; undefined when the line has none */
+  readonly mntops?: string | undefined;
   readonly freq: number;
   readonly passno: number;
 }
@@ -71,9 +75,11 @@ function parseLine(raw: string, line: number): FstabLine | undefined {
   return {
     line,
     source: sourceFromTag(spec),
+    spec,
     target: file,
     fstype: vfstype,
     options,
+    mntops,
     freq: number(freq, "dump frequency", line),
     passno: number(passno, "pass number", line),
   };

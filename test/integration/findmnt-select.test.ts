@@ -1,6 +1,8 @@
 // findmnt -M, -S, -T and -f: the same output and exit codes as util-linux findmnt, both run in
 // one private mount namespace (unshare -m inside this test's) on the same stacked mounts.
 import { beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { BINARY } from "../support/cli.ts";
 import { requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
@@ -121,6 +123,62 @@ test("-R the tree below a mount (drawn, listed, nested in JSON), -P/-y pairs, -O
   expect(outputs[21]).toBe("exit=1\n");
 });
 
+// An fstab with escapes, tags, a line without options, swap, and options of every kind libmount sorts.
+const FSTAB = [
+  "# comment",
+  "UUID=abcd-1234 / ext4 defaults,noatime 0 1",
+  "/dev/sdb1 /mnt/my\\040data xfs ro,nosuid,user,size=1g 0 2",
+  "tmpfs /tmp tmpfs mode=1777,nosuid,X-mount.mkdir",
+  "none /swap swap sw",
+  "",
+  "LABEL=root /srv ext4 noauto,x-systemd.automount,relatime,data=ordered 1 2",
+  "/dev/vda /vda ext4",
+  '/dev/vdb /x ext4 rw,defaults,ro,nofail,_netdev,comment=x,X-mount.mkdir=0700,sync,dirsync,lazytime,nosymfollow,iversion,mand,bind,rbind,sw,owner,auto,users,nodev,loop,offset=3,errors=remount-ro,strictatime,norelatime,silent,private,rshared,slave,uidmap=0:1:1,context="a,b" 0 0',
+].join("\n");
+
+const FSTAB_QUERIES = [
+  ["-s", "-F", "$F"],
+  ["-s", "-F", "$F", "-o", "TARGET,VFS-OPTIONS,FS-OPTIONS,FREQ,PASSNO"],
+  ["-s", "-F", "$F", "-J", "-o", "TARGET,OPTIONS,VFS-OPTIONS,FS-OPTIONS,FREQ,PASSNO,ID,PARENT,MAJ:MIN,FSROOT,PROPAGATION"],
+  ["-s", "-F", "$F", "-o", "ID,PARENT,MAJ:MIN,FSROOT,PROPAGATION,SOURCE"],
+  ["-s", "-F", "$F", "-e", "-o", "SOURCE,TARGET"],
+  ["-s", "-F", "$F", "-t", "ext4"],
+  ["-s", "-F", "$F", "-O", "+noauto"],
+  ["-s", "-F", "$F", "-O", "noauto"],
+  ["-s", "-F", "$F", "-S", "/dev/sdb1"],
+  ["-s", "-F", "$F", "-S", "UUID=abcd-1234"],
+  ["-s", "-F", "$F", "-M", "/srv"],
+  ["-s", "-F", "$F", "/srv"],
+  ["-s", "-F", "$F", "/dev/sdb1"],
+  ["-s", "-F", "$F", "/nothing"],
+  ["-s", "-F", "$F", "-P"],
+  ["-s", "-F", "$F", "-y", "-P", "-o", "TARGET,MAJ:MIN,FREQ"],
+  ["-s", "-F", "$F", "-J"],
+  ["-s", "-F", "$F", "-r", "-o", "TARGET,ID,SOURCE,FREQ"],
+  ["-s", "-F", "$F", "-o", "+FREQ"],
+  ["-s", "-F", "$F", "-f", "-n"],
+  ["-o", "TARGET,FREQ,PASSNO", "-M", "$D"],
+  ["-J", "-o", "TARGET,FREQ", "-M", "$D"],
+];
+
+test("-s an fstab's lines (-F FILE, -e, VFS-/FS-OPTIONS, FREQ, PASSNO), chosen by PATH, -M, -S, -t, -O, -f: as findmnt -s", () => {
+  ws.fresh("findmnt-fstab");
+  const d = ws.dir("d");
+  const fstab = join(ws.dir("etc"), "fstab");
+  writeFileSync(fstab, `${FSTAB}\n`);
+  const outputs = sameAsFindmnt('mount -t tmpfs tmp "$D"', FSTAB_QUERIES, { D: d, F: fstab });
+  expect(outputs[0]).toContain("\n/            UUID=abcd-1234 ext4   defaults,noatime\n/mnt/my data /dev/sdb1      xfs ");
+  expect(outputs[4]).not.toContain("UUID="); // -e: no device has it
+  expect(outputs[4]).toContain("/dev/sdb1");
+  expect(outputs[1]).toMatch(/\/mnt\/my data +ro,nosuid +size=1g +0 +2\n/);
+  expect(outputs[2]).toContain('"fs-options": "sw,errors=remount-ro');
+  expect(outputs[5]).not.toContain("xfs");
+  expect(outputs[10]).toContain("LABEL=root");
+  expect(outputs[13]).toBe("exit=1\n");
+  expect(outputs[16]).toContain('"source": "UUID=abcd-1234"');
+  expect(outputs[20]).toMatch(/FREQ PASSNO\n.* +\nexit=0/);
+});
+
 test("-P with -J, -r or -l, and -k with -m or -N, are refused as findmnt refuses them (exit 1; with -J the error as JSON)", () => {
   for (const args of [["-P", "-r"], ["-l", "-P"], ["-k", "-m"], ["-N", String(process.pid), "-k"]]) {
     const proc = Bun.spawnSync([BINARY, "findmnt", ...args]);
@@ -130,4 +188,20 @@ test("-P with -J, -r or -l, and -k with -m or -N, are refused as findmnt refuses
   const json = Bun.spawnSync([BINARY, "findmnt", "-P", "-J"]);
   expect(json.exitCode).toBe(1);
   expect(JSON.parse(json.stdout.toString()).error.message).toBe("findmnt: mutually exclusive arguments: --json --pairs");
+});
+
+test("-s with a bad fstab line: a warning naming it, the other lines printed (as findmnt ignores it); --tab-file alone is bad usage", () => {
+  ws.fresh("findmnt-fstab-bad");
+  const fstab = join(ws.dir("etc"), "fstab");
+  writeFileSync(fstab, "tmpfs /a tmpfs defaults\nonly-two /fields\ntmpfs /b tmpfs size=1m 0 x\ntmpfs /c tmpfs\n");
+  const proc = Bun.spawnSync([BINARY, "findmnt", "-s", "-F", fstab, "-rn", "-o", "TARGET"]);
+  expect(proc.exitCode).toBe(0);
+  expect(proc.stdout.toString()).toBe("/a\n/c\n");
+  expect(proc.stderr.toString()).toBe(
+    `mountkit: findmnt: warning: ${fstab}: line 2: 2 fields, expected at least 3 (source, target, type) (line ignored)\n` +
+      `mountkit: findmnt: warning: ${fstab}: line 3: pass number "x" is not a number (line ignored)\n`,
+  );
+  const alone = Bun.spawnSync([BINARY, "findmnt", "-F", fstab]);
+  expect(alone.exitCode).toBe(1);
+  expect(alone.stderr.toString()).toContain("--tab-file needs --fstab or --verify");
 });

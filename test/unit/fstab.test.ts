@@ -39,14 +39,16 @@ describe("parseFstab", () => {
     expect(lines[1]).toEqual({
       line: 5,
       source: "tmpfs",
+      spec: "tmpfs",
       target: "/mnt/with space",
       fstype: "tmpfs",
       options: ["size=1m", "mode=0700"],
+      mntops: "size=1m,mode=0700",
       freq: 0,
       passno: 0,
     });
-    expect(lines[7]).toMatchObject({ target: "/mnt/bare", options: ["defaults"], freq: 0, passno: 0 });
-    expect(lines[5]).toMatchObject({ source: "/dev/disk/by-uuid/1234-abcd", passno: 2 });
+    expect(lines[7]).toMatchObject({ target: "/mnt/bare", options: ["defaults"], mntops: undefined, freq: 0, passno: 0 });
+    expect(lines[5]).toMatchObject({ source: "/dev/disk/by-uuid/1234-abcd", spec: "UUID=1234-abcd", passno: 2 });
   });
 
   test("too few fields, too many, bad numbers: every bad line named, nothing returned", () => {

@@ -39,8 +39,10 @@ const FLAGS: readonly FlagSpec[] = [
   { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
   { long: "target", short: "T", value: "PATH", help: "the mount holding PATH, as a PATH operand" },
   { long: "first-only", short: "f", help: "print the first mount found only" },
+  { long: "fstab", short: "s", help: "the fstab's lines instead of the mounts (SOURCE as written: UUID=...)" },
+  { long: "evaluate", short: "e", help: "with --fstab: a LABEL=/UUID=/PART... source as the device it names (empty when none does)" },
   { long: "verify", short: "x", help: "check the fstab instead: targets, sources, types, options, order (errors exit 1)" },
-  { long: "tab-file", short: "F", value: "FILE", help: "with --verify: check FILE instead of /etc/fstab (a directory: its *.fstab files); repeat for more" },
+  { long: "tab-file", short: "F", value: "FILE", help: "with --fstab or --verify: FILE instead of /etc/fstab (a directory: its *.fstab files); repeat for more" },
   { long: "verbose", short: "v", help: "with --verify: every line, with what was found right" },
   { long: "helper-dir", value: "DIR", help: "with --verify: look mount.TYPE helpers up only in DIR" },
   { long: "help", short: "h", help: "show this help" },
@@ -51,7 +53,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
   try {
     const args = parseArgs("findmnt", argv, FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp("mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS] [-n] [-f] [-R] [-U] [--mountinfo FILE|-N TID] [-t TYPES] [-O OPTS] [-M PATH] [-S SPEC] [[-T] PATH]\n       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [-v] [--json]", "List mounts, or show the mount that holds PATH; or check an fstab.", FLAGS));
+      io.out(formatHelp("mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS] [-n] [-f] [-R] [-U] [--mountinfo FILE|-N TID|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS] [-M PATH] [-S SPEC] [[-T] PATH]\n       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [-v] [--json]", "List mounts, or show the mount that holds PATH; or check an fstab.", FLAGS));
       return ExitCode.ok;
     }
     // the fstab checks load only for --verify
@@ -60,8 +62,13 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     if (args.operands.length + (target === undefined ? 0 : 1) > 1) throw new UsageError("findmnt: give at most one PATH");
     const format = (["json", "pairs", "raw", "list"] as const).filter((f) => has(args, f) || (f === "json" && json));
     if (has(args, "pairs") && format.length > 1) throw new UsageError(`findmnt: mutually exclusive arguments: ${format.map((f) => `--${f}`).join(" ")}`);
-    const tables = (["task", "kernel", "mtab"] as const).filter((f) => has(args, f));
+    const tables = (["task", "kernel", "mtab", "fstab", "mountinfo"] as const).filter((f) => has(args, f));
     if (tables.length > 1) throw new UsageError(`findmnt: mutually exclusive arguments: ${tables.map((f) => `--${f}`).join(" ")}`);
+    if (has(args, "tab-file") && !has(args, "fstab")) throw new UsageError("findmnt: --tab-file needs --fstab or --verify (a saved mount table: --mountinfo FILE)");
+    const output = last(args, "output");
+    const columns = output === undefined ? undefined : outputColumns(output);
+    // the fstab listing loads only for --fstab
+    if (has(args, "fstab")) return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, target ?? args.operands[0]);
     const task = last(args, "task");
     if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
     const file = task === undefined ? last(args, "mountinfo") : `/proc/${task}/mountinfo`;
@@ -91,8 +98,6 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     if (has(args, "first-only")) mounts = mounts.slice(0, 1);
     // As findmnt: a search that finds nothing (a PATH no mount of those -t/-O holds) prints nothing and exits 1.
     if ((path !== undefined || mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
-    const output = last(args, "output");
-    const columns = output === undefined ? undefined : outputColumns(output);
     // -R: what was found and everything below it; drawn as a tree in the TARGET column, as findmnt does
     const forest = has(args, "submounts") ? submountForest(table, mounts) : undefined;
     if (forest) mounts = flattenForest(forest);

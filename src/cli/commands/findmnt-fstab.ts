@@ -1,0 +1,47 @@
+/**
+ * mountkit findmnt --fstab [-F FSTAB]... [-e]: an fstab's lines in findmnt's formats (table,
+ * -r, -P, -J), chosen by -t, -O, PATH, -M, -S and -f as findmnt -s chooses them.
+ */
+import { normalize } from "node:path";
+import { ExitCode } from "../../errors.ts";
+import { deviceOfTag } from "../../ops/block-devices.ts";
+import { fstabName, readFstabLenient } from "../../ops/fstab.ts";
+import { deviceTagOf } from "../../plan/device-tag.ts";
+import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable } from "../../mountinfo/findmnt.ts";
+import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
+import { has, last, values, type ParsedArgs } from "../args.ts";
+import { oneLine, type Io } from "../output.ts";
+
+export function fstabListing(args: ParsedArgs, io: Io, json: boolean, columns: readonly string[] | undefined, path: string | undefined): ExitCode {
+  const files = values(args, "tab-file");
+  const paths = files.length === 0 ? undefined : files;
+  const { lines, problems } = readFstabLenient(paths);
+  // a problem names its file when there were several; one file's are "line N: ..."
+  for (const problem of problems) io.err(`mountkit: findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${oneLine(problem)} (line ignored)\n`);
+  const asPath = (p: string | undefined) => (p !== undefined && p.startsWith("/") ? normalize(p) : p);
+  const mountpoint = asPath(last(args, "mountpoint"));
+  const source = last(args, "source");
+  const selected = selectFstabRows(lines, {
+    types: last(args, "types"),
+    options: last(args, "options"),
+    path: asPath(path),
+    mountpoint,
+    source,
+    firstOnly: has(args, "first-only"),
+  });
+  // As findmnt: a search that finds nothing prints nothing and exits 1.
+  if ((path !== undefined || mountpoint !== undefined || source !== undefined) && selected.length === 0) return ExitCode.usage;
+  const evaluate = has(args, "evaluate");
+  const rows: FstabRow[] = selected.map((line) => ({ line, source: evaluate ? evaluated(line.spec) : line.spec }));
+  const shown = columns ?? DEFAULT_COLUMNS;
+  if (json) io.out(rowsJsonText(rows, shown, FSTAB_COLUMNS));
+  else if (has(args, "pairs")) io.out(rowsPairs(rows, shown, FSTAB_COLUMNS, { shell: has(args, "shell") }));
+  else io.out(rowsTable(rows, shown, FSTAB_COLUMNS, { headings: !has(args, "noheadings"), raw: has(args, "raw") }));
+  return ExitCode.ok;
+}
+
+/** -e: a LABEL=/UUID=/PART... tag as the device it names (null when none does); other sources as written. */
+function evaluated(spec: string): string | null {
+  const tag = spec.startsWith("/") ? undefined : deviceTagOf(spec); // a /dev/disk/by-* path is no tag here
+  return tag === undefined ? spec : (deviceOfTag(tag) ?? null);
+}
