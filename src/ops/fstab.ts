@@ -5,7 +5,7 @@
  * line for X.
  */
 import { join, resolve } from "node:path";
-import { Errno } from "../errno.ts";
+import { Errno, errnoMessage } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import {
@@ -107,7 +107,9 @@ function readFstabText(file: string): string {
   try {
     return readTextFile(file);
   } catch (err) {
-    throw new PlanError(`read ${quotePath(file)}: ${err instanceof SyscallError ? err.errnoName : String(err)}`);
+    // bad input (exit 1), named as a syscall error is: "read /etc/fstab: open(2): ENOENT (No such file or directory)"
+    const cause = err instanceof SyscallError ? `${err.syscall}: ${err.errnoName} (${errnoMessage(err.errno)})` : String(err);
+    throw new PlanError(`read ${quotePath(file)}: ${cause}`, { cause: err });
   }
 }
 

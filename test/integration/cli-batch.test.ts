@@ -365,7 +365,7 @@ describe("mountkit mount -a / umount -a", () => {
 
     const missing = run(["mount", "-a", "-T", `${d}/nowhere`, "-T", dir]);
     expect(missing.code).toBe(1);
-    expect(missing.err).toContain(`read ${d}/nowhere: ENOENT`);
+    expect(missing.err).toContain(`read ${d}/nowhere: open(2): ENOENT (No such file or directory)`);
     expect(mountsUnder(d)).toEqual([]);
   });
 

@@ -190,7 +190,7 @@ test("-P with -J, -r or -l, and -k with -m or -N, are refused as findmnt refuses
   expect(JSON.parse(json.stdout.toString()).error.message).toBe("findmnt: mutually exclusive arguments: --json --pairs");
 });
 
-test("-s with a bad fstab line: a warning naming it, the other lines printed (as findmnt ignores it); --tab-file alone is bad usage", () => {
+test("-s with a bad fstab line: a warning naming it, the other lines printed (as findmnt ignores it); a missing fstab: exit 1 naming open(2); --tab-file alone is bad usage", () => {
   ws.fresh("findmnt-fstab-bad");
   const fstab = join(ws.dir("etc"), "fstab");
   writeFileSync(fstab, "tmpfs /a tmpfs defaults\nonly-two /fields\ntmpfs /b tmpfs size=1m 0 x\ntmpfs /c tmpfs\n");
@@ -201,6 +201,9 @@ test("-s with a bad fstab line: a warning naming it, the other lines printed (as
     `mountkit: findmnt: warning: ${fstab}: line 2: 2 fields, expected at least 3 (source, target, type) (line ignored)\n` +
       `mountkit: findmnt: warning: ${fstab}: line 3: pass number "x" is not a number (line ignored)\n`,
   );
+  const missing = Bun.spawnSync([BINARY, "findmnt", "-s", "-F", `${fstab}.none`]);
+  expect([missing.exitCode, missing.stdout.toString()]).toEqual([1, ""]);
+  expect(missing.stderr.toString()).toBe(`mountkit: read ${fstab}.none: open(2): ENOENT (No such file or directory)\n`);
   const alone = Bun.spawnSync([BINARY, "findmnt", "-F", fstab]);
   expect(alone.exitCode).toBe(1);
   expect(alone.stderr.toString()).toContain("--tab-file needs --fstab or --verify");

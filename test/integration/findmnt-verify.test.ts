@@ -93,7 +93,7 @@ test("a clean fstab: success, exit 0; a parse error is exit 1 and the other line
 
   const missing = runCli(["findmnt", "--verify", "-F", s.path("nowhere")]);
   expect(missing.code).toBe(1);
-  expect(missing.stderr).toContain(`read ${s.path("nowhere")}: ENOENT`);
+  expect(missing.stderr).toContain(`read ${s.path("nowhere")}: open(2): ENOENT (No such file or directory)`);
 });
 
 test("the kernel's types: /proc/filesystems, and the filesystem modules it could load (with the names they register)", () => {
