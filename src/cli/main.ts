@@ -2,7 +2,7 @@
  * The mountkit binary. Multi-call: invoked through a link named `mount` or `umount` it is
  * that command. Argument parsing, output and exit codes only.
  */
-import { basename } from "node:path";
+import { basename } from "../path.ts";
 import { ExitCode } from "../errors.ts";
 import { processIo, type Io } from "./output.ts";
 import { VERSION } from "../version.ts";
@@ -91,6 +91,11 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
 
 if (import.meta.main) {
   // Compiled, argv[0] is "bun" and argv[1] the embedded script; the name the user typed is argv0.
-  const code = await main(process.argv0, process.argv.slice(2));
+  let args = process.argv.slice(2);
+  // Bun put U+FFFD for bytes that are not UTF-8: take the arguments' bytes (command-line.ts).
+  if (args.some((a) => a.includes("\uFFFD"))) {
+    args = (require("../sys/command-line.ts") as typeof import("../sys/command-line.ts")).commandLineArguments(args) as string[];
+  }
+  const code = await main(process.argv0, args);
   process.exitCode = code;
 }

@@ -4,6 +4,7 @@
 import { Errno } from "../errno.ts";
 import { exitCodeFor, MountkitError, SyscallError, type ExitCode } from "../errors.ts";
 import { isTerminal, writeSome } from "../sys/fd.ts";
+import { bytesFromText } from "../path-text.ts";
 
 export interface Io {
   out(text: string): void;
@@ -29,11 +30,12 @@ export const processIo: Io = {
 let stderrIsTerminal: boolean | undefined;
 
 /**
- * Write all of text to fd: a full non-blocking pipe is waited for, a reader that is gone
+ * Write all of text to fd, as the bytes it stands for (a path that is not UTF-8 is printed as
+ * its own bytes, as util-linux prints it: path-text.ts): a full non-blocking pipe is waited for, a reader that is gone
  * (EPIPE) ends the output quietly, any other failure is a SyscallError.
  */
 export function writeAll(fd: number, text: string): void {
-  let rest = Buffer.from(text);
+  let rest = bytesFromText(text);
   while (rest.length > 0) {
     const n = writeSome(fd, rest);
     if (n >= 0) rest = rest.subarray(n);

@@ -14,6 +14,7 @@
  *   followed by "x" as `\x5c`, and aligns columns by terminal width (CJK counts 2).
  */
 import { decodeMountInfoField } from "./parse.ts";
+import { bytesFromText } from "../path-text.ts";
 import { propagationOf } from "./lookup.ts";
 import type { MountNode } from "./findmnt-tree.ts";
 import type { MountInfo } from "./types.ts";
@@ -97,13 +98,24 @@ function jsonTreeText<T>(forest: readonly TreeNode<T>[], record: (row: T) => obj
     const keyPad = " ".repeat(9 + 6 * depth);
     const bodies = nodes.map((n) => {
       const body = Object.entries(record(n.mount))
-        .map(([k, v]) => `${keyPad}${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+        .map(([k, v]) => `${keyPad}${JSON.stringify(k)}: ${jsonValueText(v)}`)
         .join(",\n");
       return n.children.length === 0 ? body : `${body},\n${keyPad}"children": [\n${objects(n.children, depth + 1)}\n${keyPad}]`;
     });
     return `${pad}{\n${bodies.join(`\n${pad}},{\n`)}\n${pad}}`;
   };
   return `{\n   "filesystems": [\n${objects(forest, 0)}\n   ]\n}\n`;
+}
+
+/**
+ * A JSON value as libsmartcols writes it: a byte that is not UTF-8 (a held byte, path-text.ts)
+ * is written as itself, as findmnt -J does, not as JSON.stringify's "\udcXX" escape.
+ */
+function jsonValueText(v: unknown): string {
+  const text = `${JSON.stringify(v)}`;
+  if (!text.includes("\\udc")) return text;
+  // An escape is a backslash after an even run of backslashes (an odd run ends in an escaped one).
+  return text.replace(/(?<!\\)((?:\\\\)*)\\u(dc[89a-f][0-9a-f])/g, (_, run: string, hex: string) => run + String.fromCharCode(parseInt(hex, 16)));
 }
 
 /**
@@ -237,7 +249,7 @@ export function rowsPairs<T>(rows: readonly T[], columns: readonly string[], spe
 function pairsEncode(s: string): string {
   if (/^[\x20\x21\x23\x25-\x5b\x5d-\x5f\x61-\x7e]*$/.test(s)) return s;
   let out = "";
-  for (const b of utf8.encode(s)) {
+  for (const b of bytesFromText(s)) {
     const plain = b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x24 && b !== 0x5c && b !== 0x60;
     out += plain ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   }
@@ -306,7 +318,7 @@ export function rowsTable<T>(items: readonly T[], columns: readonly string[], co
 function rawEncode(s: string): string {
   if (/^[\x21-\x5b\x5d-\x7e]*$/.test(s)) return s;
   let out = "";
-  for (const b of utf8.encode(s)) out += b > 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  for (const b of bytesFromText(s)) out += b > 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   return out;
 }
 
@@ -314,7 +326,6 @@ function rawEncode(s: string): string {
 // line and paragraph separators.
 const UNPRINTABLE = /[\p{Cc}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
 const PLAIN = /^[\x20-\x7e]*$/;
-const utf8 = new TextEncoder();
 
 /**
  * A cell as libsmartcols prints it: each unprintable character becomes `\xHH` per UTF-8
@@ -328,7 +339,7 @@ export function safeEncode(s: string): string {
     const ch = String.fromCodePoint(cp);
     i += ch.length;
     if (cp === 0x5c && s.charCodeAt(i) === 0x78 /* x */) out += "\\x5c";
-    else if (UNPRINTABLE.test(ch)) for (const b of utf8.encode(ch)) out += `\\x${b.toString(16).padStart(2, "0")}`;
+    else if (UNPRINTABLE.test(ch)) for (const b of bytesFromText(ch)) out += `\\x${b.toString(16).padStart(2, "0")}`;
     else out += ch;
   }
   return out;

@@ -8,6 +8,7 @@
  * "-". The kernel escapes space, tab, newline and backslash in paths as `\NNN` octal.
  */
 import type { MountInfo } from "./types.ts";
+import { textFromBytes } from "../path-text.ts";
 
 /** A line of mountinfo that does not have the documented shape. */
 export class MountInfoParseError extends Error {
@@ -200,11 +201,11 @@ export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo
   };
 }
 
-const utf8 = new TextDecoder("utf-8");
 
 /**
  * Undo the kernel's octal escapes: every `\NNN` (three octal digits, at most \377) becomes
- * that byte. Runs of escaped bytes are decoded as UTF-8, so `\303\251` is "é". A backslash
+ * that byte. Runs of escaped bytes are decoded as UTF-8, so `\303\251` is "é" (and `\351`
+ * alone the held byte path-text.ts describes). A backslash
  * not followed by three octal digits is kept as it is.
  */
 export function decodeMountInfoField(s: string): string {
@@ -215,7 +216,7 @@ export function decodeMountInfoField(s: string): string {
   let bytes: number[] = [];
   const flush = () => {
     if (bytes.length === 0) return;
-    out += bytes.every((b) => b < 0x80) ? String.fromCharCode(...bytes) : utf8.decode(Uint8Array.from(bytes));
+    out += bytes.every((b) => b < 0x80) ? String.fromCharCode(...bytes) : textFromBytes(Uint8Array.from(bytes));
     bytes = [];
   };
   while (at >= 0) {

@@ -3,7 +3,7 @@
  * Works out the root (--root, else OCI root.path relative to the bundle, else "/"), and gives
  * the dry-run view: every entry's plan for its target as it resolves now.
  */
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "../path.ts";
 import { PlanError, quotePath } from "../errors.ts";
 import { parseApplyInput, type ApplyInput } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
@@ -18,6 +18,7 @@ import { newTempPath } from "./temp-location.ts";
 import { checkFsParams } from "./fs-params.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
+import { absolutePath } from "../sys/cwd.ts";
 
 export interface ApplyOptions extends BatchOptions {
   /** the root targets are inside; overrides OCI root.path */
@@ -41,7 +42,7 @@ export function applyRequest(text: string, options: ApplyOptions = {}): ApplyReq
   const parsed = parseApplyInput(text, { mkdir: options.mkdir ?? false, name });
   // runtime-spec: root.path and relative bind sources are relative to the bundle, the
   // directory that holds config.json.
-  const bundle = options.file === undefined || options.file === "-" ? process.cwd() : dirname(resolve(options.file));
+  const bundle = options.file === undefined || options.file === "-" ? absolutePath() : dirname(absolutePath(options.file));
   const input = parsed.format === "oci" ? { ...parsed, entries: parsed.entries.map((e) => withBundleSource(e, bundle)) } : parsed;
   let root = options.root;
   if (root === undefined && input.root !== undefined) root = isAbsolute(input.root) ? input.root : resolve(bundle, input.root);

@@ -15,6 +15,7 @@ import type { Plan } from "../plan/steps.ts";
 import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
 import type { OpsContext } from "./context.ts";
 import { readKernelMessages } from "./fs-context.ts";
+import { byteLength } from "../path-text.ts";
 
 /** fsconfig copies at most 256 bytes of a string value, NUL included; longer ones are not checked. */
 const FSCONFIG_STRING_MAX = 255;
@@ -78,7 +79,7 @@ function askKernel(check: FsParamCheck, ctx: OpsContext, cleanup: MountkitError[
       const eq = param.indexOf("=");
       const key = eq < 0 ? param : param.slice(0, eq);
       const value = eq < 0 ? null : param.slice(eq + 1);
-      if (value !== null && Buffer.byteLength(value) > FSCONFIG_STRING_MAX) continue;
+      if (value !== null && byteLength(value) > FSCONFIG_STRING_MAX) continue;
       try {
         ctx.sys.fsconfig(fd, value === null ? FSCONFIG.SET_FLAG : FSCONFIG.SET_STRING, key, value, 0);
       } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from "node:fs";
 import { release } from "node:os";
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { MountkitError, PlanError } from "../errors.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";

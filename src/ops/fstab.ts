@@ -4,7 +4,7 @@
  * the others), already-mounted lines skipped, `nofail` failures as warnings. mount X: the one
  * line for X.
  */
-import { join, resolve } from "node:path";
+import { join } from "../path.ts";
 import { Errno, errnoMessage } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
@@ -36,6 +36,7 @@ import { withCreatedTarget } from "./targets.ts";
 import type { UnmountOptions } from "./unmount.ts";
 import { unmountAt } from "./umount-operand.ts";
 import { helperUnmounter } from "./umount-helper.ts";
+import { absolutePath } from "../sys/cwd.ts";
 
 export const DEFAULT_FSTAB = "/etc/fstab";
 
@@ -119,7 +120,7 @@ function filesOfFstabPath(path: string): string[] {
   let names: string[];
   try {
     // node:fs only here: loading it costs every mount -a about 1 ms (docs/bench.md)
-    names = (require("node:fs") as typeof import("node:fs")).readdirSync(path);
+    names = (require("../sys/dir-names.ts") as typeof import("../sys/dir-names.ts")).readDirNames(path);
   } catch (err) {
     throw new PlanError(`read ${quotePath(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
@@ -218,7 +219,7 @@ function placedTarget(target: string, options: FstabMountOptions): { root: strin
 
 /** A path as libmount compares fstab paths: canonical when it exists, else made absolute. */
 function canonicalPath(path: string): string {
-  return existingRealpath(path) ?? resolve(path);
+  return existingRealpath(path) ?? absolutePath(path);
 }
 
 export interface FstabUnmountResult {

@@ -7,6 +7,7 @@
  * a shell run code or resolve a command name other than through PATH (docs/fuse.md).
  */
 import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
+import { environment } from "../sys/command-line.ts";
 
 /**
  * Read by a shell that is not interactive before it runs its command: BASH_ENV (bash as sh),
@@ -21,7 +22,7 @@ const EXPORTED_FUNCTION_PREFIX = "BASH_FUNC_";
  * system dirs) followed by the system dirs not already in it, so a helper from a named dir
  * still finds the standard tools; every other variable of env but the shell's code hooks.
  */
-export function helperEnvironment(dirs: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+export function helperEnvironment(dirs: readonly string[], env: Readonly<Record<string, string | undefined>> = environment()): string[] {
   const path = [...new Set([...dirs, ...HELPER_SEARCH_DIRS])].join(":");
   const items = [`PATH=${path}`];
   for (const [name, value] of Object.entries(env)) {

@@ -2,7 +2,7 @@
  * Locating mount helpers on disk. A helper runs as root, so it is looked up in fixed system
  * directories (HELPER_SEARCH_DIRS), never through PATH, unless the caller names a helper dir.
  */
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "../path.ts";
 import { HelperError, PlanError, quotePath } from "../errors.ts";
 import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
 import { accessible, X_OK } from "../sys/file.ts";

@@ -6,7 +6,9 @@
  *   cleanupIdmapTemp(dir)         remove a temp lower dir left behind by a busy mount
  * mount() with uidmap=/gidmap= options goes through the idmap planner instead (plan/idmap.ts).
  */
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync } from "node:fs";
+import { fsPath } from "../path-text.ts";
+import { readDirNames } from "../sys/dir-names.ts";
 import { Errno } from "../errno.ts";
 import { isErrno, MountkitError, SyscallError } from "../errors.ts";
 import { idMappingPair } from "../plan/idmap-mapping.ts";
@@ -81,10 +83,10 @@ export function cleanupIdmapTemp(dir: string, options: OpsOptions = {}): void {
   const ctx = opsContext(options);
   const policy = ctx.unmountRetry ?? UNMOUNT_BUSY;
   const errors: unknown[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of readDirNames(dir)) {
     const path = `${dir}/${name}`;
     try {
-      if (lstatSync(path).isSymbolicLink()) {
+      if (lstatSync(fsPath(path)).isSymbolicLink()) {
         ctx.sys.unlink(path); // umount2 or rmdir would follow it into the shared mount
         continue;
       }

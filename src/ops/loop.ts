@@ -5,7 +5,6 @@
  * A loop mount closes it right after mount(2) succeeds, so autoclear frees the device at
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
-import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { MountFailedError, quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
@@ -25,6 +24,7 @@ import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
+import { absolutePath } from "../sys/cwd.ts";
 
 /** A bound loop device and an open fd on it. */
 export interface AttachedLoop {
@@ -42,7 +42,7 @@ export interface AttachedLoop {
 /** Attach setup.file to a free loop device, retrying under `policy` when another process wins the race. */
 export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY): AttachedLoop {
   const { sys } = ctx;
-  const file = resolve(asked.file);
+  const file = absolutePath(asked.file);
   try {
     const { setup, backing } = openBacking(asked, file, ctx);
     try {

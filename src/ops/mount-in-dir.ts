@@ -3,13 +3,13 @@
  * thread's working directory is not the process's, so the directory and the target are made
  * absolute against the process's working directory first.
  */
-import { resolve } from "node:path";
 import type { MountInDirStep } from "../plan/mount-in-dir-step.ts";
 import type { OpsContext } from "./context.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
+import { absolutePath } from "../sys/cwd.ts";
 
 export function runMountInDirStep(step: MountInDirStep, ctx: OpsContext, run: PlanRun): void {
-  const target = resolve(step.target);
-  ctx.sys.mountInDir(resolve(step.dir), step.source, target, step.fstype, step.flags, step.data);
+  const target = absolutePath(step.target);
+  ctx.sys.mountInDir(absolutePath(step.dir), step.source, target, step.fstype, step.flags, step.data);
   if (step.undoable && run.undoWanted) run.rollback.push(() => undoMount(target, ctx));
 }

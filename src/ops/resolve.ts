@@ -2,12 +2,12 @@
  * Targets inside a root, resolved on the real filesystem: plan/root-path.ts's rootPath with
  * readlink from the syscall seam, and the root itself canonicalized once.
  */
-import { resolve } from "node:path";
 import { Errno } from "../errno.ts";
 import { PlanError, quotePath, SyscallError } from "../errors.ts";
 import { rootPath, type ReadLink } from "../plan/root-path.ts";
 import { realpath } from "../sys/realpath.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
+import { absolutePath } from "../sys/cwd.ts";
 
 /**
  * rootPath's readlink over the seam: the link's target, or null when the path is not a
@@ -26,7 +26,7 @@ export function linkReader(sys: Syscalls): ReadLink {
 /** The root as an absolute path without symlinks; it must exist. `what` names it in the error. */
 export function canonicalRoot(root: string, what = "root"): string {
   try {
-    return realpath(resolve(root));
+    return realpath(absolutePath(root));
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
     throw new PlanError(`${what} ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory" : err.errnoName}`);

@@ -4,7 +4,7 @@
  * last component. Every path created registers its own undo (rmdir or unlink, never a
  * recursive delete), so a rollback leaves the tree as it was.
  */
-import { dirname } from "node:path";
+import { dirname } from "../path.ts";
 import { Errno, errnoCode } from "../errno.ts";
 import { MountkitError, quotePath, SyscallError } from "../errors.ts";
 import type { CreateTarget } from "../plan/batch-entry.ts";

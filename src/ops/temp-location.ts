@@ -14,13 +14,15 @@
  * by default only those of processes no longer running. (Older versions made
  * "mountkit-mount-a1B2c3", with no pid: cleanup takes those for a crashed run's.)
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "../path.ts";
 import { Errno } from "../errno.ts";
 import { PlanError, quotePath, SyscallError } from "../errors.ts";
+import { environmentValue } from "../sys/command-line.ts";
 import { makeUniqueDir, mkdirAll } from "../sys/file.ts";
 import { realpath } from "../sys/realpath.ts";
 import { fileType } from "../sys/stat.ts";
 import { fsFailure } from "./targets.ts";
+import { absolutePath } from "../sys/cwd.ts";
 
 /** The prefix of every directory mountkit creates in the temp location. */
 export const TEMP_DIR_PREFIX = "mountkit-";
@@ -32,7 +34,7 @@ let created = false;
 /** The canonical temp mount location. Reads the file system, never writes it (see ensureTempMountLocation). */
 export function tempMountLocation(): string {
   if (location === undefined) {
-    const chosen = process.env.MOUNTKIT_TMPDIR || process.env.XDG_RUNTIME_DIR || "/tmp";
+    const chosen = environmentValue("MOUNTKIT_TMPDIR") || environmentValue("XDG_RUNTIME_DIR") || "/tmp";
     location = canonicalLocation(chosen);
     created = false;
   }
@@ -80,7 +82,7 @@ export function ensureTempParent(path: string): string {
 function canonicalLocation(dir: string): string {
   if (dir === "") throw new PlanError("temp mount location: empty path");
   const missing: string[] = [];
-  let existing = resolve(dir);
+  let existing = absolutePath(dir);
   for (;;) {
     try {
       const canonical = realpath(existing);
@@ -100,7 +102,7 @@ function canonicalLocation(dir: string): string {
 /** mkdir -p dir (0700), returned canonical; it must be a directory. */
 function createLocation(dir: string): string {
   if (dir === "") throw new PlanError("temp mount location: empty path");
-  const absolute = resolve(dir);
+  const absolute = absolutePath(dir);
   try {
     mkdirAll(absolute, 0o700);
     const canonical = realpath(absolute);

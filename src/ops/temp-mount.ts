@@ -4,8 +4,10 @@
  * the unmount failed, a recursive delete would go through the mount into its data).
  * cleanupTempMounts() takes down what a crashed run left in the temp location.
  */
-import { lstatSync, readdirSync, rmdirSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { lstatSync, rmdirSync, unlinkSync } from "node:fs";
+import { fsPath } from "../path-text.ts";
+import { readDirNames } from "../sys/dir-names.ts";
+import { join } from "../path.ts";
 import { MountkitError, PlanError, quotePath } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { Mount } from "../plan/mount-request.ts";
@@ -94,7 +96,7 @@ export function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (dir: str
 /** rmdir(dir); the failure as a MountkitError, or undefined. Never throws: callers are cleaning up. */
 function removeDir(dir: string): MountkitError | undefined {
   try {
-    rmdirSync(dir);
+    rmdirSync(fsPath(dir));
     return undefined;
   } catch (err) {
     return cleanupFailure(err, "rmdir(2)", dir, `remove temp mount dir ${quotePath(dir)}`);
@@ -163,7 +165,7 @@ export function cleanupTempMounts(options: TempCleanupOptions = {}): TempCleanup
       warnings.push(new PlanError(`clean up ${quotePath(dir)}: left in place, a mount inside it could not be unmounted`));
       continue;
     }
-    removeEmptyTree(dir, lstatSync(dir).dev, removed, warnings);
+    removeEmptyTree(dir, lstatSync(fsPath(dir)).dev, removed, warnings);
   }
   return { unmounted, removed, skipped, warnings };
 }
@@ -181,10 +183,10 @@ function processRunning(pid: number): boolean {
 
 function ownDirs(location: string, warnings: MountkitError[]): string[] {
   try {
-    return readdirSync(location)
+    return readDirNames(location)
       .filter(isOwnTempDirName)
       .filter((name) => {
-        const st = lstatSync(join(location, name));
+        const st = lstatSync(fsPath(join(location, name)));
         return st.isDirectory(); // never follow a link out of the location
       })
       .sort();
@@ -198,7 +200,7 @@ function ownDirs(location: string, warnings: MountkitError[]): string[] {
 
 function unlinkLink(path: string, warnings: MountkitError[]): void {
   try {
-    unlinkSync(path);
+    unlinkSync(fsPath(path));
   } catch (err) {
     warnings.push(cleanupFailure(err, "unlink(2)", path, `clean up ${quotePath(path)}`));
   }
@@ -213,13 +215,13 @@ function unlinkLink(path: string, warnings: MountkitError[]): void {
  */
 function removeEmptyTree(dir: string, dev: number, removed: string[], warnings: MountkitError[]): void {
   try {
-    for (const name of readdirSync(dir)) {
+    for (const name of readDirNames(dir)) {
       const child = join(dir, name);
-      const st = lstatSync(child);
+      const st = lstatSync(fsPath(child));
       if (st.isDirectory() && st.dev === dev) removeEmptyTree(child, dev, removed, warnings);
       else if (st.isSymbolicLink()) unlinkLink(child, warnings);
     }
-    rmdirSync(dir);
+    rmdirSync(fsPath(dir));
     removed.push(dir);
   } catch (err) {
     warnings.push(cleanupFailure(err, "rmdir(2)", dir, `clean up ${quotePath(dir)}`));

@@ -6,7 +6,7 @@
  *   unmountRecursive  everything at or under a path, deepest first
  *   unmountMounts     a list of mounts under a root, in reverse order, every failure reported
  */
-import { join, normalize, resolve } from "node:path";
+import { join, normalize } from "../path.ts";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { mountsOfDevice } from "../mountinfo/lookup.ts";
@@ -23,6 +23,7 @@ import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
+import { absolutePath } from "../sys/cwd.ts";
 
 export interface UnmountOptions extends OpsOptions {
   /** MNT_DETACH: detach now, clean up when no longer busy */
@@ -220,7 +221,7 @@ function rootOrAsGiven(root: string): string {
   try {
     return canonicalRoot(root);
   } catch (err) {
-    if (err instanceof PlanError) return normalize(resolve(root));
+    if (err instanceof PlanError) return absolutePath(root);
     throw err;
   }
 }

@@ -4,7 +4,7 @@
  * Errors are what makes `mount -a` fail on that line; warnings what is suspicious. Pure: what
  * the system holds comes in through VerifyFacts.
  */
-import { normalize } from "node:path";
+import { normalize } from "../path.ts";
 import type { BatchEntry } from "./batch-entry.ts";
 import { deviceTagOf } from "./device-tag.ts";
 import { fstabEntry, lineName, type FstabLine } from "./fstab.ts";

@@ -5,6 +5,7 @@
  * -O as libmount matches them. Every bad line is reported, by number, before any mount. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
+import { bytesFromText, textFromBytes } from "../path-text.ts";
 import { badEntries } from "./apply-input.ts";
 import { targetCreation, type BatchEntry } from "./batch-entry.ts";
 import { parseTagSpec, tagLink } from "./device-tag.ts";
@@ -95,7 +96,7 @@ function number(field: string | undefined, what: string, line: number): number {
 export function decodeFstabField(field: string): string {
   if (!field.includes("\\")) return field;
   const bytes: number[] = [];
-  const raw = new TextEncoder().encode(field);
+  const raw = bytesFromText(field);
   for (let i = 0; i < raw.length; i++) {
     const octal = raw[i] === 92 ? /^[0-3][0-7]{2}/.exec(String.fromCharCode(...raw.subarray(i + 1, i + 4))) : null;
     if (octal) {
@@ -103,7 +104,7 @@ export function decodeFstabField(field: string): string {
       i += 3;
     } else bytes.push(raw[i]!);
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return textFromBytes(new Uint8Array(bytes));
 }
 
 /**

@@ -18,6 +18,7 @@ import { fsContextFlags, flagsWithoutFsContextEquivalent } from "./fs-context-fl
 import { describeFsContextStep, FSCONFIG_VALUE_MAX, formatFsContextStep, type FsContextStep, type FsParam } from "./fs-context-step.ts";
 import type { MountCall } from "./mount-call.ts";
 import { tokenizeOptions } from "./options.ts";
+import { byteLength } from "../path-text.ts";
 
 /**
  * Whether a mount(2) call's flags and data can be said through fsconfig: every flag has an
@@ -33,7 +34,7 @@ export function fitsFsContext(flags: number, data: string | null): boolean {
     if (err instanceof PlanError) return false;
     throw err;
   }
-  return params.every((param) => param.kind !== "string" || Buffer.byteLength(param.value) < FSCONFIG_VALUE_MAX);
+  return params.every((param) => param.kind !== "string" || byteLength(param.value) < FSCONFIG_VALUE_MAX);
 }
 
 /** The fs-context step that makes the mount of call, idmapped with the user namespace in slot usernsSlot. */

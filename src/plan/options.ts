@@ -6,6 +6,7 @@
  * Pure: no syscalls.
  */
 import { PlanError } from "../errors.ts";
+import { byteLength } from "../path-text.ts";
 import { MS_ATIME_MODE } from "./flags.ts";
 import { isUserspaceExtension, lookupOption } from "./option-table.ts";
 
@@ -167,5 +168,5 @@ export function joinData(items: readonly string[]): string {
 /** Bytes the kernel copies for a data string: its UTF-8 length plus the NUL. */
 export function dataSize(data: string): number {
   if (data === "") return 1;
-  return Buffer.byteLength(data, "utf8") + 1;
+  return byteLength(data) + 1;
 }

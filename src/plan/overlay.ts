@@ -11,6 +11,7 @@
  * earlier by their own planners. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
+import { byteLength } from "../path-text.ts";
 import type { Strategy, KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import { fsContextFlags } from "./fs-context-flags.ts";
@@ -91,7 +92,7 @@ function layerSources(paths: readonly string[], facts: KernelFacts): LayerSource
 
 function layerSource(path: string, facts: KernelFacts): LayerSource {
   // A UTF-16 unit is at most 3 UTF-8 bytes: short paths skip the byte count.
-  const long = path.length * 3 + 1 > FSCONFIG_VALUE_MAX && Buffer.byteLength(path, "utf8") + 1 > FSCONFIG_VALUE_MAX;
+  const long = path.length * 3 + 1 > FSCONFIG_VALUE_MAX && byteLength(path) + 1 > FSCONFIG_VALUE_MAX;
   return long ? openedLayer(path, facts) : { kind: "path", path };
 }
 

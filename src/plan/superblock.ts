@@ -4,6 +4,7 @@
  * which are the kernel's type names. Pure: the caller reads the first PROBE_BYTES of the
  * device (fewer when the device is smaller) and hands them in.
  */
+import { textFromBytes } from "../path-text.ts";
 
 /** Enough of the device for every superblock below: btrfs's sits at 64 KiB + 64. */
 export const PROBE_BYTES = 65536 + 4096;
@@ -163,7 +164,7 @@ function textAt(bytes: Uint8Array, offset: number, length: number): string | und
   if (offset + length > bytes.length) return undefined;
   const field = bytes.subarray(offset, offset + length);
   const end = field.indexOf(0);
-  const text = new TextDecoder().decode(end < 0 ? field : field.subarray(0, end));
+  const text = textFromBytes(end < 0 ? field : field.subarray(0, end));
   return text === "" ? undefined : text;
 }
 

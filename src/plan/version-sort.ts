@@ -2,11 +2,10 @@
  * Version order of names, as glibc's strverscmp(3) sorts them, which libmount uses for the
  * files of an fstab directory (`mount -T DIR`): runs of digits compare as numbers
  * ("b2.fstab" before "b10.fstab"), and a run with leading zeros as a fraction, smaller than
- * any integer (000 < 00 < 01 < 010 < 09 < 0 < 1 < 9 < 10). Compared byte by byte in UTF-8, as C
- * compares them. Pure.
+ * any integer (000 < 00 < 01 < 010 < 09 < 0 < 1 < 9 < 10). Compared byte by byte, the bytes
+ * the names stand for (path-text.ts), as C compares them. Pure.
  */
-
-const encoder = new TextEncoder();
+import { bytesFromText } from "../path-text.ts";
 
 const ZERO = 0x30;
 const isDigit = (c: number) => c >= ZERO && c <= 0x39;
@@ -17,8 +16,8 @@ type SharedDigits = "none" | "integer" | "zeros" | "fraction";
 /** Negative, zero or positive, as strverscmp(a, b) returns. */
 export function compareVersions(a: string, b: string): number {
   if (a === b) return 0;
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
+  const x = bytesFromText(a);
+  const y = bytesFromText(b);
   let i = 0;
   while (i < x.length && i < y.length && x[i] === y[i]) i++;
   const cx = x[i] ?? 0; // C's NUL at the end

@@ -8,6 +8,7 @@
 import { bindLibc, lastErrno } from "./libc.ts";
 import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
 import { CLONE } from "./namespace.ts";
+import { cText } from "../path-text.ts";
 
 const libc = bindLibc({
   unshare: { args: ["i32"], returns: "i32" },
@@ -26,8 +27,8 @@ function serve(request: DirMountRequest): [step: number, errno: number] {
     if (c.unshare(CLONE.FS) !== 0) return [DIR_THREAD_STEP.unshare, lastErrno()];
     unshared = true;
   }
-  if (c.chdir(request.dir) !== 0) return [DIR_THREAD_STEP.chdir, lastErrno()];
-  const failed = c.mount(request.source, request.target, request.fstype, request.flags, request.data) !== 0 ? lastErrno() : 0;
+  if (c.chdir(cText(request.dir)) !== 0) return [DIR_THREAD_STEP.chdir, lastErrno()];
+  const failed = c.mount(cText(request.source), cText(request.target), cText(request.fstype), request.flags, cText(request.data)) !== 0 ? lastErrno() : 0;
   // Leave the directory at once: a working directory inside a filesystem keeps it busy.
   c.chdir("/");
   return failed ? [DIR_THREAD_STEP.mount, failed] : [0, 0];

@@ -3,7 +3,7 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { bindLibc, lastErrno, refuseNul, syscallFailure } from "./libc.ts";
+import { bindLibc, cPath, lastErrno, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
@@ -37,8 +37,7 @@ export const O = {
 
 /** open(path, flags, mode) -> fd */
 export function open(path: string, flags: number, mode = 0): number {
-  refuseNul(path, "open(2)");
-  const fd = libc().open(path, flags, mode);
+  const fd = libc().open(cPath(path, "open(2)"), flags, mode);
   if (fd < 0) throw syscallFailure("open(2)", [path]);
   return fd;
 }
@@ -52,10 +51,10 @@ const openHow = new Uint32Array(OPEN_HOW_SIZE / 4);
  * path cannot leave the tree below dfd, by "..", a symlink or a mount point.
  */
 export function openat2(dfd: number, path: string, flags: number, resolve: number): number {
-  refuseNul(path, "openat2(2)");
+  const cpath = cPath(path, "openat2(2)");
   openHow[0] = flags;
   openHow[4] = resolve;
-  const fd = libc().syscall(SYS_OPENAT2, dfd, path, openHow, openHow.byteLength);
+  const fd = libc().syscall(SYS_OPENAT2, dfd, cpath, openHow, openHow.byteLength);
   if (fd < 0) throw syscallFailure("openat2(2)", [path]);
   return fd;
 }

@@ -6,7 +6,8 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { close, O, open, readSome } from "./fd.ts";
-import { bindLibc, refuseNul, syscallFailure } from "./libc.ts";
+import { bindLibc, cPath, syscallFailure } from "./libc.ts";
+import { bytesFromText, cText, textFromBytes } from "../path-text.ts";
 import { fileType } from "./stat.ts";
 
 const libc = bindLibc({
@@ -32,20 +33,17 @@ export const X_OK = 1;
 
 /** mkdir(path, mode): fails with EEXIST when path exists. */
 export function mkdir(path: string, mode: number): void {
-  refuseNul(path, "mkdir(2)");
-  if (libc().mkdir(path, mode) !== 0) throw syscallFailure("mkdir(2)", [path]);
+  if (libc().mkdir(cPath(path, "mkdir(2)"), mode) !== 0) throw syscallFailure("mkdir(2)", [path]);
 }
 
 /** rmdir(path): an empty directory only; EBUSY on a mount point, ENOTEMPTY otherwise. */
 export function rmdir(path: string): void {
-  refuseNul(path, "rmdir(2)");
-  if (libc().rmdir(path) !== 0) throw syscallFailure("rmdir(2)", [path]);
+  if (libc().rmdir(cPath(path, "rmdir(2)")) !== 0) throw syscallFailure("rmdir(2)", [path]);
 }
 
 /** unlink(path) */
 export function unlink(path: string): void {
-  refuseNul(path, "unlink(2)");
-  if (libc().unlink(path) !== 0) throw syscallFailure("unlink(2)", [path]);
+  if (libc().unlink(cPath(path, "unlink(2)")) !== 0) throw syscallFailure("unlink(2)", [path]);
 }
 
 /** ftruncate(fd, size): the file's length set to size (a sparse file when it grows); path names fd in errors */
@@ -55,39 +53,32 @@ export function ftruncate(fd: number, size: number, path: string): void {
 
 /** renameat2(from, to, RENAME_NOREPLACE): EEXIST when something is at `to` already, never replaced */
 export function renameNoReplace(from: string, to: string): void {
-  refuseNul(from, "renameat2(2)");
-  refuseNul(to, "renameat2(2)");
-  if (libc().renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) !== 0) throw syscallFailure("renameat2(2)", [from, to]);
+  if (libc().renameat2(AT_FDCWD, cPath(from, "renameat2(2)"), AT_FDCWD, cPath(to, "renameat2(2)"), RENAME_NOREPLACE) !== 0) throw syscallFailure("renameat2(2)", [from, to]);
 }
 
 /** symlink(target, path): a symlink at path pointing to target */
 export function symlink(target: string, path: string): void {
-  refuseNul(target, "symlink(2)");
-  refuseNul(path, "symlink(2)");
-  if (libc().symlink(target, path) !== 0) throw syscallFailure("symlink(2)", [path, target]);
+  if (libc().symlink(cPath(target, "symlink(2)"), cPath(path, "symlink(2)")) !== 0) throw syscallFailure("symlink(2)", [path, target]);
 }
 
 /** lchown(path, uid, gid); -1 (0xffffffff) leaves that id as it is. A symlink itself is changed, never its target. */
 export function lchown(path: string, uid: number, gid: number): void {
-  refuseNul(path, "lchown(2)");
-  if (libc().lchown(path, uid >>> 0, gid >>> 0) !== 0) throw syscallFailure("lchown(2)", [path]);
+  if (libc().lchown(cPath(path, "lchown(2)"), uid >>> 0, gid >>> 0) !== 0) throw syscallFailure("lchown(2)", [path]);
 }
 
 /** chown(path, uid, gid), following a symlink (a /proc/self/fd link to its file); -1 leaves that id. */
 export function chown(path: string, uid: number, gid: number): void {
-  refuseNul(path, "chown(2)");
-  if (libc().chown(path, uid >>> 0, gid >>> 0) !== 0) throw syscallFailure("chown(2)", [path]);
+  if (libc().chown(cPath(path, "chown(2)"), uid >>> 0, gid >>> 0) !== 0) throw syscallFailure("chown(2)", [path]);
 }
 
 /** chmod(path, mode) */
 export function chmod(path: string, mode: number): void {
-  refuseNul(path, "chmod(2)");
-  if (libc().chmod(path, mode) !== 0) throw syscallFailure("chmod(2)", [path]);
+  if (libc().chmod(cPath(path, "chmod(2)"), mode) !== 0) throw syscallFailure("chmod(2)", [path]);
 }
 
 /** access(path, mode) === 0: the caller may use path that way (X_OK: execute). */
 export function accessible(path: string, mode: number): boolean {
-  return !path.includes("\0") && libc().access(path, mode) === 0;
+  return !path.includes("\0") && libc().access(cText(path), mode) === 0;
 }
 
 /** open(path, O_WRONLY|O_CREAT|O_EXCL), then close: an empty file; EEXIST when path exists. */
@@ -100,8 +91,7 @@ export function createEmptyFile(path: string, mode: number): void {
  * existing directory is fine; an existing file is EEXIST, as mkdir(2) says.
  */
 export function mkdirAll(path: string, mode: number): void {
-  refuseNul(path, "mkdir(2)");
-  if (libc().mkdir(path, mode) === 0) return;
+  if (libc().mkdir(cPath(path, "mkdir(2)"), mode) === 0) return;
   const err = syscallFailure("mkdir(2)", [path]);
   if (err.errno === Errno.EEXIST) {
     if (fileType(path) === "dir") return;
@@ -115,20 +105,23 @@ export function mkdirAll(path: string, mode: number): void {
 
 /** mkdtemp(prefix + "XXXXXX"): a new directory, mode 0700, with a unique name; its path. */
 export function makeUniqueDir(prefix: string): string {
-  refuseNul(prefix, "mkdtemp(3)");
-  const template = Buffer.from(`${prefix}XXXXXX\0`);
-  if (libc().mkdtemp(template) === null) throw syscallFailure("mkdtemp(3)", [`${prefix}XXXXXX`]);
-  return template.toString("utf8", 0, template.length - 1);
+  const template = cPath(`${prefix}XXXXXX`, "mkdtemp(3)");
+  // mkdtemp writes the name into its argument: always a buffer here, never a string.
+  const buffer = typeof template === "string" ? bytesFromText(`${template}\0`) : template;
+  if (libc().mkdtemp(buffer) === null) throw syscallFailure("mkdtemp(3)", [`${prefix}XXXXXX`]);
+  return textFromBytes(buffer.subarray(0, buffer.length - 1));
 }
 
-const decoder = new TextDecoder();
 // One read buffer, kept between calls (they are synchronous; each Worker has its own): a
 // mountinfo table read again and again is read into memory already mapped, not into a fresh
 // zeroed allocation each time. One grown past 4 MiB is dropped after its read.
 const KEPT_BUFFER_MAX = 4 * 1024 * 1024;
 let readBuffer: Uint8Array | undefined;
 
-/** The whole content of a file as UTF-8 text (proc files included, whose size reads as 0). */
+/**
+ * The whole content of a file as UTF-8 text (proc files included, whose size reads as 0);
+ * bytes that are not UTF-8 are held as path-text.ts says, so paths in it keep their bytes.
+ */
 export function readTextFile(path: string): string {
   const fd = open(path, O.RDONLY | O.CLOEXEC);
   try {
@@ -155,5 +148,5 @@ export function readTextFd(fd: number, path: string): string {
     else if (n !== -Errno.EINTR) throw new SyscallError("read(2)", -n, [path]);
   }
   if (buffer.length <= KEPT_BUFFER_MAX) readBuffer = buffer;
-  return decoder.decode(buffer.subarray(0, length));
+  return textFromBytes(buffer.subarray(0, length));
 }

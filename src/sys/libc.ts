@@ -6,6 +6,7 @@
 import { dlopen, read, type FFIFunction, type Library, type Pointer } from "bun:ffi";
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
+import { cText } from "../path-text.ts";
 
 export const LIBC_PATH = "libc.so.6";
 
@@ -31,6 +32,15 @@ export function lastErrno(): number {
  */
 export function refuseNul(path: string, syscall: string): void {
   if (path.includes("\0")) throw new SyscallError(syscall, Errno.EINVAL, [path]);
+}
+
+/**
+ * A path as a `cstring` argument: refused when it holds a NUL (see refuseNul), and in the form
+ * that reaches C as the bytes it stands for (path-text.ts: a name that is not UTF-8).
+ */
+export function cPath(path: string, syscall: string): string | Uint8Array {
+  refuseNul(path, syscall);
+  return cText(path);
 }
 
 /** The SyscallError for the call that just failed. */

@@ -4,6 +4,7 @@
  * test/unit/loop-structs.test.ts). Each wrapper names the call it makes.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
+import { bytesFromText, textFromBytes } from "../path-text.ts";
 
 const withPointer = bindLibc({ ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" } });
 const withNumber = bindLibc({ ioctl: { args: ["i32", "u64", "u64"], returns: "i32" } });
@@ -68,15 +69,13 @@ export interface LoopStatus extends LoopInfo {
   readonly inode: number;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Write info into a loop_info64 at byte `at` of view. */
 export function encodeLoopInfo64(info: LoopInfo, view: DataView, at = 0): void {
   view.setBigUint64(at + LOOP_INFO64_OFFSET.offset, BigInt(info.offset), true);
   view.setBigUint64(at + LOOP_INFO64_OFFSET.sizelimit, BigInt(info.sizeLimit), true);
   view.setUint32(at + LOOP_INFO64_OFFSET.flags, info.flags, true);
-  const name = encoder.encode(info.fileName).subarray(0, LO_NAME_SIZE - 1); // keep the NUL
+  const name = bytesFromText(info.fileName).subarray(0, LO_NAME_SIZE - 1); // keep the NUL
   new Uint8Array(view.buffer, view.byteOffset + at + LOOP_INFO64_OFFSET.fileName, LO_NAME_SIZE).set(name);
 }
 
@@ -90,7 +89,7 @@ export function decodeLoopInfo64(view: DataView, at = 0): LoopStatus {
     sizeLimit: Number(view.getBigUint64(at + LOOP_INFO64_OFFSET.sizelimit, true)),
     number: view.getUint32(at + LOOP_INFO64_OFFSET.number, true),
     flags: view.getUint32(at + LOOP_INFO64_OFFSET.flags, true),
-    fileName: decoder.decode(bytes.subarray(0, end < 0 ? LO_NAME_SIZE : end)),
+    fileName: textFromBytes(bytes.subarray(0, end < 0 ? LO_NAME_SIZE : end)),
   };
 }
 

@@ -4,6 +4,7 @@
  * Syscall numbers are the asm-generic ones shared by x86_64 and arm64.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
+import { cText, textFromBytes } from "../path-text.ts";
 import { readSome } from "./fd.ts";
 import { MOUNT_ATTR_SIZE } from "../plan/mount-api-flags.ts";
 
@@ -57,13 +58,13 @@ function check(ret: number, syscall: string, path?: string | null, otherPath?: s
 
 /** open_tree(dfd, path, flags) -> a mount fd (a detached clone with OPEN_TREE_CLONE) */
 export function openTree(dfd: number, path: string, flags: number): number {
-  return check(withStrings().syscall(SYS.open_tree, dfd, path, flags, null, 0, 0), "open_tree(2)", path);
+  return check(withStrings().syscall(SYS.open_tree, dfd, cText(path), flags, null, 0, 0), "open_tree(2)", path);
 }
 
 /** move_mount(fromDfd, fromPath, toDfd, toPath, flags) */
 export function moveMount(fromDfd: number, fromPath: string, toDfd: number, toPath: string, flags: number): void {
   check(
-    withStrings().syscall(SYS.move_mount, fromDfd, fromPath, toDfd, toPath, flags, 0),
+    withStrings().syscall(SYS.move_mount, fromDfd, cText(fromPath), toDfd, cText(toPath), flags, 0),
     "move_mount(2)",
     fromPath,
     toPath,
@@ -77,7 +78,7 @@ export function fsopen(fsname: string, flags: number): number {
 
 /** fsconfig(fd, cmd, key, value, aux); value is a string or NULL */
 export function fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void {
-  check(withKeyValue().syscall(SYS.fsconfig, fd, cmd, key, value, aux, 0), "fsconfig(2)", value);
+  check(withKeyValue().syscall(SYS.fsconfig, fd, cmd, key, cText(value), aux, 0), "fsconfig(2)", value);
 }
 
 /** fsmount(fsfd, flags, attrFlags) -> a detached mount fd */
@@ -113,7 +114,7 @@ export function mountSetattr(
   setU64(1, attrClr);
   setU64(2, propagation);
   setU64(3, usernsFd);
-  check(withBuffer().syscall(SYS.mount_setattr, dfd, path, flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
+  check(withBuffer().syscall(SYS.mount_setattr, dfd, cText(path), flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
 }
 
 /**
@@ -126,7 +127,7 @@ export function fsContextMessages(fd: number): string[] {
   for (let i = 0; i < 64; i++) {
     const n = readSome(fd, buffer);
     if (n <= 0) break;
-    messages.push(new TextDecoder().decode(buffer.subarray(0, n)));
+    messages.push(textFromBytes(buffer.subarray(0, n)));
   }
   return messages;
 }

@@ -17,6 +17,8 @@ import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { O } from "./fd.ts";
 import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
+import { bytesFromText, cText, textFromBytes } from "../path-text.ts";
+import { environment } from "./command-line.ts";
 
 const libc = bindLibc({
   posix_spawn: { args: ["ptr", "cstring", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
@@ -91,9 +93,9 @@ export function runProcess(path: string, argv: readonly string[], env: readonly 
   }
 }
 
-/** This process's environment as "NAME=value" items. */
+/** This process's environment as "NAME=value" items (values with their bytes: command-line.ts). */
 export function currentEnvironment(): string[] {
-  return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
+  return Object.entries(environment()).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
 function spawn(path: string, argv: readonly string[], envItems: readonly string[], outputFd: number): number {
@@ -121,7 +123,7 @@ function spawn(path: string, argv: readonly string[], envItems: readonly string[
     const env = cStringArray(envItems);
     const pid = new Int32Array(1);
     // posix_spawn returns the error number; it does not set errno.
-    const rc = c.posix_spawn(pid, path, actions, attr, args.array, env.array);
+    const rc = c.posix_spawn(pid, cText(path), actions, attr, args.array, env.array);
     heldForLastSpawn = [args.buffers, env.buffers];
     if (rc !== 0) throw new SyscallError("posix_spawn(3)", rc, [path]);
     return pid[0]!;
@@ -152,7 +154,7 @@ export function decodeStatus(status: number): { exitCode: number | null; signal:
 function readOutput(fd: number): string {
   const buffer = new Uint8Array(PROCESS_OUTPUT_LIMIT);
   const n = Number(libc().pread(fd, buffer, buffer.byteLength, 0));
-  return n > 0 ? new TextDecoder().decode(buffer.subarray(0, n)) : "";
+  return n > 0 ? textFromBytes(buffer.subarray(0, n)) : "";
 }
 
 function expectZero(rc: number, path: string): void {
@@ -160,8 +162,8 @@ function expectZero(rc: number, path: string): void {
 }
 
 /** A NULL-terminated char *[] and the buffers its pointers point into (keep them alive). */
-function cStringArray(strings: readonly string[]): { array: BigUint64Array; buffers: Buffer[] } {
-  const buffers = strings.map((s) => Buffer.from(`${s}\0`, "utf8"));
+function cStringArray(strings: readonly string[]): { array: BigUint64Array; buffers: Uint8Array[] } {
+  const buffers = strings.map((s) => bytesFromText(`${s}\0`));
   const array = new BigUint64Array(strings.length + 1);
   buffers.forEach((b, i) => (array[i] = BigInt(ptr(b))));
   return { array, buffers };
@@ -171,4 +173,4 @@ function cStringArray(strings: readonly string[]): { array: BigUint64Array; buff
  * The raw pointers in a char *[] do not keep their buffers alive; this reference does, from
  * before the call until the next spawn.
  */
-let heldForLastSpawn: Buffer[][] = [];
+let heldForLastSpawn: Uint8Array[][] = [];

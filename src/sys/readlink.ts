@@ -5,6 +5,7 @@
  */
 import { Errno } from "../errno.ts";
 import { bindLibc, lastErrno } from "./libc.ts";
+import { cText, textFromBytes } from "../path-text.ts";
 
 const libc = bindLibc({ readlink: { args: ["cstring", "ptr", "u64"], returns: "i64" } });
 
@@ -13,12 +14,11 @@ export const READLINK_MAX = 4096;
 
 // One buffer: calls are synchronous and each Worker has its own module instance.
 const buffer = new Uint8Array(READLINK_MAX);
-const decoder = new TextDecoder();
 
 /** readlink(path, buf, PATH_MAX): the link's target, or the errno (EINVAL: not a symlink). */
 export function readlink(path: string): string | number {
-  const n = Number(libc().readlink(path, buffer, READLINK_MAX));
+  const n = Number(libc().readlink(cText(path), buffer, READLINK_MAX));
   if (n < 0) return lastErrno();
   if (n >= READLINK_MAX) return Errno.ENAMETOOLONG; // readlink cuts a longer target silently
-  return decoder.decode(buffer.subarray(0, n));
+  return textFromBytes(buffer.subarray(0, n));
 }

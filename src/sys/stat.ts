@@ -2,6 +2,7 @@
  * statfs(2) and statx(2) (the mount ID, a file's identity and its type), bound from libc.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
+import { cText } from "../path-text.ts";
 
 const libc = bindLibc({
   statfs: { args: ["cstring", "ptr"], returns: "i32" },
@@ -52,7 +53,7 @@ const statxView = new DataView(statxBuffer.buffer);
 
 /** statfs(path, &buf) */
 export function statfs(path: string): Statfs {
-  if (libc().statfs(path, statfsBuffer) !== 0) throw syscallFailure("statfs(2)", [path]);
+  if (libc().statfs(cText(path), statfsBuffer) !== 0) throw syscallFailure("statfs(2)", [path]);
   return {
     type: Number(statfsView.getBigInt64(STATFS_F_TYPE, true)),
     flags: Number(statfsView.getBigInt64(STATFS_F_FLAGS, true)),
@@ -65,7 +66,7 @@ export function statfs(path: string): Statfs {
  * succeeds and leaves stx_mnt_id 0): the caller must find the mount another way.
  */
 export function statxMountId(path: string): number | undefined {
-  if (libc().statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, statxBuffer) !== 0) {
+  if (libc().statx(AT_FDCWD, cText(path), AT_NO_AUTOMOUNT, STATX_MNT_ID, statxBuffer) !== 0) {
     throw syscallFailure("statx(2)", [path]);
   }
   return mountIdOfStatx(statxView);
@@ -108,7 +109,7 @@ export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
  * same identity.
  */
 export function statxIdentity(dfd: number, path: string, flags: number): FileIdentity {
-  if (libc().statx(dfd, path, flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  if (libc().statx(dfd, cText(path), flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   return identityOfStatx(statxView);
 }
 
@@ -154,7 +155,7 @@ export interface PathStat {
  */
 export function statPath(path: string, followLinks = true): PathStat | undefined {
   if (path.includes("\0")) return undefined; // C would see the path cut at the NUL
-  if (libc().statx(AT_FDCWD, path, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
+  if (libc().statx(AT_FDCWD, cText(path), followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
   const type = FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000];
   if (type === undefined) return undefined;
   return { type, device: deviceOfStatx(statxView) };
@@ -189,7 +190,7 @@ export interface Ownership {
  * permission bits; followLinks: without AT_SYMLINK_NOFOLLOW (a /proc/self/fd link's file).
  */
 export function statxOwnership(path: string, followLinks = false): Ownership {
-  if (libc().statx(AT_FDCWD, path, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_MODE, statxBuffer) !== 0) {
+  if (libc().statx(AT_FDCWD, cText(path), followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_MODE, statxBuffer) !== 0) {
     throw syscallFailure("statx(2)", [path]);
   }
   return {

@@ -3,6 +3,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { textFromBytes } from "../../src/path-text.ts";
 import { BINARY } from "../support/cli.ts";
 import { requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
@@ -38,7 +39,8 @@ function sameAsFindmnt(setup: string, queries: readonly (readonly string[])[], e
   const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, ...env, MK: BINARY, LC_ALL: "C.UTF-8" } });
   expect(proc.stderr.toString()).toBe("");
   expect(proc.exitCode).toBe(0);
-  const outputs = proc.stdout.toString().split(`${MARK}\n`).slice(1, -1);
+  // decoded keeping each byte that is not UTF-8 distinct (not all as U+FFFD), so a wrong byte shows
+  const outputs = textFromBytes(proc.stdout).split(`${MARK}\n`).slice(1, -1);
   expect(outputs).toHaveLength(queries.length * 2);
   for (let i = 0; i < queries.length; i++) {
     const [theirs, ours] = [outputs[2 * i]!, outputs[2 * i + 1]!];
@@ -64,14 +66,14 @@ test("-M every mount on the mount point, -S every mount of a source, -f the firs
 });
 
 // A tree under $D: a (with a/x, whose a/x/z, and a/y), b, and c holding a stack of two; names
-// a shell would expand, quotes and non-ASCII under q.
+// a shell would expand, quotes, non-ASCII and a name that is not UTF-8 (Latin-1 "café") under q.
 const TREE_SETUP = [
   'mount -t tmpfs -o size=1m top "$D"',
   'mkdir "$D/a" "$D/b" "$D/c" "$D/q"',
   'mount -t tmpfs -o size=2m,noexec ta "$D/a"; mkdir "$D/a/x" "$D/a/y"',
   'mount -t tmpfs tax "$D/a/x"; mkdir "$D/a/x/z"; mount -t tmpfs taxz "$D/a/x/z"; mount -t tmpfs tay "$D/a/y"',
   'mount -t tmpfs tb "$D/b"; mount -t tmpfs tc "$D/c"; mount -t tmpfs tc2 "$D/c"',
-  'mount -t tmpfs tq "$D/q"; cd "$D/q"; for n in "a b" \'d$v\' \'bq`x\' \'q"d\' "t\tb" "漢字" \'b\\s\'; do mkdir "$n"; mount -t tmpfs "s $n" "$n"; done; cd /',
+  'mount -t tmpfs tq "$D/q"; cd "$D/q"; for n in "a b" \'d$v\' \'bq`x\' \'q"d\' "t\tb" "漢字" \'b\\s\' "$(printf \'caf\\351\')"; do mkdir "$n"; mount -t tmpfs "s $n" "$n"; done; cd /',
   'mount -t tmpfs "" "$D/b"',
 ].join("\n");
 
@@ -111,10 +113,12 @@ test("-R the tree below a mount (drawn, listed, nested in JSON), -P/-y pairs, -O
   expect(outputs[0]).toMatch(new RegExp(`\n│ │ └─${d}/a/x/z +taxz `));
   expect(outputs[0]).toMatch(new RegExp(`\n│ └─${d}/c +tc2 `));
   expect(outputs[5]).toContain(`"children": [`);
+  expect(outputs[5]).toContain(`"source": "s caf\uDCE9"`); // JSON: the byte as it is, as findmnt -J writes it
   expect(outputs[6]).not.toContain("children");
   expect(outputs[12]).not.toContain(" tc ");
   expect(outputs[15]).toContain(`SOURCE="s d\\x24v"`);
   expect(outputs[15]).toContain(`\\xe6\\xbc\\xa2`);
+  expect(outputs[15]).toContain(`SOURCE="s caf\\xe9"`); // the byte itself, not U+FFFD's \xef\xbf\xbd
   expect(outputs[16]).toContain(`MAJ_MIN="`);
   expect(outputs[17]).toContain(`SOURCE=""`);
   expect(outputs[18]).toBe("exit=1\n");

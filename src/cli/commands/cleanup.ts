@@ -3,13 +3,13 @@
  * with-mounts roots, the idmapped lowers of legacy idmapped overlays): the library's
  * cleanupTempMounts(), containerd's CleanupTempMounts.
  */
-import { resolve } from "node:path";
 import { ExitCode } from "../../errors.ts";
 import { cleanupTempMounts } from "../../ops/temp-mount.ts";
 import { tempMountLocation } from "../../ops/temp-location.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { oneLine, printJson, reportError, type Io } from "../output.ts";
+import { absolutePath } from "../../sys/cwd.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { long: "temp-dir", value: "DIR", help: "clean DIR (default: $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp)" },
@@ -39,7 +39,7 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
     const given = last(args, "temp-dir");
     if (given === "") throw new UsageError("cleanup: --temp-dir: empty path");
     // as given, canonical when it exists; a location that does not exist holds nothing
-    const location = given === undefined ? tempMountLocation() : (existingRealpath(given) ?? resolve(given));
+    const location = given === undefined ? tempMountLocation() : (existingRealpath(given) ?? absolutePath(given));
     const verbose = has(args, "verbose") && !json;
     const result = cleanupTempMounts({
       location,

@@ -2,7 +2,7 @@
  * mountkit findmnt --fstab [-F FSTAB]... [-e]: an fstab's lines in findmnt's formats (table,
  * -r, -P, -J), chosen by -t, -O, PATH, -M, -S and -f as findmnt -s chooses them.
  */
-import { normalize } from "node:path";
+import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
 import { deviceOfTag } from "../../ops/block-devices.ts";
 import { fstabName, readFstabLenient } from "../../ops/fstab.ts";

@@ -2,7 +2,7 @@
  * mountkit findmnt: the mount table, or the mount holding PATH, or the mounts on a mount
  * point (-M) or of a source (-S), in findmnt's formats.
  */
-import { normalize, resolve } from "node:path";
+import { normalize, resolve } from "../../path.ts";
 import { Errno } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { FINDMNT_COLUMNS, findmntJsonText, findmntJsonTreeText, findmntPairs, findmntTable, parseColumns } from "../../mountinfo/findmnt.ts";

@@ -1,0 +1,73 @@
+/**
+ * POSIX path arithmetic (join, resolve, normalize, dirname, basename) that keeps every code
+ * unit of its input. Bun's node:path goes through UTF-8 and back, which turns a held byte
+ * (path-text.ts: a name that is not UTF-8) into U+FFFD and so names another file. For well-formed
+ * text these give what node:path's posix functions give (a test compares them). Pure.
+ */
+
+export function isAbsolute(path: string): boolean {
+  return path.startsWith("/");
+}
+
+/**
+ * The path's components with "." and empty ones gone and ".." applied; a ".." that would climb
+ * above the start is dropped for an absolute path and kept for a relative one.
+ */
+function resolvedComponents(path: string, absolute: boolean): string[] {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") out.push(part);
+    else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else if (!absolute) out.push("..");
+  }
+  return out;
+}
+
+/** "/a//b/./c/../" -> "/a/b/"; "" -> "."; a trailing slash is kept, as node:path keeps it. */
+export function normalize(path: string): string {
+  if (path === "") return ".";
+  const absolute = isAbsolute(path);
+  let body = resolvedComponents(path, absolute).join("/");
+  if (body === "" && !absolute) body = ".";
+  if (body !== "" && path.endsWith("/")) body += "/";
+  return absolute ? `/${body}` : body;
+}
+
+/** The non-empty parts joined with "/" and normalized; "." when there are none. */
+export function join(...paths: string[]): string {
+  const joined = paths.filter((p) => p !== "").join("/");
+  return joined === "" ? "." : normalize(joined);
+}
+
+/**
+ * The parts resolved right to left until one is absolute, normalized, with no trailing slash.
+ * Pure: it never reads the working directory, so some part must be absolute (sys/cwd.ts's
+ * absolutePath puts the working directory first).
+ */
+export function resolve(...paths: string[]): string {
+  let joined = "";
+  for (let i = paths.length - 1; i >= 0 && !isAbsolute(joined); i--) {
+    if (paths[i] !== "") joined = joined === "" ? paths[i]! : `${paths[i]}/${joined}`;
+  }
+  if (!isAbsolute(joined)) throw new Error(`resolve: no absolute path among ${JSON.stringify(paths)}`);
+  return `/${resolvedComponents(joined, true).join("/")}`;
+}
+
+/**
+ * Everything before the last component, up to the slash before it: "/a/b/" -> "/a", "/a" -> "/",
+ * "a" -> "."; as node:path, only that one slash goes ("a//b" -> "a/") and "//a" gives "//".
+ */
+export function dirname(path: string): string {
+  let end = path.length - 1;
+  while (end > 0 && path[end] === "/") end--; // trailing slashes
+  while (end > 0 && path[end] !== "/") end--; // the last component
+  if (end <= 0) return path.startsWith("/") ? "/" : ".";
+  return end === 1 && path.startsWith("/") ? "//" : path.slice(0, end);
+}
+
+/** The last component: "/a/b/" -> "b", "/" -> "". */
+export function basename(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}

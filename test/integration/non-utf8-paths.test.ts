@@ -1,0 +1,144 @@
+// Paths whose names are not UTF-8 (a Latin-1 "café": 63 61 66 E9), through the binary and the
+// library. Bun decodes such bytes as U+FFFD, whose UTF-8 bytes (EF BF BD) name another file: a
+// decoy by that name sits beside each real one and must never be touched. The binary is run by
+// bash, which builds the arguments from printf escapes: Bun.spawn cannot pass such bytes.
+// Root, private mount namespace.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mount } from "../../src/ops/mount.ts";
+import { unmount } from "../../src/ops/unmount.ts";
+import { readMountInfo } from "../../src/mountinfo/read.ts";
+import { lookupMount } from "../../src/mountinfo/lookup.ts";
+import { BINARY } from "../support/cli.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(requireRootNamespace);
+
+let s: ReturnType<typeof scratch>;
+afterEach(() => s.dispose());
+
+const LATIN1_E = 0xe9;
+/** dir/name with the name's bytes: each "\xe9" in name is that byte */
+const rawPath = (dir: string, name: string) => Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name.replace(/\\xe9/g, "\u00e9"), "latin1")]);
+/** the same path as mountkit holds it (path-text.ts) */
+const heldPath = (dir: string, name: string) => `${dir}/${name.replace(/\\xe9/g, "\uDCE9")}`;
+/** the path Bun would have made of it: U+FFFD, written EF BF BD */
+const decoyPath = (dir: string, name: string) => `${dir}/${name.replace(/\\xe9/g, "\uFFFD")}`;
+
+interface Run {
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** Run a bash script with $M the binary and $D the scratch dir; it builds raw arguments with printf. */
+function sh(script: string, env: Record<string, string> = {}): Run {
+  const proc = Bun.spawnSync(["bash", "-c", script], { env: { ...process.env, MOUNTKIT_STRATEGY: "", M: BINARY, D: s.dir, ...env } });
+  if (proc.exitCode === null) throw new Error(`bash -c ${script}: killed by ${proc.signalCode}`);
+  return { code: proc.exitCode, stdout: proc.stdout, stderr: proc.stderr };
+}
+
+const mountinfoBytes = () => readFileSync("/proc/self/mountinfo");
+const mountedAt = (path: Buffer) => mountinfoBytes().includes(Buffer.concat([Buffer.from(" "), path, Buffer.from(" ")]));
+
+describe("the binary", () => {
+  test("mounts on, finds, lists and unmounts a mount point whose name is not UTF-8; the U+FFFD decoy beside it is never touched", () => {
+    s = scratch("non-utf8");
+    const real = rawPath(s.dir, "caf\\xe9");
+    mkdirSync(real);
+    mkdirSync(decoyPath(s.dir, "caf\\xe9"));
+    const mounted = sh(`"$M" mount -t tmpfs "$(printf 'sr\\xe9c')" "$D/$(printf 'caf\\xe9')"`);
+    expect(mounted.stderr.toString()).toBe("");
+    expect(mounted.code).toBe(0);
+    expect(mountedAt(real)).toBe(true);
+    expect(mountedAt(Buffer.from(decoyPath(s.dir, "caf\\xe9")))).toBe(false);
+    expect(readMountInfo().find((m) => m.mountpoint === heldPath(s.dir, "caf\\xe9"))?.source).toBe("sr\uDCE9c");
+
+    // findmnt escapes the byte as util-linux does (\xe9); mount's list prints it as it is
+    const found = sh(`"$M" findmnt -n -o TARGET,SOURCE "$D/$(printf 'caf\\xe9')"`);
+    expect(found.code).toBe(0);
+    expect(found.stdout.toString()).toBe(`${s.dir}/caf\\xe9 sr\\xe9c\n`);
+    const listed = sh(`"$M" mount -t tmpfs`);
+    expect(listed.stdout.includes(Buffer.concat([Buffer.from([0x73, 0x72, LATIN1_E, 0x63]), Buffer.from(" on "), real, Buffer.from(" type tmpfs")]))).toBe(true);
+
+    const unmounted = sh(`"$M" umount "$D/$(printf 'caf\\xe9')"`);
+    expect(unmounted.stderr.toString()).toBe("");
+    expect(unmounted.code).toBe(0);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("an error names the path with its own bytes", () => {
+    s = scratch("non-utf8-error");
+    mkdirSync(decoyPath(s.dir, "nope\\xe9"));
+    const failed = sh(`"$M" mount -t tmpfs x "$D/$(printf 'nope\\xe9')"`);
+    expect(failed.code).toBe(32);
+    expect(failed.stderr.includes(Buffer.concat([rawPath(s.dir, "nope\\xe9"), Buffer.from(": mount(2): ENOENT")]))).toBe(true);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("a relative target from a working directory whose name is not UTF-8, made with -m", () => {
+    s = scratch("non-utf8-cwd");
+    mkdirSync(rawPath(s.dir, "d\\xe9"));
+    mkdirSync(decoyPath(s.dir, "d\\xe9"));
+    const mounted = sh(`cd "$D/$(printf 'd\\xe9')" && "$M" mount -m -t tmpfs x sub/deeper`);
+    expect(mounted.stderr.toString()).toBe("");
+    expect(mounted.code).toBe(0);
+    const target = Buffer.concat([rawPath(s.dir, "d\\xe9"), Buffer.from("/sub/deeper")]);
+    expect(mountedAt(target)).toBe(true);
+    expect(readdirSync(decoyPath(s.dir, "d\\xe9"))).toEqual([]);
+    expect(sh(`"$M" umount "$D/$(printf 'd\\xe9')/sub/deeper"`).code).toBe(0);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("mount -a and umount -a: an fstab's \\351 escape and a raw byte both name the path's bytes", () => {
+    s = scratch("non-utf8-fstab");
+    mkdirSync(rawPath(s.dir, "esc\\xe9"));
+    mkdirSync(rawPath(s.dir, "raw\\xe9"));
+    mkdirSync(decoyPath(s.dir, "esc\\xe9"));
+    mkdirSync(decoyPath(s.dir, "raw\\xe9"));
+    const fstab = Buffer.concat([
+      Buffer.from(`esc ${s.dir}/esc\\351 tmpfs defaults 0 0\nraw `),
+      rawPath(s.dir, "raw\\xe9"),
+      Buffer.from(" tmpfs defaults 0 0\n"),
+    ]);
+    writeFileSync(`${s.dir}/fstab`, fstab);
+    const mounted = sh(`"$M" mount -a -T "$D/fstab"`);
+    expect(mounted.stderr.toString()).toBe("");
+    expect(mounted.code).toBe(0);
+    expect(mountedAt(rawPath(s.dir, "esc\\xe9"))).toBe(true);
+    expect(mountedAt(rawPath(s.dir, "raw\\xe9"))).toBe(true);
+    expect(mountsUnder(s.dir)).toHaveLength(2); // nothing on the decoys
+    const unmounted = sh(`"$M" umount -a -T "$D/fstab"`);
+    expect(unmounted.stderr.toString()).toBe("");
+    expect(unmounted.code).toBe(0);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("a temp location named by MOUNTKIT_TMPDIR whose name is not UTF-8 is cleaned, the decoy left", () => {
+    s = scratch("non-utf8-env");
+    const leftover = "mountkit-zz-999999999-left";
+    mkdirSync(Buffer.concat([rawPath(s.dir, "t\\xe9"), Buffer.from(`/${leftover}/inner`)]), { recursive: true });
+    mkdirSync(`${decoyPath(s.dir, "t\\xe9")}/${leftover}`, { recursive: true });
+    const cleaned = sh(`MOUNTKIT_TMPDIR="$D/$(printf 't\\xe9')" "$M" cleanup`);
+    expect(cleaned.stderr.toString()).toBe("");
+    expect(cleaned.code).toBe(0);
+    expect(readdirSync(rawPath(s.dir, "t\\xe9"))).toEqual([]);
+    expect(existsSync(`${decoyPath(s.dir, "t\\xe9")}/${leftover}`)).toBe(true);
+  });
+});
+
+test("the library mounts on and unmounts a path that holds a byte as U+DC80 + byte", () => {
+  s = scratch("non-utf8-lib");
+  const real = rawPath(s.dir, "caf\\xe9");
+  mkdirSync(real);
+  mkdirSync(decoyPath(s.dir, "caf\\xe9"));
+  const target = heldPath(s.dir, "caf\\xe9");
+  mount({ type: "tmpfs", source: "lib", options: [] }, target);
+  try {
+    expect(mountedAt(real)).toBe(true);
+    expect(lookupMount(readMountInfo(), `${target}/inside`)?.mountpoint).toBe(target);
+  } finally {
+    unmount(target);
+  }
+  expect(mountsUnder(s.dir)).toEqual([]);
+});
