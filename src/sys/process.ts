@@ -1,5 +1,6 @@
 /**
- * Running a helper program (mount.fuse3, fusermount3) and waiting for it, bound from libc:
+ * Running a helper program (mount.fuse3, fusermount3) and waiting for it, bound from libc (and
+ * startProcess/processExit: a command with-mounts runs, when Bun.spawn cannot pass its bytes):
  *   posix_spawn(&pid, path, actions, attr, argv, envp)   no shell; stdin /dev/null;
  *                                                         stdout+stderr into one memfd
  *   waitpid(pid, &status, 0)                              its errno reaches the caller
@@ -22,6 +23,7 @@ import { environment } from "./command-line.ts";
 
 const libc = bindLibc({
   posix_spawn: { args: ["ptr", "cstring", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+  posix_spawnp: { args: ["ptr", "cstring", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
   posix_spawn_file_actions_init: { args: ["ptr"], returns: "i32" },
   posix_spawn_file_actions_destroy: { args: ["ptr"], returns: "i32" },
   posix_spawn_file_actions_adddup2: { args: ["ptr", "i32", "i32"], returns: "i32" },
@@ -85,7 +87,7 @@ export function runProcess(path: string, argv: readonly string[], env: readonly 
   const outputFd = c.memfd_create("mountkit-helper-output", MFD_CLOEXEC);
   if (outputFd < 0) throw syscallFailure("memfd_create(2)");
   try {
-    const pid = spawn(path, argv, env, outputFd);
+    const pid = spawn(path, argv, env, { outputFd });
     const status = waitFor(pid, path);
     return { pid, ...decodeStatus(status), output: readOutput(outputFd) };
   } finally {
@@ -98,7 +100,31 @@ export function currentEnvironment(): string[] {
   return Object.entries(environment()).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-function spawn(path: string, argv: readonly string[], envItems: readonly string[], outputFd: number): number {
+/**
+ * Start file (looked up in PATH when it holds no slash, as a shell does: posix_spawnp) with argv
+ * and env, stdin, stdout and stderr inherited, signals reset; its pid, for processExit. For what
+ * Bun.spawn cannot start: an argument or variable that is not UTF-8, of which Bun would pass
+ * U+FFFD's bytes (path-text.ts).
+ */
+export function startProcess(file: string, argv: readonly string[], env: readonly string[]): number {
+  return spawn(file, argv, env, { searchPath: true });
+}
+
+/** waitpid(pid, WNOHANG): how the process ended (it is reaped then), or undefined while it runs. */
+export function processExit(pid: number): { exitCode: number | null; signal: number | null } | undefined {
+  const status = new Int32Array(1);
+  const WNOHANG = 1;
+  for (;;) {
+    const got = libc().waitpid(pid, status, WNOHANG);
+    if (got === pid) return decodeStatus(status[0]!);
+    if (got === 0) return undefined;
+    const errno = lastErrno();
+    if (errno !== Errno.EINTR) throw new SyscallError("waitpid(2)", errno, []);
+  }
+}
+
+/** posix_spawn(p): output to outputFd (stdin /dev/null) when given, else stdio inherited. */
+function spawn(path: string, argv: readonly string[], envItems: readonly string[], how: { outputFd?: number; searchPath?: boolean }): number {
   const c = libc();
   const actions = new Uint8Array(FILE_ACTIONS_SIZE);
   const attr = new Uint8Array(SPAWNATTR_SIZE);
@@ -108,9 +134,11 @@ function spawn(path: string, argv: readonly string[], envItems: readonly string[
   c.posix_spawnattr_init(attr);
   try {
     // The actions run in order in the child: stdio first, then everything else closed.
-    expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O.RDONLY, 0), path);
-    expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 1), path);
-    expectZero(c.posix_spawn_file_actions_adddup2(actions, outputFd, 2), path);
+    if (how.outputFd !== undefined) {
+      expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O.RDONLY, 0), path);
+      expectZero(c.posix_spawn_file_actions_adddup2(actions, how.outputFd, 1), path);
+      expectZero(c.posix_spawn_file_actions_adddup2(actions, how.outputFd, 2), path);
+    }
     expectZero(c.posix_spawn_file_actions_addclosefrom_np(actions, 3), path);
     // Bun ignores or blocks some signals; a helper (and the daemon it leaves) must not inherit that.
     c.sigemptyset(noSignals);
@@ -123,7 +151,7 @@ function spawn(path: string, argv: readonly string[], envItems: readonly string[
     const env = cStringArray(envItems);
     const pid = new Int32Array(1);
     // posix_spawn returns the error number; it does not set errno.
-    const rc = c.posix_spawn(pid, cText(path), actions, attr, args.array, env.array);
+    const rc = (how.searchPath ? c.posix_spawnp : c.posix_spawn)(pid, cText(path), actions, attr, args.array, env.array);
     heldForLastSpawn = [args.buffers, env.buffers];
     if (rc !== 0) throw new SyscallError("posix_spawn(3)", rc, [path]);
     return pid[0]!;

@@ -125,6 +125,33 @@ describe("the binary", () => {
     expect(readdirSync(rawPath(s.dir, "t\\xe9"))).toEqual([]);
     expect(existsSync(`${decoyPath(s.dir, "t\\xe9")}/${leftover}`)).toBe(true);
   });
+
+  test("with-mounts passes a command argument that is not UTF-8 as its bytes, and its status and signal", () => {
+    s = scratch("non-utf8-with-mounts");
+    writeFileSync(`${s.dir}/list.json`, JSON.stringify([{ type: "tmpfs", source: "wm", target: "/in", options: [] }]));
+    const printed = sh(`"$M" with-mounts --mkdir "$D/list.json" -- sh -c 'printf %s "$1" | od -An -tx1; exit 7' sh "$(printf 'caf\\xe9')"`);
+    expect(printed.stderr.toString()).toBe("");
+    expect(printed.stdout.toString().trim()).toBe("63 61 66 e9");
+    expect(printed.code).toBe(7);
+    expect(sh(`"$M" with-mounts --mkdir "$D/list.json" -- sh -c 'kill -TERM $$' "$(printf 'caf\\xe9')"`).code).toBe(143);
+    const missing = sh(`"$M" with-mounts --mkdir "$D/list.json" -- "$D/$(printf 'none\\xe9')"`);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr.includes(Buffer.concat([Buffer.from("mountkit: with-mounts: run "), rawPath(s.dir, "none\\xe9"), Buffer.from(": posix_spawn(3): ENOENT")]))).toBe(true);
+    expect(mountsUnder("/tmp").filter((m) => m.source === "wm")).toEqual([]);
+  });
+
+  test("mount -a -F refuses, for its line only, a mount point that is not UTF-8 (Bun.spawn cannot pass it)", () => {
+    s = scratch("non-utf8-fork");
+    mkdirSync(rawPath(s.dir, "raw\\xe9"));
+    mkdirSync(decoyPath(s.dir, "raw\\xe9"));
+    mkdirSync(`${s.dir}/plain`);
+    writeFileSync(`${s.dir}/fstab`, Buffer.concat([Buffer.from("raw "), rawPath(s.dir, "raw\\xe9"), Buffer.from(` tmpfs defaults 0 0\nplain ${s.dir}/plain tmpfs defaults 0 0\n`)]));
+    const forked = sh(`"$M" mount -a -F -T "$D/fstab"`);
+    expect(forked.code).toBe(64); // some mounted, some not
+    expect(forked.stderr.includes(Buffer.concat([rawPath(s.dir, "raw\\xe9"), Buffer.from(" (or a path option) is not UTF-8")]))).toBe(true);
+    expect(mountsUnder(s.dir).map((m) => m.mountpoint)).toEqual([`${s.dir}/plain`]);
+    expect(sh(`"$M" umount "$D/plain"`).code).toBe(0);
+  });
 });
 
 test("the library mounts on and unmounts a path that holds a byte as U+DC80 + byte", () => {

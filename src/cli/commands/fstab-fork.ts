@@ -4,7 +4,8 @@
  * fstab on stdin, so it mounts exactly what `mount -a` would for that line; its --json result
  * says how it went.
  */
-import { HelperError, MountFailedError, ReportedError } from "../../errors.ts";
+import { HelperError, MountFailedError, PlanError, quotePath, ReportedError } from "../../errors.ts";
+import { bytesFromText } from "../../path-text.ts";
 import type { BatchEntry } from "../../plan/batch-entry.ts";
 import { fstabLineText } from "../../plan/fstab-fork.ts";
 import { mountFstabForked, type ForkedFstabOptions, type ForkedFstabOutcome, type ForkedLineOutcome } from "../../ops/fstab-fork.ts";
@@ -38,14 +39,18 @@ function lineFlags(args: ParsedArgs): string[] {
 /** Run `mountkit mount` for one line; its stderr is passed on, but for the error it reports. */
 async function mountLineProcess(entry: BatchEntry, flags: readonly string[], io: Io): Promise<ForkedLineOutcome> {
   const argv = [...selfCommand(), "mount", ...flags, "--", entry.mount.target];
+  const action = `mount -a: ${entry.where}`;
+  if (!argv.every((a) => a.isWellFormed())) {
+    // Bun.spawn would pass U+FFFD's bytes in place of such a byte: the process would look for another path.
+    return { error: new PlanError(`${action}: ${quotePath(entry.mount.target)} (or a path option) is not UTF-8, which a process of its own cannot be given here`, { hint: "mount it without -F" }) };
+  }
   const child = Bun.spawn(argv, {
     argv0: "mountkit",
-    stdin: new TextEncoder().encode(fstabLineText(entry)),
+    stdin: bytesFromText(fstabLineText(entry)),
     stdout: "pipe",
     stderr: "pipe",
   });
   const [stdout, stderr, status] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  const action = `mount -a: ${entry.where}`;
   let result: { ok?: unknown; error?: Record<string, unknown> } | undefined;
   try {
     result = JSON.parse(stdout);

@@ -3,11 +3,14 @@
  * command's status.
  */
 import { constants } from "node:os";
-import { ExitCode } from "../../errors.ts";
+import { errnoMessage } from "../../errno.ts";
+import { ExitCode, SyscallError } from "../../errors.ts";
 import { withMountsFromText } from "../../ops/with-mounts.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
 import { oneLine, reportError, type Io } from "../output.ts";
+import { environment } from "../../sys/command-line.ts";
+import { processExit, startProcess } from "../../sys/process.ts";
 import { readInput } from "./apply.ts";
 
 export const WITH_MOUNTS_FLAGS: readonly FlagSpec[] = [
@@ -82,9 +85,15 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
 
 /** Run the command with the root in its environment; its exit status, shell-style. */
 async function run(argv: string[], root: string, io: Io): Promise<number> {
+  const env = { ...environment(), MOUNTKIT_ROOT: root };
+  // Bun.spawn writes U+FFFD's bytes for a byte that is not UTF-8: such a command is started by
+  // posix_spawnp, which passes the bytes (a path argument must name that path, not another).
+  if (!argv.every((a) => a.isWellFormed()) || !Object.values(env).every((v) => v === undefined || v.isWellFormed())) {
+    return runKeepingBytes(argv, env, io);
+  }
   let child;
   try {
-    child = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"], env: { ...process.env, MOUNTKIT_ROOT: root } });
+    child = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"], env });
   } catch (err) {
     io.err(`mountkit: with-mounts: run ${oneLine(argv[0]!)}: ${oneLine((err as Error).message)}\n`);
     return EXIT_CANNOT_RUN;
@@ -98,4 +107,29 @@ async function run(argv: string[], root: string, io: Io): Promise<number> {
   }
   if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
   return child.exitCode ?? ExitCode.system;
+}
+
+/** run() through posix_spawnp, its end polled (every 1 ms, growing to 20) so signals are passed on meanwhile. */
+async function runKeepingBytes(argv: string[], env: Record<string, string | undefined>, io: Io): Promise<number> {
+  let pid: number;
+  try {
+    pid = startProcess(argv[0]!, argv, Object.entries(env).map(([k, v]) => `${k}=${v ?? ""}`));
+  } catch (err) {
+    // "run CMD: posix_spawn(3): ENOENT (No such file or directory)": the path is named once
+    const cause = err instanceof SyscallError ? `${err.syscall}: ${err.errnoName} (${errnoMessage(err.errno)})` : (err as Error).message;
+    io.err(`mountkit: with-mounts: run ${oneLine(argv[0]!)}: ${oneLine(cause)}\n`);
+    return EXIT_CANNOT_RUN;
+  }
+  // Passed on only until the process is reaped (no await between that and removing these).
+  const forward = (signal: NodeJS.Signals) => process.kill(pid, signal);
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      const exit = processExit(pid);
+      if (exit) return exit.signal !== null ? 128 + exit.signal : (exit.exitCode ?? ExitCode.system);
+      await Bun.sleep(delay);
+    }
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
 }
