@@ -3,8 +3,9 @@
  * that command. Argument parsing, output and exit codes only.
  */
 import { basename } from "../path.ts";
+import { errnoMessage } from "../errno.ts";
 import { ExitCode } from "../errors.ts";
-import { processIo, type Io } from "./output.ts";
+import { processIo, stdoutWriteFailure, type Io } from "./output.ts";
 import { VERSION } from "../version.ts";
 
 type Command = (argv: readonly string[], io: Io) => ExitCode | number | Promise<ExitCode | number>;
@@ -96,6 +97,19 @@ if (import.meta.main) {
   if (args.some((a) => a.includes("\uFFFD"))) {
     args = (require("../sys/command-line.ts") as typeof import("../sys/command-line.ts")).commandLineArguments(args) as string[];
   }
-  const code = await main(process.argv0, args);
+  let code: number;
+  try {
+    code = await main(process.argv0, args);
+  } catch (err) {
+    // a bug: one line, not the minified bundle's source and stack
+    processIo.err(`mountkit: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    code = ExitCode.system;
+  }
+  const failed = stdoutWriteFailure();
+  if (failed !== undefined) {
+    // findmnt > /dev/full: the output is lost, which a zero status would hide (util-linux: "write error")
+    processIo.err(`mountkit: write error: ${failed.errnoName} (${errnoMessage(failed.errno)})\n`);
+    if (code === ExitCode.ok) code = ExitCode.system;
+  }
   process.exitCode = code;
 }

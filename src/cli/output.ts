@@ -17,10 +17,28 @@ export interface Io {
  * Plain write(2)s to fds 1 and 2 through libc. process.stdout/stderr are Node streams whose
  * first use costs about 10 ms of start-up in the compiled binary, and importing node:fs for
  * writeSync about 1 ms (docs/bench.md).
+ * A failed write never stops the work under way (a batch half mounted because its progress
+ * could not be printed): as util-linux's close_stdout, the first failure on stdout is kept and
+ * reported once the command is done (main.ts), and nothing more is written there; a failure on
+ * stderr has nowhere to be reported.
  */
 export const processIo: Io = {
-  out: (text) => writeAll(1, text),
-  err: (text) => writeAll(2, text),
+  out: (text) => {
+    if (stdoutFailure !== undefined) return;
+    try {
+      writeAll(1, text);
+    } catch (err) {
+      if (!(err instanceof SyscallError)) throw err;
+      stdoutFailure = err;
+    }
+  },
+  err: (text) => {
+    try {
+      writeAll(2, text);
+    } catch {
+      // stderr is gone or full: there is nowhere left to say so
+    }
+  },
   get errIsTerminal() {
     // Asked once per process, of libc: node:tty costs about 3 ms of start-up, and
     // process.stderr more (docs/bench.md). Only batch progress lines ask.
@@ -28,6 +46,12 @@ export const processIo: Io = {
   },
 };
 let stderrIsTerminal: boolean | undefined;
+let stdoutFailure: SyscallError | undefined;
+
+/** The first write to stdout that failed (other than to a reader that is gone), if one did. */
+export function stdoutWriteFailure(): SyscallError | undefined {
+  return stdoutFailure;
+}
 
 /**
  * Write all of text to fd, as the bytes it stands for (a path that is not UTF-8 is printed as
