@@ -193,7 +193,11 @@ function loopHelperArgs(args: HelperArguments, forcedReadOnly: boolean): HelperA
 
 /** What the user can do about a failed attach. */
 export function loopHint(err: SyscallError, file: string, device?: string): string | undefined {
-  if (err.paths.includes(LOOP_CONTROL_PATH)) return "no loop device support: load the loop module (modprobe loop)";
+  if (err.paths.includes(LOOP_CONTROL_PATH)) {
+    // the device is there but not ours to open: a permission, not a missing module
+    if (err.errno === Errno.EACCES || err.errno === Errno.EPERM) return `attaching a loop device needs root (${LOOP_CONTROL_PATH} is not open to this user)`;
+    return "no loop device support: load the loop module (modprobe loop)";
+  }
   if (device !== undefined && err.errno === Errno.EBUSY) return `${device} is attached to another file: name a free device, or give loop alone for one`;
   if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return `there is no ${device}: name an existing loop device, or give loop alone`;
   if (err.errno === Errno.ENOENT && err.paths.length && !err.paths[0]!.startsWith("/dev/loop")) return `${quotePath(file)} does not exist`;

@@ -59,6 +59,8 @@ function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: Op
   }
 }
 
+const UNMOUNT_NEEDS_PRIVILEGE = "unmounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
+
 /** umount2 under the retry policy; false when target was not a mount point (EINVAL). */
 function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
   try {
@@ -72,7 +74,7 @@ function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx
     return true;
   } catch (err) {
     if (isErrno(err, Errno.EINVAL)) return false;
-    if (err instanceof SyscallError) err.withAction(`unmount ${target}`);
+    if (err instanceof SyscallError) err.withAction(`unmount ${target}`, err.errno === Errno.EPERM ? UNMOUNT_NEEDS_PRIVILEGE : undefined);
     throw err;
   }
 }
