@@ -48,18 +48,27 @@ export function flattenForest(forest: readonly MountNode[]): MountInfo[] {
   return out;
 }
 
+/** The pieces of a drawn tree: libsmartcols's line drawing, or ASCII outside a UTF-8 locale. */
+export interface TreeSymbols {
+  readonly branch: string;
+  readonly last: string;
+  readonly vertical: string;
+}
+export const UTF8_TREE: TreeSymbols = { branch: "├─", last: "└─", vertical: "│ " };
+export const ASCII_TREE: TreeSymbols = { branch: "|-", last: "`-", vertical: "| " };
+
 /**
  * The TARGET column's prefix for each mount of flattenForest(forest), as libsmartcols draws a
  * tree: per ancestor below the top "│ " while it has later siblings (else two spaces), then
  * "├─" or, for a last child, "└─"; nothing for the top mounts.
  */
-export function treePrefixes(forest: readonly MountNode[]): string[] {
+export function treePrefixes(forest: readonly MountNode[], symbols: TreeSymbols = UTF8_TREE): string[] {
   const out: string[] = [];
   const visit = (n: MountNode, indent: string, branch: string) => {
     out.push(indent + branch);
     n.children.forEach((child, i) => {
       const last = i === n.children.length - 1;
-      visit(child, branch === "" ? "" : indent + (branch === "├─" ? "│ " : "  "), last ? "└─" : "├─");
+      visit(child, branch === "" ? "" : indent + (branch === symbols.branch ? symbols.vertical : "  "), last ? symbols.last : symbols.branch);
     });
   };
   for (const n of forest) visit(n, "", "");

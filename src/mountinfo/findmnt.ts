@@ -263,6 +263,11 @@ export interface TableOptions {
   readonly raw?: boolean;
   /** a tree (-R): per mount, the text drawn before its TARGET cell (treePrefixes); not with raw */
   readonly treePrefixes?: readonly string[];
+  /**
+   * the locale is not UTF-8 (none set, C, POSIX: cli/locale.ts): every byte outside printable
+   * ASCII is \xHH, as libsmartcols escapes it there ("\xc3\xa9" for "é")
+   */
+  readonly asciiOnly?: boolean;
 }
 
 /**
@@ -278,7 +283,7 @@ export function findmntTable(mounts: readonly MountInfo[], columns: readonly str
 /** findmnt's table of any rows (fstab lines too), as findmntTable prints mounts. */
 export function rowsTable<T>(items: readonly T[], columns: readonly string[], columnSpecs: Columns<T>, options: TableOptions = {}): string {
   if (items.length === 0) return "";
-  const { headings = true, raw = false, treePrefixes } = options;
+  const { headings = true, raw = false, treePrefixes, asciiOnly = false } = options;
   const specs = columns.map((c) => columnSpecs[c]!);
   const tree = raw ? -1 : treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
   const rows: string[][] = headings ? [[...columns]] : [];
@@ -286,7 +291,7 @@ export function rowsTable<T>(items: readonly T[], columns: readonly string[], co
     rows.push(
       specs.map((spec, c) => {
         const text = !raw && spec.text ? spec.text(m) : String(spec.value(m) ?? "");
-        return raw ? rawEncode(text) : (c === tree ? treePrefixes![r]! : "") + safeEncode(text);
+        return raw ? rawEncode(text) : (c === tree ? treePrefixes![r]! : "") + safeEncode(text, asciiOnly);
       }),
     );
   });
@@ -329,9 +334,10 @@ const PLAIN = /^[\x20-\x7e]*$/;
 
 /**
  * A cell as libsmartcols prints it: each unprintable character becomes `\xHH` per UTF-8
- * byte, and a backslash before "x" becomes `\x5c` so the output stays unambiguous.
+ * byte, and a backslash before "x" becomes `\x5c` so the output stays unambiguous. asciiOnly:
+ * as in a locale that is not UTF-8, where every character past ASCII is unprintable.
  */
-export function safeEncode(s: string): string {
+export function safeEncode(s: string, asciiOnly = false): string {
   if (PLAIN.test(s) && !s.includes("\\x")) return s;
   let out = "";
   for (let i = 0; i < s.length; ) {
@@ -339,7 +345,7 @@ export function safeEncode(s: string): string {
     const ch = String.fromCodePoint(cp);
     i += ch.length;
     if (cp === 0x5c && s.charCodeAt(i) === 0x78 /* x */) out += "\\x5c";
-    else if (UNPRINTABLE.test(ch)) for (const b of bytesFromText(ch)) out += `\\x${b.toString(16).padStart(2, "0")}`;
+    else if (UNPRINTABLE.test(ch) || (asciiOnly && cp > 0x7e)) for (const b of bytesFromText(ch)) out += `\\x${b.toString(16).padStart(2, "0")}`;
     else out += ch;
   }
   return out;

@@ -36,7 +36,7 @@ const QUERIES = [
 function sameAsFindmnt(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>): string[] {
   const run = (tool: string, args: readonly string[]) => `${tool} ${args.map((a) => `"${a}"`).join(" ")}; echo "exit=$?"; echo ${MARK}`;
   const script = ["set -u", setup, `echo ${MARK}`, ...queries.flatMap((args) => [run("findmnt", args), run('"$MK"', ["findmnt", ...args])])].join("\n");
-  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, ...env, MK: BINARY, LC_ALL: "C.UTF-8" } });
+  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, LC_ALL: "C.UTF-8", ...env, MK: BINARY } });
   expect(proc.stderr.toString()).toBe("");
   expect(proc.exitCode).toBe(0);
   // decoded keeping each byte that is not UTF-8 distinct (not all as U+FFFD), so a wrong byte shows
@@ -125,6 +125,31 @@ test("-R the tree below a mount (drawn, listed, nested in JSON), -P/-y pairs, -O
   expect(outputs[19]).toBe(`${d}/a\n${d}/a/x\n${d}/a/x/z\n${d}/a/y\nexit=0\n`); // the literal noexec, then what is below it
   expect(outputs[20]).toBe("ta\nexit=0\n");
   expect(outputs[21]).toBe("exit=1\n");
+});
+
+const LOCALE_QUERIES = [
+  ["-R", "-o", "TARGET,SOURCE,ID", "$D"],
+  ["-R", "-l", "-o", "TARGET,SOURCE", "$D/q"],
+  ["-o", "TARGET,SOURCE,FSTYPE", "-M", "$D/q/漢字"],
+  ["-R", "-J", "-o", "TARGET,SOURCE", "$D/q"],
+  ["-R", "-P", "-o", "TARGET", "$D/q"],
+];
+
+test("outside a UTF-8 locale (none set, C, POSIX, one not installed) a table escapes every byte past ASCII and a tree is drawn in ASCII: as findmnt", () => {
+  ws.fresh("findmnt-locale");
+  const d = ws.dir("d");
+  const locales: Record<string, string>[] = [{ LC_ALL: "", LC_CTYPE: "", LANG: "" }, { LC_ALL: "C" }, { LC_ALL: "", LC_CTYPE: "POSIX" }, { LC_ALL: "", LC_CTYPE: "", LANG: "xx_YY.UTF-8" }];
+  for (const locale of locales) {
+    const outputs = sameAsFindmnt(TREE_SETUP, LOCALE_QUERIES, { D: d, ...locale });
+    expect(outputs[0]).toContain("|-");
+    expect(outputs[0]).toContain("`-");
+    expect(outputs[1]).toContain(`${d}/q/\\xe6\\xbc\\xa2\\xe5\\xad\\x97 s \\xe6`);
+    expect(outputs[3]).toContain("漢字"); // JSON as it is, whatever the locale
+  }
+  // and in a UTF-8 locale the characters themselves, for contrast
+  const utf8 = sameAsFindmnt(TREE_SETUP, LOCALE_QUERIES.slice(0, 2), { D: d, LC_ALL: "", LC_CTYPE: "C.UTF-8" });
+  expect(utf8[0]).toContain("├─");
+  expect(utf8[1]).toContain(`${d}/q/漢字`);
 });
 
 // An fstab with escapes, tags, a line without options, swap, and options of every kind libmount sorts.

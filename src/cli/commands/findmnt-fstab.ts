@@ -8,6 +8,7 @@ import { deviceOfTag } from "../../ops/block-devices.ts";
 import { fstabName, readFstabLenient } from "../../ops/fstab.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable } from "../../mountinfo/findmnt.ts";
+import { utf8Locale } from "../locale.ts";
 import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
 import { oneLine, type Io } from "../output.ts";
@@ -36,7 +37,7 @@ export function fstabListing(args: ParsedArgs, io: Io, json: boolean, columns: r
   const shown = columns ?? DEFAULT_COLUMNS;
   if (json) io.out(rowsJsonText(rows, shown, FSTAB_COLUMNS));
   else if (has(args, "pairs")) io.out(rowsPairs(rows, shown, FSTAB_COLUMNS, { shell: has(args, "shell") }));
-  else io.out(rowsTable(rows, shown, FSTAB_COLUMNS, { headings: !has(args, "noheadings"), raw: has(args, "raw") }));
+  else io.out(rowsTable(rows, shown, FSTAB_COLUMNS, { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8Locale() }));
   return ExitCode.ok;
 }
 

@@ -6,7 +6,8 @@ import { normalize, resolve } from "../../path.ts";
 import { Errno } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { FINDMNT_COLUMNS, findmntJsonText, findmntJsonTreeText, findmntPairs, findmntTable, parseColumns } from "../../mountinfo/findmnt.ts";
-import { flattenForest, submountForest, treePrefixes, uniqueTargets } from "../../mountinfo/findmnt-tree.ts";
+import { ASCII_TREE, flattenForest, submountForest, treePrefixes, uniqueTargets, UTF8_TREE } from "../../mountinfo/findmnt-tree.ts";
+import { utf8Locale } from "../locale.ts";
 import { lookupMount } from "../../mountinfo/lookup.ts";
 import { matchFstype, matchOptions } from "../../plan/fstab.ts";
 import { MountInfoParseError } from "../../mountinfo/parse.ts";
@@ -104,7 +105,11 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     const tree = forest !== undefined && !has(args, "list") && !has(args, "raw") && (columns === undefined || columns.includes("TARGET"));
     if (json) io.out(tree ? findmntJsonTreeText(forest!, columns) : findmntJsonText(mounts, columns)); // libsmartcols' bytes, as findmnt -J prints them
     else if (has(args, "pairs")) io.out(findmntPairs(mounts, columns, { shell: has(args, "shell") }));
-    else io.out(findmntTable(mounts, columns, { headings: !has(args, "noheadings"), raw: has(args, "raw"), ...(tree ? { treePrefixes: treePrefixes(forest!) } : {}) }));
+    else {
+      const utf8 = utf8Locale();
+      const table = { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8 };
+      io.out(findmntTable(mounts, columns, tree ? { ...table, treePrefixes: treePrefixes(forest!, utf8 ? UTF8_TREE : ASCII_TREE) } : table));
+    }
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
