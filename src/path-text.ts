@@ -11,9 +11,8 @@
 const utf8Decoder = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
 
-/** The first and last code unit standing for a byte (0x80 ... 0xff). */
+/** The code unit standing for byte 0x80; 0xff's is U+DCFF. */
 const ESCAPE_FIRST = 0xdc80;
-const ESCAPE_LAST = 0xdcff;
 
 /** Bytes as text: UTF-8, with each byte that is not UTF-8 held as U+DC80 + (byte - 0x80). */
 export function textFromBytes(bytes: Uint8Array): string {
@@ -107,12 +106,4 @@ export function cText(text: string | null): string | Uint8Array | null {
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;
-}
-
-/**
- * The byte a code point (as codePointAt reads it: a lone surrogate is its own code point)
- * stands for when it is a held byte, else undefined.
- */
-export function heldByte(codePoint: number): number | undefined {
-  return codePoint >= ESCAPE_FIRST && codePoint <= ESCAPE_LAST ? codePoint - ESCAPE_FIRST + 0x80 : undefined;
 }

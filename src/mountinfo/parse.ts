@@ -201,12 +201,11 @@ export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo
   };
 }
 
-
 /**
  * Undo the kernel's octal escapes: every `\NNN` (three octal digits, at most \377) becomes
- * that byte. Runs of escaped bytes are decoded as UTF-8, so `\303\251` is "é" (and `\351`
- * alone the held byte path-text.ts describes). A backslash
- * not followed by three octal digits is kept as it is.
+ * that byte. Runs of escaped bytes are decoded as UTF-8, so `\303\251` is "é", and `\351`
+ * alone the held byte path-text.ts describes. A backslash not followed by three octal digits
+ * is kept as it is.
  */
 export function decodeMountInfoField(s: string): string {
   let at = s.indexOf("\\");

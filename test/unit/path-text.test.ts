@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { byteLength, bytesFromText, cText, heldByte, textFromBytes } from "../../src/path-text.ts";
+import { byteLength, bytesFromText, cText, textFromBytes } from "../../src/path-text.ts";
 import { decodeMountInfoField } from "../../src/mountinfo/parse.ts";
 import { decodeFstabField } from "../../src/plan/fstab.ts";
 import { compareVersions } from "../../src/plan/version-sort.ts";
@@ -66,12 +66,6 @@ describe("textFromBytes and bytesFromText", () => {
   test("byteLength counts a held byte as one byte", () => {
     expect(byteLength("café")).toBe(5);
     expect(byteLength("caf\uDCE9")).toBe(4);
-  });
-
-  test("heldByte names the byte a lone U+DC80 ... U+DCFF stands for", () => {
-    expect(heldByte(0xdce9)).toBe(0xe9);
-    expect(heldByte(0xdc7f)).toBeUndefined();
-    expect(heldByte(0xe9)).toBeUndefined();
   });
 });
 
