@@ -4,7 +4,7 @@
 // bash, which builds the arguments from printf escapes: Bun.spawn cannot pass such bytes.
 // Root, private mount namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { mount } from "../../src/ops/mount.ts";
 import { unmount } from "../../src/ops/unmount.ts";
 import { readMountInfo } from "../../src/mountinfo/read.ts";
@@ -15,7 +15,12 @@ import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 beforeAll(requireRootNamespace);
 
 let s: ReturnType<typeof scratch>;
-afterEach(() => s.dispose());
+afterEach(() => {
+  s.dispose();
+  // dispose's rmSync cannot enter a directory whose name is not UTF-8 (Bun's node:fs) and
+  // says nothing: each test removes what it made below one, and this checks it did
+  expect(existsSync(s.dir)).toBe(false);
+});
 
 const LATIN1_E = 0xe9;
 /** dir/name with the name's bytes: each "\xe9" in name is that byte */
@@ -88,6 +93,8 @@ describe("the binary", () => {
     expect(readdirSync(decoyPath(s.dir, "d\\xe9"))).toEqual([]);
     expect(sh(`"$M" umount "$D/$(printf 'd\\xe9')/sub/deeper"`).code).toBe(0);
     expect(mountsUnder(s.dir)).toEqual([]);
+    rmdirSync(target);
+    rmdirSync(Buffer.concat([rawPath(s.dir, "d\\xe9"), Buffer.from("/sub")]));
   });
 
   test("mount -a and umount -a: an fstab's \\351 escape and a raw byte both name the path's bytes", () => {
