@@ -147,6 +147,29 @@ describe("the binary", () => {
     expect(mountsUnder("/tmp").filter((m) => m.source === "wm")).toEqual([]);
   });
 
+  test("with-mounts (started by posix_spawnp for such an argument) passes SIGTERM on to the command, then cleans up", async () => {
+    s = scratch("non-utf8-with-mounts-signal");
+    const location = s.path("tmp");
+    mkdirSync(location);
+    writeFileSync(`${s.dir}/list.json`, JSON.stringify([{ type: "tmpfs", source: "wm-signal", target: "/", options: [] }]));
+    const ready = s.path("ready");
+    // exec: the pid signalled is mountkit's, not bash's
+    const script = `exec "$M" with-mounts "$D/list.json" -- sh -c 'touch "$0"; exec sleep 60' "$(printf '${ready}\\xe9')"`;
+    const running = Bun.spawn(["bash", "-c", script], { env: { ...process.env, MOUNTKIT_STRATEGY: "", MOUNTKIT_TMPDIR: location, M: BINARY, D: s.dir } });
+    const readyPath = Buffer.concat([Buffer.from(ready), Buffer.of(LATIN1_E)]);
+    try {
+      for (let i = 0; i < 500 && !existsSync(readyPath); i++) await Bun.sleep(10);
+      expect(existsSync(readyPath)).toBe(true); // the argument's own bytes reached the command
+      expect(mountsUnder(location).map((m) => m.source)).toEqual(["wm-signal"]);
+      running.kill("SIGTERM");
+      expect(await running.exited).toBe(128 + 15);
+    } finally {
+      running.kill("SIGKILL");
+    }
+    expect(mountsUnder(location)).toEqual([]);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
   test("mount -a -F refuses, for its line only, a mount point that is not UTF-8 (Bun.spawn cannot pass it)", () => {
     s = scratch("non-utf8-fork");
     mkdirSync(rawPath(s.dir, "raw\\xe9"));
