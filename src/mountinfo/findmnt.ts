@@ -68,16 +68,16 @@ export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
  * -l -o COLUMNS`): libsmartcols' layout (3-space indent, "},{" between records) and JSON string
  * escapes. Like findmnt, prints nothing at all for an empty list.
  */
-export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly string[]): string {
-  return findmntJsonTreeText(mounts.map((mount) => ({ mount, children: [] })), columns);
+export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
+  return findmntJsonTreeText(mounts.map((mount) => ({ mount, children: [] })), columns, specs);
 }
 
 /**
  * findmnt -J with a tree (-R): each mount's object holds the mounts below it under
  * "children", nested as libsmartcols prints them (6 more spaces per level).
  */
-export function findmntJsonTreeText(forest: readonly MountNode[], columns?: readonly string[]): string {
-  return jsonTreeText(forest, columns === undefined ? findmntRecord : (m: MountInfo) => columnsRecord(m, columns, FINDMNT_COLUMNS));
+export function findmntJsonTreeText(forest: readonly MountNode[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
+  return jsonTreeText(forest, columns === undefined ? findmntRecord : (m: MountInfo) => columnsRecord(m, columns, specs));
 }
 
 /** findmnt -J -o COLUMNS of any rows (fstab lines too): one object per row, keys the column names in lower case. */
@@ -172,6 +172,11 @@ export interface Column<T> {
   readonly text?: (row: T) => string;
   /** right-aligned in the table, as findmnt's numeric columns */
   readonly right?: boolean;
+  /**
+   * findmnt's absolute width hint (SIZE's 5): a column whose cells are as wide as its header
+   * or wider, yet narrower than this, is widened to it, as libsmartcols does
+   */
+  readonly widthHint?: number;
 }
 
 /** Columns by name (-o), for one kind of row: a mount, an fstab line. */
@@ -202,14 +207,16 @@ export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE",
 
 /**
  * -o NAME,NAME: the columns, upper-cased as findmnt takes them; "+NAME,..." adds them to the
- * default ones. Unknown names are listed in the error.
+ * default ones (findmnt -D's with -D). Unknown names are listed in the error; known are
+ * FINDMNT_COLUMNS' and the names in `more` (the space columns, made where statfs is at hand).
  */
-export function parseColumns(list: string): string[] {
+export function parseColumns(list: string, defaults: readonly string[] = DEFAULT_COLUMNS, more: readonly string[] = []): string[] {
   const added = list.startsWith("+");
-  const names = [...(added ? DEFAULT_COLUMNS : []), ...(added ? list.slice(1) : list).split(",").map((n) => n.trim().toUpperCase())];
-  const unknown = names.filter((n) => !Object.hasOwn(FINDMNT_COLUMNS, n));
+  const names = [...(added ? defaults : []), ...(added ? list.slice(1) : list).split(",").map((n) => n.trim().toUpperCase())];
+  const known = [...Object.keys(FINDMNT_COLUMNS), ...more];
+  const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0 || names.length === 0) {
-    throw new Error(`unknown column${unknown.length === 1 ? "" : "s"}: ${unknown.join(", ") || "(none)"}; known: ${Object.keys(FINDMNT_COLUMNS).join(", ")}`);
+    throw new Error(`unknown column${unknown.length === 1 ? "" : "s"}: ${unknown.join(", ") || "(none)"}; known: ${known.join(", ")}`);
   }
   return names;
 }
@@ -297,9 +304,15 @@ export function rowsTable<T>(items: readonly T[], columns: readonly string[], co
   });
   if (raw) return rows.map((row) => `${row.join(" ")}\n`).join("");
   const widths = rows.map((r) => r.map(displayWidth));
-  // libsmartcols makes a column at least as wide as its header, printed (-n) or not
-  const colWidth = columns.map((c) => c.length);
-  for (const w of widths) for (let c = 0; c < w.length; c++) colWidth[c] = Math.max(colWidth[c]!, w[c]!);
+  const colWidth = columns.map(() => 0);
+  for (let r = headings ? 1 : 0; r < widths.length; r++) for (let c = 0; c < columns.length; c++) colWidth[c] = Math.max(colWidth[c]!, widths[r]![c]!);
+  for (let c = 0; c < columns.length; c++) {
+    // libsmartcols makes a column at least as wide as its header, printed (-n) or not, and
+    // widens one that is not narrower to its width hint
+    const header = columns[c]!.length;
+    const hint = specs[c]!.widthHint ?? 0;
+    colWidth[c] = colWidth[c]! < header ? header : colWidth[c]! < hint && header < hint ? hint : colWidth[c]!;
+  }
   let out = "";
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;

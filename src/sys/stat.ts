@@ -12,6 +12,13 @@ const libc = bindLibc({
 /** sizeof(struct statfs) on 64-bit Linux, and the offsets read from it. */
 export const STATFS_SIZE = 120;
 const STATFS_F_TYPE = 0;
+const STATFS_F_BSIZE = 8;
+const STATFS_F_BLOCKS = 16;
+const STATFS_F_BFREE = 24;
+const STATFS_F_BAVAIL = 32;
+const STATFS_F_FILES = 40;
+const STATFS_F_FFREE = 48;
+const STATFS_F_FRSIZE = 72;
 const STATFS_F_FLAGS = 80;
 
 /** sizeof(struct statx), and the offsets of the fields read from it. */
@@ -57,6 +64,32 @@ export function statfs(path: string): Statfs {
   return {
     type: Number(statfsView.getBigInt64(STATFS_F_TYPE, true)),
     flags: Number(statfsView.getBigInt64(STATFS_F_FLAGS, true)),
+  };
+}
+
+/** A filesystem's space and inodes, as statvfs(3) reports them (findmnt's SIZE, USED, AVAIL, USE%). */
+export interface FilesystemSpace {
+  /** f_frsize, or f_bsize when the filesystem leaves it 0 (as glibc's statvfs) */
+  readonly blockSize: bigint;
+  readonly blocks: bigint;
+  readonly freeBlocks: bigint;
+  /** free blocks an unprivileged user may take */
+  readonly availableBlocks: bigint;
+  readonly files: bigint;
+  readonly freeFiles: bigint;
+}
+
+/** statfs(path, &buf)'s counts: exact (a u64 each), for the rare caller that prints them. */
+export function statfsSpace(path: string): FilesystemSpace {
+  if (libc().statfs(cText(path), statfsBuffer) !== 0) throw syscallFailure("statfs(2)", [path]);
+  const field = (offset: number) => statfsView.getBigUint64(offset, true);
+  return {
+    blockSize: field(STATFS_F_FRSIZE) || field(STATFS_F_BSIZE),
+    blocks: field(STATFS_F_BLOCKS),
+    freeBlocks: field(STATFS_F_BFREE),
+    availableBlocks: field(STATFS_F_BAVAIL),
+    files: field(STATFS_F_FILES),
+    freeFiles: field(STATFS_F_FFREE),
   };
 }
 

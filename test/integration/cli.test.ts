@@ -246,9 +246,9 @@ describe("findmnt", () => {
     expect(JSON.parse(runCli(["findmnt", "--mountinfo", file, "-J", "-o", "TARGET,MAJ:MIN", "/my data"]).stdout)).toEqual({
       filesystems: [{ target: "/my data", "maj:min": "0:30" }],
     });
-    const bad = runCli(["findmnt", "-o", "TARGET,SIZE"]);
+    const bad = runCli(["findmnt", "-o", "TARGET,SIZES"]);
     expect(bad.code).toBe(1);
-    expect(oneLineError(bad.stderr)).toMatch(/unknown column: SIZE/);
+    expect(oneLineError(bad.stderr)).toMatch(/unknown column: SIZES/);
   });
 
   test("a malformed saved table is bad input (exit 1) naming the line", () => {

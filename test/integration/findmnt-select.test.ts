@@ -237,3 +237,74 @@ test("-s with a bad fstab line: a warning naming it, the other lines printed (as
   expect(alone.exitCode).toBe(1);
   expect(alone.stderr.toString()).toContain("--tab-file needs --fstab or --verify");
 });
+
+// Filesystems of every kind findmnt -D keeps or leaves out, tmpfs of known sizes and use, a stack.
+const DF_SETUP = [
+  'mount -t tmpfs -o size=1m top "$D"',
+  'cd "$D"; mkdir a b s p sy r ov l u w x',
+  "mount -t tmpfs -o size=1204224 ta a; head -c 700000 /dev/zero > a/f", // 1.1M (findmnt rounds 1.148M down), 684K used
+  "mount -t tmpfs -o size=300m tb b; head -c 3000000 /dev/zero > b/f",
+  "mount -t tmpfs -o size=64k s1 s; mount -t tmpfs -o size=128k s2 s",
+  "mount -t proc pr p; mount -t sysfs sy sy; mount -t ramfs ra r",
+  "mount -t overlay ovl -o lowerdir=l,upperdir=u,workdir=w ov; cd /",
+].join("\n");
+
+const DF_QUERIES = [
+  ["-D", "-R", "$D"],
+  ["-D", "-M", "$D/a"],
+  ["-D", "-b", "-M", "$D/a"],
+  ["-D", "-n", "-M", "$D/b"],
+  ["-D", "-o", "+ID", "-M", "$D/a"],
+  ["-J", "-D", "-M", "$D/a"],
+  ["-J", "-b", "-o", "TARGET,SIZE,USED,AVAIL,USE%", "-R", "$D"],
+  ["-P", "-y", "-D", "-M", "$D/b"],
+  ["-r", "-D", "-M", "$D/a"],
+  ["-o", "SOURCE,SIZE,USED,USE%", "-M", "$D/s"],
+  ["-o", "TARGET,USE%,SIZE", "-M", "$D/p"],
+  ["-D", "-M", "$D/p"],
+  ["-D", "-A", "-M", "$D/p"],
+  ["-D", "-o", "TARGET,FSTYPE"],
+  ["-D", "-A", "-o", "TARGET,FSTYPE"],
+  ["--real", "-l", "-o", "TARGET,FSTYPE"],
+  ["--pseudo", "-l", "-o", "TARGET,FSTYPE"],
+  ["--real", "-t", "proc"],
+  ["-l", "-t", "zzz"],
+  ["-t", "zzz"],
+  ["-J", "-t", "zzz"],
+  ["-r", "-O", "zzz"],
+  ["-J", "-l", "-t", "zzz"],
+  ["-Jno", "SOURCE", "-M", "$D/a"],
+  ["-n", "-t", "ext4", "$D/a"],
+  ["-n", "-O", "ro", "-T", "$D/a/f"],
+  ["-s", "-F", "$F", "-o", "TARGET,SIZE,USE%"],
+  ["-s", "-F", "$F", "-D"],
+  ["-s", "-F", "$F", "-J", "-b", "-o", "TARGET,SIZE"],
+  ["-s", "-F", "$F", "-t", "zzz"],
+];
+
+test("-D as df (pseudo filesystems left out, tmpfs kept; -A all), SIZE USED AVAIL USE% (-b bytes), --real, --pseudo, and the exit code of a list that finds nothing: as findmnt", () => {
+  ws.fresh("findmnt-df");
+  const d = ws.dir("d");
+  const fstab = join(ws.dir("etc"), "fstab");
+  writeFileSync(fstab, `ta ${d}/a tmpfs defaults 0 0\npr ${d}/p proc defaults 0 0\nnone ${d}/gone tmpfs defaults 0 0\n`);
+  const outputs = sameAsFindmnt(DF_SETUP, DF_QUERIES, { D: d, F: fstab });
+  // what they found, so that equal outputs are not two empty or trivial ones
+  expect(outputs[1]).toBe(`SOURCE FSTYPE  SIZE  USED AVAIL USE% TARGET\nta     tmpfs   1.1M  684K  492K  58% ${d}/a\nexit=0\n`);
+  expect(outputs[0]).toMatch(new RegExp(`\npr +proc +0 +0 +0 +- ${d}/p\n`)); // -R: below the mount, pseudo ones too
+  expect(outputs[2]).toContain(" 1204224 ");
+  expect(outputs[6]).toContain('"size": 1204224,');
+  expect(outputs[9]).toBe("SOURCE  SIZE USED USE%\ns1      128K    0   0%\ns2      128K    0   0%\nexit=0\n"); // a stack: statfs of the mount point, the top's figures for each; SIZE widened to 5
+  expect(outputs[11]).toBe("exit=1\n");
+  for (const kept of [`${d}/a `, `${d}/b `, `${d}/s `]) expect(outputs[13]).toContain(kept);
+  for (const left of [`${d}/p `, `${d}/sy `, `${d}/r `, `${d}/ov `]) expect(outputs[13]).not.toContain(left);
+  expect(outputs[14]).toContain(`${d}/ov `);
+  expect(outputs[15]).not.toContain(" tmpfs");
+  expect(outputs[16]).toContain(`${d}/ov `);
+  expect(outputs.slice(17, 23)).toEqual(["exit=0\n", "exit=1\n", "exit=0\n", '{\n   "filesystems": [\n\n   ]\n}\nexit=0\n', "exit=1\n", "exit=1\n"]);
+  expect(outputs[23]).toBe(`{\n   "filesystems": [\n      {\n         "source": "ta"\n      }\n   ]\n}\nexit=0\n`);
+  expect(outputs[24]).toBe("exit=1\n"); // the mount holding it is tmpfs: not the ext4 one above it
+  expect(outputs[25]).toBe("exit=1\n");
+  expect(outputs[26]).toMatch(new RegExp(`\n${d}/gone +\n`)); // no statfs: empty cells
+  expect(outputs[27]).not.toContain(`${d}/p`);
+  expect(outputs[29]).toBe("exit=1\n");
+});

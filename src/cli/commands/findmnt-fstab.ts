@@ -10,13 +10,24 @@ import { deviceTagOf } from "../../plan/device-tag.ts";
 import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
 import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
+import { SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
+import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
 import { oneLine, type Io } from "../output.ts";
 
-export function fstabListing(args: ParsedArgs, io: Io, json: boolean, columns: readonly string[] | undefined, path: string | undefined): ExitCode {
+export function fstabListing(
+  args: ParsedArgs,
+  io: Io,
+  json: boolean,
+  columns: readonly string[] | undefined,
+  path: string | undefined,
+  kinds: (fstype: string) => boolean,
+): ExitCode {
   const files = values(args, "tab-file");
   const paths = files.length === 0 ? undefined : files;
-  const { lines, problems } = readFstabLenient(paths);
+  const read = readFstabLenient(paths);
+  const problems = read.problems;
+  const lines = read.lines.filter((line) => kinds(line.fstype)); // -D, --real, --pseudo
   // a problem names its file when there were several; one file's are "line N: ..."
   for (const problem of problems) io.err(`mountkit: findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${oneLine(problem)} (line ignored)\n`);
   const asPath = (p: string | undefined) => (p !== undefined && p.startsWith("/") ? normalize(p) : p);
@@ -30,14 +41,16 @@ export function fstabListing(args: ParsedArgs, io: Io, json: boolean, columns: r
     source,
     firstOnly: has(args, "first-only"),
   });
-  // As findmnt: a search that finds nothing prints nothing and exits 1.
-  if ((path !== undefined || mountpoint !== undefined || source !== undefined) && selected.length === 0) return ExitCode.usage;
+  // As findmnt: an fstab is a list, never a tree, so finding nothing prints nothing and exits 1.
+  if (selected.length === 0) return ExitCode.usage;
   const evaluate = has(args, "evaluate");
   const rows: FstabRow[] = selected.map((line) => ({ line, source: evaluate ? evaluated(line.spec) : line.spec }));
   const shown = columns ?? DEFAULT_COLUMNS;
-  if (json) io.out(rowsJsonText(rows, shown, FSTAB_COLUMNS));
-  else if (has(args, "pairs")) io.out(rowsPairs(rows, shown, FSTAB_COLUMNS, { shell: has(args, "shell") }));
-  else io.out(rowsTable(rows, shown, FSTAB_COLUMNS, { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8Locale() }));
+  // as findmnt: a line's SIZE and the rest are those of the filesystem now at its mount point
+  const specs = shown.some((c) => SPACE_COLUMN_NAMES.includes(c)) ? { ...FSTAB_COLUMNS, ...spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) } : FSTAB_COLUMNS;
+  if (json) io.out(rowsJsonText(rows, shown, specs));
+  else if (has(args, "pairs")) io.out(rowsPairs(rows, shown, specs, { shell: has(args, "shell") }));
+  else io.out(rowsTable(rows, shown, specs, { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8Locale() }));
   return ExitCode.ok;
 }
 
