@@ -53,7 +53,7 @@ export function systemFacts(options: OpsOptions): VerifyFacts {
     probedType(device) {
       let fd: number;
       try {
-        fd = ctx.sys.open(device, O.RDONLY | O.CLOEXEC);
+        fd = ctx.sys.open(device, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
       } catch {
         return undefined;
       }

@@ -69,13 +69,16 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
  * as losetup does, and the setup returned says so.
  */
 function openBacking(setup: LoopSetup, file: string, ctx: OpsContext): { setup: LoopSetup; backing: number } {
+  // O_NONBLOCK: a FIFO opened for reading would wait for a writer forever; this way the loop
+  // ioctl refuses it (EINVAL: not a regular file or block device). Reads and writes of a
+  // regular file or a block device ignore the flag.
   try {
-    return { setup, backing: ctx.sys.open(file, (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC) };
+    return { setup, backing: ctx.sys.open(file, (setup.readOnly ? O.RDONLY : O.RDWR) | O.NONBLOCK | O.CLOEXEC) };
   } catch (err) {
     const writeRefused = err instanceof SyscallError && (err.errno === Errno.EROFS || err.errno === Errno.EACCES);
     if (!writeRefused || setup.readOnly || !setup.readOnlyFallback) throw err;
     ctx.log?.(`loop: ${quotePath(file)} cannot be opened for writing (${err.errnoName}): attaching it read-only`);
-    return { setup: { ...setup, readOnly: true }, backing: ctx.sys.open(file, O.RDONLY | O.CLOEXEC) };
+    return { setup: { ...setup, readOnly: true }, backing: ctx.sys.open(file, O.RDONLY | O.NONBLOCK | O.CLOEXEC) };
   }
 }
 

@@ -54,7 +54,7 @@ export function readDeviceStart(fd: number, device: string, sys: Syscalls): Uint
 
 /** probed-mount: read the device's type, then mount it as that. */
 export function runProbedMountStep(step: ProbedMountStep, ctx: OpsContext, run: PlanRun): void {
-  const fd = ctx.sys.open(step.source, O.RDONLY | O.CLOEXEC);
+  const fd = ctx.sys.open(step.source, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
   let fstype: string;
   try {
     fstype = probeType(fd, step.source, ctx, step.source, step.allowedTypes);

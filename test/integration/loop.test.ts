@@ -113,6 +113,21 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       }
     });
 
+    test("a FIFO, read-only too: refused at once (its open never waits for a writer), exit 32 and the hint", async () => {
+      fresh(`loop-${strategy}-fifo`);
+      const fifo = join(dir("d"), "fifo");
+      expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+      const t = dir("m");
+      // through the binary under timeout(1), so that a regression hangs one process, not the suite
+      for (const args of [["loop", "attach", "-r", fifo], ["mount", "-t", "ext4", "-o", "loop,ro", fifo, t], ["mount", "-r", "-o", "loop", fifo, t]]) {
+        const proc = Bun.spawnSync(["timeout", "10", BINARY, ...args], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+        expect([args.join(" "), proc.exitCode]).toEqual([args.join(" "), 32]);
+        expect(proc.stderr.toString()).toContain(`(${fifo} is not a regular file or block device)`);
+      }
+      await expectFreed(fifo);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+
     test("the step after LOOP_SET_FD / LOOP_CONFIGURE fails: the device is detached again", async () => {
       fresh(`loop-${strategy}-fault`);
       const img = image();
