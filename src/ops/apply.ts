@@ -49,9 +49,18 @@ export function applyRequest(text: string, options: ApplyOptions = {}): ApplyReq
   return { input, name, root };
 }
 
-/** apply's root: the request's, else "/" (then every entry must name its target). */
+/**
+ * apply's root: the request's, else "/" for a containerd list (then every entry must name its
+ * target). An OCI config without root.path is refused: the runtime spec requires it, and
+ * falling back to "/" would create its missing destinations in this system's root.
+ */
 export function applyRoot(request: ApplyRequest): string {
   if (request.root !== undefined) return request.root;
+  if (request.input.format === "oci") {
+    throw new PlanError(`apply ${request.name}: the OCI config has no "root" (root.path), and no --root was given`, {
+      hint: "give --root DIR; --root / mounts on this system's own root",
+    });
+  }
   const rootless = request.input.entries.find((e) => e.mount.target === "");
   if (rootless) throw new PlanError(`apply ${request.name}: ${rootless.where}: no "target", and no --root to mount on`);
   return "/";

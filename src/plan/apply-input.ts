@@ -100,10 +100,10 @@ function ociEntry(item: unknown, index: number): BatchEntry {
   }
   const type = optionalString(item, "type", where) ?? "";
   const source = optionalString(item, "source", where) ?? "";
-  const options = stringList(item, "options", where);
   // Runtime-spec id mappings are containerd's uidmap=/gidmap= options ("container:host:size,...").
   const uidmap = idMappings(item, "uidMappings", where);
   const gidmap = idMappings(item, "gidMappings", where);
+  const options = withoutIdmapMarkers(stringList(item, "options", where), uidmap !== undefined || gidmap !== undefined, where);
   if (uidmap !== undefined) options.push(`uidmap=${uidmap}`);
   if (gidmap !== undefined) options.push(`gidmap=${gidmap}`);
   return {
@@ -113,6 +113,23 @@ function ociEntry(item: unknown, index: number): BatchEntry {
     createTarget: { mode: DEFAULT_TARGET_MODE },
     nofail: false,
   };
+}
+
+/**
+ * runtime-spec 1.2's "idmap"/"ridmap" say the mount is idmapped; with the entry's own mappings
+ * that is what uidMappings/gidMappings already ask (idmapped as the idmap planner does it:
+ * the whole tree for an rbind), so the words are dropped. Without mappings they mean the
+ * container's user namespace, which a mount list does not name: refused.
+ */
+function withoutIdmapMarkers(options: string[], mapped: boolean, where: string): string[] {
+  const marker = options.find((o) => o === "idmap" || o === "ridmap");
+  if (marker === undefined) return options;
+  if (!mapped) {
+    throw new PlanError(`${where}: "${marker}" without "uidMappings"/"gidMappings": the container's user namespace is not known here`, {
+      hint: "give the mount its own uidMappings and gidMappings",
+    });
+  }
+  return options.filter((o) => o !== "idmap" && o !== "ridmap");
 }
 
 /** [{containerID, hostID, size}] -> "0:1000:65536,..."; undefined when absent or empty. */

@@ -156,4 +156,19 @@ describe("apply an OCI config.json from a runc bundle", () => {
     expect(mountinfoText()).toBe(before);
     expect(tree(b.rootfs)).toEqual(treeBefore);
   });
+
+  test("a config without root.path and no --root is refused before anything is made (no fallback to this system's /); with --root it mounts there", () => {
+    const b = bundle(JSON.stringify({ ociVersion: "1.0.2", mounts: [{ destination: "/mountkit-oci-no-root", type: "tmpfs", source: "tmpfs" }] }));
+    const before = mountinfoText();
+    expect(() => applyText(readFileSync(b.config, "utf8"), { file: b.config })).toThrow(
+      `apply ${b.config}: the OCI config has no "root" (root.path), and no --root was given`,
+    );
+    expect(existsSync("/mountkit-oci-no-root")).toBe(false);
+    expect(mountinfoText()).toBe(before);
+    // the same document with an explicit root goes there
+    const outcome = applyText(readFileSync(b.config, "utf8"), { file: b.config, root: b.rootfs });
+    cleanups.push(() => outcome.release());
+    expect(outcome.results.map((r) => r.status)).toEqual(["mounted"]);
+    expect(mountsUnder(b.rootfs).map((m) => m.mountpoint)).toEqual([`${b.rootfs}/mountkit-oci-no-root`]);
+  });
 });

@@ -112,6 +112,22 @@ describe("OCI config.json", () => {
     expect(input.entries[0]!.mount.options).toEqual(["bind", "uidmap=0:1000:1,1:2000:10", "gidmap=0:3000:5"]);
   });
 
+  test("runtime-spec 1.2's idmap/ridmap beside the mappings are dropped (the mappings already idmap it)", () => {
+    const mappings = { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] };
+    const input = parseApplyInput(
+      JSON.stringify({
+        mounts: [
+          { destination: "/x", type: "bind", source: "/s", options: ["rbind", "ro", "idmap"], ...mappings },
+          { destination: "/y", type: "bind", source: "/s", options: ["ridmap", "rbind"], ...mappings },
+        ],
+      }),
+    );
+    expect(input.entries.map((e) => e.mount.options)).toEqual([
+      ["rbind", "ro", "uidmap=0:1000:1", "gidmap=0:1000:1"],
+      ["rbind", "uidmap=0:1000:1", "gidmap=0:1000:1"],
+    ]);
+  });
+
   test.each([
     [{ mounts: [{ type: "proc", source: "proc" }] }, /entry 1: missing "destination"/],
     [{ mounts: [{ destination: "proc", type: "proc" }] }, /entry 1: "destination" must be an absolute path/],
@@ -120,6 +136,7 @@ describe("OCI config.json", () => {
     [{ mounts: [{ destination: "/p", type: "bind", gidMappings: [{ containerID: 0, hostID: 1, size: 0 }] }] }, /size must not be 0/],
     [{ mounts: {} }, /"mounts" must be a list/],
     [{ root: { path: "" }, mounts: [] }, /"root" must be an object with a non-empty "path"/],
+    [{ mounts: [{ destination: "/p", type: "bind", source: "/s", options: ["rbind", "idmap"] }] }, /entry 1: "idmap" without "uidMappings"\/"gidMappings"/],
   ])("%j is refused", (doc, message) => {
     expect(refusal(JSON.stringify(doc))).toMatch(message);
   });

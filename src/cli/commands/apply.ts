@@ -10,7 +10,7 @@ import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
 export const APPLY_FLAGS: readonly FlagSpec[] = [
-  { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path, else /)" },
+  { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path; / for a containerd list)" },
   { long: "mkdir", help: "create missing targets of a containerd list (OCI targets are always created)" },
   { long: "keep-going", help: "mount what can be mounted; exit 64 if some entries failed" },
   { long: "dry-run", short: "n", help: "print each entry's plan (the syscalls) without making them", aliases: ["fake"] },
