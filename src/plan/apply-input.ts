@@ -71,7 +71,12 @@ function containerdEntry(item: unknown, index: number, createTarget: BatchEntry[
   const source = requiredString(item, "source", where);
   const target = optionalString(item, "target", where) ?? "";
   const options = stringList(item, "options", where);
-  return { index, where, mount: { type, source, target, options }, createTarget, nofail: false };
+  return { index, where, mount: { type, source, target, options }, createTarget, nofail: hasNofail(options) };
+}
+
+/** The entry says nofail (as an fstab line may): its failure is a warning, the rest still mounted. */
+function hasNofail(options: readonly string[]): boolean {
+  return options.some((o) => o.split(",").includes("nofail"));
 }
 
 function ociInput(name: string, doc: Record<string, unknown>): ApplyInput {
@@ -111,7 +116,7 @@ function ociEntry(item: unknown, index: number): BatchEntry {
     where: `${where} (${destination})`,
     mount: { type, source, target: destination, options },
     createTarget: { mode: DEFAULT_TARGET_MODE },
-    nofail: false,
+    nofail: hasNofail(options),
   };
 }
 

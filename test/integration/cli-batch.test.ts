@@ -114,6 +114,23 @@ describe("mountkit apply", () => {
     expect(early.code).toBe(1);
   });
 
+  test("a nofail entry's failure is a warning: the others mounted, exit 0, status warning", () => {
+    s = scratch("cli-nofail");
+    const root = s.path("root");
+    mkdirSync(`${root}/a`, { recursive: true });
+    mkdirSync(`${root}/c`);
+    const file = list(s.dir, [
+      { type: "tmpfs", source: "a", target: "/a", options: [] },
+      { type: "bind", source: s.path("no-such-source"), target: "/c", options: ["rbind", "nofail"] },
+      { type: "tmpfs", source: "c", target: "/c", options: ["size=1m", "nofail"] },
+    ]);
+    const r = run(["apply", "--root", root, "--json", file]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).entries.map((e: { status: string }) => e.status)).toEqual(["mounted", "warning", "mounted"]);
+    expect(r.err).toMatch(/^mountkit: warning: apply: entry 2: mount .*no-such-source on .*: ENOENT/);
+    expect(mountsUnder(root).map((m) => m.source)).toEqual(["a", "c"]);
+  });
+
   test("--keep-going: what can be mounted stays; exit 64", () => {
     s = scratch("cli-keep");
     const root = s.path("root");
