@@ -75,12 +75,17 @@ describe("mount and umount", () => {
   test("mount with no operands lists the table as mount(8) does; -t TYPES keeps those types, a no prefix excludes", () => {
     s = scratch("clilist");
     const t = dir("my list");
+    const tabbed = dir("tab\there");
     expect(runCli(["mount", "-t", "tmpfs", "-o", "size=1m", "listed src", t]).code).toBe(0);
-    const escaped = t.replace(/ /g, "\\040");
-    const line = `listed\\040src on ${escaped} type tmpfs (rw,relatime,size=1024k)`;
+    expect(runCli(["mount", "-t", "tmpfs", "-o", "size=1m", "back\\slash\tsrc", tabbed]).code).toBe(0);
+    // as mount(8): the source as it is, a control character in the mount point as "?"
+    const line = `listed src on ${t} type tmpfs (rw,relatime,size=1024k)`;
     const all = runCli(["mount"]);
     expect(all.code).toBe(0);
     expect(all.stdout.split("\n")).toContain(line);
+    expect(all.stdout.split("\n")).toContain(`back\\slash\tsrc on ${s.dir}/tab?here type tmpfs (rw,relatime,size=1024k)`);
+    const ours = (text: string) => text.split("\n").filter((l) => l.includes(s.dir));
+    expect(ours(all.stdout)).toEqual(ours(Bun.spawnSync(["mount"]).stdout.toString())); // util-linux, line for line
     expect(all.stdout).toContain(" type proc (");
     const tmpfsOnly = runCli(["mount", "-t", "tmpfs"]).stdout.split("\n").filter(Boolean);
     expect(tmpfsOnly).toContain(line);
@@ -88,7 +93,7 @@ describe("mount and umount", () => {
     const notTmpfs = runCli(["mount", "-t", "notmpfs"]).stdout;
     expect(notTmpfs).not.toContain(" type tmpfs (");
     expect(notTmpfs).toContain(" type proc (");
-    expect(runCli(["umount", t]).code).toBe(0);
+    expect(runCli(["umount", t, tabbed]).code).toBe(0);
   });
 
   test("-o X-mount.mkdir[=mode] creates a missing mount point, as mount(8); a failed mount removes it again", () => {

@@ -283,9 +283,10 @@ function listMounts(io: Io, types: string | undefined, labels: boolean): ExitCod
   }
   const labelOf = labels ? (require("../../ops/block-devices.ts") as typeof import("../../ops/block-devices.ts")).deviceLabel : undefined;
   const lines = mounts.map((m) => {
-    const esc = (s: string) => s.replace(/[\\\n\t ]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
     const label = labelOf !== undefined && m.source.startsWith("/dev/") ? labelOf(m.source) : undefined;
-    return `${esc(shownSource(m.source))} on ${esc(m.mountpoint)} type ${m.fstype} (${m.options}${superOptionsTail(m.superOptions)})${label ? ` [${label}]` : ""}\n`;
+    // as mount(8): the source as it is, the mount point with each control character as "?"
+    const target = m.mountpoint.replace(/[\x00-\x1f\x7f]/g, "?");
+    return `${shownSource(m.source)} on ${target} type ${m.fstype} (${m.options}${superOptionsTail(m.superOptions)})${label ? ` [${label}]` : ""}\n`;
   });
   io.out(lines.join(""));
   return ExitCode.ok;
