@@ -427,6 +427,31 @@ describe("the binary", () => {
     expect(runCli(["umount", img]).code).toBe(32);
   });
 
+  test("mount -o remount DEVICE or LABEL=: the device's mount is remounted, as mount(8); a device mounted nowhere exits 32", async () => {
+    fresh("loop-cli-remount-device");
+    const img = image("img", 8, ["-L", "mkremount"]);
+    const t = dir("m");
+    unmountAfter(t);
+    expect(runCli(["mount", "-t", "ext4", "-o", "loop", img, t]).code).toBe(0);
+    const device = sourceAt(t)!;
+    const vfsOptions = () => mountsUnder(t).map((m) => m.options.split(",")[0]);
+    expect(runCli(["mount", "-o", "remount,ro", device])).toMatchObject({ code: 0, stderr: "" });
+    expect(vfsOptions()).toEqual(["ro"]);
+    expect(runCli(["mount", "-o", "remount,rw", "LABEL=mkremount"])).toMatchObject({ code: 0, stderr: "" });
+    expect(vfsOptions()).toEqual(["rw"]);
+    expect(runCli(["umount", t]).code).toBe(0);
+    await expectFreed(img);
+    const attached = runCli(["loop", "attach", img]).stdout.trim();
+    try {
+      const none = runCli(["mount", "-o", "remount,ro", attached]);
+      expect(none.code).toBe(32);
+      expect(none.stderr).toBe(`mountkit: change the mount of ${attached}: ${attached} is not mounted (a remount changes a mounted filesystem: mount it first)\n`);
+    } finally {
+      expect(runCli(["loop", "detach", attached]).code).toBe(0);
+    }
+    await expectFreed(img);
+  });
+
   test("loop attach --autoclear is refused (exit 1, a hint), attaching nothing", () => {
     fresh("loop-cli-autoclear");
     const img = image();

@@ -1,12 +1,13 @@
 /**
  * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
  */
-import { ExitCode } from "../../errors.ts";
+import { ExitCode, MountFailedError, PlanError, quotePath } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
 import { loopBackingFile, sysfsLoopValue } from "../../ops/loop-sysfs.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
+import { fileType } from "../../sys/stat.ts";
 import { tokenizeOptionArgs } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
@@ -223,7 +224,7 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
   operands = explicitOperands(operands, flags);
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
   if (operands.length === 1 && changesExisting) {
-    return { kind: "direct", m: { type: "", source: "", options }, target: operands[0]! };
+    return { kind: "direct", m: { type: "", source: "", options }, target: existingMountPoint(operands[0]!) };
   }
   if (operands.length === 1 && flags.has("move")) throw new UsageError("mount: --move needs the mount point to move and where to (SOURCE TARGET)");
   const fstab = readsFstab(flags);
@@ -239,6 +240,25 @@ function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, rea
     return { kind: "fstab", operand: { source: operands[0]!, target: operands[1]! }, type: typeValues ? type : undefined, options };
   }
   return { kind: "direct", m: { type, source: operands[0]!, options }, target: operands[1]! };
+}
+
+/**
+ * What a remount or propagation change names: a mount point, or, as mount(8) takes it, a block
+ * device or a LABEL=/UUID=/PART... tag, meaning its mount (the latest one reachable).
+ */
+function existingMountPoint(operand: string): string {
+  const { deviceTagOf } = require("../../plan/device-tag.ts") as typeof import("../../plan/device-tag.ts");
+  if (deviceTagOf(operand) === undefined && fileType(operand) !== "block") return operand;
+  const { mountPointOfDevice } = require("../../ops/unmount.ts") as typeof import("../../ops/unmount.ts");
+  const point = mountPointOfDevice(operand);
+  if (point === undefined) {
+    // exit 32, as mount(8) fails it
+    throw new MountFailedError(`${quotePath(operand)} is not mounted`, new PlanError(`no mount of ${quotePath(operand)}`), {
+      action: `change the mount of ${quotePath(operand)}`,
+      hint: "a remount changes a mounted filesystem: mount it first",
+    });
+  }
+  return point;
 }
 
 /** --options-source LIST (fstab, mtab, disable; fstab,mtab by default): whether the fstab is read. */
