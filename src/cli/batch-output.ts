@@ -72,15 +72,20 @@ export function reportOutcome(
   json: boolean,
   extra: Record<string, unknown> = {},
 ): ExitCode {
-  for (const w of outcome.warnings) io.err(`mountkit: warning: ${oneLine(w.message)}\n`);
   const code = outcome.error ? exitCodeFor(outcome.error) : ExitCode.ok;
-  if (outcome.error) {
-    // keep-going: one line per failed entry; all or nothing: the failing entry (and cleanup).
-    const failed = outcome.results.filter((r) => r.status === "failed" && r.error);
-    if (failed.length > 1 || (failed.length === 1 && failed[0]!.error !== outcome.error)) {
-      for (const r of failed) reportError(io, r.error, false);
-    } else reportError(io, outcome.error, false);
+  // with its hint, as a failure's line has it: the kernel's words on a nofail line's option
+  const warn = (w: MountkitError) => io.err(`mountkit: warning: ${oneLine(w.message)}${w.hint ? ` (${oneLine(w.hint)})` : ""}\n`);
+  // keep-going: one line per failed entry; all or nothing: the failing entry (and cleanup), last.
+  const failed = outcome.results.filter((r) => r.status === "failed" && r.error);
+  const eachFailure = failed.length > 1 || (failed.length === 1 && failed[0]!.error !== outcome.error);
+  // the batch's own warnings first, then each entry's warning or failure in entry (file) order
+  const ofEntries = new Set(outcome.results.map((r) => r.error));
+  for (const w of outcome.warnings) if (!ofEntries.has(w)) warn(w);
+  for (const r of outcome.results) {
+    if (r.status === "warning" && r.error) warn(r.error);
+    else if (eachFailure && r.status === "failed" && r.error) reportError(io, r.error, false);
   }
+  if (outcome.error && !eachFailure) reportError(io, outcome.error, false);
   if (json) {
     const count = (status: EntryResult["status"]) => outcome.results.filter((r) => r.status === status).length;
     printJson(io, {

@@ -3,6 +3,7 @@
  *
  *   1. plan every entry (planMount, the single-mount path) and ask the kernel about each new
  *      filesystem's type and options: a bad entry refuses the whole call before any mount
+ *      (under mountAllRules it fails alone, in its turn, as a line of mount -a does)
  *   2. per entry: resolve its target inside the root (fs.RootPath), create it if asked, plan
  *      it again for the resolved target, run the plan keeping its undo actions
  *   3. on a failure: all or nothing (the default) undoes every entry mounted so far, newest
@@ -12,16 +13,17 @@
  * Setup shared by the entries (kernel facts, the mount table read once) lives in
  * batch-shared.ts.
  */
+import { Errno } from "../errno.ts";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { hasTransform } from "../plan/activation.ts";
-import { nameEntry, planBatch, planEntry } from "../plan/batch-plan.ts";
+import { nameEntry, planBatch, planEach, planEntry } from "../plan/batch-plan.ts";
 import { runActivatedBatch } from "./activation.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { openBatchShared } from "./batch-shared.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
-import { checkFsParams } from "./fs-params.ts";
+import { checkFsParams, fsParamRefusals } from "./fs-params.ts";
 import { isMountedAlready } from "./already-mounted.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
@@ -41,6 +43,13 @@ export interface BatchOptions extends OpsOptions {
   onEntry?: (result: EntryResult, done: number, total: number) => void;
   /** the operation named in messages: "apply", "mount -a", "temp mount" */
   action?: string;
+  /**
+   * util-linux mount -a's rules: an entry that cannot be planned (its device not found, no type
+   * to be had, a type or option the kernel refuses) is not bad input refusing the batch but
+   * that entry's failure, met in its turn; and a nofail entry's failure counts as done (exit 64,
+   * not 32, when others fail), as mount(8) counts it.
+   */
+  mountAllRules?: boolean;
 }
 
 export type EntryStatus =
@@ -120,9 +129,7 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
     targets.set(e, target);
     return target;
   };
-  const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, planEnv(ctx)), ctx, action);
-  const checked = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
-  const preflight = new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }]));
+  const { preflight, checked } = options.mountAllRules ? preflightEach(entries, resolveNow, targets, ctx) : preflightAll(entries, resolveNow, targets, ctx, action);
   // The root's fd, for every entry's target opened inside it (ops/pinned-target.ts)
   const rootFd = { fd: canonical === "/" ? undefined : openRoot(canonical, ctx.sys) };
   try {
@@ -131,6 +138,54 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   } finally {
     closeRootFd(rootFd, ctx);
   }
+}
+
+/** What was planned for an entry before the first mount, and for which target. */
+interface Preflight {
+  readonly target: string | undefined;
+  /** undefined: it could not be planned then; it is planned again in its turn */
+  readonly plan: Plan | undefined;
+  /** what the kernel refused of its type or options, the hint for its mount's failure */
+  readonly refusal?: string | undefined;
+}
+
+/** Every entry planned and checked; any bad entry refuses the batch (a PlanError). */
+function preflightAll(
+  entries: readonly BatchEntry[],
+  resolveNow: (e: BatchEntry) => string,
+  targets: ReadonlyMap<BatchEntry, string>,
+  ctx: OpsContext,
+  action: string,
+): { preflight: Map<BatchEntry, Preflight>; checked: MountkitError[] } {
+  const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, planEnv(ctx)), ctx, action);
+  const checked = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
+  return { preflight: new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }])), checked };
+}
+
+/**
+ * mount -a's pre-flight: each entry planned and checked on its own. One that fails is planned
+ * again in its turn (an earlier line may mount what it needs), and fails there, alone; the
+ * kernel's refusal of its options is kept to explain its mount(2) failure.
+ */
+function preflightEach(
+  entries: readonly BatchEntry[],
+  resolveNow: (e: BatchEntry) => string,
+  targets: ReadonlyMap<BatchEntry, string>,
+  ctx: OpsContext,
+): { preflight: Map<BatchEntry, Preflight>; checked: MountkitError[] } {
+  const plans = planEach(entries, resolveNow, ctx.facts, planEnv(ctx)).map((planned) => {
+    if (planned instanceof PlanError) return undefined;
+    try {
+      return readyToRun(planned, ctx);
+    } catch (err) {
+      if (!(err instanceof MountkitError)) throw err;
+      return undefined; // a helper not installed: said again, naming the line, in its turn
+    }
+  });
+  const checked: MountkitError[] = [];
+  const refusals = fsParamRefusals(entries, plans, ctx, checked);
+  const preflight = new Map(entries.map((e, i): [BatchEntry, Preflight] => [e, { target: targets.get(e), plan: plans[i], refusal: refusals[i]?.text }]));
+  return { preflight, checked };
 }
 
 /** The outcome before the batch-level counters are added. */
@@ -142,7 +197,7 @@ function mountEntries(
   ctx: OpsContext,
   options: BatchOptions,
   action: string,
-  preflight: ReadonlyMap<BatchEntry, { target: string; plan: Plan }>,
+  preflight: ReadonlyMap<BatchEntry, Preflight>,
   preflightWarnings: readonly MountkitError[],
   rootFd: { fd: number | undefined },
 ): EntriesOutcome {
@@ -175,8 +230,15 @@ function mountEntries(
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log, root, rootFd.fd);
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
-      const plan = early?.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
-      runPlanInRoot(plan, root, target, ctx, { rollback: undo }, rootFd.fd);
+      const plan = early?.plan !== undefined && early.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
+      try {
+        runPlanInRoot(plan, root, target, ctx, { rollback: undo }, rootFd.fd);
+      } catch (err) {
+        // mount(2) says EINVAL or ENODEV; what the kernel said of the option or type before is the better hint
+        const refused = err instanceof SyscallError && (err.errno === Errno.EINVAL || err.errno === Errno.ENODEV);
+        if (early?.refusal !== undefined && refused && err.hint === undefined) err.hint = early.refusal;
+        throw err;
+      }
       if (target === root && rootFd.fd !== undefined) {
         // a mount on the root itself: the later targets are inside it, which the old fd, on
         // the directory under it, does not reach
@@ -211,7 +273,11 @@ function mountEntries(
       }
     }
   }
-  if (!error && failed.length > 0) error = new BatchError(action, failed, mounted.length);
+  if (!error && failed.length > 0) {
+    // mount(8) -a counts a nofail line that failed as done: 64 (some failed), not 32
+    const done = mounted.length + (options.mountAllRules ? results.filter((r) => r.status === "warning").length : 0);
+    error = new BatchError(action, failed, done);
+  }
   return mountedBatch(root, results, mounted, warnings, error, ctx, action);
 }
 

@@ -7,7 +7,7 @@
  * will create, EPERM) leaves the judgement to the mount itself.
  */
 import { Errno } from "../errno.ts";
-import { isErrno, type MountkitError, SyscallError } from "../errors.ts";
+import { isErrno, type MountkitError, type PlanError, SyscallError } from "../errors.ts";
 import { badEntries } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { fsParamCheck, refusalText, refusedParam, type FsParamCheck } from "../plan/batch-plan.ts";
@@ -26,27 +26,42 @@ const FSCONFIG_STRING_MAX = 255;
  * cleanup errors: they never stand in for the check's answer.
  */
 export function checkFsParams(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): MountkitError[] {
-  if (!ctx.facts.mountApi) return []; // no fsopen on this kernel: the mounts themselves will tell
-  const verdicts = new Map<string, { param: string | undefined; detail: string } | null>();
-  const problems: string[] = [];
   const cleanup: MountkitError[] = [];
-  entries.forEach((entry, i) => {
-    const check = fsParamCheck(entry, plans[i]!);
-    if (!check) return;
-    const key = [check.fstype, ...check.params].join("\0");
-    let verdict = verdicts.get(key);
-    if (verdict === undefined) {
-      verdict = askKernel(check, ctx, cleanup);
-      verdicts.set(key, verdict);
-    }
-    if (verdict) problems.push(refusedParam(entry, check, verdict.param, verdict.detail).message);
-  });
+  const problems = fsParamRefusals(entries, plans, ctx, cleanup).flatMap((refusal) => (refusal ? [refusal.error.message] : []));
   if (problems.length > 0) {
     const refusal = badEntries(action, problems);
     refusal.cleanupErrors.push(...cleanup);
     throw refusal;
   }
   return cleanup;
+}
+
+/**
+ * checkFsParams without the refusal: for each entry, what the kernel refused of it (a PlanError
+ * naming the entry, and the refusal alone as text), or undefined (taken, not asked, or no plan). A failure to close a checking
+ * context is pushed to cleanup.
+ */
+export function fsParamRefusals(
+  entries: readonly BatchEntry[],
+  plans: readonly (Plan | undefined)[],
+  ctx: OpsContext,
+  cleanup: MountkitError[],
+): ({ error: PlanError; text: string } | undefined)[] {
+  if (!ctx.facts.mountApi) return entries.map(() => undefined); // no fsopen on this kernel: the mounts themselves will tell
+  // entries with the same type and parameters are asked about once
+  const verdicts = new Map<string, { param: string | undefined; detail: string } | null>();
+  return entries.map((entry, i) => {
+    const plan = plans[i];
+    const check = plan && fsParamCheck(entry, plan);
+    if (!check) return undefined;
+    const key = [check.fstype, ...check.params].join("\0");
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = askKernel(check, ctx, cleanup);
+      verdicts.set(key, verdict);
+    }
+    return verdict ? { error: refusedParam(entry, check, verdict.param, verdict.detail), text: refusalText(check, verdict.param, verdict.detail) } : undefined;
+  });
 }
 
 /**

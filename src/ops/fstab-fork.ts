@@ -9,7 +9,6 @@ import { BatchError, MountFailedError, MountkitError, PlanError } from "../error
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { forkDependencies } from "../plan/fstab-fork.ts";
 import type { FstabSelection } from "../plan/fstab.ts";
-import { planEntries } from "./apply.ts";
 import { isMountedAlready } from "./already-mounted.ts";
 import type { EntryResult } from "./batch.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
@@ -41,14 +40,14 @@ export interface ForkedFstabOutcome {
 }
 
 /**
- * Mount the selected lines in parallel. Every line is planned first, as mount -a does, so a bad
- * line refuses the whole file (a PlanError) before any process starts.
+ * Mount the selected lines in parallel. A line that breaks fstab's syntax refuses the whole file
+ * (a PlanError) before any process starts; one that cannot be planned (its device not found, an
+ * unknown type) is left to its own process, and fails alone, as in mount -a without -F.
  */
 export async function mountFstabForked(options: ForkedFstabOptions): Promise<ForkedFstabOutcome> {
   const selection = selectFstabFile(options);
   const entries = selection.entries;
   const root = fstabRoot(options);
-  planEntries(entries, root, options, "mount -a");
   const ctx = opsContext(options);
   const waitsFor = forkDependencies(entries);
   const limit = Math.max(1, options.concurrency ?? FORK_CONCURRENCY);
@@ -113,7 +112,8 @@ export async function mountFstabForked(options: ForkedFstabOptions): Promise<For
   return {
     results: results as EntryResult[],
     warnings,
-    error: failed.length > 0 ? new BatchError("mount -a", failed, mounted) : undefined,
+    // a nofail line that failed counts as done, as mount(8) counts it (ops/batch.ts mountAllRules)
+    error: failed.length > 0 ? new BatchError("mount -a", failed, mounted + warnings.length) : undefined,
     selection,
   };
 }

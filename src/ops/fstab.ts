@@ -28,8 +28,13 @@ import { compareVersions } from "../plan/version-sort.ts";
 import { readTextFile } from "../sys/file.ts";
 import { fileType } from "../sys/stat.ts";
 import { existingRealpath } from "../sys/realpath.ts";
+import { planEntries, type PlannedEntry } from "./apply.ts";
+import { hasTransform } from "../plan/activation.ts";
+import { planEntry } from "../plan/batch-plan.ts";
+import { opsContext, type OpsOptions } from "./context.ts";
+import { kernelRefusal } from "./fs-params.ts";
+import { planEnv, readyToRun } from "./mount.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
-import type { OpsOptions } from "./context.ts";
 import { mount, planOnly } from "./mount.ts";
 import { canonicalRoot, placeInPrefix, resolveInRoot } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
@@ -144,13 +149,46 @@ export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
 
 /**
  * mount -a: every selected line, in file order. Lines already mounted are skipped; a failure
- * leaves the other lines mounted; nofail lines fail with a warning. The outcome's error is a
+ * leaves the other lines mounted; nofail lines fail with a warning. A line that cannot be
+ * planned (its device not found, a type the kernel lacks) fails alone, in its turn; only a
+ * line that breaks fstab's syntax refuses the file (a PlanError, thrown). The outcome's error is a
  * BatchError of the failed lines (exit 64 when some mounted, 32 when none did).
  */
 export function mountFstab(options: FstabOptions & BatchOptions = {}): BatchOutcome & { selection: FstabSelection } {
   const selection = selectFstabFile(options);
-  const outcome = runBatch(selection.entries, fstabRoot(options), { ...options, action: "mount -a", keepGoing: true, skipMounted: true });
+  const outcome = runBatch(selection.entries, fstabRoot(options), { ...options, action: "mount -a", keepGoing: true, skipMounted: true, mountAllRules: true });
   return Object.assign(outcome, { selection });
+}
+
+/** A line of mount -a's dry run: its plan, or why it could not be planned. */
+export type FstabLinePlan = { readonly planned: PlannedEntry } | { readonly entry: BatchEntry; readonly error: MountkitError };
+
+/**
+ * mount -a --dry-run: each selected line planned on its own, as mount -a meets it, so a line
+ * that cannot be planned (its device not found, a type the kernel lacks) fails alone. A line
+ * that breaks fstab's syntax still refuses the whole file (a PlanError).
+ */
+export function planFstab(options: FstabOptions & OpsOptions = {}): { selection: FstabSelection; lines: FstabLinePlan[] } {
+  const selection = selectFstabFile(options);
+  const root = fstabRoot(options);
+  const ctx = opsContext(options);
+  const lines = selection.entries.flatMap((entry): FstabLinePlan[] => {
+    // containerd's transforms plan temp mounts around the line: planned as apply plans them
+    if (hasTransform(entry.mount.type)) return planEntries([entry], root, options, "mount -a").map((planned) => ({ planned }));
+    try {
+      const target = resolveInRoot(root, entry.mount.target, ctx.sys);
+      const plan = readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
+      const refusal = kernelRefusal(entry, plan, ctx);
+      if (refusal !== undefined) throw new PlanError(`${entry.where}: ${entry.mount.type} on ${quotePath(target)}: ${refusal}`);
+      return [{ planned: { entry, target, plan } }];
+    } catch (err) {
+      if (!(err instanceof MountkitError)) throw err;
+      if (err instanceof SyscallError) return [{ entry, error: err.withAction(`mount -a: ${entry.where}: ${err.action ?? `resolve ${quotePath(entry.mount.target)}`}`) }];
+      err.message = `mount -a: ${err.message.startsWith(`${entry.where}: `) ? "" : `${entry.where}: `}${err.message}`;
+      return [{ entry, error: err }];
+    }
+  });
+  return { selection, lines };
 }
 
 /** Where mount -a resolves the lines' mount points: in --target-prefix (which must exist), else "/". */

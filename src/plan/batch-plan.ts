@@ -53,9 +53,23 @@ export function planBatch(
   action: string,
   env: PlanEnv = {},
 ): Plan[] {
-  const plans: Plan[] = [];
-  const problems: PlanError[] = [];
-  for (const entry of entries) {
+  const planned = planEach(entries, targetOf, facts, env);
+  const problems = planned.filter((p): p is PlanError => p instanceof PlanError);
+  if (problems.length === 1) throw prefixed(`${action}: `, problems[0]!);
+  if (problems.length > 1) {
+    throw new PlanError(`${action}: ${problems.length} bad entries: ${problems.map((p) => p.message).join("; ")}`, {
+      hint: "nothing was mounted",
+    });
+  }
+  return planned as Plan[];
+}
+
+/**
+ * planBatch without the refusal: each entry's plan, or the PlanError (naming the entry) that
+ * planning it gave. mount -a keeps the others and reports that entry's failure in its turn.
+ */
+export function planEach(entries: readonly BatchEntry[], targetOf: (entry: BatchEntry) => string, facts: KernelFacts, env: PlanEnv = {}): (Plan | PlanError)[] {
+  return entries.map((entry) => {
     try {
       let target: string;
       try {
@@ -63,19 +77,12 @@ export function planBatch(
       } catch (err) {
         throw nameEntry(entry, err);
       }
-      plans.push(planEntry(entry, target, facts, env));
+      return planEntry(entry, target, facts, env);
     } catch (err) {
       if (!(err instanceof PlanError)) throw err;
-      problems.push(err);
+      return err;
     }
-  }
-  if (problems.length === 1) throw prefixed(`${action}: `, problems[0]!);
-  if (problems.length > 1) {
-    throw new PlanError(`${action}: ${problems.length} bad entries: ${problems.map((p) => p.message).join("; ")}`, {
-      hint: "nothing was mounted",
-    });
-  }
-  return plans;
+  });
 }
 
 /** A new filesystem an entry creates, and the parameters it passes: what the kernel can check. */

@@ -1,14 +1,13 @@
 /**
  * The fstab forms of mount and umount (util-linux's -a, -T, -t, -O, and mount with one operand).
  */
-import { ExitCode, MountkitError } from "../../errors.ts";
+import { BatchError, exitCodeFor, ExitCode, MountkitError } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
-import { planEntries } from "../../ops/apply.ts";
-import { DEFAULT_FSTAB, fstabRoot, mountFromFstab, mountFstab, planFromFstab, selectFstabFile, unmountFstab, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
+import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
-import { printJson, reportError, type Io } from "../output.ts";
+import { errorLine, printJson, reportError, type Io } from "../output.ts";
 import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
 import { lineName, OPTIONS_MODES, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
@@ -49,12 +48,20 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
     const single = SINGLE_MOUNT_FLAGS.filter((flag) => has(args, flag));
     if (single.length > 0) throw new UsageError(`mount -a: --${single.join(", --")} name${single.length === 1 ? "s" : ""} one mount, not every fstab line`);
     const helperDir = last(args, "helper-dir");
+    const lineOptions = commandLineOptions(args.flags, values(args, "options"));
+    // mount(8) -a -o remount remounts whatever its fstab's lines name; mountkit would instead
+    // find each line "already mounted" and do nothing, exit 0: refused, as --bind is.
+    if (lineOptions.includes("remount")) {
+      throw new UsageError("mount -a: -o remount changes one mount that exists, not every fstab line", {
+        hint: "remount each mount point: mount -o remount,OPTS TARGET",
+      });
+    }
     const options = {
       file: fstabPathsOf(args),
       types: last(args, "types"),
       testOptions: last(args, "test-opts"),
       // -o, -r, -w, -m, --make-*: after each line's own options, as mount(8) -a adds them
-      options: commandLineOptions(args.flags, values(args, "options")),
+      options: lineOptions,
       optionsMode: optionsModeOf(args),
       targetPrefix: last(args, "target-prefix"),
       ...readWriteOnly(args),
@@ -62,22 +69,8 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
       ...(helperDir === undefined ? {} : { helperDir }),
     };
     if (has(args, "dry-run")) {
-      const selection = selectFstabFile(options);
-      const planned = planEntries(selection.entries, fstabRoot(options), options, "mount -a");
-      if (json) {
-        printJson(io, {
-          ok: true,
-          dryRun: true,
-          entries: planned.map((p) => ({ line: p.entry.index, where: p.entry.where, target: p.target, steps: p.plan.steps.map(describeStep) })),
-          ignored: selection.skipped,
-        });
-      } else {
-        for (const p of planned) {
-          io.out(`# ${p.entry.where}\n`);
-          for (const step of p.plan.steps) io.out(`${formatStep(step)}\n`);
-        }
-      }
-      return ExitCode.ok;
+      const { selection, lines } = planFstab(options);
+      return reportDryRun(io, lines, selection, json);
     }
     const report = (outcome: Parameters<typeof reportOutcome>[1] & { selection: FstabSelection }) => {
       if (has(args, "verbose") && !json) {
@@ -100,6 +93,38 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
   } catch (err) {
     return reportError(io, err, json);
   }
+}
+
+/**
+ * mount -a --dry-run's report: each line's plan (stdout), and the failure of each line that could
+ * not be planned (stderr, a warning for nofail), exit 0, 32 or 64 as mount -a counts them.
+ */
+function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabSelection, json: boolean): ExitCode {
+  const failed = lines.flatMap((l) => ("error" in l && !l.entry.nofail ? [l.error] : []));
+  const error = failed.length > 0 ? new BatchError("mount -a", failed, lines.length - failed.length) : undefined;
+  const code = error ? exitCodeFor(error) : ExitCode.ok;
+  for (const l of lines) {
+    if ("planned" in l) {
+      if (json) continue;
+      io.out(`# ${l.planned.entry.where}\n`);
+      for (const step of l.planned.plan.steps) io.out(`${formatStep(step)}\n`);
+    } else if (l.entry.nofail) io.err(`mountkit: warning: ${errorLine(l.error).replace(/^mountkit: /, "")}`);
+    else reportError(io, l.error, false);
+  }
+  if (json) {
+    printJson(io, {
+      ok: code === ExitCode.ok,
+      exitCode: code,
+      dryRun: true,
+      entries: lines.map((l) =>
+        "planned" in l
+          ? { line: l.planned.entry.index, where: l.planned.entry.where, target: l.planned.target, steps: l.planned.plan.steps.map(describeStep) }
+          : { line: l.entry.index, where: l.entry.where, status: l.entry.nofail ? "warning" : "failed", error: l.error.toJSON() },
+      ),
+      ignored: selection.skipped,
+    });
+  }
+  return code;
 }
 
 /**
