@@ -249,8 +249,10 @@ function mountEntries(
       ours.push({ target, mount: entry.mount });
       report({ index: entry.index, where: entry.where, target, status: "mounted", timeMs: elapsed() });
     } catch (thrown) {
-      const cleanup = runUndo(undo); // the targets this entry created; its plan undid itself
+      // named (its hint looks at the target) before the targets this entry created are removed;
+      // its plan undid itself
       const err = entryFailure(entry, thrown, target, action);
+      const cleanup = runUndo(undo);
       if (!(err instanceof MountkitError)) {
         // Not a mount failure but a bug: still leave nothing behind, then let it surface.
         closeRootFd(rootFd, ctx);

@@ -11,6 +11,15 @@ import { overlayHint } from "./overlay-hints.ts";
 
 const NEEDS_PRIVILEGE = "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
 
+// The calls that need CAP_SYS_ADMIN; another's EPERM/EACCES (open(2) of an immutable image,
+// readlink(2) of another process's /proc/PID/root) has nothing to do with privilege.
+const MOUNT_CALLS = new Set(["mount(2)", "fsopen(2)", "fsconfig(2)", "fsmount(2)", "move_mount(2)", "open_tree(2)", "mount_setattr(2)"]);
+
+/** The privilege hint, where a missing privilege can be the cause: a mount call, made by a user other than root. */
+function privilegeHint(err: SyscallError): string | undefined {
+  return MOUNT_CALLS.has(err.syscall) && process.geteuid?.() !== 0 ? NEEDS_PRIVILEGE : undefined;
+}
+
 export function mountHint(err: SyscallError, mount: Mount, target: string): string | undefined {
   if (mount.type === "overlay") {
     const hint = overlayHint(err, mount);
@@ -34,9 +43,9 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       if (isWriteProtected(mount.source)) {
         return `${quotePath(mount.source)} is write-protected, and read-write was asked explicitly (-w): mount it read-only (-r), or leave out -w`;
       }
-      return err.errno === Errno.EACCES ? NEEDS_PRIVILEGE : undefined;
+      return err.errno === Errno.EACCES ? privilegeHint(err) : undefined;
     case Errno.EPERM:
-      return NEEDS_PRIVILEGE;
+      return privilegeHint(err);
     case Errno.EBUSY:
       return `${quotePath(target)} or the source is busy`;
     case Errno.EINVAL:

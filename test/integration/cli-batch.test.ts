@@ -131,6 +131,17 @@ describe("mountkit apply", () => {
     expect(mountsUnder(root).map((m) => m.source)).toEqual(["a", "c"]);
   });
 
+  test("a bind whose source is missing, onto a target apply created: the hint names the source, not the (removed) target", () => {
+    s = scratch("cli-nosource");
+    const root = s.path("root");
+    mkdirSync(root);
+    const file = list(s.dir, [{ type: "bind", source: s.path("no-such-source"), target: "/q", options: ["rbind"] }]);
+    const r = run(["apply", "--root", root, "--mkdir", file]);
+    expect(r.code).toBe(32);
+    expect(r.err).toEndWith(`(source ${s.path("no-such-source")} does not exist)\n`);
+    expect(existsSync(`${root}/q`)).toBe(false); // the target it made is gone again
+  });
+
   test("--keep-going: what can be mounted stays; exit 64", () => {
     s = scratch("cli-keep");
     const root = s.path("root");

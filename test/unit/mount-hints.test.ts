@@ -1,0 +1,26 @@
+// Which failures get the privilege hint: a mount call's EPERM/EACCES made by a user other than root.
+import { expect, test } from "bun:test";
+import { Errno } from "../../src/errno.ts";
+import { SyscallError } from "../../src/errors.ts";
+import { mountHint } from "../../src/ops/hints.ts";
+
+const m = { type: "ext4", source: "/no/such/image", options: ["loop"] };
+
+test("as root, EPERM or EACCES is no missing privilege: no hint says to run as root", () => {
+  if (process.geteuid?.() !== 0) throw new Error("this test runs as root (npm test)");
+  for (const [syscall, errno] of [["mount(2)", Errno.EPERM], ["open(2)", Errno.EPERM], ["readlink(2)", Errno.EACCES], ["fsconfig(2)", Errno.EACCES]] as const) {
+    expect([syscall, mountHint(new SyscallError(syscall, errno, ["/x"]), m, "/")]).toEqual([syscall, undefined]);
+  }
+});
+
+test("the privilege hint is for a mount call only, and only when the user is not root", () => {
+  const realEuid = process.geteuid;
+  process.geteuid = () => 65534;
+  try {
+    expect(mountHint(new SyscallError("mount(2)", Errno.EPERM, ["/x"]), m, "/")).toMatch(/needs CAP_SYS_ADMIN/);
+    expect(mountHint(new SyscallError("open_tree(2)", Errno.EPERM, ["/x"]), m, "/")).toMatch(/needs CAP_SYS_ADMIN/);
+    expect(mountHint(new SyscallError("open(2)", Errno.EPERM, ["/x"]), m, "/")).toBeUndefined();
+  } finally {
+    process.geteuid = realEuid;
+  }
+});
