@@ -22,8 +22,8 @@ export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
 }
 
 /**
- * The mounts made read-only. An overlay loses its upperdir and workdir, and the upperdir
- * becomes its top lower layer (the merged view stays the same, frozen). Every other mount gets
+ * The mounts made read-only. An overlay loses its upperdir, workdir, uidmap and gidmap, and the
+ * upperdir becomes its top lower layer (the merged view stays the same, frozen). Every other mount gets
  * `ro` in place of any `rw`/`ro`. Under containerd's transform prefixes (plan/activation.ts) an
  * overlay is still one ("format/mkdir/overlay"), and the X-containerd.mkdir options, the mkfs/
  * transform and its X-containerd.mkfs options go: a read-only view creates nothing (a missing
@@ -39,6 +39,9 @@ export function readonlyMounts(mounts: readonly Mount[]): Mount[] {
   });
 }
 
+/** Overlay options a read-only view drops (upperdir= is handled on its own: it becomes a layer). */
+const SKIPPED_READONLY_OVERLAY: readonly string[] = ["workdir=", "uidmap=", "gidmap="];
+
 /** "mkfs/ext4" -> "ext4", "format/mkfs/loop" -> "format/loop" */
 function withoutMkfs(type: string): string {
   const parts = type.split("/");
@@ -49,13 +52,15 @@ function withoutMkfs(type: string): string {
 /**
  * Overlay options without upperdir/workdir, the upperdir first among the lower layers. The
  * upperdir is re-escaped for `lowerdir=` (containerd joined it raw, so a ':' in it split it).
+ * uidmap=/gidmap= go too, as containerd's isSkippedReadonlyOption drops them: a read-only view
+ * (a temp mount to read from) has no use for an idmapped copy of every layer.
  */
 export function readonlyOverlayOptions(options: readonly string[]): string[] {
   let upper: string | undefined;
   const out: string[] = [];
   for (const o of options) {
     if (o.startsWith("upperdir=")) upper = unescapeOverlayPath(o.slice("upperdir=".length));
-    else if (!o.startsWith("workdir=")) out.push(o);
+    else if (!SKIPPED_READONLY_OVERLAY.some((prefix) => o.startsWith(prefix))) out.push(o);
   }
   if (upper === undefined) return out;
   const lowerdir = out.findIndex((o) => o.startsWith("lowerdir="));

@@ -45,6 +45,42 @@ describe("readonlyMounts", () => {
     expect(input[0]!.options).toEqual(["index=off", "lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"]);
   });
 
+  test("overlay: uidmap= and gidmap= go too (containerd's isSkippedReadonlyOption), with and without an upperdir", () => {
+    const input = frozen([
+      { type: "overlay", source: "overlay", options: ["lowerdir=/l", "upperdir=/u", "workdir=/w", "uidmap=0:1000:1", "gidmap=0:1000:1", "index=off"] },
+      { type: "overlay", source: "overlay", options: ["uidmap=0:1000:1", "lowerdir=/a:/b", "gidmap=0:1000:1"] },
+      // only overlays: an idmapped bind stays idmapped
+      { type: "bind", source: "/s", options: ["rbind", "uidmap=0:1000:1", "gidmap=0:1000:1"] },
+    ]);
+    expect(readonlyMounts(input).map((m) => m.options)).toEqual([
+      ["lowerdir=/u:/l", "index=off"],
+      ["lowerdir=/a:/b"],
+      ["rbind", "uidmap=0:1000:1", "gidmap=0:1000:1", "ro"],
+    ]);
+  });
+
+  test("containerd's TestReadonlyMounts table", () => {
+    expect(readonlyMounts([])).toEqual([]);
+    const overlays = frozen([
+      { type: "overlay", source: "overlay", options: ["index=off", "workdir=/path/to/snapshots/4/work", "upperdir=/path/to/snapshots/4/fs", "lowerdir=/path/to/snapshots/1/fs"] },
+      { type: "overlay", source: "overlay", options: ["index=on", "lowerdir=/another/path/to/snapshots/2/fs"] },
+    ]);
+    expect(readonlyMounts(overlays)).toEqual([
+      { type: "overlay", source: "overlay", options: ["index=off", "lowerdir=/path/to/snapshots/4/fs:/path/to/snapshots/1/fs"] },
+      { type: "overlay", source: "overlay", options: ["index=on", "lowerdir=/another/path/to/snapshots/2/fs"] },
+    ]);
+    const others = frozen([
+      { type: "mount-without-rw", source: "", options: ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/l"] },
+      { type: "mount-with-rw", source: "", options: ["an-option=a-value", "another_opt=/another/value", "rw"] },
+      { type: "mount-with-ro", source: "", options: ["an-option=a-value", "another_opt=/another/value", "ro"] },
+    ]);
+    expect(readonlyMounts(others).map((m) => m.options)).toEqual([
+      ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/l", "ro"],
+      ["an-option=a-value", "another_opt=/another/value", "ro"],
+      ["an-option=a-value", "another_opt=/another/value", "ro"],
+    ]);
+  });
+
   test("an upperdir holding ':' or an escape stays one layer", () => {
     const [options] = [readonlyOverlayOptions(["lowerdir=/l", "upperdir=/up:per\\,x", "workdir=/w"])];
     const value = options[0]!.slice("lowerdir=".length);
