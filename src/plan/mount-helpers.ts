@@ -78,9 +78,22 @@ export function readonlyOverlayOptions(options: readonly string[]): string[] {
 }
 
 /**
- * Whether the options make the mount read-only. The last of `ro` and `rw` wins, as in
- * mount(2); containerd's ReadOnly answered true for any `ro`, even one a later `rw` undid.
+ * Whether the mount will be read-only, as containerd's Mount.ReadOnly decides it: erofs always
+ * is; an overlay without an upperdir is (overlayfs has nowhere to write); otherwise the options
+ * say. A transform prefix ("format/mkdir/overlay") is not the type. An entry holding several
+ * options joined by commas ("lowerdir=/l,upperdir=/u,ro", as some snapshotters pack them) is
+ * read option by option. Unlike containerd, the last of `ro` and `rw` wins, as in mount(2)
+ * (containerd answers true for any `ro`, even one a later `rw` undid).
  */
 export function readOnly(m: Mount): boolean {
-  return (classifyOptions(m.options).flags & MS.RDONLY) !== 0;
+  const type = m.type.slice(m.type.lastIndexOf("/") + 1);
+  if (type === "erofs") return true;
+  const options = m.options.some((o) => o.includes(",")) ? m.options.flatMap(splitPacked) : m.options;
+  if (type === "overlay" && !options.some((o) => o.startsWith("upperdir="))) return true;
+  return (classifyOptions(options).flags & MS.RDONLY) !== 0;
+}
+
+/** One entry's options split at commas; a comma escaped with `\` (overlay paths) does not split. */
+function splitPacked(entry: string): string[] {
+  return entry.split(/(?<!\\),/).filter((o) => o !== "");
 }

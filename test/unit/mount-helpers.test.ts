@@ -130,4 +130,30 @@ describe("readOnly", () => {
     expect(readOnly({ type: "tmpfs", source: "t", options: ["rw", "nosuid", "ro"] })).toBe(true);
     expect(readOnly({ type: "tmpfs", source: "t", options: [] })).toBe(false);
   });
+
+  // containerd's TestMountReadOnly (core/mount/mount_test.go), case by case
+  const containerdCases: [string, Mount, boolean][] = [
+    ["erofs is always read-only", { type: "erofs", source: "/path/to/layer.erofs", options: ["loop"] }, true],
+    ["overlay without upperdir is read-only", { type: "overlay", source: "overlay", options: ["lowerdir=/lower"] }, true],
+    ["overlay with upperdir is writable", { type: "overlay", source: "overlay", options: ["lowerdir=/lower", "upperdir=/upper"] }, false],
+    ["overlay with upperdir packed into a comma-joined options string is writable", { type: "overlay", source: "overlay", options: ["lowerdir=/lower,upperdir=/upper,workdir=/work"] }, false],
+    ["type modifiers are stripped before matching overlay", { type: "format/mkdir/overlay", source: "overlay", options: ["lowerdir=/lower"] }, true],
+    ["type modifiers are stripped, overlay with upperdir still writable", { type: "format/mkdir/overlay", source: "overlay", options: ["upperdir=/upper"] }, false],
+    ["overlay with an explicit `ro` option is read-only despite upperdir", { type: "overlay", source: "overlay", options: ["lowerdir=/lower", "upperdir=/upper", "ro"] }, true],
+    ["overlay `ro` packed into a comma-joined options string is read-only", { type: "overlay", source: "overlay", options: ["lowerdir=/lower,upperdir=/upper,ro"] }, true],
+    ["other types are read-only only with the `ro` option", { type: "bind", source: "/path", options: ["ro", "rbind"] }, true],
+    ["other types are writable without the `ro` option", { type: "bind", source: "/path", options: ["rbind"] }, false],
+  ];
+  for (const [desc, m, expected] of containerdCases) {
+    test(`containerd: ${desc}`, () => expect(readOnly(m)).toBe(expected));
+  }
+
+  test("erofs under a transform prefix; a packed `ro` of another type; an escaped comma does not split", () => {
+    expect(readOnly({ type: "format/erofs", source: "{{ mount 0 }}", options: [] })).toBe(true);
+    expect(readOnly({ type: "ext4", source: "/dev/x", options: ["noatime,ro"] })).toBe(true);
+    // one upperdir whose path holds an escaped ",ro"
+    expect(readOnly({ type: "overlay", source: "overlay", options: ["lowerdir=/l", "upperdir=/u\\,ro", "workdir=/w"] })).toBe(false);
+    // the last of ro and rw still wins, packed or not
+    expect(readOnly({ type: "overlay", source: "overlay", options: ["lowerdir=/l,upperdir=/u,workdir=/w,ro", "rw"] })).toBe(false);
+  });
 });
