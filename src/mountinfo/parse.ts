@@ -5,7 +5,8 @@
  *   (1)(2)(3)   (4)   (5)         (6)       (7)      (8) (9)  (10)      (11)
  *
  * Fields are separated by single spaces; (7) is zero or more optional fields ended by a lone
- * "-". The kernel escapes space, tab, newline and backslash in paths as `\NNN` octal.
+ * "-". The kernel escapes space, tab, newline and backslash in paths as `\NNN` octal. Fields
+ * after (11) are dropped, as moby's mountinfo does (a space left unescaped in the super options).
  */
 import type { MountInfo } from "./types.ts";
 import { textFromBytes } from "../path-text.ts";
@@ -94,12 +95,14 @@ export function readLineAt(t: string, start: number, end: number): MountInfo | u
     }
     at = next + 1;
   }
-  // After "-": the filesystem type (not empty), the source (may be empty), the super options.
+  // After "-": the filesystem type (not empty), the source (may be empty), the super options,
+  // and any fields after them, dropped (see parseMountInfoLine).
   const fstypeAt = at + 2;
   const f1 = spaceIn(t, fstypeAt, end);
   if (f1 <= fstypeAt) return undefined;
   const f2 = spaceIn(t, f1 + 1, end);
-  if (f2 < 0 || spaceIn(t, f2 + 1, end) >= 0) return undefined;
+  if (f2 < 0) return undefined;
+  const f3 = spaceIn(t, f2 + 1, end);
   return {
     id,
     parent,
@@ -111,7 +114,7 @@ export function readLineAt(t: string, start: number, end: number): MountInfo | u
     optional,
     fstype: decodeMountInfoField(t.slice(fstypeAt, f1)),
     source: decodeMountInfoField(t.slice(f1 + 1, f2)),
-    superOptions: t.slice(f2 + 1, end),
+    superOptions: t.slice(f2 + 1, f3 < 0 ? end : f3),
     shared,
     master,
     propagateFrom,
@@ -141,7 +144,9 @@ export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo
     }
   }
   if (sep < 0) fail(line, lineNumber, `no "-" separator after the optional fields`);
-  if (f.length - sep !== 4) fail(line, lineNumber, `expected 3 fields after "-", found ${f.length - sep - 1}`);
+  // Fields past the third are dropped, as moby's mountinfo does: an unescaped space in the super
+  // options (cifs' unc= before Linux 3.10) must not make the whole table unreadable.
+  if (f.length - sep < 4) fail(line, lineNumber, `expected at least 3 fields after "-", found ${f.length - sep - 1}`);
 
   const id = parseUint(f[0]!, 0, f[0]!.length);
   if (id < 0) fail(line, lineNumber, `bad mount id ${JSON.stringify(f[0])}`);

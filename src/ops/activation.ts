@@ -22,7 +22,7 @@ import type { BatchOptions, BatchOutcome } from "./batch.ts";
 import { opsContext, type OpsContext } from "./context.ts";
 import { attachLoopDevice } from "./loop.ts";
 import { ensureImage, removeMadeImage, type MadeImage } from "./mkfs-image.ts";
-import { mount } from "./mount.ts";
+import { mountOn } from "./mount.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { ensureTempParent, newTempPath } from "./temp-location.ts";
 import { unmount } from "./unmount.ts";
@@ -76,7 +76,7 @@ function mountTemps(activation: Activation, made: TempMounts, ctx: OpsContext, o
       }
       ctx.sys.mkdir(t.mountPoint, 0o700);
       made.undo.push(() => ctx.sys.rmdir(t.mountPoint));
-      mount(t.mount, t.mountPoint, options);
+      mountOn(t.mount, t.mountPoint, options);
       made.undo.push(() => void unmount(t.mountPoint, { sys: ctx.sys, log: options.log, lazy: true }));
       ctx.log?.(`${action}: ${t.entry.where}: mounted on ${t.mountPoint} (a temp mount of the list)`);
     } catch (err) {

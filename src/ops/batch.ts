@@ -30,7 +30,7 @@ import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { openRoot, runPlanInRoot } from "./pinned-target.ts";
 import { closeQuietly } from "./plan-handles.ts";
-import type { Undo } from "./run-plan.ts";
+import { undoMountStack, type Undo } from "./run-plan.ts";
 import { createTarget } from "./targets.ts";
 import { joinUnderRoot } from "./unmount.ts";
 
@@ -50,6 +50,12 @@ export interface BatchOptions extends OpsOptions {
    * not 32, when others fail), as mount(8) counts it.
    */
   mountAllRules?: boolean;
+  /**
+   * release() also removes whatever is stacked on the batch's targets (containerd's
+   * UnmountMounts peels each target with UnmountAll): for a root the caller owns whole, as
+   * withTempMount's dir, where a callback may have mounted over ours
+   */
+  releaseStacks?: boolean;
 }
 
 export type EntryStatus =
@@ -280,7 +286,7 @@ function mountEntries(
     const done = mounted.length + (options.mountAllRules ? results.filter((r) => r.status === "warning").length : 0);
     error = new BatchError(action, failed, done);
   }
-  return mountedBatch(root, results, mounted, warnings, error, ctx, action);
+  return mountedBatch(root, results, mounted, warnings, error, ctx, action, options.releaseStacks === true);
 }
 
 /** Close the batch's fd of the root: done with, or about to be unmounted (open, it would keep a mount on the root busy). */
@@ -297,6 +303,7 @@ function mountedBatch(
   error: MountkitError | undefined,
   ctx: OpsContext,
   action: string,
+  releaseStacks: boolean,
 ): EntriesOutcome {
   return {
     root,
@@ -307,7 +314,7 @@ function mountedBatch(
     warnings,
     error,
     release() {
-      const failures = rollBack(mounted, results, ctx);
+      const failures = rollBack(mounted, results, ctx, releaseStacks);
       if (failures.length === 0) return;
       const known = failures.filter((f): f is MountkitError => f instanceof MountkitError);
       if (known.length < failures.length) throw failures.find((f) => !(f instanceof MountkitError));
@@ -331,12 +338,25 @@ function locateAll(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: 
   });
 }
 
-/** Undo every mounted entry, newest first; their results become "rolled-back". */
-function rollBack(mounted: Mounted[], results: EntryResult[], ctx: OpsContext): unknown[] {
+/**
+ * Undo every mounted entry, newest first; their results become "rolled-back". With stacks,
+ * each entry's target is first cleared of every mount on it (ours last): a plain undo would
+ * remove only the top one, someone else's, and leave ours. If that fails, the entry's own
+ * undo would fail the same way, and is not run.
+ */
+function rollBack(mounted: Mounted[], results: EntryResult[], ctx: OpsContext, stacks = false): unknown[] {
   const failures: unknown[] = [];
   while (mounted.length > 0) {
     const m = mounted.pop()!;
     ctx.log?.(`rollback: ${results[m.resultIndex]?.where ?? m.target}`);
+    if (stacks) {
+      try {
+        undoMountStack(m.target, ctx);
+      } catch (err) {
+        failures.push(err);
+        continue;
+      }
+    }
     failures.push(...runUndo(m.undo));
     const r = results[m.resultIndex];
     if (r) results[m.resultIndex] = { ...r, status: "rolled-back" };

@@ -20,7 +20,7 @@ import { opsContext, type OpsOptions } from "./context.ts";
 import { kernelRefusal } from "./fs-params.ts";
 import { readFstabLenient, type FstabPaths } from "./fstab.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
-import { planOnly } from "./mount.ts";
+import { planOn } from "./mount.ts";
 import { readDeviceStart } from "./probe.ts";
 
 /** Read the fstab (bad lines as parse errors, not a refusal) and check every line. */
@@ -69,7 +69,7 @@ export function systemFacts(options: OpsOptions): VerifyFacts {
     planProblem(entry: BatchEntry) {
       let plan;
       try {
-        plan = planOnly(entry.mount, entry.mount.target, options);
+        plan = planOn(entry.mount, entry.mount.target, options);
       } catch (err) {
         // only what the options make mountkit refuse; a missing path is a check of its own
         if (err instanceof PlanError) return err.message;

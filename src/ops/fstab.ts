@@ -35,7 +35,7 @@ import { opsContext, type OpsOptions } from "./context.ts";
 import { kernelRefusal } from "./fs-params.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
-import { mount, planOnly } from "./mount.ts";
+import { mountOn, planOn } from "./mount.ts";
 import { canonicalRoot, placeInPrefix, resolveInRoot } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
 import type { UnmountOptions } from "./unmount.ts";
@@ -236,7 +236,7 @@ export function fstabRequest(operand: string | { readonly source: string; readon
 export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
   const { target } = placedTarget(entry.mount.target!, options);
-  return { plan: planOnly(entry.mount, target, options), target };
+  return { plan: planOn(entry.mount, target, options), target };
 }
 
 /**
@@ -246,7 +246,7 @@ export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], optio
 export function mountFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
   const { root, target } = placedTarget(entry.mount.target!, options);
-  const run = () => mount(entry.mount, target, { ...options, targetRoot: root });
+  const run = () => mountOn(entry.mount, target, { ...options, targetRoot: root });
   return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run, root) : run(), target };
 }
 

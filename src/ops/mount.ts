@@ -20,9 +20,37 @@ import { targetCreation } from "../plan/batch-entry.ts";
 import { newTempPath } from "./temp-location.ts";
 import { groupIdOf, userIdOf } from "../sys/users.ts";
 import { refuseMountedAlready } from "./already-mounted.ts";
+import { canonicalRoot, resolveInRoot } from "./resolve.ts";
+import { libcSyscalls } from "../sys/seam.ts";
 
-/** Mount m on target. Throws PlanError before any syscall, or SyscallError after rollback. */
+/**
+ * Mount m on target, or, when m has a target of its own, on that path inside target (containerd's
+ * Mount.Mount joins them with fs.RootPath, as mountAll does: links followed, never out of
+ * target, and the mount point opened inside it). Throws PlanError before any syscall, or
+ * SyscallError after rollback.
+ */
 export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
+  const placed = placeMount(m, target, options);
+  return mountOn(m, placed.target, placed.options);
+}
+
+/**
+ * Where mount() puts m: target itself, or m.target resolved inside it. Only a mount with a
+ * target of its own pays for the root's realpath and the walk.
+ */
+function placeMount(m: Mount, target: string, options: OpsOptions): { target: string; options: OpsOptions } {
+  if (m.target === undefined || m.target === "") return { target, options };
+  const root = canonicalRoot(target);
+  const joined = resolveInRoot(root, m.target, options.sys ?? libcSyscalls);
+  // A --target-prefix root, if any, holds this one: the mount point is pinned in the outer one.
+  return { target: joined, options: options.targetRoot === undefined ? { ...options, targetRoot: root } : options };
+}
+
+/**
+ * Mount m on exactly target, m.target not read: for callers whose Mount carries its absolute
+ * mount point in target (fstab lines, a batch's temp mounts). Same errors as mount().
+ */
+export function mountOn(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
   const ctx = opsContext(options);
   if (options.onlyOnce === true) refuseMountedAlready(m, target, ctx);
   const plan = preparePlan(m, target, ctx);
@@ -41,13 +69,19 @@ export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS
  * target is created first (mode 0755 unless given), and removed again if the mount fails.
  */
 export function mountMakingTarget(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
+  const placed = placeMount(m, target, options);
   const create = targetCreation(m.options, "X-mount.mkdir");
-  if (create === undefined) return mount(m, target, options);
-  return withCreatedTarget(m, target, create, options.log, () => mount(m, target, options), options.targetRoot);
+  if (create === undefined) return mountOn(m, placed.target, placed.options);
+  return withCreatedTarget(m, placed.target, create, options.log, () => mountOn(m, placed.target, placed.options), placed.options.targetRoot);
 }
 
-/** The plan mount() would run, with no syscall made (helpers are located, not run). */
+/** The plan mount() would run, with no syscall made (helpers are located, not run); m.target joined as mount() joins it. */
 export function planOnly(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
+  return planOn(m, placeMount(m, target, options).target, options);
+}
+
+/** planOnly for exactly target, m.target not read (as mountOn). */
+export function planOn(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
   return preparePlan(m, target, opsContext(options));
 }
 

@@ -150,15 +150,30 @@ function runUnmountStep(step: UnmountStep, ctx: OpsContext): void {
  * works; if something already holds it, detach it rather than leave it behind.
  */
 export function undoMount(target: string, ctx: OpsContext): void {
+  removeTopMount(target, ctx);
+}
+
+/**
+ * Remove every mount stacked at target, each as undoMount removes one, until none is left:
+ * for a mount point nothing else may keep (a temp mount's dir), where the caller may have
+ * stacked mounts of its own on ours.
+ */
+export function undoMountStack(target: string, ctx: OpsContext): void {
+  while (removeTopMount(target, ctx));
+}
+
+/** undoMount's step; false when nothing was mounted at target. */
+function removeTopMount(target: string, ctx: OpsContext): boolean {
   ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, 0)`);
   try {
     ctx.sys.umount2(target, 0);
   } catch (err) {
     // Nothing mounted there any more (X-mount.subdir unmounts its temp mount itself): nothing to undo.
-    if (isErrno(err, Errno.EINVAL) || isErrno(err, Errno.ENOENT)) return;
+    if (isErrno(err, Errno.EINVAL) || isErrno(err, Errno.ENOENT)) return false;
     ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, MNT_DETACH)`);
     ctx.sys.umount2(target, MNT.DETACH);
   }
+  return true;
 }
 
 /** Undo newest first; failures of the undo are attached to the original error, not thrown. */

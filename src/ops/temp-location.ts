@@ -3,8 +3,9 @@
  * and the idmap feature's temporary lowerdirs). One setting for every feature, so that
  * cleanupTempMounts() finds everything a crashed run left behind.
  *
- *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp (containerd uses
- *             $XDG_RUNTIME_DIR, else the system temp dir); read once, kept canonical, and
+ *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp (containerd's
+ *             getTempDir: $XDG_RUNTIME_DIR, else Go's os.TempDir(), which is $TMPDIR or /tmp;
+ *             an empty value counts as unset); read once, kept canonical, and
  *             created 0700 only when a dir is first made in it: planning (a dry run) never
  *             writes, it only reads the path
  *   set       setTempMountLocation(dir): created 0700 at once if missing, kept canonical
@@ -34,7 +35,7 @@ let created = false;
 /** The canonical temp mount location. Reads the file system, never writes it (see ensureTempMountLocation). */
 export function tempMountLocation(): string {
   if (location === undefined) {
-    const chosen = environmentValue("MOUNTKIT_TMPDIR") || environmentValue("XDG_RUNTIME_DIR") || "/tmp";
+    const chosen = environmentValue("MOUNTKIT_TMPDIR") || environmentValue("XDG_RUNTIME_DIR") || environmentValue("TMPDIR") || "/tmp";
     location = canonicalLocation(chosen);
     created = false;
   }

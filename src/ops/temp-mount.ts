@@ -18,7 +18,7 @@ import { fsFailure } from "./targets.ts";
 import { isOwnTempDirName, makeTempDir, tempDirOwner, tempMountLocation } from "./temp-location.ts";
 import { unmountAll, type UnmountOptions } from "./unmount.ts";
 
-export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action">;
+export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "releaseStacks">;
 
 /**
  * Mount mounts into a new temp dir, call fn(dir), then unmount and remove the dir whatever fn
@@ -34,7 +34,9 @@ export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: strin
   const dir = makeTempDir("mount");
   let batch: MountedBatch;
   try {
-    batch = mountAll(removeVolatileOption(mounts), dir, { ...options, action: `temp mount ${dir}` });
+    // The dir is ours alone: its release takes down whatever fn stacked on our mounts too, or
+    // they would stay under it and its rmdir fail (containerd unmounts with UnmountAll).
+    batch = mountAll(removeVolatileOption(mounts), dir, { ...options, action: `temp mount ${dir}`, releaseStacks: true });
   } catch (err) {
     const leftover = removeDir(dir);
     if (leftover && err instanceof MountkitError) err.cleanupErrors.push(leftover);

@@ -208,9 +208,11 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
  * Unmount a list of containerd mounts whose targets lie under root, in reverse order. Each
  * target is joined with root the way it was mounted (containerd's fs.RootPath: symlinks
  * followed, never out of root); a mount without a target was mounted on root itself.
- * Every failure is collected; a BatchError names them all.
+ * Every failure is collected; a BatchError names them all. An empty list is a no-op.
  */
 export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = NO_OPTIONS): number {
+  // Nothing to unmount is done, whatever the root (containerd's loop never runs either).
+  if (mounts.length === 0) return 0;
   const canonical = rootOrAsGiven(root);
   const sys = opsContext(options).sys;
   const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? "", sys));

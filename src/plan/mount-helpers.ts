@@ -22,8 +22,8 @@ export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
 }
 
 /**
- * The mounts made read-only. An overlay loses its upperdir and workdir, and the upperdir
- * becomes its top lower layer (the merged view stays the same, frozen). Every other mount gets
+ * The mounts made read-only. An overlay loses its upperdir, workdir, uidmap and gidmap, and the
+ * upperdir becomes its top lower layer (the merged view stays the same, frozen). Every other mount gets
  * `ro` in place of any `rw`/`ro`. Under containerd's transform prefixes (plan/activation.ts) an
  * overlay is still one ("format/mkdir/overlay"), and the X-containerd.mkdir options, the mkfs/
  * transform and its X-containerd.mkfs options go: a read-only view creates nothing (a missing
@@ -39,6 +39,9 @@ export function readonlyMounts(mounts: readonly Mount[]): Mount[] {
   });
 }
 
+/** Overlay options a read-only view drops (upperdir= is handled on its own: it becomes a layer). */
+const SKIPPED_READONLY_OVERLAY: readonly string[] = ["workdir=", "uidmap=", "gidmap="];
+
 /** "mkfs/ext4" -> "ext4", "format/mkfs/loop" -> "format/loop" */
 function withoutMkfs(type: string): string {
   const parts = type.split("/");
@@ -49,13 +52,15 @@ function withoutMkfs(type: string): string {
 /**
  * Overlay options without upperdir/workdir, the upperdir first among the lower layers. The
  * upperdir is re-escaped for `lowerdir=` (containerd joined it raw, so a ':' in it split it).
+ * uidmap=/gidmap= go too, as containerd's isSkippedReadonlyOption drops them: a read-only view
+ * (a temp mount to read from) has no use for an idmapped copy of every layer.
  */
 export function readonlyOverlayOptions(options: readonly string[]): string[] {
   let upper: string | undefined;
   const out: string[] = [];
   for (const o of options) {
     if (o.startsWith("upperdir=")) upper = unescapeOverlayPath(o.slice("upperdir=".length));
-    else if (!o.startsWith("workdir=")) out.push(o);
+    else if (!SKIPPED_READONLY_OVERLAY.some((prefix) => o.startsWith(prefix))) out.push(o);
   }
   if (upper === undefined) return out;
   const lowerdir = out.findIndex((o) => o.startsWith("lowerdir="));
@@ -73,9 +78,22 @@ export function readonlyOverlayOptions(options: readonly string[]): string[] {
 }
 
 /**
- * Whether the options make the mount read-only. The last of `ro` and `rw` wins, as in
- * mount(2); containerd's ReadOnly answered true for any `ro`, even one a later `rw` undid.
+ * Whether the mount will be read-only, as containerd's Mount.ReadOnly decides it: erofs always
+ * is; an overlay without an upperdir is (overlayfs has nowhere to write); otherwise the options
+ * say. A transform prefix ("format/mkdir/overlay") is not the type. An entry holding several
+ * options joined by commas ("lowerdir=/l,upperdir=/u,ro", as some snapshotters pack them) is
+ * read option by option. Unlike containerd, the last of `ro` and `rw` wins, as in mount(2)
+ * (containerd answers true for any `ro`, even one a later `rw` undid).
  */
 export function readOnly(m: Mount): boolean {
-  return (classifyOptions(m.options).flags & MS.RDONLY) !== 0;
+  const type = m.type.slice(m.type.lastIndexOf("/") + 1);
+  if (type === "erofs") return true;
+  const options = m.options.some((o) => o.includes(",")) ? m.options.flatMap(splitPacked) : m.options;
+  if (type === "overlay" && !options.some((o) => o.startsWith("upperdir="))) return true;
+  return (classifyOptions(options).flags & MS.RDONLY) !== 0;
+}
+
+/** One entry's options split at commas; a comma escaped with `\` (overlay paths) does not split. */
+function splitPacked(entry: string): string[] {
+  return entry.split(/(?<!\\),/).filter((o) => o !== "");
 }

@@ -15,7 +15,7 @@ export interface Mount {
   /** filesystem type; "" with a bind option, or "bind", makes a bind mount */
   readonly type: string;
   readonly source: string;
-  /** path inside a root, used by batch operations (apply, mountAll); single mounts take a target */
+  /** path inside a root: a batch's (apply, mountAll), or the target mount() is given (containerd's Mount.Target) */
   readonly target?: string;
   readonly options: readonly string[];
 }

@@ -1,9 +1,9 @@
 // Real mounts through the library, checked in /proc/self/mountinfo. Root, private namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync, readFileSync, existsSync } from "node:fs";
+import { writeFileSync, readFileSync, existsSync, symlinkSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
-import { mount, preparePlan } from "../../src/ops/mount.ts";
+import { mount, mountMakingTarget, planOnly, preparePlan } from "../../src/ops/mount.ts";
 import { opsContext } from "../../src/ops/context.ts";
 import { runPlan } from "../../src/ops/run-plan.ts";
 import { kernelFacts } from "../../src/ops/features.ts";
@@ -93,6 +93,49 @@ describe("bind", () => {
     expect(code).toBe("EROFS");
     writeFileSync(`${src}/yes`, "x");
     expect(existsSync(`${t}/yes`)).toBe(true);
+  });
+});
+
+describe("a Mount with a target of its own", () => {
+  // containerd's Mount.Mount(target) mounts on fs.RootPath(target, m.Target), as mountAll does.
+  test("is mounted at that path inside target; planOnly and mountMakingTarget say and do the same", () => {
+    fresh("own-target");
+    const root = dir("root");
+    const sub = dir("root", "a", "b");
+    unmountAfter(sub);
+    const plan = mount({ type: "tmpfs", source: "mk-joined", target: "/a/b", options: ["size=64k"] }, root);
+    expect(plan.action).toBe(`mount mk-joined on ${sub}`);
+    expect(top(sub)?.source).toBe("mk-joined");
+    expect(mountsUnder(root).map((m) => m.mountpoint)).toEqual([sub]);
+    expect(planOnly({ type: "tmpfs", source: "x", target: "a/b", options: [] }, root).action).toBe(`mount x on ${sub}`);
+    const made = `${root}/c`;
+    unmountAfter(made);
+    mountMakingTarget({ type: "tmpfs", source: "mk-made", target: "/c", options: ["X-mount.mkdir"] }, root);
+    expect(top(made)?.source).toBe("mk-made");
+  });
+
+  test("a link on the way is read inside target, and `..` cannot climb out of it", () => {
+    fresh("own-target-link");
+    const root = dir("root");
+    const outside = dir("outside");
+    const inside = dir("root", outside); // where the link's text lands when read inside root
+    symlinkSync(outside, `${root}/link`);
+    unmountAfter(inside);
+    mount({ type: "tmpfs", source: "mk-link", target: "/link", options: [] }, root);
+    expect(top(inside)?.source).toBe("mk-link");
+    expect(mountsUnder(outside)).toEqual([]);
+    const etc = dir("root", "etc");
+    unmountAfter(etc);
+    mount({ type: "tmpfs", source: "mk-climb", target: "../../../../etc", options: [] }, root);
+    expect(top(etc)?.source).toBe("mk-climb");
+  });
+
+  test("an empty target is target itself", () => {
+    fresh("own-target-empty");
+    const t = dir("t");
+    unmountAfter(t);
+    mount({ type: "tmpfs", source: "mk-empty", target: "", options: [] }, t);
+    expect(top(t)?.source).toBe("mk-empty");
   });
 });
 

@@ -1,4 +1,4 @@
-// The temp mount location: $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp, unless set.
+// The temp mount location: $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp, unless set.
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,11 +12,13 @@ afterEach(() => {
   resetTempMountLocation();
 });
 
-test("the default is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp, read once", () => {
+test("the default is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp, read once", () => {
   const base = mkdtempSync(join(tmpdir(), "mountkit-test-tempdefault-"));
   const savedMk = process.env.MOUNTKIT_TMPDIR;
+  const savedTmp = process.env.TMPDIR;
   try {
     delete process.env.MOUNTKIT_TMPDIR;
+    process.env.TMPDIR = `${base}/tmpdir`;
     resetTempMountLocation(); // an earlier test file may have fixed it in this process
     process.env.XDG_RUNTIME_DIR = `${base}/xdg`;
     expect(tempMountLocation()).toBe(`${base}/xdg`);
@@ -28,10 +30,16 @@ test("the default is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp, read on
     resetTempMountLocation();
     delete process.env.MOUNTKIT_TMPDIR;
     process.env.XDG_RUNTIME_DIR = "";
+    // as Go's os.TempDir(), which containerd falls back on
+    expect(tempMountLocation()).toBe(`${base}/tmpdir`);
+    resetTempMountLocation();
+    process.env.TMPDIR = "";
     expect(tempMountLocation()).toBe("/tmp");
   } finally {
     if (savedMk === undefined) delete process.env.MOUNTKIT_TMPDIR;
     else process.env.MOUNTKIT_TMPDIR = savedMk;
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
     rmSync(base, { recursive: true, force: true });
   }
 });

@@ -56,6 +56,45 @@ describe("withTempMount", () => {
     expect(readdirSync(location)).toEqual([]);
   });
 
+  test("mounts fn stacked on the temp mounts go with them (containerd peels with UnmountAll): nothing left, the dir removed", async () => {
+    fresh("tempstack");
+    const src = s.path("src");
+    mkdirSync(src);
+    const before = mountinfoText();
+    let seen = "";
+    await withTempMount(
+      [
+        { type: "tmpfs", source: "temp-root", options: [] },
+        { type: "bind", source: src, target: "/inner", options: ["bind"] },
+      ],
+      (dir) => {
+        seen = dir;
+        // one on the entry below the dir, then two on the temp dir itself, hiding the first
+        mount({ type: "tmpfs", source: "fn-1", options: [] }, `${dir}/inner`);
+        mount({ type: "tmpfs", source: "fn-2", options: [] }, dir);
+        mount({ type: "tmpfs", source: "fn-3", options: [] }, dir);
+        expect(mountsUnder(dir)).toHaveLength(5);
+      },
+      { mkdir: true },
+    );
+    expect(existsSync(seen)).toBe(false);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
+  test("a stack fn made on the temp dir alone: peeled, ours last", async () => {
+    fresh("tempstack1");
+    const before = mountinfoText();
+    let seen = "";
+    await withTempMount([{ type: "tmpfs", source: "temp-root", options: [] }], (dir) => {
+      seen = dir;
+      mount({ type: "tmpfs", source: "fn-1", options: [] }, dir);
+    });
+    expect(existsSync(seen)).toBe(false);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
   test("fn's error comes back unchanged, after the same cleanup", async () => {
     fresh("tempfail");
     const before = mountinfoText();

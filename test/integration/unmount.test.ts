@@ -142,7 +142,7 @@ describe("unmountMounts", () => {
     const root = dir("root");
     for (const d of ["a", "b", "c"]) dir("root", d);
     const mounts = ["a", "b", "c"].map((d) => ({ type: "tmpfs", source: "mk", target: `/${d}`, options: [] }));
-    for (const m of mounts) mount(m, `${root}${m.target}`);
+    for (const m of mounts) mount(m, root); // each on its own target inside root
     const sys = injectFaults(libcSyscalls, {
       umount2: [
         { calls: "always", errno: Errno.EBUSY, path: `${root}/a` },

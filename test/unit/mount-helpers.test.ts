@@ -45,6 +45,42 @@ describe("readonlyMounts", () => {
     expect(input[0]!.options).toEqual(["index=off", "lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"]);
   });
 
+  test("overlay: uidmap= and gidmap= go too (containerd's isSkippedReadonlyOption), with and without an upperdir", () => {
+    const input = frozen([
+      { type: "overlay", source: "overlay", options: ["lowerdir=/l", "upperdir=/u", "workdir=/w", "uidmap=0:1000:1", "gidmap=0:1000:1", "index=off"] },
+      { type: "overlay", source: "overlay", options: ["uidmap=0:1000:1", "lowerdir=/a:/b", "gidmap=0:1000:1"] },
+      // only overlays: an idmapped bind stays idmapped
+      { type: "bind", source: "/s", options: ["rbind", "uidmap=0:1000:1", "gidmap=0:1000:1"] },
+    ]);
+    expect(readonlyMounts(input).map((m) => m.options)).toEqual([
+      ["lowerdir=/u:/l", "index=off"],
+      ["lowerdir=/a:/b"],
+      ["rbind", "uidmap=0:1000:1", "gidmap=0:1000:1", "ro"],
+    ]);
+  });
+
+  test("containerd's TestReadonlyMounts table", () => {
+    expect(readonlyMounts([])).toEqual([]);
+    const overlays = frozen([
+      { type: "overlay", source: "overlay", options: ["index=off", "workdir=/path/to/snapshots/4/work", "upperdir=/path/to/snapshots/4/fs", "lowerdir=/path/to/snapshots/1/fs"] },
+      { type: "overlay", source: "overlay", options: ["index=on", "lowerdir=/another/path/to/snapshots/2/fs"] },
+    ]);
+    expect(readonlyMounts(overlays)).toEqual([
+      { type: "overlay", source: "overlay", options: ["index=off", "lowerdir=/path/to/snapshots/4/fs:/path/to/snapshots/1/fs"] },
+      { type: "overlay", source: "overlay", options: ["index=on", "lowerdir=/another/path/to/snapshots/2/fs"] },
+    ]);
+    const others = frozen([
+      { type: "mount-without-rw", source: "", options: ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/l"] },
+      { type: "mount-with-rw", source: "", options: ["an-option=a-value", "another_opt=/another/value", "rw"] },
+      { type: "mount-with-ro", source: "", options: ["an-option=a-value", "another_opt=/another/value", "ro"] },
+    ]);
+    expect(readonlyMounts(others).map((m) => m.options)).toEqual([
+      ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/l", "ro"],
+      ["an-option=a-value", "another_opt=/another/value", "ro"],
+      ["an-option=a-value", "another_opt=/another/value", "ro"],
+    ]);
+  });
+
   test("an upperdir holding ':' or an escape stays one layer", () => {
     const [options] = [readonlyOverlayOptions(["lowerdir=/l", "upperdir=/up:per\\,x", "workdir=/w"])];
     const value = options[0]!.slice("lowerdir=".length);
@@ -93,5 +129,31 @@ describe("readOnly", () => {
     expect(readOnly({ type: "tmpfs", source: "t", options: ["ro", "rw"] })).toBe(false);
     expect(readOnly({ type: "tmpfs", source: "t", options: ["rw", "nosuid", "ro"] })).toBe(true);
     expect(readOnly({ type: "tmpfs", source: "t", options: [] })).toBe(false);
+  });
+
+  // containerd's TestMountReadOnly (core/mount/mount_test.go), case by case
+  const containerdCases: [string, Mount, boolean][] = [
+    ["erofs is always read-only", { type: "erofs", source: "/path/to/layer.erofs", options: ["loop"] }, true],
+    ["overlay without upperdir is read-only", { type: "overlay", source: "overlay", options: ["lowerdir=/lower"] }, true],
+    ["overlay with upperdir is writable", { type: "overlay", source: "overlay", options: ["lowerdir=/lower", "upperdir=/upper"] }, false],
+    ["overlay with upperdir packed into a comma-joined options string is writable", { type: "overlay", source: "overlay", options: ["lowerdir=/lower,upperdir=/upper,workdir=/work"] }, false],
+    ["type modifiers are stripped before matching overlay", { type: "format/mkdir/overlay", source: "overlay", options: ["lowerdir=/lower"] }, true],
+    ["type modifiers are stripped, overlay with upperdir still writable", { type: "format/mkdir/overlay", source: "overlay", options: ["upperdir=/upper"] }, false],
+    ["overlay with an explicit `ro` option is read-only despite upperdir", { type: "overlay", source: "overlay", options: ["lowerdir=/lower", "upperdir=/upper", "ro"] }, true],
+    ["overlay `ro` packed into a comma-joined options string is read-only", { type: "overlay", source: "overlay", options: ["lowerdir=/lower,upperdir=/upper,ro"] }, true],
+    ["other types are read-only only with the `ro` option", { type: "bind", source: "/path", options: ["ro", "rbind"] }, true],
+    ["other types are writable without the `ro` option", { type: "bind", source: "/path", options: ["rbind"] }, false],
+  ];
+  for (const [desc, m, expected] of containerdCases) {
+    test(`containerd: ${desc}`, () => expect(readOnly(m)).toBe(expected));
+  }
+
+  test("erofs under a transform prefix; a packed `ro` of another type; an escaped comma does not split", () => {
+    expect(readOnly({ type: "format/erofs", source: "{{ mount 0 }}", options: [] })).toBe(true);
+    expect(readOnly({ type: "ext4", source: "/dev/x", options: ["noatime,ro"] })).toBe(true);
+    // one upperdir whose path holds an escaped ",ro"
+    expect(readOnly({ type: "overlay", source: "overlay", options: ["lowerdir=/l", "upperdir=/u\\,ro", "workdir=/w"] })).toBe(false);
+    // the last of ro and rw still wins, packed or not
+    expect(readOnly({ type: "overlay", source: "overlay", options: ["lowerdir=/l,upperdir=/u,workdir=/w,ro", "rw"] })).toBe(false);
   });
 });

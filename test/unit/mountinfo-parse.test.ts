@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { MountInfoParseError, decodeMountInfoField, parseMountInfo, parseMountInfoLine } from "../../src/mountinfo/index.ts";
 import { readLineAt } from "../../src/mountinfo/parse.ts";
+import { lookupMount } from "../../src/mountinfo/lookup.ts";
 import type { MountInfo } from "../../src/mountinfo/index.ts";
 
 describe("parseMountInfoLine", () => {
@@ -80,6 +81,21 @@ describe("parseMountInfoLine", () => {
       want: { fstype: "tmpfs", source: "-", superOptions: "rw" },
     },
     {
+      name: "fields after the super options are dropped (moby's \"extra fields at the end\")",
+      line: "251 15 0:3573 / /mnt/point rw,relatime - aufs none rw,unc=buggy but we cope",
+      want: { mountpoint: "/mnt/point", fstype: "aufs", source: "none", superOptions: "rw,unc=buggy" },
+    },
+    {
+      name: "moby's cifs line: a space left unescaped in unc= (Linux <= 3.9)",
+      line: "31 21 0:23 / /DATA/foo_bla_bla rw,relatime - cifs //foo/BLA\\040BLA\\040BLA/ rw,sec=ntlm,cache=loose,unc=\\\\foo\\BLA BLA BLA,username=my_login,domain=mydomain.com,uid=12345678,forceuid,gid=12345678,forcegid,addr=10.1.30.10,file_mode=0755,dir_mode=0755,nounix,rsize=61440,wsize=65536,actimeo=1",
+      want: { id: 31, parent: 21, mountpoint: "/DATA/foo_bla_bla", fstype: "cifs", source: "//foo/BLA BLA BLA/", superOptions: "rw,sec=ntlm,cache=loose,unc=\\\\foo\\BLA", optional: [] },
+    },
+    {
+      name: 'extra fields and a source spelled "-": the first "-" after the mount options is the separator',
+      line: "64 63 0:40 / /d rw - tmpfs - rw x - y",
+      want: { fstype: "tmpfs", source: "-", superOptions: "rw" },
+    },
+    {
       name: "large device numbers",
       line: "5000 4999 259:1048575 / /big rw - xfs /dev/nvme0n1p1 rw",
       want: { id: 5000, parent: 4999, major: 259, minor: 1048575 },
@@ -94,7 +110,7 @@ describe("parseMountInfoLine", () => {
   const bad: { name: string; line: string; error: RegExp }[] = [
     { name: "too few fields", line: "27 1 254:0 / / rw - ext4 /dev/vda", error: /at least 10 .* found 9/ },
     { name: "missing separator", line: "27 1 254:0 / / rw shared:1 ext4 /dev/vda rw", error: /no "-" separator/ },
-    { name: "too many fields after the separator", line: "27 1 254:0 / / rw - ext4 /dev/vda rw extra", error: /expected 3 fields after "-", found 4/ },
+    { name: "too few fields after the separator (moby's case)", line: "251 15 0:3573 / /mnt/point rw,relatime some extra fields - aufs none", error: /expected at least 3 fields after "-", found 2/ },
     { name: "non-numeric id", line: "x 1 254:0 / / rw - ext4 /dev/vda rw", error: /bad mount id "x"/ },
     { name: "negative parent", line: "2 -1 254:0 / / rw - ext4 /dev/vda rw", error: /bad parent id "-1"/ },
     { name: "major:minor without colon", line: "2 1 2540 / / rw - ext4 /dev/vda rw", error: /bad major:minor "2540"/ },
@@ -135,6 +151,16 @@ describe("parseMountInfo", () => {
     const mounts = parseMountInfo(`${good.join("\n")}\n\n\n`);
     expect(mounts.map((m) => m.mountpoint)).toEqual(["/", "/proc", "/dev/shm"]);
     expect(mounts.map((m) => m.id)).toEqual([27, 22, 25]);
+  });
+
+  test("one line with extra fields does not cost the table: the others are read, the odd one too", () => {
+    const cifs = "31 27 0:23 / /data rw,relatime - cifs //srv/My\\040Docs rw,unc=\\\\srv\\My Docs,vers=1.0";
+    const mounts = parseMountInfo([good[0], cifs, good[1]].join("\n"));
+    expect(mounts.map((m) => m.mountpoint)).toEqual(["/", "/data", "/proc"]);
+    expect(mounts[1]).toMatchObject({ source: "//srv/My Docs", superOptions: "rw,unc=\\\\srv\\My" });
+    // what lookups and unmounts read the table for
+    expect(lookupMount(mounts, "/data/file")?.fstype).toBe("cifs");
+    expect(lookupMount(mounts, "/proc/self")?.fstype).toBe("proc");
   });
 
   test("empty text is an empty table", () => {
@@ -183,7 +209,7 @@ describe("parseMountInfo reads each line in place exactly as parseMountInfoLine 
   const malformed = [
     "27 1 254:0 / / rw - ext4 /dev/vda",
     "27 1 254:0 / / rw shared:1 ext4 /dev/vda rw",
-    "27 1 254:0 / / rw - ext4 /dev/vda rw extra",
+    "251 15 0:3573 / /mnt/point rw,relatime some extra fields - aufs none",
     "x 1 254:0 / / rw - ext4 /dev/vda rw",
     "2 -1 254:0 / / rw - ext4 /dev/vda rw",
     "2 1 2540 / / rw - ext4 /dev/vda rw",

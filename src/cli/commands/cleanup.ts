@@ -12,7 +12,7 @@ import { oneLine, printJson, reportError, type Io } from "../output.ts";
 import { absolutePath } from "../../sys/cwd.ts";
 
 const FLAGS: readonly FlagSpec[] = [
-  { long: "temp-dir", value: "DIR", help: "clean DIR (default: $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else /tmp)" },
+  { long: "temp-dir", value: "DIR", help: "clean DIR (default: $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp)" },
   { long: "include-running", help: "also the directories of mountkit processes still running (their pid is in the name)" },
   { long: "verbose", short: "v", help: "print each unmount, and each directory removed or left" },
   { long: "json", help: "print the result as JSON" },
