@@ -16,7 +16,7 @@ import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import { isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
-import { isUserspaceExtension, lookupOption } from "./option-table.ts";
+import { isUserspaceExtension, lookupOption, withImpliedWords } from "./option-table.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
 
@@ -153,14 +153,14 @@ function isLoopOption(item: string): boolean {
  * helpers (its MNT_NOHLPS options: auto, noauto, comment=, x-* and X-* (X-mount.* among them:
  * mountkit carries those out), the loop device's offset=, sizelimit=, encryption=), without
  * "defaults", and without what mountkit applies afterwards (propagation, recursive
- * attributes). An item whose value has a comma is quoted again, as util-linux writes it
+ * attributes); user, users, owner and group with the nosuid, nodev, noexec they imply. An item whose value has a comma is quoted again, as util-linux writes it
  * (context="a,b").
  */
 export function helperOptionString(options: readonly string[]): string {
   const kept: string[] = [];
   for (const item of options) {
     if (!passedToHelper(item)) continue;
-    kept.push(item.includes(",") ? quoteValue(item) : item);
+    for (const word of withImpliedWords(item)) kept.push(word.includes(",") ? quoteValue(word) : word);
   }
   return kept.join(",");
 }

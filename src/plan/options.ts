@@ -114,7 +114,13 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         break;
       case "userspace":
         (userspace ??= []).push(item);
+        if (b.implies !== undefined) {
+          flags |= b.implies;
+          flagsMentioned |= b.implies;
+        }
         break;
+      case "unsupported":
+        throw new PlanError(`parse options: ${item}: ${b.why}`);
       case "feature":
         if (b.feature === "loop") loop = true;
         else if (b.feature === "loop-device") {

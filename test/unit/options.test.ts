@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { MS } from "../../src/plan/flags.ts";
+import { formatFlags, MS } from "../../src/plan/flags.ts";
 import { OPTION_TABLE } from "../../src/plan/option-table.ts";
 import { classifyOptions, dataSize, joinData, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
 
@@ -109,6 +109,51 @@ describe("classifyOptions", () => {
     const c = classifyOptions(["nofail", "noauto", "x-systemd.automount", "X-mount.mkdir=0755", "_netdev", "size=1m"]);
     expect(c.data).toEqual(["size=1m"]);
     expect(c.userspace).toEqual(["nofail", "noauto", "x-systemd.automount", "X-mount.mkdir=0755", "_netdev"]);
+  });
+
+  // mount(8) 2.38, compared in a namespace: user and users imply nosuid,nodev,noexec, owner and
+  // group nosuid,nodev, where they stand; a later exec/suid/dev clears one again, nouser does not.
+  const SECURE = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const impliedCases: [string[], number][] = [
+    [["user"], SECURE],
+    [["users"], SECURE],
+    [["owner"], MS.NOSUID | MS.NODEV],
+    [["group"], MS.NOSUID | MS.NODEV],
+    [["user", "exec"], MS.NOSUID | MS.NODEV],
+    [["exec", "user"], SECURE],
+    [["users", "suid", "dev"], MS.NOEXEC],
+    [["user", "nouser"], SECURE],
+    [["user", "nousers"], SECURE],
+    [["defaults", "user"], SECURE],
+    [["user=alice"], 0],
+    [["nouser", "nousers", "noowner", "nogroup"], 0],
+    [["owner", "ro"], MS.NOSUID | MS.NODEV | MS.RDONLY],
+  ];
+  for (const [options, flags] of impliedCases) {
+    test(`${options.join(",")} -> flags ${formatFlags(flags)} (what mount(8) makes)`, () => {
+      const c = classifyOptions(options);
+      expect(c.flags).toBe(flags);
+      expect(c.data).toEqual([]);
+    });
+  }
+
+  test("an implied flag counts as mentioned: a remount with user sets them, whatever the mount had", () => {
+    expect(classifyOptions(["remount", "user"]).flagsMentioned & SECURE).toBe(SECURE);
+  });
+
+  test("libmount's userspace map never reaches the kernel; its words given a value do, as util-linux sends them", () => {
+    const userspace = ["nousers", "noowner", "nogroup", "user=alice", "uhelper=udisks2", "helper=udisks2", "comment", "comment=x"];
+    const c = classifyOptions([...userspace, "defaults=1", "size=1m", "nofail=1", "users=1", "owner=1"]);
+    expect(c.userspace).toEqual(userspace);
+    expect(c.data).toEqual(["size=1m", "nofail=1", "users=1", "owner=1"]);
+    expect(c.flags).toBe(0);
+  });
+
+  test("dm-verity and loop encryption options are refused by name, not dropped (that would mount unprotected)", () => {
+    for (const item of ["verity.roothash=abc", "verity.hashdevice=/dev/x", "encryption=aes"]) {
+      expect(() => classifyOptions(["ro", item])).toThrow(PlanError);
+      expect(() => classifyOptions([item])).toThrow(item);
+    }
   });
 
   test("flagsMentioned records what the options set or cleared, the whole atime group for any atime word", () => {

@@ -1,0 +1,130 @@
+// Mount options as util-linux mount(8) 2.38 treats them, through the binary and the library,
+// checked in mountinfo: user/users/owner/group imply nosuid,nodev(,noexec); libmount's
+// userspace words never reach the kernel. Expected values were taken from util-linux's mount
+// on scratch dirs in a private namespace.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../support/cli.ts";
+import { mountTable, requireRootNamespace } from "../support/root.ts";
+import { workspace } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+const ws = workspace();
+
+/** The top mount at path: its per-mount and superblock options. */
+function mounted(path: string): { vfs: string[]; sb: string[] } {
+  const m = mountTable().findLast((e) => e.mountpoint === path);
+  if (m === undefined) throw new Error(`nothing mounted on ${path}`);
+  return { vfs: m.options.split(","), sb: m.superOptions.split(",") };
+}
+
+/** `mountkit mount ARGS`, which must succeed; the target is unmounted after the test. */
+function mountOk(target: string, ...args: string[]): void {
+  const r = runCli(["mount", ...args]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  ws.unmountAfter(target);
+}
+
+const SECURE = ["nosuid", "nodev", "noexec"];
+
+describe("user, users, owner, group imply nosuid,nodev(,noexec), as mount(8) documents", () => {
+  const cases: [string, string[], string[]][] = [
+    // -o, flags present, flags absent
+    ["user", SECURE, []],
+    ["users", SECURE, []],
+    ["owner", ["nosuid", "nodev"], ["noexec"]],
+    ["group", ["nosuid", "nodev"], ["noexec"]],
+    ["user,exec", ["nosuid", "nodev"], ["noexec"]],
+    ["exec,user", SECURE, []],
+    ["users,suid,dev", ["noexec"], ["nosuid", "nodev"]],
+    ["user,nouser", SECURE, []],
+    ["user=alice", [], SECURE],
+  ];
+  for (const [opts, present, absent] of cases) {
+    test(`mount -t tmpfs -o ${opts}`, () => {
+      ws.fresh("implied");
+      const target = ws.dir("t");
+      mountOk(target, "-t", "tmpfs", "-o", opts, "x", target);
+      const { vfs } = mounted(target);
+      for (const f of present) expect(vfs).toContain(f);
+      for (const f of absent) expect(vfs).not.toContain(f);
+    });
+  }
+
+  test("a bind with users is nosuid,nodev,noexec (the bind's remount applies them)", () => {
+    ws.fresh("implied-bind");
+    const [src, target] = [ws.dir("src"), ws.dir("t")];
+    mountOk(target, "--bind", "-o", "users", src, target);
+    expect(mounted(target).vfs).toEqual(expect.arrayContaining(SECURE));
+  });
+
+  test("remount,user sets them; remount,user,exec leaves exec; remount,nouser changes nothing", () => {
+    ws.fresh("implied-remount");
+    const target = ws.dir("t");
+    mountOk(target, "-t", "tmpfs", "x", target);
+    expect(runCli(["mount", "-o", "remount,user", target]).code).toBe(0);
+    expect(mounted(target).vfs).toEqual(expect.arrayContaining(SECURE));
+    expect(runCli(["mount", "-o", "remount,nouser", target]).code).toBe(0);
+    expect(mounted(target).vfs).toEqual(expect.arrayContaining(SECURE));
+    expect(runCli(["mount", "-o", "remount,exec,suid", target]).code).toBe(0);
+    expect(runCli(["mount", "-o", "remount,owner", target]).code).toBe(0);
+    const { vfs } = mounted(target);
+    expect(vfs).toEqual(expect.arrayContaining(["nosuid", "nodev"]));
+    expect(vfs).not.toContain("noexec");
+  });
+
+  test("fstab: mount -a and mount DIR give a user line nosuid,nodev,noexec", () => {
+    ws.fresh("implied-fstab");
+    const [a, b] = [ws.dir("a"), ws.dir("b")];
+    const fstab = ws.dir("etc") + "/fstab";
+    writeFileSync(fstab, `x ${a} tmpfs user,noauto 0 0\nx ${b} tmpfs users,exec 0 0\n`);
+    mountOk(a, "-T", fstab, a);
+    expect(mounted(a).vfs).toEqual(expect.arrayContaining(SECURE));
+    mountOk(b, "-a", "-T", fstab);
+    expect(mounted(b).vfs).toEqual(expect.arrayContaining(["nosuid", "nodev"]));
+    expect(mounted(b).vfs).not.toContain("noexec");
+  });
+
+  test("a mount.TYPE helper gets the implied words before user, as libmount hands them on", () => {
+    ws.fresh("implied-helper");
+    const [helpers, target] = [ws.dir("helpers"), ws.dir("t")];
+    const log = join(helpers, "argv");
+    writeFileSync(join(helpers, "mount.mkfake"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${log}\n`);
+    chmodSync(join(helpers, "mount.mkfake"), 0o755);
+    const r = runCli(["mount", "-t", "mkfake", "-o", "user,exec", "--helper-dir", helpers, "src", target]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(log, "utf8").split("\n")).toEqual(["src", target, "-o", "noexec,nosuid,nodev,user,exec", ""]);
+  });
+});
+
+describe("libmount's userspace options stay out of the kernel's data", () => {
+  test("nousers, noowner, nogroup, user=, uhelper=, helper=, defaults=, comment: a plain tmpfs", () => {
+    ws.fresh("userspace");
+    const target = ws.dir("t");
+    mountOk(target, "-t", "tmpfs", "-o", "nousers,noowner,nogroup,user=alice,uhelper=udisks2,helper=udisks2,defaults=1,comment,size=1m", "x", target);
+    const { vfs, sb } = mounted(target);
+    expect(vfs).not.toContain("nosuid");
+    expect(sb).toContain("size=1024k");
+  });
+
+  test("a word given a value goes to the kernel, as util-linux sends it: nofail=1 is EINVAL", () => {
+    ws.fresh("userspace-valued");
+    const target = ws.dir("t");
+    const r = runCli(["mount", "-t", "tmpfs", "-o", "nofail=1", "x", target]);
+    expect(r.code).toBe(32);
+    expect(r.stderr).toContain("EINVAL");
+  });
+
+  test("verity.* and encryption= are refused by name before any syscall (exit 1), never dropped", () => {
+    ws.fresh("refused");
+    const target = ws.dir("t");
+    for (const opt of ["verity.roothash=00", "encryption=aes"]) {
+      const r = runCli(["mount", "-t", "tmpfs", "-o", opt, "x", target]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(opt);
+    }
+    expect(mountTable().some((m) => m.mountpoint === target)).toBe(false);
+  });
+});
