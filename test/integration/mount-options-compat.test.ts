@@ -128,3 +128,42 @@ describe("libmount's userspace options stay out of the kernel's data", () => {
     expect(mountTable().some((m) => m.mountpoint === target)).toBe(false);
   });
 });
+
+describe("-r, -w and -o take effect where they stand on the command line (the last wins)", () => {
+  const cases: [string[], "ro" | "rw"][] = [
+    [["-w", "-r", "-t", "tmpfs"], "ro"],
+    [["-r", "-w", "-t", "tmpfs"], "rw"],
+    [["-w", "-t", "tmpfs", "-o", "ro"], "ro"],
+    [["-o", "ro", "-w", "-t", "tmpfs"], "rw"],
+    [["-r", "-t", "tmpfs", "-o", "rw"], "rw"],
+  ];
+  for (const [args, mode] of cases) {
+    test(`mount ${args.join(" ")} x TARGET: ${mode}`, () => {
+      ws.fresh("rw-order");
+      const target = ws.dir("t");
+      mountOk(target, ...args, "x", target);
+      expect(mounted(target).vfs[0]).toBe(mode);
+    });
+  }
+
+  test("mount -w --bind -r: the bind is read-only; -r --bind -w: read-write", () => {
+    ws.fresh("rw-order-bind");
+    const [src, ro, rw] = [ws.dir("src"), ws.dir("ro"), ws.dir("rw")];
+    mountOk(ro, "-w", "--bind", "-r", src, ro);
+    expect(mounted(ro).vfs[0]).toBe("ro");
+    mountOk(rw, "-r", "--bind", "-w", src, rw);
+    expect(mounted(rw).vfs[0]).toBe("rw");
+  });
+
+  test("the fstab form: -w after a line's ro does not beat a later -o ro", () => {
+    ws.fresh("rw-order-fstab");
+    const target = ws.dir("t");
+    const fstab = ws.dir("etc") + "/fstab";
+    writeFileSync(fstab, `x ${target} tmpfs ro 0 0\n`);
+    mountOk(target, "-T", fstab, "-w", "-o", "ro", target);
+    expect(mounted(target).vfs[0]).toBe("ro");
+    expect(runCli(["umount", target]).code).toBe(0);
+    mountOk(target, "-T", fstab, "-o", "ro", "-w", target);
+    expect(mounted(target).vfs[0]).toBe("rw");
+  });
+});

@@ -54,7 +54,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
       types: last(args, "types"),
       testOptions: last(args, "test-opts"),
       // -o, -r, -w, -m, --make-*: after each line's own options, as mount(8) -a adds them
-      options: commandLineOptions(args.flags, values(args, "options")),
+      options: commandLineOptions(args),
       optionsMode: optionsModeOf(args),
       targetPrefix: last(args, "target-prefix"),
       ...readWriteOnly(args),
