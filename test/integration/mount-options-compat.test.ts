@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { mount } from "../../src/ops/mount.ts";
 import { runCli } from "../support/cli.ts";
 import { mountTable, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
@@ -165,5 +166,32 @@ describe("-r, -w and -o take effect where they stand on the command line (the la
     expect(runCli(["umount", target]).code).toBe(0);
     mountOk(target, "-T", fstab, "-o", "ro", "-w", target);
     expect(mounted(target).vfs[0]).toBe("rw");
+  });
+});
+
+describe("a remount keeps lazytime, which statfs cannot show, unless it says nolazytime", () => {
+  test("tmpfs -o lazytime, then remount,ro and remount,rw: still lazytime; remount,nolazytime: off", () => {
+    ws.fresh("lazytime");
+    const target = ws.dir("t");
+    mountOk(target, "-t", "tmpfs", "-o", "lazytime", "x", target);
+    expect(mounted(target).sb).toContain("lazytime");
+    for (const opts of ["remount,ro", "remount,rw"]) {
+      expect(runCli(["mount", "-o", opts, target]).code).toBe(0);
+      expect(mounted(target).sb).toContain("lazytime");
+    }
+    expect(mounted(target).vfs[0]).toBe("rw");
+    expect(runCli(["mount", "-o", "remount,nolazytime", target]).code).toBe(0);
+    expect(mounted(target).sb).not.toContain("lazytime");
+    expect(runCli(["mount", "-o", "remount,lazytime", target]).code).toBe(0);
+    expect(mounted(target).sb).toContain("lazytime");
+  });
+
+  test("the library's remount too, and the dry run shows lazytime among the flags kept", () => {
+    ws.fresh("lazytime-lib");
+    const target = ws.dir("t");
+    mountOk(target, "-t", "tmpfs", "-o", "lazytime,size=1m", "x", target);
+    mount({ type: "", source: "", options: ["remount", "ro"] }, target);
+    expect(mounted(target).sb).toEqual(expect.arrayContaining(["ro", "lazytime"]));
+    expect(runCli(["mount", "-n", "-o", "remount,rw", target]).stdout).toContain("MS_LAZYTIME");
   });
 });
