@@ -5,7 +5,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { probeKernelFacts } from "../../src/ops/features.ts";
 import { mount } from "../../src/ops/mount.ts";
+import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
 import { mountTable, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
@@ -193,5 +195,81 @@ describe("a remount keeps lazytime, which statfs cannot show, unless it says nol
     mount({ type: "", source: "", options: ["remount", "ro"] }, target);
     expect(mounted(target).sb).toEqual(expect.arrayContaining(["ro", "lazytime"]));
     expect(runCli(["mount", "-n", "-o", "remount,rw", target]).stdout).toContain("MS_LAZYTIME");
+  });
+});
+
+describe("Mount.options entries as containerd joins them: split on bare commas, quotes passed through once", () => {
+  const CONTEXT_VALUE = "system_u:object_r:container_file_t:s0:c1,c2";
+  const CONTEXT = `context="${CONTEXT_VALUE}"`;
+
+  /** The seam, recording what mount(2) and fsconfig(2) are given (everything else untouched). */
+  function recording(): { sys: Syscalls; mounts: (string | null)[]; fsconfig: [string | null, string | null][] } {
+    const mounts: (string | null)[] = [];
+    const fsconfig: [string | null, string | null][] = [];
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      mount(source, target, fstype, flags, data) {
+        mounts.push(data);
+        return libcSyscalls.mount(source, target, fstype, flags, data);
+      },
+      fsconfig(fd, cmd, key, value, aux) {
+        fsconfig.push([key, value]);
+        return libcSyscalls.fsconfig(fd, cmd, key, value, aux);
+      },
+    };
+    return { sys, mounts, fsconfig };
+  }
+
+  test("the library: [\"size=1m,mode=700\"] is two options (it was size=\"1m,mode=700\", EINVAL)", () => {
+    ws.fresh("entries");
+    const target = ws.dir("t");
+    mount({ type: "tmpfs", source: "x", options: ["size=1m,mode=700", "nosuid"] }, target);
+    ws.unmountAfter(target);
+    const { vfs, sb } = mounted(target);
+    expect(sb).toEqual(expect.arrayContaining(["size=1024k", "mode=700"]));
+    expect(vfs).toContain("nosuid");
+  });
+
+  test("a quoted context= reaches mount(2) quoted once, and overlay's fsconfig without the quotes (no SELinux here: both refused, nothing left)", () => {
+    ws.fresh("entries-context");
+    const [lower, target] = [ws.dir("lower"), ws.dir("t")];
+    const tmpfs = recording();
+    expect(() => mount({ type: "tmpfs", source: "x", options: ["size=1m", CONTEXT] }, target, { sys: tmpfs.sys })).toThrow();
+    expect(tmpfs.mounts).toEqual([`size=1m,${CONTEXT}`]);
+    const legacy = recording();
+    expect(() => mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower}`, CONTEXT] }, target, { sys: legacy.sys, facts: probeKernelFacts("legacy") })).toThrow();
+    expect(legacy.mounts).toEqual([`lowerdir=${lower},${CONTEXT}`]);
+    const fd = recording();
+    expect(() => mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower},${CONTEXT}`] }, target, { sys: fd.sys, facts: probeKernelFacts("fd") })).toThrow();
+    expect(fd.fsconfig).toContainEqual(["context", CONTEXT_VALUE]);
+    expect(mountTable().some((m) => m.mountpoint === target)).toBe(false);
+  });
+
+  test("mountkit apply: an entry with several options and one with a quoted value", () => {
+    ws.fresh("entries-apply");
+    const root = ws.dir("root");
+    ws.dir("root", "a");
+    ws.dir("root", "b");
+    const list = ws.dir("etc") + "/mounts.json";
+    writeFileSync(list, JSON.stringify([
+      { type: "tmpfs", source: "x", target: "/a", options: ["size=1m,mode=700", "ro"] },
+      { type: "tmpfs", source: "y", target: "/b", options: ['nosuid,X-mount.auto-fstypes="ext4,btrfs"', "size=2m"] },
+    ]));
+    const r = runCli(["apply", "--root", root, list]);
+    ws.unmountAfter(join(root, "a"));
+    ws.unmountAfter(join(root, "b"));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(mounted(join(root, "a")).sb).toEqual(expect.arrayContaining(["ro", "size=1024k", "mode=700"]));
+    expect(mounted(join(root, "b")).vfs).toContain("nosuid");
+    expect(mounted(join(root, "b")).sb).toContain("size=2048k");
+  });
+
+  test("the CLI's -o 'uidmap=\"0:1000:1,1:2000:1\"' still reads as one idmap option (dry run)", () => {
+    ws.fresh("entries-cli");
+    const [src, target] = [ws.dir("src"), ws.dir("t")];
+    const r = runCli(["mount", "-n", "--bind", "-o", 'uidmap="0:1000:1,1:2000:1",gidmap="0:1000:1,1:2000:1"', src, target]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("MOUNT_ATTR_IDMAP");
   });
 });

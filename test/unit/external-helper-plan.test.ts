@@ -143,8 +143,9 @@ describe("libmount's argv shape", () => {
     expect(helperOptionString(["rshared", "private", "rro", "ro=recursive", "nosuid"])).toBe("nosuid");
   });
 
-  test("a value with a comma is quoted again, as util-linux writes it", () => {
-    expect(helperOptionString(["context=system_u:object_r:tmp_t:s0:c1,c2", "a,b"])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2","a,b"');
+  test("quotes stay as given, never doubled; an entry with a bare comma is several options (containerd joins them)", () => {
+    expect(helperOptionString(['context="system_u:object_r:tmp_t:s0:c1,c2"', "a,b"])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2",a,b');
+    expect(helperOptionString(["size=1m,noauto,x-a", "nosuid"])).toBe("size=1m,nosuid");
   });
 });
 

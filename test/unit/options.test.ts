@@ -2,7 +2,11 @@ import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { formatFlags, MS } from "../../src/plan/flags.ts";
 import { OPTION_TABLE } from "../../src/plan/option-table.ts";
-import { classifyOptions, dataSize, joinData, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
+import { classifyOptions, dataSize, entryOptions, joinData, splitOptionString, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import type { MountStep } from "../../src/plan/steps.ts";
+import type { FsContextStep } from "../../src/plan/fs-context-step.ts";
 
 describe("tokenizeOptions (util-linux syntax)", () => {
   const cases: [string, string[]][] = [
@@ -196,5 +200,59 @@ describe("joinData and dataSize", () => {
     expect(dataSize("")).toBe(1);
     expect(dataSize("abc")).toBe(4);
     expect(dataSize("é")).toBe(3);
+  });
+});
+
+describe("Mount.options entries, as containerd joins them (library, apply, CLI, fstab)", () => {
+  const CONTEXT = 'context="system_u:object_r:container_file_t:s0:c1,c2"';
+
+  test("splitOptionString splits on commas outside quotes and keeps the quotes: splitting again changes nothing", () => {
+    expect(splitOptionString(`a,${CONTEXT},,b`)).toEqual(["a", CONTEXT, "b"]);
+    for (const item of splitOptionString(`a,${CONTEXT},b`)) expect(splitOptionString(item)).toEqual([item]);
+    expect(() => splitOptionString('a,b="x')).toThrow(/unbalanced double quote/);
+  });
+
+  test("an entry with a bare comma is several options; quotes in one are kept; containerd's uidmap= and overlay paths are read whole", () => {
+    expect(entryOptions("size=1m,mode=700")).toEqual(["size=1m", "mode=700"]);
+    expect(entryOptions(`ro,${CONTEXT}`)).toEqual(["ro", CONTEXT]);
+    expect(entryOptions("uidmap=0:1000:1,1:2000:1")).toEqual(["uidmap=0:1000:1,1:2000:1"]);
+    expect(entryOptions("X-mount.idmap=u:0:1:1,g:0:1:1")).toEqual(["X-mount.idmap=u:0:1:1,g:0:1:1"]);
+    expect(entryOptions("upperdir=/u,x")).toEqual(["upperdir=/u,x"]);
+  });
+
+  test("classified: several options from one entry; a quoted value unquoted once (fsconfig takes it so), quoted once again for mount(2)", () => {
+    const c = classifyOptions(["size=1m,mode=700,ro", CONTEXT]);
+    expect(c.flags).toBe(MS.RDONLY);
+    expect(c.data).toEqual(["size=1m", "mode=700", "context=system_u:object_r:container_file_t:s0:c1,c2"]);
+    expect(joinData(c.data)).toBe(`size=1m,mode=700,${CONTEXT}`);
+  });
+
+  test("the CLI's quoted uidmap= and the library's bare one are the same option", () => {
+    for (const entry of ['uidmap="0:1000:1,1:2000:1"', "uidmap=0:1000:1,1:2000:1"]) {
+      expect(classifyOptions([entry, "gidmap=0:1000:1"])).toMatchObject({ uidmap: "0:1000:1,1:2000:1", gidmap: "0:1000:1", data: [] });
+    }
+  });
+
+  test("joinData quotes an unquoted comma value once and leaves a caller's quotes alone", () => {
+    expect(joinData(["context=a,b"])).toBe('context="a,b"');
+    expect(joinData(['context="a,b"'])).toBe('context="a,b"');
+  });
+
+  test("planned: mount(2) gets size=1m,mode=700 and the context quoted once; the fd strategy's overlay gets the value without quotes", () => {
+    const facts = factsForVersion("6.18.0", { strategy: "fd" });
+    const tmpfs = planMount({ type: "tmpfs", source: "x", options: ["size=1m,mode=700", CONTEXT] }, "/mnt/x", facts).steps[0] as MountStep;
+    expect(tmpfs.data).toBe(`size=1m,mode=700,${CONTEXT}`);
+    const overlay = planMount({ type: "overlay", source: "overlay", options: ["lowerdir=/l", `index=off,${CONTEXT}`] }, "/m", facts).steps[0] as FsContextStep;
+    expect(overlay.params).toContainEqual({ kind: "string", key: "context", value: "system_u:object_r:container_file_t:s0:c1,c2" });
+    expect(overlay.params).toContainEqual({ kind: "string", key: "index", value: "off" });
+    const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
+    const old = planMount({ type: "overlay", source: "overlay", options: ["lowerdir=/l", CONTEXT] }, "/m", legacy).steps[0] as MountStep;
+    expect(old.data).toBe(`lowerdir=/l,${CONTEXT}`);
+  });
+
+  test("the caller's entries are not changed", () => {
+    const entries = Object.freeze(["size=1m,mode=700", CONTEXT]);
+    classifyOptions(entries);
+    expect(entries).toEqual(["size=1m,mode=700", CONTEXT]);
   });
 });

@@ -7,7 +7,7 @@ import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
 import { loopBackingFile, sysfsLoopValue } from "../../ops/loop-sysfs.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
-import { tokenizeOptions } from "../../plan/options.ts";
+import { splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
@@ -196,7 +196,8 @@ export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">)
 function modeOptions(args: Pick<ParsedArgs, "sequence">): string[] {
   const options: string[] = [];
   for (const [flag, value] of args.sequence) {
-    if (flag === "options") options.push(...tokenizeOptions(value));
+    // quotes kept: the planner reads an entry as containerd's Mount.options, quotes and all
+    if (flag === "options") options.push(...splitOptionString(value));
     else if (flag === "read-only") options.push("ro");
     else if (flag === "read-write") options.push("rw");
   }
