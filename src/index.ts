@@ -20,7 +20,7 @@ export { Errno, errnoCode, errnoMessage, errnoName } from "./errno.ts";
 // plan: pure
 export { MS, MNT, ST, formatFlags, lockedMountFlags, statfsFlagsToMs } from "./plan/flags.ts";
 export { OPTION_TABLE, lookupOption, type OptionSpec } from "./plan/option-table.ts";
-export { classifyOptions, joinData, tokenizeOptions, tokenizeOptionArgs, type ClassifiedOptions } from "./plan/options.ts";
+export { classifyOptions, entryOptions, joinData, splitOptionString, tokenizeOptions, tokenizeOptionArgs, unquoteOption, type ClassifiedOptions } from "./plan/options.ts";
 export { factsForVersion, type KernelFacts, type Strategy } from "./plan/facts.ts";
 export type { Mount } from "./plan/mount-request.ts";
 export { planMount, PLANNERS, type Planner } from "./plan/mount-plan.ts";

@@ -23,6 +23,8 @@ export interface ParsedArgs {
   /** every value of each flag, in order; a flag without a value records "" */
   readonly flags: ReadonlyMap<string, readonly string[]>;
   readonly operands: readonly string[];
+  /** every flag given, as [long, value], in command-line order: for flags whose order matters (mount's -o, -r, -w) */
+  readonly sequence: readonly (readonly [string, string])[];
 }
 
 export class UsageError extends PlanError {}
@@ -37,7 +39,9 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
   }
   const flags = new Map<string, string[]>();
   const operands: string[] = [];
+  const sequence: [string, string][] = [];
   const record = (spec: FlagSpec, value: string) => {
+    sequence.push([spec.long, value]);
     const list = flags.get(spec.long);
     if (list) list.push(value);
     else flags.set(spec.long, [value]);
@@ -87,7 +91,7 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
     }
     operands.push(arg);
   }
-  return { flags, operands };
+  return { flags, operands, sequence };
 }
 
 export function has(args: ParsedArgs, long: string): boolean {

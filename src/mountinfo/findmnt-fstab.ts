@@ -38,7 +38,7 @@ function joined(options: readonly string[]): string | null {
 }
 
 // libmount's userspace words that the option table does not hold (mountkit reads them elsewhere or not at all)
-const USERSPACE_WORDS = /^(offset|sizelimit|encryption|helper|uhelper|noowner|nogroup)(=|$)/;
+const USERSPACE_WORDS = /^(offset|sizelimit)(=|$)/;
 
 /**
  * An fstab line's options split as libmount splits them: per-mount flags (VFS-OPTIONS: ro,
@@ -54,7 +54,7 @@ export function optionGroups(mntops: string | undefined): { vfs: string[]; fs: s
     if (isUserspaceExtension(item) || USERSPACE_WORDS.test(item)) continue;
     const kind = lookupOption(item)?.behaviour.kind;
     if (kind === "set" || kind === "clear" || kind === "propagation") vfs.push(item);
-    else if (kind === "noop" || kind === "userspace" || (kind === "feature" && item.startsWith("loop"))) continue;
+    else if (kind === "noop" || kind === "userspace" || kind === "unsupported" || (kind === "feature" && item.startsWith("loop"))) continue;
     else fs.push(item); // fs data, and what libmount 2.38 does not know (uidmap=, rro)
   }
   return { vfs, fs };

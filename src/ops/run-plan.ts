@@ -5,7 +5,8 @@
  */
 import { isErrno, MountFailedError, MountkitError, SyscallError } from "../errors.ts";
 import { Errno } from "../errno.ts";
-import { statfsFlagsToMs, MNT } from "../plan/flags.ts";
+import { MNT } from "../plan/flags.ts";
+import { currentFlags } from "./current-flags.ts";
 import { AT } from "../plan/mount-api-flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
@@ -125,7 +126,7 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
 
 function runMountStep(step: MountStep, ctx: OpsContext, run: PlanRun): void {
   let flags = step.flags;
-  if (step.inheritFlags !== 0) flags |= statfsFlagsToMs(ctx.sys.statfs(step.target).flags) & step.inheritFlags;
+  if (step.inheritFlags !== 0) flags |= currentFlags(step.target, step.inheritFlags, ctx);
   if (step.otherTypes) {
     const how = newMountOf(step.idmap, ctx, run);
     mountFirstType(step.source!, step.target, [step.fstype!, ...step.otherTypes], flags, step.data, step.readOnlyFallback === true, ctx, step.source!, how);

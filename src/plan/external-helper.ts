@@ -16,7 +16,8 @@ import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import { isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
-import { isUserspaceExtension, lookupOption } from "./option-table.ts";
+import { isUserspaceExtension, lookupOption, withImpliedWords } from "./option-table.ts";
+import { entryOptions, unquoteOption } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
 
@@ -141,7 +142,7 @@ export function probedLoopHelperArguments(ctx: MountContext): HelperArguments | 
   const helpers = ctx.env.externalHelpers;
   const { options } = ctx;
   if (helpers === undefined || options.subdir !== undefined || options.uidmap !== undefined || options.gidmap !== undefined || options.idmap !== undefined) return undefined;
-  return { flags: helpers.flags, options: helperOptionString(ctx.mount.options.filter((o) => !isLoopOption(o))) };
+  return { flags: helpers.flags, options: helperOptionString(ctx.mount.options.flatMap(entryOptions).filter((o) => !isLoopOption(o))) };
 }
 
 function isLoopOption(item: string): boolean {
@@ -153,25 +154,28 @@ function isLoopOption(item: string): boolean {
  * helpers (its MNT_NOHLPS options: auto, noauto, comment=, x-* and X-* (X-mount.* among them:
  * mountkit carries those out), the loop device's offset=, sizelimit=, encryption=), without
  * "defaults", and without what mountkit applies afterwards (propagation, recursive
- * attributes). An item whose value has a comma is quoted again, as util-linux writes it
- * (context="a,b").
+ * attributes); user, users, owner and group with the nosuid, nodev, noexec they imply.
+ * Quotes stay as given (context="a,b"), as libmount hands them on.
  */
 export function helperOptionString(options: readonly string[]): string {
   const kept: string[] = [];
-  for (const item of options) {
-    if (!passedToHelper(item)) continue;
-    kept.push(item.includes(",") ? quoteValue(item) : item);
+  for (const entry of options) {
+    for (const item of entryOptions(entry)) {
+      if (!passedToHelper(unquoteOption(item))) continue;
+      // quotes as given (context="a,b"); an item read whole with a bare comma is quoted, as util-linux writes it
+      for (const word of withImpliedWords(item)) kept.push(word.includes(",") && !word.includes('"') ? quoteValue(word) : word);
+    }
   }
   return kept.join(",");
 }
 
-const KEPT_FROM_HELPERS = new Set(["auto", "noauto", "defaults"]);
+const KEPT_FROM_HELPERS = new Set(["auto", "noauto", "defaults", "comment"]);
 const KEPT_FROM_HELPERS_VALUED = /^(comment|offset|sizelimit|encryption)=/;
 
 function passedToHelper(item: string): boolean {
   if (KEPT_FROM_HELPERS.has(item) || KEPT_FROM_HELPERS_VALUED.test(item) || isUserspaceExtension(item)) return false;
   const kind = lookupOption(item)?.behaviour.kind;
-  return kind !== "propagation" && kind !== "recursive";
+  return kind !== "propagation" && kind !== "recursive" && kind !== "noop";
 }
 
 function quoteValue(item: string): string {

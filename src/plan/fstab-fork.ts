@@ -55,7 +55,9 @@ function normalized(path: string): string {
  */
 export function fstabLineText(entry: BatchEntry): string {
   const { source, target, type, options } = entry.mount;
-  const joined = options.map((o) => (o.includes(",") ? `"${o}"` : o)).join(",");
+  // a line's options keep their quotes (context="a,b"); one holding a bare comma (an entry read
+  // whole, uidmap=0:1:1,1:2:1) is quoted whole
+  const joined = options.map((o) => (o.includes(",") && !o.includes('"') ? `"${o}"` : o)).join(",");
   return [escapeField(source), escapeField(target), escapeField(type === "" ? "none" : type), escapeField(joined === "" ? "defaults" : joined), "0", "0"].join(" ") + "\n";
 }
 

@@ -9,7 +9,7 @@ import { bytesFromText, textFromBytes } from "../path-text.ts";
 import { badEntries } from "./apply-input.ts";
 import { targetCreation, type BatchEntry } from "./batch-entry.ts";
 import { parseTagSpec, tagLink } from "./device-tag.ts";
-import { tokenizeOptions } from "./options.ts";
+import { splitOptionString } from "./options.ts";
 import { matchFstype } from "./type-pattern.ts";
 
 export { matchFstype };
@@ -69,7 +69,7 @@ function parseLine(raw: string, line: number): FstabLine | undefined {
   const [spec, file, vfstype, mntops, freq, passno] = fields.map(decodeFstabField) as [string, string, string, ...string[]];
   let options: string[];
   try {
-    options = mntops === undefined ? ["defaults"] : tokenizeOptions(mntops);
+    options = mntops === undefined ? ["defaults"] : splitOptionString(mntops);
   } catch (err) {
     throw new PlanError(`line ${line}: ${(err as Error).message}`);
   }

@@ -15,7 +15,8 @@ import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
-import { isCarriedOutByMount, lookupOption } from "./option-table.ts";
+import { isCarriedOutByMount, lookupOption, withImpliedWords } from "./option-table.ts";
+import { entryOptions, unquoteOption } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
 
@@ -78,7 +79,11 @@ export function planFuse(ctx: MountContext): Plan {
   }
   refuseUnsupported(ctx);
 
-  const helperOptions = mount.options.filter((o) => !carriedOutAfterward(lookupOption(o)?.behaviour.kind) && !isCarriedOutByMount(o));
+  // user and its kin go with the nosuid, nodev, noexec they imply: mount.fuse reads words, not flags
+  const helperOptions = mount.options
+    .flatMap(entryOptions)
+    .filter((o) => !carriedOutAfterward(lookupOption(unquoteOption(o))?.behaviour.kind) && !isCarriedOutByMount(o))
+    .flatMap(withImpliedWords);
   const argv = [helper, mount.source, target, ...helperOptions.flatMap((o) => ["-o", o]), "-t", subtype];
   const run: HelperStep = {
     op: "helper",

@@ -14,8 +14,13 @@ export type OptionBehaviour =
   | { kind: "propagation"; flag: number }
   /** accepted and dropped: it names the default ("defaults" is not fs data) */
   | { kind: "noop" }
-  /** handled by mountkit itself, never sent to the kernel */
-  | { kind: "userspace" }
+  /**
+   * handled by mountkit itself, never sent to the kernel. implies: MS_* flags it sets where it
+   * stands (mount(8)'s user implies nosuid,nodev,noexec; a later exec clears noexec again)
+   */
+  | { kind: "userspace"; implies?: number }
+  /** libmount's, but mountkit cannot carry it out: refused by name rather than dropped or sent to the kernel */
+  | { kind: "unsupported"; why: string }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
   | { kind: "feature"; feature: "loop" | "loop-device" | "uidmap" | "gidmap" | "idmap" | "subdir" }
   /**
@@ -118,17 +123,35 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "rnorelatime", behaviour: recursiveAtime(RELATIME_MODE), help: "norelatime (relatime), submounts too", origin: "oci" },
   { name: "rnostrictatime", behaviour: recursiveAtime(RELATIME_MODE), help: "nostrictatime (relatime), submounts too", origin: "oci" },
 
-  // fstab-only words that mount(8) consumes and never passes to the kernel.
+  // libmount's userspace map (optmap.c): words mount(8) consumes and never passes to the kernel.
+  // A word given a value (nofail=1) is not the word: it goes to the kernel, as util-linux sends it.
+  { name: "defaults", valued: true, behaviour: { kind: "noop" }, help: "default options (any value is ignored, as mount(8) ignores it)", origin: "util-linux" },
   { name: "auto", behaviour: { kind: "userspace" }, help: "fstab: mount with -a", origin: "util-linux" },
   { name: "noauto", behaviour: { kind: "userspace" }, help: "fstab: skip with -a", origin: "util-linux" },
   { name: "nofail", behaviour: { kind: "userspace" }, help: "fstab: a failure is only a warning", origin: "util-linux" },
   { name: "_netdev", behaviour: { kind: "userspace" }, help: "fstab: needs the network", origin: "util-linux" },
-  { name: "user", behaviour: { kind: "userspace" }, help: "fstab: users may mount", origin: "util-linux" },
+  // user, users, owner and group let others mount: mount(8) makes such a mount nosuid,nodev
+  // (and noexec for user, users) where the word stands, so a later suid/dev/exec undoes one.
+  // Only the bare word does: user=NAME (what mount(8) records for who mounted) implies nothing.
+  { name: "user", behaviour: { kind: "userspace", implies: MS.NOSUID | MS.NODEV | MS.NOEXEC }, help: "fstab: users may mount (implies nosuid,nodev,noexec)", origin: "util-linux" },
+  { name: "user", valued: true, behaviour: { kind: "userspace" }, help: "the user who mounted it (mount(8) records it)", origin: "util-linux" },
   { name: "nouser", behaviour: { kind: "userspace" }, help: "fstab: only root may mount", origin: "util-linux" },
-  { name: "users", behaviour: { kind: "userspace" }, help: "fstab: any user may unmount", origin: "util-linux" },
-  { name: "owner", behaviour: { kind: "userspace" }, help: "fstab: the device owner may mount", origin: "util-linux" },
-  { name: "group", behaviour: { kind: "userspace" }, help: "fstab: the device group may mount", origin: "util-linux" },
+  { name: "users", behaviour: { kind: "userspace", implies: MS.NOSUID | MS.NODEV | MS.NOEXEC }, help: "fstab: any user may mount and unmount (implies nosuid,nodev,noexec)", origin: "util-linux" },
+  { name: "nousers", behaviour: { kind: "userspace" }, help: "fstab: not users", origin: "util-linux" },
+  { name: "owner", behaviour: { kind: "userspace", implies: MS.NOSUID | MS.NODEV }, help: "fstab: the device owner may mount (implies nosuid,nodev)", origin: "util-linux" },
+  { name: "noowner", behaviour: { kind: "userspace" }, help: "fstab: not owner", origin: "util-linux" },
+  { name: "group", behaviour: { kind: "userspace", implies: MS.NOSUID | MS.NODEV }, help: "fstab: the device group may mount (implies nosuid,nodev)", origin: "util-linux" },
+  { name: "nogroup", behaviour: { kind: "userspace" }, help: "fstab: not group", origin: "util-linux" },
   { name: "comment", valued: true, behaviour: { kind: "userspace" }, help: "fstab: a comment for tools", origin: "util-linux" },
+  { name: "comment", behaviour: { kind: "userspace" }, help: "fstab: an empty comment", origin: "util-linux" },
+  { name: "uhelper", valued: true, behaviour: { kind: "userspace" }, help: "the umount.HELPER for this mount (recorded by mount(8); mountkit keeps no utab)", origin: "util-linux" },
+  // libmount hands helper=X on to mount helpers; mountkit does not choose mount.X by it.
+  { name: "helper", valued: true, behaviour: { kind: "userspace" }, help: "mount(8)'s helper type (passed on to a mount.TYPE helper; mountkit does not pick mount.X by it)", origin: "util-linux" },
+  // Dropped, these would mount without the protection asked for: refused by name instead.
+  { name: "encryption", valued: true, behaviour: { kind: "unsupported", why: "loop device encryption is not supported (mount(8) refuses it with a loop device too)" }, help: "refused: loop encryption", origin: "util-linux" },
+  ...["hashdevice", "roothash", "hashoffset", "roothashfile", "fecdevice", "fecoffset", "fecroots", "roothashsig", "oncorruption"].map(
+    (key): OptionSpec => ({ name: `verity.${key}`, valued: true, behaviour: { kind: "unsupported", why: "mountkit does not set up dm-verity devices" }, help: "refused: dm-verity", origin: "util-linux" }),
+  ),
 ];
 
 // "loop" is both a word and loop=DEVICE: words by name, the valued ones apart.
@@ -167,4 +190,23 @@ export function isUserspaceExtension(item: string): boolean {
  */
 export function isCarriedOutByMount(item: string): boolean {
   return /^[xX]-mount\.(mkdir|owner|group|mode|idmap|subdir|auto-fstypes)(=|$)/.test(item);
+}
+
+/** The option words a flag that user/users/owner/group imply is written as, in libmount's order. */
+const IMPLIED_WORDS: ReadonlyArray<readonly [number, string]> = [
+  [MS.NOEXEC, "noexec"],
+  [MS.NOSUID, "nosuid"],
+  [MS.NODEV, "nodev"],
+];
+
+/**
+ * An option item with the words it implies written before it ("user" gives noexec, nosuid,
+ * nodev, user), for a helper, which reads the words and not mountkit's flags: libmount hands
+ * mount.TYPE the same. The item alone when it implies nothing.
+ */
+export function withImpliedWords(item: string): readonly string[] {
+  const b = lookupOption(item)?.behaviour;
+  if (b?.kind !== "userspace" || b.implies === undefined) return [item];
+  const implied = b.implies;
+  return [...IMPLIED_WORDS.filter(([flag]) => implied & flag).map(([, word]) => word), item];
 }

@@ -11,30 +11,71 @@ import { MS_ATIME_MODE } from "./flags.ts";
 import { isUserspaceExtension, lookupOption } from "./option-table.ts";
 
 /**
- * Split one util-linux option string. Quotes are removed from the items they protect
+ * Split one util-linux option string on the commas outside double quotes, the quotes kept
+ * (`a,b="x,y"` gives `a` and `b="x,y"`): libmount's items, which split again the same way.
+ * Empty items are dropped; an unbalanced quote is a PlanError.
+ */
+export function splitOptionString(text: string): string[] {
+  const items: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) quoted = !quoted;
+    else if (ch === COMMA && !quoted) {
+      if (i > start) items.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (quoted) throw new PlanError(`parse options: unbalanced double quote in ${JSON.stringify(text)}`);
+  if (text.length > start) items.push(text.slice(start));
+  return items;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+
+/** An option item without its double quotes (`context="a,b"` -> `context=a,b`), as the kernel's fsconfig and mountkit read it. */
+export function unquoteOption(item: string): string {
+  return item.includes('"') ? item.replaceAll('"', "") : item;
+}
+
+/**
+ * Split one util-linux option string, the quotes removed from the items they protect
  * (`uidmap="0:1:1,1:2:1"` gives `uidmap=0:1:1,1:2:1`); empty items are dropped.
  * An unbalanced quote is a PlanError.
  */
 export function tokenizeOptions(text: string): string[] {
-  const items: string[] = [];
-  let current = "";
-  let quoted = false;
-  for (const ch of text) {
-    if (ch === '"') quoted = !quoted;
-    else if (ch === "," && !quoted) {
-      if (current) items.push(current);
-      current = "";
-    } else current += ch;
-  }
-  if (quoted) throw new PlanError(`parse options: unbalanced double quote in ${JSON.stringify(text)}`);
-  if (current) items.push(current);
-  return items;
+  return splitOptionString(text).map(unquoteOption);
 }
 
 /** Every -o value in order, tokenized and concatenated (repeated -o accumulates). */
 export function tokenizeOptionArgs(texts: readonly string[]): string[] {
   return texts.flatMap(tokenizeOptions);
 }
+
+/**
+ * The options one entry of Mount.options holds, quotes kept. containerd joins entries with ","
+ * as they are, so an entry with a comma outside quotes is several options (`size=1m,mode=700`)
+ * and quotes in it are the kernel's syntax (`context="a,b"`), kept. Except: an unquoted
+ * uidmap=/gidmap= (containerd's own syntax: `uidmap=0:1:1,1:2:1`), or another option that
+ * mountkit reads whole (X-mount.idmap=, x-*=..., overlay's lowerdir=, upperdir=, workdir=,
+ * whose paths it escapes), is one option, commas and all.
+ */
+export function entryOptions(entry: string): readonly string[] {
+  if (!entry.includes(",")) return [entry];
+  if (!entry.includes('"') && isReadWhole(entry)) return [entry];
+  return splitOptionString(entry);
+}
+
+function isReadWhole(entry: string): boolean {
+  if (!entry.includes("=")) return false;
+  if (isUserspaceExtension(entry) || OVERLAY_PATHS.test(entry)) return true;
+  return lookupOption(entry)?.behaviour.kind === "feature";
+}
+
+// overlay's layer paths, which mountkit escapes for the kernel: a comma in one is part of a path
+const OVERLAY_PATHS = /^(lowerdir|upperdir|workdir|lowerdir\+|datadir\+)=/;
 
 /** Options as the rest of the planner sees them. */
 export interface ClassifiedOptions {
@@ -85,12 +126,18 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let subdir: string | undefined;
   let recursiveAttrs: RecursiveAttrs | undefined;
 
-  for (const item of options) {
+  for (const entry of options) {
+    // the common entry, one option without quotes, is used as it is: no array per entry
+    if (entry.includes(",") || entry.includes('"')) {
+      for (const item of entryOptions(entry)) classifyItem(unquoteOption(item));
+    } else classifyItem(entry);
+  }
+  function classifyItem(item: string): void {
     const spec = lookupOption(item);
     if (!spec) {
       if (isUserspaceExtension(item)) (userspace ??= []).push(item);
       else (data ??= []).push(item);
-      continue;
+      return;
     }
     const b = spec.behaviour;
     switch (b.kind) {
@@ -114,7 +161,13 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         break;
       case "userspace":
         (userspace ??= []).push(item);
+        if (b.implies !== undefined) {
+          flags |= b.implies;
+          flagsMentioned |= b.implies;
+        }
         break;
+      case "unsupported":
+        throw new PlanError(`parse options: ${item}: ${b.why}`);
       case "feature":
         if (b.feature === "loop") loop = true;
         else if (b.feature === "loop-device") {
@@ -151,18 +204,21 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
 }
 
 /**
- * Join fs data items for mount(2). An item whose value holds a comma is quoted again
- * (`context="a,b"`), as the kernel's LSM option parser expects.
+ * Join fs data items (classifyOptions' data: unquoted) for mount(2). An item whose value holds
+ * a comma is quoted again (`context="a,b"`), as the kernel's LSM option parser expects; quoted
+ * once, never twice.
  */
 export function joinData(items: readonly string[]): string {
   if (items.length === 0) return "";
-  return items
-    .map((item) => {
-      if (!item.includes(",")) return item;
-      const eq = item.indexOf("=");
-      return eq < 0 ? `"${item}"` : `${item.slice(0, eq + 1)}"${item.slice(eq + 1)}"`;
-    })
-    .join(",");
+  return items.map(quoteDataItem).join(",");
+}
+
+/** One fs data item as mount(2)'s data writes it: a value holding a comma in double quotes. */
+export function quoteDataItem(item: string): string {
+  // one with quotes has them where its author put them (a caller's own `context="a,b"`)
+  if (!item.includes(",") || item.includes('"')) return item;
+  const eq = item.indexOf("=");
+  return eq < 0 ? `"${item}"` : `${item.slice(0, eq + 1)}"${item.slice(eq + 1)}"`;
 }
 
 /** Bytes the kernel copies for a data string: its UTF-8 length plus the NUL. */

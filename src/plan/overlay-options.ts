@@ -10,6 +10,7 @@
  * `lowerdir+=` and `datadir+=` (6.8+) take one raw path each.
  */
 import { PlanError } from "../errors.ts";
+import { quoteDataItem } from "./options.ts";
 
 export interface OverlayConfig {
   /** lower layers, top first, as real paths */
@@ -172,5 +173,6 @@ export function overlayDataItems(config: OverlayConfig): string[] {
   }
   if (config.upperdir !== undefined) items.push(`upperdir=${escapeOverlayPath(config.upperdir)}`);
   if (config.workdir !== undefined) items.push(`workdir=${escapeOverlayPath(config.workdir)}`);
-  return [...items, ...config.other];
+  // mount(2) data: a value with a comma quoted (context="a,b"); fsconfig takes config.other as it is
+  return [...items, ...config.other.map(quoteDataItem)];
 }

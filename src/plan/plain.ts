@@ -21,8 +21,11 @@ import type { MountStep, Plan, Step } from "./steps.ts";
 export const MS_PER_MOUNT =
   MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NODIRATIME | MS.NOSYMFOLLOW | MS_ATIME_MODE;
 
-/** Flags a remount copies from the mount when the options do not mention them, as mount(8) does. */
-const MS_REMOUNT_INHERITED = MS_PER_MOUNT | MS.SYNCHRONOUS | MS.MANDLOCK;
+/**
+ * Flags a remount copies from the mount when the options do not mention them, as mount(8) does:
+ * lazytime too, which the kernel clears on a remount without it (ops reads it from mountinfo).
+ */
+const MS_REMOUNT_INHERITED = MS_PER_MOUNT | MS.SYNCHRONOUS | MS.MANDLOCK | MS.LAZYTIME;
 
 export function planPlain(ctx: MountContext): Plan {
   const { mount, target, options, facts } = ctx;

@@ -1,12 +1,12 @@
 // The options mount's flags stand for (src/cli/commands/mount.ts): --map-users and
 // --map-groups as mount(8) 2.39 turns them into X-mount.idmap=, and how that value parses.
 import { describe, expect, test } from "bun:test";
-import { UsageError } from "../../src/cli/args.ts";
-import { commandLineOptions, idmapOption } from "../../src/cli/commands/mount.ts";
+import { parseArgs, UsageError } from "../../src/cli/args.ts";
+import { commandLineOptions, idmapOption, MOUNT_FLAGS, readWriteOnly } from "../../src/cli/commands/mount.ts";
 import { parseXMountIdmap } from "../../src/plan/x-mount-idmap.ts";
 import { caught } from "../support/caught.ts";
 
-const flags = (entries: Record<string, string[]>) => new Map(Object.entries(entries));
+const options = (...argv: string[]) => commandLineOptions(parseArgs("mount", argv, MOUNT_FLAGS));
 
 describe("--map-users and --map-groups", () => {
   test("each mapping gets its kind's prefix, in the order given; both kinds reach their own map", () => {
@@ -40,7 +40,31 @@ describe("--map-users and --map-groups", () => {
   });
 
   test("after -o's options and the other flags', as mount(8) appends it (so it wins over an -o X-mount.idmap)", () => {
-    const options = commandLineOptions(flags({ bind: [""], "map-users": ["0:1000:1"], "map-groups": ["0:1000:1"] }), ["ro,X-mount.idmap=b:0:5:1"]);
+    const options = commandLineOptions(parseArgs("mount", ["--bind", "--map-users", "0:1000:1", "--map-groups", "0:1000:1", "-o", "ro,X-mount.idmap=b:0:5:1"], MOUNT_FLAGS));
     expect(options).toEqual(["ro", "X-mount.idmap=b:0:5:1", "bind", "X-mount.idmap=u:0:1000:1 g:0:1000:1"]);
+  });
+});
+
+describe("-r, -w and -o in command-line order, as mount(8) appends each where it stands", () => {
+  const cases: [string[], string[]][] = [
+    [["-w", "-r"], ["rw", "ro"]],
+    [["-r", "-w"], ["ro", "rw"]],
+    [["-w", "-o", "ro"], ["rw", "ro"]],
+    [["-o", "ro", "-w"], ["ro", "rw"]],
+    [["-r", "-o", "rw,size=1m"], ["ro", "rw", "size=1m"]],
+    [["-o", "nosuid", "-r", "-o", "size=1m"], ["nosuid", "ro", "size=1m"]],
+    [["-w", "--bind", "-r"], ["rw", "ro", "bind"]],
+    [["-rw"], ["ro", "rw"]],
+  ];
+  for (const [argv, expected] of cases) {
+    test(argv.join(" "), () => expect(options(...argv, "a", "b")).toEqual(expected));
+  }
+
+  test("-w asks for read-write only when no -r comes after it", () => {
+    const rw = (...argv: string[]) => readWriteOnly(parseArgs("mount", argv, MOUNT_FLAGS));
+    expect(rw("-w")).toEqual({ readWriteOnly: true });
+    expect(rw("-w", "-r")).toEqual({});
+    expect(rw("-r", "-w")).toEqual({ readWriteOnly: true });
+    expect(rw("-o", "rw")).toEqual({});
   });
 });

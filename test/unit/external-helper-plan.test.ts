@@ -57,6 +57,14 @@ describe("which mounts go to a helper", () => {
     expect(p.steps.slice(1).map((s) => [(s as MountStep).role, (s as MountStep).flags])).toEqual([["propagation", MS.SHARED | MS.REC]]);
   });
 
+  test("user, users, owner, group go with the nosuid, nodev, noexec they imply, as libmount hands them on", () => {
+    const argvOf = (options: string[]) => (plan("nfs", "srv:/e", options, helpersOf(["mount.nfs"])).steps[0] as HelperStep).argv;
+    expect(argvOf(["user"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "noexec,nosuid,nodev,user"]);
+    expect(argvOf(["user", "exec"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "noexec,nosuid,nodev,user,exec"]);
+    expect(argvOf(["owner", "vers=4"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "nosuid,nodev,owner,vers=4"]);
+    expect(argvOf(["user=alice", "helper=x"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "user=alice,helper=x"]);
+  });
+
   test("without the caller asking (the library's default, containerd's), no helper is looked up", () => {
     expect(plan("nfs", "srv:/export", []).steps[0]!.op).toBe("mount");
   });
@@ -135,8 +143,9 @@ describe("libmount's argv shape", () => {
     expect(helperOptionString(["rshared", "private", "rro", "ro=recursive", "nosuid"])).toBe("nosuid");
   });
 
-  test("a value with a comma is quoted again, as util-linux writes it", () => {
-    expect(helperOptionString(["context=system_u:object_r:tmp_t:s0:c1,c2", "a,b"])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2","a,b"');
+  test("quotes stay as given, never doubled; an entry with a bare comma is several options (containerd joins them)", () => {
+    expect(helperOptionString(['context="system_u:object_r:tmp_t:s0:c1,c2"', "a,b"])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2",a,b');
+    expect(helperOptionString(["size=1m,noauto,x-a", "nosuid"])).toBe("size=1m,nosuid");
   });
 });
 

@@ -36,6 +36,11 @@ describe("helper choice", () => {
 });
 
 describe("argv shape (containerd mountWithHelper)", () => {
+  test("user and users reach mount.fuse with the nosuid, nodev, noexec they imply, before them", () => {
+    const p = plan("fuse.sshfs", "me@host:/", ["users", "exec"]);
+    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse", "me@host:/", "/x/merged", "-o", "noexec", "-o", "nosuid", "-o", "nodev", "-o", "users", "-o", "exec", "-t", "sshfs"]);
+  });
+
   test("X-mount.mkdir/owner/group/mode are mountkit's to carry out, not the helper's; other x- options go on", () => {
     const p = plan("fuse3.fuse-overlayfs", "overlay", ["lowerdir=/l", "X-mount.mkdir", "X-mount.owner=0", "x-mount.mode=0755", "x-systemd.automount"]);
     expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse3", "overlay", "/x/merged", "-o", "lowerdir=/l", "-o", "x-systemd.automount", "-t", "fuse-overlayfs"]);

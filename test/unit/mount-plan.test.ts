@@ -94,6 +94,14 @@ describe("remount", () => {
     expect(s!.inheritFlags & MS.NOSUID).toBe(MS.NOSUID);
   });
 
+  test("a remount keeps lazytime unless it says lazytime or nolazytime (the kernel clears it otherwise)", () => {
+    expect(steps("", "", ["remount", "ro"])[0]!.inheritFlags & MS.LAZYTIME).toBe(MS.LAZYTIME);
+    expect(steps("", "", ["remount", "nolazytime"])[0]!.inheritFlags & MS.LAZYTIME).toBe(0);
+    expect(steps("", "", ["remount", "lazytime"])[0]!).toMatchObject({ flags: MS.REMOUNT | MS.LAZYTIME });
+    // a bind remount changes per-mount flags only: lazytime is the superblock's
+    expect(steps("", "", ["remount", "bind", "ro"])[0]!.inheritFlags & MS.LAZYTIME).toBe(0);
+  });
+
   test("remount with data passes it", () => {
     expect(steps("tmpfs", "tmpfs", ["remount", "size=2m"])[0]!.data).toBe("size=2m");
   });

@@ -1,8 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { MS } from "../../src/plan/flags.ts";
+import { formatFlags, MS } from "../../src/plan/flags.ts";
 import { OPTION_TABLE } from "../../src/plan/option-table.ts";
-import { classifyOptions, dataSize, joinData, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
+import { classifyOptions, dataSize, entryOptions, joinData, splitOptionString, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
+import { factsForVersion } from "../../src/plan/facts.ts";
+import { planMount } from "../../src/plan/mount-plan.ts";
+import type { MountStep } from "../../src/plan/steps.ts";
+import type { FsContextStep } from "../../src/plan/fs-context-step.ts";
 
 describe("tokenizeOptions (util-linux syntax)", () => {
   const cases: [string, string[]][] = [
@@ -111,6 +115,51 @@ describe("classifyOptions", () => {
     expect(c.userspace).toEqual(["nofail", "noauto", "x-systemd.automount", "X-mount.mkdir=0755", "_netdev"]);
   });
 
+  // mount(8) 2.38, compared in a namespace: user and users imply nosuid,nodev,noexec, owner and
+  // group nosuid,nodev, where they stand; a later exec/suid/dev clears one again, nouser does not.
+  const SECURE = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const impliedCases: [string[], number][] = [
+    [["user"], SECURE],
+    [["users"], SECURE],
+    [["owner"], MS.NOSUID | MS.NODEV],
+    [["group"], MS.NOSUID | MS.NODEV],
+    [["user", "exec"], MS.NOSUID | MS.NODEV],
+    [["exec", "user"], SECURE],
+    [["users", "suid", "dev"], MS.NOEXEC],
+    [["user", "nouser"], SECURE],
+    [["user", "nousers"], SECURE],
+    [["defaults", "user"], SECURE],
+    [["user=alice"], 0],
+    [["nouser", "nousers", "noowner", "nogroup"], 0],
+    [["owner", "ro"], MS.NOSUID | MS.NODEV | MS.RDONLY],
+  ];
+  for (const [options, flags] of impliedCases) {
+    test(`${options.join(",")} -> flags ${formatFlags(flags)} (what mount(8) makes)`, () => {
+      const c = classifyOptions(options);
+      expect(c.flags).toBe(flags);
+      expect(c.data).toEqual([]);
+    });
+  }
+
+  test("an implied flag counts as mentioned: a remount with user sets them, whatever the mount had", () => {
+    expect(classifyOptions(["remount", "user"]).flagsMentioned & SECURE).toBe(SECURE);
+  });
+
+  test("libmount's userspace map never reaches the kernel; its words given a value do, as util-linux sends them", () => {
+    const userspace = ["nousers", "noowner", "nogroup", "user=alice", "uhelper=udisks2", "helper=udisks2", "comment", "comment=x"];
+    const c = classifyOptions([...userspace, "defaults=1", "size=1m", "nofail=1", "users=1", "owner=1"]);
+    expect(c.userspace).toEqual(userspace);
+    expect(c.data).toEqual(["size=1m", "nofail=1", "users=1", "owner=1"]);
+    expect(c.flags).toBe(0);
+  });
+
+  test("dm-verity and loop encryption options are refused by name, not dropped (that would mount unprotected)", () => {
+    for (const item of ["verity.roothash=abc", "verity.hashdevice=/dev/x", "encryption=aes"]) {
+      expect(() => classifyOptions(["ro", item])).toThrow(PlanError);
+      expect(() => classifyOptions([item])).toThrow(item);
+    }
+  });
+
   test("flagsMentioned records what the options set or cleared, the whole atime group for any atime word", () => {
     const c = classifyOptions(["rw", "nosuid", "norelatime"]);
     expect(c.flagsMentioned & MS.RDONLY).toBe(MS.RDONLY);
@@ -151,5 +200,59 @@ describe("joinData and dataSize", () => {
     expect(dataSize("")).toBe(1);
     expect(dataSize("abc")).toBe(4);
     expect(dataSize("é")).toBe(3);
+  });
+});
+
+describe("Mount.options entries, as containerd joins them (library, apply, CLI, fstab)", () => {
+  const CONTEXT = 'context="system_u:object_r:container_file_t:s0:c1,c2"';
+
+  test("splitOptionString splits on commas outside quotes and keeps the quotes: splitting again changes nothing", () => {
+    expect(splitOptionString(`a,${CONTEXT},,b`)).toEqual(["a", CONTEXT, "b"]);
+    for (const item of splitOptionString(`a,${CONTEXT},b`)) expect(splitOptionString(item)).toEqual([item]);
+    expect(() => splitOptionString('a,b="x')).toThrow(/unbalanced double quote/);
+  });
+
+  test("an entry with a bare comma is several options; quotes in one are kept; containerd's uidmap= and overlay paths are read whole", () => {
+    expect(entryOptions("size=1m,mode=700")).toEqual(["size=1m", "mode=700"]);
+    expect(entryOptions(`ro,${CONTEXT}`)).toEqual(["ro", CONTEXT]);
+    expect(entryOptions("uidmap=0:1000:1,1:2000:1")).toEqual(["uidmap=0:1000:1,1:2000:1"]);
+    expect(entryOptions("X-mount.idmap=u:0:1:1,g:0:1:1")).toEqual(["X-mount.idmap=u:0:1:1,g:0:1:1"]);
+    expect(entryOptions("upperdir=/u,x")).toEqual(["upperdir=/u,x"]);
+  });
+
+  test("classified: several options from one entry; a quoted value unquoted once (fsconfig takes it so), quoted once again for mount(2)", () => {
+    const c = classifyOptions(["size=1m,mode=700,ro", CONTEXT]);
+    expect(c.flags).toBe(MS.RDONLY);
+    expect(c.data).toEqual(["size=1m", "mode=700", "context=system_u:object_r:container_file_t:s0:c1,c2"]);
+    expect(joinData(c.data)).toBe(`size=1m,mode=700,${CONTEXT}`);
+  });
+
+  test("the CLI's quoted uidmap= and the library's bare one are the same option", () => {
+    for (const entry of ['uidmap="0:1000:1,1:2000:1"', "uidmap=0:1000:1,1:2000:1"]) {
+      expect(classifyOptions([entry, "gidmap=0:1000:1"])).toMatchObject({ uidmap: "0:1000:1,1:2000:1", gidmap: "0:1000:1", data: [] });
+    }
+  });
+
+  test("joinData quotes an unquoted comma value once and leaves a caller's quotes alone", () => {
+    expect(joinData(["context=a,b"])).toBe('context="a,b"');
+    expect(joinData(['context="a,b"'])).toBe('context="a,b"');
+  });
+
+  test("planned: mount(2) gets size=1m,mode=700 and the context quoted once; the fd strategy's overlay gets the value without quotes", () => {
+    const facts = factsForVersion("6.18.0", { strategy: "fd" });
+    const tmpfs = planMount({ type: "tmpfs", source: "x", options: ["size=1m,mode=700", CONTEXT] }, "/mnt/x", facts).steps[0] as MountStep;
+    expect(tmpfs.data).toBe(`size=1m,mode=700,${CONTEXT}`);
+    const overlay = planMount({ type: "overlay", source: "overlay", options: ["lowerdir=/l", `index=off,${CONTEXT}`] }, "/m", facts).steps[0] as FsContextStep;
+    expect(overlay.params).toContainEqual({ kind: "string", key: "context", value: "system_u:object_r:container_file_t:s0:c1,c2" });
+    expect(overlay.params).toContainEqual({ kind: "string", key: "index", value: "off" });
+    const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
+    const old = planMount({ type: "overlay", source: "overlay", options: ["lowerdir=/l", CONTEXT] }, "/m", legacy).steps[0] as MountStep;
+    expect(old.data).toBe(`lowerdir=/l,${CONTEXT}`);
+  });
+
+  test("the caller's entries are not changed", () => {
+    const entries = Object.freeze(["size=1m,mode=700", CONTEXT]);
+    classifyOptions(entries);
+    expect(entries).toEqual(["size=1m,mode=700", CONTEXT]);
   });
 });

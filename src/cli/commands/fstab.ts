@@ -48,7 +48,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
     const single = SINGLE_MOUNT_FLAGS.filter((flag) => has(args, flag));
     if (single.length > 0) throw new UsageError(`mount -a: --${single.join(", --")} name${single.length === 1 ? "s" : ""} one mount, not every fstab line`);
     const helperDir = last(args, "helper-dir");
-    const lineOptions = commandLineOptions(args.flags, values(args, "options"));
+    const lineOptions = commandLineOptions(args);
     // mount(8) -a -o remount remounts whatever its fstab's lines name; mountkit would instead
     // find each line "already mounted" and do nothing, exit 0: refused, as --bind is.
     if (lineOptions.includes("remount")) {

@@ -8,7 +8,7 @@ import { placeInPrefix } from "../../ops/resolve.ts";
 import { loopBackingFile, sysfsLoopValue } from "../../ops/loop-sysfs.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
 import { fileType } from "../../sys/stat.ts";
-import { tokenizeOptionArgs } from "../../plan/options.ts";
+import { splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
@@ -102,7 +102,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     // No operands, no flags but -t: the mount table (of those types), as mount(8) lists it.
     if (args.operands.length === 0 && [...args.flags.keys()].every((f) => LIST_FLAGS.has(f))) return listMounts(io, last(args, "types"), has(args, "show-labels"));
 
-    const request = requestFrom(args.operands, args.flags, values(args, "options"));
+    const request = requestFrom(args);
     const targetPrefix = last(args, "target-prefix");
     // One operand: the fstab line for it, as mount(8) does (its code loads only for this form).
     const single =
@@ -138,9 +138,10 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
   }
 }
 
-/** mount(8): -w is an explicit read-write request, which -r after it cancels. */
-export function readWriteOnly(args: ParsedArgs): Pick<OpsOptions, "readWriteOnly"> {
-  return has(args, "read-write") && !has(args, "read-only") ? { readWriteOnly: true } : {};
+/** mount(8): -w is an explicit read-write request, which a -r after it cancels. */
+export function readWriteOnly(args: Pick<ParsedArgs, "sequence">): Pick<OpsOptions, "readWriteOnly"> {
+  const last = args.sequence.findLast(([flag]) => flag === "read-write" || flag === "read-only");
+  return last?.[0] === "read-write" ? { readWriteOnly: true } : {};
 }
 
 /** mount(8) runs mount.TYPE helpers unless -i; -s goes to them. */
@@ -174,21 +175,33 @@ type Request =
     };
 
 /**
- * The options the command line gives: -o's, then those its flags stand for (--bind, -r, -w,
- * -m, --make-*), as mount(8) adds them.
+ * The options the command line gives: -o's, -r's ro and -w's rw in the order given (mount(8)
+ * appends each where it stands, so the last wins: -w -o ro is read-only, -o ro -w read-write),
+ * then those the other flags stand for (--bind, -m, --make-*).
  */
-export function commandLineOptions(flags: ReadonlyMap<string, readonly string[]>, optionArgs: readonly string[]): string[] {
-  const options = tokenizeOptionArgs(optionArgs);
+export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">): string[] {
+  const { flags } = args;
+  const options = modeOptions(args);
   if (flags.has("rbind")) options.push("rbind");
   else if (flags.has("bind")) options.push("bind");
   if (flags.has("move")) options.push("move");
-  if (flags.has("read-only")) options.push("ro");
-  if (flags.has("read-write")) options.push("rw");
   const mkdirMode = flags.get("mkdir")?.at(-1);
   if (mkdirMode !== undefined) options.push(mkdirMode === "" ? "X-mount.mkdir" : `X-mount.mkdir=${mkdirMode}`);
   for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
   const idmap = idmapOption(flags.get("map-users") ?? [], flags.get("map-groups") ?? []);
   if (idmap !== undefined) options.push(idmap);
+  return options;
+}
+
+/** -o's options, -r's ro and -w's rw, in command-line order. */
+function modeOptions(args: Pick<ParsedArgs, "sequence">): string[] {
+  const options: string[] = [];
+  for (const [flag, value] of args.sequence) {
+    // quotes kept: the planner reads an entry as containerd's Mount.options, quotes and all
+    if (flag === "options") options.push(...splitOptionString(value));
+    else if (flag === "read-only") options.push("ro");
+    else if (flag === "read-write") options.push("rw");
+  }
   return options;
 }
 
@@ -214,8 +227,10 @@ export function idmapOption(users: readonly string[], groups: readonly string[])
   return `X-mount.idmap=${entries.join(" ")}`;
 }
 
-function requestFrom(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>, optionArgs: readonly string[]): Request {
-  const options = commandLineOptions(flags, optionArgs);
+function requestFrom(args: ParsedArgs): Request {
+  const { flags } = args;
+  let { operands } = args;
+  const options = commandLineOptions(args);
 
   const typeValues = flags.get("types");
   const type = typeValues?.[typeValues.length - 1] ?? "";
