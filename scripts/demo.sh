@@ -12,7 +12,7 @@ fi
 
 mk=dist/mountkit
 demo=$(mktemp -d /tmp/mountkit-demo.XXXXXX)
-cleanup() { "$mk" umount -R "$demo" 2>/dev/null || true; rmdir "$demo/ro" "$demo/tmpfs" "$demo" 2>/dev/null || true; }
+cleanup() { "$mk" umount -R "$demo/ro" "$demo/tmpfs" 2>/dev/null || true; rmdir "$demo/ro" "$demo/tmpfs" "$demo" 2>/dev/null || true; }
 trap cleanup EXIT
 mkdir "$demo/tmpfs" "$demo/ro"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
@@ -33,7 +33,7 @@ step "$mk" mount --make-shared "$demo/tmpfs"
 step "$mk" findmnt --json "$demo/tmpfs"
 step "$mk" mount --make-private "$demo/tmpfs"
 
-step "$mk" umount -v -R "$demo"
+step "$mk" umount -v -R "$demo/ro" "$demo/tmpfs"
 step "$mk" findmnt "$demo" || true
 echo
 echo "demo: done; nothing is left mounted"

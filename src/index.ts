@@ -25,7 +25,7 @@ export { factsForVersion, type KernelFacts, type Strategy } from "./plan/facts.t
 export type { Mount } from "./plan/mount-request.ts";
 export { planMount, PLANNERS, type Planner } from "./plan/mount-plan.ts";
 export { describeStep, formatStep, type Plan, type Step, type MountStep } from "./plan/steps.ts";
-export { unmountOrder } from "./plan/unmount-plan.ts";
+export { subtreeUnmountOrder, unmountOrder } from "./plan/unmount-plan.ts";
 export { readOnly, readonlyMounts, readonlyOverlayOptions, removeVolatileOption } from "./plan/mount-helpers.ts";
 export { overlayStrategy, overlayLayerSources, overlayFsContextStep, type OverlayLayerSources } from "./plan/overlay.ts";
 export { parseOverlayOptions, splitLowerdirValue, joinLowerdirValue, type OverlayConfig } from "./plan/overlay-options.ts";
@@ -45,6 +45,7 @@ export {
   unmountAll,
   unmountDevice,
   unmountRecursive,
+  unmountSubtree,
   unmountMounts,
   joinUnderRoot,
   type UnmountOptions,

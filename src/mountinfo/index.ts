@@ -8,6 +8,7 @@ export {
   isPathUnder,
   lookupMount,
   mountsOfDevice,
+  mountsOfSource,
   mountsUnder,
   parentsFilter,
   prefixFilter,

@@ -134,7 +134,19 @@ export function anyOf(...filters: MountFilter[]): MountFilter {
  * umount2 would remove another mount. reachable is undefined when every one is hidden.
  */
 export function mountsOfDevice(mounts: readonly MountInfo[], device: string): { all: MountInfo[]; reachable: MountInfo | undefined } {
-  const all = mounts.filter((m) => `${m.major}:${m.minor}` === device);
+  return latestReachable(mounts, mounts.filter((m) => `${m.major}:${m.minor}` === device));
+}
+
+/**
+ * The mounts whose source is exactly source (as mountinfo writes it: "srv:/exp", "tmpfs") and,
+ * of those, the one umount(8) given that name removes, chosen as mountsOfDevice chooses.
+ */
+export function mountsOfSource(mounts: readonly MountInfo[], source: string): { all: MountInfo[]; reachable: MountInfo | undefined } {
+  return latestReachable(mounts, mounts.filter((m) => m.source === source));
+}
+
+/** The last of all that a lookup of its own mount point reaches, with all. */
+function latestReachable(mounts: readonly MountInfo[], all: MountInfo[]): { all: MountInfo[]; reachable: MountInfo | undefined } {
   for (let i = all.length - 1; i >= 0; i--) {
     const m = all[i]!;
     if (lookupMount(mounts, m.mountpoint)?.id === m.id) return { all, reachable: m };

@@ -1,20 +1,20 @@
 /**
  * umount -A (--all-targets), as util-linux: every mount of one filesystem in this mount
- * namespace, named by one of its mount points, its device (or UUID=/LABEL= tag) or its
- * image file. The filesystem is its device number (mountinfo's major:minor), which tmpfs and
+ * namespace, named by one of its mount points, its device (or UUID=/LABEL= tag), its
+ * image file or (a name no path has) its source. The filesystem is its device number (mountinfo's major:minor), which tmpfs and
  * overlay have too; its mounts go latest first, each as `umount` would take it (-r, -d), or
  * with everything under it (-R). A mount of it hidden under another mount is never reached
  * through its mount point (umount2 there would remove the mount on top): refused, named.
  */
 import { PlanError, quotePath } from "../errors.ts";
-import { lookupMount } from "../mountinfo/lookup.ts";
+import { lookupMount, mountsOfSource } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
-import { blockDeviceNumberOf, unmountRecursive } from "./unmount.ts";
+import { blockDeviceNumberOf, unmountSubtree } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 
 export interface AllTargetsOptions extends UmountOperandOptions {
@@ -47,7 +47,8 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
     }
     done.add(next.id);
     if (options.recursive) {
-      unmounted += unmountRecursive(next.mountpoint, options);
+      // as umount -R: the mount and what is mounted on it, never a mount it covers
+      unmounted += unmountSubtree(next.mountpoint, options);
       continue;
     }
     const outcome = unmountAt(next.mountpoint, options, viaHelper);
@@ -67,7 +68,14 @@ function filesystemOf(operand: string, table: readonly MountInfo[], options: All
     if (top !== undefined && top.mountpoint === canonical) return `${top.major}:${top.minor}`;
   }
   const block = blockDeviceNumberOf(canonical ?? operand);
-  if (block !== undefined || canonical === undefined) return block;
+  if (block !== undefined) return block;
+  if (canonical === undefined) {
+    // no such path: a mount's source name (srv:/exp, tmpfs), as umount(8) takes it
+    // (its latest reachable mount's filesystem; one hidden everywhere is refused below, named)
+    const { all, reachable } = deviceTagOf(operand) === undefined ? mountsOfSource(table, operand) : { all: [], reachable: undefined };
+    const named = reachable ?? all.at(-1);
+    return named === undefined ? undefined : `${named.major}:${named.minor}`;
+  }
   const loop = loopDeviceOfImage(canonical, options);
   return loop === undefined ? undefined : blockDeviceNumber(loop);
 }

@@ -1,7 +1,8 @@
 /**
  * One operand of umount(8): a mount point, else a block device or UUID=/LABEL=/PART... tag
  * naming one (its latest reachable mount), else an image file with one loop device attached
- * (that device's mount, as util-linux), with umount's -r (a mount that stays busy is
+ * (that device's mount, as util-linux); a name that is no path (srv:/exp, tmpfs) is a mount's
+ * source (its latest reachable mount), with umount's -r (a mount that stays busy is
  * remounted read-only: unmount-readonly.ts) and -d (the loop device the mount was made from is
  * detached afterwards; one attached by hand stays attached otherwise, a loop mount's own has
  * autoclear). With externalHelpers (umount(8), unless -i), a mount whose type has an
@@ -9,6 +10,7 @@
  */
 import { Errno } from "../errno.ts";
 import { isErrno, PlanError, quotePath } from "../errors.ts";
+import { mountsOfSource } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";
@@ -33,11 +35,29 @@ export interface UmountOperandOptions extends UnmountOptions {
 export function umountOperand(operand: string, options: UmountOperandOptions = NO_OPTIONS): UnmountOrReadOnly {
   // A tag names a device only; anything else is tried as a mount point first.
   if (deviceTagOf(operand) === undefined) {
-    const outcome = unmountAt(operand, options);
-    if (outcome !== "not-mounted") return outcome;
+    // No such path: as umount(8), a mount's source name (srv:/exp, a tmpfs's name)
+    const point = fileType(operand) === undefined ? mountPointOfSource(operand) : undefined;
+    const outcome = unmountAt(point ?? operand, options);
+    if (outcome !== "not-mounted" || point !== undefined) return outcome;
   }
   const point = mountPointOfDevice(operand) ?? mountPointOfImage(operand, options);
   return point === undefined ? "not-mounted" : unmountAt(point, options);
+}
+
+/**
+ * Where the latest reachable mount whose source is source (as mountinfo writes it) is mounted,
+ * chosen as for a device (mountsOfSource); undefined when none is. Every mount of it hidden
+ * under other mounts: a PlanError, since umount2 of its mount point would remove another one.
+ */
+export function mountPointOfSource(source: string): string | undefined {
+  const { all, reachable } = mountsOfSource(readMountInfo(), source);
+  if (all.length > 0 && reachable === undefined) {
+    const where = all.map((m) => quotePath(m.mountpoint)).join(", ");
+    throw new PlanError(`unmount ${quotePath(source)}: it is mounted only under other mounts (on ${where})`, {
+      hint: "unmount what is mounted over it first, or name the mount point",
+    });
+  }
+  return reachable?.mountpoint;
 }
 
 /** The mount point of the one loop device attached to image (a regular file), if there is one. */

@@ -4,16 +4,18 @@
  *   unmountDevice     umount(8) given a block device or UUID=/LABEL=: the mount of it its mount point reaches
  *   unmountAll        peel stacked mounts off a target until it is not a mount point
  *   unmountRecursive  everything at or under a path, deepest first
+ *   unmountSubtree    umount(8) -R: the top mount at a mount point and everything below it in the mount tree
  *   unmountMounts     a list of mounts under a root, in reverse order, every failure reported
  */
 import { join, normalize } from "../path.ts";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
-import { mountsOfDevice } from "../mountinfo/lookup.ts";
+import { lookupMount, mountsOfDevice } from "../mountinfo/lookup.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
+import { childrenById, subtreeUnmountOrder, unmountOrder } from "../plan/unmount-plan.ts";
 import { realpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
@@ -163,8 +165,7 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
  * Unmount everything mounted at or under target, children before parents (with
  * externalHelpers, a mount whose type has an umount.TYPE helper by that helper). Every failure is
  * reported (containerd returned only a failure of the target itself). A mount hidden under
- * a stack only becomes reachable once the stack is gone, so passes repeat while they progress;
- * a mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
+ * a stack only becomes reachable once the stack is gone, so passes repeat while they progress.
  */
 export function unmountRecursive(target: string, options: UnmountOptions = NO_OPTIONS): number {
   if (target === "") return 0;
@@ -174,13 +175,69 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
   } catch {
     return 0; // nothing can be mounted under a path that does not exist
   }
+  return unmountInPasses(`unmount ${target} recursively`, (table) => unmountOrder(table, resolved), options);
+}
+
+/**
+ * umount(8) -R: the top mount at target and every mount below it in the mount tree (mounted
+ * on it or stacked on it), children before parents, every failure reported. What the top mount
+ * covers (a stack under it, and its mounts) stays, as in util-linux; unmountRecursive takes
+ * everything at or under a path instead. Returns 0 when target is no mount point or does not
+ * exist (reachableMountAt tells which).
+ */
+export function unmountSubtree(target: string, options: UnmountOptions = NO_OPTIONS): number {
+  let top: MountInfo | undefined;
+  try {
+    top = reachableMountAt(target);
+  } catch (err) {
+    if (err instanceof SyscallError) return 0; // no such path (realpath): nothing is mounted on it
+    throw err;
+  }
+  if (top === undefined) return 0;
+  let topGone = false;
+  return unmountInPasses(
+    `unmount ${target} recursively`,
+    (table) => {
+      // once the top went, its id may be reused by a new mount: nothing more is ours
+      const now = topGone ? undefined : table.find((m) => m.id === top.id && m.mountpoint === top.mountpoint);
+      if (now === undefined) return [];
+      return subtreeUnmountOrder(table, now);
+    },
+    options,
+    (gone) => {
+      if (gone.has(top.id)) topGone = true;
+    },
+  );
+}
+
+/**
+ * The mount a lookup of target (canonicalized) reaches when target is its mount point: the
+ * top of a stack there. undefined when target is no mount point; ENOENT when it does not exist.
+ */
+export function reachableMountAt(target: string): MountInfo | undefined {
+  const canonical = realpath(target);
+  const top = lookupMount(readMountInfo(), canonical);
+  return top?.mountpoint === canonical ? top : undefined;
+}
+
+/**
+ * Unmount the mounts orderOf picks from the table, children before parents, in passes while
+ * they progress: a mount hidden under a stack only becomes reachable once the stack is gone.
+ * A mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
+ */
+function unmountInPasses(
+  action: string,
+  orderOf: (table: readonly MountInfo[]) => MountInfo[],
+  options: UnmountOptions,
+  afterPass?: (gone: ReadonlySet<number>) => void,
+): number {
   const ctx = opsContext(options);
   const flags = umountFlags(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
   const viaHelper = helperUnmounter(options);
   let total = 0;
   for (;;) {
-    const order = unmountOrder(readMountInfo(), resolved);
+    const order = orderOf(readMountInfo());
     if (order.length === 0) return total;
     const children = childrenById(order);
     const gone = new Set<number>();
@@ -197,8 +254,9 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
       }
     }
     total += gone.size;
+    afterPass?.(gone);
     if (gone.size === 0) {
-      if (errors.length) throw new BatchError(`unmount ${target} recursively`, errors, total);
+      if (errors.length) throw new BatchError(action, errors, total);
       return total; // what is left cannot be reached from here
     }
   }

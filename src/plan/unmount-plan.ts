@@ -9,7 +9,24 @@ import type { MountInfo } from "../mountinfo/types.ts";
  * path length: a mount stacked on /a is deeper than /a itself, and mount ids are reused).
  */
 export function unmountOrder(mounts: readonly MountInfo[], prefix: string): MountInfo[] {
-  const inside = mounts.filter((m) => isPathUnder(m.mountpoint, prefix));
+  return deepestFirst(mounts.filter((m) => isPathUnder(m.mountpoint, prefix)));
+}
+
+/**
+ * top and every mount below it in the mount tree (mounted on it, stacked on it, and so on
+ * down), deepest first: what umount(8) -R takes down. Mounts top covers are not in it (they
+ * are its parent's children), unlike unmountOrder's everything at or under a path.
+ */
+export function subtreeUnmountOrder(mounts: readonly MountInfo[], top: MountInfo): MountInfo[] {
+  const children = childrenById(mounts);
+  const ids = new Set<number>([top.id]);
+  // breadth first over parent links; the set also stops a torn table's cycle
+  for (const id of ids) for (const child of children.get(id) ?? []) ids.add(child);
+  return deepestFirst(mounts.filter((m) => ids.has(m.id)));
+}
+
+/** The mounts given, deepest in the mount tree (by parent links within the list) first. */
+function deepestFirst(inside: readonly MountInfo[]): MountInfo[] {
   const byId = new Map(inside.map((m) => [m.id, m]));
   const depth = new Map<number, number>();
   const depthOf = (m: MountInfo): number => {

@@ -5,6 +5,7 @@ import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDirOwner } from "../../src/ops/temp-location.ts";
+import { unmountRecursive } from "../../src/ops/unmount.ts";
 import { runCli, BINARY } from "../support/cli.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -35,7 +36,7 @@ describe("mountkit cleanup", () => {
   afterEach(() => {
     running?.kill();
     running = undefined;
-    runCli(["umount", "-R", s.dir]);
+    unmountRecursive(s.dir); // everything under it: umount -R takes a mount point only
     s.dispose();
   });
 

@@ -3,6 +3,7 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { unmountRecursive } from "../../src/ops/unmount.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 const BIN = join(import.meta.dir, "../../dist/mountkit");
@@ -15,7 +16,8 @@ beforeAll(() => {
 
 let s: ReturnType<typeof scratch>;
 afterEach(() => {
-  run(["umount", "-R", s.dir]);
+  // everything under the scratch dir, which is no mount point: the library's containerd semantics (umount -R takes a mount point)
+  unmountRecursive(s.dir);
   s.dispose();
 });
 const mountinfoText = () => readFileSync("/proc/self/mountinfo", "utf8");

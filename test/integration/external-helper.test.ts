@@ -368,18 +368,35 @@ describe("every mount umount takes down goes through its type's helper, as libmo
     expect(mountsUnder(top)).toEqual([]);
   });
 
-  test("-R over a stack that hides a mount point: the hidden mount is left for the next pass, then its helper runs", () => {
+  test("-R with a mount under TARGET hidden by a later one on its parent directory: left for the next pass, then its helper runs", () => {
     ws.fresh("ext-uhelper-hidden");
+    const top = dir("t");
+    const [a, ab] = [join(top, "a"), join(top, "a", "b")];
+    for (const path of [top, a, ab]) unmountAfter(path);
+    expect(runCli(["mount", "-t", "tmpfs", "top", top]).code).toBe(0);
+    expect(runCli(["mount", "-m", "-t", "tmpfs", "deep", ab]).code).toBe(0);
+    expect(runCli(["mount", "-t", "tmpfs", "over", a]).code).toBe(0); // deep's mount point is gone from view
+    const { helpers, calls } = loggingUmountHelper("tmpfs");
+    const r = runCli(["umount", "-R", "--helper-dir", helpers, top]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(calls()).toEqual([a, ab, top]);
+    expect(mountsUnder(top)).toEqual([]);
+  });
+
+  test("-R on a stack: the top mount and what is on it by their helpers; the covered mount and its mounts stay", () => {
+    ws.fresh("ext-uhelper-stack");
     const top = dir("t");
     const sub = join(top, "sub");
     unmountAfter(top);
     unmountAfter(sub);
     expect(runCli(["mount", "-t", "tmpfs", "bottom", top]).code).toBe(0);
     expect(runCli(["mount", "-m", "-t", "tmpfs", "sub", sub]).code).toBe(0);
-    expect(runCli(["mount", "-t", "tmpfs", "over", top]).code).toBe(0); // sub's mount point is gone from view
+    expect(runCli(["mount", "-t", "tmpfs", "over", top]).code).toBe(0);
     const { helpers, calls } = loggingUmountHelper("tmpfs");
-    const r = runCli(["umount", "-R", "--helper-dir", helpers, top]);
-    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(runCli(["umount", "-R", "--helper-dir", helpers, top])).toMatchObject({ code: 0, stderr: "" });
+    expect(calls()).toEqual([top]);
+    expect(mountsUnder(top).map((m) => [m.mountpoint, m.source])).toEqual([[top, "bottom"], [sub, "sub"]]);
+    expect(runCli(["umount", "-R", "--helper-dir", helpers, top])).toMatchObject({ code: 0, stderr: "" });
     expect(calls()).toEqual([top, sub, top]);
     expect(mountsUnder(top)).toEqual([]);
   });

@@ -1,7 +1,7 @@
 // findmnt -M, -S, -T and -f: the same output and exit codes as util-linux findmnt, both run in
 // one private mount namespace (unshare -m inside this test's) on the same stacked mounts.
 import { beforeAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { textFromBytes } from "../../src/path-text.ts";
 import { BINARY } from "../support/cli.ts";
@@ -27,6 +27,14 @@ const QUERIES = [
   ["-n", "-o", "TARGET", "-t", "nozzz,tmpfs", "-M", "$D/b"],
   ["-n", "-o", "SOURCE", "-t", "notmpfs", "-M", "$D/b"],
   ["-n", "-o", "SOURCE", "-T", "$D/b/deep"],
+  // an operand that is no path but a source, or a block device: every mount of it, as -S
+  ["-n", "-o", "TARGET,SOURCE", "srv:/exp"],
+  ["-J", "-o", "TARGET,SOURCE", "srv:/exp"],
+  ["-f", "-n", "-o", "TARGET", "srv:/exp"],
+  ["-n", "-o", "TARGET", "mk-two"],
+  ["-n", "-o", "TARGET,SOURCE", "-t", "notmpfs", "srv:/exp"],
+  ["-n", "-o", "TARGET,SOURCE", "$BLK"],
+  ["-l", "-o", "TARGET,SOURCE", "-R", "srv:/exp"],
 ];
 
 /**
@@ -55,15 +63,41 @@ test("-M every mount on the mount point, -S every mount of a source, -f the firs
   const d = ws.dir("d");
   ws.dir("d", "a");
   ws.dir("d", "b");
-  const setup = 'mount -t tmpfs mk-one "$D/a"; mount -t tmpfs mk-two "$D/a"; mount -t tmpfs mk-three "$D/b"; mkdir "$D/b/deep"';
-  const outputs = sameAsFindmnt(setup, QUERIES, { D: d });
+  ws.dir("d", "c");
+  ws.dir("d", "e");
+  const setup = [
+    'mount -t tmpfs mk-one "$D/a"; mount -t tmpfs mk-two "$D/a"; mount -t tmpfs mk-three "$D/b"; mkdir "$D/b/deep"',
+    // a tmpfs's source is any name: a server's export, and a block device's path (no device is touched)
+    'mount -t tmpfs srv:/exp "$D/c"; mkdir "$D/c/in"; mount -t tmpfs mk-in "$D/c/in"; mount -t tmpfs srv:/exp "$D/e"; mount -t tmpfs "$BLK" "$D/b/deep"',
+  ].join("\n");
+  const blk = blockDevice();
+  const outputs = sameAsFindmnt(setup, QUERIES, { D: d, BLK: blk });
   // what the queries found, so equal outputs are not two empty ones
   expect(outputs[0]).toContain(`${d}/a mk-one`);
   expect(outputs[0]).toContain(`${d}/a mk-two`);
   expect(outputs[2]).not.toContain("mk-two");
   expect(outputs[4]).toBe(`${d}/b\nexit=0\n`);
   expect(outputs[7]).toBe("exit=1\n");
+  expect(outputs[13]).toBe(`${d}/c srv:/exp\n${d}/e srv:/exp\nexit=0\n`);
+  expect(outputs[15]).toBe(`${d}/c\nexit=0\n`);
+  expect(outputs[16]).toBe(`${d}/a\nexit=0\n`);
+  expect(outputs[17]).toBe("exit=1\n");
+  expect(outputs[18]).toContain(`${d}/b/deep ${blk}\n`);
+  expect(outputs[19]).toContain(`${d}/c/in`);
 });
+
+/** A block device node of this system, for a tmpfs to take its name as source: findmnt then looks DEVICE up as a source. */
+function blockDevice(): string {
+  const name = ["loop0", ...readdirSync("/dev")].find((n) => {
+    try {
+      return statSync(`/dev/${n}`).isBlockDevice();
+    } catch {
+      return false;
+    }
+  });
+  if (name === undefined) throw new Error("findmnt-select: no block device node in /dev");
+  return `/dev/${name}`;
+}
 
 // A tree under $D: a (with a/x, whose a/x/z, and a/y), b, and c holding a stack of two; names
 // a shell would expand, quotes, non-ASCII and a name that is not UTF-8 (Latin-1 "café") under q.

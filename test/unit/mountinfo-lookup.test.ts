@@ -6,6 +6,7 @@ import {
   isPathUnder,
   lookupMount,
   mountsOfDevice,
+  mountsOfSource,
   mountsUnder,
   parentsFilter,
   prefixFilter,
@@ -13,6 +14,7 @@ import {
   singleEntryFilter,
 } from "../../src/mountinfo/index.ts";
 import type { MountInfo } from "../../src/mountinfo/index.ts";
+import { subtreeUnmountOrder, unmountOrder } from "../../src/plan/unmount-plan.ts";
 
 function mnt(id: number, parent: number, mountpoint: string, extra: Partial<MountInfo> = {}): MountInfo {
   return {
@@ -249,5 +251,36 @@ describe("mountsOfDevice: the mount umount(8) given a device removes", () => {
 
   test("a device mounted nowhere", () => {
     expect(mountsOfDevice([root, mnt(20, 1, "/a", loop3)], "7:4")).toEqual({ all: [], reachable: undefined });
+  });
+});
+
+describe("mountsOfSource: the mount umount(8) given a source name (no path) removes", () => {
+  const root = mnt(1, 1, "/", { source: "/dev/vda" });
+  const exp = { source: "srv:/exp" };
+
+  test("the latest reachable mount whose source is the name exactly; none hidden everywhere", () => {
+    const table = [root, mnt(20, 1, "/a", exp), mnt(21, 1, "/b", exp), mnt(22, 21, "/b"), mnt(23, 1, "/c", { source: "srv:/exp2" })];
+    const { all, reachable } = mountsOfSource(table, "srv:/exp");
+    expect(all.map((m) => m.id)).toEqual([20, 21]);
+    expect(reachable?.id).toBe(20); // 21 is under 22's stack
+    expect(mountsOfSource([root, mnt(21, 1, "/b", exp), mnt(22, 21, "/b")], "srv:/exp").reachable).toBeUndefined();
+    expect(mountsOfSource(table, "srv:").all).toEqual([]);
+  });
+});
+
+describe("subtreeUnmountOrder: what umount(8) -R takes down", () => {
+  const root = mnt(1, 1, "/");
+  // /s: low (10) with /s/x (11); high (12) on it with /s/y (13) and /s/y/z (14); /t (15) beside
+  const table = [root, mnt(10, 1, "/s"), mnt(11, 10, "/s/x"), mnt(12, 10, "/s"), mnt(13, 12, "/s/y"), mnt(14, 13, "/s/y/z"), mnt(15, 1, "/t")];
+
+  test("the top mount and everything on it, deepest first; the mount it covers and that one's own stay", () => {
+    expect(subtreeUnmountOrder(table, table[3]!).map((m) => m.id)).toEqual([14, 13, 12]);
+    expect(subtreeUnmountOrder(table, table[1]!).map((m) => m.id)).toEqual([14, 13, 11, 12, 10]);
+    expect(unmountOrder(table, "/s").map((m) => m.id)).toEqual([14, 13, 11, 12, 10]); // at or under a path: all of them
+  });
+
+  test("a parent cycle (a torn read) ends", () => {
+    const torn = [mnt(30, 31, "/u"), mnt(31, 30, "/u/v")];
+    expect(subtreeUnmountOrder(torn, torn[0]!).map((m) => m.id).sort()).toEqual([30, 31]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * apply of 100 entries: a containerd mount list (tmpfs and binds, alternating) mounted as one
  * batch under a root, then released (unmounted newest first). The library runs applyText() in
- * this process; the CLI contenders are one `mountkit apply` plus one `mountkit umount -R`,
+ * this process; the CLI contenders are one `mountkit apply` plus one `mountkit umount` of the
+ * mount points newest first (umount -R takes a mount point, and the root is none),
  * against 100 `mount` and 100 `umount` processes of util-linux or busybox.
  */
 import { writeFileSync } from "node:fs";
@@ -48,7 +49,7 @@ const apply100: Workload = {
       },
       c: { mode: "apply", args: [root, source, String(APPLY_ENTRIES)] },
       cli: {
-        mountkit: [["apply", "--root", root, list], ["umount", "-R", root]],
+        mountkit: [["apply", "--root", root, list], ["umount", ...mounts.map((m) => join(root, m.target!)).reverse()]],
         "util-linux": perMount,
         busybox: perMount,
       },

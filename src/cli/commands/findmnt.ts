@@ -1,6 +1,7 @@
 /**
  * mountkit findmnt: the mount table, or the mount holding PATH, or the mounts on a mount
- * point (-M) or of a source (-S), in findmnt's formats.
+ * point (-M) or of a source (-S, or an operand that is a block device or a source name), in
+ * findmnt's formats.
  */
 import { normalize, resolve } from "../../path.ts";
 import { Errno } from "../../errno.ts";
@@ -16,6 +17,7 @@ import { MountInfoParseError } from "../../mountinfo/parse.ts";
 import { readMountInfo, readMountInfoFile } from "../../mountinfo/read.ts";
 import { existingRealpath, realpath } from "../../sys/realpath.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
+import { fileType } from "../../sys/stat.ts";
 import { deviceOfTag } from "../../ops/block-devices.ts";
 import type { MountInfo } from "../../mountinfo/types.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
@@ -96,12 +98,15 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
 
     // A saved table, or another namespace's, describes another tree: its paths are taken as written.
     const inTable = (path: string) => (file === undefined ? resolveExisting(path) : normalize(resolve("/", path)));
-    const path = target ?? args.operands[0];
+    // An operand naming a source (a block device, a name no path has) is -S's; -T always a PATH.
+    const operandSource = target === undefined && args.operands[0] !== undefined ? sourceOperand(args.operands[0], table, file === undefined) : undefined;
+    const path = operandSource === undefined ? (target ?? args.operands[0]) : undefined;
     if (path !== undefined) {
       // the mount that holds PATH, if it is of the kinds asked for (as findmnt -T: not a lower mount that is)
       const holder = lookupMount(table, inTable(path));
       mounts = holder && wanted(holder) ? [holder] : [];
     }
+    if (operandSource !== undefined) mounts = mounts.filter(operandSource);
     // -M and -S select as findmnt does: every match.
     const mountpoint = last(args, "mountpoint");
     if (mountpoint !== undefined) {
@@ -112,7 +117,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     if (source !== undefined) mounts = mounts.filter(sourceFilter(source, file === undefined));
     if (has(args, "first-only")) mounts = mounts.slice(0, 1);
     // As findmnt: a search that finds nothing (a PATH no mount of those -t/-O holds) prints nothing and exits 1.
-    if ((path !== undefined || mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
+    if ((path !== undefined || operandSource !== undefined || mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
     if (mounts.length === 0) return nothingListed(args, io, json);
     // -R: what was found and everything below it; drawn as a tree in the TARGET column, as findmnt does
     const forest = has(args, "submounts") ? submountForest(table, mounts) : undefined;
@@ -142,6 +147,24 @@ function sourceFilter(spec: string, live: boolean): (m: MountInfo) => boolean {
   const tag = live ? deviceTagOf(spec) : undefined;
   const device = tag === undefined ? undefined : deviceOfTag(tag);
   return (m) => m.source === spec || (device !== undefined && m.source === device);
+}
+
+/**
+ * The operand as findmnt takes it when it names a source: a block device (every mount of it,
+ * also by its canonical name: a /dev/disk link), or, with no such path, a name some mount has as
+ * its source (srv:/exp, tmpfs, UUID=...); in a saved table, a source it holds. undefined: a PATH,
+ * whose holder is wanted (findmnt looks a source up first even for an existing path; a
+ * directory named like a tmpfs's source stays a PATH here).
+ */
+function sourceOperand(operand: string, table: readonly MountInfo[], live: boolean): ((m: MountInfo) => boolean) | undefined {
+  const bySource = sourceFilter(operand, live);
+  if (!live) return table.some(bySource) ? bySource : undefined;
+  const type = fileType(operand);
+  if (type === "block") {
+    const canonical = existingRealpath(operand);
+    return (m) => bySource(m) || m.source === canonical;
+  }
+  return type === undefined && table.some(bySource) ? bySource : undefined;
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
  * mountkit umount: argv -> the unmount family; output and exit code.
  */
-import { Errno } from "../../errno.ts";
-import { BatchError, ExitCode, MountkitError, SyscallError } from "../../errors.ts";
-import { unmountAll, unmountRecursive, type UnmountOptions } from "../../ops/unmount.ts";
+import { Errno, errnoMessage } from "../../errno.ts";
+import { BatchError, ExitCode, MountkitError, PlanError, quotePath, SyscallError } from "../../errors.ts";
+import { deviceTagOf } from "../../plan/device-tag.ts";
+import { realpath } from "../../sys/realpath.ts";
+import { unmountAll, unmountSubtree, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
@@ -12,7 +14,7 @@ import { enterAskedNamespace } from "../namespace.ts";
 import { errorLine, printJson, reportError, type Io } from "../output.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
-  { long: "recursive", short: "R", help: "unmount everything at or under each TARGET, deepest first" },
+  { long: "recursive", short: "R", help: "unmount each mount point TARGET (the top of a stack) and every mount below it, deepest first" },
   { long: "all-stacked", help: "unmount every mount stacked on each TARGET" },
   { long: "lazy", short: "l", help: "detach now, clean up when no longer busy (MNT_DETACH)" },
   { long: "force", short: "f", help: "force, for unreachable network or FUSE filesystems (MNT_FORCE)" },
@@ -100,17 +102,23 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   const quiet = has(args, "quiet");
   const results: TargetResult[] = [];
   let failures = 0;
+  // the failed operands' exit codes, ORed: umount(8)'s bits (1 usage, 32 failure)
+  let failedCodes = 0;
   for (const target of args.operands) {
     try {
       let unmounted: number;
       if (has(args, "all-targets")) {
         const outcome = unmountAllTargets(target, { ...options, recursive: has(args, "recursive") });
-        if (outcome.unmounted === 0 && outcome.remountedReadOnly.length === 0) throw notMounted(target);
+        if (outcome.unmounted === 0 && outcome.remountedReadOnly.length === 0) throw noMountPoint(target);
         results.push({ target, ok: true, unmounted: outcome.unmounted, ...(outcome.remountedReadOnly.length > 0 ? { remountedReadOnly: true as const } : {}) });
         continue;
       }
-      if (has(args, "recursive")) unmounted = unmountRecursive(target, options);
-      else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
+      if (has(args, "recursive")) {
+        // umount(8) -R: a mount point only, never a directory with mounts below it
+        unmounted = unmountSubtree(target, options);
+        if (unmounted === 0) throw noMountPoint(target);
+      } 
+else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
       else {
         // umount(8) takes a device or UUID=/LABEL= too: when TARGET is no mount point, the device's mount
         const outcome = umountOperand(target, options);
@@ -124,18 +132,40 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       results.push({ target, ok: true, unmounted });
     } catch (err) {
       failures++;
+      failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : ExitCode.mountFailed;
       // -q: umount(8)'s quiet, for scripts that unmount what may not be mounted
-      const silent = quiet && err instanceof SyscallError && err.syscall === "umount2(2)" && err.errno === Errno.EINVAL;
+      const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.errno === Errno.EINVAL));
       if (!json && !silent) reportError(io, err, false);
       const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) };
       results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error });
       if (json && !silent) io.err(errorLine(err));
     }
   }
-  const code =
-    failures === 0 ? ExitCode.ok : failures === results.length ? ExitCode.mountFailed : ExitCode.someFailed;
+  // Not umount(8)'s sum of the operands' codes, which runs into other meanings (two failures
+  // make 64, "some succeeded"; three 96): 64 when some succeeded, else the failures' bits.
+  const code = (failures === 0 ? ExitCode.ok : failures === results.length ? failedCodes : ExitCode.someFailed) as ExitCode;
   if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
   return code;
+}
+
+/**
+ * umount -R or -A given what is no mount point (or names no mounted filesystem): bad input
+ * (exit 1), as umount(8) reports it, "not found" when there is no such path.
+ */
+class NoMountPointError extends PlanError {}
+
+function noMountPoint(target: string): NoMountPointError {
+  let missing: SyscallError | undefined;
+  try {
+    realpath(target);
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err;
+    missing = err;
+  }
+  if (missing !== undefined && deviceTagOf(target) === undefined) {
+    return new NoMountPointError(`unmount ${quotePath(target)}: not found: ${missing.syscall}: ${missing.errnoName} (${errnoMessage(missing.errno)})`);
+  }
+  return new NoMountPointError(`unmount ${quotePath(target)}: not mounted`);
 }
 
 /** The error of an operand with nothing mounted: umount2's EINVAL, as umount(8) reports it. */

@@ -1,0 +1,135 @@
+// umount -R, -A, a source name as operand, and several operands, beside util-linux umount: each
+// case runs twice on the same mounts, once per tool, each in its own private mount namespace
+// (unshare -m inside this test's), and compares what is left mounted and the exit code.
+import { beforeAll, expect, test } from "bun:test";
+import { BINARY } from "../support/cli.ts";
+import { requireRootNamespace } from "../support/root.ts";
+import { workspace } from "../support/workspace.ts";
+
+beforeAll(requireRootNamespace);
+const ws = workspace();
+
+interface Outcome {
+  code: number;
+  stderr: string;
+  /** "TARGET SOURCE" of each mount left under $D, in table order, $D written as D */
+  left: string[];
+}
+
+/** setup then `TOOL args` in a private namespace of its own; what it left and said. */
+function runIn(dir: string, setup: string, tool: string, args: readonly string[]): Outcome {
+  const quoted = args.map((a) => `"${a}"`).join(" ");
+  // mountinfo's own fields: no findmnt in the measurement; \040 and the like stay escaped
+  const list = `awk -v d="$D" '$5 == d || index($5, d "/") == 1 { sub("^" d, "D", $5); print $5, $(NF-1) }' /proc/self/mountinfo`;
+  const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"; echo "exit=$?"`, list, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
+  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });
+  expect(proc.exitCode).toBe(0);
+  const [first, ...left] = proc.stdout.toString().split("\n").slice(0, -1);
+  expect(first).toMatch(/^exit=\d+$/);
+  return { code: Number(first!.slice(5)), stderr: proc.stderr.toString(), left };
+}
+
+/** The case run by util-linux umount and by ours; both outcomes, after checking they left the same mounts. */
+function beside(setup: string, args: readonly string[]): { util: Outcome; ours: Outcome } {
+  const d = ws.dir("d");
+  const util = runIn(d, setup, "umount", args);
+  const ours = runIn(d, setup, '"$MK" umount', args);
+  expect([args.join(" "), ours.left]).toEqual([args.join(" "), util.left]);
+  return { util, ours };
+}
+
+// w holds two mounts but is none itself; s is a stack (low, then high) with a mount on each.
+const TREE = [
+  "mkdir -p w/a w/b w/c s",
+  "mount -t tmpfs t1 w/a; mount -t tmpfs t2 w/b",
+  "mount -t tmpfs low s; mkdir s/x; mount -t tmpfs lowx s/x",
+  "mount -t tmpfs high s; mkdir s/y; mount -t tmpfs highy s/y",
+].join("\n");
+
+test("-R DIR that is no mount point unmounts nothing: 'not mounted', exit 1; a missing path is 'not found', exit 1; -q says nothing", () => {
+  ws.fresh("umount-compat-r");
+  for (const [args, message] of [
+    [["-R", "w"], /^mountkit: unmount w: not mounted\n$/],
+    [["-R", "w/c"], /^mountkit: unmount w\/c: not mounted\n$/],
+    [["-R", "zz"], /^mountkit: unmount zz: not found: realpath\(3\): ENOENT \(No such file or directory\)\n$/],
+    [["-A", "zz"], /^mountkit: unmount zz: not found: realpath\(3\): ENOENT/],
+    [["-A", "-R", "zz"], /^mountkit: unmount zz: not found: realpath\(3\): ENOENT/],
+    [["-A", "w"], /^mountkit: unmount w: not mounted\n$/],
+    [["-q", "-R", "zz"], /^$/],
+    [["-q", "-A", "w"], /^$/],
+  ] as const) {
+    const { util, ours } = beside(TREE, args);
+    expect([args.join(" "), ours.code]).toEqual([args.join(" "), 1]);
+    expect(util.code).toBe(1);
+    expect(ours.stderr).toMatch(message);
+    expect(ours.left).toContain("D/w/a t1"); // nothing under w went
+  }
+});
+
+test("-R on a stack removes the top mount and what is mounted on it; the covered mount and its mounts stay", () => {
+  ws.fresh("umount-compat-stack");
+  const { ours } = beside(TREE, ["-R", "s"]);
+  expect(ours.code).toBe(0);
+  expect(ours.left).toEqual(["D/w/a t1", "D/w/b t2", "D/s low", "D/s/x lowx"]);
+  // again: the mount that was covered goes, with its own
+  const again = beside(`${TREE}\numount s/y s`, ["-R", "s"]);
+  expect(again.ours.left).toEqual(["D/w/a t1", "D/w/b t2"]);
+  // -A -R takes each mount of the filesystem with what is on it, never a mount it covers
+  const all = beside(TREE, ["-A", "-R", "s"]);
+  expect(all.ours.code).toBe(0);
+  expect(all.ours.left).toEqual(["D/w/a t1", "D/w/b t2", "D/s low", "D/s/x lowx"]);
+});
+
+test("a name that is no path is a mount's source: the latest mount of srv:/exp, of a tmpfs name; none left: no mount point (exit 32)", () => {
+  ws.fresh("umount-compat-source");
+  const setup = "mkdir -p r q p; mount -t tmpfs srv:/exp r; mount -t tmpfs srv:/exp q; mount -t tmpfs tmpA p";
+  for (const args of [["srv:/exp"], ["tmpA"], ["srv:/exp", "srv:/exp"], ["-A", "tmpA"], ["-A", "srv:/exp"]]) {
+    const { util, ours } = beside(setup, args);
+    expect([args.join(" "), ours.code, ours.stderr]).toEqual([args.join(" "), 0, ""]);
+    expect(util.code).toBe(0);
+  }
+  expect(beside(setup, ["srv:/exp"]).ours.left).toEqual(["D/r srv:/exp", "D/p tmpA"]); // the latest
+  const none = beside(setup, ["srv:/exp", "srv:/exp", "srv:/exp"]);
+  expect(none.ours.code).toBe(64); // two went (util-linux: 32, its sum of 0, 0 and 32)
+  expect(none.util.code).toBe(32);
+  expect(none.ours.stderr).toBe("mountkit: unmount srv:/exp: umount2(2): ENOENT (No such file or directory)\n");
+  const nothing = beside(setup, ["nosuch:/x"]);
+  expect([nothing.ours.code, nothing.util.code]).toEqual([32, 32]);
+  // -R takes a mount point only, as umount(8): a source name is not found there
+  const recursive = beside(setup, ["-R", "tmpA"]);
+  expect([recursive.ours.code, recursive.util.code]).toEqual([1, 1]);
+  expect(recursive.ours.stderr).toContain("unmount tmpA: not found");
+});
+
+test("the latest mount of a source is covered: the latest reachable one goes (util-linux refuses, exit 1); all covered: refused, named", () => {
+  ws.fresh("umount-compat-covered");
+  const d = ws.dir("d");
+  const setup = "mkdir -p r q; mount -t tmpfs srv:/exp r; mount -t tmpfs srv:/exp q; mount -t tmpfs cover q";
+  expect(runIn(d, setup, '"$MK" umount', ["srv:/exp"])).toEqual({ code: 0, stderr: "", left: ["D/q srv:/exp", "D/q cover"] });
+  expect(runIn(d, setup, "umount", ["srv:/exp"]).code).toBe(1);
+  const hidden = runIn(d, `${setup}; mount -t tmpfs cover r`, '"$MK" umount', ["srv:/exp"]);
+  expect(hidden.code).toBe(32);
+  expect(hidden.stderr).toBe(`mountkit: unmount srv:/exp: it is mounted only under other mounts (on ${d}/r, ${d}/q) (unmount what is mounted over it first, or name the mount point)\n`);
+  expect(hidden.left).toHaveLength(4);
+});
+
+test("several operands: 0 all went, 64 some did, else the failures' codes ORed (util-linux sums them: 64 for two failures)", () => {
+  ws.fresh("umount-compat-codes");
+  const cases: [string[], number, number][] = [
+    [["w/a", "w/b"], 0, 0],
+    [["w/a", "w/nonexist"], 64, 32],
+    [["w/nonexist", "w/c"], 32, 64],
+    [["w/c", "w/c", "w/c"], 32, 96],
+    [["-R", "w/a", "w/c"], 64, 1],
+    [["-R", "w/c", "w/nonexist"], 1, 2],
+    // s/x is hidden under high: not found from here; util-linux finds it in its table, and its umount fails
+    [["-R", "w/c", "s/x"], 1, 33],
+  ];
+  for (const [args, ours, theirs] of cases) {
+    const outcome = beside(TREE, args);
+    expect([args.join(" "), outcome.ours.code, outcome.util.code]).toEqual([args.join(" "), ours, theirs]);
+  }
+  // a usage failure and a mount failure: both bits, as util-linux (1 + 32)
+  const busy = beside(`${TREE}\nexec 3<w/a/.`, ["-R", "w/c", "w/a"]);
+  expect([busy.ours.code, busy.util.code]).toEqual([33, 33]);
+});
