@@ -117,8 +117,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
         // umount(8) -R: a mount point only, never a directory with mounts below it
         unmounted = unmountSubtree(target, options);
         if (unmounted === 0) throw noMountPoint(target);
-      } 
-else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
+      } else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
       else {
         // umount(8) takes a device or UUID=/LABEL= too: when TARGET is no mount point, the device's mount
         const outcome = umountOperand(target, options);
