@@ -113,10 +113,10 @@ export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS
  * device, a /dev/disk link, or a UUID=/LABEL=/PART... tag); undefined when path is no block
  * device. A tag no device has is a PlanError.
  */
-export function blockDeviceNumberOf(path: string): string | undefined {
+export function blockDeviceNumberOf(path: string, action = "unmount"): string | undefined {
   const tag = deviceTagOf(path);
   const named = tag === undefined ? path : deviceOfTag(tag);
-  if (named === undefined) throw noDeviceWithTag(tag!, `unmount ${path}`);
+  if (named === undefined) throw noDeviceWithTag(tag!, `${action} ${path}`);
   return blockDeviceNumber(named);
 }
 
@@ -124,16 +124,16 @@ export function blockDeviceNumberOf(path: string): string | undefined {
  * Where the device path names (a block device, a /dev/disk link, UUID=/LABEL=/PART... tag) is
  * mounted: its latest mount that its mount point leads to; undefined when path is no block
  * device or nothing of it is mounted. A tag no device has, or a device mounted only under
- * other mounts, is a PlanError.
+ * other mounts, is a PlanError naming action ("unmount", "remount").
  */
-export function mountPointOfDevice(path: string): string | undefined {
-  const device = blockDeviceNumberOf(path);
+export function mountPointOfDevice(path: string, action = "unmount"): string | undefined {
+  const device = blockDeviceNumberOf(path, action);
   if (device === undefined) return undefined;
   const { all, reachable } = mountsOfDevice(readMountInfo(), device);
   if (all.length > 0 && reachable === undefined) {
     const where = all.map((m) => quotePath(m.mountpoint)).join(", ");
-    throw new PlanError(`unmount ${quotePath(path)}: it is mounted only under other mounts (on ${where})`, {
-      hint: "unmount what is mounted over it first, or name the mount point",
+    throw new PlanError(`${action} ${quotePath(path)}: it is mounted only under other mounts (on ${where})`, {
+      hint: `unmount what is mounted over it first${action === "unmount" ? ", or name the mount point" : ""}`,
     });
   }
   return reachable?.mountpoint;

@@ -6,6 +6,7 @@
 import { PlanError, quotePath } from "../errors.ts";
 import { DEFAULT_TARGET_MODE, type BatchEntry } from "./batch-entry.ts";
 import { parseJsonText } from "./json-text.ts";
+import { entryOptions } from "./options.ts";
 
 export interface ApplyInput {
   readonly format: "containerd" | "oci";
@@ -76,7 +77,7 @@ function containerdEntry(item: unknown, index: number, createTarget: BatchEntry[
 
 /** The entry says nofail (as an fstab line may): its failure is a warning, the rest still mounted. */
 function hasNofail(options: readonly string[]): boolean {
-  return options.some((o) => o.split(",").includes("nofail"));
+  return options.some((o) => entryOptions(o).includes("nofail"));
 }
 
 function ociInput(name: string, doc: Record<string, unknown>): ApplyInput {

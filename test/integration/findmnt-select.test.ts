@@ -243,7 +243,7 @@ test("-s an fstab's lines (-F FILE, -e, VFS-/FS-OPTIONS, FREQ, PASSNO), chosen b
 });
 
 test("-P with -J, -r or -l, and -k with -m or -N, are refused as findmnt refuses them (exit 1; with -J the error as JSON)", () => {
-  for (const args of [["-P", "-r"], ["-l", "-P"], ["-k", "-m"], ["-N", String(process.pid), "-k"]]) {
+  for (const args of [["-P", "-r"], ["-l", "-P"], ["-k", "-m"], ["-N", String(process.pid), "-k"], ["--real", "--pseudo"]]) {
     const proc = Bun.spawnSync([BINARY, "findmnt", ...args]);
     expect([args.join(" "), proc.exitCode, proc.stdout.toString()]).toEqual([args.join(" "), 1, ""]);
     expect(proc.stderr.toString()).toStartWith("mountkit: findmnt: mutually exclusive arguments: ");

@@ -439,6 +439,12 @@ describe("the binary", () => {
     expect(vfsOptions()).toEqual(["ro"]);
     expect(runCli(["mount", "-o", "remount,rw", "LABEL=mkremount"])).toMatchObject({ code: 0, stderr: "" });
     expect(vfsOptions()).toEqual(["rw"]);
+    // covered by another mount: refused, naming the remount, the mount over it left as it is
+    expect(runCli(["mount", "-t", "tmpfs", "over", t]).code).toBe(0);
+    const covered = runCli(["mount", "-o", "remount,ro", device]);
+    expect(covered).toMatchObject({ code: 1, stderr: `mountkit: remount ${device}: it is mounted only under other mounts (on ${t}) (unmount what is mounted over it first)\n` });
+    expect(mountsUnder(t).map((m) => [m.fstype, m.options.split(",")[0]])).toEqual([["ext4", "rw"], ["tmpfs", "rw"]]);
+    expect(runCli(["umount", t]).code).toBe(0);
     expect(runCli(["umount", t]).code).toBe(0);
     await expectFreed(img);
     const attached = runCli(["loop", "attach", img]).stdout.trim();

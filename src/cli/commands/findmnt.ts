@@ -196,7 +196,7 @@ function filesystemKinds(args: ParsedArgs): (fstype: string) => boolean {
   const df = has(args, "df") && !has(args, "all");
   const real = has(args, "real");
   const pseudo = has(args, "pseudo");
-  if (real && pseudo) throw new UsageError("findmnt: mutually exclusive arguments: --real --pseudo");
+  if (real && pseudo) throw new UsageError("findmnt: mutually exclusive arguments: --pseudo --real");
   return (fstype) => (!df || shownByDf(fstype)) && (!real || !isPseudoFilesystem(fstype)) && (!pseudo || isPseudoFilesystem(fstype));
 }
 

@@ -265,7 +265,7 @@ function existingMountPoint(operand: string): string {
   const { deviceTagOf } = require("../../plan/device-tag.ts") as typeof import("../../plan/device-tag.ts");
   if (deviceTagOf(operand) === undefined && fileType(operand) !== "block") return operand;
   const { mountPointOfDevice } = require("../../ops/unmount.ts") as typeof import("../../ops/unmount.ts");
-  const point = mountPointOfDevice(operand);
+  const point = mountPointOfDevice(operand, "remount");
   if (point === undefined) {
     // exit 32, as mount(8) fails it
     throw new MountFailedError(`${quotePath(operand)} is not mounted`, new PlanError(`no mount of ${quotePath(operand)}`), {
