@@ -6,15 +6,17 @@
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
 import { Errno } from "../errno.ts";
-import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { MountFailedError, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
+import type { LoopRange } from "../plan/loop-reuse.ts";
+import { loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { readlink } from "../sys/readlink.ts";
-import { blockDeviceNumber, fileType, type FileType } from "../sys/stat.ts";
+import { blockDeviceNumber, fileType, regularFileSize, type FileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { mountFirstType } from "./mount-types.ts";
@@ -175,7 +177,10 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
     else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, step.data, ctx, how);
     else how.mount(loop.device, step.target, fstype, flags, step.data);
   } catch (err) {
+    // an empty device (offset= past the end of the file) is why, whatever the kernel said
+    const empty = emptyDeviceProblem(step.loop);
     releaseLoop(loop, ctx);
+    if (empty !== undefined && err instanceof MountkitError) err.hint = empty;
     if (err instanceof SyscallError) {
       err.withDetails(`${quotePath(step.loop.file)} on ${loop.device}`);
       if (step.fstype === null && fstype !== null) err.hint ??= probedTypeHint(err, fstype, step.loop.file);
@@ -187,6 +192,23 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   closeQuietly(ctx.sys, loop.fd);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/** What makes a device over setup's range of its file empty (less than a sector), or undefined. */
+function emptyDeviceProblem(setup: LoopSetup): string | undefined {
+  const size = regularFileSize(setup.file);
+  if (size === undefined || loopShownBytes(size, setup) >= SECTOR_BYTES) return undefined;
+  return loopSizeProblem(setup.file, size, setup);
+}
+
+/**
+ * losetup's size warnings, for a device attached over range of file: an empty device, or a
+ * tail shorter than a sector left out. undefined for whole sectors, or a file that is no
+ * regular file (a block device).
+ */
+export function loopSizeWarning(file: string, range: LoopRange): string | undefined {
+  const size = regularFileSize(file);
+  return size === undefined ? undefined : loopSizeProblem(file, size, range);
 }
 
 /** A helper mounting a device attached read-only (the file is write-protected) is asked for ro too. */

@@ -133,6 +133,18 @@ describe("offset= and sizelimit= without loop", () => {
     }
   });
 
+  test("offset= past the end of the image: the kernel's failure, a hint that says why; no device left", async () => {
+    fresh("loopopt-past-end");
+    const img = image();
+    const t = dir("m");
+    const ours = runCli(["mount", "-t", "ext4", "-o", "offset=100MiB", img, t]);
+    expect(ours.code).toBe(32);
+    expect(ours.stderr).toContain(`(offset=104857600 is at or past the end of ${img} (8388608 bytes): the loop device is empty)`);
+    expect(utilLinux(["mount", "-t", "ext4", "-o", "offset=100MiB", img, t]).code).toBe(32);
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(img);
+  });
+
   test("loop=/dev/loopN of a device that does not exist: exit 32, ENOENT with a hint, no node made; mount(8) makes none either", async () => {
     fresh("loopopt-no-device");
     const img = image();

@@ -8,6 +8,7 @@ import { planMount } from "../../src/plan/mount-plan.ts";
 import { lookupOption } from "../../src/plan/option-table.ts";
 import { classifyOptions } from "../../src/plan/options.ts";
 import { attachedLoopNames, loopRangeRelation } from "../../src/plan/loop-reuse.ts";
+import { loopShownBytes, loopSizeProblem } from "../../src/plan/loop-size.ts";
 import { partitionNames } from "../../src/plan/proc-partitions.ts";
 import { parseSize } from "../../src/plan/size.ts";
 import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
@@ -246,5 +247,25 @@ describe("offset= and sizelimit= ask for a loop device without loop (libmount's 
   test("features --options lists them", () => {
     expect(lookupOption("offset=1")).toMatchObject({ behaviour: { kind: "feature", feature: "loop-offset" }, origin: "util-linux" });
     expect(lookupOption("sizelimit=1")).toMatchObject({ behaviour: { kind: "feature", feature: "loop-sizelimit" }, origin: "util-linux" });
+  });
+});
+
+describe("what a device shows of its file (losetup's size warnings)", () => {
+  const MiB = 1 << 20;
+  test.each([
+    [8 * MiB, 0, 0, 8 * MiB, undefined],
+    [8 * MiB, MiB, 0, 7 * MiB, undefined],
+    [8 * MiB, 0, 4 * MiB, 4 * MiB, undefined],
+    [8 * MiB, 7 * MiB, 4 * MiB, MiB, undefined], // a size limit past the end shows the rest, as the kernel's get_size
+    [8 * MiB, 16, 0, 8 * MiB - 16, "the last 496 bytes of /i do not fill a 512-byte sector: the loop device leaves them out"],
+    [8 * MiB, 0, 1000, 1000, "the last 488 bytes of /i do not fill a 512-byte sector: the loop device leaves them out"],
+    [1000, 0, 0, 1000, "the last 488 bytes of /i do not fill a 512-byte sector: the loop device leaves them out"],
+    [100, 0, 0, 100, "the loop device shows 100 bytes of /i, less than one 512-byte sector: it is empty"],
+    [0, 0, 0, 0, "the loop device shows 0 bytes of /i, less than one 512-byte sector: it is empty"],
+    [8 * MiB, 8 * MiB, 0, 0, "offset=8388608 is at or past the end of /i (8388608 bytes): the loop device is empty"],
+    [8 * MiB, 100_000_000, 0, 0, "offset=100000000 is at or past the end of /i (8388608 bytes): the loop device is empty"],
+  ] as const)("a %d-byte file at offset %d, sizelimit %d: %d bytes", (fileSize, offset, sizeLimit, shown, problem) => {
+    expect(loopShownBytes(fileSize, { offset, sizeLimit })).toBe(shown);
+    expect(loopSizeProblem("/i", fileSize, { offset, sizeLimit })).toBe(problem);
   });
 });
