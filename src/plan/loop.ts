@@ -7,9 +7,9 @@
  * loop mount with no type reads it from the device's superblock. Pure.
  */
 import { PlanError } from "../errors.ts";
+import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
 import { probedLoopHelperArguments } from "./external-helper.ts";
 import type { KernelFacts } from "./facts.ts";
-import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import type { LoopMethod, LoopMountStep, LoopSetup } from "./loop-step.ts";
 import type { Planner } from "./mount-plan.ts";
