@@ -1,8 +1,12 @@
 /**
  * findmnt's space columns (SIZE USED AVAIL USE%) and its df(1) view (-D): sizes as findmnt
- * prints them, from counts a statfs(2) gave, and which filesystem types it calls pseudo.
+ * prints them, from counts a statfs(2) gave, and which filesystem types it leaves out (the
+ * pseudo ones, filesystem-kinds.ts).
  */
+import { isPseudoFilesystem } from "./filesystem-kinds.ts";
 import type { Columns } from "./findmnt.ts";
+
+export { isPseudoFilesystem };
 
 /** A filesystem's block counts (statfs's f_frsize, f_blocks, f_bfree, f_bavail). */
 export interface SpaceCounts {
@@ -80,20 +84,6 @@ export function usePercent(counts: SpaceCounts): string {
   let n = Math.round(share);
   if (n - share === 0.5 && n % 2 === 1) n -= 1; // Math.round takes a tie up
   return `${n}%`;
-}
-
-// libmount's pseudofs[] (util-linux 2.38): types with no real source device.
-const PSEUDO_TYPES = new Set(
-  ("anon_inodefs apparmorfs autofs bdev binder binfmt_misc bpf cgroup cgroup2 configfs cpuset debugfs devfs devpts " +
-    "devtmpfs dlmfs dmabuf drm efivarfs fuse fuse.archivemount fuse.avfsd fuse.dumpfs fuse.encfs " +
-    "fuse.gvfs-fuse-daemon fuse.gvfsd-fuse fuse.lxcfs fuse.rofiles-fuse fuse.vmware-vmblock fuse.xwmfs fusectl " +
-    "hugetlbfs ipathfs mqueue nfsd none nsfs overlay pipefs proc pstore ramfs resctrl rootfs rpc_pipefs securityfs " +
-    "selinuxfs smackfs sockfs spufs sysfs tmpfs tracefs vboxsf virtiofs").split(" "),
-);
-
-/** libmount's mnt_fstype_is_pseudofs: proc, sysfs, tmpfs, overlay and the like. */
-export function isPseudoFilesystem(fstype: string): boolean {
-  return PSEUDO_TYPES.has(fstype);
 }
 
 /** The types findmnt -D keeps (unless -A): real filesystems, and tmpfs-like ones (devtmpfs too), which hold data. */

@@ -6,14 +6,17 @@
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
 import { Errno } from "../errno.ts";
-import { MountFailedError, quotePath, SyscallError } from "../errors.ts";
+import { MountFailedError, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
+import type { LoopRange } from "../plan/loop-reuse.ts";
+import { loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
-import { fileType } from "../sys/stat.ts";
+import { readlink } from "../sys/readlink.ts";
+import { blockDeviceNumber, fileType, regularFileSize, type FileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { mountFirstType } from "./mount-types.ts";
@@ -174,7 +177,10 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
     else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, step.data, ctx, how);
     else how.mount(loop.device, step.target, fstype, flags, step.data);
   } catch (err) {
+    // an empty device (offset= past the end of the file) is why, whatever the kernel said
+    const empty = emptyDeviceProblem(step.loop);
     releaseLoop(loop, ctx);
+    if (empty !== undefined && err instanceof MountkitError) err.hint = empty;
     if (err instanceof SyscallError) {
       err.withDetails(`${quotePath(step.loop.file)} on ${loop.device}`);
       if (step.fstype === null && fstype !== null) err.hint ??= probedTypeHint(err, fstype, step.loop.file);
@@ -186,6 +192,23 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   closeQuietly(ctx.sys, loop.fd);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/** What makes a device over setup's range of its file empty (less than a sector), or undefined. */
+function emptyDeviceProblem(setup: LoopSetup): string | undefined {
+  const size = regularFileSize(setup.file);
+  if (size === undefined || loopShownBytes(size, setup) >= SECTOR_BYTES) return undefined;
+  return loopSizeProblem(setup.file, size, setup);
+}
+
+/**
+ * losetup's size warnings, for a device attached over range of file: an empty device, or a
+ * tail shorter than a sector left out. undefined for whole sectors, or a file that is no
+ * regular file (a block device).
+ */
+export function loopSizeWarning(file: string, range: LoopRange): string | undefined {
+  const size = regularFileSize(file);
+  return size === undefined ? undefined : loopSizeProblem(file, size, range);
 }
 
 /** A helper mounting a device attached read-only (the file is write-protected) is asked for ro too. */
@@ -273,10 +296,19 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
   };
 }
 
-/** Detach a loop device (losetup -d): now, or when its last user closes it if it is in use. */
+/**
+ * Detach a loop device (losetup -d): now, or when its last user closes it if it is in use.
+ * Anything but a loop device is refused before the ioctl, as losetup does (is_loopdev): its
+ * number means something else to another driver.
+ */
 export function detachLoop(device: string, options: OpsOptions = {}): void {
   const ctx = opsContext(options);
   const action = `detach ${quotePath(device)}`;
+  const notLoop = notLoopDevice(device);
+  if (notLoop !== undefined) {
+    const why = `${quotePath(device)} is ${notLoop}, not a loop device`;
+    throw new MountFailedError(why, new PlanError(why), { action, hint: "name a loop device, /dev/loopN (mountkit loop list shows the attached ones)" });
+  }
   try {
     const fd = ctx.sys.open(device, O.RDONLY | O.CLOEXEC);
     try {
@@ -289,7 +321,37 @@ export function detachLoop(device: string, options: OpsOptions = {}): void {
       err.withAction(action);
       if (err.errno === Errno.ENXIO) err.hint ??= "the device is not attached to a file";
       if (err.errno === Errno.ENOTTY) err.hint ??= `${quotePath(device)} is not a loop device`;
+      if (err.errno === Errno.ENOENT) err.hint ??= `there is no ${quotePath(device)}: mountkit loop list shows the attached loop devices`;
     }
     throw err;
   }
+}
+
+/** The loop driver's block major (LOOP_MAJOR); its partitions (loopNpM) have other numbers. */
+const LOOP_MAJOR = 7;
+
+const KIND_NAMES: Readonly<Record<FileType, string>> = {
+  file: "a regular file",
+  dir: "a directory",
+  link: "a symbolic link",
+  block: "a block device",
+  char: "a character device",
+  fifo: "a FIFO",
+  socket: "a socket",
+};
+
+/**
+ * What path is when it is no loop device ("a character device"), or undefined when it is one
+ * or cannot be stat()ed (the open that follows names the errno). A loop device is a block
+ * device of the loop major, or whose sysfs name is loopN, as util-linux's is_loopdev.
+ */
+function notLoopDevice(path: string): string | undefined {
+  const kind = fileType(path);
+  if (kind === undefined) return undefined;
+  if (kind !== "block") return KIND_NAMES[kind];
+  const number = blockDeviceNumber(path)!;
+  if (number.startsWith(`${LOOP_MAJOR}:`)) return undefined;
+  const sysfs = readlink(`/sys/dev/block/${number}`);
+  if (typeof sysfs === "string" && /\/loop\d+$/.test(sysfs)) return undefined;
+  return `another block device (${number}${typeof sysfs === "string" ? `, ${sysfs.slice(sysfs.lastIndexOf("/") + 1)}` : ""})`;
 }

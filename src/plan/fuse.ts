@@ -13,6 +13,7 @@
  */
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
+import { loopOptionWords } from "./loop.ts";
 import type { Planner } from "./mount-plan.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
 import { isCarriedOutByMount, lookupOption, withImpliedWords } from "./option-table.ts";
@@ -104,7 +105,7 @@ function refuseUnsupported(ctx: MountContext): void {
   const refused: string[] = [];
   if (options.flags & MS.REMOUNT) refused.push("remount");
   if (options.flags & MS.BIND) refused.push("bind/rbind");
-  if (options.loop) refused.push("loop");
+  if (options.loop) refused.push(...loopOptionWords(options));
   if (options.uidmap !== undefined || options.gidmap !== undefined || options.idmap !== undefined) refused.push("uidmap/gidmap/X-mount.idmap");
   if (refused.length === 0) return;
   throw new PlanError(`${ctx.action}: ${refused.join(", ")} cannot be used with a FUSE mount helper`, {

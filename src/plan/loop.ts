@@ -2,18 +2,19 @@
  * Loop-backed mounts (the `loop` option): containerd's semantics (autoclear, read-only when
  * the mount is, `direct-io`), plus util-linux's `offset=` and `sizelimit=`. Those three are
  * loop options, taken out of the filesystem's data; `loop=/dev/loopN` names the device to use.
- * As mount(8) does, a regular file mounted with no type or a block filesystem's type gets a
- * loop device without the option, and a loop mount with no type reads it from the device's
- * superblock. Pure.
+ * As mount(8) does, `offset=` or `sizelimit=` asks for a loop device without `loop`, a regular
+ * file mounted with no type or a block filesystem's type gets one without any of them, and a
+ * loop mount with no type reads it from the device's superblock. Pure.
  */
 import { PlanError } from "../errors.ts";
+import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
 import { probedLoopHelperArguments } from "./external-helper.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import type { LoopMethod, LoopMountStep, LoopSetup } from "./loop-step.ts";
 import type { Planner } from "./mount-plan.ts";
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
-import { joinData } from "./options.ts";
+import { joinData, type ClassifiedOptions } from "./options.ts";
 import { checkDataSize } from "./plain.ts";
 import { allowedProbedTypes } from "./probe-step.ts";
 import { propagationSteps } from "./propagation.ts";
@@ -23,6 +24,7 @@ import type { Plan } from "./steps.ts";
 
 export const loopPlanner: Planner = {
   name: "loop",
+  // options.loop: loop, loop=, offset= or sizelimit= (libmount's mnt_context_is_loopdev)
   claims: (ctx) => (ctx.options.flags & MS.REMOUNT) === 0 && (ctx.options.loop || isImageMount(ctx)),
   plan: planLoop,
 };
@@ -63,26 +65,42 @@ export function loopMethod(facts: KernelFacts): LoopMethod {
   return facts.loopConfigure && !forcedLegacy ? "configure" : "set-fd";
 }
 
-/** The loop options among fs data items, and the data items left for the filesystem. */
-export function takeLoopOptions(data: readonly string[]): { directIo: boolean; offset: number; sizeLimit: number; rest: string[] } {
-  let directIo = false;
-  let offset = 0;
-  let sizeLimit = 0;
-  const rest: string[] = [];
-  for (const item of data) {
-    if (item === "direct-io") directIo = true;
-    else if (item.startsWith("offset=")) offset = parseSize("offset", item.slice("offset=".length));
-    else if (item.startsWith("sizelimit=")) sizeLimit = parseSize("sizelimit", item.slice("sizelimit=".length));
-    else rest.push(item);
-  }
-  return { directIo, offset, sizeLimit, rest };
+/**
+ * The loop options (offset= and sizelimit= classified already, direct-io among the fs data
+ * items, containerd's), and the data items left for the filesystem.
+ */
+export function takeLoopOptions(options: ClassifiedOptions): { directIo: boolean; offset: number; sizeLimit: number; rest: string[] } {
+  const rest = options.data.filter((item) => item !== "direct-io");
+  return {
+    directIo: rest.length !== options.data.length,
+    offset: options.loopOffset === undefined ? 0 : parseSize("offset", options.loopOffset),
+    sizeLimit: options.loopSizeLimit === undefined ? 0 : parseSize("sizelimit", options.loopSizeLimit),
+    rest,
+  };
+}
+
+/** The options that asked for a loop device, as given: "offset=1MiB", "loop=/dev/loop3", else "loop". */
+export function loopOptionWords(options: ClassifiedOptions): string[] {
+  const words: string[] = [];
+  if (options.loopDevice !== undefined) words.push(`loop=${options.loopDevice}`);
+  if (options.loopOffset !== undefined) words.push(`offset=${options.loopOffset}`);
+  if (options.loopSizeLimit !== undefined) words.push(`sizelimit=${options.loopSizeLimit}`);
+  return words.length === 0 ? ["loop"] : words;
 }
 
 export function planLoop(ctx: MountContext): Plan {
   const { mount, options } = ctx;
   if (isBind(ctx)) throw new PlanError(`${ctx.action}: loop and bind cannot be combined`);
+  if (isPseudoFilesystem(mount.type) || isNetworkFilesystem(mount.type)) {
+    // mount(8) sets up no loop device for these and drops the options unsaid; a loop device
+    // asked for and not made is more likely a mistake (a wrong -t) than a wish
+    const words = loopOptionWords(options);
+    throw new PlanError(`${ctx.action}: ${mount.type} is not mounted from a file or block device: no loop device for ${words.join(",")}`, {
+      hint: `leave out ${words.join(",")} (mount(8) ignores ${words.length === 1 ? "it" : "them"} for ${mount.type}), or give the image's type with -t`,
+    });
+  }
   if (mount.source === "") throw new PlanError(`${ctx.action}: a loop mount needs the image file as its source`);
-  const { directIo, offset, sizeLimit, rest } = takeLoopOptions(options.data);
+  const { directIo, offset, sizeLimit, rest } = takeLoopOptions(options);
   const device = options.loopDevice;
   if (device !== undefined && !isLoopDevice(device)) {
     throw new PlanError(`${ctx.action}: loop=${device} is not a loop device`, { hint: "name one as /dev/loopN, or give loop alone for a free one" });

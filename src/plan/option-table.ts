@@ -22,12 +22,22 @@ export type OptionBehaviour =
   /** libmount's, but mountkit cannot carry it out: refused by name rather than dropped or sent to the kernel */
   | { kind: "unsupported"; why: string }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
-  | { kind: "feature"; feature: "loop" | "loop-device" | "uidmap" | "gidmap" | "idmap" | "subdir" }
+  | { kind: "feature"; feature: LoopFeature | "uidmap" | "gidmap" | "idmap" | "subdir" }
   /**
    * a mount attribute for the whole tree at the target, set with mount_setattr(AT_RECURSIVE)
    * once it is mounted (OCI's rro, rnosuid...): MOUNT_ATTR_* bits set and cleared
    */
   | { kind: "recursive"; set: number; clr: number };
+
+/**
+ * The options that ask for a loop device (libmount's MNT_MS_LOOP, MNT_MS_OFFSET,
+ * MNT_MS_SIZELIMIT): any of them makes a loop mount, without the loop word too.
+ */
+export type LoopFeature = "loop" | "loop-device" | "loop-offset" | "loop-sizelimit";
+
+export function isLoopFeature(feature: string): feature is LoopFeature {
+  return feature === "loop" || feature === "loop-device" || feature === "loop-offset" || feature === "loop-sizelimit";
+}
 
 export interface OptionSpec {
   readonly name: string;
@@ -86,6 +96,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "loud", behaviour: clear(MS.SILENT), help: "do not suppress kernel messages", origin: "util-linux" },
   { name: "move", behaviour: set(MS.MOVE), help: "move the mount at the source to the target (mount --move)", origin: "util-linux" },
   { name: "loop", valued: true, behaviour: { kind: "feature", feature: "loop-device" }, help: "mount a file through this loop device (loop=/dev/loopN)", origin: "util-linux" },
+  { name: "offset", valued: true, behaviour: { kind: "feature", feature: "loop-offset" }, help: "mount through a loop device that starts this far into the file (4096, 1MiB, 0x1000)", origin: "util-linux" },
+  { name: "sizelimit", valued: true, behaviour: { kind: "feature", feature: "loop-sizelimit" }, help: "mount through a loop device that shows at most this much of the file", origin: "util-linux" },
   { name: "X-mount.idmap", valued: true, behaviour: { kind: "feature", feature: "idmap" }, help: "idmap the mount: [u:|g:|b:]id-mount:id-host:id-range ... (blank-separated), or a user namespace file", origin: "util-linux" },
   { name: "X-mount.subdir", valued: true, behaviour: { kind: "feature", feature: "subdir" }, help: "mount this directory of the filesystem, not its root", origin: "util-linux" },
   { name: "iversion", behaviour: set(MS.I_VERSION), help: "increment i_version on change", origin: "util-linux" },

@@ -8,7 +8,7 @@
 import { PlanError } from "../errors.ts";
 import { byteLength } from "../path-text.ts";
 import { MS_ATIME_MODE } from "./flags.ts";
-import { isUserspaceExtension, lookupOption } from "./option-table.ts";
+import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-table.ts";
 
 /**
  * Split one util-linux option string on the commas outside double quotes, the quotes kept
@@ -71,7 +71,9 @@ export function entryOptions(entry: string): readonly string[] {
 function isReadWhole(entry: string): boolean {
   if (!entry.includes("=")) return false;
   if (isUserspaceExtension(entry) || OVERLAY_PATHS.test(entry)) return true;
-  return lookupOption(entry)?.behaviour.kind === "feature";
+  const behaviour = lookupOption(entry)?.behaviour;
+  // a loop option's value is a device or a size, never holding a comma: "offset=4096,ro" is two
+  return behaviour?.kind === "feature" && !isLoopFeature(behaviour.feature);
 }
 
 // overlay's layer paths, which mountkit escapes for the kernel: a comma in one is part of a path
@@ -87,9 +89,17 @@ export interface ClassifiedOptions {
   readonly propagation: readonly number[];
   /** fs-specific data items, in order ("size=1m", "lowerdir=...") */
   readonly data: readonly string[];
+  /**
+   * A loop device is asked for: loop, loop=, offset= or sizelimit= (util-linux's loop options,
+   * as libmount's mnt_context_is_loopdev reads them)
+   */
   readonly loop: boolean;
   /** loop=/dev/loopN (util-linux): the device to use (loop is then true) */
   readonly loopDevice: string | undefined;
+  /** offset=SIZE as given, the last one (loop is then true) */
+  readonly loopOffset: string | undefined;
+  /** sizelimit=SIZE as given, the last one (loop is then true) */
+  readonly loopSizeLimit: string | undefined;
   readonly uidmap: string | undefined;
   readonly gidmap: string | undefined;
   /** X-mount.idmap=VALUE (util-linux): mappings or a user namespace file, as given */
@@ -120,6 +130,8 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let userspace: string[] | undefined;
   let loop = false;
   let loopDevice: string | undefined;
+  let loopOffset: string | undefined;
+  let loopSizeLimit: string | undefined;
   let uidmap: string | undefined;
   let gidmap: string | undefined;
   let idmap: string | undefined;
@@ -169,10 +181,11 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
       case "unsupported":
         throw new PlanError(`parse options: ${item}: ${b.why}`);
       case "feature":
-        if (b.feature === "loop") loop = true;
-        else if (b.feature === "loop-device") {
+        if (isLoopFeature(b.feature)) {
           loop = true;
-          loopDevice = item.slice("loop=".length);
+          if (b.feature === "loop-device") loopDevice = item.slice("loop=".length);
+          else if (b.feature === "loop-offset") loopOffset = item.slice("offset=".length);
+          else if (b.feature === "loop-sizelimit") loopSizeLimit = item.slice("sizelimit=".length);
         }
         else if (b.feature === "uidmap") uidmap = item.slice("uidmap=".length);
         else if (b.feature === "gidmap") gidmap = item.slice("gidmap=".length);
@@ -194,6 +207,8 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     data: data ?? NONE,
     loop,
     loopDevice,
+    loopOffset,
+    loopSizeLimit,
     uidmap,
     gidmap,
     idmap,

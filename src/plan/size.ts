@@ -1,22 +1,33 @@
 /**
- * Sizes as util-linux's loop options take them (offset=, sizelimit=): a decimal or 0x-hex
- * number of bytes, optionally with a suffix: K, M, G, T, P, E or KiB, MiB, ... (powers of
- * 1024), KB, MB, ... (powers of 1000). Pure.
+ * Sizes as util-linux's loop options take them (offset=, sizelimit=, losetup -o, --sizelimit;
+ * its parse_size): after blanks and an optional +, a number as C's strtoumax reads one (0x hex,
+ * a leading 0 octal, else decimal), then optionally a unit: K, M, G, T, P, E (Z, Y: too large)
+ * in either case, alone or with iB (powers of 1024) or with B (powers of 1000). A decimal
+ * number may have a fraction when a unit follows ("1.5M"). Pure.
  */
 import { PlanError } from "../errors.ts";
 
-const POWERS = "KMGTPE";
+const UNITS = "KMGTPEZY";
+const SIZE_SYNTAX = /^[ \t\n\v\f\r]*\+?(?:0[xX]([0-9a-fA-F]+)|(0[0-7]+)|(0|[1-9][0-9]*)(?:\.([0-9]*))?)(?:([KMGTPEZYkmgtpezy])(i[Bb]|[Bb])?)?$/;
 
-/** "4096" -> 4096, "1MiB" -> 1048576, "2KB" -> 2000. A PlanError names the option otherwise. */
+/**
+ * "4096" -> 4096, "0x1000" -> 4096, "010" -> 8, "1MiB" -> 1048576, "2KB" -> 2000, "1.5K" ->
+ * 1536. A PlanError names the option otherwise, and for more than 2^53 bytes. A fraction is
+ * exact, rounded down: util-linux 2.38 adds it digit by digit, rounding each down, and reads
+ * a fraction ending in 0 wrongly ("1.10M" is 2 MiB there, 1153433 bytes here).
+ */
 export function parseSize(option: string, text: string): number {
-  const m = /^(0x[0-9a-f]+|\d+)(?:([KMGTPE])(iB|B)?)?$/i.exec(text.trim());
-  if (!m) throw new PlanError(`${option}: ${JSON.stringify(text)} is not a size in bytes (e.g. 4096, 1MiB, 2KB)`);
-  let value = BigInt(m[1]!.toLowerCase());
-  if (m[2]) {
-    const base = m[3]?.toUpperCase() === "B" ? 1000n : 1024n;
-    value *= base ** BigInt(POWERS.indexOf(m[2].toUpperCase()) + 1);
+  const m = SIZE_SYNTAX.exec(text);
+  const [, hex, octal, decimal, fraction, unit, kind] = m ?? [];
+  if (!m || (fraction !== undefined && unit === undefined)) {
+    throw new PlanError(`${option}: ${JSON.stringify(text)} is not a size in bytes (e.g. 4096, 1MiB, 2KB)`);
   }
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new PlanError(`${option}: ${text} is too large`);
+  const whole = BigInt(hex !== undefined ? `0x${hex}` : octal !== undefined ? `0o${octal.slice(1)}` : decimal!);
+  const base = kind === "B" || kind === "b" ? 1000n : 1024n;
+  const scale = unit === undefined ? 1n : base ** BigInt(UNITS.indexOf(unit.toUpperCase()) + 1);
+  const part = fraction ? (BigInt(fraction) * scale) / 10n ** BigInt(fraction.length) : 0n;
+  const value = whole * scale + part;
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new PlanError(`${option}: ${text} is too large (at most 2^53 - 1 bytes)`);
   return Number(value);
 }
 

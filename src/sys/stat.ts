@@ -29,6 +29,7 @@ export const STATX_OFFSET = {
   gid: 24, // u32
   mode: 28, // u16
   ino: 32, // u64
+  size: 40, // u64
   rdevMajor: 128, // u32
   rdevMinor: 132, // u32
   devMajor: 136, // u32
@@ -40,6 +41,8 @@ export const STATX_MODE = 0x2;
 export const STATX_UID = 0x8;
 export const STATX_GID = 0x10;
 export const STATX_INO = 0x100;
+/** the kernel's STATX_SIZE (here STATX_SIZE is sizeof(struct statx)) */
+export const STATX_FILE_SIZE = 0x200;
 export const STATX_MNT_ID = 0x1000;
 export const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -231,4 +234,16 @@ export function statxOwnership(path: string, followLinks = false): Ownership {
     gid: statxView.getUint32(STATX_OFFSET.gid, true),
     mode: statxView.getUint16(STATX_OFFSET.mode, true) & 0o7777,
   };
+}
+
+/**
+ * statx(AT_FDCWD, path, 0, STATX_TYPE|STATX_SIZE): the size in bytes of the regular file path
+ * names (following symlinks), or undefined when it is no regular file or cannot be stat()ed.
+ * What a loop device over it shows (losetup's size warnings).
+ */
+export function regularFileSize(path: string): number | undefined {
+  if (path.includes("\0")) return undefined;
+  if (libc().statx(AT_FDCWD, cText(path), 0, STATX_TYPE | STATX_FILE_SIZE, statxBuffer) !== 0) return undefined;
+  if (FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000] !== "file") return undefined;
+  return u64(statxView, STATX_OFFSET.size);
 }

@@ -18,7 +18,7 @@ import {
   OPEN_TREE,
   SYS,
 } from "../../src/sys/mount-api.ts";
-import { STATFS_SIZE, STATX_GID, STATX_MNT_ID, STATX_MODE, STATX_OFFSET, STATX_SIZE, STATX_TYPE, STATX_UID } from "../../src/sys/stat.ts";
+import { STATFS_SIZE, STATX_FILE_SIZE, STATX_GID, STATX_MNT_ID, STATX_MODE, STATX_OFFSET, STATX_SIZE, STATX_TYPE, STATX_UID } from "../../src/sys/stat.ts";
 import { ID_OFFSET } from "../../src/sys/users.ts";
 
 const work = mkdtempSync(join(tmpdir(), "mountkit-test-layout-"));
@@ -47,6 +47,8 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     STATX_UID,
     STATX_GID,
     STATX_MODE,
+    "offsetof.statx.stx_size": STATX_OFFSET.size,
+    STATX_SIZE: STATX_FILE_SIZE,
     "offsetof.passwd.pw_uid": ID_OFFSET,
     "offsetof.group.gr_gid": ID_OFFSET,
     "offsetof.statx.stx_dev_major": STATX_OFFSET.devMajor,

@@ -5,28 +5,64 @@ import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import type { LoopMountStep } from "../../src/plan/loop-step.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
+import { lookupOption } from "../../src/plan/option-table.ts";
+import { classifyOptions } from "../../src/plan/options.ts";
 import { attachedLoopNames, loopRangeRelation } from "../../src/plan/loop-reuse.ts";
+import { loopShownBytes, loopSizeProblem } from "../../src/plan/loop-size.ts";
 import { partitionNames } from "../../src/plan/proc-partitions.ts";
 import { parseSize } from "../../src/plan/size.ts";
 import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
+import { caught } from "../support/caught.ts";
 
 const fd = factsForVersion("6.18.0");
 const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
 const plan = (options: string[], facts = fd) => planMount({ type: "ext4", source: "/images/a.img", options }, "/mnt", facts);
 
-describe("sizes", () => {
-  test("bytes, hex, binary and decimal suffixes", () => {
-    expect(parseSize("offset", "4096")).toBe(4096);
-    expect(parseSize("offset", "0x1000")).toBe(4096);
-    expect(parseSize("offset", "1K")).toBe(1024);
-    expect(parseSize("offset", "1MiB")).toBe(1 << 20);
-    expect(parseSize("offset", "2KB")).toBe(2000);
-    expect(parseSize("offset", "1g")).toBe(2 ** 30);
-    expect(parseSize("offset", "0")).toBe(0);
+describe("sizes, as util-linux's parse_size reads them (each checked against losetup 2.38 here)", () => {
+  test.each([
+    ["4096", 4096],
+    ["0", 0],
+    ["0x1000", 4096],
+    ["0X10", 16],
+    ["010", 8], // a leading 0 is octal, as strtoumax reads it
+    ["00", 0],
+    ["010K", 8192],
+    ["0x1K", 1024],
+    [" \t4096", 4096], // leading blanks, and a plus sign, as strtoumax takes them
+    ["+4096", 4096],
+    ["1K", 1024],
+    ["1k", 1024],
+    ["1KiB", 1024],
+    ["1Kib", 1024],
+    ["1MiB", 1 << 20],
+    ["1g", 2 ** 30],
+    ["2KB", 2000],
+    ["1kb", 1000],
+    ["1Kb", 1000],
+    ["1P", 2 ** 50],
+    ["1.5M", 1572864],
+    ["1.5m", 1572864],
+    ["1.5MiB", 1572864],
+    ["1.5KB", 1500],
+    ["0.5K", 512],
+    ["1.000K", 1024],
+    ["1.M", 1 << 20],
+  ] as const)("%j is %d bytes", (text, bytes) => {
+    expect(parseSize("offset", text)).toBe(bytes);
   });
-  test("anything else is a PlanError naming the option", () => {
-    for (const bad of ["", "-1", "1.5M", "12q", "M", "1 M B"]) expect(() => parseSize("sizelimit", bad)).toThrow(/^sizelimit: /);
+
+  test("a fraction is exact (util-linux rounds it digit by digit, and reads 1.10M as 2 MiB)", () => {
+    expect(parseSize("offset", "1.25K")).toBe(1280); // losetup: 1279
+    expect(parseSize("offset", "1.10M")).toBe(1153433); // losetup: 2097152
+  });
+
+  test("anything else is a PlanError naming the option, as losetup refuses it", () => {
+    for (const bad of ["", "-1", " -1", "1.5", "1.", "1.0", "08", "0x", "12q", "M", "7B", "1KIB", "1 M B", "4096 ", "1.5.5M", ".5M", "0x1.8K", "010.5K"]) {
+      expect(() => parseSize("sizelimit", bad)).toThrow(`sizelimit: ${JSON.stringify(bad)} is not a size in bytes (e.g. 4096, 1MiB, 2KB)`);
+    }
     expect(() => parseSize("offset", "9E")).toThrow(/too large/);
+    expect(() => parseSize("offset", "1Z")).toThrow(/too large/);
+    expect(() => parseSize("offset", "99999999999999999999")).toThrow(/too large/);
   });
 });
 
@@ -153,5 +189,83 @@ describe("loop=/dev/loopN (util-linux)", () => {
     for (const device of ["/dev/sda", "loop5", "/dev/loop", "/dev/loop5p1"]) {
       expect(() => plan([`loop=${device}`])).toThrow(new RegExp(`loop=${device} is not a loop device`));
     }
+  });
+});
+
+describe("offset= and sizelimit= ask for a loop device without loop (libmount's mnt_context_is_loopdev)", () => {
+  const only = (m: { type: string; source: string; options: string[] }, env = {}) => planMount(m, "/mnt", fd, env).steps[0]!;
+
+  test("a typed mount of any source, a file or a block device, becomes a loop mount", () => {
+    for (const [source, kind] of [["/images/a.img", "file"], ["/dev/sdb", "block"], ["/images/a.img", "other"]] as const) {
+      const step = only({ type: "ext4", source, options: ["offset=1MiB", "errors=remount-ro"] }, { sourceKind: () => kind }) as LoopMountStep;
+      expect(step.op).toBe("loop-mount");
+      expect(step.loop).toMatchObject({ file: source, offset: 1 << 20, sizeLimit: 0, autoclear: true });
+      expect(step.data).toBe("errors=remount-ro"); // never the filesystem's data
+    }
+    const sized = only({ type: "squashfs", source: "/dev/sdb", options: ["sizelimit=0x800000"] }) as LoopMountStep;
+    expect(sized.loop).toMatchObject({ file: "/dev/sdb", offset: 0, sizeLimit: 8 << 20 });
+  });
+
+  test("with no type, the type is read from the loop device, as with loop", () => {
+    const step = only({ type: "", source: "/dev/sdb", options: ["offset=4096"] }, { sourceKind: () => "block" }) as LoopMountStep;
+    expect(step).toMatchObject({ op: "loop-mount", fstype: null, loop: { file: "/dev/sdb", offset: 4096 } });
+  });
+
+  test("the last of each wins; an entry packing several options is split (offset=4096,ro is two)", () => {
+    const step = only({ type: "ext4", source: "/images/a.img", options: ["offset=4096,ro", "offset=8192", "sizelimit=1M,sizelimit=2M"] }) as LoopMountStep;
+    expect(step.loop).toMatchObject({ offset: 8192, sizeLimit: 2 << 20, readOnly: true });
+    expect(step.flags).toBe(MS.RDONLY);
+    expect(classifyOptions(["loop=/dev/loop5,ro"])).toMatchObject({ loopDevice: "/dev/loop5", flags: MS.RDONLY });
+    expect(classifyOptions(["offset=1M", "sizelimit=2M"])).toMatchObject({ loop: true, loopOffset: "1M", loopSizeLimit: "2M", data: [] });
+  });
+
+  test("a pseudo or network filesystem is no file to loop: a PlanError naming the option (mount(8) drops it unsaid)", () => {
+    for (const [type, options, words] of [
+      ["tmpfs", ["offset=1048576"], "offset=1048576"],
+      ["tmpfs", ["size=1m", "sizelimit=1M"], "sizelimit=1M"],
+      ["overlay", ["loop"], "loop"],
+      ["proc", ["offset=0", "sizelimit=4096"], "offset=0,sizelimit=4096"],
+      ["nfs4", ["offset=4096"], "offset=4096"],
+      ["9p", ["loop=/dev/loop3"], "loop=/dev/loop3"],
+    ] as const) {
+      const err = caught(() => planMount({ type, source: "x", options: [...options] }, "/mnt", fd)) as PlanError;
+      expect(err).toBeInstanceOf(PlanError);
+      expect(err.message).toBe(`mount x on /mnt: ${type} is not mounted from a file or block device: no loop device for ${words}`);
+      expect(err.hint).toContain(`leave out ${words} (mount(8) ignores ${words.includes(",") ? "them" : "it"} for ${type})`);
+    }
+  });
+
+  test("a remount drops them, as mount(8): no loop device, nothing for the kernel", () => {
+    const step = only({ type: "", source: "", options: ["remount", "ro", "offset=4096"] }) as MountStep;
+    expect(step).toMatchObject({ op: "mount", data: null });
+  });
+
+  test("a FUSE mount refuses them by name, as it refuses loop", () => {
+    expect(() => planMount({ type: "fuse.sshfs", source: "h:/", options: ["offset=4096"] }, "/mnt", fd)).toThrow(/offset=4096 cannot be used with a FUSE mount helper/);
+  });
+
+  test("features --options lists them", () => {
+    expect(lookupOption("offset=1")).toMatchObject({ behaviour: { kind: "feature", feature: "loop-offset" }, origin: "util-linux" });
+    expect(lookupOption("sizelimit=1")).toMatchObject({ behaviour: { kind: "feature", feature: "loop-sizelimit" }, origin: "util-linux" });
+  });
+});
+
+describe("what a device shows of its file (losetup's size warnings)", () => {
+  const MiB = 1 << 20;
+  test.each([
+    [8 * MiB, 0, 0, 8 * MiB, undefined],
+    [8 * MiB, MiB, 0, 7 * MiB, undefined],
+    [8 * MiB, 0, 4 * MiB, 4 * MiB, undefined],
+    [8 * MiB, 7 * MiB, 4 * MiB, MiB, undefined], // a size limit past the end shows the rest, as the kernel's get_size
+    [8 * MiB, 16, 0, 8 * MiB - 16, "the last 496 bytes of /i do not fill a 512-byte sector: the loop device leaves them out"],
+    [8 * MiB, 0, 1000, 1000, "the last 488 bytes of /i do not fill a 512-byte sector: the loop device leaves them out"],
+    [1000, 0, 0, 1000, "the last 488 bytes of /i do not fill a 512-byte sector: the loop device leaves them out"],
+    [100, 0, 0, 100, "the loop device shows 100 bytes of /i, less than one 512-byte sector: it is empty"],
+    [0, 0, 0, 0, "the loop device shows 0 bytes of /i, less than one 512-byte sector: it is empty"],
+    [8 * MiB, 8 * MiB, 0, 0, "offset=8388608 is at or past the end of /i (8388608 bytes): the loop device is empty"],
+    [8 * MiB, 100_000_000, 0, 0, "offset=100000000 is at or past the end of /i (8388608 bytes): the loop device is empty"],
+  ] as const)("a %d-byte file at offset %d, sizelimit %d: %d bytes", (fileSize, offset, sizeLimit, shown, problem) => {
+    expect(loopShownBytes(fileSize, { offset, sizeLimit })).toBe(shown);
+    expect(loopSizeProblem("/i", fileSize, { offset, sizeLimit })).toBe(problem);
   });
 });

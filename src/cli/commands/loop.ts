@@ -3,7 +3,7 @@
  * losetup --list [-j FILE]).
  */
 import { ExitCode, MountkitError, quotePath } from "../../errors.ts";
-import { attachLoop, detachLoop } from "../../ops/loop.ts";
+import { attachLoop, detachLoop, loopSizeWarning } from "../../ops/loop.ts";
 import { listLoopDevices } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
@@ -69,8 +69,12 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     }
     if (args.operands.length !== 1) throw new UsageError("loop attach: give exactly one FILE");
     if (has(args, "autoclear")) throw new UsageError("loop attach: --autoclear would detach the device at once", { hint: AUTOCLEAR_HINT });
-    const offset = last(args, "offset");
-    const sizeLimit = last(args, "sizelimit");
+    const offsetText = last(args, "offset");
+    const sizeLimitText = last(args, "sizelimit");
+    const range = {
+      offset: offsetText === undefined ? 0 : parseSize("offset", offsetText),
+      sizeLimit: sizeLimitText === undefined ? 0 : parseSize("sizelimit", sizeLimitText),
+    };
     const file = args.operands[0]!;
     const readOnly = has(args, "read-only");
     const loop = attachLoop(file, {
@@ -78,8 +82,7 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
       directIo: has(args, "direct-io"),
       partscan: has(args, "partscan"),
       noOverlap: has(args, "nooverlap"),
-      offset: offset === undefined ? 0 : parseSize("offset", offset),
-      sizeLimit: sizeLimit === undefined ? 0 : parseSize("sizelimit", sizeLimit),
+      ...range,
     });
     loop.close();
     // losetup attaches a file that refuses writing read-only, silently; say so
@@ -87,7 +90,11 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
       const why = loop.reused ? `is attached to ${loop.device} already, read-only` : `is write-protected: ${loop.device} is read-only`;
       io.err(`mountkit: loop attach: ${quotePath(file)} ${why}\n`);
     }
-    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}) });
+    // as losetup: attached all the same, with a word on what the device cannot show
+    const sizeWarning = loop.reused ? undefined : loopSizeWarning(file, range);
+    if (sizeWarning !== undefined) io.err(`mountkit: loop attach: warning: ${sizeWarning}\n`);
+    const warnings = sizeWarning === undefined ? {} : { warnings: [sizeWarning] };
+    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...warnings });
     else io.out(`${loop.device}\n`);
     return ExitCode.ok;
   } catch (err) {

@@ -31,6 +31,8 @@ int main(void) {
   SHOW("STATX_UID", STATX_UID);
   SHOW("STATX_GID", STATX_GID);
   SHOW("STATX_MODE", STATX_MODE);
+  SHOW("offsetof.statx.stx_size", offsetof(struct statx, stx_size));
+  SHOW("STATX_SIZE", STATX_SIZE);
   SHOW("offsetof.passwd.pw_uid", offsetof(struct passwd, pw_uid));
   SHOW("offsetof.group.gr_gid", offsetof(struct group, gr_gid));
   SHOW("offsetof.statx.stx_dev_major", offsetof(struct statx, stx_dev_major));
