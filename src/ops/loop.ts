@@ -9,6 +9,7 @@ import { Errno } from "../errno.ts";
 import { MountFailedError, quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
+import { readOnlyHelperOptions } from "../plan/helper-options.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
@@ -188,10 +189,9 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
 }
 
-/** A helper mounting a device attached read-only (the file is write-protected) is asked for ro too. */
+/** A helper mounting a device attached read-only (the file is write-protected) is asked for ro instead of rw. */
 function loopHelperArgs(args: HelperArguments, forcedReadOnly: boolean): HelperArguments {
-  if (!forcedReadOnly) return args;
-  return { ...args, options: args.options === "" ? "ro" : `${args.options},ro` };
+  return forcedReadOnly ? { ...args, options: readOnlyHelperOptions(args.options) } : args;
 }
 
 /** What the user can do about a failed attach. */
