@@ -213,6 +213,15 @@ export function exitCodeFor(err: unknown): ExitCode {
 }
 
 /**
+ * A failed helper's own exit status (1 to 255), which mount(8) and umount(8) exit with when
+ * they ran one for a single mount or unmount; undefined for any other error (a helper not
+ * found, killed by a signal, or whose wait was lost).
+ */
+export function helperExitStatus(err: unknown): number | undefined {
+  return err instanceof HelperError && err.exitStatus !== null && err.exitStatus !== 0 ? err.exitStatus : undefined;
+}
+
+/**
  * A path as it may appear inside a one-line message: unchanged when it is plain, JSON-quoted
  * when it holds a newline, tab, control character, backslash, quote or leading/trailing space.
  */

@@ -13,6 +13,7 @@ export {
   PlanError,
   SyscallError,
   exitCodeFor,
+  helperExitStatus,
   isErrno,
 } from "./errors.ts";
 export { Errno, errnoCode, errnoMessage, errnoName } from "./errno.ts";
@@ -79,7 +80,7 @@ export {
 export { formatExec, type HelperStep } from "./plan/steps.ts";
 export { HELPER_ECHILD } from "./ops/retry.ts";
 export { helperSearchDirs, locateHelper } from "./ops/helpers.ts";
-export { runProcess, PROCESS_OUTPUT_LIMIT, type ProcessExit } from "./sys/process.ts";
+export { runProcess, PROCESS_OUTPUT_LIMIT, type ProcessExit, type ProcessStdio } from "./sys/process.ts";
 // batches (apply, mountAll, fstab, temp mounts): docs/apply.md
 export { rootPath, MAX_ROOT_PATH_LINKS, type ReadLink } from "./plan/root-path.ts";
 export { parseApplyInput, type ApplyInput } from "./plan/apply-input.ts";

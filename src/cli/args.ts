@@ -121,8 +121,15 @@ export function formatHelp(usage: string, summary: string, specs: readonly FlagS
   return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`).join("\n")}\n`;
 }
 
-/** -n, --no-mtab: accepted by mount and umount as mount(8)'s stand-ins; mountkit writes no /etc/mtab. */
-export const NO_MTAB_FLAG: FlagSpec = { long: "no-mtab", short: "n", help: "accepted, as mount(8): mountkit writes no /etc/mtab (the kernel's table is the only one)" };
+/**
+ * -n, --no-mtab: accepted by mount and umount as mount(8)'s stand-ins; mountkit writes no
+ * /etc/mtab. A mount.TYPE or umount.TYPE helper is given -n, as util-linux gives it.
+ */
+export const NO_MTAB_FLAG: FlagSpec = {
+  long: "no-mtab",
+  short: "n",
+  help: "mountkit writes no /etc/mtab (the kernel's table is the only one); a mount.TYPE or umount.TYPE helper gets -n, as from mount(8)",
+};
 
 /** -N, --namespace NS: mount(8)'s and umount(8)'s, the mount namespace to work in. */
 export const NAMESPACE_FLAG: FlagSpec = {

@@ -74,11 +74,13 @@ export function printJson(io: Io, value: unknown): void {
 }
 
 /**
- * Print a failure, one line on stderr, and return its exit code. With --json the result object
- * (cleanup errors included) goes to stdout too.
+ * Print a failure, one line on stderr, and return its exit code (exitCodeFor's unless the
+ * caller gives one: a helper's own status). With --json the result object (cleanup errors
+ * included) goes to stdout too.
  */
-export function reportError(io: Io, err: unknown, json: boolean): ExitCode {
-  const code = exitCodeFor(err);
+export function reportError(io: Io, err: unknown, json: boolean): ExitCode;
+export function reportError(io: Io, err: unknown, json: boolean, code: number): number;
+export function reportError(io: Io, err: unknown, json: boolean, code: number = exitCodeFor(err)): number {
   const message = err instanceof Error ? err.message : String(err);
   io.err(errorLine(err));
   if (json) {

@@ -3,7 +3,7 @@
  * Callers pass a partial context; missing parts default to the real kernel.
  */
 import type { KernelFacts } from "../plan/facts.ts";
-import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
+import { libcSyscalls, type ProcessStdio, type Syscalls } from "../sys/seam.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
 import type { RetryPolicy } from "./retry.ts";
@@ -27,6 +27,12 @@ export interface OpsContext {
   readonly externalHelpers?: boolean | undefined;
   /** mount -s: such a helper gets -s, to ignore the options it does not know */
   readonly sloppy?: boolean | undefined;
+  /** mount(8)'s and umount(8)'s -n: such a helper gets -n (write no mtab) */
+  readonly noMtab?: boolean | undefined;
+  /** mount -c: such a helper gets SOURCE and TARGET as given, not canonical */
+  readonly noCanonicalize?: boolean | undefined;
+  /** where such a helper's stdin, stdout and stderr go; "capture" when undefined */
+  readonly helperStdio?: ProcessStdio | undefined;
 }
 
 export interface OpsOptions {
@@ -51,6 +57,17 @@ export interface OpsOptions {
   externalHelpers?: boolean;
   /** mount -s: pass -s to such a helper (ignore the options it does not know) */
   sloppy?: boolean;
+  /** mount(8)'s and umount(8)'s -n (--no-mtab): pass -n to such a helper, as util-linux does */
+  noMtab?: boolean;
+  /** mount -c (--no-canonicalize): such a helper gets SOURCE and TARGET as given, where util-linux's otherwise gets their realpath */
+  noCanonicalize?: boolean;
+  /**
+   * Where a mount.TYPE or umount.TYPE helper's stdin, stdout and stderr go: "capture" (the
+   * default: stdin /dev/null, its output kept for HelperError.output and the -v log),
+   * "inherit" (this process's own, as mount(8) runs its helpers: the CLI), or
+   * "stdout-to-stderr" (as inherit, its stdout onto this process's stderr: the CLI's --json).
+   */
+  helperStdio?: ProcessStdio;
   /**
    * The canonical root the target was resolved in (mount --target-prefix): the mount point is
    * created and mounted through the target opened inside it (ops/pinned-target.ts), as a
@@ -77,7 +94,10 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.readWriteOnly === undefined &&
     options.warn === undefined &&
     options.externalHelpers === undefined &&
-    options.sloppy === undefined
+    options.sloppy === undefined &&
+    options.noMtab === undefined &&
+    options.noCanonicalize === undefined &&
+    options.helperStdio === undefined
   ) {
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
@@ -96,5 +116,8 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     warn: options.warn,
     externalHelpers: options.externalHelpers,
     sloppy: options.sloppy,
+    noMtab: options.noMtab,
+    noCanonicalize: options.noCanonicalize,
+    helperStdio: options.helperStdio,
   };
 }

@@ -2,7 +2,9 @@
  * Running a mount helper step (containerd mountWithHelper, fixed where it left mounts behind):
  *   1. read the target's mount ID (statx STATX_MNT_ID: mountinfo's first field, in ~1 us; on a
  *      kernel whose statx has none, before Linux 5.8, the mountinfo entry of its real path)
- *   2. run the helper (PATH: the helper dirs, never the caller's: helper-env.ts); exit 0 is success
+ *   2. run the helper (PATH: the helper dirs, never the caller's: helper-env.ts); exit 0 is success.
+ *      A FUSE helper's output is kept for its error; a mount.TYPE helper's stdio is the
+ *      caller's choice (OpsOptions.helperStdio: the CLI's own terminal, as mount(8) runs it)
  *   3. a plain failure (non-zero exit, killed) is a HelperError with the helper, its argv, its
  *      exit status and its output; if the helper mounted anyway, that mount is removed first
  *   4. ECHILD (the wait lost the child, containerd#4387): the helper may or may not have
@@ -30,6 +32,7 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
   const path = step.path;
   if (path === null) throw new Error(`unreachable: ${step.helper} was not located before the plan ran`);
   const env = helperEnvironment(helperSearchDirs(ctx));
+  const stdio = step.external ? (ctx.helperStdio ?? "capture") : "capture";
   const before = mountIdOf(step.target, ctx);
   let tries = 0;
   try {
@@ -37,7 +40,7 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
       tries = attempt;
       let exit: ProcessExit;
       try {
-        exit = ctx.sys.runProcess(path, step.argv, env);
+        exit = ctx.sys.runProcess(path, step.argv, env, stdio);
       } catch (err) {
         if (!isErrno(err, Errno.ECHILD)) throw err;
         ctx.log?.(`${step.helper}: waitpid lost the child (ECHILD), try ${attempt} of ${HELPER_ECHILD.attempts}`);

@@ -6,6 +6,7 @@ import { isAbsolute, join } from "../path.ts";
 import { HelperError, PlanError, quotePath } from "../errors.ts";
 import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
 import { accessible, X_OK } from "../sys/file.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import { fileType } from "../sys/stat.ts";
 import type { HelperStep, Plan } from "../plan/steps.ts";
 import type { ExternalHelpers } from "../plan/external-helper.ts";
@@ -70,7 +71,8 @@ function helperNotFound(step: HelperStep, dirs: readonly string[], userDir: bool
 /**
  * util-linux's mount.TYPE helpers as a plan looks them up: the first name found in the helper
  * dirs, each name looked up once per plan (a planner asks when it claims and when it plans);
- * -s for mount -s, -v when syscalls are logged (mount -v), as libmount passes them.
+ * -s for mount -s, -n for mount(8)'s -n, -v when syscalls are logged (mount -v), as libmount
+ * passes them; paths by realpath(3) unless mount -c.
  */
 export function externalHelpers(ctx: OpsContext): ExternalHelpers {
   const dirs = helperSearchDirs(ctx);
@@ -87,6 +89,7 @@ export function externalHelpers(ctx: OpsContext): ExternalHelpers {
       }
       return undefined;
     },
-    flags: [...(ctx.sloppy ? ["-s"] : []), ...(ctx.log !== undefined ? ["-v"] : [])],
+    flags: [...(ctx.sloppy ? ["-s"] : []), ...(ctx.noMtab ? ["-n"] : []), ...(ctx.log !== undefined ? ["-v"] : [])],
+    canonicalPath: ctx.noCanonicalize ? (path) => path : (path) => existingRealpath(path) ?? path,
   };
 }

@@ -9,6 +9,7 @@ import { Errno } from "../errno.ts";
 import { MountFailedError, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
+import { readOnlyHelperOptions } from "../plan/helper-options.ts";
 import type { LoopRange } from "../plan/loop-reuse.ts";
 import { loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
@@ -211,10 +212,9 @@ export function loopSizeWarning(file: string, range: LoopRange): string | undefi
   return size === undefined ? undefined : loopSizeProblem(file, size, range);
 }
 
-/** A helper mounting a device attached read-only (the file is write-protected) is asked for ro too. */
+/** A helper mounting a device attached read-only (the file is write-protected) is asked for ro instead of rw. */
 function loopHelperArgs(args: HelperArguments, forcedReadOnly: boolean): HelperArguments {
-  if (!forcedReadOnly) return args;
-  return { ...args, options: args.options === "" ? "ro" : `${args.options},ro` };
+  return forcedReadOnly ? { ...args, options: readOnlyHelperOptions(args.options) } : args;
 }
 
 /** What the user can do about a failed attach. */

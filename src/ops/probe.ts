@@ -6,7 +6,7 @@
 import { Errno } from "../errno.ts";
 import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { ProbedMountStep } from "../plan/probe-step.ts";
-import { externalHelperArgv, helperNamesFor, type HelperArguments } from "../plan/external-helper.ts";
+import { externalHelperArgv, helperNamesFor, helperPaths, type HelperArguments } from "../plan/external-helper.ts";
 import { matchFstype } from "../plan/type-pattern.ts";
 import { identifySuperblock, KNOWN_SUPERBLOCKS, PROBE_BYTES } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
@@ -86,10 +86,12 @@ export function mountedByHelper(
   ctx: OpsContext,
   run: PlanRun,
 ): boolean {
-  const found = externalHelpers(ctx).find(helperNamesFor(fstype));
+  const helpers = externalHelpers(ctx);
+  const found = helpers.find(helperNamesFor(fstype));
   if (found === undefined) return false;
-  const argv = externalHelperArgv(found.name, fstype, device, target, how.args);
-  runHelperStep({ op: "helper", role: "mount", helper: found.name, path: found.path, argv, target, action: how.action, undoable: how.undoable }, ctx, run);
+  const paths = helperPaths(fstype, device, target, helpers);
+  const argv = externalHelperArgv(found.name, fstype, paths.source, paths.target, how.args);
+  runHelperStep({ op: "helper", role: "mount", helper: found.name, path: found.path, argv, target, action: how.action, undoable: how.undoable, external: true }, ctx, run);
   return true;
 }
 

@@ -2,8 +2,9 @@
  * util-linux's umount.TYPE helpers (umount.nfs, umount.udisks2...): umount(8) hands the
  * unmount of a mount whose type has one to that program, which tells the server or daemon
  * what the kernel does not. Only when the caller asks (the CLI, unless -i); the helper is
- * looked up as mount.TYPE helpers are (helpers.ts), and its exit status is the outcome. As
- * libmount does, this holds for every mount umount takes down: one operand, -R, -A and -a.
+ * looked up as mount.TYPE helpers are (helpers.ts), and its exit status is the outcome; its
+ * stdio is the caller's choice (OpsOptions.helperStdio). As libmount does, this holds for every
+ * mount umount takes down: one operand, -R, -A and -a.
  */
 import { Errno } from "../errno.ts";
 import { HelperError, isErrno } from "../errors.ts";
@@ -63,6 +64,7 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
     if (helper === null || fileType(top.mountpoint) === undefined) return false;
     const { name, path } = helper;
     const argv = umountHelperArgv(name, top.mountpoint, top.fstype, {
+      noMtab: options.noMtab,
       lazy: options.lazy,
       force: options.force,
       verbose: ctx.log !== undefined,
@@ -93,7 +95,7 @@ function runUnlessUnmounted(mountpoint: string, path: string, argv: readonly str
     return retrySync(HELPER_ECHILD, (attempt): ProcessExit | "unmounted" => {
       tries = attempt;
       try {
-        return ctx.sys.runProcess(path, argv, env);
+        return ctx.sys.runProcess(path, argv, env, ctx.helperStdio ?? "capture");
       } catch (err) {
         if (!isErrno(err, Errno.ECHILD)) throw err;
         const after = reachableMountId(mountpoint, ctx);

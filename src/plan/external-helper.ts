@@ -4,20 +4,22 @@
  * which knows what the kernel alone does not (an NFS server's address, CIFS credentials).
  * libmount's argv shape:
  *
- *   mount.TYPE SOURCE TARGET [-s] [-v] -o OPTIONS [-t TYPE]
+ *   mount.TYPE SOURCE TARGET [-s] [-n] [-v] -o OPTIONS [-t TYPE]
  *
- * -t only for a TYPE.SUBTYPE run by mount.TYPE's helper. Only when the caller asks (the CLI,
- * unless -i): containerd runs FUSE helpers alone (plan/fuse.ts), and so does the library by
- * default. Binds, moves, remounts, loop and idmapped mounts and type lists stay mountkit's,
- * as libmount keeps binds, moves and type patterns. Pure: ops/ finds the helper on disk
- * (PlanEnv.externalHelpers) and runs it.
+ * SOURCE (unless a network filesystem's) and TARGET canonical, as libmount makes them; -o
+ * always (helper-options.ts); -t only for a TYPE.SUBTYPE run by mount.TYPE's helper. Only
+ * when the caller asks (the CLI, unless -i): containerd runs FUSE helpers alone
+ * (plan/fuse.ts), and so does the library by default. Binds, moves, remounts, loop and
+ * idmapped mounts and type lists stay mountkit's, as libmount keeps binds, moves and type
+ * patterns. Pure: ops/ finds the helper on disk and resolves paths (PlanEnv.externalHelpers)
+ * and runs it.
  */
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import { isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
-import { isUserspaceExtension, lookupOption, withImpliedWords } from "./option-table.ts";
-import { entryOptions, unquoteOption } from "./options.ts";
+import { helperOptionString } from "./helper-options.ts";
+import { entryOptions } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
 
@@ -25,8 +27,28 @@ import type { HelperStep, Plan } from "./steps.ts";
 export interface ExternalHelpers {
   /** The first of these helper names found in the helper dirs, with its path; undefined when none is. */
   find(names: readonly string[]): { readonly name: string; readonly path: string } | undefined;
-  /** Flags every helper gets after SOURCE TARGET: -s (mount -s, sloppy), -v (mount -v). */
+  /** Flags every helper gets after SOURCE TARGET: -s (mount -s, sloppy), -n (mount(8)'s -n, no mtab), -v (mount -v). */
   readonly flags: readonly string[];
+  /**
+   * The path as libmount hands it to a helper: realpath(3) of it, or the path as given when it
+   * does not resolve (a missing path, srv:/export) or the caller said not to (mount -c).
+   */
+  canonicalPath(path: string): string;
+}
+
+/**
+ * SOURCE and TARGET as a helper gets them: canonical, as libmount prepares them for the mount
+ * (a relative target made absolute, a symlink followed), but a network filesystem's source
+ * (srv:/export, //srv/share), which names no path; an empty source is none.
+ */
+export function helperPaths(type: string, source: string, target: string, helpers: Pick<ExternalHelpers, "canonicalPath">): { source: string; target: string } {
+  const asGiven = source === "" || isNetworkType(type);
+  return { source: source === "" ? "none" : asGiven ? source : helpers.canonicalPath(source), target: helpers.canonicalPath(target) };
+}
+
+/** libmount's network filesystems (mnt_fstype_is_netfs): their source is left as given. */
+function isNetworkType(type: string): boolean {
+  return ["cifs", "smbfs", "afs", "ncpfs"].includes(type) || type.startsWith("nfs") || type.startsWith("9p");
 }
 
 // Never a path: a type names a file in the helper dirs and nothing else.
@@ -44,18 +66,19 @@ export function helperNamesFor(type: string, command: "mount" | "umount" = "moun
 }
 
 /**
- * libmount's argv for an umount.TYPE helper: umount.TYPE TARGET [-l] [-f] [-v] [-r] [-t TYPE],
- * -t only for a TYPE.SUBTYPE run by umount.TYPE's helper.
+ * libmount's argv for an umount.TYPE helper: umount.TYPE TARGET [-n] [-l] [-f] [-v] [-r]
+ * [-t TYPE], -t only for a TYPE.SUBTYPE run by umount.TYPE's helper.
  */
 export function umountHelperArgv(
   helper: string,
   target: string,
   type: string,
-  flags: { readonly lazy?: boolean; readonly force?: boolean; readonly verbose?: boolean; readonly readOnly?: boolean },
+  flags: { readonly noMtab?: boolean; readonly lazy?: boolean; readonly force?: boolean; readonly verbose?: boolean; readonly readOnly?: boolean },
 ): string[] {
   return [
     helper,
     target,
+    ...(flags.noMtab ? ["-n"] : []),
     ...(flags.lazy ? ["-l"] : []),
     ...(flags.force ? ["-f"] : []),
     ...(flags.verbose ? ["-v"] : []),
@@ -95,28 +118,26 @@ export function planExternalHelper(ctx: MountContext): Plan {
     });
   }
   const { mount, target } = ctx;
-  const argv = externalHelperArgv(helper.name, mount.type, mount.source, target, { flags: ctx.env.externalHelpers!.flags, options: helperOptionString(mount.options) });
-  const run: HelperStep = { op: "helper", role: "mount", helper: helper.name, path: helper.path, argv, target, action: ctx.action, undoable: true };
+  const helpers = ctx.env.externalHelpers!;
+  const paths = helperPaths(mount.type, mount.source, target, helpers);
+  const argv = externalHelperArgv(helper.name, mount.type, paths.source, paths.target, { flags: helpers.flags, options: helperOptionString(mount.options) });
+  const run: HelperStep = { op: "helper", role: "mount", helper: helper.name, path: helper.path, argv, target, action: ctx.action, undoable: true, external: true };
   return planFor(ctx, [run, ...propagationSteps(ctx)]);
 }
 
-/** What a helper gets besides SOURCE TARGET: the flags (-s, -v) and the -o string. */
+/** What a helper gets besides SOURCE TARGET: the flags (-s, -n, -v) and the -o string. */
 export interface HelperArguments {
   readonly flags: readonly string[];
-  /** helperOptionString's; "" for none (no -o then) */
+  /** helperOptionString's: never empty (ro or rw at least) */
   readonly options: string;
 }
 
-/** libmount's argv for a mount.TYPE helper (`helper` its name): mount.TYPE SOURCE TARGET [-s] [-v] [-o OPTIONS] [-t TYPE]. */
+/**
+ * libmount's argv for a mount.TYPE helper (`helper` its name): mount.TYPE SOURCE TARGET [-s]
+ * [-n] [-v] -o OPTIONS [-t TYPE]. SOURCE and TARGET as helperPaths gives them.
+ */
 export function externalHelperArgv(helper: string, type: string, source: string, target: string, args: HelperArguments): string[] {
-  return [
-    helper,
-    source === "" ? "none" : source,
-    target,
-    ...args.flags,
-    ...(args.options === "" ? [] : ["-o", args.options]),
-    ...(helper === `mount.${type}` ? [] : ["-t", type]),
-  ];
+  return [helper, source, target, ...args.flags, "-o", args.options, ...(helper === `mount.${type}` ? [] : ["-t", type])];
 }
 
 /**
@@ -147,38 +168,4 @@ export function probedLoopHelperArguments(ctx: MountContext): HelperArguments | 
 
 function isLoopOption(item: string): boolean {
   return item === "loop" || item.startsWith("loop=") || item === "direct-io";
-}
-
-/**
- * The options as one -o string, as libmount hands them on: without the words it keeps from
- * helpers (its MNT_NOHLPS options: auto, noauto, comment=, x-* and X-* (X-mount.* among them:
- * mountkit carries those out), the loop device's offset=, sizelimit=, encryption=), without
- * "defaults", and without what mountkit applies afterwards (propagation, recursive
- * attributes); user, users, owner and group with the nosuid, nodev, noexec they imply.
- * Quotes stay as given (context="a,b"), as libmount hands them on.
- */
-export function helperOptionString(options: readonly string[]): string {
-  const kept: string[] = [];
-  for (const entry of options) {
-    for (const item of entryOptions(entry)) {
-      if (!passedToHelper(unquoteOption(item))) continue;
-      // quotes as given (context="a,b"); an item read whole with a bare comma is quoted, as util-linux writes it
-      for (const word of withImpliedWords(item)) kept.push(word.includes(",") && !word.includes('"') ? quoteValue(word) : word);
-    }
-  }
-  return kept.join(",");
-}
-
-const KEPT_FROM_HELPERS = new Set(["auto", "noauto", "defaults", "comment"]);
-const KEPT_FROM_HELPERS_VALUED = /^(comment|offset|sizelimit|encryption)=/;
-
-function passedToHelper(item: string): boolean {
-  if (KEPT_FROM_HELPERS.has(item) || KEPT_FROM_HELPERS_VALUED.test(item) || isUserspaceExtension(item)) return false;
-  const kind = lookupOption(item)?.behaviour.kind;
-  return kind !== "propagation" && kind !== "recursive" && kind !== "noop";
-}
-
-function quoteValue(item: string): string {
-  const eq = item.indexOf("=");
-  return eq < 0 ? `"${item}"` : `${item.slice(0, eq + 1)}"${item.slice(eq + 1)}"`;
 }

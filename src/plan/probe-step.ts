@@ -87,7 +87,7 @@ export function formatProbedMountStep(step: ProbedMountStep): string {
 
 /** The dry run's line for the helper a probed type may have (source: the device it gets). */
 export function formatProbedHelper(source: string, target: string, helper: HelperArguments): string {
-  const argv = [JSON.stringify(source), JSON.stringify(target), ...helper.flags.map((f) => JSON.stringify(f)), ...(helper.options === "" ? [] : ['"-o"', JSON.stringify(helper.options)])];
+  const argv = [JSON.stringify(source), JSON.stringify(target), ...helper.flags.map((f) => JSON.stringify(f)), '"-o"', JSON.stringify(helper.options)];
   return `# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", ${argv.join(", ")}]); else:`;
 }
 

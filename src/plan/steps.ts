@@ -64,6 +64,12 @@ export interface HelperStep {
   readonly action: string;
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
+  /**
+   * true for util-linux's mount.TYPE helper, run as mount(8) runs it: its stdin, stdout and
+   * stderr are what the caller chose (OpsOptions.helperStdio). Absent for a FUSE helper, whose
+   * output is kept for its error, as containerd keeps it.
+   */
+  readonly external?: true;
 }
 
 export type Step =

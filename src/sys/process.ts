@@ -3,6 +3,7 @@
  * startProcess/processExit: a command with-mounts runs, when Bun.spawn cannot pass its bytes):
  *   posix_spawn(&pid, path, actions, attr, argv, envp)   no shell; stdin /dev/null;
  *                                                         stdout+stderr into one memfd
+ *                                                         (or this process's own: ProcessStdio)
  *   waitpid(pid, &status, 0)                              its errno reaches the caller
  *
  * Why not Bun.spawnSync: it hides ECHILD (exitCode null, no signal), and ECHILD is the one
@@ -69,20 +70,32 @@ export interface ProcessExit {
   readonly exitCode: number | null;
   /** the signal that killed it, else null */
   readonly signal: number | null;
-  /** stdout and stderr, interleaved as written, at most PROCESS_OUTPUT_LIMIT bytes */
+  /** stdout and stderr, interleaved as written, at most PROCESS_OUTPUT_LIMIT bytes; "" unless captured */
   readonly output: string;
 }
 
 /**
+ * Where a helper's stdin, stdout and stderr go:
+ *   "capture"           stdin /dev/null, stdout and stderr into ProcessExit.output
+ *   "inherit"           this process's stdin, stdout and stderr (mount(8) runs its helpers so)
+ *   "stdout-to-stderr"  as inherit, but its stdout is this process's stderr (dup2(2, 1))
+ */
+export type ProcessStdio = "capture" | "inherit" | "stdout-to-stderr";
+
+/**
  * Run path with argv (argv[0] included) and env ("NAME=value" items; this process's
- * environment when omitted), and wait for it. What a helper's environment should hold is
- * ops/'s decision (ops/helper-env.ts).
+ * environment when omitted), and wait for it; its stdio as `stdio` says. What a helper's
+ * environment should hold is ops/'s decision (ops/helper-env.ts).
  * Signal dispositions and the mask are reset to defaults in the child, and every fd above 2
  * is closed, so a daemonizing helper holds nothing of ours.
  * Throws SyscallError: posix_spawn(3) (ENOENT, EACCES, ...), or waitpid(2) with ECHILD when
  * the child was reaped by someone else, so its status is lost.
  */
-export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment()): ProcessExit {
+export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment(), stdio: ProcessStdio = "capture"): ProcessExit {
+  if (stdio !== "capture") {
+    const pid = spawn(path, argv, env, { stdoutToStderr: stdio === "stdout-to-stderr" });
+    return { pid, ...decodeStatus(waitFor(pid, path)), output: "" };
+  }
   const c = libc();
   const outputFd = c.memfd_create("mountkit-helper-output", MFD_CLOEXEC);
   if (outputFd < 0) throw syscallFailure("memfd_create(2)");
@@ -123,8 +136,8 @@ export function processExit(pid: number): { exitCode: number | null; signal: num
   }
 }
 
-/** posix_spawn(p): output to outputFd (stdin /dev/null) when given, else stdio inherited. */
-function spawn(path: string, argv: readonly string[], envItems: readonly string[], how: { outputFd?: number; searchPath?: boolean }): number {
+/** posix_spawn(p): output to outputFd (stdin /dev/null) when given, else stdio inherited (stdout onto stderr when asked). */
+function spawn(path: string, argv: readonly string[], envItems: readonly string[], how: { outputFd?: number; stdoutToStderr?: boolean; searchPath?: boolean }): number {
   const c = libc();
   const actions = new Uint8Array(FILE_ACTIONS_SIZE);
   const attr = new Uint8Array(SPAWNATTR_SIZE);
@@ -138,6 +151,8 @@ function spawn(path: string, argv: readonly string[], envItems: readonly string[
       expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O.RDONLY, 0), path);
       expectZero(c.posix_spawn_file_actions_adddup2(actions, how.outputFd, 1), path);
       expectZero(c.posix_spawn_file_actions_adddup2(actions, how.outputFd, 2), path);
+    } else if (how.stdoutToStderr) {
+      expectZero(c.posix_spawn_file_actions_adddup2(actions, 2, 1), path);
     }
     expectZero(c.posix_spawn_file_actions_addclosefrom_np(actions, 3), path);
     // Bun ignores or blocks some signals; a helper (and the daemon it leaves) must not inherit that.

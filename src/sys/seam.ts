@@ -7,7 +7,7 @@ import { close, dupCloexec, open, openat2, openPath, readAt, writeOnce } from ".
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import { statfs, statxIdentity, statxMountId, statxOwnership, type FileIdentity, type Ownership, type Statfs } from "./stat.ts";
-import { runProcess, type ProcessExit } from "./process.ts";
+import { runProcess, type ProcessExit, type ProcessStdio } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { chmod, chown, ftruncate, lchown, mkdir, renameNoReplace, rmdir, symlink, unlink } from "./file.ts";
 import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
@@ -61,8 +61,8 @@ export interface Syscalls {
   /** the kernel's log messages queued on a filesystem context fd */
   fsContextMessages(fd: number): string[];
 
-  /** posix_spawn(path, argv, env) then waitpid: a helper's exit and output; ECHILD when the wait lost it */
-  runProcess(path: string, argv: readonly string[], env: readonly string[]): ProcessExit;
+  /** posix_spawn(path, argv, env) then waitpid: a helper's exit and (captured, the default) output; ECHILD when the wait lost it */
+  runProcess(path: string, argv: readonly string[], env: readonly string[], stdio?: ProcessStdio): ProcessExit;
   /** readlink(path, buf, PATH_MAX): the target, or the errno (EINVAL when not a symlink) */
   readlink(path: string): string | number;
   /** clone(libc syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd): a child that waits */
@@ -171,4 +171,4 @@ export const libcSyscalls: Syscalls = {
   readAt,
 };
 
-export type { FileIdentity, Statfs, ProcessExit, WaitingChild };
+export type { FileIdentity, Statfs, ProcessExit, ProcessStdio, WaitingChild };

@@ -64,7 +64,7 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     const r = runCli(["mount", "-t", "mkfake", "-s", "-o", "size=2m,nofail,noauto,x-systemd.automount,comment=c,shared", "--helper-dir", helpers, "srv:/export", target]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(argv()).toEqual(["srv:/export", target, "-s", "-o", "size=2m,nofail"]);
+    expect(argv()).toEqual(["srv:/export", target, "-s", "-o", "rw,size=2m,nofail"]);
     const [made] = mountsAt(target);
     expect(made).toMatchObject({ source: "srv:/export", fstype: "tmpfs" });
     expect(made!.superOptions).toContain("size=2048k");
@@ -79,10 +79,11 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     const target = dir("t");
     unmountAfter(target);
     const { helpers, argv } = helperDir();
-    const r = runCli(["mount", "-v", "-t", "mkfake.sub", "--helper-dir", helpers, "src", target]);
+    const r = runCli(["mount", "-v", "-t", "mkfake.sub", "--helper-dir", helpers, "fake-src", target]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`mount.mkfake: exited 0: mkfake: done with ${target}`);
-    expect(argv()).toEqual(["src", target, "-v", "-t", "mkfake.sub"]);
+    expect(r.stdout).toContain(`mkfake: done with ${target}\n`);
+    expect(r.stderr).toContain("mountkit: mount.mkfake: exited 0\n");
+    expect(argv()).toEqual(["fake-src", target, "-v", "-o", "rw", "-t", "mkfake.sub"]);
     expect(mountsAt(target).map((m) => m.fstype)).toEqual(["tmpfs"]);
   });
 
@@ -90,9 +91,9 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     ws.fresh("ext-helper-dry");
     const target = dir("t");
     const { helpers, argv } = helperDir();
-    const r = runCli(["mount", "--dry-run", "-t", "mkfake", "-o", "size=1m", "--helper-dir", helpers, "src", target]);
+    const r = runCli(["mount", "--dry-run", "-t", "mkfake", "-o", "size=1m", "--helper-dir", helpers, "fake-src", target]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`execve(${JSON.stringify(join(helpers, "mount.mkfake"))}, ["mount.mkfake", "src", ${JSON.stringify(target)}, "-o", "size=1m"])\n`);
+    expect(r.stdout).toBe(`execve(${JSON.stringify(join(helpers, "mount.mkfake"))}, ["mount.mkfake", "fake-src", ${JSON.stringify(target)}, "-o", "rw,size=1m"])\n`);
     expect(argv()).toBeUndefined();
     expect(mountsAt(target)).toEqual([]);
   });
@@ -101,7 +102,7 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     ws.fresh("ext-helper-i");
     const target = dir("t");
     const { helpers, argv } = helperDir();
-    const r = runCli(["mount", "-i", "-t", "mkfake", "--helper-dir", helpers, "src", target]);
+    const r = runCli(["mount", "-i", "-t", "mkfake", "--helper-dir", helpers, "fake-src", target]);
     expect(r.code).toBe(32);
     expect(r.stderr).toContain("mount(2)");
     expect(r.stderr).toContain("ENODEV");
@@ -109,16 +110,16 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     expect(mountsAt(target)).toEqual([]);
   });
 
-  test("a helper that fails after mounting: exit 32 naming the helper, its status and output; its mount is removed", () => {
+  test("a helper that fails after mounting: its status is the exit code, the error names the helper; its output went to the terminal; its mount is removed", () => {
     ws.fresh("ext-helper-fail");
     const target = dir("t");
     unmountAfter(target);
-    const { helpers, argv } = helperDir({ status: 32 });
-    const r = runCli(["mount", "-t", "mkfake", "--helper-dir", helpers, "src", target]);
-    expect(r.code).toBe(32);
-    expect(r.stderr).toContain(`mount helper ${join(helpers, "mount.mkfake")}`);
-    expect(r.stderr).toContain(`exited with status 32: mkfake: done with ${target}`);
-    expect(argv()).toEqual(["src", target]);
+    const { helpers, argv } = helperDir({ status: 5 });
+    const r = runCli(["mount", "-t", "mkfake", "--helper-dir", helpers, "fake-src", target]);
+    expect(r.code).toBe(5);
+    expect(r.stdout).toBe(`mkfake: done with ${target}\n`);
+    expect(r.stderr).toBe(`mountkit: mount fake-src on ${target}: mount helper ${join(helpers, "mount.mkfake")} [mount.mkfake fake-src ${target} -o rw] exited with status 5\n`);
+    expect(argv()).toEqual(["fake-src", target, "-o", "rw"]);
     expect(mountsAt(target)).toEqual([]);
   });
 
@@ -127,10 +128,10 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     const target = dir("t");
     unmountAfter(target);
     const { helpers, argv } = helperDir({ extra: "ro" });
-    const r = runCli(["mount", "-t", "mkfake", "-o", "X-mount.mode=0700", "--helper-dir", helpers, "src", target]);
-    expect(r.code).not.toBe(0);
+    const r = runCli(["mount", "-t", "mkfake", "-o", "X-mount.mode=0700", "--helper-dir", helpers, "fake-src", target]);
+    expect(r.code).toBe(32); // the helper succeeded: mountkit's own step failed
     expect(r.stderr).toContain("EROFS");
-    expect(argv()).toEqual(["src", target]); // X-mount.* is mountkit's, not the helper's
+    expect(argv()).toEqual(["fake-src", target, "-o", "rw"]); // X-mount.* is mountkit's, not the helper's
     expect(mountsAt(target)).toEqual([]);
   });
 
@@ -147,7 +148,7 @@ describe("mountkit mount runs a type's mount.TYPE helper, as mount(8) does", () 
     expect(argv()).toBeUndefined();
     const r = runCli(["mount", "-a", "-T", fstab, "--helper-dir", helpers]);
     expect(r.code).toBe(0);
-    expect(argv()).toEqual(["fstab-src", target, "-o", "size=1m,_netdev"]);
+    expect(argv()).toEqual(["fstab-src", target, "-o", "rw,size=1m,_netdev"]);
     expect(mountsAt(target).map((m) => m.source)).toEqual(["fstab-src"]);
   });
 });
@@ -195,7 +196,7 @@ test("an image with no type: its loop device's probed type goes to that type's h
   ]);
   const dry = runCli(["mount", "-n", "--helper-dir", helpers, "-o", "noatime", img, target]);
   expect(dry.code).toBe(0);
-  expect(dry.stdout).toContain(`# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", "/dev/loopN", ${JSON.stringify(target)}, "-o", "noatime"]); else:`);
+  expect(dry.stdout).toContain(`# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", "/dev/loopN", ${JSON.stringify(target)}, "-o", "rw,noatime"]); else:`);
 
   // loop, loop=... and direct-io are the attached device's: the helper never sees them
   const r = runCli(["mount", "--helper-dir", helpers, "-o", "loop,direct-io,noatime", img, target]);
@@ -203,23 +204,23 @@ test("an image with no type: its loop device's probed type goes to that type's h
   const devices = loopDevicesOf(img);
   expect(devices.sysfs.length).toBe(1);
   const device = devices.sysfs[0]!;
-  expect(argv()).toEqual([device, target, "-o", "noatime"]);
+  expect(argv()).toEqual([device, target, "-o", "rw,noatime"]);
   expect(mountsAt(target).map((m) => [m.fstype, m.source])).toEqual([["ext4", device]]);
   expect(runCli(["umount", "-i", target]).code).toBe(0);
   expect(mountsAt(target)).toEqual([]);
   expect(loopDevicesOf(img)).toEqual(noDevice); // autoclear: the device went with the mount
 
   const failed = runCli(["mount", "--helper-dir", helpers, "-o", "noatime,fail-here", img, target]);
-  expect(failed.code).toBe(32);
+  expect(failed.code).toBe(3); // the helper's status, as mount(8) exits with it
   expect(failed.stderr).toContain("mount.ext4: refused");
-  expect(argv()).toEqual([expect.stringMatching(/^\/dev\/loop\d+$/), target, "-o", "noatime,fail-here"]);
+  expect(argv()).toEqual([expect.stringMatching(/^\/dev\/loop\d+$/), target, "-o", "rw,noatime,fail-here"]);
   expect(mountsAt(target)).toEqual([]);
   expect(loopDevicesOf(img)).toEqual(noDevice);
 
   // -i: the kernel mounts the probed type itself
   const internal = runCli(["mount", "-i", "--helper-dir", helpers, "-o", "noatime", img, target]);
   expect([internal.code, internal.stderr]).toEqual([0, ""]);
-  expect(argv()![3]).toBe("noatime,fail-here"); // the helper did not run again
+  expect(argv()![3]).toBe("rw,noatime,fail-here"); // the helper did not run again
   expect(mountsAt(target).map((m) => m.fstype)).toEqual(["ext4"]);
   expect(runCli(["umount", "-i", target]).code).toBe(0);
   expect(loopDevicesOf(img)).toEqual(noDevice);
@@ -233,7 +234,7 @@ test("an image with no type: its loop device's probed type goes to that type's h
   const readOnly = runCli(["mount", "--helper-dir", helpers, "-o", "noatime", protectedImage, target]);
   expect(readOnly.code).toBe(0);
   expect(readOnly.stderr).toContain("read-only");
-  expect(argv()).toEqual([expect.stringMatching(/^\/dev\/loop\d+$/), target, "-o", "noatime,ro"]);
+  expect(argv()).toEqual([expect.stringMatching(/^\/dev\/loop\d+$/), target, "-o", "ro,noatime"]);
   expect(mountsAt(target).map((m) => m.options.split(",")[0])).toEqual(["ro"]);
   expect(runCli(["umount", "-i", target]).code).toBe(0);
   expect(loopDevicesOf(protectedImage)).toEqual(noDevice);
@@ -259,15 +260,16 @@ describe("mountkit umount runs the mount's umount.TYPE helper, as umount(8) does
     expect(mountsAt(target)).toEqual([]);
   });
 
-  test("-i: umount2 itself, no helper; a failing helper is exit 32 naming it, the mount left as it was", () => {
+  test("-i: umount2 itself, no helper; a failing helper's status is the exit code, the error names it, the mount left as it was", () => {
     ws.fresh("ext-uhelper-fail");
     const target = dir("t");
     unmountAfter(target);
     const { helpers, argv } = umountHelperDir(1);
     expect(runCli(["mount", "-t", "tmpfs", "uh-src", target]).code).toBe(0);
     const failed = runCli(["umount", "--helper-dir", helpers, target]);
-    expect(failed.code).toBe(32);
-    expect(failed.stderr).toContain(`umount helper ${join(helpers, "umount.tmpfs")} exited 1: umount.tmpfs: refused`);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe("umount.tmpfs: refused\n");
+    expect(failed.stderr).toContain(`umount helper ${join(helpers, "umount.tmpfs")} exited 1 (-i unmounts it without the helper)`);
     expect(argv()).toEqual([target]);
     expect(mountsAt(target).map((m) => m.source)).toEqual(["uh-src"]);
     const internal = runCli(["umount", "-i", "--helper-dir", helpers, target]);
@@ -450,7 +452,7 @@ describe("the library runs them only when asked (containerd runs FUSE helpers al
     expect(argv()).toBeUndefined();
     const plan = mount(m, target, { helperDir: helpers, externalHelpers: true, sloppy: true });
     expect(plan.steps.map((s) => s.op)).toEqual(["helper"]);
-    expect(argv()).toEqual(["lib-src", target, "-s", "-o", "size=1m"]);
+    expect(argv()).toEqual(["lib-src", target, "-s", "-o", "rw,size=1m"]);
     expect(mountsAt(target).map((m) => m.source)).toEqual(["lib-src"]);
     unmount(target);
     expect(mountsAt(target)).toEqual([]);
@@ -465,7 +467,9 @@ describe("the library runs them only when asked (containerd runs FUSE helpers al
     const err = caught(() => mount({ type: "mkfake", source: "s", options: [] }, target, { helperDir: helpers, externalHelpers: true }));
     expect(err).toBeInstanceOf(HelperError);
     expect((err as HelperError).exitStatus).toBe(1);
-    expect((err as HelperError).argv).toEqual(["mount.mkfake", "s", target]);
+    expect((err as HelperError).argv).toEqual(["mount.mkfake", "s", target, "-o", "rw"]);
+    // the library keeps a helper's output for its error (the CLI lets it reach the terminal instead)
+    expect((err as HelperError).output).toContain("mountkit: mount s on");
     expect(mountsAt(target)).toEqual([]);
   });
 });

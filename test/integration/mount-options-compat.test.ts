@@ -90,15 +90,15 @@ describe("user, users, owner, group imply nosuid,nodev(,noexec), as mount(8) doc
     expect(mounted(b).vfs).not.toContain("noexec");
   });
 
-  test("a mount.TYPE helper gets the implied words before user, as libmount hands them on", () => {
+  test("a mount.TYPE helper gets the implied words before user, and after it the exec that undid one, as libmount hands them on", () => {
     ws.fresh("implied-helper");
     const [helpers, target] = [ws.dir("helpers"), ws.dir("t")];
     const log = join(helpers, "argv");
     writeFileSync(join(helpers, "mount.mkfake"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${log}\n`);
     chmodSync(join(helpers, "mount.mkfake"), 0o755);
-    const r = runCli(["mount", "-t", "mkfake", "-o", "user,exec", "--helper-dir", helpers, "src", target]);
+    const r = runCli(["mount", "-t", "mkfake", "-o", "user,exec", "--helper-dir", helpers, "fake-src", target]);
     expect(r.code).toBe(0);
-    expect(readFileSync(log, "utf8").split("\n")).toEqual(["src", target, "-o", "noexec,nosuid,nodev,user,exec", ""]);
+    expect(readFileSync(log, "utf8").split("\n")).toEqual(["fake-src", target, "-o", "rw,nosuid,nodev,user,exec", ""]);
   });
 });
 

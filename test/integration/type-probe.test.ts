@@ -205,7 +205,7 @@ describe("the binary", () => {
     expect(dry.code).toBe(0);
     // the CLI runs mount.TYPE helpers: the type read goes to its helper when it has one
     expect(dry.stdout).toContain(
-      `pread(loopfd, buf, 69632, 0)\n# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", "/dev/loopN", "${t}"]); else:\nmount("/dev/loopN", "${t}", <type from the superblock>, 0, NULL)`,
+      `pread(loopfd, buf, 69632, 0)\n# when the type has a mount.TYPE helper: execve("mount.TYPE", ["mount.TYPE", "/dev/loopN", "${t}", "-o", "rw"]); else:\nmount("/dev/loopN", "${t}", <type from the superblock>, 0, NULL)`,
     );
     expect(mountsUnder(t)).toEqual([]);
 

@@ -12,12 +12,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], options: { bin?: string; env?: Record<string, string>; stdin?: string } = {}): CliResult {
+export function runCli(args: readonly string[], options: { bin?: string; env?: Record<string, string>; stdin?: string; cwd?: string } = {}): CliResult {
   const bin = options.bin ?? BINARY;
   if (!existsSync(bin)) throw new Error(`${bin} is missing: npm test builds it (npm run build)`);
   const proc = Bun.spawnSync([bin, ...args], {
     env: options.env ?? { ...process.env, MOUNTKIT_STRATEGY: "" },
     stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin),
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   if (proc.exitCode === null) throw new Error(`${bin} ${args.join(" ")}: killed by ${proc.signalCode}`);
   return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };

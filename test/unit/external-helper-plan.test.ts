@@ -1,7 +1,8 @@
 // util-linux's mount.TYPE helpers, planned: which mounts go to one, and libmount's argv shape. Pure.
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { helperNamesFor, helperOptionString, umountHelperArgv, type ExternalHelpers } from "../../src/plan/external-helper.ts";
+import { externalHelperArgv, helperNamesFor, helperPaths, umountHelperArgv, type ExternalHelpers } from "../../src/plan/external-helper.ts";
+import { helperOptionString } from "../../src/plan/helper-options.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
@@ -11,12 +12,25 @@ import type { HelperStep, MountStep } from "../../src/plan/steps.ts";
 
 const facts = factsForVersion("6.18.0");
 
+/** realpath(3) in /work, where /link is a symlink to /real: the paths that exist, resolved; the rest as given. */
+const REALPATHS = new Map([
+  ["/mnt/x", "/mnt/x"],
+  ["disk.img", "/work/disk.img"],
+  ["t", "/work/t"],
+  ["./t", "/work/t"],
+  ["/link/dev", "/real/dev"],
+  ["/link/t/", "/real/t"],
+  ["none", "/work/none"], // a file named none in the working directory: an empty source is still none
+]);
+const canonicalPath = (path: string) => REALPATHS.get(path) ?? path;
+
 /** Helpers "installed" under /sbin by name; records every look-up. */
 function helpersOf(installed: readonly string[], flags: readonly string[] = []): ExternalHelpers & { asked: string[][] } {
   const asked: string[][] = [];
   return {
     asked,
     flags,
+    canonicalPath,
     find(names) {
       asked.push([...names]);
       const name = names.find((n) => installed.includes(n));
@@ -49,20 +63,21 @@ describe("which mounts go to a helper", () => {
       role: "mount",
       helper: "mount.nfs",
       path: "/sbin/mount.nfs",
-      argv: ["mount.nfs", "srv:/export", "/mnt/x", "-o", "vers=4.2,ro"],
+      argv: ["mount.nfs", "srv:/export", "/mnt/x", "-o", "ro,vers=4.2"],
       target: "/mnt/x",
       action: "mount srv:/export on /mnt/x",
       undoable: true,
+      external: true,
     } satisfies HelperStep);
     expect(p.steps.slice(1).map((s) => [(s as MountStep).role, (s as MountStep).flags])).toEqual([["propagation", MS.SHARED | MS.REC]]);
   });
 
   test("user, users, owner, group go with the nosuid, nodev, noexec they imply, as libmount hands them on", () => {
     const argvOf = (options: string[]) => (plan("nfs", "srv:/e", options, helpersOf(["mount.nfs"])).steps[0] as HelperStep).argv;
-    expect(argvOf(["user"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "noexec,nosuid,nodev,user"]);
-    expect(argvOf(["user", "exec"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "noexec,nosuid,nodev,user,exec"]);
-    expect(argvOf(["owner", "vers=4"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "nosuid,nodev,owner,vers=4"]);
-    expect(argvOf(["user=alice", "helper=x"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "user=alice,helper=x"]);
+    expect(argvOf(["user"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "rw,noexec,nosuid,nodev,user"]);
+    expect(argvOf(["user", "exec"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "rw,nosuid,nodev,user,exec"]);
+    expect(argvOf(["owner", "vers=4"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "rw,nosuid,nodev,vers=4"]);
+    expect(argvOf(["user=alice", "helper=x"])).toEqual(["mount.nfs", "srv:/e", "/mnt/x", "-o", "rw,user=alice,helper=x,exec,suid,dev"]);
   });
 
   test("without the caller asking (the library's default, containerd's), no helper is looked up", () => {
@@ -103,7 +118,7 @@ describe("which mounts go to a helper", () => {
 
   test("the type fuse alone (no subtype) goes to mount.fuse, as mount(8) hands it", () => {
     const step = plan("fuse", "sshfs#me@host:/", ["allow_other"], helpersOf(["mount.fuse"])).steps[0] as HelperStep;
-    expect(step.argv).toEqual(["mount.fuse", "sshfs#me@host:/", "/mnt/x", "-o", "allow_other"]);
+    expect(step.argv).toEqual(["mount.fuse", "sshfs#me@host:/", "/mnt/x", "-o", "rw,allow_other"]);
   });
 
   test("X-mount.subdir is refused with a helper, before anything runs", () => {
@@ -114,47 +129,100 @@ describe("which mounts go to a helper", () => {
   test("X-mount.owner/mode are carried out by mountkit after the helper's mount", () => {
     const p = plan("nfs", "srv:/", ["X-mount.mode=0700"], helpersOf(["mount.nfs"]));
     expect(p.steps.map((s) => s.op)).toEqual(["helper", "set-owner"]);
-    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.nfs", "srv:/", "/mnt/x"]);
+    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.nfs", "srv:/", "/mnt/x", "-o", "rw"]);
   });
 });
 
-describe("libmount's argv shape", () => {
-  test("SOURCE TARGET, then the flags (-s, -v), then -o OPTIONS as one string", () => {
-    const step = plan("cifs", "//srv/share", ["user=me", "vers=3.0"], helpersOf(["mount.cifs"], ["-s", "-v"])).steps[0] as HelperStep;
-    expect(step.argv).toEqual(["mount.cifs", "//srv/share", "/mnt/x", "-s", "-v", "-o", "user=me,vers=3.0"]);
+describe("libmount's argv shape (util-linux 2.38.1's, seen with a helper logging its argv)", () => {
+  const argvOf = (type: string, source: string, options: string[], installed: string[], flags: string[] = [], target = "/mnt/x") =>
+    (planMount({ type, source, options }, target, facts, { externalHelpers: helpersOf(installed, flags) }).steps[0] as HelperStep).argv;
+
+  test("SOURCE TARGET, then the flags (-s, -n, -v, in that order), then -o OPTIONS as one string", () => {
+    expect(argvOf("cifs", "//srv/share", ["user=me", "vers=3.0"], ["mount.cifs"], ["-s", "-n", "-v"])).toEqual([
+      "mount.cifs",
+      "//srv/share",
+      "/mnt/x",
+      "-s",
+      "-n",
+      "-v",
+      "-o",
+      "rw,vers=3.0,user=me,exec,suid,dev",
+    ]);
   });
 
-  test("TYPE.SUBTYPE run by mount.TYPE gets -t TYPE.SUBTYPE; run by its own helper, no -t", () => {
-    expect((plan("nfs.x", "s:/", [], helpersOf(["mount.nfs"])).steps[0] as HelperStep).argv).toEqual(["mount.nfs", "s:/", "/mnt/x", "-t", "nfs.x"]);
-    expect((plan("nfs.x", "s:/", [], helpersOf(["mount.nfs", "mount.nfs.x"])).steps[0] as HelperStep).argv).toEqual(["mount.nfs.x", "s:/", "/mnt/x"]);
+  test("-o always, rw or ro first: a mount with no options gives -o rw, as mount(8) does", () => {
+    expect(argvOf("nfs", "srv:/export", [], ["mount.nfs"])).toEqual(["mount.nfs", "srv:/export", "/mnt/x", "-o", "rw"]);
+    expect(argvOf("nfs", "srv:/export", ["defaults"], ["mount.nfs"])).toEqual(["mount.nfs", "srv:/export", "/mnt/x", "-o", "rw"]);
+    expect(argvOf("nfs", "srv:/export", ["vers=4", "ro"], ["mount.nfs"])).toEqual(["mount.nfs", "srv:/export", "/mnt/x", "-o", "ro,vers=4"]);
+  });
+
+  test("TYPE.SUBTYPE run by mount.TYPE gets -t TYPE.SUBTYPE, after -o; run by its own helper, no -t", () => {
+    expect(argvOf("nfs.x", "s:/", [], ["mount.nfs"])).toEqual(["mount.nfs", "s:/", "/mnt/x", "-o", "rw", "-t", "nfs.x"]);
+    expect(argvOf("nfs.x", "s:/", [], ["mount.nfs", "mount.nfs.x"])).toEqual(["mount.nfs.x", "s:/", "/mnt/x", "-o", "rw"]);
   });
 
   test("no source: none, as mount(8) names it", () => {
-    expect((plan("ramfs", "", [], helpersOf(["mount.ramfs"])).steps[0] as HelperStep).argv).toEqual(["mount.ramfs", "none", "/mnt/x"]);
+    expect(argvOf("ramfs", "", [], ["mount.ramfs"])).toEqual(["mount.ramfs", "none", "/mnt/x", "-o", "rw"]);
   });
 
-  test("the options libmount keeps from helpers are left out, the rest kept in order", () => {
+  test("TARGET and a SOURCE that is a path canonical (relative made absolute, symlinks followed); what resolves to nothing as given", () => {
+    expect(argvOf("ext4", "disk.img", [], ["mount.ext4"], [], "t")).toEqual(["mount.ext4", "/work/disk.img", "/work/t", "-o", "rw"]);
+    expect(argvOf("ext4", "/link/dev", [], ["mount.ext4"], [], "/link/t/")).toEqual(["mount.ext4", "/real/dev", "/real/t", "-o", "rw"]);
+    expect(argvOf("mkfake", "srv:/export", [], ["mount.mkfake"], [], "./t")).toEqual(["mount.mkfake", "srv:/export", "/work/t", "-o", "rw"]);
+  });
+
+  test("a network filesystem's source is never canonicalized (libmount's mnt_fstype_is_netfs), its target is", () => {
+    const helpers = { canonicalPath: (path: string) => `/canonical/${path}` };
+    for (const type of ["nfs", "nfs4", "cifs", "smbfs", "afs", "ncpfs", "9p"]) expect(helperPaths(type, "srv", "t", helpers)).toEqual({ source: "srv", target: "/canonical/t" });
+    expect(helperPaths("ext4", "srv", "t", helpers)).toEqual({ source: "/canonical/srv", target: "/canonical/t" });
+    expect(helperPaths("nfs", "", "t", helpers)).toEqual({ source: "none", target: "/canonical/t" });
+  });
+
+  test("externalHelperArgv puts the parts in libmount's order", () => {
+    expect(externalHelperArgv("mount.fuse", "fuse.sshfs", "me@h:/", "/mnt", { flags: ["-s", "-n", "-v"], options: "ro,allow_other" })).toEqual([
+      "mount.fuse",
+      "me@h:/",
+      "/mnt",
+      "-s",
+      "-n",
+      "-v",
+      "-o",
+      "ro,allow_other",
+      "-t",
+      "fuse.sshfs",
+    ]);
+  });
+
+  test("the options libmount keeps from helpers are left out, the rest in libmount's order", () => {
     expect(
       helperOptionString(["defaults", "auto", "noauto", "comment=x", "x-systemd.automount", "X-mount.mkdir", "offset=4096", "sizelimit=1", "nofail", "_netdev", "ro", "vers=4"]),
-    ).toBe("nofail,_netdev,ro,vers=4");
+    ).toBe("ro,vers=4,nofail,_netdev");
   });
 
   test("propagation words and recursive attributes are applied afterwards, not handed on", () => {
-    expect(helperOptionString(["rshared", "private", "rro", "ro=recursive", "nosuid"])).toBe("nosuid");
+    expect(helperOptionString(["rshared", "private", "rro", "ro=recursive", "nosuid"])).toBe("rw,nosuid");
   });
 
   test("quotes stay as given, never doubled; an entry with a bare comma is several options (containerd joins them)", () => {
-    expect(helperOptionString(['context="system_u:object_r:tmp_t:s0:c1,c2"', "a,b"])).toBe('context="system_u:object_r:tmp_t:s0:c1,c2",a,b');
-    expect(helperOptionString(["size=1m,noauto,x-a", "nosuid"])).toBe("size=1m,nosuid");
+    expect(helperOptionString(['context="system_u:object_r:tmp_t:s0:c1,c2"', "a,b"])).toBe('rw,context="system_u:object_r:tmp_t:s0:c1,c2",a,b');
+    expect(helperOptionString(["size=1m,noauto,x-a", "nosuid"])).toBe("rw,nosuid,size=1m");
   });
 });
 
 describe("umount.TYPE helpers", () => {
-  test("umount.TYPE, then for TYPE.SUBTYPE umount.TYPE; libmount's argv TARGET [-l] [-f] [-v] [-r] [-t TYPE.SUBTYPE]", () => {
+  test("umount.TYPE, then for TYPE.SUBTYPE umount.TYPE; libmount's argv TARGET [-n] [-l] [-f] [-v] [-r] [-t TYPE.SUBTYPE]", () => {
     expect(helperNamesFor("nfs4", "umount")).toEqual(["umount.nfs4"]);
     expect(helperNamesFor("fuse.sshfs", "umount")).toEqual(["umount.fuse.sshfs", "umount.fuse"]);
     expect(umountHelperArgv("umount.nfs", "/mnt/x", "nfs", {})).toEqual(["umount.nfs", "/mnt/x"]);
-    expect(umountHelperArgv("umount.nfs", "/mnt/x", "nfs", { lazy: true, force: true, verbose: true, readOnly: true })).toEqual(["umount.nfs", "/mnt/x", "-l", "-f", "-v", "-r"]);
+    expect(umountHelperArgv("umount.nfs", "/mnt/x", "nfs", { lazy: true, force: true, verbose: true, readOnly: true, noMtab: true })).toEqual([
+      "umount.nfs",
+      "/mnt/x",
+      "-n",
+      "-l",
+      "-f",
+      "-v",
+      "-r",
+    ]);
     expect(umountHelperArgv("umount.fuse", "/mnt/x", "fuse.sshfs", { force: true })).toEqual(["umount.fuse", "/mnt/x", "-f", "-t", "fuse.sshfs"]);
   });
 });
@@ -167,7 +235,7 @@ describe("an image with no type (a loop device, its type read once attached)", (
     const helpers = helpersOf(["mount.ext4"], ["-s"]);
     const step = loopStep(plan("", "/img", ["loop", "loop=/dev/loop7", "direct-io", "offset=4096", "noatime", "user_xattr", "X-mount.mkdir"], helpers, image));
     expect(step.fstype).toBeNull();
-    expect(step.helper).toEqual({ flags: ["-s"], options: "noatime,user_xattr" });
+    expect(step.helper).toEqual({ flags: ["-s"], options: "rw,noatime,user_xattr" });
     expect(step.loop).toMatchObject({ device: "/dev/loop7", directIo: true, offset: 4096 });
     expect(helpers.asked).toEqual([]);
   });

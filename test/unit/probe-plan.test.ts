@@ -90,7 +90,7 @@ describe("X-mount.auto-fstypes (util-linux 2.39): the types the superblock may n
 });
 
 describe("a caller that runs mount.TYPE helpers (mount(8)): the type read may have one", () => {
-  const externalHelpers = { find: () => undefined, flags: ["-s"] };
+  const externalHelpers = { find: () => undefined, flags: ["-s"], canonicalPath: (path: string) => path };
   const plan = (options: string[], idmap = false) =>
     planMount({ type: "", source: "/dev/sdb1", options: idmap ? [...options, "X-mount.idmap=b:0:1000:1"] : options }, "/mnt", facts, { sourceKind: () => "block", externalHelpers }).steps.find(
       (s): s is ProbedMountStep => s.op === "probed-mount",

@@ -29,6 +29,8 @@ function lineFlags(args: ParsedArgs): string[] {
   if (has(args, "read-write") && !has(args, "read-only")) flags.push("-w");
   if (has(args, "internal-only")) flags.push("-i");
   if (has(args, "sloppy")) flags.push("-s");
+  if (has(args, "no-mtab")) flags.push("--no-mtab");
+  if (has(args, "no-canonicalize")) flags.push("-c");
   const helperDir = last(args, "helper-dir");
   if (helperDir !== undefined) flags.push("--helper-dir", helperDir);
   const prefix = last(args, "target-prefix");

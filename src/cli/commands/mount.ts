@@ -1,7 +1,7 @@
 /**
  * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
  */
-import { ExitCode, MountFailedError, PlanError, quotePath } from "../../errors.ts";
+import { ExitCode, exitCodeFor, helperExitStatus, MountFailedError, PlanError, quotePath } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
@@ -43,6 +43,8 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "helper-dir", value: "DIR", help: "look mount helpers (mount.TYPE, mount.fuse3, fusermount3) up only in DIR" },
   { long: "internal-only", short: "i", help: "do not run mount.TYPE helpers (mount.nfs, mount.cifs...): the kernel mounts every type but FUSE" },
   { long: "sloppy", short: "s", help: "pass -s to a mount.TYPE helper: it ignores the options it does not know" },
+  // mount(8)'s -n, long only here (-n is the dry run): mount -a -F passes it on to each line's process
+  { long: "no-mtab", help: "pass -n to a mount.TYPE helper (a link named mount: -n)" },
   { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of /etc/fstab (a directory: its *.fstab files, in version order); repeat for more" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
@@ -50,7 +52,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "uuid", short: "U", value: "UUID", help: "the source is the device whose filesystem has this UUID (UUID=...)" },
   { long: "source", value: "SOURCE", help: "the source, named explicitly (the operand is then the mount point)" },
   { long: "target", value: "DIR", help: "the mount point, named explicitly" },
-  { long: "no-canonicalize", short: "c", help: "accepted, as mount(8): paths go to the kernel as given anyway" },
+  { long: "no-canonicalize", short: "c", help: "a mount.TYPE helper gets SOURCE and TARGET as given, not their realpath (the kernel gets them as given anyway)" },
   { long: "fork", short: "F", help: "with -a: mount the lines in parallel, a process per line (a line waits for the earlier lines that hold its mount point, source or layers)" },
   NAMESPACE_FLAG,
   { long: "show-labels", short: "l", help: "with the list of mounts: each device's filesystem label, as [LABEL] (mount -l)" },
@@ -70,10 +72,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
  * which must mount, not print a plan; the dry run is mount(8)'s -f (--fake). `mountkit mount`
  * keeps -n as its --dry-run (DESIGN.md's contract).
  */
-export const MOUNT8_FLAGS: readonly FlagSpec[] = [
-  ...MOUNT_FLAGS.map((f) => (f.long === "dry-run" ? { ...f, short: "f" } : f)),
-  NO_MTAB_FLAG,
-];
+export const MOUNT8_FLAGS: readonly FlagSpec[] = MOUNT_FLAGS.map((f) => (f.long === "dry-run" ? { ...f, short: "f" } : f.long === "no-mtab" ? NO_MTAB_FLAG : f));
 
 /** Which command line a mount or umount invocation speaks: mountkit's, or mount(8)'s (a link named mount or umount). */
 export type Dialect = "mountkit" | "mount(8)";
@@ -86,7 +85,7 @@ export const MOUNT_USAGE =
   "       mountkit mount [-l] [-t TYPES]    list the mounts (of those types; -l: with labels)" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [--target-prefix DIR] [-n] [--json] [-v]";
 
-export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | Promise<ExitCode> {
+export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | Promise<ExitCode> {
   const json = argv.includes("--json");
   try {
     const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
@@ -134,7 +133,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     else if (verbose) io.out(`${plan.action}: done\n`);
     return ExitCode.ok;
   } catch (err) {
-    return reportError(io, err, json);
+    // one mount: a helper that failed gives its own status, as mount(8) exits with it
+    return reportError(io, err, json, helperExitStatus(err) ?? exitCodeFor(err));
   }
 }
 
@@ -144,9 +144,19 @@ export function readWriteOnly(args: Pick<ParsedArgs, "sequence">): Pick<OpsOptio
   return last?.[0] === "read-write" ? { readWriteOnly: true } : {};
 }
 
-/** mount(8) runs mount.TYPE helpers unless -i; -s goes to them. */
-export function helperChoice(args: ParsedArgs): Pick<OpsOptions, "externalHelpers" | "sloppy"> {
-  return { externalHelpers: !has(args, "internal-only"), ...(has(args, "sloppy") ? { sloppy: true } : {}) };
+/**
+ * mount(8) runs mount.TYPE helpers unless -i; -s and -n go to them, -c gives them the paths as
+ * typed. Their stdin, stdout and stderr are the command's own, as mount(8)'s helpers' are, but
+ * with --json, whose stdout is the JSON result: their stdout goes to stderr then.
+ */
+export function helperChoice(args: ParsedArgs): Pick<OpsOptions, "externalHelpers" | "sloppy" | "noMtab" | "noCanonicalize" | "helperStdio"> {
+  return {
+    externalHelpers: !has(args, "internal-only"),
+    ...(has(args, "sloppy") ? { sloppy: true } : {}),
+    ...(has(args, "no-mtab") ? { noMtab: true } : {}),
+    ...(has(args, "no-canonicalize") ? { noCanonicalize: true } : {}),
+    helperStdio: has(args, "json") ? "stdout-to-stderr" : "inherit",
+  };
 }
 
 /** One mount the command makes: planned for --dry-run, or run. */

@@ -2,7 +2,7 @@
  * mountkit umount: argv -> the unmount family; output and exit code.
  */
 import { Errno, errnoMessage } from "../../errno.ts";
-import { BatchError, ExitCode, MountkitError, PlanError, quotePath, SyscallError } from "../../errors.ts";
+import { BatchError, ExitCode, helperExitStatus, MountkitError, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
 import { unmountAll, unmountSubtree, type UnmountOptions } from "../../ops/unmount.ts";
@@ -28,7 +28,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only mounts whose options match OPTS (no... excludes), as mount -a -O" },
   { long: "read-only", short: "r", help: "when a mount stays busy, remount it read-only instead (as at shutdown)" },
   { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
-  { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway" },
+  { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway (an umount.TYPE helper gets the mount point as the mount table names it)" },
   NAMESPACE_FLAG,
   { long: "all-targets", short: "A", help: "unmount every mount of the filesystem TARGET names (a mount point, device, tag or image), latest first" },
   { long: "quiet", short: "q", help: "print no 'not mounted' error (the exit code stays 32)" },
@@ -56,7 +56,11 @@ interface TargetResult {
   error?: Record<string, unknown>;
 }
 
-/** The unmount options the flags ask for; warnings (remounted read-only) go to stderr. */
+/**
+ * The unmount options the flags ask for; warnings (remounted read-only) go to stderr. An
+ * umount.TYPE helper gets -n, and the command's stdin, stdout and stderr (its stdout onto
+ * stderr with --json), as umount(8)'s helpers do.
+ */
 function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean; detachLoop: boolean } {
   return {
     lazy: has(args, "lazy"),
@@ -64,13 +68,15 @@ function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnly
     readOnlyWhenBusy: has(args, "read-only"),
     detachLoop: has(args, "detach-loop"),
     externalHelpers: !has(args, "internal-only"),
+    ...(has(args, "no-mtab") ? { noMtab: true } : {}),
+    helperStdio: has(args, "json") ? "stdout-to-stderr" : "inherit",
     warn: (message) => io.err(`mountkit: ${message}\n`),
     ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
     ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
   };
 }
 
-export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode {
+export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number {
   const json = argv.includes("--json");
   let args: ParsedArgs;
   try {
@@ -131,7 +137,8 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       results.push({ target, ok: true, unmounted });
     } catch (err) {
       failures++;
-      failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : ExitCode.mountFailed;
+      // a helper that failed gives its own status, as umount(8) exits with it
+      failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : (helperExitStatus(err) ?? ExitCode.mountFailed);
       // -q: umount(8)'s quiet, for scripts that unmount what may not be mounted
       const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.errno === Errno.EINVAL));
       if (!json && !silent) reportError(io, err, false);
@@ -142,7 +149,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   }
   // Not umount(8)'s sum of the operands' codes, which runs into other meanings (two failures
   // make 64, "some succeeded"; three 96): 64 when some succeeded, else the failures' bits.
-  const code = (failures === 0 ? ExitCode.ok : failures === results.length ? failedCodes : ExitCode.someFailed) as ExitCode;
+  const code: number = failures === 0 ? ExitCode.ok : failures === results.length ? failedCodes : ExitCode.someFailed;
   if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
   return code;
 }
