@@ -29,8 +29,6 @@ import { entryOptions, unquoteOption } from "./options.ts";
 const HANDED_ON = new Set(["nofail", "_netdev", "user", "users", "helper", "uhelper"]);
 /** The words that let users mount: after them, the defaults a later word restored are written out again. */
 const LETS_USERS_MOUNT = new Set(["user", "users"]);
-/** The loop device's options libmount keeps from helpers (valued words mountkit's table does not hold). */
-const LOOP_DEVICE_DATA = /^(offset|sizelimit)=/;
 
 /** The flags user/users/owner/group imply: the word setting each and the word clearing it, in libmount's order. */
 const IMPLIED_FLAGS: ReadonlyArray<readonly [flag: number, set: string, clear: string]> = [
@@ -51,7 +49,7 @@ export function helperOptionString(options: readonly string[]): string {
   for (const entry of options) {
     for (const item of entryOptions(entry)) {
       const bare = unquoteOption(item);
-      if (isUserspaceExtension(bare) || LOOP_DEVICE_DATA.test(bare)) continue;
+      if (isUserspaceExtension(bare)) continue;
       const spec = lookupOption(bare);
       const behaviour = spec?.behaviour;
       if (behaviour === undefined) {
@@ -70,7 +68,7 @@ export function helperOptionString(options: readonly string[]): string {
         if (HANDED_ON.has(spec!.name)) userspace.push(item);
         if (LETS_USERS_MOUNT.has(spec!.name)) letsUsersMount = true;
       }
-      // noop (defaults), propagation, recursive, feature and unsupported words are not the helper's
+      // noop (defaults), propagation, recursive, feature (loop, offset=, sizelimit=...) and unsupported words are not the helper's
     }
   }
   const words = [readOnly ? "ro" : "rw"];
