@@ -107,6 +107,11 @@ describe("libmount's -o string for a helper", () => {
   test("entries as containerd's Mount.options give the same string as the one -o string", () => {
     expect(helperOptionString(["nofail", "size=1m", "user", "exec", "x-a"])).toBe(helperOptionString(["nofail,size=1m,user,exec,x-a"]));
   });
+
+  test("the loop device's options (loop, loop=, offset=, sizelimit=) are mountkit's, never the helper's", () => {
+    expect(helperOptionString(["loop,offset=1MiB,sizelimit=0x1000,size=1m"])).toBe("rw,size=1m");
+    expect(helperOptionString(["loop=/dev/loop3", "ro"])).toBe("ro");
+  });
 });
 
 describe("where mountkit and util-linux 2.38.1 part, on purpose", () => {
