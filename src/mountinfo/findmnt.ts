@@ -77,8 +77,13 @@ export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly
  * "children", nested as libsmartcols prints them (6 more spaces per level).
  */
 export function findmntJsonTreeText(forest: readonly MountNode[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
-  return jsonTreeText(forest, columns === undefined ? findmntRecord : (m: MountInfo) => columnsRecord(m, columns, specs));
+  // findmntRecord's keys and values are these columns' (so -v and -c show in them too)
+  const shown = columns ?? RECORD_COLUMNS;
+  return jsonTreeText(forest, (m: MountInfo) => columnsRecord(m, shown, specs));
 }
+
+/** The columns of a FindmntRecord, in its order: what findmnt --json prints without -o. */
+export const RECORD_COLUMNS: readonly string[] = ["ID", "PARENT", "MAJ:MIN", "FSROOT", "TARGET", "SOURCE", "FSTYPE", "VFS-OPTIONS", "FS-OPTIONS", "PROPAGATION"];
 
 /** findmnt -J -o COLUMNS of any rows (fstab lines too): one object per row, keys the column names in lower case. */
 export function rowsJsonText<T>(rows: readonly T[], columns: readonly string[], specs: Columns<T>): string {
@@ -202,6 +207,30 @@ export const FINDMNT_COLUMNS: Columns<MountInfo> = {
   PASSNO: { value: NONE, right: true },
 };
 
+/** How SOURCE is printed: findmnt -v and -c. */
+export interface SourceDisplay {
+  /** -v (--nofsroot): without the `[fsroot]` of a bind mount or subvolume */
+  readonly nofsroot?: boolean;
+  /** -c (--canonicalize): a source that is no tag (UUID=...) as this gives it */
+  readonly canonical?: (source: string) => string;
+}
+
+/** FINDMNT_COLUMNS with SOURCE printed as findmnt -v and -c print it. */
+export function findmntColumns(display: SourceDisplay): Columns<MountInfo> {
+  if (!display.nofsroot && display.canonical === undefined) return FINDMNT_COLUMNS;
+  const { nofsroot = false, canonical } = display;
+  const source = (m: MountInfo) => {
+    const spec = canonical === undefined || isTagSource(m.source) ? m.source : canonical(m.source);
+    return (nofsroot || m.root === "/" ? spec : `${spec}[${m.root}]`) || null;
+  };
+  return { ...FINDMNT_COLUMNS, SOURCE: { value: source } };
+}
+
+/** A source libmount takes as a tag (NAME=value), which findmnt -c leaves as it is. */
+export function isTagSource(source: string): boolean {
+  return /^(LABEL|UUID|PARTUUID|PARTLABEL)=/.test(source);
+}
+
 /** findmnt's default list columns. */
 export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"];
 
@@ -246,11 +275,24 @@ export function findmntPairs(mounts: readonly MountInfo[], columns: readonly str
 
 /** findmnt -P of any rows (fstab lines too). */
 export function rowsPairs<T>(rows: readonly T[], columns: readonly string[], specs: Columns<T>, options: PairsOptions = {}): string {
-  const names = columns.map((c) => (options.shell ? c.replace(/%/g, "_PCT").replace(/[^A-Za-z0-9_]/g, "_") : c));
+  const names = columns.map((c) => (options.shell ? shellName(c) : c));
   const picked = columns.map((c) => specs[c]!);
   let out = "";
   for (const row of rows) out += `${picked.map((spec, i) => `${names[i]}="${pairsEncode(String(spec.value(row) ?? ""))}"`).join(" ")}\n`;
   return out;
+}
+
+/** A column's name as findmnt -y writes it, a shell variable's: MAJ:MIN as MAJ_MIN, USE% as USE_PCT. */
+export function shellName(column: string): string {
+  return column.replace(/%/g, "_PCT").replace(/[^A-Za-z0-9_]/g, "_");
+}
+
+/**
+ * findmnt -y in every format (headers, -J keys, -P names): the columns renamed as shellName
+ * names them, with the specs under those names.
+ */
+export function shellColumns<T>(columns: readonly string[], specs: Columns<T>): { columns: string[]; specs: Columns<T> } {
+  return { columns: columns.map(shellName), specs: Object.fromEntries(columns.map((c) => [shellName(c), specs[c]!])) };
 }
 
 function pairsEncode(s: string): string {
@@ -275,6 +317,12 @@ export interface TableOptions {
    * ASCII is \xHH, as libsmartcols escapes it there ("\xc3\xa9" for "é")
    */
   readonly asciiOnly?: boolean;
+  /**
+   * findmnt -y: the header line names the columns as shell variables (USE% as USE_PCT), each
+   * column still as wide as its own name makes it, so a longer one runs into the next, as
+   * libsmartcols prints it
+   */
+  readonly shellHeadings?: boolean;
 }
 
 /**
@@ -290,10 +338,10 @@ export function findmntTable(mounts: readonly MountInfo[], columns: readonly str
 /** findmnt's table of any rows (fstab lines too), as findmntTable prints mounts. */
 export function rowsTable<T>(items: readonly T[], columns: readonly string[], columnSpecs: Columns<T>, options: TableOptions = {}): string {
   if (items.length === 0) return "";
-  const { headings = true, raw = false, treePrefixes, asciiOnly = false } = options;
+  const { headings = true, raw = false, treePrefixes, asciiOnly = false, shellHeadings = false } = options;
   const specs = columns.map((c) => columnSpecs[c]!);
   const tree = raw ? -1 : treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
-  const rows: string[][] = headings ? [[...columns]] : [];
+  const rows: string[][] = headings ? [columns.map((c) => (shellHeadings ? shellName(c) : c))] : [];
   items.forEach((m, r) => {
     rows.push(
       specs.map((spec, c) => {
@@ -318,7 +366,7 @@ export function rowsTable<T>(items: readonly T[], columns: readonly string[], co
     const row = rows[r]!;
     let line = "";
     for (let c = 0; c < row.length; c++) {
-      const pad = " ".repeat(colWidth[c]! - widths[r]![c]!);
+      const pad = " ".repeat(Math.max(0, colWidth[c]! - widths[r]![c]!)); // a -y header may be wider
       const last = c === row.length - 1;
       // an empty last cell is not padded, even a right-aligned one (FREQ of a mount)
       line += last && row[c] === "" ? "" : specs[c]!.right ? pad + row[c]! : row[c]! + (last ? "" : pad);

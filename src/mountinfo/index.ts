@@ -1,5 +1,6 @@
 export type { MountInfo } from "./types.ts";
-export { MountInfoParseError, decodeMountInfoField, parseMountInfo, parseMountInfoLine } from "./parse.ts";
+export type { LenientMountInfo } from "./parse.ts";
+export { MountInfoParseError, decodeMountInfoField, parseMountInfo, parseMountInfoLenient, parseMountInfoLine } from "./parse.ts";
 export type { MountFilter } from "./lookup.ts";
 export {
   allOf,
@@ -30,4 +31,4 @@ export {
   parseColumns,
   safeEncode,
 } from "./findmnt.ts";
-export { readMountInfo, readMountInfoFile } from "./read.ts";
+export { readMountInfo, readMountInfoFile, readMountInfoFileLenient } from "./read.ts";

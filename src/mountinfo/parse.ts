@@ -40,6 +40,41 @@ export function parseMountInfo(text: string): MountInfo[] {
   return out;
 }
 
+/** A saved table read leniently: the lines it takes, and one error per line it does not. */
+export interface LenientMountInfo {
+  readonly mounts: MountInfo[];
+  readonly problems: MountInfoParseError[];
+}
+
+/**
+ * Parse a saved mountinfo table (findmnt --mountinfo FILE) as libmount reads one: a line that
+ * does not parse is left out and reported, not fatal to the table; blank lines and comment
+ * lines ("#" first after any blanks) are skipped, and blanks before a line's first field, as in
+ * any file libmount reads.
+ */
+export function parseMountInfoLenient(text: string): LenientMountInfo {
+  const mounts: MountInfo[] = [];
+  const problems: MountInfoParseError[] = [];
+  let start = 0;
+  for (let lineNumber = 1; start < text.length; lineNumber++) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    // blanks before the first field are skipped, as libmount's sscanf skips them
+    let first = start;
+    while (first < end && (text.charCodeAt(first) === 32 || text.charCodeAt(first) === 9)) first++;
+    if (first < end && text.charCodeAt(first) !== 35 /* # */) {
+      try {
+        mounts.push(readLineAt(text, first, end) ?? parseMountInfoLine(text.slice(first, end), lineNumber));
+      } catch (err) {
+        if (!(err instanceof MountInfoParseError)) throw err;
+        problems.push(err);
+      }
+    }
+    start = end + 1;
+  }
+  return { mounts, problems };
+}
+
 /**
  * The line text[start..end) read in place, without splitting it into fields first: the same
  * record as parseMountInfoLine, in about half the time for a table of a thousand mounts (no

@@ -2,7 +2,7 @@
  * The one place mountinfo/ touches the system: reading the table. Everything else here is pure.
  */
 import { readTextFile } from "../sys/file.ts";
-import { parseMountInfo } from "./parse.ts";
+import { parseMountInfo, parseMountInfoLenient, type LenientMountInfo } from "./parse.ts";
 import type { MountInfo } from "./types.ts";
 
 /**
@@ -18,4 +18,9 @@ export function readMountInfoFile(path: string): MountInfo[] {
   // The kernel escapes only space, tab, newline and backslash; other bytes of a path arrive
   // raw, so a name that is not valid UTF-8 decodes with U+FFFD in it.
   return parseMountInfo(readTextFile(path));
+}
+
+/** A saved mountinfo table read as findmnt -F reads one: bad lines left out and listed (parseMountInfoLenient). */
+export function readMountInfoFileLenient(path: string): LenientMountInfo {
+  return parseMountInfoLenient(readTextFile(path));
 }

@@ -123,3 +123,24 @@ function deviceStart(device: string): Uint8Array | undefined {
     closeQuietly(libcSyscalls, fd);
   }
 }
+
+/**
+ * A path as util-linux canonicalizes one (findmnt -c): realpath(3) of it, taken against the
+ * working directory when relative ("proc" in / is /proc, as findmnt prints it), a device-mapper
+ * node /dev/dm-N as its /dev/mapper/NAME; the path unchanged when it does not resolve.
+ */
+export function canonicalPath(path: string): string {
+  if (path === "") return path;
+  const real = existingRealpath(path);
+  if (real === undefined) return path;
+  const dm = /^\/dev\/(dm-\d+)$/.exec(real);
+  if (dm === null) return real;
+  let name: string;
+  try {
+    name = readTextFile(`/sys/block/${dm[1]}/dm/name`).trim();
+  } catch {
+    return real;
+  }
+  const mapper = `/dev/mapper/${name}`;
+  return name !== "" && statPath(mapper) !== undefined ? mapper : real;
+}

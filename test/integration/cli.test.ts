@@ -256,13 +256,17 @@ describe("findmnt", () => {
     expect(oneLineError(bad.stderr)).toMatch(/unknown column: SIZES/);
   });
 
-  test("a malformed saved table is bad input (exit 1) naming the line", () => {
+  test("a malformed line of a saved table is a warning naming the file and line, and is left out (as findmnt -F does); a table of none is exit 1", () => {
     s = scratch("clifmbad");
     const file = join(s.dir, "mountinfo");
     writeFileSync(file, "1 0 8:1 / / rw - ext4 /dev/sda1 rw\nnot a mountinfo line\n");
-    const r = runCli(["findmnt", "--mountinfo", file]);
-    expect(r.code).toBe(1);
-    expect(oneLineError(r.stderr)).toMatch(/line 2/);
+    const r = runCli(["findmnt", "--mountinfo", file, "-rn", "-o", "TARGET,SOURCE"]);
+    expect([r.code, r.stdout]).toEqual([0, "/ /dev/sda1\n"]);
+    expect(r.stderr).toBe(`mountkit: findmnt: warning: ${file}: line 2: expected at least 10 space-separated fields, found 4: "not a mountinfo line" (line ignored)\n`);
+    writeFileSync(file, "not a mountinfo line\n");
+    const none = runCli(["findmnt", "--mountinfo", file]);
+    expect([none.code, none.stdout]).toEqual([1, ""]);
+    expect(none.stderr).toContain("line 1:");
   });
 });
 

@@ -3,15 +3,14 @@
 import { beforeAll, expect, test } from "bun:test";
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { textFromBytes } from "../../src/path-text.ts";
 import { BINARY } from "../support/cli.ts";
+import { sameAsFindmnt } from "../support/findmnt.ts";
 import { requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 const ws = workspace();
 
-const MARK = "@@findmnt-select@@";
 // Each query runs twice, util-linux's findmnt then ours, printing its output and exit code.
 const QUERIES = [
   ["-M", "$D/a"],
@@ -36,27 +35,6 @@ const QUERIES = [
   ["-n", "-o", "TARGET,SOURCE", "$BLK"],
   ["-l", "-o", "TARGET,SOURCE", "-R", "srv:/exp"],
 ];
-
-/**
- * Run each query with util-linux findmnt, then with ours, in one private namespace after setup;
- * expects the same output and exit code from both, and returns util-linux's outputs.
- */
-function sameAsFindmnt(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>): string[] {
-  const run = (tool: string, args: readonly string[]) => `${tool} ${args.map((a) => `"${a}"`).join(" ")}; echo "exit=$?"; echo ${MARK}`;
-  const script = ["set -u", setup, `echo ${MARK}`, ...queries.flatMap((args) => [run("findmnt", args), run('"$MK"', ["findmnt", ...args])])].join("\n");
-  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, LC_ALL: "C.UTF-8", ...env, MK: BINARY } });
-  expect(proc.stderr.toString()).toBe("");
-  expect(proc.exitCode).toBe(0);
-  // decoded keeping each byte that is not UTF-8 distinct (not all as U+FFFD), so a wrong byte shows
-  const outputs = textFromBytes(proc.stdout).split(`${MARK}\n`).slice(1, -1);
-  expect(outputs).toHaveLength(queries.length * 2);
-  for (let i = 0; i < queries.length; i++) {
-    const [theirs, ours] = [outputs[2 * i]!, outputs[2 * i + 1]!];
-    const query = queries[i]!.join(" ");
-    expect([query, ours]).toEqual([query, theirs]);
-  }
-  return outputs.filter((_, i) => i % 2 === 0);
-}
 
 test("-M every mount on the mount point, -S every mount of a source, -f the first, -T the holder; exit 1 and no output for none", () => {
   ws.fresh("findmnt-select");
@@ -242,18 +220,7 @@ test("-s an fstab's lines (-F FILE, -e, VFS-/FS-OPTIONS, FREQ, PASSNO), chosen b
   expect(outputs[20]).toMatch(/FREQ PASSNO\n.* +\nexit=0/);
 });
 
-test("-P with -J, -r or -l, and -k with -m or -N, are refused as findmnt refuses them (exit 1; with -J the error as JSON)", () => {
-  for (const args of [["-P", "-r"], ["-l", "-P"], ["-k", "-m"], ["-N", String(process.pid), "-k"], ["--real", "--pseudo"]]) {
-    const proc = Bun.spawnSync([BINARY, "findmnt", ...args]);
-    expect([args.join(" "), proc.exitCode, proc.stdout.toString()]).toEqual([args.join(" "), 1, ""]);
-    expect(proc.stderr.toString()).toStartWith("mountkit: findmnt: mutually exclusive arguments: ");
-  }
-  const json = Bun.spawnSync([BINARY, "findmnt", "-P", "-J"]);
-  expect(json.exitCode).toBe(1);
-  expect(JSON.parse(json.stdout.toString()).error.message).toBe("findmnt: mutually exclusive arguments: --json --pairs");
-});
-
-test("-s with a bad fstab line: a warning naming it, the other lines printed (as findmnt ignores it); a missing fstab: exit 1 naming open(2); --tab-file alone is bad usage", () => {
+test("-s with a bad fstab line: a warning naming it, the other lines printed (as findmnt ignores it); a missing fstab: exit 1 naming open(2)", () => {
   ws.fresh("findmnt-fstab-bad");
   const fstab = join(ws.dir("etc"), "fstab");
   writeFileSync(fstab, "tmpfs /a tmpfs defaults\nonly-two /fields\ntmpfs /b tmpfs size=1m 0 x\ntmpfs /c tmpfs\n");
@@ -267,9 +234,6 @@ test("-s with a bad fstab line: a warning naming it, the other lines printed (as
   const missing = Bun.spawnSync([BINARY, "findmnt", "-s", "-F", `${fstab}.none`]);
   expect([missing.exitCode, missing.stdout.toString()]).toEqual([1, ""]);
   expect(missing.stderr.toString()).toBe(`mountkit: read ${fstab}.none: open(2): ENOENT (No such file or directory)\n`);
-  const alone = Bun.spawnSync([BINARY, "findmnt", "-F", fstab]);
-  expect(alone.exitCode).toBe(1);
-  expect(alone.stderr.toString()).toContain("--tab-file needs --fstab or --verify");
 });
 
 // Filesystems of every kind findmnt -D keeps or leaves out, tmpfs of known sizes and use, a stack.

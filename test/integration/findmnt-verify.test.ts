@@ -38,7 +38,7 @@ test("a real loop device: its on-disk type and UUID are read; a bad option is th
         "",
       ].join("\n"),
     );
-    const r = runCli(["findmnt", "--verify", "-F", fstab, "-v"]);
+    const r = runCli(["findmnt", "--verify", "-F", fstab, "--verbose"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(
@@ -121,7 +121,7 @@ test("a block device that cannot be read (a node of a major no driver has): type
   expect(() => openSync(node, "r")).toThrow(/ENXIO|EACCES/); // EACCES where the scratch dir's filesystem is nodev
   const fstab = s.path("fstab");
   writeFileSync(fstab, [`${node} ${d}/m auto defaults`, `${node} ${d}/m ext4 noauto`, ""].join("\n"));
-  const r = runCli(["findmnt", "--verify", "-F", fstab, "-v"]);
+  const r = runCli(["findmnt", "--verify", "-F", fstab, "--verbose"]);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(1);
   expect(r.stdout).toBe(

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { findmntColumns, isTagSource, rowsTable, shellColumns, shellName, FINDMNT_COLUMNS } from "../../src/mountinfo/findmnt.ts";
 import {
   displayWidth,
   findmntJson,
@@ -222,6 +223,34 @@ describe("findmntTable", () => {
 
   test("an empty list prints nothing, as findmnt does", () => {
     expect(findmntTable([])).toBe("");
+  });
+});
+
+describe("-v, -c and -y", () => {
+  const bind = line("30 1 0:40 /sub /b rw - tmpfs ta rw");
+  const linked = line("31 1 0:41 / /l rw - tmpfs /x/lnk rw");
+  const tagged = line("32 1 0:42 / /u rw - tmpfs UUID=0000-feed rw");
+
+  test("-v: SOURCE without [fsroot]; -c: a source that is no tag as the function gives it", () => {
+    expect(FINDMNT_COLUMNS.SOURCE!.value(bind)).toBe("ta[/sub]");
+    expect(findmntColumns({}).SOURCE!.value(bind)).toBe("ta[/sub]");
+    expect(findmntColumns({ nofsroot: true }).SOURCE!.value(bind)).toBe("ta");
+    const canonical = (p: string) => (p === "/x/lnk" ? "/x/real" : p === "ta" ? "/cwd/ta" : p);
+    const c = findmntColumns({ canonical });
+    expect([c.SOURCE!.value(linked), c.SOURCE!.value(bind), c.SOURCE!.value(tagged)]).toEqual(["/x/real", "/cwd/ta[/sub]", "UUID=0000-feed"]);
+    expect(findmntColumns({ canonical, nofsroot: true }).SOURCE!.value(bind)).toBe("/cwd/ta");
+    expect(findmntColumns({ nofsroot: true }).SOURCE!.value(line("33 1 0:43 /s /e rw - tmpfs  rw"))).toBeNull();
+    expect(["LABEL=a", "UUID=b", "PARTUUID=c", "PARTLABEL=d", "ID=e", "/dev/sda", "srv:/x"].map(isTagSource)).toEqual([true, true, true, true, false, false, false]);
+  });
+
+  test("-y: shell names in every format; a table's header runs over a column as wide as its own name (USE%), as libsmartcols prints it", () => {
+    expect(["MAJ:MIN", "USE%", "FS-OPTIONS", "TARGET"].map(shellName)).toEqual(["MAJ_MIN", "USE_PCT", "FS_OPTIONS", "TARGET"]);
+    const renamed = shellColumns(["TARGET", "MAJ:MIN"], FINDMNT_COLUMNS);
+    expect(renamed.columns).toEqual(["TARGET", "MAJ_MIN"]);
+    expect(renamed.specs.MAJ_MIN!.value(bind)).toBe("0:40");
+    const pct = { ...FINDMNT_COLUMNS, "USE%": { value: () => "0%", right: true } };
+    expect(rowsTable([bind], ["USE%", "TARGET"], pct, { shellHeadings: true })).toBe("USE_PCT TARGET\n  0% /b\n");
+    expect(rowsTable([bind], ["USE%", "TARGET"], pct)).toBe("USE% TARGET\n  0% /b\n");
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { MountInfoParseError, decodeMountInfoField, parseMountInfo, parseMountInfoLine } from "../../src/mountinfo/index.ts";
+import { MountInfoParseError, decodeMountInfoField, parseMountInfo, parseMountInfoLenient, parseMountInfoLine } from "../../src/mountinfo/index.ts";
 import { readLineAt } from "../../src/mountinfo/parse.ts";
 import { lookupMount } from "../../src/mountinfo/lookup.ts";
 import type { MountInfo } from "../../src/mountinfo/index.ts";
@@ -315,6 +315,32 @@ describe("decodeMountInfoField", () => {
       expect(decodeMountInfoField(input)).toBe(want);
     });
   }
+});
+
+describe("parseMountInfoLenient (a saved table, as findmnt -F reads one)", () => {
+  test("a bad line is left out and reported with its number; the lines around it are kept", () => {
+    const { mounts, problems } = parseMountInfoLenient("1 0 8:1 / / rw - ext4 /dev/sda1 rw\nnot a mountinfo line\n20 1 0:30 / /d rw - tmpfs t rw\n20 x 0:30 / /e rw - tmpfs t rw\n");
+    expect(mounts.map((m) => m.mountpoint)).toEqual(["/", "/d"]);
+    expect(problems.map((p) => [p.line, p.detail])).toEqual([
+      [2, 'expected at least 10 space-separated fields, found 4: "not a mountinfo line"'],
+      [4, 'bad parent id "x": "20 x 0:30 / /e rw - tmpfs t rw"'],
+    ]);
+    expect(problems[0]).toBeInstanceOf(MountInfoParseError);
+  });
+
+  test("blank lines, comments and blanks before the first field are skipped, as libmount skips them", () => {
+    const { mounts, problems } = parseMountInfoLenient("# saved\n\n   \n  1 0 8:1 / / rw - ext4 /dev/sda1 rw\n\t# indented comment\n\t2 1 0:3 / /x rw - tmpfs x rw");
+    expect(problems).toEqual([]);
+    expect(mounts.map((m) => [m.id, m.mountpoint])).toEqual([
+      [1, "/"],
+      [2, "/x"],
+    ]);
+  });
+
+  test("a whole table parses as parseMountInfo parses it", () => {
+    const text = readFileSync("/proc/self/mountinfo", "utf8");
+    expect(parseMountInfoLenient(text)).toEqual({ mounts: parseMountInfo(text), problems: [] });
+  });
 });
 
 describe("mountinfo/ stays pure", () => {

@@ -1,13 +1,14 @@
 /**
- * mountkit findmnt --fstab [-F FSTAB]... [-e]: an fstab's lines in findmnt's formats (table,
- * -r, -P, -J), chosen by -t, -O, PATH, -M, -S and -f as findmnt -s chooses them.
+ * mountkit findmnt --fstab [-F FSTAB]... [-e] [-c] (or -F FSTAB alone): an fstab's lines in
+ * findmnt's formats (table, -r, -P, -J), chosen by -t, -O, PATH, -M, -S and -f as findmnt -s
+ * chooses them.
  */
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
-import { deviceOfTag } from "../../ops/block-devices.ts";
+import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
 import { fstabName, readFstabLenient } from "../../ops/fstab.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
-import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable } from "../../mountinfo/findmnt.ts";
+import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable, shellColumns } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
 import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
 import { SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
@@ -43,19 +44,26 @@ export function fstabListing(
   });
   // As findmnt: an fstab is a list, never a tree, so finding nothing prints nothing and exits 1.
   if (selected.length === 0) return ExitCode.usage;
-  const evaluate = has(args, "evaluate");
-  const rows: FstabRow[] = selected.map((line) => ({ line, source: evaluate ? evaluated(line.spec) : line.spec }));
-  const shown = columns ?? DEFAULT_COLUMNS;
+  const sourceAs = { evaluate: has(args, "evaluate"), canonicalize: has(args, "canonicalize") };
+  const rows: FstabRow[] = selected.map((line) => ({ line, source: shownSource(line.spec, sourceAs) }));
+  const picked = columns ?? DEFAULT_COLUMNS;
   // as findmnt: a line's SIZE and the rest are those of the filesystem now at its mount point
-  const specs = shown.some((c) => SPACE_COLUMN_NAMES.includes(c)) ? { ...FSTAB_COLUMNS, ...spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) } : FSTAB_COLUMNS;
-  if (json) io.out(rowsJsonText(rows, shown, specs));
-  else if (has(args, "pairs")) io.out(rowsPairs(rows, shown, specs, { shell: has(args, "shell") }));
-  else io.out(rowsTable(rows, shown, specs, { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8Locale() }));
+  const allSpecs = picked.some((c) => SPACE_COLUMN_NAMES.includes(c)) ? { ...FSTAB_COLUMNS, ...spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) } : FSTAB_COLUMNS;
+  const shell = has(args, "shell");
+  if (json) {
+    const { columns: keys, specs } = shell ? shellColumns(picked, allSpecs) : { columns: picked, specs: allSpecs };
+    io.out(rowsJsonText(rows, keys, specs));
+  } else if (has(args, "pairs")) io.out(rowsPairs(rows, picked, allSpecs, { shell }));
+  else io.out(rowsTable(rows, picked, allSpecs, { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8Locale(), shellHeadings: shell }));
   return ExitCode.ok;
 }
 
-/** -e: a LABEL=/UUID=/PART... tag as the device it names (null when none does); other sources as written. */
-function evaluated(spec: string): string | null {
+/**
+ * SOURCE: with -e a LABEL=/UUID=/PART... tag as the device it names (null when none does), with
+ * -c any other source canonical (findmnt -c); else as written.
+ */
+function shownSource(spec: string, { evaluate, canonicalize }: { evaluate: boolean; canonicalize: boolean }): string | null {
   const tag = spec.startsWith("/") ? undefined : deviceTagOf(spec); // a /dev/disk/by-* path is no tag here
-  return tag === undefined ? spec : (deviceOfTag(tag) ?? null);
+  if (tag !== undefined) return evaluate ? (deviceOfTag(tag) ?? null) : spec;
+  return canonicalize ? canonicalPath(spec) : spec;
 }

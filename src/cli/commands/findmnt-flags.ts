@@ -1,0 +1,87 @@
+/**
+ * mountkit findmnt's flags, and the combinations refused as util-linux findmnt refuses them.
+ */
+import { FINDMNT_COLUMNS } from "../../mountinfo/findmnt.ts";
+import { SPACE_COLUMN_NAMES } from "../../mountinfo/findmnt-space.ts";
+import { UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
+
+export const FINDMNT_FLAGS: readonly FlagSpec[] = [
+  { long: "json", short: "J", help: "JSON with findmnt's field names" },
+  { long: "mountinfo", value: "FILE", help: "read a saved mountinfo table instead of this process's (a bad line is warned about and skipped)" },
+  { long: "task", short: "N", value: "TID", help: "the mount table of that task's namespace (/proc/TID/mountinfo), as findmnt -N" },
+  { long: "types", short: "t", value: "TYPES", help: "only these filesystem types (comma-separated; a leading no: all but these)" },
+  { long: "output", short: "o", value: "COLUMNS", help: `columns to print (${[...Object.keys(FINDMNT_COLUMNS), ...SPACE_COLUMN_NAMES].join(",")}); +COLUMNS adds to the default ones` },
+  { long: "noheadings", short: "n", help: "leave out the header line" },
+  { long: "raw", short: "r", help: "raw output: one space between cells, blanks escaped (\\x20)" },
+  { long: "list", short: "l", help: "a list, not a tree (mountkit prints a tree only for -R)" },
+  { long: "pairs", short: "P", help: "NAME=\"value\" pairs, one line per mount (characters a shell would expand as \\xHH)" },
+  { long: "shell", short: "y", help: "column names usable as shell variables (MAJ:MIN as MAJ_MIN, USE% as USE_PCT): -P names, headers and -J keys" },
+  { long: "submounts", short: "R", help: "each mount found and every mount below it, as a tree (TARGET drawn as one; with -l, -r, -P a list)" },
+  { long: "ascii", short: "a", help: "draw a tree (-R) with ASCII characters (|-, `-)" },
+  { long: "options", short: "O", value: "LIST", help: "only mounts whose options match LIST (mount -O syntax: noX for X absent)" },
+  { long: "uniq", short: "U", help: "leave out over-mounted mounts (a later mount has the same target)" },
+  { long: "df", short: "D", help: "as df(1): columns SOURCE,FSTYPE,SIZE,USED,AVAIL,USE%,TARGET; pseudo filesystems left out (tmpfs kept)" },
+  { long: "all", short: "A", help: "with -D: pseudo filesystems too" },
+  { long: "bytes", short: "b", help: "SIZE, USED and AVAIL in bytes (numbers in JSON), not as 1.5G" },
+  { long: "real", help: "only real filesystems (not proc, sysfs, tmpfs, overlay, ...)" },
+  { long: "pseudo", help: "only pseudo filesystems (proc, sysfs, tmpfs, overlay, ...)" },
+  { long: "nofsroot", short: "v", help: "SOURCE without the [/dir] of a bind mount's or subvolume's root" },
+  { long: "canonicalize", short: "c", help: "SOURCE paths printed canonical (symlinks resolved)" },
+  { long: "kernel", short: "k", help: "accepted: mountkit always reads the kernel's table" },
+  { long: "mtab", short: "m", help: "accepted: the kernel's table is mountkit's only one" },
+  { long: "notruncate", short: "u", help: "accepted: mountkit never truncates a cell" },
+  { long: "mountpoint", short: "M", value: "PATH", help: "the mounts on exactly this mount point (stacked ones too); exit 1 when none" },
+  { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
+  { long: "target", short: "T", value: "PATH", help: "the mount holding PATH, as a PATH operand" },
+  { long: "first-only", short: "f", help: "print the first mount found only" },
+  { long: "fstab", short: "s", help: "the fstab's lines instead of the mounts (SOURCE as written: UUID=...)" },
+  { long: "evaluate", short: "e", help: "with --fstab: a LABEL=/UUID=/PART... source as the device it names (empty when none does)" },
+  { long: "verify", short: "x", help: "check the fstab instead: targets, sources, types, options, order (errors exit 1)" },
+  {
+    long: "tab-file",
+    short: "F",
+    value: "FILE",
+    help: "read FILE instead (repeat for more): an fstab (a directory: its *.fstab files, with -s or -x) or, when its first line starts with two numbers, a mountinfo table",
+  },
+  { long: "verbose", help: "with --verify: every line, with what was found right" },
+  { long: "helper-dir", value: "DIR", help: "with --verify: look mount.TYPE helpers up only in DIR" },
+  { long: "poll", short: "p", optionalValue: "LIST", help: "refused: mountkit does not watch the mount table (util-linux findmnt --poll does)" },
+  { long: "timeout", short: "w", value: "MS", help: "accepted, as findmnt without --poll: nothing to wait for" },
+  { long: "version", short: "V", help: "print mountkit's version" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+// util-linux 2.38 findmnt's groups of flags that may not be given together, in its order (each
+// named in the order its message lists them), then mountkit's own for the flags findmnt lacks.
+const EXCLUSIVE: readonly (readonly string[])[] = [
+  ["json", "pairs", "raw", "verify"],
+  ["mountpoint", "target"],
+  ["task", "kernel", "mtab", "fstab"],
+  ["pairs", "list", "raw", "verify"],
+  ["poll", "verify"],
+  ["mtab", "poll", "fstab"],
+  ["pseudo", "real"],
+  ["task", "fstab", "mountinfo"],
+  ["task", "mountinfo", "tab-file"],
+];
+
+// --verify --json is mountkit's (its checks as an object), where findmnt refuses the pair.
+const ALLOWED = new Set(["json verify", "verify json"]);
+
+/**
+ * Refuse flags of one group given together, as util-linux's err_exclusive_options does: the
+ * flags in command-line order, each against every group holding it; the first flag of a group
+ * seen stands, and another flag of that group (the same one again is fine) is refused with the
+ * whole group named ("findmnt: mutually exclusive arguments: --json --pairs --raw --verify").
+ */
+export function refuseExclusiveFlags(args: ParsedArgs): void {
+  const first: (string | undefined)[] = EXCLUSIVE.map(() => undefined);
+  for (const [flag] of args.sequence) {
+    EXCLUSIVE.forEach((group, g) => {
+      if (!group.includes(flag)) return;
+      const seen = first[g];
+      if (seen === undefined) first[g] = flag;
+      else if (seen !== flag && !ALLOWED.has(`${seen} ${flag}`)) throw new UsageError(`findmnt: mutually exclusive arguments: ${group.map((f) => `--${f}`).join(" ")}`);
+    });
+  }
+}
