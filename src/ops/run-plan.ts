@@ -3,7 +3,7 @@
  * it; when a later step fails, the undo actions run newest first and the original error is
  * thrown, naming the plan's action. The system is left as it was found.
  */
-import { isErrno, MountFailedError, MountkitError, SyscallError } from "../errors.ts";
+import { isErrno, MountFailedError, MountkitError, quotePath, SyscallError } from "../errors.ts";
 import { Errno } from "../errno.ts";
 import { MNT } from "../plan/flags.ts";
 import { currentFlags } from "./current-flags.ts";
@@ -173,6 +173,10 @@ function removeTopMount(target: string, ctx: OpsContext): boolean {
     if (isErrno(err, Errno.EINVAL) || isErrno(err, Errno.ENOENT)) return false;
     ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, MNT_DETACH)`);
     ctx.sys.umount2(target, MNT.DETACH);
+    // Gone from the table, but not yet from the kernel: whatever holds it (a process left in
+    // it) keeps its files until it lets go. The caller is told, as nothing else shows it.
+    const why = err instanceof SyscallError ? `${err.syscall}: ${err.errnoName}` : String(err);
+    ctx.warn?.(`${quotePath(target)}: could not be unmounted (${why}), detached lazily: it is freed once nothing uses it`);
   }
   return true;
 }

@@ -7,6 +7,8 @@ import type { Mount } from "../plan/mount-request.ts";
 import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
 import { runBatch } from "./batch.ts";
+import { opsContext } from "./context.ts";
+import { topMountIds, unmountAbove } from "./mounted-above.ts";
 import { withBatch, withTempMount } from "./temp-mount.ts";
 
 export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing"> {
@@ -24,10 +26,17 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   };
   if (request.root === undefined) {
     const mounts: Mount[] = rewrite(request.input.entries).map((e) => e.mount);
-    // A fresh temp dir is empty: every target inside it has to be created.
+    // A fresh temp dir is empty: every target inside it has to be created. Its release
+    // takes down every mount on its targets, fn's too.
     return withTempMount(mounts, fn, { ...options, mkdir: true });
   }
   const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: "with-mounts" });
   if (outcome.error) throw outcome.error;
-  return withBatch(outcome, () => fn(outcome.root));
+  // A root that was there before: only what fn stacked on our mounts comes off with them.
+  const ours = topMountIds(outcome.targets);
+  const release = () => {
+    unmountAbove(ours, opsContext(options));
+    outcome.release();
+  };
+  return withBatch({ ...outcome, release }, () => fn(outcome.root));
 }

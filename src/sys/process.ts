@@ -37,6 +37,7 @@ const libc = bindLibc({
   posix_spawnattr_setsigdefault: { args: ["ptr", "ptr"], returns: "i32" },
   sigemptyset: { args: ["ptr"], returns: "i32" },
   sigfillset: { args: ["ptr"], returns: "i32" },
+  sigdelset: { args: ["ptr", "i32"], returns: "i32" },
   waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
   memfd_create: { args: ["cstring", "u32"], returns: "i32" },
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
@@ -115,12 +116,13 @@ export function currentEnvironment(): string[] {
 
 /**
  * Start file (looked up in PATH when it holds no slash, as a shell does: posix_spawnp) with argv
- * and env, stdin, stdout and stderr inherited, signals reset; its pid, for processExit. For what
- * Bun.spawn cannot start: an argument or variable that is not UTF-8, of which Bun would pass
- * U+FFFD's bytes (path-text.ts).
+ * and env, stdin, stdout and stderr inherited, signals reset but those of keepIgnored, which stay
+ * ignored when this process ignores them (ignored-signals.ts); its pid, for processExit. For
+ * what Bun.spawn cannot do: pass an argument or variable that is not UTF-8, of which Bun would
+ * pass U+FFFD's bytes (path-text.ts), or leave a signal ignored (it resets every one).
  */
-export function startProcess(file: string, argv: readonly string[], env: readonly string[]): number {
-  return spawn(file, argv, env, { searchPath: true });
+export function startProcess(file: string, argv: readonly string[], env: readonly string[], keepIgnored: readonly number[] = []): number {
+  return spawn(file, argv, env, { searchPath: true, keepIgnored });
 }
 
 /** waitpid(pid, WNOHANG): how the process ended (it is reaped then), or undefined while it runs. */
@@ -137,7 +139,12 @@ export function processExit(pid: number): { exitCode: number | null; signal: num
 }
 
 /** posix_spawn(p): output to outputFd (stdin /dev/null) when given, else stdio inherited (stdout onto stderr when asked). */
-function spawn(path: string, argv: readonly string[], envItems: readonly string[], how: { outputFd?: number; stdoutToStderr?: boolean; searchPath?: boolean }): number {
+function spawn(
+  path: string,
+  argv: readonly string[],
+  envItems: readonly string[],
+  how: { outputFd?: number; stdoutToStderr?: boolean; searchPath?: boolean; keepIgnored?: readonly number[] },
+): number {
   const c = libc();
   const actions = new Uint8Array(FILE_ACTIONS_SIZE);
   const attr = new Uint8Array(SPAWNATTR_SIZE);
@@ -158,6 +165,8 @@ function spawn(path: string, argv: readonly string[], envItems: readonly string[
     // Bun ignores or blocks some signals; a helper (and the daemon it leaves) must not inherit that.
     c.sigemptyset(noSignals);
     c.sigfillset(allSignals);
+    // ...but those of keepIgnored, which this process's caller ignores (nohup), stay ignored
+    for (const signal of how.keepIgnored ?? []) if (c.sigdelset(allSignals, signal) !== 0) throw syscallFailure("sigdelset(3)");
     expectZero(c.posix_spawnattr_setsigmask(attr, noSignals), path);
     expectZero(c.posix_spawnattr_setsigdefault(attr, allSignals), path);
     expectZero(c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), path);

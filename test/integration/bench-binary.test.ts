@@ -197,12 +197,14 @@ describe("bad input", () => {
     expect(stderr).toMatch(/^mountkit: bench: unknown workload "nope" \(known: tmpfs, bind, .*\)\n$/);
   });
 
-  test("a duration that is not a positive number: exit 1", () => {
-    for (const d of ["0", "-1", "abc", ""]) {
+  test("a duration that is not a positive number of decimal seconds: exit 1", () => {
+    // Number() took " 1", "0x10" (16 s) and "1e-9"
+    for (const d of ["0", "-1", "abc", "", " 1", "0x10", "1e-9", "Infinity", "3601"]) {
       const { code, stderr } = bench(["--duration", d]);
       expect(code).toBe(1);
-      expect(stderr).toContain("--duration");
+      expect(stderr).toBe(`mountkit: bench: --duration takes decimal seconds, more than 0 and at most 3600, got ${JSON.stringify(d)}\n`);
     }
+    for (const d of ["0.5", ".5", "3600"]) expect(bench(["--duration", d, "--list"]).code).toBe(0);
   });
 });
 

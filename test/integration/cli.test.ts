@@ -277,6 +277,12 @@ describe("features", () => {
     const forced = JSON.parse(runCli(["features", "--json"], { env: { ...process.env, MOUNTKIT_STRATEGY: "legacy" } }).stdout);
     expect(forced).toMatchObject({ strategy: "legacy", strategySource: "environment" });
   });
+
+  test("an operand is refused (it was ignored): exit 1", () => {
+    const r = runCli(["features", "extra"]);
+    expect(r).toMatchObject({ code: 1, stdout: "" });
+    expect(r.stderr).toBe("mountkit: features: takes no operands, got extra (usage: mountkit features [--json] [--options])\n");
+  });
 });
 
 describe("the single binary", () => {

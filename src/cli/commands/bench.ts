@@ -112,9 +112,10 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
 
 function parseDuration(text: string | undefined): number {
   if (text === undefined) return DEFAULT_DURATION_SEC;
-  const sec = Number(text);
-  if (text.trim() === "" || !Number.isFinite(sec) || sec <= 0 || sec > MAX_DURATION_SEC) {
-    throw new PlanError(`bench: --duration takes seconds between 0 and ${MAX_DURATION_SEC}, got ${JSON.stringify(text)}`);
+  // Decimal seconds only: Number() would also take " 1", "0x10" (16) and "1e-9".
+  const sec = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!(sec > 0 && sec <= MAX_DURATION_SEC)) {
+    throw new PlanError(`bench: --duration takes decimal seconds, more than 0 and at most ${MAX_DURATION_SEC}, got ${JSON.stringify(text)}`);
   }
   return sec;
 }

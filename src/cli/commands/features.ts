@@ -8,7 +8,7 @@ import { probeOverlay } from "../../ops/overlay-probe.ts";
 import { overlayStrategy } from "../../plan/overlay.ts";
 import { idmapOverlayStrategy } from "../../plan/idmap-overlay.ts";
 import { loopMethod } from "../../plan/loop.ts";
-import { formatHelp, has, parseArgs, type FlagSpec } from "../args.ts";
+import { formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printJson, reportError, type Io } from "../output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -16,6 +16,8 @@ const FLAGS: readonly FlagSpec[] = [
   { long: "options", help: "also list every mount option mountkit knows" },
   { long: "help", short: "h", help: "show this help" },
 ];
+
+const USAGE = "mountkit features [--json] [--options]";
 
 const OVERLAY_STRATEGY_TEXT = {
   fd: "fd: fsopen + one fsconfig per layer (lowerdir+), no size limit",
@@ -32,9 +34,10 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
   try {
     const args = parseArgs("features", argv, FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp("mountkit features [--json] [--options]", "Show the kernel facts mountkit probed and the strategies they choose.", FLAGS));
+      io.out(formatHelp(USAGE, "Show the kernel facts mountkit probed and the strategies they choose.", FLAGS));
       return ExitCode.ok;
     }
+    if (args.operands.length > 0) throw new UsageError(`features: takes no operands, got ${args.operands.join(" ")}`, { hint: `usage: ${USAGE}` });
     const facts = kernelFacts();
     const overlay = probeOverlay();
     const strategies = {

@@ -3,12 +3,13 @@
  * command's status.
  */
 import { constants } from "node:os";
-import { errnoMessage } from "../../errno.ts";
-import { ExitCode, SyscallError } from "../../errors.ts";
+import { Errno, errnoCode } from "../../errno.ts";
+import { ExitCode, quotePath, SyscallError } from "../../errors.ts";
 import { withMountsFromText } from "../../ops/with-mounts.ts";
 import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
-import { oneLine, reportError, type Io } from "../output.ts";
+import { errorLine, oneLine, reportError, type Io } from "../output.ts";
+import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
 import { environment } from "../../sys/command-line.ts";
 import { processExit, startProcess } from "../../sys/process.ts";
 import { readInput } from "./apply.ts";
@@ -25,16 +26,16 @@ export const WITH_MOUNTS_FLAGS: readonly FlagSpec[] = [
 export const WITH_MOUNTS_USAGE = "mountkit with-mounts [--root DIR] [--mkdir] [-r] [-v] FILE -- COMMAND [ARG]...";
 
 const SUMMARY = `Mount what FILE lists (as apply reads it), run COMMAND, then unmount and remove what was
-made, and exit with COMMAND's status (128+N when killed by signal N; 127 when it cannot be
-started). The root is passed to COMMAND as $MOUNTKIT_ROOT, and an argument {} is replaced by
-it. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to COMMAND; mountkit cleans up after it.
-If the mounts fail COMMAND is not run (exit 32, or 1 for bad input).`;
+made, and exit with COMMAND's status (128+N when killed by signal N; 127 when it is not found,
+126 when it cannot be run). The root is passed to COMMAND as $MOUNTKIT_ROOT, and an argument {}
+is replaced by it. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to COMMAND; mountkit cleans
+up after it (one that comes while mounting: COMMAND is not run, exit 128+N). A signal ignored
+when mountkit starts (nohup) stays ignored, in COMMAND too. If the mounts fail COMMAND is not
+run (exit 32, or 1 for bad input).`;
 
-/** Signals handed on to the command while it runs, so mountkit stays to clean up. */
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
-
-/** What the shell returns for a command that cannot be found or run. */
-const EXIT_CANNOT_RUN = 127;
+/** What the shell returns for a command that is not found, and for one found but not run (coreutils' env, timeout). */
+const EXIT_NOT_FOUND = 127;
+const EXIT_CANNOT_RUN = 126;
 
 export async function withMountsCommand(argv: readonly string[], io: Io): Promise<number> {
   const split = argv.indexOf("--");
@@ -55,6 +56,9 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
 
   const file = args.operands[0]!;
   const reporter = batchReporter(io, { verbose: has(args, "verbose"), json: false, label: "with-mounts" });
+  // Held from before the first mount to after the last unmount: a Ctrl-C while mounting or
+  // cleaning up would otherwise end mountkit there and leave the mounts made so far.
+  const signals = holdStopSignals();
   let status: number | undefined;
   try {
     const text = readInput(file);
@@ -71,58 +75,84 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
       },
       async (root) => {
         reporter.finish();
-        status = await run(command.map((a) => (a === "{}" ? root : a)), root, io);
+        // The mounts are synchronous: a signal that came meanwhile has its handler run now.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signals.received !== undefined) return;
+        status = await run(command.map((a) => (a === "{}" ? root : a)), root, signals, io);
       },
     );
-    return status!;
+    if (status === undefined) {
+      io.err(`mountkit: with-mounts: stopped by ${signals.received} before COMMAND started; everything mounted was removed\n`);
+      return 128 + STOP_SIGNALS[signals.received!];
+    }
+    return status;
   } catch (err) {
     reporter.finish();
     const code = reportError(io, err, false);
     // The command ran but the cleanup failed: its status wins unless it succeeded.
     return status !== undefined && status !== 0 ? status : code;
+  } finally {
+    signals.release();
   }
 }
 
 /** Run the command with the root in its environment; its exit status, shell-style. */
-async function run(argv: string[], root: string, io: Io): Promise<number> {
-  const env = { ...environment(), MOUNTKIT_ROOT: root };
-  // Bun.spawn writes U+FFFD's bytes for a byte that is not UTF-8: such a command is started by
-  // posix_spawnp, which passes the bytes (a path argument must name that path, not another).
-  if (!argv.every((a) => a.isWellFormed()) || !Object.values(env).every((v) => v === undefined || v.isWellFormed())) {
-    return runKeepingBytes(argv, env, io);
+async function run(argv: string[], root: string, signals: SignalHold, io: Io): Promise<number> {
+  const env: Record<string, string | undefined> = { ...environment(), MOUNTKIT_ROOT: root };
+  try {
+    return await start(argv, env, signals);
+  } catch (err) {
+    if (!(err instanceof SyscallError) || err.errno !== Errno.ENOEXEC) return cannotRun(argv[0]!, err, io);
+    // Not a format the kernel runs (a script without #!): execvp(3) runs such a file with
+    // /bin/sh, as shells, env(1) and timeout(1) do.
+    try {
+      return await start(["/bin/sh", pathOf(argv[0]!, env.PATH), ...argv.slice(1)], env, signals);
+    } catch (shErr) {
+      return cannotRun(argv[0]!, shErr, io);
+    }
   }
+}
+
+/** Start argv and wait for it; a failure to start is a SyscallError of posix_spawn(3). */
+function start(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<number> {
+  // Bun.spawn writes U+FFFD's bytes for a byte that is not UTF-8, and resets every signal to
+  // its default: such a command, or one that must inherit an ignored signal, is started by
+  // posix_spawnp (a path argument must name that path, not another).
+  const bytesKept = argv.every((a) => a.isWellFormed()) && Object.values(env).every((v) => v === undefined || v.isWellFormed());
+  if (!bytesKept || signals.ignoredByCaller.length > 0) return runByLibc(argv, env, signals);
+  return runByBun(argv, env, signals);
+}
+
+async function runByBun(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<number> {
   let child;
   try {
     child = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"], env });
   } catch (err) {
-    io.err(`mountkit: with-mounts: run ${oneLine(argv[0]!)}: ${oneLine((err as Error).message)}\n`);
-    return EXIT_CANNOT_RUN;
+    throw spawnFailure(argv[0]!, err);
   }
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const s of FORWARDED) process.on(s, forward);
+  signals.passTo((signal) => child.kill(signal));
   try {
     await child.exited;
   } finally {
-    for (const s of FORWARDED) process.off(s, forward);
+    signals.passTo(undefined);
   }
   if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
   return child.exitCode ?? ExitCode.system;
 }
 
+/** Bun.spawn's failure (its code is the errno's name) as the SyscallError posix_spawn(3) would give. */
+function spawnFailure(file: string, err: unknown): unknown {
+  const e = err as { code?: unknown; errno?: unknown };
+  const errno = typeof e.errno === "number" ? Math.abs(e.errno) : typeof e.code === "string" ? errnoCode(e.code) : undefined;
+  return errno === undefined ? err : new SyscallError("posix_spawn(3)", errno, [file]);
+}
+
 /** run() through posix_spawnp, its end polled (every 1 ms, growing to 20) so signals are passed on meanwhile. */
-async function runKeepingBytes(argv: string[], env: Record<string, string | undefined>, io: Io): Promise<number> {
-  let pid: number;
-  try {
-    pid = startProcess(argv[0]!, argv, Object.entries(env).map(([k, v]) => `${k}=${v ?? ""}`));
-  } catch (err) {
-    // "run CMD: posix_spawn(3): ENOENT (No such file or directory)": the path is named once
-    const cause = err instanceof SyscallError ? `${err.syscall}: ${err.errnoName} (${errnoMessage(err.errno)})` : (err as Error).message;
-    io.err(`mountkit: with-mounts: run ${oneLine(argv[0]!)}: ${oneLine(cause)}\n`);
-    return EXIT_CANNOT_RUN;
-  }
-  // Passed on only until the process is reaped (no await between that and removing these).
-  const forward = (signal: NodeJS.Signals) => process.kill(pid, signal);
-  for (const s of FORWARDED) process.on(s, forward);
+async function runByLibc(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<number> {
+  const items = Object.entries(env).map(([k, v]) => `${k}=${v ?? ""}`);
+  const pid = startProcess(argv[0]!, argv, items, signals.ignoredByCaller);
+  // Passed on only until the process is reaped (no await between that and passTo(undefined)).
+  signals.passTo((signal) => process.kill(pid, signal));
   try {
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
       const exit = processExit(pid);
@@ -130,6 +160,24 @@ async function runKeepingBytes(argv: string[], env: Record<string, string | unde
       await Bun.sleep(delay);
     }
   } finally {
-    for (const s of FORWARDED) process.off(s, forward);
+    signals.passTo(undefined);
   }
+}
+
+/** "mountkit: with-mounts: run CMD: posix_spawn(3): EACCES (Permission denied)"; 127 when not found, else 126. */
+function cannotRun(file: string, err: unknown, io: Io): number {
+  if (!(err instanceof SyscallError)) {
+    io.err(`mountkit: with-mounts: run ${oneLine(file)}: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
+    return EXIT_CANNOT_RUN;
+  }
+  const notFound = err.errno === Errno.ENOENT;
+  err.withAction(`with-mounts: run ${file === "" ? '""' : quotePath(file)}`, notFound && !file.includes("/") ? "no such command in PATH" : undefined);
+  io.err(errorLine(err));
+  return notFound ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+}
+
+/** The file a command name runs: itself when it holds a slash, else the first match in PATH (which(1)). */
+function pathOf(file: string, path: string | undefined): string {
+  if (file.includes("/")) return file;
+  return Bun.which(file, path === undefined ? {} : { PATH: path }) ?? file;
 }

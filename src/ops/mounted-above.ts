@@ -1,0 +1,40 @@
+/**
+ * Mounts stacked on a batch's mounts after it ran: with-mounts' command may mount on one of
+ * its targets. A batch's release undoes the top mount at each target, which would then be the
+ * command's, and leave the batch's own mounted (on a root that outlives the run). So the mount
+ * on top at each target is noted while it is the batch's own, and whatever was stacked above
+ * it since is taken off first. A mount below it was there before the batch, and stays.
+ */
+import { lookupMount } from "../mountinfo/lookup.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { OpsContext } from "./context.ts";
+import { undoMount } from "./run-plan.ts";
+
+/** Target -> the id of the mount on top there now (the batch's own, right after it ran). */
+export function topMountIds(targets: readonly string[]): Map<string, number> {
+  const table = readMountInfo();
+  const tops = new Map<string, number>();
+  for (const target of targets) {
+    const top = lookupMount(table, target);
+    if (top !== undefined && top.mountpoint === target) tops.set(target, top.id);
+  }
+  return tops;
+}
+
+/**
+ * Unmount what sits on each noted mount at its target, newest target first, as undoMount does
+ * (a busy one detached, with a warning). A noted mount gone meanwhile has nothing above it to
+ * take off; a target covered from further up (a mount on a parent directory) is left to the
+ * release, which reports it.
+ */
+export function unmountAbove(tops: ReadonlyMap<string, number>, ctx: OpsContext): void {
+  for (const [target, id] of [...tops].reverse()) {
+    // Each pass takes one mount off; the table bounds the passes even if it changes meanwhile.
+    for (let table = readMountInfo(), budget = table.length; budget > 0; table = readMountInfo(), budget--) {
+      if (!table.some((m) => m.id === id && m.mountpoint === target)) break;
+      const top = lookupMount(table, target);
+      if (top === undefined || top.id === id || top.mountpoint !== target) break;
+      undoMount(target, ctx);
+    }
+  }
+}

@@ -1,0 +1,203 @@
+// mountkit with-mounts FILE -- COMMAND, given what a caller may throw at it: statuses and signals
+// of the command, a command that cannot run, signals to mountkit while it mounts, a caller's
+// ignored signals, a command that leaves a mount busy or stacks one on a target. Every run
+// leaves no mount and no temp dir. Root, private mount namespace; the built binary.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseIgnoredSignals } from "../../src/sys/ignored-signals.ts";
+import { unmountRecursive } from "../../src/ops/unmount.ts";
+import { BINARY, runCli } from "../support/cli.ts";
+import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+
+beforeAll(() => {
+  requireRootNamespace();
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: npm test builds it (npm run build)`);
+});
+
+let s: ReturnType<typeof scratch>;
+afterEach(() => {
+  unmountRecursive(s.dir); // anything a failed test left: the scratch dir is no mount point
+  s.dispose();
+});
+
+/** A scratch dir with a temp location of its own and a list mounting one tmpfs at /t. */
+function setUp(label: string) {
+  s = scratch(label);
+  const location = s.path("tmp");
+  mkdirSync(location);
+  const list = s.path("list.json");
+  writeFileSync(list, JSON.stringify([{ type: "tmpfs", source: "wm-t", target: "/t", options: ["size=1m"] }]));
+  const env = { ...process.env, MOUNTKIT_STRATEGY: "", MOUNTKIT_TMPDIR: location };
+  const withMounts = (command: string[], options: { stdin?: string; flags?: string[] } = {}) =>
+    runCli(["with-mounts", ...(options.flags ?? []), list, "--", ...command], { env, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+  /** Nothing of ours is mounted, and the temp location is empty again. */
+  const expectNothingLeft = () => {
+    expect(mountsUnder(s.dir)).toEqual([]);
+    expect(readdirSync(location)).toEqual([]);
+  };
+  return { location, list, env, withMounts, expectNothingLeft };
+}
+
+/** Wait (at most 5 s) for a file that the command creates once it runs. */
+async function waitForFile(path: string): Promise<void> {
+  for (let i = 0; i < 500 && !existsSync(path); i++) await Bun.sleep(10);
+  expect(existsSync(path)).toBe(true);
+}
+
+describe("the command's status", () => {
+  test("0, 1, 42 and 255 pass through; killed by signal N is 128+N; stdin, cwd and environment reach it", () => {
+    const { withMounts, expectNothingLeft } = setUp("wm-status");
+    for (const status of [0, 1, 42, 255]) expect(withMounts(["sh", "-c", `exit ${status}`])).toMatchObject({ code: status, stderr: "" });
+    expect(withMounts(["sh", "-c", "kill -KILL $$"]).code).toBe(137);
+    const r = withMounts(["sh", "-c", 'cat; pwd; echo "$MOUNTKIT_ROOT $MARK"; ls "$MOUNTKIT_ROOT"'], { stdin: "piped\n" });
+    expect(r.code).toBe(0);
+    const [piped, cwd, env, listing] = r.stdout.split("\n");
+    expect(piped).toBe("piped");
+    expect(cwd).toBe(process.cwd());
+    expect(env).toMatch(/^\/.*\/mountkit-mount-\d+-\w+ $/);
+    expect(listing).toBe("t");
+    expectNothingLeft();
+  });
+
+  test("not found: 127; found but not runnable (no x bit, a directory): 126, as env(1) and the shell; one line naming posix_spawn(3)", () => {
+    const { withMounts, expectNothingLeft } = setUp("wm-cannot-run");
+    const notFound = withMounts(["no-such-command-here"]);
+    expect(notFound.code).toBe(127);
+    expect(notFound.stderr).toBe("mountkit: with-mounts: run no-such-command-here: posix_spawn(3): ENOENT (No such file or directory) (no such command in PATH)\n");
+    expect(withMounts([s.path("nowhere", "cmd")])).toMatchObject({ code: 127, stderr: `mountkit: with-mounts: run ${s.path("nowhere", "cmd")}: posix_spawn(3): ENOENT (No such file or directory)\n` });
+    const plain = s.path("plain-file");
+    writeFileSync(plain, "data\n");
+    expect(withMounts([plain])).toMatchObject({ code: 126, stderr: `mountkit: with-mounts: run ${plain}: posix_spawn(3): EACCES (Permission denied)\n` });
+    expect(withMounts([s.dir]).code).toBe(126);
+    expect(withMounts([""])).toMatchObject({ code: 127, stderr: 'mountkit: with-mounts: run "": posix_spawn(3): ENOENT (No such file or directory) (no such command in PATH)\n' });
+    expectNothingLeft();
+  });
+
+  test("a script without #! runs with /bin/sh, as execvp(3) (env, timeout, the shells) runs it", () => {
+    const { withMounts, expectNothingLeft } = setUp("wm-noshebang");
+    const script = s.path("script");
+    writeFileSync(script, 'echo "as sh: $1 $(ls "$MOUNTKIT_ROOT")"\nexit 3\n');
+    chmodSync(script, 0o755);
+    expect(withMounts([script, "arg"])).toMatchObject({ code: 3, stdout: "as sh: arg t\n", stderr: "" });
+    expectNothingLeft();
+  });
+});
+
+describe("signals", () => {
+  for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15]] as const) {
+    test(`${signal} to mountkit while the command runs: passed on, the command's status, then everything removed`, async () => {
+      const { list, env, location, expectNothingLeft } = setUp(`wm-${signal}`);
+      const ready = s.path("ready");
+      const child = Bun.spawn([BINARY, "with-mounts", list, "--", "sh", "-c", `trap 'echo got $1; exit 9' ${signal.slice(3)}; touch ${ready}; while :; do sleep 0.02; done`, "sh", signal], {
+        env,
+        stdout: "pipe",
+      });
+      try {
+        await waitForFile(ready);
+        expect(mountsUnder(location).map((m) => m.source)).toEqual(["wm-t"]);
+        child.kill(number);
+        expect(await child.exited).toBe(9);
+        expect(await new Response(child.stdout).text()).toBe(`got ${signal}\n`);
+        expectNothingLeft();
+      } finally {
+        child.kill("SIGKILL");
+        await child.exited;
+      }
+    });
+  }
+
+  test("SIGTERM while mounting: the command is not run, what was mounted is removed, exit 143", () => {
+    const { location, env, expectNothingLeft } = setUp("wm-term-mounting");
+    // The second entry's FUSE helper signals mountkit (its parent) while the first is mounted,
+    // then mounts a tmpfs in the FUSE mount's place.
+    const helpers = s.path("helpers");
+    mkdirSync(helpers);
+    writeFileSync(join(helpers, "mount.fuse3"), `#!/bin/sh\nkill -TERM $PPID\nexec ${BINARY} mount -i -t tmpfs wm-fuse "$2"\n`);
+    chmodSync(join(helpers, "mount.fuse3"), 0o755);
+    const list = s.path("two.json");
+    writeFileSync(
+      list,
+      JSON.stringify([
+        { type: "tmpfs", source: "wm-first", target: "/a", options: [] },
+        { type: "fuse3.fake", source: "fake", target: "/b", options: [] },
+      ]),
+    );
+    const ran = s.path("ran");
+    const r = runCli(["with-mounts", "--helper-dir", helpers, list, "--", "touch", ran], { env });
+    expect(r.stderr).toBe("mountkit: with-mounts: stopped by SIGTERM before COMMAND started; everything mounted was removed\n");
+    expect(r.code).toBe(143);
+    expect(existsSync(ran)).toBe(false);
+    expect(mountsUnder(location)).toEqual([]);
+    expectNothingLeft();
+  });
+
+  test("signals the caller ignores (nohup's SIGHUP, a script's background SIGINT and SIGQUIT) stay ignored, in the command too", async () => {
+    const { list, env, expectNothingLeft } = setUp("wm-ignored");
+    const ready = s.path("ready");
+    const report = s.path("sigign");
+    // sh passes its ignored signals on to what it execs; the command reports its own mask,
+    // then outlives a SIGINT sent to mountkit, which neither forwards it nor dies of it.
+    const command = `grep SigIgn /proc/self/status > ${report}; touch ${ready}; sleep 0.3; exit 5`;
+    const child = Bun.spawn(["sh", "-c", `trap '' HUP INT QUIT; exec "$@"`, "sh", BINARY, "with-mounts", list, "--", "sh", "-c", command], { env });
+    try {
+      await waitForFile(ready);
+      const ignored = parseIgnoredSignals(readFileSync(report, "utf8"));
+      for (const n of [1, 2, 3]) expect(ignored).toContain(n);
+      expect(ignored).not.toContain(15);
+      child.kill("SIGINT");
+      expect(await child.exited).toBe(5);
+      expectNothingLeft();
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+  });
+});
+
+describe("what the command leaves", () => {
+  test("a process still in a mount: it is detached lazily, with a warning; no mount or temp dir is left", () => {
+    const { withMounts, expectNothingLeft } = setUp("wm-busy");
+    const pidFile = s.path("bg.pid");
+    const r = withMounts(["sh", "-c", `cd "$MOUNTKIT_ROOT/t" && { sleep 5 >/dev/null 2>&1 & echo $! > ${pidFile}; }`]);
+    try {
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^with-mounts: \/.*\/mountkit-mount-\d+-\w+\/t: could not be unmounted \(umount2\(2\): EBUSY\), detached lazily: it is freed once nothing uses it\n$/);
+      expectNothingLeft();
+    } finally {
+      process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    }
+  });
+
+  test("--root: a mount the command stacked on a target comes off with ours; one that was there before stays", () => {
+    const { list, env, withMounts } = setUp("wm-root-stack");
+    const root = s.path("root");
+    mkdirSync(join(root, "t"), { recursive: true });
+    expect(runCli(["mount", "-t", "tmpfs", "wm-before", join(root, "t")]).code).toBe(0);
+    const stack = 'mount -t tmpfs wm-stacked "$MOUNTKIT_ROOT/t" && mount -t tmpfs wm-stacked2 "$MOUNTKIT_ROOT/t"';
+    const r = runCli(["with-mounts", "--root", root, list, "--", "sh", "-c", stack], { env });
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(mountsUnder(root).map((m) => m.source)).toEqual(["wm-before"]);
+    // a fresh root: the target it created is removed too
+    const fresh = s.path("fresh");
+    mkdirSync(fresh);
+    expect(withMounts(["sh", "-c", stack], { flags: ["--root", fresh, "--mkdir"] })).toMatchObject({ code: 0, stderr: "" });
+    expect(mountsUnder(fresh)).toEqual([]);
+    expect(readdirSync(fresh)).toEqual([]);
+  });
+});
+
+describe("bad input", () => {
+  test("FILE that cannot be read: exit 1, named with the syscall and errno; no -- or no COMMAND: exit 1; nothing run", () => {
+    const { list, withMounts, expectNothingLeft } = setUp("wm-input");
+    const missing = runCli(["with-mounts", s.path("none.json"), "--", "true"]);
+    expect(missing).toMatchObject({ code: 1, stderr: `mountkit: read ${s.path("none.json")}: open(2): ENOENT (No such file or directory)\n` });
+    expect(runCli(["with-mounts", s.dir, "--", "true"])).toMatchObject({ code: 1, stderr: `mountkit: read ${s.dir}: read(2): EISDIR (Is a directory)\n` });
+    expect(runCli(["apply", s.path("none.json")]).stderr).toBe(`mountkit: read ${s.path("none.json")}: open(2): ENOENT (No such file or directory)\n`);
+    expect(runCli(["with-mounts", list]).code).toBe(1);
+    expect(runCli(["with-mounts", list, "--"]).code).toBe(1);
+    expect(runCli(["with-mounts", list, "true"]).code).toBe(1);
+    expect(withMounts(["--", "true"]).code).toBe(127); // a second -- is the command's name
+    expectNothingLeft();
+  });
+});
