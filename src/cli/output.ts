@@ -8,7 +8,10 @@ import { bytesFromText } from "../path-text.ts";
 
 export interface Io {
   out(text: string): void;
+  /** a message on stderr (processIo escapes the control characters in it: terminalSafe) */
   err(text: string): void;
+  /** a progress line's terminal control on stderr ("\r\x1b[K..."), written as it is; err when absent */
+  draw?(text: string): void;
   /** stderr is a terminal: progress lines may be drawn there */
   readonly errIsTerminal?: boolean;
 }
@@ -32,13 +35,8 @@ export const processIo: Io = {
       stdoutFailure = err;
     }
   },
-  err: (text) => {
-    try {
-      writeAll(2, text);
-    } catch {
-      // stderr is gone or full: there is nowhere left to say so
-    }
-  },
+  err: (text) => writeStderr(terminalSafe(text)),
+  draw: (text) => writeStderr(text),
   get errIsTerminal() {
     // Asked once per process, of libc: node:tty costs about 3 ms of start-up, and
     // process.stderr more (docs/bench.md). Only batch progress lines ask.
@@ -47,6 +45,31 @@ export const processIo: Io = {
 };
 let stderrIsTerminal: boolean | undefined;
 let stdoutFailure: SyscallError | undefined;
+
+function writeStderr(text: string): void {
+  try {
+    writeAll(2, text);
+  } catch {
+    // stderr is gone or full: there is nowhere left to say so
+  }
+}
+
+/**
+ * text with what a terminal would act on escaped, for stderr: messages carry paths others
+ * chose (an fstab line, a container's config, a directory's entries), and an ESC in one
+ * recolours the terminal, moves its cursor or sets its title, a carriage return rewrites the
+ * line. The C0 controls but tab and newline, DEL and the C1 controls (U+0080-U+009F; CSI is
+ * U+009B) become \u00XX, as quotePath writes them; a byte 0x80-0x9f that is not UTF-8 (held as
+ * path-text.ts says, and printed as that byte, which a terminal set to 8 bits takes for C1)
+ * becomes \xXX. Newlines are left: the lines are made one per message where they are written.
+ */
+export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udc9f]/gu, (c) => {
+    const code = c.charCodeAt(0);
+    return code >= 0xdc80 ? `\\x${(code - 0xdc00).toString(16)}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
 
 /** The first write to stdout that failed (other than to a reader that is gone), if one did. */
 export function stdoutWriteFailure(): SyscallError | undefined {

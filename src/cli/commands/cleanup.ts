@@ -44,7 +44,7 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
     const result = cleanupTempMounts({
       location,
       includeRunning: has(args, "include-running"),
-      ...(verbose ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+      ...(verbose ? { log: (line: string) => io.err(`mountkit: ${oneLine(line)}\n`) } : {}),
     });
     const done = result.unmounted + result.removed.length;
     const code = result.warnings.length === 0 ? ExitCode.ok : done > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
