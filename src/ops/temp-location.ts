@@ -3,9 +3,9 @@
  * and the idmap feature's temporary lowerdirs). One setting for every feature, so that
  * cleanupTempMounts() finds everything a crashed run left behind.
  *
- *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp (containerd's
- *             getTempDir: $XDG_RUNTIME_DIR, else Go's os.TempDir(), which is $TMPDIR or /tmp;
- *             an empty value counts as unset); read once, kept canonical, and
+ *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR (unless another user's), else $TMPDIR,
+ *             else /tmp (containerd's getTempDir: $XDG_RUNTIME_DIR, else Go's os.TempDir(),
+ *             which is $TMPDIR or /tmp; an empty value counts as unset); read once, kept canonical, and
  *             created 0700 only when a dir is first made in it: planning (a dry run) never
  *             writes, it only reads the path
  *   set       setTempMountLocation(dir): created 0700 at once if missing, kept canonical
@@ -37,11 +37,28 @@ let created = false;
 /** The canonical temp mount location. Reads the file system, never writes it (see ensureTempMountLocation). */
 export function tempMountLocation(): string {
   if (location === undefined) {
-    const chosen = environmentValue("MOUNTKIT_TMPDIR") || environmentValue("XDG_RUNTIME_DIR") || environmentValue("TMPDIR") || "/tmp";
+    const chosen = environmentValue("MOUNTKIT_TMPDIR") || ownRuntimeDir() || environmentValue("TMPDIR") || "/tmp";
     location = canonicalLocation(chosen);
     created = false;
   }
   return location;
+}
+
+/**
+ * $XDG_RUNTIME_DIR, unless it exists and belongs to another user: the XDG spec makes it the
+ * user's own, and root's shell from `su` keeps the one of the user who ran su, where that user
+ * could rename what mountkit makes (requireOwnLocation would refuse it). Then the next choice.
+ */
+function ownRuntimeDir(): string {
+  const dir = environmentValue("XDG_RUNTIME_DIR");
+  if (!dir) return "";
+  let uid: number;
+  try {
+    uid = statxOwnership(dir, true).uid;
+  } catch {
+    return dir; // missing: made 0700 by the first use, as before
+  }
+  return uid === (process.geteuid?.() ?? 0) ? dir : "";
 }
 
 /** Use dir for temp mounts from now on (containerd's SetTempMountLocation). Returns it canonical. */
