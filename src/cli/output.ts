@@ -7,8 +7,9 @@ import { isTerminal, writeSome } from "../sys/fd.ts";
 import { bytesFromText } from "../path-text.ts";
 
 export interface Io {
+  /** results on stdout (processIo escapes the control characters in them: terminalSafe) */
   out(text: string): void;
-  /** a message on stderr (processIo escapes the control characters in it: terminalSafe) */
+  /** a message on stderr (processIo escapes the control characters in it too) */
   err(text: string): void;
   /** a progress line's terminal control on stderr ("\r\x1b[K..."), written as it is; err when absent */
   draw?(text: string): void;
@@ -29,7 +30,7 @@ export const processIo: Io = {
   out: (text) => {
     if (stdoutFailure !== undefined) return;
     try {
-      writeAll(1, text);
+      writeAll(1, terminalSafe(text, false));
     } catch (err) {
       if (!(err instanceof SyscallError)) throw err;
       stdoutFailure = err;
@@ -55,17 +56,20 @@ function writeStderr(text: string): void {
 }
 
 /**
- * text with what a terminal would act on escaped, for stderr: messages carry paths others
- * chose (an fstab line, a container's config, a directory's entries), and an ESC in one
+ * text with what a terminal would act on escaped, for stdout and stderr: results and messages
+ * carry paths others chose (an fstab line, a container's config, a directory's entries), and an ESC in one
  * recolours the terminal, moves its cursor or sets its title, a carriage return rewrites the
  * line. The C0 controls but tab and newline, DEL and the C1 controls (U+0080-U+009F; CSI is
  * U+009B) become \u00XX, as quotePath writes them; a byte 0x80-0x9f that is not UTF-8 (held as
  * path-text.ts says, and printed as that byte, which a terminal set to 8 bits takes for C1)
- * becomes \xXX. Newlines are left: the lines are made one per message where they are written.
+ * becomes \xXX on stderr (heldBytes); stdout keeps such a byte, as util-linux's findmnt -J
+ * writes it. Newlines are left: the lines are made one per message where they are written.
+ * JSON stays JSON: it holds no raw C0 control, and a raw DEL or C1 in a string becomes the
+ * same character's \u escape. (findmnt escapes its own fields, as util-linux does.)
  */
-export function terminalSafe(text: string): string {
+export function terminalSafe(text: string, heldBytes = true): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udc9f]/gu, (c) => {
+  return text.replace(heldBytes ? /[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udc9f]/gu : /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
     const code = c.charCodeAt(0);
     return code >= 0xdc80 ? `\\x${(code - 0xdc00).toString(16)}` : `\\u${code.toString(16).padStart(4, "0")}`;
   });

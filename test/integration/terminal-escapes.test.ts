@@ -52,4 +52,15 @@ test("apply: a target with control characters in a mount list is printed escaped
   expect(r.stderr).toContain("openat2(2): ENOENT");
   expectTerminalSafe(r.stdout);
   expect(r.stdout.split("\n")).toHaveLength(2);
+
+  // the dry run's syscalls on stdout, and --json, which stays JSON (the \u escapes decode to the path)
+  const dry = runCli(["apply", "--root", s.dir, "-n", list]);
+  expect(dry.code).toBe(0);
+  expectTerminalSafe(dry.stdout);
+  expect(dry.stdout).toContain("missing\\u001b[31m\\nfake\\r\\u009b");
+  const json = runCli(["apply", "--root", s.dir, "-n", "--json", list]);
+  expect(json.code).toBe(0);
+  expectTerminalSafe(json.stdout);
+  expect(json.stdout).toContain(JSON.stringify(`${s.dir}/missing\u001b[31m\nfake\r`).slice(1, -1));
+  expect(JSON.stringify(JSON.parse(json.stdout))).toContain("\u009b");
 });

@@ -76,6 +76,8 @@ test("terminalSafe escapes what a terminal acts on: C0 but tab and newline, DEL,
   );
   // a byte that is not UTF-8, as path-text.ts holds it: 0x9b (CSI to an 8-bit terminal) escaped, 0xe9 kept
   expect(terminalSafe("caf\udce9 \udc9b")).toBe("caf\udce9 \\x9b");
+  // stdout keeps such a byte, as findmnt -J writes it; characters are escaped all the same
+  expect(terminalSafe("caf\udce9 \udc9b \u009b", false)).toBe("caf\udce9 \udc9b \\u009b");
   // text that is plain, and valid characters beyond (one whose low surrogate is \udc80), unchanged
   expect(terminalSafe("/mnt/données/💀 é ü\n")).toBe("/mnt/données/💀 é ü\n");
 });
