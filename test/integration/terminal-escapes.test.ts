@@ -3,7 +3,7 @@
 // they are (ESC [ ... recolours it, moves the cursor or rewrites the title; a newline or a
 // carriage return fakes a line). The binary, as a user runs it. Root, private mount namespace.
 import { afterEach, beforeAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { runCli } from "../support/cli.ts";
 import { requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -63,4 +63,14 @@ test("apply: a target with control characters in a mount list is printed escaped
   expectTerminalSafe(json.stdout);
   expect(json.stdout).toContain(JSON.stringify(`${s.dir}/missing\u001b[31m\nfake\r`).slice(1, -1));
   expect(JSON.stringify(JSON.parse(json.stdout))).toContain("\u009b");
+});
+
+test("cleanup -v: a planted mountkit-* directory named with a newline and ESC is one quoted line", () => {
+  s = scratch("escapes-cleanup");
+  const location = s.path("tmp");
+  mkdirSync(`${location}/mountkit-mount-1x\nmountkit: fake\u001b[2J`, { recursive: true });
+  const r = runCli(["cleanup", "--temp-dir", location, "-v"]);
+  expect(r.code).toBe(0);
+  expectTerminalSafe(r.stdout);
+  expect(r.stdout.split("\n")).toEqual([`cleanup: removed "${location}/mountkit-mount-1x\\nmountkit: fake\\u001b[2J"`, `cleanup: ${location}: 0 mounts unmounted, 1 directory removed`, ""]);
 });

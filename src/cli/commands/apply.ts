@@ -61,7 +61,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
         });
       } else {
         for (const e of entries) {
-          io.out(`# ${e.entry.where}: ${e.target}\n`);
+          io.out(`# ${e.entry.where}: ${quotePath(e.target)}\n`);
           for (const line of e.prepare ?? []) io.out(`# first: ${line}\n`);
           for (const step of e.plan.steps) io.out(`${formatStep(step)}\n`);
         }

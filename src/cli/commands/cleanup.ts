@@ -3,7 +3,7 @@
  * with-mounts roots, the idmapped lowers of legacy idmapped overlays): the library's
  * cleanupTempMounts(), containerd's CleanupTempMounts.
  */
-import { ExitCode } from "../../errors.ts";
+import { ExitCode, quotePath } from "../../errors.ts";
 import { cleanupTempMounts } from "../../ops/temp-mount.ts";
 import { tempMountLocation } from "../../ops/temp-location.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
@@ -62,10 +62,10 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
     }
     for (const w of result.warnings) io.err(`mountkit: warning: ${oneLine(w.message)}\n`);
     if (verbose) {
-      for (const dir of result.removed) io.out(`cleanup: removed ${dir}\n`);
-      for (const dir of result.skipped) io.out(`cleanup: ${dir}: its process is still running, left alone\n`);
+      for (const dir of result.removed) io.out(`cleanup: removed ${quotePath(dir)}\n`);
+      for (const dir of result.skipped) io.out(`cleanup: ${quotePath(dir)}: its process is still running, left alone\n`);
     }
-    io.out(`cleanup: ${location}: ${plural(result.unmounted, "mount")} unmounted, ${plural(result.removed.length, "directory", "directories")} removed` +
+    io.out(`cleanup: ${quotePath(location)}: ${plural(result.unmounted, "mount")} unmounted, ${plural(result.removed.length, "directory", "directories")} removed` +
       (result.skipped.length > 0 ? `, ${plural(result.skipped.length, "directory", "directories")} of running processes left alone` : "") + "\n");
     return code;
   } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * The fstab forms of mount and umount (util-linux's -a, -T, -t, -O, and mount with one operand).
  */
-import { BatchError, exitCodeFor, ExitCode, MountkitError } from "../../errors.ts";
+import { BatchError, exitCodeFor, ExitCode, MountkitError, quotePath } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
@@ -74,7 +74,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
     }
     const report = (outcome: Parameters<typeof reportOutcome>[1] & { selection: FstabSelection }) => {
       if (has(args, "verbose") && !json) {
-        for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${s.target}: ignored (${s.reason})\n`);
+        for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${quotePath(s.target)}: ignored (${s.reason})\n`);
       }
       return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
     };
@@ -149,7 +149,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
     if (has(args, "verbose") && !json) {
       for (const r of results) {
         const where = "line" in r ? `${lineName(r)}: ` : "";
-        io.out(`umount -a: ${where}${r.target}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
+        io.out(`umount -a: ${where}${quotePath(r.target)}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
       }
     }
     let code: ExitCode = ExitCode.ok;
