@@ -1,10 +1,10 @@
 /**
  * Output for the CLI: results on stdout, one-line errors on stderr, JSON on request.
  */
-import { Errno } from "../errno.ts";
 import { exitCodeFor, MountkitError, SyscallError, type ExitCode } from "../errors.ts";
-import { isTerminal, writeSome } from "../sys/fd.ts";
-import { bytesFromText } from "../path-text.ts";
+import { isTerminal, writeAll } from "../sys/fd.ts";
+
+export { writeAll };
 
 export interface Io {
   out(text: string): void;
@@ -51,22 +51,6 @@ let stdoutFailure: SyscallError | undefined;
 /** The first write to stdout that failed (other than to a reader that is gone), if one did. */
 export function stdoutWriteFailure(): SyscallError | undefined {
   return stdoutFailure;
-}
-
-/**
- * Write all of text to fd, as the bytes it stands for (a path that is not UTF-8 is printed as
- * its own bytes, as util-linux prints it: path-text.ts): a full non-blocking pipe is waited for, a reader that is gone
- * (EPIPE) ends the output quietly, any other failure is a SyscallError.
- */
-export function writeAll(fd: number, text: string): void {
-  let rest = bytesFromText(text);
-  while (rest.length > 0) {
-    const n = writeSome(fd, rest);
-    if (n >= 0) rest = rest.subarray(n);
-    else if (n === -Errno.EAGAIN) Bun.sleepSync(1); // a non-blocking pipe that is full: wait for the reader
-    else if (n === -Errno.EPIPE) return; // the reader is gone (mountkit findmnt | head -1)
-    else if (n !== -Errno.EINTR) throw new SyscallError("write(2)", -n, []);
-  }
 }
 
 export function printJson(io: Io, value: unknown): void {
