@@ -13,6 +13,7 @@ import { formatRate } from "../../bench/stats.ts";
 import { VERSION } from "../../version.ts";
 import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
 import { oneLine, printJson, processIo, reportError, type Io } from "../output.ts";
+import { SignalExit } from "../signal-exit.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print the results as JSON" },
@@ -27,14 +28,15 @@ const SUMMARY =
   "Measure mount throughput: each workload's operation (a mount and its unmount, a lookup...) runs\n" +
   "through the library for --duration seconds; ops/s and latency p50/p99 are reported. Runs as root\n" +
   "in its own private mount namespace on a scratch tmpfs: the host's mounts are never touched, and\n" +
-  "everything is cleaned up when it ends or is interrupted (Ctrl-C). Exits 130 when interrupted.";
+  "everything is cleaned up when it ends or is interrupted (Ctrl-C); then it ends by the same signal\n" +
+  "(a shell reports 130 for Ctrl-C).";
 
 const DEFAULT_DURATION_SEC = 1;
 const MAX_DURATION_SEC = 3600;
 const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 type StopSignal = keyof typeof STOP_SIGNALS;
 
-export async function benchCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
+export async function benchCommand(argv: readonly string[], io: Io): Promise<ExitCode | SignalExit> {
   const json = argv.includes("--json");
   try {
     const args = parseArgs("bench", argv, FLAGS);
@@ -99,7 +101,7 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
     }
     if (stoppedBy !== undefined) {
       io.err(`mountkit: bench: stopped by ${stoppedBy}; everything it mounted was removed\n`);
-      return (128 + STOP_SIGNALS[stoppedBy]) as ExitCode;
+      return new SignalExit(STOP_SIGNALS[stoppedBy]);
     }
     for (const r of results) if (r.status === "failed") io.err(`mountkit: bench: workload ${r.name} failed: ${r.error}\n`);
     const failed = results.filter((r) => r.status === "failed").length;
