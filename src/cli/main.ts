@@ -5,7 +5,8 @@
 import { basename } from "../path.ts";
 import { errnoMessage } from "../errno.ts";
 import { ExitCode } from "../errors.ts";
-import { processIo, stdoutWriteFailure, type Io } from "./output.ts";
+import { jsonAnywhere, UsageError } from "./args.ts";
+import { printResult, processIo, reportError, stdoutWritten, stdoutWriteFailure, type Io } from "./output.ts";
 import { VERSION } from "../version.ts";
 
 type Command = (argv: readonly string[], io: Io) => ExitCode | number | Promise<ExitCode | number>;
@@ -84,8 +85,9 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
   }
   const entry = COMMANDS[command];
   if (!entry) {
-    io.err(`mountkit: unknown command ${JSON.stringify(command)} (see 'mountkit --help')\n`);
-    return ExitCode.usage;
+    // `mountkit --json mount ...`: an option before the command is none of the command's
+    const hint = command.startsWith("-") ? `options go after the command: mountkit COMMAND ${command} ...; see 'mountkit --help'` : "see 'mountkit --help'";
+    return reportError(io, new UsageError(`unknown command ${JSON.stringify(command)}`, { hint }), jsonAnywhere(argv));
   }
   return entry.run(rest, io);
 }
@@ -101,9 +103,12 @@ if (import.meta.main) {
   try {
     code = await main(process.argv0, args);
   } catch (err) {
-    // a bug: one line, not the minified bundle's source and stack
-    processIo.err(`mountkit: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    // a bug: one line, not the minified bundle's source and stack; under --json the document
+    // too, unless the command printed its own before failing
+    const message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    processIo.err(`mountkit: ${message}\n`);
     code = ExitCode.system;
+    if (jsonAnywhere(args) && !stdoutWritten()) printResult(processIo, code, { error: { kind: "internal", message } });
   }
   const failed = stdoutWriteFailure();
   if (failed !== undefined) {
