@@ -5,7 +5,8 @@
 import { basename } from "../path.ts";
 import { errnoMessage } from "../errno.ts";
 import { ExitCode } from "../errors.ts";
-import { processIo, stdoutWriteFailure, type Io } from "./output.ts";
+import { jsonAnywhere, UsageError } from "./args.ts";
+import { printResult, processIo, reportError, stdoutWritten, stdoutWriteFailure, type Io } from "./output.ts";
 import { SignalExit } from "./signal-exit.ts";
 import { VERSION } from "../version.ts";
 
@@ -87,8 +88,9 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
   }
   const entry = COMMANDS[command];
   if (!entry) {
-    io.err(`mountkit: unknown command ${JSON.stringify(command)} (see 'mountkit --help')\n`);
-    return ExitCode.usage;
+    // `mountkit --json mount ...`: an option before the command is none of the command's
+    const hint = command.startsWith("-") ? `options go after the command: mountkit COMMAND ${command} ...; see 'mountkit --help'` : "see 'mountkit --help'";
+    return reportError(io, new UsageError(`unknown command ${JSON.stringify(command)}`, { hint }), jsonAnywhere(argv));
   }
   return entry.run(rest, io);
 }
@@ -104,9 +106,12 @@ if (import.meta.main) {
   try {
     end = await main(process.argv0, args);
   } catch (err) {
-    // a bug: one line, not the minified bundle's source and stack
-    processIo.err(`mountkit: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    // a bug: one line, not the minified bundle's source and stack; under --json the document
+    // too, unless the command printed its own before failing
+    const message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    processIo.err(`mountkit: ${message}\n`);
     end = ExitCode.system;
+    if (jsonAnywhere(args) && !stdoutWritten()) printResult(processIo, end, { error: { kind: "internal", message } });
   }
   let code = end instanceof SignalExit ? end.status : end;
   const failed = stdoutWriteFailure();

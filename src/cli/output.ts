@@ -25,6 +25,7 @@ export interface Io {
 export const processIo: Io = {
   out: (text) => {
     if (stdoutFailure !== undefined) return;
+    wroteStdout ||= text !== "";
     try {
       writeAll(1, text);
     } catch (err) {
@@ -47,6 +48,12 @@ export const processIo: Io = {
 };
 let stderrIsTerminal: boolean | undefined;
 let stdoutFailure: SyscallError | undefined;
+let wroteStdout = false;
+
+/** Whether anything was written (or tried) to stdout: a --json document must be the only one. */
+export function stdoutWritten(): boolean {
+  return wroteStdout;
+}
 
 /** The first write to stdout that failed (other than to a reader that is gone), if one did. */
 export function stdoutWriteFailure(): SyscallError | undefined {
@@ -58,19 +65,48 @@ export function printJson(io: Io, value: unknown): void {
 }
 
 /**
+ * mountkit's own --json document, the one thing it prints on stdout: {ok, exitCode, ...fields},
+ * ok true exactly when exitCode (the process's exit status) is 0. A command that failed, in
+ * whole or in part, gives its failure as `error` (errorJson's object) among the fields.
+ * (findmnt and loop list print util-linux's documents instead, on success.)
+ */
+export function printResult(io: Io, exitCode: number, fields: Record<string, unknown>): void {
+  printJson(io, { ok: exitCode === 0, exitCode, ...fields });
+}
+
+/**
+ * A failure as --json's error object, the same for every command and for each entry or operand:
+ * the error's toJSON() ({kind, message, hint?, cleanupErrors?} and its kind's own fields:
+ * syscall, errno, errnoName, paths for a syscall...), or {kind: "internal", message} for what is
+ * no MountkitError (a bug).
+ */
+export function errorJson(err: unknown): Record<string, unknown> {
+  return err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * The error of a command whose operands fail one by one (umount, loop detach, cleanup), as its
+ * --json `error`: the failure itself when it was the one thing tried, else a batch error holding
+ * each failure, shaped as BatchError's ({kind: "batch", message, succeeded, errors}), as apply's
+ * and mount -a's are; undefined (a field JSON leaves out) when none failed.
+ */
+export function failuresJson(label: string, failures: readonly unknown[], succeeded: number): Record<string, unknown> | undefined {
+  if (failures.length === 0) return undefined;
+  if (failures.length === 1 && succeeded === 0) return errorJson(failures[0]);
+  const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
+  return { kind: "batch", message: `${label}: ${messages.join("; ")}`, succeeded, errors: failures.map(errorJson) };
+}
+
+/**
  * Print a failure, one line on stderr, and return its exit code (exitCodeFor's unless the
- * caller gives one: a helper's own status). With --json the result object (cleanup errors
- * included) goes to stdout too.
+ * caller gives one: a helper's own status). With --json the result document, {ok: false,
+ * exitCode, error}, goes to stdout too.
  */
 export function reportError(io: Io, err: unknown, json: boolean): ExitCode;
 export function reportError(io: Io, err: unknown, json: boolean, code: number): number;
 export function reportError(io: Io, err: unknown, json: boolean, code: number = exitCodeFor(err)): number {
-  const message = err instanceof Error ? err.message : String(err);
   io.err(errorLine(err));
-  if (json) {
-    const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message };
-    printJson(io, { ok: false, exitCode: code, error });
-  }
+  if (json) printResult(io, code, { error: errorJson(err) });
   return code;
 }
 
@@ -83,6 +119,11 @@ export function errorLine(err: unknown): string {
   const hint = err instanceof MountkitError && err.hint ? ` (${err.hint})` : "";
   const cleanups = err instanceof MountkitError ? err.cleanupErrors.map((c) => `; while cleaning up: ${c instanceof Error ? c.message : String(c)}`) : [];
   return `mountkit: ${oneLine(message)}${oneLine(hint)}${oneLine(cleanups.join(""))}\n`;
+}
+
+/** A problem that is not the command's failure, said as a failure is: "mountkit: warning: MESSAGE (HINT)...". */
+export function warningLine(err: unknown): string {
+  return `mountkit: warning: ${errorLine(err).slice("mountkit: ".length)}`;
 }
 
 /** Messages are one line whatever the paths in them hold. */

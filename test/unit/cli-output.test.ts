@@ -1,8 +1,8 @@
 // reportError: one line on stderr whatever failed while cleaning up; --json keeps every part.
 import { expect, test } from "bun:test";
-import { oneLine, reportError, type Io } from "../../src/cli/output.ts";
+import { errorJson, failuresJson, oneLine, printResult, reportError, warningLine, type Io } from "../../src/cli/output.ts";
 import { Errno } from "../../src/errno.ts";
-import { exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
+import { BatchError, exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
 
 function capture(): Io & { stdout: string; stderr: string } {
   const io = { stdout: "", stderr: "", out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
@@ -68,4 +68,29 @@ test("without cleanup errors: the message and hint only", () => {
   expect(reportError(io, new HelperError("mount.fuse3 failed", "mount.fuse3", [], 1, ""), false)).toBe(32);
   expect(io.stderr).toBe("mountkit: mount.fuse3 failed\n");
   expect(oneLine("a\nb")).toBe("a\\nb");
+});
+
+test("printResult: ok is exitCode 0; a field left undefined is left out", () => {
+  const io = capture();
+  printResult(io, 0, { device: "/dev/loop0", error: undefined });
+  printResult(io, 64, { results: [] });
+  const [ok, partial] = io.stdout.split(/\n(?=\{)/).map((doc) => JSON.parse(doc));
+  expect(ok).toEqual({ ok: true, exitCode: 0, device: "/dev/loop0" });
+  expect(partial).toEqual({ ok: false, exitCode: 64, results: [] });
+});
+
+test("failuresJson: the one failure itself when it was all that was tried, else a batch error shaped as BatchError's", () => {
+  const a = new SyscallError("umount2(2)", Errno.EINVAL, ["/a"]).withAction("unmount /a", "not mounted");
+  const b = new PlanError("unmount /b: not mounted");
+  expect(failuresJson("umount", [], 2)).toBeUndefined();
+  expect(failuresJson("umount", [a], 0)).toEqual(a.toJSON());
+  expect(failuresJson("umount", [a], 1)).toEqual(new BatchError("umount", [a], 1).toJSON());
+  expect(failuresJson("umount", [a, b], 0)).toEqual(new BatchError("umount", [a, b], 0).toJSON());
+  // what is no MountkitError (a bug) is an internal error, its message kept
+  expect(errorJson(new TypeError("x is undefined"))).toEqual({ kind: "internal", message: "x is undefined" });
+  expect(failuresJson("loop detach", [a, "boom"], 0)).toMatchObject({ kind: "batch", errors: [a.toJSON(), { kind: "internal", message: "boom" }] });
+});
+
+test("warningLine: a failure's line, said as a warning (hint and cleanups included)", () => {
+  expect(warningLine(failureWithCleanups())).toStartWith("mountkit: warning: mount overlay on /t: mount(2): EINVAL (Invalid argument) (check the options); while cleaning up: ");
 });
