@@ -30,6 +30,25 @@ export interface ParsedArgs {
 export class UsageError extends PlanError {}
 
 export function parseArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
+  const { args, error } = readArgs(command, argv, specs);
+  if (error) throw error;
+  return args;
+}
+
+/**
+ * Whether argv gives the flag `long` (by its long name, with a value or not, or its letter in a
+ * cluster), read as parseArgs reads it but past what parseArgs refuses: a command line that is
+ * refused (an unknown flag, anywhere) is reported in the form it asked for, --json's too.
+ */
+export function flagGiven(argv: readonly string[], specs: readonly FlagSpec[], long: string): boolean {
+  return readArgs("", argv, specs).args.flags.has(long);
+}
+
+/**
+ * parseArgs' reading of argv, to its end whatever it meets: every flag it can read, and the first
+ * problem (an unknown flag is skipped; a flag that takes no value but is given one is kept).
+ */
+function readArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined } {
   const byLong = new Map<string, FlagSpec>();
   const byShort = new Map<string, FlagSpec>();
   for (const spec of specs) {
@@ -40,11 +59,15 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
   const flags = new Map<string, string[]>();
   const operands: string[] = [];
   const sequence: [string, string][] = [];
+  let error: UsageError | undefined;
   const record = (spec: FlagSpec, value: string) => {
     sequence.push([spec.long, value]);
     const list = flags.get(spec.long);
     if (list) list.push(value);
     else flags.set(spec.long, [value]);
+  };
+  const refuse = (problem: UsageError) => {
+    error ??= problem;
   };
 
   for (let i = 0; i < argv.length; i++) {
@@ -57,15 +80,18 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
       const eq = arg.indexOf("=");
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const spec = byLong.get(name);
-      if (!spec) throw new UsageError(`${command}: unknown option --${name}`, { hint: `see 'mountkit ${command} --help'` });
+      if (!spec) {
+        refuse(new UsageError(`${command}: unknown option --${name}`, { hint: `see 'mountkit ${command} --help'` }));
+        continue;
+      }
       if (spec.optionalValue) {
         record(spec, eq >= 0 ? arg.slice(eq + 1) : "");
       } else if (spec.value) {
         if (eq >= 0) record(spec, arg.slice(eq + 1));
         else if (i + 1 < argv.length) record(spec, argv[++i]!);
-        else throw new UsageError(`${command}: option --${name} needs a value`);
+        else refuse(new UsageError(`${command}: option --${name} needs a value`));
       } else {
-        if (eq >= 0) throw new UsageError(`${command}: option --${name} takes no value`);
+        if (eq >= 0) refuse(new UsageError(`${command}: option --${name} takes no value`));
         record(spec, "");
       }
       continue;
@@ -74,7 +100,10 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j]!;
         const spec = byShort.get(letter);
-        if (!spec) throw new UsageError(`${command}: unknown option -${letter}`, { hint: `see 'mountkit ${command} --help'` });
+        if (!spec) {
+          refuse(new UsageError(`${command}: unknown option -${letter}`, { hint: `see 'mountkit ${command} --help'` }));
+          continue;
+        }
         if (spec.optionalValue) {
           record(spec, arg.slice(j + 1)); // the rest of the cluster, as getopt
           break;
@@ -82,7 +111,7 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
         if (spec.value) {
           if (j + 1 < arg.length) record(spec, arg.slice(j + 1));
           else if (i + 1 < argv.length) record(spec, argv[++i]!);
-          else throw new UsageError(`${command}: option -${letter} needs a value`);
+          else refuse(new UsageError(`${command}: option -${letter} needs a value`));
           break;
         }
         record(spec, "");
@@ -91,7 +120,7 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
     }
     operands.push(arg);
   }
-  return { flags, operands, sequence };
+  return { args: { flags, operands, sequence }, error };
 }
 
 export function has(args: ParsedArgs, long: string): boolean {
@@ -138,3 +167,11 @@ export const NAMESPACE_FLAG: FlagSpec = {
   value: "NS",
   help: "work in another mount namespace: a PID's, or a namespace file (/proc/PID/ns/mnt)",
 };
+
+/**
+ * --json wherever it stands before `--`, in a command line not read with its command's flags yet
+ * (an unknown command, loop without its subcommand): whether a refusal of it is JSON too.
+ */
+export function jsonAnywhere(argv: readonly string[]): boolean {
+  return flagGiven(argv, [{ long: "json", help: "" }], "json");
+}

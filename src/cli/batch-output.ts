@@ -5,7 +5,7 @@
  */
 import { exitCodeFor, ExitCode, MountkitError, quotePath } from "../errors.ts";
 import type { EntryResult } from "../ops/batch.ts";
-import { oneLine, printJson, reportError, type Io } from "./output.ts";
+import { printResult, reportError, warningLine, type Io } from "./output.ts";
 
 /** Batches longer than this get a progress line on a terminal. */
 export const PROGRESS_MIN_ENTRIES = 40;
@@ -75,7 +75,7 @@ export function reportOutcome(
 ): ExitCode {
   const code = outcome.error ? exitCodeFor(outcome.error) : ExitCode.ok;
   // with its hint, as a failure's line has it: the kernel's words on a nofail line's option
-  const warn = (w: MountkitError) => io.err(`mountkit: warning: ${oneLine(w.message)}${w.hint ? ` (${oneLine(w.hint)})` : ""}\n`);
+  const warn = (w: MountkitError) => io.err(warningLine(w));
   // keep-going: one line per failed entry; all or nothing: the failing entry (and cleanup), last.
   const failed = outcome.results.filter((r) => r.status === "failed" && r.error);
   const eachFailure = failed.length > 1 || (failed.length === 1 && failed[0]!.error !== outcome.error);
@@ -89,9 +89,7 @@ export function reportOutcome(
   if (outcome.error && !eachFailure) reportError(io, outcome.error, false);
   if (json) {
     const count = (status: EntryResult["status"]) => outcome.results.filter((r) => r.status === status).length;
-    printJson(io, {
-      ok: code === ExitCode.ok,
-      exitCode: code,
+    printResult(io, code, {
       ...extra,
       mounted: count("mounted"),
       skipped: count("skipped"),

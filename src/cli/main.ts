@@ -5,10 +5,14 @@
 import { basename } from "../path.ts";
 import { errnoMessage } from "../errno.ts";
 import { ExitCode } from "../errors.ts";
-import { processIo, stdoutWriteFailure, type Io } from "./output.ts";
+import { jsonAnywhere, UsageError } from "./args.ts";
+import { printResult, processIo, reportError, stdoutWritten, stdoutWriteFailure, type Io } from "./output.ts";
+import { SignalExit } from "./signal-exit.ts";
 import { VERSION } from "../version.ts";
 
-type Command = (argv: readonly string[], io: Io) => ExitCode | number | Promise<ExitCode | number>;
+/** How a command ends: an exit status, or death by a signal (signal-exit.ts). */
+type CommandEnd = ExitCode | number | SignalExit;
+type Command = (argv: readonly string[], io: Io) => CommandEnd | Promise<CommandEnd>;
 
 // Each command's module is loaded when it runs, so start-up evaluates only what the command uses
 // (`--version` loads no FFI and no mitata), and with require(), which loads it synchronously:
@@ -67,7 +71,7 @@ Exit codes: 0 success, 1 bad usage or input, 2 system error, 32 mount failure,
 `;
 
 /** Run the CLI for an argv (without the program name), as invoked under `invokedAs`. */
-export async function main(invokedAs: string, argv: readonly string[], io: Io = processIo): Promise<ExitCode | number> {
+export async function main(invokedAs: string, argv: readonly string[], io: Io = processIo): Promise<CommandEnd> {
   const self = basename(invokedAs);
   // Standing in for mount(8) and umount(8): their command lines (-n is --no-mtab there).
   if (self === "mount") return (require("./commands/mount.ts") as typeof import("./commands/mount.ts")).mountCommand(argv, io, "mount(8)");
@@ -84,8 +88,9 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
   }
   const entry = COMMANDS[command];
   if (!entry) {
-    io.err(`mountkit: unknown command ${JSON.stringify(command)} (see 'mountkit --help')\n`);
-    return ExitCode.usage;
+    // `mountkit --json mount ...`: an option before the command is none of the command's
+    const hint = command.startsWith("-") ? `options go after the command: mountkit COMMAND ${command} ...; see 'mountkit --help'` : "see 'mountkit --help'";
+    return reportError(io, new UsageError(`unknown command ${JSON.stringify(command)}`, { hint }), jsonAnywhere(argv));
   }
   return entry.run(rest, io);
 }
@@ -97,19 +102,25 @@ if (import.meta.main) {
   if (args.some((a) => a.includes("\uFFFD"))) {
     args = (require("../sys/command-line.ts") as typeof import("../sys/command-line.ts")).commandLineArguments(args) as string[];
   }
-  let code: number;
+  let end: CommandEnd;
   try {
-    code = await main(process.argv0, args);
+    end = await main(process.argv0, args);
   } catch (err) {
-    // a bug: one line, not the minified bundle's source and stack
-    processIo.err(`mountkit: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
-    code = ExitCode.system;
+    // a bug: one line, not the minified bundle's source and stack; under --json the document
+    // too, unless the command printed its own before failing
+    const message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    processIo.err(`mountkit: ${message}\n`);
+    end = ExitCode.system;
+    if (jsonAnywhere(args) && !stdoutWritten()) printResult(processIo, end, { error: { kind: "internal", message } });
   }
+  let code = end instanceof SignalExit ? end.status : end;
   const failed = stdoutWriteFailure();
   if (failed !== undefined) {
     // findmnt > /dev/full: the output is lost, which a zero status would hide (util-linux: "write error")
     processIo.err(`mountkit: write error: ${failed.errnoName} (${errnoMessage(failed.errno)})\n`);
     if (code === ExitCode.ok) code = ExitCode.system;
   }
+  // Last, with every write done: dieOfSignal returns only when it could not end mountkit.
+  if (end instanceof SignalExit) (require("../sys/signal-death.ts") as typeof import("../sys/signal-death.ts")).dieOfSignal(end.signal);
   process.exitCode = code;
 }

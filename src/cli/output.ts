@@ -1,10 +1,10 @@
 /**
  * Output for the CLI: results on stdout, one-line errors on stderr, JSON on request.
  */
-import { Errno } from "../errno.ts";
 import { exitCodeFor, MountkitError, SyscallError, type ExitCode } from "../errors.ts";
-import { isTerminal, writeSome } from "../sys/fd.ts";
-import { bytesFromText } from "../path-text.ts";
+import { isTerminal, writeAll } from "../sys/fd.ts";
+
+export { writeAll };
 
 export interface Io {
   /** results on stdout (processIo escapes the control characters in them: terminalSafe) */
@@ -29,6 +29,7 @@ export interface Io {
 export const processIo: Io = {
   out: (text) => {
     if (stdoutFailure !== undefined) return;
+    wroteStdout ||= text !== "";
     try {
       writeAll(1, terminalSafe(text, false));
     } catch (err) {
@@ -46,6 +47,12 @@ export const processIo: Io = {
 };
 let stderrIsTerminal: boolean | undefined;
 let stdoutFailure: SyscallError | undefined;
+let wroteStdout = false;
+
+/** Whether anything was written (or tried) to stdout: a --json document must be the only one. */
+export function stdoutWritten(): boolean {
+  return wroteStdout;
+}
 
 function writeStderr(text: string): void {
   try {
@@ -80,40 +87,53 @@ export function stdoutWriteFailure(): SyscallError | undefined {
   return stdoutFailure;
 }
 
-/**
- * Write all of text to fd, as the bytes it stands for (a path that is not UTF-8 is printed as
- * its own bytes, as util-linux prints it: path-text.ts): a full non-blocking pipe is waited for, a reader that is gone
- * (EPIPE) ends the output quietly, any other failure is a SyscallError.
- */
-export function writeAll(fd: number, text: string): void {
-  let rest = bytesFromText(text);
-  while (rest.length > 0) {
-    const n = writeSome(fd, rest);
-    if (n >= 0) rest = rest.subarray(n);
-    else if (n === -Errno.EAGAIN) Bun.sleepSync(1); // a non-blocking pipe that is full: wait for the reader
-    else if (n === -Errno.EPIPE) return; // the reader is gone (mountkit findmnt | head -1)
-    else if (n !== -Errno.EINTR) throw new SyscallError("write(2)", -n, []);
-  }
-}
-
 export function printJson(io: Io, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /**
+ * mountkit's own --json document, the one thing it prints on stdout: {ok, exitCode, ...fields},
+ * ok true exactly when exitCode (the process's exit status) is 0. A command that failed, in
+ * whole or in part, gives its failure as `error` (errorJson's object) among the fields.
+ * (findmnt and loop list print util-linux's documents instead, on success.)
+ */
+export function printResult(io: Io, exitCode: number, fields: Record<string, unknown>): void {
+  printJson(io, { ok: exitCode === 0, exitCode, ...fields });
+}
+
+/**
+ * A failure as --json's error object, the same for every command and for each entry or operand:
+ * the error's toJSON() ({kind, message, hint?, cleanupErrors?} and its kind's own fields:
+ * syscall, errno, errnoName, paths for a syscall...), or {kind: "internal", message} for what is
+ * no MountkitError (a bug).
+ */
+export function errorJson(err: unknown): Record<string, unknown> {
+  return err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * The error of a command whose operands fail one by one (umount, loop detach, cleanup), as its
+ * --json `error`: the failure itself when it was the one thing tried, else a batch error holding
+ * each failure, shaped as BatchError's ({kind: "batch", message, succeeded, errors}), as apply's
+ * and mount -a's are; undefined (a field JSON leaves out) when none failed.
+ */
+export function failuresJson(label: string, failures: readonly unknown[], succeeded: number): Record<string, unknown> | undefined {
+  if (failures.length === 0) return undefined;
+  if (failures.length === 1 && succeeded === 0) return errorJson(failures[0]);
+  const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
+  return { kind: "batch", message: `${label}: ${messages.join("; ")}`, succeeded, errors: failures.map(errorJson) };
+}
+
+/**
  * Print a failure, one line on stderr, and return its exit code (exitCodeFor's unless the
- * caller gives one: a helper's own status). With --json the result object (cleanup errors
- * included) goes to stdout too.
+ * caller gives one: a helper's own status). With --json the result document, {ok: false,
+ * exitCode, error}, goes to stdout too.
  */
 export function reportError(io: Io, err: unknown, json: boolean): ExitCode;
 export function reportError(io: Io, err: unknown, json: boolean, code: number): number;
 export function reportError(io: Io, err: unknown, json: boolean, code: number = exitCodeFor(err)): number {
-  const message = err instanceof Error ? err.message : String(err);
   io.err(errorLine(err));
-  if (json) {
-    const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message };
-    printJson(io, { ok: false, exitCode: code, error });
-  }
+  if (json) printResult(io, code, { error: errorJson(err) });
   return code;
 }
 
@@ -126,6 +146,11 @@ export function errorLine(err: unknown): string {
   const hint = err instanceof MountkitError && err.hint ? ` (${err.hint})` : "";
   const cleanups = err instanceof MountkitError ? err.cleanupErrors.map((c) => `; while cleaning up: ${c instanceof Error ? c.message : String(c)}`) : [];
   return `mountkit: ${oneLine(message)}${oneLine(hint)}${oneLine(cleanups.join(""))}\n`;
+}
+
+/** A problem that is not the command's failure, said as a failure is: "mountkit: warning: MESSAGE (HINT)...". */
+export function warningLine(err: unknown): string {
+  return `mountkit: warning: ${errorLine(err).slice("mountkit: ".length)}`;
 }
 
 /** Messages are one line whatever the paths in them hold. */

@@ -5,7 +5,8 @@
  */
 import { matchFstype, matchOptions, type FstabLine } from "../plan/fstab.ts";
 import { isUserspaceExtension, lookupOption } from "../plan/option-table.ts";
-import { splitOptions, type Columns } from "./findmnt.ts";
+import { splitOptionText } from "../option-text.ts";
+import type { Columns } from "./findmnt.ts";
 
 /** An fstab line as a findmnt row; source: the evaluated one (-e), else the line's as written. */
 export interface FstabRow {
@@ -50,7 +51,7 @@ export function optionGroups(mntops: string | undefined): { vfs: string[]; fs: s
   const vfs: string[] = [];
   const fs: string[] = [];
   if (!mntops) return { vfs, fs };
-  for (const item of splitOptions(mntops)) {
+  for (const item of splitOptionText(mntops)) {
     if (isUserspaceExtension(item) || USERSPACE_WORDS.test(item)) continue;
     const kind = lookupOption(item)?.behaviour.kind;
     if (kind === "set" || kind === "clear" || kind === "propagation") vfs.push(item);

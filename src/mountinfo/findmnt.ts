@@ -14,6 +14,7 @@
  *   followed by "x" as `\x5c`, and aligns columns by terminal width (CJK counts 2).
  */
 import { decodeMountInfoField } from "./parse.ts";
+import { splitOptionText } from "../option-text.ts";
 import { bytesFromText } from "../path-text.ts";
 import { propagationOf } from "./lookup.ts";
 import type { MountNode } from "./findmnt-tree.ts";
@@ -134,7 +135,7 @@ export function findmntOptions(m: MountInfo): string {
   const fs = decodeMountInfoField(m.superOptions);
   if (vfs === fs || fs === "") return vfs;
   if (vfs === "") return fs;
-  const opts = splitOptions(`${vfs},${fs}`);
+  const opts = splitOptionText(`${vfs},${fs}`);
   const rw = removeFirst(opts, "rw") + removeFirst(opts, "rw");
   let ro = 0;
   if (rw !== 2) {
@@ -143,23 +144,6 @@ export function findmntOptions(m: MountInfo): string {
   }
   const head = ro > 0 ? "ro" : "rw";
   return opts.length === 0 ? head : `${head},${opts.join(",")}`;
-}
-
-/** Split on commas outside double quotes, as libmount reads an option string (quotes kept, empty items dropped). */
-export function splitOptions(s: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 34 /* " */) quoted = !quoted;
-    else if (c === 44 /* , */ && !quoted) {
-      out.push(s.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(s.slice(start));
-  return out.filter((o) => o !== "");
 }
 
 /** Remove the first option called name (with or without a value); 1 if one was removed. */

@@ -31,7 +31,7 @@ export interface OpsContext {
   readonly noMtab?: boolean | undefined;
   /** mount -c: such a helper gets SOURCE and TARGET as given, not canonical */
   readonly noCanonicalize?: boolean | undefined;
-  /** where such a helper's stdin, stdout and stderr go; "capture" when undefined */
+  /** where such a helper's stdin, stdout and stderr go (a FUSE helper's output: see OpsOptions); "capture" when undefined */
   readonly helperStdio?: ProcessStdio | undefined;
 }
 
@@ -66,6 +66,9 @@ export interface OpsOptions {
    * default: stdin /dev/null, its output kept for HelperError.output and the -v log),
    * "inherit" (this process's own, as mount(8) runs its helpers: the CLI), or
    * "stdout-to-stderr" (as inherit, its stdout onto this process's stderr: the CLI's --json).
+   * A FUSE helper's output is captured whatever the choice (its error carries it; ops/fuse-mount.ts
+   * says why); with "inherit" or "stdout-to-stderr" it is written to this process's stdout and
+   * stderr, or stderr alone, once the helper succeeded.
    */
   helperStdio?: ProcessStdio;
   /**

@@ -3,8 +3,10 @@
  *   1. read the target's mount ID (statx STATX_MNT_ID: mountinfo's first field, in ~1 us; on a
  *      kernel whose statx has none, before Linux 5.8, the mountinfo entry of its real path)
  *   2. run the helper (PATH: the helper dirs, never the caller's: helper-env.ts); exit 0 is success.
- *      A FUSE helper's output is kept for its error; a mount.TYPE helper's stdio is the
- *      caller's choice (OpsOptions.helperStdio: the CLI's own terminal, as mount(8) runs it)
+ *      A mount.TYPE helper's stdio is the caller's choice (OpsOptions.helperStdio: the CLI's
+ *      own terminal, as mount(8) runs it). A FUSE helper's output is always kept (helperStdio
+ *      below), and written to this process's stdout and stderr once it succeeded when the
+ *      caller chose "inherit" or "stdout-to-stderr"
  *   3. a plain failure (non-zero exit, killed) is a HelperError with the helper, its argv, its
  *      exit status and its output; if the helper mounted anyway, that mount is removed first
  *   4. ECHILD (the wait lost the child, containerd#4387): the helper may or may not have
@@ -16,7 +18,8 @@
 import { Errno } from "../errno.ts";
 import { HelperError, isErrno } from "../errors.ts";
 import type { HelperStep } from "../plan/steps.ts";
-import type { ProcessExit } from "../sys/seam.ts";
+import type { ProcessExit, ProcessStdio } from "../sys/seam.ts";
+import { writeProcessOutput } from "../sys/process.ts";
 import type { OpsContext } from "./context.ts";
 import { describeExit } from "./fuse-unmount.ts";
 import { helperEnvironment } from "./helper-env.ts";
@@ -32,9 +35,12 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
   const path = step.path;
   if (path === null) throw new Error(`unreachable: ${step.helper} was not located before the plan ran`);
   const env = helperEnvironment(helperSearchDirs(ctx));
-  const stdio = step.external ? (ctx.helperStdio ?? "capture") : "capture";
+  const stdio = helperStdio(step, ctx);
+  // a FUSE helper's output is the caller's own stdout and stderr's, late (helperStdio below)
+  const writeOut = !step.external && stdio === "capture-each" && ctx.helperStdio !== "capture-each";
   const before = mountIdOf(step.target, ctx);
   let tries = 0;
+  let succeeded: ProcessExit | undefined;
   try {
     retrySync(HELPER_ECHILD, (attempt) => {
       tries = attempt;
@@ -50,19 +56,35 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
         lost.cleanupErrors.push(unmountFailure);
         throw lost;
       }
-      ctx.log?.(`${step.helper}: ${describeExit(exit)}`);
+      // output about to be written out is not logged as well
+      const writtenOut = writeOut && exit.exitCode === 0;
+      ctx.log?.(`${step.helper}: ${describeExit(writtenOut ? { ...exit, output: "" } : exit)}`);
       if (exit.exitCode !== 0) {
         const failure = helperFailed(step, path, exit);
         const unmountFailure = removeNewMount(step.target, before, ctx);
         if (unmountFailure !== undefined) failure.cleanupErrors.push(unmountFailure);
         throw failure;
       }
+      succeeded = exit;
     });
   } catch (err) {
     if (isErrno(err, Errno.ECHILD)) throw childLost(step, path, err, `on all ${tries} tries`);
     throw err;
   }
+  if (writeOut && succeeded !== undefined) writeProcessOutput(succeeded, ctx.helperStdio === "stdout-to-stderr" ? 2 : 1);
   if (step.undoable && run.undoWanted) run.rollback.push(() => void unmount(step.target, sameContext(ctx)));
+}
+
+/**
+ * How the helper runs. A mount.TYPE helper: as the caller chose (mount(8) gives it the terminal).
+ * A FUSE helper: its output always kept, so its error carries it, a try lost to ECHILD prints
+ * nothing, and the daemon it leaves holds none of the caller's fds (a shell's $(...) would wait
+ * on one until the unmount); each stream apart when the caller wants it written out.
+ */
+function helperStdio(step: HelperStep, ctx: OpsContext): ProcessStdio {
+  const chosen = ctx.helperStdio ?? "capture";
+  if (step.external) return chosen;
+  return chosen === "inherit" || chosen === "stdout-to-stderr" ? "capture-each" : chosen;
 }
 
 /** ctx as options for the unmount family: same seam, facts, log and helper dir. */

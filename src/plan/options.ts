@@ -6,6 +6,7 @@
  * Pure: no syscalls.
  */
 import { PlanError } from "../errors.ts";
+import { hasUnbalancedQuote, splitOptionText } from "../option-text.ts";
 import { byteLength } from "../path-text.ts";
 import { MS_ATIME_MODE } from "./flags.ts";
 import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-table.ts";
@@ -16,24 +17,9 @@ import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-tabl
  * Empty items are dropped; an unbalanced quote is a PlanError.
  */
 export function splitOptionString(text: string): string[] {
-  const items: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === QUOTE) quoted = !quoted;
-    else if (ch === COMMA && !quoted) {
-      if (i > start) items.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  if (quoted) throw new PlanError(`parse options: unbalanced double quote in ${JSON.stringify(text)}`);
-  if (text.length > start) items.push(text.slice(start));
-  return items;
+  if (hasUnbalancedQuote(text)) throw new PlanError(`parse options: unbalanced double quote in ${JSON.stringify(text)}`);
+  return splitOptionText(text);
 }
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
 
 /** An option item without its double quotes (`context="a,b"` -> `context=a,b`), as the kernel's fsconfig and mountkit read it. */
 export function unquoteOption(item: string): string {

@@ -67,7 +67,8 @@ export interface HelperStep {
   /**
    * true for util-linux's mount.TYPE helper, run as mount(8) runs it: its stdin, stdout and
    * stderr are what the caller chose (OpsOptions.helperStdio). Absent for a FUSE helper, whose
-   * output is kept for its error, as containerd keeps it.
+   * output is kept for its error, as containerd keeps it (and written out after it succeeded
+   * where the caller chose its own stdout and stderr).
    */
   readonly external?: true;
 }

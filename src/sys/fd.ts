@@ -4,6 +4,7 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { bindLibc, cPath, lastErrno, syscallFailure } from "./libc.ts";
+import { bytesFromText } from "../path-text.ts";
 
 const libc = bindLibc({
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
@@ -124,6 +125,22 @@ export function isTerminal(fd: number): boolean {
 export function writeSome(fd: number, buffer: Uint8Array): number {
   const n = Number(libc().write(fd, buffer, buffer.byteLength));
   return n < 0 ? -lastErrno() : n;
+}
+
+/**
+ * Write all of text to fd, as the bytes it stands for (a path that is not UTF-8 is printed as
+ * its own bytes, as util-linux prints it: path-text.ts): a full non-blocking pipe is waited for, a reader that is gone
+ * (EPIPE) ends the output quietly, any other failure is a SyscallError.
+ */
+export function writeAll(fd: number, text: string): void {
+  let rest = bytesFromText(text);
+  while (rest.length > 0) {
+    const n = writeSome(fd, rest);
+    if (n >= 0) rest = rest.subarray(n);
+    else if (n === -Errno.EAGAIN) Bun.sleepSync(1); // a non-blocking pipe that is full: wait for the reader
+    else if (n === -Errno.EPIPE) return; // the reader is gone (mountkit findmnt | head -1)
+    else if (n !== -Errno.EINTR) throw new SyscallError("write(2)", -n, []);
+  }
 }
 
 /**

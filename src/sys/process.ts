@@ -2,8 +2,8 @@
  * Running a helper program (mount.fuse3, fusermount3) and waiting for it, bound from libc (and
  * startProcess/processExit: a command with-mounts runs, when Bun.spawn cannot pass its bytes):
  *   posix_spawn(&pid, path, actions, attr, argv, envp)   no shell; stdin /dev/null;
- *                                                         stdout+stderr into one memfd
- *                                                         (or this process's own: ProcessStdio)
+ *                                                         stdout+stderr into one memfd, or one
+ *                                                         each, or this process's own: ProcessStdio
  *   waitpid(pid, &status, 0)                              its errno reaches the caller
  *
  * Why not Bun.spawnSync: it hides ECHILD (exitCode null, no signal), and ECHILD is the one
@@ -17,7 +17,7 @@
 import { ptr } from "bun:ffi";
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { O } from "./fd.ts";
+import { O, writeAll } from "./fd.ts";
 import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
 import { bytesFromText, cText, textFromBytes } from "../path-text.ts";
 import { environment } from "./command-line.ts";
@@ -71,17 +71,25 @@ export interface ProcessExit {
   readonly exitCode: number | null;
   /** the signal that killed it, else null */
   readonly signal: number | null;
-  /** stdout and stderr, interleaved as written, at most PROCESS_OUTPUT_LIMIT bytes; "" unless captured */
+  /**
+   * stdout and stderr, at most PROCESS_OUTPUT_LIMIT bytes each: interleaved as written
+   * ("capture"), or stdout's then stderr's ("capture-each"); "" unless captured
+   */
   readonly output: string;
+  /** what it wrote to stdout and to stderr, apart: "capture-each" only */
+  readonly stdout?: string;
+  readonly stderr?: string;
 }
 
 /**
  * Where a helper's stdin, stdout and stderr go:
  *   "capture"           stdin /dev/null, stdout and stderr into ProcessExit.output
+ *   "capture-each"      as capture, each into a memfd of its own: ProcessExit.stdout and .stderr
+ *                       (to be written out later, writeProcessOutput), output both
  *   "inherit"           this process's stdin, stdout and stderr (mount(8) runs its helpers so)
  *   "stdout-to-stderr"  as inherit, but its stdout is this process's stderr (dup2(2, 1))
  */
-export type ProcessStdio = "capture" | "inherit" | "stdout-to-stderr";
+export type ProcessStdio = "capture" | "capture-each" | "inherit" | "stdout-to-stderr";
 
 /**
  * Run path with argv (argv[0] included) and env ("NAME=value" items; this process's
@@ -93,20 +101,46 @@ export type ProcessStdio = "capture" | "inherit" | "stdout-to-stderr";
  * the child was reaped by someone else, so its status is lost.
  */
 export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment(), stdio: ProcessStdio = "capture"): ProcessExit {
-  if (stdio !== "capture") {
+  if (stdio === "inherit" || stdio === "stdout-to-stderr") {
     const pid = spawn(path, argv, env, { stdoutToStderr: stdio === "stdout-to-stderr" });
     return { pid, ...decodeStatus(waitFor(pid, path)), output: "" };
   }
   const c = libc();
-  const outputFd = c.memfd_create("mountkit-helper-output", MFD_CLOEXEC);
-  if (outputFd < 0) throw syscallFailure("memfd_create(2)");
+  const stdoutFd = memfd("mountkit-helper-output");
+  // capture: one memfd for both, so the output keeps the order it was written in
+  let stderrFd = stdoutFd;
   try {
-    const pid = spawn(path, argv, env, { outputFd });
+    if (stdio === "capture-each") stderrFd = memfd("mountkit-helper-stderr");
+    const pid = spawn(path, argv, env, { output: { stdout: stdoutFd, stderr: stderrFd } });
     const status = waitFor(pid, path);
-    return { pid, ...decodeStatus(status), output: readOutput(outputFd) };
+    if (stderrFd === stdoutFd) return { pid, ...decodeStatus(status), output: readOutput(stdoutFd) };
+    const [stdout, stderr] = [readOutput(stdoutFd), readOutput(stderrFd)];
+    return { pid, ...decodeStatus(status), output: stdout + stderr, stdout, stderr };
   } finally {
-    c.close(outputFd);
+    c.close(stdoutFd);
+    if (stderrFd !== stdoutFd) c.close(stderrFd);
   }
+}
+
+/**
+ * Write what a "capture-each" run kept, as if the process had written it itself: its stdout to
+ * stdoutFd (1, or 2 where stdout is kept for a result), its stderr to 2. A write that fails is
+ * dropped, as the process's own would have failed without failing anything of ours.
+ */
+export function writeProcessOutput(exit: ProcessExit, stdoutFd: 1 | 2): void {
+  for (const [fd, text] of [[stdoutFd, exit.stdout], [2, exit.stderr]] as const) {
+    try {
+      if (text) writeAll(fd, text);
+    } catch {
+      // stdout or stderr closed or full: the output is lost, the helper's work is not
+    }
+  }
+}
+
+function memfd(name: string): number {
+  const fd = libc().memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) throw syscallFailure("memfd_create(2)");
+  return fd;
 }
 
 /** This process's environment as "NAME=value" items (values with their bytes: command-line.ts). */
@@ -138,12 +172,12 @@ export function processExit(pid: number): { exitCode: number | null; signal: num
   }
 }
 
-/** posix_spawn(p): output to outputFd (stdin /dev/null) when given, else stdio inherited (stdout onto stderr when asked). */
+/** posix_spawn(p): stdout and stderr to the output fds (stdin /dev/null) when given, else stdio inherited (stdout onto stderr when asked). */
 function spawn(
   path: string,
   argv: readonly string[],
   envItems: readonly string[],
-  how: { outputFd?: number; stdoutToStderr?: boolean; searchPath?: boolean; keepIgnored?: readonly number[] },
+  how: { output?: { stdout: number; stderr: number }; stdoutToStderr?: boolean; searchPath?: boolean; keepIgnored?: readonly number[] },
 ): number {
   const c = libc();
   const actions = new Uint8Array(FILE_ACTIONS_SIZE);
@@ -154,10 +188,10 @@ function spawn(
   c.posix_spawnattr_init(attr);
   try {
     // The actions run in order in the child: stdio first, then everything else closed.
-    if (how.outputFd !== undefined) {
+    if (how.output !== undefined) {
       expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O.RDONLY, 0), path);
-      expectZero(c.posix_spawn_file_actions_adddup2(actions, how.outputFd, 1), path);
-      expectZero(c.posix_spawn_file_actions_adddup2(actions, how.outputFd, 2), path);
+      expectZero(c.posix_spawn_file_actions_adddup2(actions, how.output.stdout, 1), path);
+      expectZero(c.posix_spawn_file_actions_adddup2(actions, how.output.stderr, 2), path);
     } else if (how.stdoutToStderr) {
       expectZero(c.posix_spawn_file_actions_adddup2(actions, 2, 1), path);
     }

@@ -209,8 +209,8 @@ describe("bad input", () => {
 });
 
 describe("interrupted", () => {
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    test(`${signal} stops the run, prints what was measured, exits ${code}`, async () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    test(`${signal} stops the run, prints what was measured, then ends mountkit by ${signal}`, async () => {
       const child = Bun.spawn([binary, "bench", "--workload", "tmpfs", "--workload", "bind", "--duration", "600", "--json"], {
         env: { PATH: "" },
         stdout: "pipe",
@@ -222,7 +222,9 @@ describe("interrupted", () => {
           await Bun.sleep(20);
         }
         child.kill(signal);
-        expect(await child.exited).toBe(code);
+        await child.exited;
+        // dead of the signal, as timeout(1): a shell's loop stops on Ctrl-C
+        expect([child.exitCode, child.signalCode]).toEqual([null, signal]);
         const report = JSON.parse(await new Response(child.stdout).text());
         expect(report.ok).toBe(false);
         expect(report.interrupted).toBe(signal);
@@ -247,7 +249,7 @@ describe("interrupted while holding what a detach does not release", () => {
     { workload: "fuse-overlayfs", measuring: (marker: string) => processesOf(marker).some((p) => p.includes(": fuse-overlayfs ")) },
   ];
   for (const { workload, measuring } of cases) {
-    test(`${workload}: SIGINT, exit 130, nothing left`, async () => {
+    test(`${workload}: SIGINT ends it by SIGINT, nothing left`, async () => {
       const child = Bun.spawn([binary, "bench", "--workload", workload, "--duration", "600", "--json"], {
         env: { PATH: "/usr/bin:/bin" },
         stdout: "pipe",
@@ -260,7 +262,8 @@ describe("interrupted while holding what a detach does not release", () => {
           await Bun.sleep(5);
         }
         child.kill("SIGINT");
-        expect(await child.exited).toBe(130);
+        await child.exited;
+        expect([child.exitCode, child.signalCode]).toEqual([null, "SIGINT"]);
         const report = JSON.parse(await new Response(child.stdout).text());
         expect(report.interrupted).toBe("SIGINT");
         expect(report.workloads).toHaveLength(1);

@@ -233,10 +233,13 @@ describe("mountkit with-mounts", () => {
     expect(readdirSync(s.path("tmp"))).toEqual([]);
   });
 
-  test("a command killed by a signal gives 128+N; one that cannot start gives 127", () => {
+  test("a command killed by a signal: mountkit dies of it too, after cleaning up; one that cannot start gives 127", () => {
     s = scratch("cli-withsig");
     const file = list(s.dir, [{ type: "tmpfs", source: "t", options: [] }]);
-    expect(run(["with-mounts", file, "--", "sh", "-c", "kill -TERM $$"], { env: env() }).code).toBe(143);
+    const killed = Bun.spawnSync([BIN, "with-mounts", file, "--", "sh", "-c", "kill -TERM $$"], { stdin: "ignore", env: { ...process.env, ...env() } });
+    expect(killed.signalCode).toBe("SIGTERM");
+    expect(killed.exitCode).toBeNull();
+    expect(readdirSync(s.path("tmp"))).toEqual([]);
     const missing = run(["with-mounts", file, "--", "/nonexistent/command"], { env: env() });
     expect(missing.code).toBe(127);
     expect(missing.err).toMatch(/^mountkit: with-mounts: run \/nonexistent\/command: /);

@@ -19,6 +19,7 @@ import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { daemonsUnder, waitForDaemonsGone } from "../support/fuse-daemons.ts";
+import { BINARY, runCli } from "../support/cli.ts";
 
 let MOUNT_FUSE3 = "";
 /** uid and gid of Debian's nobody/nogroup: an unprivileged user for the fusermount path */
@@ -177,6 +178,84 @@ describe("fuse-overlayfs through mount.fuse3, for real", () => {
   });
 });
 
+describe("the helper's output on the command line: written out once it succeeded, as mount(8) lets its helper write", () => {
+  /** mount.fuse3 that says one line on stdout and one on stderr, then mounts a tmpfs on TARGET, or exits `fails` */
+  function talkingHelper(fails?: number): string {
+    const bin = dir("bin");
+    script(bin, "mount.fuse3", ['echo "fake says: $2"', 'echo "fake warns: $2" >&2', fails === undefined ? `exec ${BINARY} mount -i -t tmpfs fake "$2"` : `exit ${fails}`].join("\n"));
+    return bin;
+  }
+  function target(): string {
+    const t = dir("t");
+    cleanups.push(() => unmountAll(t));
+    return t;
+  }
+
+  test("its stdout on stdout, its stderr on stderr; with --json both on stderr, stdout the JSON alone", () => {
+    fresh("fuseout");
+    const bin = talkingHelper();
+    const t = target();
+    expect(runCli(["mount", "-t", "fuse3.fake", "--helper-dir", bin, "src", t])).toEqual({ code: 0, stdout: `fake says: ${t}\n`, stderr: `fake warns: ${t}\n` });
+    expect(mountsUnder(t).map((m) => m.source)).toEqual(["fake"]);
+    expect(runCli(["umount", t]).code).toBe(0);
+    const json = runCli(["mount", "--json", "-t", "fuse3.fake", "--helper-dir", bin, "src", t]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, target: t });
+    expect(json.stderr).toBe(`fake says: ${t}\nfake warns: ${t}\n`);
+    expect(runCli(["umount", t]).code).toBe(0);
+    // -v logs how it exited; the output is written once, not in the log line too
+    const verbose = runCli(["mount", "-v", "-t", "fuse3.fake", "--helper-dir", bin, "src", t]);
+    expect(verbose.stderr).toContain("mountkit: mount.fuse3: exited 0\n");
+    expect(verbose.stderr.split(`fake warns: ${t}`)).toHaveLength(2);
+    expect(runCli(["umount", t]).code).toBe(0);
+  });
+
+  test("a helper that fails: nothing written before the error, which carries what it said (--json: error.output)", () => {
+    fresh("fuseoutfail");
+    const bin = talkingHelper(3);
+    const t = target();
+    const r = runCli(["mount", "-t", "fuse3.fake", "--helper-dir", bin, "src", t]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n")).toHaveLength(2); // one line
+    expect(r.stderr).toContain(`exited with status 3: fake says: ${t}\\nfake warns: ${t}`);
+    const json = runCli(["mount", "--json", "-t", "fuse3.fake", "--helper-dir", bin, "src", t]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { kind: "helper", exitStatus: 3, output: `fake says: ${t}\nfake warns: ${t}\n` } });
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("for real: fuse-overlayfs's warning of an option it ignores reaches stderr; its failure's message is in the error", () => {
+    fresh("fuseoutreal");
+    const { lower, merged, m } = layers();
+    const o = [...m.options, "lazytime"].join(",");
+    const r = runCli(["mount", "-t", m.type, "-o", o, "overlay", merged]);
+    expect(r).toMatchObject({ code: 0, stdout: "" });
+    expect(r.stderr).toMatch(/^(unknown argument ignored: lazytime\n)+$/);
+    expect(readdirSync(merged).sort()).toEqual(["from-lower", "from-upper"]);
+    expect(runCli(["umount", merged]).code).toBe(0);
+    const bad = runCli(["mount", "-t", m.type, "-o", o.replace(lower, `${lower}-missing`), "overlay", merged]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toStartWith("mountkit: mount overlay on ");
+    expect(bad.stderr).toContain("fuse-overlayfs: cannot read lower dirs");
+    expect(bad.stderr.split("\n")).toHaveLength(2);
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("ECHILD on the first try (the library, helperStdio inherit): only the try that succeeded has its output written", () => {
+    fresh("fuseoutechild");
+    const bin = talkingHelper();
+    const t = target();
+    const report = s.path("report.json");
+    const child = Bun.spawnSync([process.execPath, join(import.meta.dir, "../support/fixtures/fuse-output-echild.ts"), bin, t, "inherit", report], { stdin: "ignore" });
+    expect({ stdout: child.stdout.toString(), stderr: child.stderr.toString() }).toEqual({ stdout: `fake says: ${t}\n`, stderr: `fake warns: ${t}\n` });
+    expect(child.exitCode).toBe(0);
+    // two runs: the first mounted, its wait was lost, its mount removed; the second counted
+    expect(JSON.parse(readFileSync(report, "utf8"))).toEqual({ runs: 2, umounts: 1 });
+    expect(mountsUnder(t)).toEqual([]);
+  });
+});
+
 describe("ECHILD from the helper's wait (containerd#4387), injected at the seam", () => {
   test("the helper did not mount: no unmount, the retry mounts", () => {
     fresh("echild1");
@@ -286,6 +365,25 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     expect((err as SyscallError).syscall).toBe("waitpid(2)");
     expect((err as SyscallError).errno).toBe(Errno.ECHILD);
     expect(libcSyscalls.runProcess(helper, ["mount.fuse3"], []).exitCode).toBe(0);
+  });
+
+  test("the real runner surfaces a real ECHILD whatever the helper's stdio: captured apart, inherited", () => {
+    fresh("echildstdio");
+    const helper = script(dir("bin"), "mount.fuse3", "exit 0");
+    const { symbols } = dlopen("libc.so.6", { signal: { args: ["i32", "u64"], returns: "u64" } });
+    const SIGCHLD = 17;
+    for (const stdio of ["capture-each", "inherit", "stdout-to-stderr"] as const) {
+      const previous = symbols.signal(SIGCHLD, 1 /* SIG_IGN */);
+      let err: unknown;
+      try {
+        libcSyscalls.runProcess(helper, ["mount.fuse3"], [], stdio);
+      } catch (e) {
+        err = e;
+      } finally {
+        symbols.signal(SIGCHLD, previous);
+      }
+      expect({ stdio, err }).toMatchObject({ stdio, err: { syscall: "waitpid(2)", errno: Errno.ECHILD } });
+    }
   });
 });
 

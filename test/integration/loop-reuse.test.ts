@@ -313,7 +313,7 @@ test("loop attach -L (losetup --nooverlap) prints the device attached already; a
   const device = attachedByHand(img);
   const again = runCli(["loop", "attach", "-L", "--json", img]);
   expect(again.code).toBe(0);
-  expect(JSON.parse(again.stdout)).toEqual({ ok: true, device, number: Number(device.slice("/dev/loop".length)), readOnly: false, reused: true });
+  expect(JSON.parse(again.stdout)).toEqual({ ok: true, exitCode: 0, device, number: Number(device.slice("/dev/loop".length)), readOnly: false, reused: true });
   expect(loopDevicesOf(img).sysfs).toEqual([device]);
   const overlap = runCli(["loop", "attach", "-L", "--offset", "4096", img]);
   expect(overlap.code).toBe(32);

@@ -1,10 +1,11 @@
-// The buffer sizes and constants of the helper runner and the FUSE check, against the C headers.
+// The buffer sizes and constants of the helper runner, the FUSE check and dying of a signal, against the C headers.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FUSE_SUPER_MAGIC } from "../../src/plan/fuse.ts";
 import { SPAWN_LAYOUT } from "../../src/sys/process.ts";
+import { CORE_SIGNALS, NOT_FATAL_SIGNALS, SIGNAL_DEATH_LAYOUT } from "../../src/sys/signal-death.ts";
 
 const work = mkdtempSync(join(tmpdir(), "mountkit-test-process-layout-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -33,4 +34,12 @@ test("posix_spawn buffers hold glibc's types; spawn flags, MFD_CLOEXEC and FUSE_
     MFD_CLOEXEC: SPAWN_LAYOUT.MFD_CLOEXEC,
     FUSE_SUPER_MAGIC,
   });
+});
+
+test("dying of a signal: prctl and sigprocmask constants, sigset_t, and the signal numbers it sorts", () => {
+  const c = headerValues();
+  const { sigsetBytes, ...constants } = SIGNAL_DEATH_LAYOUT;
+  expect(c.get("sizeof.sigset_t")).toBe(sigsetBytes);
+  const names = [...Object.keys(constants), ...Object.keys(NOT_FATAL_SIGNALS), ...Object.keys(CORE_SIGNALS)];
+  expect(Object.fromEntries(names.map((n) => [n, c.get(n)]))).toEqual({ ...constants, ...NOT_FATAL_SIGNALS, ...CORE_SIGNALS });
 });

@@ -1,5 +1,6 @@
 // mountkit with-mounts FILE -- COMMAND, given what a caller may throw at it: statuses and signals
-// of the command, a command that cannot run, signals to mountkit while it mounts, a caller's
+// of the command (mountkit dies of the signal its command died of, as timeout(1) does), a command
+// that cannot run, signals to mountkit while it mounts, a caller's
 // ignored signals, a command that leaves a mount busy or stacks one on a target. Every run
 // leaves no mount and no temp dir. Root, private mount namespace; the built binary.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
@@ -31,12 +32,17 @@ function setUp(label: string) {
   const env = { ...process.env, MOUNTKIT_STRATEGY: "", MOUNTKIT_TMPDIR: location };
   const withMounts = (command: string[], options: { stdin?: string; flags?: string[] } = {}) =>
     runCli(["with-mounts", ...(options.flags ?? []), list, "--", ...command], { env, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+  /** with-mounts run where runCli would refuse its death by a signal: how it ended, and its stderr. */
+  const withMountsEnd = (command: string[], options: { list?: string; flags?: string[] } = {}): { exitCode: number | null; signalCode: string | number | null; stderr: string } => {
+    const r = Bun.spawnSync([BINARY, "with-mounts", ...(options.flags ?? []), options.list ?? list, "--", ...command], { env, stdin: "ignore", cwd: s.dir });
+    return { exitCode: r.exitCode, signalCode: r.signalCode ?? null, stderr: r.stderr.toString() };
+  };
   /** Nothing of ours is mounted, and the temp location is empty again. */
   const expectNothingLeft = () => {
     expect(mountsUnder(s.dir)).toEqual([]);
     expect(readdirSync(location)).toEqual([]);
   };
-  return { location, list, env, withMounts, expectNothingLeft };
+  return { location, list, env, withMounts, withMountsEnd, expectNothingLeft };
 }
 
 /** Wait (at most 5 s) for a file that the command creates once it runs. */
@@ -46,10 +52,9 @@ async function waitForFile(path: string): Promise<void> {
 }
 
 describe("the command's status", () => {
-  test("0, 1, 42 and 255 pass through; killed by signal N is 128+N; stdin, cwd and environment reach it", () => {
+  test("0, 1, 42 and 255 pass through; stdin, cwd and environment reach it", () => {
     const { withMounts, expectNothingLeft } = setUp("wm-status");
     for (const status of [0, 1, 42, 255]) expect(withMounts(["sh", "-c", `exit ${status}`])).toMatchObject({ code: status, stderr: "" });
-    expect(withMounts(["sh", "-c", "kill -KILL $$"]).code).toBe(137);
     const r = withMounts(["sh", "-c", 'cat; pwd; echo "$MOUNTKIT_ROOT $MARK"; ls "$MOUNTKIT_ROOT"'], { stdin: "piped\n" });
     expect(r.code).toBe(0);
     const [piped, cwd, env, listing] = r.stdout.split("\n");
@@ -84,6 +89,63 @@ describe("the command's status", () => {
   });
 });
 
+describe("a command killed by a signal: mountkit cleans up, then dies of that signal (timeout(1), unshare --fork)", () => {
+  test("SIGINT, SIGTERM, SIGHUP, SIGKILL, SIGUSR1 and a real-time signal: the caller's wait status is the same death", () => {
+    const { withMountsEnd, expectNothingLeft } = setUp("wm-killed");
+    for (const signal of ["INT", "TERM", "HUP", "KILL", "USR1", "RTMIN"]) {
+      expect(withMountsEnd(["sh", "-c", `kill -${signal} $$`])).toEqual({ exitCode: null, signalCode: signal === "RTMIN" ? 34 : `SIG${signal}`, stderr: "" });
+      expectNothingLeft();
+    }
+  });
+
+  test("SIGSEGV and SIGQUIT: the same death, without a core even where cores are allowed (bash says no '(core dumped)')", () => {
+    const { list, env, expectNothingLeft } = setUp("wm-core");
+    // mountkit may dump core here (cwd: the scratch dir), the command may not
+    const script = `ulimit -c unlimited; for sig in SEGV QUIT; do "$@" sh -c "ulimit -c 0; kill -$sig \\$\\$"; echo "status $?"; done`;
+    const r = Bun.spawnSync(["bash", "-c", script, "bash", BINARY, "with-mounts", list, "--"], { env, cwd: s.dir, stdin: "ignore" });
+    expect(r.stdout.toString()).toBe("status 139\nstatus 131\n");
+    const reports = r.stderr.toString();
+    expect(reports).toMatch(/Segmentation fault/);
+    expect(reports).toMatch(/Quit/);
+    expect(reports).not.toMatch(/core dumped/);
+    expect(readdirSync(s.dir).filter((f) => f.startsWith("core"))).toEqual([]);
+    expectNothingLeft();
+  });
+
+  test("a shell sees 130 in $? and a bash loop stops on Ctrl-C (SIGINT to its process group), as it stops for timeout(1)", async () => {
+    const { list, env, expectNothingLeft } = setUp("wm-loop");
+    const ready = s.path("ready");
+    const rounds = s.path("rounds");
+    expect(Bun.spawnSync(["sh", "-c", '"$@"; echo "status $?"', "sh", BINARY, "with-mounts", list, "--", "sh", "-c", "kill -INT $$"], { env }).stdout.toString()).toBe("status 130\n");
+    // setsid: bash leads a process group of its own, which the test signals as a terminal would
+    const loop = `while :; do echo round >> ${rounds}; "$@"; done; echo "loop ended"`;
+    const child = Bun.spawn(["setsid", "bash", "-c", loop, "bash", BINARY, "with-mounts", list, "--", "sh", "-c", `touch ${ready}; exec sleep 10`], { env, stdout: "pipe" });
+    try {
+      await waitForFile(ready);
+      process.kill(-child.pid, "SIGINT");
+      // a loop that goes on (mountkit exited 130) starts its next round meanwhile
+      await Promise.race([child.exited, Bun.sleep(2000)]);
+      expect(child.signalCode).toBe("SIGINT");
+      expect(await new Response(child.stdout).text()).toBe("");
+      expect(readFileSync(rounds, "utf8")).toBe("round\n");
+      expectNothingLeft();
+    } finally {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // the group is gone: the loop ended
+      }
+      await child.exited;
+    }
+  });
+
+  test("a signal glibc keeps for itself (32, 33) cannot be raised: exit 128+N instead", () => {
+    const { withMountsEnd, expectNothingLeft } = setUp("wm-reserved");
+    for (const n of [32, 33]) expect(withMountsEnd(["sh", "-c", `kill -${n} $$`])).toEqual({ exitCode: 128 + n, signalCode: null, stderr: "" });
+    expectNothingLeft();
+  });
+});
+
 describe("signals", () => {
   for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15]] as const) {
     test(`${signal} to mountkit while the command runs: passed on, the command's status, then everything removed`, async () => {
@@ -107,8 +169,25 @@ describe("signals", () => {
     });
   }
 
-  test("SIGTERM while mounting: the command is not run, what was mounted is removed, exit 143", () => {
-    const { location, env, expectNothingLeft } = setUp("wm-term-mounting");
+  test("SIGINT to mountkit, which the command does not catch: passed on, the command dies of it, and so does mountkit", async () => {
+    const { list, env, location, expectNothingLeft } = setUp("wm-int-dies");
+    const ready = s.path("ready");
+    const child = Bun.spawn([BINARY, "with-mounts", list, "--", "sh", "-c", `touch ${ready}; exec sleep 10`], { env });
+    try {
+      await waitForFile(ready);
+      expect(mountsUnder(location).map((m) => m.source)).toEqual(["wm-t"]);
+      child.kill("SIGINT");
+      await child.exited;
+      expect(child.signalCode).toBe("SIGINT");
+      expectNothingLeft();
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+  });
+
+  test("SIGTERM while mounting: the command is not run, what was mounted is removed, then mountkit dies of SIGTERM", () => {
+    const { location, withMountsEnd, expectNothingLeft } = setUp("wm-term-mounting");
     // The second entry's FUSE helper signals mountkit (its parent) while the first is mounted,
     // then mounts a tmpfs in the FUSE mount's place.
     const helpers = s.path("helpers");
@@ -124,9 +203,11 @@ describe("signals", () => {
       ]),
     );
     const ran = s.path("ran");
-    const r = runCli(["with-mounts", "--helper-dir", helpers, list, "--", "touch", ran], { env });
-    expect(r.stderr).toBe("mountkit: with-mounts: stopped by SIGTERM before COMMAND started; everything mounted was removed\n");
-    expect(r.code).toBe(143);
+    expect(withMountsEnd(["touch", ran], { list, flags: ["--helper-dir", helpers] })).toEqual({
+      exitCode: null,
+      signalCode: "SIGTERM",
+      stderr: "mountkit: with-mounts: stopped by SIGTERM before COMMAND started; everything mounted was removed\n",
+    });
     expect(existsSync(ran)).toBe(false);
     expect(mountsUnder(location)).toEqual([]);
     expectNothingLeft();

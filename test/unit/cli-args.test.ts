@@ -1,6 +1,6 @@
 // The CLI's small getopt (src/cli/args.ts): what mount(8)'s and umount(8)'s users type.
 import { describe, expect, test } from "bun:test";
-import { formatHelp, parseArgs, UsageError, type FlagSpec } from "../../src/cli/args.ts";
+import { flagGiven, formatHelp, jsonAnywhere, parseArgs, UsageError, type FlagSpec } from "../../src/cli/args.ts";
 import { caught } from "../support/caught.ts";
 
 const SPECS: readonly FlagSpec[] = [
@@ -45,6 +45,20 @@ describe("parseArgs", () => {
       expect(err).toBeInstanceOf(UsageError);
       expect((err as UsageError).message).toBe(message);
     }
+  });
+
+  test("the first problem is the one reported, whatever follows it", () => {
+    expect((caught(() => parse("--nope", "-x", "--types")) as UsageError).message).toBe("mount: unknown option --nope");
+    expect((caught(() => parse("-rx", "--verbose=1")) as UsageError).message).toBe("mount: unknown option -x");
+  });
+
+  test("flagGiven: read as parseArgs reads it, past what it refuses (for --json's form of a refusal)", () => {
+    const specs: FlagSpec[] = [...SPECS, { long: "json", short: "J", help: "json" }];
+    const given = (...argv: string[]) => flagGiven(argv, specs, "json");
+    expect([given("--json"), given("-rJ"), given("-Jt", "x"), given("--bogus", "--json"), given("-xJ"), given("--json=1"), given("a", "--json", "b")]).toEqual([true, true, true, true, true, true, true]);
+    // a value, not the flag: -t's, after --, inside a cluster's value
+    expect([given("-t", "--json"), given("--types", "-J"), given("--", "--json"), given("-tJ"), given("-m--json"), given()]).toEqual([false, false, false, false, false, false]);
+    expect([jsonAnywhere(["--json", "mount"]), jsonAnywhere(["frob", "--", "--json"]), jsonAnywhere(["-J"])]).toEqual([true, false, false]);
   });
 
   test("--help shows a value as ' VALUE' and an optional one as '[=VALUE]'", () => {

@@ -1,8 +1,8 @@
 // reportError: one line on stderr whatever failed while cleaning up; --json keeps every part.
 import { expect, test } from "bun:test";
-import { oneLine, reportError, terminalSafe, type Io } from "../../src/cli/output.ts";
+import { errorJson, failuresJson, oneLine, printResult, reportError, terminalSafe, warningLine, type Io } from "../../src/cli/output.ts";
 import { Errno } from "../../src/errno.ts";
-import { exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
+import { BatchError, exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
 
 function capture(): Io & { stdout: string; stderr: string } {
   const io = { stdout: "", stderr: "", out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
@@ -80,4 +80,29 @@ test("terminalSafe escapes what a terminal acts on: C0 but tab and newline, DEL,
   expect(terminalSafe("caf\udce9 \udc9b \u009b", false)).toBe("caf\udce9 \udc9b \\u009b");
   // text that is plain, and valid characters beyond (one whose low surrogate is \udc80), unchanged
   expect(terminalSafe("/mnt/données/💀 é ü\n")).toBe("/mnt/données/💀 é ü\n");
+});
+
+test("printResult: ok is exitCode 0; a field left undefined is left out", () => {
+  const io = capture();
+  printResult(io, 0, { device: "/dev/loop0", error: undefined });
+  printResult(io, 64, { results: [] });
+  const [ok, partial] = io.stdout.split(/\n(?=\{)/).map((doc) => JSON.parse(doc));
+  expect(ok).toEqual({ ok: true, exitCode: 0, device: "/dev/loop0" });
+  expect(partial).toEqual({ ok: false, exitCode: 64, results: [] });
+});
+
+test("failuresJson: the one failure itself when it was all that was tried, else a batch error shaped as BatchError's", () => {
+  const a = new SyscallError("umount2(2)", Errno.EINVAL, ["/a"]).withAction("unmount /a", "not mounted");
+  const b = new PlanError("unmount /b: not mounted");
+  expect(failuresJson("umount", [], 2)).toBeUndefined();
+  expect(failuresJson("umount", [a], 0)).toEqual(a.toJSON());
+  expect(failuresJson("umount", [a], 1)).toEqual(new BatchError("umount", [a], 1).toJSON());
+  expect(failuresJson("umount", [a, b], 0)).toEqual(new BatchError("umount", [a, b], 0).toJSON());
+  // what is no MountkitError (a bug) is an internal error, its message kept
+  expect(errorJson(new TypeError("x is undefined"))).toEqual({ kind: "internal", message: "x is undefined" });
+  expect(failuresJson("loop detach", [a, "boom"], 0)).toMatchObject({ kind: "batch", errors: [a.toJSON(), { kind: "internal", message: "boom" }] });
+});
+
+test("warningLine: a failure's line, said as a warning (hint and cleanups included)", () => {
+  expect(warningLine(failureWithCleanups())).toStartWith("mountkit: warning: mount overlay on /t: mount(2): EINVAL (Invalid argument) (check the options); while cleaning up: ");
 });

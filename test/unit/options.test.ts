@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { formatFlags, MS } from "../../src/plan/flags.ts";
 import { OPTION_TABLE } from "../../src/plan/option-table.ts";
+import { hasUnbalancedQuote, splitOptionText } from "../../src/option-text.ts";
 import { classifyOptions, dataSize, entryOptions, joinData, splitOptionString, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
@@ -210,6 +211,13 @@ describe("Mount.options entries, as containerd joins them (library, apply, CLI, 
     expect(splitOptionString(`a,${CONTEXT},,b`)).toEqual(["a", CONTEXT, "b"]);
     for (const item of splitOptionString(`a,${CONTEXT},b`)) expect(splitOptionString(item)).toEqual([item]);
     expect(() => splitOptionString('a,b="x')).toThrow(/unbalanced double quote/);
+  });
+
+  test("the kernel's tables split the same way, taken as they are: an unbalanced quote runs to the end", () => {
+    expect(splitOptionText(`rw,${CONTEXT},,relatime`)).toEqual(["rw", CONTEXT, "relatime"]);
+    expect(splitOptionText('rw,b="x,y')).toEqual(["rw", 'b="x,y']);
+    expect(hasUnbalancedQuote('a="x,y",b')).toBe(false);
+    expect(hasUnbalancedQuote('a="x,y",b="')).toBe(true);
   });
 
   test("an entry with a bare comma is several options; quotes in one are kept; containerd's uidmap= and overlay paths are read whole", () => {

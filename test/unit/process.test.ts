@@ -17,6 +17,12 @@ describe("runProcess", () => {
     expect(exit.pid).toBeGreaterThan(0);
   });
 
+  test("capture-each: stdout and stderr kept apart (stdin /dev/null); output holds both, stdout's first", () => {
+    const exit = runProcess("/bin/sh", ["sh", "-c", "echo err >&2; echo out; readlink /proc/self/fd/0; echo more >&2; exit 4"], [], "capture-each");
+    expect(exit).toMatchObject({ exitCode: 4, stdout: "out\n/dev/null\n", stderr: "err\nmore\n", output: "out\n/dev/null\nerr\nmore\n" });
+    expect(runProcess("/bin/sh", ["sh", "-c", "echo both"], [])).not.toHaveProperty("stdout");
+  });
+
   test("stdin is /dev/null; no fd above 2 is inherited; signals are unblocked and at their defaults", () => {
     const held = open("/proc/self/status", O.RDONLY); // open(2) without O_CLOEXEC: inheritable
     try {

@@ -6,9 +6,9 @@ import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { applyText, planApply } from "../../ops/apply.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { readTextFd, readTextFile } from "../../sys/file.ts";
-import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
-import { oneLine, printJson, reportError, type Io } from "../output.ts";
+import { oneLine, printResult, reportError, type Io } from "../output.ts";
 
 export const APPLY_FLAGS: readonly FlagSpec[] = [
   { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path; / for a containerd list)" },
@@ -30,7 +30,7 @@ If an entry fails, everything this call mounted is unmounted again (exit 32), un
 --keep-going (exit 64 when some entries failed).`;
 
 export function applyCommand(argv: readonly string[], io: Io): ExitCode {
-  const json = argv.includes("--json");
+  const json = flagGiven(argv, APPLY_FLAGS, "json");
   try {
     const args = parseArgs("apply", argv, APPLY_FLAGS);
     if (has(args, "help")) {
@@ -46,8 +46,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     if (has(args, "dry-run")) {
       const { request, entries } = planApply(text, options);
       if (json) {
-        printJson(io, {
-          ok: true,
+        printResult(io, ExitCode.ok, {
           dryRun: true,
           format: request.input.format,
           entries: entries.map((e) => ({

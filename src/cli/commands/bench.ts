@@ -11,8 +11,9 @@ import { runBench, type Progress, type WorkloadResult } from "../../bench/run.ts
 import { enterSandbox, type Sandbox } from "../../bench/sandbox.ts";
 import { formatRate } from "../../bench/stats.ts";
 import { VERSION } from "../../version.ts";
-import { formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
-import { oneLine, printJson, processIo, reportError, type Io } from "../output.ts";
+import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
+import { oneLine, printResult, processIo, reportError, type Io } from "../output.ts";
+import { SignalExit } from "../signal-exit.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print the results as JSON" },
@@ -27,15 +28,16 @@ const SUMMARY =
   "Measure mount throughput: each workload's operation (a mount and its unmount, a lookup...) runs\n" +
   "through the library for --duration seconds; ops/s and latency p50/p99 are reported. Runs as root\n" +
   "in its own private mount namespace on a scratch tmpfs: the host's mounts are never touched, and\n" +
-  "everything is cleaned up when it ends or is interrupted (Ctrl-C). Exits 130 when interrupted.";
+  "everything is cleaned up when it ends or is interrupted (Ctrl-C); then it ends by the same signal\n" +
+  "(a shell reports 130 for Ctrl-C).";
 
 const DEFAULT_DURATION_SEC = 1;
 const MAX_DURATION_SEC = 3600;
 const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 type StopSignal = keyof typeof STOP_SIGNALS;
 
-export async function benchCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
-  const json = argv.includes("--json");
+export async function benchCommand(argv: readonly string[], io: Io): Promise<ExitCode | number | SignalExit> {
+  const json = flagGiven(argv, FLAGS, "json");
   try {
     const args = parseArgs("bench", argv, FLAGS);
     if (has(args, "help")) {
@@ -48,7 +50,7 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
     const host = benchHost();
     if (has(args, "list")) {
       const list = workloads.map((w) => ({ name: w.name, group: w.group, summary: w.summary, unavailable: w.unavailable(host) ?? null }));
-      if (json) printJson(io, { workloads: list });
+      if (json) printResult(io, ExitCode.ok, { workloads: list });
       else for (const w of list) io.out(`${w.name.padEnd(24)} ${w.unavailable === null ? w.summary : `skipped: ${w.unavailable}`}\n`);
       return ExitCode.ok;
     }
@@ -79,9 +81,10 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
     // Read last, after every teardown: the run's own namespace is the only place a leak shows.
     const leftovers = sandbox.leftovers();
 
+    const code = benchExitCode(results, stoppedBy, leftovers.length > 0);
     if (json) {
-      const report: BenchReport = {
-        ok: stoppedBy === undefined && results.every((r) => r.status !== "failed") && leftovers.length === 0,
+      // a report: what failed is in its workloads, interrupted and leftovers (ok and exitCode from printResult)
+      const report: Omit<BenchReport, "ok"> = {
         version: VERSION,
         kernel: host.facts.release,
         durationSec,
@@ -90,7 +93,7 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
         workloads: results.map(resultJson),
         leftovers,
       };
-      printJson(io, report);
+      printResult(io, code, report);
     } else {
       io.out(resultTable(results));
     }
@@ -99,15 +102,21 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
     }
     if (stoppedBy !== undefined) {
       io.err(`mountkit: bench: stopped by ${stoppedBy}; everything it mounted was removed\n`);
-      return (128 + STOP_SIGNALS[stoppedBy]) as ExitCode;
+      // the document said 128+N, as a shell will report the death by the signal
+      return new SignalExit(STOP_SIGNALS[stoppedBy]);
     }
     for (const r of results) if (r.status === "failed") io.err(`mountkit: bench: workload ${r.name} failed: ${r.error}\n`);
-    const failed = results.filter((r) => r.status === "failed").length;
-    if (failed === 0) return leftovers.length === 0 ? ExitCode.ok : ExitCode.system;
-    return results.some((r) => r.status === "ok") ? ExitCode.someFailed : ExitCode.mountFailed;
+    return code;
   } catch (err) {
     return reportError(io, err, json);
   }
+}
+
+/** 128+N when signal N stopped the run; 64 when some workloads that ran failed, 32 all; 2 a mount left behind; else 0. */
+function benchExitCode(results: readonly WorkloadResult[], stoppedBy: StopSignal | undefined, leftover: boolean): number {
+  if (stoppedBy !== undefined) return 128 + STOP_SIGNALS[stoppedBy];
+  if (results.some((r) => r.status === "failed")) return results.some((r) => r.status === "ok") ? ExitCode.someFailed : ExitCode.mountFailed;
+  return leftover ? ExitCode.system : ExitCode.ok;
 }
 
 function parseDuration(text: string | undefined): number {

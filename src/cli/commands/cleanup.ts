@@ -7,8 +7,8 @@ import { ExitCode, quotePath } from "../../errors.ts";
 import { cleanupTempMounts } from "../../ops/temp-mount.ts";
 import { tempMountLocation } from "../../ops/temp-location.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
-import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { oneLine, printJson, reportError, type Io } from "../output.ts";
+import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { failuresJson, oneLine, printResult, reportError, warningLine, type Io } from "../output.ts";
 import { absolutePath } from "../../sys/cwd.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -28,7 +28,7 @@ still running is left alone. Exit 0 when nothing is left, 32 when something is a
 be done, 64 when some was done and some is left.`;
 
 export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
-  const json = argv.includes("--json");
+  const json = flagGiven(argv, FLAGS, "json");
   try {
     const args = parseArgs("cleanup", argv, FLAGS);
     if (has(args, "help")) {
@@ -40,7 +40,8 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
     if (given === "") throw new UsageError("cleanup: --temp-dir: empty path");
     // as given, canonical when it exists; a location that does not exist holds nothing
     const location = given === undefined ? tempMountLocation() : (existingRealpath(given) ?? absolutePath(given));
-    const verbose = has(args, "verbose") && !json;
+    // -v's syscall log is on stderr with --json too; its lines of what was removed are stdout's
+    const verbose = has(args, "verbose");
     const result = cleanupTempMounts({
       location,
       includeRunning: has(args, "include-running"),
@@ -48,19 +49,19 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
     });
     const done = result.unmounted + result.removed.length;
     const code = result.warnings.length === 0 ? ExitCode.ok : done > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
+    // each problem is a warning on stderr, with --json too; the document's error holds them all
+    for (const w of result.warnings) io.err(warningLine(w));
     if (json) {
-      printJson(io, {
-        ok: code === ExitCode.ok,
-        exitCode: code,
+      printResult(io, code, {
         location,
         unmounted: result.unmounted,
         removed: result.removed,
         running: result.skipped,
         warnings: result.warnings.map((w) => w.toJSON()),
+        error: failuresJson("cleanup", result.warnings, done),
       });
       return code;
     }
-    for (const w of result.warnings) io.err(`mountkit: warning: ${oneLine(w.message)}\n`);
     if (verbose) {
       for (const dir of result.removed) io.out(`cleanup: removed ${quotePath(dir)}\n`);
       for (const dir of result.skipped) io.out(`cleanup: ${quotePath(dir)}: its process is still running, left alone\n`);

@@ -8,8 +8,8 @@ import { probeOverlay } from "../../ops/overlay-probe.ts";
 import { overlayStrategy } from "../../plan/overlay.ts";
 import { idmapOverlayStrategy } from "../../plan/idmap-overlay.ts";
 import { loopMethod } from "../../plan/loop.ts";
-import { formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { printJson, reportError, type Io } from "../output.ts";
+import { flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { printResult, reportError, type Io } from "../output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print as JSON" },
@@ -30,7 +30,7 @@ const IDMAP_OVERLAY_STRATEGY_TEXT = {
 } as const;
 
 export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
-  const json = argv.includes("--json");
+  const json = flagGiven(argv, FLAGS, "json");
   try {
     const args = parseArgs("features", argv, FLAGS);
     if (has(args, "help")) {
@@ -48,7 +48,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
     };
     const options = OPTION_TABLE.map((o) => ({ name: o.valued ? `${o.name}=` : o.name, kind: o.behaviour.kind, origin: o.origin, help: o.help }));
     if (json) {
-      printJson(io, { ...facts, ...strategies, ...(has(args, "options") ? { options } : {}) });
+      printResult(io, ExitCode.ok, { ...facts, ...strategies, ...(has(args, "options") ? { options } : {}) });
       return ExitCode.ok;
     }
     const yes = (b: boolean) => (b ? "yes" : "no");

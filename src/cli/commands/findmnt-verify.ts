@@ -8,7 +8,7 @@ import { verifyFstabFile } from "../../ops/fstab-verify.ts";
 import { countNotes, type VerifyLevel } from "../../plan/fstab-verify.ts";
 import { matchFstype } from "../../plan/type-pattern.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
-import { printJson, type Io } from "../output.ts";
+import { printResult, type Io } from "../output.ts";
 
 const MARK: Readonly<Record<VerifyLevel, string>> = { error: "[E]", warning: "[W]", info: "[ ]" };
 
@@ -23,9 +23,8 @@ export function verifyCommand(args: ParsedArgs, io: Io, json: boolean): ExitCode
   const parseErrors = verdict.parseErrors;
   const code = errors + parseErrors.length > 0 ? ExitCode.usage : ExitCode.ok;
   if (json) {
-    printJson(io, {
-      ok: code === ExitCode.ok,
-      exitCode: code,
+    // a report: what is wrong is in its checks and counts, not one error
+    printResult(io, code, {
       parseErrors,
       errors,
       warnings,

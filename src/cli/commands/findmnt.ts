@@ -21,16 +21,15 @@ import { deviceTagOf } from "../../plan/device-tag.ts";
 import { fileType } from "../../sys/stat.ts";
 import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
 import type { MountInfo } from "../../mountinfo/types.ts";
-import { formatHelp, has, last, parseArgs, UsageError, values, type ParsedArgs } from "../args.ts";
+import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type ParsedArgs } from "../args.ts";
 import { oneLine, reportError, type Io } from "../output.ts";
 import { FINDMNT_FLAGS, refuseExclusiveFlags } from "./findmnt-flags.ts";
 
 export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
-  // a guess for reporting a bad command line; the parsed flags decide (-J clusters: -Jno SOURCE)
-  let json = argv.includes("--json") || argv.includes("-J");
+  // -J in a cluster too (-Jno SOURCE), and where the command line is refused
+  const json = flagGiven(argv, FINDMNT_FLAGS, "json");
   try {
     const args = parseArgs("findmnt", argv, FINDMNT_FLAGS);
-    json = has(args, "json");
     refuseExclusiveFlags(args);
     if (has(args, "help")) {
       io.out(formatHelp(USAGE, "List mounts, or show the mount that holds PATH; or check an fstab.", FINDMNT_FLAGS));

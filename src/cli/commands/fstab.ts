@@ -1,13 +1,13 @@
 /**
  * The fstab forms of mount and umount (util-linux's -a, -T, -t, -O, and mount with one operand).
  */
-import { BatchError, exitCodeFor, ExitCode, MountkitError, quotePath } from "../../errors.ts";
+import { BatchError, exitCodeFor, ExitCode, quotePath } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
-import { errorLine, oneLine, printJson, reportError, type Io } from "../output.ts";
+import { errorJson, oneLine, printResult, reportError, warningLine, type Io } from "../output.ts";
 import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
 import { lineName, OPTIONS_MODES, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
@@ -108,13 +108,11 @@ function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabS
       if (json) continue;
       io.out(`# ${l.planned.entry.where}\n`);
       for (const step of l.planned.plan.steps) io.out(`${formatStep(step)}\n`);
-    } else if (l.entry.nofail) io.err(`mountkit: warning: ${errorLine(l.error).replace(/^mountkit: /, "")}`);
+    } else if (l.entry.nofail) io.err(warningLine(l.error));
     else reportError(io, l.error, false);
   }
   if (json) {
-    printJson(io, {
-      ok: code === ExitCode.ok,
-      exitCode: code,
+    printResult(io, code, {
       dryRun: true,
       entries: lines.map((l) =>
         "planned" in l
@@ -122,6 +120,7 @@ function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabS
           : { line: l.entry.index, where: l.entry.where, status: l.entry.nofail ? "warning" : "failed", error: l.error.toJSON() },
       ),
       ignored: selection.skipped,
+      error: error?.toJSON(),
     });
   }
   return code;
@@ -158,17 +157,16 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
       code = error.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
     }
     if (json) {
-      printJson(io, {
-        ok: code === ExitCode.ok,
-        exitCode: code,
+      printResult(io, code, {
         ...(from === "fstab" ? { fstab: file } : { from: "mountinfo" }),
         results: results.map((r) => ({
           ...("line" in r ? { line: r.line, ...(r.file === undefined ? {} : { file: r.file }) } : { fstype: r.fstype }),
           target: r.target,
           ok: r.status !== "failed",
           status: r.status,
-          ...(r.error ? { error: (r.error as MountkitError).toJSON() } : {}),
+          ...(r.error ? { error: errorJson(r.error) } : {}),
         })),
+        error: error?.toJSON(),
       });
     }
     return code;

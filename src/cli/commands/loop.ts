@@ -2,13 +2,13 @@
  * mountkit loop attach|detach|list: loop devices by hand (losetup -f --show, losetup -d,
  * losetup --list [-j FILE]).
  */
-import { ExitCode, MountkitError, quotePath } from "../../errors.ts";
+import { ExitCode, quotePath } from "../../errors.ts";
 import { attachLoop, detachLoop, loopSizeWarning } from "../../ops/loop.ts";
 import { listLoopDevices } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
-import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { formatLoopTable, loopListJson } from "../loop-list-output.ts";
-import { errorLine, printJson, reportError, type Io } from "../output.ts";
+import { errorJson, errorLine, failuresJson, printJson, printResult, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "read-only", short: "r", help: "attach read-only" },
@@ -46,10 +46,9 @@ export const LOOP_USAGE =
 
 export function loopCommand(argv: readonly string[], io: Io): ExitCode {
   const [sub, ...rest] = argv;
-  const json = rest.includes("--json");
-  if (sub === "attach") return attach(rest, io, json);
-  if (sub === "detach") return detach(rest, io, json);
-  if (sub === "list") return list(rest, io, json);
+  if (sub === "attach") return attach(rest, io, flagGiven(rest, ATTACH_FLAGS, "json"));
+  if (sub === "detach") return detach(rest, io, flagGiven(rest, DETACH_FLAGS, "json"));
+  if (sub === "list") return list(rest, io, flagGiven(rest, LIST_FLAGS, "json"));
   if (sub === "--help" || sub === "-h") {
     io.out(
       `Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, detach loop devices, or list the attached ones.\n` +
@@ -57,7 +56,9 @@ export function loopCommand(argv: readonly string[], io: Io): ExitCode {
     );
     return ExitCode.ok;
   }
-  return reportError(io, new UsageError(`loop: expected attach, detach or list, got ${JSON.stringify(sub ?? "")}`, { hint: `usage: ${LOOP_USAGE}` }), json);
+  // `loop --json list`: the options are the subcommand's, after it
+  const hint = sub?.startsWith("-") ? `options go after attach, detach or list; usage: ${LOOP_USAGE}` : `usage: ${LOOP_USAGE}`;
+  return reportError(io, new UsageError(`loop: expected attach, detach or list, got ${JSON.stringify(sub ?? "")}`, { hint }), jsonAnywhere(argv));
 }
 
 function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
@@ -94,7 +95,7 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     const sizeWarning = loop.reused ? undefined : loopSizeWarning(file, range);
     if (sizeWarning !== undefined) io.err(`mountkit: loop attach: warning: ${sizeWarning}\n`);
     const warnings = sizeWarning === undefined ? {} : { warnings: [sizeWarning] };
-    if (json) printJson(io, { ok: true, device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...warnings });
+    if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...warnings });
     else io.out(`${loop.device}\n`);
     return ExitCode.ok;
   } catch (err) {
@@ -116,20 +117,19 @@ function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     return reportError(io, err, json);
   }
   const results: { device: string; ok: boolean; error?: Record<string, unknown> }[] = [];
-  let failures = 0;
+  const failures: unknown[] = [];
   for (const device of devices) {
     try {
       detachLoop(device);
       results.push({ device, ok: true });
     } catch (err) {
-      failures++;
-      if (!json) reportError(io, err, false);
-      else io.err(errorLine(err));
-      results.push({ device, ok: false, error: err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) } });
+      failures.push(err);
+      io.err(errorLine(err));
+      results.push({ device, ok: false, error: errorJson(err) });
     }
   }
-  const code = failures === 0 ? ExitCode.ok : failures === devices.length ? ExitCode.mountFailed : ExitCode.someFailed;
-  if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
+  const code = failures.length === 0 ? ExitCode.ok : failures.length === devices.length ? ExitCode.mountFailed : ExitCode.someFailed;
+  if (json) printResult(io, code, { results, error: failuresJson("loop detach", failures, devices.length - failures.length) });
   return code;
 }
 

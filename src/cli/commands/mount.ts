@@ -12,9 +12,9 @@ import { splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
-import { formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
-import { oneLine, printJson, reportError, type Io } from "../output.ts";
+import { oneLine, printResult, reportError, type Io } from "../output.ts";
 
 const PROPAGATION_FLAGS = [
   ["make-shared", "shared"],
@@ -86,9 +86,9 @@ export const MOUNT_USAGE =
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [--target-prefix DIR] [-n] [--json] [-v]";
 
 export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | Promise<ExitCode> {
-  const json = argv.includes("--json");
+  const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
+  const json = flagGiven(argv, flagSpecs, "json");
   try {
-    const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
     const args = parseArgs("mount", argv, flagSpecs);
     if (has(args, "help")) {
       const usage = dialect === "mount(8)" ? MOUNT_USAGE.replace(/-n\|--dry-run/g, "-f|--fake").replace(/\[-n\]/g, "[-f]").replace(/mountkit mount/g, "mount") : MOUNT_USAGE;
@@ -100,6 +100,9 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io);
     // No operands, no flags but -t: the mount table (of those types), as mount(8) lists it.
     if (args.operands.length === 0 && [...args.flags.keys()].every((f) => LIST_FLAGS.has(f))) return listMounts(io, last(args, "types"), has(args, "show-labels"));
+    if (args.operands.length === 0 && [...args.flags.keys()].every((f) => LIST_FLAGS.has(f) || f === "json")) {
+      throw new UsageError("mount: the list of mounts has no --json form", { hint: "mountkit findmnt --json lists them" });
+    }
 
     const request = requestFrom(args);
     const targetPrefix = last(args, "target-prefix");
@@ -118,7 +121,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     };
     if (has(args, "dry-run")) {
       const { plan } = single.plan(planOptions);
-      if (json) printJson(io, { ok: true, dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
+      if (json) printResult(io, ExitCode.ok, { dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
       else for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
       return ExitCode.ok;
     }
@@ -129,7 +132,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       ...(verbose ? { log: (line: string) => io.err(`mountkit: ${oneLine(line)}\n`) } : {}),
     });
     const elapsedMs = performance.now() - started;
-    if (json) printJson(io, { ok: true, action: plan.action, target, steps: plan.steps.map(describeStep), elapsedMs });
+    if (json) printResult(io, ExitCode.ok, { action: plan.action, target, steps: plan.steps.map(describeStep), elapsedMs });
     else if (verbose) io.out(`${plan.action}: done\n`);
     return ExitCode.ok;
   } catch (err) {

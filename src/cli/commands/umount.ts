@@ -2,16 +2,16 @@
  * mountkit umount: argv -> the unmount family; output and exit code.
  */
 import { Errno, errnoMessage } from "../../errno.ts";
-import { BatchError, ExitCode, helperExitStatus, MountkitError, PlanError, quotePath, SyscallError } from "../../errors.ts";
+import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
 import { unmountAll, unmountSubtree, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
-import { formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
-import { errorLine, oneLine, printJson, reportError, type Io } from "../output.ts";
+import { errorJson, errorLine, failuresJson, oneLine, printResult, reportError, type Io } from "../output.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "recursive", short: "R", help: "unmount each mount point TARGET (the top of a stack) and every mount below it, deepest first" },
@@ -77,10 +77,10 @@ function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnly
 }
 
 export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number {
-  const json = argv.includes("--json");
+  const flagSpecs = dialect === "mount(8)" ? UMOUNT8_FLAGS : UMOUNT_FLAGS;
+  const json = flagGiven(argv, flagSpecs, "json");
   let args: ParsedArgs;
   try {
-    const flagSpecs = dialect === "mount(8)" ? UMOUNT8_FLAGS : UMOUNT_FLAGS;
     args = parseArgs("umount", argv, flagSpecs);
     if (has(args, "help")) {
       io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", flagSpecs));
@@ -107,7 +107,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   const options = unmountOptionsOf(args, io);
   const quiet = has(args, "quiet");
   const results: TargetResult[] = [];
-  let failures = 0;
+  const failures: unknown[] = [];
   // the failed operands' exit codes, ORed: umount(8)'s bits (1 usage, 32 failure)
   let failedCodes = 0;
   for (const target of args.operands) {
@@ -136,21 +136,19 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       if (unmounted === 0) throw notMounted(target);
       results.push({ target, ok: true, unmounted });
     } catch (err) {
-      failures++;
+      failures.push(err);
       // a helper that failed gives its own status, as umount(8) exits with it
       failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : (helperExitStatus(err) ?? ExitCode.mountFailed);
       // -q: umount(8)'s quiet, for scripts that unmount what may not be mounted
       const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.errno === Errno.EINVAL));
-      if (!json && !silent) reportError(io, err, false);
-      const error = err instanceof MountkitError ? err.toJSON() : { kind: "internal", message: String(err) };
-      results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error });
-      if (json && !silent) io.err(errorLine(err));
+      if (!silent) io.err(errorLine(err));
+      results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error: errorJson(err) });
     }
   }
   // Not umount(8)'s sum of the operands' codes, which runs into other meanings (two failures
   // make 64, "some succeeded"; three 96): 64 when some succeeded, else the failures' bits.
-  const code: number = failures === 0 ? ExitCode.ok : failures === results.length ? failedCodes : ExitCode.someFailed;
-  if (json) printJson(io, { ok: failures === 0, exitCode: code, results });
+  const code: number = failures.length === 0 ? ExitCode.ok : failures.length === results.length ? failedCodes : ExitCode.someFailed;
+  if (json) printResult(io, code, { results, error: failuresJson("umount", failures, results.length - failures.length) });
   return code;
 }
 

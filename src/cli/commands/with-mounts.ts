@@ -6,10 +6,11 @@ import { constants } from "node:os";
 import { Errno, errnoCode } from "../../errno.ts";
 import { ExitCode, quotePath, SyscallError } from "../../errors.ts";
 import { withMountsFromText } from "../../ops/with-mounts.ts";
-import { formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
 import { errorLine, oneLine, reportError, type Io } from "../output.ts";
 import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
+import { SignalExit } from "../signal-exit.ts";
 import { environment } from "../../sys/command-line.ts";
 import { processExit, startProcess } from "../../sys/process.ts";
 import { readInput } from "./apply.ts";
@@ -26,18 +27,24 @@ export const WITH_MOUNTS_FLAGS: readonly FlagSpec[] = [
 export const WITH_MOUNTS_USAGE = "mountkit with-mounts [--root DIR] [--mkdir] [-r] [-v] FILE -- COMMAND [ARG]...";
 
 const SUMMARY = `Mount what FILE lists (as apply reads it), run COMMAND, then unmount and remove what was
-made, and exit with COMMAND's status (128+N when killed by signal N; 127 when it is not found,
-126 when it cannot be run). The root is passed to COMMAND as $MOUNTKIT_ROOT, and an argument {}
-is replaced by it. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to COMMAND; mountkit cleans
-up after it (one that comes while mounting: COMMAND is not run, exit 128+N). A signal ignored
-when mountkit starts (nohup) stays ignored, in COMMAND too. If the mounts fail COMMAND is not
-run (exit 32, or 1 for bad input).`;
+made, and exit with COMMAND's status (127 when it is not found, 126 when it cannot be run). When
+COMMAND is killed by a signal, mountkit cleans up, then kills itself with that signal (no core
+written), as timeout(1) does, so a shell sees the death (128+N in $?, and a loop stops on
+Ctrl-C); where it cannot, it exits 128+N. The root is passed to COMMAND as $MOUNTKIT_ROOT, and an
+argument {} is replaced by it. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to COMMAND;
+mountkit cleans up after it (one that comes while mounting: COMMAND is not run, what was mounted
+is removed, and mountkit dies of that signal). A signal ignored when mountkit starts (nohup)
+stays ignored, in COMMAND too. If the mounts fail COMMAND is not run (exit 32, or 1 for bad
+input).`;
 
 /** What the shell returns for a command that is not found, and for one found but not run (coreutils' env, timeout). */
 const EXIT_NOT_FOUND = 127;
 const EXIT_CANNOT_RUN = 126;
 
-export async function withMountsCommand(argv: readonly string[], io: Io): Promise<number> {
+/** The command's end: its exit status, or the signal it died of (mountkit then dies of it too). */
+type CommandStatus = number | SignalExit;
+
+export async function withMountsCommand(argv: readonly string[], io: Io): Promise<CommandStatus> {
   const split = argv.indexOf("--");
   const own = split < 0 ? argv : argv.slice(0, split);
   const command = split < 0 ? [] : argv.slice(split + 1);
@@ -51,7 +58,9 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
     if (args.operands.length !== 1) throw new UsageError(`with-mounts: expected one FILE before --, got ${args.operands.length}`);
     if (command.length === 0) throw new UsageError("with-mounts: missing -- COMMAND", { hint: `usage: ${WITH_MOUNTS_USAGE}` });
   } catch (err) {
-    return reportError(io, err, false);
+    // with-mounts has no --json (stdout is COMMAND's), but a command line refused with one is
+    // answered in JSON, as every command's is
+    return reportError(io, err, jsonAnywhere(own));
   }
 
   const file = args.operands[0]!;
@@ -59,7 +68,7 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
   // Held from before the first mount to after the last unmount: a Ctrl-C while mounting or
   // cleaning up would otherwise end mountkit there and leave the mounts made so far.
   const signals = holdStopSignals();
-  let status: number | undefined;
+  let status: CommandStatus | undefined;
   try {
     const text = readInput(file);
     await withMountsFromText(
@@ -83,7 +92,7 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
     );
     if (status === undefined) {
       io.err(`mountkit: with-mounts: stopped by ${signals.received} before COMMAND started; everything mounted was removed\n`);
-      return 128 + STOP_SIGNALS[signals.received!];
+      return new SignalExit(STOP_SIGNALS[signals.received!]);
     }
     return status;
   } catch (err) {
@@ -96,8 +105,8 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
   }
 }
 
-/** Run the command with the root in its environment; its exit status, shell-style. */
-async function run(argv: string[], root: string, signals: SignalHold, io: Io): Promise<number> {
+/** Run the command with the root in its environment; its exit status, or the signal it died of. */
+async function run(argv: string[], root: string, signals: SignalHold, io: Io): Promise<CommandStatus> {
   const env: Record<string, string | undefined> = { ...environment(), MOUNTKIT_ROOT: root };
   try {
     return await start(argv, env, signals);
@@ -114,7 +123,7 @@ async function run(argv: string[], root: string, signals: SignalHold, io: Io): P
 }
 
 /** Start argv and wait for it; a failure to start is a SyscallError of posix_spawn(3). */
-function start(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<number> {
+function start(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<CommandStatus> {
   // Bun.spawn writes U+FFFD's bytes for a byte that is not UTF-8, and resets every signal to
   // its default: such a command, or one that must inherit an ignored signal, is started by
   // posix_spawnp (a path argument must name that path, not another).
@@ -123,7 +132,7 @@ function start(argv: string[], env: Record<string, string | undefined>, signals:
   return runByBun(argv, env, signals);
 }
 
-async function runByBun(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<number> {
+async function runByBun(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<CommandStatus> {
   let child;
   try {
     child = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"], env });
@@ -136,7 +145,12 @@ async function runByBun(argv: string[], env: Record<string, string | undefined>,
   } finally {
     signals.passTo(undefined);
   }
-  if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
+  if (child.signalCode) {
+    // a name where Node has one; a real-time signal (SIGRTMIN and up) comes as its number
+    const code = child.signalCode as string | number;
+    const signal: number | undefined = typeof code === "number" ? code : constants.signals[code as keyof typeof constants.signals];
+    return signal === undefined ? ExitCode.system : new SignalExit(signal);
+  }
   return child.exitCode ?? ExitCode.system;
 }
 
@@ -148,7 +162,7 @@ function spawnFailure(file: string, err: unknown): unknown {
 }
 
 /** run() through posix_spawnp, its end polled (every 1 ms, growing to 20) so signals are passed on meanwhile. */
-async function runByLibc(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<number> {
+async function runByLibc(argv: string[], env: Record<string, string | undefined>, signals: SignalHold): Promise<CommandStatus> {
   const items = Object.entries(env).map(([k, v]) => `${k}=${v ?? ""}`);
   const pid = startProcess(argv[0]!, argv, items, signals.ignoredByCaller);
   // Passed on only until the process is reaped (no await between that and passTo(undefined)).
@@ -156,7 +170,7 @@ async function runByLibc(argv: string[], env: Record<string, string | undefined>
   try {
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
       const exit = processExit(pid);
-      if (exit) return exit.signal !== null ? 128 + exit.signal : (exit.exitCode ?? ExitCode.system);
+      if (exit) return exit.signal !== null ? new SignalExit(exit.signal) : (exit.exitCode ?? ExitCode.system);
       await Bun.sleep(delay);
     }
   } finally {

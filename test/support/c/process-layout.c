@@ -1,10 +1,11 @@
-/* Prints the sizes and constants src/sys/process.ts and src/plan/fuse.ts hard-code, from this
+/* Prints the sizes and constants src/sys/process.ts, src/sys/signal-death.ts and src/plan/fuse.ts hard-code, from this
  * machine's headers; test/integration/process-layout.test.ts compares them. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <linux/magic.h>
 
 #define SHOW(name, value) printf("%s %lld\n", name, (long long)(value))
@@ -17,5 +18,26 @@ int main(void) {
   SHOW("POSIX_SPAWN_SETSIGMASK", POSIX_SPAWN_SETSIGMASK);
   SHOW("MFD_CLOEXEC", MFD_CLOEXEC);
   SHOW("FUSE_SUPER_MAGIC", FUSE_SUPER_MAGIC);
+  SHOW("PR_SET_DUMPABLE", PR_SET_DUMPABLE);
+  SHOW("SIG_UNBLOCK", SIG_UNBLOCK);
+  SHOW("SIG_DFL", (long)SIG_DFL);
+  SHOW("SIGCHLD", SIGCHLD);
+  SHOW("SIGCONT", SIGCONT);
+  SHOW("SIGSTOP", SIGSTOP);
+  SHOW("SIGTSTP", SIGTSTP);
+  SHOW("SIGTTIN", SIGTTIN);
+  SHOW("SIGTTOU", SIGTTOU);
+  SHOW("SIGURG", SIGURG);
+  SHOW("SIGWINCH", SIGWINCH);
+  SHOW("SIGQUIT", SIGQUIT);
+  SHOW("SIGILL", SIGILL);
+  SHOW("SIGTRAP", SIGTRAP);
+  SHOW("SIGABRT", SIGABRT);
+  SHOW("SIGBUS", SIGBUS);
+  SHOW("SIGFPE", SIGFPE);
+  SHOW("SIGSEGV", SIGSEGV);
+  SHOW("SIGXCPU", SIGXCPU);
+  SHOW("SIGXFSZ", SIGXFSZ);
+  SHOW("SIGSYS", SIGSYS);
   return 0;
 }
