@@ -224,8 +224,12 @@ export function helperExitStatus(err: unknown): number | undefined {
 /**
  * A path as it may appear inside a one-line message: unchanged when it is plain, JSON-quoted
  * when it holds a newline, tab, control character, backslash, quote or leading/trailing space.
+ * DEL and the C1 controls (U+0080-U+009F: CSI among them), which JSON leaves as they are, are
+ * escaped too (\u009b): a terminal acts on them.
  */
 export function quotePath(path: string): string {
   // eslint-disable-next-line no-control-regex
-  return /[\x00-\x1f\x7f"\\]|^\s|\s$/.test(path) ? JSON.stringify(path) : path;
+  if (!/[\x00-\x1f\x7f-\x9f"\\]|^\s|\s$/.test(path)) return path;
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(path).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

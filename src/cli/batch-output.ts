@@ -3,7 +3,7 @@
  * progress line on a terminal for batches of more than a few dozen entries, --json a result
  * per entry, and one line per failure on stderr.
  */
-import { exitCodeFor, ExitCode, MountkitError } from "../errors.ts";
+import { exitCodeFor, ExitCode, MountkitError, quotePath } from "../errors.ts";
 import type { EntryResult } from "../ops/batch.ts";
 import { printResult, reportError, warningLine, type Io } from "./output.ts";
 
@@ -29,21 +29,22 @@ const STATUS_TEXT: Record<EntryResult["status"], string> = {
 export function batchReporter(io: Io, options: { verbose: boolean; json: boolean; label: string }): BatchReporter {
   let drawn = false;
   let last = -Infinity; // the first entry always draws
+  const draw = (text: string) => (io.draw ?? io.err)(text);
   return {
     onEntry(result, done, total) {
       if (options.verbose && !options.json) {
-        io.out(`${options.label}: [${done}/${total}] ${result.where}: ${result.target}: ${STATUS_TEXT[result.status]} (${result.timeMs.toFixed(2)} ms)\n`);
+        io.out(`${options.label}: [${done}/${total}] ${result.where}: ${quotePath(result.target)}: ${STATUS_TEXT[result.status]} (${result.timeMs.toFixed(2)} ms)\n`);
         return;
       }
       if (options.json || total <= PROGRESS_MIN_ENTRIES || !io.errIsTerminal) return;
       const now = performance.now();
       if (done < total && now - last < PROGRESS_INTERVAL_MS) return;
       last = now;
-      io.err(`\r\x1b[Kmountkit: ${options.label}: ${done}/${total} entries`);
+      draw(`\r\x1b[Kmountkit: ${options.label}: ${done}/${total} entries`);
       drawn = true;
     },
     finish() {
-      if (drawn) io.err("\r\x1b[K");
+      if (drawn) draw("\r\x1b[K");
       drawn = false;
     },
   };

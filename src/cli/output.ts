@@ -7,8 +7,12 @@ import { isTerminal, writeAll } from "../sys/fd.ts";
 export { writeAll };
 
 export interface Io {
+  /** results on stdout (processIo escapes the control characters in them: terminalSafe) */
   out(text: string): void;
+  /** a message on stderr (processIo escapes the control characters in it too) */
   err(text: string): void;
+  /** a progress line's terminal control on stderr ("\r\x1b[K..."), written as it is; err when absent */
+  draw?(text: string): void;
   /** stderr is a terminal: progress lines may be drawn there */
   readonly errIsTerminal?: boolean;
 }
@@ -27,19 +31,14 @@ export const processIo: Io = {
     if (stdoutFailure !== undefined) return;
     wroteStdout ||= text !== "";
     try {
-      writeAll(1, text);
+      writeAll(1, terminalSafe(text, false));
     } catch (err) {
       if (!(err instanceof SyscallError)) throw err;
       stdoutFailure = err;
     }
   },
-  err: (text) => {
-    try {
-      writeAll(2, text);
-    } catch {
-      // stderr is gone or full: there is nowhere left to say so
-    }
-  },
+  err: (text) => writeStderr(terminalSafe(text)),
+  draw: (text) => writeStderr(text),
   get errIsTerminal() {
     // Asked once per process, of libc: node:tty costs about 3 ms of start-up, and
     // process.stderr more (docs/bench.md). Only batch progress lines ask.
@@ -53,6 +52,34 @@ let wroteStdout = false;
 /** Whether anything was written (or tried) to stdout: a --json document must be the only one. */
 export function stdoutWritten(): boolean {
   return wroteStdout;
+}
+
+function writeStderr(text: string): void {
+  try {
+    writeAll(2, text);
+  } catch {
+    // stderr is gone or full: there is nowhere left to say so
+  }
+}
+
+/**
+ * text with what a terminal would act on escaped, for stdout and stderr: results and messages
+ * carry paths others chose (an fstab line, a container's config, a directory's entries), and an ESC in one
+ * recolours the terminal, moves its cursor or sets its title, a carriage return rewrites the
+ * line. The C0 controls but tab and newline, DEL and the C1 controls (U+0080-U+009F; CSI is
+ * U+009B) become \u00XX, as quotePath writes them; a byte 0x80-0x9f that is not UTF-8 (held as
+ * path-text.ts says, and printed as that byte, which a terminal set to 8 bits takes for C1)
+ * becomes \xXX on stderr (heldBytes); stdout keeps such a byte, as util-linux's findmnt -J
+ * writes it. Newlines are left: the lines are made one per message where they are written.
+ * JSON stays JSON: it holds no raw C0 control, and a raw DEL or C1 in a string becomes the
+ * same character's \u escape. (findmnt escapes its own fields, as util-linux does.)
+ */
+export function terminalSafe(text: string, heldBytes = true): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(heldBytes ? /[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udc9f]/gu : /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code >= 0xdc80 ? `\\x${(code - 0xdc00).toString(16)}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
 }
 
 /** The first write to stdout that failed (other than to a reader that is gone), if one did. */

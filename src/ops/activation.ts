@@ -23,6 +23,7 @@ import { opsContext, type OpsContext } from "./context.ts";
 import { attachLoopDevice } from "./loop.ts";
 import { ensureImage, removeMadeImage, type MadeImage } from "./mkfs-image.ts";
 import { mountOn } from "./mount.ts";
+import { renamedPaths } from "./pinned-target.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { ensureTempParent, newTempPath } from "./temp-location.ts";
 import { unmount } from "./unmount.ts";
@@ -171,6 +172,9 @@ class TempMounts {
  * X-containerd.mkdir.path's directory, beneath its temp mount: the parent opened with
  * openat2(RESOLVE_BENEATH|NO_XDEV|NO_MAGICLINKS), so a symlink in an image cannot lead the
  * mkdir out of it. An existing directory is left as it is; anything else there is an error.
+ * Its mode and owner are set through the new directory's own fd (chmod and chown of
+ * /proc/self/fd/N): by name, chmod would follow a symlink swapped in after the mkdir (by anyone
+ * with the filesystem mounted elsewhere too) and change the mode of the file it names.
  */
 function makeDirBeneath(mk: MkdirAction, ctx: OpsContext): void {
   const { sys } = ctx;
@@ -195,13 +199,31 @@ function makeDirBeneath(mk: MkdirAction, ctx: OpsContext): void {
         closeQuietly(sys, isDirectoryBeneath(rootFd, mk, sys));
         return;
       }
-      sys.chmod(path, mk.mode); // the exact mode, whatever the umask
-      if (mk.uid !== undefined || mk.gid !== undefined) sys.lchown(path, mk.uid ?? -1, mk.gid ?? -1);
+      setModeAndOwner(parentFd, name, mk, sys);
     } finally {
       closeQuietly(sys, parentFd);
     }
   } finally {
     closeQuietly(sys, rootFd);
+  }
+}
+
+/** The exact mode (whatever the umask) and the owner of the directory just made as name in parentFd. */
+function setModeAndOwner(parentFd: number, name: string, mk: MkdirAction, sys: OpsContext["sys"]): void {
+  let fd: number;
+  try {
+    fd = sys.openat2(parentFd, name, O.PATH | O.DIRECTORY | O.CLOEXEC, LAYER_RESOLVE | RESOLVE.NO_SYMLINKS);
+  } catch (err) {
+    throw failed(err instanceof SyscallError ? renamedPaths(err, [name], `${mk.root}/${mk.below}`) : err, mk);
+  }
+  const at = `/proc/self/fd/${fd}`;
+  try {
+    sys.chmod(at, mk.mode);
+    if (mk.uid !== undefined || mk.gid !== undefined) sys.chown(at, mk.uid ?? -1, mk.gid ?? -1);
+  } catch (err) {
+    throw failed(err instanceof SyscallError ? renamedPaths(err, [at], `${mk.root}/${mk.below}`) : err, mk);
+  } finally {
+    closeQuietly(sys, fd);
   }
 }
 

@@ -11,6 +11,7 @@ import { fsPath } from "../path-text.ts";
 import { readDirNames } from "../sys/dir-names.ts";
 import { Errno } from "../errno.ts";
 import { isErrno, MountkitError, SyscallError } from "../errors.ts";
+import { MNT } from "../plan/flags.ts";
 import { idMappingPair } from "../plan/idmap-mapping.ts";
 import { planIdmapMount, type IdmapAttrs } from "../plan/idmap.ts";
 import { MOUNT_ATTR } from "../plan/mount-api-flags.ts";
@@ -77,7 +78,8 @@ export function openIdmappedTree(
  * Remove a temp dir of idmapped lowers that a failed cleanup left (a lower was busy): unlink
  * each layer's symlink into the shared temp mount (the link, never what it points to), unmount
  * every other entry under the EBUSY policy until it is no mount point, rmdir it, then rmdir dir.
- * Only rmdir: a dir that still holds anything stays, and the error says which.
+ * Only rmdir: a dir that still holds anything stays, and the error says which. No call follows
+ * a link at the entry's name (unlink, rmdir, umount2 with UMOUNT_NOFOLLOW).
  */
 export function cleanupIdmapTemp(dir: string, options: OpsOptions = {}): void {
   const ctx = opsContext(options);
@@ -92,7 +94,8 @@ export function cleanupIdmapTemp(dir: string, options: OpsOptions = {}): void {
       }
       for (;;) {
         try {
-          retrySync(policy, () => ctx.sys.umount2(path, 0));
+          // UMOUNT_NOFOLLOW: a link swapped in since the lstat is not followed to another mount
+          retrySync(policy, () => ctx.sys.umount2(path, MNT.NOFOLLOW));
         } catch (err) {
           if (isErrno(err, Errno.EINVAL)) break; // not (or no longer) a mount point
           throw err;

@@ -180,6 +180,23 @@ export function pinTarget(root: string, target: string, sys: Syscalls, rootFd?: 
 }
 
 /**
+ * The seam with umount2 of target (a host path below root, as resolveInRoot gave it) made
+ * inside root, as unmountInRoot makes it: for unmountMounts, whose targets were resolved before
+ * any unmount, so a directory on the way swapped for a symlink since cannot send the unmount out
+ * of the root. Every other call is sys's.
+ */
+export function unmountingInRoot(root: string, target: string, sys: Syscalls): Syscalls {
+  const inRoot = relativeInRoot(root, target);
+  return {
+    ...sys,
+    umount2(path, flags) {
+      if (path !== target) return sys.umount2(path, flags);
+      unmountInRoot(root, inRoot, target, flags, sys);
+    },
+  };
+}
+
+/**
  * umount2 of the target after close(): an fd opened on the mount now would keep it busy, so
  * its parent directory is opened inside the root and the last step taken without following
  * a link (UMOUNT_NOFOLLOW).

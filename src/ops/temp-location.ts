@@ -3,12 +3,14 @@
  * and the idmap feature's temporary lowerdirs). One setting for every feature, so that
  * cleanupTempMounts() finds everything a crashed run left behind.
  *
- *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp (containerd's
- *             getTempDir: $XDG_RUNTIME_DIR, else Go's os.TempDir(), which is $TMPDIR or /tmp;
- *             an empty value counts as unset); read once, kept canonical, and
+ *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR (unless another user's), else $TMPDIR,
+ *             else /tmp (containerd's getTempDir: $XDG_RUNTIME_DIR, else Go's os.TempDir(),
+ *             which is $TMPDIR or /tmp; an empty value counts as unset); read once, kept canonical, and
  *             created 0700 only when a dir is first made in it: planning (a dry run) never
  *             writes, it only reads the path
  *   set       setTempMountLocation(dir): created 0700 at once if missing, kept canonical
+ *   checked   when first used to make a directory in: a location another user can rename
+ *             entries of (theirs, or writable by others and not sticky) is refused
  *
  * Every directory made here is named TEMP_DIR_PREFIX + kind + "-" + the maker's pid + "-" +
  * random ("mountkit-mount-4242-a1B2c3"), so cleanup touches only mountkit's own directories, and
@@ -21,7 +23,7 @@ import { PlanError, quotePath, SyscallError } from "../errors.ts";
 import { environmentValue } from "../sys/command-line.ts";
 import { makeUniqueDir, mkdirAll } from "../sys/file.ts";
 import { realpath } from "../sys/realpath.ts";
-import { fileType } from "../sys/stat.ts";
+import { fileType, statxOwnership } from "../sys/stat.ts";
 import { fsFailure } from "./targets.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
@@ -35,11 +37,28 @@ let created = false;
 /** The canonical temp mount location. Reads the file system, never writes it (see ensureTempMountLocation). */
 export function tempMountLocation(): string {
   if (location === undefined) {
-    const chosen = environmentValue("MOUNTKIT_TMPDIR") || environmentValue("XDG_RUNTIME_DIR") || environmentValue("TMPDIR") || "/tmp";
+    const chosen = environmentValue("MOUNTKIT_TMPDIR") || ownRuntimeDir() || environmentValue("TMPDIR") || "/tmp";
     location = canonicalLocation(chosen);
     created = false;
   }
   return location;
+}
+
+/**
+ * $XDG_RUNTIME_DIR, unless it exists and belongs to another user: the XDG spec makes it the
+ * user's own, and root's shell from `su` keeps the one of the user who ran su, where that user
+ * could rename what mountkit makes (requireOwnLocation would refuse it). Then the next choice.
+ */
+function ownRuntimeDir(): string {
+  const dir = environmentValue("XDG_RUNTIME_DIR");
+  if (!dir) return "";
+  let uid: number;
+  try {
+    uid = statxOwnership(dir, true).uid;
+  } catch {
+    return dir; // missing: made 0700 by the first use, as before
+  }
+  return uid === (process.geteuid?.() ?? 0) ? dir : "";
 }
 
 /** Use dir for temp mounts from now on (containerd's SetTempMountLocation). Returns it canonical. */
@@ -100,7 +119,7 @@ function canonicalLocation(dir: string): string {
   }
 }
 
-/** mkdir -p dir (0700), returned canonical; it must be a directory. */
+/** mkdir -p dir (0700), returned canonical; it must be a directory that others cannot change (requireOwnLocation). */
 function createLocation(dir: string): string {
   if (dir === "") throw new PlanError("temp mount location: empty path");
   const absolute = absolutePath(dir);
@@ -108,11 +127,39 @@ function createLocation(dir: string): string {
     mkdirAll(absolute, 0o700);
     const canonical = realpath(absolute);
     if (fileType(canonical, false) !== "dir") throw new PlanError(`temp mount location ${quotePath(dir)} is not a directory`);
+    requireOwnLocation(canonical, dir);
     return canonical;
   } catch (err) {
     if (err instanceof PlanError) throw err;
     throw fsFailure(err, "mkdir(2)", absolute, `temp mount location ${quotePath(dir)}`);
   }
+}
+
+/** S_ISVTX: in a directory, only an entry's owner (or the directory's) may rename or remove it. */
+const STICKY = 0o1000;
+
+/**
+ * Refuse a location another user could change entries of: it must belong to root or to this
+ * user, and be writable by no one else unless it is sticky (/tmp, where only an entry's owner
+ * may rename it). Otherwise a user who can write there renames a temp dir mountkit just made
+ * (mkdtemp's 0700 does not stop a rename in a directory they can write) and puts a symlink in
+ * its place: the mount made on the dir's path would land where the link points. Checked once,
+ * when mountkit first makes a directory in the location.
+ */
+function requireOwnLocation(canonical: string, dir: string): void {
+  const why = othersCanRename(statxOwnership(canonical));
+  if (why === undefined) return;
+  throw new PlanError(`temp mount location ${quotePath(dir)}: ${why}: another user could replace a directory mountkit makes there with a symlink`, {
+    hint: "use a directory only root (or this user) can write to, or a sticky one such as /tmp: $MOUNTKIT_TMPDIR, or setTempMountLocation()",
+  });
+}
+
+/** Why users other than root and this one can rename entries of a directory so owned; undefined when they cannot. */
+function othersCanRename({ uid, mode }: { uid: number; mode: number }): string | undefined {
+  const self = process.geteuid?.() ?? 0;
+  if (uid !== 0 && uid !== self) return `it belongs to uid ${uid}, not to root or this user (uid ${self})`;
+  if ((mode & 0o022) === 0 || (mode & STICKY) !== 0) return undefined;
+  return `it is writable by ${(mode & 0o002) !== 0 ? "every user" : "its group"} and not sticky (mode ${mode.toString(8).padStart(4, "0")})`;
 }
 
 /**

@@ -22,6 +22,7 @@ import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
+import { unmountingInRoot } from "./pinned-target.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
@@ -265,7 +266,10 @@ function unmountInPasses(
 /**
  * Unmount a list of containerd mounts whose targets lie under root, in reverse order. Each
  * target is joined with root the way it was mounted (containerd's fs.RootPath: symlinks
- * followed, never out of root); a mount without a target was mounted on root itself.
+ * followed, never out of root); a mount without a target was mounted on root itself. Each
+ * umount2 is made inside the root (its parent opened with RESOLVE_IN_ROOT, the last step not
+ * followed: pinned-target.ts), as a batch's release makes it: containerd unmounts the paths it
+ * resolved, so a directory on one swapped for a symlink since sends its unmount out of the root.
  * Every failure is collected; a BatchError names them all. An empty list is a no-op.
  */
 export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = NO_OPTIONS): number {
@@ -274,7 +278,9 @@ export function unmountMounts(mounts: readonly Mount[], root: string, options: U
   const canonical = rootOrAsGiven(root);
   const sys = opsContext(options).sys;
   const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? "", sys));
-  return unmountEach(targets.reverse(), options, "unmount mounts");
+  // At "/" there is nothing to stay inside: by path, as a batch at "/" mounts
+  const inRoot = canonical === "/" ? undefined : (target: string) => ({ ...options, sys: unmountingInRoot(canonical, target, sys) });
+  return unmountEach(targets.reverse(), options, "unmount mounts", inRoot);
 }
 
 /** A root that no longer exists has nothing mounted under it; keep its name for the messages. */
@@ -288,12 +294,13 @@ function rootOrAsGiven(root: string): string {
   }
 }
 
-function unmountEach(targets: readonly string[], options: UnmountOptions, action: string): number {
+/** peel each target, every failure collected; optionsFor: the options for one target (unmountMounts' pinned seam). */
+function unmountEach(targets: readonly string[], options: UnmountOptions, action: string, optionsFor?: (target: string) => UnmountOptions): number {
   const errors: MountkitError[] = [];
   const tally = { removed: 0 };
   for (const target of targets) {
     try {
-      peel(target, options, tally);
+      peel(target, optionsFor?.(target) ?? options, tally);
     } catch (err) {
       if (!(err instanceof MountkitError)) throw err;
       errors.push(err);

@@ -219,7 +219,7 @@ export function fstabEntry(l: FstabLine): BatchEntry {
   if (!l.target.startsWith("/")) throw new PlanError(`${where}: mount point ${quotePath(l.target)} is not an absolute path`);
   return {
     index: l.line,
-    where: `${where} (${l.target})`,
+    where: `${where} (${quotePath(l.target)})`,
     mount: { type: l.fstype === "none" ? "" : l.fstype, source: l.source, target: l.target, options: l.options },
     createTarget: targetCreation(l.options, where),
     nofail: l.options.includes("nofail"),
@@ -228,7 +228,7 @@ export function fstabEntry(l: FstabLine): BatchEntry {
 
 /** How messages name a line: "line 7", or "/etc/fstab.d/b.fstab: line 7" when there are several files. */
 export function lineName(l: Pick<FstabLine, "line" | "file">): string {
-  return l.file === undefined ? `line ${l.line}` : `${l.file}: line ${l.line}`;
+  return l.file === undefined ? `line ${l.line}` : `${quotePath(l.file)}: line ${l.line}`;
 }
 
 /**

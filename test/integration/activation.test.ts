@@ -2,7 +2,7 @@
 // temp dirs, an overlay of them on the root, the temp mounts gone afterwards; mkdir beneath
 // a mount only; failures leave nothing. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
@@ -112,6 +112,54 @@ describe("mountAll with containerd's transforms", () => {
     expect(activationDirs()).toEqual([]);
     await expectFreed(rw);
     await expectFreed(layer);
+  });
+
+  test("X-containerd.mkdir.path's directory swapped for a symlink between its mkdir and its chmod and chown: the host file the link names is untouched", async () => {
+    fresh("activate-chmod-swap");
+    const { rw } = images();
+    const root = dir("root");
+    unmountAfter(root);
+    const hostFile = s.path("host-file");
+    writeFileSync(hostFile, "host data");
+    chmodSync(hostFile, 0o600);
+    let swapped = "";
+    /** What path names now, its last step a link not followed: /proc/self/fd/N itself is the fd's file. */
+    const named = (path: string) => {
+      const fd = /^(\/proc\/self\/fd\/\d+)(?:\/(.+))?$/.exec(path);
+      if (fd === null) return path;
+      return fd[2] === undefined ? readlinkSync(fd[1]!) : join(readlinkSync(fd[1]!), fd[2]);
+    };
+    // a process with access to the mounted filesystem swaps the new directory for a link right
+    // after mkdir, before the calls that give it its mode and owner
+    const sys = {
+      ...libcSyscalls,
+      chmod(path: string, mode: number) {
+        if (swapped === "") {
+          swapped = named(path);
+          renameSync(swapped, `${swapped}.moved`);
+          symlinkSync(hostFile, swapped);
+        }
+        return libcSyscalls.chmod(path, mode);
+      },
+    };
+    // the bind then follows the link to the host file onto the root, a directory: whether it
+    // fails or not is the kernel's; what matters is what happened to the host file
+    caught(() =>
+      mountAll(
+        [
+          { type: "ext4", source: rw, options: ["rw", "loop"] },
+          { type: "format/mkdir/bind", source: "{{ mount 0 }}/upper", options: ["X-containerd.mkdir.path={{ mount 0 }}/upper:0750:1000:2000", "rw", "rbind"] },
+        ],
+        root,
+        { sys },
+      ).release(),
+    );
+    expect(swapped).toMatch(/\/upper$/);
+    expect(statSync(hostFile)).toMatchObject({ uid: 0, gid: 0 });
+    expect(statSync(hostFile).mode & 0o7777).toBe(0o600);
+    expect(readFileSync(hostFile, "utf8")).toBe("host data");
+    expect(activationDirs()).toEqual([]);
+    await expectFreed(rw);
   });
 
   test("X-containerd.mkdir.path on an existing directory leaves it as it is; on a file it is an error naming it", async () => {

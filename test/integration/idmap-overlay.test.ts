@@ -224,6 +224,36 @@ describe("a temp mount that cannot be unmounted", () => {
   });
 });
 
+describe("cleanupIdmapTemp never follows a link", () => {
+  test("an entry swapped for a symlink to a mount point between its lstat and its umount2: the mount the link names stays", () => {
+    fresh("ovl-crashed-swap");
+    const outside = dir("outside");
+    mount({ type: "tmpfs", source: "outside", options: [] }, outside);
+    cleanups.push(() => unmountAll(outside));
+    const tempDir = dir("tmp", "mountkit-idmap-1-1-swapped");
+    const entry = dir("tmp", "mountkit-idmap-1-1-swapped", "0");
+    mount({ type: "tmpfs", source: "temp-lower", options: [] }, entry);
+    cleanups.push(() => unmountAll(`${entry}.moved`));
+    let swapped = false;
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      umount2(path, flags) {
+        if (!swapped) {
+          swapped = true;
+          // from a mount namespace where the entry is no mount point: here it cannot be renamed
+          const r = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-euc", 'umount "$1"; mv "$1" "$1.moved"; ln -s "$2" "$1"', "sh", entry, outside]);
+          if (r.exitCode !== 0) throw new Error(`swap failed: ${r.stderr.toString()}`);
+        }
+        return libcSyscalls.umount2(path, flags);
+      },
+    };
+    expect(() => cleanupIdmapTemp(tempDir, { sys, unmountRetry: QUICK })).toThrow(/rmdir\(2\): ENOTDIR/);
+    expect(swapped).toBe(true);
+    expect(mountsUnder(outside).map((m) => m.source)).toEqual(["outside"]);
+    expect(mountsUnder(tempDir).map((m) => m.source)).toEqual(["temp-lower"]);
+  });
+});
+
 describe("the shared temp mount stands only for layers that are the same directory in it", () => {
   function mountedWithLog(layers: string[]): string[] {
     const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];

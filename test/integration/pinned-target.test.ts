@@ -11,7 +11,7 @@ import { mountAll, type BatchOutcome } from "../../src/ops/batch.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { mountMakingTarget } from "../../src/ops/mount.ts";
 import { placeInPrefix } from "../../src/ops/resolve.ts";
-import { unmount } from "../../src/ops/unmount.ts";
+import { unmount, unmountMounts } from "../../src/ops/unmount.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { MNT } from "../../src/plan/flags.ts";
 import { AT } from "../../src/plan/mount-api-flags.ts";
@@ -313,6 +313,50 @@ describe("mount points created inside the root", () => {
     expect(readdirSync(`${root}/a-moved`)).toEqual(["b", "t"]);
     expect(mountsUnder(root)).toEqual([]);
     expect(mountsUnder(outside)).toEqual([]);
+  });
+});
+
+describe("unmountMounts (containerd's UnmountMounts) under a root", () => {
+  /** The real seam, with swap run once right before the first umount2. */
+  const swapBeforeUmount = (swap: () => void): Syscalls => {
+    let swapped = false;
+    return {
+      ...libcSyscalls,
+      umount2(path, flags) {
+        if (!swapped) {
+          swapped = true;
+          swap();
+        }
+        return libcSyscalls.umount2(path, flags);
+      },
+    };
+  };
+
+  test("a directory on a target's path swapped for a symlink after the targets were resolved: the mount outside stays, the one inside goes", () => {
+    s = ws.fresh("pin-unmount");
+    const { root, outside, swapToSymlink } = layout();
+    libcSyscalls.mount("inside", `${root}/a/t`, "tmpfs", 0, "size=64k");
+    cleanups.push(() => void unmount(`${root}/a-moved/t`));
+    libcSyscalls.mount("host-tmpfs", `${outside}/t`, "tmpfs", 0, "size=64k");
+    cleanups.push(() => void unmount(`${outside}/t`));
+    const removed = unmountMounts([{ type: "tmpfs", source: "inside", target: "/a/t", options: [] }], root, { sys: swapBeforeUmount(swapToSymlink) });
+    // before, umount2 by path followed the link: the host's mount went, the root's stayed
+    expect(mountsUnder(outside).map((m) => m.source)).toEqual(["host-tmpfs"]);
+    expect(mountsUnder(root)).toEqual([]);
+    expect(removed).toBe(1);
+  });
+
+  test("the swap before the target's parent is opened: it is looked up inside the root, where the link leads nowhere", () => {
+    s = ws.fresh("pin-unmount-early");
+    const { root, outside, swapToSymlink } = layout();
+    libcSyscalls.mount("inside", `${root}/a/t`, "tmpfs", 0, "size=64k");
+    cleanups.push(() => void unmount(`${root}/a-moved/t`));
+    libcSyscalls.mount("host-tmpfs", `${outside}/t`, "tmpfs", 0, "size=64k");
+    cleanups.push(() => void unmount(`${outside}/t`));
+    const sys = swapBefore("openat2", 1, swapToSymlink);
+    expect(unmountMounts([{ type: "tmpfs", source: "inside", target: "/a/t", options: [] }], root, { sys })).toBe(0);
+    expect(mountsUnder(outside).map((m) => m.source)).toEqual(["host-tmpfs"]);
+    expect(mountsUnder(root).map((m) => [m.mountpoint, m.source])).toEqual([[`${root}/a-moved/t`, "inside"]]);
   });
 });
 

@@ -1,6 +1,6 @@
 // The temp mount location: $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp, unless set.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newTempPath, resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
@@ -35,6 +35,30 @@ test("the default is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else
     resetTempMountLocation();
     process.env.TMPDIR = "";
     expect(tempMountLocation()).toBe("/tmp");
+  } finally {
+    if (savedMk === undefined) delete process.env.MOUNTKIT_TMPDIR;
+    else process.env.MOUNTKIT_TMPDIR = savedMk;
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test("$XDG_RUNTIME_DIR of another user (root's shell from su keeps the user's) is passed over for $TMPDIR", () => {
+  const base = mkdtempSync(join(tmpdir(), "mountkit-test-tempxdg-"));
+  const savedMk = process.env.MOUNTKIT_TMPDIR;
+  const savedTmp = process.env.TMPDIR;
+  try {
+    delete process.env.MOUNTKIT_TMPDIR;
+    process.env.TMPDIR = `${base}/tmpdir`;
+    mkdirSync(`${base}/user-run`, { mode: 0o700 });
+    chownSync(`${base}/user-run`, 65534, 65534);
+    process.env.XDG_RUNTIME_DIR = `${base}/user-run`;
+    resetTempMountLocation();
+    expect(tempMountLocation()).toBe(`${base}/tmpdir`);
+    chownSync(`${base}/user-run`, process.geteuid!(), 0);
+    resetTempMountLocation();
+    expect(tempMountLocation()).toBe(`${base}/user-run`);
   } finally {
     if (savedMk === undefined) delete process.env.MOUNTKIT_TMPDIR;
     else process.env.MOUNTKIT_TMPDIR = savedMk;

@@ -179,6 +179,57 @@ describe("withTempMount", () => {
   });
 });
 
+describe("a temp mount location others can rename entries of", () => {
+  const savedMk = process.env.MOUNTKIT_TMPDIR;
+  afterEach(() => {
+    if (savedMk === undefined) delete process.env.MOUNTKIT_TMPDIR;
+    else process.env.MOUNTKIT_TMPDIR = savedMk;
+  });
+
+  test("writable by every user and not sticky: refused before its temp dir is made; a swap there would have sent the mount out", async () => {
+    s = scratch("temp-open-location");
+    location = s.path("open");
+    mkdirSync(location);
+    fs.chmodSync(location, 0o777);
+    const outside = s.path("outside");
+    mkdirSync(outside);
+    process.env.MOUNTKIT_TMPDIR = location;
+    resetTempMountLocation();
+    // another user, right after mountkit made its temp dir: renamed, and a symlink in its place
+    const sys = {
+      ...libcSyscalls,
+      open(path: string, flags: number, mode?: number) {
+        if (basename(path).startsWith("mountkit-mount-") && !fs.lstatSync(path).isSymbolicLink()) {
+          fs.renameSync(path, `${path}.moved`);
+          fs.symlinkSync(outside, path);
+        }
+        return libcSyscalls.open(path, flags, mode);
+      },
+    };
+    let mountedOutside = -1;
+    const run = withTempMount([{ type: "tmpfs", source: "temp-root", options: [] }], () => void (mountedOutside = mountsUnder(outside).length), { sys });
+    await expect(run).rejects.toThrow(/^temp mount location .*open: it is writable by every user and not sticky \(mode 0777\): another user could replace/);
+    expect(mountedOutside).toBe(-1);
+    expect(mountsUnder(outside)).toEqual([]);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
+  test("another user's, or writable by its group: refused; a sticky one (/tmp) and this user's own are taken", () => {
+    s = scratch("temp-owned-location");
+    location = s.path("loc");
+    mkdirSync(location);
+    fs.chownSync(location, 65534, 65534);
+    expect(() => setTempMountLocation(location)).toThrow(/: it belongs to uid 65534, not to root or this user \(uid 0\)/);
+    fs.chownSync(location, 0, 0);
+    fs.chmodSync(location, 0o770);
+    expect(() => setTempMountLocation(location)).toThrow(/: it is writable by its group and not sticky \(mode 0770\)/);
+    fs.chmodSync(location, 0o1777);
+    expect(setTempMountLocation(location)).toBe(location);
+    fs.chmodSync(location, 0o700);
+    expect(setTempMountLocation(location)).toBe(location);
+  });
+});
+
 describe("withReadonlyTempMount", () => {
   test("every mount is read-only inside fn; the source stays writable", async () => {
     fresh("tempro");
@@ -225,10 +276,12 @@ describe("cleanupTempMounts", () => {
     mkdirSync(foreign);
     mount({ type: "tmpfs", source: "foreign", options: [] }, foreign);
 
-    const sys = injectFaults(libcSyscalls, {});
-    const result = cleanupTempMounts({ sys });
-    const order = sys.log.filter((c) => c[0] === "umount2").map((c) => c[1]);
-    expect(order.indexOf(`${crashed}/a/b`)).toBeLessThan(order.indexOf(crashed));
+    // the seam sees each umount2 made beneath the location's fd (temp-cleanup.ts): the log names the path
+    const lines: string[] = [];
+    const result = cleanupTempMounts({ log: (line) => lines.push(line) });
+    const umountOf = (path: string) => lines.findIndex((line) => line.startsWith(`umount2(${JSON.stringify(path)},`));
+    expect(umountOf(`${crashed}/a/b`)).toBeGreaterThanOrEqual(0);
+    expect(umountOf(`${crashed}/a/b`)).toBeLessThan(umountOf(crashed));
     expect(result.unmounted).toBe(4);
     expect(mountsUnder(crashed)).toEqual([]);
     expect(mountsUnder(layers)).toEqual([]);

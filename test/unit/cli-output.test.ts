@@ -1,6 +1,6 @@
 // reportError: one line on stderr whatever failed while cleaning up; --json keeps every part.
 import { expect, test } from "bun:test";
-import { errorJson, failuresJson, oneLine, printResult, reportError, warningLine, type Io } from "../../src/cli/output.ts";
+import { errorJson, failuresJson, oneLine, printResult, reportError, terminalSafe, warningLine, type Io } from "../../src/cli/output.ts";
 import { Errno } from "../../src/errno.ts";
 import { BatchError, exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
 
@@ -68,6 +68,18 @@ test("without cleanup errors: the message and hint only", () => {
   expect(reportError(io, new HelperError("mount.fuse3 failed", "mount.fuse3", [], 1, ""), false)).toBe(32);
   expect(io.stderr).toBe("mountkit: mount.fuse3 failed\n");
   expect(oneLine("a\nb")).toBe("a\\nb");
+});
+
+test("terminalSafe escapes what a terminal acts on: C0 but tab and newline, DEL, C1, and a held byte 0x80-0x9f", () => {
+  expect(terminalSafe("mountkit: /a\u001b[31mred\u001b]0;title\u0007\r\u007f\u009b2J\tok\n")).toBe(
+    "mountkit: /a\\u001b[31mred\\u001b]0;title\\u0007\\u000d\\u007f\\u009b2J\tok\n",
+  );
+  // a byte that is not UTF-8, as path-text.ts holds it: 0x9b (CSI to an 8-bit terminal) escaped, 0xe9 kept
+  expect(terminalSafe("caf\udce9 \udc9b")).toBe("caf\udce9 \\x9b");
+  // stdout keeps such a byte, as findmnt -J writes it; characters are escaped all the same
+  expect(terminalSafe("caf\udce9 \udc9b \u009b", false)).toBe("caf\udce9 \udc9b \\u009b");
+  // text that is plain, and valid characters beyond (one whose low surrogate is \udc80), unchanged
+  expect(terminalSafe("/mnt/données/💀 é ü\n")).toBe("/mnt/données/💀 é ü\n");
 });
 
 test("printResult: ok is exitCode 0; a field left undefined is left out", () => {

@@ -91,5 +91,7 @@ describe("errors", () => {
     expect(quotePath("/a b")).toBe("/a b");
     expect(quotePath("/a\nb")).toBe('"/a\\nb"');
     expect(quotePath("/a\\b")).toBe('"/a\\\\b"');
+    // DEL and C1 (CSI), which JSON.stringify leaves raw, are quoted and escaped too
+    expect(quotePath("/a\u009b2Jb\u007f")).toBe('"/a\\u009b2Jb\\u007f"');
   });
 });

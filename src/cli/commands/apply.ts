@@ -8,7 +8,7 @@ import { describeStep, formatStep } from "../../plan/steps.ts";
 import { readTextFd, readTextFile } from "../../sys/file.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
-import { printResult, reportError, type Io } from "../output.ts";
+import { oneLine, printResult, reportError, type Io } from "../output.ts";
 
 export const APPLY_FLAGS: readonly FlagSpec[] = [
   { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path; / for a containerd list)" },
@@ -60,7 +60,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
         });
       } else {
         for (const e of entries) {
-          io.out(`# ${e.entry.where}: ${e.target}\n`);
+          io.out(`# ${e.entry.where}: ${quotePath(e.target)}\n`);
           for (const line of e.prepare ?? []) io.out(`# first: ${line}\n`);
           for (const step of e.plan.steps) io.out(`${formatStep(step)}\n`);
         }
@@ -71,7 +71,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "apply" });
     let outcome;
     try {
-      outcome = applyText(text, { ...options, keepGoing: has(args, "keep-going"), onEntry: reporter.onEntry, warn: (message) => io.err(`apply: ${message}\n`) });
+      outcome = applyText(text, { ...options, keepGoing: has(args, "keep-going"), onEntry: reporter.onEntry, warn: (message) => io.err(`apply: ${oneLine(message)}\n`) });
     } finally {
       reporter.finish();
     }

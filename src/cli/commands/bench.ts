@@ -136,11 +136,11 @@ function progressLine(io: Io): { show(p: Progress): void; clear(): void } {
     show(p) {
       const rate = p.opsPerSec === undefined ? "" : `  ${formatRate(p.opsPerSec)} ops/s`;
       const phase = p.phase === "measure" ? `${p.measuredSec.toFixed(1)}/${p.durationSec} s` : p.phase;
-      io.err(`\r\x1b[K[${p.index + 1}/${p.total}] ${p.name}  ${phase}${rate}`);
+      (io.draw ?? io.err)(`\r\x1b[K[${p.index + 1}/${p.total}] ${p.name}  ${phase}${rate}`);
       shown = true;
     },
     clear() {
-      if (shown) io.err("\r\x1b[K");
+      if (shown) (io.draw ?? io.err)("\r\x1b[K");
     },
   };
 }

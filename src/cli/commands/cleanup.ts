@@ -3,12 +3,12 @@
  * with-mounts roots, the idmapped lowers of legacy idmapped overlays): the library's
  * cleanupTempMounts(), containerd's CleanupTempMounts.
  */
-import { ExitCode } from "../../errors.ts";
+import { ExitCode, quotePath } from "../../errors.ts";
 import { cleanupTempMounts } from "../../ops/temp-mount.ts";
 import { tempMountLocation } from "../../ops/temp-location.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { failuresJson, printResult, reportError, warningLine, type Io } from "../output.ts";
+import { failuresJson, oneLine, printResult, reportError, warningLine, type Io } from "../output.ts";
 import { absolutePath } from "../../sys/cwd.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -45,7 +45,7 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
     const result = cleanupTempMounts({
       location,
       includeRunning: has(args, "include-running"),
-      ...(verbose ? { log: (line: string) => io.err(`mountkit: ${line}\n`) } : {}),
+      ...(verbose ? { log: (line: string) => io.err(`mountkit: ${oneLine(line)}\n`) } : {}),
     });
     const done = result.unmounted + result.removed.length;
     const code = result.warnings.length === 0 ? ExitCode.ok : done > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
@@ -63,10 +63,10 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
       return code;
     }
     if (verbose) {
-      for (const dir of result.removed) io.out(`cleanup: removed ${dir}\n`);
-      for (const dir of result.skipped) io.out(`cleanup: ${dir}: its process is still running, left alone\n`);
+      for (const dir of result.removed) io.out(`cleanup: removed ${quotePath(dir)}\n`);
+      for (const dir of result.skipped) io.out(`cleanup: ${quotePath(dir)}: its process is still running, left alone\n`);
     }
-    io.out(`cleanup: ${location}: ${plural(result.unmounted, "mount")} unmounted, ${plural(result.removed.length, "directory", "directories")} removed` +
+    io.out(`cleanup: ${quotePath(location)}: ${plural(result.unmounted, "mount")} unmounted, ${plural(result.removed.length, "directory", "directories")} removed` +
       (result.skipped.length > 0 ? `, ${plural(result.skipped.length, "directory", "directories")} of running processes left alone` : "") + "\n");
     return code;
   } catch (err) {

@@ -1,13 +1,13 @@
 /**
  * The fstab forms of mount and umount (util-linux's -a, -T, -t, -O, and mount with one operand).
  */
-import { BatchError, exitCodeFor, ExitCode } from "../../errors.ts";
+import { BatchError, exitCodeFor, ExitCode, quotePath } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
-import { errorJson, printResult, reportError, warningLine, type Io } from "../output.ts";
+import { errorJson, oneLine, printResult, reportError, warningLine, type Io } from "../output.ts";
 import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
 import { lineName, OPTIONS_MODES, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
@@ -74,7 +74,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
     }
     const report = (outcome: Parameters<typeof reportOutcome>[1] & { selection: FstabSelection }) => {
       if (has(args, "verbose") && !json) {
-        for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${s.target}: ignored (${s.reason})\n`);
+        for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${quotePath(s.target)}: ignored (${s.reason})\n`);
       }
       return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
     };
@@ -85,7 +85,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
     let outcome;
     try {
-      outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: (message) => io.err(`mount -a: ${message}\n`) });
+      outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: (message) => io.err(`mount -a: ${oneLine(message)}\n`) });
     } finally {
       reporter.finish();
     }
@@ -148,7 +148,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
     if (has(args, "verbose") && !json) {
       for (const r of results) {
         const where = "line" in r ? `${lineName(r)}: ` : "";
-        io.out(`umount -a: ${where}${r.target}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
+        io.out(`umount -a: ${where}${quotePath(r.target)}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
       }
     }
     let code: ExitCode = ExitCode.ok;

@@ -79,7 +79,7 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
         mkdir: has(args, "mkdir"),
         readonly: has(args, "read-only"),
         onEntry: reporter.onEntry,
-        warn: (message) => io.err(`with-mounts: ${message}\n`),
+        warn: (message) => io.err(`with-mounts: ${oneLine(message)}\n`),
         ...(last(args, "helper-dir") === undefined ? {} : { helperDir: last(args, "helper-dir")! }),
       },
       async (root) => {
