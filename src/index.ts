@@ -91,7 +91,8 @@ export type { BatchShared } from "./ops/batch-shared.ts";
 export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
 export { fstabRequest, mountFromFstab, mountFstab, planFromFstab, unmountFstab, type FstabMountOptions, type FstabOptions, type FstabPaths } from "./ops/fstab.ts";
 export { resolveInRoot, canonicalRoot, targetInPrefix, placeInPrefix } from "./ops/resolve.ts";
-export { withTempMount, withReadonlyTempMount, withBatch, cleanupTempMounts, type TempCleanup, type TempCleanupOptions } from "./ops/temp-mount.ts";
+export { withTempMount, withReadonlyTempMount, withBatch } from "./ops/temp-mount.ts";
+export { cleanupTempMounts, type TempCleanup, type TempCleanupOptions } from "./ops/temp-cleanup.ts";
 export { tempMountLocation, setTempMountLocation, makeTempDir, TEMP_DIR_PREFIX } from "./ops/temp-location.ts";
 export { withMountsFromText } from "./ops/with-mounts.ts";
 // idmapped mounts (docs/idmap.md)

@@ -11,6 +11,7 @@ export {
   mountsOfDevice,
   mountsOfSource,
   mountsUnder,
+  mountOptionItems,
   parentsFilter,
   prefixFilter,
   propagationOf,

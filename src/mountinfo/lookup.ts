@@ -5,7 +5,16 @@
  * Paths are compared by component ("/ab" is not under "/a"), unlike containerd, which
  * compares string prefixes.
  */
+import { splitOptionText } from "../option-text.ts";
 import type { MountInfo } from "./types.ts";
+
+/**
+ * A mount's option items, the per-mount ones then the superblock's (as util-linux joins them
+ * for -O), split where libmount splits: a quoted context="a,b" is one item.
+ */
+export function mountOptionItems(m: MountInfo): string[] {
+  return [...splitOptionText(m.options), ...splitOptionText(m.superOptions)];
+}
 
 /** A predicate over mounts, usable with Array.prototype.filter. */
 export type MountFilter = (m: MountInfo) => boolean;

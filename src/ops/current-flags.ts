@@ -3,6 +3,7 @@
  * mount(8) keeps what the options do not mention, and the kernel clears what the call omits.
  */
 import { readMountInfo } from "../mountinfo/read.ts";
+import { splitOptionText } from "../option-text.ts";
 import { MS, statfsFlagsToMs } from "../plan/flags.ts";
 import type { OpsContext } from "./context.ts";
 import { mountIdOf } from "./mount-id.ts";
@@ -18,5 +19,6 @@ export function currentFlags(target: string, inherit: number, ctx: OpsContext): 
 
 function superOptionsOf(target: string, ctx: OpsContext): readonly string[] {
   const id = mountIdOf(target, ctx);
-  return readMountInfo().find((m) => m.id === id)?.superOptions.split(",") ?? [];
+  const superOptions = readMountInfo().find((m) => m.id === id)?.superOptions;
+  return superOptions === undefined ? [] : splitOptionText(superOptions);
 }

@@ -13,7 +13,6 @@ import { mountAll, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { cleanupFailure } from "./temp-cleanup.ts";
 import { makeTempDir } from "./temp-location.ts";
 
-export { cleanupTempMounts, type TempCleanup, type TempCleanupOptions } from "./temp-cleanup.ts";
 
 export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "releaseStacks">;
 

@@ -8,6 +8,7 @@
  */
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError } from "../errors.ts";
+import { mountOptionItems } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { matchFstype, matchOptions } from "../plan/fstab.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
@@ -81,5 +82,5 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
 
 /** -O against a mount's options: the per-mount ones, then the superblock's (util-linux joins both). */
 function matchesTestOptions(m: MountInfo, pattern: string | undefined): boolean {
-  return pattern === undefined || matchOptions([...m.options.split(","), ...m.superOptions.split(",")], pattern);
+  return pattern === undefined || matchOptions(mountOptionItems(m), pattern);
 }

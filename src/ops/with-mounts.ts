@@ -35,8 +35,12 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   // A root that was there before: only what fn stacked on our mounts comes off with them.
   const ours = topMountIds(outcome.targets);
   const release = () => {
-    unmountAbove(ours, opsContext(options));
-    outcome.release();
+    try {
+      unmountAbove(ours, opsContext(options));
+    } finally {
+      // our own mounts come off even when what fn stacked on them could not
+      outcome.release();
+    }
   };
   return withBatch({ ...outcome, release }, () => fn(outcome.root));
 }

@@ -15,6 +15,7 @@
  * and runs it.
  */
 import { PlanError } from "../errors.ts";
+import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
 import { MS } from "./flags.ts";
 import type { Planner } from "./mount-plan.ts";
 import { isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
@@ -38,17 +39,12 @@ export interface ExternalHelpers {
 
 /**
  * SOURCE and TARGET as a helper gets them: canonical, as libmount prepares them for the mount
- * (a relative target made absolute, a symlink followed), but a network filesystem's source
- * (srv:/export, //srv/share), which names no path; an empty source is none.
+ * (a relative target made absolute, a symlink followed), but a network or pseudo filesystem's
+ * source (srv:/export, //srv/share, none), which names no path; an empty source is none.
  */
 export function helperPaths(type: string, source: string, target: string, helpers: Pick<ExternalHelpers, "canonicalPath">): { source: string; target: string } {
-  const asGiven = source === "" || isNetworkType(type);
+  const asGiven = source === "" || isNetworkFilesystem(type) || isPseudoFilesystem(type);
   return { source: source === "" ? "none" : asGiven ? source : helpers.canonicalPath(source), target: helpers.canonicalPath(target) };
-}
-
-/** libmount's network filesystems (mnt_fstype_is_netfs): their source is left as given. */
-function isNetworkType(type: string): boolean {
-  return ["cifs", "smbfs", "afs", "ncpfs"].includes(type) || type.startsWith("nfs") || type.startsWith("9p");
 }
 
 // Never a path: a type names a file in the helper dirs and nothing else.

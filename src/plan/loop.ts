@@ -69,7 +69,7 @@ export function loopMethod(facts: KernelFacts): LoopMethod {
  * The loop options (offset= and sizelimit= classified already, direct-io among the fs data
  * items, containerd's), and the data items left for the filesystem.
  */
-export function takeLoopOptions(options: ClassifiedOptions): { directIo: boolean; offset: number; sizeLimit: number; rest: string[] } {
+function takeLoopOptions(options: ClassifiedOptions): { directIo: boolean; offset: number; sizeLimit: number; rest: string[] } {
   const rest = options.data.filter((item) => item !== "direct-io");
   return {
     directIo: rest.length !== options.data.length,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { SyscallError } from "../../src/errors.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { resetTempMountLocation, setTempMountLocation } from "../../src/ops/temp-location.ts";
-import { cleanupTempMounts } from "../../src/ops/temp-mount.ts";
+import { cleanupTempMounts } from "../../src/ops/temp-cleanup.ts";
 import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";

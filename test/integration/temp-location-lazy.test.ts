@@ -4,7 +4,7 @@ import { afterEach, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { newTempPath, resetTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
-import { cleanupTempMounts } from "../../src/ops/temp-mount.ts";
+import { cleanupTempMounts } from "../../src/ops/temp-cleanup.ts";
 import { runCli } from "../support/cli.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";

@@ -171,9 +171,9 @@ describe("libmount's argv shape (util-linux 2.38.1's, seen with a helper logging
     expect(argvOf("mkfake", "srv:/export", [], ["mount.mkfake"], [], "./t")).toEqual(["mount.mkfake", "srv:/export", "/work/t", "-o", "rw"]);
   });
 
-  test("a network filesystem's source is never canonicalized (libmount's mnt_fstype_is_netfs), its target is", () => {
+  test("a network or pseudo filesystem's source is never canonicalized (libmount's mnt_fstype_is_netfs, _is_pseudofs), its target is", () => {
     const helpers = { canonicalPath: (path: string) => `/canonical/${path}` };
-    for (const type of ["nfs", "nfs4", "cifs", "smbfs", "afs", "ncpfs", "9p"]) expect(helperPaths(type, "srv", "t", helpers)).toEqual({ source: "srv", target: "/canonical/t" });
+    for (const type of ["nfs", "nfs4", "cifs", "smb3", "smbfs", "afs", "ncpfs", "glusterfs", "fuse.sshfs", "9p", "tmpfs", "proc", "fuse.lxcfs"]) expect(helperPaths(type, "srv", "t", helpers)).toEqual({ source: "srv", target: "/canonical/t" });
     expect(helperPaths("ext4", "srv", "t", helpers)).toEqual({ source: "/canonical/srv", target: "/canonical/t" });
     expect(helperPaths("nfs", "", "t", helpers)).toEqual({ source: "none", target: "/canonical/t" });
   });

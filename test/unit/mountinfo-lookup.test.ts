@@ -8,6 +8,7 @@ import {
   mountsOfDevice,
   mountsOfSource,
   mountsUnder,
+  mountOptionItems,
   parentsFilter,
   prefixFilter,
   propagationOf,
@@ -33,6 +34,11 @@ function mnt(id: number, parent: number, mountpoint: string, extra: Partial<Moun
     ...extra,
   };
 }
+
+test("mountOptionItems: the per-mount options then the superblock's, a quoted value one item", () => {
+  const m = { options: "rw,nosuid", superOptions: 'rw,context="system_u:a:b:s0:c1,c2",size=1024k' } as MountInfo;
+  expect(mountOptionItems(m)).toEqual(["rw", "nosuid", "rw", 'context="system_u:a:b:s0:c1,c2"', "size=1024k"]);
+});
 
 describe("isPathUnder", () => {
   const cases: [path: string, prefix: string, want: boolean][] = [

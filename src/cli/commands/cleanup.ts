@@ -4,7 +4,7 @@
  * cleanupTempMounts(), containerd's CleanupTempMounts.
  */
 import { ExitCode, quotePath } from "../../errors.ts";
-import { cleanupTempMounts } from "../../ops/temp-mount.ts";
+import { cleanupTempMounts } from "../../ops/temp-cleanup.ts";
 import { tempMountLocation } from "../../ops/temp-location.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
