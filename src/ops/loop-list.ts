@@ -2,7 +2,7 @@
  * The attached loop devices, as `losetup --list` shows them: /sys/block/loopN for every N,
  * and what sysfs says of each (loop-sysfs.ts).
  */
-import { realpath } from "../sys/realpath.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import { opsContext } from "./context.ts";
 import { loopDevicesShowing } from "./loop-reuse.ts";
 import { loopBackingFile, sysfsLoopValue, sysfsValue, SYS_BLOCK } from "./loop-sysfs.ts";
@@ -30,17 +30,19 @@ export interface LoopDevice {
  * The attached loop devices in sysfs's order, as losetup -l lists them (the kernel's directory
  * order, not by number), or only those attached to file (losetup -j FILE): by device and inode
  * (LOOP_GET_STATUS64), as losetup, so another path to the file matches too; by its real path
- * where a device cannot be opened (not root). A file that cannot be resolved is a
- * SyscallError of realpath(3).
+ * where a device cannot be opened (not root). A file that cannot be resolved (missing, deleted,
+ * beneath a directory not searchable) matches by the name given only, as losetup's -j when its
+ * stat() fails: a missing file lists nothing, and is no error.
  */
 export function listLoopDevices(file?: string): LoopDevice[] {
-  const wanted = file === undefined ? undefined : realpath(file);
-  const showing = wanted === undefined ? [] : loopDevicesShowing(wanted, opsContext());
+  const resolved = file === undefined ? undefined : existingRealpath(file);
+  const showing = resolved === undefined ? [] : loopDevicesShowing(resolved, opsContext());
+  const wantedName = resolved ?? file;
   const devices: LoopDevice[] = [];
   for (const name of loopNames()) {
     const device = loopDevice(name);
     if (device === undefined) continue;
-    if (wanted === undefined || showing.includes(device.device) || device.backingFile === wanted) devices.push(device);
+    if (file === undefined || showing.includes(device.device) || device.backingFile === wantedName) devices.push(device);
   }
   return devices;
 }

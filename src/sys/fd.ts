@@ -1,5 +1,5 @@
 /**
- * File descriptors: open(2), close(2), read(2), pread(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC), bound from libc.
+ * File descriptors: open(2), close(2), read(2), pread(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC, F_GETFD), bound from libc.
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
@@ -11,7 +11,7 @@ const libc = bindLibc({
   close: { args: ["i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
-  // variadic in C; its third argument is an int for F_DUPFD_CLOEXEC
+  // variadic in C; its third argument is an int for F_DUPFD_CLOEXEC, ignored for F_GETFD
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
   // syscall(SYS_openat2, dfd, path, &how, sizeof how): glibc before 2.39 has no wrapper
   syscall: { args: ["i64", "i64", "cstring", "ptr", "i64"], returns: "i32" },
@@ -70,10 +70,20 @@ export function close(fd: number): void {
   if (libc().close(fd) !== 0) throw syscallFailure("close(2)");
 }
 
-/** fcntl(2) commands. */
+/** fcntl(2) commands, and the one fd flag. */
 export const F = {
+  GETFD: 1,
   DUPFD_CLOEXEC: 1030,
 } as const;
+export const FD_CLOEXEC = 1;
+
+/** fcntl(fd, F_GETFD) -> fd's flags (FD_CLOEXEC), or undefined when fd is not open (EBADF). */
+export function fdFlags(fd: number): number | undefined {
+  const flags = libc().fcntl(fd, F.GETFD, 0);
+  if (flags >= 0) return flags;
+  if (lastErrno() === Errno.EBADF) return undefined;
+  throw syscallFailure("fcntl(2)");
+}
 
 /**
  * fcntl(fd, F_DUPFD_CLOEXEC, 0) -> a new fd, the lowest free, on the same open file and

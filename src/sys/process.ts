@@ -4,6 +4,7 @@
  *   posix_spawn(&pid, path, actions, attr, argv, envp)   no shell; stdin /dev/null;
  *                                                         stdout+stderr into one memfd, or one
  *                                                         each, or this process's own: ProcessStdio
+ *                                                         (/dev/null for one of those that is closed)
  *   waitpid(pid, &status, 0)                              its errno reaches the caller
  *
  * Why not Bun.spawnSync: it hides ECHILD (exitCode null, no signal), and ECHILD is the one
@@ -17,7 +18,7 @@
 import { ptr } from "bun:ffi";
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { O, writeAll } from "./fd.ts";
+import { FD_CLOEXEC, fdFlags, O, writeAll } from "./fd.ts";
 import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
 import { bytesFromText, cText, textFromBytes } from "../path-text.ts";
 import { environment } from "./command-line.ts";
@@ -192,8 +193,10 @@ function spawn(
       expectZero(c.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O.RDONLY, 0), path);
       expectZero(c.posix_spawn_file_actions_adddup2(actions, how.output.stdout, 1), path);
       expectZero(c.posix_spawn_file_actions_adddup2(actions, how.output.stderr, 2), path);
-    } else if (how.stdoutToStderr) {
-      expectZero(c.posix_spawn_file_actions_adddup2(actions, 2, 1), path);
+    } else {
+      // an inherited stream the child would start without gets /dev/null (standardFdsNotInherited)
+      for (const fd of standardFdsNotInherited()) expectZero(c.posix_spawn_file_actions_addopen(actions, fd, "/dev/null", O.RDWR, 0), path);
+      if (how.stdoutToStderr) expectZero(c.posix_spawn_file_actions_adddup2(actions, 2, 1), path);
     }
     expectZero(c.posix_spawn_file_actions_addclosefrom_np(actions, 3), path);
     // Bun ignores or blocks some signals; a helper (and the daemon it leaves) must not inherit that.
@@ -217,6 +220,21 @@ function spawn(
     c.posix_spawn_file_actions_destroy(actions);
     c.posix_spawnattr_destroy(attr);
   }
+}
+
+/**
+ * Fds 0-2 that a child would start without: closed, or close-on-exec. Bun opens /dev/null
+ * O_CLOEXEC onto each one its caller closed (`mountkit mount ... >&-`), so nothing mountkit
+ * opens becomes its stdout; a child given its stdio would start with that fd closed all the
+ * same, and the first file it opens (a FUSE daemon's /dev/fuse, a log) would be its stdout and
+ * take what it prints. Such an fd is /dev/null in the child, as Bun.spawn does for with-mounts'
+ * COMMAND.
+ */
+function standardFdsNotInherited(): number[] {
+  return [0, 1, 2].filter((fd) => {
+    const flags = fdFlags(fd);
+    return flags === undefined || (flags & FD_CLOEXEC) !== 0;
+  });
 }
 
 /** waitpid(pid, &status, 0), restarted on EINTR (a signal handler ran; the child is still ours). */

@@ -210,6 +210,38 @@ describe("the helper's output on the command line: written out once it succeeded
     expect(runCli(["umount", t]).code).toBe(0);
   });
 
+  test("apply writes it as mount -a does: stdout on stdout, stderr on stderr; with --json both on stderr", () => {
+    fresh("fuseoutapply");
+    const bin = talkingHelper();
+    const root = dir("root");
+    const t = join(root, "t");
+    cleanups.push(() => unmountAll(t));
+    const list = join(s.dir, "list.json");
+    writeFileSync(list, JSON.stringify([{ type: "fuse3.fake", source: "src", target: "/t", options: [] }]));
+    const text = runCli(["apply", "--root", root, "--mkdir", "--helper-dir", bin, list]);
+    expect(text).toEqual({ code: 0, stdout: `fake says: ${t}\n`, stderr: `fake warns: ${t}\n` });
+    expect(mountsUnder(t).map((m) => m.source)).toEqual(["fake"]);
+    expect(runCli(["umount", t]).code).toBe(0);
+    const json = runCli(["apply", "--json", "--root", root, "--helper-dir", bin, list]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, entries: [{ target: t, ok: true }] });
+    expect(json.stderr).toBe(`fake says: ${t}\nfake warns: ${t}\n`);
+    expect(runCli(["umount", t]).code).toBe(0);
+  });
+
+  test("with-mounts writes it all on stderr: its stdout is COMMAND's alone", () => {
+    fresh("fuseoutwith");
+    const bin = talkingHelper();
+    const root = dir("root");
+    const t = join(root, "t");
+    cleanups.push(() => unmountAll(t));
+    const list = join(s.dir, "list.json");
+    writeFileSync(list, JSON.stringify([{ type: "fuse3.fake", source: "src", target: "/t", options: [] }]));
+    const r = runCli(["with-mounts", "--root", root, "--mkdir", "--helper-dir", bin, list, "--", "/bin/sh", "-c", 'grep -q "^fake $MOUNTKIT_ROOT/t tmpfs " /proc/self/mounts && echo "command sees $MOUNTKIT_ROOT/t"']);
+    expect(r).toEqual({ code: 0, stdout: `command sees ${t}\n`, stderr: `fake says: ${t}\nfake warns: ${t}\n` });
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
   test("a helper that fails: nothing written before the error, which carries what it said (--json: error.output)", () => {
     fresh("fuseoutfail");
     const bin = talkingHelper(3);

@@ -2,7 +2,7 @@
 // Other engineers use loop devices on this machine at the same time: every check looks only at
 // the devices bound to this test's own image, and every device is released in finally.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, linkSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, PlanError, SyscallError } from "../../src/errors.ts";
@@ -19,7 +19,7 @@ import { libcSyscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
+import { eventually, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { caught } from "../support/caught.ts";
 
 beforeAll(requireRootNamespace);
@@ -313,10 +313,31 @@ describe("the binary", () => {
     await expectFreed(b);
     expect(runCli(["loop", "list", a])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(JSON.parse(runCli(["loop", "list", "--json", a]).stdout)).toEqual({ loopdevices: [] });
-    // a file that is not there: the error names realpath(3), ENOENT and the path
-    const missing = runCli(["loop", "list", s.path("missing.img")]);
-    expect(missing.code).toBe(32);
-    expect(missing.stderr).toContain(`${s.path("missing.img")}: realpath(3): ENOENT`);
+    // a file that is not there: nothing attached to it, no error, as losetup -j (exit 0, no output)
+    const missing = s.path("missing.img");
+    expect(runCli(["loop", "list", missing])).toEqual({ code: 0, stdout: losetup(["-j", missing]), stderr: "" });
+    expect(runCli(["loop", "list", "--json", missing])).toEqual({ code: 0, stdout: '{\n  "loopdevices": []\n}\n', stderr: "" });
+    expect(losetup(["-j", missing])).toBe("");
+  });
+
+  test("loop list of a deleted image's path lists nothing, as losetup -j; the whole list shows it as (deleted)", async () => {
+    fresh("loop-list-deleted");
+    const img = image("deleted");
+    const attach = runCli(["loop", "attach", img]);
+    expect(attach.code).toBe(0);
+    const device = attach.stdout.trim();
+    try {
+      rmSync(img);
+      const losetup = Bun.spawnSync(["losetup", "--list", "-j", img]);
+      expect(losetup.exitCode).toBe(0);
+      expect(runCli(["loop", "list", img])).toEqual({ code: 0, stdout: losetup.stdout.toString(), stderr: "" });
+      expect(losetup.stdout.toString()).toBe("");
+      expect(runCli(["loop", "list"]).stdout).toMatch(new RegExp(`^${device} .* ${img} \\(deleted\\) `, "m"));
+    } finally {
+      detachLoop(device);
+    }
+    // expectFreed looks for the image's name, which a deleted one no longer shows
+    await eventually(`${device} detached`, () => !existsSync(`/sys/block/${device.slice("/dev/".length)}/loop/backing_file`));
   });
 
   test("mount -l lists each device's filesystem label as [LABEL], line for line as util-linux mount -l", () => {

@@ -71,7 +71,14 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "apply" });
     let outcome;
     try {
-      outcome = applyText(text, { ...options, keepGoing: has(args, "keep-going"), onEntry: reporter.onEntry, warn: (message) => io.err(`apply: ${oneLine(message)}\n`) });
+      outcome = applyText(text, {
+        ...options,
+        keepGoing: has(args, "keep-going"),
+        onEntry: reporter.onEntry,
+        warn: (message) => io.err(`apply: ${oneLine(message)}\n`),
+        // a FUSE helper's output once it succeeded, as mount -a writes it (docs/fuse.md)
+        helperStdio: json ? "stdout-to-stderr" : "inherit",
+      });
     } finally {
       reporter.finish();
     }

@@ -80,6 +80,8 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
         readonly: has(args, "read-only"),
         onEntry: reporter.onEntry,
         warn: (message) => io.err(`with-mounts: ${oneLine(message)}\n`),
+        // a FUSE helper's output once it succeeded, all on stderr: stdout is COMMAND's (docs/fuse.md)
+        helperStdio: "stdout-to-stderr",
         ...(last(args, "helper-dir") === undefined ? {} : { helperDir: last(args, "helper-dir")! }),
       },
       async (root) => {
