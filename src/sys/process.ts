@@ -1,9 +1,10 @@
 /**
- * Running a helper program (mount.fuse3, fusermount3) and waiting for it, bound from libc (and
- * startProcess/processExit: a command with-mounts runs, when Bun.spawn cannot pass its bytes):
- *   posix_spawn(&pid, path, actions, attr, argv, envp)   no shell; stdin /dev/null;
- *                                                         stdout+stderr into one memfd, or one
- *                                                         each, or this process's own: ProcessStdio
+ * Running a helper program (mount.TYPE, umount.TYPE, mount.fuse3, fusermount3) and waiting for
+ * it, bound from libc (and startProcess/processExit: a command with-mounts runs when Bun.spawn
+ * cannot pass its bytes, or must keep signals the caller ignores ignored):
+ *   posix_spawn(&pid, path, actions, attr, argv, envp)   no shell; stdout+stderr into one memfd
+ *                                                         (stdin /dev/null), or one each, or
+ *                                                         this process's own stdio: ProcessStdio
  *                                                         (/dev/null for one of those that is closed)
  *   waitpid(pid, &status, 0)                              its errno reaches the caller
  *
