@@ -218,7 +218,7 @@ export interface FstabMountOptions extends OpsOptions {
  */
 export function fstabRequest(operand: string | { readonly source: string; readonly target: string }, options: FstabMountOptions = {}): BatchEntry {
   const lines = readFstab(options.file);
-  const line = typeof operand === "string" ? findFstabLine(lines, operand, canonicalPath) : findFstabPair(lines, operand.source, operand.target, canonicalPath);
+  const line = typeof operand === "string" ? findFstabLine(lines, operand, realOrAbsolutePath) : findFstabPair(lines, operand.source, operand.target, realOrAbsolutePath);
   if (line === undefined) {
     const what = typeof operand === "string" ? quotePath(operand) : `${quotePath(operand.source)} on ${quotePath(operand.target)}`;
     throw new PlanError(`mount: ${what}: can't find in ${fstabName(options.file)}`, {
@@ -256,7 +256,7 @@ function placedTarget(target: string, options: FstabMountOptions): { root: strin
 }
 
 /** A path as libmount compares fstab paths: canonical when it exists, else made absolute. */
-function canonicalPath(path: string): string {
+function realOrAbsolutePath(path: string): string {
   return existingRealpath(path) ?? absolutePath(path);
 }
 

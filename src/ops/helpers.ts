@@ -6,10 +6,10 @@ import { isAbsolute, join } from "../path.ts";
 import { HelperError, PlanError, quotePath } from "../errors.ts";
 import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
 import { accessible, X_OK } from "../sys/file.ts";
-import { existingRealpath } from "../sys/realpath.ts";
 import { fileType } from "../sys/stat.ts";
 import type { HelperStep, Plan } from "../plan/steps.ts";
 import type { ExternalHelpers } from "../plan/external-helper.ts";
+import { canonicalPath } from "./block-devices.ts";
 import type { OpsContext } from "./context.ts";
 
 /** The directories searched for helpers: the caller's helper dir alone, or the system ones. */
@@ -90,6 +90,7 @@ export function externalHelpers(ctx: OpsContext): ExternalHelpers {
       return undefined;
     },
     flags: [...(ctx.sloppy ? ["-s"] : []), ...(ctx.noMtab ? ["-n"] : []), ...(ctx.log !== undefined ? ["-v"] : [])],
-    canonicalPath: ctx.noCanonicalize ? (path) => path : (path) => existingRealpath(path) ?? path,
+    // libmount's canonicalize_path, /dev/dm-N as /dev/mapper/NAME included
+    canonicalPath: ctx.noCanonicalize ? (path) => path : canonicalPath,
   };
 }
