@@ -6,6 +6,7 @@
  * hold characters that would break the line.
  */
 import { errnoMessage, errnoName } from "./errno.ts";
+import { escapeControls } from "./control-escapes.ts";
 
 /** util-linux exit codes, as mount(8), umount(8) and findmnt(8) document them. */
 export const ExitCode = {
@@ -222,14 +223,14 @@ export function helperExitStatus(err: unknown): number | undefined {
 }
 
 /**
- * A path as it may appear inside a one-line message: unchanged when it is plain, JSON-quoted
- * when it holds a newline, tab, control character, backslash, quote or leading/trailing space.
- * DEL and the C1 controls (U+0080-U+009F: CSI among them), which JSON leaves as they are, are
- * escaped too (\u009b): a terminal acts on them.
+ * A path as it may appear inside a one-line message: unchanged when it is plain, quoted when it
+ * holds a newline, tab, control character, backslash, quote or leading/trailing space: in double
+ * quotes, a quote or backslash after a backslash, and what a terminal acts on escaped as
+ * escapeControls shows it everywhere (\n, \u001b, \u009b for C1, \x9b for a held byte 0x9b;
+ * a held byte 0xa0-0xff as it is, as it is in a path left unquoted).
  */
 export function quotePath(path: string): string {
   // eslint-disable-next-line no-control-regex
   if (!/[\x00-\x1f\x7f-\x9f"\\]|^\s|\s$/.test(path)) return path;
-  // eslint-disable-next-line no-control-regex
-  return JSON.stringify(path).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return `"${escapeControls(path.replace(/["\\]/g, "\\$&"))}"`;
 }

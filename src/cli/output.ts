@@ -3,6 +3,7 @@
  */
 import { exitCodeFor, MountkitError, SyscallError, type ExitCode } from "../errors.ts";
 import { isTerminal, writeAll } from "../sys/fd.ts";
+import { escapeControls } from "../control-escapes.ts";
 
 export { writeAll };
 
@@ -67,19 +68,16 @@ function writeStderr(text: string): void {
  * carry paths others chose (an fstab line, a container's config, a directory's entries), and an ESC in one
  * recolours the terminal, moves its cursor or sets its title, a carriage return rewrites the
  * line. The C0 controls but tab and newline, DEL and the C1 controls (U+0080-U+009F; CSI is
- * U+009B) become \u00XX, as quotePath writes them; a byte 0x80-0x9f that is not UTF-8 (held as
- * path-text.ts says, and printed as that byte, which a terminal set to 8 bits takes for C1)
- * becomes \xXX on stderr (heldBytes); stdout keeps such a byte, as util-linux's findmnt -J
- * writes it. Newlines are left: the lines are made one per message where they are written.
- * JSON stays JSON: it holds no raw C0 control, and a raw DEL or C1 in a string becomes the
- * same character's \u escape. (findmnt escapes its own fields, as util-linux does.)
+ * U+009B) are escaped as escapeControls shows them, as quotePath does (\r, \u001b, \u009b); a
+ * byte 0x80-0x9f that is not UTF-8 (held as path-text.ts says, and printed as that byte, which a
+ * terminal set to 8 bits takes for C1) becomes \xXX on stderr (heldBytes); stdout keeps such a
+ * byte, as util-linux's findmnt -J writes it. Newlines are left: the lines are made one per
+ * message where they are written. JSON stays JSON: it holds no raw C0 control, and a raw DEL or
+ * C1 in a string becomes the same character's \u escape. (findmnt escapes its own fields, as
+ * util-linux does.)
  */
 export function terminalSafe(text: string, heldBytes = true): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(heldBytes ? /[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udc9f]/gu : /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code >= 0xdc80 ? `\\x${(code - 0xdc00).toString(16)}` : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
+  return escapeControls(text, { keepTabAndNewline: true, heldBytes });
 }
 
 /** The first write to stdout that failed (other than to a reader that is gone), if one did. */

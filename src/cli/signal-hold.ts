@@ -1,7 +1,8 @@
 /**
  * The stop signals a wrapping command (with-mounts) holds from its first mount to its last
- * unmount, so that none ends mountkit half way with mounts left behind: each is recorded, and
- * passed on to the command while one runs, as timeout(1) and `unshare --fork` pass theirs.
+ * unmount, and bench for its whole run, so that none ends mountkit half way with mounts left
+ * behind: each is recorded, and passed on to with-mounts' command while one runs, as timeout(1)
+ * and `unshare --fork` pass theirs.
  * A signal mountkit's caller ignores (nohup's SIGHUP; SIGINT and SIGQUIT of a script's
  * background job) is not held: it stays ignored, here and in the command.
  */

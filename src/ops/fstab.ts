@@ -85,9 +85,22 @@ export function readFstab(paths: FstabPaths = DEFAULT_FSTAB): FstabLine[] {
  * that cannot be read is still a PlanError.
  */
 export function readFstabLenient(paths: FstabPaths = DEFAULT_FSTAB): { lines: FstabLine[]; problems: string[] } {
+  return parseFstabsLenient(fstabTexts(paths));
+}
+
+/**
+ * readFstabLenient of files read already, each as a plain file (findmnt -F FILE..., whose first
+ * file was read to tell what it holds: a pipe has nothing left for a second read). Lines and
+ * problems carry their file when there are several.
+ */
+export function parseFstabTextsLenient(texts: readonly { file: string; text: string }[]): { lines: FstabLine[]; problems: string[] } {
+  return parseFstabsLenient(texts.map((t) => ({ ...t, named: texts.length !== 1 })));
+}
+
+function parseFstabsLenient(texts: readonly { file: string; text: string; named: boolean }[]): { lines: FstabLine[]; problems: string[] } {
   const lines: FstabLine[] = [];
   const problems: string[] = [];
-  for (const { file, text, named } of fstabTexts(paths)) {
+  for (const { file, text, named } of texts) {
     const parsed = parseFstabLines(text);
     lines.push(...(named ? parsed.lines.map((l) => ({ ...l, file })) : parsed.lines));
     problems.push(...(named ? parsed.problems.map((p) => `${file}: ${p}`) : parsed.problems));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseIgnoredSignals } from "../../src/sys/ignored-signals.ts";
 import { mountTable, requireRootNamespace } from "../support/root.ts";
 
 const BUILT = join(import.meta.dir, "../../dist/mountkit");
@@ -209,7 +210,7 @@ describe("bad input", () => {
 });
 
 describe("interrupted", () => {
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGQUIT"] as const) {
     test(`${signal} stops the run, prints what was measured, then ends mountkit by ${signal}`, async () => {
       const child = Bun.spawn([binary, "bench", "--workload", "tmpfs", "--workload", "bind", "--duration", "600", "--json"], {
         env: { PATH: "" },
@@ -238,6 +239,43 @@ describe("interrupted", () => {
       }
     });
   }
+});
+
+describe("a signal the caller ignores", () => {
+  test("nohup's SIGHUP stays ignored: the run goes on; a SIGINT then ends it by SIGINT, nothing left", async () => {
+    // sh passes its ignored SIGHUP on to what it execs, as nohup(1) does
+    const child = Bun.spawn(["sh", "-c", 'trap "" HUP; exec "$0" bench --workload tmpfs --workload bind --duration 600 --json', binary], {
+      env: { PATH: "/usr/bin:/bin" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const measuring = () => readFileSync(`/proc/${child.pid}/mountinfo`, "utf8").includes(" mountkit-bench-tmpfs ");
+      while (!measuring()) {
+        if (child.exitCode !== null) throw new Error(`bench exited early: ${await new Response(child.stderr).text()}`);
+        await Bun.sleep(20);
+      }
+      // no handler of its own replaced the caller's ignore
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      expect(parseIgnoredSignals(status)).toContain(1);
+      child.kill("SIGHUP");
+      // more than two of the runner's 250 ms slices: a stop would have been seen by now
+      await Bun.sleep(600);
+      expect([child.exitCode, child.signalCode]).toEqual([null, null]);
+      expect(measuring()).toBe(true);
+      child.kill("SIGINT");
+      await child.exited;
+      expect([child.exitCode, child.signalCode]).toEqual([null, "SIGINT"]);
+      const report = JSON.parse(await new Response(child.stdout).text());
+      expect(report.interrupted).toBe("SIGINT");
+      expect(report.workloads.map((w: { status: string }) => w.status)).toEqual(["ok", "interrupted"]);
+      expect(await new Response(child.stderr).text()).toBe("mountkit: bench: stopped by SIGINT; everything it mounted was removed\n");
+      expectNothingLeft(child.pid, report);
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+  });
 });
 
 describe("interrupted while holding what a detach does not release", () => {

@@ -118,9 +118,12 @@ const SAVED_QUERIES = [
   ["-F", "$S/fstab", "-t", "zzz"],
   ["-F", "$S/none"],
   ["-F", "$S"],
+  ["-F", "$S/empty", "-F", "$S/commented", "-l", "-n", "-o", "ID"],
+  ["-F", "$S/signed"],
+  ["-F", "$S/fstab", "-F", "$S"],
 ];
 
-test("-F FILE alone: a mountinfo table or an fstab as its first line says; a bad line warned about (file and line) and left out; an empty table exit 1: as findmnt", () => {
+test("-F FILE alone: a mountinfo table or an fstab as its first line (of any file, in order) says; a bad line warned about (file and line) and left out; an empty table exit 1: as findmnt", () => {
   ws.fresh("findmnt-saved");
   const s = ws.dir("saved");
   writeFileSync(join(s, "one-bad"), `${GOOD}\nnot a mountinfo line\n20 1 0:30 / /data rw shared:7 - tmpfs data rw\n`);
@@ -128,6 +131,8 @@ test("-F FILE alone: a mountinfo table or an fstab as its first line says; a bad
   writeFileSync(join(s, "all-bad"), "garbage\n");
   writeFileSync(join(s, "empty"), "");
   writeFileSync(join(s, "fstab"), "tmpfs /a tmpfs defaults 0 0\nbad\n/dev/x /b ext4 ro 0 2\n");
+  // two numbers to sscanf("%u %u"), the second signed: libmount takes it for mountinfo
+  writeFileSync(join(s, "signed"), "1-2 /a tmpfs defaults 0 0\n");
   const answers = findmntBoth(":", SAVED_QUERIES, { S: s });
   for (const a of answers) {
     expect([a.query, a.ours]).toEqual([a.query, a.theirs]);
@@ -146,6 +151,37 @@ test("-F FILE alone: a mountinfo table or an fstab as its first line says; a bad
   expect(answers[12]!.ourErrors).toContain(`${s}/fstab: line 2: `);
   expect(outputs[15]).toBe("exit=1\n");
   expect(answers[16]!.ourErrors).toBe(`mountkit: findmnt: read ${s}/none: open(2): ENOENT (No such file or directory)\n`);
+  // an empty first file tells nothing: the second one's first line says mountinfo
+  expect(outputs[18]).toBe(" 1\n21\nexit=0\n");
+  expect(outputs[19]).toBe("exit=1\n");
+  expect(answers[19]!.ourErrors).toStartWith(`mountkit: findmnt: warning: ${s}/signed: line 1: `);
+  // without -s a directory is read as a file, as findmnt reads it, not as a directory of *.fstab
+  expect(outputs[20]).toBe("exit=1\n");
+  expect(answers[20]!.ourErrors).toBe(`mountkit: findmnt: read ${s}: read(2): EISDIR (Is a directory)\n`);
+});
+
+test("-F /dev/stdin and -F <(cmd): the pipe read once, its text a mountinfo table or an fstab: as findmnt", () => {
+  ws.fresh("findmnt-piped");
+  const s = ws.dir("saved");
+  writeFileSync(join(s, "mountinfo"), `# saved\n${GOOD}\nnot a mountinfo line\n20 1 0:30 / /data rw shared:7 - tmpfs data rw\n`);
+  writeFileSync(join(s, "fstab"), "# saved\ntmpfs /a tmpfs defaults 0 0\n/dev/x /b ext4 ro 0 2\n");
+  const tableQueries = [["-F", "/dev/stdin", "-l"], ["-F", "/dev/stdin", "-J", "-l", "-o", "TARGET,SOURCE"], ["-F", "/dev/stdin", "-n", "-o", "SOURCE", "-M", "/data"]];
+  const table = sameAsFindmnt(":", tableQueries, { S: s }, "/", 'cat "$S/mountinfo"');
+  // what they found, so that equal outputs are not two empty ones
+  expect(table[0]).toBe("TARGET SOURCE    FSTYPE OPTIONS\n/      /dev/sda1 ext4   rw\n/data  data      tmpfs  rw\nexit=0\n");
+  expect(table[2]).toBe("data\nexit=0\n");
+  const fstabQueries = [["-F", "/dev/stdin"], ["-F", "/dev/stdin", "-J"], ["-F", "/dev/stdin", "-n", "-o", "SOURCE", "-M", "/b"]];
+  const fstab = sameAsFindmnt(":", fstabQueries, { S: s }, "/", 'cat "$S/fstab"');
+  expect(fstab[0]).toBe("TARGET SOURCE FSTYPE OPTIONS\n/a     tmpfs  tmpfs  defaults\n/b     /dev/x ext4   ro\nexit=0\n");
+  expect(fstab[2]).toBe("/dev/x\nexit=0\n");
+  // <(cmd) is bash's: a /dev/fd/N pipe, read once as well
+  for (const file of ["mountinfo", "fstab"]) {
+    const run = (findmnt: string) => Bun.spawnSync(["bash", "-c", `${findmnt} -l -F <(cat "$S/${file}")`], { env: { ...process.env, LC_ALL: "C.UTF-8", S: s } });
+    const theirs = run("findmnt");
+    const ours = run(`"${BINARY}" findmnt`);
+    expect([file, ours.exitCode, ours.stdout.toString()]).toEqual([file, theirs.exitCode, theirs.stdout.toString()]);
+    expect([file, ours.exitCode, ours.stdout.toString()]).toEqual([file, 0, file === "mountinfo" ? table[0]!.replace(/exit=0\n$/, "") : fstab[0]!.replace(/exit=0\n$/, "")]);
+  }
 });
 
 test("--mountinfo FILE reads the table as -F does: a bad line is a warning and the rest is listed", () => {

@@ -4,7 +4,7 @@
 // carriage return fakes a line). The binary, as a user runs it. Root, private mount namespace.
 import { afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { runCli } from "../support/cli.ts";
+import { BINARY, runCli } from "../support/cli.ts";
 import { requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -73,4 +73,17 @@ test("cleanup -v: a planted mountkit-* directory named with a newline and ESC is
   expect(r.code).toBe(0);
   expectTerminalSafe(r.stdout);
   expect(r.stdout.split("\n")).toEqual([`cleanup: removed "${location}/mountkit-mount-1x\\nmountkit: fake\\u001b[2J"`, `cleanup: ${location}: 0 mounts unmounted, 1 directory removed`, ""]);
+});
+
+test("a byte that is not UTF-8 reads the same in a path quoted for a tab as in one left unquoted: 0x9b as \\x9b, 0xe9 as itself", () => {
+  s = scratch("escapes-held");
+  // printf's \233 \351: the bytes 0x9b (CSI to an 8-bit terminal) and 0xe9 (Latin-1 é), not UTF-8
+  const script = '"$M" mount -t tmpfs x "$D/tab\t$(printf "\\233\\351")"; "$M" mount -t tmpfs x "$D/plain$(printf "\\233\\351")"';
+  const proc = Bun.spawnSync(["sh", "-c", script], { env: { ...process.env, M: BINARY, D: s.dir } });
+  const lines = proc.stderr.toString("latin1").split("\n");
+  expect(lines).toHaveLength(3);
+  // quoted (JSON.stringify wrote \udc9b\udce9 here) and unquoted alike
+  expect(lines[0]).toStartWith(`mountkit: mount x on "${s.dir}/tab\\t\\x9b\xe9": mount(2): ENOENT`);
+  expect(lines[1]).toStartWith(`mountkit: mount x on ${s.dir}/plain\\x9b\xe9: mount(2): ENOENT`);
+  expect(proc.stderr.includes(0x9b)).toBe(false);
 });

@@ -24,12 +24,14 @@ export interface FindmntAnswers {
 /**
  * Run each query with util-linux findmnt, then with ours (in the shell's working directory
  * cwd, "/" unless given), after setup; the setup must print nothing on stderr. Arguments are
- * expanded by the shell inside double quotes ("$D/a": the env's D).
+ * expanded by the shell inside double quotes ("$D/a": the env's D). With input (a shell
+ * command), each run reads that command's output from a pipe on its stdin.
  */
-export function findmntBoth(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>, cwd = "/"): FindmntAnswers[] {
+export function findmntBoth(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>, cwd = "/", input?: string): FindmntAnswers[] {
   const errors = mkdtempSync(join(tmpdir(), "mk-findmnt-both-"));
   try {
-    const run = (tool: string, args: readonly string[], err: string) => `${tool} ${args.map((a) => `"${a}"`).join(" ")} 2>"$ERRS/${err}"; echo "exit=$?"; echo ${MARK}`;
+    const piped = input === undefined ? "" : `${input} | `;
+    const run = (tool: string, args: readonly string[], err: string) => `${piped}${tool} ${args.map((a) => `"${a}"`).join(" ")} 2>"$ERRS/${err}"; echo "exit=$?"; echo ${MARK}`;
     const steps = queries.flatMap((args, i) => [run("findmnt", args, `${i}.theirs`), run('"$MK"', ["findmnt", ...args], `${i}.ours`)]);
     const script = ["set -u", setup, `cd "${cwd}"`, `echo ${MARK}`, ...steps].join("\n");
     const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], {
@@ -56,8 +58,8 @@ export function findmntBoth(setup: string, queries: readonly (readonly string[])
  * findmntBoth, expecting the same output and exit code from both, and stderr from both or from
  * neither (its words are each tool's own); returns util-linux's outputs.
  */
-export function sameAsFindmnt(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>, cwd?: string): string[] {
-  const answers = findmntBoth(setup, queries, env, cwd);
+export function sameAsFindmnt(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>, cwd?: string, input?: string): string[] {
+  const answers = findmntBoth(setup, queries, env, cwd, input);
   for (const a of answers) {
     expect([a.query, a.ours]).toEqual([a.query, a.theirs]);
     expect([a.query, a.ourErrors === ""]).toEqual([a.query, a.theirErrors === ""]);

@@ -72,7 +72,8 @@ test("without cleanup errors: the message and hint only", () => {
 
 test("terminalSafe escapes what a terminal acts on: C0 but tab and newline, DEL, C1, and a held byte 0x80-0x9f", () => {
   expect(terminalSafe("mountkit: /a\u001b[31mred\u001b]0;title\u0007\r\u007f\u009b2J\tok\n")).toBe(
-    "mountkit: /a\\u001b[31mred\\u001b]0;title\\u0007\\u000d\\u007f\\u009b2J\tok\n",
+    // a carriage return as quotePath writes it (JSON's \r; it was \u000d here)
+    "mountkit: /a\\u001b[31mred\\u001b]0;title\\u0007\\r\\u007f\\u009b2J\tok\n",
   );
   // a byte that is not UTF-8, as path-text.ts holds it: 0x9b (CSI to an 8-bit terminal) escaped, 0xe9 kept
   expect(terminalSafe("caf\udce9 \udc9b")).toBe("caf\udce9 \\x9b");

@@ -346,7 +346,7 @@ describe("parseMountInfoLenient (a saved table, as findmnt -F reads one)", () =>
 describe("mountinfo/ stays pure", () => {
   // Only read.ts may touch the system; the rest must run anywhere, on any text.
   const dir = new URL("../../src/mountinfo/", import.meta.url).pathname;
-  const files = ["types.ts", "parse.ts", "lookup.ts", "findmnt.ts", "findmnt-space.ts", "filesystem-kinds.ts", "index.ts"];
+  const files = ["types.ts", "parse.ts", "lookup.ts", "findmnt.ts", "findmnt-space.ts", "filesystem-kinds.ts", "table-format.ts", "index.ts"];
   for (const file of files) {
     test(`${file} imports nothing that touches the system`, async () => {
       const src = await Bun.file(dir + file).text();

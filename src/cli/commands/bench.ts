@@ -14,6 +14,7 @@ import { VERSION } from "../../version.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
 import { oneLine, printResult, processIo, reportError, type Io } from "../output.ts";
 import { SignalExit } from "../signal-exit.ts";
+import { holdStopSignals, STOP_SIGNALS } from "../signal-hold.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print the results as JSON" },
@@ -29,12 +30,10 @@ const SUMMARY =
   "through the library for --duration seconds; ops/s and latency p50/p99 are reported. Runs as root\n" +
   "in its own private mount namespace on a scratch tmpfs: the host's mounts are never touched, and\n" +
   "everything is cleaned up when it ends or is interrupted (Ctrl-C); then it ends by the same signal\n" +
-  "(a shell reports 130 for Ctrl-C).";
+  "(a shell reports 130 for Ctrl-C). A signal its caller ignores (nohup's SIGHUP) stays ignored.";
 
 const DEFAULT_DURATION_SEC = 1;
 const MAX_DURATION_SEC = 3600;
-const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
-type StopSignal = keyof typeof STOP_SIGNALS;
 
 export async function benchCommand(argv: readonly string[], io: Io): Promise<ExitCode | number | SignalExit> {
   const json = flagGiven(argv, FLAGS, "json");
@@ -55,11 +54,9 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
       return ExitCode.ok;
     }
 
-    let stoppedBy: StopSignal | undefined;
-    const onSignal = (signal: StopSignal) => {
-      stoppedBy ??= signal;
-    };
-    for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
+    // Held until the teardown is done: the first stop signal ends the run between slices. One
+    // the caller ignores (nohup's SIGHUP, a script's background SIGINT) stays ignored.
+    const signals = holdStopSignals();
     const progress = io === processIo && process.stderr.isTTY ? progressLine(io) : undefined;
     let sandbox: Sandbox | undefined;
     let results: WorkloadResult[];
@@ -70,18 +67,20 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
         durationSec,
         host,
         sandbox,
-        stopRequested: () => stoppedBy !== undefined,
+        stopRequested: () => signals.received !== undefined,
         ...(progress ? { onProgress: progress.show } : {}),
       });
     } finally {
       progress?.clear();
       sandbox?.close();
-      for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.off(signal, onSignal);
+      signals.release();
     }
+    const stoppedBy = signals.received;
+    const stop = stoppedBy === undefined ? undefined : new SignalExit(STOP_SIGNALS[stoppedBy]);
     // Read last, after every teardown: the run's own namespace is the only place a leak shows.
     const leftovers = sandbox.leftovers();
 
-    const code = benchExitCode(results, stoppedBy, leftovers.length > 0);
+    const code = benchExitCode(results, stop, leftovers.length > 0);
     if (json) {
       // a report: what failed is in its workloads, interrupted and leftovers (ok and exitCode from printResult)
       const report: Omit<BenchReport, "ok"> = {
@@ -100,10 +99,10 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
     if (leftovers.length > 0) {
       io.err(`mountkit: bench: left mounted in its namespace: ${oneLine(leftovers.map((m) => `${m.target} (${m.fstype} ${m.source})`).join(", "))}\n`);
     }
-    if (stoppedBy !== undefined) {
+    if (stop !== undefined) {
       io.err(`mountkit: bench: stopped by ${stoppedBy}; everything it mounted was removed\n`);
       // the document said 128+N, as a shell will report the death by the signal
-      return new SignalExit(STOP_SIGNALS[stoppedBy]);
+      return stop;
     }
     for (const r of results) if (r.status === "failed") io.err(`mountkit: bench: workload ${r.name} failed: ${r.error}\n`);
     return code;
@@ -113,8 +112,8 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
 }
 
 /** 128+N when signal N stopped the run; 64 when some workloads that ran failed, 32 all; 2 a mount left behind; else 0. */
-function benchExitCode(results: readonly WorkloadResult[], stoppedBy: StopSignal | undefined, leftover: boolean): number {
-  if (stoppedBy !== undefined) return 128 + STOP_SIGNALS[stoppedBy];
+function benchExitCode(results: readonly WorkloadResult[], stop: SignalExit | undefined, leftover: boolean): number {
+  if (stop !== undefined) return stop.status;
   if (results.some((r) => r.status === "failed")) return results.some((r) => r.status === "ok") ? ExitCode.someFailed : ExitCode.mountFailed;
   return leftover ? ExitCode.system : ExitCode.ok;
 }

@@ -6,7 +6,7 @@
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
 import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
-import { fstabName, readFstabLenient } from "../../ops/fstab.ts";
+import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable, shellColumns } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
@@ -23,10 +23,12 @@ export function fstabListing(
   columns: readonly string[] | undefined,
   path: string | undefined,
   kinds: (fstype: string) => boolean,
+  /** -F FILE... without -s: the files' texts, read already (each once, as plain files) */
+  texts?: readonly { file: string; text: string }[],
 ): ExitCode {
   const files = values(args, "tab-file");
   const paths = files.length === 0 ? undefined : files;
-  const read = readFstabLenient(paths);
+  const read = texts === undefined ? readFstabLenient(paths) : parseFstabTextsLenient(texts);
   const problems = read.problems;
   const lines = read.lines.filter((line) => kinds(line.fstype)); // -D, --real, --pseudo
   // a problem names its file when there were several; one file's are "line N: ..."

@@ -14,7 +14,9 @@ import { ASCII_TREE, flattenForest, submountForest, treePrefixes, uniqueTargets,
 import { utf8Locale } from "../locale.ts";
 import { lookupMount } from "../../mountinfo/lookup.ts";
 import { matchFstype, matchOptions } from "../../plan/fstab.ts";
-import { readMountInfo, readMountInfoFileLenient } from "../../mountinfo/read.ts";
+import { readMountInfo } from "../../mountinfo/read.ts";
+import { parseMountInfoLenient } from "../../mountinfo/parse.ts";
+import { tableFormatOf, type TableFormat } from "../../mountinfo/table-format.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
 import { readTextFile } from "../../sys/file.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
@@ -50,15 +52,20 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     const columns = output === undefined ? (df ? DF_COLUMNS : undefined) : outputColumns(output, df);
     const kinds = filesystemKinds(args);
     const tabFiles = values(args, "tab-file");
-    // -F without -s reads what the first file holds, as libmount guesses it: a mountinfo table or an fstab
-    const savedTable = tabFiles.length > 0 && !has(args, "fstab") ? savedTableFormat(tabFiles[0]!) : undefined;
+    // -F without -s: each file read once (a pipe, as -F /dev/stdin or <(cmd), has nothing left for
+    // a second read); what they hold guessed from their text, as libmount guesses it
+    const tabText = savedTexts(tabFiles);
+    const savedTable = tabFiles.length > 0 && !has(args, "fstab") ? savedTableFormat(tabFiles, tabText) : undefined;
     // the fstab listing loads only for --fstab
-    if (has(args, "fstab") || savedTable === "fstab") return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, target ?? args.operands[0], kinds);
+    if (has(args, "fstab") || savedTable === "fstab") {
+      const texts = savedTable === "fstab" ? tabFiles.map((file, i) => ({ file, text: tabText(i) })) : undefined;
+      return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, target ?? args.operands[0], kinds, texts);
+    }
     const task = last(args, "task");
     if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
     const files = task !== undefined ? [`/proc/${task}/mountinfo`] : savedTable === "mountinfo" ? tabFiles : values(args, "mountinfo").slice(-1);
     const saved = files.length > 0;
-    let table = saved ? readSavedTables(files, io) : readMountInfo();
+    let table = saved ? readSavedTables(files, io, files === tabFiles ? tabText : savedTexts(files)) : readMountInfo();
     if (has(args, "uniq")) table = uniqueTargets(table);
     const types = last(args, "types");
     const options = last(args, "options");
@@ -194,25 +201,37 @@ function mountSpaceColumns(bytes: boolean): Columns<MountInfo> {
 /**
  * Saved mountinfo tables (--mountinfo FILE, -F FILE..., -N's), as findmnt reads them: a line
  * that does not parse is warned about, naming the file and line, and left out; a file that
- * cannot be read is bad input (exit 1).
+ * cannot be read is bad input (exit 1). text(i): the text of files[i].
  */
-function readSavedTables(files: readonly string[], io: Io): MountInfo[] {
-  return files.flatMap((file) => {
-    const { mounts, problems } = readSavedFile(file, readMountInfoFileLenient);
+function readSavedTables(files: readonly string[], io: Io, text: (index: number) => string): MountInfo[] {
+  return files.flatMap((file, i) => {
+    const { mounts, problems } = parseMountInfoLenient(text(i));
     for (const p of problems) io.err(`mountkit: findmnt: warning: ${oneLine(`${quotePath(file)}: line ${p.line}: ${p.detail}`)} (line ignored)\n`);
     return mounts;
   });
 }
 
 /**
- * What -F FILE holds, as libmount guesses it from the first line that is not blank or a
- * comment: a mountinfo table when it starts with two numbers (the mount and parent ids), else
- * an fstab. A directory cannot be read so (with -s, its *.fstab files are read).
+ * What -F FILE... hold, as libmount guesses it for the one table it reads them into: from the
+ * first line, in any of them in order, that is not blank or a comment (tableFormatOf). Files
+ * after the one that tells are not read here. A directory cannot be read so (with -s, its
+ * *.fstab files are read).
  */
-function savedTableFormat(file: string): "mountinfo" | "fstab" {
-  const text = readSavedFile(file, readTextFile);
-  const first = text.split("\n").find((line) => !/^\s*(#|$)/.test(line));
-  return first !== undefined && /^\s*\d+\s+\d+/.test(first) ? "mountinfo" : "fstab";
+function savedTableFormat(files: readonly string[], text: (index: number) => string): TableFormat {
+  for (let i = 0; i < files.length; i++) {
+    const format = tableFormatOf(text(i));
+    if (format !== undefined) return format;
+  }
+  return "fstab";
+}
+
+/**
+ * The text of each saved file, read when first asked for and kept: a file is read once, as
+ * findmnt reads it (a pipe gives its text to one read only).
+ */
+function savedTexts(files: readonly string[]): (index: number) => string {
+  const texts: string[] = [];
+  return (i) => (texts[i] ??= readSavedFile(files[i]!, readTextFile));
 }
 
 /** read(file), a file that cannot be read being bad input (exit 1), named as findmnt -s names an fstab it cannot read. */
