@@ -5,7 +5,6 @@ import { exitCodeFor, MountkitError, SyscallError, type ExitCode } from "../erro
 import { isTerminal, writeAll } from "../sys/fd.ts";
 import { escapeControls } from "../control-escapes.ts";
 
-export { writeAll };
 
 export interface Io {
   /** results on stdout (processIo escapes the control characters in them: terminalSafe) */

@@ -6,8 +6,6 @@
 import { isPseudoFilesystem } from "./filesystem-kinds.ts";
 import type { Columns } from "./findmnt.ts";
 
-export { isPseudoFilesystem };
-
 /** A filesystem's block counts (statfs's f_frsize, f_blocks, f_bfree, f_bavail). */
 export interface SpaceCounts {
   readonly blockSize: bigint;

@@ -3,7 +3,7 @@
 // reader that is gone (EPIPE), an fd that cannot be written (EBADF). Real pipes, real children.
 import { expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
-import { writeAll } from "../../src/cli/output.ts";
+import { writeAll } from "../../src/sys/fd.ts";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { readTextFd } from "../../src/sys/file.ts";

@@ -1,6 +1,7 @@
 // findmnt's sizes and USE% (util-linux size_to_human_string, printf "%.0f"), and its pseudo types.
 import { describe, expect, test } from "bun:test";
-import { humanSize, isPseudoFilesystem, shownByDf, usePercent } from "../../src/mountinfo/findmnt-space.ts";
+import { isPseudoFilesystem } from "../../src/mountinfo/filesystem-kinds.ts";
+import { humanSize, shownByDf, usePercent } from "../../src/mountinfo/findmnt-space.ts";
 
 describe("humanSize, as findmnt prints SIZE", () => {
   const cases: [bigint, string][] = [

@@ -8,11 +8,12 @@ import { errnoMessage } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
 import { DEFAULT_COLUMNS, findmntColumns, findmntJsonText, findmntJsonTreeText, parseColumns, RECORD_COLUMNS, rowsPairs, rowsTable, shellColumns, type Columns } from "../../mountinfo/findmnt.ts";
-import { DF_COLUMNS, isPseudoFilesystem, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
+import { DF_COLUMNS, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
+import { isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import { ASCII_TREE, flattenForest, submountForest, treePrefixes, uniqueTargets, UTF8_TREE } from "../../mountinfo/findmnt-tree.ts";
 import { utf8Locale } from "../locale.ts";
-import { lookupMount } from "../../mountinfo/lookup.ts";
+import { lookupMount, mountOptionItems } from "../../mountinfo/lookup.ts";
 import { matchFstype, matchOptions } from "../../plan/fstab.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { parseMountInfoLenient } from "../../mountinfo/parse.ts";
@@ -71,7 +72,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     const options = last(args, "options");
     const wanted = (m: MountInfo) =>
       (!types || matchFstype(m.fstype, types)) && // "nonfs,tmpfs", "noproc": as findmnt -t
-      (options === undefined || matchOptions([...m.options.split(","), ...m.superOptions.split(",")], options)) &&
+      (options === undefined || matchOptions(mountOptionItems(m), options)) &&
       kinds(m.fstype);
     let mounts = table.filter(wanted);
 
