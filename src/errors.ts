@@ -76,9 +76,14 @@ export class SyscallError extends MountkitError {
     this.message = this.describe();
   }
 
+  /** "mount(2): EBUSY (Device or resource busy)": the call and its errno, without what was being done */
+  get callFailure(): string {
+    return `${this.syscall}: ${this.errnoName} (${errnoMessage(this.errno)})`;
+  }
+
   /** "mount tmpfs on /x: mount(2): EBUSY (Device or resource busy)" */
   describe(): string {
-    const detail = [`${this.syscall}: ${this.errnoName} (${errnoMessage(this.errno)})`, ...(this.details ?? [])].join(": ");
+    const detail = [this.callFailure, ...(this.details ?? [])].join(": ");
     if (this.action) return `${this.action}: ${detail}`;
     const where = this.paths.length ? `${this.paths.map(quotePath).join(", ")}: ` : "";
     return `${where}${detail}`;

@@ -5,7 +5,7 @@
  * line for X.
  */
 import { join } from "../path.ts";
-import { Errno, errnoMessage } from "../errno.ts";
+import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import {
@@ -127,7 +127,7 @@ function readFstabText(file: string): string {
     return readTextFile(file);
   } catch (err) {
     // bad input (exit 1), named as a syscall error is: "read /etc/fstab: open(2): ENOENT (No such file or directory)"
-    const cause = err instanceof SyscallError ? `${err.syscall}: ${err.errnoName} (${errnoMessage(err.errno)})` : String(err);
+    const cause = err instanceof SyscallError ? err.callFailure : String(err);
     throw new PlanError(`read ${quotePath(file)}: ${cause}`, { cause: err });
   }
 }

@@ -1,7 +1,6 @@
 /**
  * mountkit apply: a containerd mount list or an OCI config.json, mounted as one batch.
  */
-import { errnoMessage } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { applyText, planApply } from "../../ops/apply.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
@@ -94,7 +93,7 @@ export function readInput(file: string): string {
     return file === "-" ? readTextFd(0, "stdin") : readTextFile(file);
   } catch (err) {
     // named as fstab's are: "read list.json: open(2): ENOENT (No such file or directory)"
-    const cause = err instanceof SyscallError ? `${err.syscall}: ${err.errnoName} (${errnoMessage(err.errno)})` : String(err);
+    const cause = err instanceof SyscallError ? err.callFailure : String(err);
     throw new PlanError(`read ${file === "-" ? "stdin" : quotePath(file)}: ${cause}`, { cause: err });
   }
 }

@@ -4,7 +4,6 @@
  * findmnt's formats.
  */
 import { normalize, resolve } from "../../path.ts";
-import { errnoMessage } from "../../errno.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
 import { DEFAULT_COLUMNS, findmntColumns, findmntJsonText, findmntJsonTreeText, parseColumns, RECORD_COLUMNS, rowsPairs, rowsTable, shellColumns, type Columns } from "../../mountinfo/findmnt.ts";
@@ -241,6 +240,6 @@ function readSavedFile<T>(file: string, read: (file: string) => T): T {
     return read(file);
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
-    throw new PlanError(`findmnt: read ${quotePath(file)}: ${err.syscall}: ${err.errnoName} (${errnoMessage(err.errno)})`, { cause: err });
+    throw new PlanError(`findmnt: read ${quotePath(file)}: ${err.callFailure}`, { cause: err });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * mountkit umount: argv -> the unmount family; output and exit code.
  */
-import { Errno, errnoMessage } from "../../errno.ts";
+import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
@@ -167,7 +167,7 @@ function noMountPoint(target: string): NoMountPointError {
     missing = err;
   }
   if (missing !== undefined && deviceTagOf(target) === undefined) {
-    return new NoMountPointError(`unmount ${quotePath(target)}: not found: ${missing.syscall}: ${missing.errnoName} (${errnoMessage(missing.errno)})`);
+    return new NoMountPointError(`unmount ${quotePath(target)}: not found: ${missing.callFailure}`);
   }
   return new NoMountPointError(`unmount ${quotePath(target)}: not mounted`);
 }
