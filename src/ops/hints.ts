@@ -50,9 +50,29 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return `${quotePath(target)} or the source is busy`;
     case Errno.EINVAL:
       return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
+    case Errno.EMFILE:
+      return openFilesHint();
+    case Errno.ENFILE:
+      return "the system's table of open files is full (fs.file-max)";
     default:
       return undefined;
   }
+}
+
+/**
+ * EMFILE: the limit the process ran into, read from /proc/self/limits ("Max open files  20  20
+ * files"), and what holds many fds: an idmapped overlay's lower layers are each an fd until the
+ * overlay is made.
+ */
+function openFilesHint(): string {
+  let limit: string | undefined;
+  try {
+    limit = /^Max open files\s+(\S+)/m.exec(readTextFile("/proc/self/limits"))?.[1];
+  } catch {
+    // no /proc: the hint without the number
+  }
+  const held = "an idmapped overlay holds one per lower layer until it is made";
+  return `more files open than RLIMIT_NOFILE${limit === undefined ? "" : ` (${limit})`} allows; ${held}: raise it (ulimit -n, prlimit --nofile)`;
 }
 
 /** Whether source is a read-only block device (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */
