@@ -52,11 +52,25 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
     case Errno.EMFILE:
       return openFilesHint();
+    case Errno.ENOSPC:
+      // a mount call's ENOSPC is the mount count, never disk space
+      return MOUNT_CALLS.has(err.syscall) ? mountMaxHint() : undefined;
     case Errno.ENFILE:
       return "the system's table of open files is full (fs.file-max)";
     default:
       return undefined;
   }
+}
+
+/** ENOSPC of a mount call: the namespace holds as many mounts as fs.mount-max allows. */
+function mountMaxHint(): string {
+  let limit: string | undefined;
+  try {
+    limit = readTextFile("/proc/sys/fs/mount-max").trim();
+  } catch {
+    // no /proc/sys: the hint without the number
+  }
+  return `the mount namespace holds the most mounts fs.mount-max${limit === undefined ? "" : ` (${limit})`} allows, those propagated into it counted: unmount some, or raise the sysctl`;
 }
 
 /**
