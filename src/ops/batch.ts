@@ -131,7 +131,14 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
   // again right before they are mounted.
   const targets = new Map<BatchEntry, string>();
   const resolveNow = (e: BatchEntry) => {
-    const target = resolveInRoot(canonical, e.mount.target, ctx.sys);
+    let target: string;
+    try {
+      target = resolveInRoot(canonical, e.mount.target, ctx.sys);
+    } catch (err) {
+      // "apply: entry 3: resolve /r/x: readlink(2): ENAMETOOLONG": the entry named, as a plan's refusal names it
+      if (err instanceof SyscallError) throw err.withAction(`${action}: ${e.where}: ${err.action ?? `resolve ${e.mount.target}`}`);
+      throw err;
+    }
     targets.set(e, target);
     return target;
   };
@@ -179,8 +186,18 @@ function preflightEach(
   targets: ReadonlyMap<BatchEntry, string>,
   ctx: OpsContext,
 ): { preflight: Map<BatchEntry, Preflight>; checked: MountkitError[] } {
-  const plans = planEach(entries, resolveNow, ctx.facts, planEnv(ctx)).map((planned) => {
-    if (planned instanceof PlanError) return undefined;
+  const plans = entries.map((entry) => {
+    let target: string;
+    try {
+      target = resolveNow(entry);
+    } catch (err) {
+      // a mount point that cannot be resolved (ENAMETOOLONG, EACCES, a link cycle): resolved
+      // again in its turn, where it fails alone, named
+      if (err instanceof MountkitError) return undefined;
+      throw err;
+    }
+    const [planned] = planEach([entry], () => target, ctx.facts, planEnv(ctx));
+    if (planned === undefined || planned instanceof PlanError) return undefined;
     try {
       return readyToRun(planned, ctx);
     } catch (err) {

@@ -50,9 +50,43 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return `${quotePath(target)} or the source is busy`;
     case Errno.EINVAL:
       return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
+    case Errno.EMFILE:
+      return openFilesHint();
+    case Errno.ENOSPC:
+      // a mount call's ENOSPC is the mount count, never disk space
+      return MOUNT_CALLS.has(err.syscall) ? mountMaxHint() : undefined;
+    case Errno.ENFILE:
+      return "the system's table of open files is full (fs.file-max)";
     default:
       return undefined;
   }
+}
+
+/** ENOSPC of a mount call: the namespace holds as many mounts as fs.mount-max allows. */
+function mountMaxHint(): string {
+  let limit: string | undefined;
+  try {
+    limit = readTextFile("/proc/sys/fs/mount-max").trim();
+  } catch {
+    // no /proc/sys: the hint without the number
+  }
+  return `the mount namespace holds the most mounts fs.mount-max${limit === undefined ? "" : ` (${limit})`} allows, those propagated into it counted: unmount some, or raise the sysctl`;
+}
+
+/**
+ * EMFILE: the limit the process ran into, read from /proc/self/limits ("Max open files  20  20
+ * files"), and what holds many fds: an idmapped overlay's lower layers are each an fd until the
+ * overlay is made.
+ */
+function openFilesHint(): string {
+  let limit: string | undefined;
+  try {
+    limit = /^Max open files\s+(\S+)/m.exec(readTextFile("/proc/self/limits"))?.[1];
+  } catch {
+    // no /proc: the hint without the number
+  }
+  const held = "an idmapped overlay holds one per lower layer until it is made";
+  return `more files open than RLIMIT_NOFILE${limit === undefined ? "" : ` (${limit})`} allows; ${held}: raise it (ulimit -n, prlimit --nofile)`;
 }
 
 /** Whether source is a read-only block device (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */

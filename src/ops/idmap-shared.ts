@@ -5,6 +5,7 @@
  * clone is an optimisation, never a failure: when the kernel refuses it, or a layer is not what
  * its path names, the layer is cloned alone, whose errors are then the mount's.
  */
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { AT, AT_FDCWD, MOUNT_ATTR } from "../plan/mount-api-flags.ts";
 import { LAYER_RESOLVE, SHARED_TREE_ATTRS, SHARED_TREE_FLAGS, type OpenLayerStep, type SharedTreeStep } from "../plan/idmap-steps.ts";
@@ -25,6 +26,9 @@ export interface SharedTree {
 }
 
 const LAYER_OPEN_FLAGS = O.PATH | O.DIRECTORY | O.CLOEXEC; // as plan/idmap-steps.ts prints it
+
+/** Errnos that say the process or the system ran out of something, not that the layer is not what its path names. */
+const OUT_OF_RESOURCES: ReadonlySet<number> = new Set([Errno.EMFILE, Errno.ENFILE, Errno.ENOMEM]);
 
 /** open_tree + mount_setattr of the parent; on any refusal the run goes on without it. */
 export function runSharedTreeStep(step: SharedTreeStep, ctx: OpsContext, run: PlanRun): SharedTree | undefined {
@@ -69,6 +73,11 @@ function layerInShared(step: OpenLayerStep, shared: SharedTree, ctx: OpsContext,
     if (found.mountId === shared.cloneMountId && sameFile(found, wanted)) return fd;
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
+    if (fd >= 0) closeQuietly(sys, fd);
+    // out of fds or memory: a clone of its own would need more, and its error would name the
+    // wrong call (open_tree, as if the layer were at fault)
+    if (OUT_OF_RESOURCES.has(err.errno)) throw err.withDetails(step.path);
+    fd = -1;
   }
   if (fd >= 0) closeQuietly(sys, fd);
   ctx.log?.(`layer ${JSON.stringify(step.path)} is not the same directory in the shared clone: its own clone`);

@@ -52,7 +52,7 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
       if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx);
-      const control = sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+      const control = openLoopControl(sys);
       try {
         return retrySync(policy, () => bindFreeDevice(setup, file, backing, control, ctx));
       } finally {
@@ -86,6 +86,16 @@ function openBacking(setup: LoopSetup, file: string, ctx: OpsContext): { setup: 
   }
 }
 
+/** /dev/loop-control, named in its error: the action names the image and the mount point. */
+function openLoopControl(sys: OpsContext["sys"]): number {
+  try {
+    return sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+  } catch (err) {
+    if (err instanceof SyscallError) err.withDetails(LOOP_CONTROL_PATH);
+    throw err;
+  }
+}
+
 function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control: number, ctx: OpsContext): AttachedLoop {
   const number = ctx.sys.loopCtlGetFree(control);
   ctx.log?.(`loop: LOOP_CTL_GET_FREE gave N = ${number}: /dev/loop${number}`);
@@ -96,7 +106,13 @@ function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control
 function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext): AttachedLoop {
   const { sys } = ctx;
   const number = Number(device.slice("/dev/loop".length));
-  const fd = sys.open(device, (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC);
+  let fd: number;
+  try {
+    fd = sys.open(device, (setup.readOnly ? O.RDONLY : O.RDWR) | O.CLOEXEC);
+  } catch (err) {
+    if (err instanceof SyscallError) err.withDetails(device); // the action names the image and the mount point
+    throw err;
+  }
   try {
     if (setup.method === "configure") {
       const flags =
@@ -226,6 +242,10 @@ export function loopHint(err: SyscallError, file: string, device?: string): stri
   }
   if (device !== undefined && err.errno === Errno.EBUSY) return `${device} is attached to another file: name a free device, or give loop alone for one`;
   if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return `there is no ${device}: name an existing loop device, or give loop alone`;
+  if (device === undefined) {
+    const hint = freeDeviceHint(err);
+    if (hint !== undefined) return hint;
+  }
   if (err.errno === Errno.ENOENT && err.paths.length && !err.paths[0]!.startsWith("/dev/loop")) return `${quotePath(file)} does not exist`;
   if (err.errno === Errno.EISDIR || err.errno === Errno.EINVAL || err.errno === Errno.ENOTTY) {
     const type = fileType(file);
@@ -234,6 +254,24 @@ export function loopHint(err: SyscallError, file: string, device?: string): stri
   // Reached only without the read-only fallback (mount -w), or when even reading is refused.
   if (err.errno === Errno.EROFS) return `${quotePath(file)} is on a read-only filesystem: mount it read-only (-r), or leave out -w`;
   if (err.errno === Errno.EACCES) return `${quotePath(file)} cannot be opened: check its permissions, or mount it read-only (-r)`;
+  return undefined;
+}
+
+/**
+ * What went wrong getting a free device: LOOP_CTL_GET_FREE found none unbound and could not add
+ * one; the device it gave has no node in /dev; or every device it gave was bound by another
+ * process first, as many times as the policy tries. Their errnos alone (ENOSPC, ENODEV, ENOENT,
+ * EBUSY) read as a full disk, an unknown filesystem type, a missing file, a busy mount point.
+ */
+function freeDeviceHint(err: SyscallError): string | undefined {
+  if (err.syscall === "ioctl(LOOP_CTL_GET_FREE)") {
+    return "the kernel has no free loop device and could not add one: detach the loop devices not in use (mountkit loop list, mountkit loop detach DEV)";
+  }
+  // open(2) has it as its path, an ioctl on its fd as a detail (bindDevice)
+  const device = [...err.paths, ...err.details].find((p) => /^\/dev\/loop\d+$/.test(p));
+  if (device === undefined) return undefined;
+  if (err.errno === Errno.ENOENT) return `${device}, the free device the kernel gave, has no node in /dev (a static /dev, as in a container: mount devtmpfs on /dev, or mknod it)`;
+  if (err.errno === Errno.EBUSY) return "another process bound each free loop device first, every time one was tried: many are being attached at once; try again";
   return undefined;
 }
 

@@ -31,7 +31,11 @@ export interface HelperUnmountOptions extends UnmountOptions {
  * umount.TYPE helper: true when one ran and succeeded, false when the type has none (the caller
  * unmounts it itself). A helper that fails is a HelperError with its argv, status and output.
  */
-export type HelperUnmounter = (top: MountInfo) => boolean;
+export interface HelperUnmounter {
+  (top: MountInfo): boolean;
+  /** whether mounts of this type have a helper (looked up once per type) */
+  hasHelper(type: string): boolean;
+}
 
 /**
  * The helper unmounter of one command, or undefined when the caller runs no helpers. Each
@@ -57,7 +61,7 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
     }
     return helper;
   };
-  return (top) => {
+  const unmountWithHelper = (top: MountInfo): boolean => {
     const helper = helperOf(top.fstype);
     // A mount point that cannot be reached (hidden under a later mount) is left to umount2,
     // whose ENOENT the recursive and table unmounts take as "try again next pass".
@@ -79,6 +83,7 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
       hint: "-i unmounts it without the helper",
     });
   };
+  return Object.assign(unmountWithHelper, { hasHelper: (type: string) => helperOf(type) !== null });
 }
 
 /**

@@ -52,7 +52,12 @@ const PSEUDO_TYPES = new Set(["none", "bind", "rbind", "auto", "swap", "ignore"]
 
 /** Check every line; parseErrors are passed through, counted as errors' peers. */
 export function verifyFstab(lines: readonly FstabLine[], parseErrors: readonly string[], facts: VerifyFacts): FstabVerdict {
-  const verdicts = lines.map((line, i) => ({ line, notes: verifyLine(line, lines.slice(0, i), facts) }));
+  const earlier = new EarlierLines();
+  const verdicts = lines.map((line) => {
+    const notes = verifyLine(line, earlier, facts);
+    earlier.add(line);
+    return { line, notes };
+  });
   return { parseErrors, lines: verdicts, errors: countNotes(verdicts, "error"), warnings: countNotes(verdicts, "warning") };
 }
 
@@ -61,7 +66,41 @@ export function countNotes(verdicts: readonly LineVerdict[], level: VerifyLevel)
   return verdicts.reduce((n, v) => n + v.notes.filter((note) => note.level === level).length, 0);
 }
 
-function verifyLine(line: FstabLine, earlier: readonly FstabLine[], facts: VerifyFacts): VerifyNote[] {
+/**
+ * The lines checked so far, indexed by mount point: the first line on each mount point, and
+ * for each directory the first mounting line (noauto aside) below it. A line is compared with
+ * its earlier ones by a look-up, not a scan of them all: a scan made 100 000 lines take hours.
+ */
+class EarlierLines {
+  private readonly firstOn = new Map<string, FstabLine>();
+  private readonly firstBelow = new Map<string, FstabLine>();
+
+  add(line: FstabLine): void {
+    if (!line.target.startsWith("/")) return;
+    const target = comparable(line.target);
+    if (!this.firstOn.has(target)) this.firstOn.set(target, line);
+    if (isNoauto(line) || target === "/") return;
+    // every directory above the target, "/" included, has it below
+    for (let slash = target.lastIndexOf("/"); slash >= 0; slash = target.lastIndexOf("/", slash - 1)) {
+      const above = slash === 0 ? "/" : target.slice(0, slash);
+      if (this.firstBelow.has(above)) break; // and so have those above it: an earlier line set them
+      this.firstBelow.set(above, line);
+      if (slash === 0) break;
+    }
+  }
+
+  /** the first earlier line on this mount point (comparable form) */
+  on(target: string): FstabLine | undefined {
+    return this.firstOn.get(target);
+  }
+
+  /** the first earlier line, noauto ones aside, whose mount point is strictly below this one */
+  below(target: string): FstabLine | undefined {
+    return this.firstBelow.get(target);
+  }
+}
+
+function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts): VerifyNote[] {
   const notes: VerifyNote[] = [];
   const note = (level: VerifyLevel, message: string) => notes.push({ level, message });
   const swap = line.fstype === "swap" || line.target === "swap";
@@ -95,17 +134,17 @@ function verifyLine(line: FstabLine, earlier: readonly FstabLine[], facts: Verif
 
 type Note = (level: VerifyLevel, message: string) => void;
 
-function verifyTarget(line: FstabLine, earlier: readonly FstabLine[], facts: VerifyFacts, note: Note, missing: VerifyLevel, bind: boolean): void {
+function verifyTarget(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts, note: Note, missing: VerifyLevel, bind: boolean): void {
   if (!line.target.startsWith("/")) {
     note("error", `target ${JSON.stringify(line.target)} is not an absolute path`);
     return;
   }
   const target = comparable(line.target);
-  const same = earlier.find((l) => l.target.startsWith("/") && comparable(l.target) === target);
+  const same = earlier.on(target);
   if (same !== undefined) note("warning", `target specified more than once (also ${lineName(same)}): mounted on top of it`);
   // A mount point listed before its parent is hidden by the parent's mount when mount -a gets to it.
   // (the root is mounted before mount -a runs, which skips it)
-  const hidden = target === "/" ? undefined : earlier.find((l) => l.target.startsWith("/") && isUnder(comparable(l.target), target) && !isNoauto(l));
+  const hidden = target === "/" ? undefined : earlier.below(target);
   if (hidden !== undefined && !isNoauto(line)) note("warning", `order is wrong: ${hidden.target} (${lineName(hidden)}) is mounted before it, and this mount hides it`);
   const type = facts.pathType(line.target);
   if (type === undefined) {
@@ -174,9 +213,4 @@ function isNoauto(line: FstabLine): boolean {
 function comparable(path: string): string {
   const normal = normalize(path);
   return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
-}
-
-/** child is strictly below parent, by path component. */
-function isUnder(child: string, parent: string): boolean {
-  return child !== parent && (parent === "/" ? true : child.startsWith(`${parent}/`));
 }

@@ -135,8 +135,10 @@ function planIdmappedFilesystem(ctx: MountContext, pair: UserNamespace, planUnma
     throw new Error(`unreachable: a new ${ctx.mount.type || "typeless"} mount plans one mount step`);
   }
   // One mount, idmapped before it is attached, where the fd API can say the call (it can
-  // unless a flag such as MS_I_VERSION or a value past 255 bytes is in it).
-  if (ctx.facts.mountApi && fitsFsContext(first.flags, first.data)) {
+  // unless a flag such as MS_I_VERSION or a value past 255 bytes is in it, the source's
+  // included: a loop-mount's is its device, /dev/loopN).
+  const source = first.op === "loop-mount" ? null : first.source;
+  if (ctx.facts.mountApi && fitsFsContext(first.flags, first.data, source)) {
     return planFor(ctx, [usernsStep(pair), { ...first, idmap: USERNS_SLOT }, ...propagationSteps(ctx)]);
   }
   // containerd's sequence: the mount, and an idmapped clone of it on top

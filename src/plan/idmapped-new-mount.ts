@@ -21,12 +21,14 @@ import { tokenizeOptions } from "./options.ts";
 import { byteLength } from "../path-text.ts";
 
 /**
- * Whether a mount(2) call's flags and data can be said through fsconfig: every flag has an
- * equivalent there, every value fits its 255-byte limit, and the data splits into items (an
- * unbalanced quote is left to mount(2), which takes the string as it is).
+ * Whether a mount(2) call's source, flags and data can be said through fsconfig: every flag
+ * has an equivalent there, every value (the source too: fsconfig "source") fits its 255-byte
+ * limit, and the data splits into items (an unbalanced quote is left to mount(2), which takes
+ * the string as it is). mount(2) takes a source of up to 4095 bytes.
  */
-export function fitsFsContext(flags: number, data: string | null): boolean {
+export function fitsFsContext(flags: number, data: string | null, source: string | null = null): boolean {
   if (flagsWithoutFsContextEquivalent(flags) !== 0) return false;
+  if (source !== null && byteLength(source) >= FSCONFIG_VALUE_MAX) return false;
   let params: FsParam[];
   try {
     params = dataParams(data);

@@ -11,6 +11,7 @@ import { PlanError, quotePath } from "../errors.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
+import { byteLength } from "../path-text.ts";
 import { propagationSteps } from "./propagation.ts";
 import { probedHelperArguments } from "./external-helper.ts";
 import { allowedProbedTypes, type ProbedMountStep } from "./probe-step.ts";
@@ -34,6 +35,7 @@ export function planPlain(ctx: MountContext): Plan {
   if (bind) flags |= MS.BIND; // containerd#12549: a bind type is a bind
   const data = joinData(options.data);
   checkDataSize(ctx, data);
+  if (!(flags & MS.REMOUNT) && !isPropagationOnly(ctx)) checkSourceSize(ctx, mount.source);
 
   const locked = facts.inUserNamespace ? MS_LOCKED_IN_USERNS : 0;
   const steps: Step[] = [];
@@ -144,6 +146,22 @@ function isPropagationOnly(ctx: MountContext): boolean {
     options.flags === 0 &&
     options.data.length === 0
   );
+}
+
+/** The longest path the kernel takes, NUL included (PATH_MAX: the same on every Linux). */
+export const PATH_MAX = 4096;
+
+/**
+ * mount(2) copies the source as a string of at most PATH_MAX bytes, NUL included
+ * (copy_mount_string); a longer one is EINVAL, which reads as a bad option or filesystem.
+ */
+export function checkSourceSize(ctx: MountContext, source: string): void {
+  const size = byteLength(source) + 1;
+  if (size > PATH_MAX) {
+    throw new PlanError(`${ctx.action}: the source is ${size} bytes with the NUL, more than the ${PATH_MAX} (PATH_MAX) mount(2) takes`, {
+      hint: "name it by a shorter path: relative to the working directory, or through a symlink or a bind of a directory above it",
+    });
+  }
 }
 
 /** mount(2) copies one page of data, NUL included; past that the kernel cuts it silently. */

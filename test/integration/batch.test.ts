@@ -88,6 +88,28 @@ describe("mountAll: 200 tmpfs and bind entries", () => {
     expect(unmounts).toEqual(Array.from({ length: 149 }, (_, i) => [`${root}/m${149 - i}`, MNT.NOFOLLOW]));
   });
 
+  test("fs.mount-max reached at entry 50 (ENOSPC, injected: the sysctl is the whole host's): rolled back, the hint names the limit, not disk space", () => {
+    s = scratch("b-mount-max");
+    const root = dir("root");
+    const src = dir("src");
+    const before = mountinfoText();
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.ENOSPC, path: `${root}/m50` } });
+    let err: unknown;
+    try {
+      mountAll(twoHundred(src), root, { mkdir: true, sys });
+    } catch (e) {
+      err = e;
+    }
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(root)).toEqual([]);
+    expect(err).toBeInstanceOf(SyscallError);
+    const limit = readFileSync("/proc/sys/fs/mount-max", "utf8").trim();
+    expect((err as SyscallError).message).toBe(`mount all: entry 50: mount ${src} on ${root}/m50: mount(2): ENOSPC (No space left on device)`);
+    // it had no hint: "No space left on device" alone, of a tmpfs or a bind
+    expect((err as SyscallError).hint).toBe(`the mount namespace holds the most mounts fs.mount-max (${limit}) allows, those propagated into it counted: unmount some, or raise the sysctl`);
+    expect(sys.log.filter((c) => c[0] === "umount2")).toHaveLength(49);
+  });
+
   test("the kernel is asked about each distinct filesystem once, and mountinfo not at all", () => {
     s = scratch("bprobe");
     const root = dir("root");

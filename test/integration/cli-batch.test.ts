@@ -116,6 +116,21 @@ describe("mountkit apply", () => {
     expect(early.code).toBe(1);
   });
 
+  test("a target that cannot be resolved (a name past NAME_MAX): exit 32 before any mount, the entry named with readlink(2)'s errno", () => {
+    s = scratch("cli-apply-name-max");
+    mkdirSync(join(s.dir, "a"));
+    const long = `/${"n".repeat(300)}`;
+    const file = list(s.dir, [
+      { type: "tmpfs", source: "first", target: "/a", options: [] },
+      { type: "tmpfs", source: "second", target: long, options: [] },
+    ]);
+    const r = run(["apply", "--root", s.dir, file]);
+    expect(r.code).toBe(32);
+    // it said "resolve ...: readlink(2): ENAMETOOLONG" without naming the entry
+    expect(r.err).toBe(`mountkit: apply: entry 2: resolve ${s.dir}${long}: readlink(2): ENAMETOOLONG (File name too long)\n`);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
   test("a nofail entry's failure is a warning: the others mounted, exit 0, status warning", () => {
     s = scratch("cli-nofail");
     const root = s.path("root");

@@ -306,3 +306,21 @@ test("-D as df (pseudo filesystems left out, tmpfs kept; -A all), SIZE USED AVAI
   expect(outputs[27]).not.toContain(`${d}/p`);
   expect(outputs[29]).toBe("exit=1\n");
 });
+
+test("a relative PATH whose absolute form is past PATH_MAX (from a working directory 4000 bytes deep): the mount holding it, as findmnt -T finds it", () => {
+  const s = ws.fresh("findmnt-long");
+  // the working directory: under PATH_MAX, so that the binary can start in it
+  let cwd = s.dir;
+  while (cwd.length < 4000) cwd = join(cwd, "d".repeat(60));
+  ws.dir(...cwd.slice(s.dir.length + 1).split("/"));
+  const relative = `${"x".repeat(100)}/${"y".repeat(100)}/t`;
+  const inCwd = (argv: string[]) => Bun.spawnSync(argv, { cwd, env: { ...process.env, MOUNTKIT_STRATEGY: "" } });
+  expect(inCwd(["mkdir", "-p", relative]).exitCode).toBe(0);
+  ws.cleanups.push(() => void inCwd(["rm", "-rf", "x".repeat(100)])); // rmSync cannot reach past PATH_MAX
+  expect(inCwd([BINARY, "mount", "-t", "tmpfs", "mk-long", relative]).exitCode).toBe(0);
+  ws.cleanups.push(() => void inCwd([BINARY, "umount", relative]));
+  const found = inCwd([BINARY, "findmnt", "-n", "-o", "SOURCE,FSTYPE", relative]);
+  // realpath(3) says ENAMETOOLONG: it printed nothing and exited 1, as for a missing path
+  expect([found.exitCode, found.stdout.toString()]).toEqual([0, "mk-long tmpfs\n"]);
+  expect(Bun.spawnSync(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", relative], { cwd }).stdout.toString()).toBe("mk-long tmpfs\n");
+});

@@ -115,6 +115,26 @@ describe("mount -a: a line that cannot be resolved or planned fails alone", () =
     for (const fork of [[], ["-F"]]) expect([runCli(["mount", "-a", ...fork, "-T", none]).code, mounted()]).toEqual([32, []]);
   });
 
+  test("a mount point that cannot be resolved (a name past NAME_MAX: readlink(2) ENAMETOOLONG) fails alone, in its turn; the others mounted, exit 64, as util-linux", () => {
+    s = scratch("fstab-name-max");
+    dirs("a", "g");
+    const d = s.dir;
+    const long = `${d}/${"n".repeat(300)}`;
+    const file = fstab([`first ${d}/a tmpfs size=1m`, `x2 ${long} tmpfs size=1m`, `last ${d}/g tmpfs size=1m`]);
+    const want = [["/a", "first"], ["/g", "last"]];
+    expect(utilLinux(file)).toEqual({ code: 64, mounts: want });
+    for (const fork of [[], ["-F"]]) {
+      // the whole of mount -a stopped at line 2 (exit 32, nothing mounted): its pre-flight let the resolve error through
+      const r = runCli(["mount", "-a", ...fork, "-T", file]);
+      expect([r.code, mounted()]).toEqual([64, want]);
+      const errors = r.stderr.split("\n").filter(Boolean);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toStartWith(`mountkit: mount -a: line 2 (${long}): `);
+      expect(errors[0]).toContain(": ENAMETOOLONG (File name too long)");
+      unmountAll();
+    }
+  });
+
   test("a type the kernel lacks, an option it refuses: mount(2)'s errno, the path and the kernel's words; the others mounted, exit 64, as util-linux", () => {
     s = scratch("fstab-refused");
     dirs("a", "e", "f", "g");

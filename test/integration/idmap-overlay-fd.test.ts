@@ -15,7 +15,7 @@ import type { Strategy } from "../../src/plan/facts.ts";
 import { FSCONFIG } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
-import { runCli } from "../support/cli.ts";
+import { BINARY, runCli } from "../support/cli.ts";
 import { cacheUserns, errnoOf, IDMAP_OPTIONS, idmapOverlayFixture, idmappedOverlay, snapshot } from "../support/idmap-overlay.ts";
 import { children, notOurChild, recordingChildren } from "../support/processes.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
@@ -277,6 +277,8 @@ describe("fd strategy", () => {
     // (the shared clone refused by the kernel, so that each layer gets its own)
     ["open_tree of the 2nd layer's own clone", () => injectFaults(libcSyscalls, { mountSetattr: { calls: [1], errno: Errno.EINVAL }, openTree: { calls: [3], errno: Errno.ENOENT, syscall: "open_tree(2)" } }), /open_tree\(2\): ENOENT \(No such file or directory\): .*lower1$/],
     ["mount_setattr of the 3rd layer's own clone", () => injectFaults(libcSyscalls, { mountSetattr: { calls: [1, 4], errno: Errno.EINVAL, syscall: "mount_setattr(2)" } }), /mount_setattr\(2\): EINVAL \(Invalid argument\): .*lower2$/],
+    // out of fds: said as openat2's, not retried as the layer's own clone (whose open_tree it was said as)
+    ["openat2 of the 2nd layer in the shared clone, EMFILE", () => injectFaults(libcSyscalls, { openat2: { calls: [2], errno: Errno.EMFILE, syscall: "openat2(2)" } }), /openat2\(2\): EMFILE \(Too many open files\): .*lower1$/],
     ["FSCONFIG_SET_FD of the 2nd layer", () => injectFaults(libcSyscalls, { fsconfig: { calls: [2], errno: Errno.EINVAL, path: "lowerdir+", syscall: "fsconfig(2)" } }), /fsconfig\(2\): EINVAL.*lowerdir\+ /],
     ["FSCONFIG_CMD_CREATE", () => failingCommand(FSCONFIG.CMD_CREATE, Errno.EINVAL), /fsconfig\(2\): EINVAL.*FSCONFIG_CMD_CREATE/],
     ["fsmount", () => injectFaults(libcSyscalls, { fsmount: { calls: [1], errno: Errno.ENOMEM, syscall: "fsmount(2)" } }), /fsmount\(2\): ENOMEM/],
@@ -359,6 +361,22 @@ describe("the binary", () => {
     expect(chosen.stdout).toMatch(/^idmapped overlay +fd: detached idmapped trees as lowerdir\+ fds, no temp mount point$/m);
     const forced = runCli(["features", "--json"], { env: { ...process.env, MOUNTKIT_STRATEGY: "legacy" } });
     expect(JSON.parse(forced.stdout)).toMatchObject({ overlayStrategy: "legacy", idmapOverlayStrategy: "legacy" });
+  });
+
+  test("under a low RLIMIT_NOFILE (prlimit --nofile=20:20), 40 layers: EMFILE named with the layer and the limit, exit 32, nothing left", () => {
+    fresh("idov-cli-nofile");
+    const layers = lowers(40);
+    const [upper, work, merged] = [dir("upper"), dir("work"), dir("merged")];
+    cleanups.push(() => unmountAll(merged));
+    const env = { ...process.env, MOUNTKIT_STRATEGY: "fd", XDG_RUNTIME_DIR: fx.scratch.path("tmp") };
+    const run = Bun.spawnSync(["prlimit", "--nofile=20:20", BINARY, "mount", ...options(layers, upper, work), merged], { env });
+    expect(run.exitCode).toBe(32);
+    expect(run.stderr.toString()).toMatch(/^mountkit: mount overlay on .*merged: openat2\(2\): EMFILE \(Too many open files\): .*lower\d+ \(more files open than RLIMIT_NOFILE \(20\) allows; an idmapped overlay holds one per lower layer until it is made: raise it \(ulimit -n, prlimit --nofile\)\)\n$/);
+    expectNothingLeft(merged);
+    // the same with the limit raised
+    expect(runCli(["mount", ...options(layers, upper, work), merged], { env }).code).toBe(0);
+    expect(runCli(["umount", merged]).code).toBe(0);
+    expectNothingLeft(merged);
   });
 
   test("mounts and unmounts an fd-strategy idmapped overlay", () => {

@@ -172,12 +172,60 @@ describe("the EBUSY race", () => {
     expect(err.errno).toBe(Errno.EBUSY);
     expect(err.message).toMatch(/^attach .* to a loop device: ioctl\(LOOP_CONFIGURE\): EBUSY/);
     expect(sys.counts.loopConfigure).toBe(4);
+    // it had the hint of a busy mount point ("... or the source is busy") once in a mount
+    expect(err.hint).toBe("another process bound each free loop device first, every time one was tried: many are being attached at once; try again");
     expect(newFds(before)).toEqual([]);
     await expectFreed(img);
   });
 
   test("containerd's policy: 99 attempts, a random pause up to attempt x 10 ms, EBUSY only", () => {
     expect(LOOP_ATTACH_BUSY).toMatchObject({ attempts: 99, delayMs: 0, jitterPerAttemptMs: 10, errnos: [Errno.EBUSY] });
+  });
+});
+
+// The host's loop devices are never used up for real (other engineers need them): the kernel's
+// answers are injected, everything else stays real.
+describe("no free loop device to be had", () => {
+  const facts = probeKernelFacts("fd");
+  const mountLoop = (img: string, t: string, sys: typeof libcSyscalls) => caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts, sys })) as SyscallError;
+
+  test("LOOP_CTL_GET_FREE finds none and cannot add one (ENOSPC, ENOMEM, ENODEV): named, the hint says to detach unused ones, not a full disk or an unknown type", async () => {
+    fresh("loop-none-free");
+    const img = image();
+    const t = dir("m");
+    for (const errno of [Errno.ENOSPC, Errno.ENOMEM, Errno.ENODEV]) {
+      const sys = injectFaults(libcSyscalls, { loopCtlGetFree: { calls: "always", errno, syscall: "ioctl(LOOP_CTL_GET_FREE)" } });
+      const before = openFds();
+      const err = mountLoop(img, t, sys);
+      expect(err.message).toMatch(/^mount .*img on .*m: ioctl\(LOOP_CTL_GET_FREE\): E(NOSPC|NOMEM|NODEV) /);
+      // ENODEV said "unknown filesystem type \"ext4\"", the others nothing
+      expect(err.hint).toBe("the kernel has no free loop device and could not add one: detach the loop devices not in use (mountkit loop list, mountkit loop detach DEV)");
+      expect(exitCodeFor(err)).toBe(32);
+      expect(newFds(before)).toEqual([]);
+      expect(mountsUnder(t)).toEqual([]);
+    }
+    await expectFreed(img);
+  });
+
+  test("the free device has no node in /dev (a container's static /dev): open(2)'s ENOENT names /dev/loopN", async () => {
+    fresh("loop-no-node");
+    const img = image();
+    const t = dir("m");
+    const sys: typeof libcSyscalls = {
+      ...libcSyscalls,
+      open: (path, flags, mode) => {
+        if (/^\/dev\/loop\d+$/.test(path)) throw new SyscallError("open(2)", Errno.ENOENT, [path]);
+        return libcSyscalls.open(path, flags, mode);
+      },
+    };
+    const before = openFds();
+    const err = mountLoop(img, t, sys);
+    // it said "mount IMG on T: open(2): ENOENT (No such file or directory)", naming neither the device nor why
+    expect(err.message).toMatch(/^mount .*img on .*m: open\(2\): ENOENT \(No such file or directory\): \/dev\/loop\d+$/);
+    expect(err.hint).toMatch(/^\/dev\/loop\d+, the free device the kernel gave, has no node in \/dev \(a static \/dev, as in a container: mount devtmpfs on \/dev, or mknod it\)$/);
+    expect(newFds(before)).toEqual([]);
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(img);
   });
 });
 

@@ -181,7 +181,7 @@ describe("other filesystems: one mount, made through the fd API and idmapped bef
     expect(() => planWith("", "/srv/dir", [], "other")).toThrow(/no filesystem type given, and "?\/srv\/dir"? is no block device or image file/);
   });
 
-  test("what the fd API cannot say (MS_I_VERSION, a value past 255 bytes, no fd API): containerd's two stacked mounts", () => {
+  test("what the fd API cannot say (MS_I_VERSION, a value or a source past 255 bytes, no fd API): containerd's two stacked mounts", () => {
     const stacked = [USERNS, expect.objectContaining({ op: "mount", role: "mount" }), ...tree("/mnt/t", "/mnt/t", 0)] as Step[];
     const iversion = plan("tmpfs", "tmpfs", ["iversion"]).steps;
     expect(iversion).toEqual(stacked);
@@ -190,6 +190,9 @@ describe("other filesystems: one mount, made through the fd API and idmapped bef
     const long = plan("tmpfs", "tmpfs", [`x=${"v".repeat(256)}`]).steps;
     expect(long).toEqual(stacked);
     expect(plan("tmpfs", "tmpfs", [`x=${"v".repeat(255)}`]).steps[1]).toHaveProperty("idmap", "userns");
+    // the source is a value too (fsconfig "source"): one of 256 bytes was given to fsconfig, which said EINVAL
+    expect(plan("tmpfs", "s".repeat(256), []).steps).toEqual(stacked);
+    expect(plan("tmpfs", "s".repeat(255), []).steps[1]).toHaveProperty("idmap", "userns");
     const noFdApi = planWith("tmpfs", "tmpfs", [], "other", { ...facts, mountApi: false }).steps;
     expect(noFdApi).toEqual(stacked);
   });

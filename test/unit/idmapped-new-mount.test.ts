@@ -51,10 +51,12 @@ describe("the fs-context step of a mount(2) call", () => {
     expect(idmappedNewMount({ source: null, target: "/m", fstype: "tmpfs", flags: 0, data: null }, "ns").params).toEqual([]);
   });
 
-  test("what fits: flags with an fd API equivalent, values of at most 255 bytes", () => {
+  test("what fits: flags with an fd API equivalent, values and a source of at most 255 bytes", () => {
     expect(fitsFsContext(MS.RDONLY | MS.NOSUID | MS.RELATIME | MS.LAZYTIME | MS.DIRSYNC | MS.NOSYMFOLLOW, "a=1")).toBe(true);
     expect(fitsFsContext(MS.I_VERSION, null)).toBe(false);
     expect(fitsFsContext(0, `a=${"é".repeat(127)}x`)).toBe(true); // 255 bytes
     expect(fitsFsContext(0, `a=${"é".repeat(128)}`)).toBe(false); // 256 bytes
+    expect(fitsFsContext(0, null, `${"é".repeat(127)}x`)).toBe(true); // a source of 255 bytes
+    expect(fitsFsContext(0, null, "é".repeat(128))).toBe(false);
   });
 });

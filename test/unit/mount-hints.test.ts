@@ -24,3 +24,11 @@ test("the privilege hint is for a mount call only, and only when the user is not
     process.geteuid = realEuid;
   }
 });
+
+test("EMFILE names the process's RLIMIT_NOFILE (as /proc/self/limits says it) and how to raise it; ENFILE the system's table", () => {
+  const limit = /^Max open files\s+(\S+)/m.exec(require("node:fs").readFileSync("/proc/self/limits", "utf8"))![1];
+  expect(mountHint(new SyscallError("openat2(2)", Errno.EMFILE, ["/x"]), m, "/")).toBe(
+    `more files open than RLIMIT_NOFILE (${limit}) allows; an idmapped overlay holds one per lower layer until it is made: raise it (ulimit -n, prlimit --nofile)`,
+  );
+  expect(mountHint(new SyscallError("open(2)", Errno.ENFILE, ["/x"]), m, "/")).toBe("the system's table of open files is full (fs.file-max)");
+});

@@ -32,6 +32,18 @@ describe("plain mounts", () => {
     expect(() => steps("", "/dev/sdz", [])).toThrow(/no filesystem type/);
   });
 
+  test("a source longer than PATH_MAX (NUL counted) is refused: mount(2) would say EINVAL, read as a bad option or filesystem", () => {
+    const fits = `/${"s".repeat(4094)}`; // 4095 bytes + NUL
+    expect(steps("", fits, ["bind"])[0]!.source).toBe(fits);
+    expect(steps("tmpfs", fits, [])[0]!.source).toBe(fits);
+    for (const [type, options] of [["", ["bind"]], ["bind", ["ro"]], ["tmpfs", []]] as const) {
+      expect(() => steps(type, `${fits}s`, [...options])).toThrow(PlanError);
+      expect(() => steps(type, `${fits}s`, [...options])).toThrow(/: the source is 4097 bytes with the NUL, more than the 4096 \(PATH_MAX\) mount\(2\) takes$/);
+    }
+    // a remount passes no source (NULL): what names the mount is no argument of the call
+    expect(steps("", `${fits}s`, ["remount", "ro"])[0]!.source).toBeNull();
+  });
+
   test("data longer than a page (NUL counted) is refused", () => {
     const exactly = "x".repeat(4095); // 4095 bytes + NUL = one page: fits
     expect(steps("tmpfs", "t", [exactly])[0]!.data).toBe(exactly);

@@ -20,7 +20,7 @@ import { tableFormatOf, type TableFormat } from "../../mountinfo/table-format.ts
 import { existingRealpath } from "../../sys/realpath.ts";
 import { readTextFile } from "../../sys/file.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
-import { fileType } from "../../sys/stat.ts";
+import { fileType, statxMountId } from "../../sys/stat.ts";
 import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
 import type { MountInfo } from "../../mountinfo/types.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type ParsedArgs } from "../args.ts";
@@ -84,7 +84,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
       // the mount that holds PATH, if it is of the kinds asked for (as findmnt -T: not a lower mount
       // that is); a PATH that does not exist is held by none, and findmnt says nothing of it
       const at = inTable(path);
-      const holder = at === undefined ? undefined : lookupMount(table, at);
+      const holder = at !== undefined ? lookupMount(table, at) : saved ? undefined : holderByMountId(table, path);
       mounts = holder && wanted(holder) ? [holder] : [];
     }
     if (operandSource !== undefined) mounts = mounts.filter(operandSource);
@@ -131,6 +131,22 @@ const USAGE = [
   "                 [-t TYPES] [-O OPTS] [--real|--pseudo] [-M PATH] [-S SPEC] [[-T] PATH]",
   "       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [--verbose] [--json]",
 ].join("\n");
+
+/**
+ * The mount holding a path that realpath(3) cannot name (a relative path whose absolute form is
+ * past PATH_MAX: ENAMETOOLONG), by the mount ID statx(2) gives for it: the kernel still
+ * resolves it, and mountinfo lists the mount. undefined when the path does not exist.
+ */
+function holderByMountId(table: readonly MountInfo[], path: string): MountInfo | undefined {
+  let id: number | undefined;
+  try {
+    id = statxMountId(path);
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
+  return id === undefined ? undefined : table.find((m) => m.id === id);
+}
 
 /**
  * -S SPEC: a mount whose source is SPEC as written; for a UUID=/LABEL=/PART... tag (or its
