@@ -125,7 +125,7 @@ describe("mountkit cleanup", () => {
     writeFileSync(list, JSON.stringify([{ type: "tmpfs", source: "at-work", target: "/", options: [] }]));
     const ready = s.path("ready");
     const env = { ...process.env, MOUNTKIT_TMPDIR: location, MOUNTKIT_STRATEGY: "" };
-    running = Bun.spawn([BINARY, "with-mounts", list, "--", "sh", "-c", `touch ${ready}; sleep 60`], { env });
+    running = Bun.spawn([BINARY, "with-mounts", list, "--", "sh", "-c", `touch ${ready}; exec sleep 60`], { env });
     for (let i = 0; i < 500 && !existsSync(ready); i++) await Bun.sleep(10);
     expect(existsSync(ready)).toBe(true);
     const [root] = mountsUnder(location).filter((m) => m.source === "at-work");

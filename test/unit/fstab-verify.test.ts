@@ -130,14 +130,14 @@ test("swap lines: the source is checked, not the target; the root's pass number;
   expect(v.parseErrors).toEqual(["line 3: 2 fields, expected at least 3 (source, target, type)"]);
 });
 
-test("a 5000-line fstab is checked in one pass: each line is compared with the earlier ones by look-up (a scan of them all took 8 s, and hours at 100 000 lines)", () => {
+// Checked for its answers only: how it scales (a scan of all earlier lines took 8 s at 5000 lines,
+// hours at 100 000) is measured by scripts/limits.ts, never timed in a test.
+test("a 5000-line fstab: a repeated target and wrong orders found far apart", () => {
   const count = 5000;
   const lines = ["tmpfs /srv/a/b tmpfs defaults", "tmpfs /srv/x tmpfs noauto"];
   for (let i = 0; i < count; i++) lines.push(`tmpfs /m/d${i} tmpfs noauto`);
   lines.push("tmpfs /m/d7 tmpfs noauto", "tmpfs /srv/a tmpfs defaults", "tmpfs /srv tmpfs defaults", "tmpfs /m tmpfs defaults");
-  const started = performance.now();
   const v = verify(lines.join("\n"), facts({}, { pathType: () => "dir" }));
-  expect(performance.now() - started).toBeLessThan(2000);
   expect(v.notes.slice(-4)).toEqual([
     [count + 3, "warning: target specified more than once (also line 10): mounted on top of it"],
     [count + 4, "warning: order is wrong: /srv/a/b (line 1) is mounted before it, and this mount hides it"],

