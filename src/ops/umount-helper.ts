@@ -38,6 +38,13 @@ export interface HelperUnmounter {
 }
 
 /**
+ * Each type's helper (or none) as found in the helper dirs, per options object: umount's
+ * operands share the command's options, so a type is looked up once per command, not once per
+ * operand (six dirs times each name the type's magic may stand for: 18 statx per tmpfs).
+ */
+const helpersFoundFor = new WeakMap<HelperUnmountOptions, Map<string, { readonly name: string; readonly path: string } | null>>();
+
+/**
  * The helper unmounter of one command, or undefined when the caller runs no helpers. Each
  * type's helper is looked up once: -R and -a take down many mounts of few types.
  */
@@ -45,7 +52,8 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
   if (!options.externalHelpers) return undefined;
   const ctx = opsContext(options);
   const dirs = helperSearchDirs(ctx);
-  const found = new Map<string, { readonly name: string; readonly path: string } | null>();
+  let found = helpersFoundFor.get(options);
+  if (found === undefined) helpersFoundFor.set(options, (found = new Map()));
   const helperOf = (type: string) => {
     let helper = found.get(type);
     if (helper === undefined) {
