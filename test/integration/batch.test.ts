@@ -12,6 +12,7 @@ import { parseFstab, selectFstab } from "../../src/plan/fstab.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
+import { caught } from "../support/caught.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -69,12 +70,7 @@ describe("mountAll: 200 tmpfs and bind entries", () => {
     const src = dir("src");
     const before = mountinfoText();
     const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EBUSY, path: `${root}/m150` } });
-    let err: unknown;
-    try {
-      mountAll(twoHundred(src), root, { mkdir: true, sys });
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(() => mountAll(twoHundred(src), root, { mkdir: true, sys }));
     expect(mountinfoText()).toBe(before);
     expect(readdirSync(root)).toEqual([]);
     expect(err).toBeInstanceOf(SyscallError);
@@ -94,12 +90,7 @@ describe("mountAll: 200 tmpfs and bind entries", () => {
     const src = dir("src");
     const before = mountinfoText();
     const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.ENOSPC, path: `${root}/m50` } });
-    let err: unknown;
-    try {
-      mountAll(twoHundred(src), root, { mkdir: true, sys });
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(() => mountAll(twoHundred(src), root, { mkdir: true, sys }));
     expect(mountinfoText()).toBe(before);
     expect(readdirSync(root)).toEqual([]);
     expect(err).toBeInstanceOf(SyscallError);

@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, runCli } from "../support/cli.ts";
-import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { scriptHelper } from "../support/helper-script.ts";
+import { mountsAt, mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(() => {
@@ -20,23 +21,9 @@ beforeAll(() => {
 const ws = workspace();
 const { dir, unmountAfter } = ws;
 
-const mountsAt = (target: string) => mountsUnder(target).filter((m) => m.mountpoint === target);
-
-/**
- * A helper dir holding the sh script `name`: it writes its argv to argv.log (one item a line),
- * then runs `body`. argv() reads the log (undefined when it never ran).
- */
-function helperScript(dirName: string, name: string, body: readonly string[]) {
-  const helpers = dir(dirName);
-  const log = join(helpers, "argv.log");
-  writeFileSync(join(helpers, name), ["#!/bin/sh", `printf '%s\\n' "$@" > ${log}`, ...body, ""].join("\n"));
-  chmodSync(join(helpers, name), 0o755);
-  return { helpers, argv: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : undefined) };
-}
-
 /** mount.mkfake: says one line on stdout and one on stderr, then mounts a tmpfs on its TARGET, or, when `fails` names part of it, exits with that status. */
 function mountHelper(fails: Readonly<Record<string, number>> = {}) {
-  return helperScript("helpers", "mount.mkfake", [
+  return scriptHelper(dir, "helpers", "mount.mkfake", [
     'echo "mkfake says: mounting $2"',
     'echo "mkfake warns: about $2" >&2',
     ...Object.entries(fails).map(([part, status]) => `case "$2" in *${part}*) exit ${status};; esac`),
@@ -46,7 +33,7 @@ function mountHelper(fails: Readonly<Record<string, number>> = {}) {
 
 /** umount.tmpfs: says one line on stdout and one on stderr, then unmounts its TARGET, or, when `fails` names its end, exits with that status. */
 function umountHelper(fails: Readonly<Record<string, number>> = {}) {
-  return helperScript("uhelpers", "umount.tmpfs", [
+  return scriptHelper(dir, "uhelpers", "umount.tmpfs", [
     'echo "umount.tmpfs says: $1"',
     'echo "umount.tmpfs warns: $1" >&2',
     ...Object.entries(fails).map(([end, status]) => `case "$1" in *${end}) exit ${status};; esac`),

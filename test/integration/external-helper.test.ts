@@ -17,7 +17,8 @@ import { libcSyscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { loopDevicesOf } from "../support/resources.ts";
-import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { scriptHelper } from "../support/helper-script.ts";
+import { mountsAt, mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(() => {
@@ -28,25 +29,10 @@ beforeAll(() => {
 const ws = workspace();
 const { dir, unmountAfter } = ws;
 
-const mountsAt = (target: string) => mountsUnder(target).filter((m) => m.mountpoint === target);
-
-/**
- * A helper dir `name` in the test's scratch dir holding one sh script, `helper`, that first
- * writes its argv to argv.log, one item per line, then runs `body`; argv() reads that log
- * (undefined when the helper never ran).
- */
-function scriptHelper(name: string, helper: string, body: readonly string[]) {
-  const helpers = dir(name);
-  const log = join(helpers, "argv.log");
-  writeFileSync(join(helpers, helper), ["#!/bin/sh", `printf '%s\\n' "$@" > ${log}`, ...body, ""].join("\n"));
-  chmodSync(join(helpers, helper), 0o755);
-  return { helpers, argv: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(0, -1) : undefined) };
-}
-
 /** mount.mkfake: mounts a tmpfs with the -o it was given (and `extra` options) on its TARGET, then exits with `status`. */
 function helperDir(options: { extra?: string; status?: number } = {}) {
   const extra = options.extra === undefined ? "" : `,${options.extra}`;
-  return scriptHelper("helpers", "mount.mkfake", [
+  return scriptHelper(dir, "helpers", "mount.mkfake", [
     'src=$1; tgt=$2; shift 2; opts=""',
     'while [ $# -gt 0 ]; do case $1 in -o) opts=$2; shift 2;; *) shift;; esac; done',
     `${BINARY} mount -i -t tmpfs -o "mode=0755$\{opts:+,$opts\}${extra}" "$src" "$tgt" || exit 1`,
@@ -160,7 +146,7 @@ test("a type read from the superblock goes to its helper too (mount(8) hands a p
   const img = ws.image();
   const loop = attachLoop(img);
   try {
-    const { helpers, argv } = scriptHelper("helpers", "mount.ext4", [`exec ${BINARY} mount -i -t ext4 -o "$4" "$1" "$2"`]);
+    const { helpers, argv } = scriptHelper(dir, "helpers", "mount.ext4", [`exec ${BINARY} mount -i -t ext4 -o "$4" "$1" "$2"`]);
     const r = runCli(["mount", "--helper-dir", helpers, "-o", "ro,noatime,X-mount.mkdir", loop.device, target]);
     expect([r.code, r.stderr]).toEqual([0, ""]);
     expect(argv()).toEqual([loop.device, target, "-o", "ro,noatime"]);
@@ -190,7 +176,7 @@ test("an image with no type: its loop device's probed type goes to that type's h
   unmountAfter(target);
   const img = ws.image();
   const noDevice = { sysfs: [], losetup: [] };
-  const { helpers, argv } = scriptHelper("helpers", "mount.ext4", [
+  const { helpers, argv } = scriptHelper(dir, "helpers", "mount.ext4", [
     'case "$4" in *fail-here*) echo "mount.ext4: refused" >&2; exit 3;; esac',
     `exec ${BINARY} mount -i -t ext4 -o "$4" "$1" "$2"`,
   ]);
@@ -243,7 +229,7 @@ test("an image with no type: its loop device's probed type goes to that type's h
 
 /** umount.TYPE (tmpfs by default): unmounts its TARGET with the binary (-i), or with `status` not 0 refuses. */
 function umountHelperDir(status = 0, type = "tmpfs") {
-  return scriptHelper("uhelpers", `umount.${type}`, [status === 0 ? `exec ${BINARY} umount -i "$1"` : `echo "umount.${type}: refused"; exit ${status}`]);
+  return scriptHelper(dir, "uhelpers", `umount.${type}`, [status === 0 ? `exec ${BINARY} umount -i "$1"` : `echo "umount.${type}: refused"; exit ${status}`]);
 }
 
 describe("mountkit umount runs the mount's umount.TYPE helper, as umount(8) does", () => {

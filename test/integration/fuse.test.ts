@@ -210,14 +210,20 @@ describe("the helper's output on the command line: written out once it succeeded
     expect(runCli(["umount", t]).code).toBe(0);
   });
 
-  test("apply writes it as mount -a does: stdout on stdout, stderr on stderr; with --json both on stderr", () => {
-    fresh("fuseoutapply");
+  /** A list of one fuse3.fake entry at /t in a fresh root, its helper the talking one. */
+  function fakeFuseList(label: string) {
+    fresh(label);
     const bin = talkingHelper();
     const root = dir("root");
     const t = join(root, "t");
     cleanups.push(() => unmountAll(t));
     const list = join(s.dir, "list.json");
     writeFileSync(list, JSON.stringify([{ type: "fuse3.fake", source: "src", target: "/t", options: [] }]));
+    return { bin, root, t, list };
+  }
+
+  test("apply writes it as mount -a does: stdout on stdout, stderr on stderr; with --json both on stderr", () => {
+    const { bin, root, t, list } = fakeFuseList("fuseoutapply");
     const text = runCli(["apply", "--root", root, "--mkdir", "--helper-dir", bin, list]);
     expect(text).toEqual({ code: 0, stdout: `fake says: ${t}\n`, stderr: `fake warns: ${t}\n` });
     expect(mountsUnder(t).map((m) => m.source)).toEqual(["fake"]);
@@ -230,13 +236,7 @@ describe("the helper's output on the command line: written out once it succeeded
   });
 
   test("with-mounts writes it all on stderr: its stdout is COMMAND's alone", () => {
-    fresh("fuseoutwith");
-    const bin = talkingHelper();
-    const root = dir("root");
-    const t = join(root, "t");
-    cleanups.push(() => unmountAll(t));
-    const list = join(s.dir, "list.json");
-    writeFileSync(list, JSON.stringify([{ type: "fuse3.fake", source: "src", target: "/t", options: [] }]));
+    const { bin, root, t, list } = fakeFuseList("fuseoutwith");
     const r = runCli(["with-mounts", "--root", root, "--mkdir", "--helper-dir", bin, list, "--", "/bin/sh", "-c", 'grep -q "^fake $MOUNTKIT_ROOT/t tmpfs " /proc/self/mounts && echo "command sees $MOUNTKIT_ROOT/t"']);
     expect(r).toEqual({ code: 0, stdout: `command sees ${t}\n`, stderr: `fake says: ${t}\nfake warns: ${t}\n` });
     expect(mountsUnder(t)).toEqual([]);

@@ -4,14 +4,13 @@
 import { beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { runCli } from "../support/cli.ts";
-import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { mountsAt, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 
 const ws = workspace();
 const { dir, unmountAfter } = ws;
-const mountsAt = (target: string) => mountsUnder(target).filter((m) => m.mountpoint === target);
 /** The tmpfs size (superblock option) of the top mount at target, as mountinfo shows it. */
 const sizeAt = (target: string) => mountsAt(target).at(-1)?.superOptions.match(/size=(\w+)/)?.[1];
 

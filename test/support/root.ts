@@ -27,6 +27,11 @@ export function mountsUnder(dir: string): MountInfo[] {
   return mountTable().filter((m) => m.mountpoint === dir || m.mountpoint.startsWith(`${dir}/`));
 }
 
+/** The mounts stacked at exactly target, bottom first. */
+export function mountsAt(target: string): MountInfo[] {
+  return mountsUnder(target).filter((m) => m.mountpoint === target);
+}
+
 /**
  * A scratch directory for one test. dispose() checks that the test left no mount under it,
  * unmounts (detaching) anything left so later tests start clean, removes it, and throws
