@@ -12,6 +12,7 @@ import { ptr, type Pointer } from "bun:ffi";
 import { Errno } from "../errno.ts";
 import { bindLibc, syscallFailure } from "./libc.ts";
 import { CLONE } from "./namespace.ts";
+import { SIGSET_BYTES } from "./sigset.ts";
 
 const libc = bindLibc({
   // int clone(int (*fn)(void *), void *stack, int flags, void *arg, pid_t *ptid, void *tls, pid_t *ctid)
@@ -40,8 +41,8 @@ const STACK_SIZE = 64 * 1024;
 const stack = new Uint8Array(STACK_SIZE);
 let stackUser: number | null = null;
 const pidfdBox = new Int32Array(1);
-// sizeof(sigset_t) in glibc: every signal blocked, and the caller's mask saved to restore.
-const SIGSET_SIZE = 128;
+// every signal blocked, and the caller's mask saved to restore
+const SIGSET_SIZE = SIGSET_BYTES;
 const allSignals = new Uint8Array(SIGSET_SIZE).fill(0xff);
 const savedMask = new Uint8Array(SIGSET_SIZE);
 const SIG_BLOCK = 0;

@@ -21,6 +21,7 @@ import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { FD_CLOEXEC, fdFlags, O, writeAll } from "./fd.ts";
 import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
+import { SIGSET_BYTES } from "./sigset.ts";
 import { bytesFromText, cText, textFromBytes } from "../path-text.ts";
 import { environment } from "./command-line.ts";
 
@@ -54,7 +55,7 @@ const libc = bindLibc({
 export const SPAWN_LAYOUT = {
   fileActionsBytes: 256,
   spawnattrBytes: 512,
-  sigsetBytes: 128,
+  sigsetBytes: SIGSET_BYTES,
   POSIX_SPAWN_SETSIGDEF: 0x04,
   POSIX_SPAWN_SETSIGMASK: 0x08,
   MFD_CLOEXEC: 0x1,

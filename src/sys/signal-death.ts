@@ -13,6 +13,7 @@
  *   raise(sig)                              delivered to this thread before raise returns
  */
 import { bindLibc } from "./libc.ts";
+import { SIGSET_BYTES } from "./sigset.ts";
 
 const libc = bindLibc({
   prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
@@ -28,8 +29,7 @@ export const SIGNAL_DEATH_LAYOUT = {
   PR_SET_DUMPABLE: 4,
   SIG_UNBLOCK: 1,
   SIG_DFL: 0,
-  /** sigset_t is 1024 bits in glibc */
-  sigsetBytes: 128,
+  sigsetBytes: SIGSET_BYTES,
 } as const;
 
 const SIGKILL = 9;
