@@ -77,7 +77,7 @@ export {
   fuseHelperFor,
   fusePlanner,
 } from "./plan/fuse.ts";
-export { formatExec, type HelperStep } from "./plan/steps.ts";
+export { formatExec, type HelperKind, type HelperStep } from "./plan/steps.ts";
 export { HELPER_ECHILD } from "./ops/retry.ts";
 export { helperSearchDirs, locateHelper } from "./ops/helpers.ts";
 export { runProcess, PROCESS_OUTPUT_LIMIT, type ProcessExit, type ProcessStdio } from "./sys/process.ts";

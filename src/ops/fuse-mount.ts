@@ -37,7 +37,7 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
   const env = helperEnvironment(helperSearchDirs(ctx));
   const stdio = helperStdio(step, ctx);
   // a FUSE helper's output is the caller's own stdout and stderr's, late (helperStdio below)
-  const writeOut = !step.external && stdio === "capture-each" && ctx.helperStdio !== "capture-each";
+  const writeOut = step.helperKind === "fuse" && stdio === "capture-each" && ctx.helperStdio !== "capture-each";
   const before = mountIdOf(step.target, ctx);
   let tries = 0;
   let succeeded: ProcessExit | undefined;
@@ -83,7 +83,7 @@ export function runHelperStep(step: HelperStep, ctx: OpsContext, run: PlanRun): 
  */
 function helperStdio(step: HelperStep, ctx: OpsContext): ProcessStdio {
   const chosen = ctx.helperStdio ?? "capture";
-  if (step.external) return chosen;
+  if (step.helperKind === "external") return chosen;
   return chosen === "inherit" || chosen === "stdout-to-stderr" ? "capture-each" : chosen;
 }
 

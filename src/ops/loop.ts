@@ -16,8 +16,8 @@ import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
-import { readlink } from "../sys/readlink.ts";
-import { blockDeviceNumber, fileType, regularFileSize, type FileType } from "../sys/stat.ts";
+import { fileType, regularFileSize, type FileNode, type FileType } from "../sys/stat.ts";
+import { AT } from "../plan/mount-api-flags.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { mountFirstType } from "./mount-types.ts";
@@ -28,6 +28,7 @@ import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
+import { renamedPaths } from "./pinned-target.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
 /** A bound loop device and an open fd on it. */
@@ -337,31 +338,46 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
 /**
  * Detach a loop device (losetup -d): now, or when its last user closes it if it is in use.
  * Anything but a loop device is refused before the ioctl, as losetup does (is_loopdev): its
- * number means something else to another driver.
+ * number means something else to another driver. The check is made on the file itself, not its
+ * name: DEV is opened O_PATH (which opens no device: no other driver's open runs, no FIFO waits
+ * for a writer), that fd is stat()ed, and only a loop device is opened for the ioctl, through
+ * /proc/self/fd/N, so a name renamed between the check and the open cannot swap the file. A
+ * symlink is followed, as losetup -d follows it.
  */
 export function detachLoop(device: string, options: OpsOptions = {}): void {
   const ctx = opsContext(options);
+  const { sys } = ctx;
   const action = `detach ${quotePath(device)}`;
-  const notLoop = notLoopDevice(device);
-  if (notLoop !== undefined) {
-    const why = `${quotePath(device)} is ${notLoop}, not a loop device`;
-    throw new MountFailedError(why, new PlanError(why), { action, hint: "name a loop device, /dev/loopN (mountkit loop list shows the attached ones)" });
-  }
   try {
-    const fd = ctx.sys.open(device, O.RDONLY | O.CLOEXEC);
+    const handle = sys.openPath(device);
     try {
-      ctx.sys.loopClrFd(fd);
+      refuseNotLoop(device, handle, ctx, action);
+      const fd = openHandle(handle, device, ctx);
+      try {
+        sys.loopClrFd(fd);
+      } finally {
+        closeQuietly(sys, fd);
+      }
     } finally {
-      closeQuietly(ctx.sys, fd);
+      closeQuietly(sys, handle);
     }
   } catch (err) {
     if (err instanceof SyscallError) {
       err.withAction(action);
       if (err.errno === Errno.ENXIO) err.hint ??= "the device is not attached to a file";
-      if (err.errno === Errno.ENOTTY) err.hint ??= `${quotePath(device)} is not a loop device`;
       if (err.errno === Errno.ENOENT) err.hint ??= `there is no ${quotePath(device)}: mountkit loop list shows the attached loop devices`;
     }
     throw err;
+  }
+}
+
+/** open("/proc/self/fd/N", O_RDONLY|O_CLOEXEC): the file the O_PATH handle holds, opened for the ioctl; errors name device. */
+function openHandle(handle: number, device: string, ctx: OpsContext): number {
+  const at = `/proc/self/fd/${handle}`;
+  try {
+    return ctx.sys.open(at, O.RDONLY | O.CLOEXEC);
+  } catch (err) {
+    throw err instanceof SyscallError ? renamedPaths(err, [at], device) : err;
   }
 }
 
@@ -378,18 +394,22 @@ const KIND_NAMES: Readonly<Record<FileType, string>> = {
   socket: "a socket",
 };
 
+/** Throw, naming what it is, when the file handle is open on is no loop device. */
+function refuseNotLoop(device: string, handle: number, ctx: OpsContext, action: string): void {
+  const notLoop = notLoopDevice(ctx.sys.statxNode(handle, "", AT.EMPTY_PATH), ctx);
+  if (notLoop === undefined) return;
+  const why = `${quotePath(device)} is ${notLoop}, not a loop device`;
+  throw new MountFailedError(why, new PlanError(why), { action, hint: "name a loop device, /dev/loopN (mountkit loop list shows the attached ones)" });
+}
+
 /**
- * What path is when it is no loop device ("a character device"), or undefined when it is one
- * or cannot be stat()ed (the open that follows names the errno). A loop device is a block
- * device of the loop major, or whose sysfs name is loopN, as util-linux's is_loopdev.
+ * What a file is when it is no loop device ("a character device"), or undefined when it is
+ * one: a block device of the loop major, or whose sysfs name is loopN, as util-linux's is_loopdev.
  */
-function notLoopDevice(path: string): string | undefined {
-  const kind = fileType(path);
-  if (kind === undefined) return undefined;
-  if (kind !== "block") return KIND_NAMES[kind];
-  const number = blockDeviceNumber(path)!;
-  if (number.startsWith(`${LOOP_MAJOR}:`)) return undefined;
-  const sysfs = readlink(`/sys/dev/block/${number}`);
+function notLoopDevice(node: FileNode, ctx: OpsContext): string | undefined {
+  if (node.type !== "block") return KIND_NAMES[node.type];
+  if (node.rdev.startsWith(`${LOOP_MAJOR}:`)) return undefined;
+  const sysfs = ctx.sys.readlink(`/sys/dev/block/${node.rdev}`);
   if (typeof sysfs === "string" && /\/loop\d+$/.test(sysfs)) return undefined;
-  return `another block device (${number}${typeof sysfs === "string" ? `, ${sysfs.slice(sysfs.lastIndexOf("/") + 1)}` : ""})`;
+  return `another block device (${node.rdev}${typeof sysfs === "string" ? `, ${sysfs.slice(sysfs.lastIndexOf("/") + 1)}` : ""})`;
 }

@@ -25,16 +25,29 @@ export function topMountIds(targets: readonly string[]): Map<string, number> {
  * Unmount what sits on each noted mount at its target, newest target first, as undoMount does
  * (a busy one detached, with a warning). A noted mount gone meanwhile has nothing above it to
  * take off; a target covered from further up (a mount on a parent directory) is left to the
- * release, which reports it.
+ * release, which reports it. A target whose stack will not come off does not stop the others:
+ * the release that follows undoes the top mount at each target, which must be the batch's own.
+ * The first failure is thrown; the release meets every stuck target again (its undo fails the
+ * same way) and reports them all.
  */
 export function unmountAbove(tops: ReadonlyMap<string, number>, ctx: OpsContext): void {
+  const failures: unknown[] = [];
   for (const [target, id] of [...tops].reverse()) {
-    // Each pass takes one mount off; the table bounds the passes even if it changes meanwhile.
-    for (let table = readMountInfo(), budget = table.length; budget > 0; table = readMountInfo(), budget--) {
-      if (!table.some((m) => m.id === id && m.mountpoint === target)) break;
-      const top = lookupMount(table, target);
-      if (top === undefined || top.id === id || top.mountpoint !== target) break;
-      undoMount(target, ctx);
+    try {
+      unmountAboveOne(target, id, ctx);
+    } catch (err) {
+      failures.push(err);
     }
+  }
+  if (failures.length > 0) throw failures[0];
+}
+
+function unmountAboveOne(target: string, id: number, ctx: OpsContext): void {
+  // Each pass takes one mount off; the table bounds the passes even if it changes meanwhile.
+  for (let table = readMountInfo(), budget = table.length; budget > 0; table = readMountInfo(), budget--) {
+    if (!table.some((m) => m.id === id && m.mountpoint === target)) return;
+    const top = lookupMount(table, target);
+    if (top === undefined || top.id === id || top.mountpoint !== target) return;
+    undoMount(target, ctx);
   }
 }

@@ -91,7 +91,7 @@ export function mountedByHelper(
   if (found === undefined) return false;
   const paths = helperPaths(fstype, device, target, helpers);
   const argv = externalHelperArgv(found.name, fstype, paths.source, paths.target, how.args);
-  runHelperStep({ op: "helper", role: "mount", helper: found.name, path: found.path, argv, target, action: how.action, undoable: how.undoable, external: true }, ctx, run);
+  runHelperStep({ op: "helper", role: "mount", helper: found.name, path: found.path, argv, target, action: how.action, undoable: how.undoable, helperKind: "external" }, ctx, run);
   return true;
 }
 

@@ -38,7 +38,8 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
     try {
       unmountAbove(ours, opsContext(options));
     } finally {
-      // our own mounts come off even when what fn stacked on them could not
+      // our own mounts come off even where what fn stacked on one could not (that target's
+      // undo then fails the same way, and says so)
       outcome.release();
     }
   };

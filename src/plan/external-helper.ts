@@ -117,7 +117,7 @@ export function planExternalHelper(ctx: MountContext): Plan {
   const helpers = ctx.env.externalHelpers!;
   const paths = helperPaths(mount.type, mount.source, target, helpers);
   const argv = externalHelperArgv(helper.name, mount.type, paths.source, paths.target, { flags: helpers.flags, options: helperOptionString(mount.options) });
-  const run: HelperStep = { op: "helper", role: "mount", helper: helper.name, path: helper.path, argv, target, action: ctx.action, undoable: true, external: true };
+  const run: HelperStep = { op: "helper", role: "mount", helper: helper.name, path: helper.path, argv, target, action: ctx.action, undoable: true, helperKind: "external" };
   return planFor(ctx, [run, ...propagationSteps(ctx)]);
 }
 

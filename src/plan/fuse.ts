@@ -95,6 +95,7 @@ export function planFuse(ctx: MountContext): Plan {
     target,
     action: ctx.action,
     undoable: true,
+    helperKind: "fuse",
   };
   return planFor(ctx, [run, ...propagationSteps(ctx)]);
 }

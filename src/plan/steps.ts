@@ -64,14 +64,17 @@ export interface HelperStep {
   readonly action: string;
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
-  /**
-   * true for util-linux's mount.TYPE helper, run as mount(8) runs it: its stdin, stdout and
-   * stderr are what the caller chose (OpsOptions.helperStdio). Absent for a FUSE helper, whose
-   * output is kept for its error, as containerd keeps it (and written out after it succeeded
-   * where the caller chose its own stdout and stderr).
-   */
-  readonly external?: true;
+  /** Which kind of helper, and so how it runs (ops/fuse-mount.ts): see HelperKind. */
+  readonly helperKind: HelperKind;
 }
+
+/**
+ * "fuse": a FUSE helper (plan/fuse.ts), run as containerd runs it: its output is kept for its
+ * error (and written out after it succeeded where the caller chose its own stdout and stderr).
+ * "external": util-linux's external mount.TYPE helper (plan/external-helper.ts), run as mount(8)
+ * runs it: its stdin, stdout and stderr are what the caller chose (OpsOptions.helperStdio).
+ */
+export type HelperKind = "fuse" | "external";
 
 export type Step =
   | MountStep

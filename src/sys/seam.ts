@@ -6,7 +6,7 @@
 import { close, dupCloexec, open, openat2, openPath, readAt, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
-import { statfs, statxIdentity, statxMountId, statxOwnership, type FileIdentity, type Ownership, type Statfs } from "./stat.ts";
+import { statfs, statxIdentity, statxMountId, statxNode, statxOwnership, type FileIdentity, type FileNode, type Ownership, type Statfs } from "./stat.ts";
 import { runProcess, type ProcessExit, type ProcessStdio } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { chmod, chown, ftruncate, lchown, mkdir, renameNoReplace, rmdir, symlink, unlink } from "./file.ts";
@@ -36,6 +36,8 @@ export interface Syscalls {
   statxMountId(path: string): number | undefined;
   /** statx(dfd, path, flags, STATX_INO|STATX_MNT_ID): mount ID, device and inode */
   statxIdentity(dfd: number, path: string, flags: number): FileIdentity;
+  /** statx(dfd, path, flags, STATX_TYPE): file type and stx_rdev (with AT_EMPTY_PATH and "", of dfd's file) */
+  statxNode(dfd: number, path: string, flags: number): FileNode;
 
   /** open(path, flags, mode) -> fd */
   open(path: string, flags: number, mode?: number): number;
@@ -129,6 +131,7 @@ export const libcSyscalls: Syscalls = {
   statfs,
   statxMountId,
   statxIdentity,
+  statxNode,
   open,
   openat2,
   openPath,
@@ -171,4 +174,4 @@ export const libcSyscalls: Syscalls = {
   readAt,
 };
 
-export type { FileIdentity, Statfs, ProcessExit, ProcessStdio, WaitingChild };
+export type { FileIdentity, FileNode, Statfs, ProcessExit, ProcessStdio, WaitingChild };

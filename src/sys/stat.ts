@@ -192,9 +192,19 @@ export interface PathStat {
 export function statPath(path: string, followLinks = true): PathStat | undefined {
   if (path.includes("\0")) return undefined; // C would see the path cut at the NUL
   if (libc().statx(AT_FDCWD, cText(path), followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
-  const type = FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000];
+  const type = typeOfStatx(statxView);
   if (type === undefined) return undefined;
   return { type, device: deviceOfStatx(statxView) };
+}
+
+/** The S_IFMT bits of a filled struct statx's stx_mode, named. */
+function typeOfStatx(statx: DataView): FileType | undefined {
+  return FILE_TYPES[statx.getUint16(STATX_OFFSET.mode, true) & 0o170000];
+}
+
+/** stx_rdev of a filled struct statx, as mountinfo writes a device ("7:3"). */
+function rdevOfStatx(statx: DataView): string {
+  return `${statx.getUint32(STATX_OFFSET.rdevMajor, true)}:${statx.getUint32(STATX_OFFSET.rdevMinor, true)}`;
 }
 
 /**
@@ -204,8 +214,27 @@ export function statPath(path: string, followLinks = true): PathStat | undefined
  */
 export function blockDeviceNumber(path: string): string | undefined {
   if (statPath(path)?.type !== "block") return undefined;
-  // stx_rdev of the struct statPath's statx just filled
-  return `${statxView.getUint32(STATX_OFFSET.rdevMajor, true)}:${statxView.getUint32(STATX_OFFSET.rdevMinor, true)}`;
+  return rdevOfStatx(statxView); // of the struct statx statPath just filled
+}
+
+/** What a file is, and which device it stands for when it is a device node. */
+export interface FileNode {
+  readonly type: FileType;
+  /** stx_rdev, as mountinfo writes a device ("7:3" for /dev/loop3); "0:0" for what is no device node */
+  readonly rdev: string;
+}
+
+/**
+ * statx(dfd, path, flags, STATX_TYPE): the type of what path names and the device it stands
+ * for. With AT_EMPTY_PATH and "", of the file dfd is open on (an O_PATH fd too): the very file
+ * a later call on that fd acts on, whatever has been renamed over its path since.
+ */
+export function statxNode(dfd: number, path: string, flags: number): FileNode {
+  if (libc().statx(dfd, cText(path), flags, STATX_TYPE, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  const type = typeOfStatx(statxView);
+  // every S_IFMT value the kernel has is in FILE_TYPES
+  if (type === undefined) throw new Error(`statx(2): unknown file type in stx_mode ${statxView.getUint16(STATX_OFFSET.mode, true).toString(8)}`);
+  return { type, rdev: rdevOfStatx(statxView) };
 }
 
 /** The type of what path names, or undefined when it cannot be stat()ed. */
@@ -244,6 +273,6 @@ export function statxOwnership(path: string, followLinks = false): Ownership {
 export function regularFileSize(path: string): number | undefined {
   if (path.includes("\0")) return undefined;
   if (libc().statx(AT_FDCWD, cText(path), 0, STATX_TYPE | STATX_FILE_SIZE, statxBuffer) !== 0) return undefined;
-  if (FILE_TYPES[statxView.getUint16(STATX_OFFSET.mode, true) & 0o170000] !== "file") return undefined;
+  if (typeOfStatx(statxView) !== "file") return undefined;
   return u64(statxView, STATX_OFFSET.size);
 }

@@ -3,16 +3,18 @@
 // mount namespace. Only devices bound to this test's own files are looked at (other engineers
 // use loop devices too), and every one is released in the test's cleanup, whatever it did.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { MountFailedError } from "../../src/errors.ts";
 import { detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
+import { AT } from "../../src/plan/mount-api-flags.ts";
+import { O } from "../../src/sys/fd.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { caught } from "../support/caught.ts";
-import { detachLoopDevicesOf, expectFreed, loopDevicesOf } from "../support/resources.ts";
+import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
@@ -144,10 +146,12 @@ describe("loop attach size warnings, as losetup's", () => {
 });
 
 describe("loop detach", () => {
-  test("what is no loop device is refused before any ioctl (losetup: 'failed to use device'), naming what it is", () => {
+  test("what is no loop device is refused before any ioctl (losetup: 'failed to use device'), naming what it is; only an O_PATH handle is opened", () => {
     fresh("loopcmd-detach-notloop");
     const file = fileOf("plain", 4096);
     const directory = dir("d");
+    const fifo = s.path("fifo");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
     // a disk of this machine (vda, zram0...): the ioctl must never reach its driver
     const disk = readdirSync("/sys/block").find((name) => !name.startsWith("loop") && existsSync(`/dev/${name}`));
     if (disk === undefined) throw new Error("this test needs a block device that is not a loop device (/sys/block lists none with a /dev node)");
@@ -156,17 +160,95 @@ describe("loop detach", () => {
       ["/dev/null", "a character device"],
       [file, "a regular file"],
       [directory, "a directory"],
+      [fifo, "a FIFO"],
       [`/dev/${disk}`, `another block device (${diskNumber}, ${disk})`],
     ] as const) {
+      const before = openFds();
       const sys = injectFaults(libcSyscalls, {});
       const err = caught(() => detachLoop(path, { sys })) as MountFailedError;
       expect(err).toBeInstanceOf(MountFailedError);
       expect(err.message).toBe(`detach ${path}: ${path} is ${kind}, not a loop device`);
-      expect(sys.log).toEqual([]); // no open, no LOOP_CLR_FD
+      // an O_PATH handle, stat()ed and closed: no open(2) for I/O (another driver's open, a FIFO's wait), no LOOP_CLR_FD
+      expect(sys.log.map(([call]) => call).filter((call) => call !== "readlink")).toEqual(["openPath", "statxNode", "close"]);
+      expect(newFds(before)).toEqual([]);
       expect([path, losetup(["-d", path]).code]).toEqual([path, 1]);
-      const ours = runCli(["loop", "detach", path]);
-      expect(ours).toMatchObject({ code: 32, stderr: `mountkit: detach ${path}: ${path} is ${kind}, not a loop device (name a loop device, /dev/loopN (mountkit loop list shows the attached ones))\n` });
+      const ours = Bun.spawnSync(["timeout", "10", BINARY, "loop", "detach", path]); // a FIFO must never wait for a writer
+      expect({ code: ours.exitCode, stderr: ours.stderr.toString() }).toEqual({ code: 32, stderr: `mountkit: detach ${path}: ${path} is ${kind}, not a loop device (name a loop device, /dev/loopN (mountkit loop list shows the attached ones))\n` });
     }
+  });
+
+  test("a symlink to a loop device detaches the device, as losetup -d does", async () => {
+    fresh("loopcmd-detach-symlink");
+    const img = image();
+    const link = s.path("link");
+    for (const detach of [(path: string) => runCli(["loop", "detach", path]).code, (path: string) => losetup(["-d", path]).code]) {
+      const device = runCli(["loop", "attach", img]).stdout.trim();
+      symlinkSync(device, link);
+      expect(detach(link)).toBe(0);
+      await expectFreed(img);
+      rmSync(link);
+    }
+  });
+
+  /**
+   * A seam whose openPath of `link` points link at `then` once it has returned: the name is
+   * renamed over between the open and the check, as another process could.
+   */
+  const renamedAfterOpen = (link: string, then: string) => {
+    const swap = s.path("swap");
+    return injectFaults(
+      {
+        ...libcSyscalls,
+        openPath(path) {
+          const fd = libcSyscalls.openPath(path);
+          if (path === link) {
+            symlinkSync(then, swap);
+            renameSync(swap, link);
+          }
+          return fd;
+        },
+      },
+      {},
+    );
+  };
+
+  test("the check and the ioctl are made on the file opened, not on its name: a name renamed over after the open changes neither", async () => {
+    fresh("loopcmd-detach-race");
+    const img = image();
+    const plain = fileOf("plain", 4096);
+    const link = s.path("link");
+
+    // opened on a loop device, then the name points at /dev/null: the device opened is detached
+    const device = runCli(["loop", "attach", img]).stdout.trim();
+    symlinkSync(device, link);
+    const before = openFds();
+    const sys = renamedAfterOpen(link, "/dev/null");
+    detachLoop(link, { sys });
+    expect(readlinkSync(link)).toBe("/dev/null");
+    await expectFreed(img);
+    // the handle's own file is stat()ed, then opened for the ioctl through /proc/self/fd
+    const [handle, fd] = [sys.log[1]?.[1], sys.log[3]?.[1]];
+    expect(sys.log).toEqual([
+      ["openPath", link],
+      ["statxNode", handle, "", AT.EMPTY_PATH],
+      ["open", `/proc/self/fd/${handle}`, O.RDONLY | O.CLOEXEC],
+      ["loopClrFd", fd],
+      ["close", fd],
+      ["close", handle],
+    ]);
+    expect(typeof handle === "number" && typeof fd === "number" && handle !== fd).toBe(true);
+    expect(newFds(before)).toEqual([]);
+
+    // opened on a regular file, then the name points at a loop device: refused as the file, the device left alone
+    const other = runCli(["loop", "attach", img]).stdout.trim();
+    rmSync(link);
+    symlinkSync(plain, link);
+    const refused = caught(() => detachLoop(link, { sys: renamedAfterOpen(link, other) })) as MountFailedError;
+    expect(readlinkSync(link)).toBe(other);
+    expect(refused.message).toBe(`detach ${link}: ${link} is a regular file, not a loop device`);
+    expect(loopDevicesOf(img).sysfs).toEqual([other]);
+    expect(runCli(["loop", "detach", other]).code).toBe(0);
+    await expectFreed(img);
   });
 
   test("a device not attached (ENXIO), one that does not exist (ENOENT): named with a hint; several with one bad: the others detached, exit 64", async () => {

@@ -9,25 +9,20 @@ import { mount } from "../../src/ops/mount.ts";
 import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
 import { cleanupTempMounts } from "../../src/ops/temp-cleanup.ts";
 import { withReadonlyTempMount, withTempMount } from "../../src/ops/temp-mount.ts";
-import { unmountRecursive } from "../../src/ops/unmount.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { mountinfoText, tempLocationScratch, type TempLocationScratch } from "../support/temp-location.ts";
 
 beforeAll(requireRootNamespace);
 
-let s: ReturnType<typeof scratch>;
+let s: TempLocationScratch;
 let location: string;
-afterEach(() => {
-  unmountRecursive(location);
-  resetTempMountLocation();
-  s.dispose();
-});
+afterEach(() => s.dispose());
 function fresh(label: string) {
-  s = scratch(label);
-  location = setTempMountLocation(s.path("tmp"));
+  s = tempLocationScratch(label);
+  location = s.location;
 }
-const mountinfoText = () => readFileSync("/proc/self/mountinfo", "utf8");
 
 describe("withTempMount", () => {
   test("mounts into a fresh mountkit-mount-* dir, runs fn, unmounts and removes the dir", async () => {
@@ -188,7 +183,7 @@ describe("a temp mount location others can rename entries of", () => {
   });
 
   test("writable by every user and not sticky: refused before its temp dir is made; a swap there would have sent the mount out", async () => {
-    s = scratch("temp-open-location");
+    s = tempLocationScratch("temp-open-location");
     location = s.path("open");
     mkdirSync(location);
     fs.chmodSync(location, 0o777);
@@ -216,7 +211,7 @@ describe("a temp mount location others can rename entries of", () => {
   });
 
   test("another user's, or writable by its group: refused; a sticky one (/tmp) and this user's own are taken", () => {
-    s = scratch("temp-owned-location");
+    s = tempLocationScratch("temp-owned-location");
     location = s.path("loc");
     mkdirSync(location);
     fs.chownSync(location, 65534, 65534);

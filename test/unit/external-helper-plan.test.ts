@@ -67,7 +67,7 @@ describe("which mounts go to a helper", () => {
       target: "/mnt/x",
       action: "mount srv:/export on /mnt/x",
       undoable: true,
-      external: true,
+      helperKind: "external",
     } satisfies HelperStep);
     expect(p.steps.slice(1).map((s) => [(s as MountStep).role, (s as MountStep).flags])).toEqual([["propagation", MS.SHARED | MS.REC]]);
   });

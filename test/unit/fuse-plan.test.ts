@@ -60,7 +60,8 @@ describe("argv shape (containerd mountWithHelper)", () => {
       target: "/x/merged",
       action: "mount overlay on /x/merged",
       undoable: true,
-    });
+      helperKind: "fuse",
+    } satisfies HelperStep);
   });
 
   test("no options: no -o at all", () => {
