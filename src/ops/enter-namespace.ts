@@ -6,6 +6,11 @@
  * that namespace's root. Threads and processes it starts afterwards are born there too
  * (helpers, the dir thread); Bun's threads that exist already stay behind, and mountkit makes
  * no mount from them. For a one-shot command, as mount -N is.
+ *
+ * Helpers (mount.TYPE, umount.TYPE, mount.fuse3, fusermount3) are therefore looked up in that
+ * namespace's root and run in it, given no -N: they act there whether or not they know -N.
+ * util-linux differs: it runs them in the caller's namespace with `-N /proc/PID/fd/FD`, and one
+ * that ignores -N (mount.fuse3) mounts in the caller's namespace (docs/fuse.md).
  */
 import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
@@ -15,6 +20,14 @@ import { NO_OPTIONS, opsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 
 const OWN_NAMESPACE = "/proc/thread-self/ns/mnt";
+
+/** The namespace this thread moved into ("mnt:[4026532178]"), once it has: for messages about where helpers are looked up. */
+let entered: string | undefined;
+
+/** The mount namespace enterMountNamespace moved this thread into, or undefined when it never did. */
+export function enteredMountNamespace(): string | undefined {
+  return entered;
+}
 
 /** The namespace file a -N value names: a PID's, or the path as given. */
 export function mountNamespaceFile(ns: string): string {
@@ -40,7 +53,9 @@ export function enterMountNamespace(ns: string, options: OpsOptions = NO_OPTIONS
     if (err instanceof SyscallError) err.withAction(action, namespaceHint(err, ns, file));
     throw err;
   }
-  return { previous, current: namespaceName(ctx.sys.readlink(OWN_NAMESPACE)) };
+  const current = namespaceName(ctx.sys.readlink(OWN_NAMESPACE));
+  entered = current;
+  return { previous, current };
 }
 
 function namespaceName(link: string | number): string {

@@ -11,6 +11,7 @@ import type { HelperStep, Plan } from "../plan/steps.ts";
 import type { ExternalHelpers } from "../plan/external-helper.ts";
 import { canonicalPath } from "./block-devices.ts";
 import type { OpsContext } from "./context.ts";
+import { enteredMountNamespace } from "./enter-namespace.ts";
 
 /** The directories searched for helpers: the caller's helper dir alone, or the system ones. */
 export function helperSearchDirs(ctx: Pick<OpsContext, "helperDir">): readonly string[] {
@@ -60,12 +61,18 @@ function helperNotFound(step: HelperStep, dirs: readonly string[], userDir: bool
     step.argv,
     null,
     "",
-    {
-      hint: userDir
-        ? `put an executable ${step.helper} in the helper dir, or leave the helper dir unset`
-        : `install it (Debian: apt-get install fuse3), or name its directory with --helper-dir`,
-    },
+    { hint: notFoundHint(step.helper, userDir) },
   );
+}
+
+function notFoundHint(helper: string, userDir: boolean): string {
+  const namespace = enteredMountNamespace();
+  if (namespace !== undefined) {
+    // -N: the dirs are the other namespace's, which need not hold what the caller's does
+    return `helpers are looked up and run in the filesystem of mount namespace ${namespace} (-N), not the caller's: install ${helper} there${userDir ? ", or name a helper dir there" : ""}`;
+  }
+  if (userDir) return `put an executable ${helper} in the helper dir, or leave the helper dir unset`;
+  return "install it (Debian: apt-get install fuse3), or name its directory with --helper-dir";
 }
 
 /**

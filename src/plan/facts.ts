@@ -26,6 +26,8 @@ export interface KernelFacts {
   readonly loopConfigure: boolean;
   /** statx STATX_MNT_ID (5.8) */
   readonly statxMountId: boolean;
+  /** statmount(2), and statx STATX_MNT_ID_UNIQUE for the IDs it takes (6.8) */
+  readonly statmount: boolean;
   /** the strategy for mounts that have two: from MOUNTKIT_STRATEGY, else the best the kernel has */
   readonly strategy: Strategy;
   /** where MOUNTKIT_STRATEGY came from, for `features` */
@@ -52,9 +54,15 @@ export function factsForVersion(
     overlayLayerFd: atLeast(6, 15),
     loopConfigure: atLeast(5, 8),
     statxMountId: atLeast(5, 8),
+    statmount: atLeast(6, 8),
     strategy: extra.strategy ?? (overlayLowerdirAppend ? "fd" : "legacy"),
     strategySource: extra.strategy ? "environment" : "kernel",
   };
+}
+
+/** MOUNTKIT_STRATEGY=legacy was set: the old way everywhere there are two, not only where the kernel lacks the new one. */
+export function legacyForced(facts: KernelFacts): boolean {
+  return facts.strategy === "legacy" && facts.strategySource === "environment";
 }
 
 /** "6.18.44-fc-v669" -> [6, 18, 44]; missing parts are 0. */

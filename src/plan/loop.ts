@@ -9,7 +9,7 @@
 import { PlanError } from "../errors.ts";
 import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
 import { probedLoopHelperArguments } from "./external-helper.ts";
-import type { KernelFacts } from "./facts.ts";
+import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import type { LoopMethod, LoopMountStep, LoopSetup } from "./loop-step.ts";
 import type { Planner } from "./mount-plan.ts";
@@ -61,8 +61,7 @@ export function isLoopDevice(path: string): boolean {
  * legacy pair costs about 12 ms per attach against 27 us.
  */
 export function loopMethod(facts: KernelFacts): LoopMethod {
-  const forcedLegacy = facts.strategy === "legacy" && facts.strategySource === "environment";
-  return facts.loopConfigure && !forcedLegacy ? "configure" : "set-fd";
+  return facts.loopConfigure && !legacyForced(facts) ? "configure" : "set-fd";
 }
 
 /**

@@ -8,6 +8,7 @@
  * Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
+import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
@@ -24,9 +25,20 @@ export const MS_PER_MOUNT =
 
 /**
  * Flags a remount copies from the mount when the options do not mention them, as mount(8) does:
- * lazytime too, which the kernel clears on a remount without it (ops reads it from mountinfo).
+ * lazytime too, which the kernel clears on a remount without it (ops reads it: lazytimeRead).
  */
 const MS_REMOUNT_INHERITED = MS_PER_MOUNT | MS.SYNCHRONOUS | MS.MANDLOCK | MS.LAZYTIME;
+
+/**
+ * How a remount learns whether the mount has lazytime, which statfs(2) has no bit for:
+ * "statmount", statmount(2)'s sb_flags for the one mount (Linux 6.8); "mountinfo", the superblock
+ * options of its entry in a read of the whole table. MOUNTKIT_STRATEGY=legacy forces mountinfo.
+ */
+export type LazytimeRead = "statmount" | "mountinfo";
+
+export function lazytimeRead(facts: KernelFacts): LazytimeRead {
+  return facts.statmount && !legacyForced(facts) ? "statmount" : "mountinfo";
+}
 
 export function planPlain(ctx: MountContext): Plan {
   const { mount, target, options, facts } = ctx;

@@ -6,7 +6,8 @@
 import { close, dupCloexec, open, openat2, openPath, readAt, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
-import { statfs, statxIdentity, statxMountId, statxNode, statxOwnership, type FileIdentity, type FileNode, type Ownership, type Statfs } from "./stat.ts";
+import { statfs, statxIdentity, statxMountId, statxNode, statxOwnership, statxUniqueMountId, type FileIdentity, type FileNode, type Ownership, type Statfs } from "./stat.ts";
+import { statmount, type MountStatus } from "./statmount.ts";
 import { runProcess, type ProcessExit, type ProcessStdio } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { chmod, chown, ftruncate, lchown, mkdir, renameNoReplace, rmdir, symlink, unlink } from "./file.ts";
@@ -38,6 +39,10 @@ export interface Syscalls {
   statxIdentity(dfd: number, path: string, flags: number): FileIdentity;
   /** statx(dfd, path, flags, STATX_TYPE): file type and stx_rdev (with AT_EMPTY_PATH and "", of dfd's file) */
   statxNode(dfd: number, path: string, flags: number): FileNode;
+  /** statx(path, STATX_MNT_ID_UNIQUE).stx_mnt_id; undefined when the kernel has none (before Linux 6.8) */
+  statxUniqueMountId(path: string): number | undefined;
+  /** statmount(&{mountId, mask}, &buf, sizeof buf, 0): one mount's attributes by its unique ID (Linux 6.8) */
+  statmount(mountId: number, mask: number): MountStatus;
 
   /** open(path, flags, mode) -> fd */
   open(path: string, flags: number, mode?: number): number;
@@ -132,6 +137,8 @@ export const libcSyscalls: Syscalls = {
   statxMountId,
   statxIdentity,
   statxNode,
+  statxUniqueMountId,
+  statmount,
   open,
   openat2,
   openPath,
@@ -174,4 +181,4 @@ export const libcSyscalls: Syscalls = {
   readAt,
 };
 
-export type { FileIdentity, FileNode, Statfs, ProcessExit, ProcessStdio, WaitingChild };
+export type { FileIdentity, FileNode, MountStatus, Statfs, ProcessExit, ProcessStdio, WaitingChild };

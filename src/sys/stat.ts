@@ -44,6 +44,8 @@ export const STATX_INO = 0x100;
 /** the kernel's STATX_SIZE (here STATX_SIZE is sizeof(struct statx)) */
 export const STATX_FILE_SIZE = 0x200;
 export const STATX_MNT_ID = 0x1000;
+/** stx_mnt_id as the unique, never reused 64-bit mount ID (Linux 6.8): what statmount(2) takes */
+export const STATX_MNT_ID_UNIQUE = 0x4000;
 export const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_NO_AUTOMOUNT = 0x800;
@@ -106,6 +108,19 @@ export function statxMountId(path: string): number | undefined {
     throw syscallFailure("statx(2)", [path]);
   }
   return mountIdOfStatx(statxView);
+}
+
+/**
+ * statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE, &buf).stx_mnt_id: the unique mount
+ * ID statmount(2) takes, never reused (mountinfo's is). undefined when the kernel leaves
+ * STATX_MNT_ID_UNIQUE out of stx_mask (before Linux 6.8).
+ */
+export function statxUniqueMountId(path: string): number | undefined {
+  if (libc().statx(AT_FDCWD, cText(path), AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE, statxBuffer) !== 0) {
+    throw syscallFailure("statx(2)", [path]);
+  }
+  if ((statxView.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID_UNIQUE) === 0) return undefined;
+  return u64(statxView, STATX_OFFSET.mntId);
 }
 
 /** stx_mnt_id of a filled struct statx, or undefined when stx_mask says it was not filled. */

@@ -2,44 +2,25 @@
 // mount(8) -N does. The other namespace is a `sleep` started by unshare(1), killed in cleanup;
 // the namespace goes with it. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { parseMountInfo } from "../../src/mountinfo/parse.ts";
+import { writeFileSync } from "node:fs";
 import { BINARY, runCli } from "../support/cli.ts";
+import { mountsOf, namespaceHolder, namespaceOf } from "../support/namespace-holder.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { eventually } from "../support/resources.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 const ws = workspace();
 const { cleanups, dir } = ws;
 
-/** A process alone in a new private mount namespace (a copy of this one): its pid. */
-async function namespaceHolder(): Promise<number> {
-  const holder = Bun.spawn(["unshare", "--mount", "--propagation", "private", "sleep", "600"]);
-  cleanups.push(() => holder.kill("SIGKILL")); // its namespace, and what was mounted there, go with it
-  // unshare(1) execs sleep once it is in the new namespace
-  await eventually("the holder in its own namespace", () => nsOf(holder.pid) !== nsOf(process.pid) && comm(holder.pid) === "sleep");
-  return holder.pid;
-}
-const nsOf = (pid: number) => {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/mnt`);
-  } catch {
-    return "";
-  }
-};
-const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-const mountsOf = (pid: number, path: string) => parseMountInfo(readFileSync(`/proc/${pid}/mountinfo`, "utf8")).filter((m) => m.mountpoint === path);
-
 describe("-N NS", () => {
   test("mount -N PID mounts in that namespace only; findmnt -N and mount -N list it there; umount -N removes it", async () => {
     ws.fresh("ns-flag");
     const t = dir("m");
-    const pid = await namespaceHolder();
+    const pid = await namespaceHolder(cleanups);
     for (const ns of [String(pid), `/proc/${pid}/ns/mnt`]) {
       const mounted = runCli(["mount", "-N", ns, "-v", "-t", "tmpfs", "-o", "size=1m", "tmpfs-in-ns", t]);
       expect(mounted.code).toBe(0);
-      expect(mounted.stderr).toContain(`in mount namespace ${nsOf(pid)} (was ${nsOf(process.pid)})`);
+      expect(mounted.stderr).toContain(`in mount namespace ${namespaceOf(pid)} (was ${namespaceOf(process.pid)})`);
       expect(mountsOf(pid, t).map((m) => [m.fstype, m.source])).toEqual([["tmpfs", "tmpfs-in-ns"]]);
       expect(mountsUnder(t)).toEqual([]); // never here
       const found = runCli(["findmnt", "-N", String(pid), "--json", t]);
@@ -55,7 +36,7 @@ describe("-N NS", () => {
     const sc = ws.fresh("ns-flag-fork");
     const a = dir("a");
     const b = dir("b");
-    const pid = await namespaceHolder();
+    const pid = await namespaceHolder(cleanups);
     const fstab = sc.path("fstab");
     writeFileSync(fstab, `ns-a ${a} tmpfs size=1m\nns-b ${b} tmpfs size=1m\n`);
     const r = runCli(["mount", "-a", "-F", "-N", String(pid), "-T", fstab]);

@@ -18,13 +18,20 @@ import {
   OPEN_TREE,
   SYS,
 } from "../../src/sys/mount-api.ts";
-import { STATFS_SIZE, STATX_FILE_SIZE, STATX_GID, STATX_MNT_ID, STATX_MODE, STATX_OFFSET, STATX_SIZE, STATX_TYPE, STATX_UID } from "../../src/sys/stat.ts";
+import { STATFS_SIZE, STATX_FILE_SIZE, STATX_GID, STATX_MNT_ID, STATX_MNT_ID_UNIQUE, STATX_MODE, STATX_OFFSET, STATX_SIZE, STATX_TYPE, STATX_UID } from "../../src/sys/stat.ts";
+import { MNT_ID_REQ_OFFSET, MNT_ID_REQ_SIZE, STATMOUNT, STATMOUNT_OFFSET, STATMOUNT_SIZE, SYS_STATMOUNT } from "../../src/sys/statmount.ts";
 import { ID_OFFSET } from "../../src/sys/users.ts";
 
 const work = mkdtempSync(join(tmpdir(), "mountkit-test-layout-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+let compiled: Map<string, number> | undefined;
+
 function headerValues(): Map<string, number> {
+  return (compiled ??= compileAndRun());
+}
+
+function compileAndRun(): Map<string, number> {
   const exe = join(work, "layout");
   const cc = Bun.spawnSync(["cc", "-o", exe, join(import.meta.dir, "../support/c/layout.c")], { stderr: "pipe" });
   if (cc.exitCode !== 0) throw new Error(`cc failed (a C compiler is needed for this test): ${cc.stderr}`);
@@ -123,4 +130,39 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     CLONE_NEWUSER: CLONE.NEWUSER,
   };
   expect(Object.fromEntries(Object.keys(ours).map((k) => [k, c.get(k)]))).toEqual(ours);
+});
+
+test("statmount(2)'s structs, mask bits and number match <linux/mount.h> where the headers have them (Linux 6.8's on)", () => {
+  const c = headerValues();
+  const ours: Record<string, number> = {
+    SYS_statmount: SYS_STATMOUNT,
+    STATMOUNT_SB_BASIC: STATMOUNT.SB_BASIC,
+    STATMOUNT_MNT_BASIC: STATMOUNT.MNT_BASIC,
+    STATX_MNT_ID_UNIQUE,
+    MNT_ID_REQ_SIZE_VER0: MNT_ID_REQ_SIZE,
+    "offsetof.mnt_id_req.size": MNT_ID_REQ_OFFSET.size,
+    "offsetof.mnt_id_req.mnt_id": MNT_ID_REQ_OFFSET.mntId,
+    "offsetof.mnt_id_req.param": MNT_ID_REQ_OFFSET.param,
+    "sizeof.statmount": STATMOUNT_SIZE,
+    "offsetof.statmount.size": STATMOUNT_OFFSET.size,
+    "offsetof.statmount.mask": STATMOUNT_OFFSET.mask,
+    "offsetof.statmount.sb_dev_major": STATMOUNT_OFFSET.sbDevMajor,
+    "offsetof.statmount.sb_dev_minor": STATMOUNT_OFFSET.sbDevMinor,
+    "offsetof.statmount.sb_magic": STATMOUNT_OFFSET.sbMagic,
+    "offsetof.statmount.sb_flags": STATMOUNT_OFFSET.sbFlags,
+    "offsetof.statmount.mnt_id": STATMOUNT_OFFSET.mntId,
+    "offsetof.statmount.mnt_parent_id": STATMOUNT_OFFSET.mntParentId,
+    "offsetof.statmount.mnt_id_old": STATMOUNT_OFFSET.mntIdOld,
+    "offsetof.statmount.mnt_parent_id_old": STATMOUNT_OFFSET.mntParentIdOld,
+    "offsetof.statmount.mnt_attr": STATMOUNT_OFFSET.mntAttr,
+    "offsetof.statmount.mnt_propagation": STATMOUNT_OFFSET.mntPropagation,
+  };
+  const printed = Object.fromEntries(Object.keys(ours).map((k) => [k, c.get(k)]));
+  if (c.get("LINUX_VERSION_CODE")! >= 0x060800) {
+    expect(printed).toEqual(ours);
+  } else {
+    // Older headers (Debian 12's are Linux 6.1's) have none of it; the running kernel checks the
+    // layout instead (test/integration/statmount.test.ts).
+    expect(Object.values(printed).filter((v) => v !== undefined)).toEqual([]);
+  }
 });

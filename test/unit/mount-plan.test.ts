@@ -3,6 +3,7 @@ import { PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS, MS_LOCKED_IN_USERNS } from "../../src/plan/flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
+import { lazytimeRead } from "../../src/plan/plain.ts";
 import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
 
 const facts = factsForVersion("6.18.0");
@@ -112,6 +113,16 @@ describe("remount", () => {
     expect(steps("", "", ["remount", "lazytime"])[0]!).toMatchObject({ flags: MS.REMOUNT | MS.LAZYTIME });
     // a bind remount changes per-mount flags only: lazytime is the superblock's
     expect(steps("", "", ["remount", "bind", "ro"])[0]!.inheritFlags & MS.LAZYTIME).toBe(0);
+  });
+
+  test("lazytime is read with statmount(2) from Linux 6.8, from mountinfo before it or under MOUNTKIT_STRATEGY=legacy", () => {
+    expect([factsForVersion("6.8.0"), factsForVersion("6.7.12")].map((f) => [f.statmount, lazytimeRead(f)])).toEqual([
+      [true, "statmount"],
+      [false, "mountinfo"],
+    ]);
+    expect(lazytimeRead(factsForVersion("6.18.0", { strategy: "legacy" }))).toBe("mountinfo");
+    // the kernel's own legacy choice for overlay (before 6.8) is not a forced one
+    expect(lazytimeRead({ ...factsForVersion("6.18.0"), strategy: "legacy" })).toBe("statmount");
   });
 
   test("remount with data passes it", () => {

@@ -8,6 +8,7 @@ import { probeOverlay } from "../../ops/overlay-probe.ts";
 import { overlayStrategy } from "../../plan/overlay.ts";
 import { idmapOverlayStrategy } from "../../plan/idmap-overlay.ts";
 import { loopMethod } from "../../plan/loop.ts";
+import { lazytimeRead } from "../../plan/plain.ts";
 import { flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printResult, reportError, type Io } from "../output.ts";
 
@@ -44,6 +45,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
       overlayStrategy: overlayStrategy(facts),
       idmapOverlayStrategy: idmapOverlayStrategy(facts),
       loopMethod: loopMethod(facts),
+      lazytimeRead: lazytimeRead(facts),
       overlayProbe: overlay,
     };
     const options = OPTION_TABLE.map((o) => ({ name: o.valued ? `${o.name}=` : o.name, kind: o.behaviour.kind, origin: o.origin, help: o.help }));
@@ -62,12 +64,14 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
         `overlay lowerdir+   ${yes(facts.overlayLowerdirAppend)}`,
         `LOOP_CONFIGURE      ${yes(facts.loopConfigure)}`,
         `statx mount id      ${yes(facts.statxMountId)}`,
+        `statmount           ${yes(facts.statmount)}`,
         `strategy            ${facts.strategy} (from ${facts.strategySource === "environment" ? "MOUNTKIT_STRATEGY" : "the kernel"})`,
         `overlay layer fds   ${yes(facts.overlayLayerFd)}`,
         `overlay probe       ${overlay.probed ? `lowerdir+ ${yes(overlay.lowerdirAppend)}, layer fds ${yes(overlay.layerFd)}` : `not probed: ${overlay.reason}`}`,
         `overlay strategy    ${OVERLAY_STRATEGY_TEXT[strategies.overlayStrategy]}`,
         `idmapped overlay    ${IDMAP_OVERLAY_STRATEGY_TEXT[strategies.idmapOverlayStrategy]}`,
         `loop attach         ${strategies.loopMethod === "configure" ? "LOOP_CONFIGURE" : "LOOP_SET_FD + LOOP_SET_STATUS64"}`,
+        `remount lazytime    ${strategies.lazytimeRead === "statmount" ? "statmount(2) sb_flags" : "mountinfo superblock options"}`,
         "",
       ].join("\n"),
     );

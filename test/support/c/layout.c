@@ -1,6 +1,7 @@
 /* Prints the struct layouts and constants mountkit hard-codes, from this machine's headers,
  * as "name value" lines; test/integration/struct-layout.test.ts compares them.
- * (MOVE_MOUNT_BENEATH and FSCONFIG_CMD_CREATE_EXCL are newer than these headers: not checked.) */
+ * (MOVE_MOUNT_BENEATH and FSCONFIG_CMD_CREATE_EXCL are newer than these headers: not checked.)
+ * statmount(2)'s are printed only by headers that have them (Linux 6.8's and later). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <linux/stat.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <linux/version.h>
+#include <asm/unistd.h>
 #include <pwd.h>
 #include <grp.h>
 
@@ -106,5 +109,33 @@ int main(void) {
   SHOW("CLONE_PIDFD", CLONE_PIDFD);
   SHOW("CLONE_NEWNS", CLONE_NEWNS);
   SHOW("CLONE_NEWUSER", CLONE_NEWUSER);
+  SHOW("LINUX_VERSION_CODE", LINUX_VERSION_CODE);
+#ifdef STATMOUNT_SB_BASIC
+  SHOW("SYS_statmount", __NR_statmount);
+  SHOW("STATMOUNT_SB_BASIC", STATMOUNT_SB_BASIC);
+  SHOW("STATMOUNT_MNT_BASIC", STATMOUNT_MNT_BASIC);
+  SHOW("STATX_MNT_ID_UNIQUE", STATX_MNT_ID_UNIQUE);
+#ifdef MNT_ID_REQ_SIZE_VER0
+  SHOW("MNT_ID_REQ_SIZE_VER0", MNT_ID_REQ_SIZE_VER0);
+#else /* the first published struct ends with param */
+  SHOW("MNT_ID_REQ_SIZE_VER0", offsetof(struct mnt_id_req, param) + sizeof(__u64));
+#endif
+  SHOW("offsetof.mnt_id_req.size", offsetof(struct mnt_id_req, size));
+  SHOW("offsetof.mnt_id_req.mnt_id", offsetof(struct mnt_id_req, mnt_id));
+  SHOW("offsetof.mnt_id_req.param", offsetof(struct mnt_id_req, param));
+  SHOW("sizeof.statmount", sizeof(struct statmount));
+  SHOW("offsetof.statmount.size", offsetof(struct statmount, size));
+  SHOW("offsetof.statmount.mask", offsetof(struct statmount, mask));
+  SHOW("offsetof.statmount.sb_dev_major", offsetof(struct statmount, sb_dev_major));
+  SHOW("offsetof.statmount.sb_dev_minor", offsetof(struct statmount, sb_dev_minor));
+  SHOW("offsetof.statmount.sb_magic", offsetof(struct statmount, sb_magic));
+  SHOW("offsetof.statmount.sb_flags", offsetof(struct statmount, sb_flags));
+  SHOW("offsetof.statmount.mnt_id", offsetof(struct statmount, mnt_id));
+  SHOW("offsetof.statmount.mnt_parent_id", offsetof(struct statmount, mnt_parent_id));
+  SHOW("offsetof.statmount.mnt_id_old", offsetof(struct statmount, mnt_id_old));
+  SHOW("offsetof.statmount.mnt_parent_id_old", offsetof(struct statmount, mnt_parent_id_old));
+  SHOW("offsetof.statmount.mnt_attr", offsetof(struct statmount, mnt_attr));
+  SHOW("offsetof.statmount.mnt_propagation", offsetof(struct statmount, mnt_propagation));
+#endif
   return 0;
 }
