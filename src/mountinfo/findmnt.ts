@@ -17,6 +17,7 @@ import { decodeMountInfoField } from "./parse.ts";
 import { splitOptionText } from "../option-text.ts";
 import { bytesFromText } from "../path-text.ts";
 import { propagationOf } from "./lookup.ts";
+import { parseTagSpec } from "../tag-spec.ts";
 import type { MountNode } from "./findmnt-tree.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -192,7 +193,7 @@ export const FINDMNT_COLUMNS: Columns<MountInfo> = {
 export interface SourceDisplay {
   /** -v (--nofsroot): without the `[fsroot]` of a bind mount or subvolume */
   readonly nofsroot?: boolean;
-  /** -c (--canonicalize): a source that is no tag (UUID=...) as this gives it */
+  /** -c (--canonicalize): a source that is no tag (UUID=..., parseTagSpec's) as this gives it */
   readonly canonical?: (source: string) => string;
 }
 
@@ -201,15 +202,10 @@ export function findmntColumns(display: SourceDisplay): Columns<MountInfo> {
   if (!display.nofsroot && display.canonical === undefined) return FINDMNT_COLUMNS;
   const { nofsroot = false, canonical } = display;
   const source = (m: MountInfo) => {
-    const spec = canonical === undefined || isTagSource(m.source) ? m.source : canonical(m.source);
+    const spec = canonical === undefined || parseTagSpec(m.source) !== undefined ? m.source : canonical(m.source);
     return (nofsroot || m.root === "/" ? spec : `${spec}[${m.root}]`) || null;
   };
   return { ...FINDMNT_COLUMNS, SOURCE: { value: source } };
-}
-
-/** A source libmount takes as a tag (NAME=value), which findmnt -c leaves as it is. */
-export function isTagSource(source: string): boolean {
-  return /^(LABEL|UUID|PARTUUID|PARTLABEL)=/.test(source);
 }
 
 /** findmnt's default list columns. */

@@ -213,8 +213,13 @@ test("a PATH that does not exist (and is no source) prints nothing and exits 1, 
 
 // A bind mount (fsroot /sub), a tmpfs whose source is a symlink's path, and one whose source is
 // a name that is a directory in the working directory ($D). (mount(8) would look a tag up.)
+// Sources that only libmount's reading tells from tags (device-tag.test.ts has the table): a
+// tag findmnt -c keeps, or a name it canonicalizes against the working directory, where the setup
+// makes a directory of each name.
+const TAG_LIKE = ["ID=ata-x", "UUID=", 'LABEL="a', 'LABEL=""', 'LABEL="r"x'];
+
 const SOURCE_SETUP = [
-  'mount -t tmpfs top "$D"; cd "$D"; mkdir a b l r a2',
+  `mount -t tmpfs top "$D"; cd "$D"; mkdir a b l r a2 ${TAG_LIKE.map((n) => `'${n}'`).join(" ")}`,
   'mount -t tmpfs ta a; mkdir a/sub; mount --bind a/sub b; ln -s "$D/b" lnk',
   'mount -t tmpfs "$D/lnk" l; mount -t tmpfs a2 r; cd /',
 ].join("\n");
@@ -233,14 +238,18 @@ const SOURCE_QUERIES = [
   ["-s", "-F", "$F", "-c"],
   ["-F", "$F", "-c", "-e", "-o", "TARGET,SOURCE"],
   ["-F", "$F", "-c", "-v"],
+  ["-F", "$M", "-c", "-l", "-n", "-o", "TARGET,SOURCE"],
 ];
 
 test("-v SOURCE without [fsroot], -c SOURCE canonical (a relative name against the working directory, tags kept), -a a tree in ASCII: as findmnt", () => {
   ws.fresh("findmnt-source");
   const d = ws.dir("d");
   const fstab = join(ws.dir("etc"), "fstab");
-  writeFileSync(fstab, `${d}/lnk ${d}/lnk/ none bind 0 0\na2 /x tmpfs defaults 0 0\nUUID=0000-feed /y ext4 defaults 0 0\n`);
-  const outputs = sameAsFindmnt(SOURCE_SETUP, SOURCE_QUERIES, { D: d, F: fstab }, d);
+  const tagLines = TAG_LIKE.map((source, i) => `${source} /t${i} ext4 defaults 0 0\n`).join("");
+  writeFileSync(fstab, `${d}/lnk ${d}/lnk/ none bind 0 0\na2 /x tmpfs defaults 0 0\nUUID=0000-feed /y ext4 defaults 0 0\n${tagLines}`);
+  const mountinfo = join(ws.dir("etc"), "mountinfo");
+  writeFileSync(mountinfo, `1 1 0:1 / / rw - tmpfs root rw\n${TAG_LIKE.map((source, i) => `${30 + i} 1 0:${30 + i} / /t${i} rw - tmpfs ${source} rw\n`).join("")}`);
+  const outputs = sameAsFindmnt(SOURCE_SETUP, SOURCE_QUERIES, { D: d, F: fstab, M: mountinfo }, d);
   // what they printed, so that equal outputs are not two empty or trivial ones
   expect(outputs[0]).toMatch(new RegExp(`\n${d}/b +ta +tmpfs `));
   expect(outputs[1]).toBe("ta     /sub\nexit=0\n");
@@ -252,6 +261,9 @@ test("-v SOURCE without [fsroot], -c SOURCE canonical (a relative name against t
   expect(outputs[10]).toMatch(new RegExp(`${d}/lnk/ +${d}/b +none`));
   expect(outputs[10]).toMatch(new RegExp(`/x +${d}/a2 +tmpfs`));
   expect(outputs[10]).toContain("UUID=0000-feed");
+  const tagRows = (i: number) => outputs[i]!.split("\n").filter((row) => /^\/t\d /.test(row)).map((row) => row.split(/ +/).slice(0, 2));
+  expect(tagRows(13)).toEqual(tagRows(10));
+  expect(tagRows(10)).toEqual([["/t0", "ID=ata-x"], ["/t1", `${d}/UUID=`], ["/t2", `${d}/LABEL="a`], ["/t3", `${d}/LABEL=""`], ["/t4", 'LABEL="r"x']]);
 });
 
 test("--verify -v is findmnt's --verify --nofsroot: not verbose (--verbose is)", () => {

@@ -5,9 +5,9 @@
  */
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
-import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
+import { canonicalPath, deviceOfTagSpec } from "../../ops/block-devices.ts";
 import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
-import { deviceTagOf } from "../../plan/device-tag.ts";
+import { parseTagSpec } from "../../tag-spec.ts";
 import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable, shellColumns } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
 import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
@@ -61,11 +61,12 @@ export function fstabListing(
 }
 
 /**
- * SOURCE: with -e a LABEL=/UUID=/PART... tag as the device it names (null when none does), with
- * -c any other source canonical (findmnt -c); else as written.
+ * SOURCE: with -e a tag (LABEL=, UUID=, PART..., ID=: parseTagSpec's) as the device it names
+ * (null when none does), with -c any other source canonical, a /dev/disk link too (findmnt -c);
+ * else as written.
  */
 function shownSource(spec: string, { evaluate, canonicalize }: { evaluate: boolean; canonicalize: boolean }): string | null {
-  const tag = spec.startsWith("/") ? undefined : deviceTagOf(spec); // a /dev/disk/by-* path is no tag here
-  if (tag !== undefined) return evaluate ? (deviceOfTag(tag) ?? null) : spec;
+  const tag = parseTagSpec(spec);
+  if (tag !== undefined) return evaluate ? (deviceOfTagSpec(tag) ?? null) : spec;
   return canonicalize ? canonicalPath(spec) : spec;
 }
