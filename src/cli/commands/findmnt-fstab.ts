@@ -14,7 +14,7 @@ import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/f
 import { SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
-import { oneLine, type Io } from "../output.ts";
+import { messageLine, type Io } from "../output.ts";
 
 export function fstabListing(
   args: ParsedArgs,
@@ -32,7 +32,7 @@ export function fstabListing(
   const problems = read.problems;
   const lines = read.lines.filter((line) => kinds(line.fstype)); // -D, --real, --pseudo
   // a problem names its file when there were several; one file's are "line N: ..."
-  for (const problem of problems) io.err(`mountkit: findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${oneLine(problem)} (line ignored)\n`);
+  for (const problem of problems) io.err(messageLine(`findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${problem} (line ignored)`));
   const asPath = (p: string | undefined) => (p !== undefined && p.startsWith("/") ? normalize(p) : p);
   const mountpoint = asPath(last(args, "mountpoint"));
   const source = last(args, "source");
