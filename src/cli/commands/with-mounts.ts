@@ -8,7 +8,7 @@ import { ExitCode, quotePath, SyscallError } from "../../errors.ts";
 import { withMountsFromText } from "../../ops/with-mounts.ts";
 import { formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
-import { errorLine, messageLine, oneLine, reportError, type Io } from "../output.ts";
+import { errorLine, messageLine, reportError, stderrMessages, type Io } from "../output.ts";
 import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
 import { SignalExit } from "../signal-exit.ts";
 import { environment } from "../../sys/command-line.ts";
@@ -79,7 +79,7 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
         mkdir: has(args, "mkdir"),
         readonly: has(args, "read-only"),
         onEntry: reporter.onEntry,
-        warn: (message) => io.err(`with-mounts: ${oneLine(message)}\n`),
+        warn: stderrMessages(io, "with-mounts"),
         // a FUSE helper's output once it succeeded, all on stderr: stdout is COMMAND's (docs/fuse.md)
         helperStdio: "stdout-to-stderr",
         ...(last(args, "helper-dir") === undefined ? {} : { helperDir: last(args, "helper-dir")! }),
