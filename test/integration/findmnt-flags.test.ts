@@ -211,16 +211,20 @@ test("a PATH that does not exist (and is no source) prints nothing and exits 1, 
   expect(outputs[6]).toBe(`${d}\nexit=0\n`);
 });
 
-// A bind mount (fsroot /sub), a tmpfs whose source is a symlink's path, and one whose source is
-// a name that is a directory in the working directory ($D). (mount(8) would look a tag up.)
 // Sources that only libmount's reading tells from tags (device-tag.test.ts has the table): a
 // tag findmnt -c keeps, or a name it canonicalizes against the working directory, where the setup
 // makes a directory of each name.
 const TAG_LIKE = ["ID=ata-x", "UUID=", 'LABEL="a', 'LABEL=""', 'LABEL="r"x'];
 
+// A bind mount (fsroot /sub), a tmpfs whose source is a symlink's path, and one whose source is
+// a name that is a directory in the working directory ($D). (mount(8) would look a tag up.)
+// Mount IDs are the lowest free ones, not made in order: findmnt -R lists a mount's children by
+// ID, the table (mountinfo) in the order they were mounted. The mount on r, made and unmounted
+// before the bind, usually leaves its ID to the mount on l, so the two orders differ here, as
+// they may anywhere another mount's ID was freed meanwhile (in this namespace or any other).
 const SOURCE_SETUP = [
   `mount -t tmpfs top "$D"; cd "$D"; mkdir a b l r a2 ${TAG_LIKE.map((n) => `'${n}'`).join(" ")}`,
-  'mount -t tmpfs ta a; mkdir a/sub; mount --bind a/sub b; ln -s "$D/b" lnk',
+  'mount -t tmpfs ta a; mkdir a/sub; mount -t tmpfs hole r; mount --bind a/sub b; umount r; ln -s "$D/b" lnk',
   'mount -t tmpfs "$D/lnk" l; mount -t tmpfs a2 r; cd /',
 ].join("\n");
 
@@ -253,7 +257,8 @@ test("-v SOURCE without [fsroot], -c SOURCE canonical (a relative name against t
   // what they printed, so that equal outputs are not two empty or trivial ones
   expect(outputs[0]).toMatch(new RegExp(`\n${d}/b +ta +tmpfs `));
   expect(outputs[1]).toBe("ta     /sub\nexit=0\n");
-  expect(outputs[4]).toMatch(new RegExp(`\n${d}/b +ta\\[/sub\\]\n${d}/l +${d}/b\n${d}/r +${d}/a2\n`));
+  // (rows by mount ID: that is findmnt's order to compare with, not one these lines may assume)
+  for (const row of [`${d}/b +ta\\[/sub\\]`, `${d}/l +${d}/b`, `${d}/r +${d}/a2`]) expect(outputs[4]).toMatch(new RegExp(`\n${row}\n`));
   expect(outputs[6]).toBe(`${d}/b\nexit=0\n`);
   expect(outputs[7]).toBe("exit=1\n");
   expect(outputs[8]).toContain("|-");
