@@ -6,7 +6,7 @@ import { basename } from "../path.ts";
 import { errnoMessage } from "../errno.ts";
 import { ExitCode } from "../errors.ts";
 import { jsonAnywhere, UsageError } from "./args.ts";
-import { printResult, processIo, reportError, stdoutWritten, stdoutWriteFailure, type Io } from "./output.ts";
+import { messageLine, printResult, processIo, reportError, stdoutWritten, stdoutWriteFailure, type Io } from "./output.ts";
 import { SignalExit } from "./signal-exit.ts";
 import { VERSION } from "../version.ts";
 
@@ -109,7 +109,7 @@ if (import.meta.main) {
     // a bug: one line, not the minified bundle's source and stack; under --json the document
     // too, unless the command printed its own before failing
     const message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
-    processIo.err(`mountkit: ${message}\n`);
+    processIo.err(messageLine(message));
     end = ExitCode.system;
     if (jsonAnywhere(args) && !stdoutWritten()) printResult(processIo, end, { error: { kind: "internal", message } });
   }
@@ -117,7 +117,7 @@ if (import.meta.main) {
   const failed = stdoutWriteFailure();
   if (failed !== undefined) {
     // findmnt > /dev/full: the output is lost, which a zero status would hide (util-linux: "write error")
-    processIo.err(`mountkit: write error: ${failed.errnoName} (${errnoMessage(failed.errno)})\n`);
+    processIo.err(messageLine(`write error: ${failed.errnoName} (${errnoMessage(failed.errno)})`));
     if (code === ExitCode.ok) code = ExitCode.system;
   }
   // Last, with every write done: dieOfSignal returns only when it could not end mountkit.

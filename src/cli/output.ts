@@ -142,12 +142,25 @@ export function errorLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const hint = err instanceof MountkitError && err.hint ? ` (${err.hint})` : "";
   const cleanups = err instanceof MountkitError ? err.cleanupErrors.map((c) => `; while cleaning up: ${c instanceof Error ? c.message : String(c)}`) : [];
-  return `mountkit: ${oneLine(message)}${oneLine(hint)}${oneLine(cleanups.join(""))}\n`;
+  return messageLine(`${message}${hint}${cleanups.join("")}`);
 }
 
 /** A problem that is not the command's failure, said as a failure is: "mountkit: warning: MESSAGE (HINT)...". */
 export function warningLine(err: unknown): string {
   return `mountkit: warning: ${errorLine(err).slice("mountkit: ".length)}`;
+}
+
+/** A message as its one line on stderr: "mountkit: MESSAGE". */
+export function messageLine(message: string): string {
+  return `mountkit: ${oneLine(message)}\n`;
+}
+
+/**
+ * Each message on stderr as messageLine prints it, after "LABEL: " when a label is given: the
+ * warn and log callbacks the operations take.
+ */
+export function stderrMessages(io: Io, label?: string): (message: string) => void {
+  return label === undefined ? (message) => io.err(messageLine(message)) : (message) => io.err(messageLine(`${label}: ${message}`));
 }
 
 /** Messages are one line whatever the paths in them hold. */

@@ -17,6 +17,7 @@ import { decodeMountInfoField } from "./parse.ts";
 import { splitOptionText } from "../option-text.ts";
 import { bytesFromText } from "../path-text.ts";
 import { propagationOf } from "./lookup.ts";
+import { parseTagSpec } from "../tag-spec.ts";
 import type { MountNode } from "./findmnt-tree.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -35,6 +36,14 @@ export interface FindmntRecord {
   propagation: string;
 }
 
+/** The columns of a FindmntRecord, in its order: what findmnt --json prints without -o. */
+export const RECORD_COLUMNS = ["ID", "PARENT", "MAJ:MIN", "FSROOT", "TARGET", "SOURCE", "FSTYPE", "VFS-OPTIONS", "FS-OPTIONS", "PROPAGATION"] as const;
+
+// FindmntRecord's keys are RECORD_COLUMNS' names in lower case, no more and no fewer (tsc fails here otherwise).
+type RecordKey = Lowercase<(typeof RECORD_COLUMNS)[number]>;
+type IsTrue<T extends true> = T;
+type RecordKeysMatch = IsTrue<[RecordKey, keyof FindmntRecord] extends [keyof FindmntRecord, RecordKey] ? true : false>;
+
 export interface FindmntJson {
   filesystems: FindmntRecord[];
 }
@@ -44,20 +53,12 @@ export function findmntSource(m: MountInfo): string {
   return m.root === "/" ? m.source : `${m.source}[${m.root}]`;
 }
 
+/**
+ * One mount as findmnt --json prints it without -o: the RECORD_COLUMNS of FINDMNT_COLUMNS, so
+ * the library's record and the CLI's JSON are one thing.
+ */
 export function findmntRecord(m: MountInfo): FindmntRecord {
-  const source = findmntSource(m);
-  return {
-    id: m.id,
-    parent: m.parent,
-    "maj:min": `${m.major}:${m.minor}`,
-    fsroot: m.root,
-    target: m.mountpoint,
-    source: source === "" ? null : source,
-    fstype: m.fstype,
-    "vfs-options": decodeMountInfoField(m.options),
-    "fs-options": decodeMountInfoField(m.superOptions),
-    propagation: propagationOf(m),
-  };
+  return columnsRecord(m, RECORD_COLUMNS, FINDMNT_COLUMNS) as unknown as FindmntRecord;
 }
 
 export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
@@ -78,13 +79,10 @@ export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly
  * "children", nested as libsmartcols prints them (6 more spaces per level).
  */
 export function findmntJsonTreeText(forest: readonly MountNode[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
-  // findmntRecord's keys and values are these columns' (so -v and -c show in them too)
+  // without columns, findmntRecord's (the specs' SOURCE, so -v and -c show in it too)
   const shown = columns ?? RECORD_COLUMNS;
   return jsonTreeText(forest, (m: MountInfo) => columnsRecord(m, shown, specs));
 }
-
-/** The columns of a FindmntRecord, in its order: what findmnt --json prints without -o. */
-export const RECORD_COLUMNS: readonly string[] = ["ID", "PARENT", "MAJ:MIN", "FSROOT", "TARGET", "SOURCE", "FSTYPE", "VFS-OPTIONS", "FS-OPTIONS", "PROPAGATION"];
 
 /** findmnt -J -o COLUMNS of any rows (fstab lines too): one object per row, keys the column names in lower case. */
 export function rowsJsonText<T>(rows: readonly T[], columns: readonly string[], specs: Columns<T>): string {
@@ -195,7 +193,7 @@ export const FINDMNT_COLUMNS: Columns<MountInfo> = {
 export interface SourceDisplay {
   /** -v (--nofsroot): without the `[fsroot]` of a bind mount or subvolume */
   readonly nofsroot?: boolean;
-  /** -c (--canonicalize): a source that is no tag (UUID=...) as this gives it */
+  /** -c (--canonicalize): a source that is no tag (UUID=..., parseTagSpec's) as this gives it */
   readonly canonical?: (source: string) => string;
 }
 
@@ -204,15 +202,10 @@ export function findmntColumns(display: SourceDisplay): Columns<MountInfo> {
   if (!display.nofsroot && display.canonical === undefined) return FINDMNT_COLUMNS;
   const { nofsroot = false, canonical } = display;
   const source = (m: MountInfo) => {
-    const spec = canonical === undefined || isTagSource(m.source) ? m.source : canonical(m.source);
+    const spec = canonical === undefined || parseTagSpec(m.source) !== undefined ? m.source : canonical(m.source);
     return (nofsroot || m.root === "/" ? spec : `${spec}[${m.root}]`) || null;
   };
   return { ...FINDMNT_COLUMNS, SOURCE: { value: source } };
-}
-
-/** A source libmount takes as a tag (NAME=value), which findmnt -c leaves as it is. */
-export function isTagSource(source: string): boolean {
-  return /^(LABEL|UUID|PARTUUID|PARTLABEL)=/.test(source);
 }
 
 /** findmnt's default list columns. */

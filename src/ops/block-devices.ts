@@ -7,7 +7,8 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { isPartitionTag, tagMatches, type DeviceTag } from "../plan/device-tag.ts";
+import { isPartitionTag, tagLink, tagMatches, type DeviceTag } from "../plan/device-tag.ts";
+import type { TagSpec } from "../tag-spec.ts";
 import { partitionIds } from "../plan/partition-table.ts";
 import { superblockIds } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
@@ -24,8 +25,18 @@ import { readDeviceStart } from "./probe.ts";
  * /dev/sdb1, as libmount passes it to mount(2) and mountinfo then shows), else the scan's answer.
  */
 export function deviceOfTag(tag: DeviceTag): string | undefined {
-  if (statPath(tag.link)?.type === "block") return existingRealpath(tag.link) ?? tag.link;
-  return scanForTag(tag);
+  return blockDeviceAt(tag.link) ?? scanForTag(tag);
+}
+
+/** The device NAME=value names (parseTagSpec's): an ID= one (a device's, no filesystem's) only through its udev link. */
+export function deviceOfTagSpec(spec: TagSpec): string | undefined {
+  if (spec.name === "ID") return blockDeviceAt(tagLink("ID", spec.value));
+  return deviceOfTag({ name: spec.name, value: spec.value, link: tagLink(spec.name, spec.value) });
+}
+
+/** The block device a udev link points to, canonical; undefined when it points to none. */
+function blockDeviceAt(link: string): string | undefined {
+  return statPath(link)?.type === "block" ? (existingRealpath(link) ?? link) : undefined;
 }
 
 /**

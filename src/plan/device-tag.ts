@@ -7,8 +7,10 @@
  * (libblkid's way), which is what a minimal host without udev has. Pure.
  */
 import { PlanError } from "../errors.ts";
+import { parseTagSpec, type TagName } from "../tag-spec.ts";
 
-export type DeviceTagName = "UUID" | "LABEL" | "PARTUUID" | "PARTLABEL";
+/** The tags a device is found by: not ID, which only udev's link names (no superblock carries it). */
+export type DeviceTagName = Exclude<TagName, "ID">;
 
 export interface DeviceTag {
   readonly name: DeviceTagName;
@@ -19,7 +21,7 @@ export interface DeviceTag {
 }
 
 /** udev's link directory for each tag fstab(5) knows; ID names a device, not a filesystem. */
-const LINK_DIRS: Readonly<Record<DeviceTagName | "ID", string>> = {
+const LINK_DIRS: Readonly<Record<TagName, string>> = {
   UUID: "/dev/disk/by-uuid/",
   LABEL: "/dev/disk/by-label/",
   PARTUUID: "/dev/disk/by-partuuid/",
@@ -29,7 +31,7 @@ const LINK_DIRS: Readonly<Record<DeviceTagName | "ID", string>> = {
 const TAG_NAMES: readonly DeviceTagName[] = ["UUID", "LABEL", "PARTUUID", "PARTLABEL"];
 
 /** udev's link for NAME=value (NAME one of parseTagSpec's). */
-export function tagLink(name: DeviceTagName | "ID", value: string): string {
+export function tagLink(name: TagName, value: string): string {
   return `${LINK_DIRS[name]}${udevEncode(value)}`;
 }
 
@@ -38,7 +40,13 @@ export function isPartitionTag(tag: DeviceTag): boolean {
   return tag.name === "PARTUUID" || tag.name === "PARTLABEL";
 }
 
-/** The tag a source names, or undefined for every other source (four prefix tests for those). */
+/**
+ * The tag a source names, for finding its device: parseTagSpec's UUID=, LABEL=, PARTUUID= and
+ * PARTLABEL= (not ID=, which only udev's link names: no superblock carries it), or udev's link
+ * for one of those. A link is a path to util-linux (mount and findmnt canonicalize it); taking
+ * it for its tag finds the device where udev made no link, as fstab's tags become links
+ * (sourceFromTag). undefined for every other source (four prefix tests for those).
+ */
 export function deviceTagOf(source: string): DeviceTag | undefined {
   if (source.startsWith("/dev/disk/by-")) {
     for (const name of TAG_NAMES) {
@@ -53,18 +61,6 @@ export function deviceTagOf(source: string): DeviceTag | undefined {
   const spec = parseTagSpec(source);
   if (spec === undefined || spec.name === "ID") return undefined;
   return { name: spec.name, value: spec.value, link: tagLink(spec.name, spec.value) };
-}
-
-/**
- * NAME=value for the tags fstab(5) knows (LABEL, UUID, PARTLABEL, PARTUUID, ID), the value
- * unquoted ('x' or "x"); undefined for anything else.
- */
-export function parseTagSpec(spec: string): { name: DeviceTagName | "ID"; value: string } | undefined {
-  const m = /^(LABEL|UUID|PARTLABEL|PARTUUID|ID)=(.+)$/.exec(spec);
-  if (!m) return undefined;
-  let value = m[2]!;
-  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) value = value.slice(1, -1);
-  return { name: m[1] as DeviceTagName | "ID", value };
 }
 
 /**

@@ -8,7 +8,8 @@ import { PlanError, quotePath } from "../errors.ts";
 import { bytesFromText, textFromBytes } from "../path-text.ts";
 import { badEntries } from "./apply-input.ts";
 import { targetCreation, type BatchEntry } from "./batch-entry.ts";
-import { parseTagSpec, tagLink } from "./device-tag.ts";
+import { tagLink } from "./device-tag.ts";
+import { parseTagSpec } from "../tag-spec.ts";
 import { splitOptionString } from "./options.ts";
 import { matchFstype } from "./type-pattern.ts";
 

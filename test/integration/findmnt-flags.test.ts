@@ -211,11 +211,20 @@ test("a PATH that does not exist (and is no source) prints nothing and exits 1, 
   expect(outputs[6]).toBe(`${d}\nexit=0\n`);
 });
 
+// Sources that only libmount's reading tells from tags (device-tag.test.ts has the table): a
+// tag findmnt -c keeps, or a name it canonicalizes against the working directory, where the setup
+// makes a directory of each name.
+const TAG_LIKE = ["ID=ata-x", "UUID=", 'LABEL="a', 'LABEL=""', 'LABEL="r"x'];
+
 // A bind mount (fsroot /sub), a tmpfs whose source is a symlink's path, and one whose source is
 // a name that is a directory in the working directory ($D). (mount(8) would look a tag up.)
+// Mount IDs are the lowest free ones, not made in order: findmnt -R lists a mount's children by
+// ID, the table (mountinfo) in the order they were mounted. The mount on r, made and unmounted
+// before the bind, usually leaves its ID to the mount on l, so the two orders differ here, as
+// they may anywhere another mount's ID was freed meanwhile (in this namespace or any other).
 const SOURCE_SETUP = [
-  'mount -t tmpfs top "$D"; cd "$D"; mkdir a b l r a2',
-  'mount -t tmpfs ta a; mkdir a/sub; mount --bind a/sub b; ln -s "$D/b" lnk',
+  `mount -t tmpfs top "$D"; cd "$D"; mkdir a b l r a2 ${TAG_LIKE.map((n) => `'${n}'`).join(" ")}`,
+  'mount -t tmpfs ta a; mkdir a/sub; mount -t tmpfs hole r; mount --bind a/sub b; umount r; ln -s "$D/b" lnk',
   'mount -t tmpfs "$D/lnk" l; mount -t tmpfs a2 r; cd /',
 ].join("\n");
 
@@ -233,18 +242,23 @@ const SOURCE_QUERIES = [
   ["-s", "-F", "$F", "-c"],
   ["-F", "$F", "-c", "-e", "-o", "TARGET,SOURCE"],
   ["-F", "$F", "-c", "-v"],
+  ["-F", "$M", "-c", "-l", "-n", "-o", "TARGET,SOURCE"],
 ];
 
 test("-v SOURCE without [fsroot], -c SOURCE canonical (a relative name against the working directory, tags kept), -a a tree in ASCII: as findmnt", () => {
   ws.fresh("findmnt-source");
   const d = ws.dir("d");
   const fstab = join(ws.dir("etc"), "fstab");
-  writeFileSync(fstab, `${d}/lnk ${d}/lnk/ none bind 0 0\na2 /x tmpfs defaults 0 0\nUUID=0000-feed /y ext4 defaults 0 0\n`);
-  const outputs = sameAsFindmnt(SOURCE_SETUP, SOURCE_QUERIES, { D: d, F: fstab }, d);
+  const tagLines = TAG_LIKE.map((source, i) => `${source} /t${i} ext4 defaults 0 0\n`).join("");
+  writeFileSync(fstab, `${d}/lnk ${d}/lnk/ none bind 0 0\na2 /x tmpfs defaults 0 0\nUUID=0000-feed /y ext4 defaults 0 0\n${tagLines}`);
+  const mountinfo = join(ws.dir("etc"), "mountinfo");
+  writeFileSync(mountinfo, `1 1 0:1 / / rw - tmpfs root rw\n${TAG_LIKE.map((source, i) => `${30 + i} 1 0:${30 + i} / /t${i} rw - tmpfs ${source} rw\n`).join("")}`);
+  const outputs = sameAsFindmnt(SOURCE_SETUP, SOURCE_QUERIES, { D: d, F: fstab, M: mountinfo }, d);
   // what they printed, so that equal outputs are not two empty or trivial ones
   expect(outputs[0]).toMatch(new RegExp(`\n${d}/b +ta +tmpfs `));
   expect(outputs[1]).toBe("ta     /sub\nexit=0\n");
-  expect(outputs[4]).toMatch(new RegExp(`\n${d}/b +ta\\[/sub\\]\n${d}/l +${d}/b\n${d}/r +${d}/a2\n`));
+  // (rows by mount ID: that is findmnt's order to compare with, not one these lines may assume)
+  for (const row of [`${d}/b +ta\\[/sub\\]`, `${d}/l +${d}/b`, `${d}/r +${d}/a2`]) expect(outputs[4]).toMatch(new RegExp(`\n${row}\n`));
   expect(outputs[6]).toBe(`${d}/b\nexit=0\n`);
   expect(outputs[7]).toBe("exit=1\n");
   expect(outputs[8]).toContain("|-");
@@ -252,6 +266,9 @@ test("-v SOURCE without [fsroot], -c SOURCE canonical (a relative name against t
   expect(outputs[10]).toMatch(new RegExp(`${d}/lnk/ +${d}/b +none`));
   expect(outputs[10]).toMatch(new RegExp(`/x +${d}/a2 +tmpfs`));
   expect(outputs[10]).toContain("UUID=0000-feed");
+  const tagRows = (i: number) => outputs[i]!.split("\n").filter((row) => /^\/t\d /.test(row)).map((row) => row.split(/ +/).slice(0, 2));
+  expect(tagRows(13)).toEqual(tagRows(10));
+  expect(tagRows(10)).toEqual([["/t0", "ID=ata-x"], ["/t1", `${d}/UUID=`], ["/t2", `${d}/LABEL="a`], ["/t3", `${d}/LABEL=""`], ["/t4", 'LABEL="r"x']]);
 });
 
 test("--verify -v is findmnt's --verify --nofsroot: not verbose (--verbose is)", () => {

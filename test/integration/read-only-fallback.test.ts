@@ -215,7 +215,7 @@ describe("the CLI", () => {
     writeFileSync(fstab, `${view} ${t} ext4 defaults 0 0\n`);
     const run = runCli(["mount", "-a", "-T", fstab]);
     expect(run.code).toBe(0);
-    expect(run.stderr).toBe(`mount -a: ${t}: ${WARNING}\n`);
+    expect(run.stderr).toBe(`mountkit: mount -a: ${t}: ${WARNING}\n`);
     expect(mountAt(t)!.options.split(",")).toContain("ro");
     unmountAll(t);
     await expectFreed(view);

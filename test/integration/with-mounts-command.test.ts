@@ -243,7 +243,7 @@ describe("what the command leaves", () => {
     const r = withMounts(["sh", "-c", `cd "$MOUNTKIT_ROOT/t" && { sleep 5 >/dev/null 2>&1 & echo $! > ${pidFile}; }`]);
     try {
       expect(r.code).toBe(0);
-      expect(r.stderr).toMatch(/^with-mounts: \/.*\/mountkit-mount-\d+-\w+\/t: could not be unmounted \(umount2\(2\): EBUSY\), detached lazily: it is freed once nothing uses it\n$/);
+      expect(r.stderr).toMatch(/^mountkit: with-mounts: \/.*\/mountkit-mount-\d+-\w+\/t: could not be unmounted \(umount2\(2\): EBUSY\), detached lazily: it is freed once nothing uses it\n$/);
       expectNothingLeft();
     } finally {
       process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");

@@ -1,6 +1,6 @@
 // reportError: one line on stderr whatever failed while cleaning up; --json keeps every part.
 import { expect, test } from "bun:test";
-import { errorJson, failuresJson, oneLine, printResult, reportError, terminalSafe, warningLine, type Io } from "../../src/cli/output.ts";
+import { errorJson, failuresJson, messageLine, oneLine, printResult, reportError, stderrMessages, terminalSafe, warningLine, type Io } from "../../src/cli/output.ts";
 import { Errno } from "../../src/errno.ts";
 import { BatchError, exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
 
@@ -102,6 +102,15 @@ test("failuresJson: the one failure itself when it was all that was tried, else 
   // what is no MountkitError (a bug) is an internal error, its message kept
   expect(errorJson(new TypeError("x is undefined"))).toEqual({ kind: "internal", message: "x is undefined" });
   expect(failuresJson("loop detach", [a, "boom"], 0)).toMatchObject({ kind: "batch", errors: [a.toJSON(), { kind: "internal", message: "boom" }] });
+});
+
+test("messageLine and stderrMessages: mountkit's one line on stderr, a command's label after its name", () => {
+  expect(messageLine("/a\nb: busy - remounted read-only")).toBe("mountkit: /a\\nb: busy - remounted read-only\n");
+  const io = capture();
+  stderrMessages(io)("in mount namespace 1 (was 2)");
+  stderrMessages(io, "mount -a")("/m: WARNING: source write-protected, mounted read-only");
+  expect(io.stderr).toBe("mountkit: in mount namespace 1 (was 2)\nmountkit: mount -a: /m: WARNING: source write-protected, mounted read-only\n");
+  expect(io.stdout).toBe("");
 });
 
 test("warningLine: a failure's line, said as a warning (hint and cleanups included)", () => {

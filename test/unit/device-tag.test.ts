@@ -2,9 +2,60 @@
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { deviceTagOf, isPartitionTag, tagMatches, type DeviceTag } from "../../src/plan/device-tag.ts";
+import { parseTagSpec } from "../../src/tag-spec.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import { PROBE_BYTES, superblockIds } from "../../src/plan/superblock.ts";
+
+// Which sources are tags. "tag": libmount's answer (parseTagSpec), seen in util-linux 2.38.1's
+// findmnt -c, which prints a tag as written and canonicalizes any other source, a relative one
+// against the working directory (checked by hand with a directory of each name there, and
+// /dev/disk links to a node). "device": deviceTagOf's, the tag mountkit finds a device by: a
+// /dev/disk link's too (to util-linux a path, resolved when the link is there; taken for its tag,
+// the device is found where udev made none), never ID= (only udev's link names it).
+const TAG_TABLE: { source: string; tag: [string, string] | undefined; device: [string, string] | undefined }[] = [
+  { source: "UUID=0a1b", tag: ["UUID", "0a1b"], device: ["UUID", "0a1b"] },
+  { source: "LABEL=root", tag: ["LABEL", "root"], device: ["LABEL", "root"] },
+  { source: "PARTUUID=0a1b-01", tag: ["PARTUUID", "0a1b-01"], device: ["PARTUUID", "0a1b-01"] },
+  { source: "PARTLABEL=boot", tag: ["PARTLABEL", "boot"], device: ["PARTLABEL", "boot"] },
+  { source: "ID=ata-x", tag: ["ID", "ata-x"], device: undefined },
+  { source: "LABEL='q'", tag: ["LABEL", "q"], device: ["LABEL", "q"] },
+  { source: 'LABEL="my data"', tag: ["LABEL", "my data"], device: ["LABEL", "my data"] },
+  // a quoted value runs to the last quote of its kind (blkid_parse_tag_string)
+  { source: 'LABEL="r"x', tag: ["LABEL", "r"], device: ["LABEL", "r"] },
+  { source: "LABEL=a=b", tag: ["LABEL", "a=b"], device: ["LABEL", "a=b"] },
+  { source: 'LABEL=a"b', tag: ["LABEL", 'a"b'], device: ["LABEL", 'a"b'] },
+  // no closing quote, an empty value, a name libmount does not know: no tag
+  { source: 'LABEL="a', tag: undefined, device: undefined },
+  { source: "LABEL=\"a'", tag: undefined, device: undefined },
+  { source: 'LABEL="', tag: undefined, device: undefined },
+  { source: 'LABEL=""', tag: undefined, device: undefined },
+  { source: "UUID=", tag: undefined, device: undefined },
+  { source: "PARTUUID=", tag: undefined, device: undefined },
+  { source: "uuid=0a1b", tag: undefined, device: undefined },
+  { source: "PART=x", tag: undefined, device: undefined },
+  { source: "=x", tag: undefined, device: undefined },
+  // udev's links: paths to util-linux, tags to deviceTagOf (by-id names no tag it can scan for)
+  { source: "/dev/disk/by-uuid/0a1b", tag: undefined, device: ["UUID", "0a1b"] },
+  { source: "/dev/disk/by-label/my\\x20data", tag: undefined, device: ["LABEL", "my data"] },
+  { source: "/dev/disk/by-partuuid/0a1b-01", tag: undefined, device: ["PARTUUID", "0a1b-01"] },
+  { source: "/dev/disk/by-partlabel/boot", tag: undefined, device: ["PARTLABEL", "boot"] },
+  { source: "/dev/disk/by-id/ata-x", tag: undefined, device: undefined },
+  { source: "/dev/disk/by-uuid/", tag: undefined, device: undefined },
+  { source: "/dev/disk/by-uuid/a/b", tag: undefined, device: undefined },
+  { source: "/dev/sda1", tag: undefined, device: undefined },
+  { source: "tmpfs", tag: undefined, device: undefined },
+  { source: "", tag: undefined, device: undefined },
+];
+
+describe("which sources are tags", () => {
+  test.each(TAG_TABLE)("$source", ({ source, tag, device }) => {
+    const spec = parseTagSpec(source);
+    expect(spec && [spec.name, spec.value]).toEqual(tag);
+    const found = deviceTagOf(source);
+    expect(found && [found.name, found.value]).toEqual(device);
+  });
+});
 
 describe("deviceTagOf", () => {
   test("UUID= and LABEL=, quoted or not, with the udev link for each", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { findmntColumns, isTagSource, rowsTable, shellColumns, shellName, FINDMNT_COLUMNS } from "../../src/mountinfo/findmnt.ts";
+import { findmntColumns, rowsTable, shellColumns, shellName, FINDMNT_COLUMNS } from "../../src/mountinfo/findmnt.ts";
 import {
   displayWidth,
   findmntJson,
@@ -240,7 +240,10 @@ describe("-v, -c and -y", () => {
     expect([c.SOURCE!.value(linked), c.SOURCE!.value(bind), c.SOURCE!.value(tagged)]).toEqual(["/x/real", "/cwd/ta[/sub]", "UUID=0000-feed"]);
     expect(findmntColumns({ canonical, nofsroot: true }).SOURCE!.value(bind)).toBe("/cwd/ta");
     expect(findmntColumns({ nofsroot: true }).SOURCE!.value(line("33 1 0:43 /s /e rw - tmpfs  rw"))).toBeNull();
-    expect(["LABEL=a", "UUID=b", "PARTUUID=c", "PARTLABEL=d", "ID=e", "/dev/sda", "srv:/x"].map(isTagSource)).toEqual([true, true, true, true, false, false, false]);
+    // which sources are tags: parseTagSpec's table (device-tag.test.ts); a /dev/disk link is a path
+    const marked = findmntColumns({ canonical: (p) => `canonical:${p}` });
+    const shown = (source: string) => marked.SOURCE!.value(line(`34 1 0:44 / /t rw - tmpfs ${source} rw`));
+    expect(["LABEL=a", "ID=e", "UUID=", "/dev/disk/by-uuid/b", "srv:/x"].map(shown)).toEqual(["LABEL=a", "ID=e", "canonical:UUID=", "canonical:/dev/disk/by-uuid/b", "canonical:srv:/x"]);
   });
 
   test("-y: shell names in every format; a table's header runs over a column as wide as its own name (USE%), as libsmartcols prints it", () => {

@@ -348,7 +348,7 @@ describe("mountinfo/ stays pure", () => {
       const src = await Bun.file(dir + file).text();
       const imports = [...src.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
       for (const spec of imports) {
-        expect(spec).toMatch(/^(\.\/[a-z-]+|\.\.\/(path-text|option-text))\.ts$/); // pure: bytes and text, option strings
+        expect(spec).toMatch(/^(\.\/[a-z-]+|\.\.\/(path-text|option-text|tag-spec))\.ts$/); // pure: bytes and text, option strings, tags
         if (file !== "index.ts") expect(spec).not.toBe("./read.ts");
       }
       expect(src).not.toMatch(/\bBun\.(spawn|file|write)|process\.|require\(/);

@@ -7,7 +7,7 @@ import { describeStep, formatStep } from "../../plan/steps.ts";
 import { readTextFd, readTextFile } from "../../sys/file.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
-import { oneLine, printResult, reportError, type Io } from "../output.ts";
+import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
 
 export const APPLY_FLAGS: readonly FlagSpec[] = [
   { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path; / for a containerd list)" },
@@ -74,7 +74,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
         ...options,
         keepGoing: has(args, "keep-going"),
         onEntry: reporter.onEntry,
-        warn: (message) => io.err(`apply: ${oneLine(message)}\n`),
+        warn: stderrMessages(io, "apply"),
         // a FUSE helper's output once it succeeded, as mount -a writes it (docs/fuse.md)
         helperStdio: json ? "stdout-to-stderr" : "inherit",
       });

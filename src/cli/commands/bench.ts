@@ -12,7 +12,7 @@ import { enterSandbox, type Sandbox } from "../../bench/sandbox.ts";
 import { formatRate } from "../../bench/stats.ts";
 import { VERSION } from "../../version.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
-import { oneLine, printResult, processIo, reportError, type Io } from "../output.ts";
+import { messageLine, printResult, processIo, reportError, type Io } from "../output.ts";
 import { SignalExit } from "../signal-exit.ts";
 import { holdStopSignals, STOP_SIGNALS } from "../signal-hold.ts";
 
@@ -97,14 +97,14 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
       io.out(resultTable(results));
     }
     if (leftovers.length > 0) {
-      io.err(`mountkit: bench: left mounted in its namespace: ${oneLine(leftovers.map((m) => `${m.target} (${m.fstype} ${m.source})`).join(", "))}\n`);
+      io.err(messageLine(`bench: left mounted in its namespace: ${leftovers.map((m) => `${m.target} (${m.fstype} ${m.source})`).join(", ")}`));
     }
     if (stop !== undefined) {
-      io.err(`mountkit: bench: stopped by ${stoppedBy}; everything it mounted was removed\n`);
+      io.err(messageLine(`bench: stopped by ${stoppedBy}; everything it mounted was removed`));
       // the document said 128+N, as a shell will report the death by the signal
       return stop;
     }
-    for (const r of results) if (r.status === "failed") io.err(`mountkit: bench: workload ${r.name} failed: ${r.error}\n`);
+    for (const r of results) if (r.status === "failed") io.err(messageLine(`bench: workload ${r.name} failed: ${r.error}`));
     return code;
   } catch (err) {
     return reportError(io, err, json);

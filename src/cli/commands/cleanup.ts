@@ -8,7 +8,7 @@ import { cleanupTempMounts } from "../../ops/temp-cleanup.ts";
 import { tempMountLocation } from "../../ops/temp-location.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { failuresJson, oneLine, printResult, reportError, warningLine, type Io } from "../output.ts";
+import { failuresJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { absolutePath } from "../../sys/cwd.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -45,7 +45,7 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
     const result = cleanupTempMounts({
       location,
       includeRunning: has(args, "include-running"),
-      ...(verbose ? { log: (line: string) => io.err(`mountkit: ${oneLine(line)}\n`) } : {}),
+      ...(verbose ? { log: stderrMessages(io) } : {}),
     });
     const done = result.unmounted + result.removed.length;
     const code = result.warnings.length === 0 ? ExitCode.ok : done > 0 ? ExitCode.someFailed : ExitCode.mountFailed;

@@ -5,16 +5,16 @@
  */
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
-import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
+import { canonicalPath, deviceOfTagSpec } from "../../ops/block-devices.ts";
 import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
-import { deviceTagOf } from "../../plan/device-tag.ts";
+import { parseTagSpec } from "../../tag-spec.ts";
 import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable, shellColumns } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
 import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
 import { SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
-import { oneLine, type Io } from "../output.ts";
+import { messageLine, type Io } from "../output.ts";
 
 export function fstabListing(
   args: ParsedArgs,
@@ -32,7 +32,7 @@ export function fstabListing(
   const problems = read.problems;
   const lines = read.lines.filter((line) => kinds(line.fstype)); // -D, --real, --pseudo
   // a problem names its file when there were several; one file's are "line N: ..."
-  for (const problem of problems) io.err(`mountkit: findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${oneLine(problem)} (line ignored)\n`);
+  for (const problem of problems) io.err(messageLine(`findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${problem} (line ignored)`));
   const asPath = (p: string | undefined) => (p !== undefined && p.startsWith("/") ? normalize(p) : p);
   const mountpoint = asPath(last(args, "mountpoint"));
   const source = last(args, "source");
@@ -61,11 +61,12 @@ export function fstabListing(
 }
 
 /**
- * SOURCE: with -e a LABEL=/UUID=/PART... tag as the device it names (null when none does), with
- * -c any other source canonical (findmnt -c); else as written.
+ * SOURCE: with -e a tag (LABEL=, UUID=, PART..., ID=: parseTagSpec's) as the device it names
+ * (null when none does), with -c any other source canonical, a /dev/disk link too (findmnt -c);
+ * else as written.
  */
 function shownSource(spec: string, { evaluate, canonicalize }: { evaluate: boolean; canonicalize: boolean }): string | null {
-  const tag = spec.startsWith("/") ? undefined : deviceTagOf(spec); // a /dev/disk/by-* path is no tag here
-  if (tag !== undefined) return evaluate ? (deviceOfTag(tag) ?? null) : spec;
+  const tag = parseTagSpec(spec);
+  if (tag !== undefined) return evaluate ? (deviceOfTagSpec(tag) ?? null) : spec;
   return canonicalize ? canonicalPath(spec) : spec;
 }

@@ -24,7 +24,7 @@ import { fileType, statxMountId } from "../../sys/stat.ts";
 import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
 import type { MountInfo } from "../../mountinfo/types.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type ParsedArgs } from "../args.ts";
-import { oneLine, reportError, type Io } from "../output.ts";
+import { messageLine, reportError, type Io } from "../output.ts";
 import { FINDMNT_FLAGS, refuseExclusiveFlags } from "./findmnt-flags.ts";
 
 export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
@@ -222,7 +222,7 @@ function mountSpaceColumns(bytes: boolean): Columns<MountInfo> {
 function readSavedTables(files: readonly string[], io: Io, text: (index: number) => string): MountInfo[] {
   return files.flatMap((file, i) => {
     const { mounts, problems } = parseMountInfoLenient(text(i));
-    for (const p of problems) io.err(`mountkit: findmnt: warning: ${oneLine(`${quotePath(file)}: line ${p.line}: ${p.detail}`)} (line ignored)\n`);
+    for (const p of problems) io.err(messageLine(`findmnt: warning: ${quotePath(file)}: line ${p.line}: ${p.detail} (line ignored)`));
     return mounts;
   });
 }

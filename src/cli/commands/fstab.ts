@@ -7,7 +7,7 @@ import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, planFstab, un
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
-import { errorJson, oneLine, printResult, reportError, warningLine, type Io } from "../output.ts";
+import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
 import { lineName, OPTIONS_MODES, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
@@ -85,7 +85,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
     let outcome;
     try {
-      outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: (message) => io.err(`mount -a: ${oneLine(message)}\n`) });
+      outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: stderrMessages(io, "mount -a") });
     } finally {
       reporter.finish();
     }

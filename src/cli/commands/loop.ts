@@ -8,7 +8,7 @@ import { listLoopDevices } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
 import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { formatLoopTable, loopListJson } from "../loop-list-output.ts";
-import { errorJson, errorLine, failuresJson, printJson, printResult, reportError, type Io } from "../output.ts";
+import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "read-only", short: "r", help: "attach read-only" },
@@ -89,11 +89,11 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     // losetup attaches a file that refuses writing read-only, silently; say so
     if (loop.readOnly && !readOnly) {
       const why = loop.reused ? `is attached to ${loop.device} already, read-only` : `is write-protected: ${loop.device} is read-only`;
-      io.err(`mountkit: loop attach: ${quotePath(file)} ${why}\n`);
+      io.err(messageLine(`loop attach: ${quotePath(file)} ${why}`));
     }
     // as losetup: attached all the same, with a word on what the device cannot show
     const sizeWarning = loop.reused ? undefined : loopSizeWarning(file, range);
-    if (sizeWarning !== undefined) io.err(`mountkit: loop attach: warning: ${sizeWarning}\n`);
+    if (sizeWarning !== undefined) io.err(messageLine(`loop attach: warning: ${sizeWarning}`));
     const warnings = sizeWarning === undefined ? {} : { warnings: [sizeWarning] };
     if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...warnings });
     else io.out(`${loop.device}\n`);

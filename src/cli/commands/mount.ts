@@ -14,7 +14,7 @@ import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
 import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
-import { oneLine, printResult, reportError, type Io } from "../output.ts";
+import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
 
 const PROPAGATION_FLAGS = [
   ["make-shared", "shared"],
@@ -128,8 +128,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     const started = performance.now();
     const { plan, target } = single.run({
       ...planOptions,
-      warn: (message) => io.err(`mountkit: ${oneLine(message)}\n`),
-      ...(verbose ? { log: (line: string) => io.err(`mountkit: ${oneLine(line)}\n`) } : {}),
+      warn: stderrMessages(io),
+      ...(verbose ? { log: stderrMessages(io) } : {}),
     });
     const elapsedMs = performance.now() - started;
     if (json) printResult(io, ExitCode.ok, { action: plan.action, target, steps: plan.steps.map(describeStep), elapsedMs });

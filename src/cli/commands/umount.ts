@@ -11,7 +11,7 @@ import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
 import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
-import { errorJson, errorLine, failuresJson, oneLine, printResult, reportError, type Io } from "../output.ts";
+import { errorJson, errorLine, failuresJson, printResult, reportError, stderrMessages, type Io } from "../output.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "recursive", short: "R", help: "unmount each mount point TARGET (the top of a stack) and every mount below it, deepest first" },
@@ -70,8 +70,8 @@ function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnly
     externalHelpers: !has(args, "internal-only"),
     ...(has(args, "no-mtab") ? { noMtab: true } : {}),
     helperStdio: has(args, "json") ? "stdout-to-stderr" : "inherit",
-    warn: (message) => io.err(`mountkit: ${oneLine(message)}\n`),
-    ...(has(args, "verbose") ? { log: (line: string) => io.err(`mountkit: ${oneLine(line)}\n`) } : {}),
+    warn: stderrMessages(io),
+    ...(has(args, "verbose") ? { log: stderrMessages(io) } : {}),
     ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { ExitCode, quotePath, SyscallError } from "../../errors.ts";
 import { withMountsFromText } from "../../ops/with-mounts.ts";
 import { formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
-import { errorLine, oneLine, reportError, type Io } from "../output.ts";
+import { errorLine, messageLine, reportError, stderrMessages, type Io } from "../output.ts";
 import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
 import { SignalExit } from "../signal-exit.ts";
 import { environment } from "../../sys/command-line.ts";
@@ -79,7 +79,7 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
         mkdir: has(args, "mkdir"),
         readonly: has(args, "read-only"),
         onEntry: reporter.onEntry,
-        warn: (message) => io.err(`with-mounts: ${oneLine(message)}\n`),
+        warn: stderrMessages(io, "with-mounts"),
         // a FUSE helper's output once it succeeded, all on stderr: stdout is COMMAND's (docs/fuse.md)
         helperStdio: "stdout-to-stderr",
         ...(last(args, "helper-dir") === undefined ? {} : { helperDir: last(args, "helper-dir")! }),
@@ -93,7 +93,7 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
       },
     );
     if (status === undefined) {
-      io.err(`mountkit: with-mounts: stopped by ${signals.received} before COMMAND started; everything mounted was removed\n`);
+      io.err(messageLine(`with-mounts: stopped by ${signals.received} before COMMAND started; everything mounted was removed`));
       return new SignalExit(STOP_SIGNALS[signals.received!]);
     }
     return status;
@@ -183,7 +183,7 @@ async function runByLibc(argv: string[], env: Record<string, string | undefined>
 /** "mountkit: with-mounts: run CMD: posix_spawn(3): EACCES (Permission denied)"; 127 when not found, else 126. */
 function cannotRun(file: string, err: unknown, io: Io): number {
   if (!(err instanceof SyscallError)) {
-    io.err(`mountkit: with-mounts: run ${oneLine(file)}: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
+    io.err(messageLine(`with-mounts: run ${file}: ${err instanceof Error ? err.message : String(err)}`));
     return EXIT_CANNOT_RUN;
   }
   const notFound = err.errno === Errno.ENOENT;
