@@ -4,7 +4,7 @@
 // root. The swap is made at the syscall seam, right before the chosen call, by a wrapper that
 // then makes the real call: everything else is the real kernel.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { MountFailedError, SyscallError } from "../../src/errors.ts";
 import { mountAll, type BatchOutcome } from "../../src/ops/batch.ts";
@@ -17,6 +17,7 @@ import { MNT } from "../../src/plan/flags.ts";
 import { AT } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
+import { fdsInto } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
@@ -30,15 +31,6 @@ const releaseAfter = <T extends BatchOutcome>(b: T): T => {
   return b;
 };
 const fdCount = () => readdirSync("/proc/self/fd").length;
-/** The process's fds open on a path in dir (the dir thread's own fds are not). */
-const fdsInto = (dir: string) =>
-  readdirSync("/proc/self/fd").filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
-    } catch {
-      return false; // the fd the listing itself used
-    }
-  });
 
 /** The real seam, with `swap` run once right before the nth call of a syscall (mount or openat2). */
 function swapBefore(call: "mount" | "openat2", n: number, swap: () => void): Syscalls & { mounts: string[] } {
