@@ -116,6 +116,18 @@ export class SyscallError extends MountkitError {
   }
 }
 
+/**
+ * A copy of err whose paths in `from` (an fd's /proc/self/fd/N path, a path relative to a
+ * directory fd) read `target` instead: messages name the path the user knows.
+ */
+export function renamedPaths(err: SyscallError, from: readonly string[], target: string): SyscallError {
+  if (!err.paths.some((p) => from.includes(p))) return err;
+  const copy = new SyscallError(err.syscall, err.errno, err.paths.map((p) => (from.includes(p) ? target : p)), err.action);
+  copy.hint = err.hint;
+  copy.cleanupErrors.push(...err.cleanupErrors);
+  return err.details.length > 0 ? copy.withDetails(...err.details) : copy;
+}
+
 /** A mount helper (mount.fuse3, fusermount) failed. */
 export class HelperError extends MountkitError {
   readonly kind = "helper";

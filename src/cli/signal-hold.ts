@@ -7,8 +7,9 @@
  * background job) is not held: it stays ignored, here and in the command.
  */
 import { ignoredSignals } from "../sys/ignored-signals.ts";
+import { signalsNamed } from "../sys/signal-numbers.ts";
 
-export const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
+export const STOP_SIGNALS = signalsNamed("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM");
 export type StopSignal = keyof typeof STOP_SIGNALS;
 
 export interface SignalHold {

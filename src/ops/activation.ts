@@ -10,7 +10,7 @@
  * is removed again when nothing of the call is left mounted.
  */
 import { Errno } from "../errno.ts";
-import { isErrno, MountFailedError, MountkitError, PlanError, SyscallError, quotePath } from "../errors.ts";
+import { isErrno, MountFailedError, MountkitError, PlanError, renamedPaths, SyscallError, quotePath } from "../errors.ts";
 import { planActivation, type Activation, type MkdirAction, type TempMount } from "../plan/activation.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { LAYER_RESOLVE } from "../plan/idmap-steps.ts";
@@ -23,7 +23,6 @@ import { opsContext, type OpsContext } from "./context.ts";
 import { attachLoopDevice } from "./loop.ts";
 import { ensureImage, removeMadeImage, type MadeImage } from "./mkfs-image.ts";
 import { mountOn } from "./mount.ts";
-import { renamedPaths } from "./pinned-target.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { ensureTempParent, newTempPath } from "./temp-location.ts";
 import { unmount } from "./unmount.ts";

@@ -6,7 +6,7 @@
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
 import { Errno } from "../errno.ts";
-import { MountFailedError, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { MountFailedError, MountkitError, PlanError, quotePath, renamedPaths, SyscallError } from "../errors.ts";
 import { loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
 import { readOnlyHelperOptions } from "../plan/helper-options.ts";
@@ -28,7 +28,6 @@ import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
-import { renamedPaths } from "./pinned-target.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
 /** A bound loop device and an open fd on it. */

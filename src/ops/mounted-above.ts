@@ -4,10 +4,16 @@
  * command's, and leave the batch's own mounted (on a root that outlives the run). So the mount
  * on top at each target is noted while it is the batch's own, and whatever was stacked above
  * it since is taken off first. A mount below it was there before the batch, and stays.
+ *
+ * The root is the command's to change: each unmount is made inside it, as the batch's own
+ * release makes its unmounts (pinned-target.ts unmountingInRoot), so a directory on a target's
+ * path swapped for a symlink by the command, or by what it left running, cannot send the
+ * unmount out of the root.
  */
 import { lookupMount } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { OpsContext } from "./context.ts";
+import { unmountingInRoot } from "./pinned-target.ts";
 import { undoMount } from "./run-plan.ts";
 
 /** Target -> the id of the mount on top there now (the batch's own, right after it ran). */
@@ -22,19 +28,20 @@ export function topMountIds(targets: readonly string[]): Map<string, number> {
 }
 
 /**
- * Unmount what sits on each noted mount at its target, newest target first, as undoMount does
- * (a busy one detached, with a warning). A noted mount gone meanwhile has nothing above it to
- * take off; a target covered from further up (a mount on a parent directory) is left to the
- * release, which reports it. A target whose stack will not come off does not stop the others:
- * the release that follows undoes the top mount at each target, which must be the batch's own.
- * The first failure is thrown; the release meets every stuck target again (its undo fails the
- * same way) and reports them all.
+ * Unmount what sits on each noted mount at its target (inside root, the batch's), newest target
+ * first, as undoMount does (a busy one detached, with a warning), each unmount made inside root.
+ * A noted mount gone meanwhile has nothing above it to take off; a target covered from further
+ * up (a mount on a parent directory) is left to the release, which reports it. A target whose
+ * stack will not come off does not stop the others: the release that follows undoes the top
+ * mount at each target, which must be the batch's own. The first failure is thrown; the release
+ * meets every stuck target again (its undo fails the same way) and reports them all.
  */
-export function unmountAbove(tops: ReadonlyMap<string, number>, ctx: OpsContext): void {
+export function unmountAbove(tops: ReadonlyMap<string, number>, root: string, ctx: OpsContext): void {
+  const inRoot = { ...ctx, sys: unmountingInRoot(root, ctx.sys) };
   const failures: unknown[] = [];
   for (const [target, id] of [...tops].reverse()) {
     try {
-      unmountAboveOne(target, id, ctx);
+      unmountAboveOne(target, id, inRoot);
     } catch (err) {
       failures.push(err);
     }

@@ -20,7 +20,7 @@
  * Paths in errors are the target's, never /proc/self/fd/N. Mount helpers (FUSE, mount.TYPE)
  * get the target's path in their argv: a helper's mount is not pinned.
  */
-import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { MountFailedError, PlanError, quotePath, renamedPaths, SyscallError } from "../errors.ts";
 import { MNT, MS, MS_PROPAGATION } from "../plan/flags.ts";
 import { AT, MOVE_MOUNT, RESOLVE } from "../plan/mount-api-flags.ts";
 import { O } from "../sys/fd.ts";
@@ -29,6 +29,7 @@ import type { Plan } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { runPlan, type PlanRun } from "./run-plan.ts";
+import { heldDir, openDirBeneath, openInRootAction, unmountBeneath } from "./unmount-beneath.ts";
 
 export interface PinnedTarget {
   /** the seam for the entry's plan: calls on the target go through the pinned fds */
@@ -57,9 +58,7 @@ export function runPlanInRoot(plan: Plan, root: string, target: string, ctx: Ops
   }
 }
 
-/** openat2's resolution for a target's parent inside a root: links as if the root were "/", no /proc magic. */
-const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
-/** and for its name in that parent: no link at all, nothing above the parent */
+/** openat2's resolution for a target's name in its parent (opened "in-root", unmount-beneath.ts): no link at all, nothing above the parent */
 const BENEATH = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS;
 
 /** mount(2) flags of calls that change the mount on a path rather than make one there. */
@@ -180,39 +179,38 @@ export function pinTarget(root: string, target: string, sys: Syscalls, rootFd?: 
 }
 
 /**
- * The seam with umount2 of target (a host path below root, as resolveInRoot gave it) made
- * inside root, as unmountInRoot makes it: for unmountMounts, whose targets were resolved before
- * any unmount, so a directory on the way swapped for a symlink since cannot send the unmount out
- * of the root. Every other call is sys's.
+ * The seam with every umount2 of a path at or below root (a host path, as resolveInRoot gives
+ * targets) made inside root, as unmountInRoot makes it: for unmountMounts and with-mounts,
+ * whose targets were resolved before the unmount, so that a directory on the way swapped for a
+ * symlink since cannot send it out of the root. At "/" there is nothing to stay inside: sys
+ * itself, by path, as a batch at "/" mounts. Every other call is sys's.
  */
-export function unmountingInRoot(root: string, target: string, sys: Syscalls): Syscalls {
-  const inRoot = relativeInRoot(root, target);
+export function unmountingInRoot(root: string, sys: Syscalls): Syscalls {
+  if (root === "/") return sys;
+  const below = `${root}/`;
   return {
     ...sys,
     umount2(path, flags) {
-      if (path !== target) return sys.umount2(path, flags);
-      unmountInRoot(root, inRoot, target, flags, sys);
+      if (path !== root && !path.startsWith(below)) return sys.umount2(path, flags);
+      unmountInRoot(root, relativeInRoot(root, path), path, flags, sys);
     },
   };
 }
 
 /**
- * umount2 of the target after close(): an fd opened on the mount now would keep it busy, so
- * its parent directory is opened inside the root and the last step taken without following
- * a link (UMOUNT_NOFOLLOW).
+ * umount2 of the target after close(), or of a resolved target: an fd opened on the mount now
+ * would keep it busy, so the root is opened and the unmount made beneath it (unmount-beneath.ts:
+ * the parent with RESOLVE_IN_ROOT, the last step with UMOUNT_NOFOLLOW).
  */
 function unmountInRoot(root: string, inRoot: string, target: string, flags: number, sys: Syscalls): void {
   if (inRoot === ".") return sys.umount2(root, flags);
   // In the root itself: the root's path is the caller's, only the name is the tree's.
   if (!inRoot.includes("/")) return sys.umount2(target, flags | MNT.NOFOLLOW);
-  const parent = openParentInRoot(root, inRoot, target, sys);
-  const path = `/proc/self/fd/${parent.parentFd}/${parent.name}`;
+  const rootFd = openRoot(root, sys, openInRootAction(target, root));
   try {
-    sys.umount2(path, flags | MNT.NOFOLLOW);
-  } catch (err) {
-    throw err instanceof SyscallError ? renamedPaths(err, [path], target) : err;
+    unmountBeneath(heldDir(rootFd, root), inRoot, target, flags, sys, "in-root");
   } finally {
-    closeParent(sys, parent);
+    closeQuietly(sys, rootFd);
   }
 }
 
@@ -268,14 +266,13 @@ export function relativeInRoot(root: string, target: string): string {
  * Errors name target.
  */
 export function openInRoot(root: string, inRoot: string, target: string, sys: Syscalls = libcSyscalls, rootFd?: number): OpenTarget {
-  const action = `open mount point ${quotePath(target)} inside ${quotePath(root)}`;
   const parent = openParentInRoot(root, inRoot, target, sys, rootFd);
   try {
     const fd = parent.name === "." ? parent.parentFd : sys.openat2(parent.parentFd, parent.name, O.PATH | O.CLOEXEC, BENEATH);
     return { ...parent, fd, path: `/proc/self/fd/${fd}` };
   } catch (err) {
     closeParent(sys, parent);
-    throw err instanceof SyscallError && err.action === undefined ? renamedPaths(err, [parent.name], target).withAction(action) : err;
+    throw err instanceof SyscallError && err.action === undefined ? renamedPaths(err, [parent.name], target).withAction(openInRootAction(target, root)) : err;
   }
 }
 
@@ -291,18 +288,16 @@ interface OpenParent {
 }
 
 function openParentInRoot(root: string, inRoot: string, target: string, sys: Syscalls, sharedRootFd?: number): OpenParent {
-  const action = `open mount point ${quotePath(target)} inside ${quotePath(root)}`;
   const ownsRoot = sharedRootFd === undefined;
-  const rootFd = sharedRootFd ?? openRoot(root, sys, action);
+  const rootFd = sharedRootFd ?? openRoot(root, sys, openInRootAction(target, root));
   const slash = inRoot.lastIndexOf("/");
   if (slash < 0) return { rootFd, ownsRoot, parentFd: rootFd, name: inRoot };
-  const parentPath = inRoot.slice(0, slash);
   try {
-    const parentFd = sys.openat2(rootFd, parentPath, O.PATH | O.DIRECTORY | O.CLOEXEC, IN_ROOT);
-    return { rootFd, ownsRoot, parentFd, name: inRoot.slice(slash + 1) };
+    const parent = openDirBeneath(heldDir(rootFd, root), inRoot.slice(0, slash), target, sys, "in-root");
+    return { rootFd, ownsRoot, parentFd: parent.fd, name: inRoot.slice(slash + 1) };
   } catch (err) {
     if (ownsRoot) closeQuietly(sys, rootFd);
-    throw err instanceof SyscallError ? renamedPaths(err, [parentPath], target).withAction(action) : err;
+    throw err;
   }
 }
 
@@ -340,15 +335,6 @@ function isDirectory(sys: Syscalls, fdPath: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** The error with the fd paths (or the path inside the root) in its paths replaced by the target's. */
-export function renamedPaths(err: SyscallError, from: readonly string[], target: string): SyscallError {
-  if (!err.paths.some((p) => from.includes(p))) return err;
-  const copy = new SyscallError(err.syscall, err.errno, err.paths.map((p) => (from.includes(p) ? target : p)), err.action);
-  copy.hint = err.hint;
-  copy.cleanupErrors.push(...err.cleanupErrors);
-  return err.details.length > 0 ? copy.withDetails(...err.details) : copy;
 }
 
 export function closeOpen(sys: Syscalls, open: OpenTarget): void {

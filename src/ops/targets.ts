@@ -6,14 +6,14 @@
  */
 import { dirname } from "../path.ts";
 import { Errno, errnoCode } from "../errno.ts";
-import { MountkitError, quotePath, SyscallError } from "../errors.ts";
+import { MountkitError, quotePath, renamedPaths, SyscallError } from "../errors.ts";
 import type { CreateTarget } from "../plan/batch-entry.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { isBind } from "../plan/mount-request.ts";
 import { createEmptyFile, mkdir, rmdir, unlink } from "../sys/file.ts";
 import { fileType } from "../sys/stat.ts";
 import { libcSyscalls } from "../sys/seam.ts";
-import { closeOpen, openInRoot, relativeInRoot, renamedPaths } from "./pinned-target.ts";
+import { closeOpen, openInRoot, relativeInRoot } from "./pinned-target.ts";
 import type { Undo } from "./run-plan.ts";
 
 /**

@@ -8,14 +8,13 @@
  * every call is made relative to a directory opened without following a link: the location's
  * fd, then each name in it opened with O_NOFOLLOW|O_DIRECTORY (a symlink there is ENOTDIR), one
  * component at a time, and the last step of rmdir, unlink and umount2 (UMOUNT_NOFOLLOW) never
- * follows a link either. What was swapped in after a directory was opened changes nothing: the
- * fd holds the directory that was there.
+ * follows a link either (the unmounts are unmount-beneath.ts's, "no-links"). What was swapped in
+ * after a directory was opened changes nothing: the fd holds the directory that was there.
  */
 import { join } from "../path.ts";
 import { Errno } from "../errno.ts";
-import { isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { isErrno, MountkitError, PlanError, quotePath, renamedPaths, SyscallError } from "../errors.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
-import { MNT } from "../plan/flags.ts";
 import { AT } from "../plan/mount-api-flags.ts";
 import { unmountOrder } from "../plan/unmount-plan.ts";
 import { readDirNames } from "../sys/dir-names.ts";
@@ -23,11 +22,11 @@ import { O } from "../sys/fd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import { statPath, type FileIdentity } from "../sys/stat.ts";
 import { opsContext } from "./context.ts";
-import { renamedPaths } from "./pinned-target.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { fsFailure } from "./targets.ts";
 import { isOwnTempDirName, tempDirOwner, tempMountLocation } from "./temp-location.ts";
 import { unmountAll, type UnmountOptions } from "./unmount.ts";
+import { heldDir, openDirBelow, unmountBeneath, type HeldDir } from "./unmount-beneath.ts";
 
 export interface TempCleanup {
   /** mounts taken down */
@@ -46,16 +45,6 @@ export interface TempCleanupOptions extends UnmountOptions {
   /** also the directories of processes still running (their pid is in the name) */
   includeRunning?: boolean;
 }
-
-/** A directory opened with O_PATH: its fd, the /proc/self/fd path naming it, the path it stands for. */
-interface OpenDir {
-  readonly fd: number;
-  readonly at: string;
-  readonly path: string;
-}
-
-/** A directory below an open one, the last step not following a link. */
-const DIR_BELOW = O.PATH | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC;
 
 /**
  * Take down what earlier runs left in the temp location (containerd's CleanupTempMounts):
@@ -78,7 +67,7 @@ export function cleanupTempMounts(options: TempCleanupOptions = {}): TempCleanup
   if (root === undefined) return { unmounted, removed, skipped, warnings };
   try {
     const table = readMountInfo();
-    const confined = umountBeneath(root, sys);
+    const confined = unmountingBeneath(root, sys);
     for (const name of ownDirs(root, warnings)) {
       const dir = join(location, name);
       const owner = tempDirOwner(name);
@@ -109,10 +98,9 @@ export function cleanupTempMounts(options: TempCleanupOptions = {}): TempCleanup
 }
 
 /** The location opened; undefined when it does not exist (nothing was left there) or cannot be opened (a warning). */
-function openLocation(location: string, sys: Syscalls, warnings: MountkitError[]): OpenDir | undefined {
+function openLocation(location: string, sys: Syscalls, warnings: MountkitError[]): HeldDir | undefined {
   try {
-    const fd = sys.open(location, O.PATH | O.DIRECTORY | O.CLOEXEC);
-    return { fd, at: `/proc/self/fd/${fd}`, path: location };
+    return heldDir(sys.open(location, O.PATH | O.DIRECTORY | O.CLOEXEC), location);
   } catch (err) {
     if (isErrno(err, Errno.ENOENT)) return undefined;
     const failure = fsFailure(err, "open(2)", location, `read temp mount location ${quotePath(location)}`);
@@ -123,7 +111,7 @@ function openLocation(location: string, sys: Syscalls, warnings: MountkitError[]
 }
 
 /** mountkit's own directories in the location: never a link, which would lead out of it. */
-function ownDirs(root: OpenDir, warnings: MountkitError[]): string[] {
+function ownDirs(root: HeldDir, warnings: MountkitError[]): string[] {
   try {
     return readDirNames(root.at)
       .filter(isOwnTempDirName)
@@ -137,44 +125,19 @@ function ownDirs(root: OpenDir, warnings: MountkitError[]): string[] {
 }
 
 /**
- * The seam with umount2 of a path in the location made beneath its fd: each directory on the
- * way opened without following a link (crossing the mounts on it, as a lookup does), the last
- * step with UMOUNT_NOFOLLOW. The log and errors name the path, never /proc/self/fd/N.
+ * The seam with umount2 of a path in the location made beneath its fd, no link followed
+ * (unmount-beneath.ts): each directory on the way opened with O_NOFOLLOW, crossing the mounts on
+ * it as a lookup does, the last step with UMOUNT_NOFOLLOW. Errors name the path, never
+ * /proc/self/fd/N.
  */
-function umountBeneath(root: OpenDir, sys: Syscalls): Syscalls {
+function unmountingBeneath(root: HeldDir, sys: Syscalls): Syscalls {
   return {
     ...sys,
     umount2(path, flags) {
       if (!path.startsWith(`${root.path}/`)) return sys.umount2(path, flags);
-      const parts = path.slice(root.path.length + 1).split("/");
-      const last = parts.pop()!;
-      const opened: OpenDir[] = [];
-      try {
-        let parent = root;
-        for (const part of parts) opened.push((parent = openDirBelow(sys, parent, part)));
-        const at = `${parent.at}/${last}`;
-        try {
-          sys.umount2(at, flags | MNT.NOFOLLOW);
-        } catch (err) {
-          throw err instanceof SyscallError ? renamedPaths(err, [at], path) : err;
-        }
-      } finally {
-        for (const dir of opened) closeQuietly(sys, dir.fd);
-      }
+      unmountBeneath(root, path.slice(root.path.length + 1), path, flags, sys, "no-links");
     },
   };
-}
-
-/** name in parent opened as a directory, a symlink not followed (ENOTDIR). Errors name its path. */
-function openDirBelow(sys: Syscalls, parent: OpenDir, name: string): OpenDir {
-  const at = `${parent.at}/${name}`;
-  const path = join(parent.path, name);
-  try {
-    const fd = sys.open(at, DIR_BELOW);
-    return { fd, at: `/proc/self/fd/${fd}`, path };
-  } catch (err) {
-    throw err instanceof SyscallError ? renamedPaths(err, [at], path) : err;
-  }
 }
 
 /** kill(pid, 0): the process exists (EPERM: it does, and is someone else's). */
@@ -195,10 +158,10 @@ function processRunning(pid: number): boolean {
  * than the top one (a mount that stayed) is not entered; a file stops its parents' removal.
  * Both are reported by the rmdir that fails; nothing is deleted but empty directories and links.
  */
-function removeEmptyTree(sys: Syscalls, parent: OpenDir, name: string, top: FileIdentity | undefined, removed: string[], warnings: MountkitError[]): void {
+function removeEmptyTree(sys: Syscalls, parent: HeldDir, name: string, top: FileIdentity | undefined, removed: string[], warnings: MountkitError[]): void {
   const path = join(parent.path, name);
   const action = `clean up ${quotePath(path)}`;
-  let dir: OpenDir;
+  let dir: HeldDir;
   try {
     dir = openDirBelow(sys, parent, name);
   } catch (err) {
@@ -233,7 +196,7 @@ function onSameMount(a: FileIdentity, b: FileIdentity): boolean {
   return a.mountId !== 0 && b.mountId !== 0 ? a.mountId === b.mountId : a.device === b.device;
 }
 
-function unlinkBelow(sys: Syscalls, dir: OpenDir, name: string, warnings: MountkitError[]): void {
+function unlinkBelow(sys: Syscalls, dir: HeldDir, name: string, warnings: MountkitError[]): void {
   const at = `${dir.at}/${name}`;
   const path = join(dir.path, name);
   try {

@@ -293,9 +293,7 @@ export function unmountMounts(mounts: readonly Mount[], root: string, options: U
   const canonical = rootOrAsGiven(root);
   const sys = opsContext(options).sys;
   const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? "", sys));
-  // At "/" there is nothing to stay inside: by path, as a batch at "/" mounts
-  const inRoot = canonical === "/" ? undefined : (target: string) => ({ ...options, sys: unmountingInRoot(canonical, target, sys) });
-  return unmountEach(targets.reverse(), options, "unmount mounts", inRoot);
+  return unmountEach(targets.reverse(), { ...options, sys: unmountingInRoot(canonical, sys) }, "unmount mounts");
 }
 
 /** A root that no longer exists has nothing mounted under it; keep its name for the messages. */
@@ -309,13 +307,13 @@ function rootOrAsGiven(root: string): string {
   }
 }
 
-/** peel each target, every failure collected; optionsFor: the options for one target (unmountMounts' pinned seam). */
-function unmountEach(targets: readonly string[], options: UnmountOptions, action: string, optionsFor?: (target: string) => UnmountOptions): number {
+/** peel each target, every failure collected. */
+function unmountEach(targets: readonly string[], options: UnmountOptions, action: string): number {
   const errors: MountkitError[] = [];
   const tally = { removed: 0 };
   for (const target of targets) {
     try {
-      peel(target, optionsFor?.(target) ?? options, tally);
+      peel(target, options, tally);
     } catch (err) {
       if (!(err instanceof MountkitError)) throw err;
       errors.push(err);

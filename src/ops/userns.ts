@@ -13,9 +13,9 @@ import { Errno } from "../errno.ts";
 import { isErrno, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { idMapFileText, mappingPairKey, formatMapping, type IdMappingPair } from "../plan/idmap-mapping.ts";
 import { O } from "../sys/fd.ts";
-import { SIG } from "../sys/clone.ts";
 import { CLONE } from "../sys/namespace.ts";
 import type { Syscalls, WaitingChild } from "../sys/seam.ts";
+import { SIGNALS } from "../sys/signal-numbers.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 
@@ -116,7 +116,7 @@ function withCreateAction(err: unknown, pair: IdMappingPair): unknown {
 /** SIGKILL through the pidfd. ESRCH: it already exited (a zombie until reaped), as good. */
 function killChild(child: WaitingChild, sys: Syscalls): void {
   try {
-    sys.pidfdSendSignal(child.pidfd, SIG.KILL);
+    sys.pidfdSendSignal(child.pidfd, SIGNALS.SIGKILL);
   } catch (err) {
     if (!isErrno(err, Errno.ESRCH)) throw err;
   }

@@ -36,7 +36,7 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   const ours = topMountIds(outcome.targets);
   const release = () => {
     try {
-      unmountAbove(ours, opsContext(options));
+      unmountAbove(ours, outcome.root, opsContext(options));
     } finally {
       // our own mounts come off even where what fn stacked on one could not (that target's
       // undo then fails the same way, and says so)

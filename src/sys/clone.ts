@@ -23,8 +23,6 @@ const libc = bindLibc({
   pthread_sigmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
 });
 
-export const SIG = { KILL: 9 } as const;
-
 /** x86_64 numbers; arm64 differs for pause (it has none) and is not supported by this module. */
 export const SYS_PROCESS = { pause: 34, pidfd_send_signal: 424 } as const;
 

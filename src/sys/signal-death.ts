@@ -13,6 +13,7 @@
  *   raise(sig)                              delivered to this thread before raise returns
  */
 import { bindLibc } from "./libc.ts";
+import { SIGNALS, signalsNamed } from "./signal-numbers.ts";
 import { SIGSET_BYTES } from "./sigset.ts";
 
 const libc = bindLibc({
@@ -32,19 +33,13 @@ export const SIGNAL_DEATH_LAYOUT = {
   sigsetBytes: SIGSET_BYTES,
 } as const;
 
-const SIGKILL = 9;
-
-/**
- * The signals whose default action does not end a process (signal(7)): raising one would leave
- * this process running. Numbers of x86_64 and arm64; a test compares them with the headers.
- */
-export const NOT_FATAL_SIGNALS = { SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGWINCH: 28 } as const;
+/** The signals whose default action does not end a process (signal(7)): raising one would leave this process running. */
+const NOT_FATAL = new Set<number>(Object.values(signalsNamed("SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGWINCH")));
 
 /** The signals whose default action also writes a core (signal(7)): raised only once none can be written. */
-export const CORE_SIGNALS = { SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGSEGV: 11, SIGXCPU: 24, SIGXFSZ: 25, SIGSYS: 31 } as const;
-
-const NOT_FATAL = new Set<number>(Object.values(NOT_FATAL_SIGNALS));
-const DUMPS_CORE = new Set<number>(Object.values(CORE_SIGNALS));
+const DUMPS_CORE = new Set<number>(
+  Object.values(signalsNamed("SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV", "SIGXCPU", "SIGXFSZ", "SIGSYS")),
+);
 
 /**
  * End this process by `signal`, its default action restored and no core written. Returns only
@@ -58,7 +53,7 @@ export function dieOfSignal(signal: number): void {
   // A core of mountkit would be the wrong process's, and may be large: timeout(1) gives up
   // raising when it cannot prevent one, and so does this.
   if (c.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) !== 0 && DUMPS_CORE.has(signal)) return;
-  if (signal !== SIGKILL) {
+  if (signal !== SIGNALS.SIGKILL) {
     // SIGKILL's action cannot be changed, nor can it be blocked: raise() is enough.
     if (Number(c.signal(signal, SIG_DFL)) === -1) return;
     const set = new Uint8Array(sigsetBytes);

@@ -16,6 +16,7 @@ import type { HelperStep } from "../../src/plan/steps.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { caught } from "../support/caught.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
+import { SIGNALS } from "../../src/sys/signal-numbers.ts";
 import { mountsUnder, mountTable, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 import { daemonsUnder, waitForDaemonsGone } from "../support/fuse-daemons.ts";
@@ -383,15 +384,14 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     fresh("echildreal");
     const helper = script(dir("bin"), "mount.fuse3", "exit 0");
     const { symbols } = dlopen("libc.so.6", { signal: { args: ["i32", "u64"], returns: "u64" } });
-    const SIGCHLD = 17;
-    const previous = symbols.signal(SIGCHLD, 1 /* SIG_IGN */);
+    const previous = symbols.signal(SIGNALS.SIGCHLD, 1 /* SIG_IGN */);
     let err: unknown;
     try {
       libcSyscalls.runProcess(helper, ["mount.fuse3"], []);
     } catch (e) {
       err = e;
     } finally {
-      symbols.signal(SIGCHLD, previous);
+      symbols.signal(SIGNALS.SIGCHLD, previous);
     }
     expect(err).toBeInstanceOf(SyscallError);
     expect((err as SyscallError).syscall).toBe("waitpid(2)");
@@ -403,16 +403,15 @@ describe("ECHILD from the helper's wait (containerd#4387), injected at the seam"
     fresh("echildstdio");
     const helper = script(dir("bin"), "mount.fuse3", "exit 0");
     const { symbols } = dlopen("libc.so.6", { signal: { args: ["i32", "u64"], returns: "u64" } });
-    const SIGCHLD = 17;
     for (const stdio of ["capture-each", "inherit", "stdout-to-stderr"] as const) {
-      const previous = symbols.signal(SIGCHLD, 1 /* SIG_IGN */);
+      const previous = symbols.signal(SIGNALS.SIGCHLD, 1 /* SIG_IGN */);
       let err: unknown;
       try {
         libcSyscalls.runProcess(helper, ["mount.fuse3"], [], stdio);
       } catch (e) {
         err = e;
       } finally {
-        symbols.signal(SIGCHLD, previous);
+        symbols.signal(SIGNALS.SIGCHLD, previous);
       }
       expect({ stdio, err }).toMatchObject({ stdio, err: { syscall: "waitpid(2)", errno: Errno.ECHILD } });
     }

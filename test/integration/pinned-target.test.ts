@@ -4,7 +4,7 @@
 // root. The swap is made at the syscall seam, right before the chosen call, by a wrapper that
 // then makes the real call: everything else is the real kernel.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { MountFailedError, SyscallError } from "../../src/errors.ts";
 import { mountAll, type BatchOutcome } from "../../src/ops/batch.ts";
@@ -12,11 +12,13 @@ import { probeKernelFacts } from "../../src/ops/features.ts";
 import { mountMakingTarget } from "../../src/ops/mount.ts";
 import { placeInPrefix } from "../../src/ops/resolve.ts";
 import { unmount, unmountMounts } from "../../src/ops/unmount.ts";
+import { withMountsFromText } from "../../src/ops/with-mounts.ts";
 import type { Mount } from "../../src/plan/mount-request.ts";
 import { MNT } from "../../src/plan/flags.ts";
 import { AT } from "../../src/plan/mount-api-flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
+import { fdsInto } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
@@ -30,15 +32,6 @@ const releaseAfter = <T extends BatchOutcome>(b: T): T => {
   return b;
 };
 const fdCount = () => readdirSync("/proc/self/fd").length;
-/** The process's fds open on a path in dir (the dir thread's own fds are not). */
-const fdsInto = (dir: string) =>
-  readdirSync("/proc/self/fd").filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
-    } catch {
-      return false; // the fd the listing itself used
-    }
-  });
 
 /** The real seam, with `swap` run once right before the nth call of a syscall (mount or openat2). */
 function swapBefore(call: "mount" | "openat2", n: number, swap: () => void): Syscalls & { mounts: string[] } {
@@ -374,5 +367,31 @@ describe("one mount with --target-prefix (OpsOptions.targetRoot)", () => {
     unswap();
     unmount(placed.target);
     expect(mountsUnder(root)).toEqual([]);
+  });
+});
+
+describe("with-mounts on a root: what the command stacked on a target comes off inside the root", () => {
+  test("a directory on the target's path swapped for a symlink before that unmount: the host's mount stays, the stacked one goes", async () => {
+    s = ws.fresh("pin-with-mounts");
+    const { root, outside, swapToSymlink } = layout();
+    libcSyscalls.mount("host-tmpfs", `${outside}/t`, "tmpfs", 0, "size=64k");
+    cleanups.push(() => void unmount(`${outside}/t`));
+    // ours stays where the rename put it: its release looks the target up inside the root, where the link leads nowhere
+    cleanups.push(() => void unmount(`${root}/a-moved/t`));
+    let swapped = false;
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      umount2(path, flags) {
+        if (!swapped) swapToSymlink();
+        swapped = true;
+        return libcSyscalls.umount2(path, flags);
+      },
+    };
+    const list = JSON.stringify([{ type: "tmpfs", source: "ours", target: "/a/t", options: ["size=64k"] }]);
+    await withMountsFromText(list, { root, sys }, (r) => libcSyscalls.mount("stacked", `${r}/a/t`, "tmpfs", 0, "size=64k"));
+    expect(swapped).toBe(true);
+    // before, the stacked mount's unmount was by path: it followed the link and took the host's
+    expect(mountsUnder(outside).map((m) => m.source)).toEqual(["host-tmpfs"]);
+    expect(mountsUnder(root).map((m) => [m.mountpoint, m.source])).toEqual([[`${root}/a-moved/t`, "ours"]]);
   });
 });

@@ -8,6 +8,7 @@ import { closeUsernsCache, createUsernsFd, USERNS_CACHE_LIMIT, usernsCacheSize, 
 import { idMappingPair, type IdMappingPair } from "../../src/plan/idmap-mapping.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
+import { SIGNALS } from "../../src/sys/signal-numbers.ts";
 import { children, notOurChild, recordingChildren } from "../support/processes.ts";
 import { caught } from "../support/caught.ts";
 import { fdChanges, openFds } from "../support/resources.ts";
@@ -83,8 +84,7 @@ describe("createUsernsFd", () => {
     };
     const before = sigBlk("/proc/thread-self/status");
     libcSyscalls.close(createUsernsFd(pair("0:1000:1"), sys));
-    const SIGINT = 2n, SIGTERM = 15n, SIGCHLD = 17n, SIGUSR1 = 10n;
-    for (const signal of [SIGINT, SIGTERM, SIGCHLD, SIGUSR1]) expect((childMask! >> (signal - 1n)) & 1n).toBe(1n);
+    for (const signal of [SIGNALS.SIGINT, SIGNALS.SIGTERM, SIGNALS.SIGCHLD, SIGNALS.SIGUSR1]) expect((childMask! >> BigInt(signal - 1)) & 1n).toBe(1n);
     expect(sigBlk("/proc/thread-self/status")).toBe(before);
   });
 

@@ -28,6 +28,11 @@ export function openFds(): FdSnapshot {
   return fds;
 }
 
+/** The fds of this process open on a path in dir. */
+export function fdsInto(dir: string): number[] {
+  return [...openFds()].filter(([, path]) => path.startsWith(dir)).map(([fd]) => fd);
+}
+
 /**
  * What changed since `before`, runtime fds left out: "+9 /dev/loop0" for an fd opened and
  * kept, "-7 /x" for one that was closed (a double close hits someone else's fd).

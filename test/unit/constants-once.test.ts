@@ -1,5 +1,6 @@
 // Kernel constants have one definition each: the CLONE_* flags in src/sys/namespace.ts, errno
-// codes in src/errno.ts (Errno). A copy elsewhere can drift from it unseen.
+// codes in src/errno.ts (Errno), signal numbers in src/sys/signal-numbers.ts (SIGNALS). A copy
+// elsewhere can drift from it unseen.
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -23,6 +24,15 @@ test("errno codes are named through Errno, never written as numbers", () => {
   const literal = /\b(const|let|var)\s+E[A-Z0-9]+\s*=\s*\d+|errnos:\s*\[[^\]]*\d+|errno\s*[!=]==?\s*\d+|isErrno\([^,()]+,\s*\d+/;
   const found = sources()
     .filter(([file, code]) => file !== "errno.ts" && literal.test(code))
+    .map(([file, code]) => `${file}: ${literal.exec(code)![0]}`);
+  expect(found).toEqual([]);
+});
+
+test("signal numbers are defined once, in sys/signal-numbers.ts", () => {
+  // SIGKILL = 9, SIGHUP: 1, or a table of its own (SIG = { KILL: 9 }); SIG_DFL and SIGSET_BYTES are no signals
+  const literal = /\bSIG[A-Z]{2,}[0-9]*\s*[:=]\s*\d|\bSIG\s*=\s*\{/;
+  const found = sources()
+    .filter(([file, code]) => file !== "sys/signal-numbers.ts" && literal.test(code))
     .map(([file, code]) => `${file}: ${literal.exec(code)![0]}`);
   expect(found).toEqual([]);
 });

@@ -1,5 +1,5 @@
-/* Prints the sizes and constants src/sys/process.ts, src/sys/signal-death.ts and src/plan/fuse.ts hard-code, from this
- * machine's headers; test/integration/process-layout.test.ts compares them. */
+/* Prints the sizes and constants src/sys/process.ts, src/sys/signal-death.ts, src/sys/signal-numbers.ts and
+ * src/plan/fuse.ts hard-code, from this machine's headers; test/integration/process-layout.test.ts compares them. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <signal.h>
@@ -21,6 +21,22 @@ int main(void) {
   SHOW("PR_SET_DUMPABLE", PR_SET_DUMPABLE);
   SHOW("SIG_UNBLOCK", SIG_UNBLOCK);
   SHOW("SIG_DFL", (long)SIG_DFL);
+  SHOW("SIGHUP", SIGHUP);
+  SHOW("SIGINT", SIGINT);
+  SHOW("SIGQUIT", SIGQUIT);
+  SHOW("SIGILL", SIGILL);
+  SHOW("SIGTRAP", SIGTRAP);
+  SHOW("SIGABRT", SIGABRT);
+  SHOW("SIGBUS", SIGBUS);
+  SHOW("SIGFPE", SIGFPE);
+  SHOW("SIGKILL", SIGKILL);
+  SHOW("SIGUSR1", SIGUSR1);
+  SHOW("SIGSEGV", SIGSEGV);
+  SHOW("SIGUSR2", SIGUSR2);
+  SHOW("SIGPIPE", SIGPIPE);
+  SHOW("SIGALRM", SIGALRM);
+  SHOW("SIGTERM", SIGTERM);
+  SHOW("SIGSTKFLT", SIGSTKFLT);
   SHOW("SIGCHLD", SIGCHLD);
   SHOW("SIGCONT", SIGCONT);
   SHOW("SIGSTOP", SIGSTOP);
@@ -28,16 +44,13 @@ int main(void) {
   SHOW("SIGTTIN", SIGTTIN);
   SHOW("SIGTTOU", SIGTTOU);
   SHOW("SIGURG", SIGURG);
-  SHOW("SIGWINCH", SIGWINCH);
-  SHOW("SIGQUIT", SIGQUIT);
-  SHOW("SIGILL", SIGILL);
-  SHOW("SIGTRAP", SIGTRAP);
-  SHOW("SIGABRT", SIGABRT);
-  SHOW("SIGBUS", SIGBUS);
-  SHOW("SIGFPE", SIGFPE);
-  SHOW("SIGSEGV", SIGSEGV);
   SHOW("SIGXCPU", SIGXCPU);
   SHOW("SIGXFSZ", SIGXFSZ);
+  SHOW("SIGVTALRM", SIGVTALRM);
+  SHOW("SIGPROF", SIGPROF);
+  SHOW("SIGWINCH", SIGWINCH);
+  SHOW("SIGIO", SIGIO);
+  SHOW("SIGPWR", SIGPWR);
   SHOW("SIGSYS", SIGSYS);
   return 0;
 }
