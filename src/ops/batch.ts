@@ -28,7 +28,7 @@ import { isMountedAlready } from "./already-mounted.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { mountHint } from "./hints.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
-import { openRoot, runPlanInRoot } from "./pinned-target.ts";
+import { openRoot, runPlanInRoot, unmountingInRoot } from "./pinned-target.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { undoMountStack, type Undo } from "./run-plan.ts";
 import { createTarget } from "./targets.ts";
@@ -53,7 +53,9 @@ export interface BatchOptions extends OpsOptions {
   /**
    * release() also removes whatever is stacked on the batch's targets (containerd's
    * UnmountMounts peels each target with UnmountAll): for a root the caller owns whole, as
-   * withTempMount's dir, where a callback may have mounted over ours
+   * withTempMount's dir, where a callback may have mounted over ours. Each of those unmounts
+   * is made inside the root (pinned-target.ts unmountingInRoot), never by a path the callback
+   * may have redirected with a symlink
    */
   releaseStacks?: boolean;
 }
@@ -331,7 +333,7 @@ function mountedBatch(
     warnings,
     error,
     release() {
-      const failures = rollBack(mounted, results, ctx, releaseStacks);
+      const failures = rollBack(mounted, results, ctx, releaseStacks ? root : undefined);
       if (failures.length === 0) return;
       const known = failures.filter((f): f is MountkitError => f instanceof MountkitError);
       if (known.length < failures.length) throw failures.find((f) => !(f instanceof MountkitError));
@@ -356,19 +358,23 @@ function locateAll(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: 
 }
 
 /**
- * Undo every mounted entry, newest first; their results become "rolled-back". With stacks,
- * each entry's target is first cleared of every mount on it (ours last): a plain undo would
- * remove only the top one, someone else's, and leave ours. If that fails, the entry's own
- * undo would fail the same way, and is not run.
+ * Undo every mounted entry, newest first; their results become "rolled-back". With stacksIn
+ * (the batch's root), each entry's target is first cleared of every mount on it (ours last): a
+ * plain undo would remove only the top one, someone else's, and leave ours. Those unmounts are
+ * made inside the root, as the entries' own undo is (pinned-target.ts): whoever stacked there
+ * could also have swapped a directory on the target's path for a symlink to a host directory,
+ * where unmounting by path would take the host's mounts. If that fails, the entry's own undo
+ * would fail the same way, and is not run.
  */
-function rollBack(mounted: Mounted[], results: EntryResult[], ctx: OpsContext, stacks = false): unknown[] {
+function rollBack(mounted: Mounted[], results: EntryResult[], ctx: OpsContext, stacksIn?: string): unknown[] {
   const failures: unknown[] = [];
+  const inRoot = stacksIn === undefined ? undefined : { ...ctx, sys: unmountingInRoot(stacksIn, ctx.sys) };
   while (mounted.length > 0) {
     const m = mounted.pop()!;
     ctx.log?.(`rollback: ${results[m.resultIndex]?.where ?? m.target}`);
-    if (stacks) {
+    if (inRoot !== undefined) {
       try {
-        undoMountStack(m.target, ctx);
+        undoMountStack(m.target, inRoot);
       } catch (err) {
         failures.push(err);
         continue;

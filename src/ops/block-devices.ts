@@ -7,7 +7,7 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { isPartitionTag, tagLink, tagMatches, type DeviceTag } from "../plan/device-tag.ts";
+import { isLinkOnlyTag, isPartitionTag, tagLink, tagMatches, type DeviceTag } from "../plan/device-tag.ts";
 import type { TagSpec } from "../tag-spec.ts";
 import { partitionIds } from "../plan/partition-table.ts";
 import { superblockIds } from "../plan/superblock.ts";
@@ -28,9 +28,8 @@ export function deviceOfTag(tag: DeviceTag): string | undefined {
   return blockDeviceAt(tag.link) ?? scanForTag(tag);
 }
 
-/** The device NAME=value names (parseTagSpec's): an ID= one (a device's, no filesystem's) only through its udev link. */
+/** The device NAME=value names (parseTagSpec's), as deviceOfTag finds it. */
 export function deviceOfTagSpec(spec: TagSpec): string | undefined {
-  if (spec.name === "ID") return blockDeviceAt(tagLink("ID", spec.value));
   return deviceOfTag({ name: spec.name, value: spec.value, link: tagLink(spec.name, spec.value) });
 }
 
@@ -41,9 +40,11 @@ function blockDeviceAt(link: string): string | undefined {
 
 /**
  * The first device in /proc/partitions whose superblock carries the tag's UUID or label, or
- * for PARTUUID/PARTLABEL, the first partition whose entry in its disk's table does.
+ * for PARTUUID/PARTLABEL, the first partition whose entry in its disk's table does; for ID,
+ * which neither carries, none (nothing is read).
  */
 export function scanForTag(tag: DeviceTag): string | undefined {
+  if (isLinkOnlyTag(tag)) return undefined;
   if (isPartitionTag(tag)) return scanPartitionTables(tag, partitionDevices());
   return partitionDevices().find((device) => {
     const bytes = deviceStart(device);

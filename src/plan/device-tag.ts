@@ -1,20 +1,19 @@
 /**
  * Sources that name a device by its filesystem's UUID or label, or by its partition's (GPT
- * entry or MBR slot), as mount(8) takes them: `UUID=x`, `LABEL=x`, `PARTUUID=x`,
- * `PARTLABEL=x`, or udev's links for them (/dev/disk/by-uuid/x, ...by-partlabel/x, which fstab
- * tags become). ops/ finds the device: through the link when udev made it, else by reading
- * the superblocks (or the disks' partition tables) of the block devices in /proc/partitions
- * (libblkid's way), which is what a minimal host without udev has. Pure.
+ * entry or MBR slot), or by udev's id of the device, as mount(8) takes them: `UUID=x`,
+ * `LABEL=x`, `PARTUUID=x`, `PARTLABEL=x`, `ID=x`, or udev's links for them
+ * (/dev/disk/by-uuid/x, ...by-partlabel/x, ...by-id/x, which fstab tags become). ops/ finds the
+ * device: through the link when udev made it, else by reading the superblocks (or the disks'
+ * partition tables) of the block devices in /proc/partitions (libblkid's way), which is what a
+ * minimal host without udev has. ID= has only its link: udev makes the id from what the device
+ * reports (bus, model, serial), no superblock or partition table carries it. Pure.
  */
 import { PlanError } from "../errors.ts";
 import { parseTagSpec, type TagName } from "../tag-spec.ts";
 
-/** The tags a device is found by: not ID, which only udev's link names (no superblock carries it). */
-export type DeviceTagName = Exclude<TagName, "ID">;
-
 export interface DeviceTag {
-  readonly name: DeviceTagName;
-  /** the UUID or label, decoded */
+  readonly name: TagName;
+  /** the UUID, label or id, decoded */
   readonly value: string;
   /** the udev link that names the device when udev runs */
   readonly link: string;
@@ -28,7 +27,7 @@ const LINK_DIRS: Readonly<Record<TagName, string>> = {
   PARTLABEL: "/dev/disk/by-partlabel/",
   ID: "/dev/disk/by-id/",
 };
-const TAG_NAMES: readonly DeviceTagName[] = ["UUID", "LABEL", "PARTUUID", "PARTLABEL"];
+const TAG_NAMES: readonly TagName[] = ["UUID", "LABEL", "PARTUUID", "PARTLABEL", "ID"];
 
 /** udev's link for NAME=value (NAME one of parseTagSpec's). */
 export function tagLink(name: TagName, value: string): string {
@@ -41,11 +40,12 @@ export function isPartitionTag(tag: DeviceTag): boolean {
 }
 
 /**
- * The tag a source names, for finding its device: parseTagSpec's UUID=, LABEL=, PARTUUID= and
- * PARTLABEL= (not ID=, which only udev's link names: no superblock carries it), or udev's link
- * for one of those. A link is a path to util-linux (mount and findmnt canonicalize it); taking
- * it for its tag finds the device where udev made no link, as fstab's tags become links
- * (sourceFromTag). undefined for every other source (four prefix tests for those).
+ * The tag a source names, for finding its device: parseTagSpec's UUID=, LABEL=, PARTUUID=,
+ * PARTLABEL= and ID=, or udev's link for one of those. A link is a path to util-linux (mount
+ * and findmnt canonicalize it); taking it for its tag finds the device where udev made no link
+ * (not for ID, which has nothing else to be found by, but a missing one is then said as the
+ * tag, as for the others), as fstab's tags become links (sourceFromTag). undefined for every
+ * other source (five prefix tests for those).
  */
 export function deviceTagOf(source: string): DeviceTag | undefined {
   if (source.startsWith("/dev/disk/by-")) {
@@ -57,17 +57,23 @@ export function deviceTagOf(source: string): DeviceTag | undefined {
     }
     return undefined;
   }
-  if (!source.startsWith("UUID=") && !source.startsWith("LABEL=") && !source.startsWith("PART")) return undefined;
+  if (!source.startsWith("UUID=") && !source.startsWith("LABEL=") && !source.startsWith("PART") && !source.startsWith("ID=")) return undefined;
   const spec = parseTagSpec(source);
-  if (spec === undefined || spec.name === "ID") return undefined;
+  if (spec === undefined) return undefined;
   return { name: spec.name, value: spec.value, link: tagLink(spec.name, spec.value) };
 }
 
+/** Whether a tag is found only through udev's link: ID, which no superblock or partition table carries. */
+export function isLinkOnlyTag(tag: DeviceTag): boolean {
+  return tag.name === "ID";
+}
+
 /**
- * Whether ids match a tag: a filesystem's for UUID/LABEL, a partition's for PARTUUID/PARTLABEL.
- * UUIDs are compared case-blind (blkid prints vfat's upper-case).
+ * Whether ids match a tag: a filesystem's for UUID/LABEL, a partition's for PARTUUID/PARTLABEL;
+ * never for ID (isLinkOnlyTag). UUIDs are compared case-blind (blkid prints vfat's upper-case).
  */
 export function tagMatches(tag: DeviceTag, ids: { readonly uuid?: string; readonly label?: string }): boolean {
+  if (isLinkOnlyTag(tag)) return false;
   if (tag.name === "LABEL" || tag.name === "PARTLABEL") return ids.label === tag.value;
   return ids.uuid !== undefined && ids.uuid.toLowerCase() === tag.value.toLowerCase();
 }
@@ -89,6 +95,8 @@ function udevDecode(name: string): string {
 /** The error of a tag no block device has, for `action` ("mount LABEL=x on /mnt"). */
 export function noDeviceWithTag(tag: DeviceTag, action: string): PlanError {
   return new PlanError(`${action}: no block device has ${tag.name} ${JSON.stringify(tag.value)}`, {
-    hint: `looked for ${tag.link}, then read the ${isPartitionTag(tag) ? "partition table of each disk" : "superblock of each device"} in /proc/partitions`,
+    hint: isLinkOnlyTag(tag)
+      ? `looked for ${tag.link}: udev's link is all that names a device by its id`
+      : `looked for ${tag.link}, then read the ${isPartitionTag(tag) ? "partition table of each disk" : "superblock of each device"} in /proc/partitions`,
   });
 }

@@ -1,13 +1,14 @@
 // Mounting by UUID= and LABEL=: through udev's /dev/disk links where they exist, else (this
-// host has none) by reading the superblocks of the devices in /proc/partitions. Real
-// loop devices; each image gets a random UUID and label, since other engineers' devices are
-// scanned too. Root, private mount namespace.
+// host has none) by reading the superblocks of the devices in /proc/partitions. ID=: through
+// udev's /dev/disk/by-id link only, made here as udev makes it, in an overlay on /dev that only
+// this test's mount namespace sees. Real loop devices; each image gets a random UUID and label,
+// since other engineers' devices are scanned too. Root, private mount namespace.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { deviceOfTag, scanForTag } from "../../src/ops/block-devices.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
-import { unmountAll } from "../../src/ops/unmount.ts";
+import { unmount, unmountAll } from "../../src/ops/unmount.ts";
 import { deviceTagOf } from "../../src/plan/device-tag.ts";
 import { runCli } from "../support/cli.ts";
 import { detachLoopDevicesOf, makeExt4Image } from "../support/resources.ts";
@@ -32,6 +33,19 @@ function labelledDevice(label: string) {
     detachLoop(loop.device);
   });
   return { img, uuid, name, device: loop.device };
+}
+/**
+ * udev's link /dev/disk/by-id/ID to device (../../loopN, as udev writes it), until the test ends:
+ * this host has no udev, and /dev is the host's, so the link is made in an overlay on /dev, in
+ * this process's mount namespace alone (its children, the binary, see it too).
+ */
+function byIdLink(id: string, device: string): void {
+  const upper = dir("dev-upper");
+  const work = dir("dev-work");
+  mkdirSync(`${upper}/disk/by-id`, { recursive: true });
+  symlinkSync(`../../${device.slice("/dev/".length)}`, `${upper}/disk/by-id/${id}`);
+  mount({ type: "overlay", source: "udev-links", options: [`lowerdir=/dev`, `upperdir=${upper}`, `workdir=${work}`] }, "/dev");
+  cleanups.push(() => void unmount("/dev"));
 }
 const mountedAt = (target: string) => mountsUnder(target).map((m) => `${m.source} ${m.fstype}`);
 
@@ -112,5 +126,49 @@ describe("UUID= and LABEL= sources", () => {
     const nobody = runCli(["umount", `LABEL=${name}x`]);
     expect(nobody.code).toBe(32);
     expect(nobody.stderr).toContain(`unmount LABEL=${name}x: no block device has LABEL "${name}x"`);
+  });
+});
+
+describe("ID= sources: a device by udev's id, its /dev/disk/by-id link the only place to find it", () => {
+  test("mount ID=x DIR, umount ID=x, the library's mount and an fstab line's ID=x find the device the link names", () => {
+    const { device } = labelledDevice("tag-id");
+    const id = `mk-${crypto.randomUUID().slice(0, 8)}`;
+    byIdLink(id, device);
+    const t = dir("m");
+    unmountAfter(t);
+    expect(runCli(["mount", `ID=${id}`, t])).toMatchObject({ code: 0, stderr: "" });
+    expect(mountedAt(t)).toEqual([`${device} ext4`]);
+    expect(runCli(["umount", `ID=${id}`])).toMatchObject({ code: 0, stderr: "" });
+    expect(mountsUnder(t)).toEqual([]);
+
+    const plan = mount({ type: "", source: `ID=${id}`, options: ["ro"] }, t);
+    expect(plan.steps[0]).toMatchObject({ op: "probed-mount", source: device });
+    expect(mountedAt(t)).toEqual([`${device} ext4`]);
+    unmountAll(t);
+
+    const fstab = dir("etc") + "/fstab";
+    writeFileSync(fstab, `ID=${id} ${t} auto nodev 0 2\n`);
+    expect(runCli(["mount", "-a", "-T", fstab])).toMatchObject({ code: 0, stderr: "" });
+    expect(mountedAt(t)).toEqual([`${device} ext4`]);
+    expect(runCli(["umount", "-a", "-T", fstab]).code).toBe(0);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("no link (this host has no udev): mount ID=x exits 1, umount ID=x 32, an fstab line fails alike, each naming the by-id path", () => {
+    ws.fresh("tag-id-none");
+    const t = dir("m");
+    const id = `mk-absent-${crypto.randomUUID().slice(0, 8)}`;
+    const said = `no block device has ID "${id}" (looked for /dev/disk/by-id/${id}: udev's link is all that names a device by its id)`;
+    // before, the operand was a path: "no filesystem type given, and ID=x is no block device", and with -t mount(2)'s ENOENT
+    expect(runCli(["mount", `ID=${id}`, t])).toEqual({ code: 1, stdout: "", stderr: `mountkit: mount ID=${id} on ${t}: ${said}\n` });
+    expect(runCli(["mount", "-t", "ext4", `ID=${id}`, t])).toEqual({ code: 1, stdout: "", stderr: `mountkit: mount ID=${id} on ${t}: ${said}\n` });
+    // before, umount2(2) of the operand as a path: ENOENT
+    expect(runCli(["umount", `ID=${id}`])).toEqual({ code: 32, stdout: "", stderr: `mountkit: unmount ID=${id}: ${said}\n` });
+    const fstab = dir("etc") + "/fstab";
+    writeFileSync(fstab, `ID=${id} ${t} ext4 defaults 0 0\n`);
+    const all = runCli(["mount", "-a", "-T", fstab]);
+    expect(all.code).toBe(32);
+    expect(all.stderr).toBe(`mountkit: mount -a: line 1 (${t}): mount /dev/disk/by-id/${id} on ${t}: ${said}\n`);
+    expect(mountsUnder(t)).toEqual([]);
   });
 });

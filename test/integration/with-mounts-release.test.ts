@@ -1,10 +1,11 @@
 // withMountsFromText's release when fn fails (the library's with-mounts: the CLI's command
 // runner reports its own failures and returns a status, so only a library caller's fn throws),
-// and with --root when a mount fn stacked on a target will not come off. Root, private mount
+// with --root when a mount fn stacked on a target will not come off, and in a temp root when fn
+// swapped a directory on a target's path for a symlink out of it. Root, private mount
 // namespace, real mounts; the one failure the kernel cannot give root on demand (umount2 EPERM,
 // as for a mount a user namespace locked) is injected at the syscall seam.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { BatchError, SyscallError } from "../../src/errors.ts";
 import { mount } from "../../src/ops/mount.ts";
@@ -116,5 +117,40 @@ describe("with --root, a mount fn stacked will not come off", () => {
     // what was left comes off through the real seam: the table is back to what it was
     unmountRecursive(`${root}/b`);
     expect(mountinfoText()).toBe(before);
+  });
+});
+
+describe("in a temp root, the command swapped a directory on a target's path for a symlink to a host directory", () => {
+  test("the release unmounts inside the temp dir: the host's mount there stays, what is left is reported", async () => {
+    fresh("wm-release-swap");
+    const outside = s.path("outside");
+    mkdirSync(`${outside}/t`, { recursive: true });
+    mount({ type: "tmpfs", source: "host-tmpfs", options: [] }, `${outside}/t`);
+    let root = "";
+    const err = await rejection(
+      withMountsFromText(tmpfsList("/a/t"), {}, (dir) => {
+        root = dir;
+        // what a command may do in the dir it was given: stack on ours, then move a/ aside
+        // and leave in its place a link to a host directory with a mount at the same name
+        mount({ type: "tmpfs", source: "fn-stacked", options: [] }, `${dir}/a/t`);
+        renameSync(`${dir}/a`, `${dir}/a-moved`);
+        symlinkSync(outside, `${dir}/a`);
+      }),
+    );
+    // before, the release's unmount of what was stacked at a/t went by path, through the link:
+    // it took the host's mount
+    expect(mountsAt(`${outside}/t`).map((m) => m.source)).toEqual(["host-tmpfs"]);
+    // looked up inside the temp dir, a/ leads nowhere: ours and fn's stay where the rename put
+    // them, and the temp dir, which cannot be removed, is the error
+    expect(mountsAt(`${root}/a-moved/t`).map((m) => m.source)).toEqual(["wm-a-t", "fn-stacked"]);
+    expect(err).toBeInstanceOf(BatchError);
+    expect((err as BatchError).message).toBe(
+      `temp mount ${root}: release ${root}: remove created mount point ${root}/a/t: openat2(2): ELOOP (Too many levels of symbolic links); ` +
+        `remove created mount point ${root}/a: rmdir(2): ENOTDIR (Not a directory)`,
+    );
+    const left = (err as BatchError).cleanupErrors.map((e) => (e as SyscallError).message);
+    expect(left).toEqual([`remove temp mount dir ${root}: rmdir(2): ENOTEMPTY (Directory not empty)`]);
+    unmountRecursive(`${root}/a-moved/t`);
+    unmountRecursive(`${outside}/t`);
   });
 });

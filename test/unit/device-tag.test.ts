@@ -1,7 +1,7 @@
 // Sources naming a device by UUID or label, and the ids superblocks carry. Pure.
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
-import { deviceTagOf, isPartitionTag, tagMatches, type DeviceTag } from "../../src/plan/device-tag.ts";
+import { deviceTagOf, isLinkOnlyTag, isPartitionTag, noDeviceWithTag, tagMatches, type DeviceTag } from "../../src/plan/device-tag.ts";
 import { parseTagSpec } from "../../src/tag-spec.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
@@ -12,13 +12,15 @@ import { PROBE_BYTES, superblockIds } from "../../src/plan/superblock.ts";
 // against the working directory (checked by hand with a directory of each name there, and
 // /dev/disk links to a node). "device": deviceTagOf's, the tag mountkit finds a device by: a
 // /dev/disk link's too (to util-linux a path, resolved when the link is there; taken for its tag,
-// the device is found where udev made none), never ID= (only udev's link names it).
+// the device is found where udev made none, and for ID=, which only udev's link names, a missing
+// one is said as the tag).
 const TAG_TABLE: { source: string; tag: [string, string] | undefined; device: [string, string] | undefined }[] = [
   { source: "UUID=0a1b", tag: ["UUID", "0a1b"], device: ["UUID", "0a1b"] },
   { source: "LABEL=root", tag: ["LABEL", "root"], device: ["LABEL", "root"] },
   { source: "PARTUUID=0a1b-01", tag: ["PARTUUID", "0a1b-01"], device: ["PARTUUID", "0a1b-01"] },
   { source: "PARTLABEL=boot", tag: ["PARTLABEL", "boot"], device: ["PARTLABEL", "boot"] },
-  { source: "ID=ata-x", tag: ["ID", "ata-x"], device: undefined },
+  { source: "ID=ata-x", tag: ["ID", "ata-x"], device: ["ID", "ata-x"] },
+  { source: "ID=", tag: undefined, device: undefined },
   { source: "LABEL='q'", tag: ["LABEL", "q"], device: ["LABEL", "q"] },
   { source: 'LABEL="my data"', tag: ["LABEL", "my data"], device: ["LABEL", "my data"] },
   // a quoted value runs to the last quote of its kind (blkid_parse_tag_string)
@@ -35,12 +37,13 @@ const TAG_TABLE: { source: string; tag: [string, string] | undefined; device: [s
   { source: "uuid=0a1b", tag: undefined, device: undefined },
   { source: "PART=x", tag: undefined, device: undefined },
   { source: "=x", tag: undefined, device: undefined },
-  // udev's links: paths to util-linux, tags to deviceTagOf (by-id names no tag it can scan for)
+  // udev's links: paths to util-linux, tags to deviceTagOf
   { source: "/dev/disk/by-uuid/0a1b", tag: undefined, device: ["UUID", "0a1b"] },
   { source: "/dev/disk/by-label/my\\x20data", tag: undefined, device: ["LABEL", "my data"] },
   { source: "/dev/disk/by-partuuid/0a1b-01", tag: undefined, device: ["PARTUUID", "0a1b-01"] },
   { source: "/dev/disk/by-partlabel/boot", tag: undefined, device: ["PARTLABEL", "boot"] },
-  { source: "/dev/disk/by-id/ata-x", tag: undefined, device: undefined },
+  { source: "/dev/disk/by-id/ata-x", tag: undefined, device: ["ID", "ata-x"] },
+  { source: "/dev/disk/by-path/pci-0000:00:1f.2", tag: undefined, device: undefined },
   { source: "/dev/disk/by-uuid/", tag: undefined, device: undefined },
   { source: "/dev/disk/by-uuid/a/b", tag: undefined, device: undefined },
   { source: "/dev/sda1", tag: undefined, device: undefined },
@@ -79,10 +82,20 @@ describe("deviceTagOf", () => {
     expect(deviceTagOf("/dev/disk/by-uuid/0a1b")?.name).toBe("UUID");
     expect(deviceTagOf("/dev/disk/by-partuuid/0a1b-01")?.name).toBe("PARTUUID");
     expect(deviceTagOf("/dev/disk/by-partlabel/boot")?.name).toBe("PARTLABEL");
+    expect(deviceTagOf("/dev/disk/by-id/usb-My\\x20Disk-0:0")).toEqual({ name: "ID", value: "usb-My Disk-0:0", link: "/dev/disk/by-id/usb-My\\x20Disk-0:0" });
+  });
+
+  test("ID=: udev's id of a device, found only through its by-id link: no ids read from a device match it", () => {
+    const id = deviceTagOf("ID=ata-QEMU_HARDDISK_QM00001")!;
+    expect(id).toEqual({ name: "ID", value: "ata-QEMU_HARDDISK_QM00001", link: "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001" });
+    expect(isLinkOnlyTag(id)).toBe(true);
+    expect(isLinkOnlyTag(deviceTagOf("LABEL=x")!)).toBe(false);
+    expect(isPartitionTag(id)).toBe(false);
+    expect(tagMatches(id, { uuid: "ata-QEMU_HARDDISK_QM00001", label: "ata-QEMU_HARDDISK_QM00001" })).toBe(false);
   });
 
   test("every other source is no tag", () => {
-    for (const source of ["/dev/sda1", "/dev/disk/by-id/ata-x", "/dev/disk/by-uuid/", "/dev/disk/by-uuid/a/b", "UUID=", "uuid=x", "PARTUUID=", "ID=ata-x", "PART=x", "tmpfs", ""]) {
+    for (const source of ["/dev/sda1", "/dev/disk/by-path/x", "/dev/disk/by-id/", "/dev/disk/by-uuid/", "/dev/disk/by-uuid/a/b", "UUID=", "uuid=x", "PARTUUID=", "ID=", "id=x", "PART=x", "tmpfs", ""]) {
       expect(deviceTagOf(source)).toBeUndefined();
     }
   });
@@ -173,6 +186,13 @@ describe("planning with a tag as the source", () => {
   test("no device with it: a PlanError naming the tag, before any syscall", () => {
     expect(() => planMount({ type: "ext4", source: "UUID=abc", options: [] }, "/mnt", facts, env)).toThrow(PlanError);
     expect(() => planMount({ type: "ext4", source: "UUID=abc", options: [] }, "/mnt", facts, env)).toThrow(/^mount UUID=abc on \/mnt: no block device has UUID "abc"$/);
+  });
+
+  test("ID= no device has: the error names the by-id link as the one place looked, no scan", () => {
+    expect(() => planMount({ type: "", source: "ID=usb-x", options: [] }, "/mnt", facts, env)).toThrow(/^mount ID=usb-x on \/mnt: no block device has ID "usb-x"$/);
+    expect(asked.at(-1)).toEqual({ name: "ID", value: "usb-x", link: "/dev/disk/by-id/usb-x" });
+    expect(noDeviceWithTag(deviceTagOf("ID=usb-x")!, "unmount ID=usb-x").hint).toBe("looked for /dev/disk/by-id/usb-x: udev's link is all that names a device by its id");
+    expect(noDeviceWithTag(deviceTagOf("LABEL=x")!, "unmount LABEL=x").hint).toBe("looked for /dev/disk/by-label/x, then read the superblock of each device in /proc/partitions");
   });
 
   test("without a finder (a caller planning on its own) the source stays as written", () => {
