@@ -101,9 +101,9 @@ function ociEntry(item: unknown, index: number): BatchEntry {
     if (!OCI_MOUNT_FIELDS.has(key)) throw new PlanError(`${where}: unknown field ${JSON.stringify(key)}`);
   }
   const destination = requiredString(item, "destination", where);
-  if (!destination.startsWith("/")) {
-    throw new PlanError(`${where}: "destination" must be an absolute path inside the container, got ${quotePath(destination)}`);
-  }
+  if (destination === "") throw new PlanError(`${where}: "destination" is empty`);
+  // runtime-spec: a relative destination (deprecated, still written by old tools) is relative to "/"
+  const target = destination.startsWith("/") ? destination : `/${destination}`;
   const type = optionalString(item, "type", where) ?? "";
   const source = optionalString(item, "source", where) ?? "";
   // Runtime-spec id mappings are containerd's uidmap=/gidmap= options ("container:host:size,...").
@@ -115,7 +115,7 @@ function ociEntry(item: unknown, index: number): BatchEntry {
   return {
     index,
     where: `${where} (${destination})`,
-    mount: { type, source, target: destination, options },
+    mount: { type, source, target, options },
     createTarget: { mode: DEFAULT_TARGET_MODE },
     nofail: hasNofail(options),
   };

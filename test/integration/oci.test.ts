@@ -171,4 +171,25 @@ describe("apply an OCI config.json from a runc bundle", () => {
     expect(outcome.results.map((r) => r.status)).toEqual(["mounted"]);
     expect(mountsUnder(b.rootfs).map((m) => m.mountpoint)).toEqual([`${b.rootfs}/mountkit-oci-no-root`]);
   });
+
+  test("a relative destination (deprecated, still valid) is relative to the container's /: mounted inside rootfs", () => {
+    const b = bundle(
+      JSON.stringify({
+        ociVersion: "1.0.2",
+        root: { path: "rootfs" },
+        mounts: [
+          { destination: "etc/relative", type: "tmpfs", source: "tmpfs" },
+          { destination: "data", type: "bind", source: "data", options: ["rbind", "ro"] },
+        ],
+      }),
+    );
+    const before = mountinfoText();
+    const outcome = releaseAfter(applyText(readFileSync(b.config, "utf8"), { file: b.config }));
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.results.map((r) => r.where)).toEqual(["entry 1 (etc/relative)", "entry 2 (data)"]);
+    expect(mountsUnder(b.rootfs).map((m) => m.mountpoint)).toEqual([`${b.rootfs}/etc/relative`, `${b.rootfs}/data`, `${b.rootfs}/data/sub`]);
+    expect(readFileSync(join(b.rootfs, "data/file"), "utf8")).toBe("data");
+    outcome.release();
+    expect(mountinfoText()).toBe(before);
+  });
 });
