@@ -192,4 +192,24 @@ describe("apply an OCI config.json from a runc bundle", () => {
     outcome.release();
     expect(mountinfoText()).toBe(before);
   });
+
+  test("runc's tmpcopyup is refused by name before anything is mounted, not sent to the kernel", () => {
+    const b = bundle(
+      JSON.stringify({
+        ociVersion: "1.0.2",
+        root: { path: "rootfs" },
+        mounts: [
+          { destination: "/proc", type: "proc", source: "proc" },
+          { destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup"] },
+        ],
+      }),
+    );
+    const before = mountinfoText();
+    const treeBefore = tree(b.rootfs);
+    expect(() => applyText(readFileSync(b.config, "utf8"), { file: b.config })).toThrow(
+      `apply: entry 2 (/etc): parse options: tmpcopyup: runc and crun's copy of the target directory's contents into the new tmpfs is not done by mountkit`,
+    );
+    expect(mountinfoText()).toBe(before);
+    expect(tree(b.rootfs)).toEqual(treeBefore);
+  });
 });
