@@ -109,6 +109,10 @@ function ociEntry(item: unknown, index: number): BatchEntry {
   // Runtime-spec id mappings are containerd's uidmap=/gidmap= options ("container:host:size,...").
   const uidmap = idMappings(item, "uidMappings", where);
   const gidmap = idMappings(item, "gidMappings", where);
+  if ((uidmap === undefined) !== (gidmap === undefined)) {
+    const [given, missing] = uidmap === undefined ? ["gidMappings", "uidMappings"] : ["uidMappings", "gidMappings"];
+    throw new PlanError(`${where}: "${given}" without "${missing}": the runtime spec requires both for an idmapped mount`);
+  }
   const options = withoutIdmapMarkers(stringList(item, "options", where), uidmap !== undefined || gidmap !== undefined, where);
   if (uidmap !== undefined) options.push(`uidmap=${uidmap}`);
   if (gidmap !== undefined) options.push(`gidmap=${gidmap}`);
