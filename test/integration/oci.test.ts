@@ -44,6 +44,9 @@ function bundle(configText?: string) {
   return { dir, config, rootfs };
 }
 
+/** A config.json text with these mounts and root.path "rootfs". */
+const configWith = (mounts: object[]) => JSON.stringify({ ociVersion: "1.0.2", root: { path: "rootfs" }, mounts });
+
 /** Every path under dir with its kind, without following links: the tree a rollback restores. */
 function tree(dir: string, prefix = ""): string[] {
   return readdirSync(join(dir, prefix))
@@ -174,14 +177,10 @@ describe("apply an OCI config.json from a runc bundle", () => {
 
   test("a relative destination (deprecated, still valid) is relative to the container's /: mounted inside rootfs", () => {
     const b = bundle(
-      JSON.stringify({
-        ociVersion: "1.0.2",
-        root: { path: "rootfs" },
-        mounts: [
-          { destination: "etc/relative", type: "tmpfs", source: "tmpfs" },
-          { destination: "data", type: "bind", source: "data", options: ["rbind", "ro"] },
-        ],
-      }),
+      configWith([
+        { destination: "etc/relative", type: "tmpfs", source: "tmpfs" },
+        { destination: "data", type: "bind", source: "data", options: ["rbind", "ro"] },
+      ]),
     );
     const before = mountinfoText();
     const outcome = releaseAfter(applyText(readFileSync(b.config, "utf8"), { file: b.config }));
@@ -195,14 +194,10 @@ describe("apply an OCI config.json from a runc bundle", () => {
 
   test("runc's tmpcopyup is refused by name before anything is mounted, not sent to the kernel", () => {
     const b = bundle(
-      JSON.stringify({
-        ociVersion: "1.0.2",
-        root: { path: "rootfs" },
-        mounts: [
-          { destination: "/proc", type: "proc", source: "proc" },
-          { destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup"] },
-        ],
-      }),
+      configWith([
+        { destination: "/proc", type: "proc", source: "proc" },
+        { destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup"] },
+      ]),
     );
     const before = mountinfoText();
     const treeBefore = tree(b.rootfs);
