@@ -69,8 +69,18 @@ export function applyRoot(request: ApplyRequest): string {
 /** An OCI bind whose source is relative takes it from the bundle directory. */
 function withBundleSource(entry: BatchEntry, bundle: string): BatchEntry {
   const m = entry.mount;
-  if (m.source === "" || isAbsolute(m.source) || !isBind({ mount: m })) return entry;
+  if (m.source === "" || isAbsolute(m.source) || !isBindOrBad(m)) return entry;
   return { ...entry, mount: { ...m, source: resolve(bundle, m.source) } };
+}
+
+/** isBind; an option refused by name (tmpcopyup) is left to planning, which names the entry. */
+function isBindOrBad(mount: BatchEntry["mount"]): boolean {
+  try {
+    return isBind({ mount });
+  } catch (err) {
+    if (err instanceof PlanError) return false;
+    throw err;
+  }
 }
 
 /** Mount everything the input lists (all or nothing unless keepGoing). */

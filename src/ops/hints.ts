@@ -4,7 +4,9 @@
  */
 import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
+import { MS } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
+import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { blockDeviceNumber, fileType } from "../sys/stat.ts";
 import { overlayHint } from "./overlay-hints.ts";
@@ -49,6 +51,7 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     case Errno.EBUSY:
       return `${quotePath(target)} or the source is busy`;
     case Errno.EINVAL:
+      if (err.syscall === "mount_setattr(2)" && isIdmapped(mount)) return idmapHint(mount);
       return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
     case Errno.EMFILE:
       return openFilesHint();
@@ -60,6 +63,21 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     default:
       return undefined;
   }
+}
+
+function isIdmapped(mount: Mount): boolean {
+  const o = classifyOptions(mount.options);
+  return o.uidmap !== undefined || o.gidmap !== undefined || o.idmap !== undefined;
+}
+
+/**
+ * EINVAL of the idmap's mount_setattr: the filesystem cannot be idmapped (proc, sysfs; tmpfs
+ * before Linux 6.3), and an rbind idmaps every mount of the source's tree, submounts too.
+ */
+function idmapHint(mount: Mount): string {
+  const hint = "the filesystem does not support idmapped mounts, or the mapping is refused";
+  if (!(classifyOptions(mount.options).flags & MS.REC)) return hint;
+  return `${hint}; rbind idmaps every mount in ${quotePath(mount.source)}'s tree, and one of them may be the one (proc, sysfs...): bind without rbind, or bind the submounts as entries of their own`;
 }
 
 /** ENOSPC of a mount call: the namespace holds as many mounts as fs.mount-max allows. */

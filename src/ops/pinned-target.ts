@@ -73,6 +73,7 @@ export function pinTarget(root: string, target: string, sys: Syscalls, rootFd?: 
   const inRoot = relativeInRoot(root, target);
   /** the target's fds while the entry runs; undefined once closed */
   let pin: OpenTarget | undefined = openInRoot(root, inRoot, target, sys, rootFd);
+  const inRootSys = unmountingInRoot(root, sys);
   /** whether a call has made a mount on the target since it was opened */
   let mounted = false;
   /** that mount, opened inside the root and checked on first use */
@@ -125,7 +126,8 @@ export function pinTarget(root: string, target: string, sys: Syscalls, rootFd?: 
       return making((at) => sys.moveMount(fromDfd, fromPath, at.fd, "", (flags & ~MOVE_MOUNT.T_SYMLINKS) | MOVE_MOUNT.T_EMPTY_PATH));
     },
     umount2(path, flags) {
-      if (path !== target) return sys.umount2(path, flags);
+      // another mount point in the root (a submount of an rbind made here, unmounted before it): inside the root too
+      if (path !== target) return inRootSys.umount2(path, flags);
       // umount2 looks the mount point up, crossing the mount on the fd's file; the link is
       // the call's own path, so it is followed whatever the caller said about symlinks
       forgetMade(); // its fd would keep the mount busy

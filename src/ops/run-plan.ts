@@ -22,6 +22,8 @@ import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
 import { runSetOwnerStep } from "./mountpoint-owner.ts";
 import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import { mountsBelow } from "../plan/unmount-plan.ts";
 
 export type Undo = () => void;
 
@@ -163,14 +165,20 @@ export function undoMountStack(target: string, ctx: OpsContext): void {
   while (removeTopMount(target, ctx));
 }
 
-/** undoMount's step; false when nothing was mounted at target. */
-function removeTopMount(target: string, ctx: OpsContext): boolean {
+/**
+ * undoMount's step; false when nothing was mounted at target. A mount with mounts below it
+ * (an rbind's copies of its source's submounts) is busy for that alone: they are unmounted
+ * first, deepest first (childrenFirst), so that only a mount something really holds is
+ * detached lazily, and named.
+ */
+function removeTopMount(target: string, ctx: OpsContext, childrenFirst = true): boolean {
   ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, 0)`);
   try {
     ctx.sys.umount2(target, 0);
   } catch (err) {
     // Nothing mounted there any more (X-mount.subdir unmounts its temp mount itself): nothing to undo.
     if (isErrno(err, Errno.EINVAL) || isErrno(err, Errno.ENOENT)) return false;
+    if (childrenFirst && isErrno(err, Errno.EBUSY) && removeMountsBelow(target, ctx)) return removeTopMount(target, ctx, false);
     ctx.log?.(`rollback: umount2(${JSON.stringify(target)}, MNT_DETACH)`);
     ctx.sys.umount2(target, MNT.DETACH);
     // Gone from the table, but not yet from the kernel: whatever holds it (a process left in
@@ -179,6 +187,19 @@ function removeTopMount(target: string, ctx: OpsContext): boolean {
     ctx.warn?.(`${quotePath(target)}: could not be unmounted (${why}), detached lazily: it is freed once nothing uses it`);
   }
   return true;
+}
+
+/** Unmount the mounts below the top mount at target, deepest first; false when it has none. */
+function removeMountsBelow(target: string, ctx: OpsContext): boolean {
+  const below = mountsBelow(readMountInfo(), target);
+  for (const m of below) {
+    try {
+      removeTopMount(m.mountpoint, ctx, false);
+    } catch {
+      // left in place: the detach of target that follows takes it along
+    }
+  }
+  return below.length > 0;
 }
 
 /** Undo newest first; failures of the undo are attached to the original error, not thrown. */

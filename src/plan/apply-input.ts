@@ -101,21 +101,25 @@ function ociEntry(item: unknown, index: number): BatchEntry {
     if (!OCI_MOUNT_FIELDS.has(key)) throw new PlanError(`${where}: unknown field ${JSON.stringify(key)}`);
   }
   const destination = requiredString(item, "destination", where);
-  if (!destination.startsWith("/")) {
-    throw new PlanError(`${where}: "destination" must be an absolute path inside the container, got ${quotePath(destination)}`);
-  }
+  if (destination === "") throw new PlanError(`${where}: "destination" is empty`);
+  // runtime-spec: a relative destination (deprecated, still written by old tools) is relative to "/"
+  const target = destination.startsWith("/") ? destination : `/${destination}`;
   const type = optionalString(item, "type", where) ?? "";
   const source = optionalString(item, "source", where) ?? "";
   // Runtime-spec id mappings are containerd's uidmap=/gidmap= options ("container:host:size,...").
   const uidmap = idMappings(item, "uidMappings", where);
   const gidmap = idMappings(item, "gidMappings", where);
+  if ((uidmap === undefined) !== (gidmap === undefined)) {
+    const [given, missing] = uidmap === undefined ? ["gidMappings", "uidMappings"] : ["uidMappings", "gidMappings"];
+    throw new PlanError(`${where}: "${given}" without "${missing}": the runtime spec requires both for an idmapped mount`);
+  }
   const options = withoutIdmapMarkers(stringList(item, "options", where), uidmap !== undefined || gidmap !== undefined, where);
   if (uidmap !== undefined) options.push(`uidmap=${uidmap}`);
   if (gidmap !== undefined) options.push(`gidmap=${gidmap}`);
   return {
     index,
     where: `${where} (${destination})`,
-    mount: { type, source, target: destination, options },
+    mount: { type, source, target, options },
     createTarget: { mode: DEFAULT_TARGET_MODE },
     nofail: hasNofail(options),
   };

@@ -135,6 +135,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "rnorelatime", behaviour: recursiveAtime(RELATIME_MODE), help: "norelatime (relatime), submounts too", origin: "oci" },
   { name: "rnostrictatime", behaviour: recursiveAtime(RELATIME_MODE), help: "nostrictatime (relatime), submounts too", origin: "oci" },
 
+  // runc and crun copy the directory's contents into the tmpfs mounted over it (runtime-spec: MAY).
+  // mountkit copies no files: refused by name, not left to the kernel's "Unknown parameter".
+  { name: "tmpcopyup", behaviour: { kind: "unsupported", why: "runc and crun's copy of the target directory's contents into the new tmpfs is not done by mountkit (mount the tmpfs, then copy them, or drop the option)" }, help: "refused: runc/crun copy-up into a tmpfs", origin: "oci" },
+
   // libmount's userspace map (optmap.c): words mount(8) consumes and never passes to the kernel.
   // A word given a value (nofail=1) is not the word: it goes to the kernel, as util-linux sends it.
   { name: "defaults", valued: true, behaviour: { kind: "noop" }, help: "default options (any value is ignored, as mount(8) ignores it)", origin: "util-linux" },

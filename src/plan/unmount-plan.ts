@@ -1,7 +1,7 @@
 /**
  * In which order to unmount a subtree of the mount table. Pure.
  */
-import { isPathUnder } from "../mountinfo/lookup.ts";
+import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 
 /**
@@ -23,6 +23,16 @@ export function subtreeUnmountOrder(mounts: readonly MountInfo[], top: MountInfo
   // breadth first over parent links; the set also stops a torn table's cycle
   for (const id of ids) for (const child of children.get(id) ?? []) ids.add(child);
   return deepestFirst(mounts.filter((m) => ids.has(m.id)));
+}
+
+/**
+ * The mounts below the top mount at target in the mount tree, deepest first (subtreeUnmountOrder
+ * without that mount); none when nothing is mounted at target itself.
+ */
+export function mountsBelow(mounts: readonly MountInfo[], target: string): MountInfo[] {
+  const top = lookupMount(mounts, target);
+  if (top === undefined || top.mountpoint !== target) return [];
+  return subtreeUnmountOrder(mounts, top).filter((m) => m.id !== top.id);
 }
 
 /** The mounts given, deepest in the mount tree (by parent links within the list) first. */

@@ -44,6 +44,9 @@ function bundle(configText?: string) {
   return { dir, config, rootfs };
 }
 
+/** A config.json text with these mounts and root.path "rootfs". */
+const configWith = (mounts: object[]) => JSON.stringify({ ociVersion: "1.0.2", root: { path: "rootfs" }, mounts });
+
 /** Every path under dir with its kind, without following links: the tree a rollback restores. */
 function tree(dir: string, prefix = ""): string[] {
   return readdirSync(join(dir, prefix))
@@ -170,5 +173,38 @@ describe("apply an OCI config.json from a runc bundle", () => {
     cleanups.push(() => outcome.release());
     expect(outcome.results.map((r) => r.status)).toEqual(["mounted"]);
     expect(mountsUnder(b.rootfs).map((m) => m.mountpoint)).toEqual([`${b.rootfs}/mountkit-oci-no-root`]);
+  });
+
+  test("a relative destination (deprecated, still valid) is relative to the container's /: mounted inside rootfs", () => {
+    const b = bundle(
+      configWith([
+        { destination: "etc/relative", type: "tmpfs", source: "tmpfs" },
+        { destination: "data", type: "bind", source: "data", options: ["rbind", "ro"] },
+      ]),
+    );
+    const before = mountinfoText();
+    const outcome = releaseAfter(applyText(readFileSync(b.config, "utf8"), { file: b.config }));
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.results.map((r) => r.where)).toEqual(["entry 1 (etc/relative)", "entry 2 (data)"]);
+    expect(mountsUnder(b.rootfs).map((m) => m.mountpoint)).toEqual([`${b.rootfs}/etc/relative`, `${b.rootfs}/data`, `${b.rootfs}/data/sub`]);
+    expect(readFileSync(join(b.rootfs, "data/file"), "utf8")).toBe("data");
+    outcome.release();
+    expect(mountinfoText()).toBe(before);
+  });
+
+  test("runc's tmpcopyup is refused by name before anything is mounted, not sent to the kernel", () => {
+    const b = bundle(
+      configWith([
+        { destination: "/proc", type: "proc", source: "proc" },
+        { destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup"] },
+      ]),
+    );
+    const before = mountinfoText();
+    const treeBefore = tree(b.rootfs);
+    expect(() => applyText(readFileSync(b.config, "utf8"), { file: b.config })).toThrow(
+      `apply: entry 2 (/etc): parse options: tmpcopyup: runc and crun's copy of the target directory's contents into the new tmpfs is not done by mountkit`,
+    );
+    expect(mountinfoText()).toBe(before);
+    expect(tree(b.rootfs)).toEqual(treeBefore);
   });
 });

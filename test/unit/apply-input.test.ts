@@ -75,7 +75,7 @@ describe("OCI config.json", () => {
     mounts: [
       { destination: "/proc", type: "proc", source: "proc" },
       { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-      { destination: "/data", type: "bind", source: "/srv", options: ["rbind", "ro"], uidMappings: [{ containerID: 0, hostID: 1000, size: 65536 }] },
+      { destination: "/data", type: "bind", source: "/srv", options: ["rbind", "ro"], uidMappings: [{ containerID: 0, hostID: 1000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 65536 }] },
     ],
   };
 
@@ -130,10 +130,12 @@ describe("OCI config.json", () => {
 
   test.each([
     [{ mounts: [{ type: "proc", source: "proc" }] }, /entry 1: missing "destination"/],
-    [{ mounts: [{ destination: "proc", type: "proc" }] }, /entry 1: "destination" must be an absolute path/],
+    [{ mounts: [{ destination: "", type: "proc" }] }, /entry 1: "destination" is empty/],
     [{ mounts: [{ destination: "/p", type: "proc", flags: 1 }] }, /entry 1: unknown field "flags"/],
     [{ mounts: [{ destination: "/p", type: "bind", uidMappings: [{ containerID: 0, hostID: -1, size: 1 }] }] }, /uidMappings\[0\]\.hostID must be an integer/],
     [{ mounts: [{ destination: "/p", type: "bind", gidMappings: [{ containerID: 0, hostID: 1, size: 0 }] }] }, /size must not be 0/],
+    [{ mounts: [{ destination: "/p", type: "bind", source: "/s", options: ["bind"], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] }, /entry 1: "uidMappings" without "gidMappings": the runtime spec requires both/],
+    [{ mounts: [{ destination: "/p", type: "bind", source: "/s", options: ["bind"], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] }, /entry 1: "gidMappings" without "uidMappings"/],
     [{ mounts: {} }, /"mounts" must be a list/],
     [{ root: { path: "" }, mounts: [] }, /"root" must be an object with a non-empty "path"/],
     [{ mounts: [{ destination: "/p", type: "bind", source: "/s", options: ["rbind", "idmap"] }] }, /entry 1: "idmap" without "uidMappings"\/"gidMappings"/],
