@@ -115,6 +115,7 @@ describe("idmapMount()", () => {
     }
     expect(caught).toBeInstanceOf(SyscallError);
     expect((caught as SyscallError).syscall).toBe("mount_setattr(2)");
+    expect((caught as SyscallError).hint).toBe("the user namespace fd 0 is no user namespace"); // not the filesystem's fault
     expect(mountsUnder(dst)).toEqual([]);
     expect(fdChanges(fds)).toEqual([]);
   });
