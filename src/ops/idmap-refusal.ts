@@ -4,7 +4,8 @@
  * type, bad option...", "overlayfs logged the reason") are about other calls. The kernel's
  * rules (fs/namespace.c, build_mount_idmapped and can_idmap_mount), for the mounts mountkit
  * idmaps (fresh and detached, through a namespace of its own or a given one):
- *   EINVAL  the filesystem does not allow idmapped mounts (no FS_ALLOW_IDMAP: proc, sysfs...);
+ *   EINVAL  the filesystem does not allow idmapped mounts (no FS_ALLOW_IDMAP: proc, sysfs,
+ *           overlay, which takes idmapped layers instead...);
  *           with AT_RECURSIVE, any mount of the tree. Or userns_fd is no user namespace (a
  *           library caller's fd; the plans' are checked)
  *   EPERM   a mount that is idmapped already; the initial user namespace (or one the caller
@@ -27,7 +28,9 @@ export type IdmapSubject =
   | { readonly path: string; readonly recursive: boolean }
   | { readonly fstype: string };
 
-const SUPPORTED = "the kernel idmaps only filesystems that allow it (ext4, xfs, btrfs, vfat, tmpfs, overlay...; not proc, sysfs, devpts...)";
+const SUPPORTED = "the kernel idmaps only filesystems that allow it (ext4, xfs, btrfs, f2fs, vfat, tmpfs...; not proc, sysfs, devpts, overlay...)";
+// overlay takes idmapped layers (Linux 5.19) but is never idmapped itself
+const OVERLAY = "an overlay mount cannot be idmapped, its layers can: mount the overlay itself with uidmap=/gidmap= (or X-mount.idmap=), which idmaps its lower layers";
 
 /** err with a hint saying why the idmap was refused, where the mount table or the namespace tells. */
 export function explainIdmapRefusal(err: unknown, subject: IdmapSubject, usernsFd: number, sys: Syscalls): unknown {
@@ -47,6 +50,7 @@ function unsupportedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls)
   if ("fstype" in subject) return `${subject.fstype} does not support idmapped mounts: ${SUPPORTED}`;
   const tree = treeMounts(subject, sys);
   if (tree.length === 0) return undefined;
+  if (tree.every((m) => m.fstype === "overlay")) return OVERLAY;
   const types = new Map<string, string>(); // fstype -> its first mount point
   for (const m of tree) if (!types.has(m.fstype)) types.set(m.fstype, m === tree[0] ? subject.path : m.mountpoint);
   if (types.size === 1) return `${tree[0]!.fstype} (the filesystem of ${quotePath(subject.path)}) does not support idmapped mounts: ${SUPPORTED}`;

@@ -66,6 +66,16 @@ describe("EINVAL: a filesystem that cannot be idmapped is named", () => {
     expect(mountsUnder(dst).map((m) => m.options.split(",").includes("idmapped"))).toEqual([true]);
   });
 
+  test("a bind of an overlay mount: the overlay's layers can be idmapped, the overlay itself not", () => {
+    ws.fresh("overlay-bind");
+    const [lower, upper, work, merged] = [dir("lower"), dir("upper"), dir("work"), dir("merged")];
+    unmountAfter(merged);
+    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] }, merged);
+    const dst = dir("dst");
+    const err = refusal(dst, () => mount({ type: "", source: merged, options: ["bind", ...IDMAP_OPTIONS] }, dst));
+    expect(err.hint).toStartWith("an overlay mount cannot be idmapped, its layers can: mount the overlay itself with uidmap=/gidmap=");
+  });
+
   for (const [strategy, facts] of [["fd", FD], ["legacy", LEGACY]] as const) {
     test(`an overlay lower layer on proc (${strategy} strategy): the layer's filesystem, not overlayfs, is blamed`, () => {
       ws.fresh(`overlay-proc-${strategy}`);
