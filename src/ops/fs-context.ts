@@ -14,6 +14,7 @@ import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOUNT_ATTR, MOVE_MOUNT }
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeHandle, closeQuietly, handleFd } from "./plan-handles.ts";
+import { explainIdmapRefusal } from "./idmap-refusal.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
 export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: PlanRun): void {
@@ -34,7 +35,7 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
       throw withKernelMessages(sys, fsfd, "fsmount", err);
     }
     try {
-      if (step.idmap !== undefined) sys.mountSetattr(mntfd, "", AT.EMPTY_PATH, MOUNT_ATTR.IDMAP, 0, 0, handleFd(run, step.idmap));
+      if (step.idmap !== undefined) idmapNewMount(sys, mntfd, step.fstype, handleFd(run, step.idmap));
       sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
     } finally {
       closeQuietly(sys, mntfd);
@@ -117,4 +118,13 @@ export function formatKernelMessage(message: string): string {
   if (text.startsWith("w ")) return `warning: ${text.slice(2)}`;
   if (text.startsWith("i ")) return `info: ${text.slice(2)}`;
   return text;
+}
+
+/** mount_setattr(mntfd, "", AT_EMPTY_PATH, {MOUNT_ATTR_IDMAP, userns}): the new mount idmapped while detached. */
+function idmapNewMount(sys: Syscalls, mntfd: number, fstype: string, usernsFd: number): void {
+  try {
+    sys.mountSetattr(mntfd, "", AT.EMPTY_PATH, MOUNT_ATTR.IDMAP, 0, 0, usernsFd);
+  } catch (err) {
+    throw explainIdmapRefusal(err, { fstype }, usernsFd, sys);
+  }
 }

@@ -8,7 +8,7 @@ import { Errno } from "../errno.ts";
 import { isErrno, SyscallError } from "../errors.ts";
 import { LAYER_RESOLVE, SUBDIR_TREE_FLAGS, type IdmapStep } from "../plan/idmap-steps.ts";
 import { O } from "../sys/fd.ts";
-import { AT_FDCWD } from "../plan/mount-api-flags.ts";
+import { AT, AT_FDCWD, MOUNT_ATTR } from "../plan/mount-api-flags.ts";
 import type { OpsContext } from "./context.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { openUserNamespace, usernsFdFor } from "./userns.ts";
@@ -17,6 +17,7 @@ import { ensureTempParent } from "./temp-location.ts";
 import { runOpenLayerStep, runSharedTreeStep } from "./idmap-shared.ts";
 import { runLinkLayerStep, runReleaseLayerStep, runSharedTempStep } from "./idmap-shared-temp.ts";
 import { recordAttached, recordDir, stateOf, unmountTemp } from "./idmap-temp.ts";
+import { explainIdmapRefusal } from "./idmap-refusal.ts";
 
 export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): void {
   const { sys } = ctx;
@@ -43,6 +44,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       try {
         sys.mountSetattr(fd, "", step.flags, step.attrSet, step.attrClr, 0, usernsFd);
       } catch (err) {
+        if (step.attrSet & MOUNT_ATTR.IDMAP) explainIdmapRefusal(err, { path: step.tree, recursive: (step.flags & AT.RECURSIVE) !== 0 }, usernsFd, sys);
         throw naming(err, step.tree);
       }
       return;

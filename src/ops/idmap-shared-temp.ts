@@ -13,7 +13,8 @@ import { sameFile } from "../sys/stat.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly, handleFd } from "./plan-handles.ts";
 import type { PlanRun } from "./run-plan.ts";
-import { idmappedClone } from "./idmap-shared.ts";
+import { idmappedClone, isIdmapRefusal } from "./idmap-shared.ts";
+import { explainIdmapRefusal } from "./idmap-refusal.ts";
 import { recordAttached, recordDir, recordLink, removeLink, stateOf, unmountTemp } from "./idmap-temp.ts";
 
 /** The shared temp mount of one run: where it is, and the mount IDs a layer is checked against. */
@@ -63,9 +64,11 @@ export function runLinkLayerStep(step: LinkLayerStep, ctx: OpsContext, run: Plan
   ctx.sys.mkdir(step.link, LAYER_DIR_MODE);
   recordDir(state, step.link, ctx, run);
   let tree: number;
+  const usernsFd = handleFd(run, step.usernsSlot);
   try {
-    tree = idmappedClone(ctx.sys, step.path, handleFd(run, step.usernsSlot), SHARED_TREE_ATTRS, false);
+    tree = idmappedClone(ctx.sys, step.path, usernsFd, SHARED_TREE_ATTRS, false);
   } catch (err) {
+    if (isIdmapRefusal(err)) explainIdmapRefusal(err, { path: step.path, recursive: false }, usernsFd, ctx.sys);
     if (err instanceof SyscallError) err.withDetails(step.path); // the action names the target only
     throw err;
   }

@@ -15,6 +15,7 @@ import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly, handleFd, ownHandle } from "./plan-handles.ts";
 import type { PlanRun } from "./run-plan.ts";
+import { explainIdmapRefusal } from "./idmap-refusal.ts";
 
 /** The shared clone of one run: where it came from, and the mount IDs a layer is checked against. */
 export interface SharedTree {
@@ -86,12 +87,19 @@ function layerInShared(step: OpenLayerStep, shared: SharedTree, ctx: OpsContext,
 
 /** What idmappedLayerSteps makes for a layer of its own: a read-only idmapped clone. */
 function ownLayerClone(step: OpenLayerStep, ctx: OpsContext, run: PlanRun): number {
+  const usernsFd = handleFd(run, step.usernsSlot);
   try {
-    return idmappedClone(ctx.sys, step.path, handleFd(run, step.usernsSlot), SHARED_TREE_ATTRS, false);
+    return idmappedClone(ctx.sys, step.path, usernsFd, SHARED_TREE_ATTRS, false);
   } catch (err) {
+    if (isIdmapRefusal(err)) explainIdmapRefusal(err, { path: step.path, recursive: false }, usernsFd, ctx.sys);
     if (err instanceof SyscallError) err.withDetails(step.path); // the action names the target only
     throw err;
   }
+}
+
+/** The idmapping mount_setattr's failure, not open_tree's (a missing layer has its own hint). */
+export function isIdmapRefusal(err: unknown): err is SyscallError {
+  return err instanceof SyscallError && err.syscall === "mount_setattr(2)";
 }
 
 /**

@@ -20,7 +20,8 @@ import { opsContext, type OpsOptions } from "./context.ts";
 import { retrySync, UNMOUNT_BUSY } from "./retry.ts";
 import { runPlan } from "./run-plan.ts";
 import { closeUsernsCache, ownedUsernsFd } from "./userns.ts";
-import { idmappedClone } from "./idmap-shared.ts";
+import { idmappedClone, isIdmapRefusal } from "./idmap-shared.ts";
+import { explainIdmapRefusal } from "./idmap-refusal.ts";
 
 export type { IdmapAttrs };
 
@@ -70,6 +71,7 @@ export function openIdmappedTree(
   try {
     return idmappedClone(sys, path, usernsFd, readOnly ? MOUNT_ATTR.RDONLY : 0, recursive);
   } catch (err) {
+    if (isIdmapRefusal(err)) explainIdmapRefusal(err, { path, recursive }, usernsFd, sys);
     throw err instanceof SyscallError ? err.withAction(`open idmapped tree of ${path}`) : err;
   }
 }

@@ -73,6 +73,23 @@ export function idmapTreeSteps(
 }
 
 /**
+ * idmapTreeSteps for a bind's per-mount options. With rbind the whole tree is idmapped, but the
+ * options (ro, nosuid, rw, exec...) are the top mount's alone, as they are for a bind without a
+ * mapping and in mount(8): set on every submount, `rw` or `exec` would clear a submount's own
+ * ro or noexec in the copy. So a second, non-recursive mount_setattr sets them on the top mount
+ * while the tree is still detached. (The whole tree's are rro, ro=recursive...: recursive-attrs.ts.)
+ */
+export function bindTreeSteps(source: string, target: string, usernsSlot: string, attrs: IdmapAttrs, slot: string): IdmapStep[] {
+  const attrSet = attrs.attrSet ?? 0;
+  const attrClr = attrs.attrClr ?? 0;
+  if (!attrs.recursive || (attrSet | attrClr) === 0) return idmapTreeSteps(source, target, usernsSlot, attrs, slot, "target");
+  const steps = idmapTreeSteps(source, target, usernsSlot, { recursive: true }, slot, "target");
+  const topOnly: MountSetattrStep = { op: "mount_setattr", slot, tree: source, flags: AT.EMPTY_PATH, attrSet, attrClr, usernsSlot: null };
+  steps.splice(2, 0, topOnly); // after the idmap, before move_mount
+  return steps;
+}
+
+/**
  * The fd-based idmapped overlay's layer: a detached, idmapped, read-only tree of layer left
  * open in slot for fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, $slot). The slot must
  * stay open until FSCONFIG_CMD_CREATE has returned (closed earlier, the tree dissolves and

@@ -4,8 +4,9 @@
  *
  *   bind, rbind (read-only too)   one idmapped clone of the source attached at the target:
  *       open_tree(source, OPEN_TREE_CLONE[|AT_RECURSIVE]) -> mount_setattr(IDMAP|per-mount
- *       attrs) -> move_mount(target). containerd bound, remounted read-only and returned before
- *       idmapping: a read-only bind was never idmapped. Here ro is part of the same setattr.
+ *       attrs) -> move_mount(target); for rbind, the whole tree's idmap, then the attrs of
+ *       its top mount alone. containerd bound, remounted read-only and returned before
+ *       idmapping: a read-only bind was never idmapped. Here ro is set before the attach.
  *   other filesystems             one mount: the mount(2) call made through the fd API, and
  *       the new mount idmapped before move_mount attaches it (the kernel idmaps detached
  *       mounts only: plan/idmapped-new-mount.ts). Images too (loop, as containerd's Mount).
@@ -21,7 +22,7 @@ import { MS_TO_MOUNT_ATTR } from "./fs-context-flags.ts";
 import { idMappingPair } from "./idmap-mapping.ts";
 import { fitsFsContext } from "./idmapped-new-mount.ts";
 import { planIdmappedOverlay } from "./idmap-overlay.ts";
-import { idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs, type UserNamespace } from "./idmap-tree.ts";
+import { bindTreeSteps, idmapTreeSteps, USERNS_SLOT, usernsStep, type IdmapAttrs, type UserNamespace } from "./idmap-tree.ts";
 import { xMountUserNamespace } from "./x-mount-idmap.ts";
 import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
 import type { Planner } from "./mount-plan.ts";
@@ -100,7 +101,7 @@ function userNamespaceOf(ctx: MountContext): UserNamespace {
  * The per-mount options of a bind as mount_setattr attributes: options given are set, options
  * negated (rw, suid, exec...) are cleared, the rest is inherited from the source, as a bind
  * clone does. An atime mode replaces the source's (the kernel wants the whole mask cleared).
- * rbind (MS_REC) clones the whole tree.
+ * rbind (MS_REC) clones and idmaps the whole tree; the attributes stay the top mount's (bindTreeSteps).
  */
 export function bindAttrs(flags: number, mentioned: number): Required<IdmapAttrs> {
   let attrSet = 0;
@@ -122,7 +123,7 @@ function planIdmappedBind(ctx: MountContext, pair: UserNamespace): Plan {
   const { options, mount, target } = ctx;
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
   const attrs = bindAttrs(options.flags, options.flagsMentioned);
-  const steps: Step[] = [usernsStep(pair), ...idmapTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT, "target")];
+  const steps: Step[] = [usernsStep(pair), ...bindTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT)];
   if (options.propagation.length > 0) steps.push(...propagationSteps(ctx));
   return planFor(ctx, steps);
 }

@@ -115,6 +115,7 @@ describe("idmapMount()", () => {
     }
     expect(caught).toBeInstanceOf(SyscallError);
     expect((caught as SyscallError).syscall).toBe("mount_setattr(2)");
+    expect((caught as SyscallError).hint).toBe("the user namespace fd 0 is no user namespace"); // not the filesystem's fault
     expect(mountsUnder(dst)).toEqual([]);
     expect(fdChanges(fds)).toEqual([]);
   });
@@ -162,6 +163,40 @@ describe("mount() with uidmap=/gidmap=", () => {
     const [m] = topAt(dst);
     expect(m!.options.split(",")).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev", "idmapped"]));
     expect(m!.optional).toEqual([]); // private
+  });
+
+  test("rbind: every submount idmapped, the options only the top mount's (rw and exec leave a ro,noexec submount as it is)", () => {
+    fresh("rbind-attrs");
+    const src = containerTree();
+    const sub = dir("src", "sub");
+    unmountAfter(sub);
+    mount({ type: "tmpfs", source: "idmap-ro-sub", options: ["ro", "noexec", "nosuid"] }, sub);
+    const dst = dir("dst");
+    cleanups.push(() => unmountRecursive(dst));
+    mount({ type: "", source: src, options: ["rbind", "rw", "exec", "nodev", ...IDMAP_OPTIONS] }, dst);
+    const top = topAt(dst)[0]!.options.split(",");
+    expect(top).toEqual(expect.arrayContaining(["rw", "nodev", "idmapped"]));
+    const below = topAt(`${dst}/sub`)[0]!.options.split(",");
+    expect(below).toEqual(expect.arrayContaining(["ro", "noexec", "nosuid", "idmapped"]));
+    expect(below).not.toContain("nodev");
+    expect(errnoOf(() => writeFileSync(`${dst}/sub/new`, "x"))).toBe("EROFS");
+    expect(statSync(`${dst}/sub`)).toMatchObject({ uid: 100000, gid: 100000 });
+  });
+
+  test("rbind,ro: read-only at the top only, as without a mapping; rro for the whole tree", () => {
+    fresh("rbind-ro");
+    const src = containerTree();
+    const sub = dir("src", "sub");
+    unmountAfter(sub);
+    mount({ type: "tmpfs", source: "idmap-rw-sub", options: [] }, sub);
+    const dst = dir("dst");
+    cleanups.push(() => unmountRecursive(dst));
+    mount({ type: "", source: src, options: ["rbind", "ro", ...IDMAP_OPTIONS] }, dst);
+    expect(topAt(dst)[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
+    expect(topAt(`${dst}/sub`)[0]!.options.split(",")).toEqual(expect.arrayContaining(["rw", "idmapped"]));
+    unmountRecursive(dst);
+    mount({ type: "", source: src, options: ["rbind", "rro", ...IDMAP_OPTIONS] }, dst);
+    expect(topAt(`${dst}/sub`)[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
   });
 
   test("tmpfs: one mount, idmapped before it was attached; one unmount removes it", () => {

@@ -55,11 +55,14 @@ describe("binds: one idmapped clone of the source, attributes in the same mount_
     expect(plan("bind", "/src", []).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0)] as Step[]);
   });
 
-  test("rbind clones and idmaps recursively", () => {
-    expect(plan("", "/src", ["rbind", "ro"]).steps).toEqual([
-      USERNS,
-      ...tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY, "tree", { recursive: true }),
-    ] as Step[]);
+  test("rbind clones and idmaps recursively; the options are the top mount's alone, as without a mapping", () => {
+    const [open, idmap, ...rest] = tree("/src", "/mnt/t", 0, "tree", { recursive: true });
+    const top = { op: "mount_setattr", slot: "tree", tree: "/src", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.RDONLY, attrClr: MOUNT_ATTR.NOEXEC, usernsSlot: null };
+    const steps = plan("", "/src", ["rbind", "ro", "exec"]).steps;
+    expect(steps).toEqual([USERNS, open, idmap, top, ...rest] as Step[]);
+    expect(formatStep(steps[3]!)).toBe('mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY, attr_clr: MOUNT_ATTR_NOEXEC, userns_fd: 0})');
+    // nothing to set: one mount_setattr
+    expect(plan("", "/src", ["rbind"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0, "tree", { recursive: true })] as Step[]);
   });
 
   test("propagation changes come after the tree is attached", () => {

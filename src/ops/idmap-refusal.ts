@@ -1,0 +1,92 @@
+/**
+ * Why the kernel refused to idmap a mount, as a hint on mount_setattr(MOUNT_ATTR_IDMAP)'s
+ * error. Its EINVAL and EPERM say nothing else, and the mount hints' words for them ("wrong fs
+ * type, bad option...", "overlayfs logged the reason") are about other calls. The kernel's
+ * rules (fs/namespace.c, build_mount_idmapped and can_idmap_mount), for the mounts mountkit
+ * idmaps (fresh and detached, through a namespace of its own or a given one):
+ *   EINVAL  the filesystem does not allow idmapped mounts (no FS_ALLOW_IDMAP: proc, sysfs,
+ *           overlay, which takes idmapped layers instead...);
+ *           with AT_RECURSIVE, any mount of the tree. Or userns_fd is no user namespace (a
+ *           library caller's fd; the plans' are checked)
+ *   EPERM   a mount that is idmapped already; the initial user namespace (or one the caller
+ *           has no CAP_SYS_ADMIN in)
+ * Runs only on the failure path: it reads the mount table.
+ */
+import { Errno } from "../errno.ts";
+import { quotePath, SyscallError } from "../errors.ts";
+import { lookupMount, mountsUnder } from "../mountinfo/lookup.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
+import { AT, AT_FDCWD } from "../plan/mount-api-flags.ts";
+import { existingRealpath } from "../sys/realpath.ts";
+import { CLONE } from "../sys/namespace.ts";
+import { sameFile } from "../sys/stat.ts";
+import type { Syscalls } from "../sys/seam.ts";
+
+/** What was being idmapped: a clone of the tree at path, or a new mount of fstype. */
+export type IdmapSubject =
+  | { readonly path: string; readonly recursive: boolean }
+  | { readonly fstype: string };
+
+const SUPPORTED = "the kernel idmaps only filesystems that allow it (ext4, xfs, btrfs, f2fs, vfat, tmpfs...; not proc, sysfs, devpts, overlay...)";
+// overlay takes idmapped layers (Linux 5.19) but is never idmapped itself
+const OVERLAY = "an overlay mount cannot be idmapped, its layers can: mount the overlay itself with uidmap=/gidmap= (or X-mount.idmap=), which idmaps its lower layers";
+
+/** err with a hint saying why the idmap was refused, where the mount table or the namespace tells. */
+export function explainIdmapRefusal(err: unknown, subject: IdmapSubject, usernsFd: number, sys: Syscalls): unknown {
+  if (!(err instanceof SyscallError) || err.hint !== undefined) return err;
+  let hint: string | undefined;
+  try {
+    hint = err.errno === Errno.EINVAL ? unsupportedHint(subject, usernsFd, sys) : err.errno === Errno.EPERM ? refusedHint(subject, usernsFd, sys) : undefined;
+  } catch {
+    hint = undefined; // the table or the namespace could not be read: the error as it is
+  }
+  if (hint !== undefined) err.hint = hint;
+  return err;
+}
+
+function unsupportedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls): string | undefined {
+  if (!isUserNamespace(usernsFd, sys)) return `the user namespace fd ${usernsFd} is no user namespace`;
+  if ("fstype" in subject) return `${subject.fstype} does not support idmapped mounts: ${SUPPORTED}`;
+  const tree = treeMounts(subject, sys);
+  if (tree.length === 0) return undefined;
+  if (tree.every((m) => m.fstype === "overlay")) return OVERLAY;
+  const types = new Map<string, string>(); // fstype -> its first mount point
+  for (const m of tree) if (!types.has(m.fstype)) types.set(m.fstype, m === tree[0] ? subject.path : m.mountpoint);
+  if (types.size === 1) return `${tree[0]!.fstype} (the filesystem of ${quotePath(subject.path)}) does not support idmapped mounts: ${SUPPORTED}`;
+  const list = [...types].map(([fstype, at]) => `${fstype} (${quotePath(at)})`).join(", ");
+  return `rbind idmaps every mount below ${quotePath(subject.path)} too, and one of their filesystems does not support it: ${list}; ${SUPPORTED}. Bind without the submounts (--bind), or idmap them one by one`;
+}
+
+function refusedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls): string | undefined {
+  if ("path" in subject) {
+    const idmapped = treeMounts(subject, sys).find((m) => m.options.split(",").includes("idmapped"));
+    if (idmapped !== undefined) {
+      return `${quotePath(idmapped.mountpoint)} is an idmapped mount already, and the kernel idmaps a mount only once: bind the mount it was made from`;
+    }
+  }
+  const own = sys.statxIdentity(AT_FDCWD, "/proc/thread-self/ns/user", 0);
+  if (sameFile(sys.statxIdentity(usernsFd, "", AT.EMPTY_PATH), own)) {
+    return "the user namespace given is this process's own (on a host, the initial one), which the kernel does not idmap through: name a container's (/proc/PID/ns/user), or give the mappings (X-mount.idmap=b:0:100000:65536)";
+  }
+  return undefined;
+}
+
+/** The mount holding path, and with recursive every mount below it (the clone's tree). */
+function treeMounts(subject: { readonly path: string; readonly recursive: boolean }, sys: Syscalls): MountInfo[] {
+  const table = readMountInfo();
+  const { mountId } = sys.statxIdentity(AT_FDCWD, subject.path, 0);
+  const real = existingRealpath(subject.path);
+  const holder = table.find((m) => m.id === mountId) ?? (real === undefined ? undefined : lookupMount(table, real));
+  if (holder === undefined) return [];
+  if (!subject.recursive || real === undefined) return [holder];
+  return [holder, ...mountsUnder(table, real).filter((m) => m.id !== holder.id && m.mountpoint !== real)];
+}
+
+function isUserNamespace(fd: number, sys: Syscalls): boolean {
+  try {
+    return sys.namespaceType(fd) === CLONE.NEWUSER;
+  } catch {
+    return false; // ENOTTY: no namespace at all
+  }
+}
