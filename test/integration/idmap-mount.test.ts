@@ -135,22 +135,6 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(at[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "idmapped"]));
   });
 
-  test("a tree holding a filesystem that cannot be idmapped (proc): EINVAL says so, and for rbind names the submounts", () => {
-    fresh("bind-proc");
-    const src = containerTree();
-    const proc = dir("src/proc");
-    mount({ type: "proc", source: "proc", options: [] }, proc);
-    unmountAfter(proc);
-    const dst = dir("dst");
-    const before = mountsUnder(dst);
-    const rbind = caught(() => mount({ type: "bind", source: src, options: ["rbind", ...IDMAP_OPTIONS] }, dst)) as SyscallError;
-    expect(rbind.errno).toBe(Errno.EINVAL);
-    expect(rbind.hint).toStartWith("the filesystem does not support idmapped mounts, or the mapping is refused; rbind idmaps every mount in");
-    const procBind = caught(() => mount({ type: "bind", source: proc, options: ["bind", ...IDMAP_OPTIONS] }, dst)) as SyscallError;
-    expect(procBind.hint).toBe("the filesystem does not support idmapped mounts, or the mapping is refused");
-    expect(mountsUnder(dst)).toEqual(before);
-  });
-
   test("a writable bind with nosuid,nodev and a propagation change", () => {
     fresh("bind-rw");
     const src = containerTree();

@@ -32,3 +32,11 @@ test("EMFILE names the process's RLIMIT_NOFILE (as /proc/self/limits says it) an
   );
   expect(mountHint(new SyscallError("open(2)", Errno.ENFILE, ["/x"]), m, "/")).toBe("the system's table of open files is full (fs.file-max)");
 });
+
+test("EINVAL of an idmap's mount_setattr that the refusal explainer could not place: the idmap fallback, not 'wrong fs type'", () => {
+  const idmapped = (options: string[]) => ({ type: "bind", source: "/src", options: [...options, "uidmap=0:1000:1", "gidmap=0:1000:1"] });
+  const setattr = new SyscallError("mount_setattr(2)", Errno.EINVAL, ["/x"]);
+  expect(mountHint(setattr, idmapped(["bind"]), "/x")).toBe("the filesystem does not support idmapped mounts, or the mapping is refused");
+  expect(mountHint(setattr, idmapped(["rbind"]), "/x")).toStartWith("the filesystem does not support idmapped mounts, or the mapping is refused; rbind idmaps every mount in /src's tree");
+  expect(mountHint(setattr, { type: "bind", source: "/src", options: ["bind"] }, "/x")).toStartWith("wrong fs type");
+});
