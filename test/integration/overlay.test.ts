@@ -358,6 +358,36 @@ describe("the binary", () => {
     expect(readdirSync(t).length).toBe(501);
   });
 
+  test("-o with overlay's '\\,' escape in lowerdir=, upperdir= and workdir= mounts the layers named, as mount(8) does", () => {
+    fresh("ov-binary-escaped-comma");
+    const lowers = ["a,b", "c:d", "e\\f"].map((name) => {
+      const p = dir("l", name);
+      writeFileSync(join(p, `in-${name.replace(/\W/g, "")}`), "");
+      return p;
+    });
+    const upper = dir("u,1");
+    const t = dir("merged");
+    unmountAfter(t);
+    const escape = (path: string) => path.replace(/[\\:,]/g, "\\$&");
+    const options = `lowerdir=${lowers.map(escape).join(":")},upperdir=${escape(upper)},workdir=${escape(dir("w,1"))},nodev`;
+    const merged = (run: { exitCode: number; stderr: Buffer }) => {
+      expect(run.stderr.toString()).toBe("");
+      expect(run.exitCode).toBe(0);
+      const names = readdirSync(t).sort();
+      writeFileSync(join(t, "written"), "");
+      expect(existsSync(join(upper, "written"))).toBe(true);
+      expect(overlaysAt(t)[0]!.options.split(",")).toContain("nodev");
+      unmountAll(t);
+      return names;
+    };
+    const reference = merged(Bun.spawnSync(["mount", "-t", "overlay", "-o", options, "overlay", t]));
+    expect(reference).toEqual(["in-ab", "in-cd", "in-ef"]);
+    for (const strategy of STRATEGIES) {
+      const run = Bun.spawnSync([BINARY, "mount", "-t", "overlay", "-o", options, "overlay", t], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+      expect(merged(run)).toEqual([...reference, "written"]);
+    }
+  });
+
   test("bad input through the binary: exit 32 for a missing layer, 1 for options no strategy can fit", () => {
     fresh("ov-binary-bad");
     const [lower] = makeLayers(1);
