@@ -185,6 +185,38 @@ for (const strategy of STRATEGIES) {
       expect(mountsUnder(t)).toEqual([]);
     });
 
+    test("a lower layer that is a file: exit 32, the layer named (the kernel's message, or a hint where only the log has it)", () => {
+      fresh(`ov-${strategy}-filelayer`);
+      const [lower] = makeLayers(1);
+      const file = join(lower!, "top");
+      const t = dir("merged");
+      const err = caught(() => mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower}:${file}`] }, t, { facts })) as SyscallError;
+      expect(err.errno).toBe(Errno.EINVAL);
+      expect(exitCodeFor(err)).toBe(32);
+      expect(`${err.message} (${err.hint ?? ""})`).toContain(`${file} is not a directory`);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+
+    test("upperdir and workdir through two bind mounts of one filesystem: the hint says they must be under one mount", () => {
+      fresh(`ov-${strategy}-twomounts`);
+      const [lower] = makeLayers(1);
+      const shared = dir("shared");
+      mkdirSync(join(shared, "upper"));
+      mkdirSync(join(shared, "work"));
+      const bindA = dir("bind-a");
+      const bindB = dir("bind-b");
+      for (const b of [bindA, bindB]) {
+        unmountAfter(b);
+        mount({ type: "bind", source: shared, options: ["bind"] }, b);
+      }
+      const t = dir("merged");
+      const options = [`lowerdir=${lower}`, `upperdir=${join(bindA, "upper")}`, `workdir=${join(bindB, "work")}`];
+      const err = caught(() => mount({ type: "overlay", source: "overlay", options }, t, { facts })) as SyscallError;
+      expect(err.errno).toBe(Errno.EINVAL);
+      expect(err.hint).toMatch(/under the same mount/);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+
     test("a later step fails: the overlay is unmounted again", () => {
       fresh(`ov-${strategy}-rollback`);
       const layers = makeLayers(3);
