@@ -420,6 +420,21 @@ describe("the binary", () => {
     }
   });
 
+  test("lowerdir+= after datadir+=: the kernel refuses the order (mount(8) fails), and mountkit refuses it before any syscall", () => {
+    fresh("ov-binary-data-order");
+    const [l1, l2] = makeLayers(2);
+    const t = dir("merged");
+    unmountAfter(t);
+    const options = `lowerdir+=${l1},datadir+=${dir("data")},lowerdir+=${l2}`;
+    expect(Bun.spawnSync(["mount", "-t", "overlay", "-o", options, "overlay", t]).exitCode).toBe(32);
+    for (const strategy of STRATEGIES) {
+      const run = Bun.spawnSync([BINARY, "mount", "-t", "overlay", "-o", options, "overlay", t], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+      expect(run.stderr.toString()).toMatch(/regular layers cannot follow data-only layers/);
+      expect(run.exitCode).toBe(1);
+      expect(mountsUnder(t)).toEqual([]);
+    }
+  });
+
   test("bad input through the binary: exit 32 for a missing layer, 1 for options no strategy can fit", () => {
     fresh("ov-binary-bad");
     const [lower] = makeLayers(1);
