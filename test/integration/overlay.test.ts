@@ -435,6 +435,25 @@ describe("the binary", () => {
     }
   });
 
+  test("a remount of an overlay applies its flags and warns that overlayfs ignored the filesystem options given", () => {
+    fresh("ov-binary-remount");
+    const [l1, l2] = makeLayers(2);
+    const t = dir("merged");
+    unmountAfter(t);
+    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${l1}`, `upperdir=${dir("upper")}`, `workdir=${dir("work")}`] }, t);
+    const superOptions = overlaysAt(t)[0]!.superOptions;
+    const remount = (options: string) => Bun.spawnSync([BINARY, "mount", "-o", options, t]);
+    const changed = remount(`remount,ro,lowerdir=${l2},index=on`);
+    expect(changed.exitCode).toBe(0);
+    expect(changed.stderr.toString()).toBe(
+      `mountkit: ${t}: overlayfs ignores filesystem options on a remount: lowerdir=${l2},index=on not applied (unmount it and mount it again to change them)\n`,
+    );
+    expect(overlaysAt(t)[0]!.options.split(",")).toContain("ro");
+    expect(overlaysAt(t)[0]!.superOptions).toBe(superOptions.replace(/^rw,/, "ro,"));
+    const flagsOnly = remount("remount,rw");
+    expect([flagsOnly.exitCode, flagsOnly.stderr.toString()]).toEqual([0, ""]);
+  });
+
   test("bad input through the binary: exit 32 for a missing layer, 1 for options no strategy can fit", () => {
     fresh("ov-binary-bad");
     const [lower] = makeLayers(1);
