@@ -8,7 +8,7 @@ import { quotePath, type SyscallError } from "../errors.ts";
 import { classifyOptions } from "../plan/options.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { parseOverlayOptions, type OverlayConfig } from "../plan/overlay-options.ts";
-import { statPath } from "../sys/stat.ts";
+import { statPath, statxMountId } from "../sys/stat.ts";
 
 /**
  * A hint; null when the error already says why (the kernel's own messages are in it);
@@ -29,17 +29,14 @@ export function overlayHint(err: SyscallError, mount: Mount): string | null | un
   ];
   switch (err.errno) {
     case Errno.ENOENT:
-    case Errno.ENOTDIR: {
-      for (const [key, path] of layers) {
-        const stat = statPath(path);
-        if (!stat) return `${key} ${quotePath(path)} does not exist`;
-        if (stat.type !== "dir") return `${key} ${quotePath(path)} is not a directory`;
-      }
-      return undefined;
-    }
+    case Errno.ENOTDIR:
+      return layerProblem(layers);
     case Errno.EINVAL: {
       // details = [the parameter, ...the kernel's messages]
       if (err.details.length > 1) return null;
+      // mount(2) gets EINVAL, not ENOTDIR, for a layer that is a file (the reason goes to the log)
+      const layer = layerProblem(layers);
+      if (layer !== undefined) return layer;
       if (config.lowerdirs.length === 0) return "an overlay needs at least one lowerdir";
       if (config.upperdir === undefined && config.lowerdirs.length < 2) {
         return "a read-only overlay (no upperdir) needs at least two lowerdirs";
@@ -49,13 +46,46 @@ export function overlayHint(err: SyscallError, mount: Mount): string | null | un
       }
       if (config.workdir !== undefined && config.upperdir === undefined) return "a workdir is used only with an upperdir";
       if (config.upperdir !== undefined && config.workdir !== undefined) {
-        const upper = statPath(config.upperdir);
-        const work = statPath(config.workdir);
-        if (upper && work && upper.device !== work.device) return "upperdir and workdir must be on the same filesystem";
+        const apart = upperWorkApart(config.upperdir, config.workdir);
+        if (apart !== undefined) return apart;
       }
       return "overlayfs logged the reason in the kernel log (dmesg)";
     }
     default:
       return undefined;
   }
+}
+
+/** The first layer that is missing or no directory, said as a hint. */
+function layerProblem(layers: readonly [string, string][]): string | undefined {
+  for (const [key, path] of layers) {
+    const stat = statPath(path);
+    if (!stat) return `${key} ${quotePath(path)} does not exist`;
+    if (stat.type !== "dir") return `${key} ${quotePath(path)} is not a directory`;
+  }
+  return undefined;
+}
+
+/**
+ * Why upperdir and workdir cannot go together, if it is where they are: overlayfs wants them
+ * under one mount (ovl_workdir_ok compares the vfsmounts), so two bind mounts of one
+ * filesystem are refused as two filesystems are.
+ */
+function upperWorkApart(upperdir: string, workdir: string): string | undefined {
+  const upper = statPath(upperdir);
+  const work = statPath(workdir);
+  if (!upper || !work) return undefined;
+  if (upper.device !== work.device) return "upperdir and workdir must be on the same filesystem";
+  let upperMount: number | undefined;
+  let workMount: number | undefined;
+  try {
+    upperMount = statxMountId(upperdir);
+    workMount = statxMountId(workdir);
+  } catch {
+    return undefined;
+  }
+  if (upperMount !== undefined && workMount !== undefined && upperMount !== workMount) {
+    return "upperdir and workdir must be under the same mount: they are on one filesystem, reached through two mounts (a bind mount)";
+  }
+  return undefined;
 }

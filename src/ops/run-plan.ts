@@ -7,6 +7,7 @@ import { isErrno, MountFailedError, MountkitError, quotePath, SyscallError } fro
 import { Errno } from "../errno.ts";
 import { MNT } from "../plan/flags.ts";
 import { currentFlags } from "./current-flags.ts";
+import { warnIgnoredOverlayOptions } from "./overlay-remount.ts";
 import { AT } from "../plan/mount-api-flags.ts";
 import { formatStep, type MountStep, type Plan, type Step, type UnmountStep } from "../plan/steps.ts";
 import type { OpsContext } from "./context.ts";
@@ -135,6 +136,7 @@ function runMountStep(step: MountStep, ctx: OpsContext, run: PlanRun): void {
   } else if (step.readOnlyFallback) mountOrReadOnly(step.source!, step.target, step.fstype, flags, step.data, ctx, newMountOf(step.idmap, ctx, run));
   else if (step.idmap !== undefined) newMountOf(step.idmap, ctx, run).mount(step.source, step.target, step.fstype, flags, step.data);
   else ctx.sys.mount(step.source, step.target, step.fstype, flags, step.data);
+  if (step.role === "remount") warnIgnoredOverlayOptions(step, ctx);
   if (step.undoable && run.undoWanted) run.rollback.push(step.role === "move" ? () => moveBack(step, ctx) : () => undoMount(step.target, ctx));
 }
 

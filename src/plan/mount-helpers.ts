@@ -13,10 +13,15 @@ import { escapeLowerdir, unescapeOverlayPath } from "./overlay-options.ts";
 /** Options that make an overlay skip syncs; unsafe once a container's data must survive a crash. */
 const VOLATILE_OPTIONS: ReadonlySet<string> = new Set(["volatile", "fsync=volatile"]);
 
-/** The mounts with `volatile` and `fsync=volatile` taken off every overlay. A new array. */
+/**
+ * The mounts with `volatile` and `fsync=volatile` taken off every overlay, one under a transform
+ * prefix too ("format/mkdir/overlay", as readonlyMounts and readOnly read it; containerd looks
+ * at "overlay" only, and a temp mount of such an entry left its upper layer unmountable). A new
+ * array.
+ */
 export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
   return mounts.map((m) => {
-    if (m.type !== "overlay" || !m.options.some((o) => VOLATILE_OPTIONS.has(o))) return m;
+    if (baseType(m.type) !== "overlay" || !m.options.some((o) => VOLATILE_OPTIONS.has(o))) return m;
     return { ...m, options: m.options.filter((o) => !VOLATILE_OPTIONS.has(o)) };
   });
 }
@@ -34,9 +39,14 @@ export function readonlyMounts(mounts: readonly Mount[]): Mount[] {
     const transformed = m.type.includes("/");
     const type = transformed ? withoutMkfs(m.type) : m.type;
     const options = transformed ? m.options.filter((o) => !o.startsWith("X-containerd.mkdir.") && !o.startsWith("X-containerd.mkfs.")) : m.options;
-    if (type.slice(type.lastIndexOf("/") + 1) === "overlay") return { ...m, type, options: readonlyOverlayOptions(options) };
+    if (baseType(type) === "overlay") return { ...m, type, options: readonlyOverlayOptions(options) };
     return { ...m, type, options: [...options.filter((o) => o !== "rw" && o !== "ro"), "ro"] };
   });
+}
+
+/** The filesystem type under containerd's transform prefixes: "format/mkdir/overlay" -> "overlay". */
+function baseType(type: string): string {
+  return type.slice(type.lastIndexOf("/") + 1);
 }
 
 /** Overlay options a read-only view drops (upperdir= is handled on its own: it becomes a layer). */
@@ -86,7 +96,7 @@ export function readonlyOverlayOptions(options: readonly string[]): string[] {
  * (containerd answers true for any `ro`, even one a later `rw` undid).
  */
 export function readOnly(m: Mount): boolean {
-  const type = m.type.slice(m.type.lastIndexOf("/") + 1);
+  const type = baseType(m.type);
   if (type === "erofs") return true;
   const options = m.options.some((o) => o.includes(",")) ? m.options.flatMap(splitPacked) : m.options;
   if (type === "overlay" && !options.some((o) => o.startsWith("upperdir="))) return true;

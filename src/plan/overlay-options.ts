@@ -43,6 +43,12 @@ export function parseOverlayOptions(data: readonly string[]): OverlayConfig {
         break;
       }
       case "lowerdir+":
+        // As in lowerdir=, and as the kernel refuses it: the layer order given is not the one meant.
+        if (datadirs.length > 0) {
+          throw new PlanError(`overlay: lowerdir+=${value} follows a data-only layer: regular layers cannot follow data-only layers (datadir+=)`, {
+            hint: "give every lowerdir+= before the first datadir+=",
+          });
+        }
         lowerdirs.push(nonEmpty(key, value!));
         break;
       case "datadir+":

@@ -185,6 +185,38 @@ for (const strategy of STRATEGIES) {
       expect(mountsUnder(t)).toEqual([]);
     });
 
+    test("a lower layer that is a file: exit 32, the layer named (the kernel's message, or a hint where only the log has it)", () => {
+      fresh(`ov-${strategy}-filelayer`);
+      const [lower] = makeLayers(1);
+      const file = join(lower!, "top");
+      const t = dir("merged");
+      const err = caught(() => mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower}:${file}`] }, t, { facts })) as SyscallError;
+      expect(err.errno).toBe(Errno.EINVAL);
+      expect(exitCodeFor(err)).toBe(32);
+      expect(`${err.message} (${err.hint ?? ""})`).toContain(`${file} is not a directory`);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+
+    test("upperdir and workdir through two bind mounts of one filesystem: the hint says they must be under one mount", () => {
+      fresh(`ov-${strategy}-twomounts`);
+      const [lower] = makeLayers(1);
+      const shared = dir("shared");
+      mkdirSync(join(shared, "upper"));
+      mkdirSync(join(shared, "work"));
+      const bindA = dir("bind-a");
+      const bindB = dir("bind-b");
+      for (const b of [bindA, bindB]) {
+        unmountAfter(b);
+        mount({ type: "bind", source: shared, options: ["bind"] }, b);
+      }
+      const t = dir("merged");
+      const options = [`lowerdir=${lower}`, `upperdir=${join(bindA, "upper")}`, `workdir=${join(bindB, "work")}`];
+      const err = caught(() => mount({ type: "overlay", source: "overlay", options }, t, { facts })) as SyscallError;
+      expect(err.errno).toBe(Errno.EINVAL);
+      expect(err.hint).toMatch(/under the same mount/);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+
     test("a later step fails: the overlay is unmounted again", () => {
       fresh(`ov-${strategy}-rollback`);
       const layers = makeLayers(3);
@@ -356,6 +388,70 @@ describe("the binary", () => {
     expect(JSON.parse(run.stdout.toString()).steps[0].op).toBe("mount-in-dir");
     expect(overlaysAt(t)).toHaveLength(1);
     expect(readdirSync(t).length).toBe(501);
+  });
+
+  test("-o with overlay's '\\,' escape in lowerdir=, upperdir= and workdir= mounts the layers named, as mount(8) does", () => {
+    fresh("ov-binary-escaped-comma");
+    const lowers = ["a,b", "c:d", "e\\f"].map((name) => {
+      const p = dir("l", name);
+      writeFileSync(join(p, `in-${name.replace(/\W/g, "")}`), "");
+      return p;
+    });
+    const upper = dir("u,1");
+    const t = dir("merged");
+    unmountAfter(t);
+    const escape = (path: string) => path.replace(/[\\:,]/g, "\\$&");
+    const options = `lowerdir=${lowers.map(escape).join(":")},upperdir=${escape(upper)},workdir=${escape(dir("w,1"))},nodev`;
+    const merged = (run: { exitCode: number; stderr: Buffer }) => {
+      expect(run.stderr.toString()).toBe("");
+      expect(run.exitCode).toBe(0);
+      const names = readdirSync(t).sort();
+      writeFileSync(join(t, "written"), "");
+      expect(existsSync(join(upper, "written"))).toBe(true);
+      expect(overlaysAt(t)[0]!.options.split(",")).toContain("nodev");
+      unmountAll(t);
+      return names;
+    };
+    const reference = merged(Bun.spawnSync(["mount", "-t", "overlay", "-o", options, "overlay", t]));
+    expect(reference).toEqual(["in-ab", "in-cd", "in-ef"]);
+    for (const strategy of STRATEGIES) {
+      const run = Bun.spawnSync([BINARY, "mount", "-t", "overlay", "-o", options, "overlay", t], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+      expect(merged(run)).toEqual([...reference, "written"]);
+    }
+  });
+
+  test("lowerdir+= after datadir+=: the kernel refuses the order (mount(8) fails), and mountkit refuses it before any syscall", () => {
+    fresh("ov-binary-data-order");
+    const [l1, l2] = makeLayers(2);
+    const t = dir("merged");
+    unmountAfter(t);
+    const options = `lowerdir+=${l1},datadir+=${dir("data")},lowerdir+=${l2}`;
+    expect(Bun.spawnSync(["mount", "-t", "overlay", "-o", options, "overlay", t]).exitCode).toBe(32);
+    for (const strategy of STRATEGIES) {
+      const run = Bun.spawnSync([BINARY, "mount", "-t", "overlay", "-o", options, "overlay", t], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+      expect(run.stderr.toString()).toMatch(/regular layers cannot follow data-only layers/);
+      expect(run.exitCode).toBe(1);
+      expect(mountsUnder(t)).toEqual([]);
+    }
+  });
+
+  test("a remount of an overlay applies its flags and warns that overlayfs ignored the filesystem options given", () => {
+    fresh("ov-binary-remount");
+    const [l1, l2] = makeLayers(2);
+    const t = dir("merged");
+    unmountAfter(t);
+    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${l1}`, `upperdir=${dir("upper")}`, `workdir=${dir("work")}`] }, t);
+    const superOptions = overlaysAt(t)[0]!.superOptions;
+    const remount = (options: string) => Bun.spawnSync([BINARY, "mount", "-o", options, t]);
+    const changed = remount(`remount,ro,lowerdir=${l2},index=on`);
+    expect(changed.exitCode).toBe(0);
+    expect(changed.stderr.toString()).toBe(
+      `mountkit: ${t}: overlayfs ignores filesystem options on a remount: lowerdir=${l2},index=on not applied (unmount it and mount it again to change them)\n`,
+    );
+    expect(overlaysAt(t)[0]!.options.split(",")).toContain("ro");
+    expect(overlaysAt(t)[0]!.superOptions).toBe(superOptions.replace(/^rw,/, "ro,"));
+    const flagsOnly = remount("remount,rw");
+    expect([flagsOnly.exitCode, flagsOnly.stderr.toString()]).toEqual([0, ""]);
   });
 
   test("bad input through the binary: exit 32 for a missing layer, 1 for options no strategy can fit", () => {

@@ -6,6 +6,7 @@ import { basename, dirname, join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { BatchError, MountkitError, SyscallError } from "../../src/errors.ts";
 import { mount } from "../../src/ops/mount.ts";
+import { unmountAll } from "../../src/ops/unmount.ts";
 import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
 import { cleanupTempMounts } from "../../src/ops/temp-cleanup.ts";
 import { withReadonlyTempMount, withTempMount } from "../../src/ops/temp-mount.ts";
@@ -88,6 +89,21 @@ describe("withTempMount", () => {
     });
     expect(existsSync(seen)).toBe(false);
     expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
+  test("a volatile overlay, plain or under a transform prefix, is temp-mounted without volatile: its upper layer can be mounted again after", async () => {
+    fresh("tempvolatile");
+    for (const type of ["overlay", "format/overlay", "format/mkdir/overlay"]) {
+      const [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map((name) => s.path(type.replaceAll("/", "-"), name));
+      for (const d of [lower!, upper!, work!, merged!]) mkdirSync(d, { recursive: true });
+      const volatile = { type, source: "overlay", options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`, "volatile"] };
+      await withTempMount([volatile], (dir) => writeFileSync(join(dir, "f"), type));
+      // overlayfs refuses an upper/work pair a volatile mount used ("incompat feature 'volatile'")
+      mount({ type: "overlay", source: "overlay", options: volatile.options }, merged!);
+      expect(readFileSync(join(merged!, "f"), "utf8")).toBe(type);
+      unmountAll(merged!);
+    }
     expect(readdirSync(location)).toEqual([]);
   });
 

@@ -220,6 +220,14 @@ describe("Mount.options entries, as containerd joins them (library, apply, CLI, 
     expect(hasUnbalancedQuote('a="x,y",b="')).toBe(true);
   });
 
+  test("a comma after a backslash does not split (overlay's escape), the backslash kept; an escaped backslash does not escape the comma", () => {
+    expect(splitOptionText(String.raw`lowerdir=/a\,b:/c,upperdir=/u\,1,ro`)).toEqual([String.raw`lowerdir=/a\,b:/c`, String.raw`upperdir=/u\,1`, "ro"]);
+    expect(splitOptionText(String.raw`lowerdir=/a\\,ro`)).toEqual([String.raw`lowerdir=/a\\`, "ro"]);
+    expect(splitOptionText(String.raw`lowerdir=/a\\\,b,ro`)).toEqual([String.raw`lowerdir=/a\\\,b`, "ro"]);
+    expect(splitOptionText(String.raw`lowerdir=/a\:b,ro`)).toEqual([String.raw`lowerdir=/a\:b`, "ro"]);
+    expect(tokenizeOptions(String.raw`lowerdir=/a\,b,ro`)).toEqual([String.raw`lowerdir=/a\,b`, "ro"]);
+  });
+
   test("an entry with a bare comma is several options; quotes in one are kept; containerd's uidmap= and overlay paths are read whole", () => {
     expect(entryOptions("size=1m,mode=700")).toEqual(["size=1m", "mode=700"]);
     expect(entryOptions(`ro,${CONTEXT}`)).toEqual(["ro", CONTEXT]);

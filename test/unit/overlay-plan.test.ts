@@ -109,6 +109,12 @@ describe("lowerdir parsing", () => {
     const c = parseOverlayOptions(["lowerdir+=/a:b", "lowerdir+=/c", "datadir+=/d"]);
     expect([c.lowerdirs, c.datadirs]).toEqual([["/a:b", "/c"], ["/d"]]);
   });
+
+  test("a lowerdir+= after a data-only layer is refused, as the kernel refuses it (and ':' after '::' in lowerdir=)", () => {
+    expect(() => parseOverlayOptions(["lowerdir+=/a", "datadir+=/d", "lowerdir+=/b"])).toThrow(/regular layers cannot follow data-only layers/);
+    expect(() => parseOverlayOptions(["lowerdir=/a::/d", "lowerdir+=/b"])).toThrow(PlanError);
+    expect(parseOverlayOptions(["lowerdir+=/a", "datadir+=/d", "datadir+=/e"]).datadirs).toEqual(["/d", "/e"]);
+  });
 });
 
 describe("compaction", () => {
