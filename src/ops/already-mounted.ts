@@ -30,11 +30,16 @@ export function isMountedAlready(
   );
 }
 
-/** The source as the mount table shows it: a UUID=/LABEL= tag as its device, symlinks resolved. */
+/**
+ * The source as the mount table shows it: a UUID=/LABEL= tag as its device; a path that exists,
+ * relative to the working directory or not, canonical (libmount's mnt_resolve_spec), since the
+ * table holds only absolute paths with their symlinks resolved. A name that is no path here
+ * (tmpfs, host:/export) stays as written.
+ */
 function sourceAsShown(source: string, tagDevice: (tag: DeviceTag) => string | undefined): string {
   const tag = deviceTagOf(source);
   const device = tag === undefined ? source : (tagDevice(tag) ?? source);
-  return device.startsWith("/") ? (existingRealpath(device) ?? device) : device;
+  return existingRealpath(device) ?? device;
 }
 
 /** mount --onlyonce: what is mounted on target already is util-linux's MNT_ERR_ONLYONCE, exit 32. */

@@ -15,9 +15,10 @@ export type LoopShows = (device: string, file: string, offset: number) => boolea
 
 /**
  * True when table holds mount at target. target and realSource are canonical host paths
- * (realSource: the source with its symlinks resolved, or the source as written when it is not
- * a path); table is /proc/<pid>/mountinfo as parsed; loopShows asks the kernel whether a loop
- * device in the table is attached to the image at the entry's offset=.
+ * (realSource: the source made absolute against the working directory, with its symlinks
+ * resolved, or the source as written when it names no path); table is /proc/<pid>/mountinfo as
+ * parsed; loopShows asks the kernel whether a loop device in the table is attached to the image
+ * at the entry's offset=. A relative realSource matches no bind and no image.
  */
 export function isAlreadyMounted(
   table: readonly MountInfo[],
