@@ -8,7 +8,8 @@ import { MS } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
-import { blockDeviceNumber, fileType } from "../sys/stat.ts";
+import { typesOfMagic } from "../plan/fs-magic.ts";
+import { blockDeviceNumber, fileType, statfs } from "../sys/stat.ts";
 import { overlayHint } from "./overlay-hints.ts";
 
 const NEEDS_PRIVILEGE = "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
@@ -45,6 +46,7 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       if (isWriteProtected(mount.source)) {
         return `${quotePath(mount.source)} is write-protected, and read-write was asked explicitly (-w): mount it read-only (-r), or leave out -w`;
       }
+      if (err.errno === Errno.EROFS && classifyOptions(mount.options).flags & MS.REMOUNT) return readOnlyForGoodHint(target);
       return err.errno === Errno.EACCES ? privilegeHint(err) : undefined;
     case Errno.EPERM:
       return privilegeHint(err);
@@ -108,6 +110,21 @@ function openFilesHint(): string {
 }
 
 /** Whether source is a read-only block device (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */
+/**
+ * EROFS of a remount: the filesystem cannot be made writable. mount(8): "cannot remount TYPE
+ * read-write, is write-protected".
+ */
+function readOnlyForGoodHint(target: string): string {
+  let types: readonly string[] | undefined;
+  try {
+    types = typesOfMagic(statfs(target).type);
+  } catch {
+    types = undefined;
+  }
+  if (types?.includes("overlay")) return `the overlay at ${quotePath(target)} has no upperdir, so it is read-only for good: mount it again with upperdir= and workdir=`;
+  return `the filesystem at ${quotePath(target)} cannot be made writable (its device is write-protected, or it is read-only by nature): keep it read-only`;
+}
+
 function isWriteProtected(source: string): boolean {
   const device = blockDeviceNumber(source);
   if (device === undefined) return false;

@@ -122,7 +122,7 @@ class RequestContext implements MountContext {
     readonly otherTypes: readonly string[],
   ) {}
   get action(): string {
-    return (this.#action ??= describeAction(this.mount, this.target));
+    return (this.#action ??= describeAction(this.mount, this.target, this.options));
   }
   get sourceKind(): SourceKind {
     return (this.#sourceKind ??= this.env.sourceKind?.(this.mount.source) ?? "other");
@@ -196,9 +196,19 @@ export function isBind(request: { readonly mount: Mount; readonly options?: Clas
   return mount.type === "bind" || ((options ?? classifyOptions(mount.options)).flags & MS.BIND) !== 0;
 }
 
-function describeAction(mount: Mount, target: string): string {
+/**
+ * "mount SOURCE on TARGET"; a remount and a propagation change name what they change, as they
+ * mount nothing (mount(8) says "cannot remount ..."; "mount none on /m" read as a new mount).
+ */
+function describeAction(mount: Mount, target: string, options?: ClassifiedOptions): string {
+  if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
+  if (options !== undefined && isPropagationOnly(mount, options)) return `change the propagation of ${quotePath(target)}`;
   const what = mount.source || mount.type || "none";
   return `mount ${quotePath(what)} on ${quotePath(target)}`;
+}
+
+function isPropagationOnly(mount: Mount, options: ClassifiedOptions): boolean {
+  return options.propagation.length > 0 && !(options.flags & MS.BIND) && (mount.source === "" || mount.source === "none") && (mount.type === "" || mount.type === "none");
 }
 
 export function validatePath(what: string, path: string): void {

@@ -454,6 +454,20 @@ describe("the binary", () => {
     expect([flagsOnly.exitCode, flagsOnly.stderr.toString()]).toEqual([0, ""]);
   });
 
+  test("remount,rw of an overlay with no upperdir: named as a remount, and why it cannot be made writable", () => {
+    fresh("ov-binary-remount-rw");
+    const [l1, l2] = makeLayers(2);
+    const t = dir("merged");
+    unmountAfter(t);
+    mount({ type: "overlay", source: "overlay", options: [`lowerdir=${l1}:${l2}`] }, t);
+    const rw = Bun.spawnSync([BINARY, "mount", "-o", "remount,rw", t]);
+    expect([rw.exitCode, rw.stderr.toString()]).toEqual([
+      32,
+      `mountkit: remount ${t}: mount(2): EROFS (Read-only file system) (the overlay at ${t} has no upperdir, so it is read-only for good: mount it again with upperdir= and workdir=)\n`,
+    ]);
+    expect(overlaysAt(t)[0]!.superOptions.split(",")).toContain("ro");
+  });
+
   test("bad input through the binary: exit 32 for a missing layer, 1 for options no strategy can fit", () => {
     fresh("ov-binary-bad");
     const [lower] = makeLayers(1);

@@ -188,6 +188,12 @@ describe("a plan's action", () => {
     expect(JSON.parse(JSON.stringify(plan))).toEqual({ action: "mount t on /x y", steps: JSON.parse(JSON.stringify(plan.steps)) });
   });
 
+  test("a remount and a propagation change name what they change, not a mount of 'none'", () => {
+    expect(planMount({ type: "", source: "", options: ["remount", "ro"] }, "/m", facts).action).toBe("remount /m");
+    expect(planMount({ type: "", source: "", options: ["rprivate"] }, "/m", facts).action).toBe("change the propagation of /m");
+    expect(planMount({ type: "", source: "/s", options: ["bind", "rprivate"] }, "/m", facts).action).toBe("mount /s on /m");
+  });
+
   test("an error before any step still names it", () => {
     expect(() => planMount({ type: "", source: "s", options: [] }, "/t", facts)).toThrow(
       /^mount s on \/t: no filesystem type given/,
