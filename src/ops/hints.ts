@@ -74,12 +74,14 @@ function isIdmapped(mount: Mount): boolean {
 
 /**
  * EINVAL of the idmap's mount_setattr: the filesystem cannot be idmapped (proc, sysfs; tmpfs
- * before Linux 6.3), and an rbind idmaps every mount of the source's tree, submounts too.
+ * before Linux 6.3), and an rbind idmaps every mount of the source's tree, submounts too,
+ * unless OCI's idmap asks for its top mount alone.
  */
 function idmapHint(mount: Mount): string {
   const hint = "the filesystem does not support idmapped mounts, or the mapping is refused";
-  if (!(classifyOptions(mount.options).flags & MS.REC)) return hint;
-  return `${hint}; rbind idmaps every mount in ${quotePath(mount.source)}'s tree, and one of them may be the one (proc, sysfs...): bind without rbind, or bind the submounts as entries of their own`;
+  const options = classifyOptions(mount.options);
+  if (!(options.flags & MS.REC) || options.idmapRecursive === false) return hint;
+  return `${hint}; rbind idmaps every mount in ${quotePath(mount.source)}'s tree, and one of them may be the one (proc, sysfs...): add idmap to idmap the top mount alone, bind without rbind, or bind the submounts as entries of their own`;
 }
 
 /** ENOSPC of a mount call: the namespace holds as many mounts as fs.mount-max allows. */

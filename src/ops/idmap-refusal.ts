@@ -6,7 +6,8 @@
  * idmaps (fresh and detached, through a namespace of its own or a given one):
  *   EINVAL  the filesystem does not allow idmapped mounts (no FS_ALLOW_IDMAP: proc, sysfs,
  *           overlay, which takes idmapped layers instead...);
- *           with AT_RECURSIVE, any mount of the tree. Or userns_fd is no user namespace (a
+ *           with AT_RECURSIVE (ridmap, the default for rbind), any mount of the tree; without
+ *           it (idmap), the top mount alone. Or userns_fd is no user namespace (a
  *           library caller's fd; the plans' are checked)
  *   EPERM   a mount that is idmapped already; the initial user namespace (or one the caller
  *           has no CAP_SYS_ADMIN in)
@@ -55,7 +56,7 @@ function unsupportedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls)
   for (const m of tree) if (!types.has(m.fstype)) types.set(m.fstype, m === tree[0] ? subject.path : m.mountpoint);
   if (types.size === 1) return `${tree[0]!.fstype} (the filesystem of ${quotePath(subject.path)}) does not support idmapped mounts: ${SUPPORTED}`;
   const list = [...types].map(([fstype, at]) => `${fstype} (${quotePath(at)})`).join(", ");
-  return `rbind idmaps every mount below ${quotePath(subject.path)} too, and one of their filesystems does not support it: ${list}; ${SUPPORTED}. Bind without the submounts (--bind), or idmap them one by one`;
+  return `rbind idmaps every mount below ${quotePath(subject.path)} too, and one of their filesystems does not support it: ${list}; ${SUPPORTED}. Add idmap (OCI's word) to idmap the top mount alone and leave the submounts unmapped, bind without the submounts (--bind), or idmap them one by one`;
 }
 
 function refusedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls): string | undefined {

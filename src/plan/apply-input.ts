@@ -113,7 +113,8 @@ function ociEntry(item: unknown, index: number): BatchEntry {
     const [given, missing] = uidmap === undefined ? ["gidMappings", "uidMappings"] : ["uidMappings", "gidMappings"];
     throw new PlanError(`${where}: "${given}" without "${missing}": the runtime spec requires both for an idmapped mount`);
   }
-  const options = withoutIdmapMarkers(stringList(item, "options", where), uidmap !== undefined || gidmap !== undefined, where);
+  const options = stringList(item, "options", where);
+  checkIdmapWords(options, uidmap !== undefined, where);
   if (uidmap !== undefined) options.push(`uidmap=${uidmap}`);
   if (gidmap !== undefined) options.push(`gidmap=${gidmap}`);
   return {
@@ -126,20 +127,18 @@ function ociEntry(item: unknown, index: number): BatchEntry {
 }
 
 /**
- * runtime-spec 1.2's "idmap"/"ridmap" say the mount is idmapped; with the entry's own mappings
- * that is what uidMappings/gidMappings already ask (idmapped as the idmap planner does it:
- * the whole tree for an rbind), so the words are dropped. Without mappings they mean the
- * container's user namespace, which a mount list does not name: refused.
+ * runtime-spec 1.2's "idmap"/"ridmap" say the mount is idmapped, and for an rbind how: its top
+ * mount alone or the whole tree. With the entry's own mappings they stay in the options for the
+ * idmap planner. Without mappings they mean the container's user namespace, which a mount list
+ * does not name: refused here, in the spec's terms (the options' parser refuses them too).
  */
-function withoutIdmapMarkers(options: string[], mapped: boolean, where: string): string[] {
-  const marker = options.find((o) => o === "idmap" || o === "ridmap");
-  if (marker === undefined) return options;
-  if (!mapped) {
-    throw new PlanError(`${where}: "${marker}" without "uidMappings"/"gidMappings": the container's user namespace is not known here`, {
-      hint: "give the mount its own uidMappings and gidMappings",
-    });
-  }
-  return options.filter((o) => o !== "idmap" && o !== "ridmap");
+function checkIdmapWords(options: readonly string[], mapped: boolean, where: string): void {
+  if (mapped) return;
+  const word = options.find((o) => o === "idmap" || o === "ridmap");
+  if (word === undefined) return;
+  throw new PlanError(`${where}: "${word}" without "uidMappings"/"gidMappings": the container's user namespace is not known here`, {
+    hint: "give the mount its own uidMappings and gidMappings",
+  });
 }
 
 /** [{containerID, hostID, size}] -> "0:1000:65536,..."; undefined when absent or empty. */

@@ -15,6 +15,11 @@ export interface IdmapAttrs {
   readonly attrClr?: number;
   /** clone and idmap the whole tree under source (AT_RECURSIVE), like rbind */
   readonly recursive?: boolean;
+  /**
+   * with recursive: false idmaps the clone's top mount alone (OCI's idmap on an rbind), its
+   * submounts cloned as they are, unmapped; true or absent idmaps every mount of it (ridmap)
+   */
+  readonly idmapSubmounts?: boolean;
 }
 
 /** The slot every idmap plan keeps its user namespace fd in. */
@@ -44,7 +49,7 @@ function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attr
     op: "mount_setattr",
     slot,
     tree: source,
-    flags: AT.EMPTY_PATH | (attrs.recursive ? AT.RECURSIVE : 0),
+    flags: AT.EMPTY_PATH | (attrs.recursive && attrs.idmapSubmounts !== false ? AT.RECURSIVE : 0),
     attrSet: MOUNT_ATTR.IDMAP | (attrs.attrSet ?? 0),
     attrClr: attrs.attrClr ?? 0,
     usernsSlot,
@@ -73,16 +78,20 @@ export function idmapTreeSteps(
 }
 
 /**
- * idmapTreeSteps for a bind's per-mount options. With rbind the whole tree is idmapped, but the
- * options (ro, nosuid, rw, exec...) are the top mount's alone, as they are for a bind without a
- * mapping and in mount(8): set on every submount, `rw` or `exec` would clear a submount's own
- * ro or noexec in the copy. So a second, non-recursive mount_setattr sets them on the top mount
- * while the tree is still detached. (The whole tree's are rro, ro=recursive...: recursive-attrs.ts.)
+ * idmapTreeSteps for a bind's per-mount options. With rbind the whole tree is idmapped (unless
+ * idmapSubmounts is false), but the options (ro, nosuid, rw, exec...) are the top mount's alone,
+ * as they are for a bind without a mapping and in mount(8): set on every submount, `rw` or `exec`
+ * would clear a submount's own ro or noexec in the copy. So a second, non-recursive
+ * mount_setattr sets them on the top mount while the tree is still detached. With the top mount
+ * alone idmapped, one non-recursive call does both. (The whole tree's options are rro,
+ * ro=recursive...: recursive-attrs.ts.)
  */
 export function bindTreeSteps(source: string, target: string, usernsSlot: string, attrs: IdmapAttrs, slot: string): IdmapStep[] {
   const attrSet = attrs.attrSet ?? 0;
   const attrClr = attrs.attrClr ?? 0;
-  if (!attrs.recursive || (attrSet | attrClr) === 0) return idmapTreeSteps(source, target, usernsSlot, attrs, slot, "target");
+  if (!attrs.recursive || attrs.idmapSubmounts === false || (attrSet | attrClr) === 0) {
+    return idmapTreeSteps(source, target, usernsSlot, attrs, slot, "target");
+  }
   const steps = idmapTreeSteps(source, target, usernsSlot, { recursive: true }, slot, "target");
   const topOnly: MountSetattrStep = { op: "mount_setattr", slot, tree: source, flags: AT.EMPTY_PATH, attrSet, attrClr, usernsSlot: null };
   steps.splice(2, 0, topOnly); // after the idmap, before move_mount

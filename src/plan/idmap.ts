@@ -5,8 +5,10 @@
  *   bind, rbind (read-only too)   one idmapped clone of the source attached at the target:
  *       open_tree(source, OPEN_TREE_CLONE[|AT_RECURSIVE]) -> mount_setattr(IDMAP|per-mount
  *       attrs) -> move_mount(target); for rbind, the whole tree's idmap, then the attrs of
- *       its top mount alone. containerd bound, remounted read-only and returned before
- *       idmapping: a read-only bind was never idmapped. Here ro is set before the attach.
+ *       its top mount alone; with OCI's idmap (not ridmap), the top mount's idmap and attrs
+ *       in one call, the submounts cloned unmapped. containerd bound, remounted read-only and
+ *       returned before idmapping: a read-only bind was never idmapped. Here ro is set before
+ *       the attach.
  *   other filesystems             one mount: the mount(2) call made through the fd API, and
  *       the new mount idmapped before move_mount attaches it (the kernel idmaps detached
  *       mounts only: plan/idmapped-new-mount.ts). Images too (loop, as containerd's Mount).
@@ -101,9 +103,10 @@ function userNamespaceOf(ctx: MountContext): UserNamespace {
  * The per-mount options of a bind as mount_setattr attributes: options given are set, options
  * negated (rw, suid, exec...) are cleared, the rest is inherited from the source, as a bind
  * clone does. An atime mode replaces the source's (the kernel wants the whole mask cleared).
- * rbind (MS_REC) clones and idmaps the whole tree; the attributes stay the top mount's (bindTreeSteps).
+ * rbind (MS_REC) clones the whole tree and idmaps it all, or its top mount alone when
+ * idmapRecursive is false (OCI's idmap); the attributes stay the top mount's (bindTreeSteps).
  */
-export function bindAttrs(flags: number, mentioned: number): Required<IdmapAttrs> {
+export function bindAttrs(flags: number, mentioned: number, idmapRecursive?: boolean): Required<IdmapAttrs> {
   let attrSet = 0;
   let attrClr = 0;
   for (const [ms, attr] of MS_TO_MOUNT_ATTR) {
@@ -116,13 +119,13 @@ export function bindAttrs(flags: number, mentioned: number): Required<IdmapAttrs
     else if (flags & MS.STRICTATIME) attrSet |= MOUNT_ATTR.STRICTATIME;
     // relatime is the mode with no bit: clearing the mask selects it
   }
-  return { attrSet, attrClr, recursive: (flags & MS.REC) !== 0 };
+  return { attrSet, attrClr, recursive: (flags & MS.REC) !== 0, idmapSubmounts: idmapRecursive !== false };
 }
 
 function planIdmappedBind(ctx: MountContext, pair: UserNamespace): Plan {
   const { options, mount, target } = ctx;
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
-  const attrs = bindAttrs(options.flags, options.flagsMentioned);
+  const attrs = bindAttrs(options.flags, options.flagsMentioned, options.idmapRecursive);
   const steps: Step[] = [usernsStep(pair), ...bindTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT)];
   if (options.propagation.length > 0) steps.push(...propagationSteps(ctx));
   return planFor(ctx, steps);

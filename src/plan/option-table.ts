@@ -22,12 +22,18 @@ export type OptionBehaviour =
   /** libmount's, but mountkit cannot carry it out: refused by name rather than dropped or sent to the kernel */
   | { kind: "unsupported"; why: string }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
-  | { kind: "feature"; feature: LoopFeature | "uidmap" | "gidmap" | "idmap" | "subdir" }
+  | { kind: "feature"; feature: LoopFeature | "uidmap" | "gidmap" | "idmap" | IdmapScope | "subdir" }
   /**
    * a mount attribute for the whole tree at the target, set with mount_setattr(AT_RECURSIVE)
    * once it is mounted (OCI's rro, rnosuid...): MOUNT_ATTR_* bits set and cleared
    */
   | { kind: "recursive"; set: number; clr: number };
+
+/**
+ * OCI's idmap and ridmap beside a mapping: on an rbind, idmap the top mount alone, or every mount
+ * of the tree (runtime-spec 1.2). Without either, an rbind's whole tree, as containerd does.
+ */
+export type IdmapScope = "idmap-top" | "idmap-recursive";
 
 /**
  * The options that ask for a loop device (libmount's MNT_MS_LOOP, MNT_MS_OFFSET,
@@ -134,6 +140,11 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "ratime", behaviour: recursiveAtime(RELATIME_MODE), help: "atime (relatime), submounts too", origin: "oci" },
   { name: "rnorelatime", behaviour: recursiveAtime(RELATIME_MODE), help: "norelatime (relatime), submounts too", origin: "oci" },
   { name: "rnostrictatime", behaviour: recursiveAtime(RELATIME_MODE), help: "nostrictatime (relatime), submounts too", origin: "oci" },
+
+  // runtime-spec 1.2: how an idmapped rbind is idmapped (the mapping is uidmap=/gidmap=, or the
+  // OCI entry's uidMappings/gidMappings, or X-mount.idmap=); the last one given wins
+  { name: "idmap", behaviour: { kind: "feature", feature: "idmap-top" }, help: "with a mapping: idmap an rbind's top mount only, its submounts keep their ids", origin: "oci" },
+  { name: "ridmap", behaviour: { kind: "feature", feature: "idmap-recursive" }, help: "with a mapping: idmap every mount of an rbind's tree (the default)", origin: "oci" },
 
   // runc and crun copy the directory's contents into the tmpfs mounted over it (runtime-spec: MAY).
   // mountkit copies no files: refused by name, not left to the kernel's "Unknown parameter".

@@ -90,6 +90,11 @@ export interface ClassifiedOptions {
   readonly gidmap: string | undefined;
   /** X-mount.idmap=VALUE (util-linux): mappings or a user namespace file, as given */
   readonly idmap: string | undefined;
+  /**
+   * OCI's idmap (false: an rbind's top mount alone is idmapped) or ridmap (true: every mount of
+   * its tree); undefined when neither is given: the whole tree, as containerd idmaps an rbind
+   */
+  readonly idmapRecursive: boolean | undefined;
   /** X-mount.subdir=DIR (util-linux): the directory of the filesystem to mount, as given */
   readonly subdir: string | undefined;
   /** userspace-only options (nofail, x-*, ...), kept for the tools that read them */
@@ -121,6 +126,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let uidmap: string | undefined;
   let gidmap: string | undefined;
   let idmap: string | undefined;
+  let idmapRecursive: boolean | undefined;
   let subdir: string | undefined;
   let recursiveAttrs: RecursiveAttrs | undefined;
 
@@ -176,6 +182,8 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         else if (b.feature === "uidmap") uidmap = item.slice("uidmap=".length);
         else if (b.feature === "gidmap") gidmap = item.slice("gidmap=".length);
         else if (b.feature === "idmap") idmap = item.slice("X-mount.idmap=".length);
+        else if (b.feature === "idmap-top") idmapRecursive = false;
+        else if (b.feature === "idmap-recursive") idmapRecursive = true;
         else subdir = item.slice("X-mount.subdir=".length);
         break;
       case "recursive": {
@@ -185,6 +193,13 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         break;
       }
     }
+  }
+  if (idmapRecursive !== undefined && uidmap === undefined && gidmap === undefined && idmap === undefined) {
+    // runtime-spec: without the mount's own mappings, the container's user namespace, which a mount request does not name
+    const word = idmapRecursive ? "ridmap" : "idmap";
+    throw new PlanError(`parse options: ${word}: no mapping to idmap with: give uidmap= and gidmap= (or X-mount.idmap=)`, {
+      hint: `${word} only says how an rbind is idmapped; the container's user namespace, which it would mean alone, is not known here`,
+    });
   }
   return {
     flags,
@@ -198,6 +213,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     uidmap,
     gidmap,
     idmap,
+    idmapRecursive,
     subdir,
     userspace: userspace ?? NONE,
     recursiveAttrs,

@@ -112,7 +112,7 @@ describe("OCI config.json", () => {
     expect(input.entries[0]!.mount.options).toEqual(["bind", "uidmap=0:1000:1,1:2000:10", "gidmap=0:3000:5"]);
   });
 
-  test("runtime-spec 1.2's idmap/ridmap beside the mappings are dropped (the mappings already idmap it)", () => {
+  test("runtime-spec 1.2's idmap/ridmap beside the mappings stay: they say how an rbind is idmapped", () => {
     const mappings = { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] };
     const input = parseApplyInput(
       JSON.stringify({
@@ -123,8 +123,8 @@ describe("OCI config.json", () => {
       }),
     );
     expect(input.entries.map((e) => e.mount.options)).toEqual([
-      ["rbind", "ro", "uidmap=0:1000:1", "gidmap=0:1000:1"],
-      ["rbind", "uidmap=0:1000:1", "gidmap=0:1000:1"],
+      ["rbind", "ro", "idmap", "uidmap=0:1000:1", "gidmap=0:1000:1"],
+      ["ridmap", "rbind", "uidmap=0:1000:1", "gidmap=0:1000:1"],
     ]);
   });
 

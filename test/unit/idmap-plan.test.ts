@@ -12,6 +12,7 @@ import type { SourceKind } from "../../src/plan/mount-request.ts";
 import type { IdmapStep } from "../../src/plan/idmap-steps.ts";
 import type { IdMapping } from "../../src/plan/idmap-mapping.ts";
 import { describeStep, formatStep, type Step } from "../../src/plan/steps.ts";
+import { caught } from "../support/caught.ts";
 
 const facts = factsForVersion("6.18.0");
 const legacy = factsForVersion("6.18.0", { strategy: "legacy" });
@@ -65,6 +66,48 @@ describe("binds: one idmapped clone of the source, attributes in the same mount_
     expect(plan("", "/src", ["rbind"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0, "tree", { recursive: true })] as Step[]);
   });
 
+  test("OCI's idmap on an rbind: the whole tree cloned, its top mount alone idmapped, options in the same call", () => {
+    const [open, idmap, ...rest] = tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY, "tree", { recursive: true, attrClr: MOUNT_ATTR.NOEXEC });
+    const topOnly = { ...idmap, flags: AT.EMPTY_PATH };
+    const steps = plan("", "/src", ["rbind", "ro", "exec", "idmap"]).steps;
+    expect(steps).toEqual([USERNS, open, topOnly, ...rest] as Step[]);
+    expect(formatStep(steps[1]!)).toBe('$tree = open_tree(AT_FDCWD, "/src", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE)');
+    expect(formatStep(steps[2]!)).toBe(
+      'mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: MOUNT_ATTR_NOEXEC, userns_fd: $userns})',
+    );
+  });
+
+  test("ridmap is the default for an rbind (the whole tree); the last of idmap and ridmap wins", () => {
+    expect(plan("", "/src", ["rbind", "ro", "ridmap"]).steps).toEqual(plan("", "/src", ["rbind", "ro"]).steps);
+    expect(plan("", "/src", ["rbind", "idmap", "ridmap"]).steps).toEqual(plan("", "/src", ["rbind"]).steps);
+    expect(plan("", "/src", ["rbind", "ridmap", "idmap"]).steps[2]).toMatchObject({ flags: AT.EMPTY_PATH });
+  });
+
+  test("a bind clones one mount: idmap and ridmap plan the same steps as neither", () => {
+    const bind = plan("", "/src", ["bind", "ro"]).steps;
+    expect(plan("", "/src", ["bind", "ro", "idmap"]).steps).toEqual(bind);
+    expect(plan("", "/src", ["bind", "ro", "ridmap"]).steps).toEqual(bind);
+  });
+
+  test("idmap or ridmap with X-mount.idmap= picks the scope too", () => {
+    const steps = planMount({ type: "", source: "/src", options: ["rbind", "idmap", "X-mount.idmap=b:0:100000:65536"] }, "/mnt/t", facts).steps;
+    expect(steps[2]).toMatchObject({ op: "mount_setattr", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP });
+  });
+
+  test("without a mapping they are refused: alone they would mean the container's user namespace", () => {
+    for (const word of ["idmap", "ridmap"]) {
+      const err = caught(() => planMount({ type: "", source: "/src", options: ["rbind", word] }, "/mnt/t", facts));
+      expect(err).toBeInstanceOf(PlanError);
+      expect((err as PlanError).message).toBe(`parse options: ${word}: no mapping to idmap with: give uidmap= and gidmap= (or X-mount.idmap=)`);
+    }
+  });
+
+  test("a new filesystem has no submounts: idmap and ridmap change nothing", () => {
+    const tmpfs = plan("tmpfs", "tmpfs", ["size=1m"]).steps;
+    expect(plan("tmpfs", "tmpfs", ["size=1m", "idmap"]).steps).toEqual(tmpfs);
+    expect(plan("tmpfs", "tmpfs", ["size=1m", "ridmap"]).steps).toEqual(tmpfs);
+  });
+
   test("propagation changes come after the tree is attached", () => {
     const steps = plan("", "/src", ["bind", "rprivate"]).steps;
     expect(steps.map((s) => s.op)).toEqual(["userns", "open_tree", "mount_setattr", "move_mount", "close", "mount"]);
@@ -72,7 +115,7 @@ describe("binds: one idmapped clone of the source, attributes in the same mount_
   });
 
   test("per-mount options: given ones set, negated ones cleared, atime as a mode, rbind recursive", () => {
-    const no = { recursive: false };
+    const no = { recursive: false, idmapSubmounts: true };
     expect(bindAttrs(MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)).toEqual({
       attrSet: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
       attrClr: 0,
@@ -87,7 +130,8 @@ describe("binds: one idmapped clone of the source, attributes in the same mount_
       attrClr: 0,
       ...no,
     });
-    expect(bindAttrs(MS.BIND | MS.REC, 0)).toEqual({ attrSet: 0, attrClr: 0, recursive: true });
+    expect(bindAttrs(MS.BIND | MS.REC, 0)).toEqual({ attrSet: 0, attrClr: 0, recursive: true, idmapSubmounts: true });
+    expect(bindAttrs(MS.BIND | MS.REC, 0, false)).toEqual({ attrSet: 0, attrClr: 0, recursive: true, idmapSubmounts: false });
     const steps = plan("", "/src", ["bind", "rw", "nosuid"]).steps;
     expect(steps[2]).toMatchObject({ attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.NOSUID, attrClr: MOUNT_ATTR.RDONLY });
   });
