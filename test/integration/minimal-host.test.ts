@@ -2,6 +2,8 @@
 // libraries, /proc and a few /dev nodes; no /etc, /tmp, /sys, shell or util-linux; an empty
 // environment. Root, private namespace.
 import { beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { detachLoopDevicesOf, makeExt4Image } from "../support/resources.ts";
 import { minimalRoot, type MinimalRoot, type MinimalRootOptions } from "../support/minimal-root.ts";
 import { requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
@@ -32,4 +34,26 @@ test("mount -a and umount -a without /etc/fstab: nothing to do, exit 0, as mount
   // findmnt --fstab and --verify check a file: its absence is their error, as findmnt's
   expect(r.run(["findmnt", "-s"]).code).toBe(1);
   expect(r.run(["findmnt", "--verify"]).code).toBe(1);
+});
+
+test("loop list without /sys: the attached devices from /proc/partitions and LOOP_GET_STATUS64, as losetup", () => {
+  const r = root("no-sysfs-loop", { dev: "host" });
+  const image = makeExt4Image(join(r.dir, "img"), 4);
+  ws.cleanups.push(() => detachLoopDevicesOf(image));
+  const attached = r.run(["loop", "attach", "-r", "/img"]);
+  expect(attached).toMatchObject({ code: 0, stderr: "" });
+  const device = attached.stdout.trim();
+  expect(device).toMatch(/^\/dev\/loop\d+$/);
+
+  const listed = r.run(["loop", "list", "--json"]);
+  expect(listed).toMatchObject({ code: 0, stderr: "" });
+  const mine = JSON.parse(listed.stdout).loopdevices.filter((d: { name: string }) => d.name === device);
+  // the name it was attached with, seen from the chroot: lo_file_name
+  expect(mine).toEqual([{ name: device, sizelimit: 0, offset: 0, autoclear: false, ro: true, "back-file": "/img", dio: false, "log-sec": 512 }]);
+  const text = r.run(["loop", "list", "/img"]);
+  expect(text.code).toBe(0);
+  expect(text.stdout).toMatch(new RegExp(`^NAME .*\n${device} +0 +0 +0 +1 /img +0 +512\n$`));
+
+  expect(r.run(["loop", "detach", device])).toMatchObject({ code: 0, stderr: "" });
+  expect(r.run(["loop", "list", "/img"])).toEqual({ code: 0, stdout: "", stderr: "" });
 });
