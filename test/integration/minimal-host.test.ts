@@ -2,6 +2,7 @@
 // libraries, /proc and a few /dev nodes; no /etc, /tmp, /sys, shell or util-linux; an empty
 // environment. Root, private namespace.
 import { beforeAll, expect, test } from "bun:test";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { detachLoopDevicesOf, makeExt4Image } from "../support/resources.ts";
 import { minimalRoot, type MinimalRoot, type MinimalRootOptions } from "../support/minimal-root.ts";
@@ -56,4 +57,27 @@ test("loop list without /sys: the attached devices from /proc/partitions and LOO
 
   expect(r.run(["loop", "detach", device])).toMatchObject({ code: 0, stderr: "" });
   expect(r.run(["loop", "list", "/img"])).toEqual({ code: 0, stdout: "", stderr: "" });
+});
+
+const TMPFS_LIST = JSON.stringify([{ type: "tmpfs", source: "tmpfs", target: "/mnt/a", options: ["size=1m"] }]);
+
+test("with-mounts on a host without /tmp: /tmp is made 1777, as every program expects it, and left empty", () => {
+  const r = root("no-tmp", { files: { "/list.json": TMPFS_LIST } });
+  const ran = r.run(["with-mounts", "/list.json", "--", "/mountkit", "findmnt", "-n", "-o", "FSTYPE,SIZE", "-S", "tmpfs"]);
+  expect(ran).toEqual({ code: 0, stdout: "tmpfs    1M\n", stderr: "" });
+  expect(statSync(join(r.dir, "tmp")).mode & 0o7777).toBe(0o1777);
+  expect(readdirSync(join(r.dir, "tmp"))).toEqual([]);
+});
+
+test("with-mounts on a read-only root without /tmp: the error says to set MOUNTKIT_TMPDIR, and that works", () => {
+  const r = root("read-only-root", { files: { "/list.json": TMPFS_LIST }, readOnly: true });
+  const args = ["with-mounts", "/list.json", "--", "/mountkit", "findmnt", "-n", "-o", "FSTYPE,SIZE", "-S", "tmpfs"];
+  const refused = r.run(args);
+  expect(refused.code).toBe(32);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toStartWith("mountkit: temp mount location /tmp: mkdir(2): EROFS (Read-only file system) (");
+  expect(refused.stderr).toContain("set MOUNTKIT_TMPDIR to a writable directory");
+  // /dev is a tmpfs there: writable
+  expect(r.run(args, { MOUNTKIT_TMPDIR: "/dev" })).toEqual({ code: 0, stdout: "tmpfs    1M\n", stderr: "" });
+  expect(readdirSync(join(r.dir, "dev")).sort()).toEqual(["null", "zero"]);
 });

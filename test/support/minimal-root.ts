@@ -14,6 +14,8 @@ export interface MinimalRootOptions {
   proc?: boolean;
   /** "nodes": a tmpfs with null and zero (default); "host": the host's /dev bound (loop devices) */
   dev?: "nodes" | "host";
+  /** files to write in the root (path in the root: text), before a remount read-only */
+  files?: Record<string, string>;
   /** remount the root read-only once it is built */
   readOnly?: boolean;
 }
@@ -59,6 +61,10 @@ export function minimalRoot(dir: string, options: MinimalRootOptions = {}): Mini
       sh(["mount", "-t", "tmpfs", "-o", "mode=755,size=64k", "minimal-dev", join(dir, "dev")]);
       sh(["mknod", "-m", "666", join(dir, "dev/null"), "c", "1", "3"]);
       sh(["mknod", "-m", "666", join(dir, "dev/zero"), "c", "1", "5"]);
+    }
+    for (const [path, text] of Object.entries(options.files ?? {})) {
+      mkdirSync(join(dir, dirname(path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
     }
     if (options.readOnly) sh(["mount", "-o", "remount,ro", dir]);
   } catch (err) {
