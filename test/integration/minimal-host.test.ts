@@ -81,3 +81,17 @@ test("with-mounts on a read-only root without /tmp: the error says to set MOUNTK
   expect(r.run(args, { MOUNTKIT_TMPDIR: "/dev" })).toEqual({ code: 0, stdout: "tmpfs    1M\n", stderr: "" });
   expect(readdirSync(join(r.dir, "dev")).sort()).toEqual(["null", "zero"]);
 });
+
+test("in a chroot the kernel makes no user namespace: an idmapped mount says why; bench skips its idmap workloads, saying why", () => {
+  const r = root("chroot-userns");
+  const refused = r.run(["mount", "--bind", "-o", "uidmap=0:1000:1,gidmap=0:1000:1", "/mnt", "/mnt"]);
+  expect(refused.code).toBe(32);
+  expect(refused.stderr).toStartWith("mountkit: create user namespace uidmap=0:1000:1 gidmap=0:1000:1: clone(2): EPERM (Operation not permitted) (");
+  expect(refused.stderr).toContain("no user namespace for a chrooted process");
+
+  const listed = r.run(["bench", "--list"]);
+  expect(listed.code).toBe(0);
+  const idmapLines = listed.stdout.split("\n").filter((l) => /^(userns-create|idmap-)/.test(l));
+  expect(idmapLines.length).toBeGreaterThan(1);
+  for (const line of idmapLines) expect(line).toMatch(/^\S+ +skipped: no user namespace can be made here \(clone\(2\): EPERM: .*chrooted process/);
+});
