@@ -2,7 +2,7 @@
 // libraries, /proc and a few /dev nodes; no /etc, /tmp, /sys, shell or util-linux; an empty
 // environment. Root, private namespace.
 import { beforeAll, expect, test } from "bun:test";
-import { readdirSync, statSync } from "node:fs";
+import { chmodSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { detachLoopDevicesOf, makeExt4Image } from "../support/resources.ts";
 import { minimalRoot, type MinimalRoot, type MinimalRootOptions } from "../support/minimal-root.ts";
@@ -94,4 +94,22 @@ test("in a chroot the kernel makes no user namespace: an idmapped mount says why
   const idmapLines = listed.stdout.split("\n").filter((l) => /^(userns-create|idmap-)/.test(l));
   expect(idmapLines.length).toBeGreaterThan(1);
   for (const line of idmapLines) expect(line).toMatch(/^\S+ +skipped: no user namespace can be made here \(clone\(2\): EPERM: .*chrooted process/);
+});
+
+test("with-mounts without /bin/sh: a script that exists, and fails with ENOENT, is said to lack its interpreter", () => {
+  const r = root("no-shell", { files: { "/list.json": TMPFS_LIST, "/plain": "echo hi\n", "/shebang": "#!/bin/sh -e\necho hi\n" } });
+  chmodSync(join(r.dir, "plain"), 0o755);
+  chmodSync(join(r.dir, "shebang"), 0o755);
+  expect(r.run(["with-mounts", "/list.json", "--", "/shebang"])).toEqual({
+    code: 127,
+    stdout: "",
+    stderr: "mountkit: with-mounts: run /shebang: posix_spawn(3): ENOENT (No such file or directory) (/shebang exists, but its #! interpreter /bin/sh does not)\n",
+  });
+  expect(r.run(["with-mounts", "/list.json", "--", "plain"], { PATH: "/" })).toMatchObject({
+    code: 127,
+    stderr: expect.stringContaining("(/plain exists, but /bin/sh, which runs a file without #!, does not)"),
+  });
+  // one that is not there is only that
+  expect(r.run(["with-mounts", "/list.json", "--", "/absent"])).toMatchObject({ code: 127, stderr: "mountkit: with-mounts: run /absent: posix_spawn(3): ENOENT (No such file or directory)\n" });
+  expect(readdirSync(join(r.dir, "tmp"))).toEqual([]);
 });
