@@ -11,6 +11,7 @@ import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
 import { LO_FLAGS, logicalSectorSize } from "../sys/loop.ts";
 import { existingRealpath } from "../sys/realpath.ts";
+import { fileType } from "../sys/stat.ts";
 import { opsContext, type OpsContext } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { loopDevicesShowing, PARTITIONS_PATH } from "./loop-reuse.ts";
@@ -59,6 +60,16 @@ export function listLoopDevices(file?: string): LoopDevice[] {
     if (file === undefined || showing.includes(device.device) || device.backingFile === wantedName) devices.push(device);
   }
   return devices;
+}
+
+/**
+ * One attached loop device ("/dev/loopN"), described as listLoopDevices describes it (through
+ * sysfs, else LOOP_GET_STATUS64); undefined when it is not attached.
+ */
+export function attachedLoopDevice(device: string): LoopDevice | undefined {
+  const name = device.slice(device.lastIndexOf("/") + 1);
+  if (!/^loop\d+$/.test(name)) return undefined;
+  return fileType(SYS_BLOCK) === "dir" ? loopDevice(name) : loopDeviceByStatus(name, opsContext());
 }
 
 /** loopN for every /sys/block/loopN, attached or not, in the directory's order; undefined without sysfs. */

@@ -46,9 +46,9 @@ test("loop list without /sys: the attached devices from /proc/partitions and LOO
   const device = attached.stdout.trim();
   expect(device).toMatch(/^\/dev\/loop\d+$/);
 
-  const listed = r.run(["loop", "list", "--json"]);
-  expect(listed).toMatchObject({ code: 0, stderr: "" });
-  const mine = JSON.parse(listed.stdout).loopdevices.filter((d: { name: string }) => d.name === device);
+  const json = r.run(["loop", "list", "--json"]);
+  expect(json).toMatchObject({ code: 0, stderr: "" });
+  const mine = JSON.parse(json.stdout).loopdevices.filter((d: { name: string }) => d.name === device);
   // the name it was attached with, seen from the chroot: lo_file_name
   expect(mine).toEqual([{ name: device, sizelimit: 0, offset: 0, autoclear: false, ro: true, "back-file": "/img", dio: false, "log-sec": 512 }]);
   const text = r.run(["loop", "list", "/img"]);
@@ -57,6 +57,13 @@ test("loop list without /sys: the attached devices from /proc/partitions and LOO
 
   expect(r.run(["loop", "detach", device])).toMatchObject({ code: 0, stderr: "" });
   expect(r.run(["loop", "list", "/img"])).toEqual({ code: 0, stdout: "", stderr: "" });
+
+  // mount -o loop's device (autoclear) is listed as its file, as mount(8) lists it without sysfs
+  expect(r.run(["mount", "-o", "loop", "/img", "/mnt"])).toEqual({ code: 0, stdout: "", stderr: "" });
+  const listed = r.run(["mount", "-t", "ext4"]);
+  expect(listed.code).toBe(0);
+  expect(listed.stdout.split("\n").filter((l) => l.includes(" on /mnt "))).toEqual(["/img on /mnt type ext4 (rw,relatime)"]);
+  expect(r.run(["umount", "/mnt"])).toEqual({ code: 0, stdout: "", stderr: "" });
 });
 
 const TMPFS_LIST = JSON.stringify([{ type: "tmpfs", source: "tmpfs", target: "/mnt/a", options: ["size=1m"] }]);
