@@ -5,7 +5,7 @@ import { ExitCode, exitCodeFor, helperExitStatus, MountFailedError, PlanError, q
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
-import { attachedLoopDevice } from "../../ops/loop-list.ts";
+import { attachedLoopDevice } from "../../ops/loop-describe.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
 import { fileType } from "../../sys/stat.ts";
 import { splitOptionString } from "../../plan/options.ts";
