@@ -190,6 +190,7 @@ export const Errno = {
   ENAMETOOLONG: 36,
   ENOSYS: 38,
   ELOOP: 40,
+  EUSERS: 87,
   EOPNOTSUPP: 95,
 } as const;
 export type ErrnoName = keyof typeof Errno;

@@ -52,7 +52,11 @@ export const DEFAULT_FSTAB = "/etc/fstab";
 export type FstabPaths = string | readonly string[];
 
 export interface FstabOptions {
-  /** the fstab to read; /etc/fstab by default */
+  /**
+   * the fstab to read; /etc/fstab by default, where a missing /etc/fstab has no lines (as
+   * libmount reads it: `mount -a` on a host without one mounts nothing, exit 0); a file given
+   * that is missing is an error
+   */
   file?: FstabPaths;
   /** mount -t: only these types (libmount list syntax: "tmpfs,proc", "nonfs") */
   types?: string;
@@ -77,6 +81,23 @@ export function readFstab(paths: FstabPaths = DEFAULT_FSTAB): FstabLine[] {
     const lines = parseFstab(text, file);
     return named ? lines.map((l) => ({ ...l, file })) : lines;
   });
+}
+
+/**
+ * The lines of file, or of the default fstab when none is given: a missing /etc/fstab is no
+ * lines, as libmount's mount -a, umount -a and `mount X` read it (a host built without one is
+ * common: an initramfs, a container image), where a file asked for by name must exist.
+ */
+function readFstabOrDefault(file: FstabPaths | undefined): FstabLine[] {
+  if (file !== undefined) return readFstab(file);
+  try {
+    return readFstab(DEFAULT_FSTAB);
+  } catch (err) {
+    // ENOENT: none, or a dangling link; ENOTDIR: no /etc directory. Anything else (EACCES) stays an error.
+    const cause = err instanceof PlanError ? err.cause : undefined;
+    if (isErrno(cause, Errno.ENOENT) || isErrno(cause, Errno.ENOTDIR)) return [];
+    throw err;
+  }
 }
 
 /**
@@ -153,7 +174,7 @@ const FSTAB_SUFFIX = ".fstab";
 
 /** The lines mount -a would mount, and those it leaves out. No syscall beyond reading the file. */
 export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
-  const selection = selectFstab(readFstab(options.file), { types: options.types, options: options.testOptions }, fstabName(options.file));
+  const selection = selectFstab(readFstabOrDefault(options.file), { types: options.types, options: options.testOptions }, fstabName(options.file));
   const extra = options.options ?? [];
   const mode = options.optionsMode ?? "prepend";
   if (extra.length === 0 && mode !== "ignore") return selection;
@@ -230,7 +251,7 @@ export interface FstabMountOptions extends OpsOptions {
  * line with both, mounted from that source on that target. A PlanError when no line is found.
  */
 export function fstabRequest(operand: string | { readonly source: string; readonly target: string }, options: FstabMountOptions = {}): BatchEntry {
-  const lines = readFstab(options.file);
+  const lines = readFstabOrDefault(options.file);
   const line = typeof operand === "string" ? findFstabLine(lines, operand, realOrAbsolutePath) : findFstabPair(lines, operand.source, operand.target, realOrAbsolutePath);
   if (line === undefined) {
     const what = typeof operand === "string" ? quotePath(operand) : `${quotePath(operand.source)} on ${quotePath(operand.target)}`;
@@ -289,7 +310,7 @@ export interface FstabUnmountResult {
  * lines and lines outside -t or -O left out). Every failure is reported in one BatchError.
  */
 export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnlyWhenBusy?: boolean } = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
-  const lines = readFstab(options.file).filter(
+  const lines = readFstabOrDefault(options.file).filter(
     (l) => l.fstype !== "swap" && l.target.startsWith("/") && matchFstype(l.fstype, options.types) && matchOptions(l.options, options.testOptions),
   );
   const results: FstabUnmountResult[] = [];

@@ -6,8 +6,9 @@
  *   default   $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR (unless another user's), else $TMPDIR,
  *             else /tmp (containerd's getTempDir: $XDG_RUNTIME_DIR, else Go's os.TempDir(),
  *             which is $TMPDIR or /tmp; an empty value counts as unset); read once, kept canonical, and
- *             created 0700 only when a dir is first made in it: planning (a dry run) never
- *             writes, it only reads the path
+ *             created 0700 only when a dir is first made in it (/tmp, when none is set: 1777, as
+ *             /tmp always is, for the other programs of a host that had none): planning (a dry
+ *             run) never writes, it only reads the path
  *   set       setTempMountLocation(dir): created 0700 at once if missing, kept canonical
  *   checked   when first used to make a directory in: a location another user can rename
  *             entries of (theirs, or writable by others and not sticky) is refused
@@ -19,9 +20,9 @@
  */
 import { basename, dirname, join } from "../path.ts";
 import { Errno } from "../errno.ts";
-import { PlanError, quotePath, SyscallError } from "../errors.ts";
+import { isErrno, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { environmentValue } from "../sys/command-line.ts";
-import { makeUniqueDir, mkdirAll } from "../sys/file.ts";
+import { chmod, makeUniqueDir, mkdir, mkdirAll } from "../sys/file.ts";
 import { realpath } from "../sys/realpath.ts";
 import { fileType, statxOwnership } from "../sys/stat.ts";
 import { fsFailure } from "./targets.ts";
@@ -33,13 +34,19 @@ export const TEMP_DIR_PREFIX = "mountkit-";
 let location: string | undefined;
 /** whether location is known to exist (created or checked since it was chosen) */
 let created = false;
+/** the last resort, /tmp, was taken: no variable chose the location */
+let systemTmp = false;
+
+/** The last resort, when no variable names a location. */
+const SYSTEM_TMP = "/tmp";
 
 /** The canonical temp mount location. Reads the file system, never writes it (see ensureTempMountLocation). */
 export function tempMountLocation(): string {
   if (location === undefined) {
-    const chosen = environmentValue("MOUNTKIT_TMPDIR") || ownRuntimeDir() || environmentValue("TMPDIR") || "/tmp";
+    const chosen = environmentValue("MOUNTKIT_TMPDIR") || ownRuntimeDir() || environmentValue("TMPDIR") || SYSTEM_TMP;
     location = canonicalLocation(chosen);
     created = false;
+    systemTmp = chosen === SYSTEM_TMP;
   }
   return location;
 }
@@ -65,6 +72,7 @@ function ownRuntimeDir(): string {
 export function setTempMountLocation(dir: string): string {
   location = createLocation(dir);
   created = true;
+  systemTmp = false;
   return location;
 }
 
@@ -72,12 +80,14 @@ export function setTempMountLocation(dir: string): string {
 export function resetTempMountLocation(): void {
   location = undefined;
   created = false;
+  systemTmp = false;
 }
 
 /** The temp mount location, created 0700 if missing: for code about to make a dir in it. */
 export function ensureTempMountLocation(): string {
   const dir = tempMountLocation();
   if (!created) {
+    if (systemTmp && dir === SYSTEM_TMP) createSystemTmp();
     createLocation(dir);
     created = true;
   }
@@ -119,6 +129,36 @@ function canonicalLocation(dir: string): string {
   }
 }
 
+/**
+ * /tmp where a host has none (a minimal root): made 1777, what every program expects of it, not
+ * the 0700 of mountkit's own locations, which would leave other users no /tmp once mountkit ran.
+ */
+function createSystemTmp(): void {
+  if (fileType(SYSTEM_TMP) !== undefined) return;
+  try {
+    mkdir(SYSTEM_TMP, SYSTEM_TMP_MODE);
+    chmod(SYSTEM_TMP, SYSTEM_TMP_MODE); // the umask took the bits others need
+  } catch (err) {
+    if (isErrno(err, Errno.EEXIST)) return; // made meanwhile: createLocation checks it
+    throw withLocationHint(fsFailure(err, "mkdir(2)", SYSTEM_TMP, `temp mount location ${quotePath(SYSTEM_TMP)}`));
+  }
+}
+
+const SYSTEM_TMP_MODE = 0o1777;
+
+/**
+ * The hint for a temp location mountkit cannot make or write to (a read-only root, no /tmp):
+ * where the location comes from, and how to name another.
+ */
+export function withLocationHint(err: unknown): unknown {
+  if (err instanceof SyscallError && err.hint === undefined && LOCATION_ERRNOS.has(err.errno)) err.hint = LOCATION_HINT;
+  return err;
+}
+
+const LOCATION_ERRNOS = new Set<number>([Errno.EROFS, Errno.EACCES, Errno.EPERM, Errno.ENOSPC, Errno.ENOENT, Errno.ENOTDIR]);
+const LOCATION_HINT =
+  "mountkit makes short-lived directories there (with-mounts, temp mounts, idmapped layers): set MOUNTKIT_TMPDIR to a writable directory (a tmpfs: /run, or one mounted on /tmp); it is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp";
+
 /** mkdir -p dir (0700), returned canonical; it must be a directory that others cannot change (requireOwnLocation). */
 function createLocation(dir: string): string {
   if (dir === "") throw new PlanError("temp mount location: empty path");
@@ -131,7 +171,7 @@ function createLocation(dir: string): string {
     return canonical;
   } catch (err) {
     if (err instanceof PlanError) throw err;
-    throw fsFailure(err, "mkdir(2)", absolute, `temp mount location ${quotePath(dir)}`);
+    throw withLocationHint(fsFailure(err, "mkdir(2)", absolute, `temp mount location ${quotePath(dir)}`));
   }
 }
 
@@ -172,7 +212,7 @@ export function makeTempDir(kind: string): string {
   try {
     return makeUniqueDir(prefix);
   } catch (err) {
-    throw fsFailure(err, "mkdir(2)", prefix, "create a temp mount directory");
+    throw withLocationHint(fsFailure(err, "mkdir(2)", prefix, "create a temp mount directory"));
   }
 }
 

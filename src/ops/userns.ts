@@ -107,10 +107,28 @@ function firstFailure(failure: unknown, err: unknown): unknown {
   return failure;
 }
 
-/** A SyscallError without an action gets "create user namespace uidmap=... gidmap=...". */
+/**
+ * A SyscallError without an action gets "create user namespace uidmap=... gidmap=...", and
+ * clone(2)'s refusal a hint: the kernel's reasons for it are not in the errno's words.
+ */
 function withCreateAction(err: unknown, pair: IdMappingPair): unknown {
-  if (err instanceof SyscallError && err.action === undefined) err.withAction(`create user namespace ${describePair(pair)}`);
+  if (err instanceof SyscallError && err.action === undefined) err.withAction(`create user namespace ${describePair(pair)}`, cloneRefusalHint(err));
   return err;
+}
+
+/** Why clone(CLONE_NEWUSER) fails as err does, where the errno alone does not say. */
+export function cloneRefusalHint(err: SyscallError): string | undefined {
+  if (err.syscall !== "clone(2)") return undefined;
+  switch (err.errno) {
+    case Errno.EPERM:
+      return "the kernel makes no user namespace for a chrooted process, nor where seccomp or a security module forbids it: run mountkit outside the chroot (pivot_root into the root instead)";
+    case Errno.ENOSPC:
+      return "user namespaces are disabled or all in use (the sysctl user.max_user_namespaces)";
+    case Errno.EUSERS:
+      return "user namespaces are nested 32 deep already";
+    default:
+      return undefined;
+  }
 }
 
 /** SIGKILL through the pidfd. ESRCH: it already exited (a zombie until reaped), as good. */

@@ -138,6 +138,16 @@ export function loopGetStatus64(loopFd: number): LoopStatus {
   return decodeLoopInfo64(new DataView(bytes.buffer));
 }
 
+/** BLKSSZGET, <linux/fs.h>'s _IO(0x12, 104): a block device's logical sector size, as an int */
+const BLKSSZGET = 0x1268;
+
+/** ioctl(deviceFd, BLKSSZGET, &size) -> the logical sector size in bytes (sysfs's queue/logical_block_size) */
+export function logicalSectorSize(deviceFd: number): number {
+  const size = new Int32Array(1);
+  checked(withPointer().ioctl(deviceFd, BLKSSZGET, size), "ioctl(BLKSSZGET)");
+  return size[0]!;
+}
+
 /** ioctl(loopFd, LOOP_SET_DIRECT_IO, on) */
 export function loopSetDirectIo(loopFd: number, on: boolean): void {
   checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_DIRECT_IO, on ? 1 : 0), "ioctl(LOOP_SET_DIRECT_IO)");

@@ -13,6 +13,7 @@
  * The legacy strategy's temp dirs go to the workload's own tmpfs (the temp mount location is
  * set for the workload and reset after it).
  */
+import { SyscallError } from "../../errors.ts";
 import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
 import { libcSyscalls } from "../../sys/seam.ts";
 import { resetTempMountLocation, setTempMountLocation } from "../../ops/temp-location.ts";
@@ -31,7 +32,31 @@ function idmapUnavailable(host: BenchHost): string | undefined {
   if (!host.facts.mountSetattr) return `idmapped mounts need mount_setattr (Linux 5.12); this kernel is ${host.facts.release}`;
   // The namespace's holder child runs libc syscall(SYS_pause): x86_64's number (docs/idmap.md).
   if (process.arch !== "x64") return `the user namespace holder is built for x86_64 only; this is ${process.arch}`;
-  return undefined;
+  return usernsRefusal();
+}
+
+/** The probe's answer, once per run: undefined when a user namespace can be made. */
+let usernsProbe: { refusal: string | undefined } | undefined;
+
+/**
+ * Why the kernel makes this process no user namespace (clone(2) refused: a chroot, a seccomp
+ * filter, user.max_user_namespaces=0), found by making one: each idmap workload is then skipped
+ * with that reason, not failed. Any other failure is left to the workload to report.
+ */
+function usernsRefusal(): string | undefined {
+  if (usernsProbe === undefined) {
+    let refusal: string | undefined;
+    try {
+      libcSyscalls.close(usernsFd(BENCH_ID_MAP, BENCH_ID_MAP));
+    } catch (err) {
+      if (!(err instanceof SyscallError) || err.syscall !== "clone(2)") throw err;
+      refusal = `no user namespace can be made here (clone(2): ${err.errnoName}${err.hint === undefined ? "" : `: ${err.hint}`})`;
+    } finally {
+      closeUsernsFds();
+    }
+    usernsProbe = { refusal };
+  }
+  return usernsProbe.refusal;
 }
 
 const usernsCreate: Workload = {

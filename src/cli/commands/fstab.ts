@@ -23,10 +23,13 @@ export function fstabMount(operand: Parameters<typeof mountFromFstab>[0], args: 
   };
 }
 
-/** -T, repeatable: one path as it is (JSON keeps printing it as a string), several as a list. */
-function fstabPathsOf(args: ParsedArgs): FstabPaths {
+/**
+ * -T, repeatable: one path as it is (JSON keeps printing it as a string), several as a list;
+ * undefined without -T: the default /etc/fstab, which may be missing (no lines), as in mount(8).
+ */
+function fstabPathsOf(args: ParsedArgs): FstabPaths | undefined {
   const paths = values(args, "fstab");
-  return paths.length === 0 ? DEFAULT_FSTAB : paths.length === 1 ? paths[0]! : paths;
+  return paths.length === 0 ? undefined : paths.length === 1 ? paths[0]! : paths;
 }
 
 /** --options-mode MODE, checked; undefined when not given (prepend). */
@@ -76,7 +79,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
       if (has(args, "verbose") && !json) {
         for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${quotePath(s.target)}: ignored (${s.reason})\n`);
       }
-      return reportOutcome(io, outcome, json, { fstab: options.file, ignored: outcome.selection.skipped });
+      return reportOutcome(io, outcome, json, { fstab: options.file ?? DEFAULT_FSTAB, ignored: outcome.selection.skipped });
     };
     if (has(args, "fork")) {
       const forked = require("./fstab-fork.ts") as typeof import("./fstab-fork.ts");
@@ -158,7 +161,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
     }
     if (json) {
       printResult(io, code, {
-        ...(from === "fstab" ? { fstab: file } : { from: "mountinfo" }),
+        ...(from === "fstab" ? { fstab: file ?? DEFAULT_FSTAB } : { from: "mountinfo" }),
         results: results.map((r) => ({
           ...("line" in r ? { line: r.line, ...(r.file === undefined ? {} : { file: r.file }) } : { fstype: r.fstype }),
           target: r.target,

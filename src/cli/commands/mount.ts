@@ -5,7 +5,7 @@ import { ExitCode, exitCodeFor, helperExitStatus, MountFailedError, PlanError, q
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
-import { loopBackingFile, sysfsLoopValue } from "../../ops/loop-sysfs.ts";
+import { attachedLoopDevice } from "../../ops/loop-describe.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
 import { fileType } from "../../sys/stat.ts";
 import { splitOptionString } from "../../plan/options.ts";
@@ -345,8 +345,10 @@ function listMounts(io: Io, types: string | undefined, labels: boolean): ExitCod
  * its mount (autoclear, as -o loop makes them) is shown as its backing file.
  */
 function shownSource(source: string): string {
-  if (!isLoopDevice(source) || sysfsLoopValue(source, "autoclear") !== "1") return source;
-  return loopBackingFile(source) ?? source;
+  if (!isLoopDevice(source)) return source;
+  // without sysfs (a minimal host), LOOP_GET_STATUS64's name for it, as mount(8) shows then
+  const loop = attachedLoopDevice(source);
+  return loop?.autoclear ? loop.backingFile : source;
 }
 
 /** Super options without the rw/ro that the per-mount options already show. */

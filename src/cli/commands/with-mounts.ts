@@ -14,6 +14,8 @@ import { SignalExit } from "../signal-exit.ts";
 import { environment } from "../../sys/command-line.ts";
 import { processExit, startProcess } from "../../sys/process.ts";
 import { readInput } from "./apply.ts";
+import { missingInterpreterHint } from "./missing-interpreter.ts";
+import { fileType } from "../../sys/stat.ts";
 
 export const WITH_MOUNTS_FLAGS: readonly FlagSpec[] = [
   { long: "root", value: "DIR", help: "mount inside DIR (default: OCI root.path, else a fresh temp dir)" },
@@ -187,9 +189,16 @@ function cannotRun(file: string, err: unknown, io: Io): number {
     return EXIT_CANNOT_RUN;
   }
   const notFound = err.errno === Errno.ENOENT;
-  err.withAction(`with-mounts: run ${file === "" ? '""' : quotePath(file)}`, notFound && !file.includes("/") ? "no such command in PATH" : undefined);
+  err.withAction(`with-mounts: run ${file === "" ? '""' : quotePath(file)}`, notFound ? notFoundHint(file) : undefined);
   io.err(errorLine(err));
   return notFound ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+}
+
+/** ENOENT of a command: not in PATH, or there but missing what it needs to run (its #! interpreter, its ELF loader). */
+function notFoundHint(file: string): string | undefined {
+  const path = pathOf(file, environment().PATH);
+  if (fileType(path) === "file") return missingInterpreterHint(path);
+  return file.includes("/") ? undefined : "no such command in PATH";
 }
 
 /** The file a command name runs: itself when it holds a slash, else the first match in PATH (which(1)). */
