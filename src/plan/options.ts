@@ -92,6 +92,8 @@ export interface ClassifiedOptions {
   readonly idmap: string | undefined;
   /** X-mount.subdir=DIR (util-linux): the directory of the filesystem to mount, as given */
   readonly subdir: string | undefined;
+  /** tmpcopyup (runc, crun): the new tmpfs starts with a copy of the directory it covers */
+  readonly copyUp: boolean;
   /** userspace-only options (nofail, x-*, ...), kept for the tools that read them */
   readonly userspace: readonly string[];
   /** OCI's rro, rnosuid... (util-linux's ro=recursive): for the whole tree at the target; undefined when none */
@@ -122,6 +124,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let gidmap: string | undefined;
   let idmap: string | undefined;
   let subdir: string | undefined;
+  let copyUp = false;
   let recursiveAttrs: RecursiveAttrs | undefined;
 
   for (const entry of options) {
@@ -176,6 +179,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         else if (b.feature === "uidmap") uidmap = item.slice("uidmap=".length);
         else if (b.feature === "gidmap") gidmap = item.slice("gidmap=".length);
         else if (b.feature === "idmap") idmap = item.slice("X-mount.idmap=".length);
+        else if (b.feature === "copyup") copyUp = true;
         else subdir = item.slice("X-mount.subdir=".length);
         break;
       case "recursive": {
@@ -199,6 +203,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     gidmap,
     idmap,
     subdir,
+    copyUp,
     userspace: userspace ?? NONE,
     recursiveAttrs,
   };
