@@ -187,9 +187,11 @@ export const Errno = {
   ENOSPC: 28,
   EROFS: 30,
   EPIPE: 32,
+  ERANGE: 34,
   ENAMETOOLONG: 36,
   ENOSYS: 38,
   ELOOP: 40,
+  ENODATA: 61,
   EUSERS: 87,
   EOPNOTSUPP: 95,
 } as const;

@@ -73,7 +73,7 @@ function withBundleSource(entry: BatchEntry, bundle: string): BatchEntry {
   return { ...entry, mount: { ...m, source: resolve(bundle, m.source) } };
 }
 
-/** isBind; an option refused by name (tmpcopyup) is left to planning, which names the entry. */
+/** isBind; an option refused by name (encryption=, verity.*) is left to planning, which names the entry. */
 function isBindOrBad(mount: BatchEntry["mount"]): boolean {
   try {
     return isBind({ mount });

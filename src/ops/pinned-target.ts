@@ -7,10 +7,12 @@
  * its name in that with no link followed), and the plan's calls on the target go through it:
  *
  *   - calls that make a mount there (mount(2), move_mount, the dir thread's mount(2)) name
- *     the fd: the mount lands on the directory that was opened, or the file;
+ *     the fd: the mount lands on the directory that was opened, or the file; an open(2) of the
+ *     target before that (tmpcopyup's of the directory to copy) opens that directory too;
  *   - calls on the mount made there (a remount, a propagation change, statfs, X-mount.owner's
- *     chown and chmod, mount_setattr) need the new mount, which the fd does not reach (the
- *     kernel's jump to the fd's file does not cross the mount on it): the name is looked up
+ *     chown and chmod, mount_setattr, tmpcopyup's open of the tmpfs to copy into) need the new
+ *     mount, which the fd does not reach (the kernel's jump to the fd's file does not cross
+ *     the mount on it): the name is looked up
  *     again in the pinned parent, and used only when that is on a mount other than the
  *     target's and the parent's, else the entry fails and is rolled back;
  *   - umount2 crosses the mount on the fd's file (the kernel looks a mount point up), so an
@@ -137,6 +139,11 @@ export function pinTarget(root: string, target: string, sys: Syscalls, rootFd?: 
     },
     statfs(path) {
       return path === target ? onMount((at) => sys.statfs(at.path)) : sys.statfs(path);
+    },
+    // tmpcopyup's reads: before the mount the directory it covers, after it the new mount's root
+    open(path, flags, mode) {
+      if (path !== target) return sys.open(path, flags, mode);
+      return onMount((at) => sys.open(at.path, flags & ~O.NOFOLLOW, mode)); // at.path is a /proc link, to be followed
     },
     mountSetattr(dfd, path, flags, attrSet, attrClr, propagation, usernsFd) {
       if (dfd !== AT.FDCWD || path !== target) return sys.mountSetattr(dfd, path, flags, attrSet, attrClr, propagation, usernsFd);

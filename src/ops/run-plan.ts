@@ -22,6 +22,7 @@ import { mountFirstType } from "./mount-types.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
 import { runSetOwnerStep } from "./mountpoint-owner.ts";
+import { runCopyUpSourceStep, runCopyUpStep } from "./copy-up.ts";
 import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { mountsBelow } from "../plan/unmount-plan.ts";
@@ -122,6 +123,10 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runSetOwnerStep(step, ctx, run);
     case "set-tree-attrs":
       return ctx.sys.mountSetattr(AT.FDCWD, step.target, AT.RECURSIVE, step.attrSet, step.attrClr, 0, 0);
+    case "copy-up-source":
+      return runCopyUpSourceStep(step, ctx, run);
+    case "copy-up":
+      return runCopyUpStep(step, ctx, run);
     default:
       return runIdmapStep(step, ctx, run); // the rest are idmap steps (plan/idmap-steps.ts)
   }

@@ -15,6 +15,7 @@ import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
 import { withSubdir } from "./subdir.ts";
 import { setTreeAttrsStep } from "./recursive-attrs.ts";
+import { copyUpContext, withCopyUp } from "./copy-up.ts";
 
 export interface Planner {
   readonly name: string;
@@ -27,12 +28,17 @@ const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPla
 export const PLANNERS: readonly Planner[] = [movePlanner, fusePlanner, externalHelperPlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
-  const ctx = mountContext(mount, target, facts, env);
+  const request = mountContext(mount, target, facts, env);
+  const { copyUp } = request.options;
+  // tmpcopyup: the tmpfs planned read-write, to be filled before anything else (copy-up.ts)
+  const ctx = copyUp ? copyUpContext(request) : request;
   for (const planner of PLANNERS) {
     if (!planner.claims(ctx)) continue;
     let plan = planner.plan(ctx);
     // X-mount.subdir: the filesystem mounted on a temp dir, one directory of it on the target (subdir.ts)
     if (ctx.options.subdir !== undefined) plan = withSubdir(plan, ctx, ctx.options.subdir);
+    // tmpcopyup: the directory opened before the mount, copied into the tmpfs after it (copy-up.ts)
+    if (copyUp) plan = withCopyUp(plan, request);
     // rro, ro=recursive...: the whole tree at the target, once it is mounted (recursive-attrs.ts)
     const attrs = ctx.options.recursiveAttrs;
     if (attrs !== undefined) plan = planFor(ctx, [...plan.steps, setTreeAttrsStep(ctx, attrs)]);

@@ -22,7 +22,7 @@ export type OptionBehaviour =
   /** libmount's, but mountkit cannot carry it out: refused by name rather than dropped or sent to the kernel */
   | { kind: "unsupported"; why: string }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
-  | { kind: "feature"; feature: LoopFeature | "uidmap" | "gidmap" | "idmap" | IdmapScope | "subdir" }
+  | { kind: "feature"; feature: LoopFeature | "uidmap" | "gidmap" | "idmap" | IdmapScope | "subdir" | "copyup" }
   /**
    * a mount attribute for the whole tree at the target, set with mount_setattr(AT_RECURSIVE)
    * once it is mounted (OCI's rro, rnosuid...): MOUNT_ATTR_* bits set and cleared
@@ -146,9 +146,9 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "idmap", behaviour: { kind: "feature", feature: "idmap-top" }, help: "with a mapping: idmap an rbind's top mount only, its submounts keep their ids", origin: "oci" },
   { name: "ridmap", behaviour: { kind: "feature", feature: "idmap-recursive" }, help: "with a mapping: idmap every mount of an rbind's tree (the default)", origin: "oci" },
 
-  // runc and crun copy the directory's contents into the tmpfs mounted over it (runtime-spec: MAY).
-  // mountkit copies no files: refused by name, not left to the kernel's "Unknown parameter".
-  { name: "tmpcopyup", behaviour: { kind: "unsupported", why: "runc and crun's copy of the target directory's contents into the new tmpfs is not done by mountkit (mount the tmpfs, then copy them, or drop the option)" }, help: "refused: runc/crun copy-up into a tmpfs", origin: "oci" },
+  // runc and crun's extension (runtime-spec: MAY), which podman adds to its tmpfs mounts: the
+  // tmpfs starts with a copy of the directory it is mounted over (plan/copy-up.ts).
+  { name: "tmpcopyup", behaviour: { kind: "feature", feature: "copyup" }, help: "fill the new tmpfs with a copy of the directory it covers (runc/crun)", origin: "oci" },
 
   // libmount's userspace map (optmap.c): words mount(8) consumes and never passes to the kernel.
   // A word given a value (nofail=1) is not the word: it goes to the kernel, as util-linux sends it.

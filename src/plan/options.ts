@@ -97,6 +97,8 @@ export interface ClassifiedOptions {
   readonly idmapRecursive: boolean | undefined;
   /** X-mount.subdir=DIR (util-linux): the directory of the filesystem to mount, as given */
   readonly subdir: string | undefined;
+  /** tmpcopyup (runc, crun): the new tmpfs starts with a copy of the directory it covers */
+  readonly copyUp: boolean;
   /** userspace-only options (nofail, x-*, ...), kept for the tools that read them */
   readonly userspace: readonly string[];
   /** OCI's rro, rnosuid... (util-linux's ro=recursive): for the whole tree at the target; undefined when none */
@@ -128,6 +130,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let idmap: string | undefined;
   let idmapRecursive: boolean | undefined;
   let subdir: string | undefined;
+  let copyUp = false;
   let recursiveAttrs: RecursiveAttrs | undefined;
 
   for (const entry of options) {
@@ -184,6 +187,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         else if (b.feature === "idmap") idmap = item.slice("X-mount.idmap=".length);
         else if (b.feature === "idmap-top") idmapRecursive = false;
         else if (b.feature === "idmap-recursive") idmapRecursive = true;
+        else if (b.feature === "copyup") copyUp = true;
         else subdir = item.slice("X-mount.subdir=".length);
         break;
       case "recursive": {
@@ -215,6 +219,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     idmap,
     idmapRecursive,
     subdir,
+    copyUp,
     userspace: userspace ?? NONE,
     recursiveAttrs,
   };

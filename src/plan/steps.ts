@@ -15,6 +15,7 @@ import { formatOtherTypes } from "./type-list.ts";
 import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } from "./probe-step.ts";
 import { describeSetOwnerStep, formatSetOwnerStep, type SetOwnerStep } from "./mountpoint-owner.ts";
 import { describeSetTreeAttrsStep, formatSetTreeAttrsStep, type SetTreeAttrsStep } from "./recursive-attrs.ts";
+import { describeCopyUpSourceStep, describeCopyUpStep, formatCopyUpSourceStep, formatCopyUpStep, type CopyUpSourceStep, type CopyUpStep } from "./copy-up.ts";
 
 /** mount(2): a new mount, a remount or a propagation change. */
 export interface MountStep extends MountCall {
@@ -86,7 +87,9 @@ export type Step =
   | LoopMountStep
   | ProbedMountStep
   | SetOwnerStep
-  | SetTreeAttrsStep;
+  | SetTreeAttrsStep
+  | CopyUpSourceStep
+  | CopyUpStep;
 
 export interface Plan {
   /** "mount tmpfs on /x": what the plan does, used as the action in error messages */
@@ -140,6 +143,10 @@ export function describeStep(step: Step): Record<string, unknown> {
       return describeSetOwnerStep(step);
     case "set-tree-attrs":
       return describeSetTreeAttrsStep(step);
+    case "copy-up-source":
+      return describeCopyUpSourceStep(step);
+    case "copy-up":
+      return describeCopyUpStep(step);
   }
 }
 
@@ -170,6 +177,10 @@ export function formatStep(step: Step): string {
       return formatSetOwnerStep(step);
     case "set-tree-attrs":
       return formatSetTreeAttrsStep(step);
+    case "copy-up-source":
+      return formatCopyUpSourceStep(step);
+    case "copy-up":
+      return formatCopyUpStep(step);
   }
 }
 

@@ -48,12 +48,14 @@ export const OPEN_HOW_SIZE = 24;
 const openHow = new Uint32Array(OPEN_HOW_SIZE / 4);
 
 /**
- * openat2(dfd, path, {flags, 0, resolve}) -> fd. With RESOLVE_BENEATH and RESOLVE_NO_XDEV the
- * path cannot leave the tree below dfd, by "..", a symlink or a mount point.
+ * openat2(dfd, path, {flags, mode, resolve}) -> fd. With RESOLVE_BENEATH and RESOLVE_NO_XDEV the
+ * path cannot leave the tree below dfd, by "..", a symlink or a mount point. mode: a file
+ * O_CREAT makes (the kernel refuses one without O_CREAT).
  */
-export function openat2(dfd: number, path: string, flags: number, resolve: number): number {
+export function openat2(dfd: number, path: string, flags: number, resolve: number, mode = 0): number {
   const cpath = cPath(path, "openat2(2)");
   openHow[0] = flags;
+  openHow[2] = mode;
   openHow[4] = resolve;
   const fd = libc().syscall(SYS_OPENAT2, dfd, cpath, openHow, openHow.byteLength);
   if (fd < 0) throw syscallFailure("openat2(2)", [path]);

@@ -6,7 +6,25 @@
 import { close, dupCloexec, open, openat2, openPath, readAt, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
-import { statfs, statxIdentity, statxMountId, statxNode, statxOwnership, statxUniqueMountId, type FileIdentity, type FileNode, type Ownership, type Statfs } from "./stat.ts";
+import {
+  statfs,
+  statxFile,
+  statxIdentity,
+  statxMountId,
+  statxNode,
+  statxOwnership,
+  statxUniqueMountId,
+  type FileIdentity,
+  type FileNode,
+  type FileStatus,
+  type Ownership,
+  type Statfs,
+  type Timestamp,
+} from "./stat.ts";
+import { fchownat, mkdirat, mknodat, readlinkat, symlinkat, utimensat } from "./file-at.ts";
+import { readDirFd } from "./dir-entries.ts";
+import { getXattr, listXattrs, setXattr } from "./xattr.ts";
+import { lseek, sendfile, writeAt } from "./file-data.ts";
 import { statmount, type MountStatus } from "./statmount.ts";
 import { runProcess, type ProcessExit, type ProcessStdio } from "./process.ts";
 import { readlink } from "./readlink.ts";
@@ -46,8 +64,8 @@ export interface Syscalls {
 
   /** open(path, flags, mode) -> fd */
   open(path: string, flags: number, mode?: number): number;
-  /** openat2(dfd, path, {flags, 0, resolve}) -> fd */
-  openat2(dfd: number, path: string, flags: number, resolve: number): number;
+  /** openat2(dfd, path, {flags, mode, resolve}) -> fd (mode: for O_CREAT; 0 by default) */
+  openat2(dfd: number, path: string, flags: number, resolve: number, mode?: number): number;
   /** open(path, O_PATH|O_CLOEXEC) -> fd */
   openPath(path: string): number;
   /** close(fd) */
@@ -128,6 +146,35 @@ export interface Syscalls {
   dupCloexec(fd: number): number;
   /** pread(fd, buf, len, offset) until buf is full or the file ends -> bytes read; path names fd in errors */
   readAt(fd: number, buffer: Uint8Array, offset: number, path: string): number;
+
+  /** statx(dfd, path, flags, STATX_BASIC_STATS|STATX_MNT_ID): what a copy of the file needs */
+  statxFile(dfd: number, path: string, flags: number): FileStatus;
+  /** getdents64(fd) until the end: the names in the directory fd holds, without . and ..; path names it in errors */
+  readDirFd(fd: number, path: string): string[];
+  /** mkdirat(dfd, path, mode) */
+  mkdirat(dfd: number, path: string, mode: number): void;
+  /** mknodat(dfd, path, type|mode, makedev(major, minor)) */
+  mknodat(dfd: number, path: string, mode: number, major: number, minor: number): void;
+  /** symlinkat(target, dfd, path) */
+  symlinkat(target: string, dfd: number, path: string): void;
+  /** readlinkat(dfd, path, buf, PATH_MAX): the target */
+  readlinkat(dfd: number, path: string): string;
+  /** fchownat(dfd, path, uid, gid, flags); -1 keeps that id */
+  fchownat(dfd: number, path: string, uid: number, gid: number, flags: number): void;
+  /** utimensat(dfd, path, {atime, mtime}, flags); an undefined timestamp is UTIME_OMIT */
+  utimensat(dfd: number, path: string, atime: Timestamp | undefined, mtime: Timestamp | undefined, flags: number): void;
+  /** listxattr(path): the attribute names (a /proc/self/fd/N path: that fd's file) */
+  listXattrs(path: string): string[];
+  /** getxattr(path, name) */
+  getXattr(path: string, name: string): Uint8Array;
+  /** setxattr(path, name, value, 0) */
+  setXattr(path: string, name: string, value: Uint8Array): void;
+  /** sendfile(outFd, inFd, &offset, count) -> bytes copied, 0 at the end; path names the file in errors */
+  sendfile(outFd: number, inFd: number, offset: number, count: number, path: string): number;
+  /** lseek(fd, offset, whence) -> offset (SEEK_DATA, SEEK_HOLE); path names the file in errors */
+  lseek(fd: number, offset: number, whence: number, path: string): number;
+  /** pwrite(fd, bytes, offset) until all is written; path names the file in errors */
+  writeAt(fd: number, bytes: Uint8Array, offset: number, path: string): void;
 }
 
 export const libcSyscalls: Syscalls = {
@@ -179,6 +226,20 @@ export const libcSyscalls: Syscalls = {
   loopClrFd,
   dupCloexec,
   readAt,
+  statxFile,
+  readDirFd,
+  mkdirat,
+  mknodat,
+  symlinkat,
+  readlinkat,
+  fchownat,
+  utimensat,
+  listXattrs,
+  getXattr,
+  setXattr,
+  sendfile,
+  lseek,
+  writeAt,
 };
 
-export type { FileIdentity, FileNode, MountStatus, Statfs, ProcessExit, ProcessStdio, WaitingChild };
+export type { FileIdentity, FileNode, FileStatus, MountStatus, Statfs, ProcessExit, ProcessStdio, Timestamp, WaitingChild };

@@ -1,5 +1,6 @@
 /**
- * statfs(2) and statx(2) (the mount ID, a file's identity and its type), bound from libc.
+ * statfs(2) and statx(2) (the mount ID, a file's identity and its type, what a copy of it
+ * needs), bound from libc.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
 import { cText } from "../path-text.ts";
@@ -25,11 +26,14 @@ const STATFS_F_FLAGS = 80;
 export const STATX_SIZE = 256;
 export const STATX_OFFSET = {
   mask: 0, // u32
+  nlink: 16, // u32
   uid: 20, // u32
   gid: 24, // u32
   mode: 28, // u16
   ino: 32, // u64
   size: 40, // u64
+  atime: 64, // struct statx_timestamp {s64 tv_sec; u32 tv_nsec; s32 reserved}
+  mtime: 112, // struct statx_timestamp
   rdevMajor: 128, // u32
   rdevMinor: 132, // u32
   devMajor: 136, // u32
@@ -38,11 +42,16 @@ export const STATX_OFFSET = {
 } as const;
 export const STATX_TYPE = 0x1;
 export const STATX_MODE = 0x2;
+export const STATX_NLINK = 0x4;
 export const STATX_UID = 0x8;
 export const STATX_GID = 0x10;
+export const STATX_ATIME = 0x20;
+export const STATX_MTIME = 0x40;
 export const STATX_INO = 0x100;
 /** the kernel's STATX_SIZE (here STATX_SIZE is sizeof(struct statx)) */
 export const STATX_FILE_SIZE = 0x200;
+/** type, mode, nlink, uid, gid, atime, mtime, ctime, ino, size, blocks */
+export const STATX_BASIC_STATS = 0x7ff;
 export const STATX_MNT_ID = 0x1000;
 /** stx_mnt_id as the unique, never reused 64-bit mount ID (Linux 6.8): what statmount(2) takes */
 export const STATX_MNT_ID_UNIQUE = 0x4000;
@@ -290,4 +299,60 @@ export function regularFileSize(path: string): number | undefined {
   if (libc().statx(AT_FDCWD, cText(path), 0, STATX_TYPE | STATX_FILE_SIZE, statxBuffer) !== 0) return undefined;
   if (typeOfStatx(statxView) !== "file") return undefined;
   return u64(statxView, STATX_OFFSET.size);
+}
+
+/** A timestamp as statx(2) gives it and utimensat(2) takes it. */
+export interface Timestamp {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+/** What a copy of a file needs to know of it (statxFile). */
+export interface FileStatus {
+  readonly type: FileType;
+  /** the permission bits of stx_mode (07777) */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly nlink: number;
+  /** bytes (exact below 2^53) */
+  readonly size: number;
+  /** stx_rdev: the device a device node stands for */
+  readonly rdevMajor: number;
+  readonly rdevMinor: number;
+  /** stx_mnt_id; 0 when the kernel has none (before Linux 5.8) */
+  readonly mountId: number;
+  /** undefined when the filesystem keeps none (stx_mask without it) */
+  readonly atime: Timestamp | undefined;
+  readonly mtime: Timestamp | undefined;
+}
+
+/**
+ * statx(dfd, path, flags, STATX_BASIC_STATS|STATX_MNT_ID): type, permission bits, owner,
+ * size, device numbers, mount ID and timestamps of what path names (with AT_EMPTY_PATH and "",
+ * of dfd's own file; with AT_SYMLINK_NOFOLLOW, of a symlink itself).
+ */
+export function statxFile(dfd: number, path: string, flags: number): FileStatus {
+  if (libc().statx(dfd, cText(path), flags, STATX_BASIC_STATS | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  const mask = statxView.getUint32(STATX_OFFSET.mask, true);
+  const type = typeOfStatx(statxView);
+  if (type === undefined) throw new Error(`statx(2): unknown file type in stx_mode ${statxView.getUint16(STATX_OFFSET.mode, true).toString(8)}`);
+  return {
+    type,
+    mode: statxView.getUint16(STATX_OFFSET.mode, true) & 0o7777,
+    uid: statxView.getUint32(STATX_OFFSET.uid, true),
+    gid: statxView.getUint32(STATX_OFFSET.gid, true),
+    nlink: statxView.getUint32(STATX_OFFSET.nlink, true),
+    size: u64(statxView, STATX_OFFSET.size),
+    rdevMajor: statxView.getUint32(STATX_OFFSET.rdevMajor, true),
+    rdevMinor: statxView.getUint32(STATX_OFFSET.rdevMinor, true),
+    mountId: mountIdOfStatx(statxView) ?? 0,
+    atime: (mask & STATX_ATIME) === 0 ? undefined : timestampOfStatx(statxView, STATX_OFFSET.atime),
+    mtime: (mask & STATX_MTIME) === 0 ? undefined : timestampOfStatx(statxView, STATX_OFFSET.mtime),
+  };
+}
+
+/** A struct statx_timestamp: tv_sec an s64 (read in halves, the high one signed), tv_nsec a u32. */
+function timestampOfStatx(statx: DataView, offset: number): Timestamp {
+  return { sec: statx.getInt32(offset + 4, true) * 2 ** 32 + statx.getUint32(offset, true), nsec: statx.getUint32(offset + 8, true) };
 }

@@ -192,19 +192,31 @@ describe("apply an OCI config.json from a runc bundle", () => {
     expect(mountinfoText()).toBe(before);
   });
 
-  test("runc's tmpcopyup is refused by name before anything is mounted, not sent to the kernel", () => {
+  test("runc's tmpcopyup: the tmpfs on /etc starts with what the rootfs has there; release leaves the rootfs as it was", () => {
     const b = bundle(
-      configWith([
-        { destination: "/proc", type: "proc", source: "proc" },
-        { destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup"] },
-      ]),
+      JSON.stringify({
+        ociVersion: "1.0.2",
+        root: { path: "rootfs" },
+        mounts: [
+          { destination: "/proc", type: "proc", source: "proc" },
+          { destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup"] },
+        ],
+      }),
     );
+    writeFileSync(join(b.rootfs, "etc/hostname"), "image\n");
     const before = mountinfoText();
     const treeBefore = tree(b.rootfs);
-    expect(() => applyText(readFileSync(b.config, "utf8"), { file: b.config })).toThrow(
-      `apply: entry 2 (/etc): parse options: tmpcopyup: runc and crun's copy of the target directory's contents into the new tmpfs is not done by mountkit`,
-    );
+    const outcome = releaseAfter(applyText(readFileSync(b.config, "utf8"), { file: b.config }));
+    expect(outcome.error).toBeUndefined();
+    expect(mountsUnder(b.rootfs).map((m) => [m.mountpoint.slice(b.rootfs.length), m.fstype])).toEqual([
+      ["/proc", "proc"],
+      ["/etc", "tmpfs"],
+    ]);
+    expect(readFileSync(join(b.rootfs, "etc/hostname"), "utf8")).toBe("image\n");
+    writeFileSync(join(b.rootfs, "etc/hostname"), "container\n");
+    outcome.release();
     expect(mountinfoText()).toBe(before);
     expect(tree(b.rootfs)).toEqual(treeBefore);
+    expect(readFileSync(join(b.rootfs, "etc/hostname"), "utf8")).toBe("image\n");
   });
 });

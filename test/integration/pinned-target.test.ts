@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { MountFailedError, SyscallError } from "../../src/errors.ts";
-import { mountAll, type BatchOutcome } from "../../src/ops/batch.ts";
+import { mountAll } from "../../src/ops/batch.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { mountMakingTarget } from "../../src/ops/mount.ts";
 import { placeInPrefix } from "../../src/ops/resolve.ts";
@@ -25,12 +25,8 @@ import { workspace, type Scratch } from "../support/workspace.ts";
 beforeAll(requireRootNamespace);
 
 const ws = workspace();
-const { cleanups, dir } = ws;
+const { cleanups, dir, releaseAfter } = ws;
 let s: Scratch;
-const releaseAfter = <T extends BatchOutcome>(b: T): T => {
-  cleanups.push(() => b.release());
-  return b;
-};
 const fdCount = () => readdirSync("/proc/self/fd").length;
 
 /** The real seam, with `swap` run once right before the nth call of a syscall (mount or openat2). */

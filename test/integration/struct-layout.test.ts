@@ -18,7 +18,25 @@ import {
   OPEN_TREE,
   SYS,
 } from "../../src/sys/mount-api.ts";
-import { STATFS_SIZE, STATX_FILE_SIZE, STATX_GID, STATX_MNT_ID, STATX_MNT_ID_UNIQUE, STATX_MODE, STATX_OFFSET, STATX_SIZE, STATX_TYPE, STATX_UID } from "../../src/sys/stat.ts";
+import {
+  STATFS_SIZE,
+  STATX_ATIME,
+  STATX_BASIC_STATS,
+  STATX_FILE_SIZE,
+  STATX_GID,
+  STATX_MNT_ID,
+  STATX_MNT_ID_UNIQUE,
+  STATX_MODE,
+  STATX_MTIME,
+  STATX_NLINK,
+  STATX_OFFSET,
+  STATX_SIZE,
+  STATX_TYPE,
+  STATX_UID,
+} from "../../src/sys/stat.ts";
+import { makedev, S_IF, UTIME_OMIT } from "../../src/sys/file-at.ts";
+import { SEEK } from "../../src/sys/file-data.ts";
+import { DIRENT64_OFFSET } from "../../src/sys/dir-entries.ts";
 import { MNT_ID_REQ_OFFSET, MNT_ID_REQ_SIZE, STATMOUNT, STATMOUNT_OFFSET, STATMOUNT_SIZE, SYS_STATMOUNT } from "../../src/sys/statmount.ts";
 import { ID_OFFSET } from "../../src/sys/users.ts";
 
@@ -122,6 +140,27 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     RESOLVE_IN_ROOT: RESOLVE.IN_ROOT,
     O_CREAT: O.CREAT,
     O_EXCL: O.EXCL,
+    O_WRONLY: O.WRONLY,
+    O_DIRECTORY: O.DIRECTORY,
+    O_NOFOLLOW: O.NOFOLLOW,
+    "offsetof.statx.stx_nlink": STATX_OFFSET.nlink,
+    "offsetof.statx.stx_atime": STATX_OFFSET.atime,
+    "offsetof.statx.stx_mtime": STATX_OFFSET.mtime,
+    STATX_NLINK,
+    STATX_ATIME,
+    STATX_MTIME,
+    STATX_BASIC_STATS,
+    "offsetof.dirent64.d_reclen": DIRENT64_OFFSET.reclen,
+    "offsetof.dirent64.d_type": DIRENT64_OFFSET.type,
+    "offsetof.dirent64.d_name": DIRENT64_OFFSET.name,
+    SEEK_SET: SEEK.SET,
+    SEEK_DATA: SEEK.DATA,
+    SEEK_HOLE: SEEK.HOLE,
+    UTIME_OMIT,
+    S_IFIFO: S_IF.FIFO,
+    S_IFCHR: S_IF.CHR,
+    S_IFBLK: S_IF.BLK,
+    "makedev.259.65539": Number(makedev(259, 65539)),
     F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,
     CLONE_VM: CLONE.VM,
     CLONE_FS: CLONE.FS,

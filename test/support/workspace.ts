@@ -5,6 +5,7 @@
  */
 import { afterEach } from "bun:test";
 import { mkdirSync } from "node:fs";
+import type { MountedBatch } from "../../src/ops/batch.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { detachLoopDevicesOf, makeExt4Image } from "./resources.ts";
 import { scratch } from "./root.ts";
@@ -54,6 +55,11 @@ export function workspace() {
       const path = makeExt4Image(here().path(name), sizeMiB, extra, fsSize);
       cleanups.push(() => detachLoopDevicesOf(path));
       return path;
+    },
+    /** Release a batch's mounts after the test (release() is idempotent: a test may release it first); the batch itself. */
+    releaseAfter<T extends MountedBatch>(batch: T): T {
+      cleanups.push(() => batch.release());
+      return batch;
     },
     /** Unmount everything stacked on path after the test (register parents before children). */
     unmountAfter(path: string): void {

@@ -18,6 +18,10 @@
 #include <asm/unistd.h>
 #include <pwd.h>
 #include <grp.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #define SHOW(name, value) printf("%s %lld\n", name, (long long)(value))
 
@@ -45,6 +49,27 @@ int main(void) {
   SHOW("STATX_TYPE", STATX_TYPE);
   SHOW("AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW);
   SHOW("O_CREAT", O_CREAT);
+  SHOW("O_WRONLY", O_WRONLY);
+  SHOW("O_DIRECTORY", O_DIRECTORY);
+  SHOW("O_NOFOLLOW", O_NOFOLLOW);
+  SHOW("offsetof.statx.stx_nlink", offsetof(struct statx, stx_nlink));
+  SHOW("offsetof.statx.stx_atime", offsetof(struct statx, stx_atime));
+  SHOW("offsetof.statx.stx_mtime", offsetof(struct statx, stx_mtime));
+  SHOW("STATX_NLINK", STATX_NLINK);
+  SHOW("STATX_ATIME", STATX_ATIME);
+  SHOW("STATX_MTIME", STATX_MTIME);
+  SHOW("STATX_BASIC_STATS", STATX_BASIC_STATS);
+  SHOW("offsetof.dirent64.d_reclen", offsetof(struct dirent64, d_reclen));
+  SHOW("offsetof.dirent64.d_type", offsetof(struct dirent64, d_type));
+  SHOW("offsetof.dirent64.d_name", offsetof(struct dirent64, d_name));
+  SHOW("SEEK_SET", SEEK_SET);
+  SHOW("SEEK_DATA", SEEK_DATA);
+  SHOW("SEEK_HOLE", SEEK_HOLE);
+  SHOW("UTIME_OMIT", UTIME_OMIT);
+  SHOW("S_IFIFO", S_IFIFO);
+  SHOW("S_IFCHR", S_IFCHR);
+  SHOW("S_IFBLK", S_IFBLK);
+  SHOW("makedev.259.65539", makedev(259, 65539));
   SHOW("O_EXCL", O_EXCL);
   SHOW("sizeof.mount_attr", sizeof(struct mount_attr));
   SHOW("STATX_MNT_ID", STATX_MNT_ID);
