@@ -14,6 +14,7 @@ import { fsParamCheck, refusalText, refusedParam, type FsParamCheck } from "../p
 import type { Plan } from "../plan/steps.ts";
 import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
 import type { OpsContext } from "./context.ts";
+import { planEnv } from "./mount.ts";
 import { readKernelMessages } from "./fs-context.ts";
 import { byteLength } from "../path-text.ts";
 
@@ -50,9 +51,10 @@ export function fsParamRefusals(
   if (!ctx.facts.mountApi) return entries.map(() => undefined); // no fsopen on this kernel: the mounts themselves will tell
   // entries with the same type and parameters are asked about once
   const verdicts = new Map<string, { param: string | undefined; detail: string } | null>();
+  const env = planEnv(ctx);
   return entries.map((entry, i) => {
     const plan = plans[i];
-    const check = plan && fsParamCheck(entry, plan);
+    const check = plan && fsParamCheck(entry, plan, env);
     if (!check) return undefined;
     const key = [check.fstype, ...check.params].join("\0");
     let verdict = verdicts.get(key);
@@ -71,7 +73,7 @@ export function fsParamRefusals(
  */
 export function kernelRefusal(entry: BatchEntry, plan: Plan, ctx: OpsContext): string | undefined {
   if (!ctx.facts.mountApi) return undefined;
-  const check = fsParamCheck(entry, plan);
+  const check = fsParamCheck(entry, plan, planEnv(ctx));
   if (!check) return undefined;
   const verdict = askKernel(check, ctx, []);
   return verdict ? refusalText(check, verdict.param, verdict.detail) : undefined;

@@ -107,8 +107,9 @@ function sourceKind(source: string): SourceKind {
 /**
  * Run-time choices plans may need, computed only when a planner reads them: a fresh temp
  * dir path (the idmapped overlay's temp lowerdirs), what a type-less or image mount's source
- * is, the device a UUID=/LABEL= source names, the ids of X-mount.owner/group names. Nothing is
- * allocated or stat()ed for other mounts.
+ * is, the device a UUID=/LABEL= source names, the ids of X-mount.owner/group and uid=/gid=
+ * names (and the caller's own, for useruid/usergid). Nothing is allocated or stat()ed for
+ * other mounts.
  */
 const PLAN_ENV: PlanEnv = {
   get tempDir() {
@@ -118,6 +119,8 @@ const PLAN_ENV: PlanEnv = {
   deviceOfTag,
   userId: userIdOf,
   groupId: groupIdOf,
+  realUserId: () => process.getuid!(),
+  realGroupId: () => process.getgid!(),
 };
 
 /** PLAN_ENV for mount -w: no read-only fallback (plan/read-only-fallback.ts). */

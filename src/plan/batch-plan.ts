@@ -12,6 +12,7 @@ import { MS } from "./flags.ts";
 import { planMount } from "./mount-plan.ts";
 import { isBind, type PlanEnv } from "./mount-request.ts";
 import { classifyOptions } from "./options.ts";
+import { withNumericIds } from "./id-options.ts";
 import type { Plan } from "./steps.ts";
 
 /** The plan of one entry for its host target; a PlanError names the entry. */
@@ -93,13 +94,15 @@ export interface FsParamCheck {
 }
 
 /**
- * The filesystem the entry's plan creates with mount(2) (role "mount"), with its data items;
+ * The filesystem the entry's plan creates with mount(2) (role "mount"), with its data items as
+ * the plan passes them (uid=NAME's id, through env as the plan was made: id-options.ts);
  * undefined for binds, remounts, propagation changes and plans of other kinds.
  */
-export function fsParamCheck(entry: BatchEntry, plan: Plan): FsParamCheck | undefined {
+export function fsParamCheck(entry: BatchEntry, plan: Plan, env: PlanEnv): FsParamCheck | undefined {
   const step = plan.steps.find((s) => s.op === "mount" && s.role === "mount");
   if (!step || step.op !== "mount" || step.fstype === null) return undefined;
-  return { fstype: step.fstype, params: classifyOptions(entry.mount.options).data };
+  const options = withNumericIds(entry.mount.options, env, () => plan.action);
+  return { fstype: step.fstype, params: classifyOptions(options).data };
 }
 
 /** The message for a parameter the kernel refused, naming the entry. */

@@ -7,6 +7,7 @@ import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { deviceTagOf, noDeviceWithTag, type DeviceTag } from "./device-tag.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
+import { mayHoldIdOption, withNumericIds } from "./id-options.ts";
 import { parseTypeList } from "./type-list.ts";
 import type { Plan, Step } from "./steps.ts";
 import type { ExternalHelpers } from "./external-helper.ts";
@@ -62,10 +63,14 @@ export interface PlanEnv {
    * than a read-only mount (plan/read-only-fallback.ts).
    */
   readonly readWriteOnly?: boolean;
-  /** The uid of a user name (X-mount.owner=NAME), or undefined when there is none. */
+  /** The uid of a user name (X-mount.owner=NAME, uid=NAME), or undefined when there is none. */
   readonly userId?: (name: string) => number | undefined;
-  /** The gid of a group name (X-mount.group=NAME), or undefined when there is none. */
+  /** The gid of a group name (X-mount.group=NAME, gid=NAME), or undefined when there is none. */
   readonly groupId?: (name: string) => number | undefined;
+  /** The caller's real uid, getuid(2): uid=useruid (plan/id-options.ts). */
+  readonly realUserId?: () => number;
+  /** The caller's real gid, getgid(2): gid=usergid. */
+  readonly realGroupId?: () => number;
   /**
    * util-linux's mount.TYPE helpers, when the caller runs them (mount(8) does; containerd and
    * the library by default run FUSE helpers only): plan/external-helper.ts.
@@ -85,12 +90,23 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
   validatePath("target", target);
   if (mount.source.includes("\0")) throw new PlanError(`mount: source ${quotePath(mount.source)} contains a NUL byte`);
   if (mount.type.includes("\0")) throw new PlanError(`mount: invalid filesystem type ${JSON.stringify(mount.type)}`);
+  let idOptions = false;
   for (const option of mount.options) {
     if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
+    idOptions ||= mayHoldIdOption(option);
   }
   const tag = env.deviceOfTag === undefined ? undefined : deviceTagOf(mount.source);
   if (tag !== undefined) mount = { ...mount, source: taggedDevice(tag, mount, target, env.deviceOfTag!) };
-  const options = classifyOptions(mount.options);
+  let options = classifyOptions(mount.options);
+  if (idOptions) {
+    // uid=NAME, gid=NAME: the ids in their place, for the kernel, helpers and dry runs alike (id-options.ts)
+    const request = mount;
+    const numeric = withNumericIds(mount.options, env, () => describeAction(request, target, options));
+    if (numeric !== mount.options) {
+      mount = { ...mount, options: numeric };
+      options = classifyOptions(numeric);
+    }
+  }
   if (!mount.type.includes(",")) return new RequestContext(mount, target, options, facts, env, NO_OTHER_TYPES);
   // A type list: planners see its first type, and the step tries the others after it.
   const [first, ...others] = parseTypeList(mount.type, options, describeAction(mount, target));

@@ -6,6 +6,7 @@
  * and restores what was changed, where util-linux leaves the mount. Pure.
  */
 import { PlanError } from "../errors.ts";
+import { idOfName } from "./id-names.ts";
 import type { MountContext } from "./mount-request.ts";
 
 export interface SetOwnerStep {
@@ -49,12 +50,7 @@ function idOf(ctx: MountContext, key: "owner" | "group", value: string): number 
     if (id < 0xffffffff) return id;
     throw new PlanError(`${ctx.action}: X-mount.${key}=${value} is not a valid ${key === "owner" ? "user" : "group"} id`);
   }
-  const find = key === "owner" ? ctx.env.userId : ctx.env.groupId;
-  const id = find?.(value);
-  if (id !== undefined) return id;
-  throw new PlanError(`${ctx.action}: X-mount.${key}=${value}: no ${key === "owner" ? "user" : "group"} named ${JSON.stringify(value)}`, {
-    hint: find === undefined ? "names are looked up by mountkit's mount(); a plan made alone takes numeric ids" : `give a ${key === "owner" ? "uid" : "gid"} instead, or a name ${key === "owner" ? "getent passwd" : "getent group"} knows`,
-  });
+  return idOfName(key === "owner" ? "user" : "group", value, `X-mount.${key}=${value}`, ctx.env, ctx.action);
 }
 
 /** An octal mode up to 07777 (755, 0755, 01777), as mount(8) reads it. */

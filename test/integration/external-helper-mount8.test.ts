@@ -222,6 +222,9 @@ const COMPARISONS: readonly Comparison[] = [
   mountWith("-t", "mkcmp", "-o", "strictatime,lazytime,nosymfollow,mand,iversion,silent"),
   mountWith("-t", "mkcmp", "-o", 'foo="a,b",bar', "-o", "helper=x,uhelper=y"),
   mountWith("-t", "mkcmp", "-o", "shared,size=1m"),
+  // uid=NAME and gid=NAME: libmount puts the ids in their place before it runs the helper
+  mountWith("-t", "mkcmp", "-o", "uid=daemon,gid=nogroup,size=1m"),
+  mountWith("-t", "mkcmp", "-o", "uid=useruid", "-o", "gid=usergid,uid=0"),
   ...[1, 2, 32, 64].map((status) => ({ ...mountWith("-t", "mkcmp"), status })),
   { command: "umount", args: ["t"] },
   { command: "umount", args: ["tlink"] },
