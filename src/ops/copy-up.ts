@@ -1,10 +1,12 @@
 /**
  * Running tmpcopyup (plan/copy-up.ts). Before the mount, the target directory is opened (inside
  * a root through its pinned fd, ops/pinned-target.ts: the directory the mount will cover, never
- * one a symlink swapped in since leads to); after it, the new mount is opened at the target (the
- * mount made on the pinned fd) and the directory's entries are copied into it (copy-tree.ts),
- * then the tmpfs root takes the directory's own attributes. A failure leaves the copy to the
- * tmpfs, which the plan's rollback unmounts: the rootfs directory was only read.
+ * one a symlink swapped in since leads to). Detached, the directory's entries are copied
+ * (copy-tree.ts) into the tmpfs through the fd fsmount gave (plan/copy-up-detached.ts); mounted,
+ * the new mount is opened at the target (the mount made on the pinned fd, found by its name) and
+ * copied into. Then the tmpfs root takes the directory's own attributes. A failure leaves the
+ * copy to the tmpfs, which the plan's end dissolves (detached: its fd closed) or its rollback
+ * unmounts: the rootfs directory was only read.
  */
 import { Errno } from "../errno.ts";
 import { isErrno, MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
@@ -33,15 +35,17 @@ export function runCopyUpSourceStep(step: CopyUpSourceStep, ctx: OpsContext, run
   ownHandle(run, step.slot, fd);
 }
 
-/** The directory in slot copied into the tmpfs now mounted on target. */
+/** The directory in slot copied into the detached tmpfs in step.into, or the tmpfs now mounted on target. */
 export function runCopyUpStep(step: CopyUpStep, ctx: OpsContext, run: PlanRun): void {
   const { sys } = ctx;
   const from = handleFd(run, step.slot);
-  const to = sys.open(step.target, DIRECTORY);
+  // the detached mount's fd is its root (O_PATH: every call of the copy is relative to it or
+  // through its /proc/self/fd link); borrowed, its close step closes it
+  const to = step.into === undefined ? sys.open(step.target, DIRECTORY) : handleFd(run, step.into);
   const report = emptyReport();
   try {
     const source = sys.statxFile(from, "", AT.EMPTY_PATH);
-    if (sys.statxFile(to, "", AT.EMPTY_PATH).mountId === source.mountId) {
+    if (step.into === undefined && sys.statxFile(to, "", AT.EMPTY_PATH).mountId === source.mountId) {
       throw new MountFailedError(
         `${quotePath(step.target)}: no new mount there to copy into (tmpcopyup)`,
         new PlanError("the target opened after the mount is on the directory's own mount"),
@@ -57,7 +61,7 @@ export function runCopyUpStep(step: CopyUpStep, ctx: OpsContext, run: PlanRun): 
     }
     throw err;
   } finally {
-    closeQuietly(sys, to); // before a rollback unmounts the tmpfs: an fd on it would keep it busy
+    if (step.into === undefined) closeQuietly(sys, to); // before a rollback unmounts the tmpfs: an fd on it would keep it busy
   }
   tell(report, step.target, ctx);
 }

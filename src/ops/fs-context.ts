@@ -5,7 +5,9 @@
  * Owns every fd it opens and closes each on every path:
  * a layer's O_PATH fd right after its fsconfig call (the kernel holds its own reference),
  * the mount fd after move_mount (closing it unmounts the tree if move_mount failed), the
- * context fd last. An idmapped step idmaps the mount before it is attached (step.idmap).
+ * context fd last. A step with detachInto makes no move_mount: its mount fd goes into that
+ * handle, owned by the run, for the steps that fill and attach it. An idmapped step idmaps the
+ * mount before it is attached (step.idmap).
  * A failed fsconfig or fsmount carries the kernel's messages from the context.
  */
 import { SyscallError } from "../errors.ts";
@@ -13,7 +15,7 @@ import { layerLabel, type FsContextStep, type FsParam, type LayerSource } from "
 import { AT, FSCONFIG, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOUNT_ATTR, MOVE_MOUNT } from "../sys/mount-api.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
-import { closeHandle, closeQuietly, handleFd } from "./plan-handles.ts";
+import { closeHandle, closeQuietly, handleFd, ownHandle } from "./plan-handles.ts";
 import { explainIdmapRefusal } from "./idmap-refusal.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 
@@ -36,10 +38,14 @@ export function runFsContextStep(step: FsContextStep, ctx: OpsContext, run: Plan
     }
     try {
       if (step.idmap !== undefined) idmapNewMount(sys, mntfd, step.fstype, handleFd(run, step.idmap));
-      sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
-    } finally {
+      if (step.detachInto === undefined) sys.moveMount(mntfd, "", AT.FDCWD, step.target, MOVE_MOUNT.F_EMPTY_PATH);
+    } catch (err) {
       closeQuietly(sys, mntfd);
+      throw err;
     }
+    // detached: the run owns the mount from here (its close step, or the plan's end, dissolves it)
+    if (step.detachInto !== undefined) ownHandle(run, step.detachInto, mntfd);
+    else closeQuietly(sys, mntfd);
   } finally {
     closeQuietly(sys, fsfd);
   }

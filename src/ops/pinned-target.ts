@@ -8,13 +8,14 @@
  *
  *   - calls that make a mount there (mount(2), move_mount, the dir thread's mount(2)) name
  *     the fd: the mount lands on the directory that was opened, or the file; an open(2) of the
- *     target before that (tmpcopyup's of the directory to copy) opens that directory too;
+ *     target before that (tmpcopyup's of the directory to copy) opens that directory too, and
+ *     tmpcopyup's detached tmpfs, filled through its own fd, is attached by move_mount here;
  *   - calls on the mount made there (a remount, a propagation change, statfs, X-mount.owner's
- *     chown and chmod, mount_setattr, tmpcopyup's open of the tmpfs to copy into) need the new
- *     mount, which the fd does not reach (the kernel's jump to the fd's file does not cross
- *     the mount on it): the name is looked up
- *     again in the pinned parent, and used only when that is on a mount other than the
- *     target's and the parent's, else the entry fails and is rolled back;
+ *     chown and chmod, mount_setattr, the mounted tmpcopyup's open of the tmpfs to copy into)
+ *     need the new mount, which the fd does not reach (the kernel's jump to the fd's file does
+ *     not cross the mount on it): the name is looked up again in the pinned parent, and used
+ *     only when that is on a mount other than the target's and the parent's, else the entry
+ *     fails and is rolled back;
  *   - umount2 crosses the mount on the fd's file (the kernel looks a mount point up), so an
  *     undo goes through the fd; once the entry has run the fds are closed, and a later undo
  *     (a rollback, release()) opens the parent inside the root again.

@@ -3,19 +3,29 @@
  * its tmpfs mounts: the tmpfs mounted over a directory starts with a copy of what the
  * directory holds, so /etc or /var/lib/x in the container keeps its files while being writable
  * and ephemeral. As crun does it, not as runc (which mounts the tmpfs on a host temp dir, copies
- * by path, then moves it):
+ * by path, then moves it): the directory is opened before the tmpfs covers it, and copied
+ * through that fd. Two ways (copyUpStrategy):
  *
- *   $copyup = open(target, O_RDONLY|O_DIRECTORY|O_CLOEXEC)   before the mount: the directory
- *   mount("tmpfs", target, "tmpfs", ...)                      the planner's own steps
- *   copy $copyup into target                                  every call relative to an fd
- *   close($copyup)
+ *   "detached" (the fd-based mount API, Linux 5.12): the tmpfs is made detached, filled through
+ *   its own fd, made read-only if asked, and only then attached at the target
+ *   (plan/copy-up-detached.ts): the target never shows a half-filled tmpfs, and the copy never
+ *   looks the target's name up again.
  *
- * Inside a root the target is pinned (ops/pinned-target.ts): the open and the mount go through
- * the same fd, and the copy writes into the mount made on it. A read-only tmpfs (ro) is mounted
- * read-write, filled, then made read-only (MS_REMOUNT|MS_BIND|MS_RDONLY). The copy itself is
- * ops/copy-up.ts. Pure.
+ *   "mounted" (MOUNTKIT_STRATEGY=legacy, or older kernels):
+ *     $copyup = open(target, O_RDONLY|O_DIRECTORY|O_CLOEXEC)   before the mount: the directory
+ *     mount("tmpfs", target, "tmpfs", ...)                      the planner's own steps
+ *     copy $copyup into target                                  every call relative to an fd
+ *     close($copyup)
+ *   Inside a root the target is pinned (ops/pinned-target.ts): the open and the mount go through
+ *   the same fd, and the copy writes into the mount made on it, found again by the target's name.
+ *   A read-only tmpfs (ro) is mounted read-write, filled, then made read-only
+ *   (MS_REMOUNT|MS_BIND|MS_RDONLY).
+ *
+ * The copy itself is ops/copy-up.ts. Pure.
  */
 import { NotSupportedError, PlanError } from "../errors.ts";
+import { detachedCopyUp } from "./copy-up-detached.ts";
+import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { isBind, planFor, withOptions, type MountContext } from "./mount-request.ts";
 import { MS_PER_MOUNT } from "./plain.ts";
@@ -31,11 +41,16 @@ export interface CopyUpSourceStep {
   readonly target: string;
 }
 
-/** After the mount: what the directory in slot holds, copied into the mount on target. */
+/** After the mount: what the directory in slot holds, copied into the mount on target (or the detached one in into). */
 export interface CopyUpStep {
   readonly op: "copy-up";
   readonly slot: string;
   readonly target: string;
+  /**
+   * The handle slot of the detached tmpfs to copy into (plan/copy-up-detached.ts); without it
+   * the tmpfs mounted on target is opened there.
+   */
+  readonly into?: string;
   /**
    * What of the directory itself the tmpfs root takes (its xattrs and timestamps always): each
    * false where the options set it (mode=, uid=, gid=)
@@ -43,6 +58,18 @@ export interface CopyUpStep {
   readonly rootMode: boolean;
   readonly rootUid: boolean;
   readonly rootGid: boolean;
+}
+
+/** How the tmpfs is made and filled: see the head of this file. */
+export type CopyUpStrategy = "detached" | "mounted";
+
+/**
+ * Detached where the kernel has fsmount and mount_setattr (ro is set on the detached mount after
+ * the copy), unless MOUNTKIT_STRATEGY=legacy. The kernel's default strategy is about overlay
+ * (6.8+) and does not decide this. A plain tmpfs without tmpcopyup stays on mount(2), one call.
+ */
+export function copyUpStrategy(facts: KernelFacts): CopyUpStrategy {
+  return facts.mountApi && facts.mountSetattr && !legacyForced(facts) ? "detached" : "mounted";
 }
 
 /** openat2(2) is what every step of the copy is made with (Linux 5.6). */
@@ -78,13 +105,19 @@ export function copyUpContext(ctx: MountContext): MountContext {
 
 /**
  * plan (the tmpfs mount, planned from copyUpContext) with the copy around it: the directory
- * opened first, copied once the tmpfs is mounted, closed; then the read-only remount ro asked for.
+ * opened first, copied into the tmpfs, closed; ro made after the copy. Detached where the
+ * strategy says so and the mount is one the fd API can make (copy-up-detached.ts), else mounted:
+ * copied once the tmpfs is mounted on the target, then the read-only remount ro asked for.
  */
 export function withCopyUp(plan: Plan, ctx: MountContext): Plan {
   const { target, options } = ctx;
   const given = (key: string) => options.data.some((item) => item.startsWith(`${key}=`));
   const source: CopyUpSourceStep = { op: "copy-up-source", slot: COPY_UP_SLOT, target };
   const copy: CopyUpStep = { op: "copy-up", slot: COPY_UP_SLOT, target, rootMode: !given("mode"), rootUid: !given("uid"), rootGid: !given("gid") };
+  if (copyUpStrategy(ctx.facts) === "detached") {
+    const detached = detachedCopyUp(plan, ctx, source, copy);
+    if (detached !== undefined) return detached;
+  }
   const steps = [source, ...plan.steps, copy, { op: "close" as const, slot: COPY_UP_SLOT }];
   if (options.flags & MS.RDONLY) steps.push(readOnlyRemount(target, options.flags));
   return planFor(ctx, steps);
@@ -119,8 +152,9 @@ export function formatCopyUpSourceStep(step: CopyUpSourceStep): string {
 }
 
 export function formatCopyUpStep(step: CopyUpStep): string {
+  const into = step.into === undefined ? `open(${q(step.target)}, ${OPEN_FLAGS})` : `$${step.into}`;
   return (
-    `copy $${step.slot} into open(${q(step.target)}, ${OPEN_FLAGS})  [tmpcopyup: each entry by openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV), ` +
+    `copy $${step.slot} into ${into}  [tmpcopyup: each entry by openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV), ` +
     `no link followed: files (holes kept), directories, symlinks as links, fifos, device nodes, with owner, mode, timestamps, xattrs; ` +
     `sockets and the files of other mounts left out; the tmpfs root takes the directory's ${rootTakes(step)}]`
   );
@@ -134,7 +168,7 @@ export function describeCopyUpStep(step: CopyUpStep): Record<string, unknown> {
   return {
     op: step.op,
     syscalls: ["open", "getdents64", "openat2", "statx", "mkdirat", "sendfile", "symlinkat", "readlinkat", "mknodat", "fchownat", "chmod", "listxattr", "getxattr", "setxattr", "utimensat"],
-    args: { from: `$${step.slot}`, to: step.target, flags: OPEN_FLAGS },
+    args: step.into === undefined ? { from: `$${step.slot}`, to: step.target, flags: OPEN_FLAGS } : { from: `$${step.slot}`, to: `$${step.into}`, target: step.target },
     root: { mode: step.rootMode, uid: step.rootUid, gid: step.rootGid },
   };
 }

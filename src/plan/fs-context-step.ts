@@ -57,6 +57,12 @@ export interface FsContextStep {
    * detached, the only time the kernel allows it (plan/idmapped-new-mount.ts).
    */
   readonly idmap?: string;
+  /**
+   * The handle slot the new mount's fd is put in, detached, instead of being attached at
+   * target: a later move_mount step attaches it, a close step (or the plan's end) closes it.
+   * target then only names the mount in messages. undoable is false: the attach owns the undo.
+   */
+  readonly detachInto?: string;
 }
 
 /** What a layer is, for messages: its path, or the handle's label. */
@@ -75,7 +81,7 @@ export function paramCommand(param: FsParam): "SET_FLAG" | "SET_STRING" | "SET_F
 export function describeFsContextStep(step: FsContextStep): Record<string, unknown> {
   return {
     op: step.op,
-    syscalls: step.idmap === undefined ? ["fsopen", "fsconfig", "fsmount", "move_mount"] : ["fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount"],
+    syscalls: ["fsopen", "fsconfig", "fsmount", ...(step.idmap === undefined ? [] : ["mount_setattr"]), ...(step.detachInto === undefined ? ["move_mount"] : [])],
     fstype: step.fstype,
     params: step.params.map((p) => ({
       cmd: `FSCONFIG_${paramCommand(p)}`,
@@ -89,6 +95,7 @@ export function describeFsContextStep(step: FsContextStep): Record<string, unkno
     target: step.target,
     undoable: step.undoable,
     ...(step.closeAfterCreate?.length ? { closeAfterCreate: step.closeAfterCreate.map((h) => `$${h}`) } : {}),
+    ...(step.detachInto !== undefined ? { result: `$${step.detachInto}` } : {}),
   };
 }
 
@@ -113,8 +120,10 @@ export function formatFsContextStep(step: FsContextStep, fstypeShown = JSON.stri
   }
   lines.push("fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)");
   for (const handle of step.closeAfterCreate ?? []) lines.push(`close($${handle})`);
-  lines.push(`mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, ${formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_")})`);
-  if (step.idmap !== undefined) lines.push(`mount_setattr(mntfd, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_IDMAP, userns_fd: $${step.idmap}})`);
-  lines.push(`move_mount(mntfd, "", AT_FDCWD, ${q(step.target)}, MOVE_MOUNT_F_EMPTY_PATH)`);
+  const mntfd = step.detachInto === undefined ? "mntfd" : `$${step.detachInto}`;
+  const detached = step.detachInto === undefined ? "" : `  [detached: ${q(step.target)} is not touched yet]`;
+  lines.push(`${mntfd} = fsmount(fsfd, FSMOUNT_CLOEXEC, ${formatFlags(step.attrFlags, MOUNT_ATTR, "MOUNT_ATTR_")})${detached}`);
+  if (step.idmap !== undefined) lines.push(`mount_setattr(${mntfd}, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_IDMAP, userns_fd: $${step.idmap}})`);
+  if (step.detachInto === undefined) lines.push(`move_mount(mntfd, "", AT_FDCWD, ${q(step.target)}, MOVE_MOUNT_F_EMPTY_PATH)`);
   return lines.join("\n");
 }

@@ -41,6 +41,14 @@ export function fitsFsContext(flags: number, data: string | null, source: string
 
 /** The fs-context step that makes the mount of call, idmapped with the user namespace in slot usernsSlot. */
 export function idmappedNewMount(call: MountCall, usernsSlot: string): FsContextStep {
+  return { ...newMountFsContext(call), idmap: usernsSlot };
+}
+
+/**
+ * The fs-context step that makes what the mount(2) call would: "source", each data item, the
+ * superblock flags by fsconfig; the per-mount flags as fsmount's attrs. Check fitsFsContext first.
+ */
+export function newMountFsContext(call: MountCall): FsContextStep {
   const { sbFlags, attrFlags } = fsContextFlags(call.flags, { action: `mount on ${call.target}` });
   const params: FsParam[] = [];
   if (call.source !== null) params.push({ kind: "string", key: "source", value: call.source });
@@ -53,7 +61,6 @@ export function idmappedNewMount(call: MountCall, usernsSlot: string): FsContext
     attrFlags,
     target: call.target,
     undoable: false, // the step that made the call owns the mount, and its undo
-    idmap: usernsSlot,
   };
 }
 

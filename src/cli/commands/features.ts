@@ -9,6 +9,7 @@ import { overlayStrategy } from "../../plan/overlay.ts";
 import { idmapOverlayStrategy } from "../../plan/idmap-overlay.ts";
 import { loopMethod } from "../../plan/loop.ts";
 import { lazytimeRead } from "../../plan/plain.ts";
+import { copyUpStrategy } from "../../plan/copy-up.ts";
 import { flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printResult, reportError, type Io } from "../output.ts";
 
@@ -23,6 +24,11 @@ const USAGE = "mountkit features [--json] [--options]";
 const OVERLAY_STRATEGY_TEXT = {
   fd: "fd: fsopen + one fsconfig per layer (lowerdir+), no size limit",
   legacy: "legacy: mount(2), lowerdirs compacted from pagesize-512 bytes on",
+} as const;
+
+const COPY_UP_STRATEGY_TEXT = {
+  detached: "detached: fsmount, filled through its fd, ro, then move_mount",
+  mounted: "mounted: mount(2) on the target, then filled",
 } as const;
 
 const IDMAP_OVERLAY_STRATEGY_TEXT = {
@@ -46,6 +52,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
       idmapOverlayStrategy: idmapOverlayStrategy(facts),
       loopMethod: loopMethod(facts),
       lazytimeRead: lazytimeRead(facts),
+      copyUpStrategy: copyUpStrategy(facts),
       overlayProbe: overlay,
     };
     const options = OPTION_TABLE.map((o) => ({ name: o.valued ? `${o.name}=` : o.name, kind: o.behaviour.kind, origin: o.origin, help: o.help }));
@@ -72,6 +79,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
         `idmapped overlay    ${IDMAP_OVERLAY_STRATEGY_TEXT[strategies.idmapOverlayStrategy]}`,
         `loop attach         ${strategies.loopMethod === "configure" ? "LOOP_CONFIGURE" : "LOOP_SET_FD + LOOP_SET_STATUS64"}`,
         `remount lazytime    ${strategies.lazytimeRead === "statmount" ? "statmount(2) sb_flags" : "mountinfo superblock options"}`,
+        `tmpcopyup           ${COPY_UP_STRATEGY_TEXT[strategies.copyUpStrategy]}`,
         "",
       ].join("\n"),
     );
