@@ -221,6 +221,20 @@ describe("the binary", () => {
     expect(dirSource.stderr).toMatch(/no filesystem type given, and .*src is no block device or image file to read it from/);
   });
 
+  test("-t none names no type, as mount(8) and an fstab line take it: the image's type is read; with --bind, a bind", async () => {
+    const { img, t } = imageAndTarget("probe-none");
+    const r = runCli(["mount", "-t", "none", img, t]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(mountAt(t)?.fstype).toBe("ext4");
+    expect(runCli(["umount", t]).code).toBe(0);
+    await expectFreed(img);
+
+    const src = dir("src");
+    expect(runCli(["mount", "-t", "none", "--bind", src, t]).code).toBe(0);
+    expect(mountAt(t)).toBeDefined();
+    expect(runCli(["mount", "-n", "-t", "none", "--bind", src, t]).stdout).toBe(`mount("${src}", "${t}", NULL, MS_BIND, NULL)\n`);
+  });
+
   test("mount -a: an auto line and a loop line mount once; run again, both are already mounted", async () => {
     fresh("probe-fstab");
     const a = image("a.img");

@@ -246,8 +246,11 @@ function requestFrom(args: ParsedArgs): Request {
   const options = commandLineOptions(args);
 
   const typeValues = flags.get("types");
-  const type = typeValues?.[typeValues.length - 1] ?? "";
-  if (typeValues && type === "") throw new UsageError("mount: empty filesystem type given with -t");
+  const given = typeValues?.[typeValues.length - 1] ?? "";
+  if (typeValues && given === "") throw new UsageError("mount: empty filesystem type given with -t");
+  // -t none names no filesystem (none is called so): a bind with it, else the device's type is
+  // read from its superblock, as mount(8) and an fstab line's "none" take it
+  const type = given === "none" ? "" : given;
 
   operands = explicitOperands(operands, flags);
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
