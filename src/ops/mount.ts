@@ -101,6 +101,7 @@ export function readyToRun(plan: Plan, ctx: OpsContext): Plan {
 /** What a mount's source names, following symlinks (/dev/disk/by-label/x). */
 function sourceKind(source: string): SourceKind {
   const type = fileType(source);
+  if (type === undefined) return "missing";
   return type === "block" || type === "file" ? type : "other";
 }
 

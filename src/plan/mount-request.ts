@@ -78,8 +78,8 @@ export interface PlanEnv {
   readonly externalHelpers?: ExternalHelpers;
 }
 
-/** A source as the type-less and image mounts see it: a block device, a regular file, or else. */
-export type SourceKind = "block" | "file" | "other";
+/** A source as the type-less and image mounts see it: a block device, a regular file, no file, or else. */
+export type SourceKind = "block" | "file" | "missing" | "other";
 
 /** No type given: "" (and no bind), or mount(8)'s "auto". The device's superblock names it. */
 export function isTypeUnknown(type: string): boolean {

@@ -175,7 +175,9 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     ["empty type", (t) => ["mount", "-t", "", "x", t], 1, /empty filesystem type/],
     ["unbalanced quote", (t) => ["mount", "-t", "tmpfs", "-o", 'size="1m', "x", t], 1, /unbalanced double quote/],
     ["data longer than a page", (t) => ["mount", "-t", "tmpfs", "-o", `x=${"a".repeat(5000)}`, "x", t], 1, /more than the \d+-byte page/],
-    ["no type", (t) => ["mount", "/dev/nothing", t], 1, /no filesystem type given/],
+    // a missing device or a directory with no type: a mount failure, as mount(8)'s (32), not bad usage
+    ["no type", (t) => ["mount", "/dev/nothing", t], 32, /special device \/dev\/nothing does not exist \(with no type given/],
+    ["no type, a directory", (t, d) => ["mount", d, t], 32, /no filesystem type given, and .* is no block device or image file/],
     ["target missing", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/missing`], 32, /ENOENT.*mount point .* does not exist/],
     ["bind source missing", (t, d) => ["mount", "--bind", `${d}/nosrc`, t], 32, /ENOENT.*source .* does not exist/],
     ["unknown fs type", (t) => ["mount", "-t", "nosuchfs", "x", t], 32, /ENODEV/],
