@@ -10,6 +10,7 @@ import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs } from "../sys/stat.ts";
+import { moveHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
 
 const NEEDS_PRIVILEGE = "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
@@ -54,6 +55,7 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return `${quotePath(target)} or the source is busy`;
     case Errno.EINVAL:
       if (err.syscall === "mount_setattr(2)" && isIdmapped(mount)) return idmapHint(mount);
+      if (isTheMove(err, mount)) return moveHint(mount.source, target);
       return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
     case Errno.EMFILE:
       return openFilesHint();
@@ -65,6 +67,11 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     default:
       return undefined;
   }
+}
+
+/** The move's own call failed (not a propagation change after it, which names TARGET alone). */
+function isTheMove(err: SyscallError, mount: Mount): boolean {
+  return err.syscall === "mount(2)" && (classifyOptions(mount.options).flags & MS.MOVE) !== 0 && err.paths.length === 2;
 }
 
 function isIdmapped(mount: Mount): boolean {

@@ -218,6 +218,7 @@ export function isBind(request: { readonly mount: Mount; readonly options?: Clas
  */
 function describeAction(mount: Mount, target: string, options?: ClassifiedOptions): string {
   if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
+  if (options !== undefined && options.flags & MS.MOVE) return `move ${quotePath(mount.source)} to ${quotePath(target)}`;
   if (options !== undefined && isPropagationOnly(mount, options)) return `change the propagation of ${quotePath(target)}`;
   const what = mount.source || mount.type || "none";
   return `mount ${quotePath(what)} on ${quotePath(target)}`;
