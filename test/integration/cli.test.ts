@@ -181,6 +181,10 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     ["target missing", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/missing`], 32, /ENOENT.*mount point .* does not exist/],
     ["bind source missing", (t, d) => ["mount", "--bind", `${d}/nosrc`, t], 32, /ENOENT.*source .* does not exist/],
     ["unknown fs type", (t) => ["mount", "-t", "nosuchfs", "x", t], 32, /ENODEV/],
+    // mount(2)'s EINVAL names no option: the kernel's own word on it, asked through fsconfig
+    ["a value the filesystem refuses", (t) => ["mount", "-t", "tmpfs", "-o", "size=1m,huge=bogus", "x", t], 32, /mount\(2\): EINVAL \(Invalid argument\) \(option "huge=bogus" refused by the kernel: tmpfs: Bad value for 'huge'\)$/],
+    ["an option the filesystem does not know", (t) => ["mount", "-t", "tmpfs", "-o", "nosuchopt", "x", t], 32, /\(option "nosuchopt" refused by the kernel: tmpfs: Unknown parameter 'nosuchopt'\)$/],
+    ["a message that ends in newlines", (t) => ["mount", "-t", "proc", "-o", "hidepid=9", "x", t], 32, /\(option "hidepid=9" refused by the kernel: proc: unknown value of hidepid - 9\)$/],
     ["target path with a newline", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/no\nsuch`], 32, /"[^"]*no\\nsuch".*does not exist/],
     ["MOUNTKIT_STRATEGY invalid", (t) => ["mount", "-t", "tmpfs", "x", t], 1, /MOUNTKIT_STRATEGY/],
   ];
