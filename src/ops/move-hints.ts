@@ -11,6 +11,27 @@ import { existingRealpath } from "../sys/realpath.ts";
 
 const UNKNOWN_CAUSE = "the source is not a mount point, its parent mount is shared, or the destination is shared and the tree holds an unbindable mount";
 
+/** The mount whose mount point path (canonical) is, the top one of a stack; undefined when it is none. */
+export function mountOnPath(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
+  const top = lookupMount(mounts, path);
+  return top?.mountpoint === path ? top : undefined;
+}
+
+/**
+ * A remount's or propagation change's EINVAL when TARGET is no mount point (mount(8): "not mount
+ * point or bad option"); undefined when it is one, or the table cannot say.
+ */
+export function notMountPointHint(target: string): string | undefined {
+  const path = existingRealpath(target);
+  if (path === undefined) return undefined;
+  try {
+    if (mountOnPath(readMountInfo(), path) !== undefined) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `${quotePath(target)} is not a mount point: a remount or a propagation change acts on a mount`;
+}
+
 /** The hint for EINVAL of mount(SOURCE, TARGET, NULL, MS_MOVE, NULL). */
 export function moveHint(source: string, target: string): string {
   let mounts: MountInfo[];
@@ -20,8 +41,8 @@ export function moveHint(source: string, target: string): string {
     return UNKNOWN_CAUSE;
   }
   const from = existingRealpath(source);
-  const moved = from === undefined ? undefined : lookupMount(mounts, from);
-  if (from === undefined || moved === undefined || moved.mountpoint !== from) {
+  const moved = from === undefined ? undefined : mountOnPath(mounts, from);
+  if (from === undefined || moved === undefined) {
     return `${quotePath(source)} is not a mount point: --move moves a mount (a directory that is none can be bound elsewhere with --bind)`;
   }
   const parent = mounts.find((m) => m.id === moved.parent && m.id !== moved.id);

@@ -184,6 +184,9 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     // mount(2)'s EINVAL names no option: the kernel's own word on it, asked through fsconfig
     ["a value the filesystem refuses", (t) => ["mount", "-t", "tmpfs", "-o", "size=1m,huge=bogus", "x", t], 32, /mount\(2\): EINVAL \(Invalid argument\) \(option "huge=bogus" refused by the kernel: tmpfs: Bad value for 'huge'\)$/],
     ["an option the filesystem does not know", (t) => ["mount", "-t", "tmpfs", "-o", "nosuchopt", "x", t], 32, /\(option "nosuchopt" refused by the kernel: tmpfs: Unknown parameter 'nosuchopt'\)$/],
+    // t is a plain directory: mount(8)'s "not mount point or bad option", said which
+    ["remount of no mount point", (t) => ["mount", "-o", "remount,ro", t], 32, /^mountkit: remount .*: mount\(2\): EINVAL \(Invalid argument\) \(.* is not a mount point: a remount or a propagation change acts on a mount\)$/],
+    ["propagation of no mount point", (t) => ["mount", "--make-private", t], 32, /^mountkit: change the propagation of .*: mount\(2\): EINVAL \(Invalid argument\) \(.* is not a mount point: a remount or a propagation change acts on a mount\)$/],
     ["a message that ends in newlines", (t) => ["mount", "-t", "proc", "-o", "hidepid=9", "x", t], 32, /\(option "hidepid=9" refused by the kernel: proc: unknown value of hidepid - 9\)$/],
     ["target path with a newline", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/no\nsuch`], 32, /"[^"]*no\\nsuch".*does not exist/],
     ["MOUNTKIT_STRATEGY invalid", (t) => ["mount", "-t", "tmpfs", "x", t], 1, /MOUNTKIT_STRATEGY/],
