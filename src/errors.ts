@@ -48,6 +48,13 @@ export class PlanError extends MountkitError {
   readonly kind = "plan";
 }
 
+/**
+ * A plan refused because its source names nothing to mount: a device that does not exist, or a
+ * directory mounted with no type. The host's state rather than the command line, so exit 32 as
+ * mount(8) ("special device ... does not exist"), though no syscall was made.
+ */
+export class SourceUnusableError extends PlanError {}
+
 /** Raised when a feature is recognised but not built yet (never silently ignored). */
 export class NotSupportedError extends PlanError {}
 
@@ -222,6 +229,7 @@ export function isErrno(err: unknown, code: number): err is SyscallError {
 
 /** The util-linux exit code for a failure. */
 export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof SourceUnusableError) return ExitCode.mountFailed;
   if (err instanceof PlanError) return ExitCode.usage;
   if (err instanceof BatchError) return err.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
   if (err instanceof SyscallError || err instanceof HelperError || err instanceof MountFailedError) return ExitCode.mountFailed;

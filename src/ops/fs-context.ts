@@ -119,7 +119,8 @@ export function readKernelMessages(sys: Syscalls, fsfd: number): string[] {
 
 /** The kernel prefixes each message with its level: "e " error, "w " warning, "i " info. */
 export function formatKernelMessage(message: string): string {
-  const text = message.replace(/\n$/, "");
+  // some messages end in newlines, which a one-line error must not carry (proc's hidepid refusal: two)
+  const text = message.replace(/\n+$/, "");
   if (text.startsWith("e ")) return text.slice(2);
   if (text.startsWith("w ")) return `warning: ${text.slice(2)}`;
   if (text.startsWith("i ")) return `info: ${text.slice(2)}`;

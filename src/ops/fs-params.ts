@@ -12,6 +12,7 @@ import { badEntries } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { fsParamCheck, refusalText, refusedParam, type FsParamCheck } from "../plan/batch-plan.ts";
 import type { Plan } from "../plan/steps.ts";
+import type { Mount } from "../plan/mount-request.ts";
 import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
 import type { OpsContext } from "./context.ts";
 import { planEnv } from "./mount.ts";
@@ -71,7 +72,7 @@ export function fsParamRefusals(
  * refused by the kernel: tmpfs: Bad value for 'mode'"), or undefined when it takes them, cannot
  * say, or the plan makes no new filesystem: findmnt --verify's check of a line.
  */
-export function kernelRefusal(entry: BatchEntry, plan: Plan, ctx: OpsContext): string | undefined {
+export function kernelRefusal(entry: { readonly mount: Mount }, plan: Plan, ctx: OpsContext): string | undefined {
   if (!ctx.facts.mountApi) return undefined;
   const check = fsParamCheck(entry, plan, planEnv(ctx));
   if (!check) return undefined;

@@ -10,6 +10,7 @@ import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs } from "../sys/stat.ts";
+import { moveHint, notMountPointHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
 
 const NEEDS_PRIVILEGE = "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
@@ -54,7 +55,9 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return `${quotePath(target)} or the source is busy`;
     case Errno.EINVAL:
       if (err.syscall === "mount_setattr(2)" && isIdmapped(mount)) return idmapHint(mount);
-      return "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
+      if (isTheMove(err, mount)) return moveHint(mount.source, target);
+      if (changesExisting(mount)) return notMountPointHint(target) ?? (classifyOptions(mount.options).flags & MS.REMOUNT ? REMOUNT_EINVAL : GENERIC_EINVAL);
+      return GENERIC_EINVAL;
     case Errno.EMFILE:
       return openFilesHint();
     case Errno.ENOSPC:
@@ -65,6 +68,21 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     default:
       return undefined;
   }
+}
+
+const REMOUNT_EINVAL = "the filesystem refuses an option of the remount (some are taken only by a new mount)";
+const GENERIC_EINVAL = "wrong fs type, bad option, bad superblock, or a propagation/remount on a path that is not a mount point";
+
+/** A remount, or a propagation change alone: the request acts on a mount that exists at the target. */
+function changesExisting(mount: Mount): boolean {
+  const options = classifyOptions(mount.options);
+  if (options.flags & MS.REMOUNT) return true;
+  return options.propagation.length > 0 && mount.source === "" && (mount.type === "" || mount.type === "none") && !(options.flags & MS.BIND);
+}
+
+/** The move's own call failed (not a propagation change after it, which names TARGET alone). */
+function isTheMove(err: SyscallError, mount: Mount): boolean {
+  return err.syscall === "mount(2)" && (classifyOptions(mount.options).flags & MS.MOVE) !== 0 && err.paths.length === 2;
 }
 
 function isIdmapped(mount: Mount): boolean {

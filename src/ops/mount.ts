@@ -2,6 +2,7 @@
  * mount(): plan a containerd-style Mount for a target and run the plan, rolling back on
  * failure. planOnly() gives the plan without running it (--dry-run).
  */
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { planMount } from "../plan/mount-plan.ts";
 import type { Mount, PlanEnv, SourceKind } from "../plan/mount-request.ts";
@@ -58,10 +59,21 @@ export function mountOn(m: Mount, target: string, options: OpsOptions = NO_OPTIO
     if (options.targetRoot === undefined) runPlan(plan, ctx);
     else runPlanInRoot(plan, options.targetRoot, target, ctx);
   } catch (err) {
-    if (err instanceof SyscallError && err.hint === undefined) err.hint = mountHint(err, m, target);
+    if (err instanceof SyscallError && err.hint === undefined) err.hint = refusedOption(err, m, plan, ctx) ?? mountHint(err, m, target);
     throw err;
   }
   return plan;
+}
+
+/**
+ * EINVAL of a new filesystem's mount(2) says nothing of which option was wrong: asked again
+ * through fsopen/fsconfig, the kernel names it ("tmpfs: Bad value for 'huge'"), as mount(8)
+ * 2.39 shows, having mounted with the fd API. Only on the failure path.
+ */
+function refusedOption(err: SyscallError, m: Mount, plan: Plan, ctx: OpsContext): string | undefined {
+  if (err.errno !== Errno.EINVAL || err.syscall !== "mount(2)") return undefined;
+  const { kernelRefusal } = require("./fs-params.ts") as typeof import("./fs-params.ts");
+  return kernelRefusal({ mount: m }, plan, ctx);
 }
 
 /**
@@ -101,6 +113,7 @@ export function readyToRun(plan: Plan, ctx: OpsContext): Plan {
 /** What a mount's source names, following symlinks (/dev/disk/by-label/x). */
 function sourceKind(source: string): SourceKind {
   const type = fileType(source);
+  if (type === undefined) return "missing";
   return type === "block" || type === "file" ? type : "other";
 }
 

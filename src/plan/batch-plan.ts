@@ -10,7 +10,7 @@ import type { BatchEntry } from "./batch-entry.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { planMount } from "./mount-plan.ts";
-import { isBind, type PlanEnv } from "./mount-request.ts";
+import { isBind, type Mount, type PlanEnv } from "./mount-request.ts";
 import { classifyOptions } from "./options.ts";
 import { withNumericIds } from "./id-options.ts";
 import type { Plan } from "./steps.ts";
@@ -98,7 +98,7 @@ export interface FsParamCheck {
  * the plan passes them (uid=NAME's id, through env as the plan was made: id-options.ts);
  * undefined for binds, remounts, propagation changes and plans of other kinds.
  */
-export function fsParamCheck(entry: BatchEntry, plan: Plan, env: PlanEnv): FsParamCheck | undefined {
+export function fsParamCheck(entry: { readonly mount: Mount }, plan: Plan, env: PlanEnv): FsParamCheck | undefined {
   const step = plan.steps.find((s) => s.op === "mount" && s.role === "mount");
   if (!step || step.op !== "mount" || step.fstype === null) return undefined;
   const options = withNumericIds(entry.mount.options, env, () => plan.action);

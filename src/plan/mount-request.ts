@@ -78,8 +78,8 @@ export interface PlanEnv {
   readonly externalHelpers?: ExternalHelpers;
 }
 
-/** A source as the type-less and image mounts see it: a block device, a regular file, or else. */
-export type SourceKind = "block" | "file" | "other";
+/** A source as the type-less and image mounts see it: a block device, a regular file, no file, or else. */
+export type SourceKind = "block" | "file" | "missing" | "other";
 
 /** No type given: "" (and no bind), or mount(8)'s "auto". The device's superblock names it. */
 export function isTypeUnknown(type: string): boolean {
@@ -218,6 +218,7 @@ export function isBind(request: { readonly mount: Mount; readonly options?: Clas
  */
 function describeAction(mount: Mount, target: string, options?: ClassifiedOptions): string {
   if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
+  if (options !== undefined && options.flags & MS.MOVE) return `move ${quotePath(mount.source)} to ${quotePath(target)}`;
   if (options !== undefined && isPropagationOnly(mount, options)) return `change the propagation of ${quotePath(target)}`;
   const what = mount.source || mount.type || "none";
   return `mount ${quotePath(what)} on ${quotePath(target)}`;

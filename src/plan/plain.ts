@@ -7,7 +7,7 @@
  *      where the kernel refuses them)
  * Pure.
  */
-import { PlanError, quotePath } from "../errors.ts";
+import { PlanError, quotePath, SourceUnusableError } from "../errors.ts";
 import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
@@ -120,17 +120,25 @@ export function planPlain(ctx: MountContext): Plan {
   return planFor(ctx, steps);
 }
 
+const GIVE_TYPE = "give one with -t TYPE (or --bind for a bind mount)";
+
 /**
  * No type given ("" or "auto"): a block device's type is read from its superblock, as mount(8)
  * does. (A regular file is an image: the loop planner takes it.) Anything else cannot be told.
  */
 function probedMount(ctx: MountContext, flags: number, data: string): ProbedMountStep {
   const { source } = ctx.mount;
-  if (source === "" || ctx.sourceKind !== "block") {
-    const what = source === "" ? "no source" : `${quotePath(source)} is no block device or image file`;
-    throw new PlanError(`${ctx.action}: no filesystem type given, and ${what} to read it from`, {
-      hint: "give one with -t TYPE (or --bind for a bind mount)",
+  if (source === "") {
+    throw new PlanError(`${ctx.action}: no filesystem type given, and no source to read it from`, { hint: GIVE_TYPE });
+  }
+  if (ctx.sourceKind === "missing") {
+    // mount /dev/sdb1 /data with the disk absent: a mount failure (32), as mount(8)'s
+    throw new SourceUnusableError(`${ctx.action}: special device ${quotePath(source)} does not exist`, {
+      hint: "with no type given, the source is a block device or image file whose superblock names its type: check the name, or give the type with -t TYPE (tmpfs, proc: filesystems with no device)",
     });
+  }
+  if (ctx.sourceKind !== "block") {
+    throw new SourceUnusableError(`${ctx.action}: no filesystem type given, and ${quotePath(source)} is no block device or image file to read it from`, { hint: GIVE_TYPE });
   }
   const mountFlags = flags & ~(MS_PROPAGATION | MS.REMOUNT);
   const allowedTypes = allowedProbedTypes(ctx.options.userspace, ctx.action);

@@ -281,7 +281,7 @@ describe("bad input is refused before any mount", () => {
       ],
       root,
     );
-    expect(message).toMatch(/^mount all: 2 bad entries: entry 2: unknown option "rbnid": a bind mount takes only mount flags; entry 3: mount x on .*: no filesystem type given, and x is no block device or image file to read it from$/);
+    expect(message).toMatch(/^mount all: 2 bad entries: entry 2: unknown option "rbnid": a bind mount takes only mount flags; entry 3: mount x on .*: special device x does not exist$/);
     expect(refused([{ type: "nosuchfs", source: "x", target: "/a", options: [] }], root)).toMatch(
       /entry 1: nosuchfs on \/a: filesystem type "nosuchfs" refused by the kernel: unknown filesystem type/,
     );

@@ -175,10 +175,19 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     ["empty type", (t) => ["mount", "-t", "", "x", t], 1, /empty filesystem type/],
     ["unbalanced quote", (t) => ["mount", "-t", "tmpfs", "-o", 'size="1m', "x", t], 1, /unbalanced double quote/],
     ["data longer than a page", (t) => ["mount", "-t", "tmpfs", "-o", `x=${"a".repeat(5000)}`, "x", t], 1, /more than the \d+-byte page/],
-    ["no type", (t) => ["mount", "/dev/nothing", t], 1, /no filesystem type given/],
+    // a missing device or a directory with no type: a mount failure, as mount(8)'s (32), not bad usage
+    ["no type", (t) => ["mount", "/dev/nothing", t], 32, /special device \/dev\/nothing does not exist \(with no type given/],
+    ["no type, a directory", (t, d) => ["mount", d, t], 32, /no filesystem type given, and .* is no block device or image file/],
     ["target missing", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/missing`], 32, /ENOENT.*mount point .* does not exist/],
     ["bind source missing", (t, d) => ["mount", "--bind", `${d}/nosrc`, t], 32, /ENOENT.*source .* does not exist/],
     ["unknown fs type", (t) => ["mount", "-t", "nosuchfs", "x", t], 32, /ENODEV/],
+    // mount(2)'s EINVAL names no option: the kernel's own word on it, asked through fsconfig
+    ["a value the filesystem refuses", (t) => ["mount", "-t", "tmpfs", "-o", "size=1m,huge=bogus", "x", t], 32, /mount\(2\): EINVAL \(Invalid argument\) \(option "huge=bogus" refused by the kernel: tmpfs: Bad value for 'huge'\)$/],
+    ["an option the filesystem does not know", (t) => ["mount", "-t", "tmpfs", "-o", "nosuchopt", "x", t], 32, /\(option "nosuchopt" refused by the kernel: tmpfs: Unknown parameter 'nosuchopt'\)$/],
+    // t is a plain directory: mount(8)'s "not mount point or bad option", said which
+    ["remount of no mount point", (t) => ["mount", "-o", "remount,ro", t], 32, /^mountkit: remount .*: mount\(2\): EINVAL \(Invalid argument\) \(.* is not a mount point: a remount or a propagation change acts on a mount\)$/],
+    ["propagation of no mount point", (t) => ["mount", "--make-private", t], 32, /^mountkit: change the propagation of .*: mount\(2\): EINVAL \(Invalid argument\) \(.* is not a mount point: a remount or a propagation change acts on a mount\)$/],
+    ["a message that ends in newlines", (t) => ["mount", "-t", "proc", "-o", "hidepid=9", "x", t], 32, /\(option "hidepid=9" refused by the kernel: proc: unknown value of hidepid - 9\)$/],
     ["target path with a newline", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/no\nsuch`], 32, /"[^"]*no\\nsuch".*does not exist/],
     ["MOUNTKIT_STRATEGY invalid", (t) => ["mount", "-t", "tmpfs", "x", t], 1, /MOUNTKIT_STRATEGY/],
   ];
@@ -296,6 +305,11 @@ describe("the single binary", () => {
     expect(mountsUnder(t)[0]!.source).toBe("viaLink");
     expect(runCli([t], { bin: join(links, "umount") }).code).toBe(0);
     expect(mountsUnder(t)).toEqual([]);
+    // scripts ask `mount -V` which mount they have: the version, not "unknown option" (exit 1)
+    for (const flag of ["-V", "--version"]) {
+      expect(runCli([flag], { bin: join(links, "mount") })).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
+      expect(runCli(["mount", flag])).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
+    }
   });
 
   test("multi-call: as mount(8), -n is --no-mtab (it mounts) and -f is the dry run; mountkit mount -n stays the dry run", () => {

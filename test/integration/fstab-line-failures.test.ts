@@ -76,7 +76,7 @@ describe("mount -a: a line that cannot be resolved or planned fails alone", () =
       expect(r.stderr.split("\n")).toEqual([
         `mountkit: warning: mount -a: line 2 (${d}/b): mount /dev/disk/by-label/${ABSENT} on ${d}/b: no block device has LABEL "${ABSENT}" (looked for /dev/disk/by-label/${ABSENT}, then read the superblock of each device in /proc/partitions)`,
         `mountkit: warning: mount -a: line 3 (${d}/c): mount /dev/disk/by-uuid/${ABSENT} on ${d}/c: no block device has UUID "${ABSENT}" (looked for /dev/disk/by-uuid/${ABSENT}, then read the superblock of each device in /proc/partitions)`,
-        `mountkit: warning: mount -a: line 4 (${d}/d): mount ${d}/nosuchdev on ${d}/d: no filesystem type given, and ${d}/nosuchdev is no block device or image file to read it from (give one with -t TYPE (or --bind for a bind mount))`,
+        `mountkit: warning: mount -a: line 4 (${d}/d): mount ${d}/nosuchdev on ${d}/d: special device ${d}/nosuchdev does not exist (with no type given, the source is a block device or image file whose superblock names its type: check the name, or give the type with -t TYPE (tmpfs, proc: filesystems with no device))`,
         "",
       ]);
       unmountAll();
@@ -108,7 +108,7 @@ describe("mount -a: a line that cannot be resolved or planned fails alone", () =
       const errors = r.stderr.split("\n").filter(Boolean);
       expect(errors).toHaveLength(2);
       expect(errors[0]).toStartWith(`mountkit: mount -a: line 2 (${d}/b): mount /dev/disk/by-label/${ABSENT} on ${d}/b: no block device has LABEL`);
-      expect(errors[1]).toStartWith(`mountkit: mount -a: line 3 (${d}/d): mount ${d}/nosuchdev on ${d}/d: no filesystem type given`);
+      expect(errors[1]).toStartWith(`mountkit: mount -a: line 3 (${d}/d): mount ${d}/nosuchdev on ${d}/d: special device ${d}/nosuchdev does not exist`);
       unmountAll();
     }
 

@@ -93,7 +93,35 @@ describe("mount --move", () => {
     expect(withRo.stderr).toMatch(/a move takes no other options \(given: ro\)/);
     const notMounted = runCli(["mount", "--move", from, to]); // from is a plain directory now
     expect(notMounted.code).toBe(32);
-    expect(notMounted.stderr).toMatch(/mount\(2\): EINVAL/);
+    expect(notMounted.stderr).toBe(`mountkit: move ${from} to ${to}: mount(2): EINVAL (Invalid argument) (${from} is not a mount point: --move moves a mount (a directory that is none can be bound elsewhere with --bind))\n`);
     expect(points(to)).toEqual([`${to} tmpfs mk-cli`]);
+  });
+
+  test("EINVAL says which of the kernel's causes it was: a shared parent, or an unbindable mount moved into a shared one", () => {
+    const { from, to } = fromAndTo("move-shared");
+    const parent = dir("parent");
+    unmountAfter(parent);
+    mount({ type: "tmpfs", source: "mk-parent", options: ["shared"] }, parent);
+    const inShared = dir("parent", "m");
+    unmountAfter(inShared);
+    mount({ type: "tmpfs", source: "mk-in-shared", options: [] }, inShared);
+    const outOfShared = runCli(["mount", "--move", inShared, to]);
+    expect(outOfShared).toMatchObject({ code: 32, stdout: "" });
+    expect(outOfShared.stderr).toBe(
+      `mountkit: move ${inShared} to ${to}: mount(2): EINVAL (Invalid argument) (the mount at ${inShared} sits in a shared mount (${parent}), out of which the kernel moves nothing: make that one private first (--make-private), or bind the mount instead of moving it)\n`,
+    );
+    expect(points(inShared)).toEqual([`${inShared} tmpfs mk-in-shared`]);
+
+    mount({ type: "tmpfs", source: "mk-tree", options: [] }, from);
+    const locked = dir("from", "u");
+    unmountAfter(locked);
+    mount({ type: "tmpfs", source: "mk-unbindable", options: ["unbindable"] }, locked);
+    const into = dir("parent", "into");
+    const unbindable = runCli(["mount", "--move", from, into]);
+    expect(unbindable.code).toBe(32);
+    expect(unbindable.stderr).toBe(
+      `mountkit: move ${from} to ${into}: mount(2): EINVAL (Invalid argument) (the destination's mount (${parent}) is shared, and the moved tree holds an unbindable mount (${locked}), which could not propagate)\n`,
+    );
+    expect(points(from)).toEqual([`${from} tmpfs mk-tree`, `${locked} tmpfs mk-unbindable`]);
   });
 });

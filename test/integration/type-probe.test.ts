@@ -217,8 +217,22 @@ describe("the binary", () => {
     await expectFreed(img);
 
     const dirSource = runCli(["mount", dir("src"), t]);
-    expect(dirSource.code).toBe(1);
+    expect(dirSource.code).toBe(32); // as mount(8)'s "is not a block device"
     expect(dirSource.stderr).toMatch(/no filesystem type given, and .*src is no block device or image file to read it from/);
+  });
+
+  test("-t none names no type, as mount(8) and an fstab line take it: the image's type is read; with --bind, a bind", async () => {
+    const { img, t } = imageAndTarget("probe-none");
+    const r = runCli(["mount", "-t", "none", img, t]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(mountAt(t)?.fstype).toBe("ext4");
+    expect(runCli(["umount", t]).code).toBe(0);
+    await expectFreed(img);
+
+    const src = dir("src");
+    expect(runCli(["mount", "-t", "none", "--bind", src, t]).code).toBe(0);
+    expect(mountAt(t)).toBeDefined();
+    expect(runCli(["mount", "-n", "-t", "none", "--bind", src, t]).stdout).toBe(`mount("${src}", "${t}", NULL, MS_BIND, NULL)\n`);
   });
 
   test("mount -a: an auto line and a loop line mount once; run again, both are already mounted", async () => {

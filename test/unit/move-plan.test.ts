@@ -27,7 +27,7 @@ describe("move", () => {
 
   test("anything else is refused before any syscall, each item named", () => {
     expect(() => plan(["move", "ro", "size=1m", "loop"])).toThrow(PlanError);
-    expect(() => plan(["move", "ro", "size=1m", "loop"])).toThrow(/^mount \/old on \/new: a move takes no other options \(given: ro, size=1m, loop\)$/);
+    expect(() => plan(["move", "ro", "size=1m", "loop"])).toThrow(/^move \/old to \/new: a move takes no other options \(given: ro, size=1m, loop\)$/);
     expect(() => plan(["move", "bind"])).toThrow(/given: bind\)/);
     expect(() => plan(["move", "uidmap=0:1000:1"])).toThrow(/given: uidmap=0:1000:1\)/);
     expect(() => plan(["move"], "tmpfs")).toThrow(/given: -t tmpfs\)/);

@@ -14,6 +14,7 @@ import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
 import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
+import { VERSION } from "../../version.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
 
 const PROPAGATION_FLAGS = [
@@ -40,6 +41,8 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print the result (or the plan) as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
+  // mount(8)'s -V: scripts ask `mount -V` which mount they have
+  { long: "version", short: "V", help: "print mountkit's version" },
   { long: "helper-dir", value: "DIR", help: "look mount helpers (mount.TYPE, mount.fuse3, fusermount3) up only in DIR" },
   { long: "internal-only", short: "i", help: "do not run mount.TYPE helpers (mount.nfs, mount.cifs...): the kernel mounts every type but FUSE" },
   { long: "sloppy", short: "s", help: "pass -s to a mount.TYPE helper: it ignores the options it does not know" },
@@ -93,6 +96,10 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     if (has(args, "help")) {
       const usage = dialect === "mount(8)" ? MOUNT_USAGE.replace(/-n\|--dry-run/g, "-f|--fake").replace(/\[-n\]/g, "[-f]").replace(/mountkit mount/g, "mount") : MOUNT_USAGE;
       io.out(formatHelp(usage, "Mount a filesystem, the way containerd does, with mount(8)'s flags.", flagSpecs));
+      return ExitCode.ok;
+    }
+    if (has(args, "version")) {
+      io.out(`mountkit ${VERSION}\n`);
       return ExitCode.ok;
     }
     enterAskedNamespace(args, io);
@@ -246,8 +253,11 @@ function requestFrom(args: ParsedArgs): Request {
   const options = commandLineOptions(args);
 
   const typeValues = flags.get("types");
-  const type = typeValues?.[typeValues.length - 1] ?? "";
-  if (typeValues && type === "") throw new UsageError("mount: empty filesystem type given with -t");
+  const given = typeValues?.[typeValues.length - 1] ?? "";
+  if (typeValues && given === "") throw new UsageError("mount: empty filesystem type given with -t");
+  // -t none names no filesystem (none is called so): a bind with it, else the device's type is
+  // read from its superblock, as mount(8) and an fstab line's "none" take it
+  const type = given === "none" ? "" : given;
 
   operands = explicitOperands(operands, flags);
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
