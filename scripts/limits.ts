@@ -10,8 +10,9 @@
  *               is the host's and is never changed), then apply of 20 entries: ENOSPC at the
  *               first that does not fit, everything rolled back; --keep-going keeps what fits;
  *               findmnt of the full table; umount -R of the fill
- *   umount      umount of 4000 mount points in a table of 8000 (util-linux beside it), and -R
- *               of one tree of 20000 (util-linux's takes minutes at that size: 2000 beside it)
+ *   umount      umount of 4000 mount points in a table of 8000 (util-linux beside it), -R of
+ *               1000 of them (each with a mount on it) in a table of 8000 (util-linux beside it),
+ *               and -R of one tree of 20000 (util-linux's takes minutes at that size: 2000 beside it)
  *   findmnt     findmnt, --json and -R of a saved 50 MB mountinfo (--mountinfo), util-linux's -F beside it
  *   fstab       an fstab of 100 000 lines (all but 5 noauto): mount -a, umount -a, findmnt --verify
  *   apply       apply of a 20 MB list (18 000 tmpfs entries), its rollback when the last one fails
@@ -117,8 +118,21 @@ function umountMany(dir: string): void {
   say(`util-linux umount of 4000 operands, ${mountCount()} mounts`, run(["umount", ...theirs]));
   binds(join(dir, "c"), 4000, source);
   say(`mountkit umount of 4000 operands, ${mountCount()} mounts`, run([BINARY, "umount", ...ours]));
+  // -R of 1000 operands, each with a mount on it (source/n seen through each bind), in a table of 8000
+  mkdirSync(join(source, "n"));
+  const nested = (name: string) => {
+    const points = binds(join(dir, name), 1000, source);
+    for (const point of points) mount({ type: "bind", source, options: [] }, join(point, "n"));
+    return points;
+  };
+  const ourTrees = nested("ra");
+  const theirTrees = nested("rb");
+  say(`util-linux umount -R of 1000 operands (2000 mounts), ${mountCount()} mounts`, run(["umount", "-R", ...theirTrees]));
+  nested("rc");
+  say(`mountkit umount -R of 1000 operands (2000 mounts), ${mountCount()} mounts`, run([BINARY, "umount", "-R", ...ourTrees]));
+  unmountRecursive(join(dir, "rc"));
   unmountRecursive(join(dir, "c"));
-  run(["umount", join(dir, "a"), join(dir, "b")]);
+  run(["umount", join(dir, "a"), join(dir, "b"), join(dir, "ra"), join(dir, "rb")]);
   binds(join(dir, "tree"), 20_000, source);
   say(`mountkit umount -R of a tree of 20001 (${mountCount()} mounts)`, run([BINARY, "umount", "-R", join(dir, "tree")]));
   binds(join(dir, "small"), 2000, source);
