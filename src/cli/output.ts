@@ -84,6 +84,33 @@ export function stdoutWriteFailure(): SyscallError | undefined {
   return stdoutFailure;
 }
 
+/**
+ * Output written as it is made (findmnt's listings), passed to io.out in chunks of about 64 KB:
+ * a table of tens of thousands of mounts is never held as one string, nor as its bytes. What is
+ * written goes out whole by end().
+ */
+export function chunkedOutput(io: Io): { write: (text: string) => void; end(): void } {
+  let pending: string[] = [];
+  let length = 0;
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending = [];
+    length = 0;
+    io.out(text);
+  };
+  return {
+    write: (text) => {
+      pending.push(text);
+      length += text.length;
+      if (length >= OUTPUT_CHUNK) flush();
+    },
+    end: flush,
+  };
+}
+
+const OUTPUT_CHUNK = 64 * 1024;
+
 export function printJson(io: Io, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -295,3 +295,9 @@ describe("safeEncode and displayWidth (libsmartcols cells)", () => {
     });
   }
 });
+
+test("findmnt -J -o with a column twice prints it twice, as libsmartcols does", () => {
+  expect(findmntJsonText([line("1 0 8:1 / / rw - ext4 /dev/sda1 rw")], ["TARGET", "TARGET"])).toBe(
+    '{\n   "filesystems": [\n      {\n         "target": "/",\n         "target": "/"\n      }\n   ]\n}\n',
+  );
+});
