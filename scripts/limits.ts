@@ -2,8 +2,8 @@
  * bun scripts/limits.ts [CHECK...]: mountkit at the kernel's and the system's limits, at a scale
  * the tests do not reach (they stay under 3 s each). Each check runs the built binary
  * (dist/mountkit; npm run build) in a private mount namespace on a scratch dir, says what it
- * saw and how long it took (wall time; util-linux beside it where it has the command), and
- * leaves nothing behind. Root only; the script re-runs itself under
+ * saw, how long it took (wall time) and its peak memory (max RSS; util-linux beside it where it
+ * has the command), and leaves nothing behind. Root only; the script re-runs itself under
  * `unshare --mount --propagation private`. The checks, all by default:
  *
  *   mount-max   the namespace filled with binds up to 10 under fs.mount-max (the sysctl itself
@@ -13,7 +13,8 @@
  *   umount      umount of 4000 mount points in a table of 8000 (util-linux beside it), -R of
  *               1000 of them (each with a mount on it) in a table of 8000 (util-linux beside it),
  *               and -R of one tree of 20000 (util-linux's takes minutes at that size: 2000 beside it)
- *   findmnt     findmnt, --json and -R of a saved 50 MB mountinfo (--mountinfo), util-linux's -F beside it
+ *   findmnt     findmnt, --json and -R of a saved 50 MB mountinfo (--mountinfo), util-linux's -F
+ *               (-l, and -J -l) beside it
  *   fstab       an fstab of 100 000 lines (all but 5 noauto): mount -a, umount -a, findmnt --verify
  *   apply       apply of a 20 MB list (18 000 tmpfs entries), its rollback when the last one fails
  */
@@ -58,18 +59,21 @@ interface Ran {
   stdout: string;
   stderr: string;
   seconds: number;
+  /** the process's peak resident memory */
+  maxRssMb: number;
 }
 
 function run(argv: string[], options: { quiet?: boolean; stdin?: string } = {}): Ran {
   const started = performance.now();
   const proc = Bun.spawnSync(argv, { stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin), stdout: "pipe", stderr: "pipe" });
-  const ran = { code: proc.exitCode ?? 128, stdout: proc.stdout.toString(), stderr: proc.stderr.toString(), seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  const ran = { code: proc.exitCode ?? 128, stdout: proc.stdout.toString(), stderr: proc.stderr.toString(), seconds, maxRssMb: proc.resourceUsage.maxRSS / 1024 / 1024 };
   if (!options.quiet && ran.stderr !== "") console.log(`   ${ran.stderr.trimEnd().split("\n").slice(0, 3).join("\n   ").slice(0, 400)}`);
   return ran;
 }
 
 function say(what: string, ran: Ran): void {
-  console.log(`   ${what}: exit ${ran.code}, ${ran.seconds.toFixed(2)} s`);
+  console.log(`   ${what}: exit ${ran.code}, ${ran.seconds.toFixed(2)} s, max RSS ${ran.maxRssMb.toFixed(0)} MB`);
 }
 
 const mountCount = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").length - 1;
@@ -155,6 +159,9 @@ function findmntBig(dir: string): void {
     say(`mountkit findmnt --mountinfo FILE ${extra.join(" ")}`, run([BINARY, "findmnt", "--mountinfo", file, ...extra], { quiet: true }));
   }
   say("util-linux findmnt -l -F FILE", run(["findmnt", "-l", "-F", file], { quiet: true }));
+  // the fields of mountkit's --json (util-linux's tree, -F without -l, takes hours at this size)
+  const fields = "ID,PARENT,MAJ:MIN,FSROOT,TARGET,SOURCE,FSTYPE,VFS-OPTIONS,FS-OPTIONS,PROPAGATION";
+  say(`util-linux findmnt -J -l -o ${fields} -F FILE`, run(["findmnt", "-J", "-l", "-o", fields, "-F", file], { quiet: true }));
 }
 
 function fstabBig(dir: string): void {
