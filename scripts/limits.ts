@@ -2,21 +2,23 @@
  * bun scripts/limits.ts [CHECK...]: mountkit at the kernel's and the system's limits, at a scale
  * the tests do not reach (they stay under 3 s each). Each check runs the built binary
  * (dist/mountkit; npm run build) in a private mount namespace on a scratch dir, says what it
- * saw and how long it took (wall time; util-linux beside it where it has the command), and
- * leaves nothing behind. Root only; the script re-runs itself under
+ * saw, how long it took (wall time) and its peak memory (max RSS, through GNU time where it is
+ * installed; util-linux beside it where it has the command), and leaves nothing behind. Root only; the script re-runs itself under
  * `unshare --mount --propagation private`. The checks, all by default:
  *
  *   mount-max   the namespace filled with binds up to 10 under fs.mount-max (the sysctl itself
  *               is the host's and is never changed), then apply of 20 entries: ENOSPC at the
  *               first that does not fit, everything rolled back; --keep-going keeps what fits;
  *               findmnt of the full table; umount -R of the fill
- *   umount      umount of 4000 mount points in a table of 8000 (util-linux beside it), and -R
- *               of one tree of 20000 (util-linux's takes minutes at that size: 2000 beside it)
- *   findmnt     findmnt, --json and -R of a saved 50 MB mountinfo (--mountinfo), util-linux's -F beside it
+ *   umount      umount of 4000 mount points in a table of 8000 (util-linux beside it), -R of
+ *               1000 of them (each with a mount on it) in a table of 8000 (util-linux beside it),
+ *               and -R of one tree of 20000 (util-linux's takes minutes at that size: 2000 beside it)
+ *   findmnt     findmnt, --json and -R of a saved 50 MB mountinfo (--mountinfo), util-linux's -F
+ *               (-l, and -J -l) beside it
  *   fstab       an fstab of 100 000 lines (all but 5 noauto): mount -a, umount -a, findmnt --verify
  *   apply       apply of a 20 MB list (18 000 tmpfs entries), its rollback when the last one fails
  */
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { mount } from "../src/ops/mount.ts";
@@ -57,18 +59,35 @@ interface Ran {
   stdout: string;
   stderr: string;
   seconds: number;
+  /** the process's peak resident memory, where GNU time can tell it */
+  maxRssMb: number | undefined;
 }
+
+// A child's own rusage counts this process's memory (ru_maxrss is carried across the exec of a
+// vfork'd child, and this process holds the 50 MB table it wrote): GNU time, small, measures it.
+const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+const RSS_MARK = "limits-max-rss-kb=";
 
 function run(argv: string[], options: { quiet?: boolean; stdin?: string } = {}): Ran {
   const started = performance.now();
-  const proc = Bun.spawnSync(argv, { stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin), stdout: "pipe", stderr: "pipe" });
-  const ran = { code: proc.exitCode ?? 128, stdout: proc.stdout.toString(), stderr: proc.stderr.toString(), seconds: (performance.now() - started) / 1000 };
+  const measured = GNU_TIME === undefined ? argv : [GNU_TIME, "-f", `${RSS_MARK}%M`, ...argv];
+  const proc = Bun.spawnSync(measured, { stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin), stdout: "pipe", stderr: "pipe" });
+  const seconds = (performance.now() - started) / 1000;
+  let stderr = proc.stderr.toString();
+  let maxRssMb: number | undefined;
+  const mark = stderr.lastIndexOf(RSS_MARK);
+  if (GNU_TIME !== undefined && mark >= 0) {
+    maxRssMb = Number(stderr.slice(mark + RSS_MARK.length).trim()) / 1024;
+    stderr = stderr.slice(0, mark);
+  }
+  const ran = { code: proc.exitCode ?? 128, stdout: proc.stdout.toString(), stderr, seconds, maxRssMb };
   if (!options.quiet && ran.stderr !== "") console.log(`   ${ran.stderr.trimEnd().split("\n").slice(0, 3).join("\n   ").slice(0, 400)}`);
   return ran;
 }
 
 function say(what: string, ran: Ran): void {
-  console.log(`   ${what}: exit ${ran.code}, ${ran.seconds.toFixed(2)} s`);
+  const memory = ran.maxRssMb === undefined ? "" : `, max RSS ${ran.maxRssMb.toFixed(0)} MB`;
+  console.log(`   ${what}: exit ${ran.code}, ${ran.seconds.toFixed(2)} s${memory}`);
 }
 
 const mountCount = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").length - 1;
@@ -117,8 +136,21 @@ function umountMany(dir: string): void {
   say(`util-linux umount of 4000 operands, ${mountCount()} mounts`, run(["umount", ...theirs]));
   binds(join(dir, "c"), 4000, source);
   say(`mountkit umount of 4000 operands, ${mountCount()} mounts`, run([BINARY, "umount", ...ours]));
+  // -R of 1000 operands, each with a mount on it (source/n seen through each bind), in a table of 8000
+  mkdirSync(join(source, "n"));
+  const nested = (name: string) => {
+    const points = binds(join(dir, name), 1000, source);
+    for (const point of points) mount({ type: "bind", source, options: [] }, join(point, "n"));
+    return points;
+  };
+  const ourTrees = nested("ra");
+  const theirTrees = nested("rb");
+  say(`util-linux umount -R of 1000 operands (2000 mounts), ${mountCount()} mounts`, run(["umount", "-R", ...theirTrees]));
+  nested("rc");
+  say(`mountkit umount -R of 1000 operands (2000 mounts), ${mountCount()} mounts`, run([BINARY, "umount", "-R", ...ourTrees]));
+  unmountRecursive(join(dir, "rc"));
   unmountRecursive(join(dir, "c"));
-  run(["umount", join(dir, "a"), join(dir, "b")]);
+  run(["umount", join(dir, "a"), join(dir, "b"), join(dir, "ra"), join(dir, "rb")]);
   binds(join(dir, "tree"), 20_000, source);
   say(`mountkit umount -R of a tree of 20001 (${mountCount()} mounts)`, run([BINARY, "umount", "-R", join(dir, "tree")]));
   binds(join(dir, "small"), 2000, source);
@@ -141,6 +173,9 @@ function findmntBig(dir: string): void {
     say(`mountkit findmnt --mountinfo FILE ${extra.join(" ")}`, run([BINARY, "findmnt", "--mountinfo", file, ...extra], { quiet: true }));
   }
   say("util-linux findmnt -l -F FILE", run(["findmnt", "-l", "-F", file], { quiet: true }));
+  // the fields of mountkit's --json (util-linux's tree, -F without -l, takes hours at this size)
+  const fields = "ID,PARENT,MAJ:MIN,FSROOT,TARGET,SOURCE,FSTYPE,VFS-OPTIONS,FS-OPTIONS,PROPAGATION";
+  say(`util-linux findmnt -J -l -o ${fields} -F FILE`, run(["findmnt", "-J", "-l", "-o", fields, "-F", file], { quiet: true }));
 }
 
 function fstabBig(dir: string): void {

@@ -47,6 +47,7 @@ export {
   unmountDevice,
   unmountRecursive,
   unmountSubtree,
+  subtreeUnmounter,
   unmountMounts,
   joinUnderRoot,
   type UnmountOptions,

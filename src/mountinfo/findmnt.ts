@@ -71,7 +71,12 @@ export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
  * escapes. Like findmnt, prints nothing at all for an empty list.
  */
 export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
-  return findmntJsonTreeText(mounts.map((mount) => ({ mount, children: [] })), columns, specs);
+  return collected((write) => writeFindmntJson(write, mounts, columns, specs));
+}
+
+/** findmntJsonText, written to write as it is made: a large table's document is never one string. */
+export function writeFindmntJson(write: TextSink, mounts: readonly MountInfo[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): void {
+  writeFindmntJsonTree(write, mounts.map((mount) => ({ mount, children: [] })), columns, specs);
 }
 
 /**
@@ -79,14 +84,23 @@ export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly
  * "children", nested as libsmartcols prints them (6 more spaces per level).
  */
 export function findmntJsonTreeText(forest: readonly MountNode[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
+  return collected((write) => writeFindmntJsonTree(write, forest, columns, specs));
+}
+
+/** findmntJsonTreeText, written to write as it is made. */
+export function writeFindmntJsonTree(write: TextSink, forest: readonly MountNode[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): void {
   // without columns, findmntRecord's (the specs' SOURCE, so -v and -c show in it too)
-  const shown = columns ?? RECORD_COLUMNS;
-  return jsonTreeText(forest, (m: MountInfo) => columnsRecord(m, shown, specs));
+  writeJsonTree(write, forest, columns ?? RECORD_COLUMNS, specs);
 }
 
 /** findmnt -J -o COLUMNS of any rows (fstab lines too): one object per row, keys the column names in lower case. */
 export function rowsJsonText<T>(rows: readonly T[], columns: readonly string[], specs: Columns<T>): string {
-  return jsonTreeText(rows.map((mount) => ({ mount, children: [] })), (row: T) => columnsRecord(row, columns, specs));
+  return collected((write) => writeRowsJson(write, rows, columns, specs));
+}
+
+/** rowsJsonText, written to write as it is made. */
+export function writeRowsJson<T>(write: TextSink, rows: readonly T[], columns: readonly string[], specs: Columns<T>): void {
+  writeJsonTree(write, rows.map((mount) => ({ mount, children: [] })), columns, specs);
 }
 
 /** A row and the rows below it (a MountNode, or a row with none). */
@@ -95,20 +109,31 @@ interface TreeNode<T> {
   readonly children: readonly TreeNode<T>[];
 }
 
-function jsonTreeText<T>(forest: readonly TreeNode<T>[], record: (row: T) => object): string {
-  if (forest.length === 0) return "";
-  const objects = (nodes: readonly TreeNode<T>[], depth: number): string => {
+/**
+ * The document, one object per row with its columns' values (keys the names in lower case), as
+ * columnsRecord gives them; each key's text is made once, not once per row.
+ */
+function writeJsonTree<T>(write: TextSink, forest: readonly TreeNode<T>[], columns: readonly string[], specs: Columns<T>): void {
+  if (forest.length === 0) return;
+  const values = columns.map((c) => specs[c]!.value);
+  const keys = columns.map((c) => `${JSON.stringify(c.toLowerCase())}: `);
+  const objects = (nodes: readonly TreeNode<T>[], depth: number): void => {
     const pad = " ".repeat(6 + 6 * depth);
     const keyPad = " ".repeat(9 + 6 * depth);
-    const bodies = nodes.map((n) => {
-      const body = Object.entries(record(n.mount))
-        .map(([k, v]) => `${keyPad}${JSON.stringify(k)}: ${jsonValueText(v)}`)
-        .join(",\n");
-      return n.children.length === 0 ? body : `${body},\n${keyPad}"children": [\n${objects(n.children, depth + 1)}\n${keyPad}]`;
+    nodes.forEach((n, i) => {
+      let body = i === 0 ? `${pad}{\n` : `\n${pad}},{\n`;
+      for (let c = 0; c < keys.length; c++) body += `${c === 0 ? "" : ",\n"}${keyPad}${keys[c]}${jsonValueText(values[c]!(n.mount))}`;
+      write(body);
+      if (n.children.length === 0) return;
+      write(`,\n${keyPad}"children": [\n`);
+      objects(n.children, depth + 1);
+      write(`\n${keyPad}]`);
     });
-    return `${pad}{\n${bodies.join(`\n${pad}},{\n`)}\n${pad}}`;
+    write(`\n${pad}}`);
   };
-  return `{\n   "filesystems": [\n${objects(forest, 0)}\n   ]\n}\n`;
+  write('{\n   "filesystems": [\n');
+  objects(forest, 0);
+  write("\n   ]\n}\n");
 }
 
 /**
@@ -197,16 +222,49 @@ export interface SourceDisplay {
   readonly canonical?: (source: string) => string;
 }
 
-/** FINDMNT_COLUMNS with SOURCE printed as findmnt -v and -c print it. */
+/**
+ * FINDMNT_COLUMNS for one listing: SOURCE printed as findmnt -v and -c print it, and OPTIONS
+ * merged once per pair of option texts (mergedOnce).
+ */
 export function findmntColumns(display: SourceDisplay): Columns<MountInfo> {
-  if (!display.nofsroot && display.canonical === undefined) return FINDMNT_COLUMNS;
+  const options = { value: mergedOnce() };
+  if (!display.nofsroot && display.canonical === undefined) return { ...FINDMNT_COLUMNS, OPTIONS: options };
   const { nofsroot = false, canonical } = display;
   const source = (m: MountInfo) => {
     const spec = canonical === undefined || parseTagSpec(m.source) !== undefined ? m.source : canonical(m.source);
     return (nofsroot || m.root === "/" ? spec : `${spec}[${m.root}]`) || null;
   };
-  return { ...FINDMNT_COLUMNS, SOURCE: { value: source } };
+  return { ...FINDMNT_COLUMNS, SOURCE: { value: source }, OPTIONS: options };
 }
+
+/**
+ * findmntOptions, remembering its last MERGES_KEPT merges by the vfs and fs option texts: a
+ * table repeats a few pairs (a host's tmpfs mounts, a container's), and each merge makes a
+ * dozen strings, garbage that made `findmnt` of a table of 376 000 mounts peak at 750 MB
+ * rather than 470 (docs/bench.md). Kept per listing, never past it: the texts may be slices
+ * of a large table.
+ */
+function mergedOnce(): (m: MountInfo) => string {
+  let byVfs = new Map<string, Map<string, string>>();
+  let kept = 0;
+  return (m) => {
+    let byFs = byVfs.get(m.options);
+    const known = byFs?.get(m.superOptions);
+    if (known !== undefined) return known;
+    const merged = findmntOptions(m);
+    if (kept === MERGES_KEPT) {
+      byVfs = new Map();
+      byFs = undefined;
+      kept = 0;
+    }
+    if (byFs === undefined) byVfs.set(m.options, (byFs = new Map()));
+    byFs.set(m.superOptions, merged);
+    kept++;
+    return merged;
+  };
+}
+
+const MERGES_KEPT = 4096;
 
 /** findmnt's default list columns. */
 export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"];
@@ -252,11 +310,14 @@ export function findmntPairs(mounts: readonly MountInfo[], columns: readonly str
 
 /** findmnt -P of any rows (fstab lines too). */
 export function rowsPairs<T>(rows: readonly T[], columns: readonly string[], specs: Columns<T>, options: PairsOptions = {}): string {
+  return collected((write) => writeRowsPairs(write, rows, columns, specs, options));
+}
+
+/** rowsPairs, written to write a line at a time. */
+export function writeRowsPairs<T>(write: TextSink, rows: readonly T[], columns: readonly string[], specs: Columns<T>, options: PairsOptions = {}): void {
   const names = columns.map((c) => (options.shell ? shellName(c) : c));
   const picked = columns.map((c) => specs[c]!);
-  let out = "";
-  for (const row of rows) out += `${picked.map((spec, i) => `${names[i]}="${pairsEncode(String(spec.value(row) ?? ""))}"`).join(" ")}\n`;
-  return out;
+  for (const row of rows) write(`${picked.map((spec, i) => `${names[i]}="${pairsEncode(String(spec.value(row) ?? ""))}"`).join(" ")}\n`);
 }
 
 /** A column's name as findmnt -y writes it, a shell variable's: MAJ:MIN as MAJ_MIN, USE% as USE_PCT. */
@@ -314,44 +375,69 @@ export function findmntTable(mounts: readonly MountInfo[], columns: readonly str
 
 /** findmnt's table of any rows (fstab lines too), as findmntTable prints mounts. */
 export function rowsTable<T>(items: readonly T[], columns: readonly string[], columnSpecs: Columns<T>, options: TableOptions = {}): string {
-  if (items.length === 0) return "";
+  return collected((write) => writeRowsTable(write, items, columns, columnSpecs, options));
+}
+
+/**
+ * rowsTable, written to write a line at a time. Aligned columns need every cell's width before
+ * the first line: the cells are kept (in one array, their widths in another) until then, but
+ * never the text of the whole table; a raw table is written as it is read.
+ */
+export function writeRowsTable<T>(write: TextSink, items: readonly T[], columns: readonly string[], columnSpecs: Columns<T>, options: TableOptions = {}): void {
+  if (items.length === 0) return;
   const { headings = true, raw = false, treePrefixes, asciiOnly = false, shellHeadings = false } = options;
   const specs = columns.map((c) => columnSpecs[c]!);
-  const tree = raw ? -1 : treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
-  const rows: string[][] = headings ? [columns.map((c) => (shellHeadings ? shellName(c) : c))] : [];
+  const header = columns.map((c) => (shellHeadings ? shellName(c) : c));
+  if (raw) {
+    if (headings) write(`${header.join(" ")}\n`);
+    for (const m of items) write(`${specs.map((spec) => rawEncode(String(spec.value(m) ?? ""))).join(" ")}\n`);
+    return;
+  }
+  const tree = treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
+  const n = columns.length;
+  const rowCount = items.length + (headings ? 1 : 0);
+  // row r's cell c at r * n + c, the header (if printed) in row 0
+  const cells: string[] = headings ? header.slice() : [];
   items.forEach((m, r) => {
-    rows.push(
-      specs.map((spec, c) => {
-        const text = !raw && spec.text ? spec.text(m) : String(spec.value(m) ?? "");
-        return raw ? rawEncode(text) : (c === tree ? treePrefixes![r]! : "") + safeEncode(text, asciiOnly);
-      }),
-    );
+    for (let c = 0; c < n; c++) {
+      const spec = specs[c]!;
+      const text = spec.text ? spec.text(m) : String(spec.value(m) ?? "");
+      cells.push((c === tree ? treePrefixes![r]! : "") + safeEncode(text, asciiOnly));
+    }
   });
-  if (raw) return rows.map((row) => `${row.join(" ")}\n`).join("");
-  const widths = rows.map((r) => r.map(displayWidth));
+  const widths = new Int32Array(cells.length);
+  for (let i = 0; i < cells.length; i++) widths[i] = displayWidth(cells[i]!);
   const colWidth = columns.map(() => 0);
-  for (let r = headings ? 1 : 0; r < widths.length; r++) for (let c = 0; c < columns.length; c++) colWidth[c] = Math.max(colWidth[c]!, widths[r]![c]!);
-  for (let c = 0; c < columns.length; c++) {
+  for (let r = headings ? 1 : 0; r < rowCount; r++) for (let c = 0; c < n; c++) colWidth[c] = Math.max(colWidth[c]!, widths[r * n + c]!);
+  for (let c = 0; c < n; c++) {
     // libsmartcols makes a column at least as wide as its header, printed (-n) or not, and
     // widens one that is not narrower to its width hint
-    const header = columns[c]!.length;
+    const headerWidth = columns[c]!.length;
     const hint = specs[c]!.widthHint ?? 0;
-    colWidth[c] = colWidth[c]! < header ? header : colWidth[c]! < hint && header < hint ? hint : colWidth[c]!;
+    colWidth[c] = colWidth[c]! < headerWidth ? headerWidth : colWidth[c]! < hint && headerWidth < hint ? hint : colWidth[c]!;
   }
-  let out = "";
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
+  for (let r = 0; r < rowCount; r++) {
     let line = "";
-    for (let c = 0; c < row.length; c++) {
-      const pad = " ".repeat(Math.max(0, colWidth[c]! - widths[r]![c]!)); // a -y header may be wider
-      const last = c === row.length - 1;
+    for (let c = 0; c < n; c++) {
+      const cell = cells[r * n + c]!;
+      const pad = " ".repeat(Math.max(0, colWidth[c]! - widths[r * n + c]!)); // a -y header may be wider
+      const last = c === n - 1;
       // an empty last cell is not padded, even a right-aligned one (FREQ of a mount)
-      line += last && row[c] === "" ? "" : specs[c]!.right ? pad + row[c]! : row[c]! + (last ? "" : pad);
+      line += last && cell === "" ? "" : specs[c]!.right ? pad + cell : cell + (last ? "" : pad);
       if (!last) line += " ";
     }
-    out += `${line}\n`;
+    write(`${line}\n`);
   }
-  return out;
+}
+
+/** Where text goes as it is made: the command's output, in pieces rather than one string of all of it. */
+export type TextSink = (text: string) => void;
+
+/** The text a writer writes, as one string (the string-returning forms, for small outputs and the tests). */
+function collected(writeTo: (write: TextSink) => void): string {
+  const parts: string[] = [];
+  writeTo((text) => parts.push(text));
+  return parts.join("");
 }
 
 /**

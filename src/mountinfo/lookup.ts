@@ -84,7 +84,7 @@ export function lookupMount(mounts: readonly MountInfo[], path: string): MountIn
  * The root to start from, among parentless mounts that all cover the path: a "/" root if there
  * is one, else (a filtered table) the deepest.
  */
-function pickRoot(roots: readonly MountInfo[]): MountInfo | undefined {
+export function pickRoot(roots: readonly MountInfo[]): MountInfo | undefined {
   let best: MountInfo | undefined;
   let bestLen = -1;
   for (const r of roots) {
@@ -180,13 +180,13 @@ export function propagationOf(m: MountInfo): string {
 }
 
 /** p is q or below it; both already clean. */
-function under(p: string, q: string): boolean {
+export function under(p: string, q: string): boolean {
   if (q === "/") return true;
   return p === q || (p.length > q.length && p.charCodeAt(q.length) === 47 /* / */ && p.startsWith(q));
 }
 
 /** Drop doubled and trailing slashes ("/a//b/" -> "/a/b"); "/" stays "/". */
-function cleanPath(p: string): string {
+export function cleanPath(p: string): string {
   if (p.length <= 1 || (p.charCodeAt(p.length - 1) !== 47 && !p.includes("//"))) return p;
   const s = p.replace(/\/{2,}/g, "/");
   return s.length > 1 && s.endsWith("/") ? s.slice(0, -1) : s;

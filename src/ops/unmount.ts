@@ -15,7 +15,7 @@ import type { MountInfo } from "../mountinfo/types.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { childrenById, subtreeUnmountOrder, unmountOrder } from "../plan/unmount-plan.ts";
+import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { realpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
@@ -24,7 +24,8 @@ import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./cont
 import { unmountFuseWithHelpers } from "./fuse-unmount.ts";
 import { unmountingInRoot } from "./pinned-target.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
-import { helperUnmounter } from "./umount-helper.ts";
+import { helperUnmounter, type HelperUnmounter } from "./umount-helper.ts";
+import { TrackedMountTable } from "./tracked-mount-table.ts";
 import { pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
@@ -176,7 +177,16 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
   } catch {
     return 0; // nothing can be mounted under a path that does not exist
   }
-  return unmountInPasses(`unmount ${target} recursively`, (table) => unmountOrder(table, resolved), options);
+  const action = `unmount ${target} recursively`;
+  const unmounting = unmountingWith(options);
+  let total = 0;
+  for (;;) {
+    const order = unmountOrder(readMountInfo(), resolved);
+    if (order.length === 0) return total;
+    const pass = unmountPass(order, unmounting);
+    total += pass.unmounted.length;
+    if (pass.unmounted.length === 0) return endWithout(action, pass.errors, total);
+  }
 }
 
 /**
@@ -184,36 +194,55 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
  * on it or stacked on it), children before parents, every failure reported. What the top mount
  * covers (a stack under it, and its mounts) stays, as in util-linux; unmountRecursive takes
  * everything at or under a path instead. Returns 0 when target is no mount point or does not
- * exist (reachableMountAt tells which).
+ * exist (reachableMountAt tells which). For many targets, subtreeUnmounter reads the table once.
  */
 export function unmountSubtree(target: string, options: UnmountOptions = NO_OPTIONS): number {
-  let found: { top: MountInfo | undefined; table: readonly MountInfo[] };
-  try {
-    found = reachableMountIn(target);
-  } catch (err) {
-    if (err instanceof SyscallError) return 0; // no such path (realpath): nothing is mounted on it
-    throw err;
+  return subtreeUnmounter(options)(target);
+}
+
+/**
+ * unmountSubtree for the targets of one command, one after another (umount -R A B C...): the
+ * mount table is read once and kept in step with the unmounts made (tracked-mount-table.ts),
+ * so each target costs its own mounts rather than a read of the whole table; it is read again
+ * where what the kernel shows departs from it.
+ */
+export function subtreeUnmounter(options: UnmountOptions = NO_OPTIONS): (target: string) => number {
+  const unmounting = unmountingWith(options);
+  const table = new TrackedMountTable();
+  return (target) => {
+    let top: MountInfo | undefined;
+    try {
+      top = table.mountAt(realpath(target), unmounting.ctx.sys);
+    } catch (err) {
+      if (err instanceof SyscallError) return 0; // no such path (realpath): nothing is mounted on it
+      throw err;
+    }
+    return top === undefined ? 0 : unmountBelow(top, `unmount ${target} recursively`, table, unmounting);
+  };
+}
+
+/**
+ * top and everything below it in the tree, in passes while they progress: a mount hidden under
+ * a stack only becomes reachable once the stack is gone. Once top went, its id may be reused by
+ * a new mount: nothing more is ours, and the table is not read again. A pass that worked from
+ * an index no longer as read (other targets' unmounts since) and found mounts gone from where
+ * the index had them is made again from the table read afresh.
+ */
+function unmountBelow(top: MountInfo, action: string, table: TrackedMountTable, unmounting: Unmounting): number {
+  let total = 0;
+  let now: MountInfo | undefined = top;
+  let index = table.index;
+  while (now !== undefined) {
+    const fromRead = table.fresh;
+    const pass = unmountPass(index.subtree(now), unmounting);
+    table.unmounted(pass.unmounted);
+    total += pass.unmounted.length;
+    if (pass.unmounted.some((m) => m.id === top.id)) return total;
+    if (pass.unmounted.length === 0 && (fromRead || pass.missing === 0)) return endWithout(action, pass.errors, total);
+    index = table.reread();
+    now = index.find(top.id, top.mountpoint);
   }
-  const { top, table } = found;
-  if (top === undefined) return 0;
-  let topGone = false;
-  return unmountInPasses(
-    `unmount ${target} recursively`,
-    (table) => {
-      const now = table.find((m) => m.id === top.id && m.mountpoint === top.mountpoint);
-      if (now === undefined) return [];
-      return subtreeUnmountOrder(table, now);
-    },
-    options,
-    (gone) => {
-      if (gone.has(top.id)) topGone = true;
-    },
-    // the first pass works from the table the top was found in; once the top went, its id may
-    // be reused by a new mount: nothing more is ours, and the table is not read again (a read
-    // of it costs as much as the mounts it lists: one per pass made `umount -R` of 4000 mount
-    // points in a table of 8000 take a minute)
-    { first: table, finished: () => topGone },
-  );
+  return total;
 }
 
 /**
@@ -221,61 +250,65 @@ export function unmountSubtree(target: string, options: UnmountOptions = NO_OPTI
  * top of a stack there. undefined when target is no mount point; ENOENT when it does not exist.
  */
 export function reachableMountAt(target: string): MountInfo | undefined {
-  return reachableMountIn(target).top;
+  const canonical = realpath(target);
+  const top = lookupMount(readMountInfo(), canonical);
+  return top?.mountpoint === canonical ? top : undefined;
 }
 
-/** reachableMountAt, with the table it was found in. */
-function reachableMountIn(target: string): { top: MountInfo | undefined; table: readonly MountInfo[] } {
-  const canonical = realpath(target);
-  const table = readMountInfo();
-  const top = lookupMount(table, canonical);
-  return { top: top?.mountpoint === canonical ? top : undefined, table };
+/** How one command unmounts each mount: its flags, retry policy, context and helpers. */
+interface Unmounting {
+  readonly ctx: OpsContext;
+  readonly flags: number;
+  readonly policy: RetryPolicy;
+  readonly viaHelper: HelperUnmounter | undefined;
+}
+
+function unmountingWith(options: UnmountOptions): Unmounting {
+  return { ctx: opsContext(options), flags: umountFlags(options), policy: options.retry ?? UNMOUNT_BUSY, viaHelper: helperUnmounter(options) };
+}
+
+/** What one pass did: the mounts it unmounted, its failures, and how many mounts were not where the table had them. */
+interface Pass {
+  readonly unmounted: MountInfo[];
+  readonly errors: MountkitError[];
+  /** umount2 found no mount point (EINVAL) or no path (ENOENT: hidden under a stack, or gone) */
+  readonly missing: number;
 }
 
 /**
- * Unmount the mounts orderOf picks from the table, children before parents, in passes while
- * they progress: a mount hidden under a stack only becomes reachable once the stack is gone.
- * A mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
+ * Unmount the mounts of order (deepest first), children before parents. A mount is tried only
+ * once all its children are gone, so none is retried for EBUSY in vain.
  */
-function unmountInPasses(
-  action: string,
-  orderOf: (table: readonly MountInfo[]) => MountInfo[],
-  options: UnmountOptions,
-  afterPass?: (gone: ReadonlySet<number>) => void,
-  tables: { readonly first?: readonly MountInfo[]; readonly finished?: () => boolean } = {},
-): number {
-  const ctx = opsContext(options);
-  const flags = umountFlags(options);
-  const policy = options.retry ?? UNMOUNT_BUSY;
-  const viaHelper = helperUnmounter(options);
-  let total = 0;
-  let table = tables.first;
-  for (;;) {
-    if (tables.finished?.()) return total;
-    const order = orderOf(table ?? readMountInfo());
-    table = undefined; // read afresh for every later pass
-    if (order.length === 0) return total;
-    const children = childrenById(order);
-    const gone = new Set<number>();
-    const errors: MountkitError[] = [];
-    for (const m of order) {
-      if ((children.get(m.id) ?? []).some((child) => !gone.has(child))) continue;
-      try {
-        // its children gone, m is the top mount at its mount point: its type's helper may take it
-        if (viaHelper?.(m) || unmountOnce(m.mountpoint, flags, policy, ctx)) gone.add(m.id);
-      } catch (err) {
-        if (isErrno(err, Errno.ENOENT)) continue; // hidden under a stack: next pass
-        if (!(err instanceof MountkitError)) throw err;
-        errors.push(err);
+function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelper }: Unmounting): Pass {
+  const children = childrenById(order);
+  const gone = new Set<number>();
+  const unmounted: MountInfo[] = [];
+  const errors: MountkitError[] = [];
+  let missing = 0;
+  for (const m of order) {
+    if ((children.get(m.id) ?? []).some((child) => !gone.has(child))) continue;
+    try {
+      // its children gone, m is the top mount at its mount point: its type's helper may take it
+      if (viaHelper?.(m) || unmountOnce(m.mountpoint, flags, policy, ctx)) {
+        gone.add(m.id);
+        unmounted.push(m);
+      } else missing++;
+    } catch (err) {
+      if (isErrno(err, Errno.ENOENT)) {
+        missing++; // hidden under a stack: next pass
+        continue;
       }
-    }
-    total += gone.size;
-    afterPass?.(gone);
-    if (gone.size === 0) {
-      if (errors.length) throw new BatchError(action, errors, total);
-      return total; // what is left cannot be reached from here
+      if (!(err instanceof MountkitError)) throw err;
+      errors.push(err);
     }
   }
+  return { unmounted, errors, missing };
+}
+
+/** The end of passes that no longer progress: what is left cannot be reached from here, or failed. */
+function endWithout(action: string, errors: MountkitError[], total: number): number {
+  if (errors.length) throw new BatchError(action, errors, total);
+  return total;
 }
 
 /**

@@ -2,6 +2,7 @@
  * In which order to unmount a subtree of the mount table. Pure.
  */
 import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
+import { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 
 /**
@@ -18,11 +19,7 @@ export function unmountOrder(mounts: readonly MountInfo[], prefix: string): Moun
  * are its parent's children), unlike unmountOrder's everything at or under a path.
  */
 export function subtreeUnmountOrder(mounts: readonly MountInfo[], top: MountInfo): MountInfo[] {
-  const children = childrenById(mounts);
-  const ids = new Set<number>([top.id]);
-  // breadth first over parent links; the set also stops a torn table's cycle
-  for (const id of ids) for (const child of children.get(id) ?? []) ids.add(child);
-  return deepestFirst(mounts.filter((m) => ids.has(m.id)));
+  return new MountIndex(mounts).subtree(top);
 }
 
 /**

@@ -122,6 +122,9 @@ test("several operands: 0 all went, 64 some did, else the failures' codes ORed (
     [["w/c", "w/c", "w/c"], 32, 96],
     [["-R", "w/a", "w/c"], 64, 1],
     [["-R", "w/c", "w/nonexist"], 1, 2],
+    // the stack twice (high's tree, then low's), an operand on a mount an earlier one took (gone: not found)
+    [["-R", "s/y", "s", "s", "w/a", "w/b"], 0, 0],
+    [["-R", "s", "s/y"], 64, 1],
     // s/x is hidden under high: not found from here; util-linux finds it in its table, and its umount fails
     [["-R", "w/c", "s/x"], 1, 33],
   ];

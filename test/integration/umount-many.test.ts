@@ -6,11 +6,11 @@
 // for each operand (18 statx per tmpfs operand). Counted here, not timed: the binary runs under
 // strace, and neither its reads of mountinfo nor its helper look-ups may grow with the operands.
 import { afterEach, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountSubtree } from "../../src/ops/unmount.ts";
-import { BINARY } from "../support/cli.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { umountTraced, type TracedUmount } from "../support/umount-traced.ts";
 
 beforeAll(requireRootNamespace);
 
@@ -20,17 +20,8 @@ afterEach(() => {
   s.dispose();
 });
 
-/** umount OPERANDS under strace: its status, stderr, how many times it opened a mountinfo table and looked for a helper. */
-function umountCounting(operands: string[]): { code: number | null; stderr: string; tableReads: number; helperLookups: number } {
-  const log = s.path(`strace-${operands.length}.log`);
-  const run = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=open,openat,statx,newfstatat,access", "-o", log, BINARY, "umount", ...operands]);
-  const calls = readFileSync(log, "utf8").split("\n");
-  return {
-    code: run.exitCode,
-    stderr: run.stderr.toString(),
-    tableReads: calls.filter((line) => /\/mountinfo"/.test(line)).length,
-    helperLookups: calls.filter((line) => /\/umount\.[^/"]+"/.test(line)).length,
-  };
+function umountCounting(operands: string[]): TracedUmount {
+  return umountTraced(s.path(`strace-${operands.length}.log`), operands);
 }
 
 test("umount of many mount points in a large table: each unmounted without a read of the table or a helper look-up of its own (as many for 200 operands as for 2)", () => {

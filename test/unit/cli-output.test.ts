@@ -1,6 +1,6 @@
 // reportError: one line on stderr whatever failed while cleaning up; --json keeps every part.
 import { expect, test } from "bun:test";
-import { errorJson, failuresJson, messageLine, oneLine, printResult, reportError, stderrMessages, terminalSafe, warningLine, type Io } from "../../src/cli/output.ts";
+import { chunkedOutput, errorJson, failuresJson, messageLine, oneLine, printResult, reportError, stderrMessages, terminalSafe, warningLine, type Io } from "../../src/cli/output.ts";
 import { Errno } from "../../src/errno.ts";
 import { BatchError, exitCodeFor, HelperError, PlanError, ReportedError, SyscallError } from "../../src/errors.ts";
 
@@ -115,4 +115,25 @@ test("messageLine and stderrMessages: mountkit's one line on stderr, a command's
 
 test("warningLine: a failure's line, said as a warning (hint and cleanups included)", () => {
   expect(warningLine(failureWithCleanups())).toStartWith("mountkit: warning: mount overlay on /t: mount(2): EINVAL (Invalid argument) (check the options); while cleaning up: ");
+});
+
+test("chunkedOutput: what is written goes out in pieces of about 64 KB, in order, and the rest at end()", () => {
+  const pieces: string[] = [];
+  const { write, end } = chunkedOutput({ out: (t) => void pieces.push(t), err: () => {} });
+  const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${"x".repeat(i % 50)}\n`);
+  for (const l of lines) write(l);
+  const before = pieces.length;
+  end();
+  expect(pieces.join("")).toBe(lines.join(""));
+  expect(before).toBeGreaterThan(5);
+  expect(pieces.length).toBe(before + 1);
+  for (const p of pieces.slice(0, -1)) expect(p.length).toBeGreaterThanOrEqual(64 * 1024);
+  const small: string[] = [];
+  const one = chunkedOutput({ out: (t) => void small.push(t), err: () => {} });
+  one.write("a\n");
+  one.write("b\n");
+  expect(small).toEqual([]);
+  one.end();
+  one.end();
+  expect(small).toEqual(["a\nb\n"]);
 });

@@ -295,3 +295,30 @@ describe("safeEncode and displayWidth (libsmartcols cells)", () => {
     });
   }
 });
+
+describe("a listing's OPTIONS, merged once per pair of option texts", () => {
+  test("each pair its own merge: the same vfs options with other fs options, and the other way", () => {
+    const mounts = [
+      line("40 1 0:50 / /a rw,relatime - tmpfs t rw,size=1k"),
+      line("41 1 0:51 / /b rw,relatime - tmpfs t ro"),
+      line("42 1 0:52 / /c ro,relatime - tmpfs t ro"),
+      line("43 1 0:53 / /d rw,relatime - tmpfs t rw,size=1k"),
+      line("44 1 0:54 / /e rw,relatime - tmpfs t ro"),
+    ];
+    const options = findmntColumns({}).OPTIONS!;
+    expect(mounts.map((m) => options.value(m))).toEqual(["rw,relatime,size=1k", "ro,relatime", "ro,relatime", "rw,relatime,size=1k", "ro,relatime"]);
+    expect(mounts.map((m) => options.value(m))).toEqual(mounts.map(findmntOptions));
+  });
+
+  test("past the merges it keeps, still findmntOptions' answer", () => {
+    const options = findmntColumns({ nofsroot: true }).OPTIONS!;
+    const mounts = Array.from({ length: 9000 }, (_, i) => line(`${i + 2} 1 0:1 / /m${i} rw,nosuid - tmpfs t rw,size=${i % 5000}k`));
+    for (const m of [...mounts, ...mounts.slice(0, 10)]) expect(options.value(m)).toBe(findmntOptions(m));
+  });
+});
+
+test("findmnt -J -o with a column twice prints it twice, as libsmartcols does", () => {
+  expect(findmntJsonText([line("1 0 8:1 / / rw - ext4 /dev/sda1 rw")], ["TARGET", "TARGET"])).toBe(
+    '{\n   "filesystems": [\n      {\n         "target": "/",\n         "target": "/"\n      }\n   ]\n}\n',
+  );
+});

@@ -8,13 +8,13 @@ import { ExitCode } from "../../errors.ts";
 import { canonicalPath, deviceOfTagSpec } from "../../ops/block-devices.ts";
 import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
 import { parseTagSpec } from "../../tag-spec.ts";
-import { DEFAULT_COLUMNS, rowsJsonText, rowsPairs, rowsTable, shellColumns } from "../../mountinfo/findmnt.ts";
+import { DEFAULT_COLUMNS, shellColumns, writeRowsJson, writeRowsPairs, writeRowsTable } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
 import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
 import { SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
-import { messageLine, type Io } from "../output.ts";
+import { chunkedOutput, messageLine, type Io } from "../output.ts";
 
 export function fstabListing(
   args: ParsedArgs,
@@ -52,11 +52,13 @@ export function fstabListing(
   // as findmnt: a line's SIZE and the rest are those of the filesystem now at its mount point
   const allSpecs = picked.some((c) => SPACE_COLUMN_NAMES.includes(c)) ? { ...FSTAB_COLUMNS, ...spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) } : FSTAB_COLUMNS;
   const shell = has(args, "shell");
+  const { write, end } = chunkedOutput(io);
   if (json) {
     const { columns: keys, specs } = shell ? shellColumns(picked, allSpecs) : { columns: picked, specs: allSpecs };
-    io.out(rowsJsonText(rows, keys, specs));
-  } else if (has(args, "pairs")) io.out(rowsPairs(rows, picked, allSpecs, { shell }));
-  else io.out(rowsTable(rows, picked, allSpecs, { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8Locale(), shellHeadings: shell }));
+    writeRowsJson(write, rows, keys, specs);
+  } else if (has(args, "pairs")) writeRowsPairs(write, rows, picked, allSpecs, { shell });
+  else writeRowsTable(write, rows, picked, allSpecs, { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8Locale(), shellHeadings: shell });
+  end();
   return ExitCode.ok;
 }
 

@@ -6,7 +6,7 @@
 import { normalize, resolve } from "../../path.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
-import { DEFAULT_COLUMNS, findmntColumns, findmntJsonText, findmntJsonTreeText, parseColumns, RECORD_COLUMNS, rowsPairs, rowsTable, shellColumns, type Columns } from "../../mountinfo/findmnt.ts";
+import { DEFAULT_COLUMNS, findmntColumns, parseColumns, RECORD_COLUMNS, shellColumns, writeFindmntJson, writeFindmntJsonTree, writeRowsPairs, writeRowsTable, type Columns } from "../../mountinfo/findmnt.ts";
 import { DF_COLUMNS, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
@@ -24,7 +24,7 @@ import { fileType, statxMountId } from "../../sys/stat.ts";
 import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
 import type { MountInfo } from "../../mountinfo/types.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type ParsedArgs } from "../args.ts";
-import { messageLine, reportError, type Io } from "../output.ts";
+import { chunkedOutput, messageLine, reportError, type Io } from "../output.ts";
 import { FINDMNT_FLAGS, refuseExclusiveFlags } from "./findmnt-flags.ts";
 
 export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
@@ -110,16 +110,21 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     // --json without -o: the ten fields of mountkit's record; else findmnt's four
     const picked = columns ?? (json ? RECORD_COLUMNS : DEFAULT_COLUMNS);
     const shell = has(args, "shell");
+    // written as it is made: a table of tens of thousands of mounts is never one string
+    const { write, end } = chunkedOutput(io);
     if (json) {
       const { columns: keys, specs } = shell ? shellColumns(picked, allSpecs) : { columns: picked, specs: allSpecs };
-      io.out(tree ? findmntJsonTreeText(forest!, keys, specs) : findmntJsonText(mounts, keys, specs)); // libsmartcols' bytes, as findmnt -J prints them
-    } else if (has(args, "pairs")) io.out(rowsPairs(mounts, picked, allSpecs, { shell }));
+      // libsmartcols' bytes, as findmnt -J prints them
+      if (tree) writeFindmntJsonTree(write, forest!, keys, specs);
+      else writeFindmntJson(write, mounts, keys, specs);
+    } else if (has(args, "pairs")) writeRowsPairs(write, mounts, picked, allSpecs, { shell });
     else {
       const utf8 = utf8Locale();
       const table = { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8, shellHeadings: shell };
       const lines = utf8 && !has(args, "ascii") ? UTF8_TREE : ASCII_TREE;
-      io.out(rowsTable(mounts, picked, allSpecs, tree ? { ...table, treePrefixes: treePrefixes(forest!, lines) } : table));
+      writeRowsTable(write, mounts, picked, allSpecs, tree ? { ...table, treePrefixes: treePrefixes(forest!, lines) } : table);
     }
+    end();
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);

@@ -1,0 +1,25 @@
+/**
+ * The binary's umount under strace: what it said, and how often it opened a mountinfo table and
+ * looked for an umount.TYPE helper, so that a test counts the reads a change saves, never times them.
+ */
+import { readFileSync } from "node:fs";
+import { BINARY } from "./cli.ts";
+
+export interface TracedUmount {
+  code: number | null;
+  stderr: string;
+  tableReads: number;
+  helperLookups: number;
+}
+
+/** `mountkit umount ARGS` under strace, its trace written to log. */
+export function umountTraced(log: string, args: readonly string[]): TracedUmount {
+  const run = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=open,openat,statx,newfstatat,access", "-o", log, BINARY, "umount", ...args]);
+  const calls = readFileSync(log, "utf8").split("\n");
+  return {
+    code: run.exitCode,
+    stderr: run.stderr.toString(),
+    tableReads: calls.filter((line) => /\/mountinfo"/.test(line)).length,
+    helperLookups: calls.filter((line) => /\/umount\.[^/"]+"/.test(line)).length,
+  };
+}
