@@ -48,6 +48,7 @@ export {
   unmountRecursive,
   unmountSubtree,
   subtreeUnmounter,
+  SubtreeUnmounter,
   unmountMounts,
   joinUnderRoot,
   type UnmountOptions,

@@ -35,6 +35,16 @@ export class MountIndex {
     return this.#position.size;
   }
 
+  /** The mounts the index holds, in table order (those removed left out). */
+  mounts(): MountInfo[] {
+    return [...this.#position.keys()];
+  }
+
+  /** Whether the index holds m (it was read, and not removed since). */
+  has(m: MountInfo): boolean {
+    return this.#position.has(m);
+  }
+
   /** The mount with this id at this mount point, if the index holds one. */
   find(id: number, mountpoint: string): MountInfo | undefined {
     return this.#byId.get(id)?.find((m) => m.mountpoint === mountpoint);

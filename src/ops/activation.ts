@@ -24,7 +24,7 @@ import { attachLoopDevice } from "./loop.ts";
 import { ensureImage, removeMadeImage, type MadeImage } from "./mkfs-image.ts";
 import { mountOn } from "./mount.ts";
 import { closeQuietly } from "./plan-handles.ts";
-import { ensureTempParent, newTempPath } from "./temp-location.ts";
+import { makeTempLocationDir, newTempPath } from "./temp-location.ts";
 import { unmount } from "./unmount.ts";
 
 /** Run entries that use transforms; runSystem mounts the real mounts as an ordinary batch. */
@@ -40,7 +40,7 @@ export function runActivatedBatch(
   const made = new TempMounts(ctx);
   let outcome: BatchOutcome;
   try {
-    ctx.sys.mkdir(ensureTempParent(tempDir), 0o700);
+    makeTempLocationDir(ctx.sys, tempDir, 0o700);
     made.undo.push(() => ctx.sys.rmdir(tempDir));
     mountTemps(activation, made, ctx, options, action);
     for (const mk of activation.systemMkdirs) makeDirBeneath(mk, ctx);
@@ -74,7 +74,7 @@ function mountTemps(activation: Activation, made: TempMounts, ctx: OpsContext, o
         attachLoopHandler(t, made, ctx);
         continue;
       }
-      ctx.sys.mkdir(t.mountPoint, 0o700);
+      makeTempLocationDir(ctx.sys, t.mountPoint, 0o700);
       made.undo.push(() => ctx.sys.rmdir(t.mountPoint));
       mountOn(t.mount, t.mountPoint, options);
       made.undo.push(() => void unmount(t.mountPoint, { sys: ctx.sys, log: options.log, lazy: true }));

@@ -33,6 +33,8 @@ export interface OpsContext {
   readonly noCanonicalize?: boolean | undefined;
   /** where such a helper's stdin, stdout and stderr go (a FUSE helper's output: see OpsOptions); "capture" when undefined */
   readonly helperStdio?: ProcessStdio | undefined;
+  /** plan only (mount(8)'s -f): a missing source is planned as the block device it names */
+  readonly missingSourceAsDevice?: boolean | undefined;
 }
 
 export interface OpsOptions {
@@ -77,6 +79,12 @@ export interface OpsOptions {
    * batch's are.
    */
   targetRoot?: string;
+  /**
+   * For plans that are never run (mount(8)'s -f through a link named mount): a source that does
+   * not exist is planned as the block device it names (its type read from its superblock),
+   * where a mount would fail, as util-linux's mount -f succeeds on a missing device.
+   */
+  missingSourceAsDevice?: boolean;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */
@@ -100,7 +108,8 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.sloppy === undefined &&
     options.noMtab === undefined &&
     options.noCanonicalize === undefined &&
-    options.helperStdio === undefined
+    options.helperStdio === undefined &&
+    options.missingSourceAsDevice === undefined
   ) {
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
@@ -122,5 +131,6 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     noMtab: options.noMtab,
     noCanonicalize: options.noCanonicalize,
     helperStdio: options.helperStdio,
+    missingSourceAsDevice: options.missingSourceAsDevice,
   };
 }

@@ -13,7 +13,7 @@ import type { OpsContext } from "./context.ts";
 import type { PlanRun } from "./run-plan.ts";
 import { openUserNamespace, usernsFdFor } from "./userns.ts";
 import { closeHandle, closeQuietly, handleFd, lendHandle, ownHandle } from "./plan-handles.ts";
-import { ensureTempParent } from "./temp-location.ts";
+import { makeTempLocationDir } from "./temp-location.ts";
 import { runOpenLayerStep, runSharedTreeStep } from "./idmap-shared.ts";
 import { runLinkLayerStep, runReleaseLayerStep, runSharedTempStep } from "./idmap-shared-temp.ts";
 import { recordAttached, recordDir, stateOf, unmountTemp } from "./idmap-temp.ts";
@@ -71,7 +71,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       closeHandle(run, step.slot, sys);
       return;
     case "mkdir": {
-      sys.mkdir(ensureTempParent(step.path), step.mode);
+      makeTempLocationDir(sys, step.path, step.mode);
       recordDir(stateOf(run), step.path, ctx, run);
       return;
     }

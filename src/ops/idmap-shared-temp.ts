@@ -16,6 +16,7 @@ import type { PlanRun } from "./run-plan.ts";
 import { idmappedClone, isIdmapRefusal } from "./idmap-shared.ts";
 import { explainIdmapRefusal } from "./idmap-refusal.ts";
 import { recordAttached, recordDir, recordLink, removeLink, stateOf, unmountTemp } from "./idmap-temp.ts";
+import { makeTempLocationDir } from "./temp-location.ts";
 
 /** The shared temp mount of one run: where it is, and the mount IDs a layer is checked against. */
 export interface SharedTemp {
@@ -61,7 +62,7 @@ export function runLinkLayerStep(step: LinkLayerStep, ctx: OpsContext, run: Plan
     recordLink(state, step.link, ctx, run);
     return;
   }
-  ctx.sys.mkdir(step.link, LAYER_DIR_MODE);
+  makeTempLocationDir(ctx.sys, step.link, LAYER_DIR_MODE);
   recordDir(state, step.link, ctx, run);
   let tree: number;
   const usernsFd = handleFd(run, step.usernsSlot);

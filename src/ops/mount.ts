@@ -149,8 +149,16 @@ export function planEnv(ctx: OpsContext): PlanEnv {
   return ctx.externalHelpers ? Object.create(env, { externalHelpers: { value: externalHelpers(ctx) } }) : env;
 }
 
+/** What a source counts as in a plan that is never run (mount(8)'s -f): a missing one is a block device. */
+function missingAsDevice(source: string): SourceKind {
+  const kind = sourceKind(source);
+  return kind === "missing" ? "block" : kind;
+}
+
 function sharedPlanEnv(ctx: OpsContext): PlanEnv {
-  const base = ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
+  const readWrite = ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
+  // only mount(8)'s -f asks: an allocation per plan it prints
+  const base: PlanEnv = ctx.missingSourceAsDevice ? Object.create(readWrite, { sourceKind: { value: missingAsDevice } }) : readWrite;
   const { batch } = ctx;
   if (batch === undefined) return base;
   let env = batchEnvs.get(batch);

@@ -27,6 +27,7 @@ import { realpath } from "../sys/realpath.ts";
 import { fileType, statxOwnership } from "../sys/stat.ts";
 import { fsFailure } from "./targets.ts";
 import { absolutePath } from "../sys/cwd.ts";
+import type { Syscalls } from "../sys/seam.ts";
 
 /** The prefix of every directory mountkit creates in the temp location. */
 export const TEMP_DIR_PREFIX = "mountkit-";
@@ -95,13 +96,21 @@ export function ensureTempMountLocation(): string {
 }
 
 /**
- * path, once its parent exists when that parent is the temp mount location: a plan's mkdir
- * step calls it, so the location a plan named while planning is created when the plan runs.
- * Any other path is returned untouched.
+ * mkdir(path, mode) through sys of a directory in the temp location (a path newTempPath gave, or
+ * one beneath it: a plan's temp dir and what it makes inside). The location a plan named while
+ * planning is created first, when path is directly in it; a failure a read-only, full or missing
+ * location causes gets the hint to name another (withLocationHint), wherever it happens.
  */
-export function ensureTempParent(path: string): string {
+export function makeTempLocationDir(sys: Pick<Syscalls, "mkdir">, path: string, mode: number): void {
+  // its failures name the location, and carry the hint
   if (!created && location !== undefined && dirname(path) === location) ensureTempMountLocation();
-  return path;
+  try {
+    sys.mkdir(path, mode);
+  } catch (err) {
+    // the caller's action names the mount: say where the directory was to be
+    if (err instanceof SyscallError && err.hint === undefined && LOCATION_ERRNOS.has(err.errno)) err.withDetails(`in the temp mount location: ${quotePath(path)}`);
+    throw withLocationHint(err);
+  }
 }
 
 /**

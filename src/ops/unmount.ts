@@ -207,18 +207,44 @@ export function unmountSubtree(target: string, options: UnmountOptions = NO_OPTI
  * where what the kernel shows departs from it.
  */
 export function subtreeUnmounter(options: UnmountOptions = NO_OPTIONS): (target: string) => number {
-  const unmounting = unmountingWith(options);
-  const table = new TrackedMountTable();
-  return (target) => {
+  const subtrees = new SubtreeUnmounter(options);
+  return (target) => subtrees.unmountTarget(target);
+}
+
+/**
+ * umount -R's unmounts for one command, sharing one tracked read of the mount table: of the
+ * targets named (subtreeUnmounter), and of mounts a caller chose from that same table (umount
+ * -A -R: each mount of a filesystem, umount-all-targets.ts).
+ */
+export class SubtreeUnmounter {
+  /** the table every unmount here reads and keeps in step; a caller chooses mounts from it */
+  readonly table = new TrackedMountTable();
+  readonly #unmounting: Unmounting;
+
+  constructor(options: UnmountOptions = NO_OPTIONS) {
+    this.#unmounting = unmountingWith(options);
+  }
+
+  get sys(): OpsContext["sys"] {
+    return this.#unmounting.ctx.sys;
+  }
+
+  /** umount -R TARGET: the top mount at it and everything below; 0 when it is no mount point or does not exist. */
+  unmountTarget(target: string): number {
     let top: MountInfo | undefined;
     try {
-      top = table.mountAt(realpath(target), unmounting.ctx.sys);
+      top = this.table.mountAt(realpath(target), this.sys);
     } catch (err) {
       if (err instanceof SyscallError) return 0; // no such path (realpath): nothing is mounted on it
       throw err;
     }
-    return top === undefined ? 0 : unmountBelow(top, `unmount ${target} recursively`, table, unmounting);
-  };
+    return top === undefined ? 0 : unmountBelow(top, `unmount ${target} recursively`, this.table, this.#unmounting);
+  }
+
+  /** top, a mount of table's index that its mount point reaches, and everything below it. */
+  unmountMount(top: MountInfo): number {
+    return unmountBelow(top, `unmount ${top.mountpoint} recursively`, this.table, this.#unmounting);
+  }
 }
 
 /**

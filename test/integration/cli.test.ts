@@ -330,11 +330,55 @@ describe("the single binary", () => {
     expect(runCli(["-n", t], { bin: umount8 }).code).toBe(0);
     expect(mountsUnder(t)).toEqual([]);
 
-    const fake = runCli(["-f", "-t", "tmpfs", "faked", t], { bin: mount8 });
+    const fake = runCli(["-f", "-v", "-t", "tmpfs", "faked", t], { bin: mount8 });
     expect(fake).toMatchObject({ code: 0, stdout: `mount("faked", ${JSON.stringify(t)}, "tmpfs", 0, NULL)\n` });
     expect(runCli(["--help"], { bin: mount8 }).stdout).toContain("-f, --dry-run");
     const dry = runCli(["mount", "-n", "-t", "tmpfs", "dry", t]);
     expect(dry).toMatchObject({ code: 0, stdout: `mount("dry", ${JSON.stringify(t)}, "tmpfs", 0, NULL)\n` });
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("multi-call: mount(8)'s -f is silent unless -v (init scripts record mounts with it), and succeeds on a missing device; mountkit mount -n prints and checks", () => {
+    s = scratch("climount8fake");
+    const mount8 = join(dir("bin"), "mount");
+    symlinkSync(BINARY, mount8);
+    const t = dir("t");
+    const plan = `mount("faked", ${JSON.stringify(t)}, "tmpfs", 0, NULL)\n`;
+    for (const fake of [["-f"], ["--fake"], ["--dry-run"]]) {
+      expect(runCli([...fake, "-t", "tmpfs", "faked", t], { bin: mount8 })).toEqual({ code: 0, stdout: "", stderr: "" });
+      expect(runCli([...fake, "-v", "-t", "tmpfs", "faked", t], { bin: mount8 })).toEqual({ code: 0, stdout: plan, stderr: "" });
+    }
+    for (const fake of [["-n"], ["--dry-run"], ["--fake"]]) {
+      expect(runCli(["mount", ...fake, "-t", "tmpfs", "faked", t])).toEqual({ code: 0, stdout: plan, stderr: "" });
+    }
+    // --json prints the plan either way
+    for (const run of [runCli(["-f", "--json", "-t", "tmpfs", "faked", t], { bin: mount8 }), runCli(["mount", "-n", "--json", "-t", "tmpfs", "faked", t])]) {
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, dryRun: true, steps: [{ op: "mount", args: { source: "faked", target: t, fstype: "tmpfs" } }] });
+    }
+    // one operand (the fstab line) and -a: as silent
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `fstabFaked ${t} tmpfs size=1m 0 0\n`);
+    expect(runCli(["-f", "-T", fstab, t], { bin: mount8 })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(runCli(["-f", "-a", "-T", fstab], { bin: mount8 })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(runCli(["-f", "-a", "-v", "-T", fstab], { bin: mount8 }).stdout).toContain(`mount("fstabFaked", ${JSON.stringify(t)}, "tmpfs", 0, "size=1m")`);
+    expect(runCli(["mount", "-n", "-a", "-T", fstab]).stdout).toContain(`mount("fstabFaked", ${JSON.stringify(t)}, "tmpfs", 0, "size=1m")`);
+
+    // a missing device, no type: util-linux's mount -f makes nothing and succeeds; the plan reads its type then
+    const missing = s.path("no-such-device");
+    expect(runCli(["-f", missing, t], { bin: mount8 })).toEqual({ code: 0, stdout: "", stderr: "" });
+    writeFileSync(fstab, `${missing} ${t} auto defaults 0 0\n`);
+    expect(runCli(["-f", "-T", fstab, t], { bin: mount8 })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(runCli(["-f", "-a", "-T", fstab], { bin: mount8 })).toEqual({ code: 0, stdout: "", stderr: "" });
+    const verbose = runCli(["-f", "-v", missing, t], { bin: mount8 });
+    expect(verbose.code).toBe(0);
+    expect(verbose.stdout).toContain(`mount(${JSON.stringify(missing)}, ${JSON.stringify(t)}, <type from the superblock>`);
+    // mountkit's dry run is a check: it reports the missing device, as the mount would
+    const checked = runCli(["mount", "-n", missing, t]);
+    expect(checked.code).toBe(32);
+    expect(oneLineError(checked.stderr)).toContain("does not exist");
+    // what the fake cannot name stays an error, as util-linux's: no device has the label
+    expect(runCli(["-f", "LABEL=mountkit-no-such-label", t], { bin: mount8 }).code).toBe(1);
     expect(mountsUnder(t)).toEqual([]);
   });
 

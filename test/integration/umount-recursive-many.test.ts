@@ -7,7 +7,7 @@ import { afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountRecursive } from "../../src/ops/unmount.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { mountsAt, mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 import { umountTraced } from "../support/umount-traced.ts";
 
 beforeAll(requireRootNamespace);
@@ -103,4 +103,81 @@ test("umount -R where an unmount propagates to a later operand's top, uncovering
   expect([run.code, run.stderr]).toEqual([0, ""]);
   expect(run.tableReads).toBe(2);
   expect(mountsUnder(root).map((m) => m.mountpoint)).toEqual([root, `${root}/p`, `${root}/q`]);
+});
+
+function bind(source: string, target: string): void {
+  mkdirSync(target, { recursive: true });
+  mount({ type: "bind", source, options: [] }, target);
+}
+
+test("umount -A -R of a filesystem with 100 mounts, each with a tree, and of another: latest first, each deepest first, a stacked one once uncovered; the table read once for both", () => {
+  s = scratch("umount-a-r-many");
+  const root = s.path("r");
+  tmpfs(root);
+  // fs (x on it), then binds of it: each with c on it and d on c; the last bind is stacked on b0
+  const fs = `${root}/fs`;
+  tmpfs(fs);
+  tmpfs(`${fs}/x`);
+  const binds = Array.from({ length: 100 }, (_, i) => `${root}/b${i}`);
+  for (const b of [...binds, binds[0]!]) {
+    bind(fs, b);
+    tmpfs(`${b}/c`);
+    tmpfs(`${b}/c/d`);
+  }
+  // and another filesystem, with a bind of it: a second operand
+  const other = `${root}/other`;
+  tmpfs(other);
+  bind(other, `${root}/other-bind`);
+  tmpfs(`${root}/other-bind/c`);
+  const treeOf = (b: string) => [`${b}/c/d`, `${b}/c`, b];
+  // b0's upper bind (the latest mount) first, then the others latest first, b0's lower once uncovered, then fs
+  const order = [...treeOf(binds[0]!), ...binds.slice(1).reverse().flatMap(treeOf), ...treeOf(binds[0]!), `${fs}/x`, fs];
+
+  const run = umountTraced(s.path("strace.log"), ["-A", "-R", "-v", fs, other]);
+  expect([run.code, unmountedInOrder(run.stderr)]).toEqual([0, [...order, `${root}/other-bind/c`, `${root}/other-bind`, other]]);
+  expect(run.tableReads).toBe(1);
+  expect(mountsUnder(root).map((m) => m.mountpoint)).toEqual([root]);
+});
+
+test("umount -A -R where an unmount propagates to other mounts of the filesystem and takes them: statx tells, none is tried again", () => {
+  s = scratch("umount-a-r-propagated");
+  const root = s.path("r");
+  peers(root); // p and q peers, another filesystem
+  // fs; a bind of it on p/m (copied to q/m), one on q/m/s (copied to p/m/s), a tmpfs on p/m/s (copied to q/m/s)
+  const fs = `${root}/fs`;
+  tmpfs(fs);
+  mkdirSync(`${fs}/s`);
+  bind(fs, `${root}/p/m`);
+  bind(fs, `${root}/q/m/s`);
+  tmpfs(`${root}/p/m/s`);
+  expect(mountsUnder(`${root}/q`).map((m) => m.mountpoint)).toEqual([`${root}/q`, `${root}/q/m`, `${root}/q/m/s`, `${root}/q/m/s`]);
+
+  // q/m's tree goes first (the latest mount of fs the lookup reaches), and p/m's with it, by propagation
+  const run = umountTraced(s.path("strace.log"), ["-A", "-R", "-v", fs]);
+  expect([run.code, unmountedInOrder(run.stderr)]).toEqual([0, [`${root}/q/m/s`, `${root}/q/m/s`, `${root}/q/m`, fs]]);
+  expect(run.tableReads).toBe(2);
+  expect(mountsUnder(root).map((m) => m.mountpoint)).toEqual([root, `${root}/p`, `${root}/q`]);
+});
+
+test("umount -A -R where an unmount propagates and uncovers a mount of the filesystem the table had covered: read again, it goes too", () => {
+  s = scratch("umount-a-r-uncovered");
+  const root = s.path("r");
+  tmpfs(root);
+  // fs, shared: c a bind of its directory s, m2 a bind of it, peers; fs gone, a tmpfs on m2/s is
+  // copied onto c's root, covering c
+  const fs = `${root}/fs`;
+  tmpfs(fs);
+  mkdirSync(`${fs}/s`);
+  expect(Bun.spawnSync(["mount", "--make-shared", fs]).exitCode).toBe(0);
+  bind(`${fs}/s`, `${root}/c`);
+  bind(fs, `${root}/m2`);
+  unmountRecursive(fs);
+  tmpfs(`${root}/m2/s`);
+  expect(mountsAt(`${root}/c`).map((m) => m.fstype)).toEqual(["tmpfs", "tmpfs"]);
+
+  // m2's tree goes, and c's cover with its tmpfs: c, which the table read first had covered, goes too
+  const run = umountTraced(s.path("strace.log"), ["-A", "-R", "-v", `${root}/m2`]);
+  expect([run.code, unmountedInOrder(run.stderr)]).toEqual([0, [`${root}/m2/s`, `${root}/m2`, `${root}/c`]]);
+  expect(run.tableReads).toBe(2);
+  expect(mountsUnder(root).map((m) => m.mountpoint)).toEqual([root]);
 });

@@ -63,6 +63,10 @@ describe("MountIndex.subtree: what umount(8) -R takes down", () => {
     expect(index.subtree(table[1]!).map((m) => m.id)).toEqual([11, 10]);
     expect(index.find(12, "/s")).toBeUndefined();
     expect(index.find(10, "/s")).toBe(table[1]!);
+    // mounts() and has(): what umount -A -R chooses the filesystem's mounts from
+    expect(index.mounts()).toEqual(left);
+    expect(index.mounts()[0]).toBe(table[0]!);
+    expect([index.has(table[1]!), index.has(table[3]!), index.has({ ...table[1]! })]).toEqual([true, false, false]);
     expectLookupsAgree(index, left);
   });
 

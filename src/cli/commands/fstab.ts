@@ -8,7 +8,7 @@ import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
-import { commandLineOptions, helperChoice, readWriteOnly, type SingleMount } from "./mount.ts";
+import { commandLineOptions, dryRunPrintsPlan, fakeOptions, helperChoice, readWriteOnly, type Dialect, type SingleMount } from "./mount.ts";
 import { lineName, OPTIONS_MODES, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
 /**
@@ -44,7 +44,7 @@ function optionsModeOf(args: ParsedArgs): OptionsMode | undefined {
 const SINGLE_MOUNT_FLAGS = ["bind", "rbind", "move", "label", "uuid", "source", "target"] as const;
 
 /** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-o OPTS] [-F] [-n] [-v] [--json] */
-export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<ExitCode> {
+export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mountkit"): ExitCode | Promise<ExitCode> {
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${args.operands.join(" ")}`);
@@ -72,8 +72,8 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
       ...(helperDir === undefined ? {} : { helperDir }),
     };
     if (has(args, "dry-run")) {
-      const { selection, lines } = planFstab(options);
-      return reportDryRun(io, lines, selection, json);
+      const { selection, lines } = planFstab({ ...options, ...fakeOptions(dialect) });
+      return reportDryRun(io, lines, selection, { json, printsPlan: dryRunPrintsPlan(args, dialect) });
     }
     const report = (outcome: Parameters<typeof reportOutcome>[1] & { selection: FstabSelection }) => {
       if (has(args, "verbose") && !json) {
@@ -99,16 +99,17 @@ export function mountAllCommand(args: ParsedArgs, io: Io): ExitCode | Promise<Ex
 }
 
 /**
- * mount -a --dry-run's report: each line's plan (stdout), and the failure of each line that could
- * not be planned (stderr, a warning for nofail), exit 0, 32 or 64 as mount -a counts them.
+ * mount -a --dry-run's report: each line's plan (stdout; as text only when printsPlan), and the
+ * failure of each line that could not be planned (stderr, a warning for nofail), exit 0, 32 or
+ * 64 as mount -a counts them.
  */
-function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabSelection, json: boolean): ExitCode {
+function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabSelection, { json, printsPlan }: { json: boolean; printsPlan: boolean }): ExitCode {
   const failed = lines.flatMap((l) => ("error" in l && !l.entry.nofail ? [l.error] : []));
   const error = failed.length > 0 ? new BatchError("mount -a", failed, lines.length - failed.length) : undefined;
   const code = error ? exitCodeFor(error) : ExitCode.ok;
   for (const l of lines) {
     if ("planned" in l) {
-      if (json) continue;
+      if (json || !printsPlan) continue;
       io.out(`# ${l.planned.entry.where}\n`);
       for (const step of l.planned.plan.steps) io.out(`${formatStep(step)}\n`);
     } else if (l.entry.nofail) io.err(warningLine(l.error));

@@ -75,7 +75,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
  * which must mount, not print a plan; the dry run is mount(8)'s -f (--fake). `mountkit mount`
  * keeps -n as its --dry-run (DESIGN.md's contract).
  */
-export const MOUNT8_FLAGS: readonly FlagSpec[] = MOUNT_FLAGS.map((f) => (f.long === "dry-run" ? { ...f, short: "f" } : f.long === "no-mtab" ? NO_MTAB_FLAG : f));
+export const MOUNT8_FLAGS: readonly FlagSpec[] = MOUNT_FLAGS.map((f) => (f.long === "dry-run" ? { ...f, short: "f", help: "make no mount, silently (with -v: print the plan, the syscalls)" } : f.long === "no-mtab" ? NO_MTAB_FLAG : f));
 
 /** Which command line a mount or umount invocation speaks: mountkit's, or mount(8)'s (a link named mount or umount). */
 export type Dialect = "mountkit" | "mount(8)";
@@ -104,7 +104,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     }
     enterAskedNamespace(args, io);
     // fstab and batches load only for -a: a single mount starts without them.
-    if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io);
+    if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io, dialect);
     // No operands, no flags but -t: the mount table (of those types), as mount(8) lists it.
     if (args.operands.length === 0 && [...args.flags.keys()].every((f) => LIST_FLAGS.has(f))) return listMounts(io, last(args, "types"), has(args, "show-labels"));
     if (args.operands.length === 0 && [...args.flags.keys()].every((f) => LIST_FLAGS.has(f) || f === "json")) {
@@ -127,9 +127,9 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       ...(has(args, "onlyonce") ? { onlyOnce: true } : {}),
     };
     if (has(args, "dry-run")) {
-      const { plan } = single.plan(planOptions);
+      const { plan } = single.plan({ ...planOptions, ...fakeOptions(dialect) });
       if (json) printResult(io, ExitCode.ok, { dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
-      else for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
+      else if (dryRunPrintsPlan(args, dialect)) for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
       return ExitCode.ok;
     }
     const started = performance.now();
@@ -146,6 +146,24 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     // one mount: a helper that failed gives its own status, as mount(8) exits with it
     return reportError(io, err, json, helperExitStatus(err) ?? exitCodeFor(err));
   }
+}
+
+/**
+ * Whether a dry run prints its plan as text: `mountkit mount -n` always (DESIGN.md's contract);
+ * mount(8)'s -f (a link named mount) only with -v, as util-linux's is silent otherwise: old
+ * init scripts run `mount -f` to record a mount in /etc/mtab and expect no output.
+ */
+export function dryRunPrintsPlan(args: ParsedArgs, dialect: Dialect): boolean {
+  return dialect === "mountkit" || has(args, "verbose");
+}
+
+/**
+ * mount(8)'s -f makes no mount, and util-linux's succeeds on a device that is missing (its
+ * type is not read, nothing is mounted): through the link such a source is planned as the
+ * device it names. `mountkit mount -n` keeps reporting it, a dry run being a check.
+ */
+export function fakeOptions(dialect: Dialect): Pick<OpsOptions, "missingSourceAsDevice"> {
+  return dialect === "mount(8)" ? { missingSourceAsDevice: true } : {};
 }
 
 /** mount(8): -w is an explicit read-write request, which a -r after it cancels. */

@@ -5,7 +5,7 @@ import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
-import { subtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
+import { SubtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
@@ -106,8 +106,8 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
 
   const options = unmountOptionsOf(args, io);
   const quiet = has(args, "quiet");
-  // -R: the operands share one read of the mount table, kept in step with their unmounts
-  const unmountSubtree = has(args, "recursive") ? subtreeUnmounter(options) : undefined;
+  // -R (and -A -R): the operands share one read of the mount table, kept in step with their unmounts
+  const subtrees = has(args, "recursive") ? new SubtreeUnmounter(options) : undefined;
   const results: TargetResult[] = [];
   const failures: unknown[] = [];
   // the failed operands' exit codes, ORed: umount(8)'s bits (1 usage, 32 failure)
@@ -116,14 +116,14 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     try {
       let unmounted: number;
       if (has(args, "all-targets")) {
-        const outcome = unmountAllTargets(target, { ...options, recursive: has(args, "recursive") });
+        const outcome = unmountAllTargets(target, { ...options, recursive: subtrees !== undefined }, subtrees);
         if (outcome.unmounted === 0 && outcome.remountedReadOnly.length === 0) throw noMountPoint(target);
         results.push({ target, ok: true, unmounted: outcome.unmounted, ...(outcome.remountedReadOnly.length > 0 ? { remountedReadOnly: true as const } : {}) });
         continue;
       }
-      if (unmountSubtree !== undefined) {
+      if (subtrees !== undefined) {
         // umount(8) -R: a mount point only, never a directory with mounts below it
-        unmounted = unmountSubtree(target);
+        unmounted = subtrees.unmountTarget(target);
         if (unmounted === 0) throw noMountPoint(target);
       } else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
       else {
