@@ -28,7 +28,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only mounts whose options match OPTS (no... excludes), as mount -a -O" },
   { long: "read-only", short: "r", help: "when a mount stays busy, remount it read-only instead (as at shutdown)" },
   { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
-  { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway (an umount.TYPE helper gets the mount point as the mount table names it)" },
+  { long: "no-canonicalize", short: "c", help: "as umount(8): the mount point is not statfs()ed, the mount table names its type (as with -l and -f: a hung FUSE or NFS server does not hang umount); paths go to the kernel as given anyway" },
   NAMESPACE_FLAG,
   { long: "all-targets", short: "A", help: "unmount every mount of the filesystem TARGET names (a mount point, device, tag or image), latest first" },
   { long: "quiet", short: "q", help: "print no 'not mounted' error (the exit code stays 32)" },
@@ -61,10 +61,11 @@ interface TargetResult {
  * umount.TYPE helper gets -n, and the command's stdin, stdout and stderr (its stdout onto
  * stderr with --json), as umount(8)'s helpers do.
  */
-function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean; detachLoop: boolean } {
+function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean; detachLoop: boolean; noCanonicalize: boolean } {
   return {
     lazy: has(args, "lazy"),
     force: has(args, "force"),
+    noCanonicalize: has(args, "no-canonicalize"),
     readOnlyWhenBusy: has(args, "read-only"),
     detachLoop: has(args, "detach-loop"),
     externalHelpers: !has(args, "internal-only"),
