@@ -16,6 +16,7 @@ import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, subtreeUnmountOrder, unmountOrder } from "../plan/unmount-plan.ts";
+import { checkUmountFlags } from "../plan/umount-flags.ts";
 import { realpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
@@ -39,8 +40,11 @@ export interface UnmountOptions extends OpsOptions {
   retry?: RetryPolicy;
 }
 
-function umountFlags(options: UnmountOptions): number {
-  return (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
+/** umount2's flags as options ask, refused (PlanError) where umount2 would say EINVAL to any target. */
+function umountFlags(options: UnmountOptions, action: string): number {
+  const flags = (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
+  checkUmountFlags(flags, action);
+  return flags;
 }
 
 /**
@@ -92,7 +96,7 @@ function umount2Logged(target: string, flags: number, ctx: OpsContext): void {
  * result says whether a mount was removed.
  */
 export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
-  return unmountOnce(target, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options));
+  return unmountOnce(target, umountFlags(options, `unmount ${target}`), options.retry ?? UNMOUNT_BUSY, opsContext(options));
 }
 
 /**
@@ -103,9 +107,10 @@ export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): b
  * other mounts hide it is refused: umount2 of that mount point would remove the mount on top.
  */
 export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
+  const flags = umountFlags(options, `unmount ${path}`);
   const point = mountPointOfDevice(path);
   // not mounted any more (unmounted meanwhile): as if it never was
-  if (point === undefined || !unmountOnce(point, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options))) return undefined;
+  if (point === undefined || !unmountOnce(point, flags, options.retry ?? UNMOUNT_BUSY, opsContext(options))) return undefined;
   return point;
 }
 
@@ -150,9 +155,9 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
 
 /** unmountAll, counting into tally so that a failure part-way still reports what went. */
 function peel(target: string, options: UnmountOptions, tally: { removed: number }): number {
+  const flags = umountFlags(options, `unmount ${target}`);
   if (target === "") return 0;
   const ctx = opsContext(options);
-  const flags = umountFlags(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
   try {
     while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
@@ -245,7 +250,7 @@ function unmountInPasses(
   tables: { readonly first?: readonly MountInfo[]; readonly finished?: () => boolean } = {},
 ): number {
   const ctx = opsContext(options);
-  const flags = umountFlags(options);
+  const flags = umountFlags(options, action);
   const policy = options.retry ?? UNMOUNT_BUSY;
   const viaHelper = helperUnmounter(options);
   let total = 0;
