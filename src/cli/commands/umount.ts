@@ -5,7 +5,7 @@ import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
-import { unmountAll, unmountSubtree, type UnmountOptions } from "../../ops/unmount.ts";
+import { reachableMountAt, unmountAll, unmountSubtree, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
@@ -141,7 +141,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       // a helper that failed gives its own status, as umount(8) exits with it
       failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : (helperExitStatus(err) ?? ExitCode.mountFailed);
       // -q: umount(8)'s quiet, for scripts that unmount what may not be mounted
-      const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.errno === Errno.EINVAL));
+      const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.hint === NOT_MOUNTED));
       if (!silent) io.err(errorLine(err));
       results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error: errorJson(err) });
     }
@@ -159,7 +159,8 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
  */
 class NoMountPointError extends PlanError {}
 
-function noMountPoint(target: string): NoMountPointError {
+function noMountPoint(target: string): NoMountPointError | SyscallError {
+  if (isMountPoint(target)) return notMounted(target);
   let missing: SyscallError | undefined;
   try {
     realpath(target);
@@ -173,7 +174,28 @@ function noMountPoint(target: string): NoMountPointError {
   return new NoMountPointError(`unmount ${quotePath(target)}: not mounted`);
 }
 
-/** The error of an operand with nothing mounted: umount2's EINVAL, as umount(8) reports it. */
+const NOT_MOUNTED = "not mounted";
+/**
+ * umount2's EINVAL on what the mount table has as a mount point: the kernel refuses a mount
+ * locked to the more privileged mount namespace it was copied from (a new user namespace's
+ * copy of its parent's mounts: MNT_LOCKED). umount(8) says "not mounted" there too.
+ */
+const LOCKED = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
+
+/**
+ * The error of an operand nothing of which was unmounted: umount2's EINVAL, as umount(8)
+ * reports it, "not mounted", unless TARGET is a mount point all the same (LOCKED).
+ */
 function notMounted(target: string): SyscallError {
-  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, isMountPoint(target) ? LOCKED : NOT_MOUNTED);
+}
+
+/** Whether the mount table has a mount on target (canonicalized); false for no such path. */
+function isMountPoint(target: string): boolean {
+  try {
+    return reachableMountAt(target) !== undefined;
+  } catch (err) {
+    if (err instanceof SyscallError) return false;
+    throw err;
+  }
 }
