@@ -135,7 +135,7 @@ function superblockMagic(point: string, options: UmountOperandOptions): number |
   const ctx = opsContext(options);
   try {
     if (statmountUsable(ctx)) {
-      const status = superblockStatus(point, ctx, "statfs(2) tells the type");
+      const status = superblockStatus(point, ctx, "statfs(2) or mountinfo tells the type");
       if (status !== undefined) return status.superblockMagic;
     }
     if (options.lazy || options.force || options.noCanonicalize) return undefined;
