@@ -241,6 +241,7 @@ function reachableMountIn(target: string): { top: MountInfo | undefined; table: 
  * Unmount the mounts orderOf picks from the table, children before parents, in passes while
  * they progress: a mount hidden under a stack only becomes reachable once the stack is gone.
  * A mount is tried only once all its children are gone, so none is retried for EBUSY in vain.
+ * A pass that removes nothing ends it, unless the table has gained a mount meanwhile.
  */
 function unmountInPasses(
   action: string,
@@ -278,9 +279,18 @@ function unmountInPasses(
     afterPass?.(gone);
     if (gone.size === 0) {
       if (errors.length) throw new BatchError(action, errors, total);
-      return total; // what is left cannot be reached from here
+      // What is left cannot be reached from here, unless a mount made since the table was read
+      // hides it (one stacked on the target): then that one is reachable, and a pass is due.
+      table = readMountInfo();
+      if (!hasNewMount(orderOf(table), order)) return total;
     }
   }
+}
+
+/** Whether now holds a mount that before does not (by id and mount point: ids are reused). */
+function hasNewMount(now: readonly MountInfo[], before: readonly MountInfo[]): boolean {
+  const known = new Set(before.map((m) => `${m.id} ${m.mountpoint}`));
+  return now.some((m) => !known.has(`${m.id} ${m.mountpoint}`));
 }
 
 /**

@@ -5,7 +5,7 @@ import { Errno } from "../../src/errno.ts";
 import { BatchError, PlanError, SyscallError } from "../../src/errors.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { UNMOUNT_BUSY, withPolicy } from "../../src/ops/retry.ts";
-import { unmount, unmountAll, unmountMounts, unmountRecursive } from "../../src/ops/unmount.ts";
+import { unmount, unmountAll, unmountMounts, unmountRecursive, unmountSubtree } from "../../src/ops/unmount.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { MNT } from "../../src/plan/flags.ts";
 import { caught } from "../support/caught.ts";
@@ -158,6 +158,34 @@ describe("unmountRecursive", () => {
     unmountRecursive(t);
     expect(mountsUnder(t)).toEqual([]);
   });
+});
+
+describe("a mount made while unmountRecursive or unmountSubtree runs", () => {
+  /** libc's umount2, but its first call is preceded by another tmpfs mounted on target (a concurrent mount). */
+  const mountingOverFirst = (target: string) => {
+    let first = true;
+    return {
+      ...libcSyscalls,
+      umount2(path: string, flags: number) {
+        if (first) tmpfs(target);
+        first = false;
+        libcSyscalls.umount2(path, flags);
+      },
+    };
+  };
+
+  for (const [name, unmountUnder] of [["unmountRecursive", unmountRecursive], ["unmountSubtree", unmountSubtree]] as const) {
+    test(`${name}: one stacked on the target, hiding the mounts the table read found, is seen and taken too (0 and all left before)`, () => {
+      s = scratch(`concurrent-${name}`);
+      const t = dir("t");
+      tmpfs(t);
+      mkdirSync(`${t}/a`);
+      tmpfs(`${t}/a`);
+      // the first umount2, of t/a, finds t covered: ENOENT, and then nothing in that pass went
+      expect(unmountUnder(t, { sys: mountingOverFirst(t) })).toBe(3);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+  }
 });
 
 describe("unmountMounts", () => {
