@@ -24,12 +24,18 @@ import { loopDevicesShowing } from "./loop-reuse.ts";
 import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
 import { helperUnmounter, type HelperUnmounter } from "./umount-helper.ts";
+import { statmountUsable, superblockStatus } from "./superblock-status.ts";
 
 export interface UmountOperandOptions extends UnmountOptions {
   /** umount -r: remount read-only what stays busy */
   readOnlyWhenBusy?: boolean;
   /** umount -d: detach the loop device the mount was made from */
   detachLoop?: boolean;
+  /**
+   * umount -c: take the path as given. The kernel is given it so anyway; what it changes is
+   * that the mount point is never statfs()ed (mountinfo tells its type), as with lazy and force.
+   */
+  noCanonicalize?: boolean;
 }
 
 /** Unmount what operand names, as umount(8) does for one operand. */
@@ -110,20 +116,34 @@ function unmountTop(point: string, top: MountInfo | undefined, options: UmountOp
 
 /**
  * Whether the mount at point may be of a type with an umount.TYPE helper, told without reading
- * mountinfo where statfs(2)'s magic names the type, as util-linux's umount tells it: a read of
- * the whole table per operand made `umount` of 4000 mount points take 65 s where a table holds
- * 8000. A magic not known here, or a point statfs cannot reach, may be anything: true.
+ * mountinfo where its superblock's magic names the type, as util-linux's umount tells it: a read
+ * of the whole table per operand made `umount` of 4000 mount points take 65 s where a table holds
+ * 8000. The magic comes from statmount(2), which does not ask the filesystem; before Linux 6.8
+ * from statfs(2), which does, and waits for good on a FUSE mount whose daemon hangs: there, as
+ * util-linux does, -l, -f and -c leave statfs out and let mountinfo tell. A magic not known here,
+ * or a point that cannot be reached, may be anything: true.
  */
 function mayHaveHelper(point: string, viaHelper: HelperUnmounter, options: UmountOperandOptions): boolean {
-  let magic: number;
-  try {
-    magic = opsContext(options).sys.statfs(point).type;
-  } catch (err) {
-    if (err instanceof SyscallError) return true;
-    throw err;
-  }
+  const magic = superblockMagic(point, options);
+  if (magic === undefined) return true;
   const types = typesOfMagic(magic);
   return types === undefined || types.some((type) => viaHelper.hasHelper(type));
+}
+
+/** The magic of the filesystem at point, or undefined when it is not to be asked or cannot be. */
+function superblockMagic(point: string, options: UmountOperandOptions): number | undefined {
+  const ctx = opsContext(options);
+  try {
+    if (statmountUsable(ctx)) {
+      const status = superblockStatus(point, ctx, "statfs(2) or mountinfo tells the type");
+      if (status !== undefined) return status.superblockMagic;
+    }
+    if (options.lazy || options.force || options.noCanonicalize) return undefined;
+    return ctx.sys.statfs(point).type;
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
 }
 
 /** The mountinfo entry of the top mount at path (its canonical path), if one is there. */

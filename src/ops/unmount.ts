@@ -16,6 +16,7 @@ import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
+import { checkUmountFlags } from "../plan/umount-flags.ts";
 import { realpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
@@ -40,8 +41,11 @@ export interface UnmountOptions extends OpsOptions {
   retry?: RetryPolicy;
 }
 
-function umountFlags(options: UnmountOptions): number {
-  return (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
+/** umount2's flags as options ask, refused (PlanError) where umount2 would say EINVAL to any target. */
+function umountFlags(options: UnmountOptions, action: string): number {
+  const flags = (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
+  checkUmountFlags(flags, action);
+  return flags;
 }
 
 /**
@@ -93,7 +97,7 @@ function umount2Logged(target: string, flags: number, ctx: OpsContext): void {
  * result says whether a mount was removed.
  */
 export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
-  return unmountOnce(target, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options));
+  return unmountOnce(target, umountFlags(options, `unmount ${target}`), options.retry ?? UNMOUNT_BUSY, opsContext(options));
 }
 
 /**
@@ -104,9 +108,10 @@ export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): b
  * other mounts hide it is refused: umount2 of that mount point would remove the mount on top.
  */
 export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
+  const flags = umountFlags(options, `unmount ${path}`);
   const point = mountPointOfDevice(path);
   // not mounted any more (unmounted meanwhile): as if it never was
-  if (point === undefined || !unmountOnce(point, umountFlags(options), options.retry ?? UNMOUNT_BUSY, opsContext(options))) return undefined;
+  if (point === undefined || !unmountOnce(point, flags, options.retry ?? UNMOUNT_BUSY, opsContext(options))) return undefined;
   return point;
 }
 
@@ -151,9 +156,9 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
 
 /** unmountAll, counting into tally so that a failure part-way still reports what went. */
 function peel(target: string, options: UnmountOptions, tally: { removed: number }): number {
+  const flags = umountFlags(options, `unmount ${target}`);
   if (target === "") return 0;
   const ctx = opsContext(options);
-  const flags = umountFlags(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
   try {
     while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
@@ -178,15 +183,19 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
     return 0; // nothing can be mounted under a path that does not exist
   }
   const action = `unmount ${target} recursively`;
-  const unmounting = unmountingWith(options);
+  const unmounting = unmountingWith(options, action);
   let total = 0;
-  for (;;) {
-    const order = unmountOrder(readMountInfo(), resolved);
-    if (order.length === 0) return total;
+  let order = unmountOrder(readMountInfo(), resolved);
+  while (order.length > 0) {
     const pass = unmountPass(order, unmounting);
     total += pass.unmounted.length;
-    if (pass.unmounted.length === 0) return endWithout(action, pass.errors, total);
+    const next = unmountOrder(readMountInfo(), resolved);
+    // What is left cannot be reached from here, unless a mount made since the table was read
+    // hides it (one stacked on the target): then that one is reachable, and a pass is due.
+    if (pass.unmounted.length === 0 && (pass.errors.length > 0 || !hasNewMount(next, order))) return endWithout(action, pass.errors, total);
+    order = next;
   }
+  return total;
 }
 
 /**
@@ -222,7 +231,7 @@ export class SubtreeUnmounter {
   readonly #unmounting: Unmounting;
 
   constructor(options: UnmountOptions = NO_OPTIONS) {
-    this.#unmounting = unmountingWith(options);
+    this.#unmounting = unmountingWith(options, "unmount recursively");
   }
 
   get sys(): OpsContext["sys"] {
@@ -252,7 +261,8 @@ export class SubtreeUnmounter {
  * a stack only becomes reachable once the stack is gone. Once top went, its id may be reused by
  * a new mount: nothing more is ours, and the table is not read again. A pass that worked from
  * an index no longer as read (other targets' unmounts since) and found mounts gone from where
- * the index had them is made again from the table read afresh.
+ * the index had them is made again from the table read afresh; one from a fresh read, only
+ * when that read shows a mount new since (stacked on the target meanwhile, hiding the rest).
  */
 function unmountBelow(top: MountInfo, action: string, table: TrackedMountTable, unmounting: Unmounting): number {
   let total = 0;
@@ -260,13 +270,17 @@ function unmountBelow(top: MountInfo, action: string, table: TrackedMountTable, 
   let index = table.index;
   while (now !== undefined) {
     const fromRead = table.fresh;
-    const pass = unmountPass(index.subtree(now), unmounting);
+    const order = index.subtree(now);
+    const pass = unmountPass(order, unmounting);
     table.unmounted(pass.unmounted);
     total += pass.unmounted.length;
     if (pass.unmounted.some((m) => m.id === top.id)) return total;
-    if (pass.unmounted.length === 0 && (fromRead || pass.missing === 0)) return endWithout(action, pass.errors, total);
+    if (pass.unmounted.length === 0 && (pass.missing === 0 || (fromRead && pass.errors.length > 0))) return endWithout(action, pass.errors, total);
     index = table.reread();
     now = index.find(top.id, top.mountpoint);
+    // From a fresh read, what was missing cannot be reached from here, unless a mount made since
+    // the read hides it (one stacked on the target): then that one is reachable, and a pass is due.
+    if (pass.unmounted.length === 0 && fromRead && (now === undefined || !hasNewMount(index.subtree(now), order))) return endWithout(action, pass.errors, total);
   }
   return total;
 }
@@ -289,8 +303,8 @@ interface Unmounting {
   readonly viaHelper: HelperUnmounter | undefined;
 }
 
-function unmountingWith(options: UnmountOptions): Unmounting {
-  return { ctx: opsContext(options), flags: umountFlags(options), policy: options.retry ?? UNMOUNT_BUSY, viaHelper: helperUnmounter(options) };
+function unmountingWith(options: UnmountOptions, action: string): Unmounting {
+  return { ctx: opsContext(options), flags: umountFlags(options, action), policy: options.retry ?? UNMOUNT_BUSY, viaHelper: helperUnmounter(options) };
 }
 
 /** What one pass did: the mounts it unmounted, its failures, and how many mounts were not where the table had them. */
@@ -335,6 +349,12 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
 function endWithout(action: string, errors: MountkitError[], total: number): number {
   if (errors.length) throw new BatchError(action, errors, total);
   return total;
+}
+
+/** Whether now holds a mount that before does not (by id and mount point: ids are reused). */
+function hasNewMount(now: readonly MountInfo[], before: readonly MountInfo[]): boolean {
+  const known = new Set(before.map((m) => `${m.id} ${m.mountpoint}`));
+  return now.some((m) => !known.has(`${m.id} ${m.mountpoint}`));
 }
 
 /**

@@ -58,6 +58,8 @@ export const STATX_MNT_ID_UNIQUE = 0x4000;
 export const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_NO_AUTOMOUNT = 0x800;
+/** answer from the inode as cached: a FUSE or network filesystem is not asked (a hung daemon) */
+const AT_STATX_DONT_SYNC = 0x4000;
 
 export interface Statfs {
   /** f_type: the filesystem magic (TMPFS_MAGIC 0x01021994, FUSE_SUPER_MAGIC 0x65735546, ...) */
@@ -209,13 +211,17 @@ export interface PathStat {
 }
 
 /**
- * statx(AT_FDCWD, path, 0 or AT_SYMLINK_NOFOLLOW, STATX_TYPE) -> what path names, or
- * undefined when it cannot be stat()ed (missing, no permission). The existence and type
- * checks of hints and helper look-ups; node:fs would cost about 1 ms of start-up for them.
+ * statx(AT_FDCWD, path, AT_STATX_DONT_SYNC (|AT_SYMLINK_NOFOLLOW), STATX_TYPE) -> what path
+ * names, or undefined when it cannot be stat()ed (missing, no permission). The existence and
+ * type checks of hints, helper look-ups and umount's operands; node:fs would cost about 1 ms of
+ * start-up for them. A file's type and device never change, so the cached inode answers: a
+ * plain stat of a FUSE mount point waits for its daemon, which hangs for good when the daemon
+ * does (and that is when it gets unmounted).
  */
 export function statPath(path: string, followLinks = true): PathStat | undefined {
   if (path.includes("\0")) return undefined; // C would see the path cut at the NUL
-  if (libc().statx(AT_FDCWD, cText(path), followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuffer) !== 0) return undefined;
+  const flags = AT_STATX_DONT_SYNC | (followLinks ? 0 : AT_SYMLINK_NOFOLLOW);
+  if (libc().statx(AT_FDCWD, cText(path), flags, STATX_TYPE, statxBuffer) !== 0) return undefined;
   const type = typeOfStatx(statxView);
   if (type === undefined) return undefined;
   return { type, device: deviceOfStatx(statxView) };

@@ -136,3 +136,23 @@ test("several operands: 0 all went, 64 some did, else the failures' codes ORed (
   const busy = beside(`${TREE}\nexec 3<w/a/.`, ["-R", "w/c", "w/a"]);
   expect([busy.ours.code, busy.util.code]).toEqual([33, 33]);
 });
+
+test("a mount locked in a new user namespace (MNT_LOCKED): umount2's EINVAL is said as such, not 'not mounted' (util-linux's word), exit 32; -q does not hide it", () => {
+  const d = ws.fresh("umount-compat-locked").dir;
+  // mounts made here are copied into the new user namespace's mount namespace, locked there
+  const setup = `cd "$D" && mkdir -p m s/x && mount -t tmpfs lm m && mount -t tmpfs ls s && mkdir s/x && mount -t tmpfs lsx s/x`;
+  const run = (args: string) => {
+    const script = `${setup} && unshare --user --map-root-user --mount sh -c '"$MK" umount ${args}; echo "exit=$?"'`;
+    const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: d, MK: BINARY } });
+    return { stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+  };
+  const locked = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
+  for (const args of ["m", "--all-stacked m", "-R s", "-A m", "-q m"]) {
+    const target = args.split(" ").at(-1);
+    expect([args, run(args)]).toEqual([args, { stdout: "exit=32\n", stderr: `mountkit: unmount ${target}: umount2(2): EINVAL (Invalid argument) (${locked})\n` }]);
+  }
+  // through a path that resolves to one too; a directory that is none stays "not mounted", which -q hides
+  expect(run("s/x/..").stderr).toContain(`(${locked})`);
+  expect(run(".").stderr).toBe("mountkit: unmount .: umount2(2): EINVAL (Invalid argument) (not mounted)\n");
+  expect(run("-q .")).toEqual({ stdout: "exit=32\n", stderr: "" });
+});

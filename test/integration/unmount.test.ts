@@ -2,11 +2,13 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, openSync, closeSync, symlinkSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
-import { BatchError, SyscallError } from "../../src/errors.ts";
+import { BatchError, PlanError, SyscallError } from "../../src/errors.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { UNMOUNT_BUSY, withPolicy } from "../../src/ops/retry.ts";
-import { unmount, unmountAll, unmountMounts, unmountRecursive } from "../../src/ops/unmount.ts";
+import { unmount, unmountAll, unmountMounts, unmountRecursive, unmountSubtree } from "../../src/ops/unmount.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
+import { MNT } from "../../src/plan/flags.ts";
+import { caught } from "../support/caught.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -79,6 +81,28 @@ describe("unmount", () => {
   });
 });
 
+describe("flags umount2 refuses whatever the target (EINVAL, which the family reads as not mounted)", () => {
+  test("MNT_EXPIRE with lazy, an unknown bit: a PlanError before any umount2, the mounts stay (each returned false or 0 before)", () => {
+    s = scratch("umflags");
+    const t = dir("t");
+    tmpfs(t);
+    mkdirSync(`${t}/a`);
+    tmpfs(`${t}/a`);
+    const sys = injectFaults(libcSyscalls, {});
+    for (const options of [{ lazy: true, flags: MNT.EXPIRE }, { force: true, flags: MNT.EXPIRE }, { flags: 0x10 }]) {
+      for (const call of [() => unmount(t, { sys, ...options }), () => unmountAll(t, { sys, ...options }), () => unmountRecursive(t, { sys, ...options })]) {
+        expect(caught(call)).toBeInstanceOf(PlanError);
+      }
+    }
+    expect(sys.counts.umount2 ?? 0).toBe(0);
+    expect(mountsUnder(t)).toHaveLength(2);
+    // what the kernel would have said: EINVAL, read as "not mounted" while both mounts stand
+    expect(() => libcSyscalls.umount2(t, MNT.EXPIRE | MNT.DETACH)).toThrow(/EINVAL/);
+    expect(mountsUnder(t)).toHaveLength(2);
+    unmountRecursive(t);
+  });
+});
+
 describe("unmountAll", () => {
   test("peels every stacked mount", () => {
     s = scratch("stack");
@@ -134,6 +158,34 @@ describe("unmountRecursive", () => {
     unmountRecursive(t);
     expect(mountsUnder(t)).toEqual([]);
   });
+});
+
+describe("a mount made while unmountRecursive or unmountSubtree runs", () => {
+  /** libc's umount2, but its first call is preceded by another tmpfs mounted on target (a concurrent mount). */
+  const mountingOverFirst = (target: string) => {
+    let first = true;
+    return {
+      ...libcSyscalls,
+      umount2(path: string, flags: number) {
+        if (first) tmpfs(target);
+        first = false;
+        libcSyscalls.umount2(path, flags);
+      },
+    };
+  };
+
+  for (const [name, unmountUnder] of [["unmountRecursive", unmountRecursive], ["unmountSubtree", unmountSubtree]] as const) {
+    test(`${name}: one stacked on the target, hiding the mounts the table read found, is seen and taken too (0 and all left before)`, () => {
+      s = scratch(`concurrent-${name}`);
+      const t = dir("t");
+      tmpfs(t);
+      mkdirSync(`${t}/a`);
+      tmpfs(`${t}/a`);
+      // the first umount2, of t/a, finds t covered: ENOENT, and then nothing in that pass went
+      expect(unmountUnder(t, { sys: mountingOverFirst(t) })).toBe(3);
+      expect(mountsUnder(t)).toEqual([]);
+    });
+  }
 });
 
 describe("unmountMounts", () => {

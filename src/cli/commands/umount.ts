@@ -5,7 +5,7 @@ import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
-import { SubtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
+import { reachableMountAt, SubtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
@@ -28,7 +28,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only mounts whose options match OPTS (no... excludes), as mount -a -O" },
   { long: "read-only", short: "r", help: "when a mount stays busy, remount it read-only instead (as at shutdown)" },
   { long: "detach-loop", short: "d", help: "then detach the loop device it was mounted from (one attached without autoclear)" },
-  { long: "no-canonicalize", short: "c", help: "accepted, as umount(8): paths go to the kernel as given anyway (an umount.TYPE helper gets the mount point as the mount table names it)" },
+  { long: "no-canonicalize", short: "c", help: "as umount(8): the mount point is not statfs()ed, the mount table names its type (as with -l and -f: a hung FUSE or NFS server does not hang umount); paths go to the kernel as given anyway" },
   NAMESPACE_FLAG,
   { long: "all-targets", short: "A", help: "unmount every mount of the filesystem TARGET names (a mount point, device, tag or image), latest first" },
   { long: "quiet", short: "q", help: "print no 'not mounted' error (the exit code stays 32)" },
@@ -61,10 +61,11 @@ interface TargetResult {
  * umount.TYPE helper gets -n, and the command's stdin, stdout and stderr (its stdout onto
  * stderr with --json), as umount(8)'s helpers do.
  */
-function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean; detachLoop: boolean } {
+function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean; detachLoop: boolean; noCanonicalize: boolean } {
   return {
     lazy: has(args, "lazy"),
     force: has(args, "force"),
+    noCanonicalize: has(args, "no-canonicalize"),
     readOnlyWhenBusy: has(args, "read-only"),
     detachLoop: has(args, "detach-loop"),
     externalHelpers: !has(args, "internal-only"),
@@ -142,7 +143,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       // a helper that failed gives its own status, as umount(8) exits with it
       failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : (helperExitStatus(err) ?? ExitCode.mountFailed);
       // -q: umount(8)'s quiet, for scripts that unmount what may not be mounted
-      const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.errno === Errno.EINVAL));
+      const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.hint === NOT_MOUNTED));
       if (!silent) io.err(errorLine(err));
       results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error: errorJson(err) });
     }
@@ -160,7 +161,8 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
  */
 class NoMountPointError extends PlanError {}
 
-function noMountPoint(target: string): NoMountPointError {
+function noMountPoint(target: string): NoMountPointError | SyscallError {
+  if (isMountPoint(target)) return notMounted(target);
   let missing: SyscallError | undefined;
   try {
     realpath(target);
@@ -174,7 +176,28 @@ function noMountPoint(target: string): NoMountPointError {
   return new NoMountPointError(`unmount ${quotePath(target)}: not mounted`);
 }
 
-/** The error of an operand with nothing mounted: umount2's EINVAL, as umount(8) reports it. */
+const NOT_MOUNTED = "not mounted";
+/**
+ * umount2's EINVAL on what the mount table has as a mount point: the kernel refuses a mount
+ * locked to the more privileged mount namespace it was copied from (a new user namespace's
+ * copy of its parent's mounts: MNT_LOCKED). umount(8) says "not mounted" there too.
+ */
+const LOCKED = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
+
+/**
+ * The error of an operand nothing of which was unmounted: umount2's EINVAL, as umount(8)
+ * reports it, "not mounted", unless TARGET is a mount point all the same (LOCKED).
+ */
 function notMounted(target: string): SyscallError {
-  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, "not mounted");
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, isMountPoint(target) ? LOCKED : NOT_MOUNTED);
+}
+
+/** Whether the mount table has a mount on target (canonicalized); false for no such path. */
+function isMountPoint(target: string): boolean {
+  try {
+    return reachableMountAt(target) !== undefined;
+  } catch (err) {
+    if (err instanceof SyscallError) return false;
+    throw err;
+  }
 }
