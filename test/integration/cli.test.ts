@@ -305,10 +305,12 @@ describe("the single binary", () => {
     expect(mountsUnder(t)[0]!.source).toBe("viaLink");
     expect(runCli([t], { bin: join(links, "umount") }).code).toBe(0);
     expect(mountsUnder(t)).toEqual([]);
-    // scripts ask `mount -V` which mount they have: the version, not "unknown option" (exit 1)
+    // scripts ask `mount -V` (`umount -V`) which mount they have: the version, not "unknown option" (exit 1)
     for (const flag of ["-V", "--version"]) {
       expect(runCli([flag], { bin: join(links, "mount") })).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
       expect(runCli(["mount", flag])).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
+      expect(runCli([flag], { bin: join(links, "umount") })).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
+      expect(runCli(["umount", flag])).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
     }
   });
 

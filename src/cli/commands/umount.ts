@@ -7,6 +7,7 @@ import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
 import { reachableMountAt, SubtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
+import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
 import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
@@ -21,6 +22,8 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print a result per target as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
   { long: "help", short: "h", help: "show this help" },
+  // umount(8)'s -V: scripts ask `umount -V` which umount they have
+  { long: "version", short: "V", help: "print mountkit's version" },
   { long: "helper-dir", value: "DIR", help: "look umount.TYPE, fusermount3 and fusermount up only in DIR" },
   { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
   { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab (a directory: its *.fstab files, in version order); repeat for more" },
@@ -85,6 +88,10 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     args = parseArgs("umount", argv, flagSpecs);
     if (has(args, "help")) {
       io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", flagSpecs));
+      return ExitCode.ok;
+    }
+    if (has(args, "version")) {
+      io.out(`mountkit ${VERSION}\n`);
       return ExitCode.ok;
     }
     if (has(args, "read-only") && (has(args, "recursive") || has(args, "all-stacked"))) {
