@@ -42,9 +42,10 @@ export interface UnmountOptions extends OpsOptions {
 }
 
 /** umount2's flags as options ask, refused (PlanError) where umount2 would say EINVAL to any target. */
-function umountFlags(options: UnmountOptions, action: string): number {
+function umountFlags(options: UnmountOptions, target: string, how = ""): number {
   const flags = (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
-  checkUmountFlags(flags, action);
+  // no flags (the common case) are always valid: the action is named only when there are some
+  if (flags !== 0) checkUmountFlags(flags, `unmount ${target}${how}`);
   return flags;
 }
 
@@ -97,7 +98,7 @@ function umount2Logged(target: string, flags: number, ctx: OpsContext): void {
  * result says whether a mount was removed.
  */
 export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
-  return unmountOnce(target, umountFlags(options, `unmount ${target}`), options.retry ?? UNMOUNT_BUSY, opsContext(options));
+  return unmountOnce(target, umountFlags(options, target), options.retry ?? UNMOUNT_BUSY, opsContext(options));
 }
 
 /**
@@ -108,7 +109,7 @@ export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): b
  * other mounts hide it is refused: umount2 of that mount point would remove the mount on top.
  */
 export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
-  const flags = umountFlags(options, `unmount ${path}`);
+  const flags = umountFlags(options, path);
   const point = mountPointOfDevice(path);
   // not mounted any more (unmounted meanwhile): as if it never was
   if (point === undefined || !unmountOnce(point, flags, options.retry ?? UNMOUNT_BUSY, opsContext(options))) return undefined;
@@ -156,7 +157,7 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
 
 /** unmountAll, counting into tally so that a failure part-way still reports what went. */
 function peel(target: string, options: UnmountOptions, tally: { removed: number }): number {
-  const flags = umountFlags(options, `unmount ${target}`);
+  const flags = umountFlags(options, target);
   if (target === "") return 0;
   const ctx = opsContext(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
@@ -183,7 +184,7 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
     return 0; // nothing can be mounted under a path that does not exist
   }
   const action = `unmount ${target} recursively`;
-  const unmounting = unmountingWith(options, action);
+  const unmounting = unmountingWith(options, target);
   let total = 0;
   let order = unmountOrder(readMountInfo(), resolved);
   while (order.length > 0) {
@@ -231,7 +232,7 @@ export class SubtreeUnmounter {
   readonly #unmounting: Unmounting;
 
   constructor(options: UnmountOptions = NO_OPTIONS) {
-    this.#unmounting = unmountingWith(options, "unmount recursively");
+    this.#unmounting = unmountingWith(options, "the targets");
   }
 
   get sys(): OpsContext["sys"] {
@@ -303,8 +304,9 @@ interface Unmounting {
   readonly viaHelper: HelperUnmounter | undefined;
 }
 
-function unmountingWith(options: UnmountOptions, action: string): Unmounting {
-  return { ctx: opsContext(options), flags: umountFlags(options, action), policy: options.retry ?? UNMOUNT_BUSY, viaHelper: helperUnmounter(options) };
+/** target: what the unmounts are of, for the error of flags umount2 refuses. */
+function unmountingWith(options: UnmountOptions, target: string): Unmounting {
+  return { ctx: opsContext(options), flags: umountFlags(options, target, " recursively"), policy: options.retry ?? UNMOUNT_BUSY, viaHelper: helperUnmounter(options) };
 }
 
 /** What one pass did: the mounts it unmounted, its failures, and how many mounts were not where the table had them. */
