@@ -3,6 +3,7 @@
  * needs), bound from libc.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
+import { readU64 } from "./u64.ts";
 import { cText } from "../path-text.ts";
 
 const libc = bindLibc({
@@ -131,22 +132,13 @@ export function statxUniqueMountId(path: string): number | undefined {
     throw syscallFailure("statx(2)", [path]);
   }
   if ((statxView.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID_UNIQUE) === 0) return undefined;
-  return u64(statxView, STATX_OFFSET.mntId);
+  return readU64(statxView, STATX_OFFSET.mntId);
 }
 
 /** stx_mnt_id of a filled struct statx, or undefined when stx_mask says it was not filled. */
 export function mountIdOfStatx(statx: DataView): number | undefined {
   if ((statx.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID) === 0) return undefined;
-  return u64(statx, STATX_OFFSET.mntId);
-}
-
-/**
- * A u64 field as a number, read in halves: getBigUint64 makes a BigInt on the heap per call.
- * Exact below 2^53 (a mount ID); an inode number can be above (overlay's xino puts a
- * layer's index in its top bits), and is kept in halves instead (FileIdentity).
- */
-function u64(view: DataView, offset: number): number {
-  return view.getUint32(offset + 4, true) * 2 ** 32 + view.getUint32(offset, true);
+  return readU64(statx, STATX_OFFSET.mntId);
 }
 
 /** Which directory or file a path names, and through which mount. */
@@ -304,7 +296,7 @@ export function regularFileSize(path: string): number | undefined {
   if (path.includes("\0")) return undefined;
   if (libc().statx(AT_FDCWD, cText(path), 0, STATX_TYPE | STATX_FILE_SIZE, statxBuffer) !== 0) return undefined;
   if (typeOfStatx(statxView) !== "file") return undefined;
-  return u64(statxView, STATX_OFFSET.size);
+  return readU64(statxView, STATX_OFFSET.size);
 }
 
 /** A timestamp as statx(2) gives it and utimensat(2) takes it. */
@@ -349,7 +341,7 @@ export function statxFile(dfd: number, path: string, flags: number): FileStatus 
     uid: statxView.getUint32(STATX_OFFSET.uid, true),
     gid: statxView.getUint32(STATX_OFFSET.gid, true),
     nlink: statxView.getUint32(STATX_OFFSET.nlink, true),
-    size: u64(statxView, STATX_OFFSET.size),
+    size: readU64(statxView, STATX_OFFSET.size),
     rdevMajor: statxView.getUint32(STATX_OFFSET.rdevMajor, true),
     rdevMinor: statxView.getUint32(STATX_OFFSET.rdevMinor, true),
     mountId: mountIdOfStatx(statxView) ?? 0,

@@ -8,6 +8,7 @@
  * nothing is asked for that the kernel writes as a string after it.
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
+import { readU64, writeU64 } from "./u64.ts";
 
 /** The syscall number, shared by x86_64 and arm64 (asm-generic). */
 export const SYS_STATMOUNT = 457;
@@ -93,28 +94,18 @@ const statusView = new DataView(status.buffer);
  */
 export function statmount(mountId: number, mask: number): MountStatus {
   requestView.setUint32(MNT_ID_REQ_OFFSET.size, MNT_ID_REQ_SIZE, true);
-  setU64(requestView, MNT_ID_REQ_OFFSET.mntId, mountId);
-  setU64(requestView, MNT_ID_REQ_OFFSET.param, mask);
+  writeU64(requestView, MNT_ID_REQ_OFFSET.mntId, mountId);
+  writeU64(requestView, MNT_ID_REQ_OFFSET.param, mask);
   status.fill(0);
   if (libc().syscall(SYS_STATMOUNT, request, status, STATMOUNT_SIZE, 0, 0, 0) !== 0) throw syscallFailure("statmount(2)");
   return {
-    mask: u64(statusView, STATMOUNT_OFFSET.mask),
+    mask: readU64(statusView, STATMOUNT_OFFSET.mask),
     superblockFlags: statusView.getUint32(STATMOUNT_OFFSET.sbFlags, true),
-    superblockMagic: u64(statusView, STATMOUNT_OFFSET.sbMagic),
+    superblockMagic: readU64(statusView, STATMOUNT_OFFSET.sbMagic),
     device: `${statusView.getUint32(STATMOUNT_OFFSET.sbDevMajor, true)}:${statusView.getUint32(STATMOUNT_OFFSET.sbDevMinor, true)}`,
-    mountId: u64(statusView, STATMOUNT_OFFSET.mntId),
+    mountId: readU64(statusView, STATMOUNT_OFFSET.mntId),
     oldMountId: statusView.getUint32(STATMOUNT_OFFSET.mntIdOld, true),
     oldParentId: statusView.getUint32(STATMOUNT_OFFSET.mntParentIdOld, true),
-    attributes: u64(statusView, STATMOUNT_OFFSET.mntAttr),
+    attributes: readU64(statusView, STATMOUNT_OFFSET.mntAttr),
   };
-}
-
-/** A u64 field from its little-endian halves (exact below 2^53: IDs, masks, magics). */
-function u64(view: DataView, offset: number): number {
-  return view.getUint32(offset + 4, true) * 2 ** 32 + view.getUint32(offset, true);
-}
-
-function setU64(view: DataView, offset: number, value: number): void {
-  view.setUint32(offset, value % 2 ** 32, true);
-  view.setUint32(offset + 4, Math.floor(value / 2 ** 32), true);
 }
