@@ -12,6 +12,7 @@ import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs } from "../sys/stat.ts";
 import { moveHint, notMountPointHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
+import { TOP_MOUNT_ONLY } from "./idmap-refusal.ts";
 
 const NEEDS_PRIVILEGE = "mounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
 
@@ -99,7 +100,7 @@ function idmapHint(mount: Mount): string {
   const hint = "the filesystem does not support idmapped mounts, or the mapping is refused";
   const options = classifyOptions(mount.options);
   if (!(options.flags & MS.REC) || options.idmapRecursive === false) return hint;
-  return `${hint}; rbind idmaps every mount in ${quotePath(mount.source)}'s tree, and one of them may be the one (proc, sysfs...): add idmap to idmap the top mount alone, bind without rbind, or bind the submounts as entries of their own`;
+  return `${hint}; rbind idmaps every mount in ${quotePath(mount.source)}'s tree, and one of them may be the one (proc, sysfs...): ${TOP_MOUNT_ONLY}`;
 }
 
 /** ENOSPC of a mount call: the namespace holds as many mounts as fs.mount-max allows. */

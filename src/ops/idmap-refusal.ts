@@ -31,6 +31,8 @@ export type IdmapSubject =
 
 const SUPPORTED = "the kernel idmaps only filesystems that allow it (ext4, xfs, btrfs, f2fs, vfat, tmpfs...; not proc, sysfs, devpts, overlay...)";
 // overlay takes idmapped layers (Linux 5.19) but is never idmapped itself
+/** How to keep an rbind's submounts out of its idmap; the mount hints' fallback says it too. */
+export const TOP_MOUNT_ONLY = "add idmap (OCI's word) to idmap the top mount alone and leave the submounts unmapped, bind without the submounts (--bind), or idmap them one by one";
 const OVERLAY = "an overlay mount cannot be idmapped, its layers can: mount the overlay itself with uidmap=/gidmap= (or X-mount.idmap=), which idmaps its lower layers";
 
 /** err with a hint saying why the idmap was refused, where the mount table or the namespace tells. */
@@ -56,7 +58,7 @@ function unsupportedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls)
   for (const m of tree) if (!types.has(m.fstype)) types.set(m.fstype, m === tree[0] ? subject.path : m.mountpoint);
   if (types.size === 1) return `${tree[0]!.fstype} (the filesystem of ${quotePath(subject.path)}) does not support idmapped mounts: ${SUPPORTED}`;
   const list = [...types].map(([fstype, at]) => `${fstype} (${quotePath(at)})`).join(", ");
-  return `rbind idmaps every mount below ${quotePath(subject.path)} too, and one of their filesystems does not support it: ${list}; ${SUPPORTED}. Add idmap (OCI's word) to idmap the top mount alone and leave the submounts unmapped, bind without the submounts (--bind), or idmap them one by one`;
+  return `rbind idmaps every mount below ${quotePath(subject.path)} too, and one of their filesystems does not support it: ${list}; ${SUPPORTED}; ${TOP_MOUNT_ONLY}`;
 }
 
 function refusedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls): string | undefined {

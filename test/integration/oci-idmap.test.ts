@@ -95,7 +95,7 @@ describe("apply: idmap and ridmap on an rbind with a submount", () => {
     const refused = apply(b, ["ridmap"]);
     expect(refused.error).toBeInstanceOf(SyscallError);
     expect(refused.error).toMatchObject({ syscall: "mount_setattr(2)", errnoName: "EINVAL" });
-    expect((refused.error as SyscallError).hint).toContain("Add idmap (OCI's word) to idmap the top mount alone");
+    expect((refused.error as SyscallError).hint).toContain("add idmap (OCI's word) to idmap the top mount alone");
     expect(mountsUnder(join(b.rootfs, "v"))).toEqual([]);
 
     expect(apply(b, ["idmap"]).error).toBeUndefined();

@@ -38,7 +38,7 @@ test("EINVAL of an idmap's mount_setattr that the refusal explainer could not pl
   const setattr = new SyscallError("mount_setattr(2)", Errno.EINVAL, ["/x"]);
   expect(mountHint(setattr, idmapped(["bind"]), "/x")).toBe("the filesystem does not support idmapped mounts, or the mapping is refused");
   expect(mountHint(setattr, idmapped(["rbind"]), "/x")).toStartWith("the filesystem does not support idmapped mounts, or the mapping is refused; rbind idmaps every mount in /src's tree");
-  expect(mountHint(setattr, idmapped(["rbind"]), "/x")).toContain("add idmap to idmap the top mount alone");
+  expect(mountHint(setattr, idmapped(["rbind"]), "/x")).toContain("add idmap (OCI's word) to idmap the top mount alone");
   // OCI's idmap: the top mount alone was being idmapped, so no submount is to blame
   expect(mountHint(setattr, idmapped(["rbind", "idmap"]), "/x")).toBe("the filesystem does not support idmapped mounts, or the mapping is refused");
   expect(mountHint(setattr, { type: "bind", source: "/src", options: ["bind"] }, "/x")).toStartWith("wrong fs type");
