@@ -23,6 +23,7 @@ import { groupIdOf, userIdOf } from "../sys/users.ts";
 import { refuseMountedAlready } from "./already-mounted.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { libcSyscalls } from "../sys/seam.ts";
+import { selinuxEnabled } from "./selinux.ts";
 
 /**
  * Mount m on target, or, when m has a target of its own, on that path inside target (containerd's
@@ -121,7 +122,8 @@ function sourceKind(source: string): SourceKind {
  * Run-time choices plans may need, computed only when a planner reads them: a fresh temp
  * dir path (the idmapped overlay's temp lowerdirs), what a type-less or image mount's source
  * is, the device a UUID=/LABEL= source names, the ids of X-mount.owner/group and uid=/gid=
- * names (and the caller's own, for useruid/usergid). Nothing is allocated or stat()ed for
+ * names (and the caller's own, for useruid/usergid), whether SELinux runs (for context=
+ * and its kin). Nothing is allocated or stat()ed for
  * other mounts.
  */
 const PLAN_ENV: PlanEnv = {
@@ -134,6 +136,7 @@ const PLAN_ENV: PlanEnv = {
   groupId: groupIdOf,
   realUserId: () => process.getuid!(),
   realGroupId: () => process.getgid!(),
+  selinuxEnabled,
 };
 
 /** PLAN_ENV for mount -w: no read-only fallback (plan/read-only-fallback.ts). */

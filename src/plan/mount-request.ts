@@ -8,6 +8,7 @@ import { MS } from "./flags.ts";
 import { deviceTagOf, noDeviceWithTag, type DeviceTag } from "./device-tag.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
 import { mayHoldIdOption, withNumericIds } from "./id-options.ts";
+import { mayHoldSelinuxOption, withoutSelinuxOptions } from "./selinux-options.ts";
 import { parseTypeList } from "./type-list.ts";
 import type { Plan, Step } from "./steps.ts";
 import type { ExternalHelpers } from "./external-helper.ts";
@@ -72,6 +73,12 @@ export interface PlanEnv {
   /** The caller's real gid, getgid(2): gid=usergid. */
   readonly realGroupId?: () => number;
   /**
+   * Whether the host runs SELinux, asked only of a mount with a SELinux option: without it,
+   * the options are dropped as libmount drops them (plan/selinux-options.ts). Without the
+   * function they are kept, and the kernel judges them.
+   */
+  readonly selinuxEnabled?: () => boolean;
+  /**
    * util-linux's mount.TYPE helpers, when the caller runs them (mount(8) does; containerd and
    * the library by default run FUSE helpers only): plan/external-helper.ts.
    */
@@ -91,9 +98,14 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
   if (mount.source.includes("\0")) throw new PlanError(`mount: source ${quotePath(mount.source)} contains a NUL byte`);
   if (mount.type.includes("\0")) throw new PlanError(`mount: invalid filesystem type ${JSON.stringify(mount.type)}`);
   let idOptions = false;
+  let selinuxOptions = false;
   for (const option of mount.options) {
     if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
     idOptions ||= mayHoldIdOption(option);
+    selinuxOptions ||= mayHoldSelinuxOption(option);
+  }
+  if (selinuxOptions && env.selinuxEnabled !== undefined && !env.selinuxEnabled()) {
+    mount = { ...mount, options: withoutSelinuxOptions(mount.options) };
   }
   const tag = env.deviceOfTag === undefined ? undefined : deviceTagOf(mount.source);
   if (tag !== undefined) mount = { ...mount, source: taggedDevice(tag, mount, target, env.deviceOfTag!) };

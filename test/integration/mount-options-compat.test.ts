@@ -7,6 +7,7 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { mount } from "../../src/ops/mount.ts";
+import { selinuxEnabled } from "../../src/ops/selinux.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
 import { mountTable, requireRootNamespace } from "../support/root.ts";
@@ -199,8 +200,9 @@ describe("a remount keeps lazytime, which statfs cannot show, unless it says nol
 });
 
 describe("Mount.options entries as containerd joins them: split on bare commas, quotes passed through once", () => {
+  // context="..."'s syntax in an option that is no SELinux one, which this host would drop (selinux-options.ts)
   const CONTEXT_VALUE = "system_u:object_r:container_file_t:s0:c1,c2";
-  const CONTEXT = `context="${CONTEXT_VALUE}"`;
+  const CONTEXT = `label="${CONTEXT_VALUE}"`;
 
   /** The seam, recording what mount(2) and fsconfig(2) are given (everything else untouched). */
   function recording(): { sys: Syscalls; mounts: (string | null)[]; fsconfig: [string | null, string | null][] } {
@@ -230,7 +232,7 @@ describe("Mount.options entries as containerd joins them: split on bare commas, 
     expect(vfs).toContain("nosuid");
   });
 
-  test("a quoted context= reaches mount(2) quoted once, and overlay's fsconfig without the quotes (no SELinux here: both refused, nothing left)", () => {
+  test("a quoted value (context=\"a,b\"'s syntax) reaches mount(2) quoted once, and overlay's fsconfig without the quotes (both refused, nothing left)", () => {
     ws.fresh("entries-context");
     const [lower, target] = [ws.dir("lower"), ws.dir("t")];
     const tmpfs = recording();
@@ -241,7 +243,7 @@ describe("Mount.options entries as containerd joins them: split on bare commas, 
     expect(legacy.mounts).toEqual([`lowerdir=${lower},${CONTEXT}`]);
     const fd = recording();
     expect(() => mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower},${CONTEXT}`] }, target, { sys: fd.sys, facts: probeKernelFacts("fd") })).toThrow();
-    expect(fd.fsconfig).toContainEqual(["context", CONTEXT_VALUE]);
+    expect(fd.fsconfig).toContainEqual(["label", CONTEXT_VALUE]);
     expect(mountTable().some((m) => m.mountpoint === target)).toBe(false);
   });
 
@@ -271,5 +273,39 @@ describe("Mount.options entries as containerd joins them: split on bare commas, 
     const r = runCli(["mount", "-n", "--bind", "-o", 'uidmap="0:1000:1,1:2000:1",gidmap="0:1000:1,1:2000:1"', src, target]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("MOUNT_ATTR_IDMAP");
+  });
+});
+
+describe("SELinux options on this host, which runs no SELinux: dropped as util-linux drops them", () => {
+  test("the host has no read-write selinuxfs (else this case cannot be shown here)", () => {
+    expect(selinuxEnabled()).toBe(false);
+  });
+
+  test("mount -t tmpfs -o context=...,size=1m mounts, without the context (the kernel alone would refuse it)", () => {
+    ws.fresh("selinux-cli");
+    const target = ws.dir("t");
+    mountOk(target, "-t", "tmpfs", "-o", 'context="system_u:object_r:tmp_t:s0:c1,c2",size=1m', "x", target);
+    expect(mounted(target).sb).toContain("size=1024k");
+    expect(mounted(target).sb.join(",")).not.toContain("context");
+  });
+
+  test("mount -a: an fstab line written for a SELinux host", () => {
+    ws.fresh("selinux-fstab");
+    const target = ws.dir("t");
+    const fstab = ws.dir("etc") + "/fstab";
+    writeFileSync(fstab, `none ${target} tmpfs defcontext=system_u:object_r:tmp_t:s0,rootcontext=system_u:object_r:tmp_t:s0,mode=700 0 0\n`);
+    const r = runCli(["mount", "-a", "-T", fstab]);
+    ws.unmountAfter(target);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(mounted(target).sb).toContain("mode=700");
+  });
+
+  test("the library's mount() drops them too", () => {
+    ws.fresh("selinux-lib");
+    const target = ws.dir("t");
+    mount({ type: "tmpfs", source: "x", options: ["fscontext=system_u:object_r:tmp_t:s0", "seclabel", "size=2m"] }, target);
+    ws.unmountAfter(target);
+    expect(mounted(target).sb).toContain("size=2048k");
   });
 });
