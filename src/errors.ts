@@ -249,13 +249,13 @@ export function helperExitStatus(err: unknown): number | undefined {
 
 /**
  * A path as it may appear inside a one-line message: unchanged when it is plain, quoted when it
- * holds a newline, tab, control character, backslash, quote or leading/trailing space: in double
- * quotes, a quote or backslash after a backslash, and what a terminal acts on escaped as
- * escapeControls shows it everywhere (\n, \u001b, \u009b for C1, \x9b for a held byte 0x9b;
- * a held byte 0xa0-0xff as it is, as it is in a path left unquoted).
+ * is empty (`""`, not nothing) or holds a newline, tab, control character, backslash, quote or
+ * leading/trailing space: in double quotes, a quote or backslash after a backslash, and what a
+ * terminal acts on escaped as escapeControls shows it everywhere (\n, \u001b, \u009b for C1,
+ * \x9b for a held byte 0x9b; a held byte 0xa0-0xff as it is, as it is in a path left unquoted).
  */
 export function quotePath(path: string): string {
   // eslint-disable-next-line no-control-regex
-  if (!/[\x00-\x1f\x7f-\x9f"\\]|^\s|\s$/.test(path)) return path;
+  if (path !== "" && !/[\x00-\x1f\x7f-\x9f"\\]|^\s|\s$/.test(path)) return path;
   return `"${escapeControls(path.replace(/["\\]/g, "\\$&"))}"`;
 }

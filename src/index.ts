@@ -91,7 +91,7 @@ export { parseFstab, selectFstab, findFstabLine, matchFstype, matchOptions, deco
 export { mountAll, runBatch, type BatchOptions, type BatchOutcome, type EntryResult, type MountedBatch } from "./ops/batch.ts";
 export type { BatchShared } from "./ops/batch-shared.ts";
 export { applyText, planApply, type ApplyOptions } from "./ops/apply.ts";
-export { fstabRequest, mountFromFstab, mountFstab, planFromFstab, unmountFstab, type FstabMountOptions, type FstabOptions, type FstabPaths } from "./ops/fstab.ts";
+export { defaultFstab, fstabRequest, mountFromFstab, mountFstab, planFromFstab, unmountFstab, type FstabMountOptions, type FstabOptions, type FstabPaths } from "./ops/fstab.ts";
 export { resolveInRoot, canonicalRoot, targetInPrefix, placeInPrefix } from "./ops/resolve.ts";
 export { withTempMount, withReadonlyTempMount, withBatch } from "./ops/temp-mount.ts";
 export { cleanupTempMounts, type TempCleanup, type TempCleanupOptions } from "./ops/temp-cleanup.ts";

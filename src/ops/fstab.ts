@@ -9,6 +9,8 @@ import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import {
+  DEFAULT_FSTAB,
+  defaultFstabPath,
   findFstabLine,
   findFstabPair,
   fstabEntry,
@@ -42,20 +44,53 @@ import type { UnmountOptions } from "./unmount.ts";
 import { unmountAt } from "./umount-operand.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { absolutePath } from "../sys/cwd.ts";
-
-export const DEFAULT_FSTAB = "/etc/fstab";
+import { environmentValue } from "../sys/command-line.ts";
 
 /**
  * The fstab to read (mount -T, repeatable): a file, or a directory whose `*.fstab` files are
- * read in version order; several are read one after the other. /etc/fstab by default.
+ * read in version order; several are read one after the other. By default (undefined, or no
+ * paths) defaultFstab(): $LIBMOUNT_FSTAB, else /etc/fstab.
  */
 export type FstabPaths = string | readonly string[];
 
+/**
+ * The fstab read when none is named: $LIBMOUNT_FSTAB when set (even to "", which names no file,
+ * as in util-linux; ignored in a setuid or setgid process), else /etc/fstab (defaultFstabPath).
+ * Every default fstab path comes from here. Read at each use, not cached: a library caller's
+ * change to process.env counts, as a libmount caller's setenv does.
+ */
+export function defaultFstab(): string {
+  return defaultFstabPath(environmentValue("LIBMOUNT_FSTAB"), runsWithSetIds());
+}
+
+/** Real and effective ids differ: a setuid or setgid program (libmount's safe_getenv test). */
+function runsWithSetIds(): boolean {
+  return process.getuid!() !== process.geteuid!() || process.getgid!() !== process.getegid!();
+}
+
+/** No path named (no -T): the default fstab is read, where a missing one has no lines. */
+function namesNone(paths: FstabPaths | undefined): paths is undefined | readonly [] {
+  return paths === undefined || (typeof paths !== "string" && paths.length === 0);
+}
+
+/** The paths to read: those named, else the default fstab. */
+function pathsToRead(paths: FstabPaths | undefined): readonly string[] {
+  return namesNone(paths) ? [defaultFstab()] : typeof paths === "string" ? [paths] : paths;
+}
+
+/**
+ * Said with an error about the default fstab when LIBMOUNT_FSTAB made it another file than
+ * /etc/fstab: a variable exported long ago is easy to forget, and `LIBMOUNT_FSTAB=` names no file.
+ */
+function environmentNote(paths: FstabPaths | undefined): string | undefined {
+  return namesNone(paths) && defaultFstab() !== DEFAULT_FSTAB ? "LIBMOUNT_FSTAB names this fstab (unset it to read /etc/fstab)" : undefined;
+}
+
 export interface FstabOptions {
   /**
-   * the fstab to read; /etc/fstab by default, where a missing /etc/fstab has no lines (as
-   * libmount reads it: `mount -a` on a host without one mounts nothing, exit 0); a file given
-   * that is missing is an error
+   * the fstab to read; by default $LIBMOUNT_FSTAB, else /etc/fstab, where a missing default
+   * has no lines (as libmount reads it: `mount -a` on a host without one mounts nothing, exit
+   * 0); a file given that is missing is an error
    */
   file?: FstabPaths;
   /** mount -t: only these types (libmount list syntax: "tmpfs,proc", "nonfs") */
@@ -76,7 +111,7 @@ export interface FstabOptions {
  * Lines carry their file when they come from more than one, or from a directory. A PlanError
  * names the file, and each bad line.
  */
-export function readFstab(paths: FstabPaths = DEFAULT_FSTAB): FstabLine[] {
+export function readFstab(paths?: FstabPaths): FstabLine[] {
   return fstabTexts(paths).flatMap(({ file, text, named }) => {
     const lines = parseFstab(text, file);
     return named ? lines.map((l) => ({ ...l, file })) : lines;
@@ -84,14 +119,15 @@ export function readFstab(paths: FstabPaths = DEFAULT_FSTAB): FstabLine[] {
 }
 
 /**
- * The lines of file, or of the default fstab when none is given: a missing /etc/fstab is no
+ * The lines of file, or of the default fstab when none is given: a missing default fstab is no
  * lines, as libmount's mount -a, umount -a and `mount X` read it (a host built without one is
- * common: an initramfs, a container image), where a file asked for by name must exist.
+ * common: an initramfs, a container image; a $LIBMOUNT_FSTAB that names no file is read so
+ * too), where a file asked for by name must exist.
  */
 function readFstabOrDefault(file: FstabPaths | undefined): FstabLine[] {
-  if (file !== undefined) return readFstab(file);
+  if (!namesNone(file)) return readFstab(file);
   try {
-    return readFstab(DEFAULT_FSTAB);
+    return readFstab();
   } catch (err) {
     // ENOENT: none, or a dangling link; ENOTDIR: no /etc directory. Anything else (EACCES) stays an error.
     const cause = err instanceof PlanError ? err.cause : undefined;
@@ -105,7 +141,7 @@ function readFstabOrDefault(file: FstabPaths | undefined): FstabLine[] {
  * named as readFstab names lines), not a refusal of the whole file: findmnt --verify. A file
  * that cannot be read is still a PlanError.
  */
-export function readFstabLenient(paths: FstabPaths = DEFAULT_FSTAB): { lines: FstabLine[]; problems: string[] } {
+export function readFstabLenient(paths?: FstabPaths): { lines: FstabLine[]; problems: string[] } {
   return parseFstabsLenient(fstabTexts(paths));
 }
 
@@ -130,17 +166,21 @@ function parseFstabsLenient(texts: readonly { file: string; text: string; named:
 }
 
 /** The text of each file the paths name, in order; named: its lines carry the file. */
-function fstabTexts(paths: FstabPaths): { file: string; text: string; named: boolean }[] {
-  const given = typeof paths === "string" ? [paths] : paths.length > 0 ? paths : [DEFAULT_FSTAB];
-  const files = given.flatMap(filesOfFstabPath);
-  const named = files.length !== 1 || files[0] !== given[0];
-  return files.map((file) => ({ file, text: readFstabText(file), named }));
+function fstabTexts(paths: FstabPaths | undefined): { file: string; text: string; named: boolean }[] {
+  const given = pathsToRead(paths);
+  try {
+    const files = given.flatMap(filesOfFstabPath);
+    const named = files.length !== 1 || files[0] !== given[0];
+    return files.map((file) => ({ file, text: readFstabText(file), named }));
+  } catch (err) {
+    if (err instanceof PlanError) err.hint ??= environmentNote(paths);
+    throw err;
+  }
 }
 
-/** How messages name the fstab: its path, or the paths given, joined. */
+/** How messages name the fstab: its path (the default one's when none is given), or the paths given, joined. */
 export function fstabName(paths: FstabPaths | undefined): string {
-  if (paths === undefined || paths.length === 0) return quotePath(DEFAULT_FSTAB);
-  return typeof paths === "string" ? quotePath(paths) : paths.map(quotePath).join(", ");
+  return pathsToRead(paths).map(quotePath).join(", ");
 }
 
 function readFstabText(file: string): string {
@@ -232,7 +272,7 @@ export function fstabRoot(options: Pick<FstabOptions, "targetPrefix">): string {
 
 /** mount X with one operand: the fstab to look X up in, and what the command line adds. */
 export interface FstabMountOptions extends OpsOptions {
-  /** the fstab (files or directories); /etc/fstab by default */
+  /** the fstab (files or directories); by default $LIBMOUNT_FSTAB, else /etc/fstab */
   file?: FstabPaths;
   /** -t: replaces the line's type */
   type?: string;
@@ -255,9 +295,9 @@ export function fstabRequest(operand: string | { readonly source: string; readon
   const line = typeof operand === "string" ? findFstabLine(lines, operand, realOrAbsolutePath) : findFstabPair(lines, operand.source, operand.target, realOrAbsolutePath);
   if (line === undefined) {
     const what = typeof operand === "string" ? quotePath(operand) : `${quotePath(operand.source)} on ${quotePath(operand.target)}`;
-    throw new PlanError(`mount: ${what}: can't find in ${fstabName(options.file)}`, {
-      hint: typeof operand === "string" ? "give both SOURCE and TARGET, or add a line for it to the fstab" : "leave out --options-source-force, or add a line with that source and mount point",
-    });
+    const hint = typeof operand === "string" ? "give both SOURCE and TARGET, or add a line for it to the fstab" : "leave out --options-source-force, or add a line with that source and mount point";
+    const note = environmentNote(options.file);
+    throw new PlanError(`mount: ${what}: can't find in ${fstabName(options.file)}`, { hint: note === undefined ? hint : `${hint}; ${note}` });
   }
   const entry = withCommandLineOptions(fstabEntry(line), options.options ?? [], options.optionsMode);
   // The command line's source, target and type win over the line's, as libmount applies a line.

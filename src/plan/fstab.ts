@@ -15,6 +15,21 @@ import { matchFstype } from "./type-pattern.ts";
 
 export { matchFstype };
 
+/** The fstab read when none is named and LIBMOUNT_FSTAB is not set: libmount's _PATH_MNTTAB. */
+export const DEFAULT_FSTAB = "/etc/fstab";
+
+/**
+ * The fstab read when none is named (no -T, -F), as libmount's mnt_get_fstab_path chooses it:
+ * libmountFstab (the value of LIBMOUNT_FSTAB) when the variable is set, else /etc/fstab. Set
+ * but empty is the path "", which names no file, not the default: util-linux 2.38 reads it so
+ * (mount -a mounts nothing, mount DIR "can't find in", findmnt -s fails). setIds: the process
+ * runs setuid or setgid (real and effective ids differ), where the variable is ignored, as
+ * libmount's safe_getenv ignores it: whoever runs a setuid mount must not pick the file root reads.
+ */
+export function defaultFstabPath(libmountFstab: string | undefined, setIds: boolean): string {
+  return libmountFstab === undefined || setIds ? DEFAULT_FSTAB : libmountFstab;
+}
+
 export interface FstabLine {
   /** 1-based line number in the file */
   readonly line: number;

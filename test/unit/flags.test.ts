@@ -93,5 +93,7 @@ describe("errors", () => {
     expect(quotePath("/a\\b")).toBe('"/a\\\\b"');
     // DEL and C1 (CSI), which JSON.stringify leaves raw, are quoted and escaped too
     expect(quotePath("/a\u009b2Jb\u007f")).toBe('"/a\\u009b2Jb\\u007f"');
+    // an empty path is shown as one ("can't find in \"\""), not as nothing
+    expect(quotePath("")).toBe('""');
   });
 });

@@ -4,6 +4,7 @@ import { PlanError } from "../../src/errors.ts";
 import {
   combineOptions,
   decodeFstabField,
+  defaultFstabPath,
   findFstabLine,
   findFstabPair,
   matchFstype,
@@ -245,5 +246,24 @@ describe("findFstabPair (mount --options-source-force SOURCE TARGET)", () => {
     expect(find("other", "/mnt/b")).toBeUndefined();
     expect(find("nothing", "/mnt/a")).toBeUndefined();
     expect(find("tmpfs", "/mnt/none")).toBeUndefined();
+  });
+});
+
+describe("defaultFstabPath (LIBMOUNT_FSTAB, as libmount's mnt_get_fstab_path)", () => {
+  test("unset: /etc/fstab; set: its value, a directory's too", () => {
+    expect(defaultFstabPath(undefined, false)).toBe("/etc/fstab");
+    expect(defaultFstabPath("/run/fstab", false)).toBe("/run/fstab");
+    expect(defaultFstabPath("/etc/fstab.d", false)).toBe("/etc/fstab.d");
+    expect(defaultFstabPath("relative/fstab", false)).toBe("relative/fstab");
+  });
+
+  test("set but empty is the path \"\" (no file), not the default: util-linux reads it so", () => {
+    expect(defaultFstabPath("", false)).toBe("");
+  });
+
+  test("a setuid or setgid process ignores it, as libmount's safe_getenv", () => {
+    expect(defaultFstabPath("/home/user/fstab", true)).toBe("/etc/fstab");
+    expect(defaultFstabPath("", true)).toBe("/etc/fstab");
+    expect(defaultFstabPath(undefined, true)).toBe("/etc/fstab");
   });
 });

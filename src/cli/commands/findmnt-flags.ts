@@ -34,7 +34,7 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
   { long: "target", short: "T", value: "PATH", help: "the mount holding PATH, as a PATH operand" },
   { long: "first-only", short: "f", help: "print the first mount found only" },
-  { long: "fstab", short: "s", help: "the fstab's lines instead of the mounts (SOURCE as written: UUID=...)" },
+  { long: "fstab", short: "s", help: "the fstab's lines instead of the mounts (SOURCE as written: UUID=...); the fstab: -F, else $LIBMOUNT_FSTAB, else /etc/fstab" },
   { long: "evaluate", short: "e", help: "with --fstab: a LABEL=/UUID=/PART... source as the device it names (empty when none does)" },
   { long: "verify", short: "x", help: "check the fstab instead: targets, sources, types, options, order (errors exit 1)" },
   {

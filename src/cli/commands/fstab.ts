@@ -3,7 +3,7 @@
  */
 import { BatchError, exitCodeFor, ExitCode, quotePath } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
-import { DEFAULT_FSTAB, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
+import { defaultFstab, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
@@ -25,7 +25,8 @@ export function fstabMount(operand: Parameters<typeof mountFromFstab>[0], args: 
 
 /**
  * -T, repeatable: one path as it is (JSON keeps printing it as a string), several as a list;
- * undefined without -T: the default /etc/fstab, which may be missing (no lines), as in mount(8).
+ * undefined without -T: the default fstab ($LIBMOUNT_FSTAB, else /etc/fstab), which may be
+ * missing (no lines), as in mount(8).
  */
 function fstabPathsOf(args: ParsedArgs): FstabPaths | undefined {
   const paths = values(args, "fstab");
@@ -79,7 +80,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
       if (has(args, "verbose") && !json) {
         for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${quotePath(s.target)}: ignored (${s.reason})\n`);
       }
-      return reportOutcome(io, outcome, json, { fstab: options.file ?? DEFAULT_FSTAB, ignored: outcome.selection.skipped });
+      return reportOutcome(io, outcome, json, { fstab: options.file ?? defaultFstab(), ignored: outcome.selection.skipped });
     };
     if (has(args, "fork")) {
       const forked = require("./fstab-fork.ts") as typeof import("./fstab-fork.ts");
@@ -162,7 +163,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
     }
     if (json) {
       printResult(io, code, {
-        ...(from === "fstab" ? { fstab: file ?? DEFAULT_FSTAB } : { from: "mountinfo" }),
+        ...(from === "fstab" ? { fstab: file ?? defaultFstab() } : { from: "mountinfo" }),
         results: results.map((r) => ({
           ...("line" in r ? { line: r.line, ...(r.file === undefined ? {} : { file: r.file }) } : { fstype: r.fstype }),
           target: r.target,

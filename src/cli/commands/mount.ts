@@ -49,7 +49,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   // mount(8)'s -n, long only here (-n is the dry run): mount -a -F passes it on to each line's process
   { long: "no-mtab", help: "pass -n to a mount.TYPE helper (a link named mount: -n)" },
   { long: "all", short: "a", help: "mount every fstab line not marked noauto, in order (-t: a type list)" },
-  { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of /etc/fstab (a directory: its *.fstab files, in version order); repeat for more" },
+  { long: "fstab", short: "T", value: "FILE", help: "with -a, or one operand: read FILE instead of $LIBMOUNT_FSTAB or /etc/fstab (a directory: its *.fstab files, in version order); repeat for more" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only lines whose options match OPTS" },
   { long: "label", short: "L", value: "LABEL", help: "the source is the device whose filesystem has this label (LABEL=...)" },
   { long: "uuid", short: "U", value: "UUID", help: "the source is the device whose filesystem has this UUID (UUID=...)" },

@@ -26,7 +26,7 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "version", short: "V", help: "print mountkit's version" },
   { long: "helper-dir", value: "DIR", help: "look umount.TYPE, fusermount3 and fusermount up only in DIR" },
   { long: "all", short: "a", help: "unmount the mount points of an fstab, in reverse order" },
-  { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of /etc/fstab (a directory: its *.fstab files, in version order); repeat for more" },
+  { long: "fstab", short: "T", value: "FILE", help: "with -a: read FILE instead of $LIBMOUNT_FSTAB or /etc/fstab (a directory: its *.fstab files, in version order); repeat for more" },
   { long: "types", short: "t", value: "TYPES", help: "with -a: only these filesystem types" },
   { long: "test-opts", short: "O", value: "OPTS", help: "with -a: only mounts whose options match OPTS (no... excludes), as mount -a -O" },
   { long: "read-only", short: "r", help: "when a mount stays busy, remount it read-only instead (as at shutdown)" },
