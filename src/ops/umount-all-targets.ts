@@ -6,7 +6,7 @@
  * with everything under it (-R). A mount of it hidden under another mount is never reached
  * through its mount point (umount2 there would remove the mount on top): refused, named.
  */
-import { PlanError, quotePath } from "../errors.ts";
+import { PlanError, quotePath, type SyscallError } from "../errors.ts";
 import { mountsOfSource } from "../mountinfo/lookup.ts";
 import type { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
@@ -16,7 +16,7 @@ import type { Syscalls } from "../sys/seam.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { opsContext } from "./context.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
-import { blockDeviceNumberOf, SubtreeUnmounter } from "./unmount.ts";
+import { blockDeviceNumberOf, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { TrackedMountTable } from "./tracked-mount-table.ts";
 
@@ -52,6 +52,7 @@ function unmountEachMount(operand: string, options: AllTargetsOptions): AllTarge
   const device = filesystemOf(operand, table.index.mounts(), (canonical) => table.mountAt(canonical, sys), options);
   if (device === undefined) return { unmounted: 0, remountedReadOnly: [] };
   const remountedReadOnly: string[] = [];
+  const locked: SyscallError[] = [];
   const viaHelper = helperUnmounter(options);
   let unmounted = 0;
   eachMountOf(operand, device, table, sys, (next) => {
@@ -60,9 +61,14 @@ function unmountEachMount(operand: string, options: AllTargetsOptions): AllTarge
       unmounted++;
       table.unmounted([next]);
     } else if (outcome === "remounted-read-only") remountedReadOnly.push(next.mountpoint);
-    // not a mount point, by umount2's word: the index is not what the kernel has, read it again
-    else table.reread();
+    else {
+      // not a mount point, by umount2's word: the index is not what the kernel has, read it
+      // again; a mount it still shows at the top there the kernel would not unmount (locked)
+      const index = table.reread();
+      if (index.find(next.id, next.mountpoint) !== undefined && index.lookup(next.mountpoint)?.id === next.id) locked.push(lockedMountError(next.mountpoint));
+    }
   });
+  if (locked.length > 0) throw unmountFailures(`unmount ${operand}`, locked, unmounted);
   return { unmounted, remountedReadOnly };
 }
 

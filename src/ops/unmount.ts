@@ -381,15 +381,20 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
   return { unmounted, errors, missing, notMountPoint };
 }
 
-/**
- * The end of passes that no longer progress: what is left cannot be reached from here, or failed.
- * Failures that all give one hint (all locked) give it to the whole, which is what is printed.
- */
+/** The end of passes that no longer progress: what is left cannot be reached from here, or failed. */
 function endWithout(action: string, errors: MountkitError[], total: number): number {
-  if (errors.length === 0) return total;
-  const batch = new BatchError(action, errors, total);
+  if (errors.length) throw unmountFailures(action, errors, total);
+  return total;
+}
+
+/**
+ * The failures of an unmount of many mounts, succeeded of which went. Failures that all give
+ * one hint (all locked) give it to the whole, which is what is printed.
+ */
+export function unmountFailures(action: string, errors: readonly MountkitError[], succeeded: number): BatchError {
+  const batch = new BatchError(action, errors, succeeded);
   if (errors.every((e) => e.hint !== undefined && e.hint === errors[0]!.hint)) batch.hint = errors[0]!.hint;
-  throw batch;
+  return batch;
 }
 
 /** Whether now holds a mount that before does not (by id and mount point: ids are reused). */

@@ -147,12 +147,13 @@ test("a mount locked in a new user namespace (MNT_LOCKED): umount2's EINVAL is s
     return { stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
   };
   const locked = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
-  for (const args of ["m", "--all-stacked m", "-A m", "-q m"]) {
+  for (const args of ["m", "--all-stacked m", "-q m"]) {
     const target = args.split(" ").at(-1);
     expect([args, run(args)]).toEqual([args, { stdout: "exit=32\n", stderr: `mountkit: unmount ${target}: umount2(2): EINVAL (Invalid argument) (${locked})\n` }]);
   }
-  // -R names the mount umount2 refused: s/x, tried before s (util-linux names s/x too, "not mounted")
+  // -R and -A name the mount umount2 refused: for -R s, s/x, tried before s (util-linux names s/x too, "not mounted")
   expect(run("-R s")).toEqual({ stdout: "exit=32\n", stderr: `mountkit: unmount s recursively: unmount ${d}/s/x: umount2(2): EINVAL (Invalid argument) (${locked})\n` });
+  expect(run("-A m")).toEqual({ stdout: "exit=32\n", stderr: `mountkit: unmount m: unmount ${d}/m: umount2(2): EINVAL (Invalid argument) (${locked})\n` });
   // through a path that resolves to one too; a directory that is none stays "not mounted", which -q hides
   expect(run("s/x/..").stderr).toContain(`(${locked})`);
   expect(run(".").stderr).toBe("mountkit: unmount .: umount2(2): EINVAL (Invalid argument) (not mounted)\n");
@@ -177,7 +178,7 @@ function runLocked(dir: string, outer: string, inner: string, tool: string, args
   return { code: Number(first!.slice(5)), stderr: proc.stderr.toString(), left, stdout };
 }
 
-test("-R where a locked mount stays (MNT_LOCKED) and the mounts on it do not: those go, the locked one is named, exit 32, as util-linux", () => {
+test("-R (and -A) where a locked mount stays (MNT_LOCKED) and the mounts on it (or its binds) do not: those go, the locked one is named, exit 32, as util-linux", () => {
   const d = ws.fresh("umount-compat-locked-tree").dir;
   const locked = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
   const refusal = (path: string) => `unmount ${d}/${path}: umount2(2): EINVAL (Invalid argument)`;
@@ -209,6 +210,11 @@ test("-R where a locked mount stays (MNT_LOCKED) and the mounts on it do not: th
   expect(siblings.ours.left).toEqual(["D/A la", "D/A/b lb"]);
   expect(siblings.util.left).toEqual(expect.arrayContaining(siblings.ours.left));
   expect(siblings.ours.stderr).toBe(refused("unmount A recursively", "A/b"));
+
+  // -A: the binds of a locked mount made in the user namespace go, the locked one is refused
+  const binds = beside("mkdir -p M N O; mount -t tmpfs lm M", "mount --bind M N; mount --bind M O", "-A M");
+  expect([binds.ours.left, binds.ours.code]).toEqual([binds.util.left, binds.util.code]);
+  expect([binds.ours.left, binds.ours.code, binds.ours.stderr]).toEqual([["D/M lm"], 32, refused("unmount M", "M")]);
 
   // --json: the failure, its errno and path, and how many mounts went
   const json = runLocked(d, tree, onB, '"$MK" umount', "--json -R A");
