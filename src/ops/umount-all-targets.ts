@@ -6,17 +6,19 @@
  * with everything under it (-R). A mount of it hidden under another mount is never reached
  * through its mount point (umount2 there would remove the mount on top): refused, named.
  */
-import { PlanError, quotePath } from "../errors.ts";
-import { lookupMount, mountsOfSource } from "../mountinfo/lookup.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
+import { PlanError, quotePath, type SyscallError } from "../errors.ts";
+import { mountsOfSource } from "../mountinfo/lookup.ts";
 import type { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";
 import { existingRealpath } from "../sys/realpath.ts";
+import type { Syscalls } from "../sys/seam.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
+import { opsContext } from "./context.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
-import { blockDeviceNumberOf, SubtreeUnmounter } from "./unmount.ts";
+import { blockDeviceNumberOf, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
+import { TrackedMountTable } from "./tracked-mount-table.ts";
 
 export interface AllTargetsOptions extends UmountOperandOptions {
   /** umount -A -R: each mount with everything under it */
@@ -35,27 +37,39 @@ export interface AllTargetsOutcome {
  */
 export function unmountAllTargets(operand: string, options: AllTargetsOptions = {}, subtrees?: SubtreeUnmounter): AllTargetsOutcome {
   if (options.recursive) return unmountEachSubtree(operand, options, subtrees ?? new SubtreeUnmounter(options));
-  const first = readMountInfo();
-  const device = filesystemOf(operand, first, (canonical) => topAt(first, canonical), options);
+  return unmountEachMount(operand, options);
+}
+
+/**
+ * umount -A: each mount of the filesystem, latest first, as umount would take it (-r, -d, its
+ * type's helper), chosen from one read of the table kept in step with the unmounts
+ * (tracked-mount-table.ts), as -A -R does: a read per mount cost as much as the table is long.
+ * Each mount's entry is the one read (-d's loop device, the helper's type), never read again.
+ */
+function unmountEachMount(operand: string, options: AllTargetsOptions): AllTargetsOutcome {
+  const table = new TrackedMountTable();
+  const sys = opsContext(options).sys;
+  const device = filesystemOf(operand, table.index.mounts(), (canonical) => table.mountAt(canonical, sys), options);
   if (device === undefined) return { unmounted: 0, remountedReadOnly: [] };
-  const done = new Set<number>();
   const remountedReadOnly: string[] = [];
+  const locked: SyscallError[] = [];
   const viaHelper = helperUnmounter(options);
   let unmounted = 0;
-  for (;;) {
-    // Read again each time: an unmount changes what is reachable (-R keeps an index in step instead).
-    const table = readMountInfo();
-    const left = table.filter((m) => `${m.major}:${m.minor}` === device && !done.has(m.id));
-    const next = left.findLast((m) => lookupMount(table, m.mountpoint)?.id === m.id);
-    if (next === undefined) {
-      if (left.length > 0) throw hiddenError(operand, left);
-      return { unmounted, remountedReadOnly };
+  eachMountOf(operand, device, table, sys, (next) => {
+    const outcome = unmountAt(next.mountpoint, options, viaHelper, next);
+    if (outcome === "unmounted") {
+      unmounted++;
+      table.unmounted([next]);
+    } else if (outcome === "remounted-read-only") remountedReadOnly.push(next.mountpoint);
+    else {
+      // not a mount point, by umount2's word: the index is not what the kernel has, read it
+      // again; a mount it still shows at the top there the kernel would not unmount (locked)
+      const index = table.reread();
+      if (index.find(next.id, next.mountpoint) !== undefined && index.lookup(next.mountpoint)?.id === next.id) locked.push(lockedMountError(next.mountpoint));
     }
-    done.add(next.id);
-    const outcome = unmountAt(next.mountpoint, options, viaHelper);
-    if (outcome === "unmounted") unmounted++;
-    else if (outcome === "remounted-read-only") remountedReadOnly.push(next.mountpoint);
-  }
+  });
+  if (locked.length > 0) throw unmountFailures(`unmount ${operand}`, locked, unmounted);
+  return { unmounted, remountedReadOnly };
 }
 
 /**
@@ -70,8 +84,22 @@ function unmountEachSubtree(operand: string, options: AllTargetsOptions, subtree
   const { table } = subtrees;
   const device = filesystemOf(operand, table.index.mounts(), (canonical) => table.mountAt(canonical, subtrees.sys), options);
   if (device === undefined) return { unmounted: 0, remountedReadOnly: [] };
-  const done = new Set<number>();
   let unmounted = 0;
+  eachMountOf(operand, device, table, subtrees.sys, (next) => {
+    unmounted += subtrees.unmountMount(next);
+  });
+  return { unmounted, remountedReadOnly: [] };
+}
+
+/**
+ * Give unmount each mount of the filesystem device (major:minor) in table, latest first, each
+ * the top mount at its mount point when given; unmount keeps table in step with what it did.
+ * Once an unmount was made, statx confirms the index's top at the next mount point (else the
+ * table is read again), and mounts of it left that look covered are looked at in a fresh read
+ * (an unmount may have taken what covered them). Covered in a fresh read: refused, named.
+ */
+function eachMountOf(operand: string, device: string, table: TrackedMountTable, sys: Syscalls, unmount: (next: MountInfo) => void): void {
+  const done = new Set<number>();
   let index: MountIndex | undefined;
   let ofFilesystem: MountInfo[] = [];
   for (;;) {
@@ -84,7 +112,7 @@ function unmountEachSubtree(operand: string, options: AllTargetsOptions, subtree
     const left = ofFilesystem.filter((m) => !done.has(m.id) && known.has(m));
     const next = left.findLast((m) => known.lookup(m.mountpoint)?.id === m.id);
     if (next === undefined) {
-      if (left.length === 0) return { unmounted, remountedReadOnly: [] };
+      if (left.length === 0) return;
       // covered in the index, perhaps by a mount an unmount of ours took with it: read and look again
       if (!table.fresh) {
         table.reread();
@@ -93,16 +121,10 @@ function unmountEachSubtree(operand: string, options: AllTargetsOptions, subtree
       throw hiddenError(operand, left);
     }
     // once ours went, the index is assumed: statx confirms the top there (else the table is read again)
-    if (!table.fresh && table.mountAt(next.mountpoint, subtrees.sys)?.id !== next.id) continue;
+    if (!table.fresh && table.mountAt(next.mountpoint, sys)?.id !== next.id) continue;
     done.add(next.id);
-    unmounted += subtrees.unmountMount(next);
+    unmount(next);
   }
-}
-
-/** The top mount at canonical in table, when canonical is its mount point. */
-function topAt(table: readonly MountInfo[], canonical: string): MountInfo | undefined {
-  const top = lookupMount(table, canonical);
-  return top?.mountpoint === canonical ? top : undefined;
 }
 
 /**

@@ -90,11 +90,13 @@ export function loopDeviceOfImage(image: string, options: UmountOperandOptions):
 
 /**
  * The top mount at point, under -r and -d, or by its type's umount.TYPE helper. A caller that
- * unmounts many (umount -a, -A) passes one helperUnmounter, so that each type is looked up once.
+ * unmounts many (umount -a, -A) passes one helperUnmounter, so that each type is looked up once,
+ * and known, the top mount's entry, when its own read of the table has it (-A): else the table
+ * is read for it where -d or a helper needs it.
  */
-export function unmountAt(point: string, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined = helperUnmounter(options)): UnmountOrReadOnly {
+export function unmountAt(point: string, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined = helperUnmounter(options), known?: MountInfo): UnmountOrReadOnly {
   // Its mountinfo entry, read once and before it goes: the loop device (-d), the type (helpers).
-  const top = options.detachLoop || (viaHelper !== undefined && mayHaveHelper(point, viaHelper, options)) ? topMountAt(point) : undefined;
+  const top = known ?? (options.detachLoop || (viaHelper !== undefined && mayHaveHelper(point, viaHelper, options)) ? topMountAt(point) : undefined);
   const loop = options.detachLoop && top !== undefined && isLoopDevice(top.source) ? top.source : undefined;
   const outcome = unmountTop(point, top, options, viaHelper);
   if (outcome === "unmounted" && loop !== undefined) {

@@ -11,6 +11,7 @@ import { join, normalize } from "../path.ts";
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { lookupMount, mountsOfDevice } from "../mountinfo/lookup.ts";
+import type { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
@@ -69,6 +70,19 @@ function unmountOnce(target: string, flags: number, policy: RetryPolicy, ctx: Op
 }
 
 const UNMOUNT_NEEDS_PRIVILEGE = "unmounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root)";
+
+/**
+ * Why umount2 says EINVAL of what the mount table has as a mount point, reachable there: the
+ * kernel refuses a mount locked to the more privileged mount namespace it was copied from (a new
+ * user namespace's copy of its parent's mounts: MNT_LOCKED, mount_namespaces(7)). umount(8)
+ * calls it "not mounted".
+ */
+export const LOCKED_MOUNT_HINT = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
+
+/** umount2's EINVAL of target, a mount point the table shows (locked), named as an unmount's failure. */
+export function lockedMountError(target: string): SyscallError {
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, LOCKED_MOUNT_HINT);
+}
 
 /** umount2 under the retry policy; false when target was not a mount point (EINVAL). */
 function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
@@ -276,14 +290,28 @@ function unmountBelow(top: MountInfo, action: string, table: TrackedMountTable, 
     table.unmounted(pass.unmounted);
     total += pass.unmounted.length;
     if (pass.unmounted.some((m) => m.id === top.id)) return total;
-    if (pass.unmounted.length === 0 && (pass.missing === 0 || (fromRead && pass.errors.length > 0))) return endWithout(action, pass.errors, total);
+    if (pass.unmounted.length === 0 && (pass.missing === 0 || (fromRead && pass.errors.length > 0))) {
+      const locked = pass.notMountPoint.length === 0 ? [] : stillReachable(pass.notMountPoint, table.reread());
+      return endWithout(action, [...pass.errors, ...locked], total);
+    }
     index = table.reread();
     now = index.find(top.id, top.mountpoint);
     // From a fresh read, what was missing cannot be reached from here, unless a mount made since
     // the read hides it (one stacked on the target): then that one is reachable, and a pass is due.
-    if (pass.unmounted.length === 0 && fromRead && (now === undefined || !hasNewMount(index.subtree(now), order))) return endWithout(action, pass.errors, total);
+    if (pass.unmounted.length === 0 && fromRead && (now === undefined || !hasNewMount(index.subtree(now), order))) {
+      return endWithout(action, [...pass.errors, ...stillReachable(pass.notMountPoint, index)], total);
+    }
   }
   return total;
+}
+
+/**
+ * Of the mounts umount2 called no mount point (EINVAL), those a read made since still shows
+ * reachable at their mount point, each as its failure: the kernel would not unmount them (locked,
+ * LOCKED_MOUNT_HINT). The others went meanwhile, or are hidden under a stack.
+ */
+function stillReachable(notMountPoint: readonly MountInfo[], index: MountIndex): SyscallError[] {
+  return notMountPoint.filter((m) => index.find(m.id, m.mountpoint) !== undefined && index.lookup(m.mountpoint)?.id === m.id).map((m) => lockedMountError(m.mountpoint));
 }
 
 /**
@@ -315,6 +343,8 @@ interface Pass {
   readonly errors: MountkitError[];
   /** umount2 found no mount point (EINVAL) or no path (ENOENT: hidden under a stack, or gone) */
   readonly missing: number;
+  /** the mounts of missing umount2 found no mount point for (EINVAL): gone, hidden, or locked */
+  readonly notMountPoint: MountInfo[];
 }
 
 /**
@@ -326,6 +356,7 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
   const gone = new Set<number>();
   const unmounted: MountInfo[] = [];
   const errors: MountkitError[] = [];
+  const notMountPoint: MountInfo[] = [];
   let missing = 0;
   for (const m of order) {
     if ((children.get(m.id) ?? []).some((child) => !gone.has(child))) continue;
@@ -334,7 +365,10 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
       if (viaHelper?.(m) || unmountOnce(m.mountpoint, flags, policy, ctx)) {
         gone.add(m.id);
         unmounted.push(m);
-      } else missing++;
+      } else {
+        missing++;
+        notMountPoint.push(m);
+      }
     } catch (err) {
       if (isErrno(err, Errno.ENOENT)) {
         missing++; // hidden under a stack: next pass
@@ -344,13 +378,23 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
       errors.push(err);
     }
   }
-  return { unmounted, errors, missing };
+  return { unmounted, errors, missing, notMountPoint };
 }
 
 /** The end of passes that no longer progress: what is left cannot be reached from here, or failed. */
 function endWithout(action: string, errors: MountkitError[], total: number): number {
-  if (errors.length) throw new BatchError(action, errors, total);
+  if (errors.length) throw unmountFailures(action, errors, total);
   return total;
+}
+
+/**
+ * The failures of an unmount of many mounts, succeeded of which went. Failures that all give
+ * one hint (all locked) give it to the whole, which is what is printed.
+ */
+export function unmountFailures(action: string, errors: readonly MountkitError[], succeeded: number): BatchError {
+  const batch = new BatchError(action, errors, succeeded);
+  if (errors.every((e) => e.hint !== undefined && e.hint === errors[0]!.hint)) batch.hint = errors[0]!.hint;
+  return batch;
 }
 
 /** Whether now holds a mount that before does not (by id and mount point: ids are reused). */

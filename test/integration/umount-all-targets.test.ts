@@ -2,11 +2,14 @@
 // named by a mount point, a device or an image; and no "not mounted" message. Real mounts;
 // root, private mount namespace.
 import { beforeAll, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { mount } from "../../src/ops/mount.ts";
+import { unmountRecursive } from "../../src/ops/unmount.ts";
 import { runCli } from "../support/cli.ts";
 import { expectFreed, loopDevicesOf } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { umountTraced } from "../support/umount-traced.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -111,4 +114,68 @@ test("-A -d: every mount of a loop device attached by hand goes, then the device
   expect(JSON.parse(run.stdout).results).toEqual([{ target: a, ok: true, unmounted: 2 }]);
   expect([...points(a), ...points(b)]).toEqual([]);
   await expectFreed(img);
+});
+
+/** The mount points of the umount2 calls -v printed, in order. */
+function unmountedInOrder(stderr: string): string[] {
+  return [...stderr.matchAll(/^mountkit: umount2\("(.*)", [^)]*\)$/gm)].map(([, point]) => JSON.parse(`"${point}"`) as string);
+}
+
+/** A tmpfs at r (taken down after the test, whatever is left on it) with fs, a tmpfs, on it; and where logs go. */
+function filesystemIn(label: string): { root: string; fs: string; logs: string } {
+  ws.fresh(label);
+  const logs = dir("logs");
+  const root = dir("r");
+  tmpfs(root, "mk-all-targets-root");
+  ws.cleanups.push(() => unmountRecursive(root));
+  const fs = join(root, "fs");
+  mkdirSync(fs);
+  tmpfs(fs);
+  return { root, fs, logs };
+}
+
+/** n binds of fs on directories of root named PREFIX0, PREFIX1...: their mount points. */
+function bindsOf(fs: string, root: string, n: number, prefix: string): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const b = join(root, `${prefix}${i}`);
+    mkdirSync(b);
+    bind(fs, b);
+    return b;
+  });
+}
+
+test("-A of a filesystem with 100 mounts, with -d too: latest first, and the mount table read once, as for 2 (it was read once per mount)", () => {
+  const { root, fs, logs } = filesystemIn("all-targets-reads");
+  for (const [name, args] of [["plain", ["-A", "-v"]], ["detach", ["-A", "-d", "-v"]]] as const) {
+    const few = bindsOf(fs, root, 2, `${name}-few-`);
+    const fewRun = umountTraced(join(logs, `${name}-few.log`), [...args, fs]);
+    expect([name, fewRun.code, unmountedInOrder(fewRun.stderr)]).toEqual([name, 0, [...few.reverse(), fs]]);
+    tmpfs(fs);
+    const many = bindsOf(fs, root, 100, `${name}-many-`);
+    const manyRun = umountTraced(join(logs, `${name}-many.log`), [...args, fs]);
+    expect([name, manyRun.code, unmountedInOrder(manyRun.stderr)]).toEqual([name, 0, [...many.reverse(), fs]]);
+    expect([name, fewRun.tableReads, manyRun.tableReads]).toEqual([name, 1, 1]);
+    expect(points(root)).toEqual([root]);
+    tmpfs(fs);
+  }
+});
+
+test("-A where an unmount propagates to another mount of the filesystem and takes it: statx tells, the table is read again, it is not tried", () => {
+  const { root, fs, logs } = filesystemIn("all-targets-propagated");
+  // p shared, q a bind of it (its peer): fs bound on p/m appears on q/m too, the later mount
+  const [p, q] = [join(root, "p"), join(root, "q")];
+  mkdirSync(p);
+  tmpfs(p, "mk-all-targets-p");
+  mkdirSync(join(p, "m"));
+  expect(Bun.spawnSync(["mount", "--make-shared", p]).exitCode).toBe(0);
+  mkdirSync(q);
+  bind(p, q);
+  bind(fs, join(p, "m"));
+  expect(points(root).filter((m) => m.endsWith("/m"))).toEqual([join(p, "m"), join(q, "m")]);
+
+  // q/m's unmount takes p/m with it (umount propagates to peers): then fs alone
+  const run = umountTraced(join(logs, "propagated.log"), ["-A", "-v", fs]);
+  expect([run.code, unmountedInOrder(run.stderr)]).toEqual([0, [join(q, "m"), fs]]);
+  expect(run.tableReads).toBe(2);
+  expect(points(root)).toEqual([root, p, q]);
 });

@@ -147,12 +147,92 @@ test("a mount locked in a new user namespace (MNT_LOCKED): umount2's EINVAL is s
     return { stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
   };
   const locked = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
-  for (const args of ["m", "--all-stacked m", "-R s", "-A m", "-q m"]) {
+  for (const args of ["m", "--all-stacked m", "-q m"]) {
     const target = args.split(" ").at(-1);
     expect([args, run(args)]).toEqual([args, { stdout: "exit=32\n", stderr: `mountkit: unmount ${target}: umount2(2): EINVAL (Invalid argument) (${locked})\n` }]);
   }
+  // -R and -A name the mount umount2 refused: for -R s, s/x, tried before s (util-linux names s/x too, "not mounted")
+  expect(run("-R s")).toEqual({ stdout: "exit=32\n", stderr: `mountkit: unmount s recursively: unmount ${d}/s/x: umount2(2): EINVAL (Invalid argument) (${locked})\n` });
+  expect(run("-A m")).toEqual({ stdout: "exit=32\n", stderr: `mountkit: unmount m: unmount ${d}/m: umount2(2): EINVAL (Invalid argument) (${locked})\n` });
   // through a path that resolves to one too; a directory that is none stays "not mounted", which -q hides
   expect(run("s/x/..").stderr).toContain(`(${locked})`);
   expect(run(".").stderr).toBe("mountkit: unmount .: umount2(2): EINVAL (Invalid argument) (not mounted)\n");
   expect(run("-q .")).toEqual({ stdout: "exit=32\n", stderr: "" });
+});
+
+/**
+ * outer run in a private mount namespace, then inner and `TOOL args` in a new user namespace's
+ * mount namespace, where outer's mounts are locked (MNT_LOCKED) and inner's are not.
+ */
+function runLocked(dir: string, outer: string, inner: string, tool: string, args: string): Outcome & { stdout: string } {
+  const list = `awk -v d="$D" '$5 == d || index($5, d "/") == 1 { sub("^" d, "D", $5); print $5, $(NF-1) }' /proc/self/mountinfo`;
+  const run = `${tool} ${args} >"$D/.stdout" 2>"$D/.stderr"; echo "exit=$?"`;
+  // setup failures end the script (set -e); the tool's own do not
+  const innerScript = ["set -eu", inner, "set +e", run, list, 'echo "@@stdout"; cat "$D/.stdout"', `cat "$D/.stderr" >&2; rm "$D/.stdout" "$D/.stderr"`].join("\n");
+  const script = ["set -eu", `cd "$D"`, outer, 'exec unshare --user --map-root-user --mount sh -c "$INNER"'].join("\n");
+  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY, INNER: innerScript } });
+  expect([proc.exitCode, proc.stdout.toString()]).toEqual([0, expect.stringContaining("@@stdout\n")]);
+  const [table, stdout] = proc.stdout.toString().split("@@stdout\n") as [string, string];
+  const [first, ...left] = table.split("\n").slice(0, -1);
+  expect(first).toMatch(/^exit=\d+$/);
+  return { code: Number(first!.slice(5)), stderr: proc.stderr.toString(), left, stdout };
+}
+
+test("-R (and -A) where a locked mount stays (MNT_LOCKED) and the mounts on it (or its binds) do not: those go, the locked one is named, exit 32, as util-linux", () => {
+  const d = ws.fresh("umount-compat-locked-tree").dir;
+  const locked = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
+  const refusal = (path: string) => `unmount ${d}/${path}: umount2(2): EINVAL (Invalid argument)`;
+  const refused = (action: string, path: string) => `mountkit: ${action}: ${refusal(path)} (${locked})\n`;
+  const beside = (outer: string, inner: string, args: string) => ({ util: runLocked(d, outer, inner, "umount", args), ours: runLocked(d, outer, inner, '"$MK" umount', args) });
+
+  // A and A/b locked; c on A/b and d on c made in the user namespace: c and d go, A/b is refused, A stays
+  const tree = "mkdir -p A; mount -t tmpfs la A; mkdir A/b; mount -t tmpfs lb A/b";
+  const onB = "mkdir A/b/c; mount -t tmpfs lc A/b/c; mkdir A/b/c/d; mount -t tmpfs ld A/b/c/d";
+  for (const args of ["-R A", "-R A/b", "-A -R A"]) {
+    const { util, ours } = beside(tree, onB, args);
+    expect([args, ours.left, ours.code]).toEqual([args, util.left, util.code]);
+    expect([args, ours.left, ours.code]).toEqual([args, ["D/A la", "D/A/b lb"], 32]);
+    expect(util.stderr).toBe(`umount: ${d}/A/b: not mounted.\n`);
+    const action = args === "-A -R A" ? `unmount ${d}/A recursively` : `unmount ${args.slice(3)} recursively`;
+    expect([args, ours.stderr]).toEqual([args, refused(action, "A/b")]);
+  }
+
+  // only the top locked, everything on it made in the user namespace: all that goes, the top is refused
+  const { util, ours } = beside("mkdir -p A; mount -t tmpfs la A", "mkdir A/b; mount -t tmpfs lb A/b; mkdir A/b/c; mount -t tmpfs lc A/b/c", "-R A");
+  expect([ours.left, ours.code]).toEqual([util.left, util.code]);
+  expect([ours.left, ours.stderr]).toEqual([["D/A la"], refused("unmount A recursively", "A")]);
+
+  // a locked mount and an unlocked sibling under the top: mountkit takes all it can (the sibling's
+  // tree too) and reports the locked one; util-linux stops at its first failure, which may come
+  // before the sibling, so it leaves as much or more
+  const siblings = beside(`${tree}; mkdir A/x`, `mount -t tmpfs lx A/x; mkdir A/x/y; mount -t tmpfs ly A/x/y; ${onB}`, "-R A");
+  expect([siblings.ours.code, siblings.util.code]).toEqual([32, 32]);
+  expect(siblings.ours.left).toEqual(["D/A la", "D/A/b lb"]);
+  expect(siblings.util.left).toEqual(expect.arrayContaining(siblings.ours.left));
+  expect(siblings.ours.stderr).toBe(refused("unmount A recursively", "A/b"));
+
+  // -A: the binds of a locked mount made in the user namespace go, the locked one is refused
+  const binds = beside("mkdir -p M N O; mount -t tmpfs lm M", "mount --bind M N; mount --bind M O", "-A M");
+  expect([binds.ours.left, binds.ours.code]).toEqual([binds.util.left, binds.util.code]);
+  expect([binds.ours.left, binds.ours.code, binds.ours.stderr]).toEqual([["D/M lm"], 32, refused("unmount M", "M")]);
+
+  // --json: the failure, its errno and path, and how many mounts went
+  const json = runLocked(d, tree, onB, '"$MK" umount', "--json -R A");
+  expect([json.code, json.stderr]).toEqual([32, refused("unmount A recursively", "A/b")]);
+  const report = JSON.parse(json.stdout) as { exitCode: number; results: { target: string; ok: boolean; unmounted: number; error: Record<string, unknown> }[] };
+  expect(report.exitCode).toBe(32);
+  expect(report.results).toEqual([
+    {
+      target: "A",
+      ok: false,
+      unmounted: 2,
+      error: {
+        kind: "batch",
+        message: `unmount A recursively: ${refusal("A/b")}`,
+        hint: locked,
+        succeeded: 2,
+        errors: [{ kind: "syscall", message: refusal("A/b"), hint: locked, syscall: "umount2(2)", errno: 22, errnoName: "EINVAL", paths: [`${d}/A/b`] }],
+      },
+    },
+  ]);
 });

@@ -5,7 +5,7 @@ import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
-import { reachableMountAt, SubtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
+import { LOCKED_MOUNT_HINT, reachableMountAt, SubtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
@@ -184,19 +184,13 @@ function noMountPoint(target: string): NoMountPointError | SyscallError {
 }
 
 const NOT_MOUNTED = "not mounted";
-/**
- * umount2's EINVAL on what the mount table has as a mount point: the kernel refuses a mount
- * locked to the more privileged mount namespace it was copied from (a new user namespace's
- * copy of its parent's mounts: MNT_LOCKED). umount(8) says "not mounted" there too.
- */
-const LOCKED = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
 
 /**
  * The error of an operand nothing of which was unmounted: umount2's EINVAL, as umount(8)
- * reports it, "not mounted", unless TARGET is a mount point all the same (LOCKED).
+ * reports it, "not mounted", unless TARGET is a mount point all the same (locked).
  */
 function notMounted(target: string): SyscallError {
-  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, isMountPoint(target) ? LOCKED : NOT_MOUNTED);
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, isMountPoint(target) ? LOCKED_MOUNT_HINT : NOT_MOUNTED);
 }
 
 /** Whether the mount table has a mount on target (canonicalized); false for no such path. */
