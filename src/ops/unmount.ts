@@ -169,6 +169,25 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
   return peel(target, options, { removed: 0 });
 }
 
+/**
+ * umount --all-stacked: unmountAll, where a mount still at target once it stops (umount2's
+ * EINVAL for a mount the table shows: locked) is a failure, after those stacked on it went.
+ * unmountAll itself keeps containerd's reading of EINVAL, "not mounted". The table is read
+ * once, at the end.
+ */
+export function unmountStack(target: string, options: UnmountOptions = NO_OPTIONS): number {
+  const removed = unmountAll(target, options);
+  let left: MountInfo | undefined;
+  try {
+    left = reachableMountAt(target);
+  } catch {
+    return removed; // the path went with a mount (ENOENT): nothing is left on it
+  }
+  if (left === undefined) return removed;
+  if (removed === 0) throw lockedMountError(target);
+  throw unmountFailures(`unmount ${target}`, [lockedMountError(left.mountpoint)], removed);
+}
+
 /** unmountAll, counting into tally so that a failure part-way still reports what went. */
 function peel(target: string, options: UnmountOptions, tally: { removed: number }): number {
   const flags = umountFlags(options, target);

@@ -216,6 +216,10 @@ test("-R (and -A) where a locked mount stays (MNT_LOCKED) and the mounts on it (
   expect([binds.ours.left, binds.ours.code]).toEqual([binds.util.left, binds.util.code]);
   expect([binds.ours.left, binds.ours.code, binds.ours.stderr]).toEqual([["D/M lm"], 32, refused("unmount M", "M")]);
 
+  // --all-stacked (mountkit's own): the mounts stacked on a locked one in the user namespace go, the locked one is refused
+  const stacked = runLocked(d, "mkdir -p S; mount -t tmpfs ls S", "mount -t tmpfs s1 S; mount -t tmpfs s2 S", '"$MK" umount', "--all-stacked S");
+  expect([stacked.left, stacked.code, stacked.stderr]).toEqual([["D/S ls"], 32, refused("unmount S", "S")]);
+
   // --json: the failure, its errno and path, and how many mounts went
   const json = runLocked(d, tree, onB, '"$MK" umount', "--json -R A");
   expect([json.code, json.stderr]).toEqual([32, refused("unmount A recursively", "A/b")]);

@@ -5,7 +5,7 @@ import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
-import { LOCKED_MOUNT_HINT, reachableMountAt, SubtreeUnmounter, unmountAll, type UnmountOptions } from "../../ops/unmount.ts";
+import { LOCKED_MOUNT_HINT, reachableMountAt, SubtreeUnmounter, unmountStack, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
@@ -133,7 +133,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
         // umount(8) -R: a mount point only, never a directory with mounts below it
         unmounted = subtrees.unmountTarget(target);
         if (unmounted === 0) throw noMountPoint(target);
-      } else if (has(args, "all-stacked")) unmounted = unmountAll(target, options);
+      } else if (has(args, "all-stacked")) unmounted = unmountStack(target, options);
       else {
         // umount(8) takes a device or UUID=/LABEL= too: when TARGET is no mount point, the device's mount
         const outcome = umountOperand(target, options);
