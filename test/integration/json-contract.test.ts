@@ -354,7 +354,7 @@ const CASES: Record<string, Case[]> = {
   loop: [
     { name: "attach", args: () => ["loop", "attach", "--json", f.image], teardown: () => detachLoopDevicesOf(f.image), code: 0, stdout: "result" },
     { name: "attach a missing file", args: () => ["loop", "attach", "--json", f.missing], code: 32, stdout: "result", expected: syscallError("open(2)", "ENOENT") },
-    { name: "attach without FILE", args: () => ["loop", "attach", "--json"], code: 1, stdout: "result", expected: usage("loop attach: give exactly one FILE") },
+    { name: "attach without FILE", args: () => ["loop", "attach", "--json"], code: 1, stdout: "result", expected: usage(/^loop attach: give FILE, or DEV FILE/) },
     { name: "attach --autoclear", args: () => ["loop", "attach", "--json", "--autoclear", f.image], code: 1, stdout: "result", expected: usage("loop attach: --autoclear would detach the device at once") },
     { name: "attach --offset that is no size", args: () => ["loop", "attach", "--offset", "abc", f.image, "--json"], code: 1, stdout: "result", expected: usage(/^offset: "abc" is not a size/) },
     {
