@@ -1,6 +1,7 @@
-// loop attach beside util-linux losetup 2.38 for what losetup offers beyond the basics: -b
-// (sector size), --direct-io[=on|off], DEV FILE; and what the kernel does not do of what was
-// asked (direct I/O, a reused device's features), said as a warning. Real devices; root, private mount namespace. Only devices bound to this test's own
+// loop attach and loop list beside util-linux losetup 2.38 for what losetup offers beyond the
+// basics: -b (sector size), --direct-io[=on|off], DEV FILE, -O/-n and a DEV to list; and what
+// the kernel does not do of what was asked (direct I/O, a reused device's features), said as a
+// warning. Real devices; root, private mount namespace. Only devices bound to this test's own
 // files are looked at, and every one is released in the test's cleanup, whatever it did.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -214,6 +215,65 @@ describe("a device reused as it is", () => {
     expect(runCli(["umount", t]).code).toBe(0);
     expect(loopDevicesOf(img).sysfs).toEqual([device]);
     expect(cli(["loop", "detach", device]).code).toBe(0);
+    await expectFreed(img);
+  });
+});
+
+describe("loop list -O, -n, DEV, -j (losetup's)", () => {
+  const ALL = "NAME,AUTOCLEAR,BACK-FILE,BACK-INO,BACK-MAJ:MIN,MAJ:MIN,OFFSET,PARTSCAN,RO,SIZELIMIT,DIO,LOG-SEC";
+
+  test("the columns chosen, byte for byte as losetup prints them for the same devices; +LIST; -n; --json with -O", async () => {
+    fresh("losetup-list-columns");
+    const img = image();
+    const first = attached(["-P", "-b", "4096", "--offset", "1M", "--sizelimit", "2M", "--direct-io", img]);
+    const second = attached(["-r", img]);
+    for (const args of [[], ["-O", ALL], ["-O", "name,ro"], ["-O", "OFFSET,NAME,NAME"], ["-O", "+partscan,maj:min"], ["-n"], ["-n", "-O", "NAME"], ["--output=MAJ:MIN,BACK-MAJ:MIN,BACK-INO"]]) {
+      const theirs = losetup(["-l", ...args, "-j", img]);
+      const ours = cli(["loop", "list", ...args, img]);
+      expect([args, ours.code, ours.stderr]).toEqual([args, 0, ""]);
+      expect([args, ours.stdout]).toEqual([args, theirs.stdout]);
+      expect(ours.stdout.trimEnd().split("\n")).toHaveLength(args.includes("-n") ? 2 : 3);
+    }
+    // -j FILE is the FILE operand
+    expect(cli(["loop", "list", "-j", img]).stdout).toBe(losetup(["-l", "-j", img]).stdout);
+    // --json: the columns chosen, losetup's keys and types; device numbers unpadded (2.38 pads them, a bug fixed since)
+    const theirs = JSON.parse(losetup(["-l", "-J", "-O", ALL, "-j", img]).stdout).loopdevices;
+    const ours = JSON.parse(cli(["loop", "list", "--json", "-O", ALL, img]).stdout).loopdevices;
+    const trimmed = (list: Record<string, unknown>[]) =>
+      list.map((d) => ({ ...d, "maj:min": String(d["maj:min"]).trim(), "back-maj:min": String(d["back-maj:min"]).trim() }));
+    expect(ours).toEqual(trimmed(theirs));
+    expect(ours.find((d: { name: string }) => d.name === first)).toMatchObject({ "maj:min": `7:${first.slice("/dev/loop".length)}`, partscan: true, "log-sec": 4096, dio: true });
+    // an unknown column: exit 1, as losetup's
+    expect(losetup(["-l", "-O", "NAME,FOO", "-j", img]).code).toBe(1);
+    expect(cli(["loop", "list", "-O", "NAME,FOO", img])).toMatchObject({ code: 1, stdout: "", stderr: expect.stringContaining("loop list: unknown column: FOO") });
+    expect(cli(["loop", "detach", first, second]).code).toBe(0);
+    await expectFreed(img);
+  });
+
+  test("loop list DEV shows that device, as losetup --list DEV; -j DEV lists the devices attached to it; a device not attached: exit 1", async () => {
+    fresh("losetup-list-dev");
+    const img = image();
+    const device = attached([img]);
+    // a device over the device: its backing file is the first device
+    const over = attached([device]);
+    cleanups.push(() => detachLoopDevicesOf(device));
+    for (const args of [[], ["-O", "NAME,BACK-FILE,BACK-INO"], ["-n"]]) {
+      const ours = cli(["loop", "list", ...args, device]);
+      expect([args, ours]).toEqual([args, { code: 0, stdout: losetup(["-l", ...args, device]).stdout, stderr: "" }]);
+      expect(ours.stdout).toContain(img);
+    }
+    expect(cli(["loop", "list", "-n", "-O", "NAME", "-j", device]).stdout).toBe(`${over}\n`);
+    expect(losetup(["-l", "-n", "-O", "NAME", "-j", device]).stdout).toBe(`${over}\n`);
+    expect(cli(["loop", "detach", over, device]).code).toBe(0);
+    // not attached (another process may attach the free device meanwhile: then another)
+    let result = { code: 0, stdout: "", stderr: "" };
+    let free = "";
+    for (let attempt = 0; attempt < 5 && result.code !== 1; attempt++) {
+      free = losetup(["-f"]).stdout.trim();
+      result = cli(["loop", "list", free]);
+    }
+    expect(result).toEqual({ code: 1, stdout: "", stderr: `mountkit: loop list: ${free} is not attached (to list the devices attached to ${free} as a file, give -j ${free})\n` });
+    expect(cli(["loop", "list", "-j", free, img]).code).toBe(1); // -j and an operand
     await expectFreed(img);
   });
 });

@@ -1,14 +1,14 @@
 /**
  * mountkit loop attach|detach|list: loop devices by hand (losetup -f --show, losetup DEV FILE,
- * losetup -d, losetup --list [-j FILE]).
+ * losetup -d, losetup --list [-j FILE | DEV]).
  */
-import { ExitCode, quotePath } from "../../errors.ts";
+import { ExitCode, PlanError, quotePath } from "../../errors.ts";
 import { attachLoop, detachLoop, loopSizeWarning } from "../../ops/loop.ts";
-import { listLoopDevices } from "../../ops/loop-list.ts";
+import { describeLoopDevice, listLoopDevices, loopDeviceNamed } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
 import { checkSectorSize } from "../../plan/loop-size.ts";
 import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { formatLoopTable, loopListJson } from "../loop-list-output.ts";
+import { formatLoopTable, loopColumns, loopColumnsHelp, loopListJson, needsBackingIdentity } from "../loop-list-output.ts";
 import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
@@ -32,6 +32,9 @@ const DETACH_FLAGS: readonly FlagSpec[] = [
 ];
 
 const LIST_FLAGS: readonly FlagSpec[] = [
+  { long: "associated", short: "j", value: "FILE", help: "only the devices attached to FILE, as a FILE operand (losetup -j); for a FILE that is a loop device itself" },
+  { long: "output", short: "O", value: "LIST", help: "the columns to show, comma-separated; +LIST adds them to the default ones (losetup -O)" },
+  { long: "noheadings", short: "n", help: "no header line (losetup -n)" },
   { long: "json", help: "print losetup --list --json's document" },
   { long: "help", short: "h", help: "show this help" },
 ];
@@ -44,7 +47,7 @@ const AUTOCLEAR_HINT =
 export const LOOP_USAGE =
   "mountkit loop attach [-r] [-P|--partscan] [--direct-io[=on|off]] [-b|--sector-size BYTES] [--autoclear] [-L|--nooverlap] [--offset BYTES] [--sizelimit BYTES] [--json] [DEV] FILE\n" +
   "       mountkit loop detach [--json] DEV...\n" +
-  "       mountkit loop list [--json] [FILE]";
+  "       mountkit loop list [-n] [-O LIST] [--json] [FILE | DEV | -j FILE]";
 
 export function loopCommand(argv: readonly string[], io: Io): ExitCode {
   const [sub, ...rest] = argv;
@@ -152,13 +155,32 @@ function list(argv: readonly string[], io: Io, json: boolean): ExitCode {
   try {
     const args = parseArgs("loop list", argv, LIST_FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp(LOOP_USAGE.split("\n")[2]!.trim(), "List the attached loop devices (losetup --list), or those attached to FILE (losetup -j FILE).", LIST_FLAGS));
+      io.out(
+        formatHelp(
+          LOOP_USAGE.split("\n")[2]!.trim(),
+          "List the attached loop devices (losetup --list), those attached to FILE (losetup -j FILE), or the loop device DEV (losetup --list DEV).",
+          LIST_FLAGS,
+        ) + `\nColumns:\n${loopColumnsHelp()}\n`,
+      );
       return ExitCode.ok;
     }
-    if (args.operands.length > 1) throw new UsageError("loop list: give at most one FILE");
-    const devices = listLoopDevices(args.operands[0]);
-    if (json) printJson(io, loopListJson(devices));
-    else io.out(formatLoopTable(devices));
+    const associated = last(args, "associated");
+    if (args.operands.length > 1 || (associated !== undefined && args.operands.length > 0)) throw new UsageError("loop list: give at most one FILE or DEV (or -j FILE)");
+    const columns = loopColumns(last(args, "output"));
+    const options = { backingIdentity: needsBackingIdentity(columns) };
+    const operand = args.operands[0];
+    // a loop device given alone is the one to show; -j FILE always lists FILE's devices
+    const device = operand === undefined ? undefined : loopDeviceNamed(operand);
+    let devices;
+    if (device !== undefined) {
+      const described = describeLoopDevice(device, options);
+      if (described === undefined) throw new PlanError(`loop list: ${quotePath(operand!)} is not attached`, { hint: `to list the devices attached to ${quotePath(operand!)} as a file, give -j ${quotePath(operand!)}` });
+      devices = [described];
+    } else {
+      devices = listLoopDevices(associated ?? operand, options);
+    }
+    if (json) printJson(io, loopListJson(devices, columns));
+    else io.out(formatLoopTable(devices, columns, has(args, "noheadings")));
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
