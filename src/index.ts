@@ -61,7 +61,7 @@ export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } fro
 export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/features.ts";
 export { attachLoop, detachLoop, type AttachLoopOptions, type LoopAttachment } from "./ops/loop.ts";
 export { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./ops/loop-retry.ts";
-export { listLoopDevices, type LoopDevice } from "./ops/loop-list.ts";
+export { listLoopDevices, type ListLoopOptions, type LoopDevice } from "./ops/loop-list.ts";
 export { enterMountNamespace } from "./ops/enter-namespace.ts";
 export { probeOverlay, type OverlayProbe } from "./ops/overlay-probe.ts";
 export type { OpsOptions } from "./ops/context.ts";

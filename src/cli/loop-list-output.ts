@@ -1,51 +1,100 @@
 /**
  * `mountkit loop list` output: losetup --list's table (the same columns, widths and
- * alignment), and its --json shape ({"loopdevices": [...]}, losetup's key names).
+ * alignment), and its --json shape ({"loopdevices": [...]}, losetup's key names); the columns
+ * chosen as losetup's -O takes them, the header left out with -n.
  */
 import type { LoopDevice } from "../ops/loop-list.ts";
+import { UsageError } from "./args.ts";
 
 interface Column {
   readonly header: string;
   readonly right: boolean;
-  readonly value: (d: LoopDevice) => string;
+  readonly help: string;
+  /** the table's cell; "" for a value not known (losetup's empty cell) */
+  readonly text: (d: LoopDevice) => string;
+  /** the --json value; null for a value not known */
+  readonly json: (d: LoopDevice) => string | number | boolean | null;
 }
 
 const flag = (on: boolean) => (on ? "1" : "0");
 
-const COLUMNS: readonly Column[] = [
-  { header: "NAME", right: false, value: (d) => d.device },
-  { header: "SIZELIMIT", right: true, value: (d) => String(d.sizeLimit) },
-  { header: "OFFSET", right: true, value: (d) => String(d.offset) },
-  { header: "AUTOCLEAR", right: true, value: (d) => flag(d.autoclear) },
-  { header: "RO", right: true, value: (d) => flag(d.readOnly) },
-  { header: "BACK-FILE", right: false, value: (d) => d.backingFile },
-  { header: "DIO", right: true, value: (d) => flag(d.directIo) },
-  { header: "LOG-SEC", right: true, value: (d) => String(d.sectorSize) },
-];
+// util-linux writes the device numbers as "%3u:%-3u" and "%8u:%-3u" in a table (and pads
+// them in 2.38's --json too, a bug later fixed: --json here has "7:0", as newer losetup)
+const padMajorMinor = (value: string, majorWidth: number) => {
+  const [major = "", minor = ""] = value.split(":");
+  return `${major.padStart(majorWidth)}:${minor.padEnd(3)}`;
+};
 
-/** The table, a header line first; nothing at all for no device, as losetup prints. */
-export function formatLoopTable(devices: readonly LoopDevice[]): string {
+/** Every column losetup --list knows, by header; the order is losetup --help's. */
+const COLUMNS: ReadonlyMap<string, Column> = new Map(
+  (
+    [
+      { header: "NAME", right: false, help: "loop device name", text: (d) => d.device, json: (d) => d.device },
+      { header: "AUTOCLEAR", right: true, help: "autoclear flag set", text: (d) => flag(d.autoclear), json: (d) => d.autoclear },
+      { header: "BACK-FILE", right: false, help: "device backing file", text: (d) => d.backingFile, json: (d) => d.backingFile },
+      { header: "BACK-INO", right: true, help: "backing file inode number", text: (d) => (d.backingInode === undefined ? "" : String(d.backingInode)), json: (d) => d.backingInode ?? null },
+      {
+        header: "BACK-MAJ:MIN",
+        right: false,
+        help: "backing file major:minor device number",
+        text: (d) => (d.backingDevice === undefined ? "" : padMajorMinor(d.backingDevice, 8)),
+        json: (d) => d.backingDevice ?? null,
+      },
+      { header: "MAJ:MIN", right: false, help: "loop device major:minor number", text: (d) => padMajorMinor(d.majorMinor, 3), json: (d) => d.majorMinor },
+      { header: "OFFSET", right: true, help: "offset from the beginning", text: (d) => String(d.offset), json: (d) => d.offset },
+      { header: "PARTSCAN", right: true, help: "partscan flag set", text: (d) => flag(d.partscan), json: (d) => d.partscan },
+      { header: "RO", right: true, help: "read-only device", text: (d) => flag(d.readOnly), json: (d) => d.readOnly },
+      { header: "SIZELIMIT", right: true, help: "size limit of the file in bytes", text: (d) => String(d.sizeLimit), json: (d) => d.sizeLimit },
+      { header: "DIO", right: true, help: "access backing file with direct-io", text: (d) => flag(d.directIo), json: (d) => d.directIo },
+      { header: "LOG-SEC", right: true, help: "logical sector size in bytes", text: (d) => String(d.sectorSize), json: (d) => d.sectorSize },
+    ] satisfies Column[]
+  ).map((c) => [c.header, c]),
+);
+
+/** losetup --list's columns when -O gives none (util-linux 2.38). */
+export const DEFAULT_LOOP_COLUMNS: readonly string[] = ["NAME", "SIZELIMIT", "OFFSET", "AUTOCLEAR", "RO", "BACK-FILE", "DIO", "LOG-SEC"];
+
+/** The columns' names and what each shows, for --help. */
+export function loopColumnsHelp(): string {
+  return [...COLUMNS.values()].map((c) => `${c.header.padStart(13)}  ${c.help}`).join("\n");
+}
+
+/**
+ * The columns -O names (losetup's -O LIST): comma-separated, any case, repeats kept; a list
+ * starting with "+" is added to the default columns. An unknown name is a usage error.
+ */
+export function loopColumns(list: string | undefined): readonly string[] {
+  if (list === undefined) return DEFAULT_LOOP_COLUMNS;
+  const extra = list.startsWith("+");
+  const names = (extra ? list.slice(1) : list).split(",").map((name) => {
+    const header = name.toUpperCase();
+    if (!COLUMNS.has(header)) throw new UsageError(`loop list: unknown column: ${name}`, { hint: `the columns: ${[...COLUMNS.keys()].join(", ")}` });
+    return header;
+  });
+  return extra ? [...DEFAULT_LOOP_COLUMNS, ...names] : names;
+}
+
+/** Whether any of the columns needs the backing file's device and inode (read from each device). */
+export function needsBackingIdentity(columns: readonly string[]): boolean {
+  return columns.includes("BACK-INO") || columns.includes("BACK-MAJ:MIN");
+}
+
+/** The table, a header line first unless noHeadings; nothing at all for no device, as losetup prints. */
+export function formatLoopTable(devices: readonly LoopDevice[], columnNames: readonly string[] = DEFAULT_LOOP_COLUMNS, noHeadings = false): string {
   if (devices.length === 0) return "";
-  const rows = [COLUMNS.map((c) => c.header), ...devices.map((d) => COLUMNS.map((c) => c.value(d)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const last = COLUMNS.length - 1;
+  const columns = columnNames.map((name) => COLUMNS.get(name)!);
+  const cells = devices.map((d) => columns.map((c) => c.text(d)));
+  const rows = noHeadings ? cells : [columns.map((c) => c.header), ...cells];
+  // the header counts for the widths even when it is not printed, as libsmartcols counts it
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
+  const last = columns.length - 1;
   const line = (row: readonly string[]) =>
-    row.map((cell, i) => (COLUMNS[i]!.right ? cell.padStart(widths[i]!) : i === last ? cell : cell.padEnd(widths[i]!))).join(" ");
+    row.map((cell, i) => (columns[i]!.right ? cell.padStart(widths[i]!) : i === last ? cell : cell.padEnd(widths[i]!))).join(" ");
   return rows.map((row) => `${line(row)}\n`).join("");
 }
 
-/** losetup --list --json's document. */
-export function loopListJson(devices: readonly LoopDevice[]): { loopdevices: Record<string, unknown>[] } {
-  return {
-    loopdevices: devices.map((d) => ({
-      name: d.device,
-      sizelimit: d.sizeLimit,
-      offset: d.offset,
-      autoclear: d.autoclear,
-      ro: d.readOnly,
-      "back-file": d.backingFile,
-      dio: d.directIo,
-      "log-sec": d.sectorSize,
-    })),
-  };
+/** losetup --list --json's document, with the columns chosen, each under its name in lower case. */
+export function loopListJson(devices: readonly LoopDevice[], columnNames: readonly string[] = DEFAULT_LOOP_COLUMNS): { loopdevices: Record<string, unknown>[] } {
+  const columns = columnNames.map((name) => COLUMNS.get(name)!);
+  return { loopdevices: devices.map((d) => Object.fromEntries(columns.map((c) => [c.header.toLowerCase(), c.json(d)]))) };
 }

@@ -8,12 +8,22 @@ import { PlanError, SyscallError } from "../errors.ts";
 import { attachedLoopNames } from "../plan/loop-reuse.ts";
 import { readTextFile } from "../sys/file.ts";
 import { existingRealpath } from "../sys/realpath.ts";
+import { fileType } from "../sys/stat.ts";
 import { opsContext } from "./context.ts";
-import { loopDeviceBySysfs, loopDeviceByStatus, type LoopDevice } from "./loop-describe.ts";
+import { attachedLoopDevice, loopDeviceBySysfs, loopDeviceByStatus, withBackingIdentity, type LoopDevice } from "./loop-describe.ts";
 import { loopDevicesShowing, PARTITIONS_PATH } from "./loop-reuse.ts";
 import { SYS_BLOCK } from "./loop-sysfs.ts";
 
 export type { LoopDevice } from "./loop-describe.ts";
+
+export interface ListLoopOptions {
+  /**
+   * Read each device's backing file device and inode (backingDevice, backingInode) where sysfs
+   * does not show them: an open and a LOOP_GET_STATUS64 per device, as losetup's BACK-INO and
+   * BACK-MAJ:MIN columns cost (root only; left out for a device that cannot be opened).
+   */
+  backingIdentity?: boolean;
+}
 
 /**
  * The attached loop devices in sysfs's order, as losetup -l lists them (the kernel's directory
@@ -23,7 +33,7 @@ export type { LoopDevice } from "./loop-describe.ts";
  * beneath a directory not searchable) matches by the name given only, as losetup's -j when its
  * stat() fails: a missing file lists nothing, and is no error.
  */
-export function listLoopDevices(file?: string): LoopDevice[] {
+export function listLoopDevices(file?: string, options: ListLoopOptions = {}): LoopDevice[] {
   const ctx = opsContext();
   const resolved = file === undefined ? undefined : existingRealpath(file);
   const showing = resolved === undefined ? [] : loopDevicesShowing(resolved, ctx);
@@ -33,9 +43,28 @@ export function listLoopDevices(file?: string): LoopDevice[] {
   for (const name of sysfs ?? partitionLoopNames()) {
     const device = sysfs ? loopDeviceBySysfs(name) : loopDeviceByStatus(name, ctx);
     if (device === undefined) continue;
-    if (file === undefined || showing.includes(device.device) || device.backingFile === wantedName) devices.push(device);
+    if (file === undefined || showing.includes(device.device) || device.backingFile === wantedName) devices.push(options.backingIdentity ? withBackingIdentity(device, ctx) : device);
   }
   return devices;
+}
+
+/**
+ * The loop device ("/dev/loopN") path names, following links, or undefined when it names none
+ * (a file, another block device, nothing): how `loop list DEV` tells a device to describe from
+ * a FILE whose devices to list.
+ */
+export function loopDeviceNamed(path: string): string | undefined {
+  const real = existingRealpath(path);
+  return real !== undefined && /^\/dev\/loop\d+$/.test(real) && fileType(real) === "block" ? real : undefined;
+}
+
+/**
+ * One loop device described (losetup --list DEV), or undefined when it is not attached; what
+ * is no loop device ("/dev/sda", a file) is undefined too: the caller names it.
+ */
+export function describeLoopDevice(device: string, options: ListLoopOptions = {}): LoopDevice | undefined {
+  const found = attachedLoopDevice(device);
+  return found === undefined || !options.backingIdentity ? found : withBackingIdentity(found, opsContext());
 }
 
 /** loopN for every /sys/block/loopN, attached or not, in the directory's order; undefined without sysfs. */

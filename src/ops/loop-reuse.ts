@@ -10,10 +10,10 @@
 import { Errno } from "../errno.ts";
 import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { LoopSetup } from "../plan/loop-step.ts";
-import { attachedLoopNames, describeLoopRange, loopRangeRelation } from "../plan/loop-reuse.ts";
+import { attachedLoopNames, describeLoopRange, loopRangeRelation, reuseShortfalls } from "../plan/loop-reuse.ts";
 import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
-import { LO_FLAGS, type LoopStatus } from "../sys/loop.ts";
+import { LO_FLAGS, logicalSectorSize, type LoopStatus } from "../sys/loop.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import { AT_FDCWD } from "../sys/stat.ts";
 import type { OpsContext } from "./context.ts";
@@ -55,9 +55,25 @@ export function attachedLoopOf(setup: LoopSetup, ctx: OpsContext): AttachedLoop 
       throw conflictError(setup, device);
     }
     ctx.log?.(`loop: ${quotePath(file)} is attached to ${device} already (${describeLoopRange(status)}): mounting that device, as mount(8) does`);
+    warnShortfalls(setup, device, fd, status, ctx);
     return { device, number: status.number, fd, readOnly, reused: true };
   }
   return undefined;
+}
+
+/** Say what the device reused lacks of what setup asks (direct I/O, ...): it is used as it is. */
+function warnShortfalls(setup: LoopSetup, device: string, fd: number, status: LoopStatus, ctx: OpsContext): void {
+  const asked = { directIo: setup.directIo, partscan: setup.partscan === true, sectorSize: setup.sectorSize ?? 0 };
+  if (!asked.directIo && !asked.partscan && asked.sectorSize === 0) return;
+  const found = {
+    directIo: (status.flags & LO_FLAGS.DIRECT_IO) !== 0,
+    partscan: (status.flags & LO_FLAGS.PARTSCAN) !== 0,
+    // BLKSSZGET only when a size was asked: the common reuse makes no extra call
+    sectorSize: asked.sectorSize === 0 ? 0 : logicalSectorSize(fd),
+  };
+  const missing = reuseShortfalls(asked, found);
+  if (missing.length === 0) return;
+  ctx.warn?.(`${device}, attached to ${quotePath(setup.file)} already, is used as it is, without ${missing.join(", ")}: detach it first (mountkit loop detach ${device}) for a device with ${missing.length === 1 ? "it" : "them"}`);
 }
 
 function attachedLoopNamesOrNone(ctx: OpsContext): string[] {

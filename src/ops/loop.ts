@@ -6,12 +6,12 @@
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
 import { Errno } from "../errno.ts";
-import { MountFailedError, MountkitError, PlanError, quotePath, renamedPaths, SyscallError } from "../errors.ts";
-import { loopMethod } from "../plan/loop.ts";
+import { isErrno, MountFailedError, MountkitError, PlanError, quotePath, renamedPaths, SyscallError } from "../errors.ts";
+import { isLoopDevice, loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
 import { readOnlyHelperOptions } from "../plan/helper-options.ts";
 import type { LoopRange } from "../plan/loop-reuse.ts";
-import { loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
+import { checkSectorSize, loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
 import { O } from "../sys/fd.ts";
@@ -43,8 +43,12 @@ export interface AttachedLoop {
   readonly reused?: boolean;
 }
 
-/** Attach setup.file to a free loop device, retrying under `policy` when another process wins the race. */
-export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY): AttachedLoop {
+/**
+ * Attach setup.file to a free loop device, retrying under `policy` when another process wins
+ * the race. `otherDevice` ends a hint about a named device that cannot be used: how to ask for a
+ * free one instead ("give loop alone", for a mount).
+ */
+export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, otherDevice = "give loop alone"): AttachedLoop {
   const { sys } = ctx;
   const file = absolutePath(asked.file);
   try {
@@ -62,7 +66,10 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
       closeQuietly(sys, backing);
     }
   } catch (err) {
-    if (err instanceof SyscallError && err.hint === undefined) err.hint = loopHint(err, asked.file, asked.device);
+    if (err instanceof SyscallError && err.hint === undefined) {
+      // with the read-only fallback (or -r), an EACCES or EROFS is from opening it even to read
+      err.hint = loopHint(err, asked.file, { device: asked.device, otherDevice, readTried: asked.readOnly || asked.readOnlyFallback, sectorSize: asked.sectorSize });
+    }
     throw err;
   }
 }
@@ -120,9 +127,12 @@ function bindDevice(setup: LoopSetup, file: string, backing: number, device: str
         LO_FLAGS.READ_ONLY * Number(setup.readOnly) +
         LO_FLAGS.DIRECT_IO * Number(setup.directIo) +
         LO_FLAGS.PARTSCAN * Number(setup.partscan === true);
-      sys.loopConfigure(fd, backing, 0, info(setup, file, flags));
+      sys.loopConfigure(fd, backing, setup.sectorSize ?? 0, info(setup, file, flags));
+      // LOOP_CONFIGURE drops direct I/O it cannot do (the file's filesystem has no O_DIRECT, or
+      // the offset or sector size is finer than its blocks) without a word: read back and say so
+      if (setup.directIo && !directIoInEffect(fd, ctx)) warnNoDirectIo(device, file, ctx);
     } else {
-      bindLegacy(setup, file, backing, fd, ctx);
+      bindLegacy(setup, file, backing, fd, device, ctx);
     }
     return { device, number, fd, readOnly: setup.readOnly };
   } catch (err) {
@@ -133,20 +143,48 @@ function bindDevice(setup: LoopSetup, file: string, backing: number, device: str
 }
 
 /**
- * Kernels before 5.8: LOOP_SET_FD, then the status, then direct I/O. Read-only comes from the
- * O_RDONLY backing fd (the status cannot set it). A failure after LOOP_SET_FD detaches again.
+ * Kernels before 5.8: LOOP_SET_FD, then the status, the sector size, then direct I/O (which
+ * depends on the sector size). Read-only comes from the O_RDONLY backing fd (the status cannot
+ * set it). A failure after LOOP_SET_FD detaches again. Direct I/O the kernel refuses (EINVAL)
+ * is a warning, as LOOP_CONFIGURE's silent drop of it is: the device works without it.
  */
-function bindLegacy(setup: LoopSetup, file: string, backing: number, fd: number, ctx: OpsContext): void {
+function bindLegacy(setup: LoopSetup, file: string, backing: number, fd: number, device: string, ctx: OpsContext): void {
   const { sys } = ctx;
   sys.loopSetFd(fd, backing);
   try {
     const status = info(setup, file, (setup.autoclear ? LO_FLAGS.AUTOCLEAR : 0) | (setup.partscan ? LO_FLAGS.PARTSCAN : 0));
     retrySync(LOOP_STATUS_AGAIN, () => sys.loopSetStatus64(fd, status));
-    if (setup.directIo) sys.loopSetDirectIo(fd, true);
+    // the kernel flushes the device's cache for it and may say EAGAIN, as for the status
+    if (setup.sectorSize) retrySync(LOOP_STATUS_AGAIN, () => sys.loopSetBlockSize(fd, setup.sectorSize!));
+    if (setup.directIo) {
+      try {
+        sys.loopSetDirectIo(fd, true);
+      } catch (err) {
+        if (!isErrno(err, Errno.EINVAL)) throw err;
+        warnNoDirectIo(device, file, ctx);
+      }
+    }
   } catch (err) {
     clearQuietly(fd, ctx);
     throw err;
   }
+}
+
+/**
+ * Whether the device bound on fd does direct I/O; true when that cannot be read: the device is
+ * attached by now, and a failure here must not throw past it (no warning is the cost).
+ */
+function directIoInEffect(fd: number, ctx: OpsContext): boolean {
+  try {
+    return (ctx.sys.loopGetStatus64(fd).flags & LO_FLAGS.DIRECT_IO) !== 0;
+  } catch (err) {
+    if (err instanceof SyscallError) return true;
+    throw err;
+  }
+}
+
+function warnNoDirectIo(device: string, file: string, ctx: OpsContext): void {
+  ctx.warn?.(`${device}: the kernel did not turn on direct I/O for ${quotePath(file)} (the offset or sector size is not aligned to its filesystem's blocks, or that filesystem has no O_DIRECT): the device goes through the page cache`);
 }
 
 function info(setup: LoopSetup, file: string, flags: number): LoopInfo {
@@ -174,7 +212,10 @@ function releaseLoop(loop: AttachedLoop, ctx: OpsContext): void {
 }
 
 export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: PlanRun): void {
-  const loop = attachedLoopOf(step.loop, ctx) ?? attachLoopDevice(step.loop, ctx);
+  // what the device does not do of what was asked (direct I/O) is said once the mount stands
+  const deviceWarnings: string[] = [];
+  const attachCtx = ctx.warn === undefined ? ctx : { ...ctx, warn: (message: string) => deviceWarnings.push(message) };
+  const loop = attachedLoopOf(step.loop, attachCtx) ?? attachLoopDevice(step.loop, attachCtx);
   let fstype = step.fstype;
   // attached read-only though the mount asked for writing: the file is write-protected, or
   // the device reused was attached read-only
@@ -207,6 +248,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   }
   // The mount holds the device now: with autoclear the kernel detaches it at unmount.
   closeQuietly(ctx.sys, loop.fd);
+  for (const warning of deviceWarnings) ctx.warn?.(warning);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
 }
@@ -220,12 +262,12 @@ function emptyDeviceProblem(setup: LoopSetup): string | undefined {
 
 /**
  * losetup's size warnings, for a device attached over range of file: an empty device, or a
- * tail shorter than a sector left out. undefined for whole sectors, or a file that is no
- * regular file (a block device).
+ * tail shorter than a sector (of sectorSize bytes) left out. undefined for whole sectors, or a
+ * file that is no regular file (a block device).
  */
-export function loopSizeWarning(file: string, range: LoopRange): string | undefined {
+export function loopSizeWarning(file: string, range: LoopRange, sectorSize = SECTOR_BYTES): string | undefined {
   const size = regularFileSize(file);
-  return size === undefined ? undefined : loopSizeProblem(file, size, range);
+  return size === undefined ? undefined : loopSizeProblem(file, size, range, sectorSize);
 }
 
 /** A helper mounting a device attached read-only (the file is write-protected) is asked for ro instead of rw. */
@@ -233,15 +275,28 @@ function loopHelperArgs(args: HelperArguments, forcedReadOnly: boolean): HelperA
   return forcedReadOnly ? { ...args, options: readOnlyHelperOptions(args.options) } : args;
 }
 
+/** What is known of a failed attach beyond its error, for the hint. */
+export interface LoopHintContext {
+  /** the device named (loop=, loop attach DEV FILE) */
+  readonly device?: string | undefined;
+  /** how to ask for a free device instead of the one named ("give loop alone") */
+  readonly otherDevice?: string;
+  /** the file was (or would have been) opened read-only: a refusal is of reading it */
+  readonly readTried?: boolean;
+  /** the sector size asked, when one was */
+  readonly sectorSize?: number | undefined;
+}
+
 /** What the user can do about a failed attach. */
-export function loopHint(err: SyscallError, file: string, device?: string): string | undefined {
+export function loopHint(err: SyscallError, file: string, known: LoopHintContext = {}): string | undefined {
+  const { device, otherDevice = "give loop alone" } = known;
   if (err.paths.includes(LOOP_CONTROL_PATH)) {
     // the device is there but not ours to open: a permission, not a missing module
     if (err.errno === Errno.EACCES || err.errno === Errno.EPERM) return `attaching a loop device needs root (${LOOP_CONTROL_PATH} is not open to this user)`;
     return "no loop device support: load the loop module (modprobe loop)";
   }
-  if (device !== undefined && err.errno === Errno.EBUSY) return `${device} is attached to another file: name a free device, or give loop alone for one`;
-  if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return `there is no ${device}: name an existing loop device, or give loop alone`;
+  if (device !== undefined && err.errno === Errno.EBUSY) return `${device} is attached to another file: name a free device, or ${otherDevice} for one`;
+  if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return `there is no ${device}: name an existing loop device, or ${otherDevice} for a free one`;
   if (device === undefined) {
     const hint = freeDeviceHint(err);
     if (hint !== undefined) return hint;
@@ -251,7 +306,13 @@ export function loopHint(err: SyscallError, file: string, device?: string): stri
     const type = fileType(file);
     if (type !== undefined && type !== "file" && type !== "block") return `${quotePath(file)} is not a regular file or block device`;
   }
-  // Reached only without the read-only fallback (mount -w), or when even reading is refused.
+  if (err.errno === Errno.EINVAL && known.sectorSize) {
+    return `the kernel refused the sector size ${known.sectorSize}: it takes a power of two from 512 to its largest (the page size, or 64 KiB on recent kernels)`;
+  }
+  // a refusal to open the device (/dev/loopN) is not the file's
+  if (err.syscall === "open(2)" && err.paths.length > 0 && /^\/dev\/loop\d+$/.test(err.paths[0]!)) return undefined;
+  if (err.errno === Errno.EACCES && known.readTried) return `${quotePath(file)} cannot be read: check its permissions`;
+  // Reached only without the read-only fallback (mount -w).
   if (err.errno === Errno.EROFS) return `${quotePath(file)} is on a read-only filesystem: mount it read-only (-r), or leave out -w`;
   if (err.errno === Errno.EACCES) return `${quotePath(file)} cannot be opened: check its permissions, or mount it read-only (-r)`;
   return undefined;
@@ -286,6 +347,10 @@ export interface AttachLoopOptions extends OpsOptions {
   sizeLimit?: number;
   /** the kernel reads the file's partition table: /dev/loopNp1, ... (losetup -P) */
   partscan?: boolean;
+  /** the device's logical sector size in bytes, a power of two from 512 (losetup -b); the kernel's default (512) otherwise */
+  sectorSize?: number;
+  /** this device ("/dev/loopN", losetup DEV FILE) instead of a free one; EBUSY when it is attached already */
+  device?: string;
   /** the EBUSY race policy; LOOP_ATTACH_BUSY by default */
   retry?: RetryPolicy;
   /**
@@ -301,11 +366,18 @@ export interface LoopAttachment extends AttachedLoop {
 }
 
 /**
- * Attach file to a free loop device (losetup -f). The caller owns the returned fd: keep it
- * open until the device is in use when autoclear is set, then close() it.
+ * Attach file to a free loop device (losetup -f), or to options.device (losetup DEV FILE). The
+ * caller owns the returned fd: keep it open until the device is in use when autoclear is set,
+ * then close() it. What the device does not do of what was asked (direct I/O the kernel turned
+ * down, a device reused with -L that lacks it) goes to options.warn.
  */
 export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopAttachment {
   const ctx = opsContext(options);
+  const action = `attach ${quotePath(file)} to ${options.device === undefined ? "a loop device" : quotePath(options.device)}`;
+  if (options.device !== undefined && !isLoopDevice(options.device)) {
+    throw new PlanError(`${action}: ${quotePath(options.device)} is not a loop device`, { hint: "name one as /dev/loopN, or none for a free one" });
+  }
+  const sectorSize = options.sectorSize === undefined ? 0 : checkSectorSize(options.sectorSize, String(options.sectorSize));
   const setup: LoopSetup = {
     file,
     readOnly: options.readOnly ?? false,
@@ -314,14 +386,16 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     offset: options.offset ?? 0,
     sizeLimit: options.sizeLimit ?? 0,
     partscan: options.partscan ?? false,
+    ...(sectorSize === 0 ? {} : { sectorSize }),
+    ...(options.device === undefined ? {} : { device: options.device }),
     method: loopMethod(ctx.facts),
     readOnlyFallback: true, // as losetup: a file that refuses writing is attached read-only
   };
   let attached: AttachedLoop;
   try {
-    attached = (options.noOverlap ? attachedLoopOf(setup, ctx) : undefined) ?? attachLoopDevice(setup, ctx, options.retry);
+    attached = (options.noOverlap ? attachedLoopOf(setup, ctx) : undefined) ?? attachLoopDevice(setup, ctx, options.retry, "name none");
   } catch (err) {
-    if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(`attach ${quotePath(file)} to a loop device`);
+    if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(action);
     throw err;
   }
   let open = true;

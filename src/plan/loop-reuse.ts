@@ -41,3 +41,24 @@ export function attachedLoopNames(partitions: string): string[] {
 export function describeLoopRange(range: LoopRange): string {
   return `offset ${range.offset}, sizelimit ${range.sizeLimit}`;
 }
+
+/** What a loop device does beyond its range, as far as a request can ask for it. */
+export interface LoopFeatures {
+  readonly directIo: boolean;
+  readonly partscan: boolean;
+  /** logical sector size in bytes; 0 in a request: the kernel's default */
+  readonly sectorSize: number;
+}
+
+/**
+ * What a device attached already lacks of what was asked ("direct I/O", "a partition scan",
+ * "4096-byte sectors (it has 512)"): reusing it, as mount(8) does, gives the device as it is,
+ * and the caller says so. What it has beyond the request is no shortfall.
+ */
+export function reuseShortfalls(asked: LoopFeatures, found: LoopFeatures): string[] {
+  const missing: string[] = [];
+  if (asked.directIo && !found.directIo) missing.push("direct I/O");
+  if (asked.partscan && !found.partscan) missing.push("a partition scan");
+  if (asked.sectorSize !== 0 && asked.sectorSize !== found.sectorSize) missing.push(`${asked.sectorSize}-byte sectors (it has ${found.sectorSize})`);
+  return missing;
+}

@@ -40,6 +40,8 @@ export interface LoopSetup {
   readonly offset: number;
   /** bytes of the file the device shows; 0 for the rest of it */
   readonly sizeLimit: number;
+  /** the device's logical sector size in bytes (losetup -b); 0 or absent: the kernel's default, 512 */
+  readonly sectorSize?: number;
   /** loop=/dev/loopN: this device rather than a free one from LOOP_CTL_GET_FREE */
   readonly device?: string;
   /** LOOP_CONFIGURE (one ioctl, 5.8) or LOOP_SET_FD + LOOP_SET_STATUS64 */
@@ -114,13 +116,14 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
       : [`loopfd = open(${q(loop.device)}, ${mode}|O_CLOEXEC)`]),
   ];
   if (loop.method === "configure") {
-    lines.push(`ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: 0, info: ${info}})`);
+    lines.push(`ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: ${loop.sectorSize ?? 0}, info: ${info}})`);
   } else {
     const settable = { ...loop, readOnly: false, directIo: false }; // read-only comes from the O_RDONLY backing fd
     lines.push(
       "ioctl(loopfd, LOOP_SET_FD, backing)",
       `ioctl(loopfd, LOOP_SET_STATUS64, {lo_offset: ${loop.offset}, lo_sizelimit: ${loop.sizeLimit}, lo_flags: ${loopFlagNames(settable)}, lo_file_name: ${q(loop.file)}})`,
     );
+    if (loop.sectorSize) lines.push(`ioctl(loopfd, LOOP_SET_BLOCK_SIZE, ${loop.sectorSize})`);
     if (loop.directIo) lines.push("ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)");
   }
   lines.push("close(backing)");

@@ -15,6 +15,7 @@ export const LOOP_IOCTL = {
   SET_STATUS64: 0x4c04,
   GET_STATUS64: 0x4c05,
   SET_DIRECT_IO: 0x4c08,
+  SET_BLOCK_SIZE: 0x4c09,
   CONFIGURE: 0x4c0a,
   CTL_GET_FREE: 0x4c82,
 } as const;
@@ -151,6 +152,11 @@ export function logicalSectorSize(deviceFd: number): number {
 /** ioctl(loopFd, LOOP_SET_DIRECT_IO, on) */
 export function loopSetDirectIo(loopFd: number, on: boolean): void {
   checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_DIRECT_IO, on ? 1 : 0), "ioctl(LOOP_SET_DIRECT_IO)");
+}
+
+/** ioctl(loopFd, LOOP_SET_BLOCK_SIZE, bytes): the device's logical sector size (Linux 4.14) */
+export function loopSetBlockSize(loopFd: number, bytes: number): void {
+  checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_BLOCK_SIZE, bytes), "ioctl(LOOP_SET_BLOCK_SIZE)");
 }
 
 /** ioctl(loopFd, LOOP_CLR_FD, 0): detach now, or at last close when the device is in use */

@@ -37,6 +37,7 @@ import {
   loopConfigure,
   loopCtlGetFree,
   loopGetStatus64,
+  loopSetBlockSize,
   loopSetDirectIo,
   loopSetFd,
   loopSetStatus64,
@@ -139,6 +140,8 @@ export interface Syscalls {
   loopGetStatus64(loopFd: number): LoopStatus;
   /** ioctl(loopFd, LOOP_SET_DIRECT_IO, on) */
   loopSetDirectIo(loopFd: number, on: boolean): void;
+  /** ioctl(loopFd, LOOP_SET_BLOCK_SIZE, bytes) */
+  loopSetBlockSize(loopFd: number, bytes: number): void;
   /** ioctl(loopFd, LOOP_CLR_FD) */
   loopClrFd(loopFd: number): void;
 
@@ -223,6 +226,7 @@ export const libcSyscalls: Syscalls = {
   loopSetStatus64,
   loopGetStatus64,
   loopSetDirectIo,
+  loopSetBlockSize,
   loopClrFd,
   dupCloexec,
   readAt,

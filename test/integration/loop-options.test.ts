@@ -154,7 +154,7 @@ describe("offset= and sizelimit= without loop", () => {
     const ours = runCli(["mount", "-t", "ext4", "-o", `loop=${device}`, img, t]);
     expect(ours).toMatchObject({ code: 32, stdout: "" });
     expect(ours.stderr).toBe(
-      `mountkit: mount ${img} on ${t}: open(2): ENOENT (No such file or directory): ${device} (there is no ${device}: name an existing loop device, or give loop alone)\n`,
+      `mountkit: mount ${img} on ${t}: open(2): ENOENT (No such file or directory): ${device} (there is no ${device}: name an existing loop device, or give loop alone for a free one)\n`,
     );
     expect(utilLinux(["mount", "-t", "ext4", "-o", `loop=${device}`, img, t]).code).toBe(32);
     expect(existsSync(device)).toBe(false);

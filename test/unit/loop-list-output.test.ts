@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
-import { formatLoopTable, loopListJson } from "../../src/cli/loop-list-output.ts";
+import { DEFAULT_LOOP_COLUMNS, formatLoopTable, loopColumns, loopListJson, needsBackingIdentity } from "../../src/cli/loop-list-output.ts";
+import { UsageError } from "../../src/cli/args.ts";
+import { caught } from "../support/caught.ts";
 import type { LoopDevice } from "../../src/ops/loop-list.ts";
 
 const device = (over: Partial<LoopDevice>): LoopDevice => ({
@@ -12,6 +14,8 @@ const device = (over: Partial<LoopDevice>): LoopDevice => ({
   readOnly: false,
   directIo: false,
   sectorSize: 512,
+  partscan: false,
+  majorMinor: "7:0",
   ...over,
 });
 
@@ -37,4 +41,32 @@ test("--json uses losetup's key names and types", () => {
   expect(loopListJson([device({ directIo: true })])).toEqual({
     loopdevices: [{ name: "/dev/loop0", sizelimit: 0, offset: 0, autoclear: false, ro: false, "back-file": "/x.img", dio: true, "log-sec": 512 }],
   });
+});
+
+test("-O: the columns named, any case, repeats kept, in their order; +LIST adds to the default ones; an unknown one is a usage error", () => {
+  expect(loopColumns(undefined)).toEqual(DEFAULT_LOOP_COLUMNS);
+  expect(loopColumns("name,ro,Name")).toEqual(["NAME", "RO", "NAME"]);
+  expect(loopColumns("+partscan,maj:min")).toEqual([...DEFAULT_LOOP_COLUMNS, "PARTSCAN", "MAJ:MIN"]);
+  const err = caught(() => loopColumns("NAME,FOO")) as UsageError;
+  expect(err).toBeInstanceOf(UsageError);
+  expect(err.message).toBe("loop list: unknown column: FOO");
+  expect(needsBackingIdentity(loopColumns("NAME,BACK-INO"))).toBe(true);
+  expect(needsBackingIdentity(DEFAULT_LOOP_COLUMNS)).toBe(false);
+});
+
+test("every column as losetup 2.38 writes it: device numbers as %3u:%-3u and %8u:%-3u, a value not known an empty cell; -n keeps the widths", () => {
+  const columns = loopColumns("NAME,BACK-INO,BACK-MAJ:MIN,MAJ:MIN,PARTSCAN");
+  const devices = [device({ backingInode: 2154529, backingDevice: "254:0", partscan: true }), device({ device: "/dev/loop1", number: 1, majorMinor: "7:1" })];
+  expect(formatLoopTable(devices, columns).split("\n")).toEqual([
+    "NAME       BACK-INO BACK-MAJ:MIN MAJ:MIN PARTSCAN",
+    "/dev/loop0  2154529      254:0     7:0          1",
+    "/dev/loop1                         7:1          0",
+    "",
+  ]);
+  // the header counts for the widths even when left out, as libsmartcols counts it
+  expect(formatLoopTable([device({})], ["OFFSET", "NAME"], true)).toBe("     0 /dev/loop0\n");
+  expect(loopListJson(devices, columns).loopdevices).toEqual([
+    { name: "/dev/loop0", "back-ino": 2154529, "back-maj:min": "254:0", "maj:min": "7:0", partscan: true },
+    { name: "/dev/loop1", "back-ino": null, "back-maj:min": null, "maj:min": "7:1", partscan: false },
+  ]);
 });

@@ -7,8 +7,9 @@ import type { LoopMountStep } from "../../src/plan/loop-step.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import { lookupOption } from "../../src/plan/option-table.ts";
 import { classifyOptions } from "../../src/plan/options.ts";
-import { attachedLoopNames, loopRangeRelation } from "../../src/plan/loop-reuse.ts";
-import { loopShownBytes, loopSizeProblem } from "../../src/plan/loop-size.ts";
+import { attachedLoopNames, loopRangeRelation, reuseShortfalls } from "../../src/plan/loop-reuse.ts";
+import { checkSectorSize, loopShownBytes, loopSizeProblem } from "../../src/plan/loop-size.ts";
+import { formatLoopSetup, type LoopSetup } from "../../src/plan/loop-step.ts";
 import { partitionNames } from "../../src/plan/proc-partitions.ts";
 import { parseSize } from "../../src/plan/size.ts";
 import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
@@ -267,5 +268,47 @@ describe("what a device shows of its file (losetup's size warnings)", () => {
   ] as const)("a %d-byte file at offset %d, sizelimit %d: %d bytes", (fileSize, offset, sizeLimit, shown, problem) => {
     expect(loopShownBytes(fileSize, { offset, sizeLimit })).toBe(shown);
     expect(loopSizeProblem("/i", fileSize, { offset, sizeLimit })).toBe(problem);
+  });
+});
+
+describe("sector sizes (losetup -b)", () => {
+  test("0 (the kernel's default) and powers of two from 512 pass; the largest is the kernel's to refuse", () => {
+    for (const bytes of [0, 512, 1024, 4096, 65536, 1 << 20]) expect(checkSectorSize(bytes, String(bytes))).toBe(bytes);
+    for (const bytes of [1, 256, 1000, 3072, 4095]) {
+      const err = caught(() => checkSectorSize(bytes, String(bytes))) as PlanError;
+      expect(err).toBeInstanceOf(PlanError);
+      expect(err.message).toBe(`sector-size: ${bytes} is not a sector size`);
+    }
+  });
+
+  test("the size warnings count in the sector size given: reads stop at the last whole one", () => {
+    expect(loopSizeProblem("/i", 6000, { offset: 0, sizeLimit: 0 }, 4096)).toBe("the last 1904 bytes of /i do not fill a 4096-byte sector: the loop device leaves them out");
+    expect(loopSizeProblem("/i", 3000, { offset: 0, sizeLimit: 0 }, 4096)).toBe("the loop device shows 3000 bytes of /i, less than one 4096-byte sector: it is empty");
+    expect(loopSizeProblem("/i", 8192, { offset: 0, sizeLimit: 0 }, 4096)).toBeUndefined();
+    expect(loopSizeProblem("/i", 6000, { offset: 0, sizeLimit: 0 }, 0)).toBe("the last 368 bytes of /i do not fill a 512-byte sector: the loop device leaves them out");
+  });
+
+  test("the calls shown: LOOP_CONFIGURE's block_size, or LOOP_SET_BLOCK_SIZE after the status and before direct I/O", () => {
+    const setup: LoopSetup = { file: "/i", readOnly: false, autoclear: false, directIo: true, offset: 0, sizeLimit: 0, sectorSize: 4096, method: "configure", readOnlyFallback: false };
+    expect(formatLoopSetup(setup)).toContain(
+      'ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: 4096, info: {lo_offset: 0, lo_sizelimit: 0, lo_flags: LO_FLAGS_DIRECT_IO, lo_file_name: "/i"}})',
+    );
+    const legacyLines = formatLoopSetup({ ...setup, method: "set-fd" });
+    expect(legacyLines.slice(legacyLines.indexOf("ioctl(loopfd, LOOP_SET_FD, backing)") + 2, -1)).toEqual(["ioctl(loopfd, LOOP_SET_BLOCK_SIZE, 4096)", "ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)"]);
+    expect(formatLoopSetup({ ...setup, sectorSize: undefined, method: "set-fd" }).some((line) => line.includes("LOOP_SET_BLOCK_SIZE"))).toBe(false);
+  });
+});
+
+describe("a device reused as it is: what it lacks of the request", () => {
+  const none = { directIo: false, partscan: false, sectorSize: 0 };
+  test.each([
+    [none, { directIo: false, partscan: false, sectorSize: 512 }, []],
+    [{ ...none, directIo: true }, { directIo: false, partscan: true, sectorSize: 512 }, ["direct I/O"]],
+    [{ directIo: true, partscan: true, sectorSize: 4096 }, { directIo: false, partscan: false, sectorSize: 512 }, ["direct I/O", "a partition scan", "4096-byte sectors (it has 512)"]],
+    // what it has beyond the request is no shortfall
+    [none, { directIo: true, partscan: true, sectorSize: 4096 }, []],
+    [{ ...none, sectorSize: 4096 }, { directIo: false, partscan: false, sectorSize: 4096 }, []],
+  ] as const)("asked %o, found %o: %o", (asked, found, missing) => {
+    expect(reuseShortfalls(asked, found)).toEqual([...missing]);
   });
 });

@@ -1,18 +1,20 @@
 /**
- * mountkit loop attach|detach|list: loop devices by hand (losetup -f --show, losetup -d,
- * losetup --list [-j FILE]).
+ * mountkit loop attach|detach|list: loop devices by hand (losetup -f --show, losetup DEV FILE,
+ * losetup -d, losetup --list [-j FILE | DEV]).
  */
-import { ExitCode, quotePath } from "../../errors.ts";
+import { ExitCode, PlanError, quotePath } from "../../errors.ts";
 import { attachLoop, detachLoop, loopSizeWarning } from "../../ops/loop.ts";
-import { listLoopDevices } from "../../ops/loop-list.ts";
+import { describeLoopDevice, listLoopDevices, loopDeviceNamed } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
+import { checkSectorSize } from "../../plan/loop-size.ts";
 import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
-import { formatLoopTable, loopListJson } from "../loop-list-output.ts";
+import { formatLoopTable, loopColumns, loopColumnsHelp, loopListJson, needsBackingIdentity } from "../loop-list-output.ts";
 import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "read-only", short: "r", help: "attach read-only" },
-  { long: "direct-io", help: "read and write the file with direct I/O" },
+  { long: "direct-io", optionalValue: "on|off", help: "read and write the file with direct I/O (on when given alone; losetup's --direct-io[=on|off])" },
+  { long: "sector-size", short: "b", value: "BYTES", help: "the device's logical sector size: 512 (the default), 1024, 2048, 4096, ... (losetup -b)" },
   { long: "partscan", short: "P", help: "scan the file's partition table: /dev/loopNp1, ... (losetup -P)" },
   // Kept for the CLI contract, refused: the command closes the only fd it has, so the kernel
   // would detach the device before anyone could use the name printed.
@@ -30,6 +32,9 @@ const DETACH_FLAGS: readonly FlagSpec[] = [
 ];
 
 const LIST_FLAGS: readonly FlagSpec[] = [
+  { long: "associated", short: "j", value: "FILE", help: "only the devices attached to FILE, as a FILE operand (losetup -j); for a FILE that is a loop device itself" },
+  { long: "output", short: "O", value: "LIST", help: "the columns to show, comma-separated; +LIST adds them to the default ones (losetup -O)" },
+  { long: "noheadings", short: "n", help: "no header line (losetup -n)" },
   { long: "json", help: "print losetup --list --json's document" },
   { long: "help", short: "h", help: "show this help" },
 ];
@@ -40,9 +45,9 @@ const AUTOCLEAR_HINT =
   "supports it for a caller that keeps loop.fd open";
 
 export const LOOP_USAGE =
-  "mountkit loop attach [-r] [-P|--partscan] [--direct-io] [--autoclear] [-L|--nooverlap] [--offset BYTES] [--sizelimit BYTES] [--json] FILE\n" +
+  "mountkit loop attach [-r] [-P|--partscan] [--direct-io[=on|off]] [-b|--sector-size BYTES] [--autoclear] [-L|--nooverlap] [--offset BYTES] [--sizelimit BYTES] [--json] [DEV] FILE\n" +
   "       mountkit loop detach [--json] DEV...\n" +
-  "       mountkit loop list [--json] [FILE]";
+  "       mountkit loop list [-n] [-O LIST] [--json] [FILE | DEV | -j FILE]";
 
 export function loopCommand(argv: readonly string[], io: Io): ExitCode {
   const [sub, ...rest] = argv;
@@ -65,10 +70,10 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
   try {
     const args = parseArgs("loop attach", argv, ATTACH_FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp(LOOP_USAGE.split("\n")[0]!.trim(), "Attach FILE to a free loop device and print the device.", ATTACH_FLAGS));
+      io.out(formatHelp(LOOP_USAGE.split("\n")[0]!.trim(), "Attach FILE to a free loop device, or to DEV, and print the device.", ATTACH_FLAGS));
       return ExitCode.ok;
     }
-    if (args.operands.length !== 1) throw new UsageError("loop attach: give exactly one FILE");
+    if (args.operands.length < 1 || args.operands.length > 2) throw new UsageError("loop attach: give FILE, or DEV FILE (a device of your choice, as losetup DEV FILE)");
     if (has(args, "autoclear")) throw new UsageError("loop attach: --autoclear would detach the device at once", { hint: AUTOCLEAR_HINT });
     const offsetText = last(args, "offset");
     const sizeLimitText = last(args, "sizelimit");
@@ -76,14 +81,20 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
       offset: offsetText === undefined ? 0 : parseSize("offset", offsetText),
       sizeLimit: sizeLimitText === undefined ? 0 : parseSize("sizelimit", sizeLimitText),
     };
-    const file = args.operands[0]!;
+    const sectorSizeText = last(args, "sector-size");
+    const sectorSize = sectorSizeText === undefined ? 0 : checkSectorSize(parseSize("sector-size", sectorSizeText), sectorSizeText);
+    const [device, file] = args.operands.length === 2 ? [args.operands[0]!, args.operands[1]!] : [undefined, args.operands[0]!];
     const readOnly = has(args, "read-only");
+    const warnings: string[] = [];
     const loop = attachLoop(file, {
       readOnly,
-      directIo: has(args, "direct-io"),
+      directIo: directIoAsked(last(args, "direct-io")),
       partscan: has(args, "partscan"),
       noOverlap: has(args, "nooverlap"),
+      ...(sectorSize === 0 ? {} : { sectorSize }),
+      ...(device === undefined ? {} : { device }),
       ...range,
+      warn: (message) => warnings.push(message),
     });
     loop.close();
     // losetup attaches a file that refuses writing read-only, silently; say so
@@ -92,15 +103,22 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
       io.err(messageLine(`loop attach: ${quotePath(file)} ${why}`));
     }
     // as losetup: attached all the same, with a word on what the device cannot show
-    const sizeWarning = loop.reused ? undefined : loopSizeWarning(file, range);
-    if (sizeWarning !== undefined) io.err(messageLine(`loop attach: warning: ${sizeWarning}`));
-    const warnings = sizeWarning === undefined ? {} : { warnings: [sizeWarning] };
-    if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...warnings });
+    const sizeWarning = loop.reused ? undefined : loopSizeWarning(file, range, sectorSize || undefined);
+    if (sizeWarning !== undefined) warnings.push(sizeWarning);
+    for (const warning of warnings) io.err(messageLine(`loop attach: warning: ${warning}`));
+    if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...(warnings.length ? { warnings } : {}) });
     else io.out(`${loop.device}\n`);
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
   }
+}
+
+/** --direct-io alone or =on: on; =off: off (losetup's); anything else is a usage error. */
+function directIoAsked(value: string | undefined): boolean {
+  if (value === undefined || value === "off") return false;
+  if (value === "" || value === "on") return true;
+  throw new UsageError(`loop attach: --direct-io=${value}: give on or off`);
 }
 
 function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
@@ -137,13 +155,32 @@ function list(argv: readonly string[], io: Io, json: boolean): ExitCode {
   try {
     const args = parseArgs("loop list", argv, LIST_FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp(LOOP_USAGE.split("\n")[2]!.trim(), "List the attached loop devices (losetup --list), or those attached to FILE (losetup -j FILE).", LIST_FLAGS));
+      io.out(
+        formatHelp(
+          LOOP_USAGE.split("\n")[2]!.trim(),
+          "List the attached loop devices (losetup --list), those attached to FILE (losetup -j FILE), or the loop device DEV (losetup --list DEV).",
+          LIST_FLAGS,
+        ) + `\nColumns:\n${loopColumnsHelp()}\n`,
+      );
       return ExitCode.ok;
     }
-    if (args.operands.length > 1) throw new UsageError("loop list: give at most one FILE");
-    const devices = listLoopDevices(args.operands[0]);
-    if (json) printJson(io, loopListJson(devices));
-    else io.out(formatLoopTable(devices));
+    const associated = last(args, "associated");
+    if (args.operands.length > 1 || (associated !== undefined && args.operands.length > 0)) throw new UsageError("loop list: give at most one FILE or DEV (or -j FILE)");
+    const columns = loopColumns(last(args, "output"));
+    const options = { backingIdentity: needsBackingIdentity(columns) };
+    const operand = args.operands[0];
+    // a loop device given alone is the one to show; -j FILE always lists FILE's devices
+    const device = operand === undefined ? undefined : loopDeviceNamed(operand);
+    let devices;
+    if (device !== undefined) {
+      const described = describeLoopDevice(device, options);
+      if (described === undefined) throw new PlanError(`loop list: ${quotePath(operand!)} is not attached`, { hint: `to list the devices attached to ${quotePath(operand!)} as a file, give -j ${quotePath(operand!)}` });
+      devices = [described];
+    } else {
+      devices = listLoopDevices(associated ?? operand, options);
+    }
+    if (json) printJson(io, loopListJson(devices, columns));
+    else io.out(formatLoopTable(devices, columns, has(args, "noheadings")));
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
