@@ -8,7 +8,6 @@
  */
 import { PlanError, quotePath } from "../errors.ts";
 import { lookupMount, mountsOfSource } from "../mountinfo/lookup.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
 import type { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";
@@ -17,6 +16,7 @@ import { blockDeviceNumber } from "../sys/stat.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
 import { blockDeviceNumberOf, SubtreeUnmounter } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
+import { mountTableFor } from "./umount-fake.ts";
 
 export interface AllTargetsOptions extends UmountOperandOptions {
   /** umount -A -R: each mount with everything under it */
@@ -35,7 +35,7 @@ export interface AllTargetsOutcome {
  */
 export function unmountAllTargets(operand: string, options: AllTargetsOptions = {}, subtrees?: SubtreeUnmounter): AllTargetsOutcome {
   if (options.recursive) return unmountEachSubtree(operand, options, subtrees ?? new SubtreeUnmounter(options));
-  const first = readMountInfo();
+  const first = mountTableFor(options);
   const device = filesystemOf(operand, first, (canonical) => topAt(first, canonical), options);
   if (device === undefined) return { unmounted: 0, remountedReadOnly: [] };
   const done = new Set<number>();
@@ -44,7 +44,7 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
   let unmounted = 0;
   for (;;) {
     // Read again each time: an unmount changes what is reachable (-R keeps an index in step instead).
-    const table = readMountInfo();
+    const table = mountTableFor(options);
     const left = table.filter((m) => `${m.major}:${m.minor}` === device && !done.has(m.id));
     const next = left.findLast((m) => lookupMount(table, m.mountpoint)?.id === m.id);
     if (next === undefined) {

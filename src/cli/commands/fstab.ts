@@ -162,6 +162,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
     }
     if (json) {
       printResult(io, code, {
+        ...(unmountOptions.fakeUnmounts ? { fake: true } : {}),
         ...(from === "fstab" ? { fstab: file ?? DEFAULT_FSTAB } : { from: "mountinfo" }),
         results: results.map((r) => ({
           ...("line" in r ? { line: r.line, ...(r.file === undefined ? {} : { file: r.file }) } : { fstype: r.fstype }),
