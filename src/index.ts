@@ -54,6 +54,7 @@ export {
   type UnmountOptions,
 } from "./ops/unmount.ts";
 export { umountOperand, type UmountOperandOptions } from "./ops/umount-operand.ts";
+export { FakeUnmounts } from "./ops/umount-fake.ts";
 export { unmountAllTargets, type AllTargetsOptions, type AllTargetsOutcome } from "./ops/umount-all-targets.ts";
 export { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./ops/unmount-readonly.ts";
 export { unmountMountTable, UMOUNT_ALL_DEFAULT_TYPES, type TableUnmountOptions, type TableUnmountResult } from "./ops/unmount-table.ts";

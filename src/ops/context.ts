@@ -7,6 +7,7 @@ import { libcSyscalls, type ProcessStdio, type Syscalls } from "../sys/seam.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
 import type { RetryPolicy } from "./retry.ts";
+import type { FakeUnmounts } from "./umount-fake.ts";
 
 export interface OpsContext {
   readonly sys: Syscalls;
@@ -35,6 +36,8 @@ export interface OpsContext {
   readonly helperStdio?: ProcessStdio | undefined;
   /** plan only (mount(8)'s -f): a missing source is planned as the block device it names */
   readonly missingSourceAsDevice?: boolean | undefined;
+  /** umount --fake: unmounts are imagined, not made (umount-fake.ts) */
+  readonly fakeUnmounts?: FakeUnmounts | undefined;
 }
 
 export interface OpsOptions {
@@ -85,6 +88,11 @@ export interface OpsOptions {
    * where a mount would fail, as util-linux's mount -f succeeds on a missing device.
    */
   missingSourceAsDevice?: boolean;
+  /**
+   * umount --fake: no umount2 is made, no umount.TYPE or fusermount helper run; each is answered
+   * from the mount table, which this (one per command) keeps as the unmounts imagined left it.
+   */
+  fakeUnmounts?: FakeUnmounts;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */
@@ -109,7 +117,8 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.noMtab === undefined &&
     options.noCanonicalize === undefined &&
     options.helperStdio === undefined &&
-    options.missingSourceAsDevice === undefined
+    options.missingSourceAsDevice === undefined &&
+    options.fakeUnmounts === undefined
   ) {
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
@@ -132,5 +141,6 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     noCanonicalize: options.noCanonicalize,
     helperStdio: options.helperStdio,
     missingSourceAsDevice: options.missingSourceAsDevice,
+    fakeUnmounts: options.fakeUnmounts,
   };
 }

@@ -35,6 +35,7 @@ import { hasTransform } from "../plan/activation.ts";
 import { planEntry } from "../plan/batch-plan.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { kernelRefusal } from "./fs-params.ts";
+import { checkLoopBackingFiles } from "./loop.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import { mountOn, planOn } from "./mount.ts";
@@ -252,6 +253,7 @@ export function planFstab(options: FstabOptions & OpsOptions = {}): { selection:
     try {
       const target = resolveInRoot(root, entry.mount.target, ctx.sys);
       const plan = readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
+      checkLoopBackingFiles(plan, ctx);
       const refusal = kernelRefusal(entry, plan, ctx);
       if (refusal !== undefined) throw new PlanError(`${entry.where}: ${entry.mount.type} on ${quotePath(target)}: ${refusal}`);
       return [{ planned: { entry, target, plan } }];

@@ -47,6 +47,11 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
     tried.add(file);
     const argv = [name, "-u", ...(flags & MNT.DETACH ? ["-z"] : []), target];
     ctx.log?.(formatExec(path, argv));
+    // umount --fake runs no helper: the first found is taken to unmount the mount
+    if (ctx.fakeUnmounts !== undefined) {
+      ctx.fakeUnmounts.unmountedByHelper(target);
+      return "unmounted";
+    }
     try {
       const exit = ctx.sys.runProcess(path, argv, (env ??= helperEnvironment(dirs)));
       ctx.log?.(`${name}: ${describeExit(exit)}`);

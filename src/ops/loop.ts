@@ -6,7 +6,7 @@
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
 import { Errno } from "../errno.ts";
-import { isErrno, MountFailedError, MountkitError, PlanError, quotePath, renamedPaths, SyscallError } from "../errors.ts";
+import { isErrno, MountFailedError, MountkitError, PlanError, quotePath, renamedPaths, SourceUnusableError, SyscallError } from "../errors.ts";
 import { isLoopDevice, loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
 import { readOnlyHelperOptions } from "../plan/helper-options.ts";
@@ -14,6 +14,7 @@ import type { LoopRange } from "../plan/loop-reuse.ts";
 import { checkSectorSize, loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
+import type { Plan } from "../plan/steps.ts";
 import { O } from "../sys/fd.ts";
 import { LO_FLAGS, LOOP_CONTROL_PATH, type LoopInfo } from "../sys/loop.ts";
 import { fileType, regularFileSize, type FileNode, type FileType } from "../sys/stat.ts";
@@ -285,6 +286,30 @@ export interface LoopHintContext {
   readonly readTried?: boolean;
   /** the sector size asked, when one was */
   readonly sectorSize?: number | undefined;
+}
+
+/**
+ * A plan that is never run (mount --dry-run, mount(8)'s -f) still fails where its loop device
+ * could not be attached, as util-linux's mount -f does ("failed to setup loop device", exit 32):
+ * each file the plan would attach must exist and be a regular file or a block device. Told by
+ * statx(2) of the file, which the error names with its errno; no loop device is attached and no
+ * file opened. A FIFO or socket is refused too, which the attach would refuse (EINVAL).
+ */
+export function checkLoopBackingFiles(plan: Plan, ctx: OpsContext): void {
+  for (const step of plan.steps) {
+    if (step.op !== "loop-mount") continue;
+    const file = absolutePath(step.loop.file);
+    let node: FileNode;
+    try {
+      node = ctx.sys.statxNode(AT.FDCWD, file, 0);
+    } catch (err) {
+      if (err instanceof SyscallError) err.withAction(plan.action, loopHint(err, step.loop.file));
+      throw err;
+    }
+    if (node.type !== "file" && node.type !== "block") {
+      throw new SourceUnusableError(`${plan.action}: ${quotePath(step.loop.file)} is ${KIND_NAMES[node.type]}, not a regular file or block device to attach to a loop device`);
+    }
+  }
 }
 
 /** What the user can do about a failed attach. */

@@ -13,6 +13,7 @@ import { mountHint } from "./hints.ts";
 import { fileType } from "../sys/stat.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
+import { checkLoopBackingFiles } from "./loop.ts";
 import { runPlanInRoot } from "./pinned-target.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import type { DeviceTag } from "../plan/device-tag.ts";
@@ -93,9 +94,15 @@ export function planOnly(m: Mount, target: string, options: OpsOptions = NO_OPTI
   return planOn(m, placeMount(m, target, options).target, options);
 }
 
-/** planOnly for exactly target, m.target not read (as mountOn). */
+/**
+ * planOnly for exactly target, m.target not read (as mountOn). A file it would attach to a loop
+ * device that the attach would refuse (missing, a directory) fails the plan, as the mount would.
+ */
 export function planOn(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
-  return preparePlan(m, target, opsContext(options));
+  const ctx = opsContext(options);
+  const plan = preparePlan(m, target, ctx);
+  checkLoopBackingFiles(plan, ctx);
+  return plan;
 }
 
 /**

@@ -16,6 +16,13 @@ export class TrackedMountTable {
   #index: MountIndex | undefined;
   #unmountedSinceRead = false;
 
+  readonly #read: () => MountInfo[];
+
+  /** read: where the table comes from (a fake's, for umount --fake: ops/umount-fake.ts) */
+  constructor(read: () => MountInfo[] = readMountInfo) {
+    this.#read = read;
+  }
+
   /** The index, the table read now if it was not yet. */
   get index(): MountIndex {
     return this.#index ?? this.reread();
@@ -28,7 +35,7 @@ export class TrackedMountTable {
 
   /** Read the table again: the index forgets what it assumed. */
   reread(): MountIndex {
-    this.#index = new MountIndex(readMountInfo());
+    this.#index = new MountIndex(this.#read());
     this.#unmountedSinceRead = false;
     return this.#index;
   }

@@ -19,6 +19,7 @@ import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umoun
 import { blockDeviceNumberOf, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { TrackedMountTable } from "./tracked-mount-table.ts";
+import { mountTableFor } from "./umount-fake.ts";
 
 export interface AllTargetsOptions extends UmountOperandOptions {
   /** umount -A -R: each mount with everything under it */
@@ -47,7 +48,7 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
  * Each mount's entry is the one read (-d's loop device, the helper's type), never read again.
  */
 function unmountEachMount(operand: string, options: AllTargetsOptions): AllTargetsOutcome {
-  const table = new TrackedMountTable();
+  const table = new TrackedMountTable(() => mountTableFor(options));
   const sys = opsContext(options).sys;
   const device = filesystemOf(operand, table.index.mounts(), (canonical) => table.mountAt(canonical, sys), options);
   if (device === undefined) return { unmounted: 0, remountedReadOnly: [] };

@@ -83,6 +83,11 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
       readOnly: options.readOnlyWhenBusy,
     });
     ctx.log?.(formatExec(path, argv));
+    // umount --fake runs no helper: it is taken to unmount the mount, as util-linux's fake takes it
+    if (ctx.fakeUnmounts !== undefined) {
+      ctx.fakeUnmounts.unmountedByHelper(top.mountpoint);
+      return true;
+    }
     const exit = runUnlessUnmounted(top.mountpoint, path, argv, helperEnvironment(dirs), ctx);
     if (exit === "unmounted") return true;
     ctx.log?.(`${name}: ${describeExit(exit)}`);

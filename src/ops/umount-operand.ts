@@ -11,7 +11,6 @@
 import { Errno } from "../errno.ts";
 import { isErrno, PlanError, quotePath, SyscallError } from "../errors.ts";
 import { mountsOfSource } from "../mountinfo/lookup.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { deviceTagOf } from "../plan/device-tag.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
@@ -25,6 +24,7 @@ import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
 import { helperUnmounter, type HelperUnmounter } from "./umount-helper.ts";
 import { statmountUsable, superblockStatus } from "./superblock-status.ts";
+import { mountTableFor } from "./umount-fake.ts";
 
 export interface UmountOperandOptions extends UnmountOptions {
   /** umount -r: remount read-only what stays busy */
@@ -43,11 +43,11 @@ export function umountOperand(operand: string, options: UmountOperandOptions = N
   // A tag names a device only; anything else is tried as a mount point first.
   if (deviceTagOf(operand) === undefined) {
     // No such path: as umount(8), a mount's source name (srv:/exp, a tmpfs's name)
-    const point = fileType(operand) === undefined ? mountPointOfSource(operand) : undefined;
+    const point = fileType(operand) === undefined ? mountPointOfSource(operand, options) : undefined;
     const outcome = unmountAt(point ?? operand, options);
     if (outcome !== "not-mounted" || point !== undefined) return outcome;
   }
-  const point = mountPointOfDevice(operand) ?? mountPointOfImage(operand, options);
+  const point = mountPointOfDevice(operand, "unmount", options) ?? mountPointOfImage(operand, options);
   return point === undefined ? "not-mounted" : unmountAt(point, options);
 }
 
@@ -56,8 +56,8 @@ export function umountOperand(operand: string, options: UmountOperandOptions = N
  * chosen as for a device (mountsOfSource); undefined when none is. Every mount of it hidden
  * under other mounts: a PlanError, since umount2 of its mount point would remove another one.
  */
-export function mountPointOfSource(source: string): string | undefined {
-  const { all, reachable } = mountsOfSource(readMountInfo(), source);
+export function mountPointOfSource(source: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
+  const { all, reachable } = mountsOfSource(mountTableFor(options), source);
   if (all.length > 0 && reachable === undefined) {
     const where = all.map((m) => quotePath(m.mountpoint)).join(", ");
     throw new PlanError(`unmount ${quotePath(source)}: it is mounted only under other mounts (on ${where})`, {
@@ -70,7 +70,7 @@ export function mountPointOfSource(source: string): string | undefined {
 /** The mount point of the one loop device attached to image (a regular file), if there is one. */
 function mountPointOfImage(image: string, options: UmountOperandOptions): string | undefined {
   const device = loopDeviceOfImage(image, options);
-  return device === undefined ? undefined : mountPointOfDevice(device);
+  return device === undefined ? undefined : mountPointOfDevice(device, "unmount", options);
 }
 
 /**
@@ -96,10 +96,11 @@ export function loopDeviceOfImage(image: string, options: UmountOperandOptions):
  */
 export function unmountAt(point: string, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined = helperUnmounter(options), known?: MountInfo): UnmountOrReadOnly {
   // Its mountinfo entry, read once and before it goes: the loop device (-d), the type (helpers).
-  const top = known ?? (options.detachLoop || (viaHelper !== undefined && mayHaveHelper(point, viaHelper, options)) ? topMountAt(point) : undefined);
+  const top = known ?? (options.detachLoop || (viaHelper !== undefined && mayHaveHelper(point, viaHelper, options)) ? topMountAt(point, options) : undefined);
   const loop = options.detachLoop && top !== undefined && isLoopDevice(top.source) ? top.source : undefined;
   const outcome = unmountTop(point, top, options, viaHelper);
-  if (outcome === "unmounted" && loop !== undefined) {
+  // umount --fake detaches nothing, as util-linux's
+  if (outcome === "unmounted" && loop !== undefined && options.fakeUnmounts === undefined) {
     try {
       detachLoop(loop, options);
     } catch (err) {
@@ -126,6 +127,8 @@ function unmountTop(point: string, top: MountInfo | undefined, options: UmountOp
  * or a point that cannot be reached, may be anything: true.
  */
 function mayHaveHelper(point: string, viaHelper: HelperUnmounter, options: UmountOperandOptions): boolean {
+  // a fake's table may have another mount on top at point than the kernel's: mountinfo tells
+  if (options.fakeUnmounts !== undefined) return true;
   const magic = superblockMagic(point, options);
   if (magic === undefined) return true;
   const types = typesOfMagic(magic);
@@ -149,7 +152,7 @@ function superblockMagic(point: string, options: UmountOperandOptions): number |
 }
 
 /** The mountinfo entry of the top mount at path (its canonical path), if one is there. */
-function topMountAt(path: string): MountInfo | undefined {
+function topMountAt(path: string, options: UmountOperandOptions): MountInfo | undefined {
   const canonical = existingRealpath(path);
-  return canonical === undefined ? undefined : readMountInfo().findLast((m) => m.mountpoint === canonical);
+  return canonical === undefined ? undefined : mountTableFor(options).findLast((m) => m.mountpoint === canonical);
 }

@@ -23,7 +23,8 @@ export function unmountOrRemountReadOnly(target: string, options: UnmountOptions
     const remount = { source: null, target, fstype: null, flags: MS.REMOUNT | MS.RDONLY, data: null };
     ctx.log?.(formatMountCall(remount));
     try {
-      ctx.sys.mount(remount.source, target, remount.fstype, remount.flags, remount.data);
+      // umount --fake remounts nothing (its busy is a mount on this one: the table shows it)
+      if (ctx.fakeUnmounts === undefined) ctx.sys.mount(remount.source, target, remount.fstype, remount.flags, remount.data);
     } catch (remount) {
       if (err instanceof SyscallError && remount instanceof SyscallError) err.hint ??= `remounting it read-only failed too: ${remount.errnoName}`;
       throw err;

@@ -9,7 +9,6 @@
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError } from "../errors.ts";
 import { mountOptionItems } from "../mountinfo/lookup.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
 import { matchFstype, matchOptions } from "../plan/fstab.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
@@ -17,6 +16,7 @@ import { NO_OPTIONS } from "./context.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
 import { helperUnmounter } from "./umount-helper.ts";
+import { mountTableFor } from "./umount-fake.ts";
 
 /** util-linux umount -a's types when -t gives none: the kernel's own filesystems stay. */
 export const UMOUNT_ALL_DEFAULT_TYPES = "noproc,nodevfs,nodevpts,nosysfs,norpc_pipefs,nonfsd,noselinuxfs";
@@ -46,7 +46,7 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
   const viaHelper = helperUnmounter(options);
   // Passes repeat while they progress: a mount hidden under a stack is reachable once it goes.
   for (;;) {
-    const order = unmountOrder(readMountInfo(), "/");
+    const order = unmountOrder(mountTableFor(options), "/");
     const children = childrenById(order);
     const present = new Set(order.map((m) => m.id));
     let progressed = false;

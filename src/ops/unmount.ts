@@ -13,7 +13,6 @@ import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError 
 import { lookupMount, mountsOfDevice } from "../mountinfo/lookup.ts";
 import type { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
 import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
@@ -28,6 +27,7 @@ import { unmountingInRoot } from "./pinned-target.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { helperUnmounter, type HelperUnmounter } from "./umount-helper.ts";
 import { TrackedMountTable } from "./tracked-mount-table.ts";
+import { mountTableFor } from "./umount-fake.ts";
 import { pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
@@ -84,9 +84,17 @@ export function lockedMountError(target: string): SyscallError {
   return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, LOCKED_MOUNT_HINT);
 }
 
-/** umount2 under the retry policy; false when target was not a mount point (EINVAL). */
+/**
+ * umount2 under the retry policy; false when target was not a mount point (EINVAL). umount
+ * --fake imagines it instead, once: the table it is answered from does not change meanwhile.
+ */
 function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx: OpsContext): boolean {
   try {
+    if (ctx.fakeUnmounts !== undefined) {
+      logUmount2(target, flags, ctx);
+      ctx.fakeUnmounts.umount2(target, flags);
+      return true;
+    }
     try {
       umount2Logged(target, flags, ctx); // the first try makes no closure: most unmounts need one
     } catch (err) {
@@ -103,8 +111,12 @@ function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx
 }
 
 function umount2Logged(target: string, flags: number, ctx: OpsContext): void {
-  ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);
+  logUmount2(target, flags, ctx);
   ctx.sys.umount2(target, flags);
+}
+
+function logUmount2(target: string, flags: number, ctx: OpsContext): void {
+  ctx.log?.(`umount2(${JSON.stringify(target)}, ${formatFlags(flags, MNT, "MNT_")})`);
 }
 
 /**
@@ -124,7 +136,7 @@ export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): b
  */
 export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
   const flags = umountFlags(options, path);
-  const point = mountPointOfDevice(path);
+  const point = mountPointOfDevice(path, "unmount", options);
   // not mounted any more (unmounted meanwhile): as if it never was
   if (point === undefined || !unmountOnce(point, flags, options.retry ?? UNMOUNT_BUSY, opsContext(options))) return undefined;
   return point;
@@ -146,12 +158,13 @@ export function blockDeviceNumberOf(path: string, action = "unmount"): string | 
  * Where the device path names (a block device, a /dev/disk link, UUID=/LABEL=/PART... tag) is
  * mounted: its latest mount that its mount point leads to; undefined when path is no block
  * device or nothing of it is mounted. A tag no device has, or a device mounted only under
- * other mounts, is a PlanError naming action ("unmount", "remount").
+ * other mounts, is a PlanError naming action ("unmount", "remount"). The table is a fake's
+ * when options has one.
  */
-export function mountPointOfDevice(path: string, action = "unmount"): string | undefined {
+export function mountPointOfDevice(path: string, action = "unmount", options: UnmountOptions = NO_OPTIONS): string | undefined {
   const device = blockDeviceNumberOf(path, action);
   if (device === undefined) return undefined;
-  const { all, reachable } = mountsOfDevice(readMountInfo(), device);
+  const { all, reachable } = mountsOfDevice(mountTableFor(options), device);
   if (all.length > 0 && reachable === undefined) {
     const where = all.map((m) => quotePath(m.mountpoint)).join(", ");
     throw new PlanError(`${action} ${quotePath(path)}: it is mounted only under other mounts (on ${where})`, {
@@ -172,16 +185,17 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
 /**
  * umount --all-stacked: unmountAll, where a mount still at target once it stops (umount2's
  * EINVAL for a mount the table shows: locked) is a failure, after those stacked on it went.
- * unmountAll itself keeps containerd's reading of EINVAL, "not mounted". The table is read
- * once, at the end.
+ * unmountAll itself keeps containerd's reading of EINVAL, "not mounted". The table (a fake's,
+ * under --fake) is read once, at the end.
  */
 export function unmountStack(target: string, options: UnmountOptions = NO_OPTIONS): number {
   const removed = unmountAll(target, options);
   let left: MountInfo | undefined;
   try {
-    left = reachableMountAt(target);
-  } catch {
-    return removed; // the path went with a mount (ENOENT): nothing is left on it
+    left = reachableMountAt(target, options);
+  } catch (err) {
+    if (err instanceof SyscallError) return removed; // the path went with a mount (ENOENT): nothing is left on it
+    throw err;
   }
   if (left === undefined) return removed;
   if (removed === 0) throw lockedMountError(target);
@@ -219,11 +233,11 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
   const action = `unmount ${target} recursively`;
   const unmounting = unmountingWith(options, target);
   let total = 0;
-  let order = unmountOrder(readMountInfo(), resolved);
+  let order = unmountOrder(mountTableFor(options), resolved);
   while (order.length > 0) {
     const pass = unmountPass(order, unmounting);
     total += pass.unmounted.length;
-    const next = unmountOrder(readMountInfo(), resolved);
+    const next = unmountOrder(mountTableFor(options), resolved);
     // What is left cannot be reached from here, unless a mount made since the table was read
     // hides it (one stacked on the target): then that one is reachable, and a pass is due.
     if (pass.unmounted.length === 0 && (pass.errors.length > 0 || !hasNewMount(next, order))) return endWithout(action, pass.errors, total);
@@ -261,11 +275,12 @@ export function subtreeUnmounter(options: UnmountOptions = NO_OPTIONS): (target:
  */
 export class SubtreeUnmounter {
   /** the table every unmount here reads and keeps in step; a caller chooses mounts from it */
-  readonly table = new TrackedMountTable();
+  readonly table: TrackedMountTable;
   readonly #unmounting: Unmounting;
 
   constructor(options: UnmountOptions = NO_OPTIONS) {
     this.#unmounting = unmountingWith(options, "the targets");
+    this.table = new TrackedMountTable(() => mountTableFor(options));
   }
 
   get sys(): OpsContext["sys"] {
@@ -336,10 +351,11 @@ function stillReachable(notMountPoint: readonly MountInfo[], index: MountIndex):
 /**
  * The mount a lookup of target (canonicalized) reaches when target is its mount point: the
  * top of a stack there. undefined when target is no mount point; ENOENT when it does not exist.
+ * The table is a fake's when options has one.
  */
-export function reachableMountAt(target: string): MountInfo | undefined {
+export function reachableMountAt(target: string, options: UnmountOptions = NO_OPTIONS): MountInfo | undefined {
   const canonical = realpath(target);
-  const top = lookupMount(readMountInfo(), canonical);
+  const top = lookupMount(mountTableFor(options), canonical);
   return top?.mountpoint === canonical ? top : undefined;
 }
 

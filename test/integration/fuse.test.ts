@@ -574,8 +574,8 @@ describe("unmounting FUSE mounts", () => {
     expect(sys.log.map((c) => c[0])).toEqual(["umount2"]);
   });
 
-  test("an unprivileged user's own FUSE mount: umount2 says EPERM, the setuid fusermount3 removes it (real, as nobody)", () => {
-    fresh("fuseuser");
+  /** merged: a FUSE mount that nobody made (fuse-overlayfs through mount.fuse3); asNobody runs argv as nobody. */
+  function nobodysFuseMount() {
     chmodSync(s.dir, 0o755);
     const { lower, upper, work, merged } = layers();
     for (const p of [lower, upper, work, merged]) Bun.spawnSync(["chown", "-R", `${NOBODY}:${NOBODY}`, p]);
@@ -595,13 +595,45 @@ describe("unmounting FUSE mounts", () => {
     const mounted = fuseMountsAt(merged);
     expect(mounted).toHaveLength(1);
     expect(mounted[0]!.superOptions).toContain(`user_id=${NOBODY}`);
+    return { merged, asNobody };
+  }
 
+  test("an unprivileged user's own FUSE mount: umount2 says EPERM, the setuid fusermount3 removes it (real, as nobody)", () => {
+    fresh("fuseuser");
+    const { merged, asNobody } = nobodysFuseMount();
     const um = asNobody([join(process.cwd(), "dist/mountkit"), "umount", "-v", merged]);
     const log = um.stderr.toString().split("\n");
     expect(um.exitCode).toBe(0);
     expect(log[0]).toBe(`mountkit: umount2(${JSON.stringify(merged)}, 0)`);
     expect(log[1]).toMatch(/^mountkit: execve\(".*\/fusermount3", \["fusermount3", "-u", ".*merged"\]\)$/);
     expect(log[2]).toBe("mountkit: fusermount3: exited 0");
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
+  test("umount --fake of a FUSE mount runs no fusermount: as nobody, umount2's EPERM (told, not asked) leads to fusermount3's execve, printed, not made; as root, umount2 alone", () => {
+    fresh("fusefake");
+    const { merged, asNobody } = nobodysFuseMount();
+    const trace = join(s.dir, "strace.log");
+    const um = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=umount2,execve", "-o", trace, "setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", BINARY, "umount", "--fake", "-v", merged]);
+    expect(um.stderr.toString().split("\n")).toEqual([
+      `mountkit: umount2(${JSON.stringify(merged)}, 0)`,
+      expect.stringMatching(/^mountkit: execve\(".*\/fusermount3", \["fusermount3", "-u", ".*merged"\]\)$/),
+      "",
+    ]);
+    expect(um.exitCode).toBe(0);
+    const calls = readFileSync(trace, "utf8").split("\n").filter((l) => /\b(umount2|execve)\(/.test(l));
+    expect(calls.filter((l) => !/execve\("[^"]*\/setpriv"/.test(l) && !l.includes(`execve("${BINARY}"`))).toEqual([]);
+    expect(fuseMountsAt(merged)).toHaveLength(1);
+    // root: umount2 is permitted, so no helper would run at all
+    const root = runCli(["umount", "--fake", "-v", merged]);
+    expect(root).toEqual({ code: 0, stdout: "", stderr: `mountkit: umount2(${JSON.stringify(merged)}, 0)\n` });
+    expect(fuseMountsAt(merged)).toHaveLength(1);
+    // a mount of root's, as nobody: the EPERM umount2 would give, with its hint, exit 32; no helper
+    const devFuse = asNobody([BINARY, "umount", "--fake", "/dev/fuse"]);
+    expect(devFuse.exitCode).toBe(32);
+    expect(devFuse.stderr.toString()).toBe("mountkit: unmount /dev/fuse: umount2(2): EPERM (Operation not permitted) (unmounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root))\n");
+    // then for real, as nobody, to leave nothing behind
+    expect(asNobody([BINARY, "umount", merged]).exitCode).toBe(0);
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 

@@ -163,6 +163,7 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
     }
     if (json) {
       printResult(io, code, {
+        ...(unmountOptions.fakeUnmounts ? { fake: true } : {}),
         ...(from === "fstab" ? { fstab: file ?? defaultFstab() } : { from: "mountinfo" }),
         results: results.map((r) => ({
           ...("line" in r ? { line: r.line, ...(r.file === undefined ? {} : { file: r.file }) } : { fstype: r.fstype }),

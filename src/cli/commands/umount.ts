@@ -10,6 +10,7 @@ import type { Dialect } from "./mount.ts";
 import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
+import { FakeUnmounts } from "../../ops/umount-fake.ts";
 import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { errorJson, errorLine, failuresJson, printResult, reportError, stderrMessages, type Io } from "../output.ts";
@@ -36,6 +37,8 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "all-targets", short: "A", help: "unmount every mount of the filesystem TARGET names (a mount point, device, tag or image), latest first" },
   { long: "quiet", short: "q", help: "print no 'not mounted' error (the exit code stays 32)" },
   { long: "internal-only", short: "i", help: "do not run umount.TYPE helpers (umount.nfs...): umount2 unmounts every type" },
+  // umount(8)'s --fake, long only there too (-f is --force)
+  { long: "fake", help: "do everything but unmount: each umount2 is answered from the mount table (-v prints it), no umount.TYPE or fusermount helper runs" },
 ];
 
 /** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted; -a is the mount table's. */
@@ -47,8 +50,8 @@ export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
 ];
 
 export const UMOUNT_USAGE =
-  "mountkit umount [-R|--recursive] [--all-stacked] [-A] [-l|--lazy] [-f] [-r] [-d] [-q] [-i] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x|IMAGE...\n" +
-  "       mountkit umount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-l] [-f] [-r] [--json] [-v]";
+  "mountkit umount [-R|--recursive] [--all-stacked] [-A] [-l|--lazy] [-f] [-r] [-d] [-q] [-i] [--fake] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x|IMAGE...\n" +
+  "       mountkit umount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-l] [-f] [-r] [--fake] [--json] [-v]";
 
 interface TargetResult {
   target: string;
@@ -62,7 +65,7 @@ interface TargetResult {
 /**
  * The unmount options the flags ask for; warnings (remounted read-only) go to stderr. An
  * umount.TYPE helper gets -n, and the command's stdin, stdout and stderr (its stdout onto
- * stderr with --json), as umount(8)'s helpers do.
+ * stderr with --json), as umount(8)'s helpers do. --fake: one FakeUnmounts for the command.
  */
 function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnlyWhenBusy: boolean; detachLoop: boolean; noCanonicalize: boolean } {
   return {
@@ -77,6 +80,7 @@ function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnly
     warn: stderrMessages(io),
     ...(has(args, "verbose") ? { log: stderrMessages(io) } : {}),
     ...(last(args, "helper-dir") !== undefined ? { helperDir: last(args, "helper-dir")! } : {}),
+    ...(has(args, "fake") ? { fakeUnmounts: new FakeUnmounts() } : {}),
   };
 }
 
@@ -125,14 +129,14 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       let unmounted: number;
       if (has(args, "all-targets")) {
         const outcome = unmountAllTargets(target, { ...options, recursive: subtrees !== undefined }, subtrees);
-        if (outcome.unmounted === 0 && outcome.remountedReadOnly.length === 0) throw noMountPoint(target);
+        if (outcome.unmounted === 0 && outcome.remountedReadOnly.length === 0) throw noMountPoint(target, options);
         results.push({ target, ok: true, unmounted: outcome.unmounted, ...(outcome.remountedReadOnly.length > 0 ? { remountedReadOnly: true as const } : {}) });
         continue;
       }
       if (subtrees !== undefined) {
         // umount(8) -R: a mount point only, never a directory with mounts below it
         unmounted = subtrees.unmountTarget(target);
-        if (unmounted === 0) throw noMountPoint(target);
+        if (unmounted === 0) throw noMountPoint(target, options);
       } else if (has(args, "all-stacked")) unmounted = unmountStack(target, options);
       else {
         // umount(8) takes a device or UUID=/LABEL= too: when TARGET is no mount point, the device's mount
@@ -143,7 +147,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
         }
         unmounted = outcome === "unmounted" ? 1 : 0;
       }
-      if (unmounted === 0) throw notMounted(target);
+      if (unmounted === 0) throw notMounted(target, options);
       results.push({ target, ok: true, unmounted });
     } catch (err) {
       failures.push(err);
@@ -158,7 +162,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   // Not umount(8)'s sum of the operands' codes, which runs into other meanings (two failures
   // make 64, "some succeeded"; three 96): 64 when some succeeded, else the failures' bits.
   const code: number = failures.length === 0 ? ExitCode.ok : failures.length === results.length ? failedCodes : ExitCode.someFailed;
-  if (json) printResult(io, code, { results, error: failuresJson("umount", failures, results.length - failures.length) });
+  if (json) printResult(io, code, { ...(options.fakeUnmounts ? { fake: true } : {}), results, error: failuresJson("umount", failures, results.length - failures.length) });
   return code;
 }
 
@@ -168,8 +172,8 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
  */
 class NoMountPointError extends PlanError {}
 
-function noMountPoint(target: string): NoMountPointError | SyscallError {
-  if (isMountPoint(target)) return notMounted(target);
+function noMountPoint(target: string, options: UnmountOptions): NoMountPointError | SyscallError {
+  if (isMountPoint(target, options)) return notMounted(target, options);
   let missing: SyscallError | undefined;
   try {
     realpath(target);
@@ -189,14 +193,14 @@ const NOT_MOUNTED = "not mounted";
  * The error of an operand nothing of which was unmounted: umount2's EINVAL, as umount(8)
  * reports it, "not mounted", unless TARGET is a mount point all the same (locked).
  */
-function notMounted(target: string): SyscallError {
-  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, isMountPoint(target) ? LOCKED_MOUNT_HINT : NOT_MOUNTED);
+function notMounted(target: string, options: UnmountOptions): SyscallError {
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, isMountPoint(target, options) ? LOCKED_MOUNT_HINT : NOT_MOUNTED);
 }
 
-/** Whether the mount table has a mount on target (canonicalized); false for no such path. */
-function isMountPoint(target: string): boolean {
+/** Whether the mount table (a fake's, with --fake) has a mount on target (canonicalized); false for no such path. */
+function isMountPoint(target: string, options: UnmountOptions): boolean {
   try {
-    return reachableMountAt(target) !== undefined;
+    return reachableMountAt(target, options) !== undefined;
   } catch (err) {
     if (err instanceof SyscallError) return false;
     throw err;
