@@ -30,8 +30,10 @@ export const FSTAB_COLUMNS: Columns<FstabRow> = {
   "MAJ:MIN": { value: NONE },
   FSROOT: { value: NONE },
   PROPAGATION: { value: NONE },
+  "OPT-FIELDS": { value: NONE },
   FREQ: { value: (r) => r.line.freq, right: true },
   PASSNO: { value: (r) => r.line.passno, right: true },
+  TID: { value: NONE, right: true, widthHint: 4 },
 };
 
 function joined(options: readonly string[]): string | null {
@@ -72,6 +74,8 @@ export interface FstabQuery {
   readonly mountpoint?: string | undefined;
   /** -S: lines with this source, as written */
   readonly source?: string | undefined;
+  /** -d backward: from the file's end */
+  readonly backward?: boolean;
   /** -f */
   readonly firstOnly?: boolean;
 }
@@ -88,5 +92,6 @@ export function selectFstabRows(lines: readonly FstabLine[], query: FstabQuery):
   }
   if (query.mountpoint !== undefined) out = out.filter((l) => l.target === query.mountpoint);
   if (query.source !== undefined) out = out.filter((l) => l.spec === query.source || l.source === query.source);
+  if (query.backward) out = out.reverse();
   return query.firstOnly ? out.slice(0, 1) : out;
 }

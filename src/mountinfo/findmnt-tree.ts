@@ -76,6 +76,23 @@ export function treePrefixes(forest: readonly MountNode[], symbols: TreeSymbols 
 }
 
 /**
+ * The TARGET column's text on the rows below each mount's own, for a cell of several lines
+ * (SOURCES), as libsmartcols continues a tree there: a top mount's "│ " when mounts hang below
+ * it (else nothing), another's its ancestors' lines then "│ " while it has later siblings (else
+ * two spaces). In flattenForest's order, as treePrefixes.
+ */
+export function treeContinuations(forest: readonly MountNode[], symbols: TreeSymbols = UTF8_TREE): string[] {
+  const out: string[] = [];
+  const visit = (n: MountNode, indent: string, last: boolean | undefined) => {
+    out.push(last === undefined ? (n.children.length > 0 ? symbols.vertical : "") : indent + (last ? "  " : symbols.vertical));
+    const below = last === undefined ? "" : indent + (last ? "  " : symbols.vertical);
+    n.children.forEach((child, i) => visit(child, below, i === n.children.length - 1));
+  };
+  for (const n of forest) visit(n, "", undefined);
+  return out;
+}
+
+/**
  * findmnt -U: leave out each mount that a later mount in the table has the same target as (an
  * over-mounted one), giving its children the removed mount's parent, so the tree stays whole
  * (libmount's mnt_table_uniq_fs with MNT_UNIQ_KEEPTREE).

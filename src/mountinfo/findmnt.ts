@@ -122,7 +122,7 @@ function writeJsonTree<T>(write: TextSink, forest: readonly TreeNode<T>[], colum
     const keyPad = " ".repeat(9 + 6 * depth);
     nodes.forEach((n, i) => {
       let body = i === 0 ? `${pad}{\n` : `\n${pad}},{\n`;
-      for (let c = 0; c < keys.length; c++) body += `${c === 0 ? "" : ",\n"}${keyPad}${keys[c]}${jsonValueText(values[c]!(n.mount))}`;
+      for (let c = 0; c < keys.length; c++) body += `${c === 0 ? "" : ",\n"}${keyPad}${keys[c]}${jsonCellText(values[c]!(n.mount), keyPad)}`;
       write(body);
       if (n.children.length === 0) return;
       write(`,\n${keyPad}"children": [\n`);
@@ -134,6 +134,27 @@ function writeJsonTree<T>(write: TextSink, forest: readonly TreeNode<T>[], colum
   write('{\n   "filesystems": [\n');
   objects(forest, 0);
   write("\n   ]\n}\n");
+}
+
+/**
+ * A cell's JSON as libsmartcols writes it: a list (SOURCES) as an array on a line of its own,
+ * its items 4 spaces in from the key and one space apart; else jsonValueText.
+ */
+function jsonCellText(v: CellValue, keyPad: string): string {
+  if (!isLines(v)) return jsonValueText(v);
+  // an empty list is libsmartcols' array of no data: one null
+  const items = v.length === 0 ? "null" : v.map(jsonValueText).join(", ");
+  return `[\n${keyPad}    ${items}\n${keyPad}]`;
+}
+
+/** A cell that is a list of lines (SOURCES: every device carrying a tag). */
+function isLines(v: CellValue): v is readonly string[] {
+  return Array.isArray(v);
+}
+
+/** A cell's text in one piece: a list's lines joined by newlines (written \x0a by -r and -P), null as empty. */
+function cellText(v: CellValue): string {
+  return isLines(v) ? v.join("\n") : String(v ?? "");
 }
 
 /**
@@ -177,9 +198,15 @@ function removeFirst(opts: string[], name: string): number {
   return 1;
 }
 
+/**
+ * A cell's value: text, a number (JSON prints it bare), null (empty), or lines (SOURCES: a JSON
+ * array, one line each in a table, joined by \x0a by -r and -P; an empty list is an empty cell).
+ */
+export type CellValue = string | number | null | readonly string[];
+
 /** A findmnt column of rows of type T: its JSON value, and how the table shows it. */
 export interface Column<T> {
-  readonly value: (row: T) => string | number | null;
+  readonly value: (row: T) => CellValue;
   /** the table's text when it differs from the value's (MAJ:MIN is aligned on its colon) */
   readonly text?: (row: T) => string;
   /** right-aligned in the table, as findmnt's numeric columns */
@@ -210,6 +237,7 @@ export const FINDMNT_COLUMNS: Columns<MountInfo> = {
   "MAJ:MIN": { value: (m) => `${m.major}:${m.minor}`, text: (m) => `${String(m.major).padStart(3)}:${String(m.minor).padEnd(3)}` },
   FSROOT: { value: (m) => m.root },
   PROPAGATION: { value: propagationOf },
+  "OPT-FIELDS": { value: (m) => m.optional.join(" ") || null },
   FREQ: { value: NONE, right: true },
   PASSNO: { value: NONE, right: true },
 };
@@ -266,6 +294,19 @@ function mergedOnce(): (m: MountInfo) => string {
 
 const MERGES_KEPT = 4096;
 
+/**
+ * findmnt --output-all's columns, in its order: every column it knows but the three only --poll
+ * fills (ACTION, OLD-TARGET, OLD-OPTIONS). SIZE and the rest, the device ones (UUID...) and TID
+ * are made where the system is at hand (findmnt-space.ts, findmnt-devices.ts, the command).
+ */
+export const ALL_COLUMNS: readonly string[] = [
+  "AVAIL", "FREQ", "FSROOT", "FSTYPE", "FS-OPTIONS", "ID", "LABEL", "MAJ:MIN", "OPTIONS", "OPT-FIELDS", "PARENT", "PARTLABEL",
+  "PARTUUID", "PASSNO", "PROPAGATION", "SIZE", "SOURCE", "SOURCES", "TARGET", "TID", "USED", "USE%", "UUID", "VFS-OPTIONS",
+];
+
+/** findmnt's columns that only --poll fills: named, never printed here. */
+export const POLL_COLUMNS: readonly string[] = ["ACTION", "OLD-TARGET", "OLD-OPTIONS"];
+
 /** findmnt's default list columns. */
 export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE", "OPTIONS"];
 
@@ -286,11 +327,11 @@ export function parseColumns(list: string, defaults: readonly string[] = DEFAULT
 }
 
 /** `findmnt -J -l -o COLUMNS`: one object per mount, keys the column names in lower case. */
-export function findmntColumnsJson(mounts: readonly MountInfo[], columns: readonly string[]): { filesystems: Record<string, string | number | null>[] } {
+export function findmntColumnsJson(mounts: readonly MountInfo[], columns: readonly string[]): { filesystems: Record<string, CellValue>[] } {
   return { filesystems: mounts.map((m) => columnsRecord(m, columns, FINDMNT_COLUMNS)) };
 }
 
-function columnsRecord<T>(row: T, columns: readonly string[], specs: Columns<T>): Record<string, string | number | null> {
+function columnsRecord<T>(row: T, columns: readonly string[], specs: Columns<T>): Record<string, CellValue> {
   return Object.fromEntries(columns.map((c) => [c.toLowerCase(), specs[c]!.value(row)]));
 }
 
@@ -317,7 +358,7 @@ export function rowsPairs<T>(rows: readonly T[], columns: readonly string[], spe
 export function writeRowsPairs<T>(write: TextSink, rows: readonly T[], columns: readonly string[], specs: Columns<T>, options: PairsOptions = {}): void {
   const names = columns.map((c) => (options.shell ? shellName(c) : c));
   const picked = columns.map((c) => specs[c]!);
-  for (const row of rows) write(`${picked.map((spec, i) => `${names[i]}="${pairsEncode(String(spec.value(row) ?? ""))}"`).join(" ")}\n`);
+  for (const row of rows) write(`${picked.map((spec, i) => `${names[i]}="${pairsEncode(cellText(spec.value(row)))}"`).join(" ")}\n`);
 }
 
 /** A column's name as findmnt -y writes it, a shell variable's: MAJ:MIN as MAJ_MIN, USE% as USE_PCT. */
@@ -350,6 +391,8 @@ export interface TableOptions {
   readonly raw?: boolean;
   /** a tree (-R): per mount, the text drawn before its TARGET cell (treePrefixes); not with raw */
   readonly treePrefixes?: readonly string[];
+  /** with treePrefixes: per mount, the tree's line drawn on the rows a cell of several lines adds (treeContinuations) */
+  readonly treeContinuations?: readonly string[];
   /**
    * the locale is not UTF-8 (none set, C, POSIX: cli/locale.ts): every byte outside printable
    * ASCII is \xHH, as libsmartcols escapes it there ("\xc3\xa9" for "é")
@@ -390,21 +433,33 @@ export function writeRowsTable<T>(write: TextSink, items: readonly T[], columns:
   const header = columns.map((c) => (shellHeadings ? shellName(c) : c));
   if (raw) {
     if (headings) write(`${header.join(" ")}\n`);
-    for (const m of items) write(`${specs.map((spec) => rawEncode(String(spec.value(m) ?? ""))).join(" ")}\n`);
+    for (const m of items) write(`${specs.map((spec) => rawEncode(cellText(spec.value(m)))).join(" ")}\n`);
     return;
   }
   const tree = treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
   const n = columns.length;
-  const rowCount = items.length + (headings ? 1 : 0);
-  // row r's cell c at r * n + c, the header (if printed) in row 0
+  // row r's cell c at r * n + c, the header (if printed) in row 0; a cell of several lines
+  // (SOURCES) adds rows below its own, the other cells there empty, the tree's line continued
   const cells: string[] = headings ? header.slice() : [];
   items.forEach((m, r) => {
+    let more: (readonly string[])[] | undefined; // lines past the first, by column
     for (let c = 0; c < n; c++) {
       const spec = specs[c]!;
-      const text = spec.text ? spec.text(m) : String(spec.value(m) ?? "");
+      const value = spec.text ? spec.text(m) : spec.value(m);
+      let text: string;
+      if (isLines(value)) {
+        text = value[0] ?? "";
+        if (value.length > 1) (more ??= [])[c] = value.slice(1);
+      } else text = String(value ?? "");
       cells.push((c === tree ? treePrefixes![r]! : "") + safeEncode(text, asciiOnly));
     }
+    if (more === undefined) return;
+    const count = more.reduce((most, lines) => Math.max(most, lines.length), 0);
+    for (let k = 0; k < count; k++) {
+      for (let c = 0; c < n; c++) cells.push((c === tree ? (options.treeContinuations?.[r] ?? "") : "") + safeEncode(more[c]?.[k] ?? "", asciiOnly));
+    }
   });
+  const rowCount = cells.length / n;
   const widths = new Int32Array(cells.length);
   for (let i = 0; i < cells.length; i++) widths[i] = displayWidth(cells[i]!);
   const colWidth = columns.map(() => 0);

@@ -8,8 +8,9 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { isLinkOnlyTag, isPartitionTag, tagLink, tagMatches, type DeviceTag } from "../plan/device-tag.ts";
-import type { TagSpec } from "../tag-spec.ts";
-import { partitionIds } from "../plan/partition-table.ts";
+import { parseTagSpec, type TagSpec } from "../tag-spec.ts";
+import { partitionIds, type PartitionIds } from "../plan/partition-table.ts";
+import type { DeviceIds, SourceDevices } from "../mountinfo/findmnt-devices.ts";
 import { superblockIds } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
@@ -64,15 +65,60 @@ const KERNEL_LAYOUT: BlockLayout = { sysfs: "/sys", dev: "/dev" };
  * PARTUUID or PARTLABEL; each disk is read once.
  */
 export function scanPartitionTables(tag: DeviceTag, devices: readonly string[], layout: BlockLayout = KERNEL_LAYOUT): string | undefined {
-  const disks = new Map<string, Uint8Array | undefined>();
+  const idsOf = partitionReader(layout);
   return devices.find((device) => {
-    const partition = partitionOf(device, layout);
-    if (partition === undefined) return false;
-    if (!disks.has(partition.disk)) disks.set(partition.disk, deviceStart(partition.disk));
-    const bytes = disks.get(partition.disk);
-    const ids = bytes === undefined ? undefined : partitionIds(bytes, partition.number);
+    const ids = idsOf(device);
     return ids !== undefined && tagMatches(tag, ids);
   });
+}
+
+/**
+ * A reader of partitions' entries in their disks' tables (undefined for a device that is no
+ * partition, or whose disk has no table mountkit reads), each disk read once.
+ */
+function partitionReader(layout: BlockLayout): (device: string) => PartitionIds | undefined {
+  const disks = new Map<string, Uint8Array | undefined>();
+  return (device) => {
+    const partition = partitionOf(device, layout);
+    if (partition === undefined) return undefined;
+    if (!disks.has(partition.disk)) disks.set(partition.disk, deviceStart(partition.disk));
+    const bytes = disks.get(partition.disk);
+    return bytes === undefined ? undefined : partitionIds(bytes, partition.number);
+  };
+}
+
+/**
+ * Every device in /proc/partitions carrying the tag, in that order (findmnt's SOURCES, which
+ * libblkid finds by probing each device); none for ID, which no device carries.
+ */
+export function devicesWithTag(tag: DeviceTag, layout: BlockLayout = KERNEL_LAYOUT): string[] {
+  if (isLinkOnlyTag(tag)) return [];
+  const devices = partitionDevices();
+  if (isPartitionTag(tag)) {
+    const idsOf = partitionReader(layout);
+    return devices.filter((device) => {
+      const ids = idsOf(device);
+      return ids !== undefined && tagMatches(tag, ids);
+    });
+  }
+  return devices.filter((device) => {
+    const bytes = deviceStart(device);
+    return bytes !== undefined && tagMatches(tag, superblockIds(bytes));
+  });
+}
+
+/**
+ * What blkid reads from a block device or an image file (findmnt's UUID, LABEL, PARTUUID,
+ * PARTLABEL): its filesystem's UUID and label, and for a partition its entry's in the disk's
+ * table. {} for anything else (a directory, a name no file has) and what cannot be read.
+ */
+export function deviceIds(path: string, layout: BlockLayout = KERNEL_LAYOUT): DeviceIds {
+  const type = statPath(path)?.type;
+  if (type !== "block" && type !== "file") return {};
+  const bytes = deviceStart(path);
+  const { uuid, label } = bytes === undefined ? {} : superblockIds(bytes);
+  const partition = type === "block" ? partitionReader(layout)(path) : undefined;
+  return { uuid, label, partuuid: partition?.uuid, partlabel: partition?.label };
 }
 
 /**
@@ -134,6 +180,35 @@ function deviceStart(device: string): Uint8Array | undefined {
   } finally {
     closeQuietly(libcSyscalls, fd);
   }
+}
+
+/**
+ * The device reads of findmnt's UUID, LABEL, PARTUUID, PARTLABEL and SOURCES for one listing,
+ * each source and tag read once however many rows and columns ask: a source is resolved as
+ * findmnt resolves it (mnt_resolve_spec: a tag's device, else the path made canonical against
+ * the working directory), then read (deviceIds).
+ */
+export function sourceDeviceReads(): SourceDevices {
+  const ids = new Map<string, DeviceIds>();
+  const carrying = new Map<string, readonly string[]>();
+  return {
+    idsOf: (spec) => {
+      let found = ids.get(spec);
+      if (found === undefined) {
+        const tag = parseTagSpec(spec);
+        const device = tag !== undefined ? deviceOfTagSpec(tag) : canonicalPath(spec);
+        found = device === undefined ? {} : deviceIds(device);
+        ids.set(spec, found);
+      }
+      return found;
+    },
+    carrying: (tag) => {
+      const key = `${tag.name}=${tag.value}`;
+      let found = carrying.get(key);
+      if (found === undefined) carrying.set(key, (found = devicesWithTag({ ...tag, link: tagLink(tag.name, tag.value) })));
+      return found;
+    },
+  };
 }
 
 /**

@@ -49,7 +49,7 @@ describe("basics", () => {
   });
 
   test("unknown command or flag, missing operand: one-line error, exit 1", () => {
-    for (const args of [["frobnicate"], ["mount", "--frob", "a", "b"], ["mount", "-Z"], ["mount", "tmpfs"], ["umount"], ["findmnt", "a", "b"]]) {
+    for (const args of [["frobnicate"], ["mount", "--frob", "a", "b"], ["mount", "-Z"], ["mount", "tmpfs"], ["umount"], ["findmnt", "a", "b", "c"]]) {
       const r = runCli(args);
       expect(r.code).toBe(1);
       oneLineError(r.stderr);

@@ -1,8 +1,7 @@
 /**
  * mountkit findmnt's flags, and the combinations refused as util-linux findmnt refuses them.
  */
-import { FINDMNT_COLUMNS } from "../../mountinfo/findmnt.ts";
-import { SPACE_COLUMN_NAMES } from "../../mountinfo/findmnt-space.ts";
+import { ALL_COLUMNS } from "../../mountinfo/findmnt.ts";
 import { UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 
 export const FINDMNT_FLAGS: readonly FlagSpec[] = [
@@ -10,7 +9,8 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "mountinfo", value: "FILE", help: "read a saved mountinfo table instead of this process's (a bad line is warned about and skipped)" },
   { long: "task", short: "N", value: "TID", help: "the mount table of that task's namespace (/proc/TID/mountinfo), as findmnt -N" },
   { long: "types", short: "t", value: "TYPES", help: "only these filesystem types (comma-separated; a leading no: all but these)" },
-  { long: "output", short: "o", value: "COLUMNS", help: `columns to print (${[...Object.keys(FINDMNT_COLUMNS), ...SPACE_COLUMN_NAMES].join(",")}); +COLUMNS adds to the default ones` },
+  { long: "output", short: "o", value: "COLUMNS", help: `columns to print (${ALL_COLUMNS.join(",")}); +COLUMNS adds to the default ones` },
+  { long: "output-all", help: "every column findmnt has (but --poll's), in its order; -o +COLUMNS adds more" },
   { long: "noheadings", short: "n", help: "leave out the header line" },
   { long: "raw", short: "r", help: "raw output: one space between cells, blanks escaped (\\x20)" },
   { long: "list", short: "l", help: "a list, not a tree (mountkit prints a tree only for -R)" },
@@ -31,9 +31,10 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "mtab", short: "m", help: "accepted: the kernel's table is mountkit's only one" },
   { long: "notruncate", short: "u", help: "accepted: mountkit never truncates a cell" },
   { long: "mountpoint", short: "M", value: "PATH", help: "the mounts on exactly this mount point (stacked ones too); exit 1 when none" },
-  { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
+  { long: "source", short: "S", value: "SPEC", help: "the mounts of this source (a device, MAJ:MIN, UUID=, LABEL=, or a name such as tmpfs); exit 1 when none" },
   { long: "target", short: "T", value: "PATH", help: "the mount holding PATH, as a PATH operand" },
   { long: "first-only", short: "f", help: "print the first mount found only" },
+  { long: "direction", short: "d", value: "WORD", help: "the order mounts are found and listed in: forward (the table's, the default) or backward" },
   { long: "fstab", short: "s", help: "the fstab's lines instead of the mounts (SOURCE as written: UUID=...); the fstab: -F, else $LIBMOUNT_FSTAB, else /etc/fstab" },
   { long: "evaluate", short: "e", help: "with --fstab: a LABEL=/UUID=/PART... source as the device it names (empty when none does)" },
   { long: "verify", short: "x", help: "check the fstab instead: targets, sources, types, options, order (errors exit 1)" },

@@ -1,11 +1,12 @@
 /**
  * mountkit findmnt --fstab [-F FSTAB]... [-e] [-c] (or -F FSTAB alone): an fstab's lines in
- * findmnt's formats (table, -r, -P, -J), chosen by -t, -O, PATH, -M, -S and -f as findmnt -s
- * chooses them.
+ * findmnt's formats (table, -r, -P, -J), chosen by -t, -O, PATH (or SOURCE TARGET), -M, -S, -d
+ * and -f as findmnt -s chooses them.
  */
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
-import { canonicalPath, deviceOfTagSpec } from "../../ops/block-devices.ts";
+import { canonicalPath, deviceOfTagSpec, sourceDeviceReads } from "../../ops/block-devices.ts";
+import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
 import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
 import { parseTagSpec } from "../../tag-spec.ts";
 import { DEFAULT_COLUMNS, shellColumns, writeRowsJson, writeRowsPairs, writeRowsTable } from "../../mountinfo/findmnt.ts";
@@ -21,8 +22,11 @@ export function fstabListing(
   io: Io,
   json: boolean,
   columns: readonly string[] | undefined,
-  path: string | undefined,
+  /** PATH (a mount point, else a source), -M (or a TARGET operand), -S (or a SOURCE operand) */
+  selection: { readonly path?: string | undefined; readonly mountpoint?: string | undefined; readonly source?: string | undefined },
   kinds: (fstype: string) => boolean,
+  /** -d backward: lines from the file's end */
+  backward: boolean,
   /** -F FILE... without -s: the files' texts, read already (each once, as plain files) */
   texts?: readonly { file: string; text: string }[],
 ): ExitCode {
@@ -34,14 +38,13 @@ export function fstabListing(
   // a problem names its file when there were several; one file's are "line N: ..."
   for (const problem of problems) io.err(messageLine(`findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${problem} (line ignored)`));
   const asPath = (p: string | undefined) => (p !== undefined && p.startsWith("/") ? normalize(p) : p);
-  const mountpoint = asPath(last(args, "mountpoint"));
-  const source = last(args, "source");
   const selected = selectFstabRows(lines, {
     types: last(args, "types"),
     options: last(args, "options"),
-    path: asPath(path),
-    mountpoint,
-    source,
+    path: asPath(selection.path),
+    mountpoint: asPath(selection.mountpoint),
+    source: selection.source,
+    backward,
     firstOnly: has(args, "first-only"),
   });
   // As findmnt: an fstab is a list, never a tree, so finding nothing prints nothing and exits 1.
@@ -49,8 +52,14 @@ export function fstabListing(
   const sourceAs = { evaluate: has(args, "evaluate"), canonicalize: has(args, "canonicalize") };
   const rows: FstabRow[] = selected.map((line) => ({ line, source: shownSource(line.spec, sourceAs) }));
   const picked = columns ?? DEFAULT_COLUMNS;
-  // as findmnt: a line's SIZE and the rest are those of the filesystem now at its mount point
-  const allSpecs = picked.some((c) => SPACE_COLUMN_NAMES.includes(c)) ? { ...FSTAB_COLUMNS, ...spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) } : FSTAB_COLUMNS;
+  const wants = (names: readonly string[]) => picked.some((c) => names.includes(c));
+  const allSpecs = {
+    ...FSTAB_COLUMNS,
+    // as findmnt: a line's SIZE and the rest are those of the filesystem now at its mount point
+    ...(wants(SPACE_COLUMN_NAMES) ? spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) : {}),
+    // UUID and the rest: a tag's own value, or what the device the line names holds
+    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((r: FstabRow) => r.line.spec, FSTAB_COLUMNS.SOURCE!, sourceDeviceReads(), has(args, "evaluate")) : {}),
+  };
   const shell = has(args, "shell");
   const { write, end } = chunkedOutput(io);
   if (json) {

@@ -6,11 +6,26 @@
 import { normalize, resolve } from "../../path.ts";
 import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
-import { DEFAULT_COLUMNS, findmntColumns, parseColumns, RECORD_COLUMNS, shellColumns, writeFindmntJson, writeFindmntJsonTree, writeRowsPairs, writeRowsTable, type Columns } from "../../mountinfo/findmnt.ts";
+import {
+  ALL_COLUMNS,
+  DEFAULT_COLUMNS,
+  findmntColumns,
+  parseColumns,
+  POLL_COLUMNS,
+  RECORD_COLUMNS,
+  shellColumns,
+  writeFindmntJson,
+  writeFindmntJsonTree,
+  writeRowsPairs,
+  writeRowsTable,
+  type Column,
+  type Columns,
+} from "../../mountinfo/findmnt.ts";
+import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
 import { DF_COLUMNS, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
-import { ASCII_TREE, flattenForest, submountForest, treePrefixes, uniqueTargets, UTF8_TREE } from "../../mountinfo/findmnt-tree.ts";
+import { ASCII_TREE, flattenForest, submountForest, treeContinuations, treePrefixes, uniqueTargets, UTF8_TREE } from "../../mountinfo/findmnt-tree.ts";
 import { utf8Locale } from "../locale.ts";
 import { lookupMount, mountOptionItems } from "../../mountinfo/lookup.ts";
 import { matchFstype, matchOptions } from "../../plan/fstab.ts";
@@ -21,7 +36,7 @@ import { existingRealpath } from "../../sys/realpath.ts";
 import { readTextFile } from "../../sys/file.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { fileType, statxMountId } from "../../sys/stat.ts";
-import { canonicalPath, deviceOfTag } from "../../ops/block-devices.ts";
+import { canonicalPath, deviceOfTag, sourceDeviceReads } from "../../ops/block-devices.ts";
 import type { MountInfo } from "../../mountinfo/types.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type ParsedArgs } from "../args.ts";
 import { chunkedOutput, messageLine, reportError, type Io } from "../output.ts";
@@ -46,10 +61,17 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     // the fstab checks load only for --verify
     if (has(args, "verify")) return (require("./findmnt-verify.ts") as typeof import("./findmnt-verify.ts")).verifyCommand(args, io, json);
     const target = last(args, "target");
-    if (args.operands.length + (target === undefined ? 0 : 1) > 1) throw new UsageError("findmnt: give at most one PATH");
+    const mountpoint = last(args, "mountpoint");
+    const source = last(args, "source");
+    // one operand: a PATH (or a source); two: a SOURCE and its TARGET, as findmnt's
+    const [first, second] = args.operands;
+    if (args.operands.length > 2) throw new UsageError("findmnt: give at most two operands: a SOURCE and a TARGET, or one PATH");
+    if (first !== undefined && (target ?? mountpoint ?? source) !== undefined) {
+      throw new UsageError("findmnt: options --target and --source can't be used together with command line element that is not an option");
+    }
+    const backward = backwardDirection(last(args, "direction"));
     const df = has(args, "df");
-    const output = last(args, "output");
-    const columns = output === undefined ? (df ? DF_COLUMNS : undefined) : outputColumns(output, df);
+    const columns = outputColumns(last(args, "output"), df, has(args, "output-all"));
     const kinds = filesystemKinds(args);
     const tabFiles = values(args, "tab-file");
     // -F without -s: each file read once (a pipe, as -F /dev/stdin or <(cmd), has nothing left for
@@ -59,13 +81,15 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     // the fstab listing loads only for --fstab
     if (has(args, "fstab") || savedTable === "fstab") {
       const texts = savedTable === "fstab" ? tabFiles.map((file, i) => ({ file, text: tabText(i) })) : undefined;
-      return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, target ?? args.operands[0], kinds, texts);
+      const selection = second === undefined ? { path: target ?? first, mountpoint, source } : { mountpoint: second, source: first };
+      return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, selection, kinds, backward, texts);
     }
     const task = last(args, "task");
     if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
     const files = task !== undefined ? [`/proc/${task}/mountinfo`] : savedTable === "mountinfo" ? tabFiles : values(args, "mountinfo").slice(-1);
     const saved = files.length > 0;
-    let table = saved ? readSavedTables(files, io, files === tabFiles ? tabText : savedTexts(files)) : readMountInfo();
+    const read = saved ? readSavedTables(files, io, files === tabFiles ? tabText : savedTexts(files)) : { mounts: readMountInfo(), taskOf: () => process.pid };
+    let table = read.mounts;
     if (has(args, "uniq")) table = uniqueTargets(table);
     const types = last(args, "types");
     const options = last(args, "options");
@@ -77,9 +101,9 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
 
     // A saved table, or another namespace's, describes another tree: its paths are taken as written.
     const inTable = (path: string) => (saved ? normalize(resolve("/", path)) : existingRealpath(path));
-    // An operand naming a source (a block device, a name no path has) is -S's; -T always a PATH.
-    const operandSource = target === undefined && args.operands[0] !== undefined ? sourceOperand(args.operands[0], table, !saved) : undefined;
-    const path = operandSource === undefined ? (target ?? args.operands[0]) : undefined;
+    // An operand naming a source (a block device, MAJ:MIN, a name no path has) is -S's; -T always a PATH.
+    const operandSource = second === undefined && first !== undefined ? sourceOperand(first, table, !saved) : undefined;
+    const path = target ?? (second === undefined && operandSource === undefined ? first : undefined);
     if (path !== undefined) {
       // the mount that holds PATH, if it is of the kinds asked for (as findmnt -T: not a lower mount
       // that is); a PATH that does not exist is held by none, and findmnt says nothing of it
@@ -88,17 +112,17 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
       mounts = holder && wanted(holder) ? [holder] : [];
     }
     if (operandSource !== undefined) mounts = mounts.filter(operandSource);
+    if (second !== undefined) mounts = sourceOnTarget(mounts, table, first!, second, inTable, !saved);
     // -M and -S select as findmnt does: every match.
-    const mountpoint = last(args, "mountpoint");
     if (mountpoint !== undefined) {
       const at = inTable(mountpoint);
       mounts = at === undefined ? [] : mounts.filter((m) => m.mountpoint === at);
     }
-    const source = last(args, "source");
-    if (source !== undefined) mounts = mounts.filter(sourceFilter(source, !saved));
+    if (source !== undefined) mounts = mounts.filter(sourceMatcher(source, !saved));
+    if (backward) mounts = mounts.slice().reverse();
     if (has(args, "first-only")) mounts = mounts.slice(0, 1);
     // As findmnt: a search that finds nothing (a PATH no mount of those -t/-O holds) prints nothing and exits 1.
-    if ((path !== undefined || operandSource !== undefined || mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
+    if ((path !== undefined || operandSource !== undefined || second !== undefined || mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
     if (mounts.length === 0) return nothingListed(args, io, json, table.length === 0);
     // -R: what was found and everything below it; drawn as a tree in the TARGET column, as findmnt does
     const forest = has(args, "submounts") ? submountForest(table, mounts) : undefined;
@@ -106,9 +130,9 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     // -D is a list, as df is
     const tree = forest !== undefined && !df && !has(args, "list") && !has(args, "raw") && (columns === undefined || columns.includes("TARGET"));
     const columnSpecs = findmntColumns({ nofsroot: has(args, "nofsroot"), canonical: has(args, "canonicalize") ? canonicalPath : undefined });
-    const allSpecs = columns?.some((c) => SPACE_COLUMN_NAMES.includes(c)) ? { ...columnSpecs, ...mountSpaceColumns(has(args, "bytes")) } : columnSpecs;
     // --json without -o: the ten fields of mountkit's record; else findmnt's four
     const picked = columns ?? (json ? RECORD_COLUMNS : DEFAULT_COLUMNS);
+    const allSpecs = { ...columnSpecs, ...systemColumns(picked, columnSpecs.SOURCE!, read.taskOf, { bytes: has(args, "bytes"), evaluate: has(args, "evaluate") }) };
     const shell = has(args, "shell");
     // written as it is made: a table of tens of thousands of mounts is never one string
     const { write, end } = chunkedOutput(io);
@@ -122,7 +146,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
       const utf8 = utf8Locale();
       const table = { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8, shellHeadings: shell };
       const lines = utf8 && !has(args, "ascii") ? UTF8_TREE : ASCII_TREE;
-      writeRowsTable(write, mounts, picked, allSpecs, tree ? { ...table, treePrefixes: treePrefixes(forest!, lines) } : table);
+      writeRowsTable(write, mounts, picked, allSpecs, tree ? { ...table, treePrefixes: treePrefixes(forest!, lines), treeContinuations: treeContinuations(forest!, lines) } : table);
     }
     end();
     return ExitCode.ok;
@@ -132,8 +156,9 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
 }
 
 const USAGE = [
-  "mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS] [-D [-A]] [-b] [-n] [-f] [-R [-a]] [-U] [-v] [-c] [--mountinfo FILE|-N TID|-F FILE...|-s [-F FSTAB]... [-e]]",
-  "                 [-t TYPES] [-O OPTS] [--real|--pseudo] [-M PATH] [-S SPEC] [[-T] PATH]",
+  "mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS|--output-all] [-D [-A]] [-b] [-n] [-f] [-d backward] [-R [-a]] [-U] [-v] [-c]",
+  "                 [--mountinfo FILE|-N TID|-F FILE...|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS] [--real|--pseudo]",
+  "                 [-M PATH] [-S SPEC] [-T PATH | PATH | SOURCE TARGET]",
   "       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [--verbose] [--json]",
 ].join("\n");
 
@@ -164,21 +189,72 @@ function sourceFilter(spec: string, live: boolean): (m: MountInfo) => boolean {
 }
 
 /**
- * The operand as findmnt takes it when it names a source: a block device (every mount of it,
- * also by its canonical name: a /dev/disk link), or, with no such path, a name some mount has as
- * its source (srv:/exp, tmpfs, UUID=...); in a saved table, a source it holds. undefined: a PATH,
- * whose holder is wanted (findmnt looks a source up first even for an existing path; a
- * directory named like a tmpfs's source stays a PATH here).
+ * A source as findmnt matches -S SOURCE (and a SOURCE operand): MAJ:MIN the mounts of that
+ * device number; else sourceFilter's, and for a block device (a /dev/disk link, /dev/mapper/x)
+ * its canonical name too.
+ */
+function sourceMatcher(spec: string, live: boolean): (m: MountInfo) => boolean {
+  const device = deviceNumberOf(spec);
+  if (device !== undefined) return (m) => m.major === device.major && m.minor === device.minor;
+  const bySource = sourceFilter(spec, live);
+  if (!live || fileType(spec) !== "block") return bySource;
+  const canonical = existingRealpath(spec);
+  return (m) => bySource(m) || m.source === canonical;
+}
+
+/**
+ * MAJ:MIN as findmnt reads a source (sscanf "%d:%d": blanks and a sign before each number, any
+ * text after the second); undefined for a source that does not start so.
+ */
+function deviceNumberOf(spec: string): { major: number; minor: number } | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+):[ \t\n\v\f\r]*([+-]?\d+)/.exec(spec);
+  return m === null ? undefined : { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+/**
+ * The operand as findmnt takes it when it names a source: MAJ:MIN (never a path then), a block
+ * device (every mount of it, also by its canonical name: a /dev/disk link), or, with no such
+ * path, a name some mount has as its source (srv:/exp, tmpfs, UUID=...); in a saved table, a
+ * source it holds. undefined: a PATH, whose holder is wanted (findmnt looks a source up first
+ * even for an existing path; a directory named like a tmpfs's source stays a PATH here).
  */
 function sourceOperand(operand: string, table: readonly MountInfo[], live: boolean): ((m: MountInfo) => boolean) | undefined {
+  if (deviceNumberOf(operand) !== undefined) return sourceMatcher(operand, live);
   const bySource = sourceFilter(operand, live);
   if (!live) return table.some(bySource) ? bySource : undefined;
   const type = fileType(operand);
-  if (type === "block") {
-    const canonical = existingRealpath(operand);
-    return (m) => bySource(m) || m.source === canonical;
-  }
+  if (type === "block") return sourceMatcher(operand, live);
   return type === undefined && table.some(bySource) ? bySource : undefined;
+}
+
+/**
+ * findmnt SOURCE TARGET: the mounts of SOURCE (sourceMatcher's) on exactly TARGET, as -S with
+ * -M. For a MAJ:MIN that finds none there, findmnt asks again of the mount point holding TARGET
+ * (as its -T does of a path that is no mount point), and so does this.
+ */
+function sourceOnTarget(
+  mounts: readonly MountInfo[],
+  table: readonly MountInfo[],
+  spec: string,
+  target: string,
+  inTable: (path: string) => string | undefined,
+  live: boolean,
+): MountInfo[] {
+  const bySource = sourceMatcher(spec, live);
+  const at = inTable(target);
+  if (at === undefined) return [];
+  const on = (point: string) => mounts.filter((m) => m.mountpoint === point && bySource(m));
+  const found = on(at);
+  if (found.length > 0 || deviceNumberOf(spec) === undefined) return found;
+  const holder = lookupMount(table, at);
+  return holder === undefined || holder.mountpoint === at ? [] : on(holder.mountpoint);
+}
+
+/** -d WORD: whether mounts are found and listed from the table's end (backward), as findmnt -d. */
+function backwardDirection(word: string | undefined): boolean {
+  if (word === undefined || word === "forward") return false;
+  if (word === "backward") return true;
+  throw new UsageError(`findmnt: unknown direction '${word}'`);
 }
 
 /**
@@ -194,13 +270,44 @@ function nothingListed(args: ParsedArgs, io: Io, json: boolean, emptyTable: bool
   return ExitCode.ok;
 }
 
-/** -o's columns ("+" adds to -D's with -D); an unknown one is bad usage. */
-function outputColumns(list: string, df: boolean): string[] {
+/**
+ * The columns to print: -o's, else --output-all's (all findmnt has), else -D's; undefined for
+ * the command's defaults. As findmnt, -o +COLUMNS adds to --output-all's, or else to -D's or the
+ * default ones, and -o COLUMNS replaces them. An unknown column is bad usage, and so is one only
+ * findmnt --poll fills.
+ */
+function outputColumns(list: string | undefined, df: boolean, all: boolean): string[] | undefined {
+  const defaults = all ? ALL_COLUMNS : df ? DF_COLUMNS : undefined;
+  if (list === undefined) return defaults?.slice();
+  const poll = list.replace(/^\+/, "").split(",").map((n) => n.trim().toUpperCase()).find((n) => POLL_COLUMNS.includes(n));
+  if (poll !== undefined) throw new UsageError(`findmnt: ${poll} column is requested, but --poll is not enabled (mountkit has no --poll: it does not watch the mount table)`);
   try {
-    return parseColumns(list, df ? DF_COLUMNS : DEFAULT_COLUMNS, SPACE_COLUMN_NAMES);
+    return parseColumns(list, defaults ?? DEFAULT_COLUMNS, SYSTEM_COLUMN_NAMES);
   } catch (err) {
     throw new UsageError(`findmnt: ${(err as Error).message}`);
   }
+}
+
+/** The columns read from the system when a row is printed (findmnt-space.ts's, findmnt-devices.ts's, TID): named here, made by systemColumns. */
+const SYSTEM_COLUMN_NAMES: readonly string[] = [...SPACE_COLUMN_NAMES, ...DEVICE_COLUMN_NAMES, "TID"];
+
+/**
+ * The columns of a mount read from the system, those asked for: SIZE, USED, AVAIL, USE%
+ * (statfs), UUID, LABEL, PARTUUID, PARTLABEL, SOURCES (the source's device, read; source:
+ * the SOURCE column SOURCES falls back to), and TID (the task whose table it is).
+ */
+function systemColumns(
+  picked: readonly string[],
+  source: Column<MountInfo>,
+  taskOf: (m: MountInfo) => number | undefined,
+  flags: { bytes: boolean; evaluate: boolean },
+): Columns<MountInfo> {
+  const wants = (names: readonly string[]) => picked.some((c) => names.includes(c));
+  return {
+    ...(wants(SPACE_COLUMN_NAMES) ? mountSpaceColumns(flags.bytes) : {}),
+    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((m: MountInfo) => m.source, source, sourceDeviceReads(), flags.evaluate) : {}),
+    TID: { value: (m) => taskOf(m) ?? null, right: true, widthHint: 4 },
+  };
 }
 
 /**
@@ -222,14 +329,33 @@ function mountSpaceColumns(bytes: boolean): Columns<MountInfo> {
 /**
  * Saved mountinfo tables (--mountinfo FILE, -F FILE..., -N's), as findmnt reads them: a line
  * that does not parse is warned about, naming the file and line, and left out; a file that
- * cannot be read is bad input (exit 1). text(i): the text of files[i].
+ * cannot be read is bad input (exit 1). text(i): the text of files[i]. taskOf: the task whose
+ * table each mount's file is (TID).
  */
-function readSavedTables(files: readonly string[], io: Io, text: (index: number) => string): MountInfo[] {
-  return files.flatMap((file, i) => {
+function readSavedTables(files: readonly string[], io: Io, text: (index: number) => string): { mounts: MountInfo[]; taskOf: (m: MountInfo) => number | undefined } {
+  const byFile = files.map((file, i) => {
     const { mounts, problems } = parseMountInfoLenient(text(i));
     for (const p of problems) io.err(messageLine(`findmnt: warning: ${quotePath(file)}: line ${p.line}: ${p.detail} (line ignored)`));
     return mounts;
   });
+  const mounts = byFile.flat();
+  const tasks = files.map(taskOfTable);
+  if (tasks.every((t) => t === tasks[0])) return { mounts, taskOf: () => tasks[0] };
+  const taskByMount = new WeakMap<MountInfo, number | undefined>();
+  byFile.forEach((list, i) => list.forEach((m) => taskByMount.set(m, tasks[i])));
+  return { mounts, taskOf: (m) => taskByMount.get(m) };
+}
+
+/**
+ * The task whose mount table a file is, as libmount names it (the TID column): the number its
+ * directory is named by once the path is made canonical (/proc/self/mountinfo's is this
+ * process); none for a file elsewhere.
+ */
+function taskOfTable(file: string): number | undefined {
+  const path = existingRealpath(file) ?? file;
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  const name = dir.slice(dir.lastIndexOf("/") + 1);
+  return /^\d+$/.test(name) && Number(name) > 0 ? Number(name) : undefined;
 }
 
 /**
