@@ -173,13 +173,13 @@ describe("loop attach DEV FILE (losetup DEV FILE)", () => {
     const busy = cli(["loop", "attach", device, other]);
     expect(busy.code).toBe(32);
     expect(busy.stderr).toBe(
-      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is attached to another file: name a free device, or name none for one)\n`,
+      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is attached to another file: name a free device, or give no DEV for one)\n`,
     );
     expect(losetup(["-l", "-n", "-O", "BACK-FILE", device]).stdout.trim()).toBe(img);
     for (const bad of ["/dev/null", s.path("img"), "/dev/loop"]) {
       const run = cli(["loop", "attach", bad, other]);
       expect([bad, run.code, run.stdout]).toEqual([bad, 1, ""]);
-      expect(run.stderr).toContain(`is not a loop device (name one as /dev/loopN, or none for a free one)`);
+      expect(run.stderr).toContain(`is not a loop device (name one as /dev/loopN, or give no DEV for a free one)`);
     }
     expect(cli(["loop", "attach", "a", "b", "c"])).toMatchObject({ code: 1, stderr: expect.stringContaining("loop attach: give FILE, or DEV FILE") });
     expect(cli(["loop", "detach", device]).code).toBe(0);
