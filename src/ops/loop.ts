@@ -436,24 +436,54 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
 
 /**
  * Detach a loop device (losetup -d): now, or when its last user closes it if it is in use.
- * Anything but a loop device is refused before the ioctl, as losetup does (is_loopdev): its
- * number means something else to another driver. The check is made on the file itself, not its
- * name: DEV is opened O_PATH (which opens no device: no other driver's open runs, no FIFO waits
- * for a writer), that fd is stat()ed, and only a loop device is opened for the ioctl, through
- * /proc/self/fd/N, so a name renamed between the check and the open cannot swap the file. A
- * symlink is followed, as losetup -d follows it.
+ * Anything but a loop device is refused before the ioctl, as losetup does (withLoopDeviceFd).
  */
 export function detachLoop(device: string, options: OpsOptions = {}): void {
   const ctx = opsContext(options);
+  withLoopDeviceFd(device, `detach ${quotePath(device)}`, ctx, (fd) => ctx.sys.loopClrFd(fd));
+}
+
+/** What setLoopCapacity found once the driver had read the file's size again. */
+export interface LoopCapacity {
+  /** the device as named */
+  readonly device: string;
+  /** its size now, in bytes (BLKGETSIZE64; sysfs's size is this / 512) */
+  readonly bytes: number;
+}
+
+/**
+ * After a device's backing file grew (or shrank), tell the loop driver to read its size again
+ * (losetup -c, --set-capacity): LOOP_SET_CAPACITY, then the new size by BLKGETSIZE64 on the
+ * same fd. The device shows the file from its offset, at most its sizelimit: growing the file
+ * past that changes nothing. A device not attached is the kernel's ENXIO. Refused before the
+ * ioctl, as detachLoop, for anything but a loop device.
+ */
+export function setLoopCapacity(device: string, options: OpsOptions = {}): LoopCapacity {
+  const ctx = opsContext(options);
+  return withLoopDeviceFd(device, `set the capacity of ${quotePath(device)}`, ctx, (fd) => {
+    ctx.sys.loopSetCapacity(fd);
+    return { device, bytes: ctx.sys.blockDeviceBytes(fd) };
+  });
+}
+
+/**
+ * use(fd) on an fd open (O_RDONLY: both ioctls accept it from root) on the loop device named
+ * device, closed afterwards; errors are given action. Anything but a loop device is refused
+ * before use: a loop ioctl's number means something else to another driver. The check is made
+ * on the file itself, not its name: device is opened O_PATH (which opens no device: no other
+ * driver's open runs, no FIFO waits for a writer), that fd is stat()ed, and only a loop device
+ * is opened for the ioctl, through /proc/self/fd/N, so a name renamed between the check and the
+ * open cannot swap the file. A symlink is followed, as losetup follows it.
+ */
+function withLoopDeviceFd<T>(device: string, action: string, ctx: OpsContext, use: (fd: number) => T): T {
   const { sys } = ctx;
-  const action = `detach ${quotePath(device)}`;
   try {
     const handle = sys.openPath(device);
     try {
       refuseNotLoop(device, handle, ctx, action);
       const fd = openHandle(handle, device, ctx);
       try {
-        sys.loopClrFd(fd);
+        return use(fd);
       } finally {
         closeQuietly(sys, fd);
       }
