@@ -60,7 +60,7 @@ export { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./ops/unmount-
 export { unmountMountTable, UMOUNT_ALL_DEFAULT_TYPES, type TableUnmountOptions, type TableUnmountResult } from "./ops/unmount-table.ts";
 export { UNMOUNT_BUSY, retrySync, retryAsync, withPolicy, type RetryPolicy } from "./ops/retry.ts";
 export { kernelFacts, resetKernelFacts, runningInUserNamespace } from "./ops/features.ts";
-export { attachLoop, detachLoop, type AttachLoopOptions, type LoopAttachment } from "./ops/loop.ts";
+export { attachLoop, detachLoop, setLoopCapacity, type AttachLoopOptions, type LoopAttachment, type LoopCapacity } from "./ops/loop.ts";
 export { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./ops/loop-retry.ts";
 export { listLoopDevices, type ListLoopOptions, type LoopDevice } from "./ops/loop-list.ts";
 export { enterMountNamespace } from "./ops/enter-namespace.ts";

@@ -17,6 +17,8 @@ export interface FlagSpec {
   readonly help: string;
   /** more names for the same flag (e.g. --fake for --dry-run) */
   readonly aliases?: readonly string[];
+  /** more letters for the same flag (losetup's -E for -e) */
+  readonly shortAliases?: readonly string[];
 }
 
 export interface ParsedArgs {
@@ -46,7 +48,8 @@ export function flagGiven(argv: readonly string[], specs: readonly FlagSpec[], l
 
 /**
  * parseArgs' reading of argv, to its end whatever it meets: every flag it can read, and the first
- * problem (an unknown flag is skipped; a flag that takes no value but is given one is kept).
+ * problem (an unknown flag is skipped; a flag that takes no value but is given one is kept, and
+ * so is one that needs a value and ends argv, as "").
  */
 function readArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined } {
   const byLong = new Map<string, FlagSpec>();
@@ -55,6 +58,7 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
     byLong.set(spec.long, spec);
     for (const alias of spec.aliases ?? []) byLong.set(alias, spec);
     if (spec.short) byShort.set(spec.short, spec);
+    for (const letter of spec.shortAliases ?? []) byShort.set(letter, spec);
   }
   const flags = new Map<string, string[]>();
   const operands: string[] = [];
@@ -89,7 +93,10 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
       } else if (spec.value) {
         if (eq >= 0) record(spec, arg.slice(eq + 1));
         else if (i + 1 < argv.length) record(spec, argv[++i]!);
-        else refuse(new UsageError(`${command}: option --${name} needs a value`));
+        else {
+          refuse(new UsageError(`${command}: option --${name} needs a value`));
+          record(spec, "");
+        }
       } else {
         if (eq >= 0) refuse(new UsageError(`${command}: option --${name} takes no value`));
         record(spec, "");
@@ -111,7 +118,10 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
         if (spec.value) {
           if (j + 1 < arg.length) record(spec, arg.slice(j + 1));
           else if (i + 1 < argv.length) record(spec, argv[++i]!);
-          else refuse(new UsageError(`${command}: option -${letter} needs a value`));
+          else {
+            refuse(new UsageError(`${command}: option -${letter} needs a value`));
+            record(spec, "");
+          }
           break;
         }
         record(spec, "");
@@ -140,7 +150,7 @@ export function last(args: ParsedArgs, long: string): string | undefined {
 /** Help text for a command: usage line, then one line per flag. */
 export function formatHelp(usage: string, summary: string, specs: readonly FlagSpec[]): string {
   const rows = specs.map((s) => {
-    const names = [s.short ? `-${s.short}` : "", `--${s.long}`, ...(s.aliases ?? []).map((a) => `--${a}`)]
+    const names = [s.short ? `-${s.short}` : "", ...(s.shortAliases ?? []).map((l) => `-${l}`), `--${s.long}`, ...(s.aliases ?? []).map((a) => `--${a}`)]
       .filter(Boolean)
       .join(", ");
     const value = s.value ? ` ${s.value}` : s.optionalValue ? `[=${s.optionalValue}]` : "";

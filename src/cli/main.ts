@@ -52,7 +52,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   },
   loop: {
     run: (argv, io) => (require("./commands/loop.ts") as typeof import("./commands/loop.ts")).loopCommand(argv, io),
-    summary: "attach a file to a loop device, or detach loop devices",
+    summary: "attach a file to a loop device; detach, resize or list loop devices",
   },
 };
 

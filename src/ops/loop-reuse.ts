@@ -11,6 +11,7 @@ import { Errno } from "../errno.ts";
 import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
 import type { LoopSetup } from "../plan/loop-step.ts";
 import { attachedLoopNames, describeLoopRange, loopRangeRelation, reuseShortfalls } from "../plan/loop-reuse.ts";
+import { MOUNT_LOOP_TERMS, otherLoopDeviceProblem, overlappingLoopProblem, type LoopProblem, type LoopRequestTerms } from "../plan/loop-request-terms.ts";
 import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
 import { LO_FLAGS, logicalSectorSize, type LoopStatus } from "../sys/loop.ts";
@@ -27,9 +28,10 @@ export const PARTITIONS_PATH = "/proc/partitions";
  * The device attached to setup.file over the same range, opened, or undefined when there is
  * none (or /proc/partitions cannot be read: then, as containerd, a new device is attached).
  * A device over an overlapping range is an error, as is a read-only one when the mount must
- * be read-write (mount -w).
+ * be read-write (mount -w); their messages name the request's parts in terms (a mount's
+ * options by default, loop attach's flags for it).
  */
-export function attachedLoopOf(setup: LoopSetup, ctx: OpsContext): AttachedLoop | undefined {
+export function attachedLoopOf(setup: LoopSetup, ctx: OpsContext, terms: LoopRequestTerms = MOUNT_LOOP_TERMS): AttachedLoop | undefined {
   const names = attachedLoopNamesOrNone(ctx);
   if (names.length === 0) return undefined;
   const file = existingRealpath(setup.file);
@@ -48,11 +50,11 @@ export function attachedLoopOf(setup: LoopSetup, ctx: OpsContext): AttachedLoop 
     const readOnly = (status.flags & LO_FLAGS.READ_ONLY) !== 0;
     if (relation === "overlapping" || (readOnly && !setup.readOnly && !setup.readOnlyFallback)) {
       closeQuietly(ctx.sys, fd);
-      throw relation === "overlapping" ? overlapError(setup, device, status) : readOnlyError(setup, device);
+      throw relation === "overlapping" ? overlapError(setup, device, status, terms) : readOnlyError(setup, device);
     }
     if (setup.device !== undefined && setup.device !== device) {
       closeQuietly(ctx.sys, fd);
-      throw conflictError(setup, device);
+      throw refusal(otherLoopDeviceProblem(setup.file, device, setup.device, terms));
     }
     ctx.log?.(`loop: ${quotePath(file)} is attached to ${device} already (${describeLoopRange(status)}): mounting that device, as mount(8) does`);
     warnShortfalls(setup, device, fd, status, ctx);
@@ -157,23 +159,19 @@ function openIfSameFile(name: string, identity: { device: number; inode: number 
   return undefined;
 }
 
-function overlapError(setup: LoopSetup, device: string, status: LoopStatus): MountFailedError {
-  const why = `${quotePath(setup.file)} is attached to ${device} over a range (${describeLoopRange(status)}) that overlaps the one asked (${describeLoopRange(setup)})`;
-  return new MountFailedError(`overlapping loop device exists: ${why}`, new PlanError(why), {
-    hint: `two loop devices over one part of a file corrupt what is mounted through them: mount ${device} itself, ask for the same offset= and sizelimit=, or detach it (mountkit loop detach ${device})`,
-  });
+function overlapError(setup: LoopSetup, device: string, status: LoopStatus, terms: LoopRequestTerms): MountFailedError {
+  const problem = overlappingLoopProblem(setup.file, device, status, setup, terms);
+  return new MountFailedError(`overlapping loop device exists: ${problem.why}`, new PlanError(problem.why), { hint: problem.hint });
 }
 
+/** Only a mount reaches it: loop attach falls back to read-only, as losetup does. */
 function readOnlyError(setup: LoopSetup, device: string): MountFailedError {
-  const why = `${quotePath(setup.file)} is attached to ${device} read-only, and read-write was asked (-w)`;
-  return new MountFailedError(why, new PlanError(why), {
+  return refusal({
+    why: `${quotePath(setup.file)} is attached to ${device} read-only, and read-write was asked (-w)`,
     hint: `mount it read-only (-r), or without -w, or detach ${device} first (mountkit loop detach ${device})`,
   });
 }
 
-function conflictError(setup: LoopSetup, device: string): MountFailedError {
-  const why = `${quotePath(setup.file)} is attached to ${device} already, and loop=${setup.device} asks for another device over it`;
-  return new MountFailedError(why, new PlanError(why), {
-    hint: `give loop=${device}, or loop alone, to mount it through ${device}; or detach ${device} first`,
-  });
+function refusal({ why, hint }: LoopProblem): MountFailedError {
+  return new MountFailedError(why, new PlanError(why), { hint });
 }

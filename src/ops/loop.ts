@@ -11,6 +11,7 @@ import { isLoopDevice, loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
 import { readOnlyHelperOptions } from "../plan/helper-options.ts";
 import type { LoopRange } from "../plan/loop-reuse.ts";
+import { ATTACH_LOOP_TERMS, busyLoopDeviceHint, missingLoopDeviceHint, MOUNT_LOOP_TERMS, notLoopDeviceHint, type LoopRequestTerms } from "../plan/loop-request-terms.ts";
 import { checkSectorSize, loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
@@ -46,10 +47,9 @@ export interface AttachedLoop {
 
 /**
  * Attach setup.file to a free loop device, retrying under `policy` when another process wins
- * the race. `otherDevice` ends a hint about a named device that cannot be used: how to ask for a
- * free one instead ("give loop alone", for a mount).
+ * the race. Hints name the request's parts in terms (a mount's options by default).
  */
-export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, otherDevice = "give loop alone"): AttachedLoop {
+export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, terms: LoopRequestTerms = MOUNT_LOOP_TERMS): AttachedLoop {
   const { sys } = ctx;
   const file = absolutePath(asked.file);
   try {
@@ -69,7 +69,7 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
   } catch (err) {
     if (err instanceof SyscallError && err.hint === undefined) {
       // with the read-only fallback (or -r), an EACCES or EROFS is from opening it even to read
-      err.hint = loopHint(err, asked.file, { device: asked.device, otherDevice, readTried: asked.readOnly || asked.readOnlyFallback, sectorSize: asked.sectorSize });
+      err.hint = loopHint(err, asked.file, { device: asked.device, terms, readTried: asked.readOnly || asked.readOnlyFallback, sectorSize: asked.sectorSize });
     }
     throw err;
   }
@@ -280,8 +280,8 @@ function loopHelperArgs(args: HelperArguments, forcedReadOnly: boolean): HelperA
 export interface LoopHintContext {
   /** the device named (loop=, loop attach DEV FILE) */
   readonly device?: string | undefined;
-  /** how to ask for a free device instead of the one named ("give loop alone") */
-  readonly otherDevice?: string;
+  /** how the request names its parts (a mount's options by default) */
+  readonly terms?: LoopRequestTerms;
   /** the file was (or would have been) opened read-only: a refusal is of reading it */
   readonly readTried?: boolean;
   /** the sector size asked, when one was */
@@ -314,14 +314,14 @@ export function checkLoopBackingFiles(plan: Plan, ctx: OpsContext): void {
 
 /** What the user can do about a failed attach. */
 export function loopHint(err: SyscallError, file: string, known: LoopHintContext = {}): string | undefined {
-  const { device, otherDevice = "give loop alone" } = known;
+  const { device, terms = MOUNT_LOOP_TERMS } = known;
   if (err.paths.includes(LOOP_CONTROL_PATH)) {
     // the device is there but not ours to open: a permission, not a missing module
     if (err.errno === Errno.EACCES || err.errno === Errno.EPERM) return `attaching a loop device needs root (${LOOP_CONTROL_PATH} is not open to this user)`;
     return "no loop device support: load the loop module (modprobe loop)";
   }
-  if (device !== undefined && err.errno === Errno.EBUSY) return `${device} is attached to another file: name a free device, or ${otherDevice} for one`;
-  if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return `there is no ${device}: name an existing loop device, or ${otherDevice} for a free one`;
+  if (device !== undefined && err.errno === Errno.EBUSY) return busyLoopDeviceHint(device, terms);
+  if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return missingLoopDeviceHint(device, terms);
   if (device === undefined) {
     const hint = freeDeviceHint(err);
     if (hint !== undefined) return hint;
@@ -394,13 +394,14 @@ export interface LoopAttachment extends AttachedLoop {
  * Attach file to a free loop device (losetup -f), or to options.device (losetup DEV FILE). The
  * caller owns the returned fd: keep it open until the device is in use when autoclear is set,
  * then close() it. What the device does not do of what was asked (direct I/O the kernel turned
- * down, a device reused with -L that lacks it) goes to options.warn.
+ * down, a device reused with -L that lacks it) goes to options.warn. Errors and hints name the
+ * request as `mountkit loop attach` takes it (DEV, --offset, --sizelimit: ATTACH_LOOP_TERMS).
  */
 export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopAttachment {
   const ctx = opsContext(options);
   const action = `attach ${quotePath(file)} to ${options.device === undefined ? "a loop device" : quotePath(options.device)}`;
   if (options.device !== undefined && !isLoopDevice(options.device)) {
-    throw new PlanError(`${action}: ${quotePath(options.device)} is not a loop device`, { hint: "name one as /dev/loopN, or none for a free one" });
+    throw new PlanError(`${action}: ${quotePath(options.device)} is not a loop device`, { hint: notLoopDeviceHint(ATTACH_LOOP_TERMS) });
   }
   const sectorSize = options.sectorSize === undefined ? 0 : checkSectorSize(options.sectorSize, String(options.sectorSize));
   const setup: LoopSetup = {
@@ -418,7 +419,7 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
   };
   let attached: AttachedLoop;
   try {
-    attached = (options.noOverlap ? attachedLoopOf(setup, ctx) : undefined) ?? attachLoopDevice(setup, ctx, options.retry, "name none");
+    attached = (options.noOverlap ? attachedLoopOf(setup, ctx, ATTACH_LOOP_TERMS) : undefined) ?? attachLoopDevice(setup, ctx, options.retry, ATTACH_LOOP_TERMS);
   } catch (err) {
     if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(action);
     throw err;
@@ -435,24 +436,54 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
 
 /**
  * Detach a loop device (losetup -d): now, or when its last user closes it if it is in use.
- * Anything but a loop device is refused before the ioctl, as losetup does (is_loopdev): its
- * number means something else to another driver. The check is made on the file itself, not its
- * name: DEV is opened O_PATH (which opens no device: no other driver's open runs, no FIFO waits
- * for a writer), that fd is stat()ed, and only a loop device is opened for the ioctl, through
- * /proc/self/fd/N, so a name renamed between the check and the open cannot swap the file. A
- * symlink is followed, as losetup -d follows it.
+ * Anything but a loop device is refused before the ioctl, as losetup does (withLoopDeviceFd).
  */
 export function detachLoop(device: string, options: OpsOptions = {}): void {
   const ctx = opsContext(options);
+  withLoopDeviceFd(device, `detach ${quotePath(device)}`, ctx, (fd) => ctx.sys.loopClrFd(fd));
+}
+
+/** What setLoopCapacity found once the driver had read the file's size again. */
+export interface LoopCapacity {
+  /** the device as named */
+  readonly device: string;
+  /** its size now, in bytes (BLKGETSIZE64; sysfs's size is this / 512) */
+  readonly bytes: number;
+}
+
+/**
+ * After a device's backing file grew (or shrank), tell the loop driver to read its size again
+ * (losetup -c, --set-capacity): LOOP_SET_CAPACITY, then the new size by BLKGETSIZE64 on the
+ * same fd. The device shows the file from its offset, at most its sizelimit: growing the file
+ * past that changes nothing. A device not attached is the kernel's ENXIO. Refused before the
+ * ioctl, as detachLoop, for anything but a loop device.
+ */
+export function setLoopCapacity(device: string, options: OpsOptions = {}): LoopCapacity {
+  const ctx = opsContext(options);
+  return withLoopDeviceFd(device, `set the capacity of ${quotePath(device)}`, ctx, (fd) => {
+    ctx.sys.loopSetCapacity(fd);
+    return { device, bytes: ctx.sys.blockDeviceBytes(fd) };
+  });
+}
+
+/**
+ * use(fd) on an fd open (O_RDONLY: both ioctls accept it from root) on the loop device named
+ * device, closed afterwards; errors are given action. Anything but a loop device is refused
+ * before use: a loop ioctl's number means something else to another driver. The check is made
+ * on the file itself, not its name: device is opened O_PATH (which opens no device: no other
+ * driver's open runs, no FIFO waits for a writer), that fd is stat()ed, and only a loop device
+ * is opened for the ioctl, through /proc/self/fd/N, so a name renamed between the check and the
+ * open cannot swap the file. A symlink is followed, as losetup follows it.
+ */
+function withLoopDeviceFd<T>(device: string, action: string, ctx: OpsContext, use: (fd: number) => T): T {
   const { sys } = ctx;
-  const action = `detach ${quotePath(device)}`;
   try {
     const handle = sys.openPath(device);
     try {
       refuseNotLoop(device, handle, ctx, action);
       const fd = openHandle(handle, device, ctx);
       try {
-        sys.loopClrFd(fd);
+        return use(fd);
       } finally {
         closeQuietly(sys, fd);
       }

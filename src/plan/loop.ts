@@ -12,6 +12,7 @@ import { probedLoopHelperArguments } from "./external-helper.ts";
 import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
 import type { LoopMethod, LoopMountStep, LoopSetup } from "./loop-step.ts";
+import { MOUNT_LOOP_TERMS, notLoopDeviceHint } from "./loop-request-terms.ts";
 import type { Planner } from "./mount-plan.ts";
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { joinData, type ClassifiedOptions } from "./options.ts";
@@ -102,7 +103,7 @@ export function planLoop(ctx: MountContext): Plan {
   const { directIo, offset, sizeLimit, rest } = takeLoopOptions(options);
   const device = options.loopDevice;
   if (device !== undefined && !isLoopDevice(device)) {
-    throw new PlanError(`${ctx.action}: loop=${device} is not a loop device`, { hint: "name one as /dev/loopN, or give loop alone for a free one" });
+    throw new PlanError(`${ctx.action}: loop=${device} is not a loop device`, { hint: notLoopDeviceHint(MOUNT_LOOP_TERMS) });
   }
   const loop: LoopSetup = {
     file: mount.source,

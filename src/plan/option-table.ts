@@ -3,6 +3,7 @@
  * The same table drives classification (classify.ts), `--help` and `features` output.
  */
 import { MS } from "./flags.ts";
+import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "./loop-encryption.ts";
 import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
 
 export type OptionBehaviour =
@@ -20,7 +21,7 @@ export type OptionBehaviour =
    */
   | { kind: "userspace"; implies?: number }
   /** libmount's, but mountkit cannot carry it out: refused by name rather than dropped or sent to the kernel */
-  | { kind: "unsupported"; why: string }
+  | { kind: "unsupported"; why: string; hint?: string }
   /** selects a feature that builds extra plan steps (loop devices, idmapping) */
   | { kind: "feature"; feature: LoopFeature | "uidmap" | "gidmap" | "idmap" | IdmapScope | "subdir" | "copyup" }
   /**
@@ -175,7 +176,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   // libmount hands helper=X on to mount helpers; mountkit does not choose mount.X by it.
   { name: "helper", valued: true, behaviour: { kind: "userspace" }, help: "mount(8)'s helper type (passed on to a mount.TYPE helper; mountkit does not pick mount.X by it)", origin: "util-linux" },
   // Dropped, these would mount without the protection asked for: refused by name instead.
-  { name: "encryption", valued: true, behaviour: { kind: "unsupported", why: "loop device encryption is not supported (mount(8) refuses it with a loop device too)" }, help: "refused: loop encryption", origin: "util-linux" },
+  { name: "encryption", valued: true, behaviour: { kind: "unsupported", why: LOOP_ENCRYPTION_UNSUPPORTED, hint: LOOP_ENCRYPTION_HINT }, help: "refused: loop encryption", origin: "util-linux" },
   ...["hashdevice", "roothash", "hashoffset", "roothashfile", "fecdevice", "fecoffset", "fecroots", "roothashsig", "oncorruption"].map(
     (key): OptionSpec => ({ name: `verity.${key}`, valued: true, behaviour: { kind: "unsupported", why: "mountkit does not set up dm-verity devices" }, help: "refused: dm-verity", origin: "util-linux" }),
   ),

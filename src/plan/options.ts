@@ -174,7 +174,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
         }
         break;
       case "unsupported":
-        throw new PlanError(`parse options: ${item}: ${b.why}`);
+        throw new PlanError(`parse options: ${item}: ${b.why}`, b.hint === undefined ? undefined : { hint: b.hint });
       case "feature":
         if (isLoopFeature(b.feature)) {
           loop = true;

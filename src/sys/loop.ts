@@ -14,6 +14,7 @@ export const LOOP_IOCTL = {
   CLR_FD: 0x4c01,
   SET_STATUS64: 0x4c04,
   GET_STATUS64: 0x4c05,
+  SET_CAPACITY: 0x4c07,
   SET_DIRECT_IO: 0x4c08,
   SET_BLOCK_SIZE: 0x4c09,
   CONFIGURE: 0x4c0a,
@@ -139,14 +140,35 @@ export function loopGetStatus64(loopFd: number): LoopStatus {
   return decodeLoopInfo64(new DataView(bytes.buffer));
 }
 
-/** BLKSSZGET, <linux/fs.h>'s _IO(0x12, 104): a block device's logical sector size, as an int */
-const BLKSSZGET = 0x1268;
+/** Block device ioctls of <linux/fs.h> that loop devices answer (any block device does). */
+export const BLOCK_IOCTL = {
+  /** _IO(0x12, 104): the logical sector size, as an int */
+  SSZGET: 0x1268,
+  /** _IOR(0x12, 114, size_t): the size in bytes, as a u64 */
+  GETSIZE64: 0x80081272,
+} as const;
 
 /** ioctl(deviceFd, BLKSSZGET, &size) -> the logical sector size in bytes (sysfs's queue/logical_block_size) */
 export function logicalSectorSize(deviceFd: number): number {
   const size = new Int32Array(1);
-  checked(withPointer().ioctl(deviceFd, BLKSSZGET, size), "ioctl(BLKSSZGET)");
+  checked(withPointer().ioctl(deviceFd, BLOCK_IOCTL.SSZGET, size), "ioctl(BLKSSZGET)");
   return size[0]!;
+}
+
+/** ioctl(deviceFd, BLKGETSIZE64, &bytes) -> the device's size in bytes (sysfs's size is this / 512) */
+export function blockDeviceBytes(deviceFd: number): number {
+  const bytes = new BigUint64Array(1);
+  checked(withPointer().ioctl(deviceFd, BLOCK_IOCTL.GETSIZE64, bytes), "ioctl(BLKGETSIZE64)");
+  return Number(bytes[0]!);
+}
+
+/**
+ * ioctl(loopFd, LOOP_SET_CAPACITY, 0): read the backing file's size again (after it grew or
+ * shrank) and resize the device to it, within its offset and sizelimit (losetup -c). ENXIO
+ * when nothing is attached.
+ */
+export function loopSetCapacity(loopFd: number): void {
+  checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_CAPACITY, 0), "ioctl(LOOP_SET_CAPACITY)");
 }
 
 /** ioctl(loopFd, LOOP_SET_DIRECT_IO, on) */

@@ -33,11 +33,13 @@ import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from
 import { namespaceType, setns, unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
 import {
+  blockDeviceBytes,
   loopClrFd,
   loopConfigure,
   loopCtlGetFree,
   loopGetStatus64,
   loopSetBlockSize,
+  loopSetCapacity,
   loopSetDirectIo,
   loopSetFd,
   loopSetStatus64,
@@ -144,6 +146,10 @@ export interface Syscalls {
   loopSetBlockSize(loopFd: number, bytes: number): void;
   /** ioctl(loopFd, LOOP_CLR_FD) */
   loopClrFd(loopFd: number): void;
+  /** ioctl(loopFd, LOOP_SET_CAPACITY): the device's size read again from its backing file */
+  loopSetCapacity(loopFd: number): void;
+  /** ioctl(deviceFd, BLKGETSIZE64) -> the block device's size in bytes */
+  blockDeviceBytes(deviceFd: number): number;
 
   /** fcntl(fd, F_DUPFD_CLOEXEC, 0) -> a new fd of the same open file, the caller's to close */
   dupCloexec(fd: number): number;
@@ -228,6 +234,8 @@ export const libcSyscalls: Syscalls = {
   loopSetDirectIo,
   loopSetBlockSize,
   loopClrFd,
+  loopSetCapacity,
+  blockDeviceBytes,
   dupCloexec,
   readAt,
   statxFile,

@@ -1,12 +1,20 @@
-// loop attach and loop list beside util-linux losetup 2.38 for what losetup offers beyond the
-// basics: -b (sector size), --direct-io[=on|off], DEV FILE, -O/-n and a DEV to list; and what
-// the kernel does not do of what was asked (direct I/O, a reused device's features), said as a
-// warning. Real devices; root, private mount namespace. Only devices bound to this test's own
+// loop attach, loop set-capacity and loop list beside util-linux losetup 2.38 for what losetup
+// offers beyond the basics: -b (sector size), --direct-io[=on|off], DEV FILE, -c, -O/-n and a
+// DEV to list, and its old -e/-E refused by name; and what the kernel does not do of what was
+// asked (direct I/O, a reused device's features), said as a warning. Real devices; root, private mount namespace. Only devices bound to this test's own
 // files are looked at, and every one is released in the test's cleanup, whatever it did.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { MountFailedError } from "../../src/errors.ts";
+import { setLoopCapacity } from "../../src/ops/loop.ts";
+import { AT } from "../../src/plan/mount-api-flags.ts";
+import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "../../src/plan/loop-encryption.ts";
+import { O } from "../../src/sys/fd.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
 import { BINARY, runCli } from "../support/cli.ts";
-import { detachLoopDevicesOf, expectFreed, loopDevicesOf } from "../support/resources.ts";
+import { caught } from "../support/caught.ts";
+import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
@@ -28,6 +36,7 @@ const fileOf = (name: string, bytes: number) => {
   cleanups.push(() => detachLoopDevicesOf(path));
   return path;
 };
+const MiB = 1 << 20;
 const STRATEGIES = [
   ["LOOP_CONFIGURE", ""],
   ["LOOP_SET_FD", "legacy"],
@@ -173,13 +182,13 @@ describe("loop attach DEV FILE (losetup DEV FILE)", () => {
     const busy = cli(["loop", "attach", device, other]);
     expect(busy.code).toBe(32);
     expect(busy.stderr).toBe(
-      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is attached to another file: name a free device, or name none for one)\n`,
+      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is attached to another file: name a free device, or give no DEV for one)\n`,
     );
     expect(losetup(["-l", "-n", "-O", "BACK-FILE", device]).stdout.trim()).toBe(img);
     for (const bad of ["/dev/null", s.path("img"), "/dev/loop"]) {
       const run = cli(["loop", "attach", bad, other]);
       expect([bad, run.code, run.stdout]).toEqual([bad, 1, ""]);
-      expect(run.stderr).toContain(`is not a loop device (name one as /dev/loopN, or none for a free one)`);
+      expect(run.stderr).toContain(`is not a loop device (name one as /dev/loopN, or give no DEV for a free one)`);
     }
     expect(cli(["loop", "attach", "a", "b", "c"])).toMatchObject({ code: 1, stderr: expect.stringContaining("loop attach: give FILE, or DEV FILE") });
     expect(cli(["loop", "detach", device]).code).toBe(0);
@@ -290,4 +299,162 @@ test("loop attach of a file even reading is refused: EACCES, the hint says it ca
   expect(ours.exitCode).toBe(32);
   expect(ours.stderr.toString()).toBe(`mountkit: attach ${file} to a loop device: open(2): EACCES (Permission denied) (${file} cannot be read: check its permissions)\n`);
   await expectFreed(file);
+});
+
+describe("loop set-capacity (losetup -c, --set-capacity)", () => {
+  /** The device's size in 512-byte sectors as sysfs shows it, and in bytes as blockdev (util-linux) reads it. */
+  const sizeOf = (device: string) => {
+    const bytes = Bun.spawnSync(["blockdev", "--getsize64", device]);
+    expect([device, bytes.exitCode]).toEqual([device, 0]);
+    return { sectors: Number(sysfs(device, "size")), bytes: Number(bytes.stdout.toString().trim()) };
+  };
+  test("after the file grew or shrank, each device's size is read again, within its --offset and --sizelimit; as losetup -c", async () => {
+    fresh("losetup-c");
+    const img = fileOf("img", MiB);
+    const whole = attached([img]);
+    const limited = attached(["--sizelimit", "1M", img]);
+    const offset = attached(["--offset", "512K", img]);
+    const devices = [whole, limited, offset];
+    const ranges = () => losetup(["-l", "-n", "-O", "NAME,OFFSET,SIZELIMIT"]).stdout.split("\n").filter((line) => devices.includes(line.split(/\s+/)[0]!)).sort();
+    const rangesBefore = ranges();
+    expect(devices.map(sizeOf)).toEqual([{ sectors: 2048, bytes: MiB }, { sectors: 2048, bytes: MiB }, { sectors: 1024, bytes: MiB / 2 }]);
+
+    truncateSync(img, 3 * MiB);
+    // the driver does not look by itself: unchanged until asked
+    expect(devices.map((d) => sizeOf(d).sectors)).toEqual([2048, 2048, 1024]);
+    expect(cli(["loop", "set-capacity", ...devices])).toEqual({ code: 0, stdout: "", stderr: "" });
+    // the whole file; no more than the sizelimit; the file from the offset on
+    expect(devices.map(sizeOf)).toEqual([{ sectors: 6144, bytes: 3 * MiB }, { sectors: 2048, bytes: MiB }, { sectors: 5120, bytes: 2.5 * MiB }]);
+    // the device's range (losetup -l's OFFSET and SIZELIMIT) is not changed by it
+    expect(ranges()).toEqual(rangesBefore);
+
+    // losetup -c on its own device over the same file, after it shrank: the same sizes as ours
+    const theirs = losetup(["-f", "--show", img]).stdout.trim();
+    expect(sizeOf(theirs).sectors).toBe(6144);
+    truncateSync(img, 2 * MiB);
+    expect(losetup(["-c", theirs])).toEqual({ code: 0, stdout: "", stderr: "" });
+    const run = cli(["loop", "set-capacity", "--json", whole]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ ok: true, exitCode: 0, results: [{ device: whole, ok: true, bytes: 2 * MiB }] });
+    expect(sizeOf(whole)).toEqual(sizeOf(theirs));
+    expect(sizeOf(whole)).toEqual({ sectors: 4096, bytes: 2 * MiB });
+
+    expect(cli(["loop", "detach", ...devices, theirs]).code).toBe(0);
+    await expectFreed(img);
+  });
+
+  test("a device in use by a mount is resized under it; its filesystem can then be grown into it (what -c is for)", async () => {
+    fresh("losetup-c-mounted");
+    const img = image("img", 8);
+    const t = dir("m");
+    unmountAfter(t);
+    const device = attached([img]);
+    expect(runCli(["mount", device, t]).code).toBe(0);
+    /** the mounted filesystem's size in bytes, as df reads it */
+    const fsBytes = () => Number(Bun.spawnSync(["df", "-B1", "--output=size", t]).stdout.toString().trim().split("\n")[1]);
+    const fsBefore = fsBytes();
+    truncateSync(img, 16 * MiB);
+    expect(cli(["loop", "set-capacity", device])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(sizeOf(device)).toEqual({ sectors: 32768, bytes: 16 * MiB });
+    expect(mountsUnder(t).find((m) => m.mountpoint === t)?.source).toBe(device);
+    // the filesystem keeps its own size until it is grown into the device (offline here: an
+    // online resize2fs needs CAP_SYS_RESOURCE, which this sandbox's root lacks)
+    expect(fsBytes()).toBe(fsBefore);
+    expect(runCli(["umount", t]).code).toBe(0);
+    const grow = Bun.spawnSync(["resize2fs", "-f", device]);
+    expect([grow.exitCode, grow.stdout.toString()]).toEqual([0, expect.stringContaining(`The filesystem on ${device} is now 4096 (4k) blocks long`)]);
+    expect(runCli(["mount", device, t]).code).toBe(0);
+    expect(fsBytes()).toBeGreaterThan(fsBefore + 7 * MiB);
+    expect(runCli(["umount", t]).code).toBe(0);
+    expect(cli(["loop", "detach", device]).code).toBe(0);
+    await expectFreed(img);
+  });
+
+  test("the library: the device checked through an O_PATH handle, then LOOP_SET_CAPACITY and BLKGETSIZE64 on one fd; no fd left", async () => {
+    fresh("losetup-c-library");
+    const img = fileOf("img", MiB);
+    const device = attached([img]);
+    truncateSync(img, 2 * MiB);
+    const before = openFds();
+    const sys = injectFaults(libcSyscalls, {});
+    expect(setLoopCapacity(device, { sys })).toEqual({ device, bytes: 2 * MiB });
+    const [handle, fd] = [sys.log[1]?.[1], sys.log[3]?.[1]];
+    expect(sys.log.filter(([call]) => call !== "readlink")).toEqual([
+      ["openPath", device],
+      ["statxNode", handle, "", AT.EMPTY_PATH],
+      ["open", `/proc/self/fd/${handle}`, O.RDONLY | O.CLOEXEC],
+      ["loopSetCapacity", fd],
+      ["blockDeviceBytes", fd],
+      ["close", fd],
+      ["close", handle],
+    ]);
+    expect(newFds(before)).toEqual([]);
+    expect(sizeOf(device).sectors).toBe(4096);
+    expect(cli(["loop", "detach", device]).code).toBe(0);
+    await expectFreed(img);
+  });
+
+  test("what is no loop device (losetup: 'failed to use device'), a device not attached (ENXIO), one missing (ENOENT): named, exit 32; some of several: 64", async () => {
+    fresh("losetup-c-errors");
+    const file = fileOf("plain", 4096);
+    const directory = dir("d");
+    const disk = readdirSync("/sys/block").find((name) => !name.startsWith("loop") && existsSync(`/dev/${name}`));
+    if (disk === undefined) throw new Error("this test needs a block device that is not a loop device (/sys/block lists none with a /dev node)");
+    const diskNumber = readFileSync(`/sys/block/${disk}/dev`, "utf8").trim();
+    for (const [path, kind] of [
+      ["/dev/null", "a character device"],
+      [file, "a regular file"],
+      [directory, "a directory"],
+      [`/dev/${disk}`, `another block device (${diskNumber}, ${disk})`],
+    ] as const) {
+      const theirs = losetup(["-c", path]);
+      expect([path, theirs.code, theirs.stderr]).toEqual([path, 1, `losetup: ${path}: failed to use device: No such device\n`]);
+      expect([path, cli(["loop", "set-capacity", path])]).toEqual([
+        path,
+        { code: 32, stdout: "", stderr: `mountkit: set the capacity of ${path}: ${path} is ${kind}, not a loop device (name a loop device, /dev/loopN (mountkit loop list shows the attached ones))\n` },
+      ]);
+      const err = caught(() => setLoopCapacity(path)) as MountFailedError;
+      expect(err).toBeInstanceOf(MountFailedError);
+    }
+    // not attached (another process may attach the free device meanwhile: then another)
+    let free = "";
+    let ours = { code: 0, stdout: "", stderr: "" };
+    for (let attempt = 0; attempt < 5 && ours.code !== 32; attempt++) {
+      free = losetup(["-f"]).stdout.trim();
+      ours = cli(["loop", "set-capacity", free]);
+    }
+    expect(ours).toEqual({ code: 32, stdout: "", stderr: `mountkit: set the capacity of ${free}: ioctl(LOOP_SET_CAPACITY): ENXIO (No such device or address) (the device is not attached to a file)\n` });
+    expect(losetup(["-c", free])).toMatchObject({ code: 1, stderr: `losetup: ${free}: set capacity failed: No such device or address\n` });
+    // several, one missing: the others resized, exit 64
+    const img = fileOf("img", MiB);
+    const device = attached([img]);
+    truncateSync(img, 2 * MiB);
+    expect(cli(["loop", "set-capacity", "/dev/loop999999", device])).toEqual({
+      code: 64,
+      stdout: "",
+      stderr: "mountkit: set the capacity of /dev/loop999999: open(2): ENOENT (No such file or directory) (there is no /dev/loop999999: mountkit loop list shows the attached loop devices)\n",
+    });
+    expect(sizeOf(device).sectors).toBe(4096);
+    expect(cli(["loop", "set-capacity"])).toMatchObject({ code: 1, stdout: "", stderr: expect.stringContaining("loop set-capacity: missing DEV operand") });
+    expect(cli(["loop", "detach", device]).code).toBe(0);
+    await expectFreed(img);
+    await expectFreed(file);
+  });
+});
+
+test("loop attach -e/-E/--encryption (losetup's cryptoloop): refused by name, exit 1, nothing attached; mount's encryption= in the same words", async () => {
+  fresh("losetup-e");
+  const img = fileOf("img", MiB);
+  const refusal = `mountkit: loop attach: -e/-E/--encryption: ${LOOP_ENCRYPTION_UNSUPPORTED} (${LOOP_ENCRYPTION_HINT})\n`;
+  for (const args of [["-e", "aes", img], ["-E", "1", img], ["--encryption=twofish", img], ["-reaes", img], [img, "-e"], ["--bogus", "-e", "aes", img]]) {
+    expect([args, cli(["loop", "attach", ...args])]).toEqual([args, { code: 1, stdout: "", stderr: refusal }]);
+    // losetup 2.38 no longer knows them at all
+    expect([args, losetup(["-f", "--show", ...args]).code]).toEqual([args, 1]);
+  }
+  expect(loopDevicesOf(img).sysfs).toEqual([]);
+  const t = dir("m");
+  const mounted = runCli(["mount", "-o", "loop,encryption=aes", img, t]);
+  expect(mounted).toEqual({ code: 1, stdout: "", stderr: `mountkit: parse options: encryption=aes: ${LOOP_ENCRYPTION_UNSUPPORTED} (${LOOP_ENCRYPTION_HINT})\n` });
+  expect(mountsUnder(t)).toEqual([]);
+  await expectFreed(img);
 });

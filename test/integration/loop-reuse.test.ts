@@ -180,8 +180,9 @@ describe("ranges of the file", () => {
     const err = caught(() => mount({ type: "ext4", source: img, options: ["loop", "offset=1M", "sizelimit=8M"] }, t)) as MountFailedError;
     expect(err).toBeInstanceOf(MountFailedError);
     expect(exitCodeFor(err)).toBe(32);
-    expect(err.message).toContain(`overlapping loop device exists: ${img} is attached to ${device} over a range (offset 0, sizelimit ${8 << 20})`);
-    expect(err.hint).toContain(`mountkit loop detach ${device}`);
+    // a mount's own words: its options
+    expect(err.message).toContain(`overlapping loop device exists: ${img} is attached to ${device} over a range (offset 0, sizelimit ${8 << 20}) that overlaps the one asked (offset ${1 << 20}, sizelimit ${8 << 20})`);
+    expect(err.hint).toBe(`two loop devices over one part of a file corrupt what is mounted through them: mount ${device} itself, ask for the same offset= and sizelimit=, or detach it (mountkit loop detach ${device})`);
     expect(newFds(before)).toEqual([]);
     expect(loopDevicesOf(img).sysfs).toEqual([device]);
     expect(mountsUnder(t)).toEqual([]);
@@ -254,6 +255,7 @@ describe("loop=/dev/loopN", () => {
     const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${other}`] }, t)) as MountFailedError;
     expect(err).toBeInstanceOf(MountFailedError);
     expect(err.message).toContain(`is attached to ${attached} already, and loop=${other} asks for another device over it`);
+    expect(err.hint).toBe(`give loop=${attached}, or give loop alone, to mount ${attached}; or detach ${attached} first`);
     expect(loopDevicesOf(img).sysfs).toEqual([attached]);
     expect(mountsUnder(t)).toEqual([]);
     mount({ type: "ext4", source: img, options: [`loop=${attached}`] }, t);
@@ -315,10 +317,27 @@ test("loop attach -L (losetup --nooverlap) prints the device attached already; a
   expect(again.code).toBe(0);
   expect(JSON.parse(again.stdout)).toEqual({ ok: true, exitCode: 0, device, number: Number(device.slice("/dev/loop".length)), readOnly: false, reused: true });
   expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  // its own words: --offset, --sizelimit and DEV, never a mount's loop= or offset=
   const overlap = runCli(["loop", "attach", "-L", "--offset", "4096", img]);
-  expect(overlap.code).toBe(32);
-  expect(overlap.stderr).toContain(`attach ${img} to a loop device: overlapping loop device exists`);
+  expect(overlap).toEqual({
+    code: 32,
+    stdout: "",
+    stderr:
+      `mountkit: attach ${img} to a loop device: overlapping loop device exists: ${img} is attached to ${device} over a range (offset 0, sizelimit 0) that overlaps the one asked (--offset 4096, --sizelimit 0) ` +
+      `(two loop devices over one part of a file corrupt what is mounted through them: use ${device} itself, give the same --offset and --sizelimit, or detach it (mountkit loop detach ${device}))\n`,
+  });
   expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  // DEV FILE with -L, FILE attached to another device: refused, naming DEV (losetup 2.38: "overlapping loop device exists", exit 1)
+  const free = Bun.spawnSync(["losetup", "-f"]).stdout.toString().trim();
+  const conflict = runCli(["loop", "attach", "-L", free, img]);
+  expect(conflict).toEqual({
+    code: 32,
+    stdout: "",
+    stderr: `mountkit: attach ${img} to ${free}: ${img} is attached to ${device} already, and DEV ${free} asks for another device over it (give ${device} as DEV, or give no DEV, to use ${device}; or detach ${device} first)\n`,
+  });
+  expect(Bun.spawnSync(["losetup", "-L", free, img]).exitCode).toBe(1);
+  expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  expect(runCli(["loop", "attach", "-L", device, img])).toEqual({ code: 0, stdout: `${device}\n`, stderr: "" });
   const second = runCli(["loop", "attach", img]);
   expect(second.code).toBe(0);
   expect(second.stdout.trim()).not.toBe(device);

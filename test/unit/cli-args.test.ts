@@ -61,6 +61,18 @@ describe("parseArgs", () => {
     expect([jsonAnywhere(["--json", "mount"]), jsonAnywhere(["frob", "--", "--json"]), jsonAnywhere(["-J"])]).toEqual([true, false, false]);
   });
 
+  test("more letters for one flag (losetup's -e and -E): each read as the flag, shown in --help beside its letter", () => {
+    const specs: FlagSpec[] = [{ long: "encryption", short: "e", shortAliases: ["E"], value: "TYPE", help: "enc" }, { long: "read-only", short: "r", help: "ro" }];
+    const read = (...argv: string[]) => Object.fromEntries(parseArgs("loop attach", argv, specs).flags);
+    expect(read("-e", "aes", "-rEtwofish", "--encryption=3")).toEqual({ encryption: ["aes", "twofish", "3"], "read-only": [""] });
+    expect(formatHelp("loop attach ...", "Attach.", specs)).toContain("-e, -E, --encryption TYPE");
+  });
+
+  test("flagGiven sees a flag that needs a value and ends the command line (parseArgs refuses it)", () => {
+    expect([flagGiven(["x", "-t"], SPECS, "types"), flagGiven(["--types"], SPECS, "types"), flagGiven(["x"], SPECS, "types")]).toEqual([true, true, false]);
+    expect((caught(() => parse("x", "-t")) as UsageError).message).toBe("mount: option -t needs a value");
+  });
+
   test("--help shows a value as ' VALUE' and an optional one as '[=VALUE]'", () => {
     const help = formatHelp("mount ...", "Mount.", SPECS);
     expect(help).toContain("-t, --types TYPE");

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  BLOCK_IOCTL,
   decodeLoopInfo64,
   encodeLoopConfig,
   LO_FLAGS,
@@ -18,6 +19,7 @@ const PROGRAM = `
 #include <stdio.h>
 #include <stddef.h>
 #include <linux/loop.h>
+#include <linux/fs.h>
 #define I(f) printf("info.%s %zu\\n", #f, offsetof(struct loop_info64, lo_##f))
 int main(void) {
   printf("sizeof.loop_info64 %zu\\nsizeof.loop_config %zu\\n", sizeof(struct loop_info64), sizeof(struct loop_config));
@@ -28,6 +30,7 @@ int main(void) {
     offsetof(struct loop_config, info), offsetof(struct loop_config, __reserved));
   printf("ioctl.SET_FD %d\\nioctl.CLR_FD %d\\nioctl.SET_STATUS64 %d\\nioctl.GET_STATUS64 %d\\n", LOOP_SET_FD, LOOP_CLR_FD, LOOP_SET_STATUS64, LOOP_GET_STATUS64);
   printf("ioctl.SET_DIRECT_IO %d\\nioctl.SET_BLOCK_SIZE %d\\nioctl.CONFIGURE %d\\nioctl.CTL_GET_FREE %d\\n", LOOP_SET_DIRECT_IO, LOOP_SET_BLOCK_SIZE, LOOP_CONFIGURE, LOOP_CTL_GET_FREE);
+  printf("ioctl.SET_CAPACITY %d\\nblock.SSZGET %lu\\nblock.GETSIZE64 %lu\\n", LOOP_SET_CAPACITY, (unsigned long)BLKSSZGET, (unsigned long)BLKGETSIZE64);
   printf("flags.READ_ONLY %d\\nflags.AUTOCLEAR %d\\nflags.PARTSCAN %d\\nflags.DIRECT_IO %d\\n", LO_FLAGS_READ_ONLY, LO_FLAGS_AUTOCLEAR, LO_FLAGS_PARTSCAN, LO_FLAGS_DIRECT_IO);
   return 0;
 }
@@ -50,7 +53,7 @@ function fromC(): Map<string, number> {
   }
 }
 
-test("loop_info64 is 232 bytes and loop_config 304, every offset as in <linux/loop.h>", () => {
+test("loop_info64 is 232 bytes and loop_config 304, every offset as in <linux/loop.h>; the ioctl numbers as in it and <linux/fs.h>", () => {
   const c = fromC();
   expect(LOOP_INFO64_SIZE).toBe(232);
   expect(LOOP_CONFIG_SIZE).toBe(304);
@@ -61,6 +64,7 @@ test("loop_info64 is 232 bytes and loop_config 304, every offset as in <linux/lo
   for (const [field, offset] of Object.entries(LOOP_CONFIG_OFFSET)) expect([field, c.get(`config.${snake(field)}`)]).toEqual([field, offset]);
   for (const [name, value] of Object.entries(LOOP_IOCTL)) expect([name, c.get(`ioctl.${name}`)]).toEqual([name, value]);
   for (const [name, value] of Object.entries(LO_FLAGS)) expect([name, c.get(`flags.${name}`)]).toEqual([name, value]);
+  for (const [name, value] of Object.entries(BLOCK_IOCTL)) expect([name, c.get(`block.${name}`)]).toEqual([name, value]);
 });
 
 test("a loop_config encodes and its info decodes back; the file name keeps its NUL", () => {

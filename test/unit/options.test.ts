@@ -5,6 +5,7 @@ import { OPTION_TABLE } from "../../src/plan/option-table.ts";
 import { hasUnbalancedQuote, splitOptionText } from "../../src/option-text.ts";
 import { classifyOptions, dataSize, entryOptions, joinData, splitOptionString, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
+import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "../../src/plan/loop-encryption.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import type { MountStep } from "../../src/plan/steps.ts";
 import type { FsContextStep } from "../../src/plan/fs-context-step.ts";
@@ -159,6 +160,20 @@ describe("classifyOptions", () => {
       expect(() => classifyOptions(["ro", item])).toThrow(PlanError);
       expect(() => classifyOptions([item])).toThrow(item);
     }
+  });
+
+  test("encryption= says why (cryptoloop is gone) and what to use, in the words loop attach -e uses too", () => {
+    let err: unknown;
+    try {
+      classifyOptions(["loop", "encryption=aes"]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PlanError);
+    expect((err as PlanError).message).toBe(`parse options: encryption=aes: ${LOOP_ENCRYPTION_UNSUPPORTED}`);
+    expect((err as PlanError).hint).toBe(LOOP_ENCRYPTION_HINT);
+    expect(LOOP_ENCRYPTION_UNSUPPORTED).toContain("cryptoloop was removed from Linux");
+    expect(LOOP_ENCRYPTION_HINT).toContain("cryptsetup");
   });
 
   test("flagsMentioned records what the options set or cleared, the whole atime group for any atime word", () => {

@@ -6,6 +6,7 @@ test("the library exports the overlay and loop API", () => {
   for (const name of [
     "attachLoop",
     "detachLoop",
+    "setLoopCapacity",
     "listLoopDevices",
     "withDirThread",
     "readOnly",

@@ -1,12 +1,13 @@
 /**
- * mountkit loop attach|detach|list: loop devices by hand (losetup -f --show, losetup DEV FILE,
- * losetup -d, losetup --list [-j FILE | DEV]).
+ * mountkit loop attach|detach|set-capacity|list: loop devices by hand (losetup -f --show,
+ * losetup DEV FILE, losetup -d, losetup -c, losetup --list [-j FILE | DEV]).
  */
 import { ExitCode, PlanError, quotePath } from "../../errors.ts";
-import { attachLoop, detachLoop, loopSizeWarning } from "../../ops/loop.ts";
+import { attachLoop, detachLoop, loopSizeWarning, setLoopCapacity } from "../../ops/loop.ts";
 import { describeLoopDevice, listLoopDevices, loopDeviceNamed } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
 import { checkSectorSize } from "../../plan/loop-size.ts";
+import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "../../plan/loop-encryption.ts";
 import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { formatLoopTable, loopColumns, loopColumnsHelp, loopListJson, needsBackingIdentity } from "../loop-list-output.ts";
 import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
@@ -22,12 +23,19 @@ const ATTACH_FLAGS: readonly FlagSpec[] = [
   { long: "offset", short: "o", value: "BYTES", help: "start this far into the file (4096, 1MiB, ...)" },
   { long: "sizelimit", value: "BYTES", help: "show at most this much of the file" },
   { long: "nooverlap", short: "L", help: "print the device attached to FILE over the same range already instead of attaching another (losetup -L)" },
+  // losetup's old encryption flags, refused by name: cryptoloop is gone from the kernel
+  { long: "encryption", short: "e", shortAliases: ["E"], value: "TYPE", help: "refused: loop encryption (cryptoloop) was removed from Linux; use dm-crypt (cryptsetup)" },
   { long: "json", help: "print the result as JSON" },
   { long: "help", short: "h", help: "show this help" },
 ];
 
 const DETACH_FLAGS: readonly FlagSpec[] = [
   { long: "json", help: "print a result per device as JSON" },
+  { long: "help", short: "h", help: "show this help" },
+];
+
+const SET_CAPACITY_FLAGS: readonly FlagSpec[] = [
+  { long: "json", help: "print a result per device, with its size in bytes, as JSON" },
   { long: "help", short: "h", help: "show this help" },
 ];
 
@@ -47,27 +55,31 @@ const AUTOCLEAR_HINT =
 export const LOOP_USAGE =
   "mountkit loop attach [-r] [-P|--partscan] [--direct-io[=on|off]] [-b|--sector-size BYTES] [--autoclear] [-L|--nooverlap] [--offset BYTES] [--sizelimit BYTES] [--json] [DEV] FILE\n" +
   "       mountkit loop detach [--json] DEV...\n" +
+  "       mountkit loop set-capacity [--json] DEV...\n" +
   "       mountkit loop list [-n] [-O LIST] [--json] [FILE | DEV | -j FILE]";
 
 export function loopCommand(argv: readonly string[], io: Io): ExitCode {
   const [sub, ...rest] = argv;
   if (sub === "attach") return attach(rest, io, flagGiven(rest, ATTACH_FLAGS, "json"));
   if (sub === "detach") return detach(rest, io, flagGiven(rest, DETACH_FLAGS, "json"));
+  if (sub === "set-capacity") return setCapacity(rest, io, flagGiven(rest, SET_CAPACITY_FLAGS, "json"));
   if (sub === "list") return list(rest, io, flagGiven(rest, LIST_FLAGS, "json"));
   if (sub === "--help" || sub === "-h") {
     io.out(
-      `Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, detach loop devices, or list the attached ones.\n` +
-        "Options: mountkit loop attach --help, mountkit loop detach --help, mountkit loop list --help.\n",
+      `Usage: ${LOOP_USAGE}\n\nAttach a file to a free loop device and print it, detach loop devices, resize them to their grown files, or list the attached ones.\n` +
+        "Options: mountkit loop attach --help, mountkit loop detach --help, mountkit loop set-capacity --help, mountkit loop list --help.\n",
     );
     return ExitCode.ok;
   }
   // `loop --json list`: the options are the subcommand's, after it
-  const hint = sub?.startsWith("-") ? `options go after attach, detach or list; usage: ${LOOP_USAGE}` : `usage: ${LOOP_USAGE}`;
-  return reportError(io, new UsageError(`loop: expected attach, detach or list, got ${JSON.stringify(sub ?? "")}`, { hint }), jsonAnywhere(argv));
+  const hint = sub?.startsWith("-") ? `options go after attach, detach, set-capacity or list; usage: ${LOOP_USAGE}` : `usage: ${LOOP_USAGE}`;
+  return reportError(io, new UsageError(`loop: expected attach, detach, set-capacity or list, got ${JSON.stringify(sub ?? "")}`, { hint }), jsonAnywhere(argv));
 }
 
 function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
   try {
+    // before anything else is read: it is the one problem worth naming, wherever it stands
+    if (flagGiven(argv, ATTACH_FLAGS, "encryption")) throw new UsageError(`loop attach: -e/-E/--encryption: ${LOOP_ENCRYPTION_UNSUPPORTED}`, { hint: LOOP_ENCRYPTION_HINT });
     const args = parseArgs("loop attach", argv, ATTACH_FLAGS);
     if (has(args, "help")) {
       io.out(formatHelp(LOOP_USAGE.split("\n")[0]!.trim(), "Attach FILE to a free loop device, or to DEV, and print the device.", ATTACH_FLAGS));
@@ -122,24 +134,63 @@ function directIoAsked(value: string | undefined): boolean {
 }
 
 function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
+  return eachDevice(
+    { command: "loop detach", usage: LOOP_USAGE.split("\n")[1]!.trim(), summary: "Detach loop devices (when a device is in use, when its last user closes it).", flags: DETACH_FLAGS },
+    argv,
+    io,
+    json,
+    (device) => {
+      detachLoop(device);
+      return {};
+    },
+  );
+}
+
+/** losetup -c: each device's size read again from its backing file; nothing printed but errors, as losetup. */
+function setCapacity(argv: readonly string[], io: Io, json: boolean): ExitCode {
+  return eachDevice(
+    {
+      command: "loop set-capacity",
+      usage: LOOP_USAGE.split("\n")[2]!.trim(),
+      summary: "Resize loop devices to their backing files, after a file grew or shrank (losetup -c, --set-capacity). The device shows the file from its offset, at most its sizelimit.",
+      flags: SET_CAPACITY_FLAGS,
+    },
+    argv,
+    io,
+    json,
+    (device) => ({ bytes: setLoopCapacity(device).bytes }),
+  );
+}
+
+/**
+ * A subcommand that does one thing to each DEV operand: every device is tried, each failure is
+ * said on stderr; exit 0, 32 when all failed, 64 when some did. --json: {results: [{device, ok,
+ * ...what act returned, error?}], error?}.
+ */
+function eachDevice(
+  command: { command: string; usage: string; summary: string; flags: readonly FlagSpec[] },
+  argv: readonly string[],
+  io: Io,
+  json: boolean,
+  act: (device: string) => Record<string, unknown>,
+): ExitCode {
   let devices: readonly string[];
   try {
-    const args = parseArgs("loop detach", argv, DETACH_FLAGS);
+    const args = parseArgs(command.command, argv, command.flags);
     if (has(args, "help")) {
-      io.out(formatHelp(LOOP_USAGE.split("\n")[1]!.trim(), "Detach loop devices (when a device is in use, when its last user closes it).", DETACH_FLAGS));
+      io.out(formatHelp(command.usage, command.summary, command.flags));
       return ExitCode.ok;
     }
-    if (args.operands.length === 0) throw new UsageError("loop detach: missing DEV operand");
+    if (args.operands.length === 0) throw new UsageError(`${command.command}: missing DEV operand`);
     devices = args.operands;
   } catch (err) {
     return reportError(io, err, json);
   }
-  const results: { device: string; ok: boolean; error?: Record<string, unknown> }[] = [];
+  const results: Record<string, unknown>[] = [];
   const failures: unknown[] = [];
   for (const device of devices) {
     try {
-      detachLoop(device);
-      results.push({ device, ok: true });
+      results.push({ device, ok: true, ...act(device) });
     } catch (err) {
       failures.push(err);
       io.err(errorLine(err));
@@ -147,7 +198,7 @@ function detach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     }
   }
   const code = failures.length === 0 ? ExitCode.ok : failures.length === devices.length ? ExitCode.mountFailed : ExitCode.someFailed;
-  if (json) printResult(io, code, { results, error: failuresJson("loop detach", failures, devices.length - failures.length) });
+  if (json) printResult(io, code, { results, error: failuresJson(command.command, failures, devices.length - failures.length) });
   return code;
 }
 
@@ -157,7 +208,7 @@ function list(argv: readonly string[], io: Io, json: boolean): ExitCode {
     if (has(args, "help")) {
       io.out(
         formatHelp(
-          LOOP_USAGE.split("\n")[2]!.trim(),
+          LOOP_USAGE.split("\n")[3]!.trim(),
           "List the attached loop devices (losetup --list), those attached to FILE (losetup -j FILE), or the loop device DEV (losetup --list DEV).",
           LIST_FLAGS,
         ) + `\nColumns:\n${loopColumnsHelp()}\n`,

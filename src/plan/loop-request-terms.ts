@@ -1,0 +1,81 @@
+/**
+ * How a loop device request names its own parts in errors and hints: a loop mount by its
+ * options (loop=, offset=, sizelimit=), `loop attach` by its operand and flags (DEV, --offset,
+ * --sizelimit), so each message tells the user what to change in what they typed. The wording
+ * of the messages that depend on it (a device over an overlapping range, another device than
+ * the one asked, a named device that cannot be used) lives here too, once. Pure.
+ */
+import { quotePath } from "../errors.ts";
+import { describeLoopRange, type LoopRange } from "./loop-reuse.ts";
+
+export interface LoopRequestTerms {
+  /** the device the request named: "loop=/dev/loop3", "DEV /dev/loop3" */
+  namedDevice(device: string): string;
+  /** how to ask for a free device instead: "give loop alone", "give no DEV" */
+  readonly freeDevice: string;
+  /** how to ask for that device: "give loop=/dev/loop3", "give /dev/loop3 as DEV" */
+  thisDevice(device: string): string;
+  /** the range asked, as the request gave it: "offset 4096, sizelimit 0", "--offset 4096, --sizelimit 0" */
+  askedRange(range: LoopRange): string;
+  /** how to ask for the range a device has: "ask for the same offset= and sizelimit=" */
+  readonly sameRange: string;
+  /** what the request does with a device: "mount /dev/loop3", "use /dev/loop3" */
+  use(device: string): string;
+}
+
+/** mount -o loop[=DEV],offset=,sizelimit= (and fstab, apply: the same options) */
+export const MOUNT_LOOP_TERMS: LoopRequestTerms = {
+  namedDevice: (device) => `loop=${device}`,
+  freeDevice: "give loop alone",
+  thisDevice: (device) => `give loop=${device}`,
+  askedRange: describeLoopRange,
+  sameRange: "ask for the same offset= and sizelimit=",
+  use: (device) => `mount ${device}`,
+};
+
+/** mountkit loop attach [--offset N] [--sizelimit N] [DEV] FILE (losetup's), and attachLoop() */
+export const ATTACH_LOOP_TERMS: LoopRequestTerms = {
+  namedDevice: (device) => `DEV ${device}`,
+  freeDevice: "give no DEV",
+  thisDevice: (device) => `give ${device} as DEV`,
+  askedRange: (range) => `--offset ${range.offset}, --sizelimit ${range.sizeLimit}`,
+  sameRange: "give the same --offset and --sizelimit",
+  use: (device) => `use ${device}`,
+};
+
+/** A problem and what to do about it. */
+export interface LoopProblem {
+  readonly why: string;
+  readonly hint: string;
+}
+
+/** file is attached to device over a range (attached) that overlaps the one asked: two caches over one part of it. */
+export function overlappingLoopProblem(file: string, device: string, attached: LoopRange, asked: LoopRange, terms: LoopRequestTerms): LoopProblem {
+  return {
+    why: `${quotePath(file)} is attached to ${device} over a range (${describeLoopRange(attached)}) that overlaps the one asked (${terms.askedRange(asked)})`,
+    hint: `two loop devices over one part of a file corrupt what is mounted through them: ${terms.use(device)} itself, ${terms.sameRange}, or detach it (mountkit loop detach ${device})`,
+  };
+}
+
+/** file is attached to device already, and the request named another device (asked) over it. */
+export function otherLoopDeviceProblem(file: string, device: string, asked: string, terms: LoopRequestTerms): LoopProblem {
+  return {
+    why: `${quotePath(file)} is attached to ${device} already, and ${terms.namedDevice(asked)} asks for another device over it`,
+    hint: `${terms.thisDevice(device)}, or ${terms.freeDevice}, to ${terms.use(device)}; or detach ${device} first`,
+  };
+}
+
+/** The hint for a named device that is attached to another file (EBUSY). */
+export function busyLoopDeviceHint(device: string, terms: LoopRequestTerms): string {
+  return `${device} is attached to another file: name a free device, or ${terms.freeDevice} for one`;
+}
+
+/** The hint for a named device that does not exist (ENOENT). */
+export function missingLoopDeviceHint(device: string, terms: LoopRequestTerms): string {
+  return `there is no ${device}: name an existing loop device, or ${terms.freeDevice} for a free one`;
+}
+
+/** The hint for a name that is no loop device, refused before any syscall. */
+export function notLoopDeviceHint(terms: LoopRequestTerms): string {
+  return `name one as /dev/loopN, or ${terms.freeDevice} for a free one`;
+}

@@ -1,0 +1,57 @@
+// The words a loop request's errors and hints use for its own parts: a mount's options, or
+// loop attach's flags and DEV operand (src/plan/loop-request-terms.ts), from one place.
+import { describe, expect, test } from "bun:test";
+import {
+  ATTACH_LOOP_TERMS,
+  busyLoopDeviceHint,
+  missingLoopDeviceHint,
+  MOUNT_LOOP_TERMS,
+  notLoopDeviceHint,
+  otherLoopDeviceProblem,
+  overlappingLoopProblem,
+} from "../../src/plan/loop-request-terms.ts";
+
+const attached = { offset: 0, sizeLimit: 8 << 20 };
+const asked = { offset: 4096, sizeLimit: 0 };
+
+describe("a loop mount speaks of its options (loop=, offset=, sizelimit=)", () => {
+  test("an overlapping range, another device than the one attached, a named device unusable", () => {
+    expect(overlappingLoopProblem("/img", "/dev/loop3", attached, asked, MOUNT_LOOP_TERMS)).toEqual({
+      why: "/img is attached to /dev/loop3 over a range (offset 0, sizelimit 8388608) that overlaps the one asked (offset 4096, sizelimit 0)",
+      hint: "two loop devices over one part of a file corrupt what is mounted through them: mount /dev/loop3 itself, ask for the same offset= and sizelimit=, or detach it (mountkit loop detach /dev/loop3)",
+    });
+    expect(otherLoopDeviceProblem("/img", "/dev/loop3", "/dev/loop5", MOUNT_LOOP_TERMS)).toEqual({
+      why: "/img is attached to /dev/loop3 already, and loop=/dev/loop5 asks for another device over it",
+      hint: "give loop=/dev/loop3, or give loop alone, to mount /dev/loop3; or detach /dev/loop3 first",
+    });
+    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe("/dev/loop5 is attached to another file: name a free device, or give loop alone for one");
+    expect(missingLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe("there is no /dev/loop5: name an existing loop device, or give loop alone for a free one");
+    expect(notLoopDeviceHint(MOUNT_LOOP_TERMS)).toBe("name one as /dev/loopN, or give loop alone for a free one");
+  });
+});
+
+describe("loop attach speaks of its flags and operand (--offset, --sizelimit, DEV), never of mount options", () => {
+  test("the same problems", () => {
+    const texts = [
+      overlappingLoopProblem("/img", "/dev/loop3", attached, asked, ATTACH_LOOP_TERMS),
+      otherLoopDeviceProblem("/img", "/dev/loop3", "/dev/loop5", ATTACH_LOOP_TERMS),
+    ];
+    expect(texts).toEqual([
+      {
+        why: "/img is attached to /dev/loop3 over a range (offset 0, sizelimit 8388608) that overlaps the one asked (--offset 4096, --sizelimit 0)",
+        hint: "two loop devices over one part of a file corrupt what is mounted through them: use /dev/loop3 itself, give the same --offset and --sizelimit, or detach it (mountkit loop detach /dev/loop3)",
+      },
+      {
+        why: "/img is attached to /dev/loop3 already, and DEV /dev/loop5 asks for another device over it",
+        hint: "give /dev/loop3 as DEV, or give no DEV, to use /dev/loop3; or detach /dev/loop3 first",
+      },
+    ]);
+    const hints = [busyLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS), missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS), notLoopDeviceHint(ATTACH_LOOP_TERMS)];
+    expect(hints).toEqual([
+      "/dev/loop5 is attached to another file: name a free device, or give no DEV for one",
+      "there is no /dev/loop5: name an existing loop device, or give no DEV for a free one",
+      "name one as /dev/loopN, or give no DEV for a free one",
+    ]);
+    for (const text of [...texts.flatMap((t) => [t.why, t.hint]), ...hints]) expect(text).not.toMatch(/loop=|offset=|sizelimit=|mount \/dev/);
+  });
+});
