@@ -65,9 +65,9 @@ export function otherLoopDeviceProblem(file: string, device: string, asked: stri
   };
 }
 
-/** The hint for a named device that is attached to another file (EBUSY). */
+/** The hint for a named device that is attached already (EBUSY): to another file, or to this one (loop attach DEV FILE twice). */
 export function busyLoopDeviceHint(device: string, terms: LoopRequestTerms): string {
-  return `${device} is attached to another file: name a free device, or ${terms.freeDevice} for one`;
+  return `${device} is in use, attached to a file already: name a free device, or ${terms.freeDevice} for one`;
 }
 
 /** The hint for a named device that does not exist (ENOENT). */

@@ -7,6 +7,7 @@ import { beforeAll, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { BINARY } from "../support/cli.ts";
 import { requireRootNamespace } from "../support/root.ts";
+import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -26,17 +27,16 @@ const MOUNTKIT: Tool = (name) => `"$MK" ${name}`;
 
 /** setup (failing loudly), then command, in a private namespace of its own, cwd $D; what it said and left. */
 function runIn(dir: string, setup: string, command: string): Outcome {
-  const list = `awk -v d="$D" '$5 == d || index($5, d "/") == 1 { sub("^" d, "D", $5); print $5, $(NF-1) }' /proc/self/mountinfo`;
-  const script = ["set -eu", `cd "$D"`, setup, "set +e", `${command} >"$D/.stdout" 2>"$D/.stderr"`, 'echo "exit=$?"', list].join("\n");
+  const script = ["set -eu", `cd "$D"`, setup, "set +e", `${command} >"$D/.stdout" 2>"$D/.stderr"`, PRINT_EXIT_AND_MOUNTS_LEFT].join("\n");
   const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });
-  const [first, ...left] = proc.stdout.toString().split("\n").slice(0, -1);
-  expect([first, proc.stderr.toString(), proc.exitCode]).toEqual([expect.stringMatching(/^exit=\d+$/), "", 0]);
+  expect([proc.stderr.toString(), proc.exitCode]).toEqual(["", 0]);
+  const { code, left } = exitAndMountsLeft(proc.stdout.toString());
   const take = (name: string) => {
     const text = readFileSync(`${dir}/${name}`, "utf8");
     rmSync(`${dir}/${name}`);
     return text;
   };
-  return { code: Number(first!.slice(5)), stdout: take(".stdout"), stderr: take(".stderr"), left };
+  return { code, stdout: take(".stdout"), stderr: take(".stderr"), left };
 }
 
 /** command(tool) run by util-linux and by mountkit on the same setup; both outcomes, after checking they exit alike and leave the same mounts. */

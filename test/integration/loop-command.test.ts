@@ -3,7 +3,7 @@
 // mount namespace. Only devices bound to this test's own files are looked at (other engineers
 // use loop devices too), and every one is released in the test's cleanup, whatever it did.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { MountFailedError } from "../../src/errors.ts";
 import { detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
@@ -16,6 +16,7 @@ import { BINARY, runCli } from "../support/cli.ts";
 import { caught } from "../support/caught.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { loopSysfs, runLosetup, zeroFile } from "../support/loop-files.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -24,18 +25,10 @@ const ws = workspace();
 const { cleanups, dir, image, unmountAfter } = ws;
 let s: Scratch;
 const fresh = (label: string) => (s = ws.fresh(label));
-const sysfs = (device: string, name: string) => readFileSync(`/sys/block/${device.slice("/dev/".length)}/${name}`, "utf8").trim();
-const losetup = (args: string[]) => {
-  const run = Bun.spawnSync(["losetup", ...args]);
-  return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() };
-};
+const sysfs = loopSysfs;
+const losetup = runLosetup;
 /** A file of `bytes` zero bytes in the scratch dir, its devices detached after the test. */
-const fileOf = (name: string, bytes: number) => {
-  const path = s.path(name);
-  writeFileSync(path, new Uint8Array(bytes));
-  cleanups.push(() => detachLoopDevicesOf(path));
-  return path;
-};
+const fileOf = (name: string, bytes: number) => zeroFile(s, cleanups, name, bytes);
 
 describe("loop attach --offset / --sizelimit read sizes as losetup does", () => {
   test("each size attaches at the offset losetup attaches at; what losetup refuses, mountkit refuses (exit 1), attaching nothing", async () => {

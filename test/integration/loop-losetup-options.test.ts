@@ -16,6 +16,7 @@ import { BINARY, runCli } from "../support/cli.ts";
 import { caught } from "../support/caught.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { loopSysfs, runLosetup, zeroFile } from "../support/loop-files.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -24,18 +25,10 @@ const ws = workspace();
 const { cleanups, dir, image, unmountAfter } = ws;
 let s: Scratch;
 const fresh = (label: string) => (s = ws.fresh(label));
-const sysfs = (device: string, name: string) => readFileSync(`/sys/block/${device.slice("/dev/".length)}/${name}`, "utf8").trim();
-const losetup = (args: string[]) => {
-  const run = Bun.spawnSync(["losetup", ...args]);
-  return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() };
-};
+const sysfs = loopSysfs;
+const losetup = runLosetup;
 /** A file of `bytes` zero bytes in the scratch dir, its devices detached after the test. */
-const fileOf = (name: string, bytes: number) => {
-  const path = s.path(name);
-  writeFileSync(path, new Uint8Array(bytes));
-  cleanups.push(() => detachLoopDevicesOf(path));
-  return path;
-};
+const fileOf = (name: string, bytes: number) => zeroFile(s, cleanups, name, bytes);
 const MiB = 1 << 20;
 const STRATEGIES = [
   ["LOOP_CONFIGURE", ""],
@@ -182,7 +175,7 @@ describe("loop attach DEV FILE (losetup DEV FILE)", () => {
     const busy = cli(["loop", "attach", device, other]);
     expect(busy.code).toBe(32);
     expect(busy.stderr).toBe(
-      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is attached to another file: name a free device, or give no DEV for one)\n`,
+      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is in use, attached to a file already: name a free device, or give no DEV for one)\n`,
     );
     expect(losetup(["-l", "-n", "-O", "BACK-FILE", device]).stdout.trim()).toBe(img);
     for (const bad of ["/dev/null", s.path("img"), "/dev/loop"]) {

@@ -237,7 +237,7 @@ describe("loop=/dev/loopN", () => {
     const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${busy}`] }, t)) as SyscallError;
     expect(err).toBeInstanceOf(SyscallError);
     expect(err.errnoName).toBe("EBUSY");
-    expect(err.hint).toContain(`${busy} is attached to another file`);
+    expect(err.hint).toContain(`${busy} is in use, attached to a file already`);
     expect(exitCodeFor(err)).toBe(32);
     expect(newFds(before)).toEqual([]);
     expect(loopDevicesOf(other).sysfs).toEqual([busy]);

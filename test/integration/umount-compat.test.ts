@@ -4,6 +4,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { BINARY } from "../support/cli.ts";
 import { requireRootNamespace } from "../support/root.ts";
+import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -19,14 +20,11 @@ interface Outcome {
 /** setup then `TOOL args` in a private namespace of its own; what it left and said. */
 function runIn(dir: string, setup: string, tool: string, args: readonly string[]): Outcome {
   const quoted = args.map((a) => `"${a}"`).join(" ");
-  // mountinfo's own fields: no findmnt in the measurement; \040 and the like stay escaped
-  const list = `awk -v d="$D" '$5 == d || index($5, d "/") == 1 { sub("^" d, "D", $5); print $5, $(NF-1) }' /proc/self/mountinfo`;
-  const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"; echo "exit=$?"`, list, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
+  // \040 and the like stay escaped, as mountinfo writes them
+  const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"`, PRINT_EXIT_AND_MOUNTS_LEFT, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
   const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });
   expect(proc.exitCode).toBe(0);
-  const [first, ...left] = proc.stdout.toString().split("\n").slice(0, -1);
-  expect(first).toMatch(/^exit=\d+$/);
-  return { code: Number(first!.slice(5)), stderr: proc.stderr.toString(), left };
+  return { ...exitAndMountsLeft(proc.stdout.toString()), stderr: proc.stderr.toString() };
 }
 
 /** The case run by util-linux umount and by ours; both outcomes, after checking they left the same mounts. */
@@ -165,17 +163,14 @@ test("a mount locked in a new user namespace (MNT_LOCKED): umount2's EINVAL is s
  * mount namespace, where outer's mounts are locked (MNT_LOCKED) and inner's are not.
  */
 function runLocked(dir: string, outer: string, inner: string, tool: string, args: string): Outcome & { stdout: string } {
-  const list = `awk -v d="$D" '$5 == d || index($5, d "/") == 1 { sub("^" d, "D", $5); print $5, $(NF-1) }' /proc/self/mountinfo`;
-  const run = `${tool} ${args} >"$D/.stdout" 2>"$D/.stderr"; echo "exit=$?"`;
+  const run = `${tool} ${args} >"$D/.stdout" 2>"$D/.stderr"`;
   // setup failures end the script (set -e); the tool's own do not
-  const innerScript = ["set -eu", inner, "set +e", run, list, 'echo "@@stdout"; cat "$D/.stdout"', `cat "$D/.stderr" >&2; rm "$D/.stdout" "$D/.stderr"`].join("\n");
+  const innerScript = ["set -eu", inner, "set +e", run, PRINT_EXIT_AND_MOUNTS_LEFT, 'echo "@@stdout"; cat "$D/.stdout"', `cat "$D/.stderr" >&2; rm "$D/.stdout" "$D/.stderr"`].join("\n");
   const script = ["set -eu", `cd "$D"`, outer, 'exec unshare --user --map-root-user --mount sh -c "$INNER"'].join("\n");
   const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY, INNER: innerScript } });
   expect([proc.exitCode, proc.stdout.toString()]).toEqual([0, expect.stringContaining("@@stdout\n")]);
   const [table, stdout] = proc.stdout.toString().split("@@stdout\n") as [string, string];
-  const [first, ...left] = table.split("\n").slice(0, -1);
-  expect(first).toMatch(/^exit=\d+$/);
-  return { code: Number(first!.slice(5)), stderr: proc.stderr.toString(), left, stdout };
+  return { ...exitAndMountsLeft(table), stderr: proc.stderr.toString(), stdout };
 }
 
 test("-R (and -A) where a locked mount stays (MNT_LOCKED) and the mounts on it (or its binds) do not: those go, the locked one is named, exit 32, as util-linux", () => {

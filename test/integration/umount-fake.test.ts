@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { BINARY } from "../support/cli.ts";
 import { scriptHelper } from "../support/helper-script.ts";
 import { requireRootNamespace } from "../support/root.ts";
+import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -27,14 +28,11 @@ interface Outcome {
 function runIn(dir: string, setup: string, tool: string, args: readonly string[], trace = false): Outcome {
   const quoted = args.map((a) => `'${a}'`).join(" ");
   const traced = trace ? `strace -f -qq -e trace=umount2,mount,execve -o "$D/.trace" ` : "";
-  // mountinfo's own fields: no findmnt in the measurement
-  const list = `awk -v d="$D" '$5 == d || index($5, d "/") == 1 { sub("^" d, "D", $5); print $5, $(NF-1) }' /proc/self/mountinfo`;
-  const script = ["set -u", `cd "$D"`, setup, `${traced}${tool} ${quoted} >"$D/.stdout" 2>"$D/.stderr"; echo "exit=$?"`, list].join("\n");
+  const script = ["set -u", `cd "$D"`, setup, `${traced}${tool} ${quoted} >"$D/.stdout" 2>"$D/.stderr"`, PRINT_EXIT_AND_MOUNTS_LEFT].join("\n");
   const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY, MOUNTKIT_STRATEGY: "" } });
   expect(proc.stderr.toString()).toBe("");
   expect(proc.exitCode).toBe(0);
-  const [first, ...left] = proc.stdout.toString().split("\n").slice(0, -1);
-  expect(first).toMatch(/^exit=\d+$/);
+  const { code, left } = exitAndMountsLeft(proc.stdout.toString());
   const take = (name: string) => {
     const path = join(dir, name);
     const text = existsSync(path) ? readFileSync(path, "utf8") : "";
@@ -45,7 +43,7 @@ function runIn(dir: string, setup: string, tool: string, args: readonly string[]
     .split("\n")
     .filter((line) => /\b(umount2|mount|execve)\(/.test(line));
   if (trace) expect(calls.shift()).toMatch(/^\d+ execve\(/);
-  return { code: Number(first!.slice(5)), stdout: take(".stdout"), stderr: take(".stderr"), left, calls };
+  return { code, stdout: take(".stdout"), stderr: take(".stderr"), left, calls };
 }
 
 /**

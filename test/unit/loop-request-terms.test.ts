@@ -24,7 +24,7 @@ describe("a loop mount speaks of its options (loop=, offset=, sizelimit=)", () =
       why: "/img is attached to /dev/loop3 already, and loop=/dev/loop5 asks for another device over it",
       hint: "give loop=/dev/loop3, or give loop alone, to mount /dev/loop3; or detach /dev/loop3 first",
     });
-    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe("/dev/loop5 is attached to another file: name a free device, or give loop alone for one");
+    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe("/dev/loop5 is in use, attached to a file already: name a free device, or give loop alone for one");
     expect(missingLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe("there is no /dev/loop5: name an existing loop device, or give loop alone for a free one");
     expect(notLoopDeviceHint(MOUNT_LOOP_TERMS)).toBe("name one as /dev/loopN, or give loop alone for a free one");
   });
@@ -48,7 +48,7 @@ describe("loop attach speaks of its flags and operand (--offset, --sizelimit, DE
     ]);
     const hints = [busyLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS), missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS), notLoopDeviceHint(ATTACH_LOOP_TERMS)];
     expect(hints).toEqual([
-      "/dev/loop5 is attached to another file: name a free device, or give no DEV for one",
+      "/dev/loop5 is in use, attached to a file already: name a free device, or give no DEV for one",
       "there is no /dev/loop5: name an existing loop device, or give no DEV for a free one",
       "name one as /dev/loopN, or give no DEV for a free one",
     ]);
