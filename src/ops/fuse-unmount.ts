@@ -7,12 +7,16 @@
  * umount2 said EPERM: for a caller allowed to unmount, fusermount -u is that same umount2 (with
  * /etc/mtab a link to /proc/self/mounts), and the statfs first cost every unmount a syscall and
  * blocked for good on a FUSE mount whose daemon hangs (statfs waits for the daemon; umount2 does
- * not). The helpers are skipped for MNT_FORCE or MNT_EXPIRE, which only umount2 can do.
+ * not). Nor is FUSE told by statfs after the EPERM: it waits for a hung daemon and fails with
+ * ENOTCONN once the daemon died, which is when a user needs fusermount most; statmount(2) or
+ * mountinfo tell it without asking the filesystem. The helpers are skipped for MNT_FORCE or
+ * MNT_EXPIRE, which only umount2 can do.
  */
 import { Errno } from "../errno.ts";
 import { isErrno, SyscallError } from "../errors.ts";
+import { lookupMount } from "../mountinfo/lookup.ts";
 import { MNT } from "../plan/flags.ts";
-import { FUSE_SUPER_MAGIC, FUSE_UNMOUNT_HELPERS } from "../plan/fuse.ts";
+import { FUSE_SUPER_MAGIC, FUSE_UNMOUNT_HELPERS, isFuseMountType } from "../plan/fuse.ts";
 import { formatExec } from "../plan/steps.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import type { ProcessExit } from "../sys/seam.ts";
@@ -20,6 +24,8 @@ import type { OpsContext } from "./context.ts";
 import { helperEnvironment } from "./helper-env.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
 import { reachableMountId } from "./mount-id.ts";
+import { statmountUsable, superblockStatus } from "./superblock-status.ts";
+import { mountTableFor } from "./umount-fake.ts";
 
 /** What the fusermount helpers did with a target. */
 export type FuseUnmountResult = "not-fuse" | "unmounted" | "helpers-failed";
@@ -74,12 +80,25 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
   return "helpers-failed";
 }
 
-/** statfs(target).f_type is FUSE_SUPER_MAGIC. A target statfs cannot reach is not FUSE. */
+/**
+ * Whether the mount holding target is FUSE, told without asking the filesystem (statfs would
+ * wait for a hung daemon, and say ENOTCONN for a dead one): statmount(2)'s superblock magic
+ * (Linux 6.8), else the type mountinfo gives the mount at target's real path. A target that
+ * cannot be reached or looked up is not FUSE.
+ */
 function isFuse(target: string, ctx: OpsContext): boolean {
   try {
-    return ctx.sys.statfs(target).type === FUSE_SUPER_MAGIC;
-  } catch {
-    return false;
+    if (statmountUsable(ctx)) {
+      const status = superblockStatus(target, ctx, "mountinfo tells the type");
+      if (status !== undefined) return status.superblockMagic === FUSE_SUPER_MAGIC;
+    }
+    const real = existingRealpath(target);
+    if (real === undefined) return false;
+    const holding = lookupMount(mountTableFor(ctx), real);
+    return holding !== undefined && isFuseMountType(holding.fstype);
+  } catch (err) {
+    if (err instanceof SyscallError) return false;
+    throw err;
   }
 }
 

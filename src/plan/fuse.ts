@@ -8,15 +8,18 @@
  * Propagation words are taken out of the helper's options and applied afterwards as their own
  * mount(2) calls, as for every other mount (containerd passed them to the helper, which
  * cannot apply them); so are recursive attributes (rro..., set by mount_setattr afterwards)
- * and the X-mount.* options mountkit carries out itself (mkdir, owner, group, mode). Pure:
- * locating the helper on disk is ops/helpers.ts's job.
+ * and the X-mount.* options mountkit carries out itself (mkdir, owner, group, mode). The words
+ * only mount(8) reads (defaults, noauto, comment=, x-*...) are left out as libmount leaves them
+ * out: mount.fuse hands the daemon what it does not know, and a libfuse daemon refuses them.
+ * Pure: locating the helper on disk is ops/helpers.ts's job.
  */
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import { loopOptionWords } from "./loop.ts";
 import type { Planner } from "./mount-plan.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
-import { isCarriedOutByMount, lookupOption, withImpliedWords } from "./option-table.ts";
+import { isUserspaceWordHandedOn } from "./helper-options.ts";
+import { isUserspaceExtension, lookupOption, withImpliedWords } from "./option-table.ts";
 import { entryOptions, unquoteOption } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
@@ -55,6 +58,14 @@ export function fuseHelperFor(type: string): { helper: FuseMountHelper; subtype:
   return undefined;
 }
 
+/**
+ * A type as the kernel names a FUSE mount in mountinfo: fuse or fuseblk, with ".SUBTYPE" when
+ * the daemon gave one (fuse.sshfs). A mount's type, not a type to mount: fuse3.* is never one.
+ */
+export function isFuseMountType(fstype: string): boolean {
+  return fstype === "fuse" || fstype === "fuseblk" || fstype.startsWith("fuse.") || fstype.startsWith("fuseblk.");
+}
+
 /** fuse.* or fuse3.*: asked of every mount, so it allocates nothing. */
 function isFuseType(type: string): boolean {
   if (!type.startsWith("fuse")) return false;
@@ -80,11 +91,9 @@ export function planFuse(ctx: MountContext): Plan {
   }
   refuseUnsupported(ctx);
 
-  // user and its kin go with the nosuid, nodev, noexec they imply: mount.fuse reads words, not flags
-  const helperOptions = mount.options
-    .flatMap(entryOptions)
-    .filter((o) => !carriedOutAfterward(lookupOption(unquoteOption(o))?.behaviour.kind) && !isCarriedOutByMount(o))
-    .flatMap(withImpliedWords);
+  // user and its kin go with the nosuid, nodev, noexec they imply: mount.fuse reads words, not
+  // flags (owner and group are left out, the words they imply stay)
+  const helperOptions = mount.options.flatMap(entryOptions).flatMap(withImpliedWords).filter(isForFuseHelper);
   const argv = [helper, mount.source, target, ...helperOptions.flatMap((o) => ["-o", o]), "-t", subtype];
   const run: HelperStep = {
     op: "helper",
@@ -114,7 +123,28 @@ function refuseUnsupported(ctx: MountContext): void {
   });
 }
 
-/** Propagation words and recursive attributes (rro...) are applied to the helper's mount afterwards, by mountkit. */
-function carriedOutAfterward(kind: string | undefined): boolean {
-  return kind === "propagation" || kind === "recursive";
+/**
+ * Whether mount.fuse is given an option item, as libmount hands options to it: not the words
+ * mount(8) alone reads (defaults; auto, noauto, comment=, x-*, X-*, libmount's MNT_NOHLPS; owner,
+ * group and the no* forms, which root's mount drops), nor what mountkit applies to the helper's
+ * mount afterwards (propagation words, recursive attributes such as rro, X-mount.*). mount.fuse
+ * drops a few words itself (nofail, _netdev, user, users, auto, noauto) and hands the daemon the
+ * rest, and a libfuse daemon refuses what it does not know (bindfs, sshfs: "fuse: unknown option
+ * `defaults'"), so an fstab line util-linux mounts would fail.
+ */
+function isForFuseHelper(item: string): boolean {
+  const bare = unquoteOption(item);
+  if (isUserspaceExtension(bare)) return false;
+  const spec = lookupOption(bare);
+  if (spec === undefined) return true; // filesystem data: the daemon's
+  switch (spec.behaviour.kind) {
+    case "noop":
+    case "propagation":
+    case "recursive":
+      return false;
+    case "userspace":
+      return isUserspaceWordHandedOn(spec.name);
+    default:
+      return true;
+  }
 }

@@ -27,6 +27,14 @@ import { entryOptions, unquoteOption } from "./options.ts";
 
 /** The userspace words a helper is handed (libmount's userspace options without MNT_NOHLPS that root keeps). */
 const HANDED_ON = new Set(["nofail", "_netdev", "user", "users", "helper", "uhelper"]);
+/**
+ * Whether a mount helper is handed this userspace word (an option-table name of kind
+ * "userspace"): the FUSE planner's filter is this one, with containerd's argv shape.
+ */
+export function isUserspaceWordHandedOn(name: string): boolean {
+  return HANDED_ON.has(name);
+}
+
 /** The words that let users mount: after them, the defaults a later word restored are written out again. */
 const LETS_USERS_MOUNT = new Set(["user", "users"]);
 

@@ -206,18 +206,12 @@ export function lookupOption(item: string): OptionSpec | undefined {
 
 const RECURSIVE_SUFFIX = "=recursive";
 
-/** x-* and X-* options are for userspace tools (systemd, mount helpers), never the kernel. */
+/**
+ * x-* and X-* options are for userspace tools (systemd, mountkit's X-mount.*), never the kernel,
+ * nor a mount helper (libmount's MNT_NOHLPS).
+ */
 export function isUserspaceExtension(item: string): boolean {
   return item.startsWith("x-") || item.startsWith("X-");
-}
-
-/**
- * The X-mount.* options mountkit carries out itself, as mount(8) does (X-mount.mkdir,
- * X-mount.owner, X-mount.group, X-mount.mode, X-mount.idmap, X-mount.subdir,
- * X-mount.auto-fstypes): not handed on to a mount helper.
- */
-export function isCarriedOutByMount(item: string): boolean {
-  return /^[xX]-mount\.(mkdir|owner|group|mode|idmap|subdir|auto-fstypes)(=|$)/.test(item);
 }
 
 /** The option words a flag that user/users/owner/group imply is written as, in libmount's order. */

@@ -3,14 +3,14 @@
 // and -c unmount it (they look the mount up in mountinfo); so must mountkit's, and its plain
 // umount too where statmount(2) names the filesystem without asking it.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { locateHelper } from "../../src/ops/helpers.ts";
 import { HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
 import { kernelFacts } from "../../src/ops/features.ts";
 import { BINARY } from "../support/cli.ts";
-import { daemonsUnder, waitForDaemonsGone } from "../support/fuse-daemons.ts";
+import { daemonsUnder, stopDaemon, waitForDaemonsGone } from "../support/fuse-daemons.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
@@ -35,19 +35,12 @@ function hungFuseMount(label: string): string {
   mount({ type: "fuse3.fuse-overlayfs", source: "overlay", options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] }, merged!);
   const [daemon] = daemonsUnder(s.dir);
   expect(daemon).toBeNumber();
-  process.kill(daemon!, "SIGSTOP");
+  // every thread stopped before anything asks (stopDaemon)
+  stopDaemon(daemon!);
   cleanups.push(() => process.kill(daemon!, "SIGCONT"));
-  // Every thread stopped before anything asks: a request the daemon read before it stopped
-  // would be waited for without end (uninterruptibly), SIGKILL or not.
-  while (!allThreadsStopped(daemon!)) Bun.sleepSync(10);
   // the daemon does hang: statfs waits for it
   expect(Bun.spawnSync(["stat", "-f", merged!], { timeout: 1000, killSignal: "SIGKILL" }).signalCode).toBe("SIGKILL");
   return merged!;
-}
-
-/** Whether every thread of pid is in state T (stopped). */
-function allThreadsStopped(pid: number): boolean {
-  return readdirSync(`/proc/${pid}/task`).every((tid) => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")));
 }
 
 /** How long a umount may take before it counts as hung: far more than one ever needs. */

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
-import { FUSE_SUPER_MAGIC, fuseHelperFor, HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
+import { FUSE_SUPER_MAGIC, fuseHelperFor, HELPER_SEARCH_DIRS, isFuseMountType } from "../../src/plan/fuse.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import { describeStep, formatStep, type HelperStep, type MountStep } from "../../src/plan/steps.ts";
 
@@ -41,10 +41,32 @@ describe("argv shape (containerd mountWithHelper)", () => {
     expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse", "me@host:/", "/x/merged", "-o", "noexec", "-o", "nosuid", "-o", "nodev", "-o", "users", "-o", "exec", "-t", "sshfs"]);
   });
 
-  test("X-mount.mkdir/owner/group/mode are mountkit's to carry out, not the helper's; other x- options go on", () => {
-    const p = plan("fuse3.fuse-overlayfs", "overlay", ["lowerdir=/l", "X-mount.mkdir", "X-mount.owner=0", "x-mount.mode=0755", "x-systemd.automount"]);
-    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse3", "overlay", "/x/merged", "-o", "lowerdir=/l", "-o", "x-systemd.automount", "-t", "fuse-overlayfs"]);
+  test("X-mount.mkdir/owner/group/mode are mountkit's to carry out, not the helper's; other x- and X- options are for other tools", () => {
+    const p = plan("fuse3.fuse-overlayfs", "overlay", ["lowerdir=/l", "X-mount.mkdir", "X-mount.owner=0", "x-mount.mode=0755", "x-systemd.automount", "X-foo=1"]);
+    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse3", "overlay", "/x/merged", "-o", "lowerdir=/l", "-t", "fuse-overlayfs"]);
     expect(p.steps.map((s) => s.op)).toEqual(["helper", "set-owner"]);
+  });
+
+  test("the words mount(8) alone reads are not given to the helper, as libmount leaves them out; nofail, _netdev, user=NAME are", () => {
+    // a libfuse daemon (bindfs, sshfs) refuses a word it does not know: "fuse: unknown option `defaults'"
+    const p = plan("fuse.bindfs", "/src", ["defaults", "auto", "noauto", "comment=systemd.x", "comment", "nofail", "_netdev", "nouser", "nousers", "noowner", "nogroup", "defaults=1", "user=alice", "allow_other"]);
+    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse", "/src", "/x/merged", "-o", "nofail", "-o", "_netdev", "-o", "user=alice", "-o", "allow_other", "-t", "bindfs"]);
+  });
+
+  test("owner and group are left out, the nosuid and nodev they imply are not", () => {
+    const p = plan("fuse.bindfs", "/src", ["owner", "ro"]);
+    expect((p.steps[0] as HelperStep).argv).toEqual(["mount.fuse", "/src", "/x/merged", "-o", "nosuid", "-o", "nodev", "-o", "ro", "-t", "bindfs"]);
+    expect((plan("fuse.bindfs", "/src", ["group"]).steps[0] as HelperStep).argv).toEqual(["mount.fuse", "/src", "/x/merged", "-o", "nosuid", "-o", "nodev", "-t", "bindfs"]);
+  });
+
+  test("only the words mount(8) reads: no -o at all", () => {
+    const step = plan("fuse.sshfs", "me@host:/", ["defaults", "noauto", "x-systemd.automount"]).steps[0] as HelperStep;
+    expect(step.argv).toEqual(["mount.fuse", "me@host:/", "/x/merged", "-t", "sshfs"]);
+  });
+
+  test("a mount's FUSE types as mountinfo names them: fuse, fuseblk, with or without a subtype", () => {
+    for (const type of ["fuse", "fuseblk", "fuse.sshfs", "fuse.fuse-overlayfs", "fuseblk.ntfs-3g"]) expect(isFuseMountType(type)).toBe(true);
+    for (const type of ["fusectl", "fuse3.x", "fuse3", "tmpfs", "overlay", ""]) expect(isFuseMountType(type)).toBe(false);
   });
 
   test("SOURCE TARGET -o OPT1 -o OPT2 ... -t SUBTYPE, one -o per option, in order", () => {

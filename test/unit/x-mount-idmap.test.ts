@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
-import { isCarriedOutByMount } from "../../src/plan/option-table.ts";
+import { isUserspaceExtension } from "../../src/plan/option-table.ts";
 import { classifyOptions } from "../../src/plan/options.ts";
 import { describeStep, formatStep } from "../../src/plan/steps.ts";
 import { parseXMountIdmap } from "../../src/plan/x-mount-idmap.ts";
@@ -51,7 +51,7 @@ describe("planned", () => {
     expect(c.idmap).toBe("b:0:1:1");
     expect(c.data).toEqual([]);
     expect(c.userspace).toEqual([]);
-    expect(isCarriedOutByMount("X-mount.idmap=b:0:1:1")).toBe(true);
+    expect(isUserspaceExtension("X-mount.idmap=b:0:1:1")).toBe(true);
   });
 
   test("the same steps as uidmap=/gidmap= with the same maps, for a bind, a filesystem and an overlay", () => {
