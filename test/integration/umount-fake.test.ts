@@ -42,7 +42,7 @@ function runIn(dir: string, setup: string, tool: string, args: readonly string[]
   const calls = take(".trace")
     .split("\n")
     .filter((line) => /\b(umount2|mount|execve)\(/.test(line));
-  if (trace) expect(calls.shift()).toMatch(/^\d+ execve\(/);
+  if (trace) expect(calls.shift()).toMatch(/^\d+\s+execve\(/);
   return { code, stdout: take(".stdout"), stderr: take(".stderr"), left, calls };
 }
 
