@@ -17,9 +17,12 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "pairs", short: "P", help: "NAME=\"value\" pairs, one line per mount (characters a shell would expand as \\xHH)" },
   { long: "shell", short: "y", help: "column names usable as shell variables (MAJ:MIN as MAJ_MIN, USE% as USE_PCT): -P names, headers and -J keys" },
   { long: "submounts", short: "R", help: "each mount found and every mount below it, as a tree (TARGET drawn as one; with -l, -r, -P a list)" },
-  { long: "ascii", short: "a", help: "draw a tree (-R) with ASCII characters (|-, `-)" },
+  { long: "tree", help: "draw findmnt's tree of the mounts chosen (each below the nearest chosen one above it), -l, -r, -P, -D and -J too; an fstab stays a list" },
+  { long: "ascii", short: "a", help: "draw a tree (-R, --tree) with ASCII characters (|-, `-)" },
   { long: "options", short: "O", value: "LIST", help: "only mounts whose options match LIST (mount -O syntax: noX for X absent)" },
   { long: "uniq", short: "U", help: "leave out over-mounted mounts (a later mount has the same target)" },
+  { long: "shadowed", help: "only over-mounted mounts (another mount made on the same mount point)" },
+  { long: "invert", short: "i", help: "the mounts the filters turn down (-t, -O, -S, -M, -T, PATH, -D, --real, --pseudo, --shadowed), as findmnt -i" },
   { long: "df", short: "D", help: "as df(1): columns SOURCE,FSTYPE,SIZE,USED,AVAIL,USE%,TARGET; pseudo filesystems left out (tmpfs kept)" },
   { long: "all", short: "A", help: "with -D: pseudo filesystems too" },
   { long: "bytes", short: "b", help: "SIZE, USED and AVAIL in bytes (numbers in JSON), not as 1.5G" },
@@ -27,6 +30,8 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "pseudo", help: "only pseudo filesystems (proc, sysfs, tmpfs, overlay, ...)" },
   { long: "nofsroot", short: "v", help: "SOURCE without the [/dir] of a bind mount's or subvolume's root" },
   { long: "canonicalize", short: "c", help: "SOURCE paths printed canonical (symlinks resolved)" },
+  { long: "nocanonicalize", short: "C", help: "compare paths and sources as given: no symlink resolved, no tag looked up (-M DIR: the mount point as written)" },
+  { long: "vfs-all", help: "VFS-OPTIONS names every per-mount flag, the defaults too (rw,exec,suid,dev,async,...)" },
   { long: "kernel", short: "k", help: "accepted: mountkit always reads the kernel's table" },
   { long: "mtab", short: "m", help: "accepted: the kernel's table is mountkit's only one" },
   { long: "notruncate", short: "u", help: "accepted: mountkit never truncates a cell" },
@@ -55,6 +60,8 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
 // util-linux 2.38 findmnt's groups of flags that may not be given together, in its order (each
 // named in the order its message lists them), then mountkit's own for the flags findmnt lacks.
 const EXCLUSIVE: readonly (readonly string[])[] = [
+  ["nocanonicalize", "canonicalize"],
+  ["nocanonicalize", "evaluate"],
   ["json", "pairs", "raw", "verify"],
   ["mountpoint", "target"],
   ["task", "kernel", "mtab", "fstab"],
