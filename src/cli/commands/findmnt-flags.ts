@@ -13,7 +13,7 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "output-all", help: "every column findmnt has (but --poll's), in its order; -o +COLUMNS adds more" },
   { long: "noheadings", short: "n", help: "leave out the header line" },
   { long: "raw", short: "r", help: "raw output: one space between cells, blanks escaped (\\x20)" },
-  { long: "list", short: "l", help: "a list, not a tree (mountkit prints a tree only for -R)" },
+  { long: "list", short: "l", help: "a list, not a tree (mountkit prints a tree only for -R or --tree)" },
   { long: "pairs", short: "P", help: "NAME=\"value\" pairs, one line per mount (characters a shell would expand as \\xHH)" },
   { long: "shell", short: "y", help: "column names usable as shell variables (MAJ:MIN as MAJ_MIN, USE% as USE_PCT): -P names, headers and -J keys" },
   { long: "submounts", short: "R", help: "each mount found and every mount below it, as a tree (TARGET drawn as one; with -l, -r, -P a list)" },

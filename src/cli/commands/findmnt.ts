@@ -194,9 +194,9 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
 }
 
 const USAGE = [
-  "mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS|--output-all] [-D [-A]] [-b] [-n] [-f] [-d backward] [-R [-a]] [-U] [-v] [-c]",
-  "                 [--mountinfo FILE|-N TID|-F FILE...|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS] [--real|--pseudo]",
-  "                 [-M PATH] [-S SPEC] [-T PATH | PATH | SOURCE TARGET]",
+  "mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS|--output-all] [--vfs-all] [-D [-A]] [-b] [-n] [-f] [-d backward] [-R] [--tree] [-a]",
+  "                 [-U] [-v] [-c|-C] [--mountinfo FILE|-N TID|-F FILE...|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS]",
+  "                 [--real|--pseudo] [--shadowed] [-i] [-M PATH] [-S SPEC] [-T PATH | PATH | SOURCE TARGET]",
   "       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [--verbose] [--json]",
 ].join("\n");
 
