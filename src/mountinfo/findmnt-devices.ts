@@ -70,3 +70,12 @@ function sourceDevices(spec: string | undefined, devices: SourceDevices, evaluat
   const uuid = devices.idsOf(spec).uuid;
   return uuid === undefined ? [] : devices.carrying({ name: "UUID", value: uuid });
 }
+
+/**
+ * findmnt -C (--nocanonicalize): libmount without its cache looks no tag up, so a tag source
+ * (UUID=x in an fstab) names no device: its own column is still its value (UUID of UUID=x),
+ * the others are empty. Paths are read as before (findmnt's udev lookup resolves them itself).
+ */
+export function tagsUnresolved(devices: SourceDevices): SourceDevices {
+  return { idsOf: (spec) => (parseTagSpec(spec) !== undefined ? {} : devices.idsOf(spec)), carrying: devices.carrying };
+}

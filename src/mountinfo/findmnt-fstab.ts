@@ -6,6 +6,8 @@
 import { matchFstype, matchOptions, type FstabLine } from "../plan/fstab.ts";
 import { isUserspaceExtension, lookupOption } from "../plan/option-table.ts";
 import { splitOptionText } from "../option-text.ts";
+import { invertedMatches, operandMayBeTarget, type RowTest } from "./findmnt-invert.ts";
+import { vfsOptionsAll } from "./findmnt-vfs-options.ts";
 import type { Columns } from "./findmnt.ts";
 
 /** An fstab line as a findmnt row; source: the evaluated one (-e), else the line's as written. */
@@ -35,6 +37,9 @@ export const FSTAB_COLUMNS: Columns<FstabRow> = {
   PASSNO: { value: (r) => r.line.passno, right: true },
   TID: { value: NONE, right: true, widthHint: 4 },
 };
+
+/** findmnt -s --vfs-all's VFS-OPTIONS: every per-mount flag the line's options (all of them, as written) come to. */
+export const FSTAB_VFS_ALL: Columns<FstabRow> = { "VFS-OPTIONS": { value: (r) => vfsOptionsAll(r.line.mntops) } };
 
 function joined(options: readonly string[]): string | null {
   return options.length === 0 ? null : options.join(",");
@@ -78,20 +83,59 @@ export interface FstabQuery {
   readonly backward?: boolean;
   /** -f */
   readonly firstOnly?: boolean;
+  /** -D, --real, --pseudo: the filesystem types kept (undefined: all) */
+  readonly kinds?: ((fstype: string) => boolean) | undefined;
+  /** --shadowed: only lines over-mounted by another, which no fstab line is */
+  readonly shadowed?: boolean;
+  /** -i: the lines the other tests turn down (invertedFstabRows) */
+  readonly invert?: boolean;
 }
 
 /** The lines findmnt -s prints for a query, in file order. */
 export function selectFstabRows(lines: readonly FstabLine[], query: FstabQuery): FstabLine[] {
-  // -O reads the options as written: a line without any matches no pattern (libmount's NULL)
-  const optionsMatch = (l: FstabLine) => query.options === undefined || (l.mntops !== undefined && matchOptions(l.options, query.options));
-  let out = lines.filter((l) => (query.types === undefined || matchFstype(l.fstype, query.types)) && optionsMatch(l));
-  if (query.path !== undefined) {
-    const path = query.path;
-    const byTarget = out.filter((l) => l.target === path);
-    out = byTarget.length > 0 ? byTarget : out.filter((l) => l.spec === path || l.source === path);
-  }
-  if (query.mountpoint !== undefined) out = out.filter((l) => l.target === query.mountpoint);
-  if (query.source !== undefined) out = out.filter((l) => l.spec === query.source || l.source === query.source);
+  let out = query.invert ? invertedFstabRows(lines, query) : fstabMatches(lines, query);
   if (query.backward) out = out.reverse();
   return query.firstOnly ? out.slice(0, 1) : out;
+}
+
+/** -t, -O, -D/--real/--pseudo and --shadowed of a query: the tests of a line that are not about its paths. */
+function fstabFilter(query: FstabQuery): RowTest<FstabLine> {
+  // -O reads the options as written: a line without any matches no pattern (libmount's NULL)
+  const optionsMatch = (l: FstabLine) => query.options === undefined || (l.mntops !== undefined && matchOptions(l.options, query.options));
+  return (l) => (query.types === undefined || matchFstype(l.fstype, query.types)) && optionsMatch(l) && (query.kinds?.(l.fstype) ?? true) && !query.shadowed;
+}
+
+/** A line of this source, as written or as the device a tag names (FstabLine's source). */
+const sourceIs = (spec: string): RowTest<FstabLine> => (l) => l.spec === spec || l.source === spec;
+const targetIs = (path: string): RowTest<FstabLine> => (l) => l.target === path;
+
+/**
+ * findmnt -s -i: the lines that fail one of the query's tests, as util-linux 2.38 inverts them.
+ * A PATH is matched as findmnt matches its operand (a source, then, if every line has that
+ * source, a mount point). With no test at all there is nothing to invert: every line, as
+ * findmnt -s -i lists them.
+ */
+function invertedFstabRows(lines: readonly FstabLine[], query: FstabQuery): FstabLine[] {
+  const { path, mountpoint, source } = query;
+  const filtered = query.types !== undefined || query.options !== undefined || query.kinds !== undefined || query.shadowed;
+  if (!filtered && path === undefined && mountpoint === undefined && source === undefined) return lines.slice();
+  const base: RowTest<FstabLine>[] = [fstabFilter(query)];
+  if (mountpoint !== undefined) base.push(targetIs(mountpoint));
+  if (source !== undefined) base.push(sourceIs(source));
+  if (path === undefined) return invertedMatches(lines, [base]);
+  const attempts = [[...base, sourceIs(path)]];
+  if (operandMayBeTarget(path)) attempts.push([...base, targetIs(path)]);
+  return invertedMatches(lines, attempts);
+}
+
+/** The lines a query chooses, in file order, before -d and -f. */
+function fstabMatches(lines: readonly FstabLine[], query: FstabQuery): FstabLine[] {
+  let out = lines.filter(fstabFilter(query));
+  if (query.path !== undefined) {
+    const byTarget = out.filter(targetIs(query.path));
+    out = byTarget.length > 0 ? byTarget : out.filter(sourceIs(query.path));
+  }
+  if (query.mountpoint !== undefined) out = out.filter(targetIs(query.mountpoint));
+  if (query.source !== undefined) out = out.filter(sourceIs(query.source));
+  return out;
 }

@@ -1,6 +1,7 @@
 /**
- * findmnt's tree: the mounts below a mount (-R), the tree prefixes of its TARGET column and its
- * nested JSON, and -U's removal of over-mounted targets. Pure: records in, records out.
+ * findmnt's tree: the mounts below a mount (-R), the tree of the mounts selected (its default
+ * output, mountkit's --tree), the tree prefixes of its TARGET column and its nested JSON, -U's
+ * removal of over-mounted targets and --shadowed's test for them. Pure: records in, records out.
  * Checked against util-linux 2.38 findmnt by test/integration/findmnt-select.test.ts.
  */
 import type { MountInfo } from "./types.ts";
@@ -17,14 +18,7 @@ export interface MountNode {
  * whole table, whatever filter chose the selection (findmnt applies -t, -O, -S, -T only to it).
  */
 export function submountForest(table: readonly MountInfo[], selected: readonly MountInfo[]): MountNode[] {
-  const childrenOf = new Map<number, MountInfo[]>();
-  for (const m of table) {
-    if (m.parent === m.id) continue; // the root of a tree is its own parent
-    const list = childrenOf.get(m.parent);
-    if (list) list.push(m);
-    else childrenOf.set(m.parent, [m]);
-  }
-  for (const list of childrenOf.values()) list.sort((a, b) => a.id - b.id);
+  const childrenOf = childrenByParent(table);
   const placed = new Set<number>();
   const node = (mount: MountInfo): MountNode => {
     placed.add(mount.id);
@@ -35,6 +29,89 @@ export function submountForest(table: readonly MountInfo[], selected: readonly M
   const forest: MountNode[] = [];
   for (const m of selected) if (!placed.has(m.id)) forest.push(node(m));
   return forest;
+}
+
+/**
+ * Each mount's children, as libmount's mnt_table_next_child_fs walks them: by mount ID, a mount
+ * that is its own parent (the root of a tree) never its own child.
+ */
+function childrenByParent(table: readonly MountInfo[]): Map<number, MountInfo[]> {
+  const childrenOf = new Map<number, MountInfo[]>();
+  for (const m of table) {
+    if (m.parent === m.id) continue;
+    const list = childrenOf.get(m.parent);
+    if (list) list.push(m);
+    else childrenOf.set(m.parent, [m]);
+  }
+  for (const list of childrenOf.values()) list.sort((a, b) => a.id - b.id);
+  return childrenOf;
+}
+
+/**
+ * The mount findmnt's tree starts at (libmount's mnt_table_get_root_fs): the first mount with the
+ * smallest parent ID, then up its parents while the table holds them (a "messy" table, whose
+ * smallest parent ID is not the root's). undefined for an empty table.
+ */
+export function rootMount(table: readonly MountInfo[]): MountInfo | undefined {
+  let root: MountInfo | undefined;
+  for (const m of table) if (root === undefined || m.parent < root.parent) root = m;
+  if (root === undefined) return undefined;
+  const byId = new Map<number, MountInfo>();
+  for (const m of table) if (!byId.has(m.id)) byId.set(m.id, m); // libmount takes the first with an ID
+  // (a cycle of parents, from a torn read, would keep libmount walking; here it ends)
+  const seen = new Set<MountInfo>([root]);
+  for (let up = byId.get(root.parent); up !== undefined && !seen.has(up); up = byId.get(up.parent)) {
+    seen.add(up);
+    root = up;
+  }
+  return root;
+}
+
+/**
+ * findmnt's tree of the mounts it selects (its default output, and --tree): walking down from
+ * rootMount, children by mount ID, each selected mount hangs below the nearest selected mount
+ * above it, or at the top when none is. Then, if the walk drew fewer rows than the table has
+ * mounts, each selected mount not drawn yet (one the walk never reached: its parent is not in
+ * the table), in table order, starts a tree of its own with the selected mounts below it, as
+ * util-linux 2.38 findmnt draws them: a mount listed before its unreached parent is so drawn
+ * twice, at the top and again below its parent.
+ */
+export function selectionForest(table: readonly MountInfo[], selected: (m: MountInfo) => boolean): MountNode[] {
+  const root = rootMount(table);
+  if (root === undefined) return [];
+  const childrenOf = childrenByParent(table);
+  const drawn = new Set<MountInfo>();
+  let rows = 0;
+  const forest: MountNode[] = [];
+  const below = new Set<MountInfo>(); // the mounts the walk is below: a cycle of parents ends here
+  const walk = (mount: MountInfo, into: MountNode[]) => {
+    if (below.has(mount)) return;
+    let list = into;
+    if (selected(mount)) {
+      const node: MountNode = { mount, children: [] };
+      into.push(node);
+      list = node.children as MountNode[];
+      drawn.add(mount);
+      rows++;
+    }
+    below.add(mount);
+    for (const child of childrenOf.get(mount.id) ?? []) walk(child, list);
+    below.delete(mount);
+  };
+  walk(root, forest);
+  if (rows < table.length) for (const m of table) if (!drawn.has(m) && selected(m)) walk(m, forest);
+  return forest;
+}
+
+/**
+ * findmnt --shadowed: whether a mount is over-mounted, another mount made on it at its own mount
+ * point (libmount's mnt_table_over_fs: a mount whose parent it is, with its target). A mount
+ * hidden by a mount on a directory above it is not; the top of a stack is not.
+ */
+export function overmounted(table: readonly MountInfo[]): (m: MountInfo) => boolean {
+  const over = new Set<string>();
+  for (const m of table) over.add(`${m.parent}\0${m.mountpoint}`);
+  return (m) => over.has(`${m.id}\0${m.mountpoint}`);
 }
 
 /** The forest's mounts, each before the mounts below it (findmnt's list order for -R). */

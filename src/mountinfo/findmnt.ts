@@ -18,6 +18,7 @@ import { splitOptionText } from "../option-text.ts";
 import { bytesFromText } from "../path-text.ts";
 import { propagationOf } from "./lookup.ts";
 import { parseTagSpec } from "../tag-spec.ts";
+import { vfsOptionsAll } from "./findmnt-vfs-options.ts";
 import type { MountNode } from "./findmnt-tree.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -242,27 +243,31 @@ export const FINDMNT_COLUMNS: Columns<MountInfo> = {
   PASSNO: { value: NONE, right: true },
 };
 
-/** How SOURCE is printed: findmnt -v and -c. */
+/** How SOURCE and VFS-OPTIONS are printed: findmnt -v, -c and --vfs-all. */
 export interface SourceDisplay {
   /** -v (--nofsroot): without the `[fsroot]` of a bind mount or subvolume */
   readonly nofsroot?: boolean;
   /** -c (--canonicalize): a source that is no tag (UUID=..., parseTagSpec's) as this gives it */
   readonly canonical?: (source: string) => string;
+  /** --vfs-all: VFS-OPTIONS names every per-mount flag, the defaults too (vfsOptionsAll) */
+  readonly vfsAll?: boolean;
 }
 
 /**
- * FINDMNT_COLUMNS for one listing: SOURCE printed as findmnt -v and -c print it, and OPTIONS
- * merged once per pair of option texts (mergedOnce).
+ * FINDMNT_COLUMNS for one listing: SOURCE printed as findmnt -v and -c print it, VFS-OPTIONS as
+ * --vfs-all does, and OPTIONS merged once per pair of option texts (mergedOnce).
  */
 export function findmntColumns(display: SourceDisplay): Columns<MountInfo> {
-  const options = { value: mergedOnce() };
-  if (!display.nofsroot && display.canonical === undefined) return { ...FINDMNT_COLUMNS, OPTIONS: options };
+  const merged = mergedOnce();
+  const options = { value: merged };
+  const vfs: Columns<MountInfo> = display.vfsAll ? { "VFS-OPTIONS": { value: (m) => vfsOptionsAll(merged(m)) } } : {};
+  if (!display.nofsroot && display.canonical === undefined) return { ...FINDMNT_COLUMNS, OPTIONS: options, ...vfs };
   const { nofsroot = false, canonical } = display;
   const source = (m: MountInfo) => {
     const spec = canonical === undefined || parseTagSpec(m.source) !== undefined ? m.source : canonical(m.source);
     return (nofsroot || m.root === "/" ? spec : `${spec}[${m.root}]`) || null;
   };
-  return { ...FINDMNT_COLUMNS, SOURCE: { value: source }, OPTIONS: options };
+  return { ...FINDMNT_COLUMNS, SOURCE: { value: source }, OPTIONS: options, ...vfs };
 }
 
 /**
@@ -338,6 +343,8 @@ function columnsRecord<T>(row: T, columns: readonly string[], specs: Columns<T>)
 export interface PairsOptions {
   /** findmnt -y: names as shell variables ("MAJ:MIN" becomes MAJ_MIN) */
   readonly shell?: boolean;
+  /** a tree (--tree): per row, the text drawn before its TARGET value (treePrefixes), escaped with it */
+  readonly treePrefixes?: readonly string[];
 }
 
 /**
@@ -358,7 +365,11 @@ export function rowsPairs<T>(rows: readonly T[], columns: readonly string[], spe
 export function writeRowsPairs<T>(write: TextSink, rows: readonly T[], columns: readonly string[], specs: Columns<T>, options: PairsOptions = {}): void {
   const names = columns.map((c) => (options.shell ? shellName(c) : c));
   const picked = columns.map((c) => specs[c]!);
-  for (const row of rows) write(`${picked.map((spec, i) => `${names[i]}="${pairsEncode(cellText(spec.value(row)))}"`).join(" ")}\n`);
+  const tree = options.treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
+  rows.forEach((row, r) => {
+    const cell = (spec: Column<T>, i: number) => (i === tree ? options.treePrefixes![r]! : "") + cellText(spec.value(row));
+    write(`${picked.map((spec, i) => `${names[i]}="${pairsEncode(cell(spec, i))}"`).join(" ")}\n`);
+  });
 }
 
 /** A column's name as findmnt -y writes it, a shell variable's: MAJ:MIN as MAJ_MIN, USE% as USE_PCT. */
@@ -389,7 +400,7 @@ export interface TableOptions {
   readonly headings?: boolean;
   /** findmnt -r: cells one space apart, unaligned, every byte but printable ASCII as \xHH (a space \x20) */
   readonly raw?: boolean;
-  /** a tree (-R): per mount, the text drawn before its TARGET cell (treePrefixes); not with raw */
+  /** a tree (-R, --tree): per mount, the text drawn before its TARGET cell (treePrefixes); raw escapes it with the cell */
   readonly treePrefixes?: readonly string[];
   /** with treePrefixes: per mount, the tree's line drawn on the rows a cell of several lines adds (treeContinuations) */
   readonly treeContinuations?: readonly string[];
@@ -431,12 +442,12 @@ export function writeRowsTable<T>(write: TextSink, items: readonly T[], columns:
   const { headings = true, raw = false, treePrefixes, asciiOnly = false, shellHeadings = false } = options;
   const specs = columns.map((c) => columnSpecs[c]!);
   const header = columns.map((c) => (shellHeadings ? shellName(c) : c));
+  const tree = treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
   if (raw) {
     if (headings) write(`${header.join(" ")}\n`);
-    for (const m of items) write(`${specs.map((spec) => rawEncode(cellText(spec.value(m)))).join(" ")}\n`);
+    items.forEach((m, r) => write(`${specs.map((spec, c) => rawEncode((c === tree ? treePrefixes![r]! : "") + cellText(spec.value(m)))).join(" ")}\n`));
     return;
   }
-  const tree = treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
   const n = columns.length;
   // row r's cell c at r * n + c, the header (if printed) in row 0; a cell of several lines
   // (SOURCES) adds rows below its own, the other cells there empty, the tree's line continued

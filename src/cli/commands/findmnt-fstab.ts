@@ -1,17 +1,18 @@
 /**
  * mountkit findmnt --fstab [-F FSTAB]... [-e] [-c] (or -F FSTAB alone): an fstab's lines in
- * findmnt's formats (table, -r, -P, -J), chosen by -t, -O, PATH (or SOURCE TARGET), -M, -S, -d
- * and -f as findmnt -s chooses them.
+ * findmnt's formats (table, -r, -P, -J), chosen by -t, -O, PATH (or SOURCE TARGET), -M, -S, -d,
+ * -f, -i and --shadowed as findmnt -s chooses them (an fstab is a list: --tree draws none).
  */
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
 import { canonicalPath, deviceOfTagSpec, sourceDeviceReads } from "../../ops/block-devices.ts";
-import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
+import { DEVICE_COLUMN_NAMES, deviceColumns, tagsUnresolved } from "../../mountinfo/findmnt-devices.ts";
 import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
 import { parseTagSpec } from "../../tag-spec.ts";
 import { DEFAULT_COLUMNS, shellColumns, writeRowsJson, writeRowsPairs, writeRowsTable } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
-import { FSTAB_COLUMNS, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
+import { FSTAB_COLUMNS, FSTAB_VFS_ALL, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
+import { cleanPath } from "../../mountinfo/lookup.ts";
 import { SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
@@ -24,7 +25,8 @@ export function fstabListing(
   columns: readonly string[] | undefined,
   /** PATH (a mount point, else a source), -M (or a TARGET operand), -S (or a SOURCE operand) */
   selection: { readonly path?: string | undefined; readonly mountpoint?: string | undefined; readonly source?: string | undefined },
-  kinds: (fstype: string) => boolean,
+  /** -D, --real, --pseudo: the filesystem types kept; undefined when they leave none out */
+  kinds: ((fstype: string) => boolean) | undefined,
   /** -d backward: lines from the file's end */
   backward: boolean,
   /** -F FILE... without -s: the files' texts, read already (each once, as plain files) */
@@ -34,10 +36,12 @@ export function fstabListing(
   const paths = files.length === 0 ? undefined : files;
   const read = texts === undefined ? readFstabLenient(paths) : parseFstabTextsLenient(texts);
   const problems = read.problems;
-  const lines = read.lines.filter((line) => kinds(line.fstype)); // -D, --real, --pseudo
+  const lines = read.lines;
   // a problem names its file when there were several; one file's are "line N: ..."
   for (const problem of problems) io.err(messageLine(`findmnt: warning: ${problem.startsWith("line ") ? `${fstabName(paths)}: ` : ""}${problem} (line ignored)`));
-  const asPath = (p: string | undefined) => (p !== undefined && p.startsWith("/") ? normalize(p) : p);
+  // -C compares the path as written (repeated and trailing slashes aside, as libmount compares paths)
+  const canonicalize = !has(args, "nocanonicalize");
+  const asPath = (p: string | undefined) => (p !== undefined && p.startsWith("/") ? (canonicalize ? normalize(p) : cleanPath(p)) : p);
   const selected = selectFstabRows(lines, {
     types: last(args, "types"),
     options: last(args, "options"),
@@ -46,6 +50,9 @@ export function fstabListing(
     source: selection.source,
     backward,
     firstOnly: has(args, "first-only"),
+    kinds,
+    shadowed: has(args, "shadowed"),
+    invert: has(args, "invert"),
   });
   // As findmnt: an fstab is a list, never a tree, so finding nothing prints nothing and exits 1.
   if (selected.length === 0) return ExitCode.usage;
@@ -53,12 +60,14 @@ export function fstabListing(
   const rows: FstabRow[] = selected.map((line) => ({ line, source: shownSource(line.spec, sourceAs) }));
   const picked = columns ?? DEFAULT_COLUMNS;
   const wants = (names: readonly string[]) => picked.some((c) => names.includes(c));
+  const devices = canonicalize ? sourceDeviceReads() : tagsUnresolved(sourceDeviceReads());
   const allSpecs = {
     ...FSTAB_COLUMNS,
+    ...(has(args, "vfs-all") ? FSTAB_VFS_ALL : {}),
     // as findmnt: a line's SIZE and the rest are those of the filesystem now at its mount point
     ...(wants(SPACE_COLUMN_NAMES) ? spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) : {}),
     // UUID and the rest: a tag's own value, or what the device the line names holds
-    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((r: FstabRow) => r.line.spec, FSTAB_COLUMNS.SOURCE!, sourceDeviceReads(), has(args, "evaluate")) : {}),
+    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((r: FstabRow) => r.line.spec, FSTAB_COLUMNS.SOURCE!, devices, has(args, "evaluate")) : {}),
   };
   const shell = has(args, "shell");
   const { write, end } = chunkedOutput(io);

@@ -21,13 +21,25 @@ import {
   type Column,
   type Columns,
 } from "../../mountinfo/findmnt.ts";
-import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
+import { DEVICE_COLUMN_NAMES, deviceColumns, tagsUnresolved } from "../../mountinfo/findmnt-devices.ts";
 import { DF_COLUMNS, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
-import { ASCII_TREE, flattenForest, submountForest, treeContinuations, treePrefixes, uniqueTargets, UTF8_TREE } from "../../mountinfo/findmnt-tree.ts";
+import {
+  ASCII_TREE,
+  flattenForest,
+  overmounted,
+  selectionForest,
+  submountForest,
+  treeContinuations,
+  treePrefixes,
+  uniqueTargets,
+  UTF8_TREE,
+  type MountNode,
+} from "../../mountinfo/findmnt-tree.ts";
+import { invertedMatches, operandMayBeTarget } from "../../mountinfo/findmnt-invert.ts";
 import { utf8Locale } from "../locale.ts";
-import { lookupMount, mountOptionItems } from "../../mountinfo/lookup.ts";
+import { cleanPath, lookupMount, mountOptionItems, type MountFilter } from "../../mountinfo/lookup.ts";
 import { matchFstype, matchOptions } from "../../plan/fstab.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { parseMountInfoLenient } from "../../mountinfo/parse.ts";
@@ -81,8 +93,11 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     // the fstab listing loads only for --fstab
     if (has(args, "fstab") || savedTable === "fstab") {
       const texts = savedTable === "fstab" ? tabFiles.map((file, i) => ({ file, text: tabText(i) })) : undefined;
-      const selection = second === undefined ? { path: target ?? first, mountpoint, source } : { mountpoint: second, source: first };
-      return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, selection, kinds, backward, texts);
+      // (inverted, -T is findmnt's: a mount point, never a source)
+      const byTarget = has(args, "invert") && target !== undefined;
+      const selection = second !== undefined ? { mountpoint: second, source: first } : byTarget ? { mountpoint: target, source } : { path: target ?? first, mountpoint, source };
+      const fstabKinds = filtersKinds(args) ? kinds : undefined;
+      return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, selection, fstabKinds, backward, texts);
     }
     const task = last(args, "task");
     if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
@@ -93,46 +108,67 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     if (has(args, "uniq")) table = uniqueTargets(table);
     const types = last(args, "types");
     const options = last(args, "options");
+    // --shadowed: over-mounted (in the table -U left, as findmnt tests it after its -U)
+    const shadowed = has(args, "shadowed") ? overmounted(table) : undefined;
     const wanted = (m: MountInfo) =>
       (!types || matchFstype(m.fstype, types)) && // "nonfs,tmpfs", "noproc": as findmnt -t
       (options === undefined || matchOptions(mountOptionItems(m), options)) &&
-      kinds(m.fstype);
-    let mounts = table.filter(wanted);
+      kinds(m.fstype) &&
+      (shadowed === undefined || shadowed(m));
 
     // A saved table, or another namespace's, describes another tree: its paths are taken as written.
-    const inTable = (path: string) => (saved ? normalize(resolve("/", path)) : existingRealpath(path));
-    // An operand naming a source (a block device, MAJ:MIN, a name no path has) is -S's; -T always a PATH.
-    const operandSource = second === undefined && first !== undefined ? sourceOperand(first, table, !saved) : undefined;
-    const path = target ?? (second === undefined && operandSource === undefined ? first : undefined);
-    if (path !== undefined) {
-      // the mount that holds PATH, if it is of the kinds asked for (as findmnt -T: not a lower mount
-      // that is); a PATH that does not exist is held by none, and findmnt says nothing of it
-      const at = inTable(path);
-      const holder = at !== undefined ? lookupMount(table, at) : saved ? undefined : holderByMountId(table, path);
-      mounts = holder && wanted(holder) ? [holder] : [];
+    const canonicalize = !has(args, "nocanonicalize");
+    const paths = tablePaths(table, saved, canonicalize);
+    const lookup: SourceLookup = { live: !saved, canonicalize };
+    const search = first !== undefined || target !== undefined || mountpoint !== undefined || source !== undefined;
+    // nothing to filter by: findmnt lists the whole table (its -R and -i have nothing to act on in a list)
+    const listAll = !search && !types && options === undefined && !filtersKinds(args) && shadowed === undefined;
+    const layout = findmntLayout(args, { treeable: files.length <= 1, search, listAll });
+    let found: MountInfo[];
+    if (has(args, "invert") && (!listAll || layout.tree)) {
+      // findmnt -i inverts its own match (a mount point exactly, a PATH operand as a source)
+      found = invertedSelection(table, wanted, { first, second, target, mountpoint, source }, paths, lookup);
+    } else {
+      found = table.filter(wanted);
+      // An operand naming a source (a block device, MAJ:MIN, a name no path has) is -S's; -T always a PATH.
+      const operandSource = second === undefined && first !== undefined ? sourceOperand(first, table, lookup) : undefined;
+      const path = target ?? (second === undefined && operandSource === undefined ? first : undefined);
+      if (path !== undefined) {
+        // the mount that holds PATH, if it is of the kinds asked for (as findmnt -T: not a lower mount
+        // that is); a PATH that does not exist is held by none, and findmnt says nothing of it
+        const holder = paths.holder(path);
+        found = holder && wanted(holder) ? [holder] : [];
+      }
+      if (operandSource !== undefined) found = found.filter(operandSource);
+      if (second !== undefined) found = sourceOnTarget(found, first!, second, paths, lookup);
+      // -M and -S select as findmnt does: every match.
+      if (mountpoint !== undefined) {
+        const at = paths.point(mountpoint);
+        found = at === undefined ? [] : found.filter((m) => m.mountpoint === at);
+      }
+      if (source !== undefined) found = found.filter(sourceMatcher(source, lookup));
     }
-    if (operandSource !== undefined) mounts = mounts.filter(operandSource);
-    if (second !== undefined) mounts = sourceOnTarget(mounts, table, first!, second, inTable, !saved);
-    // -M and -S select as findmnt does: every match.
-    if (mountpoint !== undefined) {
-      const at = inTable(mountpoint);
-      mounts = at === undefined ? [] : mounts.filter((m) => m.mountpoint === at);
-    }
-    if (source !== undefined) mounts = mounts.filter(sourceMatcher(source, !saved));
-    if (backward) mounts = mounts.slice().reverse();
+    let mounts = backward ? found.slice().reverse() : found;
     if (has(args, "first-only")) mounts = mounts.slice(0, 1);
-    // As findmnt: a search that finds nothing (a PATH no mount of those -t/-O holds) prints nothing and exits 1.
-    if ((path !== undefined || operandSource !== undefined || second !== undefined || mountpoint !== undefined || source !== undefined) && mounts.length === 0) return ExitCode.usage;
-    if (mounts.length === 0) return nothingListed(args, io, json, table.length === 0);
-    // -R: what was found and everything below it; drawn as a tree in the TARGET column, as findmnt does
-    const forest = has(args, "submounts") ? submountForest(table, mounts) : undefined;
+    // As findmnt: finding nothing prints nothing and exits 1, but where it draws its whole tree
+    // (its default for the table or a filter of it, -t, -O...: mountkit's list), exit 0 and -J's empty array.
+    if (mounts.length === 0) return nothingFound(io, json, layout.wholeTree && table.length > 0);
+    // -R: what was found and everything below it; --tree: what was found, each below the nearest
+    // found mount above it (findmnt's whole tree, where -d and -f change nothing)
+    let forest: MountNode[] | undefined;
+    if (layout.submounts) forest = submountForest(table, mounts);
+    else if (layout.tree && (has(args, "tree") || has(args, "submounts"))) {
+      const chosen = new Set(found);
+      forest = selectionForest(table, (m) => chosen.has(m));
+    }
     if (forest) mounts = flattenForest(forest);
-    // -D is a list, as df is
-    const tree = forest !== undefined && !df && !has(args, "list") && !has(args, "raw") && (columns === undefined || columns.includes("TARGET"));
-    const columnSpecs = findmntColumns({ nofsroot: has(args, "nofsroot"), canonical: has(args, "canonicalize") ? canonicalPath : undefined });
+    const columnSpecs = findmntColumns({ nofsroot: has(args, "nofsroot"), canonical: has(args, "canonicalize") ? canonicalPath : undefined, vfsAll: has(args, "vfs-all") });
     // --json without -o: the ten fields of mountkit's record; else findmnt's four
     const picked = columns ?? (json ? RECORD_COLUMNS : DEFAULT_COLUMNS);
-    const allSpecs = { ...columnSpecs, ...systemColumns(picked, columnSpecs.SOURCE!, read.taskOf, { bytes: has(args, "bytes"), evaluate: has(args, "evaluate") }) };
+    // drawn in the TARGET column, as findmnt draws it (a tree without it is its rows in tree order)
+    const tree = forest !== undefined && layout.tree && picked.includes("TARGET");
+    const systemFlags = { bytes: has(args, "bytes"), evaluate: has(args, "evaluate"), canonicalize };
+    const allSpecs = { ...columnSpecs, ...systemColumns(picked, columnSpecs.SOURCE!, read.taskOf, systemFlags) };
     const shell = has(args, "shell");
     // written as it is made: a table of tens of thousands of mounts is never one string
     const { write, end } = chunkedOutput(io);
@@ -141,12 +177,14 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
       // libsmartcols' bytes, as findmnt -J prints them
       if (tree) writeFindmntJsonTree(write, forest!, keys, specs);
       else writeFindmntJson(write, mounts, keys, specs);
-    } else if (has(args, "pairs")) writeRowsPairs(write, mounts, picked, allSpecs, { shell });
-    else {
+    } else {
       const utf8 = utf8Locale();
-      const table = { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8, shellHeadings: shell };
       const lines = utf8 && !has(args, "ascii") ? UTF8_TREE : ASCII_TREE;
-      writeRowsTable(write, mounts, picked, allSpecs, tree ? { ...table, treePrefixes: treePrefixes(forest!, lines), treeContinuations: treeContinuations(forest!, lines) } : table);
+      if (has(args, "pairs")) writeRowsPairs(write, mounts, picked, allSpecs, { shell, ...(tree ? { treePrefixes: treePrefixes(forest!, lines) } : {}) });
+      else {
+        const table = { headings: !has(args, "noheadings"), raw: has(args, "raw"), asciiOnly: !utf8, shellHeadings: shell };
+        writeRowsTable(write, mounts, picked, allSpecs, tree ? { ...table, treePrefixes: treePrefixes(forest!, lines), treeContinuations: treeContinuations(forest!, lines) } : table);
+      }
     }
     end();
     return ExitCode.ok;
@@ -156,9 +194,9 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
 }
 
 const USAGE = [
-  "mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS|--output-all] [-D [-A]] [-b] [-n] [-f] [-d backward] [-R [-a]] [-U] [-v] [-c]",
-  "                 [--mountinfo FILE|-N TID|-F FILE...|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS] [--real|--pseudo]",
-  "                 [-M PATH] [-S SPEC] [-T PATH | PATH | SOURCE TARGET]",
+  "mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS|--output-all] [--vfs-all] [-D [-A]] [-b] [-n] [-f] [-d backward] [-R] [--tree] [-a]",
+  "                 [-U] [-v] [-c|-C] [--mountinfo FILE|-N TID|-F FILE...|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS]",
+  "                 [--real|--pseudo] [--shadowed] [-i] [-M PATH] [-S SPEC] [-T PATH | PATH | SOURCE TARGET]",
   "       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [--verbose] [--json]",
 ].join("\n");
 
@@ -178,12 +216,20 @@ function holderByMountId(table: readonly MountInfo[], path: string): MountInfo |
   return id === undefined ? undefined : table.find((m) => m.id === id);
 }
 
+/** How sources are matched: in this system's table (tags and device links looked up) or a saved one; -C looks nothing up. */
+interface SourceLookup {
+  /** the table is this system's (or -N's), not a saved file */
+  readonly live: boolean;
+  /** not -C: a tag is looked up, a block device's other names are its names too */
+  readonly canonicalize: boolean;
+}
+
 /**
  * -S SPEC: a mount whose source is SPEC as written; for a UUID=/LABEL=/PART... tag (or its
- * /dev/disk link) in this system's table, the source of the device it names.
+ * /dev/disk link) in this system's table, the source of the device it names (not with -C).
  */
-function sourceFilter(spec: string, live: boolean): (m: MountInfo) => boolean {
-  const tag = live ? deviceTagOf(spec) : undefined;
+function sourceFilter(spec: string, lookup: SourceLookup): MountFilter {
+  const tag = lookup.live && lookup.canonicalize ? deviceTagOf(spec) : undefined;
   const device = tag === undefined ? undefined : deviceOfTag(tag);
   return (m) => m.source === spec || (device !== undefined && m.source === device);
 }
@@ -191,13 +237,13 @@ function sourceFilter(spec: string, live: boolean): (m: MountInfo) => boolean {
 /**
  * A source as findmnt matches -S SOURCE (and a SOURCE operand): MAJ:MIN the mounts of that
  * device number; else sourceFilter's, and for a block device (a /dev/disk link, /dev/mapper/x)
- * its canonical name too.
+ * its canonical name too (not with -C, which compares the name as given).
  */
-function sourceMatcher(spec: string, live: boolean): (m: MountInfo) => boolean {
+function sourceMatcher(spec: string, lookup: SourceLookup): MountFilter {
   const device = deviceNumberOf(spec);
   if (device !== undefined) return (m) => m.major === device.major && m.minor === device.minor;
-  const bySource = sourceFilter(spec, live);
-  if (!live || fileType(spec) !== "block") return bySource;
+  const bySource = sourceFilter(spec, lookup);
+  if (!lookup.live || !lookup.canonicalize || fileType(spec) !== "block") return bySource;
   const canonical = existingRealpath(spec);
   return (m) => bySource(m) || m.source === canonical;
 }
@@ -218,12 +264,12 @@ function deviceNumberOf(spec: string): { major: number; minor: number } | undefi
  * source it holds. undefined: a PATH, whose holder is wanted (findmnt looks a source up first
  * even for an existing path; a directory named like a tmpfs's source stays a PATH here).
  */
-function sourceOperand(operand: string, table: readonly MountInfo[], live: boolean): ((m: MountInfo) => boolean) | undefined {
-  if (deviceNumberOf(operand) !== undefined) return sourceMatcher(operand, live);
-  const bySource = sourceFilter(operand, live);
-  if (!live) return table.some(bySource) ? bySource : undefined;
+function sourceOperand(operand: string, table: readonly MountInfo[], lookup: SourceLookup): MountFilter | undefined {
+  if (deviceNumberOf(operand) !== undefined) return sourceMatcher(operand, lookup);
+  const bySource = sourceFilter(operand, lookup);
+  if (!lookup.live) return table.some(bySource) ? bySource : undefined;
   const type = fileType(operand);
-  if (type === "block") return sourceMatcher(operand, live);
+  if (type === "block") return sourceMatcher(operand, lookup);
   return type === undefined && table.some(bySource) ? bySource : undefined;
 }
 
@@ -232,22 +278,99 @@ function sourceOperand(operand: string, table: readonly MountInfo[], live: boole
  * -M. For a MAJ:MIN that finds none there, findmnt asks again of the mount point holding TARGET
  * (as its -T does of a path that is no mount point), and so does this.
  */
-function sourceOnTarget(
-  mounts: readonly MountInfo[],
-  table: readonly MountInfo[],
-  spec: string,
-  target: string,
-  inTable: (path: string) => string | undefined,
-  live: boolean,
-): MountInfo[] {
-  const bySource = sourceMatcher(spec, live);
-  const at = inTable(target);
+function sourceOnTarget(mounts: readonly MountInfo[], spec: string, target: string, paths: TablePaths, lookup: SourceLookup): MountInfo[] {
+  const bySource = sourceMatcher(spec, lookup);
+  const at = paths.point(target);
   if (at === undefined) return [];
   const on = (point: string) => mounts.filter((m) => m.mountpoint === point && bySource(m));
   const found = on(at);
   if (found.length > 0 || deviceNumberOf(spec) === undefined) return found;
-  const holder = lookupMount(table, at);
+  const holder = paths.holder(target);
   return holder === undefined || holder.mountpoint === at ? [] : on(holder.mountpoint);
+}
+
+/** How PATHs meet the table's mount points. */
+interface TablePaths {
+  /** PATH as a mount point to compare with the table's (-M, a TARGET operand); undefined: none can be */
+  readonly point: (path: string) => string | undefined;
+  /** the mount holding PATH (-T, a PATH operand); undefined when PATH does not exist */
+  readonly holder: (path: string) => MountInfo | undefined;
+}
+
+/**
+ * PATHs as findmnt meets them with the table. It canonicalizes a path (realpath(3)); with -C
+ * (--nocanonicalize) it compares the text: a mount point as written (repeated and trailing
+ * slashes aside, as libmount compares paths: a relative one is none), and the mount holding a
+ * path (which must exist) found by walking up its text, made absolute against the working
+ * directory, as libmount's table lookup does without its cache. A saved table's paths are never
+ * resolved: they name another tree (made absolute against "/").
+ */
+function tablePaths(table: readonly MountInfo[], saved: boolean, canonicalize: boolean): TablePaths {
+  if (saved) {
+    const point = (path: string) => normalize(resolve("/", path));
+    return { point, holder: (path) => lookupMount(table, point(path)) };
+  }
+  if (canonicalize) {
+    return {
+      point: existingRealpath,
+      holder: (path) => {
+        const at = existingRealpath(path);
+        return at !== undefined ? lookupMount(table, at) : holderByMountId(table, path);
+      },
+    };
+  }
+  return { point: cleanPath, holder: (path) => (fileType(path) === undefined ? undefined : lookupMount(table, absoluteText(path))) };
+}
+
+/** PATH's text made absolute as libmount's absolute_path makes it: the working directory, then PATH without a leading "./". */
+function absoluteText(path: string): string {
+  if (path.startsWith("/")) return path;
+  const rest = path === "." ? "" : path.startsWith("./") ? path.slice(2) : path;
+  return rest === "" ? process.cwd() : `${process.cwd()}/${rest}`;
+}
+
+/** What a command line searches for: its operands, -T, -M and -S. */
+interface Search {
+  readonly first: string | undefined;
+  readonly second: string | undefined;
+  readonly target: string | undefined;
+  readonly mountpoint: string | undefined;
+  readonly source: string | undefined;
+}
+
+/**
+ * findmnt -i: the mounts its match turns down, the match being util-linux 2.38's own rather
+ * than mountkit's PATH lookups (findmnt -i -T PATH lists every mount but those on PATH, not all
+ * but the one holding it). wanted: -t, -O, -D/--real/--pseudo and --shadowed. A mount point
+ * (-M, -T, a TARGET operand) is matched exactly, as given or canonical; a PATH operand as a
+ * source, then, if every mount has that source (nothing found), as a mount point; -T, where
+ * every mount is on PATH, then as the mount point holding PATH; a MAJ:MIN SOURCE TARGET, the same.
+ */
+function invertedSelection(table: readonly MountInfo[], wanted: MountFilter, search: Search, paths: TablePaths, lookup: SourceLookup): MountInfo[] {
+  const { first, second, target, mountpoint, source } = search;
+  const base: MountFilter[] = [wanted];
+  if (source !== undefined) base.push(sourceMatcher(source, lookup));
+  const targetIs = (path: string): MountFilter => {
+    const text = cleanPath(path);
+    const point = paths.point(path);
+    return (m) => m.mountpoint === text || m.mountpoint === point;
+  };
+  // -T's second look, and a MAJ:MIN SOURCE TARGET's: the mount point holding the path
+  const holding = (path: string, tests: MountFilter[]) => {
+    const holder = paths.holder(path);
+    return holder === undefined ? [] : [[...tests, targetIs(holder.mountpoint)]];
+  };
+  let attempts: MountFilter[][];
+  if (mountpoint !== undefined) attempts = [[...base, targetIs(mountpoint)]];
+  else if (target !== undefined) attempts = [[...base, targetIs(target)], ...holding(target, base)];
+  else if (first !== undefined && second !== undefined) {
+    const tests = [...base, sourceMatcher(first, lookup)];
+    attempts = [[...tests, targetIs(second)], ...(deviceNumberOf(first) !== undefined ? holding(second, tests) : [])];
+  } else if (first !== undefined) {
+    attempts = [[...base, sourceMatcher(first, lookup)]];
+    if (deviceNumberOf(first) === undefined && operandMayBeTarget(first)) attempts.push([...base, targetIs(first)]);
+  } else attempts = [base];
+  return invertedMatches(table, attempts);
 }
 
 /** -d WORD: whether mounts are found and listed from the table's end (backward), as findmnt -d. */
@@ -257,15 +380,39 @@ function backwardDirection(word: string | undefined): boolean {
   throw new UsageError(`findmnt: unknown direction '${word}'`);
 }
 
+/** How util-linux findmnt lays a command line out (findmntLayout). */
+interface FindmntLayout {
+  /** it draws its tree */
+  readonly tree: boolean;
+  /** its tree of the whole table, each mount found below the nearest found one above it */
+  readonly wholeTree: boolean;
+  /** -R with something to filter by: each mount found with every mount below it */
+  readonly submounts: boolean;
+}
+
 /**
- * The whole table filtered to nothing (-t, -O, -D, --real, --pseudo), or empty. findmnt's exit
- * status then depends on the format it would draw: 1 for a list (-l, -r, -P, -D, -f, and an
- * empty table, a saved one whose lines were all bad: no tree to findmnt), 0 for its default
- * tree, whose -J is an empty array. mountkit prints a list where findmnt draws a tree, but
+ * How util-linux 2.38 findmnt lays this command line out, which decides mountkit's answers
+ * where they depend on it (mountkit prints a list where findmnt draws its tree, unless --tree
+ * or -R asks for one). findmnt draws a tree unless -l, -r, -P, -D or -m is given or, without -R,
+ * -f or a search (PATH, -T, -M, -S); --tree draws it whatever those say; a saved table of more
+ * than one file is no tree. -R with nothing to filter by (listAll) is findmnt's whole tree.
+ */
+function findmntLayout(args: ParsedArgs, { treeable, search, listAll }: { treeable: boolean; search: boolean; listAll: boolean }): FindmntLayout {
+  const submounts = has(args, "submounts") && !listAll;
+  const listed = (["list", "raw", "pairs", "df", "mtab"] as const).some((f) => has(args, f)) || (!submounts && (search || has(args, "first-only")));
+  const tree = treeable && (has(args, "tree") || !listed);
+  return { tree, wholeTree: tree && !submounts, submounts };
+}
+
+/**
+ * Nothing found. findmnt's exit status then depends on what it would draw: 0 for its whole
+ * tree of a table it found nothing in (its default for the table or a filter of it, -t, -O,
+ * --real...; -J's empty array), 1 for a list, -R, a search (PATH, -M, -S, -T) and an empty table
+ * (a saved one whose lines were all bad). mountkit prints a list where findmnt draws a tree, but
  * answers as findmnt does for the same command line, so scripts' tests hold.
  */
-function nothingListed(args: ParsedArgs, io: Io, json: boolean, emptyTable: boolean): ExitCode {
-  if (emptyTable || (["list", "raw", "pairs", "df", "first-only"] as const).some((f) => has(args, f))) return ExitCode.usage;
+function nothingFound(io: Io, json: boolean, emptyTree: boolean): ExitCode {
+  if (!emptyTree) return ExitCode.usage;
   if (json) io.out('{\n   "filesystems": [\n\n   ]\n}\n');
   return ExitCode.ok;
 }
@@ -300,14 +447,20 @@ function systemColumns(
   picked: readonly string[],
   source: Column<MountInfo>,
   taskOf: (m: MountInfo) => number | undefined,
-  flags: { bytes: boolean; evaluate: boolean },
+  flags: { bytes: boolean; evaluate: boolean; canonicalize: boolean },
 ): Columns<MountInfo> {
   const wants = (names: readonly string[]) => picked.some((c) => names.includes(c));
+  const devices = () => (flags.canonicalize ? sourceDeviceReads() : tagsUnresolved(sourceDeviceReads()));
   return {
     ...(wants(SPACE_COLUMN_NAMES) ? mountSpaceColumns(flags.bytes) : {}),
-    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((m: MountInfo) => m.source, source, sourceDeviceReads(), flags.evaluate) : {}),
+    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((m: MountInfo) => m.source, source, devices(), flags.evaluate) : {}),
     TID: { value: (m) => taskOf(m) ?? null, right: true, widthHint: 4 },
   };
+}
+
+/** Whether -D (without -A), --real or --pseudo leave some filesystem types out (filesystemKinds). */
+function filtersKinds(args: ParsedArgs): boolean {
+  return (has(args, "df") && !has(args, "all")) || has(args, "real") || has(args, "pseudo");
 }
 
 /**
