@@ -40,12 +40,17 @@ export class FakeUnmounts {
     for (const m of answer.removed) this.#gone.add(m.id);
   }
 
-  /** A helper (umount.TYPE, fusermount -u) that was not run would have unmounted the top mount at mountpoint. */
-  unmountedByHelper(mountpoint: string): void {
+  /**
+   * A helper (umount.TYPE, fusermount -u) that was not run would have unmounted the top mount
+   * at mountpoint: whether the table has one there to take (a helper fails where it has none).
+   */
+  unmountedByHelper(mountpoint: string): boolean {
     const canonical = existingRealpath(mountpoint);
-    if (canonical === undefined) return;
+    if (canonical === undefined) return false;
     const top = lookupMount(this.table(), canonical);
-    if (top?.mountpoint === canonical) this.#gone.add(top.id);
+    if (top?.mountpoint !== canonical) return false;
+    this.#gone.add(top.id);
+    return true;
   }
 
   /**

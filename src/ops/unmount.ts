@@ -190,13 +190,7 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
  */
 export function unmountStack(target: string, options: UnmountOptions = NO_OPTIONS): number {
   const removed = unmountAll(target, options);
-  let left: MountInfo | undefined;
-  try {
-    left = reachableMountAt(target, options);
-  } catch (err) {
-    if (err instanceof SyscallError) return removed; // the path went with a mount (ENOENT): nothing is left on it
-    throw err;
-  }
+  const left = reachableMountOrNone(target, options);
   if (left === undefined) return removed;
   if (removed === 0) throw lockedMountError(target);
   throw unmountFailures(`unmount ${target}`, [lockedMountError(left.mountpoint)], removed);
@@ -211,7 +205,11 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
   try {
     while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
   } catch (err) {
-    if (!isErrno(err, Errno.ENOENT)) throw err;
+    if (isErrno(err, Errno.ENOENT)) return tally.removed;
+    // Without CAP_SYS_ADMIN umount2 says EPERM before it looks for a mount point: once
+    // fusermount took a user's FUSE mounts off, only the table tells that none is left.
+    if (isErrno(err, Errno.EPERM) && tally.removed > 0 && reachableMountOrNone(target, options) === undefined) return tally.removed;
+    throw err;
   }
   return tally.removed;
 }
@@ -357,6 +355,16 @@ export function reachableMountAt(target: string, options: UnmountOptions = NO_OP
   const canonical = realpath(target);
   const top = lookupMount(mountTableFor(options), canonical);
   return top?.mountpoint === canonical ? top : undefined;
+}
+
+/** reachableMountAt, where a path that cannot be resolved (gone with a mount: ENOENT) has none. */
+function reachableMountOrNone(target: string, options: UnmountOptions): MountInfo | undefined {
+  try {
+    return reachableMountAt(target, options);
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
 }
 
 /** How one command unmounts each mount: its flags, retry policy, context and helpers. */
