@@ -16,7 +16,7 @@ import type { Syscalls } from "../sys/seam.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { opsContext } from "./context.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
-import { blockDeviceNumberOf, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
+import { blockDeviceNumberOf, isReachableIn, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { TrackedMountTable } from "./tracked-mount-table.ts";
 import { mountTableFor } from "./umount-fake.ts";
@@ -66,7 +66,7 @@ function unmountEachMount(operand: string, options: AllTargetsOptions): AllTarge
       // not a mount point, by umount2's word: the index is not what the kernel has, read it
       // again; a mount it still shows at the top there the kernel would not unmount (locked)
       const index = table.reread();
-      if (index.find(next.id, next.mountpoint) !== undefined && index.lookup(next.mountpoint)?.id === next.id) locked.push(lockedMountError(next.mountpoint));
+      if (isReachableIn(index, next)) locked.push(lockedMountError(next.mountpoint));
     }
   });
   if (locked.length > 0) throw unmountFailures(`unmount ${operand}`, locked, unmounted);

@@ -84,6 +84,19 @@ export function lockedMountError(target: string): SyscallError {
   return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, LOCKED_MOUNT_HINT);
 }
 
+/** umount(8)'s word for umount2's EINVAL, the hint of notMountedError's error (umount -q leaves it unsaid). */
+export const NOT_MOUNTED_HINT = "not mounted";
+
+/**
+ * The error of an operand nothing of which was unmounted: umount2's EINVAL, as umount(8)
+ * reports it, "not mounted", unless the table (a fake's, under --fake) still has a mount on
+ * target: then it is locked (lockedMountError).
+ */
+export function notMountedError(target: string, options: UnmountOptions = NO_OPTIONS): SyscallError {
+  if (isMountPoint(target, options)) return lockedMountError(target);
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, NOT_MOUNTED_HINT);
+}
+
 /**
  * umount2 under the retry policy; false when target was not a mount point (EINVAL). umount
  * --fake imagines it instead, once: the table it is answered from does not change meanwhile.
@@ -343,7 +356,12 @@ function unmountBelow(top: MountInfo, action: string, table: TrackedMountTable, 
  * LOCKED_MOUNT_HINT). The others went meanwhile, or are hidden under a stack.
  */
 function stillReachable(notMountPoint: readonly MountInfo[], index: MountIndex): SyscallError[] {
-  return notMountPoint.filter((m) => index.find(m.id, m.mountpoint) !== undefined && index.lookup(m.mountpoint)?.id === m.id).map((m) => lockedMountError(m.mountpoint));
+  return notMountPoint.filter((m) => isReachableIn(index, m)).map((m) => lockedMountError(m.mountpoint));
+}
+
+/** Whether index still holds m, as the top mount at its mount point (the one umount2 there would take). */
+export function isReachableIn(index: MountIndex, m: MountInfo): boolean {
+  return index.find(m.id, m.mountpoint) !== undefined && index.lookup(m.mountpoint)?.id === m.id;
 }
 
 /**
@@ -355,6 +373,11 @@ export function reachableMountAt(target: string, options: UnmountOptions = NO_OP
   const canonical = realpath(target);
   const top = lookupMount(mountTableFor(options), canonical);
   return top?.mountpoint === canonical ? top : undefined;
+}
+
+/** Whether the table (a fake's, under --fake) has a mount on target (canonicalized); false for no such path. */
+export function isMountPoint(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
+  return reachableMountOrNone(target, options) !== undefined;
 }
 
 /** reachableMountAt, where a path that cannot be resolved (gone with a mount: ENOENT) has none. */
