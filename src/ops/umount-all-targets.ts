@@ -44,7 +44,7 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
 /**
  * umount -A: each mount of the filesystem, latest first, as umount would take it (-r, -d, its
  * type's helper), chosen from one read of the table kept in step with the unmounts
- * (tracked-mount-table.ts), as -A -R does: a read per mount cost as much as the table is long.
+ * (tracked-mount-table.ts), as -A -R does: a read per mount would cost as much as the table is long.
  * Each mount's entry is the one read (-d's loop device, the helper's type), never read again.
  */
 function unmountEachMount(operand: string, options: AllTargetsOptions): AllTargetsOutcome {
