@@ -74,6 +74,20 @@ test("mount -a reads $LIBMOUNT_FSTAB (a file, relative to the working directory,
   expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, fstab: `${ws.dir("d")}/env.fstab`, mounted: 1 });
 });
 
+test("mount -a -F (a process per line, each handed its line on stdin) and mount -a --fake read $LIBMOUNT_FSTAB as mount -a does", () => {
+  ws.fresh("fstab-env-fork");
+  const setup = `${SETUP}\nprintf 'envsrc2 %s/t tmpfs size=1m 0 0\\n' "$D" >> env.fstab`;
+  // the lines mount at once: in either order
+  const [util, ours] = [UTIL_LINUX, MOUNTKIT].map((t) => runIn(ws.dir("d"), setup, `LIBMOUNT_FSTAB="$D/env.fstab" ${t("mount")} -a -F`));
+  expect([ours!.code, ours!.left.toSorted(), ours!.stderr]).toEqual([0, ["D/e envsrc", "D/t envsrc2"], ""]);
+  expect([util!.code, util!.left.toSorted()]).toEqual([0, ours!.left.toSorted()]);
+  const json = runIn(ws.dir("d"), setup, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" mount -a -F --json`);
+  expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, fstab: `${ws.dir("d")}/env.fstab`, mounted: 2 });
+  const fake = beside(setup, (t) => `LIBMOUNT_FSTAB="$D/env.fstab" ${t("mount")} -a --fake -v`);
+  expect([fake.ours.code, fake.ours.left]).toEqual([0, []]);
+  expect(fake.ours.stdout).toContain(`${ws.dir("d")}/t`);
+});
+
 test("mount DIR and mount SOURCE find their line in $LIBMOUNT_FSTAB; -T wins; a name in neither: can't find in PATH", () => {
   ws.fresh("fstab-env-one");
   const d = ws.dir("d");

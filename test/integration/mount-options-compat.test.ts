@@ -301,6 +301,21 @@ describe("SELinux options on this host, which runs no SELinux: dropped as util-l
     expect(mounted(target).sb).toContain("mode=700");
   });
 
+  test("a remount drops them too, as util-linux's (both strategies): its other options still apply", () => {
+    for (const strategy of ["legacy", "fd"]) {
+      ws.fresh("selinux-remount");
+      const [ours, theirs] = [ws.dir("ours"), ws.dir("theirs")];
+      mountOk(ours, "-t", "tmpfs", "-o", "size=1m", "x", ours);
+      mountOk(theirs, "-t", "tmpfs", "-o", "size=1m", "x", theirs);
+      const util = Bun.spawnSync(["mount", "-o", "remount,context=system_u:object_r:tmp_t:s0,size=2m", theirs]);
+      expect([util.exitCode, util.stderr.toString()]).toEqual([0, ""]);
+      const r = runCli(["mount", "-o", "remount,context=system_u:object_r:tmp_t:s0,seclabel,size=2m", ours], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+      expect([strategy, r.code, r.stderr]).toEqual([strategy, 0, ""]);
+      expect([strategy, mounted(ours).sb]).toEqual([strategy, mounted(theirs).sb]);
+      expect(mounted(ours).sb).toContain("size=2048k");
+    }
+  });
+
   test("mountkit apply: the batch's check of each filesystem's parameters (fsconfig) is not asked about them either", () => {
     ws.fresh("selinux-apply");
     const root = ws.dir("root");

@@ -5,9 +5,10 @@
 import { beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY } from "../support/cli.ts";
+import { BINARY, runCli } from "../support/cli.ts";
 import { scriptHelper } from "../support/helper-script.ts";
-import { requireRootNamespace } from "../support/root.ts";
+import { expectFreed, loopDevicesOf } from "../support/resources.ts";
+import { mountsAt, requireRootNamespace } from "../support/root.ts";
 import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
@@ -189,6 +190,26 @@ test("an umount.TYPE helper is not run: -v prints its execve, the mount is taken
   const real = runIn(ws.dir("d"), TREE, '"$MK" umount', ["--helper-dir", helpers, "w/a"]);
   expect(real.code).toBe(0);
   expect(argv()).toEqual([`${ws.dir("d")}/w/a`]);
+});
+
+test("-d: the loop device stays attached and its mount stays, by mount point, by image and with -A; the real -d detaches it", async () => {
+  ws.fresh("umount-fake-loop");
+  const img = ws.image("img");
+  const m = ws.dir("m");
+  ws.unmountAfter(m);
+  const mounted = runCli(["mount", "-o", "loop", img, m]);
+  expect([mounted.code, mounted.stderr]).toEqual([0, ""]);
+  const device = mountsAt(m).at(-1)?.source ?? "";
+  expect(device).toMatch(/^\/dev\/loop\d+$/);
+  for (const args of [["-d", m], ["-d", img], ["-d", "-A", m]]) {
+    const fake = runCli(["umount", "--fake", "--json", ...args]);
+    expect([args, fake.code, fake.stderr]).toEqual([args, 0, ""]);
+    expect(JSON.parse(fake.stdout)).toMatchObject({ ok: true, fake: true, results: [{ ok: true, unmounted: 1 }] });
+    expect([args, mountsAt(m).map((e) => e.source)]).toEqual([args, [device]]);
+    expect([args, loopDevicesOf(img).sysfs]).toEqual([args, [device]]);
+  }
+  expect(runCli(["umount", "-d", m])).toEqual({ code: 0, stdout: "", stderr: "" });
+  await expectFreed(img);
 });
 
 test("--help names --fake", () => {
