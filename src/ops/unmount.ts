@@ -77,7 +77,7 @@ const UNMOUNT_NEEDS_PRIVILEGE = "unmounting needs CAP_SYS_ADMIN in the mount nam
  * user namespace's copy of its parent's mounts: MNT_LOCKED, mount_namespaces(7)). umount(8)
  * calls it "not mounted".
  */
-export const LOCKED_MOUNT_HINT = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
+const LOCKED_MOUNT_HINT = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
 
 /** umount2's EINVAL of target, a mount point the table shows (locked), named as an unmount's failure. */
 export function lockedMountError(target: string): SyscallError {
@@ -369,7 +369,7 @@ export function isReachableIn(index: MountIndex, m: MountInfo): boolean {
  * top of a stack there. undefined when target is no mount point; ENOENT when it does not exist.
  * The table is a fake's when options has one.
  */
-export function reachableMountAt(target: string, options: UnmountOptions = NO_OPTIONS): MountInfo | undefined {
+function reachableMountAt(target: string, options: UnmountOptions = NO_OPTIONS): MountInfo | undefined {
   const canonical = realpath(target);
   const top = lookupMount(mountTableFor(options), canonical);
   return top?.mountpoint === canonical ? top : undefined;
