@@ -53,10 +53,11 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
     tried.add(file);
     const argv = [name, "-u", ...(flags & MNT.DETACH ? ["-z"] : []), target];
     ctx.log?.(formatExec(path, argv));
-    // umount --fake runs no helper: the first found is taken to unmount the mount
+    // umount --fake runs no helper: it is taken to unmount the mount at target, and to fail
+    // where the table has none there, as fusermount fails ("not found in /etc/mtab")
     if (ctx.fakeUnmounts !== undefined) {
-      ctx.fakeUnmounts.unmountedByHelper(target);
-      return "unmounted";
+      if (ctx.fakeUnmounts.unmountedByHelper(target)) return "unmounted";
+      continue;
     }
     try {
       const exit = ctx.sys.runProcess(path, argv, (env ??= helperEnvironment(dirs)));
@@ -83,12 +84,13 @@ export function unmountFuseWithHelpers(target: string, flags: number, ctx: OpsCo
 /**
  * Whether the mount holding target is FUSE, told without asking the filesystem (statfs would
  * wait for a hung daemon, and say ENOTCONN for a dead one): statmount(2)'s superblock magic
- * (Linux 6.8), else the type mountinfo gives the mount at target's real path. A target that
- * cannot be reached or looked up is not FUSE.
+ * (Linux 6.8), else the type mountinfo (a fake's, under umount --fake) gives the mount at
+ * target's real path. A target that cannot be reached or looked up is not FUSE.
  */
 function isFuse(target: string, ctx: OpsContext): boolean {
   try {
-    if (statmountUsable(ctx)) {
+    // statmount asks the kernel, where a mount umount --fake imagined gone is still on top
+    if (statmountUsable(ctx) && ctx.fakeUnmounts === undefined) {
       const status = superblockStatus(target, ctx, "mountinfo tells the type");
       if (status !== undefined) return status.superblockMagic === FUSE_SUPER_MAGIC;
     }

@@ -5,6 +5,7 @@
  * LOOP_GET_STATUS64 and BLKSSZGET say of each, opened in /dev.
  */
 import { PlanError, SyscallError } from "../errors.ts";
+import { isLoopDevice } from "../plan/loop.ts";
 import { attachedLoopNames } from "../plan/loop-reuse.ts";
 import { readTextFile } from "../sys/file.ts";
 import { existingRealpath } from "../sys/realpath.ts";
@@ -55,7 +56,7 @@ export function listLoopDevices(file?: string, options: ListLoopOptions = {}): L
  */
 export function loopDeviceNamed(path: string): string | undefined {
   const real = existingRealpath(path);
-  return real !== undefined && /^\/dev\/loop\d+$/.test(real) && fileType(real) === "block" ? real : undefined;
+  return real !== undefined && isLoopDevice(real) && fileType(real) === "block" ? real : undefined;
 }
 
 /**

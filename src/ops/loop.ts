@@ -335,7 +335,7 @@ export function loopHint(err: SyscallError, file: string, known: LoopHintContext
     return `the kernel refused the sector size ${known.sectorSize}: it takes a power of two from 512 to its largest (the page size, or 64 KiB on recent kernels)`;
   }
   // a refusal to open the device (/dev/loopN) is not the file's
-  if (err.syscall === "open(2)" && err.paths.length > 0 && /^\/dev\/loop\d+$/.test(err.paths[0]!)) return undefined;
+  if (err.syscall === "open(2)" && err.paths.length > 0 && isLoopDevice(err.paths[0]!)) return undefined;
   if (err.errno === Errno.EACCES && known.readTried) return `${quotePath(file)} cannot be read: check its permissions`;
   // Reached only without the read-only fallback (mount -w).
   if (err.errno === Errno.EROFS) return `${quotePath(file)} is on a read-only filesystem: mount it read-only (-r), or leave out -w`;
@@ -354,7 +354,7 @@ function freeDeviceHint(err: SyscallError): string | undefined {
     return "the kernel has no free loop device and could not add one: detach the loop devices not in use (mountkit loop list, mountkit loop detach DEV)";
   }
   // open(2) has it as its path, an ioctl on its fd as a detail (bindDevice)
-  const device = [...err.paths, ...err.details].find((p) => /^\/dev\/loop\d+$/.test(p));
+  const device = [...err.paths, ...err.details].find(isLoopDevice);
   if (device === undefined) return undefined;
   if (err.errno === Errno.ENOENT) return `${device}, the free device the kernel gave, has no node in /dev (a static /dev, as in a container: mount devtmpfs on /dev, or mknod it)`;
   if (err.errno === Errno.EBUSY) return "another process bound each free loop device first, every time one was tried: many are being attached at once; try again";

@@ -16,7 +16,7 @@ import type { Syscalls } from "../sys/seam.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { opsContext } from "./context.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
-import { blockDeviceNumberOf, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
+import { blockDeviceNumberOf, isReachableIn, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { TrackedMountTable } from "./tracked-mount-table.ts";
 import { mountTableFor } from "./umount-fake.ts";
@@ -44,7 +44,7 @@ export function unmountAllTargets(operand: string, options: AllTargetsOptions = 
 /**
  * umount -A: each mount of the filesystem, latest first, as umount would take it (-r, -d, its
  * type's helper), chosen from one read of the table kept in step with the unmounts
- * (tracked-mount-table.ts), as -A -R does: a read per mount cost as much as the table is long.
+ * (tracked-mount-table.ts), as -A -R does: a read per mount would cost as much as the table is long.
  * Each mount's entry is the one read (-d's loop device, the helper's type), never read again.
  */
 function unmountEachMount(operand: string, options: AllTargetsOptions): AllTargetsOutcome {
@@ -66,7 +66,7 @@ function unmountEachMount(operand: string, options: AllTargetsOptions): AllTarge
       // not a mount point, by umount2's word: the index is not what the kernel has, read it
       // again; a mount it still shows at the top there the kernel would not unmount (locked)
       const index = table.reread();
-      if (index.find(next.id, next.mountpoint) !== undefined && index.lookup(next.mountpoint)?.id === next.id) locked.push(lockedMountError(next.mountpoint));
+      if (isReachableIn(index, next)) locked.push(lockedMountError(next.mountpoint));
     }
   });
   if (locked.length > 0) throw unmountFailures(`unmount ${operand}`, locked, unmounted);

@@ -4,7 +4,9 @@
  * would have taken down is left out of the table the command reads from then on, so its later
  * steps (the mount below a stack, -R's parents, -A's next mount, the next operand) see what they
  * would have seen. An umount.TYPE or fusermount helper is not run: it is taken to unmount the
- * mount it was for. Nothing is remounted read-only (-r) and no loop device detached (-d).
+ * mount at the path it is given, and to fail where the table has none there (fusermount -u of a
+ * directory inside a FUSE mount). Nothing is remounted read-only (-r) and no loop device
+ * detached (-d).
  */
 import { SyscallError } from "../errors.ts";
 import { lookupMount } from "../mountinfo/lookup.ts";
@@ -40,12 +42,17 @@ export class FakeUnmounts {
     for (const m of answer.removed) this.#gone.add(m.id);
   }
 
-  /** A helper (umount.TYPE, fusermount -u) that was not run would have unmounted the top mount at mountpoint. */
-  unmountedByHelper(mountpoint: string): void {
+  /**
+   * A helper (umount.TYPE, fusermount -u) that was not run would have unmounted the top mount
+   * at mountpoint: whether the table has one there to take (a helper fails where it has none).
+   */
+  unmountedByHelper(mountpoint: string): boolean {
     const canonical = existingRealpath(mountpoint);
-    if (canonical === undefined) return;
+    if (canonical === undefined) return false;
     const top = lookupMount(this.table(), canonical);
-    if (top?.mountpoint === canonical) this.#gone.add(top.id);
+    if (top?.mountpoint !== canonical) return false;
+    this.#gone.add(top.id);
+    return true;
   }
 
   /**

@@ -77,11 +77,24 @@ const UNMOUNT_NEEDS_PRIVILEGE = "unmounting needs CAP_SYS_ADMIN in the mount nam
  * user namespace's copy of its parent's mounts: MNT_LOCKED, mount_namespaces(7)). umount(8)
  * calls it "not mounted".
  */
-export const LOCKED_MOUNT_HINT = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
+const LOCKED_MOUNT_HINT = "it is mounted, but locked: it was copied in from a more privileged mount namespace (MNT_LOCKED), which alone can unmount it";
 
 /** umount2's EINVAL of target, a mount point the table shows (locked), named as an unmount's failure. */
 export function lockedMountError(target: string): SyscallError {
   return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, LOCKED_MOUNT_HINT);
+}
+
+/** umount(8)'s word for umount2's EINVAL, the hint of notMountedError's error (umount -q leaves it unsaid). */
+export const NOT_MOUNTED_HINT = "not mounted";
+
+/**
+ * The error of an operand nothing of which was unmounted: umount2's EINVAL, as umount(8)
+ * reports it, "not mounted", unless the table (a fake's, under --fake) still has a mount on
+ * target: then it is locked (lockedMountError).
+ */
+export function notMountedError(target: string, options: UnmountOptions = NO_OPTIONS): SyscallError {
+  if (isMountPoint(target, options)) return lockedMountError(target);
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, NOT_MOUNTED_HINT);
 }
 
 /**
@@ -190,13 +203,7 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
  */
 export function unmountStack(target: string, options: UnmountOptions = NO_OPTIONS): number {
   const removed = unmountAll(target, options);
-  let left: MountInfo | undefined;
-  try {
-    left = reachableMountAt(target, options);
-  } catch (err) {
-    if (err instanceof SyscallError) return removed; // the path went with a mount (ENOENT): nothing is left on it
-    throw err;
-  }
+  const left = reachableMountOrNone(target, options);
   if (left === undefined) return removed;
   if (removed === 0) throw lockedMountError(target);
   throw unmountFailures(`unmount ${target}`, [lockedMountError(left.mountpoint)], removed);
@@ -211,7 +218,11 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
   try {
     while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
   } catch (err) {
-    if (!isErrno(err, Errno.ENOENT)) throw err;
+    if (isErrno(err, Errno.ENOENT)) return tally.removed;
+    // Without CAP_SYS_ADMIN umount2 says EPERM before it looks for a mount point: once
+    // fusermount took a user's FUSE mounts off, only the table tells that none is left.
+    if (isErrno(err, Errno.EPERM) && tally.removed > 0 && reachableMountOrNone(target, options) === undefined) return tally.removed;
+    throw err;
   }
   return tally.removed;
 }
@@ -345,7 +356,12 @@ function unmountBelow(top: MountInfo, action: string, table: TrackedMountTable, 
  * LOCKED_MOUNT_HINT). The others went meanwhile, or are hidden under a stack.
  */
 function stillReachable(notMountPoint: readonly MountInfo[], index: MountIndex): SyscallError[] {
-  return notMountPoint.filter((m) => index.find(m.id, m.mountpoint) !== undefined && index.lookup(m.mountpoint)?.id === m.id).map((m) => lockedMountError(m.mountpoint));
+  return notMountPoint.filter((m) => isReachableIn(index, m)).map((m) => lockedMountError(m.mountpoint));
+}
+
+/** Whether index still holds m, as the top mount at its mount point (the one umount2 there would take). */
+export function isReachableIn(index: MountIndex, m: MountInfo): boolean {
+  return index.find(m.id, m.mountpoint) !== undefined && index.lookup(m.mountpoint)?.id === m.id;
 }
 
 /**
@@ -353,10 +369,25 @@ function stillReachable(notMountPoint: readonly MountInfo[], index: MountIndex):
  * top of a stack there. undefined when target is no mount point; ENOENT when it does not exist.
  * The table is a fake's when options has one.
  */
-export function reachableMountAt(target: string, options: UnmountOptions = NO_OPTIONS): MountInfo | undefined {
+function reachableMountAt(target: string, options: UnmountOptions = NO_OPTIONS): MountInfo | undefined {
   const canonical = realpath(target);
   const top = lookupMount(mountTableFor(options), canonical);
   return top?.mountpoint === canonical ? top : undefined;
+}
+
+/** Whether the table (a fake's, under --fake) has a mount on target (canonicalized); false for no such path. */
+export function isMountPoint(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
+  return reachableMountOrNone(target, options) !== undefined;
+}
+
+/** reachableMountAt, where a path that cannot be resolved (gone with a mount: ENOENT) has none. */
+function reachableMountOrNone(target: string, options: UnmountOptions): MountInfo | undefined {
+  try {
+    return reachableMountAt(target, options);
+  } catch (err) {
+    if (err instanceof SyscallError) return undefined;
+    throw err;
+  }
 }
 
 /** How one command unmounts each mount: its flags, retry policy, context and helpers. */

@@ -13,12 +13,13 @@ import { planMount } from "./mount-plan.ts";
 import { isBind, type Mount, type PlanEnv } from "./mount-request.ts";
 import { classifyOptions } from "./options.ts";
 import { withNumericIds } from "./id-options.ts";
+import { selinuxOptionsForHost } from "./selinux-options.ts";
 import type { Plan } from "./steps.ts";
 
 /** The plan of one entry for its host target; a PlanError names the entry. */
 export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   try {
-    const options = classifyOptions(entry.mount.options);
+    const options = classifyOptions(selinuxOptionsForHost(entry.mount.options, env.selinuxEnabled));
     if (isBind({ mount: entry.mount, options }) && options.data.length > 0 && !(options.flags & MS.REMOUNT)) {
       const [first] = options.data;
       throw new PlanError(`unknown option ${JSON.stringify(first)}: a bind mount takes only mount flags`, {
@@ -95,13 +96,14 @@ export interface FsParamCheck {
 
 /**
  * The filesystem the entry's plan creates with mount(2) (role "mount"), with its data items as
- * the plan passes them (uid=NAME's id, through env as the plan was made: id-options.ts);
+ * the plan passes them (uid=NAME's id, through env as the plan was made: id-options.ts; no
+ * SELinux option on a host without SELinux: selinux-options.ts);
  * undefined for binds, remounts, propagation changes and plans of other kinds.
  */
 export function fsParamCheck(entry: { readonly mount: Mount }, plan: Plan, env: PlanEnv): FsParamCheck | undefined {
   const step = plan.steps.find((s) => s.op === "mount" && s.role === "mount");
   if (!step || step.op !== "mount" || step.fstype === null) return undefined;
-  const options = withNumericIds(entry.mount.options, env, () => plan.action);
+  const options = withNumericIds(selinuxOptionsForHost(entry.mount.options, env.selinuxEnabled), env, () => plan.action);
   return { fstype: step.fstype, params: classifyOptions(options).data };
 }
 

@@ -8,7 +8,7 @@ import { MS } from "./flags.ts";
 import { deviceTagOf, noDeviceWithTag, type DeviceTag } from "./device-tag.ts";
 import { classifyOptions, type ClassifiedOptions } from "./options.ts";
 import { mayHoldIdOption, withNumericIds } from "./id-options.ts";
-import { mayHoldSelinuxOption, withoutSelinuxOptions } from "./selinux-options.ts";
+import { mayHoldSelinuxOption, selinuxOptionsForHost } from "./selinux-options.ts";
 import { parseTypeList } from "./type-list.ts";
 import type { Plan, Step } from "./steps.ts";
 import type { ExternalHelpers } from "./external-helper.ts";
@@ -104,8 +104,9 @@ export function mountContext(mount: Mount, target: string, facts: KernelFacts, e
     idOptions ||= mayHoldIdOption(option);
     selinuxOptions ||= mayHoldSelinuxOption(option);
   }
-  if (selinuxOptions && env.selinuxEnabled !== undefined && !env.selinuxEnabled()) {
-    mount = { ...mount, options: withoutSelinuxOptions(mount.options) };
+  if (selinuxOptions) {
+    const forHost = selinuxOptionsForHost(mount.options, env.selinuxEnabled);
+    if (forHost !== mount.options) mount = { ...mount, options: forHost };
   }
   const tag = env.deviceOfTag === undefined ? undefined : deviceTagOf(mount.source);
   if (tag !== undefined) mount = { ...mount, source: taggedDevice(tag, mount, target, env.deviceOfTag!) };

@@ -15,6 +15,18 @@ export function mayHoldSelinuxOption(entry: string): boolean {
   return entry.includes("context=") || entry.includes("seclabel");
 }
 
+/**
+ * options as this host takes them: without their SELinux items when selinuxEnabled says SELinux
+ * does not run (asked only when an entry may hold one), else options itself. Every reader of a
+ * request's options for the kernel goes through it: the plan (mountContext), and the batch's
+ * checks before it (a bind's options, the filesystem parameters fsconfig is asked about), which
+ * would otherwise refuse what the mount drops.
+ */
+export function selinuxOptionsForHost(options: readonly string[], selinuxEnabled: (() => boolean) | undefined): readonly string[] {
+  if (selinuxEnabled === undefined || !options.some(mayHoldSelinuxOption) || selinuxEnabled()) return options;
+  return withoutSelinuxOptions(options);
+}
+
 /** options without their SELinux items (an entry holding others is written again without them); options itself when none is one. */
 export function withoutSelinuxOptions(options: readonly string[]): readonly string[] {
   let kept: string[] | undefined;

@@ -4,46 +4,22 @@
 // test's), and compares exit codes, what was left mounted and, where util-linux's is the
 // contract, the output. Root, private namespace.
 import { beforeAll, expect, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
-import { BINARY } from "../support/cli.ts";
 import { requireRootNamespace } from "../support/root.ts";
-import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT } from "../support/mounts-left.ts";
+import { runInOwnNamespace, type NamespaceOutcome as Outcome } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 const ws = workspace();
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** "TARGET SOURCE" of each mount left under $D, in table order, $D written as D */
-  left: string[];
-}
-
 type Tool = (name: "mount" | "umount" | "findmnt") => string;
 const UTIL_LINUX: Tool = (name) => name;
 const MOUNTKIT: Tool = (name) => `"$MK" ${name}`;
 
-/** setup (failing loudly), then command, in a private namespace of its own, cwd $D; what it said and left. */
-function runIn(dir: string, setup: string, command: string): Outcome {
-  const script = ["set -eu", `cd "$D"`, setup, "set +e", `${command} >"$D/.stdout" 2>"$D/.stderr"`, PRINT_EXIT_AND_MOUNTS_LEFT].join("\n");
-  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });
-  expect([proc.stderr.toString(), proc.exitCode]).toEqual(["", 0]);
-  const { code, left } = exitAndMountsLeft(proc.stdout.toString());
-  const take = (name: string) => {
-    const text = readFileSync(`${dir}/${name}`, "utf8");
-    rmSync(`${dir}/${name}`);
-    return text;
-  };
-  return { code, stdout: take(".stdout"), stderr: take(".stderr"), left };
-}
-
 /** command(tool) run by util-linux and by mountkit on the same setup; both outcomes, after checking they exit alike and leave the same mounts. */
 function beside(setup: string, command: (tool: Tool) => string): { util: Outcome; ours: Outcome } {
   const d = ws.dir("d");
-  const util = runIn(d, setup, command(UTIL_LINUX));
-  const ours = runIn(d, setup, command(MOUNTKIT));
+  const util = runInOwnNamespace(d, setup, command(UTIL_LINUX));
+  const ours = runInOwnNamespace(d, setup, command(MOUNTKIT));
   const what = command(MOUNTKIT);
   expect([what, ours.code, ours.left]).toEqual([what, util.code, util.left]);
   return { util, ours };
@@ -70,8 +46,22 @@ test("mount -a reads $LIBMOUNT_FSTAB (a file, relative to the working directory,
   const given = beside(SETUP, (t) => `LIBMOUNT_FSTAB="$D/env.fstab" ${t("mount")} -a -T "$D/t.fstab"`);
   expect(given.ours.left).toEqual(["D/t tsrc"]);
   // --json names the file read
-  const json = runIn(ws.dir("d"), SETUP, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" mount -a --json`);
+  const json = runInOwnNamespace(ws.dir("d"), SETUP, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" mount -a --json`);
   expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, fstab: `${ws.dir("d")}/env.fstab`, mounted: 1 });
+});
+
+test("mount -a -F (a process per line, each handed its line on stdin) and mount -a --fake read $LIBMOUNT_FSTAB as mount -a does", () => {
+  ws.fresh("fstab-env-fork");
+  const setup = `${SETUP}\nprintf 'envsrc2 %s/t tmpfs size=1m 0 0\\n' "$D" >> env.fstab`;
+  // the lines mount at once: in either order
+  const [util, ours] = [UTIL_LINUX, MOUNTKIT].map((t) => runInOwnNamespace(ws.dir("d"), setup, `LIBMOUNT_FSTAB="$D/env.fstab" ${t("mount")} -a -F`));
+  expect([ours!.code, ours!.left.toSorted(), ours!.stderr]).toEqual([0, ["D/e envsrc", "D/t envsrc2"], ""]);
+  expect([util!.code, util!.left.toSorted()]).toEqual([0, ours!.left.toSorted()]);
+  const json = runInOwnNamespace(ws.dir("d"), setup, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" mount -a -F --json`);
+  expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, fstab: `${ws.dir("d")}/env.fstab`, mounted: 2 });
+  const fake = beside(setup, (t) => `LIBMOUNT_FSTAB="$D/env.fstab" ${t("mount")} -a --fake -v`);
+  expect([fake.ours.code, fake.ours.left]).toEqual([0, []]);
+  expect(fake.ours.stdout).toContain(`${ws.dir("d")}/t`);
 });
 
 test("mount DIR and mount SOURCE find their line in $LIBMOUNT_FSTAB; -T wins; a name in neither: can't find in PATH", () => {
@@ -162,10 +152,10 @@ test("mountkit umount -a unmounts $LIBMOUNT_FSTAB's mount points; -T wins", () =
   ws.fresh("fstab-env-umount");
   // util-linux's umount -a unmounts the mount table, not an fstab: mountkit's own, alone
   const mounted = `${SETUP}\nmount -t tmpfs envsrc e\nmount -t tmpfs tsrc t`;
-  const env = runIn(ws.dir("d"), mounted, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" umount -a`);
+  const env = runInOwnNamespace(ws.dir("d"), mounted, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" umount -a`);
   expect([env.code, env.left, env.stderr]).toEqual([0, ["D/t tsrc"], ""]);
-  const given = runIn(ws.dir("d"), mounted, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" umount -a -T "$D/t.fstab"`);
+  const given = runInOwnNamespace(ws.dir("d"), mounted, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" umount -a -T "$D/t.fstab"`);
   expect([given.code, given.left, given.stderr]).toEqual([0, ["D/e envsrc"], ""]);
-  const json = runIn(ws.dir("d"), mounted, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" umount -a --json`);
+  const json = runInOwnNamespace(ws.dir("d"), mounted, `LIBMOUNT_FSTAB="$D/env.fstab" "$MK" umount -a --json`);
   expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, fstab: `${ws.dir("d")}/env.fstab`, results: [{ line: 1, status: "unmounted" }] });
 });

@@ -643,6 +643,28 @@ describe("unmounting FUSE mounts", () => {
     expect(fuseMountsAt(merged)).toEqual([]);
   });
 
+  test("umount --all-stacked as nobody: fusermount3 takes nobody's FUSE mount off, and the EPERM of the umount2 after it (said before any mount point check) ends the peel, the table showing none left; --fake foresees the same, and ends", () => {
+    fresh("fusestack");
+    const { merged, asNobody } = nobodysFuseMount();
+    const sub = join(merged, "sub");
+    expect(asNobody(["mkdir", sub]).exitCode).toBe(0);
+    // within the FUSE mount, no mount point: fusermount3 fails there, and so does the fake's
+    for (const fake of [["--fake"], []]) {
+      const inside = asNobody(["timeout", "20", BINARY, "umount", ...fake, "--all-stacked", sub]);
+      expect([fake, inside.exitCode, inside.stderr.toString()]).toEqual([fake, 32, `mountkit: unmount ${sub}: umount2(2): EPERM (Operation not permitted) (unmounting needs CAP_SYS_ADMIN in the mount namespace's user namespace (run as root))\n`]);
+    }
+    // the fake asked statmount whether the kernel's top was FUSE, found it still there, and ran on for ever
+    const fake = asNobody(["timeout", "20", BINARY, "umount", "--fake", "--all-stacked", "--json", merged]);
+    expect([fake.exitCode, fake.stderr.toString()]).toEqual([0, ""]);
+    expect(JSON.parse(fake.stdout.toString())).toMatchObject({ ok: true, fake: true, results: [{ target: merged, ok: true, unmounted: 1 }] });
+    expect(fuseMountsAt(merged)).toHaveLength(1);
+    // it said EPERM, exit 32, with the mount gone
+    const real = asNobody([BINARY, "umount", "--all-stacked", "--json", merged]);
+    expect([real.exitCode, real.stderr.toString()]).toEqual([0, ""]);
+    expect(JSON.parse(real.stdout.toString())).toMatchObject({ ok: true, results: [{ target: merged, ok: true, unmounted: 1 }] });
+    expect(fuseMountsAt(merged)).toEqual([]);
+  });
+
   test("a FUSE mount whose daemon is stopped: statfs would block, unmount does not", () => {
     fresh("fusestopped");
     const { merged, m } = layers();

@@ -363,6 +363,21 @@ describe("loop set-capacity (losetup -c, --set-capacity)", () => {
     await expectFreed(img);
   });
 
+  test("a read-only device (-r) is resized too, and stays read-only, as losetup -c resizes its own -r device", async () => {
+    fresh("losetup-c-ro");
+    const img = fileOf("img", MiB);
+    const ours = attached(["-r", img]);
+    const theirs = losetup(["-f", "--show", "-r", img]).stdout.trim();
+    expect([sysfs(ours, "ro"), sysfs(theirs, "ro")]).toEqual(["1", "1"]);
+    truncateSync(img, 3 * MiB);
+    expect(cli(["loop", "set-capacity", ours])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(losetup(["-c", theirs])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect([sizeOf(ours), sysfs(ours, "ro")]).toEqual([{ sectors: 6144, bytes: 3 * MiB }, "1"]);
+    expect(sizeOf(ours)).toEqual(sizeOf(theirs));
+    expect(cli(["loop", "detach", ours, theirs]).code).toBe(0);
+    await expectFreed(img);
+  });
+
   test("the library: the device checked through an O_PATH handle, then LOOP_SET_CAPACITY and BLKGETSIZE64 on one fd; no fd left", async () => {
     fresh("losetup-c-library");
     const img = fileOf("img", MiB);

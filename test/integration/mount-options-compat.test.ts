@@ -301,6 +301,51 @@ describe("SELinux options on this host, which runs no SELinux: dropped as util-l
     expect(mounted(target).sb).toContain("mode=700");
   });
 
+  test("a remount drops them too, as util-linux's (both strategies): its other options still apply", () => {
+    for (const strategy of ["legacy", "fd"]) {
+      ws.fresh("selinux-remount");
+      const [ours, theirs] = [ws.dir("ours"), ws.dir("theirs")];
+      mountOk(ours, "-t", "tmpfs", "-o", "size=1m", "x", ours);
+      mountOk(theirs, "-t", "tmpfs", "-o", "size=1m", "x", theirs);
+      const util = Bun.spawnSync(["mount", "-o", "remount,context=system_u:object_r:tmp_t:s0,size=2m", theirs]);
+      expect([util.exitCode, util.stderr.toString()]).toEqual([0, ""]);
+      const r = runCli(["mount", "-o", "remount,context=system_u:object_r:tmp_t:s0,seclabel,size=2m", ours], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+      expect([strategy, r.code, r.stderr]).toEqual([strategy, 0, ""]);
+      expect([strategy, mounted(ours).sb]).toEqual([strategy, mounted(theirs).sb]);
+      expect(mounted(ours).sb).toContain("size=2048k");
+    }
+  });
+
+  test("mountkit apply: the batch's check of each filesystem's parameters (fsconfig) is not asked about them either", () => {
+    ws.fresh("selinux-apply");
+    const root = ws.dir("root");
+    ws.dir("root", "a");
+    ws.dir("root", "b");
+    const list = ws.dir("etc") + "/mounts.json";
+    writeFileSync(list, JSON.stringify([
+      { type: "tmpfs", source: "x", target: "/a", options: ["context=system_u:object_r:tmp_t:s0", "size=1m"] },
+      { type: "none", source: root, target: "/b", options: ["bind", "fscontext=system_u:object_r:tmp_t:s0"] },
+    ]));
+    const r = runCli(["apply", "--root", root, list]);
+    ws.unmountAfter(join(root, "a"));
+    ws.unmountAfter(join(root, "b"));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(mounted(join(root, "a")).sb).toContain("size=1024k");
+    expect(mountTable().some((m) => m.mountpoint === join(root, "b"))).toBe(true);
+  });
+
+  test("findmnt --verify finds nothing wrong with them, as util-linux's findmnt (the mount drops them)", () => {
+    ws.fresh("selinux-verify");
+    const target = ws.dir("t");
+    const fstab = ws.dir("etc") + "/fstab";
+    writeFileSync(fstab, `none ${target} tmpfs context=system_u:object_r:tmp_t:s0,size=1m 0 0\n`);
+    const theirs = Bun.spawnSync(["findmnt", "--verify", "-F", fstab]);
+    expect(theirs.exitCode).toBe(0);
+    const r = runCli(["findmnt", "--verify", "-F", fstab]);
+    expect([r.code, r.stdout]).toEqual([0, theirs.stdout.toString()]);
+  });
+
   test("the library's mount() drops them too", () => {
     ws.fresh("selinux-lib");
     const target = ws.dir("t");

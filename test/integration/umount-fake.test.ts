@@ -3,23 +3,19 @@
 // make no umount2, mount or helper execve; the same command for real, whose exit code and stderr
 // the fake must predict; and, where they agree, util-linux's umount --fake.
 import { beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY } from "../support/cli.ts";
+import { runCli } from "../support/cli.ts";
 import { scriptHelper } from "../support/helper-script.ts";
-import { requireRootNamespace } from "../support/root.ts";
-import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT } from "../support/mounts-left.ts";
+import { expectFreed, loopDevicesOf } from "../support/resources.ts";
+import { mountsAt, requireRootNamespace } from "../support/root.ts";
+import { runInOwnNamespace, takeFile, type NamespaceOutcome } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 const ws = workspace();
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** "TARGET SOURCE" of each mount left under $D, in table order, $D written as D */
-  left: string[];
+interface Outcome extends NamespaceOutcome {
   /** with trace: the umount2, mount and execve calls made (the traced command's own execve left out) */
   calls: string[];
 }
@@ -28,22 +24,12 @@ interface Outcome {
 function runIn(dir: string, setup: string, tool: string, args: readonly string[], trace = false): Outcome {
   const quoted = args.map((a) => `'${a}'`).join(" ");
   const traced = trace ? `strace -f -qq -e trace=umount2,mount,execve -o "$D/.trace" ` : "";
-  const script = ["set -u", `cd "$D"`, setup, `${traced}${tool} ${quoted} >"$D/.stdout" 2>"$D/.stderr"`, PRINT_EXIT_AND_MOUNTS_LEFT].join("\n");
-  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY, MOUNTKIT_STRATEGY: "" } });
-  expect(proc.stderr.toString()).toBe("");
-  expect(proc.exitCode).toBe(0);
-  const { code, left } = exitAndMountsLeft(proc.stdout.toString());
-  const take = (name: string) => {
-    const path = join(dir, name);
-    const text = existsSync(path) ? readFileSync(path, "utf8") : "";
-    rmSync(path, { force: true });
-    return text;
-  };
-  const calls = take(".trace")
+  const outcome = runInOwnNamespace(dir, setup, `${traced}${tool} ${quoted}`, { MOUNTKIT_STRATEGY: "" });
+  const calls = takeFile(dir, ".trace")
     .split("\n")
     .filter((line) => /\b(umount2|mount|execve)\(/.test(line));
   if (trace) expect(calls.shift()).toMatch(/^\d+\s+execve\(/);
-  return { code, stdout: take(".stdout"), stderr: take(".stderr"), left, calls };
+  return { ...outcome, calls };
 }
 
 /**
@@ -189,6 +175,26 @@ test("an umount.TYPE helper is not run: -v prints its execve, the mount is taken
   const real = runIn(ws.dir("d"), TREE, '"$MK" umount', ["--helper-dir", helpers, "w/a"]);
   expect(real.code).toBe(0);
   expect(argv()).toEqual([`${ws.dir("d")}/w/a`]);
+});
+
+test("-d: the loop device stays attached and its mount stays, by mount point, by image and with -A; the real -d detaches it", async () => {
+  ws.fresh("umount-fake-loop");
+  const img = ws.image("img");
+  const m = ws.dir("m");
+  ws.unmountAfter(m);
+  const mounted = runCli(["mount", "-o", "loop", img, m]);
+  expect([mounted.code, mounted.stderr]).toEqual([0, ""]);
+  const device = mountsAt(m).at(-1)?.source ?? "";
+  expect(device).toMatch(/^\/dev\/loop\d+$/);
+  for (const args of [["-d", m], ["-d", img], ["-d", "-A", m]]) {
+    const fake = runCli(["umount", "--fake", "--json", ...args]);
+    expect([args, fake.code, fake.stderr]).toEqual([args, 0, ""]);
+    expect(JSON.parse(fake.stdout)).toMatchObject({ ok: true, fake: true, results: [{ ok: true, unmounted: 1 }] });
+    expect([args, mountsAt(m).map((e) => e.source)]).toEqual([args, [device]]);
+    expect([args, loopDevicesOf(img).sysfs]).toEqual([args, [device]]);
+  }
+  expect(runCli(["umount", "-d", m])).toEqual({ code: 0, stdout: "", stderr: "" });
+  await expectFreed(img);
 });
 
 test("--help names --fake", () => {

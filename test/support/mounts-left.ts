@@ -5,6 +5,9 @@
  * itself (no findmnt in the measurement).
  */
 import { expect } from "bun:test";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { BINARY } from "./cli.ts";
 
 /** The shell lines that print the command's `exit=$?` and the mounts left under $D; run right after it. */
 export const PRINT_EXIT_AND_MOUNTS_LEFT = [
@@ -17,4 +20,34 @@ export function exitAndMountsLeft(output: string): { code: number; left: string[
   const [first, ...left] = output.split("\n").slice(0, -1);
   expect(first).toMatch(/^exit=\d+$/);
   return { code: Number(first!.slice(5)), left };
+}
+
+/** What runInOwnNamespace's command said and left. */
+export interface NamespaceOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** "TARGET SOURCE" of each mount left under $D, in table order, $D written as D */
+  left: string[];
+}
+
+/**
+ * setup, then command, in a shell (cwd $D, which is dir; $MK the binary; env added) in a
+ * private mount namespace of its own (unshare -m inside the test's): what command said, its exit
+ * code and the mounts it left. A setup that fails fails the test, with what it said.
+ */
+export function runInOwnNamespace(dir: string, setup: string, command: string, env: Record<string, string> = {}): NamespaceOutcome {
+  const script = ["set -eu", `cd "$D"`, setup, "set +e", `${command} >"$D/.stdout" 2>"$D/.stderr"`, PRINT_EXIT_AND_MOUNTS_LEFT].join("\n");
+  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY, ...env } });
+  expect([proc.stderr.toString(), proc.exitCode]).toEqual(["", 0]);
+  const { code, left } = exitAndMountsLeft(proc.stdout.toString());
+  return { code, stdout: takeFile(dir, ".stdout"), stderr: takeFile(dir, ".stderr"), left };
+}
+
+/** The text of a file the shell wrote in dir, which is removed; "" when it wrote none. */
+export function takeFile(dir: string, name: string): string {
+  const path = join(dir, name);
+  const text = existsSync(path) ? readFileSync(path, "utf8") : "";
+  rmSync(path, { force: true });
+  return text;
 }

@@ -2,7 +2,10 @@
 // so an fstab written for a SELinux host mounts here; kept where SELinux runs, and where the
 // caller does not say (a plan made alone). Pure: whether SELinux runs is injected.
 import { describe, expect, test } from "bun:test";
+import { entriesFromMounts } from "../../src/plan/batch-entry.ts";
+import { fsParamCheck, planEntry } from "../../src/plan/batch-plan.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import type { PlanEnv } from "../../src/plan/mount-request.ts";
 import { withoutSelinuxOptions } from "../../src/plan/selinux-options.ts";
@@ -59,5 +62,25 @@ describe("plans", () => {
     expect(asked).toBe(0);
     data(["defcontext=x"], without);
     expect(asked).toBe(1);
+  });
+});
+
+describe("a batch's checks before it mounts (apply, mount -a, findmnt --verify) read the options as the plan does", () => {
+  const [entry] = entriesFromMounts([{ type: "tmpfs", source: "none", target: "t", options: ["context=system_u:object_r:tmp_t:s0", "size=1m"] }]);
+  const [bind] = entriesFromMounts([{ type: "none", source: "/src", target: "b", options: ["bind", "context=system_u:object_r:tmp_t:s0"] }]);
+
+  test("without SELinux: fsconfig is not asked about them, which tmpfs would refuse", () => {
+    const plan = planEntry(entry!, "/r/t", facts, without);
+    expect(fsParamCheck(entry!, plan, without)?.params).toEqual(["size=1m"]);
+  });
+
+  test("with SELinux, or no answer: they are asked about, as the plan passes them on", () => {
+    expect(fsParamCheck(entry!, planEntry(entry!, "/r/t", facts, withSelinux), withSelinux)?.params).toEqual(["context=system_u:object_r:tmp_t:s0", "size=1m"]);
+    expect(fsParamCheck(entry!, planEntry(entry!, "/r/t", facts, {}), {})?.params).toEqual(["context=system_u:object_r:tmp_t:s0", "size=1m"]);
+  });
+
+  test("a bind's entry is not refused for an option the plan drops; with SELinux it is data a bind does not take", () => {
+    expect(planEntry(bind!, "/r/b", facts, without).steps[0]).toMatchObject({ op: "mount", flags: MS.BIND });
+    expect(() => planEntry(bind!, "/r/b", facts, withSelinux)).toThrow(/^entry 1: unknown option "context=system_u:object_r:tmp_t:s0": a bind mount takes only mount flags/);
   });
 });

@@ -1,11 +1,10 @@
 /**
  * mountkit umount: argv -> the unmount family; output and exit code.
  */
-import { Errno } from "../../errno.ts";
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
-import { LOCKED_MOUNT_HINT, reachableMountAt, SubtreeUnmounter, unmountStack, type UnmountOptions } from "../../ops/unmount.ts";
+import { isMountPoint, lockedMountError, NOT_MOUNTED_HINT, notMountedError, SubtreeUnmounter, unmountStack, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
@@ -147,14 +146,14 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
         }
         unmounted = outcome === "unmounted" ? 1 : 0;
       }
-      if (unmounted === 0) throw notMounted(target, options);
+      if (unmounted === 0) throw notMountedError(target, options);
       results.push({ target, ok: true, unmounted });
     } catch (err) {
       failures.push(err);
       // a helper that failed gives its own status, as umount(8) exits with it
       failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : (helperExitStatus(err) ?? ExitCode.mountFailed);
       // -q: umount(8)'s quiet, for scripts that unmount what may not be mounted
-      const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.hint === NOT_MOUNTED));
+      const silent = quiet && (err instanceof NoMountPointError || (err instanceof SyscallError && err.syscall === "umount2(2)" && err.hint === NOT_MOUNTED_HINT));
       if (!silent) io.err(errorLine(err));
       results.push({ target, ok: false, unmounted: err instanceof BatchError ? err.succeeded : 0, error: errorJson(err) });
     }
@@ -173,7 +172,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
 class NoMountPointError extends PlanError {}
 
 function noMountPoint(target: string, options: UnmountOptions): NoMountPointError | SyscallError {
-  if (isMountPoint(target, options)) return notMounted(target, options);
+  if (isMountPoint(target, options)) return lockedMountError(target);
   let missing: SyscallError | undefined;
   try {
     realpath(target);
@@ -185,24 +184,4 @@ function noMountPoint(target: string, options: UnmountOptions): NoMountPointErro
     return new NoMountPointError(`unmount ${quotePath(target)}: not found: ${missing.callFailure}`);
   }
   return new NoMountPointError(`unmount ${quotePath(target)}: not mounted`);
-}
-
-const NOT_MOUNTED = "not mounted";
-
-/**
- * The error of an operand nothing of which was unmounted: umount2's EINVAL, as umount(8)
- * reports it, "not mounted", unless TARGET is a mount point all the same (locked).
- */
-function notMounted(target: string, options: UnmountOptions): SyscallError {
-  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, isMountPoint(target, options) ? LOCKED_MOUNT_HINT : NOT_MOUNTED);
-}
-
-/** Whether the mount table (a fake's, with --fake) has a mount on target (canonicalized); false for no such path. */
-function isMountPoint(target: string, options: UnmountOptions): boolean {
-  try {
-    return reachableMountAt(target, options) !== undefined;
-  } catch (err) {
-    if (err instanceof SyscallError) return false;
-    throw err;
-  }
 }
