@@ -54,7 +54,8 @@ export function filtersNothing(query: MountQuery): boolean {
 
 /**
  * The mounts a query chooses, in table order. -T and a PATH operand: the mount holding PATH if
- * it passes the filters (as findmnt -T: not a lower mount that does). An operand naming a source (MAJ:MIN, a block device, a name no path has) is -S's. -M and -S:
+ * it passes the filters (as findmnt -T: not a lower mount that does); with --shadowed, as
+ * findmnt, the over-mounted mounts on the mount point holding PATH. An operand naming a source (MAJ:MIN, a block device, a name no path has) is -S's. -M and -S:
  * every match. With -i, invertedSelection's.
  */
 export function selectMounts(table: readonly MountInfo[], query: MountQuery, lookups: MountLookups): MountInfo[] {
@@ -69,7 +70,10 @@ export function selectMounts(table: readonly MountInfo[], query: MountQuery, loo
   if (path !== undefined) {
     // a PATH that does not exist is held by none, and findmnt says nothing of it
     const holder = lookups.holder(path);
-    found = holder && wanted(holder) ? [holder] : [];
+    if (holder === undefined) found = [];
+    // the holder, the top of its stack, is never over-mounted: --shadowed asks for those under it
+    else if (query.shadowed) found = found.filter((m) => m.mountpoint === holder.mountpoint);
+    else found = wanted(holder) ? [holder] : [];
   }
   if (bySource !== undefined) found = found.filter(bySource);
   if (second !== undefined) found = sourceOnTarget(found, first!, second, lookups, sourceIs);

@@ -11,7 +11,7 @@ import type { MountInfo } from "../../src/mountinfo/types.ts";
 // /stack, /ro read-only, /d and /e two mounts of /dev/sdb (8:16).
 const table = parseMountInfo(
   [
-    "1 1 254:0 / / rw - ext4 /dev/vda rw",
+    "1 0 254:0 / / rw - ext4 /dev/vda rw",
     "2 1 0:2 / /a rw - tmpfs ta rw",
     "3 2 0:3 / /a/sub rw - tmpfs tb rw",
     "4 1 0:4 / /stack rw - tmpfs s1 rw",
@@ -48,6 +48,14 @@ describe("selectMounts", () => {
     expect(select({ target: "/stack" })).toEqual([6]);
     expect(select({ target: "/stack", types: "ext4" })).toEqual([]); // not the / below it
     expect(select({ operands: ["/nothing"] })).toEqual([]);
+  });
+
+  test("--shadowed: the over-mounted mounts; with a PATH, those on the mount point holding it", () => {
+    expect(select({ shadowed: true })).toEqual([4, 5]);
+    expect(select({ shadowed: true, target: "/stack" })).toEqual([4, 5]);
+    expect(select({ shadowed: true, operands: ["/stack/dir"] })).toEqual([4, 5]);
+    expect(select({ shadowed: true, operands: ["/stack/dir"], types: "ext4" })).toEqual([]);
+    expect(select({ shadowed: true, target: "/a/sub/dir" })).toEqual([]);
   });
 
   test("an operand naming a source: a block device, MAJ:MIN, a name no path has", () => {
