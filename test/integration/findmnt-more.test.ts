@@ -54,6 +54,11 @@ const TREE_QUERIES = [
   ["-R", "-J", "-t", "zzz"],
   ["-m", "-t", "zzz"],
   ["-R", "-l", "-o", "TARGET,ID"],
+  // the tree drawn in each TARGET column
+  ["--tree", "-o", "TARGET,SOURCE,TARGET", "-t", "tmpfs"],
+  ["--tree", "-r", "-o", "TARGET,SOURCE,TARGET", "-t", "tmpfs"],
+  ["--tree", "-P", "-o", "TARGET,SOURCE,TARGET", "-t", "tmpfs"],
+  ["-R", "-o", "TARGET,TARGET", "-M", "$D/a"],
 ];
 
 test("--tree draws findmnt's tree of the mounts chosen, in every format; -d and -f change nothing there; an empty tree is exit 0: as findmnt", () => {
