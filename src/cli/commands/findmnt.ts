@@ -21,7 +21,7 @@ import {
   type Column,
   type Columns,
 } from "../../mountinfo/findmnt.ts";
-import { DEVICE_COLUMN_NAMES, deviceColumns, tagsUnresolved } from "../../mountinfo/findmnt-devices.ts";
+import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
 import { DF_COLUMNS, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
@@ -312,10 +312,9 @@ function systemColumns(
   flags: { bytes: boolean; evaluate: boolean; canonicalize: boolean },
 ): Columns<MountInfo> {
   const wants = (names: readonly string[]) => picked.some((c) => names.includes(c));
-  const devices = () => (flags.canonicalize ? sourceDeviceReads() : tagsUnresolved(sourceDeviceReads()));
   return {
     ...(wants(SPACE_COLUMN_NAMES) ? mountSpaceColumns(flags.bytes) : {}),
-    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((m: MountInfo) => m.source, source, devices(), flags.evaluate) : {}),
+    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((m: MountInfo) => m.source, source, sourceDeviceReads({ lookUpTags: flags.canonicalize }), flags.evaluate) : {}),
     TID: { value: (m) => taskOf(m) ?? null, right: true, widthHint: 4 },
   };
 }
