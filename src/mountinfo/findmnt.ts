@@ -244,7 +244,7 @@ export const FINDMNT_COLUMNS: Columns<MountInfo> = {
 };
 
 /** How SOURCE and VFS-OPTIONS are printed: findmnt -v, -c and --vfs-all. */
-export interface SourceDisplay {
+export interface ColumnDisplay {
   /** -v (--nofsroot): without the `[fsroot]` of a bind mount or subvolume */
   readonly nofsroot?: boolean;
   /** -c (--canonicalize): a source that is no tag (UUID=..., parseTagSpec's) as this gives it */
@@ -257,7 +257,7 @@ export interface SourceDisplay {
  * FINDMNT_COLUMNS for one listing: SOURCE printed as findmnt -v and -c print it, VFS-OPTIONS as
  * --vfs-all does, and OPTIONS merged once per pair of option texts (mergedOnce).
  */
-export function findmntColumns(display: SourceDisplay): Columns<MountInfo> {
+export function findmntColumns(display: ColumnDisplay): Columns<MountInfo> {
   const merged = mergedOnce();
   const options = { value: merged };
   const vfs: Columns<MountInfo> = display.vfsAll ? { "VFS-OPTIONS": { value: (m) => vfsOptionsAll(merged(m)) } } : {};

@@ -91,7 +91,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     // the fstab listing loads only for --fstab
     if (has(args, "fstab") || savedTable === "fstab") {
       const texts = savedTable === "fstab" ? tabFiles.map((file, i) => ({ file, text: tabText(i) })) : undefined;
-      // (inverted, -T is findmnt's: a mount point, never a source)
+      // -T is a PATH (a mount point, else a source), but with -i findmnt's own: a mount point only
       const byTarget = has(args, "invert") && target !== undefined;
       const selection = second !== undefined ? { mountpoint: second, source: first } : byTarget ? { mountpoint: target, source } : { path: target ?? first, mountpoint, source };
       return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, selection, kinds, backward, texts);
