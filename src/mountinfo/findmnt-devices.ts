@@ -34,7 +34,7 @@ export const DEVICE_COLUMN_NAMES: readonly string[] = ["UUID", "LABEL", "PARTUUI
  * it is the SOURCE column's text.
  */
 export function deviceColumns<T>(specOf: (row: T) => string | undefined, source: Column<T>, devices: SourceDevices, evaluate: boolean): Columns<T> {
-  const id = (name: "UUID" | "LABEL" | "PARTUUID" | "PARTLABEL", pick: (ids: DeviceIds) => string | undefined): Column<T> => ({
+  const idColumn = (name: "UUID" | "LABEL" | "PARTUUID" | "PARTLABEL", pick: (ids: DeviceIds) => string | undefined): Column<T> => ({
     value: (row) => {
       const spec = specOf(row);
       if (!spec) return null;
@@ -46,10 +46,10 @@ export function deviceColumns<T>(specOf: (row: T) => string | undefined, source:
     ...(name === "UUID" || name === "PARTUUID" ? { widthHint: 36 } : {}),
   });
   return {
-    UUID: id("UUID", (ids) => ids.uuid),
-    LABEL: id("LABEL", (ids) => ids.label),
-    PARTUUID: id("PARTUUID", (ids) => ids.partuuid),
-    PARTLABEL: id("PARTLABEL", (ids) => ids.partlabel),
+    UUID: idColumn("UUID", (ids) => ids.uuid),
+    LABEL: idColumn("LABEL", (ids) => ids.label),
+    PARTUUID: idColumn("PARTUUID", (ids) => ids.partuuid),
+    PARTLABEL: idColumn("PARTLABEL", (ids) => ids.partlabel),
     SOURCES: {
       value: (row) => {
         const found = sourceDevices(specOf(row), devices, evaluate);

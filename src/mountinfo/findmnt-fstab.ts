@@ -1,7 +1,7 @@
 /**
  * findmnt --fstab: an fstab's lines as findmnt prints them, its columns and its selection.
  * Pure: lines in, rows and values out. Checked against util-linux 2.38 findmnt -s by
- * test/integration/findmnt-select.test.ts.
+ * test/integration/findmnt-select.test.ts, and -i, --shadowed, --vfs-all by findmnt-more.test.ts.
  */
 import { matchFstype, matchOptions, type FstabLine } from "../plan/fstab.ts";
 import { isUserspaceExtension, lookupOption } from "../plan/option-table.ts";

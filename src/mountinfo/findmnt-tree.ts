@@ -2,7 +2,8 @@
  * findmnt's tree: the mounts below a mount (-R), the tree of the mounts selected (its default
  * output, mountkit's --tree), the tree prefixes of its TARGET column and its nested JSON, -U's
  * removal of over-mounted targets and --shadowed's test for them. Pure: records in, records out.
- * Checked against util-linux 2.38 findmnt by test/integration/findmnt-select.test.ts.
+ * Checked against util-linux 2.38 findmnt by test/integration/findmnt-select.test.ts (-R, -U) and
+ * findmnt-more.test.ts (--tree, --shadowed).
  */
 import type { MountInfo } from "./types.ts";
 

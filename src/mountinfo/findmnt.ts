@@ -244,7 +244,7 @@ export const FINDMNT_COLUMNS: Columns<MountInfo> = {
 };
 
 /** How SOURCE and VFS-OPTIONS are printed: findmnt -v, -c and --vfs-all. */
-export interface SourceDisplay {
+export interface ColumnDisplay {
   /** -v (--nofsroot): without the `[fsroot]` of a bind mount or subvolume */
   readonly nofsroot?: boolean;
   /** -c (--canonicalize): a source that is no tag (UUID=..., parseTagSpec's) as this gives it */
@@ -257,7 +257,7 @@ export interface SourceDisplay {
  * FINDMNT_COLUMNS for one listing: SOURCE printed as findmnt -v and -c print it, VFS-OPTIONS as
  * --vfs-all does, and OPTIONS merged once per pair of option texts (mergedOnce).
  */
-export function findmntColumns(display: SourceDisplay): Columns<MountInfo> {
+export function findmntColumns(display: ColumnDisplay): Columns<MountInfo> {
   const merged = mergedOnce();
   const options = { value: merged };
   const vfs: Columns<MountInfo> = display.vfsAll ? { "VFS-OPTIONS": { value: (m) => vfsOptionsAll(merged(m)) } } : {};
@@ -343,7 +343,7 @@ function columnsRecord<T>(row: T, columns: readonly string[], specs: Columns<T>)
 export interface PairsOptions {
   /** findmnt -y: names as shell variables ("MAJ:MIN" becomes MAJ_MIN) */
   readonly shell?: boolean;
-  /** a tree (--tree): per row, the text drawn before its TARGET value (treePrefixes), escaped with it */
+  /** a tree (--tree): per row, the text drawn before its TARGET values (treePrefixes), escaped with them */
   readonly treePrefixes?: readonly string[];
 }
 
@@ -365,11 +365,16 @@ export function rowsPairs<T>(rows: readonly T[], columns: readonly string[], spe
 export function writeRowsPairs<T>(write: TextSink, rows: readonly T[], columns: readonly string[], specs: Columns<T>, options: PairsOptions = {}): void {
   const names = columns.map((c) => (options.shell ? shellName(c) : c));
   const picked = columns.map((c) => specs[c]!);
-  const tree = options.treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
+  const tree = treeColumns(columns, options.treePrefixes);
   rows.forEach((row, r) => {
-    const cell = (spec: Column<T>, i: number) => (i === tree ? options.treePrefixes![r]! : "") + cellText(spec.value(row));
+    const cell = (spec: Column<T>, i: number) => (tree[i] ? options.treePrefixes![r]! : "") + cellText(spec.value(row));
     write(`${picked.map((spec, i) => `${names[i]}="${pairsEncode(cell(spec, i))}"`).join(" ")}\n`);
   });
+}
+
+/** Which columns a tree is drawn in: every TARGET column, as findmnt marks each for libsmartcols (-o TARGET,SOURCE,TARGET draws two); none without a tree. */
+function treeColumns(columns: readonly string[], treePrefixes: readonly string[] | undefined): boolean[] {
+  return columns.map((c) => treePrefixes !== undefined && c === "TARGET");
 }
 
 /** A column's name as findmnt -y writes it, a shell variable's: MAJ:MIN as MAJ_MIN, USE% as USE_PCT. */
@@ -400,7 +405,7 @@ export interface TableOptions {
   readonly headings?: boolean;
   /** findmnt -r: cells one space apart, unaligned, every byte but printable ASCII as \xHH (a space \x20) */
   readonly raw?: boolean;
-  /** a tree (-R, --tree): per mount, the text drawn before its TARGET cell (treePrefixes); raw escapes it with the cell */
+  /** a tree (-R, --tree): per mount, the text drawn before its TARGET cells (treePrefixes); raw escapes it with the cell */
   readonly treePrefixes?: readonly string[];
   /** with treePrefixes: per mount, the tree's line drawn on the rows a cell of several lines adds (treeContinuations) */
   readonly treeContinuations?: readonly string[];
@@ -442,10 +447,10 @@ export function writeRowsTable<T>(write: TextSink, items: readonly T[], columns:
   const { headings = true, raw = false, treePrefixes, asciiOnly = false, shellHeadings = false } = options;
   const specs = columns.map((c) => columnSpecs[c]!);
   const header = columns.map((c) => (shellHeadings ? shellName(c) : c));
-  const tree = treePrefixes === undefined ? -1 : columns.indexOf("TARGET");
+  const tree = treeColumns(columns, treePrefixes);
   if (raw) {
     if (headings) write(`${header.join(" ")}\n`);
-    items.forEach((m, r) => write(`${specs.map((spec, c) => rawEncode((c === tree ? treePrefixes![r]! : "") + cellText(spec.value(m)))).join(" ")}\n`));
+    items.forEach((m, r) => write(`${specs.map((spec, c) => rawEncode((tree[c] ? treePrefixes![r]! : "") + cellText(spec.value(m)))).join(" ")}\n`));
     return;
   }
   const n = columns.length;
@@ -462,12 +467,12 @@ export function writeRowsTable<T>(write: TextSink, items: readonly T[], columns:
         text = value[0] ?? "";
         if (value.length > 1) (more ??= [])[c] = value.slice(1);
       } else text = String(value ?? "");
-      cells.push((c === tree ? treePrefixes![r]! : "") + safeEncode(text, asciiOnly));
+      cells.push((tree[c] ? treePrefixes![r]! : "") + safeEncode(text, asciiOnly));
     }
     if (more === undefined) return;
     const count = more.reduce((most, lines) => Math.max(most, lines.length), 0);
     for (let k = 0; k < count; k++) {
-      for (let c = 0; c < n; c++) cells.push((c === tree ? (options.treeContinuations?.[r] ?? "") : "") + safeEncode(more[c]?.[k] ?? "", asciiOnly));
+      for (let c = 0; c < n; c++) cells.push((tree[c] ? (options.treeContinuations?.[r] ?? "") : "") + safeEncode(more[c]?.[k] ?? "", asciiOnly));
     }
   });
   const rowCount = cells.length / n;

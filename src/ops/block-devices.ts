@@ -10,7 +10,7 @@ import { SyscallError } from "../errors.ts";
 import { isLinkOnlyTag, isPartitionTag, tagLink, tagMatches, type DeviceTag } from "../plan/device-tag.ts";
 import { parseTagSpec, type TagSpec } from "../tag-spec.ts";
 import { partitionIds, type PartitionIds } from "../plan/partition-table.ts";
-import type { DeviceIds, SourceDevices } from "../mountinfo/findmnt-devices.ts";
+import { tagsUnresolved, type DeviceIds, type SourceDevices } from "../mountinfo/findmnt-devices.ts";
 import { superblockIds } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import { readTextFile } from "../sys/file.ts";
@@ -186,9 +186,11 @@ function deviceStart(device: string): Uint8Array | undefined {
  * The device reads of findmnt's UUID, LABEL, PARTUUID, PARTLABEL and SOURCES for one listing,
  * each source and tag read once however many rows and columns ask: a source is resolved as
  * findmnt resolves it (mnt_resolve_spec: a tag's device, else the path made canonical against
- * the working directory), then read (deviceIds).
+ * the working directory), then read (deviceIds). Without lookUpTags (findmnt -C) a tag names no
+ * device (tagsUnresolved).
  */
-export function sourceDeviceReads(): SourceDevices {
+export function sourceDeviceReads({ lookUpTags = true }: { lookUpTags?: boolean } = {}): SourceDevices {
+  if (!lookUpTags) return tagsUnresolved(sourceDeviceReads());
   const ids = new Map<string, DeviceIds>();
   const carrying = new Map<string, readonly string[]>();
   return {

@@ -54,6 +54,11 @@ const TREE_QUERIES = [
   ["-R", "-J", "-t", "zzz"],
   ["-m", "-t", "zzz"],
   ["-R", "-l", "-o", "TARGET,ID"],
+  // the tree drawn in each TARGET column
+  ["--tree", "-o", "TARGET,SOURCE,TARGET", "-t", "tmpfs"],
+  ["--tree", "-r", "-o", "TARGET,SOURCE,TARGET", "-t", "tmpfs"],
+  ["--tree", "-P", "-o", "TARGET,SOURCE,TARGET", "-t", "tmpfs"],
+  ["-R", "-o", "TARGET,TARGET", "-M", "$D/a"],
 ];
 
 test("--tree draws findmnt's tree of the mounts chosen, in every format; -d and -f change nothing there; an empty tree is exit 0: as findmnt", () => {
@@ -177,12 +182,20 @@ test("--shadowed: only over-mounted mounts, in every format; util-linux 2.38.1's
     ["--shadowed", "-R", "-o", "TARGET,SOURCE", "-M", "$D/stack"],
     ["--shadowed", "-U", "-l", "-o", "TARGET,SOURCE", "-t", "tmpfs"],
     ["--shadowed", "-n", "-o", "SOURCE", "-M", "$D/hid/x"],
+    // with a PATH: the over-mounted mounts on the mount point holding it (its holder never is one)
+    ["--shadowed", "-l", "-o", "TARGET,SOURCE", "-T", "$D/stack"],
+    ["--shadowed", "-l", "-o", "TARGET,SOURCE", "$D/stack"],
+    ["--shadowed", "-J", "-o", "SOURCE", "-T", "$D/stack"],
+    ["--shadowed", "-l", "-o", "TARGET,SOURCE", "-T", "$D/a/sub"],
   ];
   const outputs = sameAsFindmnt(SETUP, queries, { D: d });
   expect(outputs[0]).toMatch(new RegExp(`\n${d}/stack +s1\n└─${d}/stack +s2\n`));
   expect(outputs[2]).toBe("s1\ns2\nexit=0\n");
   expect(outputs[5]).not.toContain(`${d}/stack`); // -U leaves nothing over-mounted
   expect(outputs[6]).toBe("exit=1\n"); // hidden from above, not over-mounted
+  expect(outputs[7]).toBe(twoColumns([[`${d}/stack`, "s1"], [`${d}/stack`, "s2"]]));
+  expect(outputs[8]).toBe(outputs[7]);
+  expect(outputs[10]).toBe("exit=1\n"); // a/sub's stack is one mount
   // the list with no other filter: findmnt 2.38.1 prints every mount (its whole-table shortcut
   // skips the test), mountkit only the over-mounted ones, as findmnt's tree shows them
   const [list] = findmntBoth(SETUP, [["--shadowed", "-l", "-n", "-o", "TARGET,SOURCE"]], { D: d });

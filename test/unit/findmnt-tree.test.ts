@@ -70,6 +70,14 @@ describe("treePrefixes", () => {
     expect(ascii).toBe("/a\n|-/a/x\n|\\x20`-/a/x/z\n`-/a/y\n");
   });
 
+  test("drawn in every TARGET column, as findmnt draws -o TARGET,SOURCE,TARGET", () => {
+    const forest = submountForest(table, [byId(3)]);
+    const text = findmntTable(flattenForest(forest), ["TARGET", "SOURCE", "TARGET"], { treePrefixes: treePrefixes(forest) });
+    expect(text).toBe("TARGET   SOURCE TARGET\n/a/x     tax    /a/x\n└─/a/x/z taxz   └─/a/x/z\n");
+    const pairs = findmntPairs(flattenForest(forest), ["TARGET", "TARGET"], { treePrefixes: treePrefixes(forest, ASCII_TREE) });
+    expect(pairs).toBe('TARGET="/a/x" TARGET="/a/x"\nTARGET="\\x60-/a/x/z" TARGET="\\x60-/a/x/z"\n');
+  });
+
   test("findmntPairs escapes them in TARGET's value as it escapes the value (--tree -P)", () => {
     const forest = submountForest(table, [byId(2)]);
     const pairs = findmntPairs(flattenForest(forest), ["SOURCE", "TARGET"], { treePrefixes: treePrefixes(forest) });

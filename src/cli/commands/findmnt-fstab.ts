@@ -6,7 +6,7 @@
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
 import { canonicalPath, deviceOfTagSpec, sourceDeviceReads } from "../../ops/block-devices.ts";
-import { DEVICE_COLUMN_NAMES, deviceColumns, tagsUnresolved } from "../../mountinfo/findmnt-devices.ts";
+import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
 import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
 import { parseTagSpec } from "../../tag-spec.ts";
 import { DEFAULT_COLUMNS, shellColumns, writeRowsJson, writeRowsPairs, writeRowsTable } from "../../mountinfo/findmnt.ts";
@@ -60,14 +60,13 @@ export function fstabListing(
   const rows: FstabRow[] = selected.map((line) => ({ line, source: shownSource(line.spec, sourceAs) }));
   const picked = columns ?? DEFAULT_COLUMNS;
   const wants = (names: readonly string[]) => picked.some((c) => names.includes(c));
-  const devices = canonicalize ? sourceDeviceReads() : tagsUnresolved(sourceDeviceReads());
   const allSpecs = {
     ...FSTAB_COLUMNS,
     ...(has(args, "vfs-all") ? FSTAB_VFS_ALL : {}),
     // as findmnt: a line's SIZE and the rest are those of the filesystem now at its mount point
     ...(wants(SPACE_COLUMN_NAMES) ? spaceColumns(spaceAtPaths((r: FstabRow) => r.line.target), has(args, "bytes")) : {}),
     // UUID and the rest: a tag's own value, or what the device the line names holds
-    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((r: FstabRow) => r.line.spec, FSTAB_COLUMNS.SOURCE!, devices, has(args, "evaluate")) : {}),
+    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((r: FstabRow) => r.line.spec, FSTAB_COLUMNS.SOURCE!, sourceDeviceReads({ lookUpTags: canonicalize }), has(args, "evaluate")) : {}),
   };
   const shell = has(args, "shell");
   const { write, end } = chunkedOutput(io);

@@ -21,14 +21,13 @@ import {
   type Column,
   type Columns,
 } from "../../mountinfo/findmnt.ts";
-import { DEVICE_COLUMN_NAMES, deviceColumns, tagsUnresolved } from "../../mountinfo/findmnt-devices.ts";
+import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
 import { DF_COLUMNS, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import {
   ASCII_TREE,
   flattenForest,
-  overmounted,
   selectionForest,
   submountForest,
   treeContinuations,
@@ -37,10 +36,9 @@ import {
   UTF8_TREE,
   type MountNode,
 } from "../../mountinfo/findmnt-tree.ts";
-import { invertedMatches, operandMayBeTarget } from "../../mountinfo/findmnt-invert.ts";
+import { filtersNothing, selectMounts, type MountLookups, type MountQuery } from "../../mountinfo/findmnt-select.ts";
 import { utf8Locale } from "../locale.ts";
-import { cleanPath, lookupMount, mountOptionItems, type MountFilter } from "../../mountinfo/lookup.ts";
-import { matchFstype, matchOptions } from "../../plan/fstab.ts";
+import { cleanPath, lookupMount, type MountFilter } from "../../mountinfo/lookup.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { parseMountInfoLenient } from "../../mountinfo/parse.ts";
 import { tableFormatOf, type TableFormat } from "../../mountinfo/table-format.ts";
@@ -93,11 +91,10 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     // the fstab listing loads only for --fstab
     if (has(args, "fstab") || savedTable === "fstab") {
       const texts = savedTable === "fstab" ? tabFiles.map((file, i) => ({ file, text: tabText(i) })) : undefined;
-      // (inverted, -T is findmnt's: a mount point, never a source)
+      // -T is a PATH (a mount point, else a source), but with -i findmnt's own: a mount point only
       const byTarget = has(args, "invert") && target !== undefined;
       const selection = second !== undefined ? { mountpoint: second, source: first } : byTarget ? { mountpoint: target, source } : { path: target ?? first, mountpoint, source };
-      const fstabKinds = filtersKinds(args) ? kinds : undefined;
-      return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, selection, fstabKinds, backward, texts);
+      return (require("./findmnt-fstab.ts") as typeof import("./findmnt-fstab.ts")).fstabListing(args, io, json, columns, selection, kinds, backward, texts);
     }
     const task = last(args, "task");
     if (task !== undefined && !/^\d+$/.test(task)) throw new UsageError(`findmnt: --task needs a thread or process id, got ${JSON.stringify(task)}`);
@@ -106,48 +103,24 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     const read = saved ? readSavedTables(files, io, files === tabFiles ? tabText : savedTexts(files)) : { mounts: readMountInfo(), taskOf: () => process.pid };
     let table = read.mounts;
     if (has(args, "uniq")) table = uniqueTargets(table);
-    const types = last(args, "types");
-    const options = last(args, "options");
-    // --shadowed: over-mounted (in the table -U left, as findmnt tests it after its -U)
-    const shadowed = has(args, "shadowed") ? overmounted(table) : undefined;
-    const wanted = (m: MountInfo) =>
-      (!types || matchFstype(m.fstype, types)) && // "nonfs,tmpfs", "noproc": as findmnt -t
-      (options === undefined || matchOptions(mountOptionItems(m), options)) &&
-      kinds(m.fstype) &&
-      (shadowed === undefined || shadowed(m));
-
-    // A saved table, or another namespace's, describes another tree: its paths are taken as written.
     const canonicalize = !has(args, "nocanonicalize");
-    const paths = tablePaths(table, saved, canonicalize);
-    const lookup: SourceLookup = { live: !saved, canonicalize };
-    const search = first !== undefined || target !== undefined || mountpoint !== undefined || source !== undefined;
+    const query: MountQuery = {
+      types: last(args, "types"),
+      options: last(args, "options"),
+      kinds,
+      shadowed: has(args, "shadowed"),
+      operands: args.operands,
+      target,
+      mountpoint,
+      source,
+    };
+    const search = args.operands.length > 0 || target !== undefined || mountpoint !== undefined || source !== undefined;
     // nothing to filter by: findmnt lists the whole table (its -R and -i have nothing to act on in a list)
-    const listAll = !search && !types && options === undefined && !filtersKinds(args) && shadowed === undefined;
+    const listAll = filtersNothing(query);
     const layout = findmntLayout(args, { treeable: files.length <= 1, search, listAll });
-    let found: MountInfo[];
-    if (has(args, "invert") && (!listAll || layout.tree)) {
-      // findmnt -i inverts its own match (a mount point exactly, a PATH operand as a source)
-      found = invertedSelection(table, wanted, { first, second, target, mountpoint, source }, paths, lookup);
-    } else {
-      found = table.filter(wanted);
-      // An operand naming a source (a block device, MAJ:MIN, a name no path has) is -S's; -T always a PATH.
-      const operandSource = second === undefined && first !== undefined ? sourceOperand(first, table, lookup) : undefined;
-      const path = target ?? (second === undefined && operandSource === undefined ? first : undefined);
-      if (path !== undefined) {
-        // the mount that holds PATH, if it is of the kinds asked for (as findmnt -T: not a lower mount
-        // that is); a PATH that does not exist is held by none, and findmnt says nothing of it
-        const holder = paths.holder(path);
-        found = holder && wanted(holder) ? [holder] : [];
-      }
-      if (operandSource !== undefined) found = found.filter(operandSource);
-      if (second !== undefined) found = sourceOnTarget(found, first!, second, paths, lookup);
-      // -M and -S select as findmnt does: every match.
-      if (mountpoint !== undefined) {
-        const at = paths.point(mountpoint);
-        found = at === undefined ? [] : found.filter((m) => m.mountpoint === at);
-      }
-      if (source !== undefined) found = found.filter(sourceMatcher(source, lookup));
-    }
+    const invert = has(args, "invert") && (!listAll || layout.tree);
+    // a saved table, or another namespace's (-N), describes another tree: its paths are taken as written
+    const found = selectMounts(table, { ...query, invert }, systemLookups(table, saved, canonicalize));
     let mounts = backward ? found.slice().reverse() : found;
     if (has(args, "first-only")) mounts = mounts.slice(0, 1);
     // As findmnt: finding nothing prints nothing and exits 1, but where it draws its whole tree
@@ -216,110 +189,43 @@ function holderByMountId(table: readonly MountInfo[], path: string): MountInfo |
   return id === undefined ? undefined : table.find((m) => m.id === id);
 }
 
-/** How sources are matched: in this system's table (tags and device links looked up) or a saved one; -C looks nothing up. */
-interface SourceLookup {
-  /** the table is this system's (or -N's), not a saved file */
-  readonly live: boolean;
-  /** not -C: a tag is looked up, a block device's other names are its names too */
-  readonly canonicalize: boolean;
-}
-
 /**
- * -S SPEC: a mount whose source is SPEC as written; for a UUID=/LABEL=/PART... tag (or its
- * /dev/disk link) in this system's table, the source of the device it names (not with -C).
+ * How the table's paths and sources meet this system's (selectMounts' MountLookups), as findmnt
+ * meets them. It canonicalizes a path (realpath(3)); with -C (--nocanonicalize) it compares the
+ * text: a mount point as written (repeated and trailing slashes aside, as libmount compares
+ * paths: a relative one is none), and the mount holding a path (which must exist) found by
+ * walking up its text, made absolute against the working directory, as libmount's table lookup
+ * does without its cache. A source is matched as written; in this system's table, not with -C,
+ * a UUID=/LABEL=/PART... tag (or its /dev/disk link) as the device it names, and a block
+ * device (a /dev/disk link, /dev/mapper/x) by its canonical name too. A saved table's paths
+ * are never resolved, nor its sources looked up: they name another system (paths made
+ * absolute against "/").
  */
-function sourceFilter(spec: string, lookup: SourceLookup): MountFilter {
-  const tag = lookup.live && lookup.canonicalize ? deviceTagOf(spec) : undefined;
-  const device = tag === undefined ? undefined : deviceOfTag(tag);
-  return (m) => m.source === spec || (device !== undefined && m.source === device);
-}
-
-/**
- * A source as findmnt matches -S SOURCE (and a SOURCE operand): MAJ:MIN the mounts of that
- * device number; else sourceFilter's, and for a block device (a /dev/disk link, /dev/mapper/x)
- * its canonical name too (not with -C, which compares the name as given).
- */
-function sourceMatcher(spec: string, lookup: SourceLookup): MountFilter {
-  const device = deviceNumberOf(spec);
-  if (device !== undefined) return (m) => m.major === device.major && m.minor === device.minor;
-  const bySource = sourceFilter(spec, lookup);
-  if (!lookup.live || !lookup.canonicalize || fileType(spec) !== "block") return bySource;
-  const canonical = existingRealpath(spec);
-  return (m) => bySource(m) || m.source === canonical;
-}
-
-/**
- * MAJ:MIN as findmnt reads a source (sscanf "%d:%d": blanks and a sign before each number, any
- * text after the second); undefined for a source that does not start so.
- */
-function deviceNumberOf(spec: string): { major: number; minor: number } | undefined {
-  const m = /^[ \t\n\v\f\r]*([+-]?\d+):[ \t\n\v\f\r]*([+-]?\d+)/.exec(spec);
-  return m === null ? undefined : { major: Number(m[1]), minor: Number(m[2]) };
-}
-
-/**
- * The operand as findmnt takes it when it names a source: MAJ:MIN (never a path then), a block
- * device (every mount of it, also by its canonical name: a /dev/disk link), or, with no such
- * path, a name some mount has as its source (srv:/exp, tmpfs, UUID=...); in a saved table, a
- * source it holds. undefined: a PATH, whose holder is wanted (findmnt looks a source up first
- * even for an existing path; a directory named like a tmpfs's source stays a PATH here).
- */
-function sourceOperand(operand: string, table: readonly MountInfo[], lookup: SourceLookup): MountFilter | undefined {
-  if (deviceNumberOf(operand) !== undefined) return sourceMatcher(operand, lookup);
-  const bySource = sourceFilter(operand, lookup);
-  if (!lookup.live) return table.some(bySource) ? bySource : undefined;
-  const type = fileType(operand);
-  if (type === "block") return sourceMatcher(operand, lookup);
-  return type === undefined && table.some(bySource) ? bySource : undefined;
-}
-
-/**
- * findmnt SOURCE TARGET: the mounts of SOURCE (sourceMatcher's) on exactly TARGET, as -S with
- * -M. For a MAJ:MIN that finds none there, findmnt asks again of the mount point holding TARGET
- * (as its -T does of a path that is no mount point), and so does this.
- */
-function sourceOnTarget(mounts: readonly MountInfo[], spec: string, target: string, paths: TablePaths, lookup: SourceLookup): MountInfo[] {
-  const bySource = sourceMatcher(spec, lookup);
-  const at = paths.point(target);
-  if (at === undefined) return [];
-  const on = (point: string) => mounts.filter((m) => m.mountpoint === point && bySource(m));
-  const found = on(at);
-  if (found.length > 0 || deviceNumberOf(spec) === undefined) return found;
-  const holder = paths.holder(target);
-  return holder === undefined || holder.mountpoint === at ? [] : on(holder.mountpoint);
-}
-
-/** How PATHs meet the table's mount points. */
-interface TablePaths {
-  /** PATH as a mount point to compare with the table's (-M, a TARGET operand); undefined: none can be */
-  readonly point: (path: string) => string | undefined;
-  /** the mount holding PATH (-T, a PATH operand); undefined when PATH does not exist */
-  readonly holder: (path: string) => MountInfo | undefined;
-}
-
-/**
- * PATHs as findmnt meets them with the table. It canonicalizes a path (realpath(3)); with -C
- * (--nocanonicalize) it compares the text: a mount point as written (repeated and trailing
- * slashes aside, as libmount compares paths: a relative one is none), and the mount holding a
- * path (which must exist) found by walking up its text, made absolute against the working
- * directory, as libmount's table lookup does without its cache. A saved table's paths are never
- * resolved: they name another tree (made absolute against "/").
- */
-function tablePaths(table: readonly MountInfo[], saved: boolean, canonicalize: boolean): TablePaths {
+function systemLookups(table: readonly MountInfo[], saved: boolean, canonicalize: boolean): MountLookups {
+  const byName = (spec: string): MountFilter => (m) => m.source === spec;
   if (saved) {
     const point = (path: string) => normalize(resolve("/", path));
-    return { point, holder: (path) => lookupMount(table, point(path)) };
+    return { point, holder: (path) => lookupMount(table, point(path)), sourceIs: byName, operandKind: () => "missing" };
   }
-  if (canonicalize) {
-    return {
-      point: existingRealpath,
-      holder: (path) => {
-        const at = existingRealpath(path);
-        return at !== undefined ? lookupMount(table, at) : holderByMountId(table, path);
-      },
-    };
+  const operandKind = (operand: string) => {
+    const type = fileType(operand);
+    return type === undefined ? "missing" : type === "block" ? "block" : "other";
+  };
+  if (!canonicalize) {
+    const holder = (path: string) => (fileType(path) === undefined ? undefined : lookupMount(table, absoluteText(path)));
+    return { point: cleanPath, holder, sourceIs: byName, operandKind };
   }
-  return { point: cleanPath, holder: (path) => (fileType(path) === undefined ? undefined : lookupMount(table, absoluteText(path))) };
+  const sourceIs = (spec: string): MountFilter => {
+    const tag = deviceTagOf(spec);
+    const device = tag === undefined ? undefined : deviceOfTag(tag);
+    const canonical = fileType(spec) === "block" ? existingRealpath(spec) : undefined;
+    return (m) => m.source === spec || (device !== undefined && m.source === device) || (canonical !== undefined && m.source === canonical);
+  };
+  const holder = (path: string) => {
+    const at = existingRealpath(path);
+    return at !== undefined ? lookupMount(table, at) : holderByMountId(table, path);
+  };
+  return { point: existingRealpath, holder, sourceIs, operandKind };
 }
 
 /** PATH's text made absolute as libmount's absolute_path makes it: the working directory, then PATH without a leading "./". */
@@ -327,50 +233,6 @@ function absoluteText(path: string): string {
   if (path.startsWith("/")) return path;
   const rest = path === "." ? "" : path.startsWith("./") ? path.slice(2) : path;
   return rest === "" ? process.cwd() : `${process.cwd()}/${rest}`;
-}
-
-/** What a command line searches for: its operands, -T, -M and -S. */
-interface Search {
-  readonly first: string | undefined;
-  readonly second: string | undefined;
-  readonly target: string | undefined;
-  readonly mountpoint: string | undefined;
-  readonly source: string | undefined;
-}
-
-/**
- * findmnt -i: the mounts its match turns down, the match being util-linux 2.38's own rather
- * than mountkit's PATH lookups (findmnt -i -T PATH lists every mount but those on PATH, not all
- * but the one holding it). wanted: -t, -O, -D/--real/--pseudo and --shadowed. A mount point
- * (-M, -T, a TARGET operand) is matched exactly, as given or canonical; a PATH operand as a
- * source, then, if every mount has that source (nothing found), as a mount point; -T, where
- * every mount is on PATH, then as the mount point holding PATH; a MAJ:MIN SOURCE TARGET, the same.
- */
-function invertedSelection(table: readonly MountInfo[], wanted: MountFilter, search: Search, paths: TablePaths, lookup: SourceLookup): MountInfo[] {
-  const { first, second, target, mountpoint, source } = search;
-  const base: MountFilter[] = [wanted];
-  if (source !== undefined) base.push(sourceMatcher(source, lookup));
-  const targetIs = (path: string): MountFilter => {
-    const text = cleanPath(path);
-    const point = paths.point(path);
-    return (m) => m.mountpoint === text || m.mountpoint === point;
-  };
-  // -T's second look, and a MAJ:MIN SOURCE TARGET's: the mount point holding the path
-  const holding = (path: string, tests: MountFilter[]) => {
-    const holder = paths.holder(path);
-    return holder === undefined ? [] : [[...tests, targetIs(holder.mountpoint)]];
-  };
-  let attempts: MountFilter[][];
-  if (mountpoint !== undefined) attempts = [[...base, targetIs(mountpoint)]];
-  else if (target !== undefined) attempts = [[...base, targetIs(target)], ...holding(target, base)];
-  else if (first !== undefined && second !== undefined) {
-    const tests = [...base, sourceMatcher(first, lookup)];
-    attempts = [[...tests, targetIs(second)], ...(deviceNumberOf(first) !== undefined ? holding(second, tests) : [])];
-  } else if (first !== undefined) {
-    attempts = [[...base, sourceMatcher(first, lookup)]];
-    if (deviceNumberOf(first) === undefined && operandMayBeTarget(first)) attempts.push([...base, targetIs(first)]);
-  } else attempts = [base];
-  return invertedMatches(table, attempts);
 }
 
 /** -d WORD: whether mounts are found and listed from the table's end (backward), as findmnt -d. */
@@ -450,27 +312,23 @@ function systemColumns(
   flags: { bytes: boolean; evaluate: boolean; canonicalize: boolean },
 ): Columns<MountInfo> {
   const wants = (names: readonly string[]) => picked.some((c) => names.includes(c));
-  const devices = () => (flags.canonicalize ? sourceDeviceReads() : tagsUnresolved(sourceDeviceReads()));
   return {
     ...(wants(SPACE_COLUMN_NAMES) ? mountSpaceColumns(flags.bytes) : {}),
-    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((m: MountInfo) => m.source, source, devices(), flags.evaluate) : {}),
+    ...(wants(DEVICE_COLUMN_NAMES) ? deviceColumns((m: MountInfo) => m.source, source, sourceDeviceReads({ lookUpTags: flags.canonicalize }), flags.evaluate) : {}),
     TID: { value: (m) => taskOf(m) ?? null, right: true, widthHint: 4 },
   };
 }
 
-/** Whether -D (without -A), --real or --pseudo leave some filesystem types out (filesystemKinds). */
-function filtersKinds(args: ParsedArgs): boolean {
-  return (has(args, "df") && !has(args, "all")) || has(args, "real") || has(args, "pseudo");
-}
-
 /**
  * The filesystem types -D (unless -A), --real and --pseudo keep, as findmnt: -D keeps real
- * filesystems and tmpfs, --real real ones only, --pseudo the rest.
+ * filesystems and tmpfs, --real real ones only, --pseudo the rest. undefined when none of them
+ * leaves a type out.
  */
-function filesystemKinds(args: ParsedArgs): (fstype: string) => boolean {
+function filesystemKinds(args: ParsedArgs): ((fstype: string) => boolean) | undefined {
   const df = has(args, "df") && !has(args, "all");
   const real = has(args, "real");
   const pseudo = has(args, "pseudo");
+  if (!df && !real && !pseudo) return undefined;
   return (fstype) => (!df || shownByDf(fstype)) && (!real || !isPseudoFilesystem(fstype)) && (!pseudo || isPseudoFilesystem(fstype));
 }
 
