@@ -130,8 +130,15 @@ test("SOURCES: every device carrying the UUID, one line each in a table (the oth
   const d = ws.dir("d");
   const image = ws.image("a", 8, ["-U", UUID_A]);
   // the image attached twice: two devices carry its UUID
-  const setup = ['L1=$(losetup -f --show "$A"); L2=$(losetup -f --show "$A")', 'mount -t tmpfs top "$D"; mkdir "$D/one"; mount -o ro "$L1" "$D/one"'].join("\n");
-  const queries = [["-J", "-o", "TARGET,SOURCES", "-M", "$D/one"], ["-n", "-o", "SOURCES,ID", "-M", "$D/one"], ["-P", "-o", "SOURCES", "-M", "$D/one"], ["-n", "-o", "SOURCE", "-M", "$D/one"]];
+  const setup = ['L1=$(losetup -f --show "$A"); L2=$(losetup -f --show "$A")', 'mount -t tmpfs top "$D"; mkdir "$D/one" "$D/two"; mount -o ro "$L1" "$D/one"; mount -t tmpfs two "$D/two"'].join("\n");
+  const queries = [
+    ["-J", "-o", "TARGET,SOURCES", "-M", "$D/one"],
+    ["-n", "-o", "SOURCES,ID", "-M", "$D/one"],
+    ["-P", "-o", "SOURCES", "-M", "$D/one"],
+    ["-n", "-o", "SOURCE", "-M", "$D/one"],
+    // in a tree, the rows the cell adds continue its branch line (one has a later sibling)
+    ["-R", "-o", "TARGET,SOURCES", "$D"],
+  ];
   const answers = findmntBoth(setup, queries, both({ D: d, A: image }));
   // findmnt lists them in the order of libblkid's cache, mountkit in the kernel's
   // (/proc/partitions): the same devices
@@ -148,6 +155,7 @@ test("SOURCES: every device carrying the UUID, one line each in a table (the oth
   // the same shapes as findmnt's, devices aside
   const shape = (text: string) => text.replaceAll(/\/dev\/loop\d+/g, "DEV").replace(/\d+\n/, "ID\n");
   for (const x of answers) expect([x.query, shape(x.ours)]).toEqual([x.query, shape(x.theirs)]);
+  expect(shape(answers[4]!.ours)).toMatch(new RegExp(`\n├─${d}/one +DEV\n│ +DEV\n└─${d}/two +two\n`));
 });
 
 test("TID: the task whose table is read (this process for the live one, -N's, a /proc/PID file's, a saved file's numbered directory), as findmnt", () => {
