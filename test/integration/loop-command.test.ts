@@ -16,7 +16,7 @@ import { BINARY, runCli } from "../support/cli.ts";
 import { caught } from "../support/caught.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { loopSysfs, runLosetup, zeroFile } from "../support/loop-files.ts";
+import { loopSysfs as sysfs, runLosetup as losetup, zeroFile } from "../support/loop-files.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -25,8 +25,6 @@ const ws = workspace();
 const { cleanups, dir, image, unmountAfter } = ws;
 let s: Scratch;
 const fresh = (label: string) => (s = ws.fresh(label));
-const sysfs = loopSysfs;
-const losetup = runLosetup;
 /** A file of `bytes` zero bytes in the scratch dir, its devices detached after the test. */
 const fileOf = (name: string, bytes: number) => zeroFile(s, cleanups, name, bytes);
 
