@@ -252,6 +252,30 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(fdChanges(fds)).toEqual([]);
   });
 
+  test("a directory onto a file: move_mount's EINVAL (mount(2) says ENOTDIR) gets a hint naming the mismatch, not a bad option", () => {
+    fresh("dir-on-file");
+    const src = containerTree();
+    const file = `${dir("dst")}/file`;
+    writeFileSync(file, "");
+    const sourceFile = `${src}/user-file`;
+    const onFile = [
+      [{ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, `mount point ${file} is not a directory, and ${src} is one`],
+      [{ type: "tmpfs", source: "tmpfs", options: IDMAP_OPTIONS }, `mount point ${file} is not a directory, and a new tmpfs is one`],
+      // not overlayfs's refusal (it logs nothing to dmesg here): the hint said so before
+      [{ type: "overlay", source: "overlay", options: [`lowerdir=${src}`, `upperdir=${dir("upper")}`, `workdir=${dir("work")}`, ...IDMAP_OPTIONS] }, `mount point ${file} is not a directory, and a new overlay is one`],
+    ] as const;
+    for (const [m, hint] of onFile) {
+      const err = caught(() => mount(m, file));
+      expect(err).toBeInstanceOf(SyscallError);
+      expect(err).toMatchObject({ syscall: "move_mount(2)", errno: Errno.EINVAL, hint: expect.stringContaining(hint) });
+      expect(mountsUnder(dir("dst"))).toEqual([]);
+    }
+    // and a file onto a directory
+    const err = caught(() => mount({ type: "bind", source: sourceFile, options: ["bind", ...IDMAP_OPTIONS] }, dir("dst")));
+    expect(err).toMatchObject({ syscall: "move_mount(2)", errno: Errno.EINVAL, hint: expect.stringContaining(`mount point ${dir("dst")} is a directory, and ${sourceFile} is not`) });
+    expect(mountsUnder(dir("dst"))).toEqual([]);
+  });
+
   test("a failure after the tree is attached (the propagation change) unmounts it; no fd left", () => {
     fresh("attached-fail");
     const src = containerTree();
