@@ -276,6 +276,29 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(mountsUnder(dir("dst"))).toEqual([]);
   });
 
+  test("propagation: without a word the clone joins a shared source's peer group, and a later mount under the source shows up unmapped; private keeps it out (docs/idmap.md)", () => {
+    fresh("peer-group");
+    const src = dir("src");
+    const [inherited, kept] = [dir("inherited"), dir("private")];
+    mount({ type: "tmpfs", source: "tmpfs", options: ["shared"] }, src);
+    unmountAfter(src);
+    cleanups.push(() => unmountRecursive(inherited), () => unmountRecursive(kept));
+    mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, inherited);
+    mount({ type: "bind", source: src, options: ["bind", "private", ...IDMAP_OPTIONS] }, kept);
+    const group = topAt(src)[0]!.shared;
+    expect(group).toBeNumber();
+    expect(topAt(inherited)[0]).toMatchObject({ shared: group });
+    expect(topAt(kept)[0]!.shared).toBeUndefined();
+    dir("src", "sub");
+    mount({ type: "tmpfs", source: "tmpfs", options: [] }, `${src}/sub`);
+    cleanups.push(() => unmountAll(`${src}/sub`));
+    const propagated = topAt(`${inherited}/sub`);
+    expect(propagated).toHaveLength(1);
+    expect(topAt(inherited)[0]!.options.split(",")).toContain("idmapped");
+    expect(propagated[0]!.options.split(",")).not.toContain("idmapped"); // the clone's idmap is not the newcomer's
+    expect(topAt(`${kept}/sub`)).toEqual([]);
+  });
+
   test("a failure after the tree is attached (the propagation change) unmounts it; no fd left", () => {
     fresh("attached-fail");
     const src = containerTree();
