@@ -5,6 +5,7 @@
  * Paths are compared by component ("/ab" is not under "/a"), unlike containerd, which
  * compares string prefixes.
  */
+import { PlanError } from "../errors.ts";
 import { splitOptionText } from "../option-text.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -38,8 +39,13 @@ export function isPathUnder(path: string, prefix: string): boolean {
  * (both children of the same parent, the hidden one deeper) is never returned, and neither is
  * the bottom of a stack. Ids are only used as links, never ordered: the kernel reuses them.
  */
+/** A lookup walks the mount tree from "/": a relative path is the caller's mistake (PlanError). */
+export function requireAbsolute(path: string): void {
+  if (!path.startsWith("/")) throw new PlanError(`look up mount: path is not absolute: ${JSON.stringify(path)}`);
+}
+
 export function lookupMount(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
-  if (!path.startsWith("/")) throw new Error(`look up mount: path is not absolute: ${JSON.stringify(path)}`);
+  requireAbsolute(path);
   const target = cleanPath(path);
   const ids = new Set<number>();
   for (const m of mounts) ids.add(m.id);

@@ -4,7 +4,7 @@
  * operands asks both N times; answered by scanning the table, each costs the whole table.
  * remove() keeps the index as a read after that mount's unmount would give it. Pure.
  */
-import { cleanPath, pickRoot, under } from "./lookup.ts";
+import { cleanPath, pickRoot, requireAbsolute, under } from "./lookup.ts";
 import type { MountInfo } from "./types.ts";
 
 export class MountIndex {
@@ -56,7 +56,7 @@ export class MountIndex {
    * (of several there, the later in the table), so it costs path's components, not the table.
    */
   lookup(path: string): MountInfo | undefined {
-    if (!path.startsWith("/")) throw new Error(`look up mount: path is not absolute: ${JSON.stringify(path)}`);
+    requireAbsolute(path);
     const target = cleanPath(path);
     const ways = waysTo(target);
     let cur = pickRoot([...this.#roots].filter((r) => under(target, cleanPath(r.mountpoint))));

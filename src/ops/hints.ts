@@ -6,6 +6,7 @@ import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import { MS } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
+import { isBind } from "../plan/mount-request.ts";
 import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
@@ -57,6 +58,10 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     case Errno.EINVAL:
       if (err.syscall === "mount_setattr(2)" && isIdmapped(mount)) return idmapHint(mount);
       if (isTheMove(err, mount)) return moveHint(mount.source, target);
+      if (err.syscall === "move_mount(2)") {
+        const hint = attachKindHint(mount, target);
+        if (hint !== undefined) return hint;
+      }
       if (changesExisting(mount)) return notMountPointHint(target) ?? (classifyOptions(mount.options).flags & MS.REMOUNT ? REMOUNT_EINVAL : GENERIC_EINVAL);
       return GENERIC_EINVAL;
     case Errno.EMFILE:
@@ -101,6 +106,23 @@ function idmapHint(mount: Mount): string {
   const options = classifyOptions(mount.options);
   if (!(options.flags & MS.REC) || options.idmapRecursive === false) return hint;
   return `${hint}; rbind idmaps every mount in ${quotePath(mount.source)}'s tree, and one of them may be the one (proc, sysfs...): ${TOP_MOUNT_ONLY}`;
+}
+
+/**
+ * move_mount's EINVAL when a directory meets a file (mount(2) says ENOTDIR there; do_move_mount
+ * says EINVAL): what is attached, a bind's source or a new filesystem's root (a directory), and
+ * the mount point must both be directories or both not. undefined when they match.
+ */
+function attachKindHint(mount: Mount, target: string): string | undefined {
+  const targetType = fileType(target);
+  if (targetType === undefined) return undefined;
+  const bind = isBind({ mount });
+  const attachedType = bind ? fileType(mount.source) : "dir";
+  if (attachedType === undefined || (attachedType === "dir") === (targetType === "dir")) return undefined;
+  const attached = bind ? quotePath(mount.source) : `a new ${mount.type || "filesystem"}`;
+  return targetType === "dir"
+    ? `mount point ${quotePath(target)} is a directory, and ${attached} is not: a file is mounted on a file`
+    : `mount point ${quotePath(target)} is not a directory, and ${attached} is one: a directory is mounted on a directory`;
 }
 
 /** ENOSPC of a mount call: the namespace holds as many mounts as fs.mount-max allows. */

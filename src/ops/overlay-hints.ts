@@ -32,6 +32,8 @@ export function overlayHint(err: SyscallError, mount: Mount): string | null | un
     case Errno.ENOTDIR:
       return layerProblem(layers);
     case Errno.EINVAL: {
+      // the attach of the made overlay, which overlayfs has no part in (the generic hints say why)
+      if (err.syscall === "move_mount(2)") return undefined;
       // details = [the parameter, ...the kernel's messages]
       if (err.details.length > 1) return null;
       // mount(2) gets EINVAL, not ENOTDIR, for a layer that is a file (the reason goes to the log)

@@ -216,7 +216,7 @@ function othersCanRename({ uid, mode }: { uid: number; mode: number }): string |
  * kind names the feature ("mount", "idmap"). The caller owns it and removes it with rmdir.
  */
 export function makeTempDir(kind: string): string {
-  if (!/^[a-z0-9]+$/.test(kind)) throw new Error(`temp dir kind must be lower-case letters and digits: ${JSON.stringify(kind)}`);
+  if (!/^[a-z0-9]+$/.test(kind)) throw new PlanError(`temp dir kind must be lower-case letters and digits: ${JSON.stringify(kind)}`);
   const prefix = join(ensureTempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-${process.pid}-`);
   try {
     return makeUniqueDir(prefix);

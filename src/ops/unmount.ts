@@ -520,5 +520,7 @@ function unmountEach(targets: readonly string[], options: UnmountOptions, action
  * this to name an entry's target until it is resolved.
  */
 export function joinUnderRoot(root: string, target: string): string {
-  return join(root, normalize(`/${target}`));
+  const joined = join(root, normalize(`/${target}`));
+  // "/r" for no target, as rootPath resolves it: the name is shown until then
+  return joined.length > 1 && joined.endsWith("/") ? joined.slice(0, -1) : joined;
 }

@@ -8,7 +8,8 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { deviceOfTag, scanForTag } from "../../src/ops/block-devices.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
-import { unmount, unmountAll } from "../../src/ops/unmount.ts";
+import { unmount, unmountAll, unmountDevice } from "../../src/ops/unmount.ts";
+import { PlanError } from "../../src/errors.ts";
 import { deviceTagOf } from "../../src/plan/device-tag.ts";
 import { runCli } from "../support/cli.ts";
 import { detachLoopDevicesOf, makeExt4Image } from "../support/resources.ts";
@@ -70,6 +71,20 @@ describe("UUID= and LABEL= sources", () => {
       unmountAll(t);
     }
     expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("unmountDevice (the library's umount DEVICE): the device's mount point, by device or tag; undefined when not mounted or no device; a tag nobody has is a PlanError", () => {
+    const { uuid, name, device } = labelledDevice("tag-unmount-device");
+    const t = dir("m");
+    unmountAfter(t);
+    for (const named of [device, `UUID=${uuid}`, `LABEL=${name}`]) {
+      mount({ type: "ext4", source: device, options: ["ro"] }, t);
+      expect(unmountDevice(named)).toBe(t);
+      expect(mountsUnder(t)).toEqual([]);
+    }
+    expect(unmountDevice(device)).toBeUndefined(); // attached, mounted nowhere
+    expect(unmountDevice(t)).toBeUndefined(); // a directory is no block device
+    expect(() => unmountDevice(`LABEL=${name}x`)).toThrow(PlanError);
   });
 
   test("the binary: mount LABEL=x DIR; a tag nobody has exits 1 naming it; mount -a twice mounts once", () => {

@@ -252,6 +252,53 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(fdChanges(fds)).toEqual([]);
   });
 
+  test("a directory onto a file: move_mount's EINVAL (mount(2) says ENOTDIR) gets a hint naming the mismatch, not a bad option", () => {
+    fresh("dir-on-file");
+    const src = containerTree();
+    const file = `${dir("dst")}/file`;
+    writeFileSync(file, "");
+    const sourceFile = `${src}/user-file`;
+    const onFile = [
+      [{ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, `mount point ${file} is not a directory, and ${src} is one`],
+      [{ type: "tmpfs", source: "tmpfs", options: IDMAP_OPTIONS }, `mount point ${file} is not a directory, and a new tmpfs is one`],
+      // not overlayfs's refusal (it logs nothing to dmesg here): the hint said so before
+      [{ type: "overlay", source: "overlay", options: [`lowerdir=${src}`, `upperdir=${dir("upper")}`, `workdir=${dir("work")}`, ...IDMAP_OPTIONS] }, `mount point ${file} is not a directory, and a new overlay is one`],
+    ] as const;
+    for (const [m, hint] of onFile) {
+      const err = caught(() => mount(m, file));
+      expect(err).toBeInstanceOf(SyscallError);
+      expect(err).toMatchObject({ syscall: "move_mount(2)", errno: Errno.EINVAL, hint: expect.stringContaining(hint) });
+      expect(mountsUnder(dir("dst"))).toEqual([]);
+    }
+    // and a file onto a directory
+    const err = caught(() => mount({ type: "bind", source: sourceFile, options: ["bind", ...IDMAP_OPTIONS] }, dir("dst")));
+    expect(err).toMatchObject({ syscall: "move_mount(2)", errno: Errno.EINVAL, hint: expect.stringContaining(`mount point ${dir("dst")} is a directory, and ${sourceFile} is not`) });
+    expect(mountsUnder(dir("dst"))).toEqual([]);
+  });
+
+  test("propagation: without a word the clone joins a shared source's peer group, and a later mount under the source shows up unmapped; private keeps it out (docs/idmap.md)", () => {
+    fresh("peer-group");
+    const src = dir("src");
+    const [inherited, kept] = [dir("inherited"), dir("private")];
+    mount({ type: "tmpfs", source: "tmpfs", options: ["shared"] }, src);
+    unmountAfter(src);
+    cleanups.push(() => unmountRecursive(inherited), () => unmountRecursive(kept));
+    mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, inherited);
+    mount({ type: "bind", source: src, options: ["bind", "private", ...IDMAP_OPTIONS] }, kept);
+    const group = topAt(src)[0]!.shared;
+    expect(group).toBeNumber();
+    expect(topAt(inherited)[0]).toMatchObject({ shared: group });
+    expect(topAt(kept)[0]!.shared).toBeUndefined();
+    dir("src", "sub");
+    mount({ type: "tmpfs", source: "tmpfs", options: [] }, `${src}/sub`);
+    cleanups.push(() => unmountAll(`${src}/sub`));
+    const propagated = topAt(`${inherited}/sub`);
+    expect(propagated).toHaveLength(1);
+    expect(topAt(inherited)[0]!.options.split(",")).toContain("idmapped");
+    expect(propagated[0]!.options.split(",")).not.toContain("idmapped"); // the clone's idmap is not the newcomer's
+    expect(topAt(`${kept}/sub`)).toEqual([]);
+  });
+
   test("a failure after the tree is attached (the propagation change) unmounts it; no fd left", () => {
     fresh("attached-fail");
     const src = containerTree();

@@ -304,6 +304,17 @@ describe("fd strategy specifics", () => {
     expect(mountTable().length).toBe(before + 1); // only the overlay: the tree stays detached
   });
 
+  test("a file as the mount point: move_mount's EINVAL is explained as the file, not sent to dmesg (overlayfs logs nothing there)", () => {
+    fresh("ov-on-file");
+    const layers = makeLayers(2);
+    const file = join(dir("m"), "file");
+    writeFileSync(file, "");
+    const err = caught(() => mount({ type: "overlay", source: "overlay", options: [`lowerdir=${layers.join(":")}`] }, file, { facts }));
+    expect(err).toMatchObject({ syscall: "move_mount(2)", errno: Errno.EINVAL });
+    expect((err as SyscallError).hint).toBe(`mount point ${file} is not a directory, and a new overlay is one: a directory is mounted on a directory`);
+    expect(mountsUnder(dir("m"))).toEqual([]);
+  });
+
   test("move_mount fails: the detached mount and every fd are released", () => {
     fresh("ov-movefail");
     const layers = makeLayers(2);

@@ -197,6 +197,27 @@ describe("the per-process cache", () => {
     expect(fdChanges(fds)).toEqual([]);
   });
 
+  test("a creation that failed caches nothing: the next call for the pair makes the namespace", () => {
+    const fds = openFds();
+    for (const faults of [
+      { cloneWaitingChild: { calls: [1], errno: Errno.ENOSPC, syscall: "clone(2)" } },
+      { writeOnce: { calls: [3], errno: Errno.EPERM, syscall: "write(2)" } },
+    ] as const) {
+      expect(() => usernsFd("0:100000:65536", "0:100000:65536", { sys: injectFaults(libcSyscalls, faults) })).toThrow(SyscallError);
+      expect(usernsCacheSize()).toBe(0);
+      expect(fdChanges(fds)).toEqual([]);
+    }
+    const sys = recordingChildren(libcSyscalls);
+    const fd = usernsFd("0:100000:65536", "0:100000:65536", { sys });
+    try {
+      expect(sys.cloned).toHaveLength(1);
+      expect(readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^user:\[/);
+      expect(usernsCacheSize()).toBe(1);
+    } finally {
+      libcSyscalls.close(fd);
+    }
+  });
+
   test("usernsFd parses the option syntax and refuses bad mappings before any child", () => {
     const sys = recordingChildren(libcSyscalls);
     expect(() => usernsFd("0:1:1", "0:1:-1", { sys })).toThrow(PlanError);

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { lookupMount } from "../../src/mountinfo/lookup.ts";
 import { MountIndex } from "../../src/mountinfo/mount-index.ts";
 import type { MountInfo } from "../../src/mountinfo/types.ts";
+import { PlanError } from "../../src/errors.ts";
 
 function mnt(id: number, parent: number, mountpoint: string): MountInfo {
   return { id, parent, major: 0, minor: id, root: "/", mountpoint, options: "rw", optional: [], fstype: "tmpfs", source: "tmpfs", superOptions: "rw", unbindable: false };
@@ -38,6 +39,7 @@ describe("MountIndex.lookup gives lookupMount's answer", () => {
 
   test("a relative path is refused", () => {
     expect(() => new MountIndex(TABLES["component match"]!).lookup("a/b")).toThrow(/path is not absolute: "a\/b"/);
+    expect(() => new MountIndex(TABLES["component match"]!).lookup("a/b")).toThrow(PlanError);
   });
 });
 

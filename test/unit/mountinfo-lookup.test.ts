@@ -15,6 +15,7 @@ import {
   singleEntryFilter,
 } from "../../src/mountinfo/index.ts";
 import type { MountInfo } from "../../src/mountinfo/index.ts";
+import { PlanError } from "../../src/errors.ts";
 import { subtreeUnmountOrder, unmountOrder } from "../../src/plan/unmount-plan.ts";
 
 function mnt(id: number, parent: number, mountpoint: string, extra: Partial<MountInfo> = {}): MountInfo {
@@ -148,6 +149,7 @@ describe("lookupMount", () => {
 
   test("a relative path is refused", () => {
     expect(() => lookupMount(simple, "a/b")).toThrow(/path is not absolute: "a\/b"/);
+    expect(() => lookupMount(simple, "a/b")).toThrow(PlanError); // typed, as every bad input
   });
 
   test("does not mutate the table", () => {
