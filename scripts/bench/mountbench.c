@@ -588,11 +588,11 @@ static void op_userns(void) {
   close(fd);
 }
 
-/* A detached idmapped clone of src: its fd, or -errno. */
-static int idmapped_clone(const char *src, uint64_t attrs) {
+/* A detached idmapped clone of src with propagation (0: the source's): its fd, or -errno. */
+static int idmapped_clone(const char *src, uint64_t attrs, uint64_t propagation) {
   int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE_ | O_CLOEXEC);
   if (fd < 0) return -errno;
-  struct mount_attr_ attr = {.attr_set = MOUNT_ATTR_IDMAP_ | attrs, .userns_fd = (uint64_t)userns};
+  struct mount_attr_ attr = {.attr_set = MOUNT_ATTR_IDMAP_ | attrs, .propagation = propagation, .userns_fd = (uint64_t)userns};
   if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
     int err = -errno;
     close(fd);
@@ -609,7 +609,8 @@ static int attach(int fd, const char *target) {
 }
 
 static void op_idmap_bind(void) {
-  int fd = idmapped_clone(arg[0], 0);
+  /* private, as mountkit makes a uidmap= bind's clone (containerd's IDMapMount) */
+  int fd = idmapped_clone(arg[0], 0, MS_PRIVATE);
   check(fd, "idmapped clone of", arg[0]);
   check(attach(fd, arg[1]), "move_mount to", arg[1]);
   umount_or_die(arg[1]);
@@ -676,7 +677,7 @@ static int layer_fd(int tree, uint64_t parent_mnt, uint64_t clone_mnt, int i) {
       close(fd);
     }
   }
-  return idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
+  return idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_, 0);
 }
 
 /* The shared idmapped read-only clone of the parent, or -1 (refused: each layer its own). */
@@ -684,7 +685,7 @@ static int shared_clone(uint64_t *parent_mnt, uint64_t *clone_mnt) {
   struct statx st;
   if (!shared_parent || identity(AT_FDCWD, shared_parent, 0, &st) != 0) return -1;
   *parent_mnt = st.stx_mnt_id;
-  int tree = idmapped_clone(shared_parent, MOUNT_ATTR_RDONLY_);
+  int tree = idmapped_clone(shared_parent, MOUNT_ATTR_RDONLY_, 0);
   if (tree < 0) return -1;
   if (identity(tree, "", AT_EMPTY_PATH, &st) != 0) {
     close(tree);
@@ -747,7 +748,7 @@ static int legacy_layer(const char *shared_dir, uint64_t parent_mnt, uint64_t cl
     }
   }
   if (mkdir(temp, 0700) < 0) return -errno;
-  int fd = idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_);
+  int fd = idmapped_clone(layers[i], MOUNT_ATTR_RDONLY_, 0);
   if (fd < 0) {
     rmdir(temp);
     return fd;

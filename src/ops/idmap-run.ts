@@ -42,7 +42,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       const fd = handleFd(run, step.slot);
       const usernsFd = step.usernsSlot === null ? 0 : handleFd(run, step.usernsSlot);
       try {
-        sys.mountSetattr(fd, "", step.flags, step.attrSet, step.attrClr, 0, usernsFd);
+        sys.mountSetattr(fd, "", step.flags, step.attrSet, step.attrClr, step.propagation ?? 0, usernsFd);
       } catch (err) {
         if (step.attrSet & MOUNT_ATTR.IDMAP) explainIdmapRefusal(err, { path: step.tree, recursive: (step.flags & AT.RECURSIVE) !== 0 }, usernsFd, sys);
         throw naming(err, step.tree);

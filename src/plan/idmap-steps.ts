@@ -47,7 +47,7 @@ export interface OpenTreeStep {
   readonly flags: number;
 }
 
-/** mount_setattr(slot, "", flags, {attr_set, attr_clr, 0, userns_fd}, 32) */
+/** mount_setattr(slot, "", flags, {attr_set, attr_clr, propagation, userns_fd}, 32) */
 export interface MountSetattrStep {
   readonly op: "mount_setattr";
   readonly slot: string;
@@ -59,6 +59,8 @@ export interface MountSetattrStep {
   readonly attrClr: number;
   /** the slot holding the user namespace fd, for MOUNT_ATTR_IDMAP */
   readonly usernsSlot: string | null;
+  /** MS_PRIVATE (or another propagation type) set along with the attributes; absent leaves it */
+  readonly propagation?: number;
 }
 
 /**
@@ -303,6 +305,7 @@ export function describeIdmapStep(step: IdmapStep): Record<string, unknown> {
           attrClr: step.attrClr,
           attrClrNames: formatMountAttr(step.attrClr),
           usernsFd: step.usernsSlot === null ? null : `$${step.usernsSlot}`,
+          ...(step.propagation === undefined ? {} : { propagation: step.propagation, propagationNames: formatFlags(step.propagation) }),
         },
       };
     case "idmap_shared_tree":
@@ -392,7 +395,8 @@ export function formatIdmapStep(step: IdmapStep): string {
       return `$${step.slot} = open_tree(AT_FDCWD, ${q(step.path)}, ${formatOpenTreeFlags(step.flags)})`;
     case "mount_setattr": {
       const userns = step.usernsSlot === null ? "0" : `$${step.usernsSlot}`;
-      return `mount_setattr($${step.slot}, "", ${formatAtFlags(step.flags)}, {attr_set: ${formatMountAttr(step.attrSet)}, attr_clr: ${formatMountAttr(step.attrClr)}, userns_fd: ${userns}})`;
+      const propagation = step.propagation === undefined ? "" : `, propagation: ${formatFlags(step.propagation)}`;
+      return `mount_setattr($${step.slot}, "", ${formatAtFlags(step.flags)}, {attr_set: ${formatMountAttr(step.attrSet)}, attr_clr: ${formatMountAttr(step.attrClr)}${propagation}, userns_fd: ${userns}})`;
     }
     case "idmap_shared_tree":
       return (

@@ -20,6 +20,11 @@ export interface IdmapAttrs {
    * submounts cloned as they are, unmapped; true or absent idmaps every mount of it (ridmap)
    */
   readonly idmapSubmounts?: boolean;
+  /**
+   * a propagation type (MS_PRIVATE...) set on the idmapped mounts in the same call; absent,
+   * they keep the source's (a shared source's clone joins its peer group)
+   */
+  readonly propagation?: number;
 }
 
 /** The slot every idmap plan keeps its user namespace fd in. */
@@ -53,6 +58,7 @@ function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attr
     attrSet: MOUNT_ATTR.IDMAP | (attrs.attrSet ?? 0),
     attrClr: attrs.attrClr ?? 0,
     usernsSlot,
+    ...(attrs.propagation === undefined ? {} : { propagation: attrs.propagation }),
   };
 }
 
@@ -92,7 +98,7 @@ export function bindTreeSteps(source: string, target: string, usernsSlot: string
   if (!attrs.recursive || attrs.idmapSubmounts === false || (attrSet | attrClr) === 0) {
     return idmapTreeSteps(source, target, usernsSlot, attrs, slot, "target");
   }
-  const steps = idmapTreeSteps(source, target, usernsSlot, { recursive: true }, slot, "target");
+  const steps = idmapTreeSteps(source, target, usernsSlot, { recursive: true, propagation: attrs.propagation }, slot, "target");
   const topOnly: MountSetattrStep = { op: "mount_setattr", slot, tree: source, flags: AT.EMPTY_PATH, attrSet, attrClr, usernsSlot: null };
   steps.splice(2, 0, topOnly); // after the idmap, before move_mount
   return steps;

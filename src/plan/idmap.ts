@@ -106,7 +106,7 @@ function userNamespaceOf(ctx: MountContext): UserNamespace {
  * rbind (MS_REC) clones the whole tree and idmaps it all, or its top mount alone when
  * idmapRecursive is false (OCI's idmap); the attributes stay the top mount's (bindTreeSteps).
  */
-export function bindAttrs(flags: number, mentioned: number, idmapRecursive?: boolean): Required<IdmapAttrs> {
+export function bindAttrs(flags: number, mentioned: number, idmapRecursive?: boolean): Required<Omit<IdmapAttrs, "propagation">> {
   let attrSet = 0;
   let attrClr = 0;
   for (const [ms, attr] of MS_TO_MOUNT_ATTR) {
@@ -125,10 +125,21 @@ export function bindAttrs(flags: number, mentioned: number, idmapRecursive?: boo
 function planIdmappedBind(ctx: MountContext, pair: UserNamespace): Plan {
   const { options, mount, target } = ctx;
   if (mount.source === "") throw new PlanError(`${ctx.action}: a bind needs a source path`);
-  const attrs = bindAttrs(options.flags, options.flagsMentioned, options.idmapRecursive);
+  const attrs = { ...bindAttrs(options.flags, options.flagsMentioned, options.idmapRecursive), propagation: clonePropagation(ctx) };
   const steps: Step[] = [usernsStep(pair), ...bindTreeSteps(mount.source, target, USERNS_SLOT, attrs, TREE_SLOT)];
   if (options.propagation.length > 0) steps.push(...propagationSteps(ctx));
   return planFor(ctx, steps);
+}
+
+/**
+ * The propagation an idmapped clone gets as it is made. containerd's IDMapMount makes its clone
+ * private: a clone of a shared source would join the source's peer group, and mounts made there
+ * later would show up in it without the idmap. So does a uidmap=/gidmap= mount here unless the
+ * request names a propagation (applied afterwards, as its own call). util-linux's X-mount.idmap=
+ * leaves the clone's propagation as any bind's, as mount(8) does.
+ */
+function clonePropagation(ctx: MountContext): number | undefined {
+  return ctx.options.idmap === undefined && ctx.options.propagation.length === 0 ? MS.PRIVATE : undefined;
 }
 
 /** The filesystem mounted by its own planner (a loop device's, a type read from the device, or a given one), then idmapped. */
@@ -149,7 +160,7 @@ function planIdmappedFilesystem(ctx: MountContext, pair: UserNamespace, planUnma
   return planFor(ctx, [
     usernsStep(pair),
     first,
-    ...idmapTreeSteps(ctx.target, ctx.target, USERNS_SLOT, {}, TREE_SLOT, "target"),
+    ...idmapTreeSteps(ctx.target, ctx.target, USERNS_SLOT, { propagation: clonePropagation(ctx) }, TREE_SLOT, "target"),
     ...propagationSteps(ctx),
   ]);
 }

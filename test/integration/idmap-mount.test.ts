@@ -9,6 +9,7 @@ import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
 import { MOUNT_ATTR } from "../../src/plan/mount-api-flags.ts";
+import { MS } from "../../src/plan/flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { detachLoopDevicesOf, expectFreed, fdChanges, loopDevicesOf, openFds } from "../support/resources.ts";
@@ -100,6 +101,26 @@ describe("idmapMount()", () => {
     idmapMount(src, dst, ownUsernsFd(), { recursive: true });
     expect(statSync(`${dst}/sub/inner`)).toMatchObject({ uid: 101000, gid: 101000 });
     expect(topAt(`${dst}/sub`)[0]!.options).toContain("idmapped");
+  });
+
+  test("propagation: the source's peer group by default; MS_PRIVATE with recursive is containerd's IDMapMount", () => {
+    fresh("idmap-propagation");
+    const src = dir("src");
+    mount({ type: "tmpfs", source: "tmpfs", options: ["shared"] }, src);
+    unmountAfter(src);
+    const sub = dir("src", "sub");
+    mount({ type: "tmpfs", source: "tmpfs", options: [] }, sub);
+    cleanups.push(() => unmountAll(sub));
+    const [inherited, containerd] = [dir("inherited"), dir("containerd")];
+    cleanups.push(() => unmountRecursive(inherited), () => unmountRecursive(containerd));
+    idmapMount(src, inherited, ownUsernsFd());
+    idmapMount(src, containerd, ownUsernsFd(), { recursive: true, propagation: MS.PRIVATE });
+    expect(topAt(inherited)[0]!.shared).toBe(topAt(src)[0]!.shared!);
+    const clone = mountsUnder(containerd);
+    expect(clone.map((m) => [m.mountpoint, m.shared, m.options.includes("idmapped")])).toEqual([
+      [containerd, undefined, true],
+      [`${containerd}/sub`, undefined, true],
+    ]);
   });
 
   test("mount_setattr failing (a bad namespace fd) leaves nothing", () => {
@@ -276,27 +297,48 @@ describe("mount() with uidmap=/gidmap=", () => {
     expect(mountsUnder(dir("dst"))).toEqual([]);
   });
 
-  test("propagation: without a word the clone joins a shared source's peer group, and a later mount under the source shows up unmapped; private keeps it out (docs/idmap.md)", () => {
+  test("propagation: without a word the clone is private (containerd's IDMapMount), so a later mount under a shared source stays out; X-mount.idmap= keeps the source's peer group, as mount(8), and the newcomer shows up unmapped", () => {
     fresh("peer-group");
     const src = dir("src");
-    const [inherited, kept] = [dir("inherited"), dir("private")];
+    const [containerd, utilLinux, shared] = [dir("containerd"), dir("util-linux"), dir("shared")];
     mount({ type: "tmpfs", source: "tmpfs", options: ["shared"] }, src);
     unmountAfter(src);
-    cleanups.push(() => unmountRecursive(inherited), () => unmountRecursive(kept));
-    mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, inherited);
-    mount({ type: "bind", source: src, options: ["bind", "private", ...IDMAP_OPTIONS] }, kept);
+    cleanups.push(() => unmountRecursive(containerd), () => unmountRecursive(utilLinux), () => unmountRecursive(shared));
+    mount({ type: "bind", source: src, options: ["bind", ...IDMAP_OPTIONS] }, containerd);
+    mount({ type: "bind", source: src, options: ["bind", "X-mount.idmap=b:0:100000:65536"] }, utilLinux);
+    mount({ type: "bind", source: src, options: ["bind", "shared", ...IDMAP_OPTIONS] }, shared);
     const group = topAt(src)[0]!.shared;
     expect(group).toBeNumber();
-    expect(topAt(inherited)[0]).toMatchObject({ shared: group });
-    expect(topAt(kept)[0]!.shared).toBeUndefined();
+    expect(topAt(containerd)[0]!.shared).toBeUndefined();
+    expect(topAt(utilLinux)[0]).toMatchObject({ shared: group });
+    expect(topAt(shared)[0]!.shared).toBeNumber(); // asked for: applied after the attach, as its own call
     dir("src", "sub");
     mount({ type: "tmpfs", source: "tmpfs", options: [] }, `${src}/sub`);
     cleanups.push(() => unmountAll(`${src}/sub`));
-    const propagated = topAt(`${inherited}/sub`);
+    expect(topAt(`${containerd}/sub`)).toEqual([]);
+    const propagated = topAt(`${utilLinux}/sub`);
     expect(propagated).toHaveLength(1);
-    expect(topAt(inherited)[0]!.options.split(",")).toContain("idmapped");
+    expect(topAt(utilLinux)[0]!.options.split(",")).toContain("idmapped");
     expect(propagated[0]!.options.split(",")).not.toContain("idmapped"); // the clone's idmap is not the newcomer's
-    expect(topAt(`${kept}/sub`)).toEqual([]);
+  });
+
+  test("rbind without a propagation word: every mount of the idmapped clone is private", () => {
+    fresh("rbind-private");
+    const src = dir("src");
+    const dst = dir("dst");
+    mount({ type: "tmpfs", source: "tmpfs", options: ["shared"] }, src);
+    unmountAfter(src);
+    dir("src", "sub");
+    mount({ type: "tmpfs", source: "tmpfs", options: ["shared"] }, `${src}/sub`);
+    cleanups.push(() => unmountAll(`${src}/sub`));
+    cleanups.push(() => unmountRecursive(dst));
+    mount({ type: "bind", source: src, options: ["rbind", ...IDMAP_OPTIONS] }, dst);
+    const clone = mountsUnder(dst);
+    expect(clone).toHaveLength(2);
+    for (const m of clone) {
+      expect(m.shared).toBeUndefined();
+      expect(m.options.split(",")).toContain("idmapped");
+    }
   });
 
   test("a failure after the tree is attached (the propagation change) unmounts it; no fd left", () => {

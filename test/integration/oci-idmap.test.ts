@@ -115,8 +115,8 @@ describe("apply: idmap and ridmap on an rbind with a submount", () => {
     };
     const source = JSON.stringify(b.vol);
     const openTree = `$tree = open_tree(AT_FDCWD, ${source}, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE)`;
-    expect(dryRun(["idmap"])).toEqual([openTree, 'mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, userns_fd: $userns})']);
-    expect(dryRun(["ridmap"])).toEqual([openTree, 'mount_setattr($tree, "", AT_EMPTY_PATH|AT_RECURSIVE, {attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, userns_fd: $userns})']);
+    expect(dryRun(["idmap"])).toEqual([openTree, 'mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: MS_PRIVATE, userns_fd: $userns})']);
+    expect(dryRun(["ridmap"])).toEqual([openTree, 'mount_setattr($tree, "", AT_EMPTY_PATH|AT_RECURSIVE, {attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: MS_PRIVATE, userns_fd: $userns})']);
     expect(mountsUnder(b.rootfs)).toEqual([]);
   });
 });

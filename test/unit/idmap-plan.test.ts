@@ -27,6 +27,8 @@ const TEMP = "/run/user/0/mountkit-idmap-1-1-abc";
 const plan = (type: string, source: string, options: string[], target = "/mnt/t", f = facts) =>
   planMount({ type, source, options: [...options, ...MAP] }, target, f, { tempDir: TEMP });
 const CLONE = OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC;
+/** containerd's idmapped clone is private unless a propagation is asked for */
+const PRIVATE = { propagation: MS.PRIVATE };
 
 function tree(path: string, target: string, attrSet: number, slot = "tree", extra: Partial<Record<string, unknown>> = {}) {
   const recursive = extra.recursive ? AT.RECURSIVE : 0;
@@ -40,6 +42,7 @@ function tree(path: string, target: string, attrSet: number, slot = "tree", extr
       attrSet: MOUNT_ATTR.IDMAP | attrSet,
       attrClr: (extra.attrClr as number) ?? 0,
       usernsSlot: "userns",
+      ...(extra.propagation === undefined ? {} : { propagation: extra.propagation }),
     },
     { op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role: (extra.role as string) ?? "target" },
     { op: "close", slot },
@@ -48,32 +51,32 @@ function tree(path: string, target: string, attrSet: number, slot = "tree", extr
 
 describe("binds: one idmapped clone of the source, attributes in the same mount_setattr", () => {
   test("a read-only bind is idmapped (containerd returned before idmapping it)", () => {
-    expect(plan("", "/src", ["bind", "ro"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY)] as Step[]);
+    expect(plan("", "/src", ["bind", "ro"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY, "tree", PRIVATE)] as Step[]);
   });
 
   test("a writable bind; the bind type is a bind too", () => {
-    expect(plan("", "/src", ["bind"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0)] as Step[]);
-    expect(plan("bind", "/src", []).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0)] as Step[]);
+    expect(plan("", "/src", ["bind"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0, "tree", PRIVATE)] as Step[]);
+    expect(plan("bind", "/src", []).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0, "tree", PRIVATE)] as Step[]);
   });
 
   test("rbind clones and idmaps recursively; the options are the top mount's alone, as without a mapping", () => {
-    const [open, idmap, ...rest] = tree("/src", "/mnt/t", 0, "tree", { recursive: true });
+    const [open, idmap, ...rest] = tree("/src", "/mnt/t", 0, "tree", { recursive: true, ...PRIVATE });
     const top = { op: "mount_setattr", slot: "tree", tree: "/src", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.RDONLY, attrClr: MOUNT_ATTR.NOEXEC, usernsSlot: null };
     const steps = plan("", "/src", ["rbind", "ro", "exec"]).steps;
     expect(steps).toEqual([USERNS, open, idmap, top, ...rest] as Step[]);
     expect(formatStep(steps[3]!)).toBe('mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY, attr_clr: MOUNT_ATTR_NOEXEC, userns_fd: 0})');
     // nothing to set: one mount_setattr
-    expect(plan("", "/src", ["rbind"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0, "tree", { recursive: true })] as Step[]);
+    expect(plan("", "/src", ["rbind"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", 0, "tree", { recursive: true, ...PRIVATE })] as Step[]);
   });
 
   test("OCI's idmap on an rbind: the whole tree cloned, its top mount alone idmapped, options in the same call", () => {
-    const [open, idmap, ...rest] = tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY, "tree", { recursive: true, attrClr: MOUNT_ATTR.NOEXEC });
+    const [open, idmap, ...rest] = tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY, "tree", { recursive: true, attrClr: MOUNT_ATTR.NOEXEC, ...PRIVATE });
     const topOnly = { ...idmap, flags: AT.EMPTY_PATH };
     const steps = plan("", "/src", ["rbind", "ro", "exec", "idmap"]).steps;
     expect(steps).toEqual([USERNS, open, topOnly, ...rest] as Step[]);
     expect(formatStep(steps[1]!)).toBe('$tree = open_tree(AT_FDCWD, "/src", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE)');
     expect(formatStep(steps[2]!)).toBe(
-      'mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: MOUNT_ATTR_NOEXEC, userns_fd: $userns})',
+      'mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_RDONLY|MOUNT_ATTR_IDMAP, attr_clr: MOUNT_ATTR_NOEXEC, propagation: MS_PRIVATE, userns_fd: $userns})',
     );
   });
 
@@ -108,10 +111,18 @@ describe("binds: one idmapped clone of the source, attributes in the same mount_
     expect(plan("tmpfs", "tmpfs", ["size=1m", "ridmap"]).steps).toEqual(tmpfs);
   });
 
-  test("propagation changes come after the tree is attached", () => {
-    const steps = plan("", "/src", ["bind", "rprivate"]).steps;
+  test("propagation changes come after the tree is attached; the clone keeps the source's until then", () => {
+    const steps = plan("", "/src", ["bind", "rshared"]).steps;
     expect(steps.map((s) => s.op)).toEqual(["userns", "open_tree", "mount_setattr", "move_mount", "close", "mount"]);
-    expect(steps[5]).toMatchObject({ role: "propagation", target: "/mnt/t", flags: MS.PRIVATE | MS.REC });
+    expect(steps[2]).not.toHaveProperty("propagation");
+    expect(steps[5]).toMatchObject({ role: "propagation", target: "/mnt/t", flags: MS.SHARED | MS.REC });
+  });
+
+  test("without a propagation word the clone is made private as it is idmapped, as containerd's IDMapMount makes it", () => {
+    const [, , setattr] = plan("", "/src", ["bind"]).steps;
+    expect(setattr).toMatchObject({ op: "mount_setattr", propagation: MS.PRIVATE });
+    expect(formatStep(setattr!)).toBe('mount_setattr($tree, "", AT_EMPTY_PATH, {attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: MS_PRIVATE, userns_fd: $userns})');
+    expect(describeStep(setattr!)).toMatchObject({ args: { propagation: MS.PRIVATE, propagationNames: "MS_PRIVATE" } });
   });
 
   test("per-mount options: given ones set, negated ones cleared, atime as a mode, rbind recursive", () => {
@@ -229,7 +240,7 @@ describe("other filesystems: one mount, made through the fd API and idmapped bef
   });
 
   test("what the fd API cannot say (MS_I_VERSION, a value or a source past 255 bytes, no fd API): containerd's two stacked mounts", () => {
-    const stacked = [USERNS, expect.objectContaining({ op: "mount", role: "mount" }), ...tree("/mnt/t", "/mnt/t", 0)] as Step[];
+    const stacked = [USERNS, expect.objectContaining({ op: "mount", role: "mount" }), ...tree("/mnt/t", "/mnt/t", 0, "tree", PRIVATE)] as Step[];
     const iversion = plan("tmpfs", "tmpfs", ["iversion"]).steps;
     expect(iversion).toEqual(stacked);
     expect(iversion[1]).not.toHaveProperty("idmap");

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
 import { isUserspaceExtension } from "../../src/plan/option-table.ts";
 import { classifyOptions } from "../../src/plan/options.ts";
@@ -54,7 +55,7 @@ describe("planned", () => {
     expect(isUserspaceExtension("X-mount.idmap=b:0:1:1")).toBe(true);
   });
 
-  test("the same steps as uidmap=/gidmap= with the same maps, for a bind, a filesystem and an overlay", () => {
+  test("the same steps as uidmap=/gidmap= with the same maps, for a bind, a filesystem and an overlay; but a bind's clone keeps the source's propagation, as mount(8)'s", () => {
     const overlay = ["lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"];
     for (const [type, source, options] of [
       ["none", "/src", ["bind", "ro"]],
@@ -63,7 +64,10 @@ describe("planned", () => {
     ] as const) {
       const containerd = plan(type, source, [...options, "uidmap=0:100000:65536,65536:0:1", "gidmap=0:200000:65536"]);
       const utilLinux = plan(type, source, [...options, "X-mount.idmap=u:0:100000:65536 u:65536:0:1 g:0:200000:65536"]);
-      expect(utilLinux.steps.map(describeStep)).toEqual(containerd.steps.map(describeStep));
+      // containerd's clone is made private in its mount_setattr; mount(8)'s keeps its propagation
+      const asUtilLinux = containerd.steps.map((step) => (step.op === "mount_setattr" ? { ...step, propagation: undefined } : step));
+      expect(utilLinux.steps.map(describeStep)).toEqual(asUtilLinux.map(describeStep));
+      expect(containerd.steps.some((step) => step.op === "mount_setattr" && step.propagation === MS.PRIVATE)).toBe(type === "none");
     }
   });
 
