@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import { BINARY, runCli } from "../support/cli.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { mountsAt, mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
@@ -126,6 +126,27 @@ describe("mount and umount", () => {
     expect(runCli(["mount", "--make-shared", t]).code).toBe(0);
     expect(mountsUnder(t)[0]!.shared).toBeGreaterThan(0);
     expect(runCli(["umount", "--all-stacked", t]).code).toBe(0);
+  });
+
+  test("several --make-* apply in command-line order, as mount(8) applies them", () => {
+    s = scratch("climakeorder");
+    const [a, b, c] = [dir("a"), dir("b"), dir("c")];
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", "--make-shared", "x", a]).code).toBe(0);
+      expect(runCli(["mount", "--bind", a, b]).code).toBe(0);
+      expect(runCli(["mount", "--bind", a, c]).code).toBe(0);
+      const group = mountsAt(a)[0]!.shared;
+      // slave, then shared: a slave of a's group with a peer group of its own
+      expect(runCli(["mount", "--make-slave", "--make-shared", b]).code).toBe(0);
+      expect(mountsAt(b)[0]).toMatchObject({ master: group });
+      expect(mountsAt(b)[0]!.shared).toBeGreaterThan(0);
+      // shared, then slave: a slave alone
+      expect(runCli(["mount", "--make-shared", "--make-slave", c]).code).toBe(0);
+      expect(mountsAt(c)[0]).toMatchObject({ master: group, shared: undefined });
+    } finally {
+      for (const t of [c, b, a]) runCli(["umount", "--all-stacked", t]);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
   });
 
   test("--dry-run --json prints the plan and mounts nothing", () => {

@@ -55,6 +55,11 @@ describe("-r, -w and -o in command-line order, as mount(8) appends each where it
     [["-o", "nosuid", "-r", "-o", "size=1m"], ["nosuid", "ro", "size=1m"]],
     [["-w", "--bind", "-r"], ["rw", "ro", "bind"]],
     [["-rw"], ["ro", "rw"]],
+    // --make-*: each word where it stands, as mount(8) appends them (the kernel's result depends
+    // on the order: slave then shared is a shared slave, shared then slave a plain slave)
+    [["--make-slave", "--make-shared"], ["slave", "shared"]],
+    [["--make-shared", "--make-slave"], ["shared", "slave"]],
+    [["--make-rprivate", "-o", "ro", "--make-unbindable"], ["rprivate", "ro", "unbindable"]],
   ];
   for (const [argv, expected] of cases) {
     test(argv.join(" "), () => expect(options(...argv, "a", "b")).toEqual(expected));

@@ -213,9 +213,10 @@ type Request =
     };
 
 /**
- * The options the command line gives: -o's, -r's ro and -w's rw in the order given (mount(8)
- * appends each where it stands, so the last wins: -w -o ro is read-only, -o ro -w read-write),
- * then those the other flags stand for (--bind, -m, --make-*).
+ * The options the command line gives: -o's, -r's ro, -w's rw and --make-*'s propagation words in
+ * the order given (mount(8) appends each where it stands, so the last wins: -w -o ro is
+ * read-only, -o ro -w read-write; --make-slave --make-shared is a slave that is shared, the
+ * other way round a slave), then those the other flags stand for (--bind, -m).
  */
 export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">): string[] {
   const { flags } = args;
@@ -225,13 +226,14 @@ export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">)
   if (flags.has("move")) options.push("move");
   const mkdirMode = flags.get("mkdir")?.at(-1);
   if (mkdirMode !== undefined) options.push(mkdirMode === "" ? "X-mount.mkdir" : `X-mount.mkdir=${mkdirMode}`);
-  for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
   const idmap = idmapOption(flags.get("map-users") ?? [], flags.get("map-groups") ?? []);
   if (idmap !== undefined) options.push(idmap);
   return options;
 }
 
-/** -o's options, -r's ro and -w's rw, in command-line order. */
+const PROPAGATION_WORDS: ReadonlyMap<string, string> = new Map(PROPAGATION_FLAGS);
+
+/** -o's options, -r's ro, -w's rw and --make-*'s words, in command-line order. */
 function modeOptions(args: Pick<ParsedArgs, "sequence">): string[] {
   const options: string[] = [];
   for (const [flag, value] of args.sequence) {
@@ -239,6 +241,7 @@ function modeOptions(args: Pick<ParsedArgs, "sequence">): string[] {
     if (flag === "options") options.push(...splitOptionString(value));
     else if (flag === "read-only") options.push("ro");
     else if (flag === "read-write") options.push("rw");
+    else if (PROPAGATION_WORDS.has(flag)) options.push(PROPAGATION_WORDS.get(flag)!);
   }
   return options;
 }
