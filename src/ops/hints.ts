@@ -9,7 +9,7 @@ import type { Mount } from "../plan/mount-request.ts";
 import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
-import { blockDeviceNumber, fileType, statfs } from "../sys/stat.ts";
+import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
 import { moveHint, notMountPointHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
 import { TOP_MOUNT_ONLY } from "./idmap-refusal.ts";
@@ -32,13 +32,18 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
   }
   switch (err.errno) {
     case Errno.ENOENT:
-      if (fileType(target) === undefined) return `mount point ${quotePath(target)} does not exist`;
-      if (mount.source.startsWith("/") && fileType(mount.source) === undefined) {
+      if (fileType(target) === undefined) {
+        // mount(8): "mount point is a symbolic link to nowhere"
+        if (fileType(target, false) === "link") return `mount point ${quotePath(target)} is a symbolic link to nowhere`;
+        return `mount point ${quotePath(target)} does not exist`;
+      }
+      // a bind's source is a path even when relative; another type's may be a name ("tmpfs")
+      if ((mount.source.startsWith("/") || isBind(mount)) && fileType(mount.source) === undefined) {
         return `source ${quotePath(mount.source)} does not exist`;
       }
       return undefined;
     case Errno.ENOTDIR:
-      return `mount point ${quotePath(target)} is not a directory, or a path component is not`;
+      return notDirectoryHint(mount, target);
     case Errno.ENODEV:
       return `unknown filesystem type ${JSON.stringify(mount.type)} (not in /proc/filesystems)`;
     case Errno.ENOTBLK:
@@ -79,6 +84,25 @@ function changesExisting(mount: Mount): boolean {
   const options = classifyOptions(mount.options);
   if (options.flags & MS.REMOUNT) return true;
   return options.propagation.length > 0 && mount.source === "" && (mount.type === "" || mount.type === "none") && !(options.flags & MS.BIND);
+}
+
+function isBind(mount: Mount): boolean {
+  return (classifyOptions(mount.options).flags & MS.BIND) !== 0;
+}
+
+/**
+ * ENOTDIR: a path component is no directory, or a bind puts a file on a directory or a
+ * directory on a file, which the kernel refuses alike; the hint names which side is which.
+ */
+function notDirectoryHint(mount: Mount, target: string): string {
+  const targetType = fileType(target);
+  const sourceType = isBind(mount) ? fileType(mount.source) : undefined;
+  if (targetType !== undefined && sourceType !== undefined && (targetType === "dir") !== (sourceType === "dir")) {
+    const kind = (type: FileType) => (type === "dir" ? "a directory" : "no directory");
+    return `a bind mounts a directory on a directory and a file on a file: source ${quotePath(mount.source)} is ${kind(sourceType)}, mount point ${quotePath(target)} ${kind(targetType)}`;
+  }
+  if (targetType !== undefined && isBind(mount) && sourceType === undefined) return `a path component of source ${quotePath(mount.source)} is not a directory`;
+  return `mount point ${quotePath(target)} is not a directory, or a path component is not`;
 }
 
 /** The move's own call failed (not a propagation change after it, which names TARGET alone). */

@@ -225,6 +225,28 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     });
   }
 
+  test("a hint names the side at fault: a bind's file/directory mismatch, its relative source, a dangling symlink mount point", () => {
+    s = scratch("clihint");
+    dir("d");
+    writeFileSync(s.path("f"), "");
+    symlinkSync("nowhere", s.path("link"));
+    const cases: [string[], RegExp][] = [
+      // the kernel's ENOTDIR either way round; d is a directory, so "mount point d is not a directory" misled
+      [["--bind", "f", "d"], /mount\(2\): ENOTDIR \(Not a directory\) \(a bind mounts a directory on a directory and a file on a file: source f is no directory, mount point d a directory\)$/],
+      [["--bind", "d", "f"], /ENOTDIR .*\(a bind mounts a directory on a directory and a file on a file: source d is a directory, mount point f no directory\)$/],
+      [["--bind", "f/x", "d"], /ENOTDIR .*\(a path component of source f\/x is not a directory\)$/],
+      // a relative bind source had no hint at all
+      [["--bind", "nosrc", "d"], /mount\(2\): ENOENT \(No such file or directory\) \(source nosrc does not exist\)$/],
+      [["-t", "tmpfs", "x", "link"], /ENOENT .*\(mount point link is a symbolic link to nowhere\)$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(["mount", ...args], { cwd: s.dir });
+      expect([args, r.code]).toEqual([args, 32]);
+      expect(oneLineError(r.stderr)).toMatch(message);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
   test("--json puts the error object on stdout too", () => {
     s = scratch("clijson");
     const r = runCli(["mount", "--json", "-t", "nosuchfs", "x", dir("t")]);
