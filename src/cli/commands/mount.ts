@@ -8,7 +8,7 @@ import { placeInPrefix } from "../../ops/resolve.ts";
 import { attachedLoopDevice } from "../../ops/loop-describe.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
 import { fileType } from "../../sys/stat.ts";
-import { splitOptionString } from "../../plan/options.ts";
+import { quoteDataItem, splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
@@ -278,7 +278,9 @@ function requestFrom(args: ParsedArgs): Request {
   if (typeValues && given === "") throw new UsageError("mount: empty filesystem type given with -t");
   // -t none names no filesystem (none is called so): a bind with it, else the device's type is
   // read from its superblock, as mount(8) and an fstab line's "none" take it
-  const type = given === "none" ? "" : given;
+  const type = given === "none" || isExcludingPattern(given) ? "" : given;
+  // -t noTYPES names the types it may not be: the superblock's type, unless the list excludes it
+  if (isExcludingPattern(given)) options.push(quoteDataItem(`X-mount.auto-fstypes=${given}`));
 
   operands = explicitOperands(operands, flags);
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
@@ -299,6 +301,14 @@ function requestFrom(args: ParsedArgs): Request {
     return { kind: "fstab", operand: { source: operands[0]!, target: operands[1]! }, type: typeValues ? type : undefined, options };
   }
   return { kind: "direct", m: { type, source: operands[0]!, options }, target: operands[1]! };
+}
+
+/**
+ * mount(8)'s -t noTYPES (libmount's pattern: "no" negates the whole list, `noext4,xfs` is
+ * neither): any type but those. "none" is the name of no filesystem, not "ne" excluded.
+ */
+function isExcludingPattern(types: string): boolean {
+  return types.startsWith("no") && types !== "none";
 }
 
 /**
