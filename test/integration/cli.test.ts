@@ -128,6 +128,26 @@ describe("mount and umount", () => {
     expect(runCli(["umount", "--all-stacked", t]).code).toBe(0);
   });
 
+  test("-o remount names a mount by its source too, as mount(8) finds it in the mount table (umount does the same)", () => {
+    s = scratch("cliremountsrc");
+    const t = dir("t");
+    // a name no path has, unique to this test: no other mount of the table has it as its source
+    const name = `remount-src-${s.dir.slice(-6)}`;
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", name, t]).code).toBe(0);
+      const r = runCli(["mount", "-o", "remount,ro", name]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(mountsAt(t)[0]!.options).toStartWith("ro");
+    } finally {
+      runCli(["umount", "--all-stacked", t]);
+    }
+    // a name that no mount has stays the kernel's ENOENT, naming it
+    const missing = runCli(["mount", "-o", "remount,ro", name]);
+    expect(missing.code).toBe(32);
+    expect(oneLineError(missing.stderr)).toContain(`ENOENT (No such file or directory) (mount point ${name} does not exist)`);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
   test("several --make-* apply in command-line order, as mount(8) applies them", () => {
     s = scratch("climakeorder");
     const [a, b, c] = [dir("a"), dir("b"), dir("c")];
@@ -201,7 +221,8 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     ["no type, a directory", (t, d) => ["mount", d, t], 32, /no filesystem type given, and .* is no block device or image file/],
     ["target missing", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/missing`], 32, /ENOENT.*mount point .* does not exist/],
     ["bind source missing", (t, d) => ["mount", "--bind", `${d}/nosrc`, t], 32, /ENOENT.*source .* does not exist/],
-    ["unknown fs type", (t) => ["mount", "-t", "nosuchfs", "x", t], 32, /ENODEV/],
+    // a -t starting with "no" is mount(8)'s excluding pattern: -t nosuchfs is "any type but suchfs"
+    ["unknown fs type", (t) => ["mount", "-t", "bogusfs", "x", t], 32, /ENODEV/],
     // mount(2)'s EINVAL names no option: the kernel's own word on it, asked through fsconfig
     ["a value the filesystem refuses", (t) => ["mount", "-t", "tmpfs", "-o", "size=1m,huge=bogus", "x", t], 32, /mount\(2\): EINVAL \(Invalid argument\) \(option "huge=bogus" refused by the kernel: tmpfs: Bad value for 'huge'\)$/],
     ["an option the filesystem does not know", (t) => ["mount", "-t", "tmpfs", "-o", "nosuchopt", "x", t], 32, /\(option "nosuchopt" refused by the kernel: tmpfs: Unknown parameter 'nosuchopt'\)$/],
@@ -249,7 +270,7 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
 
   test("--json puts the error object on stdout too", () => {
     s = scratch("clijson");
-    const r = runCli(["mount", "--json", "-t", "nosuchfs", "x", dir("t")]);
+    const r = runCli(["mount", "--json", "-t", "bogusfs", "x", dir("t")]);
     expect(r.code).toBe(32);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exitCode: 32, error: { kind: "syscall", errnoName: "ENODEV", syscall: "mount(2)" } });
   });

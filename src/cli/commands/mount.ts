@@ -1,13 +1,12 @@
 /**
  * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
  */
-import { ExitCode, exitCodeFor, helperExitStatus, MountFailedError, PlanError, quotePath } from "../../errors.ts";
+import { ExitCode, exitCodeFor, helperExitStatus } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
 import { attachedLoopDevice } from "../../ops/loop-describe.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
-import { fileType } from "../../sys/stat.ts";
 import { quoteDataItem, splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
@@ -285,7 +284,8 @@ function requestFrom(args: ParsedArgs): Request {
   operands = explicitOperands(operands, flags);
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
   if (operands.length === 1 && changesExisting) {
-    return { kind: "direct", m: { type: "", source: "", options }, target: existingMountPoint(operands[0]!) };
+    const { mountPointToChange } = require("../../ops/remount-operand.ts") as typeof import("../../ops/remount-operand.ts");
+    return { kind: "direct", m: { type: "", source: "", options }, target: mountPointToChange(operands[0]!) };
   }
   if (operands.length === 1 && flags.has("move")) throw new UsageError("mount: --move needs the mount point to move and where to (SOURCE TARGET)");
   const fstab = readsFstab(flags);
@@ -309,25 +309,6 @@ function requestFrom(args: ParsedArgs): Request {
  */
 function isExcludingPattern(types: string): boolean {
   return types.startsWith("no") && types !== "none";
-}
-
-/**
- * What a remount or propagation change names: a mount point, or, as mount(8) takes it, a block
- * device or a LABEL=/UUID=/PART... tag, meaning its mount (the latest one reachable).
- */
-function existingMountPoint(operand: string): string {
-  const { deviceTagOf } = require("../../plan/device-tag.ts") as typeof import("../../plan/device-tag.ts");
-  if (deviceTagOf(operand) === undefined && fileType(operand) !== "block") return operand;
-  const { mountPointOfDevice } = require("../../ops/unmount.ts") as typeof import("../../ops/unmount.ts");
-  const point = mountPointOfDevice(operand, "remount");
-  if (point === undefined) {
-    // exit 32, as mount(8) fails it
-    throw new MountFailedError(`${quotePath(operand)} is not mounted`, new PlanError(`no mount of ${quotePath(operand)}`), {
-      action: `change the mount of ${quotePath(operand)}`,
-      hint: "a remount changes a mounted filesystem: mount it first",
-    });
-  }
-  return point;
 }
 
 /** --options-source LIST (fstab, mtab, disable; fstab,mtab by default): whether the fstab is read. */
