@@ -177,6 +177,11 @@ describe("mount and umount", () => {
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan.dryRun).toBe(true);
+    // the mount point, as the mount's own --json names it (with one operand: the fstab line's)
+    expect(plan.target).toBe(t);
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `mk-dry-src ${t} tmpfs size=1m 0 0\n`);
+    expect(JSON.parse(runCli(["mount", "-n", "--json", "-T", fstab, "mk-dry-src"]).stdout)).toMatchObject({ dryRun: true, target: t });
     expect(plan.steps.map((st: { args: { flagNames: string } }) => st.args.flagNames)).toEqual([
       "MS_BIND|MS_REC",
       "MS_REC|MS_PRIVATE",

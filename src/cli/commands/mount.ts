@@ -126,8 +126,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       ...(has(args, "onlyonce") ? { onlyOnce: true } : {}),
     };
     if (has(args, "dry-run")) {
-      const { plan } = single.plan({ ...planOptions, ...fakeOptions(dialect) });
-      if (json) printResult(io, ExitCode.ok, { dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
+      const { plan, target } = single.plan({ ...planOptions, ...fakeOptions(dialect) });
+      if (json) printResult(io, ExitCode.ok, { dryRun: true, action: plan.action, target, steps: plan.steps.map(describeStep) });
       else if (dryRunPrintsPlan(args, dialect)) for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
       return ExitCode.ok;
     }
