@@ -65,6 +65,15 @@ describe("-r, -w and -o in command-line order, as mount(8) appends each where it
     test(argv.join(" "), () => expect(options(...argv, "a", "b")).toEqual(expected));
   }
 
+  test("--bind, --rbind and --move exclude each other, as mount(8)'s \"mutually exclusive arguments\"", () => {
+    for (const argv of [["--bind", "--rbind"], ["-R", "-B"], ["-B", "-M"], ["--rbind", "--move"]]) {
+      const err = caught(() => options(...argv, "a", "b"));
+      expect([argv, err]).toEqual([argv, expect.any(UsageError)]);
+      expect((err as Error).message).toContain("exclude each other: give one");
+    }
+    expect(options("-B", "-B", "a", "b")).toEqual(["bind"]);
+  });
+
   test("-w asks for read-write only when no -r comes after it", () => {
     const rw = (...argv: string[]) => readWriteOnly(parseArgs("mount", argv, MOUNT_FLAGS));
     expect(rw("-w")).toEqual({ readWriteOnly: true });

@@ -220,6 +220,9 @@ type Request =
 export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">): string[] {
   const { flags } = args;
   const options = modeOptions(args);
+  const operations = (["bind", "rbind", "move"] as const).filter((f) => flags.has(f));
+  // mount(8): "mutually exclusive arguments" (before, --bind --rbind was an rbind without a word)
+  if (operations.length > 1) throw new UsageError(`mount: --${operations.join(", --")} exclude each other: give one`);
   if (flags.has("rbind")) options.push("rbind");
   else if (flags.has("bind")) options.push("bind");
   if (flags.has("move")) options.push("move");
