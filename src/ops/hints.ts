@@ -37,8 +37,9 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
         if (fileType(target, false) === "link") return `mount point ${quotePath(target)} is a symbolic link to nowhere`;
         return `mount point ${quotePath(target)} does not exist`;
       }
-      // a bind's source is a path even when relative; another type's may be a name ("tmpfs")
-      if ((mount.source.startsWith("/") || isBind(mount)) && fileType(mount.source) === undefined) {
+      // the mount point is there, so what the kernel did not find is the source, relative or
+      // not, as libmount reads it ("special device x does not exist")
+      if (mount.source !== "" && fileType(mount.source) === undefined) {
         return `source ${quotePath(mount.source)} does not exist`;
       }
       return undefined;

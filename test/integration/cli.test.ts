@@ -251,7 +251,7 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     });
   }
 
-  test("a hint names the side at fault: a bind's file/directory mismatch, its relative source, a dangling symlink mount point", () => {
+  test("a hint names the side at fault: a bind's file/directory mismatch, a relative source that is missing, a dangling symlink mount point", () => {
     s = scratch("clihint");
     dir("d");
     writeFileSync(s.path("f"), "");
@@ -263,6 +263,7 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
       [["--bind", "f/x", "d"], /ENOTDIR .*\(a path component of source f\/x is not a directory\)$/],
       // a relative bind source had no hint at all
       [["--bind", "nosrc", "d"], /mount\(2\): ENOENT \(No such file or directory\) \(source nosrc does not exist\)$/],
+      [["-t", "ext4", "nodev", "d"], /mount\(2\): ENOENT \(No such file or directory\) \(source nodev does not exist\)$/],
       [["-t", "tmpfs", "x", "link"], /ENOENT .*\(mount point link is a symbolic link to nowhere\)$/],
     ];
     for (const [args, message] of cases) {
