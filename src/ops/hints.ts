@@ -10,7 +10,7 @@ import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
-import { moveHint, notMountPointHint } from "./move-hints.ts";
+import { moveHint, moveLoopHint, notMountPointHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
 import { TOP_MOUNT_ONLY } from "./idmap-refusal.ts";
 
@@ -65,6 +65,8 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       if (isTheMove(err, mount)) return moveHint(mount.source, target);
       if (changesExisting(mount)) return notMountPointHint(target) ?? (classifyOptions(mount.options).flags & MS.REMOUNT ? REMOUNT_EINVAL : GENERIC_EINVAL);
       return GENERIC_EINVAL;
+    case Errno.ELOOP:
+      return isTheMove(err, mount) ? moveLoopHint(mount.source, target) : undefined;
     case Errno.EMFILE:
       return openFilesHint();
     case Errno.ENOSPC:
