@@ -10,7 +10,10 @@ import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
-import { moveHint, moveLoopHint, notMountPointHint } from "./move-hints.ts";
+import { mountOnPath, moveHint, moveLoopHint, notMountPointHint } from "./move-hints.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import { overlayHint } from "./overlay-hints.ts";
 import { TOP_MOUNT_ONLY } from "./idmap-refusal.ts";
 
@@ -54,7 +57,12 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       if (isWriteProtected(mount.source)) {
         return `${quotePath(mount.source)} is write-protected, and read-write was asked explicitly (-w): mount it read-only (-r), or leave out -w`;
       }
-      if (err.errno === Errno.EROFS && classifyOptions(mount.options).flags & MS.REMOUNT) return readOnlyForGoodHint(target);
+      if (classifyOptions(mount.options).flags & MS.REMOUNT) {
+        // the kernel says EACCES (or EROFS) for a remount read-write of a write-protected device
+        const device = writeProtectedDeviceAt(target);
+        if (device !== undefined) return `cannot remount ${quotePath(device)} read-write: it is write-protected (keep it read-only)`;
+        if (err.errno === Errno.EROFS) return readOnlyForGoodHint(target);
+      }
       return err.errno === Errno.EACCES ? privilegeHint(err) : undefined;
     case Errno.EPERM:
       return privilegeHint(err);
@@ -157,7 +165,6 @@ function openFilesHint(): string {
   return `more files open than RLIMIT_NOFILE${limit === undefined ? "" : ` (${limit})`} allows; ${held}: raise it (ulimit -n, prlimit --nofile)`;
 }
 
-/** Whether source is a read-only block device (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */
 /**
  * EROFS of a remount: the filesystem cannot be made writable. mount(8): "cannot remount TYPE
  * read-write, is write-protected".
@@ -173,9 +180,27 @@ function readOnlyForGoodHint(target: string): string {
   return `the filesystem at ${quotePath(target)} cannot be made writable (its device is write-protected, or it is read-only by nature): keep it read-only`;
 }
 
+/** Whether source is a block device that is read-only. */
 function isWriteProtected(source: string): boolean {
   const device = blockDeviceNumber(source);
-  if (device === undefined) return false;
+  return device !== undefined && isReadOnlyDevice(device);
+}
+
+/** The source of the mount at target when its device is write-protected; undefined otherwise, or when the table cannot say. */
+function writeProtectedDeviceAt(target: string): string | undefined {
+  const path = existingRealpath(target);
+  if (path === undefined) return undefined;
+  let mounted: MountInfo | undefined;
+  try {
+    mounted = mountOnPath(readMountInfo(), path);
+  } catch {
+    return undefined;
+  }
+  return mounted !== undefined && isReadOnlyDevice(`${mounted.major}:${mounted.minor}`) ? mounted.source : undefined;
+}
+
+/** Whether the block device MAJ:MIN is read-only (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */
+function isReadOnlyDevice(device: string): boolean {
   try {
     return readTextFile(`/sys/dev/block/${device}/ro`).trim() === "1";
   } catch {
