@@ -148,6 +148,27 @@ describe("mount and umount", () => {
     expect(mountsUnder(s.dir)).toEqual([]);
   });
 
+  test("a remount's EINVAL names the option the filesystem refuses, as a new mount's does (before: only that some option was refused)", () => {
+    s = scratch("cliremountopt");
+    const t = dir("t");
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", "-o", "size=1m", "x", t]).code).toBe(0);
+      for (const [option, said] of [
+        ["bogus", "tmpfs: Unknown parameter 'bogus'"],
+        ["huge=bogus", "tmpfs: Bad value for 'huge'"],
+      ]) {
+        const r = runCli(["mount", "-o", `remount,size=2m,${option}`, t]);
+        expect(r.code).toBe(32);
+        expect(oneLineError(r.stderr)).toBe(`mountkit: remount ${t}: mount(2): EINVAL (Invalid argument) (option ${JSON.stringify(option)} refused by the kernel: ${said})`);
+      }
+      // nothing changed: the size is the first mount's
+      expect(mountsAt(t)[0]!.superOptions).toContain("size=1024k");
+    } finally {
+      runCli(["umount", "--all-stacked", t]);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
   test("several --make-* apply in command-line order, as mount(8) applies them", () => {
     s = scratch("climakeorder");
     const [a, b, c] = [dir("a"), dir("b"), dir("c")];
