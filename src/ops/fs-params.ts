@@ -18,6 +18,11 @@ import type { OpsContext } from "./context.ts";
 import { planEnv } from "./mount.ts";
 import { readKernelMessages } from "./fs-context.ts";
 import { byteLength } from "../path-text.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import { splitOptionText } from "../option-text.ts";
+import { classifyOptions } from "../plan/options.ts";
+import { existingRealpath } from "../sys/realpath.ts";
+import { mountOnPath } from "./move-hints.ts";
 
 /** fsconfig copies at most 256 bytes of a string value, NUL included; longer ones are not checked. */
 const FSCONFIG_STRING_MAX = 255;
@@ -78,6 +83,31 @@ export function kernelRefusal(entry: { readonly mount: Mount }, plan: Plan, ctx:
   if (!check) return undefined;
   const verdict = askKernel(check, ctx, []);
   return verdict ? refusalText(check, verdict.param, verdict.detail) : undefined;
+}
+
+/**
+ * What the kernel refuses of a remount's filesystem data ("option \"bogus\" refused by the
+ * kernel: tmpfs: Unknown parameter 'bogus'"), asked as for a new mount, on a context of the
+ * mounted filesystem's type that is never mounted: the remount's EINVAL names no option.
+ * undefined when that context takes them all (an option a remount alone refuses), the type
+ * has a subtype (fuse.sshfs: no context of its own) or the target is no mount point.
+ */
+export function remountRefusal(plan: Plan, ctx: OpsContext): string | undefined {
+  if (!ctx.facts.mountApi) return undefined;
+  const step = plan.steps.find((s) => s.op === "mount" && s.role === "remount");
+  if (step?.op !== "mount" || step.data === null || step.data === "") return undefined;
+  const path = existingRealpath(step.target);
+  let fstype: string | undefined;
+  try {
+    fstype = path === undefined ? undefined : mountOnPath(readMountInfo(), path)?.fstype;
+  } catch {
+    return undefined; // no mount table to read: the generic hint
+  }
+  if (fstype === undefined || fstype.includes(".")) return undefined;
+  const check: FsParamCheck = { fstype, params: classifyOptions(splitOptionText(step.data)).data };
+  const verdict = askKernel(check, ctx, []);
+  // the type itself refused: the filesystem mounted has no fs context to ask (nothing to say)
+  return verdict?.param === undefined ? undefined : refusalText(check, verdict.param, verdict.detail);
 }
 
 /**

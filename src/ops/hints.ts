@@ -10,8 +10,11 @@ import { isBind } from "../plan/mount-request.ts";
 import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
-import { blockDeviceNumber, fileType, statfs } from "../sys/stat.ts";
-import { moveHint, notMountPointHint } from "./move-hints.ts";
+import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
+import { mountOnPath, moveHint, moveLoopHint, notMountPointHint } from "./move-hints.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import { overlayHint } from "./overlay-hints.ts";
 import { TOP_MOUNT_ONLY } from "./idmap-refusal.ts";
 
@@ -33,13 +36,19 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
   }
   switch (err.errno) {
     case Errno.ENOENT:
-      if (fileType(target) === undefined) return `mount point ${quotePath(target)} does not exist`;
-      if (mount.source.startsWith("/") && fileType(mount.source) === undefined) {
+      if (fileType(target) === undefined) {
+        // mount(8): "mount point is a symbolic link to nowhere"
+        if (fileType(target, false) === "link") return `mount point ${quotePath(target)} is a symbolic link to nowhere`;
+        return `mount point ${quotePath(target)} does not exist`;
+      }
+      // the mount point is there, so what the kernel did not find is the source, relative or
+      // not, as libmount reads it ("special device x does not exist")
+      if (mount.source !== "" && fileType(mount.source) === undefined) {
         return `source ${quotePath(mount.source)} does not exist`;
       }
       return undefined;
     case Errno.ENOTDIR:
-      return `mount point ${quotePath(target)} is not a directory, or a path component is not`;
+      return notDirectoryHint(mount, target);
     case Errno.ENODEV:
       return `unknown filesystem type ${JSON.stringify(mount.type)} (not in /proc/filesystems)`;
     case Errno.ENOTBLK:
@@ -49,7 +58,12 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       if (isWriteProtected(mount.source)) {
         return `${quotePath(mount.source)} is write-protected, and read-write was asked explicitly (-w): mount it read-only (-r), or leave out -w`;
       }
-      if (err.errno === Errno.EROFS && classifyOptions(mount.options).flags & MS.REMOUNT) return readOnlyForGoodHint(target);
+      if (classifyOptions(mount.options).flags & MS.REMOUNT) {
+        // the kernel says EACCES (or EROFS) for a remount read-write of a write-protected device
+        const device = writeProtectedDeviceAt(target);
+        if (device !== undefined) return `cannot remount ${quotePath(device)} read-write: it is write-protected (keep it read-only)`;
+        if (err.errno === Errno.EROFS) return readOnlyForGoodHint(target);
+      }
       return err.errno === Errno.EACCES ? privilegeHint(err) : undefined;
     case Errno.EPERM:
       return privilegeHint(err);
@@ -64,6 +78,8 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       }
       if (changesExisting(mount)) return notMountPointHint(target) ?? (classifyOptions(mount.options).flags & MS.REMOUNT ? REMOUNT_EINVAL : GENERIC_EINVAL);
       return GENERIC_EINVAL;
+    case Errno.ELOOP:
+      return isTheMove(err, mount) ? moveLoopHint(mount.source, target) : undefined;
     case Errno.EMFILE:
       return openFilesHint();
     case Errno.ENOSPC:
@@ -84,6 +100,21 @@ function changesExisting(mount: Mount): boolean {
   const options = classifyOptions(mount.options);
   if (options.flags & MS.REMOUNT) return true;
   return options.propagation.length > 0 && mount.source === "" && (mount.type === "" || mount.type === "none") && !(options.flags & MS.BIND);
+}
+
+/**
+ * ENOTDIR: a path component is no directory, or a bind puts a file on a directory or a
+ * directory on a file, which the kernel refuses alike; the hint names which side is which.
+ */
+function notDirectoryHint(mount: Mount, target: string): string {
+  const targetType = fileType(target);
+  const sourceType = isBind({ mount }) ? fileType(mount.source) : undefined;
+  if (targetType !== undefined && sourceType !== undefined && (targetType === "dir") !== (sourceType === "dir")) {
+    const kind = (type: FileType) => (type === "dir" ? "a directory" : "no directory");
+    return `a bind mounts a directory on a directory and a file on a file: source ${quotePath(mount.source)} is ${kind(sourceType)}, mount point ${quotePath(target)} ${kind(targetType)}`;
+  }
+  if (targetType !== undefined && isBind({ mount }) && sourceType === undefined) return `a path component of source ${quotePath(mount.source)} is not a directory`;
+  return `mount point ${quotePath(target)} is not a directory, or a path component is not`;
 }
 
 /** The move's own call failed (not a propagation change after it, which names TARGET alone). */
@@ -152,7 +183,6 @@ function openFilesHint(): string {
   return `more files open than RLIMIT_NOFILE${limit === undefined ? "" : ` (${limit})`} allows; ${held}: raise it (ulimit -n, prlimit --nofile)`;
 }
 
-/** Whether source is a read-only block device (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */
 /**
  * EROFS of a remount: the filesystem cannot be made writable. mount(8): "cannot remount TYPE
  * read-write, is write-protected".
@@ -168,9 +198,27 @@ function readOnlyForGoodHint(target: string): string {
   return `the filesystem at ${quotePath(target)} cannot be made writable (its device is write-protected, or it is read-only by nature): keep it read-only`;
 }
 
+/** Whether source is a block device that is read-only. */
 function isWriteProtected(source: string): boolean {
   const device = blockDeviceNumber(source);
-  if (device === undefined) return false;
+  return device !== undefined && isReadOnlyDevice(device);
+}
+
+/** The source of the mount at target when its device is write-protected; undefined otherwise, or when the table cannot say. */
+function writeProtectedDeviceAt(target: string): string | undefined {
+  const path = existingRealpath(target);
+  if (path === undefined) return undefined;
+  let mounted: MountInfo | undefined;
+  try {
+    mounted = mountOnPath(readMountInfo(), path);
+  } catch {
+    return undefined;
+  }
+  return mounted !== undefined && isReadOnlyDevice(`${mounted.major}:${mounted.minor}`) ? mounted.source : undefined;
+}
+
+/** Whether the block device MAJ:MIN is read-only (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */
+function isReadOnlyDevice(device: string): boolean {
   try {
     return readTextFile(`/sys/dev/block/${device}/ro`).trim() === "1";
   } catch {

@@ -68,14 +68,14 @@ export function mountOn(m: Mount, target: string, options: OpsOptions = NO_OPTIO
 }
 
 /**
- * EINVAL of a new filesystem's mount(2) says nothing of which option was wrong: asked again
- * through fsopen/fsconfig, the kernel names it ("tmpfs: Bad value for 'huge'"), as mount(8)
- * 2.39 shows, having mounted with the fd API. Only on the failure path.
+ * EINVAL of a new filesystem's mount(2), or of a remount's, says nothing of which option was
+ * wrong: asked again through fsopen/fsconfig, the kernel names it ("tmpfs: Bad value for
+ * 'huge'"), as mount(8) 2.39 shows, having mounted with the fd API. Only on the failure path.
  */
 function refusedOption(err: SyscallError, m: Mount, plan: Plan, ctx: OpsContext): string | undefined {
   if (err.errno !== Errno.EINVAL || err.syscall !== "mount(2)") return undefined;
-  const { kernelRefusal } = require("./fs-params.ts") as typeof import("./fs-params.ts");
-  return kernelRefusal({ mount: m }, plan, ctx);
+  const { kernelRefusal, remountRefusal } = require("./fs-params.ts") as typeof import("./fs-params.ts");
+  return kernelRefusal({ mount: m }, plan, ctx) ?? remountRefusal(plan, ctx);
 }
 
 /**

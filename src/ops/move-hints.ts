@@ -8,6 +8,7 @@ import { lookupMount, mountsUnder } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { existingRealpath } from "../sys/realpath.ts";
+import { fileType } from "../sys/stat.ts";
 
 const UNKNOWN_CAUSE = "the source is not a mount point, its parent mount is shared, or the destination is shared and the tree holds an unbindable mount";
 
@@ -32,6 +33,13 @@ export function notMountPointHint(target: string): string | undefined {
   return `${quotePath(target)} is not a mount point: a remount or a propagation change acts on a mount`;
 }
 
+/** The hint for ELOOP of a move: TARGET lies inside the tree being moved, which the kernel refuses. */
+export function moveLoopHint(source: string, target: string): string | undefined {
+  const [from, to] = [existingRealpath(source), existingRealpath(target)];
+  if (from === undefined || to === undefined || !(to === from || to.startsWith(from === "/" ? "/" : `${from}/`))) return undefined;
+  return `${quotePath(target)} is inside the mount at ${quotePath(source)}: a mount cannot be moved beneath itself`;
+}
+
 /** The hint for EINVAL of mount(SOURCE, TARGET, NULL, MS_MOVE, NULL). */
 export function moveHint(source: string, target: string): string {
   let mounts: MountInfo[];
@@ -50,6 +58,10 @@ export function moveHint(source: string, target: string): string {
     return `the mount at ${quotePath(source)} sits in a shared mount (${quotePath(parent.mountpoint)}), out of which the kernel moves nothing: make that one private first (--make-private), or bind the mount instead of moving it`;
   }
   const to = existingRealpath(target);
+  const kind = (path: string) => (fileType(path) === "dir" ? "a directory" : "no directory");
+  if (to !== undefined && kind(from) !== kind(to)) {
+    return `a move puts a directory on a directory and a file on a file: the mount at ${quotePath(source)} is ${kind(from)}, ${quotePath(target)} ${kind(to)}`;
+  }
   const into = to === undefined ? undefined : lookupMount(mounts, to);
   const unbindable = mountsUnder(mounts, from).find((m) => m.unbindable);
   if (into?.shared !== undefined && unbindable !== undefined) {

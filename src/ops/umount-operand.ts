@@ -43,7 +43,7 @@ export function umountOperand(operand: string, options: UmountOperandOptions = N
   // A tag names a device only; anything else is tried as a mount point first.
   if (deviceTagOf(operand) === undefined) {
     // No such path: as umount(8), a mount's source name (srv:/exp, a tmpfs's name)
-    const point = fileType(operand) === undefined ? mountPointOfSource(operand, options) : undefined;
+    const point = fileType(operand) === undefined ? mountPointOfSource(operand, "unmount", options) : undefined;
     const outcome = unmountAt(point ?? operand, options);
     if (outcome !== "not-mounted" || point !== undefined) return outcome;
   }
@@ -56,12 +56,12 @@ export function umountOperand(operand: string, options: UmountOperandOptions = N
  * chosen as for a device (mountsOfSource); undefined when none is. Every mount of it hidden
  * under other mounts: a PlanError, since umount2 of its mount point would remove another one.
  */
-export function mountPointOfSource(source: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
+export function mountPointOfSource(source: string, action = "unmount", options: UnmountOptions = NO_OPTIONS): string | undefined {
   const { all, reachable } = mountsOfSource(mountTableFor(options), source);
   if (all.length > 0 && reachable === undefined) {
     const where = all.map((m) => quotePath(m.mountpoint)).join(", ");
-    throw new PlanError(`unmount ${quotePath(source)}: it is mounted only under other mounts (on ${where})`, {
-      hint: "unmount what is mounted over it first, or name the mount point",
+    throw new PlanError(`${action} ${quotePath(source)}: it is mounted only under other mounts (on ${where})`, {
+      hint: `unmount what is mounted over it first${action === "unmount" ? ", or name the mount point" : ""}`,
     });
   }
   return reachable?.mountpoint;

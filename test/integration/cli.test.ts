@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import { BINARY, runCli } from "../support/cli.ts";
-import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
+import { mountsAt, mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
@@ -128,6 +128,68 @@ describe("mount and umount", () => {
     expect(runCli(["umount", "--all-stacked", t]).code).toBe(0);
   });
 
+  test("-o remount names a mount by its source too, as mount(8) finds it in the mount table (umount does the same)", () => {
+    s = scratch("cliremountsrc");
+    const t = dir("t");
+    // a name no path has, unique to this test: no other mount of the table has it as its source
+    const name = `remount-src-${s.dir.slice(-6)}`;
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", name, t]).code).toBe(0);
+      const r = runCli(["mount", "-o", "remount,ro", name]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(mountsAt(t)[0]!.options).toStartWith("ro");
+    } finally {
+      runCli(["umount", "--all-stacked", t]);
+    }
+    // a name that no mount has stays the kernel's ENOENT, naming it
+    const missing = runCli(["mount", "-o", "remount,ro", name]);
+    expect(missing.code).toBe(32);
+    expect(oneLineError(missing.stderr)).toContain(`ENOENT (No such file or directory) (mount point ${name} does not exist)`);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("a remount's EINVAL names the option the filesystem refuses, as a new mount's does (before: only that some option was refused)", () => {
+    s = scratch("cliremountopt");
+    const t = dir("t");
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", "-o", "size=1m", "x", t]).code).toBe(0);
+      for (const [option, said] of [
+        ["bogus", "tmpfs: Unknown parameter 'bogus'"],
+        ["huge=bogus", "tmpfs: Bad value for 'huge'"],
+      ]) {
+        const r = runCli(["mount", "-o", `remount,size=2m,${option}`, t]);
+        expect(r.code).toBe(32);
+        expect(oneLineError(r.stderr)).toBe(`mountkit: remount ${t}: mount(2): EINVAL (Invalid argument) (option ${JSON.stringify(option)} refused by the kernel: ${said})`);
+      }
+      // nothing changed: the size is the first mount's
+      expect(mountsAt(t)[0]!.superOptions).toContain("size=1024k");
+    } finally {
+      runCli(["umount", "--all-stacked", t]);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("several --make-* apply in command-line order, as mount(8) applies them", () => {
+    s = scratch("climakeorder");
+    const [a, b, c] = [dir("a"), dir("b"), dir("c")];
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", "--make-shared", "x", a]).code).toBe(0);
+      expect(runCli(["mount", "--bind", a, b]).code).toBe(0);
+      expect(runCli(["mount", "--bind", a, c]).code).toBe(0);
+      const group = mountsAt(a)[0]!.shared;
+      // slave, then shared: a slave of a's group with a peer group of its own
+      expect(runCli(["mount", "--make-slave", "--make-shared", b]).code).toBe(0);
+      expect(mountsAt(b)[0]).toMatchObject({ master: group });
+      expect(mountsAt(b)[0]!.shared).toBeGreaterThan(0);
+      // shared, then slave: a slave alone
+      expect(runCli(["mount", "--make-shared", "--make-slave", c]).code).toBe(0);
+      expect(mountsAt(c)[0]).toMatchObject({ master: group, shared: undefined });
+    } finally {
+      for (const t of [c, b, a]) runCli(["umount", "--all-stacked", t]);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
   test("--dry-run --json prints the plan and mounts nothing", () => {
     s = scratch("clidry");
     const src = dir("src");
@@ -136,6 +198,11 @@ describe("mount and umount", () => {
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan.dryRun).toBe(true);
+    // the mount point, as the mount's own --json names it (with one operand: the fstab line's)
+    expect(plan.target).toBe(t);
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `mk-dry-src ${t} tmpfs size=1m 0 0\n`);
+    expect(JSON.parse(runCli(["mount", "-n", "--json", "-T", fstab, "mk-dry-src"]).stdout)).toMatchObject({ dryRun: true, target: t });
     expect(plan.steps.map((st: { args: { flagNames: string } }) => st.args.flagNames)).toEqual([
       "MS_BIND|MS_REC",
       "MS_REC|MS_PRIVATE",
@@ -180,7 +247,8 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     ["no type, a directory", (t, d) => ["mount", d, t], 32, /no filesystem type given, and .* is no block device or image file/],
     ["target missing", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/missing`], 32, /ENOENT.*mount point .* does not exist/],
     ["bind source missing", (t, d) => ["mount", "--bind", `${d}/nosrc`, t], 32, /ENOENT.*source .* does not exist/],
-    ["unknown fs type", (t) => ["mount", "-t", "nosuchfs", "x", t], 32, /ENODEV/],
+    // a -t starting with "no" is mount(8)'s excluding pattern: -t nosuchfs is "any type but suchfs"
+    ["unknown fs type", (t) => ["mount", "-t", "bogusfs", "x", t], 32, /ENODEV/],
     // mount(2)'s EINVAL names no option: the kernel's own word on it, asked through fsconfig
     ["a value the filesystem refuses", (t) => ["mount", "-t", "tmpfs", "-o", "size=1m,huge=bogus", "x", t], 32, /mount\(2\): EINVAL \(Invalid argument\) \(option "huge=bogus" refused by the kernel: tmpfs: Bad value for 'huge'\)$/],
     ["an option the filesystem does not know", (t) => ["mount", "-t", "tmpfs", "-o", "nosuchopt", "x", t], 32, /\(option "nosuchopt" refused by the kernel: tmpfs: Unknown parameter 'nosuchopt'\)$/],
@@ -204,9 +272,32 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     });
   }
 
+  test("a hint names the side at fault: a bind's file/directory mismatch, a relative source that is missing, a dangling symlink mount point", () => {
+    s = scratch("clihint");
+    dir("d");
+    writeFileSync(s.path("f"), "");
+    symlinkSync("nowhere", s.path("link"));
+    const cases: [string[], RegExp][] = [
+      // the kernel's ENOTDIR either way round; d is a directory, so "mount point d is not a directory" misled
+      [["--bind", "f", "d"], /mount\(2\): ENOTDIR \(Not a directory\) \(a bind mounts a directory on a directory and a file on a file: source f is no directory, mount point d a directory\)$/],
+      [["--bind", "d", "f"], /ENOTDIR .*\(a bind mounts a directory on a directory and a file on a file: source d is a directory, mount point f no directory\)$/],
+      [["--bind", "f/x", "d"], /ENOTDIR .*\(a path component of source f\/x is not a directory\)$/],
+      // a relative bind source had no hint at all
+      [["--bind", "nosrc", "d"], /mount\(2\): ENOENT \(No such file or directory\) \(source nosrc does not exist\)$/],
+      [["-t", "ext4", "nodev", "d"], /mount\(2\): ENOENT \(No such file or directory\) \(source nodev does not exist\)$/],
+      [["-t", "tmpfs", "x", "link"], /ENOENT .*\(mount point link is a symbolic link to nowhere\)$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(["mount", ...args], { cwd: s.dir });
+      expect([args, r.code]).toEqual([args, 32]);
+      expect(oneLineError(r.stderr)).toMatch(message);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
   test("--json puts the error object on stdout too", () => {
     s = scratch("clijson");
-    const r = runCli(["mount", "--json", "-t", "nosuchfs", "x", dir("t")]);
+    const r = runCli(["mount", "--json", "-t", "bogusfs", "x", dir("t")]);
     expect(r.code).toBe(32);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exitCode: 32, error: { kind: "syscall", errnoName: "ENODEV", syscall: "mount(2)" } });
   });

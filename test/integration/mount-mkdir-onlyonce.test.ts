@@ -37,7 +37,7 @@ test("-m creates a missing target and its parents (0755, or -mMODE / --mkdir=MOD
   expect(sourcesAt(fromFstab)).toEqual(["mk-fstab"]);
 
   const bad = s.path("f", "g");
-  const failed = runCli(["mount", "-m", "-t", "no-such-fs", "x", bad]);
+  const failed = runCli(["mount", "-m", "-t", "bogus-fs", "x", bad]);
   expect(failed.code).toBe(32);
   expect(existsSync(s.path("f"))).toBe(false);
   expect(runCli(["mount", "-mxyz", "-t", "tmpfs", "x", bad]).stderr).toContain('X-mount.mkdir mode "xyz" is not an octal mode');

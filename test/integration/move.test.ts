@@ -124,4 +124,21 @@ describe("mount --move", () => {
     );
     expect(points(from)).toEqual([`${from} tmpfs mk-tree`, `${locked} tmpfs mk-unbindable`]);
   });
+
+  test("a directory's mount onto a file is EINVAL, and a move beneath itself ELOOP: each hint says so (before: the generic causes, and none)", () => {
+    const { from } = fromAndTo("move-kind");
+    mount({ type: "tmpfs", source: "mk-kind", options: [] }, from);
+    const file = join(from, "..", "file");
+    writeFileSync(file, "");
+    const ontoFile = runCli(["mount", "--move", from, file]);
+    expect(ontoFile).toMatchObject({ code: 32, stdout: "" });
+    expect(ontoFile.stderr).toBe(
+      `mountkit: move ${from} to ${file}: mount(2): EINVAL (Invalid argument) (a move puts a directory on a directory and a file on a file: the mount at ${from} is a directory, ${file} no directory)\n`,
+    );
+    const beneath = dir("from", "sub");
+    const loop = runCli(["mount", "--move", from, beneath]);
+    expect(loop.code).toBe(32);
+    expect(loop.stderr).toBe(`mountkit: move ${from} to ${beneath}: mount(2): ELOOP (Too many levels of symbolic links) (${beneath} is inside the mount at ${from}: a mount cannot be moved beneath itself)\n`);
+    expect(points(from)).toEqual([`${from} tmpfs mk-kind`]);
+  });
 });

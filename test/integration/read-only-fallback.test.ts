@@ -139,6 +139,18 @@ describe("a write-protected block device", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
+  test("a remount read-write of its mount: the kernel's refusal says the device is write-protected, as mount(8) does (before: no hint)", () => {
+    const { image } = imageOnReadOnlyFs("ro-device-remount");
+    const loop = writeProtectedDevice(image);
+    const t = dir("m");
+    unmountAfter(t);
+    mount({ type: "ext4", source: loop.device, options: ["ro"] }, t);
+    const r = runCli(["mount", "-o", "remount,rw", t]);
+    expect(r.code).toBe(32);
+    expect(r.stderr).toMatch(new RegExp(`^mountkit: remount ${t}: mount\\(2\\): E(ACCES|ROFS) \\([^)]*\\) \\(cannot remount ${loop.device} read-write: it is write-protected \\(keep it read-only\\)\\)\n$`));
+    expect(mountAt(t)!.options.split(",")).toContain("ro");
+  });
+
   test("the read-only retry's own failure is the error reported (ext4 needing journal recovery)", () => {
     const { image } = imageOnReadOnlyFs("ro-device-recovery");
     const debugfs = Bun.spawnSync(["debugfs", "-w", "-R", "feature needs_recovery", image]);

@@ -157,6 +157,26 @@ describe("X-mount.auto-fstypes (util-linux 2.39): the types the superblock may n
     }
   });
 
+  test("-t noTYPES (mount(8)'s excluding pattern): any type but those, the superblock's read; an excluded one is exit 32, the device freed", async () => {
+    const { img, t } = imageAndTarget("probe-no-types");
+    // before, "nofoo" went to the kernel as a type's name: ENODEV, where mount(8) mounts the ext4
+    for (const types of ["nofoo", "noxfs,vfat"]) {
+      const allowed = runCli(["mount", "-t", types, img, t]);
+      expect([types, allowed.code, allowed.stderr]).toEqual([types, 0, ""]);
+      expect(mountAt(t)).toMatchObject({ fstype: "ext4" });
+      unmountAll(t);
+      await expectFreed(img);
+    }
+    // "no" negates the whole list, as libmount reads it: noxfs,ext4 is neither
+    for (const types of ["noext4", "noxfs,ext4"]) {
+      const refused = runCli(["mount", "-t", types, img, t]);
+      expect([types, refused.code]).toEqual([types, 32]);
+      expect(refused.stderr).toContain(`it holds ext4, which X-mount.auto-fstypes=${types} leaves out`);
+      expect(mountAt(t)).toBeUndefined();
+      await expectFreed(img);
+    }
+  });
+
   test("a block device (the library): refused before mount(2), the probe's fd closed", async () => {
     const { img, t } = imageAndTarget("probe-auto-fstypes-block");
     const loop = attachLoop(img);

@@ -55,10 +55,24 @@ describe("-r, -w and -o in command-line order, as mount(8) appends each where it
     [["-o", "nosuid", "-r", "-o", "size=1m"], ["nosuid", "ro", "size=1m"]],
     [["-w", "--bind", "-r"], ["rw", "ro", "bind"]],
     [["-rw"], ["ro", "rw"]],
+    // --make-*: each word where it stands, as mount(8) appends them (the kernel's result depends
+    // on the order: slave then shared is a shared slave, shared then slave a plain slave)
+    [["--make-slave", "--make-shared"], ["slave", "shared"]],
+    [["--make-shared", "--make-slave"], ["shared", "slave"]],
+    [["--make-rprivate", "-o", "ro", "--make-unbindable"], ["rprivate", "ro", "unbindable"]],
   ];
   for (const [argv, expected] of cases) {
     test(argv.join(" "), () => expect(options(...argv, "a", "b")).toEqual(expected));
   }
+
+  test("--bind, --rbind and --move exclude each other, as mount(8)'s \"mutually exclusive arguments\"", () => {
+    for (const argv of [["--bind", "--rbind"], ["-R", "-B"], ["-B", "-M"], ["--rbind", "--move"]]) {
+      const err = caught(() => options(...argv, "a", "b"));
+      expect([argv, err]).toEqual([argv, expect.any(UsageError)]);
+      expect((err as Error).message).toContain("exclude each other: give one");
+    }
+    expect(options("-B", "-B", "a", "b")).toEqual(["bind"]);
+  });
 
   test("-w asks for read-write only when no -r comes after it", () => {
     const rw = (...argv: string[]) => readWriteOnly(parseArgs("mount", argv, MOUNT_FLAGS));

@@ -1,14 +1,13 @@
 /**
  * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
  */
-import { ExitCode, exitCodeFor, helperExitStatus, MountFailedError, PlanError, quotePath } from "../../errors.ts";
+import { ExitCode, exitCodeFor, helperExitStatus } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
 import { attachedLoopDevice } from "../../ops/loop-describe.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
-import { fileType } from "../../sys/stat.ts";
-import { splitOptionString } from "../../plan/options.ts";
+import { quoteDataItem, splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
@@ -127,8 +126,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       ...(has(args, "onlyonce") ? { onlyOnce: true } : {}),
     };
     if (has(args, "dry-run")) {
-      const { plan } = single.plan({ ...planOptions, ...fakeOptions(dialect) });
-      if (json) printResult(io, ExitCode.ok, { dryRun: true, action: plan.action, steps: plan.steps.map(describeStep) });
+      const { plan, target } = single.plan({ ...planOptions, ...fakeOptions(dialect) });
+      if (json) printResult(io, ExitCode.ok, { dryRun: true, action: plan.action, target, steps: plan.steps.map(describeStep) });
       else if (dryRunPrintsPlan(args, dialect)) for (const step of plan.steps) io.out(`${formatStep(step)}\n`);
       return ExitCode.ok;
     }
@@ -213,25 +212,30 @@ type Request =
     };
 
 /**
- * The options the command line gives: -o's, -r's ro and -w's rw in the order given (mount(8)
- * appends each where it stands, so the last wins: -w -o ro is read-only, -o ro -w read-write),
- * then those the other flags stand for (--bind, -m, --make-*).
+ * The options the command line gives: -o's, -r's ro, -w's rw and --make-*'s propagation words in
+ * the order given (mount(8) appends each where it stands, so the last wins: -w -o ro is
+ * read-only, -o ro -w read-write; --make-slave --make-shared is a slave that is shared, the
+ * other way round a slave), then those the other flags stand for (--bind, -m).
  */
 export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">): string[] {
   const { flags } = args;
   const options = modeOptions(args);
+  const operations = (["bind", "rbind", "move"] as const).filter((f) => flags.has(f));
+  // mount(8): "mutually exclusive arguments" (before, --bind --rbind was an rbind without a word)
+  if (operations.length > 1) throw new UsageError(`mount: --${operations.join(", --")} exclude each other: give one`);
   if (flags.has("rbind")) options.push("rbind");
   else if (flags.has("bind")) options.push("bind");
   if (flags.has("move")) options.push("move");
   const mkdirMode = flags.get("mkdir")?.at(-1);
   if (mkdirMode !== undefined) options.push(mkdirMode === "" ? "X-mount.mkdir" : `X-mount.mkdir=${mkdirMode}`);
-  for (const [long, word] of PROPAGATION_FLAGS) if (flags.has(long)) options.push(word);
   const idmap = idmapOption(flags.get("map-users") ?? [], flags.get("map-groups") ?? []);
   if (idmap !== undefined) options.push(idmap);
   return options;
 }
 
-/** -o's options, -r's ro and -w's rw, in command-line order. */
+const PROPAGATION_WORDS: ReadonlyMap<string, string> = new Map(PROPAGATION_FLAGS);
+
+/** -o's options, -r's ro, -w's rw and --make-*'s words, in command-line order. */
 function modeOptions(args: Pick<ParsedArgs, "sequence">): string[] {
   const options: string[] = [];
   for (const [flag, value] of args.sequence) {
@@ -239,6 +243,7 @@ function modeOptions(args: Pick<ParsedArgs, "sequence">): string[] {
     if (flag === "options") options.push(...splitOptionString(value));
     else if (flag === "read-only") options.push("ro");
     else if (flag === "read-write") options.push("rw");
+    else if (PROPAGATION_WORDS.has(flag)) options.push(PROPAGATION_WORDS.get(flag)!);
   }
   return options;
 }
@@ -275,12 +280,15 @@ function requestFrom(args: ParsedArgs): Request {
   if (typeValues && given === "") throw new UsageError("mount: empty filesystem type given with -t");
   // -t none names no filesystem (none is called so): a bind with it, else the device's type is
   // read from its superblock, as mount(8) and an fstab line's "none" take it
-  const type = given === "none" ? "" : given;
+  const type = given === "none" || isExcludingPattern(given) ? "" : given;
+  // -t noTYPES names the types it may not be: the superblock's type, unless the list excludes it
+  if (isExcludingPattern(given)) options.push(quoteDataItem(`X-mount.auto-fstypes=${given}`));
 
   operands = explicitOperands(operands, flags);
   const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
   if (operands.length === 1 && changesExisting) {
-    return { kind: "direct", m: { type: "", source: "", options }, target: existingMountPoint(operands[0]!) };
+    const { mountPointToChange } = require("../../ops/remount-operand.ts") as typeof import("../../ops/remount-operand.ts");
+    return { kind: "direct", m: { type: "", source: "", options }, target: mountPointToChange(operands[0]!) };
   }
   if (operands.length === 1 && flags.has("move")) throw new UsageError("mount: --move needs the mount point to move and where to (SOURCE TARGET)");
   const fstab = readsFstab(flags);
@@ -299,22 +307,11 @@ function requestFrom(args: ParsedArgs): Request {
 }
 
 /**
- * What a remount or propagation change names: a mount point, or, as mount(8) takes it, a block
- * device or a LABEL=/UUID=/PART... tag, meaning its mount (the latest one reachable).
+ * mount(8)'s -t noTYPES (libmount's pattern: "no" negates the whole list, `noext4,xfs` is
+ * neither): any type but those. "none" is the name of no filesystem, not "ne" excluded.
  */
-function existingMountPoint(operand: string): string {
-  const { deviceTagOf } = require("../../plan/device-tag.ts") as typeof import("../../plan/device-tag.ts");
-  if (deviceTagOf(operand) === undefined && fileType(operand) !== "block") return operand;
-  const { mountPointOfDevice } = require("../../ops/unmount.ts") as typeof import("../../ops/unmount.ts");
-  const point = mountPointOfDevice(operand, "remount");
-  if (point === undefined) {
-    // exit 32, as mount(8) fails it
-    throw new MountFailedError(`${quotePath(operand)} is not mounted`, new PlanError(`no mount of ${quotePath(operand)}`), {
-      action: `change the mount of ${quotePath(operand)}`,
-      hint: "a remount changes a mounted filesystem: mount it first",
-    });
-  }
-  return point;
+function isExcludingPattern(types: string): boolean {
+  return types.startsWith("no") && types !== "none";
 }
 
 /** --options-source LIST (fstab, mtab, disable; fstab,mtab by default): whether the fstab is read. */
