@@ -268,6 +268,50 @@ describe("what the command leaves", () => {
   });
 });
 
+describe("nofail entries", () => {
+  test("a nofail entry that fails is a warning naming it, in a temp root and with --root alike; the command runs on the others", () => {
+    const { env, withMountsEnd, expectNothingLeft } = setUp("wm-nofail");
+    const missing = s.path("no-such-source");
+    const list = s.path("nofail.json");
+    writeFileSync(
+      list,
+      JSON.stringify([
+        { type: "tmpfs", source: "wm-nf", target: "/t", options: ["size=1m"] },
+        { type: "bind", source: missing, target: "/b", options: ["bind", "nofail"] },
+      ]),
+    );
+    const oci = s.path("config.json");
+    writeFileSync(
+      oci,
+      JSON.stringify({
+        mounts: [
+          { destination: "/t", type: "tmpfs", source: "wm-nf", options: ["size=1m"] },
+          { destination: "/b", type: "bind", source: missing, options: ["bind", "nofail"] },
+        ],
+      }),
+    );
+    const listing = 'ls "$MOUNTKIT_ROOT"; grep -c " $MOUNTKIT_ROOT/t " /proc/self/mountinfo';
+    const root = s.path("root");
+    mkdirSync(root);
+    const runs: [string, string[], string][] = [
+      ["a list, temp root", ["--", "sh", "-c", listing], "entry 2"],
+      ["an OCI config, temp root", ["--", "sh", "-c", listing], "entry 2 (/b)"],
+      ["a list, --root", ["--root", root, "--mkdir", "--", "sh", "-c", listing], "entry 2"],
+    ];
+    for (const [label, rest, where] of runs) {
+      const file = label.startsWith("an OCI") ? oci : list;
+      const [flags, command] = [rest.slice(0, rest.indexOf("--")), rest.slice(rest.indexOf("--") + 1)];
+      const r = Bun.spawnSync([BINARY, "with-mounts", ...flags, file, "--", ...command], { env, stdin: "ignore" });
+      expect({ label, code: r.exitCode, stdout: r.stdout.toString() }).toEqual({ label, code: 0, stdout: "t\n1\n" }); // the nofail target it created is gone again
+      const stderr = r.stderr.toString();
+      expect({ label, stderr }).toEqual({ label, stderr: expect.stringMatching(new RegExp(`^mountkit: warning: .*: ${where.replace(/[()/]/g, "\\$&")}: mount ${missing} on \\S+/b: mount\\(2\\): ENOENT \\(No such file or directory\\)`)) });
+      expect(stderr.split("\n")).toHaveLength(2); // one line
+    }
+    expectNothingLeft();
+    expect(readdirSync(root)).toEqual([]);
+  });
+});
+
 describe("bad input", () => {
   test("FILE that cannot be read: exit 1, named with the syscall and errno; no -- or no COMMAND: exit 1; nothing run", () => {
     const { list, withMounts, expectNothingLeft } = setUp("wm-input");
