@@ -95,16 +95,20 @@ export interface FsParamCheck {
 }
 
 /**
- * The filesystem the entry's plan creates with mount(2) (role "mount"), with its data items as
- * the plan passes them (uid=NAME's id, through env as the plan was made: id-options.ts; no
- * SELinux option on a host without SELinux: selinux-options.ts);
- * undefined for binds, remounts, propagation changes and plans of other kinds.
+ * The filesystem the entry's plan creates with mount(2) (role "mount"), or on the loop device it
+ * attaches (an image file), with its data items as the plan passes them (uid=NAME's id, through
+ * env as the plan was made: id-options.ts; no SELinux option on a host without SELinux:
+ * selinux-options.ts; a loop's direct-io taken out, as plan/loop.ts takes it);
+ * undefined for binds, remounts, propagation changes and plans of other kinds, for a type read
+ * from the device, and for a type list (mount -t a,b): a later type may take what the first
+ * refuses, or exist where the first does not, and the mount tries each in turn.
  */
 export function fsParamCheck(entry: { readonly mount: Mount }, plan: Plan, env: PlanEnv): FsParamCheck | undefined {
-  const step = plan.steps.find((s) => s.op === "mount" && s.role === "mount");
-  if (!step || step.op !== "mount" || step.fstype === null) return undefined;
+  const step = plan.steps.find((s) => (s.op === "mount" && s.role === "mount") || s.op === "loop-mount");
+  if (!step || (step.op !== "mount" && step.op !== "loop-mount") || step.fstype === null || step.otherTypes !== undefined) return undefined;
   const options = withNumericIds(selinuxOptionsForHost(entry.mount.options, env.selinuxEnabled), env, () => plan.action);
-  return { fstype: step.fstype, params: classifyOptions(options).data };
+  const data = classifyOptions(options).data;
+  return { fstype: step.fstype, params: step.op === "loop-mount" ? data.filter((item) => item !== "direct-io") : data };
 }
 
 /** The message for a parameter the kernel refused, naming the entry. */
