@@ -3,7 +3,7 @@
  * The root: --root, else an OCI config's root.path, else a fresh temp dir (withTempMount),
  * in which every target is created.
  */
-import { DEFAULT_TARGET_MODE } from "../plan/batch-entry.ts";
+import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd } from "../plan/batch-entry.ts";
 import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
 import { runBatch } from "./batch.ts";
@@ -22,7 +22,8 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   const rewrite = (entries: typeof request.input.entries) => {
     if (!options.readonly) return entries;
     const ro = readonlyMounts(entries.map((e) => e.mount));
-    return entries.map((e, i) => ({ ...e, mount: { ...e.mount, options: ro[i]!.options } }));
+    // a tmpfs (an OCI /dev too) read-only only once the mount points inside it are made
+    return entries.map((e, i) => readOnlyAtTheEnd({ ...e, mount: { ...e.mount, options: ro[i]!.options } }, request.input.format === "oci"));
   };
   if (request.root === undefined) {
     // A fresh temp dir is empty: every target inside it has to be created. Its release
