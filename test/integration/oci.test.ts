@@ -252,35 +252,34 @@ describe("a read-only tmpfs or /dev with mounts inside it (runc mounts it read-w
     expect(tree(b.rootfs)).toEqual(treeBefore);
   });
 
-  test("the read-only remount at the end fails: everything is rolled back, the entry named, exit 32", () => {
+  /** readOnlyDev applied with the read-only remount of /dev at the end failing (EBUSY) */
+  const failingAtTheEnd = (keepGoing: boolean) => {
     const b = bundle(readOnlyDev());
-    const before = mountinfoText();
-    const treeBefore = tree(b.rootfs);
+    const before = { mountinfo: mountinfoText(), tree: tree(b.rootfs) };
     // the second mount(2) on ROOT/dev: the first is the tmpfs itself
     const sys = injectFaults(libcSyscalls, { mount: { calls: [2], errno: Errno.EBUSY, path: join(b.rootfs, "dev") } });
-    const outcome = applyText(readFileSync(b.config, "utf8"), { file: b.config, sys });
+    const outcome = applyText(readFileSync(b.config, "utf8"), { file: b.config, sys, keepGoing });
     cleanups.push(() => outcome.release());
+    const expectAsBefore = () => expect({ mountinfo: mountinfoText(), tree: tree(b.rootfs) }).toEqual(before);
+    return { b, outcome, expectAsBefore };
+  };
+
+  test("the read-only remount at the end fails: everything is rolled back, the entry named, exit 32", () => {
+    const { b, outcome, expectAsBefore } = failingAtTheEnd(false);
     expect(outcome.error).toBeInstanceOf(SyscallError);
     expect(outcome.error!.message).toStartWith(`apply: entry 1 (/dev): make ${b.rootfs}/dev read-only: mount(2): EBUSY`);
     expect(exitCodeFor(outcome.error)).toBe(ExitCode.mountFailed);
     expect(outcome.results.map((r) => r.status)).toEqual(["failed", "rolled-back", "rolled-back", "rolled-back"]);
-    expect(mountinfoText()).toBe(before);
-    expect(tree(b.rootfs)).toEqual(treeBefore);
+    expectAsBefore();
   });
 
   test("--keep-going: the read-only remount at the end fails: that entry and those inside it come off, the others stay (exit 64)", () => {
-    const b = bundle(readOnlyDev());
-    const before = mountinfoText();
-    const treeBefore = tree(b.rootfs);
-    const sys = injectFaults(libcSyscalls, { mount: { calls: [2], errno: Errno.EBUSY, path: join(b.rootfs, "dev") } });
-    const outcome = applyText(readFileSync(b.config, "utf8"), { file: b.config, sys, keepGoing: true });
-    cleanups.push(() => outcome.release());
+    const { b, outcome, expectAsBefore } = failingAtTheEnd(true);
     expect(exitCodeFor(outcome.error)).toBe(ExitCode.someFailed);
     expect(outcome.results.map((r) => r.status)).toEqual(["failed", "rolled-back", "rolled-back", "mounted"]);
     expect(mountsUnder(b.rootfs).map((m) => m.mountpoint.slice(b.rootfs.length))).toEqual(["/ro-data", "/ro-data/sub"]);
     outcome.release();
-    expect(mountinfoText()).toBe(before);
-    expect(tree(b.rootfs)).toEqual(treeBefore);
+    expectAsBefore();
   });
 
   test("with-mounts -r in a temp root: a tmpfs with a mount inside it, runc's config too (its /dev holds /dev/pts)", async () => {
