@@ -213,6 +213,30 @@ describe("signals", () => {
     expectNothingLeft();
   });
 
+  test("SIGTERM while mounting, and then a mount fails: the failure said, everything removed, and mountkit still dies of SIGTERM (exit 32 lost the signal)", () => {
+    const { location, withMountsEnd, expectNothingLeft } = setUp("wm-term-failing");
+    // The second entry's FUSE helper signals mountkit (its parent), then fails.
+    const helpers = s.path("helpers");
+    mkdirSync(helpers);
+    writeFileSync(join(helpers, "mount.fuse3"), "#!/bin/sh\nkill -TERM $PPID\necho 'fake: no server' >&2\nexit 1\n");
+    chmodSync(join(helpers, "mount.fuse3"), 0o755);
+    const list = s.path("two.json");
+    writeFileSync(
+      list,
+      JSON.stringify([
+        { type: "tmpfs", source: "wm-first", target: "/a", options: [] },
+        { type: "fuse3.fake", source: "fake", target: "/b", options: [] },
+      ]),
+    );
+    const ran = s.path("ran");
+    const end = withMountsEnd(["touch", ran], { list, flags: ["--helper-dir", helpers] });
+    expect({ exitCode: end.exitCode, signalCode: end.signalCode }).toEqual({ exitCode: null, signalCode: "SIGTERM" });
+    expect(end.stderr).toMatch(/^(fake: no server\n)?mountkit: temp mount \S+: entry 2: .*mount\.fuse3.*\n$/);
+    expect(existsSync(ran)).toBe(false);
+    expect(mountsUnder(location)).toEqual([]);
+    expectNothingLeft();
+  });
+
   test("signals the caller ignores (nohup's SIGHUP, a script's background SIGINT and SIGQUIT) stay ignored, in the command too", async () => {
     const { list, env, expectNothingLeft } = setUp("wm-ignored");
     const ready = s.path("ready");

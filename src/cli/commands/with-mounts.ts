@@ -106,6 +106,11 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
   } catch (err) {
     reporter.finish();
     const code = reportError(io, err, false);
+    // A signal that came while mounting still ends mountkit, whatever else failed: a shell
+    // loop stops on Ctrl-C only when its child died of SIGINT. (The mounts are synchronous:
+    // its handler runs once the event loop turns.)
+    if (status === undefined) await new Promise((resolve) => setImmediate(resolve));
+    if (status === undefined && signals.received !== undefined) return new SignalExit(STOP_SIGNALS[signals.received]);
     // The command ran but the cleanup failed: its status wins unless it succeeded.
     return status !== undefined && status !== 0 ? status : code;
   } finally {
