@@ -8,7 +8,7 @@ import { PlanError, quotePath } from "../errors.ts";
 import { parseApplyInput, type ApplyInput } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { isBind } from "../plan/mount-request.ts";
-import { planBatch, planEntry } from "../plan/batch-plan.ts";
+import { planBatch, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
 import { hasTransform, planActivation, type MkdirAction } from "../plan/activation.ts";
 import { describeMkfs, type MkfsAction } from "../plan/mkfs.ts";
 import type { Plan } from "../plan/steps.ts";
@@ -97,6 +97,8 @@ export interface PlannedEntry {
   readonly plan: Plan;
   /** what is done before the plan runs (containerd's mkdir/ and mkfs/ transforms, its loop handler), as text */
   readonly prepare?: readonly string[];
+  /** the read-only remount made once every entry is mounted (batch-entry.ts readOnlyAtTheEnd) */
+  readonly readOnlyLater?: Plan;
 }
 
 /**
@@ -143,5 +145,8 @@ function planInRoot(entries: readonly BatchEntry[], root: string, ctx: OpsContex
   const targets = new Map(entries.map((e) => [e, resolveInRoot(root, e.mount.target, ctx.sys)]));
   const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action, planEnv(ctx)).map((p) => readyToRun(p, ctx));
   if (askKernel) checkFsParams(entries, plans, ctx, action);
-  return entries.map((entry, i) => ({ entry, target: targets.get(entry)!, plan: plans[i]! }));
+  return entries.map((entry, i) => {
+    const target = targets.get(entry)!;
+    return { entry, target, plan: plans[i]!, ...(entry.readOnlyLater ? { readOnlyLater: readOnlyLaterPlan(entry, target, ctx.facts) } : {}) };
+  });
 }

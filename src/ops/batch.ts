@@ -17,7 +17,7 @@ import { Errno } from "../errno.ts";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { hasTransform } from "../plan/activation.ts";
-import { nameEntry, planBatch, planEach, planEntry } from "../plan/batch-plan.ts";
+import { nameEntry, planBatch, planEach, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
 import { runActivatedBatch } from "./activation.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
@@ -110,6 +110,7 @@ export interface BatchOutcome extends MountedBatch {
 
 /** A mounted entry: its target and the undo actions of its plan and of its created targets. */
 interface Mounted {
+  readonly entry: BatchEntry;
   readonly target: string;
   readonly undo: Undo[];
   readonly resultIndex: number;
@@ -231,6 +232,8 @@ function mountEntries(
   const failed: MountkitError[] = [];
   const warnings: MountkitError[] = [...preflightWarnings];
   const ours: { target: string; mount: Mount }[] = [];
+  /** run before any other undo: the entries made read-only at the end, writable again */
+  const writableAgain: Undo[] = [];
   let error: MountkitError | undefined;
   const report = (result: EntryResult) => {
     results.push(result);
@@ -270,7 +273,7 @@ function mountEntries(
         closeQuietly(ctx.sys, rootFd.fd);
         rootFd.fd = openRoot(root, ctx.sys);
       }
-      mounted.push({ target, undo, resultIndex: results.length });
+      mounted.push({ entry, target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });
       report({ index: entry.index, where: entry.where, target, status: "mounted", timeMs: elapsed() });
     } catch (thrown) {
@@ -300,12 +303,67 @@ function mountEntries(
       }
     }
   }
+  if (!error) error = makeReadOnlyLast(mounted, results, failed, warnings, writableAgain, root, ctx, options, action, rootFd);
   if (!error && failed.length > 0) {
     // mount(8) -a counts a nofail line that failed as done: 64 (some failed), not 32
     const done = mounted.length + (options.mountAllRules ? results.filter((r) => r.status === "warning").length : 0);
     error = new BatchError(action, failed, done);
   }
-  return mountedBatch(root, results, mounted, warnings, error, ctx, action, options.releaseStacks === true);
+  return mountedBatch(root, results, mounted, writableAgain, warnings, error, ctx, action, options.releaseStacks === true);
+}
+
+/**
+ * runc's finalizeRootfs: each entry mounted read-write for the mounts inside it
+ * (readOnlyAtTheEnd) made read-only, in mount order, once every entry stands. A failure is that
+ * entry's: all or nothing rolls everything back (its error returned); with keepGoing or nofail
+ * it comes off with the entries mounted inside it, and the others stay.
+ */
+function makeReadOnlyLast(
+  mounted: Mounted[],
+  results: EntryResult[],
+  failed: MountkitError[],
+  warnings: MountkitError[],
+  writableAgain: Undo[],
+  root: string,
+  ctx: OpsContext,
+  options: BatchOptions,
+  action: string,
+  rootFd: { fd: number | undefined },
+): MountkitError | undefined {
+  for (const m of mounted.filter((each) => each.entry.readOnlyLater)) {
+    if (!mounted.includes(m)) continue; // taken down with an entry it is inside
+    try {
+      runPlanInRoot(readOnlyLaterPlan(m.entry, m.target, ctx.facts), root, m.target, ctx, undefined, rootFd.fd);
+      // undone first, so that the mount points made in it can be removed
+      writableAgain.push(() => runPlanInRoot(readOnlyLaterPlan(m.entry, m.target, ctx.facts, false), root, m.target, ctx));
+      continue;
+    } catch (thrown) {
+      const err = entryFailure(m.entry, thrown, m.target, action);
+      if (!(err instanceof MountkitError)) {
+        closeRootFd(rootFd, ctx);
+        rollBack(mounted, results, ctx, undefined, writableAgain);
+        throw err;
+      }
+      const alone = m.entry.nofail || options.keepGoing;
+      if (alone) {
+        const inside = mounted.filter((o) => o === m || (o.resultIndex > m.resultIndex && isBeneath(o.target, m.target)));
+        for (const o of inside) mounted.splice(mounted.indexOf(o), 1);
+        err.cleanupErrors.push(...rollBack(inside, results, ctx));
+        (m.entry.nofail ? warnings : failed).push(err);
+      } else {
+        closeRootFd(rootFd, ctx);
+        err.cleanupErrors.push(...rollBack(mounted, results, ctx, undefined, writableAgain));
+      }
+      results[m.resultIndex] = { ...results[m.resultIndex]!, status: m.entry.nofail ? "warning" : "failed", error: err };
+      if (!alone) return err;
+    }
+  }
+  return undefined;
+}
+
+/** path is dir or below it. */
+function isBeneath(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }
 
 /** Close the batch's fd of the root: done with, or about to be unmounted (open, it would keep a mount on the root busy). */
@@ -318,6 +376,7 @@ function mountedBatch(
   root: string,
   results: EntryResult[],
   mounted: Mounted[],
+  writableAgain: Undo[],
   warnings: MountkitError[],
   error: MountkitError | undefined,
   ctx: OpsContext,
@@ -333,7 +392,7 @@ function mountedBatch(
     warnings,
     error,
     release() {
-      const failures = rollBack(mounted, results, ctx, releaseStacks ? root : undefined);
+      const failures = rollBack(mounted, results, ctx, releaseStacks ? root : undefined, writableAgain);
       if (failures.length === 0) return;
       const known = failures.filter((f): f is MountkitError => f instanceof MountkitError);
       if (known.length < failures.length) throw failures.find((f) => !(f instanceof MountkitError));
@@ -364,10 +423,11 @@ function locateAll(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: 
  * made inside the root, as the entries' own undo is (pinned-target.ts): whoever stacked there
  * could also have swapped a directory on the target's path for a symlink to a host directory,
  * where unmounting by path would take the host's mounts. If that fails, the entry's own undo
- * would fail the same way, and is not run.
+ * would fail the same way, and is not run. first runs before all of it: the entries made
+ * read-only at the end made writable again, so the mount points made inside them can go.
  */
-function rollBack(mounted: Mounted[], results: EntryResult[], ctx: OpsContext, stacksIn?: string): unknown[] {
-  const failures: unknown[] = [];
+function rollBack(mounted: Mounted[], results: EntryResult[], ctx: OpsContext, stacksIn?: string, first: Undo[] = []): unknown[] {
+  const failures: unknown[] = runUndo(first);
   const inRoot = stacksIn === undefined ? undefined : { ...ctx, sys: unmountingInRoot(stacksIn, ctx.sys) };
   while (mounted.length > 0) {
     const m = mounted.pop()!;

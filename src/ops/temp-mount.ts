@@ -8,8 +8,9 @@ import { rmdirSync } from "node:fs";
 import { fsPath } from "../path-text.ts";
 import { MountkitError, quotePath } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
+import { DEFAULT_TARGET_MODE, entriesFromMounts, readOnlyAtTheEnd, type BatchEntry } from "../plan/batch-entry.ts";
 import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
-import { mountAll, type MountAllOptions, type MountedBatch } from "./batch.ts";
+import { runBatch, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { cleanupFailure } from "./temp-cleanup.ts";
 import { makeTempDir } from "./temp-location.ts";
 
@@ -27,12 +28,27 @@ export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "r
  * Overlay mounts lose `volatile` first: overlayfs refuses to mount a volatile upperdir again.
  */
 export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
+  return withTempEntries(entriesFromMounts(mounts, options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined), fn, options);
+}
+
+/**
+ * withTempMount for entries as apply reads them (with-mounts without a root): each keeps its
+ * name, its nofail (a failure is a warning, in the batch's results) and its target creation.
+ */
+export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
   const dir = makeTempDir("mount");
   let batch: MountedBatch;
   try {
     // The dir is ours alone: its release takes down whatever fn stacked on our mounts too, or
     // they would stay under it and its rmdir fail (containerd unmounts with UnmountAll).
-    batch = mountAll(removeVolatileOption(mounts), dir, { ...options, action: `temp mount ${dir}`, releaseStacks: true });
+    const volatileless = removeVolatileOption(entries.map((e) => e.mount));
+    const outcome = runBatch(
+      entries.map((e, i) => ({ ...e, mount: { ...e.mount, options: volatileless[i]!.options } })),
+      dir,
+      { ...options, action: `temp mount ${dir}`, releaseStacks: true },
+    );
+    if (outcome.error) throw outcome.error;
+    batch = outcome;
   } catch (err) {
     const leftover = removeDir(dir);
     if (leftover && err instanceof MountkitError) err.cleanupErrors.push(leftover);
@@ -88,7 +104,9 @@ export async function withBatch<T>(
 
 /** withTempMount with every mount read-only (an overlay's upperdir becomes its top lowerdir). */
 export function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
-  return withTempMount(readonlyMounts(mounts), fn, options);
+  // a tmpfs read-only only once the mount points inside it are made (batch-entry.ts readOnlyAtTheEnd)
+  const entries = entriesFromMounts(readonlyMounts(mounts), options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined).map((e) => readOnlyAtTheEnd(e, false));
+  return withTempEntries(entries, fn, options);
 }
 
 /** rmdir(dir); the failure as a MountkitError, or undefined. Never throws: callers are cleaning up. */

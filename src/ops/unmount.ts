@@ -483,8 +483,12 @@ export function unmountMounts(mounts: readonly Mount[], root: string, options: U
   if (mounts.length === 0) return 0;
   const canonical = rootOrAsGiven(root);
   const sys = opsContext(options).sys;
-  const targets = mounts.map((m) => resolveInRoot(canonical, m.target ?? "", sys));
-  return unmountEach(targets.reverse(), { ...options, sys: unmountingInRoot(canonical, sys) }, "unmount mounts");
+  // Each target resolved once the mounts after it are gone, as containerd resolves it: the
+  // tree is then as it was when that mount was made. Resolved all at once before, a later
+  // mount (a bind on the root) could hide the symlink an earlier target was resolved through,
+  // and that earlier mount stayed, silently.
+  const targets = [...mounts].reverse().map((m) => () => resolveInRoot(canonical, m.target ?? "", sys));
+  return unmountEach(targets, { ...options, sys: unmountingInRoot(canonical, sys) }, "unmount mounts");
 }
 
 /** A root that no longer exists has nothing mounted under it; keep its name for the messages. */
@@ -498,13 +502,13 @@ function rootOrAsGiven(root: string): string {
   }
 }
 
-/** peel each target, every failure collected. */
-function unmountEach(targets: readonly string[], options: UnmountOptions, action: string): number {
+/** peel each target, found when its turn comes, every failure collected. */
+function unmountEach(targets: readonly (() => string)[], options: UnmountOptions, action: string): number {
   const errors: MountkitError[] = [];
   const tally = { removed: 0 };
   for (const target of targets) {
     try {
-      peel(target, options, tally);
+      peel(target(), options, tally);
     } catch (err) {
       if (!(err instanceof MountkitError)) throw err;
       errors.push(err);

@@ -3,13 +3,13 @@
  * The root: --root, else an OCI config's root.path, else a fresh temp dir (withTempMount),
  * in which every target is created.
  */
-import type { Mount } from "../plan/mount-request.ts";
+import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd } from "../plan/batch-entry.ts";
 import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
 import { runBatch } from "./batch.ts";
 import { opsContext } from "./context.ts";
 import { topMountIds, unmountAbove } from "./mounted-above.ts";
-import { withBatch, withTempMount } from "./temp-mount.ts";
+import { withBatch, withTempEntries } from "./temp-mount.ts";
 
 export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing"> {
   /** every mount read-only (withReadonlyTempMount's rewrite) */
@@ -22,13 +22,15 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   const rewrite = (entries: typeof request.input.entries) => {
     if (!options.readonly) return entries;
     const ro = readonlyMounts(entries.map((e) => e.mount));
-    return entries.map((e, i) => ({ ...e, mount: { ...e.mount, options: ro[i]!.options } }));
+    // a tmpfs (an OCI /dev too) read-only only once the mount points inside it are made
+    return entries.map((e, i) => readOnlyAtTheEnd({ ...e, mount: { ...e.mount, options: ro[i]!.options } }, request.input.format === "oci"));
   };
   if (request.root === undefined) {
-    const mounts: Mount[] = rewrite(request.input.entries).map((e) => e.mount);
     // A fresh temp dir is empty: every target inside it has to be created. Its release
-    // takes down every mount on its targets, fn's too.
-    return withTempMount(mounts, fn, { ...options, mkdir: true });
+    // takes down every mount on its targets, fn's too. The entries stay as read (their names,
+    // nofail): before, they went through withTempMount as bare Mounts and lost nofail.
+    const entries = rewrite(request.input.entries).map((e) => (e.createTarget ? e : { ...e, createTarget: { mode: DEFAULT_TARGET_MODE } }));
+    return withTempEntries(entries, fn, options);
   }
   const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: "with-mounts" });
   if (outcome.error) throw outcome.error;

@@ -4,7 +4,7 @@
  * mount is made; a bad one is a PlanError naming its entry number. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
-import { DEFAULT_TARGET_MODE, type BatchEntry } from "./batch-entry.ts";
+import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, type BatchEntry } from "./batch-entry.ts";
 import { parseJsonText } from "./json-text.ts";
 import { entryOptions } from "./options.ts";
 
@@ -117,13 +117,17 @@ function ociEntry(item: unknown, index: number): BatchEntry {
   checkIdmapWords(options, uidmap !== undefined, where);
   if (uidmap !== undefined) options.push(`uidmap=${uidmap}`);
   if (gidmap !== undefined) options.push(`gidmap=${gidmap}`);
-  return {
-    index,
-    where: `${where} (${destination})`,
-    mount: { type, source, target, options },
-    createTarget: { mode: DEFAULT_TARGET_MODE },
-    nofail: hasNofail(options),
-  };
+  // runc's order: a read-only tmpfs or /dev is made read-only once every mount stands
+  return readOnlyAtTheEnd(
+    {
+      index,
+      where: `${where} (${destination})`,
+      mount: { type, source, target, options },
+      createTarget: { mode: DEFAULT_TARGET_MODE },
+      nofail: hasNofail(options),
+    },
+    true,
+  );
 }
 
 /**

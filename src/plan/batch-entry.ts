@@ -4,7 +4,10 @@
  * about failing, and the X-mount.mkdir option that asks for the target. Pure.
  */
 import { PlanError } from "../errors.ts";
-import type { Mount } from "./mount-request.ts";
+import { normalize } from "../path.ts";
+import { MS } from "./flags.ts";
+import { isBind, type Mount } from "./mount-request.ts";
+import { classifyOptions, entryOptions } from "./options.ts";
 
 /** Create a missing target: directories with this mode (an empty file for a bind of a file). */
 export interface CreateTarget {
@@ -25,6 +28,34 @@ export interface BatchEntry {
   readonly createTarget: CreateTarget | undefined;
   /** a failure is a warning, not a failure of the batch (fstab nofail) */
   readonly nofail: boolean;
+  /** mounted read-write, made read-only once every entry of the batch is mounted (readOnlyAtTheEnd) */
+  readonly readOnlyLater?: boolean;
+}
+
+/**
+ * The entry with its `ro` taken out and made at the end of the batch, when it says ro and mounts
+ * a new tmpfs (or, devToo, any mount on /dev): runc mounts such a tmpfs, and /dev, read-write and
+ * remounts it read-only once every mount stands (finalizeRootfs), since the mount points of the
+ * entries inside it (/dev/pts) are made in it, which a fresh tmpfs never holds. Unchanged
+ * otherwise, for a tmpcopyup tmpfs (read-only before it is attached, docs/apply.md; it holds
+ * the directory's own mount points), and when its options cannot be read (planning says why).
+ */
+export function readOnlyAtTheEnd(entry: BatchEntry, devToo: boolean): BatchEntry {
+  const options = entry.mount.options.flatMap(entryOptions);
+  let flags: number;
+  let copyUp: boolean;
+  let bind: boolean;
+  try {
+    ({ flags, copyUp } = classifyOptions(options));
+    bind = isBind({ mount: entry.mount });
+  } catch (err) {
+    if (err instanceof PlanError) return entry;
+    throw err;
+  }
+  if (!(flags & MS.RDONLY) || flags & MS.REMOUNT || copyUp) return entry;
+  const dest = normalize(`/${entry.mount.target}`);
+  if (!(entry.mount.type === "tmpfs" && !bind) && !(devToo && (dest === "/dev" || dest === "/dev/"))) return entry;
+  return { ...entry, mount: { ...entry.mount, options: options.filter((o) => o !== "ro") }, readOnlyLater: true };
 }
 
 /** Entries for containerd Mounts given to mountAll: numbered from 1, targets "" when unset. */

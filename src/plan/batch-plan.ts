@@ -8,12 +8,13 @@
 import { PlanError, quotePath } from "../errors.ts";
 import type { BatchEntry } from "./batch-entry.ts";
 import type { KernelFacts } from "./facts.ts";
-import { MS } from "./flags.ts";
+import { MS, MS_LOCKED_IN_USERNS } from "./flags.ts";
 import { planMount } from "./mount-plan.ts";
 import { isBind, type Mount, type PlanEnv } from "./mount-request.ts";
 import { classifyOptions } from "./options.ts";
 import { withNumericIds } from "./id-options.ts";
 import { selinuxOptionsForHost } from "./selinux-options.ts";
+import { MS_PER_MOUNT } from "./plain.ts";
 import type { Plan } from "./steps.ts";
 
 /** The plan of one entry for its host target; a PlanError names the entry. */
@@ -30,6 +31,34 @@ export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFa
   } catch (err) {
     throw nameEntry(entry, err);
   }
+}
+
+/**
+ * An entry mounted read-write for the mounts inside it (batch-entry.ts readOnlyAtTheEnd) made
+ * read-only once every entry stands: MS_REMOUNT|MS_BIND|MS_RDONLY, with the per-mount flags its
+ * options set and, for those they do not mention, the ones the mount has (nosuid an rnosuid
+ * set, the flags a user namespace locked), so only ro changes. The top mount alone, as runc's.
+ * readOnly false: writable again, before a rollback or release removes the mount points made
+ * in it.
+ */
+export function readOnlyLaterPlan(entry: BatchEntry, hostTarget: string, facts: KernelFacts, readOnly = true): Plan {
+  const options = classifyOptions(entry.mount.options);
+  return {
+    action: `make ${quotePath(hostTarget)} ${readOnly ? "read-only" : "writable again"}`,
+    steps: [
+      {
+        op: "mount",
+        role: "bind-remount",
+        source: null,
+        target: hostTarget,
+        fstype: null,
+        flags: MS.REMOUNT | MS.BIND | (readOnly ? MS.RDONLY : 0) | (options.flags & MS_PER_MOUNT & ~MS.RDONLY),
+        data: null,
+        inheritFlags: (MS_PER_MOUNT & ~MS.RDONLY & ~options.flagsMentioned) | (facts.inUserNamespace ? MS_LOCKED_IN_USERNS & ~MS.RDONLY : 0),
+        undoable: false,
+      },
+    ],
+  };
 }
 
 /** Prefix a PlanError with the entry ("entry 3 (/dev/pts): ..."); other errors pass unchanged. */
@@ -95,16 +124,20 @@ export interface FsParamCheck {
 }
 
 /**
- * The filesystem the entry's plan creates with mount(2) (role "mount"), with its data items as
- * the plan passes them (uid=NAME's id, through env as the plan was made: id-options.ts; no
- * SELinux option on a host without SELinux: selinux-options.ts);
- * undefined for binds, remounts, propagation changes and plans of other kinds.
+ * The filesystem the entry's plan creates with mount(2) (role "mount"), or on the loop device it
+ * attaches (an image file), with its data items as the plan passes them (uid=NAME's id, through
+ * env as the plan was made: id-options.ts; no SELinux option on a host without SELinux:
+ * selinux-options.ts; a loop's direct-io taken out, as plan/loop.ts takes it);
+ * undefined for binds, remounts, propagation changes and plans of other kinds, for a type read
+ * from the device, and for a type list (mount -t a,b): a later type may take what the first
+ * refuses, or exist where the first does not, and the mount tries each in turn.
  */
 export function fsParamCheck(entry: { readonly mount: Mount }, plan: Plan, env: PlanEnv): FsParamCheck | undefined {
-  const step = plan.steps.find((s) => s.op === "mount" && s.role === "mount");
-  if (!step || step.op !== "mount" || step.fstype === null) return undefined;
+  const step = plan.steps.find((s) => (s.op === "mount" && s.role === "mount") || s.op === "loop-mount");
+  if (!step || (step.op !== "mount" && step.op !== "loop-mount") || step.fstype === null || step.otherTypes !== undefined) return undefined;
   const options = withNumericIds(selinuxOptionsForHost(entry.mount.options, env.selinuxEnabled), env, () => plan.action);
-  return { fstype: step.fstype, params: classifyOptions(options).data };
+  const data = classifyOptions(options).data;
+  return { fstype: step.fstype, params: step.op === "loop-mount" ? data.filter((item) => item !== "direct-io") : data };
 }
 
 /** The message for a parameter the kernel refused, naming the entry. */

@@ -13,6 +13,7 @@ import type { Mount } from "../../src/plan/mount-request.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
+import { detachLoopDevicesOf, loopDevicesOf, makeExt4Image } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -285,6 +286,38 @@ describe("bad input is refused before any mount", () => {
     expect(refused([{ type: "nosuchfs", source: "x", target: "/a", options: [] }], root)).toMatch(
       /entry 1: nosuchfs on \/a: filesystem type "nosuchfs" refused by the kernel: unknown filesystem type/,
     );
+  });
+
+  test("an image file's filesystem (a loop device's) has its options checked too: refused before any loop device is attached", () => {
+    s = scratch("badloopopt");
+    const root = dir("root");
+    const image = makeExt4Image(s.path("fs.img"));
+    cleanups.push(() => detachLoopDevicesOf(image));
+    const message = refused(
+      [
+        { type: "tmpfs", source: "ok", target: "/a", options: ["size=1m"] },
+        { type: "ext4", source: image, target: "/b", options: ["loop", "noatime", "direct-io", "badopt"] },
+      ],
+      root,
+    );
+    expect(message).toBe(`mount all: entry 2: ext4 on /b: option "badopt" refused by the kernel: ext4: Unknown parameter 'badopt'`);
+    expect(loopDevicesOf(image)).toEqual({ sysfs: [], losetup: [] });
+    expect(readdirSync(root)).toEqual([]);
+    // its loop options (direct-io, offset=) are not the filesystem's: a good image entry mounts
+    const good = releaseAfter(mountAll([{ type: "ext4", source: image, target: "/b", options: ["loop", "direct-io", "noatime"] }], root, { mkdir: true }));
+    expect(good.results.map((r) => r.status)).toEqual(["mounted"]);
+  });
+
+  test("a type list is not judged by its first type: an option that type refuses may be a later one's, as mount -t tries them", () => {
+    s = scratch("typelist-opt");
+    const root = dir("root");
+    // tmpfs refuses "mk-any" (EINVAL); ramfs, tried next, ignores what it does not know
+    const batch = releaseAfter(mountAll([{ type: "tmpfs,ramfs", source: "mk-list", target: "/a", options: ["mk-any"] }], root, { mkdir: true }));
+    expect(batch.results.map((r) => r.status)).toEqual(["mounted"]);
+    expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["ramfs"]);
+    // a type this kernel lacks, first in the list: the next one is tried, not the batch refused
+    const other = releaseAfter(mountAll([{ type: "nosuchfs,tmpfs", source: "mk-list2", target: "/b", options: ["size=1m"] }], root, { mkdir: true }));
+    expect(other.results.map((r) => r.status)).toEqual(["mounted"]);
   });
 
   test("a symlink cycle in the root, found before the entries ahead of it are mounted", () => {

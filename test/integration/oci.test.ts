@@ -5,11 +5,14 @@ import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
-import { SyscallError } from "../../src/errors.ts";
+import { exitCodeFor, ExitCode, SyscallError } from "../../src/errors.ts";
 import { applyText, planApply } from "../../src/ops/apply.ts";
 import type { BatchOutcome } from "../../src/ops/batch.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
+import { withMountsFromText } from "../../src/ops/with-mounts.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -218,5 +221,86 @@ describe("apply an OCI config.json from a runc bundle", () => {
     expect(mountinfoText()).toBe(before);
     expect(tree(b.rootfs)).toEqual(treeBefore);
     expect(readFileSync(join(b.rootfs, "etc/hostname"), "utf8")).toBe("image\n");
+  });
+});
+
+describe("a read-only tmpfs or /dev with mounts inside it (runc mounts it read-write, then read-only once every mount stands)", () => {
+  /** /dev a read-only tmpfs, with /dev/pts and /dev/shm/x inside it (their mount points made in it). */
+  const readOnlyDev = () =>
+    configWith([
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=1m", "ro"] },
+      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666"] },
+      { destination: "/dev/shm/x", type: "tmpfs", source: "shm", options: ["nosuid", "nodev", "noexec", "size=64k", "ro"] },
+      { destination: "/ro-data", type: "bind", source: "data", options: ["rbind", "ro"] },
+    ]);
+
+  test("the mount points inside are made, then the tmpfs is read-only with its other flags as asked; release restores table and tree", () => {
+    const b = bundle(readOnlyDev());
+    const before = mountinfoText();
+    const treeBefore = tree(b.rootfs);
+    const outcome = releaseAfter(applyText(readFileSync(b.config, "utf8"), { file: b.config }));
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.results.map((r) => r.status)).toEqual(["mounted", "mounted", "mounted", "mounted"]);
+    const rel = (p: string) => p.slice(b.rootfs.length);
+    const opts = Object.fromEntries(mountsUnder(b.rootfs).map((m) => [rel(m.mountpoint), m.options]));
+    expect(opts["/dev"]).toBe("ro,nosuid"); // strictatime kept: the kernel prints neither relatime nor noatime
+    expect(opts["/dev/pts"]).toBe("rw,nosuid,noexec,relatime");
+    expect(opts["/dev/shm/x"]).toBe("ro,nosuid,nodev,noexec,relatime");
+    expect(opts["/ro-data"]).toBe("ro,relatime");
+    outcome.release();
+    expect(mountinfoText()).toBe(before);
+    expect(tree(b.rootfs)).toEqual(treeBefore);
+  });
+
+  /** readOnlyDev applied with the read-only remount of /dev at the end failing (EBUSY) */
+  const failingAtTheEnd = (keepGoing: boolean) => {
+    const b = bundle(readOnlyDev());
+    const before = { mountinfo: mountinfoText(), tree: tree(b.rootfs) };
+    // the second mount(2) on ROOT/dev: the first is the tmpfs itself
+    const sys = injectFaults(libcSyscalls, { mount: { calls: [2], errno: Errno.EBUSY, path: join(b.rootfs, "dev") } });
+    const outcome = applyText(readFileSync(b.config, "utf8"), { file: b.config, sys, keepGoing });
+    cleanups.push(() => outcome.release());
+    const expectAsBefore = () => expect({ mountinfo: mountinfoText(), tree: tree(b.rootfs) }).toEqual(before);
+    return { b, outcome, expectAsBefore };
+  };
+
+  test("the read-only remount at the end fails: everything is rolled back, the entry named, exit 32", () => {
+    const { b, outcome, expectAsBefore } = failingAtTheEnd(false);
+    expect(outcome.error).toBeInstanceOf(SyscallError);
+    expect(outcome.error!.message).toStartWith(`apply: entry 1 (/dev): make ${b.rootfs}/dev read-only: mount(2): EBUSY`);
+    expect(exitCodeFor(outcome.error)).toBe(ExitCode.mountFailed);
+    expect(outcome.results.map((r) => r.status)).toEqual(["failed", "rolled-back", "rolled-back", "rolled-back"]);
+    expectAsBefore();
+  });
+
+  test("--keep-going: the read-only remount at the end fails: that entry and those inside it come off, the others stay (exit 64)", () => {
+    const { b, outcome, expectAsBefore } = failingAtTheEnd(true);
+    expect(exitCodeFor(outcome.error)).toBe(ExitCode.someFailed);
+    expect(outcome.results.map((r) => r.status)).toEqual(["failed", "rolled-back", "rolled-back", "mounted"]);
+    expect(mountsUnder(b.rootfs).map((m) => m.mountpoint.slice(b.rootfs.length))).toEqual(["/ro-data", "/ro-data/sub"]);
+    outcome.release();
+    expectAsBefore();
+  });
+
+  test("with-mounts -r in a temp root: a tmpfs with a mount inside it, runc's config too (its /dev holds /dev/pts)", async () => {
+    const b = bundle(
+      JSON.stringify({
+        mounts: [
+          { destination: "/proc", type: "proc", source: "proc" },
+          { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=755"] },
+          { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["newinstance", "ptmxmode=0666"] },
+          { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "nodev"] },
+        ],
+      }),
+    );
+    const seen = await withMountsFromText(readFileSync(b.config, "utf8"), { file: b.config, readonly: true }, (root) =>
+      mountsUnder(root).map((m) => [m.mountpoint.slice(root.length), m.options.split(",")[0]]),
+    );
+    expect(seen).toEqual([
+      ["/proc", "ro"],
+      ["/dev", "ro"],
+      ["/dev/pts", "ro"],
+      ["/dev/shm", "ro"],
+    ]);
   });
 });

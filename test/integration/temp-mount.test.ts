@@ -253,6 +253,22 @@ describe("withReadonlyTempMount", () => {
     });
     writeFileSync(`${src}/x`, "yes");
   });
+
+  test("a tmpfs with mkdir and a mount inside it: read-only once the mount point inside is made; nothing left after", async () => {
+    fresh("tempro-nested");
+    const before = mountinfoText();
+    const mounts = [
+      { type: "tmpfs", source: "ro-outer", target: "/a", options: ["size=1m"] },
+      { type: "tmpfs", source: "ro-inner", target: "/a/b", options: ["size=1m"] },
+    ];
+    const seen = await withReadonlyTempMount(mounts, (dir) => mountsUnder(dir).map((m) => [m.mountpoint.slice(dir.length), m.options.split(",")[0]]), { mkdir: true });
+    expect(seen).toEqual([
+      ["/a", "ro"],
+      ["/a/b", "ro"],
+    ]);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
 });
 
 describe("cleanupTempMounts", () => {

@@ -242,6 +242,22 @@ describe("unmountMounts", () => {
     }
   });
 
+  test("each target is resolved once the mounts after it are gone (containerd): a later bind on the root that hides an earlier target's symlink does not leave that mount", () => {
+    s = scratch("resolve-late");
+    const root = dir("root");
+    dir("root", "real");
+    symlinkSync("/real", `${root}/d`); // the first target, /d, is ROOT/real
+    dir("over", "d"); // the second mount covers the root with a tree where d is a plain directory
+    const mounts = [
+      { type: "tmpfs", source: "mk-first", target: "/d", options: [] },
+      { type: "bind", source: s.path("over"), target: "", options: ["bind"] },
+    ];
+    for (const m of mounts) mount(m, root); // each on its target inside root: ROOT/real, then ROOT
+    expect(mountsUnder(root).map((m) => m.mountpoint)).toEqual([`${root}/real`, root]);
+    expect(unmountMounts(mounts, root)).toBe(2);
+    expect(mountsUnder(root)).toEqual([]);
+  });
+
   test("a mount without a target was mounted on the root itself", () => {
     s = scratch("noroot");
     const root = dir("root");

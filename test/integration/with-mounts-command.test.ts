@@ -213,6 +213,30 @@ describe("signals", () => {
     expectNothingLeft();
   });
 
+  test("SIGTERM while mounting, and then a mount fails: the failure said, everything removed, and mountkit still dies of SIGTERM (exit 32 lost the signal)", () => {
+    const { location, withMountsEnd, expectNothingLeft } = setUp("wm-term-failing");
+    // The second entry's FUSE helper signals mountkit (its parent), then fails.
+    const helpers = s.path("helpers");
+    mkdirSync(helpers);
+    writeFileSync(join(helpers, "mount.fuse3"), "#!/bin/sh\nkill -TERM $PPID\necho 'fake: no server' >&2\nexit 1\n");
+    chmodSync(join(helpers, "mount.fuse3"), 0o755);
+    const list = s.path("two.json");
+    writeFileSync(
+      list,
+      JSON.stringify([
+        { type: "tmpfs", source: "wm-first", target: "/a", options: [] },
+        { type: "fuse3.fake", source: "fake", target: "/b", options: [] },
+      ]),
+    );
+    const ran = s.path("ran");
+    const end = withMountsEnd(["touch", ran], { list, flags: ["--helper-dir", helpers] });
+    expect({ exitCode: end.exitCode, signalCode: end.signalCode }).toEqual({ exitCode: null, signalCode: "SIGTERM" });
+    expect(end.stderr).toMatch(/^(fake: no server\n)?mountkit: temp mount \S+: entry 2: .*mount\.fuse3.*\n$/);
+    expect(existsSync(ran)).toBe(false);
+    expect(mountsUnder(location)).toEqual([]);
+    expectNothingLeft();
+  });
+
   test("signals the caller ignores (nohup's SIGHUP, a script's background SIGINT and SIGQUIT) stay ignored, in the command too", async () => {
     const { list, env, expectNothingLeft } = setUp("wm-ignored");
     const ready = s.path("ready");
@@ -265,6 +289,50 @@ describe("what the command leaves", () => {
     expect(withMounts(["sh", "-c", stack], { flags: ["--root", fresh, "--mkdir"] })).toMatchObject({ code: 0, stderr: "" });
     expect(mountsUnder(fresh)).toEqual([]);
     expect(readdirSync(fresh)).toEqual([]);
+  });
+});
+
+describe("nofail entries", () => {
+  test("a nofail entry that fails is a warning naming it, in a temp root and with --root alike; the command runs on the others", () => {
+    const { env, withMountsEnd, expectNothingLeft } = setUp("wm-nofail");
+    const missing = s.path("no-such-source");
+    const list = s.path("nofail.json");
+    writeFileSync(
+      list,
+      JSON.stringify([
+        { type: "tmpfs", source: "wm-nf", target: "/t", options: ["size=1m"] },
+        { type: "bind", source: missing, target: "/b", options: ["bind", "nofail"] },
+      ]),
+    );
+    const oci = s.path("config.json");
+    writeFileSync(
+      oci,
+      JSON.stringify({
+        mounts: [
+          { destination: "/t", type: "tmpfs", source: "wm-nf", options: ["size=1m"] },
+          { destination: "/b", type: "bind", source: missing, options: ["bind", "nofail"] },
+        ],
+      }),
+    );
+    const listing = 'ls "$MOUNTKIT_ROOT"; grep -c " $MOUNTKIT_ROOT/t " /proc/self/mountinfo';
+    const root = s.path("root");
+    mkdirSync(root);
+    const runs: [string, string[], string][] = [
+      ["a list, temp root", ["--", "sh", "-c", listing], "entry 2"],
+      ["an OCI config, temp root", ["--", "sh", "-c", listing], "entry 2 (/b)"],
+      ["a list, --root", ["--root", root, "--mkdir", "--", "sh", "-c", listing], "entry 2"],
+    ];
+    for (const [label, rest, where] of runs) {
+      const file = label.startsWith("an OCI") ? oci : list;
+      const [flags, command] = [rest.slice(0, rest.indexOf("--")), rest.slice(rest.indexOf("--") + 1)];
+      const r = Bun.spawnSync([BINARY, "with-mounts", ...flags, file, "--", ...command], { env, stdin: "ignore" });
+      expect({ label, code: r.exitCode, stdout: r.stdout.toString() }).toEqual({ label, code: 0, stdout: "t\n1\n" }); // the nofail target it created is gone again
+      const stderr = r.stderr.toString();
+      expect({ label, stderr }).toEqual({ label, stderr: expect.stringMatching(new RegExp(`^mountkit: warning: .*: ${where.replace(/[()/]/g, "\\$&")}: mount ${missing} on \\S+/b: mount\\(2\\): ENOENT \\(No such file or directory\\)`)) });
+      expect(stderr.split("\n")).toHaveLength(2); // one line
+    }
+    expectNothingLeft();
+    expect(readdirSync(root)).toEqual([]);
   });
 });
 

@@ -178,3 +178,33 @@ describe("invalid JSON is refused with its line and column", () => {
     expect(lineColumn("ab", 0)).toEqual({ line: 1, column: 1 });
   });
 });
+
+describe("OCI: a read-only tmpfs or /dev is made read-only at the end (runc's finalizeRootfs)", () => {
+  test("its ro taken out and readOnlyLater set; other mounts, rw and a containerd list unchanged", () => {
+    const text = JSON.stringify({
+      mounts: [
+        { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid,ro", "mode=755"] },
+        { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["ro", "rw"] },
+        { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["ro"] },
+        { destination: "/dev/../dev/", type: "bind", source: "/dev", options: ["rbind", "ro"] },
+        { destination: "/data", type: "bind", source: "/srv", options: ["rbind", "ro"] },
+        { destination: "/sys", type: "sysfs", source: "sysfs", options: ["ro"] },
+        { destination: "/mnt", type: "tmpfs", source: "tmpfs", options: ["remount", "ro"] },
+        { destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["ro", "tmpcopyup"] },
+      ],
+    });
+    const entries = parseApplyInput(text).entries;
+    expect(entries.map((e) => [e.mount.target, e.mount.options, e.readOnlyLater ?? false])).toEqual([
+      ["/dev", ["nosuid", "mode=755"], true],
+      ["/run", ["ro", "rw"], false],
+      ["/tmp", [], true],
+      ["/dev/../dev/", ["rbind"], true],
+      ["/data", ["rbind", "ro"], false],
+      ["/sys", ["ro"], false],
+      ["/mnt", ["remount", "ro"], false],
+      ["/etc", ["ro", "tmpcopyup"], false], // read-only before it is attached (docs/apply.md, tmpcopyup)
+    ]);
+    const list = parseApplyInput(JSON.stringify([{ type: "tmpfs", source: "t", target: "/dev", options: ["ro"] }])).entries;
+    expect(list.map((e) => [e.mount.options, e.readOnlyLater ?? false])).toEqual([[["ro"], false]]);
+  });
+});

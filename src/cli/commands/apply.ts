@@ -55,6 +55,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
             action: e.plan.action,
             ...(e.prepare?.length ? { prepare: e.prepare } : {}),
             steps: e.plan.steps.map(describeStep),
+            ...(e.readOnlyLater ? { readOnlyLater: e.readOnlyLater.steps.map(describeStep) } : {}),
           })),
         });
       } else {
@@ -62,6 +63,10 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
           io.out(`# ${e.entry.where}: ${quotePath(e.target)}\n`);
           for (const line of e.prepare ?? []) io.out(`# first: ${line}\n`);
           for (const step of e.plan.steps) io.out(`${formatStep(step)}\n`);
+        }
+        for (const e of entries.filter((each) => each.readOnlyLater)) {
+          io.out(`# ${e.entry.where}: ${quotePath(e.target)}: read-only once every entry is mounted\n`);
+          for (const step of e.readOnlyLater!.steps) io.out(`${formatStep(step)}\n`);
         }
       }
       return ExitCode.ok;

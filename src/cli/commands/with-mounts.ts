@@ -8,7 +8,7 @@ import { ExitCode, quotePath, SyscallError } from "../../errors.ts";
 import { withMountsFromText } from "../../ops/with-mounts.ts";
 import { formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
-import { errorLine, messageLine, reportError, stderrMessages, type Io } from "../output.ts";
+import { errorLine, messageLine, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
 import { SignalExit } from "../signal-exit.ts";
 import { environment } from "../../sys/command-line.ts";
@@ -80,7 +80,11 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
         root: last(args, "root"),
         mkdir: has(args, "mkdir"),
         readonly: has(args, "read-only"),
-        onEntry: reporter.onEntry,
+        onEntry: (result, done, total) => {
+          reporter.onEntry(result, done, total);
+          // a nofail entry's failure: said as apply says it (apply prints it once the batch is done)
+          if (result.status === "warning" && result.error) io.err(warningLine(result.error));
+        },
         warn: stderrMessages(io, "with-mounts"),
         // a FUSE helper's output once it succeeded, all on stderr: stdout is COMMAND's (docs/fuse.md)
         helperStdio: "stdout-to-stderr",
@@ -102,6 +106,11 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
   } catch (err) {
     reporter.finish();
     const code = reportError(io, err, false);
+    // A signal that came while mounting still ends mountkit, whatever else failed: a shell
+    // loop stops on Ctrl-C only when its child died of SIGINT. (The mounts are synchronous:
+    // its handler runs once the event loop turns.)
+    if (status === undefined) await new Promise((resolve) => setImmediate(resolve));
+    if (status === undefined && signals.received !== undefined) return new SignalExit(STOP_SIGNALS[signals.received]);
     // The command ran but the cleanup failed: its status wins unless it succeeded.
     return status !== undefined && status !== 0 ? status : code;
   } finally {
