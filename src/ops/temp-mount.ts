@@ -8,7 +8,7 @@ import { rmdirSync } from "node:fs";
 import { fsPath } from "../path-text.ts";
 import { MountkitError, quotePath } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { DEFAULT_TARGET_MODE, entriesFromMounts, readOnlyAtTheEnd, type BatchEntry } from "../plan/batch-entry.ts";
+import { DEFAULT_TARGET_MODE, entriesFromMounts, type BatchEntry } from "../plan/batch-entry.ts";
 import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
 import { runBatch, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { cleanupFailure } from "./temp-cleanup.ts";
@@ -104,9 +104,7 @@ export async function withBatch<T>(
 
 /** withTempMount with every mount read-only (an overlay's upperdir becomes its top lowerdir). */
 export function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
-  // a tmpfs read-only only once the mount points inside it are made (batch-entry.ts readOnlyAtTheEnd)
-  const entries = entriesFromMounts(readonlyMounts(mounts), options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined).map((e) => readOnlyAtTheEnd(e, false));
-  return withTempEntries(entries, fn, options);
+  return withTempMount(readonlyMounts(mounts), fn, options);
 }
 
 /** rmdir(dir); the failure as a MountkitError, or undefined. Never throws: callers are cleaning up. */

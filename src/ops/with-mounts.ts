@@ -3,7 +3,7 @@
  * The root: --root, else an OCI config's root.path, else a fresh temp dir (withTempMount),
  * in which every target is created.
  */
-import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd } from "../plan/batch-entry.ts";
+import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, withTargetCreated } from "../plan/batch-entry.ts";
 import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
 import { runBatch } from "./batch.ts";
@@ -22,14 +22,18 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   const rewrite = (entries: typeof request.input.entries) => {
     if (!options.readonly) return entries;
     const ro = readonlyMounts(entries.map((e) => e.mount));
-    // a tmpfs (an OCI /dev too) read-only only once the mount points inside it are made
-    return entries.map((e, i) => readOnlyAtTheEnd({ ...e, mount: { ...e.mount, options: ro[i]!.options } }, request.input.format === "oci"));
+    return entries.map((e, i) => {
+      const rewritten = { ...e, mount: { ...e.mount, options: ro[i]!.options } };
+      // where targets are created, a tmpfs (an OCI config's /dev too) is made read-only only
+      // once the mount points inside it are (batch-entry.ts readOnlyAtTheEnd)
+      return e.createTarget ? readOnlyAtTheEnd(rewritten, request.input.format === "oci") : rewritten;
+    });
   };
   if (request.root === undefined) {
     // A fresh temp dir is empty: every target inside it has to be created. Its release
     // takes down every mount on its targets, fn's too. The entries stay as read (their names,
     // nofail): before, they went through withTempMount as bare Mounts and lost nofail.
-    const entries = rewrite(request.input.entries).map((e) => (e.createTarget ? e : { ...e, createTarget: { mode: DEFAULT_TARGET_MODE } }));
+    const entries = rewrite(request.input.entries).map((e) => (e.createTarget ? e : withTargetCreated(e, { mode: DEFAULT_TARGET_MODE })));
     return withTempEntries(entries, fn, options);
   }
   const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: "with-mounts" });

@@ -4,7 +4,7 @@
  * mount is made; a bad one is a PlanError naming its entry number. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
-import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, type BatchEntry } from "./batch-entry.ts";
+import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, withTargetCreated, type BatchEntry } from "./batch-entry.ts";
 import { parseJsonText } from "./json-text.ts";
 import { entryOptions } from "./options.ts";
 
@@ -72,7 +72,7 @@ function containerdEntry(item: unknown, index: number, createTarget: BatchEntry[
   const source = requiredString(item, "source", where);
   const target = optionalString(item, "target", where) ?? "";
   const options = stringList(item, "options", where);
-  return { index, where, mount: { type, source, target, options }, createTarget, nofail: hasNofail(options) };
+  return withTargetCreated({ index, where, mount: { type, source, target, options }, createTarget: undefined, nofail: hasNofail(options) }, createTarget);
 }
 
 /** The entry says nofail (as an fstab line may): its failure is a warning, the rest still mounted. */

@@ -58,15 +58,32 @@ export function readOnlyAtTheEnd(entry: BatchEntry, devToo: boolean): BatchEntry
   return { ...entry, mount: { ...entry.mount, options: options.filter((o) => o !== "ro") }, readOnlyLater: true };
 }
 
-/** Entries for containerd Mounts given to mountAll: numbered from 1, targets "" when unset. */
+/**
+ * Entries for containerd Mounts given to mountAll: numbered from 1, targets "" when unset. With
+ * createTarget, a read-only tmpfs is made so at the end (readOnlyAtTheEnd): the targets inside it
+ * are created in it.
+ */
 export function entriesFromMounts(mounts: readonly Mount[], createTarget?: CreateTarget): BatchEntry[] {
-  return mounts.map((m, i) => ({
-    index: i + 1,
-    where: `entry ${i + 1}`,
-    mount: { type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] },
-    createTarget,
-    nofail: false,
-  }));
+  return mounts.map((m, i) =>
+    withTargetCreated(
+      {
+        index: i + 1,
+        where: `entry ${i + 1}`,
+        mount: { type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] },
+        createTarget: undefined,
+        nofail: false,
+      },
+      createTarget,
+    ),
+  );
+}
+
+/**
+ * The entry with its missing target created (when create is given): and so a read-only tmpfs
+ * made read-only at the end, once the targets inside it are created in it (readOnlyAtTheEnd).
+ */
+export function withTargetCreated(entry: BatchEntry, create: CreateTarget | undefined): BatchEntry {
+  return create === undefined ? entry : readOnlyAtTheEnd({ ...entry, createTarget: create }, false);
 }
 
 /** X-mount.mkdir[=mode] (x-mount.mkdir too, as util-linux still accepts it): create the target. */

@@ -242,6 +242,24 @@ describe("a temp mount location others can rename entries of", () => {
   });
 });
 
+describe("a read-only tmpfs with a target inside it (mkdir)", () => {
+  test("withTempMount: the target is created in it, then it is read-only; nothing left after", async () => {
+    fresh("temp-ro-nested");
+    const before = mountinfoText();
+    const mounts = [
+      { type: "tmpfs", source: "ro-outer", target: "/a", options: ["ro", "size=1m"] },
+      { type: "tmpfs", source: "ro-inner", target: "/a/b", options: ["size=1m"] },
+    ];
+    const seen = await withTempMount(mounts, (dir) => mountsUnder(dir).map((m) => [m.mountpoint.slice(dir.length), m.options.split(",")[0]]), { mkdir: true });
+    expect(seen).toEqual([
+      ["/a", "ro"],
+      ["/a/b", "rw"],
+    ]);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+  });
+});
+
 describe("withReadonlyTempMount", () => {
   test("every mount is read-only inside fn; the source stays writable", async () => {
     fresh("tempro");

@@ -204,7 +204,21 @@ describe("OCI: a read-only tmpfs or /dev is made read-only at the end (runc's fi
       ["/mnt", ["remount", "ro"], false],
       ["/etc", ["ro", "tmpcopyup"], false], // read-only before it is attached (docs/apply.md, tmpcopyup)
     ]);
-    const list = parseApplyInput(JSON.stringify([{ type: "tmpfs", source: "t", target: "/dev", options: ["ro"] }])).entries;
-    expect(list.map((e) => [e.mount.options, e.readOnlyLater ?? false])).toEqual([[["ro"], false]]);
+    // a containerd list: ro at once, as containerd mounts it, unless its targets are created
+    // (--mkdir): then a tmpfs too, where they are created
+    const listText = JSON.stringify([
+      { type: "tmpfs", source: "t", target: "/dev", options: ["ro"] },
+      { type: "bind", source: "/dev", target: "/dev", options: ["rbind", "ro"] },
+    ]);
+    const read = (mkdir: boolean) => parseApplyInput(listText, { mkdir }).entries.map((e) => [e.mount.options, e.readOnlyLater ?? false]);
+    expect(read(false)).toEqual([
+      [["ro"], false],
+      [["rbind", "ro"], false],
+    ]);
+    expect(read(true)).toEqual([
+      [[], true],
+      [["rbind", "ro"], false],
+    ]);
+    expect(entriesFromMounts([{ type: "tmpfs", source: "t", options: ["ro", "size=1m"] }], { mode: 0o755 }).map((e) => [e.mount.options, e.readOnlyLater])).toEqual([[["size=1m"], true]]);
   });
 });
