@@ -5,7 +5,7 @@
  */
 import { dirname, isAbsolute, resolve } from "../path.ts";
 import { PlanError, quotePath } from "../errors.ts";
-import { parseApplyInput, type ApplyInput } from "../plan/apply-input.ts";
+import { parseApplyInput, ROOT_READONLY_NOT_APPLIED, type ApplyInput } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { isBind } from "../plan/mount-request.ts";
 import { planBatch, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
@@ -46,6 +46,7 @@ export function applyRequest(text: string, options: ApplyOptions = {}): ApplyReq
   const input = parsed.format === "oci" ? { ...parsed, entries: parsed.entries.map((e) => withBundleSource(e, bundle)) } : parsed;
   let root = options.root;
   if (root === undefined && input.root !== undefined) root = isAbsolute(input.root) ? input.root : resolve(bundle, input.root);
+  if (input.rootReadonly) options.warn?.(ROOT_READONLY_NOT_APPLIED);
   return { input, name, root };
 }
 

@@ -13,7 +13,17 @@ export interface ApplyInput {
   readonly entries: readonly BatchEntry[];
   /** OCI root.path as written (relative paths are relative to the bundle); undefined if absent */
   readonly root: string | undefined;
+  /** OCI root.readonly: true asks for a read-only root, which apply does not make (ROOT_READONLY_NOT_APPLIED) */
+  readonly rootReadonly: boolean;
 }
+
+/**
+ * What apply says of an OCI root.readonly: it mounts the config's mounts in the root and never
+ * the root itself, where runc binds the rootfs onto itself and remounts it read-only last.
+ */
+export const ROOT_READONLY_NOT_APPLIED =
+  "the OCI config's root.readonly is not applied: the root stays as it is; to make it read-only as runc does, " +
+  "`mountkit mount --bind ROOT ROOT` before and `mountkit mount -o remount,bind,ro ROOT` after (docs/apply.md)";
 
 export interface ApplyInputOptions {
   /** create missing targets of a containerd list (OCI input always creates them, as runtimes do) */
@@ -32,7 +42,7 @@ export function parseApplyInput(text: string, options: ApplyInputOptions = {}): 
   if (Array.isArray(doc)) {
     const create = options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined;
     const entries = collect(name, doc, (item, index) => containerdEntry(item, index, create));
-    return { format: "containerd", entries, root: undefined };
+    return { format: "containerd", entries, root: undefined, rootReadonly: false };
   }
   if (isObject(doc) && "mounts" in doc) return ociInput(name, doc);
   throw new PlanError(
@@ -84,14 +94,19 @@ function ociInput(name: string, doc: Record<string, unknown>): ApplyInput {
   const mounts = doc.mounts;
   if (!Array.isArray(mounts)) throw new PlanError(`apply ${quotePath(name)}: "mounts" must be a list`);
   let root: string | undefined;
+  let rootReadonly = false;
   if (doc.root !== undefined) {
     if (!isObject(doc.root) || typeof doc.root.path !== "string" || doc.root.path === "") {
       throw new PlanError(`apply ${quotePath(name)}: "root" must be an object with a non-empty "path"`);
     }
+    if (doc.root.readonly !== undefined && typeof doc.root.readonly !== "boolean") {
+      throw new PlanError(`apply ${quotePath(name)}: "root.readonly" must be true or false`);
+    }
     root = doc.root.path;
+    rootReadonly = doc.root.readonly === true;
   }
   const entries = collect(name, mounts, ociEntry);
-  return { format: "oci", entries, root };
+  return { format: "oci", entries, root, rootReadonly };
 }
 
 function ociEntry(item: unknown, index: number): BatchEntry {

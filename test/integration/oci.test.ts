@@ -9,10 +9,12 @@ import { exitCodeFor, ExitCode, SyscallError } from "../../src/errors.ts";
 import { applyText, planApply } from "../../src/ops/apply.ts";
 import type { BatchOutcome } from "../../src/ops/batch.ts";
 import { mount } from "../../src/ops/mount.ts";
-import { unmountAll } from "../../src/ops/unmount.ts";
+import { unmountAll, unmountRecursive } from "../../src/ops/unmount.ts";
+import { ROOT_READONLY_NOT_APPLIED } from "../../src/plan/apply-input.ts";
 import { withMountsFromText } from "../../src/ops/with-mounts.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
+import { runCli } from "../support/cli.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
@@ -176,6 +178,20 @@ describe("apply an OCI config.json from a runc bundle", () => {
     cleanups.push(() => outcome.release());
     expect(outcome.results.map((r) => r.status)).toEqual(["mounted"]);
     expect(mountsUnder(b.rootfs).map((m) => m.mountpoint)).toEqual([`${b.rootfs}/mountkit-oci-no-root`]);
+  });
+
+  test("root.readonly is said not to be applied, on stderr, by a real run and a dry run; the mounts are made and the root stays writable", () => {
+    const b = bundle(JSON.stringify({ ociVersion: "1.0.2", root: { path: "rootfs", readonly: true }, mounts: [{ destination: "/tmp", type: "tmpfs", source: "tmpfs" }] }));
+    const warning = `mountkit: apply: ${ROOT_READONLY_NOT_APPLIED}\n`;
+    expect(runCli(["apply", "-n", b.config])).toMatchObject({ code: 0, stderr: warning });
+    const before = mountinfoText();
+    const run = runCli(["apply", b.config]);
+    cleanups.push(() => unmountRecursive(b.rootfs));
+    expect(run).toMatchObject({ code: 0, stderr: warning });
+    expect(mountsUnder(b.rootfs).map((m) => m.mountpoint)).toEqual([`${b.rootfs}/tmp`]);
+    writeFileSync(join(b.rootfs, "etc/still-writable"), "x");
+    unmountRecursive(b.rootfs);
+    expect(mountinfoText()).toBe(before);
   });
 
   test("a relative destination (deprecated, still valid) is relative to the container's /: mounted inside rootfs", () => {

@@ -89,6 +89,10 @@ describe("OCI config.json", () => {
       ["entry 3 (/data)", "bind", "/data"],
     ]);
     expect(input.entries.every((e) => e.createTarget?.mode === 0o755)).toBe(true);
+    expect(input.rootReadonly).toBe(true);
+    expect(parseApplyInput(JSON.stringify({ ...config, root: { path: "rootfs", readonly: false } })).rootReadonly).toBe(false);
+    expect(parseApplyInput(JSON.stringify({ ...config, root: { path: "rootfs" } })).rootReadonly).toBe(false);
+    expect(parseApplyInput("[]").rootReadonly).toBe(false);
   });
 
   test("uidMappings and gidMappings become containerd's uidmap=/gidmap= options", () => {
@@ -138,6 +142,7 @@ describe("OCI config.json", () => {
     [{ mounts: [{ destination: "/p", type: "bind", source: "/s", options: ["bind"], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] }, /entry 1: "gidMappings" without "uidMappings"/],
     [{ mounts: {} }, /"mounts" must be a list/],
     [{ root: { path: "" }, mounts: [] }, /"root" must be an object with a non-empty "path"/],
+    [{ root: { path: "rootfs", readonly: "yes" }, mounts: [] }, /"root\.readonly" must be true or false/],
     [{ mounts: [{ destination: "/p", type: "bind", source: "/s", options: ["rbind", "idmap"] }] }, /entry 1: "idmap" without "uidMappings"\/"gidMappings"/],
   ])("%j is refused", (doc, message) => {
     expect(refusal(JSON.stringify(doc))).toMatch(message);

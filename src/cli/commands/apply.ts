@@ -43,7 +43,7 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     const options = { file, root: last(args, "root"), mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }) };
 
     if (has(args, "dry-run")) {
-      const { request, entries } = planApply(text, options);
+      const { request, entries } = planApply(text, { ...options, warn: stderrMessages(io, "apply") });
       if (json) {
         printResult(io, ExitCode.ok, {
           dryRun: true,
