@@ -76,7 +76,10 @@ export function cleanupTempMounts(options: TempCleanupOptions = {}): TempCleanup
         continue;
       }
       let stuck = false;
+      const peeled = new Set<string>(); // a stack is listed once per mount: unmountAll takes it all at once
       for (const m of unmountOrder(table, dir)) {
+        if (peeled.has(m.mountpoint)) continue;
+        peeled.add(m.mountpoint);
         try {
           unmounted += unmountAll(m.mountpoint, { ...options, sys: confined });
         } catch (err) {

@@ -84,6 +84,21 @@ describe("mountkit cleanup", () => {
     expect(mountsUnder(location).map((m) => m.source)).toEqual(["foreign"]);
   });
 
+  test("a stack of two mounts is peeled once: -v shows its two umount2 calls and the one that finds it gone, not a second round", () => {
+    s = scratch("cleanup-cli-stack");
+    const location = s.path("tmp");
+    const crashed = join(location, `mountkit-mount-${deadPid()}-ffffff`);
+    mkdirSync(crashed, { recursive: true });
+    tmpfs("lower", crashed);
+    tmpfs("upper", crashed);
+    const run = runCli(["cleanup", "--temp-dir", location, "-v"]);
+    expect(run.code).toBe(0);
+    const calls = run.stderr.split("\n").filter((line) => line.includes(`umount2(${JSON.stringify(crashed)}`));
+    expect(calls).toHaveLength(3);
+    expect(run.stdout).toEndWith(`cleanup: ${location}: 2 mounts unmounted, 1 directory removed\n`);
+    expect(mountsUnder(location)).toEqual([]);
+  });
+
   test("what cannot be removed is a warning and its data stays: exit 32 when nothing was done, 64 when some was", () => {
     s = scratch("cleanup-cli-left");
     const location = s.path("tmp");
