@@ -4,7 +4,7 @@
  * per entry, and one line per failure on stderr.
  */
 import { exitCodeFor, ExitCode, MountkitError, quotePath } from "../errors.ts";
-import type { EntryResult } from "../ops/batch.ts";
+import { batchOwnWarnings, type EntryResult } from "../ops/batch.ts";
 import { printResult, reportError, warningLine, type Io } from "./output.ts";
 
 /** Batches longer than this get a progress line on a terminal. */
@@ -80,8 +80,7 @@ export function reportOutcome(
   const failed = outcome.results.filter((r) => r.status === "failed" && r.error);
   const eachFailure = failed.length > 1 || (failed.length === 1 && failed[0]!.error !== outcome.error);
   // the batch's own warnings first, then each entry's warning or failure in entry (file) order
-  const ofEntries = new Set(outcome.results.map((r) => r.error));
-  for (const w of outcome.warnings) if (!ofEntries.has(w)) warn(w);
+  for (const w of batchOwnWarnings(outcome)) warn(w);
   for (const r of outcome.results) {
     if (r.status === "warning" && r.error) warn(r.error);
     else if (eachFailure && r.status === "failed" && r.error) reportError(io, r.error, false);

@@ -120,6 +120,12 @@ interface Mounted {
  * Run a batch. Throws a PlanError (nothing mounted) for bad input; mount failures are in the
  * outcome's error, after the rollback the mode asks for.
  */
+/** The batch's own warnings (a failed close of an option check, a transform's temp mount left), not an entry's. */
+export function batchOwnWarnings(outcome: Pick<BatchOutcome, "results" | "warnings">): MountkitError[] {
+  const ofEntries = new Set(outcome.results.map((r) => r.error));
+  return outcome.warnings.filter((w) => !ofEntries.has(w));
+}
+
 export function runBatch(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
   const action = options.action ?? "mount batch";
   // containerd's mount transformers (format/, mkdir/): temp mounts first (ops/activation.ts)

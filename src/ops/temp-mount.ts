@@ -10,12 +10,15 @@ import { MountkitError, quotePath } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { DEFAULT_TARGET_MODE, entriesFromMounts, type BatchEntry } from "../plan/batch-entry.ts";
 import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
-import { runBatch, type MountAllOptions, type MountedBatch } from "./batch.ts";
+import { batchOwnWarnings, runBatch, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { cleanupFailure } from "./temp-cleanup.ts";
 import { makeTempDir } from "./temp-location.ts";
 
 
-export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "releaseStacks">;
+export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "releaseStacks"> & {
+  /** called with each of the batch's own warnings once it has mounted (no outcome is returned to show them) */
+  onBatchWarning?: (warning: MountkitError) => void;
+};
 
 /**
  * Mount mounts into a new temp dir, call fn(dir), then unmount and remove the dir whatever fn
@@ -48,6 +51,7 @@ export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (di
       { ...options, action: `temp mount ${dir}`, releaseStacks: true },
     );
     if (outcome.error) throw outcome.error;
+    for (const w of batchOwnWarnings(outcome)) options.onBatchWarning?.(w);
     batch = outcome;
   } catch (err) {
     const leftover = removeDir(dir);

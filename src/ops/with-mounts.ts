@@ -6,12 +6,12 @@
 import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, withTargetCreated } from "../plan/batch-entry.ts";
 import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
-import { runBatch } from "./batch.ts";
+import { batchOwnWarnings, runBatch } from "./batch.ts";
 import { opsContext } from "./context.ts";
 import { topMountIds, unmountAbove } from "./mounted-above.ts";
-import { withBatch, withTempEntries } from "./temp-mount.ts";
+import { withBatch, withTempEntries, type TempMountOptions } from "./temp-mount.ts";
 
-export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing"> {
+export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing">, Pick<TempMountOptions, "onBatchWarning"> {
   /** every mount read-only (withReadonlyTempMount's rewrite) */
   readonly?: boolean;
 }
@@ -38,6 +38,7 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   }
   const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: "with-mounts" });
   if (outcome.error) throw outcome.error;
+  for (const w of batchOwnWarnings(outcome)) options.onBatchWarning?.(w);
   // A root that was there before: only what fn stacked on our mounts comes off with them.
   const ours = topMountIds(outcome.targets);
   const release = () => {

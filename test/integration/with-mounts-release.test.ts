@@ -154,3 +154,21 @@ describe("in a temp root, the command swapped a directory on a target's path for
     unmountRecursive(`${outside}/t`);
   });
 });
+
+describe("the batch's own warnings reach onBatchWarning (with-mounts returns no outcome that could show them)", () => {
+  test("a failed close of the fs context that checked an entry's options: said once, the mounts made, fn run, all released; with --root and in a temp root", async () => {
+    fresh("wm-batch-warning");
+    const root = s.path("root");
+    mkdirSync(root);
+    const before = mountinfoText();
+    for (const options of [{ root, mkdir: true }, {}]) {
+      // the first close of the run is the option check's context (fsopen, fsconfig, close)
+      const sys = injectFaults(libcSyscalls, { close: { calls: [1], errno: Errno.EIO, when: "after" } });
+      const warnings: string[] = [];
+      const seen = await withMountsFromText(tmpfsList("/a"), { ...options, sys, onBatchWarning: (w) => warnings.push(w.message) }, (dir) => mountsUnder(dir).map((m) => m.source));
+      expect(seen).toEqual(["wm-a"]);
+      expect(warnings).toEqual([expect.stringMatching(/^tmpfs: close the fs context that checked its options: close\(2\): EIO/)]);
+    }
+    expect(mountinfoText()).toBe(before);
+  });
+});

@@ -86,6 +86,7 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
           if (result.status === "warning" && result.error) io.err(warningLine(result.error));
         },
         warn: stderrMessages(io, "with-mounts"),
+        onBatchWarning: (w) => io.err(warningLine(w)),
         // a FUSE helper's output once it succeeded, all on stderr: stdout is COMMAND's (docs/fuse.md)
         helperStdio: "stdout-to-stderr",
         ...(last(args, "helper-dir") === undefined ? {} : { helperDir: last(args, "helper-dir")! }),
