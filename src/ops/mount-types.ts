@@ -1,10 +1,11 @@
 /**
- * A type list run (plan/type-list.ts): mount(2) with each type in order until one works, the
- * next only when the kernel refused the last with EINVAL (not its filesystem) or ENODEV (no
- * such type), as libmount does.
+ * A type list run (plan/type-list.ts): mount(2) with each type in order until one works,
+ * whatever the kernel said of the last, as libmount's do_mount_by_types does (before, any error
+ * but EINVAL and ENODEV stopped the list: `-t ext4,tmpfs NAME DIR` failed on ext4's ENOENT
+ * where mount(8) mounts the tmpfs).
  */
 import { quotePath, SyscallError } from "../errors.ts";
-import { NEXT_TYPE_ERRNOS } from "../plan/type-list.ts";
+import { NOT_THIS_TYPE_ERRNOS } from "../plan/type-list.ts";
 import type { OpsContext } from "./context.ts";
 import { plainMount, type NewMount } from "./new-mount.ts";
 import { mountOrReadOnly } from "./read-only-fallback.ts";
@@ -24,6 +25,9 @@ export function mountFirstType(
   what = source,
   how: NewMount = plainMount(ctx),
 ): string {
+  // the error to report when none works: the first that says more than "not this type" (a
+  // missing device or mount point), else the last refusal
+  let telling: SyscallError | undefined;
   for (let i = 0; ; i++) {
     const type = types[i]!;
     try {
@@ -31,13 +35,16 @@ export function mountFirstType(
       else how.mount(source, target, type, flags, data);
       return type;
     } catch (err) {
+      if (!(err instanceof SyscallError)) throw err;
+      const notThisType = (NOT_THIS_TYPE_ERRNOS as readonly string[]).includes(err.errnoName);
+      if (!notThisType) telling ??= err;
       const next = types[i + 1];
-      const tryNext = err instanceof SyscallError && (NEXT_TYPE_ERRNOS as readonly string[]).includes(err.errnoName);
-      if (!tryNext || next === undefined) {
-        if (tryNext) err.hint ??= `${quotePath(what)} holds none of ${types.join(", ")} (each refused with ${NEXT_TYPE_ERRNOS.join(" or ")}), or an option is wrong`;
+      if (next === undefined) {
+        if (telling !== undefined) throw telling;
+        if (types.length > 1) err.hint ??= `${quotePath(what)} holds none of ${types.join(", ")} (each refused with ${NOT_THIS_TYPE_ERRNOS.join(" or ")}), or an option is wrong`;
         throw err;
       }
-      ctx.log?.(`${err.errnoName}: not ${type}; the next type`);
+      ctx.log?.(notThisType ? `${err.errnoName}: not ${type}; the next type` : `${err.errnoName} with ${type}; the next type`);
       ctx.log?.(how.format({ source, target, fstype: next, flags, data }));
     }
   }

@@ -1,15 +1,15 @@
 /**
  * mount(8)'s type lists: `-t udf,iso9660`, or the same in an fstab type field. The types are
- * tried in order, the next one when the kernel refuses the last as not its filesystem (EINVAL)
- * or as unknown (ENODEV). A list names filesystems a device or image may hold: binds, overlays,
+ * tried in order until one works, whatever the kernel said of the last (libmount's
+ * do_mount_by_types). A list names filesystems a device or image may hold: binds, overlays,
  * FUSE, remounts and moves take one type. Pure.
  */
 import { PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import type { ClassifiedOptions } from "./options.ts";
 
-/** What makes the kernel's refusal of one type a reason to try the next (libmount's do_mount_by_types). */
-export const NEXT_TYPE_ERRNOS = ["EINVAL", "ENODEV"] as const;
+/** How the kernel refuses a type that is not the device's filesystem (EINVAL) or that it does not know (ENODEV). */
+export const NOT_THIS_TYPE_ERRNOS = ["EINVAL", "ENODEV"] as const;
 
 /** The types of a comma list, checked; `action` names the request in errors. */
 export function parseTypeList(type: string, options: ClassifiedOptions, action: string): readonly string[] {
@@ -31,5 +31,5 @@ export function parseTypeList(type: string, options: ClassifiedOptions, action: 
 
 /** How --dry-run shows the other types under the mount(2) line of the first. */
 export function formatOtherTypes(otherTypes: readonly string[]): string {
-  return `  (${NEXT_TYPE_ERRNOS.join(" or ")}: the same call with ${otherTypes.map((t) => JSON.stringify(t)).join(", then ")})`;
+  return `  (if it fails: the same call with ${otherTypes.map((t) => JSON.stringify(t)).join(", then ")})`;
 }

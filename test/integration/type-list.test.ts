@@ -71,13 +71,23 @@ describe("a type list", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
-  test("any other error stops the list at its first type", () => {
+  test("any other error does not stop the list (libmount tries every type); none working, that error is the one reported", () => {
     const dev = device(ext4Image("types-stop"));
     const missing = join(dir("m"), "missing");
     const log: string[] = [];
     const err = caught(() => mount({ type: "ext4,squashfs", source: dev, options: [] }, missing, { log: (l) => log.push(l) })) as SyscallError;
     expect(err).toMatchObject({ syscall: "mount(2)", errno: Errno.ENOENT });
-    expect(log.filter((l) => l.startsWith("mount("))).toHaveLength(1);
+    expect(log.filter((l) => l.startsWith("mount("))).toHaveLength(2);
+    expect(log).toContain("ENOENT with ext4; the next type");
+  });
+
+  test("a name no device holds, then tmpfs: ext4's ENOENT, then the tmpfs mounted, as mount(8) -t ext4,tmpfs does", () => {
+    ws.fresh("types-name");
+    const t = dir("m");
+    unmountAfter(t);
+    const run = runCli(["mount", "-t", "ext4,tmpfs", "mountkit-no-such-device", t]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(mountAt(t)).toMatchObject({ fstype: "tmpfs", source: "mountkit-no-such-device" });
   });
 
   test("an image: a loop device, mounted with the list's ext4; unmounting frees it (the CLI)", async () => {

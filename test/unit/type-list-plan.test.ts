@@ -20,7 +20,7 @@ describe("a type list", () => {
   test("on a device: mount(2) with the first type, the others after it on EINVAL or ENODEV", () => {
     const [step] = plan("udf,iso9660", "/dev/sr0", ["ro"]).steps as [MountStep];
     expect(step).toMatchObject({ op: "mount", role: "mount", source: "/dev/sr0", fstype: "udf", otherTypes: ["iso9660"] });
-    expect(formatStep(step)).toBe('mount("/dev/sr0", "/media/cdrom", "udf", MS_RDONLY, NULL)\n  (EINVAL or ENODEV: the same call with "iso9660")');
+    expect(formatStep(step)).toBe('mount("/dev/sr0", "/media/cdrom", "udf", MS_RDONLY, NULL)\n  (if it fails: the same call with "iso9660")');
     expect(describeStep(step)).toMatchObject({ otherTypes: ["iso9660"], args: { fstype: "udf" } });
   });
 
@@ -28,7 +28,7 @@ describe("a type list", () => {
     const [step] = plan("ext4,xfs,btrfs", "/dev/sr0").steps as [MountStep];
     expect(formatStep(step).split("\n")).toEqual([
       'mount("/dev/sr0", "/media/cdrom", "ext4", 0, NULL)',
-      '  (EINVAL or ENODEV: the same call with "xfs", then "btrfs")',
+      '  (if it fails: the same call with "xfs", then "btrfs")',
       '  (EACCES or EROFS, or EBUSY while "/dev/sr0" is mounted read-only: the same call with MS_RDONLY)',
     ]);
   });
@@ -38,7 +38,7 @@ describe("a type list", () => {
       const [step] = plan(type, "/img/cd.iso").steps as [LoopMountStep];
       const [first, ...rest] = type.split(",");
       expect(step).toMatchObject({ op: "loop-mount", fstype: first, otherTypes: rest });
-      expect(formatStep(step)).toContain(`  (EINVAL or ENODEV: the same call with ${JSON.stringify(rest[0])})`);
+      expect(formatStep(step)).toContain(`  (if it fails: the same call with ${JSON.stringify(rest[0])})`);
     }
   });
 
@@ -72,7 +72,7 @@ describe("an idmapped mount with a type list", () => {
     expect(steps.map((s) => s.op)).toEqual(["userns", "mount"]);
     expect(steps[1]).toMatchObject({ fstype: "ext4", otherTypes: ["xfs"], idmap: "userns" });
     expect(formatStep(steps[1]!)).toContain('fsfd = fsopen("ext4", FSOPEN_CLOEXEC)');
-    expect(formatStep(steps[1]!)).toContain('(EINVAL or ENODEV: the same call with "xfs")');
+    expect(formatStep(steps[1]!)).toContain('(if it fails: the same call with "xfs")');
   });
 });
 
