@@ -60,6 +60,9 @@ export async function runBench(options: RunOptions): Promise<WorkloadResult[]> {
   const stop = options.stopRequested ?? (() => false);
   for (const [index, workload] of options.workloads.entries()) {
     const base: ResultBase = { name: workload.name, group: workload.group, summary: workload.summary };
+    // A signal that came while the last workload failed or tore down (all synchronous: Ctrl-C
+    // that killed its mkfs.ext4 too) reaches its handler only once the event loop turns.
+    await yieldToEventLoop();
     if (stop()) {
       results.push({ ...base, status: "interrupted" });
       continue;

@@ -2,7 +2,7 @@
 // namespace, skips, bad input, and a clean stop on SIGINT/SIGTERM. Needs dist/mountkit (npm test
 // builds it). Root, private namespace.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseIgnoredSignals } from "../../src/sys/ignored-signals.ts";
@@ -236,6 +236,39 @@ describe("interrupted", () => {
       } finally {
         child.kill("SIGKILL");
         await child.exited;
+      }
+    });
+  }
+});
+
+describe("interrupted while a workload's helper fails", () => {
+  // A terminal's Ctrl-C reaches the whole process group: this mkfs.ext4 passes SIGINT to its
+  // parent, the bench, and dies of it. The failed setup never let the event loop turn, so the
+  // signal went unseen: alone, the run exited 32 as if no one had asked it to stop; followed by
+  // apply-100, that was set up and measured first.
+  const cases = [
+    { workloads: ["loop-ext4"], statuses: ["failed"] },
+    { workloads: ["loop-ext4", "apply-100"], statuses: ["failed", "interrupted"] },
+  ];
+  for (const { workloads, statuses } of cases) {
+    test(`${workloads.join(", ")}: Ctrl-C that kills mkfs.ext4 too ends the run there, by SIGINT, nothing left`, () => {
+      const fakeBin = mkdtempSync("/var/tmp/mountkit-bench-test-bin-"); // not under the scratch that covers /tmp
+      try {
+        writeFileSync(join(fakeBin, "mkfs.ext4"), '#!/bin/sh\nkill -INT "$PPID"\nkill -INT "$$"\n', { mode: 0o755 });
+        const run = Bun.spawnSync([binary, "bench", ...workloads.flatMap((w) => ["-w", w]), "--duration", "0.05", "--json"], {
+          env: { PATH: `${fakeBin}:/usr/bin:/bin` },
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        expect(run.signalCode).toBe("SIGINT"); // dead of it, as timeout(1): not exit 32
+        const report = JSON.parse(run.stdout.toString());
+        expect(report.interrupted).toBe("SIGINT");
+        expect(report.workloads.map((w: { status: string }) => w.status)).toEqual(statuses);
+        expect(report.workloads[0].error).toContain("killed by SIGINT");
+        expect(run.stderr.toString()).toContain("mountkit: bench: stopped by SIGINT; everything it mounted was removed\n");
+        expectNothingLeft(run.pid, report);
+      } finally {
+        rmSync(fakeBin, { recursive: true, force: true });
       }
     });
   }

@@ -262,6 +262,36 @@ describe("runner", () => {
     expect(sandbox.released).toEqual(["/scratch/first"]);
   });
 
+  test("a stop signal that came while a workload failed synchronously stops the run before the next one", async () => {
+    // Ctrl-C reaches a workload's helper too (mkfs.ext4, mount.fuse3): it dies, setup fails, and
+    // the signal's handler runs only once the event loop turns, which a failing setup never let it do.
+    let received = false;
+    const onSignal = () => void (received = true);
+    process.on("SIGUSR2", onSignal);
+    try {
+      const interruptedSetup: Workload = {
+        ...fakeWorkload("killed").workload,
+        setup() {
+          process.kill(process.pid, "SIGUSR2");
+          throw new Error("helper killed by SIGINT");
+        },
+      };
+      const next = fakeWorkload("next");
+      const results = await runBench({
+        workloads: [interruptedSetup, next.workload],
+        durationSec: 0.01,
+        host,
+        sandbox: fakeSandbox(),
+        measure: fakeMeasure,
+        stopRequested: () => received,
+      });
+      expect(results.map((r) => r.status)).toEqual(["failed", "interrupted"]);
+      expect(next.calls.setup).toBe(0);
+    } finally {
+      process.off("SIGUSR2", onSignal);
+    }
+  });
+
   test("progress is reported per slice with ops/s", async () => {
     const seen: string[] = [];
     await runBench({
