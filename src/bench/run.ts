@@ -67,7 +67,14 @@ export async function runBench(options: RunOptions): Promise<WorkloadResult[]> {
       results.push({ ...base, status: "interrupted" });
       continue;
     }
-    const reason = workload.unavailable(options.host);
+    let reason: string | undefined;
+    try {
+      reason = workload.unavailable(options.host);
+    } catch (err) {
+      // a probe that failed in a way it does not know: this workload's failure, not the run's
+      results.push({ ...base, status: "failed", error: errorMessage(err) });
+      continue;
+    }
     if (reason !== undefined) {
       results.push({ ...base, status: "skipped", reason });
       continue;
@@ -123,11 +130,15 @@ async function runWorkload(
       prepared.teardown?.();
     }
   } catch (err) {
-    failure = err instanceof Error ? err.message : String(err);
+    failure = errorMessage(err);
   } finally {
     options.sandbox.releaseWorkloadDir(dir);
   }
   if (failure !== undefined) return { ...base, ...planned, status: "failed", error: failure };
   if (samples.length === 0) return { ...base, status: "interrupted" };
   return { ...base, ...planned, status: "ok", stats: latencyStats(samples) };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -190,6 +190,46 @@ describe("mountkit bench --json", () => {
   });
 });
 
+describe("in a user namespace that does not map the bench's ids (a rootless container)", () => {
+  // unshare(1) maps root alone: the kernel makes a user namespace there, but refuses the id map
+  // 0:100000:65536 (write(2): EPERM). Before, the probe's error ended the whole run (exit 32, no
+  // report, the tmpfs measured first lost) and --list with it.
+  const inUserns = (args: string[]) => {
+    const run = Bun.spawnSync(["unshare", "--map-root-user", "--mount", "--propagation", "private", "--", binary, "bench", ...args], {
+      env: { PATH: "/usr/bin:/bin" },
+      cwd: copyDir,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString(), pid: run.pid };
+  };
+  const refusal = /^no user namespace mapping 0:100000:65536 can be made here \(write\(2\) of its id map: EPERM: /;
+
+  test("the idmap workloads are skipped with the kernel's refusal; the others run", () => {
+    const run = inUserns(["-w", "tmpfs", "-w", "idmap-bind", "--duration", "0.05", "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.workloads.map((w: { name: string; status: string }) => [w.name, w.status])).toEqual([
+      ["tmpfs", "ok"],
+      ["idmap-bind", "skipped"],
+    ]);
+    expect(report.workloads[1].reason).toMatch(refusal);
+    expect(report.leftovers).toEqual([]);
+  });
+
+  test("--list says so too", () => {
+    const run = inUserns(["--list", "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const list = JSON.parse(run.stdout).workloads as { name: string; group: string; unavailable: string | null }[];
+    const idmap = list.filter((w) => w.group === "idmap");
+    expect(idmap.length).toBeGreaterThan(0);
+    for (const w of idmap) expect(w.unavailable).toMatch(refusal);
+    expect(list.find((w) => w.name === "tmpfs")!.unavailable).toBeNull();
+  });
+});
+
 describe("bad input", () => {
   test("an unknown workload: exit 1, one line naming it and the known ones", () => {
     const { code, stdout, stderr } = bench(["--workload", "nope"]);

@@ -225,6 +225,24 @@ describe("runner", () => {
     expect(sandbox.released).toEqual(["/scratch/bad", "/scratch/broken", "/scratch/good"]);
   });
 
+  test("a probe of whether a workload can run that throws fails that workload, not the run", async () => {
+    // The idmap probe leaves errors it does not know to the workload: before, they escaped
+    // runBench, and the whole run ended with one error line and no report of what was measured.
+    const measured = fakeWorkload("measured");
+    const probed: Workload = {
+      ...fakeWorkload("probed").workload,
+      unavailable: () => {
+        throw new Error("probe broke");
+      },
+    };
+    const after = fakeWorkload("after");
+    const sandbox = fakeSandbox();
+    const results = await runBench({ workloads: [measured.workload, probed, after.workload], durationSec: 0.01, host, sandbox, measure: fakeMeasure });
+    expect(results.map((r) => r.status)).toEqual(["ok", "failed", "ok"]);
+    expect((results[1] as Extract<WorkloadResult, { status: "failed" }>).error).toBe("probe broke");
+    expect(sandbox.made).toEqual(["/scratch/measured", "/scratch/after"]);
+  });
+
   test("the steps a workload's mount plans reach its result, measured or failed", async () => {
     const results = await runBench({
       workloads: [fakeWorkload("planned", { steps: ["userns", "open_tree"] }).workload, fakeWorkload("broken", { steps: ["mount"], opThrows: true }).workload, fakeWorkload("bare").workload],
