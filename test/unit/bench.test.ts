@@ -369,6 +369,16 @@ describe("report", () => {
     ]);
   });
 
+  test("table: a failure whose message holds a helper's lines is still one line of it", () => {
+    // mount.fuse3's or mkfs.ext4's output ends the error: its newlines broke the table's row
+    const failed: WorkloadResult = { name: "fuse-overlayfs", group: "fuse", summary: "", status: "failed", error: "mount.fuse3 exited 1: fuse: bad\nfuse: worse" };
+    expect(resultTable([failed]).split("\n")).toEqual([
+      "workload        ops/s  p50  p99  ops",
+      "fuse-overlayfs  failed: mount.fuse3 exited 1: fuse: bad\\nfuse: worse",
+      "",
+    ]);
+  });
+
   test("table: one aligned line per workload, then the steps each mount planned", () => {
     const lines = resultTable(results).trimEnd().split("\n");
     expect(lines).toEqual([
