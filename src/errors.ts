@@ -257,5 +257,10 @@ export function helperExitStatus(err: unknown): number | undefined {
 export function quotePath(path: string): string {
   // eslint-disable-next-line no-control-regex
   if (path !== "" && !/[\x00-\x1f\x7f-\x9f"\\]|^\s|\s$/.test(path)) return path;
-  return `"${escapeControls(path.replace(/["\\]/g, "\\$&"))}"`;
+  return quoted(path);
+}
+
+/** text in double quotes as quotePath quotes a path, whatever it holds. */
+export function quoted(text: string): string {
+  return `"${escapeControls(text.replace(/["\\]/g, "\\$&"))}"`;
 }

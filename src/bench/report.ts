@@ -63,7 +63,7 @@ export function resultTable(results: readonly WorkloadResult[]): string {
   const rows = results.map((r) =>
     r.status === "ok"
       ? [r.name, formatRate(r.stats.opsPerSec), formatDuration(r.stats.p50Ns), formatDuration(r.stats.p99Ns), String(r.stats.ops)]
-      : { name: r.name, note: r.status === "skipped" ? `skipped: ${r.reason}` : r.status === "failed" ? `failed: ${r.error}` : "interrupted" },
+      : { name: r.name, note: oneLine(r.status === "skipped" ? `skipped: ${r.reason}` : r.status === "failed" ? `failed: ${r.error}` : "interrupted") },
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (Array.isArray(row) ? row[i]! : i === 0 ? row.name : "").length)));
   const line = (row: readonly string[]) =>
@@ -72,4 +72,9 @@ export function resultTable(results: readonly WorkloadResult[]): string {
   const planned = results.flatMap((r) => ("steps" in r && r.steps !== undefined ? [`  ${r.name}: ${r.steps.join(", ")}`] : []));
   const steps = planned.length === 0 ? [] : ["", "steps the library's mount planned (the path measured):", ...planned];
   return `${[line(header), ...body, ...steps].join("\n")}\n`;
+}
+
+/** A note as one row of the table: a helper's output in an error brings its newlines, written \n as stderr's messages write them. */
+function oneLine(text: string): string {
+  return text.replace(/\n/g, "\\n");
 }

@@ -60,11 +60,21 @@ export async function runBench(options: RunOptions): Promise<WorkloadResult[]> {
   const stop = options.stopRequested ?? (() => false);
   for (const [index, workload] of options.workloads.entries()) {
     const base: ResultBase = { name: workload.name, group: workload.group, summary: workload.summary };
+    // A signal that came while the last workload failed or tore down (all synchronous: Ctrl-C
+    // that killed its mkfs.ext4 too) reaches its handler only once the event loop turns.
+    await yieldToEventLoop();
     if (stop()) {
       results.push({ ...base, status: "interrupted" });
       continue;
     }
-    const reason = workload.unavailable(options.host);
+    let reason: string | undefined;
+    try {
+      reason = workload.unavailable(options.host);
+    } catch (err) {
+      // a probe that failed in a way it does not know: this workload's failure, not the run's
+      results.push({ ...base, status: "failed", error: errorMessage(err) });
+      continue;
+    }
     if (reason !== undefined) {
       results.push({ ...base, status: "skipped", reason });
       continue;
@@ -120,11 +130,15 @@ async function runWorkload(
       prepared.teardown?.();
     }
   } catch (err) {
-    failure = err instanceof Error ? err.message : String(err);
+    failure = errorMessage(err);
   } finally {
     options.sandbox.releaseWorkloadDir(dir);
   }
   if (failure !== undefined) return { ...base, ...planned, status: "failed", error: failure };
   if (samples.length === 0) return { ...base, status: "interrupted" };
   return { ...base, ...planned, status: "ok", stats: latencyStats(samples) };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -2,7 +2,7 @@
  * A small getopt: short flags (clustered -rv, values as -t tmpfs or -ttmpfs), long flags
  * (--types tmpfs, --types=tmpfs), `--` ends the flags. Unknown flags are usage errors.
  */
-import { PlanError } from "../errors.ts";
+import { PlanError, quotePath, quoted } from "../errors.ts";
 
 export interface FlagSpec {
   readonly long: string;
@@ -184,4 +184,12 @@ export const NAMESPACE_FLAG: FlagSpec = {
  */
 export function jsonAnywhere(argv: readonly string[]): boolean {
   return flagGiven(argv, [{ long: "json", help: "" }], "json");
+}
+
+/**
+ * Operands as a message lists them, each as quotePath shows a path and quoted too where it holds
+ * a space: an empty one shows as "", and where one ends shows ("a b" c).
+ */
+export function operandsText(operands: readonly string[]): string {
+  return operands.map((o) => (/\s/.test(o) ? quoted(o) : quotePath(o))).join(" ");
 }

@@ -2,7 +2,7 @@
 // namespace, skips, bad input, and a clean stop on SIGINT/SIGTERM. Needs dist/mountkit (npm test
 // builds it). Root, private namespace.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseIgnoredSignals } from "../../src/sys/ignored-signals.ts";
@@ -190,6 +190,46 @@ describe("mountkit bench --json", () => {
   });
 });
 
+describe("in a user namespace that does not map the bench's ids (a rootless container)", () => {
+  // unshare(1) maps root alone: the kernel makes a user namespace there, but refuses the id map
+  // 0:100000:65536 (write(2): EPERM). Before, the probe's error ended the whole run (exit 32, no
+  // report, the tmpfs measured first lost) and --list with it.
+  const inUserns = (args: string[]) => {
+    const run = Bun.spawnSync(["unshare", "--map-root-user", "--mount", "--propagation", "private", "--", binary, "bench", ...args], {
+      env: { PATH: "/usr/bin:/bin" },
+      cwd: copyDir,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString(), pid: run.pid };
+  };
+  const refusal = /^no user namespace mapping 0:100000:65536 can be made here \(write\(2\) of its id map: EPERM: /;
+
+  test("the idmap workloads are skipped with the kernel's refusal; the others run", () => {
+    const run = inUserns(["-w", "tmpfs", "-w", "idmap-bind", "--duration", "0.05", "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.workloads.map((w: { name: string; status: string }) => [w.name, w.status])).toEqual([
+      ["tmpfs", "ok"],
+      ["idmap-bind", "skipped"],
+    ]);
+    expect(report.workloads[1].reason).toMatch(refusal);
+    expect(report.leftovers).toEqual([]);
+  });
+
+  test("--list says so too", () => {
+    const run = inUserns(["--list", "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const list = JSON.parse(run.stdout).workloads as { name: string; group: string; unavailable: string | null }[];
+    const idmap = list.filter((w) => w.group === "idmap");
+    expect(idmap.length).toBeGreaterThan(0);
+    for (const w of idmap) expect(w.unavailable).toMatch(refusal);
+    expect(list.find((w) => w.name === "tmpfs")!.unavailable).toBeNull();
+  });
+});
+
 describe("bad input", () => {
   test("an unknown workload: exit 1, one line naming it and the known ones", () => {
     const { code, stdout, stderr } = bench(["--workload", "nope"]);
@@ -236,6 +276,39 @@ describe("interrupted", () => {
       } finally {
         child.kill("SIGKILL");
         await child.exited;
+      }
+    });
+  }
+});
+
+describe("interrupted while a workload's helper fails", () => {
+  // A terminal's Ctrl-C reaches the whole process group: this mkfs.ext4 passes SIGINT to its
+  // parent, the bench, and dies of it. The failed setup never let the event loop turn, so the
+  // signal went unseen: alone, the run exited 32 as if no one had asked it to stop; followed by
+  // apply-100, that was set up and measured first.
+  const cases = [
+    { workloads: ["loop-ext4"], statuses: ["failed"] },
+    { workloads: ["loop-ext4", "apply-100"], statuses: ["failed", "interrupted"] },
+  ];
+  for (const { workloads, statuses } of cases) {
+    test(`${workloads.join(", ")}: Ctrl-C that kills mkfs.ext4 too ends the run there, by SIGINT, nothing left`, () => {
+      const fakeBin = mkdtempSync("/var/tmp/mountkit-bench-test-bin-"); // not under the scratch that covers /tmp
+      try {
+        writeFileSync(join(fakeBin, "mkfs.ext4"), '#!/bin/sh\nkill -INT "$PPID"\nkill -INT "$$"\n', { mode: 0o755 });
+        const run = Bun.spawnSync([binary, "bench", ...workloads.flatMap((w) => ["-w", w]), "--duration", "0.05", "--json"], {
+          env: { PATH: `${fakeBin}:/usr/bin:/bin` },
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        expect(run.signalCode).toBe("SIGINT"); // dead of it, as timeout(1): not exit 32
+        const report = JSON.parse(run.stdout.toString());
+        expect(report.interrupted).toBe("SIGINT");
+        expect(report.workloads.map((w: { status: string }) => w.status)).toEqual(statuses);
+        expect(report.workloads[0].error).toContain("killed by SIGINT");
+        expect(run.stderr.toString()).toContain("mountkit: bench: stopped by SIGINT; everything it mounted was removed\n");
+        expectNothingLeft(run.pid, report);
+      } finally {
+        rmSync(fakeBin, { recursive: true, force: true });
       }
     });
   }

@@ -383,6 +383,17 @@ describe("features", () => {
     expect(r).toMatchObject({ code: 1, stdout: "" });
     expect(r.stderr).toBe("mountkit: features: takes no operands, got extra (usage: mountkit features [--json] [--options])\n");
   });
+
+  test("an empty operand, or one with a space, is named so that it shows (it read 'got  (usage...')", () => {
+    for (const [command, usage] of [
+      ["features", "mountkit features [--json] [--options]"],
+      ["cleanup", "mountkit cleanup [--temp-dir DIR] [--include-running] [-v] [--json]"],
+    ] as const) {
+      const r = runCli([command, "", "a b"]);
+      expect(r).toMatchObject({ code: 1, stdout: "" });
+      expect(r.stderr).toBe(`mountkit: ${command}: takes no operands, got "" "a b" (usage: ${usage})\n`);
+    }
+  });
 });
 
 describe("the single binary", () => {

@@ -225,6 +225,24 @@ describe("runner", () => {
     expect(sandbox.released).toEqual(["/scratch/bad", "/scratch/broken", "/scratch/good"]);
   });
 
+  test("a probe of whether a workload can run that throws fails that workload, not the run", async () => {
+    // The idmap probe leaves errors it does not know to the workload: before, they escaped
+    // runBench, and the whole run ended with one error line and no report of what was measured.
+    const measured = fakeWorkload("measured");
+    const probed: Workload = {
+      ...fakeWorkload("probed").workload,
+      unavailable: () => {
+        throw new Error("probe broke");
+      },
+    };
+    const after = fakeWorkload("after");
+    const sandbox = fakeSandbox();
+    const results = await runBench({ workloads: [measured.workload, probed, after.workload], durationSec: 0.01, host, sandbox, measure: fakeMeasure });
+    expect(results.map((r) => r.status)).toEqual(["ok", "failed", "ok"]);
+    expect((results[1] as Extract<WorkloadResult, { status: "failed" }>).error).toBe("probe broke");
+    expect(sandbox.made).toEqual(["/scratch/measured", "/scratch/after"]);
+  });
+
   test("the steps a workload's mount plans reach its result, measured or failed", async () => {
     const results = await runBench({
       workloads: [fakeWorkload("planned", { steps: ["userns", "open_tree"] }).workload, fakeWorkload("broken", { steps: ["mount"], opThrows: true }).workload, fakeWorkload("bare").workload],
@@ -260,6 +278,36 @@ describe("runner", () => {
     expect(first.calls.teardown).toBe(1);
     expect(second.calls.setup).toBe(0);
     expect(sandbox.released).toEqual(["/scratch/first"]);
+  });
+
+  test("a stop signal that came while a workload failed synchronously stops the run before the next one", async () => {
+    // Ctrl-C reaches a workload's helper too (mkfs.ext4, mount.fuse3): it dies, setup fails, and
+    // the signal's handler runs only once the event loop turns, which a failing setup never let it do.
+    let received = false;
+    const onSignal = () => void (received = true);
+    process.on("SIGUSR2", onSignal);
+    try {
+      const interruptedSetup: Workload = {
+        ...fakeWorkload("killed").workload,
+        setup() {
+          process.kill(process.pid, "SIGUSR2");
+          throw new Error("helper killed by SIGINT");
+        },
+      };
+      const next = fakeWorkload("next");
+      const results = await runBench({
+        workloads: [interruptedSetup, next.workload],
+        durationSec: 0.01,
+        host,
+        sandbox: fakeSandbox(),
+        measure: fakeMeasure,
+        stopRequested: () => received,
+      });
+      expect(results.map((r) => r.status)).toEqual(["failed", "interrupted"]);
+      expect(next.calls.setup).toBe(0);
+    } finally {
+      process.off("SIGUSR2", onSignal);
+    }
   });
 
   test("progress is reported per slice with ops/s", async () => {
@@ -318,6 +366,16 @@ describe("report", () => {
         opsPerSec: 1000,
         latencyNs: { mean: 1e6, p50: 1e6, p99: 1e6, min: 1e6, max: 1e6 },
       },
+    ]);
+  });
+
+  test("table: a failure whose message holds a helper's lines is still one line of it", () => {
+    // mount.fuse3's or mkfs.ext4's output ends the error: its newlines broke the table's row
+    const failed: WorkloadResult = { name: "fuse-overlayfs", group: "fuse", summary: "", status: "failed", error: "mount.fuse3 exited 1: fuse: bad\nfuse: worse" };
+    expect(resultTable([failed]).split("\n")).toEqual([
+      "workload        ops/s  p50  p99  ops",
+      "fuse-overlayfs  failed: mount.fuse3 exited 1: fuse: bad\\nfuse: worse",
+      "",
     ]);
   });
 

@@ -13,6 +13,7 @@
  * The legacy strategy's temp dirs go to the workload's own tmpfs (the temp mount location is
  * set for the workload and reset after it).
  */
+import { Errno } from "../../errno.ts";
 import { SyscallError } from "../../errors.ts";
 import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
 import { libcSyscalls } from "../../sys/seam.ts";
@@ -40,8 +41,10 @@ let usernsProbe: { refusal: string | undefined } | undefined;
 
 /**
  * Why the kernel makes this process no user namespace (clone(2) refused: a chroot, a seccomp
- * filter, user.max_user_namespaces=0), found by making one: each idmap workload is then skipped
- * with that reason, not failed. Any other failure is left to the workload to report.
+ * filter, user.max_user_namespaces=0), or one without the bench's ids (writing the map refused
+ * with EPERM: a container whose own user namespace does not map 100000-165535, or a process
+ * without CAP_SETUID over them), found by making one: each idmap workload is then skipped with
+ * that reason, not failed. Any other failure is left to the workload to report.
  */
 function usernsRefusal(): string | undefined {
   if (usernsProbe === undefined) {
@@ -49,8 +52,14 @@ function usernsRefusal(): string | undefined {
     try {
       libcSyscalls.close(usernsFd(BENCH_ID_MAP, BENCH_ID_MAP));
     } catch (err) {
-      if (!(err instanceof SyscallError) || err.syscall !== "clone(2)") throw err;
-      refusal = `no user namespace can be made here (clone(2): ${err.errnoName}${err.hint === undefined ? "" : `: ${err.hint}`})`;
+      if (!(err instanceof SyscallError)) throw err;
+      if (err.syscall === "clone(2)") {
+        refusal = `no user namespace can be made here (clone(2): ${err.errnoName}${err.hint === undefined ? "" : `: ${err.hint}`})`;
+      } else if (err.syscall === "write(2)" && err.errno === Errno.EPERM) {
+        refusal = `no user namespace mapping ${BENCH_ID_MAP} can be made here (write(2) of its id map: EPERM: this process's own user namespace does not map those ids, or it lacks CAP_SETUID/CAP_SETGID over them)`;
+      } else {
+        throw err;
+      }
     } finally {
       closeUsernsFds();
     }

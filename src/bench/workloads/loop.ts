@@ -27,7 +27,10 @@ export function makeExt4Image(mkfs: string, path: string): void {
   writeFileSync(path, "");
   truncateSync(path, IMAGE_MIB * 1024 * 1024);
   const run = Bun.spawnSync([mkfs, "-q", "-F", "-b", "4096", path], { stdout: "pipe", stderr: "pipe" });
-  if (run.exitCode !== 0) throw new Error(`bench: ${mkfs} ${path}: exit ${run.exitCode}: ${run.stderr.toString().trim()}`);
+  if (run.exitCode !== 0) {
+    const status = run.signalCode ? `killed by ${run.signalCode}` : `exit ${run.exitCode}`;
+    throw new Error(`bench: ${mkfs} ${path}: ${status}: ${run.stderr.toString().trim()}`);
+  }
 }
 
 /** Loop devices bound to image now, from sysfs. */

@@ -7,6 +7,7 @@ import { ExitCode, PlanError } from "../../errors.ts";
 import { benchHost } from "../../bench/host.ts";
 import { selectWorkloads } from "../../bench/registry.ts";
 import { resultJson, resultTable, type BenchReport } from "../../bench/report.ts";
+import { yieldToEventLoop } from "../../bench/measure.ts";
 import { runBench, type Progress, type WorkloadResult } from "../../bench/run.ts";
 import { enterSandbox, type Sandbox } from "../../bench/sandbox.ts";
 import { formatRate } from "../../bench/stats.ts";
@@ -73,6 +74,8 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
     } finally {
       progress?.clear();
       sandbox?.close();
+      // a signal that came during the last teardown reaches its handler only from the event loop
+      await yieldToEventLoop();
       signals.release();
     }
     const stoppedBy = signals.received;

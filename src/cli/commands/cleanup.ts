@@ -7,7 +7,7 @@ import { ExitCode, quotePath } from "../../errors.ts";
 import { cleanupTempMounts } from "../../ops/temp-cleanup.ts";
 import { tempMountLocation } from "../../ops/temp-location.ts";
 import { existingRealpath } from "../../sys/realpath.ts";
-import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { flagGiven, formatHelp, has, last, operandsText, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { failuresJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { absolutePath } from "../../sys/cwd.ts";
 
@@ -35,7 +35,7 @@ export function cleanupCommand(argv: readonly string[], io: Io): ExitCode {
       io.out(formatHelp(USAGE, SUMMARY, FLAGS));
       return ExitCode.ok;
     }
-    if (args.operands.length > 0) throw new UsageError(`cleanup: takes no operands, got ${args.operands.join(" ")}`, { hint: `usage: ${USAGE}` });
+    if (args.operands.length > 0) throw new UsageError(`cleanup: takes no operands, got ${operandsText(args.operands)}`, { hint: `usage: ${USAGE}` });
     const given = last(args, "temp-dir");
     if (given === "") throw new UsageError("cleanup: --temp-dir: empty path");
     // as given, canonical when it exists; a location that does not exist holds nothing

@@ -10,7 +10,7 @@ import { idmapOverlayStrategy } from "../../plan/idmap-overlay.ts";
 import { loopMethod } from "../../plan/loop.ts";
 import { lazytimeRead } from "../../plan/plain.ts";
 import { copyUpStrategy } from "../../plan/copy-up.ts";
-import { flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { flagGiven, formatHelp, has, operandsText, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { printResult, reportError, type Io } from "../output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -44,7 +44,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
       io.out(formatHelp(USAGE, "Show the kernel facts mountkit probed and the strategies they choose.", FLAGS));
       return ExitCode.ok;
     }
-    if (args.operands.length > 0) throw new UsageError(`features: takes no operands, got ${args.operands.join(" ")}`, { hint: `usage: ${USAGE}` });
+    if (args.operands.length > 0) throw new UsageError(`features: takes no operands, got ${operandsText(args.operands)}`, { hint: `usage: ${USAGE}` });
     const facts = kernelFacts();
     const overlay = probeOverlay();
     const strategies = {

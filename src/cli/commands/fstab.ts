@@ -5,7 +5,7 @@ import { BatchError, exitCodeFor, ExitCode, quotePath } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { defaultFstab, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
-import { has, last, UsageError, values, type ParsedArgs } from "../args.ts";
+import { has, last, operandsText, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { commandLineOptions, dryRunPrintsPlan, fakeOptions, helperChoice, readWriteOnly, type Dialect, type SingleMount } from "./mount.ts";
@@ -48,7 +48,7 @@ const SINGLE_MOUNT_FLAGS = ["bind", "rbind", "move", "label", "uuid", "source", 
 export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mountkit"): ExitCode | Promise<ExitCode> {
   const json = has(args, "json");
   try {
-    if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${args.operands.join(" ")}`);
+    if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${operandsText(args.operands)}`);
     const single = SINGLE_MOUNT_FLAGS.filter((flag) => has(args, flag));
     if (single.length > 0) throw new UsageError(`mount -a: --${single.join(", --")} name${single.length === 1 ? "s" : ""} one mount, not every fstab line`);
     const helperDir = last(args, "helper-dir");
@@ -138,7 +138,7 @@ function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabS
 export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions & { readOnlyWhenBusy: boolean }, from: "fstab" | "mount table" = "fstab"): ExitCode {
   const json = has(args, "json");
   try {
-    if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${args.operands.join(" ")}`);
+    if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${operandsText(args.operands)}`);
     const file = fstabPathsOf(args);
     const types = last(args, "types");
     const testOptions = last(args, "test-opts");
