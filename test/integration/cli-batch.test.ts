@@ -3,6 +3,7 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT_READONLY_NOT_APPLIED } from "../../src/plan/apply-input.ts";
 import { unmountRecursive } from "../../src/ops/unmount.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
@@ -200,7 +201,7 @@ describe("mountkit apply", () => {
     mkdirSync(join(bundle, "data"));
     mkdirSync(join(bundle, "secrets"));
     const r = run(["apply", join(bundle, "config.json")]);
-    expect(r.err).toBe("");
+    expect(r.err).toBe(`mountkit: apply: ${ROOT_READONLY_NOT_APPLIED}\n`); // runc's config asks for a read-only root
     expect(r.code).toBe(0);
     expect(mountsUnder(join(bundle, "rootfs"))).toHaveLength(10);
     expect(readFileSync(join(bundle, "rootfs/etc/hostname"), "utf8")).toBe("box\n");
