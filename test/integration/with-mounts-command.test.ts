@@ -51,6 +51,23 @@ async function waitForFile(path: string): Promise<void> {
   expect(existsSync(path)).toBe(true);
 }
 
+
+/** A dir holding a fake mount.fuse3 running script, and a list of a tmpfs then a FUSE entry that runs it. */
+function signallingHelperList(script: string): { helpers: string; list: string } {
+  const helpers = s.path("helpers");
+  mkdirSync(helpers);
+  writeFileSync(join(helpers, "mount.fuse3"), `#!/bin/sh\n${script}\n`);
+  chmodSync(join(helpers, "mount.fuse3"), 0o755);
+  const list = s.path("two.json");
+  writeFileSync(
+    list,
+    JSON.stringify([
+      { type: "tmpfs", source: "wm-first", target: "/a", options: [] },
+      { type: "fuse3.fake", source: "fake", target: "/b", options: [] },
+    ]),
+  );
+  return { helpers, list };
+}
 describe("the command's status", () => {
   test("0, 1, 42 and 255 pass through; stdin, cwd and environment reach it", () => {
     const { withMounts, expectNothingLeft } = setUp("wm-status");
@@ -190,18 +207,7 @@ describe("signals", () => {
     const { location, withMountsEnd, expectNothingLeft } = setUp("wm-term-mounting");
     // The second entry's FUSE helper signals mountkit (its parent) while the first is mounted,
     // then mounts a tmpfs in the FUSE mount's place.
-    const helpers = s.path("helpers");
-    mkdirSync(helpers);
-    writeFileSync(join(helpers, "mount.fuse3"), `#!/bin/sh\nkill -TERM $PPID\nexec ${BINARY} mount -i -t tmpfs wm-fuse "$2"\n`);
-    chmodSync(join(helpers, "mount.fuse3"), 0o755);
-    const list = s.path("two.json");
-    writeFileSync(
-      list,
-      JSON.stringify([
-        { type: "tmpfs", source: "wm-first", target: "/a", options: [] },
-        { type: "fuse3.fake", source: "fake", target: "/b", options: [] },
-      ]),
-    );
+    const { helpers, list } = signallingHelperList(`kill -TERM $PPID\nexec ${BINARY} mount -i -t tmpfs wm-fuse "$2"`);
     const ran = s.path("ran");
     expect(withMountsEnd(["touch", ran], { list, flags: ["--helper-dir", helpers] })).toEqual({
       exitCode: null,
@@ -216,18 +222,7 @@ describe("signals", () => {
   test("SIGTERM while mounting, and then a mount fails: the failure said, everything removed, and mountkit still dies of SIGTERM (exit 32 lost the signal)", () => {
     const { location, withMountsEnd, expectNothingLeft } = setUp("wm-term-failing");
     // The second entry's FUSE helper signals mountkit (its parent), then fails.
-    const helpers = s.path("helpers");
-    mkdirSync(helpers);
-    writeFileSync(join(helpers, "mount.fuse3"), "#!/bin/sh\nkill -TERM $PPID\necho 'fake: no server' >&2\nexit 1\n");
-    chmodSync(join(helpers, "mount.fuse3"), 0o755);
-    const list = s.path("two.json");
-    writeFileSync(
-      list,
-      JSON.stringify([
-        { type: "tmpfs", source: "wm-first", target: "/a", options: [] },
-        { type: "fuse3.fake", source: "fake", target: "/b", options: [] },
-      ]),
-    );
+    const { helpers, list } = signallingHelperList("kill -TERM $PPID\necho 'fake: no server' >&2\nexit 1");
     const ran = s.path("ran");
     const end = withMountsEnd(["touch", ran], { list, flags: ["--helper-dir", helpers] });
     expect({ exitCode: end.exitCode, signalCode: end.signalCode }).toEqual({ exitCode: null, signalCode: "SIGTERM" });
