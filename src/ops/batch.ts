@@ -15,6 +15,7 @@
  */
 import { Errno } from "../errno.ts";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
+import { isPathUnder } from "../mountinfo/lookup.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
 import { hasTransform } from "../plan/activation.ts";
 import { nameEntry, planBatch, planEach, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
@@ -116,16 +117,16 @@ interface Mounted {
   readonly resultIndex: number;
 }
 
-/**
- * Run a batch. Throws a PlanError (nothing mounted) for bad input; mount failures are in the
- * outcome's error, after the rollback the mode asks for.
- */
 /** The batch's own warnings (a failed close of an option check, a transform's temp mount left), not an entry's. */
 export function batchOwnWarnings(outcome: Pick<BatchOutcome, "results" | "warnings">): MountkitError[] {
   const ofEntries = new Set(outcome.results.map((r) => r.error));
   return outcome.warnings.filter((w) => !ofEntries.has(w));
 }
 
+/**
+ * Run a batch. Throws a PlanError (nothing mounted) for bad input; mount failures are in the
+ * outcome's error, after the rollback the mode asks for.
+ */
 export function runBatch(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
   const action = options.action ?? "mount batch";
   // containerd's mount transformers (format/, mkdir/): temp mounts first (ops/activation.ts)
@@ -352,7 +353,7 @@ function makeReadOnlyLast(
       }
       const alone = m.entry.nofail || options.keepGoing;
       if (alone) {
-        const inside = mounted.filter((o) => o === m || (o.resultIndex > m.resultIndex && isBeneath(o.target, m.target)));
+        const inside = mounted.filter((o) => o === m || (o.resultIndex > m.resultIndex && isPathUnder(o.target, m.target)));
         for (const o of inside) mounted.splice(mounted.indexOf(o), 1);
         err.cleanupErrors.push(...rollBack(inside, results, ctx));
         (m.entry.nofail ? warnings : failed).push(err);
@@ -365,11 +366,6 @@ function makeReadOnlyLast(
     }
   }
   return undefined;
-}
-
-/** path is dir or below it. */
-function isBeneath(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }
 
 /** Close the batch's fd of the root: done with, or about to be unmounted (open, it would keep a mount on the root busy). */
