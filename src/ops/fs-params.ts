@@ -18,11 +18,9 @@ import type { OpsContext } from "./context.ts";
 import { planEnv } from "./mount.ts";
 import { readKernelMessages } from "./fs-context.ts";
 import { byteLength } from "../path-text.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
 import { splitOptionText } from "../option-text.ts";
 import { classifyOptions } from "../plan/options.ts";
-import { existingRealpath } from "../sys/realpath.ts";
-import { mountOnPath } from "./move-hints.ts";
+import { mountAtTarget } from "./move-hints.ts";
 
 /** fsconfig copies at most 256 bytes of a string value, NUL included; longer ones are not checked. */
 const FSCONFIG_STRING_MAX = 255;
@@ -96,13 +94,7 @@ export function remountRefusal(plan: Plan, ctx: OpsContext): string | undefined 
   if (!ctx.facts.mountApi) return undefined;
   const step = plan.steps.find((s) => s.op === "mount" && s.role === "remount");
   if (step?.op !== "mount" || step.data === null || step.data === "") return undefined;
-  const path = existingRealpath(step.target);
-  let fstype: string | undefined;
-  try {
-    fstype = path === undefined ? undefined : mountOnPath(readMountInfo(), path)?.fstype;
-  } catch {
-    return undefined; // no mount table to read: the generic hint
-  }
+  const fstype = mountAtTarget(step.target)?.fstype;
   if (fstype === undefined || fstype.includes(".")) return undefined;
   const check: FsParamCheck = { fstype, params: classifyOptions(splitOptionText(step.data)).data };
   const verdict = askKernel(check, ctx, []);

@@ -11,10 +11,7 @@ import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
-import { mountOnPath, moveHint, moveLoopHint, notMountPointHint } from "./move-hints.ts";
-import { readMountInfo } from "../mountinfo/read.ts";
-import type { MountInfo } from "../mountinfo/types.ts";
-import { existingRealpath } from "../sys/realpath.ts";
+import { mountAtTarget, moveHint, moveLoopHint, notMountPointHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
 import { TOP_MOUNT_ONLY } from "./idmap-refusal.ts";
 
@@ -206,15 +203,8 @@ function isWriteProtected(source: string): boolean {
 
 /** The source of the mount at target when its device is write-protected; undefined otherwise, or when the table cannot say. */
 function writeProtectedDeviceAt(target: string): string | undefined {
-  const path = existingRealpath(target);
-  if (path === undefined) return undefined;
-  let mounted: MountInfo | undefined;
-  try {
-    mounted = mountOnPath(readMountInfo(), path);
-  } catch {
-    return undefined;
-  }
-  return mounted !== undefined && isReadOnlyDevice(`${mounted.major}:${mounted.minor}`) ? mounted.source : undefined;
+  const mounted = mountAtTarget(target);
+  return mounted && isReadOnlyDevice(`${mounted.major}:${mounted.minor}`) ? mounted.source : undefined;
 }
 
 /** Whether the block device MAJ:MIN is read-only (/sys/dev/block/MAJ:MIN/ro, as blockdev --getro). */

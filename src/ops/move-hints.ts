@@ -19,17 +19,25 @@ export function mountOnPath(mounts: readonly MountInfo[], path: string): MountIn
 }
 
 /**
+ * The mount at target (its path resolved), the top of a stack, for a failure's hint: null when
+ * target is no mount point, undefined when the path or the mount table cannot say.
+ */
+export function mountAtTarget(target: string): MountInfo | null | undefined {
+  const path = existingRealpath(target);
+  if (path === undefined) return undefined;
+  try {
+    return mountOnPath(readMountInfo(), path) ?? null;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * A remount's or propagation change's EINVAL when TARGET is no mount point (mount(8): "not mount
  * point or bad option"); undefined when it is one, or the table cannot say.
  */
 export function notMountPointHint(target: string): string | undefined {
-  const path = existingRealpath(target);
-  if (path === undefined) return undefined;
-  try {
-    if (mountOnPath(readMountInfo(), path) !== undefined) return undefined;
-  } catch {
-    return undefined;
-  }
+  if (mountAtTarget(target) !== null) return undefined;
   return `${quotePath(target)} is not a mount point: a remount or a propagation change acts on a mount`;
 }
 
