@@ -20,4 +20,22 @@ node_modules/.bin/tsc --noEmit -p .
 "$BUN" scripts/build.ts
 
 # --propagation private: mounts made inside never propagate back to the host's namespace.
-exec unshare --mount --propagation private -- "$BUN" test "$@"
+run_tests() { unshare --mount --propagation private -- "$BUN" test "$@"; }
+# On a terminal, as it is. Elsewhere (CI keeps only the end of a long log) each failed test's
+# report is printed again after the summary, so the end shows what failed and why.
+[ -t 1 ] && [ -t 2 ] && { run_tests "$@"; exit; }
+log=$(mktemp /tmp/npm-test-log.XXXXXX)
+trap 'rm -f "$log" "$log.status"' EXIT
+# (|| keeps set -e from ending the group at a failure before its status is kept)
+{ status=0; run_tests "$@" 2>&1 || status=$?; echo "$status" >"$log.status"; } | tee "$log"
+status=$(cat "$log.status")
+if [ "$status" != 0 ]; then
+  echo
+  echo "npm test: the failed tests' reports again:"
+  # A test's report is what bun printed since the previous test's result line, under its file's name.
+  awk '/^[^ ].*\.test\.ts:$/ { file = $0; n = 0; next }
+       /^\((pass|skip|todo)\) / { n = 0; next }
+       /^\(fail\) / { print file; for (i = 0; i < n; i++) print buf[i]; print; print ""; n = 0; next }
+       { buf[n++] = $0 }' "$log" | tail -n 400
+fi
+exit "$status"
