@@ -1,6 +1,7 @@
 /**
  * A small getopt: short flags (clustered -rv, values as -t tmpfs or -ttmpfs), long flags
- * (--types tmpfs, --types=tmpfs), `--` ends the flags. Unknown flags are usage errors.
+ * (--types tmpfs, --types=tmpfs, or a beginning of one no other shares: --ty tmpfs), `--` ends
+ * the flags. Unknown flags are usage errors.
  */
 import { PlanError, quotePath, quoted } from "../errors.ts";
 
@@ -30,6 +31,21 @@ export interface ParsedArgs {
 }
 
 export class UsageError extends PlanError {}
+
+/**
+ * The flag a long name means, as getopt_long(3) reads it: the name exactly, else the one flag
+ * whose name (or alias) it begins (--verb for --verbose); a beginning shared by several flags is
+ * ambiguous.
+ */
+function longFlag(byLong: ReadonlyMap<string, FlagSpec>, name: string): { spec: FlagSpec; problem?: undefined } | { spec?: undefined; problem: string } {
+  const exact = byLong.get(name);
+  if (exact) return { spec: exact };
+  const names = name === "" ? [] : [...byLong.keys()].filter((long) => long.startsWith(name));
+  const specs = new Set(names.map((long) => byLong.get(long)!));
+  if (specs.size === 1) return { spec: [...specs][0]! };
+  if (specs.size === 0) return { problem: `unknown option --${name}` };
+  return { problem: `option --${name} is ambiguous; possibilities: ${names.map((long) => `--${long}`).join(" ")}` };
+}
 
 export function parseArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
   const { args, error } = readArgs(command, argv, specs);
@@ -83,22 +99,24 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      const spec = byLong.get(name);
-      if (!spec) {
-        refuse(new UsageError(`${command}: unknown option --${name}`, { hint: `see 'mountkit ${command} --help'` }));
+      const found = longFlag(byLong, name);
+      if (found.problem !== undefined) {
+        refuse(new UsageError(`${command}: ${found.problem}`, { hint: `see 'mountkit ${command} --help'` }));
         continue;
       }
+      const spec = found.spec;
+      const shown = byLong.has(name) ? name : spec.long; // an abbreviation is named in full, as getopt_long names it
       if (spec.optionalValue) {
         record(spec, eq >= 0 ? arg.slice(eq + 1) : "");
       } else if (spec.value) {
         if (eq >= 0) record(spec, arg.slice(eq + 1));
         else if (i + 1 < argv.length) record(spec, argv[++i]!);
         else {
-          refuse(new UsageError(`${command}: option --${name} needs a value`));
+          refuse(new UsageError(`${command}: option --${shown} needs a value`));
           record(spec, "");
         }
       } else {
-        if (eq >= 0) refuse(new UsageError(`${command}: option --${name} takes no value`));
+        if (eq >= 0) refuse(new UsageError(`${command}: option --${shown} takes no value`));
         record(spec, "");
       }
       continue;

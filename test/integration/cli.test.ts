@@ -55,6 +55,13 @@ describe("basics", () => {
       oneLineError(r.stderr);
     }
   });
+
+  test("a long flag's unambiguous beginning, as getopt_long reads it; an ambiguous one is refused, naming the candidates", () => {
+    expect(runCli(["findmnt", "--noheadi", "--output=TARGET", "--mountp", "/"])).toMatchObject({ code: 0, stdout: "/\n" });
+    const ambiguous = runCli(["mount", "--r", "a", "b"]);
+    expect(ambiguous.code).toBe(1);
+    expect(oneLineError(ambiguous.stderr)).toMatch(/^mountkit: mount: option --r is ambiguous; possibilities: (--\S+ )+--\S+ \(see 'mountkit mount --help'\)$/);
+  });
 });
 
 describe("mount and umount", () => {

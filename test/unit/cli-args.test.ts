@@ -33,6 +33,21 @@ describe("parseArgs", () => {
     expect(parse("-mv")).toEqual({ flags: { mkdir: ["v"] }, operands: [] });
   });
 
+  test("a long flag's beginning, as getopt_long reads it: the one flag it begins (an alias's too); an exact name wins", () => {
+    expect(parse("--verb", "--ty=tmpfs", "--ty", "ext4", "--fa", "--mk=0700")).toEqual({
+      flags: { verbose: [""], types: ["tmpfs", "ext4"], "dry-run": [""], mkdir: ["0700"] },
+      operands: [],
+    });
+    const exact = parseArgs("mount", ["--mo"], [...SPECS, { long: "mo", help: "mo" }, { long: "move", help: "move" }]);
+    expect([...exact.flags.keys()]).toEqual(["mo"]);
+    // two names of one flag are one flag
+    expect(parseArgs("mount", ["--dr"], [{ long: "dry-run", help: "", aliases: ["dry"] }]).flags.has("dry-run")).toBe(true);
+    // a beginning two flags share: ambiguous, both named
+    const err = caught(() => parseArgs("mount", ["--m"], [...SPECS, { long: "move", help: "move" }]));
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).message).toBe("mount: option --m is ambiguous; possibilities: --mkdir --move");
+  });
+
   test("bad usage: unknown flags, a missing value, a value given to a flag that takes none", () => {
     for (const [argv, message] of [
       [["-x"], "mount: unknown option -x"],
@@ -40,6 +55,10 @@ describe("parseArgs", () => {
       [["-t"], "mount: option -t needs a value"],
       [["--types"], "mount: option --types needs a value"],
       [["--verbose=1"], "mount: option --verbose takes no value"],
+      // an abbreviation is named in full
+      [["--verb=1"], "mount: option --verbose takes no value"],
+      [["--ty"], "mount: option --types needs a value"],
+      [["--=x"], "mount: unknown option --"],
     ] as const) {
       const err = caught(() => parse(...argv));
       expect(err).toBeInstanceOf(UsageError);
