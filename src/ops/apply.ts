@@ -145,7 +145,13 @@ function preparation(mkdirs: readonly MkdirAction[], mkfs: MkfsAction | undefine
 function planInRoot(entries: readonly BatchEntry[], root: string, ctx: OpsContext, action: string, askKernel: boolean): PlannedEntry[] {
   const targets = new Map(entries.map((e) => [e, resolveInRoot(root, e.mount.target, ctx.sys)]));
   const plans = planBatch(entries, (e) => targets.get(e)!, ctx.facts, action, planEnv(ctx)).map((p) => readyToRun(p, ctx));
-  if (askKernel) checkFsParams(entries, plans, ctx, action);
+  if (askKernel) {
+    // a nofail entry the kernel refuses will fail alone, a warning: said now, as the run would say it
+    const { nofailRefusals } = checkFsParams(entries, plans, ctx, action);
+    nofailRefusals.forEach((refusal, i) => {
+      if (refusal !== undefined) ctx.warn?.(`${entries[i]!.where}: ${refusal}; nofail: it will fail alone, a warning`);
+    });
+  }
   return entries.map((entry, i) => {
     const target = targets.get(entry)!;
     return { entry, target, plan: plans[i]!, ...(entry.readOnlyLater ? { readOnlyLater: readOnlyLaterPlan(entry, target, ctx.facts) } : {}) };

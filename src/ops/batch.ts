@@ -172,7 +172,10 @@ interface Preflight {
   readonly refusal?: string | undefined;
 }
 
-/** Every entry planned and checked; any bad entry refuses the batch (a PlanError). */
+/**
+ * Every entry planned and checked; any bad entry refuses the batch (a PlanError), but for a
+ * nofail entry's options the kernel refuses: that entry fails in its turn, a warning.
+ */
 function preflightAll(
   entries: readonly BatchEntry[],
   resolveNow: (e: BatchEntry) => string,
@@ -181,8 +184,8 @@ function preflightAll(
   action: string,
 ): { preflight: Map<BatchEntry, Preflight>; checked: MountkitError[] } {
   const plans = locateAll(entries, planBatch(entries, resolveNow, ctx.facts, action, planEnv(ctx)), ctx, action);
-  const checked = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
-  return { preflight: new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]! }])), checked };
+  const { cleanup: checked, nofailRefusals } = checkFsParams(entries, plans, ctx, action); // a failed close of a check: a warning
+  return { preflight: new Map(entries.map((e, i) => [e, { target: targets.get(e)!, plan: plans[i]!, refusal: nofailRefusals[i] }])), checked };
 }
 
 /**

@@ -26,19 +26,27 @@ import { mountAtTarget } from "./move-hints.ts";
 const FSCONFIG_STRING_MAX = 255;
 
 /**
- * Check every entry's filesystem parameters; one PlanError lists every refusal. Failures to
- * close a checking context are returned (warnings of the batch), or kept with the PlanError as
- * cleanup errors: they never stand in for the check's answer.
+ * Check every entry's filesystem parameters; one PlanError lists every refusal but those of
+ * nofail entries, which fail alone in their turn (as mount -a's nofail lines): their refusals
+ * are returned, by entry, to explain that failure. Failures to close a checking context are
+ * returned (warnings of the batch), or kept with the PlanError as cleanup errors: they never
+ * stand in for the check's answer.
  */
-export function checkFsParams(entries: readonly BatchEntry[], plans: readonly Plan[], ctx: OpsContext, action: string): MountkitError[] {
+export function checkFsParams(
+  entries: readonly BatchEntry[],
+  plans: readonly Plan[],
+  ctx: OpsContext,
+  action: string,
+): { cleanup: MountkitError[]; nofailRefusals: (string | undefined)[] } {
   const cleanup: MountkitError[] = [];
-  const problems = fsParamRefusals(entries, plans, ctx, cleanup).flatMap((refusal) => (refusal ? [refusal.error.message] : []));
+  const refusals = fsParamRefusals(entries, plans, ctx, cleanup);
+  const problems = refusals.flatMap((refusal, i) => (refusal && !entries[i]!.nofail ? [refusal.error.message] : []));
   if (problems.length > 0) {
     const refusal = badEntries(action, problems);
     refusal.cleanupErrors.push(...cleanup);
     throw refusal;
   }
-  return cleanup;
+  return { cleanup, nofailRefusals: refusals.map((refusal) => refusal?.text) };
 }
 
 /**

@@ -149,6 +149,33 @@ describe("mountkit apply", () => {
     expect(mountsUnder(root).map((m) => m.source)).toEqual(["a", "c"]);
   });
 
+  test("a nofail entry whose options the kernel refuses: it fails alone in its turn, a warning naming the option; without nofail the batch is refused", () => {
+    s = scratch("cli-nofail-refused");
+    const root = s.path("root");
+    for (const d of ["a", "b", "c"]) mkdirSync(`${root}/${d}`, { recursive: true });
+    const entries = (bOptions: string[]) => [
+      { type: "tmpfs", source: "a", target: "/a", options: [] },
+      { type: "tmpfs", source: "b", target: "/b", options: bOptions },
+      { type: "tmpfs", source: "c", target: "/c", options: ["size=1m"] },
+    ];
+    const refused = `option "size=bogus" refused by the kernel: tmpfs: Bad value for 'size'`;
+    const nofail = list(s.dir, entries(["size=bogus", "nofail"]));
+    const dry = run(["apply", "--dry-run", "--root", root, nofail]);
+    expect(dry.code).toBe(0);
+    expect(dry.err).toBe(`mountkit: apply: entry 2: ${refused}; nofail: it will fail alone, a warning\n`);
+    const r = run(["apply", "--root", root, "--json", nofail]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).entries.map((e: { status: string }) => e.status)).toEqual(["mounted", "warning", "mounted"]);
+    expect(r.err).toMatch(/^mountkit: warning: apply: entry 2: mount b on .*\/b: .*EINVAL.*Bad value for 'size'/);
+    expect(mountsUnder(root).map((m) => m.source)).toEqual(["a", "c"]);
+    for (const d of ["c", "a"]) expect(run(["umount", `${root}/${d}`]).code).toBe(0);
+
+    const plain = run(["apply", "--root", root, list(s.dir, entries(["size=bogus"]))]);
+    expect(plain.code).toBe(1);
+    expect(plain.err).toContain(refused);
+    expect(mountsUnder(root)).toEqual([]);
+  });
+
   test("a bind whose source is missing, onto a target apply created: the hint names the source, not the (removed) target", () => {
     s = scratch("cli-nosource");
     const root = s.path("root");
