@@ -168,6 +168,7 @@ describe("superblockIds", () => {
 describe("planning with a tag as the source", () => {
   const facts = factsForVersion("6.18.0");
   const asked: DeviceTag[] = [];
+  beforeEach(() => void asked.splice(0)); // each test sees only what it asked, in any order
   const env = {
     deviceOfTag: (tag: DeviceTag) => {
       asked.push(tag);
