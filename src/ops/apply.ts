@@ -4,7 +4,7 @@
  * the dry-run view: every entry's plan for its target as it resolves now.
  */
 import { dirname, isAbsolute, resolve } from "../path.ts";
-import { PlanError, quotePath } from "../errors.ts";
+import { PlanError, quotePath, SyscallError } from "../errors.ts";
 import { parseApplyInput, ROOT_READONLY_NOT_APPLIED, type ApplyInput } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { isBind } from "../plan/mount-request.ts";
@@ -17,6 +17,7 @@ import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { newTempPath } from "./temp-location.ts";
 import { checkFsParams } from "./fs-params.ts";
 import { planEnv, readyToRun } from "./mount.ts";
+import { checkLoopBackingFiles } from "./loop.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
@@ -135,6 +136,22 @@ export function planEntries(entries: readonly BatchEntry[], root: string, option
   return [...temp, ...system];
 }
 
+/** checkLoopBackingFiles for an entry, named; a nofail entry's failure a warning, as in the run. */
+function checkImages(entry: BatchEntry, plan: Plan, ctx: OpsContext, action: string): void {
+  try {
+    checkLoopBackingFiles(plan, ctx);
+  } catch (err) {
+    if (!(err instanceof SyscallError || err instanceof PlanError)) throw err;
+    if (entry.nofail) {
+      ctx.warn?.(`${entry.where}: ${err.message}${err.hint ? ` (${err.hint})` : ""}; nofail: it will fail alone, a warning`);
+      return;
+    }
+    if (err instanceof SyscallError) throw err.withAction(`${action}: ${entry.where}: ${err.action}`);
+    err.message = `${action}: ${entry.where}: ${err.message}`;
+    throw err;
+  }
+}
+
 /** The dry run's lines for what the transforms do before a mount. */
 function preparation(mkdirs: readonly MkdirAction[], mkfs: MkfsAction | undefined): string[] {
   const lines = mkdirs.map((mk) => `mkdir ${quotePath(`${mk.root}/${mk.below}`)} (0${mk.mode.toString(8)}) beneath ${quotePath(mk.root)}`);
@@ -151,6 +168,8 @@ function planInRoot(entries: readonly BatchEntry[], root: string, ctx: OpsContex
     nofailRefusals.forEach((refusal, i) => {
       if (refusal !== undefined) ctx.warn?.(`${entries[i]!.where}: ${refusal}; nofail: it will fail alone, a warning`);
     });
+    // an image the attach would refuse (missing, a directory) fails the dry run, as mount -n
+    entries.forEach((entry, i) => checkImages(entry, plans[i]!, ctx, action));
   }
   return entries.map((entry, i) => {
     const target = targets.get(entry)!;

@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlink
 import { join } from "node:path";
 import { ROOT_READONLY_NOT_APPLIED } from "../../src/plan/apply-input.ts";
 import { unmountRecursive } from "../../src/ops/unmount.ts";
+import { loopDevicesOf } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 const BIN = join(import.meta.dir, "../../dist/mountkit");
@@ -252,6 +253,24 @@ describe("mountkit apply", () => {
     const refused = run(["apply", "-n", "--root", root, bad]);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain(`option "siz=1m" refused by the kernel`);
+  });
+
+  test("--dry-run: an image the loop attach would refuse (missing, a directory) fails it, exit 32, as mount -n; for a nofail entry a warning", () => {
+    s = scratch("cli-dry-image");
+    const root = s.path("root");
+    mkdirSync(`${root}/b`, { recursive: true });
+    const missing = s.path("none.img");
+    const r = run(["apply", "-n", "--root", root, list(s.dir, [{ type: "ext4", source: missing, target: "/b", options: ["loop"] }])]);
+    expect(r).toMatchObject({ code: 32, out: "" });
+    expect(r.err).toBe(`mountkit: apply: entry 1: mount ${missing} on ${root}/b: statx(2): ENOENT (No such file or directory) (${missing} does not exist)\n`);
+    const json = run(["apply", "-n", "--json", "--root", root, list(s.dir, [{ type: "ext4", source: s.dir, target: "/b", options: ["loop"] }])]);
+    expect(json.code).toBe(32);
+    expect(JSON.parse(json.out).error).toMatchObject({ kind: "plan", message: `apply: entry 1: mount ${s.dir} on ${root}/b: ${s.dir} is a directory, not a regular file or block device to attach to a loop device` });
+    const nofail = run(["apply", "-n", "--root", root, list(s.dir, [{ type: "ext4", source: missing, target: "/b", options: ["loop", "nofail"] }])]);
+    expect(nofail.code).toBe(0);
+    expect(nofail.out).toStartWith(`# entry 1: ${root}/b\n`);
+    expect(nofail.err).toBe(`mountkit: apply: entry 1: mount ${missing} on ${root}/b: statx(2): ENOENT (No such file or directory) (${missing} does not exist); nofail: it will fail alone, a warning\n`);
+    expect(loopDevicesOf(missing)).toEqual({ sysfs: [], losetup: [] });
   });
 });
 

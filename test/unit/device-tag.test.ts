@@ -1,5 +1,5 @@
 // Sources naming a device by UUID or label, and the ids superblocks carry. Pure.
-import { describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { deviceTagOf, isLinkOnlyTag, isPartitionTag, noDeviceWithTag, tagMatches, type DeviceTag } from "../../src/plan/device-tag.ts";
 import { parseTagSpec } from "../../src/tag-spec.ts";
