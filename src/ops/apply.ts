@@ -136,6 +136,9 @@ export function planEntries(entries: readonly BatchEntry[], root: string, option
   return [...temp, ...system];
 }
 
+/** What a dry run adds to a nofail entry's problem: the run will not stop there. */
+const NOFAIL_WARNING = "nofail: it will fail alone, a warning";
+
 /** checkLoopBackingFiles for an entry, named; a nofail entry's failure a warning, as in the run. */
 function checkImages(entry: BatchEntry, plan: Plan, ctx: OpsContext, action: string): void {
   try {
@@ -143,7 +146,7 @@ function checkImages(entry: BatchEntry, plan: Plan, ctx: OpsContext, action: str
   } catch (err) {
     if (!(err instanceof SyscallError || err instanceof PlanError)) throw err;
     if (entry.nofail) {
-      ctx.warn?.(`${entry.where}: ${err.message}${err.hint ? ` (${err.hint})` : ""}; nofail: it will fail alone, a warning`);
+      ctx.warn?.(`${entry.where}: ${err.message}${err.hint ? ` (${err.hint})` : ""}; ${NOFAIL_WARNING}`);
       return;
     }
     if (err instanceof SyscallError) throw err.withAction(`${action}: ${entry.where}: ${err.action}`);
@@ -166,7 +169,7 @@ function planInRoot(entries: readonly BatchEntry[], root: string, ctx: OpsContex
     // a nofail entry the kernel refuses will fail alone, a warning: said now, as the run would say it
     const { nofailRefusals } = checkFsParams(entries, plans, ctx, action);
     nofailRefusals.forEach((refusal, i) => {
-      if (refusal !== undefined) ctx.warn?.(`${entries[i]!.where}: ${refusal}; nofail: it will fail alone, a warning`);
+      if (refusal !== undefined) ctx.warn?.(`${entries[i]!.where}: ${refusal}; ${NOFAIL_WARNING}`);
     });
     // an image the attach would refuse (missing, a directory) fails the dry run, as mount -n
     entries.forEach((entry, i) => checkImages(entry, plans[i]!, ctx, action));
