@@ -5,17 +5,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newTempPath, resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
 
-const savedXdg = process.env.XDG_RUNTIME_DIR;
+// the variables the tests change, put back after each
+const ENV_NAMES = ["XDG_RUNTIME_DIR", "MOUNTKIT_TMPDIR", "TMPDIR"] as const;
+const savedEnv = ENV_NAMES.map((name) => [name, process.env[name]] as const);
 afterEach(() => {
-  if (savedXdg === undefined) delete process.env.XDG_RUNTIME_DIR;
-  else process.env.XDG_RUNTIME_DIR = savedXdg;
+  for (const [name, value] of savedEnv) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
   resetTempMountLocation();
 });
 
 test("the default is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp, read once", () => {
   const base = mkdtempSync(join(tmpdir(), "mountkit-test-tempdefault-"));
-  const savedMk = process.env.MOUNTKIT_TMPDIR;
-  const savedTmp = process.env.TMPDIR;
   try {
     delete process.env.MOUNTKIT_TMPDIR;
     process.env.TMPDIR = `${base}/tmpdir`;
@@ -36,18 +38,12 @@ test("the default is $MOUNTKIT_TMPDIR, else $XDG_RUNTIME_DIR, else $TMPDIR, else
     process.env.TMPDIR = "";
     expect(tempMountLocation()).toBe("/tmp");
   } finally {
-    if (savedMk === undefined) delete process.env.MOUNTKIT_TMPDIR;
-    else process.env.MOUNTKIT_TMPDIR = savedMk;
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
     rmSync(base, { recursive: true, force: true });
   }
 });
 
 test("$XDG_RUNTIME_DIR of another user (root's shell from su keeps the user's) is passed over for $TMPDIR", () => {
   const base = mkdtempSync(join(tmpdir(), "mountkit-test-tempxdg-"));
-  const savedMk = process.env.MOUNTKIT_TMPDIR;
-  const savedTmp = process.env.TMPDIR;
   try {
     delete process.env.MOUNTKIT_TMPDIR;
     process.env.TMPDIR = `${base}/tmpdir`;
@@ -60,10 +56,6 @@ test("$XDG_RUNTIME_DIR of another user (root's shell from su keeps the user's) i
     resetTempMountLocation();
     expect(tempMountLocation()).toBe(`${base}/user-run`);
   } finally {
-    if (savedMk === undefined) delete process.env.MOUNTKIT_TMPDIR;
-    else process.env.MOUNTKIT_TMPDIR = savedMk;
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
     rmSync(base, { recursive: true, force: true });
   }
 });
