@@ -264,6 +264,8 @@ describe("bad input: one-line error, the right exit code, nothing mounted", () =
     ["propagation of no mount point", (t) => ["mount", "--make-private", t], 32, /^mountkit: change the propagation of .*: mount\(2\): EINVAL \(Invalid argument\) \(.* is not a mount point: a remount or a propagation change acts on a mount\)$/],
     ["a message that ends in newlines", (t) => ["mount", "-t", "proc", "-o", "hidepid=9", "x", t], 32, /\(option "hidepid=9" refused by the kernel: proc: unknown value of hidepid - 9\)$/],
     ["target path with a newline", (_t, d) => ["mount", "-t", "tmpfs", "x", `${d}/no\nsuch`], 32, /"[^"]*no\\nsuch".*does not exist/],
+    // mount(8)'s "bad usage": the type would be ignored (mountkit bound d, silently)
+    ["--bind with -t TYPE", (t, d) => ["mount", "--bind", "-t", "tmpfs", d, t], 1, /^mountkit: mount: --bind does not go with -t tmpfs: a bind mount has its source's filesystem/],
     ["MOUNTKIT_STRATEGY invalid", (t) => ["mount", "-t", "tmpfs", "x", t], 1, /MOUNTKIT_STRATEGY/],
   ];
   for (const [name, args, code, message] of cases) {

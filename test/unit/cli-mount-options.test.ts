@@ -74,6 +74,25 @@ describe("-r, -w and -o in command-line order, as mount(8) appends each where it
     expect(options("-B", "-B", "a", "b")).toEqual(["bind"]);
   });
 
+  test("--bind, --rbind and --move with -t TYPE, -L or -U are refused, as mount(8)'s \"bad usage\": the type or device would be ignored", () => {
+    for (const [argv, named] of [
+      [["--bind", "-t", "tmpfs"], "--bind does not go with -t tmpfs: a bind mount has its source's filesystem"],
+      [["-t", "ext4", "-R"], "--rbind does not go with -t ext4"],
+      [["--move", "-t", "notmpfs"], "--move does not go with -t notmpfs: a moved mount keeps its filesystem"],
+      [["-B", "-L", "data"], "--bind does not go with -L"],
+      [["-M", "-U", "1234"], "--move does not go with -U"],
+    ] as const) {
+      const err = caught(() => options(...argv, "a", "b"));
+      expect([argv, err]).toEqual([argv, expect.any(UsageError)]);
+      expect((err as Error).message).toContain(named);
+    }
+    // -t none names no filesystem; --source names only the source; -o bind is not the flag (mount(8) takes both)
+    expect(options("--bind", "-t", "none", "a", "b")).toEqual(["bind"]);
+    expect(options("--rbind", "--source", "a", "b")).toEqual(["rbind"]);
+    expect(options("-o", "bind", "-t", "tmpfs", "a", "b")).toEqual(["bind"]);
+    expect(options("--make-private", "-t", "tmpfs", "b")).toEqual(["private"]);
+  });
+
   test("-w asks for read-write only when no -r comes after it", () => {
     const rw = (...argv: string[]) => readWriteOnly(parseArgs("mount", argv, MOUNT_FLAGS));
     expect(rw("-w")).toEqual({ readWriteOnly: true });

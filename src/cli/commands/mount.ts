@@ -223,6 +223,7 @@ export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">)
   const operations = (["bind", "rbind", "move"] as const).filter((f) => flags.has(f));
   // mount(8): "mutually exclusive arguments" (before, --bind --rbind was an rbind without a word)
   if (operations.length > 1) throw new UsageError(`mount: --${operations.join(", --")} exclude each other: give one`);
+  if (operations[0] !== undefined) refuseIgnoredWith(operations[0], flags);
   if (flags.has("rbind")) options.push("rbind");
   else if (flags.has("bind")) options.push("bind");
   if (flags.has("move")) options.push("move");
@@ -231,6 +232,20 @@ export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">)
   const idmap = idmapOption(flags.get("map-users") ?? [], flags.get("map-groups") ?? []);
   if (idmap !== undefined) options.push(idmap);
   return options;
+}
+
+/**
+ * mount(8) refuses --bind, --rbind and --move with -t, -L or -U ("bad usage"): what they mount
+ * keeps its source's filesystem, so the type, or the device to look for, would be ignored
+ * (mountkit took `--bind -t tmpfs a b` as a bind of a, silently). `-t none` names no filesystem
+ * and --source only names the source, so both go through.
+ */
+function refuseIgnoredWith(operation: "bind" | "rbind" | "move", flags: ReadonlyMap<string, readonly string[]>): void {
+  const type = flags.get("types")?.at(-1);
+  const ignored = type !== undefined && type !== "none" ? `-t ${type}` : flags.has("label") ? "-L" : flags.has("uuid") ? "-U" : undefined;
+  if (ignored === undefined) return;
+  const what = operation === "move" ? "a moved mount keeps its filesystem" : "a bind mount has its source's filesystem";
+  throw new UsageError(`mount: --${operation} does not go with ${ignored}: ${what}`, { hint: "give the source as a path, without -t, -L or -U" });
 }
 
 const PROPAGATION_WORDS: ReadonlyMap<string, string> = new Map(PROPAGATION_FLAGS);
