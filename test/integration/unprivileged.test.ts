@@ -45,3 +45,12 @@ test("mount, a loop image and umount as nobody: EPERM or EACCES, with a hint tha
   expect(mountsUnder(s.dir)).toEqual([]);
   expect(attachedLoops()).toBe(loopsBefore);
 });
+
+test("bench as nobody: unshare's EPERM before any workload, a system error (exit 2), no report", () => {
+  const proc = Bun.spawnSync([...NOBODY, BINARY, "bench", "--json", "--workload", "tmpfs", "--duration", "0.05"], { stdin: "ignore" });
+  const stderr = proc.stderr.toString();
+  expect(proc.exitCode).toBe(2);
+  expect(stderr).toMatch(/^mountkit: .*unshare\(2\): EPERM \(Operation not permitted\)/);
+  expect(stderr.split("\n").filter((l) => l !== "")).toHaveLength(1);
+  expect(JSON.parse(proc.stdout.toString())).toMatchObject({ ok: false, exitCode: 2, error: { kind: "syscall", errnoName: "EPERM", syscall: "unshare(2)" } });
+});

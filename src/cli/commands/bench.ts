@@ -71,6 +71,10 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<Exi
         stopRequested: () => signals.received !== undefined,
         ...(progress ? { onProgress: progress.show } : {}),
       });
+    } catch (err) {
+      // no sandbox, no workload run (unshare's EPERM without CAP_SYS_ADMIN): a system error, not a failed mount
+      if (sandbox === undefined) return reportError(io, err, json, ExitCode.system);
+      throw err;
     } finally {
       progress?.clear();
       sandbox?.close();
