@@ -8,8 +8,11 @@ import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(requireRootNamespace);
 
-let s: ReturnType<typeof scratch>;
-afterEach(() => s.dispose());
+let s: ReturnType<typeof scratch> | undefined;
+afterEach(() => {
+  s?.dispose();
+  s = undefined;
+});
 
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 const asNobody = (args: readonly string[]) => {
