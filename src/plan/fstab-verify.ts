@@ -106,7 +106,13 @@ function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts):
   const swap = line.fstype === "swap" || line.target === "swap";
   // what mount -a skips or forgives is not worth an error
   const optional = line.options.includes("noauto") || line.options.includes("nofail");
-  const missing: VerifyLevel = optional ? "warning" : "error";
+  // a missing target or source: noted once (an error, or a warning for an optional line) and
+  // remembered, so that planning the line does not say it again, as an error
+  let unreachable = false;
+  const missing = (message: string) => {
+    unreachable = true;
+    note(optional ? "warning" : "error", message);
+  };
   const bind = line.options.some((o) => o === "bind" || o === "rbind") || line.fstype === "bind" || line.fstype === "rbind";
 
   if (!swap) verifyTarget(line, earlier, facts, note, missing, bind);
@@ -125,7 +131,7 @@ function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts):
       note("error", err.message.slice(`${lineName(line)}: `.length));
     }
     // planning a line whose source or target is missing would only say so again
-    const problem = entry === undefined || notes.some((n) => n.level === "error") ? undefined : facts.planProblem(entry);
+    const problem = entry === undefined || unreachable || notes.some((n) => n.level === "error") ? undefined : facts.planProblem(entry);
     if (problem !== undefined) note("error", problem);
   }
   if (line.target === "/" && line.passno !== 1 && line.passno !== 0) note("warning", `recommended root filesystem pass number is 1 (it is ${line.passno})`);
@@ -133,8 +139,9 @@ function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts):
 }
 
 type Note = (level: VerifyLevel, message: string) => void;
+type Missing = (message: string) => void;
 
-function verifyTarget(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts, note: Note, missing: VerifyLevel, bind: boolean): void {
+function verifyTarget(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts, note: Note, missing: Missing, bind: boolean): void {
   if (!line.target.startsWith("/")) {
     note("error", `target ${JSON.stringify(line.target)} is not an absolute path`);
     return;
@@ -150,26 +157,26 @@ function verifyTarget(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts
   if (type === undefined) {
     const mkdir = line.options.some((o) => o === "X-mount.mkdir" || o.startsWith("X-mount.mkdir=") || o === "x-mount.mkdir" || o.startsWith("x-mount.mkdir="));
     if (mkdir) note("info", "target does not exist; X-mount.mkdir creates it");
-    else note(missing, "target does not exist");
+    else missing("target does not exist");
   } else if (type !== "dir" && !(bind && type === "file")) {
     note("error", `target is not a directory${bind ? " (nor a file, for a bind of one)" : ""}`);
   }
 }
 
 /** The device the line mounts, when its source names one (a path or a tag); undefined for "tmpfs", "server:/x"... */
-function verifySource(line: FstabLine, facts: VerifyFacts, note: Note, missing: VerifyLevel, bind: boolean): string | undefined {
+function verifySource(line: FstabLine, facts: VerifyFacts, note: Note, missing: Missing, bind: boolean): string | undefined {
   const tag = deviceTagOf(line.source);
   if (tag !== undefined) {
     const spec = `${tag.name}=${tag.value}`;
     const device = facts.taggedDevice(line.source);
-    if (device === undefined) note(missing, `unreachable source: ${spec}`);
+    if (device === undefined) missing(`unreachable source: ${spec}`);
     else note("info", `source ${spec} is ${device}`);
     return device;
   }
   if (!line.source.startsWith("/")) return undefined;
   const type = facts.pathType(line.source);
   if (type === undefined) {
-    note(missing, `unreachable source: ${line.source}`);
+    missing(`unreachable source: ${line.source}`);
     return undefined;
   }
   if (bind) return undefined;

@@ -189,8 +189,10 @@ export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {
 }
 
 /**
- * The line `mount X` (one operand) mounts, found as libmount finds it: the last line whose mount
- * point is X, else the last whose source is X (a LABEL=/UUID=... tag as its /dev/disk link).
+ * The line `mount X` (one operand) mounts, found as libmount finds it: the first line whose mount
+ * point is X, else the first whose source is X (a LABEL=/UUID=... tag as its /dev/disk link).
+ * libmount reads fstab forward (mtab backward): util-linux 2.38's `mount X` with two lines for X
+ * mounts the first.
  * Each is compared as written, then canonical: `canonical` is the caller's realpath, asked of X
  * and of the lines' absolute paths. Swap lines are never taken. undefined when none names X.
  */
@@ -199,15 +201,15 @@ export function findFstabLine(lines: readonly FstabLine[], operand: string, cano
   const wanted = canonical(operand);
   const tagged = sourceFromTag(operand);
   return (
-    lastLine(mountable, (l) => l.target === operand) ??
-    lastLine(mountable, (l) => l.target.startsWith("/") && canonical(l.target) === wanted) ??
-    lastLine(mountable, (l) => l.source === tagged) ??
-    lastLine(mountable, (l) => l.source.startsWith("/") && canonical(l.source) === wanted)
+    mountable.find((l) => l.target === operand) ??
+    mountable.find((l) => l.target.startsWith("/") && canonical(l.target) === wanted) ??
+    mountable.find((l) => l.source === tagged) ??
+    mountable.find((l) => l.source.startsWith("/") && canonical(l.source) === wanted)
   );
 }
 
 /**
- * The line for `mount --options-source-force SOURCE TARGET`: the last line with both that
+ * The line for `mount --options-source-force SOURCE TARGET`: the first line with both that
  * mount point and that source, each compared as findFstabLine compares it (libmount's
  * mnt_table_find_pair). undefined when none has both.
  */
@@ -215,18 +217,12 @@ export function findFstabPair(lines: readonly FstabLine[], source: string, targe
   const wantedTarget = canonical(target);
   const wantedSource = source.startsWith("/") ? canonical(source) : undefined;
   const tagged = sourceFromTag(source);
-  return lastLine(
-    lines,
+  return lines.find(
     (l) =>
       l.fstype !== "swap" &&
       (l.target === target || (l.target.startsWith("/") && canonical(l.target) === wantedTarget)) &&
       (l.source === source || l.source === tagged || (wantedSource !== undefined && l.source.startsWith("/") && canonical(l.source) === wantedSource)),
   );
-}
-
-function lastLine(lines: readonly FstabLine[], matches: (l: FstabLine) => boolean): FstabLine | undefined {
-  for (let i = lines.length - 1; i >= 0; i--) if (matches(lines[i]!)) return lines[i];
-  return undefined;
 }
 
 /** A line as a batch entry: its mount, X-mount.mkdir and nofail. */

@@ -124,6 +124,28 @@ test("options: what planning refuses is an error; not asked when the line has an
   expect(asked).toEqual([1]);
 });
 
+test("a nofail or noauto line whose source or target is missing: a warning, and its options not asked (planning would say it again, as an error)", () => {
+  const asked: number[] = [];
+  const v = verify(
+    ["UUID=dead-beef /a ext4 nofail", "LABEL=gone /b ext4 noauto", "/nowhere /c none bind,nofail", "tmpfs /gone tmpfs nofail", "tmpfs /d tmpfs nofail"].join("\n"),
+    facts({ "/a": "dir", "/b": "dir", "/c": "dir", "/d": "dir" }, {
+      planProblem: (entry) => {
+        asked.push(entry.index);
+        return entry.mount.source.startsWith("/dev/disk/") ? `no block device has ${entry.mount.source}` : undefined;
+      },
+    }),
+  );
+  expect(v.notes).toEqual([
+    [1, "warning: unreachable source: UUID=dead-beef"],
+    [2, "warning: unreachable source: LABEL=gone"],
+    [3, "warning: unreachable source: /nowhere"],
+    [4, "warning: target does not exist"],
+    [5],
+  ]);
+  expect([v.errors, v.warnings]).toEqual([0, 4]);
+  expect(asked).toEqual([5]);
+});
+
 test("swap lines: the source is checked, not the target; the root's pass number; parse errors passed through", () => {
   const v = verify("/dev/sda2 none swap sw\n/dev/sda1 / ext4 defaults 0 2\nbad line\n", facts({ "/dev/sda2": "block", "/dev/sda1": "block", "/": "dir" }, { probedType: () => "ext4" }));
   expect(v.notes).toEqual([[1, "info: swap area"], [2, "warning: recommended root filesystem pass number is 1 (it is 2)"]]);

@@ -195,7 +195,7 @@ describe("the line for one operand (mount X)", () => {
     [
       "tmpfs           /mnt/scratch   tmpfs   size=1m",
       "/srv/data       /mnt/data      none    bind",
-      "tmpfs           /mnt/scratch   tmpfs   size=2m", // the later line for the same mount point wins
+      "tmpfs           /mnt/scratch   tmpfs   size=2m", // the earlier line for the same mount point wins, as libmount reads fstab forward
       "UUID=1234-abcd  /boot          vfat    umask=0077",
       "/dev/sda2       none           swap    sw",
       "/srv/other      /mnt/other/    none    bind",
@@ -205,8 +205,8 @@ describe("the line for one operand (mount X)", () => {
   const canonical = (path: string) => path.replace(/^\/link(?=\/|$)/, "/mnt").replace(/(.)\/$/, "$1");
   const find = (operand: string) => findFstabLine(lines, operand, canonical)?.line;
 
-  test("by mount point, the last line that names it", () => {
-    expect(find("/mnt/scratch")).toBe(3);
+  test("by mount point, the first line that names it (util-linux 2.38's mount takes the first)", () => {
+    expect(find("/mnt/scratch")).toBe(1);
     expect(find("/mnt/data")).toBe(2);
   });
 
@@ -217,6 +217,7 @@ describe("the line for one operand (mount X)", () => {
 
   test("else by source, a tag as its /dev/disk link", () => {
     expect(find("/srv/data")).toBe(2);
+    expect(find("tmpfs")).toBe(1); // the first of the lines with that source
     expect(find("UUID=1234-abcd")).toBe(4);
     expect(find("/dev/disk/by-uuid/1234-abcd")).toBe(4);
   });
@@ -235,8 +236,8 @@ describe("findFstabPair (mount --options-source-force SOURCE TARGET)", () => {
   const canonical = (p: string) => p.replace("/link", "/mnt");
   const find = (source: string, target: string) => findFstabPair(pairs, source, target, canonical)?.line;
 
-  test("the last line with both the source and the mount point; a tag matches as written or as its /dev/disk link", () => {
-    expect(find("tmpfs", "/mnt/a")).toBe(5);
+  test("the first line with both the source and the mount point; a tag matches as written or as its /dev/disk link", () => {
+    expect(find("tmpfs", "/mnt/a")).toBe(1);
     expect(find("other", "/mnt/a")).toBe(2);
     expect(find("tmpfs", "/link/b")).toBe(3); // the mount point compared canonical too
     expect(find("UUID=1234", "/mnt/c")).toBe(4);
