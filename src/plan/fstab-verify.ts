@@ -102,7 +102,11 @@ class EarlierLines {
 
 function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts): VerifyNote[] {
   const notes: VerifyNote[] = [];
-  const note = (level: VerifyLevel, message: string) => notes.push({ level, message });
+  const note = (level: VerifyLevel, message: string): VerifyNote => {
+    const made = { level, message };
+    notes.push(made);
+    return made;
+  };
   const swap = line.fstype === "swap" || line.target === "swap";
   // what mount -a skips or forgives is not worth an error
   const optional = line.options.includes("noauto") || line.options.includes("nofail");
@@ -121,7 +125,7 @@ function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts):
     if (device !== undefined && facts.pathType(device) !== undefined) note("info", "swap area");
     return notes;
   }
-  verifyType(line, device, facts, note);
+  const unknownType = verifyType(line, device, facts, note);
   if (line.target.startsWith("/")) {
     let entry: BatchEntry | undefined;
     try {
@@ -132,13 +136,18 @@ function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts):
     }
     // planning a line whose source or target is missing would only say so again
     const problem = entry === undefined || unreachable || notes.some((n) => n.level === "error") ? undefined : facts.planProblem(entry);
-    if (problem !== undefined) note("error", problem);
+    if (problem !== undefined) {
+      // the kernel's refusal of a type /proc/filesystems lacks says why, where the warning guessed
+      // (a module it loads on demand is no refusal): one note for one cause
+      if (unknownType !== undefined) notes.splice(notes.indexOf(unknownType), 1);
+      note(optional ? "warning" : "error", problem);
+    }
   }
   if (line.target === "/" && line.passno !== 1 && line.passno !== 0) note("warning", `recommended root filesystem pass number is 1 (it is ${line.passno})`);
   return notes;
 }
 
-type Note = (level: VerifyLevel, message: string) => void;
+type Note = (level: VerifyLevel, message: string) => VerifyNote;
 type Missing = (message: string) => void;
 
 function verifyTarget(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts, note: Note, missing: Missing, bind: boolean): void {
@@ -183,23 +192,28 @@ function verifySource(line: FstabLine, facts: VerifyFacts, note: Note, missing: 
   return type === "block" ? line.source : undefined;
 }
 
-function verifyType(line: FstabLine, device: string | undefined, facts: VerifyFacts, note: Note): void {
+/** The type's checks; returns the note on a type the kernel does not list, when it made one. */
+function verifyType(line: FstabLine, device: string | undefined, facts: VerifyFacts, note: Note): VerifyNote | undefined {
   const listed = line.fstype.split(",").filter((t) => t !== "");
   const wanted = listed.filter((t) => !PSEUDO_TYPES.has(t));
+  let unknown: VerifyNote | undefined;
   for (const type of wanted) {
-    if (!isHelperOnly(type) && !facts.knownType(type)) note("warning", `unknown filesystem type ${JSON.stringify(type)}`);
+    if (isHelperOnly(type) || facts.knownType(type)) continue;
+    const noted = note("warning", `unknown filesystem type ${JSON.stringify(type)}`);
+    unknown ??= noted;
   }
-  if (device === undefined) return;
+  if (device === undefined) return unknown;
   const onDisk = facts.probedType(device);
   const auto = listed.length === 0 || listed.includes("auto");
   if (onDisk === undefined) {
     if (auto) note("error", `cannot detect the on-disk filesystem type of ${device}`);
-    return;
+    return unknown;
   }
   if (auto) note("info", `on-disk type: ${onDisk}`);
   else if (wanted.length > 0 && !wanted.some((t) => sameFamily(t, onDisk))) {
     note("warning", `type ${line.fstype} does not match the on-disk ${onDisk}`);
   }
+  return unknown;
 }
 
 /** FUSE types and the like are mounted by their helpers: the kernel has no such name. */
