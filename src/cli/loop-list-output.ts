@@ -5,6 +5,7 @@
  */
 import type { LoopDevice } from "../ops/loop-list.ts";
 import { UsageError } from "./args.ts";
+import { displayWidth, safeEncode } from "../mountinfo/findmnt.ts";
 
 interface Column {
   readonly header: string;
@@ -79,17 +80,23 @@ export function needsBackingIdentity(columns: readonly string[]): boolean {
   return columns.includes("BACK-INO") || columns.includes("BACK-MAJ:MIN");
 }
 
-/** The table, a header line first unless noHeadings; nothing at all for no device, as losetup prints. */
-export function formatLoopTable(devices: readonly LoopDevice[], columnNames: readonly string[] = DEFAULT_LOOP_COLUMNS, noHeadings = false): string {
+/**
+ * The table, a header line first unless noHeadings; nothing at all for no device, as losetup prints.
+ * A cell is escaped as libsmartcols escapes it (findmnt's safeEncode): a backing file's name is
+ * its owner's choice, and a newline in it would make a row of its own, an ESC act on the
+ * terminal. asciiOnly: outside a UTF-8 locale, where losetup escapes every byte past ASCII.
+ */
+export function formatLoopTable(devices: readonly LoopDevice[], columnNames: readonly string[] = DEFAULT_LOOP_COLUMNS, noHeadings = false, asciiOnly = false): string {
   if (devices.length === 0) return "";
   const columns = columnNames.map((name) => COLUMNS.get(name)!);
-  const cells = devices.map((d) => columns.map((c) => c.text(d)));
+  const cells = devices.map((d) => columns.map((c) => safeEncode(c.text(d), asciiOnly)));
   const rows = noHeadings ? cells : [columns.map((c) => c.header), ...cells];
-  // the header counts for the widths even when it is not printed, as libsmartcols counts it
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
+  // the header counts for the widths even when it is not printed, as libsmartcols counts it;
+  // a cell's width is the terminal's columns (é is one, a CJK character two), not its length
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => displayWidth(row[i]!))));
   const last = columns.length - 1;
-  const line = (row: readonly string[]) =>
-    row.map((cell, i) => (columns[i]!.right ? cell.padStart(widths[i]!) : i === last ? cell : cell.padEnd(widths[i]!))).join(" ");
+  const pad = (cell: string, i: number) => " ".repeat(widths[i]! - displayWidth(cell));
+  const line = (row: readonly string[]) => row.map((cell, i) => (columns[i]!.right ? pad(cell, i) + cell : i === last ? cell : cell + pad(cell, i))).join(" ");
   return rows.map((row) => `${line(row)}\n`).join("");
 }
 

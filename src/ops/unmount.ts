@@ -244,9 +244,10 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
   const action = `unmount ${target} recursively`;
   const unmounting = unmountingWith(options, target);
   let total = 0;
+  const failed: FailedMounts = new Map();
   let order = unmountOrder(mountTableFor(options), resolved);
   while (order.length > 0) {
-    const pass = unmountPass(order, unmounting);
+    const pass = unmountPass(order, unmounting, failed);
     total += pass.unmounted.length;
     const next = unmountOrder(mountTableFor(options), resolved);
     // What is left cannot be reached from here, unless a mount made since the table was read
@@ -328,10 +329,11 @@ function unmountBelow(top: MountInfo, action: string, table: TrackedMountTable, 
   let total = 0;
   let now: MountInfo | undefined = top;
   let index = table.index;
+  const failed: FailedMounts = new Map();
   while (now !== undefined) {
     const fromRead = table.fresh;
     const order = index.subtree(now);
-    const pass = unmountPass(order, unmounting);
+    const pass = unmountPass(order, unmounting, failed);
     table.unmounted(pass.unmounted);
     total += pass.unmounted.length;
     if (pass.unmounted.some((m) => m.id === top.id)) return total;
@@ -414,10 +416,19 @@ interface Pass {
 }
 
 /**
- * Unmount the mounts of order (deepest first), children before parents. A mount is tried only
- * once all its children are gone, so none is retried for EBUSY in vain.
+ * The failures of one command's earlier passes, by mount ("id mountpoint": ids are reused). A
+ * mount that failed is not tried again in a later pass, which another mount's progress brings
+ * (unless that pass unmounted mounts on it): its retries for EBUSY (2.5 s) ran already, and each
+ * pass more made umount -R wait them out again.
  */
-function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelper }: Unmounting): Pass {
+type FailedMounts = Map<string, MountkitError>;
+
+/**
+ * Unmount the mounts of order (deepest first), children before parents. A mount is tried only
+ * once all its children are gone, so none is retried for EBUSY in vain; one in failed keeps its
+ * earlier failure, untried.
+ */
+function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelper }: Unmounting, failed: FailedMounts): Pass {
   const children = childrenById(order);
   const gone = new Set<number>();
   const unmounted: MountInfo[] = [];
@@ -425,7 +436,15 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
   const notMountPoint: MountInfo[] = [];
   let missing = 0;
   for (const m of order) {
-    if ((children.get(m.id) ?? []).some((child) => !gone.has(child))) continue;
+    const below = children.get(m.id) ?? [];
+    if (below.some((child) => !gone.has(child))) continue;
+    const key = `${m.id} ${m.mountpoint}`;
+    const earlier = failed.get(key);
+    // tried again only when this pass took mounts off it (mounted on it since the table was read)
+    if (earlier !== undefined && below.length === 0) {
+      errors.push(earlier);
+      continue;
+    }
     try {
       // its children gone, m is the top mount at its mount point: its type's helper may take it
       if (viaHelper?.(m) || unmountOnce(m.mountpoint, flags, policy, ctx)) {
@@ -442,6 +461,7 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
       }
       if (!(err instanceof MountkitError)) throw err;
       errors.push(err);
+      failed.set(key, err);
     }
   }
   return { unmounted, errors, missing, notMountPoint };

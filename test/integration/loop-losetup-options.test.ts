@@ -250,6 +250,22 @@ describe("loop list -O, -n, DEV, -j (losetup's)", () => {
     await expectFreed(img);
   });
 
+  test("a backing file named with a newline, an ESC, a tab, \\x or past ASCII: escaped byte for byte as losetup escapes it, in a UTF-8 locale and in C", () => {
+    fresh("losetup-list-escapes");
+    for (const name of ["a\nb", "e\x1b[1mx", "tab\tx", "b\\x41", "café"]) {
+      const file = fileOf(name, MiB);
+      const device = attached([file]);
+      for (const LANG of ["C.UTF-8", "C"]) {
+        const env = { ...process.env, LANG, LC_ALL: "", LC_CTYPE: "" };
+        const theirs = Bun.spawnSync(["losetup", "-l", "-O", "NAME,BACK-FILE,RO", "-j", file], { env }).stdout.toString();
+        const ours = runCli(["loop", "list", "-O", "NAME,BACK-FILE,RO", file], { env });
+        expect([name, LANG, ours.code, ours.stdout]).toEqual([name, LANG, 0, theirs]);
+        expect([name, LANG, ours.stdout.split("\n").length]).toEqual([name, LANG, 3]); // the header, one row, the end
+      }
+      expect(cli(["loop", "detach", device]).code).toBe(0);
+    }
+  });
+
   test("loop list DEV shows that device, as losetup --list DEV; -j DEV lists the devices attached to it; a device not attached: exit 1", async () => {
     fresh("losetup-list-dev");
     const img = image();

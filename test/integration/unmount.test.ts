@@ -160,6 +160,28 @@ describe("unmountRecursive", () => {
   });
 });
 
+describe("a mount that stays busy under unmountRecursive or unmountSubtree (umount -R)", () => {
+  for (const [name, unmountUnder] of [["unmountRecursive", unmountRecursive], ["unmountSubtree", unmountSubtree]] as const) {
+    test(`its EBUSY retries run once, though its sibling's unmount brings another pass; reported, its parent left (${name})`, () => {
+      s = scratch("recbusyonce");
+      const t = dir("t");
+      tmpfs(t);
+      for (const d of ["x", "y"]) {
+        mkdirSync(`${t}/${d}`);
+        tmpfs(`${t}/${d}`);
+      }
+      const sys = injectFaults(libcSyscalls, { umount2: { calls: "always", errno: Errno.EBUSY, path: `${t}/x` } });
+      const err = caught(() => unmountUnder(t, { sys, retry: withPolicy(quick, { attempts: 3 }) }));
+      expect(err).toBeInstanceOf(BatchError);
+      expect((err as BatchError).errors.map((e) => [(e as SyscallError).errnoName, (e as SyscallError).paths[0]])).toEqual([["EBUSY", `${t}/x`]]);
+      // before, the pass after y went tried x again: the whole policy twice (umount -R waited 5 s, not 2.5)
+      expect(sys.log.filter((c) => c[0] === "umount2" && c[1] === `${t}/x`)).toHaveLength(3);
+      expect(mountsUnder(t).map((m) => m.mountpoint).sort()).toEqual([t, `${t}/x`]);
+      unmountRecursive(t);
+    });
+  }
+});
+
 describe("a mount made while unmountRecursive or unmountSubtree runs", () => {
   /** libc's umount2, but its first call is preceded by another tmpfs mounted on target (a concurrent mount). */
   const mountingOverFirst = (target: string) => {

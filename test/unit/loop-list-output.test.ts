@@ -70,3 +70,21 @@ test("every column as losetup 2.38 writes it: device numbers as %3u:%-3u and %8u
     { name: "/dev/loop1", "back-ino": null, "back-maj:min": null, "maj:min": "7:1", partscan: false },
   ]);
 });
+
+test("a backing file's name is escaped as losetup's table escapes it (libsmartcols): a newline makes no row, an ESC never reaches the terminal; widths by terminal columns", () => {
+  const names = ["/c/café", "/c/a\nb", "/c/tab\tx", "/c/e\x1b[1mx", "/c/b\\x41", "/c/caf\udce9"];
+  const devices = names.map((backingFile, n) => device({ device: `/dev/loop${n}`, number: n, backingFile }));
+  // losetup 2.38 -l -O NAME,BACK-FILE,RO for the same files, in C.UTF-8
+  expect(formatLoopTable(devices, ["NAME", "BACK-FILE", "RO"]).split("\n")).toEqual([
+    "NAME       BACK-FILE    RO",
+    "/dev/loop0 /c/café       0",
+    "/dev/loop1 /c/a\\x0ab     0",
+    "/dev/loop2 /c/tab\\x09x   0",
+    "/dev/loop3 /c/e\\x1b[1mx  0",
+    "/dev/loop4 /c/b\\x5cx41   0",
+    "/dev/loop5 /c/caf\\xe9    0",
+    "",
+  ]);
+  // outside a UTF-8 locale (LANG=C) every byte past ASCII is escaped too
+  expect(formatLoopTable([devices[0]!], ["BACK-FILE"], true, true)).toBe("/c/caf\\xc3\\xa9\n");
+});

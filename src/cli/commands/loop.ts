@@ -10,6 +10,7 @@ import { checkSectorSize } from "../../plan/loop-size.ts";
 import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "../../plan/loop-encryption.ts";
 import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { formatLoopTable, loopColumns, loopColumnsHelp, loopListJson, needsBackingIdentity } from "../loop-list-output.ts";
+import { utf8Locale } from "../locale.ts";
 import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
@@ -231,7 +232,7 @@ function list(argv: readonly string[], io: Io, json: boolean): ExitCode {
       devices = listLoopDevices(associated ?? operand, options);
     }
     if (json) printJson(io, loopListJson(devices, columns));
-    else io.out(formatLoopTable(devices, columns, has(args, "noheadings")));
+    else io.out(formatLoopTable(devices, columns, has(args, "noheadings"), !utf8Locale()));
     return ExitCode.ok;
   } catch (err) {
     return reportError(io, err, json);
