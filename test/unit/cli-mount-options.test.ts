@@ -88,6 +88,7 @@ describe("-r, -w and -o in command-line order, as mount(8) appends each where it
     }
     // -t none names no filesystem; --source names only the source; -o bind is not the flag (mount(8) takes both)
     expect(options("--bind", "-t", "none", "a", "b")).toEqual(["bind"]);
+    expect(options("--bind", "-t", "", "a", "b")).toEqual(["bind"]); // "empty filesystem type", when the request is made
     expect(options("--rbind", "--source", "a", "b")).toEqual(["rbind"]);
     expect(options("-o", "bind", "-t", "tmpfs", "a", "b")).toEqual(["bind"]);
     expect(options("--make-private", "-t", "tmpfs", "b")).toEqual(["private"]);

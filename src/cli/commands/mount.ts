@@ -242,7 +242,8 @@ export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">)
  */
 function refuseIgnoredWith(operation: "bind" | "rbind" | "move", flags: ReadonlyMap<string, readonly string[]>): void {
   const type = flags.get("types")?.at(-1);
-  const ignored = type !== undefined && type !== "none" ? `-t ${type}` : flags.has("label") ? "-L" : flags.has("uuid") ? "-U" : undefined;
+  // (an empty -t is refused as such, later)
+  const ignored = type && type !== "none" ? `-t ${type}` : flags.has("label") ? "-L" : flags.has("uuid") ? "-U" : undefined;
   if (ignored === undefined) return;
   const what = operation === "move" ? "a moved mount keeps its filesystem" : "a bind mount has its source's filesystem";
   throw new UsageError(`mount: --${operation} does not go with ${ignored}: ${what}`, { hint: "give the source as a path, without -t, -L or -U" });
