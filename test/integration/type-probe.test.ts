@@ -257,7 +257,7 @@ describe("the binary", () => {
       ] as const) {
         const r = runCli(["mount", ...args], cwd === undefined ? {} : { cwd });
         expect([args, r.code, r.stderr]).toEqual([args, 0, ""]);
-        // before, mountinfo showed the name as typed (dev-link, loop0): findmnt and umount by device missed it
+        // before, mountinfo showed the name as typed (dev-link, loop0)
         expect(mountAt(t)?.source).toBe(loop.device);
         expect(runCli(["umount", t]).code).toBe(0);
       }
