@@ -30,7 +30,7 @@ export interface OpsContext {
   readonly sloppy?: boolean | undefined;
   /** mount(8)'s and umount(8)'s -n: such a helper gets -n (write no mtab) */
   readonly noMtab?: boolean | undefined;
-  /** mount -c: such a helper gets SOURCE and TARGET as given, not canonical */
+  /** mount -c: such a helper gets SOURCE and TARGET as given, not canonical, and mount(2) a block device by the name given */
   readonly noCanonicalize?: boolean | undefined;
   /** where such a helper's stdin, stdout and stderr go (a FUSE helper's output: see OpsOptions); "capture" when undefined */
   readonly helperStdio?: ProcessStdio | undefined;
@@ -64,7 +64,11 @@ export interface OpsOptions {
   sloppy?: boolean;
   /** mount(8)'s and umount(8)'s -n (--no-mtab): pass -n to such a helper, as util-linux does */
   noMtab?: boolean;
-  /** mount -c (--no-canonicalize): such a helper gets SOURCE and TARGET as given, where util-linux's otherwise gets their realpath */
+  /**
+   * mount -c (--no-canonicalize): such a helper gets SOURCE and TARGET as given, where util-linux's
+   * otherwise gets their realpath; and a block device source goes to mount(2) as given, not by
+   * its canonical name (libmount's: a /dev/disk link's device, /dev/mapper/NAME for /dev/dm-N)
+   */
   noCanonicalize?: boolean;
   /**
    * Where a mount.TYPE or umount.TYPE helper's stdin, stdout and stderr go: "capture" (the

@@ -11,7 +11,7 @@ import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./cont
 import { externalHelpers, locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
 import { fileType } from "../sys/stat.ts";
-import { deviceOfTag } from "./block-devices.ts";
+import { canonicalPath, deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
 import { runPlanInRoot } from "./pinned-target.ts";
@@ -139,6 +139,7 @@ const PLAN_ENV: PlanEnv = {
   },
   sourceKind,
   deviceOfTag,
+  deviceName: canonicalPath,
   userId: userIdOf,
   groupId: groupIdOf,
   realUserId: () => process.getuid!(),
@@ -148,6 +149,9 @@ const PLAN_ENV: PlanEnv = {
 
 /** PLAN_ENV for mount -w: no read-only fallback (plan/read-only-fallback.ts). */
 const READ_WRITE_ONLY_ENV: PlanEnv = Object.create(PLAN_ENV, { readWriteOnly: { value: true } });
+
+/** mount -c: a block device goes to mount(2) by the name given, not its canonical one. */
+const asTyped = (device: string): string => device;
 
 /** Each batch's PlanEnv: its tags found through the batch, once (batch-shared.ts). */
 const batchEnvs = new WeakMap<BatchShared, PlanEnv>();
@@ -167,8 +171,9 @@ function missingAsDevice(source: string): SourceKind {
 
 function sharedPlanEnv(ctx: OpsContext): PlanEnv {
   const readWrite = ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
+  const named = ctx.noCanonicalize ? Object.create(readWrite, { deviceName: { value: asTyped } }) : readWrite;
   // only mount(8)'s -f asks: an allocation per plan it prints
-  const base: PlanEnv = ctx.missingSourceAsDevice ? Object.create(readWrite, { sourceKind: { value: missingAsDevice } }) : readWrite;
+  const base: PlanEnv = ctx.missingSourceAsDevice ? Object.create(named, { sourceKind: { value: missingAsDevice } }) : named;
   const { batch } = ctx;
   if (batch === undefined) return base;
   let env = batchEnvs.get(batch);

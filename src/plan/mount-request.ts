@@ -60,6 +60,11 @@ export interface PlanEnv {
    */
   readonly deviceOfTag?: (tag: DeviceTag) => string | undefined;
   /**
+   * The name mount(2) is given for a block device source: its canonical path, as libmount
+   * canonicalizes it (mount -c: as typed). Without it the source goes as written.
+   */
+  readonly deviceName?: (device: string) => string;
+  /**
    * mount -w: read-write was asked explicitly, so a write-protected source is an error rather
    * than a read-only mount (plan/read-only-fallback.ts).
    */

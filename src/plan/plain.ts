@@ -17,6 +17,7 @@ import { propagationSteps } from "./propagation.ts";
 import { probedHelperArguments } from "./external-helper.ts";
 import { allowedProbedTypes, type ProbedMountStep } from "./probe-step.ts";
 import { isDevicePath, readOnlyFallback } from "./read-only-fallback.ts";
+import { BLOCK_FILESYSTEMS } from "./loop.ts";
 import type { MountStep, Plan, Step } from "./steps.ts";
 
 /** Flags that belong to one mount (not its superblock): a bind applies them by remounting. */
@@ -84,17 +85,18 @@ export function planPlain(ctx: MountContext): Plan {
     steps.push(probedMount(ctx, flags, data));
   } else {
     const mountFlags = flags & ~(MS_PROPAGATION | MS.REMOUNT);
+    const source = mount.source === "" ? "none" : typedDeviceSource(ctx);
     const step: MountStep = {
       op: "mount",
       role: "mount",
-      source: mount.source === "" ? "none" : mount.source,
+      source,
       target,
       fstype: mount.type,
       flags: mountFlags,
       data: data === "" ? null : data,
       inheritFlags: 0,
       undoable: true,
-      readOnlyFallback: isDevicePath(mount.source) && readOnlyFallback(ctx, mountFlags),
+      readOnlyFallback: isDevicePath(source) && readOnlyFallback(ctx, mountFlags),
     };
     steps.push(ctx.otherTypes.length === 0 ? step : { ...step, otherTypes: ctx.otherTypes });
   }
@@ -118,6 +120,20 @@ export function planPlain(ctx: MountContext): Plan {
   }
 
   return planFor(ctx, steps);
+}
+
+/**
+ * The source of a new mount of a block filesystem's type: a block device by the name libmount
+ * gives mount(2) (realpath, /dev/dm-N as /dev/mapper/NAME; env.deviceName), so mountinfo, mount's
+ * list and findmnt -S show the device, not the link or relative name typed (`/dev/disk/by-uuid/x`,
+ * `loop0` in /dev). Only those types ask what the source is, as the loop planner asks: tmpfs,
+ * proc and their kin never pay for it. Anything else goes as written.
+ */
+function typedDeviceSource(ctx: MountContext): string {
+  const { mount, env } = ctx;
+  if (env.deviceName === undefined) return mount.source;
+  if (!BLOCK_FILESYSTEMS.has(mount.type) && !ctx.otherTypes.some((t) => BLOCK_FILESYSTEMS.has(t))) return mount.source;
+  return ctx.sourceKind === "block" ? env.deviceName(mount.source) : mount.source;
 }
 
 const GIVE_TYPE = "give one with -t TYPE (or --bind for a bind mount)";
@@ -145,7 +161,7 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
   const helper = probedHelperArguments(ctx);
   return {
     op: "probed-mount",
-    source,
+    source: ctx.env.deviceName?.(source) ?? source,
     target: ctx.target,
     flags: mountFlags,
     data: data === "" ? null : data,

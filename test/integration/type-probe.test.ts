@@ -3,7 +3,7 @@
 // mount namespace. Other engineers use loop devices here too: checks look only at the devices
 // bound to this test's own images, and every device is released in finally.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { linkSync, writeFileSync } from "node:fs";
+import { linkSync, symlinkSync, writeFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, MountFailedError, SyscallError } from "../../src/errors.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
@@ -239,6 +239,35 @@ describe("the binary", () => {
     const dirSource = runCli(["mount", dir("src"), t]);
     expect(dirSource.code).toBe(32); // as mount(8)'s "is not a block device"
     expect(dirSource.stderr).toMatch(/no filesystem type given, and .*src is no block device or image file to read it from/);
+  });
+
+  test("a block device named through a symlink, a relative path or `..`: mount(2) gets its canonical name, as libmount passes it; -c keeps it as typed", async () => {
+    const { img, t } = imageAndTarget("probe-canonical");
+    const loop = attachLoop(img);
+    try {
+      loop.close();
+      const link = s.path("dev-link");
+      symlinkSync(loop.device, link);
+      const name = loop.device.slice("/dev/".length);
+      for (const [args, cwd] of [
+        [[link, t], undefined], // a /dev/disk/by-uuid link, as an fstab names it
+        [["-t", "ext4", link, t], undefined],
+        [[name, t], "/dev"], // mount loop0 /mnt, in /dev
+        [["-t", "ext4", `/dev/../dev/${name}`, t], undefined],
+      ] as const) {
+        const r = runCli(["mount", ...args], cwd === undefined ? {} : { cwd });
+        expect([args, r.code, r.stderr]).toEqual([args, 0, ""]);
+        // before, mountinfo showed the name as typed (dev-link, loop0)
+        expect(mountAt(t)?.source).toBe(loop.device);
+        expect(runCli(["umount", t]).code).toBe(0);
+      }
+      expect(runCli(["mount", "-c", link, t]).code).toBe(0);
+      expect(mountAt(t)?.source).toBe(link);
+      expect(runCli(["umount", t]).code).toBe(0);
+    } finally {
+      detachLoop(loop.device);
+    }
+    await expectFreed(img);
   });
 
   test("-t none names no type, as mount(8) and an fstab line take it: the image's type is read; with --bind, a bind", async () => {
