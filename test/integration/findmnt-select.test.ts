@@ -286,6 +286,11 @@ const DF_QUERIES = [
   ["-s", "-F", "$F", "-D"],
   ["-s", "-F", "$F", "-J", "-b", "-o", "TARGET,SIZE"],
   ["-s", "-F", "$F", "-t", "zzz"],
+  // -D takes a tmpfs before --real or --pseudo is asked
+  ["-D", "--real", "-o", "TARGET,FSTYPE", "-R", "$D"],
+  ["-D", "--real", "-n", "-o", "TARGET", "-M", "$D/a"],
+  ["-D", "--pseudo", "-n", "-o", "TARGET", "-M", "$D/a"],
+  ["-s", "-F", "$F", "-D", "--real", "-o", "TARGET"],
 ];
 
 test("-D as df (pseudo filesystems left out, tmpfs kept; -A all), SIZE USED AVAIL USE% (-b bytes), --real, --pseudo, and the exit code of a list that finds nothing: as findmnt", () => {
@@ -313,6 +318,10 @@ test("-D as df (pseudo filesystems left out, tmpfs kept; -A all), SIZE USED AVAI
   expect(outputs[26]).toMatch(new RegExp(`\n${d}/gone +\n`)); // no statfs: empty cells
   expect(outputs[27]).not.toContain(`${d}/p`);
   expect(outputs[29]).toBe("exit=1\n");
+  expect(outputs[30]).toMatch(new RegExp(`\n${d}/a +tmpfs\n`));
+  expect(outputs[30]).toContain(`${d}/p `); // -R: everything below the tmpfs found
+  expect(outputs.slice(31, 33)).toEqual([`${d}/a\nexit=0\n`, `${d}/a\nexit=0\n`]);
+  expect(outputs[33]).toBe(`TARGET\n${d}/a\n${d}/gone\nexit=0\n`);
 });
 
 test("a relative PATH whose absolute form is past PATH_MAX (from a working directory 4000 bytes deep): the mount holding it, as findmnt -T finds it", () => {
