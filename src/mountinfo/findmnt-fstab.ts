@@ -3,7 +3,8 @@
  * Pure: lines in, rows and values out. Checked against util-linux 2.38 findmnt -s by
  * test/integration/findmnt-select.test.ts, and -i, --shadowed, --vfs-all by findmnt-more.test.ts.
  */
-import { matchFstype, matchOptions, type FstabLine } from "../plan/fstab.ts";
+import { matchOptions, type FstabLine } from "../plan/fstab.ts";
+import { typesMatch } from "./findmnt-select.ts";
 import { isUserspaceExtension, lookupOption } from "../plan/option-table.ts";
 import { splitOptionText } from "../option-text.ts";
 import { invertedMatches, operandMayBeTarget, type RowTest } from "./findmnt-invert.ts";
@@ -107,7 +108,7 @@ export function selectFstabRows(lines: readonly FstabLine[], query: FstabQuery):
 function fstabFilter(query: FstabQuery): RowTest<FstabLine> {
   // -O reads the options as written: a line without any matches no pattern (libmount's NULL)
   const optionsMatch = (l: FstabLine) => query.options === undefined || (l.mntops !== undefined && matchOptions(l.options, query.options));
-  return (l) => (query.types === undefined || matchFstype(l.fstype, query.types)) && optionsMatch(l) && (query.kinds?.(l.fstype) ?? true) && !query.shadowed;
+  return (l) => (query.types === undefined || typesMatch(l.fstype, query.types)) && optionsMatch(l) && (query.kinds?.(l.fstype) ?? true) && !query.shadowed;
 }
 
 /** A line of this source: as written, as the /dev/disk link a tag names (FstabLine's source), or as the query's lookup finds. */
