@@ -3,7 +3,8 @@
  * Pure: lines in, rows and values out. Checked against util-linux 2.38 findmnt -s by
  * test/integration/findmnt-select.test.ts, and -i, --shadowed, --vfs-all by findmnt-more.test.ts.
  */
-import { matchFstype, matchOptions, type FstabLine } from "../plan/fstab.ts";
+import { matchOptions, type FstabLine } from "../plan/fstab.ts";
+import { typesMatch } from "./findmnt-select.ts";
 import { isUserspaceExtension, lookupOption } from "../plan/option-table.ts";
 import { splitOptionText } from "../option-text.ts";
 import { invertedMatches, operandMayBeTarget, type RowTest } from "./findmnt-invert.ts";
@@ -77,7 +78,7 @@ export interface FstabQuery {
   readonly path?: string | undefined;
   /** -M: lines with this mount point */
   readonly mountpoint?: string | undefined;
-  /** -S: lines with this source, as written */
+  /** -S: lines with this source (as written, or as sourceLookup finds) */
   readonly source?: string | undefined;
   /** -d backward: from the file's end */
   readonly backward?: boolean;
@@ -89,6 +90,11 @@ export interface FstabQuery {
   readonly shadowed?: boolean;
   /** -i: the lines the other tests turn down (invertedFstabRows) */
   readonly invert?: boolean;
+  /**
+   * A source beyond the text (PATH, -S), as libmount's cache meets a line's: the test of each
+   * line for that wanted source (fstabSourceLookup's). undefined: the text only (findmnt -C).
+   */
+  readonly sourceLookup?: ((wanted: string) => RowTest<FstabLine>) | undefined;
 }
 
 /** The lines findmnt -s prints for a query, in file order. */
@@ -102,11 +108,16 @@ export function selectFstabRows(lines: readonly FstabLine[], query: FstabQuery):
 function fstabFilter(query: FstabQuery): RowTest<FstabLine> {
   // -O reads the options as written: a line without any matches no pattern (libmount's NULL)
   const optionsMatch = (l: FstabLine) => query.options === undefined || (l.mntops !== undefined && matchOptions(l.options, query.options));
-  return (l) => (query.types === undefined || matchFstype(l.fstype, query.types)) && optionsMatch(l) && (query.kinds?.(l.fstype) ?? true) && !query.shadowed;
+  return (l) => (query.types === undefined || typesMatch(l.fstype, query.types)) && optionsMatch(l) && (query.kinds?.(l.fstype) ?? true) && !query.shadowed;
 }
 
-/** A line of this source, as written or as the device a tag names (FstabLine's source). */
-const sourceIs = (spec: string): RowTest<FstabLine> => (l) => l.spec === spec || l.source === spec;
+/** A line of this source: as written, as the /dev/disk link a tag names (FstabLine's source), or as the query's lookup finds. */
+function sourceTest(query: FstabQuery): (spec: string) => RowTest<FstabLine> {
+  return (spec) => {
+    const looked = query.sourceLookup?.(spec);
+    return (l) => l.spec === spec || l.source === spec || (looked?.(l) ?? false);
+  };
+}
 const targetIs = (path: string): RowTest<FstabLine> => (l) => l.target === path;
 
 /**
@@ -117,6 +128,7 @@ const targetIs = (path: string): RowTest<FstabLine> => (l) => l.target === path;
  */
 function invertedFstabRows(lines: readonly FstabLine[], query: FstabQuery): FstabLine[] {
   const { path, mountpoint, source } = query;
+  const sourceIs = sourceTest(query);
   const filtered = query.types !== undefined || query.options !== undefined || query.kinds !== undefined || query.shadowed;
   if (!filtered && path === undefined && mountpoint === undefined && source === undefined) return lines.slice();
   const base: RowTest<FstabLine>[] = [fstabFilter(query)];
@@ -130,6 +142,7 @@ function invertedFstabRows(lines: readonly FstabLine[], query: FstabQuery): Fsta
 
 /** The lines a query chooses, in file order, before -d and -f. */
 function fstabMatches(lines: readonly FstabLine[], query: FstabQuery): FstabLine[] {
+  const sourceIs = sourceTest(query);
   let out = lines.filter(fstabFilter(query));
   if (query.path !== undefined) {
     const byTarget = out.filter(targetIs(query.path));

@@ -49,7 +49,7 @@ export interface MountLookups {
 /** Whether a query filters nothing (no search, type, option, kind or --shadowed): findmnt then lists the whole table. */
 export function filtersNothing(query: MountQuery): boolean {
   const { types, options, kinds, shadowed, operands = [], target, mountpoint, source } = query;
-  return operands.length === 0 && target === undefined && mountpoint === undefined && source === undefined && !types && options === undefined && kinds === undefined && !shadowed;
+  return operands.length === 0 && target === undefined && mountpoint === undefined && source === undefined && types === undefined && options === undefined && kinds === undefined && !shadowed;
 }
 
 /**
@@ -91,10 +91,18 @@ function mountFilter(table: readonly MountInfo[], query: MountQuery): MountFilte
   // --shadowed: over-mounted in the table -U left, as findmnt tests it after its -U
   const shadowed = query.shadowed ? overmounted(table) : undefined;
   return (m) =>
-    (!types || matchFstype(m.fstype, types)) && // "nonfs,tmpfs", "noproc": as findmnt -t
+    (types === undefined || typesMatch(m.fstype, types)) && // "nonfs,tmpfs", "noproc": as findmnt -t
     (options === undefined || matchOptions(mountOptionItems(m), options)) &&
     (kinds === undefined || kinds(m.fstype)) &&
     (shadowed === undefined || shadowed(m));
+}
+
+/**
+ * findmnt -t TYPES: libmount's type pattern, except that an empty one (`-t ""`, an unset
+ * variable's) matches no type, as findmnt's does (mount's empty pattern matches every type).
+ */
+export function typesMatch(fstype: string, types: string): boolean {
+  return types !== "" && matchFstype(fstype, types);
 }
 
 /** A source as findmnt matches -S SOURCE (and a SOURCE operand): MAJ:MIN the mounts of that device number, else lookups.sourceIs. */

@@ -86,5 +86,10 @@ export function usePercent(counts: SpaceCounts): string {
 
 /** The types findmnt -D keeps (unless -A): real filesystems, and tmpfs-like ones (devtmpfs too), which hold data. */
 export function shownByDf(fstype: string): boolean {
-  return fstype.includes("tmpfs") || !isPseudoFilesystem(fstype);
+  return holdsData(fstype) || !isPseudoFilesystem(fstype);
+}
+
+/** A tmpfs-like type (tmpfs, devtmpfs: findmnt's strstr "tmpfs"), pseudo but holding data: -D keeps it. */
+export function holdsData(fstype: string): boolean {
+  return fstype.includes("tmpfs");
 }

@@ -162,6 +162,33 @@ test("SOURCES: every device carrying the UUID, one line each in a table (the oth
   else expect(tree).toMatch(new RegExp(`\n├─${d}/two +two\n└─${d}/one +DEV\n {2,}DEV\n`));
 });
 
+test("-s matches a source through its device, as findmnt's libmount: a tag line by the device, its other tag or its image file, a device line by a tag; -C and a pseudo filesystem's line by the text only", () => {
+  ws.fresh("findmnt-fstab-sources");
+  const image = ws.image("a", 8, ["-L", "lab el", "-U", UUID_A]);
+  const fstab = join(ws.dir("etc"), "fstab");
+  // the fstab names the attached device, so the setup writes it
+  const setup = [
+    'LA=$(losetup -f --show "$A")',
+    `printf '%s\\n' "UUID=${UUID_A} /u ext4 defaults 0 0" 'LABEL=lab\\040el /l ext4 defaults 0 0' "$LA /dl ext4 defaults 0 0" "$A /t tmpfs defaults 0 0" "UUID=${UUID_B} /ub ext4 defaults 0 0" > "$F"`,
+  ].join("\n");
+  const queries = [
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", "LABEL=lab el"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", `UUID=${UUID_A}`],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", "$LA"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "$LA"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "$A"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", "$AD/./$AN"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-i", "-S", "LABEL=lab el"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-C", "-S", "LABEL=lab el"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", `UUID=${UUID_B}`],
+  ];
+  // the image by a path that is not canonical
+  const slash = image.lastIndexOf("/");
+  const outputs = sameAsFindmnt(setup, queries, both({ A: image, AD: image.slice(0, slash), AN: image.slice(slash + 1), F: fstab }));
+  expect(outputs.slice(0, 4)).toEqual(Array(4).fill("/u\n/l\n/dl\nexit=0\n"));
+  expect(outputs.slice(4)).toEqual(["/u\n/l\n/t\nexit=0\n", "/u\n/l\nexit=0\n", "/t\n/ub\nexit=0\n", "/l\nexit=0\n", "/ub\nexit=0\n"]);
+});
+
 test("TID: the task whose table is read (this process for the live one, -N's, a /proc/PID file's, a saved file's numbered directory), as findmnt", () => {
   const s = ws.fresh("findmnt-tid");
   const numbered = join(s.path("saved"), "4242");

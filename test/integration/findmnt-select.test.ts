@@ -34,6 +34,9 @@ const QUERIES = [
   ["-n", "-o", "TARGET,SOURCE", "-t", "notmpfs", "srv:/exp"],
   ["-n", "-o", "TARGET,SOURCE", "$BLK"],
   ["-l", "-o", "TARGET,SOURCE", "-R", "srv:/exp"],
+  // an empty type list (an unset variable's) matches no type
+  ["-n", "-o", "TARGET", "-t", "", "-M", "$D/b"],
+  ["-n", "-o", "TARGET", "-i", "-t", "", "-M", "$D/b"],
 ];
 
 test("-M every mount on the mount point, -S every mount of a source, -f the first, -T the holder; exit 1 and no output for none", () => {
@@ -62,6 +65,8 @@ test("-M every mount on the mount point, -S every mount of a source, -f the firs
   expect(outputs[17]).toBe("exit=1\n");
   expect(outputs[18]).toContain(`${d}/b/deep ${blk}\n`);
   expect(outputs[19]).toContain(`${d}/c/in`);
+  expect(outputs[20]).toBe("exit=1\n");
+  expect(outputs[21]).toContain(`\n${d}/b\n`);
 });
 
 /** A block device node of this system, for a tmpfs to take its name as source: findmnt then looks DEVICE up as a source. */
@@ -286,6 +291,14 @@ const DF_QUERIES = [
   ["-s", "-F", "$F", "-D"],
   ["-s", "-F", "$F", "-J", "-b", "-o", "TARGET,SIZE"],
   ["-s", "-F", "$F", "-t", "zzz"],
+  // -D takes a tmpfs before --real or --pseudo is asked
+  ["-D", "--real", "-o", "TARGET,FSTYPE", "-R", "$D"],
+  ["-D", "--real", "-n", "-o", "TARGET", "-M", "$D/a"],
+  ["-D", "--pseudo", "-n", "-o", "TARGET", "-M", "$D/a"],
+  ["-s", "-F", "$F", "-D", "--real", "-o", "TARGET"],
+  // an empty type list matches no line: nothing listed, nothing verified
+  ["-s", "-F", "$F", "-t", ""],
+  ["-x", "-F", "$F", "-t", ""],
 ];
 
 test("-D as df (pseudo filesystems left out, tmpfs kept; -A all), SIZE USED AVAIL USE% (-b bytes), --real, --pseudo, and the exit code of a list that finds nothing: as findmnt", () => {
@@ -313,6 +326,11 @@ test("-D as df (pseudo filesystems left out, tmpfs kept; -A all), SIZE USED AVAI
   expect(outputs[26]).toMatch(new RegExp(`\n${d}/gone +\n`)); // no statfs: empty cells
   expect(outputs[27]).not.toContain(`${d}/p`);
   expect(outputs[29]).toBe("exit=1\n");
+  expect(outputs[30]).toMatch(new RegExp(`\n${d}/a +tmpfs\n`));
+  expect(outputs[30]).toContain(`${d}/p `); // -R: everything below the tmpfs found
+  expect(outputs.slice(31, 33)).toEqual([`${d}/a\nexit=0\n`, `${d}/a\nexit=0\n`]);
+  expect(outputs[33]).toBe(`TARGET\n${d}/a\n${d}/gone\nexit=0\n`);
+  expect(outputs.slice(34)).toEqual(["exit=1\n", "Success, no errors or warnings detected\nexit=0\n"]);
 });
 
 test("a relative PATH whose absolute form is past PATH_MAX (from a working directory 4000 bytes deep): the mount holding it, as findmnt -T finds it", () => {

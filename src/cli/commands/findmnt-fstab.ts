@@ -5,10 +5,13 @@
  */
 import { normalize } from "../../path.ts";
 import { ExitCode } from "../../errors.ts";
-import { canonicalPath, deviceOfTagSpec, sourceDeviceReads } from "../../ops/block-devices.ts";
+import { canonicalPath, deviceIds, deviceOfTagSpec, sourceDeviceReads } from "../../ops/block-devices.ts";
+import { isNetworkFilesystem, isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
+import type { DeviceIds } from "../../mountinfo/findmnt-devices.ts";
+import type { FstabLine } from "../../plan/fstab.ts";
 import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
 import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
-import { parseTagSpec } from "../../tag-spec.ts";
+import { parseTagSpec, type TagSpec } from "../../tag-spec.ts";
 import { DEFAULT_COLUMNS, shellColumns, writeRowsJson, writeRowsPairs, writeRowsTable } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";
 import { FSTAB_COLUMNS, FSTAB_VFS_ALL, selectFstabRows, type FstabRow } from "../../mountinfo/findmnt-fstab.ts";
@@ -53,6 +56,7 @@ export function fstabListing(
     kinds,
     shadowed: has(args, "shadowed"),
     invert: has(args, "invert"),
+    sourceLookup: canonicalize ? fstabSourceLookup() : undefined,
   });
   // As findmnt: an fstab is a list, never a tree, so finding nothing prints nothing and exits 1.
   if (selected.length === 0) return ExitCode.usage;
@@ -88,4 +92,34 @@ function shownSource(spec: string, { evaluate, canonicalize }: { evaluate: boole
   const tag = parseTagSpec(spec);
   if (tag !== undefined) return evaluate ? (deviceOfTagSpec(tag) ?? null) : spec;
   return canonicalize ? canonicalPath(spec) : spec;
+}
+
+/**
+ * A wanted source (PATH, -S) against each line beyond its text, as libmount matches an fstab
+ * line's source with its cache: the wanted one resolved (a tag's device, else the path made
+ * canonical); a line's path source equal to that, as written or canonical; a line's tag one the
+ * resolved device (or image file) carries. So `-S LABEL=x` finds the line `UUID=y` of the same
+ * filesystem, and `-S /dev/sdb1` both. A pseudo or network filesystem's line is matched by its
+ * text only, as libmount matches it.
+ */
+function fstabSourceLookup(): (wanted: string) => (line: FstabLine) => boolean {
+  return (wanted) => {
+    const tag = parseTagSpec(wanted);
+    const resolved = tag !== undefined ? deviceOfTagSpec(tag) : canonicalPath(wanted);
+    if (resolved === undefined || resolved === "") return () => false;
+    let ids: DeviceIds | undefined; // read once, when a tag line asks
+    return (line) => {
+      if (isPseudoFilesystem(line.fstype) || isNetworkFilesystem(line.fstype)) return false;
+      const lineTag = parseTagSpec(line.spec);
+      if (lineTag === undefined) return line.spec === resolved || canonicalPath(line.spec) === resolved;
+      ids ??= deviceIds(resolved);
+      return carriesTag(ids, lineTag);
+    };
+  };
+}
+
+/** Whether a device's ids hold NAME=value (ID, which no superblock holds, never). */
+function carriesTag(ids: DeviceIds, tag: TagSpec): boolean {
+  const value = { UUID: ids.uuid, LABEL: ids.label, PARTUUID: ids.partuuid, PARTLABEL: ids.partlabel, ID: undefined }[tag.name];
+  return value !== undefined && value === tag.value;
 }

@@ -6,7 +6,7 @@
 import { ExitCode } from "../../errors.ts";
 import { verifyFstabFile } from "../../ops/fstab-verify.ts";
 import { countNotes, type VerifyLevel } from "../../plan/fstab-verify.ts";
-import { matchFstype } from "../../plan/type-pattern.ts";
+import { typesMatch } from "../../mountinfo/findmnt-select.ts";
 import { has, last, values, type ParsedArgs } from "../args.ts";
 import { printResult, type Io } from "../output.ts";
 
@@ -17,7 +17,7 @@ export function verifyCommand(args: ParsedArgs, io: Io, json: boolean): ExitCode
   const types = last(args, "types");
   const helperDir = last(args, "helper-dir");
   const verdict = verifyFstabFile(paths.length === 0 ? undefined : paths, helperDir === undefined ? {} : { helperDir });
-  const lines = types === undefined ? verdict.lines : verdict.lines.filter((v) => matchFstype(v.line.fstype, types));
+  const lines = types === undefined ? verdict.lines : verdict.lines.filter((v) => typesMatch(v.line.fstype, types));
   const errors = lines === verdict.lines ? verdict.errors : countNotes(lines, "error");
   const warnings = lines === verdict.lines ? verdict.warnings : countNotes(lines, "warning");
   const parseErrors = verdict.parseErrors;

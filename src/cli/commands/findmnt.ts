@@ -22,7 +22,7 @@ import {
   type Columns,
 } from "../../mountinfo/findmnt.ts";
 import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
-import { DF_COLUMNS, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
+import { DF_COLUMNS, holdsData, shownByDf, SPACE_COLUMN_NAMES, spaceColumns } from "../../mountinfo/findmnt-space.ts";
 import { isPseudoFilesystem } from "../../mountinfo/filesystem-kinds.ts";
 import { spaceAtPaths } from "../../ops/filesystem-space.ts";
 import {
@@ -329,7 +329,11 @@ function filesystemKinds(args: ParsedArgs): ((fstype: string) => boolean) | unde
   const real = has(args, "real");
   const pseudo = has(args, "pseudo");
   if (!df && !real && !pseudo) return undefined;
-  return (fstype) => (!df || shownByDf(fstype)) && (!real || !isPseudoFilesystem(fstype)) && (!pseudo || isPseudoFilesystem(fstype));
+  return (fstype) => {
+    // as findmnt: -D takes a tmpfs-like type before it asks --real or --pseudo (-D --real keeps tmpfs)
+    if (df && holdsData(fstype)) return true;
+    return (!df || shownByDf(fstype)) && (!real || !isPseudoFilesystem(fstype)) && (!pseudo || isPseudoFilesystem(fstype));
+  };
 }
 
 /** SIZE, USED, AVAIL, USE% of a mount: statfs(2) of its mount point (of the top of a stack there, as findmnt's statvfs). */
