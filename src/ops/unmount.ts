@@ -423,6 +423,8 @@ interface Pass {
  */
 type FailedMounts = Map<string, MountkitError>;
 
+const failureKey = (m: MountInfo): string => `${m.id} ${m.mountpoint}`;
+
 /**
  * Unmount the mounts of order (deepest first), children before parents. A mount is tried only
  * once all its children are gone, so none is retried for EBUSY in vain; one in failed keeps its
@@ -438,8 +440,8 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
   for (const m of order) {
     const below = children.get(m.id) ?? [];
     if (below.some((child) => !gone.has(child))) continue;
-    const key = `${m.id} ${m.mountpoint}`;
-    const earlier = failed.get(key);
+    // (no key made while nothing failed: a pass over thousands of mounts allocates none)
+    const earlier = failed.size === 0 ? undefined : failed.get(failureKey(m));
     // tried again only when this pass took mounts off it (mounted on it since the table was read)
     if (earlier !== undefined && below.length === 0) {
       errors.push(earlier);
@@ -461,7 +463,7 @@ function unmountPass(order: readonly MountInfo[], { ctx, flags, policy, viaHelpe
       }
       if (!(err instanceof MountkitError)) throw err;
       errors.push(err);
-      failed.set(key, err);
+      failed.set(failureKey(m), err);
     }
   }
   return { unmounted, errors, missing, notMountPoint };
