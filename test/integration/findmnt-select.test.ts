@@ -37,6 +37,11 @@ const QUERIES = [
   // an empty type list (an unset variable's) matches no type
   ["-n", "-o", "TARGET", "-t", "", "-M", "$D/b"],
   ["-n", "-o", "TARGET", "-i", "-t", "", "-M", "$D/b"],
+  // an empty PATH (an unset variable's) names "/", to findmnt as to libmount
+  ["-n", "-o", "TARGET", "-M", ""],
+  ["-n", "-o", "TARGET", "-T", ""],
+  ["-n", "-o", "TARGET", ""],
+  ["-n", "-o", "TARGET", "-t", "tmpfs", "-M", ""],
 ];
 
 test("-M every mount on the mount point, -S every mount of a source, -f the first, -T the holder; exit 1 and no output for none", () => {
@@ -67,6 +72,8 @@ test("-M every mount on the mount point, -S every mount of a source, -f the firs
   expect(outputs[19]).toContain(`${d}/c/in`);
   expect(outputs[20]).toBe("exit=1\n");
   expect(outputs[21]).toContain(`\n${d}/b\n`);
+  for (const i of [22, 23, 24]) expect(outputs[i]).toBe("/\nexit=0\n");
+  expect(outputs[25]).toBe("exit=1\n");
 });
 
 /** A block device node of this system, for a tmpfs to take its name as source: findmnt then looks DEVICE up as a source. */
@@ -213,6 +220,7 @@ const FSTAB_QUERIES = [
   ["-s", "-F", "$F", "-f", "-n"],
   ["-o", "TARGET,FREQ,PASSNO", "-M", "$D"],
   ["-J", "-o", "TARGET,FREQ", "-M", "$D"],
+  ["-s", "-F", "$F", "-n", "-o", "SOURCE", "-M", ""],
 ];
 
 test("-s an fstab's lines (-F FILE, -e, VFS-/FS-OPTIONS, FREQ, PASSNO), chosen by PATH, -M, -S, -t, -O, -f: as findmnt -s", () => {
@@ -231,6 +239,7 @@ test("-s an fstab's lines (-F FILE, -e, VFS-/FS-OPTIONS, FREQ, PASSNO), chosen b
   expect(outputs[13]).toBe("exit=1\n");
   expect(outputs[16]).toContain('"source": "UUID=abcd-1234"');
   expect(outputs[20]).toMatch(/FREQ PASSNO\n.* +\nexit=0/);
+  expect(outputs[22]).toBe("UUID=abcd-1234\nexit=0\n");
 });
 
 test("-s with a bad fstab line: a warning naming it, the other lines printed (as findmnt ignores it); a missing fstab: exit 1 naming open(2)", () => {

@@ -70,12 +70,14 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     if (has(args, "poll")) throw new UsageError("findmnt: --poll is not supported: mountkit does not watch the mount table (util-linux findmnt --poll does)");
     // the fstab checks load only for --verify
     if (has(args, "verify")) return (require("./findmnt-verify.ts") as typeof import("./findmnt-verify.ts")).verifyCommand(args, io, json);
-    const target = last(args, "target");
-    const mountpoint = last(args, "mountpoint");
+    const target = rootIfEmpty(last(args, "target"));
+    const mountpoint = rootIfEmpty(last(args, "mountpoint"));
     const source = last(args, "source");
     // one operand: a PATH (or a source); two: a SOURCE and its TARGET, as findmnt's
-    const [first, second] = args.operands;
     if (args.operands.length > 2) throw new UsageError("findmnt: give at most two operands: a SOURCE and a TARGET, or one PATH");
+    // the last operand is the PATH (the only one, or a SOURCE's TARGET)
+    const operands = args.operands.map((operand, i) => (i === args.operands.length - 1 ? rootIfEmpty(operand)! : operand));
+    const [first, second] = operands;
     if (first !== undefined && (target ?? mountpoint ?? source) !== undefined) {
       throw new UsageError("findmnt: options --target and --source can't be used together with command line element that is not an option");
     }
@@ -109,7 +111,7 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
       options: last(args, "options"),
       kinds,
       shadowed: has(args, "shadowed"),
-      operands: args.operands,
+      operands,
       target,
       mountpoint,
       source,
@@ -226,6 +228,14 @@ function systemLookups(table: readonly MountInfo[], saved: boolean, canonicalize
     return at !== undefined ? lookupMount(table, at) : holderByMountId(table, path);
   };
   return { point: existingRealpath, holder, sourceIs, operandKind };
+}
+
+/**
+ * An empty PATH ("-M \"$dir\"" with dir unset) names "/", as in findmnt: libmount compares paths
+ * without their trailing slashes, so "/" and "" are the same path to it.
+ */
+function rootIfEmpty(path: string | undefined): string | undefined {
+  return path === "" ? "/" : path;
 }
 
 /** PATH's text made absolute as libmount's absolute_path makes it: the working directory, then PATH without a leading "./". */
