@@ -120,7 +120,9 @@ function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts):
   const bind = line.options.some((o) => o === "bind" || o === "rbind") || line.fstype === "bind" || line.fstype === "rbind";
 
   if (!swap) verifyTarget(line, earlier, facts, note, missing, bind);
-  const device = verifySource(line, facts, note, missing, bind);
+  // a swap line's missing device path is findmnt's warning (swapon's to fail, not mount -a's); its missing tag stays an error, as findmnt's
+  const missingPath = swap ? (message: string) => note("warning", message) : missing;
+  const device = verifySource(line, facts, note, missing, missingPath, bind);
   if (swap) {
     if (device !== undefined && facts.pathType(device) !== undefined) note("info", "swap area");
     return notes;
@@ -173,7 +175,7 @@ function verifyTarget(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts
 }
 
 /** The device the line mounts, when its source names one (a path or a tag); undefined for "tmpfs", "server:/x"... */
-function verifySource(line: FstabLine, facts: VerifyFacts, note: Note, missing: Missing, bind: boolean): string | undefined {
+function verifySource(line: FstabLine, facts: VerifyFacts, note: Note, missing: Missing, missingPath: Missing, bind: boolean): string | undefined {
   const tag = deviceTagOf(line.source);
   if (tag !== undefined) {
     const spec = `${tag.name}=${tag.value}`;
@@ -185,7 +187,7 @@ function verifySource(line: FstabLine, facts: VerifyFacts, note: Note, missing: 
   if (!line.source.startsWith("/")) return undefined;
   const type = facts.pathType(line.source);
   if (type === undefined) {
-    missing(`unreachable source: ${line.source}`);
+    missingPath(`unreachable source: ${line.source}`);
     return undefined;
   }
   if (bind) return undefined;

@@ -152,6 +152,17 @@ test("swap lines: the source is checked, not the target; the root's pass number;
   expect(v.parseErrors).toEqual(["line 3: 2 fields, expected at least 3 (source, target, type)"]);
 });
 
+test("swap lines: a missing device path is a warning (swapon's business, not mount -a's), a missing tag an error, as findmnt --verify", () => {
+  const v = verify("/dev/sdz9 none swap sw\n/swapfile swap swap defaults\nLABEL=nope none swap sw\nLABEL=later none swap noauto\n", facts({}));
+  expect(v.notes).toEqual([
+    [1, "warning: unreachable source: /dev/sdz9"],
+    [2, "warning: unreachable source: /swapfile"],
+    [3, "error: unreachable source: LABEL=nope"],
+    [4, "warning: unreachable source: LABEL=later"],
+  ]);
+  expect([v.errors, v.warnings]).toEqual([1, 3]);
+});
+
 // Checked for its answers only: how it scales (a scan of all earlier lines took 8 s at 5000 lines,
 // hours at 100 000) is measured by scripts/limits.ts, never timed in a test.
 test("a 5000-line fstab: a repeated target and wrong orders found far apart", () => {
