@@ -6,7 +6,7 @@
  * file mounted with no type or a block filesystem's type gets one without any of them, and a
  * loop mount with no type reads it from the device's superblock. Pure.
  */
-import { PlanError } from "../errors.ts";
+import { PlanError, quotePath } from "../errors.ts";
 import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
 import { probedLoopHelperArguments } from "./external-helper.ts";
 import { legacyForced, type KernelFacts } from "./facts.ts";
@@ -51,6 +51,21 @@ export function isImageMount(ctx: MountContext): boolean {
   return ctx.sourceKind === "file";
 }
 
+/**
+ * An image file under a type list led by a type mounted from no file (-t tmpfs,ext4): the list's
+ * block filesystem would take the image through a loop device, the first type would not. mount(8)
+ * attaches the device and mounts the tmpfs, naming it after the device freed at once: a wrong -t
+ * far more likely than a wish, so which one is meant is asked.
+ */
+function imageUnderFileLessType(ctx: MountContext): PlanError {
+  const { mount } = ctx;
+  const blockType = ctx.otherTypes.find((t) => BLOCK_FILESYSTEMS.has(t)) ?? "a block filesystem";
+  const file = quotePath(mount.source);
+  return new PlanError(`${ctx.action}: ${mount.type} is not mounted from a file, and ${file} is an image file that ${blockType} would be mounted from through a loop device`, {
+    hint: `give the one type meant: -t ${mount.type}, or -t ${blockType} for the image`,
+  });
+}
+
 /** Whether a path is a loop device's node, as mount sources show them (/dev/loop3). */
 export function isLoopDevice(path: string): boolean {
   return /^\/dev\/loop\d+$/.test(path);
@@ -92,6 +107,7 @@ export function planLoop(ctx: MountContext): Plan {
   const { mount, options } = ctx;
   if (isBind(ctx)) throw new PlanError(`${ctx.action}: loop and bind cannot be combined`);
   if (isPseudoFilesystem(mount.type) || isNetworkFilesystem(mount.type)) {
+    if (!options.loop) throw imageUnderFileLessType(ctx);
     // mount(8) sets up no loop device for these and drops the options unsaid; a loop device
     // asked for and not made is more likely a mistake (a wrong -t) than a wish
     const words = loopOptionWords(options);

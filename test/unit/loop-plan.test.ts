@@ -236,6 +236,14 @@ describe("offset= and sizelimit= ask for a loop device without loop (libmount's 
     }
   });
 
+  test("an image file under a type list led by a pseudo filesystem (-t tmpfs,ext4): a PlanError naming the types and the file, not a loop option nobody gave", () => {
+    const err = caught(() => planMount({ type: "tmpfs,ext4", source: "/images/a.img", options: [] }, "/mnt", fd, { sourceKind: () => "file" })) as PlanError;
+    expect(err).toBeInstanceOf(PlanError);
+    expect(err.message).toBe("mount /images/a.img on /mnt: tmpfs is not mounted from a file, and /images/a.img is an image file that ext4 would be mounted from through a loop device");
+    expect(err.message).not.toContain("no loop device for loop");
+    expect(err.hint).toBe("give the one type meant: -t tmpfs, or -t ext4 for the image");
+  });
+
   test("a remount drops them, as mount(8): no loop device, nothing for the kernel", () => {
     const step = only({ type: "", source: "", options: ["remount", "ro", "offset=4096"] }) as MountStep;
     expect(step).toMatchObject({ op: "mount", data: null });
