@@ -134,7 +134,7 @@ function verifyLine(line: FstabLine, earlier: EarlierLines, facts: VerifyFacts):
       entry = fstabEntry(line);
     } catch (err) {
       if (!(err instanceof PlanError)) throw err;
-      note("error", err.message.slice(`${lineName(line)}: `.length));
+      note(optional ? "warning" : "error", err.message.slice(`${lineName(line)}: `.length));
     }
     // planning a line whose source or target is missing would only say so again
     const problem = entry === undefined || unreachable || notes.some((n) => n.level === "error") ? undefined : facts.planProblem(entry);

@@ -108,8 +108,8 @@ test("types: unknown (FUSE types are their helpers'), auto probed or not, a mism
 test("options: what planning refuses is an error; not asked when the line has an error already; a bad mkdir mode", () => {
   const asked: number[] = [];
   const v = verify(
-    ["tmpfs /a tmpfs mode=banana", "tmpfs /gone tmpfs mode=banana", "tmpfs /b tmpfs X-mount.mkdir=999"].join("\n"),
-    facts({ "/a": "dir", "/b": "dir" }, {
+    ["tmpfs /a tmpfs mode=banana", "tmpfs /gone tmpfs mode=banana", "tmpfs /b tmpfs X-mount.mkdir=999", "tmpfs /c tmpfs noauto,X-mount.mkdir=999", "tmpfs /d tmpfs nofail,X-mount.mkdir=abc"].join("\n"),
+    facts({ "/a": "dir", "/b": "dir", "/c": "dir", "/d": "dir" }, {
       planProblem: (entry) => {
         asked.push(entry.index);
         return entry.mount.options.includes("mode=banana") ? 'option "mode=banana" refused by the kernel' : undefined;
@@ -120,6 +120,9 @@ test("options: what planning refuses is an error; not asked when the line has an
     [1, 'error: option "mode=banana" refused by the kernel'],
     [2, "error: target does not exist"],
     [3, 'error: X-mount.mkdir mode "999" is not an octal mode'],
+    // mount -a skips a noauto line and forgives a nofail one: a warning, as the kernel's refusals there
+    [4, 'warning: X-mount.mkdir mode "999" is not an octal mode'],
+    [5, 'warning: X-mount.mkdir mode "abc" is not an octal mode'],
   ]);
   expect(asked).toEqual([1]);
 });
