@@ -169,7 +169,7 @@ test("-s matches a source through its device, as findmnt's libmount: a tag line 
   // the fstab names the attached device, so the setup writes it
   const setup = [
     'LA=$(losetup -f --show "$A")',
-    `printf '%s\\n' "UUID=${UUID_A} /u ext4 defaults 0 0" 'LABEL=lab\\040el /l ext4 defaults 0 0' "$LA /dl ext4 defaults 0 0" "$A /t tmpfs defaults 0 0" "UUID=${UUID_B} /ub ext4 defaults 0 0" > "$F"`,
+    `printf '%s\\n' "UUID=${UUID_A} /u ext4 defaults 0 0" 'LABEL=lab\\040el /l ext4 defaults 0 0' "$LA /dl ext4 defaults 0 0" "$A /t tmpfs defaults 0 0" "UUID=${UUID_B} /ub ext4 defaults 0 0" '/nonexist-mk/img /m ext4 defaults 0 0' > "$F"`,
   ].join("\n");
   const queries = [
     ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", "LABEL=lab el"],
@@ -181,12 +181,25 @@ test("-s matches a source through its device, as findmnt's libmount: a tag line 
     ["-s", "-F", "$F", "-n", "-o", "TARGET", "-i", "-S", "LABEL=lab el"],
     ["-s", "-F", "$F", "-n", "-o", "TARGET", "-C", "-S", "LABEL=lab el"],
     ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", `UUID=${UUID_B}`],
+    // a wanted source that resolves to no device: its text alone
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", "LABEL=mk-none"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", "/nonexist-mk/img"],
+    ["-s", "-F", "$F", "-n", "-o", "TARGET", "-S", "/nonexist-mk/../nonexist-mk/img"],
   ];
   // the image by a path that is not canonical
   const slash = image.lastIndexOf("/");
   const outputs = sameAsFindmnt(setup, queries, both({ A: image, AD: image.slice(0, slash), AN: image.slice(slash + 1), F: fstab }));
   expect(outputs.slice(0, 4)).toEqual(Array(4).fill("/u\n/l\n/dl\nexit=0\n"));
-  expect(outputs.slice(4)).toEqual(["/u\n/l\n/t\nexit=0\n", "/u\n/l\nexit=0\n", "/t\n/ub\nexit=0\n", "/l\nexit=0\n", "/ub\nexit=0\n"]);
+  expect(outputs.slice(4)).toEqual([
+    "/u\n/l\n/t\nexit=0\n",
+    "/u\n/l\nexit=0\n",
+    "/t\n/ub\n/m\nexit=0\n",
+    "/l\nexit=0\n",
+    "/ub\nexit=0\n",
+    "exit=1\n",
+    "/m\nexit=0\n",
+    "exit=1\n",
+  ]);
 });
 
 test("TID: the task whose table is read (this process for the live one, -N's, a /proc/PID file's, a saved file's numbered directory), as findmnt", () => {
