@@ -100,6 +100,17 @@ describe("mount and umount", () => {
     const notTmpfs = runCli(["mount", "-t", "notmpfs"]).stdout;
     expect(notTmpfs).not.toContain(" type tmpfs (");
     expect(notTmpfs).toContain(" type proc (");
+    // flags mount(8) takes with the list and has nothing to do with: the same list; options, an operation: a usage error
+    for (const flags of [["-v"], ["-n"], ["--fake"], ["-i", "-s", "-c"], ["--no-mtab"], ["-F"], ["-O", "size=1m"], ["--target-prefix", "/x"]]) {
+      const listed = runCli(["mount", ...flags, "-t", "tmpfs"]);
+      expect([flags, listed.code, listed.stderr]).toEqual([flags, 0, ""]);
+      expect(listed.stdout.split("\n").filter(Boolean)).toEqual(tmpfsOnly);
+      expect(Bun.spawnSync(["mount", ...flags, "-t", "tmpfs"]).exitCode).toBe(0); // util-linux lists too
+    }
+    for (const flags of [["-o", "ro"], ["-r"], ["-w"], ["--bind"], ["--make-private"], ["-m"]]) {
+      expect([flags, runCli(["mount", ...flags]).code]).toEqual([flags, 1]);
+      expect(Bun.spawnSync(["mount", ...flags]).exitCode).toBe(1); // util-linux: bad usage
+    }
     expect(runCli(["umount", t, tabbed]).code).toBe(0);
   });
 

@@ -360,10 +360,17 @@ function explicitOperands(operands: readonly string[], flags: ReadonlyMap<string
   return operands.length === 0 ? [target!] : [operands[0]!, target!];
 }
 
-/** `mount` with no arguments: the mount table, as mount(8) prints it; `-t TYPES` keeps those types (a "no" prefix excludes). */
-/** The flags that go with the list of mounts (`mount`, `mount -t TYPES`, `mount -l`). */
-const LIST_FLAGS: ReadonlySet<string> = new Set(["types", "namespace", "show-labels"]);
+/**
+ * The flags that go with the list of mounts (`mount`, `mount -t TYPES`, `mount -l`), and those
+ * mount(8) takes there and has nothing to do with (`mount -v`, `mount -O x`): no options, no
+ * operation, no source or target.
+ */
+const LIST_FLAGS: ReadonlySet<string> = new Set([
+  "types", "namespace", "show-labels",
+  "verbose", "dry-run", "internal-only", "sloppy", "no-mtab", "no-canonicalize", "fork", "test-opts", "target-prefix",
+]);
 
+/** `mount` with no arguments: the mount table, as mount(8) prints it; `-t TYPES` keeps those types (a "no" prefix excludes). */
 function listMounts(io: Io, types: string | undefined, labels: boolean): ExitCode {
   let mounts = readMountInfo();
   if (types !== undefined) {
