@@ -6,7 +6,7 @@ import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import { MS } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { isBind } from "../plan/mount-request.ts";
+import { isBind, isPropagationChange } from "../plan/mount-request.ts";
 import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
@@ -96,7 +96,7 @@ const GENERIC_EINVAL = "wrong fs type, bad option, bad superblock, or a propagat
 function changesExisting(mount: Mount): boolean {
   const options = classifyOptions(mount.options);
   if (options.flags & MS.REMOUNT) return true;
-  return options.propagation.length > 0 && mount.source === "" && (mount.type === "" || mount.type === "none") && !(options.flags & MS.BIND);
+  return isPropagationChange(mount, options);
 }
 
 /**
