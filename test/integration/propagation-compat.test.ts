@@ -89,3 +89,17 @@ test("an fstab line `none DIR none shared` changes DIR's propagation, under -a a
   expect(beside(setup, ["-a", "-T", "fstab"]).left).toEqual(["D/a ta shared"]);
   expect(beside(setup, ["-T", "fstab", `a`]).left).toEqual(["D/a ta shared"]);
 });
+
+test("a bind of an unbindable mount is EINVAL, as util-linux's; the hint names the unbindable mount (before: the generic causes)", () => {
+  ws.fresh("propagation-unbindable");
+  const setup = `${SETUP}; mkdir -p a/s b; mount --make-unbindable a`;
+  for (const args of [["--bind", "a", "b"], ["--rbind", "a/s", "b"], ["--bind", "-o", "ro", "a/s", "b"]]) {
+    const util = beside(setup, args);
+    expect([args.join(" "), util.code, util.left]).toEqual([args.join(" "), 32, ["D/a ta unbindable"]]);
+    const ours = runIn(ws.dir("d"), setup, '"$MK" mount', args);
+    expect(ours.stderr).toMatch(/: mount\(2\): EINVAL \(Invalid argument\) \(.*a\/?s? is on an unbindable mount \(.*\/d\/a\): it cannot be bound \(--make-private .*\/d\/a first\)\)\n$/);
+  }
+  // an unbindable mount below an rbind's source is left out of the copy, as util-linux leaves it
+  const below = beside(`${SETUP}; mkdir -p a/u b; mount -t tmpfs tu a/u; mount --make-unbindable a/u`, ["--rbind", "a", "b"]);
+  expect([below.code, below.left]).toEqual([0, ["D/a ta private", "D/a/u tu unbindable", "D/b ta private"]]);
+});
