@@ -235,8 +235,9 @@ export function isBind(request: { readonly mount: Mount; readonly options?: Clas
  * mount nothing (mount(8) says "cannot remount ..."; "mount none on /m" read as a new mount).
  */
 function describeAction(mount: Mount, target: string, options?: ClassifiedOptions): string {
-  if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
+  // a move first: the move planner claims a request with both, and refuses the remount
   if (options !== undefined && options.flags & MS.MOVE) return `move ${quotePath(mount.source)} to ${quotePath(target)}`;
+  if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
   if (options !== undefined && isPropagationChange(mount, options)) return `change the propagation of ${quotePath(target)}`;
   const what = mount.source || mount.type || "none";
   return `mount ${quotePath(what)} on ${quotePath(target)}`;
