@@ -6,12 +6,12 @@ import { Errno } from "../errno.ts";
 import { quotePath, SyscallError } from "../errors.ts";
 import { MS } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { isBind } from "../plan/mount-request.ts";
+import { isBind, isPropagationChange } from "../plan/mount-request.ts";
 import { classifyOptions } from "../plan/options.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
-import { mountAtTarget, moveHint, moveLoopHint, notMountPointHint } from "./move-hints.ts";
+import { mountAtTarget, moveHint, moveLoopHint, notMountPointHint, unbindableSourceHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
 import { TOP_MOUNT_ONLY } from "./idmap-refusal.ts";
 
@@ -74,6 +74,7 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
         if (hint !== undefined) return hint;
       }
       if (changesExisting(mount)) return notMountPointHint(target) ?? (classifyOptions(mount.options).flags & MS.REMOUNT ? REMOUNT_EINVAL : GENERIC_EINVAL);
+      if (isTheBind(err, mount)) return unbindableSourceHint(mount.source) ?? GENERIC_EINVAL;
       return GENERIC_EINVAL;
     case Errno.ELOOP:
       return isTheMove(err, mount) ? moveLoopHint(mount.source, target) : undefined;
@@ -96,7 +97,7 @@ const GENERIC_EINVAL = "wrong fs type, bad option, bad superblock, or a propagat
 function changesExisting(mount: Mount): boolean {
   const options = classifyOptions(mount.options);
   if (options.flags & MS.REMOUNT) return true;
-  return options.propagation.length > 0 && mount.source === "" && (mount.type === "" || mount.type === "none") && !(options.flags & MS.BIND);
+  return isPropagationChange(mount, options);
 }
 
 /**
@@ -112,6 +113,11 @@ function notDirectoryHint(mount: Mount, target: string): string {
   }
   if (targetType !== undefined && isBind({ mount }) && sourceType === undefined) return `a path component of source ${quotePath(mount.source)} is not a directory`;
   return `mount point ${quotePath(target)} is not a directory, or a path component is not`;
+}
+
+/** The bind's own call failed: mount(2) given the source, or open_tree(2) cloning it. */
+function isTheBind(err: SyscallError, mount: Mount): boolean {
+  return isBind({ mount }) && ((err.syscall === "mount(2)" && err.paths.length === 2) || err.syscall === "open_tree(2)");
 }
 
 /** The move's own call failed (not a propagation change after it, which names TARGET alone). */

@@ -41,6 +41,25 @@ export function notMountPointHint(target: string): string | undefined {
   return `${quotePath(target)} is not a mount point: a remount or a propagation change acts on a mount`;
 }
 
+/**
+ * A bind's EINVAL when its source lies on an unbindable mount (do_loopback refuses to clone
+ * one; an rbind leaves those below its source out instead): undefined when it does not, or the
+ * table cannot say.
+ */
+export function unbindableSourceHint(source: string): string | undefined {
+  const path = existingRealpath(source);
+  if (path === undefined) return undefined;
+  let holder: MountInfo | undefined;
+  try {
+    holder = lookupMount(readMountInfo(), path);
+  } catch {
+    return undefined;
+  }
+  if (!holder?.unbindable) return undefined;
+  const at = quotePath(holder.mountpoint);
+  return `${quotePath(source)} is on an unbindable mount (${at}): it cannot be bound (--make-private ${at} first)`;
+}
+
 /** The hint for ELOOP of a move: TARGET lies inside the tree being moved, which the kernel refuses. */
 export function moveLoopHint(source: string, target: string): string | undefined {
   const [from, to] = [existingRealpath(source), existingRealpath(target)];

@@ -11,6 +11,7 @@ import { idmapPlanner } from "./idmap.ts";
 import { loopPlanner } from "./loop.ts";
 import { movePlanner } from "./move.ts";
 import { overlayPlanner } from "./overlay.ts";
+import { propagationPlanner } from "./propagation.ts";
 import { planPlain } from "./plain.ts";
 import type { Plan } from "./steps.ts";
 import { withSubdir } from "./subdir.ts";
@@ -25,7 +26,7 @@ export interface Planner {
 
 const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPlain };
 
-export const PLANNERS: readonly Planner[] = [movePlanner, fusePlanner, externalHelperPlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
+export const PLANNERS: readonly Planner[] = [movePlanner, propagationPlanner, fusePlanner, externalHelperPlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
   const request = mountContext(mount, target, facts, env);

@@ -235,15 +235,29 @@ export function isBind(request: { readonly mount: Mount; readonly options?: Clas
  * mount nothing (mount(8) says "cannot remount ..."; "mount none on /m" read as a new mount).
  */
 function describeAction(mount: Mount, target: string, options?: ClassifiedOptions): string {
-  if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
+  // a move first: the move planner claims a request with both, and refuses the remount
   if (options !== undefined && options.flags & MS.MOVE) return `move ${quotePath(mount.source)} to ${quotePath(target)}`;
-  if (options !== undefined && isPropagationOnly(mount, options)) return `change the propagation of ${quotePath(target)}`;
+  if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
+  if (options !== undefined && isPropagationChange(mount, options)) return `change the propagation of ${quotePath(target)}`;
   const what = mount.source || mount.type || "none";
   return `mount ${quotePath(what)} on ${quotePath(target)}`;
 }
 
-function isPropagationOnly(mount: Mount, options: ClassifiedOptions): boolean {
-  return options.propagation.length > 0 && !(options.flags & MS.BIND) && (mount.source === "" || mount.source === "none") && (mount.type === "" || mount.type === "none");
+/**
+ * A change of the propagation of the mount at the target, nothing mounted (`mount --make-private
+ * /x`): propagation words and no other flag or data, no source and no type. As libmount reads it
+ * (mnt_context_propagation_only), "none" names neither (`mount --make-shared none /x`, an fstab
+ * line `none /x none rshared`), and "auto" is no type; a type that names a filesystem
+ * (`mount -t tmpfs --make-shared /x`) is a new mount of it, whose propagation then changes.
+ */
+export function isPropagationChange(mount: Mount, options: ClassifiedOptions): boolean {
+  return (
+    options.propagation.length > 0 &&
+    options.flags === 0 &&
+    options.data.length === 0 &&
+    (mount.source === "" || mount.source === "none") &&
+    (isTypeUnknown(mount.type) || mount.type === "none")
+  );
 }
 
 export function validatePath(what: string, path: string): void {

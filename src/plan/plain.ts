@@ -12,6 +12,7 @@ import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
+import { lookupOption } from "./option-table.ts";
 import { byteLength } from "../path-text.ts";
 import { propagationSteps } from "./propagation.ts";
 import { probedHelperArguments } from "./external-helper.ts";
@@ -48,7 +49,7 @@ export function planPlain(ctx: MountContext): Plan {
   if (bind) flags |= MS.BIND; // containerd#12549: a bind type is a bind
   const data = joinData(options.data);
   checkDataSize(ctx, data);
-  if (!(flags & MS.REMOUNT) && !isPropagationOnly(ctx)) checkSourceSize(ctx, mount.source);
+  if (!(flags & MS.REMOUNT)) checkSourceSize(ctx, mount.source);
 
   const locked = facts.inUserNamespace ? MS_LOCKED_IN_USERNS : 0;
   const steps: Step[] = [];
@@ -67,8 +68,6 @@ export function planPlain(ctx: MountContext): Plan {
       inheritFlags: ((bind ? MS_PER_MOUNT : MS_REMOUNT_INHERITED) & ~options.flagsMentioned) | locked,
       undoable: false,
     });
-  } else if (isPropagationOnly(ctx)) {
-    // `mount --make-private /x`: no new mount, only the propagation calls below.
   } else if (bind) {
     steps.push({
       op: "mount",
@@ -145,7 +144,7 @@ const GIVE_TYPE = "give one with -t TYPE (or --bind for a bind mount)";
 function probedMount(ctx: MountContext, flags: number, data: string): ProbedMountStep {
   const { source } = ctx.mount;
   if (source === "") {
-    throw new PlanError(`${ctx.action}: no filesystem type given, and no source to read it from`, { hint: GIVE_TYPE });
+    throw new PlanError(`${ctx.action}: no filesystem type given, and no source to read it from`, { hint: ctx.options.propagation.length > 0 ? changeInPlaceHint(ctx) : GIVE_TYPE });
   }
   if (ctx.sourceKind === "missing") {
     // mount /dev/sdb1 /data with the disk absent: a mount failure (32), as mount(8)'s
@@ -172,16 +171,13 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
   };
 }
 
-/** No source, no type, only propagation words: change the propagation of an existing mount. */
-function isPropagationOnly(ctx: MountContext): boolean {
-  const { mount, options } = ctx;
-  return (
-    mount.source === "" &&
-    mount.type === "" &&
-    options.propagation.length > 0 &&
-    options.flags === 0 &&
-    options.data.length === 0
-  );
+/**
+ * `mount --make-shared -o ro /m`: propagation words with a flag are no propagation change alone
+ * (mount(8) tries to mount "none" on /m), and what was meant is most likely a remount beside it.
+ */
+function changeInPlaceHint(ctx: MountContext): string {
+  const flags = ctx.mount.options.filter((o) => lookupOption(o)?.behaviour.kind !== "propagation");
+  return `${GIVE_TYPE}; to change the mount at ${quotePath(ctx.target)}, remount it: -o remount,${flags.join(",")} with the propagation flags`;
 }
 
 /** The longest path the kernel takes, NUL included (PATH_MAX: the same on every Linux). */

@@ -145,6 +145,31 @@ describe("propagation", () => {
     ]);
   });
 
+  test("source none, type none or auto name nothing to mount: still propagation only (libmount's reading)", () => {
+    for (const [type, source] of [["", "none"], ["none", "none"], ["none", ""], ["auto", ""]] as const) {
+      expect([type, source, steps(type, source, ["rshared"]).map((x) => [x.role, x.flags, x.source])]).toEqual([type, source, [["propagation", MS.SHARED | MS.REC, null]]]);
+    }
+    // a sourceKind that says "file" (a file named none in the working directory) plans no loop device
+    const plan = planMount({ type: "", source: "none", options: ["shared"] }, "/m", facts, { sourceKind: () => "file" });
+    expect(plan.steps.map((x) => x.op)).toEqual(["mount"]);
+  });
+
+  test("propagation words with a flag and no source are a new mount that names nothing: the hint says how to change the mount there", () => {
+    // mount --make-shared -o ro /m: mount(8) tries to mount "none" there and fails
+    expect(() => steps("", "", ["shared", "ro"], "/m")).toThrow(/^mount none on \/m: no filesystem type given/);
+    expect(() => steps("", "", ["shared", "ro"], "/m")).toThrow(expect.objectContaining({ hint: expect.stringContaining("-o remount,ro") }));
+    // with no propagation word the hint stays the type's
+    expect(() => steps("", "", ["ro"], "/m")).toThrow(expect.objectContaining({ hint: "give one with -t TYPE (or --bind for a bind mount)" }));
+  });
+
+  test("a type that names a filesystem is a new mount of it, source none, whose propagation then changes", () => {
+    const s = steps("tmpfs", "", ["shared"]);
+    expect(s.map((x) => [x.role, x.source, x.fstype, x.flags])).toEqual([
+      ["mount", "none", "tmpfs", 0],
+      ["propagation", null, null, MS.SHARED],
+    ]);
+  });
+
   test("a new mount with a propagation word: the mount never carries propagation flags", () => {
     const s = steps("tmpfs", "tmpfs", ["rshared"]);
     expect(s[0]!.flags).toBe(0);
@@ -191,6 +216,7 @@ describe("a plan's action", () => {
   test("a remount and a propagation change name what they change, not a mount of 'none'", () => {
     expect(planMount({ type: "", source: "", options: ["remount", "ro"] }, "/m", facts).action).toBe("remount /m");
     expect(planMount({ type: "", source: "", options: ["rprivate"] }, "/m", facts).action).toBe("change the propagation of /m");
+    expect(planMount({ type: "", source: "none", options: ["rprivate"] }, "/m", facts).action).toBe("change the propagation of /m");
     expect(planMount({ type: "", source: "/s", options: ["bind", "rprivate"] }, "/m", facts).action).toBe("mount /s on /m");
   });
 

@@ -29,6 +29,8 @@ describe("move", () => {
     expect(() => plan(["move", "ro", "size=1m", "loop"])).toThrow(PlanError);
     expect(() => plan(["move", "ro", "size=1m", "loop"])).toThrow(/^move \/old to \/new: a move takes no other options \(given: ro, size=1m, loop\)$/);
     expect(() => plan(["move", "bind"])).toThrow(/given: bind\)/);
+    // the action is the move, whatever else was given (before: "remount /new: a move takes...")
+    expect(() => plan(["move", "remount"])).toThrow(/^move \/old to \/new: a move takes no other options \(given: remount\)$/);
     expect(() => plan(["move", "uidmap=0:1000:1"])).toThrow(/given: uidmap=0:1000:1\)/);
     expect(() => plan(["move"], "tmpfs")).toThrow(/given: -t tmpfs\)/);
     expect(() => plan(["move"], "", "")).toThrow(/a move needs the mount point to move as its source/);

@@ -9,7 +9,7 @@ import { attachedLoopDevice } from "../../ops/loop-describe.ts";
 import { isLoopDevice } from "../../plan/loop.ts";
 import { quoteDataItem, splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
-import type { Mount } from "../../plan/mount-request.ts";
+import { isTypeUnknown, type Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
 import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
@@ -301,7 +301,14 @@ function requestFrom(args: ParsedArgs): Request {
   if (isExcludingPattern(given)) options.push(quoteDataItem(`X-mount.auto-fstypes=${given}`));
 
   operands = explicitOperands(operands, flags);
-  const changesExisting = options.includes("remount") || (PROPAGATION_FLAGS.some(([l]) => flags.has(l)) && operands.length === 1);
+  const remount = options.includes("remount");
+  const propagationFlags = PROPAGATION_FLAGS.some(([l]) => flags.has(l));
+  if (operands.length === 1 && propagationFlags && !remount && !isTypeUnknown(type)) {
+    // mount(8): `mount -t tmpfs --make-shared /x` mounts a new tmpfs (source none) on /x and
+    // makes it shared; only with no type is --make-* on one operand a change of the mount there
+    return { kind: "direct", m: { type, source: "", options }, target: operands[0]! };
+  }
+  const changesExisting = remount || (propagationFlags && operands.length === 1);
   if (operands.length === 1 && changesExisting) {
     const { mountPointToChange } = require("../../ops/remount-operand.ts") as typeof import("../../ops/remount-operand.ts");
     return { kind: "direct", m: { type: "", source: "", options }, target: mountPointToChange(operands[0]!) };
