@@ -251,6 +251,27 @@ describe("Mount.options entries, as containerd joins them (library, apply, CLI, 
     expect(entryOptions("upperdir=/u,x")).toEqual(["upperdir=/u,x"]);
   });
 
+  // containerd joins a Mount's options with "," and the kernel splits them again, so an entry
+  // packing several overlay options is several (containerd's TestFUSEHelper and TestMountReadOnly
+  // pack "lowerdir=...,upperdir=...,workdir=..."). A layer path keeps a comma that no option follows.
+  test("an overlay layer entry ends at a comma another option follows (containerd's packed entries); other commas stay in the path", () => {
+    expect(entryOptions("lowerdir=/l2:/l1,upperdir=/u,workdir=/w")).toEqual(["lowerdir=/l2:/l1", "upperdir=/u", "workdir=/w"]);
+    expect(entryOptions("lowerdir=/lower,upperdir=/upper,ro")).toEqual(["lowerdir=/lower", "upperdir=/upper", "ro"]);
+    expect(entryOptions("lowerdir=/a,b:/c,d,upperdir=/u,x,index=off,volatile")).toEqual(["lowerdir=/a,b:/c,d", "upperdir=/u,x", "index=off", "volatile"]);
+    expect(entryOptions("lowerdir+=/a,lowerdir+=/b,datadir+=/d,userxattr,metacopy=on,redirect_dir=follow")).toEqual([
+      "lowerdir+=/a", "lowerdir+=/b", "datadir+=/d", "userxattr", "metacopy=on", "redirect_dir=follow",
+    ]);
+    // containerd's uidmap= keeps its own commas, then the next option starts
+    expect(entryOptions("lowerdir=/l,uidmap=0:1000:1,1:2000:1,gidmap=0:1000:1,nosuid")).toEqual(["lowerdir=/l", "uidmap=0:1000:1,1:2000:1", "gidmap=0:1000:1", "nosuid"]);
+    // an escaped comma never ends the path, whatever follows it; an escaped backslash escapes no comma
+    expect(entryOptions(String.raw`lowerdir=/a\,ro,upperdir=/u`)).toEqual([String.raw`lowerdir=/a\,ro`, "upperdir=/u"]);
+    expect(entryOptions(String.raw`upperdir=/u\,ro`)).toEqual([String.raw`upperdir=/u\,ro`]);
+    expect(entryOptions(String.raw`lowerdir=/a\\,ro`)).toEqual([String.raw`lowerdir=/a\\`, "ro"]);
+    // an empty piece stays in the path, as the whole entry was read before
+    expect(entryOptions("upperdir=/u,,x")).toEqual(["upperdir=/u,,x"]);
+    expect(entryOptions(`lowerdir=/l,${CONTEXT}`)).toEqual(["lowerdir=/l", CONTEXT]);
+  });
+
   test("classified: several options from one entry; a quoted value unquoted once (fsconfig takes it so), quoted once again for mount(2)", () => {
     const c = classifyOptions(["size=1m,mode=700,ro", CONTEXT]);
     expect(c.flags).toBe(MS.RDONLY);

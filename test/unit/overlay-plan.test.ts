@@ -276,6 +276,13 @@ describe("legacy strategy", () => {
     });
   });
 
+  test("options packed into one entry, as containerd joins them (its TestFUSEHelper's shape): the same mount as one entry each", () => {
+    const packed = ["lowerdir=/l2:/l1,upperdir=/u,workdir=/w,index=off,ro"];
+    const apart = ["lowerdir=/l2:/l1", "upperdir=/u", "workdir=/w", "index=off", "ro"];
+    for (const facts of [legacy, fd]) expect(plan(packed, facts).steps).toEqual(plan(apart, facts).steps);
+    expect((plan(packed, legacy).steps[0] as MountStep).data).toBe("lowerdir=/l2:/l1,upperdir=/u,workdir=/w,index=off");
+  });
+
   test("from pagesize-512 bytes on: compacted, mounted from the common directory", () => {
     const paths = layers(128);
     const step = plan([`lowerdir=${paths.join(":")}`, "upperdir=/u", "workdir=/w"], legacy).steps[0] as MountInDirStep;
