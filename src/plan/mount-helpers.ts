@@ -71,7 +71,8 @@ function withoutMkfs(type: string): string {
  * upperdir is re-escaped for `lowerdir=` (containerd joined it raw, so a ':' in it split it).
  * uidmap=/gidmap= go too, as containerd's isSkippedReadonlyOption drops them: a read-only view
  * (a temp mount to read from) has no use for an idmapped copy of every layer. Entries packing
- * several options are read as mount() reads them, one option each in the result.
+ * several options are read as mount() reads them, one option each in the result. Every
+ * `lowerdir=` gets the upper layer, as in containerd: the last one is the one that counts.
  */
 export function readonlyOverlayOptions(options: readonly string[]): string[] {
   let upper: string | undefined;
@@ -81,11 +82,14 @@ export function readonlyOverlayOptions(options: readonly string[]): string[] {
     else if (!SKIPPED_READONLY_OVERLAY.some((prefix) => o.startsWith(prefix))) out.push(o);
   }
   if (upper === undefined) return out;
-  const lowerdir = out.findIndex((o) => o.startsWith("lowerdir="));
-  if (lowerdir >= 0) {
-    out[lowerdir] = `lowerdir=${escapeLowerdir(upper)}:${out[lowerdir]!.slice("lowerdir=".length)}`;
-    return out;
+  const top = escapeLowerdir(upper);
+  let replaced = false;
+  for (let i = 0; i < out.length; i++) {
+    if (!out[i]!.startsWith("lowerdir=")) continue;
+    out[i] = `lowerdir=${top}:${out[i]!.slice("lowerdir=".length)}`;
+    replaced = true;
   }
+  if (replaced) return out;
   // Layers given one by one: the upper layer goes before the first of them.
   const firstAppended = out.findIndex((o) => o.startsWith("lowerdir+="));
   if (firstAppended >= 0) {

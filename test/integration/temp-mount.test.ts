@@ -284,7 +284,7 @@ describe("withReadonlyTempMount", () => {
     writeFileSync(`${src}/x`, "yes");
   });
 
-  test("an overlay: the upper layer on top of the lowers, read-only; with its options packed into one entry (containerd joins them)", async () => {
+  test("an overlay: the upper layer on top of the lowers, read-only; with its options packed into one entry (containerd joins them) or two lowerdir= (the last counts)", async () => {
     fresh("tempro-overlay");
     const [lower, old, upper, work] = ["lower", "old", "upper", "work"].map((name) => s.path(name));
     for (const d of [lower!, old!, upper!, work!]) mkdirSync(d);
@@ -293,6 +293,7 @@ describe("withReadonlyTempMount", () => {
     const before = mountinfoText();
     for (const options of [
       [`lowerdir=${lower},upperdir=${upper},workdir=${work}`],
+      [`lowerdir=${old}`, `lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`],
     ]) {
       // the writable mount is what the read-only one shows
       expect(await withTempMount([{ type: "overlay", source: "overlay", options }], (dir) => readdirSync(dir).sort())).toEqual(["from-lower", "from-upper"]);

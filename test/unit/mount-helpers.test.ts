@@ -93,6 +93,12 @@ describe("readonlyMounts", () => {
     expect(readOnly(ro!)).toBe(true);
   });
 
+  test("every lowerdir= gets the upper layer (containerd's readonlyOverlay): the last one, which the kernel uses, among them", () => {
+    const input = frozen([{ type: "overlay", source: "overlay", options: ["lowerdir=/old", "lowerdir=/l", "upperdir=/u", "workdir=/w"] }]);
+    expect(readonlyMounts(input)[0]!.options).toEqual(["lowerdir=/u:/old", "lowerdir=/u:/l"]);
+    expect(readonlyOverlayOptions(["lowerdir=/a", "lowerdir+=/b", "upperdir=/u", "lowerdir=/c"])).toEqual(["lowerdir=/u:/a", "lowerdir+=/b", "lowerdir=/u:/c"]);
+  });
+
   test("an upperdir holding ':' or an escape stays one layer", () => {
     const [options] = [readonlyOverlayOptions(["lowerdir=/l", "upperdir=/up:per\\,x", "workdir=/w"])];
     const value = options[0]!.slice("lowerdir=".length);
