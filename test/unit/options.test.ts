@@ -162,6 +162,19 @@ describe("classifyOptions", () => {
     }
   });
 
+  // containerd's mount manager turns these into a dm-verity device for an erofs layer
+  // (core/mount/manager/dmverity_linux.go); as x-* words they were dropped, and the layer mounted unverified
+  test("containerd's X-containerd.dmverity.* options are refused by name too, not dropped as X-* words", () => {
+    const layer = { type: "erofs", source: "/layer.erofs", options: ["ro", "loop"] };
+    const facts = factsForVersion("6.18.0");
+    for (const item of ["X-containerd.dmverity.roothash=ab12", "X-containerd.dmverity.roothash-file=/s/.roothash", "X-containerd.dmverity.hash-offset=4096", "X-containerd.dmverity=auto", "X-containerd.dmverity"]) {
+      expect(() => classifyOptions(["ro", item])).toThrow(PlanError);
+      expect(() => planMount({ ...layer, options: [...layer.options, item] }, "/m", facts)).toThrow(/does not set up dm-verity/);
+    }
+    // containerd's other X-containerd.* options stay userspace words (its transforms take them out first)
+    expect(classifyOptions(["X-containerd.mkdir.path=/a", "X-containerd.dmverityx=1"]).userspace).toEqual(["X-containerd.mkdir.path=/a", "X-containerd.dmverityx=1"]);
+  });
+
   test("encryption= says why (cryptoloop is gone) and what to use, in the words loop attach -e uses too", () => {
     let err: unknown;
     try {
