@@ -12,6 +12,7 @@ import { unmountAll, unmountMounts, unmountRecursive } from "../../src/ops/unmou
 import { locateHelper } from "../../src/ops/helpers.ts";
 import { lookupMount } from "../../src/mountinfo/lookup.ts";
 import { readMountInfo } from "../../src/mountinfo/read.ts";
+import { formatFlags, lockedMountFlags, MS } from "../../src/plan/flags.ts";
 import { HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
@@ -109,6 +110,16 @@ describe("TestUnmountMounts / TestUnmountRecursive (containerd's setupMounts)", 
     expect(unmountRecursive(target)).toBe(2);
     expect(mountsUnder(target)).toEqual([]);
   });
+});
+
+test("TestGetUnprivilegedMountFlags: a tmpfs's noexec, noatime and nodiratime are read back; nosuid, nodev, ro are not", () => {
+  ws.fresh("unpriv-flags");
+  const target = dir("mnt");
+  unmountAfter(target);
+  mount({ type: "tmpfs", source: "tmpfs", options: ["noexec", "noatime", "nodiratime"] }, target);
+  const flags = lockedMountFlags(libcSyscalls.statfs(target).flags);
+  for (const flag of [MS.NOEXEC, MS.NOATIME, MS.NODIRATIME]) expect(formatFlags(flags & flag)).toBe(formatFlags(flag));
+  for (const flag of [MS.NOSUID, MS.NODEV, MS.RDONLY]) expect(flags & flag).toBe(0);
 });
 
 describe("TestNonExistingLoop / TestRoLoop / TestRwLoop", () => {
