@@ -44,3 +44,26 @@ export function hasUnbalancedQuote(text: string): boolean {
   for (let at = text.indexOf('"'); at >= 0; at = text.indexOf('"', at + 1)) quotes++;
   return quotes % 2 === 1;
 }
+
+/**
+ * The text between the commas splitOptionText splits at, empty ones kept ("a,,b" gives "a", ""
+ * and "b"), so that pieces joined back with "," are the text again.
+ */
+export function optionSegments(text: string): string[] {
+  const segments: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) quoted = !quoted;
+    else if (ch === BACKSLASH && !quoted) {
+      const next = text.charCodeAt(i + 1);
+      if (next === COMMA || next === BACKSLASH) i++;
+    } else if (ch === COMMA && !quoted) {
+      segments.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  segments.push(text.slice(start));
+  return segments;
+}

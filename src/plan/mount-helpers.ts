@@ -7,6 +7,7 @@
  */
 import { MS } from "./flags.ts";
 import type { Mount } from "./mount-request.ts";
+import { entryOptions } from "./entry-options.ts";
 import { classifyOptions } from "./options.ts";
 import { escapeLowerdir, unescapeOverlayPath } from "./overlay-options.ts";
 
@@ -16,15 +17,21 @@ const VOLATILE_OPTIONS: ReadonlySet<string> = new Set(["volatile", "fsync=volati
 /**
  * The mounts with `volatile` and `fsync=volatile` taken off every overlay, one under a transform
  * prefix too ("format/mkdir/overlay", as readonlyMounts and readOnly read it; containerd looks
- * at "overlay" only, and a temp mount of such an entry left its upper layer unmountable). A new
- * array.
+ * at "overlay" only, and a temp mount of such an entry left its upper layer unmountable), and
+ * one packed into an entry with other options (`lowerdir=/l,volatile`, which containerd passed
+ * on). A new array.
  */
 export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
   return mounts.map((m) => {
-    if (baseType(m.type) !== "overlay" || !m.options.some((o) => VOLATILE_OPTIONS.has(o))) return m;
-    return { ...m, options: m.options.filter((o) => !VOLATILE_OPTIONS.has(o)) };
+    if (baseType(m.type) !== "overlay") return m;
+    const options = m.options.some(isPacked) ? m.options.flatMap(entryOptions) : m.options;
+    if (!options.some((o) => VOLATILE_OPTIONS.has(o))) return m;
+    return { ...m, options: options.filter((o) => !VOLATILE_OPTIONS.has(o)) };
   });
 }
+
+/** An entry that may hold several options (entryOptions reads it as mount() does). */
+const isPacked = (entry: string): boolean => entry.includes(",");
 
 /**
  * The mounts made read-only. An overlay loses its upperdir, workdir, uidmap and gidmap, and the
@@ -63,21 +70,26 @@ function withoutMkfs(type: string): string {
  * Overlay options without upperdir/workdir, the upperdir first among the lower layers. The
  * upperdir is re-escaped for `lowerdir=` (containerd joined it raw, so a ':' in it split it).
  * uidmap=/gidmap= go too, as containerd's isSkippedReadonlyOption drops them: a read-only view
- * (a temp mount to read from) has no use for an idmapped copy of every layer.
+ * (a temp mount to read from) has no use for an idmapped copy of every layer. Entries packing
+ * several options are read as mount() reads them, one option each in the result. Every
+ * `lowerdir=` gets the upper layer, as in containerd: the last one is the one that counts.
  */
 export function readonlyOverlayOptions(options: readonly string[]): string[] {
   let upper: string | undefined;
   const out: string[] = [];
-  for (const o of options) {
+  for (const o of options.some(isPacked) ? options.flatMap(entryOptions) : options) {
     if (o.startsWith("upperdir=")) upper = unescapeOverlayPath(o.slice("upperdir=".length));
     else if (!SKIPPED_READONLY_OVERLAY.some((prefix) => o.startsWith(prefix))) out.push(o);
   }
   if (upper === undefined) return out;
-  const lowerdir = out.findIndex((o) => o.startsWith("lowerdir="));
-  if (lowerdir >= 0) {
-    out[lowerdir] = `lowerdir=${escapeLowerdir(upper)}:${out[lowerdir]!.slice("lowerdir=".length)}`;
-    return out;
+  const top = escapeLowerdir(upper);
+  let replaced = false;
+  for (let i = 0; i < out.length; i++) {
+    if (!out[i]!.startsWith("lowerdir=")) continue;
+    out[i] = `lowerdir=${top}:${out[i]!.slice("lowerdir=".length)}`;
+    replaced = true;
   }
+  if (replaced) return out;
   // Layers given one by one: the upper layer goes before the first of them.
   const firstAppended = out.findIndex((o) => o.startsWith("lowerdir+="));
   if (firstAppended >= 0) {
@@ -92,18 +104,13 @@ export function readonlyOverlayOptions(options: readonly string[]): string[] {
  * is; an overlay without an upperdir is (overlayfs has nowhere to write); otherwise the options
  * say. A transform prefix ("format/mkdir/overlay") is not the type. An entry holding several
  * options joined by commas ("lowerdir=/l,upperdir=/u,ro", as some snapshotters pack them) is
- * read option by option. Unlike containerd, the last of `ro` and `rw` wins, as in mount(2)
+ * read option by option, as mount() reads it (entryOptions). Unlike containerd, the last of `ro` and `rw` wins, as in mount(2)
  * (containerd answers true for any `ro`, even one a later `rw` undid).
  */
 export function readOnly(m: Mount): boolean {
   const type = baseType(m.type);
   if (type === "erofs") return true;
-  const options = m.options.some((o) => o.includes(",")) ? m.options.flatMap(splitPacked) : m.options;
+  const options = m.options.some(isPacked) ? m.options.flatMap(entryOptions) : m.options;
   if (type === "overlay" && !options.some((o) => o.startsWith("upperdir="))) return true;
   return (classifyOptions(options).flags & MS.RDONLY) !== 0;
-}
-
-/** One entry's options split at commas; a comma escaped with `\` (overlay paths) does not split. */
-function splitPacked(entry: string): string[] {
-  return entry.split(/(?<!\\),/).filter((o) => o !== "");
 }

@@ -65,6 +65,34 @@ const RELATIME_MODE = 0;
 const clear = (flag: number): OptionBehaviour => ({ kind: "clear", flag });
 const propagation = (flag: number): OptionBehaviour => ({ kind: "propagation", flag });
 
+/**
+ * containerd's mount manager's dm-verity options (X-containerd.dmverity.roothash=,
+ * .roothash-file=, .hash-offset=, .device-name=; core/mount/manager/dmverity_linux.go): it opens
+ * a dm-verity device over an erofs layer from them. As X-* words they would be dropped and the
+ * layer mounted unverified, so they are refused, as verity.* is. Matched by prefix (lookupOption).
+ */
+const DMVERITY_PREFIX = "X-containerd.dmverity";
+const DMVERITY: OptionSpec = {
+  name: `${DMVERITY_PREFIX}.*`,
+  valued: true,
+  behaviour: {
+    kind: "unsupported",
+    why: "mountkit does not set up dm-verity devices (containerd's mount manager makes one over the layer from these options)",
+    hint: "open the device first (veritysetup open IMAGE NAME HASHDEV ROOTHASH) and mount /dev/mapper/NAME without them",
+  },
+  help: "refused: containerd's dm-verity",
+  origin: "containerd",
+};
+
+/** X-containerd.dmverity, alone or followed by "." or "=". */
+function isDmverityOption(item: string): boolean {
+  if (!item.startsWith(DMVERITY_PREFIX)) return false;
+  const next = item.charCodeAt(DMVERITY_PREFIX.length);
+  return Number.isNaN(next) || next === DOT || next === EQUALS;
+}
+const DOT = 0x2e;
+const EQUALS = 0x3d;
+
 export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "async", behaviour: clear(MS.SYNCHRONOUS), help: "asynchronous I/O", origin: "containerd" },
   { name: "atime", behaviour: clear(MS.NOATIME), help: "update access times", origin: "containerd" },
@@ -180,7 +208,9 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   ...["hashdevice", "roothash", "hashoffset", "roothashfile", "fecdevice", "fecoffset", "fecroots", "roothashsig", "oncorruption"].map(
     (key): OptionSpec => ({ name: `verity.${key}`, valued: true, behaviour: { kind: "unsupported", why: "mountkit does not set up dm-verity devices" }, help: "refused: dm-verity", origin: "util-linux" }),
   ),
+  DMVERITY,
 ];
+
 
 // "loop" is both a word and loop=DEVICE: words by name, the valued ones apart.
 const byName = new Map(OPTION_TABLE.filter((spec) => !spec.valued).map((spec) => [spec.name, spec]));
@@ -194,9 +224,10 @@ const valued = OPTION_TABLE.filter((spec) => spec.valued);
 export function lookupOption(item: string): OptionSpec | undefined {
   const eq = item.indexOf("=");
   if (eq < 0) {
-    return byName.get(item);
+    return byName.get(item) ?? (isDmverityOption(item) ? DMVERITY : undefined);
   }
   for (const spec of valued) if (eq === spec.name.length && item.startsWith(spec.name)) return spec;
+  if (isDmverityOption(item)) return DMVERITY;
   if (item.endsWith(RECURSIVE_SUFFIX) && eq === item.length - RECURSIVE_SUFFIX.length) {
     const spec = byName.get(`r${item.slice(0, eq)}`);
     if (spec?.behaviour.kind === "recursive") return spec;

@@ -6,20 +6,12 @@
  * Pure: no syscalls.
  */
 import { PlanError } from "../errors.ts";
-import { hasUnbalancedQuote, splitOptionText } from "../option-text.ts";
 import { byteLength } from "../path-text.ts";
 import { MS_ATIME_MODE } from "./flags.ts";
+import { entryOptions, splitOptionString } from "./entry-options.ts";
 import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-table.ts";
 
-/**
- * Split one util-linux option string on the commas outside double quotes, the quotes kept
- * (`a,b="x,y"` gives `a` and `b="x,y"`): libmount's items, which split again the same way.
- * Empty items are dropped; an unbalanced quote is a PlanError.
- */
-export function splitOptionString(text: string): string[] {
-  if (hasUnbalancedQuote(text)) throw new PlanError(`parse options: unbalanced double quote in ${JSON.stringify(text)}`);
-  return splitOptionText(text);
-}
+export { entryOptions, splitOptionString };
 
 /** An option item without its double quotes (`context="a,b"` -> `context=a,b`), as the kernel's fsconfig and mountkit read it. */
 export function unquoteOption(item: string): string {
@@ -39,31 +31,6 @@ export function tokenizeOptions(text: string): string[] {
 export function tokenizeOptionArgs(texts: readonly string[]): string[] {
   return texts.flatMap(tokenizeOptions);
 }
-
-/**
- * The options one entry of Mount.options holds, quotes kept. containerd joins entries with ","
- * as they are, so an entry with a comma outside quotes is several options (`size=1m,mode=700`)
- * and quotes in it are the kernel's syntax (`context="a,b"`), kept. Except: an unquoted
- * uidmap=/gidmap= (containerd's own syntax: `uidmap=0:1:1,1:2:1`), or another option that
- * mountkit reads whole (X-mount.idmap=, x-*=..., overlay's lowerdir=, upperdir=, workdir=,
- * whose paths it escapes), is one option, commas and all.
- */
-export function entryOptions(entry: string): readonly string[] {
-  if (!entry.includes(",")) return [entry];
-  if (!entry.includes('"') && isReadWhole(entry)) return [entry];
-  return splitOptionString(entry);
-}
-
-function isReadWhole(entry: string): boolean {
-  if (!entry.includes("=")) return false;
-  if (isUserspaceExtension(entry) || OVERLAY_PATHS.test(entry)) return true;
-  const behaviour = lookupOption(entry)?.behaviour;
-  // a loop option's value is a device or a size, never holding a comma: "offset=4096,ro" is two
-  return behaviour?.kind === "feature" && !isLoopFeature(behaviour.feature);
-}
-
-// overlay's layer paths, which mountkit escapes for the kernel: a comma in one is part of a path
-const OVERLAY_PATHS = /^(lowerdir|upperdir|workdir|lowerdir\+|datadir\+)=/;
 
 /** Options as the rest of the planner sees them. */
 export interface ClassifiedOptions {

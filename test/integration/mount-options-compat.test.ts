@@ -121,10 +121,10 @@ describe("libmount's userspace options stay out of the kernel's data", () => {
     expect(r.stderr).toContain("EINVAL");
   });
 
-  test("verity.* and encryption= are refused by name before any syscall (exit 1), never dropped", () => {
+  test("verity.*, containerd's X-containerd.dmverity.* and encryption= are refused by name before any syscall (exit 1), never dropped", () => {
     ws.fresh("refused");
     const target = ws.dir("t");
-    for (const opt of ["verity.roothash=00", "encryption=aes"]) {
+    for (const opt of ["verity.roothash=00", "X-containerd.dmverity.roothash=00", "encryption=aes"]) {
       const r = runCli(["mount", "-t", "tmpfs", "-o", opt, "x", target]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(opt);

@@ -107,6 +107,18 @@ describe("withTempMount", () => {
     expect(readdirSync(location)).toEqual([]);
   });
 
+  test("a volatile packed into one entry with the layers (containerd joins entries, the kernel splits them) is taken off too", async () => {
+    fresh("tempvolatile-packed");
+    const [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map((name) => s.path(name));
+    for (const d of [lower!, upper!, work!, merged!]) mkdirSync(d);
+    const layers = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+    await withTempMount([{ type: "overlay", source: "overlay", options: [`${layers},volatile`] }], (dir) => writeFileSync(join(dir, "f"), "packed"));
+    mount({ type: "overlay", source: "overlay", options: [layers] }, merged!);
+    expect(readFileSync(join(merged!, "f"), "utf8")).toBe("packed");
+    unmountAll(merged!);
+    expect(readdirSync(location)).toEqual([]);
+  });
+
   test("fn's error comes back unchanged, after the same cleanup", async () => {
     fresh("tempfail");
     const before = mountinfoText();
@@ -270,6 +282,30 @@ describe("withReadonlyTempMount", () => {
       expect(mountsUnder(dir)[0]!.options.split(",")).toContain("ro");
     });
     writeFileSync(`${src}/x`, "yes");
+  });
+
+  test("an overlay: the upper layer on top of the lowers, read-only; with its options packed into one entry (containerd joins them) or two lowerdir= (the last counts)", async () => {
+    fresh("tempro-overlay");
+    const [lower, old, upper, work] = ["lower", "old", "upper", "work"].map((name) => s.path(name));
+    for (const d of [lower!, old!, upper!, work!]) mkdirSync(d);
+    writeFileSync(join(lower!, "from-lower"), "l");
+    writeFileSync(join(upper!, "from-upper"), "u");
+    const before = mountinfoText();
+    for (const options of [
+      [`lowerdir=${lower},upperdir=${upper},workdir=${work}`],
+      [`lowerdir=${old}`, `lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`],
+    ]) {
+      // the writable mount is what the read-only one shows
+      expect(await withTempMount([{ type: "overlay", source: "overlay", options }], (dir) => readdirSync(dir).sort())).toEqual(["from-lower", "from-upper"]);
+      const seen = await withReadonlyTempMount([{ type: "overlay", source: "overlay", options }], (dir) => {
+        expect(() => writeFileSync(join(dir, "x"), "no")).toThrow(/EROFS|read-only/i);
+        return readdirSync(dir).sort();
+      });
+      expect(seen).toEqual(["from-lower", "from-upper"]);
+    }
+    expect(readdirSync(upper!).sort()).toEqual(["from-upper"]);
+    expect(mountinfoText()).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
   });
 
   test("a tmpfs with mkdir and a mount inside it: read-only once the mount point inside is made; nothing left after", async () => {

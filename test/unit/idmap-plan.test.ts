@@ -400,6 +400,40 @@ describe("the layers' shared parent: whole path components, clean absolute paths
     test(`${JSON.stringify(layers)} -> ${parent}`, () => expect(sharedLayerParent(layers)).toBe(parent));
   }
 
+  // containerd's TestGetCommonDirectory (core/mount/mount_linux_test.go): where its shared temp
+  // mount goes. Two cases differ on purpose (docs/idmap.md): layers with no directory in common
+  // but "/" share a clone of "/" (each layer checked to be on its mount, else its own clone),
+  // where containerd fails the whole mount; one layer gets its own clone, not one of its parent.
+  const snapshots = "/mnt/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots";
+  const containerdCommon: [string, string[], string | undefined][] = [
+    ["no lowerdirs (containerd: an error)", [], undefined],
+    ["normal snapshots", [`${snapshots}/37712/fs`, `${snapshots}/16590/fs`, `${snapshots}/16585/fs`], snapshots],
+    ["no common prefix at all (containerd: an error)", ["/completely/different/path/1", "/totally/unrelated/path/2"], "/"],
+    ["single dir (containerd: its parent)", [`${snapshots}/16585/fs`], undefined],
+    ["snapshots with common prefix in snapshot id", [79, 78, 77, 76, 75, 73].map((id) => `${snapshots}/${id}/fs`), snapshots],
+  ];
+  for (const [name, layers, parent] of containerdCommon) {
+    test(`containerd's common directory: ${name}`, () => expect(sharedLayerParent(layers)).toBe(parent));
+  }
+
+  // containerd's TestBuildIDMappedPaths: each layer's path in the idmapped clone of its parent
+  const inClone = (clone: string, parent: string, layer: string) => (pathBelow(parent, layer) === "." ? clone : `${clone}/${pathBelow(parent, layer)}`);
+  const containerdPaths: [string, string[], string, string, string[]][] = [
+    ["basic path rewriting", [`${snapshots}/1/fs`, `${snapshots}/2/fs`], snapshots, "/tmp/idmapped123", ["/tmp/idmapped123/1/fs", "/tmp/idmapped123/2/fs"]],
+    ["single layer", [`${snapshots}/1/fs`], `${snapshots}/1/fs`, "/tmp/idmapped789", ["/tmp/idmapped789"]],
+    ["single layer with ending slash", [`${snapshots}/1/fs/`], `${snapshots}/1/fs/`, "/tmp/idmapped789", ["/tmp/idmapped789"]],
+    [
+      "snapshots with common prefix in snapshot id",
+      [79, 78, 77, 76, 75, 73].map((id) => `${snapshots}/${id}/fs`),
+      snapshots,
+      "/tmp/ovl-idmapped1095187461",
+      [79, 78, 77, 76, 75, 73].map((id) => `/tmp/ovl-idmapped1095187461/${id}/fs`),
+    ],
+  ];
+  for (const [name, layers, parent, clone, want] of containerdPaths) {
+    test(`containerd's idmapped paths: ${name}`, () => expect(layers.map((layer) => inClone(clone, parent, layer))).toEqual(want));
+  }
+
   test("each layer's path below the parent", () => {
     expect(pathBelow("/a", "/a/x/1")).toBe("x/1");
     expect(pathBelow("/a", "/a")).toBe(".");

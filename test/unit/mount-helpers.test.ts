@@ -29,6 +29,11 @@ describe("removeVolatileOption", () => {
     expect(out[0]).not.toBe(input[0]);
   });
 
+  test("a volatile packed into an entry with other options, as containerd joins them, goes too", () => {
+    const input = frozen([{ type: "overlay", source: "overlay", options: ["lowerdir=/l,upperdir=/u,workdir=/w,volatile", "index=off,fsync=volatile"] }]);
+    expect(removeVolatileOption(input)[0]!.options).toEqual(["lowerdir=/l", "upperdir=/u", "workdir=/w", "index=off"]);
+  });
+
   test("containerd's aliasing case: the result and the input never share a changed array", () => {
     const options = ["volatile", "lowerdir=/l", "x"];
     const input = [{ type: "overlay", source: "o", options }];
@@ -79,6 +84,19 @@ describe("readonlyMounts", () => {
       ["an-option=a-value", "another_opt=/another/value", "ro"],
       ["an-option=a-value", "another_opt=/another/value", "ro"],
     ]);
+  });
+
+  test("options packed into one entry, as containerd joins them: upperdir and workdir found and dropped, the view read-only", () => {
+    const input = frozen([{ type: "overlay", source: "overlay", options: ["index=off", "lowerdir=/lower,upperdir=/upper,workdir=/work"] }]);
+    const [ro] = readonlyMounts(input);
+    expect(ro!.options).toEqual(["index=off", "lowerdir=/upper:/lower"]);
+    expect(readOnly(ro!)).toBe(true);
+  });
+
+  test("every lowerdir= gets the upper layer (containerd's readonlyOverlay): the last one, which the kernel uses, among them", () => {
+    const input = frozen([{ type: "overlay", source: "overlay", options: ["lowerdir=/old", "lowerdir=/l", "upperdir=/u", "workdir=/w"] }]);
+    expect(readonlyMounts(input)[0]!.options).toEqual(["lowerdir=/u:/old", "lowerdir=/u:/l"]);
+    expect(readonlyOverlayOptions(["lowerdir=/a", "lowerdir+=/b", "upperdir=/u", "lowerdir=/c"])).toEqual(["lowerdir=/u:/a", "lowerdir+=/b", "lowerdir=/u:/c"]);
   });
 
   test("an upperdir holding ':' or an escape stays one layer", () => {
@@ -147,6 +165,12 @@ describe("readOnly", () => {
   for (const [desc, m, expected] of containerdCases) {
     test(`containerd: ${desc}`, () => expect(readOnly(m)).toBe(expected));
   }
+
+  test("an entry is read as mount() reads it: a comma in a layer path no option follows is the path's; a quoted one the value's", () => {
+    expect(readOnly({ type: "overlay", source: "overlay", options: ["lowerdir=/l,x", "upperdir=/u,ro", "workdir=/w"] })).toBe(true);
+    expect(readOnly({ type: "overlay", source: "overlay", options: ["lowerdir=/l", "upperdir=/u,x", "workdir=/w"] })).toBe(false);
+    expect(readOnly({ type: "tmpfs", source: "t", options: ['context="a,ro"'] })).toBe(false);
+  });
 
   test("erofs under a transform prefix; a packed `ro` of another type; an escaped comma does not split", () => {
     expect(readOnly({ type: "format/erofs", source: "{{ mount 0 }}", options: [] })).toBe(true);

@@ -162,6 +162,19 @@ describe("classifyOptions", () => {
     }
   });
 
+  // containerd's mount manager turns these into a dm-verity device for an erofs layer
+  // (core/mount/manager/dmverity_linux.go); as x-* words they were dropped, and the layer mounted unverified
+  test("containerd's X-containerd.dmverity.* options are refused by name too, not dropped as X-* words", () => {
+    const layer = { type: "erofs", source: "/layer.erofs", options: ["ro", "loop"] };
+    const facts = factsForVersion("6.18.0");
+    for (const item of ["X-containerd.dmverity.roothash=ab12", "X-containerd.dmverity.roothash-file=/s/.roothash", "X-containerd.dmverity.hash-offset=4096", "X-containerd.dmverity=auto", "X-containerd.dmverity"]) {
+      expect(() => classifyOptions(["ro", item])).toThrow(PlanError);
+      expect(() => planMount({ ...layer, options: [...layer.options, item] }, "/m", facts)).toThrow(/does not set up dm-verity/);
+    }
+    // containerd's other X-containerd.* options stay userspace words (its transforms take them out first)
+    expect(classifyOptions(["X-containerd.mkdir.path=/a", "X-containerd.dmverityx=1"]).userspace).toEqual(["X-containerd.mkdir.path=/a", "X-containerd.dmverityx=1"]);
+  });
+
   test("encryption= says why (cryptoloop is gone) and what to use, in the words loop attach -e uses too", () => {
     let err: unknown;
     try {
@@ -249,6 +262,27 @@ describe("Mount.options entries, as containerd joins them (library, apply, CLI, 
     expect(entryOptions("uidmap=0:1000:1,1:2000:1")).toEqual(["uidmap=0:1000:1,1:2000:1"]);
     expect(entryOptions("X-mount.idmap=u:0:1:1,g:0:1:1")).toEqual(["X-mount.idmap=u:0:1:1,g:0:1:1"]);
     expect(entryOptions("upperdir=/u,x")).toEqual(["upperdir=/u,x"]);
+  });
+
+  // containerd joins a Mount's options with "," and the kernel splits them again, so an entry
+  // packing several overlay options is several (containerd's TestFUSEHelper and TestMountReadOnly
+  // pack "lowerdir=...,upperdir=...,workdir=..."). A layer path keeps a comma that no option follows.
+  test("an overlay layer entry ends at a comma another option follows (containerd's packed entries); other commas stay in the path", () => {
+    expect(entryOptions("lowerdir=/l2:/l1,upperdir=/u,workdir=/w")).toEqual(["lowerdir=/l2:/l1", "upperdir=/u", "workdir=/w"]);
+    expect(entryOptions("lowerdir=/lower,upperdir=/upper,ro")).toEqual(["lowerdir=/lower", "upperdir=/upper", "ro"]);
+    expect(entryOptions("lowerdir=/a,b:/c,d,upperdir=/u,x,index=off,volatile")).toEqual(["lowerdir=/a,b:/c,d", "upperdir=/u,x", "index=off", "volatile"]);
+    expect(entryOptions("lowerdir+=/a,lowerdir+=/b,datadir+=/d,userxattr,metacopy=on,redirect_dir=follow")).toEqual([
+      "lowerdir+=/a", "lowerdir+=/b", "datadir+=/d", "userxattr", "metacopy=on", "redirect_dir=follow",
+    ]);
+    // containerd's uidmap= keeps its own commas, then the next option starts
+    expect(entryOptions("lowerdir=/l,uidmap=0:1000:1,1:2000:1,gidmap=0:1000:1,nosuid")).toEqual(["lowerdir=/l", "uidmap=0:1000:1,1:2000:1", "gidmap=0:1000:1", "nosuid"]);
+    // an escaped comma never ends the path, whatever follows it; an escaped backslash escapes no comma
+    expect(entryOptions(String.raw`lowerdir=/a\,ro,upperdir=/u`)).toEqual([String.raw`lowerdir=/a\,ro`, "upperdir=/u"]);
+    expect(entryOptions(String.raw`upperdir=/u\,ro`)).toEqual([String.raw`upperdir=/u\,ro`]);
+    expect(entryOptions(String.raw`lowerdir=/a\\,ro`)).toEqual([String.raw`lowerdir=/a\\`, "ro"]);
+    // an empty piece stays in the path, as the whole entry was read before
+    expect(entryOptions("upperdir=/u,,x")).toEqual(["upperdir=/u,,x"]);
+    expect(entryOptions(`lowerdir=/l,${CONTEXT}`)).toEqual(["lowerdir=/l", CONTEXT]);
   });
 
   test("classified: several options from one entry; a quoted value unquoted once (fsconfig takes it so), quoted once again for mount(2)", () => {

@@ -126,6 +126,19 @@ describe("compaction", () => {
     expect(longestCommonPrefix(["a", "b"])).toBe("");
   });
 
+  // containerd's TestLongestCommonPrefix (core/mount/mount_linux_test.go), case by case
+  const containerdPrefixes: [string[], string][] = [
+    [[], ""],
+    [["foo"], "foo"],
+    [["foo", "bar"], ""],
+    [["foo", "foo"], "foo"],
+    [["foo", "foobar"], "foo"],
+    [["foo", "", "foobar"], ""],
+  ];
+  for (const [strings, want] of containerdPrefixes) {
+    test(`containerd: longestCommonPrefix(${JSON.stringify(strings)}) is ${JSON.stringify(want)}`, () => expect(longestCommonPrefix(strings)).toBe(want));
+  }
+
   test("parentDir is Go's path.Dir", () => {
     expect(parentDir("/s/1")).toBe("/s");
     expect(parentDir("/s/snapshots/")).toBe("/s/snapshots");
@@ -145,6 +158,25 @@ describe("compaction", () => {
     expect(c?.config.lowerdirs).toEqual(["12/fs", "13/fs", "1/fs"]);
     expect(c?.config.datadirs).toEqual(["200/fs"]);
   });
+
+  // containerd's TestCompactLowerdirOption: [options, the directory, the layers after it] (undefined: not compacted)
+  const containerdCompactions: [string[], string | undefined, string[] | undefined][] = [
+    [["workdir=a"], undefined, undefined], // no lowerdir
+    [["workdir=a", "lowerdir=b"], undefined, undefined], // one layer
+    [["lowerdir=/snapshots/1/fs:/snapshots/10/fs"], "/snapshots/", ["1/fs", "10/fs"]],
+    [["lowerdir=/snapshots/1/fs:/snapshots/10/fs:/snapshots/2/fs"], "/snapshots/", ["1/fs", "10/fs", "2/fs"]],
+    [["lowerdir=/snapshots/1/fs:/other_snapshots/1/fs"], undefined, undefined], // the common dir is "/"
+    [["lowerdir=a:aaa"], undefined, undefined], // the common dir is "."
+  ];
+  for (const [options, dir, lowerdirs] of containerdCompactions) {
+    test(`containerd: compacting ${JSON.stringify(options)}`, () => {
+      const c = compactLayers(parseOverlayOptions(options));
+      expect(c?.dir).toBe(dir);
+      expect(c?.config.lowerdirs).toEqual(lowerdirs);
+      // containerd's options after it: the other options, then the relative lowerdir=
+      if (c) expect(overlayDataItems(c.config)).toEqual([`lowerdir=${lowerdirs!.join(":")}`]);
+    });
+  }
 
   test("no compaction: one layer, no common prefix, a parent of '/' or '.'", () => {
     expect(compactLayers(config(["/a/b/c"]))).toBeUndefined();
@@ -274,6 +306,13 @@ describe("legacy strategy", () => {
       inheritFlags: 0,
       undoable: true,
     });
+  });
+
+  test("options packed into one entry, as containerd joins them (its TestFUSEHelper's shape): the same mount as one entry each", () => {
+    const packed = ["lowerdir=/l2:/l1,upperdir=/u,workdir=/w,index=off,ro"];
+    const apart = ["lowerdir=/l2:/l1", "upperdir=/u", "workdir=/w", "index=off", "ro"];
+    for (const facts of [legacy, fd]) expect(plan(packed, facts).steps).toEqual(plan(apart, facts).steps);
+    expect((plan(packed, legacy).steps[0] as MountStep).data).toBe("lowerdir=/l2:/l1,upperdir=/u,workdir=/w,index=off");
   });
 
   test("from pagesize-512 bytes on: compacted, mounted from the common directory", () => {
