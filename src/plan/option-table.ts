@@ -211,7 +211,6 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   DMVERITY,
 ];
 
-
 // "loop" is both a word and loop=DEVICE: words by name, the valued ones apart.
 const byName = new Map(OPTION_TABLE.filter((spec) => !spec.valued).map((spec) => [spec.name, spec]));
 // The few options with a value, matched in place: no substring is made per item.
