@@ -19,6 +19,7 @@ import { existingRealpath } from "../sys/realpath.ts";
 import { fileType } from "../sys/stat.ts";
 import { NO_OPTIONS, opsContext } from "./context.ts";
 import { detachLoop } from "./loop.ts";
+import { attachedLoopDevice } from "./loop-describe.ts";
 import { loopDevicesShowing } from "./loop-reuse.ts";
 import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
@@ -97,18 +98,28 @@ export function loopDeviceOfImage(image: string, options: UmountOperandOptions):
 export function unmountAt(point: string, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined = helperUnmounter(options), known?: MountInfo): UnmountOrReadOnly {
   // Its mountinfo entry, read once and before it goes: the loop device (-d), the type (helpers).
   const top = known ?? (options.detachLoop || (viaHelper !== undefined && mayHaveHelper(point, viaHelper, options)) ? topMountAt(point, options) : undefined);
-  const loop = options.detachLoop && top !== undefined && isLoopDevice(top.source) ? top.source : undefined;
+  const loop = options.detachLoop && top !== undefined && isLoopDevice(top.source) && !detachesItself(top.source) ? top.source : undefined;
   const outcome = unmountTop(point, top, options, viaHelper);
   // umount --fake detaches nothing, as util-linux's
   if (outcome === "unmounted" && loop !== undefined && options.fakeUnmounts === undefined) {
     try {
       detachLoop(loop, options);
     } catch (err) {
-      // ENXIO: autoclear detached it already, at the unmount
+      // ENXIO: detached already (by hand, between the two calls)
       if (!isErrno(err, Errno.ENXIO)) throw err;
     }
   }
   return outcome;
+}
+
+/**
+ * Whether a loop device has autoclear, told before the unmount: the kernel detaches it when its
+ * last user closes it (at the unmount, or later, as LOOP_CLR_FD would for a device in use), so
+ * -d has nothing to do. Detaching it by name after the unmount could detach another's device:
+ * once freed, the same /dev/loopN may be attached again at once (containerd#12561).
+ */
+function detachesItself(device: string): boolean {
+  return attachedLoopDevice(device)?.autoclear ?? false;
 }
 
 function unmountTop(point: string, top: MountInfo | undefined, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined): UnmountOrReadOnly {

@@ -12,6 +12,7 @@ import { LOOP_ATTACH_BUSY } from "../../src/ops/loop-retry.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { withPolicy } from "../../src/ops/retry.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
+import { umountOperand } from "../../src/ops/umount-operand.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { LO_FLAGS } from "../../src/sys/loop.ts";
@@ -443,6 +444,40 @@ describe("the binary", () => {
     expect(runCli(["mount", device, t]).code).toBe(0);
     expect(runCli(["umount", t]).code).toBe(0);
     expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  });
+
+  test("umount -d of a loop mount's own (autoclear) device detaches nothing after the unmount: the kernel freed it, and another attach may hold that device by then (containerd#12561)", async () => {
+    fresh("loop-umount-d-race");
+    const img = image();
+    const theirs = image("theirs");
+    const t = dir("m");
+    unmountAfter(t);
+    mount({ type: "ext4", source: img, options: ["loop"] }, t);
+    const device = sourceAt(t)!;
+    expect(sysfsValue(device, "loop/autoclear")).toBe("1");
+    // right after the unmount, someone else attaches their image to the device the kernel just freed
+    let taken = false;
+    const sys: typeof libcSyscalls = {
+      ...libcSyscalls,
+      umount2: (target, flags) => {
+        libcSyscalls.umount2(target, flags);
+        for (let i = 0; i < 200 && !taken; i++) {
+          taken = Bun.spawnSync(["losetup", device, theirs]).exitCode === 0;
+          if (!taken) Bun.sleepSync(5);
+        }
+      },
+    };
+    try {
+      expect(umountOperand(t, { detachLoop: true, sys })).toBe("unmounted");
+      expect(taken).toBe(true);
+      expect(mountsUnder(t)).toEqual([]);
+      // theirs is still attached: -d detached nothing of someone else's
+      expect(loopDevicesOf(theirs).sysfs).toEqual([device]);
+    } finally {
+      if (taken) Bun.spawnSync(["losetup", "-d", device]);
+    }
+    await expectFreed(theirs);
+    await expectFreed(img);
   });
 
   test("mount -o loop through the binary, and a bad image exits 32 leaving no device", async () => {
