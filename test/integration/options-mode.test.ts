@@ -154,6 +154,10 @@ describe("a remount of a mount the fstab lists", () => {
     expect(flagsAt(target)).toEqual(expect.arrayContaining(["ro", "nosuid"]));
     expect(flagsAt(target)).not.toContain("nodev");
     expect(sizeAt(target)).toBe("4096k");
+    // --options-mode ignore leaves the mount's own flags out too, as mount(8) ignores the mount table's
+    expect(runCli(["mount", "-T", fstab, "--options-mode", "ignore", "-o", "remount,noexec", target]).code).toBe(0);
+    expect(flagsAt(target)).toEqual(expect.arrayContaining(["rw", "noexec"]));
+    expect(flagsAt(target)).not.toContain("nosuid");
   });
 
   test("a bind line's bind is dropped unless -o says it (as libmount drops it): the dry run shows which remount is made", () => {
