@@ -38,6 +38,8 @@ export interface OpsContext {
   readonly missingSourceAsDevice?: boolean | undefined;
   /** umount --fake: unmounts are imagined, not made (umount-fake.ts) */
   readonly fakeUnmounts?: FakeUnmounts | undefined;
+  /** a remount keeps no flag of the mount's: its options are all of them (PlanEnv.remountReplaces) */
+  readonly remountReplaces?: boolean | undefined;
 }
 
 export interface OpsOptions {
@@ -97,6 +99,13 @@ export interface OpsOptions {
    * from the mount table, which this (one per command) keeps as the unmounts imagined left it.
    */
   fakeUnmounts?: FakeUnmounts;
+  /**
+   * A remount's options are all it gets: no per-mount flag the options leave out is kept from
+   * the mount (they are cleared), as mount(8)'s `-o remount SOURCE TARGET` and its remount with
+   * an fstab line do. By default each keeps its current value, as `mount -o remount TARGET` keeps
+   * the mount table's.
+   */
+  remountReplaces?: boolean;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */
@@ -122,7 +131,8 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.noCanonicalize === undefined &&
     options.helperStdio === undefined &&
     options.missingSourceAsDevice === undefined &&
-    options.fakeUnmounts === undefined
+    options.fakeUnmounts === undefined &&
+    options.remountReplaces === undefined
   ) {
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
@@ -146,5 +156,6 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     helperStdio: options.helperStdio,
     missingSourceAsDevice: options.missingSourceAsDevice,
     fakeUnmounts: options.fakeUnmounts,
+    remountReplaces: options.remountReplaces,
   };
 }

@@ -18,7 +18,7 @@ import { statPath } from "../sys/stat.ts";
 import { deviceOfTag } from "./block-devices.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { kernelRefusal } from "./fs-params.ts";
-import { readFstabLenient, type FstabPaths } from "./fstab.ts";
+import { readFstabLenient, type FstabPaths } from "./fstab-read.ts";
 import { helperSearchDirs, locateHelper } from "./helpers.ts";
 import { planOn } from "./mount.ts";
 import { readDeviceStart } from "./probe.ts";

@@ -173,7 +173,8 @@ function sharedPlanEnv(ctx: OpsContext): PlanEnv {
   const readWrite = ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
   const named = ctx.noCanonicalize ? Object.create(readWrite, { deviceName: { value: asTyped } }) : readWrite;
   // only mount(8)'s -f asks: an allocation per plan it prints
-  const base: PlanEnv = ctx.missingSourceAsDevice ? Object.create(named, { sourceKind: { value: missingAsDevice } }) : named;
+  const faked: PlanEnv = ctx.missingSourceAsDevice ? Object.create(named, { sourceKind: { value: missingAsDevice } }) : named;
+  const base: PlanEnv = ctx.remountReplaces ? Object.create(faked, { remountReplaces: { value: true } }) : faked;
   const { batch } = ctx;
   if (batch === undefined) return base;
   let env = batchEnvs.get(batch);

@@ -29,3 +29,13 @@ export function mountPointToChange(operand: string): string {
   }
   return point;
 }
+
+/**
+ * mount(8)'s --source X with -o remount: X names what is mounted (a block device, a tag, a
+ * tmpfs's name), never a mount point: its latest reachable mount; undefined when nothing
+ * mounted has that source.
+ */
+export function mountPointOfNamedSource(source: string): string | undefined {
+  const device = deviceTagOf(source) !== undefined || fileType(source) === "block";
+  return device ? mountPointOfDevice(source, "remount") : mountPointOfSource(source, "remount");
+}

@@ -196,17 +196,22 @@ export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {
  * Each is compared as written, then canonical: `canonical` is the caller's realpath, asked of X
  * and of the lines' absolute paths. Swap lines are never taken. undefined when none names X.
  */
-export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string): FstabLine | undefined {
+export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string, by: FstabOperandRole = "either"): FstabLine | undefined {
   const mountable = lines.filter((l) => l.fstype !== "swap" && l.target !== "swap");
   const wanted = canonical(operand);
+  if (by !== "source") {
+    const line = mountable.find((l) => l.target === operand) ?? mountable.find((l) => l.target.startsWith("/") && canonical(l.target) === wanted);
+    if (line !== undefined || by === "target") return line;
+  }
   const tagged = sourceFromTag(operand);
-  return (
-    mountable.find((l) => l.target === operand) ??
-    mountable.find((l) => l.target.startsWith("/") && canonical(l.target) === wanted) ??
-    mountable.find((l) => l.source === tagged) ??
-    mountable.find((l) => l.source.startsWith("/") && canonical(l.source) === wanted)
-  );
+  return mountable.find((l) => l.source === tagged) ?? mountable.find((l) => l.source.startsWith("/") && canonical(l.source) === wanted);
 }
+
+/**
+ * What one operand may name: a mount point or a source ("either", mount(8)'s plain operand), or
+ * only one of them (mount(8)'s --target and --source, with which libmount tries no other).
+ */
+export type FstabOperandRole = "either" | "target" | "source";
 
 /**
  * The line for `mount --options-source-force SOURCE TARGET`: the first line with both that
@@ -263,6 +268,21 @@ export function combineOptions(lineOptions: readonly string[], commandLine: read
     case "ignore":
       return commandLine;
   }
+}
+
+/**
+ * The options of `mount -o remount X` with X's fstab line, as libmount applies the line: the
+ * line's and the command line's combined as mode says, and those alone (the mount's own flags
+ * are not read then). replace keeps the line's alone but stays a remount, where mount(8) drops
+ * the remount with the rest and mounts the line again, on top. Dropped from the line: its
+ * `bind` unless the command line binds too (libmount drops it: a bind line's remount changes
+ * its filesystem), and its X-mount.* words, which say how a new mount is made (its mount
+ * point's creation, owner and mode, idmapping, subdir) and are nothing to a remount.
+ */
+export function remountOptions(lineOptions: readonly string[], commandLine: readonly string[], mode: OptionsMode = "prepend"): readonly string[] {
+  const binds = commandLine.some((o) => o === "bind" || o === "rbind");
+  const kept = lineOptions.filter((o) => (binds || o !== "bind") && !o.startsWith("X-mount."));
+  return mode === "replace" ? [...kept, "remount"] : combineOptions(kept, commandLine, mode);
 }
 
 /**

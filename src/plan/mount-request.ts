@@ -69,6 +69,12 @@ export interface PlanEnv {
    * than a read-only mount (plan/read-only-fallback.ts).
    */
   readonly readWriteOnly?: boolean;
+  /**
+   * A remount's options are all it gets: no per-mount flag is kept from the mount, as mount(8)
+   * keeps none when it reads no mount table (-o remount SOURCE TARGET, or X's fstab line
+   * applied to -o remount X). Without it, each flag the options do not mention keeps its value.
+   */
+  readonly remountReplaces?: boolean;
   /** The uid of a user name (X-mount.owner=NAME, uid=NAME), or undefined when there is none. */
   readonly userId?: (name: string) => number | undefined;
   /** The gid of a group name (X-mount.group=NAME, gid=NAME), or undefined when there is none. */

@@ -55,7 +55,8 @@ export function planPlain(ctx: MountContext): Plan {
   const steps: Step[] = [];
 
   if (flags & MS.REMOUNT) {
-    // One call changes an existing mount; flags not given keep their current value.
+    // One call changes an existing mount; flags not given keep their current value (unless
+    // the options are to replace them all: env.remountReplaces).
     const remountFlags = bind ? (flags & MS_PER_MOUNT) | MS.REMOUNT | MS.BIND : flags & ~MS.REC;
     steps.push({
       op: "mount",
@@ -65,7 +66,7 @@ export function planPlain(ctx: MountContext): Plan {
       fstype: null,
       flags: remountFlags,
       data: data === "" ? null : data,
-      inheritFlags: ((bind ? MS_PER_MOUNT : MS_REMOUNT_INHERITED) & ~options.flagsMentioned) | locked,
+      inheritFlags: (ctx.env.remountReplaces ? 0 : (bind ? MS_PER_MOUNT : MS_REMOUNT_INHERITED) & ~options.flagsMentioned) | locked,
       undoable: false,
     });
   } else if (bind) {

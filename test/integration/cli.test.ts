@@ -166,6 +166,52 @@ describe("mount and umount", () => {
     expect(mountsUnder(s.dir)).toEqual([]);
   });
 
+  test("with -o remount, --target names a mount point only and --source a mounted source only, as mount(8) reads them (a name it was not given is never tried)", () => {
+    s = scratch("cliremountnamed");
+    const t = dir("t");
+    const name = `remount-named-${s.dir.slice(-6)}`;
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", name, t]).code).toBe(0);
+      // a mount point with that name does not exist (relative to the working directory): the source is not taken instead
+      const asTarget = runCli(["mount", "-o", "remount,ro", "--target", name], { cwd: s.dir });
+      expect(asTarget.code).toBe(32);
+      expect(oneLineError(asTarget.stderr)).toContain(`ENOENT (No such file or directory) (mount point ${name} does not exist)`);
+      // a mount point is no source: refused (exit 1), as mount(8)'s "can't find mount source"
+      const asSource = runCli(["mount", "-o", "remount,ro", "--source", t]);
+      expect(asSource.code).toBe(1);
+      expect(oneLineError(asSource.stderr)).toContain(`remount ${t}: no mount or fstab line has the source ${t}`);
+      expect(mountsAt(t)[0]!.options).toStartWith("rw");
+      expect(runCli(["mount", "-o", "remount,ro", "--source", name]).code).toBe(0);
+      expect(mountsAt(t)[0]!.options).toStartWith("ro");
+      expect(runCli(["mount", "-o", "remount,rw", "--target", t]).code).toBe(0);
+      expect(mountsAt(t)[0]!.options).toStartWith("rw");
+    } finally {
+      runCli(["umount", "--all-stacked", t]);
+    }
+    expect(mountsUnder(s.dir)).toEqual([]);
+  });
+
+  test("-o remount SOURCE TARGET replaces the mount's flags with -o's, as mount(8) (which then reads neither fstab nor the mount table)", () => {
+    s = scratch("cliremountpair");
+    const t = dir("t");
+    try {
+      expect(runCli(["mount", "-t", "tmpfs", "-o", "nodev,size=1m", "pair", t]).code).toBe(0);
+      const r = runCli(["mount", "-o", "remount,ro,nosuid", "pair", t]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(mountsAt(t)[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "nosuid"]));
+      expect(mountsAt(t)[0]!.options.split(",")).not.toContain("nodev");
+      expect(runCli(["mount", "-o", "remount,nodev", "--source", "pair", "--target", t]).code).toBe(0);
+      expect(mountsAt(t)[0]!.options.split(",")).toEqual(expect.arrayContaining(["rw", "nodev"]));
+      expect(mountsAt(t)[0]!.options.split(",")).not.toContain("nosuid");
+      // one operand: the flags not mentioned are kept (the mount table's, as mount(8) reads them)
+      expect(runCli(["mount", "-o", "remount,ro", t]).code).toBe(0);
+      expect(mountsAt(t)[0]!.options.split(",")).toEqual(expect.arrayContaining(["ro", "nodev"]));
+      expect(mountsAt(t)[0]!.superOptions).toContain("size=1024k");
+    } finally {
+      runCli(["umount", "--all-stacked", t]);
+    }
+  });
+
   test("a remount's EINVAL names the option the filesystem refuses, as a new mount's does (before: only that some option was refused)", () => {
     s = scratch("cliremountopt");
     const t = dir("t");

@@ -10,6 +10,7 @@ import {
   matchFstype,
   matchOptions,
   parseFstab,
+  remountOptions,
   selectFstab,
   sourceFromTag,
   withCommandLineOptions,
@@ -228,6 +229,32 @@ describe("the line for one operand (mount X)", () => {
     expect(find("/dev/sda2")).toBeUndefined();
     expect(find("none")).toBeUndefined();
     expect(find("/mnt/nowhere")).toBeUndefined();
+  });
+
+  test("--target and --source: by that one only (libmount's swapmatch off)", () => {
+    const both = parseFstab(["/x /y none bind", "/z /x none bind"].join("\n"));
+    expect(findFstabLine(both, "/x", (p) => p, "source")?.line).toBe(1);
+    expect(findFstabLine(both, "/z", (p) => p, "target")).toBeUndefined();
+    expect(findFstabLine(both, "/z", (p) => p, "source")?.line).toBe(2);
+    expect(findFstabLine(both, "/y", (p) => p, "source")).toBeUndefined();
+    expect(findFstabLine(both, "/y", (p) => p, "target")?.line).toBe(1);
+  });
+});
+
+describe("remountOptions (mount -o remount X with X's line)", () => {
+  const line = ["bind", "size=1m", "X-mount.mkdir", "X-mount.idmap=u:0:1:1", "nodev"];
+  test("the line's options, then -o's (or as the mode says); replace: the line's alone, still a remount", () => {
+    expect(remountOptions(["size=1m", "nodev"], ["remount", "ro"])).toEqual(["size=1m", "nodev", "remount", "ro"]);
+    expect(remountOptions(["size=1m", "nodev"], ["remount", "ro"], "append")).toEqual(["remount", "ro", "size=1m", "nodev"]);
+    expect(remountOptions(["size=1m", "nodev"], ["remount", "ro"], "ignore")).toEqual(["remount", "ro"]);
+    expect(remountOptions(["size=1m", "nodev"], ["remount", "ro"], "replace")).toEqual(["size=1m", "nodev", "remount"]);
+  });
+
+  test("the line's bind goes unless -o binds (bind or rbind); its X-mount.* words go, -o's stay", () => {
+    expect(remountOptions(line, ["remount", "ro"])).toEqual(["size=1m", "nodev", "remount", "ro"]);
+    expect(remountOptions(line, ["remount", "bind", "ro"])).toEqual(["bind", "size=1m", "nodev", "remount", "bind", "ro"]);
+    expect(remountOptions(line, ["remount", "rbind"])).toEqual(["bind", "size=1m", "nodev", "remount", "rbind"]);
+    expect(remountOptions(["rbind"], ["remount", "X-mount.mode=0700"])).toEqual(["rbind", "remount", "X-mount.mode=0700"]);
   });
 });
 

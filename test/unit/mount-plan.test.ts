@@ -129,6 +129,14 @@ describe("remount", () => {
     expect(steps("tmpfs", "tmpfs", ["remount", "size=2m"])[0]!.data).toBe("size=2m");
   });
 
+  test("with remountReplaces (mount(8) -o remount SOURCE TARGET, or an fstab line applied) nothing is kept from the mount but, in a user namespace, what is locked", () => {
+    const replaced = (options: string[], f = facts) => (planMount({ type: "", source: "", options }, "/mnt/x", f, { remountReplaces: true }).steps[0] as MountStep).inheritFlags;
+    expect(replaced(["remount", "ro"])).toBe(0);
+    expect(replaced(["remount", "bind", "ro"])).toBe(0);
+    expect(replaced(["remount", "ro"], userns)).toBe(MS_LOCKED_IN_USERNS);
+    expect(steps("", "", ["remount", "ro"])[0]!.inheritFlags).not.toBe(0);
+  });
+
   test("remount,bind,ro changes only per-mount flags", () => {
     const [s] = steps("", "", ["remount", "bind", "ro"]);
     expect(s!.role).toBe("bind-remount");

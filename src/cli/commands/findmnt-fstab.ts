@@ -10,7 +10,7 @@ import { isNetworkFilesystem, isPseudoFilesystem } from "../../mountinfo/filesys
 import type { DeviceIds } from "../../mountinfo/findmnt-devices.ts";
 import type { FstabLine } from "../../plan/fstab.ts";
 import { DEVICE_COLUMN_NAMES, deviceColumns } from "../../mountinfo/findmnt-devices.ts";
-import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab.ts";
+import { fstabName, parseFstabTextsLenient, readFstabLenient } from "../../ops/fstab-read.ts";
 import { parseTagSpec, type TagSpec } from "../../tag-spec.ts";
 import { DEFAULT_COLUMNS, shellColumns, writeRowsJson, writeRowsPairs, writeRowsTable } from "../../mountinfo/findmnt.ts";
 import { utf8Locale } from "../locale.ts";

@@ -8,8 +8,8 @@ import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, operandsText, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
-import { commandLineOptions, dryRunPrintsPlan, fakeOptions, helperChoice, readWriteOnly, type Dialect, type SingleMount } from "./mount.ts";
-import { lineName, OPTIONS_MODES, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
+import { commandLineOptions, directMount, dryRunPrintsPlan, fakeOptions, helperChoice, placedIn, readWriteOnly, type Dialect, type SingleMount } from "./mount.ts";
+import { lineName, OPTIONS_MODES, type FstabOperandRole, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
 /**
  * mount [-T FILE] [-t TYPE] [-o OPTS] [--options-mode MODE] X: the fstab line for X
@@ -21,6 +21,21 @@ export function fstabMount(operand: Parameters<typeof mountFromFstab>[0], args: 
     plan: (ops) => planFromFstab(operand, { ...ops, ...options }),
     run: (ops) => mountFromFstab(operand, { ...ops, ...options }),
   };
+}
+
+/**
+ * mount -o remount X [-T FILE] [--options-mode MODE]: X's fstab line, its options then -o's and
+ * nothing kept from the mount, else the mount X names, keeping the flags -o does not mention
+ * (ops/remount-request.ts). The operand is looked up now: a dry run reads the same fstab.
+ */
+export function remountMount(
+  operand: string,
+  args: ParsedArgs,
+  given: { by: FstabOperandRole; options: readonly string[]; readsFstab: boolean; targetPrefix: string | undefined; warn: (message: string) => void },
+): SingleMount {
+  const { remountRequest } = require("../../ops/remount-request.ts") as typeof import("../../ops/remount-request.ts");
+  const request = remountRequest(operand, { ...given, file: fstabPathsOf(args), optionsMode: optionsModeOf(args) });
+  return directMount(request.m, placedIn(given.targetPrefix, request.target), request.replaces ? { remountReplaces: true } : {});
 }
 
 /**

@@ -63,8 +63,8 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "map-groups", value: "MAP", help: "idmap the mount: container:host:count group mappings (repeat for more), with --map-users" },
   { long: "target-prefix", value: "DIR", help: "mount every target inside DIR: its path (symlinks included) resolved as if DIR were /, as apply --root does" },
   { long: "onlyonce", help: "fail (exit 32) when it is mounted on TARGET already, as mount -a skips it" },
-  { long: "options-mode", value: "MODE", help: "how -o combines with an fstab line's options: prepend (the default: -o after the line's), append, replace (the line's alone), ignore (-o alone)" },
-  { long: "options-source", value: "LIST", help: "where one operand is looked up: fstab (the default), mtab (remounts keep the mount's own options anyway), disable" },
+  { long: "options-mode", value: "MODE", help: "how -o combines with an fstab line's options (a remount's too): prepend (the default: -o after the line's), append, replace (the line's alone), ignore (-o alone)" },
+  { long: "options-source", value: "LIST", help: "where one operand is looked up: fstab (the default; a remount takes the line's options), mtab (a remount keeps the mount's own flags, as without a line), disable" },
   { long: "options-source-force", help: "with SOURCE and TARGET, apply the fstab line that has both too" },
 ];
 
@@ -116,7 +116,9 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     const single =
       request.kind === "fstab"
         ? (require("./fstab.ts") as typeof import("./fstab.ts")).fstabMount(request.operand, args, { type: request.type, options: request.options, targetPrefix })
-        : directMount(request.m, targetPrefix === undefined ? { root: undefined, target: request.target } : placeInPrefix(targetPrefix, request.target));
+        : request.kind === "remount"
+          ? (require("./fstab.ts") as typeof import("./fstab.ts")).remountMount(request.operand, args, { ...request, targetPrefix, warn: stderrMessages(io) })
+          : directMount(request.m, placedIn(targetPrefix, request.target), request.replaces ? REMOUNT_REPLACES : {});
     const verbose = has(args, "verbose");
     const helperDir = last(args, "helper-dir");
     const planOptions: OpsOptions = {
@@ -192,16 +194,33 @@ export interface SingleMount {
   run(options: OpsOptions): { plan: Plan; target: string };
 }
 
-/** root: the --target-prefix the target was resolved in, which the mount stays inside */
-function directMount(m: Mount, { root, target }: { root: string | undefined; target: string }): SingleMount {
+/**
+ * root: the --target-prefix the target was resolved in, which the mount stays inside; given: what
+ * the request adds to the command's options (a remount's remountReplaces)
+ */
+export function directMount(m: Mount, { root, target }: { root: string | undefined; target: string }, given: OpsOptions = {}): SingleMount {
   return {
-    plan: (options) => ({ plan: planOnly(m, target, options), target }),
-    run: (options) => ({ plan: mountMakingTarget(m, target, root === undefined ? options : { ...options, targetRoot: root }), target }),
+    plan: (options) => ({ plan: planOnly(m, target, { ...options, ...given }), target }),
+    run: (options) => ({ plan: mountMakingTarget(m, target, root === undefined ? { ...options, ...given } : { ...options, ...given, targetRoot: root }), target }),
   };
 }
 
+/** target inside --target-prefix DIR when one is given (resolved there, as in a root) */
+export function placedIn(targetPrefix: string | undefined, target: string): { root: string | undefined; target: string } {
+  return targetPrefix === undefined ? { root: undefined, target } : placeInPrefix(targetPrefix, target);
+}
+
+/** mount(8)'s -o remount SOURCE TARGET: "all old mount options are replaced" (mount(8), remount) */
+const REMOUNT_REPLACES: OpsOptions = Object.freeze({ remountReplaces: true });
+
+/** What one operand names (plan/fstab.ts; a type import, which loads nothing of the fstab code). */
+type FstabOperandRole = import("../../plan/fstab.ts").FstabOperandRole;
+
 type Request =
-  | { readonly kind: "direct"; readonly m: Mount; readonly target: string }
+  /** replaces: a remount with SOURCE and TARGET, which keeps none of the mount's flags */
+  | { readonly kind: "direct"; readonly m: Mount; readonly target: string; readonly replaces?: boolean }
+  /** -o remount X: X's fstab line, else the mount X names (commands/fstab.ts remountMount) */
+  | { readonly kind: "remount"; readonly operand: string; readonly by: FstabOperandRole; readonly options: readonly string[]; readonly readsFstab: boolean }
   /** one operand, a mount point or source to find in the fstab; -t and the options override it */
   | {
       readonly kind: "fstab";
@@ -300,21 +319,22 @@ function requestFrom(args: ParsedArgs): Request {
   // -t noTYPES names the types it may not be: the superblock's type, unless the list excludes it
   if (isExcludingPattern(given)) options.push(quoteDataItem(`X-mount.auto-fstypes=${given}`));
 
-  operands = explicitOperands(operands, flags);
+  const named = explicitOperands(operands, flags);
+  operands = named.operands;
   const remount = options.includes("remount");
+  const fstab = readsFstab(flags);
+  if (operands.length === 1 && remount) return { kind: "remount", operand: operands[0]!, by: named.by, options, readsFstab: fstab };
   const propagationFlags = PROPAGATION_FLAGS.some(([l]) => flags.has(l));
-  if (operands.length === 1 && propagationFlags && !remount && !isTypeUnknown(type)) {
+  if (operands.length === 1 && propagationFlags && !isTypeUnknown(type)) {
     // mount(8): `mount -t tmpfs --make-shared /x` mounts a new tmpfs (source none) on /x and
     // makes it shared; only with no type is --make-* on one operand a change of the mount there
     return { kind: "direct", m: { type, source: "", options }, target: operands[0]! };
   }
-  const changesExisting = remount || (propagationFlags && operands.length === 1);
-  if (operands.length === 1 && changesExisting) {
+  if (operands.length === 1 && propagationFlags) {
     const { mountPointToChange } = require("../../ops/remount-operand.ts") as typeof import("../../ops/remount-operand.ts");
     return { kind: "direct", m: { type: "", source: "", options }, target: mountPointToChange(operands[0]!) };
   }
   if (operands.length === 1 && flags.has("move")) throw new UsageError("mount: --move needs the mount point to move and where to (SOURCE TARGET)");
-  const fstab = readsFstab(flags);
   if (operands.length === 1) {
     if (!fstab) throw new UsageError(`mount ${operands[0]}: --options-source ${flags.get("options-source")!.at(-1)} reads no fstab, so one operand names nothing to mount`, { hint: "give SOURCE and TARGET" });
     return { kind: "fstab", operand: operands[0]!, type: typeValues ? type : undefined, options };
@@ -326,7 +346,8 @@ function requestFrom(args: ParsedArgs): Request {
   if (fstab && flags.has("options-source-force")) {
     return { kind: "fstab", operand: { source: operands[0]!, target: operands[1]! }, type: typeValues ? type : undefined, options };
   }
-  return { kind: "direct", m: { type, source: operands[0]!, options }, target: operands[1]! };
+  // mount(8) reads neither fstab nor the mount table for a remount with both: -o's are all it gets
+  return { kind: "direct", m: { type, source: operands[0]!, options }, target: operands[1]!, replaces: remount };
 }
 
 /**
@@ -349,22 +370,24 @@ function readsFstab(flags: ReadonlyMap<string, readonly string[]>): boolean {
 
 /**
  * The operands with mount(8)'s named ones in place: -L x and -U x are the source LABEL=x and
- * UUID=x, --source and --target name either side; the remaining operand fills the other.
+ * UUID=x, --source and --target name either side; the remaining operand fills the other. by:
+ * what a lone operand that came from one of them is ("either" for a plain one), as libmount
+ * looks it up (its swapmatch off: a --target is never taken for a source, nor the other way).
  */
-function explicitOperands(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>): readonly string[] {
+function explicitOperands(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>): { operands: readonly string[]; by: FstabOperandRole } {
   const lastOf = (name: string) => flags.get(name)?.at(-1);
   const named = [["label", "LABEL="], ["uuid", "UUID="], ["source", ""]] as const;
   const sources = named.filter(([name]) => flags.has(name)).map(([name, prefix]) => `${prefix}${lastOf(name)}`);
   if (sources.length > 1) throw new UsageError("mount: give the source once: -L, -U and --source exclude each other");
   const source = sources[0];
   const target = lastOf("target");
-  if (source === undefined && target === undefined) return operands;
+  if (source === undefined && target === undefined) return { operands, by: "either" };
   const expected = Number(source === undefined) + Number(target === undefined);
   if (operands.length > expected) throw new UsageError(`mount: too many operands with ${source === undefined ? "--target" : "the source named"}: ${operands.join(" ")}`);
-  if (source !== undefined && target !== undefined) return [source, target];
+  if (source !== undefined && target !== undefined) return { operands: [source, target], by: "either" };
   // one side named: the operand, if any, is the other (none: the fstab line for the one named)
-  if (source !== undefined) return operands.length === 0 ? [source] : [source, operands[0]!];
-  return operands.length === 0 ? [target!] : [operands[0]!, target!];
+  if (source !== undefined) return operands.length === 0 ? { operands: [source], by: "source" } : { operands: [source, operands[0]!], by: "either" };
+  return operands.length === 0 ? { operands: [target!], by: "target" } : { operands: [operands[0]!, target!], by: "either" };
 }
 
 /**
