@@ -87,11 +87,9 @@ const DMVERITY: OptionSpec = {
 /** X-containerd.dmverity, alone or followed by "." or "=". */
 function isDmverityOption(item: string): boolean {
   if (!item.startsWith(DMVERITY_PREFIX)) return false;
-  const next = item.charCodeAt(DMVERITY_PREFIX.length);
-  return Number.isNaN(next) || next === DOT || next === EQUALS;
+  const next = item[DMVERITY_PREFIX.length];
+  return next === undefined || next === "." || next === "=";
 }
-const DOT = 0x2e;
-const EQUALS = 0x3d;
 
 export const OPTION_TABLE: readonly OptionSpec[] = [
   { name: "async", behaviour: clear(MS.SYNCHRONOUS), help: "asynchronous I/O", origin: "containerd" },
