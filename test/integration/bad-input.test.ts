@@ -41,3 +41,54 @@ test("umount quotes a path that holds a newline, tab or backslash, or is empty, 
   const notMounted = runCli(["umount", dir]);
   expect(oneLine(notMounted.stderr)).toBe(`mountkit: unmount "${s.dir}/a\\nb": umount2(2): EINVAL (Invalid argument) (not mounted)`);
 });
+
+test("umount --helper-dir that is not absolute: bad usage, exit 1, said once, before any unmount", () => {
+  s = scratch("badin");
+  const t = s.path("t");
+  mkdirSync(t);
+  expect(Bun.spawnSync(["mount", "-t", "tmpfs", "badin", t]).exitCode).toBe(0);
+  try {
+    const r = runCli(["umount", "--helper-dir", "rel", t, s.path("other")]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toBe("mountkit: umount: --helper-dir rel is not an absolute path");
+    expect(mountsUnder(s.dir)).toHaveLength(1);
+    const json = runCli(["umount", "--json", "--helper-dir", "rel", t]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({ ok: false, exitCode: 1, error: { kind: "plan", message: "umount: --helper-dir rel is not an absolute path" } });
+  } finally {
+    Bun.spawnSync(["umount", t]);
+  }
+});
+
+test("an empty --root or --target-prefix is refused (exit 1): it mounted in the working directory", () => {
+  s = scratch("badin");
+  mkdirSync(s.path("dir"));
+  const list = s.path("list.json");
+  writeFileSync(list, JSON.stringify([{ type: "tmpfs", source: "badin", target: "dir", options: [] }]));
+  for (const [args, message] of [
+    [["apply", "--root", "", list], "apply: --root: empty path"],
+    [["with-mounts", "--root", "", list, "--", "true"], "with-mounts: --root: empty path"],
+    [["mount", "-t", "tmpfs", "--target-prefix", "", "badin", "/dir"], "mount: --target-prefix: empty path"],
+  ] as const) {
+    const r = runCli(args, { cwd: s.dir });
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toBe(`mountkit: ${message}`);
+    expect(mountsUnder(s.dir)).toEqual([]);
+  }
+});
+
+test("a --root or --target-prefix that does not exist names realpath(3) and ENOENT (exit 1), as umount -R's not found", () => {
+  s = scratch("badin");
+  const list = s.path("list.json");
+  writeFileSync(list, "[]");
+  const missing = s.path("nope");
+  for (const [args, what] of [
+    [["apply", "--root", missing, list], "root"],
+    [["with-mounts", "--root", missing, list, "--", "true"], "root"],
+    [["mount", "-t", "tmpfs", "--target-prefix", missing, "badin", "/dir"], "--target-prefix"],
+  ] as const) {
+    const r = runCli(args);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toBe(`mountkit: ${what} ${missing}: no such directory: realpath(3): ENOENT (No such file or directory)`);
+  }
+});

@@ -11,7 +11,7 @@ import { quoteDataItem, splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import type { Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
-import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { VERSION } from "../../version.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
@@ -101,6 +101,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       io.out(`mountkit ${VERSION}\n`);
       return ExitCode.ok;
     }
+    dirFlag("mount", args, "target-prefix");
+    dirFlag("mount", args, "helper-dir", { absolute: true });
     enterAskedNamespace(args, io);
     // fstab and batches load only for -a: a single mount starts without them.
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io, dialect);
