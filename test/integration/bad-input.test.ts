@@ -92,3 +92,31 @@ test("a --root or --target-prefix that does not exist names realpath(3) and ENOE
     expect(oneLine(r.stderr)).toBe(`mountkit: ${what} ${missing}: no such directory: realpath(3): ENOENT (No such file or directory)`);
   }
 });
+
+test("loop attach of an empty FILE is refused (exit 1), not the working directory opened", () => {
+  s = scratch("badin");
+  // it said open(2): EISDIR of the working directory
+  const r = runCli(["loop", "attach", ""], { cwd: s.dir });
+  expect(r.code).toBe(1);
+  expect(oneLine(r.stderr)).toBe("mountkit: loop attach: empty FILE");
+  const json = runCli(["loop", "attach", "--json", ""], { cwd: s.dir });
+  expect(JSON.parse(json.stdout)).toEqual({ ok: false, exitCode: 1, error: { kind: "plan", message: "loop attach: empty FILE" } });
+});
+
+test("loop with no or an unknown subcommand: one line, the usage not squeezed into it", () => {
+  for (const args of [["loop"], ["loop", "frob"]]) {
+    const r = runCli(args);
+    expect(r.code).toBe(1);
+    const line = oneLine(r.stderr);
+    expect(line).not.toContain("\\n");
+    expect(line).toBe(`mountkit: loop: expected attach, detach, set-capacity or list, got ${JSON.stringify(args[1] ?? "")} (see 'mountkit loop --help')`);
+  }
+});
+
+test("loop list -O with an empty column name says so", () => {
+  for (const list of ["", "NAME,"]) {
+    const r = runCli(["loop", "list", "-O", list]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toStartWith('mountkit: loop list: unknown column: "" (');
+  }
+});
