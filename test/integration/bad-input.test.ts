@@ -120,3 +120,22 @@ test("loop list -O with an empty column name says so", () => {
     expect(oneLine(r.stderr)).toStartWith('mountkit: loop list: unknown column: "" (');
   }
 });
+
+test("mount -o X-mount.subdir= naming no directory: the hint speaks of the subdir, not of the source", () => {
+  s = scratch("badin");
+  const t = s.path("t");
+  mkdirSync(t);
+  const r = runCli(["mount", "-t", "tmpfs", "-o", "X-mount.subdir=nosub", "tmpfs", t], { cwd: s.dir });
+  expect(r.code).toBe(32);
+  const line = oneLine(r.stderr);
+  expect(line).toContain("openat2(2): ENOENT (No such file or directory): nosub below the filesystem's root (X-mount.subdir)");
+  expect(line).not.toContain("source tmpfs does not exist");
+  expect(mountsUnder(s.dir)).toEqual([]);
+  expect(readdirSync(s.dir)).toEqual(["t"]);
+});
+
+test("mount's extra operands are shown quoted where they hold a blank, newline or nothing", () => {
+  const r = runCli(["mount", "-t", "tmpfs", "a", "b", "c d", "e\nf", ""]);
+  expect(r.code).toBe(1);
+  expect(oneLine(r.stderr)).toBe('mountkit: mount: too many operands: "c d" "e\\nf" ""');
+});
