@@ -139,3 +139,12 @@ test("mount's extra operands are shown quoted where they hold a blank, newline o
   expect(r.code).toBe(1);
   expect(oneLine(r.stderr)).toBe('mountkit: mount: too many operands: "c d" "e\\nf" ""');
 });
+
+test("findmnt -w takes a number of milliseconds, as findmnt's: anything else is exit 1", () => {
+  for (const bad of ["abc", "1.5", ""]) {
+    const r = runCli(["findmnt", "-w", bad, "-n", "-o", "TARGET", "-M", "/"]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toBe(`mountkit: findmnt: invalid timeout argument: ${JSON.stringify(bad)}`);
+  }
+  for (const good of ["5", "-1"]) expect(runCli(["findmnt", "-w", good, "-n", "-o", "TARGET", "-M", "/"])).toMatchObject({ code: 0, stdout: "/\n" });
+});
