@@ -165,6 +165,19 @@ export function last(args: ParsedArgs, long: string): string | undefined {
   return list?.[list.length - 1];
 }
 
+/**
+ * The last value of a flag naming a directory, refused as bad usage when it cannot be meant: an
+ * empty one (the calls that resolve it take "" for the working directory: an empty --root
+ * mounted there) and, for a helper dir (helpers run as root), one that is not absolute. Checked
+ * as the command line is read, so it is said once, before anything is done.
+ */
+export function dirFlag(command: string, args: ParsedArgs, long: string, { absolute = false } = {}): string | undefined {
+  const value = last(args, long);
+  if (value === "") throw new UsageError(`${command}: --${long}: empty path`);
+  if (absolute && value !== undefined && !value.startsWith("/")) throw new UsageError(`${command}: --${long} ${quotePath(value)} is not an absolute path`);
+  return value;
+}
+
 /** Help text for a command: usage line, then one line per flag. */
 export function formatHelp(usage: string, summary: string, specs: readonly FlagSpec[]): string {
   const rows = specs.map((s) => {

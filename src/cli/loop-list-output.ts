@@ -69,7 +69,7 @@ export function loopColumns(list: string | undefined): readonly string[] {
   const extra = list.startsWith("+");
   const names = (extra ? list.slice(1) : list).split(",").map((name) => {
     const header = name.toUpperCase();
-    if (!COLUMNS.has(header)) throw new UsageError(`loop list: unknown column: ${name}`, { hint: `the columns: ${[...COLUMNS.keys()].join(", ")}` });
+    if (!COLUMNS.has(header)) throw new UsageError(`loop list: unknown column: ${name === "" ? '""' : name}`, { hint: `the columns: ${[...COLUMNS.keys()].join(", ")}` });
     return header;
   });
   return extra ? [...DEFAULT_LOOP_COLUMNS, ...names] : names;

@@ -5,7 +5,7 @@
  * What a run attaches and creates is recorded with its undo in ops/idmap-temp.ts.
  */
 import { Errno } from "../errno.ts";
-import { isErrno, SyscallError } from "../errors.ts";
+import { isErrno, quotePath, SyscallError } from "../errors.ts";
 import { LAYER_RESOLVE, SUBDIR_TREE_FLAGS, type IdmapStep } from "../plan/idmap-steps.ts";
 import { O } from "../sys/fd.ts";
 import { AT, AT_FDCWD, MOUNT_ATTR } from "../plan/mount-api-flags.ts";
@@ -114,6 +114,8 @@ function openSubdirTree(root: string, path: string, sys: OpsContext["sys"]): num
     dirFd = sys.openat2(rootFd, path, O.PATH | O.DIRECTORY | O.CLOEXEC, LAYER_RESOLVE);
   } catch (err) {
     if (isErrno(err, Errno.EXDEV)) (err as SyscallError).hint = "a symlink, \"..\" or mount point on the way leads out of the filesystem; name the directory itself";
+    // said here: the mount's own hints would look for the source or mount point instead
+    if (isErrno(err, Errno.ENOENT) || isErrno(err, Errno.ENOTDIR)) (err as SyscallError).hint = `X-mount.subdir names a directory in the filesystem mounted, and it has no directory ${quotePath(path)}`;
     throw naming(err, `${path} below the filesystem's root (X-mount.subdir)`);
   } finally {
     closeQuietly(sys, rootFd);

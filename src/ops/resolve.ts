@@ -23,13 +23,16 @@ export function linkReader(sys: Syscalls): ReadLink {
   };
 }
 
-/** The root as an absolute path without symlinks; it must exist. `what` names it in the error. */
+/**
+ * The root as an absolute path without symlinks; it must exist. `what` names it in the error,
+ * with the call that failed and its errno (as umount -R's "not found" says it).
+ */
 export function canonicalRoot(root: string, what = "root"): string {
   try {
     return realpath(absolutePath(root));
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
-    throw new PlanError(`${what} ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory" : err.errnoName}`);
+    throw new PlanError(`${what} ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory: " : ""}${err.callFailure}`);
   }
 }
 

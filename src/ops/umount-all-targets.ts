@@ -69,7 +69,7 @@ function unmountEachMount(operand: string, options: AllTargetsOptions): AllTarge
       if (isReachableIn(index, next)) locked.push(lockedMountError(next.mountpoint));
     }
   });
-  if (locked.length > 0) throw unmountFailures(`unmount ${operand}`, locked, unmounted);
+  if (locked.length > 0) throw unmountFailures(`unmount ${quotePath(operand)}`, locked, unmounted);
   return { unmounted, remountedReadOnly };
 }
 

@@ -7,7 +7,7 @@
  * mount umount takes down: one operand, -R, -A and -a.
  */
 import { Errno } from "../errno.ts";
-import { HelperError, isErrno } from "../errors.ts";
+import { HelperError, isErrno, quotePath } from "../errors.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { helperNamesFor, umountHelperArgv } from "../plan/external-helper.ts";
 import { formatExec } from "../plan/steps.ts";
@@ -92,7 +92,7 @@ export function helperUnmounter(options: HelperUnmountOptions): HelperUnmounter 
     if (exit === "unmounted") return true;
     ctx.log?.(`${name}: ${describeExit(exit)}`);
     if (exit.exitCode === 0) return true;
-    throw new HelperError(`unmount ${top.mountpoint}: umount helper ${path} ${describeExit(exit)}`, name, argv, exit.exitCode, exit.output, {
+    throw new HelperError(`unmount ${quotePath(top.mountpoint)}: umount helper ${quotePath(path)} ${describeExit(exit)}`, name, argv, exit.exitCode, exit.output, {
       hint: "-i unmounts it without the helper",
     });
   };
@@ -127,7 +127,7 @@ function runUnlessUnmounted(mountpoint: string, path: string, argv: readonly str
     });
   } catch (err) {
     if (!isErrno(err, Errno.ECHILD)) throw err;
-    throw new HelperError(`unmount ${mountpoint}: umount helper ${path}: waitpid lost the child (ECHILD) on all ${tries} tries`, name, argv, null, "", {
+    throw new HelperError(`unmount ${quotePath(mountpoint)}: umount helper ${quotePath(path)}: waitpid lost the child (ECHILD) on all ${tries} tries`, name, argv, null, "", {
       cause: err,
       hint: "something in this process reaps children it did not start (containerd#4387)",
     });

@@ -5,7 +5,7 @@
  * the call they make.
  */
 import { Errno } from "../errno.ts";
-import { isErrno, SyscallError } from "../errors.ts";
+import { isErrno, quotePath, SyscallError } from "../errors.ts";
 import { MS } from "../plan/flags.ts";
 import { formatMountCall } from "../plan/mount-call.ts";
 import { NO_OPTIONS, opsContext } from "./context.ts";
@@ -29,7 +29,7 @@ export function unmountOrRemountReadOnly(target: string, options: UnmountOptions
       if (err instanceof SyscallError && remount instanceof SyscallError) err.hint ??= `remounting it read-only failed too: ${remount.errnoName}`;
       throw err;
     }
-    ctx.warn?.(`${target}: busy - remounted read-only`);
+    ctx.warn?.(`${quotePath(target)}: busy - remounted read-only`);
     return "remounted-read-only";
   }
 }

@@ -46,7 +46,7 @@ export interface UnmountOptions extends OpsOptions {
 function umountFlags(options: UnmountOptions, target: string, how = ""): number {
   const flags = (options.flags ?? 0) | (options.lazy ? MNT.DETACH : 0) | (options.force ? MNT.FORCE : 0);
   // no flags (the common case) are always valid: the action is named only when there are some
-  if (flags !== 0) checkUmountFlags(flags, `unmount ${target}${how}`);
+  if (flags !== 0) checkUmountFlags(flags, `unmount ${quotePath(target)}${how}`);
   return flags;
 }
 
@@ -81,7 +81,7 @@ const LOCKED_MOUNT_HINT = "it is mounted, but locked: it was copied in from a mo
 
 /** umount2's EINVAL of target, a mount point the table shows (locked), named as an unmount's failure. */
 export function lockedMountError(target: string): SyscallError {
-  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, LOCKED_MOUNT_HINT);
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${quotePath(target)}`, LOCKED_MOUNT_HINT);
 }
 
 /** umount(8)'s word for umount2's EINVAL, the hint of notMountedError's error (umount -q leaves it unsaid). */
@@ -94,7 +94,7 @@ export const NOT_MOUNTED_HINT = "not mounted";
  */
 export function notMountedError(target: string, options: UnmountOptions = NO_OPTIONS): SyscallError {
   if (isMountPoint(target, options)) return lockedMountError(target);
-  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${target}`, NOT_MOUNTED_HINT);
+  return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${quotePath(target)}`, NOT_MOUNTED_HINT);
 }
 
 /**
@@ -118,7 +118,7 @@ function umount2Retrying(target: string, flags: number, policy: RetryPolicy, ctx
     return true;
   } catch (err) {
     if (isErrno(err, Errno.EINVAL)) return false;
-    if (err instanceof SyscallError) err.withAction(`unmount ${target}`, err.errno === Errno.EPERM ? UNMOUNT_NEEDS_PRIVILEGE : undefined);
+    if (err instanceof SyscallError) err.withAction(`unmount ${quotePath(target)}`, err.errno === Errno.EPERM ? UNMOUNT_NEEDS_PRIVILEGE : undefined);
     throw err;
   }
 }
@@ -202,23 +202,27 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
  * under --fake) is read once, at the end.
  */
 export function unmountStack(target: string, options: UnmountOptions = NO_OPTIONS): number {
-  const removed = unmountAll(target, options);
+  // a path that does not exist is umount2's ENOENT, as a plain umount says it (not "not mounted")
+  const removed = peel(target, options, { removed: 0 }, true);
   const left = reachableMountOrNone(target, options);
   if (left === undefined) return removed;
   if (removed === 0) throw lockedMountError(target);
-  throw unmountFailures(`unmount ${target}`, [lockedMountError(left.mountpoint)], removed);
+  throw unmountFailures(`unmount ${quotePath(target)}`, [lockedMountError(left.mountpoint)], removed);
 }
 
-/** unmountAll, counting into tally so that a failure part-way still reports what went. */
-function peel(target: string, options: UnmountOptions, tally: { removed: number }): number {
+/**
+ * unmountAll, counting into tally so that a failure part-way still reports what went.
+ * missingFails: a target that does not exist, when nothing was removed, is umount2's error.
+ */
+function peel(target: string, options: UnmountOptions, tally: { removed: number }, missingFails = false): number {
   const flags = umountFlags(options, target);
-  if (target === "") return 0;
+  if (target === "" && !missingFails) return 0;
   const ctx = opsContext(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
   try {
     while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
   } catch (err) {
-    if (isErrno(err, Errno.ENOENT)) return tally.removed;
+    if (isErrno(err, Errno.ENOENT) && !(missingFails && tally.removed === 0)) return tally.removed;
     // Without CAP_SYS_ADMIN umount2 says EPERM before it looks for a mount point: once
     // fusermount took a user's FUSE mounts off, only the table tells that none is left.
     if (isErrno(err, Errno.EPERM) && tally.removed > 0 && reachableMountOrNone(target, options) === undefined) return tally.removed;
@@ -241,7 +245,7 @@ export function unmountRecursive(target: string, options: UnmountOptions = NO_OP
   } catch {
     return 0; // nothing can be mounted under a path that does not exist
   }
-  const action = `unmount ${target} recursively`;
+  const action = `unmount ${quotePath(target)} recursively`;
   const unmounting = unmountingWith(options, target);
   let total = 0;
   const failed: FailedMounts = new Map();
@@ -308,12 +312,12 @@ export class SubtreeUnmounter {
       if (err instanceof SyscallError) return 0; // no such path (realpath): nothing is mounted on it
       throw err;
     }
-    return top === undefined ? 0 : unmountBelow(top, `unmount ${target} recursively`, this.table, this.#unmounting);
+    return top === undefined ? 0 : unmountBelow(top, `unmount ${quotePath(target)} recursively`, this.table, this.#unmounting);
   }
 
   /** top, a mount of table's index that its mount point reaches, and everything below it. */
   unmountMount(top: MountInfo): number {
-    return unmountBelow(top, `unmount ${top.mountpoint} recursively`, this.table, this.#unmounting);
+    return unmountBelow(top, `unmount ${quotePath(top.mountpoint)} recursively`, this.table, this.#unmounting);
   }
 }
 

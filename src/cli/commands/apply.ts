@@ -5,7 +5,7 @@ import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { applyText, planApply } from "../../ops/apply.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { readTextFd, readTextFile } from "../../sys/file.ts";
-import { flagGiven, formatHelp, has, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { dirFlag, flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
 
@@ -38,9 +38,10 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     }
     if (args.operands.length !== 1) throw new UsageError(`apply: expected one FILE (or - for stdin), got ${args.operands.length}`);
     const file = args.operands[0]!;
+    const root = dirFlag("apply", args, "root");
+    const helperDir = dirFlag("apply", args, "helper-dir", { absolute: true });
     const text = readInput(file);
-    const helperDir = last(args, "helper-dir");
-    const options = { file, root: last(args, "root"), mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }) };
+    const options = { file, root, mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }) };
 
     if (has(args, "dry-run")) {
       const { request, entries } = planApply(text, { ...options, warn: stderrMessages(io, "apply") });

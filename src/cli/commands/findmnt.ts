@@ -68,6 +68,9 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     }
     // findmnt --poll waits for the table to change and prints each change: nothing here does that
     if (has(args, "poll")) throw new UsageError("findmnt: --poll is not supported: mountkit does not watch the mount table (util-linux findmnt --poll does)");
+    // -w waits for nothing here, but a value findmnt refuses is refused, as findmnt's strtos32 does
+    const timeout = last(args, "timeout");
+    if (timeout !== undefined && !/^[+-]?\d+$/.test(timeout)) throw new UsageError(`findmnt: invalid timeout argument: ${JSON.stringify(timeout)}`);
     // the fstab checks load only for --verify
     if (has(args, "verify")) return (require("./findmnt-verify.ts") as typeof import("./findmnt-verify.ts")).verifyCommand(args, io, json);
     const target = rootIfEmpty(last(args, "target"));

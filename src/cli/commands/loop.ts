@@ -73,7 +73,8 @@ export function loopCommand(argv: readonly string[], io: Io): ExitCode {
     return ExitCode.ok;
   }
   // `loop --json list`: the options are the subcommand's, after it
-  const hint = sub?.startsWith("-") ? `options go after attach, detach, set-capacity or list; usage: ${LOOP_USAGE}` : `usage: ${LOOP_USAGE}`;
+  // (the usage is four lines: pointed to, not squeezed into the one line an error is)
+  const hint = sub?.startsWith("-") ? "options go after attach, detach, set-capacity or list; see 'mountkit loop --help'" : "see 'mountkit loop --help'";
   return reportError(io, new UsageError(`loop: expected attach, detach, set-capacity or list, got ${JSON.stringify(sub ?? "")}`, { hint }), jsonAnywhere(argv));
 }
 
@@ -88,6 +89,8 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     }
     if (args.operands.length < 1 || args.operands.length > 2) throw new UsageError("loop attach: give FILE, or DEV FILE (a device of your choice, as losetup DEV FILE)");
     if (has(args, "autoclear")) throw new UsageError("loop attach: --autoclear would detach the device at once", { hint: AUTOCLEAR_HINT });
+    // "" would be the working directory to the open that takes it relative to it
+    if (args.operands.at(-1) === "") throw new UsageError("loop attach: empty FILE");
     const offsetText = last(args, "offset");
     const sizeLimitText = last(args, "sizelimit");
     const range = {

@@ -1,7 +1,7 @@
 /**
  * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
  */
-import { ExitCode, exitCodeFor, helperExitStatus } from "../../errors.ts";
+import { ExitCode, exitCodeFor, helperExitStatus, quotePath } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
@@ -11,7 +11,7 @@ import { quoteDataItem, splitOptionString } from "../../plan/options.ts";
 import type { OpsOptions } from "../../ops/context.ts";
 import { isTypeUnknown, type Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
-import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, operandsText, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { VERSION } from "../../version.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
@@ -101,6 +101,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       io.out(`mountkit ${VERSION}\n`);
       return ExitCode.ok;
     }
+    dirFlag("mount", args, "target-prefix");
+    dirFlag("mount", args, "helper-dir", { absolute: true });
     enterAskedNamespace(args, io);
     // fstab and batches load only for -a: a single mount starts without them.
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io, dialect);
@@ -336,13 +338,13 @@ function requestFrom(args: ParsedArgs): Request {
   }
   if (operands.length === 1 && flags.has("move")) throw new UsageError("mount: --move needs the mount point to move and where to (SOURCE TARGET)");
   if (operands.length === 1) {
-    if (!fstab) throw new UsageError(`mount ${operands[0]}: --options-source ${flags.get("options-source")!.at(-1)} reads no fstab, so one operand names nothing to mount`, { hint: "give SOURCE and TARGET" });
+    if (!fstab) throw new UsageError(`mount ${quotePath(operands[0]!)}: --options-source ${flags.get("options-source")!.at(-1)} reads no fstab, so one operand names nothing to mount`, { hint: "give SOURCE and TARGET" });
     return { kind: "fstab", operand: operands[0]!, type: typeValues ? type : undefined, options };
   }
   if (operands.length === 0) {
     throw new UsageError("mount: missing SOURCE and TARGET operands", { hint: "usage: mountkit mount [-t TYPE] [-o OPTS] SOURCE TARGET" });
   }
-  if (operands.length > 2) throw new UsageError(`mount: too many operands: ${operands.slice(2).join(" ")}`);
+  if (operands.length > 2) throw new UsageError(`mount: too many operands: ${operandsText(operands.slice(2))}`);
   if (fstab && flags.has("options-source-force")) {
     return { kind: "fstab", operand: { source: operands[0]!, target: operands[1]! }, type: typeValues ? type : undefined, options };
   }

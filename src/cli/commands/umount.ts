@@ -10,7 +10,7 @@ import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
 import { FakeUnmounts } from "../../ops/umount-fake.ts";
-import { flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { errorJson, errorLine, failuresJson, printResult, reportError, stderrMessages, type Io } from "../output.ts";
 
@@ -103,6 +103,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     if (has(args, "all-targets") && (has(args, "all") || has(args, "all-stacked"))) {
       throw new UsageError("umount: -A goes with TARGET operands (and -R), not with -a or --all-stacked");
     }
+    dirFlag("umount", args, "helper-dir", { absolute: true });
     enterAskedNamespace(args, io);
     // fstab and batches load only for -a, as in mount.
     if (has(args, "all")) {

@@ -6,7 +6,7 @@ import { constants } from "node:os";
 import { Errno, errnoCode } from "../../errno.ts";
 import { ExitCode, quotePath, SyscallError } from "../../errors.ts";
 import { withMountsFromText } from "../../ops/with-mounts.ts";
-import { formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { dirFlag, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
 import { errorLine, messageLine, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
@@ -59,6 +59,8 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
     }
     if (args.operands.length !== 1) throw new UsageError(`with-mounts: expected one FILE before --, got ${args.operands.length}`);
     if (command.length === 0) throw new UsageError("with-mounts: missing -- COMMAND", { hint: `usage: ${WITH_MOUNTS_USAGE}` });
+    dirFlag("with-mounts", args, "root");
+    dirFlag("with-mounts", args, "helper-dir", { absolute: true });
   } catch (err) {
     // with-mounts has no --json (stdout is COMMAND's), but a command line refused with one is
     // answered in JSON, as every command's is
