@@ -20,22 +20,7 @@ const BACKSLASH = 0x5c;
  * passes each item on its own (one fsconfig call per option), so it must not split there.
  */
 export function splitOptionText(text: string): string[] {
-  const items: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === QUOTE) quoted = !quoted;
-    else if (ch === BACKSLASH && !quoted) {
-      const next = text.charCodeAt(i + 1);
-      if (next === COMMA || next === BACKSLASH) i++;
-    } else if (ch === COMMA && !quoted) {
-      if (i > start) items.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  if (text.length > start) items.push(text.slice(start));
-  return items;
+  return segmentsOf(text, false);
 }
 
 /** Whether text holds an odd number of double quotes (one opened and never closed). */
@@ -50,6 +35,11 @@ export function hasUnbalancedQuote(text: string): boolean {
  * and "b"), so that pieces joined back with "," are the text again.
  */
 export function optionSegments(text: string): string[] {
+  return segmentsOf(text, true);
+}
+
+/** The scan both share: the pieces between the splitting commas, the empty ones only if asked. */
+function segmentsOf(text: string, keepEmpty: boolean): string[] {
   const segments: string[] = [];
   let start = 0;
   let quoted = false;
@@ -60,10 +50,10 @@ export function optionSegments(text: string): string[] {
       const next = text.charCodeAt(i + 1);
       if (next === COMMA || next === BACKSLASH) i++;
     } else if (ch === COMMA && !quoted) {
-      segments.push(text.slice(start, i));
+      if (keepEmpty || i > start) segments.push(text.slice(start, i));
       start = i + 1;
     }
   }
-  segments.push(text.slice(start));
+  if (keepEmpty || text.length > start) segments.push(text.slice(start));
   return segments;
 }
