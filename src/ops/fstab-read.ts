@@ -78,11 +78,19 @@ export function readFstabOrDefault(file: FstabPaths | undefined): FstabLine[] {
   try {
     return readFstab();
   } catch (err) {
-    // ENOENT: none, or a dangling link; ENOTDIR: no /etc directory. Anything else (EACCES) stays an error.
-    const cause = err instanceof PlanError ? err.cause : undefined;
-    if (isErrno(cause, Errno.ENOENT) || isErrno(cause, Errno.ENOTDIR)) return [];
+    if (isMissingDefault(file, err)) return [];
     throw err;
   }
+}
+
+/**
+ * The default fstab (none named) is not there: ENOENT, none or a dangling link; ENOTDIR, no /etc
+ * directory. Anything else (EACCES) stays an error.
+ */
+function isMissingDefault(file: FstabPaths | undefined, err: unknown): boolean {
+  if (!namesNone(file)) return false;
+  const cause = err instanceof PlanError ? err.cause : undefined;
+  return isErrno(cause, Errno.ENOENT) || isErrno(cause, Errno.ENOTDIR);
 }
 
 /**
@@ -97,8 +105,7 @@ export function readFstabSkippingBadLines(file: FstabPaths | undefined): { lines
     texts = fstabTexts(file);
   } catch (err) {
     // a missing default fstab has no lines (readFstabOrDefault)
-    const cause = err instanceof PlanError ? err.cause : undefined;
-    if (namesNone(file) && (isErrno(cause, Errno.ENOENT) || isErrno(cause, Errno.ENOTDIR))) return { lines: [], problems: [] };
+    if (isMissingDefault(file, err)) return { lines: [], problems: [] };
     throw err;
   }
   const { lines, problems } = parseFstabsLenient(texts);
