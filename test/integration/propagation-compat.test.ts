@@ -2,7 +2,7 @@
 // per tool, each in a private mount namespace of its own (unshare -m inside this test's), and
 // compares the exit code and what is mounted under the scratch dir, with its propagation.
 import { beforeAll, expect, test } from "bun:test";
-import { BINARY } from "../support/cli.ts";
+import { runToolIn } from "../support/mounts-left.ts";
 import { requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
@@ -25,15 +25,7 @@ const PRINT_EXIT_AND_PROPAGATION = [
 ].join("\n");
 
 /** setup then `TOOL args` in a private namespace of its own (cwd $D); what it left and said. */
-function runIn(dir: string, setup: string, tool: string, args: readonly string[]): Outcome {
-  const quoted = args.map((a) => `"${a}"`).join(" ");
-  const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"`, PRINT_EXIT_AND_PROPAGATION, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
-  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });
-  expect(proc.exitCode).toBe(0);
-  const [first, ...left] = proc.stdout.toString().split("\n").slice(0, -1);
-  expect(first).toMatch(/^exit=\d+$/);
-  return { code: Number(first!.slice(5)), left, stderr: proc.stderr.toString() };
-}
+const runIn = (dir: string, setup: string, tool: string, args: readonly string[]): Outcome => runToolIn(dir, setup, tool, args, PRINT_EXIT_AND_PROPAGATION);
 
 /**
  * The case run by util-linux mount, by `mountkit mount` and by the binary through a link named

@@ -4,7 +4,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { BINARY } from "../support/cli.ts";
 import { requireRootNamespace } from "../support/root.ts";
-import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT } from "../support/mounts-left.ts";
+import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT, runToolIn } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -18,14 +18,7 @@ interface Outcome {
 }
 
 /** setup then `TOOL args` in a private namespace of its own; what it left and said. */
-function runIn(dir: string, setup: string, tool: string, args: readonly string[]): Outcome {
-  const quoted = args.map((a) => `"${a}"`).join(" ");
-  // \040 and the like stay escaped, as mountinfo writes them
-  const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"`, PRINT_EXIT_AND_MOUNTS_LEFT, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
-  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });
-  expect(proc.exitCode).toBe(0);
-  return { ...exitAndMountsLeft(proc.stdout.toString()), stderr: proc.stderr.toString() };
-}
+const runIn = (dir: string, setup: string, tool: string, args: readonly string[]): Outcome => runToolIn(dir, setup, tool, args);
 
 /** The case run by util-linux umount and by ours; both outcomes, after checking they left the same mounts. */
 function beside(setup: string, args: readonly string[]): { util: Outcome; ours: Outcome } {

@@ -22,6 +22,20 @@ export function exitAndMountsLeft(output: string): { code: number; left: string[
   return { code: Number(first!.slice(5)), left };
 }
 
+/**
+ * setup then `TOOL "ARG"...` in a shell (cwd $D, which is dir; $MK the binary) in a private mount
+ * namespace of its own: its exit code, its stderr and the mounts it left, as print prints them
+ * after it (PRINT_EXIT_AND_MOUNTS_LEFT, or a script printing `exit=N` then a line per mount).
+ */
+export function runToolIn(dir: string, setup: string, tool: string, args: readonly string[], print = PRINT_EXIT_AND_MOUNTS_LEFT): { code: number; stderr: string; left: string[] } {
+  const quoted = args.map((a) => `"${a}"`).join(" ");
+  // \040 and the like stay escaped, as mountinfo writes them
+  const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"`, print, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
+  const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });
+  expect(proc.exitCode).toBe(0);
+  return { ...exitAndMountsLeft(proc.stdout.toString()), stderr: proc.stderr.toString() };
+}
+
 /** What runInOwnNamespace's command said and left. */
 export interface NamespaceOutcome {
   code: number;
