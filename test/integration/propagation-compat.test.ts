@@ -2,19 +2,12 @@
 // per tool, each in a private mount namespace of its own (unshare -m inside this test's), and
 // compares the exit code and what is mounted under the scratch dir, with its propagation.
 import { beforeAll, expect, test } from "bun:test";
-import { runToolIn } from "../support/mounts-left.ts";
+import { runToolIn, type ToolOutcome } from "../support/mounts-left.ts";
 import { requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 const ws = workspace();
-
-interface Outcome {
-  code: number;
-  stderr: string;
-  /** "TARGET SOURCE PROPAGATION" of each mount under $D, in table order, $D written as D; peer group numbers left out */
-  left: string[];
-}
 
 // mountinfo's optional fields (shared:N master:N unbindable) without their numbers, "private" when none
 const PRINT_EXIT_AND_PROPAGATION = [
@@ -26,6 +19,7 @@ const PRINT_EXIT_AND_PROPAGATION = [
 
 /** setup then `TOOL args` in a private namespace of its own (cwd $D); what it left and said. */
 const runIn = (dir: string, setup: string, tool: string, args: readonly string[]): Outcome => runToolIn(dir, setup, tool, args, PRINT_EXIT_AND_PROPAGATION);
+type Outcome = ToolOutcome;
 
 /**
  * The case run by util-linux mount, by `mountkit mount` and by the binary through a link named

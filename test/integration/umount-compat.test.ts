@@ -4,21 +4,15 @@
 import { beforeAll, expect, test } from "bun:test";
 import { BINARY } from "../support/cli.ts";
 import { requireRootNamespace } from "../support/root.ts";
-import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT, runToolIn } from "../support/mounts-left.ts";
+import { exitAndMountsLeft, PRINT_EXIT_AND_MOUNTS_LEFT, runToolIn, type ToolOutcome } from "../support/mounts-left.ts";
 import { workspace } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
 const ws = workspace();
 
-interface Outcome {
-  code: number;
-  stderr: string;
-  /** "TARGET SOURCE" of each mount left under $D, in table order, $D written as D */
-  left: string[];
-}
-
 /** setup then `TOOL args` in a private namespace of its own; what it left and said. */
 const runIn = (dir: string, setup: string, tool: string, args: readonly string[]): Outcome => runToolIn(dir, setup, tool, args);
+type Outcome = ToolOutcome;
 
 /** The case run by util-linux umount and by ours; both outcomes, after checking they left the same mounts. */
 function beside(setup: string, args: readonly string[]): { util: Outcome; ours: Outcome } {

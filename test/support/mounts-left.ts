@@ -22,12 +22,20 @@ export function exitAndMountsLeft(output: string): { code: number; left: string[
   return { code: Number(first!.slice(5)), left };
 }
 
+/** What runToolIn's tool said and left. */
+export interface ToolOutcome {
+  code: number;
+  stderr: string;
+  /** a line per mount left under $D, as the print script wrote it ("TARGET SOURCE" by default), $D written as D */
+  left: string[];
+}
+
 /**
  * setup then `TOOL "ARG"...` in a shell (cwd $D, which is dir; $MK the binary) in a private mount
  * namespace of its own: its exit code, its stderr and the mounts it left, as print prints them
  * after it (PRINT_EXIT_AND_MOUNTS_LEFT, or a script printing `exit=N` then a line per mount).
  */
-export function runToolIn(dir: string, setup: string, tool: string, args: readonly string[], print = PRINT_EXIT_AND_MOUNTS_LEFT): { code: number; stderr: string; left: string[] } {
+export function runToolIn(dir: string, setup: string, tool: string, args: readonly string[], print = PRINT_EXIT_AND_MOUNTS_LEFT): ToolOutcome {
   const quoted = args.map((a) => `"${a}"`).join(" ");
   // \040 and the like stay escaped, as mountinfo writes them
   const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"`, print, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
