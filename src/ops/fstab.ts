@@ -189,11 +189,12 @@ export interface FstabUnmountResult {
 /**
  * umount -a -T FILE: the fstab's mount points in reverse file order, each one unmounted if
  * something is mounted there (noauto lines included: they may have been mounted by hand; swap
- * lines and lines outside -t or -O left out). Every failure is reported in one BatchError.
+ * lines and lines outside -t or -O left out). Every failure (a line whose mount point is
+ * relative among them) is reported in one BatchError.
  */
 export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnlyWhenBusy?: boolean } = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
   const lines = readFstabOrDefault(options.file).filter(
-    (l) => l.fstype !== "swap" && l.target.startsWith("/") && matchFstype(l.fstype, options.types) && matchOptions(l.options, options.testOptions),
+    (l) => l.fstype !== "swap" && l.target !== "swap" && matchFstype(l.fstype, options.types) && matchOptions(l.options, options.testOptions),
   );
   const results: FstabUnmountResult[] = [];
   const errors: MountkitError[] = [];
@@ -202,6 +203,9 @@ export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnly
     const line = { line: l.line, ...(l.file === undefined ? {} : { file: l.file }) };
     let target = l.target;
     try {
+      // refused as mount -a refuses it (a path relative to wherever umount runs names no mount
+      // point of the file's), but here the other lines are still unmounted: a shutdown's umount -a
+      if (!l.target.startsWith("/")) throw new PlanError(`mount point ${quotePath(l.target)} is not an absolute path`);
       target = resolveInRoot("/", l.target, options.sys);
       // as umount TARGET takes it: -r, and its type's umount.TYPE helper with externalHelpers
       results.push({ ...line, target, status: unmountAt(target, options, viaHelper) });

@@ -489,6 +489,19 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
+  test("umount -a: a line whose mount point is relative is named as a failure, and the other lines are still unmounted (exit 64: some went)", () => {
+    s = scratch("cli-umount-relative");
+    const d = s.dir;
+    mkdirSync(`${d}/one`);
+    const mounted = fstab([`one ${d}/one tmpfs defaults`]);
+    expect(run(["mount", "-a", "-T", mounted]).code).toBe(0);
+    const file = fstab([`one ${d}/one tmpfs defaults`, "rel relative/dir tmpfs defaults"]);
+    const down = run(["umount", "-a", "-T", file]);
+    expect(down.code).toBe(64);
+    expect(down.err).toBe("mountkit: umount -a: line 2: mount point relative/dir is not an absolute path\n");
+    expect(mountsUnder(d)).toEqual([]);
+  });
+
   test("mount -a -o, -r: after each selected line's options (-O matches the line's alone), as mount(8) -a; --bind is refused", () => {
     s = scratch("cli-fstab-o");
     const d = s.dir;
