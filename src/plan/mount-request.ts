@@ -238,14 +238,15 @@ export function isBind(request: { readonly mount: Mount; readonly options?: Clas
 
 /**
  * "mount SOURCE on TARGET"; a remount and a propagation change name what they change, as they
- * mount nothing (mount(8) says "cannot remount ..."; "mount none on /m" read as a new mount).
+ * mount nothing (mount(8) says "cannot remount ..."; "mount X on /m" read as a new mount).
  */
 function describeAction(mount: Mount, target: string, options?: ClassifiedOptions): string {
   // a move first: the move planner claims a request with both, and refuses the remount
   if (options !== undefined && options.flags & MS.MOVE) return `move ${quotePath(mount.source)} to ${quotePath(target)}`;
   if (options !== undefined && options.flags & MS.REMOUNT) return `remount ${quotePath(target)}`;
   if (options !== undefined && isPropagationChange(mount, options)) return `change the propagation of ${quotePath(target)}`;
-  const what = mount.source || mount.type || "none";
+  // no source and no type: the empty source as given (`mount -o loop "" /m`), not a "none" never written
+  const what = mount.source || mount.type;
   return `mount ${quotePath(what)} on ${quotePath(target)}`;
 }
 

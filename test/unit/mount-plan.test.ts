@@ -162,9 +162,14 @@ describe("propagation", () => {
     expect(plan.steps.map((x) => x.op)).toEqual(["mount"]);
   });
 
+  test("an empty source is named as given, \"\", where no type stands in for it (never a \"none\" the caller did not write)", () => {
+    expect(() => steps("", "", ["loop"], "/m")).toThrow(/^mount "" on \/m: a loop mount needs the image file as its source$/);
+    expect(() => steps("", "", [], "/m")).toThrow(/^mount "" on \/m: no filesystem type given/);
+  });
+
   test("propagation words with a flag and no source are a new mount that names nothing: the hint says how to change the mount there", () => {
     // mount --make-shared -o ro /m: mount(8) tries to mount "none" there and fails
-    expect(() => steps("", "", ["shared", "ro"], "/m")).toThrow(/^mount none on \/m: no filesystem type given/);
+    expect(() => steps("", "", ["shared", "ro"], "/m")).toThrow(/^mount "" on \/m: no filesystem type given/);
     expect(() => steps("", "", ["shared", "ro"], "/m")).toThrow(expect.objectContaining({ hint: expect.stringContaining("-o remount,ro") }));
     // with no propagation word the hint stays the type's
     expect(() => steps("", "", ["ro"], "/m")).toThrow(expect.objectContaining({ hint: "give one with -t TYPE (or --bind for a bind mount)" }));
