@@ -46,6 +46,11 @@ export abstract class MountkitError extends Error {
 /** Bad input or a request that cannot be planned. Raised before any syscall is made. */
 export class PlanError extends MountkitError {
   readonly kind = "plan";
+
+  override toJSON(): Record<string, unknown> {
+    // bad input a syscall found (an input file that cannot be read): that call's fields too
+    return this.cause instanceof SyscallError ? { ...super.toJSON(), ...this.cause.callFields() } : super.toJSON();
+  }
 }
 
 /**
@@ -112,8 +117,12 @@ export class SyscallError extends MountkitError {
   }
 
   override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), ...this.callFields() };
+  }
+
+  /** The failed call, as --json gives it: syscall, errno, errnoName, paths, details. */
+  callFields(): Record<string, unknown> {
     return {
-      ...super.toJSON(),
       syscall: this.syscall,
       errno: this.errno,
       errnoName: this.errnoName,

@@ -159,7 +159,8 @@ interface Case {
 
 const KINDS = ["plan", "syscall", "helper", "batch", "mount", "internal"];
 const KIND_FIELDS: Record<string, string[]> = {
-  plan: [],
+  // a plan error that a syscall found (an input file that cannot be read) carries that call's fields
+  plan: ["syscall", "errno", "errnoName", "paths", "details"],
   internal: [],
   syscall: ["syscall", "errno", "errnoName", "paths", "details"],
   helper: ["helper", "argv", "exitStatus", "output"],
@@ -175,7 +176,7 @@ function expectErrorObject(e: Record<string, unknown>): void {
   expect(typeof e.message).toBe("string");
   if ("hint" in e) expect(typeof e.hint).toBe("string");
   for (const c of (e.cleanupErrors as unknown[] | undefined) ?? []) if (typeof c !== "string") expectErrorObject(c as Record<string, unknown>);
-  if (kind === "syscall") {
+  if (kind === "syscall" || (kind === "plan" && "syscall" in e)) {
     expect([typeof e.syscall, typeof e.errno, e.errnoName]).toEqual(["string", "number", expect.stringMatching(/^E[A-Z0-9]+$/)]);
     expect((e.paths as unknown[]).every((p) => typeof p === "string")).toBe(true);
   }
@@ -265,6 +266,8 @@ function check(c: Case): void {
 const mounted = (target: string) => () => expect(runCli(["mount", "-t", "tmpfs", "json-setup", target]).code).toBe(0);
 const syscallError = (syscall: string, errnoName: string) => ({ kind: "syscall", syscall, errnoName });
 const usage = (message: string | RegExp) => ({ kind: "plan", message: typeof message === "string" ? message : expect.stringMatching(message) });
+/** bad input a syscall found: a plan error (exit 1) carrying that call's fields */
+const unreadable = (message: string, path: string) => ({ ...usage(message), syscall: "open(2)", errno: 2, errnoName: "ENOENT", paths: [path] });
 
 const CASES: Record<string, Case[]> = {
   mount: [
@@ -304,6 +307,7 @@ const CASES: Record<string, Case[]> = {
     { name: "one line fails, -F: 64", args: () => ["mount", "--json", "-a", "-F", "-T", f.fstab], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 } },
     { name: "dry run", args: () => ["mount", "--json", "-a", "-n", "-T", f.fstab], code: 0, stdout: "result" },
     { name: "an fstab line that does not parse", args: () => ["mount", "--json", "-a", "-T", f.badFstab], code: 1, stdout: "result", expected: { kind: "plan", hint: "nothing was mounted" } },
+    { name: "an fstab that cannot be read", args: () => ["mount", "--json", "-a", "-T", f.missing], code: 1, stdout: "result", expected: () => unreadable(`read ${f.missing}: open(2): ENOENT (No such file or directory)`, f.missing) },
     { name: "an operand", args: () => ["mount", "--json", "-a", "x"], code: 1, stdout: "result", expected: usage("mount -a: takes no operands, got x") },
   ],
   umount: [
@@ -331,7 +335,7 @@ const CASES: Record<string, Case[]> = {
     { name: "an entry fails: all rolled back, 32", args: () => ["apply", "--json", "--root", f.root, f.bad], code: 32, stdout: "result", expected: syscallError("mount(2)", "ENOENT") },
     { name: "--keep-going, an entry fails: 64", args: () => ["apply", "--keep-going", "--root", f.root, f.bad, "--json"], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 } },
     { name: "not JSON", args: () => ["apply", "--json", "--root", f.root, f.garbage], code: 1, stdout: "result", expected: usage(/invalid JSON at line 1, column 1/) },
-    { name: "a missing FILE", args: () => ["apply", "--json", f.missing], code: 1, stdout: "result", expected: () => usage(`read ${f.missing}: open(2): ENOENT (No such file or directory)`) },
+    { name: "a missing FILE", args: () => ["apply", "--json", f.missing], code: 1, stdout: "result", expected: () => unreadable(`read ${f.missing}: open(2): ENOENT (No such file or directory)`, f.missing) },
     { name: "missing operand", args: () => ["apply", "--json"], code: 1, stdout: "result", expected: usage("apply: expected one FILE (or - for stdin), got 0") },
     { name: "unknown flag", args: () => ["apply", "--json", "--bogus", f.good], code: 1, stdout: "result", expected: usage("apply: unknown option --bogus") },
   ],
@@ -346,12 +350,12 @@ const CASES: Record<string, Case[]> = {
     { name: "unknown flag, -J in a cluster", args: () => ["findmnt", "-Jb", "--bogus"], textArgs: () => ["findmnt", "-b", "--bogus"], code: 1, stdout: "result", expected: usage("findmnt: unknown option --bogus") },
     { name: "unknown column", args: () => ["findmnt", "--json", "-o", "BOGUS"], code: 1, stdout: "result", expected: usage(/^findmnt: unknown column: BOGUS/) },
     { name: "exclusive flags", args: () => ["findmnt", "-J", "-r"], textArgs: null, code: 1, stdout: "result", expected: usage(/^findmnt: mutually exclusive arguments/) },
-    { name: "a saved table that cannot be read", args: () => ["findmnt", "--json", "--mountinfo", f.missing], code: 1, stdout: "result", expected: () => usage(`findmnt: read ${f.missing}: open(2): ENOENT (No such file or directory)`) },
+    { name: "a saved table that cannot be read", args: () => ["findmnt", "--json", "--mountinfo", f.missing], code: 1, stdout: "result", expected: () => unreadable(`findmnt: read ${f.missing}: open(2): ENOENT (No such file or directory)`, f.missing) },
     { name: "SOURCE TARGET that finds nothing: nothing printed, as findmnt", args: () => ["findmnt", f.u1, "--json", f.u2], code: 1, stdout: "empty" },
     { name: "three operands", args: () => ["findmnt", f.u1, "--json", f.u2, f.u1], code: 1, stdout: "result", expected: usage("findmnt: give at most two operands: a SOURCE and a TARGET, or one PATH") },
     { name: "an operand with -S", args: () => ["findmnt", "-S", "tmpfs", "--json", f.u2], code: 1, stdout: "result", expected: usage(/^findmnt: options --target and --source can't be used together/) },
     { name: "--verify finds an error: a report, exit 1", args: () => ["findmnt", "--verify", "--json", "-F", f.fstab], code: 1, stdout: "report", expected: { errors: 1, parseErrors: [] } },
-    { name: "--verify of an fstab that cannot be read", args: () => ["findmnt", "--verify", "--json", "-F", f.missing], code: 1, stdout: "result", expected: { kind: "plan" } },
+    { name: "--verify of an fstab that cannot be read", args: () => ["findmnt", "--verify", "--json", "-F", f.missing], code: 1, stdout: "result", expected: () => unreadable(`read ${f.missing}: open(2): ENOENT (No such file or directory)`, f.missing) },
   ],
   loop: [
     { name: "attach", args: () => ["loop", "attach", "--json", f.image], teardown: () => detachLoopDevicesOf(f.image), code: 0, stdout: "result" },
