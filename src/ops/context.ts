@@ -34,8 +34,8 @@ export interface OpsContext {
   readonly noCanonicalize?: boolean | undefined;
   /** where such a helper's stdin, stdout and stderr go (a FUSE helper's output: see OpsOptions); "capture" when undefined */
   readonly helperStdio?: ProcessStdio | undefined;
-  /** plan only (mount(8)'s -f): a missing source is planned as the block device it names */
-  readonly missingSourceAsDevice?: boolean | undefined;
+  /** plan only (mount(8)'s -f): a source that is no image file (missing, a directory) is planned as the block device it names */
+  readonly nonImageSourceAsDevice?: boolean | undefined;
   /** umount --fake: unmounts are imagined, not made (umount-fake.ts) */
   readonly fakeUnmounts?: FakeUnmounts | undefined;
   /** a remount keeps no flag of the mount's: its options are all of them (PlanEnv.remountReplaces) */
@@ -89,11 +89,12 @@ export interface OpsOptions {
    */
   targetRoot?: string;
   /**
-   * For plans that are never run (mount(8)'s -f through a link named mount): a source that does
-   * not exist is planned as the block device it names (its type read from its superblock),
-   * where a mount would fail, as util-linux's mount -f succeeds on a missing device.
+   * For plans that are never run (mount(8)'s -f through a link named mount): a source with no
+   * type that is no image file (missing, a directory) is planned as the block device it names
+   * (its type read from its superblock), where a mount would fail, as util-linux's mount -f
+   * reads no type and succeeds there.
    */
-  missingSourceAsDevice?: boolean;
+  nonImageSourceAsDevice?: boolean;
   /**
    * umount --fake: no umount2 is made, no umount.TYPE or fusermount helper run; each is answered
    * from the mount table, which this (one per command) keeps as the unmounts imagined left it.
@@ -130,7 +131,7 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.noMtab === undefined &&
     options.noCanonicalize === undefined &&
     options.helperStdio === undefined &&
-    options.missingSourceAsDevice === undefined &&
+    options.nonImageSourceAsDevice === undefined &&
     options.fakeUnmounts === undefined &&
     options.remountReplaces === undefined
   ) {
@@ -154,7 +155,7 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     noMtab: options.noMtab,
     noCanonicalize: options.noCanonicalize,
     helperStdio: options.helperStdio,
-    missingSourceAsDevice: options.missingSourceAsDevice,
+    nonImageSourceAsDevice: options.nonImageSourceAsDevice,
     fakeUnmounts: options.fakeUnmounts,
     remountReplaces: options.remountReplaces,
   };

@@ -163,17 +163,16 @@ export function planEnv(ctx: OpsContext): PlanEnv {
   return ctx.externalHelpers ? Object.create(env, { externalHelpers: { value: externalHelpers(ctx) } }) : env;
 }
 
-/** What a source counts as in a plan that is never run (mount(8)'s -f): a missing one is a block device. */
-function missingAsDevice(source: string): SourceKind {
-  const kind = sourceKind(source);
-  return kind === "missing" ? "block" : kind;
+/** What a source counts as in a plan that is never run (mount(8)'s -f): one that is no image file (missing, a directory) is a block device. */
+function nonImageAsDevice(source: string): SourceKind {
+  return sourceKind(source) === "file" ? "file" : "block";
 }
 
 function sharedPlanEnv(ctx: OpsContext): PlanEnv {
   const readWrite = ctx.readWriteOnly ? READ_WRITE_ONLY_ENV : PLAN_ENV;
   const named = ctx.noCanonicalize ? Object.create(readWrite, { deviceName: { value: asTyped } }) : readWrite;
   // only mount(8)'s -f asks: an allocation per plan it prints
-  const faked: PlanEnv = ctx.missingSourceAsDevice ? Object.create(named, { sourceKind: { value: missingAsDevice } }) : named;
+  const faked: PlanEnv = ctx.nonImageSourceAsDevice ? Object.create(named, { sourceKind: { value: nonImageAsDevice } }) : named;
   const base: PlanEnv = ctx.remountReplaces ? Object.create(faked, { remountReplaces: { value: true } }) : faked;
   const { batch } = ctx;
   if (batch === undefined) return base;

@@ -508,7 +508,7 @@ describe("the single binary", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
-  test("multi-call: mount(8)'s -f is silent unless -v (init scripts record mounts with it), and succeeds on a missing device; mountkit mount -n prints and checks", () => {
+  test("multi-call: mount(8)'s -f is silent unless -v (init scripts record mounts with it), and succeeds on a missing device or a directory given no type; mountkit mount -n prints and checks", () => {
     s = scratch("climount8fake");
     const mount8 = join(dir("bin"), "mount");
     symlinkSync(BINARY, mount8);
@@ -547,6 +547,11 @@ describe("the single binary", () => {
     const checked = runCli(["mount", "-n", missing, t]);
     expect(checked.code).toBe(32);
     expect(oneLineError(checked.stderr)).toContain("does not exist");
+    // a directory given no type: util-linux's mount -f reads no type there either, and succeeds; mountkit mount -n refuses it
+    const directory = dir("no-device");
+    expect(runCli(["-f", directory, t], { bin: mount8 })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(runCli(["-f", "-v", directory, t], { bin: mount8 }).stdout).toContain(`mount(${JSON.stringify(directory)}, ${JSON.stringify(t)}, <type from the superblock>`);
+    expect(oneLineError(runCli(["mount", "-n", directory, t]).stderr)).toContain(`no filesystem type given, and ${directory} is no block device or image file`);
     // what the fake cannot name stays an error, as util-linux's: no device has the label
     expect(runCli(["-f", "LABEL=mountkit-no-such-label", t], { bin: mount8 }).code).toBe(1);
     expect(mountsUnder(t)).toEqual([]);

@@ -161,12 +161,13 @@ export function dryRunPrintsPlan(args: ParsedArgs, dialect: Dialect): boolean {
 }
 
 /**
- * mount(8)'s -f makes no mount, and util-linux's succeeds on a device that is missing (its
- * type is not read, nothing is mounted): through the link such a source is planned as the
- * device it names. `mountkit mount -n` keeps reporting it, a dry run being a check.
+ * mount(8)'s -f makes no mount, and util-linux's succeeds on a device that is missing or a
+ * directory given no type (its type is not read, nothing is mounted): through the link such a
+ * source is planned as the device it names. `mountkit mount -n` keeps reporting it, a dry run
+ * being a check.
  */
-export function fakeOptions(dialect: Dialect): Pick<OpsOptions, "missingSourceAsDevice"> {
-  return dialect === "mount(8)" ? { missingSourceAsDevice: true } : {};
+export function fakeOptions(dialect: Dialect): Pick<OpsOptions, "nonImageSourceAsDevice"> {
+  return dialect === "mount(8)" ? { nonImageSourceAsDevice: true } : {};
 }
 
 /** mount(8): -w is an explicit read-write request, which a -r after it cancels. */
