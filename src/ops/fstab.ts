@@ -146,7 +146,10 @@ export function fstabRequest(operand: string | { readonly source: string; readon
     const note = environmentNote(options.file);
     throw new PlanError(`mount: ${what}: can't find in ${fstabName(options.file)}`, { hint: note === undefined ? hint : `${hint}; ${note}` });
   }
-  const entry = withCommandLineOptions(fstabEntry(line), options.options ?? [], options.optionsMode);
+  // a relative mount point named as written (`mount rel`, the line `src rel ...`): where it
+  // names from here, as util-linux mounts it; mount -a, which has no such operand, refuses it
+  const placedLine = typeof operand === "string" && operand === line.target && !line.target.startsWith("/") ? { ...line, target: realOrAbsolutePath(line.target) } : line;
+  const entry = withCommandLineOptions(fstabEntry(placedLine), options.options ?? [], options.optionsMode);
   // The command line's source, target and type win over the line's, as libmount applies a line.
   const placed = typeof operand === "string" ? entry.mount : { ...entry.mount, source: operand.source, target: operand.target };
   const typed = options.type === undefined ? placed : { ...placed, type: options.type };

@@ -24,10 +24,11 @@ afterEach(() => {
 });
 const mountinfoText = () => readFileSync("/proc/self/mountinfo", "utf8");
 
-function run(argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
+function run(argv: string[], options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}) {
   const r = Bun.spawnSync([BIN, ...argv], {
     stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin),
     env: { ...process.env, ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
@@ -585,6 +586,19 @@ describe("mountkit mount -a / umount -a", () => {
     expect(bySource).toEqual({ code: 0, out: "", err: "" });
     expect(mountsUnder(d).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[`${d}/bound`, "ro"]]);
     expect(run(["umount", `${d}/bound`]).code).toBe(0);
+  });
+
+  test("mount with one operand naming a line's relative mount point as written: mounted where it names from the working directory, as mount(8); mount -a refuses the line", () => {
+    s = scratch("cli-fstab-relative");
+    const d = s.dir;
+    mkdirSync(`${d}/rel`);
+    const file = fstab(["relsrc rel tmpfs size=1m"]);
+    expect(run(["mount", "-T", file, "rel"], { cwd: d })).toEqual({ code: 0, out: "", err: "" });
+    expect(mountsUnder(d).map((m) => [m.mountpoint, m.source])).toEqual([[`${d}/rel`, "relsrc"]]);
+    expect(run(["umount", `${d}/rel`]).code).toBe(0);
+    const all = run(["mount", "-a", "-T", file], { cwd: d });
+    expect([all.code, all.err]).toEqual([1, expect.stringContaining("line 1: mount point rel is not an absolute path")]);
+    expect(mountsUnder(d)).toEqual([]);
   });
 
   test("mount with one operand: --dry-run prints the line's plan; a name in no line is exit 1; a failed mount removes the mount point X-mount.mkdir made", () => {
