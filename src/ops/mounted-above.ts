@@ -12,6 +12,7 @@
  */
 import { lookupMount } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
 import type { OpsContext } from "./context.ts";
 import { unmountingInRoot } from "./pinned-target.ts";
 import { undoMount } from "./run-plan.ts";
@@ -39,22 +40,31 @@ export function topMountIds(targets: readonly string[]): Map<string, number> {
 export function unmountAbove(tops: ReadonlyMap<string, number>, root: string, ctx: OpsContext): void {
   const inRoot = { ...ctx, sys: unmountingInRoot(root, ctx.sys) };
   const failures: unknown[] = [];
+  // One read for all the targets while nothing is unmounted (a read per target cost as much as
+  // the 100 mounts of with-mounts' list together); read again after any unmount or failure.
+  let table = readMountInfo();
   for (const [target, id] of [...tops].reverse()) {
     try {
-      unmountAboveOne(target, id, inRoot);
+      if (unmountAboveOne(target, id, table, inRoot)) table = readMountInfo();
     } catch (err) {
       failures.push(err);
+      table = readMountInfo();
     }
   }
   if (failures.length > 0) throw failures[0];
 }
 
-function unmountAboveOne(target: string, id: number, ctx: OpsContext): void {
+/** Take off what sits on mount id at target, table being the mount table now; whether anything was unmounted. */
+function unmountAboveOne(target: string, id: number, table: readonly MountInfo[], ctx: OpsContext): boolean {
   // Each pass takes one mount off; the table bounds the passes even if it changes meanwhile.
-  for (let table = readMountInfo(), budget = table.length; budget > 0; table = readMountInfo(), budget--) {
-    if (!table.some((m) => m.id === id && m.mountpoint === target)) return;
+  let unmounted = false;
+  for (let budget = table.length; budget > 0; budget--) {
+    if (!table.some((m) => m.id === id && m.mountpoint === target)) return unmounted;
     const top = lookupMount(table, target);
-    if (top === undefined || top.id === id || top.mountpoint !== target) return;
+    if (top === undefined || top.id === id || top.mountpoint !== target) return unmounted;
     undoMount(target, ctx);
+    unmounted = true;
+    table = readMountInfo();
   }
+  return unmounted;
 }

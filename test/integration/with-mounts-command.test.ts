@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseIgnoredSignals } from "../../src/sys/ignored-signals.ts";
 import { unmountRecursive } from "../../src/ops/unmount.ts";
 import { BINARY, runCli } from "../support/cli.ts";
+import { commandTraced } from "../support/umount-traced.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(() => {
@@ -267,6 +268,20 @@ describe("what the command leaves", () => {
     } finally {
       process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
     }
+  });
+
+  test("--root: what the command stacked is looked for in one read of the mount table for all the targets, not one per target", () => {
+    const { env } = setUp("wm-root-reads");
+    const root = s.path("root");
+    const many = Array.from({ length: 30 }, (_, i) => ({ type: "tmpfs", source: `wm-${i}`, target: `/t${i}`, options: ["size=64k"] }));
+    const list = s.path("many.json");
+    writeFileSync(list, JSON.stringify(many));
+    for (const m of many) mkdirSync(join(root, m.target), { recursive: true });
+    const traced = commandTraced(s.path("trace"), ["with-mounts", "--root", root, list, "--", "true"], env);
+    expect([traced.code, traced.stderr]).toEqual([0, ""]);
+    // one read right after mounting (what is ours at each target), one before unmounting
+    expect(traced.tableReads).toBe(2);
+    expect(mountsUnder(root)).toEqual([]);
   });
 
   test("--root: a mount the command stacked on a target comes off with ours; one that was there before stays", () => {

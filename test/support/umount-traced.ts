@@ -1,6 +1,7 @@
 /**
- * The binary's umount under strace: what it said, and how often it opened a mountinfo table and
- * looked for an umount.TYPE helper, so that a test counts the reads a change saves, never times them.
+ * The binary's umount (or another command) under strace: what it said, and how often it opened a
+ * mountinfo table and looked for an umount.TYPE helper, so that a test counts the reads a change
+ * saves, never times them.
  */
 import { readFileSync } from "node:fs";
 import { BINARY } from "./cli.ts";
@@ -14,7 +15,12 @@ export interface TracedUmount {
 
 /** `mountkit umount ARGS` under strace, its trace written to log. */
 export function umountTraced(log: string, args: readonly string[]): TracedUmount {
-  const run = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=open,openat,statx,newfstatat,access", "-o", log, BINARY, "umount", ...args]);
+  return commandTraced(log, ["umount", ...args]);
+}
+
+/** `mountkit ARGV` under strace (with env, when given), its trace written to log. */
+export function commandTraced(log: string, argv: readonly string[], env?: Record<string, string | undefined>): TracedUmount {
+  const run = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=open,openat,statx,newfstatat,access", "-o", log, BINARY, ...argv], env === undefined ? {} : { env });
   const calls = readFileSync(log, "utf8").split("\n");
   return {
     code: run.exitCode,
