@@ -25,7 +25,7 @@ import { closeQuietly } from "./plan-handles.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
-import { attachedLoopOf } from "./loop-reuse.ts";
+import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
@@ -217,6 +217,8 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   const deviceWarnings: string[] = [];
   const attachCtx = ctx.warn === undefined ? ctx : { ...ctx, warn: (message: string) => deviceWarnings.push(message) };
   const loop = attachedLoopOf(step.loop, attachCtx) ?? attachLoopDevice(step.loop, attachCtx);
+  // only a device attached to the file already can have its filesystem on the target already
+  if (loop.reused) refuseMountedThere(step, loop, ctx);
   let fstype = step.fstype;
   // attached read-only though the mount asked for writing: the file is write-protected, or
   // the device reused was attached read-only
@@ -252,6 +254,21 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   for (const warning of deviceWarnings) ctx.warn?.(warning);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/**
+ * The image is mounted on the target already through the device reused (or another one at its
+ * offset): refused before mount(2), as mount(8) refuses it ("IMAGE is already mounted", exit 1),
+ * the device's fd closed and the device left as it is.
+ */
+function refuseMountedThere(step: LoopMountStep, loop: AttachedLoop, ctx: OpsContext): void {
+  const device = loopFileMountedOn(step.target, step.loop, ctx);
+  if (device === undefined) return;
+  closeQuietly(ctx.sys, loop.fd);
+  const action = step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`;
+  throw new PlanError(`${action}: ${quotePath(step.loop.file)} is already mounted on ${quotePath(step.target)} (through ${device})`, {
+    hint: `a filesystem is mounted once on a mount point: unmount ${quotePath(step.target)} first to mount it there again`,
+  });
 }
 
 /** What makes a device over setup's range of its file empty (less than a sector), or undefined. */
