@@ -22,6 +22,7 @@ import { fileType, regularFileSize, type FileNode, type FileType } from "../sys/
 import { AT } from "../plan/mount-api-flags.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { busyDeviceHint } from "./hints.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
@@ -246,6 +247,8 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
       err.withDetails(`${quotePath(step.loop.file)} on ${loop.device}`);
       if (step.fstype === null && fstype !== null) err.hint ??= probedTypeHint(err, fstype, step.loop.file);
       if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${fstype ?? "known"} filesystem, or an option is wrong`;
+      // a device reused: its filesystem is mounted elsewhere, maybe in the other read-only state
+      if (err.errno === Errno.EBUSY) err.hint ??= busyDeviceHint(loop.device, step.target, loop.readOnly || (step.flags & MS.RDONLY) !== 0);
     }
     throw err;
   }

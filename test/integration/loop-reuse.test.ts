@@ -267,6 +267,33 @@ describe("the image mounted on the target already", () => {
     }
     expect(loopDevicesOf(img).sysfs).toEqual([]);
   });
+
+  test("elsewhere in the other read-only state: the kernel's EBUSY names where, as mount(8)'s 'already mounted on'; a device named directly too", async () => {
+    fresh("mounted-elsewhere");
+    const img = image();
+    const [a, b] = [dir("a"), dir("b")];
+    unmountAfter(a);
+    unmountAfter(b);
+    try {
+      expect(runCli(["mount", "-o", "loop", img, a]).code).toBe(0);
+      const device = sourceAt(a)!;
+      const ro = runCli(["mount", "-o", "ro", img, b]);
+      expect(ro.code).toBe(32);
+      expect(ro.stderr).toContain(`mount(2): EBUSY (Device or resource busy): ${img} on ${device} (${device} is already mounted on ${a}, read-write: mount it read-write here too (without ro), or unmount it there first)`);
+      const reference = utilMount(["-o", "ro", img, b]);
+      expect(reference.code).toBe(32);
+      expect(reference.stderr).toContain(`${device} already mounted on ${a}`);
+      // the device itself, on the same mount point: the kernel refuses one filesystem twice there
+      const same = runCli(["mount", "-t", "ext4", device, a]);
+      expect(same.code).toBe(32);
+      expect(same.stderr).toContain(`(${device} is already mounted on ${a})`);
+      expect(mountsUnder(b)).toEqual([]);
+      expect(mountsAt(a).map((m) => m.source)).toEqual([device]);
+    } finally {
+      unmountAll(a);
+    }
+    await expectFreed(img);
+  });
 });
 
 describe("loop=/dev/loopN", () => {
