@@ -32,6 +32,7 @@ import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 import { absolutePath } from "../sys/cwd.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 
 /** A bound loop device and an open fd on it. */
 export interface AttachedLoop {
@@ -52,9 +53,12 @@ export interface AttachedLoop {
  */
 export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, terms: LoopRequestTerms = MOUNT_LOOP_TERMS): AttachedLoop {
   const { sys } = ctx;
-  const file = absolutePath(asked.file);
+  // The device records the file's canonical path (lo_file_name, what losetup shows without
+  // sysfs), as util-linux's does; the file is opened by the name given, never by a lexically
+  // resolved one (link/../img is another file when link is a symlink to a directory).
+  const file = existingRealpath(asked.file) ?? absolutePath(asked.file);
   try {
-    const { setup, backing } = openBacking(asked, file, ctx);
+    const { setup, backing } = openBacking(asked, ctx);
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
       if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx);
@@ -81,7 +85,8 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
  * filesystem, no write permission) is opened read-only when the setup allows the fallback,
  * as losetup does, and the setup returned says so.
  */
-function openBacking(setup: LoopSetup, file: string, ctx: OpsContext): { setup: LoopSetup; backing: number } {
+function openBacking(setup: LoopSetup, ctx: OpsContext): { setup: LoopSetup; backing: number } {
+  const { file } = setup;
   // O_NONBLOCK: a FIFO opened for reading would wait for a writer forever; this way the loop
   // ioctl refuses it (EINVAL: not a regular file or block device). Reads and writes of a
   // regular file or a block device ignore the flag.
@@ -318,10 +323,10 @@ export interface LoopHintContext {
 export function checkLoopBackingFiles(plan: Plan, ctx: OpsContext): void {
   for (const step of plan.steps) {
     if (step.op !== "loop-mount") continue;
-    const file = absolutePath(step.loop.file);
     let node: FileNode;
     try {
-      node = ctx.sys.statxNode(AT.FDCWD, file, 0);
+      // by the name given, as the attach opens it
+      node = ctx.sys.statxNode(AT.FDCWD, step.loop.file, 0);
     } catch (err) {
       if (err instanceof SyscallError) err.withAction(plan.action, loopHint(err, step.loop.file));
       throw err;
