@@ -270,11 +270,17 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
  * the device's fd closed and the device left as it is.
  */
 function refuseMountedThere(step: LoopMountStep, loop: AttachedLoop, ctx: OpsContext): void {
-  const device = loopFileMountedOn(step.target, step.loop, ctx);
-  if (device === undefined) return;
+  const refusal = mountedThereError(step, step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`, ctx);
+  if (refusal === undefined) return;
   closeQuietly(ctx.sys, loop.fd);
-  const action = step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`;
-  throw new PlanError(`${action}: ${quotePath(step.loop.file)} is already mounted on ${quotePath(step.target)} (through ${device})`, {
+  throw refusal;
+}
+
+/** The refusal of a loop mount whose image is mounted on its target already, or undefined. */
+function mountedThereError(step: LoopMountStep, action: string, ctx: OpsContext): PlanError | undefined {
+  const device = loopFileMountedOn(step.target, step.loop, ctx);
+  if (device === undefined) return undefined;
+  return new PlanError(`${action}: ${quotePath(step.loop.file)} is already mounted on ${quotePath(step.target)} (through ${device})`, {
     hint: `a filesystem is mounted once on a mount point: unmount ${quotePath(step.target)} first to mount it there again`,
   });
 }
@@ -318,7 +324,8 @@ export interface LoopHintContext {
  * could not be attached, as util-linux's mount -f does ("failed to setup loop device", exit 32):
  * each file the plan would attach must exist and be a regular file or a block device. Told by
  * statx(2) of the file, which the error names with its errno; no loop device is attached and no
- * file opened. A FIFO or socket is refused too, which the attach would refuse (EINVAL).
+ * file opened. A FIFO or socket is refused too, which the attach would refuse (EINVAL), and so
+ * is an image mounted on the target already, as the mount would refuse it.
  */
 export function checkLoopBackingFiles(plan: Plan, ctx: OpsContext): void {
   for (const step of plan.steps) {
@@ -334,6 +341,9 @@ export function checkLoopBackingFiles(plan: Plan, ctx: OpsContext): void {
     if (node.type !== "file" && node.type !== "block") {
       throw new SourceUnusableError(`${plan.action}: ${quotePath(step.loop.file)} is ${KIND_NAMES[node.type]}, not a regular file or block device to attach to a loop device`);
     }
+    // mount(8)'s dry run refuses it too ("is already mounted", exit 1)
+    const refusal = mountedThereError(step, plan.action, ctx);
+    if (refusal !== undefined) throw refusal;
   }
 }
 

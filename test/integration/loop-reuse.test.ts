@@ -214,7 +214,7 @@ describe("the image mounted on the target already", () => {
     return { code: run.exitCode, stderr: run.stderr.toString() };
   };
 
-  test("through its loop device at the same offset: refused before mount(2), exit 1, as mount(8)'s 'is already mounted'; nothing stacked or attached", async () => {
+  test("through its loop device at the same offset: refused before mount(2), exit 1, as mount(8)'s 'is already mounted'; a dry run too; nothing stacked or attached", async () => {
     fresh("mounted-there");
     const img = image("img", 16, ["-E", "offset=1048576"], "8M");
     const t = dir("m");
@@ -225,7 +225,8 @@ describe("the image mounted on the target already", () => {
       const mount8 = join(dir("bin"), "mount");
       symlinkSync(BINARY, mount8);
       // with loop, with offset= alone (typed, or the type read from the superblock), read-only: each as mount(8) refuses it
-      for (const args of [["-o", "loop,offset=1M"], ["-t", "ext4", "-o", "offset=1048576"], ["-o", "offset=1M"], ["-r", "-o", "offset=1M"]]) {
+      // and the dry run (-f), which mount(8) refuses as well
+      for (const args of [["-o", "loop,offset=1M"], ["-t", "ext4", "-o", "offset=1048576"], ["-o", "offset=1M"], ["-r", "-o", "offset=1M"], ["-f", "-o", "loop,offset=1M"]]) {
         const run = runCli([...args, img, t], { bin: mount8 });
         expect(run).toEqual({
           code: 1,
@@ -394,7 +395,8 @@ test("through the binary: mount -o loop of an attached image uses its device; -v
   expect(run.code).toBe(0);
   expect(run.stdout + run.stderr).toContain(`is attached to ${device} already`);
   expect(sourceAt(t)).toBe(device);
-  const dry = runCli(["mount", "--dry-run", "-o", "loop", img, t]);
+  // elsewhere: on t it is mounted already, which the dry run refuses as the mount does
+  const dry = runCli(["mount", "--dry-run", "-o", "loop", img, dir("elsewhere")]);
   expect(dry.stdout).toContain("is mounted instead");
 });
 
