@@ -239,6 +239,17 @@ describe("the image mounted on the target already", () => {
         expect(mountsAt(t).map((m) => m.source)).toEqual([device]);
         expect(loopDevicesOf(img).sysfs).toEqual([device]);
       }
+      // in a batch: that entry fails, named, after the entry before it is mounted; which is rolled back
+      dir("other");
+      const list = JSON.stringify([
+        { type: "tmpfs", source: "tmpfs", target: "/other", options: [] },
+        { type: "ext4", source: img, target: "/m", options: ["loop", "offset=1M"] },
+      ]);
+      const apply = runCli(["apply", "--root", s.path(), "-"], { stdin: list });
+      expect(apply.code).toBe(32);
+      expect(apply.stderr).toStartWith(`mountkit: apply: entry 2: mount ${img} on ${t}: ${img} is already mounted on ${t} (through ${device})`);
+      expect(mountsUnder(s.path("other"))).toEqual([]);
+      expect(mountsAt(t).map((m) => m.source)).toEqual([device]);
       // another offset is another part of the file: not this refusal (an overlapping range here)
       expect(runCli(["mount", "-o", "loop", img, t]).stderr).toContain("overlapping loop device exists");
     } finally {
