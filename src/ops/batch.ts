@@ -275,7 +275,8 @@ function mountEntries(
         // mount(2) says EINVAL or ENODEV; what the kernel said of the option or type before is the better hint
         const refused = err instanceof SyscallError && (err.errno === Errno.EINVAL || err.errno === Errno.ENODEV);
         if (early?.refusal !== undefined && refused && err.hint === undefined) err.hint = early.refusal;
-        throw err;
+        // a refusal made while running (an image mounted on the target already) names its entry, as planning's do
+        throw nameEntry(entry, err);
       }
       if (target === root && rootFd.fd !== undefined) {
         // a mount on the root itself: the later targets are inside it, which the old fd, on

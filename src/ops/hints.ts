@@ -8,6 +8,9 @@ import { MS } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { isBind, isPropagationChange } from "../plan/mount-request.ts";
 import { classifyOptions } from "../plan/options.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
 import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
@@ -64,8 +67,12 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return err.errno === Errno.EACCES ? privilegeHint(err) : undefined;
     case Errno.EPERM:
       return privilegeHint(err);
-    case Errno.EBUSY:
-      return `${quotePath(target)} or the source is busy`;
+    case Errno.EBUSY: {
+      const options = classifyOptions(mount.options);
+      const newMount = (options.flags & (MS.REMOUNT | MS.BIND | MS.MOVE)) === 0 && !isPropagationChange(mount, options);
+      const mounted = newMount ? busyDeviceHint(mount.source, target, (options.flags & MS.RDONLY) !== 0) : undefined;
+      return mounted ?? `${quotePath(target)} or the source is busy`;
+    }
     case Errno.EINVAL:
       if (err.syscall === "mount_setattr(2)" && isIdmapped(mount)) return idmapHint(mount);
       if (isTheMove(err, mount)) return moveHint(mount.source, target);
@@ -88,6 +95,34 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     default:
       return undefined;
   }
+}
+
+/**
+ * EBUSY of a new mount of block device source: where its filesystem is mounted already, as
+ * mount(8) says it ("/dev/sdb1 already mounted on /mnt"). The kernel refuses one filesystem twice
+ * on one mount point, and a mount that asks for the other read-only state than its superblock's
+ * (readOnly: whether this one asked for read-only). undefined when source is no block device or
+ * is mounted nowhere this process sees.
+ */
+export function busyDeviceHint(source: string, target: string, readOnly: boolean, table: () => readonly MountInfo[] = readMountInfo): string | undefined {
+  const device = blockDeviceNumber(source);
+  if (device === undefined) return undefined;
+  let mounts: MountInfo[];
+  try {
+    mounts = table().filter((m) => `${m.major}:${m.minor}` === device);
+  } catch {
+    return undefined; // a hint never hides the error
+  }
+  const where = existingRealpath(target);
+  if (mounts.some((m) => m.mountpoint === where)) return `${quotePath(source)} is already mounted on ${quotePath(target)}`;
+  const other = mounts[0];
+  if (other === undefined) return undefined;
+  const mounted = `${quotePath(source)} is already mounted on ${quotePath(other.mountpoint)}`;
+  const otherReadOnly = other.superOptions.split(",").includes("ro");
+  if (otherReadOnly === readOnly) return mounted;
+  return otherReadOnly
+    ? `${mounted}, read-only: mount it read-only here too (-r), or unmount it there first`
+    : `${mounted}, read-write: mount it read-write here too (without ro), or unmount it there first`;
 }
 
 const REMOUNT_EINVAL = "the filesystem refuses an option of the remount (some are taken only by a new mount)";

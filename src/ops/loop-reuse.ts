@@ -9,6 +9,9 @@
  */
 import { Errno } from "../errno.ts";
 import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { readMountInfo } from "../mountinfo/read.ts";
+import type { MountInfo } from "../mountinfo/types.ts";
+import { isLoopDevice } from "../plan/loop.ts";
 import type { LoopSetup } from "../plan/loop-step.ts";
 import { attachedLoopNames, describeLoopRange, loopRangeRelation, reuseShortfalls } from "../plan/loop-reuse.ts";
 import { MOUNT_LOOP_TERMS, otherLoopDeviceProblem, overlappingLoopProblem, type LoopProblem, type LoopRequestTerms } from "../plan/loop-request-terms.ts";
@@ -123,6 +126,20 @@ export function loopShowsFile(device: string, file: string, offset: number, ctx:
   if (found === undefined) return false;
   closeQuietly(ctx.sys, found.fd);
   return found.status.offset === offset;
+}
+
+/**
+ * The loop device through which setup's file, at its offset, is mounted on target already
+ * (any mount of the mount point, covered or not), or undefined. util-linux's
+ * is_mounted_same_loopfile: mount(8) refuses such a loop mount before it sets up a device
+ * ("IMAGE is already mounted", exit 1), where mount(2) of the device reused would be the
+ * kernel's bare EBUSY (one filesystem twice on one mount point).
+ */
+export function loopFileMountedOn(target: string, setup: LoopSetup, ctx: OpsContext, table: () => readonly MountInfo[] = readMountInfo): string | undefined {
+  const where = existingRealpath(target);
+  const file = existingRealpath(setup.file);
+  if (where === undefined || file === undefined) return undefined;
+  return table().find((m) => m.mountpoint === where && isLoopDevice(m.source) && loopShowsFile(m.source, file, setup.offset, ctx))?.source;
 }
 
 /** The file's device and inode as LOOP_GET_STATUS64 reports them (lo_device: the kernel's new_encode_dev). */

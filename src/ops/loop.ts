@@ -22,15 +22,17 @@ import { fileType, regularFileSize, type FileNode, type FileType } from "../sys/
 import { AT } from "../plan/mount-api-flags.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { busyDeviceHint } from "./hints.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
-import { attachedLoopOf } from "./loop-reuse.ts";
+import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 import { absolutePath } from "../sys/cwd.ts";
+import { existingRealpath } from "../sys/realpath.ts";
 
 /** A bound loop device and an open fd on it. */
 export interface AttachedLoop {
@@ -51,9 +53,12 @@ export interface AttachedLoop {
  */
 export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, terms: LoopRequestTerms = MOUNT_LOOP_TERMS): AttachedLoop {
   const { sys } = ctx;
-  const file = absolutePath(asked.file);
+  // The device records the file's canonical path (lo_file_name, what losetup shows without
+  // sysfs), as util-linux's does; the file is opened by the name given, never by a lexically
+  // resolved one (link/../img is another file when link is a symlink to a directory).
+  const file = existingRealpath(asked.file) ?? absolutePath(asked.file);
   try {
-    const { setup, backing } = openBacking(asked, file, ctx);
+    const { setup, backing } = openBacking(asked, ctx);
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
       if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx);
@@ -80,7 +85,8 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
  * filesystem, no write permission) is opened read-only when the setup allows the fallback,
  * as losetup does, and the setup returned says so.
  */
-function openBacking(setup: LoopSetup, file: string, ctx: OpsContext): { setup: LoopSetup; backing: number } {
+function openBacking(setup: LoopSetup, ctx: OpsContext): { setup: LoopSetup; backing: number } {
+  const { file } = setup;
   // O_NONBLOCK: a FIFO opened for reading would wait for a writer forever; this way the loop
   // ioctl refuses it (EINVAL: not a regular file or block device). Reads and writes of a
   // regular file or a block device ignore the flag.
@@ -217,6 +223,8 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   const deviceWarnings: string[] = [];
   const attachCtx = ctx.warn === undefined ? ctx : { ...ctx, warn: (message: string) => deviceWarnings.push(message) };
   const loop = attachedLoopOf(step.loop, attachCtx) ?? attachLoopDevice(step.loop, attachCtx);
+  // only a device attached to the file already can have its filesystem on the target already
+  if (loop.reused) refuseMountedThere(step, loop, ctx);
   let fstype = step.fstype;
   // attached read-only though the mount asked for writing: the file is write-protected, or
   // the device reused was attached read-only
@@ -244,6 +252,8 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
       err.withDetails(`${quotePath(step.loop.file)} on ${loop.device}`);
       if (step.fstype === null && fstype !== null) err.hint ??= probedTypeHint(err, fstype, step.loop.file);
       if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${fstype ?? "known"} filesystem, or an option is wrong`;
+      // a device reused: its filesystem is mounted elsewhere, maybe in the other read-only state
+      if (err.errno === Errno.EBUSY) err.hint ??= busyDeviceHint(loop.device, step.target, loop.readOnly || (step.flags & MS.RDONLY) !== 0);
     }
     throw err;
   }
@@ -252,6 +262,27 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   for (const warning of deviceWarnings) ctx.warn?.(warning);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));
+}
+
+/**
+ * The image is mounted on the target already through the device reused (or another one at its
+ * offset): refused before mount(2), as mount(8) refuses it ("IMAGE is already mounted", exit 1),
+ * the device's fd closed and the device left as it is.
+ */
+function refuseMountedThere(step: LoopMountStep, loop: AttachedLoop, ctx: OpsContext): void {
+  const refusal = mountedThereError(step, step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`, ctx);
+  if (refusal === undefined) return;
+  closeQuietly(ctx.sys, loop.fd);
+  throw refusal;
+}
+
+/** The refusal of a loop mount whose image is mounted on its target already, or undefined. */
+function mountedThereError(step: LoopMountStep, action: string, ctx: OpsContext): PlanError | undefined {
+  const device = loopFileMountedOn(step.target, step.loop, ctx);
+  if (device === undefined) return undefined;
+  return new PlanError(`${action}: ${quotePath(step.loop.file)} is already mounted on ${quotePath(step.target)} (through ${device})`, {
+    hint: `a filesystem is mounted once on a mount point: unmount ${quotePath(step.target)} first to mount it there again`,
+  });
 }
 
 /** What makes a device over setup's range of its file empty (less than a sector), or undefined. */
@@ -293,15 +324,16 @@ export interface LoopHintContext {
  * could not be attached, as util-linux's mount -f does ("failed to setup loop device", exit 32):
  * each file the plan would attach must exist and be a regular file or a block device. Told by
  * statx(2) of the file, which the error names with its errno; no loop device is attached and no
- * file opened. A FIFO or socket is refused too, which the attach would refuse (EINVAL).
+ * file opened. A FIFO or socket is refused too, which the attach would refuse (EINVAL), and so
+ * is an image mounted on the target already, as the mount would refuse it.
  */
 export function checkLoopBackingFiles(plan: Plan, ctx: OpsContext): void {
   for (const step of plan.steps) {
     if (step.op !== "loop-mount") continue;
-    const file = absolutePath(step.loop.file);
     let node: FileNode;
     try {
-      node = ctx.sys.statxNode(AT.FDCWD, file, 0);
+      // by the name given, as the attach opens it
+      node = ctx.sys.statxNode(AT.FDCWD, step.loop.file, 0);
     } catch (err) {
       if (err instanceof SyscallError) err.withAction(plan.action, loopHint(err, step.loop.file));
       throw err;
@@ -309,6 +341,9 @@ export function checkLoopBackingFiles(plan: Plan, ctx: OpsContext): void {
     if (node.type !== "file" && node.type !== "block") {
       throw new SourceUnusableError(`${plan.action}: ${quotePath(step.loop.file)} is ${KIND_NAMES[node.type]}, not a regular file or block device to attach to a loop device`);
     }
+    // mount(8)'s dry run refuses it too ("is already mounted", exit 1)
+    const refusal = mountedThereError(step, plan.action, ctx);
+    if (refusal !== undefined) throw refusal;
   }
 }
 

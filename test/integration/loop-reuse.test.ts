@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
-import { exitCodeFor, MountFailedError, SyscallError } from "../../src/errors.ts";
+import { exitCodeFor, MountFailedError, PlanError, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { attachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
@@ -14,10 +14,10 @@ import type { Strategy } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
-import { runCli } from "../support/cli.ts";
+import { BINARY, runCli } from "../support/cli.ts";
 import { caught } from "../support/caught.ts";
 import { detachLoopDevicesOf, eventually, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
-import { mountsUnder, requireRootNamespace } from "../support/root.ts";
+import { mountsAt, mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
 
 beforeAll(requireRootNamespace);
@@ -207,6 +207,107 @@ describe("ranges of the file", () => {
   });
 });
 
+describe("the image mounted on the target already", () => {
+  /** util-linux mount(8) ARGS, in this test's namespace. */
+  const utilMount = (args: string[]) => {
+    const run = Bun.spawnSync(["/usr/bin/mount", ...args]);
+    return { code: run.exitCode, stderr: run.stderr.toString() };
+  };
+
+  test("through its loop device at the same offset: refused before mount(2), exit 1, as mount(8)'s 'is already mounted'; a dry run too; nothing stacked or attached", async () => {
+    fresh("mounted-there");
+    const img = image("img", 16, ["-E", "offset=1048576"], "8M");
+    const t = dir("m");
+    unmountAfter(t);
+    try {
+      expect(runCli(["mount", "-o", "loop,offset=1M", img, t]).code).toBe(0);
+      const device = sourceAt(t)!;
+      const mount8 = join(dir("bin"), "mount");
+      symlinkSync(BINARY, mount8);
+      // with loop, with offset= alone (typed, or the type read from the superblock), read-only: each as mount(8) refuses it
+      // and the dry run (-f), which mount(8) refuses as well
+      for (const args of [["-o", "loop,offset=1M"], ["-t", "ext4", "-o", "offset=1048576"], ["-o", "offset=1M"], ["-r", "-o", "offset=1M"], ["-f", "-o", "loop,offset=1M"]]) {
+        const run = runCli([...args, img, t], { bin: mount8 });
+        expect(run).toEqual({
+          code: 1,
+          stdout: "",
+          stderr: `mountkit: mount ${img} on ${t}: ${img} is already mounted on ${t} (through ${device}) (a filesystem is mounted once on a mount point: unmount ${t} first to mount it there again)\n`,
+        });
+        const reference = utilMount([...args, img, t]);
+        expect(reference.code).toBe(1);
+        expect(reference.stderr).toContain(`${img} is already mounted`);
+        expect(mountsAt(t).map((m) => m.source)).toEqual([device]);
+        expect(loopDevicesOf(img).sysfs).toEqual([device]);
+      }
+      // in a batch: that entry fails, named, after the entry before it is mounted; which is rolled back
+      dir("other");
+      const list = JSON.stringify([
+        { type: "tmpfs", source: "tmpfs", target: "/other", options: [] },
+        { type: "ext4", source: img, target: "/m", options: ["loop", "offset=1M"] },
+      ]);
+      const apply = runCli(["apply", "--root", s.path(), "-"], { stdin: list });
+      expect(apply.code).toBe(32);
+      expect(apply.stderr).toStartWith(`mountkit: apply: entry 2: mount ${img} on ${t}: ${img} is already mounted on ${t} (through ${device})`);
+      expect(mountsUnder(s.path("other"))).toEqual([]);
+      expect(mountsAt(t).map((m) => m.source)).toEqual([device]);
+      // another offset is another part of the file: not this refusal (an overlapping range here)
+      expect(runCli(["mount", "-o", "loop", img, t]).stderr).toContain("overlapping loop device exists");
+    } finally {
+      unmountAll(t);
+    }
+    await expectFreed(img);
+  });
+
+  test("the library: a device attached by hand, read-only, mounted there: a PlanError before the read-only retry; its fd closed, the device left attached", () => {
+    fresh("mounted-there-by-hand");
+    const img = image();
+    const t = dir("m");
+    unmountAfter(t);
+    const device = attachedByHand(img, { readOnly: true });
+    try {
+      mount({ type: "ext4", source: device, options: ["ro"] }, t);
+      const before = openFds();
+      const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t)) as PlanError;
+      expect(err).toBeInstanceOf(PlanError);
+      expect(exitCodeFor(err)).toBe(1);
+      expect(err.message).toBe(`mount ${img} on ${t}: ${img} is already mounted on ${t} (through ${device})`);
+      expect(newFds(before)).toEqual([]);
+      expect(mountsAt(t).map((m) => m.source)).toEqual([device]);
+    } finally {
+      unmountAll(t);
+      detachLoopDevicesOf(img);
+    }
+    expect(loopDevicesOf(img).sysfs).toEqual([]);
+  });
+
+  test("elsewhere in the other read-only state: the kernel's EBUSY names where, as mount(8)'s 'already mounted on'; a device named directly too", async () => {
+    fresh("mounted-elsewhere");
+    const img = image();
+    const [a, b] = [dir("a"), dir("b")];
+    unmountAfter(a);
+    unmountAfter(b);
+    try {
+      expect(runCli(["mount", "-o", "loop", img, a]).code).toBe(0);
+      const device = sourceAt(a)!;
+      const ro = runCli(["mount", "-o", "ro", img, b]);
+      expect(ro.code).toBe(32);
+      expect(ro.stderr).toContain(`mount(2): EBUSY (Device or resource busy): ${img} on ${device} (${device} is already mounted on ${a}, read-write: mount it read-write here too (without ro), or unmount it there first)`);
+      const reference = utilMount(["-o", "ro", img, b]);
+      expect(reference.code).toBe(32);
+      expect(reference.stderr).toContain(`${device} already mounted on ${a}`);
+      // the device itself, on the same mount point: the kernel refuses one filesystem twice there
+      const same = runCli(["mount", "-t", "ext4", device, a]);
+      expect(same.code).toBe(32);
+      expect(same.stderr).toContain(`(${device} is already mounted on ${a})`);
+      expect(mountsUnder(b)).toEqual([]);
+      expect(mountsAt(a).map((m) => m.source)).toEqual([device]);
+    } finally {
+      unmountAll(a);
+    }
+    await expectFreed(img);
+  });
+});
+
 describe("loop=/dev/loopN", () => {
   /** A loop device no file is attached to now (others may take it meanwhile: rare here). */
   const freeDevice = () => {
@@ -305,7 +406,8 @@ test("through the binary: mount -o loop of an attached image uses its device; -v
   expect(run.code).toBe(0);
   expect(run.stdout + run.stderr).toContain(`is attached to ${device} already`);
   expect(sourceAt(t)).toBe(device);
-  const dry = runCli(["mount", "--dry-run", "-o", "loop", img, t]);
+  // elsewhere: on t it is mounted already, which the dry run refuses as the mount does
+  const dry = runCli(["mount", "--dry-run", "-o", "loop", img, dir("elsewhere")]);
   expect(dry.stdout).toContain("is mounted instead");
 });
 

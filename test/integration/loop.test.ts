@@ -2,7 +2,7 @@
 // Other engineers use loop devices on this machine at the same time: every check looks only at
 // the devices bound to this test's own image, and every device is released in finally.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, PlanError, SyscallError } from "../../src/errors.ts";
@@ -499,6 +499,41 @@ describe("the binary", () => {
     await expectFreed(zeros);
     expect(existsSync(t)).toBe(true);
     expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("an image named through a symlinked directory and .. (link/../img): the file the kernel finds is attached, as mount(8) does, its canonical path recorded; umount IMAGE by that name", async () => {
+    fresh("loop-cli-dotdot");
+    dir("sub", "deeper");
+    const img = image("sub/img");
+    // where link/../img would lead if .. were taken lexically: another image, which must not be mounted
+    const decoy = image("img");
+    symlinkSync("sub/deeper", s.path("link"));
+    const t = dir("m");
+    unmountAfter(t);
+    const cwd = s.path();
+    try {
+      expect(runCli(["mount", "--dry-run", "-o", "loop", "link/../img", "m"], { cwd }).code).toBe(0);
+      for (const args of [["-o", "loop"], ["-t", "ext4", "-o", "offset=0"], []]) {
+        const run = runCli(["mount", ...args, "link/../img", "m"], { cwd });
+        expect([args, run.code, run.stderr]).toEqual([args, 0, ""]);
+        const device = sourceAt(t)!;
+        expect(sysfsValue(device, "loop/backing_file")).toBe(img);
+        // what losetup shows without sysfs: the canonical path, as util-linux records it
+        const fd = openSync(device, "r");
+        try {
+          expect(libcSyscalls.loopGetStatus64(fd).fileName).toBe(img);
+        } finally {
+          closeSync(fd);
+        }
+        expect(loopDevicesOf(decoy)).toEqual(none);
+        expect(runCli(["umount", "link/../img"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+        expect(mountsUnder(t)).toEqual([]);
+        await expectFreed(img);
+      }
+    } finally {
+      unmountAll(t);
+    }
+    await expectFreed(img);
   });
 
   test("umount DEVICE, as umount(8): the device's mount is removed and the device freed; never through a mount over it", async () => {
