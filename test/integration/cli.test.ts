@@ -501,6 +501,14 @@ describe("the single binary", () => {
       expect(runCli([flag], { bin: join(links, "umount") })).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
       expect(runCli(["umount", flag])).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
     }
+    // --help names the command as it was invoked (the umount link's said "mountkit umount")
+    for (const name of ["mount", "umount"]) {
+      const help = runCli(["--help"], { bin: join(links, name) });
+      expect(help.code).toBe(0);
+      const usage = help.stdout.split("\n").filter((line) => /^(Usage:| {7}\S)/.test(line));
+      expect(usage.length).toBeGreaterThan(1);
+      for (const line of usage) expect(line).toMatch(new RegExp(`^(Usage:| {6}) ${name} `));
+    }
   });
 
   test("multi-call: as mount(8), -n is --no-mtab (it mounts) and -f is the dry run; mountkit mount -n stays the dry run", () => {

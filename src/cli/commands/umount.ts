@@ -91,7 +91,9 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   try {
     args = parseArgs("umount", argv, flagSpecs);
     if (has(args, "help")) {
-      io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", flagSpecs));
+      // through a link named umount, its own name, as mount's help says mount
+      const usage = dialect === "mount(8)" ? UMOUNT_USAGE.replace(/mountkit umount/g, "umount") : UMOUNT_USAGE;
+      io.out(formatHelp(usage, "Unmount filesystems, retrying while they are busy.", flagSpecs));
       return ExitCode.ok;
     }
     if (has(args, "version")) {
