@@ -31,10 +31,14 @@ function checkQuotes(text: string): void {
  * entry without quotes, a piece that does not start an option (isOptionStart) belongs to a
  * read-whole option before it:
  * `lowerdir=/a,b:/c,upperdir=/u` is the layers `/a,b` and `/c`, then upperdir. Write `\,` to keep
- * a comma in a layer path whatever follows it.
+ * a comma in a layer path whatever follows it. An unbalanced quote is a PlanError.
  */
 export function entryOptions(entry: string): readonly string[] {
-  if (!entry.includes(",")) return [entry];
+  if (!entry.includes(",")) {
+    // refused as -o and fstab refuse it: unquoted, `size="1m` was mounted as size=1m
+    if (entry.includes('"')) checkQuotes(entry);
+    return [entry];
+  }
   // quotes in an entry are the kernel's syntax: every comma outside them splits
   if (entry.includes('"')) return splitOptionString(entry);
   const options: string[] = [];

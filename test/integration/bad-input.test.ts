@@ -77,6 +77,22 @@ test("an empty --root or --target-prefix is refused (exit 1): it mounted in the 
   }
 });
 
+test("an unbalanced double quote in an apply entry is refused (exit 1), as in -o and fstab, with a comma in the entry or without; nothing mounted", () => {
+  s = scratch("badin");
+  mkdirSync(s.path("a"));
+  const list = s.path("list.json");
+  // without a comma the quote was dropped and the tmpfs mounted with size=1m
+  for (const option of ['size="1m', 'mode=700,size="1m']) {
+    writeFileSync(list, JSON.stringify([{ type: "tmpfs", source: "badin", target: "/a", options: [option] }]));
+    for (const dryRun of [[], ["-n"]]) {
+      const r = runCli(["apply", ...dryRun, "--root", s.dir, list]);
+      expect({ option, dryRun, code: r.code, stdout: r.stdout }).toEqual({ option, dryRun, code: 1, stdout: "" });
+      expect(oneLine(r.stderr)).toBe(`mountkit: apply ${list}: parse options: unbalanced double quote in ${JSON.stringify(option)} (nothing was mounted)`);
+      expect(mountsUnder(s.dir)).toEqual([]);
+    }
+  }
+});
+
 test("a --root or --target-prefix that does not exist names realpath(3) and ENOENT (exit 1), as umount -R's not found", () => {
   s = scratch("badin");
   const list = s.path("list.json");

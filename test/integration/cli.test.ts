@@ -444,6 +444,27 @@ describe("features", () => {
     expect(forced).toMatchObject({ strategy: "legacy", strategySource: "environment" });
   });
 
+  test("a MOUNTKIT_STRATEGY that is neither fd nor legacy is bad input: exit 1, one line naming it, nothing done, in every form of mount and umount", () => {
+    s = scratch("clistrategy");
+    const t = dir("t");
+    expect(runCli(["mount", "-t", "tmpfs", "strategy", t]).code).toBe(0);
+    const bad = { env: { ...process.env, MOUNTKIT_STRATEGY: "bogus" } };
+    const said = 'mountkit: MOUNTKIT_STRATEGY: expected "fd" or "legacy", got "bogus"\n';
+    // umount and loop detach took it for each operand's failure (exit 32), and umount -R for an internal error (exit 2)
+    const forms = [
+      ["umount", t], ["umount", "-R", t], ["umount", "-A", t], ["umount", "--all-stacked", t], ["umount", "-R", t, dir("u")],
+      ["mount", "-t", "tmpfs", "x", dir("u")], ["loop", "detach", "/dev/loop999999"], ["loop", "set-capacity", "/dev/loop999999"], ["features"],
+    ];
+    for (const args of forms) {
+      expect({ args, ...runCli(args, bad) }).toEqual({ args, code: 1, stdout: "", stderr: said });
+      const json = runCli([...args, "--json"], bad);
+      expect({ args, code: json.code, stderr: json.stderr }).toEqual({ args, code: 1, stderr: said });
+      expect(JSON.parse(json.stdout)).toEqual({ ok: false, exitCode: 1, error: { kind: "plan", message: said.slice("mountkit: ".length, -1) } });
+    }
+    expect(mountsUnder(s.dir).map((m) => m.source)).toEqual(["strategy"]);
+    expect(runCli(["umount", t]).code).toBe(0);
+  });
+
   test("an operand is refused (it was ignored): exit 1", () => {
     const r = runCli(["features", "extra"]);
     expect(r).toMatchObject({ code: 1, stdout: "" });
@@ -479,6 +500,14 @@ describe("the single binary", () => {
       expect(runCli(["mount", flag])).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
       expect(runCli([flag], { bin: join(links, "umount") })).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
       expect(runCli(["umount", flag])).toEqual({ code: 0, stdout: `mountkit ${VERSION}\n`, stderr: "" });
+    }
+    // --help names the command as it was invoked (the umount link's said "mountkit umount")
+    for (const name of ["mount", "umount"]) {
+      const help = runCli(["--help"], { bin: join(links, name) });
+      expect(help.code).toBe(0);
+      const usage = help.stdout.split("\n").filter((line) => /^(Usage:| {7}\S)/.test(line));
+      expect(usage.length).toBeGreaterThan(1);
+      for (const line of usage) expect(line).toMatch(new RegExp(`^(Usage:| {6}) ${name} `));
     }
   });
 

@@ -196,7 +196,7 @@ describe("mount -a: a line that cannot be resolved or planned fails alone", () =
     expect(said[0]).toStartWith(`mountkit: warning: mount -a: line 2 (${d}/b): mount /dev/disk/by-label/${ABSENT} on ${d}/b: no block device has LABEL`);
     expect(said[1]).toBe(`mountkit: mount -a: line 3 (${d}/e): nosuchfs on ${d}/e: filesystem type "nosuchfs" refused by the kernel: unknown filesystem type (not in /proc/filesystems)`);
     const doc = JSON.parse(runCli(["mount", "-a", "-n", "--json", "-T", file]).stdout);
-    expect(doc).toMatchObject({ ok: false, exitCode: 64, dryRun: true });
+    expect(doc).toMatchObject({ ok: false, exitCode: 64, dryRun: true, fstab: file }); // the fstab read, as mount -a's result names it
     expect(doc.entries.map((e: { line: number; status?: string }) => [e.line, e.status ?? "planned"])).toEqual([
       [1, "planned"],
       [2, "warning"],

@@ -264,6 +264,14 @@ describe("Mount.options entries, as containerd joins them (library, apply, CLI, 
     expect(entryOptions("upperdir=/u,x")).toEqual(["upperdir=/u,x"]);
   });
 
+  test("an unbalanced quote in an entry is refused, with a comma or without (unquoted, `size=\"1m` was mounted as size=1m)", () => {
+    for (const entry of ['size="1m', 'size=1m"', '"size=1m', 'mode=700,size="1m']) {
+      expect(() => entryOptions(entry)).toThrow(/unbalanced double quote/);
+      expect(() => classifyOptions([entry])).toThrow(PlanError);
+    }
+    expect(entryOptions('size="1m"')).toEqual(['size="1m"']);
+  });
+
   // containerd joins a Mount's options with "," and the kernel splits them again, so an entry
   // packing several overlay options is several (containerd's TestFUSEHelper and TestMountReadOnly
   // pack "lowerdir=...,upperdir=...,workdir=..."). A layer path keeps a comma that no option follows.

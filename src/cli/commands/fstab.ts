@@ -89,7 +89,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
     };
     if (has(args, "dry-run")) {
       const { selection, lines } = planFstab({ ...options, ...fakeOptions(dialect) });
-      return reportDryRun(io, lines, selection, { json, printsPlan: dryRunPrintsPlan(args, dialect) });
+      return reportDryRun(io, lines, selection, { json, printsPlan: dryRunPrintsPlan(args, dialect), fstab: options.file ?? defaultFstab() });
     }
     const report = (outcome: Parameters<typeof reportOutcome>[1] & { selection: FstabSelection }) => {
       if (has(args, "verbose") && !json) {
@@ -119,7 +119,12 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
  * failure of each line that could not be planned (stderr, a warning for nofail), exit 0, 32 or
  * 64 as mount -a counts them.
  */
-function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabSelection, { json, printsPlan }: { json: boolean; printsPlan: boolean }): ExitCode {
+function reportDryRun(
+  io: Io,
+  lines: readonly FstabLinePlan[],
+  selection: FstabSelection,
+  { json, printsPlan, fstab }: { json: boolean; printsPlan: boolean; fstab: FstabPaths },
+): ExitCode {
   const failed = lines.flatMap((l) => ("error" in l && !l.entry.nofail ? [l.error] : []));
   const error = failed.length > 0 ? new BatchError("mount -a", failed, lines.length - failed.length) : undefined;
   const code = error ? exitCodeFor(error) : ExitCode.ok;
@@ -134,6 +139,8 @@ function reportDryRun(io: Io, lines: readonly FstabLinePlan[], selection: FstabS
   if (json) {
     printResult(io, code, {
       dryRun: true,
+      // the file read, as mount -a's own document names it
+      fstab,
       entries: lines.map((l) =>
         "planned" in l
           ? { line: l.planned.entry.index, where: l.planned.entry.where, target: l.planned.target, steps: l.planned.plan.steps.map(describeStep) }

@@ -4,6 +4,7 @@
  */
 import { ExitCode, PlanError, quotePath } from "../../errors.ts";
 import { attachLoop, detachLoop, loopSizeWarning, setLoopCapacity } from "../../ops/loop.ts";
+import { kernelFacts } from "../../ops/features.ts";
 import { describeLoopDevice, listLoopDevices, loopDeviceNamed } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
 import { checkSectorSize } from "../../plan/loop-size.ts";
@@ -186,6 +187,8 @@ function eachDevice(
       return ExitCode.ok;
     }
     if (args.operands.length === 0) throw new UsageError(`${command.command}: missing DEV operand`);
+    // a bad MOUNTKIT_STRATEGY is bad input, refused once before any device (it was each device's failure, exit 32)
+    kernelFacts();
     devices = args.operands;
   } catch (err) {
     return reportError(io, err, json);

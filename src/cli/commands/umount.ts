@@ -8,6 +8,7 @@ import { isMountPoint, lockedMountError, NOT_MOUNTED_HINT, notMountedError, Subt
 import type { Dialect } from "./mount.ts";
 import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
+import { kernelFacts } from "../../ops/features.ts";
 import { unmountAllTargets } from "../../ops/umount-all-targets.ts";
 import { FakeUnmounts } from "../../ops/umount-fake.ts";
 import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
@@ -90,7 +91,9 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   try {
     args = parseArgs("umount", argv, flagSpecs);
     if (has(args, "help")) {
-      io.out(formatHelp(UMOUNT_USAGE, "Unmount filesystems, retrying while they are busy.", flagSpecs));
+      // through a link named umount, its own name, as mount's help says mount
+      const usage = dialect === "mount(8)" ? UMOUNT_USAGE.replace(/mountkit umount/g, "umount") : UMOUNT_USAGE;
+      io.out(formatHelp(usage, "Unmount filesystems, retrying while they are busy.", flagSpecs));
       return ExitCode.ok;
     }
     if (has(args, "version")) {
@@ -105,6 +108,9 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     }
     dirFlag("umount", args, "helper-dir", { absolute: true });
     enterAskedNamespace(args, io);
+    // MOUNTKIT_STRATEGY, read once here: a bad value is bad input for the command, refused before
+    // any operand (it was each operand's failure, exit 32, and under -R an internal error)
+    kernelFacts();
     // fstab and batches load only for -a, as in mount.
     if (has(args, "all")) {
       // As umount(8), a link named umount unmounts the mount table; -T FILE (or mountkit umount) the fstab's.
@@ -119,7 +125,12 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   const options = unmountOptionsOf(args, io);
   const quiet = has(args, "quiet");
   // -R (and -A -R): the operands share one read of the mount table, kept in step with their unmounts
-  const subtrees = has(args, "recursive") ? new SubtreeUnmounter(options) : undefined;
+  let subtrees: SubtreeUnmounter | undefined;
+  try {
+    subtrees = has(args, "recursive") ? new SubtreeUnmounter(options) : undefined;
+  } catch (err) {
+    return reportError(io, err, json);
+  }
   const results: TargetResult[] = [];
   const failures: unknown[] = [];
   // the failed operands' exit codes, ORed: umount(8)'s bits (1 usage, 32 failure)
