@@ -386,7 +386,7 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
-  test("-T DIR reads its *.fstab files in version order, -T repeated reads each in turn; lines are named by file", () => {
+  test("-T DIR reads its *.fstab files in version order, -T repeated reads each in turn; lines are named by file (--json: file and line, in the real run and the dry run, as umount -a's results)", () => {
     s = scratch("cli-fstab-dir");
     const d = s.dir;
     const dir = s.path("fstab.d");
@@ -408,6 +408,13 @@ describe("mountkit mount -a / umount -a", () => {
       `${dir}/c-link.fstab: line 1 (${d}/m/b2)`,
       `${extra}: line 1 (${d}/m/extra)`,
     ]);
+    const lines = [
+      [`${dir}/b2.fstab`, 1],
+      [`${dir}/b10.fstab`, 1],
+      [`${dir}/c-link.fstab`, 1],
+      [extra, 1],
+    ];
+    expect(planned.entries.map((e: { file: string; line: number }) => [e.file, e.line])).toEqual(lines);
     expect(planned.ignored).toEqual([
       { line: 2, file: `${dir}/b2.fstab`, target: `${d}/m/b2-later`, reason: "noauto" },
       { line: 2, file: `${dir}/c-link.fstab`, target: `${d}/m/b2-later`, reason: "noauto" },
@@ -419,6 +426,7 @@ describe("mountkit mount -a / umount -a", () => {
     const doc = JSON.parse(up.out);
     expect(doc.fstab).toEqual([dir, extra]);
     expect(doc.entries.map((e: { status: string }) => e.status)).toEqual(["mounted", "mounted", "skipped", "mounted"]);
+    expect(doc.entries.map((e: { file: string; line: number }) => [e.file, e.line])).toEqual(lines);
     expect(mountsUnder(d).map((m) => m.source)).toEqual(["b2", "b10", "extra"]);
 
     // one operand: the first line for it across the files; -T with one file keeps "line N" alone
