@@ -104,12 +104,15 @@ export interface PlannedEntry {
 }
 
 /**
- * --dry-run: each entry's plan, with no mount made and nothing created. The same refusals as
- * a real run (the plan checks and the kernel's check of each filesystem's options).
+ * --dry-run: each entry's plan, with no mount made and nothing created, and the root they
+ * would be mounted under. The same refusals as a real run (the plan checks and the kernel's
+ * check of each filesystem's options).
  */
-export function planApply(text: string, options: ApplyOptions = {}): { request: ApplyRequest; entries: PlannedEntry[] } {
+export function planApply(text: string, options: ApplyOptions = {}): { request: ApplyRequest; root: string; entries: PlannedEntry[] } {
   const request = applyRequest(text, options);
-  return { request, entries: planEntries(request.input.entries, applyRoot(request), options, "apply") };
+  // the canonical root, as the run reports it (BatchOutcome.root): realpath only, nothing made
+  const root = canonicalRoot(applyRoot(request));
+  return { request, root, entries: planEntries(request.input.entries, root, options, "apply") };
 }
 
 /** Plan entries for their targets as they resolve now, and ask the kernel about their options. */

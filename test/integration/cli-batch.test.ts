@@ -236,6 +236,32 @@ describe("mountkit apply", () => {
     expect(readFileSync(join(bundle, "rootfs/etc/hostname"), "utf8")).toBe("box\n");
   });
 
+  test("--dry-run --json names the root the entries would be mounted under, canonical, as the real run's root does: --root through a link, an OCI root.path from the bundle; nothing mounted or made", () => {
+    s = scratch("cli-dry-root");
+    const root = s.path("root");
+    mkdirSync(root);
+    symlinkSync(root, s.path("root-link"));
+    const file = list(s.dir, [{ type: "tmpfs", source: "dry-root", target: "/a", options: ["size=1m"] }]);
+    const dry = run(["apply", "-n", "--json", "--root", s.path("root-link"), file]);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.out)).toMatchObject({ dryRun: true, root, entries: [{ target: `${root}/a` }] });
+    expect(readdirSync(root)).toEqual([]); // the target /a is not created either
+    const real = run(["apply", "--mkdir", "--json", "--root", s.path("root-link"), file]);
+    expect(real.code).toBe(0);
+    expect(JSON.parse(real.out).root).toBe(root);
+
+    // an OCI config's root.path ("rootfs") is relative to the bundle, here named through a link
+    const bundle = s.path("bundle");
+    mkdirSync(join(bundle, "rootfs/etc"), { recursive: true });
+    copyFileSync(FIXTURE, join(bundle, "config.json"));
+    symlinkSync(bundle, s.path("bundle-link"));
+    const oci = run(["apply", "-n", "--json", join(s.path("bundle-link"), "config.json")]);
+    expect(oci.code).toBe(0);
+    expect(JSON.parse(oci.out)).toMatchObject({ dryRun: true, format: "oci", root: join(bundle, "rootfs") });
+    expect(readdirSync(join(bundle, "rootfs"))).toEqual(["etc"]);
+    expect(mountsUnder(s.dir).map((m) => m.source)).toEqual(["dry-root"]); // the real run's, alone
+  });
+
   test("--dry-run prints each entry's syscalls and mounts nothing", () => {
     s = scratch("cli-dry");
     const root = s.path("root");

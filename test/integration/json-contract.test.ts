@@ -343,8 +343,8 @@ const CASES: Record<string, Case[]> = {
     },
   ],
   apply: [
-    { name: "success", args: () => ["apply", "--json", "--root", f.root, f.good], code: 0, stdout: "result" },
-    { name: "dry run", args: () => ["apply", "--json", "-n", "--root", f.root, f.bad], code: 0, stdout: "result" },
+    { name: "success", args: () => ["apply", "--json", "--root", f.root, f.good], code: 0, stdout: "result", fields: (doc) => expect(doc).toMatchObject({ format: "containerd", root: f.root }) },
+    { name: "dry run: the root as the run names it", args: () => ["apply", "--json", "-n", "--root", f.root, f.bad], code: 0, stdout: "result", fields: (doc) => expect(doc).toMatchObject({ dryRun: true, format: "containerd", root: f.root }) },
     { name: "an entry fails: all rolled back, 32", args: () => ["apply", "--json", "--root", f.root, f.bad], code: 32, stdout: "result", expected: syscallError("mount(2)", "ENOENT") },
     { name: "--keep-going, an entry fails: 64", args: () => ["apply", "--keep-going", "--root", f.root, f.bad, "--json"], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 } },
     { name: "not JSON", args: () => ["apply", "--json", "--root", f.root, f.garbage], code: 1, stdout: "result", expected: usage(/invalid JSON at line 1, column 1/) },
