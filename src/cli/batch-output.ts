@@ -52,8 +52,24 @@ export function batchReporter(io: Io, options: { verbose: boolean; json: boolean
 
 /** One entry in --json output: target, ok, error, time, plus where it came from. */
 export function entryJson(r: EntryResult): Record<string, unknown> {
+  return { index: r.index, ...entryFields(r) };
+}
+
+/**
+ * One line in mount -a's --json output: named as `ignored` and umount -a's `results` name
+ * theirs, `line`, and `file` when the lines come from more than one file; the dry run's too.
+ */
+export function fstabEntryJson(r: EntryResult): Record<string, unknown> {
+  return { ...fstabLineJson(r), ...entryFields(r) };
+}
+
+/** An fstab line's number and, when there are several files, its file (BatchEntry index and file). */
+export function fstabLineJson(entry: { readonly index: number; readonly file?: string }): { line: number; file?: string } {
+  return { line: entry.index, ...(entry.file === undefined ? {} : { file: entry.file }) };
+}
+
+function entryFields(r: EntryResult): Record<string, unknown> {
   return {
-    index: r.index,
     where: r.where,
     target: r.target,
     ok: r.status === "mounted" || r.status === "skipped",
@@ -72,6 +88,7 @@ export function reportOutcome(
   outcome: { results: readonly EntryResult[]; warnings: readonly MountkitError[]; error: MountkitError | undefined },
   json: boolean,
   extra: Record<string, unknown> = {},
+  entryToJson: (r: EntryResult) => Record<string, unknown> = entryJson,
 ): ExitCode {
   const code = outcome.error ? exitCodeFor(outcome.error) : ExitCode.ok;
   // with its hint, as a failure's line has it: the kernel's words on a nofail line's option
@@ -95,7 +112,7 @@ export function reportOutcome(
       failed: count("failed"),
       warnings: count("warning"),
       rolledBack: count("rolled-back"),
-      entries: outcome.results.map(entryJson),
+      entries: outcome.results.map(entryToJson),
       ...(outcome.error ? { error: outcome.error.toJSON() } : {}),
     });
   }

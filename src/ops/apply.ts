@@ -33,6 +33,8 @@ export interface ApplyOptions extends BatchOptions {
 export interface ApplyRequest {
   readonly input: ApplyInput;
   readonly name: string;
+  /** the command, messages' first word: options.action, else "apply" */
+  readonly action: string;
   /** the root as given (--root) or derived (OCI root.path); undefined when neither says */
   readonly root: string | undefined;
 }
@@ -40,7 +42,8 @@ export interface ApplyRequest {
 /** Parse the input and find its root. A PlanError for anything wrong, before any mount. */
 export function applyRequest(text: string, options: ApplyOptions = {}): ApplyRequest {
   const name = options.file === undefined || options.file === "-" ? "stdin" : options.file;
-  const parsed = parseApplyInput(text, { mkdir: options.mkdir ?? false, name });
+  const action = options.action ?? "apply";
+  const parsed = parseApplyInput(text, { mkdir: options.mkdir ?? false, name, action });
   // runtime-spec: root.path and relative bind sources are relative to the bundle, the
   // directory that holds config.json.
   const bundle = options.file === undefined || options.file === "-" ? absolutePath() : dirname(absolutePath(options.file));
@@ -48,7 +51,7 @@ export function applyRequest(text: string, options: ApplyOptions = {}): ApplyReq
   let root = options.root;
   if (root === undefined && input.root !== undefined) root = isAbsolute(input.root) ? input.root : resolve(bundle, input.root);
   if (input.rootReadonly) options.warn?.(ROOT_READONLY_NOT_APPLIED);
-  return { input, name, root };
+  return { input, name, action, root };
 }
 
 /**
@@ -59,12 +62,12 @@ export function applyRequest(text: string, options: ApplyOptions = {}): ApplyReq
 export function applyRoot(request: ApplyRequest): string {
   if (request.root !== undefined) return request.root;
   if (request.input.format === "oci") {
-    throw new PlanError(`apply ${request.name}: the OCI config has no "root" (root.path), and no --root was given`, {
+    throw new PlanError(`${request.action} ${request.name}: the OCI config has no "root" (root.path), and no --root was given`, {
       hint: "give --root DIR; --root / mounts on this system's own root",
     });
   }
   const rootless = request.input.entries.find((e) => e.mount.target === "");
-  if (rootless) throw new PlanError(`apply ${request.name}: ${rootless.where}: no "target", and no --root to mount on`);
+  if (rootless) throw new PlanError(`${request.action} ${request.name}: ${rootless.where}: no "target", and no --root to mount on`);
   return "/";
 }
 
@@ -104,12 +107,15 @@ export interface PlannedEntry {
 }
 
 /**
- * --dry-run: each entry's plan, with no mount made and nothing created. The same refusals as
- * a real run (the plan checks and the kernel's check of each filesystem's options).
+ * --dry-run: each entry's plan, with no mount made and nothing created, and the root they
+ * would be mounted under. The same refusals as a real run (the plan checks and the kernel's
+ * check of each filesystem's options).
  */
-export function planApply(text: string, options: ApplyOptions = {}): { request: ApplyRequest; entries: PlannedEntry[] } {
+export function planApply(text: string, options: ApplyOptions = {}): { request: ApplyRequest; root: string; entries: PlannedEntry[] } {
   const request = applyRequest(text, options);
-  return { request, entries: planEntries(request.input.entries, applyRoot(request), options, "apply") };
+  // the canonical root, as the run reports it (BatchOutcome.root): realpath only, nothing made
+  const root = canonicalRoot(applyRoot(request));
+  return { request, root, entries: planEntries(request.input.entries, root, options, "apply") };
 }
 
 /** Plan entries for their targets as they resolve now, and ask the kernel about their options. */

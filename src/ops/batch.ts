@@ -76,12 +76,19 @@ export type EntryStatus =
 export interface EntryResult {
   readonly index: number;
   readonly where: string;
+  /** the entry's fstab file, when it has one (BatchEntry.file) */
+  readonly file?: string;
   /** the host path it was (or would have been) mounted on */
   readonly target: string;
   readonly status: EntryStatus;
   readonly error?: MountkitError | undefined;
   /** wall time spent on the entry, in ms */
   readonly timeMs: number;
+}
+
+/** Where a result's entry came from: its number (an fstab line's), name and fstab file. */
+export function entryOrigin(entry: BatchEntry): Pick<EntryResult, "index" | "where" | "file"> {
+  return { index: entry.index, where: entry.where, ...(entry.file === undefined ? {} : { file: entry.file }) };
 }
 
 /** What a batch mounted, and how to take it down again. */
@@ -262,7 +269,7 @@ function mountEntries(
         throw nameEntry(entry, err);
       }
       if (options.skipMounted && mountedAlready(ctx, entry, target, ours)) {
-        report({ index: entry.index, where: entry.where, target, status: "skipped", timeMs: elapsed() });
+        report({ ...entryOrigin(entry), target, status: "skipped", timeMs: elapsed() });
         continue;
       }
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log, root, rootFd.fd);
@@ -286,7 +293,7 @@ function mountEntries(
       }
       mounted.push({ entry, target, undo, resultIndex: results.length });
       ours.push({ target, mount: entry.mount });
-      report({ index: entry.index, where: entry.where, target, status: "mounted", timeMs: elapsed() });
+      report({ ...entryOrigin(entry), target, status: "mounted", timeMs: elapsed() });
     } catch (thrown) {
       // named (its hint looks at the target) before the targets this entry created are removed;
       // its plan undid itself
@@ -301,14 +308,14 @@ function mountEntries(
       err.cleanupErrors.push(...cleanup);
       if (entry.nofail) {
         warnings.push(err);
-        report({ index: entry.index, where: entry.where, target, status: "warning", error: err, timeMs: elapsed() });
+        report({ ...entryOrigin(entry), target, status: "warning", error: err, timeMs: elapsed() });
       } else if (options.keepGoing) {
         failed.push(err);
-        report({ index: entry.index, where: entry.where, target, status: "failed", error: err, timeMs: elapsed() });
+        report({ ...entryOrigin(entry), target, status: "failed", error: err, timeMs: elapsed() });
       } else {
         closeRootFd(rootFd, ctx);
         err.cleanupErrors.push(...rollBack(mounted, results, ctx));
-        report({ index: entry.index, where: entry.where, target, status: "failed", error: err, timeMs: elapsed() });
+        report({ ...entryOrigin(entry), target, status: "failed", error: err, timeMs: elapsed() });
         error = err;
         break;
       }

@@ -10,7 +10,7 @@ import type { BatchEntry } from "../plan/batch-entry.ts";
 import { forkDependencies } from "../plan/fstab-fork.ts";
 import type { FstabSelection } from "../plan/fstab.ts";
 import { isMountedAlready } from "./already-mounted.ts";
-import type { EntryResult } from "./batch.ts";
+import { entryOrigin, type EntryResult } from "./batch.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { fstabRoot, selectFstabFile, type FstabOptions } from "./fstab.ts";
 import { resolveInRoot } from "./resolve.ts";
@@ -78,7 +78,7 @@ export async function mountFstabForked(options: ForkedFstabOptions): Promise<For
     let error: MountkitError | undefined;
     try {
       if (isMountedAlready(entry.mount, target, ctx)) {
-        finish(i, { index: entry.index, where: entry.where, target, status: "skipped", timeMs: performance.now() - started });
+        finish(i, { ...entryOrigin(entry), target, status: "skipped", timeMs: performance.now() - started });
         return;
       }
       ({ error } = await options.mountLine(entry));
@@ -87,10 +87,10 @@ export async function mountFstabForked(options: ForkedFstabOptions): Promise<For
       error = err instanceof MountkitError ? err : new MountFailedError(String(err), new PlanError(String(err)), { action: `mount -a: ${entry.where}` });
     }
     const timeMs = performance.now() - started;
-    if (error === undefined) finish(i, { index: entry.index, where: entry.where, target, status: "mounted", timeMs });
+    if (error === undefined) finish(i, { ...entryOrigin(entry), target, status: "mounted", timeMs });
     else {
       (entry.nofail ? warnings : failed).push(error);
-      finish(i, { index: entry.index, where: entry.where, target, status: entry.nofail ? "warning" : "failed", error, timeMs });
+      finish(i, { ...entryOrigin(entry), target, status: entry.nofail ? "warning" : "failed", error, timeMs });
     }
   };
 

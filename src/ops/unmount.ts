@@ -220,7 +220,14 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
   const ctx = opsContext(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
   try {
-    while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
+    let removed = 0;
+    while (unmountOnce(target, flags, policy, ctx)) {
+      removed++;
+      tally.removed++;
+    }
+    // -v logs each umount2 before it is made: what the last one, which ends the peel, said.
+    // (unmountStack's caller reports an EINVAL that took nothing as its error: not said twice.)
+    if (removed > 0 || !missingFails) ctx.log?.(`EINVAL: nothing ${removed > 0 ? "more " : ""}to unmount at ${JSON.stringify(target)}`);
   } catch (err) {
     if (isErrno(err, Errno.ENOENT) && !(missingFails && tally.removed === 0)) return tally.removed;
     // Without CAP_SYS_ADMIN umount2 says EPERM before it looks for a mount point: once

@@ -18,7 +18,8 @@ export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing">, Pick
 
 /** Mount the input's list, call fn(root), unmount; errors joined as withTempMount does. */
 export async function withMountsFromText<T>(text: string, options: WithMountsOptions, fn: (root: string) => T | Promise<T>): Promise<T> {
-  const request = applyRequest(text, options);
+  // messages about the input name with-mounts, as those of the run do
+  const request = applyRequest(text, { action: "with-mounts", ...options });
   const rewrite = (entries: typeof request.input.entries) => {
     if (!options.readonly) return entries;
     const ro = readonlyMounts(entries.map((e) => e.mount));
@@ -36,7 +37,7 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
     const entries = rewrite(request.input.entries).map((e) => (e.createTarget ? e : withTargetCreated(e, { mode: DEFAULT_TARGET_MODE })));
     return withTempEntries(entries, fn, options);
   }
-  const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: "with-mounts" });
+  const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: request.action });
   if (outcome.error) throw outcome.error;
   for (const w of batchOwnWarnings(outcome)) options.onBatchWarning?.(w);
   // A root that was there before: only what fn stacked on our mounts comes off with them.

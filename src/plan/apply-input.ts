@@ -30,6 +30,8 @@ export interface ApplyInputOptions {
   readonly mkdir?: boolean;
   /** the input's name in messages: a file name, or "stdin" */
   readonly name?: string;
+  /** the command reading it, which messages start with: "apply" (default), "with-mounts" */
+  readonly action?: string;
 }
 
 const CONTAINERD_FIELDS = new Set(["type", "source", "target", "options"]);
@@ -37,21 +39,22 @@ const OCI_MOUNT_FIELDS = new Set(["destination", "type", "source", "options", "u
 
 /** Parse and check apply's input text. */
 export function parseApplyInput(text: string, options: ApplyInputOptions = {}): ApplyInput {
-  const name = options.name ?? "input";
-  const doc = parseJsonText(text, `apply ${quotePath(name)}`);
+  // "apply list.json": what every message about the input starts with
+  const subject = `${options.action ?? "apply"} ${quotePath(options.name ?? "input")}`;
+  const doc = parseJsonText(text, subject);
   if (Array.isArray(doc)) {
     const create = options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined;
-    const entries = collect(name, doc, (item, index) => containerdEntry(item, index, create));
+    const entries = collect(subject, doc, (item, index) => containerdEntry(item, index, create));
     return { format: "containerd", entries, root: undefined, rootReadonly: false };
   }
-  if (isObject(doc) && "mounts" in doc) return ociInput(name, doc);
+  if (isObject(doc) && "mounts" in doc) return ociInput(subject, doc);
   throw new PlanError(
-    `apply ${quotePath(name)}: expected a list of mounts [{"type","source","target","options"}] or an OCI config.json (an object with "mounts")`,
+    `${subject}: expected a list of mounts [{"type","source","target","options"}] or an OCI config.json (an object with "mounts")`,
   );
 }
 
 /** Build every entry; report every bad one at once, each with its number. */
-function collect(name: string, items: readonly unknown[], build: (item: unknown, index: number) => BatchEntry): BatchEntry[] {
+function collect(subject: string, items: readonly unknown[], build: (item: unknown, index: number) => BatchEntry): BatchEntry[] {
   const entries: BatchEntry[] = [];
   const problems: string[] = [];
   items.forEach((item, i) => {
@@ -62,7 +65,7 @@ function collect(name: string, items: readonly unknown[], build: (item: unknown,
       problems.push(err.message);
     }
   });
-  if (problems.length > 0) throw badEntries(`apply ${quotePath(name)}`, problems);
+  if (problems.length > 0) throw badEntries(subject, problems);
   return entries;
 }
 
@@ -90,22 +93,22 @@ function hasNofail(options: readonly string[]): boolean {
   return options.some((o) => entryOptions(o).includes("nofail"));
 }
 
-function ociInput(name: string, doc: Record<string, unknown>): ApplyInput {
+function ociInput(subject: string, doc: Record<string, unknown>): ApplyInput {
   const mounts = doc.mounts;
-  if (!Array.isArray(mounts)) throw new PlanError(`apply ${quotePath(name)}: "mounts" must be a list`);
+  if (!Array.isArray(mounts)) throw new PlanError(`${subject}: "mounts" must be a list`);
   let root: string | undefined;
   let rootReadonly = false;
   if (doc.root !== undefined) {
     if (!isObject(doc.root) || typeof doc.root.path !== "string" || doc.root.path === "") {
-      throw new PlanError(`apply ${quotePath(name)}: "root" must be an object with a non-empty "path"`);
+      throw new PlanError(`${subject}: "root" must be an object with a non-empty "path"`);
     }
     if (doc.root.readonly !== undefined && typeof doc.root.readonly !== "boolean") {
-      throw new PlanError(`apply ${quotePath(name)}: "root.readonly" must be true or false`);
+      throw new PlanError(`${subject}: "root.readonly" must be true or false`);
     }
     root = doc.root.path;
     rootReadonly = doc.root.readonly === true;
   }
-  const entries = collect(name, mounts, ociEntry);
+  const entries = collect(subject, mounts, ociEntry);
   return { format: "oci", entries, root, rootReadonly };
 }
 

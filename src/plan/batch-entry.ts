@@ -22,6 +22,8 @@ export interface BatchEntry {
   readonly index: number;
   /** how messages name it: "entry 3" or "line 7" */
   readonly where: string;
+  /** an fstab line's file, when the lines come from more than one (mount -a -T DIR) */
+  readonly file?: string;
   /** the mount; target is a path inside the batch root ("" is the root itself) */
   readonly mount: Mount & { readonly target: string };
   /** create the target when it is missing; undefined: it must exist */

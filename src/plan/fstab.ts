@@ -237,6 +237,7 @@ export function fstabEntry(l: FstabLine): BatchEntry {
   return {
     index: l.line,
     where: `${where} (${quotePath(l.target)})`,
+    ...(l.file === undefined ? {} : { file: l.file }),
     mount: { type: l.fstype === "none" ? "" : l.fstype, source: l.source, target: l.target, options: l.options },
     createTarget: targetCreation(l.options, where),
     nofail: l.options.includes("nofail"),

@@ -236,6 +236,32 @@ describe("mountkit apply", () => {
     expect(readFileSync(join(bundle, "rootfs/etc/hostname"), "utf8")).toBe("box\n");
   });
 
+  test("--dry-run --json names the root the entries would be mounted under, canonical, as the real run's root does: --root through a link, an OCI root.path from the bundle; nothing mounted or made", () => {
+    s = scratch("cli-dry-root");
+    const root = s.path("root");
+    mkdirSync(root);
+    symlinkSync(root, s.path("root-link"));
+    const file = list(s.dir, [{ type: "tmpfs", source: "dry-root", target: "/a", options: ["size=1m"] }]);
+    const dry = run(["apply", "-n", "--json", "--root", s.path("root-link"), file]);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.out)).toMatchObject({ dryRun: true, root, entries: [{ target: `${root}/a` }] });
+    expect(readdirSync(root)).toEqual([]); // the target /a is not created either
+    const real = run(["apply", "--mkdir", "--json", "--root", s.path("root-link"), file]);
+    expect(real.code).toBe(0);
+    expect(JSON.parse(real.out).root).toBe(root);
+
+    // an OCI config's root.path ("rootfs") is relative to the bundle, here named through a link
+    const bundle = s.path("bundle");
+    mkdirSync(join(bundle, "rootfs/etc"), { recursive: true });
+    copyFileSync(FIXTURE, join(bundle, "config.json"));
+    symlinkSync(bundle, s.path("bundle-link"));
+    const oci = run(["apply", "-n", "--json", join(s.path("bundle-link"), "config.json")]);
+    expect(oci.code).toBe(0);
+    expect(JSON.parse(oci.out)).toMatchObject({ dryRun: true, format: "oci", root: join(bundle, "rootfs") });
+    expect(readdirSync(join(bundle, "rootfs"))).toEqual(["etc"]);
+    expect(mountsUnder(s.dir).map((m) => m.source)).toEqual(["dry-root"]); // the real run's, alone
+  });
+
   test("--dry-run prints each entry's syscalls and mounts nothing", () => {
     s = scratch("cli-dry");
     const root = s.path("root");
@@ -386,7 +412,7 @@ describe("mountkit mount -a / umount -a", () => {
     expect(mountsUnder(d)).toEqual([]);
   });
 
-  test("-T DIR reads its *.fstab files in version order, -T repeated reads each in turn; lines are named by file", () => {
+  test("-T DIR reads its *.fstab files in version order, -T repeated reads each in turn; lines are named by file (--json: file and line, in the real run and the dry run, as umount -a's results)", () => {
     s = scratch("cli-fstab-dir");
     const d = s.dir;
     const dir = s.path("fstab.d");
@@ -408,6 +434,13 @@ describe("mountkit mount -a / umount -a", () => {
       `${dir}/c-link.fstab: line 1 (${d}/m/b2)`,
       `${extra}: line 1 (${d}/m/extra)`,
     ]);
+    const lines = [
+      [`${dir}/b2.fstab`, 1],
+      [`${dir}/b10.fstab`, 1],
+      [`${dir}/c-link.fstab`, 1],
+      [extra, 1],
+    ];
+    expect(planned.entries.map((e: { file: string; line: number }) => [e.file, e.line])).toEqual(lines);
     expect(planned.ignored).toEqual([
       { line: 2, file: `${dir}/b2.fstab`, target: `${d}/m/b2-later`, reason: "noauto" },
       { line: 2, file: `${dir}/c-link.fstab`, target: `${d}/m/b2-later`, reason: "noauto" },
@@ -419,6 +452,7 @@ describe("mountkit mount -a / umount -a", () => {
     const doc = JSON.parse(up.out);
     expect(doc.fstab).toEqual([dir, extra]);
     expect(doc.entries.map((e: { status: string }) => e.status)).toEqual(["mounted", "mounted", "skipped", "mounted"]);
+    expect(doc.entries.map((e: { file: string; line: number }) => [e.file, e.line])).toEqual(lines);
     expect(mountsUnder(d).map((m) => m.source)).toEqual(["b2", "b10", "extra"]);
 
     // one operand: the first line for it across the files; -T with one file keeps "line N" alone

@@ -74,7 +74,7 @@ describe("mount -a -F (through the binary)", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ ok: true, mounted: 4, failed: 0 });
     // file order in --json, whatever the order they finished in
-    expect(doc.entries.map((e: { index: number; status: string }) => [e.index, e.status])).toEqual([
+    expect(doc.entries.map((e: { line: number; status: string }) => [e.line, e.status])).toEqual([
       [1, "mounted"],
       [2, "mounted"],
       [3, "mounted"],

@@ -86,7 +86,7 @@ describe("mount -a: a line that cannot be resolved or planned fails alone", () =
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc).toMatchObject({ ok: true, exitCode: 0, mounted: 2, failed: 0, warnings: 3 });
-    expect(doc.entries.map((e: { index: number; status: string }) => [e.index, e.status])).toEqual([
+    expect(doc.entries.map((e: { line: number; status: string }) => [e.line, e.status])).toEqual([
       [1, "mounted"],
       [2, "warning"],
       [3, "warning"],

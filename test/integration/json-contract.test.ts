@@ -152,6 +152,8 @@ interface Case {
   expected?: Record<string, unknown> | (() => Record<string, unknown>);
   /** a helper's stdout line: on stderr under --json, on stdout in text mode */
   helperSays?: () => string;
+  /** the command's own fields (the document, --json run) */
+  fields?: (doc: Record<string, unknown>) => void;
   setup?: () => void;
   /** after each run, before cleanState */
   teardown?: () => void;
@@ -249,7 +251,8 @@ function run(c: Case, args: () => string[]): CliResult {
 /** The case with --json, then (when there is one) in text mode: the same exit code and stderr. */
 function check(c: Case): void {
   const json = run(c, c.args);
-  expectJsonRun(c, json);
+  const doc = expectJsonRun(c, json);
+  if (c.fields) c.fields(doc!);
   if (c.textArgs === null) return;
   const text = run(c, c.textArgs ?? (() => c.args().filter((a) => a !== "--json")));
   expect(text.code).toBe(json.code);
@@ -268,6 +271,16 @@ const syscallError = (syscall: string, errnoName: string) => ({ kind: "syscall",
 const usage = (message: string | RegExp) => ({ kind: "plan", message: typeof message === "string" ? message : expect.stringMatching(message) });
 /** bad input a syscall found: a plan error (exit 1) carrying that call's fields */
 const unreadable = (message: string, path: string) => ({ ...usage(message), syscall: "open(2)", errno: 2, errnoName: "ENOENT", paths: [path] });
+
+/**
+ * mount -a's entries, real run, -F and dry run alike, and umount -a's results: each fstab line
+ * named by `line` (its number), as `ignored` names it; one -T file: no `file` (cli-batch.test.ts
+ * has several files, each entry's `file`).
+ */
+const fstabLines = (field: "entries" | "results", lines: number[]) => (doc: Record<string, unknown>) => {
+  const items = doc[field] as Record<string, unknown>[];
+  expect(items.map((e) => [e.line, "index" in e, "file" in e])).toEqual(lines.map((line) => [line, false, false]));
+};
 
 const CASES: Record<string, Case[]> = {
   mount: [
@@ -303,15 +316,15 @@ const CASES: Record<string, Case[]> = {
     { name: "through a link named mount", bin: () => f.mountLink, args: () => ["--json", "--bogus"], code: 1, stdout: "result", expected: usage("mount: unknown option --bogus") },
   ],
   "mount -a": [
-    { name: "one line fails: 64", args: () => ["mount", "--json", "-a", "-T", f.fstab], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 } },
-    { name: "one line fails, -F: 64", args: () => ["mount", "--json", "-a", "-F", "-T", f.fstab], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 } },
-    { name: "dry run", args: () => ["mount", "--json", "-a", "-n", "-T", f.fstab], code: 0, stdout: "result" },
+    { name: "one line fails: 64", args: () => ["mount", "--json", "-a", "-T", f.fstab], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 }, fields: fstabLines("entries", [1, 2]) },
+    { name: "one line fails, -F: 64", args: () => ["mount", "--json", "-a", "-F", "-T", f.fstab], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 }, fields: fstabLines("entries", [1, 2]) },
+    { name: "dry run", args: () => ["mount", "--json", "-a", "-n", "-T", f.fstab], code: 0, stdout: "result", fields: fstabLines("entries", [1, 2]) },
     { name: "an fstab line that does not parse", args: () => ["mount", "--json", "-a", "-T", f.badFstab], code: 1, stdout: "result", expected: { kind: "plan", hint: "nothing was mounted" } },
     { name: "an fstab that cannot be read", args: () => ["mount", "--json", "-a", "-T", f.missing], code: 1, stdout: "result", expected: () => unreadable(`read ${f.missing}: open(2): ENOENT (No such file or directory)`, f.missing) },
     { name: "an operand", args: () => ["mount", "--json", "-a", "x"], code: 1, stdout: "result", expected: usage("mount -a: takes no operands, got x") },
   ],
   umount: [
-    { name: "-a: one line mounted, one not", setup: () => mounted(f.u1)(), args: () => ["umount", "--json", "-a", "-T", f.fstab], code: 0, stdout: "result" },
+    { name: "-a: one line mounted, one not", setup: () => mounted(f.u1)(), args: () => ["umount", "--json", "-a", "-T", f.fstab], code: 0, stdout: "result", fields: fstabLines("results", [2, 1]) },
     { name: "one operand unmounted", setup: () => mounted(f.u1)(), args: () => ["umount", "--json", f.u1], code: 0, stdout: "result" },
     { name: "not mounted", args: () => ["umount", "--json", f.u1], code: 32, stdout: "result", expected: { ...syscallError("umount2(2)", "EINVAL"), hint: "not mounted" } },
     { name: "some operands unmounted, one not: 64", setup: () => mounted(f.u1)(), args: () => ["umount", "--json", f.u1, f.u2], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1, errors: [syscallError("umount2(2)", "EINVAL")] } },
@@ -330,8 +343,8 @@ const CASES: Record<string, Case[]> = {
     },
   ],
   apply: [
-    { name: "success", args: () => ["apply", "--json", "--root", f.root, f.good], code: 0, stdout: "result" },
-    { name: "dry run", args: () => ["apply", "--json", "-n", "--root", f.root, f.bad], code: 0, stdout: "result" },
+    { name: "success", args: () => ["apply", "--json", "--root", f.root, f.good], code: 0, stdout: "result", fields: (doc) => expect(doc).toMatchObject({ format: "containerd", root: f.root }) },
+    { name: "dry run: the root as the run names it", args: () => ["apply", "--json", "-n", "--root", f.root, f.bad], code: 0, stdout: "result", fields: (doc) => expect(doc).toMatchObject({ dryRun: true, format: "containerd", root: f.root }) },
     { name: "an entry fails: all rolled back, 32", args: () => ["apply", "--json", "--root", f.root, f.bad], code: 32, stdout: "result", expected: syscallError("mount(2)", "ENOENT") },
     { name: "--keep-going, an entry fails: 64", args: () => ["apply", "--keep-going", "--root", f.root, f.bad, "--json"], code: 64, stdout: "result", expected: { kind: "batch", succeeded: 1 } },
     { name: "not JSON", args: () => ["apply", "--json", "--root", f.root, f.garbage], code: 1, stdout: "result", expected: usage(/invalid JSON at line 1, column 1/) },

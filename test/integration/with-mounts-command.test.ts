@@ -359,4 +359,24 @@ describe("bad input", () => {
     expect(withMounts(["--", "true"]).code).toBe(127); // a second -- is the command's name
     expectNothingLeft();
   });
+
+  test("FILE that is not JSON, a bad entry, neither a list nor an OCI config: exit 1, named by with-mounts (as apply names them apply); nothing run", () => {
+    const { env, expectNothingLeft } = setUp("wm-bad-json");
+    const marker = s.path("ran");
+    const cases: [string, string, string][] = [
+      ["garbage.json", "not json\n", 'invalid JSON at line 1, column 1: Unexpected identifier "not"'],
+      ["entry.json", JSON.stringify([{ type: "tmpfs" }]), 'entry 1: missing "source" (nothing was mounted)'],
+      ["object.json", JSON.stringify({ x: 1 }), 'expected a list of mounts [{"type","source","target","options"}] or an OCI config.json (an object with "mounts")'],
+      ["oci.json", JSON.stringify({ mounts: {} }), '"mounts" must be a list'],
+    ];
+    for (const [name, text, said] of cases) {
+      const file = s.path(name);
+      writeFileSync(file, text);
+      expect(runCli(["with-mounts", file, "--", "touch", marker], { env })).toMatchObject({ code: 1, stderr: `mountkit: with-mounts ${file}: ${said}\n` });
+      expect(runCli(["with-mounts", "--root", s.dir, file, "--", "touch", marker], { env }).stderr).toBe(`mountkit: with-mounts ${file}: ${said}\n`);
+      expect(runCli(["apply", file]).stderr).toBe(`mountkit: apply ${file}: ${said}\n`);
+    }
+    expect(existsSync(marker)).toBe(false);
+    expectNothingLeft();
+  });
 });

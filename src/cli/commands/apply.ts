@@ -44,11 +44,12 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     const options = { file, root, mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }) };
 
     if (has(args, "dry-run")) {
-      const { request, entries } = planApply(text, { ...options, warn: stderrMessages(io, "apply") });
+      const { request, root: canonical, entries } = planApply(text, { ...options, warn: stderrMessages(io, "apply") });
       if (json) {
         printResult(io, ExitCode.ok, {
           dryRun: true,
           format: request.input.format,
+          root: canonical,
           entries: entries.map((e) => ({
             index: e.entry.index,
             where: e.entry.where,

@@ -6,7 +6,7 @@ import { describeStep, formatStep } from "../../plan/steps.ts";
 import { defaultFstab, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, operandsText, UsageError, values, type ParsedArgs } from "../args.ts";
-import { batchReporter, reportOutcome } from "../batch-output.ts";
+import { batchReporter, fstabEntryJson, fstabLineJson, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { commandLineOptions, directMount, dryRunPrintsPlan, fakeOptions, helperChoice, placedIn, readWriteOnly, type Dialect, type SingleMount } from "./mount.ts";
 import { lineName, OPTIONS_MODES, type FstabOperandRole, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
@@ -95,7 +95,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
       if (has(args, "verbose") && !json) {
         for (const s of outcome.selection.skipped) io.out(`mount -a: ${lineName(s)}: ${quotePath(s.target)}: ignored (${s.reason})\n`);
       }
-      return reportOutcome(io, outcome, json, { fstab: options.file ?? defaultFstab(), ignored: outcome.selection.skipped });
+      return reportOutcome(io, outcome, json, { fstab: options.file ?? defaultFstab(), ignored: outcome.selection.skipped }, fstabEntryJson);
     };
     if (has(args, "fork")) {
       const forked = require("./fstab-fork.ts") as typeof import("./fstab-fork.ts");
@@ -143,8 +143,8 @@ function reportDryRun(
       fstab,
       entries: lines.map((l) =>
         "planned" in l
-          ? { line: l.planned.entry.index, where: l.planned.entry.where, target: l.planned.target, steps: l.planned.plan.steps.map(describeStep) }
-          : { line: l.entry.index, where: l.entry.where, status: l.entry.nofail ? "warning" : "failed", error: l.error.toJSON() },
+          ? { ...fstabLineJson(l.planned.entry), where: l.planned.entry.where, target: l.planned.target, steps: l.planned.plan.steps.map(describeStep) }
+          : { ...fstabLineJson(l.entry), where: l.entry.where, status: l.entry.nofail ? "warning" : "failed", error: l.error.toJSON() },
       ),
       ignored: selection.skipped,
       error: error?.toJSON(),
