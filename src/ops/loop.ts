@@ -22,7 +22,7 @@ import { fileType, regularFileSize, type FileNode, type FileType } from "../sys/
 import { AT } from "../plan/mount-api-flags.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
-import { busyDeviceHint } from "./hints.ts";
+import { busyDeviceHint, ioErrorHint } from "./hints.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
@@ -254,6 +254,8 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
       if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${fstype ?? "known"} filesystem, or an option is wrong`;
       // a device reused: its filesystem is mounted elsewhere, maybe in the other read-only state
       if (err.errno === Errno.EBUSY) err.hint ??= busyDeviceHint(loop.device, step.target, loop.readOnly || (step.flags & MS.RDONLY) !== 0);
+      // the superblock unreadable, or its writes refused (a read-write device over a read-only one)
+      if (err.errno === Errno.EIO && (err.syscall === "mount(2)" || err.syscall === "fsconfig(2)")) err.hint ??= ioErrorHint(loop.device, loop.readOnly || (step.flags & MS.RDONLY) !== 0, step.loop.file);
     }
     throw err;
   }
