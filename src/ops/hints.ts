@@ -85,6 +85,12 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
       return GENERIC_EINVAL;
     case Errno.ELOOP:
       return isTheMove(err, mount) ? moveLoopHint(mount.source, target) : undefined;
+    case Errno.EIO: {
+      const options = classifyOptions(mount.options);
+      const newMount = (options.flags & (MS.REMOUNT | MS.BIND | MS.MOVE)) === 0 && !isPropagationChange(mount, options);
+      if (!newMount || !SUPERBLOCK_CALLS.has(err.syscall) || blockDeviceNumber(mount.source) === undefined) return undefined;
+      return ioErrorHint(mount.source, (options.flags & MS.RDONLY) !== 0);
+    }
     case Errno.EMFILE:
       return openFilesHint();
     case Errno.ENOSPC:
@@ -123,6 +129,33 @@ export function busyDeviceHint(source: string, target: string, readOnly: boolean
   return otherReadOnly
     ? `${mounted}, read-only: mount it read-only here too (-r), or unmount it there first`
     : `${mounted}, read-write: mount it read-write here too (without ro), or unmount it there first`;
+}
+
+/** The calls that make a filesystem from a device: where its superblock is read (and a read-write one written). */
+const SUPERBLOCK_CALLS = new Set(["mount(2)", "fsconfig(2)"]);
+
+/**
+ * EIO of a new mount of block device `device`: the filesystem's reads at mount, or the writes a
+ * read-write mount makes at once (journal recovery, the superblock's mount count), failed on it;
+ * mount(8) says "can't read superblock on DEV". A loop device attached read-write over a
+ * write-protected block device (a read-only loop device, a read-only disk) fails every write,
+ * and read-only is what works. backing: the file the loop device shows (from sysfs when not given).
+ */
+export function ioErrorHint(device: string, readOnly: boolean, backing: string | undefined = loopBackingFile(device)): string {
+  const hint = `can't read superblock on ${quotePath(device)}: the device failed the filesystem's first reads or writes (dmesg(1) may say more)`;
+  if (readOnly || backing === undefined || !isWriteProtected(backing) || isWriteProtected(device)) return hint;
+  return `${hint}; it is a loop device over ${quotePath(backing)}, a write-protected block device, attached read-write, so every write fails: mount it read-only (-r)`;
+}
+
+/** The file a loop device shows, as sysfs names it (/sys/dev/block/MAJ:MIN/loop/backing_file); undefined for any other device. */
+function loopBackingFile(device: string): string | undefined {
+  const number = blockDeviceNumber(device);
+  if (number === undefined) return undefined;
+  try {
+    return readTextFile(`/sys/dev/block/${number}/loop/backing_file`).trim() || undefined;
+  } catch {
+    return undefined; // no loop device, or detached meanwhile
+  }
 }
 
 const REMOUNT_EINVAL = "the filesystem refuses an option of the remount (some are taken only by a new mount)";

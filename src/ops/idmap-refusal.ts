@@ -24,9 +24,12 @@ import { CLONE } from "../sys/namespace.ts";
 import { sameFile } from "../sys/stat.ts";
 import type { Syscalls } from "../sys/seam.ts";
 
-/** What was being idmapped: a clone of the tree at path, or a new mount of fstype. */
+/**
+ * What was being idmapped: a clone of the tree at path (overlayLayer: a lower layer of an
+ * idmapped overlay, which is idmapped for the overlay to take), or a new mount of fstype.
+ */
 export type IdmapSubject =
-  | { readonly path: string; readonly recursive: boolean }
+  | { readonly path: string; readonly recursive: boolean; readonly overlayLayer?: boolean }
   | { readonly fstype: string };
 
 const SUPPORTED = "the kernel idmaps only filesystems that allow it (ext4, xfs, btrfs, f2fs, vfat, tmpfs...; not proc, sysfs, devpts, overlay...)";
@@ -53,12 +56,26 @@ function unsupportedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls)
   if ("fstype" in subject) return `${subject.fstype} does not support idmapped mounts: ${SUPPORTED}`;
   const tree = treeMounts(subject, sys);
   if (tree.length === 0) return undefined;
-  if (tree.every((m) => m.fstype === "overlay")) return OVERLAY;
+  if (tree.every((m) => m.fstype === "overlay")) return subject.overlayLayer ? overlayLayerHint(subject.path, tree[0]!.mountpoint) : OVERLAY;
   const types = new Map<string, string>(); // fstype -> its first mount point
   for (const m of tree) if (!types.has(m.fstype)) types.set(m.fstype, m === tree[0] ? subject.path : m.mountpoint);
   if (types.size === 1) return `${tree[0]!.fstype} (the filesystem of ${quotePath(subject.path)}) does not support idmapped mounts: ${SUPPORTED}`;
   const list = [...types].map(([fstype, at]) => `${fstype} (${quotePath(at)})`).join(", ");
   return `rbind idmaps every mount below ${quotePath(subject.path)} too, and one of their filesystems does not support it: ${list}; ${SUPPORTED}; ${TOP_MOUNT_ONLY}`;
+}
+
+/**
+ * A layer of an idmapped overlay that lives on another overlay: the layer is idmapped as a
+ * mount of that overlay, which the kernel refuses (overlayfs has no FS_ALLOW_IDMAP). The caller
+ * asked for the idmapped overlay already; what is wrong is where the layer lives.
+ */
+function overlayLayerHint(layer: string, overlay: string): string {
+  const where = existingRealpath(layer) === overlay ? "is an overlay mount" : `is on the overlay mounted at ${quotePath(overlay)}`;
+  return (
+    `${quotePath(layer)} ${where}, and the kernel cannot idmap a mount of an overlayfs, so it cannot be a layer of an idmapped overlay: ` +
+    `a layer must live on a filesystem that supports idmapped mounts (ext4, xfs, btrfs, tmpfs...). Give the directories that overlay is made of as layers instead ` +
+    `(its upperdir= and lowerdir=, which findmnt ${quotePath(overlay)} shows), copy the layer onto such a filesystem, or leave out uidmap=/gidmap= (X-mount.idmap=)`
+  );
 }
 
 function refusedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls): string | undefined {

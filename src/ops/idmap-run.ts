@@ -44,7 +44,7 @@ export function runIdmapStep(step: IdmapStep, ctx: OpsContext, run: PlanRun): vo
       try {
         sys.mountSetattr(fd, "", step.flags, step.attrSet, step.attrClr, step.propagation ?? 0, usernsFd);
       } catch (err) {
-        if (step.attrSet & MOUNT_ATTR.IDMAP) explainIdmapRefusal(err, { path: step.tree, recursive: (step.flags & AT.RECURSIVE) !== 0 }, usernsFd, sys);
+        if (step.attrSet & MOUNT_ATTR.IDMAP) explainIdmapRefusal(err, { path: step.tree, recursive: (step.flags & AT.RECURSIVE) !== 0, overlayLayer: step.overlayLayer === true }, usernsFd, sys);
         throw naming(err, step.tree);
       }
       return;

@@ -69,7 +69,7 @@ export function runLinkLayerStep(step: LinkLayerStep, ctx: OpsContext, run: Plan
   try {
     tree = idmappedClone(ctx.sys, step.path, usernsFd, SHARED_TREE_ATTRS, false);
   } catch (err) {
-    if (isIdmapRefusal(err)) explainIdmapRefusal(err, { path: step.path, recursive: false }, usernsFd, ctx.sys);
+    if (isIdmapRefusal(err)) explainIdmapRefusal(err, { path: step.path, recursive: false, overlayLayer: true }, usernsFd, ctx.sys);
     if (err instanceof SyscallError) err.withDetails(step.path); // the action names the target only
     throw err;
   }

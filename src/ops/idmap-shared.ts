@@ -91,7 +91,7 @@ function ownLayerClone(step: OpenLayerStep, ctx: OpsContext, run: PlanRun): numb
   try {
     return idmappedClone(ctx.sys, step.path, usernsFd, SHARED_TREE_ATTRS, false);
   } catch (err) {
-    if (isIdmapRefusal(err)) explainIdmapRefusal(err, { path: step.path, recursive: false }, usernsFd, ctx.sys);
+    if (isIdmapRefusal(err)) explainIdmapRefusal(err, { path: step.path, recursive: false, overlayLayer: true }, usernsFd, ctx.sys);
     if (err instanceof SyscallError) err.withDetails(step.path); // the action names the target only
     throw err;
   }

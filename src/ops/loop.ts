@@ -22,7 +22,7 @@ import { fileType, regularFileSize, type FileNode, type FileType } from "../sys/
 import { AT } from "../plan/mount-api-flags.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
-import { busyDeviceHint } from "./hints.ts";
+import { busyDeviceHint, ioErrorHint } from "./hints.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
@@ -222,7 +222,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   // what the device does not do of what was asked (direct I/O) is said once the mount stands
   const deviceWarnings: string[] = [];
   const attachCtx = ctx.warn === undefined ? ctx : { ...ctx, warn: (message: string) => deviceWarnings.push(message) };
-  const loop = attachedLoopOf(step.loop, attachCtx) ?? attachLoopDevice(step.loop, attachCtx);
+  const loop = reusedLoopOf(step, attachCtx, ctx) ?? attachLoopDevice(step.loop, attachCtx);
   // only a device attached to the file already can have its filesystem on the target already
   if (loop.reused) refuseMountedThere(step, loop, ctx);
   let fstype = step.fstype;
@@ -237,7 +237,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
     const flags = forcedReadOnly ? step.flags | MS.RDONLY : step.flags;
     const how = newMountOf(step.idmap, ctx, run);
     // no type given, and the type read has a mount.TYPE helper: the helper mounts the device
-    byHelper = step.helper !== undefined && mountedByHelper(loop.device, step.target, fstype, { args: loopHelperArgs(step.helper, forcedReadOnly), action: step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`, undoable: step.undoable }, ctx, run);
+    byHelper = step.helper !== undefined && mountedByHelper(loop.device, step.target, fstype, { args: loopHelperArgs(step.helper, forcedReadOnly), action: loopMountAction(step), undoable: step.undoable }, ctx, run);
     if (byHelper) {
       // its undo is the helper step's own
     } else if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file, how);
@@ -254,6 +254,8 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
       if (err.errno === Errno.EINVAL) err.hint ??= `${quotePath(step.loop.file)} holds no valid ${fstype ?? "known"} filesystem, or an option is wrong`;
       // a device reused: its filesystem is mounted elsewhere, maybe in the other read-only state
       if (err.errno === Errno.EBUSY) err.hint ??= busyDeviceHint(loop.device, step.target, loop.readOnly || (step.flags & MS.RDONLY) !== 0);
+      // the superblock unreadable, or its writes refused (a read-write device over a read-only one)
+      if (err.errno === Errno.EIO && (err.syscall === "mount(2)" || err.syscall === "fsconfig(2)")) err.hint ??= ioErrorHint(loop.device, loop.readOnly || (step.flags & MS.RDONLY) !== 0, step.loop.file);
     }
     throw err;
   }
@@ -265,15 +267,36 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
 }
 
 /**
+ * The device attached to the image over the range asked, for the mount to use (attachedLoopOf).
+ * Its refusals (a device over an overlapping range, a read-only one for -w, another device than
+ * loop= names) come after the image found mounted on the target at the same offset, whatever
+ * its size limit: mount(8) asks that first (is_mounted_same_loopfile compares the file and the
+ * offset) and says "IMAGE is already mounted", exit 1.
+ */
+function reusedLoopOf(step: LoopMountStep, attachCtx: OpsContext, ctx: OpsContext): AttachedLoop | undefined {
+  try {
+    return attachedLoopOf(step.loop, attachCtx);
+  } catch (err) {
+    if (!(err instanceof MountFailedError)) throw err;
+    throw mountedThereError(step, loopMountAction(step), ctx) ?? err;
+  }
+}
+
+/**
  * The image is mounted on the target already through the device reused (or another one at its
  * offset): refused before mount(2), as mount(8) refuses it ("IMAGE is already mounted", exit 1),
  * the device's fd closed and the device left as it is.
  */
 function refuseMountedThere(step: LoopMountStep, loop: AttachedLoop, ctx: OpsContext): void {
-  const refusal = mountedThereError(step, step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`, ctx);
+  const refusal = mountedThereError(step, loopMountAction(step), ctx);
   if (refusal === undefined) return;
   closeQuietly(ctx.sys, loop.fd);
   throw refusal;
+}
+
+/** What a loop mount step does, for its errors: "mount IMAGE on TARGET" unless the plan names it. */
+function loopMountAction(step: LoopMountStep): string {
+  return step.action ?? `mount ${quotePath(step.loop.file)} on ${quotePath(step.target)}`;
 }
 
 /** The refusal of a loop mount whose image is mounted on its target already, or undefined. */

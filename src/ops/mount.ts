@@ -5,12 +5,12 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { planMount } from "../plan/mount-plan.ts";
-import type { Mount, PlanEnv, SourceKind } from "../plan/mount-request.ts";
+import { IMAGE_MIN_BYTES, type Mount, type PlanEnv, type SourceKind } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { externalHelpers, locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
-import { fileType } from "../sys/stat.ts";
+import { fileType, regularFileSize } from "../sys/stat.ts";
 import { canonicalPath, deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
@@ -122,7 +122,8 @@ export function readyToRun(plan: Plan, ctx: OpsContext): Plan {
 function sourceKind(source: string): SourceKind {
   const type = fileType(source);
   if (type === undefined) return "missing";
-  return type === "block" || type === "file" ? type : "other";
+  if (type === "file") return (regularFileSize(source) ?? Infinity) > IMAGE_MIN_BYTES ? "file" : "small-file";
+  return type === "block" ? type : "other";
 }
 
 /**

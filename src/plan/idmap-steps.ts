@@ -61,6 +61,8 @@ export interface MountSetattrStep {
   readonly usernsSlot: string | null;
   /** MS_PRIVATE (or another propagation type) set along with the attributes; absent leaves it */
   readonly propagation?: number;
+  /** the tree is a lower layer of an idmapped overlay: the idmap's refusal is explained as the layer's */
+  readonly overlayLayer?: true;
 }
 
 /**

@@ -40,8 +40,8 @@ export function usernsStep(userns: UserNamespace): UsernsStep | OpenUsernsStep {
 }
 
 /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP|attrSet): a detached idmapped clone in slot. */
-export function detachedIdmappedTreeSteps(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs): IdmapStep[] {
-  return [openTreeStep(source, slot, attrs), idmapSetattrStep(source, slot, usernsSlot, attrs)];
+export function detachedIdmappedTreeSteps(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs, overlayLayer = false): IdmapStep[] {
+  return [openTreeStep(source, slot, attrs), idmapSetattrStep(source, slot, usernsSlot, attrs, overlayLayer)];
 }
 
 function openTreeStep(source: string, slot: string, attrs: IdmapAttrs): OpenTreeStep {
@@ -49,7 +49,7 @@ function openTreeStep(source: string, slot: string, attrs: IdmapAttrs): OpenTree
   return { op: "open_tree", slot, path: source, flags: OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | recursive };
 }
 
-function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs): MountSetattrStep {
+function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs, overlayLayer: boolean): MountSetattrStep {
   return {
     op: "mount_setattr",
     slot,
@@ -59,6 +59,7 @@ function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attr
     attrClr: attrs.attrClr ?? 0,
     usernsSlot,
     ...(attrs.propagation === undefined ? {} : { propagation: attrs.propagation }),
+    ...(overlayLayer ? { overlayLayer: true as const } : {}),
   };
 }
 
@@ -77,7 +78,7 @@ export function idmapTreeSteps(
   // one array literal: every mount of an idmapped bind builds it
   return [
     openTreeStep(source, slot, attrs),
-    idmapSetattrStep(source, slot, usernsSlot, attrs),
+    idmapSetattrStep(source, slot, usernsSlot, attrs, role === "temp-lower"),
     { op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role },
     { op: "close", slot },
   ];
@@ -111,7 +112,7 @@ export function bindTreeSteps(source: string, target: string, usernsSlot: string
  * CMD_CREATE fails with EINVAL); its `close` step belongs after that call.
  */
 export function idmappedLayerSteps(layer: string, slot: string, usernsSlot: string = USERNS_SLOT): IdmapStep[] {
-  return detachedIdmappedTreeSteps(layer, slot, usernsSlot, { attrSet: MOUNT_ATTR.RDONLY });
+  return detachedIdmappedTreeSteps(layer, slot, usernsSlot, { attrSet: MOUNT_ATTR.RDONLY }, true);
 }
 
 /**

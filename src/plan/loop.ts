@@ -3,7 +3,7 @@
  * the mount is, `direct-io`), plus util-linux's `offset=` and `sizelimit=`. Those three are
  * loop options, taken out of the filesystem's data; `loop=/dev/loopN` names the device to use.
  * As mount(8) does, `offset=` or `sizelimit=` asks for a loop device without `loop`, a regular
- * file mounted with no type or a block filesystem's type gets one without any of them, and a
+ * file of over 1 KiB mounted with no type or a block filesystem's type gets one without any of them, and a
  * loop mount with no type reads it from the device's superblock. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
@@ -40,9 +40,10 @@ export const BLOCK_FILESYSTEMS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * mount(8)'s automatic loop device: a new mount (no bind, no remount) whose source is a
- * regular file and whose type is unknown or a block filesystem's (one of a type list's). The source is looked at only
- * for those types, so tmpfs, overlay and bind mounts never pay for it.
+ * mount(8)'s automatic loop device: a new mount (no bind, no remount) whose source is an image
+ * file (a regular file of more than IMAGE_MIN_BYTES) and whose type is unknown or a block
+ * filesystem's (one of a type list's). The source is looked at only for those types, so tmpfs,
+ * overlay and bind mounts never pay for it.
  */
 export function isImageMount(ctx: MountContext): boolean {
   const { mount } = ctx;

@@ -96,8 +96,17 @@ export interface PlanEnv {
   readonly externalHelpers?: ExternalHelpers;
 }
 
-/** A source as the type-less and image mounts see it: a block device, a regular file, no file, or else. */
-export type SourceKind = "block" | "file" | "missing" | "other";
+/**
+ * A source as the type-less and image mounts see it: a block device, an image file (a regular
+ * file of more than IMAGE_MIN_BYTES), a smaller regular file, no file, or else.
+ */
+export type SourceKind = "block" | "file" | "small-file" | "missing" | "other";
+
+/**
+ * libmount's mnt_context_is_loopdev: a regular file gets a loop device without `loop` only when
+ * it is larger than this; a smaller one (no filesystem fits) goes to mount(2) as it is.
+ */
+export const IMAGE_MIN_BYTES = 1024;
 
 /** No type given: "" (and no bind), or mount(8)'s "auto". The device's superblock names it. */
 export function isTypeUnknown(type: string): boolean {

@@ -10,7 +10,7 @@
 import { PlanError, quotePath, SourceUnusableError } from "../errors.ts";
 import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
-import { isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
+import { IMAGE_MIN_BYTES, isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
 import { lookupOption } from "./option-table.ts";
 import { byteLength } from "../path-text.ts";
@@ -151,6 +151,12 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
     // mount /dev/sdb1 /data with the disk absent: a mount failure (32), as mount(8)'s
     throw new SourceUnusableError(`${ctx.action}: special device ${quotePath(source)} does not exist`, {
       hint: "with no type given, the source is a block device or image file whose superblock names its type: check the name, or give the type with -t TYPE (tmpfs, proc: filesystems with no device)",
+    });
+  }
+  if (ctx.sourceKind === "small-file") {
+    // mount(8) hands it to mount(2) under each type it knows, and says "not a block device; try -o loop"
+    throw new SourceUnusableError(`${ctx.action}: ${quotePath(source)} is not a block device, and a regular file of ${IMAGE_MIN_BYTES} bytes or less is no image file`, {
+      hint: `a loop device is set up unasked only for a file over ${IMAGE_MIN_BYTES} bytes, as mount(8) does (no filesystem fits in less): give -o loop to mount it through one all the same`,
     });
   }
   if (ctx.sourceKind !== "block") {

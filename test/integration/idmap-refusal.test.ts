@@ -2,6 +2,8 @@
 // an rbind over one, a mount idmapped already, the caller's own user namespace. The kernel says
 // only EINVAL or EPERM. Root, private mount namespace.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, openIdmappedTree, usernsFd } from "../../src/ops/idmap.ts";
 import { mount } from "../../src/ops/mount.ts";
@@ -77,6 +79,37 @@ describe("EINVAL: a filesystem that cannot be idmapped is named", () => {
   });
 
   for (const [strategy, facts] of [["fd", FD], ["legacy", LEGACY]] as const) {
+    test(`an idmapped overlay's lower layer on another overlay (${strategy} strategy): the layer's place is blamed, not the request; that overlay's own layers work`, () => {
+      ws.fresh(`overlay-layer-on-overlay-${strategy}`);
+      const [innerLower, innerUpper, innerWork, inner] = [dir("inner-lower"), dir("inner-upper"), dir("inner-work"), dir("inner")];
+      writeFileSync(join(innerLower, "file"), "from the inner overlay");
+      unmountAfter(inner);
+      mount({ type: "overlay", source: "overlay", options: [`lowerdir=${innerLower}`, `upperdir=${innerUpper}`, `workdir=${innerWork}`] }, inner);
+      mkdirSync(join(inner, "sub"));
+      const [plain, upper, work, merged] = [dir("plain"), dir("upper"), dir("work"), dir("merged")];
+      // the overlay as the layer, a directory in it, and beside a plain layer (the layers' shared parent is no overlay)
+      for (const [layers, blamed, where] of [
+        [[inner], inner, "is an overlay mount"],
+        [[join(inner, "sub")], join(inner, "sub"), `is on the overlay mounted at ${inner}`],
+        [[inner, plain], inner, "is an overlay mount"],
+      ] as const) {
+        const options = [`lowerdir=${layers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS];
+        const err = refusal(merged, () => mount({ type: "overlay", source: "overlay", options }, merged, { facts }));
+        expect([layers, err.syscall, err.errnoName]).toEqual([layers, "mount_setattr(2)", "EINVAL"]);
+        expect(err.hint).toBe(
+          `${blamed} ${where}, and the kernel cannot idmap a mount of an overlayfs, so it cannot be a layer of an idmapped overlay: ` +
+            `a layer must live on a filesystem that supports idmapped mounts (ext4, xfs, btrfs, tmpfs...). Give the directories that overlay is made of as layers instead ` +
+            `(its upperdir= and lowerdir=, which findmnt ${inner} shows), copy the layer onto such a filesystem, or leave out uidmap=/gidmap= (X-mount.idmap=)`,
+        );
+      }
+      // what the hint says to do: the inner overlay's upper over its lower, idmapped
+      unmountAfter(merged);
+      mount({ type: "overlay", source: "overlay", options: [`lowerdir=${innerUpper}:${innerLower}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS] }, merged, { facts });
+      expect(readFileSync(join(merged, "file"), "utf8")).toBe("from the inner overlay");
+      expect(statSync(join(merged, "sub")).isDirectory()).toBe(true);
+      expect(statSync(join(merged, "file")).uid).toBe(100000); // on-disk 0, seen through the idmap
+    });
+
     test(`an overlay lower layer on proc (${strategy} strategy): the layer's filesystem, not overlayfs, is blamed`, () => {
       ws.fresh(`overlay-proc-${strategy}`);
       const [lower, upper, work, merged] = [dir("lower"), dir("upper"), dir("work"), dir("merged")];

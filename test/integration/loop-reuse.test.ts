@@ -258,6 +258,52 @@ describe("the image mounted on the target already", () => {
     await expectFreed(img);
   });
 
+  test("at the same offset with another sizelimit: 'is already mounted' (exit 1) before the overlap refusal, as mount(8) compares the file and offset only; another offset stays an overlap", async () => {
+    fresh("mounted-there-sizelimit");
+    const img = image("img", 16, ["-E", "offset=1048576"], "8M");
+    const t = dir("m");
+    unmountAfter(t);
+    try {
+      expect(runCli(["mount", "-o", "loop,offset=1M,sizelimit=8M", img, t]).code).toBe(0);
+      const device = sourceAt(t)!;
+      const mount8 = join(dir("bin"), "mount");
+      symlinkSync(BINARY, mount8);
+      // a smaller sizelimit, none (the rest of the file), and the dry run of the smaller one
+      for (const args of [["-o", "loop,offset=1M,sizelimit=4M"], ["-o", "loop,offset=1M"], ["-f", "-o", "loop,offset=1M,sizelimit=4M"]]) {
+        const run = runCli([...args, img, t], { bin: mount8 });
+        expect([args, run]).toEqual([
+          args,
+          {
+            code: 1,
+            stdout: "",
+            stderr: `mountkit: mount ${img} on ${t}: ${img} is already mounted on ${t} (through ${device}) (a filesystem is mounted once on a mount point: unmount ${t} first to mount it there again)\n`,
+          },
+        ]);
+        const reference = utilMount([...args, img, t]);
+        expect([args, reference.code]).toEqual([args, 1]);
+        expect(reference.stderr).toContain(`${img} is already mounted`);
+      }
+      // the library: the refusal, no fd left open, the device as it was
+      const before = openFds();
+      const err = caught(() => mount({ type: "ext4", source: img, options: ["loop", "offset=1M", "sizelimit=4M"] }, t)) as PlanError;
+      expect(err).toBeInstanceOf(PlanError);
+      expect(err.message).toBe(`mount ${img} on ${t}: ${img} is already mounted on ${t} (through ${device})`);
+      expect(newFds(before)).toEqual([]);
+      // another offset: not the same loop file for mount(8) either, so the overlap (exit 32)
+      const other = runCli(["-o", "loop,offset=2M,sizelimit=4M", img, t], { bin: mount8 });
+      expect(other.code).toBe(32);
+      expect(other.stderr).toContain("overlapping loop device exists");
+      const otherReference = utilMount(["-o", "loop,offset=2M,sizelimit=4M", img, t]);
+      expect(otherReference.code).toBe(32);
+      expect(otherReference.stderr).toContain("overlapping loop device exists");
+      expect(mountsAt(t).map((m) => m.source)).toEqual([device]);
+      expect(loopDevicesOf(img).sysfs).toEqual([device]);
+    } finally {
+      unmountAll(t);
+    }
+    await expectFreed(img);
+  });
+
   test("the library: a device attached by hand, read-only, mounted there: a PlanError before the read-only retry; its fd closed, the device left attached", () => {
     fresh("mounted-there-by-hand");
     const img = image();

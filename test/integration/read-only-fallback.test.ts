@@ -1,6 +1,7 @@
 // mount(8)'s read-only fallback on the real kernel: an image on a read-only filesystem, a
 // write-protected block device (a loop device attached read-only), a device whose filesystem
-// is mounted read-only already, and -w, which turns the fallback off. Root, private mount
+// is mounted read-only already, and -w, which turns the fallback off; and a loop device attached
+// read-write over a write-protected one, whose writes fail (EIO). Root, private mount
 // namespace; every loop device is released in the cleanups, and checked.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +12,8 @@ import { probeKernelFacts } from "../../src/ops/features.ts";
 import { attachLoop, detachLoop, type LoopAttachment } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
+import { libcSyscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
 import { runCli } from "../support/cli.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, makeExt4Image } from "../support/resources.ts";
@@ -164,6 +167,86 @@ describe("a write-protected block device", () => {
     expect(err.hint).toMatch(/read-write was refused first \(E(ACCES|ROFS), as for a write-protected source\), then this read-only retry/);
     expect(warnings).toEqual([]);
     expect(mountsUnder(t)).toEqual([]);
+  });
+});
+
+describe("a loop device attached read-write over a write-protected one: its writes fail (EIO)", () => {
+  /** util-linux mount(8) ARGS, in this test's namespace. */
+  const utilMount = (args: string[]) => {
+    const run = Bun.spawnSync(["/usr/bin/mount", ...args]);
+    return { code: run.exitCode, stderr: run.stderr.toString() };
+  };
+
+  test("a loop mount of the read-only device: EIO, as mount(8)'s 'can't read superblock', hinted to mount read-only; -r mounts it; every device freed", async () => {
+    const { image } = imageOnReadOnlyFs("eio-loop-over-ro");
+    const lower = writeProtectedDevice(image);
+    cleanups.push(() => detachLoopDevicesOf(lower.device)); // runs first: the devices over it
+    const t = dir("m");
+    unmountAfter(t);
+    for (const strategy of ["fd", "legacy"] as const) {
+      const err = caught(() => mount({ type: "ext4", source: lower.device, options: ["loop"] }, t, { facts: probeKernelFacts(strategy) })) as SyscallError;
+      expect(err).toBeInstanceOf(SyscallError);
+      expect(err).toMatchObject({ syscall: "mount(2)", errnoName: "EIO" });
+      const upper = err.paths[0]!;
+      expect(err.hint).toBe(
+        `can't read superblock on ${upper}: the device failed the filesystem's first reads or writes (dmesg(1) may say more); ` +
+          `it is a loop device over ${lower.device}, a write-protected block device, attached read-write, so every write fails: mount it read-only (-r)`,
+      );
+      expect(mountsUnder(t)).toEqual([]);
+      await expectFreed(lower.device);
+    }
+    const reference = utilMount(["-t", "ext4", "-o", "loop", lower.device, t]);
+    expect(reference.code).toBe(32);
+    expect(reference.stderr).toMatch(/can't read superblock on \/dev\/loop\d+/);
+    await expectFreed(lower.device);
+    // the CLI: the same, exit 32
+    const cli = runCli(["mount", "-o", "loop", lower.device, t]);
+    expect(cli.code).toBe(32);
+    expect(cli.stderr).toContain("mount it read-only (-r))\n");
+    await expectFreed(lower.device);
+    // the hint's advice works
+    expect(runCli(["mount", "-r", "-o", "loop", lower.device, t]).code).toBe(0);
+    expect(mountAt(t)!.options.split(",")).toContain("ro");
+    unmountAll(t);
+    await expectFreed(lower.device);
+  });
+
+  test("such a device attached by hand and mounted as a block device: the same hint, from sysfs's backing_file", () => {
+    const { image } = imageOnReadOnlyFs("eio-device-over-ro");
+    const lower = writeProtectedDevice(image);
+    const upper = attachLoop(lower.device);
+    cleanups.push(() => {
+      upper.close();
+      detachLoop(upper.device);
+    });
+    expect(sysfsRo(upper.device)).toBe("0");
+    const t = dir("m");
+    unmountAfter(t);
+    const err = caught(() => mount({ type: "ext4", source: upper.device, options: [] }, t)) as SyscallError;
+    expect(err).toMatchObject({ syscall: "mount(2)", errnoName: "EIO" });
+    expect(err.hint).toEndWith(`it is a loop device over ${lower.device}, a write-protected block device, attached read-write, so every write fails: mount it read-only (-r)`);
+    // read-only asked: only the superblock's read is left to blame
+    const injected = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EIO, syscall: "mount(2)" } });
+    const ro = caught(() => mount({ type: "ext4", source: upper.device, options: ["ro"] }, t, { sys: injected })) as SyscallError;
+    expect(ro.hint).toBe(`can't read superblock on ${upper.device}: the device failed the filesystem's first reads or writes (dmesg(1) may say more)`);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("a block device whose reads fail (EIO injected at mount(2)): mount(8)'s 'can't read superblock'; not for a remount or a bind", () => {
+    const { image } = imageOnReadOnlyFs("eio-block");
+    const loop = writeProtectedDevice(image);
+    const t = dir("m");
+    unmountAfter(t);
+    const eio = () => injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.EIO, syscall: "mount(2)" } });
+    const err = caught(() => mount({ type: "ext4", source: loop.device, options: [] }, t, { sys: eio() })) as SyscallError;
+    expect(err).toMatchObject({ syscall: "mount(2)", errnoName: "EIO" });
+    expect(err.hint).toBe(`can't read superblock on ${loop.device}: the device failed the filesystem's first reads or writes (dmesg(1) may say more)`);
+    expect(mountsUnder(t)).toEqual([]);
+    mount({ type: "ext4", source: loop.device, options: ["ro"] }, t);
+    const remount = caught(() => mount({ type: "", source: "", options: ["remount", "ro", "noatime"] }, t, { sys: eio() })) as SyscallError;
+    expect(remount).toMatchObject({ errnoName: "EIO", hint: undefined });
+    const bind = caught(() => mount({ type: "", source: t, options: ["bind"] }, dir("b"), { sys: eio() })) as SyscallError;
+    expect(bind).toMatchObject({ errnoName: "EIO", hint: undefined });
   });
 });
 

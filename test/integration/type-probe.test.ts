@@ -78,6 +78,59 @@ describe("an image file with no type", () => {
   });
 });
 
+describe("a regular file of 1024 bytes or less is no image (libmount's mnt_context_is_loopdev)", () => {
+  /** util-linux mount(8) ARGS, in this test's namespace. */
+  const utilMount = (args: string[]) => {
+    const run = Bun.spawnSync(["/usr/bin/mount", ...args]);
+    return { code: run.exitCode, stderr: run.stderr.toString() };
+  };
+
+  test("no loop device unasked: with no type, refused as no block device (exit 32, 'try -o loop'); with ext4, mount(2)'s ENOTBLK; 1025 bytes gets a device", async () => {
+    fresh("small-file");
+    const t = dir("m");
+    unmountAfter(t);
+    const zeros = (bytes: number) => {
+      const path = releaseAfter(s.path(`zeros-${bytes}`));
+      writeFileSync(path, new Uint8Array(bytes));
+      return path;
+    };
+    const [small, large] = [zeros(1024), zeros(1025)];
+    for (const args of [[], ["-t", "auto"], ["-t", "ext4"]]) {
+      // util-linux hands the small file to mount(2) (no loop device) and says so; the larger one gets a device
+      const reference = utilMount([...args, small, t]);
+      expect([args, reference.code]).toEqual([args, 32]);
+      expect(reference.stderr).toContain(`${small} is not a block device; try "-o loop"`);
+      expect(utilMount([...args, large, t]).stderr).not.toContain("is not a block device");
+      await expectFreed(large);
+    }
+
+    const before = openFds();
+    const untyped = runCli(["mount", small, t]);
+    expect(untyped).toEqual({
+      code: 32,
+      stdout: "",
+      stderr: `mountkit: mount ${small} on ${t}: ${small} is not a block device, and a regular file of 1024 bytes or less is no image file (a loop device is set up unasked only for a file over 1024 bytes, as mount(8) does (no filesystem fits in less): give -o loop to mount it through one all the same)\n`,
+    });
+    expect(runCli(["mount", "-t", "auto", small, t]).stderr).toBe(untyped.stderr);
+    // a block filesystem's type: mount(2) is given the file, and its ENOTBLK is explained
+    const typed = caught(() => mount({ type: "ext4", source: small, options: [] }, t)) as SyscallError;
+    expect(typed).toMatchObject({ syscall: "mount(2)", errnoName: "ENOTBLK", hint: `source ${small} is not a block device (use -o loop for an image file)` });
+    expect(exitCodeFor(typed)).toBe(32);
+    expect(newFds(before)).toEqual([]);
+    expect(loopDevicesOf(small).sysfs).toEqual([]);
+    // -o loop asks for the device all the same: it is attached, and freed when the mount fails
+    const looped = caught(() => mount({ type: "ext4", source: small, options: ["loop"] }, t)) as SyscallError;
+    expect(looped.syscall).toBe("mount(2)");
+    expect(looped.message).toMatch(new RegExp(`on /dev/loop\\d+`));
+    // one byte more is an image: a loop device of its own, freed when nothing is found on it
+    const probed = caught(() => mount({ type: "", source: large, options: [] }, t)) as MountFailedError;
+    expect(probed.message).toMatch(new RegExp(`read the filesystem type of /dev/loop\\d+ \\(${large}\\)`));
+    expect(mountsUnder(t)).toEqual([]);
+    await expectFreed(small);
+    await expectFreed(large);
+  });
+});
+
 describe("nothing mountable found: the device released, nothing mounted", () => {
   test("a swap area and a file of zeros, through a loop device", async () => {
     fresh("probe-bad");

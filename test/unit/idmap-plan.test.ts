@@ -43,6 +43,8 @@ function tree(path: string, target: string, attrSet: number, slot = "tree", extr
       attrClr: (extra.attrClr as number) ?? 0,
       usernsSlot: "userns",
       ...(extra.propagation === undefined ? {} : { propagation: extra.propagation }),
+      // a temp lower is an overlay's layer: its refusal is explained as one
+      ...(extra.role === "temp-lower" ? { overlayLayer: true } : {}),
     },
     { op: "move_mount", slot, target, flags: MOVE_MOUNT.F_EMPTY_PATH, role: (extra.role as string) ?? "target" },
     { op: "close", slot },
@@ -263,7 +265,7 @@ describe("other filesystems: one mount, made through the fd API and idmapped bef
 describe("overlay: the fd strategy, lowers as detached idmapped trees handed over by fd", () => {
   const layerSteps = (path: string, slot: string) => [
     { op: "open_tree", slot, path, flags: CLONE },
-    { op: "mount_setattr", slot, tree: path, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+    { op: "mount_setattr", slot, tree: path, flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns", overlayLayer: true },
   ];
 
   const sharedLayer = (path: string, slot: string, parent: string, relative: string) => ({
@@ -632,7 +634,7 @@ describe("idmapMount's plan", () => {
 test("idmappedLayerSteps: a detached idmapped read-only tree left open in its slot (fd strategy)", () => {
   expect(idmappedLayerSteps("/l0", "layer0")).toEqual([
     { op: "open_tree", slot: "layer0", path: "/l0", flags: CLONE },
-    { op: "mount_setattr", slot: "layer0", tree: "/l0", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns" },
+    { op: "mount_setattr", slot: "layer0", tree: "/l0", flags: AT.EMPTY_PATH, attrSet: MOUNT_ATTR.IDMAP | MOUNT_ATTR.RDONLY, attrClr: 0, usernsSlot: "userns", overlayLayer: true },
   ] as IdmapStep[]);
 });
 

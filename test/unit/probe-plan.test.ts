@@ -1,7 +1,7 @@
 // Mounts with no type (none, or "auto") and image files without -o loop, as mount(8) plans
 // them: the planner asks what the source is only when the type leaves it open. Pure.
 import { describe, expect, test } from "bun:test";
-import { PlanError } from "../../src/errors.ts";
+import { exitCodeFor, PlanError, SourceUnusableError } from "../../src/errors.ts";
 import { isAlreadyMounted } from "../../src/plan/already-mounted.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
@@ -12,9 +12,10 @@ import type { ProbedMountStep } from "../../src/plan/probe-step.ts";
 import { describeStep, formatStep } from "../../src/plan/steps.ts";
 import { PROBE_BYTES } from "../../src/plan/superblock.ts";
 import type { MountInfo } from "../../src/mountinfo/types.ts";
+import { caught } from "../support/caught.ts";
 
 const facts = factsForVersion("6.18.0");
-const kinds: Record<string, SourceKind> = { "/dev/sdb1": "block", "/img/a.ext4": "file", "/srv": "other" };
+const kinds: Record<string, SourceKind> = { "/dev/sdb1": "block", "/img/a.ext4": "file", "/img/small": "small-file", "/srv": "other" };
 
 /** The plan, and the sources the planner asked about. */
 function planOf(type: string, source: string, options: string[] = []) {
@@ -119,6 +120,28 @@ describe("an image file given a block filesystem's type", () => {
   test("the same type on a block device is a plain mount(2)", () => {
     const { steps } = planOf("ext4", "/dev/sdb1");
     expect(steps[0]).toMatchObject({ op: "mount", source: "/dev/sdb1", fstype: "ext4" });
+  });
+});
+
+describe("a regular file of 1024 bytes or less is no image (mount(8) sets up no loop device for it)", () => {
+  test("a block filesystem's type: mount(2) of the file as given, for the kernel's ENOTBLK", () => {
+    const { steps, asked } = planOf("ext4", "/img/small");
+    expect(asked).toEqual(["/img/small"]);
+    expect(steps).toEqual([expect.objectContaining({ op: "mount", source: "/img/small", fstype: "ext4" })]);
+  });
+
+  test("no type: refused as no block device, exit 32, -o loop named", () => {
+    for (const type of ["", "auto"]) {
+      const err = caught(() => planOf(type, "/img/small")) as SourceUnusableError;
+      expect(err).toBeInstanceOf(SourceUnusableError);
+      expect(exitCodeFor(err)).toBe(32);
+      expect(err.message).toBe("mount /img/small on /mnt: /img/small is not a block device, and a regular file of 1024 bytes or less is no image file");
+      expect(err.hint).toContain("give -o loop");
+    }
+  });
+
+  test("-o loop (or offset=) asks for the device all the same", () => {
+    for (const options of [["loop"], ["offset=0"]]) expect(planOf("", "/img/small", options).steps[0]).toMatchObject({ op: "loop-mount", loop: { file: "/img/small" } });
   });
 });
 
