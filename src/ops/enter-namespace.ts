@@ -37,6 +37,8 @@ export function mountNamespaceFile(ns: string): string {
 
 /** Move the calling thread into the mount namespace ns names; returns the namespace left and the one entered ("mnt:[4026532178]"). */
 export function enterMountNamespace(ns: string, options: OpsOptions = NO_OPTIONS): { previous: string; current: string } {
+  // a pid as a number names its namespace as its digits do (README: pidOrFile); anything else is no path
+  if (typeof ns === "number" && Number.isSafeInteger(ns) && ns > 0) ns = String(ns);
   requirePath(ns, "namespace", "enter a mount namespace");
   const ctx = opsContext(options);
   const file = mountNamespaceFile(ns);

@@ -10,7 +10,7 @@
  * directory after each mount so it never holds a filesystem busy.
  */
 import { errnoCode } from "../errno.ts";
-import { SyscallError } from "../errors.ts";
+import { PlanError, SyscallError } from "../errors.ts";
 import { refuseNulArgument } from "./libc.ts";
 import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
 
@@ -118,6 +118,7 @@ export function mountInDir(dir: string, source: string | null, target: string, f
  * or, when fn returns a promise, when that settles. Nested calls share the outer thread.
  */
 export function withDirThread<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new PlanError(`dir thread: fn must be a function, got ${fn === null ? "null" : typeof fn}`);
   if (session) return fn();
   const own = { thread: undefined as DirThread | undefined };
   session = own;

@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import {
   attachLoop,
   detachLoop,
+  enterMountNamespace,
   entriesFromMounts,
   exitCodeFor,
   findmntJson,
@@ -33,6 +34,7 @@ import {
   retrySync,
   rootPath,
   setLoopCapacity,
+  setTempMountLocation,
   umountOperand,
   unmount,
   unmountAll,
@@ -40,6 +42,7 @@ import {
   unmountRecursive,
   unmountSubtree,
   withPolicy,
+  withDirThread,
   withTempMount,
   PlanError,
   UNMOUNT_BUSY,
@@ -252,6 +255,14 @@ describe("paths given to the unmount family, loop devices and lookups", () => {
     refused(() => joinUnderRoot(undefined as unknown as string, "x"), "join under root: root must be a string, got undefined");
     refused(() => mountAll([{ ...ok, target: "/t" }], 5 as unknown as string, options), "root must be a path, got 5");
     refused(() => mountAll([{ ...ok, target: "/t" }], "", options), "root: empty path");
+  });
+
+  test("a namespace to enter, a temp mount location, a callback to run on the dir thread", () => {
+    refused(() => enterMountNamespace(undefined as unknown as string, options), "enter a mount namespace: namespace must be a string, got undefined");
+    refused(() => enterMountNamespace(-1 as unknown as string, options), "enter a mount namespace: namespace must be a string, got -1");
+    refused(() => enterMountNamespace("1\0", options), 'enter a mount namespace: namespace "1\\u0000" contains a NUL byte');
+    refused(() => setTempMountLocation(5 as unknown as string), "temp mount location: dir must be a string, got 5");
+    refused(() => withDirThread(undefined as unknown as () => void), "dir thread: fn must be a function, got undefined");
   });
 
   test("apply's input and options", () => {
