@@ -269,6 +269,21 @@ export function quotePath(path: string): string {
   return quoted(path);
 }
 
+/**
+ * A value a caller passed, as a message shows it: a string quoted (JSON), anything else by what
+ * it is ("5", "null", "an object"), never its contents: a message about the wrong kind of value
+ * stays one line.
+ */
+export function shownValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "function") return "a function";
+  if (typeof value === "bigint") return `${value}n`;
+  return String(value);
+}
+
 /** text in double quotes as quotePath quotes a path, whatever it holds. */
 export function quoted(text: string): string {
   return `"${escapeControls(text.replace(/["\\]/g, "\\$&"))}"`;

@@ -14,6 +14,7 @@
  *   followed by "x" as `\x5c`, and aligns columns by terminal width (CJK counts 2).
  */
 import { decodeMountInfoField } from "./parse.ts";
+import { PlanError, shownValue } from "../errors.ts";
 import { splitOptionText } from "../option-text.ts";
 import { bytesFromText } from "../path-text.ts";
 import { propagationOf } from "./lookup.ts";
@@ -63,6 +64,7 @@ export function findmntRecord(m: MountInfo): FindmntRecord {
 }
 
 export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
+  checkRows(mounts, undefined, FINDMNT_COLUMNS, "findmnt JSON");
   return { filesystems: mounts.map(findmntRecord) };
 }
 
@@ -72,6 +74,7 @@ export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
  * escapes. Like findmnt, prints nothing at all for an empty list.
  */
 export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
+  checkRows(mounts, columns, specs, "findmnt JSON");
   return collected((write) => writeFindmntJson(write, mounts, columns, specs));
 }
 
@@ -321,18 +324,37 @@ export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE",
  * FINDMNT_COLUMNS' and the names in `more` (the space columns, made where statfs is at hand).
  */
 export function parseColumns(list: string, defaults: readonly string[] = DEFAULT_COLUMNS, more: readonly string[] = []): string[] {
+  if (typeof list !== "string") throw new PlanError(`columns: expected a list of names (NAME,NAME), got ${shownValue(list)}`);
   const added = list.startsWith("+");
   const names = [...(added ? defaults : []), ...(added ? list.slice(1) : list).split(",").map((n) => n.trim().toUpperCase())];
   const known = [...Object.keys(FINDMNT_COLUMNS), ...more];
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0 || names.length === 0) {
-    throw new Error(`unknown column${unknown.length === 1 ? "" : "s"}: ${unknown.join(", ") || "(none)"}; known: ${known.join(", ")}`);
+    throw new PlanError(`unknown column${unknown.length === 1 ? "" : "s"}: ${unknown.join(", ") || "(none)"}; known: ${known.join(", ")}`);
   }
   return names;
 }
 
+/**
+ * What a library caller gives the findmnt formatters: a list of mounts (objects: a table
+ * parseMountInfo made), and columns the specs have (an unknown name was a TypeError part-way).
+ */
+function checkRows<T>(rows: readonly T[], columns: readonly string[] | undefined, specs: Columns<T>, action: string): void {
+  if (!Array.isArray(rows)) throw new PlanError(`${action}: expected a list of mounts, got ${shownValue(rows)}`);
+  for (let i = 0; i < rows.length; i++) {
+    const row: unknown = rows[i];
+    if (typeof row !== "object" || row === null) throw new PlanError(`${action}: mounts[${i}] must be a mount (an object), got ${shownValue(row)}`);
+  }
+  if (columns === undefined) return;
+  if (!Array.isArray(columns)) throw new PlanError(`${action}: columns must be a list of names, got ${shownValue(columns)}`);
+  for (const column of columns) {
+    if (typeof column !== "string" || !Object.hasOwn(specs, column)) throw new PlanError(`${action}: unknown column ${shownValue(column)}; known: ${Object.keys(specs).join(", ")}`);
+  }
+}
+
 /** `findmnt -J -l -o COLUMNS`: one object per mount, keys the column names in lower case. */
 export function findmntColumnsJson(mounts: readonly MountInfo[], columns: readonly string[]): { filesystems: Record<string, CellValue>[] } {
+  checkRows(mounts, columns ?? [], FINDMNT_COLUMNS, "findmnt JSON");
   return { filesystems: mounts.map((m) => columnsRecord(m, columns, FINDMNT_COLUMNS)) };
 }
 
@@ -429,6 +451,7 @@ export interface TableOptions {
  * header, -r prints raw. Like findmnt, prints nothing for an empty list.
  */
 export function findmntTable(mounts: readonly MountInfo[], columns: readonly string[] = DEFAULT_COLUMNS, options: TableOptions = {}): string {
+  checkRows(mounts, columns, FINDMNT_COLUMNS, "findmnt table");
   return rowsTable(mounts, columns, FINDMNT_COLUMNS, options);
 }
 

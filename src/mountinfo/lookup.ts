@@ -5,7 +5,7 @@
  * Paths are compared by component ("/ab" is not under "/a"), unlike containerd, which
  * compares string prefixes.
  */
-import { PlanError } from "../errors.ts";
+import { PlanError, quotePath, shownValue } from "../errors.ts";
 import { splitOptionText } from "../option-text.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -41,11 +41,13 @@ export function isPathUnder(path: string, prefix: string): boolean {
  */
 /** A lookup walks the mount tree from "/": a relative path is the caller's mistake (PlanError). */
 export function requireAbsolute(path: string): void {
+  requirePath(path, "path", "look up mount");
   if (!path.startsWith("/")) throw new PlanError(`look up mount: path is not absolute: ${JSON.stringify(path)}`);
 }
 
 export function lookupMount(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
   requireAbsolute(path);
+  if (!Array.isArray(mounts)) throw new PlanError(`look up mount: expected a mount table (a list), got ${shownValue(mounts)}`);
   const target = cleanPath(path);
   const ids = new Set<number>();
   for (const m of mounts) ids.add(m.id);
@@ -105,14 +107,25 @@ export function pickRoot(roots: readonly MountInfo[]): MountInfo | undefined {
   return best;
 }
 
+/**
+ * A path a caller passed: a string with no NUL byte (no path holds one; a number was a TypeError
+ * part-way). mountinfo/ stays free of plan/, so this is plan/caller-input.ts's requirePath again.
+ */
+function requirePath(value: unknown, field: string, action: string): asserts value is string {
+  if (typeof value !== "string") throw new PlanError(`${action}: ${field} must be a string, got ${shownValue(value)}`);
+  if (value.includes("\0")) throw new PlanError(`${action}: ${field} ${quotePath(value)} contains a NUL byte`);
+}
+
 /** Mounts at prefix or below it (containerd's PrefixFilter, by component). */
 export function prefixFilter(prefix: string): MountFilter {
+  requirePath(prefix, "prefix", "prefix filter");
   const p = cleanPath(prefix);
   return (m) => under(cleanPath(m.mountpoint), p);
 }
 
 /** Mounts at path or at one of its ancestors (containerd's ParentsFilter, by component). */
 export function parentsFilter(path: string): MountFilter {
+  requirePath(path, "path", "parents filter");
   const p = cleanPath(path);
   return (m) => under(p, cleanPath(m.mountpoint));
 }
@@ -128,6 +141,7 @@ export function fstypeFilter(...types: string[]): MountFilter {
  * not stop at the first match: every mount of a stack matches; lookupMount gives the top.
  */
 export function singleEntryFilter(mountpoint: string): MountFilter {
+  requirePath(mountpoint, "mount point", "single entry filter");
   const p = cleanPath(mountpoint);
   return (m) => cleanPath(m.mountpoint) === p;
 }

@@ -10,6 +10,7 @@
  */
 import type { MountInfo } from "./types.ts";
 import { textFromBytes } from "../path-text.ts";
+import { PlanError, shownValue } from "../errors.ts";
 
 /** A line of mountinfo that does not have the documented shape. */
 export class MountInfoParseError extends Error {
@@ -29,6 +30,7 @@ export class MountInfoParseError extends Error {
  * says what is wrong with it.
  */
 export function parseMountInfo(text: string): MountInfo[] {
+  if (typeof text !== "string") throw new PlanError(`parse mountinfo: expected the table's text, got ${shownValue(text)}`);
   const out: MountInfo[] = [];
   let start = 0;
   for (let lineNumber = 1; start < text.length; lineNumber++) {

@@ -2,6 +2,7 @@
  * The one place mountinfo/ touches the system: reading the table. Everything else here is pure.
  */
 import { readTextFile } from "../sys/file.ts";
+import { PlanError, shownValue } from "../errors.ts";
 import { parseMountInfo, parseMountInfoLenient, type LenientMountInfo } from "./parse.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -10,6 +11,10 @@ import type { MountInfo } from "./types.ts";
  * the calling thread's view, which differs from "self" after a thread-level setns/unshare.
  */
 export function readMountInfo(pid: number | "self" | "thread-self" = "thread-self"): MountInfo[] {
+  // pid is put into a path: "../1" or 1.5 would name another file, or none
+  if (pid !== "self" && pid !== "thread-self" && !(Number.isSafeInteger(pid) && (pid as number) > 0)) {
+    throw new PlanError(`read mountinfo: pid must be a process id (a whole number from 1), "self" or "thread-self", got ${shownValue(pid)}`);
+  }
   return readMountInfoFile(`/proc/${pid}/mountinfo`);
 }
 

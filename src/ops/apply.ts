@@ -4,7 +4,7 @@
  * the dry-run view: every entry's plan for its target as it resolves now.
  */
 import { dirname, isAbsolute, resolve } from "../path.ts";
-import { PlanError, quotePath, SyscallError } from "../errors.ts";
+import { PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
 import { parseApplyInput, ROOT_READONLY_NOT_APPLIED, type ApplyInput } from "../plan/apply-input.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { isBind } from "../plan/mount-request.ts";
@@ -19,6 +19,7 @@ import { checkFsParams } from "./fs-params.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
+import { optionalPath, requireOptionsObject } from "../plan/caller-input.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
 export interface ApplyOptions extends BatchOptions {
@@ -41,6 +42,7 @@ export interface ApplyRequest {
 
 /** Parse the input and find its root. A PlanError for anything wrong, before any mount. */
 export function applyRequest(text: string, options: ApplyOptions = {}): ApplyRequest {
+  checkApplyCall(text, options);
   const name = options.file === undefined || options.file === "-" ? "stdin" : options.file;
   const action = options.action ?? "apply";
   const parsed = parseApplyInput(text, { mkdir: options.mkdir ?? false, name, action });
@@ -52,6 +54,19 @@ export function applyRequest(text: string, options: ApplyOptions = {}): ApplyReq
   if (root === undefined && input.root !== undefined) root = isAbsolute(input.root) ? input.root : resolve(bundle, input.root);
   if (input.rootReadonly) options.warn?.(ROOT_READONLY_NOT_APPLIED);
   return { input, name, action, root };
+}
+
+/**
+ * What applyText, planApply and withMountsFromText are given, before the input is read: its text
+ * a string (JSON.parse would read undefined as the word "undefined"), the options an object,
+ * root and file paths (a number failed as a TypeError, part-way).
+ */
+function checkApplyCall(text: unknown, options: ApplyOptions): void {
+  const action = (typeof options === "object" && options !== null && typeof options.action === "string" && options.action) || "apply";
+  requireOptionsObject(options, action);
+  if (typeof text !== "string") throw new PlanError(`${action}: expected the input's text (a JSON mount list or OCI config), got ${shownValue(text)}`);
+  optionalPath(options.root, "root", action);
+  optionalPath(options.file, "file", action);
 }
 
 /**

@@ -17,6 +17,7 @@ import { Errno } from "../errno.ts";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isPathUnder } from "../mountinfo/lookup.ts";
 import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
+import { requireOptionsObject } from "../plan/caller-input.ts";
 import { hasTransform } from "../plan/activation.ts";
 import { nameEntry, planBatch, planEach, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
 import { runActivatedBatch } from "./activation.ts";
@@ -510,7 +511,8 @@ export interface MountAllOptions extends BatchOptions {
  * the BatchError of the failed entries and what mounted stays. release() unmounts it all.
  */
 export function mountAll(mounts: readonly Mount[], root: string, options: MountAllOptions = {}): BatchOutcome {
-  const entries = entriesFromMounts(mounts, options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined);
+  requireOptionsObject(options, "mount all");
+  const entries = entriesFromMounts(mounts, options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined, "mount all");
   const outcome = runBatch(entries, root, { action: "mount all", ...options });
   if (outcome.error && !options.keepGoing) throw outcome.error;
   return outcome;

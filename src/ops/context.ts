@@ -3,10 +3,12 @@
  * Callers pass a partial context; missing parts default to the real kernel.
  */
 import type { KernelFacts } from "../plan/facts.ts";
+import { PlanError, quotePath, shownValue } from "../errors.ts";
+import { requirePath } from "../plan/caller-input.ts";
 import { libcSyscalls, type ProcessStdio, type Syscalls } from "../sys/seam.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
-import type { RetryPolicy } from "./retry.ts";
+import { checkRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { FakeUnmounts } from "./umount-fake.ts";
 
 export interface OpsContext {
@@ -117,6 +119,8 @@ export const NO_OPTIONS: OpsOptions = Object.freeze({});
 let defaultContext: OpsContext | undefined;
 
 export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
+  // a caller's null or number: one typeof here, rather than a TypeError at the first field read
+  if (typeof options !== "object" || options === null) throw new PlanError(`options must be an object, got ${shownValue(options)}`);
   if (
     options.sys === undefined &&
     options.facts === undefined &&
@@ -141,6 +145,7 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     }
     return defaultContext;
   }
+  checkOpsOptions(options);
   return {
     sys: options.sys ?? libcSyscalls,
     facts: options.facts ?? options.batch?.facts ?? kernelFacts(),
@@ -160,3 +165,23 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     remountReplaces: options.remountReplaces,
   };
 }
+
+/**
+ * The fields of a caller's options that are used later, far from the call (a log line written
+ * after a mount, a helper looked up, an unmount retried): checked when the context is made, so
+ * that a wrong kind is a PlanError before any syscall, not a TypeError part-way.
+ */
+function checkOpsOptions(options: OpsOptions): void {
+  for (const field of CALLBACK_FIELDS) {
+    const value = options[field];
+    if (value !== undefined && typeof value !== "function") throw new PlanError(`options: ${field} must be a function, got ${shownValue(value)}`);
+  }
+  if (options.helperDir !== undefined) {
+    requirePath(options.helperDir, "helperDir", "options");
+    // as helperSearchDirs refuses it, but before a mount that needs no helper goes ahead without a word
+    if (!options.helperDir.startsWith("/")) throw new PlanError(`helper dir ${quotePath(options.helperDir)} is not an absolute path`);
+  }
+  if (options.unmountRetry !== undefined) checkRetryPolicy(options.unmountRetry, "options: unmountRetry");
+}
+
+const CALLBACK_FIELDS = ["log", "warn"] as const;

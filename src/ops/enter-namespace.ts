@@ -18,6 +18,7 @@ import { O } from "../sys/fd.ts";
 import { CLONE } from "../sys/namespace.ts";
 import { NO_OPTIONS, opsContext, type OpsOptions } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { requirePath } from "../plan/caller-input.ts";
 
 const OWN_NAMESPACE = "/proc/thread-self/ns/mnt";
 
@@ -36,6 +37,9 @@ export function mountNamespaceFile(ns: string): string {
 
 /** Move the calling thread into the mount namespace ns names; returns the namespace left and the one entered ("mnt:[4026532178]"). */
 export function enterMountNamespace(ns: string, options: OpsOptions = NO_OPTIONS): { previous: string; current: string } {
+  // a pid as a number names its namespace as its digits do (README: pidOrFile); anything else is no path
+  if (typeof ns === "number" && Number.isSafeInteger(ns) && ns > 0) ns = String(ns);
+  requirePath(ns, "namespace", "enter a mount namespace");
   const ctx = opsContext(options);
   const file = mountNamespaceFile(ns);
   const action = `enter the mount namespace of ${quotePath(ns)}`;

@@ -4,9 +4,10 @@
  * the others), already-mounted lines skipped, `nofail` failures as warnings. mount X: the one
  * line for X.
  */
-import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { BatchError, isErrno, MountkitError, PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
 import { Errno } from "../errno.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
+import { requireOptionsObject, requirePath } from "../plan/caller-input.ts";
 import {
   findFstabLine,
   findFstabPair,
@@ -138,6 +139,12 @@ export interface FstabMountOptions extends OpsOptions {
  * line with both, mounted from that source on that target. A PlanError when no line is found.
  */
 export function fstabRequest(operand: string | { readonly source: string; readonly target: string }, options: FstabMountOptions = {}): BatchEntry {
+  if (typeof operand === "string") requirePath(operand, "operand", "mount");
+  else if (typeof operand === "object" && operand !== null) {
+    requirePath(operand.source, "source", "mount");
+    requirePath(operand.target, "target", "mount");
+  } else throw new PlanError(`mount: expected a mount point or source, or {source, target}, got ${shownValue(operand)}`);
+  requireOptionsObject(options, "mount");
   const lines = readFstabOrDefault(options.file);
   const line = typeof operand === "string" ? findFstabLine(lines, operand, realOrAbsolutePath) : findFstabPair(lines, operand.source, operand.target, realOrAbsolutePath);
   if (line === undefined) {

@@ -13,6 +13,7 @@ import { Errno } from "../errno.ts";
 import { isErrno, MountkitError, SyscallError } from "../errors.ts";
 import { MNT } from "../plan/flags.ts";
 import { idMappingPair } from "../plan/idmap-mapping.ts";
+import { requireFd, requirePath } from "../plan/caller-input.ts";
 import { planIdmapMount, type IdmapAttrs } from "../plan/idmap.ts";
 import { MOUNT_ATTR } from "../plan/mount-api-flags.ts";
 import type { Plan } from "../plan/steps.ts";
@@ -67,6 +68,8 @@ export function openIdmappedTree(
   { readOnly = true, recursive = false }: { readOnly?: boolean; recursive?: boolean } = {},
   options: OpsOptions = {},
 ): number {
+  requirePath(path, "path", "open idmapped tree");
+  requireFd(usernsFd, "user namespace fd", `open idmapped tree of ${path}`);
   const { sys } = opsContext(options);
   try {
     return idmappedClone(sys, path, usernsFd, readOnly ? MOUNT_ATTR.RDONLY : 0, recursive);

@@ -5,6 +5,7 @@
  * LOOP_GET_STATUS64 and BLKSSZGET say of each, opened in /dev.
  */
 import { PlanError, SyscallError } from "../errors.ts";
+import { optionalPath, requireOptionsObject } from "../plan/caller-input.ts";
 import { isLoopDevice } from "../plan/loop.ts";
 import { attachedLoopNames } from "../plan/loop-reuse.ts";
 import { readTextFile } from "../sys/file.ts";
@@ -35,6 +36,9 @@ export interface ListLoopOptions {
  * stat() fails: a missing file lists nothing, and is no error.
  */
 export function listLoopDevices(file?: string, options: ListLoopOptions = {}): LoopDevice[] {
+  // a NUL in file would list the devices of nothing, silently: refused as bad input
+  optionalPath(file, "file", "list loop devices");
+  requireOptionsObject(options, "list loop devices");
   const ctx = opsContext();
   const resolved = file === undefined ? undefined : existingRealpath(file);
   const showing = resolved === undefined ? [] : loopDevicesShowing(resolved, ctx);

@@ -6,7 +6,7 @@
  * unmount; when the mount fails, the device is detached and its fd closed.
  */
 import { Errno } from "../errno.ts";
-import { isErrno, MountFailedError, MountkitError, PlanError, quotePath, renamedPaths, SourceUnusableError, SyscallError } from "../errors.ts";
+import { isErrno, MountFailedError, MountkitError, PlanError, quotePath, renamedPaths, shownValue, SourceUnusableError, SyscallError } from "../errors.ts";
 import { isLoopDevice, loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
 import { readOnlyHelperOptions } from "../plan/helper-options.ts";
@@ -29,7 +29,8 @@ import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
-import { retrySync, type RetryPolicy } from "./retry.ts";
+import { checkRetryPolicy, retrySync, type RetryPolicy } from "./retry.ts";
+import { optionalPath, requireByteCount, requireOptionsObject, requirePath } from "../plan/caller-input.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
 import { absolutePath } from "../sys/cwd.ts";
 import { existingRealpath } from "../sys/realpath.ts";
@@ -456,6 +457,7 @@ export interface LoopAttachment extends AttachedLoop {
  * request as `mountkit loop attach` takes it (DEV, --offset, --sizelimit: ATTACH_LOOP_TERMS).
  */
 export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopAttachment {
+  checkAttachLoopCall(file, options);
   const ctx = opsContext(options);
   const action = `attach ${quotePath(file)} to ${options.device === undefined ? "a loop device" : quotePath(options.device)}`;
   if (options.device !== undefined && !isLoopDevice(options.device)) {
@@ -493,10 +495,31 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
 }
 
 /**
+ * What attachLoop is given, before any call: the file a path; offset and sizeLimit whole byte
+ * counts (a negative or huge one wrapped in the u64 the kernel takes: the device showed another
+ * part of the file, or a NaN one failed in BigInt()); the device a path; the retry a policy.
+ */
+function checkAttachLoopCall(file: unknown, options: AttachLoopOptions): void {
+  requirePath(file, "file", "attach to a loop device");
+  // "" is no file: open("") says ENOENT, as the CLI's "empty FILE" would have it said first
+  if (file === "") throw new PlanError("attach to a loop device: empty file path");
+  requireOptionsObject(options, "attach to a loop device");
+  const action = `attach ${quotePath(file)} to a loop device`;
+  if (options.offset !== undefined) requireByteCount(options.offset, "offset", action);
+  if (options.sizeLimit !== undefined) requireByteCount(options.sizeLimit, "sizeLimit", action);
+  if (options.sectorSize !== undefined && !Number.isSafeInteger(options.sectorSize)) {
+    throw new PlanError(`${action}: sectorSize must be a whole number of bytes, got ${shownValue(options.sectorSize)}`);
+  }
+  optionalPath(options.device, "device", action);
+  if (options.retry !== undefined) checkRetryPolicy(options.retry, action);
+}
+
+/**
  * Detach a loop device (losetup -d): now, or when its last user closes it if it is in use.
  * Anything but a loop device is refused before the ioctl, as losetup does (withLoopDeviceFd).
  */
 export function detachLoop(device: string, options: OpsOptions = {}): void {
+  requirePath(device, "device", "detach");
   const ctx = opsContext(options);
   withLoopDeviceFd(device, `detach ${quotePath(device)}`, ctx, (fd) => ctx.sys.loopClrFd(fd));
 }
@@ -517,6 +540,7 @@ export interface LoopCapacity {
  * ioctl, as detachLoop, for anything but a loop device.
  */
 export function setLoopCapacity(device: string, options: OpsOptions = {}): LoopCapacity {
+  requirePath(device, "device", "set the capacity");
   const ctx = opsContext(options);
   return withLoopDeviceFd(device, `set the capacity of ${quotePath(device)}`, ctx, (fd) => {
     ctx.sys.loopSetCapacity(fd);

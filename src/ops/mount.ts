@@ -5,7 +5,8 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { planMount } from "../plan/mount-plan.ts";
-import { IMAGE_MIN_BYTES, type Mount, type PlanEnv, type SourceKind } from "../plan/mount-request.ts";
+import { IMAGE_MIN_BYTES, validatePath, type Mount, type PlanEnv, type SourceKind } from "../plan/mount-request.ts";
+import { checkMount, requireOptionsObject } from "../plan/caller-input.ts";
 import type { Plan } from "../plan/steps.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { externalHelpers, locateHelpers } from "./helpers.ts";
@@ -42,7 +43,11 @@ export function mount(m: Mount, target: string, options: OpsOptions = NO_OPTIONS
  * target of its own pays for the root's realpath and the walk.
  */
 function placeMount(m: Mount, target: string, options: OpsOptions): { target: string; options: OpsOptions } {
+  // m.target is read here, before planning checks m: a bad one is refused first, before the root's realpath
+  if (typeof m !== "object" || m === null || m.target !== undefined) checkMount(m, "mount");
+  requireOptionsObject(options, "mount");
   if (m.target === undefined || m.target === "") return { target, options };
+  validatePath("target", target);
   const root = canonicalRoot(target);
   const joined = resolveInRoot(root, m.target, options.sys ?? libcSyscalls);
   // A --target-prefix root, if any, holds this one: the mount point is pinned in the outer one.
@@ -55,7 +60,12 @@ function placeMount(m: Mount, target: string, options: OpsOptions): { target: st
  */
 export function mountOn(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
   const ctx = opsContext(options);
-  if (options.onlyOnce === true) refuseMountedAlready(m, target, ctx);
+  if (options.onlyOnce === true) {
+    // the table and the target are read before planning checks the request
+    checkMount(m, "mount");
+    validatePath("target", target);
+    refuseMountedAlready(m, target, ctx);
+  }
   const plan = preparePlan(m, target, ctx);
   try {
     if (options.targetRoot === undefined) runPlan(plan, ctx);
@@ -83,6 +93,9 @@ function refusedOption(err: SyscallError, m: Mount, plan: Plan, ctx: OpsContext)
  * target is created first (mode 0755 unless given), and removed again if the mount fails.
  */
 export function mountMakingTarget(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
+  // its options are read (X-mount.mkdir) and the target made before planning checks them
+  checkMount(m, "mount");
+  validatePath("target", target);
   const placed = placeMount(m, target, options);
   const create = targetCreation(m.options, "X-mount.mkdir");
   if (create === undefined) return mountOn(m, placed.target, placed.options);

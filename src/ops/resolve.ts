@@ -3,7 +3,7 @@
  * readlink from the syscall seam, and the root itself canonicalized once.
  */
 import { Errno } from "../errno.ts";
-import { PlanError, quotePath, SyscallError } from "../errors.ts";
+import { PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
 import { rootPath, type ReadLink } from "../plan/root-path.ts";
 import { realpath } from "../sys/realpath.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
@@ -28,6 +28,9 @@ export function linkReader(sys: Syscalls): ReadLink {
  * with the call that failed and its errno (as umount -R's "not found" says it).
  */
 export function canonicalRoot(root: string, what = "root"): string {
+  if (typeof root !== "string") throw new PlanError(`${what} must be a path, got ${shownValue(root)}`);
+  // "" would be the working directory (absolutePath): a root the caller never named
+  if (root === "") throw new PlanError(`${what}: empty path`);
   try {
     return realpath(absolutePath(root));
   } catch (err) {

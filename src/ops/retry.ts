@@ -3,7 +3,7 @@
  * Errors are matched by errno code, never by message text.
  */
 import { Errno } from "../errno.ts";
-import { SyscallError } from "../errors.ts";
+import { PlanError, shownValue, SyscallError } from "../errors.ts";
 
 export interface RetryPolicy {
   readonly name: string;
@@ -57,6 +57,8 @@ export function pauseMs(policy: RetryPolicy, attempt: number): number {
  * itself (without a closure, on a hot path) passes the number of the next one.
  */
 export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T, firstAttempt = 1): T {
+  checkRetryPolicy(policy, "retry");
+  if (!Number.isInteger(firstAttempt) || firstAttempt < 1) throw new PlanError(`retry: firstAttempt must be a whole number from 1, got ${shownValue(firstAttempt)}`);
   for (let attempt = firstAttempt; ; attempt++) {
     try {
       return fn(attempt);
@@ -69,6 +71,7 @@ export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T, fi
 
 /** Run fn under policy, awaiting between tries. */
 export async function retryAsync<T>(policy: RetryPolicy, fn: (attempt: number) => T | Promise<T>): Promise<T> {
+  checkRetryPolicy(policy, "retry");
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
@@ -79,7 +82,42 @@ export async function retryAsync<T>(policy: RetryPolicy, fn: (attempt: number) =
   }
 }
 
-/** A copy of a policy with some fields changed (tests use short delays). */
+/** A copy of a policy with some fields changed (tests use short delays); a PlanError when the result cannot be run. */
 export function withPolicy(policy: RetryPolicy, change: Partial<RetryPolicy>): RetryPolicy {
-  return { ...policy, ...change };
+  checkRetryPolicy(policy, "retry policy");
+  if (typeof change !== "object" || change === null) throw new PlanError(`retry policy: the change must be an object, got ${shownValue(change)}`);
+  const changed = { ...policy, ...change };
+  checkRetryPolicy(changed, "retry policy");
+  return changed;
+}
+
+/** The longest pause between tries a policy may ask for: an hour, far past any busy mount. */
+const MAX_DELAY_MS = 3_600_000;
+
+/** The most tries a policy may make: at its shortest pause, 0 ms, still a bound. */
+const MAX_ATTEMPTS = 1_000_000;
+
+/**
+ * A caller's policy, checked before the first try: attempts a whole number from 1, pauses finite
+ * and not negative, errnos a list of errno codes. Otherwise a policy with NaN tries fails at its
+ * first retry (Bun.sleepSync refuses a negative pause), and Infinity retries forever.
+ */
+export function checkRetryPolicy(policy: unknown, action: string): asserts policy is RetryPolicy {
+  if (typeof policy !== "object" || policy === null) throw new PlanError(`${action}: expected a retry policy {attempts, delayMs, jitterPerAttemptMs, errnos}, got ${shownValue(policy)}`);
+  const { attempts, delayMs, jitterPerAttemptMs, errnos } = policy as { [K in keyof RetryPolicy]: unknown };
+  if (!Number.isInteger(attempts) || (attempts as number) < 1 || (attempts as number) > MAX_ATTEMPTS) {
+    throw new PlanError(`${action}: attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${shownValue(attempts)}`);
+  }
+  checkPause(delayMs, "delayMs", action);
+  checkPause(jitterPerAttemptMs, "jitterPerAttemptMs", action);
+  if (!Array.isArray(errnos)) throw new PlanError(`${action}: errnos must be a list of errno codes, got ${shownValue(errnos)}`);
+  for (const errno of errnos) {
+    if (!Number.isInteger(errno) || errno <= 0) throw new PlanError(`${action}: errnos must be a list of errno codes (positive whole numbers), got ${shownValue(errno)} in it`);
+  }
+}
+
+function checkPause(value: unknown, field: string, action: string): void {
+  if (typeof value !== "number" || !(value >= 0 && value <= MAX_DELAY_MS)) {
+    throw new PlanError(`${action}: ${field} must be a number of milliseconds from 0 to ${MAX_DELAY_MS}, got ${shownValue(value)}`);
+  }
 }

@@ -25,7 +25,8 @@ import { opsContext } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { fsFailure } from "./targets.ts";
 import { isOwnTempDirName, tempDirOwner, tempMountLocation } from "./temp-location.ts";
-import { unmountAll, type UnmountOptions } from "./unmount.ts";
+import { checkUnmountOptions, unmountAll, type UnmountOptions } from "./unmount.ts";
+import { optionalPath } from "../plan/caller-input.ts";
 import { heldDir, openDirBelow, unmountBeneath, type HeldDir } from "./unmount-beneath.ts";
 
 export interface TempCleanup {
@@ -57,6 +58,8 @@ export interface TempCleanupOptions extends UnmountOptions {
  * maker in another pid namespace cannot be seen from here.)
  */
 export function cleanupTempMounts(options: TempCleanupOptions = {}): TempCleanup {
+  checkUnmountOptions(options, "clean up temp mounts");
+  optionalPath(options.location, "location", "clean up temp mounts");
   const location = options.location ?? tempMountLocation();
   const { sys } = opsContext(options);
   const warnings: MountkitError[] = [];

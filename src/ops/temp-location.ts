@@ -26,6 +26,7 @@ import { chmod, makeUniqueDir, mkdir, mkdirAll } from "../sys/file.ts";
 import { realpath } from "../sys/realpath.ts";
 import { fileType, statxOwnership } from "../sys/stat.ts";
 import { fsFailure } from "./targets.ts";
+import { requirePath } from "../plan/caller-input.ts";
 import { absolutePath } from "../sys/cwd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 
@@ -71,6 +72,7 @@ function ownRuntimeDir(): string {
 
 /** Use dir for temp mounts from now on (containerd's SetTempMountLocation). Returns it canonical. */
 export function setTempMountLocation(dir: string): string {
+  requirePath(dir, "dir", "temp mount location");
   location = createLocation(dir);
   created = true;
   systemTmp = false;

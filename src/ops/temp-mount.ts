@@ -9,6 +9,7 @@ import { fsPath } from "../path-text.ts";
 import { MountkitError, quotePath } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { DEFAULT_TARGET_MODE, entriesFromMounts, type BatchEntry } from "../plan/batch-entry.ts";
+import { checkMountList, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
 import { batchOwnWarnings, runBatch, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { cleanupFailure } from "./temp-cleanup.ts";
@@ -31,7 +32,8 @@ export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "r
  * Overlay mounts lose `volatile` first: overlayfs refuses to mount a volatile upperdir again.
  */
 export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
-  return withTempEntries(entriesFromMounts(mounts, options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined), fn, options);
+  requireOptionsObject(options, "temp mount");
+  return withTempEntries(entriesFromMounts(mounts, options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined, "temp mount"), fn, options);
 }
 
 /**
@@ -39,6 +41,8 @@ export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: strin
  * name, its nofail (a failure is a warning, in the batch's results) and its target creation.
  */
 export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
+  // checked before the dir is made and the mounts made: not a TypeError once they stand
+  requireFunction(fn, "fn", "temp mount");
   const dir = makeTempDir("mount");
   let batch: MountedBatch;
   try {
@@ -107,7 +111,9 @@ export async function withBatch<T>(
 }
 
 /** withTempMount with every mount read-only (an overlay's upperdir becomes its top lowerdir). */
-export function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
+export async function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
+  // as withTempMount names them (readonlyMounts would say "read-only mounts")
+  checkMountList(mounts, "temp mount");
   return withTempMount(readonlyMounts(mounts), fn, options);
 }
 

@@ -16,7 +16,7 @@ import type { Syscalls } from "../sys/seam.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { opsContext } from "./context.ts";
 import { loopDeviceOfImage, unmountAt, type UmountOperandOptions } from "./umount-operand.ts";
-import { blockDeviceNumberOf, isReachableIn, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
+import { blockDeviceNumberOf, checkUnmountCall, isReachableIn, lockedMountError, SubtreeUnmounter, unmountFailures } from "./unmount.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { TrackedMountTable } from "./tracked-mount-table.ts";
 import { mountTableFor } from "./umount-fake.ts";
@@ -37,6 +37,7 @@ export interface AllTargetsOutcome {
  * -R, subtrees (one per command, shared by its operands) makes the unmounts and keeps the table.
  */
 export function unmountAllTargets(operand: string, options: AllTargetsOptions = {}, subtrees?: SubtreeUnmounter): AllTargetsOutcome {
+  checkUnmountCall(operand, options);
   if (options.recursive) return unmountEachSubtree(operand, options, subtrees ?? new SubtreeUnmounter(options));
   return unmountEachMount(operand, options);
 }

@@ -21,7 +21,7 @@ import { NO_OPTIONS, opsContext } from "./context.ts";
 import { detachLoop } from "./loop.ts";
 import { attachedLoopDevice } from "./loop-describe.ts";
 import { loopDevicesShowing } from "./loop-reuse.ts";
-import { mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
+import { checkUnmountCall, mountPointOfDevice, unmount, type UnmountOptions } from "./unmount.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
 import { helperUnmounter, type HelperUnmounter } from "./umount-helper.ts";
 import { statmountUsable, superblockStatus } from "./superblock-status.ts";
@@ -41,6 +41,7 @@ export interface UmountOperandOptions extends UnmountOptions {
 
 /** Unmount what operand names, as umount(8) does for one operand. */
 export function umountOperand(operand: string, options: UmountOperandOptions = NO_OPTIONS): UnmountOrReadOnly {
+  checkUnmountCall(operand, options);
   // A tag names a device only; anything else is tried as a mount point first.
   if (deviceTagOf(operand) === undefined) {
     // No such path: as umount(8), a mount's source name (srv:/exp, a tmpfs's name)

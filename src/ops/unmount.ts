@@ -9,7 +9,7 @@
  */
 import { join, normalize } from "../path.ts";
 import { Errno } from "../errno.ts";
-import { BatchError, isErrno, MountkitError, PlanError, quotePath, SyscallError } from "../errors.ts";
+import { BatchError, isErrno, MountkitError, PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
 import { lookupMount, mountsOfDevice } from "../mountinfo/lookup.ts";
 import type { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
@@ -17,6 +17,7 @@ import { formatFlags, MNT } from "../plan/flags.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { checkUmountFlags } from "../plan/umount-flags.ts";
+import { optionalPath, requireOptionsObject, requirePath } from "../plan/caller-input.ts";
 import { realpath } from "../sys/realpath.ts";
 import { blockDeviceNumber } from "../sys/stat.ts";
 import { deviceTagOf, noDeviceWithTag } from "../plan/device-tag.ts";
@@ -28,7 +29,7 @@ import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { helperUnmounter, type HelperUnmounter } from "./umount-helper.ts";
 import { TrackedMountTable } from "./tracked-mount-table.ts";
 import { mountTableFor } from "./umount-fake.ts";
-import { pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
+import { checkRetryPolicy, pauseMs, retrySync, shouldRetry, UNMOUNT_BUSY, type RetryPolicy } from "./retry.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
 export interface UnmountOptions extends OpsOptions {
@@ -40,6 +41,23 @@ export interface UnmountOptions extends OpsOptions {
   flags?: number;
   /** the EBUSY retry policy; UNMOUNT_BUSY by default */
   retry?: RetryPolicy;
+}
+
+/**
+ * What a caller passed an unmount: target a path (a string with no NUL byte: umount2 would
+ * unmount the path cut there), options an object, its retry policy one that can run. A
+ * PlanError before any call.
+ */
+export function checkUnmountCall(target: unknown, options: unknown, action = "unmount"): asserts target is string {
+  requirePath(target, "target", action);
+  checkUnmountOptions(options, action);
+}
+
+/** The options half of checkUnmountCall. */
+export function checkUnmountOptions(options: unknown, action = "unmount"): void {
+  requireOptionsObject(options, action);
+  const retry = (options as UnmountOptions | undefined)?.retry;
+  if (retry !== undefined) checkRetryPolicy(retry, action);
 }
 
 /** umount2's flags as options ask, refused (PlanError) where umount2 would say EINVAL to any target. */
@@ -137,6 +155,7 @@ function logUmount2(target: string, flags: number, ctx: OpsContext): void {
  * result says whether a mount was removed.
  */
 export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
+  checkUnmountCall(target, options);
   return unmountOnce(target, umountFlags(options, target), options.retry ?? UNMOUNT_BUSY, opsContext(options));
 }
 
@@ -148,6 +167,7 @@ export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): b
  * other mounts hide it is refused: umount2 of that mount point would remove the mount on top.
  */
 export function unmountDevice(path: string, options: UnmountOptions = NO_OPTIONS): string | undefined {
+  checkUnmountCall(path, options);
   const flags = umountFlags(options, path);
   const point = mountPointOfDevice(path, "unmount", options);
   // not mounted any more (unmounted meanwhile): as if it never was
@@ -192,6 +212,7 @@ export function mountPointOfDevice(path: string, action = "unmount", options: Un
  * does not exist has nothing mounted on it. Returns how many mounts were removed.
  */
 export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS): number {
+  checkUnmountCall(target, options);
   return peel(target, options, { removed: 0 });
 }
 
@@ -202,6 +223,7 @@ export function unmountAll(target: string, options: UnmountOptions = NO_OPTIONS)
  * under --fake) is read once, at the end.
  */
 export function unmountStack(target: string, options: UnmountOptions = NO_OPTIONS): number {
+  checkUnmountCall(target, options);
   // a path that does not exist is umount2's ENOENT, as a plain umount says it (not "not mounted")
   const removed = peel(target, options, { removed: 0 }, true);
   const left = reachableMountOrNone(target, options);
@@ -245,6 +267,8 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
  * a stack only becomes reachable once the stack is gone, so passes repeat while they progress.
  */
 export function unmountRecursive(target: string, options: UnmountOptions = NO_OPTIONS): number {
+  // a realpath that fails counts as nothing mounted below: bad input must not read so
+  checkUnmountCall(target, options);
   if (target === "") return 0;
   let resolved: string;
   try {
@@ -302,6 +326,7 @@ export class SubtreeUnmounter {
   readonly #unmounting: Unmounting;
 
   constructor(options: UnmountOptions = NO_OPTIONS) {
+    checkUnmountOptions(options);
     this.#unmounting = unmountingWith(options, "the targets");
     this.table = new TrackedMountTable(() => mountTableFor(options));
   }
@@ -312,6 +337,8 @@ export class SubtreeUnmounter {
 
   /** umount -R TARGET: the top mount at it and everything below; 0 when it is no mount point or does not exist. */
   unmountTarget(target: string): number {
+    // a realpath that fails counts as nothing mounted: bad input must not read so
+    requirePath(target, "target", "unmount");
     let top: MountInfo | undefined;
     try {
       top = this.table.mountAt(realpath(target), this.sys);
@@ -512,6 +539,18 @@ function hasNewMount(now: readonly MountInfo[], before: readonly MountInfo[]): b
  * Every failure is collected; a BatchError names them all. An empty list is a no-op.
  */
 export function unmountMounts(mounts: readonly Mount[], root: string, options: UnmountOptions = NO_OPTIONS): number {
+  // every entry before the first unmount: one that is no Mount (a string's characters) read as
+  // "no target", the root itself, and unmounted it
+  // (only the target is read: type, source and options are not looked at)
+  if (!Array.isArray(mounts)) throw new PlanError(`unmount mounts: expected a list of Mounts, got ${shownValue(mounts)}`);
+  for (let i = 0; i < mounts.length; i++) {
+    const m: unknown = mounts[i];
+    const where = `unmount mounts: entry ${i + 1}`;
+    if (typeof m !== "object" || m === null) throw new PlanError(`${where}: expected a Mount {type, source, target, options}, got ${shownValue(m)}`);
+    optionalPath((m as Mount).target, "target", where);
+  }
+  requirePath(root, "root", "unmount mounts");
+  checkUnmountOptions(options, "unmount mounts");
   // Nothing to unmount is done, whatever the root (containerd's loop never runs either).
   if (mounts.length === 0) return 0;
   const canonical = rootOrAsGiven(root);
@@ -557,6 +596,8 @@ function unmountEach(targets: readonly (() => string)[], options: UnmountOptions
  * this to name an entry's target until it is resolved.
  */
 export function joinUnderRoot(root: string, target: string): string {
+  requirePath(root, "root", "join under root");
+  requirePath(target, "target", "join under root");
   const joined = join(root, normalize(`/${target}`));
   // "/r" for no target, as rootPath resolves it: the name is shown until then
   return joined.length > 1 && joined.endsWith("/") ? joined.slice(0, -1) : joined;

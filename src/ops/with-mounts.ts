@@ -5,6 +5,7 @@
  */
 import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, withTargetCreated } from "../plan/batch-entry.ts";
 import { readonlyMounts } from "../plan/mount-helpers.ts";
+import { requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
 import { batchOwnWarnings, runBatch } from "./batch.ts";
 import { opsContext } from "./context.ts";
@@ -18,6 +19,9 @@ export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing">, Pick
 
 /** Mount the input's list, call fn(root), unmount; errors joined as withTempMount does. */
 export async function withMountsFromText<T>(text: string, options: WithMountsOptions, fn: (root: string) => T | Promise<T>): Promise<T> {
+  // before anything is mounted: not a TypeError once the mounts stand
+  requireFunction(fn, "fn", "with-mounts");
+  requireOptionsObject(options, "with-mounts");
   // messages about the input name with-mounts, as those of the run do
   const request = applyRequest(text, { action: "with-mounts", ...options });
   const rewrite = (entries: typeof request.input.entries) => {

@@ -8,6 +8,7 @@ import { normalize } from "../path.ts";
 import { MS } from "./flags.ts";
 import { isBind, type Mount } from "./mount-request.ts";
 import { classifyOptions, entryOptions } from "./options.ts";
+import { checkMountList } from "./caller-input.ts";
 
 /** Create a missing target: directories with this mode (an empty file for a bind of a file). */
 export interface CreateTarget {
@@ -65,7 +66,9 @@ export function readOnlyAtTheEnd(entry: BatchEntry, devToo: boolean): BatchEntry
  * createTarget, a read-only tmpfs is made so at the end (readOnlyAtTheEnd): the targets inside it
  * are created in it.
  */
-export function entriesFromMounts(mounts: readonly Mount[], createTarget?: CreateTarget): BatchEntry[] {
+export function entriesFromMounts(mounts: readonly Mount[], createTarget?: CreateTarget, action = "mount all"): BatchEntry[] {
+  // each field is read (its options copied) before planning would check it
+  checkMountList(mounts, action);
   return mounts.map((m, i) =>
     withTargetCreated(
       {

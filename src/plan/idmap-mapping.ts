@@ -4,7 +4,7 @@
  * (kernel/user_namespace.c map_write), so a bad mapping is a PlanError before any syscall.
  * Pure.
  */
-import { PlanError } from "../errors.ts";
+import { PlanError, shownValue } from "../errors.ts";
 
 export interface IdMapping {
   /** first id inside the user namespace (the container's view) */
@@ -34,6 +34,7 @@ const DECIMAL = /^[0-9]+$/;
  * All are refused here, each with the mapping it is about.
  */
 export function parseIdMappings(option: MappingOption, text: string): IdMapping[] {
+  if (typeof text !== "string") throw new PlanError(`${option}: expected container:host:size mappings (a string), got ${shownValue(text)}`);
   if (text === "") throw mappingError(option, text, "empty mapping", "give container:host:size, e.g. 0:100000:65536");
   const entries = text.split(",");
   if (entries.length > MAX_MAPPINGS) {

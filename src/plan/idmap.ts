@@ -18,7 +18,8 @@
  *       as detached trees handed to the overlay by fd, or (legacy) mounted in temp dirs.
  * Pure.
  */
-import { NotSupportedError, PlanError, quotePath } from "../errors.ts";
+import { NotSupportedError, PlanError, quotePath, shownValue } from "../errors.ts";
+import { requireBits, requireFd, requirePath } from "./caller-input.ts";
 import { MS } from "./flags.ts";
 import { MS_TO_MOUNT_ATTR } from "./fs-context-flags.ts";
 import { idMappingPair } from "./idmap-mapping.ts";
@@ -40,8 +41,10 @@ const TREE_SLOT = "tree";
 
 /** The plan of idmapMount(): an idmapped clone of source at target, through the caller's fd. */
 export function planIdmapMount(source: string, target: string, usernsFd: number, attrs: IdmapAttrs = {}): Plan {
+  requirePath(source, "source", "idmap mount");
+  requirePath(target, "target", "idmap mount");
   if (source === "" || target === "") throw new PlanError("idmap mount: empty source or target path");
-  if (!Number.isInteger(usernsFd) || usernsFd < 0) throw new PlanError(`idmap mount: invalid user namespace fd ${usernsFd}`);
+  requireFd(usernsFd, "user namespace fd", "idmap mount");
   checkAttrs(attrs);
   return {
     action: `idmap ${quotePath(source)} onto ${quotePath(target)}`,
@@ -52,7 +55,13 @@ export function planIdmapMount(source: string, target: string, usernsFd: number,
   };
 }
 
+const ATTR_FIELDS = ["attrSet", "attrClr", "propagation"] as const;
+
 function checkAttrs(attrs: IdmapAttrs): void {
+  if (typeof attrs !== "object" || attrs === null) throw new PlanError(`idmap mount: attrs must be an object, got ${shownValue(attrs)}`);
+  for (const field of ATTR_FIELDS) {
+    if (attrs[field] !== undefined) requireBits(attrs[field], field, "idmap mount");
+  }
   const set = attrs.attrSet ?? 0;
   const clr = attrs.attrClr ?? 0;
   if ((set | clr) & MOUNT_ATTR.IDMAP) throw new PlanError("idmap mount: MOUNT_ATTR_IDMAP is set by idmapMount itself");

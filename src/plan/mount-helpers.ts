@@ -6,6 +6,7 @@
  * Pure.
  */
 import { MS } from "./flags.ts";
+import { checkMountList, checkOptionList, checkTypeAndOptions } from "./caller-input.ts";
 import type { Mount } from "./mount-request.ts";
 import { entryOptions } from "./entry-options.ts";
 import { classifyOptions } from "./options.ts";
@@ -22,6 +23,7 @@ const VOLATILE_OPTIONS: ReadonlySet<string> = new Set(["volatile", "fsync=volati
  * on). A new array.
  */
 export function removeVolatileOption(mounts: readonly Mount[]): Mount[] {
+  checkMountList(mounts, "remove volatile option", true);
   return mounts.map((m) => {
     if (baseType(m.type) !== "overlay") return m;
     const options = m.options.some(isPacked) ? m.options.flatMap(entryOptions) : m.options;
@@ -42,6 +44,7 @@ const isPacked = (entry: string): boolean => entry.includes(",");
  * image is then an error). A new array of new Mount objects.
  */
 export function readonlyMounts(mounts: readonly Mount[]): Mount[] {
+  checkMountList(mounts, "read-only mounts", true);
   return mounts.map((m) => {
     const transformed = m.type.includes("/");
     const type = transformed ? withoutMkfs(m.type) : m.type;
@@ -75,6 +78,7 @@ function withoutMkfs(type: string): string {
  * `lowerdir=` gets the upper layer, as in containerd: the last one is the one that counts.
  */
 export function readonlyOverlayOptions(options: readonly string[]): string[] {
+  checkOptionList(options, "read-only overlay options");
   let upper: string | undefined;
   const out: string[] = [];
   for (const o of options.some(isPacked) ? options.flatMap(entryOptions) : options) {
@@ -108,6 +112,7 @@ export function readonlyOverlayOptions(options: readonly string[]): string[] {
  * (containerd answers true for any `ro`, even one a later `rw` undid).
  */
 export function readOnly(m: Mount): boolean {
+  checkTypeAndOptions(m, "read-only");
   const type = baseType(m.type);
   if (type === "erofs") return true;
   const options = m.options.some(isPacked) ? m.options.flatMap(entryOptions) : m.options;

@@ -2,6 +2,7 @@
  * planMount: a mount request -> a plan. Each feature is a planner in PLANNERS, tried in
  * order; the first that claims the request plans it. Pure.
  */
+import { PlanError, shownValue } from "../errors.ts";
 import type { KernelFacts } from "./facts.ts";
 import { mountContext, planFor, type Mount, type MountContext, type PlanEnv } from "./mount-request.ts";
 import { setOwnerStep } from "./mountpoint-owner.ts";
@@ -29,6 +30,8 @@ const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPla
 export const PLANNERS: readonly Planner[] = [movePlanner, propagationPlanner, fusePlanner, externalHelperPlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
 export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
+  // the one argument a caller of the pure planner must make: kernelFacts() or factsForVersion()
+  if (typeof facts !== "object" || facts === null) throw new PlanError(`mount: facts must be the kernel's facts (kernelFacts()), got ${shownValue(facts)}`);
   const request = mountContext(mount, target, facts, env);
   const { copyUp } = request.options;
   // tmpcopyup: the tmpfs planned read-write, to be filled before anything else (copy-up.ts)

@@ -3,6 +3,7 @@
  * classified view every planner works from. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
+import { checkMount, requirePath } from "./caller-input.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
 import { deviceTagOf, noDeviceWithTag, type DeviceTag } from "./device-tag.ts";
@@ -115,12 +116,11 @@ export function isTypeUnknown(type: string): boolean {
 
 export function mountContext(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): MountContext {
   validatePath("target", target);
-  if (mount.source.includes("\0")) throw new PlanError(`mount: source ${quotePath(mount.source)} contains a NUL byte`);
-  if (mount.type.includes("\0")) throw new PlanError(`mount: invalid filesystem type ${JSON.stringify(mount.type)}`);
+  // the request as a caller wrote it (JavaScript too): the kind of each field, and no NUL byte
+  checkMount(mount, "mount");
   let idOptions = false;
   let selinuxOptions = false;
   for (const option of mount.options) {
-    if (option.includes("\0")) throw new PlanError(`mount: option ${JSON.stringify(option)} contains a NUL byte`);
     idOptions ||= mayHoldIdOption(option);
     selinuxOptions ||= mayHoldSelinuxOption(option);
   }
@@ -277,6 +277,6 @@ export function isPropagationChange(mount: Mount, options: ClassifiedOptions): b
 }
 
 export function validatePath(what: string, path: string): void {
+  requirePath(path, what, "mount");
   if (path === "") throw new PlanError(`mount: empty ${what} path`);
-  if (path.includes("\0")) throw new PlanError(`mount: ${what} ${quotePath(path)} contains a NUL byte`);
 }

@@ -9,6 +9,7 @@
  * (RESOLVE_IN_ROOT) instead of this path (ops/pinned-target.ts, docs/apply.md).
  */
 import { PlanError, quotePath } from "../errors.ts";
+import { requirePath } from "./caller-input.ts";
 
 /**
  * What a host path is, as the resolver needs to know it: the link's target when it is a
@@ -26,6 +27,9 @@ export const MAX_ROOT_PATH_LINKS = 255;
  * ".." gives the root itself or a path below it, never a path outside it.
  */
 export function rootPath(root: string, path: string, readlink: ReadLink): string {
+  // a NUL would reach readlink(2) and the mount cut short: a path other than the one resolved
+  requirePath(path, "path", "resolve");
+  requirePath(root, "root", `resolve ${quotePath(path)}`);
   if (!root.startsWith("/")) throw new PlanError(`resolve ${quotePath(path)}: root ${quotePath(root)} is not absolute`);
   const base = root.length > 1 && root.endsWith("/") ? root.slice(0, -1) : root;
   const prefix = base === "/" ? "/" : `${base}/`;

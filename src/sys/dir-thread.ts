@@ -10,7 +10,8 @@
  * directory after each mount so it never holds a filesystem busy.
  */
 import { errnoCode } from "../errno.ts";
-import { SyscallError } from "../errors.ts";
+import { PlanError, SyscallError } from "../errors.ts";
+import { refuseNulArgument } from "./libc.ts";
 import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
 
 /**
@@ -90,6 +91,14 @@ let session: { thread: DirThread | undefined } | undefined;
 
 /** One mount(2) from dir: on the thread of withDirThread(), or on a thread of its own. */
 export function mountInDir(dir: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  // The thread passes each string to C (chdir, mount): one holding a NUL is refused here, as
+  // mount() refuses it, before the thread starts.
+  const call = "mount(2)";
+  refuseNulArgument(dir, "chdir(2)", "path", dir);
+  refuseNulArgument(source, call, "source", source, target);
+  refuseNulArgument(target, call, "target", target);
+  refuseNulArgument(fstype, call, "filesystem type", source, target);
+  refuseNulArgument(data, call, "data", source, target);
   if (session) {
     // A thread closed by a timeout is replaced, so one lost answer does not fail the session.
     if (session.thread === undefined || session.thread.closed) session.thread = new DirThread();
@@ -109,6 +118,7 @@ export function mountInDir(dir: string, source: string | null, target: string, f
  * or, when fn returns a promise, when that settles. Nested calls share the outer thread.
  */
 export function withDirThread<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new PlanError(`dir thread: fn must be a function, got ${fn === null ? "null" : typeof fn}`);
   if (session) return fn();
   const own = { thread: undefined as DirThread | undefined };
   session = own;

@@ -31,7 +31,13 @@ export function lastErrno(): number {
  * file: refuse it before the call (EINVAL), as node:fs refuses it.
  */
 export function refuseNul(path: string, syscall: string): void {
-  if (path.includes("\0")) throw new SyscallError(syscall, Errno.EINVAL, [path]);
+  if (path.includes("\0")) throw nulRefused(syscall, "path", [path]);
+}
+
+/** The EINVAL of a call not made: `argument` holds a NUL byte. paths: what the call was about. */
+export function nulRefused(syscall: string, argument: string, paths: readonly (string | null | undefined)[]): SyscallError {
+  const named = paths.filter((p): p is string => typeof p === "string" && p !== "");
+  return new SyscallError(syscall, Errno.EINVAL, named).withDetails(`not called: its ${argument} holds a NUL byte, where C would read its end`);
 }
 
 /**
@@ -41,6 +47,22 @@ export function refuseNul(path: string, syscall: string): void {
 export function cPath(path: string, syscall: string): string | Uint8Array {
   refuseNul(path, syscall);
   return cText(path);
+}
+
+/**
+ * A `cstring` argument that is no path (a filesystem type, mount data, an fsconfig key or value),
+ * refused as cPath refuses a path, the error naming the argument and the paths the call is about
+ * (arguments, not a list: no array made on every call). null stays NULL.
+ */
+export function cArgument(text: string | null, syscall: string, argument: string, path?: string | null, otherPath?: string | null): string | Uint8Array | null {
+  if (text === null) return null;
+  refuseNulArgument(text, syscall, argument, path, otherPath);
+  return cText(text);
+}
+
+/** cArgument's refusal alone, for a string handed to C elsewhere (another thread). */
+export function refuseNulArgument(text: string | null, syscall: string, argument: string, path?: string | null, otherPath?: string | null): void {
+  if (text !== null && text.includes("\0")) throw nulRefused(syscall, argument, [path, otherPath]);
 }
 
 /** The SyscallError for the call that just failed. */

@@ -3,8 +3,8 @@
  * binary runs on glibc versions without the wrappers. Each wrapper names the call it makes.
  * Syscall numbers are the asm-generic ones shared by x86_64 and arm64.
  */
-import { bindLibc, syscallFailure } from "./libc.ts";
-import { cText, textFromBytes } from "../path-text.ts";
+import { bindLibc, cArgument, cPath, syscallFailure } from "./libc.ts";
+import { textFromBytes } from "../path-text.ts";
 import { readSome } from "./fd.ts";
 import { MOUNT_ATTR_SIZE } from "../plan/mount-api-flags.ts";
 
@@ -58,13 +58,21 @@ function check(ret: number, syscall: string, path?: string | null, otherPath?: s
 
 /** open_tree(dfd, path, flags) -> a mount fd (a detached clone with OPEN_TREE_CLONE) */
 export function openTree(dfd: number, path: string, flags: number): number {
-  return check(withStrings().syscall(SYS.open_tree, dfd, cText(path), flags, null, 0, 0), "open_tree(2)", path);
+  return check(withStrings().syscall(SYS.open_tree, dfd, cPath(path, "open_tree(2)"), flags, null, 0, 0), "open_tree(2)", path);
 }
 
 /** move_mount(fromDfd, fromPath, toDfd, toPath, flags) */
 export function moveMount(fromDfd: number, fromPath: string, toDfd: number, toPath: string, flags: number): void {
   check(
-    withStrings().syscall(SYS.move_mount, fromDfd, cText(fromPath), toDfd, cText(toPath), flags, 0),
+    withStrings().syscall(
+      SYS.move_mount,
+      fromDfd,
+      cArgument(fromPath, "move_mount(2)", "from path", fromPath, toPath),
+      toDfd,
+      cArgument(toPath, "move_mount(2)", "to path", fromPath, toPath),
+      flags,
+      0,
+    ),
     "move_mount(2)",
     fromPath,
     toPath,
@@ -73,12 +81,16 @@ export function moveMount(fromDfd: number, fromPath: string, toDfd: number, toPa
 
 /** fsopen(fsname, flags) -> a filesystem context fd */
 export function fsopen(fsname: string, flags: number): number {
-  return check(withLeadingString().syscall(SYS.fsopen, fsname, flags, 0, 0, 0, 0), "fsopen(2)");
+  return check(withLeadingString().syscall(SYS.fsopen, cArgument(fsname, "fsopen(2)", "filesystem type"), flags, 0, 0, 0, 0), "fsopen(2)");
 }
 
 /** fsconfig(fd, cmd, key, value, aux); value is a string or NULL */
 export function fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void {
-  check(withKeyValue().syscall(SYS.fsconfig, fd, cmd, key, cText(value), aux, 0), "fsconfig(2)", value);
+  check(
+    withKeyValue().syscall(SYS.fsconfig, fd, cmd, cArgument(key, "fsconfig(2)", "key", key), cArgument(value, "fsconfig(2)", "value", value), aux, 0),
+    "fsconfig(2)",
+    value,
+  );
 }
 
 /** fsmount(fsfd, flags, attrFlags) -> a detached mount fd */
@@ -114,7 +126,7 @@ export function mountSetattr(
   setU64(1, attrClr);
   setU64(2, propagation);
   setU64(3, usernsFd);
-  check(withBuffer().syscall(SYS.mount_setattr, dfd, cText(path), flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
+  check(withBuffer().syscall(SYS.mount_setattr, dfd, cPath(path, "mount_setattr(2)"), flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
 }
 
 /**

@@ -18,9 +18,9 @@
  */
 import { ptr } from "bun:ffi";
 import { Errno } from "../errno.ts";
-import { SyscallError } from "../errors.ts";
+import { PlanError, SyscallError } from "../errors.ts";
 import { FD_CLOEXEC, fdFlags, O, writeAll } from "./fd.ts";
-import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
+import { bindLibc, lastErrno, nulRefused, syscallFailure } from "./libc.ts";
 import { SIGSET_BYTES } from "./sigset.ts";
 import { bytesFromText, cText, textFromBytes } from "../path-text.ts";
 import { environment } from "./command-line.ts";
@@ -104,6 +104,7 @@ export type ProcessStdio = "capture" | "capture-each" | "inherit" | "stdout-to-s
  * the child was reaped by someone else, so its status is lost.
  */
 export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment(), stdio: ProcessStdio = "capture"): ProcessExit {
+  checkSpawnStrings(path, argv, env);
   if (stdio === "inherit" || stdio === "stdout-to-stderr") {
     const pid = spawn(path, argv, env, { stdoutToStderr: stdio === "stdout-to-stderr" });
     return { pid, ...decodeStatus(waitFor(pid, path)), output: "" };
@@ -159,6 +160,7 @@ export function currentEnvironment(): string[] {
  * pass U+FFFD's bytes (path-text.ts), or leave a signal ignored (it resets every one).
  */
 export function startProcess(file: string, argv: readonly string[], env: readonly string[], keepIgnored: readonly number[] = []): number {
+  checkSpawnStrings(file, argv, env);
   return spawn(file, argv, env, { searchPath: true, keepIgnored });
 }
 
@@ -265,6 +267,30 @@ function readOutput(fd: number): string {
 
 function expectZero(rc: number, path: string): void {
   if (rc !== 0) throw new SyscallError("posix_spawn(3)", rc, [path]);
+}
+
+/**
+ * What posix_spawn is given, before anything is made for it (a memfd for the output): strings in
+ * lists, each passed to C whole. A NUL byte would end an argument there, and the path (a helper
+ * run with less than asked, another file run): refused, naming the call and the path. A value of
+ * another kind is the caller's mistake (a PlanError), where `${5}` would have passed "5".
+ */
+function checkSpawnStrings(path: unknown, argv: unknown, env: unknown): void {
+  if (typeof path !== "string") throw new PlanError(`run a process: path must be a string, got ${kindOf(path)}`);
+  if (path.includes("\0")) throw nulRefused("posix_spawn(3)", "path", [path]);
+  for (const [name, list] of [["argv", argv], ["env", env]] as const) {
+    if (!Array.isArray(list)) throw new PlanError(`run ${path}: ${name} must be a list of strings, got ${kindOf(list)}`);
+    for (let i = 0; i < list.length; i++) {
+      const item: unknown = list[i];
+      if (typeof item !== "string") throw new PlanError(`run ${path}: ${name}[${i}] must be a string, got ${kindOf(item)}`);
+      if (item.includes("\0")) throw nulRefused("posix_spawn(3)", `${name}[${i}]`, [path]);
+    }
+  }
+}
+
+/** What a value that should have been a string is, for a message. */
+function kindOf(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "string" ? JSON.stringify(value) : typeof value;
 }
 
 /** A NULL-terminated char *[] and the buffers its pointers point into (keep them alive). */

@@ -2,7 +2,7 @@
  * statfs(2) and statx(2) (the mount ID, a file's identity and its type, what a copy of it
  * needs), bound from libc.
  */
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, cPath, syscallFailure } from "./libc.ts";
 import { readU64 } from "./u64.ts";
 import { cText } from "../path-text.ts";
 
@@ -77,7 +77,7 @@ const statxView = new DataView(statxBuffer.buffer);
 
 /** statfs(path, &buf) */
 export function statfs(path: string): Statfs {
-  if (libc().statfs(cText(path), statfsBuffer) !== 0) throw syscallFailure("statfs(2)", [path]);
+  if (libc().statfs(cPath(path, "statfs(2)"), statfsBuffer) !== 0) throw syscallFailure("statfs(2)", [path]);
   return {
     type: Number(statfsView.getBigInt64(STATFS_F_TYPE, true)),
     flags: Number(statfsView.getBigInt64(STATFS_F_FLAGS, true)),
@@ -98,7 +98,7 @@ export interface FilesystemSpace {
 
 /** statfs(path, &buf)'s counts: exact (a u64 each), for the rare caller that prints them. */
 export function statfsSpace(path: string): FilesystemSpace {
-  if (libc().statfs(cText(path), statfsBuffer) !== 0) throw syscallFailure("statfs(2)", [path]);
+  if (libc().statfs(cPath(path, "statfs(2)"), statfsBuffer) !== 0) throw syscallFailure("statfs(2)", [path]);
   const field = (offset: number) => statfsView.getBigUint64(offset, true);
   return {
     blockSize: field(STATFS_F_FRSIZE) || field(STATFS_F_BSIZE),
@@ -116,7 +116,7 @@ export function statfsSpace(path: string): FilesystemSpace {
  * succeeds and leaves stx_mnt_id 0): the caller must find the mount another way.
  */
 export function statxMountId(path: string): number | undefined {
-  if (libc().statx(AT_FDCWD, cText(path), AT_NO_AUTOMOUNT, STATX_MNT_ID, statxBuffer) !== 0) {
+  if (libc().statx(AT_FDCWD, cPath(path, "statx(2)"), AT_NO_AUTOMOUNT, STATX_MNT_ID, statxBuffer) !== 0) {
     throw syscallFailure("statx(2)", [path]);
   }
   return mountIdOfStatx(statxView);
@@ -128,7 +128,7 @@ export function statxMountId(path: string): number | undefined {
  * STATX_MNT_ID_UNIQUE out of stx_mask (before Linux 6.8).
  */
 export function statxUniqueMountId(path: string): number | undefined {
-  if (libc().statx(AT_FDCWD, cText(path), AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE, statxBuffer) !== 0) {
+  if (libc().statx(AT_FDCWD, cPath(path, "statx(2)"), AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE, statxBuffer) !== 0) {
     throw syscallFailure("statx(2)", [path]);
   }
   if ((statxView.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID_UNIQUE) === 0) return undefined;
@@ -163,7 +163,7 @@ export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
  * same identity.
  */
 export function statxIdentity(dfd: number, path: string, flags: number): FileIdentity {
-  if (libc().statx(dfd, cText(path), flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  if (libc().statx(dfd, cPath(path, "statx(2)"), flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   return identityOfStatx(statxView);
 }
 
@@ -252,7 +252,7 @@ export interface FileNode {
  * a later call on that fd acts on, whatever has been renamed over its path since.
  */
 export function statxNode(dfd: number, path: string, flags: number): FileNode {
-  if (libc().statx(dfd, cText(path), flags, STATX_TYPE, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  if (libc().statx(dfd, cPath(path, "statx(2)"), flags, STATX_TYPE, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   const type = typeOfStatx(statxView);
   // every S_IFMT value the kernel has is in FILE_TYPES
   if (type === undefined) throw new Error(`statx(2): unknown file type in stx_mode ${statxView.getUint16(STATX_OFFSET.mode, true).toString(8)}`);
@@ -277,7 +277,7 @@ export interface Ownership {
  * permission bits; followLinks: without AT_SYMLINK_NOFOLLOW (a /proc/self/fd link's file).
  */
 export function statxOwnership(path: string, followLinks = false): Ownership {
-  if (libc().statx(AT_FDCWD, cText(path), followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_MODE, statxBuffer) !== 0) {
+  if (libc().statx(AT_FDCWD, cPath(path, "statx(2)"), followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_MODE, statxBuffer) !== 0) {
     throw syscallFailure("statx(2)", [path]);
   }
   return {
@@ -331,7 +331,7 @@ export interface FileStatus {
  * of dfd's own file; with AT_SYMLINK_NOFOLLOW, of a symlink itself).
  */
 export function statxFile(dfd: number, path: string, flags: number): FileStatus {
-  if (libc().statx(dfd, cText(path), flags, STATX_BASIC_STATS | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  if (libc().statx(dfd, cPath(path, "statx(2)"), flags, STATX_BASIC_STATS | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   const mask = statxView.getUint32(STATX_OFFSET.mask, true);
   const type = typeOfStatx(statxView);
   if (type === undefined) throw new Error(`statx(2): unknown file type in stx_mode ${statxView.getUint16(STATX_OFFSET.mode, true).toString(8)}`);

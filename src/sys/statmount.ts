@@ -9,6 +9,8 @@
  */
 import { bindLibc, syscallFailure } from "./libc.ts";
 import { readU64, writeU64 } from "./u64.ts";
+import { Errno } from "../errno.ts";
+import { SyscallError } from "../errors.ts";
 
 /** The syscall number, shared by x86_64 and arm64 (asm-generic). */
 export const SYS_STATMOUNT = 457;
@@ -93,6 +95,14 @@ const statusView = new DataView(status.buffer);
  * not unique), ENOSYS (before Linux 6.8, or a seccomp filter that does not know it), EPERM.
  */
 export function statmount(mountId: number, mask: number): MountStatus {
+  // written in two u32 halves: -1 went as 2^64 - 1, 1.5 as 1, NaN as 0, and 2^53 + 2 rounded;
+  // refused, as a NUL in a path is (libc.ts), before the call
+  if (!Number.isSafeInteger(mountId) || mountId < 0) {
+    throw new SyscallError("statmount(2)", Errno.EINVAL).withDetails(`not called: mount ID ${String(mountId)} is no whole number from 0 to 2^53 - 1`);
+  }
+  if (!Number.isSafeInteger(mask) || mask < 0) {
+    throw new SyscallError("statmount(2)", Errno.EINVAL).withDetails(`not called: mask ${String(mask)} is no whole number from 0 to 2^53 - 1`);
+  }
   requestView.setUint32(MNT_ID_REQ_OFFSET.size, MNT_ID_REQ_SIZE, true);
   writeU64(requestView, MNT_ID_REQ_OFFSET.mntId, mountId);
   writeU64(requestView, MNT_ID_REQ_OFFSET.param, mask);

@@ -4,8 +4,8 @@
  * O_PATH fd of a symlink: the symlink itself, as l*xattr would), with no name looked up.
  */
 import { Errno } from "../errno.ts";
-import { bindLibc, cPath, lastErrno, syscallFailure } from "./libc.ts";
-import { cText, textFromBytes } from "../path-text.ts";
+import { bindLibc, cArgument, cPath, lastErrno, syscallFailure } from "./libc.ts";
+import { textFromBytes } from "../path-text.ts";
 
 const libc = bindLibc({
   listxattr: { args: ["cstring", "ptr", "u64"], returns: "i64" },
@@ -31,14 +31,14 @@ export function listXattrs(path: string): string[] {
 
 /** getxattr(path, name): the attribute's value. */
 export function getXattr(path: string, name: string): Uint8Array {
-  const key = cText(name);
+  const key = cArgument(name, "getxattr(2)", "name", path, name);
   return readSized("getxattr(2)", path, (buffer) => libc().getxattr(cPath(path, "getxattr(2)"), key, buffer, buffer?.byteLength ?? 0));
 }
 
 /** setxattr(path, name, value, 0): created or replaced. */
 export function setXattr(path: string, name: string, value: Uint8Array): void {
   // an empty value is passed as NULL with size 0, which setxattr(2) takes as such
-  if (libc().setxattr(cPath(path, "setxattr(2)"), cText(name), value.byteLength === 0 ? null : value, value.byteLength, 0) !== 0) throw syscallFailure("setxattr(2)", [path]);
+  if (libc().setxattr(cPath(path, "setxattr(2)"), cArgument(name, "setxattr(2)", "name", path, name), value.byteLength === 0 ? null : value, value.byteLength, 0) !== 0) throw syscallFailure("setxattr(2)", [path]);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
+import { SyscallError } from "../../src/errors.ts";
 import { kernelFacts, probeKernelFacts } from "../../src/ops/features.ts";
 import { mount } from "../../src/ops/mount.ts";
 import type { KernelFacts } from "../../src/plan/facts.ts";
@@ -55,6 +56,19 @@ describe("statmount(2) as the kernel fills it", () => {
       attributes: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID,
     });
     expect(libcSyscalls.statmount(id, STATMOUNT.SB_BASIC)).toMatchObject({ mask: STATMOUNT.SB_BASIC, superblockFlags: SB.RDONLY | SB.LAZYTIME, mountId: 0, oldMountId: 0 });
+  });
+
+  test("a mount ID no u64 holds exactly is refused before the call, not rounded to another mount's (id + 0.5 read mount id)", () => {
+    ws.fresh("statmount-bad-id");
+    const t = tmpfs([]);
+    const id = libcSyscalls.statxUniqueMountId(t)!;
+    expect(libcSyscalls.statmount(id, STATMOUNT.MNT_BASIC).mountId).toBe(id);
+    for (const bad of [id + 0.5, -1, NaN, 2 ** 64]) {
+      const err = caught(() => libcSyscalls.statmount(bad, STATMOUNT.MNT_BASIC)) as SyscallError;
+      expect(err).toBeInstanceOf(SyscallError);
+      expect([err.syscall, err.errnoName, err.details]).toEqual(["statmount(2)", "EINVAL", [`not called: mount ID ${bad} is no whole number from 0 to 2^53 - 1`]]);
+    }
+    expect((caught(() => libcSyscalls.statmount(id, -1)) as SyscallError).details).toEqual(["not called: mask -1 is no whole number from 0 to 2^53 - 1"]);
   });
 
   test("mountinfo's ID is refused (EINVAL), and a unique ID no longer mounted is ENOENT", () => {
