@@ -53,6 +53,7 @@ const processesRun = (sys: ReturnType<typeof recording>) => sys.log.filter((c) =
 describe("mkfs/ with the loop handler", () => {
   test("first use: the real mkfs.ext4 makes the image, its loop device is mounted; nothing else is left; a second use reuses it", async () => {
     const { images, image } = imagePath("mkfs-loop");
+    ws.umask(0o022); // open(2) takes the umask from 0640, as it does from containerd's
     const root = dir("root");
     dir("root", "data");
     unmountAfter(join(root, "data"));

@@ -61,6 +61,14 @@ export function workspace() {
       cleanups.push(() => batch.release());
       return batch;
     },
+    /**
+     * This process's umask for the rest of the test (the binary it starts inherits it), the
+     * machine's restored after it: a mode the kernel takes the umask from is then the test's own.
+     */
+    umask(mask: number): void {
+      const saved = process.umask(mask);
+      cleanups.push(() => void process.umask(saved));
+    },
     /** Unmount everything stacked on path after the test (register parents before children). */
     unmountAfter(path: string): void {
       cleanups.push(() => unmountAll(path));
