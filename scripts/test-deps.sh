@@ -10,6 +10,12 @@ for pair in cc:gcc strace:strace mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:f
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || need="$need $pkg"
 done
+# ...and the headers cc compiles them against: gcc only recommends libc6-dev, which an apt set
+# not to install recommends (or a cc that came without it) leaves out.
+for pair in /usr/include/stdio.h:libc6-dev /usr/include/linux/mount.h:linux-libc-dev; do
+  file=${pair%%:*}; pkg=${pair#*:}
+  [ -f "$file" ] || need="$need $pkg"
+done
 if [ -n "$need" ]; then
   echo "npm test: installing$need" >&2
   export DEBIAN_FRONTEND=noninteractive
