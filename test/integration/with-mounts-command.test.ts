@@ -26,7 +26,7 @@ afterEach(() => {
 function setUp(label: string) {
   s = scratch(label);
   const location = s.path("tmp");
-  mkdirSync(location);
+  mkdirSync(location, { mode: 0o700 }); // 0700 whatever the umask: mountkit refuses a location its group or others may write to
   const list = s.path("list.json");
   writeFileSync(list, JSON.stringify([{ type: "tmpfs", source: "wm-t", target: "/t", options: ["size=1m"] }]));
   const env = { ...process.env, MOUNTKIT_STRATEGY: "", MOUNTKIT_TMPDIR: location };
