@@ -14,6 +14,15 @@ if ! "$BUN" --version >/dev/null 2>&1; then
   exit 1
 fi
 command -v unshare >/dev/null || { echo "npm test: unshare (util-linux) is missing" >&2; exit 1; }
+# The tests run helper scripts and programs they write into their scratch directories under
+# $TMPDIR (else /tmp): on a noexec mount some 80 of them fail, each with posix_spawn's EACCES.
+tmp=${TMPDIR:-/tmp}
+case ",$(findmnt -n -o VFS-OPTIONS -T "$tmp" 2>/dev/null)," in
+*,noexec,*)
+  echo "npm test: $tmp is on a noexec mount, and the tests run programs they write there: set TMPDIR to a directory that allows exec" >&2
+  exit 1
+  ;;
+esac
 
 scripts/test-deps.sh
 node_modules/.bin/tsc --noEmit -p .
