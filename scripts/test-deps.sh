@@ -1,13 +1,20 @@
 #!/bin/sh
 # Debian packages the tests use (cc compiles the struct-layout checks against the C headers;
 # sfdisk writes the partition tables PARTUUID= and PARTLABEL= are found in; bindfs is a libfuse
-# daemon that refuses options it does not know, beside fuse-overlayfs, which ignores them).
+# daemon that refuses options it does not know, beside fuse-overlayfs, which ignores them;
+# mkfs.xfs makes the xfs image of containerd's TestLookupWithXFS).
 # Installed when missing (npm test runs as root); a package that cannot be had fails the run.
 set -eu
 need=""
-for pair in cc:gcc strace:strace mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs bindfs:bindfs sfdisk:fdisk; do
+for pair in cc:gcc strace:strace mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs bindfs:bindfs sfdisk:fdisk mkfs.xfs:xfsprogs; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || need="$need $pkg"
+done
+# ...and the headers cc compiles them against: gcc only recommends libc6-dev, which an apt set
+# not to install recommends (or a cc that came without it) leaves out.
+for pair in /usr/include/stdio.h:libc6-dev /usr/include/linux/mount.h:linux-libc-dev; do
+  file=${pair%%:*}; pkg=${pair#*:}
+  [ -f "$file" ] || need="$need $pkg"
 done
 if [ -n "$need" ]; then
   echo "npm test: installing$need" >&2

@@ -12,6 +12,11 @@ export interface Fault {
   readonly errno: number;
   /** when a target/path argument is given, only calls on that path count */
   readonly path?: string;
+  /**
+   * only calls whose first argument is a descriptor open on this path count (an ioctl on one
+   * device, where the calls before it may ask other devices: other processes' too)
+   */
+  readonly fdPath?: string;
   /** the syscall named in the error; "<name>(2)" by default */
   readonly syscall?: string;
   /**
@@ -47,6 +52,7 @@ export function injectFaults(real: Syscalls, faults: FaultPlan): InjectedSyscall
       const paths = args.filter((a): a is string => typeof a === "string");
       list.forEach((fault, i) => {
         if (fault.path !== undefined && !paths.includes(fault.path) && !paths.some((p) => fdPathNames(real, p, fault.path!))) return;
+        if (fault.fdPath !== undefined && !(typeof args[0] === "number" && fdOpenOn(real, args[0], fault.fdPath))) return;
         const n = (matched[i] = (matched[i] ?? 0) + 1);
         if (fault.calls === "always" || fault.calls.includes(n)) {
           const error = new SyscallError(fault.syscall ?? `${name}(2)`, fault.errno, paths);
@@ -73,4 +79,13 @@ export function injectFaults(real: Syscalls, faults: FaultPlan): InjectedSyscall
 function fdPathNames(real: Syscalls, path: string, wanted: string): boolean {
   const fd = /^\/proc\/self\/fd\/\d+(?=\/\.$|$)/.exec(path);
   return fd !== null && real.readlink(fd[0]) === wanted;
+}
+
+/** Whether descriptor fd is open on the file at wanted (readlink of /proc/self/fd/N). */
+function fdOpenOn(real: Syscalls, fd: number, wanted: string): boolean {
+  try {
+    return real.readlink(`/proc/self/fd/${fd}`) === wanted;
+  } catch {
+    return false;
+  }
 }

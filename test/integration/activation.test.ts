@@ -24,7 +24,15 @@ beforeAll(requireRootNamespace);
 const ws = workspace();
 const { dir, unmountAfter } = ws;
 let s: Scratch;
-const fresh = (label: string) => (s = ws.fresh(label));
+let location: string;
+/** A scratch dir, and a temp mount location of its own: the activation dirs looked for are this test's alone. */
+const fresh = (label: string) => {
+  s = ws.fresh(label);
+  location = ws.tempLocation();
+  return s;
+};
+/** runCli with the test's temp mount location */
+const cli = (args: string[]) => runCli(args, { env: { ...process.env, MOUNTKIT_STRATEGY: "", MOUNTKIT_TMPDIR: location } });
 
 const activationDirs = () => readdirSync(tempMountLocation()).filter((n) => n.startsWith("mountkit-activate-"));
 const tableSize = () => mountTable().length;
@@ -208,8 +216,8 @@ describe("mountAll with containerd's transforms", () => {
     });
     expect(seen).toEqual({ written: "in the upper dir", motd: "from the layer\n", write: "EROFS" });
     expect(tableSize()).toBe(before);
-    // neither the temp mount's dir nor the activation's (the scratch dirs are mountkit-test-*)
-    expect(readdirSync(tempMountLocation()).filter((n) => n.startsWith("mountkit-") && !n.startsWith("mountkit-test-"))).toEqual([]);
+    // neither the temp mount's dir nor the activation's
+    expect(readdirSync(location)).toEqual([]);
     await expectFreed(rw);
     await expectFreed(layer);
   });
@@ -285,7 +293,7 @@ describe("mountkit apply with containerd's transforms", () => {
     unmountAfter(root);
     const file = s.path("list.json");
     writeFileSync(file, JSON.stringify(snapshotList(rw, layer, "ext4")));
-    const dry = runCli(["apply", "--dry-run", "--root", root, file]);
+    const dry = cli(["apply", "--dry-run", "--root", root, file]);
     expect(dry).toMatchObject({ code: 0, stderr: "" });
     const headers = dry.stdout.split("\n").filter((l) => l.startsWith("# "));
     expect(headers).toEqual([
@@ -300,12 +308,12 @@ describe("mountkit apply with containerd's transforms", () => {
     expect(activationDirs()).toEqual([]);
     expect(loopDevicesOf(rw).sysfs).toEqual([]);
 
-    const real = runCli(["apply", "--root", root, "--json", file]);
+    const real = cli(["apply", "--root", root, "--json", file]);
     expect(real).toMatchObject({ code: 0, stderr: "" });
     expect(JSON.parse(real.stdout).entries.map((e: { where: string; status: string }) => [e.where, e.status])).toEqual([["entry 3", "mounted"]]);
     expect(readFileSync(join(root, "etc/motd"), "utf8")).toBe("from the layer\n");
     expect(activationDirs()).toEqual([]);
-    expect(runCli(["umount", root])).toMatchObject({ code: 0, stderr: "" });
+    expect(cli(["umount", root])).toMatchObject({ code: 0, stderr: "" });
     await expectFreed(rw);
     await expectFreed(layer);
     expect(existsSync(root)).toBe(true);

@@ -108,6 +108,8 @@ describe("mountkit bench --json", () => {
     // Temp dirs the bench must not use (its temp mounts live on its own scratch tmpfs), on a
     // filesystem its namespace does not cover.
     const temp = mkdtempSync("/var/tmp/mountkit-bench-test-");
+    // a umask that leaves directories group-writable: the bench's temp location is its own 0700
+    const umask = process.umask(0o002);
     try {
       const names = [
         "bind",
@@ -154,6 +156,7 @@ describe("mountkit bench --json", () => {
       expect(byName["fuse-overlayfs"].group).toBe("fuse");
       expectNothingLeft(run.pid, report, [temp]);
     } finally {
+      process.umask(umask);
       rmSync(temp, { recursive: true, force: true });
     }
   });

@@ -43,7 +43,7 @@ describe("mountkit cleanup", () => {
   test("a dead process's and an old-style directory are unmounted and removed; a running process's is left until --include-running", () => {
     s = scratch("cleanup-cli");
     const location = s.path("tmp");
-    mkdirSync(location);
+    mkdirSync(location, { mode: 0o700 }); // 0700 whatever the umask: mountkit refuses a location its group or others may write to
     running = Bun.spawn(["sleep", "60"]);
     const crashed = join(location, `mountkit-mount-${deadPid()}-aaaaaa`);
     mkdirSync(crashed);
@@ -141,7 +141,7 @@ describe("mountkit cleanup", () => {
   test("a temp dir made by a mountkit process at work carries its pid: with-mounts' root survives a cleanup run meanwhile", async () => {
     s = scratch("cleanup-cli-with");
     const location = s.path("tmp");
-    mkdirSync(location);
+    mkdirSync(location, { mode: 0o700 }); // 0700 whatever the umask: mountkit refuses a location its group or others may write to
     const list = s.path("list.json");
     writeFileSync(list, JSON.stringify([{ type: "tmpfs", source: "at-work", target: "/", options: [] }]));
     const ready = s.path("ready");

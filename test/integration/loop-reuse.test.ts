@@ -12,6 +12,7 @@ import { mount } from "../../src/ops/mount.ts";
 import { unmount, unmountAll } from "../../src/ops/unmount.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
+import { O } from "../../src/sys/fd.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { BINARY, runCli } from "../support/cli.ts";
@@ -415,10 +416,12 @@ test("a device detached between the look and LOOP_GET_STATUS64 (ENXIO) is passed
   const img = image();
   const t = dir("m");
   unmountAfter(t);
+  attachedByHand(image("other")); // another file's device, asked first (as other processes' are)
   const device = attachedByHand(img);
-  const sys = injectFaults(libcSyscalls, { loopGetStatus64: { calls: [1], errno: Errno.ENXIO } });
+  // the fault on this device's fd: the look asks every attached device
+  const sys = injectFaults(libcSyscalls, { loopGetStatus64: { calls: [1], errno: Errno.ENXIO, fdPath: device } });
   mount({ type: "ext4", source: img, options: ["loop"] }, t, { sys });
-  expect(sys.counts.loopGetStatus64).toBe(1); // the device by hand was found, and its status asked
+  expect(sys.log).toContainEqual(["open", device, O.RDONLY | O.CLOEXEC]); // the device by hand was found, and its status asked
   expect(sourceAt(t)).not.toBe(device);
   expect(loopDevicesOf(img).sysfs).toHaveLength(2);
   unmountAll(t);
@@ -430,7 +433,7 @@ test("any other failure of LOOP_GET_STATUS64 stops the mount: the device's fd cl
   const img = image();
   const t = dir("m");
   const device = attachedByHand(img);
-  const sys = injectFaults(libcSyscalls, { loopGetStatus64: { calls: [1], errno: Errno.EIO, syscall: "ioctl(LOOP_GET_STATUS64)" } });
+  const sys = injectFaults(libcSyscalls, { loopGetStatus64: { calls: [1], errno: Errno.EIO, syscall: "ioctl(LOOP_GET_STATUS64)", fdPath: device } });
   const before = openFds();
   const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { sys })) as SyscallError;
   expect(err).toBeInstanceOf(SyscallError);

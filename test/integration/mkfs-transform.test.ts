@@ -29,9 +29,14 @@ const activationDirs = () => readdirSync(tempMountLocation()).filter((n) => n.st
 /** The hidden files an image is formatted under, left in dir. */
 const formattingLeftovers = (d: string) => readdirSync(d).filter((n) => n.includes(".mkfs-"));
 
+let location: string;
+/** runCli with the test's temp mount location */
+const cli = (args: string[]) => runCli(args, { env: { ...process.env, MOUNTKIT_STRATEGY: "", MOUNTKIT_TMPDIR: location } });
+
 /** An image path in a fresh scratch dir; any loop device of it is detached after the test, whatever happens. */
 function imagePath(label: string): { images: string; image: string } {
   ws.fresh(label);
+  location = ws.tempLocation(); // the activation dirs looked for are this test's alone
   const images = dir("images");
   const image = join(images, "rw.img");
   ws.cleanups.push(() => detachLoopDevicesOf(image));
@@ -53,6 +58,7 @@ const processesRun = (sys: ReturnType<typeof recording>) => sys.log.filter((c) =
 describe("mkfs/ with the loop handler", () => {
   test("first use: the real mkfs.ext4 makes the image, its loop device is mounted; nothing else is left; a second use reuses it", async () => {
     const { images, image } = imagePath("mkfs-loop");
+    ws.umask(0o022); // open(2) takes the umask from 0640, as it does from containerd's
     const root = dir("root");
     dir("root", "data");
     unmountAfter(join(root, "data"));
@@ -84,7 +90,7 @@ describe("mkfs/ with the loop handler", () => {
     mountAll(loopList(image, "/data"), root, { sys: again });
     expect(processesRun(again)).toEqual([]); // the image exists: no mkfs
     expect(readFileSync(join(root, "data/kept"), "utf8")).toBe("written in the first use\n");
-    expect(runCli(["umount", join(root, "data")])).toMatchObject({ code: 0, stderr: "" });
+    expect(cli(["umount", join(root, "data")])).toMatchObject({ code: 0, stderr: "" });
     await expectFreed(image);
   });
 
@@ -100,21 +106,21 @@ describe("mkfs/ with the loop handler", () => {
         { type: "format/mkdir/bind", source: "{{ mount 0 }}/upper", options: ["X-containerd.mkdir.path={{ mount 0 }}/upper:0755", "rw", "rbind"] },
       ]),
     );
-    const dry = runCli(["apply", "--root", root, "--dry-run", "--json", list]);
+    const dry = cli(["apply", "--root", root, "--dry-run", "--json", list]);
     expect(dry.code).toBe(0);
     const planned = JSON.parse(dry.stdout).entries;
     expect(planned[0].prepare).toEqual([`if ${image} does not exist: create it (67108864 bytes) under a temporary name, mkfs.ext4 -q FILE, rename it into place`]);
     expect(planned[1].prepare[0]).toMatch(/^mkdir .*\/1\/upper \(0755\) beneath /);
     expect(existsSync(image)).toBe(false); // the dry run made nothing
 
-    const real = runCli(["apply", "--root", root, "--json", list]);
+    const real = cli(["apply", "--root", root, "--json", list]);
     expect(real).toMatchObject({ code: 0, stderr: "" });
     const [bind] = mountsUnder(root);
     expect(bind).toMatchObject({ fstype: "ext4", root: "/upper" });
     expect(bind!.source).toMatch(/^\/dev\/loop\d+$/);
     expect(holdsExt4(image)).toBe(true);
     expect(activationDirs()).toEqual([]);
-    expect(runCli(["umount", root])).toMatchObject({ code: 0, stderr: "" });
+    expect(cli(["umount", root])).toMatchObject({ code: 0, stderr: "" });
     await expectFreed(image);
   });
 });

@@ -18,6 +18,7 @@ const sourcesAt = (target: string) => mountsUnder(target).filter((m) => m.mountp
 
 test("-m creates a missing target and its parents (0755, or -mMODE / --mkdir=MODE); from an fstab line too; a failed mount removes what it made", () => {
   const s = ws.fresh("mount-m");
+  ws.umask(0o022); // mkdir(2) takes the umask from 0755, as it does from util-linux's
   const [plain, moded, fromFstab] = [s.path("a", "b"), s.path("c"), s.path("d", "e")];
   for (const t of [plain, moded, fromFstab]) unmountAfter(t);
   expect(runCli(["mount", "-m", "-t", "tmpfs", "mk-m", plain]).code).toBe(0);

@@ -151,7 +151,7 @@ describe("the binary", () => {
   test("with-mounts (started by posix_spawnp for such an argument) passes SIGTERM on to the command, then cleans up", async () => {
     s = scratch("non-utf8-with-mounts-signal");
     const location = s.path("tmp");
-    mkdirSync(location);
+    mkdirSync(location, { mode: 0o700 }); // 0700 whatever the umask: mountkit refuses a location its group or others may write to
     writeFileSync(`${s.dir}/list.json`, JSON.stringify([{ type: "tmpfs", source: "wm-signal", target: "/", options: [] }]));
     const ready = s.path("ready");
     // exec: the pid signalled is mountkit's, not bash's

@@ -28,8 +28,7 @@ const { cleanups, dir, unmountAfter } = ws;
 /** A scratch dir with its own temp mount location, and an ext4 image holding content/. */
 function setUp(label: string) {
   const s = ws.fresh(label);
-  const temp = dir("temp");
-  setTempMountLocation(temp);
+  const temp = setTempMountLocation(s.path("temp")); // made 0700, whatever the umask
   const content = dir("content");
   mkdirSync(`${content}/sub/deeper`, { recursive: true });
   writeFileSync(`${content}/sub/file`, "in sub");

@@ -2,7 +2,7 @@
 // directory made there, not only the location itself, fails with the hint to set
 // MOUNTKIT_TMPDIR, and nothing is left mounted. Root, private namespace, the built binary.
 import { beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { runCli, type CliResult } from "../support/cli.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
@@ -16,6 +16,7 @@ const HINT = "set MOUNTKIT_TMPDIR to a writable directory";
 /** A directory that exists and that nothing can be made in: a read-only bind mount of itself. */
 function readOnlyLocation(): string {
   const location = dir("read-only-tmp");
+  chmodSync(location, 0o700); // else, where the umask leaves it group-writable, the ownership check refuses it first
   unmountAfter(location);
   for (const args of [["--bind", location, location], ["-o", "remount,bind,ro", location]]) {
     const r = Bun.spawnSync(["mount", ...args]);
@@ -54,6 +55,7 @@ test("a legacy idmapped overlay's temp lowers (one layer's own temp mount, and t
 test("a full temp location (a tmpfs of two inodes): the temp lowers made inside the temp dir fail with the hint too", () => {
   fresh("tmploc-full-idmap");
   const location = dir("full-tmp");
+  chmodSync(location, 0o700);
   unmountAfter(location);
   // the root and one directory: the temp dir is made, the first directory inside it is not
   const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "nr_inodes=2,size=1m", "full", location]);

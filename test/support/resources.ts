@@ -2,9 +2,11 @@
  * What a test checks was not left behind: open file descriptors and Worker threads of this
  * process. Loop devices are checked per device in loop tests (others use loop devices too).
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { loopDevicesOf as loopDevicesInSysfs } from "../../src/bench/workloads/loop.ts";
+import { opsContext } from "../../src/ops/context.ts";
 import { detachLoop } from "../../src/ops/loop.ts";
+import { loopDevicesShowing } from "../../src/ops/loop-reuse.ts";
 
 /** This process's open fds and what each points to (readlink of /proc/self/fd/N). */
 export type FdSnapshot = ReadonlyMap<number, string>;
@@ -95,9 +97,16 @@ export function loopDevicesOf(image: string): { sysfs: string[]; losetup: string
   return { sysfs: sysfs.sort(), losetup: losetup.sort() };
 }
 
-/** Detach every loop device still bound to image: a test's cleanup, whatever the test did. */
+/**
+ * Detach every loop device still bound to image: a test's cleanup, whatever the test did. By
+ * name, and by device and inode while image exists: a device attached in a mount namespace that
+ * is gone shows the name from its detached mount's root, which lacks the mount point when the
+ * image's directory is on a filesystem of its own (/mountkit-test-x/a where /tmp is a tmpfs).
+ */
 export function detachLoopDevicesOf(image: string): void {
-  for (const device of loopDevicesOf(image).sysfs) {
+  const devices = new Set(loopDevicesOf(image).sysfs);
+  if (existsSync(image)) for (const device of loopDevicesShowing(image, opsContext())) devices.add(device);
+  for (const device of devices) {
     try {
       detachLoop(device);
     } catch {

@@ -6,6 +6,7 @@
 import { afterEach } from "bun:test";
 import { mkdirSync } from "node:fs";
 import type { MountedBatch } from "../../src/ops/batch.ts";
+import { resetTempMountLocation, setTempMountLocation } from "../../src/ops/temp-location.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { detachLoopDevicesOf, makeExt4Image } from "./resources.ts";
 import { scratch } from "./root.ts";
@@ -56,10 +57,28 @@ export function workspace() {
       cleanups.push(() => detachLoopDevicesOf(path));
       return path;
     },
+    /**
+     * A temp mount location of this test's own (tmp in its scratch dir), the library's until
+     * the test ends: what mountkit leaves there is this test's alone, where the default (/tmp)
+     * may hold other processes' mountkit-* dirs. The binary takes it as MOUNTKIT_TMPDIR.
+     */
+    tempLocation(): string {
+      const location = setTempMountLocation(here().path("tmp"));
+      cleanups.push(() => resetTempMountLocation());
+      return location;
+    },
     /** Release a batch's mounts after the test (release() is idempotent: a test may release it first); the batch itself. */
     releaseAfter<T extends MountedBatch>(batch: T): T {
       cleanups.push(() => batch.release());
       return batch;
+    },
+    /**
+     * This process's umask for the rest of the test (the binary it starts inherits it), the
+     * machine's restored after it: a mode the kernel takes the umask from is then the test's own.
+     */
+    umask(mask: number): void {
+      const saved = process.umask(mask);
+      cleanups.push(() => void process.umask(saved));
     },
     /** Unmount everything stacked on path after the test (register parents before children). */
     unmountAfter(path: string): void {

@@ -13,6 +13,7 @@
  * The legacy strategy's temp dirs go to the workload's own tmpfs (the temp mount location is
  * set for the workload and reset after it).
  */
+import { join } from "node:path";
 import { Errno } from "../../errno.ts";
 import { SyscallError } from "../../errors.ts";
 import { closeUsernsFds, usernsFd } from "../../ops/idmap.ts";
@@ -114,9 +115,9 @@ function idmapOverlay(layers: number, strategy: Strategy): Workload {
     setup(dir, host): PreparedWorkload {
       const { lowers, upper, work } = containerdLayers(dir, layers);
       const target = makeDir(dir, "merged");
-      const temp = makeDir(dir, "tmp");
+      // made 0700 by setTempMountLocation: a mkdir of the caller's umask (002) leaves it group-writable, which it refuses
+      const temp = setTempMountLocation(join(dir, "tmp"));
       const options = [`lowerdir=${lowers.join(":")}`, `upperdir=${upper}`, `workdir=${work}`, ...IDMAP_OPTIONS];
-      setTempMountLocation(temp);
       libcSyscalls.close(usernsFd(BENCH_ID_MAP, BENCH_ID_MAP)); // made once and cached
       const cArgs = [target, upper, work, BENCH_ID_MAP, BENCH_ID_MAP, ...(strategy === "legacy" ? [temp] : []), ...lowers];
       const mountkit: CliCommand[] = [
