@@ -50,7 +50,7 @@ function openTreeStep(source: string, slot: string, attrs: IdmapAttrs): OpenTree
 }
 
 function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attrs: IdmapAttrs, overlayLayer: boolean): MountSetattrStep {
-  return {
+  const step: { -readonly [K in keyof MountSetattrStep]: MountSetattrStep[K] } = {
     op: "mount_setattr",
     slot,
     tree: source,
@@ -58,9 +58,11 @@ function idmapSetattrStep(source: string, slot: string, usernsSlot: string, attr
     attrSet: MOUNT_ATTR.IDMAP | (attrs.attrSet ?? 0),
     attrClr: attrs.attrClr ?? 0,
     usernsSlot,
-    ...(attrs.propagation === undefined ? {} : { propagation: attrs.propagation }),
-    ...(overlayLayer ? { overlayLayer: true as const } : {}),
   };
+  // set only when there: no spread of a throwaway object on every idmapped mount's plan
+  if (attrs.propagation !== undefined) step.propagation = attrs.propagation;
+  if (overlayLayer) step.overlayLayer = true;
+  return step;
 }
 
 /**

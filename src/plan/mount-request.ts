@@ -115,12 +115,17 @@ export function isTypeUnknown(type: string): boolean {
 }
 
 export function mountContext(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): MountContext {
-  validatePath("target", target);
-  // the request as a caller wrote it (JavaScript too): the kind of each field, and no NUL byte
-  checkMount(mount, "mount");
+  // The request as a caller wrote it (JavaScript too): the kind of each field, and no NUL byte.
+  // Tested here inline, each option in the loop planning makes anyway (planning's cost is the
+  // code it touches: docs/bench.md); checkMount and validatePath name what is wrong.
+  if (!isPlainRequest(mount, target)) {
+    validatePath("target", target);
+    checkMount(mount, "mount");
+  }
   let idOptions = false;
   let selinuxOptions = false;
   for (const option of mount.options) {
+    if (typeof option !== "string" || option.includes("\0")) checkMount(mount, "mount");
     idOptions ||= mayHoldIdOption(option);
     selinuxOptions ||= mayHoldSelinuxOption(option);
   }
@@ -273,6 +278,23 @@ export function isPropagationChange(mount: Mount, options: ClassifiedOptions): b
     options.data.length === 0 &&
     (mount.source === "" || mount.source === "none") &&
     (isTypeUnknown(mount.type) || mount.type === "none")
+  );
+}
+
+/** Whether target and mount's fields but its options are what checkMount and validatePath take, in one expression. */
+function isPlainRequest(mount: Mount, target: string): boolean {
+  return (
+    typeof target === "string" &&
+    target !== "" &&
+    !target.includes("\0") &&
+    typeof mount === "object" &&
+    mount !== null &&
+    typeof mount.type === "string" &&
+    typeof mount.source === "string" &&
+    Array.isArray(mount.options) &&
+    !mount.type.includes("\0") &&
+    !mount.source.includes("\0") &&
+    (mount.target === undefined || (typeof mount.target === "string" && !mount.target.includes("\0")))
   );
 }
 
