@@ -155,8 +155,8 @@ function logUmount2(target: string, flags: number, ctx: OpsContext): void {
  * result says whether a mount was removed.
  */
 export function unmount(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
-  // the common call in one test (umount2 refuses a NUL itself); checkUnmountCall names what is wrong
-  if (typeof target !== "string" || (options !== NO_OPTIONS && (typeof options !== "object" || options === null || options.retry !== undefined))) checkUnmountCall(target, options);
+  // the common call in one test; checkUnmountCall names what is wrong
+  if (typeof target !== "string" || target.includes("\0") || (options !== NO_OPTIONS && (typeof options !== "object" || options === null || options.retry !== undefined))) checkUnmountCall(target, options);
   return unmountOnce(target, umountFlags(options, target), options.retry ?? UNMOUNT_BUSY, opsContext(options));
 }
 
