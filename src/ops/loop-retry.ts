@@ -9,14 +9,19 @@ import type { RetryPolicy } from "./retry.ts";
  * binds it; the others' LOOP_CONFIGURE (or LOOP_SET_FD) then fails with EBUSY. Ask for another
  * device: containerd's setupLoop tries 99 times, pausing a random 0..attempt*10 ms so racing
  * processes spread out (after util-linux losetup's create_loop).
+ *
+ * ENXIO too, beyond containerd: the process that won the device may detach it again at once
+ * (losetup FILE; losetup -d DEV), and from its LOOP_CLR_FD to its close the kernel refuses every
+ * open(2) of the device with ENXIO (lo_open, Lo_rundown; Linux 6.11). That device was never
+ * this attach's either: another free one is asked for, as after EBUSY.
  */
 export const LOOP_ATTACH_BUSY: RetryPolicy = {
   name: "loop-attach-busy",
   attempts: 99,
   delayMs: 0,
   jitterPerAttemptMs: 10,
-  errnos: [Errno.EBUSY],
-  reason: "another process bound the free loop device first (containerd setupLoop, util-linux create_loop)",
+  errnos: [Errno.EBUSY, Errno.ENXIO],
+  reason: "another process bound the free loop device first, or was detaching it (containerd setupLoop, util-linux create_loop)",
 };
 
 /**

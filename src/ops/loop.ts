@@ -404,9 +404,10 @@ export function loopHint(err: SyscallError, file: string, known: LoopHintContext
 
 /**
  * What went wrong getting a free device: LOOP_CTL_GET_FREE found none unbound and could not add
- * one; the device it gave has no node in /dev; or every device it gave was bound by another
- * process first, as many times as the policy tries. Their errnos alone (ENOSPC, ENODEV, ENOENT,
- * EBUSY) read as a full disk, an unknown filesystem type, a missing file, a busy mount point.
+ * one; the device it gave has no node in /dev; or every device it gave was bound (or being
+ * detached) by another process first, as many times as the policy tries. Their errnos alone
+ * (ENOSPC, ENODEV, ENOENT, EBUSY, ENXIO) read as a full disk, an unknown filesystem type, a
+ * missing file, a busy mount point, a missing device.
  */
 function freeDeviceHint(err: SyscallError): string | undefined {
   if (err.syscall === "ioctl(LOOP_CTL_GET_FREE)") {
@@ -417,6 +418,8 @@ function freeDeviceHint(err: SyscallError): string | undefined {
   if (device === undefined) return undefined;
   if (err.errno === Errno.ENOENT) return `${device}, the free device the kernel gave, has no node in /dev (a static /dev, as in a container: mount devtmpfs on /dev, or mknod it)`;
   if (err.errno === Errno.EBUSY) return "another process bound each free loop device first, every time one was tried: many are being attached at once; try again";
+  // the open(2) of a device another process was detaching (LOOP_ATTACH_BUSY retries it)
+  if (err.errno === Errno.ENXIO) return "another process was detaching each free loop device as it was opened, every time one was tried: many are being attached and detached at once; try again";
   return undefined;
 }
 
@@ -435,7 +438,7 @@ export interface AttachLoopOptions extends OpsOptions {
   sectorSize?: number;
   /** this device ("/dev/loopN", losetup DEV FILE) instead of a free one; EBUSY when it is attached already */
   device?: string;
-  /** the EBUSY race policy; LOOP_ATTACH_BUSY by default */
+  /** the policy of the race for a free device (EBUSY, ENXIO); LOOP_ATTACH_BUSY by default */
   retry?: RetryPolicy;
   /**
    * losetup --nooverlap: a device attached to the file over the same range already is
