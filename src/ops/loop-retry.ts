@@ -36,3 +36,19 @@ export const LOOP_STATUS_AGAIN: RetryPolicy = {
   errnos: [Errno.EAGAIN],
   reason: "LOOP_SET_STATUS64 may answer EAGAIN while the device is busy (util-linux repeat_on_eagain)",
 };
+
+/**
+ * The wait for /dev/loop-control's lock (ops/loop-lock.ts), which another mountkit process holds
+ * while it looks for a device its image is attached to and attaches one: tens of microseconds
+ * with LOOP_CONFIGURE, 12-20 ms with LOOP_SET_STATUS64, seconds only while that says EAGAIN
+ * (LOOP_STATUS_AGAIN). Asked again every millisecond for about five seconds; after that the
+ * holder is taken to be stuck, and the attach goes on without the lock, as mount(8) always does.
+ */
+export const LOOP_SETUP_LOCK: RetryPolicy = {
+  name: "loop-setup-lock",
+  attempts: 5000,
+  delayMs: 1,
+  jitterPerAttemptMs: 0,
+  errnos: [Errno.EAGAIN],
+  reason: "another process holds /dev/loop-control's lock while it looks for an attached device and attaches one (systemd's loop-util takes the same lock)",
+};

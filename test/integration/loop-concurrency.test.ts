@@ -7,13 +7,15 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { Errno } from "../../src/errno.ts";
+import { Errno, errnoCode } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { attachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
+import { LOCK, O } from "../../src/sys/fd.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { BINARY, type CliResult } from "../support/cli.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
@@ -112,6 +114,83 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
     });
   });
 }
+
+describe("one image mounted from many processes at once", () => {
+  // Each looks for a device the image is attached to, and attaches one when it finds none: two
+  // that look at once both found none, and the image got two devices (two block caches under
+  // one filesystem). /dev/loop-control's lock makes each look-and-attach one step.
+  for (const strategy of ["fd", "legacy"] as Strategy[]) {
+    test(`every mount shares one device, freed at the last unmount (${strategy === "fd" ? "LOOP_CONFIGURE" : "LOOP_SET_FD"})`, async () => {
+      ws.fresh(`loop-same-${strategy}`);
+      const img = image("img", 4);
+      const targets = Array.from({ length: 8 }, (_, i) => dir(`m${i}`));
+      for (const t of targets) unmountAfter(t);
+      // before, about one round in two got a second device (or more)
+      for (let round = 0; round < 5; round++) {
+        const results = await runAtOnce(targets.map((t) => [BINARY, "mount", "-o", "loop", img, t]), { ...process.env, MOUNTKIT_STRATEGY: strategy });
+        expectAllSucceeded(results);
+        const devices = loopDevicesOf(img).sysfs;
+        expect([round, devices.length]).toEqual([round, 1]);
+        expect(targets.map(sourceAt)).toEqual(targets.map(() => devices[0]));
+        await unmountAndExpectFreed([img], targets);
+      }
+    });
+  }
+
+  test("loop attach -L from many processes: one device, which each prints", async () => {
+    ws.fresh("loop-same-attach-L");
+    const img = image("img", 4);
+    for (let round = 0; round < 5; round++) {
+      const results = await runAtOnce(Array.from({ length: 6 }, () => [BINARY, "loop", "attach", "-L", img]));
+      expectAllSucceeded(results);
+      const devices = loopDevicesOf(img).sysfs;
+      expect([round, devices.length]).toEqual([round, 1]);
+      expect(new Set(results.map((r) => r.stdout.trim()))).toEqual(new Set(devices));
+      detachLoopDevicesOf(img);
+      await expectFreed(img);
+    }
+  });
+
+  test("while another process holds the lock, a loop mount neither looks nor attaches; once it is let go, it does", async () => {
+    ws.fresh("loop-lock-held");
+    const img = image("img", 4);
+    const t = dir("m");
+    unmountAfter(t);
+    const control = libcSyscalls.open("/dev/loop-control", O.RDWR | O.CLOEXEC);
+    let proc: ReturnType<typeof Bun.spawn> | undefined;
+    try {
+      libcSyscalls.flock(control, LOCK.EX, "/dev/loop-control");
+      proc = Bun.spawn([BINARY, "mount", "-o", "loop", img, t], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      await Bun.sleep(300);
+      // not a timing check: whenever this runs, the mount is waiting for the lock
+      expect(proc.exitCode).toBeNull();
+      expect(loopDevicesOf(img).sysfs).toEqual([]);
+    } finally {
+      libcSyscalls.close(control);
+    }
+    expect(await proc!.exited).toBe(0);
+    expect(sourceAt(t)).toBe(loopDevicesOf(img).sysfs[0]);
+    unmountAll(t);
+    await expectFreed(img);
+  });
+
+  test("a lock flock(2) refuses is a warning: the mount goes on without it", async () => {
+    ws.fresh("loop-lock-refused");
+    const img = image("img", 4);
+    const t = dir("m");
+    unmountAfter(t);
+    const sys = injectFaults(libcSyscalls, { flock: { calls: "always", errno: errnoCode("ENOLCK")! } });
+    const warnings: string[] = [];
+    mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts: probeKernelFacts("fd"), sys, warn: (w) => warnings.push(w) });
+    expect(sys.counts.flock).toBe(1); // ENOLCK is not waited out
+    expect(warnings).toEqual([
+      "/dev/loop-control: flock(2): ENOLCK: its lock was not had (another process has held it for seconds): looking for a device attached to the image and attaching one without it, as mount(8) does; a mount of the same image at this moment may get a device of its own",
+    ]);
+    expect(sourceAt(t)).toBe(loopDevicesOf(img).sysfs[0]);
+    unmountAll(t);
+    await expectFreed(img);
+  });
+});
 
 describe("a free device another process detaches as it is opened", () => {
   // losetup FILE; losetup -d DEV: from the LOOP_CLR_FD to its close, open(2) of the device is
