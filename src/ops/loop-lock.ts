@@ -8,22 +8,24 @@
  * first's device and shares it. Only processes that take the lock are ordered: mount(8) and
  * containerd take none, and one of them racing mountkit can still attach a device of its own.
  */
+import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { LOCK, O } from "../sys/fd.ts";
 import { LOOP_CONTROL_PATH } from "../sys/loop.ts";
 import type { OpsContext } from "./context.ts";
 import { LOOP_SETUP_LOCK } from "./loop-retry.ts";
 import { closeQuietly } from "./plan-handles.ts";
-import { retrySync } from "./retry.ts";
+import { retrySync, type RetryPolicy } from "./retry.ts";
 
 /**
  * run(control) with /dev/loop-control open (control, for LOOP_CTL_GET_FREE) and locked; the lock
  * goes with the fd, closed when run returns or throws. A control that cannot be opened is
  * run(undefined): the attach opens it itself and names what is wrong (no loop module, not
  * root), and a device found attached, or named by loop=, needs none. A lock not had within
- * LOOP_SETUP_LOCK is a warning, and run goes on without it.
+ * policy (held by another process all that time), or refused, is a warning, and run goes on
+ * without it.
  */
-export function withLoopSetupLock<T>(ctx: OpsContext, run: (control: number | undefined) => T): T {
+export function withLoopSetupLock<T>(ctx: OpsContext, run: (control: number | undefined) => T, policy: RetryPolicy = LOOP_SETUP_LOCK): T {
   const { sys } = ctx;
   let control: number;
   try {
@@ -34,20 +36,21 @@ export function withLoopSetupLock<T>(ctx: OpsContext, run: (control: number | un
     return run(undefined);
   }
   try {
-    lockOrWarn(control, ctx);
+    lockOrWarn(control, policy, ctx);
     return run(control);
   } finally {
     closeQuietly(sys, control);
   }
 }
 
-function lockOrWarn(control: number, ctx: OpsContext): void {
+function lockOrWarn(control: number, policy: RetryPolicy, ctx: OpsContext): void {
   try {
-    retrySync(LOOP_SETUP_LOCK, () => ctx.sys.flock(control, LOCK.EX | LOCK.NB, LOOP_CONTROL_PATH));
+    retrySync(policy, () => ctx.sys.flock(control, LOCK.EX | LOCK.NB, LOOP_CONTROL_PATH));
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
+    const why = err.errno === Errno.EAGAIN ? "another process held its lock all the time it was asked for" : "the kernel refused its lock";
     ctx.warn?.(
-      `${LOOP_CONTROL_PATH}: flock(2): ${err.errnoName}: its lock was not had (another process has held it for seconds): looking for a device attached to the image and attaching one without it, as mount(8) does; a mount of the same image at this moment may get a device of its own`,
+      `${LOOP_CONTROL_PATH}: flock(2): ${err.errnoName}: ${why}: looking for a device attached to the image, and attaching one, without it, as mount(8) does; a mount of the same image at this moment may get a device of its own`,
     );
   }
 }

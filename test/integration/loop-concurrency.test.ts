@@ -10,8 +10,12 @@ import { join } from "node:path";
 import { Errno, errnoCode } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
+import { opsContext } from "../../src/ops/context.ts";
 import { attachLoop } from "../../src/ops/loop.ts";
+import { withLoopSetupLock } from "../../src/ops/loop-lock.ts";
+import { LOOP_SETUP_LOCK } from "../../src/ops/loop-retry.ts";
 import { mount } from "../../src/ops/mount.ts";
+import { withPolicy } from "../../src/ops/retry.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
 import { LOCK, O } from "../../src/sys/fd.ts";
@@ -184,11 +188,30 @@ describe("one image mounted from many processes at once", () => {
     mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts: probeKernelFacts("fd"), sys, warn: (w) => warnings.push(w) });
     expect(sys.counts.flock).toBe(1); // ENOLCK is not waited out
     expect(warnings).toEqual([
-      "/dev/loop-control: flock(2): ENOLCK: its lock was not had (another process has held it for seconds): looking for a device attached to the image and attaching one without it, as mount(8) does; a mount of the same image at this moment may get a device of its own",
+      "/dev/loop-control: flock(2): ENOLCK: the kernel refused its lock: looking for a device attached to the image, and attaching one, without it, as mount(8) does; a mount of the same image at this moment may get a device of its own",
     ]);
     expect(sourceAt(t)).toBe(loopDevicesOf(img).sysfs[0]);
     unmountAll(t);
     await expectFreed(img);
+  });
+
+  test("a lock held past the policy's wait: a warning, the run goes on, /dev/loop-control is closed", () => {
+    ws.fresh("loop-lock-held-long");
+    // EWOULDBLOCK every time, as from a holder that never lets go (stopped, or hung)
+    const sys = injectFaults(libcSyscalls, { flock: { calls: "always", errno: Errno.EAGAIN } });
+    const warnings: string[] = [];
+    const before = openFds();
+    const ran = withLoopSetupLock({ ...opsContext({ sys }), warn: (w) => warnings.push(w) }, (control) => control, withPolicy(LOOP_SETUP_LOCK, { attempts: 3, delayMs: 0 }));
+    expect(typeof ran).toBe("number");
+    expect(sys.counts.flock).toBe(3);
+    expect(warnings).toEqual([
+      "/dev/loop-control: flock(2): EAGAIN: another process held its lock all the time it was asked for: looking for a device attached to the image, and attaching one, without it, as mount(8) does; a mount of the same image at this moment may get a device of its own",
+    ]);
+    expect(newFds(before)).toEqual([]);
+  });
+
+  test("the wait for the lock: every millisecond, about five seconds, EWOULDBLOCK only", () => {
+    expect(LOOP_SETUP_LOCK).toMatchObject({ attempts: 5000, delayMs: 1, jitterPerAttemptMs: 0, errnos: [Errno.EAGAIN] });
   });
 });
 
