@@ -234,8 +234,10 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   // attached read-only though the mount asked for writing: the file is write-protected, or
   // the device reused was attached read-only
   const forcedReadOnly = loop.readOnly && !step.loop.readOnly;
-  // A reused device's filesystem may be mounted read-only already (EBUSY for read-write).
-  const fallback = loop.reused === true && step.loop.readOnlyFallback && !forcedReadOnly;
+  // The device's filesystem may be mounted read-only already (EBUSY for read-write): a reused
+  // device's, and one attached here too, which another process may have found and mounted
+  // between the attach and this mount(2).
+  const fallback = step.loop.readOnlyFallback && !forcedReadOnly;
   let byHelper = false;
   try {
     fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file, step.allowedTypes);

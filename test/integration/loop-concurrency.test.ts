@@ -18,6 +18,7 @@ import { mount } from "../../src/ops/mount.ts";
 import { withPolicy } from "../../src/ops/retry.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
+import { MS } from "../../src/plan/flags.ts";
 import { LOCK, O } from "../../src/sys/fd.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
@@ -119,6 +120,36 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
   });
 }
 
+describe("apply with many loop entries while other processes attach devices", () => {
+  test("every entry mounted on a device of its own; a failed apply rolls back all of them, leaving none", async () => {
+    ws.fresh("loop-apply-many");
+    const imgs = images(PARALLEL);
+    const [entries, others] = [imgs.slice(0, 8), imgs.slice(8)];
+    const root = dir("root");
+    const list = (extra: object[] = []) => JSON.stringify([...entries.map((img, i) => ({ type: "ext4", source: img, target: `/m${i}`, options: ["loop"] })), ...extra]);
+    const listFile = join(root, "..", "list.json");
+    const targets = entries.map((_, i) => join(root, `m${i}`));
+    for (const t of targets) unmountAfter(t);
+    // the others: losetup's and mountkit's attaches of other images, at the same time
+    const attachers = () => others.map((img, i) => (i % 2 ? ["losetup", "-f", img] : [BINARY, "loop", "attach", img]));
+
+    await Bun.write(listFile, list());
+    expectAllSucceeded(await runAtOnce([[BINARY, "apply", "--root", root, "--mkdir", listFile], ...attachers()]));
+    expectEachOnItsOwnDevice(entries, targets);
+    await unmountAndExpectFreed(entries, targets);
+    for (const img of others) detachLoopDevicesOf(img);
+
+    // the last entry's image is missing: every device the entries before it attached goes
+    await Bun.write(listFile, list([{ type: "ext4", source: join(root, "..", "missing.img"), target: "/last", options: ["loop"] }]));
+    const [failed, ...attached] = await runAtOnce([[BINARY, "apply", "--root", root, "--mkdir", listFile], ...attachers()]);
+    expectAllSucceeded(attached);
+    expect(failed!.code).toBe(32);
+    expect(failed!.stderr).toContain("missing.img does not exist");
+    expect(targets.map(sourceAt)).toEqual(targets.map(() => undefined));
+    for (const img of entries) await expectFreed(img);
+  });
+});
+
 describe("one image mounted from many processes at once", () => {
   // Each looks for a device the image is attached to, and attaches one when it finds none: two
   // that look at once both found none, and the image got two devices (two block caches under
@@ -140,6 +171,53 @@ describe("one image mounted from many processes at once", () => {
       }
     });
   }
+
+  test("the device attached here, mounted read-only by another process before this mount(2): this read-write mount falls back to read-only, as mount(8)'s does", async () => {
+    ws.fresh("loop-same-ro-first");
+    const img = image("img", 4);
+    const [t, other] = [dir("m"), dir("other")];
+    unmountAfter(t);
+    unmountAfter(other);
+    // The interleaving, made to happen: between this attach and its mount(2), another process
+    // found the device (as the look does) and mounted its filesystem read-only, for real.
+    let raced = false;
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      mount: (source, target, fstype, flags, data) => {
+        if (!raced && target === t) {
+          raced = true;
+          libcSyscalls.mount(source, other, "ext4", MS.RDONLY, null);
+        }
+        libcSyscalls.mount(source, target, fstype, flags, data);
+      },
+    };
+    const warnings: string[] = [];
+    // it failed: "mount(2): EBUSY ... (/dev/loopN is already mounted on OTHER, read-only: mount it read-only here too (-r) ...)"
+    mount({ type: "ext4", source: img, options: ["loop"] }, t, { facts: probeKernelFacts("fd"), sys, warn: (w) => warnings.push(w) });
+    expect(raced).toBe(true);
+    expect(warnings).toEqual([`${t}: WARNING: source write-protected, mounted read-only`]);
+    const devices = loopDevicesOf(img).sysfs;
+    expect([sourceAt(t), sourceAt(other)]).toEqual([devices[0], devices[0]]);
+    expect(devices).toHaveLength(1);
+    await unmountAndExpectFreed([img], [t, other]);
+  });
+
+  test("read-write and read-only mounts at once: every read-write one made (read-only when the filesystem was already so); a read-only one made or refused with the kernel's EBUSY, named", async () => {
+    ws.fresh("loop-same-rw-ro");
+    const img = image("img", 4);
+    const targets = Array.from({ length: 6 }, (_, i) => dir(`m${i}`));
+    for (const t of targets) unmountAfter(t);
+    const readOnly = (i: number) => i % 3 === 2;
+    for (let round = 0; round < 3; round++) {
+      const results = await runAtOnce(targets.map((t, i) => [BINARY, "mount", "-o", readOnly(i) ? "loop,ro" : "loop", img, t]));
+      // a read-only mount of a filesystem mounted read-write already is refused, whoever came first
+      expect(results.filter((r, i) => r.code !== 0 && !(readOnly(i) && r.code === 32 && /mount\(2\): EBUSY .* is already mounted on .*, read-write: mount it read-write here too/.test(r.stderr)))).toEqual([]);
+      const devices = loopDevicesOf(img).sysfs;
+      expect([round, devices.length]).toEqual([round, 1]);
+      expect(targets.filter((_, i) => !readOnly(i)).map(sourceAt)).toEqual(targets.filter((_, i) => !readOnly(i)).map(() => devices[0]));
+      await unmountAndExpectFreed([img], targets);
+    }
+  });
 
   test("loop attach -L from many processes: one device, which each prints", async () => {
     ws.fresh("loop-same-attach-L");
