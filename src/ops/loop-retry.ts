@@ -9,14 +9,19 @@ import type { RetryPolicy } from "./retry.ts";
  * binds it; the others' LOOP_CONFIGURE (or LOOP_SET_FD) then fails with EBUSY. Ask for another
  * device: containerd's setupLoop tries 99 times, pausing a random 0..attempt*10 ms so racing
  * processes spread out (after util-linux losetup's create_loop).
+ *
+ * ENXIO too, beyond containerd: the process that won the device may detach it again at once
+ * (losetup FILE; losetup -d DEV), and from its LOOP_CLR_FD to its close the kernel refuses every
+ * open(2) of the device with ENXIO (lo_open, Lo_rundown; Linux 6.11). That device was never
+ * this attach's either: another free one is asked for, as after EBUSY.
  */
 export const LOOP_ATTACH_BUSY: RetryPolicy = {
   name: "loop-attach-busy",
   attempts: 99,
   delayMs: 0,
   jitterPerAttemptMs: 10,
-  errnos: [Errno.EBUSY],
-  reason: "another process bound the free loop device first (containerd setupLoop, util-linux create_loop)",
+  errnos: [Errno.EBUSY, Errno.ENXIO],
+  reason: "another process bound the free loop device first, or was detaching it (containerd setupLoop, util-linux create_loop)",
 };
 
 /**
@@ -30,4 +35,20 @@ export const LOOP_STATUS_AGAIN: RetryPolicy = {
   jitterPerAttemptMs: 0,
   errnos: [Errno.EAGAIN],
   reason: "LOOP_SET_STATUS64 may answer EAGAIN while the device is busy (util-linux repeat_on_eagain)",
+};
+
+/**
+ * The wait for /dev/loop-control's lock (ops/loop-lock.ts), which another mountkit process holds
+ * while it looks for a device its image is attached to and attaches one: tens of microseconds
+ * with LOOP_CONFIGURE, 12-20 ms with LOOP_SET_STATUS64, seconds only while that says EAGAIN
+ * (LOOP_STATUS_AGAIN). Asked again every millisecond for about five seconds; after that the
+ * holder is taken to be stuck, and the attach goes on without the lock, as mount(8) always does.
+ */
+export const LOOP_SETUP_LOCK: RetryPolicy = {
+  name: "loop-setup-lock",
+  attempts: 5000,
+  delayMs: 1,
+  jitterPerAttemptMs: 0,
+  errnos: [Errno.EAGAIN],
+  reason: "another process holds /dev/loop-control's lock while it looks for an attached device and attaches one (systemd's loop-util takes the same lock)",
 };

@@ -26,6 +26,7 @@ import { busyDeviceHint, ioErrorHint } from "./hints.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
+import { withLoopSetupLock } from "./loop-lock.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
@@ -50,9 +51,10 @@ export interface AttachedLoop {
 
 /**
  * Attach setup.file to a free loop device, retrying under `policy` when another process wins
- * the race. Hints name the request's parts in terms (a mount's options by default).
+ * the race. Hints name the request's parts in terms (a mount's options by default). control:
+ * /dev/loop-control open already (withLoopSetupLock's), borrowed; opened here otherwise.
  */
-export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, terms: LoopRequestTerms = MOUNT_LOOP_TERMS): AttachedLoop {
+export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, terms: LoopRequestTerms = MOUNT_LOOP_TERMS, control?: number): AttachedLoop {
   const { sys } = ctx;
   // The device records the file's canonical path (lo_file_name, what losetup shows without
   // sysfs), as util-linux's does; the file is opened by the name given, never by a lexically
@@ -63,11 +65,11 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
       if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx);
-      const control = openLoopControl(sys);
+      const ctl = control ?? openLoopControl(sys);
       try {
-        return retrySync(policy, () => bindFreeDevice(setup, file, backing, control, ctx));
+        return retrySync(policy, () => bindFreeDevice(setup, file, backing, ctl, ctx));
       } finally {
-        closeQuietly(sys, control);
+        if (control === undefined) closeQuietly(sys, ctl);
       }
     } finally {
       closeQuietly(sys, backing);
@@ -223,15 +225,19 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   // what the device does not do of what was asked (direct I/O) is said once the mount stands
   const deviceWarnings: string[] = [];
   const attachCtx = ctx.warn === undefined ? ctx : { ...ctx, warn: (message: string) => deviceWarnings.push(message) };
-  const loop = reusedLoopOf(step, attachCtx, ctx) ?? attachLoopDevice(step.loop, attachCtx);
+  // under the lock (loop-lock.ts): a mount of this image by another process at this moment
+  // finds the device attached here, or this one finds the device it attached
+  const loop = withLoopSetupLock(attachCtx, (control) => reusedLoopOf(step, attachCtx, ctx) ?? attachLoopDevice(step.loop, attachCtx, LOOP_ATTACH_BUSY, MOUNT_LOOP_TERMS, control));
   // only a device attached to the file already can have its filesystem on the target already
   if (loop.reused) refuseMountedThere(step, loop, ctx);
   let fstype = step.fstype;
   // attached read-only though the mount asked for writing: the file is write-protected, or
   // the device reused was attached read-only
   const forcedReadOnly = loop.readOnly && !step.loop.readOnly;
-  // A reused device's filesystem may be mounted read-only already (EBUSY for read-write).
-  const fallback = loop.reused === true && step.loop.readOnlyFallback && !forcedReadOnly;
+  // The device's filesystem may be mounted read-only already (EBUSY for read-write): a reused
+  // device's, and one attached here too, which another process may have found and mounted
+  // between the attach and this mount(2).
+  const fallback = step.loop.readOnlyFallback && !forcedReadOnly;
   let byHelper = false;
   try {
     fstype ??= probeType(loop.fd, loop.device, ctx, step.loop.file, step.allowedTypes);
@@ -404,9 +410,10 @@ export function loopHint(err: SyscallError, file: string, known: LoopHintContext
 
 /**
  * What went wrong getting a free device: LOOP_CTL_GET_FREE found none unbound and could not add
- * one; the device it gave has no node in /dev; or every device it gave was bound by another
- * process first, as many times as the policy tries. Their errnos alone (ENOSPC, ENODEV, ENOENT,
- * EBUSY) read as a full disk, an unknown filesystem type, a missing file, a busy mount point.
+ * one; the device it gave has no node in /dev; or every device it gave was bound (or being
+ * detached) by another process first, as many times as the policy tries. Their errnos alone
+ * (ENOSPC, ENODEV, ENOENT, EBUSY, ENXIO) read as a full disk, an unknown filesystem type, a
+ * missing file, a busy mount point, a missing device.
  */
 function freeDeviceHint(err: SyscallError): string | undefined {
   if (err.syscall === "ioctl(LOOP_CTL_GET_FREE)") {
@@ -417,6 +424,8 @@ function freeDeviceHint(err: SyscallError): string | undefined {
   if (device === undefined) return undefined;
   if (err.errno === Errno.ENOENT) return `${device}, the free device the kernel gave, has no node in /dev (a static /dev, as in a container: mount devtmpfs on /dev, or mknod it)`;
   if (err.errno === Errno.EBUSY) return "another process bound each free loop device first, every time one was tried: many are being attached at once; try again";
+  // the open(2) of a device another process was detaching (LOOP_ATTACH_BUSY retries it)
+  if (err.errno === Errno.ENXIO) return "another process was detaching each free loop device as it was opened, every time one was tried: many are being attached and detached at once; try again";
   return undefined;
 }
 
@@ -435,7 +444,7 @@ export interface AttachLoopOptions extends OpsOptions {
   sectorSize?: number;
   /** this device ("/dev/loopN", losetup DEV FILE) instead of a free one; EBUSY when it is attached already */
   device?: string;
-  /** the EBUSY race policy; LOOP_ATTACH_BUSY by default */
+  /** the policy of the race for a free device (EBUSY, ENXIO); LOOP_ATTACH_BUSY by default */
   retry?: RetryPolicy;
   /**
    * losetup --nooverlap: a device attached to the file over the same range already is
@@ -479,7 +488,10 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
   };
   let attached: AttachedLoop;
   try {
-    attached = (options.noOverlap ? attachedLoopOf(setup, ctx, ATTACH_LOOP_TERMS) : undefined) ?? attachLoopDevice(setup, ctx, options.retry, ATTACH_LOOP_TERMS);
+    // -L looks for a device first: under the lock, as a mount's look (loop-lock.ts)
+    attached = options.noOverlap
+      ? withLoopSetupLock(ctx, (control) => attachedLoopOf(setup, ctx, ATTACH_LOOP_TERMS) ?? attachLoopDevice(setup, ctx, options.retry, ATTACH_LOOP_TERMS, control))
+      : attachLoopDevice(setup, ctx, options.retry, ATTACH_LOOP_TERMS);
   } catch (err) {
     if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(action);
     throw err;

@@ -4,11 +4,14 @@
  * the fd must stay open until the mount holds the device, or the device is freed under it.
  * A device attached to the same range of the file already is mounted instead (loop-reuse.ts).
  *
+ *   control = open("/dev/loop-control"); flock(control, LOCK_EX)  (ops/loop-lock.ts)
+ *   (the look for a device attached to the file already)
  *   backing = open(file, O_RDWR or O_RDONLY)
- *   N = ioctl(open("/dev/loop-control"), LOOP_CTL_GET_FREE)        } retried on EBUSY, when
- *   loopfd = open("/dev/loopN")                                     } another process took
- *   ioctl(loopfd, LOOP_CONFIGURE, {backing, info: offset, sizelimit, LO_FLAGS_*})    } loopN first
+ *   N = ioctl(control, LOOP_CTL_GET_FREE)                          } retried on EBUSY (or
+ *   loopfd = open("/dev/loopN")                                     } ENXIO), when another
+ *   ioctl(loopfd, LOOP_CONFIGURE, {backing, info: offset, sizelimit, LO_FLAGS_*})  } process took loopN
  *     or (kernels before 5.8) LOOP_SET_FD, LOOP_SET_STATUS64, LOOP_SET_DIRECT_IO
+ *   close(backing); close(control)
  *   (no type given: pread the device's superblock for it, as plan/probe-step.ts)
  *   mount("/dev/loopN", target, fstype, flags, data)
  *   close(loopfd)
@@ -92,7 +95,7 @@ export function loopFlagNames(loop: LoopSetup): string {
 export function describeLoopMountStep(step: LoopMountStep): Record<string, unknown> {
   return {
     op: step.op,
-    syscalls: ["open", "ioctl", ...(step.fstype === null ? ["pread"] : []), ...newMountSyscalls(step.idmap), "close"],
+    syscalls: ["open", "flock", "ioctl", ...(step.fstype === null ? ["pread"] : []), ...newMountSyscalls(step.idmap), "close"],
     loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
     ...(step.fstype === null ? { probe: { device: "/dev/loopN", bytes: PROBE_BYTES, ...(step.allowedTypes === undefined ? {} : { allowedTypes: step.allowedTypes }) } } : {}),
     ...(step.otherTypes ? { otherTypes: step.otherTypes } : {}),
@@ -112,7 +115,7 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
     `backing = open(${q(loop.file)}, ${mode}|O_CLOEXEC)`,
     ...(loop.readOnlyFallback && !loop.readOnly ? [LOOP_FALLBACK_LINE] : []),
     ...(loop.device === undefined
-      ? [`N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)`, `loopfd = open("/dev/loopN", ${mode}|O_CLOEXEC)`]
+      ? [`N = ioctl(control, LOOP_CTL_GET_FREE)`, `loopfd = open("/dev/loopN", ${mode}|O_CLOEXEC)`]
       : [`loopfd = open(${q(loop.device)}, ${mode}|O_CLOEXEC)`]),
   ];
   if (loop.method === "configure") {
@@ -126,9 +129,13 @@ export function formatLoopSetup(loop: LoopSetup): string[] {
     if (loop.sectorSize) lines.push(`ioctl(loopfd, LOOP_SET_BLOCK_SIZE, ${loop.sectorSize})`);
     if (loop.directIo) lines.push("ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)");
   }
-  lines.push("close(backing)");
+  lines.push("close(backing)", `close(control)${LOCK_GOES}`);
   return lines;
 }
+
+/** The lock of ops/loop-lock.ts, taken before the look for an attached device. */
+const LOCK_LINE = 'control = open("/dev/loop-control", O_RDWR|O_CLOEXEC); flock(control, LOCK_EX)   (one look-and-attach at a time among mountkit processes)';
+const LOCK_GOES = "   (its lock goes with it)";
 
 export function formatLoopMountStep(step: LoopMountStep): string {
   const call = { ...step, source: step.loop.device ?? "/dev/loopN" };
@@ -136,7 +143,7 @@ export function formatLoopMountStep(step: LoopMountStep): string {
   const helper = step.helper === undefined ? [] : [formatProbedHelper(call.source, step.target, step.helper)];
   const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, ...formatAllowedTypes(step.allowedTypes), ...helper, formatProbedMountCall(call, step.idmap)] : [typed];
   if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
-  return [reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
+  return [LOCK_LINE, reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
 }
 
 /** How --dry-run shows the look for a device attached to the file already (plan/loop-reuse.ts). */

@@ -1,5 +1,5 @@
 /**
- * File descriptors: open(2), close(2), read(2), pread(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC, F_GETFD), bound from libc.
+ * File descriptors: open(2), close(2), read(2), pread(2), write(2), fcntl(2) (F_DUPFD_CLOEXEC, F_GETFD), flock(2), bound from libc.
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
@@ -13,6 +13,7 @@ const libc = bindLibc({
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   // variadic in C; its third argument is an int for F_DUPFD_CLOEXEC, ignored for F_GETFD
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
   // syscall(SYS_openat2, dfd, path, &how, sizeof how): glibc before 2.39 has no wrapper
   syscall: { args: ["i64", "i64", "cstring", "ptr", "i64"], returns: "i32" },
 });
@@ -70,6 +71,19 @@ export function openPath(path: string): number {
 /** close(fd) */
 export function close(fd: number): void {
   if (libc().close(fd) !== 0) throw syscallFailure("close(2)");
+}
+
+/** flock(2) operations. */
+export const LOCK = {
+  SH: 1,
+  EX: 2,
+  NB: 4,
+  UN: 8,
+} as const;
+
+/** flock(fd, operation); path names fd in errors (EWOULDBLOCK, which is EAGAIN, for a lock held with LOCK_NB) */
+export function flock(fd: number, operation: number, path: string): void {
+  if (libc().flock(fd, operation) !== 0) throw syscallFailure("flock(2)", [path]);
 }
 
 /** fcntl(2) commands, and the one fd flag. */

@@ -3,7 +3,7 @@
  * libcSyscalls is the real one; tests wrap it (sys/inject.ts) to fail a chosen call with a
  * chosen errno while every other call stays real. Features add their calls here.
  */
-import { close, dupCloexec, open, openat2, openPath, readAt, writeOnce } from "./fd.ts";
+import { close, dupCloexec, flock, open, openat2, openPath, readAt, writeOnce } from "./fd.ts";
 import { mount, umount2 } from "./mount.ts";
 import { fsconfig, fsContextMessages, fsmount, fsopen, mountSetattr, moveMount, openTree } from "./mount-api.ts";
 import {
@@ -73,6 +73,8 @@ export interface Syscalls {
   openPath(path: string): number;
   /** close(fd) */
   close(fd: number): void;
+  /** flock(fd, operation); path names fd in errors */
+  flock(fd: number, operation: number, path: string): void;
 
   /** open_tree(dfd, path, flags) -> mount fd */
   openTree(dfd: number, path: string, flags: number): number;
@@ -199,6 +201,7 @@ export const libcSyscalls: Syscalls = {
   openat2,
   openPath,
   close,
+  flock,
   openTree,
   moveMount,
   fsopen,

@@ -15,6 +15,7 @@ import { unmountAll } from "../../src/ops/unmount.ts";
 import { umountOperand } from "../../src/ops/umount-operand.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
+import { O } from "../../src/sys/fd.ts";
 import { LO_FLAGS } from "../../src/sys/loop.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { runCli } from "../support/cli.ts";
@@ -185,8 +186,27 @@ describe("the EBUSY race", () => {
     await expectFreed(img);
   });
 
-  test("containerd's policy: 99 attempts, a random pause up to attempt x 10 ms, EBUSY only", () => {
-    expect(LOOP_ATTACH_BUSY).toMatchObject({ attempts: 99, delayMs: 0, jitterPerAttemptMs: 10, errnos: [Errno.EBUSY] });
+  test("the open of every device it gives fails with ENXIO (each being detached by another process): the policy gives up, and the hint says why", async () => {
+    fresh("loop-race-detached");
+    const img = image();
+    const sys: typeof libcSyscalls = {
+      ...libcSyscalls,
+      open: (path, flags, mode) => {
+        if (/^\/dev\/loop\d+$/.test(path) && flags & O.RDWR) throw new SyscallError("open(2)", Errno.ENXIO, [path]);
+        return libcSyscalls.open(path, flags, mode);
+      },
+    };
+    const before = openFds();
+    const err = caught(() => attachLoop(img, { facts, sys, retry: withPolicy(LOOP_ATTACH_BUSY, { attempts: 3, jitterPerAttemptMs: 0 }) })) as SyscallError;
+    expect(err.message).toMatch(/^attach .* to a loop device: open\(2\): ENXIO \(No such device or address\): \/dev\/loop\d+$/);
+    // it had none: ENXIO alone reads as a device that is not there
+    expect(err.hint).toBe("another process was detaching each free loop device as it was opened, every time one was tried: many are being attached and detached at once; try again");
+    expect(newFds(before)).toEqual([]);
+    await expectFreed(img);
+  });
+
+  test("containerd's policy: 99 attempts, a random pause up to attempt x 10 ms; EBUSY, and ENXIO beyond containerd", () => {
+    expect(LOOP_ATTACH_BUSY).toMatchObject({ attempts: 99, delayMs: 0, jitterPerAttemptMs: 10, errnos: [Errno.EBUSY, Errno.ENXIO] });
   });
 });
 

@@ -221,7 +221,7 @@ describe("other filesystems: one mount, made through the fd API and idmapped bef
     ] as Step[]);
     expect(steps[1]).toMatchObject({ loop: { file: "/img", readOnly: true, autoclear: true, directIo: true } });
     expect(formatStep(steps[1]!)).toContain('fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "/dev/loopN", 0)\n');
-    expect(describeStep(steps[1]!)).toMatchObject({ syscalls: ["open", "ioctl", "fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount", "close"], idmap: "$userns" });
+    expect(describeStep(steps[1]!)).toMatchObject({ syscalls: ["open", "flock", "ioctl", "fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount", "close"], idmap: "$userns" });
   });
 
   test("an image file without the loop option, with or without a type, gets its loop device as without the mapping", () => {

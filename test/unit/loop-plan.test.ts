@@ -120,17 +120,19 @@ describe("the loop planner", () => {
   test("dry run shows each call, flags by name", () => {
     const step = plan(["loop", "ro", "direct-io", "offset=4096"]).steps[0]!;
     expect(formatStep(step).split("\n")).toEqual([
+      'control = open("/dev/loop-control", O_RDWR|O_CLOEXEC); flock(control, LOCK_EX)   (one look-and-attach at a time among mountkit processes)',
       '(a loop device attached to "/images/a.img" already, at offset 4096, sizelimit 0, is mounted instead: loopfd = open it; one over an overlapping range is refused)',
       'backing = open("/images/a.img", O_RDONLY|O_CLOEXEC)',
-      'N = ioctl(open("/dev/loop-control", O_RDWR|O_CLOEXEC), LOOP_CTL_GET_FREE)',
+      "N = ioctl(control, LOOP_CTL_GET_FREE)",
       'loopfd = open("/dev/loopN", O_RDONLY|O_CLOEXEC)',
       'ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: 0, info: {lo_offset: 4096, lo_sizelimit: 0, lo_flags: LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR|LO_FLAGS_DIRECT_IO, lo_file_name: "/images/a.img"}})',
       "close(backing)",
+      "close(control)   (its lock goes with it)",
       'mount("/dev/loopN", "/mnt", "ext4", MS_RDONLY, NULL)',
       "close(loopfd)",
     ]);
     const legacyLines = formatStep(plan(["loop", "direct-io"], legacy).steps[0]!).split("\n");
-    expect(legacyLines.slice(5, 8)).toEqual([
+    expect(legacyLines.slice(6, 9)).toEqual([
       "ioctl(loopfd, LOOP_SET_FD, backing)",
       'ioctl(loopfd, LOOP_SET_STATUS64, {lo_offset: 0, lo_sizelimit: 0, lo_flags: LO_FLAGS_AUTOCLEAR, lo_file_name: "/images/a.img"})',
       "ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)",
@@ -302,7 +304,7 @@ describe("sector sizes (losetup -b)", () => {
       'ioctl(loopfd, LOOP_CONFIGURE, {fd: backing, block_size: 4096, info: {lo_offset: 0, lo_sizelimit: 0, lo_flags: LO_FLAGS_DIRECT_IO, lo_file_name: "/i"}})',
     );
     const legacyLines = formatLoopSetup({ ...setup, method: "set-fd" });
-    expect(legacyLines.slice(legacyLines.indexOf("ioctl(loopfd, LOOP_SET_FD, backing)") + 2, -1)).toEqual(["ioctl(loopfd, LOOP_SET_BLOCK_SIZE, 4096)", "ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)"]);
+    expect(legacyLines.slice(legacyLines.indexOf("ioctl(loopfd, LOOP_SET_FD, backing)") + 2, -2)).toEqual(["ioctl(loopfd, LOOP_SET_BLOCK_SIZE, 4096)", "ioctl(loopfd, LOOP_SET_DIRECT_IO, 1)"]);
     expect(formatLoopSetup({ ...setup, sectorSize: undefined, method: "set-fd" }).some((line) => line.includes("LOOP_SET_BLOCK_SIZE"))).toBe(false);
   });
 });

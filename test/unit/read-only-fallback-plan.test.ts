@@ -72,8 +72,8 @@ describe("how --dry-run shows it", () => {
   test("an image: the read-only open and attach under the backing file's open", () => {
     const step = firstStep("ext4", "/img/a.ext4") as LoopMountStep;
     const lines = formatStep(step).split("\n");
-    expect(lines[1]).toBe('backing = open("/img/a.ext4", O_RDWR|O_CLOEXEC)');
-    expect(lines[2]).toBe("  (EROFS or EACCES: open O_RDONLY, attach with LO_FLAGS_READ_ONLY, mount with MS_RDONLY)");
+    expect(lines[2]).toBe('backing = open("/img/a.ext4", O_RDWR|O_CLOEXEC)');
+    expect(lines[3]).toBe("  (EROFS or EACCES: open O_RDONLY, attach with LO_FLAGS_READ_ONLY, mount with MS_RDONLY)");
     expect(formatStep(firstStep("ext4", "/img/a.ext4", ["ro"]))).not.toContain("EROFS");
   });
 });
