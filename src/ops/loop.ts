@@ -194,7 +194,7 @@ function directIoInEffect(fd: number, ctx: OpsContext): boolean {
 }
 
 function warnNoDirectIo(device: string, file: string, ctx: OpsContext): void {
-  ctx.warn?.(`${device}: the kernel did not turn on direct I/O for ${quotePath(file)} (the offset or sector size is not aligned to its filesystem's blocks, or that filesystem has no O_DIRECT): the device goes through the page cache`);
+  ctx.warn?.(`${device}: the kernel did not turn on direct I/O for ${quotePath(file)} (the offset is not a multiple of the file's direct I/O alignment (statx's STATX_DIOALIGN, usually its disk's sector size), or the sector size is below it, or its filesystem has no O_DIRECT): the device goes through the page cache`);
 }
 
 function info(setup: LoopSetup, file: string, flags: number): LoopInfo {

@@ -100,7 +100,7 @@ describe("loop attach --direct-io[=on|off] (losetup's)", () => {
   });
 
   for (const [name, strategy] of STRATEGIES) {
-    test(`direct I/O the kernel turns down (an offset finer than the file's blocks): attached without it, as losetup, and said (${name})`, async () => {
+    test(`direct I/O the kernel turns down (an offset finer than the file's direct I/O alignment): attached without it, as losetup, and said (${name})`, async () => {
       fresh("losetup-dio-refused");
       const img = fileOf("img", 1 << 20);
       // losetup: the kernel drops it and losetup says nothing
@@ -113,7 +113,7 @@ describe("loop attach --direct-io[=on|off] (losetup's)", () => {
       const { device, warnings } = JSON.parse(run.stdout);
       expect(sysfs(device, "loop/dio")).toBe("0");
       expect(warnings[0]).toBe(
-        `${device}: the kernel did not turn on direct I/O for ${img} (the offset or sector size is not aligned to its filesystem's blocks, or that filesystem has no O_DIRECT): the device goes through the page cache`,
+        `${device}: the kernel did not turn on direct I/O for ${img} (the offset is not a multiple of the file's direct I/O alignment (statx's STATX_DIOALIGN, usually its disk's sector size), or the sector size is below it, or its filesystem has no O_DIRECT): the device goes through the page cache`,
       );
       expect(cli(["loop", "detach", device]).code).toBe(0);
       // aligned: on, and no word
@@ -138,7 +138,7 @@ describe("loop attach --direct-io[=on|off] (losetup's)", () => {
     expect(run.code).toBe(0);
     const device = mountsUnder(t).find((m) => m.mountpoint === t)!.source;
     expect(sysfs(device, "loop/dio")).toBe("0");
-    expect(run.stderr).toBe(`mountkit: ${device}: the kernel did not turn on direct I/O for ${shifted} (the offset or sector size is not aligned to its filesystem's blocks, or that filesystem has no O_DIRECT): the device goes through the page cache\n`);
+    expect(run.stderr).toBe(`mountkit: ${device}: the kernel did not turn on direct I/O for ${shifted} (the offset is not a multiple of the file's direct I/O alignment (statx's STATX_DIOALIGN, usually its disk's sector size), or the sector size is below it, or its filesystem has no O_DIRECT): the device goes through the page cache\n`);
     expect(runCli(["umount", t]).code).toBe(0);
     await expectFreed(shifted);
     // the same on the plain image: no ext4 at offset 100, the mount fails; only its error is said
