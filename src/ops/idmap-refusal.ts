@@ -33,6 +33,8 @@ export type IdmapSubject =
   | { readonly fstype: string };
 
 const SUPPORTED = "the kernel idmaps only filesystems that allow it (ext4, xfs, btrfs, f2fs, vfat, tmpfs...; not proc, sysfs, devpts, overlay...)";
+/** Filesystems that take an idmapped mount (FS_ALLOW_IDMAP) on every kernel that has idmapped mounts: SUPPORTED's. */
+const IDMAPPABLE: ReadonlySet<string> = new Set(["ext4", "xfs", "btrfs", "f2fs", "vfat", "tmpfs"]);
 // overlay takes idmapped layers (Linux 5.19) but is never idmapped itself
 /** How to keep an rbind's submounts out of its idmap; the mount hints' fallback says it too. */
 export const TOP_MOUNT_ONLY = "add idmap (OCI's word) to idmap the top mount alone and leave the submounts unmapped, bind without the submounts (--bind), or idmap them one by one";
@@ -60,7 +62,9 @@ function unsupportedHint(subject: IdmapSubject, usernsFd: number, sys: Syscalls)
   const types = new Map<string, string>(); // fstype -> its first mount point
   for (const m of tree) if (!types.has(m.fstype)) types.set(m.fstype, m === tree[0] ? subject.path : m.mountpoint);
   if (types.size === 1) return `${tree[0]!.fstype} (the filesystem of ${quotePath(subject.path)}) does not support idmapped mounts: ${SUPPORTED}`;
-  const list = [...types].map(([fstype, at]) => `${fstype} (${quotePath(at)})`).join(", ");
+  // those that may refuse it: a tree of ext4 and proc names proc alone (all, when each is known to take it)
+  const suspects = [...types].filter(([fstype]) => !IDMAPPABLE.has(fstype));
+  const list = (suspects.length > 0 ? suspects : [...types]).map(([fstype, at]) => `${fstype} (${quotePath(at)})`).join(", ");
   return `rbind idmaps every mount below ${quotePath(subject.path)} too, and one of their filesystems does not support it: ${list}; ${SUPPORTED}; ${TOP_MOUNT_ONLY}`;
 }
 
