@@ -33,7 +33,7 @@ import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { openRoot, runPlanInRoot, unmountingInRoot } from "./pinned-target.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { undoMountStack, type Undo } from "./run-plan.ts";
-import { RunStopped } from "./stop.ts";
+import { RunStopped, stopPoint } from "./stop.ts";
 import { createTarget } from "./targets.ts";
 import { joinUnderRoot } from "./unmount.ts";
 
@@ -282,6 +282,8 @@ function mountEntries(
         continue;
       }
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log, root, rootFd.fd);
+      // between the mount point made and the mount, as between two steps of a plan
+      if (undo.length > 0) stopPoint(ctx);
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
       const plan = early?.plan !== undefined && early.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);

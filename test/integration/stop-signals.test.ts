@@ -155,15 +155,20 @@ describe("apply: all or nothing, against a stop signal too", () => {
 });
 
 describe("mount -a: the lines done stay, the one half made is undone, no more are started", () => {
-  test("SIGINT as an X-mount.mkdir line makes its mount point: that line is finished, the next not started", () => {
+  test("SIGINT as an X-mount.mkdir line makes its mount point: the directories it made removed, the line before stays, the next not started", () => {
     const s = fresh("stop-fstab-mkdir");
     const [a, d] = [ws.dir("a"), ws.dir("d")];
     const fstab = s.path("fstab");
-    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${s.path("b", "c")} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
+    const target = s.path("b", "c");
+    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${target} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
     // before, mountkit died with b made and nothing mounted on b/c
     const run = signalledAt(s.path("trace"), ["mount", "-a", "-T", fstab], { syscall: "mkdir", when: 1, signal: "SIGINT" });
-    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({ signal: "SIGINT", stderr: "mountkit: mount -a: stopped by SIGINT: the lines mounted stay; no more were started\n" });
-    expect(mountPoints(s.dir)).toEqual([a, s.path("b", "c")]);
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
+      signal: "SIGINT",
+      stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${target}) was undone; the lines mounted before it stay, no more were started\n`,
+    });
+    expect(mountPoints(s.dir)).toEqual([a]);
+    expect(existsSync(s.path("b"))).toBe(false);
   });
 
   test("SIGINT in a bind,ro line's bind: that line undone, the line before it stays, the next not started", () => {
