@@ -66,6 +66,7 @@ export { listLoopDevices, type ListLoopOptions, type LoopDevice } from "./ops/lo
 export { enterMountNamespace } from "./ops/enter-namespace.ts";
 export { probeOverlay, type OverlayProbe } from "./ops/overlay-probe.ts";
 export type { OpsOptions } from "./ops/context.ts";
+export { RunStopped, type StopRequests } from "./ops/stop.ts";
 
 // the syscall seam
 export { libcSyscalls, type Syscalls } from "./sys/seam.ts";

@@ -25,6 +25,7 @@ import { ensureImage, removeMadeImage, type MadeImage } from "./mkfs-image.ts";
 import { mountOn } from "./mount.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { makeTempLocationDir, newTempPath } from "./temp-location.ts";
+import { RunStopped } from "./stop.ts";
 import { unmount } from "./unmount.ts";
 
 /** Run entries that use transforms; runSystem mounts the real mounts as an ordinary batch. */
@@ -39,6 +40,8 @@ export function runActivatedBatch(
   const ctx = opsContext(options);
   const made = new TempMounts(ctx);
   let outcome: BatchOutcome;
+  // the temp mounts are the batch's too: no stop signal may end the process among them (ops/stop.ts)
+  ctx.stop?.arm();
   try {
     makeTempLocationDir(ctx.sys, tempDir, 0o700);
     made.undo.push(() => ctx.sys.rmdir(tempDir));
@@ -55,7 +58,7 @@ export function runActivatedBatch(
     outcome = runSystem(activation.system.map((e) => withDeviceSource(e, made)));
   } catch (err) {
     const cleanup = [...made.release(), ...made.removeImages()];
-    if (err instanceof MountkitError) err.cleanupErrors.push(...cleanup);
+    if (err instanceof MountkitError || err instanceof RunStopped) err.cleanupErrors.push(...cleanup);
     throw err;
   }
   // The real mounts hold what they use: the temp mounts go, even after a failed batch.

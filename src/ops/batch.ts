@@ -33,6 +33,7 @@ import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { openRoot, runPlanInRoot, unmountingInRoot } from "./pinned-target.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { undoMountStack, type Undo } from "./run-plan.ts";
+import { RunStopped, stopPoint } from "./stop.ts";
 import { createTarget } from "./targets.ts";
 import { joinUnderRoot } from "./unmount.ts";
 
@@ -258,11 +259,18 @@ function mountEntries(
     options.onEntry?.(result, results.length, entries.length);
   };
 
-  for (const entry of entries) {
+  // armed for the whole batch: a stop signal between two entries must not end the process
+  // with the first mounted and the call all or nothing (ops/stop.ts)
+  ctx.stop?.arm();
+  for (const [i, entry] of entries.entries()) {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     let target = joinUnderRoot(root, entry.mount.target); // its name until it is resolved
     const undo: Undo[] = [];
+    if (i > 0 && ctx.stop !== undefined) {
+      const reason = ctx.stop.requested();
+      if (reason !== undefined) throw stoppedBetween(new RunStopped(reason), mounted, results, ctx, options, rootFd);
+    }
     try {
       try {
         target = resolveInRoot(root, entry.mount.target, ctx.sys);
@@ -274,6 +282,8 @@ function mountEntries(
         continue;
       }
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log, root, rootFd.fd);
+      // between the mount point made and the mount, as between two steps of a plan
+      if (undo.length > 0) stopPoint(ctx);
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
       const plan = early?.plan !== undefined && early.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
@@ -300,6 +310,11 @@ function mountEntries(
       // its plan undid itself
       const err = entryFailure(entry, thrown, target, action);
       const cleanup = runUndo(undo);
+      if (err instanceof RunStopped) {
+        err.during = entry.where;
+        err.cleanupErrors.push(...cleanup);
+        throw stoppedBetween(err, mounted, results, ctx, options, rootFd);
+      }
       if (!(err instanceof MountkitError)) {
         // Not a mount failure but a bug: still leave nothing behind, then let it surface.
         closeRootFd(rootFd, ctx);
@@ -378,6 +393,17 @@ function makeReadOnlyLast(
     }
   }
   return undefined;
+}
+
+/**
+ * A batch stopped by its caller (ops/stop.ts), the entry it was mounting undone: mount -a's
+ * lines mounted stay (util-linux's, each on its own); any other batch is undone whole, whatever
+ * its mode. Returns stopped, to throw.
+ */
+function stoppedBetween(stopped: RunStopped, mounted: Mounted[], results: EntryResult[], ctx: OpsContext, options: BatchOptions, rootFd: { fd: number | undefined }): RunStopped {
+  closeRootFd(rootFd, ctx);
+  if (!options.mountAllRules) stopped.cleanupErrors.push(...rollBack(mounted, results, ctx));
+  return stopped;
 }
 
 /** Close the batch's fd of the root: done with, or about to be unmounted (open, it would keep a mount on the root busy). */

@@ -10,6 +10,7 @@ import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
 import { checkRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { FakeUnmounts } from "./umount-fake.ts";
+import type { StopRequests } from "./stop.ts";
 
 export interface OpsContext {
   readonly sys: Syscalls;
@@ -42,6 +43,8 @@ export interface OpsContext {
   readonly fakeUnmounts?: FakeUnmounts | undefined;
   /** a remount keeps no flag of the mount's: its options are all of them (PlanEnv.remountReplaces) */
   readonly remountReplaces?: boolean | undefined;
+  /** how the caller stops a run part-way, its work undone (ops/stop.ts) */
+  readonly stop?: StopRequests | undefined;
 }
 
 export interface OpsOptions {
@@ -109,6 +112,12 @@ export interface OpsOptions {
    * the mount table's.
    */
   remountReplaces?: boolean;
+  /**
+   * How the caller stops a run part-way (the CLI: on a stop signal): armed before work that
+   * must not be cut in two, asked between its parts; a stop asked for throws RunStopped once
+   * what the run made is undone (ops/stop.ts says which runs, and what stays).
+   */
+  stop?: StopRequests;
 }
 
 /** The options of a caller that passed none: shared, so a call allocates nothing for them. */
@@ -137,7 +146,8 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.helperStdio === undefined &&
     options.nonImageSourceAsDevice === undefined &&
     options.fakeUnmounts === undefined &&
-    options.remountReplaces === undefined
+    options.remountReplaces === undefined &&
+    options.stop === undefined
   ) {
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
@@ -163,6 +173,7 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     nonImageSourceAsDevice: options.nonImageSourceAsDevice,
     fakeUnmounts: options.fakeUnmounts,
     remountReplaces: options.remountReplaces,
+    stop: options.stop,
   };
 }
 
@@ -182,6 +193,10 @@ function checkOpsOptions(options: OpsOptions): void {
     if (!options.helperDir.startsWith("/")) throw new PlanError(`helper dir ${quotePath(options.helperDir)} is not an absolute path`);
   }
   if (options.unmountRetry !== undefined) checkRetryPolicy(options.unmountRetry, "options: unmountRetry");
+  const { stop } = options;
+  if (stop !== undefined && (typeof stop !== "object" || stop === null || typeof stop.arm !== "function" || typeof stop.requested !== "function")) {
+    throw new PlanError(`options: stop must be an object with arm() and requested(), got ${shownValue(stop)}`);
+  }
 }
 
 const CALLBACK_FIELDS = ["log", "warn"] as const;

@@ -14,6 +14,7 @@ import { entryOrigin, type EntryResult } from "./batch.ts";
 import { opsContext, type OpsOptions } from "./context.ts";
 import { fstabRoot, selectFstabFile, type FstabOptions } from "./fstab.ts";
 import { resolveInRoot } from "./resolve.ts";
+import { RunStopped } from "./stop.ts";
 
 /** How many lines are mounted at once by default: mount(8) has no limit; a process per line of a long fstab at once would be too many. */
 export const FORK_CONCURRENCY = 16;
@@ -95,7 +96,17 @@ export async function mountFstabForked(options: ForkedFstabOptions): Promise<For
   };
 
   const started = new Set<number>();
+  // A caller's stop (ops/stop.ts) starts no more lines; those running finish (their processes
+  // get the signal themselves, or from the caller) and stay mounted, as mount -a's lines do.
+  let stopped: string | undefined;
+  ctx.stop?.arm();
   while (finished < entries.length) {
+    stopped ??= ctx.stop?.requested();
+    if (stopped !== undefined) {
+      if (running === 0) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      continue;
+    }
     for (let i = 0; i < entries.length && running < limit; i++) {
       if (started.has(i) || !waitsFor[i]!.every((w) => results[w] !== undefined)) continue;
       started.add(i);
@@ -108,6 +119,7 @@ export async function mountFstabForked(options: ForkedFstabOptions): Promise<For
     if (finished < entries.length) await new Promise<void>((resolve) => (wake = resolve));
   }
   if (unexpected) throw unexpected.err;
+  if (stopped !== undefined) throw new RunStopped(stopped);
   const mounted = results.filter((r) => r?.status === "mounted").length;
   return {
     results: results as EntryResult[],

@@ -178,7 +178,7 @@ export function mountFromFstab(operand: Parameters<typeof fstabRequest>[0], opti
   const entry = fstabRequest(operand, options);
   const { root, target } = placedTarget(entry.mount.target!, options);
   const run = () => mountOn(entry.mount, target, { ...options, targetRoot: root });
-  return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run, root) : run(), target };
+  return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run, root, opsContext(options).stop) : run(), target };
 }
 
 /** Where a line's mount point is mounted: inside --target-prefix (the root) when one is given. */

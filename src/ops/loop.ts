@@ -160,6 +160,9 @@ function bindDevice(setup: LoopSetup, file: string, backing: number, device: str
  */
 function bindLegacy(setup: LoopSetup, file: string, backing: number, fd: number, device: string, ctx: OpsContext): void {
   const { sys } = ctx;
+  // LOOP_SET_FD attaches without autoclear, which the status sets: no stop signal may end the
+  // process in between, with the device left attached for good (ops/stop.ts)
+  ctx.stop?.arm();
   sys.loopSetFd(fd, backing);
   try {
     const status = info(setup, file, (setup.autoclear ? LO_FLAGS.AUTOCLEAR : 0) | (setup.partscan ? LO_FLAGS.PARTSCAN : 0));

@@ -26,6 +26,7 @@ import { runCopyUpSourceStep, runCopyUpStep } from "./copy-up.ts";
 import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { mountsBelow } from "../plan/unmount-plan.ts";
+import { stopPoint, RunStopped } from "./stop.ts";
 
 export type Undo = () => void;
 
@@ -86,12 +87,20 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollb
   // The last step that can fail: close steps cannot (plan-handles.ts closeHandle).
   let lastFallible = steps.length - 1;
   while (lastFallible > 0 && steps[lastFallible]!.op === "close") lastFallible--;
+  // A caller's stop (ops/stop.ts) is asked between the steps and once the last that can fail is
+  // done: a stop signal then undoes the steps made, where it would have ended the process
+  // between two of them. A loop-mount step is armed too: it attaches, then mounts (on the
+  // legacy path LOOP_SET_FD, then the status that sets autoclear).
+  const stop = ctx.stop !== undefined && (lastFallible > 0 || steps[0]?.op === "loop-mount") ? ctx.stop : undefined;
+  stop?.arm();
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    run.undoWanted = keep !== undefined || i < lastFallible;
+    run.undoWanted = keep !== undefined || i < lastFallible || stop !== undefined;
     try {
+      if (stop !== undefined && i > 0 && i <= lastFallible) stopPoint(ctx);
       if (ctx.log) for (const line of formatStep(step).split("\n")) ctx.log(line);
       runStep(step, ctx, run);
+      if (stop !== undefined && i === lastFallible) stopPoint(ctx);
     } catch (err) {
       rollBack(run, err);
       if (run.hasHandles) releaseHandles(run, ctx.sys);
@@ -221,5 +230,5 @@ function rollBack(run: PlanRunState, original: unknown): void {
     }
   }
   run.rollback.length = 0;
-  if (original instanceof MountkitError) original.cleanupErrors.push(...failures);
+  if (original instanceof MountkitError || original instanceof RunStopped) original.cleanupErrors.push(...failures);
 }

@@ -15,23 +15,35 @@ import { fileType } from "../sys/stat.ts";
 import { libcSyscalls } from "../sys/seam.ts";
 import { closeOpen, openInRoot, relativeInRoot } from "./pinned-target.ts";
 import type { Undo } from "./run-plan.ts";
+import { RunStopped, stopPoint, type StopRequests } from "./stop.ts";
 
 /**
  * Run fn (a mount) after creating hostTarget if it is missing; when fn fails, remove what was
  * created again (rmdir or unlink only), newest first, and throw fn's error with any cleanup
- * failure attached.
+ * failure attached. A caller's stop (ops/stop.ts) is armed first, so that no stop signal ends
+ * the process between the mkdir and the mount, and asked in between.
  */
-export function withCreatedTarget<T>(mount: Mount, hostTarget: string, create: CreateTarget, log: ((line: string) => void) | undefined, fn: () => T, root = "/"): T {
+export function withCreatedTarget<T>(
+  mount: Mount,
+  hostTarget: string,
+  create: CreateTarget,
+  log: ((line: string) => void) | undefined,
+  fn: () => T,
+  root = "/",
+  stop?: StopRequests,
+): T {
   const undo: Undo[] = [];
   try {
+    stop?.arm();
     createTarget(mount, hostTarget, create, undo, log, root);
+    if (undo.length > 0) stopPoint({ stop });
     return fn();
   } catch (err) {
     for (const remove of undo.reverse()) {
       try {
         remove();
       } catch (cleanup) {
-        if (err instanceof MountkitError) err.cleanupErrors.push(cleanup);
+        if (err instanceof MountkitError || err instanceof RunStopped) err.cleanupErrors.push(cleanup);
       }
     }
     throw err;

@@ -18,6 +18,7 @@ import { isLoopDevice } from "../plan/loop.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import { fileType } from "../sys/stat.ts";
 import { NO_OPTIONS, opsContext } from "./context.ts";
+import { stopPoint } from "./stop.ts";
 import { detachLoop } from "./loop.ts";
 import { attachedLoopDevice } from "./loop-describe.ts";
 import { loopDevicesShowing } from "./loop-reuse.ts";
@@ -97,9 +98,14 @@ export function loopDeviceOfImage(image: string, options: UmountOperandOptions):
  * is read for it where -d or a helper needs it.
  */
 export function unmountAt(point: string, options: UmountOperandOptions, viaHelper: HelperUnmounter | undefined = helperUnmounter(options), known?: MountInfo): UnmountOrReadOnly {
+  // a stop asked for while an earlier unmount and its detach were made (ops/stop.ts) ends the run here
+  if (options.stop !== undefined) stopPoint(opsContext(options));
   // Its mountinfo entry, read once and before it goes: the loop device (-d), the type (helpers).
   const top = known ?? (options.detachLoop || (viaHelper !== undefined && mayHaveHelper(point, viaHelper, options)) ? topMountAt(point, options) : undefined);
   const loop = options.detachLoop && top !== undefined && isLoopDevice(top.source) && !detachesItself(top.source) ? top.source : undefined;
+  // the unmount and the detach are one: no stop signal may end the process between them, with
+  // the device left attached (ops/stop.ts)
+  if (loop !== undefined) opsContext(options).stop?.arm();
   const outcome = unmountTop(point, top, options, viaHelper);
   // umount --fake detaches nothing, as util-linux's
   if (outcome === "unmounted" && loop !== undefined && options.fakeUnmounts === undefined) {

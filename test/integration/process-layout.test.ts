@@ -1,4 +1,4 @@
-// The buffer sizes and constants of the helper runner, the FUSE check, dying of a signal and the signal numbers, against the C headers.
+// The buffer sizes and constants of the helper runner, the FUSE check, dying of a signal, watching one and the signal numbers, against the C headers.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,6 +7,7 @@ import { FUSE_SUPER_MAGIC } from "../../src/plan/fuse.ts";
 import { SPAWN_LAYOUT } from "../../src/sys/process.ts";
 import { SIGNAL_DEATH_LAYOUT } from "../../src/sys/signal-death.ts";
 import { SIGNALS } from "../../src/sys/signal-numbers.ts";
+import { SIGACTION_LAYOUT } from "../../src/sys/signal-watch.ts";
 
 const work = mkdtempSync(join(tmpdir(), "mountkit-test-process-layout-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -42,6 +43,11 @@ test("dying of a signal: prctl and sigprocmask constants, sigset_t", () => {
   const { sigsetBytes, ...constants } = SIGNAL_DEATH_LAYOUT;
   expect(c.get("sizeof.sigset_t")).toBe(sigsetBytes);
   expect(Object.fromEntries(Object.keys(constants).map((n) => [n, c.get(n)]))).toEqual(constants);
+});
+
+test("watching a signal: struct sigaction's size and fields, SA_RESTART, SIG_IGN", () => {
+  const c = headerValues();
+  expect(Object.fromEntries(Object.keys(SIGACTION_LAYOUT).map((n) => [n, c.get(n)]))).toEqual(SIGACTION_LAYOUT);
 });
 
 test("every signal number in sys/signal-numbers.ts is <signal.h>'s", () => {

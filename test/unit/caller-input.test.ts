@@ -48,6 +48,7 @@ import {
   UNMOUNT_BUSY,
   type Mount,
   type Syscalls,
+  type StopRequests,
 } from "../../src/index.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planIdmapMount } from "../../src/plan/idmap.ts";
@@ -214,6 +215,10 @@ describe("paths given to the unmount family, loop devices and lookups", () => {
     refused(() => mount(ok, "/mnt/x", { ...options, warn: "w" as unknown as () => void }), 'options: warn must be a function, got "w"');
     refused(() => mount(ok, "/mnt/x", { ...options, helperDir: "rel" }), "helper dir rel is not an absolute path");
     refused(() => mount(ok, "/mnt/x", { ...options, helperDir: "/sbin\0x" }), 'options: helperDir "/sbin\\u0000x" contains a NUL byte');
+    // its arm() is called part-way (a mount point made, a loop device attached): a TypeError there left them
+    const stopWithout = { arm() {} } as unknown as StopRequests;
+    refused(() => mount(ok, "/mnt/x", { ...options, stop: stopWithout }), "options: stop must be an object with arm() and requested(), got an object");
+    refused(() => mountMakingTarget({ ...ok, options: ["X-mount.mkdir"] }, "/mnt/x", { ...options, stop: 5 as unknown as StopRequests }), "options: stop must be an object with arm() and requested(), got 5");
   });
 
   test("attachLoop: offset and sizeLimit whole byte counts a u64 holds exactly (a huge one wrapped to offset 0)", () => {

@@ -8,6 +8,9 @@ import { readTextFd, readTextFile } from "../../sys/file.ts";
 import { dirFlag, flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
+import { SignalExit } from "../signal-exit.ts";
+import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
+import { RunStopped } from "../../ops/stop.ts";
 
 export const APPLY_FLAGS: readonly FlagSpec[] = [
   { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path; / for a containerd list)" },
@@ -26,9 +29,10 @@ const APPLY_SUMMARY = `Mount a containerd mount list [{"type","source","target",
 OCI config.json, in order. Targets are joined with the root as containerd's fs.RootPath does:
 symlinks are followed without ever leaving the root. Bad input is refused before any mount.
 If an entry fails, everything this call mounted is unmounted again (exit 32), unless
---keep-going (exit 64 when some entries failed).`;
+--keep-going (exit 64 when some entries failed). A SIGINT, SIGTERM, SIGHUP or SIGQUIT meanwhile
+unmounts everything this call mounted (--keep-going too), then mountkit dies of that signal.`;
 
-export function applyCommand(argv: readonly string[], io: Io): ExitCode {
+export function applyCommand(argv: readonly string[], io: Io): ExitCode | SignalExit {
   const json = flagGiven(argv, APPLY_FLAGS, "json");
   try {
     const args = parseArgs("apply", argv, APPLY_FLAGS);
@@ -75,6 +79,9 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
     }
 
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "apply" });
+    // All or nothing, against a stop signal too (--keep-going as well): armed by the batch, it
+    // undoes everything mounted, then mountkit dies of the signal (docs/apply.md)
+    const stop = stopWatch();
     let outcome;
     try {
       outcome = applyText(text, {
@@ -84,15 +91,41 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode {
         warn: stderrMessages(io, "apply"),
         // a FUSE helper's output once it succeeded, as mount -a writes it (docs/fuse.md)
         helperStdio: json ? "stdout-to-stderr" : "inherit",
+        stop,
       });
-    } finally {
+    } catch (err) {
       reporter.finish();
+      const signal = stop.release();
+      if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "apply", REMOVED, err);
+      if (signal === undefined) throw err;
+      // bad input found once a signal came (a link cycle met in its turn): said, then the death
+      reportError(io, err, json);
+      return new SignalExit(signal);
     }
+    reporter.finish();
+    const late = stop.requested();
+    if (late !== undefined) {
+      // it came during the last entry, or a read-only remount at the end: undone still armed
+      const stopped = new RunStopped(late);
+      try {
+        outcome.release();
+      } catch (err) {
+        stopped.cleanupErrors.push(err);
+      }
+      stop.release();
+      // the failure of an entry, which the batch undid already, is said first
+      if (outcome.error !== undefined) reportError(io, outcome.error, false);
+      return stoppedBy(io, signalNumber(stopped.reason)!, "apply", REMOVED, stopped);
+    }
+    stop.release();
     return reportOutcome(io, outcome, json, { format: outcome.request.input.format, root: outcome.root });
   } catch (err) {
     return reportError(io, err, json);
   }
 }
+
+/** What apply says when a stop signal ended it. */
+const REMOVED = "everything it mounted was removed";
 
 /** The input text: a file, or stdin for "-". */
 export function readInput(file: string): string {

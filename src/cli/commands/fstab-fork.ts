@@ -12,6 +12,9 @@ import { mountFstabForked, type ForkedFstabOptions, type ForkedFstabOutcome, typ
 import { has, last, type ParsedArgs } from "../args.ts";
 import { batchReporter } from "../batch-output.ts";
 import { errorLine, type Io } from "../output.ts";
+import { holdStopSignals, STOP_SIGNALS } from "../signal-hold.ts";
+import type { StopRequests } from "../../ops/stop.ts";
+import type { Subprocess } from "bun";
 
 /** This program again: the compiled binary, or Bun running the entry script. */
 function selfCommand(): string[] {
@@ -38,8 +41,8 @@ function lineFlags(args: ParsedArgs): string[] {
   return flags;
 }
 
-/** Run `mountkit mount` for one line; its stderr is passed on, but for the error it reports. */
-async function mountLineProcess(entry: BatchEntry, flags: readonly string[], io: Io): Promise<ForkedLineOutcome> {
+/** Run `mountkit mount` for one line; its stderr is passed on, but for the error it reports. running: its process while it runs. */
+async function mountLineProcess(entry: BatchEntry, flags: readonly string[], io: Io, running: Set<Subprocess>): Promise<ForkedLineOutcome> {
   const argv = [...selfCommand(), "mount", ...flags, "--", entry.mount.target];
   const action = `mount -a: ${entry.where}`;
   if (!argv.every((a) => a.isWellFormed())) {
@@ -52,7 +55,13 @@ async function mountLineProcess(entry: BatchEntry, flags: readonly string[], io:
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, status] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  running.add(child);
+  let stdout, stderr, status;
+  try {
+    [stdout, stderr, status] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  } finally {
+    running.delete(child);
+  }
   let result: { ok?: unknown; error?: Record<string, unknown> } | undefined;
   try {
     result = JSON.parse(stdout);
@@ -72,13 +81,30 @@ async function mountLineProcess(entry: BatchEntry, flags: readonly string[], io:
   return { error: new HelperError(`${action}: ${argv.join(" ")} ${how}`, argv[0]!, argv, status, stderr) };
 }
 
-/** mount -a -F: the options mountAllCommand built, the lines mounted in parallel; it reports the outcome. */
-export async function mountAllForked(args: ParsedArgs, io: Io, options: Omit<ForkedFstabOptions, "mountLine">): Promise<ForkedFstabOutcome> {
+/**
+ * mount -a -F: the options mountAllCommand built, the lines mounted in parallel; it reports the
+ * outcome, and then dies of signal when one stopped it once every line was done. A stop signal
+ * before that starts no more lines (RunStopped, once those running have ended): it is passed on
+ * to their processes, which stop as a single mount stops (its steps undone), and mount -a waits
+ * for them, so that none is left running, nor its loop device attached.
+ */
+export async function mountAllForked(args: ParsedArgs, io: Io, options: Omit<ForkedFstabOptions, "mountLine">): Promise<{ outcome: ForkedFstabOutcome; signal: number | undefined }> {
   const flags = lineFlags(args);
   const reporter = batchReporter(io, { verbose: has(args, "verbose"), json: has(args, "json"), label: "mount -a" });
+  const running = new Set<Subprocess>();
+  // This process waits on its children, so a listener runs as the signal comes (signal-hold.ts).
+  const signals = holdStopSignals();
+  signals.passTo((signal) => {
+    for (const child of running) child.kill(signal);
+  });
+  const stop: StopRequests = { arm() {}, requested: () => signals.received };
   try {
-    return await mountFstabForked({ ...options, onEntry: reporter.onEntry, mountLine: (entry) => mountLineProcess(entry, flags, io) });
+    const outcome = await mountFstabForked({ ...options, stop, onEntry: reporter.onEntry, mountLine: (entry) => mountLineProcess(entry, flags, io, running) });
+    // one that came as the last line ended: its listener runs once the event loop turns
+    await new Promise((resolve) => setImmediate(resolve));
+    return { outcome, signal: signals.received === undefined ? undefined : STOP_SIGNALS[signals.received] };
   } finally {
+    signals.release();
     reporter.finish();
   }
 }

@@ -8,6 +8,9 @@ import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, operandsText, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, fstabEntryJson, fstabLineJson, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
+import { SignalExit } from "../signal-exit.ts";
+import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
+import { RunStopped } from "../../ops/stop.ts";
 import { commandLineOptions, directMount, dryRunPrintsPlan, fakeOptions, helperChoice, placedIn, readWriteOnly, type Dialect, type SingleMount } from "./mount.ts";
 import { lineName, OPTIONS_MODES, type FstabOperandRole, type FstabSelection, type OptionsMode } from "../../plan/fstab.ts";
 
@@ -60,7 +63,7 @@ function optionsModeOf(args: ParsedArgs): OptionsMode | undefined {
 const SINGLE_MOUNT_FLAGS = ["bind", "rbind", "move", "label", "uuid", "source", "target"] as const;
 
 /** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-o OPTS] [-F] [-n] [-v] [--json] */
-export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mountkit"): ExitCode | Promise<ExitCode> {
+export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mountkit"): ExitCode | SignalExit | Promise<ExitCode | SignalExit> {
   const json = has(args, "json");
   try {
     if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${operandsText(args.operands)}`);
@@ -99,20 +102,44 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
     };
     if (has(args, "fork")) {
       const forked = require("./fstab-fork.ts") as typeof import("./fstab-fork.ts");
-      return forked.mountAllForked(args, io, options).then(report, (err: unknown) => reportError(io, err, json));
+      return forked.mountAllForked(args, io, options).then(
+        ({ outcome, signal }) => {
+          const code = report(outcome);
+          return signal === undefined ? code : stoppedBy(io, signal, "mount -a", EVERY_LINE_DONE);
+        },
+        (err: unknown) => (err instanceof RunStopped ? stoppedBy(io, signalNumber(err.reason)!, "mount -a", FORK_STOPPED, err) : reportError(io, err, json)),
+      );
     }
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
+    // Each line on its own, as util-linux's: a stop signal undoes the line being mounted (a loop
+    // device attached, an X-mount.mkdir directory made), and the lines before it stay.
+    const stop = stopWatch();
     let outcome;
     try {
-      outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: stderrMessages(io, "mount -a") });
-    } finally {
+      outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: stderrMessages(io, "mount -a"), stop });
+    } catch (err) {
       reporter.finish();
+      stop.release();
+      if (err instanceof RunStopped) {
+        const what = err.during === undefined ? "the lines mounted stay; no more were started" : `${err.during} was undone; the lines mounted before it stay, no more were started`;
+        return stoppedBy(io, signalNumber(err.reason)!, "mount -a", what, err);
+      }
+      throw err;
     }
-    return report(outcome);
+    reporter.finish();
+    // a signal during the last line: every line done, the report made, then the death
+    const signal = stop.release();
+    const code = report(outcome);
+    return signal === undefined ? code : stoppedBy(io, signal, "mount -a", EVERY_LINE_DONE);
   } catch (err) {
     return reportError(io, err, json);
   }
 }
+
+/** What mount -a -F says when a stop signal ended it. */
+const FORK_STOPPED = "the lines mounted stay; no more were started";
+/** What mount -a says of a stop signal that came as its last line was mounted. */
+const EVERY_LINE_DONE = "every line was done";
 
 /**
  * mount -a --dry-run's report: each line's plan (stdout; as text only when printsPlan), and the
@@ -157,8 +184,11 @@ function reportDryRun(
  * umount -a [-T FILE] [-t TYPES] [-r] [-v] [--json]: the fstab's mount points, or (`from`
  * "mount table": umount(8)'s -a, for a link named umount) every mount of the table.
  */
-export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: UnmountOptions & { readOnlyWhenBusy: boolean }, from: "fstab" | "mount table" = "fstab"): ExitCode {
+export function umountAllCommand(args: ParsedArgs, io: Io, given: UnmountOptions & { readOnlyWhenBusy: boolean }, from: "fstab" | "mount table" = "fstab"): ExitCode | SignalExit {
   const json = has(args, "json");
+  // -d: an unmount with a loop device to detach after it, the two made whole (ops/stop.ts)
+  const stop = stopWatch();
+  const unmountOptions = { ...given, ...(has(args, "detach-loop") ? { stop } : {}) };
   try {
     if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${operandsText(args.operands)}`);
     const file = fstabPathsOf(args);
@@ -197,8 +227,11 @@ export function umountAllCommand(args: ParsedArgs, io: Io, unmountOptions: Unmou
         error: error?.toJSON(),
       });
     }
-    return code;
+    const signal = stop.release();
+    return signal === undefined ? code : new SignalExit(signal);
   } catch (err) {
+    stop.release();
+    if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "umount -a", "no more mount points were unmounted", err);
     return reportError(io, err, json);
   }
 }

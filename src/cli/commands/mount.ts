@@ -15,6 +15,9 @@ import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG
 import { enterAskedNamespace } from "../namespace.ts";
 import { VERSION } from "../../version.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
+import { SignalExit } from "../signal-exit.ts";
+import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
+import { RunStopped } from "../../ops/stop.ts";
 
 const PROPAGATION_FLAGS = [
   ["make-shared", "shared"],
@@ -87,7 +90,7 @@ export const MOUNT_USAGE =
   "       mountkit mount [-l] [-t TYPES]    list the mounts (of those types; -l: with labels)" +
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [--target-prefix DIR] [-n] [--json] [-v]";
 
-export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | Promise<ExitCode> {
+export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | SignalExit | Promise<ExitCode | SignalExit> {
   const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
   const json = flagGiven(argv, flagSpecs, "json");
   try {
@@ -136,15 +139,32 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       return ExitCode.ok;
     }
     const started = performance.now();
-    const { plan, target } = single.run({
-      ...planOptions,
-      warn: stderrMessages(io),
-      ...(verbose ? { log: stderrMessages(io) } : {}),
-    });
+    // armed by ops/ only for a plan of several steps (or a loop device, a mount point to make):
+    // a one-step mount installs nothing
+    const stop = stopWatch();
+    let done;
+    try {
+      done = single.run({
+        ...planOptions,
+        warn: stderrMessages(io),
+        ...(verbose ? { log: stderrMessages(io) } : {}),
+        stop,
+      });
+    } catch (err) {
+      const signal = stop.release();
+      if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "mount", "what it had made was undone", err);
+      if (signal === undefined) throw err;
+      // a stop signal that came as the mount failed: the failure said, then the death (as with-mounts)
+      reportError(io, err, json, helperExitStatus(err) ?? exitCodeFor(err));
+      return new SignalExit(signal);
+    }
+    // a stop signal that came once the last step was done (its fds being closed): the mount stands
+    const signal = stop.release();
+    const { plan, target } = done;
     const elapsedMs = performance.now() - started;
     if (json) printResult(io, ExitCode.ok, { action: plan.action, target, steps: plan.steps.map(describeStep), elapsedMs });
     else if (verbose) io.out(`${plan.action}: done\n`);
-    return ExitCode.ok;
+    return signal === undefined ? ExitCode.ok : new SignalExit(signal);
   } catch (err) {
     // one mount: a helper that failed gives its own status, as mount(8) exits with it
     return reportError(io, err, json, helperExitStatus(err) ?? exitCodeFor(err));

@@ -14,6 +14,9 @@ import { FakeUnmounts } from "../../ops/umount-fake.ts";
 import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { errorJson, errorLine, failuresJson, printResult, reportError, stderrMessages, type Io } from "../output.ts";
+import { SignalExit } from "../signal-exit.ts";
+import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
+import { RunStopped } from "../../ops/stop.ts";
 
 export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "recursive", short: "R", help: "unmount each mount point TARGET (the top of a stack) and every mount below it, deepest first" },
@@ -84,7 +87,7 @@ function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnly
   };
 }
 
-export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number {
+export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | SignalExit {
   const flagSpecs = dialect === "mount(8)" ? UMOUNT8_FLAGS : UMOUNT_FLAGS;
   const json = flagGiven(argv, flagSpecs, "json");
   let args: ParsedArgs;
@@ -122,7 +125,10 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     return reportError(io, err, json);
   }
 
-  const options = unmountOptionsOf(args, io);
+  // -d: an unmount with a loop device to detach after it, the two made whole before a stop
+  // signal ends mountkit (ops/stop.ts arms it there); each umount2 alone is whole
+  const stop = stopWatch();
+  const options = { ...unmountOptionsOf(args, io), ...(has(args, "detach-loop") ? { stop } : {}) };
   const quiet = has(args, "quiet");
   // -R (and -A -R): the operands share one read of the mount table, kept in step with their unmounts
   let subtrees: SubtreeUnmounter | undefined;
@@ -135,6 +141,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   const failures: unknown[] = [];
   // the failed operands' exit codes, ORed: umount(8)'s bits (1 usage, 32 failure)
   let failedCodes = 0;
+  let stopped: RunStopped | undefined;
   for (const target of args.operands) {
     try {
       let unmounted: number;
@@ -161,6 +168,10 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       if (unmounted === 0) throw notMountedError(target, options);
       results.push({ target, ok: true, unmounted });
     } catch (err) {
+      if (err instanceof RunStopped) {
+        stopped = err;
+        break;
+      }
       failures.push(err);
       // a helper that failed gives its own status, as umount(8) exits with it
       failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : (helperExitStatus(err) ?? ExitCode.mountFailed);
@@ -173,8 +184,10 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   // Not umount(8)'s sum of the operands' codes, which runs into other meanings (two failures
   // make 64, "some succeeded"; three 96): 64 when some succeeded, else the failures' bits.
   const code: number = failures.length === 0 ? ExitCode.ok : failures.length === results.length ? failedCodes : ExitCode.someFailed;
+  const signal = stop.release();
+  if (stopped !== undefined) return stoppedBy(io, signalNumber(stopped.reason)!, "umount", "no more targets were unmounted");
   if (json) printResult(io, code, { ...(options.fakeUnmounts ? { fake: true } : {}), results, error: failuresJson("umount", failures, results.length - failures.length) });
-  return code;
+  return signal === undefined ? code : new SignalExit(signal);
 }
 
 /**

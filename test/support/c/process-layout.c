@@ -1,6 +1,7 @@
-/* Prints the sizes and constants src/sys/process.ts, src/sys/signal-death.ts, src/sys/signal-numbers.ts and
+/* Prints the sizes and constants src/sys/process.ts, src/sys/signal-death.ts, src/sys/signal-watch.ts, src/sys/signal-numbers.ts and
  * src/plan/fuse.ts hard-code, from this machine's headers; test/integration/process-layout.test.ts compares them. */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <stdio.h>
 #include <signal.h>
 #include <spawn.h>
@@ -21,6 +22,11 @@ int main(void) {
   SHOW("PR_SET_DUMPABLE", PR_SET_DUMPABLE);
   SHOW("SIG_UNBLOCK", SIG_UNBLOCK);
   SHOW("SIG_DFL", (long)SIG_DFL);
+  SHOW("SIG_IGN", (long)SIG_IGN);
+  SHOW("SA_RESTART", SA_RESTART);
+  SHOW("sizeof.struct_sigaction", sizeof(struct sigaction));
+  SHOW("offsetof.sa_handler", offsetof(struct sigaction, sa_handler));
+  SHOW("offsetof.sa_flags", offsetof(struct sigaction, sa_flags));
   SHOW("SIGHUP", SIGHUP);
   SHOW("SIGINT", SIGINT);
   SHOW("SIGQUIT", SIGQUIT);

@@ -1,0 +1,40 @@
+/**
+ * Stopping a run part-way without leaving half of it (the CLI: a stop signal; cli/stop-watch.ts).
+ * The caller's StopRequests is armed before work that must not be cut in two, and asked between
+ * the parts: a plan's steps (ops/run-plan.ts), a batch's entries (ops/batch.ts), mount -a -F's
+ * lines. A stop asked for there throws RunStopped, which undoes what the plan made, as a failure
+ * does; a batch then undoes every entry it mounted, whatever its mode, but for mount -a (each
+ * line on its own, as util-linux's): the lines mounted stay, and no more are started.
+ */
+import type { OpsContext } from "./context.ts";
+
+export interface StopRequests {
+  /**
+   * Called before work that must not be cut in two: a plan of more than one step, or one that
+   * attaches a loop device; a mount point created for a mount; a batch; an unmount with a loop
+   * device to detach after it. Called again, it does nothing more.
+   */
+  arm(): void;
+  /** Why to stop now (a signal's name), or undefined to go on. Asked only once armed. */
+  requested(): string | undefined;
+}
+
+/**
+ * A run stopped because its caller asked (StopRequests), its own work undone. Not a
+ * MountkitError: nothing failed. cleanupErrors: what the undo could not do.
+ */
+export class RunStopped extends Error {
+  readonly cleanupErrors: unknown[] = [];
+  /** the batch entry the stop came part-way through (its `where`), which was undone */
+  during: string | undefined;
+  constructor(readonly reason: string) {
+    super(`stopped by ${reason}`);
+    this.name = "RunStopped";
+  }
+}
+
+/** Throw RunStopped when the caller asks to stop now. */
+export function stopPoint(ctx: Pick<OpsContext, "stop">): void {
+  const reason = ctx.stop?.requested();
+  if (reason !== undefined) throw new RunStopped(reason);
+}

@@ -1,0 +1,86 @@
+/**
+ * Signals noticed by synchronous code, with no JavaScript run when they come. A mount is one
+ * synchronous run of syscalls: a process.on() listener runs only once the event loop turns,
+ * after the steps it should have stopped, and without any handler the signal ends the process
+ * between two of them (a bind made, its read-only remount not).
+ *
+ * While a signal is watched its action is glibc's sigignore(3) itself, called as the handler:
+ *   sigaction(sig, NULL, &old)                 the caller's action, kept to restore; a signal
+ *                                               the caller ignores (nohup) is left ignored
+ *   sigaction(sig, {sigignore, SA_RESTART}, NULL)
+ * Its first arrival runs sigignore(sig) (on whichever thread takes it: one sigaction(2) call,
+ * async-signal-safe), which sets the action to SIG_IGN; any later one is ignored. pending()
+ * reads the actions back (one sigaction(2) each, about 0.2 us), release() restores them.
+ * SA_RESTART: a call the signal interrupts (a helper's waitpid) goes on as it would have.
+ */
+import { bindLibc } from "./libc.ts";
+
+const libc = bindLibc({
+  sigaction: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  // the address of sigignore, as the handler (a pointer as an integer)
+  dlsym: { args: ["ptr", "cstring"], returns: "u64" },
+});
+
+/** glibc's struct sigaction (x86_64 and arm64): test/integration/process-layout.test.ts compares it with the headers. */
+export const SIGACTION_LAYOUT = {
+  "sizeof.struct_sigaction": 152,
+  "offsetof.sa_handler": 0,
+  "offsetof.sa_flags": 136,
+  SA_RESTART: 0x10000000,
+  SIG_IGN: 1,
+} as const;
+
+export interface SignalWatch {
+  /** Watch the signals from now on (each the caller does not ignore); a second call does nothing. */
+  arm(): void;
+  /** The first of the signals (in the order given) that came since arm(); undefined when none did, or before arm(). */
+  pending(): number | undefined;
+  /** The callers' actions back; returns what pending() said right before. Nothing to do before arm(). */
+  release(): number | undefined;
+}
+
+/** A watch of signals (numbers); nothing is bound or changed until arm(). */
+export function watchSignals(signals: readonly number[]): SignalWatch {
+  /** the signals watched, and the action each had before */
+  let watched: { signal: number; old: Uint8Array }[] | undefined;
+  const now = new Uint8Array(SIGACTION_LAYOUT["sizeof.struct_sigaction"]);
+  const pending = (): number | undefined => {
+    if (watched === undefined) return undefined;
+    const c = libc();
+    for (const w of watched) {
+      if (c.sigaction(w.signal, null, now) === 0 && handlerOf(now) === BigInt(SIGACTION_LAYOUT.SIG_IGN)) return w.signal;
+    }
+    return undefined;
+  };
+  return {
+    arm() {
+      if (watched !== undefined) return;
+      const c = libc();
+      const handler = BigInt(c.dlsym(null, "sigignore"));
+      if (handler === 0n) throw new Error('dlsym(RTLD_DEFAULT, "sigignore") found nothing');
+      const act = new Uint8Array(SIGACTION_LAYOUT["sizeof.struct_sigaction"]);
+      const view = new DataView(act.buffer);
+      view.setBigUint64(SIGACTION_LAYOUT["offsetof.sa_handler"], handler, true);
+      view.setInt32(SIGACTION_LAYOUT["offsetof.sa_flags"], SIGACTION_LAYOUT.SA_RESTART, true);
+      watched = [];
+      for (const signal of signals) {
+        const old = new Uint8Array(SIGACTION_LAYOUT["sizeof.struct_sigaction"]);
+        if (c.sigaction(signal, null, old) !== 0) continue;
+        if (handlerOf(old) === BigInt(SIGACTION_LAYOUT.SIG_IGN)) continue; // the caller's ignore stands
+        if (c.sigaction(signal, act, null) === 0) watched.push({ signal, old });
+      }
+    },
+    pending,
+    release() {
+      const came = pending();
+      if (watched !== undefined) for (const w of watched) libc().sigaction(w.signal, w.old, null);
+      watched = undefined;
+      return came;
+    },
+  };
+}
+
+/** sa_handler of a struct sigaction, as an integer (SIG_DFL 0, SIG_IGN 1, else an address). */
+function handlerOf(action: Uint8Array): bigint {
+  return new DataView(action.buffer, action.byteOffset).getBigUint64(SIGACTION_LAYOUT["offsetof.sa_handler"], true);
+}

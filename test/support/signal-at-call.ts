@@ -1,0 +1,56 @@
+/**
+ * The binary with a stop signal sent at a chosen syscall, a point made exact: strace's
+ * `inject=SYSCALL:signal=SIG:when=N` raises it as the Nth call of SYSCALL is entered, and the
+ * process takes it as that call returns (the call itself is made). So a signal lands between
+ * two steps of a plan, or in one of them, every run.
+ */
+import { readFileSync } from "node:fs";
+import { BINARY } from "./cli.ts";
+
+export interface SignalledRun {
+  exitCode: number | null;
+  /** strace dies of the signal its tracee died of: this is the binary's death */
+  signalCode: string | number | null;
+  stderr: string;
+  /** the traced calls (of traced), one per line */
+  calls: string[];
+}
+
+/**
+ * `mountkit ARGV` under strace, the signal raised at the when-th call of syscall by its main
+ * thread (where mountkit makes its mounts); the calls of traced are logged. Not its children:
+ * a process mountkit leaves behind would keep strace -f waiting.
+ */
+export function signalledAt(
+  log: string,
+  argv: readonly string[],
+  at: { syscall: string; when: number; signal: string; traced?: readonly string[] },
+  env?: Record<string, string | undefined>,
+): SignalledRun {
+  const traced = [...new Set([at.syscall, ...(at.traced ?? [])])].join(",");
+  const run = Bun.spawnSync(
+    ["strace", "-qq", "-o", log, "-e", `trace=${traced}`, "-e", `inject=${at.syscall}:signal=${at.signal}:when=${at.when}`, BINARY, ...argv],
+    // stderr to a file: a process left behind holding a pipe would keep this waiting for good
+    { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore", stdout: "ignore", stderr: Bun.file(`${log}.stderr`) },
+  );
+  return {
+    exitCode: run.exitCode,
+    signalCode: run.signalCode ?? null,
+    stderr: readFileSync(`${log}.stderr`, "utf8"),
+    calls: readFileSync(log, "utf8").split("\n").filter((l) => l !== ""),
+  };
+}
+
+/**
+ * Which call of syscall by the main thread (1-based, as signalledAt's when= counts them) is the
+ * first whose traced line matches: `mountkit ARGV` run once under strace, with no signal. The
+ * caller undoes what that run did.
+ */
+export function callNumber(log: string, argv: readonly string[], syscall: string, match: RegExp, env?: Record<string, string | undefined>): number {
+  const run = Bun.spawnSync(["strace", "-qq", "-o", log, "-e", `trace=${syscall}`, BINARY, ...argv], { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore" });
+  if (run.exitCode !== 0) throw new Error(`mountkit ${argv.join(" ")} under strace: exit ${run.exitCode}: ${run.stderr.toString()}`);
+  const lines = readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith(`${syscall}(`));
+  const index = lines.findIndex((l) => match.test(l));
+  if (index < 0) throw new Error(`no ${syscall} call matching ${match} in:\n${lines.join("\n")}`);
+  return index + 1;
+}
