@@ -57,12 +57,14 @@ export function watchSignals(signals: readonly number[]): SignalWatch {
       if (watched !== undefined) return;
       const c = libc();
       const handler = BigInt(c.dlsym(null, "sigignore"));
-      if (handler === 0n) throw new Error('dlsym(RTLD_DEFAULT, "sigignore") found nothing');
+      watched = [];
+      // a libc without it (glibc deprecates it): nothing watched, the signals keep their actions
+      // and end the process as they did before this watch; the mount itself must not fail for it
+      if (handler === 0n) return;
       const act = new Uint8Array(SIGACTION_LAYOUT["sizeof.struct_sigaction"]);
       const view = new DataView(act.buffer);
       view.setBigUint64(SIGACTION_LAYOUT["offsetof.sa_handler"], handler, true);
       view.setInt32(SIGACTION_LAYOUT["offsetof.sa_flags"], SIGACTION_LAYOUT.SA_RESTART, true);
-      watched = [];
       for (const signal of signals) {
         const old = new Uint8Array(SIGACTION_LAYOUT["sizeof.struct_sigaction"]);
         if (c.sigaction(signal, null, old) !== 0) continue;
