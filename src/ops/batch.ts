@@ -262,7 +262,8 @@ function mountEntries(
   // armed for the whole batch: a stop signal between two entries must not end the process
   // with the first mounted and the call all or nothing (ops/stop.ts)
   ctx.stop?.arm();
-  for (const [i, entry] of entries.entries()) {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     let target = joinUnderRoot(root, entry.mount.target); // its name until it is resolved
