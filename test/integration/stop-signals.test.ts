@@ -48,6 +48,20 @@ describe("one mount of several steps: the steps made are undone, then mountkit d
     });
   }
 
+  test("mount -o bind,ro, SIGTERM as the watch is released (SIGHUP's action back, SIGTERM's not yet): the mount stands, mountkit dies of it", () => {
+    const s = fresh("stop-release");
+    const [source, target] = [ws.dir("src"), ws.dir("dst")];
+    const argv = ["mount", "-o", "bind,ro", source, target];
+    const when = callNumber(s.path("trace-first"), argv, "rt_sigaction", /^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/);
+    expect(runCli(["umount", target]).code).toBe(0);
+    // before, release() read the actions, then restored each: SIGTERM, come between the two,
+    // had turned its action SIG_IGN, which SIGTERM's restore overwrote; mountkit exited 0
+    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGTERM" });
+    expect({ signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", exit: null, stderr: "" });
+    expect(run.calls[when - 1]).toMatch(/^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/);
+    expect(mountsUnder(s.dir).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[target, "ro"]]);
+  });
+
   test("an idmapped tmpfs with X-mount.mkdir, SIGTERM as its user namespace's process is cloned: no directory made, no process left", () => {
     const s = fresh("stop-idmap");
     const target = s.path("new", "dir");
