@@ -5,12 +5,12 @@
 // nothing, --keep-going too); mount -a keeps the lines done and undoes the one half made; an
 // unmount and its loop detach are made whole. Root, private mount namespace; the built binary.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, runCli } from "../support/cli.ts";
 import { expectFreed, loopDevicesOf } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { callNumber, signalledAt } from "../support/signal-at-call.ts";
+import { callNumber, callsOf, signalledAt } from "../support/signal-at-call.ts";
 import { workspace } from "../support/workspace.ts";
 import { mount, mountAll, mountFstab, RunStopped, unmountRecursive } from "../../src/index.ts";
 
@@ -147,6 +147,24 @@ describe("apply: all or nothing, against a stop signal too", () => {
       expect(readdirSync(root)).toEqual([]);
     });
   }
+
+  test("SIGINT after apply's last look at the watch, before its release: nothing mounted, no directory made is left", () => {
+    const s = fresh("stop-apply-release");
+    const root = ws.dir("root");
+    const argv = ["apply", "--root", root, "--mkdir", tmpfsList(s.path("list.json"), 2)];
+    const calls = callsOf(s.path("trace-first"), argv, "rt_sigaction");
+    const restored = calls.findIndex((c) => /^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/.test(c));
+    // the last read of SIGINT's action before the restores: apply's stop.requested() once the batch stood
+    const when = calls.findLastIndex((c, i) => i < restored && c.startsWith("rt_sigaction(SIGINT, NULL,")) + 1;
+    expect(runCli(["umount", root + "/d2", root + "/d1"]).code).toBe(0);
+    for (const d of ["d1", "d2"]) rmdirSync(join(root, d));
+    // before, release() said SIGINT had come and apply dropped it: exit 0, both entries mounted
+    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGINT" });
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({ signal: "SIGINT", stderr: REMOVED });
+    expect(run.calls[when - 1]).toMatch(/^rt_sigaction\(SIGINT, NULL,/);
+    expect(mountPoints(s.dir)).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+  });
 
   test("an entry of several steps (bind,ro), SIGINT in its bind: that entry and those before it undone", () => {
     const s = fresh("stop-apply-steps");
