@@ -62,6 +62,18 @@ describe("one mount of several steps: the steps made are undone, then mountkit d
     expect(mountsUnder(s.dir).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[target, "ro"]]);
   });
 
+  test("a tmpfs with X-mount.mkdir, SIGTERM in its mount(2), the last step: the mount undone and the directories made removed", () => {
+    const s = fresh("stop-mkdir-mount");
+    const target = s.path("new", "dir");
+    // before, the mount was one step, neither asked after nor undone: mountkit died with the
+    // tmpfs mounted on new/dir, which stayed, where bind,ro's last step is undone
+    const run = signalledAt(s.path("trace"), ["mount", "-t", "tmpfs", "-o", "X-mount.mkdir", "stop-mkdir", target], { syscall: "mount", when: 1, signal: "SIGTERM" });
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", stderr: "mountkit: mount: stopped by SIGTERM: what it had made was undone\n" });
+    expect(run.calls.filter((c) => c.startsWith("mount("))).toEqual([expect.stringMatching(/^mount\("stop-mkdir", /)]);
+    expect(mountPoints(s.dir)).toEqual([]);
+    expect(existsSync(s.path("new"))).toBe(false);
+  });
+
   test("an idmapped tmpfs with X-mount.mkdir, SIGTERM as its user namespace's process is cloned: no directory made, no process left", () => {
     const s = fresh("stop-idmap");
     const target = s.path("new", "dir");
@@ -203,6 +215,22 @@ describe("mount -a: the lines done stay, the one half made is undone, no more ar
     expect(existsSync(s.path("b"))).toBe(false);
   });
 
+  test("SIGINT in an X-mount.mkdir line's mount(2), its last step: that line undone, its directories removed, the line before it stays", () => {
+    const s = fresh("stop-fstab-mkdir-mount");
+    const [a, d] = [ws.dir("a"), ws.dir("d")];
+    const fstab = s.path("fstab");
+    const target = s.path("b", "c");
+    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${target} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
+    // before, line 2 stood whole (its one-step plan not asked after), with b made
+    const run = signalledAt(s.path("trace"), ["mount", "-a", "-T", fstab], { syscall: "mount", when: 2, signal: "SIGINT" });
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
+      signal: "SIGINT",
+      stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${target}) was undone; the lines mounted before it stay, no more were started\n`,
+    });
+    expect(mountPoints(s.dir)).toEqual([a]);
+    expect(existsSync(s.path("b"))).toBe(false);
+  });
+
   test("SIGINT in a bind,ro line's bind: that line undone, the line before it stays, the next not started", () => {
     const s = fresh("stop-fstab-steps");
     const [a, b, d, source] = [ws.dir("a"), ws.dir("b"), ws.dir("d"), ws.dir("src")];
@@ -327,8 +355,9 @@ describe("the library: OpsOptions.stop, asked between steps and entries", () => 
     const root = ws.dir("root");
     const mounts = ["a", "b", "c"].map((name) => ({ type: "tmpfs", source: `stop-${name}`, target: `/${name}`, options: [] }));
     for (const keepGoing of [false, true]) {
-      // asked between the entries: the second question comes before the third entry
-      const err = stopped(() => mountAll(mounts, root, { mkdir: true, keepGoing, stop: stopAt(2) }));
+      // asked after each entry's mount point is made and after its mount, and between the
+      // entries: the sixth question comes before the third entry
+      const err = stopped(() => mountAll(mounts, root, { mkdir: true, keepGoing, stop: stopAt(6) }));
       expect(err.during).toBeUndefined();
       expect(mountPoints(s.dir)).toEqual([]);
       expect(readdirSync(root)).toEqual([]);
