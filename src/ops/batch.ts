@@ -283,8 +283,9 @@ function mountEntries(
         continue;
       }
       if (entry.createTarget) createTarget(entry.mount, target, entry.createTarget, undo, ctx.log, root, rootFd.fd);
+      const madeTarget = undo.length > 0;
       // between the mount point made and the mount, as between two steps of a plan
-      if (undo.length > 0) stopPoint(ctx);
+      if (madeTarget) stopPoint(ctx);
       // The pre-flight plan stands unless an earlier entry's mount moved the target.
       const early = preflight.get(entry);
       const plan = early?.plan !== undefined && early.target === target ? early.plan : readyToRun(planEntry(entry, target, ctx.facts, planEnv(ctx)), ctx);
@@ -297,6 +298,8 @@ function mountEntries(
         // a refusal made while running (an image mounted on the target already) names its entry, as planning's do
         throw nameEntry(entry, err);
       }
+      // and after the mount, the last step of the two: a stop in it undoes both, as a plan's last step
+      if (madeTarget) stopPoint(ctx);
       if (target === root && rootFd.fd !== undefined) {
         // a mount on the root itself: the later targets are inside it, which the old fd, on
         // the directory under it, does not reach

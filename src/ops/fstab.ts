@@ -177,7 +177,7 @@ export function planFromFstab(operand: Parameters<typeof fstabRequest>[0], optio
 export function mountFromFstab(operand: Parameters<typeof fstabRequest>[0], options: FstabMountOptions = {}): { plan: Plan; target: string } {
   const entry = fstabRequest(operand, options);
   const { root, target } = placedTarget(entry.mount.target!, options);
-  const run = () => mountOn(entry.mount, target, { ...options, targetRoot: root });
+  const run = (stop = options.stop) => mountOn(entry.mount, target, { ...options, targetRoot: root, stop });
   return { plan: entry.createTarget ? withCreatedTarget(entry.mount, target, entry.createTarget, options.log, run, root, opsContext(options).stop) : run(), target };
 }
 

@@ -99,7 +99,8 @@ export function mountMakingTarget(m: Mount, target: string, options: OpsOptions 
   const placed = placeMount(m, target, options);
   const create = targetCreation(m.options, "X-mount.mkdir");
   if (create === undefined) return mountOn(m, placed.target, placed.options);
-  return withCreatedTarget(m, placed.target, create, options.log, () => mountOn(m, placed.target, placed.options), placed.options.targetRoot, opsContext(options).stop);
+  const stop = opsContext(options).stop;
+  return withCreatedTarget(m, placed.target, create, options.log, (part) => mountOn(m, placed.target, part === stop ? placed.options : { ...placed.options, stop: part }), placed.options.targetRoot, stop);
 }
 
 /** The plan mount() would run, with no syscall made (helpers are located, not run); m.target joined as mount() joins it. */

@@ -38,3 +38,23 @@ export function stopPoint(ctx: Pick<OpsContext, "stop">): void {
   const reason = ctx.stop?.requested();
   if (reason !== undefined) throw new RunStopped(reason);
 }
+
+/**
+ * Stops handed to a plan that is the last part of its caller's work (a mount point made for it):
+ * the plan is armed and asked after its last step even when it has one step only, so that a
+ * stop in that step undoes it, and then the caller's part, as the last step of a plan of
+ * several is undone (a one-step mount alone is whole either way).
+ */
+const lastPartStops = new WeakSet<StopRequests>();
+
+/** stop, as the stop of a plan that ends its caller's work (lastPartStops). */
+export function asLastPart(stop: StopRequests): StopRequests {
+  const part: StopRequests = { arm: () => stop.arm(), requested: () => stop.requested() };
+  lastPartStops.add(part);
+  return part;
+}
+
+/** Whether stop was made by asLastPart. */
+export function isLastPart(stop: StopRequests): boolean {
+  return lastPartStops.has(stop);
+}

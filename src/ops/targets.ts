@@ -15,20 +15,21 @@ import { fileType } from "../sys/stat.ts";
 import { libcSyscalls } from "../sys/seam.ts";
 import { closeOpen, openInRoot, relativeInRoot } from "./pinned-target.ts";
 import type { Undo } from "./run-plan.ts";
-import { RunStopped, stopPoint, type StopRequests } from "./stop.ts";
+import { asLastPart, RunStopped, stopPoint, type StopRequests } from "./stop.ts";
 
 /**
  * Run fn (a mount) after creating hostTarget if it is missing; when fn fails, remove what was
  * created again (rmdir or unlink only), newest first, and throw fn's error with any cleanup
  * failure attached. A caller's stop (ops/stop.ts) is armed first, so that no stop signal ends
- * the process between the mkdir and the mount, and asked in between.
+ * the process between the mkdir and the mount, and asked in between; fn is given the stop
+ * its plan is to use: once something was made, one asked after the plan's last step too.
  */
 export function withCreatedTarget<T>(
   mount: Mount,
   hostTarget: string,
   create: CreateTarget,
   log: ((line: string) => void) | undefined,
-  fn: () => T,
+  fn: (stop: StopRequests | undefined) => T,
   root = "/",
   stop?: StopRequests,
 ): T {
@@ -36,8 +37,10 @@ export function withCreatedTarget<T>(
   try {
     stop?.arm();
     createTarget(mount, hostTarget, create, undo, log, root);
-    if (undo.length > 0) stopPoint({ stop });
-    return fn();
+    if (undo.length === 0 || stop === undefined) return fn(stop);
+    stopPoint({ stop });
+    // a stop in the mount, its last step, undoes it and the paths made, as a plan's last step
+    return fn(asLastPart(stop));
   } catch (err) {
     for (const remove of undo.reverse()) {
       try {

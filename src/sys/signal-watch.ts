@@ -10,7 +10,8 @@
  *   sigaction(sig, {sigignore, SA_RESTART}, NULL)
  * Its first arrival runs sigignore(sig) (on whichever thread takes it: one sigaction(2) call,
  * async-signal-safe), which sets the action to SIG_IGN; any later one is ignored. pending()
- * reads the actions back (one sigaction(2) each, about 0.2 us), release() restores them.
+ * reads the actions back (one sigaction(2) each, about 0.2 us), release() restores them, each
+ * by the call that returns the action it replaced: a signal right before its restore is seen.
  * SA_RESTART: a call the signal interrupts (a helper's waitpid) goes on as it would have.
  */
 import { bindLibc } from "./libc.ts";
@@ -35,7 +36,7 @@ export interface SignalWatch {
   arm(): void;
   /** The first of the signals (in the order given) that came since arm(); undefined when none did, or before arm(). */
   pending(): number | undefined;
-  /** The callers' actions back; returns what pending() said right before. Nothing to do before arm(). */
+  /** The callers' actions back; returns the first of the signals that came before its action was restored. Nothing to do before arm(). */
   release(): number | undefined;
 }
 
@@ -74,8 +75,14 @@ export function watchSignals(signals: readonly number[]): SignalWatch {
     },
     pending,
     release() {
-      const came = pending();
-      if (watched !== undefined) for (const w of watched) libc().sigaction(w.signal, w.old, null);
+      if (watched === undefined) return undefined;
+      // each action restored by the call that reads the one it replaces: a signal that comes
+      // between a read and a restore of its own would turn it SIG_IGN, which the restore wipes
+      const c = libc();
+      let came: number | undefined;
+      for (const w of watched) {
+        if (c.sigaction(w.signal, w.old, now) === 0 && handlerOf(now) === BigInt(SIGACTION_LAYOUT.SIG_IGN)) came ??= w.signal;
+      }
       watched = undefined;
       return came;
     },

@@ -5,12 +5,12 @@
 // nothing, --keep-going too); mount -a keeps the lines done and undoes the one half made; an
 // unmount and its loop detach are made whole. Root, private mount namespace; the built binary.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, runCli } from "../support/cli.ts";
 import { expectFreed, loopDevicesOf } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { callNumber, signalledAt } from "../support/signal-at-call.ts";
+import { callNumber, callsOf, signalledAt } from "../support/signal-at-call.ts";
 import { workspace } from "../support/workspace.ts";
 import { mount, mountAll, mountFstab, RunStopped, unmountRecursive } from "../../src/index.ts";
 
@@ -47,6 +47,32 @@ describe("one mount of several steps: the steps made are undone, then mountkit d
       expect(mountPoints(s.dir)).toEqual([]);
     });
   }
+
+  test("mount -o bind,ro, SIGTERM as the watch is released (SIGHUP's action back, SIGTERM's not yet): the mount stands, mountkit dies of it", () => {
+    const s = fresh("stop-release");
+    const [source, target] = [ws.dir("src"), ws.dir("dst")];
+    const argv = ["mount", "-o", "bind,ro", source, target];
+    const when = callNumber(s.path("trace-first"), argv, "rt_sigaction", /^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/);
+    expect(runCli(["umount", target]).code).toBe(0);
+    // before, release() read the actions, then restored each: SIGTERM, come between the two,
+    // had turned its action SIG_IGN, which SIGTERM's restore overwrote; mountkit exited 0
+    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGTERM" });
+    expect({ signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", exit: null, stderr: "" });
+    expect(run.calls[when - 1]).toMatch(/^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/);
+    expect(mountsUnder(s.dir).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[target, "ro"]]);
+  });
+
+  test("a tmpfs with X-mount.mkdir, SIGTERM in its mount(2), the last step: the mount undone and the directories made removed", () => {
+    const s = fresh("stop-mkdir-mount");
+    const target = s.path("new", "dir");
+    // before, the mount was one step, neither asked after nor undone: mountkit died with the
+    // tmpfs mounted on new/dir, which stayed, where bind,ro's last step is undone
+    const run = signalledAt(s.path("trace"), ["mount", "-t", "tmpfs", "-o", "X-mount.mkdir", "stop-mkdir", target], { syscall: "mount", when: 1, signal: "SIGTERM" });
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", stderr: "mountkit: mount: stopped by SIGTERM: what it had made was undone\n" });
+    expect(run.calls.filter((c) => c.startsWith("mount("))).toEqual([expect.stringMatching(/^mount\("stop-mkdir", /)]);
+    expect(mountPoints(s.dir)).toEqual([]);
+    expect(existsSync(s.path("new"))).toBe(false);
+  });
 
   test("an idmapped tmpfs with X-mount.mkdir, SIGTERM as its user namespace's process is cloned: no directory made, no process left", () => {
     const s = fresh("stop-idmap");
@@ -134,6 +160,24 @@ describe("apply: all or nothing, against a stop signal too", () => {
     });
   }
 
+  test("SIGINT after apply's last look at the watch, before its release: nothing mounted, no directory made is left", () => {
+    const s = fresh("stop-apply-release");
+    const root = ws.dir("root");
+    const argv = ["apply", "--root", root, "--mkdir", tmpfsList(s.path("list.json"), 2)];
+    const calls = callsOf(s.path("trace-first"), argv, "rt_sigaction");
+    const restored = calls.findIndex((c) => /^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/.test(c));
+    // the last read of SIGINT's action before the restores: apply's stop.requested() once the batch stood
+    const when = calls.findLastIndex((c, i) => i < restored && c.startsWith("rt_sigaction(SIGINT, NULL,")) + 1;
+    expect(runCli(["umount", root + "/d2", root + "/d1"]).code).toBe(0);
+    for (const d of ["d1", "d2"]) rmdirSync(join(root, d));
+    // before, release() said SIGINT had come and apply dropped it: exit 0, both entries mounted
+    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGINT" });
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({ signal: "SIGINT", stderr: REMOVED });
+    expect(run.calls[when - 1]).toMatch(/^rt_sigaction\(SIGINT, NULL,/);
+    expect(mountPoints(s.dir)).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
   test("an entry of several steps (bind,ro), SIGINT in its bind: that entry and those before it undone", () => {
     const s = fresh("stop-apply-steps");
     const root = ws.dir("root");
@@ -163,6 +207,22 @@ describe("mount -a: the lines done stay, the one half made is undone, no more ar
     writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${target} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
     // before, mountkit died with b made and nothing mounted on b/c
     const run = signalledAt(s.path("trace"), ["mount", "-a", "-T", fstab], { syscall: "mkdir", when: 1, signal: "SIGINT" });
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
+      signal: "SIGINT",
+      stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${target}) was undone; the lines mounted before it stay, no more were started\n`,
+    });
+    expect(mountPoints(s.dir)).toEqual([a]);
+    expect(existsSync(s.path("b"))).toBe(false);
+  });
+
+  test("SIGINT in an X-mount.mkdir line's mount(2), its last step: that line undone, its directories removed, the line before it stays", () => {
+    const s = fresh("stop-fstab-mkdir-mount");
+    const [a, d] = [ws.dir("a"), ws.dir("d")];
+    const fstab = s.path("fstab");
+    const target = s.path("b", "c");
+    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${target} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
+    // before, line 2 stood whole (its one-step plan not asked after), with b made
+    const run = signalledAt(s.path("trace"), ["mount", "-a", "-T", fstab], { syscall: "mount", when: 2, signal: "SIGINT" });
     expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
       signal: "SIGINT",
       stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${target}) was undone; the lines mounted before it stay, no more were started\n`,
@@ -295,8 +355,9 @@ describe("the library: OpsOptions.stop, asked between steps and entries", () => 
     const root = ws.dir("root");
     const mounts = ["a", "b", "c"].map((name) => ({ type: "tmpfs", source: `stop-${name}`, target: `/${name}`, options: [] }));
     for (const keepGoing of [false, true]) {
-      // asked between the entries: the second question comes before the third entry
-      const err = stopped(() => mountAll(mounts, root, { mkdir: true, keepGoing, stop: stopAt(2) }));
+      // asked after each entry's mount point is made and after its mount, and between the
+      // entries: the sixth question comes before the third entry
+      const err = stopped(() => mountAll(mounts, root, { mkdir: true, keepGoing, stop: stopAt(6) }));
       expect(err.during).toBeUndefined();
       expect(mountPoints(s.dir)).toEqual([]);
       expect(readdirSync(root)).toEqual([]);

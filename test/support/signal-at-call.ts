@@ -47,10 +47,19 @@ export function signalledAt(
  * caller undoes what that run did.
  */
 export function callNumber(log: string, argv: readonly string[], syscall: string, match: RegExp, env?: Record<string, string | undefined>): number {
-  const run = Bun.spawnSync(["strace", "-qq", "-o", log, "-e", `trace=${syscall}`, BINARY, ...argv], { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore" });
-  if (run.exitCode !== 0) throw new Error(`mountkit ${argv.join(" ")} under strace: exit ${run.exitCode}: ${run.stderr.toString()}`);
-  const lines = readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith(`${syscall}(`));
+  const lines = callsOf(log, argv, syscall, env);
   const index = lines.findIndex((l) => match.test(l));
   if (index < 0) throw new Error(`no ${syscall} call matching ${match} in:\n${lines.join("\n")}`);
   return index + 1;
+}
+
+/**
+ * The calls of syscall by the main thread, one traced line each, in order (the when-th is
+ * signalledAt's when=N): `mountkit ARGV` run once under strace, with no signal. The caller
+ * undoes what that run did.
+ */
+export function callsOf(log: string, argv: readonly string[], syscall: string, env?: Record<string, string | undefined>): string[] {
+  const run = Bun.spawnSync(["strace", "-qq", "-o", log, "-e", `trace=${syscall}`, BINARY, ...argv], { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore" });
+  if (run.exitCode !== 0) throw new Error(`mountkit ${argv.join(" ")} under strace: exit ${run.exitCode}: ${run.stderr.toString()}`);
+  return readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith(`${syscall}(`));
 }

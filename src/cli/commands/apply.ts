@@ -9,7 +9,7 @@ import { dirFlag, flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSp
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
 import { SignalExit } from "../signal-exit.ts";
-import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
+import { signalName, signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { RunStopped } from "../../ops/stop.ts";
 
 export const APPLY_FLAGS: readonly FlagSpec[] = [
@@ -103,22 +103,25 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode | Signal
       return new SignalExit(signal);
     }
     reporter.finish();
-    const late = stop.requested();
-    if (late !== undefined) {
-      // it came during the last entry, or a read-only remount at the end: undone still armed
-      const stopped = new RunStopped(late);
-      try {
-        outcome.release();
-      } catch (err) {
-        stopped.cleanupErrors.push(err);
-      }
-      stop.release();
-      // the failure of an entry, which the batch undid already, is said first
-      if (outcome.error !== undefined) reportError(io, outcome.error, false);
-      return stoppedBy(io, signalNumber(stopped.reason)!, "apply", REMOVED, stopped);
+    let late = stop.requested();
+    if (late === undefined) {
+      const signal = stop.release();
+      if (signal === undefined) return reportOutcome(io, outcome, json, { format: outcome.request.input.format, root: outcome.root });
+      // it came after that look, before the release: all or nothing still, the undo armed again
+      late = signalName(signal);
+      stop.arm();
+    }
+    // it came during the last entry, or a read-only remount at the end: undone still armed
+    const stopped = new RunStopped(late);
+    try {
+      outcome.release();
+    } catch (err) {
+      stopped.cleanupErrors.push(err);
     }
     stop.release();
-    return reportOutcome(io, outcome, json, { format: outcome.request.input.format, root: outcome.root });
+    // the failure of an entry, which the batch undid already, is said first
+    if (outcome.error !== undefined) reportError(io, outcome.error, false);
+    return stoppedBy(io, signalNumber(stopped.reason)!, "apply", REMOVED, stopped);
   } catch (err) {
     return reportError(io, err, json);
   }
