@@ -199,37 +199,27 @@ describe("apply: all or nothing, against a stop signal too", () => {
 });
 
 describe("mount -a: the lines done stay, the one half made is undone, no more are started", () => {
-  test("SIGINT as an X-mount.mkdir line makes its mount point: the directories it made removed, the line before stays, the next not started", () => {
-    const s = fresh("stop-fstab-mkdir");
-    const [a, d] = [ws.dir("a"), ws.dir("d")];
-    const fstab = s.path("fstab");
-    const target = s.path("b", "c");
-    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${target} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
-    // before, mountkit died with b made and nothing mounted on b/c
-    const run = signalledAt(s.path("trace"), ["mount", "-a", "-T", fstab], { syscall: "mkdir", when: 1, signal: "SIGINT" });
-    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
-      signal: "SIGINT",
-      stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${target}) was undone; the lines mounted before it stay, no more were started\n`,
+  // before: at the mkdir, mountkit died with b made and nothing mounted on b/c; in the mount(2),
+  // line 2 stood whole (its one-step plan not asked after), with b made
+  for (const [when, syscall, callNumber] of [
+    ["as an X-mount.mkdir line makes its mount point", "mkdir", 1],
+    ["in an X-mount.mkdir line's mount(2), its last step", "mount", 2],
+  ] as const) {
+    test(`SIGINT ${when}: that line undone, the directories it made removed, the line before it stays, the next not started`, () => {
+      const s = fresh(`stop-fstab-${syscall}`);
+      const [a, d] = [ws.dir("a"), ws.dir("d")];
+      const fstab = s.path("fstab");
+      const target = s.path("b", "c");
+      writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${target} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
+      const run = signalledAt(s.path("trace"), ["mount", "-a", "-T", fstab], { syscall, when: callNumber, signal: "SIGINT" });
+      expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
+        signal: "SIGINT",
+        stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${target}) was undone; the lines mounted before it stay, no more were started\n`,
+      });
+      expect(mountPoints(s.dir)).toEqual([a]);
+      expect(existsSync(s.path("b"))).toBe(false);
     });
-    expect(mountPoints(s.dir)).toEqual([a]);
-    expect(existsSync(s.path("b"))).toBe(false);
-  });
-
-  test("SIGINT in an X-mount.mkdir line's mount(2), its last step: that line undone, its directories removed, the line before it stays", () => {
-    const s = fresh("stop-fstab-mkdir-mount");
-    const [a, d] = [ws.dir("a"), ws.dir("d")];
-    const fstab = s.path("fstab");
-    const target = s.path("b", "c");
-    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${target} tmpfs size=1m,X-mount.mkdir 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
-    // before, line 2 stood whole (its one-step plan not asked after), with b made
-    const run = signalledAt(s.path("trace"), ["mount", "-a", "-T", fstab], { syscall: "mount", when: 2, signal: "SIGINT" });
-    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
-      signal: "SIGINT",
-      stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${target}) was undone; the lines mounted before it stay, no more were started\n`,
-    });
-    expect(mountPoints(s.dir)).toEqual([a]);
-    expect(existsSync(s.path("b"))).toBe(false);
-  });
+  }
 
   test("SIGINT in a bind,ro line's bind: that line undone, the line before it stays, the next not started", () => {
     const s = fresh("stop-fstab-steps");
