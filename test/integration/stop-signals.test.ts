@@ -13,6 +13,7 @@ import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { callNumber, callsOf, signalledAt } from "../support/signal-at-call.ts";
 import { workspace } from "../support/workspace.ts";
 import { mount, mountAll, mountFstab, RunStopped, unmountRecursive } from "../../src/index.ts";
+import { caught } from "../support/caught.ts";
 
 beforeAll(() => {
   requireRootNamespace();
@@ -317,12 +318,7 @@ describe("the library: OpsOptions.stop, asked between steps and entries", () => 
   };
   /** What fn threw, checked to be a RunStopped. */
   const stopped = (fn: () => unknown): RunStopped => {
-    let err: unknown;
-    try {
-      fn();
-    } catch (e) {
-      err = e;
-    }
+    const err = caught(fn);
     expect(err).toBeInstanceOf(RunStopped);
     return err as RunStopped;
   };

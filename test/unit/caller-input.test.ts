@@ -52,6 +52,7 @@ import {
 } from "../../src/index.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planIdmapMount } from "../../src/plan/idmap.ts";
+import { caught } from "../support/caught.ts";
 
 const facts = factsForVersion("6.18.0");
 
@@ -65,12 +66,7 @@ const options = { sys: noSyscalls, facts };
 
 /** What fn threw, checked to be the bad input's PlanError (exit 1) with message. */
 function refused(fn: () => unknown, message: string | RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
+  const err = caught(fn);
   expect(err).toBeInstanceOf(PlanError);
   expect((err as PlanError).kind).toBe("plan");
   expect(exitCodeFor(err)).toBe(1);
