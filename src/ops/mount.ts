@@ -11,7 +11,7 @@ import type { Plan } from "../plan/steps.ts";
 import { NO_OPTIONS, opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { externalHelpers, locateHelpers } from "./helpers.ts";
 import { mountHint } from "./hints.ts";
-import { fileType, regularFileSize } from "../sys/stat.ts";
+import { typeAndSize } from "../sys/stat.ts";
 import { canonicalPath, deviceOfTag } from "./block-devices.ts";
 import { runPlan } from "./run-plan.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
@@ -134,10 +134,10 @@ export function readyToRun(plan: Plan, ctx: OpsContext): Plan {
 
 /** What a mount's source names, following symlinks (/dev/disk/by-label/x). */
 function sourceKind(source: string): SourceKind {
-  const type = fileType(source);
-  if (type === undefined) return "missing";
-  if (type === "file") return (regularFileSize(source) ?? Infinity) > IMAGE_MIN_BYTES ? "file" : "small-file";
-  return type === "block" ? type : "other";
+  const node = typeAndSize(source);
+  if (node === undefined) return "missing";
+  if (node.type === "file") return node.size > IMAGE_MIN_BYTES ? "file" : "small-file";
+  return node.type === "block" ? "block" : "other";
 }
 
 /**

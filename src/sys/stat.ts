@@ -219,6 +219,19 @@ export function statPath(path: string, followLinks = true): PathStat | undefined
   return { type, device: deviceOfStatx(statxView) };
 }
 
+/**
+ * What path names (links followed) and, for a regular file, its size in bytes (0 for anything
+ * else): one statx(2) for both, where fileType and regularFileSize make one each. undefined
+ * when it cannot be stat()ed.
+ */
+export function typeAndSize(path: string): { type: FileType; size: number } | undefined {
+  if (path.includes("\0")) return undefined; // C would see the path cut at the NUL
+  if (libc().statx(AT_FDCWD, cText(path), AT_STATX_DONT_SYNC, STATX_TYPE | STATX_FILE_SIZE, statxBuffer) !== 0) return undefined;
+  const type = typeOfStatx(statxView);
+  if (type === undefined) return undefined;
+  return { type, size: type === "file" ? readU64(statxView, STATX_OFFSET.size) : 0 };
+}
+
 /** The S_IFMT bits of a filled struct statx's stx_mode, named. */
 function typeOfStatx(statx: DataView): FileType | undefined {
   return FILE_TYPES[statx.getUint16(STATX_OFFSET.mode, true) & 0o170000];
