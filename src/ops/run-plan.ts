@@ -26,7 +26,7 @@ import { runCopyUpSourceStep, runCopyUpStep } from "./copy-up.ts";
 import { releaseHandles, type PlanHandle } from "./plan-handles.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import { mountsBelow } from "../plan/unmount-plan.ts";
-import { isLastPart, stopPoint, RunStopped } from "./stop.ts";
+import { stopPoint, RunStopped } from "./stop.ts";
 
 export type Undo = () => void;
 
@@ -92,7 +92,7 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollb
   // between two of them. A loop-mount step is armed too: it attaches, then mounts (on the
   // legacy path LOOP_SET_FD, then the status that sets autoclear), and a plan that ends its
   // caller's work (a mount point made for it: ops/stop.ts asLastPart).
-  const stop = ctx.stop !== undefined && (lastFallible > 0 || steps[0]?.op === "loop-mount" || isLastPart(ctx.stop)) ? ctx.stop : undefined;
+  const stop = ctx.stop !== undefined && (lastFallible > 0 || steps[0]?.op === "loop-mount" || ctx.stop.lastPart === true) ? ctx.stop : undefined;
   stop?.arm();
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;

@@ -17,6 +17,11 @@ export interface StopRequests {
   arm(): void;
   /** Why to stop now (a signal's name), or undefined to go on. Asked only once armed. */
   requested(): string | undefined;
+  /**
+   * The plan given this stop ends its caller's work (a mount point made for it: asLastPart): it
+   * is armed and asked after its last step even when it has one step only.
+   */
+  readonly lastPart?: boolean;
 }
 
 /**
@@ -40,21 +45,10 @@ export function stopPoint(ctx: Pick<OpsContext, "stop">): void {
 }
 
 /**
- * Stops handed to a plan that is the last part of its caller's work (a mount point made for it):
- * the plan is armed and asked after its last step even when it has one step only, so that a
- * stop in that step undoes it, and then the caller's part, as the last step of a plan of
- * several is undone (a one-step mount alone is whole either way).
+ * stop, for a plan that is the last part of its caller's work (a mount point made for it): a
+ * stop in that plan's one step undoes it, and then the caller's part, as the last step of a
+ * plan of several is undone (a one-step mount alone is whole either way).
  */
-const lastPartStops = new WeakSet<StopRequests>();
-
-/** stop, as the stop of a plan that ends its caller's work (lastPartStops). */
 export function asLastPart(stop: StopRequests): StopRequests {
-  const part: StopRequests = { arm: () => stop.arm(), requested: () => stop.requested() };
-  lastPartStops.add(part);
-  return part;
-}
-
-/** Whether stop was made by asLastPart. */
-export function isLastPart(stop: StopRequests): boolean {
-  return lastPartStops.has(stop);
+  return { arm: () => stop.arm(), requested: () => stop.requested(), lastPart: true };
 }
