@@ -243,11 +243,9 @@ function peel(target: string, options: UnmountOptions, tally: { removed: number 
   const ctx = opsContext(options);
   const policy = options.retry ?? UNMOUNT_BUSY;
   try {
-    let removed = 0;
-    while (unmountOnce(target, flags, policy, ctx)) {
-      removed++;
-      tally.removed++;
-    }
+    const before = tally.removed;
+    while (unmountOnce(target, flags, policy, ctx)) tally.removed++;
+    const removed = tally.removed - before;
     // -v logs each umount2 before it is made: what the last one, which ends the peel, said.
     // (unmountStack's caller reports an EINVAL that took nothing as its error: not said twice.)
     if (removed > 0 || !missingFails) ctx.log?.(`EINVAL: nothing ${removed > 0 ? "more " : ""}to unmount at ${JSON.stringify(target)}`);
