@@ -26,7 +26,7 @@
  *                                 umount2 (the kernel frees the device)
  *     loop-legacy IMAGE TARGET FSTYPE ro|rw
  *                                 the same with LOOP_SET_FD + LOOP_SET_STATUS64
- *     userns UIDMAP GIDMAP        a user namespace fd from a waiting CLONE_VM child (maps in
+ *     userns UIDMAP GIDMAP        a user namespace fd from a CLONE_VM child that exits at once (maps in
  *                                 mountkit's "inside:outside:count[,...]" form), child reaped, fd closed
  *     idmap-bind SOURCE TARGET UIDMAP GIDMAP
  *                                 open_tree(CLONE), mount_setattr(IDMAP), move_mount; umount2
@@ -523,9 +523,9 @@ static void op_loop_legacy(void) {
 
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
-static int wait_forever(void *unused) {
+/* The child's whole life: it exits at once, a zombie (which keeps its namespaces) until reaped. */
+static int exit_at_once(void *unused) {
   (void)unused;
-  for (;;) syscall(SYS_pause);
   return 0;
 }
 
@@ -551,20 +551,18 @@ static char *map_file_text(const char *option) {
   return text;
 }
 
-/* A user namespace fd, in mountkit's order (src/ops/userns.ts): a waiting CLONE_VM child;
- * its map files and namespace opened (each names the namespace from then on); the child
- * killed; the maps written through the open files while it exits; the child reaped through its
- * pidfd. -errno on failure. */
+/* A user namespace fd, in mountkit's order (src/ops/userns.ts): a CLONE_VM child that exits
+ * at once; its map files and namespace opened (a zombie's still name its namespace); the maps
+ * written through the open files; the child reaped through its pidfd. -errno on failure. */
 static int userns_fd(const char *uid_map, const char *gid_map) {
   int pidfd = -1;
-  pid_t pid = clone(wait_forever, child_stack + sizeof child_stack, CLONE_NEWUSER | CLONE_VM | CLONE_PIDFD, NULL, &pidfd);
+  pid_t pid = clone(exit_at_once, child_stack + sizeof child_stack, CLONE_NEWUSER | CLONE_VM | CLONE_PIDFD, NULL, &pidfd);
   if (pid < 0) return -errno;
   int uid_fd = open_child_file(pid, "uid_map", O_WRONLY);
   int setgroups_fd = open_child_file(pid, "setgroups", O_WRONLY);
   int gid_fd = open_child_file(pid, "gid_map", O_WRONLY);
   int fd = open_child_file(pid, "ns/user", O_RDONLY);
   int err = uid_fd < 0 || setgroups_fd < 0 || gid_fd < 0 || fd < 0 ? -errno : 0;
-  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
   if (!err) err = write_all(uid_fd, uid_map);
   if (!err) err = write_all(setgroups_fd, "deny");
   if (!err) err = write_all(gid_fd, gid_map);

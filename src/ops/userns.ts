@@ -1,21 +1,21 @@
 /**
  * User namespace fds for idmapped mounts, made without helper binaries and cached per process.
  *
- * The namespace is held by a child that does nothing: cloned with CLONE_NEWUSER (sys/clone.ts:
- * libc's syscall(SYS_pause) as its entry, so it never runs JavaScript), its uid_map,
- * setgroups, gid_map and /proc/PID/ns/user opened; then it is killed, "deny" and the maps are
- * written through the open files, and it is reaped through its pidfd. The namespace fd keeps
- * the namespace alive without the child. The pid cannot be reused under us: the child is never
- * reaped by anyone else (it sends no exit signal) until we wait for it, and every signal goes
- * through the pidfd. No child outlives the call, whatever fails.
+ * The namespace is held by a child that exits at once: cloned with CLONE_NEWUSER (sys/clone.ts:
+ * libc's getpid() as its entry, so it never runs JavaScript). As a zombie it keeps its
+ * credentials, so its uid_map, setgroups, gid_map and /proc/PID/ns/user still name the
+ * namespace: they are opened, "deny" and the maps are written through the open files, and it is
+ * reaped through its pidfd. The namespace fd keeps the namespace alive without the child. The
+ * pid cannot be reused under us: the child is never reaped by anyone else (it sends no exit
+ * signal) until we wait for it. No child outlives the call, whatever fails, and none outlives
+ * us if we are killed part-way: the zombie goes to init, which reaps it.
  */
 import { Errno } from "../errno.ts";
 import { isErrno, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { idMapFileText, mappingPairKey, formatMapping, type IdMappingPair } from "../plan/idmap-mapping.ts";
 import { O } from "../sys/fd.ts";
 import { CLONE } from "../sys/namespace.ts";
-import type { Syscalls, WaitingChild } from "../sys/seam.ts";
-import { SIGNALS } from "../sys/signal-numbers.ts";
+import type { Syscalls, ExitingChild } from "../sys/seam.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { retrySync, type RetryPolicy } from "./retry.ts";
 
@@ -39,9 +39,9 @@ function describePair(pair: IdMappingPair): string {
  * Throws SyscallError naming the step that failed, after the child is gone.
  */
 export function createUsernsFd(pair: IdMappingPair, sys: Syscalls): number {
-  let child: WaitingChild;
+  let child: ExitingChild;
   try {
-    child = sys.cloneWaitingChild(CLONE.NEWUSER);
+    child = sys.cloneExitingChild(CLONE.NEWUSER);
   } catch (err) {
     throw withCreateAction(err, pair);
   }
@@ -52,43 +52,29 @@ export function createUsernsFd(pair: IdMappingPair, sys: Syscalls): number {
   let nsFd = -1;
   let failure: unknown;
   try {
-    // Each file takes its namespace from the child when it is opened, so all four are opened
-    // while the child lives; writes through them act on that namespace, not on the child.
+    // Each file takes its namespace from the child (alive or a zombie) when it is opened;
+    // writes through them act on that namespace, not on the child. The child exits meanwhile,
+    // on another CPU, so the reap below rarely waits (the seed's holder waited to be killed:
+    // docs/idmap.md).
     uidMap = sys.open(`${proc}uid_map`, O.WRONLY | O.CLOEXEC);
     setgroups = sys.open(`${proc}setgroups`, O.WRONLY | O.CLOEXEC);
     gidMap = sys.open(`${proc}gid_map`, O.WRONLY | O.CLOEXEC);
     nsFd = sys.open(`${proc}ns/user`, O.RDONLY | O.CLOEXEC);
+    sys.writeOnce(uidMap, Buffer.from(idMapFileText(pair.uidmap)), `${proc}uid_map`);
+    sys.writeOnce(setgroups, DENY, `${proc}setgroups`);
+    sys.writeOnce(gidMap, Buffer.from(idMapFileText(pair.gidmap)), `${proc}gid_map`);
   } catch (err) {
     failure = err;
-  }
-  // So the child is killed before the maps are written: its exit runs meanwhile, and the reap
-  // below waits less (the seed's order, writes before the kill, took 7-9 % longer: docs/idmap.md).
-  let killed = false;
-  try {
-    killChild(child, sys);
-    killed = true;
-  } catch (err) {
-    failure = firstFailure(failure, err);
-  }
-  if (failure === undefined) {
-    try {
-      sys.writeOnce(uidMap, Buffer.from(idMapFileText(pair.uidmap)), `${proc}uid_map`);
-      sys.writeOnce(setgroups, DENY, `${proc}setgroups`);
-      sys.writeOnce(gidMap, Buffer.from(idMapFileText(pair.gidmap)), `${proc}gid_map`);
-    } catch (err) {
-      failure = err;
-    }
   }
   if (uidMap >= 0) closeQuietly(sys, uidMap);
   if (setgroups >= 0) closeQuietly(sys, setgroups);
   if (gidMap >= 0) closeQuietly(sys, gidMap);
   try {
-    // A child that may still be alive (the kill failed) is not waited for: that would block forever.
-    if (killed) reapChild(child, sys);
+    reapChild(child, sys);
   } catch (err) {
     failure = firstFailure(failure, err);
   } finally {
-    closeQuietly(sys, child.pidfd); // an error of close must not replace the kill's or the wait's
+    closeQuietly(sys, child.pidfd); // an error of close must not replace the wait's
   }
   if (failure !== undefined) {
     if (nsFd >= 0) closeQuietly(sys, nsFd);
@@ -131,17 +117,8 @@ export function cloneRefusalHint(err: SyscallError): string | undefined {
   }
 }
 
-/** SIGKILL through the pidfd. ESRCH: it already exited (a zombie until reaped), as good. */
-function killChild(child: WaitingChild, sys: Syscalls): void {
-  try {
-    sys.pidfdSendSignal(child.pidfd, SIGNALS.SIGKILL);
-  } catch (err) {
-    if (!isErrno(err, Errno.ESRCH)) throw err;
-  }
-}
-
 /** Reap through the pidfd: waitid(P_PIDFD) until it is not interrupted. */
-function reapChild(child: WaitingChild, sys: Syscalls): void {
+function reapChild(child: ExitingChild, sys: Syscalls): void {
   try {
     retrySync(REAP_INTERRUPTED, () => sys.waitPidfd(child.pidfd));
   } catch (err) {

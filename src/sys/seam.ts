@@ -29,7 +29,7 @@ import { statmount, type MountStatus } from "./statmount.ts";
 import { runProcess, type ProcessExit, type ProcessStdio } from "./process.ts";
 import { readlink } from "./readlink.ts";
 import { chmod, chown, ftruncate, lchown, mkdir, renameNoReplace, rmdir, symlink, unlink } from "./file.ts";
-import { cloneWaitingChild, pidfdSendSignal, waitPidfd, type WaitingChild } from "./clone.ts";
+import { cloneExitingChild, waitPidfd, type ExitingChild } from "./clone.ts";
 import { namespaceType, setns, unshare } from "./namespace.ts";
 import { mountInDir } from "./dir-thread.ts";
 import {
@@ -95,10 +95,8 @@ export interface Syscalls {
   runProcess(path: string, argv: readonly string[], env: readonly string[], stdio?: ProcessStdio): ProcessExit;
   /** readlink(path, buf, PATH_MAX): the target, or the errno (EINVAL when not a symlink) */
   readlink(path: string): string | number;
-  /** clone(libc syscall, stack, CLONE_VM|CLONE_PIDFD|flags, SYS_pause, &pidfd): a child that waits */
-  cloneWaitingChild(flags: number): WaitingChild;
-  /** pidfd_send_signal(pidfd, signal, NULL, 0) */
-  pidfdSendSignal(pidfd: number, signal: number): void;
+  /** clone(libc getpid, stack, CLONE_VM|CLONE_PIDFD|flags, 0, &pidfd): a child that exits at once, a zombie until waitPidfd */
+  cloneExitingChild(flags: number): ExitingChild;
   /** waitid(P_PIDFD, pidfd, &info, WEXITED|__WALL) */
   waitPidfd(pidfd: number): void;
   /** write(fd, bytes) in one call, all of it or an error (EIO when short) naming path */
@@ -211,8 +209,7 @@ export const libcSyscalls: Syscalls = {
   fsContextMessages,
   runProcess,
   readlink,
-  cloneWaitingChild,
-  pidfdSendSignal,
+  cloneExitingChild,
   waitPidfd,
   writeOnce,
   mkdir,
@@ -257,4 +254,4 @@ export const libcSyscalls: Syscalls = {
   writeAt,
 };
 
-export type { FileIdentity, FileNode, FileStatus, MountStatus, Statfs, ProcessExit, ProcessStdio, Timestamp, WaitingChild };
+export type { FileIdentity, FileNode, FileStatus, MountStatus, Statfs, ProcessExit, ProcessStdio, Timestamp, ExitingChild };

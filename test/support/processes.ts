@@ -4,7 +4,7 @@
  * other engineers run tests on this machine at the same time.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import type { Syscalls, WaitingChild } from "../../src/sys/seam.ts";
+import type { Syscalls, ExitingChild } from "../../src/sys/seam.ts";
 
 /** Pids whose parent is this process, with their state (Z for a zombie). */
 export function children(): { pid: number; state: string }[] {
@@ -35,13 +35,13 @@ export function notOurChild(pid: number): boolean {
 }
 
 /** A seam that records every waiting child it creates; everything stays real. */
-export function recordingChildren(real: Syscalls): Syscalls & { readonly cloned: WaitingChild[] } {
-  const cloned: WaitingChild[] = [];
+export function recordingChildren(real: Syscalls): Syscalls & { readonly cloned: ExitingChild[] } {
+  const cloned: ExitingChild[] = [];
   return {
     ...real,
     cloned,
-    cloneWaitingChild(flags: number) {
-      const child = real.cloneWaitingChild(flags);
+    cloneExitingChild(flags: number) {
+      const child = real.cloneExitingChild(flags);
       cloned.push(child);
       return child;
     },

@@ -32,8 +32,6 @@ const OVERLAY_LAYERS = [10, 50] as const;
 
 function idmapUnavailable(host: BenchHost): string | undefined {
   if (!host.facts.mountSetattr) return `idmapped mounts need mount_setattr (Linux 5.12); this kernel is ${host.facts.release}`;
-  // The namespace's holder child runs libc syscall(SYS_pause): x86_64's number (docs/idmap.md).
-  if (process.arch !== "x64") return `the user namespace holder is built for x86_64 only; this is ${process.arch}`;
   return usernsRefusal();
 }
 
