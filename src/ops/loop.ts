@@ -33,6 +33,7 @@ import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { checkRetryPolicy, retrySync, type RetryPolicy } from "./retry.ts";
 import { optionalPath, requireByteCount, requireOptionsObject, requirePath } from "../plan/caller-input.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
+import { RunStopped, stopPoint } from "./stop.ts";
 import { absolutePath } from "../sys/cwd.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 
@@ -467,6 +468,8 @@ export interface LoopAttachment extends AttachedLoop {
  * then close() it. What the device does not do of what was asked (direct I/O the kernel turned
  * down, a device reused with -L that lacks it) goes to options.warn. Errors and hints name the
  * request as `mountkit loop attach` takes it (DEV, --offset, --sizelimit: ATTACH_LOOP_TERMS).
+ * options.stop is armed before the attach and asked once it is made: a stop then detaches the
+ * device again and throws RunStopped (ops/stop.ts).
  */
 export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopAttachment {
   checkAttachLoopCall(file, options);
@@ -489,6 +492,10 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     method: loopMethod(ctx.facts),
     readOnlyFallback: true, // as losetup: a file that refuses writing is attached read-only
   };
+  // A stop (the CLI's stop signals) is watched over the attach and asked once it is made: a
+  // signal's default action ended the process with the device attached for good (no autoclear;
+  // on the legacy path not even its status set) and its name never printed.
+  ctx.stop?.arm();
   let attached: AttachedLoop;
   try {
     // -L looks for a device first: under the lock, as a mount's look (loop-lock.ts)
@@ -499,6 +506,7 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(action);
     throw err;
   }
+  if (ctx.stop !== undefined) stopAfterAttach(attached, ctx);
   let open = true;
   return {
     ...attached,
@@ -507,6 +515,28 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
       open = false;
     },
   };
+}
+
+/**
+ * A stop asked for by the time the attach is made: the device detached again (one reused, -L's,
+ * is someone else's and stays) and its fd closed, then RunStopped thrown, carrying what the
+ * detach could not do.
+ */
+function stopAfterAttach(attached: AttachedLoop, ctx: OpsContext): void {
+  try {
+    stopPoint(ctx);
+  } catch (err) {
+    if (err instanceof RunStopped && !attached.reused) {
+      ctx.log?.(`stopped: ioctl(${attached.device}, LOOP_CLR_FD)`);
+      try {
+        ctx.sys.loopClrFd(attached.fd);
+      } catch (clearErr) {
+        err.cleanupErrors.push(clearErr instanceof SyscallError ? clearErr.withAction(`detach ${quotePath(attached.device)}`) : clearErr);
+      }
+    }
+    closeQuietly(ctx.sys, attached.fd);
+    throw err;
+  }
 }
 
 /**
