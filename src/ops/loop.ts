@@ -27,6 +27,7 @@ import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { withLoopSetupLock } from "./loop-lock.ts";
+import { bindRefused, busyLoopState } from "./loop-busy.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
@@ -65,7 +66,7 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
     const { setup, backing } = openBacking(asked, ctx);
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
-      if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx);
+      if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx, terms);
       const ctl = control ?? openLoopControl(sys);
       try {
         return retrySync(policy, () => bindFreeDevice(setup, file, backing, ctl, ctx));
@@ -120,8 +121,12 @@ function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control
   return bindDevice(setup, file, backing, `/dev/loop${number}`, ctx);
 }
 
-/** Attach the backing fd to device (/dev/loopN); EBUSY when something is attached to it. */
-function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext): AttachedLoop {
+/**
+ * Attach the backing fd to device (/dev/loopN); EBUSY when something is attached to it, or
+ * another process holds it open exclusively. named: the request's terms when it named device
+ * (loop=, DEV), whose EBUSY then gets the hint that says which.
+ */
+function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext, named?: LoopRequestTerms): AttachedLoop {
   const { sys } = ctx;
   const number = Number(device.slice("/dev/loop".length));
   let fd: number;
@@ -147,6 +152,8 @@ function bindDevice(setup: LoopSetup, file: string, backing: number, device: str
     }
     return { device, number, fd, readOnly: setup.readOnly };
   } catch (err) {
+    // told while the device's fd is open; a free device's EBUSY is a race, retried (LOOP_ATTACH_BUSY)
+    if (named !== undefined && bindRefused(err)) err.hint ??= busyLoopDeviceHint(device, named, busyLoopState(fd, device, ctx));
     closeQuietly(sys, fd);
     if (err instanceof SyscallError) err.withDetails(device);
     throw err;
