@@ -27,12 +27,14 @@ import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { withLoopSetupLock } from "./loop-lock.ts";
+import { bindRefused, busyLoopState } from "./loop-busy.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
 import { checkRetryPolicy, retrySync, type RetryPolicy } from "./retry.ts";
 import { optionalPath, requireByteCount, requireOptionsObject, requirePath } from "../plan/caller-input.ts";
 import { undoMount, type PlanRun } from "./run-plan.ts";
+import { RunStopped, stopPoint } from "./stop.ts";
 import { absolutePath } from "../sys/cwd.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 
@@ -64,7 +66,7 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
     const { setup, backing } = openBacking(asked, ctx);
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
-      if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx);
+      if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx, terms);
       const ctl = control ?? openLoopControl(sys);
       try {
         return retrySync(policy, () => bindFreeDevice(setup, file, backing, ctl, ctx));
@@ -119,8 +121,12 @@ function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control
   return bindDevice(setup, file, backing, `/dev/loop${number}`, ctx);
 }
 
-/** Attach the backing fd to device (/dev/loopN); EBUSY when something is attached to it. */
-function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext): AttachedLoop {
+/**
+ * Attach the backing fd to device (/dev/loopN); EBUSY when something is attached to it, or
+ * another process holds it open exclusively. named: the request's terms when it named device
+ * (loop=, DEV), whose EBUSY then gets the hint that says which.
+ */
+function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext, named?: LoopRequestTerms): AttachedLoop {
   const { sys } = ctx;
   const number = Number(device.slice("/dev/loop".length));
   let fd: number;
@@ -146,6 +152,8 @@ function bindDevice(setup: LoopSetup, file: string, backing: number, device: str
     }
     return { device, number, fd, readOnly: setup.readOnly };
   } catch (err) {
+    // told while the device's fd is open; a free device's EBUSY is a race, retried (LOOP_ATTACH_BUSY)
+    if (named !== undefined && bindRefused(err)) err.hint ??= busyLoopDeviceHint(device, named, busyLoopState(fd, device, ctx));
     closeQuietly(sys, fd);
     if (err instanceof SyscallError) err.withDetails(device);
     throw err;
@@ -467,6 +475,8 @@ export interface LoopAttachment extends AttachedLoop {
  * then close() it. What the device does not do of what was asked (direct I/O the kernel turned
  * down, a device reused with -L that lacks it) goes to options.warn. Errors and hints name the
  * request as `mountkit loop attach` takes it (DEV, --offset, --sizelimit: ATTACH_LOOP_TERMS).
+ * options.stop is armed before the attach and asked once it is made: a stop then detaches the
+ * device again and throws RunStopped (ops/stop.ts).
  */
 export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopAttachment {
   checkAttachLoopCall(file, options);
@@ -489,6 +499,10 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     method: loopMethod(ctx.facts),
     readOnlyFallback: true, // as losetup: a file that refuses writing is attached read-only
   };
+  // A stop (the CLI's stop signals) is watched over the attach and asked once it is made: a
+  // signal's default action ended the process with the device attached for good (no autoclear;
+  // on the legacy path not even its status set) and its name never printed.
+  ctx.stop?.arm();
   let attached: AttachedLoop;
   try {
     // -L looks for a device first: under the lock, as a mount's look (loop-lock.ts)
@@ -499,6 +513,7 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     if ((err instanceof SyscallError || err instanceof MountFailedError) && err.action === undefined) err.withAction(action);
     throw err;
   }
+  if (ctx.stop !== undefined) stopAfterAttach(attached, ctx);
   let open = true;
   return {
     ...attached,
@@ -507,6 +522,28 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
       open = false;
     },
   };
+}
+
+/**
+ * A stop asked for by the time the attach is made: the device detached again (one reused, -L's,
+ * is someone else's and stays) and its fd closed, then RunStopped thrown, carrying what the
+ * detach could not do.
+ */
+function stopAfterAttach(attached: AttachedLoop, ctx: OpsContext): void {
+  try {
+    stopPoint(ctx);
+  } catch (err) {
+    if (err instanceof RunStopped && !attached.reused) {
+      ctx.log?.(`stopped: ioctl(${attached.device}, LOOP_CLR_FD)`);
+      try {
+        ctx.sys.loopClrFd(attached.fd);
+      } catch (clearErr) {
+        err.cleanupErrors.push(clearErr instanceof SyscallError ? clearErr.withAction(`detach ${quotePath(attached.device)}`) : clearErr);
+      }
+    }
+    closeQuietly(ctx.sys, attached.fd);
+    throw err;
+  }
 }
 
 /**

@@ -65,9 +65,30 @@ export function otherLoopDeviceProblem(file: string, device: string, asked: stri
   };
 }
 
-/** The hint for a named device that is attached already (EBUSY): to another file, or to this one (loop attach DEV FILE twice). */
-export function busyLoopDeviceHint(device: string, terms: LoopRequestTerms): string {
-  return `${device} is in use, attached to a file already: name a free device, or ${terms.freeDevice} for one`;
+/**
+ * Why the kernel would not bind a file to a named device (EBUSY from LOOP_CONFIGURE or
+ * LOOP_SET_FD), as ops/loop-busy.ts tells it: attached to a file (its name when known); attached
+ * to none but held open exclusively (O_EXCL) by another process, a claim the kernel's bind needs
+ * (loop_configure's bd_prepare_to_claim); or attached to none and not held, so released as it was
+ * tried (a detach in progress).
+ */
+export type BusyLoopState = { readonly attachedTo: string | undefined } | "held-exclusively" | "released";
+
+/**
+ * The hint for a named device the kernel would not bind (EBUSY), by why (state); without one,
+ * both causes are named, neither being known.
+ */
+export function busyLoopDeviceHint(device: string, terms: LoopRequestTerms, state?: BusyLoopState): string {
+  if (state === "held-exclusively") {
+    return `${device} is attached to no file, but another process holds it open exclusively (O_EXCL), which keeps the kernel from attaching one: name another device, or wait until that process closes it (fuser -v ${device} names it)`;
+  }
+  if (state === "released") return `${device} was being detached by another process as it was tried, and is free now: try again`;
+  if (state !== undefined) {
+    // to another file, or to this one (loop attach DEV FILE twice)
+    const file = state.attachedTo === undefined ? "a file" : quotePath(state.attachedTo);
+    return `${device} is in use, attached to ${file} already: name a free device, or ${terms.freeDevice} for one`;
+  }
+  return `${device} is busy: attached to a file, or held open exclusively (O_EXCL) by another process: name a free device, or ${terms.freeDevice} for one`;
 }
 
 /** The hint for a named device that does not exist (ENOENT). */

@@ -173,7 +173,7 @@ describe("loop attach DEV FILE (losetup DEV FILE)", () => {
     const busy = cli(["loop", "attach", device, other]);
     expect(busy.code).toBe(32);
     expect(busy.stderr).toBe(
-      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is in use, attached to a file already: name a free device, or give no DEV for one)\n`,
+      `mountkit: attach ${other} to ${device}: ioctl(LOOP_CONFIGURE): EBUSY (Device or resource busy): ${device} (${device} is in use, attached to ${img} already: name a free device, or give no DEV for one)\n`,
     );
     expect(losetup(["-l", "-n", "-O", "BACK-FILE", device]).stdout.trim()).toBe(img);
     for (const bad of ["/dev/null", s.path("img"), "/dev/loop"]) {

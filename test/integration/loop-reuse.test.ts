@@ -33,6 +33,18 @@ function attachedByHand(img: string, options: Parameters<typeof attachLoop>[1] =
   attached.close();
   return attached.device;
 }
+/** The first line a child prints, without its newline. */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the child ended before a line: ${JSON.stringify(text)}`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return text.slice(0, text.indexOf("\n"));
+}
 const sourceAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.source;
 const optionsAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.options ?? "";
 
@@ -385,12 +397,42 @@ describe("loop=/dev/loopN", () => {
     const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${busy}`] }, t)) as SyscallError;
     expect(err).toBeInstanceOf(SyscallError);
     expect(err.errnoName).toBe("EBUSY");
-    expect(err.hint).toContain(`${busy} is in use, attached to a file already`);
+    expect(err.hint).toBe(`${busy} is in use, attached to ${other} already: name a free device, or give loop alone for one`);
     expect(exitCodeFor(err)).toBe(32);
     expect(newFds(before)).toEqual([]);
     expect(loopDevicesOf(other).sysfs).toEqual([busy]);
     expect(loopDevicesOf(img).sysfs).toEqual([]);
     expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("a free device another process holds open exclusively (O_EXCL): EBUSY, the hint says it is held, not attached; nothing attached or mounted", async () => {
+    fresh("loop-named-exclusive");
+    const img = image();
+    const t = dir("m");
+    // before, the hint said the device was "attached to a file already": it is attached to none
+    const holder = Bun.spawn([process.execPath, join(import.meta.dir, "../support/fixtures/hold-free-loop-exclusive.ts"), "30"], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+    try {
+      const held = await firstLine(holder.stdout);
+      const hint = `${held} is attached to no file, but another process holds it open exclusively (O_EXCL), which keeps the kernel from attaching one: name another device, or wait until that process closes it (fuser -v ${held} names it)`;
+      for (const [strategy, bind] of [["fd", "ioctl(LOOP_CONFIGURE)"], ["legacy", "ioctl(LOOP_SET_FD)"]] as const) {
+        const before = openFds();
+        const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${held}`] }, t, { facts: probeKernelFacts(strategy) })) as SyscallError;
+        expect(err).toBeInstanceOf(SyscallError);
+        expect({ syscall: err.syscall, errno: err.errnoName, hint: err.hint, exit: exitCodeFor(err) }).toEqual({ syscall: bind, errno: "EBUSY", hint, exit: 32 });
+        expect(newFds(before)).toEqual([]);
+        const run = runCli(["loop", "attach", held, img], { env: { ...process.env, MOUNTKIT_STRATEGY: strategy } });
+        expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+          code: 32,
+          stdout: "",
+          stderr: `mountkit: attach ${img} to ${held}: ${bind}: EBUSY (Device or resource busy): ${held} (${hint})\n`,
+        });
+      }
+      expect(loopDevicesOf(img).sysfs).toEqual([]);
+      expect(mountsUnder(t)).toEqual([]);
+    } finally {
+      holder.kill();
+      await holder.exited;
+    }
   });
 
   test("the image attached to another device already: refused (a second device over it); loop= that device reuses it", () => {

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, runCli } from "../support/cli.ts";
-import { expectFreed, loopDevicesOf } from "../support/resources.ts";
+import { detachLoopDevicesOf, expectFreed, loopDevicesOf } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { callNumber, callsOf, signalledAt } from "../support/signal-at-call.ts";
 import { workspace } from "../support/workspace.ts";
@@ -138,6 +138,30 @@ describe("one mount of several steps: the steps made are undone, then mountkit d
     expect(handlersSet(["mount", "-o", "bind,ro", source, two]).length).toBe(4);
     expect(mountPoints(s.dir)).toEqual([one, two]);
   });
+});
+
+describe("loop attach: a device attached part-way is detached again, then mountkit dies of the signal", () => {
+  // before, nothing was watched: mountkit died with the device attached for good (loop attach
+  // sets no autoclear; on the legacy path, at LOOP_SET_FD, not even its status) and unnamed
+  for (const [strategy, call] of [
+    ["legacy", /LOOP_SET_FD/],
+    ["legacy", /LOOP_SET_STATUS64/],
+    ["fd", /LOOP_CONFIGURE/],
+  ] as const) {
+    test(`MOUNTKIT_STRATEGY=${strategy}, SIGTERM at ${call.source}: no device left attached`, async () => {
+      const s = fresh("stop-loop-attach");
+      const image = ws.image();
+      const env = { ...process.env, MOUNTKIT_STRATEGY: strategy };
+      const argv = ["loop", "attach", image];
+      const when = callNumber(s.path("trace-first"), argv, "ioctl", call, env);
+      detachLoopDevicesOf(image);
+      await expectFreed(image);
+      const run = signalledAt(s.path("trace"), argv, { syscall: "ioctl", when, signal: "SIGTERM" }, env);
+      expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", stderr: "mountkit: loop attach: stopped by SIGTERM: the device it had attached was detached\n" });
+      expect(run.calls[when - 1]).toMatch(call);
+      await expectFreed(image);
+    });
+  }
 });
 
 /** A containerd list of n tmpfs entries, /d1 to /dN. */

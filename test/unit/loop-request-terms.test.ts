@@ -24,7 +24,7 @@ describe("a loop mount speaks of its options (loop=, offset=, sizelimit=)", () =
       why: "/img is attached to /dev/loop3 already, and loop=/dev/loop5 asks for another device over it",
       hint: "give loop=/dev/loop3, or give loop alone, to mount /dev/loop3; or detach /dev/loop3 first",
     });
-    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe("/dev/loop5 is in use, attached to a file already: name a free device, or give loop alone for one");
+    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS, { attachedTo: "/other.img" })).toBe("/dev/loop5 is in use, attached to /other.img already: name a free device, or give loop alone for one");
     expect(missingLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe("there is no /dev/loop5: name an existing loop device, or give loop alone for a free one");
     expect(notLoopDeviceHint(MOUNT_LOOP_TERMS)).toBe("name one as /dev/loopN, or give loop alone for a free one");
   });
@@ -46,12 +46,27 @@ describe("loop attach speaks of its flags and operand (--offset, --sizelimit, DE
         hint: "give /dev/loop3 as DEV, or give no DEV, to use /dev/loop3; or detach /dev/loop3 first",
       },
     ]);
-    const hints = [busyLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS), missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS), notLoopDeviceHint(ATTACH_LOOP_TERMS)];
+    const hints = [busyLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS, { attachedTo: undefined }), missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS), notLoopDeviceHint(ATTACH_LOOP_TERMS)];
     expect(hints).toEqual([
       "/dev/loop5 is in use, attached to a file already: name a free device, or give no DEV for one",
       "there is no /dev/loop5: name an existing loop device, or give no DEV for a free one",
       "name one as /dev/loopN, or give no DEV for a free one",
     ]);
     for (const text of [...texts.flatMap((t) => [t.why, t.hint]), ...hints]) expect(text).not.toMatch(/loop=|offset=|sizelimit=|mount \/dev/);
+  });
+});
+
+describe("a named device the kernel would not bind (EBUSY): the hint says why, as the device's state told", () => {
+  test("attached (to a file named or not), attached to none but held exclusively, released meanwhile, or not told", () => {
+    expect(busyLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS, { attachedTo: "/a.img" })).toBe("/dev/loop5 is in use, attached to /a.img already: name a free device, or give no DEV for one");
+    expect(busyLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS, { attachedTo: undefined })).toBe("/dev/loop5 is in use, attached to a file already: name a free device, or give no DEV for one");
+    // not "attached": no file is; a free device another process claimed (O_EXCL) is refused the same way
+    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS, "held-exclusively")).toBe(
+      "/dev/loop5 is attached to no file, but another process holds it open exclusively (O_EXCL), which keeps the kernel from attaching one: name another device, or wait until that process closes it (fuser -v /dev/loop5 names it)",
+    );
+    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS, "released")).toBe("/dev/loop5 was being detached by another process as it was tried, and is free now: try again");
+    expect(busyLoopDeviceHint("/dev/loop5", MOUNT_LOOP_TERMS)).toBe(
+      "/dev/loop5 is busy: attached to a file, or held open exclusively (O_EXCL) by another process: name a free device, or give loop alone for one",
+    );
   });
 });

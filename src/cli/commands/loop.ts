@@ -12,6 +12,9 @@ import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "../../plan/lo
 import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { formatLoopTable, loopColumns, loopColumnsHelp, loopListJson, needsBackingIdentity } from "../loop-list-output.ts";
 import { utf8Locale } from "../locale.ts";
+import { RunStopped } from "../../ops/stop.ts";
+import { SignalExit } from "../signal-exit.ts";
+import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
@@ -60,7 +63,7 @@ export const LOOP_USAGE =
   "       mountkit loop set-capacity [--json] DEV...\n" +
   "       mountkit loop list [-n] [-O LIST] [--json] [FILE | DEV | -j FILE]";
 
-export function loopCommand(argv: readonly string[], io: Io): ExitCode {
+export function loopCommand(argv: readonly string[], io: Io): ExitCode | SignalExit {
   const [sub, ...rest] = argv;
   if (sub === "attach") return attach(rest, io, flagGiven(rest, ATTACH_FLAGS, "json"));
   if (sub === "detach") return detach(rest, io, flagGiven(rest, DETACH_FLAGS, "json"));
@@ -79,7 +82,7 @@ export function loopCommand(argv: readonly string[], io: Io): ExitCode {
   return reportError(io, new UsageError(`loop: expected attach, detach, set-capacity or list, got ${JSON.stringify(sub ?? "")}`, { hint }), jsonAnywhere(argv));
 }
 
-function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
+function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | SignalExit {
   try {
     // before anything else is read: it is the one problem worth naming, wherever it stands
     if (flagGiven(argv, ATTACH_FLAGS, "encryption")) throw new UsageError(`loop attach: -e/-E/--encryption: ${LOOP_ENCRYPTION_UNSUPPORTED}`, { hint: LOOP_ENCRYPTION_HINT });
@@ -103,16 +106,31 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     const [device, file] = args.operands.length === 2 ? [args.operands[0]!, args.operands[1]!] : [undefined, args.operands[0]!];
     const readOnly = has(args, "read-only");
     const warnings: string[] = [];
-    const loop = attachLoop(file, {
-      readOnly,
-      directIo: directIoAsked(last(args, "direct-io")),
-      partscan: has(args, "partscan"),
-      noOverlap: has(args, "nooverlap"),
-      ...(sectorSize === 0 ? {} : { sectorSize }),
-      ...(device === undefined ? {} : { device }),
-      ...range,
-      warn: (message) => warnings.push(message),
-    });
+    // armed by attachLoop over the attach: a stop signal part-way detaches the device again
+    const stop = stopWatch();
+    let loop;
+    try {
+      loop = attachLoop(file, {
+        readOnly,
+        directIo: directIoAsked(last(args, "direct-io")),
+        partscan: has(args, "partscan"),
+        noOverlap: has(args, "nooverlap"),
+        ...(sectorSize === 0 ? {} : { sectorSize }),
+        ...(device === undefined ? {} : { device }),
+        ...range,
+        warn: (message) => warnings.push(message),
+        stop,
+      });
+    } catch (err) {
+      const signal = stop.release();
+      if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "loop attach", "the device it had attached was detached", err);
+      if (signal === undefined) throw err;
+      // a stop signal that came as the attach failed: the failure said, then the death (as mount)
+      reportError(io, err, json);
+      return new SignalExit(signal);
+    }
+    // a stop signal that came once the attach was asked after: the device stands, its name is printed
+    const signal = stop.release();
     loop.close();
     // losetup attaches a file that refuses writing read-only, silently; say so
     if (loop.readOnly && !readOnly) {
@@ -125,7 +143,7 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode {
     for (const warning of warnings) io.err(messageLine(`loop attach: warning: ${warning}`));
     if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...(warnings.length ? { warnings } : {}) });
     else io.out(`${loop.device}\n`);
-    return ExitCode.ok;
+    return signal === undefined ? ExitCode.ok : new SignalExit(signal);
   } catch (err) {
     return reportError(io, err, json);
   }
