@@ -49,18 +49,29 @@ describe("one mount of several steps: the steps made are undone, then mountkit d
     });
   }
 
-  test("mount -o bind,ro, SIGTERM as the watch is released (SIGHUP's action back, SIGTERM's not yet): the mount stands, mountkit dies of it", () => {
+  test("mount -o bind,ro, SIGTERM after the plan's last look at the watch, and as the watch is released: the mount stands, mountkit dies of it", () => {
     const s = fresh("stop-release");
     const [source, target] = [ws.dir("src"), ws.dir("dst")];
     const argv = ["mount", "-o", "bind,ro", source, target];
-    const when = callNumber(s.path("trace-first"), argv, "rt_sigaction", /^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/);
+    const calls = callsOf(s.path("trace-first"), argv, "rt_sigaction");
     expect(runCli(["umount", target]).code).toBe(0);
-    // before, release() read the actions, then restored each: SIGTERM, come between the two,
-    // had turned its action SIG_IGN, which SIGTERM's restore overwrote; mountkit exited 0
-    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGTERM" });
-    expect({ signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", exit: null, stderr: "" });
-    expect(run.calls[when - 1]).toMatch(/^rt_sigaction\(SIGHUP, \{sa_handler=SIG_DFL,/);
-    expect(mountsUnder(s.dir).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[target, "ro"]]);
+    const RESTORE = (signal: string) => `rt_sigaction(${signal}, {sa_handler=SIG_DFL,`; // the caller's action back
+    const restored = calls.findIndex((c) => c.startsWith(RESTORE("SIGHUP")));
+    for (const [point, call, index] of [
+      // the signal turns SIGTERM's action SIG_IGN once that look has read it: release() sees it
+      ["the last look", "rt_sigaction(SIGTERM, NULL,", calls.findLastIndex((c, i) => i < restored && c.startsWith("rt_sigaction(SIGTERM, NULL,"))],
+      // before, release() read the actions, then restored each: SIGTERM, come between the two,
+      // had turned its action SIG_IGN, which SIGTERM's restore overwrote; mountkit exited 0
+      ["SIGHUP's restore, SIGTERM still watched", RESTORE("SIGHUP"), restored],
+      // taken once its restore returns: the caller's action, the default's death
+      ["SIGTERM's own restore", RESTORE("SIGTERM"), calls.findIndex((c) => c.startsWith(RESTORE("SIGTERM")))],
+    ] as const) {
+      expect({ point, found: index >= 0 }).toEqual({ point, found: true });
+      const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when: index + 1, signal: "SIGTERM" });
+      expect({ point, signal: run.signalCode, exit: run.exitCode, stderr: run.stderr, at: run.calls[index]!.startsWith(call) }).toEqual({ point, signal: "SIGTERM", exit: null, stderr: "", at: true });
+      expect(mountsUnder(s.dir).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[target, "ro"]]);
+      expect(runCli(["umount", target]).code).toBe(0);
+    }
   });
 
   test("a tmpfs with X-mount.mkdir, SIGTERM in its mount(2), the last step: the mount undone and the directories made removed", () => {

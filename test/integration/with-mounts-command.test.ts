@@ -4,12 +4,13 @@
 // ignored signals, a command that leaves a mount busy or stacks one on a target. Every run
 // leaves no mount and no temp dir. Root, private mount namespace; the built binary.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseIgnoredSignals } from "../../src/sys/ignored-signals.ts";
 import { unmountRecursive } from "../../src/ops/unmount.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { commandTraced } from "../support/umount-traced.ts";
+import { callsOf, signalledAt } from "../support/signal-at-call.ts";
 import { mountsUnder, requireRootNamespace, scratch } from "../support/root.ts";
 
 beforeAll(() => {
@@ -69,6 +70,16 @@ function signallingHelperList(script: string): { helpers: string; list: string }
   );
   return { helpers, list };
 }
+/** What with-mounts says when a stop signal came before its command started. */
+const NOT_STARTED = "mountkit: with-mounts: stopped by SIGTERM: COMMAND was not started; everything mounted was removed\n";
+
+/** A list of three tmpfs entries, wm-1 on /d1 to wm-3 on /d3. */
+function threeTmpfs(): string {
+  const list = s.path("three.json");
+  writeFileSync(list, JSON.stringify([1, 2, 3].map((n) => ({ type: "tmpfs", source: `wm-${n}`, target: `/d${n}`, options: ["size=1m"] }))));
+  return list;
+}
+
 describe("the command's status", () => {
   test("0, 1, 42 and 255 pass through; stdin, cwd and environment reach it", () => {
     const { withMounts, expectNothingLeft } = setUp("wm-status");
@@ -213,7 +224,7 @@ describe("signals", () => {
     expect(withMountsEnd(["touch", ran], { list, flags: ["--helper-dir", helpers] })).toEqual({
       exitCode: null,
       signalCode: "SIGTERM",
-      stderr: "mountkit: with-mounts: stopped by SIGTERM before COMMAND started; everything mounted was removed\n",
+      stderr: NOT_STARTED,
     });
     expect(existsSync(ran)).toBe(false);
     expect(mountsUnder(location)).toEqual([]);
@@ -230,6 +241,61 @@ describe("signals", () => {
     expect(end.stderr).toMatch(/^(fake: no server\n)?mountkit: temp mount \S+: entry 2: .*mount\.fuse3.*\n$/);
     expect(existsSync(ran)).toBe(false);
     expect(mountsUnder(location)).toEqual([]);
+    expectNothingLeft();
+  });
+
+  // A signal raised at a chosen syscall (strace inject, test/support/signal-at-call.ts): before,
+  // a stop signal while mounting was seen only once every entry was mounted (the hold's
+  // handlers run when the event loop turns), so the rest of the list was mounted first.
+  for (const [where, rooted] of [["a temp root", false], ["--root", true]] as const) {
+    test(`${where}: SIGTERM at the second of three mounts: no more mounted, the two made unmounted newest first, the command not run, mountkit dies of it`, () => {
+      const { env, expectNothingLeft } = setUp(`wm-stop-part-way-${rooted ? "root" : "temp"}`);
+      const list = threeTmpfs();
+      const root = s.path("root");
+      for (const d of ["d1", "d2", "d3"]) mkdirSync(join(root, d), { recursive: true });
+      const ran = s.path("ran");
+      const argv = ["with-mounts", ...(rooted ? ["--root", root] : []), list, "--", "touch", ran];
+      const run = signalledAt(s.path("trace"), argv, { syscall: "mount", when: 2, signal: "SIGTERM", traced: ["umount2"] }, env);
+      expect({ signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", exit: null, stderr: NOT_STARTED });
+      // before: wm-3 was mounted too, then all three unmounted
+      expect(run.calls.filter((c) => c.startsWith("mount(")).map((c) => c.slice("mount(".length).split(",")[0])).toEqual(['"wm-1"', '"wm-2"']);
+      expect(run.calls.filter((c) => c.startsWith("umount2(") && c.endsWith(" = 0")).map((c) => c.split(",")[0]!.replace(/^umount2\(".*\//, ""))).toEqual(['d2"', 'd1"']);
+      expect(existsSync(ran)).toBe(false);
+      expectNothingLeft();
+      expect(readdirSync(root).sort()).toEqual(["d1", "d2", "d3"]);
+    });
+  }
+
+  test("SIGTERM after the mounting's last look at it, and as its watch is released: every entry was mounted, the command not run, everything removed, mountkit dies of it", () => {
+    const { env, expectNothingLeft } = setUp("wm-stop-release");
+    const list = threeTmpfs();
+    const ran = s.path("ran");
+    const argv = ["with-mounts", list, "--", "touch", ran];
+    const calls = callsOf(s.path("trace-first"), argv, "rt_sigaction", env);
+    rmSync(ran);
+    // the watch's release: each action swapped back, the old one read by the same call
+    const released = (signal: string) => calls.findIndex((c) => c.startsWith(`rt_sigaction(${signal}, {`) && !c.includes("}, NULL,"));
+    const lastLook = calls.findLastIndex((c, i) => i < released("SIGHUP") && c.startsWith("rt_sigaction(SIGTERM, NULL,"));
+    for (const [point, index] of [
+      ["the last look", lastLook],
+      ["SIGHUP's restore, SIGTERM still watched", released("SIGHUP")],
+      ["SIGTERM's own restore (to the hold's handler)", released("SIGTERM")],
+    ] as const) {
+      expect({ point, index: index >= 0 }).toEqual({ point, index: true });
+      const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when: index + 1, signal: "SIGTERM", traced: ["mount"] }, env);
+      expect({ point, signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ point, signal: "SIGTERM", exit: null, stderr: NOT_STARTED });
+      expect(run.calls.filter((c) => c.startsWith("mount(")).length).toBe(3);
+      expect(existsSync(ran)).toBe(false);
+      expectNothingLeft();
+    }
+  });
+
+  test("SIGTERM while unmounting after the command: the unmounting is not cut short, the command's status stands", () => {
+    const { env, expectNothingLeft } = setUp("wm-stop-unmounting");
+    const list = threeTmpfs();
+    const run = signalledAt(s.path("trace"), ["with-mounts", list, "--", "sh", "-c", "exit 3"], { syscall: "umount2", when: 1, signal: "SIGTERM" }, env);
+    expect({ signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ signal: null, exit: 3, stderr: "" });
+    expect(run.calls.filter((c) => c.startsWith("umount2(") && c.endsWith(" = 0")).length).toBe(3);
     expectNothingLeft();
   });
 

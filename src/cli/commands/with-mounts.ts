@@ -11,6 +11,8 @@ import { batchReporter } from "../batch-output.ts";
 import { errorLine, messageLine, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
 import { SignalExit } from "../signal-exit.ts";
+import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
+import { RunStopped } from "../../ops/stop.ts";
 import { environment } from "../../sys/command-line.ts";
 import { processExit, startProcess } from "../../sys/process.ts";
 import { readInput } from "./apply.ts";
@@ -34,10 +36,10 @@ COMMAND is killed by a signal, mountkit cleans up, then kills itself with that s
 written), as timeout(1) does, so a shell sees the death (128+N in $?, and a loop stops on
 Ctrl-C); where it cannot, it exits 128+N. The root is passed to COMMAND as $MOUNTKIT_ROOT, and an
 argument {} is replaced by it. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to COMMAND;
-mountkit cleans up after it (one that comes while mounting: COMMAND is not run, what was mounted
-is removed, and mountkit dies of that signal). A signal ignored when mountkit starts (nohup)
-stays ignored, in COMMAND too. If the mounts fail COMMAND is not run (exit 32, or 1 for bad
-input).`;
+mountkit cleans up after it (one that comes while mounting stops it at the next entry: what was
+mounted is removed, COMMAND is not run, and mountkit dies of that signal). A signal ignored when
+mountkit starts (nohup) stays ignored, in COMMAND too. If the mounts fail COMMAND is not run
+(exit 32, or 1 for bad input).`;
 
 /** What the shell returns for a command that is not found, and for one found but not run (coreutils' env, timeout). */
 const EXIT_NOT_FOUND = 127;
@@ -72,7 +74,25 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
   // Held from before the first mount to after the last unmount: a Ctrl-C while mounting or
   // cleaning up would otherwise end mountkit there and leave the mounts made so far.
   const signals = holdStopSignals();
+  // While mounting, a stop signal is watched too (stop-watch.ts): the mounts are synchronous,
+  // and the hold's handlers would run only once every entry is mounted. The batch asks the
+  // watch between entries: the mounting stops there, and what it made is undone, newest first.
+  // Released before COMMAND starts: the hold alone sees the signals from then on (the unmounting
+  // after COMMAND arms nothing: its remounts are one step, its unmounts single umount2 calls),
+  // so that unmounting is never cut short. Armed here, before the input is read: the batch
+  // arms it only at its first entry, and a signal before that would not stop the mounting.
+  const stop = stopWatch();
+  stop.arm();
+  /** the stop signal that came before COMMAND started, if one did */
+  const stopBeforeCommand = async (): Promise<number | undefined> => {
+    const watched = stop.release();
+    if (watched !== undefined) return watched;
+    // one that came before the watch was armed, or since its release: its handler runs now
+    await new Promise((resolve) => setImmediate(resolve));
+    return signals.received === undefined ? undefined : STOP_SIGNALS[signals.received];
+  };
   let status: CommandStatus | undefined;
+  let stopped: number | undefined;
   try {
     const text = readInput(file);
     await withMountsFromText(
@@ -92,34 +112,40 @@ export async function withMountsCommand(argv: readonly string[], io: Io): Promis
         // a FUSE helper's output once it succeeded, all on stderr: stdout is COMMAND's (docs/fuse.md)
         helperStdio: "stdout-to-stderr",
         ...(last(args, "helper-dir") === undefined ? {} : { helperDir: last(args, "helper-dir")! }),
+        stop,
       },
       async (root) => {
         reporter.finish();
-        // The mounts are synchronous: a signal that came meanwhile has its handler run now.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (signals.received !== undefined) return;
+        // every entry mounted, and a stop came after the batch last asked the watch (or before
+        // it was armed): COMMAND is not started
+        stopped = await stopBeforeCommand();
+        if (stopped !== undefined) return;
         status = await run(command.map((a) => (a === "{}" ? root : a)), root, signals, io);
       },
     );
-    if (status === undefined) {
-      io.err(messageLine(`with-mounts: stopped by ${signals.received} before COMMAND started; everything mounted was removed`));
-      return new SignalExit(STOP_SIGNALS[signals.received!]);
-    }
-    return status;
+    return status ?? stoppedBy(io, stopped!, "with-mounts", NOT_STARTED);
   } catch (err) {
     reporter.finish();
+    // the mounting stopped part-way (stop.ts), what it made undone
+    if (err instanceof RunStopped) {
+      stop.release();
+      return stoppedBy(io, signalNumber(err.reason)!, "with-mounts", NOT_STARTED, err);
+    }
     const code = reportError(io, err, false);
     // A signal that came while mounting still ends mountkit, whatever else failed: a shell
-    // loop stops on Ctrl-C only when its child died of SIGINT. (The mounts are synchronous:
-    // its handler runs once the event loop turns.)
-    if (status === undefined) await new Promise((resolve) => setImmediate(resolve));
-    if (status === undefined && signals.received !== undefined) return new SignalExit(STOP_SIGNALS[signals.received]);
+    // loop stops on Ctrl-C only when its child died of SIGINT.
+    if (status === undefined) stopped ??= await stopBeforeCommand();
+    if (status === undefined && stopped !== undefined) return new SignalExit(stopped);
     // The command ran but the cleanup failed: its status wins unless it succeeded.
     return status !== undefined && status !== 0 ? status : code;
   } finally {
+    stop.release();
     signals.release();
   }
 }
+
+/** What with-mounts says when a stop signal came before its command started. */
+const NOT_STARTED = "COMMAND was not started; everything mounted was removed";
 
 /** Run the command with the root in its environment; its exit status, or the signal it died of. */
 async function run(argv: string[], root: string, signals: SignalHold, io: Io): Promise<CommandStatus> {
