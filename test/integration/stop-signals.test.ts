@@ -379,3 +379,17 @@ function processesNaming(path: string): number[] {
     })
     .map(Number);
 }
+
+describe("a libc without sigignore(3)", () => {
+  test("mount -o bind,ro, SIGTERM after the bind and again in its undo: still caught, the bind undone, the second one ignored", () => {
+    const s = fresh("stop-no-sigignore");
+    const [source, target] = [ws.dir("src"), ws.dir("dst")];
+    // a process of its own: a signal not caught ends it, not this runner
+    const run = Bun.spawnSync([process.execPath, join(import.meta.dir, "../support/stop-without-sigignore.ts"), source, target], { stdin: "ignore" });
+    // before, the watch installed nothing without sigignore: SIGTERM's default action ended the
+    // process after the bind, which stayed mounted read-write
+    expect({ exit: run.exitCode, signal: run.signalCode ?? null, stderr: run.stderr.toString() }).toEqual({ exit: 0, signal: null, stderr: "" });
+    expect(JSON.parse(run.stdout.toString())).toEqual({ outcome: "stopped by SIGTERM, cleanup errors: 0", released: 15 });
+    expect(mountPoints(s.dir)).toEqual([]);
+  });
+});
