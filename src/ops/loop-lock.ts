@@ -19,11 +19,14 @@ import { retrySync, type RetryPolicy } from "./retry.ts";
 
 /**
  * run(control) with /dev/loop-control open (control, for LOOP_CTL_GET_FREE) and locked; the lock
- * goes with the fd, closed when run returns or throws. A control that cannot be opened is
- * run(undefined): the attach opens it itself and names what is wrong (no loop module, not
- * root), and a device found attached, or named by loop=, needs none. A lock not had within
- * policy (held by another process all that time), or refused, is a warning, and run goes on
- * without it.
+ * goes with the fd, closed when run returns or throws. A control that cannot be opened (ENOENT:
+ * no loop module, or a container's /dev without the node; EACCES: not root) is run(undefined),
+ * said with -v: a device found attached, or named by loop=, needs none, as mount(8) mounts
+ * loop=/dev/loopN with no /dev/loop-control; an attach that needs a free device opens it itself
+ * and fails naming open(2), the errno and the path. Not a warning: where nothing can open it, no
+ * process takes the lock, and a host that mounts with loop= at every boot would be told each
+ * time of what it cannot change. A lock not had within policy (held by another process all
+ * that time), or refused, is a warning, and run goes on without it.
  */
 export function withLoopSetupLock<T>(ctx: OpsContext, run: (control: number | undefined) => T, policy: RetryPolicy = LOOP_SETUP_LOCK): T {
   const { sys } = ctx;
@@ -32,7 +35,7 @@ export function withLoopSetupLock<T>(ctx: OpsContext, run: (control: number | un
     control = sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
-    ctx.log?.(`loop: ${LOOP_CONTROL_PATH}: ${err.errnoName}: looking for an attached device without its lock`);
+    ctx.log?.(`loop: ${LOOP_CONTROL_PATH}: open(2): ${err.errnoName}: going on without its lock (only a device attached already, or named, can be had)`);
     return run(undefined);
   }
   try {

@@ -394,6 +394,8 @@ export function loopHint(err: SyscallError, file: string, known: LoopHintContext
   if (err.paths.includes(LOOP_CONTROL_PATH)) {
     // the device is there but not ours to open: a permission, not a missing module
     if (err.errno === Errno.EACCES || err.errno === Errno.EPERM) return `attaching a loop device needs root (${LOOP_CONTROL_PATH} is not open to this user)`;
+    // a container's /dev may hold /dev/loopN but not it: a device named needs none
+    if (err.errno === Errno.ENOENT) return `no loop device support: load the loop module (modprobe loop), or ${terms.thisDevice("/dev/loopN")}: a device named needs no ${LOOP_CONTROL_PATH}`;
     return "no loop device support: load the loop module (modprobe loop)";
   }
   if (device !== undefined && err.errno === Errno.EBUSY) return busyLoopDeviceHint(device, terms);

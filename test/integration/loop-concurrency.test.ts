@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno, errnoCode } from "../../src/errno.ts";
-import { SyscallError } from "../../src/errors.ts";
+import { exitCodeFor, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { opsContext } from "../../src/ops/context.ts";
 import { attachLoop } from "../../src/ops/loop.ts";
@@ -23,6 +23,7 @@ import { LOCK, O } from "../../src/sys/fd.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { BINARY, type CliResult } from "../support/cli.ts";
+import { caught } from "../support/caught.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsAt, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
@@ -287,6 +288,54 @@ describe("one image mounted from many processes at once", () => {
     ]);
     expect(newFds(before)).toEqual([]);
   });
+
+  // open(2) of /dev/loop-control failing as it does in a container's /dev without the node
+  // (ENOENT) or for a user it is not open to (EACCES): injected for that path only
+  for (const errnoName of ["ENOENT", "EACCES"] as const) {
+    test(`/dev/loop-control that open(2) refuses (${errnoName}): loop=/dev/loopN mounts without the lock, as mount(8) does, said with -v; a free device fails naming open(2), ${errnoName} and the path`, async () => {
+      ws.fresh(`loop-lock-no-control-${errnoName}`);
+      const img = image("img", 4);
+      const t = dir("m");
+      unmountAfter(t);
+      const noControl = () => injectFaults(libcSyscalls, { open: { calls: "always", errno: errnoCode(errnoName)!, path: "/dev/loop-control" } });
+      const controlOpens = (sys: ReturnType<typeof noControl>) => sys.log.filter((c) => c[0] === "open" && c[1] === "/dev/loop-control").length;
+
+      // a device another process may take first (losetup -f finds it free): then another
+      let named: { device: string; log: string[]; warnings: string[]; opens: number } | undefined;
+      for (let attempt = 0; attempt < 5 && named === undefined; attempt++) {
+        const device = Bun.spawnSync(["losetup", "-f"]).stdout.toString().trim();
+        const sys = noControl();
+        const log: string[] = [];
+        const warnings: string[] = [];
+        const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${device}`] }, t, { sys, log: (m) => log.push(m), warn: (w) => warnings.push(w) }));
+        if (err instanceof SyscallError && err.errno === Errno.EBUSY) continue;
+        expect(err).toBeUndefined();
+        named = { device, log, warnings, opens: controlOpens(sys) };
+      }
+      expect(named).toBeDefined();
+      expect(sourceAt(t)).toBe(named!.device);
+      expect(named!.warnings).toEqual([]);
+      expect(named!.log.filter((l) => l.startsWith("loop: /dev/loop-control"))).toEqual([
+        `loop: /dev/loop-control: open(2): ${errnoName}: going on without its lock (only a device attached already, or named, can be had)`,
+      ]);
+      expect(named!.opens).toBe(1); // the lock's: the device named needs no LOOP_CTL_GET_FREE
+      unmountAll(t);
+      await expectFreed(img);
+
+      const err = caught(() => mount({ type: "ext4", source: img, options: ["loop"] }, t, { sys: noControl() }));
+      expect(err).toBeInstanceOf(SyscallError);
+      const e = err as SyscallError;
+      expect({ syscall: e.syscall, errno: e.errnoName, paths: e.paths, code: exitCodeFor(e) }).toEqual({ syscall: "open(2)", errno: errnoName, paths: ["/dev/loop-control"], code: 32 });
+      expect(e.message).toBe(`mount ${img} on ${t}: open(2): ${errnoName} (${errnoName === "ENOENT" ? "No such file or directory" : "Permission denied"}): /dev/loop-control`);
+      expect(e.hint).toBe(
+        errnoName === "ENOENT"
+          ? "no loop device support: load the loop module (modprobe loop), or give loop=/dev/loopN: a device named needs no /dev/loop-control"
+          : "attaching a loop device needs root (/dev/loop-control is not open to this user)",
+      );
+      expect(loopDevicesOf(img).sysfs).toEqual([]);
+      expect(mountsAt(t)).toEqual([]);
+    });
+  }
 
   test("the wait for the lock: every millisecond, about five seconds, EWOULDBLOCK only", () => {
     expect(LOOP_SETUP_LOCK).toMatchObject({ attempts: 5000, delayMs: 1, jitterPerAttemptMs: 0, errnos: [Errno.EAGAIN] });

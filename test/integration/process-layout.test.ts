@@ -45,7 +45,7 @@ test("dying of a signal: prctl and sigprocmask constants, sigset_t", () => {
   expect(Object.fromEntries(Object.keys(constants).map((n) => [n, c.get(n)]))).toEqual(constants);
 });
 
-test("watching a signal: struct sigaction's size and fields, SA_RESTART, SIG_IGN", () => {
+test("watching a signal: struct sigaction's size and fields, SA_RESTART, SA_RESETHAND, SIG_DFL, SIG_IGN", () => {
   const c = headerValues();
   expect(Object.fromEntries(Object.keys(SIGACTION_LAYOUT).map((n) => [n, c.get(n)]))).toEqual(SIGACTION_LAYOUT);
 });

@@ -234,6 +234,15 @@ describe("apply: all or nothing, against a stop signal too", () => {
   });
 });
 
+/**
+ * An internal error (a bug, no mount failure) made at a chosen statx(2), with strace's
+ * poke_exit: the first 30 bytes of the struct statx it fills, up to stx_mode, with S_IFMT all
+ * ones (0170000), which is no file type a kernel gives.
+ */
+const STATX_OF_NO_TYPE = `@arg5=${["ff170000", "00100000", "0000000000000000", "02000000", "00000000", "00000000", "edf1"].join("")}`;
+/** How mountkit ends when SIGINT comes with that internal error: the error said, then the death by the signal. */
+const INTERNAL_ERROR_THEN_SIGINT = { exit: null, signal: "SIGINT", stderr: "mountkit: statx(2): unknown file type in stx_mode 170755\n" };
+
 describe("mount -a: the lines done stay, the one half made is undone, no more are started", () => {
   // before: at the mkdir, mountkit died with b made and nothing mounted on b/c; in the mount(2),
   // line 2 stood whole (its one-step plan not asked after), with b made
@@ -269,6 +278,23 @@ describe("mount -a: the lines done stay, the one half made is undone, no more ar
       stderr: `mountkit: mount -a: stopped by SIGINT: line 2 (${b}) was undone; the lines mounted before it stay, no more were started\n`,
     });
     expect(mountPoints(s.dir)).toEqual([a]);
+  });
+
+  test("SIGINT as an internal error comes (a tmpcopyup line's statx(2) says a file type no kernel has): the error said, every line undone as for any internal error, then mountkit dies of the signal", () => {
+    const s = fresh("stop-fstab-internal");
+    const [a, t, d] = [ws.dir("a"), ws.dir("t"), ws.dir("d")];
+    writeFileSync(join(t, "kept"), "kept\n");
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\nstop-2 ${t} tmpfs size=1m,tmpcopyup 0 0\nstop-3 ${d} tmpfs size=1m 0 0\n`);
+    const argv = ["mount", "-a", "-T", fstab];
+    // the copy's first look at the directory under the new tmpfs, by its fd
+    const when = callNumber(s.path("trace-first"), argv, "statx", /^statx\(\d+, "", [A-Z_|]*AT_EMPTY_PATH, STATX_BASIC_STATS/);
+    expect(runCli(["umount", d, t, a]).code).toBe(0);
+    // before, the signal was dropped: the error said, exit 2, as if none had come
+    const run = signalledAt(s.path("trace"), argv, { syscall: "statx", when, signal: "SIGINT", pokeExit: STATX_OF_NO_TYPE });
+    expect({ exit: run.exitCode, signal: run.signalCode, stderr: run.stderr }).toEqual(INTERNAL_ERROR_THEN_SIGINT);
+    expect(mountPoints(s.dir)).toEqual([]);
+    expect(readdirSync(t)).toEqual(["kept"]);
   });
 
   test("-F, SIGTERM to mount -a alone while a line's process runs: passed on to it, waited for, no line started after", async () => {
@@ -317,6 +343,34 @@ describe("unmounting", () => {
     expect(mountPoints(s.dir)).toEqual([]);
     await expectFreed(image);
     expect(loopDevicesOf(image).sysfs).toEqual([]);
+  });
+
+  test("umount -a -d, SIGINT as an internal error comes (the device's statx(2) says a file type no kernel has): the error said, then mountkit dies of the signal", async () => {
+    const s = fresh("stop-umount-a-internal");
+    const image = ws.image();
+    const target = ws.dir("m");
+    const fstab = s.path("fstab");
+    /** the image on a device without autoclear, mounted on target, as fstab's one line */
+    const mounted = () => {
+      const attach = runCli(["loop", "attach", image]);
+      expect(attach.code).toBe(0);
+      const device = attach.stdout.trim();
+      expect(runCli(["mount", device, target]).code).toBe(0);
+      writeFileSync(fstab, `${device} ${target} ext4 defaults 0 0\n`);
+      return device;
+    };
+    mounted();
+    const argv = ["umount", "-a", "-d", "-T", fstab];
+    // the look at the device before its detach, by its fd
+    const when = callNumber(s.path("trace-first"), argv, "statx", /^statx\(\d+, "", [A-Z_|]*AT_EMPTY_PATH, STATX_TYPE,/);
+    await expectFreed(image);
+    const device = mounted();
+    // before, the signal was dropped: the error said, exit 2, as if none had come
+    const run = signalledAt(s.path("trace"), argv, { syscall: "statx", when, signal: "SIGINT", pokeExit: STATX_OF_NO_TYPE });
+    expect({ exit: run.exitCode, signal: run.signalCode, stderr: run.stderr }).toEqual(INTERNAL_ERROR_THEN_SIGINT);
+    expect(mountPoints(s.dir)).toEqual([]);
+    // the detach is what failed: the device stays, as the error says (the cleanup detaches it)
+    expect(loopDevicesOf(image).sysfs).toEqual([device]);
   });
 
   test("umount -R of a tree, SIGTERM at the third umount2: mountkit dies of it, the mounts left are whole and the parents of those gone", () => {
@@ -414,3 +468,17 @@ function processesNaming(path: string): number[] {
     })
     .map(Number);
 }
+
+describe("a libc without sigignore(3)", () => {
+  test("mount -o bind,ro, SIGTERM after the bind and again in its undo: still caught, the bind undone, the second one ignored", () => {
+    const s = fresh("stop-no-sigignore");
+    const [source, target] = [ws.dir("src"), ws.dir("dst")];
+    // a process of its own: a signal not caught ends it, not this runner
+    const run = Bun.spawnSync([process.execPath, join(import.meta.dir, "../support/stop-without-sigignore.ts"), source, target], { stdin: "ignore" });
+    // before, the watch installed nothing without sigignore: SIGTERM's default action ended the
+    // process after the bind, which stayed mounted read-write
+    expect({ exit: run.exitCode, signal: run.signalCode ?? null, stderr: run.stderr.toString() }).toEqual({ exit: 0, signal: null, stderr: "" });
+    expect(JSON.parse(run.stdout.toString())).toEqual({ outcome: "stopped by SIGTERM, cleanup errors: 0", released: 15 });
+    expect(mountPoints(s.dir)).toEqual([]);
+  });
+});

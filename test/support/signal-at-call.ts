@@ -19,17 +19,20 @@ export interface SignalledRun {
 /**
  * `mountkit ARGV` under strace, the signal raised at the when-th call of syscall by its main
  * thread (where mountkit makes its mounts); the calls of traced are logged. Not its children:
- * a process mountkit leaves behind would keep strace -f waiting.
+ * a process mountkit leaves behind would keep strace -f waiting. pokeExit ("@argN=HEX"): what
+ * that call returns in memory rewritten too, as it exits (strace's poke_exit), for an answer no
+ * kernel gives.
  */
 export function signalledAt(
   log: string,
   argv: readonly string[],
-  at: { syscall: string; when: number; signal: string; traced?: readonly string[] },
+  at: { syscall: string; when: number; signal: string; traced?: readonly string[]; pokeExit?: string },
   env?: Record<string, string | undefined>,
 ): SignalledRun {
   const traced = [...new Set([at.syscall, ...(at.traced ?? [])])].join(",");
+  const poke = at.pokeExit === undefined ? "" : `:poke_exit=${at.pokeExit}`;
   const run = Bun.spawnSync(
-    ["strace", "-qq", "-o", log, "-e", `trace=${traced}`, "-e", `inject=${at.syscall}:signal=${at.signal}:when=${at.when}`, BINARY, ...argv],
+    ["strace", "-qq", "-o", log, "-e", `trace=${traced}`, "-e", `inject=${at.syscall}:signal=${at.signal}${poke}:when=${at.when}`, BINARY, ...argv],
     // stderr to a file: a process left behind holding a pipe would keep this waiting for good
     { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore", stdout: "ignore", stderr: Bun.file(`${log}.stderr`) },
   );

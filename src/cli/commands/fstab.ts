@@ -65,6 +65,8 @@ const SINGLE_MOUNT_FLAGS = ["bind", "rbind", "move", "label", "uuid", "source", 
 /** mount -a [-T FILE] [-t TYPES] [-O OPTS] [-o OPTS] [-F] [-n] [-v] [--json] */
 export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mountkit"): ExitCode | SignalExit | Promise<ExitCode | SignalExit> {
   const json = has(args, "json");
+  /** the stop signal the watch had when released, which a failure after it must not drop */
+  let came: number | undefined;
   try {
     if (args.operands.length > 0) throw new UsageError(`mount -a: takes no operands, got ${operandsText(args.operands)}`);
     const single = SINGLE_MOUNT_FLAGS.filter((flag) => has(args, flag));
@@ -119,7 +121,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
       outcome = mountFstab({ ...options, onEntry: reporter.onEntry, warn: stderrMessages(io, "mount -a"), stop });
     } catch (err) {
       reporter.finish();
-      stop.release();
+      came = stop.release();
       if (err instanceof RunStopped) {
         const what = err.during === undefined ? "the lines mounted stay; no more were started" : `${err.during} was undone; the lines mounted before it stay, no more were started`;
         return stoppedBy(io, signalNumber(err.reason)!, "mount -a", what, err);
@@ -128,11 +130,14 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
     }
     reporter.finish();
     // a signal during the last line: every line done, the report made, then the death
-    const signal = stop.release();
+    came = stop.release();
     const code = report(outcome);
-    return signal === undefined ? code : stoppedBy(io, signal, "mount -a", EVERY_LINE_DONE);
+    return came === undefined ? code : stoppedBy(io, came, "mount -a", EVERY_LINE_DONE);
   } catch (err) {
-    return reportError(io, err, json);
+    const code = reportError(io, err, json);
+    // a stop signal that came as the run failed (an internal error, after which ops/batch.ts
+    // undid every line): the failure said, then the death by the signal, as mount does
+    return came === undefined ? code : new SignalExit(came);
   }
 }
 
@@ -188,6 +193,8 @@ export function umountAllCommand(args: ParsedArgs, io: Io, given: UnmountOptions
   const json = has(args, "json");
   // -d: an unmount with a loop device to detach after it, the two made whole (ops/stop.ts)
   const stop = stopWatch();
+  /** the stop signal the watch had when released, which a failure after it must not drop */
+  let came: number | undefined;
   const unmountOptions = { ...given, ...(has(args, "detach-loop") ? { stop } : {}) };
   try {
     if (args.operands.length > 0) throw new UsageError(`umount -a: takes no operands, got ${operandsText(args.operands)}`);
@@ -227,11 +234,13 @@ export function umountAllCommand(args: ParsedArgs, io: Io, given: UnmountOptions
         error: error?.toJSON(),
       });
     }
-    const signal = stop.release();
-    return signal === undefined ? code : new SignalExit(signal);
+    came = stop.release();
+    return came === undefined ? code : new SignalExit(came);
   } catch (err) {
-    stop.release();
+    came ??= stop.release();
     if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "umount -a", "no more mount points were unmounted", err);
-    return reportError(io, err, json);
+    const code = reportError(io, err, json);
+    // a stop signal that came as the run failed (an internal error): the failure said, then the death by the signal
+    return came === undefined ? code : new SignalExit(came);
   }
 }

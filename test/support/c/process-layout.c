@@ -24,6 +24,7 @@ int main(void) {
   SHOW("SIG_DFL", (long)SIG_DFL);
   SHOW("SIG_IGN", (long)SIG_IGN);
   SHOW("SA_RESTART", SA_RESTART);
+  SHOW("SA_RESETHAND", SA_RESETHAND);
   SHOW("sizeof.struct_sigaction", sizeof(struct sigaction));
   SHOW("offsetof.sa_handler", offsetof(struct sigaction, sa_handler));
   SHOW("offsetof.sa_flags", offsetof(struct sigaction, sa_flags));
