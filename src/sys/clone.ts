@@ -10,7 +10,7 @@
  */
 import { ptr, type Pointer } from "bun:ffi";
 import { Errno } from "../errno.ts";
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, cFd, syscallFailure } from "./libc.ts";
 import { CLONE } from "./namespace.ts";
 import { SIGSET_BYTES } from "./sigset.ts";
 
@@ -94,14 +94,14 @@ export function cloneWaitingChild(flags: number): WaitingChild {
 
 /** pidfd_send_signal(pidfd, sig, NULL, 0) */
 export function pidfdSendSignal(pidfd: number, signal: number): void {
-  if (Number(libc().syscall(SYS_PROCESS.pidfd_send_signal, pidfd, signal, 0, 0, 0, 0)) < 0) {
+  if (Number(libc().syscall(SYS_PROCESS.pidfd_send_signal, cFd(pidfd, "pidfd_send_signal(2)", "pidfd"), signal, 0, 0, 0, 0)) < 0) {
     throw syscallFailure("pidfd_send_signal(2)");
   }
 }
 
 /** waitid(P_PIDFD, pidfd, &info, WEXITED|__WALL): reap the child; its stack is free after. */
 export function waitPidfd(pidfd: number): void {
-  if (libc().waitid(P_PIDFD, pidfd, siginfo, WEXITED | __WALL) !== 0) {
+  if (libc().waitid(P_PIDFD, cFd(pidfd, "waitid(2)", "pidfd"), siginfo, WEXITED | __WALL) !== 0) {
     const failure = syscallFailure("waitid(2)");
     // ECHILD: already reaped (by a waitid(__WALL) elsewhere); the child is gone all the same.
     if (failure.errno === Errno.ECHILD && stackUser === pidfd) stackUser = null;
