@@ -60,6 +60,13 @@ export class PlanError extends MountkitError {
  */
 export class SourceUnusableError extends PlanError {}
 
+/**
+ * A mount given no filesystem type and no source to read one from (`mount '' /dir`): bad input,
+ * exit 1, as DESIGN.md's contract has it. mount(8) tries it under each type it knows and exits
+ * 32 when all fail; the CLI exits so through a link named mount (cli/commands/mount.ts).
+ */
+export class NoSourceToProbeError extends PlanError {}
+
 /** Raised when a feature is recognised but not built yet (never silently ignored). */
 export class NotSupportedError extends PlanError {}
 

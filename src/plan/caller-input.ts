@@ -25,6 +25,15 @@ export function optionalPath(value: unknown, field: string, action: string): ass
   if (value !== undefined) requirePath(value, field, action);
 }
 
+/**
+ * A list where one of strings belongs: "<action>: <field> must be a list of strings, got 5"
+ * otherwise. Its items are the loop's that reads them (requireString where one is not a
+ * string), so the list is walked once.
+ */
+export function requireList(value: unknown, field: string, action: string): asserts value is readonly unknown[] {
+  if (!Array.isArray(value)) throw new PlanError(`${action}: ${field} must be a list of strings, got ${shownValue(value)}`);
+}
+
 /** The options bag of a call: undefined (the default) or an object. */
 export function requireOptionsObject(options: unknown, action: string): void {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
@@ -66,10 +75,10 @@ export function checkTypeAndOptions(m: unknown, action: string, index?: number):
 
 /** Mount.options: a list (no holes) of strings holding no NUL byte. */
 export function checkOptionList(options: unknown, action: string, index?: number): asserts options is readonly string[] {
-  if (!Array.isArray(options)) throw new PlanError(`${where(action, index)}: options must be a list of strings, got ${shownValue(options)}`);
+  if (!Array.isArray(options)) requireList(options, "options", where(action, index));
   for (let i = 0; i < options.length; i++) {
     const option: unknown = options[i];
-    if (typeof option !== "string") throw new PlanError(`${where(action, index)}: options[${i}] must be a string, got ${shownValue(option)}`);
+    if (typeof option !== "string") requireString(option, `options[${i}]`, where(action, index));
     if (option.includes("\0")) throw new PlanError(`${where(action, index)}: option ${JSON.stringify(option)} contains a NUL byte`);
   }
 }

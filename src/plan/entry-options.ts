@@ -8,6 +8,7 @@
  * comma is its value's. Pure.
  */
 import { PlanError } from "../errors.ts";
+import { requireString } from "./caller-input.ts";
 import { hasUnbalancedQuote, optionSegments, splitOptionText } from "../option-text.ts";
 import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-table.ts";
 
@@ -17,6 +18,7 @@ import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-tabl
  * Empty items are dropped; an unbalanced quote is a PlanError.
  */
 export function splitOptionString(text: string): string[] {
+  if (typeof text !== "string") requireString(text, "option text", "parse options");
   checkQuotes(text);
   return splitOptionText(text);
 }
@@ -34,6 +36,7 @@ function checkQuotes(text: string): void {
  * a comma in a layer path whatever follows it. An unbalanced quote is a PlanError.
  */
 export function entryOptions(entry: string): readonly string[] {
+  if (typeof entry !== "string") requireString(entry, "entry", "parse options");
   if (!entry.includes(",")) {
     // refused as -o and fstab refuse it: unquoted, `size="1m` was mounted as size=1m
     if (entry.includes('"')) checkQuotes(entry);

@@ -7,6 +7,7 @@
  */
 import { PlanError } from "../errors.ts";
 import { byteLength } from "../path-text.ts";
+import { requireList, requireString } from "./caller-input.ts";
 import { MS_ATIME_MODE } from "./flags.ts";
 import { entryOptions, splitOptionString } from "./entry-options.ts";
 import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-table.ts";
@@ -15,6 +16,7 @@ export { entryOptions, splitOptionString };
 
 /** An option item without its double quotes (`context="a,b"` -> `context=a,b`), as the kernel's fsconfig and mountkit read it. */
 export function unquoteOption(item: string): string {
+  if (typeof item !== "string") requireString(item, "option", "unquote option");
   return item.includes('"') ? item.replaceAll('"', "") : item;
 }
 
@@ -29,6 +31,7 @@ export function tokenizeOptions(text: string): string[] {
 
 /** Every -o value in order, tokenized and concatenated (repeated -o accumulates). */
 export function tokenizeOptionArgs(texts: readonly string[]): string[] {
+  requireList(texts, "option texts", "parse options");
   return texts.flatMap(tokenizeOptions);
 }
 
@@ -81,8 +84,13 @@ export interface RecursiveAttrs {
 /** Shared by every classification that has none of a list: the hot path allocates no arrays. */
 const NONE: readonly never[] = Object.freeze([]);
 
-/** Classify an ordered option list. Never mutates the input. */
+/**
+ * Classify an ordered option list. Never mutates the input. A list that is none, or an entry
+ * that is no string, is a PlanError naming it (a library caller's: the types do not hold
+ * JavaScript); the checks are a typeof per entry, as the loop reads it.
+ */
 export function classifyOptions(options: readonly string[]): ClassifiedOptions {
+  requireList(options, "options", "parse options");
   let flags = 0;
   let flagsMentioned = 0;
   let propagation: number[] | undefined;
@@ -100,7 +108,9 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
   let copyUp = false;
   let recursiveAttrs: RecursiveAttrs | undefined;
 
-  for (const entry of options) {
+  for (let i = 0; i < options.length; i++) {
+    const entry = options[i]!;
+    if (typeof entry !== "string") requireString(entry, `options[${i}]`, "parse options");
     // the common entry, one option without quotes, is used as it is: no array per entry
     if (entry.includes(",") || entry.includes('"')) {
       for (const item of entryOptions(entry)) classifyItem(unquoteOption(item));
@@ -198,6 +208,10 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
  * once, never twice.
  */
 export function joinData(items: readonly string[]): string {
+  requireList(items, "items", "join data");
+  for (let i = 0; i < items.length; i++) {
+    if (typeof items[i] !== "string") requireString(items[i], `items[${i}]`, "join data");
+  }
   if (items.length === 0) return "";
   return items.map(quoteDataItem).join(",");
 }

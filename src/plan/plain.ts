@@ -7,7 +7,7 @@
  *      where the kernel refuses them)
  * Pure.
  */
-import { PlanError, quotePath, SourceUnusableError } from "../errors.ts";
+import { NoSourceToProbeError, PlanError, quotePath, SourceUnusableError } from "../errors.ts";
 import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import { IMAGE_MIN_BYTES, isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
@@ -145,7 +145,7 @@ const GIVE_TYPE = "give one with -t TYPE (or --bind for a bind mount)";
 function probedMount(ctx: MountContext, flags: number, data: string): ProbedMountStep {
   const { source } = ctx.mount;
   if (source === "") {
-    throw new PlanError(`${ctx.action}: no filesystem type given, and no source to read it from`, { hint: ctx.options.propagation.length > 0 ? changeInPlaceHint(ctx) : GIVE_TYPE });
+    throw new NoSourceToProbeError(`${ctx.action}: no filesystem type given, and no source to read it from`, { hint: ctx.options.propagation.length > 0 ? changeInPlaceHint(ctx) : GIVE_TYPE });
   }
   if (ctx.sourceKind === "missing") {
     // mount /dev/sdb1 /data with the disk absent: a mount failure (32), as mount(8)'s

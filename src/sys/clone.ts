@@ -12,7 +12,7 @@
  */
 import { ptr, type Pointer } from "bun:ffi";
 import { Errno } from "../errno.ts";
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, cFd, syscallFailure } from "./libc.ts";
 import { CLONE } from "./namespace.ts";
 import { SIGSET_BYTES } from "./sigset.ts";
 
@@ -93,7 +93,7 @@ export function cloneExitingChild(flags: number): ExitingChild {
 
 /** waitid(P_PIDFD, pidfd, &info, WEXITED|__WALL): reap the child; its stack is free after. */
 export function waitPidfd(pidfd: number): void {
-  if (libc().waitid(P_PIDFD, pidfd, siginfo, WEXITED | __WALL) !== 0) {
+  if (libc().waitid(P_PIDFD, cFd(pidfd, "waitid(2)", "pidfd"), siginfo, WEXITED | __WALL) !== 0) {
     const failure = syscallFailure("waitid(2)");
     // ECHILD: already reaped (by a waitid(__WALL) elsewhere); the child is gone all the same.
     if (failure.errno === Errno.ECHILD && stackUser === pidfd) stackUser = null;

@@ -2,7 +2,7 @@
  * The names in a directory held by an fd, with getdents64(2) (glibc's wrapper, 2.30): what a
  * copy walks, never a path looked up again. Names keep their bytes (path-text.ts).
  */
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, cFd, syscallFailure } from "./libc.ts";
 import { textFromBytes } from "../path-text.ts";
 
 const libc = bindLibc({ getdents64: { args: ["i32", "ptr", "u64"], returns: "i64" } });
@@ -19,6 +19,7 @@ const view = new DataView(buffer.buffer);
  * directory just opened: all of them). path names the directory in errors.
  */
 export function readDirFd(fd: number, path: string): string[] {
+  cFd(fd, "getdents64(2)", "fd", path);
   const names: string[] = [];
   for (;;) {
     const n = Number(libc().getdents64(fd, buffer, buffer.byteLength));

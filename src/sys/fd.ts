@@ -3,7 +3,7 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { bindLibc, cPath, lastErrno, syscallFailure } from "./libc.ts";
+import { bindLibc, cDirFd, cFd, cPath, lastErrno, syscallFailure } from "./libc.ts";
 import { bytesFromText } from "../path-text.ts";
 
 const libc = bindLibc({
@@ -55,6 +55,7 @@ const openHow = new Uint32Array(OPEN_HOW_SIZE / 4);
  */
 export function openat2(dfd: number, path: string, flags: number, resolve: number, mode = 0): number {
   const cpath = cPath(path, "openat2(2)");
+  cDirFd(dfd, "openat2(2)", path);
   openHow[0] = flags;
   openHow[2] = mode;
   openHow[4] = resolve;
@@ -70,7 +71,7 @@ export function openPath(path: string): number {
 
 /** close(fd) */
 export function close(fd: number): void {
-  if (libc().close(fd) !== 0) throw syscallFailure("close(2)");
+  if (libc().close(cFd(fd, "close(2)")) !== 0) throw syscallFailure("close(2)");
 }
 
 /** flock(2) operations. */
@@ -83,7 +84,7 @@ export const LOCK = {
 
 /** flock(fd, operation); path names fd in errors (EWOULDBLOCK, which is EAGAIN, for a lock held with LOCK_NB) */
 export function flock(fd: number, operation: number, path: string): void {
-  if (libc().flock(fd, operation) !== 0) throw syscallFailure("flock(2)", [path]);
+  if (libc().flock(cFd(fd, "flock(2)", "fd", path), operation) !== 0) throw syscallFailure("flock(2)", [path]);
 }
 
 /** fcntl(2) commands, and the one fd flag. */
@@ -106,7 +107,7 @@ export function fdFlags(fd: number): number | undefined {
  * close-on-exec: a handle the caller owns while fd stays someone else's.
  */
 export function dupCloexec(fd: number): number {
-  const copy = libc().fcntl(fd, F.DUPFD_CLOEXEC, 0);
+  const copy = libc().fcntl(cFd(fd, "fcntl(2)"), F.DUPFD_CLOEXEC, 0);
   if (copy < 0) throw syscallFailure("fcntl(2)");
   return copy;
 }
@@ -125,6 +126,7 @@ const preadLib = bindLibc({ pread: { args: ["i32", "ptr", "u64", "i64"], returns
  * retried; other errors are a SyscallError naming path, the file fd was opened from.
  */
 export function readAt(fd: number, buffer: Uint8Array, offset: number, path: string): number {
+  cFd(fd, "pread(2)", "fd", path);
   let filled = 0;
   while (filled < buffer.byteLength) {
     const n = Number(preadLib().pread(fd, buffer.subarray(filled), buffer.byteLength - filled, offset + filled));
@@ -174,7 +176,7 @@ export function writeAll(fd: number, text: string): void {
  * in one write or nothing): a short write is EIO. Errors name path, the file fd was opened from.
  */
 export function writeOnce(fd: number, bytes: Uint8Array, path: string): void {
-  const n = writeSome(fd, bytes);
+  const n = writeSome(cFd(fd, "write(2)", "fd", path), bytes);
   if (n < 0) throw new SyscallError("write(2)", -n, [path]);
   if (n !== bytes.byteLength) throw new SyscallError("write(2)", Errno.EIO, [path]);
 }

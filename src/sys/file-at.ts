@@ -6,7 +6,7 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { bindLibc, cPath, syscallFailure } from "./libc.ts";
+import { bindLibc, cDirFd, cPath, syscallFailure } from "./libc.ts";
 import { textFromBytes } from "../path-text.ts";
 import { READLINK_MAX } from "./readlink.ts";
 import type { Timestamp } from "./stat.ts";
@@ -32,12 +32,12 @@ export const UTIME_OMIT = (1 << 30) - 2;
 
 /** mkdirat(dfd, path, mode) */
 export function mkdirat(dfd: number, path: string, mode: number): void {
-  if (libc().mkdirat(dfd, cPath(path, "mkdirat(2)"), mode) !== 0) throw syscallFailure("mkdirat(2)", [path]);
+  if (libc().mkdirat(cDirFd(dfd, "mkdirat(2)", path), cPath(path, "mkdirat(2)"), mode) !== 0) throw syscallFailure("mkdirat(2)", [path]);
 }
 
 /** mknodat(dfd, path, type|mode, makedev(major, minor)): a fifo or a device node. */
 export function mknodat(dfd: number, path: string, mode: number, major: number, minor: number): void {
-  if (libc().mknodat(dfd, cPath(path, "mknodat(2)"), mode, makedev(major, minor)) !== 0) throw syscallFailure("mknodat(2)", [path]);
+  if (libc().mknodat(cDirFd(dfd, "mknodat(2)", path), cPath(path, "mknodat(2)"), mode, makedev(major, minor)) !== 0) throw syscallFailure("mknodat(2)", [path]);
 }
 
 /** glibc's makedev(3): the 64-bit dev_t of a major and minor number. */
@@ -49,7 +49,7 @@ export function makedev(major: number, minor: number): bigint {
 
 /** symlinkat(target, dfd, path): a symlink at path pointing to target (never looked at) */
 export function symlinkat(target: string, dfd: number, path: string): void {
-  if (libc().symlinkat(cPath(target, "symlinkat(2)"), dfd, cPath(path, "symlinkat(2)")) !== 0) throw syscallFailure("symlinkat(2)", [path]);
+  if (libc().symlinkat(cPath(target, "symlinkat(2)"), cDirFd(dfd, "symlinkat(2)", path), cPath(path, "symlinkat(2)")) !== 0) throw syscallFailure("symlinkat(2)", [path]);
 }
 
 // One buffer: calls are synchronous and each Worker has its own module instance.
@@ -60,7 +60,7 @@ const linkBuffer = new Uint8Array(READLINK_MAX);
  * symlink). A failure throws, as a copy expects none (readlink.ts returns the errno instead).
  */
 export function readlinkat(dfd: number, path: string): string {
-  const n = Number(libc().readlinkat(dfd, cPath(path, "readlinkat(2)"), linkBuffer, READLINK_MAX));
+  const n = Number(libc().readlinkat(cDirFd(dfd, "readlinkat(2)", path), cPath(path, "readlinkat(2)"), linkBuffer, READLINK_MAX));
   if (n < 0) throw syscallFailure("readlinkat(2)", [path]);
   if (n >= READLINK_MAX) throw new SyscallError("readlinkat(2)", Errno.ENAMETOOLONG, path === "" ? [] : [path]); // cut silently by the kernel
   return textFromBytes(linkBuffer.subarray(0, n));
@@ -68,7 +68,7 @@ export function readlinkat(dfd: number, path: string): string {
 
 /** fchownat(dfd, path, uid, gid, flags); -1 keeps that id. AT_SYMLINK_NOFOLLOW, or AT_EMPTY_PATH on an O_PATH fd, changes a symlink itself. */
 export function fchownat(dfd: number, path: string, uid: number, gid: number, flags: number): void {
-  if (libc().fchownat(dfd, cPath(path, "fchownat(2)"), uid >>> 0, gid >>> 0, flags) !== 0) throw syscallFailure("fchownat(2)", [path]);
+  if (libc().fchownat(cDirFd(dfd, "fchownat(2)", path), cPath(path, "fchownat(2)"), uid >>> 0, gid >>> 0, flags) !== 0) throw syscallFailure("fchownat(2)", [path]);
 }
 
 // struct timespec[2] {s64 tv_sec; s64 tv_nsec}: access time, then modification time.
@@ -83,5 +83,5 @@ export function utimensat(dfd: number, path: string, atime: Timestamp | undefine
   times[1] = BigInt(atime?.nsec ?? UTIME_OMIT);
   times[2] = BigInt(mtime?.sec ?? 0);
   times[3] = BigInt(mtime?.nsec ?? UTIME_OMIT);
-  if (libc().utimensat(dfd, cPath(path, "utimensat(2)"), times, flags) !== 0) throw syscallFailure("utimensat(2)", [path]);
+  if (libc().utimensat(cDirFd(dfd, "utimensat(2)", path), cPath(path, "utimensat(2)"), times, flags) !== 0) throw syscallFailure("utimensat(2)", [path]);
 }

@@ -5,7 +5,7 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { bindLibc, lastErrno, syscallFailure } from "./libc.ts";
+import { bindLibc, cFd, lastErrno, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
   sendfile: { args: ["i32", "i32", "ptr", "u64"], returns: "i64" },
@@ -25,20 +25,21 @@ const sendOffset = new BigInt64Array(1);
  */
 export function sendfile(outFd: number, inFd: number, offset: number, count: number, path: string): number {
   sendOffset[0] = BigInt(offset);
-  const n = Number(libc().sendfile(outFd, inFd, sendOffset, count));
+  const n = Number(libc().sendfile(cFd(outFd, "sendfile(2)", "out fd", path), cFd(inFd, "sendfile(2)", "in fd", path), sendOffset, count));
   if (n < 0) throw syscallFailure("sendfile(2)", [path]);
   return n;
 }
 
 /** lseek(fd, offset, whence) -> the new offset. SEEK_DATA past the last data says ENXIO. */
 export function lseek(fd: number, offset: number, whence: number, path: string): number {
-  const n = Number(libc().lseek(fd, offset, whence));
+  const n = Number(libc().lseek(cFd(fd, "lseek(2)", "fd", path), offset, whence));
   if (n < 0) throw syscallFailure("lseek(2)", [path]);
   return n;
 }
 
 /** pwrite(fd, bytes, offset) until all of bytes is written; EINTR is retried. */
 export function writeAt(fd: number, bytes: Uint8Array, offset: number, path: string): void {
+  cFd(fd, "pwrite(2)", "fd", path);
   let done = 0;
   while (done < bytes.byteLength) {
     const n = Number(libc().pwrite(fd, bytes.subarray(done), bytes.byteLength - done, offset + done));

@@ -6,7 +6,7 @@
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { close, O, open, readSome } from "./fd.ts";
-import { bindLibc, cPath, syscallFailure } from "./libc.ts";
+import { bindLibc, cFd, cPath, syscallFailure } from "./libc.ts";
 import { bytesFromText, cText, textFromBytes } from "../path-text.ts";
 import { fileType } from "./stat.ts";
 
@@ -48,7 +48,7 @@ export function unlink(path: string): void {
 
 /** ftruncate(fd, size): the file's length set to size (a sparse file when it grows); path names fd in errors */
 export function ftruncate(fd: number, size: number, path: string): void {
-  if (libc().ftruncate(fd, size) !== 0) throw syscallFailure("ftruncate(2)", [path]);
+  if (libc().ftruncate(cFd(fd, "ftruncate(2)", "fd", path), size) !== 0) throw syscallFailure("ftruncate(2)", [path]);
 }
 
 /** renameat2(from, to, RENAME_NOREPLACE): EEXIST when something is at `to` already, never replaced */

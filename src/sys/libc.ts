@@ -5,8 +5,9 @@
  */
 import { dlopen, read, type FFIFunction, type Library, type Pointer } from "bun:ffi";
 import { Errno } from "../errno.ts";
-import { SyscallError } from "../errors.ts";
+import { shownValue, SyscallError } from "../errors.ts";
 import { cText } from "../path-text.ts";
+import { AT_FDCWD } from "../plan/mount-api-flags.ts";
 
 export const LIBC_PATH = "libc.so.6";
 
@@ -63,6 +64,30 @@ export function cArgument(text: string | null, syscall: string, argument: string
 /** cArgument's refusal alone, for a string handed to C elsewhere (another thread). */
 export function refuseNulArgument(text: string | null, syscall: string, argument: string, path?: string | null, otherPath?: string | null): void {
   if (text !== null && text.includes("\0")) throw nulRefused(syscall, argument, [path, otherPath]);
+}
+
+/**
+ * An fd argument as C takes it (an int): a whole number from 0 to 2^31 - 1, returned as it is.
+ * bun:ffi passes NaN, undefined, null or 0.5 as 0 (stdin), 1.7 as 1 and 2^32 + 1 as 1, so a
+ * caller's slip would act on another open file: refused before the call (EBADF, the kernel's
+ * answer to a negative fd), naming the call, the argument, its value and path (the file fd was
+ * opened from, when the call names one). A typeof and two compares: no allocation unless refused.
+ */
+export function cFd(fd: number, syscall: string, argument = "fd", path?: string | null): number {
+  if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) throw fdRefused(syscall, argument, fd, path, "");
+  return fd;
+}
+
+/** cFd for a directory fd, which may also be AT_FDCWD: the working directory. */
+export function cDirFd(dfd: number, syscall: string, path?: string | null, argument = "dfd"): number {
+  if (typeof dfd !== "number" || (dfd | 0) !== dfd || (dfd < 0 && dfd !== AT_FDCWD)) throw fdRefused(syscall, argument, dfd, path, ", or AT_FDCWD");
+  return dfd;
+}
+
+/** The EBADF of a call not made: `argument` is no fd C would read as that number. */
+function fdRefused(syscall: string, argument: string, value: unknown, path: string | null | undefined, orElse: string): SyscallError {
+  const named = typeof path === "string" && path !== "" ? [path] : [];
+  return new SyscallError(syscall, Errno.EBADF, named).withDetails(`not called: its ${argument} ${shownValue(value)} is no file descriptor (a whole number from 0 to 2147483647${orElse})`);
 }
 
 /** The SyscallError for the call that just failed. */

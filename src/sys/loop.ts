@@ -3,7 +3,7 @@
  * laid out by hand (<linux/loop.h>; sizes and offsets are checked against the C header in
  * test/unit/loop-structs.test.ts). Each wrapper names the call it makes.
  */
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, cFd, syscallFailure } from "./libc.ts";
 import { bytesFromText, textFromBytes } from "../path-text.ts";
 
 const withPointer = bindLibc({ ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" } });
@@ -111,30 +111,32 @@ function checked(ret: number, call: string): void {
 
 /** ioctl(ctlFd, LOOP_CTL_GET_FREE) -> N of a free /dev/loopN (added when none is free) */
 export function loopCtlGetFree(ctlFd: number): number {
-  const n = withNumber().ioctl(ctlFd, LOOP_IOCTL.CTL_GET_FREE, 0);
+  const n = withNumber().ioctl(cFd(ctlFd, "ioctl(LOOP_CTL_GET_FREE)"), LOOP_IOCTL.CTL_GET_FREE, 0);
   checked(n, "ioctl(LOOP_CTL_GET_FREE)");
   return n;
 }
 
 /** ioctl(loopFd, LOOP_CONFIGURE, &{fd: backingFd, block_size, info}) (Linux 5.8) */
 export function loopConfigure(loopFd: number, backingFd: number, blockSize: number, info: LoopInfo): void {
-  checked(withPointer().ioctl(loopFd, LOOP_IOCTL.CONFIGURE, encodeLoopConfig(backingFd, blockSize, info)), "ioctl(LOOP_CONFIGURE)");
+  const config = encodeLoopConfig(cFd(backingFd, "ioctl(LOOP_CONFIGURE)", "backing fd"), blockSize, info);
+  checked(withPointer().ioctl(cFd(loopFd, "ioctl(LOOP_CONFIGURE)"), LOOP_IOCTL.CONFIGURE, config), "ioctl(LOOP_CONFIGURE)");
 }
 
 /** ioctl(loopFd, LOOP_SET_FD, backingFd) */
 export function loopSetFd(loopFd: number, backingFd: number): void {
-  checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_FD, backingFd), "ioctl(LOOP_SET_FD)");
+  checked(withNumber().ioctl(cFd(loopFd, "ioctl(LOOP_SET_FD)"), LOOP_IOCTL.SET_FD, cFd(backingFd, "ioctl(LOOP_SET_FD)", "backing fd")), "ioctl(LOOP_SET_FD)");
 }
 
 /** ioctl(loopFd, LOOP_SET_STATUS64, &info) */
 export function loopSetStatus64(loopFd: number, info: LoopInfo): void {
   const bytes = new Uint8Array(LOOP_INFO64_SIZE);
   encodeLoopInfo64(info, new DataView(bytes.buffer));
-  checked(withPointer().ioctl(loopFd, LOOP_IOCTL.SET_STATUS64, bytes), "ioctl(LOOP_SET_STATUS64)");
+  checked(withPointer().ioctl(cFd(loopFd, "ioctl(LOOP_SET_STATUS64)"), LOOP_IOCTL.SET_STATUS64, bytes), "ioctl(LOOP_SET_STATUS64)");
 }
 
 /** ioctl(loopFd, LOOP_GET_STATUS64, &info) */
 export function loopGetStatus64(loopFd: number): LoopStatus {
+  cFd(loopFd, "ioctl(LOOP_GET_STATUS64)");
   const bytes = new Uint8Array(LOOP_INFO64_SIZE);
   checked(withPointer().ioctl(loopFd, LOOP_IOCTL.GET_STATUS64, bytes), "ioctl(LOOP_GET_STATUS64)");
   return decodeLoopInfo64(new DataView(bytes.buffer));
@@ -157,6 +159,7 @@ export function logicalSectorSize(deviceFd: number): number {
 
 /** ioctl(deviceFd, BLKGETSIZE64, &bytes) -> the device's size in bytes (sysfs's size is this / 512) */
 export function blockDeviceBytes(deviceFd: number): number {
+  cFd(deviceFd, "ioctl(BLKGETSIZE64)");
   const bytes = new BigUint64Array(1);
   checked(withPointer().ioctl(deviceFd, BLOCK_IOCTL.GETSIZE64, bytes), "ioctl(BLKGETSIZE64)");
   return Number(bytes[0]!);
@@ -168,20 +171,20 @@ export function blockDeviceBytes(deviceFd: number): number {
  * when nothing is attached.
  */
 export function loopSetCapacity(loopFd: number): void {
-  checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_CAPACITY, 0), "ioctl(LOOP_SET_CAPACITY)");
+  checked(withNumber().ioctl(cFd(loopFd, "ioctl(LOOP_SET_CAPACITY)"), LOOP_IOCTL.SET_CAPACITY, 0), "ioctl(LOOP_SET_CAPACITY)");
 }
 
 /** ioctl(loopFd, LOOP_SET_DIRECT_IO, on) */
 export function loopSetDirectIo(loopFd: number, on: boolean): void {
-  checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_DIRECT_IO, on ? 1 : 0), "ioctl(LOOP_SET_DIRECT_IO)");
+  checked(withNumber().ioctl(cFd(loopFd, "ioctl(LOOP_SET_DIRECT_IO)"), LOOP_IOCTL.SET_DIRECT_IO, on ? 1 : 0), "ioctl(LOOP_SET_DIRECT_IO)");
 }
 
 /** ioctl(loopFd, LOOP_SET_BLOCK_SIZE, bytes): the device's logical sector size (Linux 4.14) */
 export function loopSetBlockSize(loopFd: number, bytes: number): void {
-  checked(withNumber().ioctl(loopFd, LOOP_IOCTL.SET_BLOCK_SIZE, bytes), "ioctl(LOOP_SET_BLOCK_SIZE)");
+  checked(withNumber().ioctl(cFd(loopFd, "ioctl(LOOP_SET_BLOCK_SIZE)"), LOOP_IOCTL.SET_BLOCK_SIZE, bytes), "ioctl(LOOP_SET_BLOCK_SIZE)");
 }
 
 /** ioctl(loopFd, LOOP_CLR_FD, 0): detach now, or at last close when the device is in use */
 export function loopClrFd(loopFd: number): void {
-  checked(withNumber().ioctl(loopFd, LOOP_IOCTL.CLR_FD, 0), "ioctl(LOOP_CLR_FD)");
+  checked(withNumber().ioctl(cFd(loopFd, "ioctl(LOOP_CLR_FD)"), LOOP_IOCTL.CLR_FD, 0), "ioctl(LOOP_CLR_FD)");
 }

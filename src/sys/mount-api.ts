@@ -3,10 +3,10 @@
  * binary runs on glibc versions without the wrappers. Each wrapper names the call it makes.
  * Syscall numbers are the asm-generic ones shared by x86_64 and arm64.
  */
-import { bindLibc, cArgument, cPath, syscallFailure } from "./libc.ts";
+import { bindLibc, cArgument, cDirFd, cFd, cPath, syscallFailure } from "./libc.ts";
 import { textFromBytes } from "../path-text.ts";
 import { readSome } from "./fd.ts";
-import { MOUNT_ATTR_SIZE } from "../plan/mount-api-flags.ts";
+import { FSCONFIG, MOUNT_ATTR_SIZE } from "../plan/mount-api-flags.ts";
 
 export const SYS = {
   open_tree: 428,
@@ -58,7 +58,7 @@ function check(ret: number, syscall: string, path?: string | null, otherPath?: s
 
 /** open_tree(dfd, path, flags) -> a mount fd (a detached clone with OPEN_TREE_CLONE) */
 export function openTree(dfd: number, path: string, flags: number): number {
-  return check(withStrings().syscall(SYS.open_tree, dfd, cPath(path, "open_tree(2)"), flags, null, 0, 0), "open_tree(2)", path);
+  return check(withStrings().syscall(SYS.open_tree, cDirFd(dfd, "open_tree(2)", path), cPath(path, "open_tree(2)"), flags, null, 0, 0), "open_tree(2)", path);
 }
 
 /** move_mount(fromDfd, fromPath, toDfd, toPath, flags) */
@@ -66,9 +66,9 @@ export function moveMount(fromDfd: number, fromPath: string, toDfd: number, toPa
   check(
     withStrings().syscall(
       SYS.move_mount,
-      fromDfd,
+      cDirFd(fromDfd, "move_mount(2)", fromPath, "from dfd"),
       cArgument(fromPath, "move_mount(2)", "from path", fromPath, toPath),
-      toDfd,
+      cDirFd(toDfd, "move_mount(2)", toPath, "to dfd"),
       cArgument(toPath, "move_mount(2)", "to path", fromPath, toPath),
       flags,
       0,
@@ -87,15 +87,22 @@ export function fsopen(fsname: string, flags: number): number {
 /** fsconfig(fd, cmd, key, value, aux); value is a string or NULL */
 export function fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void {
   check(
-    withKeyValue().syscall(SYS.fsconfig, fd, cmd, cArgument(key, "fsconfig(2)", "key", key), cArgument(value, "fsconfig(2)", "value", value), aux, 0),
+    withKeyValue().syscall(SYS.fsconfig, cFd(fd, "fsconfig(2)", "fs fd"), cmd, cArgument(key, "fsconfig(2)", "key", key), cArgument(value, "fsconfig(2)", "value", value), fsconfigAux(cmd, aux), 0),
     "fsconfig(2)",
     value,
   );
 }
 
+/** fsconfig's aux as C takes it: for FSCONFIG_SET_FD an fd, for SET_PATH(_EMPTY) a directory fd; else a number as it is. */
+function fsconfigAux(cmd: number, aux: number): number {
+  if (cmd === FSCONFIG.SET_FD) return cFd(aux, "fsconfig(2)", "aux fd");
+  if (cmd === FSCONFIG.SET_PATH || cmd === FSCONFIG.SET_PATH_EMPTY) return cDirFd(aux, "fsconfig(2)", undefined, "aux dfd");
+  return aux;
+}
+
 /** fsmount(fsfd, flags, attrFlags) -> a detached mount fd */
 export function fsmount(fsfd: number, flags: number, attrFlags: number): number {
-  return check(withNumbers().syscall(SYS.fsmount, fsfd, flags, attrFlags, 0, 0, 0), "fsmount(2)");
+  return check(withNumbers().syscall(SYS.fsmount, cFd(fsfd, "fsmount(2)", "fs fd"), flags, attrFlags, 0, 0, 0), "fsmount(2)");
 }
 
 // struct mount_attr, filled for each call: calls are synchronous (the kernel copies it during
@@ -122,11 +129,12 @@ export function mountSetattr(
   propagation: number,
   usernsFd: number,
 ): void {
+  cFd(usernsFd, "mount_setattr(2)", "userns fd", path);
   setU64(0, attrSet);
   setU64(1, attrClr);
   setU64(2, propagation);
   setU64(3, usernsFd);
-  check(withBuffer().syscall(SYS.mount_setattr, dfd, cPath(path, "mount_setattr(2)"), flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
+  check(withBuffer().syscall(SYS.mount_setattr, cDirFd(dfd, "mount_setattr(2)", path), cPath(path, "mount_setattr(2)"), flags, mountAttr, MOUNT_ATTR_SIZE, 0), "mount_setattr(2)", path);
 }
 
 /**
@@ -134,6 +142,7 @@ export function mountSetattr(
  * a failed fsconfig or CMD_CREATE; they say what EINVAL alone does not.
  */
 export function fsContextMessages(fd: number): string[] {
+  cFd(fd, "read(2)");
   const messages: string[] = [];
   const buffer = new Uint8Array(1024);
   for (let i = 0; i < 64; i++) {

@@ -1,7 +1,7 @@
 /**
  * Namespaces: unshare(2), setns(2) and nsfs's NS_GET_NSTYPE ioctl, bound from libc.
  */
-import { bindLibc, syscallFailure } from "./libc.ts";
+import { bindLibc, cFd, syscallFailure } from "./libc.ts";
 
 const libc = bindLibc({
   unshare: { args: ["i32"], returns: "i32" },
@@ -34,7 +34,7 @@ export function unshare(flags: number): void {
  * (EINVAL otherwise): in the multi-threaded Bun process, unshare(CLONE_FS) first.
  */
 export function setns(fd: number, nstype: number): void {
-  if (libc().setns(fd, nstype) !== 0) throw syscallFailure("setns(2)");
+  if (libc().setns(cFd(fd, "setns(2)"), nstype) !== 0) throw syscallFailure("setns(2)");
 }
 
 /**
@@ -42,7 +42,7 @@ export function setns(fd: number, nstype: number): void {
  * namespace); ENOTTY for an fd that is no namespace.
  */
 export function namespaceType(fd: number): number {
-  const type = libc().ioctl(fd, NS_GET_NSTYPE, 0);
+  const type = libc().ioctl(cFd(fd, "ioctl(NS_GET_NSTYPE)"), NS_GET_NSTYPE, 0);
   if (type < 0) throw syscallFailure("ioctl(NS_GET_NSTYPE)");
   return type;
 }

@@ -2,7 +2,7 @@
  * statfs(2) and statx(2) (the mount ID, a file's identity and its type, what a copy of it
  * needs), bound from libc.
  */
-import { bindLibc, cPath, syscallFailure } from "./libc.ts";
+import { bindLibc, cDirFd, cPath, syscallFailure } from "./libc.ts";
 import { readU64 } from "./u64.ts";
 import { cText } from "../path-text.ts";
 
@@ -163,7 +163,7 @@ export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
  * same identity.
  */
 export function statxIdentity(dfd: number, path: string, flags: number): FileIdentity {
-  if (libc().statx(dfd, cPath(path, "statx(2)"), flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  if (libc().statx(cDirFd(dfd, "statx(2)", path), cPath(path, "statx(2)"), flags, STATX_INO | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   return identityOfStatx(statxView);
 }
 
@@ -265,7 +265,7 @@ export interface FileNode {
  * a later call on that fd acts on, whatever has been renamed over its path since.
  */
 export function statxNode(dfd: number, path: string, flags: number): FileNode {
-  if (libc().statx(dfd, cPath(path, "statx(2)"), flags, STATX_TYPE, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  if (libc().statx(cDirFd(dfd, "statx(2)", path), cPath(path, "statx(2)"), flags, STATX_TYPE, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   const type = typeOfStatx(statxView);
   // every S_IFMT value the kernel has is in FILE_TYPES
   if (type === undefined) throw new Error(`statx(2): unknown file type in stx_mode ${statxView.getUint16(STATX_OFFSET.mode, true).toString(8)}`);
@@ -344,7 +344,7 @@ export interface FileStatus {
  * of dfd's own file; with AT_SYMLINK_NOFOLLOW, of a symlink itself).
  */
 export function statxFile(dfd: number, path: string, flags: number): FileStatus {
-  if (libc().statx(dfd, cPath(path, "statx(2)"), flags, STATX_BASIC_STATS | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  if (libc().statx(cDirFd(dfd, "statx(2)", path), cPath(path, "statx(2)"), flags, STATX_BASIC_STATS | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
   const mask = statxView.getUint32(STATX_OFFSET.mask, true);
   const type = typeOfStatx(statxView);
   if (type === undefined) throw new Error(`statx(2): unknown file type in stx_mode ${statxView.getUint16(STATX_OFFSET.mode, true).toString(8)}`);

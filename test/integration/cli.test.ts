@@ -586,6 +586,37 @@ describe("the single binary", () => {
     expect(mountsUnder(t)).toEqual([]);
   });
 
+  test("no type and no source: mount(8) tries each type and exits 32, so does the mount link; mountkit mount refuses the input, exit 1", () => {
+    s = scratch("climount8empty");
+    const mount8 = join(dir("bin"), "mount");
+    symlinkSync(BINARY, mount8);
+    const t = dir("t");
+    const refusal = `mountkit: mount "" on ${t}: no filesystem type given, and no source to read it from (give one with -t TYPE (or --bind for a bind mount))`;
+    for (const typeArgs of [[], ["-t", "auto"], ["-t", "none"]]) {
+      // util-linux's on this machine: "wrong fs type, bad option, bad superblock on , ..." after a mount(2) per type
+      expect(Bun.spawnSync(["mount", ...typeArgs, "", t]).exitCode).toBe(32);
+      const viaLink = runCli([...typeArgs, "", t], { bin: mount8 });
+      expect(viaLink.code).toBe(32);
+      const own = runCli(["mount", ...typeArgs, "", t]);
+      expect(own.code).toBe(1);
+      if (typeArgs.length === 0) {
+        expect(oneLineError(viaLink.stderr)).toBe(refusal);
+        expect(oneLineError(own.stderr)).toBe(refusal);
+      }
+    }
+    // a propagation flag with another on one operand is no change of the mount there: mount(8)
+    // mounts "none" on it with no type, which fails
+    expect(Bun.spawnSync(["mount", "--make-shared", "-o", "ro", t]).exitCode).toBe(32);
+    expect(runCli(["--make-shared", "-o", "ro", t], { bin: mount8 }).code).toBe(32);
+    expect(runCli(["mount", "--make-shared", "-o", "ro", t]).code).toBe(1);
+    const json = runCli(["--json", "", t], { bin: mount8 });
+    expect(json.code).toBe(32);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 32, error: { kind: "plan" } });
+    // the fake tries nothing (util-linux's succeeds): the link's keeps refusing the input, exit 1
+    expect(runCli(["-f", "", t], { bin: mount8 }).code).toBe(1);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
   test("reads no bunfig.toml, .env, package.json or tsconfig.json from its working directory (a preload there would run as root)", () => {
     const cwd = mkdtempSync(join(tmpdir(), "mountkit-test-cwd-"));
     try {

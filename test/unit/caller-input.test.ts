@@ -22,6 +22,13 @@ import {
   parseMountInfo,
   planApply,
   applyText,
+  classifyOptions,
+  entryOptions,
+  joinData,
+  splitOptionString,
+  tokenizeOptionArgs,
+  tokenizeOptions,
+  unquoteOption,
   planMount,
   planOnly,
   prefixFilter,
@@ -163,6 +170,45 @@ describe("a Mount that is not one", () => {
 
   test("planMount without the kernel's facts", () => {
     refused(() => planMount(ok, "/mnt/x", undefined as unknown as typeof facts), "mount: facts must be the kernel's facts (kernelFacts()), got undefined");
+  });
+});
+
+describe("the option helpers, given what is no option text", () => {
+  // [what is wrong, the value, how shownValue names it]
+  const notStrings: [string, unknown, string][] = [
+    ["a number", 5, "5"],
+    ["undefined", undefined, "undefined"],
+    ["null", null, "null"],
+    ["an object", { toString: () => "ro" }, "an object"],
+    ["a list", ["ro"], "a list"],
+  ];
+
+  test.each(notStrings)("%s where one option string belongs: splitOptionString, tokenizeOptions, entryOptions, unquoteOption", (_, value, shown) => {
+    refused(() => splitOptionString(value as string), `parse options: option text must be a string, got ${shown}`);
+    refused(() => tokenizeOptions(value as string), `parse options: option text must be a string, got ${shown}`);
+    refused(() => entryOptions(value as string), `parse options: entry must be a string, got ${shown}`);
+    refused(() => unquoteOption(value as string), `unquote option: option must be a string, got ${shown}`);
+  });
+
+  test.each(notStrings.filter(([what]) => what !== "a list"))("%s as a list, or in one: classifyOptions, tokenizeOptionArgs, joinData", (_, value, shown) => {
+    refused(() => classifyOptions(value as string[]), `parse options: options must be a list of strings, got ${shown}`);
+    refused(() => classifyOptions(["ro", value] as string[]), `parse options: options[1] must be a string, got ${shown}`);
+    refused(() => tokenizeOptionArgs(value as string[]), `parse options: option texts must be a list of strings, got ${shown}`);
+    refused(() => tokenizeOptionArgs(["ro", value] as string[]), `parse options: option text must be a string, got ${shown}`);
+    refused(() => joinData(value as string[]), `join data: items must be a list of strings, got ${shown}`);
+    refused(() => joinData(["size=1m", value] as string[]), `join data: items[1] must be a string, got ${shown}`);
+  });
+
+  test("a string where a list belongs is refused, not read a character at a time; a hole is no string", () => {
+    // iterated, "ro" was the fs data "r" and "o"
+    refused(() => classifyOptions("ro" as unknown as string[]), 'parse options: options must be a list of strings, got "ro"');
+    refused(() => tokenizeOptionArgs("ro,nosuid" as unknown as string[]), 'parse options: option texts must be a list of strings, got "ro,nosuid"');
+    refused(() => joinData("size=1m" as unknown as string[]), 'join data: items must be a list of strings, got "size=1m"');
+    refused(() => classifyOptions([, "ro"] as string[]), "parse options: options[0] must be a string, got undefined");
+    refused(() => joinData(["a", , "b"] as string[]), "join data: items[1] must be a string, got undefined");
+    // and the strings they are given still read as before
+    expect(classifyOptions(["ro", "size=1m,mode=700"]).data).toEqual(["size=1m", "mode=700"]);
+    expect(joinData(["size=1m", "context=a,b"])).toBe('size=1m,context="a,b"');
   });
 });
 

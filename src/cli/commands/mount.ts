@@ -1,7 +1,7 @@
 /**
  * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
  */
-import { ExitCode, exitCodeFor, helperExitStatus, quotePath } from "../../errors.ts";
+import { ExitCode, exitCodeFor, helperExitStatus, NoSourceToProbeError, quotePath } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
@@ -155,7 +155,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "mount", "what it had made was undone", err);
       if (signal === undefined) throw err;
       // a stop signal that came as the mount failed: the failure said, then the death (as with-mounts)
-      reportError(io, err, json, helperExitStatus(err) ?? exitCodeFor(err));
+      reportError(io, err, json, helperExitStatus(err) ?? mountExitCode(err, dialect, argv));
       return new SignalExit(signal);
     }
     // a stop signal that came once the last step was done (its fds being closed): the mount stands
@@ -167,8 +167,19 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     return signal === undefined ? ExitCode.ok : new SignalExit(signal);
   } catch (err) {
     // one mount: a helper that failed gives its own status, as mount(8) exits with it
-    return reportError(io, err, json, helperExitStatus(err) ?? exitCodeFor(err));
+    return reportError(io, err, json, helperExitStatus(err) ?? mountExitCode(err, dialect, argv));
   }
+}
+
+/**
+ * The exit code of a mount that failed. Through a link named mount, one given no type and no
+ * source (`mount '' /dir`) exits 32, as mount(8) does once each type it tries has failed;
+ * `mountkit mount` exits 1, DESIGN.md's code for bad input. (mount(8)'s -f tries nothing and
+ * exits 0: the link's -f keeps 1, the refusal being of the input.)
+ */
+function mountExitCode(err: unknown, dialect: Dialect, argv: readonly string[]): number {
+  if (dialect === "mount(8)" && err instanceof NoSourceToProbeError && !flagGiven(argv, MOUNT8_FLAGS, "dry-run")) return ExitCode.mountFailed;
+  return exitCodeFor(err);
 }
 
 /**
