@@ -2,7 +2,7 @@
  * Retry policies of loop device setup (see retry.ts for how policies run).
  */
 import { Errno } from "../errno.ts";
-import type { RetryPolicy } from "./retry.ts";
+import { definePolicy, type RetryPolicy } from "./retry.ts";
 
 /**
  * LOOP_CTL_GET_FREE hands the same free device to every process that asks before one of them
@@ -15,27 +15,27 @@ import type { RetryPolicy } from "./retry.ts";
  * open(2) of the device with ENXIO (lo_open, Lo_rundown; Linux 6.11). That device was never
  * this attach's either: another free one is asked for, as after EBUSY.
  */
-export const LOOP_ATTACH_BUSY: RetryPolicy = {
+export const LOOP_ATTACH_BUSY: RetryPolicy = definePolicy({
   name: "loop-attach-busy",
   attempts: 99,
   delayMs: 0,
   jitterPerAttemptMs: 10,
   errnos: [Errno.EBUSY, Errno.ENXIO],
   reason: "another process bound the free loop device first, or was detaching it (containerd setupLoop, util-linux create_loop)",
-};
+});
 
 /**
  * LOOP_SET_STATUS64 answers EAGAIN while the device's queue is being frozen; util-linux
  * repeats it 250 ms apart, 10 times (lib/loopdev.c repeat_on_eagain, LOOPDEV_MAX_TRIES).
  */
-export const LOOP_STATUS_AGAIN: RetryPolicy = {
+export const LOOP_STATUS_AGAIN: RetryPolicy = definePolicy({
   name: "loop-status-again",
   attempts: 10,
   delayMs: 250,
   jitterPerAttemptMs: 0,
   errnos: [Errno.EAGAIN],
   reason: "LOOP_SET_STATUS64 may answer EAGAIN while the device is busy (util-linux repeat_on_eagain)",
-};
+});
 
 /**
  * The wait for /dev/loop-control's lock (ops/loop-lock.ts), which another mountkit process holds
@@ -44,11 +44,11 @@ export const LOOP_STATUS_AGAIN: RetryPolicy = {
  * (LOOP_STATUS_AGAIN). Asked again every millisecond for about five seconds; after that the
  * holder is taken to be stuck, and the attach goes on without the lock, as mount(8) always does.
  */
-export const LOOP_SETUP_LOCK: RetryPolicy = {
+export const LOOP_SETUP_LOCK: RetryPolicy = definePolicy({
   name: "loop-setup-lock",
   attempts: 5000,
   delayMs: 1,
   jitterPerAttemptMs: 0,
   errnos: [Errno.EAGAIN],
   reason: "another process holds /dev/loop-control's lock while it looks for an attached device and attaches one (systemd's loop-util takes the same lock)",
-};
+});

@@ -19,21 +19,41 @@ export interface RetryPolicy {
   readonly reason: string;
 }
 
+/** The longest pause between tries a policy may ask for: an hour, far past any busy mount. */
+const MAX_DELAY_MS = 3_600_000;
+
+/** The most tries a policy may make: at its shortest pause, 0 ms, still a bound. */
+const MAX_ATTEMPTS = 1_000_000;
+
+/**
+ * Policies checked once and frozen (mountkit's own, made by definePolicy): retrySync and
+ * retryAsync check only the others, a caller's, which may change between calls.
+ */
+const checkedPolicies = new WeakSet<RetryPolicy>();
+
+/** A policy of mountkit's own: checked now (a PlanError if it cannot be run), then frozen. */
+export function definePolicy(policy: RetryPolicy): RetryPolicy {
+  checkRetryPolicy(policy, `retry policy ${policy.name}`);
+  Object.freeze(policy.errnos);
+  checkedPolicies.add(Object.freeze(policy));
+  return policy;
+}
+
 /** containerd mount_linux.go unmount(): EBUSY 50 times, 50 ms apart. */
-export const UNMOUNT_BUSY: RetryPolicy = {
+export const UNMOUNT_BUSY: RetryPolicy = definePolicy({
   name: "unmount-busy",
   attempts: 50,
   delayMs: 50,
   jitterPerAttemptMs: 0,
   errnos: [Errno.EBUSY],
   reason: "a mount stays busy for a moment after its last user exits (containerd unmount retries)",
-};
+});
 
 /**
  * containerd mountWithHelper: `retriesOnECHILD = 10`, no pause. mountkit's umount.TYPE helpers
  * get the same.
  */
-export const HELPER_ECHILD: RetryPolicy = {
+export const HELPER_ECHILD: RetryPolicy = definePolicy({
   name: "helper-echild",
   attempts: 10,
   delayMs: 0,
@@ -41,7 +61,7 @@ export const HELPER_ECHILD: RetryPolicy = {
   errnos: [Errno.ECHILD],
   reason:
     "the wait for a mount helper can fail with ECHILD when something else in the process reaps the child (containerd#4387)",
-};
+});
 
 /** true when err should be retried under policy after `attempt` tries (1-based). */
 export function shouldRetry(policy: RetryPolicy, err: unknown, attempt: number): boolean {
@@ -57,7 +77,7 @@ export function pauseMs(policy: RetryPolicy, attempt: number): number {
  * itself (without a closure, on a hot path) passes the number of the next one.
  */
 export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T, firstAttempt = 1): T {
-  checkRetryPolicy(policy, "retry");
+  if (!checkedPolicies.has(policy)) checkRetryPolicy(policy, "retry");
   if (!Number.isInteger(firstAttempt) || firstAttempt < 1) throw new PlanError(`retry: firstAttempt must be a whole number from 1, got ${shownValue(firstAttempt)}`);
   for (let attempt = firstAttempt; ; attempt++) {
     try {
@@ -71,7 +91,7 @@ export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T, fi
 
 /** Run fn under policy, awaiting between tries. */
 export async function retryAsync<T>(policy: RetryPolicy, fn: (attempt: number) => T | Promise<T>): Promise<T> {
-  checkRetryPolicy(policy, "retry");
+  if (!checkedPolicies.has(policy)) checkRetryPolicy(policy, "retry");
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
@@ -90,12 +110,6 @@ export function withPolicy(policy: RetryPolicy, change: Partial<RetryPolicy>): R
   checkRetryPolicy(changed, "retry policy");
   return changed;
 }
-
-/** The longest pause between tries a policy may ask for: an hour, far past any busy mount. */
-const MAX_DELAY_MS = 3_600_000;
-
-/** The most tries a policy may make: at its shortest pause, 0 ms, still a bound. */
-const MAX_ATTEMPTS = 1_000_000;
 
 /**
  * A caller's policy, checked before the first try: attempts a whole number from 1, pauses finite

@@ -17,17 +17,17 @@ import { O } from "../sys/fd.ts";
 import { CLONE } from "../sys/namespace.ts";
 import type { Syscalls, ExitingChild } from "../sys/seam.ts";
 import { closeQuietly } from "./plan-handles.ts";
-import { retrySync, type RetryPolicy } from "./retry.ts";
+import { definePolicy, retrySync, type RetryPolicy } from "./retry.ts";
 
 /** waitid(2) returns EINTR when a signal handler without SA_RESTART runs meanwhile. */
-export const REAP_INTERRUPTED: RetryPolicy = {
+export const REAP_INTERRUPTED: RetryPolicy = definePolicy({
   name: "reap-interrupted",
   attempts: 100,
   delayMs: 0,
   jitterPerAttemptMs: 0,
   errnos: [Errno.EINTR],
   reason: "waitid is interrupted by signals handled without SA_RESTART; the child is still ours to reap",
-};
+});
 
 /** "uidmap=0:1000:1 gidmap=0:1000:1": what a namespace is for, in errors. */
 function describePair(pair: IdMappingPair): string {

@@ -57,6 +57,7 @@ import {
   type Syscalls,
   type StopRequests,
 } from "../../src/index.ts";
+import { definePolicy } from "../../src/ops/retry.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
 import { planIdmapMount } from "../../src/plan/idmap.ts";
 import { caught } from "../support/caught.ts";
@@ -249,6 +250,17 @@ describe("paths given to the unmount family, loop devices and lookups", () => {
     }
     refused(() => unmount("/x", { ...options, retry: null as unknown as typeof UNMOUNT_BUSY }), /^unmount: expected a retry policy/);
     refused(() => mount(ok, "/mnt/x", { ...options, unmountRetry: {} as typeof UNMOUNT_BUSY }), /^options: unmountRetry: attempts must be/);
+  });
+
+  test("mountkit's own policies are checked once, when defined, and frozen; a caller's is checked at each call", () => {
+    expect(Object.isFrozen(UNMOUNT_BUSY)).toBe(true);
+    expect(Object.isFrozen(UNMOUNT_BUSY.errnos)).toBe(true);
+    expect(() => definePolicy({ ...UNMOUNT_BUSY, name: "bad", attempts: 0 })).toThrow("retry policy bad: attempts must be a whole number from 1 to 1000000, got 0");
+    // a caller's policy may change between calls: the change is seen
+    const mine = { ...UNMOUNT_BUSY, attempts: 2 };
+    expect(retrySync(mine, () => 1)).toBe(1);
+    mine.attempts = NaN;
+    refused(() => retrySync(mine, () => 1), "retry: attempts must be a whole number from 1 to 1000000, got NaN");
   });
 
   test("the options of a call: their callbacks functions, the helper dir an absolute path", () => {
