@@ -326,6 +326,21 @@ describe("mount -a: the lines done stay, the one half made is undone, no more ar
       for (let i = 0; i < 400 && processesNaming(a).length > 0; i++) await Bun.sleep(10);
     }
   });
+
+  test("-F, SIGINT as the parent fails (a line's process cannot be started: socketpair(2) EMFILE): the error said, then mountkit dies of the signal", () => {
+    const s = fresh("stop-fstab-fork-internal");
+    const a = ws.dir("a");
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\n`);
+    // Bun.spawn's first socketpair(2) (the line's stdout) fails, so that it throws: no mount
+    // failure but an error of mount -a itself, and the signal comes with it. Before, the signal
+    // was dropped (its listener never ran before the hold's release): the error said, exit 2.
+    const run = signalledAt(s.path("trace"), ["mount", "-a", "-F", "-T", fstab], { syscall: "socketpair", when: 1, signal: "SIGINT", error: "EMFILE" });
+    expect({ exit: run.exitCode, signal: run.signalCode, stderr: run.stderr }).toEqual({ exit: null, signal: "SIGINT", stderr: expect.stringMatching(/^mountkit: EMFILE\b.*\bsocketpair\n$/) });
+    expect(run.calls[0]).toMatch(/^socketpair\(.* = -1 EMFILE .*\(INJECTED\)$/);
+    expect(mountPoints(s.dir)).toEqual([]);
+    expect(processesNaming(a)).toEqual([]);
+  });
 });
 
 describe("unmounting", () => {
