@@ -173,6 +173,28 @@ describe("loop attach: a device attached part-way is detached again, then mountk
       await expectFreed(image);
     });
   }
+
+  test("-L FILE, attached to a device already: SIGTERM as -L looks for it, nothing attached, that device left as it was, and said so", () => {
+    const s = fresh("stop-loop-reuse");
+    const image = ws.image();
+    const attach = runCli(["loop", "attach", image]);
+    expect(attach.code).toBe(0);
+    const device = attach.stdout.trim();
+    const argv = ["loop", "attach", "-L", image];
+    // -L's look at the image's device and inode, to find the device it is on (loop-reuse.ts)
+    const identity = (c: string) => c.startsWith(`statx(AT_FDCWD, "${image}", `) && c.includes("STATX_INO");
+    const when = callsOf(s.path("trace-first"), argv, "statx").findIndex(identity) + 1;
+    expect(when).toBeGreaterThan(0);
+    const run = signalledAt(s.path("trace"), argv, { syscall: "statx", when, signal: "SIGTERM" });
+    // before, it said "the device it had attached was detached", where nothing was attached and
+    // the device reused (rightly) stayed
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
+      signal: "SIGTERM",
+      stderr: `mountkit: loop attach: stopped by SIGTERM: nothing was attached: ${image} was on ${device} already, which stays\n`,
+    });
+    expect(identity(run.calls[when - 1]!)).toBe(true);
+    expect(loopDevicesOf(image).sysfs).toEqual([device]);
+  });
 });
 
 /** A containerd list of n tmpfs entries, /d1 to /dN. */
