@@ -528,14 +528,15 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
 
 /**
  * A stop asked for by the time the attach is made: the device detached again (one reused, -L's,
- * is someone else's and stays) and its fd closed, then RunStopped thrown, carrying what the
- * detach could not do.
+ * is someone else's and stays: RunStopped.reusedDevice names it) and its fd closed, then
+ * RunStopped thrown, carrying what the detach could not do.
  */
 function stopAfterAttach(attached: AttachedLoop, ctx: OpsContext): void {
   try {
     stopPoint(ctx);
   } catch (err) {
-    if (err instanceof RunStopped && !attached.reused) {
+    if (err instanceof RunStopped && attached.reused) err.reusedDevice = attached.device;
+    else if (err instanceof RunStopped) {
       ctx.log?.(`stopped: ioctl(${attached.device}, LOOP_CLR_FD)`);
       try {
         ctx.sys.loopClrFd(attached.fd);

@@ -32,6 +32,11 @@ export class RunStopped extends Error {
   readonly cleanupErrors: unknown[] = [];
   /** the batch entry the stop came part-way through (its `where`), which was undone */
   during: string | undefined;
+  /**
+   * the loop device attachLoop found attached to its file already and reused (losetup -L),
+   * which the stop leaves attached as it was: nothing was attached, so nothing was undone
+   */
+  reusedDevice: string | undefined;
   constructor(readonly reason: string) {
     super(`stopped by ${reason}`);
     this.name = "RunStopped";

@@ -4,16 +4,17 @@
  * the unmount failed, a recursive delete would go through the mount into its data).
  * cleanupTempMounts() (temp-cleanup.ts) takes down what a crashed run left in the temp location.
  */
-import { rmdirSync } from "node:fs";
-import { fsPath } from "../path-text.ts";
 import { MountkitError, quotePath } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { DEFAULT_TARGET_MODE, entriesFromMounts, type BatchEntry } from "../plan/batch-entry.ts";
 import { checkMountList, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
 import { batchOwnWarnings, runBatch, type MountAllOptions, type MountedBatch } from "./batch.ts";
+import { opsContext } from "./context.ts";
+import { RunStopped } from "./stop.ts";
 import { cleanupFailure } from "./temp-cleanup.ts";
 import { makeTempDir } from "./temp-location.ts";
+import type { Syscalls } from "../sys/seam.ts";
 
 
 export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "releaseStacks"> & {
@@ -43,6 +44,7 @@ export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: strin
 export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
   // checked before the dir is made and the mounts made: not a TypeError once they stand
   requireFunction(fn, "fn", "temp mount");
+  const { sys } = opsContext(options);
   const dir = makeTempDir("mount");
   let batch: MountedBatch;
   try {
@@ -58,12 +60,13 @@ export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (di
     for (const w of batchOwnWarnings(outcome)) options.onBatchWarning?.(w);
     batch = outcome;
   } catch (err) {
-    const leftover = removeDir(dir);
-    if (leftover && err instanceof MountkitError) err.cleanupErrors.push(leftover);
+    const leftover = removeDir(dir, sys);
+    // a stop too (its mounts undone) names the dir it leaves, as a failure does
+    if (leftover && (err instanceof MountkitError || err instanceof RunStopped)) err.cleanupErrors.push(leftover);
     throw err;
   }
   // As containerd: rmdir even after a failed unmount; it then fails, harmlessly.
-  return withBatch(batch, () => fn(dir), () => removeDir(dir));
+  return withBatch(batch, () => fn(dir), () => removeDir(dir, sys));
 }
 
 /**
@@ -118,9 +121,9 @@ export async function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (di
 }
 
 /** rmdir(dir); the failure as a MountkitError, or undefined. Never throws: callers are cleaning up. */
-function removeDir(dir: string): MountkitError | undefined {
+function removeDir(dir: string, sys: Syscalls): MountkitError | undefined {
   try {
-    rmdirSync(fsPath(dir));
+    sys.rmdir(dir);
     return undefined;
   } catch (err) {
     return cleanupFailure(err, "rmdir(2)", dir, `remove temp mount dir ${quotePath(dir)}`);

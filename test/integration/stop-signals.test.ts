@@ -74,6 +74,21 @@ describe("one mount of several steps: the steps made are undone, then mountkit d
     }
   });
 
+  test("mount --json -o bind,ro with stdout on /dev/full, SIGTERM at the last look: the mount stands, the write error said, then mountkit dies of it", () => {
+    const s = fresh("stop-output");
+    const [source, target] = [ws.dir("src"), ws.dir("dst")];
+    const argv = ["mount", "--json", "-o", "bind,ro", source, target];
+    const calls = callsOf(s.path("trace-first"), argv, "rt_sigaction");
+    expect(runCli(["umount", target]).code).toBe(0);
+    const restored = calls.findIndex((c) => c.startsWith("rt_sigaction(SIGHUP, {sa_handler=SIG_DFL,"));
+    const when = calls.findLastIndex((c, i) => i < restored && c.startsWith("rt_sigaction(SIGTERM, NULL,")) + 1;
+    // the document is written after the watch's release, the signal pending: a write that fails
+    // is kept and said at the end (cli/output.ts), never thrown past the signal
+    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGTERM" }, undefined, "/dev/full");
+    expect({ signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", exit: null, stderr: "mountkit: write error: ENOSPC (No space left on device)\n" });
+    expect(mountsUnder(s.dir).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[target, "ro"]]);
+  });
+
   test("a tmpfs with X-mount.mkdir, SIGTERM in its mount(2), the last step: the mount undone and the directories made removed", () => {
     const s = fresh("stop-mkdir-mount");
     const target = s.path("new", "dir");
@@ -173,6 +188,28 @@ describe("loop attach: a device attached part-way is detached again, then mountk
       await expectFreed(image);
     });
   }
+
+  test("-L FILE, attached to a device already: SIGTERM as -L looks for it, nothing attached, that device left as it was, and said so", () => {
+    const s = fresh("stop-loop-reuse");
+    const image = ws.image();
+    const attach = runCli(["loop", "attach", image]);
+    expect(attach.code).toBe(0);
+    const device = attach.stdout.trim();
+    const argv = ["loop", "attach", "-L", image];
+    // -L's look at the image's device and inode, to find the device it is on (loop-reuse.ts)
+    const identity = (c: string) => c.startsWith(`statx(AT_FDCWD, "${image}", `) && c.includes("STATX_INO");
+    const when = callsOf(s.path("trace-first"), argv, "statx").findIndex(identity) + 1;
+    expect(when).toBeGreaterThan(0);
+    const run = signalledAt(s.path("trace"), argv, { syscall: "statx", when, signal: "SIGTERM" });
+    // before, it said "the device it had attached was detached", where nothing was attached and
+    // the device reused (rightly) stayed
+    expect({ signal: run.signalCode, stderr: run.stderr }).toEqual({
+      signal: "SIGTERM",
+      stderr: `mountkit: loop attach: stopped by SIGTERM: nothing was attached: ${image} was on ${device} already, which stays\n`,
+    });
+    expect(identity(run.calls[when - 1]!)).toBe(true);
+    expect(loopDevicesOf(image).sysfs).toEqual([device]);
+  });
 });
 
 /** A containerd list of n tmpfs entries, /d1 to /dN. */
@@ -325,6 +362,21 @@ describe("mount -a: the lines done stay, the one half made is undone, no more ar
     } finally {
       for (let i = 0; i < 400 && processesNaming(a).length > 0; i++) await Bun.sleep(10);
     }
+  });
+
+  test("-F, SIGINT as the parent fails (a line's process cannot be started: socketpair(2) EMFILE): the error said, then mountkit dies of the signal", () => {
+    const s = fresh("stop-fstab-fork-internal");
+    const a = ws.dir("a");
+    const fstab = s.path("fstab");
+    writeFileSync(fstab, `stop-1 ${a} tmpfs size=1m 0 0\n`);
+    // Bun.spawn's first socketpair(2) (the line's stdout) fails, so that it throws: no mount
+    // failure but an error of mount -a itself, and the signal comes with it. Before, the signal
+    // was dropped (its listener never ran before the hold's release): the error said, exit 2.
+    const run = signalledAt(s.path("trace"), ["mount", "-a", "-F", "-T", fstab], { syscall: "socketpair", when: 1, signal: "SIGINT", error: "EMFILE" });
+    expect({ exit: run.exitCode, signal: run.signalCode, stderr: run.stderr }).toEqual({ exit: null, signal: "SIGINT", stderr: expect.stringMatching(/^mountkit: EMFILE\b.*\bsocketpair\n$/) });
+    expect(run.calls[0]).toMatch(/^socketpair\(.* = -1 EMFILE .*\(INJECTED\)$/);
+    expect(mountPoints(s.dir)).toEqual([]);
+    expect(processesNaming(a)).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 // Temp mounts and cleanupTempMounts against the real kernel (root, private namespace).
-import { afterEach, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -9,6 +9,7 @@ import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import { resetTempMountLocation, setTempMountLocation, tempMountLocation } from "../../src/ops/temp-location.ts";
 import { cleanupTempMounts } from "../../src/ops/temp-cleanup.ts";
+import { RunStopped } from "../../src/ops/stop.ts";
 import { withReadonlyTempMount, withTempMount } from "../../src/ops/temp-mount.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
@@ -159,24 +160,48 @@ describe("withTempMount", () => {
 
   test("a failed mount whose rmdir also fails oddly: the mount's error, the rmdir's kept as a cleanup error", async () => {
     fresh("temprmdir");
-    const sys = injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.ENOSPC } });
-    // an rmdir failure without an errno (the kernel gives none such; this stands for any surprise)
-    const rmdir = spyOn(fs, "rmdirSync").mockImplementation(() => {
-      throw new TypeError("rmdir broke");
-    });
+    const sys = {
+      ...injectFaults(libcSyscalls, { mount: { calls: [1], errno: Errno.ENOSPC } }),
+      // an rmdir failure without an errno (the kernel gives none such; this stands for any surprise)
+      rmdir: () => {
+        throw new TypeError("rmdir broke");
+      },
+    };
     let caught: unknown;
     try {
       await withTempMount([{ type: "tmpfs", source: "a", options: [] }], () => {}, { sys });
     } catch (err) {
       caught = err;
-    } finally {
-      rmdir.mockRestore();
     }
     expect(caught).toBeInstanceOf(SyscallError);
     expect((caught as SyscallError).errnoName).toBe("ENOSPC");
     const [left] = (caught as SyscallError).cleanupErrors as MountkitError[];
     expect(left?.message).toMatch(new RegExp(`^remove temp mount dir .*mountkit-mount-${process.pid}-\\w+: TypeError: rmdir broke$`));
     for (const name of readdirSync(location)) fs.rmdirSync(join(location, name)); // what the broken rmdir left
+  });
+
+  test("a stop while mounting whose rmdir of the temp dir fails: RunStopped, the mounts undone, the dir left named among its cleanup errors", async () => {
+    fresh("tempstoprmdir");
+    const before = mountinfoText();
+    // asked between the two entries: the first, on the dir itself, is undone; the temp dir's
+    // rmdir is then the one rmdir made
+    const sys = injectFaults(libcSyscalls, { rmdir: { calls: [1], errno: Errno.EBUSY } });
+    const stop = { arm() {}, requested: () => "SIGTERM" };
+    const mounts = ["stopped-1", "stopped-2"].map((source) => ({ type: "tmpfs", source, options: [] }));
+    let called = false;
+    const err = await withTempMount(mounts, () => void (called = true), { sys, stop }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RunStopped);
+    expect(called).toBe(false);
+    // the first entry mounted, then unmounted; the second never mounted
+    expect([sys.counts.mount, sys.counts.umount2]).toEqual([1, 1]);
+    expect(mountinfoText()).toBe(before);
+    const [left] = readdirSync(location);
+    // before, a RunStopped kept no rmdir failure: nothing named the dir left in the temp location
+    expect((err as RunStopped).cleanupErrors.map((e) => (e as Error).message)).toEqual([`remove temp mount dir ${join(location, left!)}: rmdir(2): EBUSY (Device or resource busy)`]);
+    fs.rmdirSync(join(location, left!)); // what the failed rmdir left
   });
 
   test("fn and the cleanup both fail: the cleanup's error, fn's message after it, fn's error as cause", async () => {

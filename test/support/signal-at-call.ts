@@ -21,20 +21,23 @@ export interface SignalledRun {
  * thread (where mountkit makes its mounts); the calls of traced are logged. Not its children:
  * a process mountkit leaves behind would keep strace -f waiting. pokeExit ("@argN=HEX"): what
  * that call returns in memory rewritten too, as it exits (strace's poke_exit), for an answer no
- * kernel gives.
+ * kernel gives. error ("EMFILE"): the call is not made, and fails with that errno instead (strace's
+ * error=), for a failure the kernel gives on no demand of ours. stdout: the file its stdout
+ * writes to (/dev/full); /dev/null by default.
  */
 export function signalledAt(
   log: string,
   argv: readonly string[],
-  at: { syscall: string; when: number; signal: string; traced?: readonly string[]; pokeExit?: string },
+  at: { syscall: string; when: number; signal: string; traced?: readonly string[]; pokeExit?: string; error?: string },
   env?: Record<string, string | undefined>,
+  stdout?: string,
 ): SignalledRun {
   const traced = [...new Set([at.syscall, ...(at.traced ?? [])])].join(",");
-  const poke = at.pokeExit === undefined ? "" : `:poke_exit=${at.pokeExit}`;
+  const result = (at.pokeExit === undefined ? "" : `:poke_exit=${at.pokeExit}`) + (at.error === undefined ? "" : `:error=${at.error}`);
   const run = Bun.spawnSync(
-    ["strace", "-qq", "-o", log, "-e", `trace=${traced}`, "-e", `inject=${at.syscall}:signal=${at.signal}${poke}:when=${at.when}`, BINARY, ...argv],
+    ["strace", "-qq", "-o", log, "-e", `trace=${traced}`, "-e", `inject=${at.syscall}:signal=${at.signal}${result}:when=${at.when}`, BINARY, ...argv],
     // stderr to a file: a process left behind holding a pipe would keep this waiting for good
-    { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore", stdout: "ignore", stderr: Bun.file(`${log}.stderr`) },
+    { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore", stdout: stdout === undefined ? "ignore" : Bun.file(stdout), stderr: Bun.file(`${log}.stderr`) },
   );
   return {
     exitCode: run.exitCode,

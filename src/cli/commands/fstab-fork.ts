@@ -81,14 +81,18 @@ async function mountLineProcess(entry: BatchEntry, flags: readonly string[], io:
   return { error: new HelperError(`${action}: ${argv.join(" ")} ${how}`, argv[0]!, argv, status, stderr) };
 }
 
+/** How mount -a -F's run ended: its outcome, or what it threw (RunStopped for a stop); and the stop signal that came, if one did. */
+export type ForkedRun = ({ outcome: ForkedFstabOutcome } | { failure: unknown }) & { signal: number | undefined };
+
 /**
  * mount -a -F: the options mountAllCommand built, the lines mounted in parallel; it reports the
  * outcome, and then dies of signal when one stopped it once every line was done. A stop signal
  * before that starts no more lines (RunStopped, once those running have ended): it is passed on
  * to their processes, which stop as a single mount stops (its steps undone), and mount -a waits
- * for them, so that none is left running, nor its loop device attached.
+ * for them, so that none is left running, nor its loop device attached. A failure (an internal
+ * error) comes back with the signal that came meanwhile, which must not be dropped for it.
  */
-export async function mountAllForked(args: ParsedArgs, io: Io, options: Omit<ForkedFstabOptions, "mountLine">): Promise<{ outcome: ForkedFstabOutcome; signal: number | undefined }> {
+export async function mountAllForked(args: ParsedArgs, io: Io, options: Omit<ForkedFstabOptions, "mountLine">): Promise<ForkedRun> {
   const flags = lineFlags(args);
   const reporter = batchReporter(io, { verbose: has(args, "verbose"), json: has(args, "json"), label: "mount -a" });
   const running = new Set<Subprocess>();
@@ -99,10 +103,16 @@ export async function mountAllForked(args: ParsedArgs, io: Io, options: Omit<For
   });
   const stop: StopRequests = { arm() {}, requested: () => signals.received };
   try {
-    const outcome = await mountFstabForked({ ...options, stop, onEntry: reporter.onEntry, mountLine: (entry) => mountLineProcess(entry, flags, io, running) });
-    // one that came as the last line ended: its listener runs once the event loop turns
+    let run: { outcome: ForkedFstabOutcome } | { failure: unknown };
+    try {
+      run = { outcome: await mountFstabForked({ ...options, stop, onEntry: reporter.onEntry, mountLine: (entry) => mountLineProcess(entry, flags, io, running) }) };
+    } catch (failure) {
+      run = { failure };
+    }
+    // one that came as the last line ended, or as the run failed with no process left to wait
+    // on (a line's process that could not be started): its listener runs once the event loop turns
     await new Promise((resolve) => setImmediate(resolve));
-    return { outcome, signal: signals.received === undefined ? undefined : STOP_SIGNALS[signals.received] };
+    return { ...run, signal: signals.received === undefined ? undefined : STOP_SIGNALS[signals.received] };
   } finally {
     signals.release();
     reporter.finish();

@@ -105,11 +105,19 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
     if (has(args, "fork")) {
       const forked = require("./fstab-fork.ts") as typeof import("./fstab-fork.ts");
       return forked.mountAllForked(args, io, options).then(
-        ({ outcome, signal }) => {
-          const code = report(outcome);
-          return signal === undefined ? code : stoppedBy(io, signal, "mount -a", EVERY_LINE_DONE);
+        (run) => {
+          if ("failure" in run) {
+            if (run.failure instanceof RunStopped) return stoppedBy(io, signalNumber(run.failure.reason)!, "mount -a", FORK_STOPPED, run.failure);
+            const code = reportError(io, run.failure, json);
+            // a stop signal that came as the run failed (an internal error): the failure said,
+            // then the death by the signal, as without -F
+            return run.signal === undefined ? code : new SignalExit(run.signal);
+          }
+          const code = report(run.outcome);
+          return run.signal === undefined ? code : stoppedBy(io, run.signal, "mount -a", EVERY_LINE_DONE);
         },
-        (err: unknown) => (err instanceof RunStopped ? stoppedBy(io, signalNumber(err.reason)!, "mount -a", FORK_STOPPED, err) : reportError(io, err, json)),
+        // thrown outside the run (its flags read, its reporter made or finished)
+        (err: unknown) => reportError(io, err, json),
       );
     }
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });

@@ -123,7 +123,11 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | Sign
       });
     } catch (err) {
       const signal = stop.release();
-      if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "loop attach", "the device it had attached was detached", err);
+      if (err instanceof RunStopped) {
+        // -L that found file on a device already attached nothing: that device stays, as it was
+        const what = err.reusedDevice === undefined ? "the device it had attached was detached" : `nothing was attached: ${quotePath(file)} was on ${err.reusedDevice} already, which stays`;
+        return stoppedBy(io, signalNumber(err.reason)!, "loop attach", what, err);
+      }
       if (signal === undefined) throw err;
       // a stop signal that came as the attach failed: the failure said, then the death (as mount)
       reportError(io, err, json);
