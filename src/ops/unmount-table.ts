@@ -3,8 +3,10 @@
  * before parents, but for the kernel's own pseudo filesystems (proc, devpts, sysfs, ...: the
  * types -t leaves out by default); with readOnlyWhenBusy, a mount that stays busy is remounted
  * read-only instead (shutdown's `umount -a -r`). A mount whose children stay is not tried: it
- * cannot go, and "/" is never unmounted this way. With externalHelpers, a mount whose type has
- * an umount.TYPE helper is unmounted by it (given -r with readOnlyWhenBusy), as umount(8) does.
+ * cannot go (so "/" is tried only once all else went); with tryWhenChildrenStay it is, once, as
+ * umount(8) tries it (but a mount a staying one covers). With externalHelpers, a mount
+ * whose type has an umount.TYPE helper is unmounted by it (given -r with readOnlyWhenBusy), as
+ * umount(8) does.
  */
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError } from "../errors.ts";
@@ -14,6 +16,7 @@ import type { MountInfo } from "../mountinfo/types.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { NO_OPTIONS } from "./context.ts";
 import { unmount, type UnmountOptions } from "./unmount.ts";
+import { UNMOUNT_BUSY, withPolicy } from "./retry.ts";
 import { unmountOrRemountReadOnly, type UnmountOrReadOnly } from "./unmount-readonly.ts";
 import { helperUnmounter } from "./umount-helper.ts";
 import { mountTableFor } from "./umount-fake.ts";
@@ -35,6 +38,13 @@ export interface TableUnmountOptions extends UnmountOptions {
   readOnlyWhenBusy?: boolean;
   /** umount -O: only mounts whose options (per-mount and superblock) match, as mount -a -O */
   testOptions?: string;
+  /**
+   * umount(8)'s way: a mount with mounts on it that stay (another type, or failed) is tried
+   * all the same, once: the kernel says EBUSY, -l detaches it with them, -r remounts it
+   * read-only ("/" too, as umount(8) -a does). Never a mount that a staying one covers (umount2
+   * of its path would unmount that one instead).
+   */
+  tryWhenChildrenStay?: boolean;
 }
 
 /** Unmount every mount of the table that -t selects; every failure in one BatchError. */
@@ -45,21 +55,34 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
   const tried = new Set<number>();
   const viaHelper = helperUnmounter(options);
   // Passes repeat while they progress: a mount hidden under a stack is reachable once it goes.
-  for (;;) {
-    const order = unmountOrder(mountTableFor(options), "/");
+  for (let pass = 0; ; pass++) {
+    let table: MountInfo[];
+    try {
+      table = mountTableFor(options);
+    } catch (err) {
+      // the last pass took /proc away (-t proc, or -l detaching what holds it, "/"), and with it
+      // the table to read again: what it could reach is done, as umount(8) reads the table once
+      if (pass > 0 && isErrno(err, Errno.ENOENT)) break;
+      throw err;
+    }
+    const order = unmountOrder(table, "/");
+    const byId = new Map(order.map((m) => [m.id, m]));
     const children = childrenById(order);
     const present = new Set(order.map((m) => m.id));
     let progressed = false;
     for (const m of order) {
       if (tried.has(m.id) || !matchFstype(m.fstype, types) || !matchesTestOptions(m, options.testOptions)) continue;
-      if ((children.get(m.id) ?? []).some((child) => present.has(child))) continue;
+      const staying = (children.get(m.id) ?? []).filter((child) => present.has(child)).map((child) => byId.get(child)!);
+      if (staying.length > 0 && !(options.tryWhenChildrenStay && staying.every((child) => child.mountpoint !== m.mountpoint))) continue;
       tried.add(m.id);
+      // its staying mounts keep it busy: one try, not the EBUSY retry policy's 2.5 s
+      const once = staying.length > 0 ? { ...options, retry: withPolicy(options.retry ?? UNMOUNT_BUSY, { attempts: 1 }) } : options;
       try {
         const status: UnmountOrReadOnly = viaHelper?.(m)
           ? "unmounted"
           : options.readOnlyWhenBusy
-            ? unmountOrRemountReadOnly(m.mountpoint, options)
-            : unmount(m.mountpoint, options)
+            ? unmountOrRemountReadOnly(m.mountpoint, once)
+            : unmount(m.mountpoint, once)
               ? "unmounted"
               : "not-mounted";
         results.push({ target: m.mountpoint, fstype: m.fstype, status });

@@ -1,7 +1,7 @@
 /**
  * The fstab forms of mount and umount (util-linux's -a, -T, -t, -O, and mount with one operand).
  */
-import { BatchError, exitCodeFor, ExitCode, quotePath } from "../../errors.ts";
+import { BatchError, exitCodeFor, ExitCode, helperExitStatus, quotePath } from "../../errors.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { defaultFstab, mountFromFstab, mountFstab, planFromFstab, planFstab, unmountFstab, type FstabLinePlan, type FstabMountOptions, type FstabPaths } from "../../ops/fstab.ts";
 import type { UnmountOptions } from "../../ops/unmount.ts";
@@ -197,7 +197,13 @@ function reportDryRun(
  * umount -a [-T FILE] [-t TYPES] [-r] [-v] [--json]: the fstab's mount points, or (`from`
  * "mount table": umount(8)'s -a, for a link named umount) every mount of the table.
  */
-export function umountAllCommand(args: ParsedArgs, io: Io, given: UnmountOptions & { readOnlyWhenBusy: boolean }, from: "fstab" | "mount table" = "fstab"): ExitCode | SignalExit {
+export function umountAllCommand(
+  args: ParsedArgs,
+  io: Io,
+  given: UnmountOptions & { readOnlyWhenBusy: boolean },
+  from: "fstab" | "mount table" = "fstab",
+  dialect: Dialect = "mountkit",
+): number | SignalExit {
   const json = has(args, "json");
   // -d: an unmount with a loop device to detach after it, the two made whole (ops/stop.ts)
   const stop = stopWatch();
@@ -216,6 +222,8 @@ export function umountAllCommand(args: ParsedArgs, io: Io, given: UnmountOptions
             ...unmountOptions,
             ...(types === undefined ? {} : { types }),
             ...(testOptions === undefined ? {} : { testOptions }),
+            // as umount(8): a mount kept busy by the mounts staying on it is tried, its EBUSY said
+            tryWhenChildrenStay: dialect === "mount(8)",
           });
     if (has(args, "verbose") && !json) {
       for (const r of results) {
@@ -223,10 +231,12 @@ export function umountAllCommand(args: ParsedArgs, io: Io, given: UnmountOptions
         io.out(`umount -a: ${where}${quotePath(r.target)}: ${r.status === "not-mounted" ? "not mounted" : r.status}\n`);
       }
     }
-    let code: ExitCode = ExitCode.ok;
+    let code: number = ExitCode.ok;
     if (error) {
       for (const e of error.errors) reportError(io, e, false);
-      code = error.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
+      // umount(8) -a ORs its mounts' codes (32, a helper's own status), never 64 "some went"
+      if (dialect === "mount(8)") for (const e of error.errors) code |= helperExitStatus(e) ?? ExitCode.mountFailed;
+      else code = error.succeeded > 0 ? ExitCode.someFailed : ExitCode.mountFailed;
     }
     if (json) {
       printResult(io, code, {

@@ -110,7 +110,13 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       throw new UsageError("umount: -A goes with TARGET operands (and -R), not with -a or --all-stacked");
     }
     dirFlag("umount", args, "helper-dir", { absolute: true });
-    enterAskedNamespace(args, io);
+    try {
+      enterAskedNamespace(args, io);
+    } catch (err) {
+      // umount(8) exits 2 (system error) when it cannot enter the namespace; mountkit umount 32
+      if (dialect === "mount(8)") return reportError(io, err, json, ExitCode.system);
+      throw err;
+    }
     // MOUNTKIT_STRATEGY, read once here: a bad value is bad input for the command, refused before
     // any operand (it was each operand's failure, exit 32, and under -R an internal error)
     kernelFacts();
@@ -118,7 +124,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
     if (has(args, "all")) {
       // As umount(8), a link named umount unmounts the mount table; -T FILE (or mountkit umount) the fstab's.
       const from = dialect === "mount(8)" && !has(args, "fstab") ? "mount table" : "fstab";
-      return (require("./fstab.ts") as typeof import("./fstab.ts")).umountAllCommand(args, io, unmountOptionsOf(args, io), from);
+      return (require("./fstab.ts") as typeof import("./fstab.ts")).umountAllCommand(args, io, unmountOptionsOf(args, io), from, dialect);
     }
     if (args.operands.length === 0) throw new UsageError("umount: missing TARGET operand");
   } catch (err) {
@@ -167,11 +173,12 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
       }
       if (unmounted === 0) throw notMountedError(target, options);
       results.push({ target, ok: true, unmounted });
-    } catch (err) {
-      if (err instanceof RunStopped) {
-        stopped = err;
+    } catch (caught) {
+      if (caught instanceof RunStopped) {
+        stopped = caught;
         break;
       }
+      const err = dialect === "mount(8)" ? asUnprivilegedLookup(caught, options) : caught;
       failures.push(err);
       // a helper that failed gives its own status, as umount(8) exits with it
       failedCodes |= err instanceof NoMountPointError ? ExitCode.usage : (helperExitStatus(err) ?? ExitCode.mountFailed);
@@ -188,6 +195,19 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   if (stopped !== undefined) return stoppedBy(io, signalNumber(stopped.reason)!, "umount", "no more targets were unmounted");
   if (json) printResult(io, code, { ...(options.fakeUnmounts ? { fake: true } : {}), results, error: failuresJson("umount", failures, results.length - failures.length) });
   return signal === undefined ? code : new SignalExit(signal);
+}
+
+/**
+ * umount(8) run by a user other than root looks each operand up in the mount table before any
+ * unmount: one that names no mount is "not mounted" (or not found), exit 1, where umount2 says
+ * EPERM, or ENOENT for a missing path (32). Through the link such a user's umount2 failure on a
+ * path that is no mount point is that error too; one on a mount point stays (EPERM, 32).
+ */
+function asUnprivilegedLookup(err: unknown, options: UnmountOptions): unknown {
+  if (process.getuid!() === 0 && process.geteuid!() === 0) return err;
+  if (!(err instanceof SyscallError) || err.syscall !== "umount2(2)" || err.paths.length !== 1) return err;
+  const path = err.paths[0]!;
+  return isMountPoint(path, options) ? err : noMountPoint(path, options);
 }
 
 /**
