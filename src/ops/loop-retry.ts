@@ -52,3 +52,18 @@ export const LOOP_SETUP_LOCK: RetryPolicy = definePolicy({
   errnos: [Errno.EAGAIN],
   reason: "another process holds /dev/loop-control's lock while it looks for an attached device and attaches one (systemd's loop-util takes the same lock)",
 });
+
+/**
+ * LOOP_CTL_ADD of a number no device has (ops/loop-free.ts, when the free device the kernel gives
+ * is held open exclusively by another process and no other is free): EEXIST when another
+ * process added that number between the look and the add, or it is there without /dev or sysfs
+ * showing it. The next unused number is tried, no pause: nothing is waited for.
+ */
+export const LOOP_ADD_TAKEN: RetryPolicy = definePolicy({
+  name: "loop-add-taken",
+  attempts: 16,
+  delayMs: 0,
+  jitterPerAttemptMs: 0,
+  errnos: [Errno.EEXIST],
+  reason: "LOOP_CTL_ADD says EEXIST for a number another process added since the look (a new device is added only when the free one is held exclusively)",
+});

@@ -28,6 +28,7 @@ import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { withLoopSetupLock } from "./loop-lock.ts";
 import { bindRefused, busyLoopState } from "./loop-busy.ts";
+import { bindFreeLoopDevice, type HeldLoopDevices, type WhenBusy } from "./loop-free.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
@@ -53,8 +54,10 @@ export interface AttachedLoop {
 
 /**
  * Attach setup.file to a free loop device, retrying under `policy` when another process wins
- * the race. Hints name the request's parts in terms (a mount's options by default). control:
- * /dev/loop-control open already (withLoopSetupLock's), borrowed; opened here otherwise.
+ * the race; a free device another process holds open exclusively is passed over for another
+ * (loop-free.ts), not retried. Hints name the request's parts in terms (a mount's options by
+ * default). control: /dev/loop-control open already (withLoopSetupLock's), borrowed; opened
+ * here otherwise.
  */
 export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: RetryPolicy = LOOP_ATTACH_BUSY, terms: LoopRequestTerms = MOUNT_LOOP_TERMS, control?: number): AttachedLoop {
   const { sys } = ctx;
@@ -66,10 +69,17 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
     const { setup, backing } = openBacking(asked, ctx);
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
-      if (setup.device !== undefined) return bindDevice(setup, file, backing, setup.device, ctx, terms);
+      if (setup.device !== undefined) {
+        const named = setup.device;
+        return bindDevice(setup, file, backing, named, ctx, (err, state) => (err.hint ??= busyLoopDeviceHint(named, terms, state)));
+      }
       const ctl = control ?? openLoopControl(sys);
       try {
-        return retrySync(policy, () => bindFreeDevice(setup, file, backing, ctl, ctx));
+        // kept across the tries: a device held open exclusively is not tried again (loop-free.ts)
+        const held: HeldLoopDevices = new Map();
+        const found = retrySync(policy, () => bindFreeLoopDevice(ctl, held, (device, whenBusy) => bindDevice(setup, file, backing, device, ctx, whenBusy), ctx));
+        if ("refused" in found) throw found.refused;
+        return found;
       } finally {
         if (control === undefined) closeQuietly(sys, ctl);
       }
@@ -115,18 +125,13 @@ function openLoopControl(sys: OpsContext["sys"]): number {
   }
 }
 
-function bindFreeDevice(setup: LoopSetup, file: string, backing: number, control: number, ctx: OpsContext): AttachedLoop {
-  const number = ctx.sys.loopCtlGetFree(control);
-  ctx.log?.(`loop: LOOP_CTL_GET_FREE gave N = ${number}: /dev/loop${number}`);
-  return bindDevice(setup, file, backing, `/dev/loop${number}`, ctx);
-}
-
 /**
  * Attach the backing fd to device (/dev/loopN); EBUSY when something is attached to it, or
- * another process holds it open exclusively. named: the request's terms when it named device
- * (loop=, DEV), whose EBUSY then gets the hint that says which.
+ * another process holds it open exclusively. whenBusy is told which (busyLoopState) before
+ * that EBUSY is thrown: a named device's hint says it, a free device's search passes over a
+ * held one (loop-free.ts).
  */
-function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext, named?: LoopRequestTerms): AttachedLoop {
+function bindDevice(setup: LoopSetup, file: string, backing: number, device: string, ctx: OpsContext, whenBusy?: WhenBusy): AttachedLoop {
   const { sys } = ctx;
   const number = Number(device.slice("/dev/loop".length));
   let fd: number;
@@ -152,8 +157,8 @@ function bindDevice(setup: LoopSetup, file: string, backing: number, device: str
     }
     return { device, number, fd, readOnly: setup.readOnly };
   } catch (err) {
-    // told while the device's fd is open; a free device's EBUSY is a race, retried (LOOP_ATTACH_BUSY)
-    if (named !== undefined && bindRefused(err)) err.hint ??= busyLoopDeviceHint(device, named, busyLoopState(fd, device, ctx));
+    // told while the device's fd is open
+    if (whenBusy !== undefined && bindRefused(err)) whenBusy(err, busyLoopState(fd, device, ctx));
     closeQuietly(sys, fd);
     if (err instanceof SyscallError) err.withDetails(device);
     throw err;

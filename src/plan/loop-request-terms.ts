@@ -91,6 +91,18 @@ export function busyLoopDeviceHint(device: string, terms: LoopRequestTerms, stat
   return `${device} is busy: attached to a file, or held open exclusively (O_EXCL) by another process: name a free device, or ${terms.freeDevice} for one`;
 }
 
+/**
+ * The hint for a free device that could not be had: held, each device found attached to no file
+ * but held open exclusively (O_EXCL) by another process, the first the one LOOP_CTL_GET_FREE
+ * gives (it gives a held device again and again: the kernel counts it free); why, what kept
+ * any other device from being had ("the kernel would not add one (...)").
+ */
+export function heldFreeLoopDevicesHint(held: readonly string[], why: string): string {
+  const devices = held.length === 1 ? held[0]! : `${held.slice(0, -1).join(", ")} and ${held.at(-1)!}`;
+  const [holds, closes, names] = held.length === 1 ? ["is attached to no file, but another process holds it", "that process closes it", "names it"] : ["are attached to no file, but other processes hold them", "they are closed", "names them"];
+  return `${devices} ${holds} open exclusively (O_EXCL), which keeps the kernel from attaching one, and LOOP_CTL_GET_FREE gives ${held[0]} as the free device each time; no other device could be had (${why}): wait until ${closes} (fuser -v ${held.join(" ")} ${names}), or detach a loop device not in use`;
+}
+
 /** The hint for a named device that does not exist (ENOENT). */
 export function missingLoopDeviceHint(device: string, terms: LoopRequestTerms): string {
   return `there is no ${device}: name an existing loop device, or ${terms.freeDevice} for a free one`;

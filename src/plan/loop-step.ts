@@ -11,6 +11,8 @@
  *   loopfd = open("/dev/loopN")                                     } ENXIO), when another
  *   ioctl(loopfd, LOOP_CONFIGURE, {backing, info: offset, sizelimit, LO_FLAGS_*})  } process took loopN
  *     or (kernels before 5.8) LOOP_SET_FD, LOOP_SET_STATUS64, LOOP_SET_DIRECT_IO
+ *   (loopN held open exclusively by another process, which GET_FREE gives again each time:
+ *   another device /dev lists, or one LOOP_CTL_ADD adds: ops/loop-free.ts)
  *   close(backing); close(control)
  *   (no type given: pread the device's superblock for it, as plan/probe-step.ts)
  *   mount("/dev/loopN", target, fstype, flags, data)

@@ -18,6 +18,8 @@ export const LOOP_IOCTL = {
   SET_DIRECT_IO: 0x4c08,
   SET_BLOCK_SIZE: 0x4c09,
   CONFIGURE: 0x4c0a,
+  CTL_ADD: 0x4c80,
+  CTL_REMOVE: 0x4c81,
   CTL_GET_FREE: 0x4c82,
 } as const;
 
@@ -114,6 +116,18 @@ export function loopCtlGetFree(ctlFd: number): number {
   const n = withNumber().ioctl(cFd(ctlFd, "ioctl(LOOP_CTL_GET_FREE)"), LOOP_IOCTL.CTL_GET_FREE, 0);
   checked(n, "ioctl(LOOP_CTL_GET_FREE)");
   return n;
+}
+
+/** ioctl(ctlFd, LOOP_CTL_ADD, number) -> number: /dev/loopN added, unbound; EEXIST when that N is there already */
+export function loopCtlAdd(ctlFd: number, number: number): number {
+  const n = withNumber().ioctl(cFd(ctlFd, "ioctl(LOOP_CTL_ADD)"), LOOP_IOCTL.CTL_ADD, number);
+  checked(n, "ioctl(LOOP_CTL_ADD)");
+  return n;
+}
+
+/** ioctl(ctlFd, LOOP_CTL_REMOVE, number): /dev/loopN removed; EBUSY when it is bound or open */
+export function loopCtlRemove(ctlFd: number, number: number): void {
+  checked(withNumber().ioctl(cFd(ctlFd, "ioctl(LOOP_CTL_REMOVE)"), LOOP_IOCTL.CTL_REMOVE, number), "ioctl(LOOP_CTL_REMOVE)");
 }
 
 /** ioctl(loopFd, LOOP_CONFIGURE, &{fd: backingFd, block_size, info}) (Linux 5.8) */

@@ -36,7 +36,9 @@ import {
   blockDeviceBytes,
   loopClrFd,
   loopConfigure,
+  loopCtlAdd,
   loopCtlGetFree,
+  loopCtlRemove,
   loopGetStatus64,
   loopSetBlockSize,
   loopSetCapacity,
@@ -132,6 +134,10 @@ export interface Syscalls {
 
   /** ioctl(ctlFd, LOOP_CTL_GET_FREE) -> N */
   loopCtlGetFree(ctlFd: number): number;
+  /** ioctl(ctlFd, LOOP_CTL_ADD, N) -> N */
+  loopCtlAdd(ctlFd: number, number: number): number;
+  /** ioctl(ctlFd, LOOP_CTL_REMOVE, N) */
+  loopCtlRemove(ctlFd: number, number: number): void;
   /** ioctl(loopFd, LOOP_CONFIGURE, {backingFd, blockSize, info}) */
   loopConfigure(loopFd: number, backingFd: number, blockSize: number, info: LoopInfo): void;
   /** ioctl(loopFd, LOOP_SET_FD, backingFd) */
@@ -227,6 +233,8 @@ export const libcSyscalls: Syscalls = {
   namespaceType,
   mountInDir,
   loopCtlGetFree,
+  loopCtlAdd,
+  loopCtlRemove,
   loopConfigure,
   loopSetFd,
   loopSetStatus64,

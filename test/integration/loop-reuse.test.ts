@@ -17,6 +17,7 @@ import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls } from "../../src/sys/seam.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { caught } from "../support/caught.ts";
+import { holdFreeLoopDevice } from "../support/loop-holder.ts";
 import { detachLoopDevicesOf, eventually, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsAt, mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { workspace, type Scratch } from "../support/workspace.ts";
@@ -32,18 +33,6 @@ function attachedByHand(img: string, options: Parameters<typeof attachLoop>[1] =
   const attached = attachLoop(img, options);
   attached.close();
   return attached.device;
-}
-/** The first line a child prints, without its newline. */
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the child ended before a line: ${JSON.stringify(text)}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return text.slice(0, text.indexOf("\n"));
 }
 const sourceAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.source;
 const optionsAt = (target: string) => mountsUnder(target).find((m) => m.mountpoint === target)?.options ?? "";
@@ -410,9 +399,9 @@ describe("loop=/dev/loopN", () => {
     const img = image();
     const t = dir("m");
     // before, the hint said the device was "attached to a file already": it is attached to none
-    const holder = Bun.spawn([process.execPath, join(import.meta.dir, "../support/fixtures/hold-free-loop-exclusive.ts"), "30"], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+    const holder = await holdFreeLoopDevice();
     try {
-      const held = await firstLine(holder.stdout);
+      const held = holder.device;
       const hint = `${held} is attached to no file, but another process holds it open exclusively (O_EXCL), which keeps the kernel from attaching one: name another device, or wait until that process closes it (fuser -v ${held} names it)`;
       for (const [strategy, bind] of [["fd", "ioctl(LOOP_CONFIGURE)"], ["legacy", "ioctl(LOOP_SET_FD)"]] as const) {
         const before = openFds();
@@ -430,8 +419,7 @@ describe("loop=/dev/loopN", () => {
       expect(loopDevicesOf(img).sysfs).toEqual([]);
       expect(mountsUnder(t)).toEqual([]);
     } finally {
-      holder.kill();
-      await holder.exited;
+      await holder.release();
     }
   });
 

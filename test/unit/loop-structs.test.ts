@@ -29,7 +29,7 @@ int main(void) {
     offsetof(struct loop_config, fd), offsetof(struct loop_config, block_size),
     offsetof(struct loop_config, info), offsetof(struct loop_config, __reserved));
   printf("ioctl.SET_FD %d\\nioctl.CLR_FD %d\\nioctl.SET_STATUS64 %d\\nioctl.GET_STATUS64 %d\\n", LOOP_SET_FD, LOOP_CLR_FD, LOOP_SET_STATUS64, LOOP_GET_STATUS64);
-  printf("ioctl.SET_DIRECT_IO %d\\nioctl.SET_BLOCK_SIZE %d\\nioctl.CONFIGURE %d\\nioctl.CTL_GET_FREE %d\\n", LOOP_SET_DIRECT_IO, LOOP_SET_BLOCK_SIZE, LOOP_CONFIGURE, LOOP_CTL_GET_FREE);
+  printf("ioctl.SET_DIRECT_IO %d\\nioctl.SET_BLOCK_SIZE %d\\nioctl.CONFIGURE %d\\nioctl.CTL_ADD %d\\nioctl.CTL_REMOVE %d\\nioctl.CTL_GET_FREE %d\\n", LOOP_SET_DIRECT_IO, LOOP_SET_BLOCK_SIZE, LOOP_CONFIGURE, LOOP_CTL_ADD, LOOP_CTL_REMOVE, LOOP_CTL_GET_FREE);
   printf("ioctl.SET_CAPACITY %d\\nblock.SSZGET %lu\\nblock.GETSIZE64 %lu\\n", LOOP_SET_CAPACITY, (unsigned long)BLKSSZGET, (unsigned long)BLKGETSIZE64);
   printf("flags.READ_ONLY %d\\nflags.AUTOCLEAR %d\\nflags.PARTSCAN %d\\nflags.DIRECT_IO %d\\n", LO_FLAGS_READ_ONLY, LO_FLAGS_AUTOCLEAR, LO_FLAGS_PARTSCAN, LO_FLAGS_DIRECT_IO);
   return 0;
