@@ -8,6 +8,7 @@ import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, operandsText, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, fstabEntryJson, fstabLineJson, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
+import { mountExitCode } from "../mount8-exit.ts";
 import { SignalExit } from "../signal-exit.ts";
 import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { RunStopped } from "../../ops/stop.ts";
@@ -109,7 +110,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
           const code = report(outcome);
           return signal === undefined ? code : stoppedBy(io, signal, "mount -a", EVERY_LINE_DONE);
         },
-        (err: unknown) => (err instanceof RunStopped ? stoppedBy(io, signalNumber(err.reason)!, "mount -a", FORK_STOPPED, err) : reportError(io, err, json)),
+        (err: unknown) => (err instanceof RunStopped ? stoppedBy(io, signalNumber(err.reason)!, "mount -a", FORK_STOPPED, err) : reportError(io, err, json, mountExitCode(err, dialect, false))),
       );
     }
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
@@ -134,7 +135,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
     const code = report(outcome);
     return came === undefined ? code : stoppedBy(io, came, "mount -a", EVERY_LINE_DONE);
   } catch (err) {
-    const code = reportError(io, err, json);
+    const code = reportError(io, err, json, mountExitCode(err, dialect, has(args, "dry-run")));
     // a stop signal that came as the run failed (an internal error, after which ops/batch.ts
     // undid every line): the failure said, then the death by the signal, as mount does
     return came === undefined ? code : new SignalExit(came);
