@@ -13,6 +13,8 @@ export const ExitCode = {
   ok: 0,
   usage: 1,
   system: 2,
+  /** mount(8)'s "internal mount bug": a link named mount exits so for mountkit's internal errors (mountkit mount: 2) */
+  internalBug: 4,
   mountFailed: 32,
   someFailed: 64,
 } as const;
@@ -61,11 +63,26 @@ export class PlanError extends MountkitError {
 export class SourceUnusableError extends PlanError {}
 
 /**
- * A mount given no filesystem type and no source to read one from (`mount '' /dir`): bad input,
- * exit 1, as DESIGN.md's contract has it. mount(8) tries it under each type it knows and exits
- * 32 when all fail; the CLI exits so through a link named mount (cli/commands/mount.ts).
+ * Bad input that names nothing to mount with or on (an empty mount point or type, a move or loop
+ * mount of "", a loop= that is no loop device, a --target-prefix that does not exist): refused
+ * before any syscall, exit 1, as DESIGN.md's contract has it. mount(8) does not check it: it
+ * makes the call, which fails, and exits 32; the CLI exits so through a link named mount
+ * (cli/mount8-exit.ts). failsFake: mount(8) -f fails it too, in the loop device set-up its fake
+ * makes.
  */
-export class NoSourceToProbeError extends PlanError {}
+export class MountWouldFailError extends PlanError {
+  readonly failsFake: boolean;
+  constructor(message: string, options?: { hint?: string; failsFake?: boolean }) {
+    super(message, options);
+    this.failsFake = options?.failsFake ?? false;
+  }
+}
+
+/**
+ * A mount given no filesystem type and no source to read one from (`mount '' /dir`): mount(8)
+ * tries it under each type it knows and exits 32 when all fail.
+ */
+export class NoSourceToProbeError extends MountWouldFailError {}
 
 /** Raised when a feature is recognised but not built yet (never silently ignored). */
 export class NotSupportedError extends PlanError {}

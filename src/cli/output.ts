@@ -161,6 +161,7 @@ export function failuresJson(label: string, failures: readonly unknown[], succee
  * exitCode, error}, goes to stdout too.
  */
 export function reportError(io: Io, err: unknown, json: boolean): ExitCode;
+export function reportError(io: Io, err: unknown, json: boolean, code: ExitCode): ExitCode;
 export function reportError(io: Io, err: unknown, json: boolean, code: number): number;
 export function reportError(io: Io, err: unknown, json: boolean, code: number = exitCodeFor(err)): number {
   io.err(errorLine(err));

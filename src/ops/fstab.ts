@@ -31,7 +31,7 @@ import { checkLoopBackingFiles } from "./loop.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import { mountOn, planOn } from "./mount.ts";
-import { canonicalRoot, placeInPrefix, resolveInRoot } from "./resolve.ts";
+import { canonicalPrefix, placeInPrefix, resolveInRoot } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
 import type { UnmountOptions } from "./unmount.ts";
 import { unmountAt } from "./umount-operand.ts";
@@ -115,7 +115,7 @@ export function planFstab(options: FstabOptions & OpsOptions = {}): { selection:
 
 /** Where mount -a resolves the lines' mount points: in --target-prefix (which must exist), else "/". */
 export function fstabRoot(options: Pick<FstabOptions, "targetPrefix">): string {
-  return options.targetPrefix === undefined ? "/" : canonicalRoot(options.targetPrefix, "--target-prefix");
+  return options.targetPrefix === undefined ? "/" : canonicalPrefix(options.targetPrefix);
 }
 
 /** mount X with one operand: the fstab to look X up in, and what the command line adds. */

@@ -3,7 +3,7 @@
  * readlink from the syscall seam, and the root itself canonicalized once.
  */
 import { Errno } from "../errno.ts";
-import { PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
+import { MountWouldFailError, PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
 import { rootPath, type ReadLink } from "../plan/root-path.ts";
 import { realpath } from "../sys/realpath.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
@@ -25,9 +25,10 @@ export function linkReader(sys: Syscalls): ReadLink {
 
 /**
  * The root as an absolute path without symlinks; it must exist. `what` names it in the error,
- * with the call that failed and its errno (as umount -R's "not found" says it).
+ * with the call that failed and its errno (as umount -R's "not found" says it); `Unresolved` is
+ * that error's class.
  */
-export function canonicalRoot(root: string, what = "root"): string {
+export function canonicalRoot(root: string, what = "root", Unresolved: new (message: string) => PlanError = PlanError): string {
   if (typeof root !== "string") throw new PlanError(`${what} must be a path, got ${shownValue(root)}`);
   // "" would be the working directory (absolutePath): a root the caller never named
   if (root === "") throw new PlanError(`${what}: empty path`);
@@ -35,7 +36,7 @@ export function canonicalRoot(root: string, what = "root"): string {
     return realpath(absolutePath(root));
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
-    throw new PlanError(`${what} ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory: " : ""}${err.callFailure}`);
+    throw new Unresolved(`${what} ${quotePath(root)}: ${err.errno === Errno.ENOENT ? "no such directory: " : ""}${err.callFailure}`);
   }
 }
 
@@ -55,6 +56,14 @@ export function targetInPrefix(prefix: string, target: string, sys: Syscalls = l
 
 /** targetInPrefix, with the canonical prefix it was resolved in (OpsOptions.targetRoot). */
 export function placeInPrefix(prefix: string, target: string, sys: Syscalls = libcSyscalls): { root: string; target: string } {
-  const root = canonicalRoot(prefix, "--target-prefix");
+  const root = canonicalPrefix(prefix);
   return { root, target: resolveInRoot(root, target, sys) };
+}
+
+/**
+ * mount --target-prefix DIR, canonical. mount(8) joins the paths and lets mount(2) fail on a DIR
+ * that does not resolve: exit 32 through a link named mount (MountWouldFailError).
+ */
+export function canonicalPrefix(prefix: string): string {
+  return canonicalRoot(prefix, "--target-prefix", MountWouldFailError);
 }

@@ -6,7 +6,7 @@
  * file of over 1 KiB mounted with no type or a block filesystem's type gets one without any of them, and a
  * loop mount with no type reads it from the device's superblock. Pure.
  */
-import { PlanError, quotePath } from "../errors.ts";
+import { MountWouldFailError, PlanError, quotePath } from "../errors.ts";
 import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
 import { probedLoopHelperArguments } from "./external-helper.ts";
 import { legacyForced, type KernelFacts } from "./facts.ts";
@@ -116,11 +116,12 @@ export function planLoop(ctx: MountContext): Plan {
       hint: `leave out ${words.join(",")} (mount(8) ignores ${words.length === 1 ? "it" : "them"} for ${mount.type}), or give the image's type with -t`,
     });
   }
-  if (mount.source === "") throw new PlanError(`${ctx.action}: a loop mount needs the image file as its source`);
+  // mount(8)'s loop set-up (under -f too) fails on "": ENOENT
+  if (mount.source === "") throw new MountWouldFailError(`${ctx.action}: a loop mount needs the image file as its source`, { failsFake: true });
   const { directIo, offset, sizeLimit, rest } = takeLoopOptions(options);
   const device = options.loopDevice;
   if (device !== undefined && !isLoopDevice(device)) {
-    throw new PlanError(`${ctx.action}: loop=${device} is not a loop device`, { hint: notLoopDeviceHint(MOUNT_LOOP_TERMS) });
+    throw new MountWouldFailError(`${ctx.action}: loop=${device} is not a loop device`, { hint: notLoopDeviceHint(MOUNT_LOOP_TERMS), failsFake: true });
   }
   const loop: LoopSetup = {
     file: mount.source,

@@ -2,7 +2,7 @@
  * What callers ask for: containerd's Mount {type, source, target, options}, and the
  * classified view every planner works from. Pure.
  */
-import { PlanError, quotePath } from "../errors.ts";
+import { MountWouldFailError, PlanError, quotePath } from "../errors.ts";
 import { checkMount, requirePath } from "./caller-input.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS } from "./flags.ts";
@@ -300,5 +300,6 @@ function isPlainRequest(mount: Mount, target: string): boolean {
 
 export function validatePath(what: string, path: string): void {
   requirePath(path, what, "mount");
-  if (path === "") throw new PlanError(`mount: empty ${what} path`);
+  // mount(8) hands "" to the kernel: "mount point does not exist", exit 32
+  if (path === "") throw new MountWouldFailError(`mount: empty ${what} path`);
 }

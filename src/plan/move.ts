@@ -5,7 +5,7 @@
  *
  *   mount(OLD, NEW, NULL, MS_MOVE, NULL)
  */
-import { PlanError } from "../errors.ts";
+import { MountWouldFailError, PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
 import { isUserspaceExtension, lookupOption, type OptionBehaviour } from "./option-table.ts";
 import type { Planner } from "./mount-plan.ts";
@@ -33,7 +33,7 @@ export function planMove(ctx: MountContext): Plan {
       hint: "move the mount, then change it with -o remount,... (propagation words such as --make-private may go with the move)",
     });
   }
-  if (mount.source === "") throw new PlanError(`${ctx.action}: a move needs the mount point to move as its source`);
+  if (mount.source === "") throw new MountWouldFailError(`${ctx.action}: a move needs the mount point to move as its source`);
   const move: MountStep = {
     op: "mount",
     role: "move",

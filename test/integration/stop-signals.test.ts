@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { BINARY, runCli } from "../support/cli.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf } from "../support/resources.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
-import { callNumber, callsOf, signalledAt } from "../support/signal-at-call.ts";
+import { callNumber, callsOf, signalledAt, STATX_OF_NO_TYPE } from "../support/signal-at-call.ts";
 import { workspace } from "../support/workspace.ts";
 import { mount, mountAll, mountFstab, RunStopped, unmountRecursive } from "../../src/index.ts";
 import { caught } from "../support/caught.ts";
@@ -84,7 +84,7 @@ describe("one mount of several steps: the steps made are undone, then mountkit d
     const when = calls.findLastIndex((c, i) => i < restored && c.startsWith("rt_sigaction(SIGTERM, NULL,")) + 1;
     // the document is written after the watch's release, the signal pending: a write that fails
     // is kept and said at the end (cli/output.ts), never thrown past the signal
-    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGTERM" }, undefined, "/dev/full");
+    const run = signalledAt(s.path("trace"), argv, { syscall: "rt_sigaction", when, signal: "SIGTERM" }, undefined, { stdout: "/dev/full" });
     expect({ signal: run.signalCode, exit: run.exitCode, stderr: run.stderr }).toEqual({ signal: "SIGTERM", exit: null, stderr: "mountkit: write error: ENOSPC (No space left on device)\n" });
     expect(mountsUnder(s.dir).map((m) => [m.mountpoint, m.options.split(",")[0]])).toEqual([[target, "ro"]]);
   });
@@ -271,12 +271,6 @@ describe("apply: all or nothing, against a stop signal too", () => {
   });
 });
 
-/**
- * An internal error (a bug, no mount failure) made at a chosen statx(2), with strace's
- * poke_exit: the first 30 bytes of the struct statx it fills, up to stx_mode, with S_IFMT all
- * ones (0170000), which is no file type a kernel gives.
- */
-const STATX_OF_NO_TYPE = `@arg5=${["ff170000", "00100000", "0000000000000000", "02000000", "00000000", "00000000", "edf1"].join("")}`;
 /** How mountkit ends when SIGINT comes with that internal error: the error said, then the death by the signal. */
 const INTERNAL_ERROR_THEN_SIGINT = { exit: null, signal: "SIGINT", stderr: "mountkit: statx(2): unknown file type in stx_mode 170755\n" };
 

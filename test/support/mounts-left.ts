@@ -31,12 +31,13 @@ export interface ToolOutcome {
 }
 
 /**
- * setup then `TOOL "ARG"...` in a shell (cwd $D, which is dir; $MK the binary) in a private mount
+ * setup then `TOOL 'ARG'...` in a shell (cwd $D, which is dir; $MK the binary) in a private mount
  * namespace of its own: its exit code, its stderr and the mounts it left, as print prints them
  * after it (PRINT_EXIT_AND_MOUNTS_LEFT, or a script printing `exit=N` then a line per mount).
  */
 export function runToolIn(dir: string, setup: string, tool: string, args: readonly string[], print = PRINT_EXIT_AND_MOUNTS_LEFT): ToolOutcome {
-  const quoted = args.map((a) => `"${a}"`).join(" ");
+  // in single quotes, as given: a double quote or $ in an argument is the argument's
+  const quoted = args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   // \040 and the like stay escaped, as mountinfo writes them
   const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"`, print, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
   const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });

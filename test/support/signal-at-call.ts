@@ -21,21 +21,24 @@ export interface SignalledRun {
  * thread (where mountkit makes its mounts); the calls of traced are logged. Not its children:
  * a process mountkit leaves behind would keep strace -f waiting. pokeExit ("@argN=HEX"): what
  * that call returns in memory rewritten too, as it exits (strace's poke_exit), for an answer no
- * kernel gives. error ("EMFILE"): the call is not made, and fails with that errno instead (strace's
- * error=), for a failure the kernel gives on no demand of ours. stdout: the file its stdout
- * writes to (/dev/full); /dev/null by default.
+ * kernel gives; with no signal, that alone. error ("EMFILE"): the call is not made, and fails
+ * with that errno instead (strace's error=), for a failure the kernel gives on no demand of ours.
+ * how.stdout: the file its stdout writes to (/dev/full); /dev/null by default. how.bin: the
+ * binary, or a link to it (named mount).
  */
 export function signalledAt(
   log: string,
   argv: readonly string[],
-  at: { syscall: string; when: number; signal: string; traced?: readonly string[]; pokeExit?: string; error?: string },
+  at: { syscall: string; when: number; signal?: string; traced?: readonly string[]; pokeExit?: string; error?: string },
   env?: Record<string, string | undefined>,
-  stdout?: string,
+  how: { stdout?: string; bin?: string } = {},
 ): SignalledRun {
+  const { stdout, bin = BINARY } = how;
   const traced = [...new Set([at.syscall, ...(at.traced ?? [])])].join(",");
+  const signal = at.signal === undefined ? "" : `:signal=${at.signal}`;
   const result = (at.pokeExit === undefined ? "" : `:poke_exit=${at.pokeExit}`) + (at.error === undefined ? "" : `:error=${at.error}`);
   const run = Bun.spawnSync(
-    ["strace", "-qq", "-o", log, "-e", `trace=${traced}`, "-e", `inject=${at.syscall}:signal=${at.signal}${result}:when=${at.when}`, BINARY, ...argv],
+    ["strace", "-qq", "-o", log, "-e", `trace=${traced}`, "-e", `inject=${at.syscall}${signal}${result}:when=${at.when}`, bin, ...argv],
     // stderr to a file: a process left behind holding a pipe would keep this waiting for good
     { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore", stdout: stdout === undefined ? "ignore" : Bun.file(stdout), stderr: Bun.file(`${log}.stderr`) },
   );
@@ -52,8 +55,8 @@ export function signalledAt(
  * first whose traced line matches: `mountkit ARGV` run once under strace, with no signal. The
  * caller undoes what that run did.
  */
-export function callNumber(log: string, argv: readonly string[], syscall: string, match: RegExp, env?: Record<string, string | undefined>): number {
-  const lines = callsOf(log, argv, syscall, env);
+export function callNumber(log: string, argv: readonly string[], syscall: string, match: RegExp, env?: Record<string, string | undefined>, bin = BINARY): number {
+  const lines = callsOf(log, argv, syscall, env, bin);
   const index = lines.findIndex((l) => match.test(l));
   if (index < 0) throw new Error(`no ${syscall} call matching ${match} in:\n${lines.join("\n")}`);
   return index + 1;
@@ -64,8 +67,15 @@ export function callNumber(log: string, argv: readonly string[], syscall: string
  * signalledAt's when=N): `mountkit ARGV` run once under strace, with no signal. The caller
  * undoes what that run did.
  */
-export function callsOf(log: string, argv: readonly string[], syscall: string, env?: Record<string, string | undefined>): string[] {
-  const run = Bun.spawnSync(["strace", "-qq", "-o", log, "-e", `trace=${syscall}`, BINARY, ...argv], { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore" });
+export function callsOf(log: string, argv: readonly string[], syscall: string, env?: Record<string, string | undefined>, bin = BINARY): string[] {
+  const run = Bun.spawnSync(["strace", "-qq", "-o", log, "-e", `trace=${syscall}`, bin, ...argv], { env: env ?? { ...process.env, MOUNTKIT_STRATEGY: "" }, stdin: "ignore" });
   if (run.exitCode !== 0) throw new Error(`mountkit ${argv.join(" ")} under strace: exit ${run.exitCode}: ${run.stderr.toString()}`);
   return readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith(`${syscall}(`));
 }
+
+/**
+ * For pokeExit: the first 30 bytes of the struct statx a statx(2) fills, up to stx_mode, with
+ * S_IFMT all ones (0170000), which is no file type a kernel gives: an internal error (a bug, no
+ * mount failure) at a chosen call.
+ */
+export const STATX_OF_NO_TYPE = `@arg5=${["ff170000", "00100000", "0000000000000000", "02000000", "00000000", "00000000", "edf1"].join("")}`;

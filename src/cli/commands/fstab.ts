@@ -8,6 +8,7 @@ import type { UnmountOptions } from "../../ops/unmount.ts";
 import { has, last, operandsText, UsageError, values, type ParsedArgs } from "../args.ts";
 import { batchReporter, fstabEntryJson, fstabLineJson, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
+import { mountExitCode } from "../mount8-exit.ts";
 import { SignalExit } from "../signal-exit.ts";
 import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { RunStopped } from "../../ops/stop.ts";
@@ -108,7 +109,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
         (run) => {
           if ("failure" in run) {
             if (run.failure instanceof RunStopped) return stoppedBy(io, signalNumber(run.failure.reason)!, "mount -a", FORK_STOPPED, run.failure);
-            const code = reportError(io, run.failure, json);
+            const code = reportError(io, run.failure, json, mountExitCode(run.failure, dialect, false));
             // a stop signal that came as the run failed (an internal error): the failure said,
             // then the death by the signal, as without -F
             return run.signal === undefined ? code : new SignalExit(run.signal);
@@ -117,7 +118,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
           return run.signal === undefined ? code : stoppedBy(io, run.signal, "mount -a", EVERY_LINE_DONE);
         },
         // thrown outside the run (its flags read, its reporter made or finished)
-        (err: unknown) => reportError(io, err, json),
+        (err: unknown) => reportError(io, err, json, mountExitCode(err, dialect, false)),
       );
     }
     const reporter = batchReporter(io, { verbose: has(args, "verbose"), json, label: "mount -a" });
@@ -142,7 +143,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
     const code = report(outcome);
     return came === undefined ? code : stoppedBy(io, came, "mount -a", EVERY_LINE_DONE);
   } catch (err) {
-    const code = reportError(io, err, json);
+    const code = reportError(io, err, json, mountExitCode(err, dialect, has(args, "dry-run")));
     // a stop signal that came as the run failed (an internal error, after which ops/batch.ts
     // undid every line): the failure said, then the death by the signal, as mount does
     return came === undefined ? code : new SignalExit(came);

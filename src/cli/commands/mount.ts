@@ -1,7 +1,7 @@
 /**
  * mountkit mount: argv -> a Mount and a target; output and exit code. No mount logic here.
  */
-import { ExitCode, exitCodeFor, helperExitStatus, NoSourceToProbeError, quotePath } from "../../errors.ts";
+import { ExitCode, helperExitStatus, MountWouldFailError, quotePath } from "../../errors.ts";
 import { readMountInfo } from "../../mountinfo/read.ts";
 import { mountMakingTarget, planOnly } from "../../ops/mount.ts";
 import { placeInPrefix } from "../../ops/resolve.ts";
@@ -13,6 +13,7 @@ import { isTypeUnknown, type Mount } from "../../plan/mount-request.ts";
 import { describeStep, formatStep, type Plan } from "../../plan/steps.ts";
 import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, operandsText, parseArgs, UsageError, values, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
+import { mountExitCode } from "../mount8-exit.ts";
 import { VERSION } from "../../version.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
 import { SignalExit } from "../signal-exit.ts";
@@ -93,6 +94,8 @@ export const MOUNT_USAGE =
 export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | SignalExit | Promise<ExitCode | SignalExit> {
   const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
   const json = flagGiven(argv, flagSpecs, "json");
+  // read before parsing, as --json is: a refusal of the arguments exits by it too
+  const fake = flagGiven(argv, flagSpecs, "dry-run");
   try {
     const args = parseArgs("mount", argv, flagSpecs);
     if (has(args, "help")) {
@@ -106,7 +109,13 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     }
     dirFlag("mount", args, "target-prefix");
     dirFlag("mount", args, "helper-dir", { absolute: true });
-    enterAskedNamespace(args, io);
+    try {
+      enterAskedNamespace(args, io);
+    } catch (err) {
+      // mount(8) exits 2, a system error, when it cannot enter the namespace: nothing was tried
+      if (dialect === "mount(8)") return reportError(io, err, json, ExitCode.system);
+      throw err;
+    }
     // fstab and batches load only for -a: a single mount starts without them.
     if (has(args, "all")) return (require("./fstab.ts") as typeof import("./fstab.ts")).mountAllCommand(args, io, dialect);
     // No operands, no flags but -t: the mount table (of those types), as mount(8) lists it.
@@ -155,7 +164,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
       if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "mount", "what it had made was undone", err);
       if (signal === undefined) throw err;
       // a stop signal that came as the mount failed: the failure said, then the death (as with-mounts)
-      reportError(io, err, json, helperExitStatus(err) ?? mountExitCode(err, dialect, argv));
+      reportError(io, err, json, helperExitStatus(err) ?? mountExitCode(err, dialect, fake));
       return new SignalExit(signal);
     }
     // a stop signal that came once the last step was done (its fds being closed): the mount stands
@@ -167,19 +176,8 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     return signal === undefined ? ExitCode.ok : new SignalExit(signal);
   } catch (err) {
     // one mount: a helper that failed gives its own status, as mount(8) exits with it
-    return reportError(io, err, json, helperExitStatus(err) ?? mountExitCode(err, dialect, argv));
+    return reportError(io, err, json, helperExitStatus(err) ?? mountExitCode(err, dialect, fake));
   }
-}
-
-/**
- * The exit code of a mount that failed. Through a link named mount, one given no type and no
- * source (`mount '' /dir`) exits 32, as mount(8) does once each type it tries has failed;
- * `mountkit mount` exits 1, DESIGN.md's code for bad input. (mount(8)'s -f tries nothing and
- * exits 0: the link's -f keeps 1, the refusal being of the input.)
- */
-function mountExitCode(err: unknown, dialect: Dialect, argv: readonly string[]): number {
-  if (dialect === "mount(8)" && err instanceof NoSourceToProbeError && !flagGiven(argv, MOUNT8_FLAGS, "dry-run")) return ExitCode.mountFailed;
-  return exitCodeFor(err);
 }
 
 /**
@@ -346,7 +344,8 @@ function requestFrom(args: ParsedArgs): Request {
 
   const typeValues = flags.get("types");
   const given = typeValues?.[typeValues.length - 1] ?? "";
-  if (typeValues && given === "") throw new UsageError("mount: empty filesystem type given with -t");
+  // mount(8) asks the kernel for type "" (ENODEV, exit 32)
+  if (typeValues && given === "") throw new MountWouldFailError("mount: empty filesystem type given with -t");
   // -t none names no filesystem (none is called so): a bind with it, else the device's type is
   // read from its superblock, as mount(8) and an fstab line's "none" take it
   const type = given === "none" || isExcludingPattern(given) ? "" : given;
