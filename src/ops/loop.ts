@@ -157,9 +157,12 @@ function bindDevice(setup: LoopSetup, file: string, backing: number, device: str
     }
     return { device, number, fd, readOnly: setup.readOnly };
   } catch (err) {
-    // told while the device's fd is open
-    if (whenBusy !== undefined && bindRefused(err)) whenBusy(err, busyLoopState(fd, device, ctx));
-    closeQuietly(sys, fd);
+    try {
+      // told while the device's fd is open
+      if (whenBusy !== undefined && bindRefused(err)) whenBusy(err, busyLoopState(fd, device, ctx));
+    } finally {
+      closeQuietly(sys, fd); // a bug thrown by the look (no SyscallError) must not keep it open
+    }
     if (err instanceof SyscallError) err.withDetails(device);
     throw err;
   }

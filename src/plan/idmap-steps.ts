@@ -9,9 +9,10 @@ import { formatMapping, idMapFileText, type IdMapping } from "./idmap-mapping.ts
 import { AT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE, RESOLVE } from "./mount-api-flags.ts";
 
 /**
- * A user namespace with these maps, its fd put in slot. ops/ creates it with a waiting child
- * (clone, write uid_map, setgroups deny, gid_map, open /proc/PID/ns/user, kill and reap) or
- * reuses the one it cached for the same maps; the cache owns the fd.
+ * A user namespace with these maps, its fd put in slot. ops/ creates it with a child that exits
+ * at once (clone; open /proc/PID/uid_map, setgroups, gid_map and ns/user; write uid_map,
+ * setgroups deny, gid_map; reap: ops/userns.ts) or reuses the one it cached for the same maps;
+ * the cache owns the fd.
  */
 export interface UsernsStep {
   readonly op: "userns";
@@ -385,9 +386,9 @@ export function formatIdmapStep(step: IdmapStep): string {
   switch (step.op) {
     case "userns":
       return (
-        `$${step.slot} = open("/proc/PID/ns/user") of a waiting clone(CLONE_NEWUSER) child after writing ` +
-        `uid_map ${q(idMapFileText(step.uidmap).trimEnd())}, setgroups "deny", gid_map ${q(idMapFileText(step.gidmap).trimEnd())}; ` +
-        `the child is then killed and reaped through its pidfd  [cached per process]`
+        `$${step.slot} = open("/proc/PID/ns/user") of a clone(CLONE_NEWUSER) child that exits at once, with ` +
+        `uid_map ${q(idMapFileText(step.uidmap).trimEnd())}, setgroups "deny", gid_map ${q(idMapFileText(step.gidmap).trimEnd())} ` +
+        `written through its /proc files opened beside it; the child, a zombie, then reaped through its pidfd  [cached per process]`
       );
     case "open_userns":
       return `$${step.slot} = open(${q(step.path)}, O_RDONLY|O_CLOEXEC)  [ioctl(NS_GET_NSTYPE) must say CLONE_NEWUSER]`;

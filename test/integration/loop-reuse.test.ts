@@ -14,7 +14,7 @@ import type { Strategy } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import { O } from "../../src/sys/fd.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
-import { libcSyscalls } from "../../src/sys/seam.ts";
+import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { caught } from "../support/caught.ts";
 import { holdFreeLoopDevice } from "../support/loop-holder.ts";
@@ -388,6 +388,40 @@ describe("loop=/dev/loopN", () => {
     expect(err.errnoName).toBe("EBUSY");
     expect(err.hint).toBe(`${busy} is in use, attached to ${other} already: name a free device, or give loop alone for one`);
     expect(exitCodeFor(err)).toBe(32);
+    expect(newFds(before)).toEqual([]);
+    expect(loopDevicesOf(other).sysfs).toEqual([busy]);
+    expect(loopDevicesOf(img).sysfs).toEqual([]);
+    expect(mountsUnder(t)).toEqual([]);
+  });
+
+  test("the look at why it is busy throws what is no SyscallError (a bug): that error, and the device's fd closed all the same", () => {
+    fresh("loop-named-busy-bug");
+    const [img, other] = [image("img"), image("other")];
+    const t = dir("m");
+    const busy = attachedByHand(other);
+    // LOOP_GET_STATUS64 breaks once the bind was refused: the look at why (ops/loop-busy.ts),
+    // not the look for the image on a device before it (loop-reuse.ts)
+    let refused = false;
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      loopConfigure: (...args) => {
+        try {
+          libcSyscalls.loopConfigure(...args);
+        } catch (e) {
+          refused = true;
+          throw e;
+        }
+      },
+      loopGetStatus64: (fd) => {
+        if (refused) throw new TypeError("status broke");
+        return libcSyscalls.loopGetStatus64(fd);
+      },
+    };
+    const before = openFds();
+    const err = caught(() => mount({ type: "ext4", source: img, options: [`loop=${busy}`] }, t, { sys, facts: probeKernelFacts("fd") }));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(refused).toBe(true);
+    // before, the bind's catch asked why before it closed the device: its fd stayed open
     expect(newFds(before)).toEqual([]);
     expect(loopDevicesOf(other).sysfs).toEqual([busy]);
     expect(loopDevicesOf(img).sysfs).toEqual([]);

@@ -1,4 +1,4 @@
-// User namespace fds from a waiting child: real kernel, root, private mount namespace.
+// User namespace fds from a child that exits at once: real kernel, root, private mount namespace.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";

@@ -34,7 +34,7 @@ export function notOurChild(pid: number): boolean {
   }
 }
 
-/** A seam that records every waiting child it creates; everything stays real. */
+/** A seam that records every namespace child it clones; everything stays real. */
 export function recordingChildren(real: Syscalls): Syscalls & { readonly cloned: ExitingChild[] } {
   const cloned: ExitingChild[] = [];
   return {

@@ -51,6 +51,14 @@ function tree(path: string, target: string, attrSet: number, slot = "tree", extr
   ];
 }
 
+test("the user namespace step, as --dry-run and -v print it, says what ops/userns.ts does: a child that exits at once, its files opened, the maps written, the zombie reaped", () => {
+  const line = formatStep(USERNS as Step);
+  // before, it named a waiting child that was killed, which the child no longer is (sys/clone.ts)
+  expect(line).toBe(
+    '$userns = open("/proc/PID/ns/user") of a clone(CLONE_NEWUSER) child that exits at once, with uid_map "0 100000 65536", setgroups "deny", gid_map "0 100000 65536" written through its /proc files opened beside it; the child, a zombie, then reaped through its pidfd  [cached per process]',
+  );
+});
+
 describe("binds: one idmapped clone of the source, attributes in the same mount_setattr", () => {
   test("a read-only bind is idmapped (containerd returned before idmapping it)", () => {
     expect(plan("", "/src", ["bind", "ro"]).steps).toEqual([USERNS, ...tree("/src", "/mnt/t", MOUNT_ATTR.RDONLY, "tree", PRIVATE)] as Step[]);

@@ -70,7 +70,7 @@ function usernsRefusal(): string | undefined {
 const usernsCreate: Workload = {
   name: "userns-create",
   group: "idmap",
-  summary: "create a user namespace fd for a mapping (a waiting CLONE_VM child, maps written, child reaped), close it",
+  summary: "create a user namespace fd for a mapping (a CLONE_VM child that exits at once, maps written, child reaped), close it",
   unavailable: idmapUnavailable,
   setup(): PreparedWorkload {
     closeUsernsFds();
