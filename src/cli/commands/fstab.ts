@@ -223,8 +223,9 @@ export function umountAllCommand(
             ...unmountOptions,
             ...(types === undefined ? {} : { types }),
             ...(testOptions === undefined ? {} : { testOptions }),
-            // as umount(8): a mount kept busy by the mounts staying on it is tried, its EBUSY said
-            tryWhenChildrenStay: dialect === "mount(8)",
+            // umount(8)'s -a (the mount table is a link named umount's): a mount kept busy by the
+            // mounts staying on it is tried, its EBUSY said
+            tryWhenChildrenStay: true,
           });
     if (has(args, "verbose") && !json) {
       for (const r of results) {
