@@ -28,7 +28,7 @@ import type { BatchEntry } from "./batch-entry.ts";
 import type { Mount } from "./mount-request.ts";
 import { takeMkfsOptions, type MkfsAction } from "./mkfs.ts";
 
-const KNOWN_TRANSFORMS = ["format", "mkdir", "mkfs"] as const;
+export const KNOWN_TRANSFORMS = ["format", "mkdir", "mkfs"] as const;
 type Transform = (typeof KNOWN_TRANSFORMS)[number];
 
 const MKDIR_OPTION = "X-containerd.mkdir.";

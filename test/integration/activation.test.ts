@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { exitCodeFor, MountkitError, SyscallError } from "../../src/errors.ts";
 import { applyText } from "../../src/ops/apply.ts";
 import { mountAll } from "../../src/ops/batch.ts";
+import { mount } from "../../src/ops/mount.ts";
 import { tempMountLocation } from "../../src/ops/temp-location.ts";
 import { withReadonlyTempMount } from "../../src/ops/temp-mount.ts";
 import { caught } from "../support/caught.ts";
@@ -401,4 +402,18 @@ describe("mkdir roots (containerd's WithAllowedRoot): X-containerd.mkdir.path be
     expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["overlay"]);
     expect(statSync(join(snap, "fs")).mode & 0o7777).toBe(0o751);
   });
+});
+
+test("a transformed type given to a single mount (containerd#12796's ENODEV): the hint says the transforms work on a list, and names apply", () => {
+  fresh("activate-single");
+  const target = dir("mnt");
+  unmountAfter(target);
+  const err = caught(() => mount({ type: "format/mkdir/overlay", source: "overlay", options: ["lowerdir={{ mount 0 }}"] }, target)) as SyscallError;
+  expect(err).toBeInstanceOf(SyscallError);
+  expect(err.errnoName).toBe("ENODEV");
+  expect(err.hint).toBe('"format/mkdir/overlay" is no filesystem type: format/ and mkdir/ are containerd\'s mount transforms, which work on a list of mounts (mountkit apply; the library\'s mountAll, withTempMount)');
+  expect(mountsUnder(target)).toEqual([]);
+  // a prefix that is no transform of containerd's: the kernel's unknown type, as for any other
+  const other = caught(() => mount({ type: "foo/overlay", source: "overlay", options: [] }, target)) as SyscallError;
+  expect(other.hint).toBe('unknown filesystem type "foo/overlay" (not in /proc/filesystems)');
 });
