@@ -2,11 +2,12 @@
 # Debian packages the tests use (cc compiles the struct-layout checks against the C headers;
 # sfdisk writes the partition tables PARTUUID= and PARTLABEL= are found in; bindfs is a libfuse
 # daemon that refuses options it does not know, beside fuse-overlayfs, which ignores them;
-# mkfs.xfs makes the xfs image of containerd's TestLookupWithXFS).
+# mkfs.xfs makes the xfs image of containerd's TestLookupWithXFS; mkfs.erofs the multi-device erofs
+# images of test/integration/erofs-devices.test.ts).
 # Installed when missing (npm test runs as root); a package that cannot be had fails the run.
 set -eu
 need=""
-for pair in cc:gcc strace:strace mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs bindfs:bindfs sfdisk:fdisk mkfs.xfs:xfsprogs; do
+for pair in cc:gcc strace:strace mkfs.ext4:e2fsprogs losetup:mount mount.fuse3:fuse3 fusermount3:fuse3 fuse-overlayfs:fuse-overlayfs bindfs:bindfs sfdisk:fdisk mkfs.xfs:xfsprogs mkfs.erofs:erofs-utils; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || need="$need $pkg"
 done

@@ -12,6 +12,8 @@
 import { Errno } from "../errno.ts";
 import { isErrno, MountFailedError, MountkitError, PlanError, renamedPaths, SyscallError, quotePath } from "../errors.ts";
 import { planActivation, type Activation, type MkdirAction, type TempMount } from "../plan/activation.ts";
+import { requireList, requirePath } from "../plan/caller-input.ts";
+import { canonicalRoot } from "./resolve.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { LAYER_RESOLVE } from "../plan/idmap-steps.ts";
 import { loopMethod } from "../plan/loop.ts";
@@ -36,7 +38,7 @@ export function runActivatedBatch(
   runSystem: (entries: readonly BatchEntry[]) => BatchOutcome,
 ): BatchOutcome {
   const tempDir = newTempPath("activate");
-  const activation = planActivation(entries, tempDir)!; // a PlanError here: nothing made yet
+  const activation = planActivation(entries, tempDir, mkdirRootsOf(options))!; // a PlanError here: nothing made yet
   const ctx = opsContext(options);
   const made = new TempMounts(ctx);
   let outcome: BatchOutcome;
@@ -171,7 +173,23 @@ class TempMounts {
 }
 
 /**
- * X-containerd.mkdir.path's directory, beneath its temp mount: the parent opened with
+ * The caller's mkdir roots (BatchOptions.mkdirRoots), canonical. "/" is refused: a mount list
+ * could then make a directory anywhere, and a root is a directory it owns.
+ */
+export function mkdirRootsOf(options: { readonly mkdirRoots?: readonly string[] }): string[] {
+  const roots = options.mkdirRoots;
+  if (roots === undefined) return [];
+  requireList(roots, "mkdirRoots", "mount list");
+  return roots.map((root, i) => {
+    requirePath(root, `mkdirRoots[${i}]`, "mount list");
+    const canonical = canonicalRoot(root, "mkdir root");
+    if (canonical === "/") throw new PlanError(`mkdir root ${quotePath(root)}: / would let a mount list make directories anywhere`, { hint: "name the directory the list's directories belong in (containerd's root, /var/lib/containerd)" });
+    return canonical;
+  });
+}
+
+/**
+ * X-containerd.mkdir.path's directory, beneath its temp mount (or mkdir root): the parent opened with
  * openat2(RESOLVE_BENEATH|NO_XDEV|NO_MAGICLINKS), so a symlink in an image cannot lead the
  * mkdir out of it. An existing directory is left as it is; anything else there is an error.
  * Its mode and owner are set through the new directory's own fd (chmod and chown of

@@ -18,6 +18,7 @@ import { newTempPath } from "./temp-location.ts";
 import { checkFsParams } from "./fs-params.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
+import { mkdirRootsOf } from "./activation.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { optionalPath, requireOptionsObject } from "../plan/caller-input.ts";
 import { absolutePath } from "../sys/cwd.ts";
@@ -134,14 +135,14 @@ export function planApply(text: string, options: ApplyOptions = {}): { request: 
 }
 
 /** Plan entries for their targets as they resolve now, and ask the kernel about their options. */
-export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions, action: string): PlannedEntry[] {
+export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions & Pick<BatchOptions, "mkdirRoots">, action: string): PlannedEntry[] {
   const canonical = canonicalRoot(root);
   const ctx = opsContext(options);
   if (!entries.some((e) => hasTransform(e.mount.type))) return planInRoot(entries, canonical, ctx, action, true);
   // containerd's transforms: the temp mounts on their (future) temp directories, then the real
   // mounts with the templates filled. The kernel is not asked about the real mounts' options:
   // what they name exists only once the temp mounts do.
-  const activation = planActivation(entries, newTempPath("activate"))!;
+  const activation = planActivation(entries, newTempPath("activate"), mkdirRootsOf(options))!;
   const temp = activation.temp.map((t): PlannedEntry => {
     const entry = { ...t.entry, mount: { ...t.mount, target: t.mountPoint } };
     const prepare = preparation(t.mkdirs, t.mkfs);
@@ -178,7 +179,8 @@ function checkImages(entry: BatchEntry, plan: Plan, ctx: OpsContext, action: str
 
 /** The dry run's lines for what the transforms do before a mount. */
 function preparation(mkdirs: readonly MkdirAction[], mkfs: MkfsAction | undefined): string[] {
-  const lines = mkdirs.map((mk) => `mkdir ${quotePath(`${mk.root}/${mk.below}`)} (0${mk.mode.toString(8)}) beneath ${quotePath(mk.root)}`);
+  const owner = (mk: MkdirAction) => (mk.uid === undefined && mk.gid === undefined ? "" : `, owner ${mk.uid ?? -1}:${mk.gid ?? -1}`);
+  const lines = mkdirs.map((mk) => `mkdir ${quotePath(`${mk.root}/${mk.below}`)} (0${mk.mode.toString(8)}${owner(mk)}) beneath ${quotePath(mk.root)}`);
   if (mkfs !== undefined) lines.push(describeMkfs(mkfs));
   return lines;
 }

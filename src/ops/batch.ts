@@ -61,6 +61,13 @@ export interface BatchOptions extends OpsOptions {
    * may have redirected with a symlink
    */
   releaseStacks?: boolean;
+  /**
+   * Directories beneath which a list's X-containerd.mkdir.path may make directories, besides
+   * its own temp mounts (containerd's mount manager allows its target dir and the roots given
+   * to WithAllowedRoot, the containerd root): each must exist and is taken canonical; "/" is
+   * refused. Made through the directory's fd, never following a symlink out of it.
+   */
+  mkdirRoots?: readonly string[];
 }
 
 export type EntryStatus =

@@ -13,6 +13,7 @@ import type { MountInfo } from "../mountinfo/types.ts";
 import { existingRealpath } from "../sys/realpath.ts";
 import { readTextFile } from "../sys/file.ts";
 import { typesOfMagic } from "../plan/fs-magic.ts";
+import { hasTransform, KNOWN_TRANSFORMS } from "../plan/activation.ts";
 import { blockDeviceNumber, fileType, statfs, type FileType } from "../sys/stat.ts";
 import { mountAtTarget, moveHint, moveLoopHint, notMountPointHint, unbindableSourceHint } from "./move-hints.ts";
 import { overlayHint } from "./overlay-hints.ts";
@@ -50,7 +51,7 @@ export function mountHint(err: SyscallError, mount: Mount, target: string): stri
     case Errno.ENOTDIR:
       return notDirectoryHint(mount, target);
     case Errno.ENODEV:
-      return `unknown filesystem type ${JSON.stringify(mount.type)} (not in /proc/filesystems)`;
+      return transformedTypeHint(mount.type) ?? `unknown filesystem type ${JSON.stringify(mount.type)} (not in /proc/filesystems)`;
     case Errno.ENOTBLK:
       return `source ${quotePath(mount.source)} is not a block device${fileType(mount.source) === "file" ? " (use -o loop for an image file)" : ""}`;
     case Errno.EROFS:
@@ -288,4 +289,18 @@ function isReadOnlyDevice(device: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A type with containerd's transform prefixes ("format/mkdir/overlay") given to a single mount:
+ * the kernel knows no such type (containerd#12796 is this ENODEV). The transforms fill a mount
+ * from the list's earlier mounts, so only a list runs them (plan/activation.ts).
+ */
+function transformedTypeHint(type: string): string | undefined {
+  if (!hasTransform(type)) return undefined;
+  const names = type.split("/").slice(0, -1);
+  if (!names.every((name) => (KNOWN_TRANSFORMS as readonly string[]).includes(name))) return undefined;
+  const prefixes = names.map((p) => `${p}/`);
+  const named = prefixes.length === 1 ? `${prefixes[0]} is` : `${prefixes.slice(0, -1).join(", ")} and ${prefixes.at(-1)} are`;
+  return `${JSON.stringify(type)} is no filesystem type: ${named} containerd's mount transforms, which work on a list of mounts (mountkit apply; the library's mountAll, withTempMount)`;
 }

@@ -27,6 +27,8 @@ import { mountFirstType } from "./mount-types.ts";
 import { mountedByHelper, probedTypeHint, probeType } from "./probe.ts";
 import { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./loop-retry.ts";
 import { withLoopSetupLock } from "./loop-lock.ts";
+import { attachErofsDevices } from "./erofs-devices.ts";
+import { dataWithDevices } from "../plan/erofs-devices.ts";
 import { bindRefused, busyLoopState } from "./loop-busy.ts";
 import { bindFreeLoopDevice, type HeldLoopDevices, type WhenBusy } from "./loop-free.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
@@ -246,9 +248,30 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   const attachCtx = ctx.warn === undefined ? ctx : { ...ctx, warn: (message: string) => deviceWarnings.push(message) };
   // under the lock (loop-lock.ts): a mount of this image by another process at this moment
   // finds the device attached here, or this one finds the device it attached
-  const loop = withLoopSetupLock(attachCtx, (control) => reusedLoopOf(step, attachCtx, ctx) ?? attachLoopDevice(step.loop, attachCtx, LOOP_ATTACH_BUSY, MOUNT_LOOP_TERMS, control));
+  const { loop, devices } = withLoopSetupLock(attachCtx, (control) => {
+    const image = reusedLoopOf(step, attachCtx, ctx) ?? attachLoopDevice(step.loop, attachCtx, LOOP_ATTACH_BUSY, MOUNT_LOOP_TERMS, control);
+    try {
+      // erofs's device= files, each on a loop device of its own (plan/erofs-devices.ts)
+      const attach = (setup: LoopSetup) => attachLoopDevice(setup, attachCtx, LOOP_ATTACH_BUSY, MOUNT_LOOP_TERMS, control);
+      return { loop: image, devices: attachErofsDevices(step, attach, (device) => releaseLoop(device, ctx)) };
+    } catch (err) {
+      releaseLoop(image, ctx);
+      throw err;
+    }
+  });
+  const releaseDevices = () => {
+    for (const device of devices) releaseLoop(device, ctx);
+  };
   // only a device attached to the file already can have its filesystem on the target already
-  if (loop.reused) refuseMountedThere(step, loop, ctx);
+  if (loop.reused) {
+    try {
+      refuseMountedThere(step, loop, ctx);
+    } catch (err) {
+      releaseDevices();
+      throw err;
+    }
+  }
+  const data = step.devices === undefined ? step.data : dataWithDevices(step.data, step.devices, devices.map((d) => d.device));
   let fstype = step.fstype;
   // attached read-only though the mount asked for writing: the file is write-protected, or
   // the device reused was attached read-only
@@ -266,12 +289,13 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
     byHelper = step.helper !== undefined && mountedByHelper(loop.device, step.target, fstype, { args: loopHelperArgs(step.helper, forcedReadOnly), action: loopMountAction(step), undoable: step.undoable }, ctx, run);
     if (byHelper) {
       // its undo is the helper step's own
-    } else if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, step.data, fallback, ctx, step.loop.file, how);
-    else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, step.data, ctx, how);
-    else how.mount(loop.device, step.target, fstype, flags, step.data);
+    } else if (step.otherTypes) fstype = mountFirstType(loop.device, step.target, [fstype, ...step.otherTypes], flags, data, fallback, ctx, step.loop.file, how);
+    else if (fallback) mountOrReadOnly(loop.device, step.target, fstype, flags, data, ctx, how);
+    else how.mount(loop.device, step.target, fstype, flags, data);
   } catch (err) {
     // an empty device (offset= past the end of the file) is why, whatever the kernel said
     const empty = emptyDeviceProblem(step.loop);
+    releaseDevices();
     releaseLoop(loop, ctx);
     if (empty !== undefined && err instanceof MountkitError) err.hint = empty;
     if (err instanceof SyscallError) {
@@ -287,6 +311,7 @@ export function runLoopMountStep(step: LoopMountStep, ctx: OpsContext, run: Plan
   }
   // The mount holds the device now: with autoclear the kernel detaches it at unmount.
   closeQuietly(ctx.sys, loop.fd);
+  for (const device of devices) closeQuietly(ctx.sys, device.fd);
   for (const warning of deviceWarnings) ctx.warn?.(warning);
   if (forcedReadOnly) warnReadOnly(step.target, ctx);
   if (!byHelper && step.undoable && run.undoWanted) run.rollback.push(() => undoMount(step.target, ctx));

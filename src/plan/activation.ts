@@ -28,7 +28,7 @@ import type { BatchEntry } from "./batch-entry.ts";
 import type { Mount } from "./mount-request.ts";
 import { takeMkfsOptions, type MkfsAction } from "./mkfs.ts";
 
-const KNOWN_TRANSFORMS = ["format", "mkdir", "mkfs"] as const;
+export const KNOWN_TRANSFORMS = ["format", "mkdir", "mkfs"] as const;
 type Transform = (typeof KNOWN_TRANSFORMS)[number];
 
 const MKDIR_OPTION = "X-containerd.mkdir.";
@@ -93,10 +93,11 @@ export function hasTransform(type: string): boolean {
 /**
  * The activation of a list, or undefined when no entry has a transform. tempDir is where the
  * temp mounts go; every X-containerd.mkdir.path must lie inside one of the mounts made before
- * it (containerd allows only its own target dir and configured roots). A PlanError names the
- * entry.
+ * it, or beneath one of mkdirRoots (canonical absolute paths the caller allows, as containerd's
+ * manager allows its target dir and its WithAllowedRoot roots: the containerd root). A
+ * PlanError names the entry.
  */
-export function planActivation(entries: readonly BatchEntry[], tempDir: string): Activation | undefined {
+export function planActivation(entries: readonly BatchEntry[], tempDir: string, mkdirRoots: readonly string[] = []): Activation | undefined {
   let last = -1;
   const chains = entries.map((entry, i) => {
     const chain = transformsOf(entry);
@@ -110,13 +111,13 @@ export function planActivation(entries: readonly BatchEntry[], tempDir: string):
   const active: { readonly source: string; readonly target: string; readonly mountPoint: string }[] = [];
   for (let i = 0; i < last; i++) {
     const entry = entries[i]!;
-    const { mount, mkdirs, mkfs } = transformed(entry, chains[i]!, active);
+    const { mount, mkdirs, mkfs } = transformed(entry, chains[i]!, active, mkdirRoots);
     const mountPoint = `${tempDir}/${last - i}`;
     temp.push({ entry, mount, mountPoint, mkdirs, mkfs, loop: mount.type === LOOP_HANDLER_TYPE ? loopHandler(mount.options) : undefined });
     active.push({ source: mount.source, target: entry.mount.target, mountPoint });
   }
   const first = entries[last]!;
-  const { mount, mkdirs, mkfs } = transformed(first, chains[last]!, active);
+  const { mount, mkdirs, mkfs } = transformed(first, chains[last]!, active, mkdirRoots);
   const system = [{ ...first, mount: { ...mount, target: mount.target ?? "" } }, ...entries.slice(last + 1)];
   for (const entry of system) {
     if (entry.mount.type !== LOOP_HANDLER_TYPE) continue;
@@ -154,6 +155,7 @@ function transformed(
   entry: BatchEntry,
   chain: Chain,
   active: readonly { source: string; target: string; mountPoint: string }[],
+  mkdirRoots: readonly string[],
 ): { mount: Mount; mkdirs: MkdirAction[]; mkfs: MkfsAction | undefined } {
   let mount: Mount = { type: chain.type, source: entry.mount.source, target: entry.mount.target, options: [...entry.mount.options] };
   const mkdirs: MkdirAction[] = [];
@@ -162,7 +164,7 @@ function transformed(
     for (const transform of chain.transforms) {
       if (transform === "format") mount = formatted(mount, active);
       else if (transform === "mkdir") {
-        const taken = takeMkdirOptions(mount.options, active.map((a) => a.mountPoint));
+        const taken = takeMkdirOptions(mount.options, active.map((a) => a.mountPoint), mkdirRoots);
         mkdirs.push(...taken.mkdirs);
         mount = { ...mount, options: taken.options };
       } else {
@@ -231,8 +233,12 @@ export function fillTemplates(s: string, active: readonly { source: string; targ
   return filled;
 }
 
-/** X-containerd.mkdir.path=DIR[:MODE[:UID:GID]] options taken out; the rest kept in order. */
-export function takeMkdirOptions(options: readonly string[], mountPoints: readonly string[]): { options: string[]; mkdirs: MkdirAction[] } {
+/**
+ * X-containerd.mkdir.path=DIR[:MODE[:UID:GID]] options taken out; the rest kept in order. DIR
+ * lies inside one of mountPoints (the earlier temp mounts, looked at first) or beneath one of
+ * mkdirRoots.
+ */
+export function takeMkdirOptions(options: readonly string[], mountPoints: readonly string[], mkdirRoots: readonly string[] = []): { options: string[]; mkdirs: MkdirAction[] } {
   const rest: string[] = [];
   const mkdirs: MkdirAction[] = [];
   for (const option of options) {
@@ -251,10 +257,11 @@ export function takeMkdirOptions(options: readonly string[], mountPoints: readon
       if (!/^\d+$/.test(value) || Number(value) > 0xfffffffe) throw new PlanError(`invalid mkdir option ${JSON.stringify(option)}: ${name} ${JSON.stringify(value)}`);
       return Number(value);
     };
-    const root = mountPoints.find((mp) => isInside(path, mp));
+    const root = mountPoints.find((mp) => isInside(path, mp)) ?? mkdirRoots.find((dir) => isInside(path, dir));
     if (root === undefined) {
-      throw new PlanError(`mkdir option ${JSON.stringify(option)}: ${quotePath(path)} is not inside a mount made before this one`, {
-        hint: "name a directory in an earlier mount of the list, as {{ mount N }}/DIR with the format/ transform",
+      const roots = mkdirRoots.length === 0 ? "" : `, nor a mkdir root (${mkdirRoots.map(quotePath).join(", ")})`;
+      throw new PlanError(`mkdir option ${JSON.stringify(option)}: ${quotePath(path)} is not inside a mount made before this one${roots}`, {
+        hint: "name a directory in an earlier mount of the list, as {{ mount N }}/DIR with the format/ transform, or allow a directory it may be made beneath (apply --mkdir-root DIR; the library's mkdirRoots)",
       });
     }
     const below = path.slice(root.length + 1);

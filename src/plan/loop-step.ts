@@ -19,6 +19,7 @@
  *   close(loopfd)
  * Pure.
  */
+import { dataWithDevices, placeholderDeviceNames, type ErofsDevice } from "./erofs-devices.ts";
 import type { HelperArguments } from "./external-helper.ts";
 import { describeLoopRange } from "./loop-reuse.ts";
 import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
@@ -67,7 +68,10 @@ export interface LoopMountStep {
   /** a type list's types after fstype, each tried when the kernel refuses the one before (plan/type-list.ts) */
   readonly otherTypes?: readonly string[];
   readonly flags: number;
+  /** without the device= items when devices is set: those go at its end, loop devices for files */
   readonly data: string | null;
+  /** erofs's device= options, when one names a regular file (plan/erofs-devices.ts) */
+  readonly devices?: readonly ErofsDevice[];
   /** true when a later failure must unmount what this step mounted */
   readonly undoable: boolean;
   /** the device's filesystem made idmapped with the user namespace in this slot, through the fd API (plan/idmapped-new-mount.ts) */
@@ -94,14 +98,21 @@ export function loopFlagNames(loop: LoopSetup): string {
   return names.length ? names.join("|") : "0";
 }
 
+/** The step's data as the mount gets it, the device= files' loop devices named /dev/loopD1... */
+function shownData(step: LoopMountStep): string | null {
+  return step.devices === undefined ? step.data : dataWithDevices(step.data, step.devices, placeholderDeviceNames(step.devices));
+}
+
 export function describeLoopMountStep(step: LoopMountStep): Record<string, unknown> {
+  const data = shownData(step);
   return {
     op: step.op,
     syscalls: ["open", "flock", "ioctl", ...(step.fstype === null ? ["pread"] : []), ...newMountSyscalls(step.idmap), "close"],
     loop: { ...step.loop, flagNames: loopFlagNames(step.loop) },
+    ...(step.devices === undefined ? {} : { devices: step.devices.map((d) => (d.loop === undefined ? d : { ...d, loop: { ...d.loop, flagNames: loopFlagNames(d.loop) } })) }),
     ...(step.fstype === null ? { probe: { device: "/dev/loopN", bytes: PROBE_BYTES, ...(step.allowedTypes === undefined ? {} : { allowedTypes: step.allowedTypes }) } } : {}),
     ...(step.otherTypes ? { otherTypes: step.otherTypes } : {}),
-    args: { ...mountCallArgs({ ...step, source: "/dev/loopN" }), ...(step.fstype === null ? { fstypeFrom: "superblock" } : {}) },
+    args: { ...mountCallArgs({ ...step, data, source: "/dev/loopN" }), ...(step.fstype === null ? { fstypeFrom: "superblock" } : {}) },
     ...(step.idmap !== undefined ? idmappedNewMountDescription({ ...step, source: "/dev/loopN" }, step.idmap) : {}),
     ...(step.helper === undefined ? {} : { helper: { flags: step.helper.flags, options: step.helper.options } }),
     undoable: step.undoable,
@@ -140,12 +151,30 @@ const LOCK_LINE = 'control = open("/dev/loop-control", O_RDWR|O_CLOEXEC); flock(
 const LOCK_GOES = "   (its lock goes with it)";
 
 export function formatLoopMountStep(step: LoopMountStep): string {
-  const call = { ...step, source: step.loop.device ?? "/dev/loopN" };
+  const call = { ...step, data: shownData(step), source: step.loop.device ?? "/dev/loopN" };
   const typed = step.idmap === undefined ? formatMountCall(call) : formatIdmappedNewMount(call, step.idmap);
   const helper = step.helper === undefined ? [] : [formatProbedHelper(call.source, step.target, step.helper)];
   const mount = step.fstype === null ? [`pread(loopfd, buf, ${PROBE_BYTES}, 0)`, ...formatAllowedTypes(step.allowedTypes), ...helper, formatProbedMountCall(call, step.idmap)] : [typed];
   if (step.otherTypes) mount.push(formatOtherTypes(step.otherTypes));
-  return [LOCK_LINE, reuseLine(step.loop), ...formatLoopSetup(step.loop), ...mount, "close(loopfd)"].join("\n");
+  const setup = formatLoopSetup(step.loop);
+  // the device= files are attached under the same lock, before close(control)
+  const devices = deviceLines(step);
+  setup.splice(setup.length - 1, 0, ...devices.attach);
+  return [LOCK_LINE, reuseLine(step.loop), ...setup, ...mount, "close(loopfd)", ...devices.close].join("\n");
+}
+
+/** How --dry-run shows the loop devices of erofs's device= files. */
+function deviceLines(step: LoopMountStep): { attach: string[]; close: string[] } {
+  if (step.devices === undefined) return { attach: [], close: [] };
+  const files = step.devices.flatMap((d) => (d.loop === undefined ? [] : [d.loop]));
+  const names = placeholderDeviceNames(step.devices);
+  return {
+    attach: files.map(
+      (loop, i) =>
+        `devfd${i + 1} = ${names[i]}: ${JSON.stringify(loop.file)} attached as the image is, ${loop.readOnly ? "O_RDONLY" : "O_RDWR"}, ${loopFlagNames(loop)}   (erofs device=: a regular file is refused there once the image is on a loop device)`,
+    ),
+    close: files.map((_, i) => `close(devfd${i + 1})`),
+  };
 }
 
 /** How --dry-run shows the look for a device attached to the file already (plan/loop-reuse.ts). */

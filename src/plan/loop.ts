@@ -8,6 +8,7 @@
  */
 import { MountWouldFailError, PlanError, quotePath } from "../errors.ts";
 import { isNetworkFilesystem, isPseudoFilesystem } from "../mountinfo/filesystem-kinds.ts";
+import { dataWithDevices, LONGEST_LOOP_NAME, takeErofsDevices } from "./erofs-devices.ts";
 import { probedLoopHelperArguments } from "./external-helper.ts";
 import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_PROPAGATION } from "./flags.ts";
@@ -123,6 +124,7 @@ export function planLoop(ctx: MountContext): Plan {
   if (device !== undefined && !isLoopDevice(device)) {
     throw new MountWouldFailError(`${ctx.action}: loop=${device} is not a loop device`, { hint: notLoopDeviceHint(MOUNT_LOOP_TERMS), failsFake: true });
   }
+  const method = loopMethod(ctx.facts);
   const loop: LoopSetup = {
     file: mount.source,
     ...(device === undefined ? {} : { device }),
@@ -131,11 +133,13 @@ export function planLoop(ctx: MountContext): Plan {
     directIo,
     offset,
     sizeLimit,
-    method: loopMethod(ctx.facts),
+    method,
     readOnlyFallback: readOnlyFallback(ctx, options.flags),
   };
-  const data = joinData(rest);
-  checkDataSize(ctx, data);
+  // erofs's device= files get loop devices of their own (plan/erofs-devices.ts)
+  const { rest: items, devices } = takeErofsDevices(ctx, rest, method);
+  const data = joinData(items);
+  checkDataSize(ctx, devices === undefined ? data : dataWithDevices(data, devices, devices.map(() => LONGEST_LOOP_NAME)));
   const fstype = isTypeUnknown(mount.type) ? null : mount.type;
   const allowedTypes = fstype === null ? allowedProbedTypes(options.userspace, ctx.action) : undefined;
   const helper = fstype === null ? probedLoopHelperArguments(ctx) : undefined;
@@ -148,6 +152,7 @@ export function planLoop(ctx: MountContext): Plan {
     ...(ctx.otherTypes.length === 0 ? {} : { otherTypes: ctx.otherTypes }),
     flags: options.flags & ~(MS_PROPAGATION | MS.REMOUNT),
     data: data === "" ? null : data,
+    ...(devices === undefined ? {} : { devices }),
     undoable: true,
     ...(helper === undefined ? {} : { helper, action: ctx.action }),
   };

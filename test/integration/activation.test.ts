@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { exitCodeFor, MountkitError, SyscallError } from "../../src/errors.ts";
 import { applyText } from "../../src/ops/apply.ts";
 import { mountAll } from "../../src/ops/batch.ts";
+import { mount } from "../../src/ops/mount.ts";
 import { tempMountLocation } from "../../src/ops/temp-location.ts";
 import { withReadonlyTempMount } from "../../src/ops/temp-mount.ts";
 import { caught } from "../support/caught.ts";
@@ -327,4 +328,92 @@ describe("mountkit apply with containerd's transforms", () => {
     expect(err.message).toMatch(/entry 1: unknown mount transform "mkfs2"/);
     expect(activationDirs()).toEqual([]);
   });
+});
+
+describe("mkdir roots (containerd's WithAllowedRoot): X-containerd.mkdir.path beneath a directory the caller allows", () => {
+  /** containerd's TestMkdirHandler shape: mkdir/overlay making its work and upper dirs in a host snapshot dir. */
+  function snapshotOverlay(snap: string, mode = "0751") {
+    const [l1, l2] = [dir("l1"), dir("l2")];
+    writeFileSync(join(l1, "motd"), "lower\n");
+    return {
+      type: "mkdir/overlay",
+      source: "overlay",
+      options: [`X-containerd.mkdir.path=${snap}/fs:${mode}:0:0`, `X-containerd.mkdir.path=${snap}/work`, `upperdir=${snap}/fs`, `workdir=${snap}/work`, `lowerdir=${l1}:${l2}`],
+    };
+  }
+
+  test("mountAll with mkdirRoots makes the directories (mode exact, owner set) and mounts the overlay; without it the list is refused before anything", () => {
+    fresh("activate-mkdir-root");
+    const store = dir("store");
+    mkdirSync(join(store, "snapshots", "5"), { recursive: true });
+    const snap = join(store, "snapshots", "5");
+    const root = dir("root");
+    unmountAfter(root);
+    const refused = caught(() => mountAll([snapshotOverlay(snap)], root)) as MountkitError;
+    expect(refused).toBeInstanceOf(MountkitError);
+    expect(exitCodeFor(refused)).toBe(1);
+    expect(refused.message).toMatch(/is not inside a mount made before this one/);
+    expect(refused.hint).toMatch(/--mkdir-root/);
+    expect(existsSync(join(snap, "work"))).toBe(false);
+
+    const outcome = mountAll([snapshotOverlay(snap)], root, { mkdirRoots: [store] });
+    expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["overlay"]);
+    expect(statSync(join(snap, "fs")).mode & 0o7777).toBe(0o751);
+    expect(statSync(join(snap, "work")).mode & 0o7777).toBe(0o700);
+    expect(readFileSync(join(root, "motd"), "utf8")).toBe("lower\n");
+    writeFileSync(join(root, "written"), "upper");
+    outcome.release();
+    expect(readFileSync(join(snap, "fs", "written"), "utf8")).toBe("upper");
+  });
+
+  test("a symlink in the root leading out of it is refused (EXDEV), nothing made outside; a root that does not exist, or /, is refused", () => {
+    fresh("activate-mkdir-root-escape");
+    const store = dir("store");
+    const outside = dir("outside");
+    symlinkSync(outside, join(store, "snap"));
+    const root = dir("root");
+    const err = caught(() => mountAll([snapshotOverlay(join(store, "snap"))], root, { mkdirRoots: [store] })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.errnoName).toBe("EXDEV");
+    expect(readdirSync(outside)).toEqual([]);
+    expect(mountsUnder(root)).toEqual([]);
+    for (const bad of [s.path("no-such-store"), "/"]) {
+      const refused = caught(() => mountAll([snapshotOverlay(join(store, "snap"))], root, { mkdirRoots: [bad] })) as MountkitError;
+      expect(exitCodeFor(refused)).toBe(1);
+      expect(refused.message).toMatch(/^mkdir root /);
+    }
+  });
+
+  test("apply --mkdir-root: the dry run names the mkdir beneath the root, making nothing; the real run mounts", () => {
+    fresh("activate-mkdir-root-cli");
+    const store = dir("store");
+    const snap = join(store, "snap");
+    mkdirSync(snap);
+    const root = dir("root");
+    unmountAfter(root);
+    const file = s.path("list.json");
+    writeFileSync(file, JSON.stringify([{ ...snapshotOverlay(snap), target: "/" }]));
+    expect(cli(["apply", "--root", root, file])).toMatchObject({ code: 1, stderr: expect.stringMatching(/not inside a mount made before this one.*--mkdir-root/s) });
+    const dry = cli(["apply", "--dry-run", "--root", root, "--mkdir-root", store, file]);
+    expect(dry).toMatchObject({ code: 0, stderr: "" });
+    expect(dry.stdout).toContain(`# first: mkdir ${snap}/fs (0751, owner 0:0) beneath ${store}`);
+    expect(existsSync(join(snap, "fs"))).toBe(false);
+    expect(cli(["apply", "--root", root, "--mkdir-root", store, file])).toMatchObject({ code: 0, stderr: "" });
+    expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["overlay"]);
+    expect(statSync(join(snap, "fs")).mode & 0o7777).toBe(0o751);
+  });
+});
+
+test("a transformed type given to a single mount (containerd#12796's ENODEV): the hint says the transforms work on a list, and names apply", () => {
+  fresh("activate-single");
+  const target = dir("mnt");
+  unmountAfter(target);
+  const err = caught(() => mount({ type: "format/mkdir/overlay", source: "overlay", options: ["lowerdir={{ mount 0 }}"] }, target)) as SyscallError;
+  expect(err).toBeInstanceOf(SyscallError);
+  expect(err.errnoName).toBe("ENODEV");
+  expect(err.hint).toBe('"format/mkdir/overlay" is no filesystem type: format/ and mkdir/ are containerd\'s mount transforms, which work on a list of mounts (mountkit apply; the library\'s mountAll, withTempMount)');
+  expect(mountsUnder(target)).toEqual([]);
+  // a prefix that is no transform of containerd's: the kernel's unknown type, as for any other
+  const other = caught(() => mount({ type: "foo/overlay", source: "overlay", options: [] }, target)) as SyscallError;
+  expect(other.hint).toBe('unknown filesystem type "foo/overlay" (not in /proc/filesystems)');
 });

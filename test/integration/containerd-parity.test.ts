@@ -2,16 +2,16 @@
 // named after the Go test it follows (root, private mount namespace). The table-driven ones are
 // unit tests (mount-helpers, options, overlay-plan, idmap-plan, idmap-mapping).
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chownSync, closeSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { chownSync, closeSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { PlanError, SyscallError } from "../../src/errors.ts";
 import { closeUsernsFds, idmapMount, usernsFd } from "../../src/ops/idmap.ts";
 import { attachLoop } from "../../src/ops/loop.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { mountAll } from "../../src/ops/batch.ts";
 import { unmountAll, unmountMounts, unmountRecursive } from "../../src/ops/unmount.ts";
 import { locateHelper } from "../../src/ops/helpers.ts";
-import { lookupMount } from "../../src/mountinfo/lookup.ts";
-import { readMountInfo } from "../../src/mountinfo/read.ts";
+import { canonicalizePath, lookup } from "../../src/ops/lookup.ts";
 import { formatFlags, lockedMountFlags, MS } from "../../src/plan/flags.ts";
 import { HELPER_SEARCH_DIRS } from "../../src/plan/fuse.ts";
 import { injectFaults } from "../../src/sys/inject.ts";
@@ -27,10 +27,10 @@ beforeAll(requireRootNamespace);
 const ws = workspace();
 const { cleanups, dir, unmountAfter } = ws;
 
-/** containerd's checkLookup: the mount Lookup finds for path (resolved first, as Lookup resolves it). */
-function lookup(path: string) {
-  const m = lookupMount(readMountInfo(), realpathSync(path));
-  return { fstype: m?.fstype, mountpoint: m?.mountpoint };
+/** containerd's checkLookup: the mount Lookup finds for path (the library's lookup resolves it, as Lookup does). */
+function checkLookup(path: string) {
+  const m = lookup(path);
+  return { fstype: m.fstype, mountpoint: m.mountpoint };
 }
 
 describe("TestLookupWithExt4 / TestLookupWithXFS", () => {
@@ -45,15 +45,15 @@ describe("TestLookupWithExt4 / TestLookupWithXFS", () => {
       const mnt = dir("mnt");
       unmountAfter(mnt);
       mount({ type: fstype, source: img, options: ["loop"] }, mnt);
-      expect(lookup(mnt)).toEqual({ fstype, mountpoint: mnt });
+      expect(checkLookup(mnt)).toEqual({ fstype, mountpoint: mnt });
 
       const newMnt = dir("newMnt");
       unmountAfter(newMnt);
       mount({ type: "bind", source: mnt, options: ["bind"] }, newMnt);
-      expect(lookup(newMnt)).toEqual({ fstype, mountpoint: newMnt });
+      expect(checkLookup(newMnt)).toEqual({ fstype, mountpoint: newMnt });
       const subDir = join(newMnt, "subDir");
       mkdirSync(subDir, { mode: 0o700 });
-      expect(lookup(subDir)).toEqual({ fstype, mountpoint: newMnt });
+      expect(checkLookup(subDir)).toEqual({ fstype, mountpoint: newMnt });
     });
   }
 });
@@ -65,7 +65,45 @@ test("TestLookupWithOverlay: a directory and a file in an overlay", () => {
   mount({ type: "overlay", source: "overlay", options: [`lowerdir=${lower},upperdir=${upper},workdir=${work}`] }, overlay!);
   mkdirSync(join(overlay!, "testdir"));
   writeFileSync(join(overlay!, "testfile"), "");
-  for (const path of ["testdir", "testfile"]) expect(lookup(join(overlay!, path))).toEqual({ fstype: "overlay", mountpoint: overlay });
+  for (const path of ["testdir", "testfile"]) expect(checkLookup(join(overlay!, path))).toEqual({ fstype: "overlay", mountpoint: overlay! });
+});
+
+describe("Lookup and CanonicalizePath: the path resolved as given (relative, through symlinks) before the table is read", () => {
+  test("a symlink into a mount and a relative path find the mount; the top of a stack", () => {
+    const s = ws.fresh("lookup-resolve");
+    const mnt = dir("mnt");
+    unmountAfter(mnt);
+    mount({ type: "tmpfs", source: "tmpfs", options: [] }, mnt);
+    mkdirSync(join(mnt, "sub"));
+    const link = s.path("link");
+    symlinkSync(join(mnt, "sub"), link);
+    expect(canonicalizePath(link)).toBe(join(mnt, "sub"));
+    expect(checkLookup(link)).toEqual({ fstype: "tmpfs", mountpoint: mnt });
+    // relative to the working directory, as filepath.Abs makes it
+    const cwd = process.cwd();
+    process.chdir(s.dir);
+    try {
+      expect(checkLookup("mnt/sub")).toEqual({ fstype: "tmpfs", mountpoint: mnt });
+      expect(checkLookup("link/../sub")).toEqual({ fstype: "tmpfs", mountpoint: mnt });
+    } finally {
+      process.chdir(cwd);
+    }
+    // a second mount stacked on the first: the one on top holds the path
+    mount({ type: "ramfs", source: "ramfs", options: [] }, mnt);
+    expect(checkLookup(mnt)).toEqual({ fstype: "ramfs", mountpoint: mnt });
+  });
+
+  test("a path that does not exist: realpath(3)'s ENOENT naming it; an empty path is refused (not the working directory)", () => {
+    const s = ws.fresh("lookup-missing");
+    const missing = s.path("no-such-dir");
+    for (const call of [() => lookup(missing), () => canonicalizePath(missing)]) {
+      const err = caught(call) as SyscallError;
+      expect(err).toBeInstanceOf(SyscallError);
+      expect([err.syscall, err.errnoName, err.paths]).toEqual(["realpath(3)", "ENOENT", [missing]]);
+    }
+    expect(caught(() => lookup(""))).toBeInstanceOf(PlanError);
+    expect(caught(() => canonicalizePath(""))).toBeInstanceOf(PlanError);
+  });
 });
 
 describe("UnmountRecursive and UnmountAll of nothing (containerd#8035, #9640)", () => {

@@ -154,3 +154,31 @@ describe("takeMkdirOptions: X-containerd.mkdir.path=DIR[:MODE[:UID:GID]]", () =>
     }
   });
 });
+
+describe("mkdir roots: directories the caller allows X-containerd.mkdir.path beneath (containerd's WithAllowedRoot)", () => {
+  const ROOT = "/var/lib/containerd";
+  // containerd's TestMkdirHandler: a mkdir/overlay whose directory is a host path in an allowed root
+  const list = entries([
+    {
+      type: "mkdir/overlay",
+      source: "overlay",
+      options: [`X-containerd.mkdir.path=${ROOT}/snapshots/5/work:0751:0:0`, `workdir=${ROOT}/snapshots/5/work`, `upperdir=${ROOT}/snapshots/5/fs`, "lowerdir=/l1:/l2"],
+    },
+  ]);
+
+  test("a path beneath a root is made before the mount; the first entry makes no temp mount", () => {
+    const activation = planActivation(list, TEMP, [ROOT])!;
+    expect(activation.temp).toEqual([]);
+    expect(activation.systemMkdirs).toEqual([{ root: ROOT, below: "snapshots/5/work", mode: 0o751, uid: 0, gid: 0, option: `X-containerd.mkdir.path=${ROOT}/snapshots/5/work:0751:0:0` }]);
+    expect(activation.system[0]!.mount).toMatchObject({ type: "overlay", options: [`workdir=${ROOT}/snapshots/5/work`, `upperdir=${ROOT}/snapshots/5/fs`, "lowerdir=/l1:/l2"] });
+  });
+
+  test("without the root (or outside it, or through ..) it is refused as before; a temp mount inside a root is still the one a path is made in", () => {
+    expect(() => planActivation(list, TEMP)).toThrow(/is not inside a mount made before this one/);
+    expect(() => planActivation(list, TEMP, ["/var/lib/other"])).toThrow(/not inside a mount made before this one, nor a mkdir root/);
+    const climbing = entries([{ type: "mkdir/overlay", source: "overlay", options: [`X-containerd.mkdir.path=${ROOT}/../x`, "lowerdir=/l1:/l2"] }]);
+    expect(() => planActivation(climbing, TEMP, [ROOT])).toThrow(/not inside/);
+    const inTemp = planActivation(entries(EROFS_LIST), "/run/mountkit-activate-1", ["/run"])!;
+    expect(inTemp.systemMkdirs.map((m) => m.root)).toEqual(["/run/mountkit-activate-1/2", "/run/mountkit-activate-1/2"]);
+  });
+});

@@ -5,6 +5,7 @@ import { factsForVersion } from "../../src/plan/facts.ts";
 import { MS } from "../../src/plan/flags.ts";
 import type { LoopMountStep } from "../../src/plan/loop-step.ts";
 import { planMount } from "../../src/plan/mount-plan.ts";
+import type { SourceKind } from "../../src/plan/mount-request.ts";
 import { lookupOption } from "../../src/plan/option-table.ts";
 import { classifyOptions } from "../../src/plan/options.ts";
 import { attachedLoopNames, loopRangeRelation, reuseShortfalls } from "../../src/plan/loop-reuse.ts";
@@ -320,5 +321,45 @@ describe("a device reused as it is: what it lacks of the request", () => {
     [{ ...none, sectorSize: 4096 }, { directIo: false, partscan: false, sectorSize: 4096 }, []],
   ] as const)("asked %o, found %o: %o", (asked, found, missing) => {
     expect(reuseShortfalls(asked, found)).toEqual([...missing]);
+  });
+});
+
+describe("erofs's device= files: a loop device each, beside the image's (containerd's erofs mount handler)", () => {
+  const kinds: Record<string, SourceKind> = { "/s/fsmeta.erofs": "file", "/s/1.erofs": "file", "/s/2.erofs": "small-file", "/dev/vdb": "block" };
+  const env = { sourceKind: (path: string) => kinds[path] ?? "missing" };
+  const erofs = (options: string[], type = "erofs") => planMount({ type, source: "/s/fsmeta.erofs", options }, "/mnt", fd, env).steps[0] as LoopMountStep;
+
+  test("the files get read-only autoclear loop devices; every device= goes back at the end in its order, a block device as given", () => {
+    const step = erofs(["ro", "loop", "device=/s/1.erofs", "cache_strategy=readaround", "device=/dev/vdb", "device=/s/2.erofs"]);
+    expect(step.data).toBe("cache_strategy=readaround");
+    expect(step.devices!.map((d) => [d.path, d.loop?.readOnly, d.loop?.autoclear])).toEqual([
+      ["/s/1.erofs", true, true],
+      ["/dev/vdb", undefined, undefined],
+      ["/s/2.erofs", true, true],
+    ]);
+    const shown = formatStep(step);
+    expect(shown).toContain('mount("/dev/loopN", "/mnt", "erofs", MS_RDONLY, "cache_strategy=readaround,device=/dev/loopD1,device=/dev/vdb,device=/dev/loopD2")');
+    expect(shown).toContain('devfd2 = /dev/loopD2: "/s/2.erofs" attached as the image is, O_RDONLY, LO_FLAGS_READ_ONLY|LO_FLAGS_AUTOCLEAR');
+    // attached under the image's lock: before close(control); closed once the mount holds them
+    const lines = shown.split("\n");
+    expect(lines.findIndex((l) => l.startsWith("devfd2 ="))).toBeLessThan(lines.findIndex((l) => l.startsWith("close(control)")));
+    expect(lines.slice(-2)).toEqual(["close(devfd1)", "close(devfd2)"]);
+    expect((describeStep(step) as { args: { data: string } }).args.data).toBe("cache_strategy=readaround,device=/dev/loopD1,device=/dev/vdb,device=/dev/loopD2");
+  });
+
+  test("no device= file, or not erofs: the data as given, no devices", () => {
+    expect(erofs(["ro", "loop", "device=/dev/vdb"])).not.toHaveProperty("devices");
+    expect(erofs(["ro", "loop", "device=/s/missing"]).data).toBe("device=/s/missing");
+    const ext4 = erofs(["ro", "loop", "device=/s/1.erofs"], "ext4");
+    expect(ext4).not.toHaveProperty("devices");
+    expect(ext4.data).toBe("device=/s/1.erofs");
+  });
+
+  test("the page-size check counts the loop devices' names, not the files' paths", () => {
+    // 100 layers of 90-byte paths are 9.7 KB of device=PATH, far over a page; as /dev/loopN names they fit
+    const paths = Array.from({ length: 100 }, (_, i) => `/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots/${String(i).padStart(5, "0")}/layer.erofs`);
+    const many = { sourceKind: () => "file" as SourceKind };
+    const step = planMount({ type: "erofs", source: "/s/fsmeta.erofs", options: ["ro", "loop", ...paths.map((p) => `device=${p}`)] }, "/mnt", fd, many).steps[0] as LoopMountStep;
+    expect(step.devices).toHaveLength(100);
   });
 });

@@ -5,7 +5,7 @@ import { ExitCode, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { applyText, planApply } from "../../ops/apply.ts";
 import { describeStep, formatStep } from "../../plan/steps.ts";
 import { readTextFd, readTextFile } from "../../sys/file.ts";
-import { dirFlag, flagGiven, formatHelp, has, parseArgs, UsageError, type FlagSpec } from "../args.ts";
+import { dirFlag, flagGiven, formatHelp, has, parseArgs, UsageError, values, type FlagSpec } from "../args.ts";
 import { batchReporter, reportOutcome } from "../batch-output.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
 import { SignalExit } from "../signal-exit.ts";
@@ -15,6 +15,7 @@ import { RunStopped } from "../../ops/stop.ts";
 export const APPLY_FLAGS: readonly FlagSpec[] = [
   { long: "root", value: "DIR", help: "mount targets inside DIR (default: OCI root.path; / for a containerd list)" },
   { long: "mkdir", help: "create missing targets of a containerd list (OCI targets are always created)" },
+  { long: "mkdir-root", value: "DIR", help: "let X-containerd.mkdir.path make directories beneath DIR too (repeatable; containerd's allowed roots)" },
   { long: "keep-going", help: "mount what can be mounted; exit 64 if some entries failed" },
   { long: "dry-run", short: "n", help: "print each entry's plan (the syscalls) without making them", aliases: ["fake"] },
   { long: "json", help: "print a result per entry (target, ok, error, time) as JSON" },
@@ -23,7 +24,7 @@ export const APPLY_FLAGS: readonly FlagSpec[] = [
   { long: "help", short: "h", help: "show this help" },
 ];
 
-export const APPLY_USAGE = "mountkit apply [--root DIR] [--mkdir] [--keep-going] [-n|--dry-run] [--json] [-v] FILE|-";
+export const APPLY_USAGE = "mountkit apply [--root DIR] [--mkdir] [--mkdir-root DIR]... [--keep-going] [-n|--dry-run] [--json] [-v] FILE|-";
 
 const APPLY_SUMMARY = `Mount a containerd mount list [{"type","source","target","options"}] or the mounts of an
 OCI config.json, in order. Targets are joined with the root as containerd's fs.RootPath does:
@@ -45,7 +46,8 @@ export function applyCommand(argv: readonly string[], io: Io): ExitCode | Signal
     const root = dirFlag("apply", args, "root");
     const helperDir = dirFlag("apply", args, "helper-dir", { absolute: true });
     const text = readInput(file);
-    const options = { file, root, mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }) };
+    const mkdirRoots = values(args, "mkdir-root");
+    const options = { file, root, mkdir: has(args, "mkdir"), ...(helperDir === undefined ? {} : { helperDir }), ...(mkdirRoots.length === 0 ? {} : { mkdirRoots }) };
 
     if (has(args, "dry-run")) {
       const { request, root: canonical, entries } = planApply(text, { ...options, warn: stderrMessages(io, "apply") });
