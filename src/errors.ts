@@ -257,6 +257,8 @@ export class MountFailedError extends MountkitError {
 
 /** True when err is a SyscallError with this errno. Compare codes, never message text. */
 export function isErrno(err: unknown, code: number): err is SyscallError {
+  // "EBUSY" or undefined compared false with every error: a retry that never retried
+  if (!Number.isInteger(code)) throw new PlanError(`is errno: code must be an errno code (a whole number: Errno.EBUSY), got ${shownValue(code)}`);
   return err instanceof SyscallError && err.errno === code;
 }
 

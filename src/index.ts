@@ -16,7 +16,8 @@ export {
   helperExitStatus,
   isErrno,
 } from "./errors.ts";
-export { Errno, errnoCode, errnoMessage, errnoName } from "./errno.ts";
+export { Errno } from "./errno.ts";
+export { errnoCode, errnoMessage, errnoName } from "./errno-lookup.ts";
 
 // plan: pure
 export { MS, MNT, ST, formatFlags, lockedMountFlags, statfsFlagsToMs } from "./plan/flags.ts";

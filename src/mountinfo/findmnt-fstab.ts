@@ -3,9 +3,9 @@
  * Pure: lines in, rows and values out. Checked against util-linux 2.38 findmnt -s by
  * test/integration/findmnt-select.test.ts, and -i, --shadowed, --vfs-all by findmnt-more.test.ts.
  */
-import { matchOptions, type FstabLine } from "../plan/fstab.ts";
+import { optionsMatch, type FstabLine } from "../plan/fstab.ts";
 import { typesMatch } from "./findmnt-select.ts";
-import { isUserspaceExtension, lookupOption } from "../plan/option-table.ts";
+import { isUserspaceExtension, optionSpec } from "../plan/option-table.ts";
 import { splitOptionText } from "../option-text.ts";
 import { invertedMatches, operandMayBeTarget, type RowTest } from "./findmnt-invert.ts";
 import { vfsOptionsAll } from "./findmnt-vfs-options.ts";
@@ -61,7 +61,7 @@ export function optionGroups(mntops: string | undefined): { vfs: string[]; fs: s
   if (!mntops) return { vfs, fs };
   for (const item of splitOptionText(mntops)) {
     if (isUserspaceExtension(item) || USERSPACE_WORDS.test(item)) continue;
-    const kind = lookupOption(item)?.behaviour.kind;
+    const kind = optionSpec(item)?.behaviour.kind;
     if (kind === "set" || kind === "clear" || kind === "propagation") vfs.push(item);
     else if (kind === "noop" || kind === "userspace" || kind === "unsupported" || (kind === "feature" && item.startsWith("loop"))) continue;
     else fs.push(item); // fs data, and what libmount 2.38 does not know (uidmap=, rro)
@@ -107,8 +107,8 @@ export function selectFstabRows(lines: readonly FstabLine[], query: FstabQuery):
 /** -t, -O, -D/--real/--pseudo and --shadowed of a query: the tests of a line that are not about its paths. */
 function fstabFilter(query: FstabQuery): RowTest<FstabLine> {
   // -O reads the options as written: a line without any matches no pattern (libmount's NULL)
-  const optionsMatch = (l: FstabLine) => query.options === undefined || (l.mntops !== undefined && matchOptions(l.options, query.options));
-  return (l) => (query.types === undefined || typesMatch(l.fstype, query.types)) && optionsMatch(l) && (query.kinds?.(l.fstype) ?? true) && !query.shadowed;
+  const optionsHold = (l: FstabLine) => query.options === undefined || (l.mntops !== undefined && optionsMatch(l.options, query.options));
+  return (l) => (query.types === undefined || typesMatch(l.fstype, query.types)) && optionsHold(l) && (query.kinds?.(l.fstype) ?? true) && !query.shadowed;
 }
 
 /** A line of this source: as written, as the /dev/disk link a tag names (FstabLine's source), or as the query's lookup finds. */

@@ -6,10 +6,10 @@
  * makes. The fstab's counterpart is findmnt-fstab.ts's selectFstabRows. Checked against
  * util-linux findmnt by test/integration/findmnt-select.test.ts and findmnt-more.test.ts.
  */
-import { matchFstype, matchOptions } from "../plan/fstab.ts";
+import { matchFstype, optionsMatch } from "../plan/fstab.ts";
 import { invertedMatches, operandMayBeTarget } from "./findmnt-invert.ts";
 import { overmounted } from "./findmnt-tree.ts";
-import { cleanPath, mountOptionItems, type MountFilter } from "./lookup.ts";
+import { cleanPath, optionItems, type MountFilter } from "./lookup.ts";
 import type { MountInfo } from "./types.ts";
 
 /** What a findmnt command line asks of the mount table. */
@@ -92,7 +92,7 @@ function mountFilter(table: readonly MountInfo[], query: MountQuery): MountFilte
   const shadowed = query.shadowed ? overmounted(table) : undefined;
   return (m) =>
     (types === undefined || typesMatch(m.fstype, types)) && // "nonfs,tmpfs", "noproc": as findmnt -t
-    (options === undefined || matchOptions(mountOptionItems(m), options)) &&
+    (options === undefined || optionsMatch(optionItems(m), options)) &&
     (kinds === undefined || kinds(m.fstype)) &&
     (shadowed === undefined || shadowed(m));
 }

@@ -13,11 +13,13 @@
  * - the table escapes unprintable characters as `\xHH` per UTF-8 byte, and a backslash
  *   followed by "x" as `\x5c`, and aligns columns by terminal width (CJK counts 2).
  */
-import { decodeMountInfoField } from "./parse.ts";
+import { decodeField } from "./parse.ts";
 import { PlanError, shownValue } from "../errors.ts";
+import { requireList, requireObject, requireString, requireStringList } from "../caller-kinds.ts";
+import { requireMountInfo, requireMountText } from "./caller-rows.ts";
 import { splitOptionText } from "../option-text.ts";
 import { bytesFromText } from "../path-text.ts";
-import { propagationOf } from "./lookup.ts";
+import { propagationColumn } from "./lookup.ts";
 import { parseTagSpec } from "../tag-spec.ts";
 import { vfsOptionsAll } from "./findmnt-vfs-options.ts";
 import type { MountNode } from "./findmnt-tree.ts";
@@ -52,6 +54,12 @@ export interface FindmntJson {
 
 /** findmnt's SOURCE: the source, with `[fsroot]` appended when fsroot is not "/". */
 export function findmntSource(m: MountInfo): string {
+  requireMountText(m, "mount", "findmnt source", "root", "source");
+  return sourceColumn(m);
+}
+
+/** findmntSource of a row of a checked table. */
+function sourceColumn(m: MountInfo): string {
   return m.root === "/" ? m.source : `${m.source}[${m.root}]`;
 }
 
@@ -60,12 +68,17 @@ export function findmntSource(m: MountInfo): string {
  * the library's record and the CLI's JSON are one thing.
  */
 export function findmntRecord(m: MountInfo): FindmntRecord {
+  requireMountInfo(m, "mount", "findmnt record");
+  return recordOf(m);
+}
+
+function recordOf(m: MountInfo): FindmntRecord {
   return columnsRecord(m, RECORD_COLUMNS, FINDMNT_COLUMNS) as unknown as FindmntRecord;
 }
 
 export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
   checkRows(mounts, undefined, FINDMNT_COLUMNS, "findmnt JSON");
-  return { filesystems: mounts.map(findmntRecord) };
+  return { filesystems: mounts.map(recordOf) };
 }
 
 /**
@@ -74,6 +87,7 @@ export function findmntJson(mounts: readonly MountInfo[]): FindmntJson {
  * escapes. Like findmnt, prints nothing at all for an empty list.
  */
 export function findmntJsonText(mounts: readonly MountInfo[], columns?: readonly string[], specs: Columns<MountInfo> = FINDMNT_COLUMNS): string {
+  requireObject(specs, "specs", "findmnt JSON", "columns by name (FINDMNT_COLUMNS)");
   checkRows(mounts, columns, specs, "findmnt JSON");
   return collected((write) => writeFindmntJson(write, mounts, columns, specs));
 }
@@ -179,8 +193,14 @@ function jsonValueText(v: unknown): string {
  * "rw,relatime,size=4k", and vfs "rw,relatime" + fs "ro" gives "ro,relatime".
  */
 export function findmntOptions(m: MountInfo): string {
-  const vfs = decodeMountInfoField(m.options);
-  const fs = decodeMountInfoField(m.superOptions);
+  requireMountText(m, "mount", "findmnt options", "options", "superOptions");
+  return optionsColumn(m);
+}
+
+/** findmntOptions of a row of a checked table. */
+function optionsColumn(m: MountInfo): string {
+  const vfs = decodeField(m.options);
+  const fs = decodeField(m.superOptions);
   if (vfs === fs || fs === "") return vfs;
   if (vfs === "") return fs;
   const opts = splitOptionText(`${vfs},${fs}`);
@@ -230,17 +250,17 @@ const NONE = () => null;
 /** The columns of findmnt(8) that mountinfo answers, by name (FREQ and PASSNO are fstab's: empty here). */
 export const FINDMNT_COLUMNS: Columns<MountInfo> = {
   TARGET: { value: (m) => m.mountpoint },
-  SOURCE: { value: (m) => findmntSource(m) || null },
+  SOURCE: { value: (m) => sourceColumn(m) || null },
   FSTYPE: { value: (m) => m.fstype },
-  OPTIONS: { value: findmntOptions },
-  "VFS-OPTIONS": { value: (m) => decodeMountInfoField(m.options) },
-  "FS-OPTIONS": { value: (m) => decodeMountInfoField(m.superOptions) },
+  OPTIONS: { value: optionsColumn },
+  "VFS-OPTIONS": { value: (m) => decodeField(m.options) },
+  "FS-OPTIONS": { value: (m) => decodeField(m.superOptions) },
   ID: { value: (m) => m.id, right: true },
   PARENT: { value: (m) => m.parent, right: true },
   // findmnt prints "%3u:%-3u" in a table, so the colons line up
   "MAJ:MIN": { value: (m) => `${m.major}:${m.minor}`, text: (m) => `${String(m.major).padStart(3)}:${String(m.minor).padEnd(3)}` },
   FSROOT: { value: (m) => m.root },
-  PROPAGATION: { value: propagationOf },
+  PROPAGATION: { value: propagationColumn },
   "OPT-FIELDS": { value: (m) => m.optional.join(" ") || null },
   FREQ: { value: NONE, right: true },
   PASSNO: { value: NONE, right: true },
@@ -287,7 +307,7 @@ function mergedOnce(): (m: MountInfo) => string {
     let byFs = byVfs.get(m.options);
     const known = byFs?.get(m.superOptions);
     if (known !== undefined) return known;
-    const merged = findmntOptions(m);
+    const merged = optionsColumn(m);
     if (kept === MERGES_KEPT) {
       byVfs = new Map();
       byFs = undefined;
@@ -325,6 +345,8 @@ export const DEFAULT_COLUMNS: readonly string[] = ["TARGET", "SOURCE", "FSTYPE",
  */
 export function parseColumns(list: string, defaults: readonly string[] = DEFAULT_COLUMNS, more: readonly string[] = []): string[] {
   if (typeof list !== "string") throw new PlanError(`columns: expected a list of names (NAME,NAME), got ${shownValue(list)}`);
+  requireStringList(defaults, "defaults", "columns");
+  requireStringList(more, "more", "columns");
   const added = list.startsWith("+");
   const names = [...(added ? defaults : []), ...(added ? list.slice(1) : list).split(",").map((n) => n.trim().toUpperCase())];
   const known = [...Object.keys(FINDMNT_COLUMNS), ...more];
@@ -341,10 +363,7 @@ export function parseColumns(list: string, defaults: readonly string[] = DEFAULT
  */
 function checkRows<T>(rows: readonly T[], columns: readonly string[] | undefined, specs: Columns<T>, action: string): void {
   if (!Array.isArray(rows)) throw new PlanError(`${action}: expected a list of mounts, got ${shownValue(rows)}`);
-  for (let i = 0; i < rows.length; i++) {
-    const row: unknown = rows[i];
-    if (typeof row !== "object" || row === null) throw new PlanError(`${action}: mounts[${i}] must be a mount (an object), got ${shownValue(row)}`);
-  }
+  for (let i = 0; i < rows.length; i++) requireMountInfo(rows[i], `mounts[${i}]`, action);
   if (columns === undefined) return;
   if (!Array.isArray(columns)) throw new PlanError(`${action}: columns must be a list of names, got ${shownValue(columns)}`);
   for (const column of columns) {
@@ -354,7 +373,8 @@ function checkRows<T>(rows: readonly T[], columns: readonly string[] | undefined
 
 /** `findmnt -J -l -o COLUMNS`: one object per mount, keys the column names in lower case. */
 export function findmntColumnsJson(mounts: readonly MountInfo[], columns: readonly string[]): { filesystems: Record<string, CellValue>[] } {
-  checkRows(mounts, columns ?? [], FINDMNT_COLUMNS, "findmnt JSON");
+  requireList(columns, "columns", "findmnt JSON", "names");
+  checkRows(mounts, columns, FINDMNT_COLUMNS, "findmnt JSON");
   return { filesystems: mounts.map((m) => columnsRecord(m, columns, FINDMNT_COLUMNS)) };
 }
 
@@ -452,7 +472,21 @@ export interface TableOptions {
  */
 export function findmntTable(mounts: readonly MountInfo[], columns: readonly string[] = DEFAULT_COLUMNS, options: TableOptions = {}): string {
   checkRows(mounts, columns, FINDMNT_COLUMNS, "findmnt table");
+  checkTableOptions(options, "findmnt table");
   return rowsTable(mounts, columns, FINDMNT_COLUMNS, options);
+}
+
+/**
+ * A caller's table options: an object; the tree's prefixes, read a row at a time, lists of
+ * strings (a number was a TypeError part-way).
+ */
+function checkTableOptions(options: unknown, action: string): asserts options is TableOptions {
+  requireObject(options, "options", action);
+  for (const field of ["treePrefixes", "treeContinuations"] as const) {
+    const list = (options as TableOptions)[field];
+    if (list === undefined) continue;
+    requireStringList(list, field, action);
+  }
 }
 
 /** findmnt's table of any rows (fstab lines too), as findmntTable prints mounts. */
@@ -490,17 +524,17 @@ export function writeRowsTable<T>(write: TextSink, items: readonly T[], columns:
         text = value[0] ?? "";
         if (value.length > 1) (more ??= [])[c] = value.slice(1);
       } else text = String(value ?? "");
-      cells.push((tree[c] ? treePrefixes![r]! : "") + safeEncode(text, asciiOnly));
+      cells.push((tree[c] ? treePrefixes![r]! : "") + encodeCell(text, asciiOnly));
     }
     if (more === undefined) return;
     const count = more.reduce((most, lines) => Math.max(most, lines.length), 0);
     for (let k = 0; k < count; k++) {
-      for (let c = 0; c < n; c++) cells.push((tree[c] ? (options.treeContinuations?.[r] ?? "") : "") + safeEncode(more[c]?.[k] ?? "", asciiOnly));
+      for (let c = 0; c < n; c++) cells.push((tree[c] ? (options.treeContinuations?.[r] ?? "") : "") + encodeCell(more[c]?.[k] ?? "", asciiOnly));
     }
   });
   const rowCount = cells.length / n;
   const widths = new Int32Array(cells.length);
-  for (let i = 0; i < cells.length; i++) widths[i] = displayWidth(cells[i]!);
+  for (let i = 0; i < cells.length; i++) widths[i] = textWidth(cells[i]!);
   const colWidth = columns.map(() => 0);
   for (let r = headings ? 1 : 0; r < rowCount; r++) for (let c = 0; c < n; c++) colWidth[c] = Math.max(colWidth[c]!, widths[r * n + c]!);
   for (let c = 0; c < n; c++) {
@@ -556,6 +590,13 @@ const PLAIN = /^[\x20-\x7e]*$/;
  * as in a locale that is not UTF-8, where every character past ASCII is unprintable.
  */
 export function safeEncode(s: string, asciiOnly = false): string {
+  if (typeof s !== "string") requireString(s, "text", "safe encode");
+  if (typeof asciiOnly !== "boolean") throw new PlanError(`safe encode: asciiOnly must be true or false, got ${shownValue(asciiOnly)}`);
+  return encodeCell(s, asciiOnly);
+}
+
+/** safeEncode of a cell a table made (a string), once per cell. */
+export function encodeCell(s: string, asciiOnly: boolean): string {
   if (PLAIN.test(s) && !s.includes("\\x")) return s;
   let out = "";
   for (let i = 0; i < s.length; ) {
@@ -571,6 +612,12 @@ export function safeEncode(s: string, asciiOnly = false): string {
 
 /** Columns a printable string takes on a terminal, summing wcwidth(3) per character. */
 export function displayWidth(s: string): number {
+  if (typeof s !== "string") requireString(s, "text", "display width");
+  return textWidth(s);
+}
+
+/** displayWidth of a cell a table made, once per cell. */
+export function textWidth(s: string): number {
   if (PLAIN.test(s)) return s.length;
   let w = 0;
   for (const ch of s) w += charWidth(ch);

@@ -5,8 +5,10 @@
  * Paths are compared by component ("/ab" is not under "/a"), unlike containerd, which
  * compares string prefixes.
  */
-import { PlanError, quotePath, shownValue } from "../errors.ts";
+import { PlanError } from "../errors.ts";
 import { splitOptionText } from "../option-text.ts";
+import { requireFunction, requirePath, requireString } from "../caller-kinds.ts";
+import { badMountInfo, requireMountRow, requireMountTable, requireMountText } from "./caller-rows.ts";
 import type { MountInfo } from "./types.ts";
 
 /**
@@ -14,6 +16,12 @@ import type { MountInfo } from "./types.ts";
  * for -O), split where libmount splits: a quoted context="a,b" is one item.
  */
 export function mountOptionItems(m: MountInfo): string[] {
+  requireMountText(m, "mount", "mount option items", "options", "superOptions");
+  return optionItems(m);
+}
+
+/** mountOptionItems of a row of a table read here (asked per mount by -O filters). */
+export function optionItems(m: MountInfo): string[] {
   return [...splitOptionText(m.options), ...splitOptionText(m.superOptions)];
 }
 
@@ -25,6 +33,8 @@ export type MountFilter = (m: MountInfo) => boolean;
  * under "/". Trailing and doubled slashes are ignored.
  */
 export function isPathUnder(path: string, prefix: string): boolean {
+  if (typeof path !== "string") requireString(path, "path", "is path under");
+  if (typeof prefix !== "string") requireString(prefix, "prefix", "is path under");
   return under(cleanPath(path), cleanPath(prefix));
 }
 
@@ -47,10 +57,14 @@ export function requireAbsolute(path: string): void {
 
 export function lookupMount(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
   requireAbsolute(path);
-  if (!Array.isArray(mounts)) throw new PlanError(`look up mount: expected a mount table (a list), got ${shownValue(mounts)}`);
+  requireMountTable(mounts, "look up mount");
   const target = cleanPath(path);
   const ids = new Set<number>();
-  for (const m of mounts) ids.add(m.id);
+  for (let i = 0; i < mounts.length; i++) {
+    const m = mounts[i];
+    if (typeof m?.mountpoint !== "string") requireMountRow(m, i, "look up mount");
+    ids.add(m.id);
+  }
   // Only a mount on target or on one of its ancestors can be crossed on the way to it: the
   // tree is built from those alone (a few, where a table of thousands would mean thousands
   // of lists).
@@ -107,33 +121,36 @@ export function pickRoot(roots: readonly MountInfo[]): MountInfo | undefined {
   return best;
 }
 
-/**
- * A path a caller passed: a string with no NUL byte (no path holds one; a number was a TypeError
- * part-way). mountinfo/ stays free of plan/, so this is plan/caller-input.ts's requirePath again.
- */
-function requirePath(value: unknown, field: string, action: string): asserts value is string {
-  if (typeof value !== "string") throw new PlanError(`${action}: ${field} must be a string, got ${shownValue(value)}`);
-  if (value.includes("\0")) throw new PlanError(`${action}: ${field} ${quotePath(value)} contains a NUL byte`);
-}
-
 /** Mounts at prefix or below it (containerd's PrefixFilter, by component). */
 export function prefixFilter(prefix: string): MountFilter {
   requirePath(prefix, "prefix", "prefix filter");
   const p = cleanPath(prefix);
-  return (m) => under(cleanPath(m.mountpoint), p);
+  return (m) => {
+    if (typeof m?.mountpoint !== "string") throw badMountInfo(m, "mount", "prefix filter");
+    return under(cleanPath(m.mountpoint), p);
+  };
 }
 
 /** Mounts at path or at one of its ancestors (containerd's ParentsFilter, by component). */
 export function parentsFilter(path: string): MountFilter {
   requirePath(path, "path", "parents filter");
   const p = cleanPath(path);
-  return (m) => under(p, cleanPath(m.mountpoint));
+  return (m) => {
+    if (typeof m?.mountpoint !== "string") throw badMountInfo(m, "mount", "parents filter");
+    return under(p, cleanPath(m.mountpoint));
+  };
 }
 
 /** Mounts of any of these filesystem types. */
 export function fstypeFilter(...types: string[]): MountFilter {
+  for (let i = 0; i < types.length; i++) {
+    if (typeof types[i] !== "string") requireString(types[i], `types[${i}]`, "fstype filter");
+  }
   const set = new Set(types);
-  return (m) => set.has(m.fstype);
+  return (m) => {
+    if (typeof m?.fstype !== "string") throw badMountInfo(m, "mount", "fstype filter");
+    return set.has(m.fstype);
+  };
 }
 
 /**
@@ -143,17 +160,29 @@ export function fstypeFilter(...types: string[]): MountFilter {
 export function singleEntryFilter(mountpoint: string): MountFilter {
   requirePath(mountpoint, "mount point", "single entry filter");
   const p = cleanPath(mountpoint);
-  return (m) => cleanPath(m.mountpoint) === p;
+  return (m) => {
+    if (typeof m?.mountpoint !== "string") throw badMountInfo(m, "mount", "single entry filter");
+    return cleanPath(m.mountpoint) === p;
+  };
 }
 
 /** Mounts that pass every filter. */
 export function allOf(...filters: MountFilter[]): MountFilter {
+  requireFilters(filters, "all of");
   return (m) => filters.every((f) => f(m));
 }
 
 /** Mounts that pass at least one filter. */
 export function anyOf(...filters: MountFilter[]): MountFilter {
+  requireFilters(filters, "any of");
   return (m) => filters.some((f) => f(m));
+}
+
+/** Filters to combine: functions, or a PlanError now rather than a TypeError at the first mount tested. */
+function requireFilters(filters: readonly unknown[], action: string): void {
+  for (let i = 0; i < filters.length; i++) {
+    if (typeof filters[i] !== "function") requireFunction(filters[i], `filters[${i}]`, action);
+  }
 }
 
 /**
@@ -163,7 +192,8 @@ export function anyOf(...filters: MountFilter[]): MountFilter {
  * umount2 would remove another mount. reachable is undefined when every one is hidden.
  */
 export function mountsOfDevice(mounts: readonly MountInfo[], device: string): { all: MountInfo[]; reachable: MountInfo | undefined } {
-  return latestReachable(mounts, mounts.filter((m) => `${m.major}:${m.minor}` === device));
+  requireString(device, "device", "mounts of device");
+  return latestReachable(mounts, rowsWhere(mounts, "mounts of device", (m) => `${m.major}:${m.minor}` === device));
 }
 
 /**
@@ -171,7 +201,8 @@ export function mountsOfDevice(mounts: readonly MountInfo[], device: string): { 
  * of those, the one umount(8) given that name removes, chosen as mountsOfDevice chooses.
  */
 export function mountsOfSource(mounts: readonly MountInfo[], source: string): { all: MountInfo[]; reachable: MountInfo | undefined } {
-  return latestReachable(mounts, mounts.filter((m) => m.source === source));
+  requireString(source, "source", "mounts of source");
+  return latestReachable(mounts, rowsWhere(mounts, "mounts of source", (m) => m.source === source));
 }
 
 /** The last of all that a lookup of its own mount point reaches, with all. */
@@ -185,7 +216,18 @@ function latestReachable(mounts: readonly MountInfo[], all: MountInfo[]): { all:
 
 /** The mounts at prefix or below it, in table order, as a new array. */
 export function mountsUnder(mounts: readonly MountInfo[], prefix: string): MountInfo[] {
-  return mounts.filter(prefixFilter(prefix));
+  requirePath(prefix, "prefix", "mounts under");
+  const p = cleanPath(prefix);
+  return rowsWhere(mounts, "mounts under", (m) => under(cleanPath(m.mountpoint), p));
+}
+
+/** The rows of a caller's table that pass test, in table order; each row checked as it is read. */
+function rowsWhere(mounts: readonly MountInfo[], action: string, test: (m: MountInfo) => boolean): MountInfo[] {
+  requireMountTable(mounts, action);
+  return mounts.filter((m, i) => {
+    if (typeof m?.mountpoint !== "string") requireMountRow(m, i, action);
+    return test(m);
+  });
 }
 
 /**
@@ -193,6 +235,12 @@ export function mountsUnder(mounts: readonly MountInfo[], prefix: string): Mount
  * master and ",unbindable" for an unbindable one ("private,slave", "private,unbindable").
  */
 export function propagationOf(m: MountInfo): string {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) throw badMountInfo(m, "mount", "propagation");
+  return propagationColumn(m);
+}
+
+/** propagationOf of a row findmnt prints (checked with its table). */
+export function propagationColumn(m: MountInfo): string {
   let s = m.shared === undefined ? "private" : "shared";
   if (m.master !== undefined) s += ",slave";
   if (m.unbindable) s += ",unbindable";

@@ -55,6 +55,7 @@ export interface LenientMountInfo {
  * any file libmount reads.
  */
 export function parseMountInfoLenient(text: string): LenientMountInfo {
+  if (typeof text !== "string") throw new PlanError(`parse mountinfo: expected the table's text, got ${shownValue(text)}`);
   const mounts: MountInfo[] = [];
   const problems: MountInfoParseError[] = [];
   let start = 0;
@@ -145,12 +146,12 @@ export function readLineAt(t: string, start: number, end: number): MountInfo | u
     parent,
     major,
     minor,
-    root: decodeMountInfoField(t.slice(s3 + 1, s4)),
-    mountpoint: decodeMountInfoField(t.slice(s4 + 1, s5)),
+    root: decodeField(t.slice(s3 + 1, s4)),
+    mountpoint: decodeField(t.slice(s4 + 1, s5)),
     options: t.slice(s5 + 1, s6),
     optional,
-    fstype: decodeMountInfoField(t.slice(fstypeAt, f1)),
-    source: decodeMountInfoField(t.slice(f1 + 1, f2)),
+    fstype: decodeField(t.slice(fstypeAt, f1)),
+    source: decodeField(t.slice(f1 + 1, f2)),
     superOptions: t.slice(f2 + 1, f3 < 0 ? end : f3),
     shared,
     master,
@@ -169,6 +170,10 @@ function spaceIn(t: string, from: number, end: number): number {
 
 /** Parse one mountinfo line (without its newline). lineNumber only labels errors. */
 export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo {
+  if (typeof line !== "string") throw new PlanError(`parse mountinfo line: line must be a string, got ${shownValue(line)}`);
+  if (lineNumber !== undefined && !Number.isSafeInteger(lineNumber)) {
+    throw new PlanError(`parse mountinfo line: lineNumber must be a whole number, got ${shownValue(lineNumber)}`);
+  }
   const f = line.split(" ");
   // 6 fixed fields, "-", then 3 more: at least 10 even with no optional fields.
   if (f.length < 10) fail(line, lineNumber, `expected at least 10 space-separated fields, found ${f.length}`);
@@ -229,12 +234,12 @@ export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo
     parent,
     major,
     minor,
-    root: decodeMountInfoField(f[3]!),
-    mountpoint: decodeMountInfoField(f[4]!),
+    root: decodeField(f[3]!),
+    mountpoint: decodeField(f[4]!),
     options: f[5]!,
     optional,
-    fstype: decodeMountInfoField(f[sep + 1]!),
-    source: decodeMountInfoField(f[sep + 2]!),
+    fstype: decodeField(f[sep + 1]!),
+    source: decodeField(f[sep + 2]!),
     superOptions: f[sep + 3]!,
     shared,
     master,
@@ -250,6 +255,12 @@ export function parseMountInfoLine(line: string, lineNumber?: number): MountInfo
  * is kept as it is.
  */
 export function decodeMountInfoField(s: string): string {
+  if (typeof s !== "string") throw new PlanError(`decode mountinfo field: field must be a string, got ${shownValue(s)}`);
+  return decodeField(s);
+}
+
+/** decodeMountInfoField of a field of a line read here: four a line, every line of a table. */
+export function decodeField(s: string): string {
   let at = s.indexOf("\\");
   if (at < 0) return s;
   let out = "";

@@ -3,6 +3,7 @@
  */
 import { readTextFile } from "../sys/file.ts";
 import { PlanError, shownValue } from "../errors.ts";
+import { requirePath } from "../caller-kinds.ts";
 import { parseMountInfo, parseMountInfoLenient, type LenientMountInfo } from "./parse.ts";
 import type { MountInfo } from "./types.ts";
 
@@ -20,6 +21,7 @@ export function readMountInfo(pid: number | "self" | "thread-self" = "thread-sel
 
 /** A mountinfo table from any file (a saved copy, or a /proc path). */
 export function readMountInfoFile(path: string): MountInfo[] {
+  requirePath(path, "path", "read mountinfo");
   // The kernel escapes only space, tab, newline and backslash; other bytes of a path arrive
   // raw, so a name that is not valid UTF-8 decodes with U+FFFD in it.
   return parseMountInfo(readTextFile(path));
@@ -27,5 +29,6 @@ export function readMountInfoFile(path: string): MountInfo[] {
 
 /** A saved mountinfo table read as findmnt -F reads one: bad lines left out and listed (parseMountInfoLenient). */
 export function readMountInfoFileLenient(path: string): LenientMountInfo {
+  requirePath(path, "path", "read mountinfo");
   return parseMountInfoLenient(readTextFile(path));
 }

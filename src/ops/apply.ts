@@ -12,7 +12,7 @@ import { planBatch, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
 import { hasTransform, planActivation, type MkdirAction } from "../plan/activation.ts";
 import { describeMkfs, type MkfsAction } from "../plan/mkfs.ts";
 import type { Plan } from "../plan/steps.ts";
-import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
+import { runEntries, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { newTempPath } from "./temp-location.ts";
 import { checkFsParams } from "./fs-params.ts";
@@ -107,7 +107,7 @@ function isBindOrBad(mount: BatchEntry["mount"]): boolean {
 /** Mount everything the input lists (all or nothing unless keepGoing). */
 export function applyText(text: string, options: ApplyOptions = {}): BatchOutcome & { request: ApplyRequest } {
   const request = applyRequest(text, options);
-  const outcome = runBatch(request.input.entries, applyRoot(request), { action: "apply", ...options });
+  const outcome = runEntries(request.input.entries, applyRoot(request), { action: "apply", ...options });
   return Object.assign(outcome, { request });
 }
 

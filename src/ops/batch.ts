@@ -16,8 +16,8 @@
 import { Errno } from "../errno.ts";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isPathUnder } from "../mountinfo/lookup.ts";
-import { entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
-import { requireOptionsObject } from "../plan/caller-input.ts";
+import { checkBatchEntries, entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
+import { optionalString, requireOptionsObject } from "../plan/caller-input.ts";
 import { hasTransform } from "../plan/activation.ts";
 import { nameEntry, planBatch, planEach, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
 import { runActivatedBatch } from "./activation.ts";
@@ -144,10 +144,18 @@ export function batchOwnWarnings(outcome: Pick<BatchOutcome, "results" | "warnin
  * outcome's error, after the rollback the mode asks for.
  */
 export function runBatch(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
+  requireOptionsObject(options, "mount batch");
+  optionalString(options.action, "action", "mount batch");
+  checkBatchEntries(entries, options.action ?? "mount batch");
+  return runEntries(entries, root, options);
+}
+
+/** runBatch of entries ops/ made itself (entriesFromMounts, an fstab's, apply's): not walked again. */
+export function runEntries(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
   const action = options.action ?? "mount batch";
   // containerd's mount transformers (format/, mkdir/): temp mounts first (ops/activation.ts)
   if (entries.some((e) => hasTransform(e.mount.type))) {
-    return runActivatedBatch(entries, options, action, (system) => runBatch(system, root, options));
+    return runActivatedBatch(entries, options, action, (system) => runEntries(system, root, options));
   }
   const canonical = canonicalRoot(root);
   const base = opsContext(options);
@@ -550,7 +558,7 @@ export interface MountAllOptions extends BatchOptions {
 export function mountAll(mounts: readonly Mount[], root: string, options: MountAllOptions = {}): BatchOutcome {
   requireOptionsObject(options, "mount all");
   const entries = entriesFromMounts(mounts, options.mkdir ? { mode: DEFAULT_TARGET_MODE } : undefined, "mount all");
-  const outcome = runBatch(entries, root, { action: "mount all", ...options });
+  const outcome = runEntries(entries, root, { action: "mount all", ...options });
   if (outcome.error && !options.keepGoing) throw outcome.error;
   return outcome;
 }

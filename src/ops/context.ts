@@ -4,12 +4,12 @@
  */
 import type { KernelFacts } from "../plan/facts.ts";
 import { PlanError, quotePath, shownValue } from "../errors.ts";
-import { requirePath } from "../plan/caller-input.ts";
+import { optionalPath, requirePath } from "../plan/caller-input.ts";
 import { libcSyscalls, type ProcessStdio, type Syscalls } from "../sys/seam.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
 import { checkRetryPolicy, type RetryPolicy } from "./retry.ts";
-import type { FakeUnmounts } from "./umount-fake.ts";
+import { checkFakeUnmounts, type FakeUnmounts } from "./umount-fake.ts";
 import type { StopRequests } from "./stop.ts";
 
 export interface OpsContext {
@@ -129,7 +129,7 @@ let defaultContext: OpsContext | undefined;
 
 export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
   // a caller's null or number: one typeof here, rather than a TypeError at the first field read
-  if (typeof options !== "object" || options === null) throw new PlanError(`options must be an object, got ${shownValue(options)}`);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new PlanError(`options must be an object, got ${shownValue(options)}`);
   if (
     options.sys === undefined &&
     options.facts === undefined &&
@@ -183,6 +183,13 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
  * that a wrong kind is a PlanError before any syscall, not a TypeError part-way.
  */
 function checkOpsOptions(options: OpsOptions): void {
+  // every call goes through them: a number was a TypeError at the first syscall or fact read
+  const { sys, facts } = options;
+  if (sys !== undefined && (typeof sys !== "object" || sys === null || Array.isArray(sys))) throw new PlanError(`options: sys must be a Syscalls object (libcSyscalls), got ${shownValue(sys)}`);
+  if (facts !== undefined && (typeof facts !== "object" || facts === null || Array.isArray(facts))) throw new PlanError(`options: facts must be the kernel's facts (kernelFacts()), got ${shownValue(facts)}`);
+  if (options.batch !== undefined && (typeof options.batch !== "object" || options.batch === null)) throw new PlanError(`options: batch must be a batch's shared state, got ${shownValue(options.batch)}`);
+  optionalPath(options.targetRoot, "targetRoot", "options");
+  if (options.fakeUnmounts !== undefined) checkFakeUnmounts(options.fakeUnmounts);
   for (const field of CALLBACK_FIELDS) {
     const value = options[field];
     if (value !== undefined && typeof value !== "function") throw new PlanError(`options: ${field} must be a function, got ${shownValue(value)}`);

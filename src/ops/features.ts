@@ -2,6 +2,7 @@
  * Kernel facts, probed once per process and cached: the planner's view of this kernel.
  */
 import { release } from "node:os";
+import { optionalString } from "../plan/caller-input.ts";
 import { factsForVersion, parseStrategy, type KernelFacts } from "../plan/facts.ts";
 import { readTextFile } from "../sys/file.ts";
 import { pageSize } from "../sys/system.ts";
@@ -31,6 +32,7 @@ export function probeKernelFacts(strategyEnv: string | undefined): KernelFacts {
  * "0 0 4294967295"; any other map means a child namespace.
  */
 export function runningInUserNamespace(uidMap?: string): boolean {
+  optionalString(uidMap, "uidMap", "running in a user namespace");
   let text = uidMap;
   if (text === undefined) {
     try {

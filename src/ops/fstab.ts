@@ -7,14 +7,15 @@
 import { BatchError, isErrno, MountkitError, PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
 import { Errno } from "../errno.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
-import { requireOptionsObject, requirePath } from "../plan/caller-input.ts";
+import { optionalPath, optionalString, requireOptionsObject, requirePath, requireStringList } from "../plan/caller-input.ts";
 import {
   findFstabLine,
   findFstabPair,
   fstabEntry,
   lineName,
   matchFstype,
-  matchOptions,
+  OPTIONS_MODES,
+  optionsMatch,
   selectFstab,
   withCommandLineOptions,
   type FstabSelection,
@@ -29,7 +30,7 @@ import { defaultFstab, environmentNote, fstabName, readFstabOrDefault, realOrAbs
 import { kernelRefusal } from "./fs-params.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
 import { planEnv, readyToRun } from "./mount.ts";
-import { runBatch, type BatchOptions, type BatchOutcome } from "./batch.ts";
+import { runEntries, type BatchOptions, type BatchOutcome } from "./batch.ts";
 import { mountOn, planOn } from "./mount.ts";
 import { canonicalPrefix, placeInPrefix, resolveInRoot } from "./resolve.ts";
 import { withCreatedTarget } from "./targets.ts";
@@ -59,6 +60,26 @@ export interface FstabOptions {
   targetPrefix?: string;
 }
 
+/**
+ * A library caller's fstab options: an object, each field of its kind, checked before the file
+ * is read (a number as types was a TypeError at the first line, a list as testOptions too).
+ */
+function checkFstabOptions(options: unknown, action: string): void {
+  requireOptionsObject(options, action);
+  if (options === undefined) return;
+  const o = options as { [K in keyof (FstabOptions & FstabMountOptions)]?: unknown };
+  if (Array.isArray(o.file)) o.file.forEach((file, i) => requirePath(file, `file[${i}]`, action));
+  else optionalPath(o.file, "file", action);
+  optionalString(o.types, "types", action);
+  optionalString(o.testOptions, "testOptions", action);
+  optionalString(o.type, "type", action);
+  if (o.options !== undefined) requireStringList(o.options, "options", action);
+  if (o.optionsMode !== undefined && !OPTIONS_MODES.includes(o.optionsMode as OptionsMode)) {
+    throw new PlanError(`${action}: optionsMode must be one of ${OPTIONS_MODES.join(", ")}, got ${shownValue(o.optionsMode)}`);
+  }
+  optionalPath(o.targetPrefix, "targetPrefix", action);
+}
+
 /** The lines mount -a would mount, and those it leaves out. No syscall beyond reading the file. */
 export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
   const selection = selectFstab(readFstabOrDefault(options.file), { types: options.types, options: options.testOptions }, fstabName(options.file));
@@ -76,8 +97,9 @@ export function selectFstabFile(options: FstabOptions = {}): FstabSelection {
  * BatchError of the failed lines (exit 64 when some mounted, 32 when none did).
  */
 export function mountFstab(options: FstabOptions & BatchOptions = {}): BatchOutcome & { selection: FstabSelection } {
+  checkFstabOptions(options, "mount -a");
   const selection = selectFstabFile(options);
-  const outcome = runBatch(selection.entries, fstabRoot(options), { ...options, action: "mount -a", keepGoing: true, skipMounted: true, mountAllRules: true });
+  const outcome = runEntries(selection.entries, fstabRoot(options), { ...options, action: "mount -a", keepGoing: true, skipMounted: true, mountAllRules: true });
   return Object.assign(outcome, { selection });
 }
 
@@ -90,6 +112,7 @@ export type FstabLinePlan = { readonly planned: PlannedEntry } | { readonly entr
  * that breaks fstab's syntax still refuses the whole file (a PlanError).
  */
 export function planFstab(options: FstabOptions & OpsOptions = {}): { selection: FstabSelection; lines: FstabLinePlan[] } {
+  checkFstabOptions(options, "mount -a");
   const selection = selectFstabFile(options);
   const root = fstabRoot(options);
   const ctx = opsContext(options);
@@ -144,7 +167,7 @@ export function fstabRequest(operand: string | { readonly source: string; readon
     requirePath(operand.source, "source", "mount");
     requirePath(operand.target, "target", "mount");
   } else throw new PlanError(`mount: expected a mount point or source, or {source, target}, got ${shownValue(operand)}`);
-  requireOptionsObject(options, "mount");
+  checkFstabOptions(options, "mount");
   const lines = readFstabOrDefault(options.file);
   const line = typeof operand === "string" ? findFstabLine(lines, operand, realOrAbsolutePath) : findFstabPair(lines, operand.source, operand.target, realOrAbsolutePath);
   if (line === undefined) {
@@ -203,8 +226,9 @@ export interface FstabUnmountResult {
  * relative among them) is reported in one BatchError.
  */
 export function unmountFstab(options: FstabOptions & UnmountOptions & { readOnlyWhenBusy?: boolean } = {}): { results: FstabUnmountResult[]; error: BatchError | undefined } {
+  checkFstabOptions(options, "umount -a");
   const lines = readFstabOrDefault(options.file).filter(
-    (l) => l.fstype !== "swap" && l.target !== "swap" && matchFstype(l.fstype, options.types) && matchOptions(l.options, options.testOptions),
+    (l) => l.fstype !== "swap" && l.target !== "swap" && matchFstype(l.fstype, options.types) && optionsMatch(l.options, options.testOptions),
   );
   const results: FstabUnmountResult[] = [];
   const errors: MountkitError[] = [];

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, join } from "../path.ts";
 import { HelperError, PlanError, quotePath } from "../errors.ts";
+import { requireList, requireObject, requirePath } from "../plan/caller-input.ts";
 import { HELPER_SEARCH_DIRS } from "../plan/fuse.ts";
 import { accessible, X_OK } from "../sys/file.ts";
 import { fileType } from "../sys/stat.ts";
@@ -15,7 +16,9 @@ import { enteredMountNamespace } from "./enter-namespace.ts";
 
 /** The directories searched for helpers: the caller's helper dir alone, or the system ones. */
 export function helperSearchDirs(ctx: Pick<OpsContext, "helperDir">): readonly string[] {
+  requireObject(ctx, "ctx", "helper search dirs", "an object with helperDir");
   if (ctx.helperDir === undefined) return HELPER_SEARCH_DIRS;
+  requirePath(ctx.helperDir, "helperDir", "helper search dirs");
   if (!isAbsolute(ctx.helperDir)) {
     throw new PlanError(`helper dir ${quotePath(ctx.helperDir)} is not an absolute path`);
   }
@@ -24,6 +27,9 @@ export function helperSearchDirs(ctx: Pick<OpsContext, "helperDir">): readonly s
 
 /** The first dir/name that is an executable regular file, or undefined. */
 export function locateHelper(name: string, dirs: readonly string[]): string | undefined {
+  requirePath(name, "name", "locate helper");
+  requireList(dirs, "dirs", "locate helper");
+  for (let i = 0; i < dirs.length; i++) requirePath(dirs[i], `dirs[${i}]`, "locate helper");
   for (const dir of dirs) {
     const path = join(dir, name);
     // absent or not executable here: try the next dir

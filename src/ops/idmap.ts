@@ -13,7 +13,7 @@ import { Errno } from "../errno.ts";
 import { isErrno, MountkitError, SyscallError } from "../errors.ts";
 import { MNT } from "../plan/flags.ts";
 import { idMappingPair } from "../plan/idmap-mapping.ts";
-import { requireFd, requirePath } from "../plan/caller-input.ts";
+import { requireFd, requireObject, requirePath } from "../plan/caller-input.ts";
 import { planIdmapMount, type IdmapAttrs } from "../plan/idmap.ts";
 import { MOUNT_ATTR } from "../plan/mount-api-flags.ts";
 import type { Plan } from "../plan/steps.ts";
@@ -65,10 +65,12 @@ export function idmapMount(source: string, target: string, usernsFd: number, att
 export function openIdmappedTree(
   path: string,
   usernsFd: number,
-  { readOnly = true, recursive = false }: { readOnly?: boolean; recursive?: boolean } = {},
+  how: { readOnly?: boolean; recursive?: boolean } = {},
   options: OpsOptions = {},
 ): number {
   requirePath(path, "path", "open idmapped tree");
+  requireObject(how, "how", "open idmapped tree", "an object ({readOnly, recursive})");
+  const { readOnly = true, recursive = false } = how;
   requireFd(usernsFd, "user namespace fd", `open idmapped tree of ${path}`);
   const { sys } = opsContext(options);
   try {
@@ -87,6 +89,7 @@ export function openIdmappedTree(
  * a link at the entry's name (unlink, rmdir, umount2 with UMOUNT_NOFOLLOW).
  */
 export function cleanupIdmapTemp(dir: string, options: OpsOptions = {}): void {
+  requirePath(dir, "dir", "clean up idmap temp");
   const ctx = opsContext(options);
   const policy = ctx.unmountRetry ?? UNMOUNT_BUSY;
   const errors: unknown[] = [];

@@ -4,7 +4,7 @@
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
-import { planMount } from "../plan/mount-plan.ts";
+import { planRequest } from "../plan/mount-plan.ts";
 import { IMAGE_MIN_BYTES, validatePath, type Mount, type PlanEnv, type SourceKind } from "../plan/mount-request.ts";
 import { checkMount, requireOptionsObject } from "../plan/caller-input.ts";
 import type { Plan } from "../plan/steps.ts";
@@ -124,7 +124,7 @@ export function planOn(m: Mount, target: string, options: OpsOptions = NO_OPTION
  * then what ops/ resolves before running it (helper paths).
  */
 export function preparePlan(m: Mount, target: string, ctx: OpsContext): Plan {
-  return readyToRun(planMount(m, target, ctx.facts, planEnv(ctx)), ctx);
+  return readyToRun(planRequest(m, target, ctx.facts, planEnv(ctx)), ctx);
 }
 
 /** What ops/ resolves in a pure plan before running it; batches call it for their entries. */

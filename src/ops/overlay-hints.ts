@@ -7,7 +7,7 @@ import { Errno } from "../errno.ts";
 import { quotePath, type SyscallError } from "../errors.ts";
 import { classifyOptions } from "../plan/options.ts";
 import type { Mount } from "../plan/mount-request.ts";
-import { parseOverlayOptions, type OverlayConfig } from "../plan/overlay-options.ts";
+import { overlayConfig, type OverlayConfig } from "../plan/overlay-options.ts";
 import { statPath, statxMountId } from "../sys/stat.ts";
 
 /**
@@ -17,7 +17,7 @@ import { statPath, statxMountId } from "../sys/stat.ts";
 export function overlayHint(err: SyscallError, mount: Mount): string | null | undefined {
   let config: OverlayConfig;
   try {
-    config = parseOverlayOptions(classifyOptions(mount.options).data);
+    config = overlayConfig(classifyOptions(mount.options).data);
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@
 import { isErrno, SyscallError } from "../errors.ts";
 import { Errno } from "../errno.ts";
 import { FSCONFIG, FSOPEN_CLOEXEC } from "../sys/mount-api.ts";
+import { requireSyscalls } from "../plan/caller-input.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
 import { closeQuietly } from "./plan-handles.ts";
 
@@ -14,6 +15,8 @@ export type OverlayProbe =
   | { readonly probed: false; readonly reason: string };
 
 export function probeOverlay(sys: Syscalls = libcSyscalls): OverlayProbe {
+  // a seam without fsopen answered "not probed: TypeError ...", as if the kernel had said so
+  if (sys !== libcSyscalls) requireSyscalls(sys, "fsopen", "probe overlay");
   let fsfd: number;
   try {
     fsfd = sys.fsopen("overlay", FSOPEN_CLOEXEC);

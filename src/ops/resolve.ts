@@ -4,6 +4,7 @@
  */
 import { Errno } from "../errno.ts";
 import { MountWouldFailError, PlanError, quotePath, shownValue, SyscallError } from "../errors.ts";
+import { requireFunction, requireString, requireSyscalls } from "../plan/caller-input.ts";
 import { rootPath, type ReadLink } from "../plan/root-path.ts";
 import { realpath } from "../sys/realpath.ts";
 import { libcSyscalls, type Syscalls } from "../sys/seam.ts";
@@ -29,6 +30,8 @@ export function linkReader(sys: Syscalls): ReadLink {
  * that error's class.
  */
 export function canonicalRoot(root: string, what = "root", Unresolved: new (message: string) => PlanError = PlanError): string {
+  if (typeof what !== "string") requireString(what, "what", "canonical root");
+  if (typeof Unresolved !== "function") requireFunction(Unresolved, "Unresolved", "canonical root");
   if (typeof root !== "string") throw new PlanError(`${what} must be a path, got ${shownValue(root)}`);
   // "" would be the working directory (absolutePath): a root the caller never named
   if (root === "") throw new PlanError(`${what}: empty path`);
@@ -42,6 +45,7 @@ export function canonicalRoot(root: string, what = "root", Unresolved: new (mess
 
 /** The host path of target inside an already canonical root (containerd's fs.RootPath). */
 export function resolveInRoot(canonical: string, target: string, sys: Syscalls = libcSyscalls): string {
+  if (sys !== libcSyscalls) requireSyscalls(sys, "readlink", "resolve");
   return rootPath(canonical, target, linkReader(sys));
 }
 
@@ -56,6 +60,8 @@ export function targetInPrefix(prefix: string, target: string, sys: Syscalls = l
 
 /** targetInPrefix, with the canonical prefix it was resolved in (OpsOptions.targetRoot). */
 export function placeInPrefix(prefix: string, target: string, sys: Syscalls = libcSyscalls): { root: string; target: string } {
+  // before the prefix is resolved: realpath is a syscall too
+  if (sys !== libcSyscalls) requireSyscalls(sys, "readlink", "resolve");
   const root = canonicalPrefix(prefix);
   return { root, target: resolveInRoot(root, target, sys) };
 }

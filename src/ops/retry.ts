@@ -4,6 +4,7 @@
  */
 import { Errno } from "../errno.ts";
 import { PlanError, shownValue, SyscallError } from "../errors.ts";
+import { requireFunction } from "../plan/caller-input.ts";
 
 export interface RetryPolicy {
   readonly name: string;
@@ -78,6 +79,7 @@ export function pauseMs(policy: RetryPolicy, attempt: number): number {
  */
 export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T, firstAttempt = 1): T {
   if (!checkedPolicies.has(policy)) checkRetryPolicy(policy, "retry");
+  if (typeof fn !== "function") requireFunction(fn, "fn", "retry");
   if (!Number.isInteger(firstAttempt) || firstAttempt < 1) throw new PlanError(`retry: firstAttempt must be a whole number from 1, got ${shownValue(firstAttempt)}`);
   for (let attempt = firstAttempt; ; attempt++) {
     try {
@@ -92,6 +94,7 @@ export function retrySync<T>(policy: RetryPolicy, fn: (attempt: number) => T, fi
 /** Run fn under policy, awaiting between tries. */
 export async function retryAsync<T>(policy: RetryPolicy, fn: (attempt: number) => T | Promise<T>): Promise<T> {
   if (!checkedPolicies.has(policy)) checkRetryPolicy(policy, "retry");
+  if (typeof fn !== "function") requireFunction(fn, "fn", "retry");
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);

@@ -26,7 +26,7 @@ import { chmod, makeUniqueDir, mkdir, mkdirAll } from "../sys/file.ts";
 import { realpath } from "../sys/realpath.ts";
 import { fileType, statxOwnership } from "../sys/stat.ts";
 import { fsFailure } from "./targets.ts";
-import { requirePath } from "../plan/caller-input.ts";
+import { requirePath, requireString } from "../plan/caller-input.ts";
 import { absolutePath } from "../sys/cwd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 
@@ -218,6 +218,8 @@ function othersCanRename({ uid, mode }: { uid: number; mode: number }): string |
  * kind names the feature ("mount", "idmap"). The caller owns it and removes it with rmdir.
  */
 export function makeTempDir(kind: string): string {
+  // the test below reads 5 as "5": a dir mountkit-5-... was made
+  requireString(kind, "kind", "make a temp dir");
   if (!/^[a-z0-9]+$/.test(kind)) throw new PlanError(`temp dir kind must be lower-case letters and digits: ${JSON.stringify(kind)}`);
   const prefix = join(ensureTempMountLocation(), `${TEMP_DIR_PREFIX}${kind}-${process.pid}-`);
   try {

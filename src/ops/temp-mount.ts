@@ -4,12 +4,12 @@
  * the unmount failed, a recursive delete would go through the mount into its data).
  * cleanupTempMounts() (temp-cleanup.ts) takes down what a crashed run left in the temp location.
  */
-import { MountkitError, quotePath } from "../errors.ts";
+import { MountkitError, PlanError, quotePath, shownValue } from "../errors.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import { DEFAULT_TARGET_MODE, entriesFromMounts, type BatchEntry } from "../plan/batch-entry.ts";
 import { checkMountList, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { readonlyMounts, removeVolatileOption } from "../plan/mount-helpers.ts";
-import { batchOwnWarnings, runBatch, type MountAllOptions, type MountedBatch } from "./batch.ts";
+import { batchOwnWarnings, runEntries, type MountAllOptions, type MountedBatch } from "./batch.ts";
 import { opsContext } from "./context.ts";
 import { RunStopped } from "./stop.ts";
 import { cleanupFailure } from "./temp-cleanup.ts";
@@ -51,7 +51,7 @@ export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (di
     // The dir is ours alone: its release takes down whatever fn stacked on our mounts too, or
     // they would stay under it and its rmdir fail (containerd unmounts with UnmountAll).
     const volatileless = removeVolatileOption(entries.map((e) => e.mount));
-    const outcome = runBatch(
+    const outcome = runEntries(
       entries.map((e, i) => ({ ...e, mount: { ...e.mount, options: volatileless[i]!.options } })),
       dir,
       { ...options, action: `temp mount ${dir}`, releaseStacks: true },
@@ -79,6 +79,12 @@ export async function withBatch<T>(
   fn: () => T | Promise<T>,
   afterRelease: () => MountkitError | undefined = () => undefined,
 ): Promise<T> {
+  // before fn runs: a batch that cannot be released stays mounted, a TypeError after fn
+  if (typeof (batch as Partial<MountedBatch> | null)?.release !== "function") {
+    throw new PlanError(`with batch: batch must be a mounted batch (an object with release()), got ${shownValue(batch)}`);
+  }
+  requireFunction(fn, "fn", "with batch");
+  requireFunction(afterRelease, "afterRelease", "with batch");
   let failed = false;
   let failure: unknown;
   let result: T | undefined;

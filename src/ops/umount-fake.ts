@@ -8,7 +8,7 @@
  * directory inside a FUSE mount). Nothing is remounted read-only (-r) and no loop device
  * detached (-d).
  */
-import { SyscallError } from "../errors.ts";
+import { PlanError, shownValue, SyscallError } from "../errors.ts";
 import { lookupMount } from "../mountinfo/lookup.ts";
 import { readMountInfo } from "../mountinfo/read.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
@@ -76,5 +76,15 @@ export class FakeUnmounts {
 
 /** The mount table an unmount with these options reads: the kernel's, or as a fake's unmounts left it. */
 export function mountTableFor(options: { readonly fakeUnmounts?: FakeUnmounts | undefined }): MountInfo[] {
-  return options.fakeUnmounts?.table() ?? readMountInfo();
+  const fake = options.fakeUnmounts;
+  if (fake === undefined) return readMountInfo();
+  checkFakeUnmounts(fake);
+  return fake.table();
+}
+
+/** A caller's options.fakeUnmounts: a FakeUnmounts (its table() and umount2() are called), or a PlanError before any call. */
+export function checkFakeUnmounts(fake: unknown): void {
+  if (typeof (fake as Partial<FakeUnmounts> | null)?.umount2 !== "function" || typeof (fake as FakeUnmounts).table !== "function") {
+    throw new PlanError(`options: fakeUnmounts must be a FakeUnmounts (new FakeUnmounts(table)), got ${shownValue(fake)}`);
+  }
 }

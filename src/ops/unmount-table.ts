@@ -10,8 +10,9 @@
  */
 import { Errno } from "../errno.ts";
 import { BatchError, isErrno, MountkitError } from "../errors.ts";
-import { mountOptionItems } from "../mountinfo/lookup.ts";
-import { matchFstype, matchOptions } from "../plan/fstab.ts";
+import { optionalString, requireOptionsObject } from "../plan/caller-input.ts";
+import { optionItems } from "../mountinfo/lookup.ts";
+import { matchFstype, optionsMatch } from "../plan/fstab.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
 import { childrenById, unmountOrder } from "../plan/unmount-plan.ts";
 import { NO_OPTIONS } from "./context.ts";
@@ -49,6 +50,10 @@ export interface TableUnmountOptions extends UnmountOptions {
 
 /** Unmount every mount of the table that -t selects; every failure in one BatchError. */
 export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { results: TableUnmountResult[]; error: BatchError | undefined } {
+  requireOptionsObject(options, "umount -a");
+  // read once per mount: a number was a TypeError at the first one
+  optionalString(options.types, "types", "umount -a");
+  optionalString(options.testOptions, "testOptions", "umount -a");
   const types = options.types ?? UMOUNT_ALL_DEFAULT_TYPES;
   const results: TableUnmountResult[] = [];
   const errors: MountkitError[] = [];
@@ -105,5 +110,5 @@ export function unmountMountTable(options: TableUnmountOptions = NO_OPTIONS): { 
 
 /** -O against a mount's options: the per-mount ones, then the superblock's (util-linux joins both). */
 function matchesTestOptions(m: MountInfo, pattern: string | undefined): boolean {
-  return pattern === undefined || matchOptions(mountOptionItems(m), pattern);
+  return pattern === undefined || optionsMatch(optionItems(m), pattern);
 }

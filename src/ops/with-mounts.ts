@@ -7,7 +7,7 @@ import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, withTargetCreated } from "../pla
 import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
-import { batchOwnWarnings, runBatch } from "./batch.ts";
+import { batchOwnWarnings, runEntries } from "./batch.ts";
 import { opsContext } from "./context.ts";
 import { topMountIds, unmountAbove } from "./mounted-above.ts";
 import { withBatch, withTempEntries, type TempMountOptions } from "./temp-mount.ts";
@@ -22,6 +22,8 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   // before anything is mounted: not a TypeError once the mounts stand
   requireFunction(fn, "fn", "with-mounts");
   requireOptionsObject(options, "with-mounts");
+  // undefined, as for every other call's options, is none (it was a TypeError at options.readonly)
+  options ??= {};
   // messages about the input name with-mounts, as those of the run do
   const request = applyRequest(text, { action: "with-mounts", ...options });
   const rewrite = (entries: typeof request.input.entries) => {
@@ -41,7 +43,7 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
     const entries = rewrite(request.input.entries).map((e) => (e.createTarget ? e : withTargetCreated(e, { mode: DEFAULT_TARGET_MODE })));
     return withTempEntries(entries, fn, options);
   }
-  const outcome = runBatch(rewrite(request.input.entries), request.root, { ...options, action: request.action });
+  const outcome = runEntries(rewrite(request.input.entries), request.root, { ...options, action: request.action });
   if (outcome.error) throw outcome.error;
   for (const w of batchOwnWarnings(outcome)) options.onBatchWarning?.(w);
   // A root that was there before: only what fn stacked on our mounts comes off with them.

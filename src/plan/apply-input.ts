@@ -4,6 +4,7 @@
  * mount is made; a bad one is a PlanError naming its entry number. Pure.
  */
 import { PlanError, quotePath } from "../errors.ts";
+import { optionalString as optionalText, requireOptionsObject } from "./caller-input.ts";
 import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, withTargetCreated, type BatchEntry } from "./batch-entry.ts";
 import { parseJsonText } from "./json-text.ts";
 import { entryOptions } from "./options.ts";
@@ -39,6 +40,9 @@ const OCI_MOUNT_FIELDS = new Set(["destination", "type", "source", "options", "u
 
 /** Parse and check apply's input text. */
 export function parseApplyInput(text: string, options: ApplyInputOptions = {}): ApplyInput {
+  requireOptionsObject(options, "apply");
+  optionalText(options.action, "action", "apply");
+  optionalText(options.name, "name", "apply");
   // "apply list.json": what every message about the input starts with
   const subject = `${options.action ?? "apply"} ${quotePath(options.name ?? "input")}`;
   const doc = parseJsonText(text, subject);

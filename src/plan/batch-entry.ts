@@ -3,12 +3,12 @@
  * is a path inside the batch's root, plus what the input said about creating the target and
  * about failing, and the X-mount.mkdir option that asks for the target. Pure.
  */
-import { PlanError } from "../errors.ts";
+import { PlanError, shownValue } from "../errors.ts";
 import { normalize } from "../path.ts";
 import { MS } from "./flags.ts";
 import { isBind, type Mount } from "./mount-request.ts";
 import { classifyOptions, entryOptions } from "./options.ts";
-import { checkMountList } from "./caller-input.ts";
+import { checkMount, checkMountList, requireObject, requireString } from "./caller-input.ts";
 
 /** Create a missing target: directories with this mode (an empty file for a bind of a file). */
 export interface CreateTarget {
@@ -67,6 +67,8 @@ export function readOnlyAtTheEnd(entry: BatchEntry, devToo: boolean): BatchEntry
  * are created in it.
  */
 export function entriesFromMounts(mounts: readonly Mount[], createTarget?: CreateTarget, action = "mount all"): BatchEntry[] {
+  requireString(action, "action", "mount all");
+  if (createTarget !== undefined) checkCreateTarget(createTarget, "createTarget", action);
   // each field is read (its options copied) before planning would check it
   checkMountList(mounts, action);
   return mounts.map((m, i) =>
@@ -81,6 +83,32 @@ export function entriesFromMounts(mounts: readonly Mount[], createTarget?: Creat
       createTarget,
     ),
   );
+}
+
+/**
+ * Entries a library caller made and hands to runBatch (entriesFromMounts' or its own): a list
+ * of objects, each named (where), its mount a Mount whose target is a string, its createTarget
+ * none or a mode. Checked before the batch starts: a bad entry found part-way had mounts to undo.
+ */
+export function checkBatchEntries(entries: unknown, action: string): asserts entries is readonly BatchEntry[] {
+  if (!Array.isArray(entries)) throw new PlanError(`${action}: expected a list of batch entries (entriesFromMounts), got ${shownValue(entries)}`);
+  for (let i = 0; i < entries.length; i++) {
+    const entry: unknown = entries[i];
+    requireObject(entry, `entries[${i}]`, action, "a batch entry (an object, as entriesFromMounts makes)");
+    const { where, mount, createTarget } = entry as { [K in keyof BatchEntry]?: unknown };
+    requireString(where, `entries[${i}].where`, action);
+    checkMount(mount, action, i + 1);
+    requireString(mount.target, `entries[${i}].mount.target`, action);
+    if (createTarget !== undefined) checkCreateTarget(createTarget, `entries[${i}].createTarget`, action);
+  }
+}
+
+/** A CreateTarget: an object whose mode is a permission mode (0 to 0o7777). */
+function checkCreateTarget(value: unknown, field: string, action: string): void {
+  const mode = (value as { mode?: unknown } | null)?.mode;
+  if (typeof value !== "object" || value === null || !Number.isInteger(mode) || (mode as number) < 0 || (mode as number) > 0o7777) {
+    throw new PlanError(`${action}: ${field} must be {mode} with a mode from 0 to 0o7777, got ${shownValue(value)}`);
+  }
 }
 
 /**

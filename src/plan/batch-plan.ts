@@ -9,7 +9,7 @@ import { PlanError, quotePath } from "../errors.ts";
 import type { BatchEntry } from "./batch-entry.ts";
 import type { KernelFacts } from "./facts.ts";
 import { MS, MS_LOCKED_IN_USERNS } from "./flags.ts";
-import { planMount } from "./mount-plan.ts";
+import { planRequest } from "./mount-plan.ts";
 import { isBind, type Mount, type PlanEnv } from "./mount-request.ts";
 import { classifyOptions } from "./options.ts";
 import { withNumericIds } from "./id-options.ts";
@@ -27,7 +27,7 @@ export function planEntry(entry: BatchEntry, hostTarget: string, facts: KernelFa
         hint: "bind mounts pass no options to a filesystem; see 'mountkit features --options'",
       });
     }
-    return planMount(entry.mount, hostTarget, facts, env);
+    return planRequest(entry.mount, hostTarget, facts, env);
   } catch (err) {
     throw nameEntry(entry, err);
   }

@@ -6,44 +6,34 @@
  * TypeError from deep inside, nor a call made with what C would cut. Each check is a typeof or
  * a single includes("\0") per field: planning is on every mount's path (docs/bench.md). Pure.
  */
-import { PlanError, quotePath, shownValue } from "../errors.ts";
+import { PlanError, shownValue } from "../errors.ts";
+import { requireList, requirePath, requireString } from "../caller-kinds.ts";
 import type { Mount } from "./mount-request.ts";
 
-/** A PlanError unless value is a string: "<action>: <field> must be a string, got 5". */
-export function requireString(value: unknown, field: string, action: string): asserts value is string {
-  if (typeof value !== "string") throw new PlanError(`${action}: ${field} must be a string, got ${shownValue(value)}`);
-}
+// the checks of a value's kind alone, which mountinfo/ (below plan/) uses too
+export { optionalPath, optionalString, requireFunction, requireList, requireObject, requirePath, requireString, requireStringList } from "../caller-kinds.ts";
 
-/** requireString, and no NUL byte: C would see the path end there and name another file. */
-export function requirePath(value: unknown, field: string, action: string): asserts value is string {
-  requireString(value, field, action);
-  if (value.includes("\0")) throw new PlanError(`${action}: ${field} ${quotePath(value)} contains a NUL byte`);
-}
-
-/** requirePath for an optional field: undefined passes. */
-export function optionalPath(value: unknown, field: string, action: string): asserts value is string | undefined {
-  if (value !== undefined) requirePath(value, field, action);
+/** The kernel's facts a plan is made for (kernelFacts(), factsForVersion()): an object. */
+export function requireFacts(facts: unknown, action: string): asserts facts is object {
+  if (typeof facts !== "object" || facts === null || Array.isArray(facts)) throw new PlanError(`${action}: facts must be the kernel's facts (kernelFacts()), got ${shownValue(facts)}`);
 }
 
 /**
- * A list where one of strings belongs: "<action>: <field> must be a list of strings, got 5"
- * otherwise. Its items are the loop's that reads them (requireString where one is not a
- * string), so the list is walked once.
+ * The syscall seam a call is given (libcSyscalls, injectFaults' wrapper, a caller's fake): an
+ * object with `method`, the first call it makes; a TypeError at that call otherwise, or (where
+ * the call's failure is an answer, probeOverlay) a wrong answer.
  */
-export function requireList(value: unknown, field: string, action: string): asserts value is readonly unknown[] {
-  if (!Array.isArray(value)) throw new PlanError(`${action}: ${field} must be a list of strings, got ${shownValue(value)}`);
-}
-
-/** The options bag of a call: undefined (the default) or an object. */
-export function requireOptionsObject(options: unknown, action: string): void {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new PlanError(`${action}: options must be an object, got ${shownValue(options)}`);
+export function requireSyscalls(sys: unknown, method: string, action: string): void {
+  if (typeof sys !== "object" || sys === null || typeof (sys as Record<string, unknown>)[method] !== "function") {
+    throw new PlanError(`${action}: sys must be a Syscalls object with ${method}() (libcSyscalls), got ${shownValue(sys)}`);
   }
 }
 
-/** A callback the call runs: a function, or a PlanError before anything is mounted. */
-export function requireFunction(value: unknown, field: string, action: string): void {
-  if (typeof value !== "function") throw new PlanError(`${action}: ${field} must be a function, got ${shownValue(value)}`);
+/** The options bag of a call: undefined (the default) or an object (a list is none: its fields are not read). */
+export function requireOptionsObject(options: unknown, action: string): void {
+  if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
+    throw new PlanError(`${action}: options must be an object, got ${shownValue(options)}`);
+  }
 }
 
 /**

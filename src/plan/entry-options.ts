@@ -10,7 +10,7 @@
 import { PlanError } from "../errors.ts";
 import { requireString } from "./caller-input.ts";
 import { hasUnbalancedQuote, optionSegments, splitOptionText } from "../option-text.ts";
-import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-table.ts";
+import { isLoopFeature, isUserspaceExtension, optionSpec } from "./option-table.ts";
 
 /**
  * Split one util-linux option string on the commas outside double quotes, the quotes kept
@@ -62,7 +62,7 @@ export function entryOptions(entry: string): readonly string[] {
 function isReadWhole(option: string): boolean {
   if (!option.includes("=")) return false;
   if (isUserspaceExtension(option) || OVERLAY_PATHS.test(option)) return true;
-  const behaviour = lookupOption(option)?.behaviour;
+  const behaviour = optionSpec(option)?.behaviour;
   // a loop option's value is a device or a size, never holding a comma: "offset=4096,ro" is two
   return behaviour?.kind === "feature" && !isLoopFeature(behaviour.feature);
 }
@@ -77,7 +77,7 @@ const OVERLAY_PATHS = /^(lowerdir|upperdir|workdir|lowerdir\+|datadir\+)=/;
  */
 function isOptionStart(segment: string): boolean {
   if (segment === "") return false;
-  if (lookupOption(segment) !== undefined || isUserspaceExtension(segment)) return true;
+  if (optionSpec(segment) !== undefined || isUserspaceExtension(segment)) return true;
   const eq = segment.indexOf("=");
   return PACKED_WITH.has(eq < 0 ? segment : segment.slice(0, eq));
 }

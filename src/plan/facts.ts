@@ -2,7 +2,8 @@
  * What the planner needs to know about the running kernel and process. Probed once per
  * process by ops/features.ts; plain data here so that plans stay pure and testable.
  */
-import { PlanError } from "../errors.ts";
+import { PlanError, shownValue } from "../errors.ts";
+import { requireObject, requireString } from "./caller-input.ts";
 
 export type Strategy = "fd" | "legacy";
 
@@ -39,6 +40,7 @@ export function factsForVersion(
   release: string,
   extra: { pageSize?: number; inUserNamespace?: boolean; strategy?: Strategy } = {},
 ): KernelFacts {
+  checkFactsRequest(release, extra);
   const version = parseKernelRelease(release);
   const atLeast = (major: number, minor: number) =>
     version[0] > major || (version[0] === major && version[1] >= minor);
@@ -58,6 +60,19 @@ export function factsForVersion(
     strategy: extra.strategy ?? (overlayLowerdirAppend ? "fd" : "legacy"),
     strategySource: extra.strategy ? "environment" : "kernel",
   };
+}
+
+/** factsForVersion's arguments, of their kinds: a number as release was kernel 0.0.0, a "4096" pageSize a string in every plan. */
+function checkFactsRequest(release: unknown, extra: unknown): void {
+  const action = "facts for version";
+  requireString(release, "release", action);
+  requireObject(extra, "extra", action);
+  const { pageSize, inUserNamespace, strategy } = extra as { pageSize?: unknown; inUserNamespace?: unknown; strategy?: unknown };
+  if (pageSize !== undefined && (!Number.isSafeInteger(pageSize) || (pageSize as number) <= 0)) {
+    throw new PlanError(`${action}: extra.pageSize must be a whole number of bytes from 1, got ${shownValue(pageSize)}`);
+  }
+  if (inUserNamespace !== undefined && typeof inUserNamespace !== "boolean") throw new PlanError(`${action}: extra.inUserNamespace must be true or false, got ${shownValue(inUserNamespace)}`);
+  if (strategy !== undefined && strategy !== "fd" && strategy !== "legacy") throw new PlanError(`${action}: extra.strategy must be "fd" or "legacy", got ${shownValue(strategy)}`);
 }
 
 /** MOUNTKIT_STRATEGY=legacy was set: the old way everywhere there are two, not only where the kernel lacks the new one. */

@@ -3,6 +3,7 @@
  * errors, dry runs and --json print `MS_BIND|MS_REC` rather than 20480.
  * Values are from <linux/mount.h> and <sys/mount.h> (identical on x86_64 and arm64).
  */
+import { PlanError, shownValue } from "../errors.ts";
 
 /** mount(2) flags. */
 export const MS = {
@@ -80,6 +81,7 @@ const ST_TO_MS: ReadonlyArray<readonly [number, number]> = [
 
 /** statfs f_flags (ST_*) as the equivalent MS_* flags. */
 export function statfsFlagsToMs(stFlags: number): number {
+  if (!Number.isSafeInteger(stFlags) || stFlags < 0) throw notAMask("statfs flags", "stFlags", stFlags);
   let ms = 0;
   for (const [st, m] of ST_TO_MS) if ((stFlags & st) === st) ms |= m;
   return ms;
@@ -104,6 +106,9 @@ export function lockedMountFlags(stFlags: number): number {
 
 /** "MS_BIND|MS_REC"; "0" for none; unknown bits as hex. */
 export function formatFlags(flags: number, table: Readonly<Record<string, number>> = MS, prefix = "MS_"): string {
+  if (!Number.isSafeInteger(flags) || flags < 0) throw notAMask("format flags", "flags", flags);
+  if (typeof table !== "object" || table === null || Array.isArray(table)) throw new PlanError(`format flags: table must be an object of flags by name (MS, MNT), got ${shownValue(table)}`);
+  if (typeof prefix !== "string") throw new PlanError(`format flags: prefix must be a string, got ${shownValue(prefix)}`);
   if (flags === 0) return "0";
   const names: string[] = [];
   let rest = flags;
@@ -115,4 +120,9 @@ export function formatFlags(flags: number, table: Readonly<Record<string, number
   }
   if (rest !== 0) names.push(`0x${(rest >>> 0).toString(16)}`);
   return names.join("|");
+}
+
+/** A flags argument that is no mask: NaN, "5" or -1 read as a mask gave a wrong answer, not an error. */
+function notAMask(action: string, field: string, value: unknown): PlanError {
+  return new PlanError(`${action}: ${field} must be a whole number from 0 (a mask of flags), got ${shownValue(value)}`);
 }

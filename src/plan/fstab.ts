@@ -4,9 +4,10 @@
  * (`\040` for a space). Which lines `mount -a` takes: not `noauto`, not swap, matching -t and
  * -O as libmount matches them. Every bad line is reported, by number, before any mount. Pure.
  */
-import { PlanError, quotePath } from "../errors.ts";
+import { PlanError, quotePath, shownValue } from "../errors.ts";
 import { bytesFromText, textFromBytes } from "../path-text.ts";
 import { badEntries } from "./apply-input.ts";
+import { optionalString, requireFunction, requireList, requireObject, requireString, requireStringList } from "./caller-input.ts";
 import { targetCreation, type BatchEntry } from "./batch-entry.ts";
 import { tagLink } from "./device-tag.ts";
 import { parseTagSpec } from "../tag-spec.ts";
@@ -53,6 +54,8 @@ export interface FstabLine {
 
 /** Parse an fstab; a PlanError lists every bad line. */
 export function parseFstab(text: string, name = "fstab"): FstabLine[] {
+  requireString(text, "text", "parse fstab");
+  requireString(name, "name", "parse fstab");
   const { lines, problems } = parseFstabLines(text);
   if (problems.length > 0) throw badEntries(`read ${quotePath(name)}`, problems);
   return lines;
@@ -110,6 +113,7 @@ function number(field: string | undefined, what: string, line: number): number {
 
 /** Undo fstab's octal escapes: `\040` space, `\011` tab, `\012` newline, `\134` backslash. */
 export function decodeFstabField(field: string): string {
+  if (typeof field !== "string") requireString(field, "field", "decode fstab field");
   if (!field.includes("\\")) return field;
   const bytes: number[] = [];
   const raw = bytesFromText(field);
@@ -137,6 +141,13 @@ export function sourceFromTag(spec: string): string {
  * (with "X=v", that value); "noX" needs X absent; "+noX" needs the literal option "noX".
  */
 export function matchOptions(options: readonly string[], pattern: string | undefined): boolean {
+  requireStringList(options, "options", "match options");
+  optionalString(pattern, "pattern", "match options");
+  return optionsMatch(options, pattern);
+}
+
+/** matchOptions of options mountkit read itself (a table's, a checked line's): asked per mount, not checked again. */
+export function optionsMatch(options: readonly string[], pattern: string | undefined): boolean {
   if (pattern === undefined) return true;
   for (const raw of pattern.split(",")) {
     if (raw === "" || raw === "+") continue;
@@ -166,15 +177,22 @@ export interface FstabFilter {
 
 /** The lines `mount -a` mounts, in file order; bad lines are refused, each by number. */
 export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {}, name = "fstab"): FstabSelection {
+  requireList(lines, "lines", "select fstab lines", "fstab lines");
+  requireObject(filter, "filter", "select fstab lines");
+  optionalString(filter.types, "filter.types", "select fstab lines");
+  optionalString(filter.options, "filter.options", "select fstab lines");
+  requireString(name, "name", "select fstab lines");
   const entries: BatchEntry[] = [];
   const skipped: { line: number; file?: string; target: string; reason: string }[] = [];
   const problems: string[] = [];
-  for (const l of lines) {
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    checkFstabLine(l, i, "select fstab lines");
     const skip = (reason: string) => skipped.push({ line: l.line, ...(l.file === undefined ? {} : { file: l.file }), target: l.target, reason });
     if (l.fstype === "swap" || l.target === "swap") skip("swap");
     else if (l.options.includes("noauto")) skip("noauto");
     else if (!matchFstype(l.fstype, filter.types)) skip("type");
-    else if (!matchOptions(l.options, filter.options)) skip("options");
+    else if (!optionsMatch(l.options, filter.options)) skip("options");
     else {
       try {
         entries.push(fstabEntry(l));
@@ -197,7 +215,15 @@ export function selectFstab(lines: readonly FstabLine[], filter: FstabFilter = {
  * and of the lines' absolute paths. Swap lines are never taken. undefined when none names X.
  */
 export function findFstabLine(lines: readonly FstabLine[], operand: string, canonical: (path: string) => string, by: FstabOperandRole = "either"): FstabLine | undefined {
-  const mountable = lines.filter((l) => l.fstype !== "swap" && l.target !== "swap");
+  const action = "find fstab line";
+  requireList(lines, "lines", action, "fstab lines");
+  requireString(operand, "operand", action);
+  requireFunction(canonical, "canonical", action);
+  if (by !== "either" && by !== "target" && by !== "source") throw new PlanError(`${action}: by must be "either", "target" or "source", got ${shownValue(by)}`);
+  const mountable = lines.filter((l, i) => {
+    checkFstabLine(l, i, action);
+    return l.fstype !== "swap" && l.target !== "swap";
+  });
   const wanted = canonical(operand);
   if (by !== "source") {
     const line = mountable.find((l) => l.target === operand) ?? mountable.find((l) => l.target.startsWith("/") && canonical(l.target) === wanted);
@@ -228,6 +254,19 @@ export function findFstabPair(lines: readonly FstabLine[], source: string, targe
       (l.target === target || (l.target.startsWith("/") && canonical(l.target) === wantedTarget)) &&
       (l.source === source || l.source === tagged || (wantedSource !== undefined && l.source.startsWith("/") && canonical(l.source) === wantedSource)),
   );
+}
+
+/**
+ * A line a library caller passes (selectFstab, findFstabLine): an object (parseFstab's) with
+ * source, target and fstype strings and its options a list of strings, or a PlanError naming
+ * it: a few typeofs a line, and one per option, in the loop that reads the lines.
+ */
+function checkFstabLine(l: unknown, i: number, action: string): asserts l is FstabLine {
+  const line = l as { [K in keyof FstabLine]?: unknown };
+  if (typeof l !== "object" || l === null || typeof line.source !== "string" || typeof line.target !== "string" || typeof line.fstype !== "string" || !Array.isArray(line.options)) {
+    throw new PlanError(`${action}: lines[${i}] must be an fstab line (an object as parseFstab makes), got ${shownValue(l)}`);
+  }
+  requireStringList(line.options, `lines[${i}].options`, action);
 }
 
 /** A line as a batch entry: its mount, X-mount.mkdir and nofail. */

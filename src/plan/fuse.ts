@@ -14,12 +14,13 @@
  * Pure: locating the helper on disk is ops/helpers.ts's job.
  */
 import { PlanError } from "../errors.ts";
+import { requireString } from "./caller-input.ts";
 import { MS } from "./flags.ts";
 import { loopOptionWords } from "./loop.ts";
 import type { Planner } from "./mount-plan.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
 import { isUserspaceWordHandedOn } from "./helper-options.ts";
-import { isUserspaceExtension, lookupOption, withImpliedWords } from "./option-table.ts";
+import { isUserspaceExtension, optionSpec, withImpliedWords } from "./option-table.ts";
 import { entryOptions, unquoteOption } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { HelperStep, Plan } from "./steps.ts";
@@ -52,6 +53,7 @@ export const FUSE_SUPER_MAGIC = 0x65735546;
 
 /** The helper and subtype for a FUSE type, or undefined when the type is not FUSE. */
 export function fuseHelperFor(type: string): { helper: FuseMountHelper; subtype: string } | undefined {
+  if (typeof type !== "string") requireString(type, "type", "FUSE helper");
   for (const { prefix, helper } of FUSE_MOUNT_HELPERS) {
     if (type.startsWith(prefix)) return { helper, subtype: type.slice(prefix.length) };
   }
@@ -135,7 +137,7 @@ function refuseUnsupported(ctx: MountContext): void {
 function isForFuseHelper(item: string): boolean {
   const bare = unquoteOption(item);
   if (isUserspaceExtension(bare)) return false;
-  const spec = lookupOption(bare);
+  const spec = optionSpec(bare);
   if (spec === undefined) return true; // filesystem data: the daemon's
   switch (spec.behaviour.kind) {
     case "noop":

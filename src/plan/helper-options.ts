@@ -22,7 +22,7 @@
  * and what mountkit applies after the helper's mount (propagation, recursive attributes).
  */
 import { MS } from "./flags.ts";
-import { isUserspaceExtension, lookupOption } from "./option-table.ts";
+import { isUserspaceExtension, optionSpec } from "./option-table.ts";
 import { entryOptions, unquoteOption } from "./options.ts";
 
 /** The userspace words a helper is handed (libmount's userspace options without MNT_NOHLPS that root keeps). */
@@ -58,7 +58,7 @@ export function helperOptionString(options: readonly string[]): string {
     for (const item of entryOptions(entry)) {
       const bare = unquoteOption(item);
       if (isUserspaceExtension(bare)) continue;
-      const spec = lookupOption(bare);
+      const spec = optionSpec(bare);
       const behaviour = spec?.behaviour;
       if (behaviour === undefined) {
         // an item read whole with a bare comma is quoted, as util-linux writes it

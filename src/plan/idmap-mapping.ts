@@ -34,6 +34,8 @@ const DECIMAL = /^[0-9]+$/;
  * All are refused here, each with the mapping it is about.
  */
 export function parseIdMappings(option: MappingOption, text: string): IdMapping[] {
+  // it names every message: a number here made "5: empty mapping"
+  if (option !== "uidmap" && option !== "gidmap") throw new PlanError(`parse id mappings: option must be "uidmap" or "gidmap", got ${shownValue(option)}`);
   if (typeof text !== "string") throw new PlanError(`${option}: expected container:host:size mappings (a string), got ${shownValue(text)}`);
   if (text === "") throw mappingError(option, text, "empty mapping", "give container:host:size, e.g. 0:100000:65536");
   const entries = text.split(",");
@@ -153,6 +155,11 @@ export function idMappingPair(
   pageSize: number,
   request: string | { readonly action: string },
 ): IdMappingPair {
+  if (typeof request !== "string" && (typeof request !== "object" || request === null || typeof request.action !== "string")) {
+    throw new PlanError(`id mapping pair: request must be an action (a string) or an object with one, got ${shownValue(request)}`);
+  }
+  // the size of the map files written: NaN or "4096" compared as no size at all
+  if (!Number.isSafeInteger(pageSize) || pageSize <= 0) throw new PlanError(`${actionOf(request)}: pageSize must be a whole number of bytes from 1, got ${shownValue(pageSize)}`);
   if (uidmap === undefined || gidmap === undefined) {
     const [given, missing] = uidmap === undefined ? ["gidmap", "uidmap"] : ["uidmap", "gidmap"];
     throw new PlanError(`${actionOf(request)}: ${given} given without ${missing}: an idmapped mount needs both`, {

@@ -30,14 +30,15 @@
  * Pure.
  */
 import { PlanError } from "../errors.ts";
+import { requireFacts } from "./caller-input.ts";
 import type { KernelFacts, Strategy } from "./facts.ts";
 import type { LayerSource } from "./fs-context-step.ts";
 import type { LinkLayerStep } from "./idmap-steps.ts";
 import { idmappedLayerSteps, idmapTreeSteps, openLayerStep, pathBelow, sharedLayerParent, USERNS_SLOT, usernsStep, type UserNamespace } from "./idmap-tree.ts";
 import { MOUNT_ATTR } from "./mount-api-flags.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
-import { overlayFsContextStep, overlayLegacyStep, upperSource, workSource } from "./overlay.ts";
-import { parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
+import { fsContextStep, overlayLegacyStep, upperSource, workSource } from "./overlay.ts";
+import { overlayConfig, type OverlayConfig } from "./overlay-options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { Plan, Step } from "./steps.ts";
 
@@ -49,15 +50,20 @@ const SHARED_TEMP_NAME = "layers";
 
 /** How idmapped overlays are mounted under these facts. */
 export function idmapOverlayStrategy(facts: KernelFacts): Strategy {
+  requireFacts(facts, "idmapped overlay strategy");
+  return idmapStrategyOf(facts);
+}
+
+function idmapStrategyOf(facts: KernelFacts): Strategy {
   return facts.strategy === "fd" && facts.overlayLayerFd ? "fd" : "legacy";
 }
 
 export function planIdmappedOverlay(ctx: MountContext, pair: UserNamespace): Plan {
-  const config = parseOverlayOptions(ctx.options.data);
+  const config = overlayConfig(ctx.options.data);
   if (config.lowerdirs.length + config.datadirs.length === 0) {
     throw new PlanError(`${ctx.action}: overlay with uidmap/gidmap needs lowerdir=`);
   }
-  return idmapOverlayStrategy(ctx.facts) === "fd" ? planFd(ctx, config, pair) : planLegacy(ctx, config, pair);
+  return idmapStrategyOf(ctx.facts) === "fd" ? planFd(ctx, config, pair) : planLegacy(ctx, config, pair);
 }
 
 function planFd(ctx: MountContext, config: OverlayConfig, pair: UserNamespace): Plan {
@@ -70,7 +76,7 @@ function planFd(ctx: MountContext, config: OverlayConfig, pair: UserNamespace): 
   const data = handleLayers(datadirs, parent, steps, handles);
   // upper and work stay plain paths (by O_PATH fd past fsconfig's value limit)
   const sources = { lower, data, upper: upperSource(config, ctx.facts), work: workSource(config, ctx.facts) };
-  steps.push({ ...overlayFsContextStep(ctx, config, sources), closeAfterCreate: handles }, ...propagationSteps(ctx));
+  steps.push({ ...fsContextStep(ctx, config, sources), closeAfterCreate: handles }, ...propagationSteps(ctx));
   return planFor(ctx, steps);
 }
 

@@ -2,7 +2,7 @@
  * planMount: a mount request -> a plan. Each feature is a planner in PLANNERS, tried in
  * order; the first that claims the request plans it. Pure.
  */
-import { PlanError, shownValue } from "../errors.ts";
+import { optionalString, requireFacts, requireFunction, requireObject } from "./caller-input.ts";
 import type { KernelFacts } from "./facts.ts";
 import { mountContext, planFor, type Mount, type MountContext, type PlanEnv } from "./mount-request.ts";
 import { setOwnerStep } from "./mountpoint-owner.ts";
@@ -29,9 +29,31 @@ const plainPlanner: Planner = { name: "plain", claims: () => true, plan: planPla
 
 export const PLANNERS: readonly Planner[] = [movePlanner, propagationPlanner, fusePlanner, externalHelperPlanner, idmapPlanner, loopPlanner, overlayPlanner, plainPlanner];
 
-export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = {}): Plan {
+/** No env: the shared default, which needs no check. */
+const NO_ENV: PlanEnv = Object.freeze({});
+
+export function planMount(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv = NO_ENV): Plan {
   // the one argument a caller of the pure planner must make: kernelFacts() or factsForVersion()
-  if (typeof facts !== "object" || facts === null) throw new PlanError(`mount: facts must be the kernel's facts (kernelFacts()), got ${shownValue(facts)}`);
+  requireFacts(facts, "mount");
+  if (env !== NO_ENV) checkPlanEnv(env);
+  return planRequest(mount, target, facts, env);
+}
+
+/** The callbacks of a caller's env, called part-way through planning: functions, or a PlanError before. */
+const ENV_CALLBACKS = ["sourceKind", "deviceOfTag", "deviceName", "userId", "groupId", "realUserId", "realGroupId", "selinuxEnabled"] as const;
+
+function checkPlanEnv(env: unknown): asserts env is PlanEnv {
+  requireObject(env, "env", "mount");
+  const fields = env as Record<string, unknown>;
+  for (const field of ENV_CALLBACKS) {
+    if (fields[field] !== undefined) requireFunction(fields[field], `env.${field}`, "mount");
+  }
+  optionalString(fields.tempDir, "env.tempDir", "mount");
+  if (fields.externalHelpers !== undefined) requireObject(fields.externalHelpers, "env.externalHelpers", "mount");
+}
+
+/** planMount for ops/, whose facts and env it made itself: checked there, not again per mount. */
+export function planRequest(mount: Mount, target: string, facts: KernelFacts, env: PlanEnv): Plan {
   const request = mountContext(mount, target, facts, env);
   const { copyUp } = request.options;
   // tmpcopyup: the tmpfs planned read-write, to be filled before anything else (copy-up.ts)

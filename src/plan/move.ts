@@ -7,7 +7,7 @@
  */
 import { MountWouldFailError, PlanError } from "../errors.ts";
 import { MS } from "./flags.ts";
-import { isUserspaceExtension, lookupOption, type OptionBehaviour } from "./option-table.ts";
+import { isUserspaceExtension, optionSpec, type OptionBehaviour } from "./option-table.ts";
 import type { Planner } from "./mount-plan.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
 import { propagationSteps } from "./propagation.ts";
@@ -25,7 +25,7 @@ const MOVE_COMPANIONS: ReadonlySet<OptionBehaviour["kind"] | "data"> = new Set([
 export function planMove(ctx: MountContext): Plan {
   const { mount } = ctx;
   const refused = mount.options.filter(
-    (item) => item !== "move" && !isUserspaceExtension(item) && !MOVE_COMPANIONS.has(lookupOption(item)?.behaviour.kind ?? "data"),
+    (item) => item !== "move" && !isUserspaceExtension(item) && !MOVE_COMPANIONS.has(optionSpec(item)?.behaviour.kind ?? "data"),
   );
   if (mount.type !== "" && mount.type !== "none") refused.push(`-t ${mount.type}`);
   if (refused.length > 0) {

@@ -2,6 +2,7 @@
  * The mount option table: data with behaviour bits, in the style of util-linux libmount.
  * The same table drives classification (classify.ts), `--help` and `features` output.
  */
+import { requireString } from "./caller-input.ts";
 import { MS } from "./flags.ts";
 import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "./loop-encryption.ts";
 import { MOUNT_ATTR, MOUNT_ATTR_ATIME_MASK } from "./mount-api-flags.ts";
@@ -216,9 +217,16 @@ const valued = OPTION_TABLE.filter((spec) => spec.valued);
 
 /**
  * The table entry for an option item ("ro", "uidmap=0:1:1"), or undefined for fs data.
- * util-linux's NAME=recursive (ro=recursive, nosuid=recursive) is OCI's rNAME.
+ * util-linux's NAME=recursive (ro=recursive, nosuid=recursive) is OCI's rNAME. A library
+ * caller's item that is no string is a PlanError.
  */
 export function lookupOption(item: string): OptionSpec | undefined {
+  if (typeof item !== "string") requireString(item, "option", "look up option");
+  return optionSpec(item);
+}
+
+/** lookupOption for mountkit's own items, strings already: asked once per option of every mount. */
+export function optionSpec(item: string): OptionSpec | undefined {
   const eq = item.indexOf("=");
   if (eq < 0) {
     return byName.get(item) ?? (isDmverityOption(item) ? DMVERITY : undefined);
@@ -255,7 +263,7 @@ const IMPLIED_WORDS: ReadonlyArray<readonly [number, string]> = [
  * mount.TYPE the same. The item alone when it implies nothing.
  */
 export function withImpliedWords(item: string): readonly string[] {
-  const b = lookupOption(item)?.behaviour;
+  const b = optionSpec(item)?.behaviour;
   if (b?.kind !== "userspace" || b.implies === undefined) return [item];
   const implied = b.implies;
   return [...IMPLIED_WORDS.filter(([flag]) => implied & flag).map(([, word]) => word), item];

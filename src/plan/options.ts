@@ -10,7 +10,7 @@ import { byteLength } from "../path-text.ts";
 import { requireList, requireString } from "./caller-input.ts";
 import { MS_ATIME_MODE } from "./flags.ts";
 import { entryOptions, splitOptionString } from "./entry-options.ts";
-import { isLoopFeature, isUserspaceExtension, lookupOption } from "./option-table.ts";
+import { isLoopFeature, isUserspaceExtension, optionSpec } from "./option-table.ts";
 
 export { entryOptions, splitOptionString };
 
@@ -32,7 +32,14 @@ export function tokenizeOptions(text: string): string[] {
 /** Every -o value in order, tokenized and concatenated (repeated -o accumulates). */
 export function tokenizeOptionArgs(texts: readonly string[]): string[] {
   requireList(texts, "option texts", "parse options");
-  return texts.flatMap(tokenizeOptions);
+  const options: string[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
+    // named by its place: "option texts[2]", as classifyOptions names options[2]
+    if (typeof text !== "string") requireString(text, `option texts[${i}]`, "parse options");
+    for (const item of splitOptionString(text)) options.push(unquoteOption(item));
+  }
+  return options;
 }
 
 /** Options as the rest of the planner sees them. */
@@ -117,7 +124,7 @@ export function classifyOptions(options: readonly string[]): ClassifiedOptions {
     } else classifyItem(entry);
   }
   function classifyItem(item: string): void {
-    const spec = lookupOption(item);
+    const spec = optionSpec(item);
     if (!spec) {
       if (isUserspaceExtension(item)) (userspace ??= []).push(item);
       else (data ??= []).push(item);

@@ -8,7 +8,8 @@
  * ".../snapshots/12/fs" and ".../snapshots/13/fs" is ".../snapshots/1", whose parent
  * ".../snapshots" is the directory every layer is relative to ("12/fs", "13/fs").
  */
-import type { OverlayConfig } from "./overlay-options.ts";
+import { requireStringList } from "./caller-input.ts";
+import { checkOverlayConfig, type OverlayConfig } from "./overlay-options.ts";
 
 export interface Compaction {
   /** the directory the mount(2) call must be made from */
@@ -19,6 +20,12 @@ export interface Compaction {
 
 /** The longest common string prefix (containerd compares bytes, not path components). */
 export function longestCommonPrefix(strings: readonly string[]): string {
+  requireStringList(strings, "strings", "longest common prefix");
+  return commonPrefix(strings);
+}
+
+/** longestCommonPrefix of a config's layers, strings already. */
+function commonPrefix(strings: readonly string[]): string {
   if (strings.length === 0) return "";
   // The common prefix of all strings is the common prefix of the smallest and largest.
   let min = strings[0]!;
@@ -62,9 +69,15 @@ export function cleanPath(path: string): string {
  * common directory itself.
  */
 export function compactLayers(config: OverlayConfig): Compaction | undefined {
+  checkOverlayConfig(config, "compact layers");
+  return compactConfig(config);
+}
+
+/** compactLayers of a config the planner parsed itself (overlay.ts), not walked again. */
+export function compactConfig(config: OverlayConfig): Compaction | undefined {
   const layers = [...config.lowerdirs, ...config.datadirs];
   if (layers.length <= 1) return undefined;
-  const prefix = longestCommonPrefix(layers);
+  const prefix = commonPrefix(layers);
   if (prefix === "") return undefined;
   const parent = parentDir(prefix);
   if (parent === "/" || parent === ".") return undefined;

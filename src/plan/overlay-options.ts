@@ -10,6 +10,7 @@
  * `lowerdir+=` and `datadir+=` (6.8+) take one raw path each.
  */
 import { PlanError } from "../errors.ts";
+import { optionalString, requireObject, requireString, requireStringList } from "./caller-input.ts";
 import { quoteDataItem } from "./options.ts";
 
 export interface OverlayConfig {
@@ -23,8 +24,17 @@ export interface OverlayConfig {
   readonly other: readonly string[];
 }
 
-/** Overlay data items -> a config. Never mutates its input. */
+/**
+ * Overlay data items -> a config. Never mutates its input. A list that is none, or an item that
+ * is no string, is a PlanError naming it.
+ */
 export function parseOverlayOptions(data: readonly string[]): OverlayConfig {
+  requireStringList(data, "data", "parse overlay options");
+  return overlayConfig(data);
+}
+
+/** parseOverlayOptions of a mount's fs data, strings already (classifyOptions): on every overlay mount's path. */
+export function overlayConfig(data: readonly string[]): OverlayConfig {
   let lowerdirs: string[] = [];
   let datadirs: string[] = [];
   let upperdir: string | undefined;
@@ -37,7 +47,7 @@ export function parseOverlayOptions(data: readonly string[]): OverlayConfig {
     switch (value === undefined ? "" : key) {
       case "lowerdir": {
         // A later lowerdir= replaces the earlier one, as in the kernel.
-        const split = splitLowerdirValue(value!);
+        const split = lowerdirLayers(value!);
         lowerdirs = split.lowerdirs;
         datadirs = split.datadirs;
         break;
@@ -78,6 +88,12 @@ function nonEmpty(key: string, path: string): string {
  * string tens of kilobytes, so it is cut with slices, never built a character at a time.
  */
 export function splitLowerdirValue(value: string): { lowerdirs: string[]; datadirs: string[] } {
+  if (typeof value !== "string") requireString(value, "value", "split lowerdir");
+  return lowerdirLayers(value);
+}
+
+/** splitLowerdirValue of an item overlayConfig reads (a string). */
+function lowerdirLayers(value: string): { lowerdirs: string[]; datadirs: string[] } {
   if (!value.includes("\\")) return splitUnescaped(value);
   const lowerdirs: string[] = [];
   const datadirs: string[] = [];
@@ -161,6 +177,13 @@ const OVERLAY_PATH_SPECIAL = /[\\,]/;
 
 /** The `lowerdir=` value for mount(2), data-only layers after `::`. */
 export function joinLowerdirValue(lowerdirs: readonly string[], datadirs: readonly string[]): string {
+  requireStringList(lowerdirs, "lowerdirs", "join lowerdir");
+  requireStringList(datadirs, "datadirs", "join lowerdir");
+  return lowerdirValue(lowerdirs, datadirs);
+}
+
+/** joinLowerdirValue of a config's layers (strings: overlayConfig made them), on every overlay mount's path. */
+function lowerdirValue(lowerdirs: readonly string[], datadirs: readonly string[]): string {
   const lower = joinLayers(lowerdirs);
   return datadirs.length === 0 ? lower : `${lower}::${datadirs.map(escapeLowerdir).join("::")}`;
 }
@@ -175,10 +198,25 @@ function joinLayers(paths: readonly string[]): string {
 export function overlayDataItems(config: OverlayConfig): string[] {
   const items: string[] = [];
   if (config.lowerdirs.length || config.datadirs.length) {
-    items.push(`lowerdir=${joinLowerdirValue(config.lowerdirs, config.datadirs)}`);
+    items.push(`lowerdir=${lowerdirValue(config.lowerdirs, config.datadirs)}`);
   }
   if (config.upperdir !== undefined) items.push(`upperdir=${escapeOverlayPath(config.upperdir)}`);
   if (config.workdir !== undefined) items.push(`workdir=${escapeOverlayPath(config.workdir)}`);
   // mount(2) data: a value with a comma quoted (context="a,b"); fsconfig takes config.other as it is
   return [...items, ...config.other.map(quoteDataItem)];
+}
+
+/**
+ * An OverlayConfig a library caller hands back (compactLayers, overlayLayerSources): an object,
+ * its layer lists and other items lists of strings, upperdir and workdir strings or undefined.
+ * A walk of the layers, made only for such a caller: planning uses the config it parsed itself.
+ */
+export function checkOverlayConfig(config: unknown, action: string): asserts config is OverlayConfig {
+  requireObject(config, "config", action, "an OverlayConfig (parseOverlayOptions)");
+  const { lowerdirs, datadirs, upperdir, workdir, other } = config as { [K in keyof OverlayConfig]: unknown };
+  requireStringList(lowerdirs, "config.lowerdirs", action);
+  requireStringList(datadirs, "config.datadirs", action);
+  requireStringList(other, "config.other", action);
+  optionalString(upperdir, "config.upperdir", action);
+  optionalString(workdir, "config.workdir", action);
 }

@@ -19,8 +19,9 @@ import { FSCONFIG_VALUE_MAX, type FsContextStep, type FsParam, type LayerSource 
 import type { MountInDirStep } from "./mount-in-dir-step.ts";
 import type { Planner } from "./mount-plan.ts";
 import { planFor, type MountContext } from "./mount-request.ts";
-import { compactLayers } from "./overlay-compaction.ts";
-import { overlayDataItems, parseOverlayOptions, type OverlayConfig } from "./overlay-options.ts";
+import { compactConfig } from "./overlay-compaction.ts";
+import { checkOverlayConfig, overlayConfig, overlayDataItems, type OverlayConfig } from "./overlay-options.ts";
+import { requireFacts, requireList, requireObject, requireString } from "./caller-input.ts";
 import { dataSize } from "./options.ts";
 import { propagationSteps } from "./propagation.ts";
 import type { MountStep, Plan } from "./steps.ts";
@@ -36,14 +37,15 @@ export const overlayPlanner: Planner = {
 
 /** The strategy overlay mounts use under these facts. */
 export function overlayStrategy(facts: KernelFacts): Strategy {
+  requireFacts(facts, "overlay strategy");
   return facts.strategy;
 }
 
 export function planOverlay(ctx: MountContext): Plan {
-  const config = parseOverlayOptions(ctx.options.data);
+  const config = overlayConfig(ctx.options.data);
   const first =
-    overlayStrategy(ctx.facts) === "fd"
-      ? overlayFsContextStep(ctx, config, overlayLayerSources(config, ctx.facts))
+    ctx.facts.strategy === "fd"
+      ? fsContextStep(ctx, config, layerSourcesOf(config, ctx.facts))
       : overlayLegacyStep(ctx, config);
   return planFor(ctx, [first, ...propagationSteps(ctx)]);
 }
@@ -62,6 +64,13 @@ export interface OverlayLayerSources {
  * even through fsconfig (ovl_mount_dir; `lowerdir+`/`datadir+` are taken raw).
  */
 export function overlayLayerSources(config: OverlayConfig, facts: KernelFacts): OverlayLayerSources {
+  checkOverlayConfig(config, "overlay layer sources");
+  requireFacts(facts, "overlay layer sources");
+  return layerSourcesOf(config, facts);
+}
+
+/** overlayLayerSources of the config planOverlay parsed. */
+function layerSourcesOf(config: OverlayConfig, facts: KernelFacts): OverlayLayerSources {
   return {
     lower: layerSources(config.lowerdirs, facts),
     data: config.datadirs.length === 0 ? NO_SOURCES : layerSources(config.datadirs, facts),
@@ -109,6 +118,21 @@ function openedLayer(path: string, facts: KernelFacts): LayerSource {
  * "handle" sources) pass them in `sources`; the other options come from `config`.
  */
 export function overlayFsContextStep(ctx: MountContext, config: OverlayConfig, sources: OverlayLayerSources): FsContextStep {
+  const action = "overlay fs context step";
+  requireObject(ctx, "ctx", action, "a mount's context (an object)");
+  requireObject(ctx.options, "ctx.options", action, "classifyOptions' result (an object)");
+  requireObject(ctx.mount, "ctx.mount", action, "a Mount (an object)");
+  requireString(ctx.mount.source, "ctx.mount.source", action);
+  requireString(ctx.target, "ctx.target", action);
+  checkOverlayConfig(config, action);
+  requireObject(sources, "sources", action, "OverlayLayerSources (an object)");
+  requireList(sources.lower, "sources.lower", action, "layer sources");
+  requireList(sources.data, "sources.data", action, "layer sources");
+  return fsContextStep(ctx, config, sources);
+}
+
+/** overlayFsContextStep of what the overlay planners made themselves. */
+export function fsContextStep(ctx: MountContext, config: OverlayConfig, sources: OverlayLayerSources): FsContextStep {
   const { sbFlags, attrFlags } = fsContextFlags(ctx.options.flags, ctx); // ctx: its action is described only for an error
   const params: FsParam[] = [];
   if (ctx.mount.source !== "") params.push({ kind: "string", key: "source", value: ctx.mount.source });
@@ -144,7 +168,7 @@ export function overlayLegacyStep(ctx: MountContext, config: OverlayConfig): Mou
   };
   if (size < pageSize - COMPACTION_MARGIN) return direct;
 
-  const compaction = compactLayers(config);
+  const compaction = compactConfig(config);
   if (compaction === undefined) {
     if (size <= pageSize) return direct;
     throw tooLong(ctx, size, "the layers share no parent directory to compact them against");

@@ -12,7 +12,7 @@ import { legacyForced, type KernelFacts } from "./facts.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import { IMAGE_MIN_BYTES, isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
-import { lookupOption } from "./option-table.ts";
+import { optionSpec } from "./option-table.ts";
 import { byteLength } from "../path-text.ts";
 import { propagationSteps } from "./propagation.ts";
 import { probedHelperArguments } from "./external-helper.ts";
@@ -183,7 +183,7 @@ function probedMount(ctx: MountContext, flags: number, data: string): ProbedMoun
  * (mount(8) tries to mount "none" on /m), and what was meant is most likely a remount beside it.
  */
 function changeInPlaceHint(ctx: MountContext): string {
-  const flags = ctx.mount.options.filter((o) => lookupOption(o)?.behaviour.kind !== "propagation");
+  const flags = ctx.mount.options.filter((o) => optionSpec(o)?.behaviour.kind !== "propagation");
   return `${GIVE_TYPE}; to change the mount at ${quotePath(ctx.target)}, remount it: -o remount,${flags.join(",")} with the propagation flags`;
 }
 

@@ -8,8 +8,8 @@
  * redirect the result. So a batch mounts through the target opened with openat2
  * (RESOLVE_IN_ROOT) instead of this path (ops/pinned-target.ts, docs/apply.md).
  */
-import { PlanError, quotePath } from "../errors.ts";
-import { requirePath } from "./caller-input.ts";
+import { PlanError, quotePath, shownValue } from "../errors.ts";
+import { requireFunction, requirePath } from "./caller-input.ts";
 
 /**
  * What a host path is, as the resolver needs to know it: the link's target when it is a
@@ -30,6 +30,8 @@ export function rootPath(root: string, path: string, readlink: ReadLink): string
   // a NUL would reach readlink(2) and the mount cut short: a path other than the one resolved
   requirePath(path, "path", "resolve");
   requirePath(root, "root", `resolve ${quotePath(path)}`);
+  // called for each link on the way: a TypeError at the first one otherwise
+  if (typeof readlink !== "function") requireFunction(readlink, "readlink", `resolve ${quotePath(path)}`);
   if (!root.startsWith("/")) throw new PlanError(`resolve ${quotePath(path)}: root ${quotePath(root)} is not absolute`);
   const base = root.length > 1 && root.endsWith("/") ? root.slice(0, -1) : root;
   const prefix = base === "/" ? "/" : `${base}/`;
@@ -48,6 +50,9 @@ export function rootPath(root: string, path: string, readlink: ReadLink): string
     resolved.push(part);
     const target = readlink(hostPath(resolved));
     if (target === null) continue;
+    if (typeof target !== "string") {
+      throw new PlanError(`resolve ${quotePath(path)}: readlink must return a link's target (a string) or null, got ${shownValue(target)}`);
+    }
     if (++links > MAX_ROOT_PATH_LINKS) {
       throw new PlanError(`resolve ${quotePath(path)} in ${quotePath(root)}: more than ${MAX_ROOT_PATH_LINKS} symlinks (a link cycle?)`);
     }

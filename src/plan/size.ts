@@ -6,6 +6,7 @@
  * number may have a fraction when a unit follows ("1.5M"). Pure.
  */
 import { PlanError } from "../errors.ts";
+import { requireString } from "./caller-input.ts";
 
 const UNITS = "KMGTPEZY";
 const SIZE_SYNTAX = /^[ \t\n\v\f\r]*\+?(?:0[xX]([0-9a-fA-F]+)|(0[0-7]+)|(0|[1-9][0-9]*)(?:\.([0-9]*))?)(?:([KMGTPEZYkmgtpezy])(i[Bb]|[Bb])?)?$/;
@@ -17,6 +18,9 @@ const SIZE_SYNTAX = /^[ \t\n\v\f\r]*\+?(?:0[xX]([0-9a-fA-F]+)|(0[0-7]+)|(0|[1-9]
  * a fraction ending in 0 wrongly ("1.10M" is 2 MiB there, 1153433 bytes here).
  */
 export function parseSize(option: string, text: string): number {
+  // a number's digits were read as its text: parseSize("offset", 5) gave 5
+  if (typeof option !== "string") requireString(option, "option", "parse size");
+  if (typeof text !== "string") requireString(text, "text", `parse size (${option})`);
   const m = SIZE_SYNTAX.exec(text);
   const [, hex, octal, decimal, fraction, unit, kind] = m ?? [];
   if (!m || (fraction !== undefined && unit === undefined)) {

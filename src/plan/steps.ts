@@ -3,6 +3,8 @@
  * and its arguments. `--dry-run --json` prints it, tests assert it, ops/ executes it.
  * A new feature adds its own step kinds here and a runner for them in ops/steps/.
  */
+import { PlanError, shownValue } from "../errors.ts";
+import { requireObject, requireString, requireStringList } from "./caller-input.ts";
 import { formatFlags, MNT } from "./flags.ts";
 import { cString, formatMountCall, mountCallArgs, type MountCall } from "./mount-call.ts";
 import { describeIdmapStep, formatIdmapStep, isIdmapStep, type IdmapStep } from "./idmap-steps.ts";
@@ -104,6 +106,7 @@ export function isNewFilesystemMount(step: Step): step is Extract<Step, { op: "m
 
 /** A step as printed by --dry-run --json: syscall, arguments, flags as a number and as names. */
 export function describeStep(step: Step): Record<string, unknown> {
+  requireObject(step, "step", "describe step", "a step of a plan (an object)");
   if (isIdmapStep(step)) return describeIdmapStep(step);
   switch (step.op) {
     case "mount":
@@ -148,10 +151,17 @@ export function describeStep(step: Step): Record<string, unknown> {
     case "copy-up":
       return describeCopyUpStep(step);
   }
+  throw unknownOp(step, "describe step");
+}
+
+/** A caller's object whose op no step has: undefined was returned (describeStep) or a TypeError part-way. */
+function unknownOp(step: object, action: string): PlanError {
+  return new PlanError(`${action}: step.op must be a step's op ("mount", "umount2", "helper", ...), got ${shownValue((step as { op?: unknown }).op)}`);
 }
 
 /** One line per step, C-like: mount("tmpfs", "/x", "tmpfs", MS_NOSUID, "size=1m") */
 export function formatStep(step: Step): string {
+  requireObject(step, "step", "format step", "a step of a plan (an object)");
   if (isIdmapStep(step)) return formatIdmapStep(step);
   switch (step.op) {
     case "mount": {
@@ -182,10 +192,13 @@ export function formatStep(step: Step): string {
     case "copy-up":
       return formatCopyUpStep(step);
   }
+  throw unknownOp(step, "format step");
 }
 
 /** execve("/usr/sbin/mount.fuse3", ["mount.fuse3", "overlay", "/x", ...]): how a helper run prints. */
 export function formatExec(path: string, argv: readonly string[]): string {
+  requireString(path, "path", "format exec");
+  requireStringList(argv, "argv", "format exec");
   const shown = path.startsWith("<") ? path : JSON.stringify(path);
   return `execve(${shown}, [${argv.map((a) => JSON.stringify(a)).join(", ")}])`;
 }

@@ -1,16 +1,26 @@
 /**
  * In which order to unmount a subtree of the mount table. Pure.
  */
-import { isPathUnder, lookupMount } from "../mountinfo/lookup.ts";
+import { requireMountInfo, requireMountRow, requireMountTable } from "../mountinfo/caller-rows.ts";
+import { cleanPath, lookupMount, under } from "../mountinfo/lookup.ts";
 import { MountIndex } from "../mountinfo/mount-index.ts";
 import type { MountInfo } from "../mountinfo/types.ts";
+import { requireString } from "./caller-input.ts";
 
 /**
  * The mounts at or under prefix, deepest in the mount tree first (by parent links, not by
  * path length: a mount stacked on /a is deeper than /a itself, and mount ids are reused).
  */
 export function unmountOrder(mounts: readonly MountInfo[], prefix: string): MountInfo[] {
-  return deepestFirst(mounts.filter((m) => isPathUnder(m.mountpoint, prefix)));
+  requireMountTable(mounts, "unmount order");
+  requireString(prefix, "prefix", "unmount order");
+  const p = cleanPath(prefix);
+  return deepestFirst(
+    mounts.filter((m, i) => {
+      if (typeof m?.mountpoint !== "string") requireMountRow(m, i, "unmount order");
+      return under(cleanPath(m.mountpoint), p);
+    }),
+  );
 }
 
 /**
@@ -19,6 +29,11 @@ export function unmountOrder(mounts: readonly MountInfo[], prefix: string): Moun
  * are its parent's children), unlike unmountOrder's everything at or under a path.
  */
 export function subtreeUnmountOrder(mounts: readonly MountInfo[], top: MountInfo): MountInfo[] {
+  requireMountTable(mounts, "subtree unmount order");
+  for (let i = 0; i < mounts.length; i++) {
+    if (typeof mounts[i]?.mountpoint !== "string") requireMountRow(mounts[i], i, "subtree unmount order");
+  }
+  requireMountInfo(top, "top", "subtree unmount order");
   return new MountIndex(mounts).subtree(top);
 }
 
@@ -29,7 +44,7 @@ export function subtreeUnmountOrder(mounts: readonly MountInfo[], top: MountInfo
 export function mountsBelow(mounts: readonly MountInfo[], target: string): MountInfo[] {
   const top = lookupMount(mounts, target);
   if (top === undefined || top.mountpoint !== target) return [];
-  return subtreeUnmountOrder(mounts, top).filter((m) => m.id !== top.id);
+  return new MountIndex(mounts).subtree(top).filter((m) => m.id !== top.id);
 }
 
 /** The mounts given, deepest in the mount tree (by parent links within the list) first. */

@@ -3,7 +3,7 @@
  * kernel cannot be made to return on demand (EBUSY at a chosen step, ECHILD from a helper),
  * while every other call goes to the real kernel.
  */
-import { SyscallError } from "../errors.ts";
+import { PlanError, shownValue, SyscallError } from "../errors.ts";
 import type { Syscalls } from "./seam.ts";
 
 export interface Fault {
@@ -29,6 +29,29 @@ export interface Fault {
 
 export type FaultPlan = Partial<Record<keyof Syscalls, Fault | readonly Fault[]>>;
 
+/**
+ * A seam and a fault plan as a test or a caller writes them: objects, each fault an object with
+ * its calls ("always" or a list of numbers) and an errno. Checked once, when wrapped: a fault of
+ * the wrong kind was a TypeError at the first call of its syscall, in the middle of the run.
+ */
+function checkFaultPlan(real: unknown, faults: unknown): void {
+  const action = "inject faults";
+  if (typeof real !== "object" || real === null || Array.isArray(real)) throw new PlanError(`${action}: real must be a Syscalls object (libcSyscalls), got ${shownValue(real)}`);
+  if (typeof faults !== "object" || faults === null || Array.isArray(faults)) throw new PlanError(`${action}: faults must be an object of faults by syscall, got ${shownValue(faults)}`);
+  for (const [name, spec] of Object.entries(faults)) {
+    if (spec === undefined) continue;
+    const list: readonly unknown[] = Array.isArray(spec) ? spec : [spec];
+    list.forEach((fault, i) => {
+      const field = Array.isArray(spec) ? `faults.${name}[${i}]` : `faults.${name}`;
+      const { calls, errno } = (fault ?? {}) as { calls?: unknown; errno?: unknown };
+      const callsOk = calls === "always" || (Array.isArray(calls) && calls.every((n) => Number.isInteger(n)));
+      if (typeof fault !== "object" || fault === null || !callsOk || !Number.isInteger(errno)) {
+        throw new PlanError(`${action}: ${field} must be a fault {calls: "always" or [numbers], errno}, got ${shownValue(fault)}`);
+      }
+    });
+  }
+}
+
 export interface InjectedSyscalls extends Syscalls {
   /** how many times each syscall was called, faulted calls included */
   readonly counts: Record<string, number>;
@@ -38,6 +61,7 @@ export interface InjectedSyscalls extends Syscalls {
 
 /** Wrap a seam so the calls the plan names fail; all others are passed through. */
 export function injectFaults(real: Syscalls, faults: FaultPlan): InjectedSyscalls {
+  checkFaultPlan(real, faults);
   const counts: Record<string, number> = {};
   const log: unknown[][] = [];
   const wrapped: Record<string, unknown> = { counts, log };

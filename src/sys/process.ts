@@ -18,7 +18,7 @@
  */
 import { ptr } from "bun:ffi";
 import { Errno } from "../errno.ts";
-import { PlanError, SyscallError } from "../errors.ts";
+import { PlanError, shownValue, SyscallError } from "../errors.ts";
 import { FD_CLOEXEC, fdFlags, O, writeAll } from "./fd.ts";
 import { bindLibc, lastErrno, nulRefused, syscallFailure } from "./libc.ts";
 import { SIGSET_BYTES } from "./sigset.ts";
@@ -105,6 +105,10 @@ export type ProcessStdio = "capture" | "capture-each" | "inherit" | "stdout-to-s
  */
 export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment(), stdio: ProcessStdio = "capture"): ProcessExit {
   checkSpawnStrings(path, argv, env);
+  if (stdio !== "capture" && stdio !== "capture-each" && stdio !== "inherit" && stdio !== "stdout-to-stderr") {
+    // anything else was read as "capture": a caller's "pipe" kept the output it meant to show
+    throw new PlanError(`run ${path}: stdio must be "capture", "capture-each", "inherit" or "stdout-to-stderr", got ${shownValue(stdio)}`);
+  }
   if (stdio === "inherit" || stdio === "stdout-to-stderr") {
     const pid = spawn(path, argv, env, { stdoutToStderr: stdio === "stdout-to-stderr" });
     return { pid, ...decodeStatus(waitFor(pid, path)), output: "" };
@@ -276,21 +280,16 @@ function expectZero(rc: number, path: string): void {
  * another kind is the caller's mistake (a PlanError), where `${5}` would have passed "5".
  */
 function checkSpawnStrings(path: unknown, argv: unknown, env: unknown): void {
-  if (typeof path !== "string") throw new PlanError(`run a process: path must be a string, got ${kindOf(path)}`);
+  if (typeof path !== "string") throw new PlanError(`run a process: path must be a string, got ${shownValue(path)}`);
   if (path.includes("\0")) throw nulRefused("posix_spawn(3)", "path", [path]);
   for (const [name, list] of [["argv", argv], ["env", env]] as const) {
-    if (!Array.isArray(list)) throw new PlanError(`run ${path}: ${name} must be a list of strings, got ${kindOf(list)}`);
+    if (!Array.isArray(list)) throw new PlanError(`run ${path}: ${name} must be a list of strings, got ${shownValue(list)}`);
     for (let i = 0; i < list.length; i++) {
       const item: unknown = list[i];
-      if (typeof item !== "string") throw new PlanError(`run ${path}: ${name}[${i}] must be a string, got ${kindOf(item)}`);
+      if (typeof item !== "string") throw new PlanError(`run ${path}: ${name}[${i}] must be a string, got ${shownValue(item)}`);
       if (item.includes("\0")) throw nulRefused("posix_spawn(3)", `${name}[${i}]`, [path]);
     }
   }
-}
-
-/** What a value that should have been a string is, for a message. */
-function kindOf(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "string" ? JSON.stringify(value) : typeof value;
 }
 
 /** A NULL-terminated char *[] and the buffers its pointers point into (keep them alive). */

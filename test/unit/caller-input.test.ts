@@ -195,7 +195,7 @@ describe("the option helpers, given what is no option text", () => {
     refused(() => classifyOptions(value as string[]), `parse options: options must be a list of strings, got ${shown}`);
     refused(() => classifyOptions(["ro", value] as string[]), `parse options: options[1] must be a string, got ${shown}`);
     refused(() => tokenizeOptionArgs(value as string[]), `parse options: option texts must be a list of strings, got ${shown}`);
-    refused(() => tokenizeOptionArgs(["ro", value] as string[]), `parse options: option text must be a string, got ${shown}`);
+    refused(() => tokenizeOptionArgs(["ro", value] as string[]), `parse options: option texts[1] must be a string, got ${shown}`);
     refused(() => joinData(value as string[]), `join data: items must be a list of strings, got ${shown}`);
     refused(() => joinData(["size=1m", value] as string[]), `join data: items[1] must be a string, got ${shown}`);
   });
@@ -341,7 +341,7 @@ describe("paths given to the unmount family, loop devices and lookups", () => {
     refused(() => parseMountInfo(undefined as unknown as string), "parse mountinfo: expected the table's text, got undefined");
     refused(() => findmntJson(undefined as unknown as typeof table), "findmnt JSON: expected a list of mounts, got undefined");
     refused(() => findmntTable(table, ["TARGET", "NOPE"]), /^findmnt table: unknown column "NOPE"; known: TARGET, /);
-    refused(() => findmntTable([null] as unknown as typeof table), "findmnt table: mounts[0] must be a mount (an object), got null");
+    refused(() => findmntTable([null] as unknown as typeof table), "findmnt table: mounts[0] must be a MountInfo (an object as parseMountInfo makes), got null");
     for (const pid of [0, -1, 1.5, NaN, "../1", "self/../1"]) {
       refused(() => readMountInfo(pid as number), /^read mountinfo: pid must be a process id/);
     }
