@@ -320,6 +320,10 @@ const CASES: Record<string, readonly Case[]> = {
     ["a number seam", () => lib.mount(ok, "/mnt/x", wrong({ facts, sys: 5 })), "options: sys must be a Syscalls object (libcSyscalls), got 5"],
     ["a number batch", () => lib.mount(ok, "/mnt/x", wrong({ ...options, batch: 5 })), "options: batch must be a batch's shared state, got 5"],
     ["a number targetRoot", () => lib.mount(ok, "/mnt/x", wrong({ ...options, targetRoot: 5 })), "options: targetRoot must be a string, got 5"],
+    // the only field given: the shared context is used, and the root was a TypeError at the mount point's pinning
+    ["a number targetRoot alone", () => lib.mount(ok, "/nonexistent/mountkit-test-target", wrong({ targetRoot: 5 })), "options: targetRoot must be a string, got 5"],
+    // read when a helper runs, after the first syscalls: refused before them
+    ["an unknown helperStdio", () => lib.mount(ok, "/mnt/x", wrong({ ...options, helperStdio: "pipe" })), 'options: helperStdio must be "capture", "capture-each", "inherit" or "stdout-to-stderr", got "pipe"'],
   ],
   mountMakingTarget: [["null facts", () => lib.mountMakingTarget(ok, "/mnt/x", wrong({ sys: noSyscalls, facts: null })), "options: facts must be the kernel's facts (kernelFacts()), got null"]],
   unmount: [
