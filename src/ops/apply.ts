@@ -138,7 +138,11 @@ export function planApply(text: string, options: ApplyOptions = {}): { request: 
 export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions & Pick<BatchOptions, "mkdirRoots">, action: string): PlannedEntry[] {
   const canonical = canonicalRoot(root);
   const ctx = opsContext(options);
-  if (!entries.some((e) => hasTransform(e.mount.type))) return planInRoot(entries, canonical, ctx, action, true);
+  if (!entries.some((e) => hasTransform(e.mount.type))) {
+    // as runEntries: a mkdir root that is missing, or /, is bad input whatever the list holds
+    mkdirRootsOf(options);
+    return planInRoot(entries, canonical, ctx, action, true);
+  }
   // containerd's transforms: the temp mounts on their (future) temp directories, then the real
   // mounts with the templates filled. The kernel is not asked about the real mounts' options:
   // what they name exists only once the temp mounts do.
