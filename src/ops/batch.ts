@@ -17,7 +17,7 @@ import { Errno } from "../errno.ts";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isPathUnder } from "../mountinfo/lookup.ts";
 import { checkBatchEntries, entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
-import { optionalString, requireOptionsObject } from "../plan/caller-input.ts";
+import { optionalString, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { hasTransform } from "../plan/activation.ts";
 import { nameEntry, planBatch, planEach, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
 import { mkdirRootsOf, runActivatedBatch } from "./activation.ts";
@@ -153,6 +153,8 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
 
 /** runBatch of entries ops/ made itself (entriesFromMounts, an fstab's, apply's): not walked again. */
 export function runEntries(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
+  // called once an entry stands: a number was a TypeError then, the entry undone
+  if (options.onEntry !== undefined && typeof options.onEntry !== "function") requireFunction(options.onEntry, "onEntry", "options");
   const action = options.action ?? "mount batch";
   // containerd's mount transformers (format/, mkdir/): temp mounts first (ops/activation.ts)
   if (entries.some((e) => hasTransform(e.mount.type))) {

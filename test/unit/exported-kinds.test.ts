@@ -348,7 +348,11 @@ const CASES: Record<string, readonly Case[]> = {
     ["a list testOptions", () => lib.unmountMountTable(wrong({ ...options, testOptions: ["ro"] })), "umount -a: testOptions must be a string, got a list"],
     ["a number fake", () => lib.unmountMountTable(wrong({ ...options, fakeUnmounts: 5 })), "options: fakeUnmounts must be a FakeUnmounts (new FakeUnmounts(table)), got 5"],
   ],
-  mountAll: [["a string", () => lib.mountAll(wrong("tmpfs"), "/r", options), 'mount all: expected a list of Mounts, got "tmpfs"']],
+  mountAll: [
+    ["a string", () => lib.mountAll(wrong("tmpfs"), "/r", options), 'mount all: expected a list of Mounts, got "tmpfs"'],
+    // called once an entry stands: it was a TypeError there
+    ["a number onEntry", () => lib.mountAll([ok], "/r", wrong({ ...options, onEntry: 5 })), "options: onEntry must be a function, got 5"],
+  ],
   runBatch: [
     ["null options", () => lib.runBatch([], "/r", wrong(null)), OPTIONS_NULL("mount batch")],
     ["a string", () => lib.runBatch(wrong("tmpfs"), "/r", options), 'mount batch: expected a list of batch entries (entriesFromMounts), got "tmpfs"'],
@@ -424,9 +428,16 @@ const CASES: Record<string, readonly Case[]> = {
 
 // the async calls: a rejected promise with the PlanError, before fn runs or anything is mounted
 const ASYNC_CASES: Record<string, readonly Case[]> = {
-  withTempMount: [["no fn", () => lib.withTempMount([ok], wrong(undefined), options), "temp mount: fn must be a function, got undefined"]],
+  withTempMount: [
+    ["no fn", () => lib.withTempMount([ok], wrong(undefined), options), "temp mount: fn must be a function, got undefined"],
+    ["a string onBatchWarning", () => lib.withTempMount([ok], () => 1, wrong({ ...options, onBatchWarning: "warn" })), 'options: onBatchWarning must be a function, got "warn"'],
+  ],
   withReadonlyTempMount: [["a string", () => lib.withReadonlyTempMount(wrong("tmpfs"), () => 1, options), 'temp mount: expected a list of Mounts, got "tmpfs"']],
-  withMountsFromText: [["no fn", () => lib.withMountsFromText("[]", options, wrong(5)), "with-mounts: fn must be a function, got 5"]],
+  withMountsFromText: [
+    ["no fn", () => lib.withMountsFromText("[]", options, wrong(5)), "with-mounts: fn must be a function, got 5"],
+    // called once the mounts stand (with their warnings): it was a TypeError there
+    ["a number onBatchWarning", () => lib.withMountsFromText("[]", wrong({ ...options, root: "/", onBatchWarning: 5 }), () => 1), "options: onBatchWarning must be a function, got 5"],
+  ],
   withBatch: [
     ["no batch", () => lib.withBatch(wrong({}), () => 1), "with batch: batch must be a mounted batch (an object with release()), got an object"],
     ["no fn", () => lib.withBatch(wrong({ release() {} }), wrong("fn")), 'with batch: fn must be a function, got "fn"'],
