@@ -20,7 +20,7 @@ import { planEnv, readyToRun } from "./mount.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
 import { mkdirRootsOf } from "./activation.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
-import { optionalPath, requireOptionsObject } from "../plan/caller-input.ts";
+import { optionalPath, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
 export interface ApplyOptions extends BatchOptions {
@@ -68,6 +68,8 @@ function checkApplyCall(text: unknown, options: ApplyOptions): void {
   if (typeof text !== "string") throw new PlanError(`${action}: expected the input's text (a JSON mount list or OCI config), got ${shownValue(text)}`);
   optionalPath(options.root, "root", action);
   optionalPath(options.file, "file", action);
+  // called while the input is read, before any other option is checked (opsContext)
+  if (options.warn !== undefined && typeof options.warn !== "function") requireFunction(options.warn, "warn", "options");
 }
 
 /**

@@ -73,6 +73,9 @@ function notMountInfos(call: (v: never) => unknown, action: string): Case[] {
   ];
 }
 
+/** An OCI config whose root.readonly apply warns about as it reads the input. */
+const OCI_READONLY_ROOT = JSON.stringify({ ociVersion: "1.0.0", root: { path: "/nonexistent/mountkit-test-root", readonly: true }, mounts: [] });
+
 const OPTIONS_NULL = (action: string) => `${action}: options must be an object, got null`;
 
 const CASES: Record<string, readonly Case[]> = {
@@ -361,7 +364,11 @@ const CASES: Record<string, readonly Case[]> = {
     ["a number createTarget", () => lib.runBatch(wrong([{ ...lib.entriesFromMounts([ok])[0], createTarget: 0o755 }]), "/r", options), "mount batch: entries[0].createTarget must be {mode} with a mode from 0 to 0o7777, got 493"],
   ],
   applyText: [["a list as options", () => lib.applyText("[]", wrong([options])), "apply: options must be an object, got a list"]],
-  planApply: [["a number", () => lib.planApply(wrong(5), options), "apply: expected the input's text (a JSON mount list or OCI config), got 5"]],
+  planApply: [
+    ["a number", () => lib.planApply(wrong(5), options), "apply: expected the input's text (a JSON mount list or OCI config), got 5"],
+    // called as the input is read (an OCI root.readonly): it was a TypeError there
+    ["a number warn", () => lib.planApply(OCI_READONLY_ROOT, wrong({ ...options, warn: 5 })), "options: warn must be a function, got 5"],
+  ],
   parseApplyInput: [
     ["null options", () => lib.parseApplyInput("[]", wrong(null)), OPTIONS_NULL("apply")],
     ["a number name", () => lib.parseApplyInput("[]", wrong({ name: 5 })), "apply: name must be a string, got 5"],
