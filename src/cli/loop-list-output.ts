@@ -5,7 +5,7 @@
  */
 import type { LoopDevice } from "../ops/loop-list.ts";
 import { UsageError } from "./args.ts";
-import { displayWidth, safeEncode } from "../mountinfo/findmnt.ts";
+import { encodeCell, textWidth } from "../mountinfo/findmnt.ts";
 
 interface Column {
   readonly header: string;
@@ -89,13 +89,13 @@ export function needsBackingIdentity(columns: readonly string[]): boolean {
 export function formatLoopTable(devices: readonly LoopDevice[], columnNames: readonly string[] = DEFAULT_LOOP_COLUMNS, noHeadings = false, asciiOnly = false): string {
   if (devices.length === 0) return "";
   const columns = columnNames.map((name) => COLUMNS.get(name)!);
-  const cells = devices.map((d) => columns.map((c) => safeEncode(c.text(d), asciiOnly)));
+  const cells = devices.map((d) => columns.map((c) => encodeCell(c.text(d), asciiOnly)));
   const rows = noHeadings ? cells : [columns.map((c) => c.header), ...cells];
   // the header counts for the widths even when it is not printed, as libsmartcols counts it;
   // a cell's width is the terminal's columns (é is one, a CJK character two), not its length
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => displayWidth(row[i]!))));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => textWidth(row[i]!))));
   const last = columns.length - 1;
-  const pad = (cell: string, i: number) => " ".repeat(widths[i]! - displayWidth(cell));
+  const pad = (cell: string, i: number) => " ".repeat(widths[i]! - textWidth(cell));
   const line = (row: readonly string[]) => row.map((cell, i) => (columns[i]!.right ? pad(cell, i) + cell : i === last ? cell : cell + pad(cell, i))).join(" ");
   return rows.map((row) => `${line(row)}\n`).join("");
 }

@@ -14,6 +14,7 @@ import { isErrno, MountFailedError, MountkitError, PlanError, renamedPaths, Sysc
 import { planActivation, type Activation, type MkdirAction, type TempMount } from "../plan/activation.ts";
 import { requireList, requirePath } from "../plan/caller-input.ts";
 import { canonicalRoot } from "./resolve.ts";
+import { absolutePath } from "../sys/cwd.ts";
 import type { BatchEntry } from "../plan/batch-entry.ts";
 import { LAYER_RESOLVE } from "../plan/idmap-steps.ts";
 import { loopMethod } from "../plan/loop.ts";
@@ -173,18 +174,22 @@ class TempMounts {
 }
 
 /**
- * The caller's mkdir roots (BatchOptions.mkdirRoots), canonical. "/" is refused: a mount list
- * could then make a directory anywhere, and a root is a directory it owns.
+ * The caller's mkdir roots (BatchOptions.mkdirRoots): each canonical, and as the caller named it
+ * (made absolute) where that differs: a list spells its paths as its maker spells the root
+ * (containerd's /var/lib/containerd, a symlink to another disk). Both name one directory: the
+ * name is resolved as realpath resolved it. "/" is refused:
+ * a mount list could then make a directory anywhere, and a root is a directory it owns.
  */
 export function mkdirRootsOf(options: { readonly mkdirRoots?: readonly string[] }): string[] {
   const roots = options.mkdirRoots;
   if (roots === undefined) return [];
   requireList(roots, "mkdirRoots", "mount list");
-  return roots.map((root, i) => {
+  return roots.flatMap((root, i) => {
     requirePath(root, `mkdirRoots[${i}]`, "mount list");
     const canonical = canonicalRoot(root, "mkdir root");
     if (canonical === "/") throw new PlanError(`mkdir root ${quotePath(root)}: / would let a mount list make directories anywhere`, { hint: "name the directory the list's directories belong in (containerd's root, /var/lib/containerd)" });
-    return canonical;
+    const named = absolutePath(root);
+    return named === canonical ? [canonical] : [canonical, named];
   });
 }
 

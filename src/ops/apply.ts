@@ -20,7 +20,7 @@ import { planEnv, readyToRun } from "./mount.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
 import { mkdirRootsOf } from "./activation.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
-import { optionalPath, requireOptionsObject } from "../plan/caller-input.ts";
+import { optionalPath, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { absolutePath } from "../sys/cwd.ts";
 
 export interface ApplyOptions extends BatchOptions {
@@ -68,6 +68,8 @@ function checkApplyCall(text: unknown, options: ApplyOptions): void {
   if (typeof text !== "string") throw new PlanError(`${action}: expected the input's text (a JSON mount list or OCI config), got ${shownValue(text)}`);
   optionalPath(options.root, "root", action);
   optionalPath(options.file, "file", action);
+  // called while the input is read, before any other option is checked (opsContext)
+  if (options.warn !== undefined && typeof options.warn !== "function") requireFunction(options.warn, "warn", "options");
 }
 
 /**
@@ -138,7 +140,11 @@ export function planApply(text: string, options: ApplyOptions = {}): { request: 
 export function planEntries(entries: readonly BatchEntry[], root: string, options: OpsOptions & Pick<BatchOptions, "mkdirRoots">, action: string): PlannedEntry[] {
   const canonical = canonicalRoot(root);
   const ctx = opsContext(options);
-  if (!entries.some((e) => hasTransform(e.mount.type))) return planInRoot(entries, canonical, ctx, action, true);
+  if (!entries.some((e) => hasTransform(e.mount.type))) {
+    // as runEntries: a mkdir root that is missing, or /, is bad input whatever the list holds
+    mkdirRootsOf(options);
+    return planInRoot(entries, canonical, ctx, action, true);
+  }
   // containerd's transforms: the temp mounts on their (future) temp directories, then the real
   // mounts with the templates filled. The kernel is not asked about the real mounts' options:
   // what they name exists only once the temp mounts do.

@@ -17,10 +17,10 @@ import { Errno } from "../errno.ts";
 import { BatchError, MountFailedError, MountkitError, PlanError, SyscallError } from "../errors.ts";
 import { isPathUnder } from "../mountinfo/lookup.ts";
 import { checkBatchEntries, entriesFromMounts, DEFAULT_TARGET_MODE, type BatchEntry } from "../plan/batch-entry.ts";
-import { optionalString, requireOptionsObject } from "../plan/caller-input.ts";
+import { optionalString, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { hasTransform } from "../plan/activation.ts";
 import { nameEntry, planBatch, planEach, planEntry, readOnlyLaterPlan } from "../plan/batch-plan.ts";
-import { runActivatedBatch } from "./activation.ts";
+import { mkdirRootsOf, runActivatedBatch } from "./activation.ts";
 import type { Mount } from "../plan/mount-request.ts";
 import type { Plan } from "../plan/steps.ts";
 import { openBatchShared } from "./batch-shared.ts";
@@ -64,8 +64,9 @@ export interface BatchOptions extends OpsOptions {
   /**
    * Directories beneath which a list's X-containerd.mkdir.path may make directories, besides
    * its own temp mounts (containerd's mount manager allows its target dir and the roots given
-   * to WithAllowedRoot, the containerd root): each must exist and is taken canonical; "/" is
-   * refused. Made through the directory's fd, never following a symlink out of it.
+   * to WithAllowedRoot, the containerd root): each must exist, "/" is refused, and a path is
+   * allowed beneath it as named or as canonical. Made through the directory's fd, never
+   * following a symlink out of it.
    */
   mkdirRoots?: readonly string[];
 }
@@ -152,11 +153,16 @@ export function runBatch(entries: readonly BatchEntry[], root: string, options: 
 
 /** runBatch of entries ops/ made itself (entriesFromMounts, an fstab's, apply's): not walked again. */
 export function runEntries(entries: readonly BatchEntry[], root: string, options: BatchOptions = {}): BatchOutcome {
+  // called once an entry stands: a number was a TypeError then, the entry undone
+  if (options.onEntry !== undefined && typeof options.onEntry !== "function") requireFunction(options.onEntry, "onEntry", "options");
   const action = options.action ?? "mount batch";
   // containerd's mount transformers (format/, mkdir/): temp mounts first (ops/activation.ts)
   if (entries.some((e) => hasTransform(e.mount.type))) {
-    return runActivatedBatch(entries, options, action, (system) => runEntries(system, root, options));
+    // the real mounts have no transform: their roots were read with the list's
+    return runActivatedBatch(entries, options, action, (system) => runEntries(system, root, { ...options, mkdirRoots: undefined }));
   }
+  // a list without mkdir options reads no mkdir root, but one that is missing, or /, is bad input all the same
+  if (options.mkdirRoots !== undefined) mkdirRootsOf(options);
   const canonical = canonicalRoot(root);
   const base = opsContext(options);
   const shared = openBatchShared(base.facts);

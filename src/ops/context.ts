@@ -6,6 +6,7 @@ import type { KernelFacts } from "../plan/facts.ts";
 import { PlanError, quotePath, shownValue } from "../errors.ts";
 import { optionalPath, requirePath } from "../plan/caller-input.ts";
 import { libcSyscalls, type ProcessStdio, type Syscalls } from "../sys/seam.ts";
+import { PROCESS_STDIO, stdioNames } from "../sys/process.ts";
 import type { BatchShared } from "./batch-shared.ts";
 import { kernelFacts } from "./features.ts";
 import { checkRetryPolicy, type RetryPolicy } from "./retry.ts";
@@ -149,6 +150,8 @@ export function opsContext(options: OpsOptions = NO_OPTIONS): OpsContext {
     options.remountReplaces === undefined &&
     options.stop === undefined
   ) {
+    // the one field read later that the shared context leaves out (mount() runs in it)
+    if (options.targetRoot !== undefined) optionalPath(options.targetRoot, "targetRoot", "options");
     const facts = kernelFacts();
     if (defaultContext === undefined || defaultContext.facts !== facts) {
       defaultContext = { sys: libcSyscalls, facts, log: undefined };
@@ -200,6 +203,9 @@ function checkOpsOptions(options: OpsOptions): void {
     if (!options.helperDir.startsWith("/")) throw new PlanError(`helper dir ${quotePath(options.helperDir)} is not an absolute path`);
   }
   if (options.unmountRetry !== undefined) checkRetryPolicy(options.unmountRetry, "options: unmountRetry");
+  // read when a helper runs, after the mount's first syscalls: runProcess would refuse it there
+  const { helperStdio } = options;
+  if (helperStdio !== undefined && !PROCESS_STDIO.includes(helperStdio)) throw new PlanError(`options: helperStdio must be ${stdioNames()}, got ${shownValue(helperStdio)}`);
   const { stop } = options;
   if (stop !== undefined && (typeof stop !== "object" || stop === null || typeof stop.arm !== "function" || typeof stop.requested !== "function")) {
     throw new PlanError(`options: stop must be an object with arm() and requested(), got ${shownValue(stop)}`);

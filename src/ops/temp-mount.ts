@@ -44,6 +44,7 @@ export async function withTempMount<T>(mounts: readonly Mount[], fn: (dir: strin
 export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (dir: string) => T | Promise<T>, options: TempMountOptions = {}): Promise<T> {
   // checked before the dir is made and the mounts made: not a TypeError once they stand
   requireFunction(fn, "fn", "temp mount");
+  checkOnBatchWarning(options);
   const { sys } = opsContext(options);
   const dir = makeTempDir("mount");
   let batch: MountedBatch;
@@ -124,6 +125,15 @@ export async function withReadonlyTempMount<T>(mounts: readonly Mount[], fn: (di
   // as withTempMount names them (readonlyMounts would say "read-only mounts")
   checkMountList(mounts, "temp mount");
   return withTempMount(readonlyMounts(mounts), fn, options);
+}
+
+/**
+ * A caller's onBatchWarning: a function, checked before anything is mounted. It is called once
+ * the mounts stand, before fn: a number there was a TypeError that left them mounted.
+ */
+export function checkOnBatchWarning(options: Pick<TempMountOptions, "onBatchWarning">): void {
+  const { onBatchWarning } = options;
+  if (onBatchWarning !== undefined && typeof onBatchWarning !== "function") requireFunction(onBatchWarning, "onBatchWarning", "options");
 }
 
 /** rmdir(dir); the failure as a MountkitError, or undefined. Never throws: callers are cleaning up. */

@@ -10,7 +10,7 @@ import { applyRequest, type ApplyOptions } from "./apply.ts";
 import { batchOwnWarnings, runEntries } from "./batch.ts";
 import { opsContext } from "./context.ts";
 import { topMountIds, unmountAbove } from "./mounted-above.ts";
-import { withBatch, withTempEntries, type TempMountOptions } from "./temp-mount.ts";
+import { checkOnBatchWarning, withBatch, withTempEntries, type TempMountOptions } from "./temp-mount.ts";
 
 export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing">, Pick<TempMountOptions, "onBatchWarning"> {
   /** every mount read-only (withReadonlyTempMount's rewrite) */
@@ -24,6 +24,7 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   requireOptionsObject(options, "with-mounts");
   // undefined, as for every other call's options, is none (it was a TypeError at options.readonly)
   options ??= {};
+  checkOnBatchWarning(options);
   // messages about the input name with-mounts, as those of the run do
   const request = applyRequest(text, { action: "with-mounts", ...options });
   const rewrite = (entries: typeof request.input.entries) => {

@@ -94,6 +94,14 @@ export interface ProcessExit {
  */
 export type ProcessStdio = "capture" | "capture-each" | "inherit" | "stdout-to-stderr";
 
+/** Every ProcessStdio, for the checks of a caller's value (runProcess, OpsOptions.helperStdio). */
+export const PROCESS_STDIO: readonly ProcessStdio[] = ["capture", "capture-each", "inherit", "stdout-to-stderr"];
+
+/** "capture", "capture-each", "inherit" or "stdout-to-stderr": the values, for a message. */
+export function stdioNames(): string {
+  return `${PROCESS_STDIO.slice(0, -1).map((s) => JSON.stringify(s)).join(", ")} or ${JSON.stringify(PROCESS_STDIO.at(-1))}`;
+}
+
 /**
  * Run path with argv (argv[0] included) and env ("NAME=value" items; this process's
  * environment when omitted), and wait for it; its stdio as `stdio` says. What a helper's
@@ -105,9 +113,9 @@ export type ProcessStdio = "capture" | "capture-each" | "inherit" | "stdout-to-s
  */
 export function runProcess(path: string, argv: readonly string[], env: readonly string[] = currentEnvironment(), stdio: ProcessStdio = "capture"): ProcessExit {
   checkSpawnStrings(path, argv, env);
-  if (stdio !== "capture" && stdio !== "capture-each" && stdio !== "inherit" && stdio !== "stdout-to-stderr") {
+  if (!PROCESS_STDIO.includes(stdio)) {
     // anything else was read as "capture": a caller's "pipe" kept the output it meant to show
-    throw new PlanError(`run ${path}: stdio must be "capture", "capture-each", "inherit" or "stdout-to-stderr", got ${shownValue(stdio)}`);
+    throw new PlanError(`run ${path}: stdio must be ${stdioNames()}, got ${shownValue(stdio)}`);
   }
   if (stdio === "inherit" || stdio === "stdout-to-stderr") {
     const pid = spawn(path, argv, env, { stdoutToStderr: stdio === "stdout-to-stderr" });

@@ -384,6 +384,37 @@ describe("mkdir roots (containerd's WithAllowedRoot): X-containerd.mkdir.path be
     }
   });
 
+  test("a root named through a symlink (containerd's root on another disk): the list's paths spelled through it are allowed, and made in the directory it names", () => {
+    fresh("activate-mkdir-root-link");
+    const store = dir("store");
+    mkdirSync(join(store, "snap"));
+    const named = s.path("containerd");
+    symlinkSync(store, named);
+    const root = dir("root");
+    unmountAfter(root);
+    const outcome = mountAll([snapshotOverlay(join(named, "snap"))], root, { mkdirRoots: [named] });
+    expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["overlay"]);
+    expect(statSync(join(store, "snap", "fs")).mode & 0o7777).toBe(0o751);
+    expect(statSync(join(store, "snap", "work")).isDirectory()).toBe(true);
+    outcome.release();
+  });
+
+  test("apply --mkdir-root that does not exist, or /, is refused (exit 1) though the list has no mkdir option; nothing mounted", () => {
+    fresh("activate-mkdir-root-unused");
+    const root = dir("root");
+    unmountAfter(root);
+    const file = s.path("list.json");
+    writeFileSync(file, JSON.stringify([{ type: "tmpfs", source: "tmpfs", target: "/", options: ["size=1m"] }]));
+    for (const bad of [s.path("no-such-store"), "/"]) {
+      for (const dry of [["--dry-run"], []]) {
+        expect(cli(["apply", ...dry, "--root", root, "--mkdir-root", bad, file])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^mountkit: mkdir root /) });
+        expect(mountsUnder(root)).toEqual([]);
+      }
+    }
+    expect(caught(() => mountAll([{ type: "tmpfs", source: "tmpfs", options: [] }], root, { mkdirRoots: ["/"] }))).toBeInstanceOf(MountkitError);
+    expect(mountsUnder(root)).toEqual([]);
+  });
+
   test("apply --mkdir-root: the dry run names the mkdir beneath the root, making nothing; the real run mounts", () => {
     fresh("activate-mkdir-root-cli");
     const store = dir("store");

@@ -73,6 +73,9 @@ function notMountInfos(call: (v: never) => unknown, action: string): Case[] {
   ];
 }
 
+/** An OCI config whose root.readonly apply warns about as it reads the input. */
+const OCI_READONLY_ROOT = JSON.stringify({ ociVersion: "1.0.0", root: { path: "/nonexistent/mountkit-test-root", readonly: true }, mounts: [] });
+
 const OPTIONS_NULL = (action: string) => `${action}: options must be an object, got null`;
 
 const CASES: Record<string, readonly Case[]> = {
@@ -320,6 +323,10 @@ const CASES: Record<string, readonly Case[]> = {
     ["a number seam", () => lib.mount(ok, "/mnt/x", wrong({ facts, sys: 5 })), "options: sys must be a Syscalls object (libcSyscalls), got 5"],
     ["a number batch", () => lib.mount(ok, "/mnt/x", wrong({ ...options, batch: 5 })), "options: batch must be a batch's shared state, got 5"],
     ["a number targetRoot", () => lib.mount(ok, "/mnt/x", wrong({ ...options, targetRoot: 5 })), "options: targetRoot must be a string, got 5"],
+    // the only field given: the shared context is used, and the root was a TypeError at the mount point's pinning
+    ["a number targetRoot alone", () => lib.mount(ok, "/nonexistent/mountkit-test-target", wrong({ targetRoot: 5 })), "options: targetRoot must be a string, got 5"],
+    // read when a helper runs, after the first syscalls: refused before them
+    ["an unknown helperStdio", () => lib.mount(ok, "/mnt/x", wrong({ ...options, helperStdio: "pipe" })), 'options: helperStdio must be "capture", "capture-each", "inherit" or "stdout-to-stderr", got "pipe"'],
   ],
   mountMakingTarget: [["null facts", () => lib.mountMakingTarget(ok, "/mnt/x", wrong({ sys: noSyscalls, facts: null })), "options: facts must be the kernel's facts (kernelFacts()), got null"]],
   unmount: [
@@ -344,7 +351,11 @@ const CASES: Record<string, readonly Case[]> = {
     ["a list testOptions", () => lib.unmountMountTable(wrong({ ...options, testOptions: ["ro"] })), "umount -a: testOptions must be a string, got a list"],
     ["a number fake", () => lib.unmountMountTable(wrong({ ...options, fakeUnmounts: 5 })), "options: fakeUnmounts must be a FakeUnmounts (new FakeUnmounts(table)), got 5"],
   ],
-  mountAll: [["a string", () => lib.mountAll(wrong("tmpfs"), "/r", options), 'mount all: expected a list of Mounts, got "tmpfs"']],
+  mountAll: [
+    ["a string", () => lib.mountAll(wrong("tmpfs"), "/r", options), 'mount all: expected a list of Mounts, got "tmpfs"'],
+    // called once an entry stands: it was a TypeError there
+    ["a number onEntry", () => lib.mountAll([ok], "/r", wrong({ ...options, onEntry: 5 })), "options: onEntry must be a function, got 5"],
+  ],
   runBatch: [
     ["null options", () => lib.runBatch([], "/r", wrong(null)), OPTIONS_NULL("mount batch")],
     ["a string", () => lib.runBatch(wrong("tmpfs"), "/r", options), 'mount batch: expected a list of batch entries (entriesFromMounts), got "tmpfs"'],
@@ -353,7 +364,11 @@ const CASES: Record<string, readonly Case[]> = {
     ["a number createTarget", () => lib.runBatch(wrong([{ ...lib.entriesFromMounts([ok])[0], createTarget: 0o755 }]), "/r", options), "mount batch: entries[0].createTarget must be {mode} with a mode from 0 to 0o7777, got 493"],
   ],
   applyText: [["a list as options", () => lib.applyText("[]", wrong([options])), "apply: options must be an object, got a list"]],
-  planApply: [["a number", () => lib.planApply(wrong(5), options), "apply: expected the input's text (a JSON mount list or OCI config), got 5"]],
+  planApply: [
+    ["a number", () => lib.planApply(wrong(5), options), "apply: expected the input's text (a JSON mount list or OCI config), got 5"],
+    // called as the input is read (an OCI root.readonly): it was a TypeError there
+    ["a number warn", () => lib.planApply(OCI_READONLY_ROOT, wrong({ ...options, warn: 5 })), "options: warn must be a function, got 5"],
+  ],
   parseApplyInput: [
     ["null options", () => lib.parseApplyInput("[]", wrong(null)), OPTIONS_NULL("apply")],
     ["a number name", () => lib.parseApplyInput("[]", wrong({ name: 5 })), "apply: name must be a string, got 5"],
@@ -420,9 +435,16 @@ const CASES: Record<string, readonly Case[]> = {
 
 // the async calls: a rejected promise with the PlanError, before fn runs or anything is mounted
 const ASYNC_CASES: Record<string, readonly Case[]> = {
-  withTempMount: [["no fn", () => lib.withTempMount([ok], wrong(undefined), options), "temp mount: fn must be a function, got undefined"]],
+  withTempMount: [
+    ["no fn", () => lib.withTempMount([ok], wrong(undefined), options), "temp mount: fn must be a function, got undefined"],
+    ["a string onBatchWarning", () => lib.withTempMount([ok], () => 1, wrong({ ...options, onBatchWarning: "warn" })), 'options: onBatchWarning must be a function, got "warn"'],
+  ],
   withReadonlyTempMount: [["a string", () => lib.withReadonlyTempMount(wrong("tmpfs"), () => 1, options), 'temp mount: expected a list of Mounts, got "tmpfs"']],
-  withMountsFromText: [["no fn", () => lib.withMountsFromText("[]", options, wrong(5)), "with-mounts: fn must be a function, got 5"]],
+  withMountsFromText: [
+    ["no fn", () => lib.withMountsFromText("[]", options, wrong(5)), "with-mounts: fn must be a function, got 5"],
+    // called once the mounts stand (with their warnings): it was a TypeError there
+    ["a number onBatchWarning", () => lib.withMountsFromText("[]", wrong({ ...options, root: "/", onBatchWarning: 5 }), () => 1), "options: onBatchWarning must be a function, got 5"],
+  ],
   withBatch: [
     ["no batch", () => lib.withBatch(wrong({}), () => 1), "with batch: batch must be a mounted batch (an object with release()), got an object"],
     ["no fn", () => lib.withBatch(wrong({ release() {} }), wrong("fn")), 'with batch: fn must be a function, got "fn"'],

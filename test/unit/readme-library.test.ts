@@ -37,7 +37,7 @@ function mentionedNames(section: string): string[] {
 
 /** Option names and fields the section writes in code spans that are not exports. */
 const NOT_EXPORTS = new Set([
-  "cleanupErrors", "errnoName", "helperDir", "helperStdio", "externalHelpers", "noMtab", "noCanonicalize",
+  "cleanupErrors", "errnoName", "helperDir", "helperStdio", "targetRoot", "externalHelpers", "noMtab", "noCanonicalize",
   "target", "syscall", "errno", "paths", "hint", "retry", "fd", "close", "recursive",
   "arm", "requested", "reason", "during", "reusedDevice", "noOverlap",
 ]);
