@@ -18,7 +18,7 @@ import type { Syscalls } from "../sys/seam.ts";
 
 
 export type TempMountOptions = Omit<MountAllOptions, "keepGoing" | "action" | "releaseStacks"> & {
-  /** called with each of the batch's own warnings once it has mounted (no outcome is returned to show them) */
+  /** called with each of the batch's own warnings once it has mounted, before fn (no outcome is returned to show them); one that throws is released as fn would be */
   onBatchWarning?: (warning: MountkitError) => void;
 };
 
@@ -58,7 +58,6 @@ export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (di
       { ...options, action: `temp mount ${dir}`, releaseStacks: true },
     );
     if (outcome.error) throw outcome.error;
-    for (const w of batchOwnWarnings(outcome)) options.onBatchWarning?.(w);
     batch = outcome;
   } catch (err) {
     const leftover = removeDir(dir, sys);
@@ -66,8 +65,18 @@ export async function withTempEntries<T>(entries: readonly BatchEntry[], fn: (di
     if (leftover && (err instanceof MountkitError || err instanceof RunStopped)) err.cleanupErrors.push(leftover);
     throw err;
   }
-  // As containerd: rmdir even after a failed unmount; it then fails, harmlessly.
-  return withBatch(batch, () => fn(dir), () => removeDir(dir, sys));
+  // As containerd: rmdir even after a failed unmount; it then fails, harmlessly. The batch's
+  // warnings are told as fn's run starts: a callback that throws is released as fn would be.
+  return withBatch(batch, () => fnAfterWarnings(batch, options, () => fn(dir)), () => removeDir(dir, sys));
+}
+
+/**
+ * fn, after the batch's own warnings went to options.onBatchWarning: inside withBatch's run, so
+ * that a callback that throws leaves nothing mounted (it was thrown with the batch standing).
+ */
+export function fnAfterWarnings<T>(batch: MountedBatch, options: Pick<TempMountOptions, "onBatchWarning">, fn: () => T | Promise<T>): T | Promise<T> {
+  for (const w of batchOwnWarnings(batch)) options.onBatchWarning?.(w);
+  return fn();
 }
 
 /**

@@ -7,10 +7,10 @@ import { DEFAULT_TARGET_MODE, readOnlyAtTheEnd, withTargetCreated } from "../pla
 import { readonlyMounts } from "../plan/mount-helpers.ts";
 import { requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { applyRequest, type ApplyOptions } from "./apply.ts";
-import { batchOwnWarnings, runEntries } from "./batch.ts";
+import { runEntries } from "./batch.ts";
 import { opsContext } from "./context.ts";
 import { topMountIds, unmountAbove } from "./mounted-above.ts";
-import { checkOnBatchWarning, withBatch, withTempEntries, type TempMountOptions } from "./temp-mount.ts";
+import { checkOnBatchWarning, fnAfterWarnings, withBatch, withTempEntries, type TempMountOptions } from "./temp-mount.ts";
 
 export interface WithMountsOptions extends Omit<ApplyOptions, "keepGoing">, Pick<TempMountOptions, "onBatchWarning"> {
   /** every mount read-only (withReadonlyTempMount's rewrite) */
@@ -46,7 +46,6 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
   }
   const outcome = runEntries(rewrite(request.input.entries), request.root, { ...options, action: request.action });
   if (outcome.error) throw outcome.error;
-  for (const w of batchOwnWarnings(outcome)) options.onBatchWarning?.(w);
   // A root that was there before: only what fn stacked on our mounts comes off with them.
   const ours = topMountIds(outcome.targets);
   const release = () => {
@@ -58,5 +57,5 @@ export async function withMountsFromText<T>(text: string, options: WithMountsOpt
       outcome.release();
     }
   };
-  return withBatch({ ...outcome, release }, () => fn(outcome.root));
+  return withBatch({ ...outcome, release }, () => fnAfterWarnings(outcome, options, () => fn(outcome.root)));
 }

@@ -171,4 +171,24 @@ describe("the batch's own warnings reach onBatchWarning (with-mounts returns no 
     }
     expect(mountinfoText()).toBe(before);
   });
+
+  test("a callback that throws: fn is not run and the mounts are released, as when fn throws; with --root and in a temp root", async () => {
+    fresh("wm-batch-warning-throws");
+    const root = s.path("root");
+    mkdirSync(root);
+    const before = mountinfoText();
+    for (const options of [{ root, mkdir: true }, {}]) {
+      const sys = injectFaults(libcSyscalls, { close: { calls: [1], errno: Errno.EIO, when: "after" } });
+      let ran = false;
+      const thrown = new Error("the caller's callback failed");
+      const err = await rejection(
+        withMountsFromText(tmpfsList("/a"), { ...options, sys, onBatchWarning: () => { throw thrown; } }, () => {
+          ran = true;
+        }),
+      );
+      expect(err).toBe(thrown);
+      expect(ran).toBe(false);
+      expect(mountinfoText()).toBe(before);
+    }
+  });
 });
