@@ -93,15 +93,19 @@ describe("umount -a through a link named umount", () => {
 
   test("-r: a mount that stays busy is remounted read-only (warned, exit 0), the rest unmounted", () => {
     const { umount, a } = setUp("umount-a-r");
+    // Only this test's mounts (-O picks their size, which no mount of the machine has): the
+    // remount of a busy one is its superblock's, seen in every namespace. With -t tmpfs alone it
+    // remounted every tmpfs kept busy here by a mount of another type under it read-only for the
+    // whole machine: /run with a ramfs under it (systemd's /run/credentials), /tmp on tmpfs.
     const script = `
       set -e
-      mount -t tmpfs outer "$A"; mkdir "$A/busy" "$A/free"
-      mount -t tmpfs busy "$A/busy"; mount -t tmpfs free "$A/free"
+      mount -t tmpfs -o size=1028k outer "$A"; mkdir "$A/busy" "$A/free"
+      mount -t tmpfs -o size=1028k busy "$A/busy"; mount -t tmpfs -o size=1028k free "$A/free"
       (cd "$A/busy" && exec sleep 600) & holder=$!
       trap 'kill $holder' EXIT # whatever happens: it holds this namespace and its mounts
       while [ "$(readlink /proc/$holder/cwd)" != "$A/busy" ]; do sleep 0.01; done
       set +e
-      "$UMOUNT" -a -r -t tmpfs; echo "exit=$?"; echo @@MARK@@
+      "$UMOUNT" -a -r -t tmpfs -O size=1028k; echo "exit=$?"; echo @@MARK@@
       cat /proc/self/mountinfo`;
     const { code, parts, stderr } = inOwnNamespace(script, { A: a, UMOUNT: umount });
     expect(code).toBe(0);
