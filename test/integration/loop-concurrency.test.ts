@@ -65,6 +65,15 @@ function expectAllSucceeded(results: readonly (CliResult & { command: string })[
   expect(results.filter((r) => r.code !== 0)).toEqual([]);
 }
 
+/**
+ * One device for the image in this round. When there are more, what the commands said shows
+ * beside the count: a lock one waited out (held by another process all that time) is warned of.
+ */
+function expectOneDevice(round: number, devices: readonly string[], results: readonly CliResult[]): void {
+  const said = results.map((r) => r.stderr).filter(Boolean);
+  expect({ round, devices: devices.length, said }).toEqual({ round, devices: 1, said });
+}
+
 /** The source of the mount on target (its device), undefined when nothing is mounted there. */
 const sourceAt = (target: string) => mountsAt(target).at(-1)?.source;
 
@@ -166,7 +175,7 @@ describe("one image mounted from many processes at once", () => {
         const results = await runAtOnce(targets.map((t) => [BINARY, "mount", "-o", "loop", img, t]), { ...process.env, MOUNTKIT_STRATEGY: strategy });
         expectAllSucceeded(results);
         const devices = loopDevicesOf(img).sysfs;
-        expect([round, devices.length]).toEqual([round, 1]);
+        expectOneDevice(round, devices, results);
         expect(targets.map(sourceAt)).toEqual(targets.map(() => devices[0]));
         await unmountAndExpectFreed([img], targets);
       }
@@ -214,7 +223,7 @@ describe("one image mounted from many processes at once", () => {
       // a read-only mount of a filesystem mounted read-write already is refused, whoever came first
       expect(results.filter((r, i) => r.code !== 0 && !(readOnly(i) && r.code === 32 && /mount\(2\): EBUSY .* is already mounted on .*, read-write: mount it read-write here too/.test(r.stderr)))).toEqual([]);
       const devices = loopDevicesOf(img).sysfs;
-      expect([round, devices.length]).toEqual([round, 1]);
+      expectOneDevice(round, devices, results);
       expect(targets.filter((_, i) => !readOnly(i)).map(sourceAt)).toEqual(targets.filter((_, i) => !readOnly(i)).map(() => devices[0]));
       await unmountAndExpectFreed([img], targets);
     }
@@ -227,7 +236,7 @@ describe("one image mounted from many processes at once", () => {
       const results = await runAtOnce(Array.from({ length: 6 }, () => [BINARY, "loop", "attach", "-L", img]));
       expectAllSucceeded(results);
       const devices = loopDevicesOf(img).sysfs;
-      expect([round, devices.length]).toEqual([round, 1]);
+      expectOneDevice(round, devices, results);
       expect(new Set(results.map((r) => r.stdout.trim()))).toEqual(new Set(devices));
       detachLoopDevicesOf(img);
       await expectFreed(img);

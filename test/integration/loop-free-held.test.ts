@@ -24,7 +24,7 @@ import { LOOP_CONTROL_PATH } from "../../src/sys/loop.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
 import { BINARY } from "../support/cli.ts";
-import { whileFreeDeviceHeld } from "../support/loop-holder.ts";
+import { ensureAnotherFreeLoopDevice, whileFreeDeviceHeld } from "../support/loop-holder.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { workspace } from "../support/workspace.ts";
@@ -135,6 +135,8 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
       const t = dir("m");
       unmountAfter(t);
       await whileFreeDeviceHeld(async (held) => {
+        // the case: another device is free (a machine that makes them only as GET_FREE asks may have none)
+        cleanups.push(ensureAnotherFreeLoopDevice(held));
         // before, each of LOOP_ATTACH_BUSY's 99 tries got the held device again (EBUSY), ~25 s
         const rec = givingHeld(held);
         const sys = injectFaults(rec.sys, {});

@@ -438,15 +438,17 @@ describe("loop set-capacity (losetup -c, --set-capacity)", () => {
       const err = caught(() => setLoopCapacity(path)) as MountFailedError;
       expect(err).toBeInstanceOf(MountFailedError);
     }
-    // not attached (another process may attach the free device meanwhile: then another)
+    // not attached (another process may attach the free device meanwhile, before either asks: then another)
     let free = "";
     let ours = { code: 0, stdout: "", stderr: "" };
-    for (let attempt = 0; attempt < 5 && ours.code !== 32; attempt++) {
+    let theirs = { code: 0, stdout: "", stderr: "" };
+    for (let attempt = 0; attempt < 5 && (ours.code !== 32 || theirs.code !== 1); attempt++) {
       free = losetup(["-f"]).stdout.trim();
       ours = cli(["loop", "set-capacity", free]);
+      theirs = losetup(["-c", free]);
     }
     expect(ours).toEqual({ code: 32, stdout: "", stderr: `mountkit: set the capacity of ${free}: ioctl(LOOP_SET_CAPACITY): ENXIO (No such device or address) (the device is not attached to a file)\n` });
-    expect(losetup(["-c", free])).toMatchObject({ code: 1, stderr: `losetup: ${free}: set capacity failed: No such device or address\n` });
+    expect(theirs).toMatchObject({ code: 1, stderr: `losetup: ${free}: set capacity failed: No such device or address\n` });
     // several, one missing: the others resized, exit 64
     const img = fileOf("img", MiB);
     const device = attached([img]);

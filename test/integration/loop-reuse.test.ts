@@ -306,7 +306,7 @@ describe("the image mounted on the target already", () => {
     await expectFreed(img);
   });
 
-  test("the library: a device attached by hand, read-only, mounted there: a PlanError before the read-only retry; its fd closed, the device left attached", () => {
+  test("the library: a device attached by hand, read-only, mounted there: a PlanError before the read-only retry; its fd closed, the device left attached", async () => {
     fresh("mounted-there-by-hand");
     const img = image();
     const t = dir("m");
@@ -325,7 +325,8 @@ describe("the image mounted on the target already", () => {
       unmountAll(t);
       detachLoopDevicesOf(img);
     }
-    expect(loopDevicesOf(img).sysfs).toEqual([]);
+    // detached at its last close: another opener (udev's blkid probe) defers it a moment
+    await expectFreed(img);
   });
 
   test("elsewhere in the other read-only state: the kernel's EBUSY names where, as mount(8)'s 'already mounted on'; a device named directly too", async () => {
@@ -587,7 +588,8 @@ test("umount IMAGE (util-linux): the mount of the one loop device attached to it
   expect(sourceAt(t)).toBe(byHand);
   const d = runCli(["umount", "-d", byHand]);
   expect(d.code).toBe(0);
-  expect(loopDevicesOf(img).sysfs).toEqual([other]);
+  // the kernel detaches it at its last close: another opener (udev's blkid probe) defers it a moment
+  await expectFreedBut(img, other);
 });
 
 test("/proc/partitions unreadable: no look, a device of its own is attached (as containerd does), and the log says why", () => {

@@ -10,6 +10,7 @@ import { readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY } from "../support/cli.ts";
 import { runToolIn } from "../support/mounts-left.ts";
+import { NO_SUCH_PID } from "../support/processes.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { callNumber, signalledAt, STATX_OF_NO_TYPE } from "../support/signal-at-call.ts";
 import { workspace } from "../support/workspace.ts";
@@ -101,7 +102,7 @@ const ROWS: readonly Row[] = [
   { name: "-f, loop= that is no loop device", image: true, args: ["-f", "-o", `loop=${NOT_A_LOOP_DEVICE}`, "img", "d"], util: 32 },
 
   // -N: a namespace that cannot be entered is mount(8)'s system error, 2
-  { name: "-N of no process", args: ["-N", "999999", "-t", "tmpfs", "x", "d"], util: 2, says: /open\(2\): ENOENT .*no process 999999/ },
+  { name: "-N of no process", args: ["-N", NO_SUCH_PID, "-t", "tmpfs", "x", "d"], util: 2, says: new RegExp(`open\\(2\\): ENOENT .*no process ${NO_SUCH_PID}`) },
   { name: "-N of a missing file", args: ["-N", "nosuch", "-t", "tmpfs", "x", "d"], util: 2, says: /open\(2\): ENOENT/ },
   { name: "-N of a file that is no namespace", args: ["-N", "f", "-t", "tmpfs", "x", "d"], util: 2, says: /setns\(2\): EINVAL .*f is not a mount namespace file/ },
 

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { parseMountInfo } from "../../src/mountinfo/parse.ts";
+import type { MountInfo } from "../../src/mountinfo/types.ts";
 import { UMOUNT_ALL_DEFAULT_TYPES } from "../../src/ops/unmount-table.ts";
 import { matchFstype } from "../../src/plan/fstab.ts";
 import { BINARY } from "../support/cli.ts";
@@ -18,6 +19,12 @@ const ws = workspace();
 function inOwnNamespace(script: string, env: Record<string, string>): { code: number; parts: string[]; stderr: string } {
   const run = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, ...env } });
   return { code: run.exitCode ?? -1, parts: run.stdout.toString().split("@@MARK@@\n"), stderr: run.stderr.toString() };
+}
+
+/** The mount path is on in table: the one at the deepest mount point above it (the top one of a stack). */
+function mountHolding(table: readonly MountInfo[], path: string): MountInfo | undefined {
+  const above = table.filter((m) => path === m.mountpoint || path.startsWith(m.mountpoint === "/" ? "/" : `${m.mountpoint}/`));
+  return above.reduce<MountInfo | undefined>((deepest, m) => (deepest === undefined || m.mountpoint.length >= deepest.mountpoint.length ? m : deepest), undefined);
 }
 
 /** A fresh scratch dir with a link named umount to the binary, and a directory `a` to mount on. */
@@ -59,9 +66,11 @@ describe("umount -a through a link named umount", () => {
     expect(at(afterTable, join(a, "inner"))).toEqual([]);
     expect(at(afterTable, a)).toEqual(["tmpfs"]);
     expect(at(afterTable, join(a, "side"))).toEqual(["ramfs"]);
-    // every tmpfs left holds a mount of another type, and was said to be busy; no other type went
+    // every tmpfs left was said to be busy, and holds a mount of another type, or is where this
+    // test runs from (a checkout on tmpfs: the shell's working directory, the binary); no other type went
+    const runFrom = [process.cwd(), BINARY].map((path) => mountHolding(afterTable, path)?.id);
     for (const m of afterTable.filter((m) => m.fstype === "tmpfs")) {
-      expect(afterTable.some((c) => c.parent === m.id)).toBe(true);
+      expect({ left: m.mountpoint, holds: afterTable.some((c) => c.parent === m.id) || runFrom.includes(m.id) }).toEqual({ left: m.mountpoint, holds: true });
       expect(lines).toContain(busy(m.mountpoint));
     }
     expect(afterTable.filter((m) => m.fstype !== "tmpfs").length).toBe(beforeTable.filter((m) => m.fstype !== "tmpfs").length);
@@ -93,15 +102,19 @@ describe("umount -a through a link named umount", () => {
 
   test("-r: a mount that stays busy is remounted read-only (warned, exit 0), the rest unmounted", () => {
     const { umount, a } = setUp("umount-a-r");
+    // Only this test's mounts (-O picks their size, which no mount of the machine has): the
+    // remount of a busy one is its superblock's, seen in every namespace. With -t tmpfs alone it
+    // remounted every tmpfs kept busy here by a mount of another type under it read-only for the
+    // whole machine: /run with a ramfs under it (systemd's /run/credentials), /tmp on tmpfs.
     const script = `
       set -e
-      mount -t tmpfs outer "$A"; mkdir "$A/busy" "$A/free"
-      mount -t tmpfs busy "$A/busy"; mount -t tmpfs free "$A/free"
+      mount -t tmpfs -o size=1028k outer "$A"; mkdir "$A/busy" "$A/free"
+      mount -t tmpfs -o size=1028k busy "$A/busy"; mount -t tmpfs -o size=1028k free "$A/free"
       (cd "$A/busy" && exec sleep 600) & holder=$!
       trap 'kill $holder' EXIT # whatever happens: it holds this namespace and its mounts
       while [ "$(readlink /proc/$holder/cwd)" != "$A/busy" ]; do sleep 0.01; done
       set +e
-      "$UMOUNT" -a -r -t tmpfs; echo "exit=$?"; echo @@MARK@@
+      "$UMOUNT" -a -r -t tmpfs -O size=1028k; echo "exit=$?"; echo @@MARK@@
       cat /proc/self/mountinfo`;
     const { code, parts, stderr } = inOwnNamespace(script, { A: a, UMOUNT: umount });
     expect(code).toBe(0);

@@ -8,6 +8,7 @@ import { chmodSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY } from "../support/cli.ts";
 import { PRINT_EXIT_AND_MOUNTS_LEFT, runToolIn } from "../support/mounts-left.ts";
+import { NO_SUCH_PID } from "../support/processes.ts";
 import { requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
 
@@ -80,7 +81,7 @@ const CASES: Case[] = [
   { name: "-a with an operand", setup: MINE, args: ["-a", "m"] },
   // umount(8) 2.38 has no -T; the link reads that fstab (README, multi-call)
   { name: "-a -T FSTAB", setup: `${MINE}; : > fstab`, args: ["-a", "-T", "fstab"], differs: { util: 1, link: 0 } },
-  { name: "-N, no such process", setup: MINE, args: ["-N", "999999", "m"] },
+  { name: "-N, no such process", setup: MINE, args: ["-N", NO_SUCH_PID, "m"] },
   { name: "-N, no namespace file", setup: MINE, args: ["-N", "/etc/passwd", "m"] },
   { name: "-a -t proc: /proc goes, and the table with it", setup: "", args: ["-a", "-t", "proc"] },
   { name: "-a -O, one busy, one not", setup: `${MINE}; mkdir n; mount -t tmpfs -o size=1028k tn n; ${BUSY}`, args: ["-a", ...PICK_MINE] },

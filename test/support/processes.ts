@@ -6,6 +6,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Syscalls, ExitingChild } from "../../src/sys/seam.ts";
 
+/**
+ * A pid no process can have: above the kernel's PID_MAX_LIMIT (4194304 on 64-bit). 999999 could
+ * be a live process where kernel.pid_max is 4194304 (systemd sets it so) and the pids have
+ * climbed that far.
+ */
+export const NO_SUCH_PID = "999999999";
+
 /** Pids whose parent is this process, with their state (Z for a zombie). */
 export function children(): { pid: number; state: string }[] {
   const found: { pid: number; state: string }[] = [];
