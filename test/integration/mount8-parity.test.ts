@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY } from "../support/cli.ts";
-import { runToolIn } from "../support/mounts-left.ts";
+import { runToolIn, withAnyLoopDevice } from "../support/mounts-left.ts";
 import { NO_SUCH_PID } from "../support/processes.ts";
 import { mountsUnder, requireRootNamespace } from "../support/root.ts";
 import { callNumber, signalledAt, STATX_OF_NO_TYPE } from "../support/signal-at-call.ts";
@@ -141,9 +141,6 @@ function rowDir(row: Row, index: number, tool: string): string {
   return d;
 }
 
-/** Loop device names differ between two runs: the mounts left, read alike. */
-const anyLoop = (left: readonly string[]): string[] => left.map((l) => l.replace(/\/dev\/loop\d+/g, "/dev/loopN"));
-
 describe("the link named mount beside util-linux mount(8)", () => {
   test.each(ROWS.map((row, index) => [row.name, row, index] as const))("%s", (_name, row, index) => {
     const s = ws.fresh(`mount8-parity-${index}`);
@@ -161,7 +158,7 @@ describe("the link named mount beside util-linux mount(8)", () => {
     if (row.says !== undefined) expect(ours.stderr).toMatch(row.says);
     // what util-linux's left, or where the link fails on purpose, what the setup mounted alone
     const expected = ours.code === util.code || ours.code === 0 ? util.left : runToolIn(rowDir(row, index, "setup"), setup, "true", []).left;
-    expect(anyLoop(ours.left)).toEqual(anyLoop(expected));
+    expect(withAnyLoopDevice(ours.left)).toEqual(withAnyLoopDevice(expected));
   });
 });
 

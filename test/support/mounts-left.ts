@@ -22,6 +22,13 @@ export function exitAndMountsLeft(output: string): { code: number; left: string[
   return { code: Number(first!.slice(5)), left };
 }
 
+/**
+ * The mounts left as two runs are compared: each got the loop device free at its moment (the
+ * first one's device may still be going when the second asks, its last close deferred), so
+ * /dev/loopN reads alike.
+ */
+export const withAnyLoopDevice = (left: readonly string[]): string[] => left.map((l) => l.replace(/\/dev\/loop\d+/g, "/dev/loopN"));
+
 /** What runToolIn's tool said and left. */
 export interface ToolOutcome {
   code: number;
@@ -34,10 +41,12 @@ export interface ToolOutcome {
  * setup then `TOOL 'ARG'...` in a shell (cwd $D, which is dir; $MK the binary) in a private mount
  * namespace of its own: its exit code, its stderr and the mounts it left, as print prints them
  * after it (PRINT_EXIT_AND_MOUNTS_LEFT, or a script printing `exit=N` then a line per mount).
+ * With expand, `TOOL "ARG"...`: a variable in an argument ($D, or $L that setup set) is its value.
  */
-export function runToolIn(dir: string, setup: string, tool: string, args: readonly string[], print = PRINT_EXIT_AND_MOUNTS_LEFT): ToolOutcome {
-  // in single quotes, as given: a double quote or $ in an argument is the argument's
-  const quoted = args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+export function runToolIn(dir: string, setup: string, tool: string, args: readonly string[], print = PRINT_EXIT_AND_MOUNTS_LEFT, expand = false): ToolOutcome {
+  // in single quotes, as given: a double quote or $ in an argument is the argument's; in double
+  // quotes (expand), $ alone is the shell's
+  const quoted = args.map((a) => (expand ? `"${a.replace(/["\\`]/g, "\\$&")}"` : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
   // \040 and the like stay escaped, as mountinfo writes them
   const script = ["set -u", `cd "$D"`, setup, `${tool} ${quoted} 2>"$D/.stderr"`, print, `cat "$D/.stderr" >&2; rm "$D/.stderr"`].join("\n");
   const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], { env: { ...process.env, D: dir, MK: BINARY } });

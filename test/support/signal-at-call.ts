@@ -79,3 +79,28 @@ export function callsOf(log: string, argv: readonly string[], syscall: string, e
  * mount failure) at a chosen call.
  */
 export const STATX_OF_NO_TYPE = `@arg5=${["ff170000", "00100000", "0000000000000000", "02000000", "00000000", "00000000", "edf1"].join("")}`;
+
+/**
+ * signalledAt at the first call of syscall whose traced line matches, counted in a run with no
+ * signal (callNumber), whose effects undo() takes back before the signalled run. The count can
+ * differ between two runs where the calls before that one depend on the machine: a loop mount
+ * asks LOOP_GET_STATUS64 of every loop device /proc/partitions lists, which another process (or
+ * a detach the kernel made at a last close, after udev's probe) changes between the runs, and a
+ * free device another process took first is asked for again. A run whose signal landed on
+ * another call is undone, counted and made again, 5 times at most; the run returned is the last.
+ */
+export async function signalledAtFirst(
+  logs: { count: string; signalled: string },
+  argv: readonly string[],
+  at: { syscall: string; match: RegExp; signal: string },
+  undo: () => void | Promise<void>,
+  env?: Record<string, string | undefined>,
+): Promise<SignalledRun & { when: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const when = callNumber(logs.count, argv, at.syscall, at.match, env);
+    await undo();
+    const run = signalledAt(logs.signalled, argv, { syscall: at.syscall, when, signal: at.signal }, env);
+    if (at.match.test(run.calls[when - 1] ?? "") || attempt === 5) return { ...run, when };
+    await undo();
+  }
+}
