@@ -54,7 +54,7 @@ export function createUsernsFd(pair: IdMappingPair, sys: Syscalls): number {
   try {
     // Each file takes its namespace from the child (alive or a zombie) when it is opened;
     // writes through them act on that namespace, not on the child. The child exits meanwhile,
-    // on another CPU, so the reap below rarely waits (the seed's holder waited to be killed:
+    // on another CPU, so the reap below has less to wait for (the seed's holder waited to be killed:
     // docs/idmap.md).
     uidMap = sys.open(`${proc}uid_map`, O.WRONLY | O.CLOEXEC);
     setgroups = sys.open(`${proc}setgroups`, O.WRONLY | O.CLOEXEC);

@@ -269,3 +269,22 @@ test("the device added for it refuses the file (EINVAL): that error, not the hel
     expect(loopDevicesOf(img).sysfs).toEqual([]);
   });
 });
+
+test("the added device's removal refused (EBUSY: another process opened it meanwhile): the bind's error still ends the attach, the device is left and said so", async () => {
+  ws.fresh("held-add-remove-refused");
+  const img = image();
+  await whileFreeDeviceHeld(async (held) => {
+    const rec = givingHeld(held, devWithOnly(held, false));
+    const sys = injectFaults(rec.sys, {
+      loopConfigure: { calls: [2], errno: Errno.EINVAL, syscall: "ioctl(LOOP_CONFIGURE)" },
+      loopCtlRemove: { calls: [1], errno: Errno.EBUSY, syscall: "ioctl(LOOP_CTL_REMOVE)" },
+    });
+    const log: string[] = [];
+    const err = caught(() => attachLoop(img, { facts: probeKernelFacts("fd"), sys, log: (line) => log.push(line) })) as SyscallError;
+    expect({ syscall: err.syscall, errno: err.errnoName }).toEqual({ syscall: "ioctl(LOOP_CONFIGURE)", errno: "EINVAL" });
+    expect(rec.added).toHaveLength(1);
+    expect(rec.removed).toEqual([]); // the refusal came before the real call: givingHeld's cleanup removes it
+    expect(log).toContain(`loop: /dev/loop${rec.added[0]} not removed: ioctl(LOOP_CTL_REMOVE): EBUSY: another process has it`);
+    expect(loopDevicesOf(img).sysfs).toEqual([]);
+  });
+});

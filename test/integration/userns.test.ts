@@ -73,7 +73,7 @@ describe("createUsernsFd", () => {
     expect(calls.lastIndexOf("writeOnce")).toBeLessThan(calls.indexOf("waitPidfd"));
   });
 
-  test("the child waits with every signal blocked (no handler of ours runs in it); our mask is restored", () => {
+  test("the child runs with every signal blocked (no handler of ours runs in it); our mask is restored", () => {
     let childMask: bigint | undefined;
     const sys = {
       ...libcSyscalls,
