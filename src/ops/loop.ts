@@ -11,7 +11,7 @@ import { isLoopDevice, loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
 import { readOnlyHelperOptions } from "../plan/helper-options.ts";
 import type { LoopRange } from "../plan/loop-reuse.ts";
-import { ATTACH_LOOP_TERMS, busyLoopDeviceHint, missingLoopDeviceHint, MOUNT_LOOP_TERMS, notLoopDeviceHint, type LoopRequestTerms } from "../plan/loop-request-terms.ts";
+import { addedLoopDeviceLeft, ATTACH_LOOP_TERMS, busyLoopDeviceHint, missingLoopDeviceHint, MOUNT_LOOP_TERMS, notLoopDeviceHint, type LoopRequestTerms, type NamedLoopAdd } from "../plan/loop-request-terms.ts";
 import { checkSectorSize, loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
@@ -30,6 +30,7 @@ import { withLoopSetupLock } from "./loop-lock.ts";
 import { attachErofsDevices } from "./erofs-devices.ts";
 import { dataWithDevices } from "../plan/erofs-devices.ts";
 import { bindRefused, busyLoopState } from "./loop-busy.ts";
+import { addNamedLoopDevice } from "./loop-add.ts";
 import { bindFreeLoopDevice, type HeldLoopDevices, type WhenBusy } from "./loop-free.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
@@ -52,6 +53,8 @@ export interface AttachedLoop {
   readonly readOnly: boolean;
   /** attached before, by someone else (ops/loop-reuse.ts): never detached here */
   readonly reused?: boolean;
+  /** the named device was added for this attach (LOOP_CTL_ADD: setup.addDevice, and the kernel had none) */
+  readonly added?: boolean;
 }
 
 /**
@@ -67,13 +70,18 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
   // sysfs), as util-linux's does; the file is opened by the name given, never by a lexically
   // resolved one (link/../img is another file when link is a symlink to a directory).
   const file = existingRealpath(asked.file) ?? absolutePath(asked.file);
+  // what the ask to add the named device came to (losetup DEV FILE), for the error's hint
+  let added: NamedLoopAdd | undefined;
   try {
     const { setup, backing } = openBacking(asked, ctx);
     try {
       // loop=/dev/loopN: that device, once; no race to retry, a busy one is the caller's error
       if (setup.device !== undefined) {
         const named = setup.device;
-        return bindDevice(setup, file, backing, named, ctx, (err, state) => (err.hint ??= busyLoopDeviceHint(named, terms, state)));
+        // after the file's open: a file that cannot be had adds nothing (losetup adds first)
+        if (setup.addDevice) added = addNamedLoopDevice(named, ctx, control);
+        const bound = bindDevice(setup, file, backing, named, ctx, (err, state) => (err.hint ??= busyLoopDeviceHint(named, terms, state)));
+        return added?.outcome === "added" ? { ...bound, added: true } : bound;
       }
       const ctl = control ?? openLoopControl(sys);
       try {
@@ -91,8 +99,10 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
   } catch (err) {
     if (err instanceof SyscallError && err.hint === undefined) {
       // with the read-only fallback (or -r), an EACCES or EROFS is from opening it even to read
-      err.hint = loopHint(err, asked.file, { device: asked.device, terms, readTried: asked.readOnly || asked.readOnlyFallback, sectorSize: asked.sectorSize });
+      err.hint = loopHint(err, asked.file, { device: asked.device, terms, readTried: asked.readOnly || asked.readOnlyFallback, sectorSize: asked.sectorSize, added });
     }
+    // as losetup, the device added stays: said, so that the caller knows it is there (loop-add.ts says why)
+    if (added?.outcome === "added" && err instanceof MountkitError) err.hint = [err.hint, addedLoopDeviceLeft(asked.device!)].filter(Boolean).join("; ");
     throw err;
   }
 }
@@ -391,6 +401,8 @@ export interface LoopHintContext {
   readonly readTried?: boolean;
   /** the sector size asked, when one was */
   readonly sectorSize?: number | undefined;
+  /** what the ask to add the named device came to, when one was made (loop attach DEV FILE) */
+  readonly added?: NamedLoopAdd | undefined;
 }
 
 /**
@@ -432,7 +444,7 @@ export function loopHint(err: SyscallError, file: string, known: LoopHintContext
     return "no loop device support: load the loop module (modprobe loop)";
   }
   if (device !== undefined && err.errno === Errno.EBUSY) return busyLoopDeviceHint(device, terms);
-  if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return missingLoopDeviceHint(device, terms);
+  if (device !== undefined && err.errno === Errno.ENOENT && err.paths.includes(device)) return missingLoopDeviceHint(device, terms, known.added);
   if (device === undefined) {
     const hint = freeDeviceHint(err);
     if (hint !== undefined) return hint;
@@ -488,7 +500,11 @@ export interface AttachLoopOptions extends OpsOptions {
   partscan?: boolean;
   /** the device's logical sector size in bytes, a power of two from 512 (losetup -b); the kernel's default (512) otherwise */
   sectorSize?: number;
-  /** this device ("/dev/loopN", losetup DEV FILE) instead of a free one; EBUSY when it is attached already */
+  /**
+   * this device ("/dev/loopN", losetup DEV FILE) instead of a free one; EBUSY when it is attached
+   * already. One the kernel does not have is added first (LOOP_CTL_ADD), as losetup adds it, and
+   * stays when the attach then fails (the result's `added` says when it was added).
+   */
   device?: string;
   /** the policy of the race for a free device (EBUSY, ENXIO); LOOP_ATTACH_BUSY by default */
   retry?: RetryPolicy;
@@ -530,7 +546,8 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
     sizeLimit: options.sizeLimit ?? 0,
     partscan: options.partscan ?? false,
     ...(sectorSize === 0 ? {} : { sectorSize }),
-    ...(options.device === undefined ? {} : { device: options.device }),
+    // losetup DEV FILE: a DEV the kernel does not have is added (ops/loop-add.ts)
+    ...(options.device === undefined ? {} : { device: options.device, addDevice: true }),
     method: loopMethod(ctx.facts),
     readOnlyFallback: true, // as losetup: a file that refuses writing is attached read-only
   };

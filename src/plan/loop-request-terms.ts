@@ -103,9 +103,24 @@ export function heldFreeLoopDevicesHint(held: readonly string[], why: string): s
   return `${devices} ${holds} open exclusively (O_EXCL), which keeps the kernel from attaching one, and LOOP_CTL_GET_FREE gives ${held[0]} as the free device each time; no other device could be had (${why}): wait until ${closes} (fuser -v ${held.join(" ")} ${names}), or detach a loop device not in use`;
 }
 
-/** The hint for a named device that does not exist (ENOENT). */
-export function missingLoopDeviceHint(device: string, terms: LoopRequestTerms): string {
-  return `there is no ${device}: name an existing loop device, or ${terms.freeDevice} for a free one`;
+/**
+ * What the ask to add a named device came to (losetup DEV FILE: ops/loop-add.ts): the kernel
+ * added it, had it already (EEXIST), or was not asked or would not (why: "ioctl(LOOP_CTL_ADD): EINVAL").
+ */
+export type NamedLoopAdd = { readonly outcome: "added" } | { readonly outcome: "exists" } | { readonly outcome: "not-added"; readonly why: string };
+
+/** The hint for a named device that does not exist (ENOENT), after the ask to add it (added) when one was made. */
+export function missingLoopDeviceHint(device: string, terms: LoopRequestTerms, added?: NamedLoopAdd): string {
+  const noNode = "but /dev has no node for it: a static /dev, as in a container (mount devtmpfs on /dev, or mknod it)";
+  if (added?.outcome === "added") return `the kernel added ${device} (LOOP_CTL_ADD), ${noNode}`;
+  if (added?.outcome === "exists") return `the kernel has ${device} (LOOP_CTL_ADD: EEXIST), ${noNode}`;
+  const why = added === undefined ? "" : `, and it could not be added (${added.why})`;
+  return `there is no ${device}${why}: name an existing loop device, or ${terms.freeDevice} for a free one`;
+}
+
+/** Said with the error of an attach that failed after it added its named device: it stays, as losetup leaves it. */
+export function addedLoopDeviceLeft(device: string): string {
+  return `${device} was added for this attach (LOOP_CTL_ADD) and is left, as losetup leaves it`;
 }
 
 /** The hint for a name that is no loop device, refused before any syscall. */

@@ -50,6 +50,11 @@ export interface LoopSetup {
   readonly sectorSize?: number;
   /** loop=/dev/loopN: this device rather than a free one from LOOP_CTL_GET_FREE */
   readonly device?: string;
+  /**
+   * losetup DEV FILE: the kernel is asked to add device first (LOOP_CTL_ADD; EEXIST when it has
+   * it), as losetup asks (ops/loop-add.ts). Never for a mount's loop=: mount(8) adds none.
+   */
+  readonly addDevice?: boolean;
   /** LOOP_CONFIGURE (one ioctl, 5.8) or LOOP_SET_FD + LOOP_SET_STATUS64 */
   readonly method: LoopMethod;
   /**

@@ -73,6 +73,23 @@ export function isLoopDevice(path: string): boolean {
   return /^\/dev\/loop\d+$/.test(path);
 }
 
+/** The largest loop device number: a device's minor number has 20 bits (LONGEST_LOOP_NAME). */
+export const LOOP_NUMBER_MAX = 0xfffff;
+
+/**
+ * N when device is the kernel's own name for loop device N (/dev/loopN: no leading zero, N
+ * within the minors' 20 bits), else undefined: the number LOOP_CTL_ADD may be asked to add.
+ * losetup takes any digits after "loop" (sscanf), so its add for /dev/loop07 adds /dev/loop7,
+ * a device it then does not open; and the kernel takes the number as an int (loop_add), so one
+ * past 2^31 would be cut short.
+ */
+export function kernelLoopNumber(device: string): number | undefined {
+  const digits = /^\/dev\/loop(0|[1-9]\d{0,6})$/.exec(device)?.[1];
+  if (digits === undefined) return undefined;
+  const number = Number(digits);
+  return number <= LOOP_NUMBER_MAX ? number : undefined;
+}
+
 /**
  * LOOP_CONFIGURE where the kernel has it (5.8+), unless MOUNTKIT_STRATEGY=legacy asks for the
  * old pair. The kernel's default strategy is about overlay (6.8+) and does not decide this: the

@@ -11,6 +11,7 @@ import { classifyOptions } from "../../src/plan/options.ts";
 import { attachedLoopNames, loopRangeRelation, reuseShortfalls } from "../../src/plan/loop-reuse.ts";
 import { checkSectorSize, loopShownBytes, loopSizeProblem } from "../../src/plan/loop-size.ts";
 import { formatLoopSetup, type LoopSetup } from "../../src/plan/loop-step.ts";
+import { kernelLoopNumber, LOOP_NUMBER_MAX } from "../../src/plan/loop.ts";
 import { partitionNames } from "../../src/plan/proc-partitions.ts";
 import { parseSize } from "../../src/plan/size.ts";
 import { describeStep, formatStep, type MountStep } from "../../src/plan/steps.ts";
@@ -193,6 +194,27 @@ describe("loop=/dev/loopN (util-linux)", () => {
     for (const device of ["/dev/sda", "loop5", "/dev/loop", "/dev/loop5p1"]) {
       expect(() => plan([`loop=${device}`])).toThrow(new RegExp(`loop=${device} is not a loop device`));
     }
+  });
+});
+
+describe("the number LOOP_CTL_ADD may add for a named device (losetup DEV FILE)", () => {
+  test("only the kernel's own name: /dev/loopN, no leading zero, N within the minors' 20 bits", () => {
+    const cases: [string, number | undefined][] = [
+      ["/dev/loop0", 0],
+      ["/dev/loop7", 7],
+      ["/dev/loop100", 100],
+      [`/dev/loop${LOOP_NUMBER_MAX}`, 1048575],
+      [`/dev/loop${LOOP_NUMBER_MAX + 1}`, undefined],
+      ["/dev/loop4294967301", undefined], // 2^32 + 5: the kernel's int would read 5
+      ["/dev/loop07", undefined], // losetup's sscanf adds loop7 for it, a device it does not open
+      ["/dev/loop00", undefined],
+      ["loop7", undefined],
+      ["/dev/loop/7", undefined],
+      ["/dev/loop7p1", undefined],
+      ["/dev/loop", undefined],
+      ["/dev/loop-control", undefined],
+    ];
+    expect(cases.map(([device]) => [device, kernelLoopNumber(device)])).toEqual(cases);
   });
 });
 

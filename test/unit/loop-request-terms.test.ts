@@ -2,6 +2,7 @@
 // loop attach's flags and DEV operand (src/plan/loop-request-terms.ts), from one place.
 import { describe, expect, test } from "bun:test";
 import {
+  addedLoopDeviceLeft,
   ATTACH_LOOP_TERMS,
   busyLoopDeviceHint,
   missingLoopDeviceHint,
@@ -53,6 +54,21 @@ describe("loop attach speaks of its flags and operand (--offset, --sizelimit, DE
       "name one as /dev/loopN, or give no DEV for a free one",
     ]);
     for (const text of [...texts.flatMap((t) => [t.why, t.hint]), ...hints]) expect(text).not.toMatch(/loop=|offset=|sizelimit=|mount \/dev/);
+  });
+});
+
+describe("a named device that does not exist (ENOENT), after the ask to add it (loop attach DEV FILE)", () => {
+  test("added but no node, there already but no node, not added and why; the device added said to be left", () => {
+    expect(missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS, { outcome: "added" })).toBe(
+      "the kernel added /dev/loop5 (LOOP_CTL_ADD), but /dev has no node for it: a static /dev, as in a container (mount devtmpfs on /dev, or mknod it)",
+    );
+    expect(missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS, { outcome: "exists" })).toBe(
+      "the kernel has /dev/loop5 (LOOP_CTL_ADD: EEXIST), but /dev has no node for it: a static /dev, as in a container (mount devtmpfs on /dev, or mknod it)",
+    );
+    expect(missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS, { outcome: "not-added", why: "ioctl(LOOP_CTL_ADD): EINVAL" })).toBe(
+      "there is no /dev/loop5, and it could not be added (ioctl(LOOP_CTL_ADD): EINVAL): name an existing loop device, or give no DEV for a free one",
+    );
+    expect(addedLoopDeviceLeft("/dev/loop5")).toBe("/dev/loop5 was added for this attach (LOOP_CTL_ADD) and is left, as losetup leaves it");
   });
 });
 

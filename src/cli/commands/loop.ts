@@ -88,7 +88,7 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | Sign
     if (flagGiven(argv, ATTACH_FLAGS, "encryption")) throw new UsageError(`loop attach: -e/-E/--encryption: ${LOOP_ENCRYPTION_UNSUPPORTED}`, { hint: LOOP_ENCRYPTION_HINT });
     const args = parseArgs("loop attach", argv, ATTACH_FLAGS);
     if (has(args, "help")) {
-      io.out(formatHelp(LOOP_USAGE.split("\n")[0]!.trim(), "Attach FILE to a free loop device, or to DEV, and print the device.", ATTACH_FLAGS));
+      io.out(formatHelp(LOOP_USAGE.split("\n")[0]!.trim(), "Attach FILE to a free loop device, or to DEV (added first when the kernel has no such device, as losetup adds it), and print the device.", ATTACH_FLAGS));
       return ExitCode.ok;
     }
     if (args.operands.length < 1 || args.operands.length > 2) throw new UsageError("loop attach: give FILE, or DEV FILE (a device of your choice, as losetup DEV FILE)");
@@ -145,7 +145,7 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | Sign
     const sizeWarning = loop.reused ? undefined : loopSizeWarning(file, range, sectorSize || undefined);
     if (sizeWarning !== undefined) warnings.push(sizeWarning);
     for (const warning of warnings) io.err(messageLine(`loop attach: warning: ${warning}`));
-    if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...(warnings.length ? { warnings } : {}) });
+    if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...(loop.added ? { added: true } : {}), ...(warnings.length ? { warnings } : {}) });
     else io.out(`${loop.device}\n`);
     return signal === undefined ? ExitCode.ok : new SignalExit(signal);
   } catch (err) {
