@@ -9,16 +9,16 @@
  * is opened right after, as loop-free.ts opens the one it adds; a static /dev has no node for it,
  * and that open's ENOENT says so (missingLoopDeviceHint).
  *
- * A device added here stays when the attach then fails, as losetup leaves it: its number is the
- * caller's, and another process naming the same one may be between its own LOOP_CTL_ADD (EEXIST)
- * and its open, which a LOOP_CTL_REMOVE would make fail (the kernel refuses the removal only of a
- * device open or bound, not of one about to be opened). An unbound device holds no file; the
- * next attach naming it finds it. (loop-free.ts removes the one it adds: that number was its own.)
+ * A device added here is removed again (LOOP_CTL_REMOVE) when the attach then fails: a failed
+ * attach leaves the system as it found it, where losetup 2.38 leaves the device it added. The
+ * kernel refuses the removal (EBUSY) of a device another process opened or bound meanwhile; that
+ * one stays, and the error says so. (A process that named the same number after this add, got
+ * EEXIST and has not opened it yet would see ENOENT: two callers racing for one new number.)
  */
 import { Errno } from "../errno.ts";
 import { SyscallError } from "../errors.ts";
 import { kernelLoopNumber } from "../plan/loop.ts";
-import type { NamedLoopAdd } from "../plan/loop-request-terms.ts";
+import { addedLoopDeviceLeft, type NamedLoopAdd } from "../plan/loop-request-terms.ts";
 import { O } from "../sys/fd.ts";
 import { LOOP_CONTROL_PATH } from "../sys/loop.ts";
 import type { OpsContext } from "./context.ts";
@@ -60,4 +60,24 @@ export function addNamedLoopDevice(device: string, ctx: OpsContext, control?: nu
 function notAdded(device: string, why: string, ctx: OpsContext): NamedLoopAdd {
   ctx.log?.(`loop: ${device} not added (${why}): opening it as it is`);
   return { outcome: "not-added", why };
+}
+
+/**
+ * Undo addNamedLoopDevice's add after a failed attach: LOOP_CTL_REMOVE of device, through control
+ * when borrowed. undefined once removed; else what to add to the error's hint (the device stays).
+ */
+export function removeNamedLoopDevice(device: string, ctx: OpsContext, control?: number): string | undefined {
+  const number = kernelLoopNumber(device)!;
+  ctx.log?.(`rollback: ioctl(${LOOP_CONTROL_PATH}, LOOP_CTL_REMOVE, ${number})`);
+  let ctl = control;
+  try {
+    ctl ??= ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+    ctx.sys.loopCtlRemove(ctl, number);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err;
+    return addedLoopDeviceLeft(device, `${err.syscall}: ${err.errnoName}`);
+  } finally {
+    if (control === undefined && ctl !== undefined) closeQuietly(ctx.sys, ctl);
+  }
 }

@@ -11,7 +11,7 @@ import { isLoopDevice, loopMethod } from "../plan/loop.ts";
 import type { HelperArguments } from "../plan/external-helper.ts";
 import { readOnlyHelperOptions } from "../plan/helper-options.ts";
 import type { LoopRange } from "../plan/loop-reuse.ts";
-import { addedLoopDeviceLeft, ATTACH_LOOP_TERMS, busyLoopDeviceHint, missingLoopDeviceHint, MOUNT_LOOP_TERMS, notLoopDeviceHint, type LoopRequestTerms, type NamedLoopAdd } from "../plan/loop-request-terms.ts";
+import { ATTACH_LOOP_TERMS, busyLoopDeviceHint, missingLoopDeviceHint, MOUNT_LOOP_TERMS, notLoopDeviceHint, type LoopRequestTerms, type NamedLoopAdd } from "../plan/loop-request-terms.ts";
 import { checkSectorSize, loopShownBytes, loopSizeProblem, SECTOR_BYTES } from "../plan/loop-size.ts";
 import type { LoopMountStep, LoopSetup } from "../plan/loop-step.ts";
 import { MS } from "../plan/flags.ts";
@@ -30,7 +30,7 @@ import { withLoopSetupLock } from "./loop-lock.ts";
 import { attachErofsDevices } from "./erofs-devices.ts";
 import { dataWithDevices } from "../plan/erofs-devices.ts";
 import { bindRefused, busyLoopState } from "./loop-busy.ts";
-import { addNamedLoopDevice } from "./loop-add.ts";
+import { addNamedLoopDevice, removeNamedLoopDevice } from "./loop-add.ts";
 import { bindFreeLoopDevice, type HeldLoopDevices, type WhenBusy } from "./loop-free.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
@@ -101,8 +101,11 @@ export function attachLoopDevice(asked: LoopSetup, ctx: OpsContext, policy: Retr
       // with the read-only fallback (or -r), an EACCES or EROFS is from opening it even to read
       err.hint = loopHint(err, asked.file, { device: asked.device, terms, readTried: asked.readOnly || asked.readOnlyFallback, sectorSize: asked.sectorSize, added });
     }
-    // as losetup, the device added stays: said, so that the caller knows it is there (loop-add.ts says why)
-    if (added?.outcome === "added" && err instanceof MountkitError) err.hint = [err.hint, addedLoopDeviceLeft(asked.device!)].filter(Boolean).join("; ");
+    // the device added for it goes again (losetup leaves it: loop-add.ts); one that cannot is said
+    if (added?.outcome === "added") {
+      const left = removeNamedLoopDevice(asked.device!, ctx, control);
+      if (left !== undefined && err instanceof MountkitError) err.hint = [err.hint, left].filter(Boolean).join("; ");
+    }
     throw err;
   }
 }
@@ -503,7 +506,7 @@ export interface AttachLoopOptions extends OpsOptions {
   /**
    * this device ("/dev/loopN", losetup DEV FILE) instead of a free one; EBUSY when it is attached
    * already. One the kernel does not have is added first (LOOP_CTL_ADD), as losetup adds it, and
-   * stays when the attach then fails (the result's `added` says when it was added).
+   * removed again when the attach then fails (the result's `added` says when it was added).
    */
   device?: string;
   /** the policy of the race for a free device (EBUSY, ENXIO); LOOP_ATTACH_BUSY by default */

@@ -118,9 +118,9 @@ export function missingLoopDeviceHint(device: string, terms: LoopRequestTerms, a
   return `there is no ${device}${why}: name an existing loop device, or ${terms.freeDevice} for a free one`;
 }
 
-/** Said with the error of an attach that failed after it added its named device: it stays, as losetup leaves it. */
-export function addedLoopDeviceLeft(device: string): string {
-  return `${device} was added for this attach (LOOP_CTL_ADD) and is left, as losetup leaves it`;
+/** Said with the error of an attach that failed after it added its named device, which could not be removed again (why: the removal's error). */
+export function addedLoopDeviceLeft(device: string, why: string): string {
+  return `${device} was added for this attach (LOOP_CTL_ADD) and is left: its removal failed (${why}), another process has it open or attached`;
 }
 
 /** The hint for a name that is no loop device, refused before any syscall. */

@@ -68,7 +68,9 @@ describe("a named device that does not exist (ENOENT), after the ask to add it (
     expect(missingLoopDeviceHint("/dev/loop5", ATTACH_LOOP_TERMS, { outcome: "not-added", why: "ioctl(LOOP_CTL_ADD): EINVAL" })).toBe(
       "there is no /dev/loop5, and it could not be added (ioctl(LOOP_CTL_ADD): EINVAL): name an existing loop device, or give no DEV for a free one",
     );
-    expect(addedLoopDeviceLeft("/dev/loop5")).toBe("/dev/loop5 was added for this attach (LOOP_CTL_ADD) and is left, as losetup leaves it");
+    expect(addedLoopDeviceLeft("/dev/loop5", "ioctl(LOOP_CTL_REMOVE): EBUSY")).toBe(
+      "/dev/loop5 was added for this attach (LOOP_CTL_ADD) and is left: its removal failed (ioctl(LOOP_CTL_REMOVE): EBUSY), another process has it open or attached",
+    );
   });
 });
 
