@@ -35,6 +35,7 @@ export { compactLayers, longestCommonPrefix, type Compaction } from "./plan/over
 export type { FsContextStep, FsParam, LayerSource } from "./plan/fs-context-step.ts";
 export type { MountInDirStep } from "./plan/mount-in-dir-step.ts";
 export type { LoopMountStep, LoopSetup } from "./plan/loop-step.ts";
+export type { ErofsFileMountStep } from "./plan/erofs-file-step.ts";
 export { parseSize } from "./plan/size.ts";
 
 // mountinfo

@@ -1,7 +1,8 @@
 /**
  * A batch whose list uses containerd's mount transformers (plan/activation.ts): the mounts
  * before the last transformed one are made on directories of a fresh 0700 temp dir (a loop
- * handler's device attached, with a symlink to it there instead), the X-containerd.mkdir.path
+ * handler's device attached, with a symlink to it there instead; an erofs image mounted from
+ * the file itself where the kernel can: ops/erofs-file.ts), the X-containerd.mkdir.path
  * directories created beneath them and the mkfs/ images made where missing, the real mounts
  * made as a batch on their targets; then the temp mounts are detached, the symlinks removed,
  * the loop handlers' fds closed and the directories removed (rmdir only), whatever the batch's
@@ -25,8 +26,11 @@ import type { BatchOptions, BatchOutcome } from "./batch.ts";
 import { opsContext, type OpsContext } from "./context.ts";
 import { attachLoopDevice } from "./loop.ts";
 import { ensureImage, removeMadeImage, type MadeImage } from "./mkfs-image.ts";
-import { mountOn } from "./mount.ts";
+import { mountOn, planEnv } from "./mount.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { erofsFileBackedRefused } from "./erofs-file.ts";
+import { withErofsFileBacked } from "../plan/erofs-file.ts";
+import type { Plan } from "../plan/steps.ts";
 import { makeTempLocationDir, newTempPath } from "./temp-location.ts";
 import { RunStopped } from "./stop.ts";
 import { unmount } from "./unmount.ts";
@@ -82,13 +86,21 @@ function mountTemps(activation: Activation, made: TempMounts, ctx: OpsContext, o
       }
       makeTempLocationDir(ctx.sys, t.mountPoint, 0o700);
       made.undo.push(() => ctx.sys.rmdir(t.mountPoint));
-      mountOn(t.mount, t.mountPoint, options);
+      mountOn(t.mount, t.mountPoint, options, t.erofs ? erofsHandlerPlan : undefined);
       made.undo.push(() => void unmount(t.mountPoint, { sys: ctx.sys, log: options.log, lazy: true }));
       ctx.log?.(`${action}: ${t.entry.where}: mounted on ${t.mountPoint} (a temp mount of the list)`);
     } catch (err) {
       throw inEntry(err, t.entry, action, `mount on ${t.mountPoint}`);
     }
   }
+}
+
+/**
+ * The plan of an erofs temp mount with containerd's erofs handler's try: the image file itself,
+ * loop devices on ENOTBLK (plan/erofs-file.ts); the dry run shows the same.
+ */
+export function erofsHandlerPlan(plan: Plan, ctx: OpsContext): Plan {
+  return withErofsFileBacked(plan, ctx.facts, planEnv(ctx), erofsFileBackedRefused(ctx.facts));
 }
 
 /** err, its message starting with the action and the entry it happened in. */

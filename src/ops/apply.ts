@@ -18,7 +18,7 @@ import { newTempPath } from "./temp-location.ts";
 import { checkFsParams } from "./fs-params.ts";
 import { planEnv, readyToRun } from "./mount.ts";
 import { checkLoopBackingFiles } from "./loop.ts";
-import { mkdirRootsOf } from "./activation.ts";
+import { erofsHandlerPlan, mkdirRootsOf } from "./activation.ts";
 import { canonicalRoot, resolveInRoot } from "./resolve.ts";
 import { optionalPath, requireFunction, requireOptionsObject } from "../plan/caller-input.ts";
 import { absolutePath } from "../sys/cwd.ts";
@@ -157,7 +157,8 @@ export function planEntries(entries: readonly BatchEntry[], root: string, option
       prepare.push(`attach ${quotePath(t.mount.source)} to a free loop device (${flags}), then symlink(/dev/loopN, ${JSON.stringify(t.mountPoint)}) (containerd's loop handler)`);
       return { entry, target: t.mountPoint, plan: { action: `attach ${quotePath(t.mount.source)} to a loop device`, steps: [] }, prepare };
     }
-    return { entry, target: t.mountPoint, plan: readyToRun(planEntry(entry, t.mountPoint, ctx.facts, planEnv(ctx)), ctx), prepare };
+    const plan = readyToRun(planEntry(entry, t.mountPoint, ctx.facts, planEnv(ctx)), ctx);
+    return { entry, target: t.mountPoint, plan: t.erofs ? erofsHandlerPlan(plan, ctx) : plan, prepare };
   });
   const system = planInRoot(activation.system, canonical, ctx, action, false);
   system[0] = { ...system[0]!, prepare: preparation(activation.systemMkdirs, activation.systemMkfs) };

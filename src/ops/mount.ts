@@ -56,9 +56,10 @@ function placeMount(m: Mount, target: string, options: OpsOptions): { target: st
 
 /**
  * Mount m on exactly target, m.target not read: for callers whose Mount carries its absolute
- * mount point in target (fstab lines, a batch's temp mounts). Same errors as mount().
+ * mount point in target (fstab lines, a batch's temp mounts). Same errors as mount(). handler:
+ * a mount handler's say in the plan before it runs (containerd's manager's erofs handler).
  */
-export function mountOn(m: Mount, target: string, options: OpsOptions = NO_OPTIONS): Plan {
+export function mountOn(m: Mount, target: string, options: OpsOptions = NO_OPTIONS, handler?: (plan: Plan, ctx: OpsContext) => Plan): Plan {
   const ctx = opsContext(options);
   if (options.onlyOnce === true) {
     // the table and the target are read before planning checks the request
@@ -66,7 +67,8 @@ export function mountOn(m: Mount, target: string, options: OpsOptions = NO_OPTIO
     validatePath("target", target);
     refuseMountedAlready(m, target, ctx);
   }
-  const plan = preparePlan(m, target, ctx);
+  const prepared = preparePlan(m, target, ctx);
+  const plan = handler === undefined ? prepared : handler(prepared, ctx);
   try {
     if (options.targetRoot === undefined) runPlan(plan, ctx);
     else runPlanInRoot(plan, options.targetRoot, target, ctx);

@@ -17,6 +17,7 @@ import type { IdmapRunState } from "./idmap-temp.ts";
 import { runFsContextStep } from "./fs-context.ts";
 import { runMountInDirStep } from "./mount-in-dir.ts";
 import { runLoopMountStep } from "./loop.ts";
+import { runErofsFileMountStep } from "./erofs-file.ts";
 import { runProbedMountStep } from "./probe.ts";
 import { mountFirstType } from "./mount-types.ts";
 import { newMountOf } from "./new-mount.ts";
@@ -90,9 +91,11 @@ export function runPlan(plan: Plan, ctx: OpsContext, keep?: Pick<PlanRun, "rollb
   // A caller's stop (ops/stop.ts) is asked between the steps and once the last that can fail is
   // done: a stop signal then undoes the steps made, where it would have ended the process
   // between two of them. A loop-mount step is armed too: it attaches, then mounts (on the
-  // legacy path LOOP_SET_FD, then the status that sets autoclear), and a plan that ends its
-  // caller's work (a mount point made for it: ops/stop.ts asLastPart).
-  const stop = ctx.stop !== undefined && (lastFallible > 0 || steps[0]?.op === "loop-mount" || ctx.stop.lastPart === true) ? ctx.stop : undefined;
+  // legacy path LOOP_SET_FD, then the status that sets autoclear), and so is an erofs mount
+  // that may fall back to one, and a plan that ends its caller's work (a mount point made for
+  // it: ops/stop.ts asLastPart).
+  const first = steps[0]?.op;
+  const stop = ctx.stop !== undefined && (lastFallible > 0 || first === "loop-mount" || first === "erofs-file-mount" || ctx.stop.lastPart === true) ? ctx.stop : undefined;
   stop?.arm();
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
@@ -127,6 +130,8 @@ function runStep(step: Step, ctx: OpsContext, run: PlanRun): void {
       return runMountInDirStep(step, ctx, run);
     case "loop-mount":
       return runLoopMountStep(step, ctx, run);
+    case "erofs-file-mount":
+      return runErofsFileMountStep(step, ctx, run);
     case "probed-mount":
       return runProbedMountStep(step, ctx, run);
     case "set-owner":

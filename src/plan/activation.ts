@@ -11,7 +11,9 @@
  *             made when it does not exist (plan/mkfs.ts)
  *
  * and a temp mount of type "loop" is containerd's loop handler: its source attached to a loop
- * device, and {{ mount N }} a symlink to the device, which a later mount of the list mounts.
+ * device, and {{ mount N }} a symlink to the device, which a later mount of the list mounts. A
+ * temp mount of type "erofs" is containerd's erofs handler's: the image mounted from the file
+ * itself where the kernel can, loop devices only where it cannot (plan/erofs-file.ts).
  *
  * Everything before the last mount with a transform is mounted on a directory of its own in a
  * temp dir (what {{ mount N }} names); that mount and those after it are the list's real
@@ -27,6 +29,7 @@ import { PlanError, quotePath } from "../errors.ts";
 import type { BatchEntry } from "./batch-entry.ts";
 import type { Mount } from "./mount-request.ts";
 import { takeMkfsOptions, type MkfsAction } from "./mkfs.ts";
+import { EROFS_HANDLER_TYPE } from "./erofs-file.ts";
 
 export const KNOWN_TRANSFORMS = ["format", "mkdir", "mkfs"] as const;
 type Transform = (typeof KNOWN_TRANSFORMS)[number];
@@ -71,6 +74,8 @@ export interface TempMount {
   readonly mkfs: MkfsAction | undefined;
   /** set when this is containerd's loop handler rather than a mount */
   readonly loop: LoopHandler | undefined;
+  /** containerd's erofs handler mounts it: from the image file itself first (plan/erofs-file.ts) */
+  readonly erofs: boolean;
 }
 
 export interface Activation {
@@ -113,7 +118,8 @@ export function planActivation(entries: readonly BatchEntry[], tempDir: string, 
     const entry = entries[i]!;
     const { mount, mkdirs, mkfs } = transformed(entry, chains[i]!, active, mkdirRoots);
     const mountPoint = `${tempDir}/${last - i}`;
-    temp.push({ entry, mount, mountPoint, mkdirs, mkfs, loop: mount.type === LOOP_HANDLER_TYPE ? loopHandler(mount.options) : undefined });
+    const loop = mount.type === LOOP_HANDLER_TYPE ? loopHandler(mount.options) : undefined;
+    temp.push({ entry, mount, mountPoint, mkdirs, mkfs, loop, erofs: mount.type === EROFS_HANDLER_TYPE });
     active.push({ source: mount.source, target: entry.mount.target, mountPoint });
   }
   const first = entries[last]!;

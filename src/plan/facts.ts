@@ -29,6 +29,11 @@ export interface KernelFacts {
   readonly statxMountId: boolean;
   /** statmount(2), and statx STATX_MNT_ID_UNIQUE for the IDs it takes (6.8) */
   readonly statmount: boolean;
+  /**
+   * erofs mounts an image from a regular file, no loop device (6.12; only with
+   * CONFIG_EROFS_FS_BACKED_BY_FILE, so it is tried: plan/erofs-file.ts)
+   */
+  readonly erofsFileBacked: boolean;
   /** the strategy for mounts that have two: from MOUNTKIT_STRATEGY, else the best the kernel has */
   readonly strategy: Strategy;
   /** where MOUNTKIT_STRATEGY came from, for `features` */
@@ -57,6 +62,7 @@ export function factsForVersion(
     loopConfigure: atLeast(5, 8),
     statxMountId: atLeast(5, 8),
     statmount: atLeast(6, 8),
+    erofsFileBacked: atLeast(6, 12),
     strategy: extra.strategy ?? (overlayLowerdirAppend ? "fd" : "legacy"),
     strategySource: extra.strategy ? "environment" : "kernel",
   };

@@ -12,6 +12,7 @@ import { describeFsContextStep, formatFsContextStep, type FsContextStep } from "
 import { formatIdmappedNewMount, idmappedNewMountDescription, newMountSyscalls } from "./idmapped-new-mount.ts";
 import { describeMountInDirStep, formatMountInDirStep, type MountInDirStep } from "./mount-in-dir-step.ts";
 import { describeLoopMountStep, formatLoopMountStep, type LoopMountStep } from "./loop-step.ts";
+import { describeErofsFileMountStep, formatErofsFileMountStep, type ErofsFileMountStep } from "./erofs-file-step.ts";
 import { formatMountFallback } from "./read-only-fallback.ts";
 import { formatOtherTypes } from "./type-list.ts";
 import { describeProbedMountStep, formatProbedMountStep, type ProbedMountStep } from "./probe-step.ts";
@@ -87,6 +88,7 @@ export type Step =
   | FsContextStep
   | MountInDirStep
   | LoopMountStep
+  | ErofsFileMountStep
   | ProbedMountStep
   | SetOwnerStep
   | SetTreeAttrsStep
@@ -140,6 +142,8 @@ export function describeStep(step: Step): Record<string, unknown> {
       return describeMountInDirStep(step);
     case "loop-mount":
       return describeLoopMountStep(step);
+    case "erofs-file-mount":
+      return describeErofsFileMountStep(step);
     case "probed-mount":
       return describeProbedMountStep(step);
     case "set-owner":
@@ -181,6 +185,8 @@ export function formatStep(step: Step): string {
       return formatMountInDirStep(step);
     case "loop-mount":
       return formatLoopMountStep(step);
+    case "erofs-file-mount":
+      return formatErofsFileMountStep(step);
     case "probed-mount":
       return formatProbedMountStep(step);
     case "set-owner":

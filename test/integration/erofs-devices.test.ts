@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { mountAll } from "../../src/ops/batch.ts";
-import { probeKernelFacts } from "../../src/ops/features.ts";
+import { kernelFacts, probeKernelFacts } from "../../src/ops/features.ts";
 import { mount } from "../../src/ops/mount.ts";
 import { unmountAll } from "../../src/ops/unmount.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
@@ -74,7 +74,7 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
 }
 
 describe("erofs device= files: the rest", () => {
-  test("the erofs snapshotter's fsmeta list through mountAll: the merged layer under an overlay; release frees every device", async () => {
+  test("the erofs snapshotter's fsmeta list through mountAll, facts of a kernel before 6.12 (no file-backed erofs: test/integration/erofs-file.test.ts): the merged layer under an overlay; release frees every device", async () => {
     const s = ws.fresh("erofs-dev-list");
     ws.tempLocation();
     const { meta, blob } = multiDeviceImage(s);
@@ -88,6 +88,7 @@ describe("erofs device= files: the rest", () => {
         { type: "format/mkdir/overlay", source: "overlay", options: [`workdir=${work}`, `upperdir=${upper}`, "lowerdir={{ mount 0 }}"] },
       ],
       root,
+      { facts: { ...kernelFacts(), erofsFileBacked: false } },
     );
     expect(mountsUnder(root).map((m) => m.fstype)).toEqual(["overlay"]);
     expect(readFileSync(join(root, "etc/motd"), "utf8")).toBe("from the blob device\n");

@@ -72,6 +72,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
         `LOOP_CONFIGURE      ${yes(facts.loopConfigure)}`,
         `statx mount id      ${yes(facts.statxMountId)}`,
         `statmount           ${yes(facts.statmount)}`,
+        `erofs from a file   ${facts.erofsFileBacked ? "tried first for a mount list's erofs layers, loop devices on ENOTBLK" : "no: loop devices"}`,
         `strategy            ${facts.strategy} (from ${facts.strategySource === "environment" ? "MOUNTKIT_STRATEGY" : "the kernel"})`,
         `overlay layer fds   ${yes(facts.overlayLayerFd)}`,
         `overlay probe       ${overlay.probed ? `lowerdir+ ${yes(overlay.lowerdirAppend)}, layer fds ${yes(overlay.layerFd)}` : `not probed: ${overlay.reason}`}`,
