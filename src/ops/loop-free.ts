@@ -80,6 +80,10 @@ function bindOtherDevice(control: number, held: HeldLoopDevices, bind: BindLoopD
       const bound = bindUnlessHeld(device, held, bind);
       if (bound !== undefined) return bound;
     } catch (err) {
+      if (refusedToThisProcess(err)) {
+        ctx.log?.(`loop: ${device}: ${err.syscall}: ${err.errnoName}: not to be opened by this process, passed over`);
+        continue;
+      }
       if (!takenMeanwhile(err)) throw err;
       ctx.log?.(`loop: ${device}: ${err.syscall}: ${err.errnoName}: taken by another process meanwhile, passed over`);
     }
@@ -94,6 +98,15 @@ function bindOtherDevice(control: number, held: HeldLoopDevices, bind: BindLoopD
 function takenMeanwhile(err: unknown): err is SyscallError {
   if (bindRefused(err)) return true;
   return err instanceof SyscallError && err.syscall === "open(2)" && (err.errno === Errno.ENXIO || err.errno === Errno.ENOENT);
+}
+
+/**
+ * A device of the look whose node this process may not open (EACCES, EPERM: its mode, an LSM's
+ * policy): another device may be had, so this one is passed over rather than ending the attach.
+ * (GET_FREE's own device refusing so ends it: that is the kernel's pick, not the look's.)
+ */
+function refusedToThisProcess(err: unknown): err is SyscallError {
+  return err instanceof SyscallError && err.syscall === "open(2)" && (err.errno === Errno.EACCES || err.errno === Errno.EPERM);
 }
 
 /** A device added under a number none of inUse (nor a held one) has, then bound; removed again when the bind fails. */

@@ -10,7 +10,7 @@
 // the opens of its loop nodes). The binary, which takes no seam, is traced instead, and its run
 // made again with a new holder when GET_FREE gave it another device.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { Errno } from "../../src/errno.ts";
 import { exitCodeFor, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
@@ -286,5 +286,35 @@ test("the added device's removal refused (EBUSY: another process opened it meanw
     expect(rec.removed).toEqual([]); // the refusal came before the real call: givingHeld's cleanup removes it
     expect(log).toContain(`loop: /dev/loop${rec.added[0]} not removed: ioctl(LOOP_CTL_REMOVE): EBUSY: another process has it`);
     expect(loopDevicesOf(img).sysfs).toEqual([]);
+  });
+});
+
+test("a free device of the look that this process may not open (EACCES, injected: its mode or an LSM's policy) is passed over: the attach goes on to another", async () => {
+  ws.fresh("held-other-refused-open");
+  const img = image();
+  await whileFreeDeviceHeld(async (held) => {
+    cleanups.push(ensureAnotherFreeLoopDevice(held));
+    // every loop node /dev has now but the held one refuses this process; one the kernel adds does not
+    const existing = new Set(readdirSync("/dev").map((name) => `/dev/${name}`).filter((path) => isLoopNode(path) && path !== held));
+    const rec = givingHeld(held);
+    const sys: Syscalls = {
+      ...rec.sys,
+      open: (path, flags, mode) => {
+        if (existing.has(path)) throw new SyscallError("open(2)", Errno.EACCES, [path]);
+        return rec.sys.open(path, flags, mode);
+      },
+    };
+    const log: string[] = [];
+    // before, the first refused open ended the attach with its EACCES
+    const attached = attachLoop(img, { facts: probeKernelFacts("fd"), sys, autoclear: true, log: (line) => log.push(line) });
+    try {
+      expect(rec.added).toHaveLength(1);
+      expect(attached.device).toBe(`/dev/loop${rec.added[0]}`);
+      expect(loopDevicesOf(img).sysfs).toEqual([attached.device]);
+      expect(log.some((line) => /^loop: \/dev\/loop\d+: open\(2\): EACCES: not to be opened by this process, passed over$/.test(line))).toBe(true);
+    } finally {
+      attached.close();
+    }
+    await expectFreed(img);
   });
 });
