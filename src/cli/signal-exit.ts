@@ -12,3 +12,8 @@ export class SignalExit {
     return 128 + this.signal;
   }
 }
+
+/** The command's end: by signal, when one stopped it (the watch saw one), else with code. */
+export function endedBy<T extends number>(code: T, signal: number | undefined): T | SignalExit {
+  return signal === undefined ? code : new SignalExit(signal);
+}

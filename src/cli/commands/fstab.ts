@@ -9,7 +9,7 @@ import { has, last, operandsText, UsageError, values, type ParsedArgs } from "..
 import { batchReporter, fstabEntryJson, fstabLineJson, reportOutcome } from "../batch-output.ts";
 import { errorJson, printResult, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { mountExitCode } from "../mount8-exit.ts";
-import { SignalExit } from "../signal-exit.ts";
+import { endedBy, SignalExit } from "../signal-exit.ts";
 import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { RunStopped } from "../../ops/stop.ts";
 import { commandLineOptions, directMount, dryRunPrintsPlan, fakeOptions, helperChoice, placedIn, readWriteOnly, type Dialect, type SingleMount } from "./mount.ts";
@@ -112,7 +112,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
             const code = reportError(io, run.failure, json, mountExitCode(run.failure, dialect, false));
             // a stop signal that came as the run failed (an internal error): the failure said,
             // then the death by the signal, as without -F
-            return run.signal === undefined ? code : new SignalExit(run.signal);
+            return endedBy(code, run.signal);
           }
           const code = report(run.outcome);
           return run.signal === undefined ? code : stoppedBy(io, run.signal, "mount -a", EVERY_LINE_DONE);
@@ -146,7 +146,7 @@ export function mountAllCommand(args: ParsedArgs, io: Io, dialect: Dialect = "mo
     const code = reportError(io, err, json, mountExitCode(err, dialect, has(args, "dry-run")));
     // a stop signal that came as the run failed (an internal error, after which ops/batch.ts
     // undid every line): the failure said, then the death by the signal, as mount does
-    return came === undefined ? code : new SignalExit(came);
+    return endedBy(code, came);
   }
 }
 
@@ -255,12 +255,12 @@ export function umountAllCommand(
       });
     }
     came = stop.release();
-    return came === undefined ? code : new SignalExit(came);
+    return endedBy(code, came);
   } catch (err) {
     came ??= stop.release();
     if (err instanceof RunStopped) return stoppedBy(io, signalNumber(err.reason)!, "umount -a", "no more mount points were unmounted", err);
     const code = reportError(io, err, json);
     // a stop signal that came as the run failed (an internal error): the failure said, then the death by the signal
-    return came === undefined ? code : new SignalExit(came);
+    return endedBy(code, came);
   }
 }

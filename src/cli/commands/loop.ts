@@ -13,7 +13,7 @@ import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, 
 import { formatLoopTable, loopColumns, loopColumnsHelp, loopListJson, needsBackingIdentity } from "../loop-list-output.ts";
 import { utf8Locale } from "../locale.ts";
 import { RunStopped } from "../../ops/stop.ts";
-import { SignalExit } from "../signal-exit.ts";
+import { endedBy, SignalExit } from "../signal-exit.ts";
 import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
 
@@ -147,7 +147,7 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | Sign
     for (const warning of warnings) io.err(messageLine(`loop attach: warning: ${warning}`));
     if (json) printResult(io, ExitCode.ok, { device: loop.device, number: loop.number, readOnly: loop.readOnly, ...(loop.reused ? { reused: true } : {}), ...(loop.added ? { added: true } : {}), ...(warnings.length ? { warnings } : {}) });
     else io.out(`${loop.device}\n`);
-    return signal === undefined ? ExitCode.ok : new SignalExit(signal);
+    return endedBy(ExitCode.ok, signal);
   } catch (err) {
     return reportError(io, err, json);
   }

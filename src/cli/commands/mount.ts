@@ -16,7 +16,7 @@ import { enterAskedNamespace } from "../namespace.ts";
 import { mountExitCode } from "../mount8-exit.ts";
 import { VERSION } from "../../version.ts";
 import { printResult, reportError, stderrMessages, type Io } from "../output.ts";
-import { SignalExit } from "../signal-exit.ts";
+import { endedBy, SignalExit } from "../signal-exit.ts";
 import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { RunStopped } from "../../ops/stop.ts";
 
@@ -173,7 +173,7 @@ export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect =
     const elapsedMs = performance.now() - started;
     if (json) printResult(io, ExitCode.ok, { action: plan.action, target, steps: plan.steps.map(describeStep), elapsedMs });
     else if (verbose) io.out(`${plan.action}: done\n`);
-    return signal === undefined ? ExitCode.ok : new SignalExit(signal);
+    return endedBy(ExitCode.ok, signal);
   } catch (err) {
     // one mount: a helper that failed gives its own status, as mount(8) exits with it
     return reportError(io, err, json, helperExitStatus(err) ?? mountExitCode(err, dialect, fake));

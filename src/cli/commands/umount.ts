@@ -14,7 +14,7 @@ import { FakeUnmounts } from "../../ops/umount-fake.ts";
 import { dirFlag, flagGiven, formatHelp, has, last, NAMESPACE_FLAG, NO_MTAB_FLAG, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
 import { enterAskedNamespace } from "../namespace.ts";
 import { errorJson, errorLine, failuresJson, printResult, reportError, stderrMessages, type Io } from "../output.ts";
-import { SignalExit } from "../signal-exit.ts";
+import { endedBy, SignalExit } from "../signal-exit.ts";
 import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { RunStopped } from "../../ops/stop.ts";
 
@@ -194,7 +194,7 @@ export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect 
   const signal = stop.release();
   if (stopped !== undefined) return stoppedBy(io, signalNumber(stopped.reason)!, "umount", "no more targets were unmounted");
   if (json) printResult(io, code, { ...(options.fakeUnmounts ? { fake: true } : {}), results, error: failuresJson("umount", failures, results.length - failures.length) });
-  return signal === undefined ? code : new SignalExit(signal);
+  return endedBy(code, signal);
 }
 
 /**

@@ -10,7 +10,7 @@ import { dirFlag, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, ty
 import { batchReporter } from "../batch-output.ts";
 import { errorLine, messageLine, reportError, stderrMessages, warningLine, type Io } from "../output.ts";
 import { holdStopSignals, STOP_SIGNALS, type SignalHold } from "../signal-hold.ts";
-import { SignalExit } from "../signal-exit.ts";
+import { endedBy, SignalExit } from "../signal-exit.ts";
 import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
 import { RunStopped } from "../../ops/stop.ts";
 import { environment } from "../../sys/command-line.ts";
@@ -191,7 +191,7 @@ async function runByBun(argv: string[], env: Record<string, string | undefined>,
     // a name where Node has one; a real-time signal (SIGRTMIN and up) comes as its number
     const code = child.signalCode as string | number;
     const signal: number | undefined = typeof code === "number" ? code : constants.signals[code as keyof typeof constants.signals];
-    return signal === undefined ? ExitCode.system : new SignalExit(signal);
+    return endedBy(ExitCode.system, signal);
   }
   return child.exitCode ?? ExitCode.system;
 }
