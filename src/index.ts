@@ -67,6 +67,7 @@ export { LOOP_ATTACH_BUSY, LOOP_STATUS_AGAIN } from "./ops/loop-retry.ts";
 export { listLoopDevices, type ListLoopOptions, type LoopDevice } from "./ops/loop-list.ts";
 export { enterMountNamespace } from "./ops/enter-namespace.ts";
 export { canonicalizePath, lookup } from "./ops/lookup.ts";
+export { isMountPoint, type MountPointOptions } from "./ops/mount-point.ts";
 export { probeOverlay, type OverlayProbe } from "./ops/overlay-probe.ts";
 export type { OpsOptions } from "./ops/context.ts";
 export { RunStopped, type StopRequests } from "./ops/stop.ts";

@@ -1,6 +1,6 @@
 /**
- * The mountkit binary. Multi-call: invoked through a link named `mount` or `umount` it is
- * that command. Argument parsing, output and exit codes only.
+ * The mountkit binary. Multi-call: invoked through a link named `mount`, `umount`, `mountpoint`
+ * or `findmnt` it is that command. Argument parsing, output and exit codes only.
  */
 import { basename } from "../path.ts";
 import { errnoMessage } from "../errno.ts";
@@ -29,6 +29,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   findmnt: {
     run: (argv, io) => (require("./commands/findmnt.ts") as typeof import("./commands/findmnt.ts")).findmntCommand(argv, io),
     summary: "list mounts, or the mount holding a path",
+  },
+  mountpoint: {
+    run: (argv, io) => (require("./commands/mountpoint.ts") as typeof import("./commands/mountpoint.ts")).mountpointCommand(argv, io),
+    summary: "whether a path is a mount point (exit 0) or not (32), as mountpoint(1)",
   },
   features: {
     run: (argv, io) => (require("./commands/features.ts") as typeof import("./commands/features.ts")).featuresCommand(argv, io),
@@ -76,6 +80,9 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
   // Standing in for mount(8) and umount(8): their command lines (-n is --no-mtab there).
   if (self === "mount") return (require("./commands/mount.ts") as typeof import("./commands/mount.ts")).mountCommand(argv, io, "mount(8)");
   if (self === "umount") return (require("./commands/umount.ts") as typeof import("./commands/umount.ts")).umountCommand(argv, io, "mount(8)");
+  // mountpoint(1)'s and findmnt(8)'s command lines are mountkit's commands' own
+  if (self === "mountpoint") return (require("./commands/mountpoint.ts") as typeof import("./commands/mountpoint.ts")).mountpointCommand(argv, io, "mountpoint(1)");
+  if (self === "findmnt") return (require("./commands/findmnt.ts") as typeof import("./commands/findmnt.ts")).findmntCommand(argv, io);
 
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {

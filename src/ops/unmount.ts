@@ -111,7 +111,7 @@ export const NOT_MOUNTED_HINT = "not mounted";
  * target: then it is locked (lockedMountError).
  */
 export function notMountedError(target: string, options: UnmountOptions = NO_OPTIONS): SyscallError {
-  if (isMountPoint(target, options)) return lockedMountError(target);
+  if (tableHasMountAt(target, options)) return lockedMountError(target);
   return new SyscallError("umount2(2)", Errno.EINVAL, [target]).withAction(`unmount ${quotePath(target)}`, NOT_MOUNTED_HINT);
 }
 
@@ -415,7 +415,7 @@ function reachableMountAt(target: string, options: UnmountOptions = NO_OPTIONS):
 }
 
 /** Whether the table (a fake's, under --fake) has a mount on target (canonicalized); false for no such path. */
-export function isMountPoint(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
+export function tableHasMountAt(target: string, options: UnmountOptions = NO_OPTIONS): boolean {
   return reachableMountOrNone(target, options) !== undefined;
 }
 

@@ -11,12 +11,14 @@ import {
   statxFile,
   statxIdentity,
   statxMountId,
+  statxMountRoot,
   statxNode,
   statxOwnership,
   statxUniqueMountId,
   type FileIdentity,
   type FileNode,
   type FileStatus,
+  type MountRootStatus,
   type Ownership,
   type Statfs,
   type Timestamp,
@@ -62,6 +64,8 @@ export interface Syscalls {
   statxIdentity(dfd: number, path: string, flags: number): FileIdentity;
   /** statx(dfd, path, flags, STATX_TYPE): file type and stx_rdev (with AT_EMPTY_PATH and "", of dfd's file) */
   statxNode(dfd: number, path: string, flags: number): FileNode;
+  /** statx(path, AT_NO_AUTOMOUNT|AT_STATX_DONT_SYNC (|AT_SYMLINK_NOFOLLOW), STATX_TYPE|STATX_MNT_ID): STATX_ATTR_MOUNT_ROOT, type, devices, mount ID */
+  statxMountRoot(path: string, followLinks: boolean): MountRootStatus;
   /** statx(path, STATX_MNT_ID_UNIQUE).stx_mnt_id; undefined when the kernel has none (before Linux 6.8) */
   statxUniqueMountId(path: string): number | undefined;
   /** statmount(&{mountId, mask}, &buf, sizeof buf, 0): one mount's attributes by its unique ID (Linux 6.8) */
@@ -199,6 +203,7 @@ export const libcSyscalls: Syscalls = {
   statxMountId,
   statxIdentity,
   statxNode,
+  statxMountRoot,
   statxUniqueMountId,
   statmount,
   open,

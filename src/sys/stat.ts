@@ -27,12 +27,14 @@ const STATFS_F_FLAGS = 80;
 export const STATX_SIZE = 256;
 export const STATX_OFFSET = {
   mask: 0, // u32
+  attributes: 8, // u64
   nlink: 16, // u32
   uid: 20, // u32
   gid: 24, // u32
   mode: 28, // u16
   ino: 32, // u64
   size: 40, // u64
+  attributesMask: 56, // u64
   atime: 64, // struct statx_timestamp {s64 tv_sec; u32 tv_nsec; s32 reserved}
   mtime: 112, // struct statx_timestamp
   rdevMajor: 128, // u32
@@ -56,6 +58,8 @@ export const STATX_BASIC_STATS = 0x7ff;
 export const STATX_MNT_ID = 0x1000;
 /** stx_mnt_id as the unique, never reused 64-bit mount ID (Linux 6.8): what statmount(2) takes */
 export const STATX_MNT_ID_UNIQUE = 0x4000;
+/** stx_attributes: the file is the root of a mount (Linux 5.8; stx_attributes_mask says whether the kernel reports it) */
+export const STATX_ATTR_MOUNT_ROOT = 0x2000;
 export const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_NO_AUTOMOUNT = 0x800;
@@ -139,6 +143,47 @@ export function statxUniqueMountId(path: string): number | undefined {
 export function mountIdOfStatx(statx: DataView): number | undefined {
   if ((statx.getUint32(STATX_OFFSET.mask, true) & STATX_MNT_ID) === 0) return undefined;
   return readU64(statx, STATX_OFFSET.mntId);
+}
+
+/** What statxMountRoot reports of a path: mountpoint(1)'s questions. */
+export interface MountRootStatus {
+  readonly type: FileType;
+  /** stx_rdev, as mountinfo writes a device ("7:3"): the device a device node stands for; "0:0" for any other file */
+  readonly rdev: string;
+  /** stx_dev: the device of the filesystem holding it, "MAJ:MIN" */
+  readonly dev: string;
+  /** stx_mnt_id; undefined when the kernel has none (before Linux 5.8) */
+  readonly mountId: number | undefined;
+  /** STATX_ATTR_MOUNT_ROOT: path is the root of a mount; undefined when the kernel does not report it (before Linux 5.8) */
+  readonly mountRoot: boolean | undefined;
+}
+
+/**
+ * statx(AT_FDCWD, path, AT_NO_AUTOMOUNT|AT_STATX_DONT_SYNC (|AT_SYMLINK_NOFOLLOW),
+ * STATX_TYPE|STATX_MNT_ID, &buf): whether path is the root of a mount, by the kernel's own
+ * STATX_ATTR_MOUNT_ROOT, with its type and devices. AT_NO_AUTOMOUNT as stat(2) has it; the
+ * cached inode answers, so a FUSE mount point whose daemon hangs does not hang the question.
+ */
+export function statxMountRoot(path: string, followLinks: boolean): MountRootStatus {
+  const flags = AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC | (followLinks ? 0 : AT_SYMLINK_NOFOLLOW);
+  if (libc().statx(AT_FDCWD, cPath(path, "statx(2)"), flags, STATX_TYPE | STATX_MNT_ID, statxBuffer) !== 0) throw syscallFailure("statx(2)", [path]);
+  return mountRootOfStatx(statxView);
+}
+
+/** statxMountRoot's answer from a filled struct statx. */
+export function mountRootOfStatx(statx: DataView): MountRootStatus {
+  const type = typeOfStatx(statx);
+  // every S_IFMT value the kernel has is in FILE_TYPES
+  if (type === undefined) throw new Error(`statx(2): unknown file type in stx_mode ${statx.getUint16(STATX_OFFSET.mode, true).toString(8)}`);
+  // the bit is in the low word of the u64s
+  const reported = (statx.getUint32(STATX_OFFSET.attributesMask, true) & STATX_ATTR_MOUNT_ROOT) !== 0;
+  return {
+    type,
+    rdev: rdevOfStatx(statx),
+    dev: `${statx.getUint32(STATX_OFFSET.devMajor, true)}:${statx.getUint32(STATX_OFFSET.devMinor, true)}`,
+    mountId: mountIdOfStatx(statx),
+    mountRoot: reported ? (statx.getUint32(STATX_OFFSET.attributes, true) & STATX_ATTR_MOUNT_ROOT) !== 0 : undefined,
+  };
 }
 
 /** Which directory or file a path names, and through which mount. */

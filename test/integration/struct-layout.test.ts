@@ -21,6 +21,7 @@ import {
 import {
   STATFS_SIZE,
   STATX_ATIME,
+  STATX_ATTR_MOUNT_ROOT,
   STATX_BASIC_STATS,
   STATX_FILE_SIZE,
   STATX_GID,
@@ -150,6 +151,9 @@ test("struct sizes, offsets, flags and syscall numbers match the headers", () =>
     STATX_ATIME,
     STATX_MTIME,
     STATX_BASIC_STATS,
+    "offsetof.statx.stx_attributes": STATX_OFFSET.attributes,
+    "offsetof.statx.stx_attributes_mask": STATX_OFFSET.attributesMask,
+    STATX_ATTR_MOUNT_ROOT,
     "offsetof.dirent64.d_reclen": DIRENT64_OFFSET.reclen,
     "offsetof.dirent64.d_type": DIRENT64_OFFSET.type,
     "offsetof.dirent64.d_name": DIRENT64_OFFSET.name,

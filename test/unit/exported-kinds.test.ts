@@ -244,6 +244,13 @@ const CASES: Record<string, readonly Case[]> = {
     ["no top", () => lib.subtreeUnmountOrder(table, wrong(undefined)), "subtree unmount order: top must be a MountInfo (an object as parseMountInfo makes), got undefined"],
   ],
   lookup: notStrings((v) => lib.lookup(v), "look up mount: path"),
+  isMountPoint: [
+    ...notStrings((v) => lib.isMountPoint(v, { sys: noSyscalls }), "is mount point: path"),
+    ["a NUL in the path", () => lib.isMountPoint("/mnt\0x", { sys: noSyscalls }), 'is mount point: path "/mnt\\u0000x" contains a NUL byte'],
+    ["null options", () => lib.isMountPoint("/mnt", wrong(null)), OPTIONS_NULL("is mount point")],
+    ["a string follow", () => lib.isMountPoint("/mnt", wrong({ follow: "no", sys: noSyscalls })), 'is mount point: options.follow must be true or false, got "no"'],
+    ["a seam without statxMountRoot", () => lib.isMountPoint("/mnt", wrong({ sys: {} })), "is mount point: sys must be a Syscalls object with statxMountRoot() (libcSyscalls), got an object"],
+  ],
   canonicalizePath: [["a number", () => lib.canonicalizePath(wrong(5)), "canonicalize path: path must be a string, got 5"]],
   isPathUnder: [...notStrings((v) => lib.isPathUnder(v, "/"), "is path under: path"), ...notStrings((v) => lib.isPathUnder("/a", v), "is path under: prefix")],
   prefixFilter: [["a number", () => lib.prefixFilter(wrong(5)), "prefix filter: prefix must be a string, got 5"]],

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { identityOfStatx, mountIdOfStatx, sameFile, STATX_MNT_ID, STATX_SIZE } from "../../src/sys/stat.ts";
+import { identityOfStatx, mountIdOfStatx, mountRootOfStatx, sameFile, STATX_ATTR_MOUNT_ROOT, STATX_MNT_ID, STATX_SIZE } from "../../src/sys/stat.ts";
 
 /** A struct statx as the kernel fills it: stx_mask (u32 at 0), stx_mnt_id (u64 at 144). */
 function statx(mask: number, mountId: number): DataView {
@@ -46,5 +46,35 @@ describe("the identity of a struct statx", () => {
 
   test("a mount ID above 2^32 is read whole", () => {
     expect(mountIdOfStatx(statx(STATX_MNT_ID, 2 ** 40 + 3))).toBe(2 ** 40 + 3);
+  });
+});
+
+describe("whether a struct statx is of a mount's root (mountpoint(1)'s question)", () => {
+  /** stx_attributes (u64 at 8), stx_attributes_mask (u64 at 56), stx_mode (u16 at 28), stx_rdev and stx_dev (u32s at 128-140) */
+  function statxOf({ attributes = 0, attributesMask = STATX_ATTR_MOUNT_ROOT, mode = 0o040755, mountId = 7 } = {}): DataView {
+    const view = statx(STATX_MNT_ID | 0x7ff, mountId);
+    view.setBigUint64(8, BigInt(attributes), true);
+    view.setBigUint64(56, BigInt(attributesMask), true);
+    view.setUint16(28, mode, true);
+    view.setUint32(128, 7, true);
+    view.setUint32(132, 3, true);
+    view.setUint32(136, 0, true);
+    view.setUint32(140, 38, true);
+    return view;
+  }
+
+  test("STATX_ATTR_MOUNT_ROOT set: a mount's root; clear: none", () => {
+    expect(mountRootOfStatx(statxOf({ attributes: STATX_ATTR_MOUNT_ROOT })).mountRoot).toBe(true);
+    expect(mountRootOfStatx(statxOf({ attributes: 0x20 })).mountRoot).toBe(false); // STATX_ATTR_AUTOMOUNT alone
+  });
+
+  test("a kernel that does not report it (stx_attributes_mask without it, before Linux 5.8) says nothing, whatever the bit", () => {
+    expect(mountRootOfStatx(statxOf({ attributes: STATX_ATTR_MOUNT_ROOT, attributesMask: 0x20 })).mountRoot).toBeUndefined();
+    expect(mountRootOfStatx(statxOf({ attributesMask: 0 })).mountRoot).toBeUndefined();
+  });
+
+  test("the type, the devices as mountinfo writes them, and the mount ID come with it", () => {
+    expect(mountRootOfStatx(statxOf({ mode: 0o060660, mountId: 2 ** 33 }))).toEqual({ type: "block", rdev: "7:3", dev: "0:38", mountId: 2 ** 33, mountRoot: false });
+    expect(mountRootOfStatx(statxOf({ mode: 0o120777 })).type).toBe("link");
   });
 });

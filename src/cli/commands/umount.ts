@@ -4,7 +4,7 @@
 import { BatchError, ExitCode, helperExitStatus, PlanError, quotePath, SyscallError } from "../../errors.ts";
 import { deviceTagOf } from "../../plan/device-tag.ts";
 import { realpath } from "../../sys/realpath.ts";
-import { isMountPoint, lockedMountError, NOT_MOUNTED_HINT, notMountedError, SubtreeUnmounter, unmountStack, type UnmountOptions } from "../../ops/unmount.ts";
+import { lockedMountError, NOT_MOUNTED_HINT, notMountedError, SubtreeUnmounter, tableHasMountAt, unmountStack, type UnmountOptions } from "../../ops/unmount.ts";
 import type { Dialect } from "./mount.ts";
 import { VERSION } from "../../version.ts";
 import { umountOperand } from "../../ops/umount-operand.ts";
@@ -207,7 +207,7 @@ function asUnprivilegedLookup(err: unknown, options: UnmountOptions): unknown {
   if (process.getuid!() === 0 && process.geteuid!() === 0) return err;
   if (!(err instanceof SyscallError) || err.syscall !== "umount2(2)" || err.paths.length !== 1) return err;
   const path = err.paths[0]!;
-  return isMountPoint(path, options) ? err : noMountPoint(path, options);
+  return tableHasMountAt(path, options) ? err : noMountPoint(path, options);
 }
 
 /**
@@ -217,7 +217,7 @@ function asUnprivilegedLookup(err: unknown, options: UnmountOptions): unknown {
 class NoMountPointError extends PlanError {}
 
 function noMountPoint(target: string, options: UnmountOptions): NoMountPointError | SyscallError {
-  if (isMountPoint(target, options)) return lockedMountError(target);
+  if (tableHasMountAt(target, options)) return lockedMountError(target);
   let missing: SyscallError | undefined;
   try {
     realpath(target);

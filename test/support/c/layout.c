@@ -59,6 +59,9 @@ int main(void) {
   SHOW("STATX_ATIME", STATX_ATIME);
   SHOW("STATX_MTIME", STATX_MTIME);
   SHOW("STATX_BASIC_STATS", STATX_BASIC_STATS);
+  SHOW("offsetof.statx.stx_attributes", offsetof(struct statx, stx_attributes));
+  SHOW("offsetof.statx.stx_attributes_mask", offsetof(struct statx, stx_attributes_mask));
+  SHOW("STATX_ATTR_MOUNT_ROOT", STATX_ATTR_MOUNT_ROOT);
   SHOW("offsetof.dirent64.d_reclen", offsetof(struct dirent64, d_reclen));
   SHOW("offsetof.dirent64.d_type", offsetof(struct dirent64, d_type));
   SHOW("offsetof.dirent64.d_name", offsetof(struct dirent64, d_name));
