@@ -80,9 +80,10 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
   // Standing in for mount(8) and umount(8): their command lines (-n is --no-mtab there).
   if (self === "mount") return (require("./commands/mount.ts") as typeof import("./commands/mount.ts")).mountCommand(argv, io, "mount(8)");
   if (self === "umount") return (require("./commands/umount.ts") as typeof import("./commands/umount.ts")).umountCommand(argv, io, "mount(8)");
-  // mountpoint(1)'s and findmnt(8)'s command lines are mountkit's commands' own
+  // mountpoint(1)'s command line is mountkit mountpoint's own; findmnt(8)'s differs from mountkit
+  // findmnt's in its defaults (a tree, four columns in -J), its flags and its match of a PATH
   if (self === "mountpoint") return (require("./commands/mountpoint.ts") as typeof import("./commands/mountpoint.ts")).mountpointCommand(argv, io, "mountpoint(1)");
-  if (self === "findmnt") return (require("./commands/findmnt.ts") as typeof import("./commands/findmnt.ts")).findmntCommand(argv, io);
+  if (self === "findmnt") return (require("./commands/findmnt.ts") as typeof import("./commands/findmnt.ts")).findmntCommand(argv, io, "findmnt(8)");
 
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {

@@ -1,6 +1,8 @@
 /**
- * findmnt -i (--invert): the rows findmnt's match turns down. Pure: rows and tests in, rows out.
- * Checked against util-linux 2.38 findmnt by test/integration/findmnt-more.test.ts.
+ * util-linux findmnt's own match, its tests tried in turn: the rows it finds (a link named
+ * findmnt's), and with -i (--invert) the rows it turns down. Pure: rows and tests in, rows out.
+ * Checked against util-linux 2.38 findmnt by test/integration/findmnt-more.test.ts (-i) and
+ * findmnt-link-parity.test.ts.
  */
 
 /** A test of findmnt's match (-t, -O, -S, a mount point...): a row passes or fails it. */
@@ -16,6 +18,19 @@ export type RowTest<T> = (row: T) => boolean;
 export function invertedMatches<T>(rows: readonly T[], attempts: readonly (readonly RowTest<T>[])[]): T[] {
   for (const tests of attempts) {
     const found = rows.filter((row) => !tests.every((test) => test(row)));
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/**
+ * findmnt's match without -i: the rows, in table order, that pass every test of the first
+ * attempt that finds any, as findmnt looks again while it has found nothing (a PATH operand as
+ * a source, then as a mount point).
+ */
+export function findmntMatches<T>(rows: readonly T[], attempts: readonly (readonly RowTest<T>[])[]): T[] {
+  for (const tests of attempts) {
+    const found = rows.filter((row) => tests.every((test) => test(row)));
     if (found.length > 0) return found;
   }
   return [];

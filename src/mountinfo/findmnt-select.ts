@@ -1,13 +1,14 @@
 /**
  * findmnt's choice of mounts from a mount table: -t, -O, -D/--real/--pseudo, --shadowed, a PATH
  * operand (or SOURCE TARGET), -T, -M, -S and -i, as util-linux 2.38 findmnt chooses them, but for
- * mountkit's PATH: the one mount holding it. Pure: what needs the system (realpath, a block
+ * mountkit findmnt's PATH: the one mount holding it (a link named findmnt takes findmnt's own
+ * match: MountQuery.findmntMatch). Pure: what needs the system (realpath, a block
  * device's other names, the device a tag names) comes in as MountLookups, which the command
  * makes. The fstab's counterpart is findmnt-fstab.ts's selectFstabRows. Checked against
  * util-linux findmnt by test/integration/findmnt-select.test.ts and findmnt-more.test.ts.
  */
 import { matchFstype, optionsMatch } from "../plan/fstab.ts";
-import { invertedMatches, operandMayBeTarget } from "./findmnt-invert.ts";
+import { findmntMatches, invertedMatches, operandMayBeTarget } from "./findmnt-invert.ts";
 import { overmounted } from "./findmnt-tree.ts";
 import { cleanPath, optionItems, type MountFilter } from "./lookup.ts";
 import type { MountInfo } from "./types.ts";
@@ -30,8 +31,16 @@ export interface MountQuery {
   readonly mountpoint?: string | undefined;
   /** -S SPEC */
   readonly source?: string | undefined;
-  /** -i: the mounts findmnt's own match turns down (invertedSelection) */
+  /** -i: the mounts findmnt's own match turns down (findmntAttempts) */
   readonly invert?: boolean;
+  /**
+   * findmnt's own match (findmntAttempts) rather than mountkit findmnt's PATH lookup, as a link
+   * named findmnt chooses: "list" tries its tests in turn while it finds nothing, as its lists
+   * and -R do (a PATH operand a source, then a mount point exactly: every mount of a stack, and
+   * none for a directory that is no mount point); "tree" only the first, as its whole tree does
+   * (--tree PATH: a source only)
+   */
+  readonly findmntMatch?: "list" | "tree";
 }
 
 /** How the table's paths and sources meet the system's (or, for a saved table, its text). */
@@ -56,12 +65,16 @@ export function filtersNothing(query: MountQuery): boolean {
  * The mounts a query chooses, in table order. -T and a PATH operand: the mount holding PATH if
  * it passes the filters (as findmnt -T: not a lower mount that does); with --shadowed, as
  * findmnt, the over-mounted mounts on the mount point holding PATH. An operand naming a source (MAJ:MIN, a block device, a name no path has) is -S's. -M and -S:
- * every match. With -i, invertedSelection's.
+ * every match. With -i, the mounts findmnt's own match turns down; with findmntMatch, those it finds.
  */
 export function selectMounts(table: readonly MountInfo[], query: MountQuery, lookups: MountLookups): MountInfo[] {
   const wanted = mountFilter(table, query);
   const sourceIs = sourceTest(lookups);
-  if (query.invert) return invertedSelection(table, wanted, query, lookups, sourceIs);
+  if (query.invert) return invertedMatches(table, findmntAttempts(wanted, query, lookups, sourceIs));
+  if (query.findmntMatch !== undefined) {
+    const attempts = findmntAttempts(wanted, query, lookups, sourceIs);
+    return findmntMatches(table, query.findmntMatch === "tree" ? attempts.slice(0, 1) : attempts);
+  }
   const { operands = [], target, mountpoint, source } = query;
   const [first, second] = operands;
   let found = table.filter(wanted);
@@ -155,14 +168,14 @@ function sourceOnTarget(mounts: readonly MountInfo[], spec: string, target: stri
 }
 
 /**
- * findmnt -i: the mounts its match turns down, the match being util-linux 2.38's own rather
- * than mountkit's PATH lookups (findmnt -i -T PATH lists every mount but those on PATH, not all
- * but the one holding it). wanted: -t, -O, -D/--real/--pseudo and --shadowed. A mount point
- * (-M, -T, a TARGET operand) is matched exactly, as given or canonical; a PATH operand as a
- * source, then, if every mount has that source (nothing found), as a mount point; -T, where
- * every mount is on PATH, then as the mount point holding PATH; a MAJ:MIN SOURCE TARGET, the same.
+ * util-linux 2.38 findmnt's own match, rather than mountkit findmnt's PATH lookups: the sets of
+ * tests it tries in turn while it finds nothing (with -i, while every mount passes, so that
+ * findmnt -i -T PATH lists every mount but those on PATH, not all but the one holding it).
+ * wanted: -t, -O, -D/--real/--pseudo and --shadowed. A mount point (-M, -T, a TARGET operand) is
+ * matched exactly, as given or canonical; a PATH operand as a source, then as a mount point; -T
+ * as a mount point, then as the mount point holding PATH; a MAJ:MIN SOURCE TARGET, the same.
  */
-function invertedSelection(table: readonly MountInfo[], wanted: MountFilter, query: MountQuery, lookups: MountLookups, sourceIs: (spec: string) => MountFilter): MountInfo[] {
+function findmntAttempts(wanted: MountFilter, query: MountQuery, lookups: MountLookups, sourceIs: (spec: string) => MountFilter): MountFilter[][] {
   const { operands = [], target, mountpoint, source } = query;
   const [first, second] = operands;
   const base: MountFilter[] = [wanted];
@@ -187,5 +200,5 @@ function invertedSelection(table: readonly MountInfo[], wanted: MountFilter, que
     attempts = [[...base, sourceIs(first)]];
     if (deviceNumberOf(first) === undefined && operandMayBeTarget(first)) attempts.push([...base, targetIs(first)]);
   } else attempts = [base];
-  return invertedMatches(table, attempts);
+  return attempts;
 }

@@ -221,8 +221,9 @@ describe("--json", () => {
   });
 });
 
-describe("a link named findmnt is mountkit findmnt", () => {
-  const FORMS: readonly (readonly string[])[] = [["-M", "m"], ["-n", "-o", "TARGET,SOURCE,FSTYPE", "-M", "m/self"], ["-J", "-o", "TARGET,SOURCE", "m/plain"], ["-rn", "-o", "SOURCE", "-M", "loopmnt"], ["-M", "m/plain"], ["-t", "tmpfs", "-O", "ro", "-l"]];
+// the link's own defaults (a tree, -J's four columns, findmnt's match) are findmnt-link-parity.test.ts's
+describe("a link named findmnt prints what mountkit findmnt prints where they agree (-M, -T, -o)", () => {
+  const FORMS: readonly (readonly string[])[] = [["-M", "m"], ["-n", "-o", "TARGET,SOURCE,FSTYPE", "-M", "m/self"], ["-J", "-o", "TARGET,SOURCE", "-T", "m/plain"], ["-rn", "-o", "SOURCE", "-M", "loopmnt"], ["-M", "m/plain"], ["-t", "tmpfs", "-O", "ro", "-l"]];
 
   test.each(FORMS.map((args) => [args.join(" "), args] as const))("%s", (_name, args) => {
     const link = runCli(args, { bin: s.path("bin/findmnt"), cwd: s.dir });

@@ -25,17 +25,18 @@ export interface FindmntAnswers {
  * Run each query with util-linux findmnt, then with ours (in the shell's working directory
  * cwd, "/" unless given), after setup; the setup must print nothing on stderr. Arguments are
  * expanded by the shell inside double quotes ("$D/a": the env's D). With input (a shell
- * command), each run reads that command's output from a pipe on its stdin.
+ * command), each run reads that command's output from a pipe on its stdin. With link (the path
+ * of a link to the binary named findmnt), ours is that link rather than `mountkit findmnt`.
  */
-export function findmntBoth(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>, cwd = "/", input?: string): FindmntAnswers[] {
+export function findmntBoth(setup: string, queries: readonly (readonly string[])[], env: Record<string, string>, cwd = "/", input?: string, link?: string): FindmntAnswers[] {
   const errors = mkdtempSync(join(tmpdir(), "mk-findmnt-both-"));
   try {
     const piped = input === undefined ? "" : `${input} | `;
     const run = (tool: string, args: readonly string[], err: string) => `${piped}${tool} ${args.map((a) => `"${a}"`).join(" ")} 2>"$ERRS/${err}"; echo "exit=$?"; echo ${MARK}`;
-    const steps = queries.flatMap((args, i) => [run("findmnt", args, `${i}.theirs`), run('"$MK"', ["findmnt", ...args], `${i}.ours`)]);
+    const steps = queries.flatMap((args, i) => [run("findmnt", args, `${i}.theirs`), link === undefined ? run('"$MK"', ["findmnt", ...args], `${i}.ours`) : run('"$LINK"', args, `${i}.ours`)]);
     const script = ["set -u", setup, `cd "${cwd}"`, `echo ${MARK}`, ...steps].join("\n");
     const proc = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], {
-      env: { ...process.env, LC_ALL: "C.UTF-8", ...env, MK: BINARY, ERRS: errors },
+      env: { ...process.env, LC_ALL: "C.UTF-8", ...env, MK: BINARY, LINK: link ?? "", ERRS: errors },
     });
     expect(proc.stderr.toString()).toBe("");
     expect(proc.exitCode).toBe(0);

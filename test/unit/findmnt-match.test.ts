@@ -1,7 +1,7 @@
-// findmnt -i, --shadowed and --vfs-all as pure functions; test/integration/findmnt-more.test.ts
+// findmnt's own match (a link named findmnt's), -i, --shadowed and --vfs-all as pure functions; test/integration/findmnt-more.test.ts
 // compares the command's output with util-linux findmnt's.
 import { describe, expect, test } from "bun:test";
-import { invertedMatches, operandMayBeTarget } from "../../src/mountinfo/findmnt-invert.ts";
+import { findmntMatches, invertedMatches, operandMayBeTarget } from "../../src/mountinfo/findmnt-invert.ts";
 import { optionTextBits, vfsOptionsAll } from "../../src/mountinfo/findmnt-vfs-options.ts";
 import { selectFstabRows } from "../../src/mountinfo/findmnt-fstab.ts";
 import { findmntColumns, findmntTable } from "../../src/mountinfo/findmnt.ts";
@@ -25,6 +25,14 @@ describe("invertedMatches (findmnt -i)", () => {
     expect(invertedMatches(rows, [[all], [even]])).toEqual([1, 3, 5]);
     expect(invertedMatches(rows, [[even], [small]])).toEqual([1, 3, 5]);
     expect(invertedMatches(rows, [[all], [all]])).toEqual([]);
+  });
+
+  test("findmntMatches: the rows passing every test of the first attempt that finds any", () => {
+    expect(findmntMatches(rows, [[even, small]])).toEqual([2]);
+    expect(findmntMatches(rows, [[]])).toEqual(rows); // no test: everything is found
+    expect(findmntMatches(rows, [[() => false], [even]])).toEqual([2, 4, 6]);
+    expect(findmntMatches(rows, [[even], [small]])).toEqual([2, 4, 6]);
+    expect(findmntMatches(rows, [[() => false]])).toEqual([]);
   });
 
   test("a tag operand is never looked up again as a mount point", () => {

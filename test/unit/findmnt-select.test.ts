@@ -88,6 +88,33 @@ describe("selectMounts", () => {
     expect(select({ invert: true, operands: ["s2", "/stack"] })).toEqual([1, 2, 3, 4, 6, 7, 8, 9]);
   });
 
+  test("findmntMatch \"list\" (a link named findmnt): findmnt's own match, its tests in turn while nothing is found", () => {
+    const list = (query: MountQuery) => select({ findmntMatch: "list", ...query });
+    // a PATH operand: a source, then a mount point exactly (every mount of a stack); never the mount holding it
+    expect(list({ operands: ["ta"] })).toEqual([2]);
+    expect(list({ operands: ["/stack"] })).toEqual([4, 5, 6]);
+    expect(list({ operands: ["/a/sub/dir"] })).toEqual([]);
+    expect(list({ operands: ["/stack"], types: "ext4" })).toEqual([]);
+    expect(list({ operands: ["8:16"] })).toEqual([8, 9]);
+    // -T: a mount point exactly, then the mount point holding PATH, every mount on it
+    expect(list({ target: "/stack" })).toEqual([4, 5, 6]);
+    expect(list({ target: "/stack/dir" })).toEqual([4, 5, 6]);
+    expect(list({ target: "/a/sub/dir" })).toEqual([3]);
+    expect(list({ target: "/nothing" })).toEqual([]);
+    expect(list({ mountpoint: "/stack/dir" })).toEqual([]);
+    expect(list({ operands: ["s2", "/stack"] })).toEqual([5]);
+    expect(list({ types: "ext4" })).toEqual([1, 8, 9]);
+  });
+
+  test("findmntMatch \"tree\" (findmnt's tree of a search): the first look only, a PATH operand a source, -T a mount point exactly", () => {
+    const tree = (query: MountQuery) => select({ findmntMatch: "tree", ...query });
+    expect(tree({ operands: ["/stack"] })).toEqual([]);
+    expect(tree({ operands: ["ta"] })).toEqual([2]);
+    expect(tree({ target: "/stack/dir" })).toEqual([]);
+    expect(tree({ target: "/stack" })).toEqual([4, 5, 6]);
+    expect(tree({ source: "/dev/sdb", types: "ext4" })).toEqual([8, 9]);
+  });
+
   test("filtersNothing: no search and no filter", () => {
     expect(filtersNothing({})).toBe(true);
     expect(filtersNothing({ operands: [] })).toBe(true);

@@ -1,8 +1,10 @@
 /**
- * mountkit findmnt's flags, and the combinations refused as util-linux findmnt refuses them.
+ * mountkit findmnt's flags, a link named findmnt's (util-linux findmnt's alone), and the
+ * combinations refused as util-linux findmnt refuses them.
  */
 import { ALL_COLUMNS } from "../../mountinfo/findmnt.ts";
 import { UsageError, type FlagSpec, type ParsedArgs } from "../args.ts";
+import type { FindmntDialect } from "./findmnt-layout.ts";
 
 export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "json", short: "J", help: "JSON with findmnt's field names" },
@@ -57,6 +59,28 @@ export const FINDMNT_FLAGS: readonly FlagSpec[] = [
   { long: "help", short: "h", help: "show this help" },
 ];
 
+/** mountkit findmnt's flags that util-linux findmnt lacks: a link named findmnt has none of them. */
+const MOUNTKIT_ONLY = new Set(["mountinfo", "helper-dir"]);
+
+/** What a link named findmnt says of a flag where mountkit findmnt's words do not hold there. */
+const FINDMNT8_HELP: Readonly<Record<string, string>> = {
+  list: "a list, not the tree findmnt draws by default",
+  tree: "draw the tree where the mounts were listed (a search, -f, -l, -r, -P, -D), -J too; an fstab stays a list",
+  ascii: "draw the tree with ASCII characters (|-, `-)",
+};
+
+/**
+ * The flags of a link named findmnt: util-linux findmnt's only, so that a long flag's beginning
+ * means what it means to findmnt (--mo is --mountpoint, --he --help: mountkit's --mountinfo and
+ * --helper-dir would make them ambiguous), each said as it works there.
+ */
+export const FINDMNT8_FLAGS: readonly FlagSpec[] = FINDMNT_FLAGS.filter((f) => !MOUNTKIT_ONLY.has(f.long)).map((f) => (FINDMNT8_HELP[f.long] === undefined ? f : { ...f, help: FINDMNT8_HELP[f.long]! }));
+
+/** The flags a findmnt invocation takes: mountkit findmnt's, or findmnt(8)'s through a link. */
+export function findmntFlags(dialect: FindmntDialect): readonly FlagSpec[] {
+  return dialect === "findmnt(8)" ? FINDMNT8_FLAGS : FINDMNT_FLAGS;
+}
+
 // util-linux 2.38 findmnt's groups of flags that may not be given together, in its order (each
 // named in the order its message lists them), then mountkit's own for the flags findmnt lacks.
 const EXCLUSIVE: readonly (readonly string[])[] = [
@@ -73,8 +97,8 @@ const EXCLUSIVE: readonly (readonly string[])[] = [
   ["task", "mountinfo", "tab-file"],
 ];
 
-// --verify --json is mountkit's (its checks as an object), where findmnt refuses the pair.
-const ALLOWED = new Set(["json verify", "verify json"]);
+// --verify --json is mountkit findmnt's (its checks as an object), where findmnt (and the link) refuses the pair.
+const MOUNTKIT_ALLOWED = new Set(["json verify", "verify json"]);
 
 /**
  * Refuse flags of one group given together, as util-linux's err_exclusive_options does: the
@@ -82,14 +106,15 @@ const ALLOWED = new Set(["json verify", "verify json"]);
  * seen stands, and another flag of that group (the same one again is fine) is refused with the
  * whole group named ("findmnt: mutually exclusive arguments: --json --pairs --raw --verify").
  */
-export function refuseExclusiveFlags(args: ParsedArgs): void {
+export function refuseExclusiveFlags(args: ParsedArgs, dialect: FindmntDialect): void {
+  const allowed = dialect === "mountkit" ? MOUNTKIT_ALLOWED : new Set<string>();
   const first: (string | undefined)[] = EXCLUSIVE.map(() => undefined);
   for (const [flag] of args.sequence) {
     EXCLUSIVE.forEach((group, g) => {
       if (!group.includes(flag)) return;
       const seen = first[g];
       if (seen === undefined) first[g] = flag;
-      else if (seen !== flag && !ALLOWED.has(`${seen} ${flag}`)) throw new UsageError(`findmnt: mutually exclusive arguments: ${group.map((f) => `--${f}`).join(" ")}`);
+      else if (seen !== flag && !allowed.has(`${seen} ${flag}`)) throw new UsageError(`findmnt: mutually exclusive arguments: ${group.map((f) => `--${f}`).join(" ")}`);
     });
   }
 }

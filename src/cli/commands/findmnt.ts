@@ -12,7 +12,6 @@ import {
   findmntColumns,
   parseColumns,
   POLL_COLUMNS,
-  RECORD_COLUMNS,
   shellColumns,
   writeFindmntJson,
   writeFindmntJsonTree,
@@ -50,16 +49,20 @@ import { canonicalPath, deviceOfTag, sourceDeviceReads } from "../../ops/block-d
 import type { MountInfo } from "../../mountinfo/types.ts";
 import { flagGiven, formatHelp, has, last, parseArgs, UsageError, values, type ParsedArgs } from "../args.ts";
 import { chunkedOutput, messageLine, reportError, type Io } from "../output.ts";
-import { FINDMNT_FLAGS, refuseExclusiveFlags } from "./findmnt-flags.ts";
+import { findmntFlags, refuseExclusiveFlags } from "./findmnt-flags.ts";
+import { defaultColumns, findmntLayout, type FindmntDialect } from "./findmnt-layout.ts";
 
-export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
+export function findmntCommand(argv: readonly string[], io: Io, dialect: FindmntDialect = "mountkit"): ExitCode {
+  const flags = findmntFlags(dialect);
   // -J in a cluster too (-Jno SOURCE), and where the command line is refused
-  const json = flagGiven(argv, FINDMNT_FLAGS, "json");
+  const json = flagGiven(argv, flags, "json");
+  // a refusal as a JSON document too is mountkit findmnt's; findmnt(8)'s stdout has nothing then
+  const jsonErrors = json && dialect === "mountkit";
   try {
-    const args = parseArgs("findmnt", argv, FINDMNT_FLAGS);
-    refuseExclusiveFlags(args);
+    const args = parseArgs("findmnt", argv, flags);
+    refuseExclusiveFlags(args, dialect);
     if (has(args, "help")) {
-      io.out(formatHelp(USAGE, "List mounts, or show the mount that holds PATH; or check an fstab.", FINDMNT_FLAGS));
+      io.out(formatHelp(usageOf(dialect), "List mounts, or show the mount that holds PATH; or check an fstab.", flags));
       return ExitCode.ok;
     }
     if (has(args, "version")) {
@@ -122,27 +125,31 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     const search = args.operands.length > 0 || target !== undefined || mountpoint !== undefined || source !== undefined;
     // nothing to filter by: findmnt lists the whole table (its -R and -i have nothing to act on in a list)
     const listAll = filtersNothing(query);
-    const layout = findmntLayout(args, { treeable: files.length <= 1, search, listAll });
+    const layout = findmntLayout(args, { treeable: files.length <= 1, search, listAll }, dialect);
     const invert = has(args, "invert") && (!listAll || layout.tree);
+    // a link takes the mounts findmnt's own match takes (its tree one look only: --tree PATH, a
+    // source); mountkit findmnt, for PATH and -T, the one mount holding PATH
+    const findmntMatch = dialect === "findmnt(8)" ? (layout.wholeTree ? "tree" : "list") : undefined;
     // a saved table, or another namespace's (-N), describes another tree: its paths are taken as written
-    const found = selectMounts(table, { ...query, invert }, systemLookups(table, saved, canonicalize));
+    const found = selectMounts(table, { ...query, invert, findmntMatch }, systemLookups(table, saved, canonicalize));
     let mounts = backward ? found.slice().reverse() : found;
     if (has(args, "first-only")) mounts = mounts.slice(0, 1);
     // As findmnt: finding nothing prints nothing and exits 1, but where it draws its whole tree
-    // (its default for the table or a filter of it, -t, -O...: mountkit's list), exit 0 and -J's empty array.
+    // (its default for the table or a filter of it, -t, -O...: mountkit findmnt's list), exit 0 and -J's empty array.
     if (mounts.length === 0) return nothingFound(io, json, layout.wholeTree && table.length > 0);
-    // -R: what was found and everything below it; --tree: what was found, each below the nearest
-    // found mount above it (findmnt's whole tree, where -d and -f change nothing)
+    // -R: what was found and everything below it; the tree (--tree, and a link's default): what
+    // was found, each below the nearest found mount above it (findmnt's whole tree, where -d and
+    // -f change nothing)
     let forest: MountNode[] | undefined;
     if (layout.submounts) forest = submountForest(table, mounts);
-    else if (layout.tree && (has(args, "tree") || has(args, "submounts"))) {
+    else if (layout.drawsTree) {
       const chosen = new Set(found);
       forest = selectionForest(table, (m) => chosen.has(m));
     }
     if (forest) mounts = flattenForest(forest);
     const columnSpecs = findmntColumns({ nofsroot: has(args, "nofsroot"), canonical: has(args, "canonicalize") ? canonicalPath : undefined, vfsAll: has(args, "vfs-all") });
-    // --json without -o: the ten fields of mountkit's record; else findmnt's four
-    const picked = columns ?? (json ? RECORD_COLUMNS : DEFAULT_COLUMNS);
+    // without -o: findmnt's four; mountkit findmnt --json the ten fields of its record
+    const picked = columns ?? defaultColumns(dialect, json);
     // drawn in the TARGET column, as findmnt draws it (a tree without it is its rows in tree order)
     const tree = forest !== undefined && layout.tree && picked.includes("TARGET");
     const systemFlags = { bytes: has(args, "bytes"), evaluate: has(args, "evaluate"), canonicalize };
@@ -167,16 +174,22 @@ export function findmntCommand(argv: readonly string[], io: Io): ExitCode {
     end();
     return ExitCode.ok;
   } catch (err) {
-    return reportError(io, err, json);
+    return reportError(io, err, jsonErrors);
   }
 }
 
-const USAGE = [
-  "mountkit findmnt [--json|-P [-y]|-r] [-o COLUMNS|--output-all] [--vfs-all] [-D [-A]] [-b] [-n] [-f] [-d backward] [-R] [--tree] [-a]",
-  "                 [-U] [-v] [-c|-C] [--mountinfo FILE|-N TID|-F FILE...|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS]",
-  "                 [--real|--pseudo] [--shadowed] [-i] [-M PATH] [-S SPEC] [-T PATH | PATH | SOURCE TARGET]",
-  "       mountkit findmnt --verify [-F FSTAB]... [-t TYPES] [--verbose] [--json]",
-].join("\n");
+/** The usage lines of --help: mountkit findmnt's, or a link named findmnt's (without mountkit's flags). */
+function usageOf(dialect: FindmntDialect): string {
+  const mountkit = dialect === "mountkit";
+  const name = mountkit ? "mountkit findmnt" : "findmnt";
+  const pad = " ".repeat(name.length);
+  return [
+    `${name} [--json|-P [-y]|-r] [-o COLUMNS|--output-all] [--vfs-all] [-D [-A]] [-b] [-n] [-f] [-d backward] [-R] [--tree] [-a]`,
+    `${pad} [-U] [-v] [-c|-C] [${mountkit ? "--mountinfo FILE|" : ""}-N TID|-F FILE...|-s [-F FSTAB]... [-e]] [-t TYPES] [-O OPTS]`,
+    `${pad} [--real|--pseudo] [--shadowed] [-i] [-M PATH] [-S SPEC] [-T PATH | PATH | SOURCE TARGET]`,
+    `       ${name} --verify [-F FSTAB]... [-t TYPES] [--verbose]${mountkit ? " [--json]" : ""}`,
+  ].join("\n");
+}
 
 /**
  * The mount holding a path that realpath(3) cannot name (a relative path whose absolute form is
@@ -255,36 +268,12 @@ function backwardDirection(word: string | undefined): boolean {
   throw new UsageError(`findmnt: unknown direction '${word}'`);
 }
 
-/** How util-linux findmnt lays a command line out (findmntLayout). */
-interface FindmntLayout {
-  /** it draws its tree */
-  readonly tree: boolean;
-  /** its tree of the whole table, each mount found below the nearest found one above it */
-  readonly wholeTree: boolean;
-  /** -R with something to filter by: each mount found with every mount below it */
-  readonly submounts: boolean;
-}
-
-/**
- * How util-linux 2.38 findmnt lays this command line out, which decides mountkit's answers
- * where they depend on it (mountkit prints a list where findmnt draws its tree, unless --tree
- * or -R asks for one). findmnt draws a tree unless -l, -r, -P, -D or -m is given or, without -R,
- * -f or a search (PATH, -T, -M, -S); --tree draws it whatever those say; a saved table of more
- * than one file is no tree. -R with nothing to filter by (listAll) is findmnt's whole tree.
- */
-function findmntLayout(args: ParsedArgs, { treeable, search, listAll }: { treeable: boolean; search: boolean; listAll: boolean }): FindmntLayout {
-  const submounts = has(args, "submounts") && !listAll;
-  const listed = (["list", "raw", "pairs", "df", "mtab"] as const).some((f) => has(args, f)) || (!submounts && (search || has(args, "first-only")));
-  const tree = treeable && (has(args, "tree") || !listed);
-  return { tree, wholeTree: tree && !submounts, submounts };
-}
-
 /**
  * Nothing found. findmnt's exit status then depends on what it would draw: 0 for its whole
  * tree of a table it found nothing in (its default for the table or a filter of it, -t, -O,
  * --real...; -J's empty array), 1 for a list, -R, a search (PATH, -M, -S, -T) and an empty table
- * (a saved one whose lines were all bad). mountkit prints a list where findmnt draws a tree, but
- * answers as findmnt does for the same command line, so scripts' tests hold.
+ * (a saved one whose lines were all bad). mountkit findmnt prints a list where findmnt draws a
+ * tree, but answers as findmnt does for the same command line, so scripts' tests hold.
  */
 function nothingFound(io: Io, json: boolean, emptyTree: boolean): ExitCode {
   if (!emptyTree) return ExitCode.usage;
