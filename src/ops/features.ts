@@ -20,10 +20,15 @@ export function resetKernelFacts(): void {
 }
 
 export function probeKernelFacts(strategyEnv: string | undefined): KernelFacts {
-  return factsForVersion(release(), {
-    pageSize: pageSize(),
-    inUserNamespace: runningInUserNamespace(),
-    strategy: parseStrategy(strategyEnv),
+  const facts = factsForVersion(release(), { strategy: parseStrategy(strategyEnv) });
+  // Asked of the system when a plan first reads them: most mounts' options fit the smallest page
+  // and only a remount or a bind's read-only remount needs the user namespace, so a plain mount
+  // or an unmount binds no getpagesize and reads no /proc/self/uid_map (docs/bench.md).
+  let size: number | undefined;
+  let inUserNamespace: boolean | undefined;
+  return Object.defineProperties(facts, {
+    pageSize: { get: () => (size ??= pageSize()), enumerable: true },
+    inUserNamespace: { get: () => (inUserNamespace ??= runningInUserNamespace()), enumerable: true },
   });
 }
 

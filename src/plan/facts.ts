@@ -40,6 +40,12 @@ export interface KernelFacts {
   readonly strategySource: "environment" | "kernel";
 }
 
+/**
+ * The smallest page Linux has on the architectures mountkit runs on (x86_64's only size, arm64's
+ * smallest): data within it fits the page of any kernel, and needs no look at facts.pageSize.
+ */
+export const MIN_PAGE_SIZE = 4096;
+
 /** Facts for a kernel version, with the feature bits derived from it. */
 export function factsForVersion(
   release: string,
