@@ -67,7 +67,13 @@ export function dirname(path: string): string {
 }
 
 /** The last component: "/a/b/" -> "b", "/" -> "". */
+const SLASH = 0x2f;
+
 export function basename(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
+  // trailing slashes dropped by hand: every start takes its own name's basename, and a regular
+  // expression's first use costs more than the walk
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === SLASH) end--;
+  const trimmed = path.slice(0, end);
   return trimmed.slice(trimmed.lastIndexOf("/") + 1);
 }
