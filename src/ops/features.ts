@@ -5,6 +5,7 @@ import { optionalString } from "../plan/caller-input.ts";
 import { factsForVersion, parseStrategy, type KernelFacts } from "../plan/facts.ts";
 import { readTextFile } from "../sys/file.ts";
 import { pageSize } from "../sys/system.ts";
+import { whiteSpaceFields } from "../white-space.ts";
 
 let cached: KernelFacts | undefined;
 
@@ -58,6 +59,6 @@ export function runningInUserNamespace(uidMap?: string): boolean {
       return false; // no /proc or no user namespaces: the initial namespace
     }
   }
-  const fields = text.trim().split(/\s+/);
+  const fields = whiteSpaceFields(text);
   return !(fields.length === 3 && fields[0] === "0" && fields[1] === "0" && fields[2] === "4294967295");
 }
