@@ -106,11 +106,20 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
   return entry.run(rest, io);
 }
 
+/**
+ * Whether an argument holds U+FFFD: a loop, not Array.prototype.some, whose first use (as of any
+ * of JavaScriptCore's array methods written in JavaScript) costs each start about 0.4 ms (docs/bench.md).
+ */
+function holdsReplacement(args: readonly string[]): boolean {
+  for (const arg of args) if (arg.includes("\uFFFD")) return true;
+  return false;
+}
+
 if (import.meta.main) {
   // Compiled, argv[0] is "bun" and argv[1] the embedded script; the name the user typed is argv0.
   let args = process.argv.slice(2);
   // Bun put U+FFFD for bytes that are not UTF-8: take the arguments' bytes (command-line.ts).
-  if (args.some((a) => a.includes("\uFFFD"))) {
+  if (holdsReplacement(args)) {
     args = (require("../sys/command-line.ts") as typeof import("../sys/command-line.ts")).commandLineArguments(args) as string[];
   }
   let end: CommandEnd;

@@ -201,8 +201,13 @@ export function fakeOptions(dialect: Dialect): Pick<OpsOptions, "nonImageSourceA
 
 /** mount(8): -w is an explicit read-write request, which a -r after it cancels. */
 export function readWriteOnly(args: Pick<ParsedArgs, "sequence">): Pick<OpsOptions, "readWriteOnly"> {
-  const last = args.sequence.findLast(([flag]) => flag === "read-write" || flag === "read-only");
-  return last?.[0] === "read-write" ? { readWriteOnly: true } : {};
+  // from the end by hand: every mount asks, and findLast's first use costs start-up time (docs/bench.md)
+  for (let i = args.sequence.length - 1; i >= 0; i--) {
+    const flag = args.sequence[i]![0];
+    if (flag === "read-write") return { readWriteOnly: true };
+    if (flag === "read-only") return {};
+  }
+  return {};
 }
 
 /**
@@ -271,7 +276,9 @@ type Request =
 export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">): string[] {
   const { flags } = args;
   const options = modeOptions(args);
-  const operations = (["bind", "rbind", "move"] as const).filter((f) => flags.has(f));
+  // a loop, not filter: every mount asks, and an array method's first use costs start-up time (docs/bench.md)
+  const operations: ("bind" | "rbind" | "move")[] = [];
+  for (const operation of ["bind", "rbind", "move"] as const) if (flags.has(operation)) operations.push(operation);
   // mount(8): "mutually exclusive arguments" (before, --bind --rbind was an rbind without a word)
   if (operations.length > 1) throw new UsageError(`mount: --${operations.join(", --")} exclude each other: give one`);
   if (operations[0] !== undefined) refuseIgnoredWith(operations[0], flags);
