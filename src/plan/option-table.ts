@@ -216,11 +216,18 @@ function buildOptionTable(): OptionSpec[] {
     { name: "helper", valued: true, behaviour: { kind: "userspace" }, help: "mount(8)'s helper type (passed on to a mount.TYPE helper; mountkit does not pick mount.X by it)", origin: "util-linux" },
     // Dropped, these would mount without the protection asked for: refused by name instead.
     { name: "encryption", valued: true, behaviour: { kind: "unsupported", why: LOOP_ENCRYPTION_UNSUPPORTED, hint: LOOP_ENCRYPTION_HINT }, help: "refused: loop encryption", origin: "util-linux" },
-    ...["hashdevice", "roothash", "hashoffset", "roothashfile", "fecdevice", "fecoffset", "fecroots", "roothashsig", "oncorruption"].map(
-      (key): OptionSpec => ({ name: `verity.${key}`, valued: true, behaviour: { kind: "unsupported", why: "mountkit does not set up dm-verity devices" }, help: "refused: dm-verity", origin: "util-linux" }),
-    ),
+    ...verityOptions(),
     DMVERITY,
   ];
+}
+
+/** util-linux's verity.* options, refused (a loop, as the table is built for a mount's options: see optionLookups). */
+function verityOptions(): OptionSpec[] {
+  const specs: OptionSpec[] = [];
+  for (const key of ["hashdevice", "roothash", "hashoffset", "roothashfile", "fecdevice", "fecoffset", "fecroots", "roothashsig", "oncorruption"]) {
+    specs.push({ name: `verity.${key}`, valued: true, behaviour: { kind: "unsupported", why: "mountkit does not set up dm-verity devices" }, help: "refused: dm-verity", origin: "util-linux" });
+  }
+  return specs;
 }
 
 interface OptionLookups {
@@ -234,8 +241,15 @@ let lookups: OptionLookups | undefined;
 
 function optionLookups(): OptionLookups {
   if (lookups !== undefined) return lookups;
-  const all = optionTable();
-  return (lookups = { byName: new Map(all.filter((spec) => !spec.valued).map((spec) => [spec.name, spec])), valued: all.filter((spec) => spec.valued) });
+  // loops, not array methods: a mount that names an option builds these, and an array method's
+  // first use costs start-up time (docs/bench.md)
+  const byName = new Map<string, OptionSpec>();
+  const valued: OptionSpec[] = [];
+  for (const spec of optionTable()) {
+    if (spec.valued) valued.push(spec);
+    else byName.set(spec.name, spec);
+  }
+  return (lookups = { byName, valued });
 }
 
 /**

@@ -18,7 +18,7 @@ import { propagationSteps } from "./propagation.ts";
 import { probedHelperArguments } from "./external-helper.ts";
 import { allowedProbedTypes, type ProbedMountStep } from "./probe-step.ts";
 import { isDevicePath, readOnlyFallback } from "./read-only-fallback.ts";
-import { BLOCK_FILESYSTEMS } from "./loop.ts";
+import { BLOCK_FILESYSTEMS, hasBlockFilesystem } from "./loop.ts";
 import type { MountStep, Plan, Step } from "./steps.ts";
 
 /** Flags that belong to one mount (not its superblock): a bind applies them by remounting. */
@@ -140,7 +140,7 @@ export function planPlain(ctx: MountContext): Plan {
 function typedDeviceSource(ctx: MountContext): string {
   const { mount, env } = ctx;
   if (env.deviceName === undefined) return mount.source;
-  if (!BLOCK_FILESYSTEMS.has(mount.type) && !ctx.otherTypes.some((t) => BLOCK_FILESYSTEMS.has(t))) return mount.source;
+  if (!BLOCK_FILESYSTEMS.has(mount.type) && !hasBlockFilesystem(ctx.otherTypes)) return mount.source;
   return ctx.sourceKind === "block" ? env.deviceName(mount.source) : mount.source;
 }
 
