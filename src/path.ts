@@ -75,9 +75,9 @@ export function dirname(path: string): string {
   return end === 1 && path.startsWith("/") ? "//" : path.slice(0, end);
 }
 
-/** The last component: "/a/b/" -> "b", "/" -> "". */
 const SLASH = 0x2f;
 
+/** The last component: "/a/b/" -> "b", "/" -> "". */
 export function basename(path: string): string {
   // trailing slashes dropped by hand: every start takes its own name's basename, and a regular
   // expression's first use costs more than the walk
