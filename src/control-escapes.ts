@@ -23,12 +23,18 @@ const DEL_AND_C1 = "\\x7f-\\x9f";
 // with the u flag a surrogate pair is one character: only a lone low surrogate, a held byte, matches
 const HELD_C1 = "\\udc80-\\udc9f";
 
-const PATTERNS = {
-  all: new RegExp(`[${C0}${DEL_AND_C1}${HELD_C1}]`, "gu"),
-  allButHeld: new RegExp(`[${C0}${DEL_AND_C1}]`, "gu"),
-  lines: new RegExp(`[${C0_BUT_TAB_AND_NEWLINE}${DEL_AND_C1}${HELD_C1}]`, "gu"),
-  linesButHeld: new RegExp(`[${C0_BUT_TAB_AND_NEWLINE}${DEL_AND_C1}]`, "gu"),
+/** The four character classes, each made on first use (a process uses one or two). */
+const SOURCES = {
+  all: `[${C0}${DEL_AND_C1}${HELD_C1}]`,
+  allButHeld: `[${C0}${DEL_AND_C1}]`,
+  lines: `[${C0_BUT_TAB_AND_NEWLINE}${DEL_AND_C1}${HELD_C1}]`,
+  linesButHeld: `[${C0_BUT_TAB_AND_NEWLINE}${DEL_AND_C1}]`,
 };
+const patterns: Partial<Record<keyof typeof SOURCES, RegExp>> = {};
+
+function pattern(kind: keyof typeof SOURCES): RegExp {
+  return (patterns[kind] ??= new RegExp(SOURCES[kind], "gu"));
+}
 
 const SHORT_FORMS: Readonly<Record<string, string>> = { "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r" };
 
@@ -38,8 +44,29 @@ const HELD_BYTE_BASE = 0xdc00;
 /** text with each character of the table escaped as the table says; everything else as it is. */
 export function escapeControls(text: string, options: ControlEscapeOptions = {}): string {
   const held = options.heldBytes !== false;
-  const pattern = options.keepTabAndNewline ? (held ? PATTERNS.lines : PATTERNS.linesButHeld) : held ? PATTERNS.all : PATTERNS.allButHeld;
-  return text.replace(pattern, controlEscape);
+  const keepLines = options.keepTabAndNewline === true;
+  if (text.length <= SHORT_TEXT && !mayEscape(text, keepLines, held)) return text;
+  const kind = keepLines ? (held ? "lines" : "linesButHeld") : held ? "all" : "allButHeld";
+  return text.replace(pattern(kind), controlEscape);
+}
+
+/** Up to this length a text is walked first: a message or a result line, which has nothing to escape. */
+const SHORT_TEXT = 512;
+
+/**
+ * Whether text may hold a character of the table: a walk of its code units, cheaper for a line
+ * than a pattern's first use (each start of the binary writes one). Any low surrogate of the
+ * held range counts, even one of a pair, which the pattern then leaves alone.
+ */
+function mayEscape(text: string, keepTabAndNewline: boolean, held: boolean): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20) {
+      if (!keepTabAndNewline || (code !== 0x09 && code !== 0x0a)) return true;
+    } else if (code >= 0x7f && code <= 0x9f) return true;
+    else if (held && code >= 0xdc80 && code <= 0xdc9f) return true;
+  }
+  return false;
 }
 
 /** One character of the table, escaped. */

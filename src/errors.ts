@@ -7,6 +7,7 @@
  */
 import { errnoMessage, errnoName } from "./errno.ts";
 import { escapeControls } from "./control-escapes.ts";
+import { isWhiteSpace } from "./white-space.ts";
 
 /** util-linux exit codes, as mount(8), umount(8) and findmnt(8) document them. */
 export const ExitCode = {
@@ -290,9 +291,21 @@ export function helperExitStatus(err: unknown): number | undefined {
  * \x9b for a held byte 0x9b; a held byte 0xa0-0xff as it is, as it is in a path left unquoted).
  */
 export function quotePath(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (path !== "" && !/[\x00-\x1f\x7f-\x9f"\\]|^\s|\s$/.test(path)) return path;
+  if (path !== "" && !needsQuotes(path)) return path;
   return quoted(path);
+}
+
+/**
+ * /[\x00-\x1f\x7f-\x9f"\\]|^\s|\s$/.test(path), walked by code unit: most commands quote a
+ * path in every plan's action, and the pattern would be the process's first (docs/bench.md).
+ */
+function needsQuotes(path: string): boolean {
+  if (isWhiteSpace(path.charCodeAt(0)) || isWhiteSpace(path.charCodeAt(path.length - 1))) return true;
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x22 || code === 0x5c) return true;
+  }
+  return false;
 }
 
 /**

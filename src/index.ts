@@ -2,6 +2,7 @@
  * mountkit's library API. Everything here is safe to import without root; only calls that
  * reach the kernel need it.
  */
+import { optionTable, type OptionSpec } from "./plan/option-table.ts";
 export { VERSION } from "./version.ts";
 export {
   BatchError,
@@ -21,7 +22,9 @@ export { errnoCode, errnoMessage, errnoName } from "./errno-lookup.ts";
 
 // plan: pure
 export { MS, MNT, ST, formatFlags, lockedMountFlags, statfsFlagsToMs } from "./plan/flags.ts";
-export { OPTION_TABLE, lookupOption, type OptionSpec } from "./plan/option-table.ts";
+export { lookupOption, type OptionSpec } from "./plan/option-table.ts";
+/** The mount option table (the CLI builds it on first use: optionTable()). */
+export const OPTION_TABLE: readonly OptionSpec[] = optionTable();
 export { classifyOptions, entryOptions, joinData, splitOptionString, tokenizeOptions, tokenizeOptionArgs, unquoteOption, type ClassifiedOptions } from "./plan/options.ts";
 export { factsForVersion, type KernelFacts, type Strategy } from "./plan/facts.ts";
 export type { Mount } from "./plan/mount-request.ts";

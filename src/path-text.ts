@@ -8,9 +8,13 @@
  * UTF-8 decodes to a lone surrogate, so the two never mix up.
  */
 
-const utf8Decoder = new TextDecoder("utf-8");
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
-const utf8Encoder = new TextEncoder();
+// Each made on first use: --version decodes nothing, and making them costs start-up time.
+let lenient: TextDecoder | undefined;
+let strict: TextDecoder | undefined;
+let encoder: TextEncoder | undefined;
+const utf8Decoder = (): TextDecoder => (lenient ??= new TextDecoder("utf-8"));
+const strictDecoder = (): TextDecoder => (strict ??= new TextDecoder("utf-8", { fatal: true }));
+const utf8Encoder = (): TextEncoder => (encoder ??= new TextEncoder());
 
 /** The code unit standing for byte 0x80; 0xff's is U+DCFF. */
 const ESCAPE_FIRST = 0xdc80;
@@ -20,7 +24,7 @@ export function textFromBytes(bytes: Uint8Array): string {
   // The fast path, valid UTF-8, costs one decode: no second pass over the text (a whole
   // mountinfo table comes through here).
   try {
-    return strictDecoder.decode(bytes);
+    return strictDecoder().decode(bytes);
   } catch {
     // not UTF-8 throughout: hold the bytes that are not, one by one
   }
@@ -32,11 +36,11 @@ export function textFromBytes(bytes: Uint8Array): string {
       i += length;
       continue;
     }
-    out += utf8Decoder.decode(bytes.subarray(validFrom, i)) + String.fromCharCode(ESCAPE_FIRST - 0x80 + bytes[i]!);
+    out += utf8Decoder().decode(bytes.subarray(validFrom, i)) + String.fromCharCode(ESCAPE_FIRST - 0x80 + bytes[i]!);
     i += 1;
     validFrom = i;
   }
-  return out + utf8Decoder.decode(bytes.subarray(validFrom));
+  return out + utf8Decoder().decode(bytes.subarray(validFrom));
 }
 
 /**
@@ -70,14 +74,14 @@ const HELD_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g;
  * other lone surrogate becomes U+FFFD's bytes, as TextEncoder writes it.
  */
 export function bytesFromText(text: string): Uint8Array {
-  if (text.isWellFormed()) return utf8Encoder.encode(text);
+  if (text.isWellFormed()) return utf8Encoder().encode(text);
   const parts: Uint8Array[] = [];
   let from = 0;
   for (const match of text.matchAll(HELD_BYTE)) {
-    parts.push(utf8Encoder.encode(text.slice(from, match.index)), Uint8Array.of(match[0].charCodeAt(0) - ESCAPE_FIRST + 0x80));
+    parts.push(utf8Encoder().encode(text.slice(from, match.index)), Uint8Array.of(match[0].charCodeAt(0) - ESCAPE_FIRST + 0x80));
     from = match.index + 1;
   }
-  parts.push(utf8Encoder.encode(text.slice(from)));
+  parts.push(utf8Encoder().encode(text.slice(from)));
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -15,7 +15,13 @@ export function isAbsolute(path: string): boolean {
  */
 function resolvedComponents(path: string, absolute: boolean): string[] {
   const out: string[] = [];
-  for (const part of path.split("/")) {
+  // cut at each "/" by indexOf, not split: every mount and umount joins helper paths, and
+  // split's first use costs start-up time (docs/bench.md)
+  for (let start = 0; start <= path.length; ) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
+    const part = path.slice(start, end);
+    start = end + 1;
     if (part === "" || part === ".") continue;
     if (part !== "..") out.push(part);
     else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
@@ -36,7 +42,10 @@ export function normalize(path: string): string {
 
 /** The non-empty parts joined with "/" and normalized; "." when there are none. */
 export function join(...paths: string[]): string {
-  const joined = paths.filter((p) => p !== "").join("/");
+  // a loop, not filter: umount's helper look-up joins on every run, and an array method's first
+  // use costs start-up time (docs/bench.md)
+  let joined = "";
+  for (const p of paths) if (p !== "") joined = joined === "" ? p : `${joined}/${p}`;
   return joined === "" ? "." : normalize(joined);
 }
 
@@ -66,8 +75,14 @@ export function dirname(path: string): string {
   return end === 1 && path.startsWith("/") ? "//" : path.slice(0, end);
 }
 
+const SLASH = 0x2f;
+
 /** The last component: "/a/b/" -> "b", "/" -> "". */
 export function basename(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
+  // trailing slashes dropped by hand: every start takes its own name's basename, and a regular
+  // expression's first use costs more than the walk
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === SLASH) end--;
+  const trimmed = path.slice(0, end);
   return trimmed.slice(trimmed.lastIndexOf("/") + 1);
 }

@@ -62,12 +62,18 @@ export function flagGiven(argv: readonly string[], specs: readonly FlagSpec[], l
   return readArgs("", argv, specs).args.flags.has(long);
 }
 
-/**
- * parseArgs' reading of argv, to its end whatever it meets: every flag it can read, and the first
- * problem (an unknown flag is skipped; a flag that takes no value but is given one is kept, and
- * so is one that needs a value and ends argv, as "").
- */
-function readArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined } {
+interface FlagIndex {
+  readonly specs: readonly FlagSpec[];
+  readonly byLong: ReadonlyMap<string, FlagSpec>;
+  readonly byShort: ReadonlyMap<string, FlagSpec>;
+}
+
+/** The last list's index: a command reads its argv two or three times (flagGiven, then parseArgs) with one list. */
+let lastIndex: FlagIndex | undefined;
+
+/** specs by long name (and alias) and by letter. */
+function flagIndex(specs: readonly FlagSpec[]): FlagIndex {
+  if (lastIndex?.specs === specs) return lastIndex;
   const byLong = new Map<string, FlagSpec>();
   const byShort = new Map<string, FlagSpec>();
   for (const spec of specs) {
@@ -76,6 +82,16 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
     if (spec.short) byShort.set(spec.short, spec);
     for (const letter of spec.shortAliases ?? []) byShort.set(letter, spec);
   }
+  return (lastIndex = { specs, byLong, byShort });
+}
+
+/**
+ * parseArgs' reading of argv, to its end whatever it meets: every flag it can read, and the first
+ * problem (an unknown flag is skipped; a flag that takes no value but is given one is kept, and
+ * so is one that needs a value and ends argv, as "").
+ */
+function readArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined } {
+  const { byLong, byShort } = flagIndex(specs);
   const flags = new Map<string, string[]>();
   const operands: string[] = [];
   const sequence: [string, string][] = [];

@@ -18,14 +18,21 @@ export interface StopWatch extends StopRequests {
   release(): number | undefined;
 }
 
-/** The signals watched (with-mounts holds the same: signal-hold.ts), in the order pending() looks at them. */
-const WATCHED = signalsNamed("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM");
+let watchedSignals: Readonly<Record<"SIGHUP" | "SIGINT" | "SIGQUIT" | "SIGTERM", number>> | undefined;
+
+/**
+ * The signals watched (with-mounts holds the same: signal-hold.ts), in the order pending() looks
+ * at them; made on first use, as a one-step mount never asks.
+ */
+function watched(): Readonly<Record<"SIGHUP" | "SIGINT" | "SIGQUIT" | "SIGTERM", number>> {
+  return (watchedSignals ??= signalsNamed("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM"));
+}
 
 export function stopWatch(): StopWatch {
   let watch: SignalWatch | undefined;
   return {
     arm() {
-      watch ??= (require("../sys/signal-watch.ts") as typeof import("../sys/signal-watch.ts")).watchSignals(Object.values(WATCHED));
+      watch ??= (require("../sys/signal-watch.ts") as typeof import("../sys/signal-watch.ts")).watchSignals(Object.values(watched()));
       watch.arm();
     },
     requested() {
@@ -40,12 +47,12 @@ export function stopWatch(): StopWatch {
 
 /** "SIGINT" for 2; a number not watched as "signal N". */
 export function signalName(signal: number): string {
-  return Object.entries(WATCHED).find(([, n]) => n === signal)?.[0] ?? `signal ${signal}`;
+  return Object.entries(watched()).find(([, n]) => n === signal)?.[0] ?? `signal ${signal}`;
 }
 
 /** The number of a signal stopRequests named (RunStopped.reason). */
 export function signalNumber(name: string): number | undefined {
-  return (WATCHED as Record<string, number>)[name];
+  return (watched() as Record<string, number>)[name];
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * Kernel facts, probed once per process and cached: the planner's view of this kernel.
  */
-import { release } from "node:os";
 import { optionalString } from "../plan/caller-input.ts";
 import { factsForVersion, parseStrategy, type KernelFacts } from "../plan/facts.ts";
 import { readTextFile } from "../sys/file.ts";
 import { pageSize } from "../sys/system.ts";
+import { whiteSpaceFields } from "../white-space.ts";
 
 let cached: KernelFacts | undefined;
 
@@ -20,11 +20,29 @@ export function resetKernelFacts(): void {
 }
 
 export function probeKernelFacts(strategyEnv: string | undefined): KernelFacts {
-  return factsForVersion(release(), {
-    pageSize: pageSize(),
-    inUserNamespace: runningInUserNamespace(),
-    strategy: parseStrategy(strategyEnv),
+  const facts = factsForVersion(kernelRelease(), { strategy: parseStrategy(strategyEnv) });
+  // Asked of the system when a plan first reads them: most mounts' options fit the smallest page
+  // and only a remount or a bind's read-only remount needs the user namespace, so a plain mount
+  // or an unmount binds no getpagesize and reads no /proc/self/uid_map (docs/bench.md).
+  let size: number | undefined;
+  let inUserNamespace: boolean | undefined;
+  return Object.defineProperties(facts, {
+    pageSize: { get: () => (size ??= pageSize()), enumerable: true },
+    inUserNamespace: { get: () => (inUserNamespace ??= runningInUserNamespace()), enumerable: true },
   });
+}
+
+/**
+ * uname's release, as /proc/sys/kernel/osrelease holds it: a read through the file binding every
+ * command has, where node:os (loaded for it alone) cost about 0.3 ms of each start; node:os's
+ * uname(2) when /proc is not there.
+ */
+function kernelRelease(): string {
+  try {
+    return readTextFile("/proc/sys/kernel/osrelease").trimEnd();
+  } catch {
+    return (require("node:os") as typeof import("node:os")).release();
+  }
 }
 
 /**
@@ -41,6 +59,6 @@ export function runningInUserNamespace(uidMap?: string): boolean {
       return false; // no /proc or no user namespaces: the initial namespace
     }
   }
-  const fields = text.trim().split(/\s+/);
+  const fields = whiteSpaceFields(text);
   return !(fields.length === 3 && fields[0] === "0" && fields[1] === "0" && fields[2] === "4294967295");
 }

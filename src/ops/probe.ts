@@ -8,7 +8,7 @@ import { MountFailedError, PlanError, quotePath, SyscallError } from "../errors.
 import type { ProbedMountStep } from "../plan/probe-step.ts";
 import { externalHelperArgv, helperNamesFor, helperPaths, type HelperArguments } from "../plan/external-helper.ts";
 import { matchFstype } from "../plan/type-pattern.ts";
-import { identifySuperblock, KNOWN_SUPERBLOCKS, PROBE_BYTES } from "../plan/superblock.ts";
+import { identifySuperblock, knownSuperblocks, PROBE_BYTES } from "../plan/superblock.ts";
 import { O } from "../sys/fd.ts";
 import type { Syscalls } from "../sys/seam.ts";
 import type { OpsContext } from "./context.ts";
@@ -42,7 +42,7 @@ export function probeType(fd: number, device: string, ctx: OpsContext, what = de
     const cause = new PlanError(`${action}: it is ${found.what}`, { hint: found.hint });
     throw new MountFailedError(cause.message, cause, { hint: found.hint });
   }
-  const cause = new PlanError(`${action}: no superblock of a type mountkit knows (${KNOWN_SUPERBLOCKS.join(", ")}) in its first ${length} bytes`);
+  const cause = new PlanError(`${action}: no superblock of a type mountkit knows (${knownSuperblocks().join(", ")}) in its first ${length} bytes`);
   throw new MountFailedError(cause.message, cause, { hint: "give the type with -t TYPE" });
 }
 

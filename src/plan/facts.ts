@@ -40,6 +40,12 @@ export interface KernelFacts {
   readonly strategySource: "environment" | "kernel";
 }
 
+/**
+ * The smallest page Linux has on the architectures mountkit runs on (x86_64's only size, arm64's
+ * smallest): data within it fits the page of any kernel, and needs no look at facts.pageSize.
+ */
+export const MIN_PAGE_SIZE = 4096;
+
 /** Facts for a kernel version, with the feature bits derived from it. */
 export function factsForVersion(
   release: string,
@@ -88,9 +94,27 @@ export function legacyForced(facts: KernelFacts): boolean {
 
 /** "6.18.44-fc-v669" -> [6, 18, 44]; missing parts are 0. */
 export function parseKernelRelease(release: string): [number, number, number] {
-  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(release);
-  if (!m) return [0, 0, 0];
-  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+  // read by hand, as /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/ would: every mount, umount and apply
+  // probes the release, and a regular expression's first use costs more than the walk
+  const parts: [number, number, number] = [0, 0, 0];
+  let at = 0;
+  for (let part = 0; part < 3; part++) {
+    if (part > 0) {
+      if (release.charCodeAt(at) !== DOT || !isDigit(release.charCodeAt(at + 1))) break;
+      at++;
+    }
+    const start = at;
+    while (isDigit(release.charCodeAt(at))) at++;
+    if (at === start) break;
+    parts[part] = Number(release.slice(start, at));
+  }
+  return parts;
+}
+
+const DOT = 0x2e;
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
 }
 
 /** MOUNTKIT_STRATEGY's value, validated; undefined when unset or empty. */

@@ -45,12 +45,13 @@ export interface FsContextFlags {
   readonly attrFlags: number;
 }
 
-/** Every flag the fd API expresses (or ignores, as meaningless there). */
-const HANDLED = [...SB_FLAG_PARAMS, ...ATTRS].reduce((all, [ms]) => all | ms, IGNORED);
+/** Every flag the fd API expresses (or ignores, as meaningless there): worked out on first use, not at load. */
+let handled: number | undefined;
 
 /** The flags of a mount(2) call that the fd API cannot express (MS_I_VERSION, MS_BIND...); 0 when none. */
 export function flagsWithoutFsContextEquivalent(flags: number): number {
-  return flags & ~HANDLED;
+  handled ??= [...SB_FLAG_PARAMS, ...ATTRS].reduce((all, [ms]) => all | ms, IGNORED);
+  return flags & ~handled;
 }
 
 /** Split mount(2) flags; a flag the fd API cannot express is a PlanError naming it. */

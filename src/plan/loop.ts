@@ -49,8 +49,14 @@ export const BLOCK_FILESYSTEMS: ReadonlySet<string> = new Set([
 export function isImageMount(ctx: MountContext): boolean {
   const { mount } = ctx;
   if (mount.source === "" || isBind(ctx)) return false;
-  if (!isTypeUnknown(mount.type) && !BLOCK_FILESYSTEMS.has(mount.type) && !ctx.otherTypes.some((t) => BLOCK_FILESYSTEMS.has(t))) return false;
+  if (!isTypeUnknown(mount.type) && !BLOCK_FILESYSTEMS.has(mount.type) && !hasBlockFilesystem(ctx.otherTypes)) return false;
   return ctx.sourceKind === "file";
+}
+
+/** Whether a type list names a block filesystem: a loop, as every mount asks (an array method's first use costs start-up time: docs/bench.md). */
+export function hasBlockFilesystem(types: readonly string[]): boolean {
+  for (const type of types) if (BLOCK_FILESYSTEMS.has(type)) return true;
+  return false;
 }
 
 /**

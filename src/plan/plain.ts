@@ -8,7 +8,7 @@
  * Pure.
  */
 import { NoSourceToProbeError, PlanError, quotePath, SourceUnusableError } from "../errors.ts";
-import { legacyForced, type KernelFacts } from "./facts.ts";
+import { legacyForced, MIN_PAGE_SIZE, type KernelFacts } from "./facts.ts";
 import { MS, MS_ATIME_MODE, MS_LOCKED_IN_USERNS, MS_PROPAGATION } from "./flags.ts";
 import { IMAGE_MIN_BYTES, isBind, isTypeUnknown, planFor, type MountContext } from "./mount-request.ts";
 import { dataSize, joinData } from "./options.ts";
@@ -18,7 +18,7 @@ import { propagationSteps } from "./propagation.ts";
 import { probedHelperArguments } from "./external-helper.ts";
 import { allowedProbedTypes, type ProbedMountStep } from "./probe-step.ts";
 import { isDevicePath, readOnlyFallback } from "./read-only-fallback.ts";
-import { BLOCK_FILESYSTEMS } from "./loop.ts";
+import { BLOCK_FILESYSTEMS, hasBlockFilesystem } from "./loop.ts";
 import type { MountStep, Plan, Step } from "./steps.ts";
 
 /** Flags that belong to one mount (not its superblock): a bind applies them by remounting. */
@@ -42,6 +42,15 @@ export function lazytimeRead(facts: KernelFacts): LazytimeRead {
   return facts.statmount && !legacyForced(facts) ? "statmount" : "mountinfo";
 }
 
+/**
+ * The flags a remount must keep inside a user namespace (the kernel locks them there): read only
+ * by the steps that remount, so that other mounts never ask facts.inUserNamespace (ops/features.ts
+ * reads /proc/self/uid_map for it).
+ */
+function lockedFlags(facts: KernelFacts): number {
+  return facts.inUserNamespace ? MS_LOCKED_IN_USERNS : 0;
+}
+
 export function planPlain(ctx: MountContext): Plan {
   const { mount, target, options, facts } = ctx;
   let flags = options.flags;
@@ -51,7 +60,6 @@ export function planPlain(ctx: MountContext): Plan {
   checkDataSize(ctx, data);
   if (!(flags & MS.REMOUNT)) checkSourceSize(ctx, mount.source);
 
-  const locked = facts.inUserNamespace ? MS_LOCKED_IN_USERNS : 0;
   const steps: Step[] = [];
 
   if (flags & MS.REMOUNT) {
@@ -66,7 +74,7 @@ export function planPlain(ctx: MountContext): Plan {
       fstype: null,
       flags: remountFlags,
       data: data === "" ? null : data,
-      inheritFlags: (ctx.env.remountReplaces ? 0 : (bind ? MS_PER_MOUNT : MS_REMOUNT_INHERITED) & ~options.flagsMentioned) | locked,
+      inheritFlags: (ctx.env.remountReplaces ? 0 : (bind ? MS_PER_MOUNT : MS_REMOUNT_INHERITED) & ~options.flagsMentioned) | lockedFlags(facts),
       undoable: false,
     });
   } else if (bind) {
@@ -114,7 +122,7 @@ export function planPlain(ctx: MountContext): Plan {
       fstype: null,
       flags: MS.REMOUNT | MS.BIND | perMount,
       data: null,
-      inheritFlags: locked,
+      inheritFlags: lockedFlags(facts),
       undoable: false,
     });
   }
@@ -132,7 +140,7 @@ export function planPlain(ctx: MountContext): Plan {
 function typedDeviceSource(ctx: MountContext): string {
   const { mount, env } = ctx;
   if (env.deviceName === undefined) return mount.source;
-  if (!BLOCK_FILESYSTEMS.has(mount.type) && !ctx.otherTypes.some((t) => BLOCK_FILESYSTEMS.has(t))) return mount.source;
+  if (!BLOCK_FILESYSTEMS.has(mount.type) && !hasBlockFilesystem(ctx.otherTypes)) return mount.source;
   return ctx.sourceKind === "block" ? env.deviceName(mount.source) : mount.source;
 }
 
@@ -206,7 +214,7 @@ export function checkSourceSize(ctx: MountContext, source: string): void {
 /** mount(2) copies one page of data, NUL included; past that the kernel cuts it silently. */
 export function checkDataSize(ctx: MountContext, data: string): void {
   const size = dataSize(data);
-  if (size > ctx.facts.pageSize) {
+  if (size > MIN_PAGE_SIZE && size > ctx.facts.pageSize) {
     throw new PlanError(
       `${ctx.action}: options are ${size} bytes with the NUL, more than the ${ctx.facts.pageSize}-byte page mount(2) accepts`,
       { hint: `shorten the options for ${quotePath(ctx.target)}` },

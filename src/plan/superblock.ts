@@ -61,8 +61,10 @@ export function identifySuperblock(bytes: Uint8Array): Superblock | undefined {
   return undefined;
 }
 
-/** The names identifySuperblock knows, for messages. */
-export const KNOWN_SUPERBLOCKS: readonly string[] = PROBES.map((p) => p.name);
+/** The names identifySuperblock knows, for messages: made when one is written, not at each start. */
+export function knownSuperblocks(): readonly string[] {
+  return PROBES.map((p) => p.name);
+}
 
 // struct ext2_super_block, from its start at byte 1024: s_magic 0x38 (u16), then the feature
 // words s_feature_compat 0x5c, s_feature_incompat 0x60, s_feature_ro_compat 0x64 (u32).

@@ -22,7 +22,6 @@ import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-t
  * nobody to undo it. Settable for tests.
  */
 export const DIR_THREAD_TIMEOUT = { startMs: 10_000 };
-const ETIMEDOUT = errnoCode("ETIMEDOUT")!;
 
 /** The worker's script: beside this file, or in the compiled binary's embedded files. */
 function workerUrl(): string {
@@ -63,7 +62,7 @@ export class DirThread {
         // Cancelled before the thread took it: nothing was attempted and nothing will be.
         if (Atomics.compareExchange(this.#reply, 0, posted, cancelled) !== posted) break; // taken just now
         this.close();
-        throw new SyscallError("mount(2)", ETIMEDOUT, [target]).withDetails(`the thread mounting from ${dir} did not start`);
+        throw new SyscallError("mount(2)", errnoCode("ETIMEDOUT")!, [target]).withDetails(`the thread mounting from ${dir} did not start`);
       }
     }
     // Taken up: the mount is under way and this waits for it as mount(2) would.

@@ -47,6 +47,10 @@ describe("kernel facts", () => {
     expect(parseKernelRelease("6.18.44-fc-v669")).toEqual([6, 18, 44]);
     expect(parseKernelRelease("5.4")).toEqual([5, 4, 0]);
     expect(parseKernelRelease("garbage")).toEqual([0, 0, 0]);
+    // read by hand now: what the leading digits and dots give, and nothing past them
+    expect(["6", "6.", "6.x", "6..1", "6.18-rc1", "6.18.44.1", "4.19.0-25-amd64", "6.1a.2", ".6.1", ""].map(parseKernelRelease)).toEqual([
+      [6, 0, 0], [6, 0, 0], [6, 0, 0], [6, 0, 0], [6, 18, 0], [6, 18, 44], [4, 19, 0], [6, 1, 0], [0, 0, 0], [0, 0, 0],
+    ]);
   });
   test("feature bits follow the version; the strategy follows overlay lowerdir+", () => {
     const old = factsForVersion("5.10.0");

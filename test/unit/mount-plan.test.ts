@@ -24,6 +24,19 @@ describe("plain mounts", () => {
     expect(s!.data).toBe("size=1m,mode=0700");
   });
 
+  test("a new mount with options that fit the smallest page asks the facts neither the page size nor the user namespace", () => {
+    // ops/features.ts probes both when first read (a dlopen, a read of /proc/self/uid_map): a
+    // plain mount, which needs neither, must not read them (docs/bench.md, start-up)
+    const unasked = Object.defineProperties({ ...facts }, {
+      pageSize: { get: () => { throw new Error("pageSize read"); } },
+      inUserNamespace: { get: () => { throw new Error("inUserNamespace read"); } },
+    });
+    const plan = planMount({ type: "tmpfs", source: "tmpfs", options: ["nosuid", "size=1m"] }, "/mnt/x", unasked);
+    expect(plan.steps.map((s) => s.op)).toEqual(["mount"]);
+    // a bind's read-only remount keeps the locked flags: there the namespace is asked
+    expect(() => planMount({ type: "bind", source: "/a", options: ["bind", "ro"] }, "/mnt/x", unasked)).toThrow("inUserNamespace read");
+  });
+
   test("an empty source is passed as none", () => {
     expect(steps("tmpfs", "", [])[0]!.source).toBe("none");
   });

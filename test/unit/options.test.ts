@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { PlanError } from "../../src/errors.ts";
 import { formatFlags, MS } from "../../src/plan/flags.ts";
-import { OPTION_TABLE } from "../../src/plan/option-table.ts";
+import { optionTable } from "../../src/plan/option-table.ts";
 import { hasUnbalancedQuote, splitOptionText } from "../../src/option-text.ts";
 import { classifyOptions, dataSize, entryOptions, joinData, splitOptionString, tokenizeOptionArgs, tokenizeOptions } from "../../src/plan/options.ts";
 import { factsForVersion } from "../../src/plan/facts.ts";
@@ -207,9 +207,9 @@ describe("classifyOptions", () => {
 describe("the option table", () => {
   test("holds every containerd option and each name once (as a word, and once as name=value)", () => {
     const containerd = "async atime bind defaults dev diratime dirsync exec mand noatime nodev nodiratime noexec nomand norelatime nostrictatime nosuid rbind relatime remount ro rw strictatime suid sync".split(" ");
-    const names = OPTION_TABLE.map((o) => o.name);
+    const names = optionTable().map((o) => o.name);
     for (const name of containerd) expect(names).toContain(name);
-    const forms = OPTION_TABLE.map((o) => (o.valued ? `${o.name}=` : o.name));
+    const forms = optionTable().map((o) => (o.valued ? `${o.name}=` : o.name));
     expect(new Set(forms).size).toBe(forms.length);
   });
 

@@ -3,7 +3,7 @@
  */
 import { ExitCode } from "../../errors.ts";
 import { kernelFacts } from "../../ops/features.ts";
-import { OPTION_TABLE } from "../../plan/option-table.ts";
+import { optionTable } from "../../plan/option-table.ts";
 import { probeOverlay } from "../../ops/overlay-probe.ts";
 import { overlayStrategy } from "../../plan/overlay.ts";
 import { idmapOverlayStrategy } from "../../plan/idmap-overlay.ts";
@@ -55,7 +55,7 @@ export function featuresCommand(argv: readonly string[], io: Io): ExitCode {
       copyUpStrategy: copyUpStrategy(facts),
       overlayProbe: overlay,
     };
-    const options = OPTION_TABLE.map((o) => ({ name: o.valued ? `${o.name}=` : o.name, kind: o.behaviour.kind, origin: o.origin, help: o.help }));
+    const options = optionTable().map((o) => ({ name: o.valued ? `${o.name}=` : o.name, kind: o.behaviour.kind, origin: o.origin, help: o.help }));
     if (json) {
       printResult(io, ExitCode.ok, { ...facts, ...strategies, ...(has(args, "options") ? { options } : {}) });
       return ExitCode.ok;

@@ -31,6 +31,17 @@ const PROPAGATION_FLAGS = [
   ["make-runbindable", "runbindable"],
 ] as const;
 
+/**
+ * --make-shared and the rest, one spec each. Loops, here and below, not array methods: every mount
+ * runs them, and the first use of an array method written in JavaScript (map, filter, some...)
+ * costs about 0.4 ms of a start (docs/bench.md).
+ */
+function propagationFlagSpecs(): FlagSpec[] {
+  const specs: FlagSpec[] = [];
+  for (const [long, word] of PROPAGATION_FLAGS) specs.push({ long, help: `change propagation to ${word}` });
+  return specs;
+}
+
 export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "types", short: "t", value: "TYPE", help: "filesystem type (tmpfs, overlay, ext4, ...); none or auto: read from the device; a list (udf,iso9660): each in turn" },
   { long: "options", short: "o", value: "OPTS", help: "comma-separated options; repeat to add more (with -a or one operand: after the fstab line's own)" },
@@ -39,7 +50,7 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "move", short: "M", help: "move the mount at SOURCE (and all under it) to TARGET" },
   { long: "read-only", short: "r", help: "mount read-only (same as -o ro)" },
   { long: "read-write", short: "w", help: "mount read-write, or fail: never read-only on a write-protected device (-o rw falls back)", aliases: ["rw"] },
-  ...PROPAGATION_FLAGS.map(([long, word]) => ({ long, help: `change propagation to ${word}` })),
+  ...propagationFlagSpecs(),
   { long: "dry-run", short: "n", help: "print the plan (the syscalls) without making them", aliases: ["fake"] },
   { long: "json", help: "print the result (or the plan) as JSON" },
   { long: "verbose", short: "v", help: "print each syscall as it is made" },
@@ -78,7 +89,15 @@ export const MOUNT_FLAGS: readonly FlagSpec[] = [
  * which must mount, not print a plan; the dry run is mount(8)'s -f (--fake). `mountkit mount`
  * keeps -n as its --dry-run (DESIGN.md's contract).
  */
-export const MOUNT8_FLAGS: readonly FlagSpec[] = MOUNT_FLAGS.map((f) => (f.long === "dry-run" ? { ...f, short: "f", help: "make no mount, silently (with -v: print the plan, the syscalls)" } : f.long === "no-mtab" ? NO_MTAB_FLAG : f));
+export function mount8Flags(): readonly FlagSpec[] {
+  if (mount8 !== undefined) return mount8;
+  const specs: FlagSpec[] = [];
+  for (const f of MOUNT_FLAGS) specs.push(f.long === "dry-run" ? { ...f, short: "f", help: "make no mount, silently (with -v: print the plan, the syscalls)" } : f.long === "no-mtab" ? NO_MTAB_FLAG : f);
+  return (mount8 = specs);
+}
+
+/** mount8Flags(), made when a link named mount first runs (a loop, as above). */
+let mount8: readonly FlagSpec[] | undefined;
 
 /** Which command line a mount or umount invocation speaks: mountkit's, or mount(8)'s (a link named mount or umount). */
 export type Dialect = "mountkit" | "mount(8)";
@@ -92,7 +111,7 @@ export const MOUNT_USAGE =
   "\n       mountkit mount -a [-T FSTAB] [-t TYPES] [-O OPTS] [-o OPTS] [--target-prefix DIR] [-n] [--json] [-v]";
 
 export function mountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | SignalExit | Promise<ExitCode | SignalExit> {
-  const flagSpecs = dialect === "mount(8)" ? MOUNT8_FLAGS : MOUNT_FLAGS;
+  const flagSpecs = dialect === "mount(8)" ? mount8Flags() : MOUNT_FLAGS;
   const json = flagGiven(argv, flagSpecs, "json");
   // read before parsing, as --json is: a refusal of the arguments exits by it too
   const fake = flagGiven(argv, flagSpecs, "dry-run");
@@ -201,8 +220,13 @@ export function fakeOptions(dialect: Dialect): Pick<OpsOptions, "nonImageSourceA
 
 /** mount(8): -w is an explicit read-write request, which a -r after it cancels. */
 export function readWriteOnly(args: Pick<ParsedArgs, "sequence">): Pick<OpsOptions, "readWriteOnly"> {
-  const last = args.sequence.findLast(([flag]) => flag === "read-write" || flag === "read-only");
-  return last?.[0] === "read-write" ? { readWriteOnly: true } : {};
+  // from the end by hand: every mount asks, and findLast's first use costs start-up time (docs/bench.md)
+  for (let i = args.sequence.length - 1; i >= 0; i--) {
+    const flag = args.sequence[i]![0];
+    if (flag === "read-write") return { readWriteOnly: true };
+    if (flag === "read-only") return {};
+  }
+  return {};
 }
 
 /**
@@ -271,7 +295,9 @@ type Request =
 export function commandLineOptions(args: Pick<ParsedArgs, "flags" | "sequence">): string[] {
   const { flags } = args;
   const options = modeOptions(args);
-  const operations = (["bind", "rbind", "move"] as const).filter((f) => flags.has(f));
+  // a loop, not filter: every mount asks, and an array method's first use costs start-up time (docs/bench.md)
+  const operations: ("bind" | "rbind" | "move")[] = [];
+  for (const operation of ["bind", "rbind", "move"] as const) if (flags.has(operation)) operations.push(operation);
   // mount(8): "mutually exclusive arguments" (before, --bind --rbind was an rbind without a word)
   if (operations.length > 1) throw new UsageError(`mount: --${operations.join(", --")} exclude each other: give one`);
   if (operations[0] !== undefined) refuseIgnoredWith(operations[0], flags);
@@ -322,6 +348,8 @@ function modeOptions(args: Pick<ParsedArgs, "sequence">): string[] {
  * "=" is dropped, as mount(8) drops it (--map-users==/proc/1/ns/user).
  */
 export function idmapOption(users: readonly string[], groups: readonly string[]): string | undefined {
+  // every mount asks: none given is answered before any array method runs (see propagationFlagSpecs)
+  if (users.length === 0 && groups.length === 0) return undefined;
   const strip = (v: string) => (v.startsWith("=") ? v.slice(1) : v);
   const maps = [...users.map((v) => ["u", strip(v)] as const), ...groups.map((v) => ["g", strip(v)] as const)];
   if (maps.length === 0) return undefined;
@@ -357,7 +385,8 @@ function requestFrom(args: ParsedArgs): Request {
   const remount = options.includes("remount");
   const fstab = readsFstab(flags);
   if (operands.length === 1 && remount) return { kind: "remount", operand: operands[0]!, by: named.by, options, readsFstab: fstab };
-  const propagationFlags = PROPAGATION_FLAGS.some(([l]) => flags.has(l));
+  let propagationFlags = false;
+  for (const [long] of PROPAGATION_FLAGS) propagationFlags ||= flags.has(long);
   if (operands.length === 1 && propagationFlags && !isTypeUnknown(type)) {
     // mount(8): `mount -t tmpfs --make-shared /x` mounts a new tmpfs (source none) on /x and
     // makes it shared; only with no type is --make-* on one operand a change of the mount there
@@ -410,7 +439,8 @@ function readsFstab(flags: ReadonlyMap<string, readonly string[]>): boolean {
 function explicitOperands(operands: readonly string[], flags: ReadonlyMap<string, readonly string[]>): { operands: readonly string[]; by: FstabOperandRole } {
   const lastOf = (name: string) => flags.get(name)?.at(-1);
   const named = [["label", "LABEL="], ["uuid", "UUID="], ["source", ""]] as const;
-  const sources = named.filter(([name]) => flags.has(name)).map(([name, prefix]) => `${prefix}${lastOf(name)}`);
+  const sources: string[] = [];
+  for (const [name, prefix] of named) if (flags.has(name)) sources.push(`${prefix}${lastOf(name)}`);
   if (sources.length > 1) throw new UsageError("mount: give the source once: -L, -U and --source exclude each other");
   const source = sources[0];
   const target = lastOf("target");

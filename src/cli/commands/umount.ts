@@ -44,13 +44,20 @@ export const UMOUNT_FLAGS: readonly FlagSpec[] = [
   { long: "fake", help: "do everything but unmount: each umount2 is answered from the mount table (-v prints it), no umount.TYPE or fusermount helper runs" },
 ];
 
-/** umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted; -a is the mount table's. */
-export const UMOUNT8_FLAGS: readonly FlagSpec[] = [
-  ...UMOUNT_FLAGS.map((f) =>
-    f.long === "all" ? { ...f, help: "unmount every mount of the table (but proc, sysfs, devpts...; -t picks), children first; with -T the fstab's" } : f,
-  ),
-  NO_MTAB_FLAG,
-];
+/**
+ * umount's flags as umount(8)'s stand-in (a link named umount): -n, --no-mtab, accepted; -a is the
+ * mount table's. Made when a link named umount first runs, by a loop: an array method's first use
+ * costs start-up time (docs/bench.md).
+ */
+export function umount8Flags(): readonly FlagSpec[] {
+  if (umount8 !== undefined) return umount8;
+  const specs: FlagSpec[] = [];
+  for (const f of UMOUNT_FLAGS) specs.push(f.long === "all" ? { ...f, help: "unmount every mount of the table (but proc, sysfs, devpts...; -t picks), children first; with -T the fstab's" } : f);
+  specs.push(NO_MTAB_FLAG);
+  return (umount8 = specs);
+}
+
+let umount8: readonly FlagSpec[] | undefined;
 
 export const UMOUNT_USAGE =
   "mountkit umount [-R|--recursive] [--all-stacked] [-A] [-l|--lazy] [-f] [-r] [-d] [-q] [-i] [--fake] [--json] [-v] [-N NS] TARGET|DEVICE|UUID=x|LABEL=x|IMAGE...\n" +
@@ -88,7 +95,7 @@ function unmountOptionsOf(args: ParsedArgs, io: Io): UnmountOptions & { readOnly
 }
 
 export function umountCommand(argv: readonly string[], io: Io, dialect: Dialect = "mountkit"): ExitCode | number | SignalExit {
-  const flagSpecs = dialect === "mount(8)" ? UMOUNT8_FLAGS : UMOUNT_FLAGS;
+  const flagSpecs = dialect === "mount(8)" ? umount8Flags() : UMOUNT_FLAGS;
   const json = flagGiven(argv, flagSpecs, "json");
   let args: ParsedArgs;
   try {
