@@ -54,6 +54,20 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
 }
 
 /**
+ * parseArgs' reading for a command that acts on each flag as getopt(3) hands it over, in order
+ * (losetup's -h before a bad flag prints the help; after it, the error ends the command): the
+ * flags read, and the first problem, not thrown, with where it came (args.sequence before
+ * errorAt came before it; every flag when there is none).
+ */
+export function parseArgsInOrder(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined; errorAt: number } {
+  const { args, error } = readArgs(command, argv, specs);
+  return { args, error, errorAt: error === undefined ? args.sequence.length : (problemAt.get(error) ?? 0) };
+}
+
+/** Where readArgs met each problem it reports: how many flags it had read by then. */
+const problemAt = new WeakMap<UsageError, number>();
+
+/**
  * Whether argv gives the flag `long` (by its long name, with a value or not, or its letter in a
  * cluster), read as parseArgs reads it but past what parseArgs refuses: a command line that is
  * refused (an unknown flag, anywhere) is reported in the form it asked for, --json's too.
@@ -103,6 +117,7 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
     else flags.set(spec.long, [value]);
   };
   const refuse = (problem: UsageError) => {
+    if (error === undefined) problemAt.set(problem, sequence.length);
     error ??= problem;
   };
 

@@ -5,7 +5,7 @@
  */
 import type { LoopDevice } from "../ops/loop-list.ts";
 import { UsageError } from "./args.ts";
-import { encodeCell, textWidth } from "../mountinfo/findmnt.ts";
+import { rowsTable } from "../mountinfo/findmnt.ts";
 
 interface Column {
   readonly header: string;
@@ -52,6 +52,20 @@ const COLUMNS: ReadonlyMap<string, Column> = new Map(
   ).map((c) => [c.header, c]),
 );
 
+/** Every column's name, in losetup --help's order (--output-all's). */
+export const ALL_LOOP_COLUMNS: readonly string[] = [...COLUMNS.keys()];
+
+/** A column's cell for a device: its table text ("" for a value not known) and its --json value. */
+export function loopCell(header: string, d: LoopDevice): { text: string; json: string | number | boolean | null } {
+  const column = COLUMNS.get(header)!;
+  return { text: column.text(d), json: column.json(d) };
+}
+
+/** Whether the table right-aligns the column (the numbers and flags). */
+export function loopColumnRight(header: string): boolean {
+  return COLUMNS.get(header)!.right;
+}
+
 /** losetup --list's columns when -O gives none (util-linux 2.38). */
 export const DEFAULT_LOOP_COLUMNS: readonly string[] = ["NAME", "SIZELIMIT", "OFFSET", "AUTOCLEAR", "RO", "BACK-FILE", "DIO", "LOG-SEC"];
 
@@ -62,17 +76,18 @@ export function loopColumnsHelp(): string {
 
 /**
  * The columns -O names (losetup's -O LIST): comma-separated, any case, repeats kept; a list
- * starting with "+" is added to the default columns. An unknown name is a usage error.
+ * starting with "+" is added to base (the default columns). An unknown name is a usage error,
+ * said by command.
  */
-export function loopColumns(list: string | undefined): readonly string[] {
-  if (list === undefined) return DEFAULT_LOOP_COLUMNS;
+export function loopColumns(list: string | undefined, base: readonly string[] = DEFAULT_LOOP_COLUMNS, command = "loop list"): readonly string[] {
+  if (list === undefined) return base;
   const extra = list.startsWith("+");
   const names = (extra ? list.slice(1) : list).split(",").map((name) => {
     const header = name.toUpperCase();
-    if (!COLUMNS.has(header)) throw new UsageError(`loop list: unknown column: ${name === "" ? '""' : name}`, { hint: `the columns: ${[...COLUMNS.keys()].join(", ")}` });
+    if (!COLUMNS.has(header)) throw new UsageError(`${command}: unknown column: ${name === "" ? '""' : name}`, { hint: `the columns: ${[...COLUMNS.keys()].join(", ")}` });
     return header;
   });
-  return extra ? [...DEFAULT_LOOP_COLUMNS, ...names] : names;
+  return extra ? [...base, ...names] : names;
 }
 
 /** Whether any of the columns needs the backing file's device and inode (read from each device). */
@@ -87,17 +102,10 @@ export function needsBackingIdentity(columns: readonly string[]): boolean {
  * terminal. asciiOnly: outside a UTF-8 locale, where losetup escapes every byte past ASCII.
  */
 export function formatLoopTable(devices: readonly LoopDevice[], columnNames: readonly string[] = DEFAULT_LOOP_COLUMNS, noHeadings = false, asciiOnly = false): string {
-  if (devices.length === 0) return "";
-  const columns = columnNames.map((name) => COLUMNS.get(name)!);
-  const cells = devices.map((d) => columns.map((c) => encodeCell(c.text(d), asciiOnly)));
-  const rows = noHeadings ? cells : [columns.map((c) => c.header), ...cells];
-  // the header counts for the widths even when it is not printed, as libsmartcols counts it;
-  // a cell's width is the terminal's columns (é is one, a CJK character two), not its length
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => textWidth(row[i]!))));
-  const last = columns.length - 1;
-  const pad = (cell: string, i: number) => " ".repeat(widths[i]! - textWidth(cell));
-  const line = (row: readonly string[]) => row.map((cell, i) => (columns[i]!.right ? pad(cell, i) + cell : i === last ? cell : cell + pad(cell, i))).join(" ");
-  return rows.map((row) => `${line(row)}\n`).join("");
+  // findmnt's table: the header counts for the widths even when it is not printed, as
+  // libsmartcols counts it; a cell's width is the terminal's columns (é is one, a CJK character two)
+  const specs = Object.fromEntries(columnNames.map((name) => [name, { value: (d: LoopDevice) => COLUMNS.get(name)!.text(d) || null, right: COLUMNS.get(name)!.right }]));
+  return rowsTable(devices, columnNames, specs, { headings: !noHeadings, asciiOnly });
 }
 
 /** losetup --list --json's document, with the columns chosen, each under its name in lower case. */

@@ -1,6 +1,6 @@
 /**
- * The mountkit binary. Multi-call: invoked through a link named `mount`, `umount`, `mountpoint`
- * or `findmnt` it is that command. Argument parsing, output and exit codes only.
+ * The mountkit binary. Multi-call: invoked through a link named `mount`, `umount`, `mountpoint`,
+ * `findmnt` or `losetup` it is that command. Argument parsing, output and exit codes only.
  */
 import { basename } from "../path.ts";
 import { errnoMessage } from "../errno.ts";
@@ -87,6 +87,8 @@ export async function main(invokedAs: string, argv: readonly string[], io: Io = 
   // findmnt's in its defaults (a tree, four columns in -J), its flags and its match of a PATH
   if (self === "mountpoint") return (require("./commands/mountpoint.ts") as typeof import("./commands/mountpoint.ts")).mountpointCommand(argv, io, "mountpoint(1)");
   if (self === "findmnt") return (require("./commands/findmnt.ts") as typeof import("./commands/findmnt.ts")).findmntCommand(argv, io, "findmnt(8)");
+  // losetup(8)'s command line differs from mountkit loop's throughout: a parser of its own
+  if (self === "losetup") return (require("./commands/losetup.ts") as typeof import("./commands/losetup.ts")).losetupCommand(argv, io);
 
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {

@@ -116,10 +116,19 @@ export function rowsJsonText<T>(rows: readonly T[], columns: readonly string[], 
   return collected((write) => writeRowsJson(write, rows, columns, specs));
 }
 
-/** rowsJsonText, written to write as it is made. */
-export function writeRowsJson<T>(write: TextSink, rows: readonly T[], columns: readonly string[], specs: Columns<T>): void {
-  writeJsonTree(write, rows.map((mount) => ({ mount, children: [] })), columns, specs);
+/** rowsJsonText, written to write as it is made; document: the array's name, and what no row prints (FINDMNT_DOCUMENT's by default). */
+export function writeRowsJson<T>(write: TextSink, rows: readonly T[], columns: readonly string[], specs: Columns<T>, document: JsonDocument = FINDMNT_DOCUMENT): void {
+  writeJsonTree(write, rows.map((mount) => ({ mount, children: [] })), columns, specs, document);
 }
+
+/** A libsmartcols JSON document's shape: the name of its one array, and whether no row prints the document (an empty array) or nothing. */
+export interface JsonDocument {
+  readonly name: string;
+  readonly whenEmpty: "nothing" | "empty array";
+}
+
+/** findmnt's: "filesystems", and nothing at all for no mount. */
+const FINDMNT_DOCUMENT: JsonDocument = { name: "filesystems", whenEmpty: "nothing" };
 
 /** A row and the rows below it (a MountNode, or a row with none). */
 interface TreeNode<T> {
@@ -131,8 +140,12 @@ interface TreeNode<T> {
  * The document, one object per row with its columns' values (keys the names in lower case), as
  * columnsRecord gives them; each key's text is made once, not once per row.
  */
-function writeJsonTree<T>(write: TextSink, forest: readonly TreeNode<T>[], columns: readonly string[], specs: Columns<T>): void {
-  if (forest.length === 0) return;
+function writeJsonTree<T>(write: TextSink, forest: readonly TreeNode<T>[], columns: readonly string[], specs: Columns<T>, document: JsonDocument = FINDMNT_DOCUMENT): void {
+  if (forest.length === 0) {
+    // losetup's: the array, a blank line between its brackets
+    if (document.whenEmpty === "empty array") write(`{\n   ${JSON.stringify(document.name)}: [\n\n   ]\n}\n`);
+    return;
+  }
   const values = columns.map((c) => specs[c]!.value);
   const keys = columns.map((c) => `${JSON.stringify(c.toLowerCase())}: `);
   const objects = (nodes: readonly TreeNode<T>[], depth: number): void => {
@@ -149,7 +162,7 @@ function writeJsonTree<T>(write: TextSink, forest: readonly TreeNode<T>[], colum
     });
     write(`\n${pad}}`);
   };
-  write('{\n   "filesystems": [\n');
+  write(`{\n   ${JSON.stringify(document.name)}: [\n`);
   objects(forest, 0);
   write("\n   ]\n}\n");
 }
@@ -223,10 +236,11 @@ function removeFirst(opts: string[], name: string): number {
 }
 
 /**
- * A cell's value: text, a number (JSON prints it bare), null (empty), or lines (SOURCES: a JSON
+ * A cell's value: text, a number (JSON prints it bare), a boolean (JSON's true or false: losetup's
+ * flags, whose table text, 1 or 0, is their column's own), null (empty), or lines (SOURCES: a JSON
  * array, one line each in a table, joined by \x0a by -r and -P; an empty list is an empty cell).
  */
-export type CellValue = string | number | null | readonly string[];
+export type CellValue = string | number | boolean | null | readonly string[];
 
 /** A findmnt column of rows of type T: its JSON value, and how the table shows it. */
 export interface Column<T> {

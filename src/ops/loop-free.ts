@@ -18,7 +18,7 @@ import { isErrno, SyscallError } from "../errors.ts";
 import { heldFreeLoopDevicesHint, type BusyLoopState } from "../plan/loop-request-terms.ts";
 import { O } from "../sys/fd.ts";
 import { LOOP_CONTROL_PATH } from "../sys/loop.ts";
-import type { OpsContext } from "./context.ts";
+import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import type { AttachedLoop } from "./loop.ts";
 import { bindRefused } from "./loop-busy.ts";
 import { LOOP_ADD_TAKEN } from "./loop-retry.ts";
@@ -39,6 +39,25 @@ export type HeldLoopDevices = Map<string, SyscallError>;
 export type FreeLoopDevice = AttachedLoop | { readonly refused: SyscallError };
 
 const DEV = "/dev";
+
+/**
+ * The device LOOP_CTL_GET_FREE names (losetup -f): attached to nothing now, the kernel adding
+ * one when none is. Nothing is attached to it here, so another process may take it first.
+ */
+export function findFreeLoopDevice(options: OpsOptions = {}): string {
+  const ctx = opsContext(options);
+  try {
+    const control = ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+    try {
+      return `/dev/loop${ctx.sys.loopCtlGetFree(control)}`;
+    } finally {
+      closeQuietly(ctx.sys, control);
+    }
+  } catch (err) {
+    if (err instanceof SyscallError) err.withAction("find a free loop device");
+    throw err;
+  }
+}
 
 /**
  * One try of a free device: GET_FREE's, unless it is held (found so now, or on an earlier try:

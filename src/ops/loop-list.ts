@@ -4,21 +4,24 @@
  * only /proc), as losetup then: the loop devices /proc/partitions lists, and what
  * LOOP_GET_STATUS64 and BLKSSZGET say of each, opened in /dev.
  */
-import { PlanError, SyscallError } from "../errors.ts";
+import { Errno } from "../errno.ts";
+import { isErrno, PlanError, SyscallError } from "../errors.ts";
 import { optionalPath, requireOptionsObject } from "../plan/caller-input.ts";
 import { isLoopDevice } from "../plan/loop.ts";
 import { attachedLoopNames } from "../plan/loop-reuse.ts";
 import { readTextFile } from "../sys/file.ts";
 import { existingRealpath } from "../sys/realpath.ts";
+import { O } from "../sys/fd.ts";
 import { fileType } from "../sys/stat.ts";
-import { opsContext } from "./context.ts";
+import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import { attachedLoopDevice, loopDeviceBySysfs, loopDeviceByStatus, withBackingIdentity, type LoopDevice } from "./loop-describe.ts";
 import { loopDevicesShowing, PARTITIONS_PATH } from "./loop-reuse.ts";
 import { SYS_BLOCK } from "./loop-sysfs.ts";
+import { closeQuietly } from "./plan-handles.ts";
 
 export type { LoopDevice } from "./loop-describe.ts";
 
-export interface ListLoopOptions {
+export interface ListLoopOptions extends OpsOptions {
   /**
    * Read each device's backing file device and inode (backingDevice, backingInode) where sysfs
    * does not show them: an open and a LOOP_GET_STATUS64 per device, as losetup's BACK-INO and
@@ -39,12 +42,12 @@ export function listLoopDevices(file?: string, options: ListLoopOptions = {}): L
   // a NUL in file would list the devices of nothing, silently: refused as bad input
   optionalPath(file, "file", "list loop devices");
   requireOptionsObject(options, "list loop devices");
-  const ctx = opsContext();
+  const ctx = opsContext(options);
   const resolved = file === undefined ? undefined : existingRealpath(file);
   const showing = resolved === undefined ? [] : loopDevicesShowing(resolved, ctx);
   const wantedName = resolved ?? file;
   const devices: LoopDevice[] = [];
-  const sysfs = sysfsLoopNames();
+  const sysfs = sysfsLoopNames(ctx);
   for (const name of sysfs ?? partitionLoopNames()) {
     const device = sysfs ? loopDeviceBySysfs(name) : loopDeviceByStatus(name, ctx);
     if (device === undefined) continue;
@@ -69,18 +72,30 @@ export function loopDeviceNamed(path: string): string | undefined {
  */
 export function describeLoopDevice(device: string, options: ListLoopOptions = {}): LoopDevice | undefined {
   const found = attachedLoopDevice(device);
-  return found === undefined || !options.backingIdentity ? found : withBackingIdentity(found, opsContext());
+  return found === undefined || !options.backingIdentity ? found : withBackingIdentity(found, opsContext(options));
 }
 
-/** loopN for every /sys/block/loopN, attached or not, in the directory's order; undefined without sysfs. */
-function sysfsLoopNames(): string[] | undefined {
-  // Loaded here only: node:fs costs a start-up about 1 ms (docs/bench.md), which loop attach and detach need not pay.
-  const { readdirSync } = require("node:fs") as typeof import("node:fs");
+/**
+ * loopN for every /sys/block/loopN, attached or not, in the directory's order (getdents64(2)'s,
+ * as losetup reads it); undefined without sysfs. Through the seam, not node:fs, whose load
+ * costs a start-up about 1 ms (docs/bench.md): the losetup link lists on its start-up path.
+ */
+function sysfsLoopNames(ctx: OpsContext): string[] | undefined {
+  let fd: number;
   try {
-    return readdirSync(SYS_BLOCK).filter((name) => /^loop\d+$/.test(name));
+    fd = ctx.sys.open(SYS_BLOCK, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined; // sysfs not mounted on /sys
-    throw new PlanError(`list loop devices: read ${SYS_BLOCK}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    if (isErrno(err, Errno.ENOENT)) return undefined; // sysfs not mounted on /sys
+    if (err instanceof SyscallError) throw new PlanError(`list loop devices: ${SYS_BLOCK}: ${err.callFailure}`, { cause: err });
+    throw err;
+  }
+  try {
+    return ctx.sys.readDirFd(fd, SYS_BLOCK).filter((name) => /^loop\d+$/.test(name));
+  } catch (err) {
+    if (err instanceof SyscallError) throw new PlanError(`list loop devices: ${SYS_BLOCK}: ${err.callFailure}`, { cause: err });
+    throw err;
+  } finally {
+    closeQuietly(ctx.sys, fd);
   }
 }
 

@@ -657,7 +657,7 @@ export function setLoopCapacity(device: string, options: OpsOptions = {}): LoopC
 }
 
 /**
- * use(fd) on an fd open (O_RDONLY: both ioctls accept it from root) on the loop device named
+ * use(fd) on an fd open (O_RDONLY: the loop ioctls used so accept it from root) on the loop device named
  * device, closed afterwards; errors are given action. Anything but a loop device is refused
  * before use: a loop ioctl's number means something else to another driver. The check is made
  * on the file itself, not its name: device is opened O_PATH (which opens no device: no other
@@ -665,7 +665,7 @@ export function setLoopCapacity(device: string, options: OpsOptions = {}): LoopC
  * is opened for the ioctl, through /proc/self/fd/N, so a name renamed between the check and the
  * open cannot swap the file. A symlink is followed, as losetup follows it.
  */
-function withLoopDeviceFd<T>(device: string, action: string, ctx: OpsContext, use: (fd: number) => T): T {
+export function withLoopDeviceFd<T>(device: string, action: string, ctx: OpsContext, use: (fd: number) => T): T {
   const { sys } = ctx;
   try {
     const handle = sys.openPath(device);
@@ -719,6 +719,24 @@ function refuseNotLoop(device: string, handle: number, ctx: OpsContext, action: 
   if (notLoop === undefined) return;
   const why = `${quotePath(device)} is ${notLoop}, not a loop device`;
   throw new MountFailedError(why, new PlanError(why), { action, hint: "name a loop device, /dev/loopN (mountkit loop list shows the attached ones)" });
+}
+
+/**
+ * Whether path (a symlink followed) names a loop device node, as util-linux's is_loopdev tells
+ * (notLoopDevice); false for what cannot be stat()ed. losetup -d, -c and `losetup DEV` check
+ * their DEV so, before anything is done.
+ */
+export function isLoopDeviceNode(path: string, options: OpsOptions = {}): boolean {
+  requirePath(path, "device", "check a loop device");
+  const ctx = opsContext(options);
+  let node: FileNode;
+  try {
+    node = ctx.sys.statxNode(AT.FDCWD, path, 0);
+  } catch (err) {
+    if (err instanceof SyscallError) return false;
+    throw err;
+  }
+  return notLoopDevice(node, ctx) === undefined;
 }
 
 /**

@@ -79,11 +79,11 @@ test("src/sys imports nothing above it but the pure constant tables of src/plan"
   expect(problems).toEqual([]);
 });
 
-test("the CLI's start-up and its mount, umount, findmnt, mountpoint and apply commands import no node:fs or node:tty", () => {
+test("the CLI's start-up and its mount, umount, findmnt, mountpoint, losetup and apply commands import no node:fs or node:tty", () => {
   // Importing node:fs costs about 1 ms of each start of the binary, node:tty (which loads Node's
   // streams) about 3 ms (docs/bench.md): these paths use src/sys/file.ts, stat.ts, realpath.ts
   // and fd.ts instead, and require() them nowhere either.
-  const entries = ["cli/main.ts", "cli/commands/mount.ts", "cli/commands/umount.ts", "cli/commands/findmnt.ts", "cli/commands/mountpoint.ts", "cli/commands/apply.ts"];
+  const entries = ["cli/main.ts", "cli/commands/mount.ts", "cli/commands/umount.ts", "cli/commands/findmnt.ts", "cli/commands/mountpoint.ts", "cli/commands/losetup.ts", "cli/commands/apply.ts"];
   const seen = new Set<string>();
   const queue = entries.map((e) => join(SRC, e));
   const problems: string[] = [];

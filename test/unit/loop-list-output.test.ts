@@ -2,22 +2,7 @@ import { expect, test } from "bun:test";
 import { DEFAULT_LOOP_COLUMNS, formatLoopTable, loopColumns, loopListJson, needsBackingIdentity } from "../../src/cli/loop-list-output.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { caught } from "../support/caught.ts";
-import type { LoopDevice } from "../../src/ops/loop-list.ts";
-
-const device = (over: Partial<LoopDevice>): LoopDevice => ({
-  device: "/dev/loop0",
-  number: 0,
-  backingFile: "/x.img",
-  offset: 0,
-  sizeLimit: 0,
-  autoclear: false,
-  readOnly: false,
-  directIo: false,
-  sectorSize: 512,
-  partscan: false,
-  majorMinor: "7:0",
-  ...over,
-});
+import { loopDevice as device } from "../support/loop-device.ts";
 
 test("losetup --list's table: numbers and flags right-aligned, names left, the last column unpadded", () => {
   const table = formatLoopTable([

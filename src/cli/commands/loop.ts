@@ -3,7 +3,7 @@
  * losetup DEV FILE, losetup -d, losetup -c, losetup --list [-j FILE | DEV]).
  */
 import { ExitCode, PlanError, quotePath } from "../../errors.ts";
-import { attachLoop, detachLoop, loopSizeWarning, setLoopCapacity } from "../../ops/loop.ts";
+import { detachLoop, loopSizeWarning, setLoopCapacity } from "../../ops/loop.ts";
 import { kernelFacts } from "../../ops/features.ts";
 import { describeLoopDevice, listLoopDevices, loopDeviceNamed } from "../../ops/loop-list.ts";
 import { parseSize } from "../../plan/size.ts";
@@ -12,9 +12,8 @@ import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "../../plan/lo
 import { flagGiven, formatHelp, has, jsonAnywhere, last, parseArgs, UsageError, type FlagSpec } from "../args.ts";
 import { formatLoopTable, loopColumns, loopColumnsHelp, loopListJson, needsBackingIdentity } from "../loop-list-output.ts";
 import { utf8Locale } from "../locale.ts";
-import { RunStopped } from "../../ops/stop.ts";
 import { endedBy, SignalExit } from "../signal-exit.ts";
-import { signalNumber, stopWatch, stoppedBy } from "../stop-watch.ts";
+import { attachWatched } from "../loop-attach.ts";
 import { errorJson, errorLine, failuresJson, messageLine, printJson, printResult, reportError, type Io } from "../output.ts";
 
 const ATTACH_FLAGS: readonly FlagSpec[] = [
@@ -107,10 +106,9 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | Sign
     const readOnly = has(args, "read-only");
     const warnings: string[] = [];
     // armed by attachLoop over the attach: a stop signal part-way detaches the device again
-    const stop = stopWatch();
-    let loop;
-    try {
-      loop = attachLoop(file, {
+    const attached = attachWatched(
+      file,
+      {
         readOnly,
         directIo: directIoAsked(last(args, "direct-io")),
         partscan: has(args, "partscan"),
@@ -119,22 +117,14 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | Sign
         ...(device === undefined ? {} : { device }),
         ...range,
         warn: (message) => warnings.push(message),
-        stop,
-      });
-    } catch (err) {
-      const signal = stop.release();
-      if (err instanceof RunStopped) {
-        // -L that found file on a device already attached nothing: that device stays, as it was
-        const what = err.reusedDevice === undefined ? "the device it had attached was detached" : `nothing was attached: ${quotePath(file)} was on ${err.reusedDevice} already, which stays`;
-        return stoppedBy(io, signalNumber(err.reason)!, "loop attach", what, err);
-      }
-      if (signal === undefined) throw err;
-      // a stop signal that came as the attach failed: the failure said, then the death (as mount)
-      reportError(io, err, json);
-      return new SignalExit(signal);
-    }
+      },
+      io,
+      "loop attach",
+      (err) => reportError(io, err, json),
+    );
+    if (attached instanceof SignalExit) return attached;
     // a stop signal that came once the attach was asked after: the device stands, its name is printed
-    const signal = stop.release();
+    const { loop, signal } = attached;
     loop.close();
     // losetup attaches a file that refuses writing read-only, silently; say so
     if (loop.readOnly && !readOnly) {
