@@ -9,8 +9,9 @@
  * is opened right after, as loop-free.ts opens the one it adds; a static /dev has no node for it,
  * and that open's ENOENT says so (missingLoopDeviceHint).
  *
- * A device added here is removed again (LOOP_CTL_REMOVE) when the attach then fails: a failed
- * attach leaves the system as it found it, where losetup 2.38 leaves the device it added. The
+ * A device added here is removed again (LOOP_CTL_REMOVE) when the attach then fails, or a stop
+ * undoes it (loop.ts stopAfterAttach): a failed attach leaves the system as it found it, where
+ * losetup 2.38 leaves the device it added. The
  * kernel refuses the removal (EBUSY) of a device another process opened or bound meanwhile; that
  * one stays, and the error says so. (A process that named the same number after this add, got
  * EEXIST and has not opened it yet would see ENOENT: two callers racing for one new number.)

@@ -506,7 +506,7 @@ export interface AttachLoopOptions extends OpsOptions {
   /**
    * this device ("/dev/loopN", losetup DEV FILE) instead of a free one; EBUSY when it is attached
    * already. One the kernel does not have is added first (LOOP_CTL_ADD), as losetup adds it, and
-   * removed again when the attach then fails (the result's `added` says when it was added).
+   * removed again when the attach then fails or is stopped (the result's `added` says when it was added).
    */
   device?: string;
   /** the policy of the race for a free device (EBUSY, ENXIO); LOOP_ATTACH_BUSY by default */
@@ -581,23 +581,31 @@ export function attachLoop(file: string, options: AttachLoopOptions = {}): LoopA
 
 /**
  * A stop asked for by the time the attach is made: the device detached again (one reused, -L's,
- * is someone else's and stays: RunStopped.reusedDevice names it) and its fd closed, then
- * RunStopped thrown, carrying what the detach could not do.
+ * is someone else's and stays: RunStopped.reusedDevice names it) and its fd closed, one added for
+ * the attach (losetup DEV FILE) removed again as after a failure, then RunStopped thrown,
+ * carrying what the detach or the removal could not do.
  */
 function stopAfterAttach(attached: AttachedLoop, ctx: OpsContext): void {
   try {
     stopPoint(ctx);
   } catch (err) {
+    let detached = false;
     if (err instanceof RunStopped && attached.reused) err.reusedDevice = attached.device;
     else if (err instanceof RunStopped) {
       ctx.log?.(`stopped: ioctl(${attached.device}, LOOP_CLR_FD)`);
       try {
         ctx.sys.loopClrFd(attached.fd);
+        detached = true;
       } catch (clearErr) {
         err.cleanupErrors.push(clearErr instanceof SyscallError ? clearErr.withAction(`detach ${quotePath(attached.device)}`) : clearErr);
       }
     }
+    // the last close ends the detach (LOOP_CLR_FD leaves the device to it): then it may go
     closeQuietly(ctx.sys, attached.fd);
+    if (detached && attached.added && err instanceof RunStopped) {
+      const left = removeNamedLoopDevice(attached.device, ctx);
+      if (left !== undefined) err.cleanupErrors.push(new PlanError(left));
+    }
     throw err;
   }
 }

@@ -10,6 +10,7 @@ import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
+import { RunStopped } from "../../src/ops/stop.ts";
 import { LOOP_NUMBER_MAX } from "../../src/plan/loop.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
 import { O } from "../../src/sys/fd.ts";
@@ -227,4 +228,18 @@ test("the device added has no node in /dev (a static /dev, faked at the seam): o
   );
   expect(loopDevicesOf(img).sysfs).toEqual([]);
   expect(existsSync(`/sys/block${device.slice(4)}`)).toBe(false);
+});
+
+test("a stop asked for once the device added is attached (the CLI's stop signal): detached and removed again, as a failed attach leaves nothing", () => {
+  ws.fresh("named-add-stopped");
+  const img = image();
+  const device = unusedLoopDevice(() => [img]);
+  const stop = { arm() {}, requested: () => "SIGTERM" };
+  const before = openFds();
+  const err = caught(() => attachLoop(img, { device, stop }));
+  expect(err instanceof RunStopped ? { reason: err.reason, cleanupErrors: err.cleanupErrors } : err).toEqual({ reason: "SIGTERM", cleanupErrors: [] });
+  expect(newFds(before)).toEqual([]);
+  expect(loopDevicesOf(img).sysfs).toEqual([]);
+  // before, the device added for the attach stayed behind
+  expect([existsSync(device), existsSync(`/sys/block${device.slice(4)}`)]).toEqual([false, false]);
 });
