@@ -24,6 +24,8 @@ import { O } from "../sys/fd.ts";
 import { LOOP_CONTROL_PATH } from "../sys/loop.ts";
 import type { OpsContext } from "./context.ts";
 import { closeQuietly } from "./plan-handles.ts";
+import { LOOP_REMOVE_BUSY } from "./loop-retry.ts";
+import { retrySync } from "./retry.ts";
 
 /**
  * Ask the kernel to add device (/dev/loopN) unless it has it. control: /dev/loop-control open
@@ -72,8 +74,8 @@ export function removeNamedLoopDevice(device: string, ctx: OpsContext, control?:
   ctx.log?.(`rollback: ioctl(${LOOP_CONTROL_PATH}, LOOP_CTL_REMOVE, ${number})`);
   let ctl = control;
   try {
-    ctl ??= ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
-    ctx.sys.loopCtlRemove(ctl, number);
+    const open = (ctl ??= ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC));
+    retrySync(LOOP_REMOVE_BUSY, () => ctx.sys.loopCtlRemove(open, number));
     return undefined;
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;

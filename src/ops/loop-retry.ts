@@ -67,3 +67,18 @@ export const LOOP_ADD_TAKEN: RetryPolicy = definePolicy({
   errnos: [Errno.EEXIST],
   reason: "LOOP_CTL_ADD says EEXIST for a number another process added since the look (a new device is added only when the free one is held exclusively)",
 });
+
+/**
+ * LOOP_CTL_REMOVE of a device an attach added and then did not use (ops/loop-add.ts,
+ * ops/loop-free.ts): the kernel refuses it (EBUSY) while any process has the device open, and
+ * udev's rules open a device just added to read what it holds (blkid). Asked again 10 ms apart,
+ * for about 100 ms; a device still open then is left, and said so.
+ */
+export const LOOP_REMOVE_BUSY: RetryPolicy = definePolicy({
+  name: "loop-remove-busy",
+  attempts: 10,
+  delayMs: 10,
+  jitterPerAttemptMs: 0,
+  errnos: [Errno.EBUSY],
+  reason: "a loop device just added is opened briefly by udev (blkid), and LOOP_CTL_REMOVE is EBUSY while it is open",
+});

@@ -10,6 +10,7 @@ import { Errno } from "../../src/errno.ts";
 import { PlanError, SyscallError } from "../../src/errors.ts";
 import { probeKernelFacts } from "../../src/ops/features.ts";
 import { attachLoop, detachLoop } from "../../src/ops/loop.ts";
+import { LOOP_REMOVE_BUSY } from "../../src/ops/loop-retry.ts";
 import { RunStopped } from "../../src/ops/stop.ts";
 import { LOOP_NUMBER_MAX } from "../../src/plan/loop.ts";
 import type { Strategy } from "../../src/plan/facts.ts";
@@ -201,8 +202,24 @@ for (const strategy of ["fd", "legacy"] as Strategy[]) {
   });
 }
 
-test("the removal of the device added is refused (EBUSY, injected: another process has it): the attach's error says it is left", () => {
+test("the removal of the device added is refused each time (EBUSY, injected: another process keeps it open): asked for about 100 ms, then the attach's error says it is left", () => {
   ws.fresh("named-add-removal-refused");
+  const img = image();
+  const device = unusedLoopDevice(() => [img]);
+  const sys = injectFaults(libcSyscalls, {
+    loopConfigure: { calls: [1], errno: Errno.EINVAL, syscall: "ioctl(LOOP_CONFIGURE)" },
+    loopCtlRemove: { calls: "always", errno: Errno.EBUSY, syscall: "ioctl(LOOP_CTL_REMOVE)" },
+  });
+  const err = caught(() => attachLoop(img, { device, sys, facts: probeKernelFacts("fd") })) as SyscallError;
+  expect({ syscall: err.syscall, errno: err.errnoName }).toEqual({ syscall: "ioctl(LOOP_CONFIGURE)", errno: "EINVAL" });
+  expect(err.hint).toBe(`${device} was added for this attach (LOOP_CTL_ADD) and is left: its removal failed (ioctl(LOOP_CTL_REMOVE): EBUSY), another process has it open or attached`);
+  expect(sys.counts.loopCtlRemove).toBe(LOOP_REMOVE_BUSY.attempts);
+  expect(loopDevicesOf(img).sysfs).toEqual([]);
+  expect(existsSync(`/sys/block${device.slice(4)}`)).toBe(true); // removed by the test's own cleanup
+});
+
+test("the removal of the device added refused once (EBUSY, injected: udev's blkid has it open a moment): asked again, the device goes", () => {
+  ws.fresh("named-add-removal-busy-once");
   const img = image();
   const device = unusedLoopDevice(() => [img]);
   const sys = injectFaults(libcSyscalls, {
@@ -210,10 +227,9 @@ test("the removal of the device added is refused (EBUSY, injected: another proce
     loopCtlRemove: { calls: [1], errno: Errno.EBUSY, syscall: "ioctl(LOOP_CTL_REMOVE)" },
   });
   const err = caught(() => attachLoop(img, { device, sys, facts: probeKernelFacts("fd") })) as SyscallError;
-  expect({ syscall: err.syscall, errno: err.errnoName }).toEqual({ syscall: "ioctl(LOOP_CONFIGURE)", errno: "EINVAL" });
-  expect(err.hint).toBe(`${device} was added for this attach (LOOP_CTL_ADD) and is left: its removal failed (ioctl(LOOP_CTL_REMOVE): EBUSY), another process has it open or attached`);
-  expect(loopDevicesOf(img).sysfs).toEqual([]);
-  expect(existsSync(`/sys/block${device.slice(4)}`)).toBe(true); // removed by the test's own cleanup
+  expect({ syscall: err.syscall, errno: err.errnoName, hint: err.hint }).toEqual({ syscall: "ioctl(LOOP_CONFIGURE)", errno: "EINVAL", hint: undefined });
+  expect(sys.counts.loopCtlRemove).toBe(2);
+  expect([existsSync(device), existsSync(`/sys/block${device.slice(4)}`)]).toEqual([false, false]);
 });
 
 test("the device added has no node in /dev (a static /dev, faked at the seam): open(2)'s ENOENT says the kernel added it and /dev has no node; it is removed again", () => {
