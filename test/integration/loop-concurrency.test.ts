@@ -4,7 +4,7 @@
 // every mount made (each on a device of its own image), no command failed, nothing left attached
 // once unmounted. The processes are bounded (the machine is shared); each test takes a few
 // seconds at most. Only this test's images and their devices are looked at.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errno, errnoCode } from "../../src/errno.ts";
@@ -27,8 +27,20 @@ import { caught } from "../support/caught.ts";
 import { detachLoopDevicesOf, expectFreed, loopDevicesOf, newFds, openFds } from "../support/resources.ts";
 import { mountsAt, requireRootNamespace } from "../support/root.ts";
 import { workspace } from "../support/workspace.ts";
+import { loopPool, restorePool } from "../support/loop-pool.ts";
 
 beforeAll(requireRootNamespace);
+
+// Twelve attaches at once on a machine with eight loop devices make the kernel add four
+// (LOOP_CTL_GET_FREE adds one when every one is bound): taken back once the tests are done, so the
+// file leaves the machine's devices as it found them.
+let poolBefore: number[] = [];
+beforeAll(() => {
+  poolBefore = loopPool();
+});
+afterAll(() => {
+  expect(restorePool(poolBefore)).toEqual([]);
+});
 
 const ws = workspace();
 const { cleanups, dir, image, unmountAfter } = ws;
