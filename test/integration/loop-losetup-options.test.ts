@@ -219,6 +219,23 @@ describe("a device reused as it is", () => {
   });
 });
 
+test("attach -L of an image a mount attached (autoclear): the device printed is the caller's to keep, as losetup -L keeps it: its autoclear is cleared, and it stays once the mount goes", async () => {
+  fresh("losetup-reuse-keeps");
+  const img = image();
+  const t = dir("m");
+  unmountAfter(t);
+  expect(runCli(["mount", "-o", "loop", img, t]).code).toBe(0);
+  const device = mountsUnder(t).find((m) => m.mountpoint === t)!.source;
+  expect(sysfs(device, "loop/autoclear")).toBe("1");
+  // before, the device kept the mount's autoclear and went with the unmount, though -L printed it
+  expect(cli(["loop", "attach", "-L", img])).toEqual({ code: 0, stdout: `${device}\n`, stderr: "" });
+  expect(sysfs(device, "loop/autoclear")).toBe("0");
+  expect(runCli(["umount", t]).code).toBe(0);
+  expect(loopDevicesOf(img).sysfs).toEqual([device]);
+  expect(cli(["loop", "detach", device]).code).toBe(0);
+  await expectFreed(img);
+});
+
 describe("loop list -O, -n, DEV, -j (losetup's)", () => {
   const ALL = "NAME,AUTOCLEAR,BACK-FILE,BACK-INO,BACK-MAJ:MIN,MAJ:MIN,OFFSET,PARTSCAN,RO,SIZELIMIT,DIO,LOG-SEC";
 

@@ -6,6 +6,7 @@ import { ExitCode, PlanError, quotePath } from "../../errors.ts";
 import { detachLoop, loopSizeWarning, setLoopCapacity } from "../../ops/loop.ts";
 import { kernelFacts } from "../../ops/features.ts";
 import { describeLoopDevice, listLoopDevices, loopDeviceNamed } from "../../ops/loop-list.ts";
+import { clearLoopAutoclear } from "../../ops/loop-settings.ts";
 import { parseSize } from "../../plan/size.ts";
 import { checkSectorSize } from "../../plan/loop-size.ts";
 import { LOOP_ENCRYPTION_HINT, LOOP_ENCRYPTION_UNSUPPORTED } from "../../plan/loop-encryption.ts";
@@ -125,7 +126,13 @@ function attach(argv: readonly string[], io: Io, json: boolean): ExitCode | Sign
     if (attached instanceof SignalExit) return attached;
     // a stop signal that came once the attach was asked after: the device stands, its name is printed
     const { loop, signal } = attached;
-    loop.close();
+    try {
+      // a device reused is the caller's to keep, as losetup -L keeps it: a mount's (autoclear)
+      // would go at its unmount. Cleared while loop.fd holds it, so it cannot go meanwhile.
+      if (loop.reused) clearLoopAutoclear(loop.device);
+    } finally {
+      loop.close();
+    }
     // losetup attaches a file that refuses writing read-only, silently; say so
     if (loop.readOnly && !readOnly) {
       const why = loop.reused ? `is attached to ${loop.device} already, read-only` : `is write-protected: ${loop.device} is read-only`;
