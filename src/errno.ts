@@ -211,5 +211,6 @@ export const Errno = {
   ENODATA: 61,
   EUSERS: 87,
   EOPNOTSUPP: 95,
+  ETIMEDOUT: 110,
 } as const;
 export type ErrnoName = keyof typeof Errno;

@@ -60,12 +60,9 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
  * errorAt came before it; every flag when there is none).
  */
 export function parseArgsInOrder(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined; errorAt: number } {
-  const { args, error } = readArgs(command, argv, specs);
-  return { args, error, errorAt: error === undefined ? args.sequence.length : (problemAt.get(error) ?? 0) };
+  const { args, error, errorAt } = readArgs(command, argv, specs);
+  return { args, error, errorAt: errorAt ?? args.sequence.length };
 }
-
-/** Where readArgs met each problem it reports: how many flags it had read by then. */
-const problemAt = new WeakMap<UsageError, number>();
 
 /**
  * Whether argv gives the flag `long` (by its long name, with a value or not, or its letter in a
@@ -104,12 +101,14 @@ function flagIndex(specs: readonly FlagSpec[]): FlagIndex {
  * problem (an unknown flag is skipped; a flag that takes no value but is given one is kept, and
  * so is one that needs a value and ends argv, as "").
  */
-function readArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined } {
+function readArgs(command: string, argv: readonly string[], specs: readonly FlagSpec[]): { args: ParsedArgs; error: UsageError | undefined; errorAt: number | undefined } {
   const { byLong, byShort } = flagIndex(specs);
   const flags = new Map<string, string[]>();
   const operands: string[] = [];
   const sequence: [string, string][] = [];
   let error: UsageError | undefined;
+  /** how many flags had been read when error was met */
+  let errorAt: number | undefined;
   const record = (spec: FlagSpec, value: string) => {
     sequence.push([spec.long, value]);
     const list = flags.get(spec.long);
@@ -117,8 +116,9 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
     else flags.set(spec.long, [value]);
   };
   const refuse = (problem: UsageError) => {
-    if (error === undefined) problemAt.set(problem, sequence.length);
-    error ??= problem;
+    if (error !== undefined) return;
+    error = problem;
+    errorAt = sequence.length;
   };
 
   for (let i = 0; i < argv.length; i++) {
@@ -179,7 +179,7 @@ function readArgs(command: string, argv: readonly string[], specs: readonly Flag
     }
     operands.push(arg);
   }
-  return { args: { flags, operands, sequence }, error };
+  return { args: { flags, operands, sequence }, error, errorAt };
 }
 
 export function has(args: ParsedArgs, long: string): boolean {

@@ -22,12 +22,11 @@ export function erofsFileBackedRefused(facts: KernelFacts): boolean {
   return refusedBy.has(facts);
 }
 
+/**
+ * The step is planned only where the facts had no refusal (erofsHandlerPlan) and run at once after
+ * (mountOn): no other mount of the process comes between, so the memo is not asked again here.
+ */
 export function runErofsFileMountStep(step: ErofsFileMountStep, ctx: OpsContext, run: PlanRun): void {
-  // planned before another mount of the process learned the kernel's answer
-  if (refusedBy.has(ctx.facts)) {
-    ctx.log?.("erofs: this kernel said ENOTBLK to a file-backed mount before: loop devices instead");
-    return runLoopMountStep(step.fallback, ctx, run);
-  }
   try {
     ctx.sys.mount(step.source, step.target, step.fstype, step.flags, step.data);
   } catch (err) {

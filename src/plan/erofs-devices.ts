@@ -14,9 +14,15 @@
  */
 import { joinData } from "./options.ts";
 import type { LoopMethod, LoopSetup } from "./loop-step.ts";
-import type { MountContext } from "./mount-request.ts";
+import type { MountContext, PlanEnv } from "./mount-request.ts";
 
-const DEVICE_OPTION = "device=";
+export const DEVICE_OPTION = "device=";
+
+/** Whether env says path is a regular file (of any size): what erofs takes as a file, not a block device. */
+export function isRegularFile(path: string, env: PlanEnv): boolean {
+  const kind = env.sourceKind?.(path);
+  return kind === "file" || kind === "small-file";
+}
 
 /** One `device=` of an erofs loop mount. */
 export interface ErofsDevice {
@@ -41,9 +47,7 @@ export function takeErofsDevices(ctx: MountContext, items: readonly string[], me
       continue;
     }
     const path = item.slice(DEVICE_OPTION.length);
-    const kind = ctx.env.sourceKind?.(path);
-    const isFile = kind === "file" || kind === "small-file";
-    devices.push(isFile ? { path, loop: deviceLoop(path, method) } : { path });
+    devices.push(isRegularFile(path, ctx.env) ? { path, loop: deviceLoop(path, method) } : { path });
   }
   if (!devices.some((d) => d.loop !== undefined)) return { rest: [...items] };
   return { rest, devices };

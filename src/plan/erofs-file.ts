@@ -20,7 +20,7 @@
  * Pure.
  */
 import type { ErofsFileMountStep } from "./erofs-file-step.ts";
-import { dataWithDevices } from "./erofs-devices.ts";
+import { DEVICE_OPTION, dataWithDevices, isRegularFile } from "./erofs-devices.ts";
 import type { KernelFacts } from "./facts.ts";
 import type { LoopMountStep } from "./loop-step.ts";
 import type { PlanEnv } from "./mount-request.ts";
@@ -29,8 +29,6 @@ import type { Plan } from "./steps.ts";
 
 /** The type containerd's erofs mount handler takes. */
 export const EROFS_HANDLER_TYPE = "erofs";
-
-const DEVICE_OPTION = "device=";
 
 /**
  * plan with its erofs loop mount made an erofs-file-mount step (the loop mount its fallback),
@@ -69,21 +67,17 @@ function fileBackable(step: LoopMountStep, facts: KernelFacts, env: PlanEnv): bo
   const { loop } = step;
   if (step.fstype !== EROFS_HANDLER_TYPE || step.otherTypes !== undefined || step.idmap !== undefined || step.helper !== undefined) return false;
   if (loop.offset !== 0 || loop.sizeLimit !== 0 || loop.directIo || loop.device !== undefined || loop.partscan || loop.sectorSize) return false;
-  if (!isRegularFile(loop.file, env)) return false;
+  if (!isRegularFile(loop.file, env) || !allDevicesFiles(step)) return false;
   const data = fileBackedData(step);
-  if (data !== null && dataSize(data) > facts.pageSize) return false;
-  return deviceFiles(data).every((path) => isRegularFile(path, env));
+  return data === null || dataSize(data) <= facts.pageSize;
 }
 
-/** The device= paths of erofs data, in order. */
-function deviceFiles(data: string | null): string[] {
-  if (data === null) return [];
-  return tokenizeOptions(data)
-    .filter((item) => item.startsWith(DEVICE_OPTION))
-    .map((item) => item.slice(DEVICE_OPTION.length));
-}
-
-function isRegularFile(path: string, env: PlanEnv): boolean {
-  const kind = env.sourceKind?.(path);
-  return kind === "file" || kind === "small-file";
+/**
+ * Whether every device= of the loop mount names a regular file, as the planner found them
+ * (plan/erofs-devices.ts): its devices each with a loop device, or no device= at all (the
+ * planner leaves the items in the data when none of them is a file).
+ */
+function allDevicesFiles(step: LoopMountStep): boolean {
+  if (step.devices !== undefined) return step.devices.every((d) => d.loop !== undefined);
+  return step.data === null || !tokenizeOptions(step.data).some((item) => item.startsWith(DEVICE_OPTION));
 }

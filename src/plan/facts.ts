@@ -11,7 +11,7 @@ export interface KernelFacts {
   /** uname release, e.g. "6.18.44" */
   readonly release: string;
   readonly version: readonly [major: number, minor: number, patch: number];
-  /** bytes; mount(2) copies at most one page of data */
+  /** bytes, MIN_PAGE_SIZE or more; mount(2) copies at most one page of data */
   readonly pageSize: number;
   /** true inside a user namespace other than the initial one (locked mount flags apply) */
   readonly inUserNamespace: boolean;
@@ -80,8 +80,9 @@ function checkFactsRequest(release: unknown, extra: unknown): void {
   requireString(release, "release", action);
   requireObject(extra, "extra", action);
   const { pageSize, inUserNamespace, strategy } = extra as { pageSize?: unknown; inUserNamespace?: unknown; strategy?: unknown };
-  if (pageSize !== undefined && (!Number.isSafeInteger(pageSize) || (pageSize as number) <= 0)) {
-    throw new PlanError(`${action}: extra.pageSize must be a whole number of bytes from 1, got ${shownValue(pageSize)}`);
+  // no smaller: checkDataSize (plan/plain.ts) lets data within MIN_PAGE_SIZE pass unasked
+  if (pageSize !== undefined && (!Number.isSafeInteger(pageSize) || (pageSize as number) < MIN_PAGE_SIZE)) {
+    throw new PlanError(`${action}: extra.pageSize must be a whole number of bytes from ${MIN_PAGE_SIZE}, got ${shownValue(pageSize)}`);
   }
   if (inUserNamespace !== undefined && typeof inUserNamespace !== "boolean") throw new PlanError(`${action}: extra.inUserNamespace must be true or false, got ${shownValue(inUserNamespace)}`);
   if (strategy !== undefined && strategy !== "fd" && strategy !== "legacy") throw new PlanError(`${action}: extra.strategy must be "fd" or "legacy", got ${shownValue(strategy)}`);

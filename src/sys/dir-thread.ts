@@ -9,7 +9,7 @@
  * when the callback returns. A thread never keeps the process alive (unref) and leaves the
  * directory after each mount so it never holds a filesystem busy.
  */
-import { errnoCode } from "../errno.ts";
+import { Errno } from "../errno.ts";
 import { PlanError, SyscallError } from "../errors.ts";
 import { refuseNulArgument } from "./libc.ts";
 import { DIR_THREAD_STATE, DIR_THREAD_STEP, type DirMountRequest } from "./dir-thread-protocol.ts";
@@ -62,7 +62,7 @@ export class DirThread {
         // Cancelled before the thread took it: nothing was attempted and nothing will be.
         if (Atomics.compareExchange(this.#reply, 0, posted, cancelled) !== posted) break; // taken just now
         this.close();
-        throw new SyscallError("mount(2)", errnoCode("ETIMEDOUT")!, [target]).withDetails(`the thread mounting from ${dir} did not start`);
+        throw new SyscallError("mount(2)", Errno.ETIMEDOUT, [target]).withDetails(`the thread mounting from ${dir} did not start`);
       }
     }
     // Taken up: the mount is under way and this waits for it as mount(2) would.

@@ -203,6 +203,27 @@ describe("an erofs temp mount on a kernel without file-backed erofs (ENOTBLK inj
     await expectFreed(blob);
   });
 
+  test("the try failing otherwise (EINVAL injected): no fallback, the hint, nothing attached or left, and nothing remembered", async () => {
+    ws.fresh("erofs-file-try-fail");
+    const location = ws.tempLocation();
+    const layer = layerImage();
+    const root = dir("root");
+    const before = mountTable().length;
+    const facts = ownFacts();
+    const sys = injectFaults(libcSyscalls, { mount: [{ calls: [1], errno: Errno.EINVAL, path: layer }] });
+    const list = layerList({ type: "erofs", source: layer, options: ["ro", "loop"] });
+    const err = caught(() => mountAll(list, root, { sys, facts })) as SyscallError;
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err.errnoName).toBe("EINVAL");
+    expect(err.hint).toContain("holds no valid erofs filesystem");
+    expect(mountCallsOn(sys, layer)).toHaveLength(1);
+    expect(attached(layer)).toEqual([]);
+    expect(mountTable().length).toBe(before);
+    expect(readdirSync(location)).toEqual([]);
+    // only ENOTBLK is remembered: the next plan still tries the file
+    expect(planApply(JSON.stringify(list), { root, facts }).entries[0]!.plan.steps[0]!.op).toBe("erofs-file-mount");
+  });
+
   test("a mount after the file-backed one failing: the erofs temp mount undone, nothing left", async () => {
     ws.fresh("erofs-file-later-fail");
     const location = ws.tempLocation();

@@ -113,3 +113,12 @@ describe("withErofsFileBacked", () => {
     expect(factsForVersion("7.0").erofsFileBacked).toBe(true);
   });
 });
+
+test("each device= file is asked what it is once: the handler reads the loop mount's devices, not the files again", () => {
+  const asked: string[] = [];
+  const counting = { sourceKind: (path: string) => (asked.push(path), env.sourceKind(path)) };
+  const planned = planMount(layer(["ro", "loop", "device=/s/1.erofs", "device=/s/2.erofs"], "/s/fsmeta.erofs"), "/t/1", facts, counting);
+  const plan = withErofsFileBacked(planned, facts, counting, false);
+  expect(plan.steps[0]!.op).toBe("erofs-file-mount");
+  expect(asked.filter((path) => path.startsWith("/s/") && path !== "/s/fsmeta.erofs")).toEqual(["/s/1.erofs", "/s/2.erofs"]);
+});

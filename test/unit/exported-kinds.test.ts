@@ -146,7 +146,7 @@ const CASES: Record<string, readonly Case[]> = {
   factsForVersion: [
     ["a number release", () => lib.factsForVersion(wrong(6.1)), "facts for version: release must be a string, got 6.1"],
     ["null extra", () => lib.factsForVersion("6.1.0", wrong(null)), "facts for version: extra must be an object, got null"],
-    ["a string pageSize", () => lib.factsForVersion("6.1.0", wrong({ pageSize: "4096" })), 'facts for version: extra.pageSize must be a whole number of bytes from 1, got "4096"'],
+    ["a string pageSize", () => lib.factsForVersion("6.1.0", wrong({ pageSize: "4096" })), 'facts for version: extra.pageSize must be a whole number of bytes from 4096, got "4096"'],
     ["an unknown strategy", () => lib.factsForVersion("6.1.0", wrong({ strategy: "new" })), 'facts for version: extra.strategy must be "fd" or "legacy", got "new"'],
   ],
   parseSize: [

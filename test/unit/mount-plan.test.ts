@@ -37,6 +37,14 @@ describe("plain mounts", () => {
     expect(() => planMount({ type: "bind", source: "/a", options: ["bind", "ro"] }, "/mnt/x", unasked)).toThrow("inUserNamespace read");
   });
 
+  test("the page size the facts say is the limit, as planned: no page is below the smallest Linux has", () => {
+    // the smallest page (4096) answers for data within it only because no facts can say less
+    const data = [`size=1m`, `mode=${"0".repeat(1990)}700`];
+    expect(() => planMount({ type: "tmpfs", source: "tmpfs", options: data }, "/mnt/x", factsForVersion("6.1.0", { pageSize: 1024 }))).toThrow(PlanError);
+    expect(() => factsForVersion("6.1.0", { pageSize: 1024 })).toThrow("facts for version: extra.pageSize must be a whole number of bytes from 4096, got 1024");
+    expect(factsForVersion("6.1.0", { pageSize: 65536 }).pageSize).toBe(65536);
+  });
+
   test("an empty source is passed as none", () => {
     expect(steps("tmpfs", "", [])[0]!.source).toBe("none");
   });
