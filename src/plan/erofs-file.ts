@@ -21,7 +21,7 @@
  */
 import type { ErofsFileMountStep } from "./erofs-file-step.ts";
 import { DEVICE_OPTION, dataWithDevices, isRegularFile } from "./erofs-devices.ts";
-import type { KernelFacts } from "./facts.ts";
+import { MIN_PAGE_SIZE, type KernelFacts } from "./facts.ts";
 import type { LoopMountStep } from "./loop-step.ts";
 import type { PlanEnv } from "./mount-request.ts";
 import { dataSize, tokenizeOptions } from "./options.ts";
@@ -69,7 +69,8 @@ function fileBackable(step: LoopMountStep, facts: KernelFacts, env: PlanEnv): bo
   if (loop.offset !== 0 || loop.sizeLimit !== 0 || loop.directIo || loop.device !== undefined || loop.partscan || loop.sectorSize) return false;
   if (!isRegularFile(loop.file, env) || !allDevicesFiles(step)) return false;
   const data = fileBackedData(step);
-  return data === null || dataSize(data) <= facts.pageSize;
+  // within the smallest page, the page size is not asked (the facts read it lazily)
+  return data === null || dataSize(data) <= MIN_PAGE_SIZE || dataSize(data) <= facts.pageSize;
 }
 
 /**

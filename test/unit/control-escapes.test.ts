@@ -64,3 +64,19 @@ describe("a path's characters are shown the same quoted (quotePath) and not (ter
     expect(terminalSafe(`/ab${held(0x9b)}c${held(0xe9)}`)).toBe(`/ab\\x9bc${held(0xe9)}`);
   });
 });
+
+test("a short text's walk (mayEscape) changes nothing: every code unit, with each option, is escaped exactly where the long text's pattern escapes it", () => {
+  const differ: string[] = [];
+  for (const keepTabAndNewline of [false, true]) {
+    for (const heldBytes of [true, false]) {
+      const options = { keepTabAndNewline, heldBytes };
+      for (let code = 0; code < 0x10000; code++) {
+        const c = String.fromCharCode(code);
+        // the same character in a text past the walk's length goes through the pattern alone
+        const long = escapeControls(`${c}${"a".repeat(600)}`, options).slice(0, -600);
+        if (escapeControls(c, options) !== long) differ.push(`${hex(code, 4)} ${JSON.stringify(options)}`);
+      }
+    }
+  }
+  expect(differ).toEqual([]);
+});

@@ -38,7 +38,7 @@ export function mountpointCommand(argv: readonly string[], io: Io, name: Mountpo
   let request: Request;
   try {
     const args = parseArgs("mountpoint", argv, FLAGS);
-    const usage = name === "mountkit" ? USAGE : USAGE.replace(/mountkit mountpoint/g, "mountpoint");
+    const usage = name === "mountkit" ? USAGE : USAGE.replaceAll("mountkit mountpoint", "mountpoint");
     if (has(args, "help")) {
       io.out(formatHelp(usage, SUMMARY, FLAGS));
       return ExitCode.ok;
