@@ -21,7 +21,8 @@ import { LOOP_CONTROL_PATH } from "../sys/loop.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import type { AttachedLoop } from "./loop.ts";
 import { bindRefused } from "./loop-busy.ts";
-import { LOOP_ADD_TAKEN, LOOP_REMOVE_BUSY } from "./loop-retry.ts";
+import { removeAddedLoopDevice } from "./loop-add.ts";
+import { LOOP_ADD_TAKEN } from "./loop-retry.ts";
 import { loopBackingFile, SYS_BLOCK } from "./loop-sysfs.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { retrySync } from "./retry.ts";
@@ -164,13 +165,8 @@ function addLoopDevice(control: number, inUse: readonly number[], held: HeldLoop
 
 /** LOOP_CTL_REMOVE of a device this attach added; the kernel refuses (EBUSY) one another process opened or bound meanwhile. */
 function removeAdded(control: number, number: number, ctx: OpsContext): void {
-  ctx.log?.(`rollback: ioctl(${LOOP_CONTROL_PATH}, LOOP_CTL_REMOVE, ${number})`);
-  try {
-    retrySync(LOOP_REMOVE_BUSY, () => ctx.sys.loopCtlRemove(control, number));
-  } catch (err) {
-    if (!(err instanceof SyscallError)) throw err;
-    ctx.log?.(`loop: /dev/loop${number} not removed: ${err.syscall}: ${err.errnoName}: another process has it`);
-  }
+  const refused = removeAddedLoopDevice(control, number, ctx);
+  if (refused !== undefined) ctx.log?.(`loop: /dev/loop${number} not removed: ${refused.syscall}: ${refused.errnoName}: another process has it`);
 }
 
 /** The EBUSY of the first held device (GET_FREE's), its hint naming every held one and why no other was had. */
