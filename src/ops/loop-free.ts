@@ -48,7 +48,7 @@ const DEV = "/dev";
 export function findFreeLoopDevice(options: OpsOptions = {}): string {
   const ctx = opsContext(options);
   try {
-    const control = ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+    const control = openLoopControl(ctx.sys);
     try {
       return `/dev/loop${ctx.sys.loopCtlGetFree(control)}`;
     } finally {
@@ -56,6 +56,19 @@ export function findFreeLoopDevice(options: OpsOptions = {}): string {
     }
   } catch (err) {
     if (err instanceof SyscallError) err.withAction("find a free loop device");
+    throw err;
+  }
+}
+
+/**
+ * /dev/loop-control, opened read-write, named in its error: the action that takes the error
+ * names the image or the request, not this file.
+ */
+export function openLoopControl(sys: OpsContext["sys"]): number {
+  try {
+    return sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+  } catch (err) {
+    if (err instanceof SyscallError) err.withDetails(LOOP_CONTROL_PATH);
     throw err;
   }
 }
