@@ -16,11 +16,7 @@ export type RowTest<T> = (row: T) => boolean;
  * path, then the mount point holding it). None found by any: an empty list.
  */
 export function invertedMatches<T>(rows: readonly T[], attempts: readonly (readonly RowTest<T>[])[]): T[] {
-  for (const tests of attempts) {
-    const found = rows.filter((row) => !tests.every((test) => test(row)));
-    if (found.length > 0) return found;
-  }
-  return [];
+  return firstFinding(rows, attempts, true);
 }
 
 /**
@@ -29,8 +25,13 @@ export function invertedMatches<T>(rows: readonly T[], attempts: readonly (reado
  * a source, then as a mount point).
  */
 export function findmntMatches<T>(rows: readonly T[], attempts: readonly (readonly RowTest<T>[])[]): T[] {
+  return firstFinding(rows, attempts, false);
+}
+
+/** The rows the first attempt that finds any finds: those passing all its tests, or with invert those failing one. */
+function firstFinding<T>(rows: readonly T[], attempts: readonly (readonly RowTest<T>[])[], invert: boolean): T[] {
   for (const tests of attempts) {
-    const found = rows.filter((row) => tests.every((test) => test(row)));
+    const found = rows.filter((row) => tests.every((test) => test(row)) !== invert);
     if (found.length > 0) return found;
   }
   return [];

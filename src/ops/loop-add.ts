@@ -71,16 +71,32 @@ function notAdded(device: string, why: string, ctx: OpsContext): NamedLoopAdd {
  */
 export function removeNamedLoopDevice(device: string, ctx: OpsContext, control?: number): string | undefined {
   const number = kernelLoopNumber(device)!;
-  ctx.log?.(`rollback: ioctl(${LOOP_CONTROL_PATH}, LOOP_CTL_REMOVE, ${number})`);
   let ctl = control;
   try {
-    const open = (ctl ??= ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC));
-    retrySync(LOOP_REMOVE_BUSY, () => ctx.sys.loopCtlRemove(open, number));
-    return undefined;
+    ctl ??= ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+    const refused = removeAddedLoopDevice(ctl, number, ctx);
+    return refused === undefined ? undefined : addedLoopDeviceLeft(device, `${refused.syscall}: ${refused.errnoName}`);
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
     return addedLoopDeviceLeft(device, `${err.syscall}: ${err.errnoName}`);
   } finally {
     if (control === undefined && ctl !== undefined) closeQuietly(ctx.sys, ctl);
+  }
+}
+
+/**
+ * LOOP_CTL_REMOVE of number (/dev/loopN), a device an attach added and then did not keep (this
+ * file's named add, loop-free.ts's added free device), through control (borrowed), asked again
+ * while EBUSY (LOOP_REMOVE_BUSY). undefined once removed; else the kernel's last refusal: another
+ * process has the device open or bound, and it stays.
+ */
+export function removeAddedLoopDevice(control: number, number: number, ctx: OpsContext): SyscallError | undefined {
+  ctx.log?.(`rollback: ioctl(${LOOP_CONTROL_PATH}, LOOP_CTL_REMOVE, ${number})`);
+  try {
+    retrySync(LOOP_REMOVE_BUSY, () => ctx.sys.loopCtlRemove(control, number));
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err;
+    return err;
   }
 }

@@ -21,7 +21,8 @@ import { LOOP_CONTROL_PATH } from "../sys/loop.ts";
 import { opsContext, type OpsContext, type OpsOptions } from "./context.ts";
 import type { AttachedLoop } from "./loop.ts";
 import { bindRefused } from "./loop-busy.ts";
-import { LOOP_ADD_TAKEN, LOOP_REMOVE_BUSY } from "./loop-retry.ts";
+import { removeAddedLoopDevice } from "./loop-add.ts";
+import { LOOP_ADD_TAKEN } from "./loop-retry.ts";
 import { loopBackingFile, SYS_BLOCK } from "./loop-sysfs.ts";
 import { closeQuietly } from "./plan-handles.ts";
 import { retrySync } from "./retry.ts";
@@ -47,7 +48,7 @@ const DEV = "/dev";
 export function findFreeLoopDevice(options: OpsOptions = {}): string {
   const ctx = opsContext(options);
   try {
-    const control = ctx.sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+    const control = openLoopControl(ctx.sys);
     try {
       return `/dev/loop${ctx.sys.loopCtlGetFree(control)}`;
     } finally {
@@ -55,6 +56,19 @@ export function findFreeLoopDevice(options: OpsOptions = {}): string {
     }
   } catch (err) {
     if (err instanceof SyscallError) err.withAction("find a free loop device");
+    throw err;
+  }
+}
+
+/**
+ * /dev/loop-control, opened read-write, named in its error: the action that takes the error
+ * names the image or the request, not this file.
+ */
+export function openLoopControl(sys: OpsContext["sys"]): number {
+  try {
+    return sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
+  } catch (err) {
+    if (err instanceof SyscallError) err.withDetails(LOOP_CONTROL_PATH);
     throw err;
   }
 }
@@ -164,13 +178,8 @@ function addLoopDevice(control: number, inUse: readonly number[], held: HeldLoop
 
 /** LOOP_CTL_REMOVE of a device this attach added; the kernel refuses (EBUSY) one another process opened or bound meanwhile. */
 function removeAdded(control: number, number: number, ctx: OpsContext): void {
-  ctx.log?.(`rollback: ioctl(${LOOP_CONTROL_PATH}, LOOP_CTL_REMOVE, ${number})`);
-  try {
-    retrySync(LOOP_REMOVE_BUSY, () => ctx.sys.loopCtlRemove(control, number));
-  } catch (err) {
-    if (!(err instanceof SyscallError)) throw err;
-    ctx.log?.(`loop: /dev/loop${number} not removed: ${err.syscall}: ${err.errnoName}: another process has it`);
-  }
+  const refused = removeAddedLoopDevice(control, number, ctx);
+  if (refused !== undefined) ctx.log?.(`loop: /dev/loop${number} not removed: ${refused.syscall}: ${refused.errnoName}: another process has it`);
 }
 
 /** The EBUSY of the first held device (GET_FREE's), its hint naming every held one and why no other was had. */

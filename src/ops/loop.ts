@@ -31,7 +31,7 @@ import { attachErofsDevices } from "./erofs-devices.ts";
 import { dataWithDevices } from "../plan/erofs-devices.ts";
 import { bindRefused, busyLoopState } from "./loop-busy.ts";
 import { addNamedLoopDevice, removeNamedLoopDevice } from "./loop-add.ts";
-import { bindFreeLoopDevice, type HeldLoopDevices, type WhenBusy } from "./loop-free.ts";
+import { bindFreeLoopDevice, openLoopControl, type HeldLoopDevices, type WhenBusy } from "./loop-free.ts";
 import { attachedLoopOf, loopFileMountedOn } from "./loop-reuse.ts";
 import { newMountOf } from "./new-mount.ts";
 import { mountOrReadOnly, warnReadOnly } from "./read-only-fallback.ts";
@@ -127,16 +127,6 @@ function openBacking(setup: LoopSetup, ctx: OpsContext): { setup: LoopSetup; bac
     if (!writeRefused || setup.readOnly || !setup.readOnlyFallback) throw err;
     ctx.log?.(`loop: ${quotePath(file)} cannot be opened for writing (${err.errnoName}): attaching it read-only`);
     return { setup: { ...setup, readOnly: true }, backing: ctx.sys.open(file, O.RDONLY | O.NONBLOCK | O.CLOEXEC) };
-  }
-}
-
-/** /dev/loop-control, named in its error: the action names the image and the mount point. */
-function openLoopControl(sys: OpsContext["sys"]): number {
-  try {
-    return sys.open(LOOP_CONTROL_PATH, O.RDWR | O.CLOEXEC);
-  } catch (err) {
-    if (err instanceof SyscallError) err.withDetails(LOOP_CONTROL_PATH);
-    throw err;
   }
 }
 

@@ -10,11 +10,12 @@ import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { losetupCommand } from "../../src/cli/commands/losetup.ts";
 import { Errno } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
+import { injectFaults } from "../../src/sys/inject.ts";
 import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { VERSION } from "../../src/version.ts";
 import { BINARY, runCli } from "../support/cli.ts";
 import { loopSysfs } from "../support/loop-files.ts";
-import { detachLoopDevicesOf, loopDevicesOf, makeExt4Image } from "../support/resources.ts";
+import { detachLoopDevicesOf, loopDevicesOf, makeExt4Image, newFds, openFds } from "../support/resources.ts";
 import { requireRootNamespace, scratch } from "../support/root.ts";
 
 let s: ReturnType<typeof scratch>;
@@ -335,6 +336,28 @@ describe("-L reusing a mount's device (autoclear): the device is kept, as losetu
     expect(theirs).toEqual({ result: { code: 0, stdout: "DEVICE\n", stderr: "" }, before: "1", after: "0", left: 1 });
     expect(ours).toEqual(theirs);
   });
+});
+
+test("-L whose clearing of the reused device's autoclear fails (LOOP_SET_STATUS64 refused, injected): said, exit 1, nothing printed; the device left as the mount had it, its fd closed", () => {
+  makeExt4Image(s.path("e.img"));
+  mkdirSync(s.path("mnt"), { recursive: true });
+  try {
+    const mount = Bun.spawnSync(["mount", "-o", "loop", s.path("e.img"), s.path("mnt")]);
+    if (mount.exitCode !== 0) throw new Error(`mount -o loop: ${mount.stderr.toString()}`);
+    const [device] = loopDevicesOf(s.path("e.img")).sysfs;
+    const sys = injectFaults(libcSyscalls, { loopSetStatus64: { calls: "always", errno: Errno.EPERM, syscall: "ioctl(LOOP_SET_STATUS64)" } });
+    const said = { out: "", err: "" };
+    const fds = openFds();
+    const code = losetupCommand(["-f", "--show", "-L", s.path("e.img")], { out: (text) => void (said.out += text), err: (text) => void (said.err += text) }, { sys });
+    expect(newFds(fds)).toEqual([]);
+    expect({ code, said }).toEqual({ code: 1, said: { out: "", err: `mountkit: clear the autoclear flag of ${device}: ioctl(LOOP_SET_STATUS64): EPERM (Operation not permitted)\n` } });
+    expect(sys.counts.loopSetStatus64).toBe(1);
+    expect(loopSysfs(device!, "loop/autoclear")).toBe("1");
+    expect(loopDevicesOf(s.path("e.img")).sysfs).toEqual([device!]);
+  } finally {
+    Bun.spawnSync(["umount", s.path("mnt")]);
+    release("e.img");
+  }
 });
 
 interface Change {

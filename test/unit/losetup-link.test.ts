@@ -6,7 +6,11 @@ import { parseArgsInOrder } from "../../src/cli/args.ts";
 import { LOSETUP_FLAGS, losetupRequest, type LosetupRequest } from "../../src/cli/commands/losetup-args.ts";
 import { losetupLine, losetupList } from "../../src/cli/losetup-output.ts";
 import { DEFAULT_LOOP_COLUMNS } from "../../src/cli/loop-list-output.ts";
-import { PlanError } from "../../src/errors.ts";
+import { losetupCommand } from "../../src/cli/commands/losetup.ts";
+import { Errno } from "../../src/errno.ts";
+import { PlanError, SyscallError } from "../../src/errors.ts";
+import { LOOP_CONTROL_PATH } from "../../src/sys/loop.ts";
+import { libcSyscalls, type Syscalls } from "../../src/sys/seam.ts";
 import { caught } from "../support/caught.ts";
 import { loopDevice as device } from "../support/loop-device.ts";
 
@@ -144,5 +148,41 @@ describe("losetup's output", () => {
     expect(losetupList([unattached], TABLE, false)).toBe("NAME       SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE DIO LOG-SEC\n/dev/loop5                          0  1             0    4096\n");
     const all = { columns: ["OFFSET", "PARTSCAN", "MAJ:MIN", "BACK-MAJ:MIN"], json: true, raw: false, headings: true };
     expect(JSON.parse(losetupList([unattached], all, false))).toEqual({ loopdevices: [{ offset: null, partscan: true, "maj:min": "  7:5  ", "back-maj:min": null }] });
+  });
+});
+
+describe("-f alone, when no free device can be named: said (losetup's exit 1), /dev/loop-control closed again", () => {
+  const run = (sys: Syscalls) => {
+    const said = { out: "", err: "" };
+    const code = losetupCommand(["-f"], { out: (text) => void (said.out += text), err: (text) => void (said.err += text) }, { sys });
+    return { code, said };
+  };
+
+  test("LOOP_CTL_GET_FREE refused (a fake seam): the action, the ioctl, its errno", () => {
+    const closed: number[] = [];
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      open: (path) => {
+        if (path !== LOOP_CONTROL_PATH) throw new Error(`open ${path}: not this test's`);
+        return 1000;
+      },
+      loopCtlGetFree: () => {
+        throw new SyscallError("ioctl(LOOP_CTL_GET_FREE)", Errno.ENOSPC, [LOOP_CONTROL_PATH]);
+      },
+      close: (fd) => void closed.push(fd),
+    };
+    expect(run(sys)).toEqual({ code: 1, said: { out: "", err: `mountkit: find a free loop device: ioctl(LOOP_CTL_GET_FREE): ENOSPC (No space left on device)\n` } });
+    expect(closed).toEqual([1000]);
+  });
+
+  test("/dev/loop-control not opened (a fake seam: not root): the action, the open's errno, the file", () => {
+    const sys: Syscalls = {
+      ...libcSyscalls,
+      open: (path) => {
+        throw new SyscallError("open(2)", Errno.EACCES, [path]);
+      },
+    };
+    // before, the action took the place of the path: "open(2): EACCES", of no file said
+    expect(run(sys)).toEqual({ code: 1, said: { out: "", err: `mountkit: find a free loop device: open(2): EACCES (Permission denied): ${LOOP_CONTROL_PATH}\n` } });
   });
 });
