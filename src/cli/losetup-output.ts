@@ -3,8 +3,7 @@
  * (aligned, --raw, or --json, in libsmartcols' layouts: findmnt's writers) of loop list's columns
  * (loop-list-output.ts), and the old one-line format of -a, -j and `losetup DEV`. Where 2.38
  * differs from `mountkit loop list` this follows 2.38: MAJ:MIN and BACK-MAJ:MIN are padded
- * ("%3u:%-3u") in --raw and --json too, --json of no device is an empty array, and an empty
- * last cell is not padded.
+ * ("%3u:%-3u") in --raw and --json too, and --json of no device is an empty array.
  */
 import type { LoopDevice } from "../ops/loop-list.ts";
 import { rowsTable, writeRowsJson, type CellValue, type Columns } from "../mountinfo/findmnt.ts";
